@@ -1,0 +1,110 @@
+# zhuyi build. `make` builds the library (static + shared) and the CLI; `make test`,
+# `make sanitize`, `make bench` install what they need first (scripts/deps.sh).
+# Sources are found by wildcard: a new file under src/<layer>/ is built without edits here.
+# Files named *_avx512.c / *_avx2.c are compiled for that instruction set only; the code
+# that calls them checks the CPU at run time, so one binary runs on any x86-64.
+
+CC      ?= cc
+BUILD   ?= build
+OPENMP  ?= 1
+OPT     ?= -O3
+SAN     ?=
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CFLAGS   = -std=c11 $(OPT) -g $(WARN) -fPIC -fno-math-errno -D_POSIX_C_SOURCE=200809L \
+           -Iinclude -Isrc $(SAN) $(EXTRA_CFLAGS)
+LDLIBS   = -lm
+ifeq ($(OPENMP),1)
+CFLAGS  += -fopenmp
+LDLIBS  += -fopenmp
+endif
+LDFLAGS  = $(SAN)
+
+AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
+AVX2_FLAGS   = -mavx2 -mfma -mf16c
+
+LIB_SRC   := $(sort $(wildcard src/*/*.c))
+CLI_SRC   := $(sort $(wildcard tools/zhuyi/*.c))
+TEST_SRC  := $(sort $(wildcard tests/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all lib cli test test-build sanitize bench demo refs deps clean help
+.DEFAULT_GOAL := all
+
+all: lib cli
+lib: $(BUILD)/libzhuyi.a $(BUILD)/libzhuyi.so
+cli: $(BUILD)/zhuyi
+
+help:
+	@echo "make            build build/libzhuyi.a, build/libzhuyi.so and build/zhuyi"
+	@echo "make test       install missing packages, build, run the test suite"
+	@echo "make sanitize   the test suite under AddressSanitizer + UBSan (build/san/)"
+	@echo "make bench      benchmarks against OpenBLAS and PyTorch (figures to stdout)"
+	@echo "make refs       regenerate the PyTorch reference dumps in tests/ref/"
+	@echo "make OPENMP=0   build without OpenMP (single-threaded kernels)"
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libzhuyi.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libzhuyi.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/zhuyi: $(CLI_OBJ) $(BUILD)/libzhuyi.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
+
+$(BUILD)/zhuyi-tests: $(TEST_OBJ) $(BUILD)/libzhuyi.a
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
+
+# Benchmarks link OpenBLAS for side-by-side GEMM figures (never the library itself).
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libzhuyi.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libzhuyi.a -lopenblas $(LDLIBS)
+
+deps:
+	@scripts/deps.sh build
+
+test-build: all $(BUILD)/zhuyi-tests
+
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory test-build
+	$(BUILD)/zhuyi-tests
+
+sanitize:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    build/san/zhuyi-tests build/san/zhuyi
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/san/zhuyi-tests
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@BUILD=$(BUILD) scripts/bench.sh
+
+refs:
+	@scripts/deps.sh refs
+	@for s in tests/ref_*.py; do echo "/usr/bin/python3 $$s"; /usr/bin/python3 $$s || exit 1; done
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_BIN:=.d)

@@ -1,0 +1,120 @@
+// zhuyi differentiable ops: forward/backward pairs over raw float arrays.
+//
+// Conventions (all ops):
+// - Shapes are in the comments, row-major, last index fastest.
+// - Backward ADDS (+=) into every gradient it writes, inputs and parameters alike, so
+//   gradient accumulation and residual branches need no extra code. Zero gradients
+//   before the first backward. A gradient pointer may be NULL to skip that gradient.
+// - Functions that can be handed bad data (token ids, targets) return zy_status and name
+//   the offending position in zy_last_error(); the rest are pure arithmetic.
+// - Nothing here allocates; scratch buffers are passed in.
+#ifndef ZHUYI_NN_H
+#define ZHUYI_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- linear: out = inp · Wᵀ + b (PyTorch nn.Linear layout) ----------------------------
+// inp (N, Cin), weight (Cout, Cin), bias (Cout) or NULL -> out (N, Cout)
+void zy_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                       int N, int Cin, int Cout);
+// dout (N, Cout) -> dinp (N, Cin) += dout·W, dweight (Cout, Cin) += doutᵀ·inp,
+// dbias (Cout) += Σ_n dout
+void zy_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, int N, int Cin, int Cout);
+
+// ---- embedding: out[b,t] = wte[tokens[b,t]] + wpe[t] -----------------------------------
+// tokens (B, T) in [0, V), wte (V, C), wpe (maxT >= T, C) or NULL -> out (B, T, C)
+// Returns ZY_STATUS_INVALID_ARGUMENT naming (b, t, id) if an id is outside [0, V).
+zy_status zy_embedding_forward(float *out, const int *tokens, const float *wte,
+                               const float *wpe, int B, int T, int C, int V);
+// dout (B, T, C) -> dwte (V, C) += scatter by token, dwpe (maxT, C) += Σ_b dout[b, t]
+// Token ids must already have passed zy_embedding_forward.
+void zy_embedding_backward(float *dwte, float *dwpe, const float *dout, const int *tokens,
+                           int B, int T, int C);
+
+// ---- layernorm over the last dimension -------------------------------------------------
+// inp (N, C), weight (C), bias (C) -> out (N, C); mean, rstd (N) saved for backward.
+// out = (inp - mean) * rstd * weight + bias, rstd = 1 / sqrt(var + eps), var biased.
+void zy_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *weight, const float *bias, int N, int C, float eps);
+// dout (N, C) -> dinp (N, C), dweight (C), dbias (C), all +=
+void zy_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                           const float *inp, const float *weight, const float *mean,
+                           const float *rstd, int N, int C);
+
+// ---- activations (elementwise over n values) -------------------------------------------
+typedef enum zy_gelu_kind {
+    ZY_GELU_TANH = 0, // 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))  (GPT-2, "gelu_new")
+    ZY_GELU_ERF = 1,  // 0.5 x (1 + erf(x / √2))                     (BERT, exact)
+} zy_gelu_kind;
+void zy_gelu_forward(float *out, const float *inp, size_t n, zy_gelu_kind kind);
+void zy_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n,
+                      zy_gelu_kind kind);
+void zy_relu_forward(float *out, const float *inp, size_t n);
+// dinp += dout where inp > 0 (the gradient at exactly 0 is 0, as in PyTorch)
+void zy_relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+// ---- residual add ----------------------------------------------------------------------
+// a, b (n) -> out (n) = a + b; out may alias a or b.
+void zy_residual_forward(float *out, const float *a, const float *b, size_t n);
+// da += dout, db += dout
+void zy_residual_backward(float *da, float *db, const float *dout, size_t n);
+
+// ---- softmax over rows ------------------------------------------------------------------
+// inp (R, N) -> out (R, N), each row softmax(inp[r] + mask[r % mask_rows]).
+// mask: NULL, or an additive mask (mask_rows, N) broadcast over rows (use -INFINITY to
+// exclude a position; 0 to keep). Numerically stable (max subtracted). A row whose
+// positions are all excluded gives all zeros, not NaN (and a zero gradient).
+void zy_softmax_forward(float *out, const float *inp, const float *mask, int mask_rows, int R,
+                        int N);
+// out, dout (R, N) -> dinp (R, N) += out * (dout - Σ_j dout_j out_j)
+void zy_softmax_backward(float *dinp, const float *dout, const float *out, int R, int N);
+
+// ---- dropout ----------------------------------------------------------------------------
+// inp (n) -> out (n) = inp * keep_i / (1 - p), keep_i = zy_hash64(seed, offset + i) is
+// >= p (as a uniform in [0,1)). The mask depends only on (seed, offset + i): the same at
+// any thread count, and recomputed (not stored) by backward. p = 0 copies; p = 1 zeros.
+// out may alias inp.
+void zy_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed,
+                        uint64_t offset);
+// dinp (n) += dout * keep_i / (1 - p)
+void zy_dropout_backward(float *dinp, const float *dout, size_t n, float p, uint64_t seed,
+                         uint64_t offset);
+// The keep decision of dropout_forward for element i (1 kept, 0 dropped), for tests/tools.
+int zy_dropout_keep(float p, uint64_t seed, uint64_t index);
+
+// ---- cross-entropy over logits, fused with log-softmax ----------------------------------
+// logits (N, V), targets (N) in [0, V) or == ignore_index -> *loss = mean over the
+// non-ignored rows of  (1-ε)·(-log p[target]) + ε·mean_v(-log p[v])  (ε = label_smoothing,
+// PyTorch's nn.CrossEntropyLoss semantics). lse (N) receives each row's log-sum-exp for
+// backward. *count (may be NULL) receives the number of non-ignored rows; if it is 0 the
+// loss is 0 (PyTorch gives NaN) and backward adds nothing.
+// Returns ZY_STATUS_INVALID_ARGUMENT naming the row if a target is outside [0, V) and is
+// not ignore_index.
+zy_status zy_cross_entropy_forward(float *loss, int *count, float *lse, const float *logits,
+                                   const int *targets, int N, int V, int ignore_index,
+                                   float label_smoothing);
+// dlogits (N, V) += dloss * ∂loss/∂logits, using lse from forward. Targets as validated by
+// forward.
+void zy_cross_entropy_backward(float *dlogits, const float *logits, const float *lse,
+                               const int *targets, int N, int V, int ignore_index,
+                               float label_smoothing, float dloss);
+
+// ---- mean-squared error -----------------------------------------------------------------
+// pred, target (n) -> returns mean((pred - target)²); n == 0 gives 0.
+float zy_mse_forward(const float *pred, const float *target, size_t n);
+// dpred (n) += dloss * 2 (pred - target) / n
+void zy_mse_backward(float *dpred, const float *pred, const float *target, size_t n,
+                     float dloss);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

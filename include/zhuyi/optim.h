@@ -1,0 +1,88 @@
+// zhuyi optimizers, gradient clipping and learning-rate schedules. Parameters, gradients
+// and moments are flat float buffers sharing one layout, so each update is one loop.
+#ifndef ZHUYI_OPTIM_H
+#define ZHUYI_OPTIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// A contiguous range of the flat parameter buffer with its own weight decay, so that
+// layernorm gains, biases and embeddings can be excluded from decay (weight_decay = 0).
+typedef struct zy_param_group {
+    size_t offset;      // first float of the range
+    size_t count;       // number of floats
+    float weight_decay; // decoupled (AdamW) or L2 (SGD) coefficient for this range
+} zy_param_group;
+
+// ---- AdamW (Loshchilov & Hutter), matching torch.optim.AdamW ---------------------------
+typedef struct zy_adamw_params {
+    float beta1;        // 0.9
+    float beta2;        // 0.999
+    float eps;          // 1e-8
+    float weight_decay; // 0.01, used when groups is NULL
+} zy_adamw_params;
+
+zy_adamw_params zy_adamw_default_params(void);
+
+// One step, t = 1 for the first (bias correction uses t). Over the groups, or over the
+// whole buffer [0, n) with p->weight_decay when groups is NULL:
+//   param -= lr * wd * param;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g²;
+//   param -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+void zy_adamw_step(const zy_adamw_params *p, float lr, long t, float *params,
+                   const float *grads, float *m, float *v, size_t n,
+                   const zy_param_group *groups, int ngroups);
+
+// ---- SGD with momentum, matching torch.optim.SGD ---------------------------------------
+typedef struct zy_sgd_params {
+    float momentum;     // 0 = plain SGD
+    float dampening;    // 0
+    float weight_decay; // L2, added to the gradient; used when groups is NULL
+    bool nesterov;
+} zy_sgd_params;
+
+zy_sgd_params zy_sgd_default_params(void);
+
+// One step (t = 1 for the first: the momentum buffer starts as the gradient).
+// buf (n) is the momentum buffer (unused when momentum == 0).
+void zy_sgd_step(const zy_sgd_params *p, float lr, long t, float *params, const float *grads,
+                 float *buf, size_t n, const zy_param_group *groups, int ngroups);
+
+// ---- gradient clipping -----------------------------------------------------------------
+// Global L2 norm of grads (n) (accumulated in double). If it exceeds max_norm (> 0), scales
+// grads by max_norm / (norm + 1e-6) as torch.nn.utils.clip_grad_norm_ does. Returns the
+// norm before clipping.
+float zy_grad_clip_norm(float *grads, size_t n, float max_norm);
+float zy_grad_norm(const float *grads, size_t n);
+
+// ---- learning-rate schedules -----------------------------------------------------------
+typedef enum zy_schedule_kind {
+    ZY_SCHEDULE_CONSTANT = 0, // lr (after optional linear warmup)
+    ZY_SCHEDULE_COSINE = 1,   // linear warmup, then cosine decay from lr to min_lr at total
+    ZY_SCHEDULE_LINEAR = 2,   // linear warmup, then linear decay from lr to min_lr at total
+    ZY_SCHEDULE_NOAM = 3,     // lr * d_model^-0.5 * min(s^-0.5, s * warmup^-1.5), s = step+1
+} zy_schedule_kind;
+
+typedef struct zy_schedule {
+    zy_schedule_kind kind;
+    float lr;     // peak learning rate (NOAM: the "factor")
+    float min_lr; // floor reached at `total` (COSINE, LINEAR)
+    long warmup;  // warmup steps
+    long total;   // total steps (COSINE, LINEAR)
+    int d_model;  // NOAM only
+} zy_schedule;
+
+// Learning rate for 0-based step (the value to use for the update of that step).
+float zy_schedule_lr(const zy_schedule *s, long step);
+// Parses "constant", "cosine", "linear", "noam"; ZY_STATUS_INVALID_ARGUMENT otherwise.
+zy_status zy_schedule_kind_parse(const char *name, zy_schedule_kind *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

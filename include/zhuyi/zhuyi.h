@@ -1,0 +1,11 @@
+// zhuyi (注意, "attention"): build, train and run attention models in C on a CPU.
+// The one header to include; the parts can also be included alone.
+#ifndef ZHUYI_H
+#define ZHUYI_H
+
+#include "core.h"
+#include "gemm.h"
+#include "nn.h"
+#include "optim.h"
+
+#endif

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Install the Debian packages a make target needs, and only those that are missing.
+# Usage: scripts/deps.sh build|test|bench|refs
+# Says what it installs; does nothing (silently) when everything is present.
+set -e
+
+case "${1:-build}" in
+build) pkgs="gcc make libc6-dev" ;;
+test) pkgs="gcc make libc6-dev" ;;
+bench) pkgs="gcc make libc6-dev libopenblas-dev python3-torch" ;;
+refs) pkgs="python3-torch python3-numpy" ;;
+*) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs)" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "zhuyi: installing missing Debian packages:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+        echo "zhuyi: need root to install:$missing (run: apt-get install -y$missing)" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+# The package lists may be empty on a fresh machine; refresh them once.
+${SUDO:-} apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 || {
+    ${SUDO:-} apt-get update -q >/dev/null
+    ${SUDO:-} apt-get install -y --no-install-recommends $missing
+}
+echo "zhuyi: installed:$missing"

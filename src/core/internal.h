@@ -1,0 +1,31 @@
+// Internal helpers shared across the library (not installed, not public API).
+#ifndef ZHUYI_CORE_INTERNAL_H
+#define ZHUYI_CORE_INTERNAL_H
+
+#include <stdio.h>
+
+#include "zhuyi/core.h"
+
+// Record a detailed error for zy_last_error() and return `status`, so failures read
+//   return zy__error(ZY_STATUS_BAD_FORMAT, "%s: field '%s' missing", path, name);
+zy_status zy__error(zy_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+// Send a message to the caller's log callback (nothing happens if none is set).
+void zy__log(zy_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// For programmer mistakes only (broken invariants), never for bad input. Active in all
+// builds: a violated invariant would otherwise corrupt memory silently.
+void zy__assert_fail(const char *cond, const char *file, int line);
+#define ZY_ASSERT(cond)                                                                    \
+    do {                                                                                   \
+        if (!(cond)) zy__assert_fail(#cond, __FILE__, __LINE__);                           \
+    } while (0)
+
+#define ZY_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define ZY_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+// True inside an OpenMP parallel region (kernels then run single-threaded).
+int zy__in_parallel(void);
+
+#endif

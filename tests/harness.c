@@ -1,0 +1,208 @@
+// The test runner and the checking helpers declared in harness.h.
+#include "harness.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zhuyi/core.h"
+
+typedef struct {
+    const char *name;
+    const char *file;
+    zt_fn fn;
+} zt_test;
+
+static zt_test *tests;
+static int ntests, captests;
+static int current_failed;
+static int verbose;
+static char notes[16384];
+static size_t notes_len;
+
+static size_t zt_min_(size_t a, size_t b) { return a < b ? a : b; }
+
+void zt_register(const char *name, zt_fn fn, const char *file) {
+    if (ntests == captests) {
+        captests = captests ? 2 * captests : 64;
+        tests = realloc(tests, (size_t)captests * sizeof *tests);
+        if (!tests) {
+            fprintf(stderr, "out of memory registering tests\n");
+            exit(2);
+        }
+    }
+    tests[ntests++] = (zt_test){name, file, fn};
+}
+
+static void vnote(const char *prefix, const char *fmt, va_list ap) {
+    if (notes_len >= sizeof notes - 2) return;
+    int k = snprintf(notes + notes_len, sizeof notes - notes_len, "    %s", prefix);
+    if (k > 0) notes_len = zt_min_(notes_len + (size_t)k, sizeof notes - 1);
+    k = vsnprintf(notes + notes_len, sizeof notes - notes_len, fmt, ap);
+    if (k > 0) notes_len = zt_min_(notes_len + (size_t)k, sizeof notes - 2);
+    notes[notes_len++] = '\n';
+    notes[notes_len] = '\0';
+}
+
+void zt_fail(const char *file, int line, const char *fmt, ...) {
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "FAIL %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vnote(prefix, fmt, ap);
+    va_end(ap);
+    current_failed = 1;
+}
+
+void zt_note(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vnote("", fmt, ap);
+    va_end(ap);
+}
+
+int zt_failed(void) { return current_failed; }
+
+int zt_check_close(const char *file, int line, const char *what, const float *got,
+                   const float *want, size_t n, double atol, double rtol) {
+    double worst_abs = 0, worst_rel = 0;
+    size_t first_bad = n;
+    for (size_t i = 0; i < n; i++) {
+        double g = got[i], w = want[i], d = fabs(g - w);
+        double rel = d / (fabs(w) > 1e-30 ? fabs(w) : 1e-30);
+        if (isnan(g) != isnan(w) || (!isnan(g) && !(d <= atol + rtol * fabs(w)))) {
+            if (first_bad == n) first_bad = i;
+        }
+        if (d > worst_abs || isnan(d)) worst_abs = d;
+        if (d > atol && rel > worst_rel) worst_rel = rel;
+    }
+    zt_note("%-28s n=%-8zu worst abs %.3g, worst rel (above atol) %.3g  [atol %.1g rtol %.1g]",
+            what, n, worst_abs, worst_rel, atol, rtol);
+    if (first_bad < n) {
+        zt_fail(file, line, "%s[%zu] = %.9g, expected %.9g (atol %g, rtol %g)", what,
+                first_bad, (double)got[first_bad], (double)want[first_bad], atol, rtol);
+        return 0;
+    }
+    return 1;
+}
+
+int zt_gradcheck(const char *file, int line, const char *what, zt_loss_fn loss, void *ctx,
+                 float *x, const float *grad, size_t n, double eps, double tol,
+                 size_t max_checks) {
+    if (n == 0) return 1;
+    size_t checks = n < max_checks ? n : max_checks;
+    double *fd = malloc(checks * sizeof *fd);
+    size_t *idx = malloc(checks * sizeof *idx);
+    if (!fd || !idx) {
+        fprintf(stderr, "out of memory in gradcheck\n");
+        exit(2);
+    }
+    double fdmax = 0;
+    for (size_t c = 0; c < checks; c++) {
+        size_t i = checks == n ? c : (size_t)((double)c * (double)(n - 1) / (double)(checks - 1));
+        idx[c] = i;
+        float orig = x[i];
+        x[i] = (float)(orig + eps);
+        double lp = loss(ctx);
+        x[i] = (float)(orig - eps);
+        double lm = loss(ctx);
+        // Divide by the step actually taken (x ± eps rounds to float).
+        double h = (double)(float)(orig + eps) - (double)(float)(orig - eps);
+        x[i] = orig;
+        fd[c] = (lp - lm) / h;
+        if (fabs(fd[c]) > fdmax) fdmax = fabs(fd[c]);
+    }
+    double floor_ = 0.01 * fdmax + 1e-5, worst = 0;
+    size_t worst_i = 0, bad = checks;
+    for (size_t c = 0; c < checks; c++) {
+        double g = grad[idx[c]];
+        double scale = fmax(fmax(fabs(g), fabs(fd[c])), floor_);
+        double err = fabs(g - fd[c]) / scale;
+        if (err > worst || isnan(err)) {
+            worst = err;
+            worst_i = c;
+        }
+        if (!(err <= tol) && bad == checks) bad = c;
+    }
+    zt_note("%-28s gradcheck %zu/%zu elems, worst rel err %.3g [tol %.1g, eps %.1g]", what,
+            checks, n, worst, tol, eps);
+    int ok = bad == checks;
+    if (!ok)
+        zt_fail(file, line, "%s: grad[%zu] = %.9g, finite difference %.9g (worst at [%zu])",
+                what, idx[bad], (double)grad[idx[bad]], fd[bad], idx[worst_i]);
+    free(fd);
+    free(idx);
+    return ok;
+}
+
+void zt_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
+    zy_rng r;
+    zy_rng_seed(&r, seed);
+    zy_rng_fill_uniform(&r, x, n, lo, hi);
+}
+
+void *zt_malloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "tests: out of memory (%zu bytes)\n", bytes);
+        exit(2);
+    }
+    return p;
+}
+
+float *zt_floats(size_t n) {
+    float *p = zt_malloc(n * sizeof(float));
+    memset(p, 0, n * sizeof(float));
+    return p;
+}
+
+double zt_dot(const float *out, const float *w, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)out[i] * w[i];
+    return s;
+}
+
+static int cmp_tests(const void *a, const void *b) {
+    const zt_test *x = a, *y = b;
+    int c = strcmp(x->file, y->file);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+int main(int argc, char **argv) {
+    const char *filters[64];
+    int nfilters = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-v")) verbose = 1;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: %s [-v] [SUBSTRING...]\n"
+                   "Runs the tests whose names contain any SUBSTRING (all by default).\n"
+                   "-v prints every test's notes (worst differences, gradcheck errors).\n",
+                   argv[0]);
+            return 0;
+        } else if (nfilters < 64) filters[nfilters++] = argv[i];
+    }
+    // Constructors register in link order; sort for a stable, readable report.
+    qsort(tests, (size_t)ntests, sizeof *tests, cmp_tests);
+    printf("zhuyi %s tests, simd %s, %d threads\n", zy_version(),
+           zy_simd_name(zy_simd_level()), zy_threads_get());
+    int passed = 0, failed = 0;
+    for (int t = 0; t < ntests; t++) {
+        int run = nfilters == 0;
+        for (int f = 0; f < nfilters && !run; f++) run = strstr(tests[t].name, filters[f]) != 0;
+        if (!run) continue;
+        current_failed = 0;
+        notes_len = 0;
+        notes[0] = '\0';
+        zy_clear_error();
+        tests[t].fn();
+        if (current_failed) failed++;
+        else passed++;
+        printf("%s %s\n", current_failed ? "FAIL" : "ok  ", tests[t].name);
+        if (current_failed || verbose) fputs(notes, stdout);
+        fflush(stdout);
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

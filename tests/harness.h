@@ -1,0 +1,112 @@
+// zhuyi's test harness: TEST(name) registers a test, ASSERT* / CHECK* record failures,
+// the runner prints one line per test and ends with "N passed, N failed".
+//
+//   TEST(layernorm_matches_torch) {
+//       ...
+//       CHECK_CLOSE("out", got, want, n, 1e-5, 1e-5);   // prints the worst difference
+//   }
+//
+// ASSERT* stop the current test on failure; CHECK* record it and go on.
+// Run a subset: build/zhuyi-tests layernorm gemm  (substring match on test names).
+#ifndef ZHUYI_TESTS_HARNESS_H
+#define ZHUYI_TESTS_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void (*zt_fn)(void);
+void zt_register(const char *name, zt_fn fn, const char *file);
+
+#define TEST(name)                                                                         \
+    static void name(void);                                                                \
+    __attribute__((constructor)) static void zt_reg_##name(void) {                         \
+        zt_register(#name, name, __FILE__);                                                \
+    }                                                                                      \
+    static void name(void)
+
+// Record a failure of the running test (printf-style message).
+void zt_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+// Informational line under the running test (shown with -v or when the test fails).
+void zt_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int zt_failed(void); // has the running test failed so far?
+
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        if (!(cond)) zt_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);                      \
+    } while (0)
+#define ASSERT(cond)                                                                       \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            zt_fail(__FILE__, __LINE__, "ASSERT(%s)", #cond);                              \
+            return;                                                                        \
+        }                                                                                  \
+    } while (0)
+#define ASSERT_EQ_INT(a, b)                                                                \
+    do {                                                                                   \
+        long long zt_a = (long long)(a), zt_b = (long long)(b);                            \
+        if (zt_a != zt_b) {                                                                \
+            zt_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, zt_a, #b,   \
+                    zt_b);                                                                 \
+            return;                                                                        \
+        }                                                                                  \
+    } while (0)
+#define ASSERT_NEAR(a, b, tol)                                                             \
+    do {                                                                                   \
+        double zt_a = (double)(a), zt_b = (double)(b);                                     \
+        if (!(zt_a - zt_b <= (tol) && zt_b - zt_a <= (tol))) {                             \
+            zt_fail(__FILE__, __LINE__, "%s = %.9g, expected %s = %.9g (tol %g)", #a,      \
+                    zt_a, #b, zt_b, (double)(tol));                                        \
+            return;                                                                        \
+        }                                                                                  \
+    } while (0)
+
+// Elementwise |got - want| <= atol + rtol * |want| over n values. Always notes the worst
+// difference (absolute and relative) under `what`; records a failure naming the first bad
+// index. Returns 1 if all close. NaN anywhere fails.
+int zt_check_close(const char *file, int line, const char *what, const float *got,
+                   const float *want, size_t n, double atol, double rtol);
+#define CHECK_CLOSE(what, got, want, n, atol, rtol)                                        \
+    zt_check_close(__FILE__, __LINE__, what, got, want, n, atol, rtol)
+
+// ---- finite-difference gradient check ---------------------------------------------------
+// loss(ctx) runs a forward pass on the current inputs and returns a scalar (accumulate it
+// in double). x (n) is one input being checked, grad (n) its analytic gradient. Each of
+// up to `max_checks` elements (spread evenly; all if n is small) is perturbed by ±eps and
+// the central difference compared with grad:
+//   |g - fd| <= tol * max(|g|, |fd|, floor),  floor = 0.01 * max_i |fd_i| + 1e-5
+// so relative error is judged against the tensor's own scale. Notes the worst error.
+// x is restored exactly. Returns 1 on pass.
+typedef double (*zt_loss_fn)(void *ctx);
+int zt_gradcheck(const char *file, int line, const char *what, zt_loss_fn loss, void *ctx,
+                 float *x, const float *grad, size_t n, double eps, double tol,
+                 size_t max_checks);
+#define GRADCHECK(what, loss, ctx, x, grad, n, eps, tol)                                   \
+    zt_gradcheck(__FILE__, __LINE__, what, loss, ctx, x, grad, n, eps, tol, 64)
+
+// ---- helpers ----------------------------------------------------------------------------
+// Deterministic test data: uniform in [lo, hi) from a seed.
+void zt_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
+// malloc that fails the run loudly instead of returning NULL (tests only).
+void *zt_malloc(size_t bytes);
+float *zt_floats(size_t n); // zero-filled
+// Σ out[i] * w[i] in double: the scalar "loss" for gradient checks (w random).
+double zt_dot(const float *out, const float *w, size_t n);
+
+// ---- PyTorch reference dumps (tests/ref/*.zyr, written by tests/refio.py) ---------------
+// File layout, little-endian:
+//   magic "ZYREF1\0\0" (8 bytes), u32 count, then count records of
+//   u32 name_len, name bytes, u32 dtype (0 = f32, 1 = i32), u32 ndim, u32 dims[ndim],
+//   data (product(dims) * 4 bytes).
+typedef struct zt_ref zt_ref;
+// NULL (and a recorded failure) if the file is missing or malformed.
+zt_ref *zt_ref_load(const char *path);
+void zt_ref_free(zt_ref *r);
+// The tensor's data or NULL (and a recorded failure) if absent; *n receives its element
+// count when n is not NULL. Float tensors for _f, int32 tensors for _i.
+const float *zt_ref_f(zt_ref *r, const char *name, size_t *n);
+const int *zt_ref_i(zt_ref *r, const char *name, size_t *n);
+// Scalar convenience (first element).
+float zt_ref_scalar(zt_ref *r, const char *name);
+
+#endif

@@ -1,0 +1,102 @@
+// Reader for the PyTorch reference dumps (format in harness.h, writer in tests/refio.py).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+typedef struct {
+    char *name;
+    unsigned dtype;
+    size_t n;
+    void *data;
+} zt_tensor;
+
+struct zt_ref {
+    char *path;
+    zt_tensor *t;
+    unsigned count;
+};
+
+static int rd(FILE *f, void *p, size_t bytes) { return fread(p, 1, bytes, f) == bytes; }
+
+void zt_ref_free(zt_ref *r) {
+    if (!r) return;
+    for (unsigned i = 0; i < r->count; i++) {
+        free(r->t[i].name);
+        free(r->t[i].data);
+    }
+    free(r->t);
+    free(r->path);
+    free(r);
+}
+
+zt_ref *zt_ref_load(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        zt_fail(__FILE__, __LINE__, "cannot open reference %s (run `make refs`?)", path);
+        return NULL;
+    }
+    zt_ref *r = calloc(1, sizeof *r);
+    char magic[8];
+    unsigned count;
+    if (!r || !rd(f, magic, 8) || memcmp(magic, "ZYREF1\0\0", 8) || !rd(f, &count, 4) ||
+        count > 100000)
+        goto bad;
+    r->path = strdup(path);
+    r->t = calloc(count ? count : 1, sizeof *r->t);
+    if (!r->t) goto bad;
+    for (unsigned i = 0; i < count; i++, r->count++) {
+        zt_tensor *t = &r->t[i];
+        unsigned len, ndim, dim;
+        if (!rd(f, &len, 4) || len > 4096) goto bad;
+        t->name = calloc(len + 1, 1);
+        if (!t->name || !rd(f, t->name, len)) goto bad;
+        if (!rd(f, &t->dtype, 4) || t->dtype > 1 || !rd(f, &ndim, 4) || ndim > 8) goto bad;
+        t->n = 1;
+        for (unsigned d = 0; d < ndim; d++) {
+            if (!rd(f, &dim, 4)) goto bad;
+            t->n *= dim;
+        }
+        if (t->n > (1u << 30)) goto bad;
+        t->data = malloc(t->n * 4 + 4);
+        if (!t->data || !rd(f, t->data, t->n * 4)) goto bad;
+    }
+    fclose(f);
+    return r;
+bad:
+    zt_fail(__FILE__, __LINE__, "reference file %s is malformed or truncated", path);
+    fclose(f);
+    zt_ref_free(r);
+    return NULL;
+}
+
+static zt_tensor *find(zt_ref *r, const char *name, unsigned dtype) {
+    if (!r) return NULL;
+    for (unsigned i = 0; i < r->count; i++)
+        if (!strcmp(r->t[i].name, name)) {
+            if (r->t[i].dtype != dtype) break;
+            return &r->t[i];
+        }
+    zt_fail(__FILE__, __LINE__, "%s: no %s tensor '%s'", r->path, dtype ? "int32" : "float32",
+            name);
+    return NULL;
+}
+
+const float *zt_ref_f(zt_ref *r, const char *name, size_t *n) {
+    zt_tensor *t = find(r, name, 0);
+    if (n) *n = t ? t->n : 0;
+    return t ? t->data : NULL;
+}
+
+const int *zt_ref_i(zt_ref *r, const char *name, size_t *n) {
+    zt_tensor *t = find(r, name, 1);
+    if (n) *n = t ? t->n : 0;
+    return t ? t->data : NULL;
+}
+
+float zt_ref_scalar(zt_ref *r, const char *name) {
+    size_t n;
+    const float *p = zt_ref_f(r, name, &n);
+    return p && n ? p[0] : 0.0f / 0.0f;
+}

@@ -1,0 +1,18 @@
+// Shared pieces of the zhuyi CLI: the subcommand table entry and argument helpers.
+#ifndef ZHUYI_CLI_H
+#define ZHUYI_CLI_H
+
+typedef struct {
+    const char *name;
+    const char *help;
+    int (*run)(int argc, char **argv); // argv[0] is the command name
+} zy_cli_command;
+
+// Print "zhuyi: <message>" to stderr and return exit status 1.
+int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// Parse a whole decimal integer in [lo, hi]; 0 on success.
+int zy_cli_parse_int(const char *s, long lo, long hi, int *out);
+
+int zy_cli_info(int argc, char **argv);
+
+#endif

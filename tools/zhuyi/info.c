@@ -1,0 +1,22 @@
+// `zhuyi info`: what this build and this CPU can do.
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "zhuyi/zhuyi.h"
+
+int zy_cli_info(int argc, char **argv) {
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: zhuyi info\nPrints the version, CPU features, the kernel family in "
+               "use and the thread count.\n");
+        return 0;
+    }
+    unsigned f = zy_cpu_features();
+    printf("zhuyi %s\n", zy_version());
+    printf("cpu:     %s%s%s%s%s\n", f & ZY_CPU_AVX2 ? "avx2+fma " : "",
+           f & ZY_CPU_AVX512F ? "avx512f " : "", f & ZY_CPU_AVX512BW ? "avx512bw " : "",
+           f & ZY_CPU_AVX512VL ? "avx512vl " : "", f & ZY_CPU_AVX512BF16 ? "avx512_bf16" : "");
+    printf("kernels: %s\n", zy_simd_name(zy_simd_level()));
+    printf("threads: %d\n", zy_threads_get());
+    return 0;
+}

@@ -1,0 +1,71 @@
+// The zhuyi command line: global flags, then dispatch to one file per subcommand.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "zhuyi/zhuyi.h"
+
+static const zy_cli_command commands[] = {
+    {"info", "show version, CPU features, kernels and threads", zy_cli_info},
+};
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "zhuyi %s - build, train and run attention models on a CPU\n"
+            "\n"
+            "usage: zhuyi [--threads N] COMMAND [ARGS...]\n"
+            "\n"
+            "commands:\n",
+            zy_version());
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(out, "\n"
+                 "global options:\n"
+                 "  --threads N   threads for kernels (default: $ZY_THREADS, else all cores)\n"
+                 "  --help, -h    this help; `zhuyi COMMAND --help` for a command\n"
+                 "  --version     print the version\n"
+                 "\n"
+                 "environment:\n"
+                 "  ZY_THREADS    default thread count\n"
+                 "  ZY_SIMD       cap the kernel family: scalar, avx2 or avx512\n");
+}
+
+static void log_to_stderr(zy_log_level level, const char *msg, void *user) {
+    (void)user;
+    static const char *names[] = {"debug", "info", "warning", "error"};
+    fprintf(stderr, "zhuyi: %s: %s\n", names[level], msg);
+}
+
+int main(int argc, char **argv) {
+    zy_log_set(log_to_stderr, NULL, ZY_LOG_WARN);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            printf("zhuyi %s\n", zy_version());
+            return 0;
+        } else if (!strcmp(a, "--threads")) {
+            if (i + 1 >= argc) return zy_cli_die("--threads needs a number");
+            int n;
+            if (zy_cli_parse_int(argv[++i], 1, 4096, &n))
+                return zy_cli_die("--threads: '%s' is not a number from 1 to 4096", argv[i]);
+            zy_threads_set(n);
+        } else {
+            fprintf(stderr, "zhuyi: unknown option '%s'\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
+        if (!strcmp(argv[i], commands[c].name)) return commands[c].run(argc - i, argv + i);
+    fprintf(stderr, "zhuyi: unknown command '%s' (see zhuyi --help)\n", argv[i]);
+    return 2;
+}
