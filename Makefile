@@ -13,7 +13,7 @@ SAN     ?=
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS   = -std=c11 $(OPT) -g $(WARN) -fPIC -fno-math-errno -D_POSIX_C_SOURCE=200809L \
            -Iinclude -Isrc $(SAN) $(EXTRA_CFLAGS)
-LDLIBS   = -lm
+LDLIBS   = -lcjson -lutf8proc -lm
 ifeq ($(OPENMP),1)
 CFLAGS  += -fopenmp
 LDLIBS  += -fopenmp

@@ -5,15 +5,17 @@
 set -e
 
 case "${1:-build}" in
-build) pkgs="gcc make libc6-dev" ;;
-test) pkgs="gcc make libc6-dev" ;;
-bench) pkgs="gcc make libc6-dev libopenblas-dev python3-torch" ;;
+build) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev" ;;
+test) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev npm" ;;
+bench) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev npm libopenblas-dev python3-torch" ;;
 refs) pkgs="python3-torch python3-numpy" ;;
 *) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs)" >&2; exit 2 ;;
 esac
 
 missing=""
 for p in $pkgs; do
+    # npm may come with a nodejs package from elsewhere; the command is what matters.
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi
