@@ -17,6 +17,9 @@ LDLIBS   = -lcjson -lutf8proc -lm
 ifeq ($(OPENMP),1)
 CFLAGS  += -fopenmp
 LDLIBS  += -fopenmp
+else
+# Without OpenMP the `#pragma omp` lines are simply ignored.
+CFLAGS  += -Wno-unknown-pragmas
 endif
 LDFLAGS  = $(SAN)
 

@@ -8,8 +8,8 @@
 #include <omp.h>
 #endif
 
-static int default_threads(void) {
 #ifdef _OPENMP
+static int default_threads(void) {
     const char *env = getenv("ZY_THREADS");
     if (env) {
         char *end;
@@ -17,10 +17,8 @@ static int default_threads(void) {
         if (*env && !*end && n > 0 && n <= 4096) return (int)n;
     }
     return omp_get_num_procs();
-#else
-    return 1;
-#endif
 }
+#endif
 
 static int current;
 
