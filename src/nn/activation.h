@@ -1,0 +1,27 @@
+// Private to src/nn: the GELU chunk kernels shared by activation.c (scalar reference and
+// dispatch) and activation_avx512.c (vector path). Not public API.
+#ifndef ZHUYI_NN_ACTIVATION_H
+#define ZHUYI_NN_ACTIVATION_H
+
+#include <stddef.h>
+
+#include "zhuyi/nn.h"
+
+// inp (n) -> out (n)
+typedef void (*zy__gelu_fwd_fn)(float *out, const float *inp, size_t n, zy_gelu_kind kind);
+// dout, inp (n) -> dinp (n) +=
+typedef void (*zy__gelu_bwd_fn)(float *dinp, const float *dout, const float *inp, size_t n,
+                                zy_gelu_kind kind);
+
+// Scalar references, both kinds.
+void zy__gelu_forward_scalar(float *out, const float *inp, size_t n, zy_gelu_kind kind);
+void zy__gelu_backward_scalar(float *dinp, const float *dout, const float *inp, size_t n,
+                              zy_gelu_kind kind);
+
+// AVX-512F, ZY_GELU_TANH only (kind is ignored). Call only when
+// zy_simd_level() >= ZY_SIMD_AVX512.
+void zy__gelu_forward_avx512(float *out, const float *inp, size_t n, zy_gelu_kind kind);
+void zy__gelu_backward_avx512(float *dinp, const float *dout, const float *inp, size_t n,
+                              zy_gelu_kind kind);
+
+#endif
