@@ -1,0 +1,91 @@
+// AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), one flat loop per
+// parameter group over buffers that share the parameters' layout.
+//
+// The arithmetic follows torch.optim.AdamW 1.13 (the default single-tensor path) operation
+// by operation, so the two agree to float rounding (a few ulps):
+//   param *= 1 - lr*wd;  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g*g;
+//   denom = sqrt(v) / sqrt(1 - b2^t) + eps;  param += (-lr / (1 - b1^t)) * m / denom
+// Scalars are formed in double (as Python does) and rounded to float once, as torch does
+// when it applies a Python scalar to a float tensor. Not here: AMSGrad, maximize.
+#include <math.h>
+
+#include "core/internal.h"
+#include "zhuyi/optim.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+// Below this many floats a group runs on one thread: starting a team costs more than the
+// update of a small tensor.
+#define ADAMW_PARALLEL_MIN 32768
+
+zy_adamw_params zy_adamw_default_params(void) {
+    zy_adamw_params p = {.beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f};
+    return p;
+}
+
+// The per-step constants, shared by every group (only the decay factor differs).
+typedef struct adamw_consts {
+    float b1, one_minus_b1;
+    float b2, one_minus_b2;
+    float bc2_sqrt;  // sqrt(1 - b2^t)
+    float neg_step;  // -lr / (1 - b1^t)
+    float eps;
+} adamw_consts;
+
+// params, grads, m, v (n): one contiguous range. Every element is independent, so the
+// result is the same for any thread count.
+static void adamw_range(const adamw_consts *c, float decay, float *restrict params,
+                        const float *restrict grads, float *restrict m, float *restrict v,
+                        size_t n) {
+    const float b1 = c->b1, omb1 = c->one_minus_b1, b2 = c->b2, omb2 = c->one_minus_b2;
+    const float bc2_sqrt = c->bc2_sqrt, neg_step = c->neg_step, eps = c->eps;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(zy_threads_get())                   \
+    if (n >= ADAMW_PARALLEL_MIN && !zy__in_parallel())
+#endif
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i];
+        float p = params[i] * decay;
+        float mi = m[i] * b1 + omb1 * g;
+        float vi = v[i] * b2 + omb2 * g * g;
+        float denom = sqrtf(vi) / bc2_sqrt + eps;
+        params[i] = p + neg_step * mi / denom;
+        m[i] = mi;
+        v[i] = vi;
+    }
+}
+
+void zy_adamw_step(const zy_adamw_params *p, float lr, long t, float *params,
+                   const float *grads, float *m, float *v, size_t n,
+                   const zy_param_group *groups, int ngroups) {
+    ZY_ASSERT(p != NULL && t >= 1);
+    ZY_ASSERT(n == 0 || (params && grads && m && v));
+    ZY_ASSERT(ngroups >= 0 && (groups != NULL || ngroups == 0));
+
+    double b1 = p->beta1, b2 = p->beta2;
+    adamw_consts c = {
+        .b1 = p->beta1,
+        .one_minus_b1 = (float)(1.0 - b1),
+        .b2 = p->beta2,
+        .one_minus_b2 = (float)(1.0 - b2),
+        .bc2_sqrt = (float)sqrt(1.0 - pow(b2, (double)t)),
+        .neg_step = (float)(-(double)lr / (1.0 - pow(b1, (double)t))),
+        .eps = p->eps,
+    };
+
+    if (!groups) {
+        float decay = (float)(1.0 - (double)lr * p->weight_decay);
+        adamw_range(&c, decay, params, grads, m, v, n);
+        return;
+    }
+    // Floats outside every group are left untouched (frozen). Groups must not overlap.
+    for (int k = 0; k < ngroups; k++) {
+        const zy_param_group *g = &groups[k];
+        ZY_ASSERT(g->offset <= n && g->count <= n - g->offset);
+        float decay = (float)(1.0 - (double)lr * g->weight_decay);
+        adamw_range(&c, decay, params + g->offset, grads + g->offset, m + g->offset,
+                    v + g->offset, g->count);
+    }
+}

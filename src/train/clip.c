@@ -1,0 +1,79 @@
+// Global gradient norm and clipping by it (torch.nn.utils.clip_grad_norm_ semantics, L2).
+//
+// The sum of squares is accumulated in double in an order fixed by n alone: the buffer
+// is cut into NORM_BLOCKS contiguous blocks whose bounds depend only on n, each block is
+// summed on 8 fixed lanes, and the block sums are added in block order. Threads only
+// decide who computes which block, so the norm is bit-identical for any thread count.
+// Not here: other p-norms, per-tensor norms.
+#include <math.h>
+
+#include "core/internal.h"
+#include "zhuyi/optim.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define NORM_BLOCKS 256
+// Below this many floats everything runs on the calling thread.
+#define CLIP_PARALLEL_MIN 65536
+
+// x[lo, hi): Σ x² in double on 8 lanes (fixed order; lets the compiler use SIMD lanes).
+static double sumsq_block(const float *x, size_t lo, size_t hi) {
+    double acc[8] = {0};
+    size_t i = lo;
+    for (; i + 8 <= hi; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += (double)x[i + k] * (double)x[i + k];
+    for (int k = 0; i < hi; i++, k++) acc[k] += (double)x[i] * (double)x[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// grads (n) -> Σ g² in double. Not static only so that tests/test_optim.c can check the
+// double value (not just its float rounding) is the same for any thread count.
+double zy__grad_sumsq(const float *grads, size_t n);
+double zy__grad_sumsq(const float *grads, size_t n) {
+    double part[NORM_BLOCKS];
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(zy_threads_get())                   \
+    if (n >= CLIP_PARALLEL_MIN && !zy__in_parallel())
+#endif
+    for (int b = 0; b < NORM_BLOCKS; b++) {
+        // Bounds as b*n/B without overflowing size_t for huge n.
+        size_t q = n / NORM_BLOCKS, r = n % NORM_BLOCKS;
+        size_t lo = (size_t)b * q + ((size_t)b * r) / NORM_BLOCKS;
+        size_t hi = (size_t)(b + 1) * q + ((size_t)(b + 1) * r) / NORM_BLOCKS;
+        part[b] = sumsq_block(grads, lo, hi);
+    }
+    double s = 0.0;
+    for (int b = 0; b < NORM_BLOCKS; b++) s += part[b];
+    return s;
+}
+
+// grads (n) -> sqrt(Σ g²), rounded to float by the callers only.
+static double norm_double(const float *grads, size_t n) {
+    return sqrt(zy__grad_sumsq(grads, n));
+}
+
+float zy_grad_norm(const float *grads, size_t n) {
+    ZY_ASSERT(grads != NULL || n == 0);
+    return (float)norm_double(grads, n);
+}
+
+float zy_grad_clip_norm(float *grads, size_t n, float max_norm) {
+    ZY_ASSERT(grads != NULL || n == 0);
+    double norm = norm_double(grads, n);
+    if (!(max_norm > 0.0f)) return (float)norm; // no clipping requested
+    // torch scales by min(1, max_norm / (norm + 1e-6)). A NaN norm compares false and is
+    // left alone, an infinite one zeroes finite gradients: either way the caller sees the
+    // returned norm and can skip the step.
+    double coef = (double)max_norm / (norm + 1e-6);
+    if (coef < 1.0) {
+        const float c = (float)coef;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(zy_threads_get())                   \
+    if (n >= CLIP_PARALLEL_MIN && !zy__in_parallel())
+#endif
+        for (size_t i = 0; i < n; i++) grads[i] *= c;
+    }
+    return (float)norm;
+}
