@@ -96,8 +96,9 @@ int zy_dropout_keep(float p, uint64_t seed, uint64_t index);
 // PyTorch's nn.CrossEntropyLoss semantics). lse (N) receives each row's log-sum-exp for
 // backward. *count (may be NULL) receives the number of non-ignored rows; if it is 0 the
 // loss is 0 (PyTorch gives NaN) and backward adds nothing.
-// Returns ZY_STATUS_INVALID_ARGUMENT naming the row if a target is outside [0, V) and is
-// not ignore_index.
+// lse is written for every row, ignored ones included. Returns ZY_STATUS_INVALID_ARGUMENT
+// naming the row if a target is outside [0, V) and is not ignore_index, or if
+// label_smoothing is outside [0, 1].
 zy_status zy_cross_entropy_forward(float *loss, int *count, float *lse, const float *logits,
                                    const int *targets, int N, int V, int ignore_index,
                                    float label_smoothing);

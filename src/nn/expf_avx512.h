@@ -1,0 +1,39 @@
+// Private, included only by *_avx512.c files (it needs AVX-512F to compile): e^x for 16
+// floats at once. Cephes' expf scheme: e^x = 2^n · e^r with n = round(x·log2 e) and
+// r = x - n·ln2 (ln2 split in two so r keeps its low bits), e^r from a degree-7
+// polynomial on [-ln2/2, ln2/2], and 2^n applied with vscalefps, which handles overflow
+// to +inf and gradual underflow to 0 without integer exponent tricks.
+// Accuracy is checked against libm expf by tests/test_losses.c (losses_expf_simd_ulp).
+#ifndef ZHUYI_NN_EXPF_AVX512_H
+#define ZHUYI_NN_EXPF_AVX512_H
+
+#include <immintrin.h>
+
+static inline __m512 zy__exp512(__m512 x) {
+    // Clamp so -inf gives 0 and +inf gives inf without inf - inf = NaN inside; the bounds
+    // are past where expf already returns 0 / inf. x goes second so a NaN passes through
+    // (max/min return their second operand when either is NaN).
+    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r2 = _mm512_mul_ps(r, r);
+    p = _mm512_fmadd_ps(p, r2, r);
+    p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+// Lanes [0, left) of a 16-wide step, for row tails (left > 16 means all lanes).
+static inline __mmask16 zy__tail16(int left) {
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+}
+
+#endif
