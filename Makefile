@@ -88,11 +88,13 @@ test-build: all $(BUILD)/zhuyi-tests
 
 test:
 	@scripts/deps.sh test
+	@scripts/data.sh gpt2-tokenizer
 	@$(MAKE) --no-print-directory test-build
 	$(BUILD)/zhuyi-tests
 
 sanitize:
 	@scripts/deps.sh test
+	@scripts/data.sh gpt2-tokenizer
 	@$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    build/san/zhuyi-tests build/san/zhuyi
@@ -100,6 +102,8 @@ sanitize:
 
 bench:
 	@scripts/deps.sh bench
+	@scripts/data.sh gpt2-tokenizer
+	@scripts/data.sh kjv
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) scripts/bench.sh
 

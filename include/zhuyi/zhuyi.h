@@ -7,5 +7,6 @@
 #include "gemm.h"
 #include "nn.h"
 #include "optim.h"
+#include "tokenizer.h"
 
 #endif

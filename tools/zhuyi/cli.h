@@ -14,5 +14,7 @@ int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int zy_cli_parse_int(const char *s, long lo, long hi, int *out);
 
 int zy_cli_info(int argc, char **argv);
+int zy_cli_tokenizer(int argc, char **argv); // tokenizer.c: `zhuyi tokenizer train`
+int zy_cli_tokenize(int argc, char **argv);  // tokenize.c: `zhuyi tokenize encode|decode`
 
 #endif

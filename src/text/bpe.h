@@ -1,0 +1,131 @@
+// Internals of the byte-level BPE tokenizer shared by src/text/*.c (not public API).
+// tokenizer.c owns the struct (vocab, merges, added tokens); pretok.c is the GPT-2
+// pre-tokenizer scanner; bytelevel.c is GPT-2's byte <-> unicode mapping; bpe_merge.c
+// applies merges to one word; encode.c adds the cache and threads; load.c/save.c/train.c
+// are the file formats and the trainer.
+#ifndef ZHUYI_TEXT_BPE_H
+#define ZHUYI_TEXT_BPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zhuyi/tokenizer.h"
+
+#define ZY__TOK_MAX_ID (1 << 24)   // ids must fit easily in int32 and in the merge key
+#define ZY__TOK_CACHE_SLOTS 64     // per-thread word caches for parallel encode
+#define ZY__TOK_CACHE_WORD_MAX 128 // longer words are not cached
+
+// ---- GPT-2 pre-tokenizer ----------------------------------------------------------------
+// Length in bytes of the pre-token starting at text[0..len) (len > 0); always >= 1.
+size_t zy__pretok_next(const uint8_t *text, size_t len);
+// Character classes the scanner uses (exposed for tests): 0 other, 1 letter, 2 number,
+// 3 whitespace. *n receives the UTF-8 length (1 for an invalid byte, which is "other").
+int zy__pretok_class(const uint8_t *text, size_t len, size_t *n);
+// Class of a code point (no UTF-8 involved).
+int zy__pretok_class_cp(int32_t cp);
+
+// ---- byte-level mapping ---------------------------------------------------------------
+// GPT-2's bytes_to_unicode: printable Latin-1 bytes map to themselves, the other 68 to
+// U+0100.. in byte order. Encode raw bytes into the UTF-8 of their mapped characters
+// (out needs 2 * n bytes); returns the output length.
+size_t zy__bytelevel_encode(const uint8_t *in, size_t n, char *out);
+// Decode a byte-level string back to raw bytes (out needs n bytes). Returns the raw
+// length, or -1 if a character is outside the 256-character alphabet (or bad UTF-8).
+long zy__bytelevel_decode(const char *in, size_t n, uint8_t *out);
+
+// ---- hashing ----------------------------------------------------------------------------
+static inline uint64_t zy__hash_bytes(const uint8_t *p, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull ^ n; // FNV-1a, then a final mix
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
+}
+static inline uint64_t zy__hash_u64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+static inline uint64_t zy__pair_key(int32_t a, int32_t b) {
+    return ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
+}
+
+// ---- the word cache ---------------------------------------------------------------------
+// word bytes -> ids, open addressing; cleared when full (simple, bounded memory).
+typedef struct zy__tok_cache {
+    uint64_t *hash; // (cap) 0 = empty slot
+    uint32_t *word_off, *ids_off; // (cap) into bytes / ids pools
+    uint16_t *word_len, *n_ids;   // (cap)
+    uint8_t *bytes;
+    int32_t *ids;
+    size_t cap, used, bytes_used, bytes_cap, ids_used, ids_cap;
+} zy__tok_cache;
+
+// ---- the tokenizer ----------------------------------------------------------------------
+struct zy_tokenizer {
+    int32_t n_vocab;      // max id + 1
+    uint32_t *tok_off;    // (n_vocab) offset of each token's raw bytes in pool
+    uint32_t *tok_len;    // (n_vocab) UINT32_MAX for an unused id
+    uint8_t *tok_added;   // (n_vocab) 0 ordinary, 1 added, 2 added + special
+    char *pool;
+    size_t pool_len, pool_cap;
+    int32_t *find;        // (find_cap) raw bytes -> id, open addressing, -1 empty
+    size_t find_cap;
+    int32_t byte_id[256]; // the single-byte tokens (all 256 required)
+    int32_t n_merges;
+    int32_t *merge_a, *merge_b, *merge_c; // (n_merges) in rank order; c = merged token
+    size_t merge_cap;
+    uint64_t *mkey;       // (mcap) pair key -> rank via mrank; UINT64_MAX empty
+    int32_t *mrank;
+    size_t mcap;
+    int32_t *added;       // (n_added) ids of added tokens, in file order
+    int32_t n_added;
+    size_t added_max_len; // longest added token, for matching in text
+    uint8_t added_first[256]; // bytes an added token can start with
+    zy__tok_cache cache[ZY__TOK_CACHE_SLOTS];
+};
+
+// Build steps shared by the loaders and the trainer. zy__tok_create makes an empty
+// tokenizer for ids below n_vocab; add tokens (raw bytes), then merges, then finish.
+zy_status zy__tok_create(zy_tokenizer **out, int32_t n_vocab);
+// what names the source for error messages ("vocab.json", "tokenizer.json: model.vocab").
+zy_status zy__tok_add(zy_tokenizer *t, int32_t id, const uint8_t *bytes, size_t len,
+                      int added, const char *what);
+zy_status zy__tok_add_merge(zy_tokenizer *t, int32_t a, int32_t b, const char *what,
+                            long line);
+// Checks all 256 single bytes have tokens, builds the lookup tables.
+zy_status zy__tok_finish(zy_tokenizer *t, const char *what);
+// Rank of merging (a, b), or -1.
+static inline int32_t zy__tok_rank(const zy_tokenizer *t, int32_t a, int32_t b) {
+    uint64_t k = zy__pair_key(a, b);
+    size_t m = t->mcap - 1, i = zy__hash_u64(k) & m;
+    for (;;) {
+        if (t->mkey[i] == k) return t->mrank[i];
+        if (t->mkey[i] == UINT64_MAX) return -1;
+        i = (i + 1) & m;
+    }
+}
+
+// ---- BPE on one word --------------------------------------------------------------------
+// Merge the raw bytes word[0..n) into ids (n entries of room); returns the count.
+// scratch needs zy__bpe_scratch_size(n) bytes. Exactly GPT-2's bpe(): repeatedly take the
+// lowest-ranked adjacent pair and merge all its occurrences left to right.
+// id/next/prev/merged (4 x int32) and a heap of up to 3n (rank, pos) int32 pairs.
+#define ZY__BPE_SCRATCH(n) ((n) * 4 * sizeof(int32_t) + 3 * (n) * 2 * sizeof(int32_t) + 64)
+size_t zy__bpe_scratch_size(size_t n);
+size_t zy__bpe_word(const zy_tokenizer *t, const uint8_t *word, size_t n, int32_t *ids,
+                    void *scratch);
+// The two algorithms behind it, exposed so tests can compare them: a rescan per merge
+// (short words) and a heap (long words, O(n log n)).
+size_t zy__bpe_word_scan(const zy_tokenizer *t, const uint8_t *word, size_t n, int32_t *ids);
+size_t zy__bpe_word_heap(const zy_tokenizer *t, const uint8_t *word, size_t n, int32_t *ids,
+                         void *scratch);
+
+// Write path atomically: data to path.tmp.<pid>, fsync, rename.
+zy_status zy__write_atomic(const char *path, const char *data, size_t len);
+// Read a whole file (zy_alloc'd, NUL-terminated for convenience).
+zy_status zy__read_file(const char *path, char **data, size_t *len);
+
+#endif

@@ -1,0 +1,306 @@
+// `zhuyi tokenize encode|decode`: text <-> ids through a tokenizer, stdin to stdout.
+// Plain mode: encode reads all of stdin and prints space-separated ids on one line;
+// decode reads whitespace-separated ids and writes the exact bytes. --jsonl: one JSON
+// string per input line -> one JSON array of ids per output line, and back.
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "zhuyi/zhuyi.h"
+#include "zhuyi/tokenizer.h"
+
+static const char usage_text[] =
+    "usage: zhuyi tokenize encode|decode --tokenizer PATH [--jsonl] [--special]\n"
+    "\n"
+    "Reads stdin, writes stdout.\n"
+    "  encode            text -> ids, printed space-separated on one line\n"
+    "  decode            whitespace-separated ids -> the exact original bytes\n"
+    "  --jsonl           one JSON string per line in, one JSON array of ids per line out\n"
+    "                    (decode: arrays in, strings out; bytes that are not valid UTF-8\n"
+    "                    are written as U+FFFD, since JSON text must be UTF-8)\n"
+    "  --tokenizer PATH  a tokenizer.json, or a directory holding tokenizer.json,\n"
+    "                    vocab.json + merges.txt, or encoder.json + vocab.bpe (GPT-2)\n"
+    "  --special         recognise special tokens such as <|endoftext|> in the text\n";
+
+static int exists(const char *dir, const char *name, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s/%s", dir, name);
+    struct stat st;
+    return stat(buf, &st) == 0;
+}
+
+static zy_status load(zy_tokenizer **t, const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return zy_tokenizer_load(t, path);
+    char a[4096], b[4096];
+    if (exists(path, "tokenizer.json", a, sizeof a)) return zy_tokenizer_load(t, a);
+    if (exists(path, "vocab.json", a, sizeof a) && exists(path, "merges.txt", b, sizeof b))
+        return zy_tokenizer_load_gpt2(t, a, b);
+    if (exists(path, "encoder.json", a, sizeof a) && exists(path, "vocab.bpe", b, sizeof b))
+        return zy_tokenizer_load_gpt2(t, a, b);
+    return zy_tokenizer_load(t, path); // reports the directory as unreadable
+}
+
+static char *read_all(FILE *f, size_t *n) {
+    size_t cap = 1 << 16;
+    char *buf = malloc(cap + 1);
+    *n = 0;
+    while (buf) {
+        *n += fread(buf + *n, 1, cap - *n, f);
+        if (*n < cap) break;
+        char *bigger = realloc(buf, cap * 2 + 1);
+        if (!bigger) free(buf);
+        buf = bigger;
+        cap *= 2;
+    }
+    if (buf) buf[*n] = 0;
+    return buf;
+}
+
+// JSON string of s[0..n): escapes, and U+FFFD for bytes that are not valid UTF-8.
+static void put_json_string(const unsigned char *s, size_t n, FILE *out) {
+    putc('"', out);
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        if (c == '"' || c == '\\') fprintf(out, "\\%c", c), i++;
+        else if (c == '\n') fputs("\\n", out), i++;
+        else if (c == '\t') fputs("\\t", out), i++;
+        else if (c == '\r') fputs("\\r", out), i++;
+        else if (c < 0x20 || c == 0x7F) fprintf(out, "\\u%04x", c), i++;
+        else if (c < 0x80) putc((int)c, out), i++;
+        else {
+            size_t k = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+            int ok = k && i + k <= n;
+            for (size_t j = 1; ok && j < k; j++) ok = (s[i + j] & 0xC0) == 0x80;
+            if (ok && k == 3) { // no overlongs, no surrogates
+                unsigned cp = (c & 15) << 12 | (s[i + 1] & 63) << 6;
+                ok = cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF);
+            }
+            if (ok && k == 4) {
+                unsigned cp = (c & 7) << 18 | (s[i + 1] & 63) << 12;
+                ok = cp >= 0x10000 && cp <= 0x10FFFF;
+            }
+            if (ok) fwrite(s + i, 1, k, out), i += k;
+            else fputs("\xef\xbf\xbd", out), i++;
+        }
+    }
+    putc('"', out);
+}
+
+static int hex4(const char *p, unsigned *v) {
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return 0;
+        *v = *v * 16 + (unsigned)d;
+    }
+    return 1;
+}
+
+// Parse a line holding one JSON string (surrounding spaces allowed) into out (room for
+// the line's length), returning the byte count, or -1. Done by hand rather than with
+// cJSON so that "\u0000" survives (cJSON strings end at the first NUL).
+static long parse_json_string(const char *s, size_t n, char *out) {
+    size_t i = 0, o = 0;
+    while (i < n && strchr(" \t\r\n", s[i])) i++;
+    if (i >= n || s[i++] != '"') return -1;
+    for (;;) {
+        if (i >= n) return -1;
+        unsigned char c = (unsigned char)s[i++];
+        if (c == '"') break;
+        if (c < 0x20) return -1;
+        if (c != '\\') {
+            out[o++] = (char)c;
+            continue;
+        }
+        if (i >= n) return -1;
+        char e = s[i++];
+        unsigned cp;
+        switch (e) {
+        case '"': case '\\': case '/': out[o++] = e; continue;
+        case 'b': out[o++] = '\b'; continue;
+        case 'f': out[o++] = '\f'; continue;
+        case 'n': out[o++] = '\n'; continue;
+        case 'r': out[o++] = '\r'; continue;
+        case 't': out[o++] = '\t'; continue;
+        case 'u':
+            if (i + 4 > n || !hex4(s + i, &cp)) return -1;
+            i += 4;
+            if (cp >= 0xD800 && cp < 0xDC00) { // a surrogate pair
+                unsigned lo;
+                if (i + 6 > n || s[i] != '\\' || s[i + 1] != 'u' || !hex4(s + i + 2, &lo) ||
+                    lo < 0xDC00 || lo > 0xDFFF)
+                    return -1;
+                i += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                return -1; // a lone low surrogate is no character
+            }
+            if (cp < 0x80) {
+                out[o++] = (char)cp;
+            } else if (cp < 0x800) {
+                out[o++] = (char)(0xC0 | cp >> 6);
+                out[o++] = (char)(0x80 | (cp & 63));
+            } else if (cp < 0x10000) {
+                out[o++] = (char)(0xE0 | cp >> 12);
+                out[o++] = (char)(0x80 | ((cp >> 6) & 63));
+                out[o++] = (char)(0x80 | (cp & 63));
+            } else {
+                out[o++] = (char)(0xF0 | cp >> 18);
+                out[o++] = (char)(0x80 | ((cp >> 12) & 63));
+                out[o++] = (char)(0x80 | ((cp >> 6) & 63));
+                out[o++] = (char)(0x80 | (cp & 63));
+            }
+            continue;
+        default: return -1;
+        }
+    }
+    while (i < n && strchr(" \t\r\n", s[i])) i++;
+    return i == n ? (long)o : -1;
+}
+
+static int encode_plain(zy_tokenizer *t, unsigned flags) {
+    size_t n, k;
+    char *text = read_all(stdin, &n);
+    int32_t *ids = text ? malloc((n + 1) * sizeof *ids) : NULL;
+    if (!ids) return free(text), zy_cli_die("out of memory reading stdin");
+    if (zy_tokenizer_encode_parallel(t, text, n, flags, ids, n + 1, &k)) {
+        free(text);
+        free(ids);
+        return zy_cli_die("encode: %s", zy_last_error());
+    }
+    for (size_t i = 0; i < k; i++) printf(i ? " %d" : "%d", ids[i]);
+    putchar('\n');
+    free(text);
+    free(ids);
+    return 0;
+}
+
+static int decode_plain(zy_tokenizer *t) {
+    size_t n, k = 0, len;
+    char *text = read_all(stdin, &n), *p = text;
+    int32_t *ids = text ? malloc((n / 2 + 1) * sizeof *ids) : NULL; // an id takes >= 2 chars
+    if (!ids) return free(text), zy_cli_die("out of memory reading stdin");
+    for (;;) {
+        while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
+        if (!*p) break;
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 0 || v > INT32_MAX || (*end && !strchr(" \n\t\r", *end))) {
+            int rc = zy_cli_die("decode: '%.20s' is not an id", p);
+            free(text);
+            free(ids);
+            return rc;
+        }
+        ids[k++] = (int32_t)v;
+        p = end;
+    }
+    char *out = NULL;
+    zy_status s = zy_tokenizer_decode(t, ids, k, NULL, 0, &len);
+    if (!s && !(out = malloc(len + 1))) s = ZY_STATUS_OUT_OF_MEMORY;
+    if (!s) s = zy_tokenizer_decode(t, ids, k, out, len, &len);
+    if (!s) fwrite(out, 1, len, stdout);
+    free(out);
+    free(text);
+    free(ids);
+    return s ? zy_cli_die("decode: %s", zy_last_error()) : 0;
+}
+
+static int jsonl(zy_tokenizer *t, unsigned flags, int decode) {
+    char *line = NULL;
+    size_t cap = 0, idcap = 0;
+    int32_t *ids = NULL;
+    char *text = NULL;
+    long lineno = 0;
+    int rc = 0;
+    ssize_t got;
+    while (!rc && (got = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)got) continue; // blank lines are skipped
+        if (!decode) {
+            // Decoded text is never longer than its JSON spelling.
+            if ((size_t)got + 1 > idcap) {
+                idcap = (size_t)got + 1;
+                free(ids);
+                free(text);
+                ids = malloc(idcap * sizeof *ids);
+                text = malloc(idcap);
+            }
+            long n = ids && text ? parse_json_string(line, (size_t)got, text) : -2;
+            size_t k;
+            if (n == -2) rc = zy_cli_die("out of memory");
+            else if (n < 0) rc = zy_cli_die("encode --jsonl: line %ld is not a JSON string", lineno);
+            else if (zy_tokenizer_encode(t, text, (size_t)n, flags, ids, idcap, &k))
+                rc = zy_cli_die("encode: line %ld: %s", lineno, zy_last_error());
+            else {
+                putchar('[');
+                for (size_t i = 0; i < k; i++) printf(i ? ",%d" : "%d", ids[i]);
+                fputs("]\n", stdout);
+            }
+        } else {
+            cJSON *j = cJSON_ParseWithLength(line, (size_t)got);
+            int n = cJSON_IsArray(j) ? cJSON_GetArraySize(j) : -1;
+            if (n < 0) rc = zy_cli_die("decode --jsonl: line %ld is not a JSON array", lineno);
+            int32_t *v = n >= 0 ? malloc(((size_t)n + 1) * sizeof *v) : NULL;
+            const cJSON *e;
+            int i = 0;
+            cJSON_ArrayForEach(e, j) {
+                if (rc || !v) break;
+                if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > INT32_MAX ||
+                    e->valuedouble != (double)(int32_t)e->valuedouble)
+                    rc = zy_cli_die("decode --jsonl: line %ld: item %d is not an id", lineno, i);
+                else
+                    v[i++] = (int32_t)e->valuedouble;
+            }
+            size_t len;
+            char *out = NULL;
+            if (!rc && v && !zy_tokenizer_decode(t, v, (size_t)i, NULL, 0, &len) &&
+                (out = malloc(len + 1)) && !zy_tokenizer_decode(t, v, (size_t)i, out, len, &len)) {
+                put_json_string((unsigned char *)out, len, stdout);
+                putchar('\n');
+            } else if (!rc) {
+                rc = zy_cli_die("decode: line %ld: %s", lineno, zy_last_error());
+            }
+            free(out);
+            free(v);
+            cJSON_Delete(j);
+        }
+    }
+    free(line);
+    free(ids);
+    free(text);
+    return rc;
+}
+
+int zy_cli_tokenize(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    int decode = !strcmp(argv[1], "decode");
+    if (!decode && strcmp(argv[1], "encode"))
+        return zy_cli_die("tokenize: unknown action '%s' (encode or decode)", argv[1]);
+    const char *path = NULL;
+    int use_jsonl = 0;
+    unsigned flags = 0;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) path = argv[++i];
+        else if (!strcmp(argv[i], "--jsonl")) use_jsonl = 1;
+        else if (!strcmp(argv[i], "--special")) flags |= ZY_ENCODE_SPECIAL;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return fputs(usage_text, stdout), 0;
+        else return zy_cli_die("tokenize: unknown or incomplete option '%s' (see --help)", argv[i]);
+    }
+    if (!path) return zy_cli_die("tokenize: --tokenizer PATH is required");
+    zy_tokenizer *t;
+    if (load(&t, path)) return zy_cli_die("%s", zy_last_error());
+    int rc = use_jsonl ? jsonl(t, flags, decode) : decode ? decode_plain(t) : encode_plain(t, flags);
+    if (fflush(stdout) != 0 && !rc) rc = zy_cli_die("writing stdout: %s", strerror(errno));
+    zy_tokenizer_free(t);
+    return rc;
+}
