@@ -9,3 +9,9 @@ for b in "$B"/bench/*; do
     echo "== $(basename "$b")"
     "$b"
 done
+# PyTorch side of the side-by-side comparisons (same machine, same run).
+for p in bench/*.py; do
+    [ -f "$p" ] || continue
+    echo "== $(basename "$p") (PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'))"
+    /usr/bin/python3 "$p"
+done

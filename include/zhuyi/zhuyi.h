@@ -7,6 +7,7 @@
 #include "gemm.h"
 #include "nn.h"
 #include "optim.h"
+#include "attention.h"
 #include "tokenizer.h"
 
 #endif

@@ -1,0 +1,258 @@
+// zhuyi attention: score functions + masked softmax + weighted sum (the "plain" path that
+// stores the (BH, Tq, Tk) weights), the multi-head attention module with PyTorch's
+// nn.MultiheadAttention parameter layout, a KV cache for incremental decoding, and
+// transformer encoder/decoder blocks. The tiled O(T)-memory path is in flash.h.
+//
+// Conventions (as nn.h): plain functions over raw float arrays; shapes in comments;
+// row-major; backward ADDS (+=) into every gradient and skips NULL ones; nothing here
+// allocates inside forward/backward: saved activations and scratch are caller buffers
+// whose sizes the *_floats() functions give.
+//
+// Layout: heads are the outer dimension. q (BH, Tq, Dq), k (BH, Tk, Dk), v (BH, Tk, Dv),
+// out (BH, Tq, Dv) with BH = B*H and batch index b = bh / H.
+//
+// Mask semantics (every path, plain, tiled and cached, agrees):
+// - causal: query i sees key j iff j <= i + (Tk - Tq), i.e. queries are aligned to the END
+//   of the keys (one new query against a KV cache of length Tk sees all Tk keys; for
+//   Tq == Tk it is the usual j <= i).
+// - key_lengths (B): key j of batch b is visible iff j < key_lengths[b] (right padding).
+// - bool_mask (Tq, Tk), or (BH, Tq, Tk) with mask_per_head: nonzero = masked OUT
+//   (PyTorch's bool attn_mask / key_padding_mask meaning, not the "keep" meaning).
+// - add_mask (Tq, Tk), or (BH, Tq, Tk) with mask_per_head: added to the score before the
+//   softmax (0 keeps, -INFINITY removes; PyTorch's float attn_mask).
+// - A query row with no visible key (all masked, or all scores -inf) outputs ZEROS, not
+//   NaN; its attention weights are all 0 and it contributes zero gradient.
+#ifndef ZHUYI_ATTENTION_H
+#define ZHUYI_ATTENTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- score functions ------------------------------------------------------------------
+typedef enum zy_attn_score {
+    ZY_ATTN_DOT = 0,        // s = q·k                         (Dq == Dk, no parameters)
+    ZY_ATTN_SCALED_DOT = 1, // s = q·k * scale, scale = 1/√Dk  (Vaswani et al.)
+    ZY_ATTN_ADDITIVE = 2,   // s = vᵀ tanh(Wq q + Wk k)  (Bahdanau): Wq (A,Dq) Wk (A,Dk) v (A)
+    ZY_ATTN_GENERAL = 3,    // s = qᵀ W k                      (Luong general): W (Dq,Dk)
+    ZY_ATTN_CONCAT = 4,     // s = vᵀ tanh(W [q; k])           (Luong concat): W (A,Dq+Dk) v (A)
+} zy_attn_score;
+
+// Learned score parameters (and, with the same struct, their gradients). Unused fields
+// are NULL. Additive: Wq (A,Dq), Wk (A,Dk), v (A). General: W (Dq,Dk). Concat:
+// W (A, Dq+Dk) whose first Dq columns act on q and the rest on k, v (A).
+typedef struct zy_attn_weights {
+    const float *Wq, *Wk, *W, *v;
+} zy_attn_weights;
+typedef struct zy_attn_grads {
+    float *Wq, *Wk, *W, *v;
+} zy_attn_grads;
+
+typedef struct zy_attn_desc {
+    int B, H;            // BH = B*H independent problems; b = bh / H
+    int Tq, Tk;          // query and key lengths (cross-attention: Tq != Tk allowed)
+    int Dq, Dk, Dv;      // query, key and value widths (Dq == Dk for DOT/SCALED_DOT)
+    zy_attn_score score; //
+    int A;               // hidden width of ADDITIVE / CONCAT scores
+    float scale;         // SCALED_DOT factor; 0 means 1/√Dk
+    bool causal;         // see the mask semantics above
+    const int *key_lengths;    // (B) or NULL
+    const uint8_t *bool_mask;  // (Tq,Tk) or (BH,Tq,Tk), nonzero = masked out; or NULL
+    const float *add_mask;     // (Tq,Tk) or (BH,Tq,Tk) additive; or NULL
+    bool mask_per_head;        // masks are (BH,Tq,Tk) instead of broadcast (Tq,Tk)
+    float dropout;             // on the attention weights; 0 = off
+    uint64_t seed, offset;     // dropout of weight (bh,i,j) uses index offset+(bh*Tq+i)*Tk+j
+    ptrdiff_t k_stride, v_stride; // floats between consecutive bh of k / v; 0 = Tk*Dk / Tk*Dv
+                                  // (a KV cache holds keys with room for maxT rows)
+} zy_attn_desc;
+
+// A desc with every optional feature off: SCALED_DOT, no masks, no dropout.
+zy_attn_desc zy_attn_default_desc(int B, int H, int Tq, int Tk, int D, int Dv);
+
+// Floats of the caller buffer `saved` that forward fills for backward (beyond `att`):
+// the dropped weights if dropout > 0, q·W for GENERAL, W_q q and W_k k for ADDITIVE/CONCAT.
+size_t zy_attn_saved_floats(const zy_attn_desc *d);
+// Floats of backward's scratch: (BH,Tq,Tk) for dP/dS plus per-score temporaries.
+size_t zy_attn_scratch_floats(const zy_attn_desc *d);
+
+// q (BH,Tq,Dq), k (BH,Tk,Dk), v (BH,Tk,Dv) -> out (BH,Tq,Dv) = Dropout(softmax(S)) · v
+// att (BH,Tq,Tk) receives the softmax weights before dropout (also for the caller to
+// inspect); saved (zy_attn_saved_floats) the rest backward needs (NULL if that is 0).
+// Returns ZY_STATUS_INVALID_ARGUMENT (with a message) for inconsistent sizes or missing
+// score parameters; nothing is written then.
+zy_status zy_attn_forward(float *out, float *att, float *saved, const float *q,
+                          const float *k, const float *v, const zy_attn_weights *w,
+                          const zy_attn_desc *d);
+// dout (BH,Tq,Dv) -> dq (BH,Tq,Dq), dk, dv (as k and v, same strides), dw (score
+// parameters), all +=. Uses forward's att and saved; scratch (zy_attn_scratch_floats).
+void zy_attn_backward(float *dq, float *dk, float *dv, const zy_attn_grads *dw,
+                      float *scratch, const float *dout, const float *att, const float *saved,
+                      const float *q, const float *k, const float *v, const zy_attn_weights *w,
+                      const zy_attn_desc *d);
+
+// ---- multi-head attention (PyTorch nn.MultiheadAttention layout, batch_first) ---------
+// Parameters, in this order in one flat array (PyTorch's named_parameters() order):
+//   in_proj_weight (3C, C)  rows [0,C) = W_q, [C,2C) = W_k, [2C,3C) = W_v (nn.Linear: out,in)
+//   in_proj_bias   (3C)
+//   out_proj_weight (C, C)
+//   out_proj_bias   (C)
+// Hugging Face mappings (see zy_mha_from_separate / zy_mha_from_conv1d):
+//   BERT  attention.self.{query,key,value}.{weight (C,C), bias (C)}: nn.Linear, copy the
+//         three weights one under the other into in_proj_weight and the biases likewise;
+//         attention.output.dense.{weight,bias} is out_proj as is.
+//   GPT-2 attn.c_attn.weight (C, 3C) is a Conv1D (in, out): in_proj_weight is its
+//         transpose; c_attn.bias (3C) is in_proj_bias; attn.c_proj.weight (C,C) is also
+//         (in,out): out_proj_weight is its transpose; c_proj.bias is out_proj_bias.
+typedef struct zy_mha_params {
+    float *in_proj_weight;  // (3C, C)
+    float *in_proj_bias;    // (3C)
+    float *out_proj_weight; // (C, C)
+    float *out_proj_bias;   // (C)
+} zy_mha_params;
+
+// Number of floats of the MHA parameters (3C² + 3C + C² + C).
+size_t zy_mha_param_count(int C);
+// Point p's fields into base (zy_mha_param_count(C) floats) in the order above. Use it on
+// the parameter array and again on the gradient array.
+void zy_mha_params_init(zy_mha_params *p, float *base, int C);
+
+typedef struct zy_mha_config {
+    int B, Tq, Tk, C, H;     // C % H == 0; Tq == Tk for self-attention
+    bool causal;             // causal semantics as above (aligned to the end of the keys)
+    const int *key_lengths;  // (B) or NULL
+    const uint8_t *bool_mask; // (Tq,Tk) nonzero = masked out, or NULL
+    const float *add_mask;    // (Tq,Tk) additive, or NULL
+    bool mask_per_head;       // masks are (B*H,Tq,Tk), index b*H + h (PyTorch's 3-D attn_mask)
+    float dropout;            // on attention weights (PyTorch's `dropout` argument)
+    uint64_t seed, offset;    // dropout stream (see zy_attn_desc)
+} zy_mha_config;
+
+zy_mha_config zy_mha_default_config(int B, int Tq, int Tk, int C, int H);
+
+// Floats forward saves for backward (heads of q, k, v; attention weights; merged context)
+// and floats of backward's scratch.
+size_t zy_mha_acts_floats(const zy_mha_config *c);
+size_t zy_mha_scratch_floats(const zy_mha_config *c);
+// The per-head attention weights (B, H, Tq, Tk) inside acts after forward (before
+// dropout). PyTorch's need_weights output is their mean over H.
+float *zy_mha_attention_weights(float *acts, const zy_mha_config *c);
+
+// xq (B,Tq,C), xkv (B,Tk,C) -> out (B,Tq,C). Self-attention: pass the same pointer for xq
+// and xkv (one fused (3C) projection). acts (zy_mha_acts_floats) is filled for backward;
+// scratch (zy_mha_scratch_floats) is temporary. Returns ZY_STATUS_INVALID_ARGUMENT for a
+// bad config.
+zy_status zy_mha_forward(float *out, float *acts, float *scratch, const float *xq,
+                         const float *xkv, const zy_mha_params *p, const zy_mha_config *c);
+// dout (B,Tq,C) -> dxq (B,Tq,C) +=, dxkv (B,Tk,C) +=, dp (gradients, same layout as the
+// parameters) +=. Self-attention (xq == xkv): the input's whole gradient is added once,
+// into dxq (into dxkv if dxq is NULL); pass the same pointer for both or dxkv = NULL.
+void zy_mha_backward(float *dxq, float *dxkv, const zy_mha_params *dp, float *scratch,
+                     const float *dout, float *acts, const float *xq, const float *xkv,
+                     const zy_mha_params *p, const zy_mha_config *c);
+
+// Build in_proj_* from separate q/k/v projections in nn.Linear layout (BERT): Wq, Wk, Wv
+// (C,C), bq, bk, bv (C) (biases may be NULL: zeros).
+void zy_mha_from_separate(zy_mha_params *p, const float *Wq, const float *bq,
+                          const float *Wk, const float *bk, const float *Wv, const float *bv,
+                          int C);
+// Build MHA parameters from GPT-2's Conv1D layout: c_attn_w (C, 3C), c_attn_b (3C),
+// c_proj_w (C, C), c_proj_b (C). Transposes the weights.
+void zy_mha_from_conv1d(zy_mha_params *p, const float *c_attn_w, const float *c_attn_b,
+                        const float *c_proj_w, const float *c_proj_b, int C);
+
+// ---- KV cache for incremental decoding --------------------------------------------------
+// Per layer, keys and values (B, H, maxT, D) with room for maxT positions; each layer
+// keeps its own length. The library allocates it (create/free).
+typedef struct zy_kv_cache zy_kv_cache;
+
+zy_status zy_kv_cache_create(zy_kv_cache **out, int layers, int B, int H, int maxT, int D);
+void zy_kv_cache_free(zy_kv_cache *c);
+void zy_kv_cache_reset(zy_kv_cache *c); // every layer back to length 0
+int zy_kv_cache_len(const zy_kv_cache *c, int layer);
+// k, v (B, H, Tn, D): the next Tn positions of `layer` (Tn = 1 when decoding).
+// ZY_STATUS_INVALID_ARGUMENT if it would pass maxT (nothing written then).
+zy_status zy_kv_cache_append(zy_kv_cache *c, int layer, const float *k, const float *v,
+                             int Tn);
+// q (B, H, Tn, D): the LAST Tn positions of the layer (append them first) -> out
+// (B, H, Tn, D), causal scaled dot-product attention over the cached keys (same result as
+// full recomputation). key_lengths (B) or NULL. att (B*H*Tn*maxT floats) is scratch.
+zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, float *out, float *att,
+                             const float *q, int Tn, const int *key_lengths);
+// Causal self-attention MHA on Tn new positions xnew (B, Tn, C) against the cache of
+// `layer` (H heads of C/H): projects, appends k and v, attends, projects out -> out
+// (B, Tn, C). scratch: zy_mha_cached_scratch_floats floats.
+size_t zy_mha_cached_scratch_floats(const zy_kv_cache *c, int Tn, int C);
+zy_status zy_mha_forward_cached(float *out, float *scratch, zy_kv_cache *cache, int layer,
+                                const float *xnew, int Tn, const zy_mha_params *p, int C);
+
+// ---- transformer blocks -----------------------------------------------------------------
+// Encoder (PyTorch nn.TransformerEncoderLayer, batch_first=True):
+//   post-LN: h = LN1(x + Drop(SA(x)));        y = LN2(h + Drop(FF(h)))
+//   pre-LN:  h = x + Drop(SA(LN1(x)));        y = h + Drop(FF(LN2(h)))
+// Decoder (nn.TransformerDecoderLayer; SA causal; CA = cross-attention over memory):
+//   post-LN: h1 = LN1(x + Drop(SA(x))); h2 = LN2(h1 + Drop(CA(h1, m))); y = LN3(h2 + Drop(FF(h2)))
+//   pre-LN:  h1 = x + Drop(SA(LN1(x))); h2 = h1 + Drop(CA(LN2(h1), m)); y = h2 + Drop(FF(LN3(h2)))
+//   Without cross-attention (GPT-style decoder-only) the CA step and its LN are absent.
+// FF(x) = W2 · Drop(act(W1 x + b1)) + b2, act ReLU or GELU.
+// Parameters, in this order in one flat array (PyTorch named_parameters() order):
+//   self_attn (MHA layout), [cross_attn (MHA layout)], linear1.weight (FF,C), linear1.bias
+//   (FF), linear2.weight (C,FF), linear2.bias (C), norm1.{weight,bias} (C),
+//   norm2.{weight,bias} (C), [norm3.{weight,bias} (C)]   ([] only for a decoder with
+//   cross-attention; without it the decoder has norm1 (SA) and norm2 (FF) like an encoder).
+typedef enum zy_block_kind {
+    ZY_BLOCK_ENCODER = 0, // bidirectional self-attention (the causal flag may still be set)
+    ZY_BLOCK_DECODER = 1, // causal self-attention (+ cross-attention if Tm > 0)
+} zy_block_kind;
+
+typedef enum zy_block_act {
+    ZY_BLOCK_RELU = 0,
+    ZY_BLOCK_GELU = 1, // exact erf GELU (PyTorch activation="gelu")
+} zy_block_act;
+
+typedef struct zy_block_config {
+    zy_block_kind kind;
+    bool norm_first;        // pre-LN when true (PyTorch norm_first)
+    zy_block_act act;
+    int B, T, C, H, FF;     // x (B,T,C)
+    int Tm;                 // decoder memory length (0 = no cross-attention)
+    bool causal;            // encoder only: causal self-attention (decoders always are)
+    const int *key_lengths; // (B) padding of x for self-attention, or NULL
+    const int *mem_lengths; // (B) padding of memory for cross-attention, or NULL
+    float eps;              // layernorm epsilon (PyTorch default 1e-5)
+    float dropout;          // every dropout site; each site draws its own stream
+    uint64_t seed, offset;
+} zy_block_config;
+
+typedef struct zy_block_params {
+    zy_mha_params self_attn, cross_attn; // cross_attn fields NULL without cross-attention
+    float *w1, *b1, *w2, *b2;            // (FF,C) (FF) (C,FF) (C)
+    float *ln1w, *ln1b, *ln2w, *ln2b, *ln3w, *ln3b; // (C) each; ln3 only with cross
+} zy_block_params;
+
+zy_block_config zy_block_default_config(zy_block_kind kind, int B, int T, int C, int H,
+                                        int FF);
+size_t zy_block_param_count(const zy_block_config *c);
+void zy_block_params_init(zy_block_params *p, float *base, const zy_block_config *c);
+size_t zy_block_acts_floats(const zy_block_config *c);
+size_t zy_block_scratch_floats(const zy_block_config *c);
+
+// x (B,T,C), mem (B,Tm,C) or NULL -> y (B,T,C). acts saved for backward, scratch temporary.
+zy_status zy_block_forward(float *y, float *acts, float *scratch, const float *x,
+                           const float *mem, const zy_block_params *p,
+                           const zy_block_config *c);
+// dy (B,T,C) -> dx (B,T,C) +=, dmem (B,Tm,C) += (or NULL), dp +=.
+void zy_block_backward(float *dx, float *dmem, const zy_block_params *dp, float *scratch,
+                       const float *dy, float *acts, const float *x, const float *mem,
+                       const zy_block_params *p, const zy_block_config *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

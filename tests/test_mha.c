@@ -1,0 +1,320 @@
+// Tests of multi-head attention (src/nn/mha*.c) and the KV cache (src/nn/kv_cache.c):
+// PyTorch nn.MultiheadAttention outputs, averaged weights and every gradient (self with
+// causal + padding, cross with padding + additive mask, self with a boolean mask);
+// finite-difference checks of all parameters and inputs; the Hugging Face layout helpers;
+// incremental decoding with the cache against full recomputation.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "zhuyi/attention.h"
+
+#define REF_PATH "tests/ref/attention.zyr"
+
+typedef struct mctx {
+    zy_mha_config c;
+    float *params, *grads, *xq, *xkv, *dxq, *dxkv, *out, *acts, *scratch, *wout;
+    zy_mha_params p, g;
+    size_t np, nq, nk, nout;
+    int self;
+} mctx;
+
+static void mctx_init(mctx *m, zy_mha_config c, int self, uint64_t seed) {
+    memset(m, 0, sizeof *m);
+    m->c = c;
+    m->self = self;
+    m->np = zy_mha_param_count(c.C);
+    m->nq = (size_t)c.B * c.Tq * c.C;
+    m->nk = (size_t)c.B * c.Tk * c.C;
+    m->nout = m->nq;
+    m->params = zt_floats(m->np);
+    m->grads = zt_floats(m->np);
+    zt_fill_uniform(m->params, m->np, seed, -0.5f, 0.5f);
+    zy_mha_params_init(&m->p, m->params, c.C);
+    zy_mha_params_init(&m->g, m->grads, c.C);
+    m->xq = zt_floats(m->nq);
+    m->dxq = zt_floats(m->nq);
+    zt_fill_uniform(m->xq, m->nq, seed + 1, -1.0f, 1.0f);
+    if (self) {
+        m->xkv = m->xq;
+    } else {
+        m->xkv = zt_floats(m->nk);
+        m->dxkv = zt_floats(m->nk);
+        zt_fill_uniform(m->xkv, m->nk, seed + 2, -1.0f, 1.0f);
+    }
+    m->out = zt_floats(m->nout);
+    m->acts = zt_floats(zy_mha_acts_floats(&c));
+    m->scratch = zt_floats(zy_mha_scratch_floats(&c));
+    m->wout = zt_floats(m->nout);
+    zt_fill_uniform(m->wout, m->nout, seed + 3, -1.0f, 1.0f);
+}
+
+static void mctx_free(mctx *m) {
+    free(m->params), free(m->grads), free(m->xq), free(m->dxq), free(m->out);
+    free(m->acts), free(m->scratch), free(m->wout);
+    if (!m->self) free(m->xkv), free(m->dxkv);
+}
+
+static double mha_loss(void *p) {
+    mctx *m = p;
+    if (zy_mha_forward(m->out, m->acts, m->scratch, m->xq, m->xkv, &m->p, &m->c) != ZY_STATUS_OK)
+        return NAN;
+    return zt_dot(m->out, m->wout, m->nout);
+}
+
+static void mha_grads(mctx *m) {
+    zy_mha_backward(m->dxq, m->dxkv, &m->g, m->scratch, m->wout, m->acts, m->xq, m->xkv, &m->p,
+                    &m->c);
+}
+
+// eps 1e-2, tol 1e-2 (as test_attention.c: float forward, loss summed in double; a wrong
+// term is an O(1) relative error). 64 spread elements of each parameter tensor.
+static void mha_gradcheck(mctx *m, const char *tag) {
+    ASSERT(!isnan(mha_loss(m)));
+    mha_grads(m);
+    char what[96];
+    float *x[] = {m->p.in_proj_weight, m->p.in_proj_bias, m->p.out_proj_weight,
+                  m->p.out_proj_bias, m->xq, m->xkv};
+    float *g[] = {m->g.in_proj_weight, m->g.in_proj_bias, m->g.out_proj_weight,
+                  m->g.out_proj_bias, m->dxq, m->dxkv};
+    size_t C = m->c.C;
+    size_t n[] = {3 * C * C, 3 * C, C * C, C, m->nq, m->nk};
+    const char *names[] = {"in_proj_weight", "in_proj_bias", "out_proj_weight",
+                           "out_proj_bias", "xq", "xkv"};
+    for (int i = 0; i < (m->self ? 5 : 6); i++) {
+        snprintf(what, sizeof what, "%s d%s", tag, names[i]);
+        GRADCHECK(what, mha_loss, m, x[i], g[i], n[i], 1e-2, 1e-2);
+    }
+}
+
+static const int len_53[2] = {5, 3};
+static const int len_64[2] = {6, 4};
+
+TEST(mha_gradcheck_self_causal_padding) {
+    mctx m;
+    zy_mha_config c = zy_mha_default_config(2, 5, 5, 8, 2);
+    c.causal = true;
+    c.key_lengths = len_53;
+    mctx_init(&m, c, 1, 100);
+    mha_gradcheck(&m, "self");
+    mctx_free(&m);
+}
+
+TEST(mha_gradcheck_cross_masks_dropout) {
+    static float am[4 * 6];
+    zt_fill_uniform(am, 24, 9, -1.0f, 1.0f);
+    mctx m;
+    zy_mha_config c = zy_mha_default_config(2, 4, 6, 8, 2);
+    c.key_lengths = len_64;
+    c.add_mask = am;
+    c.dropout = 0.25f;
+    c.seed = 3;
+    mctx_init(&m, c, 0, 200);
+    mha_gradcheck(&m, "cross+dropout");
+    mctx_free(&m);
+}
+
+// ---- against PyTorch ---------------------------------------------------------------------
+static void load(float *dst, zt_ref *r, const char *prefix, const char *name, size_t n) {
+    char key[128];
+    size_t got = 0;
+    snprintf(key, sizeof key, "%s.%s", prefix, name);
+    const float *src = zt_ref_f(r, key, &got);
+    if (src && got == n) memcpy(dst, src, n * sizeof *dst);
+    else if (src) zt_fail(__FILE__, __LINE__, "%s: %zu values, expected %zu", key, got, n);
+}
+
+static void compare(zt_ref *r, const char *prefix, const char *name, const float *got,
+                    size_t n, double atol, double rtol) {
+    char key[128];
+    size_t nref = 0;
+    snprintf(key, sizeof key, "%s.%s", prefix, name);
+    const float *want = zt_ref_f(r, key, &nref);
+    if (!want) return;
+    if (nref != n) {
+        zt_fail(__FILE__, __LINE__, "%s: %zu values, expected %zu", key, nref, n);
+        return;
+    }
+    CHECK_CLOSE(key, got, want, n, atol, rtol);
+}
+
+// Outputs atol 1e-5 rtol 1e-5, gradients atol 2e-5 rtol 1e-5: float32 against float64,
+// O(1) values, C = 8 terms per projection sum.
+static void mha_ref(const char *name, int Tq, int Tk, int self, int causal, int lengths,
+                    int boolmask, int addmask) {
+    zt_ref *r = zt_ref_load(REF_PATH);
+    ASSERT(r != NULL);
+    zy_mha_config c = zy_mha_default_config(2, Tq, Tk, 8, 2);
+    static int len[2];
+    static uint8_t bm[64];
+    static float am[64];
+    char key[128];
+    size_t n = 0;
+    c.causal = causal;
+    if (lengths) {
+        snprintf(key, sizeof key, "%s.lengths", name);
+        const int *l = zt_ref_i(r, key, &n);
+        ASSERT(l && n == 2);
+        len[0] = l[0], len[1] = l[1];
+        c.key_lengths = len;
+    }
+    if (boolmask) {
+        snprintf(key, sizeof key, "%s.bool_mask", name);
+        const int *bmi = zt_ref_i(r, key, &n);
+        ASSERT(bmi && n == (size_t)Tq * Tk);
+        for (size_t i = 0; i < n; i++) bm[i] = (uint8_t)(bmi[i] != 0);
+        c.bool_mask = bm;
+    }
+    if (addmask) {
+        load(am, r, name, "add_mask", (size_t)Tq * Tk);
+        c.add_mask = am;
+    }
+    mctx m;
+    mctx_init(&m, c, self, 1);
+    load(m.p.in_proj_weight, r, name, "in_proj_weight", 3 * 64);
+    load(m.p.in_proj_bias, r, name, "in_proj_bias", 24);
+    load(m.p.out_proj_weight, r, name, "out_proj.weight", 64);
+    load(m.p.out_proj_bias, r, name, "out_proj.bias", 8);
+    load(m.xq, r, name, "xq", m.nq);
+    if (!self) load(m.xkv, r, name, "xkv", m.nk);
+    load(m.wout, r, name, "dout", m.nout);
+    ASSERT(!isnan(mha_loss(&m)));
+    mha_grads(&m);
+    compare(r, name, "out", m.out, m.nout, 1e-5, 1e-5);
+    // PyTorch's need_weights output is the per-head weights averaged over heads
+    float *att = zy_mha_attention_weights(m.acts, &c), mean[2 * 6 * 6];
+    for (int b = 0; b < 2; b++)
+        for (int ij = 0; ij < Tq * Tk; ij++)
+            mean[b * Tq * Tk + ij] =
+                0.5f * (att[(b * 2 + 0) * Tq * Tk + ij] + att[(b * 2 + 1) * Tq * Tk + ij]);
+    compare(r, name, "weights_mean", mean, (size_t)2 * Tq * Tk, 1e-5, 1e-5);
+    compare(r, name, "dxq", m.dxq, m.nq, 2e-5, 1e-5);
+    if (!self) compare(r, name, "dxkv", m.dxkv, m.nk, 2e-5, 1e-5);
+    compare(r, name, "d.in_proj_weight", m.g.in_proj_weight, 3 * 64, 2e-5, 1e-5);
+    compare(r, name, "d.in_proj_bias", m.g.in_proj_bias, 24, 2e-5, 1e-5);
+    compare(r, name, "d.out_proj.weight", m.g.out_proj_weight, 64, 2e-5, 1e-5);
+    compare(r, name, "d.out_proj.bias", m.g.out_proj_bias, 8, 2e-5, 1e-5);
+    mctx_free(&m);
+    zt_ref_free(r);
+}
+
+TEST(mha_torch_self_causal_padding) { mha_ref("mha_self", 5, 5, 1, 1, 1, 0, 0); }
+TEST(mha_torch_cross_padding_addmask) { mha_ref("mha_cross", 4, 6, 0, 0, 1, 0, 1); }
+TEST(mha_torch_self_boolmask) { mha_ref("mha_bool", 5, 5, 1, 0, 0, 1, 0); }
+
+// Self-attention through the cross path (two different pointers holding the same x) gives
+// the same output and gradients as the fused self path.
+TEST(mha_self_equals_cross_with_same_input) {
+    mctx s, x;
+    zy_mha_config c = zy_mha_default_config(2, 5, 5, 8, 2);
+    c.causal = true;
+    mctx_init(&s, c, 1, 300);
+    mctx_init(&x, c, 0, 300);
+    memcpy(x.xkv, s.xq, s.nq * sizeof(float));
+    mha_loss(&s), mha_grads(&s);
+    mha_loss(&x), mha_grads(&x);
+    CHECK_CLOSE("out", x.out, s.out, s.nout, 1e-6, 1e-6);
+    for (size_t i = 0; i < x.nq; i++) x.dxq[i] += x.dxkv[i];
+    CHECK_CLOSE("dx", x.dxq, s.dxq, s.nq, 1e-6, 1e-5);
+    CHECK_CLOSE("dparams", x.grads, s.grads, s.np, 1e-6, 1e-5);
+    mctx_free(&s), mctx_free(&x);
+}
+
+// BERT's separate q/k/v (nn.Linear) and GPT-2's Conv1D (transposed) land in the layout.
+TEST(mha_hf_layout_helpers) {
+    int C = 8;
+    size_t np = zy_mha_param_count(C), CC = (size_t)C * C;
+    float *a = zt_floats(np), *b = zt_floats(np), *conv = zt_floats(3 * CC), *proj = zt_floats(CC);
+    zt_fill_uniform(a, np, 7, -1, 1);
+    zy_mha_params pa, pb;
+    zy_mha_params_init(&pa, a, C);
+    zy_mha_params_init(&pb, b, C);
+    CHECK(pa.out_proj_bias + C == a + np);
+    zy_mha_from_separate(&pb, pa.in_proj_weight, pa.in_proj_bias, pa.in_proj_weight + CC,
+                         pa.in_proj_bias + C, pa.in_proj_weight + 2 * CC, NULL, C);
+    CHECK_CLOSE("separate weights", pb.in_proj_weight, pa.in_proj_weight, 3 * CC, 0, 0);
+    CHECK_CLOSE("separate biases", pb.in_proj_bias, pa.in_proj_bias, 2 * C, 0, 0);
+    for (int i = 0; i < C; i++) CHECK(pb.in_proj_bias[2 * C + i] == 0.0f);
+    // GPT-2 stores c_attn as (in=C, out=3C): element [i][o] is in_proj_weight[o][i]
+    for (int o = 0; o < 3 * C; o++)
+        for (int i = 0; i < C; i++)
+            conv[(size_t)i * 3 * C + o] = pa.in_proj_weight[(size_t)o * C + i];
+    for (int o = 0; o < C; o++)
+        for (int i = 0; i < C; i++) proj[(size_t)i * C + o] = pa.out_proj_weight[(size_t)o * C + i];
+    zy_mha_from_conv1d(&pb, conv, pa.in_proj_bias, proj, pa.out_proj_bias, C);
+    CHECK_CLOSE("conv1d params", b, a, np, 0, 0);
+    free(a), free(b), free(conv), free(proj);
+}
+
+// ---- KV cache ----------------------------------------------------------------------------
+// Decoding one token at a time (after a 3-token prefill) through the cache gives the same
+// outputs as causal self-attention over the whole sequence: atol 1e-5, rtol 1e-5.
+TEST(mha_kv_cache_matches_full_recompute) {
+    int B = 2, T = 7, C = 8, H = 2, L = 2;
+    mctx m;
+    zy_mha_config c = zy_mha_default_config(B, T, T, C, H);
+    c.causal = true;
+    mctx_init(&m, c, 1, 400);
+    ASSERT(!isnan(mha_loss(&m)));
+    zy_kv_cache *kv;
+    ASSERT(zy_kv_cache_create(&kv, L, B, H, 8, C / H) == ZY_STATUS_OK);
+    float *scratch = zt_floats(zy_mha_cached_scratch_floats(kv, 3, C));
+    float *step_out = zt_floats((size_t)B * T * C), xs[2 * 3 * 8], os[2 * 3 * 8];
+    int layer = 1;
+    for (int t = 0; t < T;) {
+        int Tn = t == 0 ? 3 : 1; // prefill 3 positions, then one at a time
+        for (int b = 0; b < B; b++)
+            memcpy(xs + (size_t)b * Tn * C, m.xq + ((size_t)b * T + t) * C, (size_t)Tn * C * 4);
+        ASSERT(zy_mha_forward_cached(os, scratch, kv, layer, xs, Tn, &m.p, C) == ZY_STATUS_OK);
+        for (int b = 0; b < B; b++)
+            memcpy(step_out + ((size_t)b * T + t) * C, os + (size_t)b * Tn * C, (size_t)Tn * C * 4);
+        t += Tn;
+        CHECK(zy_kv_cache_len(kv, layer) == t);
+    }
+    CHECK(zy_kv_cache_len(kv, 0) == 0); // layers keep their own lengths
+    CHECK_CLOSE("cached decode vs full", step_out, m.out, m.nout, 1e-5, 1e-5);
+    // the cache holds 8 positions: a second 3-token append must fail and write nothing
+    CHECK(zy_mha_forward_cached(os, scratch, kv, layer, xs, 3, &m.p, C) ==
+          ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(zy_kv_cache_len(kv, layer) == T);
+    zy_kv_cache_reset(kv);
+    CHECK(zy_kv_cache_len(kv, layer) == 0);
+    zy_kv_cache_free(kv);
+    free(scratch), free(step_out);
+    mctx_free(&m);
+}
+
+// zy_kv_cache_attend with key padding equals plain attention over the same keys.
+TEST(mha_kv_cache_attend_with_padding) {
+    int B = 2, H = 2, D = 4, T = 6;
+    static const int lens[2] = {6, 4};
+    size_t n = (size_t)B * H * T * D;
+    float *q = zt_floats(n), *k = zt_floats(n), *v = zt_floats(n);
+    float *want = zt_floats(n), *got = zt_floats(n), *att = zt_floats((size_t)B * H * T * 9);
+    zt_fill_uniform(q, n, 1, -1, 1);
+    zt_fill_uniform(k, n, 2, -1, 1);
+    zt_fill_uniform(v, n, 3, -1, 1);
+    zy_attn_desc d = zy_attn_default_desc(B, H, T, T, D, D);
+    d.causal = true;
+    d.key_lengths = lens;
+    ASSERT(zy_attn_forward(want, att, NULL, q, k, v, NULL, &d) == ZY_STATUS_OK);
+    zy_kv_cache *kv;
+    ASSERT(zy_kv_cache_create(&kv, 1, B, H, 9, D) == ZY_STATUS_OK);
+    ASSERT(zy_kv_cache_append(kv, 0, k, v, T) == ZY_STATUS_OK);
+    ASSERT(zy_kv_cache_attend(kv, 0, got, att, q, T, lens) == ZY_STATUS_OK);
+    CHECK_CLOSE("cache attend", got, want, n, 1e-6, 1e-6);
+    CHECK(zy_kv_cache_attend(kv, 0, got, att, q, T + 1, lens) == ZY_STATUS_INVALID_ARGUMENT);
+    zy_kv_cache_free(kv);
+    free(q), free(k), free(v), free(want), free(got), free(att);
+}
+
+TEST(mha_rejects_bad_config) {
+    float x[8] = {0};
+    zy_mha_params p = {x, x, x, x};
+    zy_mha_config c = zy_mha_default_config(1, 1, 1, 6, 4); // 6 % 4 != 0
+    CHECK(zy_mha_forward(x, x, x, x, x, &p, &c) == ZY_STATUS_INVALID_ARGUMENT);
+    c = zy_mha_default_config(1, 2, 3, 4, 2); // self-attention with Tq != Tk
+    CHECK(zy_mha_forward(x, x, x, x, x, &p, &c) == ZY_STATUS_INVALID_ARGUMENT);
+}
