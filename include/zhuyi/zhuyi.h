@@ -8,6 +8,8 @@
 #include "nn.h"
 #include "optim.h"
 #include "attention.h"
+#include "flash.h"
+#include "position.h"
 #include "tokenizer.h"
 
 #endif

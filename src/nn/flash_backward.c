@@ -1,0 +1,218 @@
+// Tiled ("flash") attention backward (FlashAttention-2, Dao 2023, algorithm 2), recomputing
+// each score tile from q, k and the forward's lse instead of reading a stored Tq×Tk matrix.
+// For a (query tile, key tile) pair:
+//   P  = exp(scale·Q·Kᵀ - lse)          (0 where masked or the row sees no key)
+//   dP = dO·Vᵀ,  Δ_i = Σ_d dO_id O_id,  dS = P ∘ (dP - Δ)
+//   dV += Pᵀ·dO,  dK += scale·dSᵀ·Q,  dQ += scale·dS·K
+// With dropout (mask M, already scaled by 1/(1-p)), dP is M∘(dO·Vᵀ) and dV takes M∘P; Δ
+// needs no change since out already holds the dropped weights.
+//
+// Determinism: dk/dv of a key tile are summed over query tiles in ascending order by one
+// thread; dq of a query tile is summed over key tiles in ascending order. Two schedules
+// produce exactly those sums, so the bits do not depend on the thread count:
+// - per row block (enough row blocks to keep every thread busy): one thread walks all
+//   key tiles of a bh and does dq, dk and dv in one sweep;
+// - two passes (few row blocks, e.g. B*H = 1): threads split (bh, key tile) for dk/dv,
+//   then (bh, group of query tiles) for dq, recomputing P and dS (about 1.4x the
+//   arithmetic, but every thread busy).
+#include <math.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/internal.h"
+#include "flash_internal.h"
+
+// Backward, one thread: Kt (D, bk), Vt (Dv, bk), P and dS (bq, bk), dK (bk, D),
+// dV (bk, Dv).
+size_t zy__flash_bwd_floats(int bq, int bk, int D, int Dv) {
+    return (size_t)D * bk + (size_t)Dv * bk + 2 * (size_t)bq * bk + (size_t)bk * D +
+           (size_t)bk * Dv;
+}
+
+typedef struct {
+    float *dq, *dk, *dv;
+    const float *dout, *q, *k, *v, *out, *lse;
+} tensors;
+
+typedef struct {
+    float *Kt, *Vt, *P, *dS, *dK, *dV;
+} workspace;
+
+static workspace carve(const zy__flash_plan *pl, float *ws) {
+    const int D = pl->p.D, Dv = pl->p.Dv, bq = pl->bq, bk = pl->bk;
+    workspace w;
+    w.Kt = ws;
+    w.Vt = w.Kt + (size_t)D * bk;
+    w.P = w.Vt + (size_t)Dv * bk;
+    w.dS = w.P + (size_t)bq * bk;
+    w.dK = w.dS + (size_t)bq * bk;
+    w.dV = w.dK + (size_t)bk * D;
+    return w;
+}
+
+// Does query tile qb see any key of the tile starting at j0? (Its last row sees most.)
+static int pair_live(const zy__flash_plan *pl, int bh, int qb, int j0) {
+    int last = ZY_MIN((qb + 1) * pl->bq, pl->p.Tq) - 1;
+    return j0 < zy__flash_kend(pl, bh, last);
+}
+
+// Kᵀ and Vᵀ of key tile [j0, j0 + nk) into w->Kt (D, bk), w->Vt (Dv, bk).
+static void load_key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int j0, int nk,
+                          workspace *w) {
+    const int D = pl->p.D, Dv = pl->p.Dv, bk = pl->bk;
+    const float *K = t->k + ((size_t)bh * pl->p.Tk + j0) * D;
+    const float *V = t->v + ((size_t)bh * pl->p.Tk + j0) * Dv;
+    for (int j = 0; j < nk; j++) {
+        for (int d = 0; d < D; d++) w->Kt[(size_t)d * bk + j] = K[(size_t)j * D + d];
+        for (int d = 0; d < Dv; d++) w->Vt[(size_t)d * bk + j] = V[(size_t)j * Dv + d];
+    }
+}
+
+// P (with dropout: M∘P) and dS (mq, nk) of query tile qb against the key tile already in
+// w->Kt, w->Vt.
+static void pair_grads(const zy__flash_plan *pl, const tensors *t, int bh, int qb, int j0,
+                       int nk, workspace *w) {
+    const zy_flash_params *p = &pl->p;
+    const int D = p->D, Dv = p->Dv, bk = pl->bk;
+    const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, p->Tq - i0);
+    const size_t row0 = (size_t)bh * p->Tq + i0;
+    const float *Q = t->q + row0 * D, *dO = t->dout + row0 * Dv, *O = t->out + row0 * Dv;
+    pl->kn.mm(mq, nk, D, pl->scale, Q, D, false, w->Kt, bk, 0.0f, w->P, bk);
+    pl->kn.mm(mq, nk, Dv, 1.0f, dO, Dv, false, w->Vt, bk, 0.0f, w->dS, bk);
+    // Mask: row r sees the first nv keys of the tile (a row that saw no key at all has
+    // lse = -inf, which exp_rows turns into a zero row).
+    if (zy__flash_kend(pl, bh, i0) < j0 + nk)
+        for (int r = 0; r < mq; r++) {
+            const int nv = ZY_MAX(0, zy__flash_kend(pl, bh, i0 + r) - j0);
+            for (int j = nv; j < nk; j++) w->P[(size_t)r * bk + j] = -INFINITY;
+        }
+    // Dropout: dP of the undropped weights is M∘(dO·Vᵀ); dV needs the dropped weights M∘P.
+    const bool drop = p->dropout > 0.0f;
+    if (drop) zy__flash_dropout_tile(pl, w->dS, bk, false, bh, i0, mq, j0, nk);
+    pl->kn.exp_rows(w->P, mq, nk, bk, t->lse + row0);
+    pl->kn.ds(w->dS, w->P, mq, nk, bk, dO, O, Dv);
+    if (drop) zy__flash_dropout_tile(pl, w->P, bk, false, bh, i0, mq, j0, nk);
+}
+
+// All query tiles against key tile kb: dk, dv of the tile (+=), and dq too when with_dq.
+static void key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int kb, int with_dq,
+                     workspace *w) {
+    const zy_flash_params *p = &pl->p;
+    const int D = p->D, Dv = p->Dv, bk = pl->bk;
+    const int j0 = kb * bk, nk = ZY_MIN(bk, p->Tk - j0);
+    int any = 0;
+    for (int qb = 0; qb < pl->nqb; qb++) {
+        if (!pair_live(pl, bh, qb, j0)) continue;
+        if (!any) {
+            load_key_tile(pl, t, bh, j0, nk, w);
+            memset(w->dK, 0, (size_t)nk * D * sizeof(float));
+            memset(w->dV, 0, (size_t)nk * Dv * sizeof(float));
+            any = 1;
+        }
+        const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, p->Tq - i0);
+        const size_t row0 = (size_t)bh * p->Tq + i0;
+        pair_grads(pl, t, bh, qb, j0, nk, w);
+        pl->kn.mm(nk, Dv, mq, 1.0f, w->P, bk, true, t->dout + row0 * Dv, Dv, 1.0f, w->dV, Dv);
+        pl->kn.mm(nk, D, mq, pl->scale, w->dS, bk, true, t->q + row0 * D, D, 1.0f, w->dK, D);
+        if (with_dq && t->dq)
+            pl->kn.mm(mq, D, nk, pl->scale, w->dS, bk, false,
+                      t->k + ((size_t)bh * p->Tk + j0) * D, D, 1.0f, t->dq + row0 * D, D);
+    }
+    if (!any) return;
+    const size_t key0 = (size_t)bh * p->Tk + j0;
+    if (t->dk) {
+        float *dk = t->dk + key0 * D;
+        for (size_t x = 0; x < (size_t)nk * D; x++) dk[x] += w->dK[x];
+    }
+    if (t->dv) {
+        float *dv = t->dv + key0 * Dv;
+        for (size_t x = 0; x < (size_t)nk * Dv; x++) dv[x] += w->dV[x];
+    }
+}
+
+// dq of query tiles [qb0, qb1) (the second pass of the two-pass schedule): each key tile is
+// transposed once for the whole group. Every dq tile is summed over key tiles in the
+// same order and with the same kernels as key_tile(with_dq), hence the same bits.
+static void query_tiles(const zy__flash_plan *pl, const tensors *t, int bh, int qb0, int qb1,
+                        workspace *w) {
+    const zy_flash_params *p = &pl->p;
+    const int D = p->D, bk = pl->bk;
+    for (int kb = 0; kb < pl->nkb; kb++) {
+        const int j0 = kb * bk, nk = ZY_MIN(bk, p->Tk - j0);
+        if (!pair_live(pl, bh, qb1 - 1, j0)) break; // the group's last tile sees the most
+        load_key_tile(pl, t, bh, j0, nk, w);
+        for (int qb = qb0; qb < qb1; qb++) {
+            if (!pair_live(pl, bh, qb, j0)) continue;
+            const size_t row0 = (size_t)bh * p->Tq + (size_t)qb * pl->bq;
+            const int mq = ZY_MIN(pl->bq, p->Tq - qb * pl->bq);
+            pair_grads(pl, t, bh, qb, j0, nk, w);
+            pl->kn.mm(mq, D, nk, pl->scale, w->dS, bk, false,
+                      t->k + ((size_t)bh * p->Tk + j0) * D, D, 1.0f, t->dq + row0 * D, D);
+        }
+    }
+}
+
+static float *thread_scratch(float *scratch, size_t per) {
+#ifdef _OPENMP
+    return scratch + (size_t)omp_get_thread_num() * per;
+#else
+    (void)per;
+    return scratch;
+#endif
+}
+
+zy_status zy_flash_backward(float *dq, float *dk, float *dv, const float *dout,
+                            const float *q, const float *k, const float *v, const float *out,
+                            const float *lse, zy_flash_params p, float *scratch,
+                            size_t scratch_floats) {
+    zy__flash_plan pl = {0};
+    zy_status st = zy__flash_plan_init(&pl, p, scratch, scratch_floats, "zy_flash_backward");
+    if (st) return st;
+    if (p.Tq == 0 || p.Tk == 0) return ZY_STATUS_OK;
+    if (!dout || !q || !k || !v || !out || !lse)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "zy_flash_backward: NULL tensor");
+    if (!dq && !dk && !dv) return ZY_STATUS_OK;
+    const tensors t = {dq, dk, dv, dout, q, k, v, out, lse};
+    const size_t per = zy_flash_scratch_floats(p);
+    const int nt = pl.nthreads;
+    // One row block per thread at a time balances once there are a few per thread.
+    const int per_bh = nt == 1 || pl.BH >= 4 * nt || pl.BH % nt == 0;
+    if (per_bh) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+#endif
+        for (int bh = 0; bh < pl.BH; bh++) {
+            workspace w = carve(&pl, thread_scratch(scratch, per));
+            for (int kb = 0; kb < pl.nkb; kb++) key_tile(&pl, &t, bh, kb, 1, &w);
+        }
+        return ZY_STATUS_OK;
+    }
+    // dq pass: groups of G query tiles share each transposed key tile; about four groups
+    // per thread keep the dynamic schedule balanced (causal groups differ in cost).
+    const int G = ZY_MAX(1, pl.BH * pl.nqb / (4 * nt));
+    const int ngb = (pl.nqb + G - 1) / G; // groups per row block
+    const int nkt = pl.BH * pl.nkb, nqt = pl.BH * ngb;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+    {
+        workspace w = carve(&pl, thread_scratch(scratch, per));
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+        for (int x = 0; x < nkt; x++) key_tile(&pl, &t, x / pl.nkb, x % pl.nkb, 0, &w);
+        if (dq) {
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 1)
+#endif
+            for (int x = 0; x < nqt; x++) {
+                const int qb0 = (x % ngb) * G;
+                query_tiles(&pl, &t, x / ngb, qb0, ZY_MIN(qb0 + G, pl.nqb), &w);
+            }
+        }
+    }
+    return ZY_STATUS_OK;
+}

@@ -1,0 +1,104 @@
+// Private to src/nn/flash*.c: the block kernels tiled attention is built from, as a scalar
+// reference (flash_kernels.c) and an AVX-512 version (flash_avx512.c) with the same
+// contracts. flash.c picks one set at run time from zy_simd_level().
+#ifndef ZHUYI_NN_FLASH_INTERNAL_H
+#define ZHUYI_NN_FLASH_INTERNAL_H
+
+#include <stdbool.h>
+
+// C (M,N) = alpha * op(A) (M,K) · B (K,N) + beta * C, B row-major with row stride ldb,
+// A (M,K) with row stride lda, or (K,M) when transA. beta == 0 does not read C.
+// Block sizes are small (tens of rows): this is a register-tile loop, not a packed GEMM.
+typedef void (*zy__flash_mm_fn)(int M, int N, int K, float alpha, const float *A, int lda,
+                                bool transA, const float *B, int ldb, float beta, float *C,
+                                int ldc);
+
+// One online-softmax step (forward) over a score tile stored TRANSPOSED, St (nk, mq) with
+// row stride ld: row j is a key, column r a query, masked scores are -INFINITY. For each
+// column r, with running max m[r] and running sum l[r] (m = -INFINITY, l = 0 at first):
+//   m' = max(m[r], max_j St[j][r]),  alpha[r] = exp(m[r] - m')  (0 while m[r] = -INFINITY)
+//   St[j][r] = exp(St[j][r] - m')   (0 for masked scores; a column with m' = -INFINITY is 0)
+//   l[r] = l[r] alpha[r] + Σ_j St[j][r],  m[r] = m'
+// Columns are independent, so the AVX-512 version runs 16 queries per vector.
+typedef void (*zy__flash_softmax_cols_fn)(float *St, int nk, int mq, int ld, float *m,
+                                          float *l, float *alpha);
+
+// P (rows, cols) with row stride ld, in place: P[r][j] = exp(P[r][j] - sub[r]) (backward's
+// recomputation, sub = lse). Masked scores are -INFINITY (-> 0); a row whose sub is
+// -INFINITY (it saw no key) becomes all zeros.
+typedef void (*zy__flash_exp_rows_fn)(float *P, int rows, int cols, int ld, const float *sub);
+
+// dS (rows, cols), stride ld, holds dP on entry: dS = P ∘ (dP - Δ_r) with
+// Δ_r = Σ_d dO[r][d] O[r][d] over dO, O (rows, Dv) contiguous.
+typedef void (*zy__flash_ds_fn)(float *dS, const float *P, int rows, int cols, int ld,
+                                const float *dO, const float *O, int Dv);
+
+typedef struct zy__flash_kernels {
+    zy__flash_mm_fn mm;
+    zy__flash_softmax_cols_fn softmax_cols;
+    zy__flash_exp_rows_fn exp_rows;
+    zy__flash_ds_fn ds;
+} zy__flash_kernels;
+
+void zy__flash_mm_ref(int M, int N, int K, float alpha, const float *A, int lda, bool transA,
+                      const float *B, int ldb, float beta, float *C, int ldc);
+void zy__flash_softmax_cols_ref(float *St, int nk, int mq, int ld, float *m, float *l,
+                                float *alpha);
+void zy__flash_exp_rows_ref(float *P, int rows, int cols, int ld, const float *sub);
+void zy__flash_ds_ref(float *dS, const float *P, int rows, int cols, int ld, const float *dO,
+                      const float *O, int Dv);
+
+void zy__flash_mm_avx512(int M, int N, int K, float alpha, const float *A, int lda,
+                         bool transA, const float *B, int ldb, float beta, float *C, int ldc);
+void zy__flash_softmax_cols_avx512(float *St, int nk, int mq, int ld, float *m, float *l,
+                                   float *alpha);
+void zy__flash_exp_rows_avx512(float *P, int rows, int cols, int ld, const float *sub);
+void zy__flash_ds_avx512(float *dS, const float *P, int rows, int cols, int ld,
+                         const float *dO, const float *O, int Dv);
+
+// The kernel set for the current zy_simd_level() (AVX-512 or the scalar reference; there
+// is no AVX2 set, AVX2 machines use the reference).
+zy__flash_kernels zy__flash_kernels_get(void);
+
+// ---- shared by flash.c (forward) and flash_backward.c --------------------------------
+#include <stddef.h>
+
+#include "zhuyi/flash.h"
+
+#define ZY__FLASH_BQ 64 // default query rows per tile
+#define ZY__FLASH_BK 64 // default key rows per tile
+
+// A validated call: shapes, tile sizes and the kernels in force.
+typedef struct zy__flash_plan {
+    zy_flash_params p;
+    int BH, bq, bk, nqb, nkb, nthreads;
+    float scale;
+    zy__flash_kernels kn;
+} zy__flash_plan;
+
+// Checks p and the scratch size, picks the kernels and the thread count.
+zy_status zy__flash_plan_init(zy__flash_plan *pl, zy_flash_params p, const float *scratch,
+                              size_t scratch_floats, const char *who);
+
+// How many keys query i of row block bh sees: keys [0, n) (causal and padding combined).
+static inline int zy__flash_kend(const zy__flash_plan *pl, int bh, int i) {
+    const zy_flash_params *p = &pl->p;
+    int n = p->key_lengths ? p->key_lengths[bh / p->H] : p->Tk;
+    if (p->causal) {
+        int c = i + p->Tk - p->Tq + 1;
+        n = c < n ? c : n;
+    }
+    return n > 0 ? n : 0;
+}
+
+// Dropout on a weight tile of query rows [i0, i0+mq) x key columns [j0, j0+nk): X (mq, nk)
+// with row stride ld, or stored transposed (nk, mq). Same mask and scaling as
+// zy_dropout_forward over the flat (BH, Tq, Tk) weights (see flash.h).
+void zy__flash_dropout_tile(const zy__flash_plan *pl, float *X, int ld, bool transposed,
+                            int bh, int i0, int mq, int j0, int nk);
+
+// Per-thread scratch of forward and backward in floats.
+size_t zy__flash_fwd_floats(int bq, int bk, int D, int Dv);
+size_t zy__flash_bwd_floats(int bq, int bk, int D, int Dv);
+
+#endif
