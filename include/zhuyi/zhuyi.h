@@ -11,5 +11,6 @@
 #include "flash.h"
 #include "position.h"
 #include "tokenizer.h"
+#include "io.h"
 
 #endif

@@ -1,0 +1,182 @@
+// Atomic file writes: a temporary file in the target's directory, written, fsync'ed, renamed
+// over the target, then the directory fsync'ed. Not for reading (each format's reader does
+// its own, validating as it goes).
+//
+// Why the same directory: rename(2) is only atomic within one filesystem. Why fsync the
+// file before the rename: otherwise a crash can leave the new name pointing at a file
+// whose data never reached the disk (zero-length after reboot on ext4/xfs). Why fsync the
+// directory after: the rename itself is directory metadata.
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "zhuyi/io.h"
+
+struct zy_file_writer {
+    int fd;
+    zy_status status; // sticky: the first failure, returned again by write and commit
+    uint64_t size;
+    char *path; // target
+    char *tmp;  // temporary file beside it
+};
+
+static char *dup_string(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = zy_alloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+// The directory part of path ("." when there is none, "/" for "/x").
+static void dir_of(const char *path, char *dir, size_t cap) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, cap, ".");
+        return;
+    }
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    snprintf(dir, cap, "%.*s", (int)n, path);
+}
+
+static zy_status sync_dir(const char *path) {
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return zy__error(ZY_STATUS_IO, "%s: cannot open directory %s to sync it: %s", path,
+                         dir, strerror(errno));
+    int rc = fsync(fd), e = errno;
+    close(fd);
+    // Some filesystems cannot fsync a directory at all; the rename is done, so that is
+    // not a failure of ours.
+    if (rc != 0 && e != EINVAL && e != ENOTSUP)
+        return zy__error(ZY_STATUS_IO, "%s: fsync of directory %s failed: %s", path, dir,
+                         strerror(e));
+    return ZY_STATUS_OK;
+}
+
+zy_status zy_file_writer_create(zy_file_writer **out, const char *path) {
+    // Distinct temporary names per process and per call, so concurrent writers (threads
+    // or processes) of the same target never share a temporary file.
+    static atomic_uint counter;
+    *out = NULL;
+    if (!path || !*path) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "empty file path");
+    size_t len = strlen(path);
+    if (path[len - 1] == '/')
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: is a directory path", path);
+    zy_file_writer *w = zy_calloc(1, sizeof *w);
+    if (!w) goto fail_alloc;
+    w->fd = -1;
+    w->path = dup_string(path);
+    w->tmp = zy_alloc(len + 48);
+    if (!w->path || !w->tmp) goto fail_alloc;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned c = atomic_fetch_add(&counter, 1);
+        snprintf(w->tmp, len + 48, "%s.tmp.%ld.%u", path, (long)getpid(), c);
+        w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (w->fd >= 0 || errno != EEXIST) break;
+    }
+    if (w->fd < 0) {
+        zy_status s = zy__error(ZY_STATUS_IO, "%s: cannot create temporary file %s: %s", path,
+                                w->tmp, strerror(errno));
+        zy_free(w->tmp);
+        zy_free(w->path);
+        zy_free(w);
+        return s;
+    }
+    *out = w;
+    return ZY_STATUS_OK;
+
+fail_alloc:
+    if (w) {
+        zy_free(w->tmp);
+        zy_free(w->path);
+        zy_free(w);
+    }
+    return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory opening for write", path);
+}
+
+zy_status zy_file_writer_write(zy_file_writer *w, const void *data, size_t n) {
+    if (w->status) return w->status;
+    const char *p = data;
+    while (n > 0) {
+        // Large single writes are split: Linux writes at most about 2 GiB per call.
+        size_t chunk = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);
+        ssize_t k = write(w->fd, p, chunk);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            const char *why = k < 0 ? strerror(errno) : "no progress";
+            w->status = zy__error(ZY_STATUS_IO, "%s: write of temporary file %s failed: %s",
+                                  w->path, w->tmp, why);
+            return w->status;
+        }
+        p += k;
+        n -= (size_t)k;
+        w->size += (uint64_t)k;
+    }
+    return ZY_STATUS_OK;
+}
+
+uint64_t zy_file_writer_size(const zy_file_writer *w) { return w->size; }
+
+static void writer_release(zy_file_writer *w) {
+    zy_free(w->tmp);
+    zy_free(w->path);
+    zy_free(w);
+}
+
+void zy_file_writer_abort(zy_file_writer *w) {
+    if (!w) return;
+    if (w->fd >= 0) close(w->fd);
+    unlink(w->tmp);
+    writer_release(w);
+}
+
+zy_status zy_file_writer_commit(zy_file_writer *w) {
+    zy_status s = w->status;
+    if (s) {
+        // Keep the message of the write that failed (zy_last_error still holds it).
+        zy_file_writer_abort(w);
+        return s;
+    }
+    if (fsync(w->fd) != 0) {
+        s = zy__error(ZY_STATUS_IO, "%s: fsync of temporary file %s failed: %s", w->path,
+                      w->tmp, strerror(errno));
+        zy_file_writer_abort(w);
+        return s;
+    }
+    int fd = w->fd;
+    w->fd = -1;
+    if (close(fd) != 0) {
+        s = zy__error(ZY_STATUS_IO, "%s: close of temporary file %s failed: %s", w->path,
+                      w->tmp, strerror(errno));
+        zy_file_writer_abort(w);
+        return s;
+    }
+    if (rename(w->tmp, w->path) != 0) {
+        s = zy__error(ZY_STATUS_IO, "%s: cannot rename %s over it: %s", w->path, w->tmp,
+                      strerror(errno));
+        zy_file_writer_abort(w);
+        return s;
+    }
+    s = sync_dir(w->path);
+    writer_release(w);
+    return s;
+}
+
+zy_status zy_file_write_atomic(const char *path, const void *data, size_t n) {
+    zy_file_writer *w;
+    zy_status s = zy_file_writer_create(&w, path);
+    if (s) return s;
+    s = zy_file_writer_write(w, data, n);
+    if (s) {
+        zy_file_writer_abort(w);
+        return s;
+    }
+    return zy_file_writer_commit(w);
+}
