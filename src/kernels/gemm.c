@@ -1,17 +1,360 @@
-// GEMM entry points. PLACEHOLDER: forwards to the scalar reference until the blocked,
-// packed SIMD implementation lands.
+// GEMM driver: picks the kernel family from zy_simd_level(), blocks the problem for the
+// caches (GotoBLAS loop order: nc columns of B -> kc deep -> mc rows of A -> nr x mr tiles),
+// packs the blocks into per-thread workspaces and splits the work over OpenMP threads.
+// Packing and micro-kernels live in gemm_pack.c and gemm_<isa>.c; this file only decides.
+//
+// Threading: C is cut into chunks (rectangles of whole register tiles), each computed as an
+// independent serial GEMM that packs what it needs itself, handed out dynamically. Every
+// element of C sees the same arithmetic whatever the thread count or chunking, so results
+// are bitwise identical for 1 and 2 threads (tests/test_gemm.c checks it).
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/internal.h"
+#include "gemm_internal.h"
 #include "zhuyi/gemm.h"
+
+// Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop.
+#define SMALL_FLOPS 32768.0
+// Below this many flops one thread is faster than waking a team.
+#define THREAD_FLOPS 4.0e6
+
+typedef struct gemm_args {
+    bool ta, tb;
+    int M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+} gemm_args;
+
+static const zy__gemm_arch *pick_arch(void) {
+    switch (zy_simd_level()) {
+    case ZY_SIMD_AVX512: return &zy__gemm_avx512;
+    case ZY_SIMD_AVX2: return &zy__gemm_avx2;
+    default: return &zy__gemm_scalar;
+    }
+}
+
+// ---- per-thread packing workspace ------------------------------------------------------
+// Allocated once per thread, at the largest block any family uses, then reused forever:
+// nothing is allocated per call. If the allocation fails the caller takes the reference
+// path, which needs no workspace.
+typedef struct workspace {
+    float *a; // (mc, kc) packed A block
+    float *b; // (kc, nc) packed B block
+} workspace;
+
+static _Thread_local workspace tls_ws;
+
+static size_t max_floats(int which) {
+    const zy__gemm_arch *all[] = {&zy__gemm_scalar, &zy__gemm_avx2, &zy__gemm_avx512};
+    size_t best = 0;
+    for (int i = 0; i < 3; i++) {
+        size_t n = (size_t)all[i]->kc * (which ? all[i]->nc : all[i]->mc);
+        if (n > best) best = n;
+    }
+    return best;
+}
+
+static workspace *get_workspace(void) {
+    if (!tls_ws.a) {
+        float *a = zy_alloc(sizeof(float) * max_floats(0));
+        float *b = a ? zy_alloc(sizeof(float) * max_floats(1)) : NULL;
+        if (!b) {
+            zy_free(a);
+            return NULL;
+        }
+        tls_ws.a = a;
+        tls_ws.b = b;
+    }
+    return &tls_ws;
+}
+
+// ---- serial paths ----------------------------------------------------------------------
+// C = beta * C (K == 0): nothing of A or B is read.
+static void scale_c(const gemm_args *g) {
+    for (int i = 0; i < g->M; i++) {
+        float *c = g->C + (size_t)i * g->ldc;
+        if (g->beta == 0.0f) memset(c, 0, sizeof(float) * (size_t)g->N);
+        else
+            for (int j = 0; j < g->N; j++) c[j] *= g->beta;
+    }
+}
+
+// Tiny products: no packing, a row of C at a time in 64-column chunks.
+static void gemm_small(const gemm_args *g) {
+    enum { CHUNK = 64 };
+    float acc[CHUNK];
+    for (int i = 0; i < g->M; i++) {
+        for (int j0 = 0; j0 < g->N; j0 += CHUNK) {
+            int nj = g->N - j0 < CHUNK ? g->N - j0 : CHUNK;
+            for (int j = 0; j < nj; j++) acc[j] = 0.0f;
+            for (int k = 0; k < g->K; k++) {
+                float a = g->ta ? g->A[(size_t)k * g->lda + i]
+                                : g->A[(size_t)i * g->lda + k];
+                if (g->tb) {
+                    const float *b = g->B + (size_t)j0 * g->ldb + k;
+                    for (int j = 0; j < nj; j++) acc[j] += a * b[(size_t)j * g->ldb];
+                } else {
+                    const float *b = g->B + (size_t)k * g->ldb + j0;
+                    for (int j = 0; j < nj; j++) acc[j] += a * b[j];
+                }
+            }
+            float *c = g->C + (size_t)i * g->ldc + j0;
+            if (g->beta == 0.0f)
+                for (int j = 0; j < nj; j++) c[j] = g->alpha * acc[j];
+            else
+                for (int j = 0; j < nj; j++) c[j] = g->alpha * acc[j] + g->beta * c[j];
+        }
+    }
+}
+
+// Where the kernels should prefetch while computing on B panel [j, j+nr) of the k block
+// [k0, k0+kc): the source of the next panel (columns j+nr ..), spread over the first few
+// kernel calls on this panel (part 0, 1, ...; each prefetches 2*kc lines). Without it the
+// first pass over B waits on memory for every panel, which costs a third of the time when
+// M is small and that pass is all there is.
+static zy__gemm_prefetch next_panel(const gemm_args *g, int nr, int k0, int kc, int j,
+                                    int part, const float *idle) {
+    zy__gemm_prefetch pf = {idle, 0, 0};
+    if (j + nr >= g->N) return pf;
+    // Lines per source row (+1: rows need not start on a line), two per k iteration.
+    int lines = g->tb ? (kc + 15) / 16 + 1 : (nr + 15) / 16 + 1;
+    int per = (lines + 1) / 2, rows = g->tb ? nr : kc;
+    int first = part * ZY_MAX(kc / per, 1);
+    if (first >= rows) return pf;
+    if (g->tb) pf.base = g->B + (size_t)(j + nr + first) * g->ldb + k0; // B (N,K)
+    else pf.base = g->B + (size_t)(k0 + first) * g->ldb + j + nr;       // B (K,N)
+    pf.row = g->ldb;
+    pf.per = per;
+    return pf;
+}
+
+// k blocks of equal depth, at most the family's kc: 768 deep in 1 block, not 512 + 256.
+static int block_depth(int K, int kc_max) {
+    int blocks = (K + kc_max - 1) / kc_max;
+    int kc = (K + blocks - 1) / blocks;
+    return ZY_MIN((kc + 7) / 8 * 8, kc_max);
+}
+
+// The blocked, packed product on one thread. B panels are packed just before their first
+// use (during the first mc block) so packing overlaps with the prefetches above.
+static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args *g) {
+    const int mr = ar->mr, nr = ar->nr;
+    for (int jc = 0; jc < g->N; jc += ar->nc) {
+        int nc = ZY_MIN(ar->nc, g->N - jc);
+        int kcb = block_depth(g->K, ar->kc);
+        for (int pc = 0; pc < g->K; pc += kcb) {
+            int kc = ZY_MIN(kcb, g->K - pc);
+            // Later k blocks add to what the first one wrote.
+            float beta = pc == 0 ? g->beta : 1.0f;
+            for (int ic = 0; ic < g->M; ic += ar->mc) {
+                int mc = ZY_MIN(ar->mc, g->M - ic);
+                ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+                // jr outer: each B panel serves every A micro-panel of the block (L1/L2)
+                // while the A micro-panels stream from L2.
+                for (int jr = 0; jr < nc; jr += nr) {
+                    float *pb = ws->b + (size_t)jr * kc;
+                    int n = ZY_MIN(nr, nc - jr);
+                    if (ic == 0) ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
+                    float *c = g->C + (size_t)ic * g->ldc + jc + jr;
+                    for (int ir = 0; ir < mc; ir += mr) {
+                        const float *pa = ws->a + (size_t)ir * kc;
+                        zy__gemm_prefetch pf = {pa, 0, 0};
+                        if (ic == 0) pf = next_panel(g, nr, pc, kc, jc + jr, ir / mr, pa);
+                        ar->kernel(kc, pa, pb, c + (size_t)ir * g->ldc, g->ldc,
+                                   ZY_MIN(mr, mc - ir), n, g->alpha, beta, &pf);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
+    if (g->M == 0 || g->N == 0) return;
+    if (g->K == 0) {
+        scale_c(g);
+        return;
+    }
+    if (2.0 * g->M * g->N * g->K < SMALL_FLOPS) {
+        gemm_small(g);
+        return;
+    }
+    workspace *ws = get_workspace();
+    if (!ws) {
+        zy_sgemm_ref(g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb,
+                     g->beta, g->C, g->ldc);
+        return;
+    }
+    gemm_blocked(ar, ws, g);
+}
+
+// ---- threading ------------------------------------------------------------------------
+// C is cut into a grid of rm x rn chunks (whole mr row tiles x whole nr column panels),
+// each an independent serial GEMM that packs what it needs, handed out dynamically
+// (run_items).
+// Several chunks per thread when that is cheap, because on a shared machine one thread is
+// often descheduled for a while, and with one fixed half each the other would idle at the
+// barrier. The price is duplicated packing: each of the rm row blocks packs its columns of
+// B, each of the rn column blocks its rows of A. A packed element costs about as much as
+// PACK_COST multiply-adds, so the extra packing is PACK_COST * ((rm-1)/M + (rn-1)/N) of the
+// arithmetic; grids over MAX_EXTRA are not used (except the plain nt-way split).
+typedef struct grid {
+    int rm, rn;
+} grid;
+
+#define CHUNKS_PER_THREAD 4
+#define CHUNK_FLOPS 2.0e6 // no chunk smaller than this (team overhead)
+#define PACK_COST 10.0
+#define MAX_EXTRA 0.015
+
+static grid plan_grid(const zy__gemm_arch *ar, const gemm_args *g, int nt) {
+    int um = (g->M + ar->mr - 1) / ar->mr, un = (g->N + ar->nr - 1) / ar->nr;
+    double flops = 2.0 * g->M * g->N * g->K;
+    int most = (int)ZY_MIN((double)nt * CHUNKS_PER_THREAD, flops / CHUNK_FLOPS);
+    most = ZY_MAX(most, nt);
+    grid best = {0, 0};
+    double best_extra = 0.0;
+    for (int rm = 1; rm <= ZY_MIN(um, most); rm++) {
+        for (int rn = 1; rn <= ZY_MIN(un, most / rm); rn++) {
+            int chunks = rm * rn;
+            if (chunks % nt) continue; // whole rounds: every thread gets as many chunks
+            double extra = PACK_COST * ((rm - 1.0) / g->M + (rn - 1.0) / g->N);
+            if (extra > MAX_EXTRA && chunks > nt) continue;
+            int best_chunks = best.rm * best.rn;
+            bool better = chunks > nt && best_chunks == nt && extra <= MAX_EXTRA;
+            if (!best_chunks || better ||
+                (chunks > best_chunks && best_chunks > nt) ||
+                (chunks == best_chunks && extra < best_extra)) {
+                best = (grid){rm, rn};
+                best_extra = extra;
+            }
+        }
+    }
+    if (!best.rm) { // fewer tiles than threads in a whole round: split the longer side
+        best = g->M >= g->N ? (grid){ZY_MIN(um, nt), 1} : (grid){1, ZY_MIN(un, nt)};
+    }
+    return best;
+}
+
+// Chunk c of grid gr (row-major, so consecutive chunks share rows of A).
+static void gemm_chunk(const zy__gemm_arch *ar, const gemm_args *g, grid gr, int c) {
+    int r = c / gr.rn, q = c % gr.rn;
+    int um = (g->M + ar->mr - 1) / ar->mr, un = (g->N + ar->nr - 1) / ar->nr;
+    int i0 = (int)((long long)um * r / gr.rm) * ar->mr;
+    int i1 = ZY_MIN((int)((long long)um * (r + 1) / gr.rm) * ar->mr, g->M);
+    int j0 = (int)((long long)un * q / gr.rn) * ar->nr;
+    int j1 = ZY_MIN((int)((long long)un * (q + 1) / gr.rn) * ar->nr, g->N);
+    if (i0 >= i1 || j0 >= j1) return;
+    gemm_args p = *g;
+    p.M = i1 - i0;
+    p.N = j1 - j0;
+    p.A += g->ta ? (size_t)i0 : (size_t)i0 * g->lda;
+    p.B += g->tb ? (size_t)j0 * g->ldb : (size_t)j0;
+    p.C += (size_t)i0 * g->ldc + j0;
+    gemm_serial(ar, &p);
+}
+
+// How many threads a product of this size deserves (1 inside a parallel region).
+static int threads_for(int M, int N, int K) {
+    if (zy__in_parallel()) return 1;
+    int nt = zy_threads_get();
+    if (nt <= 1 || 2.0 * M * N * K < THREAD_FLOPS) return 1;
+    return nt;
+}
+
+// Runs fn(ctx, 0 .. n-1) on up to nt threads, each taking the next item as it frees up.
+// A thread that runs out of items yields the CPU until the whole team is done, instead of
+// entering OpenMP's barrier, whose default wait spins for milliseconds: when another
+// process shares the cores, that spin can hold the very core the last busy thread of the
+// team is waiting for (measured: 2-thread products at half the 1-thread speed).
+typedef void (*item_fn)(void *ctx, int i);
+
+static void run_items(int nt, int n, item_fn fn, void *ctx) {
+#ifdef _OPENMP
+    atomic_int next = 0, finished = 0;
+#pragma omp parallel num_threads(ZY_MIN(nt, n))
+    {
+        for (int i; (i = atomic_fetch_add(&next, 1)) < n;) fn(ctx, i);
+        atomic_fetch_add(&finished, 1);
+        // A short spin first (the others are usually a few microseconds behind), then yield.
+        for (int spins = 0; atomic_load(&finished) < omp_get_num_threads(); spins++)
+            if (spins > 2000) sched_yield();
+    }
+#else
+    (void)nt;
+    for (int i = 0; i < n; i++) fn(ctx, i);
+#endif
+}
+
+typedef struct chunk_job {
+    const zy__gemm_arch *ar;
+    const gemm_args *g;
+    grid gr;
+} chunk_job;
+
+static void chunk_item(void *ctx, int c) {
+    const chunk_job *j = ctx;
+    gemm_chunk(j->ar, j->g, j->gr, c);
+}
 
 void zy_sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    zy_sgemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (M <= 0 || N <= 0 || K < 0) return;
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
+    const zy__gemm_arch *ar = pick_arch();
+    int nt = K == 0 ? 1 : threads_for(M, N, K);
+    grid gr = nt > 1 ? plan_grid(ar, &g, nt) : (grid){1, 1};
+    int chunks = gr.rm * gr.rn;
+    if (chunks <= 1) {
+        gemm_serial(ar, &g);
+        return;
+    }
+    chunk_job job = {ar, &g, gr};
+    run_items(nt, chunks, chunk_item, &job);
+}
+
+typedef struct batch_job {
+    const zy__gemm_arch *ar;
+    const gemm_args *g; // matrix 0
+    ptrdiff_t sa, sb, sc;
+} batch_job;
+
+static void batch_item(void *ctx, int i) {
+    const batch_job *j = ctx;
+    gemm_args g = *j->g;
+    g.A += i * j->sa;
+    g.B += i * j->sb;
+    g.C += i * j->sc;
+    gemm_serial(j->ar, &g);
 }
 
 void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha,
                       const float *A, int lda, ptrdiff_t strideA, const float *B, int ldb,
                       ptrdiff_t strideB, float beta, float *C, int ldc, ptrdiff_t strideC,
                       int batch) {
-    for (int i = 0; i < batch; i++)
-        zy_sgemm(transA, transB, M, N, K, alpha, A + i * strideA, lda, B + i * strideB, ldb,
-                 beta, C + i * strideC, ldc);
+    if (batch <= 0 || M <= 0 || N <= 0 || K < 0) return;
+    const zy__gemm_arch *ar = pick_arch();
+    int nt = zy__in_parallel() ? 1 : zy_threads_get();
+    if (2.0 * M * N * K * batch < THREAD_FLOPS) nt = 1; // all of it is less than a team costs
+    // Whole matrices per thread when there are enough of them to balance (or they are too
+    // small to split): no duplicated packing, no per-matrix team start-up.
+    bool per_matrix = nt > 1 && batch > 1 &&
+                      (batch % nt == 0 || batch >= 4 * nt || threads_for(M, N, K) == 1);
+    if (!per_matrix) {
+        for (int i = 0; i < batch; i++)
+            zy_sgemm(transA, transB, M, N, K, alpha, A + i * strideA, lda, B + i * strideB,
+                     ldb, beta, C + i * strideC, ldc);
+        return;
+    }
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
+    batch_job job = {ar, &g, strideA, strideB, strideC};
+    run_items(nt, batch, batch_item, &job);
 }

@@ -1,0 +1,153 @@
+// GEMM benchmark: zy_sgemm against OpenBLAS's cblas_sgemm on the shapes GPT-2 training
+// runs, in the three transpose cases of a linear layer:
+//   fwd   out (M,N)  = inp (M,K) · W (N,K)ᵀ      (transA=0, transB=1)
+//   dinp  dinp (M,K) = dout (M,N) · W (N,K)      (transA=0, transB=0)
+//   dwt   dW (N,K)   = dout (M,N)ᵀ · inp (M,K)   (transA=1, transB=0)
+// Both libraries run with the same thread count on the same buffers, alternating per shape
+// in two rounds (zy first, then OpenBLAS first), each after a warm-up (see best_of); the
+// best repetition is reported, fewer repetitions for the largest shapes.
+// OpenBLAS 0.3.21's DYNAMIC_ARCH does not recognise some newer Xeons and falls back to its
+// SSE3 "Prescott" kernels; on an AVX-512 CPU we then re-run ourselves with
+// OPENBLAS_CORETYPE=SkylakeX so the comparison is against its best kernels.
+// Usage: bench_gemm [max_M] [case]   e.g. bench_gemm 256 fwd   (defaults: all)
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zhuyi/core.h"
+#include "zhuyi/gemm.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+typedef struct shape {
+    int rows, cols, inner; // C (rows, cols), inner dimension
+    bool ta, tb;
+    int lda, ldb;
+} shape;
+
+static double time_zy(const shape *s, const float *A, const float *B, float *C) {
+    double t = now();
+    zy_sgemm(s->ta, s->tb, s->rows, s->cols, s->inner, 1.0f, A, s->lda, B, s->ldb, 0.0f, C,
+             s->cols);
+    return now() - t;
+}
+
+static double time_blas(const shape *s, const float *A, const float *B, float *C) {
+    double t = now();
+    cblas_sgemm(CblasRowMajor, s->ta ? CblasTrans : CblasNoTrans,
+                s->tb ? CblasTrans : CblasNoTrans, s->rows, s->cols, s->inner, 1.0f, A,
+                s->lda, B, s->ldb, 0.0f, C, s->cols);
+    return now() - t;
+}
+
+// Best time of n calls, after a warm-up of at least WARMUP seconds of calls: that covers
+// page faults and workspaces, and outlasts the other library's idle threads, which spin
+// for a while after each call (OpenBLAS's for up to ~0.1 s) and would steal a core.
+#define WARMUP 0.15
+static double best_of(int zy, const shape *s, const float *A, const float *B, float *C,
+                      int n) {
+    double t0 = now();
+    do {
+        if (zy) time_zy(s, A, B, C);
+        else time_blas(s, A, B, C);
+    } while (now() - t0 < WARMUP);
+    double best = 1e30;
+    for (int i = 0; i < n; i++) {
+        double t = zy ? time_zy(s, A, B, C) : time_blas(s, A, B, C);
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+int main(int argc, char **argv) {
+    if (!getenv("OPENBLAS_CORETYPE") && !strcmp(openblas_get_corename(), "Prescott") &&
+        (zy_cpu_features() & ZY_CPU_AVX512F)) {
+        setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+        execv("/proc/self/exe", argv);
+    }
+    int max_m = argc > 1 ? atoi(argv[1]) : 1 << 30;
+    const char *only = argc > 2 ? argv[2] : NULL;
+    static const int Ms[] = {64, 256, 1024, 4096};
+    static const int KN[][2] = {
+        {768, 2304}, {768, 768}, {768, 3072}, {3072, 768}, {768, 50257}};
+    static const char *cases[] = {"fwd", "dinp", "dwt"};
+
+    int nt = zy_threads_get();
+    openblas_set_num_threads(nt);
+    printf("zy_sgemm (%s) vs%scblas_sgemm (core %s), %d threads each, GFLOP/s "
+           "(best of reps)\n",
+           zy_simd_name(zy_simd_level()), OPENBLAS_VERSION, openblas_get_corename(), nt);
+    printf("%-5s %5s %5s %6s  %8s %8s %6s  %s\n", "case", "M", "K", "N", "zhuyi", "openblas",
+           "ratio", "reps");
+
+    // One set of buffers big enough for every shape (largest: 4096 x 50257).
+    size_t maxM = 4096, maxN = 50257, maxK = 3072;
+    size_t na = maxM * maxK;
+    size_t nw = maxN * 768 > 3072 * 768 ? maxN * 768 : 3072 * 768;
+    size_t nd = maxM * maxN;
+    float *inp = malloc(sizeof(float) * na), *W = malloc(sizeof(float) * nw);
+    float *dout = malloc(sizeof(float) * nd), *C = malloc(sizeof(float) * nd);
+    if (!inp || !W || !dout || !C) {
+        fprintf(stderr, "bench_gemm: out of memory\n");
+        return 1;
+    }
+    zy_rng r;
+    zy_rng_seed(&r, 1);
+    zy_rng_fill_uniform(&r, inp, na, -1.0f, 1.0f);
+    zy_rng_fill_uniform(&r, W, nw, -1.0f, 1.0f);
+    zy_rng_fill_uniform(&r, dout, nd, -1.0f, 1.0f);
+    memset(C, 0, sizeof(float) * nd);
+
+    double log_sum = 0.0;
+    int count = 0, wins = 0;
+    for (int c = 0; c < 3; c++) {
+        if (only && strcmp(only, cases[c])) continue;
+        for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++) {
+            int M = Ms[mi];
+            if (M > max_m) continue;
+            for (size_t p = 0; p < sizeof KN / sizeof *KN; p++) {
+                int K = KN[p][0], N = KN[p][1];
+                shape s;
+                const float *A, *B;
+                if (c == 0) s = (shape){M, N, K, false, true, K, K}, A = inp, B = W;
+                else if (c == 1) s = (shape){M, K, N, false, false, N, K}, A = dout, B = W;
+                else s = (shape){N, K, M, true, false, N, K}, A = dout, B = inp;
+                double flops = 2.0 * M * N * K;
+                // About 1 s of work per library, at least 2 and at most 7 timed runs.
+                int reps = (int)(1.0e11 / flops);
+                reps = reps < 2 ? 2 : reps > 7 ? 7 : reps;
+                double bz = 1e30, bb = 1e30;
+                for (int round = 0; round < 2; round++) { // zy first, then OpenBLAS first
+                    for (int lib = 0; lib < 2; lib++) {
+                        int zy = (lib + round) % 2 == 0, n = (reps + 1 - round) / 2;
+                        double b = best_of(zy, &s, A, B, C, n);
+                        if (zy) bz = b < bz ? b : bz;
+                        else bb = b < bb ? b : bb;
+                    }
+                }
+                double gz = flops / bz * 1e-9, gb = flops / bb * 1e-9;
+                printf("%-5s %5d %5d %6d  %8.1f %8.1f %6.2f  %d\n", cases[c], M, K, N, gz, gb,
+                       gz / gb, reps);
+                fflush(stdout);
+                log_sum += __builtin_log(gz / gb);
+                count++;
+                wins += gz >= gb;
+            }
+        }
+    }
+    if (count)
+        printf("geometric mean ratio %.3f, zhuyi >= openblas on %d of %d shapes\n",
+               __builtin_exp(log_sum / count), wins, count);
+    free(inp);
+    free(W);
+    free(dout);
+    free(C);
+    return 0;
+}

@@ -1,0 +1,95 @@
+// AVX-512 GEMM micro-kernel: a 14x32 register tile (28 zmm accumulators, 2 zmm of B, A
+// broadcast from memory inside the FMA), i.e. 28 FMAs per 2 vector loads per k, plus the
+// prefetch of the next B panel's source (see zy__gemm_prefetch). Compiled with
+// -mavx512f...; the driver calls it only when zy_simd_level() == ZY_SIMD_AVX512.
+// Partial tiles: rows are a compile-time count (one instantiation per m, no wasted FMAs);
+// columns past n are zero in the packed B panel and masked out of the loads and stores, so
+// a partial tile does exactly the same arithmetic per element as a full one.
+#include <immintrin.h>
+
+#include "gemm_internal.h"
+
+enum { MR = 14, NV = 2, NR = 16 * NV }; // NV vectors of 16 floats across
+
+#define ZY_INLINE static inline __attribute__((always_inline))
+
+// pa (MR, kc) k-major, pb (kc, NR) k-major and 64-byte aligned -> C tile (ROWS, n).
+ZY_INLINE void tile(const int ROWS, int kc, const float *pa, const float *pb, float *c,
+                    int ldc, int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+    __m512 acc[MR][NV];
+#pragma GCC unroll 14
+    for (int i = 0; i < ROWS; i++) {
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+        _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)i * ldc + NR - 1), _MM_HINT_T0);
+    }
+    // Prefetch walk as two loops (rows of `per` k each), so the addresses are plain
+    // pointer increments (the shift/mask form cost ~5% when the other core was busy).
+    const char *pfrow = (const char *)pf->base;
+    int per = pf->per > 0 ? pf->per : kc;
+    for (int k0 = 0; k0 < kc; k0 += per, pfrow += sizeof(float) * pf->row) {
+        const char *p = pfrow;
+        int ke = kc - k0 < per ? kc - k0 : per;
+#pragma GCC unroll 2
+        for (int k = 0; k < ke; k++, p += 128) {
+            __m512 b[NV];
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) b[v] = _mm512_load_ps(pb + 16 * v);
+            _mm_prefetch(p, _MM_HINT_T1);
+            _mm_prefetch(p + 64, _MM_HINT_T1);
+            // FMA with the broadcast folded in ({1to16} memory operand): 2 fused uops per
+            // row instead of 3 (broadcast + 2 FMAs), which GCC will not emit by itself.
+#pragma GCC unroll 14
+            for (int i = 0; i < ROWS; i++) {
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    __asm__("vfmadd231ps %1%{1to16%}, %2, %0"
+                            : "+v"(acc[i][v])
+                            : "m"(pa[i]), "v"(b[v]));
+            }
+            pa += MR;
+            pb += NR;
+        }
+    }
+    __mmask16 mask[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+        int w = n - 16 * v;
+        mask[v] = w >= 16 ? 0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1);
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 14
+    for (int i = 0; i < ROWS; i++) {
+        float *ci = c + (size_t)i * ldc;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            __m512 r = _mm512_mul_ps(va, acc[i][v]);
+            if (beta != 0.0f)
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
+            _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
+        }
+    }
+}
+
+static void kernel_14x32(int kc, const float *pa, const float *pb, float *c, int ldc, int m,
+                         int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+    switch (m) {
+#define ROWS_CASE(r)                                                                       \
+    case r: tile(r, kc, pa, pb, c, ldc, n, alpha, beta, pf); break;
+        ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6)
+        ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12)
+        ROWS_CASE(13) ROWS_CASE(14)
+#undef ROWS_CASE
+    default: break;
+    }
+}
+
+const zy__gemm_arch zy__gemm_avx512 = {
+    // kc up to 768 (GPT-2's 768-deep products in one pass over C, which for the large
+    // outputs costs more memory traffic than streaming a 96 KB B panel from L2 does);
+    // mc x kc A block (<= 688 KB) in the 2 MB L2; nc bounds the packed B block (6 MB).
+    .name = "avx512", .mr = MR, .nr = NR, .kc = 768, .mc = MR * 16, .nc = 2048,
+    .pack_a = zy__gemm_pack_a_avx512, .pack_b = zy__gemm_pack_b_avx512,
+    .kernel = kernel_14x32,
+};

@@ -1,0 +1,72 @@
+// GEMM internals shared by the driver (gemm.c), the packing routines (gemm_pack.c) and
+// the micro-kernels (gemm_scalar.c, gemm_avx2.c, gemm_avx512.c). Not public API.
+//
+// The scheme is GotoBLAS/BLIS: C is cut into blocks, op(A) and op(B) are copied
+// ("packed") into contiguous panels so a register-blocked micro-kernel can stream them:
+//   packed A panel: MR rows x kc, stored k-major: pa[k*MR + i]   (rows past m are 0)
+//   packed B panel: kc x NR cols, stored k-major: pb[k*NR + j]   (cols past n are 0)
+// Packing absorbs transA/transB and the strides, so one micro-kernel serves all cases.
+#ifndef ZHUYI_GEMM_INTERNAL_H
+#define ZHUYI_GEMM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+// Memory the kernel should pull towards L2 while it computes (data a later pack needs):
+// two consecutive cache lines per k, walking `per` iterations (2*per lines) along a row,
+// then moving to the next row `row` floats further:
+//   k -> base + (k / per) * row + (k % per) * 32 floats, and 16 floats after that.
+// per <= 0 means "one row" (the walk just runs on). Kernels may ignore it; prefetches
+// never fault, so any address is safe.
+typedef struct zy__gemm_prefetch {
+    const float *base;
+    ptrdiff_t row; // floats
+    int per;
+} zy__gemm_prefetch;
+
+// C tile (m,n) at c with row stride ldc, m <= MR, n <= NR:
+//   C = alpha * (pa · pb) + beta * C, with beta == 0 never reading C.
+// pa: packed A panel (MR, kc) k-major; pb: packed B panel (kc, NR) k-major.
+// Full and partial tiles must do the same arithmetic per element, so a result does not
+// depend on where tile edges fall (and so not on the thread count).
+typedef void (*zy__gemm_kernel_fn)(int kc, const float *pa, const float *pb, float *c,
+                                   int ldc, int m, int n, float alpha, float beta,
+                                   const zy__gemm_prefetch *pf);
+
+// Packing (see zy__gemm_pack_a / zy__gemm_pack_b below for the contract).
+typedef void (*zy__gemm_pack_a_fn)(bool transA, const float *A, int lda, int i0, int m,
+                                   int k0, int kc, int mr, float *dst);
+typedef void (*zy__gemm_pack_b_fn)(bool transB, const float *B, int ldb, int k0, int kc,
+                                   int j0, int n, int nr, float *dst);
+
+// One kernel family: its register tile, the cache blocks chosen for it, its packers.
+typedef struct zy__gemm_arch {
+    const char *name;
+    int mr, nr;     // register tile
+    int kc, mc, nc; // cache blocks: kc x nr B panel in L1, mc x kc A block in L2, kc x nc B
+    zy__gemm_kernel_fn kernel;
+    zy__gemm_pack_a_fn pack_a;
+    zy__gemm_pack_b_fn pack_b;
+} zy__gemm_arch;
+
+extern const zy__gemm_arch zy__gemm_scalar;
+extern const zy__gemm_arch zy__gemm_avx2;   // only use when zy_simd_level() >= AVX2
+extern const zy__gemm_arch zy__gemm_avx512; // only use when zy_simd_level() >= AVX512
+
+// op(A) rows [i0, i0+m) x cols [k0, k0+kc) -> ceil(m/mr) panels of mr x kc at dst.
+// A is (M,K) with row stride lda, or (K,M) when transA.
+void zy__gemm_pack_a(bool transA, const float *A, int lda, int i0, int m, int k0, int kc,
+                     int mr, float *dst);
+// op(B) rows [k0, k0+kc) x cols [j0, j0+n) -> ceil(n/nr) panels of kc x nr at dst.
+// B is (K,N) with row stride ldb, or (N,K) when transB.
+void zy__gemm_pack_b(bool transB, const float *B, int ldb, int k0, int kc, int j0, int n,
+                     int nr, float *dst);
+
+// The same contracts, with the transposing copies done 16x16 in AVX-512 registers
+// (gemm_pack_avx512.c; only call at ZY_SIMD_AVX512).
+void zy__gemm_pack_a_avx512(bool transA, const float *A, int lda, int i0, int m, int k0,
+                            int kc, int mr, float *dst);
+void zy__gemm_pack_b_avx512(bool transB, const float *B, int ldb, int k0, int kc, int j0,
+                            int n, int nr, float *dst);
+
+#endif

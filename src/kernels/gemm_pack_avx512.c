@@ -1,0 +1,110 @@
+// AVX-512 packing for the 14x32 kernel: the two transposing copies (op(B) from B (N,K)
+// when transB, op(A) from A (M,K) when !transA) done 16x16 in registers instead of one
+// float at a time, and the straight copies as masked vectors per row (no memcpy call per
+// 56 or 128 bytes).
+// Compiled with -mavx512f...; only reached through zy__gemm_avx512.
+#include <immintrin.h>
+
+#include "gemm_internal.h"
+
+// In-register transpose: r[i] lane k -> r[k] lane i, 16x16 floats (64 shuffles).
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // u[4g+e], 128-bit lane L: rows 4g..4g+3 of column 4L+e.
+    for (int g = 0; g < 4; g++) {
+        u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    // 4x4 transpose of 128-bit lanes across u[e], u[4+e], u[8+e], u[12+e].
+    for (int e = 0; e < 4; e++) {
+        __m512 a0 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0x44);
+        __m512 a1 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0xEE);
+        __m512 a2 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0x44);
+        __m512 a3 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0xEE);
+        r[0 + e] = _mm512_shuffle_f32x4(a0, a2, 0x88);
+        r[4 + e] = _mm512_shuffle_f32x4(a0, a2, 0xDD);
+        r[8 + e] = _mm512_shuffle_f32x4(a1, a3, 0x88);
+        r[12 + e] = _mm512_shuffle_f32x4(a1, a3, 0xDD);
+    }
+}
+
+// rows source rows (rows <= 16, the rest read as 0), each ke <= 16 floats from src + i*ld
+// -> dst + k*dstride, k < ke, lanes selected by `lanes` (the panel width).
+static inline __attribute__((always_inline)) void block16(const float *src, size_t ld,
+                                                          int rows, int ke, float *dst,
+                                                          int dstride, __mmask16 lanes) {
+    __m512 r[16];
+    __mmask16 kmask = (__mmask16)((1u << ke) - 1);
+    for (int i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(kmask, src + (size_t)i * ld)
+                        : _mm512_setzero_ps();
+    transpose16(r);
+    for (int k = 0; k < ke; k++)
+        _mm512_mask_storeu_ps(dst + (size_t)k * dstride, lanes, r[k]);
+}
+
+void zy__gemm_pack_a_avx512(bool transA, const float *A, int lda, int i0, int m, int k0,
+                            int kc, int mr, float *dst) {
+    if (mr > 16) {
+        zy__gemm_pack_a(transA, A, lda, i0, m, k0, kc, mr, dst);
+        return;
+    }
+    __mmask16 lanes = (__mmask16)((1u << mr) - 1);
+    if (transA) { // A (K,M): one masked vector per k, rows past m read as 0
+        for (int p = 0; p < m; p += mr, dst += (size_t)mr * kc) {
+            int rows = m - p < mr ? m - p : mr;
+            __mmask16 have = (__mmask16)((1u << rows) - 1);
+            const float *src = A + (size_t)k0 * lda + i0 + p;
+            for (int k = 0; k < kc; k++, src += lda)
+                _mm512_mask_storeu_ps(dst + (size_t)k * mr, lanes,
+                                      _mm512_maskz_loadu_ps(have, src));
+        }
+        return;
+    }
+    for (int p = 0; p < m; p += mr, dst += (size_t)mr * kc) {
+        int rows = m - p < mr ? m - p : mr;
+        const float *src = A + (size_t)(i0 + p) * lda + k0;
+        for (int kb = 0; kb < kc; kb += 16)
+            block16(src + kb, (size_t)lda, rows, kc - kb < 16 ? kc - kb : 16,
+                    dst + (size_t)kb * mr, mr, lanes);
+    }
+}
+
+void zy__gemm_pack_b_avx512(bool transB, const float *B, int ldb, int k0, int kc, int j0,
+                            int n, int nr, float *dst) {
+    if (nr != 32) {
+        zy__gemm_pack_b(transB, B, ldb, k0, kc, j0, n, nr, dst);
+        return;
+    }
+    if (!transB) { // B (K,N): two (masked) vectors per k, the tail of the panel zero
+        for (int p = 0; p < n; p += nr, dst += (size_t)nr * kc) {
+            int cols = n - p < nr ? n - p : nr;
+            int c1 = cols - 16; // columns in the second vector
+            __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+            __mmask16 m1 = c1 >= 16 ? 0xFFFF : c1 <= 0 ? 0 : (__mmask16)((1u << c1) - 1);
+            const float *src = B + (size_t)k0 * ldb + j0 + p;
+            for (int k = 0; k < kc; k++, src += ldb) {
+                float *d = dst + (size_t)k * nr;
+                _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src));
+                _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+            }
+        }
+        return;
+    }
+    for (int p = 0; p < n; p += nr, dst += (size_t)nr * kc) {
+        for (int h = 0; h < nr; h += 16) {
+            int cols = n - p - h; // may be <= 0: the block is then all zeros
+            cols = cols < 0 ? 0 : cols > 16 ? 16 : cols;
+            const float *src = B + (size_t)(j0 + p + h) * ldb + k0;
+            for (int kb = 0; kb < kc; kb += 16)
+                block16(src + kb, (size_t)ldb, cols, kc - kb < 16 ? kc - kb : 16,
+                        dst + (size_t)kb * nr + h, nr, 0xFFFF);
+        }
+    }
+}
