@@ -91,6 +91,8 @@ test:
 	@scripts/data.sh gpt2-tokenizer
 	@$(MAKE) --no-print-directory test-build
 	$(BUILD)/zhuyi-tests
+	@# The model directory the C tests wrote, loaded back into the PyTorch reference.
+	/usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip
 
 sanitize:
 	@scripts/deps.sh test

@@ -12,5 +12,6 @@
 #include "position.h"
 #include "tokenizer.h"
 #include "io.h"
+#include "gpt.h"
 
 #endif

@@ -1,0 +1,224 @@
+// GPT against PyTorch (tests/ref_gpt.py -> tests/ref/gpt.zyr and the model directories
+// tests/ref/gpt_small, gpt_small_bf16, gpt_tiny): logits, loss, every gradient and one
+// AdamW step of a model loaded from a Hugging Face directory; BF16 and F16 files; the real
+// 50257-token GPT-2 vocabulary with the GPT-2 tokenizer beside it.
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "zhuyi/gpt.h"
+#include "zhuyi/optim.h"
+#include "zhuyi/tokenizer.h"
+
+#define REF_PATH "tests/ref/gpt.zyr"
+
+static int copy_file(const char *src, const char *dst) {
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    char buf[65536];
+    size_t n;
+    int ok = in && out;
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
+    if (in) fclose(in);
+    if (out && fclose(out)) ok = 0;
+    return ok;
+}
+
+// Tensor t of the flat array base, in the Hugging Face layout (Conv1D weights transposed
+// back to (in, out)) -> out (t->count).
+static void hf_layout(float *out, const float *base, const zy_gpt_tensor *t) {
+    const float *p = base + t->offset;
+    if (!t->transposed) {
+        memcpy(out, p, t->count * sizeof *out);
+        return;
+    }
+    int64_t in = t->shape[0], o = t->shape[1]; // stored (o, in)
+    for (int64_t r = 0; r < o; r++)
+        for (int64_t c = 0; c < in; c++) out[c * o + r] = p[r * in + c];
+}
+
+// Compare every tensor of the model's array base with "<prefix><name>" in the dump.
+// skip_small_grad: elements whose reference gradient is below 1e-7 in magnitude are not
+// compared (AdamW's first step is lr·g/(|g| + eps): for a gradient that is exactly 0 in
+// exact arithmetic, such as the attention key bias, float noise of 1e-9 moves the weight
+// by ~0.1·lr while float64 moves it by nothing). The skipped count is noted.
+static void check_tensors(zt_ref *r, zy_gpt *m, const float *base, const char *prefix,
+                          double atol, double rtol, bool skip_small_grad) {
+    for (int i = 0; i < zy_gpt_tensor_count(m); i++) {
+        const zy_gpt_tensor *t = zy_gpt_tensor_at(m, i);
+        char name[160];
+        snprintf(name, sizeof name, "%s%s", prefix, t->name);
+        size_t n;
+        const float *want = zt_ref_f(r, name, &n);
+        if (!want || n != t->count) {
+            zt_fail(__FILE__, __LINE__, "%s: missing or wrong size", name);
+            continue;
+        }
+        float *got = zt_floats(n);
+        hf_layout(got, base, t);
+        if (skip_small_grad) {
+            snprintf(name, sizeof name, "small.grad.%s", t->name);
+            const float *gr = zt_ref_f(r, name, NULL);
+            size_t skipped = 0;
+            for (size_t k = 0; gr && k < n; k++)
+                if (fabsf(gr[k]) < 1e-7f) got[k] = want[k], skipped++;
+            if (skipped) zt_note("%s: %zu elements with |grad| < 1e-7 not compared", t->name,
+                                 skipped);
+            snprintf(name, sizeof name, "%s%s", prefix, t->name);
+        }
+        CHECK_CLOSE(name, got, want, n, atol, rtol);
+        free(got);
+    }
+}
+
+// L=2 H=4 C=48 T=32 V=96, B=2, two ignored targets, dropout off. Tolerances: logits
+// 2e-5 abs + 1e-4 rel and loss 1e-5 (float vs the float64 reference through two blocks);
+// gradients 2e-6 abs + 2e-3 rel (sums over 64 rows and a 96-wide softmax in float; the
+// largest are ~0.1, so a wrong term is orders above this); AdamW params 2e-6 abs (the
+// first step moves each weight by ~lr = 1e-3, so a wrong sign, decay or bias correction
+// shows at 1e-4 or more; a gradient within float noise of 0 could flip its step, none do).
+TEST(gpt_ref_small_matches_torch) {
+    zt_ref *r = zt_ref_load(REF_PATH);
+    ASSERT(r != NULL);
+    zy_gpt *m;
+    if (zy_gpt_load(&m, "tests/ref/gpt_small") != ZY_STATUS_OK) {
+        zt_fail(__FILE__, __LINE__, "load: %s", zy_last_error());
+        zt_ref_free(r);
+        return;
+    }
+    const zy_gpt_config *c = zy_gpt_get_config(m);
+    CHECK(c->n_layer == 2 && c->n_head == 4 && c->n_embd == 48 && c->n_positions == 32 &&
+          c->vocab_size == 96 && c->dropout == 0.0f);
+    int B = 2, T = 32, V = 96;
+    const int *x = zt_ref_i(r, "small.x", NULL), *y = zt_ref_i(r, "small.y", NULL);
+    ASSERT(x && y && zy_gpt_prepare(m, B, T) == ZY_STATUS_OK);
+    zy_gpt_set_dropout(m, true, 9); // training mode, but p = 0 from config.json
+    float loss;
+    ASSERT(zy_gpt_forward(m, x, y, B, T, &loss) == ZY_STATUS_OK);
+    CHECK_CLOSE("logits", zy_gpt_logits(m), zt_ref_f(r, "small.logits", NULL), (size_t)B * T * V,
+                2e-5, 1e-4);
+    float want_loss = zt_ref_scalar(r, "small.loss");
+    zt_note("loss %.7f, torch %.7f", loss, want_loss);
+    CHECK(fabsf(loss - want_loss) <= 1e-5f);
+
+    zy_gpt_zero_grads(m);
+    ASSERT(zy_gpt_backward(m, 1.0f) == ZY_STATUS_OK);
+    size_t n;
+    float *p = zy_gpt_params(m, &n), *g = zy_gpt_grads(m, NULL);
+    check_tensors(r, m, g, "small.grad.", 2e-6, 2e-3, false);
+
+    zy_param_group groups[64];
+    int ng = zy_gpt_param_groups(m, 0.1f, groups, 64);
+    float *mom = zt_floats(n), *var = zt_floats(n);
+    zy_adamw_params ap = zy_adamw_default_params();
+    zy_adamw_step(&ap, 1e-3f, 1, p, g, mom, var, n, groups, ng);
+    check_tensors(r, m, p, "small.adamw.", 2e-6, 0, true);
+    free(mom);
+    free(var);
+    zy_gpt_free(m);
+    zt_ref_free(r);
+}
+
+// The same weights in BF16 under GPT2Model names (no "transformer." prefix), with the old
+// attn.bias / attn.masked_bias buffers (ignored) and a tied lm_head.weight: loads
+// converted, and gives the logits torch computes from the BF16-rounded weights.
+TEST(gpt_ref_bf16_dir_loads) {
+    zt_ref *r = zt_ref_load(REF_PATH);
+    ASSERT(r != NULL);
+    zy_gpt *m;
+    if (zy_gpt_load(&m, "tests/ref/gpt_small_bf16") != ZY_STATUS_OK) {
+        zt_fail(__FILE__, __LINE__, "load: %s", zy_last_error());
+        zt_ref_free(r);
+        return;
+    }
+    int B = 2, T = 32, V = 96;
+    const int *x = zt_ref_i(r, "small.x", NULL);
+    ASSERT(x && zy_gpt_prepare(m, B, T) == ZY_STATUS_OK);
+    ASSERT(zy_gpt_forward(m, x, NULL, B, T, NULL) == ZY_STATUS_OK);
+    CHECK_CLOSE("bf16 logits", zy_gpt_logits(m), zt_ref_f(r, "small_bf16.logits", NULL),
+                (size_t)B * T * V, 2e-5, 1e-4);
+    zy_gpt_free(m);
+    zt_ref_free(r);
+}
+
+// The real GPT-2 vocabulary (V = 50257) in F16: log-sum-exp of every row (all 50257
+// logits) and the last 2000 logits of each row against torch; and the GPT-2 tokenizer
+// from build/data/gpt2 has exactly the model's vocabulary size.
+TEST(gpt_ref_tiny_real_vocab_f16) {
+    zt_ref *r = zt_ref_load(REF_PATH);
+    ASSERT(r != NULL);
+    zy_gpt *m;
+    if (zy_gpt_load(&m, "tests/ref/gpt_tiny") != ZY_STATUS_OK) {
+        zt_fail(__FILE__, __LINE__, "load: %s", zy_last_error());
+        zt_ref_free(r);
+        return;
+    }
+    int T = 8, V = 50257, K = 2000;
+    ASSERT(zy_gpt_get_config(m)->vocab_size == V);
+    const int *x = zt_ref_i(r, "tiny.x", NULL);
+    ASSERT(x && zy_gpt_prepare(m, 1, T) == ZY_STATUS_OK);
+    ASSERT(zy_gpt_forward(m, x, NULL, 1, T, NULL) == ZY_STATUS_OK);
+    const float *lg = zy_gpt_logits(m);
+    float lse[8], *tail = zt_floats((size_t)T * K);
+    for (int t = 0; t < T; t++) {
+        const float *row = lg + (size_t)t * V;
+        double mx = -INFINITY, s = 0;
+        for (int v = 0; v < V; v++) mx = fmax(mx, row[v]);
+        for (int v = 0; v < V; v++) s += exp(row[v] - mx);
+        lse[t] = (float)(mx + log(s));
+        memcpy(tail + (size_t)t * K, row + V - K, K * sizeof *tail);
+    }
+    CHECK_CLOSE("tiny lse (all 50257 logits)", lse, zt_ref_f(r, "tiny.lse", NULL), T, 2e-5, 1e-5);
+    CHECK_CLOSE("tiny logits[-2000:]", tail, zt_ref_f(r, "tiny.logits_last_2000", NULL),
+                (size_t)T * K, 2e-5, 1e-4);
+    free(tail);
+
+    zy_tokenizer *tok;
+    if (zy_tokenizer_load_gpt2(&tok, "build/data/gpt2/encoder.json",
+                               "build/data/gpt2/vocab.bpe") != ZY_STATUS_OK) {
+        zt_fail(__FILE__, __LINE__, "GPT-2 tokenizer files missing from build/data/gpt2/ "
+                "(run: scripts/data.sh gpt2-tokenizer): %s", zy_last_error());
+    } else {
+        // A complete model directory: the reference's config.json and weights with the
+        // GPT-2 tokenizer.json saved beside them; all three load and the sizes agree.
+        char dir[128], path[256];
+        snprintf(dir, sizeof dir, "/tmp/zhuyi_gpt_tiny_%ld", (long)getpid());
+        mkdir(dir, 0755);
+        snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+        CHECK(zy_tokenizer_vocab_size(tok) == V);
+        CHECK(zy_tokenizer_save(tok, path) == ZY_STATUS_OK);
+        zy_tokenizer_free(tok);
+        const char *files[] = {"config.json", "model.safetensors"};
+        for (int i = 0; i < 2; i++) {
+            char src[128];
+            snprintf(src, sizeof src, "tests/ref/gpt_tiny/%s", files[i]);
+            snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+            CHECK(copy_file(src, path));
+        }
+        zy_gpt *m2;
+        snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+        if (zy_gpt_load(&m2, dir) != ZY_STATUS_OK || zy_tokenizer_load(&tok, path) != ZY_STATUS_OK) {
+            zt_fail(__FILE__, __LINE__, "model directory: %s", zy_last_error());
+        } else {
+            CHECK(zy_tokenizer_vocab_size(tok) == zy_gpt_get_config(m2)->vocab_size);
+            int32_t ids[16];
+            size_t nids = 0;
+            CHECK(zy_tokenizer_encode(tok, "Hello world", 11, 0, ids, 16, &nids) == ZY_STATUS_OK);
+            CHECK(nids == 2 && ids[0] == 15496 && ids[1] == 995); // GPT-2's ids
+            zy_tokenizer_free(tok);
+            zy_gpt_free(m2);
+        }
+        const char *all[] = {"config.json", "model.safetensors", "tokenizer.json"};
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "%s/%s", dir, all[i]);
+            remove(path);
+        }
+        rmdir(dir);
+    }
+    zy_gpt_free(m);
+    zt_ref_free(r);
+}
