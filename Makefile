@@ -90,9 +90,7 @@ test:
 	@scripts/deps.sh test
 	@scripts/data.sh gpt2-tokenizer
 	@$(MAKE) --no-print-directory test-build
-	$(BUILD)/zhuyi-tests
-	@# The model directory the C tests wrote, loaded back into the PyTorch reference.
-	/usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip
+	@scripts/test.sh $(BUILD)
 
 sanitize:
 	@scripts/deps.sh test
@@ -100,7 +98,7 @@ sanitize:
 	@$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    build/san/zhuyi-tests build/san/zhuyi
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/san/zhuyi-tests
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/test.sh build/san
 
 bench:
 	@scripts/deps.sh bench

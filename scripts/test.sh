@@ -1,0 +1,53 @@
+#!/bin/sh
+# The whole test suite: the C tests (build/zhuyi-tests), the command-line tests
+# (tests/cli/*.sh) and the PyTorch round trip of a model directory the C tests wrote.
+# Each suite prints "N passed, N failed"; this script adds them up and ends with
+#   total: N passed, N failed
+# exiting non-zero if anything failed. Usage: scripts/test.sh [BUILD_DIR] (default build).
+B=${1:-build}
+log=$(mktemp /tmp/zhuyi-test.XXXXXX) || exit 1
+trap 'rm -f "$log"' EXIT
+passed=0
+failed=0
+
+# Run one suite, show its output, and add its closing "N passed, N failed" line (a suite
+# that dies without that line counts as one failure).
+suite() {
+    name=$1
+    shift
+    echo "== $name"
+    "$@" 2>&1 | tee "$log"
+    rc=$(cat "$log.rc" 2>/dev/null)
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -n "$line" ]; then
+        p=${line%% passed*}
+        f=${line#*passed, }
+        f=${f%% failed*}
+        passed=$((passed + p))
+        failed=$((failed + f))
+        [ "$f" -eq 0 ] && [ "${rc:-0}" -ne 0 ] && failed=$((failed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name: no 'N passed, N failed' line"
+    fi
+    rm -f "$log.rc"
+}
+run() { "$@"; echo $? >"$log.rc"; }
+
+suite "C tests ($B/zhuyi-tests)" run "$B/zhuyi-tests"
+for t in tests/cli/*.sh; do
+    [ -f "$t" ] || continue
+    suite "$t" run sh "$t" "$B/zhuyi"
+done
+
+# The directory the C test gpt_io_roundtrip_dir_for_torch wrote, loaded back into the
+# PyTorch reference (Debian's python3-torch, only under /usr/bin/python3).
+echo "== PyTorch round trip (tests/roundtrip_gpt.py)"
+if /usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
