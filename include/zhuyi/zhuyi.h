@@ -13,5 +13,6 @@
 #include "tokenizer.h"
 #include "io.h"
 #include "gpt.h"
+#include "trainer.h"
 
 #endif

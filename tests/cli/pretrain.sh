@@ -1,0 +1,164 @@
+#!/bin/sh
+# CLI tests of `zhuyi pretrain gpt`: a tiny run and its files, metrics.jsonl lines,
+# --resume bit-exact (cmp), Ctrl-C (kill -INT) saves, bad inputs fail with a message and
+# leave nothing behind. Makes its own few-KB text; needs no network and no timing.
+# Usage: tests/cli/pretrain.sh [path/to/zhuyi]   (default build/zhuyi)
+# Prints one line per check and "N passed, N failed"; exits 1 if any failed.
+Z=${1:-${ZHUYI:-build/zhuyi}}
+case "$Z" in /*) ;; *) Z="$PWD/$Z" ;; esac
+[ -x "$Z" ] || { echo "tests/cli/pretrain.sh: $Z is not built" >&2; exit 1; }
+T=$(mktemp -d /tmp/zy_cli_pretrain.XXXXXX) || exit 1
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+export ZY_THREADS=${ZY_THREADS:-2}
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s err ] && sed 's/^/     | /' err | tail -5; }
+
+# A few KB of text with some repetition, so a small model learns something.
+i=0
+while [ $i -lt 60 ]; do
+    echo "And the Lord spake unto Moses, saying, Speak unto the children of Israel $i."
+    echo "In the beginning God created the heaven and the earth; and it was good."
+    i=$((i + 1))
+done >data.txt
+TINY="--config gpt-nano --batch 2 --seq 16 --val-fraction 0.1 --eval-batches 2"
+
+# ---- a tiny run ---------------------------------------------------------------------------
+if "$Z" pretrain gpt --help >help 2>err && grep -q -- "--grad-accum" help; then
+    missing=""
+    for f in --config --tokenizer --init --resume --data --val-data --val-fraction \
+        --no-shuffle --steps --batch --seq --grad-accum --lr --min-lr --warmup --schedule \
+        --weight-decay --grad-clip --dropout --seed --out --eval-every --eval-batches \
+        --save-every --stop-at --log-every --threads; do
+        grep -q -- "$f" help || missing="$missing $f"
+    done
+    [ -z "$missing" ] && ok "--help lists every flag" || bad "--help misses$missing"
+else
+    bad "--help"
+fi
+
+if "$Z" pretrain gpt --data data.txt $TINY --tokenizer bpe:300 --steps 12 --eval-every 5 \
+    --log-every 1 --out run >out 2>err; then
+    ok "tiny run exits 0"
+else
+    bad "tiny run exits 0"
+fi
+all=1
+for f in config.json model.safetensors tokenizer.json training_state.safetensors \
+    metrics.jsonl loss.svg; do
+    [ -s "run/$f" ] || { all=0; echo "     missing run/$f"; }
+done
+[ $all = 1 ] && ok "run/ holds the model dir, state, metrics and loss.svg" || bad "output files"
+num='-?[0-9][0-9.e+-]*'
+n_step=$(grep -cE "^\{\"step\":[0-9]+,\"loss\":$num,\"lr\":$num,\"ms\":$num,\"tokens_per_s\":$num\}$" run/metrics.jsonl)
+n_val=$(grep -cE "^\{\"step\":(5|10|12),\"val_loss\":$num\}$" run/metrics.jsonl)
+n_all=$(wc -l <run/metrics.jsonl)
+if [ "$n_step" = 12 ] && [ "$n_val" = 3 ] && [ "$n_all" = 15 ]; then
+    ok "metrics.jsonl: 12 step lines and 3 val_loss lines parse"
+else
+    bad "metrics.jsonl: $n_step step lines, $n_val val lines, $n_all lines"
+fi
+grep -q "<svg" run/loss.svg && grep -q "</svg>" run/loss.svg && grep -q "val " run/loss.svg &&
+    ok "loss.svg is a whole SVG with train and val" || bad "loss.svg"
+grep -q "step 12/12" err && grep -q "val loss" err && ok "plain progress lines (not a terminal)" ||
+    bad "progress lines"
+grep -q "val loss" out && ok "summary on stdout with the val loss" || bad "summary"
+
+"$Z" pretrain gpt --init run --data data.txt --batch 2 --seq 16 --val-fraction 0.1 --steps 2 \
+    --out init_ok >/dev/null 2>err && cmp -s run/tokenizer.json init_ok/tokenizer.json &&
+    grep -q '"vocab_size": *300' init_ok/config.json &&
+    ok "--init DIR continues from a model directory with its tokenizer" || bad "--init DIR"
+
+# ---- resume, bit-exact --------------------------------------------------------------------
+A="--data data.txt $TINY --tokenizer byte --schedule constant --warmup 3 --dropout 0.1"
+"$Z" pretrain gpt $A --steps 10 --out full >/dev/null 2>err &&
+    "$Z" pretrain gpt $A --steps 5 --out half >/dev/null 2>err &&
+    "$Z" pretrain gpt --out half --resume --steps 10 >/dev/null 2>err &&
+    cmp -s full/model.safetensors half/model.safetensors &&
+    ok "10 steps == 5 + resume 5 (constant schedule): model.safetensors identical" ||
+    bad "resume bit-exact (constant schedule)"
+B="--data data.txt $TINY --tokenizer byte --dropout 0.1 --grad-accum 2 --steps 10"
+"$Z" pretrain gpt $B --out full2 >/dev/null 2>err &&
+    "$Z" pretrain gpt $B --stop-at 5 --out half2 >/dev/null 2>err &&
+    "$Z" pretrain gpt --out half2 --resume >/dev/null 2>err &&
+    cmp -s full2/model.safetensors half2/model.safetensors &&
+    cmp -s full2/training_state.safetensors half2/training_state.safetensors &&
+    ok "cosine + shuffle + accum: --stop-at 5 then --resume: model and state identical" ||
+    bad "resume bit-exact (cosine, --stop-at)"
+[ "$(grep -c '"loss"' half2/metrics.jsonl)" = 10 ] &&
+    ok "resumed metrics.jsonl continues (10 step lines)" || bad "resumed metrics.jsonl"
+
+# ---- Ctrl-C -------------------------------------------------------------------------------
+"$Z" pretrain gpt --data data.txt $TINY --tokenizer byte --steps 1000000 --save-every 0 \
+    --eval-every 0 --out intr >out 2>err &
+pid=$!
+i=0
+while [ $i -lt 600 ]; do # up to 60 s for 3 steps, however slow the machine
+    [ -s intr/metrics.jsonl ] && [ "$(wc -l <intr/metrics.jsonl)" -ge 3 ] && break
+    sleep 0.1
+    i=$((i + 1))
+done
+kill -INT $pid
+wait $pid
+rc=$?
+step=$(sed -n 's/.*interrupted at step \([0-9]*\).*/\1/p' err)
+if [ $rc = 130 ] && [ -n "$step" ] && [ -s intr/model.safetensors ] &&
+    [ -s intr/training_state.safetensors ] && ! ls intr/*.tmp* >/dev/null 2>&1; then
+    ok "kill -INT: saved at step $step, exit 130, no temporary files"
+else
+    bad "kill -INT (exit $rc)"
+fi
+"$Z" pretrain gpt --out intr --resume --steps $((step + 2)) >out 2>err &&
+    grep -q "step $((step + 2))/" out && ok "resume after Ctrl-C" || bad "resume after Ctrl-C"
+
+# ---- bad input: non-zero exit, a message, nothing written ---------------------------------
+: >empty.txt
+printf 'short text' >short.txt
+echo '{"model": {"type": "BPE"' >broken.json
+printf 'In the beginning \377\376 \303( God\n%.0s' $(seq 1 40) >binary.txt
+mkdir -p badmodel && cp run/config.json run/tokenizer.json badmodel/ &&
+    head -c 100 run/model.safetensors >badmodel/model.safetensors
+expect_fail() { # name, pattern in the message, args...
+    name=$1 pat=$2
+    shift 2
+    rm -rf out_bad
+    if "$Z" pretrain gpt "$@" >out 2>err; then
+        bad "$name: exit 0"
+    elif ! grep -qi -- "$pat" err; then
+        bad "$name: message lacks '$pat'"
+    elif [ -e out_bad ]; then
+        bad "$name: out_bad was created"
+    else
+        ok "$name: $(head -1 err | cut -c1-110)"
+    fi
+}
+expect_fail "missing data" "missing.txt" --data missing.txt --out out_bad
+expect_fail "empty data" "empty" --data empty.txt --out out_bad
+expect_fail "shorter than a batch" "fewer than one batch" --data short.txt --config gpt-nano \
+    --val-fraction 0 --out out_bad
+expect_fail "validation part too short" "val-fraction" --data data.txt $TINY --val-fraction 0.001 \
+    --out out_bad
+expect_fail "unreadable tokenizer" "broken.json" --data data.txt --tokenizer broken.json --out out_bad
+expect_fail "tokenizer/model vocab mismatch" "vocab_size" --data data.txt --init run \
+    --tokenizer byte --out out_bad
+expect_fail "malformed model dir" "model.safetensors" --data data.txt --init badmodel --out out_bad
+expect_fail "missing --out" "--out" --data data.txt
+expect_fail "unknown flag" "--bogus" --data data.txt --bogus 1 --out out_bad
+expect_fail "bad value" "--lr" --data data.txt --lr fast --out out_bad
+expect_fail "seq above n_positions" "n_positions" --data data.txt --config gpt-nano --seq 65 \
+    --out out_bad
+expect_fail "unknown preset" "preset" --data data.txt --config gpt-9 --out out_bad
+expect_fail "resume with nothing saved" "nothing to resume" --out out_bad --resume
+# Refusals on an existing directory must leave it as it was.
+sum_before=$(cat run/* | cksum)
+expect_fail "existing model without --resume" "already holds a model" --data data.txt --out run
+expect_fail "changed flag on --resume" "--lr" --out run --resume --lr 1e-3 --steps 20
+[ "$(cat run/* | cksum)" = "$sum_before" ] && ok "refused runs left run/ untouched" ||
+    bad "run/ changed"
+"$Z" pretrain gpt --data binary.txt $TINY --tokenizer byte --steps 2 --out utf8 >/dev/null 2>err &&
+    ok "invalid UTF-8 text is accepted (byte-level BPE)" || bad "invalid UTF-8 text"
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

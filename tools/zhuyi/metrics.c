@@ -1,0 +1,114 @@
+// metrics.jsonl for `zhuyi pretrain` (see metrics.h): written one flushed line per step,
+// so `tail -f` works and an interrupted run loses nothing it reported.
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "metrics.h"
+#include "zhuyi/io.h"
+
+static int push(void **a, void **b, size_t *n, size_t *cap, size_t sa, size_t sb) {
+    if (*n < *cap) return 0;
+    size_t c = *cap ? 2 * *cap : 1024;
+    void *na = realloc(*a, c * sa), *nb = na ? realloc(*b, c * sb) : NULL;
+    if (na) *a = na;
+    if (!na || !nb) return -1;
+    *b = nb;
+    *cap = c;
+    return 0;
+}
+
+static int add_train(zy_metrics *m, long step, float loss) {
+    if (push((void **)&m->step, (void **)&m->loss, &m->n, &m->cap, sizeof(long),
+             sizeof(float)))
+        return -1;
+    m->step[m->n] = step;
+    m->loss[m->n++] = loss;
+    return 0;
+}
+
+static int add_val(zy_metrics *m, long step, float loss) {
+    if (push((void **)&m->vstep, (void **)&m->vloss, &m->vn, &m->vcap, sizeof(long),
+             sizeof(float)))
+        return -1;
+    m->vstep[m->vn] = step;
+    m->vloss[m->vn++] = loss;
+    return 0;
+}
+
+// Keep the well-formed lines of steps <= keep_upto; load them into the history.
+static int reload(zy_metrics *m, const char *path, long keep_upto) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0; // no metrics yet: nothing to keep
+    size_t cap = 1 << 16, len = 0;
+    char *kept = malloc(cap), *line = NULL;
+    size_t lcap = 0;
+    ssize_t got;
+    int rc = kept ? 0 : -1;
+    while (!rc && (got = getline(&line, &lcap, f)) > 0) {
+        cJSON *j = cJSON_Parse(line);
+        cJSON *st = j ? cJSON_GetObjectItem(j, "step") : NULL;
+        cJSON *loss = j ? cJSON_GetObjectItem(j, "loss") : NULL;
+        cJSON *val = j ? cJSON_GetObjectItem(j, "val_loss") : NULL;
+        int ok = cJSON_IsNumber(st) && st->valuedouble <= (double)keep_upto &&
+                 (cJSON_IsNumber(loss) || cJSON_IsNumber(val)) && line[got - 1] == '\n';
+        if (ok) {
+            long s = (long)st->valuedouble;
+            rc = cJSON_IsNumber(loss) ? add_train(m, s, (float)loss->valuedouble)
+                                      : add_val(m, s, (float)val->valuedouble);
+            if (len + (size_t)got > cap) {
+                char *k = realloc(kept, cap = 2 * (len + (size_t)got));
+                if (!k) rc = -1;
+                else kept = k;
+            }
+            if (!rc) {
+                memcpy(kept + len, line, (size_t)got);
+                len += (size_t)got;
+            }
+        }
+        cJSON_Delete(j);
+    }
+    fclose(f);
+    free(line);
+    if (!rc && zy_file_write_atomic(path, kept, len)) {
+        zy_cli_die("%s", zy_last_error());
+        rc = -1;
+    } else if (rc) {
+        zy_cli_die("out of memory reading %s", path);
+    }
+    free(kept);
+    return rc;
+}
+
+int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto) {
+    memset(m, 0, sizeof *m);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    if (keep_upto >= 0 && reload(m, path, keep_upto)) return -1;
+    m->f = fopen(path, keep_upto >= 0 ? "ab" : "wb");
+    if (!m->f) return zy_cli_die("cannot write %s", path);
+    return 0;
+}
+
+int zy_metrics_step(zy_metrics *m, long step, float loss, float lr, double ms, double tok_s) {
+    fprintf(m->f, "{\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"ms\":%.3f,\"tokens_per_s\":%.1f}\n",
+            step, (double)loss, (double)lr, ms, tok_s);
+    if (fflush(m->f)) return zy_cli_die("writing metrics.jsonl failed");
+    return add_train(m, step, loss) ? zy_cli_die("out of memory") : 0;
+}
+
+int zy_metrics_val(zy_metrics *m, long step, float val_loss) {
+    fprintf(m->f, "{\"step\":%ld,\"val_loss\":%.9g}\n", step, (double)val_loss);
+    if (fflush(m->f)) return zy_cli_die("writing metrics.jsonl failed");
+    return add_val(m, step, val_loss) ? zy_cli_die("out of memory") : 0;
+}
+
+void zy_metrics_close(zy_metrics *m) {
+    if (m->f) fclose(m->f);
+    free(m->step);
+    free(m->loss);
+    free(m->vstep);
+    free(m->vloss);
+    memset(m, 0, sizeof *m);
+}

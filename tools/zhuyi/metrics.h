@@ -1,0 +1,32 @@
+// DIR/metrics.jsonl (one JSON object per line: {"step","loss","lr","ms","tokens_per_s"}
+// per training step, {"step","val_loss"} per evaluation) kept in memory as well, and the
+// DIR/loss.svg plot drawn from it (svg.c). Not here: the terminal display (progress.c).
+#ifndef ZHUYI_CLI_METRICS_H
+#define ZHUYI_CLI_METRICS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct zy_metrics {
+    FILE *f;               // metrics.jsonl, appended and flushed line by line
+    long *step;            // (n) training steps
+    float *loss;           // (n) their losses
+    size_t n, cap;
+    long *vstep;           // (vn) evaluation steps
+    float *vloss;          // (vn) validation losses
+    size_t vn, vcap;
+} zy_metrics;
+
+// Open DIR/metrics.jsonl. Fresh run (keep_upto < 0): start an empty file. Resumed run:
+// keep the lines of steps <= keep_upto (a crash may have left later ones, or half a line),
+// rewriting the file atomically, and load them as history. 0 on success, else prints why.
+int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto);
+int zy_metrics_step(zy_metrics *m, long step, float loss, float lr, double ms, double tok_s);
+int zy_metrics_val(zy_metrics *m, long step, float val_loss);
+void zy_metrics_close(zy_metrics *m);
+
+// Write an SVG line chart of the training loss (raw, faint, and smoothed) and the
+// validation loss (points joined by a line) to path, atomically. 0 on success.
+int zy_svg_loss(const char *path, const zy_metrics *m);
+
+#endif

@@ -1,0 +1,190 @@
+// The loop of `zhuyi pretrain gpt`: steps, metrics.jsonl, progress, evaluation, loss.svg,
+// saving, and Ctrl-C. Set-up and flags are pretrain.c.
+//
+// Saving writes, each atomically: config.json + model.safetensors (zy_gpt_save), then
+// training_state.safetensors, whose params_hash ties it to those weights (a crash
+// between the two writes is detected on --resume rather than silently mixing steps).
+// tokenizer.json is written once, before the first step.
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "metrics.h"
+#include "pretrain.h"
+#include "progress.h"
+#include "zhuyi/zhuyi.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig) {
+    (void)sig;
+    interrupted = 1;
+}
+
+// Ctrl-C or SIGTERM once: finish the current step, save, exit. The handler resets
+// itself, so a second Ctrl-C kills the process at once (files stay whole: every write is
+// atomic).
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int mkdir_p(const char *dir) {
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
+        return zy_cli_die("--out: path too long");
+    for (char *c = p + 1;; c++) {
+        if (*c != '/' && *c) continue;
+        char keep = *c;
+        *c = '\0';
+        if (mkdir(p, 0777) && errno != EEXIST)
+            return zy_cli_die("cannot create directory %s: %s", p, strerror(errno));
+        *c = keep;
+        if (!keep) break;
+    }
+    return 0;
+}
+
+typedef struct loop {
+    pretrain_run *r;
+    zy_trainer *t;
+    zy_metrics metrics;
+    zy_progress prog;
+    char svg[4096];
+} loop;
+
+static int save(loop *L) {
+    pretrain_run *r = L->r;
+    char state[4096], frac[32], eval_every[32], save_every[32];
+    snprintf(state, sizeof state, "%s/%s", r->out, ZY_TRAINING_STATE_FILE);
+    snprintf(frac, sizeof frac, "%.9g", (double)r->val_fraction);
+    snprintf(eval_every, sizeof eval_every, "%ld", r->eval_every);
+    snprintf(save_every, sizeof save_every, "%ld", r->save_every);
+    zy_safetensors_kv extra[] = {
+        {"data_files", r->data_json},
+        {"val_data", r->val_data ? r->val_data : ""},
+        {"val_fraction", frac},
+        {"eval_every", eval_every},
+        {"save_every", save_every},
+    };
+    if (zy_gpt_save(r->model, r->out) ||
+        zy_trainer_save_state(L->t, state, extra, (int)(sizeof extra / sizeof extra[0])))
+        return zy_cli_die("pretrain gpt: saving: %s", zy_last_error());
+    return zy_svg_loss(L->svg, &L->metrics);
+}
+
+static int evaluate(loop *L, long step, float *val_loss) {
+    if (zy_trainer_evaluate(L->t, val_loss))
+        return zy_cli_die("pretrain gpt: evaluation: %s", zy_last_error());
+    zy_progress_print(&L->prog, "step %ld: val loss %.4f", step, (double)*val_loss);
+    if (zy_metrics_val(&L->metrics, step, *val_loss)) return 1;
+    return zy_svg_loss(L->svg, &L->metrics);
+}
+
+static int run(loop *L) {
+    pretrain_run *r = L->r;
+    const zy_trainer_params *p = zy_trainer_get_params(L->t);
+    long start = zy_trainer_step_count(L->t);
+    double tokens_per_step = (double)p->batch * p->seq * p->grad_accum;
+    zy_progress_init(&L->prog, start, p->steps, r->log_every);
+    const zy_gpt_config *c = zy_gpt_get_config(r->model);
+    size_t n_params;
+    zy_gpt_params(r->model, &n_params);
+    zy_progress_print(&L->prog, "zhuyi: GPT %d layers, %d heads, %d wide, vocab %d: %.2fM "
+                      "parameters; %zu training tokens, %zu validation; %s step %ld of %ld",
+                      c->n_layer, c->n_head, c->n_embd, c->vocab_size, n_params / 1e6,
+                      r->n_train, r->n_val, start ? "resuming after" : "starting at",
+                      start, p->steps);
+    if (r->stop_at && r->stop_at <= start && start < p->steps)
+        return zy_cli_die("pretrain gpt: --stop-at %ld: the run is already at step %ld",
+                          r->stop_at, start);
+    float val_loss = 0, loss = 0;
+    long val_step = -1, step = start;
+    double run_t0 = zy_progress_now();
+    bool stopped = false;
+    catch_signals();
+    while (step < p->steps && !interrupted) {
+        zy_step_info info;
+        double t0 = zy_progress_now();
+        if (zy_trainer_step(L->t, &info))
+            return zy_cli_die("pretrain gpt: step %ld: %s", step + 1, zy_last_error());
+        double ms = (zy_progress_now() - t0) * 1e3;
+        step = info.step;
+        loss = info.loss;
+        double tok_s = tokens_per_step / (ms / 1e3);
+        if (zy_metrics_step(&L->metrics, step, info.loss, info.lr, ms, tok_s)) return 1;
+        zy_progress_step(&L->prog, step, info.loss, info.lr, ms, tok_s);
+        bool last = step == p->steps || step == r->stop_at;
+        if (r->n_val && ((r->eval_every && step % r->eval_every == 0) || last)) {
+            if (evaluate(L, step, &val_loss)) return 1;
+            val_step = step;
+        }
+        if (r->save_every && step % r->save_every == 0 && !last && save(L)) return 1;
+        if (step == r->stop_at) {
+            stopped = true;
+            break;
+        }
+    }
+    zy_progress_end(&L->prog);
+    if (step == start && !interrupted) {
+        fprintf(stderr, "zhuyi: %s is already at step %ld of %ld: nothing to do (give a "
+                "larger --steps to train further)\n", r->out, step, p->steps);
+        return 0;
+    }
+    if (save(L)) return 1;
+    double secs = zy_progress_now() - run_t0;
+    printf("step %ld/%ld: train loss %.4f", step, p->steps, (double)loss);
+    if (val_step == step) printf(", val loss %.4f", (double)val_loss);
+    printf(" (%.1f s, %.0f tokens/s); saved %s\n", secs,
+           tokens_per_step * (double)(step - start) / secs, r->out);
+    fflush(stdout);
+    if (interrupted || stopped) {
+        fprintf(stderr, "zhuyi: %s at step %ld; continue with: zhuyi pretrain gpt --out %s "
+                "--resume\n", interrupted ? "interrupted" : "stopped (--stop-at)", step,
+                r->out);
+        if (interrupted) return ZY_PRETRAIN_EXIT_INTERRUPTED;
+    }
+    return 0;
+}
+
+int zy_pretrain_loop(pretrain_run *r) {
+    loop L = {.r = r};
+    snprintf(L.svg, sizeof L.svg, "%s/loss.svg", r->out);
+    if (zy_trainer_create(&L.t, r->model, r->tokens, r->n_train, r->val_tokens, r->n_val,
+                          &r->tp))
+        return zy_cli_die("pretrain gpt: %s", zy_last_error());
+    int rc = 0;
+    if (r->resume) {
+        char state[4096];
+        snprintf(state, sizeof state, "%s/%s", r->out, ZY_TRAINING_STATE_FILE);
+        if (zy_trainer_load_state(L.t, state)) {
+            rc = zy_cli_die("pretrain gpt: --resume: %s", zy_last_error());
+            goto done;
+        }
+    } else {
+        // Everything is checked: only now does anything appear in --out.
+        char tok[4096];
+        snprintf(tok, sizeof tok, "%s/tokenizer.json", r->out);
+        if ((rc = mkdir_p(r->out))) goto done;
+        if (zy_tokenizer_save(r->tok, tok)) {
+            rc = zy_cli_die("pretrain gpt: %s", zy_last_error());
+            goto done;
+        }
+    }
+    if ((rc = zy_metrics_open(&L.metrics, r->out,
+                              r->resume ? zy_trainer_step_count(L.t) : -1)))
+        goto done;
+    rc = run(&L);
+done:
+    zy_metrics_close(&L.metrics);
+    zy_trainer_free(L.t);
+    return rc;
+}
