@@ -1,4 +1,4 @@
-// Tests of src/io/file.c (atomic writes) and of the safetensors writer's failure paths:
+// Tests of src/core/file.c (atomic writes) and of the safetensors writer's failure paths:
 // a failed or aborted write leaves the old file byte-identical and no temporary file
 // behind; errors name the path and the errno text. The write failure is real, not
 // simulated: RLIMIT_FSIZE makes write(2) fail with EFBIG part-way through (this runs as

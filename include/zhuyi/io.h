@@ -20,30 +20,6 @@
 extern "C" {
 #endif
 
-// ---- atomic file writes ---------------------------------------------------------------
-// The file appears at `path` whole or not at all: data goes to a temporary file in the
-// same directory, which is flushed, fsync'ed and renamed over `path`; then the directory
-// is fsync'ed so the rename survives a crash. On any failure the temporary file is
-// removed and an existing `path` is left untouched. Errors name the path and errno text.
-zy_status zy_file_write_atomic(const char *path, const void *data, size_t n);
-
-// Streaming variant for files written in pieces (checkpoints, safetensors):
-//   zy_file_writer *w;
-//   if ((s = zy_file_writer_create(&w, path))) return s;
-//   ... zy_file_writer_write(w, chunk, n) ...          (errors are sticky)
-//   return zy_file_writer_commit(w);                   (or zy_file_writer_abort(w))
-// Every writer ends in exactly one of commit or abort, which both release it. commit
-// fails (and removes the temporary file) if any earlier write failed.
-typedef struct zy_file_writer zy_file_writer;
-
-zy_status zy_file_writer_create(zy_file_writer **out, const char *path);
-zy_status zy_file_writer_write(zy_file_writer *w, const void *data, size_t n);
-// Bytes written so far (also after a failed write: what reached the file).
-uint64_t zy_file_writer_size(const zy_file_writer *w);
-zy_status zy_file_writer_commit(zy_file_writer *w);
-// Discard everything written: the temporary file is removed, `path` is untouched.
-void zy_file_writer_abort(zy_file_writer *w);
-
 // ---- element types --------------------------------------------------------------------
 // The safetensors dtypes. Only F32, F16 and BF16 convert to float; the rest can be listed
 // and read as raw bytes. New values are only appended.

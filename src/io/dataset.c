@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "core/internal.h"
-#include "text/bpe.h"
 #include "zhuyi/trainer.h"
 
 // ---- token streams --------------------------------------------------------------------
@@ -25,7 +24,7 @@ zy_status zy_dataset_encode_files(zy_tokenizer *tok, const char *const *files, i
     for (int i = 0; i < n && !s; i++) {
         char *text;
         size_t len;
-        if ((s = zy__read_file(files[i], &text, &len))) break;
+        if ((s = zy_file_read(files[i], &text, &len))) break;
         if (len == 0) {
             zy_free(text);
             s = zy__error(ZY_STATUS_BAD_FORMAT, "%s: the file is empty", files[i]);

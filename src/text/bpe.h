@@ -123,9 +123,5 @@ size_t zy__bpe_word_scan(const zy_tokenizer *t, const uint8_t *word, size_t n, i
 size_t zy__bpe_word_heap(const zy_tokenizer *t, const uint8_t *word, size_t n, int32_t *ids,
                          void *scratch);
 
-// Write path atomically: data to path.tmp.<pid>, fsync, rename.
-zy_status zy__write_atomic(const char *path, const char *data, size_t len);
-// Read a whole file (zy_alloc'd, NUL-terminated for convenience).
-zy_status zy__read_file(const char *path, char **data, size_t *len);
 
 #endif

@@ -115,8 +115,8 @@ zy_status zy_tokenizer_load_gpt2(zy_tokenizer **out, const char *vocab_json,
     cJSON *vocab = NULL;
     zy_tokenizer *t = NULL;
     zy_status s;
-    if ((s = zy__read_file(vocab_json, &vtext, &vlen))) goto fail;
-    if ((s = zy__read_file(merges_txt, &mtext, &mlen))) goto fail;
+    if ((s = zy_file_read(vocab_json, &vtext, &vlen))) goto fail;
+    if ((s = zy_file_read(merges_txt, &mtext, &mlen))) goto fail;
     if ((s = parse_json(vocab_json, vtext, vlen, &vocab))) goto fail;
     if (!cJSON_IsObject(vocab)) {
         s = zy__error(ZY_STATUS_BAD_FORMAT, "%s: expected a JSON object {token: id}", vocab_json);
@@ -318,7 +318,7 @@ zy_status zy_tokenizer_load(zy_tokenizer **out, const char *path) {
     char *text;
     size_t len;
     cJSON *root;
-    zy_status s = zy__read_file(path, &text, &len);
+    zy_status s = zy_file_read(path, &text, &len);
     if (s) return s;
     if (!(s = parse_json(path, text, len, &root))) {
         s = load_json(out, path, root);

@@ -78,7 +78,7 @@ zy_status zy_tokenizer_save(const zy_tokenizer *t, const char *path) {
     }
     char *text = cJSON_Print(root);
     if (!text) goto oom;
-    zy_status s = zy__write_atomic(path, text, strlen(text));
+    zy_status s = zy_file_write_atomic(path, text, strlen(text));
     cJSON_free(text);
     cJSON_Delete(root);
     zy_free(buf);

@@ -403,7 +403,7 @@ zy_status zy_tokenizer_train_bpe(zy_tokenizer **out, const char *const *files, i
     zy_status s = ZY_STATUS_OK;
     if (!texts || !lens) s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "tokenizer train: out of memory");
     for (int k = 0; k < n_files && !s; k++) {
-        s = zy__read_file(files[k], &texts[k], &lens[k]);
+        s = zy_file_read(files[k], &texts[k], &lens[k]);
         if (!s && p.progress && p.progress("reading", (size_t)k + 1, (size_t)n_files, p.progress_user))
             s = zy__error(ZY_STATUS_INTERRUPTED, "tokenizer train: stopped by the caller");
     }

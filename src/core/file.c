@@ -1,6 +1,6 @@
 // Atomic file writes: a temporary file in the target's directory, written, fsync'ed, renamed
-// over the target, then the directory fsync'ed. Not for reading (each format's reader does
-// its own, validating as it goes).
+// over the target, then the directory fsync'ed; and the plain whole-file read that text
+// formats (tokenizer files, training data) start from.
 //
 // Why the same directory: rename(2) is only atomic within one filesystem. Why fsync the
 // file before the rename: otherwise a crash can leave the new name pointing at a file
@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "zhuyi/io.h"
 
 struct zy_file_writer {
     int fd;
@@ -179,4 +178,33 @@ zy_status zy_file_write_atomic(const char *path, const void *data, size_t n) {
         return s;
     }
     return zy_file_writer_commit(w);
+}
+
+zy_status zy_file_read(const char *path, char **data, size_t *len) {
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return zy__error(ZY_STATUS_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = zy_alloc(cap + 1);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap) break;
+        char *bigger = zy_alloc(cap * 2 + 1);
+        if (bigger) memcpy(bigger, buf, n);
+        zy_free(buf);
+        buf = bigger;
+        cap *= 2;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory reading", path);
+    if (err) {
+        zy_free(buf);
+        return zy__error(ZY_STATUS_IO, "%s: read error", path);
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return ZY_STATUS_OK;
 }
