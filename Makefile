@@ -48,6 +48,7 @@ help:
 	@echo "make test       install missing packages, build, run the test suite"
 	@echo "make sanitize   the test suite under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      benchmarks against OpenBLAS and PyTorch (figures to stdout)"
+	@echo "make demo       train a small GPT on the King James Bible, print a passage"
 	@echo "make refs       regenerate the PyTorch reference dumps in tests/ref/"
 	@echo "make OPENMP=0   build without OpenMP (single-threaded kernels)"
 
@@ -106,6 +107,12 @@ bench:
 	@scripts/data.sh kjv
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) scripts/bench.sh
+
+# Installs bible-kjv if missing, trains a BPE + small GPT, prints val loss and a passage.
+demo:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory all
+	@ZHUYI=$(BUILD)/zhuyi scripts/demo.sh
 
 refs:
 	@scripts/deps.sh refs

@@ -14,5 +14,6 @@
 #include "io.h"
 #include "gpt.h"
 #include "trainer.h"
+#include "sample.h"
 
 #endif

@@ -1,0 +1,178 @@
+#!/bin/sh
+# CLI tests of `zhuyi eval` and `zhuyi generate` on a tiny model trained here for a few
+# steps (`zhuyi pretrain gpt`, byte tokenizer, so multi-byte UTF-8 characters are split
+# across tokens): --help lists every flag; eval --json parses, perplexity = exp(loss),
+# token count = full windows x T, and eval equals the trainer's own validation loss on
+# the same file; generate is deterministic by seed, temperature 0 equals top-k 1, the
+# streamed text is byte-identical to decoding its --ids, --max-tokens holds; bad inputs
+# exit non-zero with a "zhuyi:" message and print nothing on stdout.
+# Makes its own few-KB text; needs no network and no timing.
+# Usage: tests/cli/infer.sh [path/to/zhuyi]   (default build/zhuyi)
+# Prints one line per check and "N passed, N failed"; exits 1 if any failed.
+Z=${1:-${ZHUYI:-build/zhuyi}}
+case "$Z" in /*) ;; *) Z="$PWD/$Z" ;; esac
+[ -x "$Z" ] || { echo "tests/cli/infer.sh: $Z is not built" >&2; exit 1; }
+PY=python3
+command -v $PY >/dev/null 2>&1 || PY=/usr/bin/python3
+T=$(mktemp -d /tmp/zy_cli_infer.XXXXXX) || exit 1
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+export ZY_THREADS=${ZY_THREADS:-2}
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s err ] && sed 's/^/     | /' err | tail -5; }
+
+# A few KB of text with multi-byte characters, so byte tokens split characters.
+i=0
+while [ $i -lt 40 ]; do
+    echo "The cat sat on the mat, café au lait — naïve 中文字符 ünïcödé line $i."
+    echo "In the beginning was the word; and the word was good. 注意 attention!"
+    i=$((i + 1))
+done >data.txt
+head -c 1500 data.txt >val.txt
+
+# ---- a tiny model -------------------------------------------------------------------------
+if "$Z" pretrain gpt --data data.txt --val-data val.txt --config gpt-nano --tokenizer byte \
+    --batch 4 --seq 32 --steps 30 --warmup 5 --lr 3e-3 --eval-every 0 --eval-batches 0 \
+    --out model >/dev/null 2>err; then
+    ok "a tiny model to test with (pretrain gpt-nano, byte tokenizer, 30 steps)"
+else
+    bad "pretrain a tiny model"
+    echo "$pass passed, $fail failed"
+    exit 1
+fi
+
+# ---- --help -------------------------------------------------------------------------------
+check_help() { # command, flags...
+    cmd=$1
+    shift
+    if "$Z" "$cmd" --help >help 2>err; then
+        missing=""
+        for f in "$@"; do grep -q -- "$f" help || missing="$missing $f"; done
+        [ -z "$missing" ] && ok "$cmd --help lists every flag" || bad "$cmd --help misses$missing"
+    else
+        bad "$cmd --help"
+    fi
+}
+check_help eval --data --seq --batch --json --threads
+check_help generate --prompt --max-tokens --temperature --top-k --top-p --seed --ids --threads
+
+# ---- eval ---------------------------------------------------------------------------------
+n_tok=$("$Z" tokenize encode --tokenizer model <val.txt | wc -w)
+if "$Z" eval model --data val.txt --seq 32 --json >ev.json 2>err &&
+    $PY - "$n_tok" <<'EOF' 2>err
+import json, math, sys
+n = int(sys.argv[1])
+j = json.load(open("ev.json"))
+assert set(j) == {"loss", "perplexity", "tokens"}, j
+assert j["tokens"] == (n - 1) // 32 * 32, (j["tokens"], n)
+assert abs(j["perplexity"] - math.exp(j["loss"])) <= 1e-4 * j["perplexity"], j
+assert 0 < j["loss"] < math.log(257), j  # trained: better than uniform over 257 ids
+EOF
+then
+    ok "eval --json parses: perplexity = exp(loss), tokens = full windows x 32"
+else
+    bad "eval --json"
+fi
+# The trainer's last validation (--eval-batches 0: every window of val.txt, T = 32) is the
+# same computation; both are means over float losses, so they agree to ~1e-5.
+if v=$(grep -o '"val_loss":[0-9.eE+-]*' model/metrics.jsonl | tail -1 | cut -d: -f2) &&
+    [ -n "$v" ] && $PY -c "
+import json, sys
+e = json.load(open('ev.json'))['loss']
+sys.exit(0 if abs(e - $v) <= 1e-4 * max(1, abs(e)) else 1)" 2>err; then
+    ok "eval loss equals the trainer's val_loss on the same file ($v)"
+else
+    bad "eval loss vs trainer val_loss ($v vs $(cat ev.json))"
+fi
+if "$Z" eval model --data val.txt --seq 32 --batch 3 >ev.txt 2>err &&
+    grep -q "^loss [0-9.]*  perplexity [0-9.]*" ev.txt; then
+    ok "eval plain output ($(cat ev.txt))"
+else
+    bad "eval plain output"
+fi
+
+# ---- generate -----------------------------------------------------------------------------
+G="$Z generate model --prompt The --max-tokens 60"
+$G --seed 7 >g1 2>err && $G --seed 7 >g2 2>>err && $G --seed 8 >g3 2>>err
+if cmp -s g1 g2 && ! cmp -s g1 g3 && [ -s g1 ]; then
+    ok "generate: same seed, same text; another seed, other text"
+else
+    bad "generate determinism by seed"
+fi
+$G --temperature 0 --ids >gr1 2>err && $G --temperature 1 --top-k 1 --seed 3 --ids >gr2 2>>err
+if [ -s gr1 ] && cmp -s gr1 gr2; then
+    ok "generate: --temperature 0 equals --top-k 1"
+else
+    bad "generate greedy vs top-k 1"
+fi
+# Sampled text holds multi-byte characters split across byte tokens; what is streamed
+# must be exactly the bytes the ids decode to (nothing lost, doubled or reordered).
+P="--prompt café --max-tokens 80 --temperature 0.9 --top-p 0.95 --seed 11"
+if "$Z" generate model $P >gt 2>err && "$Z" generate model $P --ids >gi 2>>err &&
+    "$Z" tokenize decode --tokenizer model <gi >gd 2>>err && cmp -s gt gd &&
+    [ "$(LC_ALL=C tr -d '\000-\177' <gt | wc -c)" -gt 0 ]; then
+    ok "generate: streamed text = decode(--ids), byte for byte ($(wc -c <gt) bytes, $(LC_ALL=C tr -d '\000-\177' <gt | wc -c) non-ASCII)"
+else
+    bad "generate text vs decoded ids"
+fi
+n=$("$Z" generate model --prompt "The" --max-tokens 5 --ids 2>err | wc -w)
+[ "$n" -ge 1 ] && [ "$n" -le 5 ] && ok "generate --max-tokens 5 gives $n ids" ||
+    bad "generate --max-tokens 5 gave $n ids"
+"$Z" generate model --prompt "" --max-tokens 10 >ge 2>err &&
+    ok "generate: an empty prompt starts from <|endoftext|>" || bad "generate empty prompt"
+
+# ---- bad inputs ---------------------------------------------------------------------------
+mkdir notmodel
+cp -r model trunc
+head -c 2000 model/model.safetensors >trunc/model.safetensors
+cp -r model mismatch
+printf 'some text for a different tokenizer, some text, some more text\n' >tt.txt
+"$Z" tokenizer train --type bpe --vocab-size 270 --data tt.txt --out mismatch/tokenizer.json \
+    >/dev/null 2>&1
+cp -r model notok
+rm notok/tokenizer.json
+: >empty.txt
+printf 'tiny' >short.txt
+long=$(i=0; while [ $i -lt 70 ]; do printf 'x'; i=$((i + 1)); done) # 70 bytes > 64 positions
+expect_fail() { # name, args...
+    name=$1
+    shift
+    if "$Z" "$@" >out 2>err; then
+        bad "$name: exit 0"
+    elif [ -s out ]; then
+        bad "$name: printed on stdout"
+    elif ! grep -q "^zhuyi: " err; then
+        bad "$name: no message"
+    else
+        ok "$name fails: $(head -c 110 err | head -1)"
+    fi
+}
+expect_fail "eval: missing model dir" eval nosuchdir --data data.txt
+expect_fail "eval: not a model dir" eval notmodel --data data.txt
+expect_fail "eval: no tokenizer.json" eval notok --data data.txt
+expect_fail "eval: truncated safetensors" eval trunc --data data.txt
+expect_fail "eval: tokenizer/model vocab mismatch" eval mismatch --data data.txt
+expect_fail "eval: no --data" eval model
+expect_fail "eval: missing data file" eval model --data nosuchfile.txt
+expect_fail "eval: empty data file" eval model --data empty.txt
+expect_fail "eval: data shorter than one window" eval model --data short.txt --seq 32
+expect_fail "eval: --seq beyond n_positions" eval model --data data.txt --seq 65
+expect_fail "eval: bad --batch" eval model --data data.txt --batch 0
+expect_fail "eval: unknown flag" eval model --data data.txt --frobnicate
+expect_fail "generate: missing model dir" generate nosuchdir --prompt hi
+expect_fail "generate: not a model dir" generate notmodel --prompt hi
+expect_fail "generate: truncated safetensors" generate trunc --prompt hi
+expect_fail "generate: vocab mismatch" generate mismatch --prompt hi
+expect_fail "generate: no --prompt" generate model
+expect_fail "generate: prompt longer than n_positions" generate model --prompt "$long"
+expect_fail "generate: --top-p 0" generate model --prompt hi --top-p 0
+expect_fail "generate: --top-p 1.5" generate model --prompt hi --top-p 1.5
+expect_fail "generate: negative temperature" generate model --prompt hi --temperature -1
+expect_fail "generate: bad --top-k" generate model --prompt hi --top-k x
+expect_fail "generate: bad --max-tokens" generate model --prompt hi --max-tokens -3
+expect_fail "generate: unknown flag" generate model --prompt hi --frobnicate
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

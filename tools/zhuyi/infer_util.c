@@ -1,0 +1,50 @@
+// Opening a model directory for the inference commands (eval, generate): the model, its
+// tokenizer, and the checks that they belong together. Error messages say what a model
+// directory should hold, since the usual mistake is pointing at the wrong directory.
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "infer.h"
+
+static int is_file(const char *dir, const char *name, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s/%s", dir, name);
+    struct stat st;
+    return stat(buf, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int zy_cli_open_model(const char *command, const char *dir, zy_gpt **m, zy_tokenizer **t) {
+    struct stat st;
+    char a[4096], b[4096];
+    *m = NULL, *t = NULL;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return zy_cli_die("%s: model directory '%s' not found (a model directory holds "
+                          "config.json, model.safetensors and tokenizer.json)",
+                          command, dir);
+    if (!is_file(dir, "config.json", a, sizeof a) || !is_file(dir, "model.safetensors", a, sizeof a))
+        return zy_cli_die("%s: '%s' is not a model directory: it needs config.json and "
+                          "model.safetensors (and tokenizer.json)", command, dir);
+    zy_status s;
+    if (is_file(dir, "tokenizer.json", a, sizeof a))
+        s = zy_tokenizer_load(t, a);
+    else if (is_file(dir, "vocab.json", a, sizeof a) && is_file(dir, "merges.txt", b, sizeof b))
+        s = zy_tokenizer_load_gpt2(t, a, b);
+    else
+        return zy_cli_die("%s: '%s' has no tokenizer.json (nor GPT-2's vocab.json + "
+                          "merges.txt)", command, dir);
+    if (s) return zy_cli_die("%s: %s", command, zy_last_error());
+    if ((s = zy_gpt_load(m, dir))) {
+        zy_tokenizer_free(*t);
+        *t = NULL;
+        return zy_cli_die("%s: %s", command, zy_last_error());
+    }
+    int tv = zy_tokenizer_vocab_size(*t), mv = zy_gpt_get_config(*m)->vocab_size;
+    if (tv != mv) {
+        zy_gpt_free(*m), zy_tokenizer_free(*t);
+        *m = NULL, *t = NULL;
+        return zy_cli_die("%s: %s: the tokenizer has %d tokens but the model's vocab_size is "
+                          "%d; they must be the same", command, dir, tv, mv);
+    }
+    zy_gpt_set_dropout(*m, false, 0);
+    return 0;
+}
