@@ -14,40 +14,9 @@
 
 #include "core/internal.h"
 #include "models/gpt_internal.h"
+#include "nn/attention_internal.h" // head split/merge shared with the MHA module
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
-
-// src rows (B*T) of row stride ld, columns [col, col+C) -> dst (B,H,T,D)
-static void split_heads(float *dst, const float *src, int B, int T, int H, int D, int ld,
-                        int col) {
-    int par = !zy__in_parallel() && (size_t)B * T * H * D >= (1 << 15);
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (int bh = 0; bh < B * H; bh++) {
-        int b = bh / H, h = bh % H;
-        for (int t = 0; t < T; t++)
-            memcpy(dst + ((size_t)bh * T + t) * D, src + ((size_t)b * T + t) * ld + col + h * D,
-                   (size_t)D * sizeof *dst);
-    }
-}
-
-// src (B,H,T,D) -> dst rows (B*T) of width ld at columns [col, col+C)
-static void merge_heads(float *dst, const float *src, int B, int T, int H, int D, int ld,
-                        int col) {
-    int par = !zy__in_parallel() && (size_t)B * T * H * D >= (1 << 15);
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (int bh = 0; bh < B * H; bh++) {
-        int b = bh / H, h = bh % H;
-        for (int t = 0; t < T; t++)
-            memcpy(dst + ((size_t)b * T + t) * ld + col + h * D, src + ((size_t)bh * T + t) * D,
-                   (size_t)D * sizeof *dst);
-    }
-}
 
 static zy_flash_params flash_params(const zy_gpt *m, int B, int T, int l) {
     int H = m->cfg.n_head, D = m->cfg.n_embd / H;
@@ -96,13 +65,13 @@ zy_status zy__gpt_attn_forward(const zy_gpt *m, float *out, float *acts, float *
     attn_acts a = acts_layout(acts, B, T, C);
     float *proj = scratch, *fscr = scratch + 7 * nc;
     zy_linear_forward(proj, x, g->attn.in_proj_weight, g->attn.in_proj_bias, N, C, 3 * C);
-    split_heads(a.qh, proj, B, T, H, D, 3 * C, 0);
-    split_heads(a.kh, proj, B, T, H, D, 3 * C, C);
-    split_heads(a.vh, proj, B, T, H, D, 3 * C, 2 * C);
+    zy__mha_split_heads(a.qh, proj, B, T, H, D, 3 * C, 0);
+    zy__mha_split_heads(a.kh, proj, B, T, H, D, 3 * C, C);
+    zy__mha_split_heads(a.vh, proj, B, T, H, D, 3 * C, 2 * C);
     zy_status st = zy_flash_forward(a.oh, a.lse, a.qh, a.kh, a.vh, flash_params(m, B, T, l),
                                     fscr, scratch_floats - 7 * nc);
     if (st) return st;
-    merge_heads(a.ctx, a.oh, B, T, H, D, C, 0);
+    zy__mha_merge_heads(a.ctx, a.oh, B, T, H, D, C, 0, 0);
     zy_linear_forward(out, a.ctx, g->attn.out_proj_weight, g->attn.out_proj_bias, N, C, C);
     return ZY_STATUS_OK;
 }
@@ -122,16 +91,16 @@ zy_status zy__gpt_attn_backward(const zy_gpt *m, float *dx, const gpt_layer *dg,
     zy_sgemm(false, false, N, C, C, 1.0f, dout, C, g->attn.out_proj_weight, C, 0.0f, dctx, C);
     zy_linear_backward(NULL, dg->attn.out_proj_weight, dg->attn.out_proj_bias, dout, a.ctx,
                        g->attn.out_proj_weight, N, C, C);
-    split_heads(doh, dctx, B, T, H, D, C, 0);
+    zy__mha_split_heads(doh, dctx, B, T, H, D, C, 0);
     memset(dq, 0, n * sizeof *dq);
     memset(dk, 0, n * sizeof *dk);
     memset(dv, 0, n * sizeof *dv);
     zy_status st = zy_flash_backward(dq, dk, dv, doh, a.qh, a.kh, a.vh, a.oh, a.lse,
                                      flash_params(m, B, T, l), fscr, scratch_floats - 7 * nc);
     if (st) return st;
-    merge_heads(dproj, dq, B, T, H, D, 3 * C, 0);
-    merge_heads(dproj, dk, B, T, H, D, 3 * C, C);
-    merge_heads(dproj, dv, B, T, H, D, 3 * C, 2 * C);
+    zy__mha_merge_heads(dproj, dq, B, T, H, D, 3 * C, 0, 0);
+    zy__mha_merge_heads(dproj, dk, B, T, H, D, 3 * C, C, 0);
+    zy__mha_merge_heads(dproj, dv, B, T, H, D, 3 * C, 2 * C, 0);
     // c_attn: dx = dproj · Win (set), dWin += dprojᵀ · x, dbin += Σ dproj.
     zy_sgemm(false, false, N, C, 3 * C, 1.0f, dproj, 3 * C, g->attn.in_proj_weight, C, 0.0f, dx,
              C);
