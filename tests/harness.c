@@ -137,6 +137,12 @@ int zt_gradcheck(const char *file, int line, const char *what, zt_loss_fn loss, 
     return ok;
 }
 
+int zt_use_simd(int level) {
+    if ((int)zy_simd_set((zy_simd)level) == level) return 1;
+    zt_note("simd %s not supported here: skipped", zy_simd_name((zy_simd)level));
+    return 0;
+}
+
 void zt_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
     zy_rng r;
     zy_rng_seed(&r, seed);

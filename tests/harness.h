@@ -108,5 +108,15 @@ const float *zt_ref_f(zt_ref *r, const char *name, size_t *n);
 const int *zt_ref_i(zt_ref *r, const char *name, size_t *n);
 // Scalar convenience (first element).
 float zt_ref_scalar(zt_ref *r, const char *name);
+// The tensor "<prefix>.<name>" copied into dst (n values); a failure if the count differs.
+void zt_ref_copy(float *dst, zt_ref *r, const char *prefix, const char *name, size_t n);
+// CHECK_CLOSE of got (n) against the tensor "<prefix>.<name>" (a failure if absent or of
+// another size).
+void zt_ref_check(zt_ref *r, const char *prefix, const char *name, const float *got,
+                  size_t n, double atol, double rtol);
+
+// Switch the kernels to SIMD level `level` (a zy_simd); 0, with a note, if this CPU cannot
+// run it, so the caller skips that level.
+int zt_use_simd(int level);
 
 #endif

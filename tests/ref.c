@@ -100,3 +100,26 @@ float zt_ref_scalar(zt_ref *r, const char *name) {
     const float *p = zt_ref_f(r, name, &n);
     return p && n ? p[0] : 0.0f / 0.0f;
 }
+
+void zt_ref_copy(float *dst, zt_ref *r, const char *prefix, const char *name, size_t n) {
+    char key[128];
+    size_t got = 0;
+    snprintf(key, sizeof key, "%s.%s", prefix, name);
+    const float *src = zt_ref_f(r, key, &got);
+    if (src && got == n) memcpy(dst, src, n * sizeof *dst);
+    else if (src) zt_fail(__FILE__, __LINE__, "%s: %zu values, expected %zu", key, got, n);
+}
+
+void zt_ref_check(zt_ref *r, const char *prefix, const char *name, const float *got,
+                  size_t n, double atol, double rtol) {
+    char key[128];
+    size_t nref = 0;
+    snprintf(key, sizeof key, "%s.%s", prefix, name);
+    const float *want = zt_ref_f(r, key, &nref);
+    if (!want) return;
+    if (nref != n) {
+        zt_fail(__FILE__, __LINE__, "%s: %zu values, expected %zu", key, nref, n);
+        return;
+    }
+    CHECK_CLOSE(key, got, want, n, atol, rtol);
+}

@@ -290,29 +290,6 @@ TEST(attn_rejects_bad_desc) {
 }
 
 // ---- against PyTorch ---------------------------------------------------------------------
-static void copy_ref(float *dst, zt_ref *r, const char *prefix, const char *name, size_t n) {
-    char key[96];
-    size_t got = 0;
-    snprintf(key, sizeof key, "%s.%s", prefix, name);
-    const float *src = zt_ref_f(r, key, &got);
-    if (src && got == n) memcpy(dst, src, n * sizeof *dst);
-    else if (src) zt_fail(__FILE__, __LINE__, "%s: %zu values, expected %zu", key, got, n);
-}
-
-static void check_ref(zt_ref *r, const char *prefix, const char *name, const float *got,
-                      size_t n, double atol, double rtol) {
-    char key[96];
-    size_t nref = 0;
-    snprintf(key, sizeof key, "%s.%s", prefix, name);
-    const float *want = zt_ref_f(r, key, &nref);
-    if (!want) return;
-    if (nref != n) {
-        zt_fail(__FILE__, __LINE__, "%s: %zu values, expected %zu", key, nref, n);
-        return;
-    }
-    CHECK_CLOSE(key, got, want, n, atol, rtol);
-}
-
 // Run one dumped case under every SIMD level the CPU has (the GEMMs pick their kernels
 // from it). Forward: atol 1e-5, rtol 1e-5; gradients: atol 2e-5, rtol 1e-5 (float32
 // against a float64 reference, O(1) values, sums of ≤ 6 terms per GEMM).
@@ -342,7 +319,7 @@ static void ref_case(const char *name, zy_attn_score score, int Dk, int causal) 
         d.bool_mask = bm;
     }
     if (strcmp(name, "addmask") == 0 || strcmp(name, "allmasks") == 0) {
-        copy_ref(am, r, name, "add_mask", 15);
+        zt_ref_copy(am, r, name, "add_mask", 15);
         d.add_mask = am;
     }
     zy_simd best = zy_simd_level();
@@ -350,26 +327,26 @@ static void ref_case(const char *name, zy_attn_score score, int Dk, int causal) 
         zy_simd_set((zy_simd)lvl);
         actx c;
         ctx_init(&c, d, 1);
-        copy_ref(c.q, r, name, "q", c.nq);
-        copy_ref(c.k, r, name, "k", c.nk);
-        copy_ref(c.v, r, name, "v", c.nv);
-        copy_ref(c.wout, r, name, "dout", c.nout);
-        if (c.Wq) copy_ref(c.Wq, r, name, "p_Wq", c.nWq);
-        if (c.Wk) copy_ref(c.Wk, r, name, "p_Wk", c.nWk);
-        if (c.W) copy_ref(c.W, r, name, "p_W", c.nW);
-        if (c.pv) copy_ref(c.pv, r, name, "p_v", c.npv);
+        zt_ref_copy(c.q, r, name, "q", c.nq);
+        zt_ref_copy(c.k, r, name, "k", c.nk);
+        zt_ref_copy(c.v, r, name, "v", c.nv);
+        zt_ref_copy(c.wout, r, name, "dout", c.nout);
+        if (c.Wq) zt_ref_copy(c.Wq, r, name, "p_Wq", c.nWq);
+        if (c.Wk) zt_ref_copy(c.Wk, r, name, "p_Wk", c.nWk);
+        if (c.W) zt_ref_copy(c.W, r, name, "p_W", c.nW);
+        if (c.pv) zt_ref_copy(c.pv, r, name, "p_v", c.npv);
         zt_note("%s at SIMD level %s", name, zy_simd_name((zy_simd)lvl));
         attn_loss(&c);
         ctx_backward(&c);
-        check_ref(r, name, "out", c.out, c.nout, 1e-5, 1e-5);
-        check_ref(r, name, "att", c.att, 4 * 3 * 5, 1e-5, 1e-5);
-        check_ref(r, name, "dq", c.dq, c.nq, 2e-5, 1e-5);
-        check_ref(r, name, "dk", c.dk, c.nk, 2e-5, 1e-5);
-        check_ref(r, name, "dv", c.dv, c.nv, 2e-5, 1e-5);
-        if (c.dWq) check_ref(r, name, "dp_Wq", c.dWq, c.nWq, 2e-5, 1e-5);
-        if (c.dWk) check_ref(r, name, "dp_Wk", c.dWk, c.nWk, 2e-5, 1e-5);
-        if (c.dW) check_ref(r, name, "dp_W", c.dW, c.nW, 2e-5, 1e-5);
-        if (c.dpv) check_ref(r, name, "dp_v", c.dpv, c.npv, 2e-5, 1e-5);
+        zt_ref_check(r, name, "out", c.out, c.nout, 1e-5, 1e-5);
+        zt_ref_check(r, name, "att", c.att, 4 * 3 * 5, 1e-5, 1e-5);
+        zt_ref_check(r, name, "dq", c.dq, c.nq, 2e-5, 1e-5);
+        zt_ref_check(r, name, "dk", c.dk, c.nk, 2e-5, 1e-5);
+        zt_ref_check(r, name, "dv", c.dv, c.nv, 2e-5, 1e-5);
+        if (c.dWq) zt_ref_check(r, name, "dp_Wq", c.dWq, c.nWq, 2e-5, 1e-5);
+        if (c.dWk) zt_ref_check(r, name, "dp_Wk", c.dWk, c.nWk, 2e-5, 1e-5);
+        if (c.dW) zt_ref_check(r, name, "dp_W", c.dW, c.nW, 2e-5, 1e-5);
+        if (c.dpv) zt_ref_check(r, name, "dp_v", c.dpv, c.npv, 2e-5, 1e-5);
         ctx_free(&c);
     }
     zy_simd_set(best);

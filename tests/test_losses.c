@@ -18,13 +18,6 @@
 static const zy_simd levels[] = {ZY_SIMD_SCALAR, ZY_SIMD_AVX2, ZY_SIMD_AVX512};
 #define NLEVELS 3
 
-// Switch to `l`; 0 (and a note) if this CPU cannot run it, so the caller skips it.
-static int use_level(zy_simd l) {
-    if (zy_simd_set(l) == l) return 1;
-    zt_note("simd %s not supported here: skipped", zy_simd_name(l));
-    return 0;
-}
-
 static int all_finite(const float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return 0;
@@ -115,7 +108,7 @@ TEST(losses_softmax_matches_torch) {
     zt_fill_uniform(base, R * N, 5, -1, 1);
     for (int i = 0; i < R * N; i++) want_acc[i] = base[i] + want_d[i];
     for (int l = 0; l < NLEVELS; l++) {
-        if (!use_level(levels[l])) continue;
+        if (!zt_use_simd(levels[l])) continue;
         char what[64];
         zy_softmax_forward(out, inp, mask, MR, R, N);
         snprintf(what, sizeof what, "softmax out [%s]", zy_simd_name(levels[l]));
@@ -156,7 +149,7 @@ static void softmax_gradcheck(const char *name, const float *mask, int mask_rows
     softmax_ctx c = {inp, out, w, mask, mask_rows, R, N};
     zy_simd saved = zy_simd_level();
     for (int l = 0; l < NLEVELS; l++) { // every forward path
-        if (!use_level(levels[l])) continue;
+        if (!zt_use_simd(levels[l])) continue;
         softmax_loss(&c);
         memset(dinp, 0, sizeof dinp);
         zy_softmax_backward(dinp, w, out, R, N);
@@ -192,7 +185,7 @@ TEST(losses_softmax_edge_cases) {
     const int sizes[] = {1, 15, 16, 17, 33, 100};
     float x[4 * 100], out[4 * 100], dout[4 * 100], dinp[4 * 100];
     for (int l = 0; l < NLEVELS; l++) {
-        if (!use_level(levels[l])) continue;
+        if (!zt_use_simd(levels[l])) continue;
         // Rows sum to 1 at every tail length: |Σ - 1| <= 2e-6 (N roundings of ~6e-8).
         double worst = 0;
         for (int s = 0; s < 6; s++) {
@@ -254,7 +247,7 @@ TEST(losses_softmax_simd_matches_scalar_and_threads) {
     zy_simd_set(ZY_SIMD_SCALAR);
     zy_softmax_forward(ref, x, mask, R, R, N);
     for (int l = 1; l < NLEVELS; l++) {
-        if (!use_level(levels[l])) continue;
+        if (!zt_use_simd(levels[l])) continue;
         zy_threads_set(1);
         zy_softmax_forward(got, x, mask, R, R, N);
         zy_threads_set(2);

@@ -17,12 +17,6 @@
 static const zy_simd xlevels[] = {ZY_SIMD_SCALAR, ZY_SIMD_AVX2, ZY_SIMD_AVX512};
 #define NXLEVELS 3
 
-static int xuse_level(zy_simd l) {
-    if (zy_simd_set(l) == l) return 1;
-    zt_note("simd %s not supported here: skipped", zy_simd_name(l));
-    return 0;
-}
-
 static int all_finite(const float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return 0;
@@ -78,7 +72,7 @@ TEST(losses_xent_matches_torch) {
     ASSERT(ref);
     zy_simd saved = zy_simd_level();
     for (int l = 0; l < NXLEVELS; l++) {
-        if (!xuse_level(xlevels[l])) continue;
+        if (!zt_use_simd(xlevels[l])) continue;
         xent_vs_torch(ref, "ce", 9, 50, 7);      // rows 2 and 7 ignored
         xent_vs_torch(ref, "cebig", 7, 1000, 6); // row 4 ignored
     }
@@ -113,7 +107,7 @@ TEST(losses_xent_gradcheck) {
     zy_simd saved = zy_simd_level();
     const float ls[2] = {0.0f, 0.1f};
     for (int l = 0; l < NXLEVELS; l++) {
-        if (!xuse_level(xlevels[l])) continue;
+        if (!zt_use_simd(xlevels[l])) continue;
         for (int k = 0; k < 2; k++) {
             xent_ctx c = {logits, lse, targets, N, V, ls[k]};
             xent_loss(&c);
@@ -225,7 +219,7 @@ TEST(losses_xent_gpt2_vocab) {
     CHECK_CLOSE("xent V=50257 lse [scalar] vs double", lse_ref, want_lse, N, 0, 1e-6);
     CHECK(all_finite(dref, nv));
     for (int l = 1; l < NXLEVELS; l++) {
-        if (!xuse_level(xlevels[l])) continue;
+        if (!zt_use_simd(xlevels[l])) continue;
         float loss1, loss2;
         memset(d1, 0, nv * sizeof *d1);
         memset(d2, 0, nv * sizeof *d2);

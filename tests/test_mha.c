@@ -117,29 +117,6 @@ TEST(mha_gradcheck_cross_masks_dropout) {
 }
 
 // ---- against PyTorch ---------------------------------------------------------------------
-static void load(float *dst, zt_ref *r, const char *prefix, const char *name, size_t n) {
-    char key[128];
-    size_t got = 0;
-    snprintf(key, sizeof key, "%s.%s", prefix, name);
-    const float *src = zt_ref_f(r, key, &got);
-    if (src && got == n) memcpy(dst, src, n * sizeof *dst);
-    else if (src) zt_fail(__FILE__, __LINE__, "%s: %zu values, expected %zu", key, got, n);
-}
-
-static void compare(zt_ref *r, const char *prefix, const char *name, const float *got,
-                    size_t n, double atol, double rtol) {
-    char key[128];
-    size_t nref = 0;
-    snprintf(key, sizeof key, "%s.%s", prefix, name);
-    const float *want = zt_ref_f(r, key, &nref);
-    if (!want) return;
-    if (nref != n) {
-        zt_fail(__FILE__, __LINE__, "%s: %zu values, expected %zu", key, nref, n);
-        return;
-    }
-    CHECK_CLOSE(key, got, want, n, atol, rtol);
-}
-
 // Outputs atol 1e-5 rtol 1e-5, gradients atol 2e-5 rtol 1e-5: float32 against float64,
 // O(1) values, C = 8 terms per projection sum.
 static void mha_ref(const char *name, int Tq, int Tk, int self, int causal, int lengths,
@@ -168,34 +145,34 @@ static void mha_ref(const char *name, int Tq, int Tk, int self, int causal, int 
         c.bool_mask = bm;
     }
     if (addmask) {
-        load(am, r, name, "add_mask", (size_t)Tq * Tk);
+        zt_ref_copy(am, r, name, "add_mask", (size_t)Tq * Tk);
         c.add_mask = am;
     }
     mctx m;
     mctx_init(&m, c, self, 1);
-    load(m.p.in_proj_weight, r, name, "in_proj_weight", 3 * 64);
-    load(m.p.in_proj_bias, r, name, "in_proj_bias", 24);
-    load(m.p.out_proj_weight, r, name, "out_proj.weight", 64);
-    load(m.p.out_proj_bias, r, name, "out_proj.bias", 8);
-    load(m.xq, r, name, "xq", m.nq);
-    if (!self) load(m.xkv, r, name, "xkv", m.nk);
-    load(m.wout, r, name, "dout", m.nout);
+    zt_ref_copy(m.p.in_proj_weight, r, name, "in_proj_weight", 3 * 64);
+    zt_ref_copy(m.p.in_proj_bias, r, name, "in_proj_bias", 24);
+    zt_ref_copy(m.p.out_proj_weight, r, name, "out_proj.weight", 64);
+    zt_ref_copy(m.p.out_proj_bias, r, name, "out_proj.bias", 8);
+    zt_ref_copy(m.xq, r, name, "xq", m.nq);
+    if (!self) zt_ref_copy(m.xkv, r, name, "xkv", m.nk);
+    zt_ref_copy(m.wout, r, name, "dout", m.nout);
     ASSERT(!isnan(mha_loss(&m)));
     mha_grads(&m);
-    compare(r, name, "out", m.out, m.nout, 1e-5, 1e-5);
+    zt_ref_check(r, name, "out", m.out, m.nout, 1e-5, 1e-5);
     // PyTorch's need_weights output is the per-head weights averaged over heads
     float *att = zy_mha_attention_weights(m.acts, &c), mean[2 * 6 * 6];
     for (int b = 0; b < 2; b++)
         for (int ij = 0; ij < Tq * Tk; ij++)
             mean[b * Tq * Tk + ij] =
                 0.5f * (att[(b * 2 + 0) * Tq * Tk + ij] + att[(b * 2 + 1) * Tq * Tk + ij]);
-    compare(r, name, "weights_mean", mean, (size_t)2 * Tq * Tk, 1e-5, 1e-5);
-    compare(r, name, "dxq", m.dxq, m.nq, 2e-5, 1e-5);
-    if (!self) compare(r, name, "dxkv", m.dxkv, m.nk, 2e-5, 1e-5);
-    compare(r, name, "d.in_proj_weight", m.g.in_proj_weight, 3 * 64, 2e-5, 1e-5);
-    compare(r, name, "d.in_proj_bias", m.g.in_proj_bias, 24, 2e-5, 1e-5);
-    compare(r, name, "d.out_proj.weight", m.g.out_proj_weight, 64, 2e-5, 1e-5);
-    compare(r, name, "d.out_proj.bias", m.g.out_proj_bias, 8, 2e-5, 1e-5);
+    zt_ref_check(r, name, "weights_mean", mean, (size_t)2 * Tq * Tk, 1e-5, 1e-5);
+    zt_ref_check(r, name, "dxq", m.dxq, m.nq, 2e-5, 1e-5);
+    if (!self) zt_ref_check(r, name, "dxkv", m.dxkv, m.nk, 2e-5, 1e-5);
+    zt_ref_check(r, name, "d.in_proj_weight", m.g.in_proj_weight, 3 * 64, 2e-5, 1e-5);
+    zt_ref_check(r, name, "d.in_proj_bias", m.g.in_proj_bias, 24, 2e-5, 1e-5);
+    zt_ref_check(r, name, "d.out_proj.weight", m.g.out_proj_weight, 64, 2e-5, 1e-5);
+    zt_ref_check(r, name, "d.out_proj.bias", m.g.out_proj_bias, 8, 2e-5, 1e-5);
     mctx_free(&m);
     zt_ref_free(r);
 }
