@@ -12,8 +12,8 @@ SAN     ?=
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CFLAGS   = -std=c11 $(OPT) -g $(WARN) -fPIC -fno-math-errno -D_POSIX_C_SOURCE=200809L \
-           -Iinclude -Isrc $(SAN) $(EXTRA_CFLAGS)
-LDLIBS   = -lcjson -lutf8proc -lm
+           -Iinclude -Isrc -pthread $(SAN) $(EXTRA_CFLAGS)
+LDLIBS   = -lcjson -lutf8proc -lm -pthread
 ifeq ($(OPENMP),1)
 CFLAGS  += -fopenmp
 LDLIBS  += -fopenmp

@@ -233,14 +233,14 @@ TEST(gpt_bad_batches) {
     zy_gpt_free(m);
 }
 
-// The decoding GEMV (src/models/gpt_gemv*.c, private): the AVX-512 rows against the
+// The decoding GEMV (src/kernels/gemv*.c, private): the AVX-512 rows against the
 // scalar reference and both against a double-precision product, at sizes with tails
 // (K not a multiple of 16, N not a multiple of 4) and at gpt2 widths. Tolerance 1e-5
 // relative to Σ|w·x| (float sums of up to 3072 terms in different orders).
-void zy__gpt_gemv(float *y, const float *W, const float *x, const float *b, int N, int K);
-void zy__gpt_gemv_rows_scalar(float *y, const float *W, const float *x, const float *b,
+void zy__gemv(float *y, const float *W, const float *x, const float *b, int N, int K);
+void zy__gemv_rows_scalar(float *y, const float *W, const float *x, const float *b,
                               int r0, int r1, int K);
-void zy__gpt_gemv_rows_avx512(float *y, const float *W, const float *x, const float *b,
+void zy__gemv_rows_avx512(float *y, const float *W, const float *x, const float *b,
                               int r0, int r1, int K);
 
 TEST(gpt_gemv_simd_matches_scalar) {
@@ -264,7 +264,7 @@ TEST(gpt_gemv_simd_matches_scalar) {
         zy_simd saved = zy_simd_level();
         for (int lvl = ZY_SIMD_SCALAR; lvl <= ZY_SIMD_AVX512; lvl += 2) {
             if (zy_simd_set((zy_simd)lvl) != (zy_simd)lvl) continue; // CPU without AVX-512
-            zy__gpt_gemv(y, W, x, b, N, K);
+            zy__gemv(y, W, x, b, N, K);
             double worst = 0;
             for (int r = 0; r < N; r++) worst = fmax(worst, fabs(y[r] - ref[r]) / scale[r]);
             zt_note("gemv %s N=%d K=%d: worst |err| / sum|terms| %.3g", zy_simd_name(lvl), N, K,

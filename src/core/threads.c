@@ -37,11 +37,3 @@ int zy_threads_set(int n) {
 #endif
     return current;
 }
-
-int zy__in_parallel(void) {
-#ifdef _OPENMP
-    return omp_in_parallel();
-#else
-    return 0;
-#endif
-}

@@ -7,15 +7,10 @@
 // independent serial GEMM that packs what it needs itself, handed out dynamically. Every
 // element of C sees the same arithmetic whatever the thread count or chunking, so results
 // are bitwise identical for 1 and 2 threads (tests/test_gemm.c checks it).
-#include <sched.h>
-#include <stdatomic.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "core/internal.h"
+#include "core/pool.h"
 #include "gemm_internal.h"
 #include "zhuyi/gemm.h"
 
@@ -270,28 +265,24 @@ static int threads_for(int M, int N, int K) {
     return nt;
 }
 
-// Runs fn(ctx, 0 .. n-1) on up to nt threads, each taking the next item as it frees up.
-// A thread that runs out of items yields the CPU until the whole team is done, instead of
-// entering OpenMP's barrier, whose default wait spins for milliseconds: when another
-// process shares the cores, that spin can hold the very core the last busy thread of the
-// team is waiting for (measured: 2-thread products at half the 1-thread speed).
+// Runs fn(ctx, 0 .. n-1) on up to nt threads of the pool, each taking the next item as it
+// frees up (src/core/pool.h: idle threads yield the CPU instead of spinning at a barrier).
 typedef void (*item_fn)(void *ctx, int i);
 
+typedef struct items_job {
+    item_fn fn;
+    void *ctx;
+} items_job;
+
+static void items_range(void *ctx, size_t begin, size_t end, int thread) {
+    (void)thread;
+    const items_job *j = ctx;
+    for (size_t i = begin; i < end; i++) j->fn(j->ctx, (int)i);
+}
+
 static void run_items(int nt, int n, item_fn fn, void *ctx) {
-#ifdef _OPENMP
-    atomic_int next = 0, finished = 0;
-#pragma omp parallel num_threads(ZY_MIN(nt, n))
-    {
-        for (int i; (i = atomic_fetch_add(&next, 1)) < n;) fn(ctx, i);
-        atomic_fetch_add(&finished, 1);
-        // A short spin first (the others are usually a few microseconds behind), then yield.
-        for (int spins = 0; atomic_load(&finished) < omp_get_num_threads(); spins++)
-            if (spins > 2000) sched_yield();
-    }
-#else
-    (void)nt;
-    for (int i = 0; i < n; i++) fn(ctx, i);
-#endif
+    items_job j = {fn, ctx};
+    zy__parallel((size_t)n, 1, nt, items_range, &j);
 }
 
 typedef struct chunk_job {

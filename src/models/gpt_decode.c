@@ -11,7 +11,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
-#include "models/gpt_gemv.h"
+#include "kernels/gemv.h"
 #include "models/gpt_internal.h"
 
 #define DEC_CHUNK 64
@@ -81,15 +81,15 @@ static zy_status dec_one(zy_gpt *m, const dec_bufs *d, int token, int pos) {
     for (int l = 0; l < c->n_layer; l++) {
         gpt_layer g = zy__gpt_layer(m, m->params, l);
         zy_layernorm_forward(d->h, d->mean, d->rstd, d->x, g.ln1w, g.ln1b, 1, C, eps);
-        zy__gpt_gemv(qkv, g.attn.in_proj_weight, d->h, g.attn.in_proj_bias, 3 * C, C);
+        zy__gemv(qkv, g.attn.in_proj_weight, d->h, g.attn.in_proj_bias, 3 * C, C);
         if ((st = zy_kv_cache_append(m->cache, l, qkv + C, qkv + 2 * C, 1))) return st;
         if ((st = zy_kv_cache_attend(m->cache, l, ctx, d->mha, qkv, 1, NULL))) return st;
-        zy__gpt_gemv(out, g.attn.out_proj_weight, ctx, g.attn.out_proj_bias, C, C);
+        zy__gemv(out, g.attn.out_proj_weight, ctx, g.attn.out_proj_bias, C, C);
         zy_residual_forward(d->x, d->x, out, (size_t)C);
         zy_layernorm_forward(d->h, d->mean, d->rstd, d->x, g.ln2w, g.ln2b, 1, C, eps);
-        zy__gpt_gemv(d->fc, g.fcw, d->h, g.fcb, 4 * C, C);
+        zy__gemv(d->fc, g.fcw, d->h, g.fcb, 4 * C, C);
         zy_gelu_forward(d->act, d->fc, 4 * (size_t)C, ZY_GELU_TANH);
-        zy__gpt_gemv(d->branch, g.projw, d->act, g.projb, C, 4 * C);
+        zy__gemv(d->branch, g.projw, d->act, g.projb, C, 4 * C);
         zy_residual_forward(d->x, d->x, d->branch, (size_t)C);
     }
     return ZY_STATUS_OK;
@@ -151,6 +151,6 @@ zy_status zy_gpt_decode(zy_gpt *m, const int *tokens, int n, float *logits) {
     gpt_weights w = zy__gpt_weights(m, m->params);
     float *x = d.x + (size_t)(last - 1) * C;
     zy_layernorm_forward(d.h, d.mean, d.rstd, x, w.lnfw, w.lnfb, 1, C, c->layer_norm_epsilon);
-    zy__gpt_gemv(logits, w.wte, d.h, NULL, V, C);
+    zy__gemv(logits, w.wte, d.h, NULL, V, C);
     return ZY_STATUS_OK;
 }

@@ -1,12 +1,12 @@
-// AVX-512 rows of the decoding GEMV (gpt_gemv.h); the scalar reference is in gpt_gemv.c.
+// AVX-512 rows of the decoding GEMV (gemv.h); the scalar reference is in gemv.c.
 // Four rows at a time share each load of x; 16 lanes per row with a masked tail. Called
 // only when zy_simd_level() is AVX512 (this file is compiled with AVX-512 flags).
 #include <immintrin.h>
 #include <stddef.h>
 
-#include "models/gpt_gemv.h"
+#include "kernels/gemv.h"
 
-void zy__gpt_gemv_rows_avx512(float *y, const float *W, const float *x, const float *b,
+void zy__gemv_rows_avx512(float *y, const float *W, const float *x, const float *b,
                               int r0, int r1, int K) {
     int r = r0;
     for (; r + 4 <= r1; r += 4) {
