@@ -1,0 +1,173 @@
+// zhuyi Hugging Face model directories, the generic part: config.json as a typed object
+// (zy_config) and the named-tensor table (zy_tensor_table) that maps the tensors of a
+// model.safetensors onto one flat float array of parameters. Every model declares its
+// table; loading, saving, initialising, optimizer groups and freezing are then driven by
+// the table, never by per-model file code.
+//
+// Not here: which tensors a model has (the models fill the table), the safetensors format
+// itself (io.h), tokenizers.
+#ifndef ZHUYI_HF_H
+#define ZHUYI_HF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- config.json ------------------------------------------------------------------------
+// A JSON object of hyper-parameters. Getters check type and range and name the file and
+// the field in their error ("dir/config.json: field 'n_head' must be an integer in
+// [1, 4096]"). Saving writes the Hugging Face style: keys sorted, two-space indent,
+// "key": value, floats as the shortest decimal that reads back to the same float.
+typedef struct zy_config zy_config;
+
+// An empty object; `name` (may be NULL) is used in messages until the config is saved.
+zy_status zy_config_create(zy_config **out, const char *name);
+// Read and parse a file. ZY_STATUS_NOT_FOUND if it does not exist, ZY_STATUS_BAD_FORMAT
+// (with the line) if it is not one JSON object. Files over 16 MiB are refused.
+zy_status zy_config_load(zy_config **out, const char *path);
+// Parse text[0..len) (need not be NUL-terminated); name is used in messages.
+zy_status zy_config_parse(zy_config **out, const char *text, size_t len, const char *name);
+zy_status zy_config_copy(zy_config **out, const zy_config *c);
+void zy_config_free(zy_config *c);
+// Written atomically. Also becomes the config's name for later messages.
+zy_status zy_config_save(const zy_config *c, const char *path);
+// The file or name messages use.
+const char *zy_config_name(const zy_config *c);
+
+// Present and not JSON null.
+bool zy_config_has(const zy_config *c, const char *key);
+// Each getter: ZY_STATUS_NOT_FOUND ("field 'key' missing") when the key is absent or null,
+// ZY_STATUS_BAD_FORMAT when it has the wrong type or is out of [lo, hi]. *out is written
+// only on success. A whole-number float (e.g. 12.0) is accepted as an integer.
+zy_status zy_config_get_int(const zy_config *c, const char *key, long lo, long hi, int *out);
+zy_status zy_config_get_float(const zy_config *c, const char *key, double lo, double hi,
+                              float *out);
+zy_status zy_config_get_bool(const zy_config *c, const char *key, bool *out);
+// The string stays owned by c (valid until c changes or is freed).
+zy_status zy_config_get_string(const zy_config *c, const char *key, const char **out);
+// Arrays of strings (e.g. "architectures"): the count (0 if absent or empty), and item i.
+int zy_config_array_count(const zy_config *c, const char *key);
+zy_status zy_config_get_string_at(const zy_config *c, const char *key, int i,
+                                  const char **out);
+
+// Setters replace any previous value of the key. ZY_STATUS_OUT_OF_MEMORY is the only
+// failure besides a non-finite float (ZY_STATUS_INVALID_ARGUMENT).
+zy_status zy_config_set_int(zy_config *c, const char *key, long v);
+zy_status zy_config_set_float(zy_config *c, const char *key, double v);
+zy_status zy_config_set_bool(zy_config *c, const char *key, bool v);
+zy_status zy_config_set_string(zy_config *c, const char *key, const char *v);
+zy_status zy_config_set_null(zy_config *c, const char *key);
+zy_status zy_config_set_strings(zy_config *c, const char *key, const char *const *v, int n);
+void zy_config_remove(zy_config *c, const char *key);
+
+// ---- the named-tensor table -------------------------------------------------------------
+// Each entry is one tensor of the checkpoint file (its Hugging Face name and shape) and
+// the range of the flat parameter array where zhuyi keeps it. Entries take consecutive
+// ranges in the order they are added, so the table IS the flat layout.
+//
+// What the table expresses (and zy_tensor_table_load/save honour):
+// - transposed storage: a 2-D tensor kept as the transpose of its file shape (GPT-2's
+//   Conv1D weights are (in, out) in the file, kept (out, in) for the GEMMs);
+// - name aliases: prefixes a checkpoint may or may not carry (zy_tensor_table_add_prefix:
+//   "transformer." for GPT-2, "bert." for BERT), and the legacy LayerNorm names
+//   "gamma"/"beta" for a 1-D "weight"/"bias";
+// - tied tensors (zy_tensor_table_tie): a file name that is stored in another entry's
+//   range (lm_head.weight tied to the token embedding) is not written, as Hugging Face
+//   omits it; if present when reading it must equal the entry it is tied to;
+// - optional tensors: may be absent from a checkpoint; they are then initialised by their
+//   init rule and reported (a new classification head on a pretrained body);
+// - parts: one file tensor split over several entries, or several file tensors fused into
+//   adjacent entries. An entry with part_total > 0 holds elements [part_start, part_start +
+//   shape[part_dim]) along dimension part_dim of the file tensor `name`, whose size along
+//   that dimension is part_total (the other dimensions equal shape[]). Several file
+//   tensors fused into one stored matrix need no part: they are adjacent entries (BERT's
+//   query/key/value (C,C) each, kept as one (3C,C) projection).
+typedef enum zy_init {
+    ZY_INIT_ZEROS = 0,  // biases
+    ZY_INIT_ONES = 1,   // LayerNorm gains
+    ZY_INIT_NORMAL = 2, // N(0, init_std): weights, embeddings
+} zy_init;
+
+#define ZY_TENSOR_MAX_DIMS 4
+
+typedef struct zy_tensor_def {
+    const char *name;     // file (Hugging Face) name, with the model's prefix; copied
+    int ndim;             // 1 .. ZY_TENSOR_MAX_DIMS
+    int64_t shape[ZY_TENSOR_MAX_DIMS]; // the shape in the file (of this part)
+    bool transposed;      // 2-D only: kept as (shape[1], shape[0])
+    bool decay;           // AdamW weight decay applies (matmul weights; not biases,
+                          // LayerNorm parameters or embeddings)
+    bool optional;        // may be absent from a checkpoint (initialised, reported)
+    zy_init init;
+    float init_std;       // ZY_INIT_NORMAL's standard deviation
+    int part_dim;         // with part_total > 0: the file dimension this part slices
+    int64_t part_start, part_total; // part_total 0: the entry is the whole file tensor
+} zy_tensor_def;
+
+// An entry of a built table (read-only to callers).
+typedef struct zy_tensor {
+    const char *name;
+    int ndim;
+    int64_t shape[ZY_TENSOR_MAX_DIMS]; // file shape of this entry (of its part)
+    size_t offset, count;              // its floats in the flat array
+    bool transposed, decay, optional;
+    zy_init init;
+    float init_std;
+    int part_dim;
+    int64_t part_start, part_total;
+} zy_tensor;
+
+typedef struct zy_tensor_table zy_tensor_table;
+
+zy_status zy_tensor_table_create(zy_tensor_table **out);
+void zy_tensor_table_free(zy_tensor_table *t);
+// Append an entry; it takes the next `count` floats of the flat layout. *index (may be
+// NULL) receives its index. ZY_STATUS_INVALID_ARGUMENT for a bad shape, an empty or
+// duplicate name (parts of one file tensor share a name but not a range), or a part that
+// does not fit its file tensor.
+zy_status zy_tensor_table_add(zy_tensor_table *t, const zy_tensor_def *def, int *index);
+// A file name stored in entry `target`'s range (same shape), not written on save.
+zy_status zy_tensor_table_tie(zy_tensor_table *t, const char *name, int target);
+// A prefix that checkpoint names may lack, or carry when the table's names do not.
+zy_status zy_tensor_table_add_prefix(zy_tensor_table *t, const char *prefix);
+
+int zy_tensor_table_count(const zy_tensor_table *t);
+const zy_tensor *zy_tensor_table_at(const zy_tensor_table *t, int i); // NULL out of range
+// Floats of the whole flat layout.
+size_t zy_tensor_table_floats(const zy_tensor_table *t);
+// The entry named `name` (a table name, not an alias), or -1. For a split file tensor,
+// the first part.
+int zy_tensor_table_find(const zy_tensor_table *t, const char *name);
+
+// Fill params (zy_tensor_table_floats) by each entry's init rule. Entry i, cut into chunks
+// of 65536 floats, draws chunk k from a zy_rng seeded with zy_hash64(seed, (i << 32) | k):
+// the values depend on the seed alone, not on the thread count. Only entry i:
+void zy_tensor_table_init(const zy_tensor_table *t, float *params, uint64_t seed);
+void zy_tensor_table_init_entry(const zy_tensor_table *t, float *params, int i,
+                                uint64_t seed);
+
+// Read a safetensors file into params. Every shape is checked before any data is read;
+// F32, F16 and BF16 are converted; tensors of the file the table does not name are
+// ignored. A missing entry is an error naming the file and the tensor (and the aliases
+// tried), unless it is optional: it is then initialised with `seed` and, if missing is
+// not NULL, missing[i] is set true (missing has zy_tensor_table_count entries; others
+// false). Shape errors say what the file has and what the table (config.json) implies.
+zy_status zy_tensor_table_load(const zy_tensor_table *t, const char *path, float *params,
+                               uint64_t seed, bool *missing);
+// Write every entry (parts assembled into their file tensor, tied names omitted) to a
+// safetensors file, atomically, in `dtype` (F32, F16 or BF16), with metadata
+// {"format": "pt"} as transformers writes.
+zy_status zy_tensor_table_save(const zy_tensor_table *t, const char *path,
+                               const float *params, zy_dtype dtype);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
