@@ -52,13 +52,16 @@ zy_status zy_config_get_float(const zy_config *c, const char *key, double lo, do
 zy_status zy_config_get_bool(const zy_config *c, const char *key, bool *out);
 // The string stays owned by c (valid until c changes or is freed).
 zy_status zy_config_get_string(const zy_config *c, const char *key, const char **out);
-// Arrays of strings (e.g. "architectures"): the count (0 if absent or empty), and item i.
+// Arrays of strings (e.g. "architectures"): the count (0 if absent, null or empty;
+// ZY_STATUS_BAD_FORMAT, negative, if the field is not an array), and item i.
 int zy_config_array_count(const zy_config *c, const char *key);
 zy_status zy_config_get_string_at(const zy_config *c, const char *key, int i,
                                   const char **out);
 
 // Setters replace any previous value of the key. ZY_STATUS_OUT_OF_MEMORY is the only
-// failure besides a non-finite float (ZY_STATUS_INVALID_ARGUMENT).
+// failure besides a non-finite float or a key or string that is not UTF-8
+// (ZY_STATUS_INVALID_ARGUMENT). set_float keeps float precision: the value is stored as
+// the shortest decimal that reads back to (float)v, so 0.1f is written 0.1.
 zy_status zy_config_set_int(zy_config *c, const char *key, long v);
 zy_status zy_config_set_float(zy_config *c, const char *key, double v);
 zy_status zy_config_set_bool(zy_config *c, const char *key, bool v);
