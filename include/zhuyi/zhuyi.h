@@ -12,6 +12,7 @@
 #include "position.h"
 #include "tokenizer.h"
 #include "io.h"
+#include "hf.h"
 #include "gpt.h"
 #include "trainer.h"
 #include "sample.h"
