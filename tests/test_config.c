@@ -8,7 +8,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "zhuyi/gpt.h"
+#include "gpt_util.h"
+#include "zhuyi/model.h"
 #include "zhuyi/hf.h"
 
 static const char *tmp_file(const char *name) {
@@ -155,15 +156,17 @@ TEST(config_round_trip_values) {
     remove(p);
 }
 
-// A config written by today's GPT code reads; writing it gives the HF form (gpt_config.c
-// prints arrays on one line and bos/eos before embd_pdrop; Python's json.dumps does not:
-// the expected text is its output for that file).
+// A GPT model's config.json as zhuyi writes it is Hugging Face's text (Python's
+// json.dumps(indent=2, sort_keys=True) output for GPT2LMHeadModel's fields).
 TEST(config_reads_gpt_config_json) {
-    zy_gpt_config g = {.n_layer = 3, .n_head = 4, .n_embd = 32, .n_positions = 64,
-                       .vocab_size = 50257, .layer_norm_epsilon = 1e-5f, .dropout = 0.1f};
+    zy_model *m = zt_gpt_create(3, 4, 32, 64, 50257, 0.1f, 1);
+    ASSERT(m != NULL);
     const char *p = tmp_file("gpt.json"), *q = tmp_file("gpt2.json");
-    ASSERT(zy_gpt_config_save(p, &g) == ZY_STATUS_OK);
     zy_config *c;
+    ASSERT(zy_model_get_config(m, &c) == ZY_STATUS_OK);
+    zy_model_free(m);
+    ASSERT(zy_config_save(c, p) == ZY_STATUS_OK);
+    zy_config_free(c);
     ASSERT(zy_config_load(&c, p) == ZY_STATUS_OK);
     ASSERT(zy_config_save(c, q) == ZY_STATUS_OK);
     const char *want =
@@ -181,9 +184,11 @@ TEST(config_reads_gpt_config_json) {
     int n = 0;
     CHECK(zy_config_get_int(c, "n_ctx", 1, 1 << 20, &n) == ZY_STATUS_OK && n == 64);
     // The GPT reader accepts what zhuyi writes.
-    zy_gpt_config back;
-    CHECK(zy_gpt_config_load(q, &back) == ZY_STATUS_OK && back.n_embd == 32 &&
-          back.dropout == 0.1f && back.layer_norm_epsilon == 1e-5f);
+    zy_model *back;
+    ASSERT(zy_model_create(&back, c) == ZY_STATUS_OK);
+    const zy_model_info *i = zy_model_get_info(back);
+    CHECK(i->d_model == 32 && i->dropout == 0.1f && i->max_positions == 64);
+    zy_model_free(back);
     free(b);
     zy_config_free(c);
     remove(p);

@@ -10,8 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gpt_util.h"
 #include "harness.h"
-#include "zhuyi/gpt.h"
+#include "zhuyi/model.h"
 #include "zhuyi/optim.h"
 #include "zhuyi/tokenizer.h"
 
@@ -30,7 +31,7 @@ static int copy_file(const char *src, const char *dst) {
 
 // Tensor t of the flat array base, in the Hugging Face layout (Conv1D weights transposed
 // back to (in, out)) -> out (t->count).
-static void hf_layout(float *out, const float *base, const zy_gpt_tensor *t) {
+static void hf_layout(float *out, const float *base, const zy_tensor *t) {
     const float *p = base + t->offset;
     if (!t->transposed) {
         memcpy(out, p, t->count * sizeof *out);
@@ -46,10 +47,11 @@ static void hf_layout(float *out, const float *base, const zy_gpt_tensor *t) {
 // compared (AdamW's first step is lr·g/(|g| + eps): for a gradient that is exactly 0 in
 // exact arithmetic, such as the attention key bias, float noise of 1e-9 moves the weight
 // by ~0.1·lr while float64 moves it by nothing). The skipped count is noted.
-static void check_tensors(zt_ref *r, zy_gpt *m, const float *base, const char *prefix,
+static void check_tensors(zt_ref *r, const zy_model *m, const float *base, const char *prefix,
                           double atol, double rtol, bool skip_small_grad) {
-    for (int i = 0; i < zy_gpt_tensor_count(m); i++) {
-        const zy_gpt_tensor *t = zy_gpt_tensor_at(m, i);
+    const zy_tensor_table *tab = zy_model_tensors(m);
+    for (int i = 0; i < zy_tensor_table_count(tab); i++) {
+        const zy_tensor *t = zy_tensor_table_at(tab, i);
         char name[160];
         snprintf(name, sizeof name, "%s%s", prefix, t->name);
         size_t n;
@@ -84,42 +86,53 @@ static void check_tensors(zt_ref *r, zy_gpt *m, const float *base, const char *p
 TEST(gpt_ref_small_matches_torch) {
     zt_ref *r = zt_ref_load(REF_PATH);
     ASSERT(r != NULL);
-    zy_gpt *m;
-    if (zy_gpt_load(&m, "tests/ref/gpt_small") != ZY_STATUS_OK) {
+    zy_model *m;
+    if (zy_model_load(&m, "tests/ref/gpt_small") != ZY_STATUS_OK) {
         zt_fail(__FILE__, __LINE__, "load: %s", zy_last_error());
         zt_ref_free(r);
         return;
     }
-    const zy_gpt_config *c = zy_gpt_get_config(m);
-    CHECK(c->n_layer == 2 && c->n_head == 4 && c->n_embd == 48 && c->n_positions == 32 &&
+    const zy_model_info *c = zy_model_get_info(m);
+    CHECK(c->n_layer == 2 && c->n_head == 4 && c->d_model == 48 && c->max_positions == 32 &&
           c->vocab_size == 96 && c->dropout == 0.0f);
     int B = 2, T = 32, V = 96;
-    const int *x = zt_ref_i(r, "small.x", NULL), *y = zt_ref_i(r, "small.y", NULL);
-    ASSERT(x && y && zy_gpt_prepare(m, B, T) == ZY_STATUS_OK);
-    zy_gpt_set_dropout(m, true, 9); // training mode, but p = 0 from config.json
+    int *x = (int *)zt_ref_i(r, "small.x", NULL), *y = (int *)zt_ref_i(r, "small.y", NULL);
+    ASSERT(x && y);
+    zy_session *s = zt_session(m, B, T, true);
+    ASSERT(s != NULL);
+    zy_session_set_mode(s, true, 9); // training mode, but p = 0 from config.json
+    zy_batch b = zt_batch(x, y, B, T);
     float loss;
-    ASSERT(zy_gpt_forward(m, x, y, B, T, &loss) == ZY_STATUS_OK);
-    CHECK_CLOSE("logits", zy_gpt_logits(m), zt_ref_f(r, "small.logits", NULL), (size_t)B * T * V,
+    ASSERT(zy_session_forward(s, &b, &loss, NULL) == ZY_STATUS_OK);
+    CHECK_CLOSE("logits", zt_logits(s), zt_ref_f(r, "small.logits", NULL), (size_t)B * T * V,
                 2e-5, 1e-4);
     float want_loss = zt_ref_scalar(r, "small.loss");
     zt_note("loss %.7f, torch %.7f", loss, want_loss);
     CHECK(fabsf(loss - want_loss) <= 1e-5f);
 
-    zy_gpt_zero_grads(m);
-    ASSERT(zy_gpt_backward(m, 1.0f) == ZY_STATUS_OK);
+    zy_session_zero_grads(s);
+    ASSERT(zy_session_backward(s, 1.0f) == ZY_STATUS_OK);
     size_t n;
-    float *p = zy_gpt_params(m, &n), *g = zy_gpt_grads(m, NULL);
+    float *p = zy_model_params(m, &n), *g = zy_session_grads(s, NULL);
     check_tensors(r, m, g, "small.grad.", 2e-6, 2e-3, false);
 
+    // One AdamW step, decay 0.1 on the tensors the table marks.
+    const zy_tensor_table *tab = zy_model_tensors(m);
     zy_param_group groups[64];
-    int ng = zy_gpt_param_groups(m, 0.1f, groups, 64);
+    int ng = zy_tensor_table_count(tab);
+    ASSERT(ng <= 64);
+    for (int i = 0; i < ng; i++) {
+        const zy_tensor *t = zy_tensor_table_at(tab, i);
+        groups[i] = (zy_param_group){t->offset, t->count, t->decay ? 0.1f : 0.0f};
+    }
     float *mom = zt_floats(n), *var = zt_floats(n);
     zy_adamw_params ap = zy_adamw_default_params();
     zy_adamw_step(&ap, 1e-3f, 1, p, g, mom, var, n, groups, ng);
     check_tensors(r, m, p, "small.adamw.", 2e-6, 0, true);
     free(mom);
     free(var);
-    zy_gpt_free(m);
+    zy_session_free(s);
+    zy_model_free(m);
     zt_ref_free(r);
 }
 
@@ -129,19 +142,23 @@ TEST(gpt_ref_small_matches_torch) {
 TEST(gpt_ref_bf16_dir_loads) {
     zt_ref *r = zt_ref_load(REF_PATH);
     ASSERT(r != NULL);
-    zy_gpt *m;
-    if (zy_gpt_load(&m, "tests/ref/gpt_small_bf16") != ZY_STATUS_OK) {
+    zy_model *m;
+    if (zy_model_load(&m, "tests/ref/gpt_small_bf16") != ZY_STATUS_OK) {
         zt_fail(__FILE__, __LINE__, "load: %s", zy_last_error());
         zt_ref_free(r);
         return;
     }
     int B = 2, T = 32, V = 96;
-    const int *x = zt_ref_i(r, "small.x", NULL);
-    ASSERT(x && zy_gpt_prepare(m, B, T) == ZY_STATUS_OK);
-    ASSERT(zy_gpt_forward(m, x, NULL, B, T, NULL) == ZY_STATUS_OK);
-    CHECK_CLOSE("bf16 logits", zy_gpt_logits(m), zt_ref_f(r, "small_bf16.logits", NULL),
+    int *x = (int *)zt_ref_i(r, "small.x", NULL);
+    ASSERT(x);
+    zy_session *s = zt_session(m, B, T, false);
+    ASSERT(s != NULL);
+    zy_batch b = zt_batch(x, NULL, B, T);
+    ASSERT(zy_session_forward(s, &b, NULL, NULL) == ZY_STATUS_OK);
+    CHECK_CLOSE("bf16 logits", zt_logits(s), zt_ref_f(r, "small_bf16.logits", NULL),
                 (size_t)B * T * V, 2e-5, 1e-4);
-    zy_gpt_free(m);
+    zy_session_free(s);
+    zy_model_free(m);
     zt_ref_free(r);
 }
 
@@ -151,18 +168,21 @@ TEST(gpt_ref_bf16_dir_loads) {
 TEST(gpt_ref_tiny_real_vocab_f16) {
     zt_ref *r = zt_ref_load(REF_PATH);
     ASSERT(r != NULL);
-    zy_gpt *m;
-    if (zy_gpt_load(&m, "tests/ref/gpt_tiny") != ZY_STATUS_OK) {
+    zy_model *m;
+    if (zy_model_load(&m, "tests/ref/gpt_tiny") != ZY_STATUS_OK) {
         zt_fail(__FILE__, __LINE__, "load: %s", zy_last_error());
         zt_ref_free(r);
         return;
     }
     int T = 8, V = 50257, K = 2000;
-    ASSERT(zy_gpt_get_config(m)->vocab_size == V);
-    const int *x = zt_ref_i(r, "tiny.x", NULL);
-    ASSERT(x && zy_gpt_prepare(m, 1, T) == ZY_STATUS_OK);
-    ASSERT(zy_gpt_forward(m, x, NULL, 1, T, NULL) == ZY_STATUS_OK);
-    const float *lg = zy_gpt_logits(m);
+    ASSERT(zy_model_get_info(m)->vocab_size == V);
+    int *x = (int *)zt_ref_i(r, "tiny.x", NULL);
+    ASSERT(x);
+    zy_session *ses = zt_session(m, 1, T, false);
+    ASSERT(ses != NULL);
+    zy_batch b = zt_batch(x, NULL, 1, T);
+    ASSERT(zy_session_forward(ses, &b, NULL, NULL) == ZY_STATUS_OK);
+    const float *lg = zt_logits(ses);
     float lse[8], *tail = zt_floats((size_t)T * K);
     for (int t = 0; t < T; t++) {
         const float *row = lg + (size_t)t * V;
@@ -199,19 +219,19 @@ TEST(gpt_ref_tiny_real_vocab_f16) {
             snprintf(path, sizeof path, "%s/%s", dir, files[i]);
             CHECK(copy_file(src, path));
         }
-        zy_gpt *m2;
+        zy_model *m2 = NULL;
         snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-        if (zy_gpt_load(&m2, dir) != ZY_STATUS_OK || zy_tokenizer_load(&tok, path) != ZY_STATUS_OK) {
+        if (zy_model_load(&m2, dir) != ZY_STATUS_OK || zy_tokenizer_load(&tok, path) != ZY_STATUS_OK) {
             zt_fail(__FILE__, __LINE__, "model directory: %s", zy_last_error());
         } else {
-            CHECK(zy_tokenizer_vocab_size(tok) == zy_gpt_get_config(m2)->vocab_size);
+            CHECK(zy_tokenizer_vocab_size(tok) == zy_model_get_info(m2)->vocab_size);
             int32_t ids[16];
             size_t nids = 0;
             CHECK(zy_tokenizer_encode(tok, "Hello world", 11, 0, ids, 16, &nids) == ZY_STATUS_OK);
             CHECK(nids == 2 && ids[0] == 15496 && ids[1] == 995); // GPT-2's ids
             zy_tokenizer_free(tok);
-            zy_gpt_free(m2);
         }
+        zy_model_free(m2);
         const char *all[] = {"config.json", "model.safetensors", "tokenizer.json"};
         for (int i = 0; i < 3; i++) {
             snprintf(path, sizeof path, "%s/%s", dir, all[i]);
@@ -219,6 +239,7 @@ TEST(gpt_ref_tiny_real_vocab_f16) {
         }
         rmdir(dir);
     }
-    zy_gpt_free(m);
+    zy_session_free(ses);
+    zy_model_free(m);
     zt_ref_free(r);
 }

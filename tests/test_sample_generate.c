@@ -1,32 +1,42 @@
 // Tests of src/infer/generate.c on a tiny random GPT: greedy generation over the KV cache
 // equals argmax of a full forward pass at every step; stop token, max_tokens, n_positions
-// and callback stops; determinism by seed; bad prompts; no allocation per token.
+// and callback stops; determinism by seed; bad prompts; no allocation per token; two
+// threads generating from one model at once.
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpt_util.h"
 #include "harness.h"
 #include "zhuyi/core.h"
-#include "zhuyi/gpt.h"
+#include "zhuyi/model.h"
 #include "zhuyi/sample.h"
+
+typedef struct tiny {
+    zy_model *m;
+    zy_session *s;
+} tiny;
+
+static void tiny_free(tiny t) {
+    zy_session_free(t.s);
+    zy_model_free(t.m);
+}
 
 // L=2, H=2, C=16, T=24, V=40, GPT-2 init times `scale`: 20 makes the next-token
 // distribution peaked (near-uniform logits would make argmax depend on rounding), 1 keeps
 // it flat (so different seeds visibly sample differently).
-static zy_gpt *tiny_model_scaled(float scale) {
-    zy_gpt_config c = {.n_layer = 2, .n_head = 2, .n_embd = 16, .n_positions = 24,
-                       .vocab_size = 40, .layer_norm_epsilon = 1e-5f, .dropout = 0};
-    zy_gpt *m = NULL;
-    if (zy_gpt_create(&m, &c)) return NULL;
-    zy_gpt_init_weights(m, 3);
+static tiny tiny_model_scaled(float scale) {
+    tiny t = {zt_gpt_create(2, 2, 16, 24, 40, 0.0f, 3), NULL};
+    if (!t.m) return t;
     size_t n;
-    float *p = zy_gpt_params(m, &n);
+    float *p = zy_model_params(t.m, &n);
     for (size_t i = 0; i < n; i++) p[i] *= scale;
-    zy_gpt_set_dropout(m, false, 0);
-    return m;
+    t.s = zt_session(t.m, 0, 0, false);
+    return t;
 }
 
-static zy_gpt *tiny_model(void) { return tiny_model_scaled(20); }
+static tiny tiny_model(void) { return tiny_model_scaled(20); }
 
 static int argmax_row(const float *x, int V, float *margin) {
     int b = 0;
@@ -40,24 +50,25 @@ static int argmax_row(const float *x, int V, float *margin) {
 }
 
 TEST(sample_generate_greedy_matches_forward) {
-    zy_gpt *m = tiny_model();
-    ASSERT(m);
+    tiny m = tiny_model();
+    ASSERT(m.s);
     const int V = 40, T = 24;
     int prompt[3] = {5, 17, 2}, out[32], n = -1;
     zy_generate_params p = zy_generate_default_params();
     p.sample.temperature = 0, p.max_tokens = 15;
-    ASSERT(zy_generate(m, prompt, 3, &p, out, &n) == ZY_STATUS_OK);
+    ASSERT(zy_generate(m.s, prompt, 3, &p, out, &n) == ZY_STATUS_OK);
     ASSERT_EQ_INT(n, 15);
     // Recompute every step with a full (uncached) forward over prompt + tokens so far.
-    ASSERT(zy_gpt_prepare(m, 1, T) == ZY_STATUS_OK);
+    ASSERT(zy_session_prepare(m.s, 1, T, 0) == ZY_STATUS_OK);
     int seq[32];
     memcpy(seq, prompt, sizeof prompt);
     float min_margin = INFINITY;
     for (int i = 0; i < n; i++) {
         int len = 3 + i;
-        ASSERT(zy_gpt_forward(m, seq, NULL, 1, len, NULL) == ZY_STATUS_OK);
+        zy_batch b = zt_batch(seq, NULL, 1, len);
+        ASSERT(zy_session_forward(m.s, &b, NULL, NULL) == ZY_STATUS_OK);
         float margin;
-        int want = argmax_row(zy_gpt_logits(m) + (size_t)(len - 1) * V, V, &margin);
+        int want = argmax_row(zt_logits(m.s) + (size_t)(len - 1) * V, V, &margin);
         min_margin = margin < min_margin ? margin : min_margin;
         if (out[i] != want) {
             zt_fail(__FILE__, __LINE__, "step %d: generated %d, forward argmax %d", i, out[i],
@@ -69,7 +80,7 @@ TEST(sample_generate_greedy_matches_forward) {
     zt_note("15 greedy tokens equal the full-forward argmax; smallest top-2 margin %.3g",
             min_margin);
     CHECK(min_margin > 1e-3); // otherwise the comparison would be at the mercy of rounding
-    zy_gpt_free(m);
+    tiny_free(m);
 }
 
 static int stop_after(int token, int i, void *user) {
@@ -78,18 +89,18 @@ static int stop_after(int token, int i, void *user) {
 }
 
 TEST(sample_generate_stops) {
-    zy_gpt *m = tiny_model();
-    ASSERT(m);
+    tiny m = tiny_model();
+    ASSERT(m.s);
     int prompt[2] = {1, 2}, out[32], n;
     zy_generate_params p = zy_generate_default_params();
     p.sample.temperature = 0, p.max_tokens = 10;
-    ASSERT(!zy_generate(m, prompt, 2, &p, out, &n));
+    ASSERT(!zy_generate(m.s, prompt, 2, &p, out, &n));
     ASSERT_EQ_INT(n, 10);
     // Stop token: not emitted, generation ends there.
     int first_of[10];
     memcpy(first_of, out, sizeof first_of);
     p.stop_token = first_of[0];
-    ASSERT(!zy_generate(m, prompt, 2, &p, out, &n));
+    ASSERT(!zy_generate(m.s, prompt, 2, &p, out, &n));
     ASSERT_EQ_INT(n, 0);
     int k = 1; // the first position whose token did not occur before it
     for (; k < 10; k++) {
@@ -100,57 +111,57 @@ TEST(sample_generate_stops) {
     zt_note("greedy tokens: first new token after the first at position %d", k);
     if (k < 10) {
         p.stop_token = first_of[k];
-        ASSERT(!zy_generate(m, prompt, 2, &p, out, &n));
+        ASSERT(!zy_generate(m.s, prompt, 2, &p, out, &n));
         ASSERT_EQ_INT(n, k);
         CHECK(!memcmp(out, first_of, sizeof(int) * k));
     }
     // n_positions (24): prompt + continuation never exceed it.
     p.stop_token = -1, p.max_tokens = 100;
     int longp[21] = {0};
-    ASSERT(!zy_generate(m, longp, 21, &p, out, &n));
+    ASSERT(!zy_generate(m.s, longp, 21, &p, out, &n));
     ASSERT_EQ_INT(n, 3);
     // The callback can stop it.
     int limit = 4;
     p.on_token = stop_after, p.user = &limit;
-    ASSERT(!zy_generate(m, prompt, 2, &p, out, &n));
+    ASSERT(!zy_generate(m.s, prompt, 2, &p, out, &n));
     ASSERT_EQ_INT(n, 4);
     // max_tokens 0 generates nothing.
     p.on_token = NULL, p.max_tokens = 0;
-    ASSERT(!zy_generate(m, prompt, 2, &p, out, &n));
+    ASSERT(!zy_generate(m.s, prompt, 2, &p, out, &n));
     ASSERT_EQ_INT(n, 0);
-    zy_gpt_free(m);
+    tiny_free(m);
 }
 
 TEST(sample_generate_deterministic) {
-    zy_gpt *m = tiny_model_scaled(1);
-    ASSERT(m);
+    tiny m = tiny_model_scaled(1);
+    ASSERT(m.s);
     int prompt[2] = {7, 8}, a[40], b[40], c[40], na, nb, nc;
     zy_generate_params p = zy_generate_default_params();
     p.max_tokens = 20, p.sample.temperature = 1.5f, p.sample.top_p = 0.95f;
     p.seed = 123;
-    ASSERT(!zy_generate(m, prompt, 2, &p, a, &na));
-    ASSERT(!zy_generate(m, prompt, 2, &p, b, &nb));
+    ASSERT(!zy_generate(m.s, prompt, 2, &p, a, &na));
+    ASSERT(!zy_generate(m.s, prompt, 2, &p, b, &nb));
     p.seed = 124;
-    ASSERT(!zy_generate(m, prompt, 2, &p, c, &nc));
+    ASSERT(!zy_generate(m.s, prompt, 2, &p, c, &nc));
     ASSERT(na == 20 && nb == 20 && nc == 20);
     CHECK(!memcmp(a, b, sizeof(int) * 20));
     CHECK(memcmp(a, c, sizeof(int) * 20) != 0);
-    zy_gpt_free(m);
+    tiny_free(m);
 }
 
 TEST(sample_generate_rejects_bad_prompts) {
-    zy_gpt *m = tiny_model();
-    ASSERT(m);
+    tiny m = tiny_model();
+    ASSERT(m.s);
     int big[24] = {0}, bad[2] = {3, 40}, n = 7;
     zy_generate_params p = zy_generate_default_params();
-    CHECK(zy_generate(m, big, 24, &p, NULL, &n) == ZY_STATUS_INVALID_ARGUMENT);
-    CHECK(strstr(zy_last_error(), "n_positions") != NULL);
+    CHECK(zy_generate(m.s, big, 24, &p, NULL, &n) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(zy_last_error(), "max_positions") != NULL);
     CHECK(n == 0);
-    CHECK(zy_generate(m, bad, 2, &p, NULL, &n) == ZY_STATUS_INVALID_ARGUMENT);
-    CHECK(zy_generate(m, big, 0, &p, NULL, &n) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(zy_generate(m.s, bad, 2, &p, NULL, &n) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(zy_generate(m.s, big, 0, &p, NULL, &n) == ZY_STATUS_INVALID_ARGUMENT);
     p.sample.top_p = 2;
-    CHECK(zy_generate(m, big, 1, &p, NULL, &n) == ZY_STATUS_INVALID_ARGUMENT);
-    zy_gpt_free(m);
+    CHECK(zy_generate(m.s, big, 1, &p, NULL, &n) == ZY_STATUS_INVALID_ARGUMENT);
+    tiny_free(m);
 }
 
 static long gen_allocs;
@@ -168,22 +179,65 @@ static void gen_free(void *q, void *user) {
 TEST(sample_generate_no_allocation_per_token) {
     zy_allocator a = {gen_alloc, gen_free, NULL};
     zy_allocator_set(&a); // before the model: memory must go back to its own allocator
-    zy_gpt *m = tiny_model();
-    if (!m) zy_allocator_set(NULL);
-    ASSERT(m);
+    tiny m = tiny_model();
+    if (!m.s) zy_allocator_set(NULL);
+    ASSERT(m.s);
     int prompt[2] = {1, 2}, n;
     zy_generate_params p = zy_generate_default_params();
     p.max_tokens = 2;
     long counts[2];
-    ASSERT(!zy_generate(m, prompt, 2, &p, NULL, &n)); // first call may set the cache up
+    ASSERT(!zy_generate(m.s, prompt, 2, &p, NULL, &n)); // first call may set the cache up
     for (int r = 0; r < 2; r++) {
         p.max_tokens = r ? 20 : 2;
         gen_allocs = 0;
-        CHECK(!zy_generate(m, prompt, 2, &p, NULL, &n));
+        CHECK(!zy_generate(m.s, prompt, 2, &p, NULL, &n));
         counts[r] = gen_allocs;
     }
-    zy_gpt_free(m);
+    tiny_free(m);
     zy_allocator_set(NULL);
     zt_note("allocations per call: %ld for 2 tokens, %ld for 20", counts[0], counts[1]);
     CHECK(counts[0] == counts[1]);
+}
+
+// Two threads generating from one model at once, each with its own session, give exactly
+// the tokens each gives alone (the weights are shared read-only; kernels called while the
+// other thread holds the thread pool run on the caller's thread, with the same bits).
+typedef struct gen_job {
+    const zy_model *m;
+    uint64_t seed;
+    int out[48], n;
+    zy_status st;
+} gen_job;
+
+static void *gen_thread(void *arg) {
+    gen_job *j = arg;
+    zy_session *s;
+    j->st = zy_session_create(&s, j->m, NULL);
+    if (j->st) return NULL;
+    int prompt[4] = {3, 1, 4, 1};
+    zy_generate_params p = zy_generate_default_params();
+    p.max_tokens = 48, p.seed = j->seed, p.sample.temperature = 0.9f, p.sample.top_k = 50;
+    for (int rep = 0; rep < 3 && !j->st; rep++)
+        j->st = zy_generate(s, prompt, 4, &p, j->out, &j->n);
+    zy_session_free(s);
+    return NULL;
+}
+
+TEST(sample_generate_two_threads_one_model) {
+    // Wide enough that the GEMVs and GEMMs run on the thread pool.
+    zy_model *m = zt_gpt_create(2, 4, 128, 64, 1000, 0.0f, 21);
+    ASSERT(m != NULL);
+    gen_job alone[2] = {{.m = m, .seed = 5}, {.m = m, .seed = 6}};
+    gen_job both[2] = {{.m = m, .seed = 5}, {.m = m, .seed = 6}};
+    for (int i = 0; i < 2; i++) gen_thread(&alone[i]);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) ASSERT(pthread_create(&th[i], NULL, gen_thread, &both[i]) == 0);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        CHECK(alone[i].st == ZY_STATUS_OK && both[i].st == ZY_STATUS_OK);
+        CHECK(alone[i].n == 48 && both[i].n == 48);
+        CHECK(!memcmp(alone[i].out, both[i].out, sizeof alone[i].out));
+    }
+    CHECK(memcmp(alone[0].out, alone[1].out, sizeof alone[0].out) != 0);
+    zy_model_free(m);
 }

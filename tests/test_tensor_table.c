@@ -8,7 +8,6 @@
 
 #include "harness.h"
 #include "test_tensor_table.h"
-#include "zhuyi/gpt.h"
 #include "zhuyi/hf.h"
 
 zy_tensor_def ttt_def(const char *name, int ndim, int64_t s0, int64_t s1, int64_t s2) {
@@ -212,39 +211,4 @@ TEST(tensor_table_init_deterministic) {
     free(b);
     free(c);
     zy_tensor_table_free(t);
-}
-
-// The table with GPT-2's init rule (weights N(0, 0.02), c_proj weights N(0, 0.02/√(2L)),
-// biases 0, ln gains 1) reproduces zy_gpt_init_weights bit for bit.
-TEST(tensor_table_init_matches_gpt) {
-    zy_gpt_config cfg = {.n_layer = 2, .n_head = 2, .n_embd = 16, .n_positions = 32,
-                         .vocab_size = 5000, .layer_norm_epsilon = 1e-5f}; // wte: 2 chunks
-    zy_gpt *m;
-    ASSERT(zy_gpt_create(&m, &cfg) == ZY_STATUS_OK);
-    zy_tensor_table *t;
-    ASSERT(zy_tensor_table_create(&t) == ZY_STATUS_OK);
-    float proj_std = 0.02f / sqrtf(2.0f * (float)cfg.n_layer);
-    for (int i = 0; i < zy_gpt_tensor_count(m); i++) {
-        const zy_gpt_tensor *g = zy_gpt_tensor_at(m, i);
-        zy_tensor_def d = ttt_def(g->name, g->ndim, g->shape[0], g->shape[1], 0);
-        d.transposed = g->transposed;
-        d.decay = g->decay;
-        if (strstr(g->name, ".bias")) d.init = ZY_INIT_ZEROS;
-        else if (strstr(g->name, ".ln_")) d.init = ZY_INIT_ONES;
-        else if (strstr(g->name, "c_proj.weight")) d.init_std = proj_std;
-        ttt_add(t, d);
-        CHECK(zy_tensor_table_at(t, i)->offset == g->offset);
-    }
-    size_t n;
-    float *p = zy_gpt_params(m, &n);
-    ASSERT(n == zy_tensor_table_floats(t));
-    float *q = zt_floats(n);
-    for (uint64_t seed = 1; seed < 3; seed++) {
-        zy_gpt_init_weights(m, seed);
-        zy_tensor_table_init(t, q, seed);
-        CHECK(memcmp(p, q, n * sizeof *q) == 0);
-    }
-    free(q);
-    zy_tensor_table_free(t);
-    zy_gpt_free(m);
 }

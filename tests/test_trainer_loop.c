@@ -1,25 +1,22 @@
-// Tests of the training loop (src/train/trainer*.c) on a tiny GPT: a resumed run is
-// bit-identical to an uninterrupted one (dropout and shuffling on), the state file
-// refuses other weights or other data, gradient accumulation equals a larger batch,
-// evaluation is the mean over the held-out windows, and bad streams are refused.
+// Tests of the training loop (src/train/trainer*.c) over the generic model interface, on
+// a tiny GPT and the language-model token stream: a resumed run is bit-identical to an
+// uninterrupted one (dropout and shuffling on), the state file refuses other weights or
+// other data, gradient accumulation equals a larger batch, evaluation is the mean over
+// the held-out windows, frozen tensors get no moments, the gradient hook, non-finite
+// gradients stop a step before any weight changes, and bad data is refused.
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "gpt_util.h"
 #include "harness.h"
 #include "zhuyi/trainer.h"
 
 enum { V = 29 };
 
-static zy_gpt *tiny(float dropout) {
-    zy_gpt_config c = {.n_layer = 2, .n_head = 2, .n_embd = 16, .n_positions = 16,
-                       .vocab_size = V, .layer_norm_epsilon = 1e-5f, .dropout = dropout};
-    zy_gpt *m = NULL;
-    if (zy_gpt_create(&m, &c)) return NULL;
-    zy_gpt_init_weights(m, 5);
-    return m;
-}
+static zy_model *tiny(float dropout) { return zt_gpt_create(2, 2, 16, 16, V, dropout, 5); }
 
 // A stream with some structure (so the loss moves): a noisy repeating pattern.
 static int32_t *stream(size_t n, uint64_t seed) {
@@ -45,6 +42,32 @@ static zy_trainer_params params(void) {
     return p;
 }
 
+// A trainer with its data sources: train[0..n_train) (shuffled as p says, seeded by
+// p.seed) and, if n_val, a one-pass validation stream.
+typedef struct run {
+    zy_data_source *train, *val;
+    zy_trainer *t;
+} run;
+
+static zy_status start(run *r, zy_model *m, const int32_t *train, size_t n_train,
+                       const int32_t *val, size_t n_val, const zy_trainer_params *p) {
+    *r = (run){0};
+    zy_lm_stream_params tp = {.batch = p->batch, .seq = p->seq, .shuffle = p->shuffle,
+                              .seed = p->seed};
+    zy_lm_stream_params vp = {.batch = p->batch, .seq = p->seq, .one_pass = true};
+    zy_status st = zy_lm_stream_create(&r->train, train, n_train, &tp);
+    if (!st && n_val) st = zy_lm_stream_create(&r->val, val, n_val, &vp);
+    if (!st) st = zy_trainer_create(&r->t, m, r->train, r->val, p);
+    return st;
+}
+
+static void stop(run *r) {
+    zy_trainer_free(r->t);
+    zy_data_source_free(r->train);
+    zy_data_source_free(r->val);
+    *r = (run){0};
+}
+
 TEST(trainer_resume_bit_exact) {
     size_t n = 500;
     int32_t *tok = stream(n, 1);
@@ -55,14 +78,14 @@ TEST(trainer_resume_bit_exact) {
     snprintf(path, sizeof path, "%s/%s", dir, ZY_TRAINING_STATE_FILE);
 
     // A: 8 steps in one go.
-    zy_gpt *ma = tiny(p.dropout);
+    zy_model *ma = tiny(p.dropout);
     ASSERT(ma != NULL);
-    zy_trainer *a;
-    ASSERT(zy_trainer_create(&a, ma, tok, 450, tok + 450, 50, &p) == ZY_STATUS_OK);
+    run a;
+    ASSERT(start(&a, ma, tok, 450, tok + 450, 50, &p) == ZY_STATUS_OK);
     float first = 0, last = 0;
     for (int s = 0; s < 8; s++) {
         zy_step_info info;
-        ASSERT(zy_trainer_step(a, &info) == ZY_STATUS_OK);
+        ASSERT(zy_trainer_step(a.t, &info) == ZY_STATUS_OK);
         ASSERT_EQ_INT(info.step, s + 1);
         if (s == 0) first = info.loss;
         last = info.loss;
@@ -72,17 +95,17 @@ TEST(trainer_resume_bit_exact) {
 
     // B: 4 steps, save (state + a copy of the weights), then a fresh model and trainer
     // continue from the file for 4 more.
-    zy_gpt *mb = tiny(p.dropout);
-    zy_trainer *b;
-    ASSERT(zy_trainer_create(&b, mb, tok, 450, tok + 450, 50, &p) == ZY_STATUS_OK);
-    for (int s = 0; s < 4; s++) ASSERT(zy_trainer_step(b, NULL) == ZY_STATUS_OK);
+    zy_model *mb = tiny(p.dropout);
+    run b;
+    ASSERT(start(&b, mb, tok, 450, tok + 450, 50, &p) == ZY_STATUS_OK);
+    for (int s = 0; s < 4; s++) ASSERT(zy_trainer_step(b.t, NULL) == ZY_STATUS_OK);
     zy_safetensors_kv extra[] = {{"data_files", "[\"x.txt\"]"}};
-    ASSERT(zy_trainer_save_state(b, path, extra, 1) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_save_state(b.t, path, extra, 1) == ZY_STATUS_OK);
     size_t np;
-    float *pb = zy_gpt_params(mb, &np);
+    float *pb = zy_model_params(mb, &np);
 
-    zy_gpt *mc = tiny(p.dropout);
-    float *pc = zy_gpt_params(mc, &np);
+    zy_model *mc = tiny(p.dropout);
+    float *pc = zy_model_params(mc, &np);
     memcpy(pc, pb, np * sizeof *pc);
     zy_trainer_params q;
     long step = -1;
@@ -96,40 +119,40 @@ TEST(trainer_resume_bit_exact) {
     char buf[64];
     ASSERT(zy_trainer_state_get(path, "data_files", buf, sizeof buf) == ZY_STATUS_OK);
     CHECK(!strcmp(buf, "[\"x.txt\"]"));
-    zy_trainer *c;
-    ASSERT(zy_trainer_create(&c, mc, tok, 450, tok + 450, 50, &q) == ZY_STATUS_OK);
-    ASSERT(zy_trainer_load_state(c, path) == ZY_STATUS_OK);
-    ASSERT_EQ_INT(zy_trainer_step_count(c), 4);
-    for (int s = 0; s < 4; s++) ASSERT(zy_trainer_step(c, NULL) == ZY_STATUS_OK);
-    float *pa = zy_gpt_params(ma, &np);
+    run c;
+    ASSERT(start(&c, mc, tok, 450, tok + 450, 50, &q) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_load_state(c.t, path) == ZY_STATUS_OK);
+    ASSERT_EQ_INT(zy_trainer_step_count(c.t), 4);
+    for (int s = 0; s < 4; s++) ASSERT(zy_trainer_step(c.t, NULL) == ZY_STATUS_OK);
+    float *pa = zy_model_params(ma, &np);
     size_t diff = 0;
     for (size_t i = 0; i < np; i++) diff += memcmp(&pa[i], &pc[i], sizeof *pa) != 0;
     zt_note("%zu of %zu parameters differ after 4 + resume 4 vs 8 steps", diff, np);
     CHECK(diff == 0);
 
     // The state refuses weights from another step, and another token stream.
-    zy_gpt *md = tiny(p.dropout);
-    zy_trainer *d;
-    ASSERT(zy_trainer_create(&d, md, tok, 450, tok + 450, 50, &q) == ZY_STATUS_OK);
-    CHECK(zy_trainer_load_state(d, path) == ZY_STATUS_BAD_FORMAT);
+    zy_model *md = tiny(p.dropout);
+    run d;
+    ASSERT(start(&d, md, tok, 450, tok + 450, 50, &q) == ZY_STATUS_OK);
+    CHECK(zy_trainer_load_state(d.t, path) == ZY_STATUS_BAD_FORMAT);
     CHECK(strstr(zy_last_error(), "weights") != NULL);
-    zy_trainer_free(d);
-    memcpy(zy_gpt_params(md, &np), pb, np * sizeof(float));
+    stop(&d);
+    memcpy(zy_model_params(md, &np), pb, np * sizeof(float));
     int32_t *other = stream(n, 2);
-    ASSERT(zy_trainer_create(&d, md, other, 450, other + 450, 50, &q) == ZY_STATUS_OK);
-    CHECK(zy_trainer_load_state(d, path) == ZY_STATUS_BAD_FORMAT);
+    ASSERT(start(&d, md, other, 450, other + 450, 50, &q) == ZY_STATUS_OK);
+    CHECK(zy_trainer_load_state(d.t, path) == ZY_STATUS_BAD_FORMAT);
     CHECK(strstr(zy_last_error(), "data") != NULL);
     zt_note("other data: %s", zy_last_error());
-    zy_trainer_free(d);
+    stop(&d);
     free(other);
 
-    zy_trainer_free(a);
-    zy_trainer_free(b);
-    zy_trainer_free(c);
-    zy_gpt_free(ma);
-    zy_gpt_free(mb);
-    zy_gpt_free(mc);
-    zy_gpt_free(md);
+    stop(&a);
+    stop(&b);
+    stop(&c);
+    zy_model_free(ma);
+    zy_model_free(mb);
+    zy_model_free(mc);
+    zy_model_free(md);
     unlink(path);
     rmdir(dir);
     free(tok);
@@ -147,20 +170,20 @@ TEST(trainer_grad_accum_equals_big_batch) {
     for (int k = 0; k < 2; k++) {
         p.batch = k ? 2 : 4;
         p.grad_accum = k ? 2 : 1;
-        zy_gpt *m = tiny(0);
-        zy_trainer *t;
-        ASSERT(zy_trainer_create(&t, m, tok, n, NULL, 0, &p) == ZY_STATUS_OK);
+        zy_model *m = tiny(0);
+        run r;
+        ASSERT(start(&r, m, tok, n, NULL, 0, &p) == ZY_STATUS_OK);
         zy_step_info info;
         for (int s = 0; s < 3; s++) {
-            ASSERT(zy_trainer_step(t, &info) == ZY_STATUS_OK);
+            ASSERT(zy_trainer_step(r.t, &info) == ZY_STATUS_OK);
             if (s == 0) {
                 loss[k] = info.loss;
                 norm[k] = info.grad_norm;
             }
         }
         loss3[k] = info.loss;
-        zy_trainer_free(t);
-        zy_gpt_free(m);
+        stop(&r);
+        zy_model_free(m);
     }
     zt_note("step 1: loss %.7f vs %.7f, grad norm %.7f vs %.7f", (double)loss[0],
             (double)loss[1], (double)norm[0], (double)norm[1]);
@@ -179,13 +202,14 @@ TEST(trainer_evaluate_windows) {
     int32_t *tok = stream(300 + nv, 4);
     zy_trainer_params p = params();
     p.eval_batches = 0;
-    zy_gpt *m = tiny(0.1f);
-    zy_trainer *t;
-    ASSERT(zy_trainer_create(&t, m, tok, 300, tok + 300, nv, &p) == ZY_STATUS_OK);
-    ASSERT(zy_trainer_step(t, NULL) == ZY_STATUS_OK);
+    zy_model *m = tiny(0.1f);
+    run r;
+    ASSERT(start(&r, m, tok, 300, tok + 300, nv, &p) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
     float got, want = 0;
-    ASSERT(zy_trainer_evaluate(t, &got) == ZY_STATUS_OK);
-    zy_gpt_set_dropout(m, false, 0);
+    ASSERT(zy_trainer_evaluate(r.t, &got) == ZY_STATUS_OK);
+    zy_session *s = zt_session(m, 1, 8, false);
+    ASSERT(s != NULL);
     for (int w = 0; w < 5; w++) {
         int x[8], y[8];
         for (int i = 0; i < 8; i++) {
@@ -193,30 +217,136 @@ TEST(trainer_evaluate_windows) {
             y[i] = tok[300 + w * 8 + i + 1];
         }
         float l;
-        ASSERT(zy_gpt_forward(m, x, y, 1, 8, &l) == ZY_STATUS_OK);
+        zy_batch b = zt_batch(x, y, 1, 8);
+        ASSERT(zy_session_forward(s, &b, &l, NULL) == ZY_STATUS_OK);
         want += l / 5;
     }
+    zy_session_free(s);
     CHECK_CLOSE("val loss", &got, &want, 1, 1e-6, 1e-5);
+    // Evaluating twice reads the same windows again.
+    float again;
+    ASSERT(zy_trainer_evaluate(r.t, &again) == ZY_STATUS_OK);
+    CHECK(again == got);
     // eval_batches 1 reads only the first B = 3 windows.
-    zy_trainer_free(t);
+    stop(&r);
     p.eval_batches = 1;
-    ASSERT(zy_trainer_create(&t, m, tok, 300, tok + 300, nv, &p) == ZY_STATUS_OK);
+    ASSERT(start(&r, m, tok, 300, tok + 300, nv, &p) == ZY_STATUS_OK);
     float got1;
-    ASSERT(zy_trainer_evaluate(t, &got1) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_evaluate(r.t, &got1) == ZY_STATUS_OK);
     CHECK(got1 != got);
-    zy_trainer_free(t);
+    stop(&r);
 
-    // Streams that cannot work are refused with a message.
-    CHECK(zy_trainer_create(&t, m, tok, 3 * 8, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT);
+    // Data that cannot work is refused with a message.
+    CHECK(start(&r, m, tok, 3 * 8, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(zy_last_error(), "fewer than one batch") != NULL);
-    CHECK(zy_trainer_create(&t, m, tok, 300, tok + 300, 8, &p) == ZY_STATUS_INVALID_ARGUMENT);
-    CHECK(strstr(zy_last_error(), "validation") != NULL);
-    tok[17] = V; // an id the model does not have (tokenizer/model mismatch)
-    CHECK(zy_trainer_create(&t, m, tok, 300, NULL, 0, &p) == ZY_STATUS_SHAPE_MISMATCH);
+    stop(&r);
+    CHECK(start(&r, m, tok, 300, tok + 300, 8, &p) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(zy_last_error(), "window") != NULL);
+    stop(&r);
+    tok[4] = V; // an id the model does not have (tokenizer/model mismatch)
+    p.shuffle = false;
+    ASSERT(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
+    CHECK(zy_trainer_step(r.t, NULL) == ZY_STATUS_INVALID_ARGUMENT);
     zt_note("bad id: %s", zy_last_error());
+    CHECK(strstr(zy_last_error(), "29") != NULL);
+    stop(&r);
+    tok[4] = 0;
     p.seq = 17; // longer than n_positions
-    tok[17] = 0;
-    CHECK(zy_trainer_create(&t, m, tok, 300, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT);
-    zy_gpt_free(m);
+    CHECK(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT);
+    stop(&r);
+    zy_model_free(m);
+    free(tok);
+}
+
+// Moments exist for the trainable floats only; frozen weights never move; the state file
+// records the trainable count and a model with another freezing is refused on resume.
+TEST(trainer_frozen_tensors) {
+    int32_t *tok = stream(300, 5);
+    zy_trainer_params p = params();
+    zy_model *m = tiny(0.0f);
+    ASSERT(m != NULL);
+    const zy_tensor_table *tab = zy_model_tensors(m);
+    int nt = zy_tensor_table_count(tab);
+    ASSERT(zy_model_set_trainable(m, -1, false) == ZY_STATUS_OK);
+    run r;
+    CHECK(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT); // nothing to train
+    CHECK(strstr(zy_last_error(), "frozen") != NULL);
+    stop(&r);
+    for (int i = 0; i < nt; i++)
+        if (strstr(zy_tensor_table_at(tab, i)->name, "h.1.")) zy_model_set_trainable(m, i, true);
+    size_t n, ntrain = zy_model_trainable_floats(m);
+    float *params = zy_model_params(m, &n), *before = zt_floats(n);
+    memcpy(before, params, n * sizeof *before);
+    ASSERT(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
+    for (int s = 0; s < 3; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
+    for (int i = 0; i < nt; i++) {
+        const zy_tensor *t = zy_tensor_table_at(tab, i);
+        int same = !memcmp(params + t->offset, before + t->offset, t->count * sizeof *params);
+        if (same == zy_model_is_trainable(m, i))
+            zt_fail(__FILE__, __LINE__, "%s: %s", t->name, same ? "trainable but unchanged"
+                                                                : "frozen but changed");
+    }
+    char path[] = "/tmp/zy_frozen_state_XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT(fd >= 0);
+    close(fd);
+    ASSERT(zy_trainer_save_state(r.t, path, NULL, 0) == ZY_STATUS_OK);
+    char buf[32];
+    ASSERT(zy_trainer_state_get(path, "n_params", buf, sizeof buf) == ZY_STATUS_OK);
+    CHECK(strtoull(buf, NULL, 10) == ntrain && ntrain < n);
+    stop(&r);
+    zy_model_set_trainable(m, -1, true);
+    ASSERT(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
+    CHECK(zy_trainer_load_state(r.t, path) == ZY_STATUS_SHAPE_MISMATCH);
+    stop(&r);
+    unlink(path);
+    free(before);
+    zy_model_free(m);
+    free(tok);
+}
+
+typedef struct hook_ctx {
+    int calls;
+    size_t n;
+    float poison; // written into the first gradient when not 0
+} hook_ctx;
+
+static zy_status hook(float *grads, size_t n, double *loss_sum, void *user) {
+    hook_ctx *h = user;
+    h->calls++;
+    h->n = n;
+    if (h->poison != 0.0f) grads[0] = h->poison;
+    (void)loss_sum;
+    return ZY_STATUS_OK;
+}
+
+// The hook sees every step's gradients before clipping; a non-finite gradient stops the
+// step with a message and leaves the weights as they were.
+TEST(trainer_grad_hook_and_divergence) {
+    int32_t *tok = stream(300, 6);
+    zy_trainer_params p = params();
+    zy_model *m = tiny(0.0f);
+    ASSERT(m != NULL);
+    run r;
+    ASSERT(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
+    hook_ctx h = {0};
+    zy_trainer_set_grad_hook(r.t, hook, &h);
+    ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
+    size_t n;
+    float *params = zy_model_params(m, &n), *before = zt_floats(n);
+    CHECK(h.calls == 1 && h.n == n);
+    memcpy(before, params, n * sizeof *before);
+    h.poison = NAN;
+    CHECK(zy_trainer_step(r.t, NULL) == ZY_STATUS_INVALID_ARGUMENT);
+    zt_note("%s", zy_last_error());
+    CHECK(strstr(zy_last_error(), "gradient norm") != NULL);
+    CHECK(!memcmp(params, before, n * sizeof *params) && zy_trainer_step_count(r.t) == 1);
+    h.poison = INFINITY;
+    p.grad_clip = 0;
+    CHECK(zy_trainer_step(r.t, NULL) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(!memcmp(params, before, n * sizeof *params));
+    stop(&r);
+    free(before);
+    zy_model_free(m);
     free(tok);
 }

@@ -8,15 +8,17 @@
 #include <string.h>
 
 #include "harness.h"
+#include "gpt_util.h"
 #include "zhuyi/trainer.h"
 
 #define REF "tests/ref/trainer.zyr"
 
 // Copy "<prefix><HF name>" tensors of the dump into the flat layout (or out of it, to
 // compare), transposing the Conv1D weights HF stores as (in, out).
-static int gather(zt_ref *r, const zy_gpt *m, const char *prefix, float *flat) {
-    for (int i = 0; i < zy_gpt_tensor_count(m); i++) {
-        const zy_gpt_tensor *t = zy_gpt_tensor_at(m, i);
+static int gather(zt_ref *r, const zy_model *m, const char *prefix, float *flat) {
+    const zy_tensor_table *tab = zy_model_tensors(m);
+    for (int i = 0; i < zy_tensor_table_count(tab); i++) {
+        const zy_tensor *t = zy_tensor_table_at(tab, i);
         char name[160];
         snprintf(name, sizeof name, "%s%s", prefix, t->name);
         size_t n;
@@ -36,12 +38,10 @@ static int gather(zt_ref *r, const zy_gpt *m, const char *prefix, float *flat) {
 TEST(trainer_ref_matches_torch) {
     zt_ref *r = zt_ref_load(REF);
     ASSERT(r != NULL);
-    zy_gpt_config c = {.n_layer = 2, .n_head = 2, .n_embd = 16, .n_positions = 16,
-                       .vocab_size = 40, .layer_norm_epsilon = 1e-5f, .dropout = 0};
-    zy_gpt *m;
-    ASSERT(zy_gpt_create(&m, &c) == ZY_STATUS_OK);
+    zy_model *m = zt_gpt_create(2, 2, 16, 16, 40, 0.0f, 1);
+    ASSERT(m != NULL);
     size_t np;
-    float *params = zy_gpt_params(m, &np);
+    float *params = zy_model_params(m, &np);
     ASSERT(gather(r, m, "init.", params));
     size_t n_tok, n_loss;
     const int *tokens = zt_ref_i(r, "tokens", &n_tok);
@@ -62,8 +62,11 @@ TEST(trainer_ref_matches_torch) {
     p.weight_decay = 0.1f;
     p.grad_clip = 1.0f;
     p.shuffle = false;
+    zy_data_source *src;
+    zy_lm_stream_params sp = {.batch = p.batch, .seq = p.seq};
+    ASSERT(zy_lm_stream_create(&src, tok, n_tok, &sp) == ZY_STATUS_OK);
     zy_trainer *t;
-    ASSERT(zy_trainer_create(&t, m, tok, n_tok, NULL, 0, &p) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_create(&t, m, src, NULL, &p) == ZY_STATUS_OK);
     float got_loss[6];
     for (int s = 0; s < 6; s++) {
         zy_step_info info;
@@ -91,6 +94,7 @@ TEST(trainer_ref_matches_torch) {
     free(want);
     free(tok);
     zy_trainer_free(t);
-    zy_gpt_free(m);
+    zy_data_source_free(src);
+    zy_model_free(m);
     zt_ref_free(r);
 }

@@ -39,6 +39,10 @@ const char *zy_status_str(zy_status s);
 // "model.safetensors: tensor 'h.0.attn.c_attn.weight': data range 12..40 past end of file".
 const char *zy_last_error(void);
 void zy_clear_error(void);
+// Set this thread's message (printf-style) and return `status`: for code that implements
+// the library's interfaces (a model's operations, a data source), so its errors read like
+// the library's own. The arguments may include zy_last_error() itself.
+zy_status zy_error(zy_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 // ---- logging ------------------------------------------------------------------------
 // The library prints nothing itself; messages go to a callback if the caller sets one.
@@ -140,6 +144,10 @@ const char *zy_simd_name(zy_simd level);
 // Read a whole file into a zy_alloc'd buffer (free with zy_free), NUL-terminated for
 // convenience (*len excludes the NUL). Errors name the path and the errno text.
 zy_status zy_file_read(const char *path, char **data, size_t *len);
+
+// Create directory `path` and any missing parents (mode 0755, as `mkdir -p`). An
+// existing directory is fine; an existing non-directory is an error naming it.
+zy_status zy_mkdirs(const char *path);
 
 // Atomic writes.
 // The file appears at `path` whole or not at all: data goes to a temporary file in the

@@ -1,6 +1,6 @@
 // zhuyi sampling and generation: choose the next token from a model's logits (greedy,
-// temperature, top-k, top-p), and a generation loop over a GPT's KV cache that hands each
-// new token to a callback as it is chosen. Not a tokenizer: turning tokens into text (and
+// temperature, top-k, top-p), and a generation loop over a session's KV cache (any causal
+// language model) that hands each new token to a callback as it is chosen. Not a tokenizer: turning tokens into text (and
 // holding back a UTF-8 character split across tokens) is the caller's, helped by
 // zy_utf8_complete_len below.
 //
@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "core.h"
-#include "gpt.h"
+#include "model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,12 +69,13 @@ typedef struct zy_generate_params {
 
 zy_generate_params zy_generate_default_params(void);
 
-// Continue prompt[0..n_prompt) (n_prompt >= 1) with the model's KV cache (reset first, so
-// earlier decoding is forgotten). Stops at max_tokens, at stop_token, when the callback
-// asks, or when prompt + continuation fill n_positions. out (max_tokens) may be NULL;
-// *n_out (may be NULL) receives the number of tokens generated. A prompt of n_positions
-// tokens or more is ZY_STATUS_INVALID_ARGUMENT (no room for a new token).
-zy_status zy_generate(zy_gpt *m, const int *prompt, int n_prompt,
+// Continue prompt[0..n_prompt) (n_prompt >= 1) with sequence 0 of the session's KV cache
+// (reset first, so earlier decoding is forgotten). Stops at max_tokens, at stop_token,
+// when the callback asks, or when prompt + continuation fill max_positions. out
+// (max_tokens) may be NULL; *n_out (may be NULL) receives the number of tokens generated.
+// A prompt of max_positions tokens or more is ZY_STATUS_INVALID_ARGUMENT (no room for a
+// new token). Sessions of one model may generate on several threads at once.
+zy_status zy_generate(zy_session *s, const int *prompt, int n_prompt,
                       const zy_generate_params *p, int *out, int *n_out);
 
 // ---- streaming text ---------------------------------------------------------------------

@@ -1,13 +1,13 @@
-// zhuyi trainer: the data pipeline (text -> one token stream -> (B,T) batches) and the
-// GPT pretraining loop (AdamW, gradient accumulation and clipping, LR schedule,
-// evaluation) with a training-state file that makes --resume bit-exact. Not here: the
-// command line, progress display and plots (tools/zhuyi/pretrain.c), the model itself
-// (gpt.h).
+// zhuyi trainer: the training loop over any zy_model and zy_data_source (micro-batches,
+// gradient accumulation, a gradient-reduce hook, global-norm clipping, AdamW over the
+// trainable tensors, learning-rate schedules), evaluation, and the training-state file
+// that makes a resumed run bit-exact. Not here: the command line, progress display and
+// plots (tools/zhuyi/), the models (model.h), the data (data.h).
 //
 // Everything random is derived from the seed without hidden state, so a run is a pure
-// function of (model, data, params, step): dropout masks of micro-step k of step s use
-// zy_hash64(seed, s * 65536 + k); the shuffled order of epoch e is a Fisher-Yates
-// permutation drawn from a zy_rng seeded with zy_hash64(seed ^ ZY_BATCHER_SALT, e).
+// function of (model, data, params, step): the dropout masks of micro-step k of step s
+// use zy_hash64(seed, s * 65536 + k); the data source's own randomness is a function of
+// its seed and position, and its position is saved.
 #ifndef ZHUYI_TRAINER_H
 #define ZHUYI_TRAINER_H
 
@@ -16,53 +16,33 @@
 #include <stdint.h>
 
 #include "core.h"
-#include "gpt.h"
+#include "data.h"
 #include "io.h"
+#include "model.h"
 #include "optim.h"
-#include "tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-// ---- token streams --------------------------------------------------------------------
-// Read files[0..n) whole and encode each as one token stream (plain text: special-token
-// strings in the text are ordinary bytes), joined by the tokenizer's "<|endoftext|>" id
-// when there are several files and it has one. Any bytes are accepted (invalid UTF-8
-// too: byte-level BPE encodes every byte). *tokens is allocated with zy_alloc (zy_free).
-// Errors: unreadable file (ZY_STATUS_IO), a file with no bytes (ZY_STATUS_BAD_FORMAT).
-zy_status zy_dataset_encode_files(zy_tokenizer *tok, const char *const *files, int n,
-                                  int32_t **tokens, size_t *n_tokens);
+// ---- evaluation -------------------------------------------------------------------------
+typedef struct zy_eval_params {
+    long max_batches; // read at most this many batches; 0 = until a one-pass source ends
+    // Called after each batch with the running totals; non-zero stops early. May be NULL.
+    int (*on_batch)(long batches, double count, double mean_loss, void *user);
+    void *user;
+} zy_eval_params;
 
-// ---- batching -------------------------------------------------------------------------
-// A batcher cuts one token stream into (B,T) input/target batches; it borrows `tokens`.
-//
-// No shuffle (reproducible anywhere): position p = 0 at first; each batch reads the B·T+1
-// tokens tokens[p .. p+B·T], inputs = the first B·T as (B,T), targets = the same shifted
-// by one; then p += B·T, and p = 0 when fewer than B·T+1 tokens remain after p.
-//
-// Shuffle: the stream is cut into W = (n - 1 - o) / T windows of T+1 tokens (window i
-// starts at o + i·T, consecutive windows share one token), o = 0 in epoch 0 and
-// zy_hash64(seed, e) % T in epoch e > 0 (if W stays >= B), so later epochs see
-// other cuts. Each epoch visits the windows in a seeded random order, B per batch; when
-// fewer than B remain the next epoch starts. Both modes need n >= B·T+1.
-typedef struct zy_batcher zy_batcher;
+// Mean loss of the model over batches from src (from its current position), dropout off:
+// the sum over batches of (batch mean loss x the number of targets it averages over),
+// divided by the total number of targets, accumulated in double. *count (may be NULL)
+// receives that total. A one-pass source is read to its end unless max_batches stops it;
+// a cycling source needs max_batches > 0. The session must be prepared for the source's
+// batch shape.
+zy_status zy_evaluate(zy_session *s, zy_data_source *src, const zy_eval_params *p,
+                      double *mean_loss, double *count);
 
-#define ZY_BATCHER_SALT 0x5a48555942415443ull // "ZHUYBATC"
-
-zy_status zy_batcher_create(zy_batcher **out, const int32_t *tokens, size_t n, int B, int T,
-                            bool shuffle, uint64_t seed);
-void zy_batcher_free(zy_batcher *b);
-// inputs (B,T), targets (B,T): the next batch; advances the position.
-void zy_batcher_next(zy_batcher *b, int *inputs, int *targets);
-// The position as two numbers, enough to continue exactly: no shuffle (0, p); shuffle
-// (epoch, windows already taken in this epoch).
-void zy_batcher_tell(const zy_batcher *b, uint64_t *epoch, uint64_t *pos);
-// Move to a position given by zy_batcher_tell (ZY_STATUS_INVALID_ARGUMENT if it is not
-// one this stream can have, e.g. past its end).
-zy_status zy_batcher_seek(zy_batcher *b, uint64_t epoch, uint64_t pos);
-
-// ---- the training loop ----------------------------------------------------------------
+// ---- the training loop ------------------------------------------------------------------
 typedef struct zy_trainer_params {
     int batch;                 // B, sequences per micro-batch (8)
     int seq;                   // T, tokens per sequence (128)
@@ -72,33 +52,42 @@ typedef struct zy_trainer_params {
     float lr;                  // peak learning rate (6e-4)
     float min_lr;              // floor of cosine/linear decay (6e-5)
     long warmup;               // linear warmup steps (100)
-    float weight_decay;        // AdamW decay of matmul weights only (0.1)
+    float weight_decay;        // AdamW decay of the tensors marked `decay` (0.1)
     float beta1, beta2, eps;   // AdamW (0.9, 0.95, 1e-8)
     float grad_clip;           // global-norm clip; 0 = off (1.0)
     float dropout;             // recorded for resume; the model's config applies it (0)
-    bool shuffle;              // seeded random windows (true) or the sequential rule
-    uint64_t seed;             // dropout masks and shuffling (1337)
-    int eval_batches;          // evaluation reads at most this many (B,T) batches; 0 = all
+    bool shuffle;              // recorded for resume: how the training source was built
+    uint64_t seed;             // dropout masks (and, by the caller, the data order) (1337)
+    int eval_batches;          // evaluation reads at most this many batches; 0 = all (20)
 } zy_trainer_params;
 
 zy_trainer_params zy_trainer_default_params(void);
 
 typedef struct zy_trainer zy_trainer;
 
-// The trainer borrows the model and the token streams (they must outlive it). val may
-// be NULL (n_val 0): no evaluation. Allocates the AdamW moments and batch buffers and
-// calls zy_gpt_prepare(B, T). Errors: train shorter than one batch (B·T+1 tokens), val
-// shorter than one window (T+1 tokens), T > n_positions, a token id >= vocab_size.
-zy_status zy_trainer_create(zy_trainer **out, zy_gpt *model, const int32_t *train,
-                            size_t n_train, const int32_t *val, size_t n_val,
-                            const zy_trainer_params *p);
+// The trainer borrows the model and the sources (they must outlive it); val may be NULL
+// (no evaluation). It creates a training session for batch x seq, and AdamW moments for
+// the trainable tensors only. The training source must yield batch x seq batches; the
+// validation source is read from its start at every evaluation (it should be one-pass).
+// Errors: a source of another shape, seq > max_positions, no trainable tensor, bad params.
+zy_status zy_trainer_create(zy_trainer **out, zy_model *model, zy_data_source *train,
+                            zy_data_source *val, const zy_trainer_params *p);
 void zy_trainer_free(zy_trainer *t);
 const zy_trainer_params *zy_trainer_get_params(const zy_trainer *t);
+// The training session (e.g. to read outputs or run evaluations of one's own).
+zy_session *zy_trainer_session(zy_trainer *t);
 // Optimizer steps done so far (0 at first).
 long zy_trainer_step_count(const zy_trainer *t);
 // Changing `steps` changes the schedule from here on (used when a resumed run is
 // extended).
 void zy_trainer_set_total_steps(zy_trainer *t, long steps);
+
+// Called after the micro-batches' backward passes and before clipping, with the step's
+// gradient array (zy_session_grads) and the sum of the micro-batches' mean losses:
+// where data-parallel training sums gradients (and losses) over processes. A non-zero
+// status stops the step (nothing is updated) and is returned by zy_trainer_step.
+typedef zy_status (*zy_grad_hook)(float *grads, size_t n, double *loss_sum, void *user);
+void zy_trainer_set_grad_hook(zy_trainer *t, zy_grad_hook fn, void *user);
 
 typedef struct zy_step_info {
     long step;       // 1-based number of the step just done
@@ -108,20 +97,22 @@ typedef struct zy_step_info {
 } zy_step_info;
 
 // One optimizer step: grad_accum micro-batches of forward + backward (loss scaled by
-// 1/grad_accum), clip, AdamW over zy_gpt_param_groups. Dropout (if the model has it) is
-// on during the step; the model is left in evaluation mode.
+// 1/grad_accum) with dropout on, the gradient hook, clipping, AdamW over the trainable
+// tensors (weight decay on those marked `decay`). A loss or gradient norm that is not
+// finite stops the run with an error before any weight changes.
 zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info);
-// Mean loss over the validation windows x = val[iT:(i+1)T], y = val[iT+1:(i+1)T+1]
-// (the first eval_batches·B of them), dropout off. ZY_STATUS_INVALID_ARGUMENT without val.
+// Mean validation loss over at most eval_batches batches of the validation source, read
+// from its start, dropout off. ZY_STATUS_INVALID_ARGUMENT without a validation source.
 zy_status zy_trainer_evaluate(zy_trainer *t, float *val_loss);
 
 // ---- training state (DIR/training_state.safetensors) ----------------------------------
-// Safetensors with two F32 tensors "adamw.m" and "adamw.v" (n_params each, the model's
-// flat layout) and "__metadata__": format "zhuyi-training-state", version "1", step,
-// data position (data_epoch, data_pos), every zy_trainer_params field, n_params,
-// params_hash (of the model parameters at that step, so a model file from another step is
-// caught), train_tokens and train_hash (of the token stream, so changed data is caught),
-// plus the caller's extra pairs (e.g. the data files). docs/FORMATS.md has the details.
+// Safetensors with two F32 tensors "adamw.m" and "adamw.v" (the trainable floats, in
+// the order of the training session's gradient array) and "__metadata__": format
+// "zhuyi-training-state", version "1", step, data position (data_epoch, data_pos),
+// every zy_trainer_params field, n_params (the trainable floats), params_hash (of all
+// model parameters at that step, so a model file from another step is caught),
+// train_tokens and train_hash (the training source's n_items and fingerprint, so changed
+// data is caught), plus the caller's extra pairs. docs/FORMATS.md has the details.
 #define ZY_TRAINING_STATE_FILE "training_state.safetensors"
 
 // Written atomically. extra[0..n_extra) are stored as more metadata pairs.
@@ -130,14 +121,11 @@ zy_status zy_trainer_save_state(const zy_trainer *t, const char *path,
 // Reads only the hyper-parameters and step of a state file (to set a resumed run up).
 zy_status zy_trainer_read_params(const char *path, zy_trainer_params *p, long *step);
 // Restores moments, step and data position into a trainer created with the same params
-// and data, after checking n_params, params_hash and the data's length and hash.
+// and data, after checking n_params, params_hash and the data's length and fingerprint.
 zy_status zy_trainer_load_state(zy_trainer *t, const char *path);
 // A metadata value of a state file (e.g. one of the caller's extra pairs) copied into
 // buf (cap bytes); ZY_STATUS_NOT_FOUND if absent.
 zy_status zy_trainer_state_get(const char *path, const char *key, char *buf, size_t cap);
-
-// 64-bit hash of n bytes (used for params_hash / train_hash; not cryptographic).
-uint64_t zy_trainer_hash(const void *data, size_t n);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,8 @@
 #include "tokenizer.h"
 #include "io.h"
 #include "hf.h"
-#include "gpt.h"
+#include "data.h"
+#include "model.h"
 #include "trainer.h"
 #include "sample.h"
 

@@ -208,3 +208,24 @@ zy_status zy_file_read(const char *path, char **data, size_t *len) {
     *len = n;
     return ZY_STATUS_OK;
 }
+
+zy_status zy_mkdirs(const char *path) {
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "bad directory name '%s'", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != 0) continue;
+        char keep = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, 0755) && errno != EEXIST)
+            return zy__error(ZY_STATUS_IO, "%s: cannot create directory: %s", buf,
+                             strerror(errno));
+        buf[i] = keep;
+    }
+    struct stat sb;
+    if (stat(path, &sb) || !S_ISDIR(sb.st_mode))
+        return zy__error(ZY_STATUS_IO, "%s: not a directory", path);
+    return ZY_STATUS_OK;
+}

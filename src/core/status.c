@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -32,10 +33,27 @@ const char *zy_last_error(void) { return last_error; }
 
 void zy_clear_error(void) { last_error[0] = '\0'; }
 
+// Formatted into a local buffer first: callers often pass zy_last_error() itself as an
+// argument ("%s: %s", path, zy_last_error()), which must not be the buffer being written.
+static zy_status set_error(zy_status status, const char *fmt, va_list ap) {
+    char msg[sizeof last_error];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    memcpy(last_error, msg, sizeof msg);
+    return status;
+}
+
 zy_status zy__error(zy_status status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    set_error(status, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+zy_status zy_error(zy_status status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    set_error(status, fmt, ap);
     va_end(ap);
     return status;
 }

@@ -1,5 +1,5 @@
-// The generation loop: prompt -> KV cache -> sample -> feed back, one token at a time,
-// with a callback per token. Not sampling itself (sample.c), not text (the caller decodes).
+// The generation loop over a session of any causal language model: prompt -> KV cache ->
+// sample -> feed back, one token at a time, with a callback per token. Not sampling itself (sample.c), not text (the caller decodes).
 #include <stdint.h>
 
 #include "core/internal.h"
@@ -16,21 +16,24 @@ zy_generate_params zy_generate_default_params(void) {
     };
 }
 
-zy_status zy_generate(zy_gpt *m, const int *prompt, int n_prompt,
+zy_status zy_generate(zy_session *sess, const int *prompt, int n_prompt,
                       const zy_generate_params *p, int *out, int *n_out) {
     if (n_out) *n_out = 0;
-    if (!m || !prompt || !p)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "generate: NULL model, prompt or params");
+    if (!sess || !prompt || !p)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "generate: NULL session, prompt or params");
     zy_status s = zy_sample_params_validate(&p->sample);
     if (s) return s;
-    const zy_gpt_config *c = zy_gpt_get_config(m);
+    const zy_model_info *c = zy_model_get_info(zy_session_model(sess));
+    if (!c->causal_lm)
+        return zy__error(ZY_STATUS_UNSUPPORTED, "generate: model_type '%s' is not a causal "
+                         "language model", c->model_type);
     if (n_prompt < 1)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "generate: the prompt is empty");
-    if (n_prompt >= c->n_positions)
+    if (n_prompt >= c->max_positions)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "generate: the prompt has %d tokens; the model's context is %d "
-                         "(n_positions), leaving no room for a new token",
-                         n_prompt, c->n_positions);
+                         "(max_positions), leaving no room for a new token",
+                         n_prompt, c->max_positions);
     if (p->max_tokens < 0)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "generate: max_tokens %d < 0",
                          p->max_tokens);
@@ -51,11 +54,12 @@ zy_status zy_generate(zy_gpt *m, const int *prompt, int n_prompt,
     }
     zy_rng rng;
     zy_rng_seed(&rng, p->seed);
-    zy_gpt_cache_reset(m);
-    if ((s = zy_gpt_decode(m, prompt, n_prompt, logits))) goto done;
-    // Prompt + continuation stay within n_positions: each new token's logits come from a
+    const int seq = 0;
+    zy_session_seq_reset(sess, seq);
+    if ((s = zy_session_decode(sess, 1, &seq, prompt, n_prompt, logits))) goto done;
+    // Prompt + continuation stay within max_positions: each new token's logits come from a
     // context the model was built for.
-    int room = c->n_positions - n_prompt;
+    int room = c->max_positions - n_prompt;
     int limit = p->max_tokens < room ? p->max_tokens : room;
     for (int i = 0; i < limit; i++) {
         int tok;
@@ -64,7 +68,7 @@ zy_status zy_generate(zy_gpt *m, const int *prompt, int n_prompt,
         if (out) out[i] = tok;
         if (n_out) *n_out = i + 1;
         if (p->on_token && p->on_token(tok, i, p->user)) break;
-        if (i + 1 < limit && (s = zy_gpt_decode(m, &tok, 1, logits))) break;
+        if (i + 1 < limit && (s = zy_session_decode(sess, 1, &seq, &tok, 1, logits))) break;
     }
 done:
     zy_free(logits);

@@ -1,15 +1,20 @@
-// GPT model object: creation, the flat parameter layout and its Hugging Face tensor table,
-// GPT-2 initialisation, optimizer parameter groups and the FLOP count. Forward/backward
-// are in gpt_forward.c / gpt_backward.c, decoding in gpt_decode.c, files in gpt_io.c.
+// GPT-2 as a zy_model implementation: the operations table, the Hugging Face tensor table
+// (which is also the flat layout and the initialisation), sessions, outputs and the FLOP
+// count. The passes are gpt_forward.c / gpt_backward.c / gpt_attn.c, decoding
+// gpt_decode.c, config.json gpt_config.c.
 //
-// Flat layout (floats, in this order; HF GPT2LMHeadModel.named_parameters() order):
-//   wte (V,C), wpe (P,C),
-//   per block l: ln_1.weight (C), ln_1.bias (C), attn.c_attn.weight (3C,C)ᵀ,
-//     attn.c_attn.bias (3C), attn.c_proj.weight (C,C)ᵀ, attn.c_proj.bias (C),
-//     ln_2.weight (C), ln_2.bias (C), mlp.c_fc.weight (4C,C)ᵀ, mlp.c_fc.bias (4C),
-//     mlp.c_proj.weight (C,4C)ᵀ, mlp.c_proj.bias (C),
-//   ln_f.weight (C), ln_f.bias (C)
-// (ᵀ: stored (out, in) for the GEMMs, while HF's Conv1D stores (in, out).)
+// Table (= flat layout, GPT2LMHeadModel.named_parameters() order; HF file shapes):
+//   transformer.wte.weight (V,C), transformer.wpe.weight (P,C),
+//   per block l, transformer.h.{l}.: ln_1.weight (C), ln_1.bias (C),
+//     attn.c_attn.weight (C,3C)ᵀ, attn.c_attn.bias (3C), attn.c_proj.weight (C,C)ᵀ,
+//     attn.c_proj.bias (C), ln_2.weight (C), ln_2.bias (C), mlp.c_fc.weight (C,4C)ᵀ,
+//     mlp.c_fc.bias (4C), mlp.c_proj.weight (4C,C)ᵀ, mlp.c_proj.bias (C),
+//   transformer.ln_f.weight (C), transformer.ln_f.bias (C);
+//   lm_head.weight tied to wte (not written; if present, must equal wte).
+// (ᵀ: HF's Conv1D stores (in, out); kept (out, in) for the GEMMs.) Names may lack the
+// "transformer." prefix (GPT2Model checkpoints such as the hub's gpt2).
+// Initialisation (GPT-2's): weights N(0, 0.02), residual projections (attn.c_proj,
+// mlp.c_proj) N(0, 0.02/√(2L)), biases 0, layernorm gains 1.
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,228 +22,189 @@
 #include "core/internal.h"
 #include "models/gpt_internal.h"
 
-#define GPT_NAME_MAX 64
-
-typedef struct tensor_spec {
+typedef struct block_spec {
     const char *suffix;
-    int rows_mul, cols_mul; // stored shape (rows_mul*C or 1-D, cols_mul*C); 0 = 1-D
-    bool transposed, decay;
-} tensor_spec;
+    int rows_mul, cols_mul; // HF shape (rows_mul*C, cols_mul*C); cols_mul 0 = 1-D
+    bool conv1d;            // a Conv1D weight: kept transposed, decayed
+    zy_init init;
+} block_spec;
 
-// Per block, in layout order. Stored shape: 1-D tensors have cols_mul 0.
-static const tensor_spec BLOCK[GPT_TENSORS_PER_LAYER] = {
-    {"ln_1.weight", 1, 0, false, false},     {"ln_1.bias", 1, 0, false, false},
-    {"attn.c_attn.weight", 3, 1, true, true}, {"attn.c_attn.bias", 3, 0, false, false},
-    {"attn.c_proj.weight", 1, 1, true, true}, {"attn.c_proj.bias", 1, 0, false, false},
-    {"ln_2.weight", 1, 0, false, false},     {"ln_2.bias", 1, 0, false, false},
-    {"mlp.c_fc.weight", 4, 1, true, true},   {"mlp.c_fc.bias", 4, 0, false, false},
-    {"mlp.c_proj.weight", 1, 4, true, true}, {"mlp.c_proj.bias", 1, 0, false, false},
+// Per block, in layout order; HF (file) shapes.
+static const block_spec BLOCK[GPT_TENSORS_PER_LAYER] = {
+    {"ln_1.weight", 1, 0, false, ZY_INIT_ONES},      {"ln_1.bias", 1, 0, false, ZY_INIT_ZEROS},
+    {"attn.c_attn.weight", 1, 3, true, ZY_INIT_NORMAL},
+    {"attn.c_attn.bias", 3, 0, false, ZY_INIT_ZEROS},
+    {"attn.c_proj.weight", 1, 1, true, ZY_INIT_NORMAL},
+    {"attn.c_proj.bias", 1, 0, false, ZY_INIT_ZEROS},
+    {"ln_2.weight", 1, 0, false, ZY_INIT_ONES},      {"ln_2.bias", 1, 0, false, ZY_INIT_ZEROS},
+    {"mlp.c_fc.weight", 1, 4, true, ZY_INIT_NORMAL}, {"mlp.c_fc.bias", 4, 0, false, ZY_INIT_ZEROS},
+    {"mlp.c_proj.weight", 4, 1, true, ZY_INIT_NORMAL},
+    {"mlp.c_proj.bias", 1, 0, false, ZY_INIT_ZEROS},
 };
 
-static size_t block_floats(int C) {
-    size_t c = (size_t)C;
-    return 2 * c + 3 * c * c + 3 * c + c * c + c + 2 * c + 4 * c * c + 4 * c + 4 * c * c + c;
+static const char *const ARCHITECTURES[] = {"GPT2LMHeadModel", "GPT2Model", NULL};
+
+static zy_status add(zy_tensor_table *t, const char *name, int64_t rows, int64_t cols,
+                     bool conv1d, zy_init init, float std) {
+    zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
+                       .transposed = conv1d, .decay = conv1d, .init = init, .init_std = std};
+    return zy_tensor_table_add(t, &d, NULL);
 }
 
-gpt_weights zy__gpt_weights(const zy_gpt *m, float *base) {
-    size_t V = (size_t)m->cfg.vocab_size, C = (size_t)m->cfg.n_embd;
-    size_t P = (size_t)m->cfg.n_positions, L = (size_t)m->cfg.n_layer;
-    gpt_weights w;
-    w.wte = base;
-    w.wpe = w.wte + V * C;
-    w.lnfw = w.wpe + P * C + L * block_floats((int)C);
-    w.lnfb = w.lnfw + C;
-    return w;
-}
-
-gpt_layer zy__gpt_layer(const zy_gpt *m, float *base, int l) {
-    size_t V = (size_t)m->cfg.vocab_size, C = (size_t)m->cfg.n_embd;
-    size_t P = (size_t)m->cfg.n_positions;
-    float *p = base + (V + P) * C + (size_t)l * block_floats((int)C);
-    gpt_layer g;
-    g.ln1w = p, p += C;
-    g.ln1b = p, p += C;
-    zy_mha_params_init(&g.attn, p, (int)C);
-    p += zy_mha_param_count((int)C);
-    g.ln2w = p, p += C;
-    g.ln2b = p, p += C;
-    g.fcw = p, p += 4 * C * C;
-    g.fcb = p, p += 4 * C;
-    g.projw = p, p += 4 * C * C;
-    g.projb = p;
-    return g;
-}
-
-// Fill the tensor table (names into m->names) in layout order.
-static void build_table(zy_gpt *m) {
-    int C = m->cfg.n_embd, L = m->cfg.n_layer;
-    size_t off = 0;
-    int i = 0;
-    char *names = m->names;
-#define ADD(nm, nd, s0, s1, tr, dec)                                                       \
-    do {                                                                                   \
-        zy_gpt_tensor *t = &m->tensors[i++];                                               \
-        snprintf(names, GPT_NAME_MAX, "%s", nm);                                           \
-        t->name = names;                                                                   \
-        names += GPT_NAME_MAX;                                                             \
-        t->ndim = nd;                                                                      \
-        t->shape[0] = s0;                                                                  \
-        t->shape[1] = nd == 2 ? s1 : 0;                                                    \
-        t->count = (size_t)(s0) * (nd == 2 ? (size_t)(s1) : 1);                            \
-        t->offset = off;                                                                   \
-        t->transposed = tr;                                                                \
-        t->decay = dec;                                                                    \
-        off += t->count;                                                                   \
-    } while (0)
-    ADD("transformer.wte.weight", 2, m->cfg.vocab_size, C, false, false);
-    ADD("transformer.wpe.weight", 2, m->cfg.n_positions, C, false, false);
+static zy_status declare_tensors(zy_tensor_table *t, const gpt_hparams *h) {
+    int C = h->n_embd, L = h->n_layer;
+    float proj_std = 0.02f / sqrtf(2.0f * (float)L);
+    zy_status st;
+    if ((st = zy_tensor_table_add_prefix(t, "transformer.")) ||
+        (st = add(t, "transformer.wte.weight", h->vocab_size, C, false, ZY_INIT_NORMAL, 0.02f)) ||
+        (st = add(t, "transformer.wpe.weight", h->n_positions, C, false, ZY_INIT_NORMAL, 0.02f)))
+        return st;
     for (int l = 0; l < L; l++)
         for (int k = 0; k < GPT_TENSORS_PER_LAYER; k++) {
-            const tensor_spec *s = &BLOCK[k];
-            char nm[GPT_NAME_MAX];
-            snprintf(nm, sizeof nm, "transformer.h.%d.%s", l, s->suffix);
-            int rows = s->rows_mul * C, cols = s->cols_mul * C;
-            if (!s->cols_mul)
-                ADD(nm, 1, rows, 0, false, false);
-            else // HF shape of a Conv1D is (in, out): the transpose of what is stored
-                ADD(nm, 2, cols, rows, s->transposed, s->decay);
+            const block_spec *s = &BLOCK[k];
+            char name[96];
+            snprintf(name, sizeof name, "transformer.h.%d.%s", l, s->suffix);
+            float std = strstr(s->suffix, "c_proj.weight") ? proj_std : 0.02f;
+            if ((st = add(t, name, (int64_t)s->rows_mul * C, (int64_t)s->cols_mul * C, s->conv1d,
+                          s->init, std)))
+                return st;
         }
-    ADD("transformer.ln_f.weight", 1, C, 0, false, false);
-    ADD("transformer.ln_f.bias", 1, C, 0, false, false);
-#undef ADD
-    ZY_ASSERT(i == m->n_tensors && off == m->n_params);
+    if ((st = add(t, "transformer.ln_f.weight", C, 0, false, ZY_INIT_ONES, 0)) ||
+        (st = add(t, "transformer.ln_f.bias", C, 0, false, ZY_INIT_ZEROS, 0)))
+        return st;
+    return zy_tensor_table_tie(t, "lm_head.weight", GPT_T_WTE);
 }
 
-zy_status zy_gpt_create(zy_gpt **out, const zy_gpt_config *c) {
-    *out = NULL;
-    zy_status st = zy_gpt_config_validate(c);
-    if (st) return st;
-    zy_gpt *m = zy_calloc(1, sizeof *m);
-    if (!m) goto fail_struct;
-    m->cfg = *c;
-    m->n_params = ((size_t)c->vocab_size + (size_t)c->n_positions) * (size_t)c->n_embd +
-                  (size_t)c->n_layer * block_floats(c->n_embd) + 2 * (size_t)c->n_embd;
-    m->n_tensors = GPT_TENSORS_OUTSIDE + GPT_TENSORS_PER_LAYER * c->n_layer;
-    m->tensors = zy_calloc((size_t)m->n_tensors, sizeof *m->tensors);
-    if (!m->tensors) goto fail_tensors;
-    m->names = zy_calloc((size_t)m->n_tensors, GPT_NAME_MAX);
-    if (!m->names) goto fail_names;
-    m->params = zy_calloc(m->n_params, sizeof(float));
-    if (!m->params) goto fail_params;
-    m->grads = zy_calloc(m->n_params, sizeof(float));
-    if (!m->grads) goto fail_grads;
-    build_table(m);
-    *out = m;
+static void fill_info(const gpt_hparams *h, zy_model_info *info) {
+    info->architecture = "GPT2LMHeadModel";
+    info->vocab_size = h->vocab_size;
+    info->max_positions = h->n_positions;
+    info->n_layer = h->n_layer;
+    info->n_head = h->n_head;
+    info->d_model = h->n_embd;
+    info->dropout = h->dropout;
+    info->causal_lm = true;
+}
+
+static zy_status gpt_init(zy_model *m, const zy_config *c, zy_model_info *info) {
+    gpt_hparams *h = zy_calloc(1, sizeof *h);
+    if (!h) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt: out of memory");
+    zy_model_set_impl(m, h);
+    zy_status st = zy__gpt_read_config(c, h);
+    if (!st) st = declare_tensors(zy_model_table(m), h);
+    if (!st) fill_info(h, info);
+    return st; // on failure the caller frees the model, and h with it (gpt_free)
+}
+
+static void gpt_free(zy_model *m) { zy_free(zy_model_impl(m)); }
+
+static zy_status gpt_write_config(const zy_model *m, zy_config *c) {
+    return zy__gpt_write_config(zy_model_impl(m), c);
+}
+
+static zy_status gpt_set_dropout(zy_model *m, float p, zy_model_info *info) {
+    gpt_hparams *h = zy_model_impl(m);
+    h->dropout = p;
+    info->dropout = p;
     return ZY_STATUS_OK;
-fail_grads:
-    zy_free(m->params);
-fail_params:
-    zy_free(m->names);
-fail_names:
-    zy_free(m->tensors);
-fail_tensors:
-    zy_free(m);
-fail_struct:
-    return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt: out of memory for %zu parameters",
-                     ((size_t)c->vocab_size + (size_t)c->n_positions) * (size_t)c->n_embd +
-                         (size_t)c->n_layer * block_floats(c->n_embd));
-}
-
-void zy_gpt_free(zy_gpt *m) {
-    if (!m) return;
-    zy_kv_cache_free(m->cache);
-    zy_free(m->dec);
-    zy_free(m->acts);
-    zy_free(m->grads);
-    zy_free(m->params);
-    zy_free(m->names);
-    zy_free(m->tensors);
-    zy_free(m);
-}
-
-const zy_gpt_config *zy_gpt_get_config(const zy_gpt *m) { return &m->cfg; }
-
-float *zy_gpt_params(zy_gpt *m, size_t *n) {
-    if (n) *n = m->n_params;
-    return m->params;
-}
-
-float *zy_gpt_grads(zy_gpt *m, size_t *n) {
-    if (n) *n = m->n_params;
-    return m->grads;
-}
-
-void zy_gpt_zero_grads(zy_gpt *m) { memset(m->grads, 0, m->n_params * sizeof *m->grads); }
-
-int zy_gpt_tensor_count(const zy_gpt *m) { return m->n_tensors; }
-
-const zy_gpt_tensor *zy_gpt_tensor_at(const zy_gpt *m, int i) {
-    return i >= 0 && i < m->n_tensors ? &m->tensors[i] : NULL;
-}
-
-// Each tensor is cut into chunks of INIT_CHUNK floats and chunk k of tensor i draws from
-// its own stream seeded by hash(seed, i, k): the weights depend on the seed alone (not the
-// thread count), and the chunks, ~124M Box-Muller normals for gpt2-124m, fill in parallel.
-#define INIT_CHUNK 65536
-
-static void init_tensor(float *p, const zy_gpt_tensor *t, int index, uint64_t seed,
-                        float proj_std) {
-    const char *base = strrchr(t->name, '.'); // ".weight" or ".bias"
-    if (!strcmp(base, ".bias")) {
-        memset(p, 0, t->count * sizeof *p);
-        return;
-    }
-    if (strstr(t->name, ".ln_")) { // layernorm gains
-        for (size_t k = 0; k < t->count; k++) p[k] = 1.0f;
-        return;
-    }
-    float std = strstr(t->name, "c_proj.weight") ? proj_std : 0.02f;
-    long chunks = (long)((t->count + INIT_CHUNK - 1) / INIT_CHUNK);
-    int par = !zy__in_parallel() && chunks > 1;
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 4) if (par)
-#endif
-    for (long k = 0; k < chunks; k++) {
-        zy_rng rng;
-        zy_rng_seed(&rng, zy_hash64(seed, ((uint64_t)index << 32) | (uint64_t)k));
-        size_t off = (size_t)k * INIT_CHUNK;
-        size_t n = ZY_MIN((size_t)INIT_CHUNK, t->count - off);
-        zy_rng_fill_normal(&rng, p + off, n, 0.0f, std);
-    }
-}
-
-void zy_gpt_init_weights(zy_gpt *m, uint64_t seed) {
-    float proj_std = 0.02f / sqrtf(2.0f * (float)m->cfg.n_layer);
-    for (int i = 0; i < m->n_tensors; i++)
-        init_tensor(m->params + m->tensors[i].offset, &m->tensors[i], i, seed, proj_std);
-}
-
-int zy_gpt_param_groups(const zy_gpt *m, float weight_decay, zy_param_group *groups, int max) {
-    int n = 0;
-    for (int i = 0; i < m->n_tensors; i++) {
-        const zy_gpt_tensor *t = &m->tensors[i];
-        float wd = t->decay ? weight_decay : 0.0f;
-        // Adjacent tensors with the same decay merge: 12 blocks give ~100 groups, not 150.
-        if (n > 0 && groups[n - 1].weight_decay == wd &&
-            groups[n - 1].offset + groups[n - 1].count == t->offset) {
-            groups[n - 1].count += t->count;
-            continue;
-        }
-        if (n == max) break;
-        groups[n].offset = t->offset;
-        groups[n].count = t->count;
-        groups[n].weight_decay = wd;
-        n++;
-    }
-    return n;
 }
 
 // Matmul FLOPs (2 per multiply-add) times 3 (forward, and backward's two products), plus
 // attention's QKᵀ and AV over the full T×T (as llm.c and PyTorch profilers count them).
-double zy_gpt_train_flops(const zy_gpt_config *c, int B, int T) {
-    double C = c->n_embd, L = c->n_layer, V = c->vocab_size, N = (double)B * T;
+static double gpt_train_flops(const zy_model *m, int B, int T) {
+    const gpt_hparams *h = zy_model_impl(m);
+    double C = h->n_embd, L = h->n_layer, V = h->vocab_size, N = (double)B * T;
     double per_token = 2.0 * (L * 12.0 * C * C + C * V);
     double attn = L * 2.0 * 2.0 * (double)B * T * (double)T * C;
     return 3.0 * (per_token * N + attn);
 }
+
+// ---- sessions ----------------------------------------------------------------------------
+
+// Block l's views over per-tensor pointers (weights, or gradients with NULL for frozen).
+static gpt_layer layer_view(float *(*ptr)(const void *, int), const void *src, int l) {
+    gpt_layer g;
+    float **f[GPT_TENSORS_PER_LAYER] = {&g.ln1w, &g.ln1b, &g.attn.in_proj_weight,
+                                        &g.attn.in_proj_bias, &g.attn.out_proj_weight,
+                                        &g.attn.out_proj_bias, &g.ln2w, &g.ln2b, &g.fcw,
+                                        &g.fcb, &g.projw, &g.projb};
+    for (int k = 0; k < GPT_TENSORS_PER_LAYER; k++) *f[k] = ptr(src, GPT_T_LAYER(l, k));
+    return g;
+}
+
+static gpt_weights outer_view(float *(*ptr)(const void *, int), const void *src, int L) {
+    return (gpt_weights){.wte = ptr(src, GPT_T_WTE), .wpe = ptr(src, GPT_T_WPE),
+                         .lnfw = ptr(src, GPT_T_LNF_W(L)), .lnfb = ptr(src, GPT_T_LNF_B(L))};
+}
+
+// Forward never writes the weights: the views drop const so weights and gradients share
+// one struct type.
+static float *weight_ptr(const void *m, int i) {
+    return (float *)zy_model_tensor_data((const zy_model *)m, i);
+}
+
+static float *grad_ptr(const void *s, int i) {
+    return zy_session_tensor_grad((zy_session *)s, i);
+}
+
+static void gpt_session_free(zy_session *s) {
+    gpt_session *g = zy_session_impl(s);
+    if (!g) return;
+    zy__gpt_decode_free(g, zy_session_n_seq(s));
+    zy_free(g->acts);
+    zy_free(g->w);
+    zy_free(g->dw);
+    zy_free(g);
+}
+
+static zy_status gpt_session_init(zy_session *s, const zy_session_params *p) {
+    const zy_model *m = zy_session_model(s);
+    gpt_session *g = zy_calloc(1, sizeof *g);
+    if (!g) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt session: out of memory");
+    zy_session_set_impl(s, g);
+    g->h = *(const gpt_hparams *)zy_model_impl(m);
+    int L = g->h.n_layer;
+    g->w = zy_calloc((size_t)L, sizeof *g->w);
+    if (p->training) g->dw = zy_calloc((size_t)L, sizeof *g->dw);
+    g->caches = zy_calloc((size_t)p->n_seq, sizeof *g->caches);
+    if (!g->w || (p->training && !g->dw) || !g->caches)
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt session: out of memory");
+    for (int l = 0; l < L; l++) g->w[l] = layer_view(weight_ptr, m, l);
+    g->ew = outer_view(weight_ptr, m, L);
+    if (p->training) {
+        for (int l = 0; l < L; l++) g->dw[l] = layer_view(grad_ptr, s, l);
+        g->edw = outer_view(grad_ptr, s, L);
+    }
+    return ZY_STATUS_OK;
+}
+
+static const float *gpt_output(const zy_session *s, const char *name, int *ndim,
+                               int64_t *shape) {
+    const gpt_session *g = zy_session_impl(s);
+    if (strcmp(name, "logits") || !g->logits_ok) return NULL;
+    if (ndim) *ndim = 3;
+    if (shape) shape[0] = g->B, shape[1] = g->T, shape[2] = g->h.vocab_size;
+    return zy__gpt_acts(g, g->B, g->T).logits;
+}
+
+const zy_model_ops zy__gpt_ops = {
+    .model_type = "gpt2",
+    .architectures = ARCHITECTURES,
+    .presets = zy__gpt_presets,
+    .preset = zy__gpt_preset,
+    .init = gpt_init,
+    .free = gpt_free,
+    .write_config = gpt_write_config,
+    .set_dropout = gpt_set_dropout,
+    .train_flops = gpt_train_flops,
+    .session_init = gpt_session_init,
+    .session_free = gpt_session_free,
+    .prepare = zy__gpt_prepare,
+    .forward = zy__gpt_forward,
+    .backward = zy__gpt_backward,
+    .output = gpt_output,
+    .decode = zy__gpt_decode,
+    .seq_reset = zy__gpt_seq_reset,
+    .seq_len = zy__gpt_seq_len,
+    .seq_copy = zy__gpt_seq_copy,
+};

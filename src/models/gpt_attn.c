@@ -18,12 +18,12 @@
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-static zy_flash_params flash_params(const zy_gpt *m, int B, int T, int l) {
-    int H = m->cfg.n_head, D = m->cfg.n_embd / H;
+static zy_flash_params flash_params(const gpt_session *g, int B, int T, int l) {
+    int H = g->h.n_head, D = g->h.n_embd / H;
     zy_flash_params p = zy_flash_default_params(B, H, T, T, D, D);
     p.causal = true;
-    p.dropout = zy__gpt_dropout(m);
-    p.seed = zy__gpt_site_seed(m, 1 + 3 * l);
+    p.dropout = g->p;
+    p.seed = zy__gpt_site_seed(g, 1 + 3 * l);
     return p;
 }
 
@@ -44,67 +44,68 @@ static attn_acts acts_layout(float *a, int B, int T, int C) {
     return s;
 }
 
-size_t zy__gpt_attn_acts_floats(const zy_gpt *m, int B, int T) {
-    size_t nc = round16((size_t)B * T * m->cfg.n_embd);
-    return 5 * nc + round16((size_t)B * m->cfg.n_head * T);
+size_t zy__gpt_attn_acts_floats(const gpt_session *g, int B, int T) {
+    size_t nc = round16((size_t)B * T * g->h.n_embd);
+    return 5 * nc + round16((size_t)B * g->h.n_head * T);
 }
 
 // Scratch: proj (N,3C) | dq, dk, dv, doh (B,H,T,D) | flash (threads x per-thread floats)
-size_t zy__gpt_attn_scratch_floats(const zy_gpt *m, int B, int T) {
-    size_t nc = round16((size_t)B * T * m->cfg.n_embd);
-    zy_flash_params p = flash_params(m, B, T, 0);
-    return 3 * nc + 4 * nc + (size_t)ZY_MAX(m->flash_threads, 1) * round16(zy_flash_scratch_floats(p));
+size_t zy__gpt_attn_scratch_floats(const gpt_session *g, int B, int T) {
+    size_t nc = round16((size_t)B * T * g->h.n_embd);
+    zy_flash_params p = flash_params(g, B, T, 0);
+    return 3 * nc + 4 * nc + (size_t)ZY_MAX(g->flash_threads, 1) * round16(zy_flash_scratch_floats(p));
 }
 
 // x (N, C) -> out (N, C); acts saved for backward; scratch as sized above.
-zy_status zy__gpt_attn_forward(const zy_gpt *m, float *out, float *acts, float *scratch,
-                               size_t scratch_floats, const float *x, const gpt_layer *g,
+zy_status zy__gpt_attn_forward(const gpt_session *g, float *out, float *acts, float *scratch,
+                               size_t scratch_floats, const float *x, const gpt_layer *w,
                                int B, int T, int l) {
-    int C = m->cfg.n_embd, H = m->cfg.n_head, D = C / H, N = B * T;
+    int C = g->h.n_embd, H = g->h.n_head, D = C / H, N = B * T;
     size_t nc = round16((size_t)N * C);
     attn_acts a = acts_layout(acts, B, T, C);
     float *proj = scratch, *fscr = scratch + 7 * nc;
-    zy_linear_forward(proj, x, g->attn.in_proj_weight, g->attn.in_proj_bias, N, C, 3 * C);
+    zy_linear_forward(proj, x, w->attn.in_proj_weight, w->attn.in_proj_bias, N, C, 3 * C);
     zy__mha_split_heads(a.qh, proj, B, T, H, D, 3 * C, 0);
     zy__mha_split_heads(a.kh, proj, B, T, H, D, 3 * C, C);
     zy__mha_split_heads(a.vh, proj, B, T, H, D, 3 * C, 2 * C);
-    zy_status st = zy_flash_forward(a.oh, a.lse, a.qh, a.kh, a.vh, flash_params(m, B, T, l),
+    zy_status st = zy_flash_forward(a.oh, a.lse, a.qh, a.kh, a.vh, flash_params(g, B, T, l),
                                     fscr, scratch_floats - 7 * nc);
     if (st) return st;
     zy__mha_merge_heads(a.ctx, a.oh, B, T, H, D, C, 0, 0);
-    zy_linear_forward(out, a.ctx, g->attn.out_proj_weight, g->attn.out_proj_bias, N, C, C);
+    zy_linear_forward(out, a.ctx, w->attn.out_proj_weight, w->attn.out_proj_bias, N, C, C);
     return ZY_STATUS_OK;
 }
 
-// dout (N, C) -> dx (N, C) (overwritten, not added), dg's attention gradients +=.
-zy_status zy__gpt_attn_backward(const zy_gpt *m, float *dx, const gpt_layer *dg,
+// dout (N, C) -> dx (N, C) (overwritten, not added); dw's attention gradients += (NULL
+// ones, of frozen tensors, are skipped).
+zy_status zy__gpt_attn_backward(const gpt_session *g, float *dx, const gpt_layer *dw,
                                 float *scratch, size_t scratch_floats, const float *dout,
-                                float *acts, const float *x, const gpt_layer *g, int B, int T,
+                                float *acts, const float *x, const gpt_layer *w, int B, int T,
                                 int l) {
-    int C = m->cfg.n_embd, H = m->cfg.n_head, D = C / H, N = B * T;
+    int C = g->h.n_embd, H = g->h.n_head, D = C / H, N = B * T;
     size_t nc = round16((size_t)N * C), n = (size_t)N * C;
     attn_acts a = acts_layout(acts, B, T, C);
     float *dproj = scratch, *dq = scratch + 3 * nc, *dk = dq + nc, *dv = dk + nc;
     float *doh = dv + nc, *fscr = scratch + 7 * nc;
     // c_proj: dctx = dout · Wo (into dproj's first N*C, free until the merge below).
     float *dctx = dproj;
-    zy_sgemm(false, false, N, C, C, 1.0f, dout, C, g->attn.out_proj_weight, C, 0.0f, dctx, C);
-    zy_linear_backward(NULL, dg->attn.out_proj_weight, dg->attn.out_proj_bias, dout, a.ctx,
-                       g->attn.out_proj_weight, N, C, C);
+    zy_sgemm(false, false, N, C, C, 1.0f, dout, C, w->attn.out_proj_weight, C, 0.0f, dctx, C);
+    zy_linear_backward(NULL, dw->attn.out_proj_weight, dw->attn.out_proj_bias, dout, a.ctx,
+                       w->attn.out_proj_weight, N, C, C);
     zy__mha_split_heads(doh, dctx, B, T, H, D, C, 0);
     memset(dq, 0, n * sizeof *dq);
     memset(dk, 0, n * sizeof *dk);
     memset(dv, 0, n * sizeof *dv);
     zy_status st = zy_flash_backward(dq, dk, dv, doh, a.qh, a.kh, a.vh, a.oh, a.lse,
-                                     flash_params(m, B, T, l), fscr, scratch_floats - 7 * nc);
+                                     flash_params(g, B, T, l), fscr, scratch_floats - 7 * nc);
     if (st) return st;
     zy__mha_merge_heads(dproj, dq, B, T, H, D, 3 * C, 0, 0);
     zy__mha_merge_heads(dproj, dk, B, T, H, D, 3 * C, C, 0);
     zy__mha_merge_heads(dproj, dv, B, T, H, D, 3 * C, 2 * C, 0);
     // c_attn: dx = dproj · Win (set), dWin += dprojᵀ · x, dbin += Σ dproj.
-    zy_sgemm(false, false, N, C, 3 * C, 1.0f, dproj, 3 * C, g->attn.in_proj_weight, C, 0.0f, dx,
+    zy_sgemm(false, false, N, C, 3 * C, 1.0f, dproj, 3 * C, w->attn.in_proj_weight, C, 0.0f, dx,
              C);
-    zy_linear_backward(NULL, dg->attn.in_proj_weight, dg->attn.in_proj_bias, dproj, x,
-                       g->attn.in_proj_weight, N, C, 3 * C);
+    zy_linear_backward(NULL, dw->attn.in_proj_weight, dw->attn.in_proj_bias, dproj, x,
+                       w->attn.in_proj_weight, N, C, 3 * C);
     return ZY_STATUS_OK;
 }

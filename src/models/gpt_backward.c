@@ -1,47 +1,57 @@
 // GPT backward pass: gradients of the mean cross-entropy of the last forward, added
-// (scaled by loss_scale) into the flat gradient array. Runs the forward in reverse using
+// (scaled by loss_scale) into the session's gradients. Runs the forward in reverse using
 // the activations it saved; dropout masks are recomputed from the same seeds.
 //
 // Memory: the LM-head gradient dlogits (N, V) is written over the logits themselves (the
-// largest buffer at small T: 4·N·V bytes saved), so zy_gpt_logits() is stale afterwards.
+// largest buffer at small T: 4·N·V bytes saved), so the "logits" output is gone afterwards.
 #include <string.h>
 
 #include "zhuyi/gemm.h"
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "models/gpt_internal.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 // logits (N, V) -> dlogits (N, V) in place: dloss * ∂loss/∂logits (mean over valid rows).
 // cross_entropy_backward adds into a separate gradient, so each row is copied to a per-
 // chunk scratch row (it stays in L2), the row zeroed, and the gradient added into it.
 // Rows are split into fixed chunks: same result at any thread count.
-static void xent_backward_inplace(float *logits, float *rows, const float *lse,
-                                  const int *targets, int N, int V, int n_valid, float dloss) {
-    size_t stride = ((size_t)V + 15) & ~(size_t)15;
-    int chunks = ZY_MIN(N, GPT_CE_CHUNKS);
-    float scale = n_valid ? dloss / (float)n_valid : 0.0f;
-    int par = !zy__in_parallel() && chunks > 1 && (long long)N * V >= (1 << 16);
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) if (par)
-#endif
-    for (int c = 0; c < chunks; c++) {
-        float *tmp = rows + (size_t)c * stride;
-        int r0 = (int)((long long)c * N / chunks), r1 = (int)((long long)(c + 1) * N / chunks);
+typedef struct xent_job {
+    float *logits, *rows;
+    const float *lse;
+    const int *targets;
+    int N, V, chunks;
+    size_t stride;
+    float scale;
+} xent_job;
+
+static void xent_chunks(void *ctx, size_t c0, size_t c1, int thread) {
+    (void)thread;
+    const xent_job *j = ctx;
+    for (size_t c = c0; c < c1; c++) {
+        float *tmp = j->rows + c * j->stride;
+        int r0 = (int)((long long)c * j->N / j->chunks);
+        int r1 = (int)((long long)(c + 1) * j->N / j->chunks);
         for (int r = r0; r < r1; r++) {
-            float *x = logits + (size_t)r * V;
-            if (targets[r] != -1) memcpy(tmp, x, (size_t)V * sizeof *x);
-            memset(x, 0, (size_t)V * sizeof *x);
-            if (targets[r] == -1) continue;
+            float *x = j->logits + (size_t)r * j->V;
+            if (j->targets[r] != -1) memcpy(tmp, x, (size_t)j->V * sizeof *x);
+            memset(x, 0, (size_t)j->V * sizeof *x);
+            if (j->targets[r] == -1) continue;
             // One row with count 1: dloss already divided by the batch's valid rows.
-            zy_cross_entropy_backward(x, tmp, lse + r, targets + r, 1, V, -1, 0.0f, scale);
+            zy_cross_entropy_backward(x, tmp, j->lse + r, j->targets + r, 1, j->V, -1, 0.0f,
+                                      j->scale);
         }
     }
+}
+
+static void xent_backward_inplace(float *logits, float *rows, const float *lse,
+                                  const int *targets, int N, int V, int n_valid, float dloss) {
+    int chunks = ZY_MIN(N, GPT_CE_CHUNKS);
+    xent_job j = {logits, rows, lse, targets, N, V, chunks, ((size_t)V + 15) & ~(size_t)15,
+                  n_valid ? dloss / (float)n_valid : 0.0f};
+    if ((long long)N * V < (1 << 16)) xent_chunks(&j, 0, (size_t)chunks, 0);
+    else zy__parallel((size_t)chunks, 1, 0, xent_chunks, &j);
 }
 
 // dout (N, Cout), inp (N, Cin), weight (Cout, Cin): dinp (N, Cin) = dout·W (overwritten,
@@ -63,54 +73,60 @@ static const float *through_dropout(float *buf, const float *dout, size_t n, flo
     return buf;
 }
 
-zy_status zy_gpt_backward(zy_gpt *m, float loss_scale) {
-    if (!m->backward_ok)
+// Frozen tensors have NULL gradient views: their weight gradients are skipped (the ops
+// skip NULL outputs), while the input gradients that flow through them are still formed.
+zy_status zy__gpt_backward(zy_session *s, float loss_scale) {
+    gpt_session *g = zy_session_impl(s);
+    if (!g->backward_ok)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "gpt backward: needs a forward with targets first (once per forward)");
-    m->backward_ok = false; // dlogits overwrite the logits: a second backward would be wrong
-    const zy_gpt_config *c = &m->cfg;
-    int B = m->B, T = m->T, N = B * T, C = c->n_embd, V = c->vocab_size, L = c->n_layer;
+    // dlogits overwrite the logits: a second backward would be wrong
+    g->backward_ok = g->logits_ok = false;
+    const gpt_hparams *c = &g->h;
+    int B = g->B, T = g->T, N = B * T, C = c->n_embd, V = c->vocab_size, L = c->n_layer;
     size_t nc = (size_t)N * C;
-    float p = zy__gpt_dropout(m);
-    gpt_acts a = zy__gpt_acts(m, B, T);
-    gpt_weights w = zy__gpt_weights(m, m->params), dw = zy__gpt_weights(m, m->grads);
+    float p = g->p;
+    gpt_acts a = zy__gpt_acts(g, B, T);
+    const gpt_weights *w = &g->ew, *dw = &g->edw;
 
-    xent_backward_inplace(a.logits, a.ce_rows, a.lse, a.targets, N, V, m->n_valid, loss_scale);
+    xent_backward_inplace(a.logits, a.ce_rows, a.lse, a.targets, N, V, g->n_valid, loss_scale);
     const float *dlogits = a.logits;
     // Tied head: dlnf (N, C) = dlogits · wte; dwte (V, C) += dlogitsᵀ · lnf.
-    zy_sgemm(false, false, N, C, V, 1.0f, dlogits, V, w.wte, C, 0.0f, a.dln, C);
-    zy_sgemm(true, false, V, C, N, 1.0f, dlogits, V, a.lnf, C, 1.0f, dw.wte, C);
+    zy_sgemm(false, false, N, C, V, 1.0f, dlogits, V, w->wte, C, 0.0f, a.dln, C);
+    if (dw->wte) zy_sgemm(true, false, V, C, N, 1.0f, dlogits, V, a.lnf, C, 1.0f, dw->wte, C);
     memset(a.dres, 0, nc * sizeof *a.dres);
-    zy_layernorm_backward(a.dres, dw.lnfw, dw.lnfb, a.dln, a.res + (size_t)L * nc, w.lnfw,
+    zy_layernorm_backward(a.dres, dw->lnfw, dw->lnfb, a.dln, a.res + (size_t)L * nc, w->lnfw,
                           a.lnf_mean, a.lnf_rstd, N, C);
 
     for (int l = L - 1; l >= 0; l--) {
-        gpt_layer g = zy__gpt_layer(m, m->params, l), dg = zy__gpt_layer(m, m->grads, l);
-        gpt_layer_acts la = zy__gpt_layer_acts(m, B, T, l);
+        const gpt_layer *gw = &g->w[l], *gd = &g->dw[l];
+        gpt_layer_acts la = zy__gpt_layer_acts(g, B, T, l);
         float *x = a.res + (size_t)l * nc;
 
         // MLP branch: y = res_mid + Drop(proj(gelu(fc(LN2(res_mid))))); dres is dy.
         const float *db =
-            through_dropout(a.branch, a.dres, nc, p, zy__gpt_site_seed(m, 3 + 3 * l));
-        linear_backward_set(a.dfc_act, dg.projw, dg.projb, db, la.fc_act, g.projw, N, 4 * C, C);
+            through_dropout(a.branch, a.dres, nc, p, zy__gpt_site_seed(g, 3 + 3 * l));
+        linear_backward_set(a.dfc_act, gd->projw, gd->projb, db, la.fc_act, gw->projw, N,
+                            4 * C, C);
         memset(a.dfc_pre, 0, 4 * nc * sizeof *a.dfc_pre);
         zy_gelu_backward(a.dfc_pre, a.dfc_act, la.fc_pre, 4 * nc, ZY_GELU_TANH);
-        linear_backward_set(a.dln, dg.fcw, dg.fcb, a.dfc_pre, la.ln2, g.fcw, N, C, 4 * C);
+        linear_backward_set(a.dln, gd->fcw, gd->fcb, a.dfc_pre, la.ln2, gw->fcw, N, C, 4 * C);
         // The residual passes dy through unchanged; LN2 adds its part: dres = d(res_mid).
-        zy_layernorm_backward(a.dres, dg.ln2w, dg.ln2b, a.dln, la.res_mid, g.ln2w, la.ln2_mean,
-                              la.ln2_rstd, N, C);
+        zy_layernorm_backward(a.dres, gd->ln2w, gd->ln2b, a.dln, la.res_mid, gw->ln2w,
+                              la.ln2_mean, la.ln2_rstd, N, C);
 
         // Attention branch: res_mid = x + Drop(Attn(LN1(x))).
-        db = through_dropout(a.branch, a.dres, nc, p, zy__gpt_site_seed(m, 2 + 3 * l));
-        zy_status st = zy__gpt_attn_backward(m, a.dln, &dg, a.attn_scratch,
-                                             a.attn_scratch_floats, db, la.attn, la.ln1, &g,
-                                             B, T, l);
+        db = through_dropout(a.branch, a.dres, nc, p, zy__gpt_site_seed(g, 2 + 3 * l));
+        zy_status st = zy__gpt_attn_backward(g, a.dln, gd, a.attn_scratch,
+                                             a.attn_scratch_floats, db, la.attn, la.ln1, gw, B,
+                                             T, l);
         if (st) return st;
-        zy_layernorm_backward(a.dres, dg.ln1w, dg.ln1b, a.dln, x, g.ln1w, la.ln1_mean,
+        zy_layernorm_backward(a.dres, gd->ln1w, gd->ln1b, a.dln, x, gw->ln1w, la.ln1_mean,
                               la.ln1_rstd, N, C);
     }
 
-    const float *demb = through_dropout(a.branch, a.dres, nc, p, zy__gpt_site_seed(m, 0));
-    zy_embedding_backward(dw.wte, dw.wpe, demb, a.tokens, B, T, C);
+    if (!dw->wte && !dw->wpe) return ZY_STATUS_OK;
+    const float *demb = through_dropout(a.branch, a.dres, nc, p, zy__gpt_site_seed(g, 0));
+    zy_embedding_backward(dw->wte, dw->wpe, demb, a.tokens, B, T, C);
     return ZY_STATUS_OK;
 }

@@ -1,22 +1,18 @@
-// GPT configuration: presets, validation, and config.json in Hugging Face GPT-2 form.
+// GPT-2 hyper-parameters: presets, and config.json in Hugging Face GPT-2 form.
 //
-// config.json fields READ: model_type (must be "gpt2"), n_layer, n_head, n_embd,
-// vocab_size (required, positive integers), n_positions (or n_ctx; required),
-// layer_norm_epsilon (default 1e-5), resid_pdrop (default 0.1 as HF; embd_pdrop and
-// attn_pdrop must equal it if present, since zhuyi has one dropout value),
-// activation_function (if present "gelu_new" or "gelu_pytorch_tanh"), n_inner (if present
-// and not null, must be 4·n_embd), scale_attn_by_inverse_layer_idx and
-// reorder_and_upcast_attn (if present must be false). Everything else is ignored.
-// Fields WRITTEN: the GPT2LMHeadModel set HF writes (see config_to_json below).
-#include <cjson/cJSON.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
+// config.json fields READ: n_layer, n_head, n_embd, vocab_size (required, positive
+// integers), n_positions (or n_ctx; required), layer_norm_epsilon (default 1e-5),
+// resid_pdrop (default 0.1 as HF; embd_pdrop and attn_pdrop must equal it if present,
+// since zhuyi has one dropout value), activation_function (if present "gelu_new" or
+// "gelu_pytorch_tanh"), n_inner (if present and not null, must be 4·n_embd),
+// scale_attn_by_inverse_layer_idx and reorder_and_upcast_attn (if present must be false),
+// scale_attn_weights (if present must be true). Everything else is ignored. model_type
+// "gpt2" is checked by the registry. Fields WRITTEN: the set GPT2LMHeadModel writes (see
+// zy__gpt_write_config).
 #include <string.h>
 
 #include "core/internal.h"
-#include "zhuyi/gpt.h"
-#include "zhuyi/io.h"
+#include "models/gpt_internal.h"
 
 typedef struct preset {
     const char *name;
@@ -30,275 +26,107 @@ static const preset PRESETS[] = {
     {"gpt-nano", 3, 3, 48, 64, 0},
 };
 
-zy_status zy_gpt_config_preset(const char *name, zy_gpt_config *out) {
+const char *const zy__gpt_presets[] = {"gpt2-124m", "gpt2-medium", "gpt2-large", "gpt2-xl",
+                                       "gpt-mini",  "gpt-micro",   "gpt-nano",   NULL};
+
+// Validation of the numbers (the limits keep (B*T, V) and (4C, C) index arithmetic far
+// from int overflow); messages name the field.
+static zy_status validate(const gpt_hparams *h, const char *name) {
+    if (h->n_embd % h->n_head)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: n_embd = %d is not a multiple of "
+                         "n_head = %d", name, h->n_embd, h->n_head);
+    return ZY_STATUS_OK;
+}
+
+zy_status zy__gpt_read_config(const zy_config *c, gpt_hparams *h) {
+    memset(h, 0, sizeof *h);
+    h->layer_norm_epsilon = 1e-5f;
+    h->dropout = 0.1f; // HF's default for every *_pdrop
+    const char *name = zy_config_name(c);
+    zy_status st;
+    if ((st = zy_config_get_int(c, "n_layer", 1, 4096, &h->n_layer)) ||
+        (st = zy_config_get_int(c, "n_head", 1, 65536, &h->n_head)) ||
+        (st = zy_config_get_int(c, "n_embd", 1, 65536, &h->n_embd)) ||
+        (st = zy_config_get_int(c, "vocab_size", 1, 1 << 24, &h->vocab_size)) ||
+        (st = zy_config_get_int(c, zy_config_has(c, "n_positions") ? "n_positions" : "n_ctx",
+                                1, 1 << 20, &h->n_positions)))
+        return st;
+    if (zy_config_has(c, "layer_norm_epsilon") &&
+        (st = zy_config_get_float(c, "layer_norm_epsilon", 1e-30, 1.0, &h->layer_norm_epsilon)))
+        return st;
+    if (zy_config_has(c, "resid_pdrop") &&
+        (st = zy_config_get_float(c, "resid_pdrop", 0.0, 0.999, &h->dropout)))
+        return st;
+    const char *drops[] = {"embd_pdrop", "attn_pdrop"};
+    for (int i = 0; i < 2; i++) {
+        float p = h->dropout;
+        if (zy_config_has(c, drops[i]) && (st = zy_config_get_float(c, drops[i], 0.0, 0.999, &p)))
+            return st;
+        if (p != h->dropout)
+            return zy__error(ZY_STATUS_UNSUPPORTED, "%s: %s = %g differs from resid_pdrop = "
+                             "%g (zhuyi uses one dropout value)", name, drops[i], (double)p,
+                             (double)h->dropout);
+    }
+    const char *act;
+    if (zy_config_has(c, "activation_function") &&
+        (zy_config_get_string(c, "activation_function", &act) ||
+         (strcmp(act, "gelu_new") && strcmp(act, "gelu_pytorch_tanh"))))
+        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: activation_function must be \"gelu_new\" "
+                         "(GELU tanh)", name);
+    int inner;
+    if (zy_config_has(c, "n_inner") &&
+        (zy_config_get_int(c, "n_inner", 1, 1 << 30, &inner) || inner != 4 * h->n_embd))
+        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: n_inner must be null or 4 * n_embd = %d",
+                         name, 4 * h->n_embd);
+    const char *off[] = {"scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"};
+    for (int i = 0; i < 2; i++) {
+        bool v = false;
+        if (zy_config_has(c, off[i]) && (zy_config_get_bool(c, off[i], &v) || v))
+            return zy__error(ZY_STATUS_UNSUPPORTED, "%s: %s must be false", name, off[i]);
+    }
+    bool scale = true;
+    if (zy_config_has(c, "scale_attn_weights") &&
+        (zy_config_get_bool(c, "scale_attn_weights", &scale) || !scale))
+        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: scale_attn_weights must be true", name);
+    return validate(h, name);
+}
+
+// The fields GPT2LMHeadModel.save_pretrained writes (model_type and architectures are
+// written by the generic code; bos/eos only for the GPT-2 vocabulary, where 50256 is
+// <|endoftext|>; other tokenizers name their own end-of-text).
+zy_status zy__gpt_write_config(const gpt_hparams *h, zy_config *c) {
+    zy_status st;
+    if ((st = zy_config_set_string(c, "activation_function", "gelu_new")) ||
+        (st = zy_config_set_float(c, "attn_pdrop", h->dropout)) ||
+        (st = zy_config_set_float(c, "embd_pdrop", h->dropout)) ||
+        (st = zy_config_set_float(c, "resid_pdrop", h->dropout)) ||
+        (st = zy_config_set_float(c, "initializer_range", 0.02f)) ||
+        (st = zy_config_set_float(c, "layer_norm_epsilon", h->layer_norm_epsilon)) ||
+        (st = zy_config_set_int(c, "n_ctx", h->n_positions)) ||
+        (st = zy_config_set_int(c, "n_embd", h->n_embd)) ||
+        (st = zy_config_set_int(c, "n_head", h->n_head)) ||
+        (st = zy_config_set_null(c, "n_inner")) ||
+        (st = zy_config_set_int(c, "n_layer", h->n_layer)) ||
+        (st = zy_config_set_int(c, "n_positions", h->n_positions)) ||
+        (st = zy_config_set_bool(c, "reorder_and_upcast_attn", false)) ||
+        (st = zy_config_set_bool(c, "scale_attn_by_inverse_layer_idx", false)) ||
+        (st = zy_config_set_bool(c, "scale_attn_weights", true)) ||
+        (st = zy_config_set_bool(c, "use_cache", true)) ||
+        (st = zy_config_set_int(c, "vocab_size", h->vocab_size)))
+        return st;
+    if (h->vocab_size == 50257 && ((st = zy_config_set_int(c, "bos_token_id", 50256)) ||
+                                   (st = zy_config_set_int(c, "eos_token_id", 50256))))
+        return st;
+    return ZY_STATUS_OK;
+}
+
+zy_status zy__gpt_preset(const char *name, zy_config *c) {
     for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++) {
         const preset *p = &PRESETS[i];
         if (strcmp(p->name, name)) continue;
-        memset(out, 0, sizeof *out);
-        out->n_layer = p->L;
-        out->n_head = p->H;
-        out->n_embd = p->C;
-        out->n_positions = p->P;
-        out->vocab_size = p->V;
-        out->layer_norm_epsilon = 1e-5f;
-        out->dropout = 0.0f;
-        return ZY_STATUS_OK;
+        gpt_hparams h = {.n_layer = p->L, .n_head = p->H, .n_embd = p->C, .n_positions = p->P,
+                         .vocab_size = p->V, .layer_norm_epsilon = 1e-5f, .dropout = 0.0f};
+        return zy__gpt_write_config(&h, c);
     }
-    return zy__error(ZY_STATUS_NOT_FOUND,
-                     "gpt: unknown preset '%s' (gpt2-124m, gpt2-medium, gpt2-large, gpt2-xl, "
-                     "gpt-mini, gpt-micro, gpt-nano)",
-                     name);
-}
-
-zy_status zy_gpt_config_validate(const zy_gpt_config *c) {
-    const struct {
-        const char *name;
-        int v;
-    } f[] = {{"n_layer", c->n_layer},
-             {"n_head", c->n_head},
-             {"n_embd", c->n_embd},
-             {"n_positions", c->n_positions},
-             {"vocab_size", c->vocab_size}};
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-        if (f[i].v <= 0)
-            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "gpt config: %s = %d must be positive",
-                             f[i].name, f[i].v);
-    if (c->n_embd % c->n_head)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "gpt config: n_embd = %d is not a multiple of n_head = %d", c->n_embd,
-                         c->n_head);
-    // Sizes stay far from int overflow in the (B*T, V) and (4C, C) index arithmetic.
-    if (c->n_embd > 65536 || c->n_layer > 4096 || c->n_positions > (1 << 20) ||
-        c->vocab_size > (1 << 24))
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "gpt config: sizes too large (n_embd %d, n_layer %d, n_positions %d, "
-                         "vocab_size %d)",
-                         c->n_embd, c->n_layer, c->n_positions, c->vocab_size);
-    if (!(c->layer_norm_epsilon > 0.0f && isfinite(c->layer_norm_epsilon)))
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "gpt config: layer_norm_epsilon = %g must be positive",
-                         (double)c->layer_norm_epsilon);
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "gpt config: dropout = %g not in [0, 1)",
-                         (double)c->dropout);
-    return ZY_STATUS_OK;
-}
-
-// ---- config.json ----------------------------------------------------------------------
-
-static char *read_text(const char *path, zy_status *st) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *st = zy__error(ZY_STATUS_NOT_FOUND, "%s: cannot open (missing config.json?)", path);
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            if (cap > (1u << 24)) { // 16 MB: no real config.json is anywhere near that
-                *st = zy__error(ZY_STATUS_BAD_FORMAT, "%s: too large for a config", path);
-                goto fail;
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                *st = zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
-                goto fail;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) {
-        *st = zy__error(ZY_STATUS_IO, "%s: read error", path);
-        goto fail;
-    }
-    fclose(f);
-    buf[n] = 0;
-    return buf;
-fail:
-    free(buf);
-    fclose(f);
-    return NULL;
-}
-
-static zy_status get_int(const cJSON *j, const char *path, const char *key, int *out,
-                         bool required) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!v) {
-        if (!required) return ZY_STATUS_OK;
-        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: field '%s' missing", path, key);
-    }
-    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
-    if (!cJSON_IsNumber(v) || d != floor(d) || d <= 0 || d > 1e9)
-        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: field '%s' must be a positive integer",
-                         path, key);
-    *out = (int)d;
-    return ZY_STATUS_OK;
-}
-
-static zy_status get_float(const cJSON *j, const char *path, const char *key, float *out) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!v || cJSON_IsNull(v)) return ZY_STATUS_OK;
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0)
-        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: field '%s' must be a non-negative number",
-                         path, key);
-    *out = (float)v->valuedouble;
-    return ZY_STATUS_OK;
-}
-
-static zy_status parse_config(const cJSON *j, const char *path, zy_gpt_config *c) {
-    zy_status st;
-    if (!cJSON_IsObject(j))
-        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: not a JSON object", path);
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "model_type");
-    if (!cJSON_IsString(mt))
-        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: field 'model_type' missing", path);
-    if (strcmp(mt->valuestring, "gpt2"))
-        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: model_type '%s' is not \"gpt2\"", path,
-                         mt->valuestring);
-    memset(c, 0, sizeof *c);
-    c->layer_norm_epsilon = 1e-5f;
-    c->dropout = 0.1f; // HF's default for every *_pdrop
-    if ((st = get_int(j, path, "n_layer", &c->n_layer, true))) return st;
-    if ((st = get_int(j, path, "n_head", &c->n_head, true))) return st;
-    if ((st = get_int(j, path, "n_embd", &c->n_embd, true))) return st;
-    if ((st = get_int(j, path, "vocab_size", &c->vocab_size, true))) return st;
-    bool has_pos = cJSON_GetObjectItemCaseSensitive(j, "n_positions") != NULL;
-    if ((st = get_int(j, path, has_pos ? "n_positions" : "n_ctx", &c->n_positions, true)))
-        return st;
-    if ((st = get_float(j, path, "layer_norm_epsilon", &c->layer_norm_epsilon))) return st;
-    if ((st = get_float(j, path, "resid_pdrop", &c->dropout))) return st;
-    const char *drops[] = {"embd_pdrop", "attn_pdrop"};
-    for (int i = 0; i < 2; i++) {
-        float p = c->dropout;
-        if ((st = get_float(j, path, drops[i], &p))) return st;
-        if (p != c->dropout)
-            return zy__error(ZY_STATUS_UNSUPPORTED,
-                             "%s: %s = %g differs from resid_pdrop = %g (zhuyi uses one "
-                             "dropout value)",
-                             path, drops[i], (double)p, (double)c->dropout);
-    }
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "activation_function");
-    if (act && (!cJSON_IsString(act) || (strcmp(act->valuestring, "gelu_new") &&
-                                         strcmp(act->valuestring, "gelu_pytorch_tanh"))))
-        return zy__error(ZY_STATUS_UNSUPPORTED,
-                         "%s: activation_function must be \"gelu_new\" (GELU tanh)", path);
-    const cJSON *inner = cJSON_GetObjectItemCaseSensitive(j, "n_inner");
-    if (inner && !cJSON_IsNull(inner) &&
-        (!cJSON_IsNumber(inner) || inner->valuedouble != 4.0 * c->n_embd))
-        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: n_inner must be null or 4 * n_embd = %d",
-                         path, 4 * c->n_embd);
-    const char *flags[] = {"scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"};
-    for (int i = 0; i < 2; i++) {
-        const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, flags[i]);
-        if (f && !cJSON_IsFalse(f))
-            return zy__error(ZY_STATUS_UNSUPPORTED, "%s: %s must be false", path, flags[i]);
-    }
-    const cJSON *scale = cJSON_GetObjectItemCaseSensitive(j, "scale_attn_weights");
-    if (scale && !cJSON_IsTrue(scale))
-        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: scale_attn_weights must be true", path);
-    st = zy_gpt_config_validate(c);
-    if (st) {
-        char msg[256]; // copied: the message buffer is also zy__error's destination
-        snprintf(msg, sizeof msg, "%s", zy_last_error());
-        return zy__error(st, "%s: %s", path, msg);
-    }
-    return ZY_STATUS_OK;
-}
-
-zy_status zy_gpt_config_load(const char *path, zy_gpt_config *out) {
-    zy_status st = ZY_STATUS_OK;
-    char *text = read_text(path, &st);
-    if (!text) return st;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) return zy__error(ZY_STATUS_BAD_FORMAT, "%s: not valid JSON", path);
-    zy_gpt_config c;
-    st = parse_config(j, path, &c);
-    cJSON_Delete(j);
-    if (st == ZY_STATUS_OK) *out = c;
-    return st;
-}
-
-// The fields GPT2LMHeadModel.save_pretrained writes (bos/eos only for the GPT-2 vocab,
-// where 50256 is <|endoftext|>; other tokenizers name their own end-of-text).
-// A float as the shortest decimal that reads back to it (0.1f is written "0.1", not
-// "0.100000001490116").
-static double short_decimal(float x) {
-    char buf[32];
-    for (int prec = 6; prec < 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)x);
-        if (strtof(buf, NULL) == x) break;
-    }
-    return strtod(buf, NULL);
-}
-
-static cJSON *config_to_json(const zy_gpt_config *c) {
-    cJSON *j = cJSON_CreateObject();
-    if (!j) return NULL;
-    cJSON *arch = cJSON_AddArrayToObject(j, "architectures");
-    if (arch) cJSON_AddItemToArray(arch, cJSON_CreateString("GPT2LMHeadModel"));
-    cJSON_AddStringToObject(j, "activation_function", "gelu_new");
-    cJSON_AddNumberToObject(j, "attn_pdrop", short_decimal(c->dropout));
-    if (c->vocab_size == 50257) {
-        cJSON_AddNumberToObject(j, "bos_token_id", 50256);
-        cJSON_AddNumberToObject(j, "eos_token_id", 50256);
-    }
-    cJSON_AddNumberToObject(j, "embd_pdrop", short_decimal(c->dropout));
-    cJSON_AddNumberToObject(j, "initializer_range", 0.02);
-    cJSON_AddNumberToObject(j, "layer_norm_epsilon", short_decimal(c->layer_norm_epsilon));
-    cJSON_AddStringToObject(j, "model_type", "gpt2");
-    cJSON_AddNumberToObject(j, "n_ctx", c->n_positions);
-    cJSON_AddNumberToObject(j, "n_embd", c->n_embd);
-    cJSON_AddNumberToObject(j, "n_head", c->n_head);
-    cJSON_AddNullToObject(j, "n_inner");
-    cJSON_AddNumberToObject(j, "n_layer", c->n_layer);
-    cJSON_AddNumberToObject(j, "n_positions", c->n_positions);
-    cJSON_AddBoolToObject(j, "reorder_and_upcast_attn", false);
-    cJSON_AddNumberToObject(j, "resid_pdrop", short_decimal(c->dropout));
-    cJSON_AddBoolToObject(j, "scale_attn_by_inverse_layer_idx", false);
-    cJSON_AddBoolToObject(j, "scale_attn_weights", true);
-    cJSON_AddBoolToObject(j, "use_cache", true);
-    cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
-    return j;
-}
-
-// cJSON indents with tabs and writes "key":\tvalue; Hugging Face files use two spaces and
-// "key": value. Raw tabs occur nowhere else (cJSON escapes them inside strings).
-static char *hf_style(const char *text) {
-    size_t n = strlen(text);
-    char *out = malloc(2 * n + 2); // a tab becomes at most two characters
-    if (!out) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (text[i] == '\t' && i > 0 && text[i - 1] == ':') {
-            out[k++] = ' ';
-        } else if (text[i] == '\t') {
-            out[k++] = ' ';
-            out[k++] = ' ';
-        } else {
-            out[k++] = text[i];
-        }
-    }
-    out[k++] = '\n';
-    out[k] = 0;
-    return out;
-}
-
-zy_status zy_gpt_config_save(const char *path, const zy_gpt_config *c) {
-    zy_status st = zy_gpt_config_validate(c);
-    if (st) return st;
-    cJSON *j = config_to_json(c);
-    char *text = j ? cJSON_Print(j) : NULL;
-    cJSON_Delete(j);
-    char *hf = text ? hf_style(text) : NULL;
-    free(text);
-    if (!hf) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
-    st = zy_file_write_atomic(path, hf, strlen(hf));
-    free(hf);
-    return st;
+    return zy__error(ZY_STATUS_NOT_FOUND, "gpt: unknown preset '%s'", name);
 }

@@ -1,5 +1,5 @@
 // GPT forward pass for training and evaluation: the activation block (sized once by
-// zy_gpt_prepare and carved per batch), dropout seeding, and the forward itself:
+// prepare and carved per batch), dropout seeding, and the forward itself:
 //   x = Drop(wte[tokens] + wpe[t])
 //   per block:  x = x + Drop(Attn(LN1(x)));  x = x + Drop(W2 · gelu_tanh(W1 · LN2(x)))
 //   logits = LN_f(x) · wteᵀ;  loss = mean cross-entropy
@@ -11,25 +11,24 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "models/gpt_internal.h"
 
 // Each sub-buffer starts on a 64-byte boundary (16 floats) so SIMD kernels see aligned rows.
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-float zy__gpt_dropout(const zy_gpt *m) { return m->training ? m->cfg.dropout : 0.0f; }
-
-uint64_t zy__gpt_site_seed(const zy_gpt *m, int site) {
-    return zy_hash64(m->seed, 0x9e3779b97f4a7c15ull + (uint64_t)site);
+uint64_t zy__gpt_site_seed(const gpt_session *g, int site) {
+    return zy_hash64(g->seed, 0x9e3779b97f4a7c15ull + (uint64_t)site);
 }
 
 // Carves the block for a (B, T) batch; with base NULL only counts (returns the total
 // through *total). One function for both so the count and the carving cannot disagree.
-static gpt_acts carve(const zy_gpt *m, float *base, int B, int T, size_t *total,
+static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *total,
                       gpt_layer_acts *layer, int want_layer) {
-    size_t N = (size_t)B * T, C = (size_t)m->cfg.n_embd, V = (size_t)m->cfg.vocab_size;
-    int L = m->cfg.n_layer;
-    size_t attn = round16(zy__gpt_attn_acts_floats(m, B, T));
-    size_t attn_scratch = round16(zy__gpt_attn_scratch_floats(m, B, T));
+    size_t N = (size_t)B * T, C = (size_t)g->h.n_embd, V = (size_t)g->h.vocab_size;
+    int L = g->h.n_layer;
+    size_t attn = round16(zy__gpt_attn_acts_floats(g, B, T));
+    size_t attn_scratch = round16(zy__gpt_attn_scratch_floats(g, B, T));
     size_t nc = round16(N * C), n1 = round16(N), n4 = round16(4 * N * C);
     size_t off = 0;
 #define TAKE(n) (base ? base + (off += (n), off - (n)) : (off += (n), NULL))
@@ -69,60 +68,42 @@ static gpt_acts carve(const zy_gpt *m, float *base, int B, int T, size_t *total,
     return a;
 }
 
-size_t zy__gpt_acts_floats(const zy_gpt *m, int B, int T) {
+size_t zy__gpt_acts_floats(const gpt_session *g, int B, int T) {
     size_t total;
-    carve(m, NULL, B, T, &total, NULL, -1);
+    carve(g, NULL, B, T, &total, NULL, -1);
     return total;
 }
 
-gpt_acts zy__gpt_acts(const zy_gpt *m, int B, int T) {
-    return carve(m, m->acts, B, T, NULL, NULL, -1);
+gpt_acts zy__gpt_acts(const gpt_session *g, int B, int T) {
+    return carve(g, g->acts, B, T, NULL, NULL, -1);
 }
 
-gpt_layer_acts zy__gpt_layer_acts(const zy_gpt *m, int B, int T, int l) {
+gpt_layer_acts zy__gpt_layer_acts(const gpt_session *g, int B, int T, int l) {
     gpt_layer_acts la;
-    carve(m, m->acts, B, T, NULL, &la, l);
+    carve(g, g->acts, B, T, NULL, &la, l);
     return la;
 }
 
-zy_status zy_gpt_prepare(zy_gpt *m, int B, int T) {
-    if (B <= 0 || T <= 0 || T > m->cfg.n_positions)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "gpt prepare: B = %d, T = %d (need B > 0 and 0 < T <= n_positions = "
-                         "%d)",
-                         B, T, m->cfg.n_positions);
-    if ((long long)B * T > (1 << 24))
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "gpt prepare: B*T = %lld too large",
-                         (long long)B * T);
-    if (m->acts && B <= m->cap_B && T <= m->cap_T) return ZY_STATUS_OK;
-    int threads = m->flash_threads;
-    m->flash_threads = zy_threads_get(); // the carving below sizes attention scratch by it
-    int nb = ZY_MAX(B, m->cap_B), nt = ZY_MAX(T, m->cap_T);
-    size_t n = zy__gpt_acts_floats(m, nb, nt);
+// Sizes are checked by the generic session (B*T <= 2^24, T <= n_positions).
+zy_status zy__gpt_prepare(zy_session *s, int B, int T, int seq_dec) {
+    (void)seq_dec;
+    gpt_session *g = zy_session_impl(s);
+    int threads = g->flash_threads;
+    g->flash_threads = zy__parallel_threads(); // the carving sizes attention scratch by it
+    size_t n = zy__gpt_acts_floats(g, B, T);
     float *acts = zy_alloc(n * sizeof(float));
     if (!acts) {
-        m->flash_threads = threads;
+        g->flash_threads = threads;
         return zy__error(ZY_STATUS_OUT_OF_MEMORY,
                          "gpt prepare: out of memory for activations of B=%d T=%d (%.1f MiB)",
-                         nb, nt, (double)n * 4 / (1 << 20));
+                         B, T, (double)n * 4 / (1 << 20));
     }
-    zy_free(m->acts);
-    m->acts = acts;
-    m->acts_floats = n;
-    m->cap_B = nb;
-    m->cap_T = nt;
-    m->backward_ok = false;
+    zy_free(g->acts);
+    g->acts = acts;
+    g->cap_B = B;
+    g->cap_T = T;
+    g->backward_ok = g->logits_ok = false;
     return ZY_STATUS_OK;
-}
-
-void zy_gpt_set_dropout(zy_gpt *m, bool training, uint64_t seed) {
-    m->training = training;
-    m->seed = seed;
-    m->backward_ok = false; // backward must see the masks its forward used
-}
-
-const float *zy_gpt_logits(const zy_gpt *m) {
-    return m->acts && m->B > 0 ? zy__gpt_acts(m, m->B, m->T).logits : NULL;
 }
 
 // Targets are checked here (not only in cross-entropy) so the error names (b, t).
@@ -139,67 +120,65 @@ static zy_status check_targets(const int *targets, int B, int T, int V) {
     return ZY_STATUS_OK;
 }
 
-zy_status zy_gpt_forward(zy_gpt *m, const int *inputs, const int *targets, int B, int T,
-                         float *loss) {
-    const zy_gpt_config *c = &m->cfg;
+// Ids and shapes are checked by the generic session; targets here.
+zy_status zy__gpt_forward(zy_session *s, const zy_batch *batch, float *loss, double *count) {
+    gpt_session *g = zy_session_impl(s);
+    const gpt_hparams *c = &g->h;
+    int B = batch->B, T = batch->T;
+    const int *inputs = batch->input_ids, *targets = batch->targets;
     int C = c->n_embd, V = c->vocab_size, L = c->n_layer, N = B * T;
     float eps = c->layer_norm_epsilon;
-    if (B <= 0 || T <= 0 || !m->acts || B > m->cap_B || T > m->cap_T)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "gpt forward: batch B=%d T=%d exceeds the prepared B=%d T=%d (call "
-                         "zy_gpt_prepare)",
-                         B, T, m->cap_B, m->cap_T);
-    m->backward_ok = false;
+    g->backward_ok = g->logits_ok = false;
     zy_status st;
     if (targets && (st = check_targets(targets, B, T, V))) return st;
-    gpt_acts a = zy__gpt_acts(m, B, T);
-    gpt_weights w = zy__gpt_weights(m, m->params);
+    // The masks of this forward, kept for its backward whatever the session does between.
+    g->seed = zy_session_seed(s);
+    g->p = zy_session_training(s) ? c->dropout : 0.0f;
+    gpt_acts a = zy__gpt_acts(g, B, T);
+    const gpt_weights *w = &g->ew;
     size_t nc = (size_t)N * C;
-    float p = zy__gpt_dropout(m);
+    float p = g->p;
 
-    st = zy_embedding_forward(a.res, inputs, w.wte, w.wpe, B, T, C, V);
-    if (st) return st; // names (b, t, id)
-    m->B = B;
-    m->T = T;
+    st = zy_embedding_forward(a.res, inputs, w->wte, w->wpe, B, T, C, V);
+    if (st) return st;
+    g->B = B;
+    g->T = T;
     memcpy(a.tokens, inputs, (size_t)N * sizeof *inputs);
-    if (p > 0) zy_dropout_forward(a.res, a.res, nc, p, zy__gpt_site_seed(m, 0), 0);
+    if (p > 0) zy_dropout_forward(a.res, a.res, nc, p, zy__gpt_site_seed(g, 0), 0);
 
     for (int l = 0; l < L; l++) {
-        gpt_layer g = zy__gpt_layer(m, m->params, l);
-        gpt_layer_acts la = zy__gpt_layer_acts(m, B, T, l);
+        const gpt_layer *gl = &g->w[l];
+        gpt_layer_acts la = zy__gpt_layer_acts(g, B, T, l);
         float *x = a.res + (size_t)l * nc, *y = x + nc;
 
-        zy_layernorm_forward(la.ln1, la.ln1_mean, la.ln1_rstd, x, g.ln1w, g.ln1b, N, C, eps);
-        st = zy__gpt_attn_forward(m, a.branch, la.attn, a.attn_scratch, a.attn_scratch_floats,
-                                  la.ln1, &g, B, T, l);
+        zy_layernorm_forward(la.ln1, la.ln1_mean, la.ln1_rstd, x, gl->ln1w, gl->ln1b, N, C, eps);
+        st = zy__gpt_attn_forward(g, a.branch, la.attn, a.attn_scratch, a.attn_scratch_floats,
+                                  la.ln1, gl, B, T, l);
         if (st) return st;
-        if (p > 0) zy_dropout_forward(a.branch, a.branch, nc, p, zy__gpt_site_seed(m, 2 + 3 * l), 0);
+        if (p > 0) zy_dropout_forward(a.branch, a.branch, nc, p, zy__gpt_site_seed(g, 2 + 3 * l), 0);
         zy_residual_forward(la.res_mid, x, a.branch, nc);
 
-        zy_layernorm_forward(la.ln2, la.ln2_mean, la.ln2_rstd, la.res_mid, g.ln2w, g.ln2b, N,
-                             C, eps);
-        zy_linear_forward(la.fc_pre, la.ln2, g.fcw, g.fcb, N, C, 4 * C);
+        zy_layernorm_forward(la.ln2, la.ln2_mean, la.ln2_rstd, la.res_mid, gl->ln2w, gl->ln2b,
+                             N, C, eps);
+        zy_linear_forward(la.fc_pre, la.ln2, gl->fcw, gl->fcb, N, C, 4 * C);
         zy_gelu_forward(la.fc_act, la.fc_pre, 4 * nc, ZY_GELU_TANH);
-        zy_linear_forward(a.branch, la.fc_act, g.projw, g.projb, N, 4 * C, C);
-        if (p > 0) zy_dropout_forward(a.branch, a.branch, nc, p, zy__gpt_site_seed(m, 3 + 3 * l), 0);
+        zy_linear_forward(a.branch, la.fc_act, gl->projw, gl->projb, N, 4 * C, C);
+        if (p > 0) zy_dropout_forward(a.branch, a.branch, nc, p, zy__gpt_site_seed(g, 3 + 3 * l), 0);
         zy_residual_forward(y, la.res_mid, a.branch, nc);
     }
 
-    zy_layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.res + (size_t)L * nc, w.lnfw, w.lnfb,
-                         N, C, eps);
+    zy_layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.res + (size_t)L * nc, w->lnfw,
+                         w->lnfb, N, C, eps);
     // Tied head: logits (N, V) = lnf (N, C) · wteᵀ, one GEMM over all B*T rows.
-    zy_sgemm(false, true, N, V, C, 1.0f, a.lnf, C, w.wte, C, 0.0f, a.logits, V);
-
-    m->has_targets = targets != NULL;
-    if (!targets) {
-        if (loss) *loss = 0.0f;
-        return ZY_STATUS_OK;
-    }
+    zy_sgemm(false, true, N, V, C, 1.0f, a.lnf, C, w->wte, C, 0.0f, a.logits, V);
+    g->logits_ok = true;
+    if (!targets) return ZY_STATUS_OK;
     memcpy(a.targets, targets, (size_t)N * sizeof *targets);
     float l;
-    st = zy_cross_entropy_forward(&l, &m->n_valid, a.lse, a.logits, a.targets, N, V, -1, 0.0f);
+    st = zy_cross_entropy_forward(&l, &g->n_valid, a.lse, a.logits, a.targets, N, V, -1, 0.0f);
     if (st) return st;
     if (loss) *loss = l;
-    m->backward_ok = true;
+    if (count) *count = g->n_valid;
+    g->backward_ok = true;
     return ZY_STATUS_OK;
 }

@@ -1,10 +1,10 @@
-// The GPT pretraining loop: micro-batches with gradient accumulation, global-norm
-// clipping, AdamW over the model's parameter groups, an LR schedule, and evaluation on
-// held-out windows. Not here: the state file (trainer_state.c), data batching
-// (src/io/dataset.c), anything printed (the CLI draws progress from zy_step_info).
+// The training loop over any model and data source: micro-batches with gradient
+// accumulation, the gradient hook, global-norm clipping, AdamW over the trainable
+// tensors, an LR schedule, and evaluation. Not here: the state file (trainer_state.c),
+// the data (src/data/), anything printed (the CLI draws progress from zy_step_info).
 //
 // A step is a pure function of (parameters, moments, step number, data position, params):
-// dropout seeds come from (seed, step, micro-step) and the batch from the batcher, so
+// dropout seeds come from (seed, step, micro-step) and the batch from the data source, so
 // saving those few things is enough to continue bit-exactly.
 #include <math.h>
 #include <string.h>
@@ -35,23 +35,14 @@ zy_trainer_params zy_trainer_default_params(void) {
     return p;
 }
 
-static zy_status check_ids(const int32_t *ids, size_t n, int vocab, const char *what) {
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= vocab)
-            return zy__error(ZY_STATUS_SHAPE_MISMATCH, "%s token %zu has id %d, outside the "
-                             "model's vocabulary 0..%d (tokenizer and model disagree)", what,
-                             i, (int)ids[i], vocab - 1);
-    return ZY_STATUS_OK;
-}
-
-static zy_status check_params(const zy_trainer_params *p, const zy_gpt_config *c) {
+static zy_status check_params(const zy_trainer_params *p, const zy_model_info *info) {
     if (p->batch <= 0 || p->seq <= 0 || p->grad_accum <= 0 || p->steps < 0)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: batch %d, seq %d, grad_accum "
                          "%d must be positive and steps %ld not negative", p->batch, p->seq,
                          p->grad_accum, p->steps);
-    if (p->seq > c->n_positions)
+    if (p->seq > info->max_positions)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: seq %d is longer than the "
-                         "model's n_positions %d", p->seq, c->n_positions);
+                         "model's n_positions %d", p->seq, info->max_positions);
     if (p->grad_accum > 65535)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: grad_accum %d above 65535",
                          p->grad_accum);
@@ -63,49 +54,73 @@ static zy_status check_params(const zy_trainer_params *p, const zy_gpt_config *c
     return ZY_STATUS_OK;
 }
 
-zy_status zy_trainer_create(zy_trainer **out, zy_gpt *model, const int32_t *train,
-                            size_t n_train, const int32_t *val, size_t n_val,
-                            const zy_trainer_params *p) {
-    if (!out || !model || !train || !p || (n_val && !val))
+// The trainable tensors as runs of (param offset, gradient offset, count, decay); adjacent
+// tensors with the same decay merge (12 GPT-2 blocks give ~100 runs, not 150).
+static zy_status build_ranges(zy_trainer *t) {
+    const zy_tensor_table *tab = zy_model_tensors(t->m);
+    int nt = zy_tensor_table_count(tab);
+    t->ranges = zy_alloc((size_t)nt * sizeof *t->ranges);
+    if (!t->ranges) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "trainer: out of memory");
+    size_t goff = 0;
+    for (int i = 0; i < nt; i++) {
+        if (!zy_model_is_trainable(t->m, i)) continue;
+        const zy_tensor *x = zy_tensor_table_at(tab, i);
+        float wd = x->decay ? t->p.weight_decay : 0.0f;
+        zy__train_range *last = t->n_ranges ? &t->ranges[t->n_ranges - 1] : NULL;
+        if (last && last->weight_decay == wd && last->param_offset + last->count == x->offset &&
+            last->grad_offset + last->count == goff) {
+            last->count += x->count;
+        } else {
+            t->ranges[t->n_ranges++] = (zy__train_range){x->offset, goff, x->count, wd};
+        }
+        goff += x->count;
+    }
+    return ZY_STATUS_OK;
+}
+
+zy_status zy_trainer_create(zy_trainer **out, zy_model *model, zy_data_source *train,
+                            zy_data_source *val, const zy_trainer_params *p) {
+    if (!out || !model || !train || !p)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: missing model, data or params");
     *out = NULL;
-    const zy_gpt_config *c = zy_gpt_get_config(model);
-    zy_status s = check_params(p, c);
+    const zy_model_info *info = zy_model_get_info(model);
+    zy_status s = check_params(p, info);
     if (s) return s;
-    if (val && n_val < (size_t)p->seq + 1)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "the validation data has %zu tokens, "
-                         "fewer than one window needs (seq %d + 1)", n_val, p->seq);
-    if ((s = check_ids(train, n_train, c->vocab_size, "training"))) return s;
-    if (val && (s = check_ids(val, n_val, c->vocab_size, "validation"))) return s;
+    const zy_batch_dims *d = &zy_data_source_get_info(train)->dims;
+    if (d->batch != p->batch || d->seq != p->seq)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: the training data yields %d x "
+                         "%d batches, the trainer expects batch %d x seq %d", d->batch,
+                         d->seq, p->batch, p->seq);
+    if (val && zy_data_source_get_info(val)->dims.seq > info->max_positions)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: validation sequences of %d are "
+                         "longer than the model's n_positions %d",
+                         zy_data_source_get_info(val)->dims.seq, info->max_positions);
+    if (zy_model_trainable_floats(model) == 0)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: every tensor of the model is "
+                         "frozen: nothing to train");
 
     zy_trainer *t = zy_calloc(1, sizeof *t);
-    if (!t) return ZY_STATUS_OUT_OF_MEMORY;
+    if (!t) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "trainer: out of memory");
     t->m = model;
     t->p = *p;
     t->train = train;
-    t->n_train = n_train;
     t->val = val;
-    t->n_val = val ? n_val : 0;
-    if ((s = zy_batcher_create(&t->batcher, train, n_train, p->batch, p->seq, p->shuffle,
-                               p->seed)))
+    zy_session_params sp = zy_session_default_params();
+    sp.batch = p->batch;
+    sp.seq = p->seq;
+    sp.seq_dec = d->seq_dec;
+    sp.training = true;
+    if ((s = zy_session_create(&t->s, model, &sp)) || (s = zy_batch_init(&t->batch, d)) ||
+        (s = build_ranges(t)))
         goto fail;
-    zy_gpt_params(model, &t->n_params);
-    size_t bt = (size_t)p->batch * (size_t)p->seq;
-    t->mom_m = zy_calloc(t->n_params, sizeof(float));
-    t->mom_v = zy_calloc(t->n_params, sizeof(float));
-    t->inputs = zy_alloc(bt * sizeof(int));
-    t->targets = zy_alloc(bt * sizeof(int));
-    t->ngroups_cap = zy_gpt_tensor_count(model) + 1;
-    t->groups = zy_alloc((size_t)t->ngroups_cap * sizeof *t->groups);
-    if (!t->mom_m || !t->mom_v || !t->inputs || !t->targets || !t->groups) {
+    zy_session_grads(t->s, &t->n_grads);
+    t->mom_m = zy_calloc(t->n_grads, sizeof(float));
+    t->mom_v = zy_calloc(t->n_grads, sizeof(float));
+    if (!t->mom_m || !t->mom_v) {
         s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "trainer: out of memory for the optimizer "
-                      "state (%zu parameters)", t->n_params);
+                      "state (%zu parameters)", t->n_grads);
         goto fail;
     }
-    t->ngroups = zy_gpt_param_groups(model, p->weight_decay, t->groups, t->ngroups_cap);
-    if ((s = zy_gpt_prepare(model, p->batch, p->seq))) goto fail;
-    t->train_hash = zy_trainer_hash(train, n_train * sizeof *train);
-    zy_gpt_set_dropout(model, false, 0);
     *out = t;
     return ZY_STATUS_OK;
 fail:
@@ -115,59 +130,80 @@ fail:
 
 void zy_trainer_free(zy_trainer *t) {
     if (!t) return;
-    zy_batcher_free(t->batcher);
+    zy_session_free(t->s);
+    zy_batch_destroy(&t->batch);
     zy_free(t->mom_m);
     zy_free(t->mom_v);
-    zy_free(t->inputs);
-    zy_free(t->targets);
-    zy_free(t->groups);
+    zy_free(t->ranges);
     zy_free(t);
 }
 
 const zy_trainer_params *zy_trainer_get_params(const zy_trainer *t) { return &t->p; }
+zy_session *zy_trainer_session(zy_trainer *t) { return t->s; }
 long zy_trainer_step_count(const zy_trainer *t) { return t->step; }
 void zy_trainer_set_total_steps(zy_trainer *t, long steps) { t->p.steps = steps; }
+
+void zy_trainer_set_grad_hook(zy_trainer *t, zy_grad_hook fn, void *user) {
+    t->hook = fn;
+    t->hook_user = user;
+}
 
 float zy__trainer_lr(const zy_trainer *t, long step) {
     zy_schedule sch = {.kind = t->p.schedule, .lr = t->p.lr, .min_lr = t->p.min_lr,
                        .warmup = t->p.warmup, .total = t->p.steps,
-                       .d_model = zy_gpt_get_config(t->m)->n_embd};
+                       .d_model = zy_model_get_info(t->m)->d_model};
     return zy_schedule_lr(&sch, step);
+}
+
+// Forward + backward of the step's micro-batches; *loss_sum = the sum of their means.
+static zy_status accumulate(zy_trainer *t, double *loss_sum) {
+    const zy_trainer_params *p = &t->p;
+    zy_status s = ZY_STATUS_OK;
+    *loss_sum = 0;
+    zy_session_zero_grads(t->s);
+    for (int k = 0; k < p->grad_accum && !s; k++) {
+        if ((s = zy_data_source_next(t->train, &t->batch))) break;
+        uint64_t counter = (uint64_t)t->step * 65536u + (uint64_t)k;
+        zy_session_set_mode(t->s, true, zy_hash64(p->seed, counter));
+        float loss;
+        if (!(s = zy_session_forward(t->s, &t->batch, &loss, NULL)) &&
+            !(s = zy_session_backward(t->s, 1.0f / (float)p->grad_accum)))
+            *loss_sum += loss;
+    }
+    zy_session_set_mode(t->s, false, 0);
+    return s;
 }
 
 zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info) {
     const zy_trainer_params *p = &t->p;
-    int B = p->batch, T = p->seq;
     size_t n;
-    float *params = zy_gpt_params(t->m, &n);
-    float *grads = zy_gpt_grads(t->m, &n);
-    zy_gpt_zero_grads(t->m);
-    double loss_sum = 0;
-    zy_status s = ZY_STATUS_OK;
-    for (int k = 0; k < p->grad_accum; k++) {
-        zy_batcher_next(t->batcher, t->inputs, t->targets);
-        uint64_t counter = (uint64_t)t->step * 65536u + (uint64_t)k;
-        zy_gpt_set_dropout(t->m, true, zy_hash64(p->seed, counter));
-        float loss;
-        if ((s = zy_gpt_forward(t->m, t->inputs, t->targets, B, T, &loss))) break;
-        if ((s = zy_gpt_backward(t->m, 1.0f / (float)p->grad_accum))) break;
-        loss_sum += loss;
-    }
-    zy_gpt_set_dropout(t->m, false, 0);
+    float *params = zy_model_params(t->m, NULL);
+    float *grads = zy_session_grads(t->s, &n);
+    double loss_sum;
+    zy_status s = accumulate(t, &loss_sum);
+    if (!s && t->hook) s = t->hook(grads, n, &loss_sum, t->hook_user);
     if (s) return s;
     float loss = (float)(loss_sum / p->grad_accum);
     if (!isfinite(loss))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "training loss is %g at step %ld: the "
-                         "run diverged (try a lower --lr or --grad-clip)", (double)loss,
-                         t->step + 1);
+                         "run diverged (try a lower --lr or --grad-clip); the weights are "
+                         "those of step %ld", (double)loss, t->step + 1, t->step);
     float lr = zy__trainer_lr(t, t->step);
     float norm = p->grad_clip > 0 ? zy_grad_clip_norm(grads, n, p->grad_clip)
                                   : zy_grad_norm(grads, n);
+    if (!isfinite(norm))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "the gradient norm is %g at step %ld: "
+                         "the run diverged (try a lower --lr or --grad-clip); the weights are "
+                         "those of step %ld", (double)norm, t->step + 1, t->step);
     zy_adamw_params ap = {.beta1 = p->beta1, .beta2 = p->beta2, .eps = p->eps,
                           .weight_decay = p->weight_decay};
     t->step++;
-    zy_adamw_step(&ap, lr, t->step, params, grads, t->mom_m, t->mom_v, n, t->groups,
-                  t->ngroups);
+    for (int i = 0; i < t->n_ranges; i++) {
+        const zy__train_range *r = &t->ranges[i];
+        zy_param_group g = {0, r->count, r->weight_decay};
+        zy_adamw_step(&ap, lr, t->step, params + r->param_offset, grads + r->grad_offset,
+                      t->mom_m + r->grad_offset, t->mom_v + r->grad_offset, r->count, &g, 1);
+    }
     if (info) *info = (zy_step_info){.step = t->step, .loss = loss, .lr = lr,
                                      .grad_norm = norm};
     return ZY_STATUS_OK;
@@ -176,42 +212,11 @@ zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info) {
 zy_status zy_trainer_evaluate(zy_trainer *t, float *val_loss) {
     if (!t->val)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: no validation data");
-    size_t T = (size_t)t->p.seq, B = (size_t)t->p.batch;
-    size_t windows = (t->n_val - 1) / T;
-    if (t->p.eval_batches > 0 && windows > (size_t)t->p.eval_batches * B)
-        windows = (size_t)t->p.eval_batches * B;
-    zy_gpt_set_dropout(t->m, false, 0);
-    double sum = 0;
-    for (size_t w = 0; w < windows; w += B) {
-        size_t nb = ZY_MIN(B, windows - w);
-        for (size_t r = 0; r < nb; r++) {
-            const int32_t *src = t->val + (w + r) * T;
-            for (size_t i = 0; i < T; i++) {
-                t->inputs[r * T + i] = src[i];
-                t->targets[r * T + i] = src[i + 1];
-            }
-        }
-        float loss;
-        zy_status s = zy_gpt_forward(t->m, t->inputs, t->targets, (int)nb, (int)T, &loss);
-        if (s) return s;
-        sum += (double)loss * (double)nb; // every row has T targets: weight by rows
-    }
-    *val_loss = (float)(sum / (double)windows);
+    zy_status s = zy_data_source_seek(t->val, (zy_data_pos){0, 0});
+    if (s) return s;
+    zy_eval_params ep = {.max_batches = t->p.eval_batches};
+    double mean;
+    if ((s = zy_evaluate(t->s, t->val, &ep, &mean, NULL))) return s;
+    *val_loss = (float)mean;
     return ZY_STATUS_OK;
-}
-
-uint64_t zy_trainer_hash(const void *data, size_t n) {
-    // Word-at-a-time multiply-xorshift: fast over hundreds of MB, enough to tell two
-    // different parameter sets or token streams apart (not an adversarial setting).
-    const unsigned char *p = data;
-    uint64_t h = 0x243F6A8885A308D3ull ^ (uint64_t)n;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
-        h ^= h >> 29;
-    }
-    for (; i < n; i++) h = (h ^ p[i]) * 0x100000001B3ull;
-    return zy_hash64(h, n);
 }

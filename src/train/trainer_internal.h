@@ -5,21 +5,27 @@
 
 #include "zhuyi/trainer.h"
 
+// A run of trainable floats: params[param_offset ..] and grads/moments[grad_offset ..],
+// `count` long, with one weight decay.
+typedef struct zy__train_range {
+    size_t param_offset, grad_offset, count;
+    float weight_decay;
+} zy__train_range;
+
 struct zy_trainer {
-    zy_gpt *m;                // borrowed
+    zy_model *m;              // borrowed
+    zy_session *s;            // the training session (owned)
     zy_trainer_params p;
-    const int32_t *train;     // (n_train) borrowed
-    size_t n_train;
-    const int32_t *val;       // (n_val) borrowed, or NULL
-    size_t n_val;
-    uint64_t train_hash;      // zy_trainer_hash of train, checked on resume
-    zy_batcher *batcher;
+    zy_data_source *train;    // borrowed
+    zy_data_source *val;      // borrowed, or NULL
+    zy_batch batch;           // the current micro-batch
     long step;                // optimizer steps done
-    size_t n_params;
-    float *mom_m, *mom_v;     // (n_params) AdamW moments, the model's flat layout
-    int *inputs, *targets;    // (B,T) the current micro-batch
-    zy_param_group *groups;   // decayed / not decayed ranges
-    int ngroups, ngroups_cap;
+    size_t n_grads;           // trainable floats
+    float *mom_m, *mom_v;     // (n_grads) AdamW moments, the gradient array's layout
+    zy__train_range *ranges;  // the trainable tensors, adjacent ones merged
+    int n_ranges;
+    zy_grad_hook hook;
+    void *hook_user;
 };
 
 // The learning rate of 0-based step `step` under the trainer's schedule.

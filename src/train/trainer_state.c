@@ -1,15 +1,18 @@
 // The training-state file, DIR/training_state.safetensors: everything besides the model
 // weights that a run needs to continue bit-exactly. Not here: the model weights (written
-// by zy_gpt_save as model.safetensors beside it).
+// by zy_model_save as model.safetensors beside it).
 //
 // Format: a safetensors file (little-endian, header validated by the shared reader) with
-//   "adamw.m", "adamw.v"  F32 (n_params): AdamW first and second moments, in the model's
-//                         flat parameter layout (zy_gpt_tensor_at order)
+//   "adamw.m", "adamw.v"  F32 (n_params): AdamW first and second moments of the trainable
+//                         floats, in the layout of the session's gradient array (the
+//                         trainable tensors one after another, in table order)
 //   "__metadata__"        strings: format "zhuyi-training-state", version "1", step,
 //                         data_epoch, data_pos, every zy_trainer_params field (floats as
-//                         %.9g, which reads back to the same float), n_params,
-//                         params_hash / train_hash (16 hex digits, zy_trainer_hash),
-//                         train_tokens, plus the caller's extra pairs.
+//                         %.9g, which reads back to the same float), n_params (the
+//                         trainable floats), params_hash (every parameter) / train_hash
+//                         (the training source's fingerprint; 16 hex digits,
+//                         zy_hash_bytes), train_tokens (its n_items), plus the caller's
+//                         extra pairs.
 // The randomness needs no saved generator: dropout and shuffling derive from (seed,
 // step, micro-step, epoch), so the seed, step and data position are the RNG state.
 #include <errno.h>
@@ -51,10 +54,12 @@ zy_status zy_trainer_save_state(const zy_trainer *t, const char *path,
     if (n_extra < 0 || n_extra > 16 || (n_extra && !extra))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "training state: at most 16 extra pairs");
     const zy_trainer_params *p = &t->p;
-    size_t n;
-    const float *params = zy_gpt_params(t->m, &n);
-    uint64_t epoch, pos;
-    zy_batcher_tell(t->batcher, &epoch, &pos);
+    size_t n = t->n_grads, n_all;
+    const float *params = zy_model_params(t->m, &n_all);
+    const zy_data_source_info *data = zy_data_source_get_info(t->train);
+    zy_data_pos dp;
+    zy_data_source_tell(t->train, &dp);
+    uint64_t epoch = dp.epoch, pos = dp.pos;
     kvbuf b = {.n = 0};
     put(&b, "format", "%s", STATE_FORMAT);
     put(&b, "version", "%s", STATE_VERSION);
@@ -79,9 +84,9 @@ zy_status zy_trainer_save_state(const zy_trainer *t, const char *path,
     put(&b, "seed", "%" PRIu64, p->seed);
     put(&b, "eval_batches", "%d", p->eval_batches);
     put(&b, "n_params", "%zu", n);
-    put(&b, "params_hash", "%016" PRIx64, zy_trainer_hash(params, n * sizeof *params));
-    put(&b, "train_tokens", "%zu", t->n_train);
-    put(&b, "train_hash", "%016" PRIx64, t->train_hash);
+    put(&b, "params_hash", "%016" PRIx64, zy_hash_bytes(params, n_all * sizeof *params));
+    put(&b, "train_tokens", "%" PRIu64, data->n_items);
+    put(&b, "train_hash", "%016" PRIx64, data->fingerprint);
     for (int i = 0; i < n_extra; i++) {
         for (int j = 0; j < b.n; j++)
             if (!strcmp(extra[i].key, b.kv[j].key))
@@ -239,8 +244,9 @@ zy_status zy_trainer_load_state(zy_trainer *t, const char *path) {
     zy_trainer_params p = t->p;
     long step;
     uint64_t n_params, params_hash, n_train, train_hash, epoch, pos;
-    size_t n;
-    const float *params = zy_gpt_params(t->m, &n);
+    size_t n = t->n_grads, n_all;
+    const float *params = zy_model_params(t->m, &n_all);
+    const zy_data_source_info *data = zy_data_source_get_info(t->train);
     if ((s = read_params(st, path, &p, &step)) ||
         (s = get_u64(st, path, "n_params", 10, UINT64_MAX, &n_params)) ||
         (s = get_u64(st, path, "params_hash", 16, UINT64_MAX, &params_hash)) ||
@@ -257,25 +263,25 @@ zy_status zy_trainer_load_state(zy_trainer *t, const char *path) {
         goto done;
     }
     if (n_params != n) {
-        s = zy__error(ZY_STATUS_SHAPE_MISMATCH, "%s: state for %" PRIu64 " parameters, the "
-                      "model has %zu", path, n_params, n);
+        s = zy__error(ZY_STATUS_SHAPE_MISMATCH, "%s: state for %" PRIu64 " trainable "
+                      "parameters, the model has %zu", path, n_params, n);
         goto done;
     }
-    if (params_hash != zy_trainer_hash(params, n * sizeof *params)) {
+    if (params_hash != zy_hash_bytes(params, n_all * sizeof *params)) {
         s = zy__error(ZY_STATUS_BAD_FORMAT, "%s: the model weights are not the ones saved "
                       "with this state (step %ld): model.safetensors was replaced or "
                       "written at another step", path, step);
         goto done;
     }
-    if (n_train != t->n_train || train_hash != t->train_hash) {
+    if (n_train != data->n_items || train_hash != data->fingerprint) {
         s = zy__error(ZY_STATUS_BAD_FORMAT, "%s: the training data differs from the run's "
-                      "(%" PRIu64 " tokens then, %zu now, or other tokens): resume needs the "
-                      "same files and tokenizer", path, n_train, t->n_train);
+                      "(%" PRIu64 " tokens then, %" PRIu64 " now, or other tokens): resume "
+                      "needs the same files and tokenizer", path, n_train, data->n_items);
         goto done;
     }
     if ((s = zy_safetensors_read_f32(st, "adamw.m", t->mom_m, n)) ||
         (s = zy_safetensors_read_f32(st, "adamw.v", t->mom_v, n)) ||
-        (s = zy_batcher_seek(t->batcher, epoch, pos)))
+        (s = zy_data_source_seek(t->train, (zy_data_pos){epoch, pos})))
         goto done;
     t->step = step;
 done:

@@ -1,8 +1,10 @@
 // `zhuyi eval DIR --data FILE`: mean next-token loss and perplexity of a model directory
-// on a text file. The token stream is cut into consecutive windows
+// (any causal language model) on a text file. The token stream is cut into consecutive
+// windows
 //   x = tokens[iT : (i+1)T],  y = tokens[iT+1 : (i+1)T+1]   for every full window i
 // (a tail shorter than T+1 tokens is left out), evaluated B windows per forward pass with
-// dropout off. The loss is the mean over every predicted token, accumulated in double.
+// dropout off: the one-pass zy_lm_stream and zy_evaluate, the same code as the trainer's
+// validation. The loss is the mean over every predicted token, accumulated in double.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,27 @@ static double now(void) {
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+typedef struct progress {
+    int show, T;
+    size_t windows;
+    double t0, shown;
+} progress;
+
+// One line on stderr, redrawn at most 4 times a second (only when it is a terminal).
+static int show_progress(long batches, double count, double mean_loss, void *user) {
+    (void)batches;
+    progress *p = user;
+    double el = now() - p->t0;
+    size_t w = (size_t)(count / p->T);
+    if (!p->show || (el - p->shown <= 0.25 && w < p->windows)) return 0;
+    p->shown = el;
+    double tps = count / el;
+    fprintf(stderr, "\reval: %zu/%zu windows (%3.0f%%)  loss %.4f  %.0f tok/s  ETA %.0fs ", w,
+            p->windows, 100.0 * w / p->windows, mean_loss, tps,
+            (double)(p->windows - w) * p->T / tps);
+    return 0;
+}
+
 int zy_cli_eval(int argc, char **argv) {
     const char *dir = NULL, *files[64];
     int n_files = 0, T = 0, B = 0, json = 0;
@@ -71,24 +94,30 @@ int zy_cli_eval(int argc, char **argv) {
     if (!dir) return fputs(usage_text, stderr), 2;
     if (!n_files) return zy_cli_die("eval: --data FILE is required (see zhuyi eval --help)");
 
-    zy_gpt *m;
+    zy_model *m;
     zy_tokenizer *tok;
     if (zy_cli_open_model("eval", dir, &m, &tok)) return 1;
-    const zy_gpt_config *c = zy_gpt_get_config(m);
+    const zy_model_info *c = zy_model_get_info(m);
     int32_t *tokens = NULL;
     size_t n = 0;
     int rc = 0;
-    int *x = NULL, *y = NULL;
+    zy_session *s = NULL;
+    zy_data_source *src = NULL;
+    if (!c->causal_lm) {
+        rc = zy_cli_die("eval: the model in %s is a '%s' (%s), not a causal language model",
+                        dir, c->model_type, c->architecture);
+        goto done;
+    }
     if (zy_dataset_encode_files(tok, files, n_files, &tokens, &n)) {
         rc = zy_cli_die("eval: %s", zy_last_error());
         goto done;
     }
-    if (T > c->n_positions) {
+    if (T > c->max_positions) {
         rc = zy_cli_die("eval: --seq %d is longer than the model's context (n_positions %d)",
-                        T, c->n_positions);
+                        T, c->max_positions);
         goto done;
     }
-    if (!T) T = n - 1 < (size_t)c->n_positions ? (int)(n > 1 ? n - 1 : 1) : c->n_positions;
+    if (!T) T = n - 1 < (size_t)c->max_positions ? (int)(n > 1 ? n - 1 : 1) : c->max_positions;
     size_t windows = n > 0 ? (n - 1) / (size_t)T : 0;
     if (!windows) {
         rc = zy_cli_die("eval: the data is %zu tokens; one window of --seq %d needs %d", n, T,
@@ -97,54 +126,36 @@ int zy_cli_eval(int argc, char **argv) {
     }
     if (!B) B = 2048 / T > 0 ? 2048 / T : 1;
     if ((size_t)B > windows) B = (int)windows;
-    x = malloc(sizeof *x * (size_t)B * T), y = malloc(sizeof *y * (size_t)B * T);
-    if (!x || !y) {
-        rc = zy_cli_die("eval: out of memory for a batch of %d x %d", B, T);
-        goto done;
-    }
-    if (zy_gpt_prepare(m, B, T)) {
+    zy_lm_stream_params sp = {.batch = B, .seq = T, .one_pass = true};
+    zy_session_params pp = zy_session_default_params();
+    pp.batch = B, pp.seq = T;
+    if (zy_lm_stream_create(&src, tokens, n, &sp) || zy_session_create(&s, m, &pp)) {
         rc = zy_cli_die("eval: %s", zy_last_error());
         goto done;
     }
     size_t batches = (windows + B - 1) / B;
-    int show = isatty(STDERR_FILENO) && batches > 1;
-    double total = 0, t0 = now(), shown = 0;
-    for (size_t b = 0, w = 0; b < batches; b++) {
-        int rows = (int)(windows - w < (size_t)B ? windows - w : (size_t)B);
-        for (int r = 0; r < rows; r++, w++)
-            for (int t = 0; t < T; t++) {
-                x[r * T + t] = tokens[w * T + t];
-                y[r * T + t] = tokens[w * T + t + 1];
-            }
-        float loss;
-        if (zy_gpt_forward(m, x, y, rows, T, &loss)) {
-            rc = zy_cli_die("eval: %s", zy_last_error());
-            goto done;
-        }
-        total += (double)loss * rows * T;
-        double el = now() - t0;
-        if (show && (el - shown > 0.25 || b + 1 == batches)) {
-            shown = el;
-            double tps = (double)w * T / el;
-            fprintf(stderr, "\reval: %zu/%zu windows (%3.0f%%)  loss %.4f  %.0f tok/s  ETA %.0fs ",
-                    w, windows, 100.0 * w / windows, total / ((double)w * T), tps,
-                    (double)(windows - w) * T / tps);
-        }
+    progress pr = {.show = isatty(STDERR_FILENO) && batches > 1, .T = T, .windows = windows,
+                   .t0 = now()};
+    zy_eval_params ep = {.on_batch = show_progress, .user = &pr};
+    double loss, count;
+    zy_status st = zy_evaluate(s, src, &ep, &loss, &count);
+    if (pr.show) fputs("\r\033[K", stderr);
+    if (st) {
+        rc = zy_cli_die("eval: %s", zy_last_error());
+        goto done;
     }
-    if (show) fputs("\r\033[K", stderr);
-    size_t count = windows * (size_t)T;
-    double loss = total / (double)count;
     if (json && isfinite(exp(loss)))
-        printf("{\"loss\":%.6f,\"perplexity\":%.9g,\"tokens\":%zu}\n", loss, exp(loss), count);
+        printf("{\"loss\":%.6f,\"perplexity\":%.9g,\"tokens\":%.0f}\n", loss, exp(loss), count);
     else if (json) // JSON has no infinity
-        printf("{\"loss\":%.6f,\"perplexity\":null,\"tokens\":%zu}\n", loss, count);
+        printf("{\"loss\":%.6f,\"perplexity\":null,\"tokens\":%.0f}\n", loss, count);
     else
-        printf("loss %.4f  perplexity %.6g  (%zu tokens: %zu windows of %d)\n", loss, exp(loss),
+        printf("loss %.4f  perplexity %.6g  (%.0f tokens: %zu windows of %d)\n", loss, exp(loss),
                count, windows, T);
 done:
-    free(x), free(y);
+    zy_session_free(s);
+    zy_data_source_free(src);
     zy_free(tokens);
-    zy_gpt_free(m);
+    zy_model_free(m);
     zy_tokenizer_free(tok);
     return rc;
 }

@@ -2,7 +2,8 @@
 // the continuation (not the prompt) to stdout token by token. Text is written as exact
 // bytes; a UTF-8 character split across tokens is held back until it is whole, so a
 // terminal never shows half a character (bytes that can never form one are written as
-// they are). Decoding runs over the model's KV cache (zy_generate).
+// they are). Decoding runs over a session's KV cache (zy_generate): any causal language
+// model directory works.
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -128,10 +129,11 @@ int zy_cli_generate(int argc, char **argv) {
     if (!dir) return fputs(usage_text, stderr), 2;
     if (!prompt) return zy_cli_die("generate: --prompt TEXT is required (see zhuyi generate --help)");
 
-    zy_gpt *m;
+    zy_model *m;
     zy_tokenizer *tok;
     if (zy_cli_open_model("generate", dir, &m, &tok)) return 1;
-    const zy_gpt_config *c = zy_gpt_get_config(m);
+    const zy_model_info *c = zy_model_get_info(m);
+    zy_session *sess = NULL;
     int rc = 0, eot = zy_tokenizer_find(tok, "<|endoftext|>", 13);
     size_t len = strlen(prompt), n = 0, maxlen = 0;
     int32_t *in = malloc((len + 1) * sizeof *in);
@@ -143,6 +145,15 @@ int zy_cli_generate(int argc, char **argv) {
     s.pending = malloc(maxlen + 4);
     if (!in || !s.pending) {
         rc = zy_cli_die("generate: out of memory");
+        goto done;
+    }
+    if (!c->causal_lm) {
+        rc = zy_cli_die("generate: the model in %s is a '%s' (%s), not a causal language "
+                        "model", dir, c->model_type, c->architecture);
+        goto done;
+    }
+    if (zy_session_create(&sess, m, NULL)) {
+        rc = zy_cli_die("generate: %s", zy_last_error());
         goto done;
     }
     if (len && zy_tokenizer_encode(tok, prompt, len, ZY_ENCODE_SPECIAL, in, len + 1, &n)) {
@@ -157,16 +168,16 @@ int zy_cli_generate(int argc, char **argv) {
         }
         in[n++] = eot;
     }
-    if (n >= (size_t)c->n_positions) {
+    if (n >= (size_t)c->max_positions) {
         rc = zy_cli_die("generate: the prompt is %zu tokens; the model's context (n_positions) "
-                        "is %d, which leaves no room to generate", n, c->n_positions);
+                        "is %d, which leaves no room to generate", n, c->max_positions);
         goto done;
     }
     gp.stop_token = eot;
     gp.on_token = on_token;
     gp.user = &s;
     int made = 0;
-    zy_status st = zy_generate(m, in, (int)n, &gp, NULL, &made);
+    zy_status st = zy_generate(sess, in, (int)n, &gp, NULL, &made);
     if (!ids) put(&s, s.pending, s.n_pending); // an unfinished character at the very end
     if ((ids && made) || (isatty(STDOUT_FILENO) && s.last != '\n' && s.last >= 0)) putchar('\n');
     if (st) rc = zy_cli_die("generate: %s", zy_last_error());
@@ -175,7 +186,8 @@ int zy_cli_generate(int argc, char **argv) {
 done:
     free(in);
     free(s.pending);
-    zy_gpt_free(m);
+    zy_session_free(sess);
+    zy_model_free(m);
     zy_tokenizer_free(tok);
     return rc;
 }

@@ -3,13 +3,14 @@
 #ifndef ZHUYI_CLI_INFER_H
 #define ZHUYI_CLI_INFER_H
 
-#include "zhuyi/gpt.h"
+#include "zhuyi/model.h"
 #include "zhuyi/tokenizer.h"
 
-// dir/config.json + dir/model.safetensors + dir/tokenizer.json (or GPT-2's vocab.json +
-// merges.txt). Checks that the tokenizer's vocabulary size equals the model's vocab_size.
+// dir/config.json + dir/model.safetensors (any registered model type) + dir/tokenizer.json
+// (or GPT-2's vocab.json + merges.txt). Checks that the tokenizer's vocabulary size
+// equals the model's vocab_size.
 // Prints "zhuyi: <command>: <reason>" and returns 1 on failure (nothing to free then);
 // 0 with *m and *t set on success.
-int zy_cli_open_model(const char *command, const char *dir, zy_gpt **m, zy_tokenizer **t);
+int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tokenizer **t);
 
 #endif

@@ -13,7 +13,7 @@ static int is_file(const char *dir, const char *name, char *buf, size_t cap) {
     return stat(buf, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int zy_cli_open_model(const char *command, const char *dir, zy_gpt **m, zy_tokenizer **t) {
+int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tokenizer **t) {
     struct stat st;
     char a[4096], b[4096];
     *m = NULL, *t = NULL;
@@ -33,18 +33,17 @@ int zy_cli_open_model(const char *command, const char *dir, zy_gpt **m, zy_token
         return zy_cli_die("%s: '%s' has no tokenizer.json (nor GPT-2's vocab.json + "
                           "merges.txt)", command, dir);
     if (s) return zy_cli_die("%s: %s", command, zy_last_error());
-    if ((s = zy_gpt_load(m, dir))) {
+    if ((s = zy_model_load(m, dir))) {
         zy_tokenizer_free(*t);
         *t = NULL;
         return zy_cli_die("%s: %s", command, zy_last_error());
     }
-    int tv = zy_tokenizer_vocab_size(*t), mv = zy_gpt_get_config(*m)->vocab_size;
+    int tv = zy_tokenizer_vocab_size(*t), mv = zy_model_get_info(*m)->vocab_size;
     if (tv != mv) {
-        zy_gpt_free(*m), zy_tokenizer_free(*t);
+        zy_model_free(*m), zy_tokenizer_free(*t);
         *m = NULL, *t = NULL;
         return zy_cli_die("%s: %s: the tokenizer has %d tokens but the model's vocab_size is "
                           "%d; they must be the same", command, dir, tv, mv);
     }
-    zy_gpt_set_dropout(*m, false, 0);
     return 0;
 }

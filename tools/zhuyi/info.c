@@ -8,7 +8,7 @@
 int zy_cli_info(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: zhuyi info\nPrints the version, CPU features, the kernel family in "
-               "use and the thread count.\n");
+               "use, the thread count, and the model types and presets this build knows.\n");
         return 0;
     }
     unsigned f = zy_cpu_features();
@@ -18,5 +18,13 @@ int zy_cli_info(int argc, char **argv) {
            f & ZY_CPU_AVX512VL ? "avx512vl " : "", f & ZY_CPU_AVX512BF16 ? "avx512_bf16" : "");
     printf("kernels: %s\n", zy_simd_name(zy_simd_level()));
     printf("threads: %d\n", zy_threads_get());
+    const char *names[64];
+    int n = zy_model_types(names, 64);
+    printf("models: ");
+    for (int i = 0; i < n && i < 64; i++) printf(i ? ", %s" : "%s", names[i]);
+    n = zy_model_preset_names(names, 64);
+    printf("\npresets:");
+    for (int i = 0; i < n && i < 64; i++) printf(i ? ", %s" : " %s", names[i]);
+    printf("\n");
     return 0;
 }

@@ -259,50 +259,54 @@ static int make_tokenizer(pretrain_run *r, const char *spec) {
     return 0;
 }
 
-// The model with dropout p: its config's value is what forward applies, so a model
-// loaded with another value is copied into one created with p.
-static int set_dropout(pretrain_run *r, float p) {
-    zy_gpt_config c = *zy_gpt_get_config(r->model);
-    if (c.dropout == p) return 0;
-    c.dropout = p;
-    zy_gpt *m;
-    if (zy_gpt_create(&m, &c)) return zy_cli_die("pretrain gpt: %s", zy_last_error());
-    size_t n, n2;
-    memcpy(zy_gpt_params(m, &n), zy_gpt_params(r->model, &n2), n * sizeof(float));
-    zy_gpt_free(r->model);
-    r->model = m;
-    return 0;
+// A preset name, or a config.json file; the message lists the presets otherwise.
+static int load_config(const char *name, zy_config **out) {
+    if (!zy_model_preset(out, name)) return 0;
+    if (file_exists(name)) {
+        if (zy_config_load(out, name)) return zy_cli_die("pretrain gpt: %s", zy_last_error());
+        return 0;
+    }
+    const char *names[64];
+    char list[1024] = "";
+    int n = zy_model_preset_names(names, 64);
+    for (int i = 0; i < n && i < 64; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                 names[i]);
+    return zy_cli_die("pretrain gpt: --config '%s' is neither a preset (%s) nor a file", name,
+                      list);
 }
 
 static int make_model(pretrain_run *r, const flags *f) {
     int vocab = zy_tokenizer_vocab_size(r->tok);
     if (f->init || r->resume) {
         const char *dir = r->resume ? r->out : f->init;
-        if (zy_gpt_load(&r->model, dir))
+        if (zy_model_load(&r->model, dir))
             return zy_cli_die("pretrain gpt: %s", zy_last_error());
-        int mv = zy_gpt_get_config(r->model)->vocab_size;
+        int mv = zy_model_get_info(r->model)->vocab_size;
         if (mv != vocab)
             return zy_cli_die("pretrain gpt: the tokenizer has %d tokens but the model in %s "
                               "has vocab_size %d: they must be the same", vocab, dir, mv);
-        return set_dropout(r, r->tp.dropout);
+    } else {
+        const char *name = f->config ? f->config : "gpt-micro";
+        zy_config *c;
+        if (load_config(name, &c)) return 1;
+        int cv = 0;
+        if (zy_config_has(c, "vocab_size") &&
+            !zy_config_get_int(c, "vocab_size", 0, 1 << 30, &cv) && cv && cv != vocab)
+            fprintf(stderr, "zhuyi: note: vocab_size %d of '%s' replaced by the tokenizer's "
+                    "%d\n", cv, name, vocab);
+        zy_status st = zy_config_set_int(c, "vocab_size", vocab);
+        if (!st) st = zy_model_create(&r->model, c);
+        zy_config_free(c);
+        if (st) return zy_cli_die("pretrain gpt: %s", zy_last_error());
+        zy_model_init_weights(r->model, r->tp.seed);
     }
-    const char *name = f->config ? f->config : "gpt-micro";
-    zy_gpt_config c;
-    if (zy_gpt_config_preset(name, &c)) {
-        if (!file_exists(name))
-            return zy_cli_die("pretrain gpt: --config '%s' is neither a preset (gpt-nano, "
-                              "gpt-micro, gpt-mini, gpt2-124m, gpt2-medium, gpt2-large, "
-                              "gpt2-xl) nor a file", name);
-        if (zy_gpt_config_load(name, &c)) return zy_cli_die("pretrain gpt: %s", zy_last_error());
-    }
-    if (c.vocab_size && c.vocab_size != vocab)
-        fprintf(stderr, "zhuyi: note: vocab_size %d of '%s' replaced by the tokenizer's %d\n",
-                c.vocab_size, name, vocab);
-    c.vocab_size = vocab;
-    c.dropout = r->tp.dropout;
-    if (zy_gpt_config_validate(&c) || zy_gpt_create(&r->model, &c))
+    const zy_model_info *info = zy_model_get_info(r->model);
+    if (!info->causal_lm)
+        return zy_cli_die("pretrain gpt: the model is a '%s' (%s), not a causal language "
+                          "model", info->model_type, info->architecture);
+    if (zy_model_set_dropout(r->model, r->tp.dropout))
         return zy_cli_die("pretrain gpt: %s", zy_last_error());
-    zy_gpt_init_weights(r->model, r->tp.seed);
     return 0;
 }
 
@@ -379,7 +383,7 @@ static int load_resume(pretrain_run *r, const flags *f, char *state) {
 
 static void run_free(pretrain_run *r) {
     for (int i = 0; r->data_owned && i < r->n_data; i++) free((char *)r->data[i]);
-    zy_gpt_free(r->model);
+    zy_model_free(r->model);
     zy_tokenizer_free(r->tok);
     zy_free(r->tokens);
     zy_free(r->val_owned);
@@ -435,7 +439,7 @@ int zy_cli_pretrain(int argc, char **argv) {
     const char *tspec = f.tokenizer ? f.tokenizer : f.init ? f.init : "byte";
     if (r.resume) tspec = r.out;
     if ((rc = make_tokenizer(&r, tspec)) || (rc = make_model(&r, &f))) goto done;
-    int npos = zy_gpt_get_config(r.model)->n_positions;
+    int npos = zy_model_get_info(r.model)->max_positions;
     if (!r.resume && !f.seq_given && r.tp.seq > npos) r.tp.seq = npos;
     if (r.tp.seq > npos) {
         rc = zy_cli_die("pretrain gpt: --seq %d is longer than the model's n_positions %d",

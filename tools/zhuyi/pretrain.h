@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "zhuyi/gpt.h"
+#include "zhuyi/model.h"
 #include "zhuyi/tokenizer.h"
 #include "zhuyi/trainer.h"
 
@@ -28,7 +28,7 @@ typedef struct pretrain_run {
     long eval_every, save_every, stop_at, log_every;
     // set up by pretrain.c
     zy_tokenizer *tok;
-    zy_gpt *model;
+    zy_model *model;
     int32_t *tokens;          // (n_tokens) training stream followed by the held-out part
     size_t n_tokens, n_train;
     int32_t *val_tokens;      // (n_val) = tokens + n_train, or a separate --val-data stream

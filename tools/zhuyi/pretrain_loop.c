@@ -1,7 +1,7 @@
 // The loop of `zhuyi pretrain gpt`: steps, metrics.jsonl, progress, evaluation, loss.svg,
 // saving, and Ctrl-C. Set-up and flags are pretrain.c.
 //
-// Saving writes, each atomically: config.json + model.safetensors (zy_gpt_save), then
+// Saving writes, each atomically: config.json + model.safetensors (zy_model_save), then
 // training_state.safetensors, whose params_hash ties it to those weights (a crash
 // between the two writes is detected on --resume rather than silently mixing steps).
 // tokenizer.json is written once, before the first step.
@@ -55,6 +55,7 @@ static int mkdir_p(const char *dir) {
 
 typedef struct loop {
     pretrain_run *r;
+    zy_data_source *train, *val;
     zy_trainer *t;
     zy_metrics metrics;
     zy_progress prog;
@@ -75,7 +76,7 @@ static int save(loop *L) {
         {"eval_every", eval_every},
         {"save_every", save_every},
     };
-    if (zy_gpt_save(r->model, r->out) ||
+    if (zy_model_save(r->model, r->out) ||
         zy_trainer_save_state(L->t, state, extra, (int)(sizeof extra / sizeof extra[0])))
         return zy_cli_die("pretrain gpt: saving: %s", zy_last_error());
     return zy_svg_loss(L->svg, &L->metrics);
@@ -95,12 +96,11 @@ static int run(loop *L) {
     long start = zy_trainer_step_count(L->t);
     double tokens_per_step = (double)p->batch * p->seq * p->grad_accum;
     zy_progress_init(&L->prog, start, p->steps, r->log_every);
-    const zy_gpt_config *c = zy_gpt_get_config(r->model);
-    size_t n_params;
-    zy_gpt_params(r->model, &n_params);
-    zy_progress_print(&L->prog, "zhuyi: GPT %d layers, %d heads, %d wide, vocab %d: %.2fM "
+    const zy_model_info *c = zy_model_get_info(r->model);
+    zy_progress_print(&L->prog, "zhuyi: %s, %d layers, %d heads, %d wide, vocab %d: %.2fM "
                       "parameters; %zu training tokens, %zu validation; %s step %ld of %ld",
-                      c->n_layer, c->n_head, c->n_embd, c->vocab_size, n_params / 1e6,
+                      c->architecture, c->n_layer, c->n_head, c->d_model, c->vocab_size,
+                      c->n_params / 1e6,
                       r->n_train, r->n_val, start ? "resuming after" : "starting at",
                       start, p->steps);
     if (r->stop_at && r->stop_at <= start && start < p->steps)
@@ -158,9 +158,16 @@ static int run(loop *L) {
 int zy_pretrain_loop(pretrain_run *r) {
     loop L = {.r = r};
     snprintf(L.svg, sizeof L.svg, "%s/loss.svg", r->out);
-    if (zy_trainer_create(&L.t, r->model, r->tokens, r->n_train, r->val_tokens, r->n_val,
-                          &r->tp))
+    zy_lm_stream_params tp = {.batch = r->tp.batch, .seq = r->tp.seq,
+                              .shuffle = r->tp.shuffle, .seed = r->tp.seed};
+    zy_lm_stream_params vp = {.batch = r->tp.batch, .seq = r->tp.seq, .one_pass = true};
+    if (zy_lm_stream_create(&L.train, r->tokens, r->n_train, &tp) ||
+        (r->n_val && zy_lm_stream_create(&L.val, r->val_tokens, r->n_val, &vp)) ||
+        zy_trainer_create(&L.t, r->model, L.train, L.val, &r->tp)) {
+        zy_data_source_free(L.train);
+        zy_data_source_free(L.val);
         return zy_cli_die("pretrain gpt: %s", zy_last_error());
+    }
     int rc = 0;
     if (r->resume) {
         char state[4096];
@@ -186,5 +193,7 @@ int zy_pretrain_loop(pretrain_run *r) {
 done:
     zy_metrics_close(&L.metrics);
     zy_trainer_free(L.t);
+    zy_data_source_free(L.train);
+    zy_data_source_free(L.val);
     return rc;
 }

@@ -1,0 +1,217 @@
+// zhuyi models: one interface for every architecture. GPT-2 is the first implementation;
+// BERT, the encoder-decoder Transformer and the vision/speech encoders plug in the same
+// way, so the trainer, model-directory I/O, evaluation, generation and the CLI are
+// written once, against this header.
+//
+// Two objects, as llama.cpp splits model and context:
+// - zy_model: the config, the named-tensor table (hf.h) and the weights in one flat float
+//   array. Loaded or created once; read-only while sessions use it.
+// - zy_session: what one use of a model needs: activations and scratch sized for a batch
+//   shape, the dropout mode, a KV cache for decoding, and gradients when training.
+// Any number of sessions may run on one model at the same time, one thread per session.
+// The trainer's optimizer step writes the weights: train with a single session.
+//
+// Which implementation a model directory gets is decided by its config.json: the
+// registry matches "model_type" (and "architectures"[0] where a type has several heads).
+//
+//   zy_model *m;  zy_session *s;
+//   if (zy_model_load(&m, "runs/kjv")) die(zy_last_error());
+//   zy_session_create(&s, m, NULL);
+//   float logits[V];  int seq = 0;
+//   zy_session_decode(s, 1, &seq, prompt_ids, n_prompt, logits);
+#ifndef ZHUYI_MODEL_H
+#define ZHUYI_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+#include "data.h"
+#include "hf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zy_model zy_model;
+typedef struct zy_session zy_session;
+typedef struct zy_model_ops zy_model_ops;
+
+// What generic code needs to know about a model, filled by its implementation.
+typedef struct zy_model_info {
+    const char *model_type;   // config.json "model_type", e.g. "gpt2"
+    const char *architecture; // the Hugging Face class it is saved as, e.g. "GPT2LMHeadModel"
+    int vocab_size;           // input ids are in [0, vocab_size)
+    int max_positions;        // longest sequence (n_positions, max_position_embeddings)
+    int n_layer, n_head, d_model;
+    float dropout;            // probability applied in training mode
+    bool causal_lm;           // predicts the next token: decoding and zy_generate work
+    size_t n_params;          // floats in the flat parameter array
+} zy_model_info;
+
+// ---- models ---------------------------------------------------------------------------
+// dir/config.json + dir/model.safetensors (tensor names, aliases and shapes as the model's
+// table says; F32/F16/BF16). Optional tensors absent from the file are initialised (seed
+// 0) and reported by zy_model_tensor_missing. Errors name the file, the field or tensor.
+zy_status zy_model_load(zy_model **out, const char *dir);
+// A model with zeroed weights from a config (call zy_model_init_weights or fill them).
+zy_status zy_model_create(zy_model **out, const zy_config *config);
+void zy_model_free(zy_model *m);
+// Writes dir/model.safetensors (F32, Hugging Face names and layouts, tied tensors once)
+// and dir/config.json, each atomically; creates dir (and its parents) if needed.
+zy_status zy_model_save(const zy_model *m, const char *dir);
+
+// The config.json of a named preset ("gpt2-124m", "gpt-nano", ...) of any registered
+// model type; ZY_STATUS_NOT_FOUND (the message lists the presets) otherwise. Presets may
+// leave vocab_size 0 for the caller to set from its tokenizer.
+zy_status zy_model_preset(zy_config **out, const char *name);
+// The preset names of all registered implementations: writes up to max, returns the count.
+int zy_model_preset_names(const char **names, int max);
+// The model types (config.json "model_type") of all registered implementations, each once.
+int zy_model_types(const char **types, int max);
+
+const zy_model_info *zy_model_get_info(const zy_model *m);
+// The model's config as config.json would hold it (written by the implementation).
+zy_status zy_model_get_config(const zy_model *m, zy_config **out);
+// Every tensor by its table's init rule, values a function of the seed alone.
+void zy_model_init_weights(zy_model *m, uint64_t seed);
+// Dropout probability of every site in training mode (p in [0, 1)).
+zy_status zy_model_set_dropout(zy_model *m, float p);
+// FLOPs of a training step (forward + backward) on a (B, T) batch, for reports; 0 if the
+// implementation does not say.
+double zy_model_train_flops(const zy_model *m, int B, int T);
+
+// The named-tensor table and the weights: tensor i is params[t->offset .. + t->count).
+const zy_tensor_table *zy_model_tensors(const zy_model *m);
+float *zy_model_params(zy_model *m, size_t *n);
+const float *zy_model_tensor_data(const zy_model *m, int tensor);
+// True if tensor i was absent from the file zy_model_load read (and was initialised).
+bool zy_model_tensor_missing(const zy_model *m, int tensor);
+
+// Freezing: a frozen tensor gets no gradient and no optimizer moments. All tensors are
+// trainable at first; tensor -1 means every tensor. Set before creating the training
+// session (a session's gradient layout is fixed when it is created).
+zy_status zy_model_set_trainable(zy_model *m, int tensor, bool trainable);
+bool zy_model_is_trainable(const zy_model *m, int tensor);
+// Floats of the trainable tensors: the length of a training session's gradient array.
+size_t zy_model_trainable_floats(const zy_model *m);
+
+// ---- sessions ---------------------------------------------------------------------------
+typedef struct zy_session_params {
+    int batch, seq;  // activations for batches of up to batch x seq (0: none until
+                     // zy_session_prepare); seq <= max_positions
+    int seq_dec;     // decoder length for encoder-decoder models (0 otherwise)
+    bool training;   // allocate gradients for the model's trainable tensors
+    int n_seq;       // sequences the KV cache holds for decoding (1)
+} zy_session_params;
+
+zy_session_params zy_session_default_params(void);
+
+// p may be NULL (the defaults: decoding only). Allocates only what p asks for; the KV
+// cache is allocated by the first decode.
+zy_status zy_session_create(zy_session **out, const zy_model *m, const zy_session_params *p);
+void zy_session_free(zy_session *s);
+const zy_model *zy_session_model(const zy_session *s);
+// Size the activations for batches of up to batch x seq (x seq_dec); grows, never shrinks.
+zy_status zy_session_prepare(zy_session *s, int batch, int seq, int seq_dec);
+// Training mode turns dropout on, with masks drawn from `seed` (the same seed and batch
+// give the same forward and backward); evaluation mode (the default) turns it off.
+void zy_session_set_mode(zy_session *s, bool training, uint64_t seed);
+
+// Forward on a batch (within the prepared shape). With targets (or labels, as the model
+// needs), *loss receives the mean loss and *count how many targets it averages over
+// (both may be NULL); without, only the outputs are computed. Bad input ids, targets or
+// lengths are ZY_STATUS_INVALID_ARGUMENT naming (b, t, id); nothing is allocated.
+zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, double *count);
+// After a forward with targets, in a training session: add loss_scale * d(loss)/d(param)
+// into the gradients of the trainable tensors (1/k for k accumulated micro-batches).
+zy_status zy_session_backward(zy_session *s, float loss_scale);
+// The gradient array: the trainable tensors' gradients one after another, in table order
+// (n = zy_model_trainable_floats). NULL (n 0) in a session that is not training.
+float *zy_session_grads(zy_session *s, size_t *n);
+// Tensor i's gradient inside that array; NULL if i is frozen or the session not training.
+float *zy_session_tensor_grad(zy_session *s, int tensor);
+void zy_session_zero_grads(zy_session *s);
+// A named output of the last forward, e.g. "logits" (B, T, V) of a language model;
+// shape[0..*ndim) receive its shape (up to 4 dims). NULL if the model has no such output
+// or it is gone (a language model's backward overwrites its logits with their gradient).
+const float *zy_session_output(const zy_session *s, const char *name, int *ndim,
+                               int64_t *shape);
+
+// ---- decoding (causal language models) ----------------------------------------------------
+// Append n tokens to each of the n_seq sequences seqs[0..n_seq) of the KV cache (tokens
+// (n_seq, n), row i for sequence seqs[i]; the sequences distinct) and write each
+// sequence's next-token logits after its last new token to logits (n_seq, V). n = the
+// length of a prompt, or 1 to step several sequences (beams, parallel requests) at once.
+// Errors leave the cache unchanged: a sequence outside [0, n_seq of the session), a bad
+// id, or positions past max_positions. Never uses dropout.
+zy_status zy_session_decode(zy_session *s, int n_seq, const int *seqs, const int *tokens,
+                            int n, float *logits);
+// Forget sequence seq's positions (-1: every sequence).
+void zy_session_seq_reset(zy_session *s, int seq);
+int zy_session_seq_len(const zy_session *s, int seq);
+// Make sequence dst a copy of sequence src (beam search forks a hypothesis).
+zy_status zy_session_seq_copy(zy_session *s, int dst, int src);
+
+// ---- implementing a model --------------------------------------------------------------
+// An architecture is a table of operations. The generic code validates every argument
+// (shapes, ids, sequence numbers, modes) before calling them, allocates the flat
+// parameter array from the table the implementation declares, and owns gradients; an
+// implementation reads its weights and gradients through zy_model_tensor_data and
+// zy_session_tensor_grad (NULL for a frozen tensor: skip its weight gradient).
+// Optional operations may be NULL.
+struct zy_model_ops {
+    const char *model_type;            // config.json "model_type" it implements
+    const char *const *architectures;  // NULL-terminated "architectures" values it accepts
+                                       // (NULL: any)
+    const char *const *presets;        // NULL-terminated preset names, or NULL
+    // Fill config (an empty object) with preset `name` (one of `presets`).
+    zy_status (*preset)(const char *name, zy_config *config);
+
+    // Read and validate the config (errors name the field), declare the tensors with
+    // zy_tensor_table_add on zy_model_table(m), set an implementation object with
+    // zy_model_set_impl, fill *info (n_params is filled by the caller).
+    zy_status (*init)(zy_model *m, const zy_config *config, zy_model_info *info);
+    void (*free)(zy_model *m);
+    // Write the hyper-parameters into config (an empty object) as config.json holds them.
+    zy_status (*write_config)(const zy_model *m, zy_config *config);
+    zy_status (*set_dropout)(zy_model *m, float p, zy_model_info *info); // optional
+    double (*train_flops)(const zy_model *m, int B, int T);               // optional
+
+    // Sessions. session_init sets an implementation object (zy_session_set_impl).
+    zy_status (*session_init)(zy_session *s, const zy_session_params *p);
+    void (*session_free)(zy_session *s);
+    zy_status (*prepare)(zy_session *s, int batch, int seq, int seq_dec);
+    // Training mode, seed and gradient pointers are read from the session.
+    zy_status (*forward)(zy_session *s, const zy_batch *b, float *loss, double *count);
+    zy_status (*backward)(zy_session *s, float loss_scale);
+    const float *(*output)(const zy_session *s, const char *name, int *ndim,
+                           int64_t *shape); // optional
+    // Decoding (optional; needed when info->causal_lm). Arguments are validated.
+    zy_status (*decode)(zy_session *s, int n_seq, const int *seqs, const int *tokens, int n,
+                        float *logits);
+    void (*seq_reset)(zy_session *s, int seq);
+    int (*seq_len)(const zy_session *s, int seq);
+    zy_status (*seq_copy)(zy_session *s, int dst, int src);
+};
+
+// Make an implementation known to zy_model_load/create/preset (GPT-2 is built in). Call
+// before loading models; not thread-safe against concurrent loads. At most 64.
+zy_status zy_model_register(const zy_model_ops *ops);
+
+// For implementations:
+zy_tensor_table *zy_model_table(zy_model *m);
+void zy_model_set_impl(zy_model *m, void *impl);
+void *zy_model_impl(const zy_model *m);
+const zy_model_ops *zy_model_get_ops(const zy_model *m);
+void zy_session_set_impl(zy_session *s, void *impl);
+void *zy_session_impl(const zy_session *s);
+bool zy_session_training(const zy_session *s); // training mode (dropout on)
+uint64_t zy_session_seed(const zy_session *s); // the seed of the training-mode masks
+int zy_session_n_seq(const zy_session *s);     // sequences of the KV cache
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,175 @@
+// The generic model object (model.h): creation from a config through the registry, the
+// flat parameter array laid out by the implementation's tensor table, model directories
+// (config.json + model.safetensors, both driven by the table), freezing. Not here:
+// sessions (session.c), any architecture (gpt*.c).
+#include <stdio.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "models/model_internal.h"
+
+void zy_model_free(zy_model *m) {
+    if (!m) return;
+    if (m->ops && m->ops->free) m->ops->free(m);
+    zy_tensor_table_free(m->table);
+    zy_free(m->params);
+    zy_free(m->trainable);
+    zy_free(m->missing);
+    zy_free(m->ptrs);
+    zy_free(m);
+}
+
+zy_status zy_model_create(zy_model **out, const zy_config *config) {
+    *out = NULL;
+    const zy_model_ops *ops;
+    zy_status st = zy__model_find_ops(config, &ops);
+    if (st) return st;
+    zy_model *m = zy_calloc(1, sizeof *m);
+    if (!m) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "model: out of memory");
+    m->ops = ops;
+    if ((st = zy_tensor_table_create(&m->table))) goto fail;
+    zy_model_info info = {.model_type = ops->model_type};
+    if ((st = ops->init(m, config, &info))) goto fail;
+    int nt = zy_tensor_table_count(m->table);
+    info.n_params = zy_tensor_table_floats(m->table);
+    if (nt == 0 || info.n_params == 0) {
+        st = zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: the model declares no tensors",
+                       zy_config_name(config));
+        goto fail;
+    }
+    m->info = info;
+    m->params = zy_calloc(info.n_params, sizeof *m->params);
+    m->trainable = zy_calloc((size_t)nt, sizeof *m->trainable);
+    m->missing = zy_calloc((size_t)nt, sizeof *m->missing);
+    m->ptrs = zy_calloc((size_t)nt, sizeof *m->ptrs);
+    if (!m->params || !m->trainable || !m->missing || !m->ptrs) {
+        st = zy__error(ZY_STATUS_OUT_OF_MEMORY, "model: out of memory for %zu parameters "
+                       "(%.1f MiB)", info.n_params, (double)info.n_params * 4 / (1 << 20));
+        goto fail;
+    }
+    for (int i = 0; i < nt; i++) {
+        m->trainable[i] = true;
+        m->ptrs[i] = m->params + zy_tensor_table_at(m->table, i)->offset;
+    }
+    *out = m;
+    return ZY_STATUS_OK;
+fail:
+    zy_model_free(m);
+    return st;
+}
+
+// dir + "/" + name into buf, or an error naming the directory.
+static zy_status join(char *buf, size_t cap, const char *dir, const char *name) {
+    if ((size_t)snprintf(buf, cap, "%s/%s", dir, name) >= cap)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "model directory path too long: %s", dir);
+    return ZY_STATUS_OK;
+}
+
+zy_status zy_model_load(zy_model **out, const char *dir) {
+    *out = NULL;
+    char path[4096];
+    zy_config *cfg;
+    zy_status st = join(path, sizeof path, dir, "config.json");
+    if (st || (st = zy_config_load(&cfg, path))) return st;
+    zy_model *m;
+    st = zy_model_create(&m, cfg);
+    zy_config_free(cfg);
+    if (st) return st;
+    if ((st = join(path, sizeof path, dir, "model.safetensors")) ||
+        (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing))) {
+        zy_model_free(m);
+        return st;
+    }
+    for (int i = 0; i < zy_tensor_table_count(m->table); i++)
+        if (m->missing[i])
+            zy__log(ZY_LOG_WARN, "%s: tensor '%s' is not in the file: initialised", path,
+                    zy_tensor_table_at(m->table, i)->name);
+    *out = m;
+    return ZY_STATUS_OK;
+}
+
+zy_status zy_model_get_config(const zy_model *m, zy_config **out) {
+    const char *arch[1] = {m->info.architecture};
+    zy_status st = zy_config_create(out, "config.json");
+    if (!st) st = zy_config_set_string(*out, "model_type", m->ops->model_type);
+    if (!st && arch[0]) st = zy_config_set_strings(*out, "architectures", arch, 1);
+    if (!st) st = m->ops->write_config(m, *out);
+    if (st) {
+        zy_config_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+zy_status zy_model_save(const zy_model *m, const char *dir) {
+    char path[4096];
+    zy_status st = join(path, sizeof path, dir, "model.safetensors");
+    if (st || (st = zy_mkdirs(dir))) return st;
+    if ((st = zy_tensor_table_save(m->table, path, m->params, ZY_DTYPE_F32))) return st;
+    zy_config *cfg;
+    if ((st = zy_model_get_config(m, &cfg))) return st;
+    if (!(st = join(path, sizeof path, dir, "config.json"))) st = zy_config_save(cfg, path);
+    zy_config_free(cfg);
+    return st;
+}
+
+const zy_model_info *zy_model_get_info(const zy_model *m) { return &m->info; }
+
+void zy_model_init_weights(zy_model *m, uint64_t seed) {
+    zy_tensor_table_init(m->table, m->params, seed);
+}
+
+zy_status zy_model_set_dropout(zy_model *m, float p) {
+    if (!(p >= 0.0f && p < 1.0f))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "dropout %g is not in [0, 1)", (double)p);
+    if (!m->ops->set_dropout) {
+        if (p == 0.0f) return ZY_STATUS_OK;
+        return zy__error(ZY_STATUS_UNSUPPORTED, "model_type '%s' has no dropout",
+                         m->ops->model_type);
+    }
+    return m->ops->set_dropout(m, p, &m->info);
+}
+
+double zy_model_train_flops(const zy_model *m, int B, int T) {
+    return m->ops->train_flops ? m->ops->train_flops(m, B, T) : 0.0;
+}
+
+const zy_tensor_table *zy_model_tensors(const zy_model *m) { return m->table; }
+
+float *zy_model_params(zy_model *m, size_t *n) {
+    if (n) *n = m->info.n_params;
+    return m->params;
+}
+
+const float *zy_model_tensor_data(const zy_model *m, int tensor) {
+    return tensor >= 0 && tensor < zy_tensor_table_count(m->table) ? m->ptrs[tensor] : NULL;
+}
+
+bool zy_model_tensor_missing(const zy_model *m, int tensor) {
+    return tensor >= 0 && tensor < zy_tensor_table_count(m->table) && m->missing[tensor];
+}
+
+zy_status zy_model_set_trainable(zy_model *m, int tensor, bool trainable) {
+    int nt = zy_tensor_table_count(m->table);
+    if (tensor < -1 || tensor >= nt)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "model: tensor %d of %d", tensor, nt);
+    for (int i = tensor < 0 ? 0 : tensor; i < (tensor < 0 ? nt : tensor + 1); i++)
+        m->trainable[i] = trainable;
+    return ZY_STATUS_OK;
+}
+
+bool zy_model_is_trainable(const zy_model *m, int tensor) {
+    return tensor >= 0 && tensor < zy_tensor_table_count(m->table) && m->trainable[tensor];
+}
+
+size_t zy_model_trainable_floats(const zy_model *m) {
+    size_t n = 0;
+    for (int i = 0; i < zy_tensor_table_count(m->table); i++)
+        if (m->trainable[i]) n += zy_tensor_table_at(m->table, i)->count;
+    return n;
+}
+
+zy_tensor_table *zy_model_table(zy_model *m) { return m->table; }
+void zy_model_set_impl(zy_model *m, void *impl) { m->impl = impl; }
+void *zy_model_impl(const zy_model *m) { return m->impl; }
+const zy_model_ops *zy_model_get_ops(const zy_model *m) { return m->ops; }

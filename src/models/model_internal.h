@@ -1,0 +1,36 @@
+// Private to src/models: the generic model and session objects behind model.h, shared by
+// model.c (models), session.c (sessions) and registry.c. Implementations (gpt*.c) use
+// only the public accessors of model.h.
+#ifndef ZHUYI_MODELS_MODEL_INTERNAL_H
+#define ZHUYI_MODELS_MODEL_INTERNAL_H
+
+#include "zhuyi/model.h"
+
+struct zy_model {
+    const zy_model_ops *ops;
+    void *impl;
+    zy_model_info info;
+    zy_tensor_table *table;
+    float *params;    // (info.n_params), the table's flat layout
+    bool *trainable;  // (n_tensors)
+    bool *missing;    // (n_tensors) absent from the file that was loaded
+    float **ptrs;     // (n_tensors) params + offset of each tensor
+};
+
+struct zy_session {
+    const zy_model *m;
+    void *impl;
+    bool training;      // dropout on
+    uint64_t seed;
+    int n_seq;          // sequences of the KV cache
+    int cap_B, cap_T, cap_Td; // prepared batch shape
+    bool has_grads;
+    float *grads;       // (n_grads) the trainable tensors in table order
+    size_t n_grads;
+    float **grad_ptrs;  // (n_tensors) into grads, NULL for frozen tensors
+};
+
+// The implementation for config (model_type and architectures[0]); errors name both.
+zy_status zy__model_find_ops(const zy_config *c, const zy_model_ops **out);
+
+#endif

@@ -1,0 +1,231 @@
+// Generic sessions (model.h): the checks every implementation would otherwise repeat
+// (batch shapes, token ids, sequence numbers, context length), the training mode, and the
+// gradient array of the trainable tensors. The arithmetic is the implementation's.
+#include <string.h>
+
+#include "core/internal.h"
+#include "models/model_internal.h"
+
+#define MAX_SEQ 65536
+
+zy_session_params zy_session_default_params(void) {
+    return (zy_session_params){.batch = 0, .seq = 0, .seq_dec = 0, .training = false,
+                               .n_seq = 1};
+}
+
+// Gradients for the trainable tensors, one after another in table order.
+static zy_status alloc_grads(zy_session *s) {
+    const zy_model *m = s->m;
+    int nt = zy_tensor_table_count(m->table);
+    s->n_grads = zy_model_trainable_floats(m);
+    s->grad_ptrs = zy_calloc((size_t)nt, sizeof *s->grad_ptrs);
+    s->grads = zy_calloc(s->n_grads ? s->n_grads : 1, sizeof *s->grads);
+    if (!s->grad_ptrs || !s->grads)
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "session: out of memory for %zu gradients",
+                         s->n_grads);
+    size_t off = 0;
+    for (int i = 0; i < nt; i++) {
+        if (!m->trainable[i]) continue;
+        s->grad_ptrs[i] = s->grads + off;
+        off += zy_tensor_table_at(m->table, i)->count;
+    }
+    s->has_grads = true;
+    return ZY_STATUS_OK;
+}
+
+void zy_session_free(zy_session *s) {
+    if (!s) return;
+    if (s->m->ops->session_free) s->m->ops->session_free(s);
+    zy_free(s->grads);
+    zy_free(s->grad_ptrs);
+    zy_free(s);
+}
+
+zy_status zy_session_create(zy_session **out, const zy_model *m, const zy_session_params *p) {
+    *out = NULL;
+    zy_session_params d = zy_session_default_params();
+    if (!p) p = &d;
+    if (p->batch < 0 || p->seq < 0 || p->seq_dec < 0 || p->n_seq < 1 || p->n_seq > MAX_SEQ)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "session: batch %d, seq %d, seq_dec %d "
+                         "must not be negative and n_seq %d in [1, %d]", p->batch, p->seq,
+                         p->seq_dec, p->n_seq, MAX_SEQ);
+    zy_session *s = zy_calloc(1, sizeof *s);
+    if (!s) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "session: out of memory");
+    s->m = m;
+    s->n_seq = p->n_seq;
+    zy_status st;
+    if (p->training && (st = alloc_grads(s))) goto fail;
+    if ((st = m->ops->session_init(s, p))) goto fail;
+    if (p->batch > 0 && p->seq > 0 && (st = zy_session_prepare(s, p->batch, p->seq, p->seq_dec)))
+        goto fail;
+    *out = s;
+    return ZY_STATUS_OK;
+fail:
+    zy_session_free(s);
+    return st;
+}
+
+const zy_model *zy_session_model(const zy_session *s) { return s->m; }
+
+zy_status zy_session_prepare(zy_session *s, int batch, int seq, int seq_dec) {
+    int P = s->m->info.max_positions;
+    if (batch <= 0 || seq <= 0 || seq > P || seq_dec < 0 || seq_dec > P)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "session: batch %d x seq %d (x seq_dec "
+                         "%d): need batch > 0 and 0 < seq <= max_positions = %d", batch, seq,
+                         seq_dec, P);
+    if ((long long)batch * seq > (1 << 24) || (long long)batch * seq_dec > (1 << 24))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "session: batch x seq = %lld too large",
+                         (long long)batch * ZY_MAX(seq, seq_dec));
+    if (batch <= s->cap_B && seq <= s->cap_T && seq_dec <= s->cap_Td) return ZY_STATUS_OK;
+    int B = ZY_MAX(batch, s->cap_B), T = ZY_MAX(seq, s->cap_T), Td = ZY_MAX(seq_dec, s->cap_Td);
+    zy_status st = s->m->ops->prepare(s, B, T, Td);
+    if (st) return st;
+    s->cap_B = B, s->cap_T = T, s->cap_Td = Td;
+    return ZY_STATUS_OK;
+}
+
+void zy_session_set_mode(zy_session *s, bool training, uint64_t seed) {
+    s->training = training;
+    s->seed = seed;
+}
+
+// Ids in [0, V) (when the model reads tokens); the message names (b, t, id).
+static zy_status check_ids(const char *what, const int *ids, int B, int T, const int *lengths,
+                           int V) {
+    if (V <= 0) return ZY_STATUS_OK;
+    for (int b = 0; b < B; b++) {
+        int n = lengths ? lengths[b] : T;
+        for (int t = 0; t < n; t++) {
+            int id = ids[(size_t)b * T + t];
+            if (id < 0 || id >= V)
+                return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s id %d at (b=%d, t=%d) is "
+                                 "outside the vocabulary [0, %d)", what, id, b, t, V);
+        }
+    }
+    return ZY_STATUS_OK;
+}
+
+static zy_status check_lengths(const char *what, const int *lengths, int B, int T) {
+    for (int b = 0; lengths && b < B; b++)
+        if (lengths[b] < 0 || lengths[b] > T)
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s[%d] = %d is outside [0, %d]",
+                             what, b, lengths[b], T);
+    return ZY_STATUS_OK;
+}
+
+zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, double *count) {
+    if (loss) *loss = 0.0f;
+    if (count) *count = 0.0;
+    if (!b || !b->input_ids || b->B <= 0 || b->T <= 0 || b->B > s->cap_B || b->T > s->cap_T ||
+        b->T_dec < 0 || b->T_dec > s->cap_Td)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "forward: batch %d x %d (decoder %d) "
+                         "exceeds the prepared %d x %d (%d) (call zy_session_prepare)",
+                         b ? b->B : 0, b ? b->T : 0, b ? b->T_dec : 0, s->cap_B, s->cap_T,
+                         s->cap_Td);
+    int V = s->m->info.vocab_size;
+    zy_status st;
+    if ((st = check_lengths("lengths", b->lengths, b->B, b->T)) ||
+        (st = check_ids("input", b->input_ids, b->B, b->T, b->lengths, V)))
+        return st;
+    if (b->dec_input_ids &&
+        ((st = check_lengths("dec_lengths", b->dec_lengths, b->B, b->T_dec)) ||
+         (st = check_ids("decoder input", b->dec_input_ids, b->B, b->T_dec, b->dec_lengths, V))))
+        return st;
+    return s->m->ops->forward(s, b, loss, count);
+}
+
+zy_status zy_session_backward(zy_session *s, float loss_scale) {
+    if (!s->has_grads)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "backward: the session has no gradients "
+                         "(create it with zy_session_params.training)");
+    if (!(loss_scale == loss_scale))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "backward: loss_scale is NaN");
+    return s->m->ops->backward(s, loss_scale);
+}
+
+float *zy_session_grads(zy_session *s, size_t *n) {
+    if (n) *n = s->has_grads ? s->n_grads : 0;
+    return s->has_grads ? s->grads : NULL;
+}
+
+float *zy_session_tensor_grad(zy_session *s, int tensor) {
+    if (!s->has_grads || tensor < 0 || tensor >= zy_tensor_table_count(s->m->table))
+        return NULL;
+    return s->grad_ptrs[tensor];
+}
+
+void zy_session_zero_grads(zy_session *s) {
+    if (s->has_grads) memset(s->grads, 0, s->n_grads * sizeof *s->grads);
+}
+
+const float *zy_session_output(const zy_session *s, const char *name, int *ndim,
+                               int64_t *shape) {
+    if (!s->m->ops->output || !name) return NULL;
+    return s->m->ops->output(s, name, ndim, shape);
+}
+
+// ---- decoding ----------------------------------------------------------------------------
+
+static zy_status check_decoder(const zy_session *s, const char *what) {
+    if (s->m->info.causal_lm && s->m->ops->decode) return ZY_STATUS_OK;
+    return zy__error(ZY_STATUS_UNSUPPORTED, "%s: model_type '%s' is not a causal language "
+                     "model", what, s->m->ops->model_type);
+}
+
+static zy_status check_seq(const zy_session *s, int seq, const char *what) {
+    if (seq >= 0 && seq < s->n_seq) return ZY_STATUS_OK;
+    return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: sequence %d is outside the session's "
+                     "[0, %d) (zy_session_params.n_seq)", what, seq, s->n_seq);
+}
+
+zy_status zy_session_decode(zy_session *s, int n_seq, const int *seqs, const int *tokens,
+                            int n, float *logits) {
+    zy_status st = check_decoder(s, "decode");
+    if (st) return st;
+    if (n_seq < 1 || n_seq > s->n_seq || n < 1 || !seqs || !tokens || !logits)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "decode: %d sequences of %d tokens (need "
+                         "1..%d sequences and n >= 1)", n_seq, n, s->n_seq);
+    int P = s->m->info.max_positions, V = s->m->info.vocab_size;
+    for (int i = 0; i < n_seq; i++) {
+        if ((st = check_seq(s, seqs[i], "decode"))) return st;
+        for (int j = 0; j < i; j++)
+            if (seqs[j] == seqs[i])
+                return zy__error(ZY_STATUS_INVALID_ARGUMENT, "decode: sequence %d is given "
+                                 "twice", seqs[i]);
+        int pos = s->m->ops->seq_len(s, seqs[i]);
+        if (n > P - pos)
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "decode: sequence %d: %d cached + %d "
+                             "new positions exceed max_positions = %d", seqs[i], pos, n, P);
+        for (int t = 0; t < n; t++) {
+            int id = tokens[(size_t)i * n + t];
+            if (id < 0 || id >= V)
+                return zy__error(ZY_STATUS_INVALID_ARGUMENT, "decode: token id %d of sequence "
+                                 "%d at position %d is outside [0, %d)", id, seqs[i], pos + t,
+                                 V);
+        }
+    }
+    return s->m->ops->decode(s, n_seq, seqs, tokens, n, logits);
+}
+
+void zy_session_seq_reset(zy_session *s, int seq) {
+    if (check_decoder(s, "seq_reset") || seq < -1 || seq >= s->n_seq) return;
+    s->m->ops->seq_reset(s, seq);
+}
+
+int zy_session_seq_len(const zy_session *s, int seq) {
+    if (check_decoder(s, "seq_len") || seq < 0 || seq >= s->n_seq) return 0;
+    return s->m->ops->seq_len(s, seq);
+}
+
+zy_status zy_session_seq_copy(zy_session *s, int dst, int src) {
+    zy_status st = check_decoder(s, "seq_copy");
+    if (st || (st = check_seq(s, dst, "seq_copy")) || (st = check_seq(s, src, "seq_copy")))
+        return st;
+    return dst == src ? ZY_STATUS_OK : s->m->ops->seq_copy(s, dst, src);
+}
+
+void zy_session_set_impl(zy_session *s, void *impl) { s->impl = impl; }
+void *zy_session_impl(const zy_session *s) { return s->impl; }
+bool zy_session_training(const zy_session *s) { return s->training; }
+uint64_t zy_session_seed(const zy_session *s) { return s->seed; }
+int zy_session_n_seq(const zy_session *s) { return s->n_seq; }
