@@ -1,6 +1,6 @@
 // GEMM driver: picks the kernel family from zy_simd_level(), blocks the problem for the
 // caches (GotoBLAS loop order: nc columns of B -> kc deep -> mc rows of A -> nr x mr tiles),
-// packs the blocks into per-thread workspaces and splits the work over OpenMP threads.
+// packs the blocks into per-thread workspaces and splits the work over the pool's threads.
 // Packing and micro-kernels live in gemm_pack.c and gemm_<isa>.c; this file only decides.
 //
 // Threading: C is cut into chunks (rectangles of whole register tiles), each computed as an
@@ -16,7 +16,7 @@
 
 // Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop.
 #define SMALL_FLOPS 32768.0
-// Below this many flops one thread is faster than waking a team.
+// Below this many flops one thread is faster than waking the pool.
 #define THREAD_FLOPS 4.0e6
 
 typedef struct gemm_args {
@@ -206,7 +206,7 @@ typedef struct grid {
 } grid;
 
 #define CHUNKS_PER_THREAD 4
-#define CHUNK_FLOPS 2.0e6 // no chunk smaller than this (team overhead)
+#define CHUNK_FLOPS 2.0e6 // no chunk smaller than this (scheduling overhead)
 #define PACK_COST 10.0
 #define MAX_EXTRA 0.015
 
@@ -334,9 +334,9 @@ void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha
     if (batch <= 0 || M <= 0 || N <= 0 || K < 0) return;
     const zy__gemm_arch *ar = pick_arch();
     int nt = zy__in_parallel() ? 1 : zy_threads_get();
-    if (2.0 * M * N * K * batch < THREAD_FLOPS) nt = 1; // all of it is less than a team costs
+    if (2.0 * M * N * K * batch < THREAD_FLOPS) nt = 1; // less than waking the pool costs
     // Whole matrices per thread when there are enough of them to balance (or they are too
-    // small to split): no duplicated packing, no per-matrix team start-up.
+    // small to split): no duplicated packing, no per-matrix parallel region.
     bool per_matrix = nt > 1 && batch > 1 &&
                       (batch % nt == 0 || batch >= 4 * nt || threads_for(M, N, K) == 1);
     if (!per_matrix) {
