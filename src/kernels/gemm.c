@@ -7,6 +7,7 @@
 // independent serial GEMM that packs what it needs itself, handed out dynamically. Every
 // element of C sees the same arithmetic whatever the thread count or chunking, so results
 // are bitwise identical for 1 and 2 threads (tests/test_gemm.c checks it).
+#include <pthread.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -37,15 +38,20 @@ static const zy__gemm_arch *pick_arch(void) {
 }
 
 // ---- per-thread packing workspace ------------------------------------------------------
-// Allocated once per thread, at the largest block any family uses, then reused forever:
-// nothing is allocated per call. If the allocation fails the caller takes the reference
-// path, which needs no workspace.
+// Allocated on a thread's first packed product, at the largest block any family uses (~7
+// MB), then reused: nothing is allocated per call. A thread-specific key's destructor frees
+// it when the thread exits, so a long-running program that starts and ends threads does
+// not grow. If the allocation (or the key) fails the caller takes the reference path,
+// which needs no workspace.
 typedef struct workspace {
     float *a; // (mc, kc) packed A block
     float *b; // (kc, nc) packed B block
 } workspace;
 
-static _Thread_local workspace tls_ws;
+static _Thread_local workspace tls_ws; // this thread's; a points at the whole block
+static pthread_key_t ws_key;           // its value is the block, for the destructor
+static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
+static bool ws_key_ok;
 
 static size_t max_floats(int which) {
     const zy__gemm_arch *all[] = {&zy__gemm_scalar, &zy__gemm_avx2, &zy__gemm_avx512};
@@ -57,17 +63,25 @@ static size_t max_floats(int which) {
     return best;
 }
 
+static void free_workspace(void *block) {
+    tls_ws = (workspace){NULL, NULL}; // in case a later destructor calls zy_sgemm
+    zy_free(block);
+}
+
+static void make_key(void) { ws_key_ok = pthread_key_create(&ws_key, free_workspace) == 0; }
+
 static workspace *get_workspace(void) {
-    if (!tls_ws.a) {
-        float *a = zy_alloc(sizeof(float) * max_floats(0));
-        float *b = a ? zy_alloc(sizeof(float) * max_floats(1)) : NULL;
-        if (!b) {
-            zy_free(a);
-            return NULL;
-        }
-        tls_ws.a = a;
-        tls_ws.b = b;
+    if (tls_ws.a) return &tls_ws;
+    pthread_once(&ws_once, make_key);
+    if (!ws_key_ok) return NULL; // no way to free it at thread exit: do not allocate
+    size_t na = (max_floats(0) + 15) / 16 * 16; // keeps b 64-byte aligned
+    float *block = zy_alloc(sizeof(float) * (na + max_floats(1)));
+    if (!block) return NULL;
+    if (pthread_setspecific(ws_key, block)) {
+        zy_free(block);
+        return NULL;
     }
+    tls_ws = (workspace){block, block + na};
     return &tls_ws;
 }
 
