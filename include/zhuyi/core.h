@@ -174,8 +174,9 @@ zy_status zy_file_writer_commit(zy_file_writer *w);
 void zy_file_writer_abort(zy_file_writer *w);
 
 // ---- threads ------------------------------------------------------------------------
-// Kernels run on this many OpenMP threads. Default: $ZY_THREADS if set and valid,
-// otherwise OpenMP's default (all cores). 1 when built without OpenMP.
+// Kernels run on this many threads (the calling thread and the library's pool). Default:
+// $ZY_THREADS if set and valid (1..4096), otherwise the number of CPUs the process may run
+// on (its affinity mask).
 int zy_threads_get(void);
 // n <= 0 restores the default. Returns the count in force.
 int zy_threads_set(int n);

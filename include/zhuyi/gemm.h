@@ -1,6 +1,6 @@
 // zhuyi GEMM: single-precision matrix multiply for the shapes a transformer uses.
 // Row-major throughout. The fast path (AVX-512 or AVX2 micro-kernels over packed,
-// cache-blocked panels, threaded with OpenMP) is chosen at run time from zy_simd_level();
+// cache-blocked panels, on the library's thread pool) is chosen at run time from zy_simd_level();
 // zy_sgemm_ref is the scalar reference every fast path is tested against.
 #ifndef ZHUYI_GEMM_H
 #define ZHUYI_GEMM_H
@@ -17,8 +17,9 @@ extern "C" {
 //   B is (K,N) with row stride ldb, or (N,K) when transB (op(B) = Bᵀ)
 //   C is (M,N) with row stride ldc.
 // beta == 0 writes C without reading it (NaN/Inf already in C do not propagate).
-// M, N or K == 0 is allowed (K == 0 gives C = beta * C). Called from inside an OpenMP
-// parallel region it runs on the calling thread only.
+// M, N or K == 0 is allowed (K == 0 gives C = beta * C). Called from inside a parallel
+// region (a chunk of another kernel, or an OpenMP region) it runs on the calling thread
+// only.
 void zy_sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
 

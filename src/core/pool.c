@@ -1,21 +1,31 @@
 // The thread pool behind zy__parallel (see pool.h for why it exists and what it promises).
 //
 // One job at a time: the thread that wins `busy` publishes the job (function, context,
-// chunk count) and a new generation number, wakes sleeping workers, and takes chunks
-// itself. Chunks are claimed from one 64-bit word, (generation << 32) | next chunk, with a
-// compare-and-swap, so a worker that wakes late, after its job ended and another began,
-// can never claim a chunk of the newer job by mistake. The caller returns when every
-// chunk is finished, so the job's context (usually on the caller's stack) outlives it.
+// sizes) and a new generation number, wakes sleeping workers, and takes chunks itself.
+// Chunks are claimed from one 64-bit word, (generation << 32) | next chunk, with a
+// compare-and-swap. The caller returns when every chunk is finished, so the job's context
+// (usually on the caller's stack) outlives every use of it.
 //
-// Waiting: an idle worker spins (with the CPU's pause hint) for SPIN_IDLE rounds, the gap
-// between back-to-back regions of a training step, then sleeps on a condition variable.
-// The caller waits for chunks still running on other threads by spinning and, after
-// SPIN_FINISH rounds, yielding the CPU, since the thread it waits for may be the one the
-// scheduler parked.
+// A late worker (it saw generation g, then was descheduled while g finished and the next
+// caller began to write job g+1) must not run anything. Two rules make that impossible:
+// - before it lets go of the pool, the owner closes its job: next = (g << 32) | CLOSED, so
+//   no claim on g can succeed afterwards, whatever chunk count the late worker read;
+// - job fields are stored with release and loaded with acquire, so a worker that read any
+//   field of job g+1 also sees the close of g (or later) when it tries to claim.
+// A claim that succeeds therefore proves job g was still open, and its fields (read
+// before the claim, after the acquire of generation g) were g's.
+//
+// Waiting, tuned on a 2-core machine shared with other processes (docs/BENCHMARKS.md):
+// - an idle worker spins (pause hint) for about SPIN_IDLE_NS, the usual gap between
+//   back-to-back regions of a training step, then sleeps on a condition variable;
+// - a caller whose remaining chunks run on other threads spins for about SPIN_DONE_NS,
+//   then sleeps until the last chunk finishes. Sleeping rather than yielding matters when
+//   another process holds a core: the caller's CPU goes idle, so the scheduler moves the
+//   descheduled worker there at once instead of after the other process's time slice.
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -31,28 +41,36 @@
 #include "core/internal.h"
 #include "core/pool.h"
 
+#ifndef SPIN_IDLE_NS // overridable at build time for tuning experiments only
+#define SPIN_IDLE_NS 100000
+#endif
+#ifndef SPIN_DONE_NS
+#define SPIN_DONE_NS 50000
+#endif
+
 #define MAX_WORKERS 255
-#define SPIN_IDLE 4000   // pause rounds before an idle worker sleeps (~0.2-0.5 ms)
-#define SPIN_FINISH 2000 // pause rounds before a waiting caller starts to yield
+#define CLOSED 0xffffffffu // chunk field of a finished job's claim word
 
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t wake;
+    pthread_cond_t wake; // workers wait here for a new generation
+    pthread_cond_t done_cv; // the owner waits here for its last chunks
     atomic_int busy;     // 1 while a job holds the pool
     atomic_int sleepers; // workers blocked on `wake`
+    atomic_int owner_sleeping; // the owner is (about to be) blocked on `done_cv`
     atomic_uint gen;     // generation of the last job published
-    atomic_uint_fast64_t next; // (generation << 32) | next unclaimed chunk
+    atomic_uint_fast64_t next; // (generation << 32) | next unclaimed chunk, or CLOSED
     atomic_size_t done;  // chunks finished of the current job
-    // The current job, written by its owner before `gen` is published. Atomic (relaxed)
-    // because a late worker may read them while the next owner writes; it then finds the
-    // generation changed and uses nothing it read.
+    // The current job (release stores, acquire loads: see the top of the file).
     _Atomic(zy__range_fn) fn;
     _Atomic(void *) ctx;
     atomic_size_t n, grain, nchunks;
     atomic_int nthreads;
-    int nworkers;        // started; changed only by the owner of `busy`
+    int nworkers; // started; changed only by the owner of `busy`
     unsigned start_gen[MAX_WORKERS + 1];
-} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .wake = PTHREAD_COND_INITIALIZER,
+       .done_cv = PTHREAD_COND_INITIALIZER};
 
 static _Thread_local int tls_in_task;
 
@@ -65,46 +83,75 @@ int zy__in_parallel(void) {
 
 int zy__parallel_threads(void) { return zy__in_parallel() ? 1 : zy_threads_get(); }
 
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+// Spin until stop(arg) or about `ns` nanoseconds have passed; returns stop(arg). The clock
+// is read every 64 pauses only (a pause is 10-150 cycles depending on the CPU).
+static int spin_until(int (*stop)(void *), void *arg, uint64_t ns) {
+    uint64_t t0 = 0;
+    for (unsigned i = 1;; i++) {
+        if (stop(arg)) return 1;
+        CPU_RELAX();
+        if (i % 64 == 0) {
+            uint64_t t = now_ns();
+            if (!t0) t0 = t;
+            else if (t - t0 >= ns) return stop(arg);
+        }
+    }
+}
+
+#define LOAD(field) atomic_load_explicit(&P.field, memory_order_acquire)
+#define STORE(field, v) atomic_store_explicit(&P.field, v, memory_order_release)
+
 // Claim and run chunks of job `g` as thread `tid` until none is left.
 static void run_chunks(unsigned g, int tid) {
-    zy__range_fn fn = atomic_load_explicit(&P.fn, memory_order_relaxed);
-    void *ctx = atomic_load_explicit(&P.ctx, memory_order_relaxed);
-    size_t n = atomic_load_explicit(&P.n, memory_order_relaxed);
-    size_t grain = atomic_load_explicit(&P.grain, memory_order_relaxed);
-    size_t nchunks = atomic_load_explicit(&P.nchunks, memory_order_relaxed);
+    zy__range_fn fn = LOAD(fn);
+    void *ctx = LOAD(ctx);
+    size_t n = LOAD(n), grain = LOAD(grain), nchunks = LOAD(nchunks);
+    uint_fast64_t v = atomic_load(&P.next);
     for (;;) {
-        uint_fast64_t v = atomic_load(&P.next);
-        if ((unsigned)(v >> 32) != g) return;
         size_t c = (size_t)(v & 0xffffffffu);
-        if (c >= nchunks) return;
-        if (!atomic_compare_exchange_weak(&P.next, &v, v + 1)) continue;
-        size_t b = c * grain, e = ZY_MIN(n, b + grain);
-        fn(ctx, b, e, tid);
-        atomic_fetch_add_explicit(&P.done, 1, memory_order_release);
+        if ((unsigned)(v >> 32) != g || c >= nchunks) return; // also true when CLOSED
+        if (!atomic_compare_exchange_weak(&P.next, &v, v + 1)) continue; // v reloaded
+        size_t b = c * grain;
+        fn(ctx, b, ZY_MIN(n, b + grain), tid);
+        size_t finished = atomic_fetch_add(&P.done, 1) + 1;
+        if (finished == nchunks && atomic_load(&P.owner_sleeping)) {
+            pthread_mutex_lock(&P.mu);
+            pthread_cond_broadcast(&P.done_cv);
+            pthread_mutex_unlock(&P.mu);
+        }
+        v = atomic_load(&P.next);
     }
+}
+
+typedef struct gen_wait {
+    unsigned seen;
+} gen_wait;
+
+static int gen_changed(void *arg) {
+    return atomic_load(&P.gen) != ((gen_wait *)arg)->seen;
 }
 
 static void *worker_main(void *arg) {
     int id = (int)(intptr_t)arg;
-    unsigned seen = P.start_gen[id];
+    gen_wait w = {P.start_gen[id]};
     tls_in_task = 1; // whatever a chunk calls runs inline on this thread
     for (;;) {
-        unsigned g;
-        int spins = 0;
-        while ((g = atomic_load(&P.gen)) == seen) {
-            if (++spins < SPIN_IDLE) {
-                CPU_RELAX();
-                continue;
-            }
+        if (!spin_until(gen_changed, &w, SPIN_IDLE_NS)) {
             pthread_mutex_lock(&P.mu);
             atomic_fetch_add(&P.sleepers, 1);
-            while (atomic_load(&P.gen) == seen) pthread_cond_wait(&P.wake, &P.mu);
+            while (!gen_changed(&w)) pthread_cond_wait(&P.wake, &P.mu);
             atomic_fetch_sub(&P.sleepers, 1);
             pthread_mutex_unlock(&P.mu);
-            spins = 0;
         }
-        seen = g;
-        if (id < atomic_load_explicit(&P.nthreads, memory_order_relaxed)) run_chunks(g, id);
+        unsigned g = atomic_load(&P.gen);
+        w.seen = g;
+        if (id < LOAD(nthreads)) run_chunks(g, id);
     }
     return NULL;
 }
@@ -117,7 +164,7 @@ static void grow(int want) {
         P.start_gen[id] = atomic_load(&P.gen);
         pthread_t t;
         pthread_attr_t at;
-        pthread_attr_init(&at);
+        if (pthread_attr_init(&at)) break;
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
         int rc = pthread_create(&t, &at, worker_main, (void *)(intptr_t)id);
         pthread_attr_destroy(&at);
@@ -133,6 +180,14 @@ static void run_inline(size_t n, size_t grain, zy__range_fn fn, void *ctx) {
     tls_in_task = outer;
 }
 
+typedef struct done_wait {
+    size_t nchunks;
+} done_wait;
+
+static int all_done(void *arg) {
+    return atomic_load(&P.done) >= ((done_wait *)arg)->nchunks;
+}
+
 void zy__parallel(size_t n, size_t grain, int max_threads, zy__range_fn fn, void *ctx) {
     if (n == 0) return;
     if (grain == 0) grain = 1;
@@ -141,19 +196,21 @@ void zy__parallel(size_t n, size_t grain, int max_threads, zy__range_fn fn, void
     if (max_threads > 0 && nt > max_threads) nt = max_threads;
     if ((size_t)nt > nchunks) nt = (int)nchunks;
     int idle = 0;
-    if (nt <= 1 || !atomic_compare_exchange_strong(&P.busy, &idle, 1)) {
+    // The claim word holds 32 bits of chunk index; a job of 2^32 - 1 chunks or more (grain
+    // far too small) runs inline, with the same chunks.
+    if (nt <= 1 || nchunks >= CLOSED || !atomic_compare_exchange_strong(&P.busy, &idle, 1)) {
         run_inline(n, grain, fn, ctx);
         return;
     }
     grow(nt - 1);
     nt = ZY_MIN(nt, P.nworkers + 1);
     unsigned g = atomic_load(&P.gen) + 1;
-    atomic_store_explicit(&P.fn, fn, memory_order_relaxed);
-    atomic_store_explicit(&P.ctx, ctx, memory_order_relaxed);
-    atomic_store_explicit(&P.n, n, memory_order_relaxed);
-    atomic_store_explicit(&P.grain, grain, memory_order_relaxed);
-    atomic_store_explicit(&P.nchunks, nchunks, memory_order_relaxed);
-    atomic_store_explicit(&P.nthreads, nt, memory_order_relaxed);
+    STORE(fn, fn);
+    STORE(ctx, ctx);
+    STORE(n, n);
+    STORE(grain, grain);
+    STORE(nchunks, nchunks);
+    STORE(nthreads, nt);
     atomic_store(&P.done, 0);
     atomic_store(&P.next, (uint_fast64_t)g << 32);
     atomic_store(&P.gen, g); // publishes the fields above
@@ -165,9 +222,14 @@ void zy__parallel(size_t n, size_t grain, int max_threads, zy__range_fn fn, void
     tls_in_task = 1;
     run_chunks(g, 0);
     tls_in_task = 0;
-    for (int spins = 0; atomic_load_explicit(&P.done, memory_order_acquire) < nchunks; spins++) {
-        if (spins < SPIN_FINISH) CPU_RELAX();
-        else sched_yield();
+    done_wait dw = {nchunks};
+    if (!spin_until(all_done, &dw, SPIN_DONE_NS)) {
+        pthread_mutex_lock(&P.mu);
+        atomic_store(&P.owner_sleeping, 1);
+        while (!all_done(&dw)) pthread_cond_wait(&P.done_cv, &P.mu);
+        atomic_store(&P.owner_sleeping, 0);
+        pthread_mutex_unlock(&P.mu);
     }
+    atomic_store(&P.next, ((uint_fast64_t)g << 32) | CLOSED);
     atomic_store(&P.busy, 0);
 }

@@ -1,12 +1,13 @@
 // GEMM driver: picks the kernel family from zy_simd_level(), blocks the problem for the
 // caches (GotoBLAS loop order: nc columns of B -> kc deep -> mc rows of A -> nr x mr tiles),
-// packs the blocks into per-thread workspaces and splits the work over OpenMP threads.
+// packs the blocks into per-thread workspaces and splits the work over the pool's threads.
 // Packing and micro-kernels live in gemm_pack.c and gemm_<isa>.c; this file only decides.
 //
 // Threading: C is cut into chunks (rectangles of whole register tiles), each computed as an
 // independent serial GEMM that packs what it needs itself, handed out dynamically. Every
 // element of C sees the same arithmetic whatever the thread count or chunking, so results
 // are bitwise identical for 1 and 2 threads (tests/test_gemm.c checks it).
+#include <pthread.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -16,7 +17,7 @@
 
 // Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop.
 #define SMALL_FLOPS 32768.0
-// Below this many flops one thread is faster than waking a team.
+// Below this many flops one thread is faster than waking the pool.
 #define THREAD_FLOPS 4.0e6
 
 typedef struct gemm_args {
@@ -37,15 +38,20 @@ static const zy__gemm_arch *pick_arch(void) {
 }
 
 // ---- per-thread packing workspace ------------------------------------------------------
-// Allocated once per thread, at the largest block any family uses, then reused forever:
-// nothing is allocated per call. If the allocation fails the caller takes the reference
-// path, which needs no workspace.
+// Allocated on a thread's first packed product, at the largest block any family uses (~7
+// MB), then reused: nothing is allocated per call. A thread-specific key's destructor frees
+// it when the thread exits, so a long-running program that starts and ends threads does
+// not grow. If the allocation (or the key) fails the caller takes the reference path,
+// which needs no workspace.
 typedef struct workspace {
     float *a; // (mc, kc) packed A block
     float *b; // (kc, nc) packed B block
 } workspace;
 
-static _Thread_local workspace tls_ws;
+static _Thread_local workspace tls_ws; // this thread's; a points at the whole block
+static pthread_key_t ws_key;           // its value is the block, for the destructor
+static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
+static bool ws_key_ok;
 
 static size_t max_floats(int which) {
     const zy__gemm_arch *all[] = {&zy__gemm_scalar, &zy__gemm_avx2, &zy__gemm_avx512};
@@ -57,17 +63,25 @@ static size_t max_floats(int which) {
     return best;
 }
 
+static void free_workspace(void *block) {
+    tls_ws = (workspace){NULL, NULL}; // in case a later destructor calls zy_sgemm
+    zy_free(block);
+}
+
+static void make_key(void) { ws_key_ok = pthread_key_create(&ws_key, free_workspace) == 0; }
+
 static workspace *get_workspace(void) {
-    if (!tls_ws.a) {
-        float *a = zy_alloc(sizeof(float) * max_floats(0));
-        float *b = a ? zy_alloc(sizeof(float) * max_floats(1)) : NULL;
-        if (!b) {
-            zy_free(a);
-            return NULL;
-        }
-        tls_ws.a = a;
-        tls_ws.b = b;
+    if (tls_ws.a) return &tls_ws;
+    pthread_once(&ws_once, make_key);
+    if (!ws_key_ok) return NULL; // no way to free it at thread exit: do not allocate
+    size_t na = (max_floats(0) + 15) / 16 * 16; // keeps b 64-byte aligned
+    float *block = zy_alloc(sizeof(float) * (na + max_floats(1)));
+    if (!block) return NULL;
+    if (pthread_setspecific(ws_key, block)) {
+        zy_free(block);
+        return NULL;
     }
+    tls_ws = (workspace){block, block + na};
     return &tls_ws;
 }
 
@@ -206,7 +220,7 @@ typedef struct grid {
 } grid;
 
 #define CHUNKS_PER_THREAD 4
-#define CHUNK_FLOPS 2.0e6 // no chunk smaller than this (team overhead)
+#define CHUNK_FLOPS 2.0e6 // no chunk smaller than this (scheduling overhead)
 #define PACK_COST 10.0
 #define MAX_EXTRA 0.015
 
@@ -334,9 +348,9 @@ void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha
     if (batch <= 0 || M <= 0 || N <= 0 || K < 0) return;
     const zy__gemm_arch *ar = pick_arch();
     int nt = zy__in_parallel() ? 1 : zy_threads_get();
-    if (2.0 * M * N * K * batch < THREAD_FLOPS) nt = 1; // all of it is less than a team costs
+    if (2.0 * M * N * K * batch < THREAD_FLOPS) nt = 1; // less than waking the pool costs
     // Whole matrices per thread when there are enough of them to balance (or they are too
-    // small to split): no duplicated packing, no per-matrix team start-up.
+    // small to split): no duplicated packing, no per-matrix parallel region.
     bool per_matrix = nt > 1 && batch > 1 &&
                       (batch % nt == 0 || batch >= 4 * nt || threads_for(M, N, K) == 1);
     if (!per_matrix) {

@@ -1,12 +1,14 @@
 // Elementwise activations: GELU (tanh approximation and exact erf form) and ReLU, forward
-// and backward. The work is split into fixed chunks handed to threads; each element's
-// result depends only on its own inputs, so the thread count never changes the answer.
+// and backward. The work is split into fixed chunks handed to the pool's threads; each
+// element's result depends only on its own inputs, so the thread count never changes the
+// answer.
 // The scalar kernels here are the reference; activation_avx512.c vectorises GELU-tanh.
 #include <math.h>
 
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "nn/activation.h"
 
 // Elements per chunk. GELU costs ~10-20 ns per element (tanhf/erff), so a few thousand
@@ -69,61 +71,68 @@ static zy__gelu_bwd_fn gelu_bwd_kernel(zy_gelu_kind kind) {
     return zy__gelu_backward_scalar;
 }
 
+// One call's work: the chunk kernel and its buffers.
+typedef struct act_job {
+    zy__gelu_fwd_fn fwd;
+    zy__gelu_bwd_fn bwd;
+    zy_gelu_kind kind;
+    float *out;
+    const float *inp, *dout;
+} act_job;
+
+static void gelu_fwd_range(void *ctx, size_t lo, size_t hi, int thread) {
+    (void)thread;
+    const act_job *j = ctx;
+    j->fwd(j->out + lo, j->inp + lo, hi - lo, j->kind);
+}
+
+static void gelu_bwd_range(void *ctx, size_t lo, size_t hi, int thread) {
+    (void)thread;
+    const act_job *j = ctx;
+    j->bwd(j->out + lo, j->dout + lo, j->inp + lo, hi - lo, j->kind);
+}
+
+static void relu_fwd_range(void *ctx, size_t lo, size_t hi, int thread) {
+    (void)thread;
+    const act_job *j = ctx;
+    for (size_t i = lo; i < hi; i++) j->out[i] = j->inp[i] < 0.0f ? 0.0f : j->inp[i];
+}
+
+static void relu_bwd_range(void *ctx, size_t lo, size_t hi, int thread) {
+    (void)thread;
+    const act_job *j = ctx;
+    for (size_t i = lo; i < hi; i++) j->out[i] += j->inp[i] > 0.0f ? j->dout[i] : 0.0f;
+}
+
+// Elementwise: any split gives the same bits, so up to `inline_max` elements run on the
+// calling thread with no pool call at all (one-token decoding is all such calls).
+static void run(size_t n, size_t chunk, size_t inline_max, zy__range_fn fn, act_job *j) {
+    if (n <= inline_max) fn(j, 0, n, 0);
+    else zy__parallel(n, chunk, 0, fn, j);
+}
+
 // inp (n) -> out (n); out may alias inp.
 void zy_gelu_forward(float *out, const float *inp, size_t n, zy_gelu_kind kind) {
-    zy__gelu_fwd_fn f = gelu_fwd_kernel(kind);
-    long long nchunks = (long long)((n + GELU_CHUNK - 1) / GELU_CHUNK);
-    int par = nchunks > 1 && !zy__in_parallel();
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (long long k = 0; k < nchunks; k++) {
-        size_t lo = (size_t)k * GELU_CHUNK;
-        f(out + lo, inp + lo, ZY_MIN(n - lo, (size_t)GELU_CHUNK), kind);
-    }
+    act_job j = {.fwd = gelu_fwd_kernel(kind), .kind = kind, .out = out, .inp = inp};
+    run(n, GELU_CHUNK, GELU_CHUNK, gelu_fwd_range, &j);
 }
 
 // dout, inp (n) -> dinp (n) += dout * gelu'(inp)
 void zy_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n,
                       zy_gelu_kind kind) {
-    zy__gelu_bwd_fn f = gelu_bwd_kernel(kind);
-    long long nchunks = (long long)((n + GELU_CHUNK - 1) / GELU_CHUNK);
-    int par = nchunks > 1 && !zy__in_parallel();
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (long long k = 0; k < nchunks; k++) {
-        size_t lo = (size_t)k * GELU_CHUNK;
-        f(dinp + lo, dout + lo, inp + lo, ZY_MIN(n - lo, (size_t)GELU_CHUNK), kind);
-    }
+    act_job j = {.bwd = gelu_bwd_kernel(kind), .kind = kind, .out = dinp, .inp = inp,
+                 .dout = dout};
+    run(n, GELU_CHUNK, GELU_CHUNK, gelu_bwd_range, &j);
 }
 
 // inp (n) -> out (n) = max(inp, 0); NaN passes through so a diverged run stays visible.
 void zy_relu_forward(float *out, const float *inp, size_t n) {
-    long long nchunks = (long long)((n + RELU_CHUNK - 1) / RELU_CHUNK);
-    int par = nchunks > 4 && !zy__in_parallel();
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (long long k = 0; k < nchunks; k++) {
-        size_t lo = (size_t)k * RELU_CHUNK, hi = ZY_MIN(n, lo + RELU_CHUNK);
-        for (size_t i = lo; i < hi; i++) out[i] = inp[i] < 0.0f ? 0.0f : inp[i];
-    }
+    act_job j = {.out = out, .inp = inp};
+    run(n, RELU_CHUNK, 4 * RELU_CHUNK, relu_fwd_range, &j);
 }
 
 // dout, inp (n) -> dinp (n) += dout where inp > 0 (0 at exactly 0, as in PyTorch)
 void zy_relu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
-    long long nchunks = (long long)((n + RELU_CHUNK - 1) / RELU_CHUNK);
-    int par = nchunks > 4 && !zy__in_parallel();
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (long long k = 0; k < nchunks; k++) {
-        size_t lo = (size_t)k * RELU_CHUNK, hi = ZY_MIN(n, lo + RELU_CHUNK);
-        for (size_t i = lo; i < hi; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
-    }
+    act_job j = {.out = dinp, .inp = inp, .dout = dout};
+    run(n, RELU_CHUNK, 4 * RELU_CHUNK, relu_bwd_range, &j);
 }

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "nn/exp_rows.h"
 #include "zhuyi/nn.h"
 
@@ -74,6 +75,56 @@ static int count_rows(const int *targets, int N, int ignore_index) {
     return c;
 }
 
+typedef struct xent_job {
+    xent_stats_fn stats;
+    xent_grad_fn grad;
+    float *dlogits, *lse;
+    const float *logits, *clse;
+    const int *targets;
+    double *part; // forward: one partial loss per chunk
+    int N, V, ignore_index, nchunks;
+    double eps;            // forward: label smoothing
+    float scale, sub, hit; // backward
+} xent_job;
+
+// Forward items are the fixed chunks c of rows [c*N/nchunks, (c+1)*N/nchunks).
+static void forward_chunks(void *ctx, size_t c0, size_t c1, int thread) {
+    (void)thread;
+    const xent_job *j = ctx;
+    const int N = j->N, V = j->V, nchunks = j->nchunks;
+    const double eps = j->eps;
+    for (size_t c = c0; c < c1; c++) {
+        int r0 = (int)((long)c * N / nchunks), r1 = (int)((long)(c + 1) * N / nchunks);
+        double acc = 0;
+        for (int r = r0; r < r1; r++) {
+            const float *x = j->logits + (size_t)r * V;
+            float mx;
+            double se, sx;
+            j->stats(x, V, &mx, &se, &sx);
+            double l = mx + log(se);
+            j->lse[r] = (float)l; // for every row, ignored ones too (handy for evaluation)
+            int t = j->targets[r];
+            if (t == j->ignore_index) continue;
+            double nll = l - x[t];
+            acc += eps == 0 ? nll : (1 - eps) * nll + eps * (l - sx / V);
+        }
+        j->part[c] = acc;
+    }
+}
+
+static void backward_rows(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const xent_job *j = ctx;
+    const int V = j->V;
+    for (size_t r = r0; r < r1; r++) {
+        int t = j->targets[r];
+        if (t == j->ignore_index) continue;
+        float *d = j->dlogits + r * V;
+        j->grad(d, j->logits + r * V, V, j->clse[r], j->scale, j->sub);
+        d[t] -= j->hit;
+    }
+}
+
 zy_status zy_cross_entropy_forward(float *loss, int *count, float *lse, const float *logits,
                                    const int *targets, int N, int V, int ignore_index,
                                    float label_smoothing) {
@@ -95,31 +146,14 @@ zy_status zy_cross_entropy_forward(float *loss, int *count, float *lse, const fl
     }
     int n_valid = count_rows(targets, N, ignore_index);
     const double eps = label_smoothing;
-    xent_stats_fn stats = pick_stats();
-    int nchunks = N < XENT_CHUNKS ? N : XENT_CHUNKS;
     double part[XENT_CHUNKS];
-    int par = (long)N * V >= XENT_PARALLEL_MIN && nchunks > 1 && !zy__in_parallel();
-    (void)par;
-#pragma omp parallel for schedule(dynamic, 1) if (par)
-    for (int c = 0; c < nchunks; c++) {
-        int r0 = (int)((long)c * N / nchunks), r1 = (int)((long)(c + 1) * N / nchunks);
-        double acc = 0;
-        for (int r = r0; r < r1; r++) {
-            const float *x = logits + (size_t)r * V;
-            float mx;
-            double se, sx;
-            stats(x, V, &mx, &se, &sx);
-            double l = mx + log(se);
-            lse[r] = (float)l; // for every row, ignored ones too (handy for evaluation)
-            int t = targets[r];
-            if (t == ignore_index) continue;
-            double nll = l - x[t];
-            acc += eps == 0 ? nll : (1 - eps) * nll + eps * (l - sx / V);
-        }
-        part[c] = acc;
-    }
+    xent_job j = {.stats = pick_stats(), .logits = logits, .targets = targets, .lse = lse,
+                  .part = part, .N = N, .V = V, .ignore_index = ignore_index, .eps = eps};
+    j.nchunks = N < XENT_CHUNKS ? N : XENT_CHUNKS;
+    int par = (long)N * V >= XENT_PARALLEL_MIN;
+    zy__parallel((size_t)j.nchunks, 1, par ? 0 : 1, forward_chunks, &j);
     double total = 0;
-    for (int c = 0; c < nchunks; c++) total += part[c];
+    for (int c = 0; c < j.nchunks; c++) total += part[c];
     if (count) *count = n_valid;
     // With no rows to average PyTorch gives 0/0 = NaN; 0 keeps a padded batch harmless.
     *loss = n_valid ? (float)(total / n_valid) : 0.0f;
@@ -132,19 +166,12 @@ void zy_cross_entropy_backward(float *dlogits, const float *logits, const float 
     if (!dlogits || N <= 0 || V <= 0) return;
     int n_valid = count_rows(targets, N, ignore_index);
     if (!n_valid) return;
-    float scale = dloss / (float)n_valid;
-    float sub = label_smoothing / (float)V;
-    float hit = scale * (1.0f - label_smoothing);
-    xent_grad_fn grad = pick_grad();
-    int par = (long)N * V >= XENT_PARALLEL_MIN && N > 1 && !zy__in_parallel();
-    (void)par;
-#pragma omp parallel for schedule(static) if (par)
-    for (int r = 0; r < N; r++) {
-        int t = targets[r];
-        if (t == ignore_index) continue;
-        const float *x = logits + (size_t)r * V;
-        float *d = dlogits + (size_t)r * V;
-        grad(d, x, V, lse[r], scale, sub);
-        d[t] -= hit;
-    }
+    xent_job j = {.grad = pick_grad(), .dlogits = dlogits, .logits = logits,
+                  .targets = targets, .clse = lse, .N = N, .V = V,
+                  .ignore_index = ignore_index, .scale = dloss / (float)n_valid,
+                  .sub = label_smoothing / (float)V};
+    j.hit = j.scale * (1.0f - label_smoothing);
+    // One row per chunk: a row of the LM head is 50257 exps, tens of microseconds.
+    int par = (long)N * V >= XENT_PARALLEL_MIN;
+    zy__parallel((size_t)N, 1, par ? 0 : 1, backward_rows, &j);
 }

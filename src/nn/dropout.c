@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "zhuyi/nn.h"
 
 #define DROPOUT_PARALLEL_MIN 65536
+#define DROPOUT_CHUNK 16384
 
 static inline int keep(float p, uint64_t seed, uint64_t index) {
     // The top 24 bits make every uniform exactly representable, as zy_rng_uniform does.
@@ -17,6 +19,33 @@ static inline int keep(float p, uint64_t seed, uint64_t index) {
 }
 
 int zy_dropout_keep(float p, uint64_t seed, uint64_t index) { return keep(p, seed, index); }
+
+typedef struct drop_job {
+    float *out;
+    const float *inp;
+    float p, scale;
+    uint64_t seed, offset;
+} drop_job;
+
+static void forward_range(void *ctx, size_t lo, size_t hi, int thread) {
+    (void)thread;
+    const drop_job *j = ctx;
+    for (size_t i = lo; i < hi; i++)
+        j->out[i] = keep(j->p, j->seed, j->offset + i) ? j->inp[i] * j->scale : 0.0f;
+}
+
+static void backward_range(void *ctx, size_t lo, size_t hi, int thread) {
+    (void)thread;
+    const drop_job *j = ctx;
+    for (size_t i = lo; i < hi; i++)
+        if (keep(j->p, j->seed, j->offset + i)) j->out[i] += j->inp[i] * j->scale;
+}
+
+// The mask depends on the index only, so any split gives the same bits.
+static void run(size_t n, zy__range_fn fn, drop_job *j) {
+    if (n < DROPOUT_PARALLEL_MIN) fn(j, 0, n, 0);
+    else zy__parallel(n, DROPOUT_CHUNK, 0, fn, j);
+}
 
 void zy_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed,
                         uint64_t offset) {
@@ -28,11 +57,8 @@ void zy_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_
         memset(out, 0, n * sizeof *out);
         return;
     }
-    float scale = 1.0f / (1.0f - p);
-    int par = n >= DROPOUT_PARALLEL_MIN && !zy__in_parallel();
-    (void)par;
-#pragma omp parallel for schedule(static) if (par)
-    for (size_t i = 0; i < n; i++) out[i] = keep(p, seed, offset + i) ? inp[i] * scale : 0.0f;
+    drop_job j = {out, inp, p, 1.0f / (1.0f - p), seed, offset};
+    run(n, forward_range, &j);
 }
 
 void zy_dropout_backward(float *dinp, const float *dout, size_t n, float p, uint64_t seed,
@@ -42,10 +68,6 @@ void zy_dropout_backward(float *dinp, const float *dout, size_t n, float p, uint
         for (size_t i = 0; i < n; i++) dinp[i] += dout[i];
         return;
     }
-    float scale = 1.0f / (1.0f - p);
-    int par = n >= DROPOUT_PARALLEL_MIN && !zy__in_parallel();
-    (void)par;
-#pragma omp parallel for schedule(static) if (par)
-    for (size_t i = 0; i < n; i++)
-        if (keep(p, seed, offset + i)) dinp[i] += dout[i] * scale;
+    drop_job j = {dinp, dout, p, 1.0f / (1.0f - p), seed, offset};
+    run(n, backward_range, &j);
 }

@@ -4,6 +4,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 
 // Columns per backward block. A block is owned by one thread, which visits every (b, t)
 // in order: repeated tokens accumulate in a fixed order with no races, so dwte is
@@ -12,6 +13,33 @@
 // exact would need scratch to pre-sum by id, and nothing here allocates.)
 #define EMB_COL_BLOCK 64
 #define EMB_PAR_MIN (1 << 15)
+
+// Rows per forward chunk (about 16K elements; rows are independent).
+#define EMB_CHUNK_ELEMS 16384
+
+typedef struct emb_job {
+    float *out, *dwte, *dwpe;
+    const float *wte, *wpe, *dout;
+    const int *tokens;
+    int B, T, C;
+    size_t rows, wte_items;
+} emb_job;
+
+static void forward_rows(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const emb_job *j = ctx;
+    const int C = j->C;
+    for (size_t r = r0; r < r1; r++) {
+        float *o = j->out + r * C;
+        const float *e = j->wte + (size_t)j->tokens[r] * C;
+        if (j->wpe) {
+            const float *p = j->wpe + (r % (size_t)j->T) * C;
+            for (int c = 0; c < C; c++) o[c] = e[c] + p[c];
+        } else {
+            for (int c = 0; c < C; c++) o[c] = e[c];
+        }
+    }
+}
 
 // tokens (B, T) in [0, V), wte (V, C), wpe (maxT >= T, C) or NULL -> out (B, T, C)
 zy_status zy_embedding_forward(float *out, const int *tokens, const float *wte,
@@ -25,63 +53,59 @@ zy_status zy_embedding_forward(float *out, const int *tokens, const float *wte,
                                  "embedding: token id %d at (b=%d, t=%d) is outside [0, %d)",
                                  id, b, t, V);
         }
-    int rows = B * T;
-    int par = (long long)rows * C >= EMB_PAR_MIN && !zy__in_parallel();
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (int r = 0; r < rows; r++) {
-        float *o = out + (size_t)r * C;
-        const float *e = wte + (size_t)tokens[r] * C;
-        if (wpe) {
-            const float *p = wpe + (size_t)(r % T) * C;
-            for (int c = 0; c < C; c++) o[c] = e[c] + p[c];
-        } else {
-            for (int c = 0; c < C; c++) o[c] = e[c];
-        }
-    }
+    emb_job j = {.out = out, .tokens = tokens, .wte = wte, .wpe = wpe, .T = T, .C = C};
+    size_t rows = (size_t)B * T;
+    if ((long long)rows * C < EMB_PAR_MIN) forward_rows(&j, 0, rows, 0);
+    else zy__parallel(rows, (size_t)ZY_MAX(1, EMB_CHUNK_ELEMS / C), 0, forward_rows, &j);
     return ZY_STATUS_OK;
+}
+
+// Column block blk of dwte: every (b, t) in order, so repeated tokens add in a fixed order.
+static void dwte_block(const emb_job *j, int blk) {
+    const int C = j->C, c0 = blk * EMB_COL_BLOCK, nc = ZY_MIN(EMB_COL_BLOCK, C - c0);
+    for (size_t r = 0; r < j->rows; r++) {
+        const float *d = j->dout + r * C + c0;
+        float *g = j->dwte + (size_t)j->tokens[r] * C + c0;
+        for (int c = 0; c < nc; c++) g[c] += d[c];
+    }
+}
+
+// Position t of dwpe: per column block, Σ_b dout[b, t] in order in double, added once:
+// deterministic, and exactly additive across calls.
+static void dwpe_position(const emb_job *j, int t) {
+    const int C = j->C, T = j->T;
+    for (int c0 = 0; c0 < C; c0 += EMB_COL_BLOCK) {
+        const int nc = ZY_MIN(EMB_COL_BLOCK, C - c0);
+        double acc[EMB_COL_BLOCK] = {0};
+        for (int b = 0; b < j->B; b++) {
+            const float *d = j->dout + ((size_t)b * T + t) * C + c0;
+            for (int c = 0; c < nc; c++) acc[c] += d[c];
+        }
+        float *g = j->dwpe + (size_t)t * C + c0;
+        for (int c = 0; c < nc; c++) g[c] += (float)acc[c];
+    }
+}
+
+// One parallel region for both gradients (different buffers): items [0, wte_items) are
+// dwte column blocks, the rest dwpe positions.
+static void backward_items(void *ctx, size_t i0, size_t i1, int thread) {
+    (void)thread;
+    const emb_job *j = ctx;
+    for (size_t i = i0; i < i1; i++) {
+        if (i < j->wte_items) dwte_block(j, (int)i);
+        else dwpe_position(j, (int)(i - j->wte_items));
+    }
 }
 
 // dout (B, T, C), tokens (B, T) -> dwte (V, C) += scatter by token,
 // dwpe (maxT, C) += Σ_b dout[b, t]
 void zy_embedding_backward(float *dwte, float *dwpe, const float *dout, const int *tokens,
                            int B, int T, int C) {
-    int rows = B * T;
-    int nblocks = (C + EMB_COL_BLOCK - 1) / EMB_COL_BLOCK;
-    int par = (long long)rows * C >= EMB_PAR_MIN && !zy__in_parallel();
-    (void)par;
-    if (dwte) {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par && nblocks > 1)
-#endif
-        for (int blk = 0; blk < nblocks; blk++) {
-            int c0 = blk * EMB_COL_BLOCK, nc = ZY_MIN(EMB_COL_BLOCK, C - c0);
-            for (int r = 0; r < rows; r++) {
-                const float *d = dout + (size_t)r * C + c0;
-                float *g = dwte + (size_t)tokens[r] * C + c0;
-                for (int c = 0; c < nc; c++) g[c] += d[c];
-            }
-        }
-    }
-    if (dwpe) {
-        // Each (position, column block) is owned by one iteration, summed over b in order
-        // in double and added once: deterministic, and exactly additive across calls.
-        int items = T * nblocks;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par && items > 1)
-#endif
-        for (int it = 0; it < items; it++) {
-            int t = it / nblocks, c0 = (it % nblocks) * EMB_COL_BLOCK;
-            int nc = ZY_MIN(EMB_COL_BLOCK, C - c0);
-            double acc[EMB_COL_BLOCK] = {0};
-            for (int b = 0; b < B; b++) {
-                const float *d = dout + ((size_t)b * T + t) * C + c0;
-                for (int c = 0; c < nc; c++) acc[c] += d[c];
-            }
-            float *g = dwpe + (size_t)t * C + c0;
-            for (int c = 0; c < nc; c++) g[c] += (float)acc[c];
-        }
-    }
+    if (B <= 0 || T <= 0 || C <= 0) return;
+    emb_job j = {.dwte = dwte, .dwpe = dwpe, .dout = dout, .tokens = tokens, .B = B, .T = T,
+                 .C = C, .rows = (size_t)B * T};
+    j.wte_items = dwte ? (size_t)(C + EMB_COL_BLOCK - 1) / EMB_COL_BLOCK : 0;
+    size_t items = j.wte_items + (dwpe ? (size_t)T : 0);
+    int par = (long long)j.rows * C >= EMB_PAR_MIN;
+    zy__parallel(items, 1, par ? 0 : 1, backward_items, &j);
 }

@@ -1,12 +1,13 @@
 // Layer normalisation over the last dimension, forward and backward (PyTorch F.layer_norm
 // semantics: biased variance, eps inside the square root). Rows are independent, so they
-// are split across threads; dweight/dbias are reduced per column block so the result does
-// not depend on the thread count. Not RMSNorm, not a fused residual + norm.
+// are split across the pool's threads; dweight/dbias are reduced per column block so the
+// result does not depend on the thread count. Not RMSNorm, not a fused residual + norm.
 #include <math.h>
 
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 
 #define LN_COL_BLOCK 64
 #define LN_PAR_MIN (1 << 14)
@@ -40,78 +41,100 @@ static float sqdev8(const float *x, float m, int n) {
     return s;
 }
 
+// Rows per chunk: about LN_CHUNK_ELEMS elements, whatever C (rows are independent, so
+// the split never changes a result).
+#define LN_CHUNK_ELEMS 16384
+
+static size_t rows_per_chunk(int C) {
+    return (size_t)ZY_MAX(1, LN_CHUNK_ELEMS / ZY_MAX(C, 1));
+}
+
+typedef struct ln_job {
+    float *out, *mean, *rstd;      // forward outputs
+    float *dinp, *dweight, *dbias; // backward outputs
+    const float *inp, *dout, *weight, *bias;
+    const float *cmean, *crstd; // backward: forward's statistics
+    int N, C;
+    float eps;
+    size_t row_chunks; // backward: items [0, row_chunks) are row chunks, then column blocks
+} ln_job;
+
+static void ln_forward_rows(void *ctx, size_t n0, size_t n1, int thread) {
+    (void)thread;
+    const ln_job *j = ctx;
+    const int C = j->C;
+    for (size_t n = n0; n < n1; n++) {
+        const float *x = j->inp + n * C;
+        float *o = j->out + n * C;
+        float m = sum8(x, C) / (float)C;
+        float var = sqdev8(x, m, C) / (float)C;
+        float s = 1.0f / sqrtf(var + j->eps);
+        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * j->weight[c] + j->bias[c];
+        j->mean[n] = m;
+        j->rstd[n] = s;
+    }
+}
+
 // inp (N, C), weight (C), bias (C) -> out (N, C); mean, rstd (N)
 void zy_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                           const float *weight, const float *bias, int N, int C, float eps) {
-    int par = (long long)N * C >= LN_PAR_MIN && !zy__in_parallel();
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float *o = out + (size_t)n * C;
-        float m = sum8(x, C) / (float)C;
-        float var = sqdev8(x, m, C) / (float)C;
-        float s = 1.0f / sqrtf(var + eps);
-        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * weight[c] + bias[c];
-        mean[n] = m;
-        rstd[n] = s;
-    }
+    if (N <= 0) return;
+    ln_job j = {.out = out, .mean = mean, .rstd = rstd, .inp = inp, .weight = weight,
+                .bias = bias, .N = N, .C = C, .eps = eps};
+    if ((long long)N * C < LN_PAR_MIN) ln_forward_rows(&j, 0, (size_t)N, 0);
+    else zy__parallel((size_t)N, rows_per_chunk(C), 0, ln_forward_rows, &j);
 }
 
 // With xhat = (x - mean) * rstd and g = dout * weight, the input gradient of one row is
 //   dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
-static void ln_backward_rows(float *dinp, const float *dout, const float *inp,
-                             const float *weight, const float *mean, const float *rstd, int N,
-                             int C, int par) {
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
-        float *dx = dinp + (size_t)n * C;
-        float m = mean[n], s = rstd[n];
+static void ln_backward_rows(const ln_job *j, size_t n0, size_t n1) {
+    const int C = j->C;
+    for (size_t n = n0; n < n1; n++) {
+        const float *x = j->inp + n * C, *d = j->dout + n * C;
+        float *dx = j->dinp + n * C;
+        float m = j->cmean[n], s = j->crstd[n];
         float g_sum = 0.0f, gx_sum = 0.0f;
         for (int c = 0; c < C; c++) {
-            float g = d[c] * weight[c];
+            float g = d[c] * j->weight[c];
             g_sum += g;
             gx_sum += g * (x[c] - m) * s;
         }
         float g_mean = g_sum / (float)C, gx_mean = gx_sum / (float)C;
         for (int c = 0; c < C; c++) {
             float xhat = (x[c] - m) * s;
-            dx[c] += s * (d[c] * weight[c] - g_mean - xhat * gx_mean);
+            dx[c] += s * (d[c] * j->weight[c] - g_mean - xhat * gx_mean);
         }
     }
 }
 
-// dweight (C) += Σ_n dout * xhat, dbias (C) += Σ_n dout. Each column block is owned by one
-// thread and sums rows in order (in double), recomputing xhat instead of storing it.
-static void ln_backward_params(float *dweight, float *dbias, const float *dout,
-                               const float *inp, const float *mean, const float *rstd, int N,
-                               int C, int par) {
-    int nblocks = (C + LN_COL_BLOCK - 1) / LN_COL_BLOCK;
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par && nblocks > 1)
-#endif
-    for (int blk = 0; blk < nblocks; blk++) {
-        int c0 = blk * LN_COL_BLOCK, nc = ZY_MIN(LN_COL_BLOCK, C - c0);
-        double aw[LN_COL_BLOCK] = {0}, ab[LN_COL_BLOCK] = {0};
-        for (int n = 0; n < N; n++) {
-            const float *x = inp + (size_t)n * C + c0, *d = dout + (size_t)n * C + c0;
-            float m = mean[n], s = rstd[n];
-            for (int c = 0; c < nc; c++) {
-                aw[c] += (double)(d[c] * ((x[c] - m) * s));
-                ab[c] += d[c];
-            }
+// Column block blk: dweight += Σ_n dout * xhat, dbias += Σ_n dout. Each block is owned by
+// one chunk and sums rows in order (in double), recomputing xhat instead of storing it.
+static void ln_backward_params(const ln_job *j, int blk) {
+    const int C = j->C, c0 = blk * LN_COL_BLOCK, nc = ZY_MIN(LN_COL_BLOCK, C - c0);
+    double aw[LN_COL_BLOCK] = {0}, ab[LN_COL_BLOCK] = {0};
+    for (int n = 0; n < j->N; n++) {
+        const float *x = j->inp + (size_t)n * C + c0, *d = j->dout + (size_t)n * C + c0;
+        float m = j->cmean[n], s = j->crstd[n];
+        for (int c = 0; c < nc; c++) {
+            aw[c] += (double)(d[c] * ((x[c] - m) * s));
+            ab[c] += d[c];
         }
-        if (dweight)
-            for (int c = 0; c < nc; c++) dweight[c0 + c] += (float)aw[c];
-        if (dbias)
-            for (int c = 0; c < nc; c++) dbias[c0 + c] += (float)ab[c];
+    }
+    if (j->dweight)
+        for (int c = 0; c < nc; c++) j->dweight[c0 + c] += (float)aw[c];
+    if (j->dbias)
+        for (int c = 0; c < nc; c++) j->dbias[c0 + c] += (float)ab[c];
+}
+
+// One parallel region for both halves of backward (they write different buffers): items
+// [0, row_chunks) are chunks of rows for dinp, the rest are column blocks for the params.
+static void ln_backward_item(void *ctx, size_t i0, size_t i1, int thread) {
+    (void)thread;
+    const ln_job *j = ctx;
+    size_t grain = rows_per_chunk(j->C), N = (size_t)j->N;
+    for (size_t i = i0; i < i1; i++) {
+        if (i < j->row_chunks) ln_backward_rows(j, i * grain, ZY_MIN(N, (i + 1) * grain));
+        else ln_backward_params(j, (int)(i - j->row_chunks));
     }
 }
 
@@ -120,7 +143,13 @@ static void ln_backward_params(float *dweight, float *dbias, const float *dout,
 void zy_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                            const float *inp, const float *weight, const float *mean,
                            const float *rstd, int N, int C) {
-    int par = (long long)N * C >= LN_PAR_MIN && !zy__in_parallel();
-    if (dinp) ln_backward_rows(dinp, dout, inp, weight, mean, rstd, N, C, par);
-    if (dweight || dbias) ln_backward_params(dweight, dbias, dout, inp, mean, rstd, N, C, par);
+    if (N <= 0 || C <= 0) return;
+    ln_job j = {.dinp = dinp, .dweight = dweight, .dbias = dbias, .inp = inp, .dout = dout,
+                .weight = weight, .cmean = mean, .crstd = rstd, .N = N, .C = C};
+    size_t grain = rows_per_chunk(C);
+    j.row_chunks = dinp ? ((size_t)N + grain - 1) / grain : 0;
+    size_t blocks = dweight || dbias ? (size_t)(C + LN_COL_BLOCK - 1) / LN_COL_BLOCK : 0;
+    size_t items = j.row_chunks + blocks;
+    int par = (long long)N * C >= LN_PAR_MIN;
+    zy__parallel(items, 1, par ? 0 : 1, ln_backward_item, &j);
 }

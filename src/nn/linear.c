@@ -5,6 +5,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 
 // Columns per dbias block: each block is owned by one thread and summed over all rows in
 // row order, so the result is the same at any thread count (no shared accumulators).
@@ -12,40 +13,58 @@
 // Below this many elements a parallel region costs more than it saves.
 #define LINEAR_PAR_MIN (1 << 15)
 
+// Rows per chunk for the bias add (about 16K elements; rows are independent).
+#define LINEAR_CHUNK_ELEMS 16384
+
+typedef struct bias_job {
+    float *out, *dbias;       // out (N, Cout) for forward, dbias (Cout) for backward
+    const float *bias, *dout; // bias (Cout), dout (N, Cout)
+    int N, Cout;
+} bias_job;
+
+static void add_bias_rows(void *ctx, size_t n0, size_t n1, int thread) {
+    (void)thread;
+    const bias_job *j = ctx;
+    for (size_t n = n0; n < n1; n++) {
+        float *o = j->out + n * j->Cout;
+        for (int c = 0; c < j->Cout; c++) o[c] += j->bias[c];
+    }
+}
+
 // inp (N, Cin), weight (Cout, Cin), bias (Cout) or NULL -> out (N, Cout)
 void zy_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
                        int N, int Cin, int Cout) {
     // out = inp · Wᵀ: A = inp (N,Cin), op(B) = Wᵀ with W stored (Cout,Cin).
     zy_sgemm(false, true, N, Cout, Cin, 1.0f, inp, Cin, weight, Cin, 0.0f, out, Cout);
-    if (!bias) return;
-    int par = (long long)N * Cout >= LINEAR_PAR_MIN && !zy__in_parallel();
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (int n = 0; n < N; n++) {
-        float *o = out + (size_t)n * Cout;
-        for (int j = 0; j < Cout; j++) o[j] += bias[j];
+    if (!bias || N <= 0 || Cout <= 0) return;
+    bias_job j = {.out = out, .bias = bias, .N = N, .Cout = Cout};
+    size_t rows = (size_t)ZY_MAX(1, LINEAR_CHUNK_ELEMS / Cout);
+    if ((long long)N * Cout < LINEAR_PAR_MIN) add_bias_rows(&j, 0, (size_t)N, 0);
+    else zy__parallel((size_t)N, rows, 0, add_bias_rows, &j);
+}
+
+// Column blocks [b0, b1) of dbias += Σ_n dout[n, :], summed in double in row order.
+static void dbias_blocks(void *ctx, size_t b0, size_t b1, int thread) {
+    (void)thread;
+    const bias_job *j = ctx;
+    for (size_t blk = b0; blk < b1; blk++) {
+        int j0 = (int)blk * LINEAR_COL_BLOCK, nj = ZY_MIN(LINEAR_COL_BLOCK, j->Cout - j0);
+        double acc[LINEAR_COL_BLOCK] = {0};
+        for (int n = 0; n < j->N; n++) {
+            const float *d = j->dout + (size_t)n * j->Cout + j0;
+            for (int c = 0; c < nj; c++) acc[c] += d[c];
+        }
+        for (int c = 0; c < nj; c++) j->dbias[j0 + c] += (float)acc[c];
     }
 }
 
-// dbias (Cout) += Σ_n dout[n, :], dout (N, Cout). Summed in double per column block.
+// dbias (Cout) += Σ_n dout[n, :], dout (N, Cout).
 static void linear_dbias(float *dbias, const float *dout, int N, int Cout) {
-    int nblocks = (Cout + LINEAR_COL_BLOCK - 1) / LINEAR_COL_BLOCK;
-    int par = (long long)N * Cout >= LINEAR_PAR_MIN && nblocks > 1 && !zy__in_parallel();
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (int blk = 0; blk < nblocks; blk++) {
-        int j0 = blk * LINEAR_COL_BLOCK, nj = ZY_MIN(LINEAR_COL_BLOCK, Cout - j0);
-        double acc[LINEAR_COL_BLOCK] = {0};
-        for (int n = 0; n < N; n++) {
-            const float *d = dout + (size_t)n * Cout + j0;
-            for (int j = 0; j < nj; j++) acc[j] += d[j];
-        }
-        for (int j = 0; j < nj; j++) dbias[j0 + j] += (float)acc[j];
-    }
+    if (Cout <= 0) return;
+    size_t nblocks = (size_t)(Cout + LINEAR_COL_BLOCK - 1) / LINEAR_COL_BLOCK;
+    bias_job j = {.dbias = dbias, .dout = dout, .N = N, .Cout = Cout};
+    int par = (long long)N * Cout >= LINEAR_PAR_MIN;
+    zy__parallel(nblocks, 1, par ? 0 : 1, dbias_blocks, &j);
 }
 
 // dout (N, Cout), inp (N, Cin), weight (Cout, Cin) ->

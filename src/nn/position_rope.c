@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "zhuyi/position.h"
 
 zy_rope_params zy_rope_default_params(void) {
@@ -28,18 +29,29 @@ static zy_status check(int BH, int T, int D, zy_rope_params p, const char *who) 
     return ZY_STATUS_OK;
 }
 
-// dir = +1 rotates forward (out = R x), -1 rotates back (out += Rᵀ x). `accumulate`
-// adds into out (backward) instead of writing it.
-static void rope(float *out, const float *inp, int BH, int T, int D, zy_rope_params p,
-                 double dir, int accumulate) {
+typedef struct rope_job {
+    float *out;
+    const float *inp;
+    int BH, T, D;
+    zy_rope_params p;
+    double dir;
+    int accumulate;
+} rope_job;
+
+// Positions [t0, t1). dir = +1 rotates forward (out = R x), -1 rotates back
+// (out += Rᵀ x). `accumulate` adds into out (backward) instead of writing it.
+static void rope_positions(void *ctx, size_t t0, size_t t1, int thread) {
+    (void)thread;
+    const rope_job *j = ctx;
+    const zy_rope_params p = j->p;
+    const int BH = j->BH, T = j->T, D = j->D, accumulate = j->accumulate;
+    const float *inp = j->inp;
+    float *out = j->out;
     const int R = p.rot_dim ? p.rot_dim : D, half = R / 2;
     // Pair i sits at (i, i + R/2) (rotate half) or (2i, 2i + 1) (interleaved).
     const int stride_lo = p.style == ZY_ROPE_NEOX ? 1 : 2;
     const int second = p.style == ZY_ROPE_NEOX ? half : 1;
-#ifdef _OPENMP
-#pragma omp parallel for if ((long)BH * T * D > 65536 && !zy__in_parallel())
-#endif
-    for (int t = 0; t < T; t++) {
+    for (int t = (int)t0; t < (int)t1; t++) {
         const double pos = (double)p.offset + t;
         // Angles for one position serve every row block; chunks keep the buffer small.
         float cs[64], sn[64];
@@ -48,7 +60,7 @@ static void rope(float *out, const float *inp, int BH, int T, int D, zy_rope_par
             for (int i = 0; i < n; i++) {
                 double theta = pos * pow((double)p.base, -2.0 * (i0 + i) / (double)R);
                 cs[i] = (float)cos(theta);
-                sn[i] = (float)(dir * sin(theta));
+                sn[i] = (float)(j->dir * sin(theta));
             }
             for (int bh = 0; bh < BH; bh++) {
                 const size_t row = ((size_t)bh * T + t) * D;
@@ -76,6 +88,17 @@ static void rope(float *out, const float *inp, int BH, int T, int D, zy_rope_par
                     out[row + d] = accumulate ? out[row + d] + inp[row + d] : inp[row + d];
             }
     }
+}
+
+// Positions are independent; small tensors stay on the calling thread.
+static void rope(float *out, const float *inp, int BH, int T, int D, zy_rope_params p,
+                 double dir, int accumulate) {
+    if (T <= 0) return;
+    rope_job j = {out, inp, BH, T, D, p, dir, accumulate};
+    long long elems = (long long)BH * T * D;
+    if (elems <= 65536) rope_positions(&j, 0, (size_t)T, 0);
+    else zy__parallel((size_t)T, (size_t)ZY_MAX(1, 16384 / ZY_MAX(1, BH * D)), 0,
+                      rope_positions, &j);
 }
 
 zy_status zy_rope_forward(float *out, const float *inp, int BH, int T, int D,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "zhuyi/position.h"
 
 // Row of PE(pos) (C). Angles in double: pos / 10000^(2i/C) reaches 10⁴ and more, where a
@@ -17,18 +18,24 @@ static void sinusoid_row(float *row, double pos, int C) {
     }
 }
 
-void zy_sinusoid_table(float *table, int T, int C, int offset) {
-#ifdef _OPENMP
-#pragma omp parallel for if (T * (long)C > 65536 && !zy__in_parallel())
-#endif
-    for (int t = 0; t < T; t++) sinusoid_row(table + (size_t)t * C, (double)offset + t, C);
+typedef struct sin_job {
+    float *out;
+    const float *inp;
+    int B, T, C, offset;
+} sin_job;
+
+static void table_rows(void *ctx, size_t t0, size_t t1, int thread) {
+    (void)thread;
+    const sin_job *j = ctx;
+    for (size_t t = t0; t < t1; t++)
+        sinusoid_row(j->out + t * j->C, (double)j->offset + (double)t, j->C);
 }
 
-void zy_sinusoid_add_forward(float *out, const float *inp, int B, int T, int C, int offset) {
-#ifdef _OPENMP
-#pragma omp parallel for if (T * (long)C > 16384 && !zy__in_parallel())
-#endif
-    for (int t = 0; t < T; t++) {
+static void add_rows(void *ctx, size_t t0, size_t t1, int thread) {
+    (void)thread;
+    const sin_job *j = ctx;
+    const int B = j->B, T = j->T, C = j->C;
+    for (int t = (int)t0; t < (int)t1; t++) {
         // One row of angles serves every batch entry; computed in chunks so nothing
         // larger than a small stack buffer is needed.
         float pe[256];
@@ -37,16 +44,35 @@ void zy_sinusoid_add_forward(float *out, const float *inp, int B, int T, int C, 
             // c0 is even, so column c0 + c has parity c and frequency index (c0 + c) / 2.
             for (int c = 0; c < n; c += 2) {
                 double angle =
-                    ((double)offset + t) * exp(-log(10000.0) * (double)(c0 + c) / (double)C);
+                    ((double)j->offset + t) * exp(-log(10000.0) * (double)(c0 + c) / (double)C);
                 pe[c] = (float)sin(angle);
                 if (c + 1 < n) pe[c + 1] = (float)cos(angle);
             }
             for (int b = 0; b < B; b++) {
                 size_t base = ((size_t)b * T + t) * C + c0;
-                for (int c = 0; c < n; c++) out[base + c] = inp[base + c] + pe[c];
+                for (int c = 0; c < n; c++) j->out[base + c] = j->inp[base + c] + pe[c];
             }
         }
     }
+}
+
+// Rows (positions) are independent: past `par_min` elements they go to the pool, about
+// 16K elements of work per chunk.
+static void run(sin_job *j, long long elems, long long par_min, long long per_row,
+                zy__range_fn fn) {
+    if (j->T <= 0) return;
+    if (elems <= par_min) fn(j, 0, (size_t)j->T, 0);
+    else zy__parallel((size_t)j->T, (size_t)ZY_MAX(1, 16384 / ZY_MAX(1, per_row)), 0, fn, j);
+}
+
+void zy_sinusoid_table(float *table, int T, int C, int offset) {
+    sin_job j = {table, NULL, 1, T, C, offset};
+    run(&j, (long long)T * C, 65536, C, table_rows);
+}
+
+void zy_sinusoid_add_forward(float *out, const float *inp, int B, int T, int C, int offset) {
+    sin_job j = {out, inp, B, T, C, offset};
+    run(&j, (long long)T * C, 16384, (long long)B * C, add_rows);
 }
 
 void zy_sinusoid_add_backward(float *dinp, const float *dout, int B, int T, int C) {

@@ -1,15 +1,16 @@
 // Softmax over the rows of a matrix with an optional additive mask (attention scores),
-// and its backward. Threads over rows; each row is computed by one thread in a fixed
+// and its backward. Chunks of rows go to the pool's threads; each row is computed by one thread in a fixed
 // order, so results do not depend on the thread count. Not for the output layer's
 // log-softmax: cross_entropy.c fuses that with the loss and never stores probabilities.
 #include <math.h>
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "nn/exp_rows.h"
 #include "zhuyi/nn.h"
 
-// Rows are only worth a thread team when there is this much work in total.
+// Rows are only worth the pool when there is this much work in total.
 #define SOFTMAX_PARALLEL_MIN 16384
 
 // Scalar reference: x (N), m (N) or NULL -> out (N). Sum in double so the reference is
@@ -49,34 +50,57 @@ static softmax_row_fn pick_softmax_row(void) {
     }
 }
 
+// Rows per chunk: about SOFTMAX_CHUNK_ELEMS elements (rows are independent).
+#define SOFTMAX_CHUNK_ELEMS 16384
+
+typedef struct softmax_job {
+    softmax_row_fn row;
+    float *out; // forward: out (R, N); backward: dinp (R, N)
+    const float *inp, *mask, *dout, *y;
+    int mask_rows, N;
+} softmax_job;
+
+static void forward_rows(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const softmax_job *j = ctx;
+    const size_t N = (size_t)j->N;
+    for (size_t r = r0; r < r1; r++) {
+        const float *m = j->mask ? j->mask + (r % (size_t)j->mask_rows) * N : NULL;
+        j->row(j->out + r * N, j->inp + r * N, m, j->N);
+    }
+}
+
+static void backward_rows(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const softmax_job *j = ctx;
+    const int N = j->N;
+    for (size_t r = r0; r < r1; r++) {
+        const float *dy = j->dout + r * N, *y = j->y + r * N;
+        float *dx = j->out + r * N;
+        // A fully masked row has y = 0, so it gets a zero gradient with no special case.
+        double dot = 0;
+        for (int i = 0; i < N; i++) dot += (double)dy[i] * y[i];
+        float d = (float)dot;
+        for (int i = 0; i < N; i++) dx[i] += y[i] * (dy[i] - d);
+    }
+}
+
+static void run(int R, int N, zy__range_fn fn, softmax_job *j) {
+    if ((long)R * N < SOFTMAX_PARALLEL_MIN) fn(j, 0, (size_t)R, 0);
+    else zy__parallel((size_t)R, (size_t)ZY_MAX(1, SOFTMAX_CHUNK_ELEMS / N), 0, fn, j);
+}
+
 void zy_softmax_forward(float *out, const float *inp, const float *mask, int mask_rows, int R,
                         int N) {
     if (R <= 0 || N <= 0) return;
     ZY_ASSERT(!mask || mask_rows > 0);
-    softmax_row_fn row = pick_softmax_row();
-    int par = (long)R * N >= SOFTMAX_PARALLEL_MIN && R > 1 && !zy__in_parallel();
-    (void)par;
-#pragma omp parallel for schedule(static) if (par)
-    for (int r = 0; r < R; r++) {
-        const float *x = inp + (size_t)r * N;
-        const float *m = mask ? mask + (size_t)(r % mask_rows) * N : NULL;
-        float *o = out + (size_t)r * N;
-        row(o, x, m, N);
-    }
+    softmax_job j = {.row = pick_softmax_row(), .out = out, .inp = inp, .mask = mask,
+                     .mask_rows = mask_rows, .N = N};
+    run(R, N, forward_rows, &j);
 }
 
 void zy_softmax_backward(float *dinp, const float *dout, const float *out, int R, int N) {
     if (!dinp || R <= 0 || N <= 0) return;
-    int par = (long)R * N >= SOFTMAX_PARALLEL_MIN && R > 1 && !zy__in_parallel();
-    (void)par;
-#pragma omp parallel for schedule(static) if (par)
-    for (int r = 0; r < R; r++) {
-        const float *dy = dout + (size_t)r * N, *y = out + (size_t)r * N;
-        float *dx = dinp + (size_t)r * N;
-        // A fully masked row has y = 0, so it gets a zero gradient with no special case.
-        double dot = 0;
-        for (int j = 0; j < N; j++) dot += (double)dy[j] * y[j];
-        float d = (float)dot;
-        for (int j = 0; j < N; j++) dx[j] += y[j] * (dy[j] - d);
-    }
+    softmax_job j = {.out = dinp, .dout = dout, .y = out, .N = N};
+    run(R, N, backward_rows, &j);
 }

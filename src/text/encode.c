@@ -3,12 +3,9 @@
 // are in bpe_merge.c; the pre-tokenizer in pretok.c.
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "bpe.h"
 #include "core/internal.h"
+#include "core/pool.h"
 
 // ---- word cache -----------------------------------------------------------------------
 // Most words repeat, so each thread keeps word -> ids. It is cleared when full rather than
@@ -168,6 +165,25 @@ static size_t next_safe_cut(const uint8_t *s, size_t len, size_t from) {
     return len;
 }
 
+typedef struct chunks_job {
+    zy_tokenizer *t;
+    const uint8_t *s;
+    unsigned flags;
+    int32_t *ids;
+    const size_t *cut;
+    size_t *got;
+    zy_status *st;
+} chunks_job;
+
+static void encode_chunks(void *ctx, size_t k0, size_t k1, int thread) {
+    const chunks_job *j = ctx;
+    for (size_t k = k0; k < k1; k++) {
+        size_t len = j->cut[k + 1] - j->cut[k];
+        j->st[k] = encode_slot(j->t, thread, j->s + j->cut[k], len, j->flags,
+                               j->ids + j->cut[k], len, &j->got[k]);
+    }
+}
+
 zy_status zy_tokenizer_encode_parallel(zy_tokenizer *t, const char *text, size_t len,
                                        unsigned flags, int32_t *ids, size_t cap,
                                        size_t *n_ids) {
@@ -196,18 +212,10 @@ zy_status zy_tokenizer_encode_parallel(zy_tokenizer *t, const char *text, size_t
         cut[k] = next_safe_cut(s, len, ZY_MAX(cut[k - 1], len / (size_t)nchunks * (size_t)k));
     cut[nchunks] = len;
     // Each chunk writes its ids from its own byte offset: it makes at most one id per
-    // byte, so chunks never overlap, and a left-to-right compaction joins them.
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-#endif
-    for (int k = 0; k < nchunks; k++) {
-        int slot = 0;
-#ifdef _OPENMP
-        slot = omp_get_thread_num();
-#endif
-        st[k] = encode_slot(t, slot, s + cut[k], cut[k + 1] - cut[k], flags, ids + cut[k],
-                            cut[k + 1] - cut[k], &got[k]);
-    }
+    // byte, so chunks never overlap, and a left-to-right compaction joins them. The pool
+    // runs them on at most `threads` threads, so its thread index is a valid cache slot.
+    chunks_job j = {t, s, flags, ids, cut, got, st};
+    zy__parallel((size_t)nchunks, 1, threads, encode_chunks, &j);
     size_t o = 0;
     for (int k = 0; k < nchunks; k++) {
         if (st[k]) {

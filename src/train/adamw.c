@@ -1,5 +1,6 @@
-// AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), one flat loop per
-// parameter group over buffers that share the parameters' layout.
+// AdamW (Loshchilov & Hutter, "Decoupled Weight Decay Regularization"), one flat loop over
+// the parameter groups (all in one parallel region) of buffers that share the parameters'
+// layout.
 //
 // The arithmetic follows torch.optim.AdamW 1.13 (the default single-tensor path) operation
 // by operation, so the two agree to float rounding (a few ulps):
@@ -10,15 +11,8 @@
 #include <math.h>
 
 #include "core/internal.h"
+#include "train/groups.h"
 #include "zhuyi/optim.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-// Below this many floats a group runs on one thread: starting a team costs more than the
-// update of a small tensor.
-#define ADAMW_PARALLEL_MIN 32768
 
 zy_adamw_params zy_adamw_default_params(void) {
     zy_adamw_params p = {.beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f};
@@ -34,22 +28,28 @@ typedef struct adamw_consts {
     float eps;
 } adamw_consts;
 
-// params, grads, m, v (n): one contiguous range. Every element is independent, so the
-// result is the same for any thread count.
-static void adamw_range(const adamw_consts *c, float decay, float *restrict params,
-                        const float *restrict grads, float *restrict m, float *restrict v,
-                        size_t n) {
+typedef struct adamw_job {
+    adamw_consts c;
+    float lr;
+    float *params, *m, *v;
+    const float *grads;
+} adamw_job;
+
+// Floats [lo, hi) of group g. Every element is independent, so the result is the same for
+// any thread count and any chunking.
+static void adamw_range(void *ctx, const zy_param_group *g, size_t lo, size_t hi) {
+    const adamw_job *j = ctx;
+    const adamw_consts *c = &j->c;
+    const float decay = (float)(1.0 - (double)j->lr * g->weight_decay);
     const float b1 = c->b1, omb1 = c->one_minus_b1, b2 = c->b2, omb2 = c->one_minus_b2;
     const float bc2_sqrt = c->bc2_sqrt, neg_step = c->neg_step, eps = c->eps;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(zy_threads_get())                   \
-    if (n >= ADAMW_PARALLEL_MIN && !zy__in_parallel())
-#endif
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i];
+    float *restrict params = j->params, *restrict m = j->m, *restrict v = j->v;
+    const float *restrict grads = j->grads;
+    for (size_t i = lo; i < hi; i++) {
+        float gi = grads[i];
         float p = params[i] * decay;
-        float mi = m[i] * b1 + omb1 * g;
-        float vi = v[i] * b2 + omb2 * g * g;
+        float mi = m[i] * b1 + omb1 * gi;
+        float vi = v[i] * b2 + omb2 * gi * gi;
         float denom = sqrtf(vi) / bc2_sqrt + eps;
         params[i] = p + neg_step * mi / denom;
         m[i] = mi;
@@ -75,17 +75,15 @@ void zy_adamw_step(const zy_adamw_params *p, float lr, long t, float *params,
         .eps = p->eps,
     };
 
+    adamw_job j = {c, lr, params, m, v, grads};
+    // Without groups, one group of everything with the default decay.
+    zy_param_group all = {0, n, p->weight_decay};
     if (!groups) {
-        float decay = (float)(1.0 - (double)lr * p->weight_decay);
-        adamw_range(&c, decay, params, grads, m, v, n);
-        return;
+        groups = &all;
+        ngroups = 1;
     }
     // Floats outside every group are left untouched (frozen). Groups must not overlap.
-    for (int k = 0; k < ngroups; k++) {
-        const zy_param_group *g = &groups[k];
-        ZY_ASSERT(g->offset <= n && g->count <= n - g->offset);
-        float decay = (float)(1.0 - (double)lr * g->weight_decay);
-        adamw_range(&c, decay, params + g->offset, grads + g->offset, m + g->offset,
-                    v + g->offset, g->count);
-    }
+    for (int k = 0; k < ngroups; k++)
+        ZY_ASSERT(groups[k].offset <= n && groups[k].count <= n - groups[k].offset);
+    zy__for_each_group_chunk(groups, ngroups, adamw_range, &j);
 }

@@ -8,15 +8,13 @@
 #include <math.h>
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "zhuyi/optim.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define NORM_BLOCKS 256
 // Below this many floats everything runs on the calling thread.
 #define CLIP_PARALLEL_MIN 65536
+#define CLIP_CHUNK 16384 // floats per chunk of the scaling loop
 
 // x[lo, hi): Σ x² in double on 8 lanes (fixed order; lets the compiler use SIMD lanes).
 static double sumsq_block(const float *x, size_t lo, size_t hi) {
@@ -28,25 +26,43 @@ static double sumsq_block(const float *x, size_t lo, size_t hi) {
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+typedef struct clip_job {
+    const float *x; // norm: the gradients read
+    float *grads;   // clipping: the gradients scaled
+    size_t n;
+    double *part; // (NORM_BLOCKS)
+    float c;
+} clip_job;
+
+// Blocks [b0, b1): block b is grads[b*n/B, (b+1)*n/B), summed into part[b].
+static void sumsq_blocks(void *ctx, size_t b0, size_t b1, int thread) {
+    (void)thread;
+    const clip_job *j = ctx;
+    for (size_t b = b0; b < b1; b++) {
+        // Bounds as b*n/B without overflowing size_t for huge n.
+        size_t q = j->n / NORM_BLOCKS, r = j->n % NORM_BLOCKS;
+        size_t lo = b * q + (b * r) / NORM_BLOCKS;
+        size_t hi = (b + 1) * q + ((b + 1) * r) / NORM_BLOCKS;
+        j->part[b] = sumsq_block(j->x, lo, hi);
+    }
+}
+
 // grads (n) -> Σ g² in double. Not static only so that tests/test_optim.c can check the
 // double value (not just its float rounding) is the same for any thread count.
 double zy__grad_sumsq(const float *grads, size_t n);
 double zy__grad_sumsq(const float *grads, size_t n) {
     double part[NORM_BLOCKS];
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(zy_threads_get())                   \
-    if (n >= CLIP_PARALLEL_MIN && !zy__in_parallel())
-#endif
-    for (int b = 0; b < NORM_BLOCKS; b++) {
-        // Bounds as b*n/B without overflowing size_t for huge n.
-        size_t q = n / NORM_BLOCKS, r = n % NORM_BLOCKS;
-        size_t lo = (size_t)b * q + ((size_t)b * r) / NORM_BLOCKS;
-        size_t hi = (size_t)(b + 1) * q + ((size_t)(b + 1) * r) / NORM_BLOCKS;
-        part[b] = sumsq_block(grads, lo, hi);
-    }
+    clip_job j = {.x = grads, .n = n, .part = part};
+    zy__parallel(NORM_BLOCKS, 1, n >= CLIP_PARALLEL_MIN ? 0 : 1, sumsq_blocks, &j);
     double s = 0.0;
     for (int b = 0; b < NORM_BLOCKS; b++) s += part[b];
     return s;
+}
+
+static void scale_range(void *ctx, size_t lo, size_t hi, int thread) {
+    (void)thread;
+    const clip_job *j = ctx;
+    for (size_t i = lo; i < hi; i++) j->grads[i] *= j->c;
 }
 
 // grads (n) -> sqrt(Σ g²), rounded to float by the callers only.
@@ -68,12 +84,9 @@ float zy_grad_clip_norm(float *grads, size_t n, float max_norm) {
     // returned norm and can skip the step.
     double coef = (double)max_norm / (norm + 1e-6);
     if (coef < 1.0) {
-        const float c = (float)coef;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(zy_threads_get())                   \
-    if (n >= CLIP_PARALLEL_MIN && !zy__in_parallel())
-#endif
-        for (size_t i = 0; i < n; i++) grads[i] *= c;
+        clip_job j = {.grads = grads, .n = n, .c = (float)coef};
+        if (n < CLIP_PARALLEL_MIN) scale_range(&j, 0, n, 0);
+        else zy__parallel(n, CLIP_CHUNK, 0, scale_range, &j);
     }
     return (float)norm;
 }

@@ -1,4 +1,5 @@
-// SGD with momentum (Polyak or Nesterov), one flat loop per parameter group.
+// SGD with momentum (Polyak or Nesterov), one flat loop over the parameter groups (all in
+// one parallel region).
 //
 // Follows torch.optim.SGD 1.13 (the default single-tensor path) operation by operation:
 //   d = g + wd * param                       (L2 decay, added to the gradient)
@@ -7,14 +8,8 @@
 //   d = nesterov ? d + mu * buf : buf;  param -= lr * d
 // With momentum == 0 the buffer is neither read nor written (it may be NULL).
 #include "core/internal.h"
+#include "train/groups.h"
 #include "zhuyi/optim.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-// Below this many floats a group runs on one thread (a team costs more than the loop).
-#define SGD_PARALLEL_MIN 32768
 
 zy_sgd_params zy_sgd_default_params(void) {
     zy_sgd_params p = {.momentum = 0.0f, .dampening = 0.0f, .weight_decay = 0.0f,
@@ -22,20 +17,25 @@ zy_sgd_params zy_sgd_default_params(void) {
     return p;
 }
 
-// params, grads, buf (n): one contiguous range; buf unused when momentum is 0. Every
-// element is independent, so the result is the same for any thread count.
-static void sgd_range(const zy_sgd_params *p, float lr, float wd, bool first,
-                      float *restrict params, const float *restrict grads,
-                      float *restrict buf, size_t n) {
-    const float mu = p->momentum, neg_lr = -lr;
+typedef struct sgd_job {
+    const zy_sgd_params *p;
+    float lr;
+    bool first;
+    float *params, *buf;
+    const float *grads;
+} sgd_job;
+
+// Floats [lo, hi) of group g; buf unused when momentum is 0. Every element is independent,
+// so the result is the same for any thread count and any chunking.
+static void sgd_range(void *ctx, const zy_param_group *g, size_t lo, size_t hi) {
+    const sgd_job *j = ctx;
+    const float mu = j->p->momentum, neg_lr = -j->lr, wd = g->weight_decay;
     // torch applies Python's (1 - dampening) in double, rounded to float once.
-    const float one_minus_damp = (float)(1.0 - (double)p->dampening);
-    const bool nesterov = p->nesterov, use_buf = mu != 0.0f;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(zy_threads_get())                   \
-    if (n >= SGD_PARALLEL_MIN && !zy__in_parallel())
-#endif
-    for (size_t i = 0; i < n; i++) {
+    const float one_minus_damp = (float)(1.0 - (double)j->p->dampening);
+    const bool nesterov = j->p->nesterov, use_buf = mu != 0.0f, first = j->first;
+    float *restrict params = j->params, *restrict buf = j->buf;
+    const float *restrict grads = j->grads;
+    for (size_t i = lo; i < hi; i++) {
         float d = grads[i];
         if (wd != 0.0f) d = d + wd * params[i];
         if (use_buf) {
@@ -52,17 +52,15 @@ void zy_sgd_step(const zy_sgd_params *p, float lr, long t, float *params, const 
     ZY_ASSERT(p != NULL && t >= 1);
     ZY_ASSERT(n == 0 || (params && grads && (buf || p->momentum == 0.0f)));
     ZY_ASSERT(ngroups >= 0 && (groups != NULL || ngroups == 0));
-    bool first = t == 1;
-
+    sgd_job j = {p, lr, t == 1, params, buf, grads};
+    // Without groups, one group of everything with the default decay.
+    zy_param_group all = {0, n, p->weight_decay};
     if (!groups) {
-        sgd_range(p, lr, p->weight_decay, first, params, grads, buf, n);
-        return;
+        groups = &all;
+        ngroups = 1;
     }
     // Floats outside every group are left untouched (frozen). Groups must not overlap.
-    for (int k = 0; k < ngroups; k++) {
-        const zy_param_group *g = &groups[k];
-        ZY_ASSERT(g->offset <= n && g->count <= n - g->offset);
-        sgd_range(p, lr, g->weight_decay, first, params + g->offset, grads + g->offset,
-                  buf ? buf + g->offset : NULL, g->count);
-    }
+    for (int k = 0; k < ngroups; k++)
+        ZY_ASSERT(groups[k].offset <= n && groups[k].count <= n - groups[k].offset);
+    zy__for_each_group_chunk(groups, ngroups, sgd_range, &j);
 }
