@@ -388,3 +388,28 @@ TEST(optim_threads_bit_exact) {
     CHECK(a.norm == a.clip_norm && a.norm > 1.0f); // so the clip really scaled
     big_run_free(&a), big_run_free(&b);
 }
+
+// AdamW over ranges with compact state (what the trainer does when tensors are frozen)
+// equals the group form on full-size state, float for float, and leaves the parameters
+// outside every range alone.
+TEST(optim_adamw_ranges_compact_state) {
+    enum { N = 70000 }; // a range larger than one parallel chunk
+    float *p1 = zt_floats(N), *p2 = zt_floats(N), *g = zt_floats(N), *m = zt_floats(N),
+          *v = zt_floats(N), *gc = zt_floats(N), *mc = zt_floats(N), *vc = zt_floats(N);
+    zt_fill_uniform(p1, N, 1, -1, 1);
+    memcpy(p2, p1, N * sizeof *p1);
+    zt_fill_uniform(g, N, 2, -1, 1);
+    // Trainable: [100, 40100) decayed and [50000, 50010) not; the rest frozen.
+    zy_param_group groups[2] = {{100, 40000, 0.1f}, {50000, 10, 0.0f}};
+    zy_param_range ranges[2] = {{100, 0, 40000, 0.1f}, {50000, 40000, 10, 0.0f}};
+    memcpy(gc, g + 100, 40000 * sizeof *g);
+    memcpy(gc + 40000, g + 50000, 10 * sizeof *g);
+    zy_adamw_params ap = zy_adamw_default_params();
+    for (long t = 1; t <= 3; t++) {
+        zy_adamw_step(&ap, 1e-2f, t, p1, g, m, v, N, groups, 2);
+        zy_adamw_step_ranges(&ap, 1e-2f, t, p2, gc, mc, vc, ranges, 2);
+    }
+    CHECK(memcmp(p1, p2, N * sizeof *p1) == 0);
+    CHECK(memcmp(m + 100, mc, 40000 * sizeof *m) == 0 && memcmp(v + 50000, vc + 40000, 40) == 0);
+    free(p1), free(p2), free(g), free(m), free(v), free(gc), free(mc), free(vc);
+}

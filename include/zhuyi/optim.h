@@ -20,6 +20,16 @@ typedef struct zy_param_group {
     float weight_decay; // decoupled (AdamW) or L2 (SGD) coefficient for this range
 } zy_param_group;
 
+// A range when gradients and optimizer state are stored compactly, only for trainable
+// tensors (what zy_session_grads holds): params[offset .. offset + count) pair with
+// grads, moments and buffers [state_offset .. state_offset + count).
+typedef struct zy_param_range {
+    size_t offset;       // first float of the range in the parameters
+    size_t state_offset; // first float of the range in gradients and optimizer state
+    size_t count;
+    float weight_decay;
+} zy_param_range;
+
 // ---- AdamW (Loshchilov & Hutter), matching torch.optim.AdamW ---------------------------
 typedef struct zy_adamw_params {
     float beta1;        // 0.9
@@ -37,6 +47,12 @@ zy_adamw_params zy_adamw_default_params(void);
 void zy_adamw_step(const zy_adamw_params *p, float lr, long t, float *params,
                    const float *grads, float *m, float *v, size_t n,
                    const zy_param_group *groups, int ngroups);
+// The same step over ranges whose gradients and moments are stored compactly (frozen
+// parameters have none): params[r.offset + i] uses grads/m/v[r.state_offset + i] and
+// r.weight_decay. Ranges must not overlap in either space. The trainer's step.
+void zy_adamw_step_ranges(const zy_adamw_params *p, float lr, long t, float *params,
+                          const float *grads, float *m, float *v,
+                          const zy_param_range *ranges, int nranges);
 
 // ---- SGD with momentum, matching torch.optim.SGD ---------------------------------------
 typedef struct zy_sgd_params {

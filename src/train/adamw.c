@@ -35,17 +35,19 @@ typedef struct adamw_job {
     const float *grads;
 } adamw_job;
 
-// Floats [lo, hi) of group g. Every element is independent, so the result is the same for
+// Floats [lo, hi) of range g. Every element is independent, so the result is the same for
 // any thread count and any chunking.
-static void adamw_range(void *ctx, const zy_param_group *g, size_t lo, size_t hi) {
+static void adamw_range(void *ctx, const zy_param_range *g, size_t lo, size_t hi) {
     const adamw_job *j = ctx;
     const adamw_consts *c = &j->c;
     const float decay = (float)(1.0 - (double)j->lr * g->weight_decay);
     const float b1 = c->b1, omb1 = c->one_minus_b1, b2 = c->b2, omb2 = c->one_minus_b2;
     const float bc2_sqrt = c->bc2_sqrt, neg_step = c->neg_step, eps = c->eps;
-    float *restrict params = j->params, *restrict m = j->m, *restrict v = j->v;
-    const float *restrict grads = j->grads;
-    for (size_t i = lo; i < hi; i++) {
+    float *restrict params = j->params + lo;
+    float *restrict m = j->m + g->state_offset + (lo - g->offset);
+    float *restrict v = j->v + g->state_offset + (lo - g->offset);
+    const float *restrict grads = j->grads + g->state_offset + (lo - g->offset);
+    for (size_t i = 0; i < hi - lo; i++) {
         float gi = grads[i];
         float p = params[i] * decay;
         float mi = m[i] * b1 + omb1 * gi;
@@ -57,13 +59,9 @@ static void adamw_range(void *ctx, const zy_param_group *g, size_t lo, size_t hi
     }
 }
 
-void zy_adamw_step(const zy_adamw_params *p, float lr, long t, float *params,
-                   const float *grads, float *m, float *v, size_t n,
-                   const zy_param_group *groups, int ngroups) {
+static adamw_job make_job(const zy_adamw_params *p, float lr, long t, float *params,
+                          const float *grads, float *m, float *v) {
     ZY_ASSERT(p != NULL && t >= 1);
-    ZY_ASSERT(n == 0 || (params && grads && m && v));
-    ZY_ASSERT(ngroups >= 0 && (groups != NULL || ngroups == 0));
-
     double b1 = p->beta1, b2 = p->beta2;
     adamw_consts c = {
         .b1 = p->beta1,
@@ -74,8 +72,15 @@ void zy_adamw_step(const zy_adamw_params *p, float lr, long t, float *params,
         .neg_step = (float)(-(double)lr / (1.0 - pow(b1, (double)t))),
         .eps = p->eps,
     };
+    return (adamw_job){c, lr, params, m, v, grads};
+}
 
-    adamw_job j = {c, lr, params, m, v, grads};
+void zy_adamw_step(const zy_adamw_params *p, float lr, long t, float *params,
+                   const float *grads, float *m, float *v, size_t n,
+                   const zy_param_group *groups, int ngroups) {
+    ZY_ASSERT(n == 0 || (params && grads && m && v));
+    ZY_ASSERT(ngroups >= 0 && (groups != NULL || ngroups == 0));
+    adamw_job j = make_job(p, lr, t, params, grads, m, v);
     // Without groups, one group of everything with the default decay.
     zy_param_group all = {0, n, p->weight_decay};
     if (!groups) {
@@ -86,4 +91,12 @@ void zy_adamw_step(const zy_adamw_params *p, float lr, long t, float *params,
     for (int k = 0; k < ngroups; k++)
         ZY_ASSERT(groups[k].offset <= n && groups[k].count <= n - groups[k].offset);
     zy__for_each_group_chunk(groups, ngroups, adamw_range, &j);
+}
+
+void zy_adamw_step_ranges(const zy_adamw_params *p, float lr, long t, float *params,
+                          const float *grads, float *m, float *v,
+                          const zy_param_range *ranges, int nranges) {
+    ZY_ASSERT(nranges >= 0 && (ranges != NULL || nranges == 0));
+    adamw_job j = make_job(p, lr, t, params, grads, m, v);
+    zy__for_each_range_chunk(ranges, nranges, adamw_range, &j);
 }

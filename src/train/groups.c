@@ -1,6 +1,6 @@
-// Elementwise updates over parameter groups in one parallel region (see groups.h).
-// Pool items are chunks of GROUP_CHUNK floats numbered across groups: first[k] is the
-// number of the first chunk of group k, so an item finds its group by binary search.
+// Elementwise updates over parameter ranges in one parallel region (see groups.h).
+// Pool items are chunks of GROUP_CHUNK floats numbered across ranges: first[k] is the
+// number of the first chunk of range k, so an item finds its range by binary search.
 #include "core/internal.h"
 #include "core/pool.h"
 #include "train/groups.h"
@@ -12,10 +12,10 @@
 #define GROUP_BATCH 256
 
 typedef struct groups_job {
-    const zy_param_group *groups;
+    const zy_param_range *groups;
     int ngroups;
     const size_t *first; // (ngroups + 1)
-    zy__group_fn fn;
+    zy__range_update_fn fn;
     void *ctx;
 } groups_job;
 
@@ -29,7 +29,7 @@ static void groups_range(void *ctx, size_t c0, size_t c1, int thread) {
         else hi = mid - 1;
     }
     for (int k = lo; k < j->ngroups && j->first[k] < c1; k++) {
-        const zy_param_group *g = &j->groups[k];
+        const zy_param_range *g = &j->groups[k];
         size_t a = ZY_MAX(c0, j->first[k]), b = ZY_MIN(c1, j->first[k + 1]);
         for (size_t c = a; c < b; c++) {
             size_t begin = g->offset + (c - j->first[k]) * GROUP_CHUNK;
@@ -38,8 +38,8 @@ static void groups_range(void *ctx, size_t c0, size_t c1, int thread) {
     }
 }
 
-void zy__for_each_group_chunk(const zy_param_group *groups, int ngroups, zy__group_fn fn,
-                              void *ctx) {
+void zy__for_each_range_chunk(const zy_param_range *groups, int ngroups,
+                              zy__range_update_fn fn, void *ctx) {
     for (int k0 = 0; k0 < ngroups; k0 += GROUP_BATCH) {
         int nb = ZY_MIN(GROUP_BATCH, ngroups - k0);
         size_t first[GROUP_BATCH + 1], floats = 0;
@@ -51,5 +51,18 @@ void zy__for_each_group_chunk(const zy_param_group *groups, int ngroups, zy__gro
         }
         groups_job j = {groups + k0, nb, first, fn, ctx};
         zy__parallel(first[nb], 1, floats < GROUP_PAR_MIN ? 1 : 0, groups_range, &j);
+    }
+}
+
+void zy__for_each_group_chunk(const zy_param_group *groups, int ngroups,
+                              zy__range_update_fn fn, void *ctx) {
+    zy_param_range r[GROUP_BATCH];
+    for (int k0 = 0; k0 < ngroups; k0 += GROUP_BATCH) {
+        int nb = ZY_MIN(GROUP_BATCH, ngroups - k0);
+        for (int k = 0; k < nb; k++) {
+            const zy_param_group *g = &groups[k0 + k];
+            r[k] = (zy_param_range){g->offset, g->offset, g->count, g->weight_decay};
+        }
+        zy__for_each_range_chunk(r, nb, fn, ctx);
     }
 }

@@ -27,7 +27,7 @@ typedef struct sgd_job {
 
 // Floats [lo, hi) of group g; buf unused when momentum is 0. Every element is independent,
 // so the result is the same for any thread count and any chunking.
-static void sgd_range(void *ctx, const zy_param_group *g, size_t lo, size_t hi) {
+static void sgd_range(void *ctx, const zy_param_range *g, size_t lo, size_t hi) {
     const sgd_job *j = ctx;
     const float mu = j->p->momentum, neg_lr = -j->lr, wd = g->weight_decay;
     // torch applies Python's (1 - dampening) in double, rounded to float once.

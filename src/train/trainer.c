@@ -54,8 +54,8 @@ static zy_status check_params(const zy_trainer_params *p, const zy_model_info *i
     return ZY_STATUS_OK;
 }
 
-// The trainable tensors as runs of (param offset, gradient offset, count, decay); adjacent
-// tensors with the same decay merge (12 GPT-2 blocks give ~100 runs, not 150).
+// The trainable tensors as ranges (param offset, gradient offset, count, decay); adjacent
+// tensors with the same decay merge (12 GPT-2 blocks give ~100 ranges, not 150).
 static zy_status build_ranges(zy_trainer *t) {
     const zy_tensor_table *tab = zy_model_tensors(t->m);
     int nt = zy_tensor_table_count(tab);
@@ -66,12 +66,12 @@ static zy_status build_ranges(zy_trainer *t) {
         if (!zy_model_is_trainable(t->m, i)) continue;
         const zy_tensor *x = zy_tensor_table_at(tab, i);
         float wd = x->decay ? t->p.weight_decay : 0.0f;
-        zy__train_range *last = t->n_ranges ? &t->ranges[t->n_ranges - 1] : NULL;
-        if (last && last->weight_decay == wd && last->param_offset + last->count == x->offset &&
-            last->grad_offset + last->count == goff) {
+        zy_param_range *last = t->n_ranges ? &t->ranges[t->n_ranges - 1] : NULL;
+        if (last && last->weight_decay == wd && last->offset + last->count == x->offset &&
+            last->state_offset + last->count == goff) {
             last->count += x->count;
         } else {
-            t->ranges[t->n_ranges++] = (zy__train_range){x->offset, goff, x->count, wd};
+            t->ranges[t->n_ranges++] = (zy_param_range){x->offset, goff, x->count, wd};
         }
         goff += x->count;
     }
@@ -198,12 +198,8 @@ zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info) {
     zy_adamw_params ap = {.beta1 = p->beta1, .beta2 = p->beta2, .eps = p->eps,
                           .weight_decay = p->weight_decay};
     t->step++;
-    for (int i = 0; i < t->n_ranges; i++) {
-        const zy__train_range *r = &t->ranges[i];
-        zy_param_group g = {0, r->count, r->weight_decay};
-        zy_adamw_step(&ap, lr, t->step, params + r->param_offset, grads + r->grad_offset,
-                      t->mom_m + r->grad_offset, t->mom_v + r->grad_offset, r->count, &g, 1);
-    }
+    zy_adamw_step_ranges(&ap, lr, t->step, params, grads, t->mom_m, t->mom_v, t->ranges,
+                         t->n_ranges);
     if (info) *info = (zy_step_info){.step = t->step, .loss = loss, .lr = lr,
                                      .grad_norm = norm};
     return ZY_STATUS_OK;

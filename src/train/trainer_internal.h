@@ -5,13 +5,6 @@
 
 #include "zhuyi/trainer.h"
 
-// A run of trainable floats: params[param_offset ..] and grads/moments[grad_offset ..],
-// `count` long, with one weight decay.
-typedef struct zy__train_range {
-    size_t param_offset, grad_offset, count;
-    float weight_decay;
-} zy__train_range;
-
 struct zy_trainer {
     zy_model *m;              // borrowed
     zy_session *s;            // the training session (owned)
@@ -22,7 +15,8 @@ struct zy_trainer {
     long step;                // optimizer steps done
     size_t n_grads;           // trainable floats
     float *mom_m, *mom_v;     // (n_grads) AdamW moments, the gradient array's layout
-    zy__train_range *ranges;  // the trainable tensors, adjacent ones merged
+    zy_param_range *ranges;   // the trainable tensors (offset: params, state_offset:
+                              // gradients and moments), adjacent ones merged
     int n_ranges;
     zy_grad_hook hook;
     void *hook_user;
