@@ -34,6 +34,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TOOL_TEST_OBJ := $(BUILD)/tools/zhuyi/svg.o $(BUILD)/tools/zhuyi/util.o
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all lib cli test test-build sanitize bench demo refs deps clean help
@@ -74,8 +75,9 @@ $(BUILD)/libzhuyi.so: $(LIB_OBJ)
 $(BUILD)/zhuyi: $(CLI_OBJ) $(BUILD)/libzhuyi.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
 
-$(BUILD)/zhuyi-tests: $(TEST_OBJ) $(BUILD)/libzhuyi.a
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
+# The tests also link the CLI pieces they test (tests/test_tools_*.c), not its main.
+$(BUILD)/zhuyi-tests: $(TEST_OBJ) $(TOOL_TEST_OBJ) $(BUILD)/libzhuyi.a
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TOOL_TEST_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
 
 # Benchmarks link OpenBLAS for side-by-side GEMM figures (never the library itself).
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libzhuyi.a
