@@ -3,6 +3,8 @@
 # Sources are found by wildcard: a new file under src/<layer>/ is built without edits here.
 # Files named *_avx512.c / *_avx2.c are compiled for that instruction set only; the code
 # that calls them checks the CPU at run time, so one binary runs on any x86-64.
+# The shared library exports the public API only (src/exports.map: zy_ but not zy__);
+# the tests and the CLI link the static library and may use internals.
 
 CC      ?= cc
 BUILD   ?= build
@@ -11,8 +13,10 @@ OPT     ?= -O3
 SAN     ?=
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-CFLAGS   = -std=c11 $(OPT) -g $(WARN) -fPIC -fno-math-errno -D_POSIX_C_SOURCE=200809L \
-           -Iinclude -Isrc -pthread $(SAN) $(EXTRA_CFLAGS)
+# -fno-semantic-interposition: calls between library functions need not go through the
+# PLT (nobody may replace a zy_ function in libzhuyi.so by preloading another).
+CFLAGS   = -std=c11 $(OPT) -g $(WARN) -fPIC -fno-semantic-interposition -fno-math-errno \
+           -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -pthread $(SAN) $(EXTRA_CFLAGS)
 LDLIBS   = -lcjson -lutf8proc -lm -pthread
 ifeq ($(OPENMP),1)
 CFLAGS  += -fopenmp
@@ -22,6 +26,17 @@ else
 CFLAGS  += -Wno-unknown-pragmas
 endif
 LDFLAGS  = $(SAN)
+
+# The version is include/zhuyi/core.h's ZY_VERSION_*: the shared library is
+# libzhuyi.so.MAJOR.MINOR.PATCH with soname libzhuyi.so.MAJOR (links libzhuyi.so.MAJOR and
+# libzhuyi.so beside it, in the build directory as when installed).
+zy_version_part = $(shell sed -n 's/^\#define ZY_VERSION_$(1) *\([0-9][0-9]*\).*/\1/p' include/zhuyi/core.h)
+VERSION_MAJOR := $(call zy_version_part,MAJOR)
+VERSION := $(VERSION_MAJOR).$(call zy_version_part,MINOR).$(call zy_version_part,PATCH)
+SONAME  := libzhuyi.so.$(VERSION_MAJOR)
+SOFILE  := libzhuyi.so.$(VERSION)
+SO_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/exports.map \
+             $(if $(SAN),,-Wl,--no-undefined)
 
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 AVX2_FLAGS   = -mavx2 -mfma -mf16c
@@ -45,7 +60,8 @@ lib: $(BUILD)/libzhuyi.a $(BUILD)/libzhuyi.so
 cli: $(BUILD)/zhuyi
 
 help:
-	@echo "make            build build/libzhuyi.a, build/libzhuyi.so and build/zhuyi"
+	@echo "make            build build/libzhuyi.a, build/$(SOFILE) (+ links"
+	@echo "                libzhuyi.so, $(SONAME)) and the CLI build/zhuyi"
 	@echo "make test       install missing packages, build, run the test suite"
 	@echo "make sanitize   the test suite under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      benchmarks against OpenBLAS and PyTorch (figures to stdout)"
@@ -69,8 +85,14 @@ $(BUILD)/libzhuyi.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libzhuyi.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/$(SOFILE): $(LIB_OBJ) src/exports.map
+	$(CC) $(SO_LDFLAGS) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+
+$(BUILD)/$(SONAME): $(BUILD)/$(SOFILE)
+	ln -sf $(SOFILE) $@
+
+$(BUILD)/libzhuyi.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(BUILD)/zhuyi: $(CLI_OBJ) $(BUILD)/libzhuyi.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
@@ -100,7 +122,7 @@ sanitize:
 	@scripts/data.sh gpt2-tokenizer
 	@$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    build/san/zhuyi-tests build/san/zhuyi
+	    build/san/zhuyi-tests build/san/zhuyi build/san/libzhuyi.so
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/test.sh build/san
 
 bench:
