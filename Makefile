@@ -1,8 +1,11 @@
 # zhuyi build. `make` builds the library (static + shared) and the CLI; `make test`,
-# `make sanitize`, `make bench` install what they need first (scripts/deps.sh).
+# `make sanitize`, `make bench` install what they need first (scripts/deps.sh);
+# `make install` / `make uninstall` honour PREFIX and DESTDIR (see `make help`).
 # Sources are found by wildcard: a new file under src/<layer>/ is built without edits here.
 # Files named *_avx512.c / *_avx2.c are compiled for that instruction set only; the code
 # that calls them checks the CPU at run time, so one binary runs on any x86-64.
+# The shared library exports the public API only (src/exports.map: zy_ but not zy__);
+# the tests and the CLI link the static library and may use internals.
 
 CC      ?= cc
 BUILD   ?= build
@@ -10,18 +13,43 @@ OPENMP  ?= 1
 OPT     ?= -O3
 SAN     ?=
 
+# Installation (GNU conventions): files go to $(DESTDIR)$(PREFIX)/...; zhuyi.pc names
+# $(PREFIX) itself, so a staged DESTDIR install is correct once moved into place.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL    ?= install
+
 WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-CFLAGS   = -std=c11 $(OPT) -g $(WARN) -fPIC -fno-math-errno -D_POSIX_C_SOURCE=200809L \
-           -Iinclude -Isrc -pthread $(SAN) $(EXTRA_CFLAGS)
+# -fno-semantic-interposition: calls between library functions need not go through the
+# PLT (nobody may replace a zy_ function in libzhuyi.so by preloading another).
+CFLAGS   = -std=c11 $(OPT) -g $(WARN) -fPIC -fno-semantic-interposition -fno-math-errno \
+           -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -pthread $(SAN) $(EXTRA_CFLAGS)
 LDLIBS   = -lcjson -lutf8proc -lm -pthread
+# What a static link of libzhuyi.a needs besides cjson and utf8proc (zhuyi.pc Libs.private).
+PC_LIBS_PRIVATE = -lm -pthread
 ifeq ($(OPENMP),1)
 CFLAGS  += -fopenmp
 LDLIBS  += -fopenmp
+PC_LIBS_PRIVATE += -fopenmp
 else
 # Without OpenMP the `#pragma omp` lines are simply ignored.
 CFLAGS  += -Wno-unknown-pragmas
 endif
 LDFLAGS  = $(SAN)
+
+# The version is include/zhuyi/core.h's ZY_VERSION_*: the shared library is
+# libzhuyi.so.MAJOR.MINOR.PATCH with soname libzhuyi.so.MAJOR (links libzhuyi.so.MAJOR and
+# libzhuyi.so beside it, in the build directory as when installed).
+zy_version_part = $(shell sed -n 's/^\#define ZY_VERSION_$(1) *\([0-9][0-9]*\).*/\1/p' include/zhuyi/core.h)
+VERSION_MAJOR := $(call zy_version_part,MAJOR)
+VERSION := $(VERSION_MAJOR).$(call zy_version_part,MINOR).$(call zy_version_part,PATCH)
+SONAME  := libzhuyi.so.$(VERSION_MAJOR)
+SOFILE  := libzhuyi.so.$(VERSION)
+SO_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/exports.map \
+             $(if $(SAN),,-Wl,--no-undefined)
 
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 AVX2_FLAGS   = -mavx2 -mfma -mf16c
@@ -30,27 +58,42 @@ LIB_SRC   := $(sort $(wildcard src/*/*.c))
 CLI_SRC   := $(sort $(wildcard tools/zhuyi/*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TOOL_TEST_OBJ := $(BUILD)/tools/zhuyi/svg.o $(BUILD)/tools/zhuyi/util.o
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
-.PHONY: all lib cli test test-build sanitize bench demo refs deps clean help
+.PHONY: all lib cli examples test test-build sanitize bench demo refs deps clean help \
+        install uninstall
 .DEFAULT_GOAL := all
 
 all: lib cli
 lib: $(BUILD)/libzhuyi.a $(BUILD)/libzhuyi.so
 cli: $(BUILD)/zhuyi
+examples: $(EXAMPLE_BIN)
 
 help:
-	@echo "make            build build/libzhuyi.a, build/libzhuyi.so and build/zhuyi"
+	@echo "make            build build/libzhuyi.a, build/$(SOFILE) (+ links"
+	@echo "                libzhuyi.so, $(SONAME)) and the CLI build/zhuyi"
 	@echo "make test       install missing packages, build, run the test suite"
 	@echo "make sanitize   the test suite under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      benchmarks against OpenBLAS and PyTorch (figures to stdout)"
 	@echo "make demo       train a small GPT on the King James Bible, print a passage"
 	@echo "make refs       regenerate the PyTorch reference dumps in tests/ref/"
+	@echo "make examples   build examples/*.c into build/examples/ (static library)"
 	@echo "make OPENMP=0   build without OpenMP (single-threaded kernels)"
+	@echo "make install    install headers (include/zhuyi/), libzhuyi.a, the shared library,"
+	@echo "                zhuyi.pc and bin/zhuyi under PREFIX (default /usr/local);"
+	@echo "                DESTDIR=/stage puts them under /stage/PREFIX (for packaging)"
+	@echo "make uninstall  remove them again (same PREFIX and DESTDIR)"
+	@echo "Using the installed library (see examples/generate.c):"
+	@echo "  cc prog.c \$$(pkg-config --cflags --libs zhuyi)"
+	@echo "  (PKG_CONFIG_PATH=PREFIX/lib/pkgconfig if PREFIX is not /usr or /usr/local;"
+	@echo "   LD_LIBRARY_PATH=PREFIX/lib to run if the dynamic linker does not search it)"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -68,24 +111,37 @@ $(BUILD)/libzhuyi.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libzhuyi.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/$(SOFILE): $(LIB_OBJ) src/exports.map
+	$(CC) $(SO_LDFLAGS) $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+
+$(BUILD)/$(SONAME): $(BUILD)/$(SOFILE)
+	ln -sf $(SOFILE) $@
+
+$(BUILD)/libzhuyi.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(BUILD)/zhuyi: $(CLI_OBJ) $(BUILD)/libzhuyi.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
 
-$(BUILD)/zhuyi-tests: $(TEST_OBJ) $(BUILD)/libzhuyi.a
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
+# The tests also link the CLI pieces they test (tests/test_tools_*.c), not its main.
+$(BUILD)/zhuyi-tests: $(TEST_OBJ) $(TOOL_TEST_OBJ) $(BUILD)/libzhuyi.a
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TOOL_TEST_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
 
 # Benchmarks link OpenBLAS for side-by-side GEMM figures (never the library itself).
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libzhuyi.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libzhuyi.a -lopenblas $(LDLIBS)
 
+# Examples, in the build tree: against the static library, like the CLI. Installed users
+# build them with pkg-config instead (the header comment of each says how).
+$(BUILD)/examples/%: examples/%.c $(BUILD)/libzhuyi.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libzhuyi.a $(LDLIBS)
+
 deps:
 	@scripts/deps.sh build
 
-test-build: all $(BUILD)/zhuyi-tests
+test-build: all $(BUILD)/zhuyi-tests $(EXAMPLE_BIN)
 
 test:
 	@scripts/deps.sh test
@@ -98,7 +154,7 @@ sanitize:
 	@scripts/data.sh gpt2-tokenizer
 	@$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    build/san/zhuyi-tests build/san/zhuyi
+	    build/san/zhuyi-tests build/san/zhuyi build/san/libzhuyi.so
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/test.sh build/san
 
 bench:
@@ -118,7 +174,36 @@ refs:
 	@scripts/deps.sh refs
 	@for s in tests/ref_*.py; do echo "/usr/bin/python3 $$s"; /usr/bin/python3 $$s || exit 1; done
 
+# zhuyi.pc is written at install time from zhuyi.pc.in, so it names this PREFIX.
+# pkg-config variables stay relative to ${prefix} where they can (relocatable).
+pc_dir = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(INCLUDEDIR)/zhuyi
+	$(INSTALL) -m 644 include/zhuyi/*.h $(DESTDIR)$(INCLUDEDIR)/zhuyi/
+	$(INSTALL) -m 644 $(BUILD)/libzhuyi.a $(DESTDIR)$(LIBDIR)/libzhuyi.a
+	$(INSTALL) -m 755 $(BUILD)/$(SOFILE) $(DESTDIR)$(LIBDIR)/$(SOFILE)
+	ln -sf $(SOFILE) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libzhuyi.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(PC_LIBS_PRIVATE)|' zhuyi.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/zhuyi.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/zhuyi.pc
+	$(INSTALL) -m 755 $(BUILD)/zhuyi $(DESTDIR)$(BINDIR)/zhuyi
+	@# A real (not staged) install as root: refresh the dynamic linker's cache so programs
+	@# find libzhuyi.so.0 in PREFIX/lib at once (when ld.so.conf lists it, as /usr/local/lib).
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	    ldconfig || true; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/zhuyi $(DESTDIR)$(PKGCONFIGDIR)/zhuyi.pc \
+	    $(DESTDIR)$(LIBDIR)/libzhuyi.a $(DESTDIR)$(LIBDIR)/libzhuyi.so \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/$(SOFILE)
+	rm -f $(DESTDIR)$(INCLUDEDIR)/zhuyi/*.h
+	rmdir $(DESTDIR)$(INCLUDEDIR)/zhuyi 2>/dev/null || true
+
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_BIN:=.d) $(EXAMPLE_BIN:=.d)

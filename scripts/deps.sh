@@ -6,7 +6,7 @@ set -e
 
 case "${1:-build}" in
 build) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev" ;;
-test) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev npm python3-torch" ;;
+test) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev npm python3-torch pkgconf" ;;
 bench) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev npm libopenblas-dev python3-torch" ;;
 refs) pkgs="python3-torch python3-numpy python3-regex" ;;
 *) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs)" >&2; exit 2 ;;
@@ -16,6 +16,8 @@ missing=""
 for p in $pkgs; do
     # npm may come with a nodejs package from elsewhere; the command is what matters.
     if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
+    # Any pkg-config will do (Debian's pkgconf, or the older pkg-config package).
+    if [ "$p" = pkgconf ] && command -v pkg-config >/dev/null 2>&1; then continue; fi
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi

@@ -1,14 +1,20 @@
 #!/bin/sh
 # The whole test suite: the C tests (build/zhuyi-tests), the command-line tests
 # (tests/cli/*.sh) and the PyTorch round trip of a model directory the C tests wrote.
-# Each suite prints "N passed, N failed"; this script adds them up and ends with
+# Each suite prints "N passed, N failed" (and may print "N skipped" and "skip NAME (why)"
+# lines before it); this script adds them up and ends with
+#   skip NAME (why)        (every skipped test again, if any)
+#   N skipped
 #   total: N passed, N failed
-# exiting non-zero if anything failed. Usage: scripts/test.sh [BUILD_DIR] (default build).
+# exiting non-zero if anything failed. Skipped tests count neither as passed nor failed.
+# Usage: scripts/test.sh [BUILD_DIR] (default build).
 B=${1:-build}
 log=$(mktemp /tmp/zhuyi-test.XXXXXX) || exit 1
-trap 'rm -f "$log"' EXIT
+skips=$(mktemp /tmp/zhuyi-test-skips.XXXXXX) || exit 1
+trap 'rm -f "$log" "$log.rc" "$skips"' EXIT
 passed=0
 failed=0
+skipped=0
 
 # Run one suite, show its output, and add its closing "N passed, N failed" line (a suite
 # that dies without that line counts as one failure).
@@ -26,6 +32,9 @@ suite() {
         passed=$((passed + p))
         failed=$((failed + f))
         [ "$f" -eq 0 ] && [ "${rc:-0}" -ne 0 ] && failed=$((failed + 1))
+        line=$(grep -E '^[0-9]+ skipped$' "$log" | tail -n 1)
+        [ -n "$line" ] && skipped=$((skipped + ${line%% *}))
+        grep '^skip ' "$log" >>"$skips"
     else
         failed=$((failed + 1))
         echo "FAIL $name: no 'N passed, N failed' line"
@@ -49,5 +58,7 @@ else
     failed=$((failed + 1))
 fi
 
+cat "$skips"
+echo "$skipped skipped"
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

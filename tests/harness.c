@@ -18,9 +18,19 @@ typedef struct {
 static zt_test *tests;
 static int ntests, captests;
 static int current_failed;
+static int current_ran; // paths run (zt_use_simd succeeded) by the running test
 static int verbose;
 static char notes[16384];
 static size_t notes_len;
+
+// Skip reasons of the running test, each kept once; more than fit are only counted.
+enum { MAX_SKIPS = 8 };
+static char skips[MAX_SKIPS][160];
+static int nskips, skips_dropped;
+
+// The highest SIMD level tests may use: the one in force when the run starts (the CPU's
+// best, lowered by ZY_SIMD), and the CPU's best.
+static zy_simd simd_ceiling, simd_cpu_best;
 
 static size_t zt_min_(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -137,10 +147,37 @@ int zt_gradcheck(const char *file, int line, const char *what, zt_loss_fn loss, 
     return ok;
 }
 
+void zt_skip(const char *fmt, ...) {
+    char r[sizeof skips[0]];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r, sizeof r, fmt, ap);
+    va_end(ap);
+    for (int i = 0; i < nskips; i++)
+        if (!strcmp(skips[i], r)) return;
+    if (nskips == MAX_SKIPS) {
+        skips_dropped++;
+        return;
+    }
+    memcpy(skips[nskips++], r, sizeof r);
+}
+
 int zt_use_simd(int level) {
-    if ((int)zy_simd_set((zy_simd)level) == level) return 1;
-    zt_note("simd %s not supported here: skipped", zy_simd_name((zy_simd)level));
-    return 0;
+    const char *name = zy_simd_name((zy_simd)level);
+    if (level > (int)simd_cpu_best) {
+        zt_skip("simd %s: this CPU lacks it", name);
+        return 0;
+    }
+    if (level > (int)simd_ceiling) {
+        zt_skip("simd %s: above ZY_SIMD=%s", name, zy_simd_name(simd_ceiling));
+        return 0;
+    }
+    if ((int)zy_simd_set((zy_simd)level) != level) { // cannot happen below the CPU's best
+        zt_skip("simd %s: not available", name);
+        return 0;
+    }
+    current_ran++;
+    return 1;
 }
 
 void zt_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
@@ -184,31 +221,62 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: %s [-v] [SUBSTRING...]\n"
                    "Runs the tests whose names contain any SUBSTRING (all by default).\n"
-                   "-v prints every test's notes (worst differences, gradcheck errors).\n",
+                   "-v prints every test's notes (worst differences, gradcheck errors).\n"
+                   "ZY_SIMD=scalar|avx2 caps the SIMD levels tests switch to; paths above it\n"
+                   "are reported as skipped, as on a CPU without them.\n",
                    argv[0]);
             return 0;
         } else if (nfilters < 64) filters[nfilters++] = argv[i];
     }
     // Constructors register in link order; sort for a stable, readable report.
     qsort(tests, (size_t)ntests, sizeof *tests, cmp_tests);
+    simd_ceiling = zy_simd_level();
+    simd_cpu_best = zy_simd_set(ZY_SIMD_AVX512);
+    zy_simd_set(simd_ceiling);
     printf("zhuyi %s tests, simd %s, %d threads\n", zy_version(),
            zy_simd_name(zy_simd_level()), zy_threads_get());
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (int t = 0; t < ntests; t++) {
         int run = nfilters == 0;
         for (int f = 0; f < nfilters && !run; f++) run = strstr(tests[t].name, filters[f]) != 0;
         if (!run) continue;
         current_failed = 0;
+        current_ran = 0;
+        nskips = skips_dropped = 0;
         notes_len = 0;
         notes[0] = '\0';
         zy_clear_error();
+        // Whatever the test changes (or leaves changed when an ASSERT returns early), the
+        // next one starts with the same SIMD level, thread count and allocator.
+        zy_simd simd = zy_simd_level();
+        int threads = zy_threads_get();
         tests[t].fn();
-        if (current_failed) failed++;
-        else passed++;
-        printf("%s %s\n", current_failed ? "FAIL" : "ok  ", tests[t].name);
+        zy_simd_set(simd);
+        zy_threads_set(threads);
+        zy_allocator_set(NULL);
+
+        if (current_failed) {
+            failed++;
+            printf("FAIL %s\n", tests[t].name);
+        } else if (nskips && !current_ran) {
+            // Nothing ran: say why on the test's own line; never count it as passed.
+            skipped++;
+            printf("skip %s (", tests[t].name);
+            for (int i = 0; i < nskips; i++) printf("%s%s", i ? "; " : "", skips[i]);
+            if (skips_dropped) printf("; %d more", skips_dropped);
+            printf(")\n");
+        } else {
+            passed++;
+            printf("ok   %s\n", tests[t].name);
+        }
+        if (nskips && (current_failed || current_ran)) {
+            for (int i = 0; i < nskips; i++) printf("    skipped: %s\n", skips[i]);
+            if (skips_dropped) printf("    skipped: %d more\n", skips_dropped);
+        }
         if (current_failed || verbose) fputs(notes, stdout);
         fflush(stdout);
     }
+    printf("%d skipped\n", skipped);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 // zhuyi's test harness: TEST(name) registers a test, ASSERT* / CHECK* record failures,
-// the runner prints one line per test and ends with "N passed, N failed".
+// the runner prints one line per test ("ok", "FAIL" or "skip") and ends with the lines
+// "N skipped" and "N passed, N failed".
 //
 //   TEST(layernorm_matches_torch) {
 //       ...
@@ -8,6 +9,10 @@
 //
 // ASSERT* stop the current test on failure; CHECK* record it and go on.
 // Run a subset: build/zhuyi-tests layernorm gemm  (substring match on test names).
+//
+// Every test starts from the same state: before it the runner notes the SIMD level and
+// the thread count, after it (even one an ASSERT cut short) it restores both and puts the
+// default allocator back (zy_allocator_set(NULL)). Tests need not restore them.
 #ifndef ZHUYI_TESTS_HARNESS_H
 #define ZHUYI_TESTS_HARNESS_H
 
@@ -115,8 +120,23 @@ void zt_ref_copy(float *dst, zt_ref *r, const char *prefix, const char *name, si
 void zt_ref_check(zt_ref *r, const char *prefix, const char *name, const float *got,
                   size_t n, double atol, double rtol);
 
-// Switch the kernels to SIMD level `level` (a zy_simd); 0, with a note, if this CPU cannot
-// run it, so the caller skips that level.
+// ---- skipping -----------------------------------------------------------------------------
+// Record that a path of the running test cannot run here (printf-style reason), e.g. a
+// SIMD level this CPU lacks. A test that recorded a skip and ran no path is reported
+// "skip name (reason)" and counted as skipped, never as passed; a test that also ran a
+// path passes (if nothing failed) and lists what it skipped. A path runs when
+// zt_use_simd() succeeds; so a test that skips part of its work by hand and checks the
+// rest should check the rest under zt_use_simd(ZY_SIMD_SCALAR) (or not skip).
+void zt_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// Switch the kernels to SIMD level `level` (a zy_simd) and count a path run: 1. If this
+// CPU cannot run it, or it is above the level the run started at (ZY_SIMD=avx2 makes
+// AVX-512 paths skip), records a skip and returns 0, so the caller skips that level:
+//   for (int l = ZY_SIMD_SCALAR; l <= ZY_SIMD_AVX512; l++) {
+//       if (!zt_use_simd(l)) continue;
+//       ...
+//   }
+// The runner restores the level after the test.
 int zt_use_simd(int level);
 
 #endif

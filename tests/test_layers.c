@@ -270,24 +270,14 @@ static void act_backward(const act_ctx *c, float *dinp) {
     else zy_gelu_backward(dinp, c->w, c->inp, c->n, (zy_gelu_kind)c->kind);
 }
 
-// The levels this CPU can run, scalar first.
-static int simd_levels(zy_simd *out) {
-    zy_simd best = zy_simd_level();
-    int k = 0;
-    for (int l = ZY_SIMD_SCALAR; l <= (int)best; l++) out[k++] = (zy_simd)l;
-    return k;
-}
-
 TEST(layers_activation_gradcheck) {
     size_t n = 200;
     float *inp = zt_floats(n), *out = zt_floats(n), *w = zt_floats(n), *dinp = zt_floats(n);
     zt_fill_uniform(w, n, 14, -1, 1);
-    zy_simd best = zy_simd_level(), levels[3];
-    int nl = simd_levels(levels);
     const char *what[] = {"gelu_tanh dinp", "gelu_erf dinp", "relu dinp"};
-    for (int l = 0; l < nl; l++) {
-        zy_simd_set(levels[l]);
-        zt_note("simd %s:", zy_simd_name(levels[l]));
+    for (int l = ZY_SIMD_SCALAR; l <= ZY_SIMD_AVX512; l++) { // levels this CPU lacks: skipped
+        if (!zt_use_simd(l)) continue;
+        zt_note("simd %s:", zy_simd_name((zy_simd)l));
         for (int kind = -1; kind <= 1; kind++) {
             zt_fill_uniform(inp, n, 15, -4, 4);
             // ReLU: keep inputs 0.1 away from the kink so ±eps never crosses it.
@@ -300,20 +290,17 @@ TEST(layers_activation_gradcheck) {
                       kind < 0 ? 1e-3 : 1e-2);
         }
     }
-    zy_simd_set(best);
     free(inp), free(out), free(w), free(dinp);
 }
 
 TEST(layers_activation_matches_torch) {
     zt_ref *R = zt_ref_load(REF_PATH);
     ASSERT(R);
-    zy_simd best = zy_simd_level(), levels[3];
-    int nl = simd_levels(levels);
     const char *pfx[] = {"gelu_tanh", "gelu_erf", "relu"};
     size_t sizes[] = {1000, 1000, 515};
-    for (int l = 0; l < nl; l++) {
-        zy_simd_set(levels[l]);
-        zt_note("simd %s:", zy_simd_name(levels[l]));
+    for (int l = ZY_SIMD_SCALAR; l <= ZY_SIMD_AVX512; l++) {
+        if (!zt_use_simd(l)) continue;
+        zt_note("simd %s:", zy_simd_name((zy_simd)l));
         for (int a = 0; a < 3; a++) {
             char k[4][32];
             const float *t[4];
@@ -337,7 +324,6 @@ TEST(layers_activation_matches_torch) {
             free(out), free(dinp);
         }
     }
-    zy_simd_set(best);
     zt_ref_free(R);
 }
 
@@ -346,11 +332,7 @@ TEST(layers_activation_matches_torch) {
 // 2e-6 rel: a few float ulps of either formula; a wrong polynomial coefficient or a
 // mishandled tail lane shows up far above that.
 TEST(layers_gelu_simd_matches_scalar) {
-    zy_simd best = zy_simd_level();
-    if (best < ZY_SIMD_AVX512) {
-        zt_note("no AVX-512 on this CPU: only the scalar path exists, nothing to compare");
-        return;
-    }
+    if (!zt_use_simd(ZY_SIMD_AVX512)) return; // only the scalar path exists: skipped
     size_t n = 10000 + 13;
     float *x = zt_floats(n), *w = zt_floats(n);
     float *o_s = zt_floats(n), *o_v = zt_floats(n), *d_s = zt_floats(n), *d_v = zt_floats(n);
@@ -382,7 +364,6 @@ TEST(layers_gelu_simd_matches_scalar) {
         CHECK_CLOSE(kind ? "gelu_erf dinp avx512" : "gelu_tanh dinp avx512", d_v, d_s, n,
                     1e-6, 2e-6);
     }
-    zy_simd_set(best);
     free(x), free(w), free(o_s), free(o_v), free(d_s), free(d_v);
 }
 
@@ -481,10 +462,8 @@ TEST(layers_backward_accumulates) {
     check_twice("embedding dwpe x2", g1[1], g2[1], (size_t)T * C, 0.0);
 
     // elementwise ops at every SIMD level
-    zy_simd best = zy_simd_level(), levels[3];
-    int nl = simd_levels(levels);
-    for (int l = 0; l < nl; l++) {
-        zy_simd_set(levels[l]);
+    for (int l = ZY_SIMD_SCALAR; l <= ZY_SIMD_AVX512; l++) {
+        if (!zt_use_simd(l)) continue;
         const char *names[] = {"gelu_tanh dinp x2", "gelu_erf dinp x2", "relu dinp x2",
                                "residual da x2", "residual db x2"};
         for (int op = 0; op < 4; op++) {
@@ -499,7 +478,6 @@ TEST(layers_backward_accumulates) {
             if (op == 3) check_twice(names[4], g1[1], g2[1], nc, 0.0);
         }
     }
-    zy_simd_set(best);
     for (int k = 0; k < 3; k++) free(g1[k]), free(g2[k]);
     free(x), free(wt), free(dout), free(mean), free(rstd), free(out);
 }

@@ -102,7 +102,6 @@ TEST(losses_softmax_matches_torch) {
     const float *dout = zt_ref_f(ref, "sm_dout", NULL), *want = zt_ref_f(ref, "sm_out", NULL);
     const float *want_d = zt_ref_f(ref, "sm_dinp", NULL);
     ASSERT(inp && mask && dout && want && want_d);
-    zy_simd saved = zy_simd_level();
     float *out = zt_floats(R * N), *dinp = zt_floats(R * N), *want_acc = zt_floats(R * N);
     float base[5 * 37];
     zt_fill_uniform(base, R * N, 5, -1, 1);
@@ -119,7 +118,6 @@ TEST(losses_softmax_matches_torch) {
         snprintf(what, sizeof what, "softmax dinp (+= base) [%s]", zy_simd_name(levels[l]));
         CHECK_CLOSE(what, dinp, want_acc, R * N, 1e-6, 1e-5);
     }
-    zy_simd_set(saved);
     free(out);
     free(dinp);
     free(want_acc);
@@ -147,7 +145,6 @@ static void softmax_gradcheck(const char *name, const float *mask, int mask_rows
     zt_fill_uniform(inp, R * N, 11, -3, 3);
     zt_fill_uniform(w, R * N, 12, -1, 1);
     softmax_ctx c = {inp, out, w, mask, mask_rows, R, N};
-    zy_simd saved = zy_simd_level();
     for (int l = 0; l < NLEVELS; l++) { // every forward path
         if (!zt_use_simd(levels[l])) continue;
         softmax_loss(&c);
@@ -164,7 +161,6 @@ static void softmax_gradcheck(const char *name, const float *mask, int mask_rows
                     CHECK(out[r * N + j] == 0 && dinp[r * N + j] == 0);
             }
     }
-    zy_simd_set(saved);
 }
 
 TEST(losses_softmax_gradcheck) {
@@ -181,7 +177,6 @@ TEST(losses_softmax_gradcheck) {
 }
 
 TEST(losses_softmax_edge_cases) {
-    zy_simd saved = zy_simd_level();
     const int sizes[] = {1, 15, 16, 17, 33, 100};
     float x[4 * 100], out[4 * 100], dout[4 * 100], dinp[4 * 100];
     for (int l = 0; l < NLEVELS; l++) {
@@ -231,7 +226,6 @@ TEST(losses_softmax_edge_cases) {
         zy_softmax_forward(out, x, NULL, 1, 1, FN);
         for (int j = 0; j < FN; j++) CHECK(out[j] == 0.0f);
     }
-    zy_simd_set(saved);
 }
 
 TEST(losses_softmax_simd_matches_scalar_and_threads) {
@@ -242,8 +236,6 @@ TEST(losses_softmax_simd_matches_scalar_and_threads) {
     zt_fill_uniform(mask, R * N, 41, -3, 1);
     for (int i = 0; i < R * N; i++)
         if (mask[i] < -2) mask[i] = -INFINITY;
-    zy_simd saved = zy_simd_level();
-    int threads = zy_threads_get();
     zy_simd_set(ZY_SIMD_SCALAR);
     zy_softmax_forward(ref, x, mask, R, R, N);
     for (int l = 1; l < NLEVELS; l++) {
@@ -257,8 +249,6 @@ TEST(losses_softmax_simd_matches_scalar_and_threads) {
         CHECK_CLOSE(what, got, ref, R * N, 1e-8, 2e-6);
         CHECK(!memcmp(got, got2, (size_t)R * N * sizeof *got)); // 1 vs 2 threads: same bits
     }
-    zy_threads_set(threads);
-    zy_simd_set(saved);
     free(x), free(mask), free(ref), free(got), free(got2);
 }
 

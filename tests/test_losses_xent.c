@@ -70,13 +70,11 @@ static void xent_vs_torch(zt_ref *ref, const char *tag, int N, int V, int want_c
 TEST(losses_xent_matches_torch) {
     zt_ref *ref = zt_ref_load(REF_PATH);
     ASSERT(ref);
-    zy_simd saved = zy_simd_level();
     for (int l = 0; l < NXLEVELS; l++) {
         if (!zt_use_simd(xlevels[l])) continue;
         xent_vs_torch(ref, "ce", 9, 50, 7);      // rows 2 and 7 ignored
         xent_vs_torch(ref, "cebig", 7, 1000, 6); // row 4 ignored
     }
-    zy_simd_set(saved);
     zt_ref_free(ref);
 }
 
@@ -104,7 +102,6 @@ TEST(losses_xent_gradcheck) {
     float logits[N * V], lse[N], d[N * V];
     int targets[N] = {3, 17, -100, 49, 0, 22, 8, -100, 31};
     zt_fill_uniform(logits, N * V, 90, -3, 3);
-    zy_simd saved = zy_simd_level();
     const float ls[2] = {0.0f, 0.1f};
     for (int l = 0; l < NXLEVELS; l++) {
         if (!zt_use_simd(xlevels[l])) continue;
@@ -120,7 +117,6 @@ TEST(losses_xent_gradcheck) {
             for (int v = 0; v < V; v++) CHECK(d[2 * V + v] == 0.0f && d[7 * V + v] == 0.0f);
         }
     }
-    zy_simd_set(saved);
 }
 
 TEST(losses_xent_errors_and_ignored) {
@@ -208,9 +204,7 @@ TEST(losses_xent_gpt2_vocab) {
         if (targets[r] != -100) total += 0.9 * (l - x[targets[r]]) + 0.1 * (l - sx / V);
     }
     float want_loss = (float)(total / 5);
-    zy_simd saved = zy_simd_level();
-    int threads = zy_threads_get();
-    zy_simd_set(ZY_SIMD_SCALAR);
+    zt_use_simd(ZY_SIMD_SCALAR); // a path of its own: checked against double below
     float loss_ref;
     ASSERT(zy_cross_entropy_forward(&loss_ref, NULL, lse_ref, logits, targets, N, V, -100,
                                     0.1f) == ZY_STATUS_OK);
@@ -244,8 +238,6 @@ TEST(losses_xent_gpt2_vocab) {
                  zy_simd_name(xlevels[l]));
         CHECK_CLOSE(what, d1, dref, nv, 1e-12, 1e-5);
     }
-    zy_threads_set(threads);
-    zy_simd_set(saved);
     free(logits), free(d1), free(d2), free(dref);
 }
 

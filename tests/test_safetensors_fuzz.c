@@ -53,12 +53,31 @@ TEST(st_fuzz_truncations) {
     stt_rm_dir(dir);
 }
 
+// Every tensor of the (valid) file at path, read raw, equals its bytes in file[].
+static int data_reads_back(const char *path, const unsigned char *file) {
+    zy_safetensors *st;
+    if (zy_safetensors_open(&st, path)) return 0;
+    int same = 1;
+    for (int i = 0; i < zy_safetensors_count(st) && same; i++) {
+        const zy_tensor_info *t = zy_safetensors_info(st, i);
+        unsigned char *buf = zt_malloc(t->nbytes);
+        same = !zy_safetensors_read_raw(st, t->name, buf, t->nbytes) &&
+               !memcmp(buf, file + t->offset, t->nbytes);
+        free(buf);
+    }
+    zy_safetensors_free(st);
+    return same;
+}
+
 TEST(st_fuzz_byte_flips) {
     const char *dir = stt_tmp_dir();
     char path[256];
     snprintf(path, sizeof path, "%s/flip.safetensors", dir);
     fz_state = 0x2545F4914F6CDD1Dull;
-    int ok = 0, bad = 0;
+    // Files whose size field or JSON header changed, and files where only tensor data
+    // changed: the reader validates the header, never the values, so each of the latter
+    // must open and read back, with the flipped bytes read as they are.
+    int hdr_ok = 0, hdr_bad = 0, data_cases = 0, data_bad = 0;
     for (int which = 0; which < 3; which++) {
         size_t n;
         unsigned char *b = base_file(which, dir, &n);
@@ -75,14 +94,23 @@ TEST(st_fuzz_byte_flips) {
                 m[at] ^= (unsigned char)(1 + fz_rnd() % 255);
             }
             stt_put_file(path, m, n);
-            if (stt_open_read_all(path, n) == ZY_STATUS_OK) ok++;
-            else bad++;
+            int valid = stt_open_read_all(path, n) == ZY_STATUS_OK;
+            if (memcmp(m, b, hdr)) {
+                hdr_ok += valid;
+                hdr_bad += !valid;
+            } else if (memcmp(m, b, n)) {
+                data_cases++;
+                if (!valid || !data_reads_back(path, m)) data_bad++;
+            }
         }
         free(m);
         free(b);
     }
-    zt_note("4500 mutated files: %d still valid (read fully), %d rejected cleanly", ok, bad);
-    CHECK(ok + bad == 4500 && bad > 0);
+    zt_note("header mutated: %d still valid (read fully), %d rejected cleanly; "
+            "data only: %d files, %d not read back as written",
+            hdr_ok, hdr_bad, data_cases, data_bad);
+    CHECK(hdr_bad > 0);                      // header damage is caught
+    CHECK(data_cases > 100 && data_bad == 0); // and data is never mistaken for it
     stt_rm_dir(dir);
 }
 
@@ -156,7 +184,7 @@ TEST(st_fuzz_json_mutations) {
         else bad++;
     }
     zt_note("4000 JSON mutations: %d still valid (read fully), %d rejected cleanly", ok, bad);
-    CHECK(ok + bad == 4000 && bad > 0 && ok > 0);
+    CHECK(bad > 0 && ok > 0); // both outcomes are reached: the mutations are not all fatal
     free(h), free(file), free(b);
     stt_rm_dir(dir);
 }

@@ -28,5 +28,9 @@ void zy_metrics_close(zy_metrics *m);
 // Write an SVG line chart of the training loss (raw, faint, and smoothed) and the
 // validation loss (points joined by a line) to path, atomically. 0 on success.
 int zy_svg_loss(const char *path, const zy_metrics *m);
+// The smoothed line of that chart: x (n) -> out (n), an exponential moving average with
+// decay beta in [0, 1), bias-corrected so out[0] == x[0] and every out[t] is the weighted
+// mean of x[0..t] with weights beta^(t-i).
+void zy_svg_smooth(float *out, const float *x, size_t n, double beta);
 
 #endif

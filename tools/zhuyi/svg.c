@@ -77,6 +77,19 @@ static void polyline(buf *b, const axes *a, const long *xs, const float *ys, siz
     out(b, "\"/>\n");
 }
 
+void zy_svg_smooth(float *out, const float *x, size_t n, double beta) {
+    // e_t = beta e_{t-1} + (1 - beta) x_t from e = 0, divided by 1 - beta^(t+1) (Adam's
+    // bias correction): the weighted mean of x_0..x_t with weights beta^(t-i). Starting the
+    // average at x_0 instead gives x_0 the weight beta^t, far too much early on: a loss
+    // that falls fast left the smoothed line far above the raw one for the first span.
+    double e = 0, bt = 1;
+    for (size_t i = 0; i < n; i++) {
+        e = beta * e + (1 - beta) * x[i];
+        bt *= beta;
+        out[i] = (float)(e / (1 - bt));
+    }
+}
+
 int zy_svg_loss(const char *path, const zy_metrics *m) {
     if (m->n == 0 && m->vn == 0) return 0;
     axes a = {INFINITY, -INFINITY, INFINITY, -INFINITY};
@@ -128,8 +141,7 @@ int zy_svg_loss(const char *path, const zy_metrics *m) {
             free(b.p);
             return zy_cli_die("out of memory drawing %s", path);
         }
-        double alpha = fmin(1.0, 30.0 / (double)m->n), e = m->loss[0];
-        for (size_t i = 0; i < m->n; i++) sm[i] = (float)(e += alpha * (m->loss[i] - e));
+        zy_svg_smooth(sm, m->loss, m->n, 1.0 - fmin(1.0, 30.0 / (double)m->n));
         polyline(&b, &a, m->step, sm, m->n, "stroke=\"#1f77b4\" stroke-width=\"2\"");
         free(sm);
     }
