@@ -1,5 +1,6 @@
-// Continue a prompt with a GPT model directory through zhuyi's public API: load the model
-// and its tokenizer, encode the prompt, and print each new token as it is sampled.
+// Continue a prompt with a model directory through zhuyi's public API: load the model (any
+// causal language model: the registry picks the implementation from config.json) and its
+// tokenizer, open a session, encode the prompt, and print each new token as it is sampled.
 //
 // Build against an installed zhuyi (`make install`; README, "Installing and linking"):
 //   cc -std=c11 -O2 -o generate examples/generate.c $(pkg-config --cflags --libs zhuyi)
@@ -38,13 +39,16 @@ int main(int argc, char **argv) {
     char path[4096];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
 
-    zy_gpt *model = NULL;
+    zy_model *model = NULL;
+    zy_session *session = NULL;
     zy_tokenizer *tok = NULL;
     int32_t *ids = NULL;
     size_t len = strlen(prompt), n = 0;
     int rc = 1;
     // Every library call returns 0 or a negative zy_status, with a message for the error.
-    if (zy_tokenizer_load(&tok, path) || zy_gpt_load(&model, dir)) goto done;
+    if (zy_tokenizer_load(&tok, path) || zy_model_load(&model, dir)) goto done;
+    // The weights are read-only; a session holds what one use needs (here, a KV cache).
+    if (zy_session_create(&session, model, NULL)) goto done;
     // A token covers at least one byte, so len + 1 ids are always enough.
     if (!(ids = zy_alloc((len + 1) * sizeof *ids))) goto done;
     if (zy_tokenizer_encode(tok, prompt, len, ZY_ENCODE_SPECIAL, ids, len + 1, &n)) goto done;
@@ -58,13 +62,14 @@ int main(int argc, char **argv) {
     if (n == 0 && p.stop_token >= 0) ids[n++] = p.stop_token;  // empty prompt
     p.on_token = print_token;
     p.user = tok;
-    if (zy_generate(model, ids, (int)n, &p, NULL, NULL)) goto done;
+    if (zy_generate(session, ids, (int)n, &p, NULL, NULL)) goto done;
     printf("\n");
     rc = 0;
 done:
     if (rc) fprintf(stderr, "generate: %s\n", zy_last_error());
     zy_free(ids);
-    zy_gpt_free(model);
+    zy_session_free(session);
+    zy_model_free(model);
     zy_tokenizer_free(tok);
     return rc;
 }
