@@ -1,15 +1,23 @@
-// zhuyi attention: score functions + masked softmax + weighted sum (the "plain" path that
-// stores the (BH, Tq, Tk) weights), the multi-head attention module with PyTorch's
-// nn.MultiheadAttention parameter layout, a KV cache for incremental decoding, and
-// transformer encoder/decoder blocks. The tiled O(T)-memory path is in flash.h.
+// zhuyi attention: one descriptor (zy_attn_desc) for every attention problem, and two
+// cores that take it:
+// - the plain path (zy_attn_forward/backward): every score function and mask, stores the
+//   (BH, Tq, Tk) weights (for inspection and heat maps); the readable reference.
+// - the tiled path (zy_flash_forward/backward): scaled dot-product scores with causal /
+//   key-length masks and dropout, computed in tiles with an online softmax so the weights
+//   are never stored (O(T) memory, 3-4x faster); what MHA and the blocks run by default.
+// Then the multi-head attention module with PyTorch's nn.MultiheadAttention parameter
+// layout, a KV cache for incremental decoding, and transformer encoder/decoder blocks.
 //
 // Conventions (as nn.h): plain functions over raw float arrays; shapes in comments;
 // row-major; backward ADDS (+=) into every gradient and skips NULL ones; nothing here
 // allocates inside forward/backward: saved activations and scratch are caller buffers
 // whose sizes the *_floats() functions give.
 //
-// Layout: heads are the outer dimension. q (BH, Tq, Dq), k (BH, Tk, Dk), v (BH, Tk, Dv),
-// out (BH, Tq, Dv) with BH = B*H and batch index b = bh / H.
+// Layout: B*H independent problems ("bh", batch b = bh / H, head h = bh % H), each with
+// queries (Tq, Dq), keys (Tk, Dk), values (Tk, Dv) and output (Tq, Dv). By default the
+// tensors are contiguous with heads outermost, q (B, H, Tq, Dq) etc.; a zy_attn_layout per
+// tensor lets them live elsewhere (a KV cache with room for maxT rows; the (B, T, 3C)
+// output of a fused projection, read in place without splitting heads).
 //
 // Mask semantics (every path, plain, tiled and cached, agrees):
 // - causal: query i sees key j iff j <= i + (Tk - Tq), i.e. queries are aligned to the END
@@ -22,6 +30,10 @@
 //   softmax (0 keeps, -INFINITY removes; PyTorch's float attn_mask).
 // - A query row with no visible key (all masked, or all scores -inf) outputs ZEROS, not
 //   NaN; its attention weights are all 0 and it contributes zero gradient.
+// Dropout on the weights (dropout p in [0, 1), seed, offset): weight (bh, i, j) is kept,
+// and scaled by 1/(1-p), iff zy_dropout_keep(p, seed, offset + (bh*Tq + i)*Tk + j) — the
+// same mask on both paths and as zy_dropout_forward over the flat (BH, Tq, Tk) weights;
+// backward recomputes it. The softmax weights / log-sum-exp are of the undropped weights.
 #ifndef ZHUYI_ATTENTION_H
 #define ZHUYI_ATTENTION_H
 
@@ -36,7 +48,7 @@
 extern "C" {
 #endif
 
-// ---- score functions ------------------------------------------------------------------
+// ---- the attention descriptor -----------------------------------------------------------
 typedef enum zy_attn_score {
     ZY_ATTN_DOT = 0,        // s = q·k                         (Dq == Dk, no parameters)
     ZY_ATTN_SCALED_DOT = 1, // s = q·k * scale, scale = 1/√Dk  (Vaswani et al.)
@@ -45,6 +57,46 @@ typedef enum zy_attn_score {
     ZY_ATTN_CONCAT = 4,     // s = vᵀ tanh(W [q; k])           (Luong concat): W (A,Dq+Dk) v (A)
 } zy_attn_score;
 
+// Where one tensor's rows live: row i of head h of batch b starts at
+//   base + b*batch + h*head + i*row   (in floats; the row's D values are contiguous).
+// All three 0 = the default, contiguous heads-outer (B, H, T, D): row = D, head = T*D,
+// batch = H*T*D. Gradients (dq, dk, dv, dout) use the layout of their tensor. Rows of
+// different (b, h, i) must not overlap where a gradient is written.
+typedef struct zy_attn_layout {
+    ptrdiff_t batch, head, row;
+} zy_attn_layout;
+
+// Rows of a (B, T, ld) token-major tensor (e.g. a linear layer's output) whose head h sits
+// at columns [h*D, (h+1)*D) of each row: {T*ld, D, ld}. Offset the base pointer to the
+// first column of the part (e.g. + C for the keys of a fused (3C) projection).
+zy_attn_layout zy_attn_layout_rows(int T, int D, int ld);
+
+typedef struct zy_attn_desc {
+    int B, H;            // BH = B*H independent problems; b = bh / H
+    int Tq, Tk;          // query and key lengths (cross-attention: Tq != Tk allowed)
+    int Dq, Dk, Dv;      // query, key and value widths (Dq == Dk for DOT/SCALED_DOT)
+    zy_attn_score score; // plain path: all; tiled path: DOT and SCALED_DOT
+    int A;               // hidden width of ADDITIVE / CONCAT scores (plain path only)
+    float scale;         // SCALED_DOT factor; 0 means 1/√Dk
+    // masks (see above); the tiled path takes causal and key_lengths only
+    bool causal;
+    const int *key_lengths;    // (B) each in [0, Tk], or NULL
+    const uint8_t *bool_mask;  // (Tq,Tk) or (BH,Tq,Tk), nonzero = masked out; or NULL
+    const float *add_mask;     // (Tq,Tk) or (BH,Tq,Tk) additive; or NULL
+    bool mask_per_head;        // masks are (BH,Tq,Tk) instead of broadcast (Tq,Tk)
+    // dropout on the attention weights
+    float dropout;             // in [0, 1); 0 = off
+    uint64_t seed, offset;     // weight (bh,i,j) uses index offset + (bh*Tq + i)*Tk + j
+    // where q, k, v and out live (all zero: contiguous (B, H, T, D))
+    zy_attn_layout q_layout, k_layout, v_layout, out_layout;
+    // tiled path: query / key rows per tile; 0 = the tuned default (64)
+    int block_q, block_k;
+} zy_attn_desc;
+
+// A desc with every optional feature off: SCALED_DOT, no masks, no dropout, contiguous.
+zy_attn_desc zy_attn_default_desc(int B, int H, int Tq, int Tk, int D, int Dv);
+
+// ---- plain path ---------------------------------------------------------------------------
 // Learned score parameters (and, with the same struct, their gradients). Unused fields
 // are NULL. Additive: Wq (A,Dq), Wk (A,Dk), v (A). General: W (Dq,Dk). Concat:
 // W (A, Dq+Dk) whose first Dq columns act on q and the rest on k, v (A).
@@ -55,27 +107,6 @@ typedef struct zy_attn_grads {
     float *Wq, *Wk, *W, *v;
 } zy_attn_grads;
 
-typedef struct zy_attn_desc {
-    int B, H;            // BH = B*H independent problems; b = bh / H
-    int Tq, Tk;          // query and key lengths (cross-attention: Tq != Tk allowed)
-    int Dq, Dk, Dv;      // query, key and value widths (Dq == Dk for DOT/SCALED_DOT)
-    zy_attn_score score; //
-    int A;               // hidden width of ADDITIVE / CONCAT scores
-    float scale;         // SCALED_DOT factor; 0 means 1/√Dk
-    bool causal;         // see the mask semantics above
-    const int *key_lengths;    // (B) or NULL
-    const uint8_t *bool_mask;  // (Tq,Tk) or (BH,Tq,Tk), nonzero = masked out; or NULL
-    const float *add_mask;     // (Tq,Tk) or (BH,Tq,Tk) additive; or NULL
-    bool mask_per_head;        // masks are (BH,Tq,Tk) instead of broadcast (Tq,Tk)
-    float dropout;             // on the attention weights; 0 = off
-    uint64_t seed, offset;     // dropout of weight (bh,i,j) uses index offset+(bh*Tq+i)*Tk+j
-    ptrdiff_t k_stride, v_stride; // floats between consecutive bh of k / v; 0 = Tk*Dk / Tk*Dv
-                                  // (a KV cache holds keys with room for maxT rows)
-} zy_attn_desc;
-
-// A desc with every optional feature off: SCALED_DOT, no masks, no dropout.
-zy_attn_desc zy_attn_default_desc(int B, int H, int Tq, int Tk, int D, int Dv);
-
 // Floats of the caller buffer `saved` that forward fills for backward (beyond `att`):
 // the dropped weights if dropout > 0, q·W for GENERAL, W_q q and W_k k for ADDITIVE/CONCAT.
 size_t zy_attn_saved_floats(const zy_attn_desc *d);
@@ -83,19 +114,50 @@ size_t zy_attn_saved_floats(const zy_attn_desc *d);
 size_t zy_attn_scratch_floats(const zy_attn_desc *d);
 
 // q (BH,Tq,Dq), k (BH,Tk,Dk), v (BH,Tk,Dv) -> out (BH,Tq,Dv) = Dropout(softmax(S)) · v
-// att (BH,Tq,Tk) receives the softmax weights before dropout (also for the caller to
-// inspect); saved (zy_attn_saved_floats) the rest backward needs (NULL if that is 0).
+// (each laid out as the desc says). att (BH,Tq,Tk), always contiguous, receives the
+// softmax weights before dropout (also for the caller to inspect); saved
+// (zy_attn_saved_floats) the rest backward needs (NULL if that is 0).
 // Returns ZY_STATUS_INVALID_ARGUMENT (with a message) for inconsistent sizes or missing
 // score parameters; nothing is written then.
 zy_status zy_attn_forward(float *out, float *att, float *saved, const float *q,
                           const float *k, const float *v, const zy_attn_weights *w,
                           const zy_attn_desc *d);
-// dout (BH,Tq,Dv) -> dq (BH,Tq,Dq), dk, dv (as k and v, same strides), dw (score
-// parameters), all +=. Uses forward's att and saved; scratch (zy_attn_scratch_floats).
+// dout (BH,Tq,Dv) -> dq (BH,Tq,Dq), dk, dv (laid out as q, k, v), dw (score parameters),
+// all +=. Uses forward's att and saved; scratch (zy_attn_scratch_floats).
 void zy_attn_backward(float *dq, float *dk, float *dv, const zy_attn_grads *dw,
                       float *scratch, const float *dout, const float *att, const float *saved,
                       const float *q, const float *k, const float *v, const zy_attn_weights *w,
                       const zy_attn_desc *d);
+
+// ---- tiled path ("flash") ---------------------------------------------------------------
+// Exact scaled dot-product attention in tiles of block_q queries x block_k keys with an
+// online softmax (FlashAttention-2, Dao 2023): forward keeps only out and one log-sum-exp
+// per query row, lse_i = log Σ_j exp(s_ij) over the visible keys; backward recomputes the
+// score tiles. Takes DOT / SCALED_DOT scores, causal, key_lengths and dropout; anything
+// else in the desc (other scores, bool/add masks) is ZY_STATUS_UNSUPPORTED, with a message
+// naming it (use the plain path). A row that sees no key: zeros, lse -INFINITY, no gradient.
+
+// ZY_STATUS_OK if the tiled path can run d, else ZY_STATUS_UNSUPPORTED (message set).
+zy_status zy_flash_supports(const zy_attn_desc *d);
+// Floats of scratch ONE thread needs for forward or backward (the larger of the two).
+// Pass scratch of n * this many floats to run on up to n threads (min with
+// zy_threads_get()); the kernels allocate nothing themselves.
+size_t zy_flash_scratch_floats(const zy_attn_desc *d);
+// q, k, v -> out, lse (BH,Tq) contiguous. Returns ZY_STATUS_INVALID_ARGUMENT for bad
+// shapes, a key length outside [0, Tk], dropout outside [0, 1) or too little scratch.
+// Results do not depend on the thread count (bit-exact).
+zy_status zy_flash_forward(float *out, float *lse, const float *q, const float *k,
+                           const float *v, const zy_attn_desc *d, float *scratch,
+                           size_t scratch_floats);
+// dout, and q, k, v, out, lse as given to / returned by forward -> dq +=, dk +=, dv +=
+// (any may be NULL to skip it, though the work is the same). Score tiles are recomputed:
+//   P = exp(S - lse), dP = M∘(dout·vᵀ), Δ_i = Σ dout_i∘out_i, dS = P∘(dP - Δ),
+//   dv += (M∘P)ᵀ·dout, dk += scale·dSᵀ·q, dq += scale·dS·k
+// (M the scaled dropout mask, all ones without dropout). Bit-exact at any thread count.
+zy_status zy_flash_backward(float *dq, float *dk, float *dv, const float *dout,
+                            const float *q, const float *k, const float *v, const float *out,
+                            const float *lse, const zy_attn_desc *d, float *scratch,
+                            size_t scratch_floats);
 
 // ---- multi-head attention (PyTorch nn.MultiheadAttention layout, batch_first) ---------
 // Parameters, in this order in one flat array (PyTorch's named_parameters() order):

@@ -8,7 +8,7 @@
 // MHA one), same dropout mask semantics (zy_dropout_keep over (bh, i, j)).
 #include <string.h>
 
-#include "zhuyi/flash.h"
+#include "zhuyi/attention.h"
 #include "zhuyi/gemm.h"
 #include "zhuyi/nn.h"
 
@@ -18,9 +18,9 @@
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
-static zy_flash_params flash_params(const zy_gpt *m, int B, int T, int l) {
+static zy_attn_desc flash_params(const zy_gpt *m, int B, int T, int l) {
     int H = m->cfg.n_head, D = m->cfg.n_embd / H;
-    zy_flash_params p = zy_flash_default_params(B, H, T, T, D, D);
+    zy_attn_desc p = zy_attn_default_desc(B, H, T, T, D, D);
     p.causal = true;
     p.dropout = zy__gpt_dropout(m);
     p.seed = zy__gpt_site_seed(m, 1 + 3 * l);
@@ -52,8 +52,8 @@ size_t zy__gpt_attn_acts_floats(const zy_gpt *m, int B, int T) {
 // Scratch: proj (N,3C) | dq, dk, dv, doh (B,H,T,D) | flash (threads x per-thread floats)
 size_t zy__gpt_attn_scratch_floats(const zy_gpt *m, int B, int T) {
     size_t nc = round16((size_t)B * T * m->cfg.n_embd);
-    zy_flash_params p = flash_params(m, B, T, 0);
-    return 3 * nc + 4 * nc + (size_t)ZY_MAX(m->flash_threads, 1) * round16(zy_flash_scratch_floats(p));
+    zy_attn_desc p = flash_params(m, B, T, 0);
+    return 3 * nc + 4 * nc + (size_t)ZY_MAX(m->flash_threads, 1) * round16(zy_flash_scratch_floats(&p));
 }
 
 // x (N, C) -> out (N, C); acts saved for backward; scratch as sized above.
@@ -68,8 +68,9 @@ zy_status zy__gpt_attn_forward(const zy_gpt *m, float *out, float *acts, float *
     zy__mha_split_heads(a.qh, proj, B, T, H, D, 3 * C, 0);
     zy__mha_split_heads(a.kh, proj, B, T, H, D, 3 * C, C);
     zy__mha_split_heads(a.vh, proj, B, T, H, D, 3 * C, 2 * C);
-    zy_status st = zy_flash_forward(a.oh, a.lse, a.qh, a.kh, a.vh, flash_params(m, B, T, l),
-                                    fscr, scratch_floats - 7 * nc);
+    zy_attn_desc p = flash_params(m, B, T, l);
+    zy_status st = zy_flash_forward(a.oh, a.lse, a.qh, a.kh, a.vh, &p, fscr,
+                                    scratch_floats - 7 * nc);
     if (st) return st;
     zy__mha_merge_heads(a.ctx, a.oh, B, T, H, D, C, 0, 0);
     zy_linear_forward(out, a.ctx, g->attn.out_proj_weight, g->attn.out_proj_bias, N, C, C);
@@ -95,8 +96,9 @@ zy_status zy__gpt_attn_backward(const zy_gpt *m, float *dx, const gpt_layer *dg,
     memset(dq, 0, n * sizeof *dq);
     memset(dk, 0, n * sizeof *dk);
     memset(dv, 0, n * sizeof *dv);
-    zy_status st = zy_flash_backward(dq, dk, dv, doh, a.qh, a.kh, a.vh, a.oh, a.lse,
-                                     flash_params(m, B, T, l), fscr, scratch_floats - 7 * nc);
+    zy_attn_desc p = flash_params(m, B, T, l);
+    zy_status st = zy_flash_backward(dq, dk, dv, doh, a.qh, a.kh, a.vh, a.oh, a.lse, &p, fscr,
+                                     scratch_floats - 7 * nc);
     if (st) return st;
     zy__mha_merge_heads(dproj, dq, B, T, H, D, 3 * C, 0, 0);
     zy__mha_merge_heads(dproj, dk, B, T, H, D, 3 * C, C, 0);

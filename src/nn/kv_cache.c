@@ -92,7 +92,8 @@ zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, float *out, float 
     zy_attn_desc d = zy_attn_default_desc(c->B, c->H, Tn, c->len[layer], c->D, c->D);
     d.causal = true; // the Tn queries are the last Tn cached positions
     d.key_lengths = key_lengths;
-    d.k_stride = d.v_stride = (ptrdiff_t)c->maxT * c->D;
+    d.k_layout = d.v_layout = (zy_attn_layout){(ptrdiff_t)c->H * c->maxT * c->D,
+                                                (ptrdiff_t)c->maxT * c->D, c->D};
     return zy_attn_forward(out, att, NULL, q, layer_k(c, layer), layer_v(c, layer), NULL, &d);
 }
 

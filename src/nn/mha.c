@@ -9,43 +9,59 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "nn/attention_internal.h"
+
+typedef struct heads_job {
+    float *dst;
+    const float *src;
+    int T, H, hd, ld, col, add;
+} heads_job;
+
+static void split_rows(void *ctx, size_t b0, size_t b1, int thread) {
+    (void)thread;
+    const heads_job *j = ctx;
+    for (size_t bh = b0; bh < b1; bh++) {
+        size_t b = bh / j->H, h = bh % j->H;
+        for (int t = 0; t < j->T; t++)
+            memcpy(j->dst + (bh * j->T + t) * j->hd,
+                   j->src + (b * j->T + t) * j->ld + j->col + h * j->hd, j->hd * sizeof(float));
+    }
+}
+
+static void merge_rows(void *ctx, size_t b0, size_t b1, int thread) {
+    (void)thread;
+    const heads_job *j = ctx;
+    for (size_t bh = b0; bh < b1; bh++) {
+        size_t b = bh / j->H, h = bh % j->H;
+        for (int t = 0; t < j->T; t++) {
+            float *o = j->dst + (b * j->T + t) * j->ld + j->col + h * j->hd;
+            const float *s = j->src + (bh * j->T + t) * j->hd;
+            if (j->add)
+                for (int i = 0; i < j->hd; i++) o[i] += s[i];
+            else
+                memcpy(o, s, j->hd * sizeof *o);
+        }
+    }
+}
+
+// Heads per pool chunk: about ZY__ATTN_PAR_MIN floats, so small copies run inline.
+static size_t heads_grain(int T, int hd) {
+    return ZY_MAX((size_t)1, ZY__ATTN_PAR_MIN / ((size_t)T * hd + 1));
+}
 
 // src rows (B,T) of row stride ld, columns [col, col + H*hd) -> dst (B,H,T,hd)
 void zy__mha_split_heads(float *dst, const float *src, int B, int T, int H, int hd, int ld,
                          int col) {
-    int par = !zy__in_parallel() && (size_t)B * T * H * hd >= ZY__ATTN_PAR_MIN;
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (int bh = 0; bh < B * H; bh++) {
-        int b = bh / H, h = bh % H;
-        for (int t = 0; t < T; t++)
-            memcpy(dst + ((size_t)bh * T + t) * hd,
-                   src + ((size_t)b * T + t) * ld + col + (size_t)h * hd, hd * sizeof *dst);
-    }
+    heads_job j = {dst, src, T, H, hd, ld, col, 0};
+    zy__parallel((size_t)B * H, heads_grain(T, hd), 0, split_rows, &j);
 }
 
 // src (B,H,T,hd) -> dst rows (B,T) of row stride ld at column col; add != 0 adds
 void zy__mha_merge_heads(float *dst, const float *src, int B, int T, int H, int hd, int ld,
                          int col, int add) {
-    int par = !zy__in_parallel() && (size_t)B * T * H * hd >= ZY__ATTN_PAR_MIN;
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (int bh = 0; bh < B * H; bh++) {
-        int b = bh / H, h = bh % H;
-        for (int t = 0; t < T; t++) {
-            float *o = dst + ((size_t)b * T + t) * ld + col + (size_t)h * hd;
-            const float *s = src + ((size_t)bh * T + t) * hd;
-            if (add)
-                for (int i = 0; i < hd; i++) o[i] += s[i];
-            else
-                memcpy(o, s, hd * sizeof *o);
-        }
-    }
+    heads_job j = {dst, src, T, H, hd, ld, col, add};
+    zy__parallel((size_t)B * H, heads_grain(T, hd), 0, merge_rows, &j);
 }
 
 zy_mha_config zy_mha_default_config(int B, int Tq, int Tk, int C, int H) {
