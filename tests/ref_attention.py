@@ -209,5 +209,8 @@ block_case("enc_pre_gelu", False, True, "gelu")
 block_case("dec_post_relu", True, False, "relu")
 block_case("dec_pre_gelu", True, True, "gelu")
 
+# ---- added later (appended so the cases above keep their random draws) --------------------
+mha_case("mha_cross_pad", 4, 6, False, lengths=[6, 4])  # cross-attention the tiled core runs
+
 os.makedirs(os.path.join(os.path.dirname(__file__), "ref"), exist_ok=True)
 refio.write(os.path.join(os.path.dirname(__file__), "ref", "attention.zyr"), T)

@@ -186,38 +186,48 @@ size_t zy_mha_param_count(int C);
 void zy_mha_params_init(zy_mha_params *p, float *base, int C);
 
 typedef struct zy_mha_config {
-    int B, Tq, Tk, C, H;     // C % H == 0; Tq == Tk for self-attention
-    bool causal;             // causal semantics as above (aligned to the end of the keys)
-    const int *key_lengths;  // (B) or NULL
-    const uint8_t *bool_mask; // (Tq,Tk) nonzero = masked out, or NULL
-    const float *add_mask;    // (Tq,Tk) additive, or NULL
-    bool mask_per_head;       // masks are (B*H,Tq,Tk), index b*H + h (PyTorch's 3-D attn_mask)
-    float dropout;            // on attention weights (PyTorch's `dropout` argument)
-    uint64_t seed, offset;    // dropout stream (see zy_attn_desc)
+    int C;             // model width: H = attn.H heads of C/H each (C % H == 0)
+    zy_attn_desc attn; // B, H, Tq, Tk (Tq == Tk for self-attention), and what the caller
+                       // chooses: masks, dropout (p, seed, offset), score (DOT or
+                       // SCALED_DOT), scale, tiles. MHA sets the head widths and the
+                       // layouts itself (the cores read the projections in place).
+    bool need_weights; // run the plain core and keep the per-head weights in acts
 } zy_mha_config;
 
+// B, Tq, Tk, C, H set; no masks, no dropout, SCALED_DOT with 1/√(C/H).
 zy_mha_config zy_mha_default_config(int B, int Tq, int Tk, int C, int H);
 
-// Floats forward saves for backward (heads of q, k, v; attention weights; merged context)
-// and floats of backward's scratch.
+// Which core forward runs: the tiled one unless the weights are wanted (need_weights) or
+// the desc has what only the plain core does (boolean/additive masks).
+bool zy_mha_uses_tiled(const zy_mha_config *c);
+// Floats forward saves for backward (the projections, the merged attention output, lse or
+// the weights) and floats of scratch for forward and backward. The scratch size has room
+// for the tiled core on zy_threads_get() threads (as set when it is called); forward and
+// backward take the size they are given and run the core on as many threads as fit
+// (INVALID_ARGUMENT below the one-thread minimum).
 size_t zy_mha_acts_floats(const zy_mha_config *c);
 size_t zy_mha_scratch_floats(const zy_mha_config *c);
-// The per-head attention weights (B, H, Tq, Tk) inside acts after forward (before
-// dropout). PyTorch's need_weights output is their mean over H.
-float *zy_mha_attention_weights(float *acts, const zy_mha_config *c);
+// The per-head attention weights (B, H, Tq, Tk) inside acts after a forward that ran the
+// plain core (before dropout; PyTorch's need_weights output is their mean over H), or
+// NULL when the tiled core ran (it never forms them).
+const float *zy_mha_attention_weights(const float *acts, const zy_mha_config *c);
 
 // xq (B,Tq,C), xkv (B,Tk,C) -> out (B,Tq,C). Self-attention: pass the same pointer for xq
-// and xkv (one fused (3C) projection). acts (zy_mha_acts_floats) is filled for backward;
-// scratch (zy_mha_scratch_floats) is temporary. Returns ZY_STATUS_INVALID_ARGUMENT for a
-// bad config.
-zy_status zy_mha_forward(float *out, float *acts, float *scratch, const float *xq,
-                         const float *xkv, const zy_mha_params *p, const zy_mha_config *c);
+// and xkv (one fused (3C) projection); cross-attention: separate q and (2C) kv
+// projections. acts (zy_mha_acts_floats) is filled for backward; scratch
+// (zy_mha_scratch_floats) is temporary. Returns ZY_STATUS_INVALID_ARGUMENT for a bad config.
+zy_status zy_mha_forward(float *out, float *acts, float *scratch, size_t scratch_floats,
+                         const float *xq, const float *xkv, const zy_mha_params *p,
+                         const zy_mha_config *c);
 // dout (B,Tq,C) -> dxq (B,Tq,C) +=, dxkv (B,Tk,C) +=, dp (gradients, same layout as the
 // parameters) +=. Self-attention (xq == xkv): the input's whole gradient is added once,
 // into dxq (into dxkv if dxq is NULL); pass the same pointer for both or dxkv = NULL.
-void zy_mha_backward(float *dxq, float *dxkv, const zy_mha_params *dp, float *scratch,
-                     const float *dout, float *acts, const float *xq, const float *xkv,
-                     const zy_mha_params *p, const zy_mha_config *c);
+// dp may be NULL, and any of its fields: that tensor is frozen, gets no gradient, and its
+// weight-gradient GEMM is skipped.
+zy_status zy_mha_backward(float *dxq, float *dxkv, const zy_mha_params *dp, float *scratch,
+                          size_t scratch_floats, const float *dout, const float *acts,
+                          const float *xq, const float *xkv, const zy_mha_params *p,
+                          const zy_mha_config *c);
 
 // Build in_proj_* from separate q/k/v projections in nn.Linear layout (BERT): Wq, Wk, Wv
 // (C,C), bq, bk, bv (C) (biases may be NULL: zeros).

@@ -68,7 +68,8 @@ static zy_status sub_forward(const zy__block_sub *s, float *so, float *mha_scrat
     } else {
         zy_mha_config mc = zy__block_mha_config(c, s->kind);
         const float *kv = s->kind == ZY__SUB_CROSS ? mem : sub_in;
-        st = zy_mha_forward(so, s->sub_acts, mha_scratch, sub_in, kv, s->mha, &mc);
+        st = zy_mha_forward(so, s->sub_acts, mha_scratch, zy_mha_scratch_floats(&mc), sub_in, kv,
+                            s->mha, &mc);
         if (st != ZY_STATUS_OK) return st;
     }
     zy_dropout_forward(so, so, n, c->dropout, zy__block_seed(c, s->out_site), c->offset);
@@ -114,11 +115,11 @@ static void sub_backward(float *dhin, float *dmem, const zy__block_sub *s,
     } else {
         zy_mha_config mc = zy__block_mha_config(c, s->kind);
         if (s->kind == ZY__SUB_CROSS)
-            zy_mha_backward(dsub_in, dmem, ds->mha, mha_scratch, dso, s->sub_acts, sub_in,
-                            mem, s->mha, &mc);
+            zy_mha_backward(dsub_in, dmem, ds->mha, mha_scratch, zy_mha_scratch_floats(&mc),
+                            dso, s->sub_acts, sub_in, mem, s->mha, &mc);
         else
-            zy_mha_backward(dsub_in, NULL, ds->mha, mha_scratch, dso, s->sub_acts, sub_in,
-                            sub_in, s->mha, &mc);
+            zy_mha_backward(dsub_in, NULL, ds->mha, mha_scratch, zy_mha_scratch_floats(&mc),
+                            dso, s->sub_acts, sub_in, sub_in, s->mha, &mc);
     }
     if (c->norm_first)
         zy_layernorm_backward(dhin, ds->lnw, ds->lnb, dn, hin, s->lnw, s->mean, s->rstd,

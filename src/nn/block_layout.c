@@ -23,11 +23,11 @@ zy_block_config zy_block_default_config(zy_block_kind kind, int B, int T, int C,
 zy_mha_config zy__block_mha_config(const zy_block_config *c, int kind) {
     int cross = kind == ZY__SUB_CROSS;
     zy_mha_config m = zy_mha_default_config(c->B, c->T, cross ? c->Tm : c->T, c->C, c->H);
-    m.causal = !cross && (c->kind == ZY_BLOCK_DECODER || c->causal);
-    m.key_lengths = cross ? c->mem_lengths : c->key_lengths;
-    m.dropout = c->dropout;
-    m.seed = zy__block_seed(c, cross ? ZY__SITE_CROSS_ATTN : ZY__SITE_SELF_ATTN);
-    m.offset = c->offset;
+    m.attn.causal = !cross && (c->kind == ZY_BLOCK_DECODER || c->causal);
+    m.attn.key_lengths = cross ? c->mem_lengths : c->key_lengths;
+    m.attn.dropout = c->dropout;
+    m.attn.seed = zy__block_seed(c, cross ? ZY__SITE_CROSS_ATTN : ZY__SITE_SELF_ATTN);
+    m.attn.offset = c->offset;
     return m;
 }
 
