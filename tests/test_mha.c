@@ -1,10 +1,9 @@
-// Tests of multi-head attention (src/nn/mha*.c) and the KV cache (src/nn/kv_cache.c):
+// Tests of multi-head attention (src/nn/mha*.c):
 // PyTorch nn.MultiheadAttention outputs, averaged weights and every gradient (self with
 // causal + padding, cross with padding with and without an additive mask, self with a
 // boolean mask) on both cores; the tiled core against the plain one (self/cross, causal,
 // key lengths, dropout); finite-difference checks of all parameters and inputs; frozen
-// (NULL) gradients; the Hugging Face layout helpers; incremental decoding with the cache
-// against full recomputation.
+// (NULL) gradients; the Hugging Face layout helpers. The KV cache: tests/test_kv_cache.c.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,68 +324,6 @@ TEST(mha_hf_layout_helpers) {
     zy_mha_from_conv1d(&pb, conv, pa.in_proj_bias, proj, pa.out_proj_bias, C);
     CHECK_CLOSE("conv1d params", b, a, np, 0, 0);
     free(a), free(b), free(conv), free(proj);
-}
-
-// ---- KV cache ----------------------------------------------------------------------------
-// Decoding one token at a time (after a 3-token prefill) through the cache gives the same
-// outputs as causal self-attention over the whole sequence: atol 1e-5, rtol 1e-5.
-TEST(mha_kv_cache_matches_full_recompute) {
-    int B = 2, T = 7, C = 8, H = 2, L = 2;
-    mctx m;
-    zy_mha_config c = zy_mha_default_config(B, T, T, C, H);
-    c.attn.causal = true;
-    mctx_init(&m, c, 1, 400);
-    ASSERT(!isnan(mha_loss(&m)));
-    zy_kv_cache *kv;
-    ASSERT(zy_kv_cache_create(&kv, L, B, H, 8, C / H) == ZY_STATUS_OK);
-    float *scratch = zt_floats(zy_mha_cached_scratch_floats(kv, 3, C));
-    float *step_out = zt_floats((size_t)B * T * C), xs[2 * 3 * 8], os[2 * 3 * 8];
-    int layer = 1;
-    for (int t = 0; t < T;) {
-        int Tn = t == 0 ? 3 : 1; // prefill 3 positions, then one at a time
-        for (int b = 0; b < B; b++)
-            memcpy(xs + (size_t)b * Tn * C, m.xq + ((size_t)b * T + t) * C, (size_t)Tn * C * 4);
-        ASSERT(zy_mha_forward_cached(os, scratch, kv, layer, xs, Tn, &m.p, C) == ZY_STATUS_OK);
-        for (int b = 0; b < B; b++)
-            memcpy(step_out + ((size_t)b * T + t) * C, os + (size_t)b * Tn * C, (size_t)Tn * C * 4);
-        t += Tn;
-        CHECK(zy_kv_cache_len(kv, layer) == t);
-    }
-    CHECK(zy_kv_cache_len(kv, 0) == 0); // layers keep their own lengths
-    CHECK_CLOSE("cached decode vs full", step_out, m.out, m.nout, 1e-5, 1e-5);
-    // the cache holds 8 positions: a second 3-token append must fail and write nothing
-    CHECK(zy_mha_forward_cached(os, scratch, kv, layer, xs, 3, &m.p, C) ==
-          ZY_STATUS_INVALID_ARGUMENT);
-    CHECK(zy_kv_cache_len(kv, layer) == T);
-    zy_kv_cache_reset(kv);
-    CHECK(zy_kv_cache_len(kv, layer) == 0);
-    zy_kv_cache_free(kv);
-    free(scratch), free(step_out);
-    mctx_free(&m);
-}
-
-// zy_kv_cache_attend with key padding equals plain attention over the same keys.
-TEST(mha_kv_cache_attend_with_padding) {
-    int B = 2, H = 2, D = 4, T = 6;
-    static const int lens[2] = {6, 4};
-    size_t n = (size_t)B * H * T * D;
-    float *q = zt_floats(n), *k = zt_floats(n), *v = zt_floats(n);
-    float *want = zt_floats(n), *got = zt_floats(n), *att = zt_floats((size_t)B * H * T * 9);
-    zt_fill_uniform(q, n, 1, -1, 1);
-    zt_fill_uniform(k, n, 2, -1, 1);
-    zt_fill_uniform(v, n, 3, -1, 1);
-    zy_attn_desc d = zy_attn_default_desc(B, H, T, T, D, D);
-    d.causal = true;
-    d.key_lengths = lens;
-    ASSERT(zy_attn_forward(want, att, NULL, q, k, v, NULL, &d) == ZY_STATUS_OK);
-    zy_kv_cache *kv;
-    ASSERT(zy_kv_cache_create(&kv, 1, B, H, 9, D) == ZY_STATUS_OK);
-    ASSERT(zy_kv_cache_append(kv, 0, k, v, T) == ZY_STATUS_OK);
-    ASSERT(zy_kv_cache_attend(kv, 0, got, att, q, T, lens) == ZY_STATUS_OK);
-    CHECK_CLOSE("cache attend", got, want, n, 1e-6, 1e-6);
-    CHECK(zy_kv_cache_attend(kv, 0, got, att, q, T + 1, lens) == ZY_STATUS_INVALID_ARGUMENT);
-    zy_kv_cache_free(kv);
-    free(q), free(k), free(v), free(want), free(got), free(att);
 }
 
 TEST(mha_rejects_bad_config) {

@@ -240,29 +240,67 @@ void zy_mha_from_conv1d(zy_mha_params *p, const float *c_attn_w, const float *c_
                         const float *c_proj_w, const float *c_proj_b, int C);
 
 // ---- KV cache for incremental decoding --------------------------------------------------
-// Per layer, keys and values (B, H, maxT, D) with room for maxT positions; each layer
-// keeps its own length. The library allocates it (create/free).
+// Keys and values of n_seq sequences at every layer, with room for maxT positions each:
+// per (layer, sequence) k and v (H, maxT, D). Each sequence has its own length, so
+// sequences of different lengths decode together (batched serving, beam search). The
+// library allocates it (create/free).
+//
+// One step of a decoder over sequence s: at each layer, write the keys/values of the new
+// positions (zy_kv_cache_write puts them at [len(s), len(s) + n)) and attend (causal: the
+// queries are those positions, end-aligned, seeing keys [0, len(s) + n)); after the last
+// layer, zy_kv_cache_advance(s, n) makes them part of the sequence.
+//
+// A cross-attention cache is the same object: write the keys/values of the encoder memory
+// of sequence s at every layer once, advance s by the memory length, then attend with
+// causal = false (every query sees all len(s) keys) at each step.
 typedef struct zy_kv_cache zy_kv_cache;
 
-zy_status zy_kv_cache_create(zy_kv_cache **out, int layers, int B, int H, int maxT, int D);
+zy_status zy_kv_cache_create(zy_kv_cache **out, int layers, int n_seq, int H, int maxT, int D);
 void zy_kv_cache_free(zy_kv_cache *c);
-void zy_kv_cache_reset(zy_kv_cache *c); // every layer back to length 0
-int zy_kv_cache_len(const zy_kv_cache *c, int layer);
-// k, v (B, H, Tn, D): the next Tn positions of `layer` (Tn = 1 when decoding).
-// ZY_STATUS_INVALID_ARGUMENT if it would pass maxT (nothing written then).
-zy_status zy_kv_cache_append(zy_kv_cache *c, int layer, const float *k, const float *v,
-                             int Tn);
-// q (B, H, Tn, D): the LAST Tn positions of the layer (append them first) -> out
-// (B, H, Tn, D), causal scaled dot-product attention over the cached keys (same result as
-// full recomputation). key_lengths (B) or NULL. att (B*H*Tn*maxT floats) is scratch.
-zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, float *out, float *att,
-                             const float *q, int Tn, const int *key_lengths);
-// Causal self-attention MHA on Tn new positions xnew (B, Tn, C) against the cache of
-// `layer` (H heads of C/H): projects, appends k and v, attends, projects out -> out
-// (B, Tn, C). scratch: zy_mha_cached_scratch_floats floats.
-size_t zy_mha_cached_scratch_floats(const zy_kv_cache *c, int Tn, int C);
-zy_status zy_mha_forward_cached(float *out, float *scratch, zy_kv_cache *cache, int layer,
-                                const float *xnew, int Tn, const zy_mha_params *p, int C);
+// The sizes the cache was created with (any pointer may be NULL).
+void zy_kv_cache_shape(const zy_kv_cache *c, int *layers, int *n_seq, int *H, int *maxT,
+                       int *D);
+// Every sequence (or one) back to length 0.
+void zy_kv_cache_reset(zy_kv_cache *c);
+zy_status zy_kv_cache_reset_seq(zy_kv_cache *c, int seq);
+// Positions held by sequence seq (advanced ones), or -1 (and a message) for a bad seq.
+int zy_kv_cache_len(const zy_kv_cache *c, int seq);
+// Sequence dst becomes a copy of sequence src (length and every layer's keys/values, the
+// written-but-not-advanced ones too): beam search forking a hypothesis.
+zy_status zy_kv_cache_copy_seq(zy_kv_cache *c, int dst, int src);
+// k, v: n rows of H*D floats (head h at columns [h*D, (h+1)*D)), consecutive rows ld
+// floats apart (ld = H*D when packed; 3*H*D inside a fused q|k|v projection) -> positions
+// [len(seq), len(seq) + n) of the layer. INVALID_ARGUMENT (nothing written) past maxT.
+zy_status zy_kv_cache_write(zy_kv_cache *c, int layer, int seq, const float *k,
+                            const float *v, int n, int ld);
+// len(seq) += n, once every layer holds those positions (INVALID_ARGUMENT otherwise).
+zy_status zy_kv_cache_advance(zy_kv_cache *c, int seq, int n);
+
+// Scratch for attending n queries of one sequence, or one query of each of n sequences:
+// room for zy_threads_get() threads (as set when called; less scratch runs on fewer).
+size_t zy_kv_cache_scratch_floats(const zy_kv_cache *c, int n);
+// Scaled (1/√D) dot-product attention of n queries of sequence seq over its cache at
+// `layer`. q: n rows (stride ldq) of H*D floats, heads side by side -> out: n rows (stride
+// ldo), same layout. causal: the queries are the n written, not yet advanced positions,
+// end-aligned (query i sees keys [0, len + i + 1)), the same result as full recomputation;
+// not causal: every query sees the len(seq) advanced keys (a memory cache).
+zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, int seq, bool causal,
+                             const float *q, int ldq, int n, float *out, int ldo,
+                             float *scratch, size_t scratch_floats);
+// One query for each of n sequences seqs[i] (row i of q and out, strides as above), each
+// over its own length: the step of batched decoding. causal: each query is the one written
+// position of its sequence (keys [0, len + 1)); not causal: keys [0, len).
+zy_status zy_kv_cache_attend_step(const zy_kv_cache *c, int layer, const int *seqs, int n,
+                                  bool causal, const float *q, int ldq, float *out, int ldo,
+                                  float *scratch, size_t scratch_floats);
+
+// Causal self-attention MHA of n new positions xnew (n, C) of sequence seq against the
+// cache at `layer` (H heads of C/H): projects, writes k and v, attends, projects out ->
+// out (n, C). Does not advance the sequence (advance after the last layer).
+size_t zy_mha_cached_scratch_floats(const zy_kv_cache *c, int n, int C);
+zy_status zy_mha_forward_cached(float *out, float *scratch, size_t scratch_floats,
+                                zy_kv_cache *cache, int layer, int seq, const float *xnew,
+                                int n, const zy_mha_params *p, int C);
 
 // ---- transformer blocks -----------------------------------------------------------------
 // Encoder (PyTorch nn.TransformerEncoderLayer, batch_first=True):

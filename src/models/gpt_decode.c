@@ -78,12 +78,14 @@ static zy_status dec_one(zy_gpt *m, const dec_bufs *d, int token, int pos) {
                                         c->vocab_size);
     if (st) return st;
     float *qkv = d->fc, *ctx = d->branch, *out = d->act;
+    size_t mha_floats = m->dec_floats - (size_t)(d->mha - m->dec);
     for (int l = 0; l < c->n_layer; l++) {
         gpt_layer g = zy__gpt_layer(m, m->params, l);
         zy_layernorm_forward(d->h, d->mean, d->rstd, d->x, g.ln1w, g.ln1b, 1, C, eps);
         zy__gemv(qkv, g.attn.in_proj_weight, d->h, g.attn.in_proj_bias, 3 * C, C);
-        if ((st = zy_kv_cache_append(m->cache, l, qkv + C, qkv + 2 * C, 1))) return st;
-        if ((st = zy_kv_cache_attend(m->cache, l, ctx, d->mha, qkv, 1, NULL))) return st;
+        if ((st = zy_kv_cache_write(m->cache, l, 0, qkv + C, qkv + 2 * C, 1, 3 * C))) return st;
+        st = zy_kv_cache_attend(m->cache, l, 0, true, qkv, 3 * C, 1, ctx, C, d->mha, mha_floats);
+        if (st) return st;
         zy__gemv(out, g.attn.out_proj_weight, ctx, g.attn.out_proj_bias, C, C);
         zy_residual_forward(d->x, d->x, out, (size_t)C);
         zy_layernorm_forward(d->h, d->mean, d->rstd, d->x, g.ln2w, g.ln2b, 1, C, eps);
@@ -92,7 +94,7 @@ static zy_status dec_one(zy_gpt *m, const dec_bufs *d, int token, int pos) {
         zy__gemv(d->branch, g.projw, d->act, g.projb, C, 4 * C);
         zy_residual_forward(d->x, d->x, d->branch, (size_t)C);
     }
-    return ZY_STATUS_OK;
+    return zy_kv_cache_advance(m->cache, 0, 1);
 }
 
 // tokens (n) at positions pos.. (pos + n <= n_positions, ids valid) -> the residual stream
@@ -109,7 +111,8 @@ static zy_status dec_chunk(zy_gpt *m, const dec_bufs *d, const int *tokens, int 
     for (int l = 0; l < c->n_layer; l++) {
         gpt_layer g = zy__gpt_layer(m, m->params, l);
         zy_layernorm_forward(d->h, d->mean, d->rstd, d->x, g.ln1w, g.ln1b, n, C, eps);
-        st = zy_mha_forward_cached(d->branch, d->mha, m->cache, l, d->h, n, &g.attn, C);
+        st = zy_mha_forward_cached(d->branch, d->mha, m->dec_floats - (size_t)(d->mha - m->dec),
+                                   m->cache, l, 0, d->h, n, &g.attn, C);
         if (st) return st;
         zy_residual_forward(d->x, d->x, d->branch, nc);
         zy_layernorm_forward(d->h, d->mean, d->rstd, d->x, g.ln2w, g.ln2b, n, C, eps);
@@ -118,7 +121,7 @@ static zy_status dec_chunk(zy_gpt *m, const dec_bufs *d, const int *tokens, int 
         zy_linear_forward(d->branch, d->act, g.projw, g.projb, n, 4 * C, C);
         zy_residual_forward(d->x, d->x, d->branch, nc);
     }
-    return ZY_STATUS_OK;
+    return zy_kv_cache_advance(m->cache, 0, n);
 }
 
 zy_status zy_gpt_decode(zy_gpt *m, const int *tokens, int n, float *logits) {

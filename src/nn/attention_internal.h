@@ -87,6 +87,22 @@ void zy__attn_additive_backward(float *dq, float *dk, const zy_attn_grads *dw, f
                                 const float *k, const zy_attn_weights *w,
                                 const zy_attn_desc *d);
 
+// attention_decode.c / _avx512.c: one query against Tk keys (decoding a token):
+// q (D), K (Tk rows of D, ldk apart), V (Tk rows of Dv, ldv apart) ->
+// out (Dv) = Σ_j softmax_j(scale · q·k_j) v_j. s (Tk) is scratch. Tk == 0 gives zeros.
+// The scalar reference sums in key order with expf; the AVX-512 kernel is called only when
+// zy_simd_level() is AVX512. zy__attn_decode_kernel() picks by the level in force.
+typedef void (*zy__attn_decode_fn)(float *out, const float *q, const float *K, ptrdiff_t ldk,
+                                   const float *V, ptrdiff_t ldv, int Tk, int D, int Dv,
+                                   float scale, float *s);
+void zy__attn_decode_ref(float *out, const float *q, const float *K, ptrdiff_t ldk,
+                         const float *V, ptrdiff_t ldv, int Tk, int D, int Dv, float scale,
+                         float *s);
+void zy__attn_decode_avx512(float *out, const float *q, const float *K, ptrdiff_t ldk,
+                            const float *V, ptrdiff_t ldv, int Tk, int D, int Dv, float scale,
+                            float *s);
+zy__attn_decode_fn zy__attn_decode_kernel(void);
+
 // mha.c: head split / merge between (B,T,·) rows and (B,H,T,hd) heads (for callers that
 // want heads-outer copies; the attention cores read token-major rows in place).
 // src rows (B,T) of row stride `ld` floats starting at column `col` -> dst (B,H,T,hd)
