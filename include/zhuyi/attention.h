@@ -306,61 +306,93 @@ zy_status zy_mha_forward_cached(float *out, float *scratch, size_t scratch_float
 // Encoder (PyTorch nn.TransformerEncoderLayer, batch_first=True):
 //   post-LN: h = LN1(x + Drop(SA(x)));        y = LN2(h + Drop(FF(h)))
 //   pre-LN:  h = x + Drop(SA(LN1(x)));        y = h + Drop(FF(LN2(h)))
-// Decoder (nn.TransformerDecoderLayer; SA causal; CA = cross-attention over memory):
+// Decoder (nn.TransformerDecoderLayer; SA causal; CA = cross-attention over memory m):
 //   post-LN: h1 = LN1(x + Drop(SA(x))); h2 = LN2(h1 + Drop(CA(h1, m))); y = LN3(h2 + Drop(FF(h2)))
 //   pre-LN:  h1 = x + Drop(SA(LN1(x))); h2 = h1 + Drop(CA(LN2(h1), m)); y = h2 + Drop(FF(LN3(h2)))
-//   Without cross-attention (GPT-style decoder-only) the CA step and its LN are absent.
-// FF(x) = W2 · Drop(act(W1 x + b1)) + b2, act ReLU or GELU.
-// Parameters, in this order in one flat array (PyTorch named_parameters() order):
-//   self_attn (MHA layout), [cross_attn (MHA layout)], linear1.weight (FF,C), linear1.bias
-//   (FF), linear2.weight (C,FF), linear2.bias (C), norm1.{weight,bias} (C),
-//   norm2.{weight,bias} (C), [norm3.{weight,bias} (C)]   ([] only for a decoder with
-//   cross-attention; without it the decoder has norm1 (SA) and norm2 (FF) like an encoder).
+//   Without cross-attention (Tm = 0, GPT-style decoder-only) the CA step and its LN are
+//   absent: a pre-LN decoder with GELU-tanh is GPT-2's block.
+// FF(x) = W2 · Drop(act(W1 x + b1)) + b2, act ReLU, GELU-erf or GELU-tanh.
+// Attention runs on the tiled core (the plain one with need_weights or masks it lacks).
 typedef enum zy_block_kind {
-    ZY_BLOCK_ENCODER = 0, // bidirectional self-attention (the causal flag may still be set)
+    ZY_BLOCK_ENCODER = 0, // bidirectional self-attention (self_attn.causal may still be set)
     ZY_BLOCK_DECODER = 1, // causal self-attention (+ cross-attention if Tm > 0)
 } zy_block_kind;
 
 typedef enum zy_block_act {
-    ZY_BLOCK_RELU = 0,
-    ZY_BLOCK_GELU = 1, // exact erf GELU (PyTorch activation="gelu")
+    ZY_BLOCK_RELU = 0,      // PyTorch's default
+    ZY_BLOCK_GELU_ERF = 1,  // exact GELU (PyTorch activation="gelu", BERT)
+    ZY_BLOCK_GELU_TANH = 2, // tanh approximation (GPT-2 "gelu_new", F.gelu approximate='tanh')
 } zy_block_act;
+
+// Dropout probability at each site of a block; 0 switches a site off at no cost.
+// PyTorch's layers use one p everywhere; GPT-2 has attn_pdrop on the weights, resid_pdrop
+// on both outputs and nothing on the FF hidden layer.
+typedef struct zy_block_dropout {
+    float attn;      // attention weights (self and cross)
+    float attn_out;  // each attention sublayer's output, before its residual add
+    float ff_hidden; // the FF hidden layer, after the activation
+    float ff_out;    // the FF output, before its residual add
+} zy_block_dropout;
 
 typedef struct zy_block_config {
     zy_block_kind kind;
-    bool norm_first;        // pre-LN when true (PyTorch norm_first)
+    bool norm_first;    // pre-LN when true (PyTorch norm_first)
     zy_block_act act;
-    int B, T, C, H, FF;     // x (B,T,C)
-    int Tm;                 // decoder memory length (0 = no cross-attention)
-    bool causal;            // encoder only: causal self-attention (decoders always are)
-    const int *key_lengths; // (B) padding of x for self-attention, or NULL
-    const int *mem_lengths; // (B) padding of memory for cross-attention, or NULL
-    float eps;              // layernorm epsilon (PyTorch default 1e-5)
-    float dropout;          // every dropout site; each site draws its own stream
-    uint64_t seed, offset;
+    int B, T, C, H, FF; // x (B,T,C), H heads of C/H, FF hidden width
+    int Tm;             // decoder memory length (0 = no cross-attention)
+    float eps;          // layernorm epsilon (PyTorch default 1e-5)
+    zy_block_dropout dropout;
+    uint64_t seed, offset; // every site draws its own stream from seed (see zy_dropout_*)
+    // The attention problems: the caller sets their masks (self_attn: causal for an
+    // encoder, key_lengths of x, bool/add masks; cross_attn: key_lengths of the memory),
+    // score/scale and tiles; the block sets shapes, layouts and dropout.
+    zy_attn_desc self_attn, cross_attn;
+    bool need_weights;  // run attention on the plain core and keep the weights
 } zy_block_config;
 
+// Parameters as pointers: any layout works (zy_block_params_init lays out PyTorch's
+// order; a model may point the fields into its own, e.g. GPT-2's). The same struct over
+// the gradient array gives the gradients; a NULL gradient field freezes that tensor (its
+// weight-gradient GEMM is skipped) and a NULL gradient struct freezes them all.
 typedef struct zy_block_params {
-    zy_mha_params self_attn, cross_attn; // cross_attn fields NULL without cross-attention
-    float *w1, *b1, *w2, *b2;            // (FF,C) (FF) (C,FF) (C)
+    zy_mha_params self_attn, cross_attn; // cross_attn only with cross-attention
+    float *w1, *b1, *w2, *b2;            // (FF,C) (FF) (C,FF) (C), nn.Linear (out, in)
     float *ln1w, *ln1b, *ln2w, *ln2b, *ln3w, *ln3b; // (C) each; ln3 only with cross
 } zy_block_params;
 
+// Encoder/decoder config: ReLU, post-LN, eps 1e-5, no dropout, no masks.
 zy_block_config zy_block_default_config(zy_block_kind kind, int B, int T, int C, int H,
                                         int FF);
+// PyTorch named_parameters() order in one flat array:
+//   self_attn (MHA layout), [multihead_attn (MHA layout)], linear1.weight (FF,C),
+//   linear1.bias (FF), linear2.weight (C,FF), linear2.bias (C), norm1.{weight,bias} (C),
+//   norm2.{weight,bias} (C), [norm3.{weight,bias} (C)]   ([] only with cross-attention).
 size_t zy_block_param_count(const zy_block_config *c);
 void zy_block_params_init(zy_block_params *p, float *base, const zy_block_config *c);
+// Floats forward saves for backward (not y: a stack keeps each block's output as the next
+// block's x and passes it back to backward), and floats of scratch for forward and
+// backward (room for the attention core on zy_threads_get() threads; less scratch runs it
+// on fewer, INVALID_ARGUMENT below one).
 size_t zy_block_acts_floats(const zy_block_config *c);
 size_t zy_block_scratch_floats(const zy_block_config *c);
 
-// x (B,T,C), mem (B,Tm,C) or NULL -> y (B,T,C). acts saved for backward, scratch temporary.
-zy_status zy_block_forward(float *y, float *acts, float *scratch, const float *x,
-                           const float *mem, const zy_block_params *p,
+// x (B,T,C), mem (B,Tm,C) or NULL -> y (B,T,C) (y must not alias x). acts saved for
+// backward, scratch temporary. Nothing is allocated.
+zy_status zy_block_forward(float *y, float *acts, float *scratch, size_t scratch_floats,
+                           const float *x, const float *mem, const zy_block_params *p,
                            const zy_block_config *c);
-// dy (B,T,C) -> dx (B,T,C) +=, dmem (B,Tm,C) += (or NULL), dp +=.
-void zy_block_backward(float *dx, float *dmem, const zy_block_params *dp, float *scratch,
-                       const float *dy, float *acts, const float *x, const float *mem,
-                       const zy_block_params *p, const zy_block_config *c);
+// dy (B,T,C) -> dx (B,T,C) +=, dmem (B,Tm,C) += (or NULL), dp += (NULL fields frozen).
+// dx may be dy itself: the buffer then turns from dy into dx in place (how a stack runs
+// backward without copies). dx NULL: no input gradient (its GEMM is skipped when the first
+// LN's parameters are frozen too). x and mem as given to forward.
+zy_status zy_block_backward(float *dx, float *dmem, const zy_block_params *dp, float *scratch,
+                            size_t scratch_floats, const float *dy, const float *acts,
+                            const float *x, const float *mem, const zy_block_params *p,
+                            const zy_block_config *c);
+// After a forward with need_weights: the self- (cross = false) or cross-attention weights
+// (B, H, T, T or Tm) inside acts; NULL otherwise.
+const float *zy_block_attention_weights(const float *acts, const zy_block_config *c,
+                                        bool cross);
 
 #ifdef __cplusplus
 }
