@@ -50,12 +50,12 @@ TEST(kv_cache_attend_matches_plain) {
             for (int l = 0; l < L; l++) {
                 ASSERT(zy_kv_cache_write(kv, l, s, ks + (size_t)t0 * C, vs + (size_t)t0 * C, n,
                                          C) == ZY_STATUS_OK);
-                ASSERT(zy_kv_cache_attend(kv, l, s, true, qs, C, n, got, C, scratch, ns) ==
+                ASSERT(zy_kv_cache_attend(kv, l, s, true, 0.0f, qs, C, n, got, C, scratch, ns) ==
                        ZY_STATUS_OK);
                 plain_ref(want, qs, ks, vs, H, n, t0 + n, D, true);
                 CHECK_CLOSE("causal chunk", got, want, (size_t)n * C, 1e-5, 1e-5);
                 if (t0 > 0) { // the advanced keys as a memory: no causal mask
-                    ASSERT(zy_kv_cache_attend(kv, l, s, false, qs, C, n, got, C, scratch, ns) ==
+                    ASSERT(zy_kv_cache_attend(kv, l, s, false, 0.0f, qs, C, n, got, C, scratch, ns) ==
                            ZY_STATUS_OK);
                     plain_ref(want, qs, ks, vs, H, n, t0, D, false);
                     CHECK_CLOSE("memory", got, want, (size_t)n * C, 1e-5, 1e-5);
@@ -78,10 +78,10 @@ TEST(kv_cache_attend_matches_plain) {
                                      v + ((size_t)s * maxT + t0) * C, 1, C) == ZY_STATUS_OK);
     }
     // rows of stride 2C (q and out inside wider rows)
-    ASSERT(zy_kv_cache_attend_step(kv, 1, seqs, 3, true, qq, 2 * C, so, 2 * C, scratch, ns) ==
+    ASSERT(zy_kv_cache_attend_step(kv, 1, seqs, 3, true, 0.0f, qq, 2 * C, so, 2 * C, scratch, ns) ==
            ZY_STATUS_OK);
     for (int i = 0; i < 3; i++) {
-        ASSERT(zy_kv_cache_attend(kv, 1, seqs[i], true, qq + (size_t)i * 2 * C, C, 1, one, C,
+        ASSERT(zy_kv_cache_attend(kv, 1, seqs[i], true, 0.0f, qq + (size_t)i * 2 * C, C, 1, one, C,
                                   scratch, ns) == ZY_STATUS_OK);
         CHECK_CLOSE("step == one", so + (size_t)i * 2 * C, one, C, 0, 0);
         int s = seqs[i], T = zy_kv_cache_len(kv, s) + 1;
@@ -150,12 +150,12 @@ TEST(kv_cache_copy_and_reset_one_sequence) {
     for (int s = 0; s < 3; s += 2)
         for (int l = 0; l < 2; l++)
             ASSERT(zy_kv_cache_write(kv, l, s, k + 4 * C, v + 4 * C, 1, C) == ZY_STATUS_OK);
-    ASSERT(zy_kv_cache_attend(kv, 1, 0, true, q, C, 1, a, C, scratch, ns) == ZY_STATUS_OK);
-    ASSERT(zy_kv_cache_attend(kv, 1, 2, true, q, C, 1, b, C, scratch, ns) == ZY_STATUS_OK);
+    ASSERT(zy_kv_cache_attend(kv, 1, 0, true, 0.0f, q, C, 1, a, C, scratch, ns) == ZY_STATUS_OK);
+    ASSERT(zy_kv_cache_attend(kv, 1, 2, true, 0.0f, q, C, 1, b, C, scratch, ns) == ZY_STATUS_OK);
     CHECK_CLOSE("copy continues like its source", b, a, C, 0, 0);
     ASSERT(zy_kv_cache_reset_seq(kv, 0) == ZY_STATUS_OK);
     CHECK(zy_kv_cache_len(kv, 0) == 0 && zy_kv_cache_len(kv, 2) == 4);
-    CHECK(zy_kv_cache_attend(kv, 1, 0, true, q, C, 1, a, C, scratch, ns) ==
+    CHECK(zy_kv_cache_attend(kv, 1, 0, true, 0.0f, q, C, 1, a, C, scratch, ns) ==
           ZY_STATUS_INVALID_ARGUMENT); // nothing written since the reset
     zy_kv_cache_reset(kv);
     CHECK(zy_kv_cache_len(kv, 2) == 0);
@@ -179,14 +179,14 @@ TEST(kv_cache_rejects_bad_use) {
     CHECK(zy_kv_cache_advance(kv, 0, 2) == ZY_STATUS_INVALID_ARGUMENT); // layer 1 missing
     zt_note("%s", zy_last_error());
     CHECK(zy_kv_cache_len(kv, 0) == 0);
-    CHECK(zy_kv_cache_attend(kv, 1, 0, true, x, D, 1, o, D, scratch, ns) ==
+    CHECK(zy_kv_cache_attend(kv, 1, 0, true, 0.0f, x, D, 1, o, D, scratch, ns) ==
           ZY_STATUS_INVALID_ARGUMENT); // layer 1 holds nothing
-    CHECK(zy_kv_cache_attend(kv, 0, 0, true, x, D, 3, o, D, scratch, ns) ==
+    CHECK(zy_kv_cache_attend(kv, 0, 0, true, 0.0f, x, D, 3, o, D, scratch, ns) ==
           ZY_STATUS_INVALID_ARGUMENT); // 3 queries but 2 written
-    CHECK(zy_kv_cache_attend(kv, 0, 0, true, x, D, 1, o, D, scratch, 3) ==
+    CHECK(zy_kv_cache_attend(kv, 0, 0, true, 0.0f, x, D, 1, o, D, scratch, 3) ==
           ZY_STATUS_INVALID_ARGUMENT); // scratch
     int seqs[2] = {0, 7};
-    CHECK(zy_kv_cache_attend_step(kv, 0, seqs, 2, false, x, D, o, D, scratch, ns) ==
+    CHECK(zy_kv_cache_attend_step(kv, 0, seqs, 2, false, 0.0f, x, D, o, D, scratch, ns) ==
           ZY_STATUS_INVALID_ARGUMENT);
     zy_kv_cache_free(kv);
     free(scratch);

@@ -279,20 +279,20 @@ zy_status zy_kv_cache_advance(zy_kv_cache *c, int seq, int n);
 // Scratch for attending n queries of one sequence, or one query of each of n sequences:
 // room for zy_threads_get() threads (as set when called; less scratch runs on fewer).
 size_t zy_kv_cache_scratch_floats(const zy_kv_cache *c, int n);
-// Scaled (1/√D) dot-product attention of n queries of sequence seq over its cache at
-// `layer`. q: n rows (stride ldq) of H*D floats, heads side by side -> out: n rows (stride
-// ldo), same layout. causal: the queries are the n written, not yet advanced positions,
+// Scaled dot-product attention (score scale·q·k, scale 0 meaning 1/√D) of n queries of
+// sequence seq over its cache at `layer`. q: n rows (stride ldq) of H*D floats, heads side
+// by side -> out: n rows (stride ldo), same layout. causal: the queries are the n written, not yet advanced positions,
 // end-aligned (query i sees keys [0, len + i + 1)), the same result as full recomputation;
 // not causal: every query sees the len(seq) advanced keys (a memory cache).
 zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, int seq, bool causal,
-                             const float *q, int ldq, int n, float *out, int ldo,
+                             float scale, const float *q, int ldq, int n, float *out, int ldo,
                              float *scratch, size_t scratch_floats);
 // One query for each of n sequences seqs[i] (row i of q and out, strides as above), each
 // over its own length: the step of batched decoding. causal: each query is the one written
 // position of its sequence (keys [0, len + 1)); not causal: keys [0, len).
 zy_status zy_kv_cache_attend_step(const zy_kv_cache *c, int layer, const int *seqs, int n,
-                                  bool causal, const float *q, int ldq, float *out, int ldo,
-                                  float *scratch, size_t scratch_floats);
+                                  bool causal, float scale, const float *q, int ldq, float *out,
+                                  int ldo, float *scratch, size_t scratch_floats);
 
 // Causal self-attention MHA of n new positions xnew (n, C) of sequence seq against the
 // cache at `layer` (H heads of C/H): projects, writes k and v, attends, projects out ->
@@ -393,6 +393,37 @@ zy_status zy_block_backward(float *dx, float *dmem, const zy_block_params *dp, f
 // (B, H, T, T or Tm) inside acts; NULL otherwise.
 const float *zy_block_attention_weights(const float *acts, const zy_block_config *c,
                                         bool cross);
+
+// ---- decoding through a block (inference: no dropout, no backward) ------------------------
+// A decoder block (or an encoder with self_attn.causal) over KV caches: `cache` holds the
+// self-attention keys/values (H = c->H heads of C/H), `mem_cache` the cross-attention
+// keys/values of each sequence's encoder memory (NULL without cross-attention). The cache
+// lengths are the masks: the descriptors' masks and the config's B and T are not used.
+// Block l of a stack uses layer l of both caches. Each call writes the new positions'
+// keys/values at `layer`; once every layer has run, zy_kv_cache_advance(cache, seq, n)
+// (for each sequence). Equal to zy_block_forward on the whole sequence (tested to 1e-5).
+//
+// Scratch for n new positions of one sequence or one position of n sequences (and for
+// zy_block_decode_memory): room for zy_threads_get() threads.
+size_t zy_block_decode_scratch_floats(const zy_block_config *c, const zy_kv_cache *cache,
+                                      const zy_kv_cache *mem_cache, int n);
+// x (n, C): positions [len(seq), len(seq) + n) of sequence seq -> y (n, C) (y may be x).
+// A prompt, or a chunk of it; n = 1 decodes one token (every product a GEMV).
+zy_status zy_block_decode(float *y, float *scratch, size_t scratch_floats, const float *x,
+                          int n, int seq, int layer, zy_kv_cache *cache,
+                          const zy_kv_cache *mem_cache, const zy_block_params *p,
+                          const zy_block_config *c);
+// x (n, C): the next position of each of n sequences seqs[i] (row i) -> y (n, C) (y may be
+// x): batched decoding, each weight read once for all n sequences.
+zy_status zy_block_decode_step(float *y, float *scratch, size_t scratch_floats, const float *x,
+                               const int *seqs, int n, int layer, zy_kv_cache *cache,
+                               const zy_kv_cache *mem_cache, const zy_block_params *p,
+                               const zy_block_config *c);
+// mem (Tm, C), the encoder output of sequence seq -> its cross-attention keys/values at
+// `layer` of mem_cache. After every layer: zy_kv_cache_advance(mem_cache, seq, Tm).
+zy_status zy_block_decode_memory(float *scratch, size_t scratch_floats, const float *mem, int Tm,
+                                 int seq, int layer, zy_kv_cache *mem_cache,
+                                 const zy_block_params *p, const zy_block_config *c);
 
 #ifdef __cplusplus
 }

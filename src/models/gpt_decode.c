@@ -84,7 +84,8 @@ static zy_status dec_one(zy_gpt *m, const dec_bufs *d, int token, int pos) {
         zy_layernorm_forward(d->h, d->mean, d->rstd, d->x, g.ln1w, g.ln1b, 1, C, eps);
         zy__gemv(qkv, g.attn.in_proj_weight, d->h, g.attn.in_proj_bias, 3 * C, C);
         if ((st = zy_kv_cache_write(m->cache, l, 0, qkv + C, qkv + 2 * C, 1, 3 * C))) return st;
-        st = zy_kv_cache_attend(m->cache, l, 0, true, qkv, 3 * C, 1, ctx, C, d->mha, mha_floats);
+        st = zy_kv_cache_attend(m->cache, l, 0, true, 0.0f, qkv, 3 * C, 1, ctx, C, d->mha,
+                                mha_floats);
         if (st) return st;
         zy__gemv(out, g.attn.out_proj_weight, ctx, g.attn.out_proj_bias, C, C);
         zy_residual_forward(d->x, d->x, out, (size_t)C);

@@ -234,14 +234,15 @@ static void step_tasks(void *ctx, size_t t0, size_t t1, int thread) {
     }
 }
 
-static zy_status run_steps(step_job *j, int n, int max_keys, size_t scratch_floats) {
+static zy_status run_steps(step_job *j, int n, int max_keys, float scale,
+                           size_t scratch_floats) {
     const zy_kv_cache *c = j->c;
     j->share = share_floats(c, 1);
     if (!j->scratch || scratch_floats < j->share)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "kv cache attend: scratch of %zu floats, need at least %zu",
                          j->scratch ? scratch_floats : (size_t)0, j->share);
-    j->scale = 1.0f / sqrtf((float)c->D);
+    j->scale = scale != 0.0f ? scale : 1.0f / sqrtf((float)c->D);
     j->kernel = zy__attn_decode_kernel();
     size_t fit = scratch_floats / j->share;
     int nt = zy__parallel_threads();
@@ -262,7 +263,7 @@ static zy_status check_rows(const zy_kv_cache *c, int n, int ldq, int ldo, const
 }
 
 zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, int seq, bool causal,
-                             const float *q, int ldq, int n, float *out, int ldo,
+                             float scale, const float *q, int ldq, int n, float *out, int ldo,
                              float *scratch, size_t scratch_floats) {
     zy_status st = check_layer_seq(c, layer, seq, "attend");
     if (st || (st = check_rows(c, n, ldq, ldo, q, out, "attend"))) return st;
@@ -275,10 +276,11 @@ zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, int seq, bool caus
     if (n == 1) { // one query: the decode kernel
         step_job j = {c, layer, NULL, q, out, scratch + head, ldq, ldo, seq, Tk, causal, 0, 0,
                       NULL};
-        return run_steps(&j, 1, Tk, scratch_floats - head);
+        return run_steps(&j, 1, Tk, scale, scratch_floats - head);
     }
     zy_attn_desc d = zy_attn_default_desc(1, c->H, n, Tk, c->D, c->D);
     d.causal = causal;
+    d.scale = scale;
     d.q_layout = zy_attn_layout_rows(n, c->D, ldq);
     d.out_layout = zy_attn_layout_rows(n, c->D, ldo);
     d.k_layout = d.v_layout = (zy_attn_layout){0, (ptrdiff_t)head_floats(c), c->D};
@@ -288,8 +290,8 @@ zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, int seq, bool caus
 }
 
 zy_status zy_kv_cache_attend_step(const zy_kv_cache *c, int layer, const int *seqs, int n,
-                                  bool causal, const float *q, int ldq, float *out, int ldo,
-                                  float *scratch, size_t scratch_floats) {
+                                  bool causal, float scale, const float *q, int ldq, float *out,
+                                  int ldo, float *scratch, size_t scratch_floats) {
     zy_status st = check_rows(c, n, ldq, ldo, q, out, "attend step");
     if (st != ZY_STATUS_OK) return st;
     if (!seqs) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "kv cache attend step: no seqs");
@@ -307,7 +309,7 @@ zy_status zy_kv_cache_attend_step(const zy_kv_cache *c, int layer, const int *se
         max_keys = ZY_MAX(max_keys, nk);
     }
     step_job j = {c, layer, seqs, q, out, scratch + head, ldq, ldo, -1, 0, causal, 0, 0, NULL};
-    return run_steps(&j, n, max_keys, scratch_floats - head);
+    return run_steps(&j, n, max_keys, scale, scratch_floats - head);
 }
 
 // ---- MHA over the cache --------------------------------------------------------------------
@@ -332,8 +334,8 @@ zy_status zy_mha_forward_cached(float *out, float *scratch, size_t scratch_float
     zy_linear_forward(proj, xnew, p->in_proj_weight, p->in_proj_bias, n, C, 3 * C);
     zy_status st = zy_kv_cache_write(cache, layer, seq, proj + C, proj + 2 * C, n, 3 * C);
     if (st != ZY_STATUS_OK) return st;
-    st = zy_kv_cache_attend(cache, layer, seq, true, proj, 3 * C, n, ctx, C, scratch + head,
-                            scratch_floats - head);
+    st = zy_kv_cache_attend(cache, layer, seq, true, 0.0f, proj, 3 * C, n, ctx, C,
+                            scratch + head, scratch_floats - head);
     if (st != ZY_STATUS_OK) return st;
     zy_linear_forward(out, ctx, p->out_proj_weight, p->out_proj_bias, n, C, C);
     return ZY_STATUS_OK;
