@@ -162,6 +162,111 @@ static void train(int B, int T, float p, int reps) {
     stack_free(&s);
 }
 
+// ---- decoding ------------------------------------------------------------------------------
+enum { PREFILL_CHUNK = 64, MAXT = 1024, NSEQ = 4 };
+
+typedef struct dstack {
+    stack s; // parameters (B, T unused)
+    zy_kv_cache *cache;
+    float *scratch, *x;
+    size_t nscratch;
+} dstack;
+
+static void dstack_init(dstack *d) {
+    stack_init(&d->s, 1, 1, 0.0f);
+    check(zy_kv_cache_create(&d->cache, L, NSEQ, H, MAXT, C / H), "cache");
+    d->nscratch = zy_block_decode_scratch_floats(&d->s.c, d->cache, NULL, PREFILL_CHUNK);
+    d->scratch = floats(d->nscratch);
+    d->x = floats((size_t)PREFILL_CHUNK * C);
+}
+
+static void dstack_free(dstack *d) {
+    zy_kv_cache_free(d->cache);
+    zy_free(d->scratch), zy_free(d->x);
+    stack_free(&d->s);
+}
+
+// n positions of sequence seq (n <= PREFILL_CHUNK) through the 12 blocks
+static void dstack_chunk(dstack *d, int seq, int n) {
+    for (size_t i = 0; i < (size_t)n * C; i++) d->x[i] = 0.01f * (float)((i * 13) % 17) - 0.08f;
+    for (int l = 0; l < L; l++)
+        check(zy_block_decode(d->x, d->scratch, d->nscratch, d->x, n, seq, l, d->cache, NULL,
+                              &d->s.p[l], &d->s.c),
+              "block decode");
+    check(zy_kv_cache_advance(d->cache, seq, n), "advance");
+}
+
+// one position of each of seqs[0..n) through the 12 blocks
+static void dstack_step(dstack *d, const int *seqs, int n) {
+    for (size_t i = 0; i < (size_t)n * C; i++) d->x[i] = 0.01f * (float)((i * 7) % 19) - 0.09f;
+    for (int l = 0; l < L; l++)
+        check(zy_block_decode_step(d->x, d->scratch, d->nscratch, d->x, seqs, n, l, d->cache,
+                                   NULL, &d->s.p[l], &d->s.c),
+              "block decode step");
+    for (int i = 0; i < n; i++) check(zy_kv_cache_advance(d->cache, seqs[i], 1), "advance");
+}
+
+static void dstack_prefill(dstack *d, int seq, int P) {
+    check(zy_kv_cache_reset_seq(d->cache, seq), "reset");
+    for (int t = 0; t < P; t += PREFILL_CHUNK)
+        dstack_chunk(d, seq, P - t < PREFILL_CHUNK ? P - t : PREFILL_CHUNK);
+}
+
+static void gpt_prefill(zy_gpt *m, int *tok, float *logits, int P) {
+    zy_gpt_cache_reset(m);
+    for (int i = 0; i < P; i++) tok[i] = (i * 5 + 1) % V;
+    check(zy_gpt_decode(m, tok, P, logits), "gpt prefill");
+}
+
+// ms per token at cache length ~P (tokens P .. P + K - 1), the two alternating by token
+static void decode(int reps) {
+    dstack d;
+    dstack_init(&d);
+    zy_gpt *m = gpt_new(0.0f);
+    int *tok = malloc(sizeof(int) * MAXT);
+    float logits[V];
+    const int Ps[3] = {64, 512, 960}, K = reps * 4 < 64 ? reps * 4 : 64;
+    const int seq0[1] = {0}, all[NSEQ] = {0, 1, 2, 3};
+    for (int pi = 0; pi < 3; pi++) {
+        int P = Ps[pi];
+        gpt_prefill(m, tok, logits, P);
+        dstack_prefill(&d, 0, P);
+        double tg[64], tb[64];
+        for (int k = -1; k < K; k++) { // k = -1: warm-up token
+            int t = (P + k + 1) % V;
+            double t0 = now();
+            check(zy_gpt_decode(m, &t, 1, logits), "gpt decode");
+            double t1 = now();
+            dstack_step(&d, seq0, 1);
+            double t2 = now();
+            if (k >= 0) tg[k] = t1 - t0, tb[k] = t2 - t1;
+        }
+        double g = median(tg, K), b = median(tb, K);
+        printf("decode 1 seq,  cache ~%4d | gpt %7.2f ms/token (%6.1f tok/s) | blocks %7.2f "
+               "ms/token (%6.1f tok/s) | blocks/gpt %.3f\n",
+               P, 1e3 * g, 1 / g, 1e3 * b, 1 / b, b / g);
+        fflush(stdout);
+    }
+    // four sequences: stepping together vs one after another (the same tokens)
+    for (int s = 0; s < NSEQ; s++) dstack_prefill(&d, s, 256);
+    double tt[64], ts[64];
+    for (int k = -1; k < K; k++) {
+        double t0 = now();
+        dstack_step(&d, all, NSEQ);
+        double t1 = now();
+        for (int s = 0; s < NSEQ; s++) dstack_step(&d, all + s, 1);
+        double t2 = now();
+        if (k >= 0) tt[k] = t1 - t0, ts[k] = t2 - t1;
+    }
+    double a = median(tt, K), b = median(ts, K);
+    printf("decode %d seqs, cache ~256 | together %7.2f ms/step (%6.1f tok/s) | one by one "
+           "%7.2f ms (%6.1f tok/s) | together/one-by-one %.3f\n",
+           NSEQ, 1e3 * a, NSEQ / a, 1e3 * b, NSEQ / b, a / b);
+    free(tok);
+    zy_gpt_free(m);
+    dstack_free(&d);
+}
+
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 5;
     const char *what = argc > 2 ? argv[2] : "all";
@@ -175,5 +280,6 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 3; i++)
             for (int d = 0; d < 2; d++) train(shapes[i][0], shapes[i][1], d ? 0.1f : 0.0f, reps);
     }
+    if (!strcmp(what, "decode") || !strcmp(what, "all")) decode(reps);
     return 0;
 }
