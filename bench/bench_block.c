@@ -281,5 +281,25 @@ int main(int argc, char **argv) {
             for (int d = 0; d < 2; d++) train(shapes[i][0], shapes[i][1], d ? 0.1f : 0.0f, reps);
     }
     if (!strcmp(what, "decode") || !strcmp(what, "all")) decode(reps);
+    // profile-gpt / profile-blocks B T: one side only, for a profiler
+    if (!strncmp(what, "profile-", 8) && argc > 4) {
+        int B = atoi(argv[3]), T = atoi(argv[4]);
+        double f, b;
+        if (!strcmp(what, "profile-gpt")) {
+            zy_gpt *m = gpt_new(0.0f);
+            check(zy_gpt_prepare(m, B, T), "gpt prepare");
+            int *x = calloc((size_t)B * T, sizeof(int));
+            for (int r = 0; r < reps; r++) gpt_step(m, x, x, B, T, &f, &b);
+            printf("gpt: fwd %.1f bwd %.1f ms (last)\n", 1e3 * f, 1e3 * b);
+            free(x);
+            zy_gpt_free(m);
+        } else {
+            stack s;
+            stack_init(&s, B, T, 0.0f);
+            for (int r = 0; r < reps; r++) stack_step(&s, &f, &b);
+            printf("blocks: fwd %.1f bwd %.1f ms (last)\n", 1e3 * f, 1e3 * b);
+            stack_free(&s);
+        }
+    }
     return 0;
 }
