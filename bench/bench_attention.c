@@ -83,15 +83,15 @@ static void plain_fwd_bwd(const problem *pr, plain_bufs *b) {
 
 // ---- tiled ------------------------------------------------------------------------------
 static int tiled_fwd_bwd(const problem *pr, float *lse, float *scratch, size_t ns, bool causal) {
-    zy_flash_params p = zy_flash_default_params(1, H, pr->T, pr->T, D, D);
+    zy_attn_desc p = zy_attn_default_desc(1, H, pr->T, pr->T, D, D);
     p.causal = causal;
     size_t n = (size_t)H * pr->T * D;
     memset(pr->dq, 0, n * sizeof(float));
     memset(pr->dk, 0, n * sizeof(float));
     memset(pr->dv, 0, n * sizeof(float));
-    if (zy_flash_forward(pr->out, lse, pr->q, pr->k, pr->v, p, scratch, ns)) return 0;
+    if (zy_flash_forward(pr->out, lse, pr->q, pr->k, pr->v, &p, scratch, ns)) return 0;
     return zy_flash_backward(pr->dq, pr->dk, pr->dv, pr->dout, pr->q, pr->k, pr->v, pr->out,
-                             lse, p, scratch, ns) == ZY_STATUS_OK;
+                             lse, &p, scratch, ns) == ZY_STATUS_OK;
 }
 
 static double max_diff(const float *a, const float *b, size_t n) {
@@ -130,8 +130,8 @@ int main(int argc, char **argv) {
         // exist. (Plain's buffers are untouched until its first run, so they add nothing.)
         const long tiled_base = status_kb("VmRSS:");
         const int tiled_can_peak = reset_peak();
-        zy_flash_params fp = zy_flash_default_params(1, H, T, T, D, D);
-        const size_t ns = zy_flash_scratch_floats(fp) * nt;
+        zy_attn_desc fp = zy_attn_default_desc(1, H, T, T, D, D);
+        const size_t ns = zy_flash_scratch_floats(&fp) * nt;
         float *lse = zy_calloc((size_t)H * T, sizeof(float));
         float *scratch = zy_calloc(ns, sizeof(float));
         const size_t tiled_bytes = ((size_t)H * T + ns) * sizeof(float);

@@ -181,7 +181,11 @@ mha_case("mha_bool", MT, MT, True, bool_mask=bm)
 FF = 16
 
 
-def block_case(name, decoder, norm_first, act):
+def gelu_tanh(x):
+    return torch.nn.functional.gelu(x, approximate="tanh")
+
+
+def block_case(name, decoder, norm_first, act, causal=False):
     cls = torch.nn.TransformerDecoderLayer if decoder else torch.nn.TransformerEncoderLayer
     layer = cls(MC, MH, dim_feedforward=FF, dropout=0.0, activation=act, batch_first=True,
                 norm_first=norm_first).double()
@@ -192,7 +196,8 @@ def block_case(name, decoder, norm_first, act):
         mem = rnd(MB, 6, MC).requires_grad_()
         y = layer(x, mem, tgt_mask=causal_bool(MT), memory_key_padding_mask=pad_mask([6, 4], 6))
     else:
-        y = layer(x, src_key_padding_mask=pad_mask([5, 4], MT))
+        y = layer(x, src_mask=causal_bool(MT) if causal else None,
+                  src_key_padding_mask=pad_mask([5, 4], MT))
     dy = rnd(MB, MT, MC)
     (y * dy).sum().backward()
     put(name, x=x, dy=dy, y=y, dx=x.grad)
@@ -208,6 +213,14 @@ block_case("enc_pre_relu", False, True, "relu")
 block_case("enc_pre_gelu", False, True, "gelu")
 block_case("dec_post_relu", True, False, "relu")
 block_case("dec_pre_gelu", True, True, "gelu")
+
+# ---- added later (appended so the cases above keep their random draws) --------------------
+mha_case("mha_cross_pad", 4, 6, False, lengths=[6, 4])  # cross-attention the tiled core runs
+# GELU-tanh blocks (GPT-2's activation); a causal pre-LN encoder is GPT-2's block shape
+block_case("enc_post_gelut", False, False, gelu_tanh)
+block_case("enc_pre_gelut_causal", False, True, gelu_tanh, causal=True)
+block_case("dec_pre_gelut", True, True, gelu_tanh)
+block_case("dec_post_gelu", True, False, "gelu")
 
 os.makedirs(os.path.join(os.path.dirname(__file__), "ref"), exist_ok=True)
 refio.write(os.path.join(os.path.dirname(__file__), "ref", "attention.zyr"), T)

@@ -191,43 +191,63 @@ TEST(attn_dropout_matches_keep_mask) {
     ctx_free(&r);
 }
 
-// A KV-cache-style layout (rows for maxT positions per head) gives the same results and
-// gradients as contiguous K and V.
-TEST(attn_strided_kv_matches_contiguous) {
+// Other layouts give the same results and gradients as contiguous tensors: k and v as in
+// a KV cache (rows for maxT positions per head), q and out token-major (B, T, ld) with the
+// heads side by side and spare columns, as they come out of a fused projection.
+static float *to_layout(const float *x, zy_attn_layout l, int B, int H, int T, int D,
+                        size_t n) {
+    float *y = zt_floats(n);
+    for (int bh = 0; bh < B * H; bh++)
+        for (int t = 0; t < T; t++)
+            memcpy(y + (bh / H) * l.batch + (bh % H) * l.head + t * l.row,
+                   x + ((size_t)bh * T + t) * D, (size_t)D * sizeof *y);
+    return y;
+}
+static void check_layout(const char *what, const float *got, zy_attn_layout l,
+                         const float *want, int B, int H, int T, int D) {
+    float *g = zt_floats((size_t)B * H * T * D);
+    for (int bh = 0; bh < B * H; bh++)
+        for (int t = 0; t < T; t++)
+            memcpy(g + ((size_t)bh * T + t) * D,
+                   got + (bh / H) * l.batch + (bh % H) * l.head + t * l.row, D * sizeof *g);
+    CHECK_CLOSE(what, g, want, (size_t)B * H * T * D, 1e-6, 1e-5);
+    free(g);
+}
+
+TEST(attn_layouts_match_contiguous) {
     zy_attn_score s[] = {ZY_ATTN_SCALED_DOT, ZY_ATTN_ADDITIVE, ZY_ATTN_GENERAL};
     for (int t = 0; t < 3; t++) {
         actx c, st;
         zy_attn_desc d = small_desc(s[t]);
         d.causal = true;
         ctx_init(&c, d, 70);
-        int maxT = 8;
-        d.k_stride = (ptrdiff_t)maxT * d.Dk;
-        d.v_stride = (ptrdiff_t)maxT * d.Dv;
+        int B = d.B, H = d.H, maxT = 8, ldq = H * d.Dq + 3, ldo = H * d.Dv + 1;
+        d.k_layout = (zy_attn_layout){(ptrdiff_t)H * maxT * d.Dk, (ptrdiff_t)maxT * d.Dk, d.Dk};
+        d.v_layout = (zy_attn_layout){(ptrdiff_t)H * maxT * d.Dv, (ptrdiff_t)maxT * d.Dv, d.Dv};
+        d.q_layout = zy_attn_layout_rows(d.Tq, d.Dq, ldq);
+        d.out_layout = zy_attn_layout_rows(d.Tq, d.Dv, ldo);
         ctx_init(&st, d, 70);
-        float *K = zt_floats(4 * maxT * d.Dk), *V = zt_floats(4 * maxT * d.Dv);
-        float *dK = zt_floats(4 * maxT * d.Dk), *dV = zt_floats(4 * maxT * d.Dv);
-        for (int bh = 0; bh < 4; bh++) {
-            memcpy(K + bh * d.k_stride, c.k + bh * 5 * d.Dk, 5 * d.Dk * sizeof *K);
-            memcpy(V + bh * d.v_stride, c.v + bh * 5 * d.Dv, 5 * d.Dv * sizeof *V);
-        }
+        size_t nK = (size_t)B * H * maxT * d.Dk, nV = (size_t)B * H * maxT * d.Dv;
+        size_t nQ = (size_t)B * d.Tq * ldq, nO = (size_t)B * d.Tq * ldo;
+        float *K = to_layout(c.k, d.k_layout, B, H, 5, d.Dk, nK);
+        float *V = to_layout(c.v, d.v_layout, B, H, 5, d.Dv, nV);
+        float *Q = to_layout(c.q, d.q_layout, B, H, 3, d.Dq, nQ);
+        float *dO = to_layout(c.wout, d.out_layout, B, H, 3, d.Dv, nO);
+        float *O = zt_floats(nO), *dQ = zt_floats(nQ), *dK = zt_floats(nK), *dV = zt_floats(nV);
         zy_attn_weights w = weights_of(&c);
         zy_attn_grads g = {st.dWq, st.dWk, st.dW, st.dpv};
         attn_loss(&c);
         ctx_backward(&c);
-        ASSERT(zy_attn_forward(st.out, st.att, st.saved, c.q, K, V, &w, &d) == ZY_STATUS_OK);
-        zy_attn_backward(st.dq, dK, dV, &g, st.scratch, c.wout, st.att, st.saved, c.q, K, V,
-                         &w, &d);
-        CHECK_CLOSE("strided out", st.out, c.out, c.nout, 1e-6, 1e-6);
-        CHECK_CLOSE("strided dq", st.dq, c.dq, c.nq, 1e-6, 1e-6);
-        for (int bh = 0; bh < 4; bh++) {
-            CHECK_CLOSE("strided dk", dK + bh * d.k_stride, c.dk + bh * 5 * d.Dk, 5 * d.Dk,
-                        1e-6, 1e-6);
-            CHECK_CLOSE("strided dv", dV + bh * d.v_stride, c.dv + bh * 5 * d.Dv, 5 * d.Dv,
-                        1e-6, 1e-6);
-        }
-        if (c.dW) CHECK_CLOSE("strided dW", st.dW, c.dW, c.nW, 1e-6, 1e-5);
-        if (c.dWk) CHECK_CLOSE("strided dWk", st.dWk, c.dWk, c.nWk, 1e-6, 1e-5);
-        free(K), free(V), free(dK), free(dV);
+        ASSERT(zy_attn_forward(O, st.att, st.saved, Q, K, V, &w, &d) == ZY_STATUS_OK);
+        zy_attn_backward(dQ, dK, dV, &g, st.scratch, dO, st.att, st.saved, Q, K, V, &w, &d);
+        check_layout("layout out", O, d.out_layout, c.out, B, H, 3, d.Dv);
+        check_layout("layout dq", dQ, d.q_layout, c.dq, B, H, 3, d.Dq);
+        check_layout("layout dk", dK, d.k_layout, c.dk, B, H, 5, d.Dk);
+        check_layout("layout dv", dV, d.v_layout, c.dv, B, H, 5, d.Dv);
+        if (c.dW) CHECK_CLOSE("layout dW", st.dW, c.dW, c.nW, 1e-6, 1e-5);
+        if (c.dWq) CHECK_CLOSE("layout dWq", st.dWq, c.dWq, c.nWq, 1e-6, 1e-5);
+        if (c.dWk) CHECK_CLOSE("layout dWk", st.dWk, c.dWk, c.nWk, 1e-6, 1e-5);
+        free(K), free(V), free(Q), free(dO), free(O), free(dQ), free(dK), free(dV);
         ctx_free(&c);
         ctx_free(&st);
     }

@@ -8,10 +8,9 @@
 
 #include "harness.h"
 #include "zhuyi/attention.h"
-#include "zhuyi/flash.h"
 
 // ---- the naive reference: softmax(scale·q·kᵀ) over visible keys, all in double --------
-static int visible(const zy_flash_params *p, int bh, int i, int j) {
+static int visible(const zy_attn_desc *p, int bh, int i, int j) {
     if (p->causal && j > i + (p->Tk - p->Tq)) return 0;
     if (p->key_lengths && j >= p->key_lengths[bh / p->H]) return 0;
     return 1;
@@ -20,8 +19,8 @@ static int visible(const zy_flash_params *p, int bh, int i, int j) {
 // out (BH,Tq,Dv), lse (BH,Tq), dq/dk/dv (as q/k/v) = exact gradients of Σ dout∘out.
 static void naive(double *out, double *lse, double *dq, double *dk, double *dv,
                   const float *q, const float *k, const float *v, const float *dout,
-                  const zy_flash_params *p) {
-    const int BH = p->B * p->H, Tq = p->Tq, Tk = p->Tk, D = p->D, Dv = p->Dv;
+                  const zy_attn_desc *p) {
+    const int BH = p->B * p->H, Tq = p->Tq, Tk = p->Tk, D = p->Dk, Dv = p->Dv;
     const double scale = p->scale != 0.0f ? p->scale : 1.0 / sqrt((double)D);
     double *P = calloc((size_t)Tk + 1, sizeof(double));
     double *dP = calloc((size_t)Tk + 1, sizeof(double));
@@ -92,8 +91,8 @@ typedef struct {
     int bq, bk;  // tiles (0 = default)
 } fcase;
 
-static zy_flash_params params_of(const fcase *c) {
-    zy_flash_params p = zy_flash_default_params(c->B, c->H, c->Tq, c->Tk, c->D, c->Dv);
+static zy_attn_desc params_of(const fcase *c) {
+    zy_attn_desc p = zy_attn_default_desc(c->B, c->H, c->Tq, c->Tk, c->D, c->Dv);
     p.causal = c->causal;
     p.key_lengths = c->lens[0] >= 0 ? c->lens : NULL;
     p.block_q = c->bq;
@@ -118,7 +117,7 @@ static float max_abs(const float *x, size_t n) {
 // rescale step is off by 1e-2 or more). Gradients start from random values so the test
 // also proves backward ADDS.
 static void run_case(const fcase *c) {
-    zy_flash_params p = params_of(c);
+    zy_attn_desc p = params_of(c);
     const int BH = c->B * c->H;
     const size_t nq = (size_t)BH * c->Tq * c->D, nk = (size_t)BH * c->Tk * c->D,
                  nv = (size_t)BH * c->Tk * c->Dv, no = (size_t)BH * c->Tq * c->Dv,
@@ -139,14 +138,14 @@ static void run_case(const fcase *c) {
     float *want_o = to_float(ro, no, NULL), *want_q = to_float(rq, nq, dq0),
           *want_k = to_float(rk, nk, dk0), *want_v = to_float(rv, nv, dv0);
 
-    size_t ns = zy_flash_scratch_floats(p) * 2;
+    size_t ns = zy_flash_scratch_floats(&p) * 2;
     float *scratch = zt_floats(ns), *out = zt_floats(no), *lse = zt_floats(nl + 1);
     float *dq = zt_floats(nq), *dk = zt_floats(nk), *dv = zt_floats(nv);
     memcpy(dq, dq0, nq * 4);
     memcpy(dk, dk0, nk * 4);
     memcpy(dv, dv0, nv * 4);
-    ASSERT_EQ_INT(zy_flash_forward(out, lse, q, k, v, p, scratch, ns), ZY_STATUS_OK);
-    ASSERT_EQ_INT(zy_flash_backward(dq, dk, dv, g, q, k, v, out, lse, p, scratch, ns),
+    ASSERT_EQ_INT(zy_flash_forward(out, lse, q, k, v, &p, scratch, ns), ZY_STATUS_OK);
+    ASSERT_EQ_INT(zy_flash_backward(dq, dk, dv, g, q, k, v, out, lse, &p, scratch, ns),
                   ZY_STATUS_OK);
 
     zt_note("case %s (%s)", c->name, zy_simd_name(zy_simd_level()));
@@ -207,14 +206,14 @@ TEST(flash_matches_naive_reference) {
 
 // ---- finite differences on a tiny case -----------------------------------------------
 typedef struct {
-    zy_flash_params p;
+    zy_attn_desc p;
     float *q, *k, *v, *w, *out, *lse, *scratch;
     size_t ns, no;
 } gctx;
 
 static double gloss(void *vc) {
     gctx *c = vc;
-    zy_flash_forward(c->out, c->lse, c->q, c->k, c->v, c->p, c->scratch, c->ns);
+    zy_flash_forward(c->out, c->lse, c->q, c->k, c->v, &c->p, c->scratch, c->ns);
     return zt_dot(c->out, c->w, c->no);
 }
 
@@ -224,7 +223,7 @@ static double gloss(void *vc) {
 TEST(flash_gradcheck_tiny) {
     static const int lens[2] = {7, 4};
     gctx c;
-    c.p = zy_flash_default_params(2, 1, 5, 7, 4, 3);
+    c.p = zy_attn_default_desc(2, 1, 5, 7, 4, 3);
     c.p.causal = true;
     c.p.key_lengths = lens;
     c.p.block_q = 2;
@@ -238,11 +237,11 @@ TEST(flash_gradcheck_tiny) {
     zt_fill_uniform(c.v, nv, 13, -1, 1);
     zt_fill_uniform(c.w, c.no, 14, -1, 1);
     c.out = zt_floats(c.no), c.lse = zt_floats(10);
-    c.ns = zy_flash_scratch_floats(c.p);
+    c.ns = zy_flash_scratch_floats(&c.p);
     c.scratch = zt_floats(c.ns);
     float *dq = zt_floats(nq), *dk = zt_floats(nk), *dv = zt_floats(nv);
     gloss(&c);
-    ASSERT_EQ_INT(zy_flash_backward(dq, dk, dv, c.w, c.q, c.k, c.v, c.out, c.lse, c.p,
+    ASSERT_EQ_INT(zy_flash_backward(dq, dk, dv, c.w, c.q, c.k, c.v, c.out, c.lse, &c.p,
                                     c.scratch, c.ns),
                   ZY_STATUS_OK);
     GRADCHECK("dq", gloss, &c, c.q, dq, nq, 1e-2, 1e-2);
@@ -256,7 +255,7 @@ TEST(flash_gradcheck_tiny) {
 // smooth in q, k, v): checks the dropped dP and M∘P terms of backward.
 TEST(flash_gradcheck_dropout) {
     gctx c;
-    c.p = zy_flash_default_params(1, 2, 6, 6, 4, 5);
+    c.p = zy_attn_default_desc(1, 2, 6, 6, 4, 5);
     c.p.causal = true;
     c.p.block_q = 4;
     c.p.block_k = 4;
@@ -270,11 +269,11 @@ TEST(flash_gradcheck_dropout) {
     zt_fill_uniform(c.v, nv, 17, -1, 1);
     zt_fill_uniform(c.w, c.no, 18, -1, 1);
     c.out = zt_floats(c.no), c.lse = zt_floats(12);
-    c.ns = zy_flash_scratch_floats(c.p);
+    c.ns = zy_flash_scratch_floats(&c.p);
     c.scratch = zt_floats(c.ns);
     float *dq = zt_floats(nq), *dk = zt_floats(nq), *dv = zt_floats(nv);
     gloss(&c);
-    ASSERT_EQ_INT(zy_flash_backward(dq, dk, dv, c.w, c.q, c.k, c.v, c.out, c.lse, c.p,
+    ASSERT_EQ_INT(zy_flash_backward(dq, dk, dv, c.w, c.q, c.k, c.v, c.out, c.lse, &c.p,
                                     c.scratch, c.ns),
                   ZY_STATUS_OK);
     GRADCHECK("dq", gloss, &c, c.q, dq, nq, 1e-2, 1e-2);
@@ -294,7 +293,7 @@ TEST(flash_threads_bit_exact) {
     int saved = zy_threads_get();
     for (int s = 0; s < 3; s++) {
         const int BH = shapes[s][0], T = shapes[s][1], D = 32;
-        zy_flash_params p = zy_flash_default_params(BH, 1, T, T, D, D);
+        zy_attn_desc p = zy_attn_default_desc(BH, 1, T, T, D, D);
         p.causal = s != 1;
         const size_t n = (size_t)BH * T * D;
         float *q = zt_floats(n), *k = zt_floats(n), *v = zt_floats(n), *g = zt_floats(n);
@@ -302,15 +301,15 @@ TEST(flash_threads_bit_exact) {
         zt_fill_uniform(k, n, 22, -2, 2);
         zt_fill_uniform(v, n, 23, -1, 1);
         zt_fill_uniform(g, n, 24, -1, 1);
-        size_t ns = zy_flash_scratch_floats(p) * 2;
+        size_t ns = zy_flash_scratch_floats(&p) * 2;
         float *scratch = zt_floats(ns), *res[2][5];
         for (int run = 0; run < 2; run++) {
             zy_threads_set(run + 1);
             for (int t = 0; t < 5; t++) res[run][t] = zt_floats(t == 1 ? (size_t)BH * T : n);
-            ASSERT_EQ_INT(zy_flash_forward(res[run][0], res[run][1], q, k, v, p, scratch, ns),
+            ASSERT_EQ_INT(zy_flash_forward(res[run][0], res[run][1], q, k, v, &p, scratch, ns),
                           ZY_STATUS_OK);
             ASSERT_EQ_INT(zy_flash_backward(res[run][2], res[run][3], res[run][4], g, q, k, v,
-                                            res[run][0], res[run][1], p, scratch, ns),
+                                            res[run][0], res[run][1], &p, scratch, ns),
                           ZY_STATUS_OK);
         }
         const char *names[5] = {"out", "lse", "dq", "dk", "dv"};
@@ -329,26 +328,26 @@ TEST(flash_threads_bit_exact) {
 
 // ---- argument checks ---------------------------------------------------------------------
 TEST(flash_rejects_bad_arguments) {
-    zy_flash_params p = zy_flash_default_params(1, 1, 4, 4, 8, 8);
+    zy_attn_desc p = zy_attn_default_desc(1, 1, 4, 4, 8, 8);
     float buf[64] = {0}, lse[4];
-    size_t need = zy_flash_scratch_floats(p);
+    size_t need = zy_flash_scratch_floats(&p);
     float *scratch = zt_floats(need);
-    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, p, scratch, need - 1) ==
+    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, &p, scratch, need - 1) ==
           ZY_STATUS_INVALID_ARGUMENT); // too little scratch
     int lens[1] = {5};
     p.key_lengths = lens;
-    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, p, scratch, need) ==
+    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, &p, scratch, need) ==
           ZY_STATUS_INVALID_ARGUMENT); // key length past Tk
     p.key_lengths = NULL;
-    p.D = 0;
-    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, p, scratch, need) ==
+    p.Dq = p.Dk = 0;
+    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, &p, scratch, need) ==
           ZY_STATUS_INVALID_ARGUMENT);
-    p.D = 8;
+    p.Dq = p.Dk = 8;
     p.dropout = 1.0f;
-    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, p, scratch, need) ==
+    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, &p, scratch, need) ==
           ZY_STATUS_INVALID_ARGUMENT);
     p.dropout = 0.0f;
-    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, p, scratch, need) == ZY_STATUS_OK);
+    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, &p, scratch, need) == ZY_STATUS_OK);
     free(scratch);
 }
 
@@ -362,7 +361,7 @@ TEST(flash_matches_plain_attention) {
     const int shapes[3][2] = {{37, 53}, {53, 53}, {37, 53}};
     for (int c = 0; c < 3; c++) {
         const int Tq = shapes[c][0], Tk = shapes[c][1], D = 16, Dv = 24;
-        zy_flash_params p = zy_flash_default_params(B, H, Tq, Tk, D, Dv);
+        zy_attn_desc p = zy_attn_default_desc(B, H, Tq, Tk, D, Dv);
         p.causal = true;
         p.key_lengths = lens;
         p.block_q = 16;
@@ -390,11 +389,11 @@ TEST(flash_matches_plain_attention) {
         ASSERT_EQ_INT(zy_attn_forward(po, att, saved, q, k, v, NULL, &d), ZY_STATUS_OK);
         zy_attn_backward(pq, pk, pv, NULL, pscr, g, att, saved, q, k, v, NULL, &d);
         // tiled
-        size_t ns = zy_flash_scratch_floats(p) * 2;
+        size_t ns = zy_flash_scratch_floats(&p) * 2;
         float *scr = zt_floats(ns), *fo = zt_floats(no), *lse = zt_floats((size_t)BH * Tq);
         float *fq = zt_floats(nq), *fk = zt_floats(nk), *fv = zt_floats(nv);
-        ASSERT_EQ_INT(zy_flash_forward(fo, lse, q, k, v, p, scr, ns), ZY_STATUS_OK);
-        ASSERT_EQ_INT(zy_flash_backward(fq, fk, fv, g, q, k, v, fo, lse, p, scr, ns),
+        ASSERT_EQ_INT(zy_flash_forward(fo, lse, q, k, v, &p, scr, ns), ZY_STATUS_OK);
+        ASSERT_EQ_INT(zy_flash_backward(fq, fk, fv, g, q, k, v, fo, lse, &p, scr, ns),
                       ZY_STATUS_OK);
         zt_note("Tq=%d Tk=%d causal, key_lengths {53, 20}, dropout %g", Tq, Tk, p.dropout);
         CHECK_CLOSE("  out", fo, po, no, 1e-5 * max_abs(po, no), 2e-5);
@@ -410,7 +409,7 @@ TEST(flash_matches_plain_attention) {
 static void tiled_vs_plain(int T, bool causal, bool padded) {
     const int B = 2, H = 1, BH = 2, D = 64;
     int lens[2] = {T, T > 2 ? 2 * T / 3 : 1};
-    zy_flash_params p = zy_flash_default_params(B, H, T, T, D, D);
+    zy_attn_desc p = zy_attn_default_desc(B, H, T, T, D, D);
     zy_attn_desc d = zy_attn_default_desc(B, H, T, T, D, D);
     p.causal = d.causal = causal;
     if (padded) p.key_lengths = d.key_lengths = lens;
@@ -423,12 +422,12 @@ static void tiled_vs_plain(int T, bool causal, bool padded) {
     float *att = zt_floats((size_t)BH * T * T), *po = zt_floats(n);
     float *pscr = zt_floats(zy_attn_scratch_floats(&d) + 1);
     float *pq = zt_floats(n), *pk = zt_floats(n), *pv = zt_floats(n);
-    size_t ns = zy_flash_scratch_floats(p) * 2;
+    size_t ns = zy_flash_scratch_floats(&p) * 2;
     float *scr = zt_floats(ns), *fo = zt_floats(n), *lse = zt_floats((size_t)BH * T);
     float *fq = zt_floats(n), *fk = zt_floats(n), *fv = zt_floats(n);
     if (zy_attn_forward(po, att, NULL, q, k, v, NULL, &d) == ZY_STATUS_OK &&
-        zy_flash_forward(fo, lse, q, k, v, p, scr, ns) == ZY_STATUS_OK &&
-        zy_flash_backward(fq, fk, fv, g, q, k, v, fo, lse, p, scr, ns) == ZY_STATUS_OK) {
+        zy_flash_forward(fo, lse, q, k, v, &p, scr, ns) == ZY_STATUS_OK &&
+        zy_flash_backward(fq, fk, fv, g, q, k, v, fo, lse, &p, scr, ns) == ZY_STATUS_OK) {
         zy_attn_backward(pq, pk, pv, NULL, pscr, g, att, NULL, q, k, v, NULL, &d);
         zt_note("T=%d causal %d padded %d", T, causal, padded);
         CHECK_CLOSE("  out", fo, po, n, 1e-5 * fmaxf(max_abs(po, n), 1), 2e-5);
@@ -450,4 +449,110 @@ TEST(flash_equals_plain_odd_lengths) {
     static const int Ts[] = {1, 17, 129, 1000};
     for (int i = 0; i < 4; i++)
         for (int m = 0; m < 4; m++) tiled_vs_plain(Ts[i], m & 1, m & 2);
+}
+
+// q, k and v read in place from one (B, T, 3C) fused-projection buffer, out written into
+// (B, T, C) rows, gradients added into a (B, T, 3C) buffer: tiled equals plain on the same
+// layouts (causal, padding, dropout 0.1), to the tolerance of flash_matches_plain_attention.
+TEST(flash_token_major_layout_matches_plain) {
+    static const int lens[2] = {45, 30};
+    const int B = 2, H = 3, T = 45, D = 16, C = H * D, ld = 3 * C;
+    zy_attn_desc d = zy_attn_default_desc(B, H, T, T, D, D);
+    d.causal = true;
+    d.key_lengths = lens;
+    d.dropout = 0.1f;
+    d.seed = 4;
+    d.q_layout = d.k_layout = d.v_layout = zy_attn_layout_rows(T, D, ld);
+    d.out_layout = zy_attn_layout_rows(T, D, C);
+    d.block_q = 16;
+    d.block_k = 32;
+    const size_t np = (size_t)B * T * ld, no = (size_t)B * T * C;
+    float *proj = zt_floats(np), *g = zt_floats(no);
+    zt_fill_uniform(proj, np, 91, -2, 2);
+    zt_fill_uniform(g, no, 92, -1, 1);
+    const float *q = proj, *k = proj + C, *v = proj + 2 * C;
+    // plain
+    float *att = zt_floats((size_t)B * H * T * T), *po = zt_floats(no), *pd = zt_floats(np);
+    float *saved = zt_floats(zy_attn_saved_floats(&d)), *pscr = zt_floats(zy_attn_scratch_floats(&d));
+    ASSERT_EQ_INT(zy_attn_forward(po, att, saved, q, k, v, NULL, &d), ZY_STATUS_OK);
+    zy_attn_backward(pd, pd + C, pd + 2 * C, NULL, pscr, g, att, saved, q, k, v, NULL, &d);
+    // tiled
+    size_t ns = zy_flash_scratch_floats(&d) * 2;
+    float *scr = zt_floats(ns), *fo = zt_floats(no), *fd = zt_floats(np);
+    float *lse = zt_floats((size_t)B * H * T);
+    ASSERT_EQ_INT(zy_flash_forward(fo, lse, q, k, v, &d, scr, ns), ZY_STATUS_OK);
+    ASSERT_EQ_INT(zy_flash_backward(fd, fd + C, fd + 2 * C, g, q, k, v, fo, lse, &d, scr, ns),
+                  ZY_STATUS_OK);
+    CHECK_CLOSE("out", fo, po, no, 1e-5 * max_abs(po, no), 2e-5);
+    CHECK_CLOSE("dq|dk|dv", fd, pd, np, 1e-5 * max_abs(pd, np), 2e-5);
+    free(proj), free(g), free(att), free(po), free(pd), free(saved), free(pscr), free(scr);
+    free(fo), free(fd), free(lse);
+}
+
+// What the tiled path lacks is ZY_STATUS_UNSUPPORTED with a message, before anything is
+// written; zy_flash_supports says so up front.
+TEST(flash_reports_unsupported) {
+    zy_attn_desc d = zy_attn_default_desc(1, 1, 4, 4, 8, 8);
+    float buf[64] = {0}, lse[4];
+    size_t need = zy_flash_scratch_floats(&d);
+    float *scratch = zt_floats(need);
+    uint8_t bm[16] = {0};
+    float am[16] = {0};
+    CHECK(zy_flash_supports(&d) == ZY_STATUS_OK);
+    d.score = ZY_ATTN_ADDITIVE;
+    CHECK(zy_flash_supports(&d) == ZY_STATUS_UNSUPPORTED);
+    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, &d, scratch, need) == ZY_STATUS_UNSUPPORTED);
+    zt_note("additive: %s", zy_last_error());
+    CHECK(strstr(zy_last_error(), "plain") != NULL);
+    d.score = ZY_ATTN_DOT;
+    d.bool_mask = bm;
+    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, &d, scratch, need) == ZY_STATUS_UNSUPPORTED);
+    d.bool_mask = NULL;
+    d.add_mask = am;
+    CHECK(zy_flash_backward(buf, buf, buf, buf, buf, buf, buf, buf, lse, &d, scratch, need) ==
+          ZY_STATUS_UNSUPPORTED);
+    zt_note("additive mask: %s", zy_last_error());
+    d.add_mask = NULL;
+    d.q_layout = (zy_attn_layout){0, 8, 4}; // rows overlap: row < D
+    CHECK(zy_flash_forward(buf, lse, buf, buf, buf, &d, scratch, need) ==
+          ZY_STATUS_INVALID_ARGUMENT);
+    free(scratch);
+}
+
+// Token-major (strided) rows take another path through backward (tiles copied to
+// contiguous scratch, dq through a tile): still bit-exact between 1 and 2 threads, under
+// both schedules (B*H = 1 and 3: two passes; 4: per row block).
+TEST(flash_threads_bit_exact_token_major) {
+    const int shapes[3][2] = {{1, 1}, {1, 3}, {2, 2}}; // B, H
+    int saved = zy_threads_get();
+    for (int s = 0; s < 3; s++) {
+        const int B = shapes[s][0], H = shapes[s][1], T = 300, D = 32, C = H * D;
+        zy_attn_desc d = zy_attn_default_desc(B, H, T, T, D, D);
+        d.causal = true;
+        d.q_layout = d.k_layout = d.v_layout = zy_attn_layout_rows(T, D, 3 * C);
+        d.out_layout = zy_attn_layout_rows(T, D, C);
+        const size_t np = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+        float *proj = zt_floats(np), *g = zt_floats(no);
+        zt_fill_uniform(proj, np, 31, -2, 2);
+        zt_fill_uniform(g, no, 32, -1, 1);
+        size_t ns = zy_flash_scratch_floats(&d) * 2;
+        float *scratch = zt_floats(ns), *out[2], *lse[2], *dp[2];
+        for (int run = 0; run < 2; run++) {
+            zy_threads_set(run + 1);
+            out[run] = zt_floats(no), lse[run] = zt_floats((size_t)B * H * T), dp[run] = zt_floats(np);
+            ASSERT_EQ_INT(zy_flash_forward(out[run], lse[run], proj, proj + C, proj + 2 * C, &d,
+                                           scratch, ns),
+                          ZY_STATUS_OK);
+            ASSERT_EQ_INT(zy_flash_backward(dp[run], dp[run] + C, dp[run] + 2 * C, g, proj,
+                                            proj + C, proj + 2 * C, out[run], lse[run], &d,
+                                            scratch, ns),
+                          ZY_STATUS_OK);
+        }
+        CHECK(!memcmp(out[0], out[1], no * sizeof(float)));
+        CHECK(!memcmp(dp[0], dp[1], np * sizeof(float)));
+        zt_note("B=%d H=%d token-major: 1 vs 2 threads bit-exact", B, H);
+        for (int run = 0; run < 2; run++) free(out[run]), free(lse[run]), free(dp[run]);
+        free(proj), free(g), free(scratch);
+    }
+    zy_threads_set(saved);
 }

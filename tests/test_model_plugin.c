@@ -125,6 +125,7 @@ typedef struct enc_sess {
     enc_hp h;
     int cap_B, cap_T;
     float *x, *y, *acts, *scratch, *pooled, *logits, *dlogits, *dpooled, *dy, *dx;
+    size_t scratch_floats;
     int *labels, *lengths, *ids;
     int B, T;
     bool ready;
@@ -132,7 +133,7 @@ typedef struct enc_sess {
 
 static zy_block_config block_cfg(const enc_sess *e, int B, int T, const int *lengths) {
     zy_block_config c = zy_block_default_config(ZY_BLOCK_ENCODER, B, T, e->h.C, e->h.H, e->h.FF);
-    c.key_lengths = lengths;
+    c.self_attn.key_lengths = lengths;
     return c;
 }
 
@@ -167,7 +168,8 @@ static zy_status enc_prepare(zy_session *s, int B, int T, int Td) {
     size_t n = (size_t)B * T * e->h.C;
     e->x = calloc(n, 4), e->y = calloc(n, 4), e->dy = calloc(n, 4), e->dx = calloc(n, 4);
     e->acts = calloc(zy_block_acts_floats(&c), 4);
-    e->scratch = calloc(zy_block_scratch_floats(&c), 4);
+    e->scratch_floats = zy_block_scratch_floats(&c);
+    e->scratch = calloc(e->scratch_floats, 4);
     e->pooled = calloc((size_t)B * e->h.C, 4), e->dpooled = calloc((size_t)B * e->h.C, 4);
     e->logits = calloc((size_t)B * e->h.K, 4), e->dlogits = calloc((size_t)B * e->h.K, 4);
     e->labels = calloc((size_t)B, sizeof(int)), e->lengths = calloc((size_t)B, sizeof(int));
@@ -216,7 +218,9 @@ static zy_status enc_forward(zy_session *s, const zy_batch *b, float *loss, doub
     if (st) return st;
     zy_block_config bc = block_cfg(e, B, T, e->lengths);
     zy_block_params p = block_params(wptr, m);
-    if ((st = zy_block_forward(e->y, e->acts, e->scratch, e->x, NULL, &p, &bc))) return st;
+    if ((st = zy_block_forward(e->y, e->acts, e->scratch, e->scratch_floats, e->x, NULL, &p,
+                               &bc)))
+        return st;
     for (int r = 0; r < B; r++) { // mean over the real tokens
         float *o = e->pooled + (size_t)r * C;
         memset(o, 0, (size_t)C * sizeof *o);
@@ -262,7 +266,9 @@ static zy_status enc_backward(zy_session *s, float scale) {
     memset(e->dx, 0, (size_t)B * T * C * sizeof(float));
     zy_block_config bc = block_cfg(e, B, T, e->lengths);
     zy_block_params p = block_params(wptr, m), dp = block_params(gptr, s);
-    zy_block_backward(e->dx, NULL, &dp, e->scratch, e->dy, e->acts, e->x, NULL, &p, &bc);
+    zy_status st = zy_block_backward(e->dx, NULL, &dp, e->scratch, e->scratch_floats, e->dy,
+                                     e->acts, e->x, NULL, &p, &bc);
+    if (st) return st;
     zy_embedding_backward(gptr(s, T_E), gptr(s, T_P), e->dx, e->ids, B, T, C);
     return ZY_STATUS_OK;
 }

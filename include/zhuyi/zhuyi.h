@@ -8,7 +8,6 @@
 #include "nn.h"
 #include "optim.h"
 #include "attention.h"
-#include "flash.h"
 #include "position.h"
 #include "tokenizer.h"
 #include "io.h"

@@ -1,5 +1,6 @@
-// GEMV for one-token decoding (see gemv.h): the scalar reference and the dispatch that
-// splits rows over threads. The AVX-512 kernel is gemv_avx512.c.
+// GEMV for one-token decoding (see gemv.h): the scalar references and the dispatch that
+// splits rows over threads, for one input vector and for several (decoding several
+// sequences in one step). The AVX-512 kernels are gemv_avx512.c.
 #include <stddef.h>
 
 #include "core/internal.h"
@@ -45,4 +46,43 @@ void zy__gemv(float *y, const float *W, const float *x, const float *b, int N, i
     }
     gemv_job j = {rows, y, W, x, b, K};
     zy__parallel((size_t)N, GEMV_ROWS, 0, gemv_range, &j);
+}
+
+// ---- several inputs ----------------------------------------------------------------------
+void zy__gemv_multi_rows_scalar(float *Y, int ldy, const float *W, const float *X, int ldx,
+                                const float *b, int M, int r0, int r1, int K) {
+    for (int m = 0; m < M; m++)
+        zy__gemv_rows_scalar(Y + (size_t)m * ldy, W, X + (size_t)m * ldx, b, r0, r1, K);
+}
+
+typedef void (*multi_fn)(float *, int, const float *, const float *, int, const float *, int,
+                         int, int, int);
+
+typedef struct multi_job {
+    multi_fn rows;
+    float *Y;
+    const float *W, *X, *b;
+    int ldy, ldx, M, K;
+} multi_job;
+
+static void multi_range(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const multi_job *j = ctx;
+    j->rows(j->Y, j->ldy, j->W, j->X, j->ldx, j->b, j->M, (int)r0, (int)r1, j->K);
+}
+
+void zy__gemv_multi(float *Y, int ldy, const float *W, const float *X, int ldx, const float *b,
+                    int M, int N, int K) {
+    if (M == 1) {
+        zy__gemv(Y, W, X, b, N, K);
+        return;
+    }
+    multi_fn rows = zy_simd_level() >= ZY_SIMD_AVX512 ? zy__gemv_multi_rows_avx512
+                                                      : zy__gemv_multi_rows_scalar;
+    if ((long long)N * K < GEMV_PAR_MIN) {
+        rows(Y, ldy, W, X, ldx, b, M, 0, N, K);
+        return;
+    }
+    multi_job j = {rows, Y, W, X, b, ldy, ldx, M, K};
+    zy__parallel((size_t)N, GEMV_ROWS, 0, multi_range, &j);
 }

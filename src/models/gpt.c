@@ -1,7 +1,7 @@
 // GPT-2 as a zy_model implementation: the operations table, the Hugging Face tensor table
 // (which is also the flat layout and the initialisation), sessions, outputs and the FLOP
-// count. The passes are gpt_forward.c / gpt_backward.c / gpt_attn.c, decoding
-// gpt_decode.c, config.json gpt_config.c.
+// count. The passes are gpt_forward.c / gpt_backward.c (the blocks are the shared pre-LN
+// decoder block of src/nn), decoding gpt_decode.c, config.json gpt_config.c.
 //
 // Table (= flat layout, GPT2LMHeadModel.named_parameters() order; HF file shapes):
 //   transformer.wte.weight (V,C), transformer.wpe.weight (P,C),
@@ -123,11 +123,11 @@ static double gpt_train_flops(const zy_model *m, int B, int T) {
 
 // Block l's views over per-tensor pointers (weights, or gradients with NULL for frozen).
 static gpt_layer layer_view(float *(*ptr)(const void *, int), const void *src, int l) {
-    gpt_layer g;
-    float **f[GPT_TENSORS_PER_LAYER] = {&g.ln1w, &g.ln1b, &g.attn.in_proj_weight,
-                                        &g.attn.in_proj_bias, &g.attn.out_proj_weight,
-                                        &g.attn.out_proj_bias, &g.ln2w, &g.ln2b, &g.fcw,
-                                        &g.fcb, &g.projw, &g.projb};
+    gpt_layer g = {0};
+    float **f[GPT_TENSORS_PER_LAYER] = {&g.ln1w, &g.ln1b, &g.self_attn.in_proj_weight,
+                                        &g.self_attn.in_proj_bias, &g.self_attn.out_proj_weight,
+                                        &g.self_attn.out_proj_bias, &g.ln2w, &g.ln2b, &g.w1,
+                                        &g.b1, &g.w2, &g.b2};
     for (int k = 0; k < GPT_TENSORS_PER_LAYER; k++) *f[k] = ptr(src, GPT_T_LAYER(l, k));
     return g;
 }
@@ -150,7 +150,7 @@ static float *grad_ptr(const void *s, int i) {
 static void gpt_session_free(zy_session *s) {
     gpt_session *g = zy_session_impl(s);
     if (!g) return;
-    zy__gpt_decode_free(g, zy_session_n_seq(s));
+    zy__gpt_decode_free(g);
     zy_free(g->acts);
     zy_free(g->w);
     zy_free(g->dw);
@@ -166,8 +166,8 @@ static zy_status gpt_session_init(zy_session *s, const zy_session_params *p) {
     int L = g->h.n_layer;
     g->w = zy_calloc((size_t)L, sizeof *g->w);
     if (p->training) g->dw = zy_calloc((size_t)L, sizeof *g->dw);
-    g->caches = zy_calloc((size_t)p->n_seq, sizeof *g->caches);
-    if (!g->w || (p->training && !g->dw) || !g->caches)
+    g->n_seq = p->n_seq;
+    if (!g->w || (p->training && !g->dw))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt session: out of memory");
     for (int l = 0; l < L; l++) g->w[l] = layer_view(weight_ptr, m, l);
     g->ew = outer_view(weight_ptr, m, L);
@@ -184,7 +184,7 @@ static const float *gpt_output(const zy_session *s, const char *name, int *ndim,
     if (strcmp(name, "logits") || !g->logits_ok) return NULL;
     if (ndim) *ndim = 3;
     if (shape) shape[0] = g->B, shape[1] = g->T, shape[2] = g->h.vocab_size;
-    return zy__gpt_acts(g, g->B, g->T).logits;
+    return zy__gpt_acts(g).logits;
 }
 
 const zy_model_ops zy__gpt_ops = {

@@ -1,6 +1,7 @@
 // GPT backward pass: gradients of the mean cross-entropy of the last forward, added
 // (scaled by loss_scale) into the session's gradients. Runs the forward in reverse using
-// the activations it saved; dropout masks are recomputed from the same seeds.
+// the activations it saved (the blocks' backward is the shared block's, in place on one
+// residual-gradient buffer); dropout masks are recomputed from the same seeds.
 //
 // Memory: the LM-head gradient dlogits (N, V) is written over the logits themselves (the
 // largest buffer at small T: 4·N·V bytes saved), so the "logits" output is gone afterwards.
@@ -54,15 +55,6 @@ static void xent_backward_inplace(float *logits, float *rows, const float *lse,
     else zy__parallel((size_t)chunks, 1, 0, xent_chunks, &j);
 }
 
-// dout (N, Cout), inp (N, Cin), weight (Cout, Cin): dinp (N, Cin) = dout·W (overwritten,
-// saving a memset), dweight += doutᵀ·inp, dbias += Σ dout.
-static void linear_backward_set(float *dinp, float *dweight, float *dbias, const float *dout,
-                                const float *inp, const float *weight, int N, int Cin,
-                                int Cout) {
-    zy_sgemm(false, false, N, Cin, Cout, 1.0f, dout, Cout, weight, Cin, 0.0f, dinp, Cin);
-    zy_linear_backward(NULL, dweight, dbias, dout, inp, weight, N, Cin, Cout);
-}
-
 // The gradient entering a dropout site: dout itself when dropout is off, otherwise
 // dout ∘ mask / (1-p) written to buf.
 static const float *through_dropout(float *buf, const float *dout, size_t n, float p,
@@ -84,9 +76,8 @@ zy_status zy__gpt_backward(zy_session *s, float loss_scale) {
     g->backward_ok = g->logits_ok = false;
     const gpt_hparams *c = &g->h;
     int B = g->B, T = g->T, N = B * T, C = c->n_embd, V = c->vocab_size, L = c->n_layer;
-    size_t nc = (size_t)N * C;
-    float p = g->p;
-    gpt_acts a = zy__gpt_acts(g, B, T);
+    size_t nc = (size_t)N * C, stride = ((size_t)g->cap_B * g->cap_T * C + 15) & ~(size_t)15;
+    gpt_acts a = zy__gpt_acts(g);
     const gpt_weights *w = &g->ew, *dw = &g->edw;
 
     xent_backward_inplace(a.logits, a.ce_rows, a.lse, a.targets, N, V, g->n_valid, loss_scale);
@@ -95,38 +86,20 @@ zy_status zy__gpt_backward(zy_session *s, float loss_scale) {
     zy_sgemm(false, false, N, C, V, 1.0f, dlogits, V, w->wte, C, 0.0f, a.dln, C);
     if (dw->wte) zy_sgemm(true, false, V, C, N, 1.0f, dlogits, V, a.lnf, C, 1.0f, dw->wte, C);
     memset(a.dres, 0, nc * sizeof *a.dres);
-    zy_layernorm_backward(a.dres, dw->lnfw, dw->lnfb, a.dln, a.res + (size_t)L * nc, w->lnfw,
+    zy_layernorm_backward(a.dres, dw->lnfw, dw->lnfb, a.dln, a.res + (size_t)L * stride, w->lnfw,
                           a.lnf_mean, a.lnf_rstd, N, C);
 
+    // Each block turns dres from the gradient of its output into that of its input.
     for (int l = L - 1; l >= 0; l--) {
-        const gpt_layer *gw = &g->w[l], *gd = &g->dw[l];
-        gpt_layer_acts la = zy__gpt_layer_acts(g, B, T, l);
-        float *x = a.res + (size_t)l * nc;
-
-        // MLP branch: y = res_mid + Drop(proj(gelu(fc(LN2(res_mid))))); dres is dy.
-        const float *db =
-            through_dropout(a.branch, a.dres, nc, p, zy__gpt_site_seed(g, 3 + 3 * l));
-        linear_backward_set(a.dfc_act, gd->projw, gd->projb, db, la.fc_act, gw->projw, N,
-                            4 * C, C);
-        memset(a.dfc_pre, 0, 4 * nc * sizeof *a.dfc_pre);
-        zy_gelu_backward(a.dfc_pre, a.dfc_act, la.fc_pre, 4 * nc, ZY_GELU_TANH);
-        linear_backward_set(a.dln, gd->fcw, gd->fcb, a.dfc_pre, la.ln2, gw->fcw, N, C, 4 * C);
-        // The residual passes dy through unchanged; LN2 adds its part: dres = d(res_mid).
-        zy_layernorm_backward(a.dres, gd->ln2w, gd->ln2b, a.dln, la.res_mid, gw->ln2w,
-                              la.ln2_mean, la.ln2_rstd, N, C);
-
-        // Attention branch: res_mid = x + Drop(Attn(LN1(x))).
-        db = through_dropout(a.branch, a.dres, nc, p, zy__gpt_site_seed(g, 2 + 3 * l));
-        zy_status st = zy__gpt_attn_backward(g, a.dln, gd, a.attn_scratch,
-                                             a.attn_scratch_floats, db, la.attn, la.ln1, gw, B,
-                                             T, l);
+        zy_block_config bc = zy__gpt_block_config(g, B, T, l);
+        zy_status st = zy_block_backward(a.dres, NULL, &g->dw[l], a.scratch, a.scratch_floats,
+                                         a.dres, a.blocks + (size_t)l * a.block_acts,
+                                         a.res + (size_t)l * stride, NULL, &g->w[l], &bc);
         if (st) return st;
-        zy_layernorm_backward(a.dres, gd->ln1w, gd->ln1b, a.dln, x, gw->ln1w, la.ln1_mean,
-                              la.ln1_rstd, N, C);
     }
 
     if (!dw->wte && !dw->wpe) return ZY_STATUS_OK;
-    const float *demb = through_dropout(a.branch, a.dres, nc, p, zy__gpt_site_seed(g, 0));
+    const float *demb = through_dropout(a.dln, a.dres, nc, g->p, zy__gpt_site_seed(g, 0));
     zy_embedding_backward(dw->wte, dw->wpe, demb, a.tokens, B, T, C);
     return ZY_STATUS_OK;
 }

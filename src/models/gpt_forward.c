@@ -1,17 +1,17 @@
 // GPT forward pass for training and evaluation: the activation block (sized once by
-// prepare and carved per batch), dropout seeding, and the forward itself:
+// prepare and carved for the prepared shape), dropout seeding, and the forward itself:
 //   x = Drop(wte[tokens] + wpe[t])
-//   per block:  x = x + Drop(Attn(LN1(x)));  x = x + Drop(W2 · gelu_tanh(W1 · LN2(x)))
+//   per block (the shared pre-LN decoder block of src/nn, GELU-tanh):
+//     x = x + Drop(Attn(LN1(x)));  x = x + Drop(W2 · gelu_tanh(W1 · LN2(x)))
 //   logits = LN_f(x) · wteᵀ;  loss = mean cross-entropy
 // Every intermediate backward needs is kept; nothing is allocated here. Incremental
-// decoding (one token at a time, KV cache) is gpt_decode.c.
+// decoding (KV cache) is gpt_decode.c.
 #include <string.h>
 
 #include "zhuyi/gemm.h"
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
-#include "core/pool.h"
 #include "models/gpt_internal.h"
 
 // Each sub-buffer starts on a 64-byte boundary (16 floats) so SIMD kernels see aligned rows.
@@ -21,33 +21,31 @@ uint64_t zy__gpt_site_seed(const gpt_session *g, int site) {
     return zy_hash64(g->seed, 0x9e3779b97f4a7c15ull + (uint64_t)site);
 }
 
-// Carves the block for a (B, T) batch; with base NULL only counts (returns the total
-// through *total). One function for both so the count and the carving cannot disagree.
-static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *total,
-                      gpt_layer_acts *layer, int want_layer) {
+zy_block_config zy__gpt_block_config(const gpt_session *g, int B, int T, int l) {
+    const gpt_hparams *h = &g->h;
+    zy_block_config c =
+        zy_block_default_config(ZY_BLOCK_DECODER, B, T, h->n_embd, h->n_head, 4 * h->n_embd);
+    c.norm_first = true;
+    c.act = ZY_BLOCK_GELU_TANH;
+    c.eps = h->layer_norm_epsilon;
+    c.dropout = (zy_block_dropout){.attn = g->p, .attn_out = g->p, .ff_out = g->p};
+    c.seed = zy__gpt_site_seed(g, 1 + l);
+    return c;
+}
+
+// Carves the block for (B, T); with base NULL only counts (returns the total through
+// *total). One function for both so the count and the carving cannot disagree.
+static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *total) {
     size_t N = (size_t)B * T, C = (size_t)g->h.n_embd, V = (size_t)g->h.vocab_size;
     int L = g->h.n_layer;
-    size_t attn = round16(zy__gpt_attn_acts_floats(g, B, T));
-    size_t attn_scratch = round16(zy__gpt_attn_scratch_floats(g, B, T));
-    size_t nc = round16(N * C), n1 = round16(N), n4 = round16(4 * N * C);
+    zy_block_config bc = zy__gpt_block_config(g, B, T, 0);
+    size_t nc = round16(N * C), n1 = round16(N);
     size_t off = 0;
 #define TAKE(n) (base ? base + (off += (n), off - (n)) : (off += (n), NULL))
     gpt_acts a;
     a.res = TAKE((size_t)(L + 1) * nc);
-    for (int l = 0; l < L; l++) {
-        gpt_layer_acts la;
-        la.ln1 = TAKE(nc);
-        la.ln1_mean = TAKE(n1);
-        la.ln1_rstd = TAKE(n1);
-        la.attn = TAKE(attn);
-        la.res_mid = TAKE(nc);
-        la.ln2 = TAKE(nc);
-        la.ln2_mean = TAKE(n1);
-        la.ln2_rstd = TAKE(n1);
-        la.fc_pre = TAKE(n4);
-        la.fc_act = TAKE(n4);
-        if (layer && l == want_layer) *layer = la;
-    }
+    a.block_acts = round16(zy_block_acts_floats(&bc));
+    a.blocks = TAKE((size_t)L * a.block_acts);
     a.lnf = TAKE(nc);
     a.lnf_mean = TAKE(n1);
     a.lnf_rstd = TAKE(n1);
@@ -55,13 +53,10 @@ static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *t
     a.lse = TAKE(n1);
     a.tokens = (int *)TAKE(n1);
     a.targets = (int *)TAKE(n1);
-    a.branch = TAKE(nc);
     a.dres = TAKE(nc);
     a.dln = TAKE(nc);
-    a.dfc_act = TAKE(n4);
-    a.dfc_pre = TAKE(n4);
-    a.attn_scratch = TAKE(attn_scratch);
-    a.attn_scratch_floats = attn_scratch;
+    a.scratch_floats = round16(zy_block_scratch_floats(&bc));
+    a.scratch = TAKE(a.scratch_floats);
     a.ce_rows = TAKE(GPT_CE_CHUNKS * round16(V));
 #undef TAKE
     if (total) *total = off;
@@ -70,34 +65,24 @@ static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *t
 
 size_t zy__gpt_acts_floats(const gpt_session *g, int B, int T) {
     size_t total;
-    carve(g, NULL, B, T, &total, NULL, -1);
+    carve(g, NULL, B, T, &total);
     return total;
 }
 
-gpt_acts zy__gpt_acts(const gpt_session *g, int B, int T) {
-    return carve(g, g->acts, B, T, NULL, NULL, -1);
-}
-
-gpt_layer_acts zy__gpt_layer_acts(const gpt_session *g, int B, int T, int l) {
-    gpt_layer_acts la;
-    carve(g, g->acts, B, T, NULL, &la, l);
-    return la;
+gpt_acts zy__gpt_acts(const gpt_session *g) {
+    return carve(g, g->acts, g->cap_B, g->cap_T, NULL);
 }
 
 // Sizes are checked by the generic session (B*T <= 2^24, T <= n_positions).
 zy_status zy__gpt_prepare(zy_session *s, int B, int T, int seq_dec) {
     (void)seq_dec;
     gpt_session *g = zy_session_impl(s);
-    int threads = g->flash_threads;
-    g->flash_threads = zy__parallel_threads(); // the carving sizes attention scratch by it
-    size_t n = zy__gpt_acts_floats(g, B, T);
+    size_t n = zy__gpt_acts_floats(g, B, T); // the blocks' scratch fits today's threads
     float *acts = zy_alloc(n * sizeof(float));
-    if (!acts) {
-        g->flash_threads = threads;
+    if (!acts)
         return zy__error(ZY_STATUS_OUT_OF_MEMORY,
                          "gpt prepare: out of memory for activations of B=%d T=%d (%.1f MiB)",
                          B, T, (double)n * 4 / (1 << 20));
-    }
     zy_free(g->acts);
     g->acts = acts;
     g->cap_B = B;
@@ -127,48 +112,32 @@ zy_status zy__gpt_forward(zy_session *s, const zy_batch *batch, float *loss, dou
     int B = batch->B, T = batch->T;
     const int *inputs = batch->input_ids, *targets = batch->targets;
     int C = c->n_embd, V = c->vocab_size, L = c->n_layer, N = B * T;
-    float eps = c->layer_norm_epsilon;
     g->backward_ok = g->logits_ok = false;
     zy_status st;
     if (targets && (st = check_targets(targets, B, T, V))) return st;
     // The masks of this forward, kept for its backward whatever the session does between.
     g->seed = zy_session_seed(s);
     g->p = zy_session_training(s) ? c->dropout : 0.0f;
-    gpt_acts a = zy__gpt_acts(g, B, T);
+    gpt_acts a = zy__gpt_acts(g);
     const gpt_weights *w = &g->ew;
-    size_t nc = (size_t)N * C;
-    float p = g->p;
+    size_t nc = (size_t)N * C, stride = ((size_t)g->cap_B * g->cap_T * C + 15) & ~(size_t)15;
 
-    st = zy_embedding_forward(a.res, inputs, w->wte, w->wpe, B, T, C, V);
-    if (st) return st;
+    if ((st = zy_embedding_forward(a.res, inputs, w->wte, w->wpe, B, T, C, V))) return st;
     g->B = B;
     g->T = T;
     memcpy(a.tokens, inputs, (size_t)N * sizeof *inputs);
-    if (p > 0) zy_dropout_forward(a.res, a.res, nc, p, zy__gpt_site_seed(g, 0), 0);
+    if (g->p > 0) zy_dropout_forward(a.res, a.res, nc, g->p, zy__gpt_site_seed(g, 0), 0);
 
     for (int l = 0; l < L; l++) {
-        const gpt_layer *gl = &g->w[l];
-        gpt_layer_acts la = zy__gpt_layer_acts(g, B, T, l);
-        float *x = a.res + (size_t)l * nc, *y = x + nc;
-
-        zy_layernorm_forward(la.ln1, la.ln1_mean, la.ln1_rstd, x, gl->ln1w, gl->ln1b, N, C, eps);
-        st = zy__gpt_attn_forward(g, a.branch, la.attn, a.attn_scratch, a.attn_scratch_floats,
-                                  la.ln1, gl, B, T, l);
+        zy_block_config bc = zy__gpt_block_config(g, B, T, l);
+        const float *x = a.res + (size_t)l * stride;
+        st = zy_block_forward(a.res + (size_t)(l + 1) * stride, a.blocks + (size_t)l * a.block_acts,
+                              a.scratch, a.scratch_floats, x, NULL, &g->w[l], &bc);
         if (st) return st;
-        if (p > 0) zy_dropout_forward(a.branch, a.branch, nc, p, zy__gpt_site_seed(g, 2 + 3 * l), 0);
-        zy_residual_forward(la.res_mid, x, a.branch, nc);
-
-        zy_layernorm_forward(la.ln2, la.ln2_mean, la.ln2_rstd, la.res_mid, gl->ln2w, gl->ln2b,
-                             N, C, eps);
-        zy_linear_forward(la.fc_pre, la.ln2, gl->fcw, gl->fcb, N, C, 4 * C);
-        zy_gelu_forward(la.fc_act, la.fc_pre, 4 * nc, ZY_GELU_TANH);
-        zy_linear_forward(a.branch, la.fc_act, gl->projw, gl->projb, N, 4 * C, C);
-        if (p > 0) zy_dropout_forward(a.branch, a.branch, nc, p, zy__gpt_site_seed(g, 3 + 3 * l), 0);
-        zy_residual_forward(y, la.res_mid, a.branch, nc);
     }
 
-    zy_layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.res + (size_t)L * nc, w->lnfw,
-                         w->lnfb, N, C, eps);
+    zy_layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.res + (size_t)L * stride, w->lnfw,
+                         w->lnfb, N, C, c->layer_norm_epsilon);
     // Tied head: logits (N, V) = lnf (N, C) · wteᵀ, one GEMM over all B*T rows.
     zy_sgemm(false, true, N, V, C, 1.0f, a.lnf, C, w->wte, C, 0.0f, a.logits, V);
     g->logits_ok = true;

@@ -35,16 +35,11 @@ zy_status zy__gpt_write_config(const gpt_hparams *h, zy_config *c);
 zy_status zy__gpt_preset(const char *name, zy_config *c);
 extern const char *const zy__gpt_presets[];
 
-// One block's parameters or gradients (a gradient view has NULL for frozen tensors).
-// The attention part uses the MHA field names: in_proj = c_attn (stored (3C, C)),
-// out_proj = attn.c_proj (stored (C, C)); Conv1D weights are kept transposed.
-typedef struct gpt_layer {
-    float *ln1w, *ln1b;    // (C) (C)
-    zy_mha_params attn;    //
-    float *ln2w, *ln2b;    // (C) (C)
-    float *fcw, *fcb;      // (4C, C) (4C)   c_fc, stored (out, in)
-    float *projw, *projb;  // (C, 4C) (C)    mlp.c_proj, stored (out, in)
-} gpt_layer;
+// Block l's weights or gradients as the shared transformer block's parameters (a gradient
+// view has NULL for frozen tensors). GPT-2 names: ln_1 = ln1, attn.c_attn = self_attn
+// in_proj (stored (3C, C)), attn.c_proj = self_attn out_proj, ln_2 = ln2, mlp.c_fc = w1/b1
+// (stored (4C, C)), mlp.c_proj = w2/b2 (stored (C, 4C)); Conv1D weights kept transposed.
+typedef zy_block_params gpt_layer;
 
 typedef struct gpt_weights {
     float *wte;         // (V, C)  also the LM head (tied)
@@ -52,19 +47,8 @@ typedef struct gpt_weights {
     float *lnfw, *lnfb; // (C) (C)
 } gpt_weights;
 
-// Activations saved by forward for one block, for a batch of N = B*T rows.
-typedef struct gpt_layer_acts {
-    float *ln1;             // (N, C)
-    float *ln1_mean, *ln1_rstd; // (N)
-    float *attn;            // zy__gpt_attn_acts_floats
-    float *res_mid;         // (N, C) residual stream after attention
-    float *ln2;             // (N, C)
-    float *ln2_mean, *ln2_rstd; // (N)
-    float *fc_pre, *fc_act; // (N, 4C) before and after GELU
-} gpt_layer_acts;
-
 // The per-session state: views of the weights (and gradients), activations for the
-// prepared shape, what the last forward was, and the KV caches for decoding.
+// prepared shape, what the last forward was, and the KV cache for decoding.
 typedef struct gpt_session {
     gpt_hparams h;
     gpt_layer *w, *dw;      // (L) weight and gradient views (dw NULL when not training)
@@ -72,7 +56,6 @@ typedef struct gpt_session {
 
     float *acts;            // the activation block for cap_B x cap_T (zy__gpt_acts)
     int cap_B, cap_T;
-    int flash_threads;      // threads the attention scratch was sized for
 
     // The last forward: shape, whether it had targets, the dropout it used.
     int B, T;
@@ -82,52 +65,46 @@ typedef struct gpt_session {
     float p;                // dropout probability in force (0 in evaluation mode)
     uint64_t seed;
 
-    // Decoding: one KV cache per sequence (allocated when first used) and a scratch.
-    zy_kv_cache **caches;   // (n_seq)
+    // Decoding (gpt_decode.c), allocated by the first decode: the KV cache of every
+    // sequence and layer, and a scratch block.
+    int n_seq;
+    zy_kv_cache *cache;
     float *dec;
+    size_t dec_floats;
 } gpt_session;
 
-// Seed of dropout site `site` (0 embedding, then per layer 1+3l attention weights,
-// 2+3l attention output, 3+3l MLP output): distinct streams from the one step seed.
-uint64_t zy__gpt_site_seed(const gpt_session *g, int site);
+// The shared block's configuration for layer l of a (B, T) batch: pre-LN causal decoder,
+// GELU-tanh, 4C hidden, dropout p on the attention weights and both residual branches
+// (GPT-2 has none on the MLP hidden layer), masks drawn from the layer's seed.
+zy_block_config zy__gpt_block_config(const gpt_session *g, int B, int T, int l);
 
-// Causal self-attention of block l for training (gpt_attn.c): acts saved by forward for
-// backward, scratch temporary. Backward OVERWRITES dx (the layernorm output's gradient)
-// and adds into dg's attention gradients (NULL ones are skipped).
-size_t zy__gpt_attn_acts_floats(const gpt_session *g, int B, int T);
-size_t zy__gpt_attn_scratch_floats(const gpt_session *g, int B, int T);
-zy_status zy__gpt_attn_forward(const gpt_session *g, float *out, float *acts, float *scratch,
-                               size_t scratch_floats, const float *x, const gpt_layer *w,
-                               int B, int T, int l);
-zy_status zy__gpt_attn_backward(const gpt_session *g, float *dx, const gpt_layer *dw,
-                                float *scratch, size_t scratch_floats, const float *dout,
-                                float *acts, const float *x, const gpt_layer *w, int B, int T,
-                                int l);
+// Seed of dropout site `site` (0 the embedding, 1 + l block l's streams): distinct
+// streams from the one step seed.
+uint64_t zy__gpt_site_seed(const gpt_session *g, int site);
 
 // The activation block carved for a (B, T) batch. Sizes grow with B and T, so the block
 // sized for (cap_B, cap_T) holds any smaller batch.
 typedef struct gpt_acts {
     float *res;             // (L+1, N, C) residual stream entering each block, and final
+    float *blocks;          // (L, block_acts) what each block saves for its backward
+    size_t block_acts;      // floats per block at (cap_B, cap_T)
     float *lnf;             // (N, C)
     float *lnf_mean, *lnf_rstd; // (N)
     float *logits;          // (N, V); dlogits in place after backward
     float *lse;             // (N)
     int *tokens, *targets;  // (N) copies of the last batch
     // Scratch (forward and backward, not saved):
-    float *branch;          // (N, C) block branch output / its gradient
     float *dres;            // (N, C) gradient of the residual stream
-    float *dln;             // (N, C) gradient of a layernorm output
-    float *dfc_act, *dfc_pre; // (N, 4C)
-    float *attn_scratch;    // zy__gpt_attn_scratch_floats
-    size_t attn_scratch_floats;
+    float *dln;             // (N, C) gradient of the final layernorm's output
+    float *scratch;         // the blocks' scratch
+    size_t scratch_floats;
     float *ce_rows;         // (GPT_CE_CHUNKS, V) per-chunk copies of a logits row
 } gpt_acts;
 
 #define GPT_CE_CHUNKS 16
 
 size_t zy__gpt_acts_floats(const gpt_session *g, int B, int T);
-gpt_acts zy__gpt_acts(const gpt_session *g, int B, int T);
-gpt_layer_acts zy__gpt_layer_acts(const gpt_session *g, int B, int T, int l);
+gpt_acts zy__gpt_acts(const gpt_session *g);
 
 // The model operations (gpt_forward.c, gpt_backward.c, gpt_decode.c).
 zy_status zy__gpt_prepare(zy_session *s, int batch, int seq, int seq_dec);
@@ -138,6 +115,6 @@ zy_status zy__gpt_decode(zy_session *s, int n_seq, const int *seqs, const int *t
 void zy__gpt_seq_reset(zy_session *s, int seq);
 int zy__gpt_seq_len(const zy_session *s, int seq);
 zy_status zy__gpt_seq_copy(zy_session *s, int dst, int src);
-void zy__gpt_decode_free(gpt_session *g, int n_seq);
+void zy__gpt_decode_free(gpt_session *g);
 
 #endif

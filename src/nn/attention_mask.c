@@ -8,6 +8,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "nn/attention_internal.h"
 
 // One past the last key that causal + padding leave visible to query i of batch b; keys
@@ -33,38 +34,52 @@ static void softmax_row(float *s, int Tk, int end, const uint8_t *bm, const floa
     if (end < Tk) memset(s + end, 0, (size_t)(Tk - end) * sizeof *s);
 }
 
-// S (BH,Tq,Tk) in place
-void zy__attn_masked_softmax(float *S, const zy_attn_desc *d) {
-    int BH = d->B * d->H, Tq = d->Tq, Tk = d->Tk;
-    long rows = (long)BH * Tq;
-    int par = !zy__in_parallel() && (size_t)rows * Tk >= ZY__ATTN_PAR_MIN;
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (long r = 0; r < rows; r++) {
+typedef struct rows_job {
+    float *S;
+    const float *P;
+    const zy_attn_desc *d;
+} rows_job;
+
+// Rows per pool chunk: about ZY__ATTN_PAR_MIN scores, so small problems run inline.
+static size_t rows_grain(int Tk) { return ZY_MAX((size_t)1, ZY__ATTN_PAR_MIN / ((size_t)Tk + 1)); }
+
+static void softmax_rows(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const rows_job *j = ctx;
+    const zy_attn_desc *d = j->d;
+    const int Tq = d->Tq, Tk = d->Tk;
+    for (size_t r = r0; r < r1; r++) {
         int bh = (int)(r / Tq), i = (int)(r % Tq);
-        size_t mrow = d->mask_per_head ? (size_t)r : (size_t)i;
+        size_t mrow = d->mask_per_head ? r : (size_t)i;
         const uint8_t *bm = d->bool_mask ? d->bool_mask + mrow * Tk : NULL;
         const float *am = d->add_mask ? d->add_mask + mrow * Tk : NULL;
-        softmax_row(S + (size_t)r * Tk, Tk, row_end(d, bh / d->H, i), bm, am);
+        softmax_row(j->S + r * Tk, Tk, row_end(d, bh / d->H, i), bm, am);
+    }
+}
+
+// S (BH,Tq,Tk) in place; each row is one chunk's: the same result at any thread count
+void zy__attn_masked_softmax(float *S, const zy_attn_desc *d) {
+    rows_job j = {S, NULL, d};
+    size_t rows = (size_t)d->B * d->H * d->Tq;
+    zy__parallel(rows, rows_grain(d->Tk), 0, softmax_rows, &j);
+}
+
+static void backward_rows(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const rows_job *j = ctx;
+    const int Tk = j->d->Tk;
+    for (size_t r = r0; r < r1; r++) {
+        float *g = j->S + r * Tk;
+        const float *p = j->P + r * Tk;
+        float dot = 0.0f;
+        for (int c = 0; c < Tk; c++) dot += g[c] * p[c];
+        for (int c = 0; c < Tk; c++) g[c] = p[c] * (g[c] - dot);
     }
 }
 
 // dS (BH,Tq,Tk) holds dP; P (BH,Tq,Tk) the softmax output
 void zy__attn_softmax_backward(float *dS, const float *P, const zy_attn_desc *d) {
-    long rows = (long)d->B * d->H * d->Tq;
-    int Tk = d->Tk;
-    int par = !zy__in_parallel() && (size_t)rows * Tk >= ZY__ATTN_PAR_MIN;
-    (void)par;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (par)
-#endif
-    for (long r = 0; r < rows; r++) {
-        float *g = dS + (size_t)r * Tk;
-        const float *p = P + (size_t)r * Tk;
-        float dot = 0.0f;
-        for (int j = 0; j < Tk; j++) dot += g[j] * p[j];
-        for (int j = 0; j < Tk; j++) g[j] = p[j] * (g[j] - dot);
-    }
+    rows_job j = {dS, P, d};
+    size_t rows = (size_t)d->B * d->H * d->Tq;
+    zy__parallel(rows, rows_grain(d->Tk), 0, backward_rows, &j);
 }

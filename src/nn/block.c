@@ -1,167 +1,130 @@
 // Transformer encoder and decoder blocks (PyTorch nn.TransformerEncoderLayer /
-// nn.TransformerDecoderLayer, batch_first), post-LN and pre-LN, forward and backward.
-// A block is a chain of sublayers (self-attention, [cross-attention], feed-forward), each
-// wrapped the same way:
-//   post-LN: r = h + Drop(Sub(h)); h' = LN(r)         (saved: r, LN stats, h')
-//   pre-LN:  n = LN(h); h' = h + Drop(Sub(n))         (saved: n, LN stats, h')
-// so forward and backward are one loop over sublayers. Parameter layout and sizes are in
-// block_layout.c. Not here: embeddings, the final LN of a pre-LN stack, the LM head.
+// nn.TransformerDecoderLayer, batch_first; GPT-2's block is the pre-LN decoder without
+// cross-attention), forward pass. The sublayer chain and the saved activations are laid
+// out in block_layout.c; backward is block_backward.c, cached decoding block_decode.c.
+//
+// What keeps it lean (the same as GPT's own layer code, and a little less): attention
+// reads q, k, v in place from one fused projection and writes the heads side by side, so
+// nothing is split or merged; output projections are GEMMs with beta = 0 whose bias is
+// added in the one pass that also does the residual sum and the dropout (skipped when its
+// probability is 0); the FF hidden layer is saved once more only when it has dropout; the
+// last sublayer writes the caller's y, which the next block reads as its x. Not here:
+// embeddings, the final LN of a pre-LN stack, heads.
 #include <string.h>
 
 #include "zhuyi/attention.h"
+#include "zhuyi/gemm.h"
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "nn/block_internal.h"
 
-// ---- feed-forward sublayer: out = W2 · Drop(act(W1 in + b1)) + b2 --------------------
-// in (N,C) -> out (N,C); saves u = W1 in + b1, a = act(u), ad = Drop(a), each (N,FF)
-static void ff_forward(float *out, float *ff_acts, const float *in, const zy_block_params *p,
-                       const zy_block_config *c) {
-    size_t N = (size_t)c->B * c->T, nf = N * c->FF;
-    float *u = ff_acts, *a = u + nf, *ad = a + nf;
-    zy_linear_forward(u, in, p->w1, p->b1, (int)N, c->C, c->FF);
-    if (c->act == ZY_BLOCK_GELU)
-        zy_gelu_forward(a, u, nf, ZY_GELU_ERF);
-    else
-        zy_relu_forward(a, u, nf);
-    zy_dropout_forward(ad, a, nf, c->dropout, zy__block_seed(c, ZY__SITE_FF_HIDDEN), c->offset);
-    zy_linear_forward(out, ad, p->w2, p->b2, (int)N, c->FF, c->C);
-}
+// ---- residual + bias + dropout, one pass ------------------------------------------------
+typedef struct residual_job {
+    float *out;
+    const float *a, *br, *bias;
+    int C;
+    float p;
+    uint64_t seed, offset;
+} residual_job;
 
-// dout (N,C) -> din (N,C) +=; tmp (2 N FF) scratch
-static void ff_backward(float *din, const zy_block_params *dp, float *tmp, const float *dout,
-                        const float *ff_acts, const float *in, const zy_block_params *p,
-                        const zy_block_config *c) {
-    size_t N = (size_t)c->B * c->T, nf = N * c->FF;
-    const float *u = ff_acts, *ad = u + 2 * nf;
-    float *dad = tmp, *du = tmp + nf;
-    memset(tmp, 0, 2 * nf * sizeof *tmp);
-    zy_linear_backward(dad, dp->w2, dp->b2, dout, ad, p->w2, (int)N, c->FF, c->C);
-    // back through dropout: in place, scaling by the forward mask (recomputed from the
-    // hash) is the same as zy_dropout_backward into a zeroed buffer; then the activation
-    float *da = dad;
-    zy_dropout_forward(da, dad, nf, c->dropout, zy__block_seed(c, ZY__SITE_FF_HIDDEN),
-                       c->offset);
-    if (c->act == ZY_BLOCK_GELU)
-        zy_gelu_backward(du, da, u, nf, ZY_GELU_ERF);
-    else
-        zy_relu_backward(du, da, u, nf);
-    zy_linear_backward(din, dp->w1, dp->b1, du, in, p->w1, (int)N, c->C, c->FF);
-}
-
-// ---- one sublayer ------------------------------------------------------------------------
-// hin (B,T,C) -> s->hout (B,T,C). so (B,T,C) and mha_scratch are temporaries.
-static zy_status sub_forward(const zy__block_sub *s, float *so, float *mha_scratch,
-                             const float *hin, const float *mem, const zy_block_params *p,
-                             const zy_block_config *c) {
-    size_t N = (size_t)c->B * c->T, n = N * c->C;
-    const float *sub_in = hin;
-    if (c->norm_first) {
-        zy_layernorm_forward(s->buf, s->mean, s->rstd, hin, s->lnw, s->lnb, (int)N, c->C,
-                             c->eps);
-        sub_in = s->buf;
+static void residual_rows(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const residual_job *j = ctx;
+    const int C = j->C;
+    const float scale = j->p > 0.0f ? 1.0f / (1.0f - j->p) : 1.0f;
+    for (size_t r = r0; r < r1; r++) {
+        float *o = j->out + r * C;
+        const float *a = j->a + r * C, *br = j->br + r * C, *b = j->bias;
+        if (j->p <= 0.0f) {
+            if (b)
+                for (int c = 0; c < C; c++) o[c] = a[c] + (br[c] + b[c]);
+            else
+                for (int c = 0; c < C; c++) o[c] = a[c] + br[c];
+            continue;
+        }
+        const uint64_t row = j->offset + r * C;
+        for (int c = 0; c < C; c++) {
+            float v = br[c] + (b ? b[c] : 0.0f);
+            o[c] = a[c] + (zy_dropout_keep(j->p, j->seed, row + c) ? v * scale : 0.0f);
+        }
     }
-    zy_status st = ZY_STATUS_OK;
+}
+
+void zy__block_residual(float *out, const float *a, const float *br, const float *bias,
+                        size_t N, int C, float p, uint64_t seed, uint64_t offset) {
+    residual_job j = {out, a, br, bias, C, p, seed, offset};
+    // rows per chunk: ~16K floats without dropout, ~2K with (a hash per element)
+    size_t per = p > 0.0f ? 2048 : 16384;
+    zy__parallel(N, ZY_MAX((size_t)1, per / (size_t)C), 0, residual_rows, &j);
+}
+
+// ---- one sublayer's branch: br (N,C) = S(in) before the output bias ----------------------
+static zy_status branch_forward(float *br, float *core, size_t core_floats,
+                                const zy__block_sub *s, const float *in, const float *mem,
+                                const zy_block_params *p, const zy_block_config *c) {
+    const int N = c->B * c->T, C = c->C, FF = c->FF;
     if (s->kind == ZY__SUB_FF) {
-        ff_forward(so, s->sub_acts, sub_in, p, c);
-    } else {
-        zy_mha_config mc = zy__block_mha_config(c, s->kind);
-        const float *kv = s->kind == ZY__SUB_CROSS ? mem : sub_in;
-        st = zy_mha_forward(so, s->sub_acts, mha_scratch, sub_in, kv, s->mha, &mc);
-        if (st != ZY_STATUS_OK) return st;
-    }
-    zy_dropout_forward(so, so, n, c->dropout, zy__block_seed(c, s->out_site), c->offset);
-    if (c->norm_first) {
-        zy_residual_forward(s->hout, hin, so, n);
-    } else {
-        zy_residual_forward(s->buf, hin, so, n);
-        zy_layernorm_forward(s->hout, s->mean, s->rstd, s->buf, s->lnw, s->lnb, (int)N, c->C,
-                             c->eps);
-    }
-    return st;
-}
-
-// dhout (B,T,C) -> dhin (B,T,C) +=, dmem +=, parameter grads (ds: the same sublayer laid
-// over the gradient array) +=. t: scratch of zy__block_bwd_tmp floats.
-static void sub_backward(float *dhin, float *dmem, const zy__block_sub *s,
-                         const zy__block_sub *ds, const zy_block_params *dp, float *t,
-                         const float *dhout, const float *hin, const float *mem,
-                         const zy_block_params *p, const zy_block_config *c) {
-    size_t N = (size_t)c->B * c->T, n = N * c->C, nf = N * c->FF;
-    float *dr = t, *dso = dr + n, *dn = dso + n, *ff_tmp = dn + n, *mha_scratch = ff_tmp + 2 * nf;
-    const float *g = dhout; // gradient arriving at the residual sum
-    if (!c->norm_first) {
-        memset(dr, 0, n * sizeof *dr);
-        zy_layernorm_backward(dr, ds->lnw, ds->lnb, dhout, s->buf, s->lnw, s->mean, s->rstd,
-                              (int)N, c->C);
-        g = dr;
-    }
-    zy_residual_backward(dhin, NULL, g, n); // the skip connection
-    memset(dso, 0, n * sizeof *dso);
-    zy_dropout_backward(dso, g, n, c->dropout, zy__block_seed(c, s->out_site), c->offset);
-    // the sublayer's input gradient: straight into dhin (post-LN) or into dn, then back
-    // through the pre-LN norm
-    float *dsub_in = dhin;
-    const float *sub_in = hin;
-    if (c->norm_first) {
-        memset(dn, 0, n * sizeof *dn);
-        dsub_in = dn;
-        sub_in = s->buf;
-    }
-    if (s->kind == ZY__SUB_FF) {
-        ff_backward(dsub_in, dp, ff_tmp, dso, s->sub_acts, sub_in, p, c);
-    } else {
-        zy_mha_config mc = zy__block_mha_config(c, s->kind);
-        if (s->kind == ZY__SUB_CROSS)
-            zy_mha_backward(dsub_in, dmem, ds->mha, mha_scratch, dso, s->sub_acts, sub_in,
-                            mem, s->mha, &mc);
+        const size_t nf = (size_t)N * FF;
+        zy_linear_forward(s->u, in, p->w1, p->b1, N, C, FF);
+        if (c->act == ZY_BLOCK_RELU)
+            zy_relu_forward(s->a, s->u, nf);
         else
-            zy_mha_backward(dsub_in, NULL, ds->mha, mha_scratch, dso, s->sub_acts, sub_in,
-                            sub_in, s->mha, &mc);
+            zy_gelu_forward(s->a, s->u, nf,
+                            c->act == ZY_BLOCK_GELU_TANH ? ZY_GELU_TANH : ZY_GELU_ERF);
+        const float *h = s->a;
+        if (s->ad) {
+            zy_dropout_forward(s->ad, s->a, nf, c->dropout.ff_hidden,
+                               zy__block_seed(c, ZY__SITE_FF_HIDDEN), c->offset);
+            h = s->ad;
+        }
+        zy_sgemm(false, true, N, C, FF, 1.0f, h, FF, p->w2, FF, 0.0f, br, C);
+        return ZY_STATUS_OK;
     }
-    if (c->norm_first)
-        zy_layernorm_backward(dhin, ds->lnw, ds->lnb, dn, hin, s->lnw, s->mean, s->rstd,
-                              (int)N, c->C);
-}
-
-// ---- the block ---------------------------------------------------------------------------
-zy_status zy_block_forward(float *y, float *acts, float *scratch, const float *x,
-                           const float *mem, const zy_block_params *p,
-                           const zy_block_config *c) {
-    zy_status st = zy__block_validate(c, mem);
+    const bool self = s->kind == ZY__SUB_SELF;
+    zy_mha_config m = zy__block_mha_config(c, s->kind);
+    zy_status st = zy__mha_attend(&s->mha_acts, core, core_floats, in, self ? in : mem, self,
+                                  s->mha, &m);
     if (st != ZY_STATUS_OK) return st;
-    zy__block_sub subs[3];
-    int ns = zy__block_subs(subs, acts, p, c);
-    size_t n = (size_t)c->B * c->T * c->C;
-    float *so = scratch, *mha_scratch = scratch + n;
-    const float *h = x;
-    for (int i = 0; i < ns; i++) {
-        st = sub_forward(&subs[i], so, mha_scratch, h, mem, p, c);
-        if (st != ZY_STATUS_OK) return st;
-        h = subs[i].hout;
-    }
-    memcpy(y, h, n * sizeof *y);
+    zy_sgemm(false, true, N, C, C, 1.0f, s->mha_acts.ctx, C, s->wout, C, 0.0f, br, C);
     return ZY_STATUS_OK;
 }
 
-void zy_block_backward(float *dx, float *dmem, const zy_block_params *dp, float *scratch,
-                       const float *dy, float *acts, const float *x, const float *mem,
-                       const zy_block_params *p, const zy_block_config *c) {
-    zy__block_sub subs[3], dsubs[3];
-    int ns = zy__block_subs(subs, acts, p, c);
-    zy__block_subs(dsubs, NULL, dp, c); // only the parameter-gradient pointers are used
-    size_t n = (size_t)c->B * c->T * c->C;
-    float *gbuf[2] = {scratch, scratch + n}, *t = scratch + 2 * n;
-    const float *g = dy;
-    for (int i = ns - 1; i >= 0; i--) {
-        const float *hin = i > 0 ? subs[i - 1].hout : x;
-        float *dhin = dx;
-        if (i > 0 || !dx) { // parameter gradients are still wanted when dx is NULL
-            dhin = gbuf[i & 1];
-            memset(dhin, 0, n * sizeof *dhin);
+zy_status zy_block_forward(float *y, float *acts, float *scratch, size_t scratch_floats,
+                           const float *x, const float *mem, const zy_block_params *p,
+                           const zy_block_config *c) {
+    zy_status st = zy__block_validate(c, mem, "block forward");
+    if (st != ZY_STATUS_OK) return st;
+    const size_t N = (size_t)c->B * c->T, n = N * c->C, head = zy__round16(n);
+    if (!scratch || scratch_floats < head)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                         "block forward: scratch of %zu floats, need at least %zu",
+                         scratch ? scratch_floats : (size_t)0, head);
+    zy__block_sub subs[3];
+    const int ns = zy__block_subs(subs, acts, NULL, p, c);
+    float *br = scratch, *core = scratch + head;
+    const float *h = x;
+    for (int i = 0; i < ns; i++) {
+        const zy__block_sub *s = &subs[i];
+        float *hout = i == ns - 1 ? y : s->hout;
+        const uint64_t seed = zy__block_seed(c, s->out_site);
+        const float *in = h;
+        if (c->norm_first) {
+            zy_layernorm_forward(s->nbuf, s->mean, s->rstd, h, s->lnw, s->lnb, (int)N, c->C,
+                                 c->eps);
+            in = s->nbuf;
         }
-        sub_backward(dhin, dmem, &subs[i], &dsubs[i], dp, t, g, hin, mem, p, c);
-        g = dhin;
+        st = branch_forward(br, core, scratch_floats - head, s, in, mem, p, c);
+        if (st != ZY_STATUS_OK) return st;
+        if (c->norm_first) {
+            zy__block_residual(hout, h, br, s->bout, N, c->C, s->p_out, seed, c->offset);
+        } else {
+            zy__block_residual(s->nbuf, h, br, s->bout, N, c->C, s->p_out, seed, c->offset);
+            zy_layernorm_forward(hout, s->mean, s->rstd, s->nbuf, s->lnw, s->lnb, (int)N, c->C,
+                                 c->eps);
+        }
+        h = hout;
     }
+    return ZY_STATUS_OK;
 }

@@ -1,9 +1,18 @@
-// Internal view of a transformer block (block.c, block_layout.c): the sublayer chain and
-// where each sublayer's parameters and saved activations live. Not public API.
+// Internal view of a transformer block (block*.c): the sublayer chain and where each
+// sublayer's parameters and saved activations live. Not public API.
+//
+// A block is a chain of sublayers (self-attention, [cross-attention], feed-forward), each
+// wrapped the same way around its branch S (whose output projection's bias b is folded
+// into the residual pass):
+//   pre-LN:  n = LN(h);  h' = h + Drop(S(n) + b)              saved: n, LN stats
+//   post-LN: r = h + Drop(S(h) + b);  h' = LN(r)              saved: r, LN stats
+// Every sublayer's h' is saved except the last one's, which is the caller's y.
 #ifndef ZHUYI_NN_BLOCK_INTERNAL_H
 #define ZHUYI_NN_BLOCK_INTERNAL_H
 
 #include "zhuyi/attention.h"
+
+#include "nn/mha_internal.h"
 
 enum { ZY__SUB_SELF = 0, ZY__SUB_CROSS = 1, ZY__SUB_FF = 2 };
 
@@ -19,13 +28,16 @@ enum {
 
 typedef struct zy__block_sub {
     int kind, out_site;
+    float p_out;              // dropout on the branch output
     const zy_mha_params *mha; // attention sublayers: params (or grads) inside the block's
     float *lnw, *lnb;         // the sublayer's layernorm (C) each (or their grads)
+    float *wout, *bout;       // the branch's output projection (C, ·) and bias (C)
     // saved activations (NULL when laid over gradients):
-    float *buf;      // (B,T,C) post-LN: the residual sum r; pre-LN: LN(h)
+    float *nbuf;        // (B,T,C) pre-LN: LN(h); post-LN: the residual sum r
     float *mean, *rstd; // (B*T) of that layernorm
-    float *hout;     // (B,T,C) the sublayer's output h'
-    float *sub_acts; // MHA acts, or FF u | act(u) | Drop(act(u)), each (B,T,FF)
+    float *hout;        // (B,T,C) the sublayer's output h' (NULL for the last: it is y)
+    zy__mha_acts mha_acts; // attention: projections, ctx, lse or weights
+    float *u, *a, *ad;  // FF: W1 n + b1, act(u), Drop(act(u)) (ad NULL without dropout)
 } zy__block_sub;
 
 static inline int zy__block_has_cross(const zy_block_config *c) {
@@ -35,10 +47,20 @@ static inline uint64_t zy__block_seed(const zy_block_config *c, int site) {
     return zy_hash64(c->seed, (uint64_t)site);
 }
 
+// The MHA config of an attention sublayer (kind SELF or CROSS).
 zy_mha_config zy__block_mha_config(const zy_block_config *c, int kind);
-zy_status zy__block_validate(const zy_block_config *c, const float *mem);
-// Fill subs[] (at most 3) for params p (or grads) and acts (or NULL); returns the count.
-int zy__block_subs(zy__block_sub *subs, float *acts, const zy_block_params *p,
-                   const zy_block_config *c);
+zy_status zy__block_validate(const zy_block_config *c, const float *mem, const char *who);
+// Fill subs[] (at most 3) for params p (or grads) and acts (NULL: counts only, and no
+// activation pointers); returns the count; *acts_floats (may be NULL) receives the size.
+int zy__block_subs(zy__block_sub *subs, float *acts, size_t *acts_floats,
+                   const zy_block_params *p, const zy_block_config *c);
+// Forward / backward scratch sizes (see block.c, block_backward.c).
+size_t zy__block_fwd_floats(const zy_block_config *c);
+size_t zy__block_bwd_floats(const zy_block_config *c);
+
+// block.c: out (N,C) = a + Drop(br + bias) (bias (C) or NULL; p = 0: no dropout), rows
+// split over threads; element (n, c) uses dropout index offset + n*C + c.
+void zy__block_residual(float *out, const float *a, const float *br, const float *bias,
+                        size_t N, int C, float p, uint64_t seed, uint64_t offset);
 
 #endif

@@ -1,6 +1,6 @@
 // Transformer block bookkeeping: default config, parameter layout (PyTorch
-// named_parameters() order), the sizes of saved activations and scratch, validation.
-// The arithmetic is in block.c.
+// named_parameters() order), the sublayer chain with its saved activations, sizes,
+// validation. The arithmetic is in block.c (forward), block_backward.c and block_decode.c.
 #include "zhuyi/attention.h"
 
 #include "core/internal.h"
@@ -17,33 +17,57 @@ zy_block_config zy_block_default_config(zy_block_kind kind, int B, int T, int C,
     c.H = H;
     c.FF = FF;
     c.eps = 1e-5f;
+    c.self_attn = zy_attn_default_desc(B, H, T, T, H > 0 ? C / H : 0, H > 0 ? C / H : 0);
+    c.cross_attn = c.self_attn;
     return c;
 }
 
 zy_mha_config zy__block_mha_config(const zy_block_config *c, int kind) {
-    int cross = kind == ZY__SUB_CROSS;
-    zy_mha_config m = zy_mha_default_config(c->B, c->T, cross ? c->Tm : c->T, c->C, c->H);
-    m.causal = !cross && (c->kind == ZY_BLOCK_DECODER || c->causal);
-    m.key_lengths = cross ? c->mem_lengths : c->key_lengths;
-    m.dropout = c->dropout;
-    m.seed = zy__block_seed(c, cross ? ZY__SITE_CROSS_ATTN : ZY__SITE_SELF_ATTN);
-    m.offset = c->offset;
+    const int cross = kind == ZY__SUB_CROSS;
+    zy_mha_config m = {0};
+    m.C = c->C;
+    m.need_weights = c->need_weights;
+    m.attn = cross ? c->cross_attn : c->self_attn;
+    m.attn.B = c->B;
+    m.attn.H = c->H;
+    m.attn.Tq = c->T;
+    m.attn.Tk = cross ? c->Tm : c->T;
+    if (!cross && c->kind == ZY_BLOCK_DECODER) m.attn.causal = true;
+    m.attn.dropout = c->dropout.attn;
+    m.attn.seed = zy__block_seed(c, cross ? ZY__SITE_CROSS_ATTN : ZY__SITE_SELF_ATTN);
+    m.attn.offset = c->offset;
     return m;
 }
 
-zy_status zy__block_validate(const zy_block_config *c, const float *mem) {
+static int prob_ok(float p) { return p >= 0.0f && p < 1.0f; }
+
+zy_status zy__block_validate(const zy_block_config *c, const float *mem, const char *who) {
     if (c->B <= 0 || c->T <= 0 || c->C <= 0 || c->H <= 0 || c->FF <= 0 || c->C % c->H ||
         c->Tm < 0)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "block: bad config B=%d T=%d C=%d H=%d FF=%d Tm=%d", c->B, c->T, c->C,
-                         c->H, c->FF, c->Tm);
+                         "%s: bad config B=%d T=%d C=%d H=%d FF=%d Tm=%d (C %% H must be 0)",
+                         who, c->B, c->T, c->C, c->H, c->FF, c->Tm);
+    if ((unsigned)c->kind > ZY_BLOCK_DECODER || (unsigned)c->act > ZY_BLOCK_GELU_TANH)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: unknown kind %d or activation %d",
+                         who, (int)c->kind, (int)c->act);
     if (zy__block_has_cross(c) && !mem)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "block: decoder with Tm=%d needs a memory tensor", c->Tm);
-    if (!(c->dropout >= 0.0f && c->dropout < 1.0f) || !(c->eps > 0.0f))
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "block: dropout %g or eps %g out of range",
-                         (double)c->dropout, (double)c->eps);
-    return ZY_STATUS_OK;
+                         "%s: decoder with Tm=%d needs a memory tensor", who, c->Tm);
+    const zy_block_dropout *d = &c->dropout;
+    if (!prob_ok(d->attn) || !prob_ok(d->attn_out) || !prob_ok(d->ff_hidden) ||
+        !prob_ok(d->ff_out) || !(c->eps > 0.0f))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                         "%s: dropout (attn %g, attn_out %g, ff_hidden %g, ff_out %g) not in "
+                         "[0, 1) or eps %g <= 0",
+                         who, (double)d->attn, (double)d->attn_out, (double)d->ff_hidden,
+                         (double)d->ff_out, (double)c->eps);
+    zy_mha_config m = zy__block_mha_config(c, ZY__SUB_SELF);
+    zy_status st = zy__mha_validate(&m, true, who);
+    if (st == ZY_STATUS_OK && zy__block_has_cross(c)) {
+        m = zy__block_mha_config(c, ZY__SUB_CROSS);
+        st = zy__mha_validate(&m, false, who);
+    }
+    return st;
 }
 
 size_t zy_block_param_count(const zy_block_config *c) {
@@ -78,54 +102,94 @@ void zy_block_params_init(zy_block_params *p, float *base, const zy_block_config
     }
 }
 
-static size_t sub_acts_floats(const zy_block_config *c, int kind) {
-    if (kind == ZY__SUB_FF) return 3 * (size_t)c->B * c->T * c->FF;
-    zy_mha_config m = zy__block_mha_config(c, kind);
-    return zy_mha_acts_floats(&m);
-}
-
-int zy__block_subs(zy__block_sub *subs, float *acts, const zy_block_params *p,
-                   const zy_block_config *c) {
-    int cross = zy__block_has_cross(c), ns = 0;
-    size_t N = (size_t)c->B * c->T, n = N * c->C;
+int zy__block_subs(zy__block_sub *subs, float *acts, size_t *acts_floats,
+                   const zy_block_params *p, const zy_block_config *c) {
+    const int cross = zy__block_has_cross(c);
+    const size_t N = (size_t)c->B * c->T, n = N * c->C, nf = N * c->FF;
+    int ns = 0;
     subs[ns++] = (zy__block_sub){.kind = ZY__SUB_SELF, .out_site = ZY__SITE_SELF_OUT,
-                                 .mha = &p->self_attn, .lnw = p->ln1w, .lnb = p->ln1b};
+                                 .p_out = c->dropout.attn_out, .mha = &p->self_attn,
+                                 .lnw = p->ln1w, .lnb = p->ln1b,
+                                 .wout = p->self_attn.out_proj_weight,
+                                 .bout = p->self_attn.out_proj_bias};
     if (cross)
         subs[ns++] = (zy__block_sub){.kind = ZY__SUB_CROSS, .out_site = ZY__SITE_CROSS_OUT,
-                                     .mha = &p->cross_attn, .lnw = p->ln2w, .lnb = p->ln2b};
+                                     .p_out = c->dropout.attn_out, .mha = &p->cross_attn,
+                                     .lnw = p->ln2w, .lnb = p->ln2b,
+                                     .wout = p->cross_attn.out_proj_weight,
+                                     .bout = p->cross_attn.out_proj_bias};
     subs[ns++] = (zy__block_sub){.kind = ZY__SUB_FF, .out_site = ZY__SITE_FF_OUT,
-                                 .lnw = cross ? p->ln3w : p->ln2w,
-                                 .lnb = cross ? p->ln3b : p->ln2b};
-    for (int i = 0; acts && i < ns; i++) {
+                                 .p_out = c->dropout.ff_out, .lnw = cross ? p->ln3w : p->ln2w,
+                                 .lnb = cross ? p->ln3b : p->ln2b, .wout = p->w2, .bout = p->b2};
+    size_t off = 0;
+#define TAKE(k) (acts ? acts + (off += zy__round16(k), off - zy__round16(k)) \
+                      : (off += zy__round16(k), NULL))
+    for (int i = 0; i < ns; i++) {
         zy__block_sub *s = &subs[i];
-        s->buf = acts, acts += n;
-        s->mean = acts, acts += N;
-        s->rstd = acts, acts += N;
-        s->hout = acts, acts += n;
-        s->sub_acts = acts, acts += sub_acts_floats(c, s->kind);
+        s->nbuf = TAKE(n);
+        s->mean = TAKE(N);
+        s->rstd = TAKE(N);
+        s->hout = i < ns - 1 ? TAKE(n) : NULL;
+        if (s->kind == ZY__SUB_FF) {
+            s->u = TAKE(nf);
+            s->a = TAKE(nf);
+            s->ad = c->dropout.ff_hidden > 0.0f ? TAKE(nf) : NULL;
+        } else {
+            zy_mha_config m = zy__block_mha_config(c, s->kind);
+            size_t k = zy__mha_carve(&s->mha_acts, acts ? acts + off : NULL, &m,
+                                     s->kind == ZY__SUB_SELF);
+            off += k;
+        }
     }
+#undef TAKE
+    if (acts_floats) *acts_floats = off;
     return ns;
 }
 
 size_t zy_block_acts_floats(const zy_block_config *c) {
-    size_t N = (size_t)c->B * c->T, n = N * c->C, total = 0;
-    int kinds[3] = {ZY__SUB_SELF, ZY__SUB_CROSS, ZY__SUB_FF};
-    for (int i = 0; i < 3; i++) {
-        if (kinds[i] == ZY__SUB_CROSS && !zy__block_has_cross(c)) continue;
-        total += 2 * n + 2 * N + sub_acts_floats(c, kinds[i]);
+    zy__block_sub subs[3];
+    zy_block_params p = {0};
+    size_t n;
+    zy__block_subs(subs, NULL, &n, &p, c);
+    return n;
+}
+
+// forward: the branch output (B,T,C), then the attention core's scratch
+size_t zy__block_fwd_floats(const zy_block_config *c) {
+    size_t n = zy__round16((size_t)c->B * c->T * c->C);
+    zy_mha_config m = zy__block_mha_config(c, ZY__SUB_SELF);
+    size_t core = zy__mha_core_scratch_floats(&m, true);
+    if (zy__block_has_cross(c)) {
+        m = zy__block_mha_config(c, ZY__SUB_CROSS);
+        core = ZY_MAX(core, zy__mha_core_scratch_floats(&m, false));
     }
-    return total;
+    return n + core;
+}
+
+// backward: four (B,T,C) buffers (residual-stream gradients, the dropped branch gradient,
+// the sublayer input's gradient), then the larger of an attention sublayer's (dctx and
+// zy__mha_attend_backward's) and the FF sublayer's (d act, d pre-activation) scratch
+size_t zy__block_bwd_floats(const zy_block_config *c) {
+    size_t n = zy__round16((size_t)c->B * c->T * c->C);
+    size_t sub = 2 * zy__round16((size_t)c->B * c->T * c->FF);
+    zy_mha_config m = zy__block_mha_config(c, ZY__SUB_SELF);
+    sub = ZY_MAX(sub, n + zy__mha_attend_backward_floats(&m, true));
+    if (zy__block_has_cross(c)) {
+        m = zy__block_mha_config(c, ZY__SUB_CROSS);
+        sub = ZY_MAX(sub, n + zy__mha_attend_backward_floats(&m, false));
+    }
+    return 4 * n + sub;
 }
 
 size_t zy_block_scratch_floats(const zy_block_config *c) {
-    size_t n = (size_t)c->B * c->T * c->C, nf = (size_t)c->B * c->T * c->FF;
-    zy_mha_config ms = zy__block_mha_config(c, ZY__SUB_SELF);
-    size_t mha = zy_mha_scratch_floats(&ms);
-    if (zy__block_has_cross(c)) {
-        zy_mha_config mx = zy__block_mha_config(c, ZY__SUB_CROSS);
-        mha = ZY_MAX(mha, zy_mha_scratch_floats(&mx));
-    }
-    // forward: sublayer output n + MHA scratch; backward: two gradient buffers, then
-    // dr, dso, dn (n each), FF temporaries (2 nf) and MHA scratch
-    return ZY_MAX(n + mha, 5 * n + 2 * nf + mha);
+    return ZY_MAX(zy__block_fwd_floats(c), zy__block_bwd_floats(c));
+}
+
+const float *zy_block_attention_weights(const float *acts, const zy_block_config *c,
+                                        bool cross) {
+    if (cross && !zy__block_has_cross(c)) return NULL;
+    zy__block_sub subs[3];
+    zy_block_params p = {0};
+    zy__block_subs(subs, (float *)acts, NULL, &p, c);
+    return subs[cross ? 1 : 0].mha_acts.att;
 }

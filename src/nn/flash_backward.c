@@ -18,18 +18,18 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "core/internal.h"
+#include "core/pool.h"
 #include "flash_internal.h"
 
 // Backward, one thread: Kt (D, bk), Vt (Dv, bk), P and dS (bq, bk), dK (bk, D),
-// dV (bk, Dv).
+// dV (bk, Dv); for layouts whose rows are not contiguous (token-major, a KV cache),
+// contiguous copies of the tiles the kernels read repeatedly: Q, dO, O (bq rows), K (bk
+// rows) and the dq tile (bq, D). Rows a few KB apart alias in the L1 cache's sets, which
+// made the strided backward ~15% slower at T = 1024 before these copies.
 size_t zy__flash_bwd_floats(int bq, int bk, int D, int Dv) {
     return (size_t)D * bk + (size_t)Dv * bk + 2 * (size_t)bq * bk + (size_t)bk * D +
-           (size_t)bk * Dv;
+           (size_t)bk * Dv + 2 * (size_t)bq * D + 2 * (size_t)bq * Dv + (size_t)bk * D;
 }
 
 typedef struct {
@@ -39,10 +39,14 @@ typedef struct {
 
 typedef struct {
     float *Kt, *Vt, *P, *dS, *dK, *dV;
+    float *Qc, *dQc, *dOc, *Oc, *Kc; // contiguous tile copies (strided layouts only)
+    // the current query tile: row pointers and strides the kernels read
+    const float *Q, *dO, *O;
+    int ldq, ldo;
 } workspace;
 
 static workspace carve(const zy__flash_plan *pl, float *ws) {
-    const int D = pl->p.D, Dv = pl->p.Dv, bq = pl->bq, bk = pl->bk;
+    const int D = pl->D, Dv = pl->p.Dv, bq = pl->bq, bk = pl->bk;
     workspace w;
     w.Kt = ws;
     w.Vt = w.Kt + (size_t)D * bk;
@@ -50,7 +54,26 @@ static workspace carve(const zy__flash_plan *pl, float *ws) {
     w.dS = w.P + (size_t)bq * bk;
     w.dK = w.dS + (size_t)bq * bk;
     w.dV = w.dK + (size_t)bk * D;
+    w.Qc = w.dV + (size_t)bk * Dv;
+    w.dQc = w.Qc + (size_t)bq * D;
+    w.dOc = w.dQc + (size_t)bq * D;
+    w.Oc = w.dOc + (size_t)bq * Dv;
+    w.Kc = w.Oc + (size_t)bq * Dv;
     return w;
+}
+
+// Are the rows of a tensor contiguous (row stride = width)? Then tiles are read in place.
+static int dense(zy_attn_layout l, int width) { return l.row == width; }
+
+// rows (n, width) of stride ld -> dst (n, width) contiguous
+static void copy_rows(float *dst, const float *src, ptrdiff_t ld, int n, int width) {
+    for (int r = 0; r < n; r++)
+        memcpy(dst + (size_t)r * width, src + r * ld, (size_t)width * sizeof *dst);
+}
+
+// Row i of problem bh of a tensor (first row of a tile, usually).
+static inline ptrdiff_t row_at(zy_attn_layout l, int bh, int H, int i) {
+    return zy__attn_off(l, bh, H) + (ptrdiff_t)i * l.row;
 }
 
 // Does query tile qb see any key of the tile starting at j0? (Its last row sees most.)
@@ -62,26 +85,104 @@ static int pair_live(const zy__flash_plan *pl, int bh, int qb, int j0) {
 // Kᵀ and Vᵀ of key tile [j0, j0 + nk) into w->Kt (D, bk), w->Vt (Dv, bk).
 static void load_key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int j0, int nk,
                           workspace *w) {
-    const int D = pl->p.D, Dv = pl->p.Dv, bk = pl->bk;
-    const float *K = t->k + ((size_t)bh * pl->p.Tk + j0) * D;
-    const float *V = t->v + ((size_t)bh * pl->p.Tk + j0) * Dv;
+    const int D = pl->D, Dv = pl->p.Dv, bk = pl->bk, H = pl->p.H;
+    const float *K = t->k + row_at(pl->lk, bh, H, j0);
+    const float *V = t->v + row_at(pl->lv, bh, H, j0);
     for (int j = 0; j < nk; j++) {
-        for (int d = 0; d < D; d++) w->Kt[(size_t)d * bk + j] = K[(size_t)j * D + d];
-        for (int d = 0; d < Dv; d++) w->Vt[(size_t)d * bk + j] = V[(size_t)j * Dv + d];
+        const float *kj = K + (ptrdiff_t)j * pl->lk.row, *vj = V + (ptrdiff_t)j * pl->lv.row;
+        for (int d = 0; d < D; d++) w->Kt[(size_t)d * bk + j] = kj[d];
+        for (int d = 0; d < Dv; d++) w->Vt[(size_t)d * bk + j] = vj[d];
+    }
+    if (!dense(pl->lk, D)) copy_rows(w->Kc, K, pl->lk.row, nk, D);
+}
+
+// The key tile's rows (nk, D) as the dq product reads them, and their stride.
+static const float *key_rows(const zy__flash_plan *pl, const tensors *t, int bh, int j0,
+                             const workspace *w, int *ld) {
+    if (dense(pl->lk, pl->D)) {
+        *ld = pl->D;
+        return t->k + row_at(pl->lk, bh, pl->p.H, j0);
+    }
+    *ld = pl->D;
+    return w->Kc;
+}
+
+// Strided rows (thousands of floats apart) defeat the hardware prefetcher: ask for the
+// next tile's rows while this one is computed. A no-op for dense layouts.
+static void prefetch_rows(const float *p, ptrdiff_t ld, int n, int width) {
+    for (int r = 0; r < n; r++)
+        for (int e = 0; e < width; e += 16) __builtin_prefetch(p + r * ld + e);
+}
+
+static void prefetch_query_tile(const zy__flash_plan *pl, const tensors *t, int bh, int qb) {
+    if (qb >= pl->nqb) return;
+    const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, pl->p.Tq - i0), H = pl->p.H;
+    if (!dense(pl->lq, pl->D)) prefetch_rows(t->q + row_at(pl->lq, bh, H, i0), pl->lq.row, mq, pl->D);
+    if (!dense(pl->lo, pl->p.Dv)) {
+        prefetch_rows(t->dout + row_at(pl->lo, bh, H, i0), pl->lo.row, mq, pl->p.Dv);
+        prefetch_rows(t->out + row_at(pl->lo, bh, H, i0), pl->lo.row, mq, pl->p.Dv);
     }
 }
 
-// P (with dropout: M∘P) and dS (mq, nk) of query tile qb against the key tile already in
-// w->Kt, w->Vt.
+static void prefetch_key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int kb) {
+    if (kb >= pl->nkb) return;
+    const int j0 = kb * pl->bk, nk = ZY_MIN(pl->bk, pl->p.Tk - j0), H = pl->p.H;
+    if (!dense(pl->lk, pl->D)) prefetch_rows(t->k + row_at(pl->lk, bh, H, j0), pl->lk.row, nk, pl->D);
+    if (!dense(pl->lv, pl->p.Dv))
+        prefetch_rows(t->v + row_at(pl->lv, bh, H, j0), pl->lv.row, nk, pl->p.Dv);
+}
+
+// Point w at query tile qb's Q, dO and O rows: in place when dense, else copied.
+static void load_query_tile(const zy__flash_plan *pl, const tensors *t, int bh, int qb,
+                            workspace *w) {
+    const int D = pl->D, Dv = pl->p.Dv, H = pl->p.H;
+    const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, pl->p.Tq - i0);
+    const float *Q = t->q + row_at(pl->lq, bh, H, i0);
+    const float *dO = t->dout + row_at(pl->lo, bh, H, i0), *O = t->out + row_at(pl->lo, bh, H, i0);
+    if (dense(pl->lq, D)) {
+        w->Q = Q, w->ldq = D;
+    } else {
+        copy_rows(w->Qc, Q, pl->lq.row, mq, D);
+        w->Q = w->Qc, w->ldq = D;
+    }
+    if (dense(pl->lo, Dv)) {
+        w->dO = dO, w->O = O, w->ldo = Dv;
+    } else {
+        copy_rows(w->dOc, dO, pl->lo.row, mq, Dv);
+        copy_rows(w->Oc, O, pl->lo.row, mq, Dv);
+        w->dO = w->dOc, w->O = w->Oc, w->ldo = Dv;
+    }
+}
+
+// dq rows of query tile qb += scale · dS · K: in place when dq is dense, else through the
+// contiguous dQc tile (written, then added), the same sums either way for a given layout.
+static void add_dq(const zy__flash_plan *pl, const tensors *t, int bh, int qb, int j0, int nk,
+                   workspace *w) {
+    const int D = pl->D, i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, pl->p.Tq - i0);
+    int ldk;
+    const float *K = key_rows(pl, t, bh, j0, w, &ldk);
+    float *dq = t->dq + row_at(pl->lq, bh, pl->p.H, i0);
+    if (dense(pl->lq, D)) {
+        pl->kn.mm(mq, D, nk, pl->scale, w->dS, pl->bk, false, K, ldk, 1.0f, dq, D);
+        return;
+    }
+    pl->kn.mm(mq, D, nk, pl->scale, w->dS, pl->bk, false, K, ldk, 0.0f, w->dQc, D);
+    for (int r = 0; r < mq; r++) {
+        float *d = dq + (ptrdiff_t)r * pl->lq.row;
+        const float *s = w->dQc + (size_t)r * D;
+        for (int e = 0; e < D; e++) d[e] += s[e];
+    }
+}
+
+// P (with dropout: M∘P) and dS (mq, nk) of query tile qb (loaded by load_query_tile)
+// against the key tile already in w->Kt, w->Vt.
 static void pair_grads(const zy__flash_plan *pl, const tensors *t, int bh, int qb, int j0,
                        int nk, workspace *w) {
-    const zy_flash_params *p = &pl->p;
-    const int D = p->D, Dv = p->Dv, bk = pl->bk;
+    const zy_attn_desc *p = &pl->p;
+    const int D = pl->D, Dv = p->Dv, bk = pl->bk;
     const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, p->Tq - i0);
-    const size_t row0 = (size_t)bh * p->Tq + i0;
-    const float *Q = t->q + row0 * D, *dO = t->dout + row0 * Dv, *O = t->out + row0 * Dv;
-    pl->kn.mm(mq, nk, D, pl->scale, Q, D, false, w->Kt, bk, 0.0f, w->P, bk);
-    pl->kn.mm(mq, nk, Dv, 1.0f, dO, Dv, false, w->Vt, bk, 0.0f, w->dS, bk);
+    pl->kn.mm(mq, nk, D, pl->scale, w->Q, w->ldq, false, w->Kt, bk, 0.0f, w->P, bk);
+    pl->kn.mm(mq, nk, Dv, 1.0f, w->dO, w->ldo, false, w->Vt, bk, 0.0f, w->dS, bk);
     // Mask: row r sees the first nv keys of the tile (a row that saw no key at all has
     // lse = -inf, which exp_rows turns into a zero row).
     if (zy__flash_kend(pl, bh, i0) < j0 + nk)
@@ -92,17 +193,18 @@ static void pair_grads(const zy__flash_plan *pl, const tensors *t, int bh, int q
     // Dropout: dP of the undropped weights is M∘(dO·Vᵀ); dV needs the dropped weights M∘P.
     const bool drop = p->dropout > 0.0f;
     if (drop) zy__flash_dropout_tile(pl, w->dS, bk, false, bh, i0, mq, j0, nk);
-    pl->kn.exp_rows(w->P, mq, nk, bk, t->lse + row0);
-    pl->kn.ds(w->dS, w->P, mq, nk, bk, dO, O, Dv);
+    pl->kn.exp_rows(w->P, mq, nk, bk, t->lse + (size_t)bh * p->Tq + i0);
+    pl->kn.ds(w->dS, w->P, mq, nk, bk, w->dO, w->O, Dv); // dO, O rows are contiguous here
     if (drop) zy__flash_dropout_tile(pl, w->P, bk, false, bh, i0, mq, j0, nk);
 }
 
 // All query tiles against key tile kb: dk, dv of the tile (+=), and dq too when with_dq.
 static void key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int kb, int with_dq,
                      workspace *w) {
-    const zy_flash_params *p = &pl->p;
-    const int D = p->D, Dv = p->Dv, bk = pl->bk;
+    const zy_attn_desc *p = &pl->p;
+    const int D = pl->D, Dv = p->Dv, bk = pl->bk, H = p->H;
     const int j0 = kb * bk, nk = ZY_MIN(bk, p->Tk - j0);
+    const int ldk = (int)pl->lk.row;
     int any = 0;
     for (int qb = 0; qb < pl->nqb; qb++) {
         if (!pair_live(pl, bh, qb, j0)) continue;
@@ -113,23 +215,25 @@ static void key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int kb,
             any = 1;
         }
         const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, p->Tq - i0);
-        const size_t row0 = (size_t)bh * p->Tq + i0;
+        load_query_tile(pl, t, bh, qb, w);
+        prefetch_query_tile(pl, t, bh, qb + 1 < pl->nqb ? qb + 1 : 0);
+        if (qb + 1 == pl->nqb) prefetch_key_tile(pl, t, bh, kb + 1);
         pair_grads(pl, t, bh, qb, j0, nk, w);
-        pl->kn.mm(nk, Dv, mq, 1.0f, w->P, bk, true, t->dout + row0 * Dv, Dv, 1.0f, w->dV, Dv);
-        pl->kn.mm(nk, D, mq, pl->scale, w->dS, bk, true, t->q + row0 * D, D, 1.0f, w->dK, D);
-        if (with_dq && t->dq)
-            pl->kn.mm(mq, D, nk, pl->scale, w->dS, bk, false,
-                      t->k + ((size_t)bh * p->Tk + j0) * D, D, 1.0f, t->dq + row0 * D, D);
+        pl->kn.mm(nk, Dv, mq, 1.0f, w->P, bk, true, w->dO, w->ldo, 1.0f, w->dV, Dv);
+        pl->kn.mm(nk, D, mq, pl->scale, w->dS, bk, true, w->Q, w->ldq, 1.0f, w->dK, D);
+        if (with_dq && t->dq) add_dq(pl, t, bh, qb, j0, nk, w);
     }
     if (!any) return;
-    const size_t key0 = (size_t)bh * p->Tk + j0;
     if (t->dk) {
-        float *dk = t->dk + key0 * D;
-        for (size_t x = 0; x < (size_t)nk * D; x++) dk[x] += w->dK[x];
+        float *dk = t->dk + row_at(pl->lk, bh, H, j0);
+        for (int j = 0; j < nk; j++)
+            for (int d = 0; d < D; d++) dk[(ptrdiff_t)j * ldk + d] += w->dK[(size_t)j * D + d];
     }
     if (t->dv) {
-        float *dv = t->dv + key0 * Dv;
-        for (size_t x = 0; x < (size_t)nk * Dv; x++) dv[x] += w->dV[x];
+        float *dv = t->dv + row_at(pl->lv, bh, H, j0);
+        for (int j = 0; j < nk; j++)
+            for (int d = 0; d < Dv; d++)
+                dv[(ptrdiff_t)j * pl->lv.row + d] += w->dV[(size_t)j * Dv + d];
     }
 }
 
@@ -138,81 +242,77 @@ static void key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int kb,
 // same order and with the same kernels as key_tile(with_dq), hence the same bits.
 static void query_tiles(const zy__flash_plan *pl, const tensors *t, int bh, int qb0, int qb1,
                         workspace *w) {
-    const zy_flash_params *p = &pl->p;
-    const int D = p->D, bk = pl->bk;
+    const zy_attn_desc *p = &pl->p;
+    const int bk = pl->bk;
     for (int kb = 0; kb < pl->nkb; kb++) {
         const int j0 = kb * bk, nk = ZY_MIN(bk, p->Tk - j0);
         if (!pair_live(pl, bh, qb1 - 1, j0)) break; // the group's last tile sees the most
         load_key_tile(pl, t, bh, j0, nk, w);
         for (int qb = qb0; qb < qb1; qb++) {
             if (!pair_live(pl, bh, qb, j0)) continue;
-            const size_t row0 = (size_t)bh * p->Tq + (size_t)qb * pl->bq;
-            const int mq = ZY_MIN(pl->bq, p->Tq - qb * pl->bq);
+            load_query_tile(pl, t, bh, qb, w);
             pair_grads(pl, t, bh, qb, j0, nk, w);
-            pl->kn.mm(mq, D, nk, pl->scale, w->dS, bk, false,
-                      t->k + ((size_t)bh * p->Tk + j0) * D, D, 1.0f, t->dq + row0 * D, D);
+            add_dq(pl, t, bh, qb, j0, nk, w);
         }
     }
 }
 
-static float *thread_scratch(float *scratch, size_t per) {
-#ifdef _OPENMP
-    return scratch + (size_t)omp_get_thread_num() * per;
-#else
-    (void)per;
-    return scratch;
-#endif
+typedef struct bwd_job {
+    const zy__flash_plan *pl;
+    const tensors *t;
+    float *scratch;
+    size_t per;
+    int G, ngb; // two-pass dq: groups of G query tiles, ngb groups per row block
+} bwd_job;
+
+static void per_row_block(void *ctx, size_t b0, size_t b1, int thread) {
+    const bwd_job *j = ctx;
+    workspace w = carve(j->pl, j->scratch + (size_t)thread * j->per);
+    for (size_t bh = b0; bh < b1; bh++)
+        for (int kb = 0; kb < j->pl->nkb; kb++) key_tile(j->pl, j->t, (int)bh, kb, 1, &w);
+}
+
+static void key_pass(void *ctx, size_t x0, size_t x1, int thread) {
+    const bwd_job *j = ctx;
+    workspace w = carve(j->pl, j->scratch + (size_t)thread * j->per);
+    for (size_t x = x0; x < x1; x++)
+        key_tile(j->pl, j->t, (int)(x / j->pl->nkb), (int)(x % j->pl->nkb), 0, &w);
+}
+
+static void query_pass(void *ctx, size_t x0, size_t x1, int thread) {
+    const bwd_job *j = ctx;
+    workspace w = carve(j->pl, j->scratch + (size_t)thread * j->per);
+    for (size_t x = x0; x < x1; x++) {
+        const int qb0 = (int)(x % j->ngb) * j->G;
+        query_tiles(j->pl, j->t, (int)(x / j->ngb), qb0, ZY_MIN(qb0 + j->G, j->pl->nqb), &w);
+    }
 }
 
 zy_status zy_flash_backward(float *dq, float *dk, float *dv, const float *dout,
                             const float *q, const float *k, const float *v, const float *out,
-                            const float *lse, zy_flash_params p, float *scratch,
+                            const float *lse, const zy_attn_desc *d, float *scratch,
                             size_t scratch_floats) {
-    zy__flash_plan pl = {0};
-    zy_status st = zy__flash_plan_init(&pl, p, scratch, scratch_floats, "zy_flash_backward");
+    zy__flash_plan pl;
+    zy_status st = zy__flash_plan_init(&pl, d, scratch, scratch_floats, "zy_flash_backward");
     if (st) return st;
-    if (p.Tq == 0 || p.Tk == 0) return ZY_STATUS_OK;
+    if (d->Tq == 0 || d->Tk == 0) return ZY_STATUS_OK;
     if (!dout || !q || !k || !v || !out || !lse)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "zy_flash_backward: NULL tensor");
     if (!dq && !dk && !dv) return ZY_STATUS_OK;
     const tensors t = {dq, dk, dv, dout, q, k, v, out, lse};
-    const size_t per = zy_flash_scratch_floats(p);
     const int nt = pl.nthreads;
+    bwd_job j = {&pl, &t, scratch, zy_flash_scratch_floats(d), 1, 1};
     // One row block per thread at a time balances once there are a few per thread.
     const int per_bh = nt == 1 || pl.BH >= 4 * nt || pl.BH % nt == 0;
     if (per_bh) {
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
-#endif
-        for (int bh = 0; bh < pl.BH; bh++) {
-            workspace w = carve(&pl, thread_scratch(scratch, per));
-            for (int kb = 0; kb < pl.nkb; kb++) key_tile(&pl, &t, bh, kb, 1, &w);
-        }
+        zy__parallel((size_t)pl.BH, 1, nt, per_row_block, &j);
         return ZY_STATUS_OK;
     }
     // dq pass: groups of G query tiles share each transposed key tile; about four groups
     // per thread keep the dynamic schedule balanced (causal groups differ in cost).
-    const int G = ZY_MAX(1, pl.BH * pl.nqb / (4 * nt));
-    const int ngb = (pl.nqb + G - 1) / G; // groups per row block
-    const int nkt = pl.BH * pl.nkb, nqt = pl.BH * ngb;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        workspace w = carve(&pl, thread_scratch(scratch, per));
-#ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-        for (int x = 0; x < nkt; x++) key_tile(&pl, &t, x / pl.nkb, x % pl.nkb, 0, &w);
-        if (dq) {
-#ifdef _OPENMP
-#pragma omp for schedule(dynamic, 1)
-#endif
-            for (int x = 0; x < nqt; x++) {
-                const int qb0 = (x % ngb) * G;
-                query_tiles(&pl, &t, x / ngb, qb0, ZY_MIN(qb0 + G, pl.nqb), &w);
-            }
-        }
-    }
+    j.G = ZY_MAX(1, pl.BH * pl.nqb / (4 * nt));
+    j.ngb = (pl.nqb + j.G - 1) / j.G; // groups per row block
+    zy__parallel((size_t)pl.BH * pl.nkb, 1, nt, key_pass, &j);
+    if (dq) zy__parallel((size_t)pl.BH * j.ngb, 1, nt, query_pass, &j);
     return ZY_STATUS_OK;
 }

@@ -63,26 +63,27 @@ zy__flash_kernels zy__flash_kernels_get(void);
 // ---- shared by flash.c (forward) and flash_backward.c --------------------------------
 #include <stddef.h>
 
-#include "zhuyi/flash.h"
+#include "nn/attention_internal.h"
 
 #define ZY__FLASH_BQ 64 // default query rows per tile
 #define ZY__FLASH_BK 64 // default key rows per tile
 
-// A validated call: shapes, tile sizes and the kernels in force.
+// A validated call: the desc, its resolved layouts, tile sizes and the kernels in force.
 typedef struct zy__flash_plan {
-    zy_flash_params p;
-    int BH, bq, bk, nqb, nkb, nthreads;
+    zy_attn_desc p;
+    zy_attn_layout lq, lk, lv, lo;
+    int BH, D, bq, bk, nqb, nkb, nthreads;
     float scale;
     zy__flash_kernels kn;
 } zy__flash_plan;
 
-// Checks p and the scratch size, picks the kernels and the thread count.
-zy_status zy__flash_plan_init(zy__flash_plan *pl, zy_flash_params p, const float *scratch,
+// Checks d and the scratch size, picks the kernels and the thread count.
+zy_status zy__flash_plan_init(zy__flash_plan *pl, const zy_attn_desc *d, const float *scratch,
                               size_t scratch_floats, const char *who);
 
 // How many keys query i of row block bh sees: keys [0, n) (causal and padding combined).
 static inline int zy__flash_kend(const zy__flash_plan *pl, int bh, int i) {
-    const zy_flash_params *p = &pl->p;
+    const zy_attn_desc *p = &pl->p;
     int n = p->key_lengths ? p->key_lengths[bh / p->H] : p->Tk;
     if (p->causal) {
         int c = i + p->Tk - p->Tq + 1;
@@ -93,7 +94,7 @@ static inline int zy__flash_kend(const zy__flash_plan *pl, int bh, int i) {
 
 // Dropout on a weight tile of query rows [i0, i0+mq) x key columns [j0, j0+nk): X (mq, nk)
 // with row stride ld, or stored transposed (nk, mq). Same mask and scaling as
-// zy_dropout_forward over the flat (BH, Tq, Tk) weights (see flash.h).
+// zy_dropout_forward over the flat (BH, Tq, Tk) weights (see attention.h).
 void zy__flash_dropout_tile(const zy__flash_plan *pl, float *X, int ld, bool transposed,
                             int bh, int i0, int mq, int j0, int nk);
 

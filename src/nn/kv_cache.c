@@ -1,126 +1,342 @@
-// KV cache for incremental decoding: per layer, the keys and values of every position
-// seen so far, so each new token costs one query against the cache instead of a full
-// recomputation. Forward only (inference); training uses the full-sequence paths.
-// Layout per layer: k (B,H,maxT,D) then v (B,H,maxT,D); attention reads them in place
-// through the desc's k/v strides.
+// KV cache for incremental decoding of a batch of sequences: per (layer, sequence) the keys
+// and values of every position seen so far, so each new token costs one query against the
+// cache instead of a full recomputation. Forward only (inference); training uses the
+// full-sequence paths. The attention reads the cache in place: through the descriptor's
+// layouts on the tiled core (several queries), or the one-query decode kernel.
+//
+// Layout: mem (layers, n_seq, 2, H, maxT, D) — per (layer, sequence) k (H, maxT, D) then
+// v (H, maxT, D). len (n_seq): advanced positions; fill (layers, n_seq): positions present
+// at each layer (>= len once written), so attend and advance can check what is there.
 #include <string.h>
 
 #include "zhuyi/attention.h"
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "nn/attention_internal.h"
 
 struct zy_kv_cache {
-    int layers, B, H, maxT, D;
-    int *len;   // (layers) positions held by each layer
-    float *mem; // (layers, 2, B, H, maxT, D)
+    int layers, n_seq, H, maxT, D;
+    int *len;   // (n_seq)
+    int *fill;  // (layers, n_seq)
+    float *mem; // (layers, n_seq, 2, H, maxT, D)
 };
 
-static float *layer_k(const zy_kv_cache *c, int layer) {
-    return c->mem + (size_t)layer * 2 * c->B * c->H * c->maxT * c->D;
+static size_t head_floats(const zy_kv_cache *c) { return (size_t)c->maxT * c->D; }
+static float *seq_k(const zy_kv_cache *c, int layer, int seq) {
+    return c->mem + ((size_t)layer * c->n_seq + seq) * 2 * c->H * head_floats(c);
 }
-static float *layer_v(const zy_kv_cache *c, int layer) {
-    return layer_k(c, layer) + (size_t)c->B * c->H * c->maxT * c->D;
+static float *seq_v(const zy_kv_cache *c, int layer, int seq) {
+    return seq_k(c, layer, seq) + (size_t)c->H * head_floats(c);
+}
+static int *fill_of(const zy_kv_cache *c, int layer, int seq) {
+    return c->fill + (size_t)layer * c->n_seq + seq;
 }
 
-zy_status zy_kv_cache_create(zy_kv_cache **out, int layers, int B, int H, int maxT, int D) {
+zy_status zy_kv_cache_create(zy_kv_cache **out, int layers, int n_seq, int H, int maxT, int D) {
     *out = NULL;
-    if (layers <= 0 || B <= 0 || H <= 0 || maxT <= 0 || D <= 0)
+    if (layers <= 0 || n_seq <= 0 || H <= 0 || maxT <= 0 || D <= 0 || maxT > (1 << 24) ||
+        D > 65536)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "kv cache: bad sizes layers=%d B=%d H=%d maxT=%d D=%d", layers, B, H,
-                         maxT, D);
+                         "kv cache: bad sizes layers=%d n_seq=%d H=%d maxT=%d D=%d", layers,
+                         n_seq, H, maxT, D);
     zy_kv_cache *c = zy_calloc(1, sizeof *c);
     if (!c) goto fail_struct;
-    c->len = zy_calloc((size_t)layers, sizeof *c->len);
+    c->len = zy_calloc((size_t)n_seq, sizeof *c->len);
     if (!c->len) goto fail_len;
-    c->mem = zy_calloc((size_t)layers * 2 * B * H * maxT, (size_t)D * sizeof(float));
+    c->fill = zy_calloc((size_t)layers * n_seq, sizeof *c->fill);
+    if (!c->fill) goto fail_fill;
+    c->mem = zy_calloc((size_t)layers * n_seq * 2 * H * maxT, (size_t)D * sizeof(float));
     if (!c->mem) goto fail_mem;
-    c->layers = layers, c->B = B, c->H = H, c->maxT = maxT, c->D = D;
+    c->layers = layers, c->n_seq = n_seq, c->H = H, c->maxT = maxT, c->D = D;
     *out = c;
     return ZY_STATUS_OK;
 fail_mem:
+    zy_free(c->fill);
+fail_fill:
     zy_free(c->len);
 fail_len:
     zy_free(c);
 fail_struct:
-    return ZY_STATUS_OUT_OF_MEMORY;
+    return zy__error(ZY_STATUS_OUT_OF_MEMORY, "kv cache: out of memory for %d layers x %d "
+                     "sequences x %d positions", layers, n_seq, maxT);
 }
 
 void zy_kv_cache_free(zy_kv_cache *c) {
     if (!c) return;
     zy_free(c->mem);
+    zy_free(c->fill);
     zy_free(c->len);
     zy_free(c);
 }
 
-void zy_kv_cache_reset(zy_kv_cache *c) { memset(c->len, 0, (size_t)c->layers * sizeof *c->len); }
-
-int zy_kv_cache_len(const zy_kv_cache *c, int layer) {
-    return layer >= 0 && layer < c->layers ? c->len[layer] : 0;
+void zy_kv_cache_shape(const zy_kv_cache *c, int *layers, int *n_seq, int *H, int *maxT,
+                       int *D) {
+    if (layers) *layers = c->layers;
+    if (n_seq) *n_seq = c->n_seq;
+    if (H) *H = c->H;
+    if (maxT) *maxT = c->maxT;
+    if (D) *D = c->D;
 }
 
-// k, v (B,H,Tn,D)
-zy_status zy_kv_cache_append(zy_kv_cache *c, int layer, const float *k, const float *v,
-                             int Tn) {
+static zy_status check_seq(const zy_kv_cache *c, int seq, const char *who) {
+    if (seq < 0 || seq >= c->n_seq)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "kv cache %s: sequence %d of %d", who, seq,
+                         c->n_seq);
+    return ZY_STATUS_OK;
+}
+static zy_status check_layer_seq(const zy_kv_cache *c, int layer, int seq, const char *who) {
     if (layer < 0 || layer >= c->layers)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "kv cache: layer %d of %d", layer,
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "kv cache %s: layer %d of %d", who, layer,
                          c->layers);
-    int t0 = c->len[layer];
-    if (Tn < 0 || Tn > c->maxT - t0)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "kv cache: layer %d holds %d of %d positions, cannot append %d",
-                         layer, t0, c->maxT, Tn);
-    size_t row = (size_t)c->D, n = (size_t)Tn * row;
-    float *K = layer_k(c, layer), *V = layer_v(c, layer);
-    for (int bh = 0; bh < c->B * c->H; bh++) {
-        size_t dst = ((size_t)bh * c->maxT + t0) * row;
-        memcpy(K + dst, k + (size_t)bh * n, n * sizeof *K);
-        memcpy(V + dst, v + (size_t)bh * n, n * sizeof *V);
-    }
-    c->len[layer] = t0 + Tn;
+    return check_seq(c, seq, who);
+}
+
+void zy_kv_cache_reset(zy_kv_cache *c) {
+    memset(c->len, 0, (size_t)c->n_seq * sizeof *c->len);
+    memset(c->fill, 0, (size_t)c->layers * c->n_seq * sizeof *c->fill);
+}
+
+zy_status zy_kv_cache_reset_seq(zy_kv_cache *c, int seq) {
+    zy_status st = check_seq(c, seq, "reset");
+    if (st != ZY_STATUS_OK) return st;
+    c->len[seq] = 0;
+    for (int l = 0; l < c->layers; l++) *fill_of(c, l, seq) = 0;
     return ZY_STATUS_OK;
 }
 
-// q (B,H,Tn,D) -> out (B,H,Tn,D); att (B*H*Tn*maxT) scratch
-zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, float *out, float *att,
-                             const float *q, int Tn, const int *key_lengths) {
-    if (layer < 0 || layer >= c->layers || Tn <= 0 || Tn > c->len[layer])
+int zy_kv_cache_len(const zy_kv_cache *c, int seq) {
+    if (check_seq(c, seq, "len") != ZY_STATUS_OK) return -1;
+    return c->len[seq];
+}
+
+zy_status zy_kv_cache_copy_seq(zy_kv_cache *c, int dst, int src) {
+    zy_status st;
+    if ((st = check_seq(c, dst, "copy")) || (st = check_seq(c, src, "copy"))) return st;
+    if (dst == src) return ZY_STATUS_OK;
+    for (int l = 0; l < c->layers; l++) {
+        int n = *fill_of(c, l, src);
+        for (int h = 0; h < 2 * c->H; h++) // the k heads then the v heads
+            memcpy(seq_k(c, l, dst) + h * head_floats(c), seq_k(c, l, src) + h * head_floats(c),
+                   (size_t)n * c->D * sizeof(float));
+        *fill_of(c, l, dst) = n;
+    }
+    c->len[dst] = c->len[src];
+    return ZY_STATUS_OK;
+}
+
+zy_status zy_kv_cache_write(zy_kv_cache *c, int layer, int seq, const float *k,
+                            const float *v, int n, int ld) {
+    zy_status st = check_layer_seq(c, layer, seq, "write");
+    if (st != ZY_STATUS_OK) return st;
+    const int t0 = c->len[seq], H = c->H, D = c->D;
+    if (n < 0 || n > c->maxT - t0 || ld < H * D)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "kv cache: attend layer %d with %d queries (holds %d)", layer, Tn,
-                         layer >= 0 && layer < c->layers ? c->len[layer] : 0);
-    zy_attn_desc d = zy_attn_default_desc(c->B, c->H, Tn, c->len[layer], c->D, c->D);
-    d.causal = true; // the Tn queries are the last Tn cached positions
-    d.key_lengths = key_lengths;
-    d.k_stride = d.v_stride = (ptrdiff_t)c->maxT * c->D;
-    return zy_attn_forward(out, att, NULL, q, layer_k(c, layer), layer_v(c, layer), NULL, &d);
+                         "kv cache write: sequence %d holds %d of %d positions, cannot add %d "
+                         "(row stride %d, need >= %d)",
+                         seq, t0, c->maxT, n, ld, H * D);
+    float *K = seq_k(c, layer, seq), *V = seq_v(c, layer, seq);
+    for (int h = 0; h < H; h++) {
+        float *kh = K + h * head_floats(c) + (size_t)t0 * D;
+        float *vh = V + h * head_floats(c) + (size_t)t0 * D;
+        for (int t = 0; t < n; t++) {
+            memcpy(kh + (size_t)t * D, k + (size_t)t * ld + (size_t)h * D, D * sizeof(float));
+            memcpy(vh + (size_t)t * D, v + (size_t)t * ld + (size_t)h * D, D * sizeof(float));
+        }
+    }
+    *fill_of(c, layer, seq) = t0 + n;
+    return ZY_STATUS_OK;
 }
 
-size_t zy_mha_cached_scratch_floats(const zy_kv_cache *c, int Tn, int C) {
-    size_t n = (size_t)c->B * Tn * C;
-    // proj (3n) | qh | kh | vh | oh | ctx | att
-    return 8 * n + (size_t)c->B * c->H * Tn * c->maxT;
+zy_status zy_kv_cache_advance(zy_kv_cache *c, int seq, int n) {
+    zy_status st = check_seq(c, seq, "advance");
+    if (st != ZY_STATUS_OK) return st;
+    const int want = c->len[seq] + n;
+    if (n < 0 || n > c->maxT - c->len[seq])
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                         "kv cache advance: sequence %d holds %d of %d positions, cannot add %d",
+                         seq, c->len[seq], c->maxT, n);
+    for (int l = 0; l < c->layers; l++)
+        if (*fill_of(c, l, seq) < want)
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                             "kv cache advance: layer %d of sequence %d holds %d positions, "
+                             "not the %d it would advance to (write every layer first)",
+                             l, seq, *fill_of(c, l, seq), want);
+    c->len[seq] = want;
+    return ZY_STATUS_OK;
 }
 
-// xnew (B,Tn,C) -> out (B,Tn,C)
-zy_status zy_mha_forward_cached(float *out, float *scratch, zy_kv_cache *cache, int layer,
-                                const float *xnew, int Tn, const zy_mha_params *p, int C) {
-    int B = cache->B, H = cache->H, hd = cache->D;
-    if (C != H * hd)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "kv cache: C=%d but cache has %d x %d",
-                         C, H, hd);
-    size_t n = (size_t)B * Tn * C;
-    float *proj = scratch, *qh = proj + 3 * n, *kh = qh + n, *vh = kh + n, *oh = vh + n;
-    float *ctx = oh + n, *att = ctx + n;
-    zy_linear_forward(proj, xnew, p->in_proj_weight, p->in_proj_bias, B * Tn, C, 3 * C);
-    zy__mha_split_heads(qh, proj, B, Tn, H, hd, 3 * C, 0);
-    zy__mha_split_heads(kh, proj, B, Tn, H, hd, 3 * C, C);
-    zy__mha_split_heads(vh, proj, B, Tn, H, hd, 3 * C, 2 * C);
-    zy_status st = zy_kv_cache_append(cache, layer, kh, vh, Tn);
+// ---- attention over the cache ------------------------------------------------------------
+// Per-thread share of the scratch: the decode kernel's scores (maxT), or a tiled tile set.
+static size_t share_floats(const zy_kv_cache *c, int n) {
+    size_t s = (size_t)c->maxT;
+    if (n > 1) {
+        zy_attn_desc d = zy_attn_default_desc(1, c->H, n, c->maxT, c->D, c->D);
+        size_t f = zy_flash_scratch_floats(&d);
+        s = s > f ? s : f;
+    }
+    return (s + 15) & ~(size_t)15;
+}
+
+// Ahead of the per-thread shares: the tiled core's lse (H*n).
+static size_t head_of_scratch(const zy_kv_cache *c, int n) {
+    return ((size_t)c->H * n + 15) & ~(size_t)15;
+}
+
+size_t zy_kv_cache_scratch_floats(const zy_kv_cache *c, int n) {
+    return head_of_scratch(c, n) + share_floats(c, n) * (size_t)zy__parallel_threads();
+}
+
+// Keys a causal / non-causal attend of n queries of seq sees, or -1 with a message.
+static int key_count(const zy_kv_cache *c, int layer, int seq, bool causal, int n,
+                     const char *who) {
+    const int have = *fill_of(c, layer, seq), len = c->len[seq];
+    const int need = causal ? len + n : len;
+    if (have < need) {
+        zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                  "kv cache %s: layer %d of sequence %d holds %d positions, the %s query "
+                  "needs %d (write the new positions first)",
+                  who, layer, seq, have, causal ? "causal" : "memory", need);
+        return -1;
+    }
+    return need;
+}
+
+typedef struct step_job {
+    const zy_kv_cache *c;
+    int layer;
+    const int *seqs;
+    const float *q;
+    float *out, *scratch;
+    int ldq, ldo, one_seq; // one_seq >= 0: one query of that sequence
+    int one_keys;          // its key count
+    bool causal;           // otherwise: query i sees len + causal keys of seqs[i]
+    size_t share;
+    float scale;
+    zy__attn_decode_fn kernel;
+} step_job;
+
+// task = query i, head h
+static void step_tasks(void *ctx, size_t t0, size_t t1, int thread) {
+    const step_job *j = ctx;
+    const zy_kv_cache *c = j->c;
+    float *s = j->scratch + (size_t)thread * j->share;
+    for (size_t t = t0; t < t1; t++) {
+        const int i = (int)(t / c->H), h = (int)(t % c->H);
+        const int seq = j->one_seq >= 0 ? j->one_seq : j->seqs[i];
+        const int nk = j->one_seq >= 0 ? j->one_keys : c->len[seq] + (j->causal ? 1 : 0);
+        const float *K = seq_k(c, j->layer, seq) + h * head_floats(c);
+        const float *V = seq_v(c, j->layer, seq) + h * head_floats(c);
+        j->kernel(j->out + (size_t)i * j->ldo + (size_t)h * c->D,
+                  j->q + (size_t)i * j->ldq + (size_t)h * c->D, K, c->D, V, c->D, nk, c->D,
+                  c->D, j->scale, s);
+    }
+}
+
+static zy_status run_steps(step_job *j, int n, int max_keys, float scale,
+                           size_t scratch_floats) {
+    const zy_kv_cache *c = j->c;
+    j->share = share_floats(c, 1);
+    if (!j->scratch || scratch_floats < j->share)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                         "kv cache attend: scratch of %zu floats, need at least %zu",
+                         j->scratch ? scratch_floats : (size_t)0, j->share);
+    j->scale = scale != 0.0f ? scale : 1.0f / sqrtf((float)c->D);
+    j->kernel = zy__attn_decode_kernel();
+    size_t fit = scratch_floats / j->share;
+    int nt = zy__parallel_threads();
+    nt = (size_t)nt < fit ? nt : (int)fit;
+    size_t per_task = (size_t)max_keys * c->D * 4 + 1;
+    size_t grain = ZY_MAX((size_t)1, ((size_t)1 << 16) / per_task);
+    zy__parallel((size_t)n * c->H, grain, nt, step_tasks, j);
+    return ZY_STATUS_OK;
+}
+
+static zy_status check_rows(const zy_kv_cache *c, int n, int ldq, int ldo, const float *q,
+                            const float *out, const char *who) {
+    if (n <= 0 || ldq < c->H * c->D || ldo < c->H * c->D || !q || !out)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                         "kv cache %s: %d queries, row strides %d / %d (need >= %d)", who, n,
+                         ldq, ldo, c->H * c->D);
+    return ZY_STATUS_OK;
+}
+
+zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, int seq, bool causal,
+                             float scale, const float *q, int ldq, int n, float *out, int ldo,
+                             float *scratch, size_t scratch_floats) {
+    zy_status st = check_layer_seq(c, layer, seq, "attend");
+    if (st || (st = check_rows(c, n, ldq, ldo, q, out, "attend"))) return st;
+    const int Tk = key_count(c, layer, seq, causal, n, "attend");
+    if (Tk < 0) return ZY_STATUS_INVALID_ARGUMENT;
+    const size_t head = head_of_scratch(c, n);
+    if (!scratch || scratch_floats < head)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "kv cache attend: scratch of %zu floats",
+                         scratch ? scratch_floats : (size_t)0);
+    if (n == 1) { // one query: the decode kernel
+        step_job j = {c, layer, NULL, q, out, scratch + head, ldq, ldo, seq, Tk, causal, 0, 0,
+                      NULL};
+        return run_steps(&j, 1, Tk, scale, scratch_floats - head);
+    }
+    zy_attn_desc d = zy_attn_default_desc(1, c->H, n, Tk, c->D, c->D);
+    d.causal = causal;
+    d.scale = scale;
+    d.q_layout = zy_attn_layout_rows(n, c->D, ldq);
+    d.out_layout = zy_attn_layout_rows(n, c->D, ldo);
+    d.k_layout = d.v_layout = (zy_attn_layout){0, (ptrdiff_t)head_floats(c), c->D};
+    // the tiled core's lse (one per query row and head) sits in the scratch's head
+    return zy_flash_forward(out, scratch, q, seq_k(c, layer, seq), seq_v(c, layer, seq), &d,
+                            scratch + head, scratch_floats - head);
+}
+
+zy_status zy_kv_cache_attend_step(const zy_kv_cache *c, int layer, const int *seqs, int n,
+                                  bool causal, float scale, const float *q, int ldq, float *out,
+                                  int ldo, float *scratch, size_t scratch_floats) {
+    zy_status st = check_rows(c, n, ldq, ldo, q, out, "attend step");
     if (st != ZY_STATUS_OK) return st;
-    st = zy_kv_cache_attend(cache, layer, oh, att, qh, Tn, NULL);
+    if (!seqs) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "kv cache attend step: no seqs");
+    // Every sequence is checked before anything runs.
+    const size_t head = head_of_scratch(c, n);
+    if (!scratch || scratch_floats < head)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                         "kv cache attend step: scratch of %zu floats",
+                         scratch ? scratch_floats : (size_t)0);
+    int max_keys = 0;
+    for (int i = 0; i < n; i++) {
+        if ((st = check_layer_seq(c, layer, seqs[i], "attend step"))) return st;
+        int nk = key_count(c, layer, seqs[i], causal, 1, "attend step");
+        if (nk < 0) return ZY_STATUS_INVALID_ARGUMENT;
+        max_keys = ZY_MAX(max_keys, nk);
+    }
+    step_job j = {c, layer, seqs, q, out, scratch + head, ldq, ldo, -1, 0, causal, 0, 0, NULL};
+    return run_steps(&j, n, max_keys, scale, scratch_floats - head);
+}
+
+// ---- MHA over the cache --------------------------------------------------------------------
+size_t zy_mha_cached_scratch_floats(const zy_kv_cache *c, int n, int C) {
+    size_t rows = (size_t)n * C;
+    // proj (n, 3C) | ctx (n, C) | attention scratch
+    return ((4 * rows + 15) & ~(size_t)15) + zy_kv_cache_scratch_floats(c, n);
+}
+
+zy_status zy_mha_forward_cached(float *out, float *scratch, size_t scratch_floats,
+                                zy_kv_cache *cache, int layer, int seq, const float *xnew,
+                                int n, const zy_mha_params *p, int C) {
+    if (C != cache->H * cache->D || n <= 0)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                         "mha cached: C=%d but the cache has %d heads x %d, n=%d", C, cache->H,
+                         cache->D, n);
+    size_t rows = (size_t)n * C, head = (4 * rows + 15) & ~(size_t)15;
+    if (scratch_floats < head)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "mha cached: scratch of %zu floats",
+                         scratch_floats);
+    float *proj = scratch, *ctx = proj + 3 * rows;
+    zy_linear_forward(proj, xnew, p->in_proj_weight, p->in_proj_bias, n, C, 3 * C);
+    zy_status st = zy_kv_cache_write(cache, layer, seq, proj + C, proj + 2 * C, n, 3 * C);
     if (st != ZY_STATUS_OK) return st;
-    zy__mha_merge_heads(ctx, oh, B, Tn, H, hd, C, 0, 0);
-    zy_linear_forward(out, ctx, p->out_proj_weight, p->out_proj_bias, B * Tn, C, C);
+    st = zy_kv_cache_attend(cache, layer, seq, true, 0.0f, proj, 3 * C, n, ctx, C,
+                            scratch + head, scratch_floats - head);
+    if (st != ZY_STATUS_OK) return st;
+    zy_linear_forward(out, ctx, p->out_proj_weight, p->out_proj_bias, n, C, C);
     return ZY_STATUS_OK;
 }

@@ -1,0 +1,305 @@
+// Transformer block benchmark: a stack of 12 GPT-2-shaped blocks (pre-LN decoder without
+// cross-attention, causal, GELU-tanh, C=768, H=12, FF=3072) on zy_block_* against GPT's
+// own layer code (zy_gpt_forward + zy_gpt_backward of a gpt2-124m-shaped model with
+// vocab_size 64, so its LM head is negligible; both in the same binary and run).
+//   train:  forward + backward at B=4 T=64, B=1 T=256, B=1 T=1024, dropout 0 and 0.1
+//           (blocks: attention weights, attention output and FF output at p, FF hidden 0,
+//           as GPT-2). The two alternate rep by rep, so load on a shared machine hits both.
+//   decode: one token at a time through 12 decoder blocks with a KV cache
+//           (zy_block_decode_step) against zy_gpt_decode, at cache lengths 64, 512 and
+//           960; and 4 sequences stepping together against 4 single steps.
+// Times: median and min over reps after a warm-up.
+// Usage: bench_block [reps] [train|decode|all]
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zhuyi/zhuyi.h"
+
+enum { L = 12, C = 768, H = 12, FF = 3072, V = 64, MAX_REPS = 64 };
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+static double median(double *x, int n) {
+    qsort(x, n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+static void check(zy_status s, const char *what) {
+    if (s == ZY_STATUS_OK) return;
+    fprintf(stderr, "bench_block: %s: %s\n", what, zy_last_error());
+    exit(1);
+}
+static float *floats(size_t n) {
+    float *p = zy_calloc(n, sizeof(float));
+    if (!p) {
+        fprintf(stderr, "bench_block: out of memory (%zu floats)\n", n);
+        exit(1);
+    }
+    return p;
+}
+
+// ---- the block stack ----------------------------------------------------------------------
+typedef struct stack {
+    zy_block_config c;
+    float *params, *grads, *res, *acts, *scratch, *dres;
+    size_t np, nacts, nscratch;
+    zy_block_params p[L], g[L];
+} stack;
+
+static zy_block_config gpt_block_config(int B, int T, float p) {
+    zy_block_config c = zy_block_default_config(ZY_BLOCK_DECODER, B, T, C, H, FF);
+    c.norm_first = true;
+    c.act = ZY_BLOCK_GELU_TANH;
+    c.dropout = (zy_block_dropout){p, p, 0.0f, p}; // GPT-2: no FF-hidden dropout
+    c.seed = 1234;
+    return c;
+}
+
+static void stack_init(stack *s, int B, int T, float p) {
+    memset(s, 0, sizeof *s);
+    s->c = gpt_block_config(B, T, p);
+    s->np = zy_block_param_count(&s->c);
+    s->params = floats(s->np * L);
+    s->grads = floats(s->np * L);
+    zy_rng r;
+    zy_rng_seed(&r, 7);
+    zy_rng_fill_normal(&r, s->params, s->np * L, 0.0f, 0.02f);
+    for (int l = 0; l < L; l++) {
+        zy_block_params_init(&s->p[l], s->params + l * s->np, &s->c);
+        zy_block_params_init(&s->g[l], s->grads + l * s->np, &s->c);
+        for (int i = 0; i < C; i++) s->p[l].ln1w[i] = s->p[l].ln2w[i] = 1.0f;
+    }
+    size_t n = (size_t)B * T * C;
+    s->res = floats((L + 1) * n);
+    zy_rng_fill_normal(&r, s->res, n, 0.0f, 1.0f);
+    s->dres = floats(n);
+    s->nacts = zy_block_acts_floats(&s->c);
+    s->acts = floats(s->nacts * L);
+    s->nscratch = zy_block_scratch_floats(&s->c);
+    s->scratch = floats(s->nscratch);
+}
+
+static void stack_free(stack *s) {
+    zy_free(s->params), zy_free(s->grads), zy_free(s->res), zy_free(s->dres);
+    zy_free(s->acts), zy_free(s->scratch);
+}
+
+static void stack_step(stack *s, double *tf, double *tb) {
+    size_t n = (size_t)s->c.B * s->c.T * C;
+    double t0 = now();
+    for (int l = 0; l < L; l++)
+        check(zy_block_forward(s->res + (l + 1) * n, s->acts + l * s->nacts, s->scratch,
+                               s->nscratch, s->res + l * n, NULL, &s->p[l], &s->c),
+              "block forward");
+    double t1 = now();
+    for (size_t i = 0; i < n; i++) s->dres[i] = 1e-3f * (float)(i % 7); // dy of the top
+    for (int l = L - 1; l >= 0; l--)
+        check(zy_block_backward(s->dres, NULL, &s->g[l], s->scratch, s->nscratch, s->dres,
+                                s->acts + l * s->nacts, s->res + l * n, NULL, &s->p[l], &s->c),
+              "block backward");
+    *tf = t1 - t0;
+    *tb = now() - t1;
+}
+
+// ---- GPT's layer code -------------------------------------------------------------------
+static zy_gpt *gpt_new(float dropout) {
+    zy_gpt_config gc;
+    check(zy_gpt_config_preset("gpt2-124m", &gc), "preset");
+    gc.vocab_size = V;
+    gc.dropout = dropout;
+    zy_gpt *m;
+    check(zy_gpt_create(&m, &gc), "gpt create");
+    zy_gpt_init_weights(m, 7);
+    return m;
+}
+
+static void gpt_step(zy_gpt *m, const int *x, const int *y, int B, int T, double *tf,
+                     double *tb) {
+    float loss;
+    double t0 = now();
+    check(zy_gpt_forward(m, x, y, B, T, &loss), "gpt forward");
+    double t1 = now();
+    check(zy_gpt_backward(m, 1.0f), "gpt backward");
+    *tf = t1 - t0;
+    *tb = now() - t1;
+}
+
+static void train(int B, int T, float p, int reps) {
+    stack s;
+    stack_init(&s, B, T, p);
+    zy_gpt *m = gpt_new(p);
+    check(zy_gpt_prepare(m, B, T), "gpt prepare");
+    zy_gpt_set_dropout(m, p > 0, 99);
+    int *x = malloc(sizeof(int) * B * T), *y = malloc(sizeof(int) * B * T);
+    for (int i = 0; i < B * T; i++) x[i] = i % V, y[i] = (i * 7 + 3) % V;
+    double gf[MAX_REPS], gb[MAX_REPS], gt[MAX_REPS], bf[MAX_REPS], bb[MAX_REPS], bt[MAX_REPS];
+    for (int r = -1; r < reps; r++) { // r = -1: warm-up
+        double f, b;
+        gpt_step(m, x, y, B, T, &f, &b);
+        if (r >= 0) gf[r] = f, gb[r] = b, gt[r] = f + b;
+        stack_step(&s, &f, &b);
+        if (r >= 0) bf[r] = f, bb[r] = b, bt[r] = f + b;
+    }
+    double gmin = gt[0], bmin = bt[0];
+    for (int r = 1; r < reps; r++) gmin = gt[r] < gmin ? gt[r] : gmin, bmin = bt[r] < bmin ? bt[r] : bmin;
+    double gmed = median(gt, reps), bmed = median(bt, reps);
+    printf("B=%d T=%-4d p=%.1f | gpt  fwd %7.1f bwd %7.1f total %7.1f (min %7.1f) | blocks fwd "
+           "%7.1f bwd %7.1f total %7.1f (min %7.1f) | blocks/gpt %.3f (min %.3f)\n",
+           B, T, p, 1e3 * median(gf, reps), 1e3 * median(gb, reps), 1e3 * gmed, 1e3 * gmin,
+           1e3 * median(bf, reps), 1e3 * median(bb, reps), 1e3 * bmed, 1e3 * bmin, bmed / gmed,
+           bmin / gmin);
+    fflush(stdout);
+    free(x), free(y);
+    zy_gpt_free(m);
+    stack_free(&s);
+}
+
+// ---- decoding ------------------------------------------------------------------------------
+enum { PREFILL_CHUNK = 64, MAXT = 1024, NSEQ = 4 };
+
+typedef struct dstack {
+    stack s; // parameters (B, T unused)
+    zy_kv_cache *cache;
+    float *scratch, *x;
+    size_t nscratch;
+} dstack;
+
+static void dstack_init(dstack *d) {
+    stack_init(&d->s, 1, 1, 0.0f);
+    check(zy_kv_cache_create(&d->cache, L, NSEQ, H, MAXT, C / H), "cache");
+    d->nscratch = zy_block_decode_scratch_floats(&d->s.c, d->cache, NULL, PREFILL_CHUNK);
+    d->scratch = floats(d->nscratch);
+    d->x = floats((size_t)PREFILL_CHUNK * C);
+}
+
+static void dstack_free(dstack *d) {
+    zy_kv_cache_free(d->cache);
+    zy_free(d->scratch), zy_free(d->x);
+    stack_free(&d->s);
+}
+
+// n positions of sequence seq (n <= PREFILL_CHUNK) through the 12 blocks
+static void dstack_chunk(dstack *d, int seq, int n) {
+    for (size_t i = 0; i < (size_t)n * C; i++) d->x[i] = 0.01f * (float)((i * 13) % 17) - 0.08f;
+    for (int l = 0; l < L; l++)
+        check(zy_block_decode(d->x, d->scratch, d->nscratch, d->x, n, seq, l, d->cache, NULL,
+                              &d->s.p[l], &d->s.c),
+              "block decode");
+    check(zy_kv_cache_advance(d->cache, seq, n), "advance");
+}
+
+// one position of each of seqs[0..n) through the 12 blocks
+static void dstack_step(dstack *d, const int *seqs, int n) {
+    for (size_t i = 0; i < (size_t)n * C; i++) d->x[i] = 0.01f * (float)((i * 7) % 19) - 0.09f;
+    for (int l = 0; l < L; l++)
+        check(zy_block_decode_step(d->x, d->scratch, d->nscratch, d->x, seqs, n, l, d->cache,
+                                   NULL, &d->s.p[l], &d->s.c),
+              "block decode step");
+    for (int i = 0; i < n; i++) check(zy_kv_cache_advance(d->cache, seqs[i], 1), "advance");
+}
+
+static void dstack_prefill(dstack *d, int seq, int P) {
+    check(zy_kv_cache_reset_seq(d->cache, seq), "reset");
+    for (int t = 0; t < P; t += PREFILL_CHUNK)
+        dstack_chunk(d, seq, P - t < PREFILL_CHUNK ? P - t : PREFILL_CHUNK);
+}
+
+static void gpt_prefill(zy_gpt *m, int *tok, float *logits, int P) {
+    zy_gpt_cache_reset(m);
+    for (int i = 0; i < P; i++) tok[i] = (i * 5 + 1) % V;
+    check(zy_gpt_decode(m, tok, P, logits), "gpt prefill");
+}
+
+// ms per token at cache length ~P (tokens P .. P + K - 1), the two alternating by token
+static void decode(int reps) {
+    dstack d;
+    dstack_init(&d);
+    zy_gpt *m = gpt_new(0.0f);
+    int *tok = malloc(sizeof(int) * MAXT);
+    float logits[V];
+    const int Ps[3] = {64, 512, 960}, K = reps * 4 < 64 ? reps * 4 : 64;
+    const int seq0[1] = {0}, all[NSEQ] = {0, 1, 2, 3};
+    for (int pi = 0; pi < 3; pi++) {
+        int P = Ps[pi];
+        gpt_prefill(m, tok, logits, P);
+        dstack_prefill(&d, 0, P);
+        double tg[64], tb[64];
+        for (int k = -1; k < K; k++) { // k = -1: warm-up token
+            int t = (P + k + 1) % V;
+            double t0 = now();
+            check(zy_gpt_decode(m, &t, 1, logits), "gpt decode");
+            double t1 = now();
+            dstack_step(&d, seq0, 1);
+            double t2 = now();
+            if (k >= 0) tg[k] = t1 - t0, tb[k] = t2 - t1;
+        }
+        double g = median(tg, K), b = median(tb, K);
+        printf("decode 1 seq,  cache ~%4d | gpt %7.2f ms/token (%6.1f tok/s) | blocks %7.2f "
+               "ms/token (%6.1f tok/s) | blocks/gpt %.3f\n",
+               P, 1e3 * g, 1 / g, 1e3 * b, 1 / b, b / g);
+        fflush(stdout);
+    }
+    // four sequences: stepping together vs one after another (the same tokens)
+    for (int s = 0; s < NSEQ; s++) dstack_prefill(&d, s, 256);
+    double tt[64], ts[64];
+    for (int k = -1; k < K; k++) {
+        double t0 = now();
+        dstack_step(&d, all, NSEQ);
+        double t1 = now();
+        for (int s = 0; s < NSEQ; s++) dstack_step(&d, all + s, 1);
+        double t2 = now();
+        if (k >= 0) tt[k] = t1 - t0, ts[k] = t2 - t1;
+    }
+    double a = median(tt, K), b = median(ts, K);
+    printf("decode %d seqs, cache ~256 | together %7.2f ms/step (%6.1f tok/s) | one by one "
+           "%7.2f ms (%6.1f tok/s) | together/one-by-one %.3f\n",
+           NSEQ, 1e3 * a, NSEQ / a, 1e3 * b, NSEQ / b, a / b);
+    free(tok);
+    zy_gpt_free(m);
+    dstack_free(&d);
+}
+
+int main(int argc, char **argv) {
+    int reps = argc > 1 ? atoi(argv[1]) : 5;
+    const char *what = argc > 2 ? argv[2] : "all";
+    if (reps < 1) reps = 1;
+    if (reps > MAX_REPS) reps = MAX_REPS;
+    printf("12 GPT-2-shaped blocks vs GPT layer code (gpt2-124m, V=%d), %d threads, simd %s, "
+           "ms (median of %d)\n",
+           V, zy_threads_get(), zy_simd_name(zy_simd_level()), reps);
+    if (!strcmp(what, "train") || !strcmp(what, "all")) {
+        const int shapes[3][2] = {{4, 64}, {1, 256}, {1, 1024}};
+        for (int i = 0; i < 3; i++)
+            for (int d = 0; d < 2; d++) train(shapes[i][0], shapes[i][1], d ? 0.1f : 0.0f, reps);
+    }
+    if (!strcmp(what, "decode") || !strcmp(what, "all")) decode(reps);
+    // profile-gpt / profile-blocks B T: one side only, for a profiler
+    if (!strncmp(what, "profile-", 8) && argc > 4) {
+        int B = atoi(argv[3]), T = atoi(argv[4]);
+        double f, b;
+        if (!strcmp(what, "profile-gpt")) {
+            zy_gpt *m = gpt_new(0.0f);
+            check(zy_gpt_prepare(m, B, T), "gpt prepare");
+            int *x = calloc((size_t)B * T, sizeof(int));
+            for (int r = 0; r < reps; r++) gpt_step(m, x, x, B, T, &f, &b);
+            printf("gpt: fwd %.1f bwd %.1f ms (last)\n", 1e3 * f, 1e3 * b);
+            free(x);
+            zy_gpt_free(m);
+        } else {
+            stack s;
+            stack_init(&s, B, T, 0.0f);
+            for (int r = 0; r < reps; r++) stack_step(&s, &f, &b);
+            printf("blocks: fwd %.1f bwd %.1f ms (last)\n", 1e3 * f, 1e3 * b);
+            stack_free(&s);
+        }
+    }
+    return 0;
+}
