@@ -328,6 +328,17 @@ TEST(gpt_decode_several_sequences) {
     CHECK_CLOSE("3 sequences stepped together vs alone", got, want, (size_t)3 * V, 1e-5, 1e-5);
     int dup[2] = {1, 1};
     CHECK(zy_session_decode(s, 2, dup, x[0], 1, got) == ZY_STATUS_INVALID_ARGUMENT);
+    // Forking (beam search): sequence 1 becomes a copy of sequence 2 (x[0]'s 10 + 5
+    // positions); fed the same next token, both give x[0]'s logits alone.
+    ASSERT(zy_session_seq_copy(s, 1, 2) == ZY_STATUS_OK);
+    CHECK(zy_session_seq_len(s, 1) == 15);
+    int both[2] = {2, 1}, tok2[2] = {x[0][15], x[0][15]};
+    ASSERT(zy_session_decode(s, 2, both, tok2, 1, got) == ZY_STATUS_OK);
+    zy_session_seq_reset(one, 0);
+    ASSERT(zy_session_decode(one, 1, &zero, x[0], 16, want) == ZY_STATUS_OK);
+    CHECK_CLOSE("forked sequence", got + V, want, (size_t)V, 1e-5, 1e-5);
+    CHECK_CLOSE("its origin", got, want, (size_t)V, 1e-5, 1e-5);
+    CHECK(zy_session_seq_copy(s, 3, 0) == ZY_STATUS_INVALID_ARGUMENT);
     free(want), free(got);
     zy_session_free(one);
     zy_session_free(s);
