@@ -9,7 +9,7 @@
 //           (zy_block_decode_step) against zy_gpt_decode, at cache lengths 64, 512 and
 //           960; and 4 sequences stepping together against 4 single steps.
 // Times: median and min over reps after a warm-up.
-// Usage: bench_block [reps] [train|decode|all]
+// Usage: bench_block [reps] [train|train:B:T|decode|all]
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,14 +280,19 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 3; i++)
             for (int d = 0; d < 2; d++) train(shapes[i][0], shapes[i][1], d ? 0.1f : 0.0f, reps);
     }
+    int tb, tt; // train:B:T, one shape (dropout 0 and 0.1)
+    if (sscanf(what, "train:%d:%d", &tb, &tt) == 2 && tb > 0 && tt > 0 && tt <= 1024)
+        for (int d = 0; d < 2; d++) train(tb, tt, d ? 0.1f : 0.0f, reps);
     if (!strcmp(what, "decode") || !strcmp(what, "all")) decode(reps);
-    // profile-gpt / profile-blocks B T: one side only, for a profiler
+    // profile-gpt / profile-blocks B T [p]: one side only, for a profiler
     if (!strncmp(what, "profile-", 8) && argc > 4) {
         int B = atoi(argv[3]), T = atoi(argv[4]);
+        float p = argc > 5 ? (float)atof(argv[5]) : 0.0f;
         double f, b;
         if (!strcmp(what, "profile-gpt")) {
-            zy_gpt *m = gpt_new(0.0f);
+            zy_gpt *m = gpt_new(p);
             check(zy_gpt_prepare(m, B, T), "gpt prepare");
+            zy_gpt_set_dropout(m, p > 0, 99);
             int *x = calloc((size_t)B * T, sizeof(int));
             for (int r = 0; r < reps; r++) gpt_step(m, x, x, B, T, &f, &b);
             printf("gpt: fwd %.1f bwd %.1f ms (last)\n", 1e3 * f, 1e3 * b);
@@ -295,7 +300,7 @@ int main(int argc, char **argv) {
             zy_gpt_free(m);
         } else {
             stack s;
-            stack_init(&s, B, T, 0.0f);
+            stack_init(&s, B, T, p);
             for (int r = 0; r < reps; r++) stack_step(&s, &f, &b);
             printf("blocks: fwd %.1f bwd %.1f ms (last)\n", 1e3 * f, 1e3 * b);
             stack_free(&s);

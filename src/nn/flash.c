@@ -53,13 +53,32 @@ zy_status zy_flash_supports(const zy_attn_desc *d) {
     return ZY_STATUS_OK;
 }
 
-size_t zy_flash_scratch_floats(const zy_attn_desc *d) {
+static size_t base_floats(const zy_attn_desc *d) {
     if (d->Dk <= 0 || d->Dv <= 0 || d->block_q < 0 || d->block_k < 0) return 0;
     int bq = tile_or_default(d->block_q, ZY__FLASH_BQ);
     int bk = tile_or_default(d->block_k, ZY__FLASH_BK);
     size_t f = zy__flash_fwd_floats(bq, bk, d->Dk, d->Dv);
     size_t b = zy__flash_bwd_floats(bq, bk, d->Dk, d->Dv);
-    return f > b ? f : b;
+    return ((f > b ? f : b) + 15) & ~(size_t)15;
+}
+
+static int layout_dense(zy_attn_layout l, int width) {
+    return (l.batch == 0 && l.head == 0 && l.row == 0) || l.row == width;
+}
+
+size_t zy__flash_panel_floats(const zy_attn_desc *d) {
+    if (d->Tq < 0 || d->Tk < 0 || d->Dk <= 0 || d->Dv <= 0) return 0;
+    if (layout_dense(d->q_layout, d->Dq) && layout_dense(d->k_layout, d->Dk) &&
+        layout_dense(d->v_layout, d->Dv) && layout_dense(d->out_layout, d->Dv))
+        return 0;
+    return ((size_t)d->Tq * (2 * (size_t)d->Dk + 2 * (size_t)d->Dv) +
+            (size_t)d->Tk * ((size_t)d->Dk + d->Dv) + 15) & ~(size_t)15;
+}
+
+// One thread's share: the tiles, and for strided layouts one problem's panels, which let
+// backward read every row from contiguous memory (less scratch still works: tiles only).
+size_t zy_flash_scratch_floats(const zy_attn_desc *d) {
+    return base_floats(d) + zy__flash_panel_floats(d);
 }
 
 zy_status zy__flash_plan_init(zy__flash_plan *pl, const zy_attn_desc *d, const float *scratch,
@@ -67,11 +86,11 @@ zy_status zy__flash_plan_init(zy__flash_plan *pl, const zy_attn_desc *d, const f
     zy_status st = zy__attn_validate(d, who);
     if (st != ZY_STATUS_OK) return st;
     if ((st = zy_flash_supports(d)) != ZY_STATUS_OK) return st;
-    size_t per = zy_flash_scratch_floats(d);
-    if (!scratch || scratch_floats < per)
+    const size_t base = base_floats(d), full = zy_flash_scratch_floats(d);
+    if (!scratch || scratch_floats < base)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "%s: scratch of %zu floats, need at least %zu (per thread)", who,
-                         scratch ? scratch_floats : (size_t)0, per);
+                         scratch ? scratch_floats : (size_t)0, base);
     pl->p = *d;
     pl->lq = zy__attn_lq(d);
     pl->lk = zy__attn_lk(d);
@@ -85,9 +104,13 @@ zy_status zy__flash_plan_init(zy__flash_plan *pl, const zy_attn_desc *d, const f
     pl->nkb = (d->Tk + pl->bk - 1) / pl->bk;
     pl->scale = zy__attn_scale(d);
     pl->kn = zy__flash_kernels_get();
-    size_t fit = scratch_floats / per;
-    int nt = zy__parallel_threads();
-    pl->nthreads = (size_t)nt < fit ? nt : (int)(fit < 4096 ? fit : 4096);
+    // Threads first: panels only when they fit for as many threads as tiles alone would.
+    const size_t nt = (size_t)zy__parallel_threads();
+    const size_t fit_base = ZY_MIN(ZY_MIN(nt, scratch_floats / base), (size_t)4096);
+    const size_t fit_full = ZY_MIN(ZY_MIN(nt, scratch_floats / full), (size_t)4096);
+    pl->panels = full > base && fit_full >= fit_base;
+    pl->share = pl->panels ? full : base;
+    pl->nthreads = (int)(pl->panels ? fit_full : fit_base);
     return ZY_STATUS_OK;
 }
 
@@ -102,17 +125,17 @@ typedef struct fwd_job {
 // Scores are kept transposed, St = K·Qᵀ (keys x queries): the query tile is transposed
 // once and every key tile is then read as it lies, and the softmax statistics of 16
 // queries sit in one vector (see zy__flash_softmax_cols_fn).
-static void forward_tile(const fwd_job *jb, int bh, int qb, float *ws) {
+// K (Tk rows, ldk apart) and V (ldv) are problem bh's keys and values: in place, or a
+// contiguous panel.
+static void forward_tile(const fwd_job *jb, int bh, int qb, float *ws, const float *K, int ldk,
+                         const float *V, int ldv) {
     const zy__flash_plan *pl = jb->pl;
     const zy_attn_desc *p = &pl->p;
     const int D = pl->D, Dv = p->Dv, bq = pl->bq, bk = pl->bk, H = p->H;
     const int i0 = qb * bq, mq = ZY_MIN(bq, p->Tq - i0);
-    const int ldk = (int)pl->lk.row, ldv = (int)pl->lv.row;
     float *Qt = ws, *St = Qt + (size_t)D * bq, *acc = St + (size_t)bk * bq;
     float *m = acc + (size_t)bq * Dv, *l = m + bq, *alpha = l + bq;
     const float *Q = jb->q + zy__attn_off(pl->lq, bh, H) + (ptrdiff_t)i0 * pl->lq.row;
-    const float *K = jb->k + zy__attn_off(pl->lk, bh, H);
-    const float *V = jb->v + zy__attn_off(pl->lv, bh, H);
 
     for (int r = 0; r < mq; r++) {
         m[r] = -INFINITY;
@@ -161,9 +184,39 @@ static void forward_tile(const fwd_job *jb, int bh, int qb, float *ws) {
 
 static void forward_tasks(void *ctx, size_t t0, size_t t1, int thread) {
     const fwd_job *jb = ctx;
+    const zy__flash_plan *pl = jb->pl;
     float *ws = jb->scratch + (size_t)thread * jb->per;
-    for (size_t t = t0; t < t1; t++)
-        forward_tile(jb, (int)(t / jb->pl->nqb), (int)(t % jb->pl->nqb), ws);
+    for (size_t t = t0; t < t1; t++) {
+        const int bh = (int)(t / pl->nqb), H = pl->p.H;
+        forward_tile(jb, bh, (int)(t % pl->nqb), ws, jb->k + zy__attn_off(pl->lk, bh, H),
+                     (int)pl->lk.row, jb->v + zy__attn_off(pl->lv, bh, H), (int)pl->lv.row);
+    }
+}
+
+// rows (n, width), ld apart -> dst (n, width); the rows ahead are requested early (strided
+// rows are each a miss the hardware prefetcher does not predict)
+static void gather_rows(float *dst, const float *src, ptrdiff_t ld, int n, int width) {
+    for (int r = 0; r < n; r++) {
+        if (r + 8 < n)
+            for (int e = 0; e < width; e += 16) __builtin_prefetch(src + (r + 8) * ld + e);
+        memcpy(dst + (size_t)r * width, src + r * ld, (size_t)width * sizeof *dst);
+    }
+}
+
+// Whole problems: K and V gathered once into the thread's panel, then every query tile
+// reads them contiguously (strided rows re-read per tile alias in the caches).
+static void forward_problems(void *ctx, size_t b0, size_t b1, int thread) {
+    const fwd_job *jb = ctx;
+    const zy__flash_plan *pl = jb->pl;
+    const int D = pl->D, Dv = pl->p.Dv, Tk = pl->p.Tk, H = pl->p.H;
+    float *ws = jb->scratch + (size_t)thread * jb->per;
+    float *K = ws + jb->per - zy__flash_panel_floats(&pl->p), *V = K + (size_t)Tk * D;
+    for (size_t b = b0; b < b1; b++) {
+        const int bh = (int)b;
+        gather_rows(K, jb->k + zy__attn_off(pl->lk, bh, H), pl->lk.row, Tk, D);
+        gather_rows(V, jb->v + zy__attn_off(pl->lv, bh, H), pl->lv.row, Tk, Dv);
+        for (int qb = 0; qb < pl->nqb; qb++) forward_tile(jb, bh, qb, ws, K, D, V, Dv);
+    }
 }
 
 zy_status zy_flash_forward(float *out, float *lse, const float *q, const float *k,
@@ -175,9 +228,13 @@ zy_status zy_flash_forward(float *out, float *lse, const float *q, const float *
     if (d->Tq == 0) return ZY_STATUS_OK;
     if (!out || !lse || !q || (d->Tk > 0 && (!k || !v)))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "zy_flash_forward: NULL tensor");
-    fwd_job jb = {&pl, out, lse, scratch, q, k, v, zy_flash_scratch_floats(d)};
-    // Causal tiles differ in cost (later query tiles see more keys): the pool hands out
-    // one tile at a time.
-    zy__parallel((size_t)pl.BH * pl.nqb, 1, pl.nthreads, forward_tasks, &jb);
+    fwd_job jb = {&pl, out, lse, scratch, q, k, v, pl.share};
+    // Strided keys/values with room for panels and enough problems to share out: whole
+    // problems. Otherwise (bh, query tile) tasks; causal tiles differ in cost (later query
+    // tiles see more keys), so the pool hands out one at a time.
+    if (pl.panels && pl.BH >= 2 * pl.nthreads && (pl.lk.row != pl.D || pl.lv.row != d->Dv))
+        zy__parallel((size_t)pl.BH, 1, pl.nthreads, forward_problems, &jb);
+    else
+        zy__parallel((size_t)pl.BH * pl.nqb, 1, pl.nthreads, forward_tasks, &jb);
     return ZY_STATUS_OK;
 }

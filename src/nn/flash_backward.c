@@ -32,9 +32,13 @@ size_t zy__flash_bwd_floats(int bq, int bk, int D, int Dv) {
            (size_t)bk * Dv + 2 * (size_t)bq * D + 2 * (size_t)bq * Dv + (size_t)bk * D;
 }
 
+// The tensors, and the layouts they are read (q, k, v, out/dout) and dq is added through:
+// the call's layouts, or contiguous panels of one problem (offset 0 for any bh). dk and dv
+// are always added through the call's layouts (pl->lk, pl->lv).
 typedef struct {
     float *dq, *dk, *dv;
     const float *dout, *q, *k, *v, *out, *lse;
+    zy_attn_layout lq, lk, lv, lo;
 } tensors;
 
 typedef struct {
@@ -65,10 +69,20 @@ static workspace carve(const zy__flash_plan *pl, float *ws) {
 // Are the rows of a tensor contiguous (row stride = width)? Then tiles are read in place.
 static int dense(zy_attn_layout l, int width) { return l.row == width; }
 
+// Rows this far ahead are requested while a row is copied: strided rows (KBs apart) are
+// each a separate miss that the hardware prefetcher does not predict.
+#define PREFETCH_ROWS 8
+
+static inline void prefetch_row(const float *p, int width) {
+    for (int e = 0; e < width; e += 16) __builtin_prefetch(p + e);
+}
+
 // rows (n, width) of stride ld -> dst (n, width) contiguous
 static void copy_rows(float *dst, const float *src, ptrdiff_t ld, int n, int width) {
-    for (int r = 0; r < n; r++)
+    for (int r = 0; r < n; r++) {
+        if (r + PREFETCH_ROWS < n) prefetch_row(src + (r + PREFETCH_ROWS) * ld, width);
         memcpy(dst + (size_t)r * width, src + r * ld, (size_t)width * sizeof *dst);
+    }
 }
 
 // Row i of problem bh of a tensor (first row of a tile, usually).
@@ -86,22 +100,22 @@ static int pair_live(const zy__flash_plan *pl, int bh, int qb, int j0) {
 static void load_key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int j0, int nk,
                           workspace *w) {
     const int D = pl->D, Dv = pl->p.Dv, bk = pl->bk, H = pl->p.H;
-    const float *K = t->k + row_at(pl->lk, bh, H, j0);
-    const float *V = t->v + row_at(pl->lv, bh, H, j0);
+    const float *K = t->k + row_at(t->lk, bh, H, j0);
+    const float *V = t->v + row_at(t->lv, bh, H, j0);
     for (int j = 0; j < nk; j++) {
-        const float *kj = K + (ptrdiff_t)j * pl->lk.row, *vj = V + (ptrdiff_t)j * pl->lv.row;
+        const float *kj = K + (ptrdiff_t)j * t->lk.row, *vj = V + (ptrdiff_t)j * t->lv.row;
         for (int d = 0; d < D; d++) w->Kt[(size_t)d * bk + j] = kj[d];
         for (int d = 0; d < Dv; d++) w->Vt[(size_t)d * bk + j] = vj[d];
     }
-    if (!dense(pl->lk, D)) copy_rows(w->Kc, K, pl->lk.row, nk, D);
+    if (!dense(t->lk, D)) copy_rows(w->Kc, K, t->lk.row, nk, D);
 }
 
 // The key tile's rows (nk, D) as the dq product reads them, and their stride.
 static const float *key_rows(const zy__flash_plan *pl, const tensors *t, int bh, int j0,
                              const workspace *w, int *ld) {
-    if (dense(pl->lk, pl->D)) {
+    if (dense(t->lk, pl->D)) {
         *ld = pl->D;
-        return t->k + row_at(pl->lk, bh, pl->p.H, j0);
+        return t->k + row_at(t->lk, bh, pl->p.H, j0);
     }
     *ld = pl->D;
     return w->Kc;
@@ -110,26 +124,25 @@ static const float *key_rows(const zy__flash_plan *pl, const tensors *t, int bh,
 // Strided rows (thousands of floats apart) defeat the hardware prefetcher: ask for the
 // next tile's rows while this one is computed. A no-op for dense layouts.
 static void prefetch_rows(const float *p, ptrdiff_t ld, int n, int width) {
-    for (int r = 0; r < n; r++)
-        for (int e = 0; e < width; e += 16) __builtin_prefetch(p + r * ld + e);
+    for (int r = 0; r < n; r++) prefetch_row(p + r * ld, width);
 }
 
 static void prefetch_query_tile(const zy__flash_plan *pl, const tensors *t, int bh, int qb) {
     if (qb >= pl->nqb) return;
     const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, pl->p.Tq - i0), H = pl->p.H;
-    if (!dense(pl->lq, pl->D)) prefetch_rows(t->q + row_at(pl->lq, bh, H, i0), pl->lq.row, mq, pl->D);
-    if (!dense(pl->lo, pl->p.Dv)) {
-        prefetch_rows(t->dout + row_at(pl->lo, bh, H, i0), pl->lo.row, mq, pl->p.Dv);
-        prefetch_rows(t->out + row_at(pl->lo, bh, H, i0), pl->lo.row, mq, pl->p.Dv);
+    if (!dense(t->lq, pl->D)) prefetch_rows(t->q + row_at(t->lq, bh, H, i0), t->lq.row, mq, pl->D);
+    if (!dense(t->lo, pl->p.Dv)) {
+        prefetch_rows(t->dout + row_at(t->lo, bh, H, i0), t->lo.row, mq, pl->p.Dv);
+        prefetch_rows(t->out + row_at(t->lo, bh, H, i0), t->lo.row, mq, pl->p.Dv);
     }
 }
 
 static void prefetch_key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int kb) {
     if (kb >= pl->nkb) return;
     const int j0 = kb * pl->bk, nk = ZY_MIN(pl->bk, pl->p.Tk - j0), H = pl->p.H;
-    if (!dense(pl->lk, pl->D)) prefetch_rows(t->k + row_at(pl->lk, bh, H, j0), pl->lk.row, nk, pl->D);
-    if (!dense(pl->lv, pl->p.Dv))
-        prefetch_rows(t->v + row_at(pl->lv, bh, H, j0), pl->lv.row, nk, pl->p.Dv);
+    if (!dense(t->lk, pl->D)) prefetch_rows(t->k + row_at(t->lk, bh, H, j0), t->lk.row, nk, pl->D);
+    if (!dense(t->lv, pl->p.Dv))
+        prefetch_rows(t->v + row_at(t->lv, bh, H, j0), t->lv.row, nk, pl->p.Dv);
 }
 
 // Point w at query tile qb's Q, dO and O rows: in place when dense, else copied.
@@ -137,19 +150,19 @@ static void load_query_tile(const zy__flash_plan *pl, const tensors *t, int bh, 
                             workspace *w) {
     const int D = pl->D, Dv = pl->p.Dv, H = pl->p.H;
     const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, pl->p.Tq - i0);
-    const float *Q = t->q + row_at(pl->lq, bh, H, i0);
-    const float *dO = t->dout + row_at(pl->lo, bh, H, i0), *O = t->out + row_at(pl->lo, bh, H, i0);
-    if (dense(pl->lq, D)) {
+    const float *Q = t->q + row_at(t->lq, bh, H, i0);
+    const float *dO = t->dout + row_at(t->lo, bh, H, i0), *O = t->out + row_at(t->lo, bh, H, i0);
+    if (dense(t->lq, D)) {
         w->Q = Q, w->ldq = D;
     } else {
-        copy_rows(w->Qc, Q, pl->lq.row, mq, D);
+        copy_rows(w->Qc, Q, t->lq.row, mq, D);
         w->Q = w->Qc, w->ldq = D;
     }
-    if (dense(pl->lo, Dv)) {
+    if (dense(t->lo, Dv)) {
         w->dO = dO, w->O = O, w->ldo = Dv;
     } else {
-        copy_rows(w->dOc, dO, pl->lo.row, mq, Dv);
-        copy_rows(w->Oc, O, pl->lo.row, mq, Dv);
+        copy_rows(w->dOc, dO, t->lo.row, mq, Dv);
+        copy_rows(w->Oc, O, t->lo.row, mq, Dv);
         w->dO = w->dOc, w->O = w->Oc, w->ldo = Dv;
     }
 }
@@ -161,14 +174,14 @@ static void add_dq(const zy__flash_plan *pl, const tensors *t, int bh, int qb, i
     const int D = pl->D, i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, pl->p.Tq - i0);
     int ldk;
     const float *K = key_rows(pl, t, bh, j0, w, &ldk);
-    float *dq = t->dq + row_at(pl->lq, bh, pl->p.H, i0);
-    if (dense(pl->lq, D)) {
+    float *dq = t->dq + row_at(t->lq, bh, pl->p.H, i0);
+    if (dense(t->lq, D)) { // beta 1 adds alpha·acc to dq: the same bits as the tile + add
         pl->kn.mm(mq, D, nk, pl->scale, w->dS, pl->bk, false, K, ldk, 1.0f, dq, D);
         return;
     }
     pl->kn.mm(mq, D, nk, pl->scale, w->dS, pl->bk, false, K, ldk, 0.0f, w->dQc, D);
     for (int r = 0; r < mq; r++) {
-        float *d = dq + (ptrdiff_t)r * pl->lq.row;
+        float *d = dq + (ptrdiff_t)r * t->lq.row;
         const float *s = w->dQc + (size_t)r * D;
         for (int e = 0; e < D; e++) d[e] += s[e];
     }
@@ -212,6 +225,9 @@ static void key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int kb,
             load_key_tile(pl, t, bh, j0, nk, w);
             memset(w->dK, 0, (size_t)nk * D * sizeof(float));
             memset(w->dV, 0, (size_t)nk * Dv * sizeof(float));
+            if (t->dk && ldk != D) prefetch_rows(t->dk + row_at(pl->lk, bh, H, j0), ldk, nk, D);
+            if (t->dv && pl->lv.row != Dv)
+                prefetch_rows(t->dv + row_at(pl->lv, bh, H, j0), pl->lv.row, nk, Dv);
             any = 1;
         }
         const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, p->Tq - i0);
@@ -265,11 +281,59 @@ typedef struct bwd_job {
     int G, ngb; // two-pass dq: groups of G query tiles, ngb groups per row block
 } bwd_job;
 
+// rows (n, width) of problem bh in layout l <-> a contiguous panel (n, width)
+static void gather(float *panel, const float *x, zy_attn_layout l, int bh, int H, int n,
+                   int width) {
+    copy_rows(panel, x + zy__attn_off(l, bh, H), l.row, n, width);
+}
+static void scatter(float *x, const float *panel, zy_attn_layout l, int bh, int H, int n,
+                    int width) {
+    float *dst = x + zy__attn_off(l, bh, H);
+    for (int r = 0; r < n; r++) {
+        if (r + PREFETCH_ROWS < n) prefetch_row(dst + (r + PREFETCH_ROWS) * l.row, width);
+        memcpy(dst + r * l.row, panel + (size_t)r * width, (size_t)width * sizeof *dst);
+    }
+}
+
+// One problem through contiguous panels (after the tiles in the thread's share): its rows
+// are read from memory once here instead of once per tile pair, and dq is accumulated in
+// a panel that starts as a copy of dq's rows (the same additions in the same order).
+static void row_block_panels(const bwd_job *j, int bh, workspace *w, float *panel) {
+    const zy__flash_plan *pl = j->pl;
+    const zy_attn_desc *p = &pl->p;
+    const int D = pl->D, Dv = p->Dv, Tq = p->Tq, Tk = p->Tk, H = p->H;
+    const tensors *t = j->t;
+    tensors u = *t;
+    float *Q = panel, *dQ = Q + (size_t)Tq * D, *dO = dQ + (size_t)Tq * D;
+    float *O = dO + (size_t)Tq * Dv, *K = O + (size_t)Tq * Dv, *V = K + (size_t)Tk * D;
+    const zy_attn_layout dq_l = {0, 0, D}, dv_l = {0, 0, Dv};
+    gather(Q, t->q, pl->lq, bh, H, Tq, D);
+    gather(dO, t->dout, pl->lo, bh, H, Tq, Dv);
+    gather(O, t->out, pl->lo, bh, H, Tq, Dv);
+    gather(K, t->k, pl->lk, bh, H, Tk, D);
+    gather(V, t->v, pl->lv, bh, H, Tk, Dv);
+    u.q = Q, u.dout = dO, u.out = O, u.k = K, u.v = V;
+    u.lq = u.lk = dq_l, u.lo = u.lv = dv_l;
+    if (t->dq) {
+        gather(dQ, t->dq, pl->lq, bh, H, Tq, D);
+        u.dq = dQ;
+    }
+    for (int kb = 0; kb < pl->nkb; kb++) key_tile(pl, &u, bh, kb, 1, w);
+    if (t->dq) scatter(t->dq, dQ, pl->lq, bh, H, Tq, D);
+}
+
 static void per_row_block(void *ctx, size_t b0, size_t b1, int thread) {
     const bwd_job *j = ctx;
-    workspace w = carve(j->pl, j->scratch + (size_t)thread * j->per);
-    for (size_t bh = b0; bh < b1; bh++)
+    float *share = j->scratch + (size_t)thread * j->per;
+    workspace w = carve(j->pl, share);
+    for (size_t bh = b0; bh < b1; bh++) {
+        if (j->pl->panels) {
+            row_block_panels(j, (int)bh, &w, share + zy_flash_scratch_floats(&j->pl->p) -
+                                                     zy__flash_panel_floats(&j->pl->p));
+            continue;
+        }
         for (int kb = 0; kb < j->pl->nkb; kb++) key_tile(j->pl, j->t, (int)bh, kb, 1, &w);
+    }
 }
 
 static void key_pass(void *ctx, size_t x0, size_t x1, int thread) {
@@ -299,9 +363,9 @@ zy_status zy_flash_backward(float *dq, float *dk, float *dv, const float *dout,
     if (!dout || !q || !k || !v || !out || !lse)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "zy_flash_backward: NULL tensor");
     if (!dq && !dk && !dv) return ZY_STATUS_OK;
-    const tensors t = {dq, dk, dv, dout, q, k, v, out, lse};
+    const tensors t = {dq, dk, dv, dout, q, k, v, out, lse, pl.lq, pl.lk, pl.lv, pl.lo};
     const int nt = pl.nthreads;
-    bwd_job j = {&pl, &t, scratch, zy_flash_scratch_floats(d), 1, 1};
+    bwd_job j = {&pl, &t, scratch, pl.share, 1, 1};
     // One row block per thread at a time balances once there are a few per thread.
     const int per_bh = nt == 1 || pl.BH >= 4 * nt || pl.BH % nt == 0;
     if (per_bh) {

@@ -68,14 +68,22 @@ zy__flash_kernels zy__flash_kernels_get(void);
 #define ZY__FLASH_BQ 64 // default query rows per tile
 #define ZY__FLASH_BK 64 // default key rows per tile
 
-// A validated call: the desc, its resolved layouts, tile sizes and the kernels in force.
+// A validated call: the desc, its resolved layouts, tile sizes, the kernels in force, the
+// threads and each one's share of the scratch. `panels`: backward may gather one
+// problem's strided rows into contiguous per-thread panels (the share has room for them).
 typedef struct zy__flash_plan {
     zy_attn_desc p;
     zy_attn_layout lq, lk, lv, lo;
     int BH, D, bq, bk, nqb, nkb, nthreads;
+    size_t share;
+    bool panels;
     float scale;
     zy__flash_kernels kn;
 } zy__flash_plan;
+
+// Floats of one problem's panels (backward, strided layouts; 0 when every layout is dense):
+// Q, dQ (Tq, D), dO, O (Tq, Dv), K (Tk, D), V (Tk, Dv).
+size_t zy__flash_panel_floats(const zy_attn_desc *d);
 
 // Checks d and the scratch size, picks the kernels and the thread count.
 zy_status zy__flash_plan_init(zy__flash_plan *pl, const zy_attn_desc *d, const float *scratch,
@@ -98,7 +106,7 @@ static inline int zy__flash_kend(const zy__flash_plan *pl, int bh, int i) {
 void zy__flash_dropout_tile(const zy__flash_plan *pl, float *X, int ld, bool transposed,
                             int bh, int i0, int mq, int j0, int nk);
 
-// Per-thread scratch of forward and backward in floats.
+// Per-thread scratch of forward and backward in floats (without panels).
 size_t zy__flash_fwd_floats(int bq, int bk, int D, int Dv);
 size_t zy__flash_bwd_floats(int bq, int bk, int D, int Dv);
 
