@@ -26,6 +26,13 @@ static double now(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
+// Process CPU time: with ZY_THREADS=1 the work itself, whatever else the machine runs
+// (with more threads it also counts idle workers spinning).
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -136,7 +143,7 @@ static void gpt_step(zy_gpt *m, const int *x, const int *y, int B, int T, double
 
 // One round: both built (in the given order), then reps alternating steps.
 static void train_round(int B, int T, float p, int reps, int gpt_first, double *gt, double *bt,
-                        double *gf, double *bf) {
+                        double *gf, double *bf, double *gc, double *bc) {
     stack s;
     zy_gpt *m = NULL;
     if (gpt_first) m = gpt_new(p);
@@ -147,11 +154,12 @@ static void train_round(int B, int T, float p, int reps, int gpt_first, double *
     int *x = malloc(sizeof(int) * B * T), *y = malloc(sizeof(int) * B * T);
     for (int i = 0; i < B * T; i++) x[i] = i % V, y[i] = (i * 7 + 3) % V;
     for (int r = -1; r < reps; r++) { // r = -1: warm-up
-        double f, b;
+        double f, b, c0 = cpu_now();
         gpt_step(m, x, y, B, T, &f, &b);
-        if (r >= 0) gf[r] = f, gt[r] = f + b;
+        double c1 = cpu_now();
+        if (r >= 0) gf[r] = f, gt[r] = f + b, gc[r] = c1 - c0;
         stack_step(&s, &f, &b);
-        if (r >= 0) bf[r] = f, bt[r] = f + b;
+        if (r >= 0) bf[r] = f, bt[r] = f + b, bc[r] = cpu_now() - c1;
     }
     free(x), free(y);
     zy_gpt_free(m);
@@ -168,15 +176,19 @@ static double min_of(const double *x, int n) {
 // array is allocated first runs a few percent slower, so each side is first once.
 static void train(int B, int T, float p, int reps) {
     double gf[2 * MAX_REPS], gt[2 * MAX_REPS], bf[2 * MAX_REPS], bt[2 * MAX_REPS];
-    train_round(B, T, p, reps, 1, gt, bt, gf, bf);
-    train_round(B, T, p, reps, 0, gt + reps, bt + reps, gf + reps, bf + reps);
+    double gc[2 * MAX_REPS], bc[2 * MAX_REPS];
+    train_round(B, T, p, reps, 1, gt, bt, gf, bf, gc, bc);
+    train_round(B, T, p, reps, 0, gt + reps, bt + reps, gf + reps, bf + reps, gc + reps,
+                bc + reps);
     int n = 2 * reps;
     double gmin = min_of(gt, n), bmin = min_of(bt, n);
     double gmed = median(gt, n), bmed = median(bt, n);
-    printf("B=%d T=%-4d p=%.1f | gpt fwd %7.1f total %7.1f (min %7.1f) | blocks fwd %7.1f total "
-           "%7.1f (min %7.1f) | blocks/gpt %.3f (min %.3f)\n",
-           B, T, p, 1e3 * median(gf, n), 1e3 * gmed, 1e3 * gmin, 1e3 * median(bf, n),
-           1e3 * bmed, 1e3 * bmin, bmed / gmed, bmin / gmin);
+    double gcpu = median(gc, n), bcpu = median(bc, n);
+    printf("B=%d T=%-4d p=%.1f | gpt fwd %7.1f total %7.1f (min %7.1f, cpu %7.1f) | blocks fwd "
+           "%7.1f total %7.1f (min %7.1f, cpu %7.1f) | blocks/gpt %.3f (min %.3f, cpu %.3f)\n",
+           B, T, p, 1e3 * median(gf, n), 1e3 * gmed, 1e3 * gmin, 1e3 * gcpu,
+           1e3 * median(bf, n), 1e3 * bmed, 1e3 * bmin, 1e3 * bcpu, bmed / gmed, bmin / gmin,
+           bcpu / gcpu);
     fflush(stdout);
 }
 
@@ -240,7 +252,7 @@ static void gpt_prefill(zy_gpt *m, int *tok, float *logits, int P) {
 // streams its own 340 MB of weights), in two rounds with the allocation order swapped (see
 // train); then four sequences stepping together vs one after another.
 static void decode_round(int reps, int gpt_first, double tg[3][2 * 64], double tb[3][2 * 64],
-                         int K, int off) {
+                         double cg[3][2 * 64], double cb[3][2 * 64], int K, int off) {
     dstack d;
     zy_gpt *m = NULL;
     if (gpt_first) m = gpt_new(0.0f);
@@ -257,14 +269,16 @@ static void decode_round(int reps, int gpt_first, double tg[3][2 * 64], double t
         for (int k = -8; k < K; k += 8) { // k < 0: warm-up group
             for (int i = 0; i < 8; i++) {
                 int t = (P + k + i + 8) % V;
-                double t0 = now();
+                double t0 = now(), c0 = cpu_now();
                 check(zy_gpt_decode(m, &t, 1, logits), "gpt decode");
-                if (k >= 0 && k + i < K) tg[pi][off + k + i] = now() - t0;
+                if (k >= 0 && k + i < K)
+                    tg[pi][off + k + i] = now() - t0, cg[pi][off + k + i] = cpu_now() - c0;
             }
             for (int i = 0; i < 8; i++) {
-                double t0 = now();
+                double t0 = now(), c0 = cpu_now();
                 dstack_step(&d, seq0, 1);
-                if (k >= 0 && k + i < K) tb[pi][off + k + i] = now() - t0;
+                if (k >= 0 && k + i < K)
+                    tb[pi][off + k + i] = now() - t0, cb[pi][off + k + i] = cpu_now() - c0;
             }
         }
     }
@@ -275,14 +289,15 @@ static void decode_round(int reps, int gpt_first, double tg[3][2 * 64], double t
 
 static void decode(int reps) {
     const int K = reps * 8 < 64 ? reps * 8 : 64, Ps[3] = {64, 512, 960};
-    static double tg[3][2 * 64], tb[3][2 * 64];
-    decode_round(reps, 1, tg, tb, K, 0);
-    decode_round(reps, 0, tg, tb, K, K);
+    static double tg[3][2 * 64], tb[3][2 * 64], cg[3][2 * 64], cb[3][2 * 64];
+    decode_round(reps, 1, tg, tb, cg, cb, K, 0);
+    decode_round(reps, 0, tg, tb, cg, cb, K, K);
     for (int pi = 0; pi < 3; pi++) {
         double g = median(tg[pi], 2 * K), b = median(tb[pi], 2 * K);
-        printf("decode 1 seq,  cache ~%4d | gpt %7.2f ms/token (%6.1f tok/s) | blocks %7.2f "
-               "ms/token (%6.1f tok/s) | blocks/gpt %.3f\n",
-               Ps[pi], 1e3 * g, 1 / g, 1e3 * b, 1 / b, b / g);
+        double gc = median(cg[pi], 2 * K), bc = median(cb[pi], 2 * K);
+        printf("decode 1 seq,  cache ~%4d | gpt %7.2f ms/token (%6.1f tok/s, cpu %6.2f) | "
+               "blocks %7.2f ms/token (%6.1f tok/s, cpu %6.2f) | blocks/gpt %.3f (cpu %.3f)\n",
+               Ps[pi], 1e3 * g, 1 / g, 1e3 * gc, 1e3 * b, 1 / b, 1e3 * bc, b / g, bc / gc);
     }
     fflush(stdout);
     // four sequences: stepping together vs one after another (the same tokens)
