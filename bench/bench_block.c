@@ -8,7 +8,9 @@
 //   decode: one token at a time through 12 decoder blocks with a KV cache
 //           (zy_block_decode_step) against zy_gpt_decode, at cache lengths 64, 512 and
 //           960; and 4 sequences stepping together against 4 single steps.
-// Times: median and min over reps after a warm-up.
+// Each comparison runs in two rounds with the allocation order of the two models swapped
+// (on the shared VM the first 340 MB parameter array allocated runs a few percent slower).
+// Times: median and min over both rounds' reps, each round after a warm-up.
 // Usage: bench_block [reps] [train|train:B:T|decode|all]
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,13 @@ enum { L = 12, C = 768, H = 12, FF = 3072, V = 64, MAX_REPS = 64 };
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+// Process CPU time: with ZY_THREADS=1 the work itself, whatever else the machine runs
+// (with more threads it also counts idle workers spinning).
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 static int cmp_double(const void *a, const void *b) {
@@ -132,34 +141,55 @@ static void gpt_step(zy_gpt *m, const int *x, const int *y, int B, int T, double
     *tb = now() - t1;
 }
 
-static void train(int B, int T, float p, int reps) {
+// One round: both built (in the given order), then reps alternating steps.
+static void train_round(int B, int T, float p, int reps, int gpt_first, double *gt, double *bt,
+                        double *gf, double *bf, double *gc, double *bc) {
     stack s;
+    zy_gpt *m = NULL;
+    if (gpt_first) m = gpt_new(p);
     stack_init(&s, B, T, p);
-    zy_gpt *m = gpt_new(p);
+    if (!gpt_first) m = gpt_new(p);
     check(zy_gpt_prepare(m, B, T), "gpt prepare");
     zy_gpt_set_dropout(m, p > 0, 99);
     int *x = malloc(sizeof(int) * B * T), *y = malloc(sizeof(int) * B * T);
     for (int i = 0; i < B * T; i++) x[i] = i % V, y[i] = (i * 7 + 3) % V;
-    double gf[MAX_REPS], gb[MAX_REPS], gt[MAX_REPS], bf[MAX_REPS], bb[MAX_REPS], bt[MAX_REPS];
     for (int r = -1; r < reps; r++) { // r = -1: warm-up
-        double f, b;
+        double f, b, c0 = cpu_now();
         gpt_step(m, x, y, B, T, &f, &b);
-        if (r >= 0) gf[r] = f, gb[r] = b, gt[r] = f + b;
+        double c1 = cpu_now();
+        if (r >= 0) gf[r] = f, gt[r] = f + b, gc[r] = c1 - c0;
         stack_step(&s, &f, &b);
-        if (r >= 0) bf[r] = f, bb[r] = b, bt[r] = f + b;
+        if (r >= 0) bf[r] = f, bt[r] = f + b, bc[r] = cpu_now() - c1;
     }
-    double gmin = gt[0], bmin = bt[0];
-    for (int r = 1; r < reps; r++) gmin = gt[r] < gmin ? gt[r] : gmin, bmin = bt[r] < bmin ? bt[r] : bmin;
-    double gmed = median(gt, reps), bmed = median(bt, reps);
-    printf("B=%d T=%-4d p=%.1f | gpt  fwd %7.1f bwd %7.1f total %7.1f (min %7.1f) | blocks fwd "
-           "%7.1f bwd %7.1f total %7.1f (min %7.1f) | blocks/gpt %.3f (min %.3f)\n",
-           B, T, p, 1e3 * median(gf, reps), 1e3 * median(gb, reps), 1e3 * gmed, 1e3 * gmin,
-           1e3 * median(bf, reps), 1e3 * median(bb, reps), 1e3 * bmed, 1e3 * bmin, bmed / gmed,
-           bmin / gmin);
-    fflush(stdout);
     free(x), free(y);
     zy_gpt_free(m);
     stack_free(&s);
+}
+
+static double min_of(const double *x, int n) {
+    double m = x[0];
+    for (int i = 1; i < n; i++) m = x[i] < m ? x[i] : m;
+    return m;
+}
+
+// Two rounds with the order of allocation swapped: on this VM whichever 340 MB parameter
+// array is allocated first runs a few percent slower, so each side is first once.
+static void train(int B, int T, float p, int reps) {
+    double gf[2 * MAX_REPS], gt[2 * MAX_REPS], bf[2 * MAX_REPS], bt[2 * MAX_REPS];
+    double gc[2 * MAX_REPS], bc[2 * MAX_REPS];
+    train_round(B, T, p, reps, 1, gt, bt, gf, bf, gc, bc);
+    train_round(B, T, p, reps, 0, gt + reps, bt + reps, gf + reps, bf + reps, gc + reps,
+                bc + reps);
+    int n = 2 * reps;
+    double gmin = min_of(gt, n), bmin = min_of(bt, n);
+    double gmed = median(gt, n), bmed = median(bt, n);
+    double gcpu = median(gc, n), bcpu = median(bc, n);
+    printf("B=%d T=%-4d p=%.1f | gpt fwd %7.1f total %7.1f (min %7.1f, cpu %7.1f) | blocks fwd "
+           "%7.1f total %7.1f (min %7.1f, cpu %7.1f) | blocks/gpt %.3f (min %.3f, cpu %.3f)\n",
+           B, T, p, 1e3 * median(gf, n), 1e3 * gmed, 1e3 * gmin, 1e3 * gcpu,
+           1e3 * median(bf, n), 1e3 * bmed, 1e3 * bmin, 1e3 * bcpu, bmed / gmed, bmin / gmin,
+           bcpu / gcpu);
+    fflush(stdout);
 }
 
 // ---- decoding ------------------------------------------------------------------------------
@@ -218,36 +248,62 @@ static void gpt_prefill(zy_gpt *m, int *tok, float *logits, int P) {
     check(zy_gpt_decode(m, tok, P, logits), "gpt prefill");
 }
 
-// ms per token at cache length ~P (tokens P .. P + K - 1), the two alternating by token
-static void decode(int reps) {
+// ms per token at cache lengths ~P, groups of 8 tokens alternating between the two (each
+// streams its own 340 MB of weights), in two rounds with the allocation order swapped (see
+// train); then four sequences stepping together vs one after another.
+static void decode_round(int reps, int gpt_first, double tg[3][2 * 64], double tb[3][2 * 64],
+                         double cg[3][2 * 64], double cb[3][2 * 64], int K, int off) {
     dstack d;
+    zy_gpt *m = NULL;
+    if (gpt_first) m = gpt_new(0.0f);
     dstack_init(&d);
-    zy_gpt *m = gpt_new(0.0f);
+    if (!gpt_first) m = gpt_new(0.0f);
     int *tok = malloc(sizeof(int) * MAXT);
     float logits[V];
-    const int Ps[3] = {64, 512, 960}, K = reps * 4 < 64 ? reps * 4 : 64;
-    const int seq0[1] = {0}, all[NSEQ] = {0, 1, 2, 3};
+    const int Ps[3] = {64, 512, 960}, seq0[1] = {0};
+    (void)reps;
     for (int pi = 0; pi < 3; pi++) {
         int P = Ps[pi];
         gpt_prefill(m, tok, logits, P);
         dstack_prefill(&d, 0, P);
-        double tg[64], tb[64];
-        for (int k = -1; k < K; k++) { // k = -1: warm-up token
-            int t = (P + k + 1) % V;
-            double t0 = now();
-            check(zy_gpt_decode(m, &t, 1, logits), "gpt decode");
-            double t1 = now();
-            dstack_step(&d, seq0, 1);
-            double t2 = now();
-            if (k >= 0) tg[k] = t1 - t0, tb[k] = t2 - t1;
+        for (int k = -8; k < K; k += 8) { // k < 0: warm-up group
+            for (int i = 0; i < 8; i++) {
+                int t = (P + k + i + 8) % V;
+                double t0 = now(), c0 = cpu_now();
+                check(zy_gpt_decode(m, &t, 1, logits), "gpt decode");
+                if (k >= 0 && k + i < K)
+                    tg[pi][off + k + i] = now() - t0, cg[pi][off + k + i] = cpu_now() - c0;
+            }
+            for (int i = 0; i < 8; i++) {
+                double t0 = now(), c0 = cpu_now();
+                dstack_step(&d, seq0, 1);
+                if (k >= 0 && k + i < K)
+                    tb[pi][off + k + i] = now() - t0, cb[pi][off + k + i] = cpu_now() - c0;
+            }
         }
-        double g = median(tg, K), b = median(tb, K);
-        printf("decode 1 seq,  cache ~%4d | gpt %7.2f ms/token (%6.1f tok/s) | blocks %7.2f "
-               "ms/token (%6.1f tok/s) | blocks/gpt %.3f\n",
-               P, 1e3 * g, 1 / g, 1e3 * b, 1 / b, b / g);
-        fflush(stdout);
     }
+    free(tok);
+    zy_gpt_free(m);
+    dstack_free(&d);
+}
+
+static void decode(int reps) {
+    const int K = reps * 8 < 64 ? reps * 8 : 64, Ps[3] = {64, 512, 960};
+    static double tg[3][2 * 64], tb[3][2 * 64], cg[3][2 * 64], cb[3][2 * 64];
+    decode_round(reps, 1, tg, tb, cg, cb, K, 0);
+    decode_round(reps, 0, tg, tb, cg, cb, K, K);
+    for (int pi = 0; pi < 3; pi++) {
+        double g = median(tg[pi], 2 * K), b = median(tb[pi], 2 * K);
+        double gc = median(cg[pi], 2 * K), bc = median(cb[pi], 2 * K);
+        printf("decode 1 seq,  cache ~%4d | gpt %7.2f ms/token (%6.1f tok/s, cpu %6.2f) | "
+               "blocks %7.2f ms/token (%6.1f tok/s, cpu %6.2f) | blocks/gpt %.3f (cpu %.3f)\n",
+               Ps[pi], 1e3 * g, 1 / g, 1e3 * gc, 1e3 * b, 1 / b, 1e3 * bc, b / g, bc / gc);
+    }
+    fflush(stdout);
     // four sequences: stepping together vs one after another (the same tokens)
+    dstack d;
+    dstack_init(&d);
+    const int all[NSEQ] = {0, 1, 2, 3};
     for (int s = 0; s < NSEQ; s++) dstack_prefill(&d, s, 256);
     double tt[64], ts[64];
     for (int k = -1; k < K; k++) {
@@ -262,8 +318,6 @@ static void decode(int reps) {
     printf("decode %d seqs, cache ~256 | together %7.2f ms/step (%6.1f tok/s) | one by one "
            "%7.2f ms (%6.1f tok/s) | together/one-by-one %.3f\n",
            NSEQ, 1e3 * a, NSEQ / a, 1e3 * b, NSEQ / b, a / b);
-    free(tok);
-    zy_gpt_free(m);
     dstack_free(&d);
 }
 
@@ -284,6 +338,30 @@ int main(int argc, char **argv) {
     if (sscanf(what, "train:%d:%d", &tb, &tt) == 2 && tb > 0 && tt > 0 && tt <= 1024)
         for (int d = 0; d < 2; d++) train(tb, tt, d ? 0.1f : 0.0f, reps);
     if (!strcmp(what, "decode") || !strcmp(what, "all")) decode(reps);
+    // profile-decode-gpt / profile-decode-blocks P: 64 tokens after a prompt of P
+    if (!strncmp(what, "profile-decode-", 15) && argc > 3) {
+        int P = atoi(argv[3]);
+        float logits[V];
+        double t0 = now();
+        if (!strcmp(what, "profile-decode-gpt")) {
+            zy_gpt *m = gpt_new(0.0f);
+            int *tok = malloc(sizeof(int) * MAXT);
+            gpt_prefill(m, tok, logits, P);
+            t0 = now();
+            for (int k = 0; k < 64; k++) check(zy_gpt_decode(m, tok + k, 1, logits), "decode");
+            free(tok);
+            zy_gpt_free(m);
+        } else {
+            dstack d;
+            dstack_init(&d);
+            const int seq0[1] = {0};
+            dstack_prefill(&d, 0, P);
+            t0 = now();
+            for (int k = 0; k < 64; k++) dstack_step(&d, seq0, 1);
+            dstack_free(&d);
+        }
+        printf("%s: %.2f ms/token\n", what, (now() - t0) / 64 * 1e3);
+    }
     // profile-gpt / profile-blocks B T [p]: one side only, for a profiler
     if (!strncmp(what, "profile-", 8) && argc > 4) {
         int B = atoi(argv[3]), T = atoi(argv[4]);

@@ -18,6 +18,7 @@
 
 #include "core/internal.h"
 #include "core/pool.h"
+#include "nn/activation.h"
 #include "nn/block_internal.h"
 
 // ---- residual + bias + dropout, one pass ------------------------------------------------
@@ -60,6 +61,71 @@ void zy__block_residual(float *out, const float *a, const float *br, const float
     zy__parallel(N, ZY_MAX((size_t)1, per / (size_t)C), 0, residual_rows, &j);
 }
 
+// ---- the FF activation, bias folded in ------------------------------------------------------
+// The chunk kernels zy_gelu_forward/backward use (activation.c), chosen the same way, so
+// the results are those of zy_linear_forward + zy_gelu_forward bit for bit.
+static zy__gelu_fwd_fn act_fwd_kernel(zy_block_act act) {
+    if (act == ZY_BLOCK_GELU_TANH && zy_simd_level() >= ZY_SIMD_AVX512)
+        return zy__gelu_forward_avx512;
+    return zy__gelu_forward_scalar;
+}
+static zy__gelu_bwd_fn act_bwd_kernel(zy_block_act act) {
+    if (act == ZY_BLOCK_GELU_TANH && zy_simd_level() >= ZY_SIMD_AVX512)
+        return zy__gelu_backward_avx512;
+    return zy__gelu_backward_scalar;
+}
+
+typedef struct act_job {
+    float *u, *a, *du;
+    const float *b, *da;
+    int FF;
+    zy_block_act act;
+    zy__gelu_fwd_fn fwd;
+    zy__gelu_bwd_fn bwd;
+} act_job;
+
+// rows [r0, r1): u += b, a = act(u) (forward); du = act'(u) · da (backward)
+static void act_rows(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const act_job *j = ctx;
+    const size_t FF = (size_t)j->FF, lo = r0 * FF, n = (r1 - r0) * FF;
+    float *u = j->u + lo;
+    const zy_gelu_kind kind = j->act == ZY_BLOCK_GELU_TANH ? ZY_GELU_TANH : ZY_GELU_ERF;
+    if (j->da) { // backward: du (zeroed here, while it is in cache) += act'(u) · da
+        float *du = j->du + lo;
+        const float *da = j->da + lo;
+        memset(du, 0, n * sizeof *du);
+        if (j->act == ZY_BLOCK_RELU)
+            for (size_t i = 0; i < n; i++) du[i] += u[i] > 0.0f ? da[i] : 0.0f;
+        else
+            j->bwd(du, da, u, n, kind);
+        return;
+    }
+    if (j->b)
+        for (size_t r = 0; r < r1 - r0; r++)
+            for (size_t c = 0; c < FF; c++) u[r * FF + c] += j->b[c];
+    float *a = j->a + lo;
+    if (j->act == ZY_BLOCK_RELU)
+        for (size_t i = 0; i < n; i++) a[i] = u[i] < 0.0f ? 0.0f : u[i];
+    else
+        j->fwd(a, u, n, kind);
+}
+
+// ~16K elements per chunk (GELU costs ~10 ns each: enough to amortise a chunk)
+static size_t act_grain(int FF) { return ZY_MAX((size_t)1, (size_t)16384 / (size_t)FF); }
+
+void zy__block_act_forward(float *a, float *u, const float *b, size_t N, int FF,
+                           zy_block_act act) {
+    act_job j = {u, a, NULL, b, NULL, FF, act, act_fwd_kernel(act), NULL};
+    zy__parallel(N, act_grain(FF), 0, act_rows, &j);
+}
+
+void zy__block_act_backward(float *du, const float *da, const float *u, size_t N, int FF,
+                            zy_block_act act) {
+    act_job j = {(float *)u, NULL, du, NULL, da, FF, act, NULL, act_bwd_kernel(act)};
+    zy__parallel(N, act_grain(FF), 0, act_rows, &j);
+}
+
 // ---- one sublayer's branch: br (N,C) = S(in) before the output bias ----------------------
 static zy_status branch_forward(float *br, float *core, size_t core_floats,
                                 const zy__block_sub *s, const float *in, const float *mem,
@@ -67,12 +133,9 @@ static zy_status branch_forward(float *br, float *core, size_t core_floats,
     const int N = c->B * c->T, C = c->C, FF = c->FF;
     if (s->kind == ZY__SUB_FF) {
         const size_t nf = (size_t)N * FF;
-        zy_linear_forward(s->u, in, p->w1, p->b1, N, C, FF);
-        if (c->act == ZY_BLOCK_RELU)
-            zy_relu_forward(s->a, s->u, nf);
-        else
-            zy_gelu_forward(s->a, s->u, nf,
-                            c->act == ZY_BLOCK_GELU_TANH ? ZY_GELU_TANH : ZY_GELU_ERF);
+        // u = in·W1ᵀ (beta 0), then u += b1 and a = act(u) in one pass
+        zy_sgemm(false, true, N, FF, C, 1.0f, in, C, p->w1, C, 0.0f, s->u, FF);
+        zy__block_act_forward(s->a, s->u, p->b1, (size_t)N, FF, c->act);
         const float *h = s->a;
         if (s->ad) {
             zy_dropout_forward(s->ad, s->a, nf, c->dropout.ff_hidden,

@@ -36,12 +36,7 @@ static zy_status branch_backward(float *din, float beta, float *dmem, const zy__
         if (s->ad) // back through the hidden dropout: the forward mask, recomputed
             zy_dropout_forward(da, da, nf, c->dropout.ff_hidden,
                                zy__block_seed(c, ZY__SITE_FF_HIDDEN), c->offset);
-        memset(du, 0, nf * sizeof *du);
-        if (c->act == ZY_BLOCK_RELU)
-            zy_relu_backward(du, da, s->u, nf);
-        else
-            zy_gelu_backward(du, da, s->u, nf,
-                             c->act == ZY_BLOCK_GELU_TANH ? ZY_GELU_TANH : ZY_GELU_ERF);
+        zy__block_act_backward(du, da, s->u, (size_t)N, FF, c->act);
         // u = in·W1ᵀ + b1
         if (din) zy_sgemm(false, false, N, C, FF, 1.0f, du, FF, p->w1, C, beta, din, C);
         zy_linear_backward(NULL, dp->w1, dp->b1, du, in, p->w1, N, C, FF);

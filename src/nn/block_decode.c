@@ -148,11 +148,7 @@ static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, co
         }
         if (s->kind == ZY__SUB_FF) {
             dec_linear(d.u, in, p->w1, p->b1, R, C, FF);
-            if (c->act == ZY_BLOCK_RELU)
-                zy_relu_forward(d.a, d.u, (size_t)R * FF);
-            else
-                zy_gelu_forward(d.a, d.u, (size_t)R * FF,
-                                c->act == ZY_BLOCK_GELU_TANH ? ZY_GELU_TANH : ZY_GELU_ERF);
+            zy__block_act_forward(d.a, d.u, NULL, (size_t)R, FF, c->act);
             dec_linear(d.br, d.a, p->w2, NULL, R, FF, C);
         } else if (s->kind == ZY__SUB_SELF) {
             const zy_mha_params *m = &p->self_attn;

@@ -63,4 +63,12 @@ size_t zy__block_bwd_floats(const zy_block_config *c);
 void zy__block_residual(float *out, const float *a, const float *br, const float *bias,
                         size_t N, int C, float p, uint64_t seed, uint64_t offset);
 
+// block.c: the FF activation over (N, FF) rows on the pool: forward u += b (b may be
+// NULL), a = act(u); backward du = act'(u) · da (du written). Same kernels and results as
+// zy_gelu_*/zy_relu_* with the bias added by zy_linear_forward.
+void zy__block_act_forward(float *a, float *u, const float *b, size_t N, int FF,
+                           zy_block_act act);
+void zy__block_act_backward(float *du, const float *da, const float *u, size_t N, int FF,
+                            zy_block_act act);
+
 #endif
