@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "kernels/gemm_bias.h"
 #include "zhuyi/core.h"
 #include "zhuyi/gemm.h"
 
@@ -324,6 +325,36 @@ TEST(gemm_no_memory_falls_back) {
     zt_note("no workspace: worst |err| = %.3f x tol", *w);
     free(w);
     free_problem(&p);
+}
+
+// The bias epilogue (zy__sgemm_bias, used by zy_linear_forward) gives the same bits as
+// zy_sgemm followed by a separate pass adding the bias, at 1 and 2 threads and every
+// level: small (unpacked), packed, K deeper than one block, and threaded grids.
+TEST(gemm_bias_epilogue_same_bits) {
+    static const int shapes[][3] = {{5, 7, 3}, {64, 96, 64}, {29, 700, 1600}, {256, 2304, 768}};
+    int orig = zy_threads_get();
+    FOR_EACH_LEVEL(lv) {
+        for (int s = 0; s < 4; s++) {
+            int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+            problem p = make_problem(false, true, M, N, K, 1.0f, 0.0f, 0, 77 + (uint64_t)s);
+            float *bias = zt_floats((size_t)N), *want = zt_floats((size_t)M * N);
+            float *got = zt_floats((size_t)M * N);
+            zt_fill_uniform(bias, (size_t)N, 5 + (uint64_t)s, -1, 1);
+            for (int threads = 1; threads <= 2; threads++) {
+                zy_threads_set(threads);
+                zy_sgemm(false, true, M, N, K, 1.0f, p.A, p.lda, p.B, p.ldb, 0.0f, want, N);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) want[(size_t)i * N + j] += bias[j];
+                zy__sgemm_bias(false, true, M, N, K, p.A, p.lda, p.B, p.ldb, bias, got, N);
+                if (memcmp(got, want, sizeof(float) * (size_t)M * N))
+                    zt_fail(__FILE__, __LINE__, "%s %dx%dx%d, %d threads: bias epilogue differs",
+                            zy_simd_name(lv), M, N, K, threads);
+            }
+            free(bias), free(want), free(got);
+            free_problem(&p);
+        }
+    }
+    zy_threads_set(orig);
 }
 
 // Per-thread packing workspaces are freed when their thread exits: 50 threads that each

@@ -1,5 +1,5 @@
 // Tests of softmax (with masks) and dropout (src/nn/softmax.c, softmax_avx512.c,
-// dropout.c) and of the AVX-512 exp that softmax and cross-entropy share; cross-entropy
+// dropout.c) and of the library's vectorised exp (src/kernels/exp*.h); cross-entropy
 // and MSE are in test_losses_xent.c. Every test name starts with "losses_". Evidence:
 // PyTorch references (tests/ref/losses.zyr, written by tests/ref_losses.py),
 // finite-difference gradient checks, SIMD against scalar at each zy_simd level,
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "nn/exp_rows.h"
+#include "kernels/exp.h"
 #include "zhuyi/nn.h"
 
 #define REF_PATH "tests/ref/losses.zyr"

@@ -15,13 +15,19 @@
 // A claim that succeeds therefore proves job g was still open, and its fields (read
 // before the claim, after the acquire of generation g) were g's.
 //
-// Waiting, tuned on a 2-core machine shared with other processes (docs/BENCHMARKS.md):
-// - an idle worker spins (pause hint) for about SPIN_IDLE_NS, the usual gap between
-//   back-to-back regions of a training step, then sleeps on a condition variable;
-// - a caller whose remaining chunks run on other threads spins for about SPIN_DONE_NS,
-//   then sleeps until the last chunk finishes. Sleeping rather than yielding matters when
-//   another process holds a core: the caller's CPU goes idle, so the scheduler moves the
-//   descheduled worker there at once instead of after the other process's time slice.
+// Waiting. A worker with nothing to do spins (pause hint) for SPIN_IDLE_NS, which covers
+// the gap between back-to-back regions of a training step, then sleeps on a condition
+// variable. A caller whose last chunks run on other threads spins for SPIN_DONE_NS, then
+// sleeps until the last chunk finishes; sleeping rather than yielding matters when another
+// process holds a core: the caller's CPU goes idle, so the scheduler runs the parked
+// worker there at once instead of after the other process's time slice.
+// The lengths were measured on the 2-vCPU VM of docs/BENCHMARKS.md with rounds of one
+// short region (30 us of work in all) and a 10 us serial gap, quiet and beside other
+// processes: sleeping at once costs a wake-up per region on a quiet machine (34 us per
+// round instead of 25), while idle spins of 100 us and more slow a contended machine
+// (69 us per round on average instead of 45 with 20 us; 1 ms spins also cost 30% of the
+// GPT-2 decoding rate). The caller's spin matters less either way; 50 us lets a last
+// chunk of a few tens of microseconds finish without a wake-up.
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -41,12 +47,8 @@
 #include "core/internal.h"
 #include "core/pool.h"
 
-#ifndef SPIN_IDLE_NS // overridable at build time for tuning experiments only
-#define SPIN_IDLE_NS 100000
-#endif
-#ifndef SPIN_DONE_NS
+#define SPIN_IDLE_NS 20000
 #define SPIN_DONE_NS 50000
-#endif
 
 #define MAX_WORKERS 255
 #define CLOSED 0xffffffffu // chunk field of a finished job's claim word

@@ -13,6 +13,7 @@
 #include "core/internal.h"
 #include "core/pool.h"
 #include "gemm_internal.h"
+#include "kernels/gemm_bias.h"
 #include "zhuyi/gemm.h"
 
 // Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop.
@@ -27,6 +28,7 @@ typedef struct gemm_args {
     const float *A, *B;
     float *C;
     int lda, ldb, ldc;
+    const float *bias; // (N) added to every row of C after the product, or NULL
 } gemm_args;
 
 static const zy__gemm_arch *pick_arch(void) {
@@ -186,8 +188,7 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
     }
 }
 
-static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
-    if (g->M == 0 || g->N == 0) return;
+static void gemm_product(const zy__gemm_arch *ar, const gemm_args *g) {
     if (g->K == 0) {
         scale_c(g);
         return;
@@ -203,6 +204,19 @@ static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
         return;
     }
     gemm_blocked(ar, ws, g);
+}
+
+// The product on one thread, then the bias (a second rounding, exactly as a separate pass
+// over C would do it, but while the block is still in cache and in the same parallel
+// region).
+static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
+    if (g->M == 0 || g->N == 0) return;
+    gemm_product(ar, g);
+    if (!g->bias) return;
+    for (int i = 0; i < g->M; i++) {
+        float *c = g->C + (size_t)i * g->ldc;
+        for (int j = 0; j < g->N; j++) c[j] += g->bias[j];
+    }
 }
 
 // ---- threading ------------------------------------------------------------------------
@@ -268,6 +282,7 @@ static void gemm_chunk(const zy__gemm_arch *ar, const gemm_args *g, grid gr, int
     p.A += g->ta ? (size_t)i0 : (size_t)i0 * g->lda;
     p.B += g->tb ? (size_t)j0 * g->ldb : (size_t)j0;
     p.C += (size_t)i0 * g->ldc + j0;
+    if (p.bias) p.bias += j0;
     gemm_serial(ar, &p);
 }
 
@@ -310,20 +325,31 @@ static void chunk_item(void *ctx, int c) {
     gemm_chunk(j->ar, j->g, j->gr, c);
 }
 
+static void sgemm(const gemm_args *g) {
+    const zy__gemm_arch *ar = pick_arch();
+    int nt = g->K == 0 ? 1 : threads_for(g->M, g->N, g->K);
+    grid gr = nt > 1 ? plan_grid(ar, g, nt) : (grid){1, 1};
+    int chunks = gr.rm * gr.rn;
+    if (chunks <= 1) {
+        gemm_serial(ar, g);
+        return;
+    }
+    chunk_job job = {ar, g, gr};
+    run_items(nt, chunks, chunk_item, &job);
+}
+
 void zy_sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0 || K < 0) return;
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
-    const zy__gemm_arch *ar = pick_arch();
-    int nt = K == 0 ? 1 : threads_for(M, N, K);
-    grid gr = nt > 1 ? plan_grid(ar, &g, nt) : (grid){1, 1};
-    int chunks = gr.rm * gr.rn;
-    if (chunks <= 1) {
-        gemm_serial(ar, &g);
-        return;
-    }
-    chunk_job job = {ar, &g, gr};
-    run_items(nt, chunks, chunk_item, &job);
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL};
+    sgemm(&g);
+}
+
+void zy__sgemm_bias(bool transA, bool transB, int M, int N, int K, const float *A, int lda,
+                    const float *B, int ldb, const float *bias, float *C, int ldc) {
+    if (M <= 0 || N <= 0 || K < 0) return;
+    gemm_args g = {transA, transB, M, N, K, 1.0f, 0.0f, A, B, C, lda, ldb, ldc, bias};
+    sgemm(&g);
 }
 
 typedef struct batch_job {
@@ -359,7 +385,7 @@ void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha
                      ldb, beta, C + i * strideC, ldc);
         return;
     }
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL};
     batch_job job = {ar, &g, strideA, strideB, strideC};
     run_items(nt, batch, batch_item, &job);
 }

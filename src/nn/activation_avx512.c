@@ -6,37 +6,21 @@
 // zy_simd_level().
 #include <immintrin.h>
 
+#include "kernels/exp_avx512.h"
 #include "nn/activation.h"
 
 #define GELU_K0 0.7978845608028654f // √(2/π)
 #define GELU_K1 0.044715f
-
-// e^x for x clamped to [-88, 88] (beyond that σ is 0 or 1 to float precision anyway).
-// Cephes expf: x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial (~1 ulp), 2^n by scalef.
-// NaN inputs become finite here; callers multiply by x, so NaN still propagates.
-static inline __m512 exp_ps(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-88.0f)), _mm512_set1_ps(88.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    // ln2 split in two so n·ln2_hi is exact and r keeps its low bits.
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
-}
 
 // s = σ(2u) = 1 / (1 + e), e = e^(-2u), u = √(2/π) (x + 0.044715 x³); *e_out = e
 static inline __m512 gelu_sigma(__m512 x, __m512 x2, __m512 *e_out) {
     __m512 inner = _mm512_fmadd_ps(_mm512_set1_ps(GELU_K1), x2, _mm512_set1_ps(1.0f));
     __m512 m2u = _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f * GELU_K0)), inner);
     __m512 one = _mm512_set1_ps(1.0f);
-    __m512 e = exp_ps(m2u);
+    // The argument is capped at 88 so e stays finite (e^88 ~ 1.65e38; the exp gives +inf
+    // past 88.72): for x far below 0, s is then ~6e-39 rather than 0 and e·s stays ~1, so
+    // backward never forms inf·0. 88 goes first so a NaN x passes through.
+    __m512 e = zy__exp512(_mm512_min_ps(_mm512_set1_ps(88.0f), m2u));
     *e_out = e;
     return _mm512_div_ps(one, _mm512_add_ps(one, e));
 }

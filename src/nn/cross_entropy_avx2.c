@@ -3,8 +3,8 @@
 // zy_simd_level() == ZY_SIMD_AVX2. Sums of e^(x - max) and of x are kept in double lanes.
 #include <math.h>
 
+#include "kernels/exp_avx2.h"
 #include "nn/exp_rows.h"
-#include "nn/expf_avx2.h"
 
 static inline __m256d sum_pd(__m256d acc, __m256 v) {
     acc = _mm256_add_pd(acc, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));

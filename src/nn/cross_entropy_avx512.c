@@ -4,8 +4,8 @@
 // double, so a 50257-wide row loses no more than the reference to rounding.
 #include <math.h>
 
+#include "kernels/exp_avx512.h"
 #include "nn/exp_rows.h"
-#include "nn/expf_avx512.h"
 
 static inline __m512d sum_pd(__m512d acc, __m512 v) {
     acc = _mm512_add_pd(acc, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));

@@ -1,17 +1,12 @@
-// Private to src/nn: row kernels built on a vectorised exp, shared by softmax.c and
-// cross_entropy.c. The scalar references live in those files (plain expf, double sums);
-// the _avx512 versions run when zy_simd_level() >= ZY_SIMD_AVX512, the _avx2 versions
-// when it is ZY_SIMD_AVX2. They differ from the references only in summation order and in
-// the polynomial exp (within 1-2 ulp of expf, see tests/test_losses.c).
+// Private to src/nn: row kernels built on the vectorised exp (kernels/exp.h), shared by
+// softmax.c and cross_entropy.c. The scalar references live in those files (plain expf,
+// double sums); the _avx512 versions run when zy_simd_level() >= ZY_SIMD_AVX512, the
+// _avx2 versions when it is ZY_SIMD_AVX2. They differ from the references only in
+// summation order and in the polynomial exp (within 1-2 ulp of expf).
 #ifndef ZHUYI_NN_EXP_ROWS_H
 #define ZHUYI_NN_EXP_ROWS_H
 
 #include <stddef.h>
-
-// y (n) = e^x (n) with the polynomial of expf_avx512.h / expf_avx2.h (exposed for the
-// test that bounds their error against libm expf).
-void zy__expf_avx512(float *y, const float *x, size_t n);
-void zy__expf_avx2(float *y, const float *x, size_t n);
 
 // x (N), m (N) or NULL -> out (N) = softmax(x + m); all zeros if every x + m is -inf.
 void zy__softmax_row_avx512(float *out, const float *x, const float *m, int N);

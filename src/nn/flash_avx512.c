@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "flash_internal.h"
+#include "kernels/exp_avx512.h"
 
 #define ZY_INLINE static inline __attribute__((always_inline))
 #define MR 6
@@ -76,35 +77,6 @@ void zy__flash_mm_avx512(int M, int N, int K, float alpha, const float *A, int l
     }
 }
 
-// exp(x) to about 1 ulp (Cephes expf polynomial): x = n ln2 + r, |r| <= ln2/2,
-// exp(x) = 2^n (1 + r + r² P(r)). n is rounded with the 1.5·2²³ trick and 2^n is added
-// straight into the exponent bits, which keeps every step on the FMA/ALU ports (the
-// roundscale + scalef version measured ~1.5x slower). Results that would be denormal
-// (x < -126 ln2) are 0, which also maps the -INFINITY of masked scores (and the NaN of
-// -inf - -inf) to exactly 0. Inputs above 88 are clamped (callers pass x <= ~0).
-ZY_INLINE __m512 exp512(__m512 x) {
-    const __m512 magic = _mm512_set1_ps(12582912.0f); // 1.5 * 2^23
-    __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654f), _CMP_GE_OQ);
-    x = _mm512_min_ps(x, _mm512_set1_ps(88.0f));
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.33654f));
-    __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic);
-    __m512 n = _mm512_sub_ps(t, magic);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    __m512 r2 = _mm512_mul_ps(r, r);
-    p = _mm512_fmadd_ps(p, r2, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    // t's low mantissa bits hold n (mod 2^9): shifted into the exponent field they add n.
-    __m512i e = _mm512_slli_epi32(_mm512_castps_si512(t), 23);
-    p = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), e));
-    return _mm512_maskz_mov_ps(live, p);
-}
-
 static inline __mmask16 tail_mask(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
 }
@@ -118,13 +90,16 @@ void zy__flash_softmax_cols_avx512(float *St, int nk, int mq, int ld, float *m, 
         __m512 mx = m_old;
         for (int j = 0; j < nk; j++)
             mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(ninf, k, St + (size_t)j * ld + c));
-        // exp512 maps the NaN of (-inf) - (-inf) and -inf itself to 0, as the reference.
-        const __m512 a = exp512(_mm512_sub_ps(m_old, mx));
+        // alpha = 0 while nothing was seen (m_old = -inf), as the reference: the exp alone
+        // would give e^NaN = NaN when mx is -inf too (a NaN m_old still gives NaN, as
+        // the reference). Masked scores (-inf) exp to 0.
+        const __mmask16 seen = _mm512_cmp_ps_mask(m_old, ninf, _CMP_NEQ_UQ);
+        const __m512 a = _mm512_maskz_mov_ps(seen, zy__exp512(_mm512_sub_ps(m_old, mx)));
         const __m512 sub = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(mx, ninf, _CMP_EQ_OQ), mx, zero);
         __m512 sum = zero;
         for (int j = 0; j < nk; j++) {
             float *s = St + (size_t)j * ld + c;
-            __m512 p = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s), sub));
+            __m512 p = zy__exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s), sub));
             p = _mm512_maskz_mov_ps(k, p);
             _mm512_mask_storeu_ps(s, k, p);
             sum = _mm512_add_ps(sum, p);
@@ -146,7 +121,7 @@ void zy__flash_exp_rows_avx512(float *P, int rows, int cols, int ld, const float
         const __m512 vs = _mm512_set1_ps(sub[r]);
         for (int j = 0; j < cols; j += 16) {
             const __mmask16 k = tail_mask(cols - j);
-            __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, p + j), vs));
+            __m512 e = zy__exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, p + j), vs));
             _mm512_mask_storeu_ps(p + j, k, e);
         }
     }

@@ -1,11 +1,12 @@
 // Linear layer (PyTorch nn.Linear layout: weight is (Cout, Cin)) forward and backward.
-// The three matrix products go through zy_sgemm, which owns blocking, SIMD and threads;
-// this file only adds the bias and reduces dbias. Not a fused GEMM epilogue.
+// The three matrix products go through zy_sgemm (forward: its bias epilogue), which owns
+// blocking, SIMD and threads; this file only reduces dbias.
 #include "zhuyi/gemm.h"
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
 #include "core/pool.h"
+#include "kernels/gemm_bias.h"
 
 // Columns per dbias block: each block is owned by one thread and summed over all rows in
 // row order, so the result is the same at any thread count (no shared accumulators).
@@ -13,34 +14,18 @@
 // Below this many elements a parallel region costs more than it saves.
 #define LINEAR_PAR_MIN (1 << 15)
 
-// Rows per chunk for the bias add (about 16K elements; rows are independent).
-#define LINEAR_CHUNK_ELEMS 16384
-
 typedef struct bias_job {
-    float *out, *dbias;       // out (N, Cout) for forward, dbias (Cout) for backward
-    const float *bias, *dout; // bias (Cout), dout (N, Cout)
+    float *dbias;      // (Cout)
+    const float *dout; // (N, Cout)
     int N, Cout;
 } bias_job;
-
-static void add_bias_rows(void *ctx, size_t n0, size_t n1, int thread) {
-    (void)thread;
-    const bias_job *j = ctx;
-    for (size_t n = n0; n < n1; n++) {
-        float *o = j->out + n * j->Cout;
-        for (int c = 0; c < j->Cout; c++) o[c] += j->bias[c];
-    }
-}
 
 // inp (N, Cin), weight (Cout, Cin), bias (Cout) or NULL -> out (N, Cout)
 void zy_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
                        int N, int Cin, int Cout) {
-    // out = inp · Wᵀ: A = inp (N,Cin), op(B) = Wᵀ with W stored (Cout,Cin).
-    zy_sgemm(false, true, N, Cout, Cin, 1.0f, inp, Cin, weight, Cin, 0.0f, out, Cout);
-    if (!bias || N <= 0 || Cout <= 0) return;
-    bias_job j = {.out = out, .bias = bias, .N = N, .Cout = Cout};
-    size_t rows = (size_t)ZY_MAX(1, LINEAR_CHUNK_ELEMS / Cout);
-    if ((long long)N * Cout < LINEAR_PAR_MIN) add_bias_rows(&j, 0, (size_t)N, 0);
-    else zy__parallel((size_t)N, rows, 0, add_bias_rows, &j);
+    // out = inp · Wᵀ + bias: A = inp (N,Cin), op(B) = Wᵀ with W stored (Cout,Cin). The
+    // GEMM adds the bias to each block of out it computes (one parallel region, not two).
+    zy__sgemm_bias(false, true, N, Cout, Cin, inp, Cin, weight, Cin, bias, out, Cout);
 }
 
 // Column blocks [b0, b1) of dbias += Σ_n dout[n, :], summed in double in row order.

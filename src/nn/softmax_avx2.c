@@ -1,17 +1,9 @@
-// AVX2 row softmax (and the expf test hook), the 8-wide twin of softmax_avx512.c. Called
-// from softmax.c only when zy_simd_level() == ZY_SIMD_AVX2; softmax_row_scalar there is
-// its reference.
+// AVX2 row softmax, the 8-wide twin of softmax_avx512.c. Called from softmax.c only when
+// zy_simd_level() == ZY_SIMD_AVX2; softmax_row_scalar there is its reference.
 #include <math.h>
 
+#include "kernels/exp_avx2.h"
 #include "nn/exp_rows.h"
-#include "nn/expf_avx2.h"
-
-void zy__expf_avx2(float *y, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i += 8) {
-        __m256i k = zy__tail8(n - i > 8 ? 8 : (int)(n - i));
-        _mm256_maskstore_ps(y + i, k, zy__exp256(_mm256_maskload_ps(x + i, k)));
-    }
-}
 
 // x + m for lanes k; lanes outside k read as -inf so they never win the max and exp to 0.
 static inline __m256 load_masked_row(const float *x, const float *m, int j, __m256i k) {

@@ -1,18 +1,10 @@
-// AVX-512 row softmax (and the expf test hook). Called from softmax.c only when
-// zy_simd_level() >= ZY_SIMD_AVX512; softmax_row_scalar there is its reference.
-// Differs from the reference only in summation order (16 float lanes) and in using the
-// polynomial exp of expf_avx512.h.
+// AVX-512 row softmax. Called from softmax.c only when zy_simd_level() >= ZY_SIMD_AVX512;
+// softmax_row_scalar there is its reference. Differs from the reference only in summation
+// order (16 float lanes) and in using the polynomial exp of kernels/exp_avx512.h.
 #include <math.h>
 
+#include "kernels/exp_avx512.h"
 #include "nn/exp_rows.h"
-#include "nn/expf_avx512.h"
-
-void zy__expf_avx512(float *y, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 k = zy__tail16(n - i > 16 ? 16 : (int)(n - i));
-        _mm512_mask_storeu_ps(y + i, k, zy__exp512(_mm512_maskz_loadu_ps(k, x + i)));
-    }
-}
 
 // x + m for lanes k; lanes outside k read as -inf so they never win the max and exp
 // to 0.

@@ -1,12 +1,13 @@
 // Private, included only by *_avx2.c files (it needs AVX2 + FMA to compile): e^x for 8
-// floats at once, the same scheme as expf_avx512.h (Cephes: e^x = 2^n · e^r, r = x - n·ln2
-// with ln2 split in two, degree-7 polynomial on [-ln2/2, ln2/2]). AVX2 has no vscalefps,
+// floats at once, the library's one AVX2 exp, with the scheme and the policy of
+// exp_avx512.h (Cephes: e^x = 2^n · e^r, r = x - n·ln2 with ln2 split in two, degree-7
+// polynomial on [-ln2/2, ln2/2]; the policy is in kernels/exp.h). AVX2 has no vscalefps,
 // so 2^n is applied as two exact powers of two built in the exponent field,
-// 2^(n - n/2) · 2^(n/2): each factor stays a normal float for n in [-150, 128], and the one
-// rounding of the final product gives the same overflow to +inf and gradual underflow to 0.
+// 2^(n - n/2) · 2^(n/2): each factor stays a normal float for n in [-150, 128], and the
+// rounding of the second product gives the same overflow to +inf and gradual underflow.
 // Accuracy is checked against libm expf by tests/test_losses.c (losses_expf_simd_ulp).
-#ifndef ZHUYI_NN_EXPF_AVX2_H
-#define ZHUYI_NN_EXPF_AVX2_H
+#ifndef ZHUYI_KERNELS_EXP_AVX2_H
+#define ZHUYI_KERNELS_EXP_AVX2_H
 
 #include <immintrin.h>
 
