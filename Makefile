@@ -9,7 +9,6 @@
 
 CC      ?= cc
 BUILD   ?= build
-OPENMP  ?= 1
 OPT     ?= -O3
 SAN     ?=
 
@@ -30,14 +29,6 @@ CFLAGS   = -std=c11 $(OPT) -g $(WARN) -fPIC -fno-semantic-interposition -fno-mat
 LDLIBS   = -lcjson -lutf8proc -lm -pthread
 # What a static link of libzhuyi.a needs besides cjson and utf8proc (zhuyi.pc Libs.private).
 PC_LIBS_PRIVATE = -lm -pthread
-ifeq ($(OPENMP),1)
-CFLAGS  += -fopenmp
-LDLIBS  += -fopenmp
-PC_LIBS_PRIVATE += -fopenmp
-else
-# Without OpenMP the `#pragma omp` lines are simply ignored.
-CFLAGS  += -Wno-unknown-pragmas
-endif
 LDFLAGS  = $(SAN)
 
 # The version is include/zhuyi/core.h's ZY_VERSION_*: the shared library is
@@ -85,7 +76,6 @@ help:
 	@echo "make demo       train a small GPT on the King James Bible, print a passage"
 	@echo "make refs       regenerate the PyTorch reference dumps in tests/ref/"
 	@echo "make examples   build examples/*.c into build/examples/ (static library)"
-	@echo "make OPENMP=0   build without OpenMP (single-threaded kernels)"
 	@echo "make install    install headers (include/zhuyi/), libzhuyi.a, the shared library,"
 	@echo "                zhuyi.pc and bin/zhuyi under PREFIX (default /usr/local);"
 	@echo "                DESTDIR=/stage puts them under /stage/PREFIX (for packaging)"

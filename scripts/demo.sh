@@ -16,13 +16,9 @@ Z=${ZHUYI:-build/zhuyi}
 D=${DATA_DIR:-build/data}
 OUT=${DEMO_DIR:-build/demo}/kjv
 STEPS=${DEMO_STEPS:-1400}
+WARMUP=$((STEPS < 1000 ? STEPS / 10 : 100)) # 100, or a tenth of a short run
 
 [ -x "$Z" ] || { echo "scripts/demo.sh: $Z is not built (run make)" >&2; exit 1; }
-# The model's kernels are small, so OpenMP threads wait at many barriers: GCC's default
-# long spin makes 2 threads several times slower than 1 as soon as anything else runs on
-# the machine (measured: 1900 vs 7900 tokens/s). A short spin then sleep costs little
-# when the machine is quiet and keeps the demo within its time when it is not.
-export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 t0=$(date +%s)
 scripts/data.sh kjv
 plain="$D/kjv-plain.txt"
@@ -35,7 +31,7 @@ fi
 rm -rf "$OUT"
 echo "zhuyi: training a 4096-token BPE and gpt-micro on $plain ($STEPS steps of 16 x 128 tokens)"
 "$Z" pretrain gpt --data "$plain" --tokenizer bpe:4096 --config gpt-micro \
-    --steps "$STEPS" --batch 16 --seq 128 --lr 2e-3 --warmup 100 --eval-every 200 \
+    --steps "$STEPS" --batch 16 --seq 128 --lr 2e-3 --warmup "$WARMUP" --eval-every 200 \
     --eval-batches 10 --save-every 0 --seed 1 --out "$OUT"
 
 echo

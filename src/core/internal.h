@@ -25,7 +25,8 @@ void zy__assert_fail(const char *cond, const char *file, int line);
 #define ZY_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ZY_MAX(a, b) ((a) > (b) ? (a) : (b))
 
-// True inside an OpenMP parallel region (kernels then run single-threaded).
+// True inside a chunk of a zy__parallel job (src/core/pool.h): kernels called there run
+// single-threaded, on the calling thread.
 int zy__in_parallel(void);
 
 #endif

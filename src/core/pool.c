@@ -33,10 +33,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define CPU_RELAX() _mm_pause()
@@ -76,12 +72,7 @@ static struct {
 
 static _Thread_local int tls_in_task;
 
-int zy__in_parallel(void) {
-#ifdef _OPENMP
-    if (omp_in_parallel()) return 1;
-#endif
-    return tls_in_task;
-}
+int zy__in_parallel(void) { return tls_in_task; }
 
 int zy__parallel_threads(void) { return zy__in_parallel() ? 1 : zy_threads_get(); }
 

@@ -1,5 +1,4 @@
-// The thread count kernels use (src/core/pool.c runs them). It does not depend on OpenMP:
-// the default is $ZY_THREADS when valid, else the number of CPUs this process may run on
+// The thread count kernels use (src/core/pool.c runs them). The default is $ZY_THREADS when valid, else the number of CPUs this process may run on
 // (its affinity mask, so `taskset -c 0` or a container's cpuset gives 1, not the machine's
 // core count).
 #define _GNU_SOURCE // sched_getaffinity, CPU_COUNT
@@ -9,10 +8,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define MAX_THREADS 4096
 
@@ -44,10 +39,5 @@ int zy_threads_get(void) {
 int zy_threads_set(int n) {
     n = n > 0 ? ZY_MIN(n, MAX_THREADS) : default_threads();
     atomic_store_explicit(&current, n, memory_order_relaxed);
-#ifdef _OPENMP
-    // Files not yet moved to the pool still use OpenMP pragmas: keep their team size in
-    // step.
-    omp_set_num_threads(n);
-#endif
     return n;
 }
