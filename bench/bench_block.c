@@ -1,12 +1,14 @@
 // Transformer block benchmark: a stack of 12 GPT-2-shaped blocks (pre-LN decoder without
-// cross-attention, causal, GELU-tanh, C=768, H=12, FF=3072) on zy_block_* against GPT's
-// own layer code (zy_gpt_forward + zy_gpt_backward of a gpt2-124m-shaped model with
-// vocab_size 64, so its LM head is negligible; both in the same binary and run).
+// cross-attention, causal, GELU-tanh, C=768, H=12, FF=3072) on zy_block_* against the GPT
+// model (a gpt2-124m-shaped zy_model with vocab_size 64, so its LM head is negligible,
+// through a session: what GPT adds around the same blocks; both in the same binary and
+// run). The comparison with the GPT code before it moved onto these blocks is the
+// baseline run of scripts/bench.sh.
 //   train:  forward + backward at B=4 T=64, B=1 T=256, B=1 T=1024, dropout 0 and 0.1
 //           (blocks: attention weights, attention output and FF output at p, FF hidden 0,
 //           as GPT-2). The two alternate rep by rep, so load on a shared machine hits both.
 //   decode: one token at a time through 12 decoder blocks with a KV cache
-//           (zy_block_decode_step) against zy_gpt_decode, at cache lengths 64, 512 and
+//           (zy_block_decode_step) against the model's decode, at cache lengths 64, 512 and
 //           960; and 4 sequences stepping together against 4 single steps.
 // Each comparison runs in two rounds with the allocation order of the two models swapped
 // (on the shared VM the first 340 MB parameter array allocated runs a few percent slower).
@@ -118,39 +120,67 @@ static void stack_step(stack *s, double *tf, double *tb) {
     *tb = now() - t1;
 }
 
-// ---- GPT's layer code -------------------------------------------------------------------
-static zy_gpt *gpt_new(float dropout) {
-    zy_gpt_config gc;
-    check(zy_gpt_config_preset("gpt2-124m", &gc), "preset");
-    gc.vocab_size = V;
-    gc.dropout = dropout;
-    zy_gpt *m;
-    check(zy_gpt_create(&m, &gc), "gpt create");
-    zy_gpt_init_weights(m, 7);
-    return m;
+// ---- the GPT model (the same blocks behind the model interface) ----------------------------
+typedef struct gpt {
+    zy_model *m;
+    zy_session *s;
+} gpt;
+
+static gpt *gpt_new(float dropout) {
+    zy_config *c;
+    check(zy_model_preset(&c, "gpt2-124m"), "preset");
+    check(zy_config_set_int(c, "vocab_size", V), "config");
+    const char *drops[] = {"resid_pdrop", "embd_pdrop", "attn_pdrop"};
+    for (int i = 0; i < 3; i++) check(zy_config_set_float(c, drops[i], dropout), "config");
+    gpt *g = calloc(1, sizeof *g);
+    if (!g) check(ZY_STATUS_OUT_OF_MEMORY, "gpt");
+    check(zy_model_create(&g->m, c), "gpt create");
+    zy_config_free(c);
+    zy_model_init_weights(g->m, 7);
+    check(zy_session_create(&g->s, g->m, NULL), "gpt session");
+    return g;
 }
 
-static void gpt_step(zy_gpt *m, const int *x, const int *y, int B, int T, double *tf,
-                     double *tb) {
+// A training session for B x T (replacing the decoding one).
+static void gpt_prepare(gpt *g, int B, int T) {
+    zy_session_free(g->s);
+    zy_session_params sp = zy_session_default_params();
+    sp.batch = B, sp.seq = T, sp.training = true;
+    check(zy_session_create(&g->s, g->m, &sp), "gpt session");
+}
+
+static void gpt_free(gpt *g) {
+    zy_session_free(g->s);
+    zy_model_free(g->m);
+    free(g);
+}
+
+static void gpt_step(gpt *g, int *x, int *y, int B, int T, double *tf, double *tb) {
     float loss;
+    zy_batch b = {.B = B, .T = T, .input_ids = x, .targets = y};
     double t0 = now();
-    check(zy_gpt_forward(m, x, y, B, T, &loss), "gpt forward");
+    check(zy_session_forward(g->s, &b, &loss, NULL), "gpt forward");
     double t1 = now();
-    check(zy_gpt_backward(m, 1.0f), "gpt backward");
+    check(zy_session_backward(g->s, 1.0f), "gpt backward");
     *tf = t1 - t0;
     *tb = now() - t1;
+}
+
+static void gpt_decode(gpt *g, const int *tok, int n, float *logits) {
+    int seq = 0;
+    check(zy_session_decode(g->s, 1, &seq, tok, n, logits), "gpt decode");
 }
 
 // One round: both built (in the given order), then reps alternating steps.
 static void train_round(int B, int T, float p, int reps, int gpt_first, double *gt, double *bt,
                         double *gf, double *bf, double *gc, double *bc) {
     stack s;
-    zy_gpt *m = NULL;
+    gpt *m = NULL;
     if (gpt_first) m = gpt_new(p);
     stack_init(&s, B, T, p);
     if (!gpt_first) m = gpt_new(p);
-    check(zy_gpt_prepare(m, B, T), "gpt prepare");
-    zy_gpt_set_dropout(m, p > 0, 99);
+    gpt_prepare(m, B, T);
+    zy_session_set_mode(m->s, p > 0, 99);
     int *x = malloc(sizeof(int) * B * T), *y = malloc(sizeof(int) * B * T);
     for (int i = 0; i < B * T; i++) x[i] = i % V, y[i] = (i * 7 + 3) % V;
     for (int r = -1; r < reps; r++) { // r = -1: warm-up
@@ -162,7 +192,7 @@ static void train_round(int B, int T, float p, int reps, int gpt_first, double *
         if (r >= 0) bf[r] = f, bt[r] = f + b, bc[r] = cpu_now() - c1;
     }
     free(x), free(y);
-    zy_gpt_free(m);
+    gpt_free(m);
     stack_free(&s);
 }
 
@@ -242,10 +272,10 @@ static void dstack_prefill(dstack *d, int seq, int P) {
         dstack_chunk(d, seq, P - t < PREFILL_CHUNK ? P - t : PREFILL_CHUNK);
 }
 
-static void gpt_prefill(zy_gpt *m, int *tok, float *logits, int P) {
-    zy_gpt_cache_reset(m);
+static void gpt_prefill(gpt *m, int *tok, float *logits, int P) {
+    zy_session_seq_reset(m->s, 0);
     for (int i = 0; i < P; i++) tok[i] = (i * 5 + 1) % V;
-    check(zy_gpt_decode(m, tok, P, logits), "gpt prefill");
+    gpt_decode(m, tok, P, logits);
 }
 
 // ms per token at cache lengths ~P, groups of 8 tokens alternating between the two (each
@@ -254,7 +284,7 @@ static void gpt_prefill(zy_gpt *m, int *tok, float *logits, int P) {
 static void decode_round(int reps, int gpt_first, double tg[3][2 * 64], double tb[3][2 * 64],
                          double cg[3][2 * 64], double cb[3][2 * 64], int K, int off) {
     dstack d;
-    zy_gpt *m = NULL;
+    gpt *m = NULL;
     if (gpt_first) m = gpt_new(0.0f);
     dstack_init(&d);
     if (!gpt_first) m = gpt_new(0.0f);
@@ -270,7 +300,7 @@ static void decode_round(int reps, int gpt_first, double tg[3][2 * 64], double t
             for (int i = 0; i < 8; i++) {
                 int t = (P + k + i + 8) % V;
                 double t0 = now(), c0 = cpu_now();
-                check(zy_gpt_decode(m, &t, 1, logits), "gpt decode");
+                gpt_decode(m, &t, 1, logits);
                 if (k >= 0 && k + i < K)
                     tg[pi][off + k + i] = now() - t0, cg[pi][off + k + i] = cpu_now() - c0;
             }
@@ -283,7 +313,7 @@ static void decode_round(int reps, int gpt_first, double tg[3][2 * 64], double t
         }
     }
     free(tok);
-    zy_gpt_free(m);
+    gpt_free(m);
     dstack_free(&d);
 }
 
@@ -326,7 +356,7 @@ int main(int argc, char **argv) {
     const char *what = argc > 2 ? argv[2] : "all";
     if (reps < 1) reps = 1;
     if (reps > MAX_REPS) reps = MAX_REPS;
-    printf("12 GPT-2-shaped blocks vs GPT layer code (gpt2-124m, V=%d), %d threads, simd %s, "
+    printf("12 GPT-2-shaped blocks vs the GPT model on them (gpt2-124m, V=%d), %d threads, simd %s, "
            "ms (median of %d)\n",
            V, zy_threads_get(), zy_simd_name(zy_simd_level()), reps);
     if (!strcmp(what, "train") || !strcmp(what, "all")) {
@@ -344,13 +374,13 @@ int main(int argc, char **argv) {
         float logits[V];
         double t0 = now();
         if (!strcmp(what, "profile-decode-gpt")) {
-            zy_gpt *m = gpt_new(0.0f);
+            gpt *m = gpt_new(0.0f);
             int *tok = malloc(sizeof(int) * MAXT);
             gpt_prefill(m, tok, logits, P);
             t0 = now();
-            for (int k = 0; k < 64; k++) check(zy_gpt_decode(m, tok + k, 1, logits), "decode");
+            for (int k = 0; k < 64; k++) gpt_decode(m, tok + k, 1, logits);
             free(tok);
-            zy_gpt_free(m);
+            gpt_free(m);
         } else {
             dstack d;
             dstack_init(&d);
@@ -368,14 +398,14 @@ int main(int argc, char **argv) {
         float p = argc > 5 ? (float)atof(argv[5]) : 0.0f;
         double f, b;
         if (!strcmp(what, "profile-gpt")) {
-            zy_gpt *m = gpt_new(p);
-            check(zy_gpt_prepare(m, B, T), "gpt prepare");
-            zy_gpt_set_dropout(m, p > 0, 99);
+            gpt *m = gpt_new(p);
+            gpt_prepare(m, B, T);
+            zy_session_set_mode(m->s, p > 0, 99);
             int *x = calloc((size_t)B * T, sizeof(int));
             for (int r = 0; r < reps; r++) gpt_step(m, x, x, B, T, &f, &b);
             printf("gpt: fwd %.1f bwd %.1f ms (last)\n", 1e3 * f, 1e3 * b);
             free(x);
-            zy_gpt_free(m);
+            gpt_free(m);
         } else {
             stack s;
             stack_init(&s, B, T, p);
