@@ -11,7 +11,6 @@
 // mlp.c_proj w/b) and outside blocks (wte, wpe, ln_f w/b). Table order (= flat layout,
 // GPT2LMHeadModel.named_parameters() order): wte, wpe, the blocks, ln_f.weight, ln_f.bias.
 #define GPT_TENSORS_PER_LAYER 12
-#define GPT_TENSORS_OUTSIDE 4
 #define GPT_T_WTE 0
 #define GPT_T_WPE 1
 #define GPT_T_LAYER(l, k) (2 + GPT_TENSORS_PER_LAYER * (l) + (k))
