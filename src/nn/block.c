@@ -23,39 +23,39 @@
 
 // ---- residual + bias + dropout, one pass ------------------------------------------------
 typedef struct residual_job {
-    float *out;
-    const float *a, *br, *bias;
+    float *out, *br;
+    const float *a, *bias;
     int C;
     float p;
     uint64_t seed, offset;
 } residual_job;
 
+// rows [r0, r1): br += bias, br = Drop(br) (zy_dropout_forward on the chunk, in L1), out =
+// a + br. br is the caller's scratch branch output, overwritten.
 static void residual_rows(void *ctx, size_t r0, size_t r1, int thread) {
     (void)thread;
     const residual_job *j = ctx;
-    const int C = j->C;
-    const float scale = j->p > 0.0f ? 1.0f / (1.0f - j->p) : 1.0f;
-    for (size_t r = r0; r < r1; r++) {
-        float *o = j->out + r * C;
-        const float *a = j->a + r * C, *br = j->br + r * C, *b = j->bias;
-        if (j->p <= 0.0f) {
-            if (b)
-                for (int c = 0; c < C; c++) o[c] = a[c] + (br[c] + b[c]);
-            else
-                for (int c = 0; c < C; c++) o[c] = a[c] + br[c];
-            continue;
-        }
-        const uint64_t row = j->offset + r * C;
-        for (int c = 0; c < C; c++) {
-            float v = br[c] + (b ? b[c] : 0.0f);
-            o[c] = a[c] + (zy_dropout_keep(j->p, j->seed, row + c) ? v * scale : 0.0f);
-        }
+    const size_t C = (size_t)j->C, lo = r0 * C, n = (r1 - r0) * C;
+    float *o = j->out + lo, *br = j->br + lo;
+    const float *a = j->a + lo, *b = j->bias;
+    if (j->p <= 0.0f) {
+        if (b)
+            for (size_t r = 0; r < r1 - r0; r++)
+                for (size_t c = 0; c < C; c++) o[r * C + c] = a[r * C + c] + (br[r * C + c] + b[c]);
+        else
+            for (size_t i = 0; i < n; i++) o[i] = a[i] + br[i];
+        return;
     }
+    if (b)
+        for (size_t r = 0; r < r1 - r0; r++)
+            for (size_t c = 0; c < C; c++) br[r * C + c] += b[c];
+    zy_dropout_forward(br, br, n, j->p, j->seed, j->offset + lo);
+    for (size_t i = 0; i < n; i++) o[i] = a[i] + br[i];
 }
 
-void zy__block_residual(float *out, const float *a, const float *br, const float *bias,
-                        size_t N, int C, float p, uint64_t seed, uint64_t offset) {
-    residual_job j = {out, a, br, bias, C, p, seed, offset};
+void zy__block_residual(float *out, const float *a, float *br, const float *bias, size_t N,
+                        int C, float p, uint64_t seed, uint64_t offset) {
+    residual_job j = {out, br, a, bias, C, p, seed, offset};
     // rows per chunk: ~16K floats without dropout, ~2K with (a hash per element)
     size_t per = p > 0.0f ? 2048 : 16384;
     zy__parallel(N, ZY_MAX((size_t)1, per / (size_t)C), 0, residual_rows, &j);

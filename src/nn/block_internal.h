@@ -59,9 +59,10 @@ size_t zy__block_fwd_floats(const zy_block_config *c);
 size_t zy__block_bwd_floats(const zy_block_config *c);
 
 // block.c: out (N,C) = a + Drop(br + bias) (bias (C) or NULL; p = 0: no dropout), rows
-// split over threads; element (n, c) uses dropout index offset + n*C + c.
-void zy__block_residual(float *out, const float *a, const float *br, const float *bias,
-                        size_t N, int C, float p, uint64_t seed, uint64_t offset);
+// split over threads; element (n, c) uses dropout index offset + n*C + c. With dropout, br
+// (scratch) is overwritten by Drop(br + bias). out may be a.
+void zy__block_residual(float *out, const float *a, float *br, const float *bias, size_t N,
+                        int C, float p, uint64_t seed, uint64_t offset);
 
 // block.c: the FF activation over (N, FF) rows on the pool: forward u += b (b may be
 // NULL), a = act(u); backward du = act'(u) · da (du written). Same kernels and results as
