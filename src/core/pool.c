@@ -200,7 +200,8 @@ void zy__parallel(size_t n, size_t grain, int max_threads, zy__range_fn fn, void
     int idle = 0;
     // The claim word holds 32 bits of chunk index; a job of 2^32 - 1 chunks or more (grain
     // far too small) runs inline, with the same chunks.
-    if (nt <= 1 || nchunks >= CLOSED || !atomic_compare_exchange_strong(&P.busy, &idle, 1)) {
+    if (nt <= 1 || nchunks >= CLOSED ||
+        !atomic_compare_exchange_strong(&P.busy, &idle, 1)) {
         run_inline(n, grain, fn, ctx);
         return;
     }
