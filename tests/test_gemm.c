@@ -331,7 +331,8 @@ TEST(gemm_no_memory_falls_back) {
 // zy_sgemm followed by a separate pass adding the bias, at 1 and 2 threads and every
 // level: small (unpacked), packed, K deeper than one block, and threaded grids.
 TEST(gemm_bias_epilogue_same_bits) {
-    static const int shapes[][3] = {{5, 7, 3}, {64, 96, 64}, {29, 700, 1600}, {256, 2304, 768}};
+    static const int shapes[][3] = {
+        {5, 7, 3}, {64, 96, 64}, {29, 700, 1600}, {256, 2304, 768}};
     int orig = zy_threads_get();
     FOR_EACH_LEVEL(lv) {
         for (int s = 0; s < 4; s++) {
@@ -347,7 +348,7 @@ TEST(gemm_bias_epilogue_same_bits) {
                     for (int j = 0; j < N; j++) want[(size_t)i * N + j] += bias[j];
                 zy__sgemm_bias(false, true, M, N, K, p.A, p.lda, p.B, p.ldb, bias, got, N);
                 if (memcmp(got, want, sizeof(float) * (size_t)M * N))
-                    zt_fail(__FILE__, __LINE__, "%s %dx%dx%d, %d threads: bias epilogue differs",
+                    zt_fail(__FILE__, __LINE__, "%s %dx%dx%d, %d threads: bias differs",
                             zy_simd_name(lv), M, N, K, threads);
             }
             free(bias), free(want), free(got);

@@ -57,7 +57,7 @@ static int check_cover(size_t n, size_t grain, int max_threads) {
         zt_fail(__FILE__, __LINE__, "n=%zu grain=%zu max_threads=%d (threads %d): %s", n,
                 grain, max_threads, zy_threads_get(),
                 atomic_load(&c.bad_thread) ? "thread index out of bounds"
-                                           : "an item missed, repeated or in the wrong chunk");
+                                           : "an item missed, repeated or misplaced");
     int seen = atomic_load(&c.threads_seen);
     free(c.hits);
     free(c.begin);
@@ -75,7 +75,7 @@ TEST(pool_chunks_cover_every_item_once) {
         for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
             for (size_t b = 0; b < sizeof grains / sizeof *grains; b++)
                 for (size_t m = 0; m < sizeof maxes / sizeof *maxes; m++) {
-                    if (ns[a] / (grains[b] ? grains[b] : 1) > 20000) continue; // keep it quick
+                    if (ns[a] / (grains[b] ? grains[b] : 1) > 20000) continue; // quick
                     check_cover(ns[a], grains[b], maxes[m]);
                 }
     }
@@ -222,7 +222,8 @@ TEST(pool_two_callers_at_once) {
     zy_threads_set(3);
     pthread_t t[2];
     caller_arg args[2] = {{0, 0}, {1, 0}};
-    for (int i = 0; i < 2; i++) ASSERT(pthread_create(&t[i], NULL, caller_main, &args[i]) == 0);
+    for (int i = 0; i < 2; i++)
+        ASSERT(pthread_create(&t[i], NULL, caller_main, &args[i]) == 0);
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
     ASSERT_EQ_INT(args[0].failures, 0);
     ASSERT_EQ_INT(args[1].failures, 0);

@@ -1,7 +1,7 @@
 // zhuyi GEMM: single-precision matrix multiply for the shapes a transformer uses.
 // Row-major throughout. The fast path (AVX-512 or AVX2 micro-kernels over packed,
-// cache-blocked panels, on the library's thread pool) is chosen at run time from zy_simd_level();
-// zy_sgemm_ref is the scalar reference every fast path is tested against.
+// cache-blocked panels, on the library's thread pool) is chosen at run time from
+// zy_simd_level(); zy_sgemm_ref is the scalar reference every fast path is tested against.
 #ifndef ZHUYI_GEMM_H
 #define ZHUYI_GEMM_H
 

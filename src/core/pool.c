@@ -50,21 +50,26 @@
 #define CLOSED 0xffffffffu // chunk field of a finished job's claim word
 
 static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t wake; // workers wait here for a new generation
-    pthread_cond_t done_cv; // the owner waits here for its last chunks
-    atomic_int busy;     // 1 while a job holds the pool
-    atomic_int sleepers; // workers blocked on `wake`
-    atomic_int owner_sleeping; // the owner is (about to be) blocked on `done_cv`
-    atomic_uint gen;     // generation of the last job published
-    atomic_uint_fast64_t next; // (generation << 32) | next unclaimed chunk, or CLOSED
-    atomic_size_t done;  // chunks finished of the current job
+    // Claims: written once per chunk by whichever thread takes it. Alone on its cache
+    // line so that claiming does not also invalidate what idle workers poll.
+    _Alignas(64) atomic_uint_fast64_t next; // (generation << 32) | next chunk, or CLOSED
+    // Chunks finished of the current job: each thread adds its count once, when it runs
+    // out of chunks (not once per chunk: that was a second contended write per chunk).
+    _Alignas(64) atomic_size_t done;
+    // Written once per job.
+    _Alignas(64) atomic_uint gen; // generation of the last job published
+    atomic_int busy;              // 1 while a job holds the pool
+    atomic_int sleepers;          // workers blocked on `wake`
+    atomic_int owner_sleeping;    // the owner is (about to be) blocked on `done_cv`
     // The current job (release stores, acquire loads: see the top of the file).
     _Atomic(zy__range_fn) fn;
     _Atomic(void *) ctx;
     atomic_size_t n, grain, nchunks;
     atomic_int nthreads;
     int nworkers; // started; changed only by the owner of `busy`
+    pthread_mutex_t mu;
+    pthread_cond_t wake;    // workers wait here for a new generation
+    pthread_cond_t done_cv; // the owner waits here for its last chunks
     unsigned start_gen[MAX_WORKERS + 1];
 } P = {.mu = PTHREAD_MUTEX_INITIALIZER,
        .wake = PTHREAD_COND_INITIALIZER,
@@ -100,25 +105,27 @@ static int spin_until(int (*stop)(void *), void *arg, uint64_t ns) {
 #define LOAD(field) atomic_load_explicit(&P.field, memory_order_acquire)
 #define STORE(field, v) atomic_store_explicit(&P.field, v, memory_order_release)
 
-// Claim and run chunks of job `g` as thread `tid` until none is left.
+// Claim and run chunks of job `g` as thread `tid` until none is left, then count them
+// as done (and wake the owner if they were the last and it sleeps).
 static void run_chunks(unsigned g, int tid) {
     zy__range_fn fn = LOAD(fn);
     void *ctx = LOAD(ctx);
-    size_t n = LOAD(n), grain = LOAD(grain), nchunks = LOAD(nchunks);
+    size_t n = LOAD(n), grain = LOAD(grain), nchunks = LOAD(nchunks), mine = 0;
     uint_fast64_t v = atomic_load(&P.next);
     for (;;) {
         size_t c = (size_t)(v & 0xffffffffu);
-        if ((unsigned)(v >> 32) != g || c >= nchunks) return; // also true when CLOSED
+        if ((unsigned)(v >> 32) != g || c >= nchunks) break; // also true when CLOSED
         if (!atomic_compare_exchange_weak(&P.next, &v, v + 1)) continue; // v reloaded
         size_t b = c * grain;
         fn(ctx, b, ZY_MIN(n, b + grain), tid);
-        size_t finished = atomic_fetch_add(&P.done, 1) + 1;
-        if (finished == nchunks && atomic_load(&P.owner_sleeping)) {
-            pthread_mutex_lock(&P.mu);
-            pthread_cond_broadcast(&P.done_cv);
-            pthread_mutex_unlock(&P.mu);
-        }
+        mine++;
         v = atomic_load(&P.next);
+    }
+    if (!mine) return; // claimed nothing: job g may be long gone, touch nothing of it
+    if (atomic_fetch_add(&P.done, mine) + mine == nchunks && atomic_load(&P.owner_sleeping)) {
+        pthread_mutex_lock(&P.mu);
+        pthread_cond_broadcast(&P.done_cv);
+        pthread_mutex_unlock(&P.mu);
     }
 }
 
@@ -191,7 +198,8 @@ void zy__parallel(size_t n, size_t grain, int max_threads, zy__range_fn fn, void
     int idle = 0;
     // The claim word holds 32 bits of chunk index; a job of 2^32 - 1 chunks or more (grain
     // far too small) runs inline, with the same chunks.
-    if (nt <= 1 || nchunks >= CLOSED || !atomic_compare_exchange_strong(&P.busy, &idle, 1)) {
+    if (nt <= 1 || nchunks >= CLOSED ||
+        !atomic_compare_exchange_strong(&P.busy, &idle, 1)) {
         run_inline(n, grain, fn, ctx);
         return;
     }

@@ -43,8 +43,8 @@ static void add_rows(void *ctx, size_t t0, size_t t1, int thread) {
             int n = ZY_MIN(256, C - c0);
             // c0 is even, so column c0 + c has parity c and frequency index (c0 + c) / 2.
             for (int c = 0; c < n; c += 2) {
-                double angle =
-                    ((double)j->offset + t) * exp(-log(10000.0) * (double)(c0 + c) / (double)C);
+                double pos = (double)j->offset + t;
+                double angle = pos * exp(-log(10000.0) * (double)(c0 + c) / (double)C);
                 pe[c] = (float)sin(angle);
                 if (c + 1 < n) pe[c + 1] = (float)cos(angle);
             }
@@ -62,7 +62,8 @@ static void run(sin_job *j, long long elems, long long par_min, long long per_ro
                 zy__range_fn fn) {
     if (j->T <= 0) return;
     if (elems <= par_min) fn(j, 0, (size_t)j->T, 0);
-    else zy__parallel((size_t)j->T, (size_t)ZY_MAX(1, 16384 / ZY_MAX(1, per_row)), 0, fn, j);
+    else zy__parallel((size_t)j->T, (size_t)ZY_MAX(1, 16384 / ZY_MAX(1, per_row)), 0, fn,
+                      j);
 }
 
 void zy_sinusoid_table(float *table, int T, int C, int offset) {

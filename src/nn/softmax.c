@@ -1,6 +1,6 @@
 // Softmax over the rows of a matrix with an optional additive mask (attention scores),
-// and its backward. Chunks of rows go to the pool's threads; each row is computed by one thread in a fixed
-// order, so results do not depend on the thread count. Not for the output layer's
+// and its backward. Chunks of rows go to the pool's threads; each row is computed by one
+// thread in a fixed order, so results do not depend on the thread count. Not for the output layer's
 // log-softmax: cross_entropy.c fuses that with the loss and never stores probabilities.
 #include <math.h>
 #include <string.h>

@@ -14,7 +14,7 @@
 #define NORM_BLOCKS 256
 // Below this many floats everything runs on the calling thread.
 #define CLIP_PARALLEL_MIN 65536
-#define CLIP_CHUNK 16384 // floats per chunk of the scaling loop
+#define CLIP_CHUNK 65536 // floats per chunk of the scaling loop (~10 us)
 
 // x[lo, hi): Σ x² in double on 8 lanes (fixed order; lets the compiler use SIMD lanes).
 static double sumsq_block(const float *x, size_t lo, size_t hi) {
