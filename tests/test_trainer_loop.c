@@ -12,76 +12,23 @@
 
 #include "gpt_util.h"
 #include "harness.h"
+#include "train_util.h"
 #include "zhuyi/trainer.h"
-
-enum { V = 29 };
-
-static zy_model *tiny(float dropout) { return zt_gpt_create(2, 2, 16, 16, V, dropout, 5); }
-
-// A stream with some structure (so the loss moves): a noisy repeating pattern.
-static int32_t *stream(size_t n, uint64_t seed) {
-    int32_t *t = zt_malloc(n * sizeof *t);
-    zy_rng r;
-    zy_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++)
-        t[i] = zy_rng_below(&r, 4) ? (int32_t)(i * 7 % V) : (int32_t)zy_rng_below(&r, V);
-    return t;
-}
-
-static zy_trainer_params params(void) {
-    zy_trainer_params p = zy_trainer_default_params();
-    p.batch = 3;
-    p.seq = 8;
-    p.grad_accum = 2;
-    p.steps = 8;
-    p.warmup = 2;
-    p.lr = 3e-3f;
-    p.min_lr = 3e-4f;
-    p.dropout = 0.1f;
-    p.seed = 77;
-    return p;
-}
-
-// A trainer with its data sources: train[0..n_train) (shuffled as p says, seeded by
-// p.seed) and, if n_val, a one-pass validation stream.
-typedef struct run {
-    zy_data_source *train, *val;
-    zy_trainer *t;
-} run;
-
-static zy_status start(run *r, zy_model *m, const int32_t *train, size_t n_train,
-                       const int32_t *val, size_t n_val, const zy_trainer_params *p) {
-    *r = (run){0};
-    zy_lm_stream_params tp = {.batch = p->batch, .seq = p->seq, .shuffle = p->shuffle,
-                              .seed = p->seed};
-    zy_lm_stream_params vp = {.batch = p->batch, .seq = p->seq, .one_pass = true};
-    zy_status st = zy_lm_stream_create(&r->train, train, n_train, &tp);
-    if (!st && n_val) st = zy_lm_stream_create(&r->val, val, n_val, &vp);
-    if (!st) st = zy_trainer_create(&r->t, m, r->train, r->val, p);
-    return st;
-}
-
-static void stop(run *r) {
-    zy_trainer_free(r->t);
-    zy_data_source_free(r->train);
-    zy_data_source_free(r->val);
-    *r = (run){0};
-}
 
 TEST(trainer_resume_bit_exact) {
     size_t n = 500;
-    int32_t *tok = stream(n, 1);
-    zy_trainer_params p = params();
+    int32_t *tok = zt_stream(n, 1);
+    zy_trainer_params p = zt_train_params();
     char dir[] = "/tmp/zy_trainer_XXXXXX";
     ASSERT(mkdtemp(dir) != NULL);
     char path[64];
     snprintf(path, sizeof path, "%s/%s", dir, ZY_TRAINING_STATE_FILE);
 
     // A: 8 steps in one go.
-    zy_model *ma = tiny(p.dropout);
+    zy_model *ma = zt_tiny_gpt(p.dropout);
     ASSERT(ma != NULL);
-    run a;
-    ASSERT(start(&a, ma, tok, 450, tok + 450, 50, &p) == ZY_STATUS_OK);
+    zt_run a;
+    ASSERT(zt_run_start(&a, ma, tok, 450, tok + 450, 50, &p) == ZY_STATUS_OK);
     float first = 0, last = 0;
     for (int s = 0; s < 8; s++) {
         zy_step_info info;
@@ -95,16 +42,16 @@ TEST(trainer_resume_bit_exact) {
 
     // B: 4 steps, save (state + a copy of the weights), then a fresh model and trainer
     // continue from the file for 4 more.
-    zy_model *mb = tiny(p.dropout);
-    run b;
-    ASSERT(start(&b, mb, tok, 450, tok + 450, 50, &p) == ZY_STATUS_OK);
+    zy_model *mb = zt_tiny_gpt(p.dropout);
+    zt_run b;
+    ASSERT(zt_run_start(&b, mb, tok, 450, tok + 450, 50, &p) == ZY_STATUS_OK);
     for (int s = 0; s < 4; s++) ASSERT(zy_trainer_step(b.t, NULL) == ZY_STATUS_OK);
     zy_safetensors_kv extra[] = {{"data_files", "[\"x.txt\"]"}};
     ASSERT(zy_trainer_save_state(b.t, path, extra, 1) == ZY_STATUS_OK);
     size_t np;
     float *pb = zy_model_params(mb, &np);
 
-    zy_model *mc = tiny(p.dropout);
+    zy_model *mc = zt_tiny_gpt(p.dropout);
     float *pc = zy_model_params(mc, &np);
     memcpy(pc, pb, np * sizeof *pc);
     zy_trainer_params q;
@@ -119,8 +66,8 @@ TEST(trainer_resume_bit_exact) {
     char buf[64];
     ASSERT(zy_trainer_state_get(path, "data_files", buf, sizeof buf) == ZY_STATUS_OK);
     CHECK(!strcmp(buf, "[\"x.txt\"]"));
-    run c;
-    ASSERT(start(&c, mc, tok, 450, tok + 450, 50, &q) == ZY_STATUS_OK);
+    zt_run c;
+    ASSERT(zt_run_start(&c, mc, tok, 450, tok + 450, 50, &q) == ZY_STATUS_OK);
     ASSERT(zy_trainer_load_state(c.t, path) == ZY_STATUS_OK);
     ASSERT_EQ_INT(zy_trainer_step_count(c.t), 4);
     for (int s = 0; s < 4; s++) ASSERT(zy_trainer_step(c.t, NULL) == ZY_STATUS_OK);
@@ -131,24 +78,24 @@ TEST(trainer_resume_bit_exact) {
     CHECK(diff == 0);
 
     // The state refuses weights from another step, and another token stream.
-    zy_model *md = tiny(p.dropout);
-    run d;
-    ASSERT(start(&d, md, tok, 450, tok + 450, 50, &q) == ZY_STATUS_OK);
+    zy_model *md = zt_tiny_gpt(p.dropout);
+    zt_run d;
+    ASSERT(zt_run_start(&d, md, tok, 450, tok + 450, 50, &q) == ZY_STATUS_OK);
     CHECK(zy_trainer_load_state(d.t, path) == ZY_STATUS_BAD_FORMAT);
     CHECK(strstr(zy_last_error(), "weights") != NULL);
-    stop(&d);
+    zt_run_stop(&d);
     memcpy(zy_model_params(md, &np), pb, np * sizeof(float));
-    int32_t *other = stream(n, 2);
-    ASSERT(start(&d, md, other, 450, other + 450, 50, &q) == ZY_STATUS_OK);
+    int32_t *other = zt_stream(n, 2);
+    ASSERT(zt_run_start(&d, md, other, 450, other + 450, 50, &q) == ZY_STATUS_OK);
     CHECK(zy_trainer_load_state(d.t, path) == ZY_STATUS_BAD_FORMAT);
     CHECK(strstr(zy_last_error(), "data") != NULL);
     zt_note("other data: %s", zy_last_error());
-    stop(&d);
+    zt_run_stop(&d);
     free(other);
 
-    stop(&a);
-    stop(&b);
-    stop(&c);
+    zt_run_stop(&a);
+    zt_run_stop(&b);
+    zt_run_stop(&c);
     zy_model_free(ma);
     zy_model_free(mb);
     zy_model_free(mc);
@@ -162,17 +109,17 @@ TEST(trainer_grad_accum_equals_big_batch) {
     // --no-shuffle reads the same rows for (B=4, accum 1) and (B=2, accum 2): the same
     // first-step loss and gradient norm up to float rounding (tol 1e-5 relative).
     size_t n = 300;
-    int32_t *tok = stream(n, 3);
-    zy_trainer_params p = params();
+    int32_t *tok = zt_stream(n, 3);
+    zy_trainer_params p = zt_train_params();
     p.dropout = 0;
     p.shuffle = false;
     float loss[2], norm[2], loss3[2];
     for (int k = 0; k < 2; k++) {
         p.batch = k ? 2 : 4;
         p.grad_accum = k ? 2 : 1;
-        zy_model *m = tiny(0);
-        run r;
-        ASSERT(start(&r, m, tok, n, NULL, 0, &p) == ZY_STATUS_OK);
+        zy_model *m = zt_tiny_gpt(0);
+        zt_run r;
+        ASSERT(zt_run_start(&r, m, tok, n, NULL, 0, &p) == ZY_STATUS_OK);
         zy_step_info info;
         for (int s = 0; s < 3; s++) {
             ASSERT(zy_trainer_step(r.t, &info) == ZY_STATUS_OK);
@@ -182,7 +129,7 @@ TEST(trainer_grad_accum_equals_big_batch) {
             }
         }
         loss3[k] = info.loss;
-        stop(&r);
+        zt_run_stop(&r);
         zy_model_free(m);
     }
     zt_note("step 1: loss %.7f vs %.7f, grad norm %.7f vs %.7f", (double)loss[0],
@@ -199,12 +146,12 @@ TEST(trainer_evaluate_windows) {
     // val = 5 full windows of T=8 (41 tokens + 3 spare); eval_batches 0 = all, B = 3 so
     // the last batch has 2 rows. Compared with forward over each window alone.
     size_t nv = 44;
-    int32_t *tok = stream(300 + nv, 4);
-    zy_trainer_params p = params();
+    int32_t *tok = zt_stream(300 + nv, 4);
+    zy_trainer_params p = zt_train_params();
     p.eval_batches = 0;
-    zy_model *m = tiny(0.1f);
-    run r;
-    ASSERT(start(&r, m, tok, 300, tok + 300, nv, &p) == ZY_STATUS_OK);
+    zy_model *m = zt_tiny_gpt(0.1f);
+    zt_run r;
+    ASSERT(zt_run_start(&r, m, tok, 300, tok + 300, nv, &p) == ZY_STATUS_OK);
     ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
     float got, want = 0;
     ASSERT(zy_trainer_evaluate(r.t, &got) == ZY_STATUS_OK);
@@ -228,32 +175,32 @@ TEST(trainer_evaluate_windows) {
     ASSERT(zy_trainer_evaluate(r.t, &again) == ZY_STATUS_OK);
     CHECK(again == got);
     // eval_batches 1 reads only the first B = 3 windows.
-    stop(&r);
+    zt_run_stop(&r);
     p.eval_batches = 1;
-    ASSERT(start(&r, m, tok, 300, tok + 300, nv, &p) == ZY_STATUS_OK);
+    ASSERT(zt_run_start(&r, m, tok, 300, tok + 300, nv, &p) == ZY_STATUS_OK);
     float got1;
     ASSERT(zy_trainer_evaluate(r.t, &got1) == ZY_STATUS_OK);
     CHECK(got1 != got);
-    stop(&r);
+    zt_run_stop(&r);
 
     // Data that cannot work is refused with a message.
-    CHECK(start(&r, m, tok, 3 * 8, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(zt_run_start(&r, m, tok, 3 * 8, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(zy_last_error(), "fewer than one batch") != NULL);
-    stop(&r);
-    CHECK(start(&r, m, tok, 300, tok + 300, 8, &p) == ZY_STATUS_INVALID_ARGUMENT);
+    zt_run_stop(&r);
+    CHECK(zt_run_start(&r, m, tok, 300, tok + 300, 8, &p) == ZY_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(zy_last_error(), "window") != NULL);
-    stop(&r);
-    tok[4] = V; // an id the model does not have (tokenizer/model mismatch)
+    zt_run_stop(&r);
+    tok[4] = ZT_TINY_V; // an id the model does not have (tokenizer/model mismatch)
     p.shuffle = false;
-    ASSERT(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
+    ASSERT(zt_run_start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
     CHECK(zy_trainer_step(r.t, NULL) == ZY_STATUS_INVALID_ARGUMENT);
     zt_note("bad id: %s", zy_last_error());
     CHECK(strstr(zy_last_error(), "29") != NULL);
-    stop(&r);
+    zt_run_stop(&r);
     tok[4] = 0;
     p.seq = 17; // longer than n_positions
-    CHECK(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT);
-    stop(&r);
+    CHECK(zt_run_start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT);
+    zt_run_stop(&r);
     zy_model_free(m);
     free(tok);
 }
@@ -261,23 +208,23 @@ TEST(trainer_evaluate_windows) {
 // Moments exist for the trainable floats only; frozen weights never move; the state file
 // records the trainable count and a model with another freezing is refused on resume.
 TEST(trainer_frozen_tensors) {
-    int32_t *tok = stream(300, 5);
-    zy_trainer_params p = params();
-    zy_model *m = tiny(0.0f);
+    int32_t *tok = zt_stream(300, 5);
+    zy_trainer_params p = zt_train_params();
+    zy_model *m = zt_tiny_gpt(0.0f);
     ASSERT(m != NULL);
     const zy_tensor_table *tab = zy_model_tensors(m);
     int nt = zy_tensor_table_count(tab);
     ASSERT(zy_model_set_trainable(m, -1, false) == ZY_STATUS_OK);
-    run r;
-    CHECK(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT); // nothing to train
+    zt_run r;
+    CHECK(zt_run_start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_INVALID_ARGUMENT); // nothing to train
     CHECK(strstr(zy_last_error(), "frozen") != NULL);
-    stop(&r);
+    zt_run_stop(&r);
     for (int i = 0; i < nt; i++)
         if (strstr(zy_tensor_table_at(tab, i)->name, "h.1.")) zy_model_set_trainable(m, i, true);
     size_t n, ntrain = zy_model_trainable_floats(m);
     float *params = zy_model_params(m, &n), *before = zt_floats(n);
     memcpy(before, params, n * sizeof *before);
-    ASSERT(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
+    ASSERT(zt_run_start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
     for (int s = 0; s < 3; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
     for (int i = 0; i < nt; i++) {
         const zy_tensor *t = zy_tensor_table_at(tab, i);
@@ -294,11 +241,11 @@ TEST(trainer_frozen_tensors) {
     char buf[32];
     ASSERT(zy_trainer_state_get(path, "n_params", buf, sizeof buf) == ZY_STATUS_OK);
     CHECK(strtoull(buf, NULL, 10) == ntrain && ntrain < n);
-    stop(&r);
+    zt_run_stop(&r);
     zy_model_set_trainable(m, -1, true);
-    ASSERT(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
+    ASSERT(zt_run_start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
     CHECK(zy_trainer_load_state(r.t, path) == ZY_STATUS_SHAPE_MISMATCH);
-    stop(&r);
+    zt_run_stop(&r);
     unlink(path);
     free(before);
     zy_model_free(m);
@@ -323,12 +270,12 @@ static zy_status hook(float *grads, size_t n, double *loss_sum, void *user) {
 // The hook sees every step's gradients before clipping; a non-finite gradient stops the
 // step with a message and leaves the weights as they were.
 TEST(trainer_grad_hook_and_divergence) {
-    int32_t *tok = stream(300, 6);
-    zy_trainer_params p = params();
-    zy_model *m = tiny(0.0f);
+    int32_t *tok = zt_stream(300, 6);
+    zy_trainer_params p = zt_train_params();
+    zy_model *m = zt_tiny_gpt(0.0f);
     ASSERT(m != NULL);
-    run r;
-    ASSERT(start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
+    zt_run r;
+    ASSERT(zt_run_start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
     hook_ctx h = {0};
     zy_trainer_set_grad_hook(r.t, hook, &h);
     ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
@@ -345,7 +292,44 @@ TEST(trainer_grad_hook_and_divergence) {
     p.grad_clip = 0;
     CHECK(zy_trainer_step(r.t, NULL) == ZY_STATUS_INVALID_ARGUMENT);
     CHECK(!memcmp(params, before, n * sizeof *params));
-    stop(&r);
+    zt_run_stop(&r);
+    free(before);
+    zy_model_free(m);
+    free(tok);
+}
+
+// skip_nonfinite = 2: two poisoned steps are skipped (counted, weights and moments
+// untouched, the step number advances), the third stops the run naming its step.
+TEST(trainer_skip_nonfinite) {
+    int32_t *tok = zt_stream(300, 7);
+    zy_trainer_params p = zt_train_params();
+    p.skip_nonfinite = 2;
+    zy_model *m = zt_tiny_gpt(0.0f);
+    ASSERT(m != NULL);
+    zt_run r;
+    ASSERT(zt_run_start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
+    hook_ctx h = {0};
+    zy_trainer_set_grad_hook(r.t, hook, &h);
+    ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
+    size_t n;
+    float *params = zy_model_params(m, &n), *before = zt_floats(n);
+    memcpy(before, params, n * sizeof *before);
+    h.poison = NAN;
+    for (int k = 1; k <= 2; k++) {
+        zy_step_info info;
+        ASSERT(zy_trainer_step(r.t, &info) == ZY_STATUS_OK);
+        CHECK(info.skipped && info.n_skipped == k && info.step == 1 + k);
+    }
+    CHECK(!memcmp(params, before, n * sizeof *params));
+    CHECK(zy_trainer_step(r.t, NULL) == ZY_STATUS_INVALID_ARGUMENT);
+    zt_note("%s", zy_last_error());
+    CHECK(strstr(zy_last_error(), "step 4") != NULL);
+    h.poison = 0;
+    zy_step_info info;
+    ASSERT(zy_trainer_step(r.t, &info) == ZY_STATUS_OK);
+    CHECK(!info.skipped && info.step == 4 && info.n_skipped == 2);
+    CHECK(memcmp(params, before, n * sizeof *params));
+    zt_run_stop(&r);
     free(before);
     zy_model_free(m);
     free(tok);

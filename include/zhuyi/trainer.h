@@ -59,6 +59,9 @@ typedef struct zy_trainer_params {
     bool shuffle;              // recorded for resume: how the training source was built
     uint64_t seed;             // dropout masks (and, by the caller, the data order) (1337)
     int eval_batches;          // evaluation reads at most this many batches; 0 = all (20)
+    int skip_nonfinite;        // steps with a non-finite loss or gradient norm that may be
+                               // skipped (no update) before the run stops; 0 = stop at the
+                               // first (0)
 } zy_trainer_params;
 
 zy_trainer_params zy_trainer_default_params(void);
@@ -94,18 +97,42 @@ typedef struct zy_step_info {
     float loss;      // mean training loss over its micro-batches
     float lr;        // learning rate it used
     float grad_norm; // global gradient norm before clipping
+    bool skipped;    // the loss or norm was not finite: no update (skip_nonfinite)
+    long n_skipped;  // steps skipped so far in the run
 } zy_step_info;
 
 // One optimizer step: grad_accum micro-batches of forward + backward (loss scaled by
 // 1/grad_accum) with dropout on, the gradient hook, clipping, AdamW over the trainable
 // tensors (weight decay on those marked `decay`). A loss or gradient norm that is not
-// finite stops the run with an error before any weight changes.
+// finite skips the step (its batches are consumed, no weight or moment changes) while
+// fewer than skip_nonfinite steps have been skipped; otherwise it stops the run with an
+// error naming the step, before any weight changes.
 zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info);
 // Mean validation loss over at most eval_batches batches of the validation source, read
 // from its start, dropout off. ZY_STATUS_INVALID_ARGUMENT without a validation source.
 zy_status zy_trainer_evaluate(zy_trainer *t, float *val_loss);
 
-// ---- training state (DIR/training_state.safetensors) ----------------------------------
+// ---- checkpoints: the model and its training state as one unit --------------------------
+// A run directory DIR holds its newest checkpoint in DIR/checkpoint-<step>/ (config.json,
+// model.safetensors, training_state.safetensors), named by the symbolic link
+// DIR/checkpoint, and the same weights as DIR/config.json + DIR/model.safetensors (hard
+// links), so DIR is also a model directory (zy_model_load).
+#define ZY_CHECKPOINT_LINK "checkpoint"
+
+// Saves the model and the trainer's state at the current step as one unit: whatever
+// interrupts it (a kill, a full disk, power loss), DIR/checkpoint names either the previous
+// complete checkpoint or the new one. Refuses a model with NaN or infinite weights
+// (naming the tensor). Needs room for two checkpoints while it writes; removes the
+// previous one after. extra pairs as zy_trainer_save_state.
+zy_status zy_trainer_save_checkpoint(const zy_trainer *t, const char *dir,
+                                     const zy_safetensors_kv *extra, int n_extra);
+// The directory of DIR's newest complete checkpoint (what DIR/checkpoint names, or DIR
+// itself for a run saved before checkpoint directories) into buf; load the model
+// (zy_model_load) and the state (zy_trainer_load_state of its ZY_TRAINING_STATE_FILE)
+// from there. ZY_STATUS_NOT_FOUND if DIR has none.
+zy_status zy_checkpoint_find(const char *dir, char *buf, size_t cap);
+
+// ---- training state (training_state.safetensors) ----------------------------------------
 // Safetensors with two F32 tensors "adamw.m" and "adamw.v" (the trainable floats, in
 // the order of the training session's gradient array) and "__metadata__": format
 // "zhuyi-training-state", version "1", step, data position (data_epoch, data_pos),

@@ -24,6 +24,24 @@ struct zy_file_writer {
     char *tmp;  // temporary file beside it
 };
 
+// ---- injected failures (zy__io_fault_set) ----------------------------------------------
+static atomic_long fault_at, fault_seen;
+
+void zy__io_fault_set(long n) {
+    atomic_store(&fault_seen, 0);
+    atomic_store(&fault_at, n);
+}
+
+long zy__io_fault_count(void) { return atomic_load(&fault_seen); }
+
+int zy__io_fault_hit(void) {
+    long at = atomic_load(&fault_at);
+    long seen = atomic_fetch_add(&fault_seen, 1) + 1;
+    if (at <= 0 || seen != at) return 0;
+    errno = ENOSPC;
+    return 1;
+}
+
 static char *dup_string(const char *s) {
     size_t n = strlen(s) + 1;
     char *d = zy_alloc(n);
@@ -77,7 +95,9 @@ zy_status zy_file_writer_create(zy_file_writer **out, const char *path) {
     for (int attempt = 0; attempt < 100; attempt++) {
         unsigned c = atomic_fetch_add(&counter, 1);
         snprintf(w->tmp, len + 48, "%s.tmp.%ld.%u", path, (long)getpid(), c);
-        w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        w->fd = zy__io_fault_hit()
+                    ? -1
+                    : open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (w->fd >= 0 || errno != EEXIST) break;
     }
     if (w->fd < 0) {
@@ -106,7 +126,7 @@ zy_status zy_file_writer_write(zy_file_writer *w, const void *data, size_t n) {
     while (n > 0) {
         // Large single writes are split: Linux writes at most about 2 GiB per call.
         size_t chunk = n < ((size_t)1 << 30) ? n : ((size_t)1 << 30);
-        ssize_t k = write(w->fd, p, chunk);
+        ssize_t k = zy__io_fault_hit() ? -1 : write(w->fd, p, chunk);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) {
             const char *why = k < 0 ? strerror(errno) : "no progress";
@@ -157,7 +177,7 @@ zy_status zy_file_writer_commit(zy_file_writer *w) {
         zy_file_writer_abort(w);
         return s;
     }
-    if (rename(w->tmp, w->path) != 0) {
+    if (zy__io_fault_hit() || rename(w->tmp, w->path) != 0) {
         s = zy__error(ZY_STATUS_IO, "%s: cannot rename %s over it: %s", w->path, w->tmp,
                       strerror(errno));
         zy_file_writer_abort(w);

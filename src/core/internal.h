@@ -25,6 +25,16 @@ void zy__assert_fail(const char *cond, const char *file, int line);
 #define ZY_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ZY_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+// Injected I/O failures, for the fault tests: after zy__io_fault_set(n), the n-th file
+// operation from then on (creating, writing, committing a file through the atomic writer,
+// and the directory operations of checkpoints) fails as if the disk were full (ENOSPC);
+// 0 turns injection off. zy__io_fault_hit() counts one operation and says whether it
+// must fail (setting errno). zy__io_fault_count() is the number of operations counted
+// since the last set.
+void zy__io_fault_set(long n);
+int zy__io_fault_hit(void);
+long zy__io_fault_count(void);
+
 // True inside a chunk of a zy__parallel job (src/core/pool.h): kernels called there run
 // single-threaded, on the calling thread.
 int zy__in_parallel(void);

@@ -48,9 +48,11 @@ static zy_status check_params(const zy_trainer_params *p, const zy_model_info *i
                          p->grad_accum);
     if (!(p->lr >= 0) || !(p->min_lr >= 0) || p->warmup < 0 || !(p->weight_decay >= 0) ||
         !(p->grad_clip >= 0) || !(p->beta1 >= 0 && p->beta1 < 1) ||
-        !(p->beta2 >= 0 && p->beta2 < 1) || !(p->eps > 0) || p->eval_batches < 0)
+        !(p->beta2 >= 0 && p->beta2 < 1) || !(p->eps > 0) || p->eval_batches < 0 ||
+        p->skip_nonfinite < 0)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: a hyper-parameter is out of "
-                         "range (lr, min_lr, warmup, weight_decay, grad_clip, betas, eps)");
+                         "range (lr, min_lr, warmup, weight_decay, grad_clip, betas, eps, "
+                         "skip_nonfinite)");
     return ZY_STATUS_OK;
 }
 
@@ -184,24 +186,32 @@ zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info) {
     if (!s && t->hook) s = t->hook(grads, n, &loss_sum, t->hook_user);
     if (s) return s;
     float loss = (float)(loss_sum / p->grad_accum);
-    if (!isfinite(loss))
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "training loss is %g at step %ld: the "
-                         "run diverged (try a lower --lr or --grad-clip); the weights are "
-                         "those of step %ld", (double)loss, t->step + 1, t->step);
     float lr = zy__trainer_lr(t, t->step);
-    float norm = p->grad_clip > 0 ? zy_grad_clip_norm(grads, n, p->grad_clip)
-                                  : zy_grad_norm(grads, n);
-    if (!isfinite(norm))
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "the gradient norm is %g at step %ld: "
-                         "the run diverged (try a lower --lr or --grad-clip); the weights are "
-                         "those of step %ld", (double)norm, t->step + 1, t->step);
+    float norm = !isfinite(loss)    ? loss
+                 : p->grad_clip > 0 ? zy_grad_clip_norm(grads, n, p->grad_clip)
+                                    : zy_grad_norm(grads, n);
+    if (!isfinite(norm)) {
+        const char *what = isfinite(loss) ? "the gradient norm" : "the training loss";
+        if (t->n_skipped >= p->skip_nonfinite)
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "step %ld: %s is %g: the run "
+                             "diverged (try a lower --lr or --grad-clip%s); the weights are "
+                             "those of step %ld", t->step + 1, what, (double)norm,
+                             p->skip_nonfinite ? ", or a larger --skip-nonfinite" : "",
+                             t->step);
+        t->step++;
+        t->n_skipped++;
+        if (info) *info = (zy_step_info){.step = t->step, .loss = loss, .lr = lr,
+                                         .grad_norm = norm, .skipped = true,
+                                         .n_skipped = t->n_skipped};
+        return ZY_STATUS_OK;
+    }
     zy_adamw_params ap = {.beta1 = p->beta1, .beta2 = p->beta2, .eps = p->eps,
                           .weight_decay = p->weight_decay};
     t->step++;
     zy_adamw_step_ranges(&ap, lr, t->step, params, grads, t->mom_m, t->mom_v, t->ranges,
                          t->n_ranges);
     if (info) *info = (zy_step_info){.step = t->step, .loss = loss, .lr = lr,
-                                     .grad_norm = norm};
+                                     .grad_norm = norm, .n_skipped = t->n_skipped};
     return ZY_STATUS_OK;
 }
 

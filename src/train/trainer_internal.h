@@ -13,6 +13,7 @@ struct zy_trainer {
     zy_data_source *val;      // borrowed, or NULL
     zy_batch batch;           // the current micro-batch
     long step;                // optimizer steps done
+    long n_skipped;           // of which skipped for a non-finite loss or norm
     size_t n_grads;           // trainable floats
     float *mom_m, *mom_v;     // (n_grads) AdamW moments, the gradient array's layout
     zy_param_range *ranges;   // the trainable tensors (offset: params, state_offset:

@@ -12,7 +12,8 @@
 //                         trainable floats), params_hash (every parameter) / train_hash
 //                         (the training source's fingerprint; 16 hex digits,
 //                         zy_hash_bytes), train_tokens (its n_items), plus the caller's
-//                         extra pairs.
+//                         extra pairs; skip_nonfinite and skipped (the steps skipped
+//                         so far), absent from files of older versions (read as 0).
 // The randomness needs no saved generator: dropout and shuffling derive from (seed,
 // step, micro-step, epoch), so the seed, step and data position are the RNG state.
 #include <errno.h>
@@ -83,6 +84,8 @@ zy_status zy_trainer_save_state(const zy_trainer *t, const char *path,
     put(&b, "shuffle", "%s", p->shuffle ? "true" : "false");
     put(&b, "seed", "%" PRIu64, p->seed);
     put(&b, "eval_batches", "%d", p->eval_batches);
+    put(&b, "skip_nonfinite", "%d", p->skip_nonfinite);
+    put(&b, "skipped", "%ld", t->n_skipped);
     put(&b, "n_params", "%zu", n);
     put(&b, "params_hash", "%016" PRIx64, zy_hash_bytes(params, n_all * sizeof *params));
     put(&b, "train_tokens", "%" PRIu64, data->n_items);
@@ -167,10 +170,17 @@ static zy_status get_float(const zy_safetensors *st, const char *path, const cha
     return ZY_STATUS_OK;
 }
 
+// As get_int, for a key that older state files lack: *out is left alone when absent.
+static zy_status get_optional_int(const zy_safetensors *st, const char *path,
+                                  const char *key, long max, long *out) {
+    return zy_safetensors_metadata_get(st, key) ? get_int(st, path, key, max, out)
+                                                : ZY_STATUS_OK;
+}
+
 static zy_status read_params(const zy_safetensors *st, const char *path, zy_trainer_params *p,
                              long *step) {
     zy_status s;
-    long v[6] = {0};
+    long v[7] = {0};
     const char *sched, *shuffle;
     uint64_t seed;
     if ((s = get_int(st, path, "batch", 1 << 30, &v[0])) ||
@@ -179,6 +189,7 @@ static zy_status read_params(const zy_safetensors *st, const char *path, zy_trai
         (s = get_int(st, path, "steps", 1L << 50, &v[3])) ||
         (s = get_int(st, path, "warmup", 1L << 50, &v[4])) ||
         (s = get_int(st, path, "eval_batches", 1 << 30, &v[5])) ||
+        (s = get_optional_int(st, path, "skip_nonfinite", 1 << 30, &v[6])) ||
         (s = get_int(st, path, "step", 1L << 50, step)) ||
         (s = get_float(st, path, "lr", &p->lr)) ||
         (s = get_float(st, path, "min_lr", &p->min_lr)) ||
@@ -198,6 +209,7 @@ static zy_status read_params(const zy_safetensors *st, const char *path, zy_trai
     p->steps = v[3];
     p->warmup = v[4];
     p->eval_batches = (int)v[5];
+    p->skip_nonfinite = (int)v[6];
     p->seed = seed;
     if (zy_schedule_kind_parse(sched, &p->schedule))
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s: metadata 'schedule' = '%s' is not a "
@@ -242,7 +254,7 @@ zy_status zy_trainer_load_state(zy_trainer *t, const char *path) {
     zy_status s = open_state(&st, path);
     if (s) return s;
     zy_trainer_params p = t->p;
-    long step;
+    long step, skipped = 0;
     uint64_t n_params, params_hash, n_train, train_hash, epoch, pos;
     size_t n = t->n_grads, n_all;
     const float *params = zy_model_params(t->m, &n_all);
@@ -253,7 +265,8 @@ zy_status zy_trainer_load_state(zy_trainer *t, const char *path) {
         (s = get_u64(st, path, "train_tokens", 10, UINT64_MAX, &n_train)) ||
         (s = get_u64(st, path, "train_hash", 16, UINT64_MAX, &train_hash)) ||
         (s = get_u64(st, path, "data_epoch", 10, UINT64_MAX, &epoch)) ||
-        (s = get_u64(st, path, "data_pos", 10, UINT64_MAX, &pos)))
+        (s = get_u64(st, path, "data_pos", 10, UINT64_MAX, &pos)) ||
+        (s = get_optional_int(st, path, "skipped", 1L << 50, &skipped)))
         goto done;
     if (p.batch != t->p.batch || p.seq != t->p.seq || p.shuffle != t->p.shuffle ||
         p.seed != t->p.seed || p.grad_accum != t->p.grad_accum) {
@@ -284,6 +297,7 @@ zy_status zy_trainer_load_state(zy_trainer *t, const char *path) {
         (s = zy_data_source_seek(t->train, (zy_data_pos){epoch, pos})))
         goto done;
     t->step = step;
+    t->n_skipped = skipped;
 done:
     zy_safetensors_free(st);
     return s;

@@ -1,0 +1,52 @@
+// Trainer test helpers (train_util.h).
+#include "train_util.h"
+
+#include "gpt_util.h"
+#include "harness.h"
+
+zy_model *zt_tiny_gpt(float dropout) {
+    return zt_gpt_create(2, 2, 16, 16, ZT_TINY_V, dropout, 5);
+}
+
+int32_t *zt_stream(size_t n, uint64_t seed) {
+    int32_t *t = zt_malloc(n * sizeof *t);
+    zy_rng r;
+    zy_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        t[i] = zy_rng_below(&r, 4) ? (int32_t)(i * 7 % ZT_TINY_V)
+                                   : (int32_t)zy_rng_below(&r, ZT_TINY_V);
+    return t;
+}
+
+zy_trainer_params zt_train_params(void) {
+    zy_trainer_params p = zy_trainer_default_params();
+    p.batch = 3;
+    p.seq = 8;
+    p.grad_accum = 2;
+    p.steps = 8;
+    p.warmup = 2;
+    p.lr = 3e-3f;
+    p.min_lr = 3e-4f;
+    p.dropout = 0.1f;
+    p.seed = 77;
+    return p;
+}
+
+zy_status zt_run_start(zt_run *r, zy_model *m, const int32_t *train, size_t n_train,
+                       const int32_t *val, size_t n_val, const zy_trainer_params *p) {
+    *r = (zt_run){0};
+    zy_lm_stream_params tp = {.batch = p->batch, .seq = p->seq, .shuffle = p->shuffle,
+                              .seed = p->seed};
+    zy_lm_stream_params vp = {.batch = p->batch, .seq = p->seq, .one_pass = true};
+    zy_status st = zy_lm_stream_create(&r->train, train, n_train, &tp);
+    if (!st && n_val) st = zy_lm_stream_create(&r->val, val, n_val, &vp);
+    if (!st) st = zy_trainer_create(&r->t, m, r->train, r->val, p);
+    return st;
+}
+
+void zt_run_stop(zt_run *r) {
+    zy_trainer_free(r->t);
+    zy_data_source_free(r->train);
+    zy_data_source_free(r->val);
+    *r = (zt_run){0};
+}

@@ -1,0 +1,32 @@
+// Test helpers shared by the trainer and checkpoint tests: a tiny GPT, a token stream
+// with some structure, small trainer params, and a trainer with its data sources.
+#ifndef ZHUYI_TESTS_TRAIN_UTIL_H
+#define ZHUYI_TESTS_TRAIN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zhuyi/trainer.h"
+
+// The tiny GPT's vocabulary.
+enum { ZT_TINY_V = 29 };
+
+// A 2-layer, 2-head, 16-wide GPT with 16 positions and ZT_TINY_V tokens, seed 5.
+zy_model *zt_tiny_gpt(float dropout);
+// n tokens of a noisy repeating pattern (so the loss moves); free() it.
+int32_t *zt_stream(size_t n, uint64_t seed);
+// batch 3, seq 8, grad_accum 2, 8 steps, warmup 2, lr 3e-3 → 3e-4, dropout 0.1, seed 77.
+zy_trainer_params zt_train_params(void);
+
+// A trainer with its data sources: train[0..n_train) (shuffled as p says, seeded by
+// p.seed) and, if n_val, a one-pass validation stream.
+typedef struct zt_run {
+    zy_data_source *train, *val;
+    zy_trainer *t;
+} zt_run;
+
+zy_status zt_run_start(zt_run *r, zy_model *m, const int32_t *train, size_t n_train,
+                       const int32_t *val, size_t n_val, const zy_trainer_params *p);
+void zt_run_stop(zt_run *r);
+
+#endif
