@@ -8,9 +8,10 @@
 #      validating on the last 5% (the end of Revelation), with a progress bar.
 #   3. zhuyi generate continues a prompt from the trained model.
 # Output: build/demo/kjv/ (config.json, model.safetensors, tokenizer.json, metrics.jsonl,
-# loss.svg, training_state.safetensors). Retrained from scratch on every run. Takes about
-# 5.5 minutes on 2 cores (323 s measured, with other jobs running; validation loss 4.52,
-# train 3.53); DEMO_STEPS=N changes the length of the training (default 1400).
+# loss.svg, checkpoint-1400/ with training_state.safetensors). Retrained from scratch on
+# every run. Takes about 5.5 minutes on 2 cores (323 s measured, with other jobs running;
+# validation loss 4.52, train 3.53); DEMO_STEPS=N changes the length of the training
+# (default 1400).
 set -e
 Z=${ZHUYI:-build/zhuyi}
 D=${DATA_DIR:-build/data}

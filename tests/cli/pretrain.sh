@@ -31,7 +31,7 @@ if "$Z" pretrain gpt --help >help 2>err && grep -q -- "--grad-accum" help; then
     for f in --config --tokenizer --init --resume --data --val-data --val-fraction \
         --no-shuffle --steps --batch --seq --grad-accum --lr --min-lr --warmup --schedule \
         --weight-decay --grad-clip --dropout --seed --out --eval-every --eval-batches \
-        --save-every --stop-at --log-every --threads; do
+        --save-every --stop-at --log-every --threads --skip-nonfinite; do
         grep -q -- "$f" help || missing="$missing $f"
     done
     [ -z "$missing" ] && ok "--help lists every flag" || bad "--help misses$missing"
@@ -46,11 +46,11 @@ else
     bad "tiny run exits 0"
 fi
 all=1
-for f in config.json model.safetensors tokenizer.json training_state.safetensors \
-    metrics.jsonl loss.svg; do
+for f in config.json model.safetensors tokenizer.json checkpoint/training_state.safetensors \
+    checkpoint/model.safetensors checkpoint/config.json metrics.jsonl loss.svg; do
     [ -s "run/$f" ] || { all=0; echo "     missing run/$f"; }
 done
-[ $all = 1 ] && ok "run/ holds the model dir, state, metrics and loss.svg" || bad "output files"
+[ $all = 1 ] && ok "run/ holds the model dir, the checkpoint, metrics and loss.svg" || bad "output files"
 num='-?[0-9][0-9.e+-]*'
 n_step=$(grep -cE "^\{\"step\":[0-9]+,\"loss\":$num,\"lr\":$num,\"ms\":$num,\"tokens_per_s\":$num\}$" run/metrics.jsonl)
 n_val=$(grep -cE "^\{\"step\":(5|10|12),\"val_loss\":$num\}$" run/metrics.jsonl)
@@ -84,7 +84,7 @@ B="--data data.txt $TINY --tokenizer byte --dropout 0.1 --grad-accum 2 --steps 1
     "$Z" pretrain gpt $B --stop-at 5 --out half2 >/dev/null 2>err &&
     "$Z" pretrain gpt --out half2 --resume >/dev/null 2>err &&
     cmp -s full2/model.safetensors half2/model.safetensors &&
-    cmp -s full2/training_state.safetensors half2/training_state.safetensors &&
+    cmp -s full2/checkpoint/training_state.safetensors half2/checkpoint/training_state.safetensors &&
     ok "cosine + shuffle + accum: --stop-at 5 then --resume: model and state identical" ||
     bad "resume bit-exact (cosine, --stop-at)"
 [ "$(grep -c '"loss"' half2/metrics.jsonl)" = 10 ] &&
@@ -105,7 +105,7 @@ wait $pid
 rc=$?
 step=$(sed -n 's/.*interrupted at step \([0-9]*\).*/\1/p' err)
 if [ $rc = 130 ] && [ -n "$step" ] && [ -s intr/model.safetensors ] &&
-    [ -s intr/training_state.safetensors ] && ! ls intr/*.tmp* >/dev/null 2>&1; then
+    [ -s intr/checkpoint/training_state.safetensors ] && ! ls intr/*.tmp* >/dev/null 2>&1; then
     ok "kill -INT: saved at step $step, exit 130, no temporary files"
 else
     bad "kill -INT (exit $rc)"

@@ -1,6 +1,8 @@
 // metrics.jsonl for `zhuyi pretrain` (see metrics.h): written one flushed line per step,
 // so `tail -f` works and an interrupted run loses nothing it reported.
 #include <cjson/cJSON.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,12 +53,15 @@ static int reload(zy_metrics *m, const char *path, long keep_upto) {
         cJSON *st = j ? cJSON_GetObjectItem(j, "step") : NULL;
         cJSON *loss = j ? cJSON_GetObjectItem(j, "loss") : NULL;
         cJSON *val = j ? cJSON_GetObjectItem(j, "val_loss") : NULL;
+        bool skipped = j && cJSON_IsTrue(cJSON_GetObjectItem(j, "skipped"));
         int ok = cJSON_IsNumber(st) && st->valuedouble <= (double)keep_upto &&
-                 (cJSON_IsNumber(loss) || cJSON_IsNumber(val)) && line[got - 1] == '\n';
+                 (cJSON_IsNumber(loss) || cJSON_IsNumber(val) || skipped) &&
+                 line[got - 1] == '\n';
         if (ok) {
             long s = (long)st->valuedouble;
-            rc = cJSON_IsNumber(loss) ? add_train(m, s, (float)loss->valuedouble)
-                                      : add_val(m, s, (float)val->valuedouble);
+            if (skipped) rc = 0;
+            else if (cJSON_IsNumber(loss)) rc = add_train(m, s, (float)loss->valuedouble);
+            else rc = add_val(m, s, (float)val->valuedouble);
             if (len + (size_t)got > cap) {
                 char *k = realloc(kept, cap = 2 * (len + (size_t)got));
                 if (!k) rc = -1;
@@ -92,6 +97,12 @@ int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto) {
 }
 
 int zy_metrics_step(zy_metrics *m, long step, float loss, float lr, double ms, double tok_s) {
+    if (!isfinite(loss)) { // JSON has no NaN: a skipped step (zy_step_info.skipped)
+        fprintf(m->f, "{\"step\":%ld,\"loss\":null,\"skipped\":true,\"lr\":%.9g}\n", step,
+                (double)lr);
+        if (fflush(m->f)) return zy_cli_die("writing metrics.jsonl failed");
+        return 0;
+    }
     fprintf(m->f, "{\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"ms\":%.3f,\"tokens_per_s\":%.1f}\n",
             step, (double)loss, (double)lr, ms, tok_s);
     if (fflush(m->f)) return zy_cli_die("writing metrics.jsonl failed");

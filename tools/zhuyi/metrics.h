@@ -1,5 +1,7 @@
 // DIR/metrics.jsonl (one JSON object per line: {"step","loss","lr","ms","tokens_per_s"}
-// per training step, {"step","val_loss"} per evaluation) kept in memory as well, and the
+// per training step, {"step","loss":null,"skipped":true,"lr"} per step skipped for a
+// non-finite loss (a NaN loss given to zy_metrics_step), {"step","val_loss"} per
+// evaluation) kept in memory as well, and the
 // DIR/loss.svg plot drawn from it (svg.c). Not here: the terminal display (progress.c).
 #ifndef ZHUYI_CLI_METRICS_H
 #define ZHUYI_CLI_METRICS_H

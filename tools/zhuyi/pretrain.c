@@ -2,6 +2,8 @@
 // trained on the data, or a file), the model (a preset/config.json, --init DIR, or the
 // run in --out DIR on --resume), and the token streams. Every input is checked before
 // anything is written. The loop, metrics and saving are pretrain_loop.c.
+// realpath (XSI)
+#define _XOPEN_SOURCE 700
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -20,9 +22,12 @@ static const char usage_text[] =
     "       zhuyi pretrain gpt --out DIR --resume [--steps N] [output options]\n"
     "\n"
     "Trains a GPT (GPT-2 architecture) on text and writes a Hugging Face model directory:\n"
-    "DIR/config.json, model.safetensors, tokenizer.json, plus training_state.safetensors\n"
-    "(optimizer moments, step, data position: what --resume needs), metrics.jsonl (one\n"
-    "line per step and per evaluation) and loss.svg. Ctrl-C saves and exits (status 130).\n"
+    "DIR/config.json, model.safetensors, tokenizer.json; the newest checkpoint in\n"
+    "DIR/checkpoint-STEP (the model again, plus training_state.safetensors: optimizer\n"
+    "moments, step, data position) named by the link DIR/checkpoint, which is switched\n"
+    "only once a checkpoint is complete, so --resume survives a kill or a full disk at any\n"
+    "moment; metrics.jsonl (one line per step and per evaluation) and loss.svg. Ctrl-C\n"
+    "saves and exits (status 130).\n"
     "Text may hold any bytes (invalid UTF-8 too): byte-level BPE encodes every byte.\n"
     "\n"
     "model (a new one from --config/--tokenizer, or --init, or --resume):\n"
@@ -60,6 +65,9 @@ static const char usage_text[] =
     "  --grad-clip X         clip the global gradient norm to X; 0 = off (default 1.0)\n"
     "  --dropout P           dropout on embeddings, attention and residuals (default 0)\n"
     "  --seed S              weights, dropout masks and shuffling (default 1337)\n"
+    "  --skip-nonfinite N    skip (no update) up to N steps whose loss or gradient norm is\n"
+    "                        NaN or infinite, saying so; the next one stops the run\n"
+    "                        (default 0: the first stops it; may be raised on --resume)\n"
     "output:\n"
     "  --out DIR             output directory (required; must not hold a model unless\n"
     "                        --resume)\n"
@@ -102,7 +110,7 @@ typedef struct flags {
     const char *config, *tokenizer, *init;
     const char *fixed_flag; // a flag that changes the math (refused on --resume)
     bool steps_given, seq_given, min_lr_given, warmup_given;
-    bool eval_batches_given, eval_every_given, save_every_given;
+    bool eval_batches_given, eval_every_given, save_every_given, skip_given;
     int threads;
 } flags;
 
@@ -174,6 +182,10 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             errno = 0;
             p->seed = strtoull(v, &end, 10);
             bad = !*v || *v == '-' || *end || errno;
+        } else if (!strcmp(a, "--skip-nonfinite")) {
+            bad = zy_cli_parse_int(v, 0, 1 << 30, &p->skip_nonfinite);
+            f->skip_given = true;
+            fixed = 0;
         } else if (!strcmp(a, "--eval-every")) {
             bad = parse_long(v, 0, LIMIT_STEPS, &r->eval_every);
             f->eval_every_given = true;
@@ -279,7 +291,7 @@ static int load_config(const char *name, zy_config **out) {
 static int make_model(pretrain_run *r, const flags *f) {
     int vocab = zy_tokenizer_vocab_size(r->tok);
     if (f->init || r->resume) {
-        const char *dir = r->resume ? r->out : f->init;
+        const char *dir = r->resume ? r->ckpt : f->init;
         if (zy_model_load(&r->model, dir))
             return zy_cli_die("pretrain gpt: %s", zy_last_error());
         int mv = zy_model_get_info(r->model)->vocab_size;
@@ -339,20 +351,24 @@ static int make_data(pretrain_run *r) {
 }
 
 // On --resume: the saved hyper-parameters, and the data files unless given again.
-static int load_resume(pretrain_run *r, const flags *f, char *state) {
-    if (!file_exists(state))
-        return zy_cli_die("pretrain gpt: --resume: %s does not exist (nothing to resume in "
-                          "%s)", state, r->out);
+static int load_resume(pretrain_run *r, const flags *f) {
+    char state[4096];
+    if (zy_checkpoint_find(r->out, r->ckpt, sizeof r->ckpt))
+        return zy_cli_die("pretrain gpt: --resume: nothing to resume: %s", zy_last_error());
+    if ((size_t)snprintf(state, sizeof state, "%s/%s", r->ckpt, ZY_TRAINING_STATE_FILE) >=
+        sizeof state)
+        return zy_cli_die("pretrain gpt: --out: path too long");
     if (f->fixed_flag)
         return zy_cli_die("pretrain gpt: %s cannot be given with --resume: the run continues "
                           "with its saved settings (only --steps and output options may "
                           "change)", f->fixed_flag);
     long steps = r->tp.steps, step;
-    int eval_batches = r->tp.eval_batches;
+    int eval_batches = r->tp.eval_batches, skip = r->tp.skip_nonfinite;
     if (zy_trainer_read_params(state, &r->tp, &step))
         return zy_cli_die("pretrain gpt: %s", zy_last_error());
     if (f->steps_given) r->tp.steps = steps;
     if (f->eval_batches_given) r->tp.eval_batches = eval_batches;
+    if (f->skip_given) r->tp.skip_nonfinite = skip;
     static char buf[65536], val[4096], frac[64];
     // The run's cadence continues unless given again.
     if (!f->eval_every_given && !zy_trainer_state_get(state, "eval_every", frac, sizeof frac))
@@ -388,6 +404,7 @@ static void run_free(pretrain_run *r) {
     zy_free(r->tokens);
     zy_free(r->val_owned);
     free(r->data_json);
+    free(r->val_abs);
 }
 
 int zy_cli_pretrain(int argc, char **argv) {
@@ -407,17 +424,15 @@ int zy_cli_pretrain(int argc, char **argv) {
     if (rc) return rc == -2 ? 0 : rc;
     if (f.threads) zy_threads_set(f.threads);
     if (!r.out) return zy_cli_die("pretrain gpt: --out DIR is required (see --help)");
-    char state[4096];
-    snprintf(state, sizeof state, "%s/%s", r.out, ZY_TRAINING_STATE_FILE);
     if (r.resume) {
-        if ((rc = load_resume(&r, &f, state))) goto done;
+        if ((rc = load_resume(&r, &f))) goto done;
     } else {
         if (!r.n_data) return zy_cli_die("pretrain gpt: --data FILE... is required");
         if (f.init && f.config)
             return zy_cli_die("pretrain gpt: --init and --config exclude each other");
-        char model_file[4096];
+        char model_file[4096], found[4096];
         snprintf(model_file, sizeof model_file, "%s/model.safetensors", r.out);
-        if (file_exists(model_file) || file_exists(state))
+        if (file_exists(model_file) || !zy_checkpoint_find(r.out, found, sizeof found))
             return zy_cli_die("pretrain gpt: %s already holds a model: use --resume to "
                               "continue its run, --init %s to start from it, or another "
                               "--out", r.out, r.out);
@@ -435,6 +450,7 @@ int zy_cli_pretrain(int argc, char **argv) {
     if (!rc && r.val_data && !file_exists(r.val_data))
         rc = zy_cli_die("pretrain gpt: --val-data %s: %s", r.val_data, strerror(errno));
     if (rc) goto done;
+    if (r.val_data && (r.val_abs = realpath(r.val_data, NULL))) r.val_data = r.val_abs;
 
     const char *tspec = f.tokenizer ? f.tokenizer : f.init ? f.init : "byte";
     if (r.resume) tspec = r.out;
@@ -447,9 +463,14 @@ int zy_cli_pretrain(int argc, char **argv) {
         goto done;
     }
     if ((rc = make_data(&r))) goto done;
+    // Absolute paths, so --resume works from any working directory (the state's
+    // train_hash catches files whose contents changed).
     cJSON *files = cJSON_CreateArray();
-    for (int i = 0; files && i < r.n_data; i++)
-        cJSON_AddItemToArray(files, cJSON_CreateString(r.data[i]));
+    for (int i = 0; files && i < r.n_data; i++) {
+        char *abs = realpath(r.data[i], NULL);
+        cJSON_AddItemToArray(files, cJSON_CreateString(abs ? abs : r.data[i]));
+        free(abs);
+    }
     r.data_json = files ? cJSON_PrintUnformatted(files) : NULL;
     cJSON_Delete(files);
     if (!r.data_json) {

@@ -24,6 +24,7 @@ typedef struct pretrain_run {
     float val_fraction;       // used when val_data is NULL
     const char *out;          // output directory
     bool resume;
+    char ckpt[4096];          // on --resume: the checkpoint directory it continues from
     zy_trainer_params tp;
     long eval_every, save_every, stop_at, log_every;
     // set up by pretrain.c
@@ -35,6 +36,7 @@ typedef struct pretrain_run {
     size_t n_val;
     int32_t *val_owned;       // val_tokens when it came from --val-data (freed)
     char *data_json;          // the data files as a JSON array, stored in the state
+    char *val_abs;            // val_data made absolute (freed)
 } pretrain_run;
 
 // Train, evaluate and save; returns the process exit status.

@@ -1,11 +1,12 @@
 // The loop of `zhuyi pretrain gpt`: steps, metrics.jsonl, progress, evaluation, loss.svg,
 // saving, and Ctrl-C. Set-up and flags are pretrain.c.
 //
-// Saving writes, each atomically: config.json + model.safetensors (zy_model_save), then
-// training_state.safetensors, whose params_hash ties it to those weights (a crash
-// between the two writes is detected on --resume rather than silently mixing steps).
-// tokenizer.json is written once, before the first step.
+// Saving is zy_trainer_save_checkpoint: the model and the training state as one unit
+// (DIR/checkpoint-STEP, switched in by the link DIR/checkpoint), and the same weights as
+// DIR's own config.json + model.safetensors. tokenizer.json is written once, before the
+// first step.
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,22 +38,6 @@ static void catch_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static int mkdir_p(const char *dir) {
-    char p[4096];
-    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
-        return zy_cli_die("--out: path too long");
-    for (char *c = p + 1;; c++) {
-        if (*c != '/' && *c) continue;
-        char keep = *c;
-        *c = '\0';
-        if (mkdir(p, 0777) && errno != EEXIST)
-            return zy_cli_die("cannot create directory %s: %s", p, strerror(errno));
-        *c = keep;
-        if (!keep) break;
-    }
-    return 0;
-}
-
 typedef struct loop {
     pretrain_run *r;
     zy_data_source *train, *val;
@@ -64,8 +49,7 @@ typedef struct loop {
 
 static int save(loop *L) {
     pretrain_run *r = L->r;
-    char state[4096], frac[32], eval_every[32], save_every[32];
-    snprintf(state, sizeof state, "%s/%s", r->out, ZY_TRAINING_STATE_FILE);
+    char frac[32], eval_every[32], save_every[32];
     snprintf(frac, sizeof frac, "%.9g", (double)r->val_fraction);
     snprintf(eval_every, sizeof eval_every, "%ld", r->eval_every);
     snprintf(save_every, sizeof save_every, "%ld", r->save_every);
@@ -76,9 +60,10 @@ static int save(loop *L) {
         {"eval_every", eval_every},
         {"save_every", save_every},
     };
-    if (zy_model_save(r->model, r->out) ||
-        zy_trainer_save_state(L->t, state, extra, (int)(sizeof extra / sizeof extra[0])))
-        return zy_cli_die("pretrain gpt: saving: %s", zy_last_error());
+    if (zy_trainer_save_checkpoint(L->t, r->out, extra, (int)(sizeof extra / sizeof extra[0])))
+        return zy_cli_die("pretrain gpt: saving step %ld: %s (the previous checkpoint, if "
+                          "any, is intact: --resume continues from it)",
+                          zy_trainer_step_count(L->t), zy_last_error());
     return zy_svg_loss(L->svg, &L->metrics);
 }
 
@@ -119,8 +104,12 @@ static int run(loop *L) {
         double ms = (zy_progress_now() - t0) * 1e3;
         step = info.step;
         loss = info.loss;
+        if (info.skipped)
+            zy_progress_print(&L->prog, "step %ld: %s is not finite: skipped, no update (%ld "
+                              "of at most %d)", step, isfinite(info.loss) ? "the gradient norm"
+                              : "the loss", info.n_skipped, p->skip_nonfinite);
         double tok_s = tokens_per_step / (ms / 1e3);
-        if (zy_metrics_step(&L->metrics, step, info.loss, info.lr, ms, tok_s)) return 1;
+        if (zy_metrics_step(&L->metrics, step, info.skipped ? NAN : info.loss, info.lr, ms, tok_s)) return 1;
         zy_progress_step(&L->prog, step, info.loss, info.lr, ms, tok_s);
         bool last = step == p->steps || step == r->stop_at;
         if (r->n_val && ((r->eval_every && step % r->eval_every == 0) || last)) {
@@ -135,6 +124,9 @@ static int run(loop *L) {
     }
     zy_progress_end(&L->prog);
     if (step == start && !interrupted) {
+        // Saving the step already saved only brings DIR's own model files up to the
+        // checkpoint (a run killed inside its last save may have left them behind).
+        if (save(L)) return 1;
         fprintf(stderr, "zhuyi: %s is already at step %ld of %ld: nothing to do (give a "
                 "larger --steps to train further)\n", r->out, step, p->steps);
         return 0;
@@ -170,8 +162,8 @@ int zy_pretrain_loop(pretrain_run *r) {
     }
     int rc = 0;
     if (r->resume) {
-        char state[4096];
-        snprintf(state, sizeof state, "%s/%s", r->out, ZY_TRAINING_STATE_FILE);
+        char state[sizeof r->ckpt + 32];
+        snprintf(state, sizeof state, "%s/%s", r->ckpt, ZY_TRAINING_STATE_FILE);
         if (zy_trainer_load_state(L.t, state)) {
             rc = zy_cli_die("pretrain gpt: --resume: %s", zy_last_error());
             goto done;
@@ -180,7 +172,10 @@ int zy_pretrain_loop(pretrain_run *r) {
         // Everything is checked: only now does anything appear in --out.
         char tok[4096];
         snprintf(tok, sizeof tok, "%s/tokenizer.json", r->out);
-        if ((rc = mkdir_p(r->out))) goto done;
+        if (zy_mkdirs(r->out)) {
+            rc = zy_cli_die("pretrain gpt: --out: %s", zy_last_error());
+            goto done;
+        }
         if (zy_tokenizer_save(r->tok, tok)) {
             rc = zy_cli_die("pretrain gpt: %s", zy_last_error());
             goto done;
