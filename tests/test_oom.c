@@ -28,8 +28,12 @@
 // worker's, whose error must still reach the caller.
 //
 // cJSON (config.json, tokenizer files, safetensors headers) allocates with malloc, not
-// through the hook, so its own out-of-memory paths are not reached here.
+// through zy_alloc; the sweep also installs cJSON's global hooks (cJSON_InitHooks) so its
+// allocations are counted and refused in the same sequence. A refused one sets errno to
+// ENOMEM, as malloc does, which is how the library tells cJSON running out of memory
+// from a syntax error (cJSON returns NULL for both).
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,13 +59,16 @@ static struct {
     bool persistent;      // refuse every request from fail_at on (else only fail_at)
 } C;
 
+// Is request k (1-based) refused? Counts the refusal.
+static bool refuse(long k) {
+    if (k != C.fail_at && !(C.persistent && k > C.fail_at)) return false;
+    atomic_fetch_add(&C.injected, 1);
+    return true;
+}
+
 static void *oom_alloc(size_t size, size_t align, void *user) {
     (void)user;
-    long k = atomic_fetch_add(&C.calls, 1) + 1;
-    if (k == C.fail_at || (C.persistent && k > C.fail_at)) {
-        atomic_fetch_add(&C.injected, 1);
-        return NULL;
-    }
+    if (refuse(atomic_fetch_add(&C.calls, 1) + 1)) return NULL;
     // The default allocator's representation, so a block made by either may be freed by
     // the other (none should be: every round is self-contained).
     void *p = aligned_alloc(align, size ? (size + align - 1) / align * align : align);
@@ -72,6 +79,25 @@ static void *oom_alloc(size_t size, size_t align, void *user) {
 static void oom_free(void *p, void *user) {
     (void)user;
     atomic_fetch_sub(&C.live, 1);
+    free(p);
+}
+
+// cJSON's allocations (see the top), counted in the same sequence as zy_alloc's.
+static atomic_long json_calls; // of C.calls
+
+static void *json_malloc(size_t size) {
+    atomic_fetch_add(&json_calls, 1);
+    if (refuse(atomic_fetch_add(&C.calls, 1) + 1)) {
+        errno = ENOMEM; // as malloc does
+        return NULL;
+    }
+    void *p = malloc(size);
+    if (p) atomic_fetch_add(&C.live, 1);
+    return p;
+}
+
+static void json_free(void *p) {
+    if (p) atomic_fetch_sub(&C.live, 1);
     free(p);
 }
 
@@ -93,7 +119,7 @@ enum { MAX_ROUNDS = 20000 };
 // On several threads, where a round makes as many allocations as the threads that took
 // work need, the sweep ends at the first clean round past the most requests any round
 // made (refused ones included), and returns the most a clean round made.
-static long sweep(const oom_case *c, bool persistent) {
+static long sweep(const oom_case *c, bool persistent, long *json) {
     const char *mode = persistent ? "persistent" : "one-shot";
     static const zy_allocator A = {oom_alloc, oom_free, NULL};
     bool exact = c->threads <= 1;
@@ -105,8 +131,11 @@ static long sweep(const oom_case *c, bool persistent) {
         C.fail_at = k;
         C.persistent = persistent;
         zy_clear_error();
+        atomic_store(&json_calls, 0);
         zy_allocator_set(&A);
+        cJSON_InitHooks(&(cJSON_Hooks){json_malloc, json_free});
         zy_status st = c->op(c->ctx);
+        cJSON_InitHooks(NULL);
         zy_allocator_set(NULL);
         long calls = atomic_load(&C.calls), live = atomic_load(&C.live);
         long injected = atomic_load(&C.injected);
@@ -134,6 +163,7 @@ static long sweep(const oom_case *c, bool persistent) {
                     "say out of memory: '%s'", c->name, mode, k, msg);
         if (c->after) c->after(c->ctx, st, k);
         if (zt_failed()) return -1;
+        *json = atomic_load(&json_calls);
         if (!injected && (exact || k > most)) return exact ? calls : most_clean;
     }
     zt_fail(__FILE__, __LINE__, "%s: still failing after %d rounds", c->name, MAX_ROUNDS);
@@ -150,19 +180,19 @@ static void run_case(const oom_case *c) {
                 zy_last_error());
         return;
     }
-    long n1 = sweep(c, false);
+    long j1, j2, n1 = sweep(c, false, &j1);
     if (n1 < 0) return;
-    long n2 = sweep(c, true);
+    long n2 = sweep(c, true, &j2);
     if (n2 < 0) return;
     if (c->threads > 1)
         zt_note("%-34s up to %ld allocations on %d threads, each refused in turn", c->name,
                 n1 > n2 ? n1 : n2, c->threads);
-    else if (n1 != n2)
+    else if (n1 != n2 || j1 != j2)
         zt_fail(__FILE__, __LINE__, "%s: %ld allocations in one sweep, %ld in the other",
                 c->name, n1, n2);
     else
-        zt_note("%-34s %4ld allocations, each refused in turn (one-shot and persistent)",
-                c->name, n1);
+        zt_note("%-34s %4ld allocations (%4ld of them cJSON's), each refused in turn",
+                c->name, n1, j1);
 }
 
 // ---- files --------------------------------------------------------------------------------
