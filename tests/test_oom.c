@@ -1,7 +1,8 @@
 // Out of memory at every allocation ("nothing lost, nothing crashes"): model load and
 // save, tokenizer load (tokenizer.json, GPT-2 vocab.json + merges.txt) with encoding,
 // BPE training, a training step (data sources, trainer, step, validation), the training
-// state file, and a session that runs a forward pass and generates. Each must return
+// state file, a checkpoint saved over the previous one and resumed from, and a session
+// that runs a forward pass and generates. Each must return
 // ZY_STATUS_OUT_OF_MEMORY with a message that says "out of memory", leak nothing, leave
 // files on disk as they were, and succeed once no allocation fails.
 //
@@ -102,11 +103,13 @@ static void json_free(void *p) {
 }
 
 // One operation under test: op runs it from nothing back to nothing (what it creates, it
-// frees before returning) and returns its status; after (may be NULL) checks the world
-// after a round with the default allocator back (files intact, no temporary files).
+// frees before returning) and returns its status; before and after (may be NULL) run
+// with the default allocator around each run: set up files, check them afterwards
+// (intact, no temporary files left).
 typedef struct oom_case {
     const char *name;
     zy_status (*op)(void *ctx);
+    void (*before)(void *ctx); // prepares the world before each run (may be NULL)
     void (*after)(void *ctx, zy_status st, long k);
     void *ctx;
     int threads; // 0: 1 (see the top); more: the allocation count may differ between rounds
@@ -132,6 +135,7 @@ static long sweep(const oom_case *c, bool persistent, long *json) {
         C.persistent = persistent;
         zy_clear_error();
         atomic_store(&json_calls, 0);
+        if (c->before) c->before(c->ctx);
         zy_allocator_set(&A);
         cJSON_InitHooks(&(cJSON_Hooks){json_malloc, json_free});
         zy_status st = c->op(c->ctx);
@@ -174,6 +178,7 @@ static long sweep(const oom_case *c, bool persistent, long *json) {
 // then both sweeps at 1 thread (or c->threads); notes the allocation count.
 static void run_case(const oom_case *c) {
     zy_threads_set(c->threads > 1 ? c->threads : 1);
+    if (c->before) c->before(c->ctx);
     zy_status st = c->op(c->ctx);
     if (st) {
         zt_fail(__FILE__, __LINE__, "%s: fails without injected failures: %s", c->name,
@@ -212,6 +217,19 @@ static int temp_files(const char *dir) {
     return n;
 }
 
+// A fresh directory for a test's files: in /dev/shm when there is one, since the sweeps
+// make thousands of atomic writes, each fsync'ed (free on tmpfs, 30 s on a disk), else
+// in /tmp. NULL (and a failure) if neither works.
+static char *make_root(char *buf, size_t cap, const char *name) {
+    const char *bases[] = {"/dev/shm", "/tmp"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, cap, "%s/zy_oom_%s_XXXXXX", bases[i], name);
+        if (access(bases[i], W_OK) == 0 && mkdtemp(buf)) return buf;
+    }
+    zt_fail(__FILE__, __LINE__, "cannot make a directory for %s", name);
+    return NULL;
+}
+
 // rm -r of a test directory (files and one level of subdirectories).
 static void remove_tree(const char *dir) {
     DIR *d = opendir(dir);
@@ -235,7 +253,7 @@ enum { V = 64 };
 static zy_model *nano(uint64_t seed) { return zt_gpt_create(3, 3, 48, 64, V, 0.1f, seed); }
 
 typedef struct model_ctx {
-    char dir[256];
+    char dir[512];
     const float *want; // the saved weights
     size_t n;
     const zy_model *m; // what save writes
@@ -285,16 +303,18 @@ static void after_model_save(void *arg, zy_status st, long k) {
 }
 
 TEST(oom_model_load_and_save) {
-    char root[] = "/tmp/zy_oom_model_XXXXXX";
-    ASSERT(mkdtemp(root) != NULL);
+    char root[64];
+    ASSERT(make_root(root, sizeof root, "model"));
     zy_model *m = nano(11);
     ASSERT(m != NULL);
     model_ctx c = {.m = m};
     snprintf(c.dir, sizeof c.dir, "%s/model", root);
     c.want = zy_model_params(m, &c.n);
     ASSERT(zy_model_save(m, c.dir) == ZY_STATUS_OK);
-    run_case(&(oom_case){"model load (gpt-nano)", op_model_load, NULL, &c, 1});
-    if (!zt_failed()) run_case(&(oom_case){"model save", op_model_save, after_model_save, &c, 1});
+    run_case(&(oom_case){.name = "model load (gpt-nano)", .op = op_model_load, .ctx = &c});
+    if (!zt_failed())
+        run_case(&(oom_case){.name = "model save", .op = op_model_save,
+                             .after = after_model_save, .ctx = &c});
     zy_model_free(m);
     remove_tree(root);
 }
@@ -445,55 +465,62 @@ static void write_gpt2_files(const tok_ctx *c) {
     cJSON_Delete(root);
 }
 
-TEST(oom_tokenizer_load_encode_train) {
-    char root[] = "/tmp/zy_oom_tok_XXXXXX";
-    ASSERT(mkdtemp(root) != NULL);
-    tok_ctx *c = zt_malloc(sizeof *c);
-    memset(c, 0, sizeof *c);
+// The reference: a small BPE trained on TEXT, its encodings, and its files in root.
+// False (and a failure recorded) if any step fails.
+static bool tok_setup(tok_ctx *c, const char *root) {
     snprintf(c->json, sizeof c->json, "%s/tokenizer.json", root);
     snprintf(c->vocab, sizeof c->vocab, "%s/vocab.json", root);
     snprintf(c->merges, sizeof c->merges, "%s/merges.txt", root);
     snprintf(c->text, sizeof c->text, "%s/data.txt", root);
-    mkdir(strcat(strcpy(c->saved, root), "/saved"), 0755);
+    snprintf(c->saved, sizeof c->saved, "%s/saved", root);
+    mkdir(c->saved, 0755);
     strcat(c->saved, "/tokenizer.json");
-    // The reference: a small BPE trained on TEXT, its encodings, and its files.
-    zy_tokenizer *t;
-    const char *texts[] = {TEXT, TEXT + 40};
-    size_t lens[] = {sizeof TEXT - 1, sizeof TEXT - 41};
-    ASSERT(zy_tokenizer_train_bpe_texts(&t, texts, lens, 2, bpe_params()) == ZY_STATUS_OK);
-    c->vocab_size = zy_tokenizer_vocab_size(t);
-    c->merges_count = zy_tokenizer_merge_count(t);
-    ASSERT(zy_tokenizer_encode(t, TEXT, sizeof TEXT - 1, ZY_ENCODE_SPECIAL, c->want,
-                               sizeof TEXT, &c->n_want) == ZY_STATUS_OK);
     write_text(c->text, TEXT, sizeof TEXT - 1);
-    const char *files[] = {c->text};
-    ASSERT(zy_dataset_encode_files(t, files, 1, &c->want_file, &c->n_want_file) == 0);
-    ASSERT(zy_tokenizer_save(t, c->json) == ZY_STATUS_OK);
-    ASSERT(zy_tokenizer_save(t, c->saved) == ZY_STATUS_OK);
-    zy_tokenizer_free(t);
-    write_gpt2_files(c);
-    ASSERT(!zt_failed());
-    zt_note("tokenizer: %d tokens, %d merges; TEXT is %zu ids", c->vocab_size, c->merges_count,
-            c->n_want);
-    enum { REPEAT = 600 };
+    enum { REPEAT = 600 }; // past the parallel encoder's 64 KiB
     c->n_big = REPEAT * (sizeof TEXT - 1);
     c->big = zt_malloc(c->n_big);
     for (int i = 0; i < REPEAT; i++) memcpy(c->big + i * (sizeof TEXT - 1), TEXT, sizeof TEXT - 1);
     c->want_big = zt_malloc(c->n_big * sizeof *c->want_big);
     c->ids_big = zt_malloc(c->n_big * sizeof *c->ids_big);
-    ASSERT(zy_tokenizer_load(&t, c->json) == ZY_STATUS_OK);
-    ASSERT(zy_tokenizer_encode(t, c->big, c->n_big, 0, c->want_big, c->n_big, &c->n_want_big) ==
-           ZY_STATUS_OK);
+    zy_tokenizer *t;
+    const char *texts[] = {TEXT, TEXT + 40}, *files[] = {c->text};
+    size_t lens[] = {sizeof TEXT - 1, sizeof TEXT - 41};
+    if (zy_tokenizer_train_bpe_texts(&t, texts, lens, 2, bpe_params())) {
+        zt_fail(__FILE__, __LINE__, "train: %s", zy_last_error());
+        return false;
+    }
+    c->vocab_size = zy_tokenizer_vocab_size(t);
+    c->merges_count = zy_tokenizer_merge_count(t);
+    if (zy_tokenizer_encode(t, TEXT, sizeof TEXT - 1, ZY_ENCODE_SPECIAL, c->want, sizeof TEXT,
+                            &c->n_want) ||
+        zy_tokenizer_encode(t, c->big, c->n_big, 0, c->want_big, c->n_big, &c->n_want_big) ||
+        zy_dataset_encode_files(t, files, 1, &c->want_file, &c->n_want_file) ||
+        zy_tokenizer_save(t, c->json) || zy_tokenizer_save(t, c->saved))
+        zt_fail(__FILE__, __LINE__, "setup: %s", zy_last_error());
     zy_tokenizer_free(t);
+    if (!zt_failed()) write_gpt2_files(c);
+    zt_note("tokenizer: %d tokens, %d merges; TEXT is %zu ids", c->vocab_size, c->merges_count,
+            c->n_want);
+    return !zt_failed();
+}
 
-    run_case(&(oom_case){"tokenizer.json load + encode", op_tokenizer_json, NULL, c, 1});
+TEST(oom_tokenizer_load_encode_train) {
+    char root[64];
+    ASSERT(make_root(root, sizeof root, "tok"));
+    tok_ctx *c = zt_malloc(sizeof *c);
+    memset(c, 0, sizeof *c);
+    if (tok_setup(c, root))
+        run_case(&(oom_case){.name = "tokenizer.json load + encode", .op = op_tokenizer_json,
+                             .ctx = c});
     if (!zt_failed())
-        run_case(&(oom_case){"vocab.json + merges.txt load", op_tokenizer_gpt2, NULL, c, 1});
+        run_case(&(oom_case){.name = "vocab.json + merges.txt load", .op = op_tokenizer_gpt2,
+                             .ctx = c});
     if (!zt_failed())
-        run_case(&(oom_case){"BPE train + tokenizer.json save", op_tokenizer_train,
-                             after_tokenizer_save, c, 1});
+        run_case(&(oom_case){.name = "BPE train + tokenizer.json save", .op = op_tokenizer_train,
+                             .after = after_tokenizer_save, .ctx = c});
     if (!zt_failed())
-        run_case(&(oom_case){"tokenizer encode_parallel", op_tokenizer_parallel, NULL, c, 2});
+        run_case(&(oom_case){.name = "tokenizer encode_parallel", .op = op_tokenizer_parallel,
+                             .ctx = c, .threads = 2});
     free(c->big);
     free(c->want_big);
     free(c->ids_big);
@@ -508,10 +535,11 @@ typedef struct train_ctx {
     int32_t *tok;
     size_t n_train, n_val;
     zy_trainer_params p;
-    // The state file test: a trainer made before the sweep.
+    // The state file and checkpoint tests: trainers made before the sweep, t at step 2,
+    // t0 at step 0 (the previous checkpoint each round starts from).
     zy_data_source *train;
-    zy_trainer *t;
-    char state[256];
+    zy_trainer *t, *t0;
+    char state[256], run[256];
 } train_ctx;
 
 // A stream with some structure: a noisy repeating pattern.
@@ -571,6 +599,52 @@ static void after_state(void *arg, zy_status st, long k) {
                 "back (%s)", k, c->state, zy_last_error());
 }
 
+// A run directory holding one checkpoint, of step 0 (t0).
+static void before_checkpoint(void *arg) {
+    train_ctx *c = arg;
+    remove_tree(c->run);
+    if (zy_trainer_save_checkpoint(c->t0, c->run, NULL, 0))
+        zt_fail(__FILE__, __LINE__, "checkpoint 0: %s", zy_last_error());
+}
+
+// Saving step 2 and resuming from what DIR/checkpoint names (as pretrain --resume does).
+static zy_status op_checkpoint(void *arg) {
+    train_ctx *c = arg;
+    zy_safetensors_kv extra[] = {{"data_files", "[\"data.txt\"]"}};
+    char dir[512], state[600];
+    zy_status st = zy_trainer_save_checkpoint(c->t, c->run, extra, 1);
+    if (!st) st = zy_checkpoint_find(c->run, dir, sizeof dir);
+    snprintf(state, sizeof state, "%s/%s", dir, ZY_TRAINING_STATE_FILE);
+    if (!st) st = zy_trainer_load_state(c->t, state);
+    return st;
+}
+
+// Whatever failed, DIR/checkpoint names a whole checkpoint (step 0 or 2, the same weights)
+// and DIR is a model directory with those weights.
+static void after_checkpoint(void *arg, zy_status st, long k) {
+    train_ctx *c = arg;
+    char dir[512], state[600], when[80];
+    snprintf(when, sizeof when, "checkpoint save, allocation %ld refused", k);
+    if (zy_checkpoint_find(c->run, dir, sizeof dir)) {
+        zt_fail(__FILE__, __LINE__, "%s: no checkpoint: %s", when, zy_last_error());
+        return;
+    }
+    snprintf(state, sizeof state, "%s/%s", dir, ZY_TRAINING_STATE_FILE);
+    zy_trainer_params p;
+    long step = -1;
+    if (zy_trainer_read_params(state, &p, &step) || (step != 0 && step != 2) ||
+        (step == 0 && !st))
+        zt_fail(__FILE__, __LINE__, "%s: %s gives step %ld (%s)", when, state, step,
+                zy_last_error());
+    size_t n;
+    const float *want = zy_model_params(c->m, &n);
+    model_ctx m = {.want = want, .n = n};
+    snprintf(m.dir, sizeof m.dir, "%s", dir);
+    check_model_dir(&m, when);
+    snprintf(m.dir, sizeof m.dir, "%s", c->run);
+    check_model_dir(&m, when);
+}
+
 TEST(oom_train_step) {
     train_ctx c = {.n_train = 300, .n_val = 100};
     c.tok = stream(c.n_train + c.n_val, 7);
@@ -579,11 +653,12 @@ TEST(oom_train_step) {
     c.p.lr = 1e-3f, c.p.dropout = 0.1f, c.p.seed = 5, c.p.eval_batches = 0;
     c.m = nano(3);
     ASSERT(c.m != NULL);
-    run_case(&(oom_case){"lm streams + trainer + step + eval", op_train_step, NULL, &c, 1});
+    run_case(&(oom_case){.name = "lm streams + trainer + step + eval", .op = op_train_step,
+                         .ctx = &c});
 
     // The training state file: save and load back, a trainer made beforehand (2 steps in).
-    char root[] = "/tmp/zy_oom_state_XXXXXX";
-    if (!zt_failed() && mkdtemp(root)) {
+    char root[64];
+    if (!zt_failed() && make_root(root, sizeof root, "state")) {
         snprintf(c.state, sizeof c.state, "%s/%s", root, ZY_TRAINING_STATE_FILE);
         zy_lm_stream_params tp = {.batch = c.p.batch, .seq = c.p.seq, .shuffle = true,
                                   .seed = c.p.seed};
@@ -592,7 +667,17 @@ TEST(oom_train_step) {
             zy_trainer_step(c.t, NULL))
             zt_fail(__FILE__, __LINE__, "state setup: %s", zy_last_error());
         else
-            run_case(&(oom_case){"training state save + load", op_state, after_state, &c, 1});
+            run_case(&(oom_case){.name = "training state save + load", .op = op_state,
+                                 .after = after_state, .ctx = &c});
+        // A checkpoint over the previous one, and resuming from it.
+        snprintf(c.run, sizeof c.run, "%s/run", root);
+        if (!zt_failed() && zy_trainer_create(&c.t0, c.m, c.train, NULL, &c.p))
+            zt_fail(__FILE__, __LINE__, "trainer at step 0: %s", zy_last_error());
+        else if (!zt_failed())
+            run_case(&(oom_case){.name = "checkpoint save + find + load", .op = op_checkpoint,
+                                 .before = before_checkpoint, .after = after_checkpoint,
+                                 .ctx = &c});
+        zy_trainer_free(c.t0);
         zy_trainer_free(c.t);
         zy_data_source_free(c.train);
         remove_tree(root);
@@ -645,6 +730,6 @@ TEST(oom_session_generate) {
     zy_model *m = nano(21);
     ASSERT(m != NULL);
     gen_ctx c = {.m = m};
-    run_case(&(oom_case){"session + forward + generate", op_generate, NULL, &c, 1});
+    run_case(&(oom_case){.name = "session + forward + generate", .op = op_generate, .ctx = &c});
     zy_model_free(m);
 }
