@@ -733,3 +733,16 @@ TEST(oom_session_generate) {
     run_case(&(oom_case){.name = "session + forward + generate", .op = op_generate, .ctx = &c});
     zy_model_free(m);
 }
+
+// ---- the arena ----------------------------------------------------------------------------
+static zy_status op_arena(void *arg) {
+    (void)arg;
+    zy_arena *a;
+    zy_status st = zy_arena_create(&a, 1 << 16);
+    if (st) return st;
+    if (!zy_arena_floats(a, 100)) st = ZY_STATUS_INVALID_ARGUMENT;
+    zy_arena_free(a);
+    return st;
+}
+
+TEST(oom_arena) { run_case(&(oom_case){.name = "arena create", .op = op_arena}); }
