@@ -1,10 +1,10 @@
 // Out of memory at every allocation ("nothing lost, nothing crashes"): model load and
 // save, tokenizer load (tokenizer.json, GPT-2 vocab.json + merges.txt) with encoding,
 // BPE training, a training step (data sources, trainer, step, validation), the training
-// state file, a checkpoint saved over the previous one and resumed from, and a session
-// that runs a forward pass and generates. Each must return
-// ZY_STATUS_OUT_OF_MEMORY with a message that says "out of memory", leak nothing, leave
-// files on disk as they were, and succeed once no allocation fails.
+// state file, a checkpoint saved over the previous one and resumed from, a session that
+// runs a forward pass and generates, a model made from a preset, an arena. Each must
+// return ZY_STATUS_OUT_OF_MEMORY with a message that says "out of memory", leak nothing,
+// leave files on disk as they were, and succeed once no allocation fails.
 //
 // Method (SQLite's fault injection in test_malloc.c, libuv's test-fs OOM runs): a counting
 // allocator installed with zy_allocator_set fails allocation k, for k = 1, 2, 3, ... until
@@ -302,6 +302,20 @@ static void after_model_save(void *arg, zy_status st, long k) {
     (void)st;
 }
 
+// A model from a preset, as pretrain builds one: config, tensor table, weights.
+static zy_status op_model_create(void *arg) {
+    (void)arg;
+    zy_config *cfg;
+    zy_model *m = NULL;
+    zy_status st = zy_model_preset(&cfg, "gpt-nano");
+    if (st) return st;
+    if (!(st = zy_config_set_int(cfg, "vocab_size", V)) && !(st = zy_model_create(&m, cfg)))
+        zy_model_init_weights(m, 1);
+    zy_model_free(m);
+    zy_config_free(cfg);
+    return st;
+}
+
 TEST(oom_model_load_and_save) {
     char root[64];
     ASSERT(make_root(root, sizeof root, "model"));
@@ -311,7 +325,9 @@ TEST(oom_model_load_and_save) {
     snprintf(c.dir, sizeof c.dir, "%s/model", root);
     c.want = zy_model_params(m, &c.n);
     ASSERT(zy_model_save(m, c.dir) == ZY_STATUS_OK);
-    run_case(&(oom_case){.name = "model load (gpt-nano)", .op = op_model_load, .ctx = &c});
+    run_case(&(oom_case){.name = "model create (preset gpt-nano)", .op = op_model_create});
+    if (!zt_failed())
+        run_case(&(oom_case){.name = "model load (gpt-nano)", .op = op_model_load, .ctx = &c});
     if (!zt_failed())
         run_case(&(oom_case){.name = "model save", .op = op_model_save,
                              .after = after_model_save, .ctx = &c});
@@ -326,7 +342,7 @@ static const char TEXT[] =
     "\xe4\xb8\xad\xe6\x96\x87 <|endoftext|> then the end of the beginning.\n";
 
 typedef struct tok_ctx {
-    char json[256], vocab[256], merges[256], text[256], saved[256];
+    char json[256], vocab[256], merges[256], text[256], text2[256], saved[256];
     int32_t want[sizeof TEXT];   // TEXT encoded with special tokens
     size_t n_want;
     int32_t *want_file;          // the text file encoded as data (no special tokens)
@@ -401,9 +417,8 @@ static zy_bpe_train_params bpe_params(void) {
 static zy_status op_tokenizer_train(void *arg) {
     tok_ctx *c = arg;
     zy_tokenizer *t;
-    const char *texts[] = {TEXT, TEXT + 40};
-    size_t lens[] = {sizeof TEXT - 1, sizeof TEXT - 41};
-    zy_status st = zy_tokenizer_train_bpe_texts(&t, texts, lens, 2, bpe_params());
+    const char *files[] = {c->text, c->text2};
+    zy_status st = zy_tokenizer_train_bpe(&t, files, 2, bpe_params());
     if (st) return st;
     if (zy_tokenizer_vocab_size(t) != c->vocab_size ||
         zy_tokenizer_merge_count(t) != c->merges_count)
@@ -472,10 +487,12 @@ static bool tok_setup(tok_ctx *c, const char *root) {
     snprintf(c->vocab, sizeof c->vocab, "%s/vocab.json", root);
     snprintf(c->merges, sizeof c->merges, "%s/merges.txt", root);
     snprintf(c->text, sizeof c->text, "%s/data.txt", root);
+    snprintf(c->text2, sizeof c->text2, "%s/data2.txt", root);
     snprintf(c->saved, sizeof c->saved, "%s/saved", root);
     mkdir(c->saved, 0755);
     strcat(c->saved, "/tokenizer.json");
     write_text(c->text, TEXT, sizeof TEXT - 1);
+    write_text(c->text2, TEXT + 40, sizeof TEXT - 41);
     enum { REPEAT = 600 }; // past the parallel encoder's 64 KiB
     c->n_big = REPEAT * (sizeof TEXT - 1);
     c->big = zt_malloc(c->n_big);
@@ -516,7 +533,7 @@ TEST(oom_tokenizer_load_encode_train) {
         run_case(&(oom_case){.name = "vocab.json + merges.txt load", .op = op_tokenizer_gpt2,
                              .ctx = c});
     if (!zt_failed())
-        run_case(&(oom_case){.name = "BPE train + tokenizer.json save", .op = op_tokenizer_train,
+        run_case(&(oom_case){.name = "BPE train (files) + save", .op = op_tokenizer_train,
                              .after = after_tokenizer_save, .ctx = c});
     if (!zt_failed())
         run_case(&(oom_case){.name = "tokenizer encode_parallel", .op = op_tokenizer_parallel,
