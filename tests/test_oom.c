@@ -6,7 +6,7 @@
 // return ZY_STATUS_OUT_OF_MEMORY with a message that says "out of memory", leak nothing,
 // leave files on disk as they were, and succeed once no allocation fails.
 //
-// Method (SQLite's fault injection in test_malloc.c, libuv's test-fs OOM runs): a counting
+// Method (SQLite's malloc fault injection, src/test_malloc.c): a counting
 // allocator installed with zy_allocator_set fails allocation k, for k = 1, 2, 3, ... until
 // a round runs with no failure injected. Each round runs the whole operation from nothing
 // back to nothing (create, use, free) and afterwards the live allocations (allocations
