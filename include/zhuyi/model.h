@@ -104,6 +104,10 @@ typedef struct zy_session_params {
     int seq_dec;     // decoder length for encoder-decoder models (0 otherwise)
     bool training;   // allocate gradients for the model's trainable tensors
     int n_seq;       // sequences the KV cache holds for decoding (1)
+    bool attention_weights; // keep every layer's attention probabilities of the last
+                     // forward for zy_session_output("attentions.L"), (B, H, T, T):
+                     // attention then runs on the plain core (O(T²) memory per layer,
+                     // slower). Models that cannot (GPT-2 today) ignore it. (false)
 } zy_session_params;
 
 zy_session_params zy_session_default_params(void);
