@@ -343,8 +343,9 @@ TEST(bert_outputs_per_architecture) {
     }
 }
 
-// q, k and v are one fused projection: frozen together (then nothing of them moves and
-// the rest still trains), not one alone.
+// q, k and v are one fused projection: frozen together, not one alone. A frozen body
+// with trainable heads (no backward through the layers) gives the heads the gradients
+// they get when everything trains.
 TEST(bert_freezing_fused_qkv) {
     zt_bert_dims d = {"BertForPreTraining", 1, 2, 8, 16, 8, 2, 11, 0.0f};
     zy_model *m = zt_bert_create(&d, 2);
@@ -375,6 +376,20 @@ TEST(bert_freezing_fused_qkv) {
     double norm = 0;
     for (size_t i = 0; i < n; i++) norm += (double)g[i] * g[i];
     CHECK(norm > 0 && isfinite(norm));
+    // the heads' gradients are those of a session where everything trains
+    zy_model_set_trainable(m, -1, true);
+    zy_session *all = NULL;
+    ASSERT(zy_session_create(&all, m, &sp) == ZY_STATUS_OK);
+    zy_session_zero_grads(all);
+    ASSERT(zy_session_forward(all, &b, &loss, NULL) == ZY_STATUS_OK);
+    ASSERT(zy_session_backward(all, 1.0f) == ZY_STATUS_OK);
+    for (int i = 0; i < zy_tensor_table_count(tab); i++) {
+        const zy_tensor *t = zy_tensor_table_at(tab, i);
+        if (strncmp(t->name, "cls.", 4)) continue; // (the pooler is "bert.": frozen)
+        CHECK(zy_session_tensor_grad(s, i) && memcmp(zy_session_tensor_grad(s, i), zy_session_tensor_grad(all, i),
+                     t->count * sizeof(float)) == 0);
+    }
+    zy_session_free(all);
     zy_session_free(s);
     zy_model_free(m);
 }

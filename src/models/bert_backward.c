@@ -110,16 +110,23 @@ zy_status zy__bert_backward(zy_session *s, float loss_scale) {
     if (mlm) mlm_backward(g, &a, x, loss_scale);
     if (nsp) nsp_backward(g, &a, loss_scale);
 
-    // Each layer turns dres from the gradient of its output into that of its input.
+    // Each layer turns dres from the gradient of its output into that of its input, down
+    // to the lowest layer with a trainable tensor (all of them when the embeddings train):
+    // a frozen body with trainable heads costs no backward through the layers.
+    const bert_weights *dw = &g->edw;
+    bool emb = dw->word || dw->pos || dw->type || dw->elnw || dw->elnb;
+    int stop = emb ? 0 : L;
+    for (int l = 0; l < L && stop == L; l++)
+        for (int k = 0; k < BERT_TENSORS_PER_LAYER && stop == L; k++)
+            if (zy_session_tensor_grad(s, BERT_T_LAYER(l, k))) stop = l;
     const int *lengths = g->has_lengths ? a.lengths : NULL;
-    for (int l = L - 1; l >= 0; l--) {
+    for (int l = L - 1; l >= stop; l--) {
         zy_block_config bc = zy__bert_block_config(g, B, T, l, lengths);
         zy_status st = zy_block_backward(a.dres, NULL, &g->dw[l], a.scratch, a.scratch_floats,
                                          a.dres, a.blocks + (size_t)l * a.block_acts,
                                          a.res + (size_t)l * a.res_stride, NULL, &g->w[l], &bc);
         if (st) return st;
     }
-    const bert_weights *dw = &g->edw;
-    if (dw->word || dw->pos || dw->type || dw->elnw || dw->elnb) embed_backward(g, &a);
+    if (emb) embed_backward(g, &a);
     return ZY_STATUS_OK;
 }
