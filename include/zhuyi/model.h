@@ -137,7 +137,8 @@ float *zy_session_grads(zy_session *s, size_t *n);
 // Tensor i's gradient inside that array; NULL if i is frozen or the session not training.
 float *zy_session_tensor_grad(zy_session *s, int tensor);
 void zy_session_zero_grads(zy_session *s);
-// A named output of the last forward, e.g. "logits" (B, T, V) of a language model;
+// A named output of the last forward, e.g. "logits" (B, T, V) of a language model, or
+// BERT's "hidden", "pooled", "mlm_logits", "nsp_logits", "attentions.L" (README);
 // shape[0..*ndim) receive its shape (up to 4 dims). NULL if the model has no such output
 // or it is gone (a language model's backward overwrites its logits with their gradient).
 const float *zy_session_output(const zy_session *s, const char *name, int *ndim,
