@@ -112,6 +112,9 @@ typedef struct zy_tensor_def {
     float init_std;       // ZY_INIT_NORMAL's standard deviation
     int part_dim;         // with part_total > 0: the file dimension this part slices
     int64_t part_start, part_total; // part_total 0: the entry is the whole file tensor
+    const char *dims;     // optional (may be NULL): the config fields that give the file
+                          // shape, e.g. "vocab_size, n_embd"; copied, and quoted in shape
+                          // errors so they name the field to fix
 } zy_tensor_def;
 
 // An entry of a built table (read-only to callers).
@@ -125,6 +128,7 @@ typedef struct zy_tensor {
     float init_std;
     int part_dim;
     int64_t part_start, part_total;
+    const char *dims; // as declared, or NULL
 } zy_tensor;
 
 typedef struct zy_tensor_table zy_tensor_table;
@@ -156,12 +160,19 @@ void zy_tensor_table_init(const zy_tensor_table *t, float *params, uint64_t seed
 void zy_tensor_table_init_entry(const zy_tensor_table *t, float *params, int i,
                                 uint64_t seed);
 
+// Check a safetensors file against the table without reading any data or allocating
+// anything the table's sizes set: the first pass of zy_tensor_table_load (every tensor
+// present unless optional, of a float dtype, of the shape the table gives; ties; split
+// tensors tiled), with the same errors. zy_model_load runs it before it allocates the
+// parameters, so a config.json that disagrees with its weights costs no memory.
+zy_status zy_tensor_table_check(const zy_tensor_table *t, const char *path);
 // Read a safetensors file into params. Every shape is checked before any data is read;
 // F32, F16 and BF16 are converted; tensors of the file the table does not name are
 // ignored. A missing entry is an error naming the file and the tensor (and the aliases
 // tried), unless it is optional: it is then initialised with `seed` and, if missing is
 // not NULL, missing[i] is set true (missing has zy_tensor_table_count entries; others
-// false). Shape errors say what the file has and what the table (config.json) implies.
+// false). Shape errors say what the file has and what the table (config.json) implies,
+// with the entry's dims ("config.json implies (vocab_size, n_embd) = (50257, 768)").
 zy_status zy_tensor_table_load(const zy_tensor_table *t, const char *path, float *params,
                                uint64_t seed, bool *missing);
 // Write every entry (parts assembled into their file tensor, tied names omitted) to a

@@ -54,8 +54,13 @@ typedef struct zy_model_info {
 // dir/config.json + dir/model.safetensors (tensor names, aliases and shapes as the model's
 // table says; F32/F16/BF16). Optional tensors absent from the file are initialised (seed
 // 0) and reported by zy_model_tensor_missing. Errors name the file, the field or tensor.
+// Nothing the config sizes is allocated before the file's header has been checked against
+// it (a shape error names the tensor, its file shape and the config fields behind the
+// expected one) and the parameters are known to fit in the machine's physical memory
+// (ZY_STATUS_OUT_OF_MEMORY naming the sizes otherwise).
 zy_status zy_model_load(zy_model **out, const char *dir);
 // A model with zeroed weights from a config (call zy_model_init_weights or fill them).
+// Parameters beyond the machine's physical memory are refused before allocating, as above.
 zy_status zy_model_create(zy_model **out, const zy_config *config);
 void zy_model_free(zy_model *m);
 // Writes dir/model.safetensors (F32, Hugging Face names and layouts, tied tensors once)

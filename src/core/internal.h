@@ -2,6 +2,8 @@
 #ifndef ZHUYI_CORE_INTERNAL_H
 #define ZHUYI_CORE_INTERNAL_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "zhuyi/core.h"
@@ -34,6 +36,17 @@ void zy__assert_fail(const char *cond, const char *file, int line);
 void zy__io_fault_set(long n);
 int zy__io_fault_hit(void);
 long zy__io_fault_count(void);
+
+// Sizes (limits.c): *out = a * b, false if that overflows size_t (*out is then unusable).
+static inline bool zy__mul_size(size_t a, size_t b, size_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+// The machine's physical memory in bytes, 0 if the system does not say.
+uint64_t zy__physical_memory(void);
+// True if `bytes` is more than the physical memory (never when it is unknown): refuse the
+// size before allocating, naming what set it.
+bool zy__exceeds_memory(uint64_t bytes);
+#define ZY_GIB(bytes) ((double)(bytes) / (1024.0 * 1024.0 * 1024.0))
 
 // True inside a chunk of a zy__parallel job (src/core/pool.h): kernels called there run
 // single-threaded, on the calling thread.

@@ -34,7 +34,10 @@ zy_status zy_tensor_table_create(zy_tensor_table **out) {
 
 void zy_tensor_table_free(zy_tensor_table *t) {
     if (!t) return;
-    for (int i = 0; i < t->n; i++) zy_free((char *)t->e[i].name);
+    for (int i = 0; i < t->n; i++) {
+        zy_free((char *)t->e[i].name);
+        zy_free((char *)t->e[i].dims);
+    }
     for (int i = 0; i < t->n_ties; i++) zy_free(t->ties[i].name);
     for (int i = 0; i < t->n_prefixes; i++) zy_free(t->prefixes[i]);
     zy_free(t->e);
@@ -192,12 +195,17 @@ zy_status zy_tensor_table_add(zy_tensor_table *t, const zy_tensor_def *d, int *i
         return INVALID("tensor table: '%s': the table would exceed 2^46 floats", d->name);
     if (f < 0 && (s = index_reserve(t, (size_t)t->groups))) return s;
     if ((s = grow_entries(t))) return s;
-    char *name = dup_string(d->name);
-    if (!name) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "tensor table: out of memory");
+    char *name = dup_string(d->name), *dims = d->dims ? dup_string(d->dims) : NULL;
+    if (!name || (d->dims && !dims)) {
+        zy_free(name);
+        zy_free(dims);
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "tensor table: out of memory");
+    }
     int i = t->n++;
     zy_tensor *e = &t->e[i];
     memset(e, 0, sizeof *e);
     e->name = name;
+    e->dims = dims;
     e->ndim = d->ndim;
     memcpy(e->shape, d->shape, (size_t)d->ndim * sizeof *e->shape);
     e->offset = t->floats;

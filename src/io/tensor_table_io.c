@@ -1,5 +1,5 @@
-// model.safetensors through the named-tensor table (hf.h): zy_tensor_table_load and
-// zy_tensor_table_save. The table (tensor_table.c) says which tensors exist; the
+// model.safetensors through the named-tensor table (hf.h): zy_tensor_table_check, _load
+// and _save. The table (tensor_table.c) says which tensors exist; the
 // safetensors reader and writer (safetensors_*.c) handle the format. Not model code.
 //
 // Loading, in two passes so a wrong file is refused before any parameter changes:
@@ -12,6 +12,8 @@
 //     transposed or split one into a scratch buffer (the largest such tensor) once and
 //     scattered to its entries; missing optional entries are initialised; tied tensors
 //     read last and compared bit for bit with their target.
+// zy_tensor_table_check is pass 1 alone: zy_model_load runs it before it allocates the
+// parameters. Shape errors quote the entry's dims (the config fields behind the shape).
 // Saving assembles transposed and split tensors in one buffer (at most one copy of the
 // parameters; tensors kept as in the file are written from the parameters directly) and
 // writes them, tied names omitted, with zy_safetensors_write (deterministic, atomic).
@@ -147,6 +149,10 @@ static zy_status check_info(const char *path, const zy_tensor *e,
     char w[96], g[200];
     shape_str(w, sizeof w, e->ndim, want);
     shape_str(g, sizeof g, info->ndim, info->shape);
+    if (e->dims) // the fields to fix, as the model declared them
+        return zy__error(ZY_STATUS_SHAPE_MISMATCH,
+                         "%s: tensor '%s' has shape %s but config.json implies (%s) = %s",
+                         path, info->name, g, e->dims, w);
     return zy__error(ZY_STATUS_SHAPE_MISMATCH,
                      "%s: tensor '%s' has shape %s but config.json implies %s", path,
                      info->name, g, w);
@@ -224,6 +230,32 @@ static zy_status read_all(const zy_tensor_table *t, const zy_safetensors *st, co
     return ZY_STATUS_OK;
 }
 
+// Pass 1 on an open file (the table's tiling already checked), with its lookup buffers
+// (sized by the table's count and names, never by its shapes): *found and *buf for the
+// caller to free, also on failure.
+static zy_status check_open(const zy_tensor_table *t, const zy_safetensors *st,
+                            const char *path, const zy_tensor_info ***found, char **buf,
+                            size_t *scratch) {
+    *found = zy_calloc((size_t)(t->n + t->n_ties) + 1, sizeof **found);
+    *buf = zy_alloc(zy__tt_alias_cap(t));
+    if (!*found || !*buf) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
+    return find_all(t, st, path, *found, *buf, scratch);
+}
+
+zy_status zy_tensor_table_check(const zy_tensor_table *t, const char *path) {
+    zy_safetensors *st;
+    zy_status s = check_tiling(t, path);
+    if (s || (s = zy_safetensors_open(&st, path))) return s;
+    const zy_tensor_info **found = NULL;
+    char *buf = NULL;
+    size_t scratch;
+    s = check_open(t, st, path, &found, &buf, &scratch);
+    zy_free(buf);
+    zy_free(found);
+    zy_safetensors_free(st);
+    return s;
+}
+
 zy_status zy_tensor_table_load(const zy_tensor_table *t, const char *path, float *params,
                                uint64_t seed, bool *missing) {
     if (missing) memset(missing, 0, (size_t)t->n * sizeof *missing);
@@ -231,15 +263,11 @@ zy_status zy_tensor_table_load(const zy_tensor_table *t, const char *path, float
     if (s) return s;
     zy_safetensors *st;
     if ((s = zy_safetensors_open(&st, path))) return s;
-    const zy_tensor_info **found = zy_calloc((size_t)(t->n + t->n_ties) + 1, sizeof *found);
-    char *buf = zy_alloc(zy__tt_alias_cap(t));
+    const zy_tensor_info **found = NULL;
+    char *buf = NULL;
     float *tmp = NULL;
     size_t scratch = 0;
-    if (!found || !buf) {
-        s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
-        goto done;
-    }
-    if ((s = find_all(t, st, path, found, buf, &scratch))) goto done;
+    if ((s = check_open(t, st, path, &found, &buf, &scratch))) goto done;
     if (!(tmp = zy_alloc(scratch * sizeof *tmp))) {
         s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory for %zu floats", path,
                       scratch);

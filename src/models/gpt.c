@@ -27,27 +27,32 @@ typedef struct block_spec {
     int rows_mul, cols_mul; // HF shape (rows_mul*C, cols_mul*C); cols_mul 0 = 1-D
     bool conv1d;            // a Conv1D weight: kept transposed, decayed
     zy_init init;
+    const char *dims;       // the config fields of that shape, for error messages
 } block_spec;
 
 // Per block, in layout order; HF (file) shapes.
 static const block_spec BLOCK[GPT_TENSORS_PER_LAYER] = {
-    {"ln_1.weight", 1, 0, false, ZY_INIT_ONES},      {"ln_1.bias", 1, 0, false, ZY_INIT_ZEROS},
-    {"attn.c_attn.weight", 1, 3, true, ZY_INIT_NORMAL},
-    {"attn.c_attn.bias", 3, 0, false, ZY_INIT_ZEROS},
-    {"attn.c_proj.weight", 1, 1, true, ZY_INIT_NORMAL},
-    {"attn.c_proj.bias", 1, 0, false, ZY_INIT_ZEROS},
-    {"ln_2.weight", 1, 0, false, ZY_INIT_ONES},      {"ln_2.bias", 1, 0, false, ZY_INIT_ZEROS},
-    {"mlp.c_fc.weight", 1, 4, true, ZY_INIT_NORMAL}, {"mlp.c_fc.bias", 4, 0, false, ZY_INIT_ZEROS},
-    {"mlp.c_proj.weight", 4, 1, true, ZY_INIT_NORMAL},
-    {"mlp.c_proj.bias", 1, 0, false, ZY_INIT_ZEROS},
+    {"ln_1.weight", 1, 0, false, ZY_INIT_ONES, "n_embd"},
+    {"ln_1.bias", 1, 0, false, ZY_INIT_ZEROS, "n_embd"},
+    {"attn.c_attn.weight", 1, 3, true, ZY_INIT_NORMAL, "n_embd, 3*n_embd"},
+    {"attn.c_attn.bias", 3, 0, false, ZY_INIT_ZEROS, "3*n_embd"},
+    {"attn.c_proj.weight", 1, 1, true, ZY_INIT_NORMAL, "n_embd, n_embd"},
+    {"attn.c_proj.bias", 1, 0, false, ZY_INIT_ZEROS, "n_embd"},
+    {"ln_2.weight", 1, 0, false, ZY_INIT_ONES, "n_embd"},
+    {"ln_2.bias", 1, 0, false, ZY_INIT_ZEROS, "n_embd"},
+    {"mlp.c_fc.weight", 1, 4, true, ZY_INIT_NORMAL, "n_embd, 4*n_embd"},
+    {"mlp.c_fc.bias", 4, 0, false, ZY_INIT_ZEROS, "4*n_embd"},
+    {"mlp.c_proj.weight", 4, 1, true, ZY_INIT_NORMAL, "4*n_embd, n_embd"},
+    {"mlp.c_proj.bias", 1, 0, false, ZY_INIT_ZEROS, "n_embd"},
 };
 
 static const char *const ARCHITECTURES[] = {"GPT2LMHeadModel", "GPT2Model", NULL};
 
 static zy_status add(zy_tensor_table *t, const char *name, int64_t rows, int64_t cols,
-                     bool conv1d, zy_init init, float std) {
+                     bool conv1d, zy_init init, float std, const char *dims) {
     zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
-                       .transposed = conv1d, .decay = conv1d, .init = init, .init_std = std};
+                       .transposed = conv1d, .decay = conv1d, .init = init, .init_std = std,
+                       .dims = dims};
     return zy_tensor_table_add(t, &d, NULL);
 }
 
@@ -56,8 +61,10 @@ static zy_status declare_tensors(zy_tensor_table *t, const gpt_hparams *h) {
     float proj_std = 0.02f / sqrtf(2.0f * (float)L);
     zy_status st;
     if ((st = zy_tensor_table_add_prefix(t, "transformer.")) ||
-        (st = add(t, "transformer.wte.weight", h->vocab_size, C, false, ZY_INIT_NORMAL, 0.02f)) ||
-        (st = add(t, "transformer.wpe.weight", h->n_positions, C, false, ZY_INIT_NORMAL, 0.02f)))
+        (st = add(t, "transformer.wte.weight", h->vocab_size, C, false, ZY_INIT_NORMAL, 0.02f,
+                  "vocab_size, n_embd")) ||
+        (st = add(t, "transformer.wpe.weight", h->n_positions, C, false, ZY_INIT_NORMAL, 0.02f,
+                  "n_positions, n_embd")))
         return st;
     for (int l = 0; l < L; l++)
         for (int k = 0; k < GPT_TENSORS_PER_LAYER; k++) {
@@ -66,11 +73,11 @@ static zy_status declare_tensors(zy_tensor_table *t, const gpt_hparams *h) {
             snprintf(name, sizeof name, "transformer.h.%d.%s", l, s->suffix);
             float std = strstr(s->suffix, "c_proj.weight") ? proj_std : 0.02f;
             if ((st = add(t, name, (int64_t)s->rows_mul * C, (int64_t)s->cols_mul * C, s->conv1d,
-                          s->init, std)))
+                          s->init, std, s->dims)))
                 return st;
         }
-    if ((st = add(t, "transformer.ln_f.weight", C, 0, false, ZY_INIT_ONES, 0)) ||
-        (st = add(t, "transformer.ln_f.bias", C, 0, false, ZY_INIT_ZEROS, 0)))
+    if ((st = add(t, "transformer.ln_f.weight", C, 0, false, ZY_INIT_ONES, 0, "n_embd")) ||
+        (st = add(t, "transformer.ln_f.bias", C, 0, false, ZY_INIT_ZEROS, 0, "n_embd")))
         return st;
     return zy_tensor_table_tie(t, "lm_head.weight", GPT_T_WTE);
 }

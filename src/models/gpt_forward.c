@@ -74,12 +74,25 @@ gpt_acts zy__gpt_acts(const gpt_session *g) {
     return carve(g, g->acts, g->cap_B, g->cap_T, NULL);
 }
 
-// Sizes are checked by the generic session (B*T <= 2^24, T <= n_positions).
+// Sizes are checked by the generic session (B*T <= 2^24, T <= n_positions) and the config
+// (n_layer <= 2^12, n_embd <= 2^16, vocab_size <= 2^24: gpt_config.c), so the count below
+// stays under 2^60 floats (the (B*T, V) logits at most 2^48, each layer's saved
+// activations a few (B*T, 4C) at most 2^43, attention on the tiled core O(T)) and cannot
+// wrap. A block beyond the machine's memory is refused before anything is allocated,
+// naming the sizes that set it.
 zy_status zy__gpt_prepare(zy_session *s, int B, int T, int seq_dec) {
     (void)seq_dec;
     gpt_session *g = zy_session_impl(s);
-    size_t n = zy__gpt_acts_floats(g, B, T); // the blocks' scratch fits today's threads
-    float *acts = zy_alloc(n * sizeof(float));
+    size_t n = zy__gpt_acts_floats(g, B, T), bytes; // the blocks' scratch fits today's threads
+    if (!zy__mul_size(n, sizeof(float), &bytes) || zy__exceeds_memory(bytes))
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY,
+                         "gpt prepare: activations for batch %d x seq %d need %.1f GiB, more "
+                         "than this machine's %.1f GiB of memory (n_layer = %d, n_embd = %d; "
+                         "the logits alone are batch x seq x vocab_size = %d x %d x %d floats)",
+                         B, T, ZY_GIB((double)n * sizeof(float)),
+                         ZY_GIB(zy__physical_memory()), g->h.n_layer, g->h.n_embd, B, T,
+                         g->h.vocab_size);
+    float *acts = zy_alloc(bytes);
     if (!acts)
         return zy__error(ZY_STATUS_OUT_OF_MEMORY,
                          "gpt prepare: out of memory for activations of B=%d T=%d (%.1f MiB)",

@@ -19,7 +19,11 @@ void zy_model_free(zy_model *m) {
     zy_free(m);
 }
 
-zy_status zy_model_create(zy_model **out, const zy_config *config) {
+// Creating a model is two steps, so a model directory is checked between them: declare
+// (the implementation reads the config and declares its tensor table: small, whatever the
+// sizes) and allocate (the flat parameters the table lays out). Between them the file is
+// checked against the table (zy_model_load) and the size against the machine.
+static zy_status declare(zy_model **out, const zy_config *config) {
     *out = NULL;
     const zy_model_ops *ops;
     zy_status st = zy__model_find_ops(config, &ops);
@@ -30,32 +34,70 @@ zy_status zy_model_create(zy_model **out, const zy_config *config) {
     if ((st = zy_tensor_table_create(&m->table))) goto fail;
     zy_model_info info = {.model_type = ops->model_type};
     if ((st = ops->init(m, config, &info))) goto fail;
-    int nt = zy_tensor_table_count(m->table);
     info.n_params = zy_tensor_table_floats(m->table);
-    if (nt == 0 || info.n_params == 0) {
+    if (zy_tensor_table_count(m->table) == 0 || info.n_params == 0) {
         st = zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: the model declares no tensors",
                        zy_config_name(config));
         goto fail;
     }
     m->info = info;
-    m->params = zy_calloc(info.n_params, sizeof *m->params);
-    m->trainable = zy_calloc((size_t)nt, sizeof *m->trainable);
-    m->missing = zy_calloc((size_t)nt, sizeof *m->missing);
-    m->ptrs = zy_calloc((size_t)nt, sizeof *m->ptrs);
-    if (!m->params || !m->trainable || !m->missing || !m->ptrs) {
-        st = zy__error(ZY_STATUS_OUT_OF_MEMORY, "model: out of memory for %zu parameters "
-                       "(%.1f MiB)", info.n_params, (double)info.n_params * 4 / (1 << 20));
-        goto fail;
-    }
-    for (int i = 0; i < nt; i++) {
-        m->trainable[i] = true;
-        m->ptrs[i] = m->params + zy_tensor_table_at(m->table, i)->offset;
-    }
     *out = m;
     return ZY_STATUS_OK;
 fail:
     zy_model_free(m);
     return st;
+}
+
+// Parameters that cannot fit in this machine's memory are refused before anything is
+// allocated, naming the sizes the config gave and the largest tensor with its fields.
+static zy_status check_size(const zy_model *m, const char *name) {
+    const zy_model_info *in = &m->info;
+    size_t bytes;
+    if (zy__mul_size(in->n_params, sizeof(float), &bytes) && !zy__exceeds_memory(bytes))
+        return ZY_STATUS_OK;
+    const zy_tensor *big = zy_tensor_table_at(m->table, 0);
+    for (int i = 1; i < zy_tensor_table_count(m->table); i++) {
+        const zy_tensor *e = zy_tensor_table_at(m->table, i);
+        if (e->count > big->count) big = e;
+    }
+    return zy__error(ZY_STATUS_OUT_OF_MEMORY,
+                     "%s: the model has %zu parameters (%.1f GiB as float32), more than this "
+                     "machine's %.1f GiB of memory; from n_layer = %d, d_model = %d, vocab_size "
+                     "= %d, max_positions = %d (largest tensor '%s'%s%s%s)",
+                     name, in->n_params, ZY_GIB((double)in->n_params * sizeof(float)),
+                     ZY_GIB(zy__physical_memory()), in->n_layer, in->d_model, in->vocab_size,
+                     in->max_positions, big->name, big->dims ? ": (" : "",
+                     big->dims ? big->dims : "", big->dims ? ")" : "");
+}
+
+static zy_status allocate(zy_model *m) {
+    int nt = zy_tensor_table_count(m->table);
+    m->params = zy_calloc(m->info.n_params, sizeof *m->params);
+    m->trainable = zy_calloc((size_t)nt, sizeof *m->trainable);
+    m->missing = zy_calloc((size_t)nt, sizeof *m->missing);
+    m->ptrs = zy_calloc((size_t)nt, sizeof *m->ptrs);
+    if (!m->params || !m->trainable || !m->missing || !m->ptrs)
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "model: out of memory for %zu parameters "
+                         "(%.1f MiB)", m->info.n_params,
+                         (double)m->info.n_params * 4 / (1 << 20));
+    for (int i = 0; i < nt; i++) {
+        m->trainable[i] = true;
+        m->ptrs[i] = m->params + zy_tensor_table_at(m->table, i)->offset;
+    }
+    return ZY_STATUS_OK;
+}
+
+zy_status zy_model_create(zy_model **out, const zy_config *config) {
+    *out = NULL;
+    zy_model *m;
+    zy_status st = declare(&m, config);
+    if (st) return st;
+    if ((st = check_size(m, zy_config_name(config))) || (st = allocate(m))) {
+        zy_model_free(m);
+        return st;
+    }
+    *out = m;
+    return ZY_STATUS_OK;
 }
 
 // dir + "/" + name into buf, or an error naming the directory.
@@ -72,14 +114,18 @@ zy_status zy_model_load(zy_model **out, const char *dir) {
     zy_status st = join(path, sizeof path, dir, "config.json");
     if (st || (st = zy_config_load(&cfg, path))) return st;
     zy_model *m;
-    st = zy_model_create(&m, cfg);
+    st = declare(&m, cfg);
+    // The file must match the table, and the table fit in memory, before the parameters
+    // are allocated: a config.json that disagrees with its weights costs nothing.
+    if (!st && ((st = join(path, sizeof path, dir, "model.safetensors")) ||
+                (st = zy_tensor_table_check(m->table, path)) ||
+                (st = check_size(m, zy_config_name(cfg))) || (st = allocate(m)) ||
+                (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing)))) {
+        zy_model_free(m);
+        m = NULL;
+    }
     zy_config_free(cfg);
     if (st) return st;
-    if ((st = join(path, sizeof path, dir, "model.safetensors")) ||
-        (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing))) {
-        zy_model_free(m);
-        return st;
-    }
     for (int i = 0; i < zy_tensor_table_count(m->table); i++)
         if (m->missing[i])
             zy__log(ZY_LOG_WARN, "%s: tensor '%s' is not in the file: initialised", path,

@@ -41,6 +41,18 @@ zy_status zy_kv_cache_create(zy_kv_cache **out, int layers, int n_seq, int H, in
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "kv cache: bad sizes layers=%d n_seq=%d H=%d maxT=%d D=%d", layers,
                          n_seq, H, maxT, D);
+    // The product can pass 2^64 (4096 layers x 65536 sequences x ...): checked, and
+    // refused above the machine's memory before anything is allocated.
+    size_t bytes;
+    if (!zy__mul_size((size_t)layers * (size_t)n_seq, 2 * (size_t)H, &bytes) ||
+        !zy__mul_size(bytes, (size_t)maxT * (size_t)D, &bytes) ||
+        !zy__mul_size(bytes, sizeof(float), &bytes) || zy__exceeds_memory(bytes))
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY,
+                         "kv cache: %d layers x %d sequences x 2 x %d heads x %d positions x %d "
+                         "floats (%.3g GiB) is more than this machine's %.1f GiB of memory",
+                         layers, n_seq, H, maxT, D,
+                         ZY_GIB(4.0 * layers * n_seq * 2.0 * H * (double)maxT * D),
+                         ZY_GIB(zy__physical_memory()));
     zy_kv_cache *c = zy_calloc(1, sizeof *c);
     if (!c) goto fail_struct;
     c->len = zy_calloc((size_t)n_seq, sizeof *c->len);
