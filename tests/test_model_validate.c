@@ -3,9 +3,11 @@
 // model.safetensors, or sizes no machine can hold, are refused with a message naming the
 // tensor and the config fields, and nothing large is asked of the allocator first. A
 // counting allocator (zy_allocator_set) records the largest request and refuses any above
-// LIMIT, so a test that passes proves the library never tried.
+// LIMIT, so a test that passes proves the library never tried. Also: weights that are NaN
+// or infinite are found and named (zy_model_check_finite).
 #define _XOPEN_SOURCE 700 // nftw, mkdtemp
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,4 +180,58 @@ TEST(kv_cache_sizes_checked_before_allocating) {
     if (st == ZY_STATUS_OK) zy_kv_cache_free(c);
     zy_allocator_set(NULL);
     CHECK(counts.largest <= LIMIT && counts.refused == 0);
+}
+
+// dir/model.safetensors rewritten with zy_safetensors_write (not zy_model_save, which
+// may refuse non-finite weights) with element k of tensor `name` set to v.
+static int poke(const char *dir, const char *name, uint64_t k, float v) {
+    char path[128], tmp[140];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    zy_safetensors *st;
+    if (zy_safetensors_open(&st, path)) return 0;
+    int n = zy_safetensors_count(st), ok = 1, found = 0;
+    zy_safetensors_tensor *ts = zt_malloc((size_t)n * sizeof *ts);
+    float **data = zt_malloc((size_t)n * sizeof *data);
+    for (int i = 0; i < n; i++) {
+        const zy_tensor_info *ti = zy_safetensors_info(st, i);
+        data[i] = zt_floats(ti->numel);
+        ok &= zy_safetensors_read_f32(st, ti->name, data[i], ti->numel) == ZY_STATUS_OK;
+        ts[i] = (zy_safetensors_tensor){.name = ti->name, .ndim = ti->ndim, .data = data[i]};
+        memcpy(ts[i].shape, ti->shape, sizeof ts[i].shape);
+        if (!strcmp(ti->name, name) && k < ti->numel) data[i][k] = v, found = 1;
+    }
+    ok = ok && found && zy_safetensors_write(tmp, ts, n, zy_safetensors_write_default_params()) ==
+                        ZY_STATUS_OK &&
+         rename(tmp, path) == 0;
+    for (int i = 0; i < n; i++) free(data[i]);
+    free(data);
+    free(ts);
+    zy_safetensors_free(st);
+    return ok;
+}
+
+TEST(model_check_finite_names_the_tensor) {
+    char dir[64];
+    ASSERT(tiny_dir(dir));
+    zy_model *m;
+    ASSERT(zy_model_load(&m, dir) == ZY_STATUS_OK);
+    CHECK(zy_model_check_finite(m) == ZY_STATUS_OK);
+    zy_model_free(m);
+    ASSERT(poke(dir, "transformer.h.0.attn.c_attn.weight", 5, NAN));
+    ASSERT(zy_model_load(&m, dir) == ZY_STATUS_OK); // loading does not scan
+    zy_status st = zy_model_check_finite(m);
+    zt_note("NaN: %s", zy_last_error());
+    CHECK(st == ZY_STATUS_INVALID_ARGUMENT && has("'transformer.h.0.attn.c_attn.weight'") &&
+          has("NaN") && has("1 of its 192"));
+    zy_model_free(m);
+    ASSERT(poke(dir, "transformer.h.0.attn.c_attn.weight", 5, 0.5f));
+    ASSERT(poke(dir, "transformer.ln_f.bias", 7, -INFINITY));
+    ASSERT(zy_model_load(&m, dir) == ZY_STATUS_OK);
+    st = zy_model_check_finite(m);
+    zt_note("-inf: %s", zy_last_error());
+    CHECK(st == ZY_STATUS_INVALID_ARGUMENT && has("'transformer.ln_f.bias'") &&
+          has("-inf at element 7"));
+    zy_model_free(m);
+    rm_dir(dir);
 }

@@ -93,6 +93,11 @@ float *zy_model_params(zy_model *m, size_t *n);
 const float *zy_model_tensor_data(const zy_model *m, int tensor);
 // True if tensor i was absent from the file zy_model_load read (and was initialised).
 bool zy_model_tensor_missing(const zy_model *m, int tensor);
+// ZY_STATUS_INVALID_ARGUMENT if a weight is NaN or infinite, naming the first such tensor,
+// the element and how many of its values are not finite (such a model's logits and losses
+// are NaN). A scan of every weight, which zy_model_load leaves to the caller: `zhuyi eval`
+// and `zhuyi generate` run it on the models they load.
+zy_status zy_model_check_finite(const zy_model *m);
 
 // Freezing: a frozen tensor gets no gradient and no optimizer moments. All tensors are
 // trainable at first; tensor -1 means every tensor. Set before creating the training

@@ -1,7 +1,9 @@
 // The generic model object (model.h): creation from a config through the registry, the
 // flat parameter array laid out by the implementation's tensor table, model directories
-// (config.json + model.safetensors, both driven by the table), freezing. Not here:
+// (config.json + model.safetensors, both driven by the table), size and finiteness checks,
+// freezing. Not here:
 // sessions (session.c), any architecture (gpt*.c).
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -193,6 +195,39 @@ const float *zy_model_tensor_data(const zy_model *m, int tensor) {
 
 bool zy_model_tensor_missing(const zy_model *m, int tensor) {
     return tensor >= 0 && tensor < zy_tensor_table_count(m->table) && m->missing[tensor];
+}
+
+// The first of x[0..n) that is NaN or infinite, or n. The test is on the exponent bits,
+// integer arithmetic that vectorises: a scan of every weight costs about a memory read.
+static size_t first_nonfinite(const float *x, size_t n) {
+    for (size_t i0 = 0; i0 < n; i0 += 4096) {
+        size_t i1 = ZY_MIN(n, i0 + 4096);
+        uint32_t bad = 0;
+        for (size_t i = i0; i < i1; i++) {
+            uint32_t u;
+            memcpy(&u, x + i, sizeof u);
+            bad |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+        for (size_t i = i0; bad && i < i1; i++)
+            if (!isfinite(x[i])) return i;
+    }
+    return n;
+}
+
+zy_status zy_model_check_finite(const zy_model *m) {
+    for (int i = 0; i < zy_tensor_table_count(m->table); i++) {
+        const zy_tensor *e = zy_tensor_table_at(m->table, i);
+        const float *x = m->ptrs[i];
+        size_t k = first_nonfinite(x, e->count);
+        if (k == e->count) continue;
+        size_t bad = 0;
+        for (size_t j = k; j < e->count; j++) bad += !isfinite(x[j]);
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                         "the model's weights are not finite: tensor '%s' holds %s at element "
+                         "%zu (%zu of its %zu values are NaN or infinite)", e->name,
+                         isnan(x[k]) ? "NaN" : x[k] > 0 ? "+inf" : "-inf", k, bad, e->count);
+    }
+    return ZY_STATUS_OK;
 }
 
 zy_status zy_model_set_trainable(zy_model *m, int tensor, bool trainable) {

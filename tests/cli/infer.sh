@@ -7,7 +7,7 @@
 # sanitize`, finding nothing at exit); generate is deterministic by seed, temperature 0
 # equals top-k 1, the streamed text is byte-identical to decoding its --ids,
 # --max-tokens holds; bad inputs exit non-zero with a "zhuyi:" message and print nothing
-# on stdout.
+# on stdout, weights holding a NaN included (the message names the tensor).
 # Makes its own few-KB text; needs no network and no timing.
 # Usage: tests/cli/infer.sh [path/to/zhuyi]   (default build/zhuyi)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
@@ -189,6 +189,66 @@ expect_fail "generate: negative temperature" generate model --prompt hi --temper
 expect_fail "generate: bad --top-k" generate model --prompt hi --top-k x
 expect_fail "generate: bad --max-tokens" generate model --prompt hi --max-tokens -3
 expect_fail "generate: unknown flag" generate model --prompt hi --frobnicate
+
+# ---- weights that are not finite ----------------------------------------------------------
+# One NaN poked into the F32 file (an element of h.0's c_attn): eval once printed
+# {"loss":-nan,...} and exited 0. Now eval and generate refuse the model, naming the tensor.
+cp -r model nanmodel
+if $PY - nanmodel/model.safetensors <<'EOF' 2>err
+import json, struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+t = h["transformer.h.0.attn.c_attn.weight"]
+assert t["dtype"] == "F32", t
+at = 8 + n + t["data_offsets"][0] + 4 * 5
+b[at:at + 4] = struct.pack("<f", float("nan"))
+open(p, "wb").write(b)
+EOF
+then
+    for cmd in "eval nanmodel --data val.txt --seq 32 --json" "eval nanmodel --data val.txt" \
+        "generate nanmodel --prompt The --max-tokens 5"; do
+        # shellcheck disable=SC2086
+        if "$Z" $cmd >out 2>err; then
+            bad "$cmd on NaN weights: exit 0 ($(head -c 100 out))"
+        elif [ -s out ]; then
+            bad "$cmd on NaN weights: printed on stdout ($(head -c 100 out))"
+        elif grep -q "transformer.h.0.attn.c_attn.weight" err && grep -q "NaN" err; then
+            ok "$cmd on NaN weights fails: $(head -c 150 err | head -1)"
+        else
+            bad "$cmd on NaN weights: the message does not name the tensor"
+        fi
+    done
+else
+    bad "poke a NaN into model.safetensors"
+fi
+# Finite weights whose activations overflow: every ln_f gain 3e38 makes the logits
+# infinite and the loss NaN. No JSON with a NaN in it: an error.
+cp -r model bigmodel
+if $PY - bigmodel/model.safetensors <<'EOF' 2>err
+import json, struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+lo, hi = h["transformer.ln_f.weight"]["data_offsets"]
+b[8 + n + lo:8 + n + hi] = struct.pack("<f", 3e38) * ((hi - lo) // 4)
+open(p, "wb").write(b)
+EOF
+then
+    if "$Z" eval bigmodel --data val.txt --seq 32 --json >out 2>err; then
+        bad "eval with overflowing activations: exit 0 ($(head -c 100 out))"
+    elif [ -s out ]; then
+        bad "eval with overflowing activations: printed on stdout ($(head -c 100 out))"
+    elif grep -q "the loss over .* is NaN although every weight" err; then
+        ok "eval with overflowing activations fails: $(head -c 150 err | head -1)"
+    else
+        bad "eval with overflowing activations: unexpected message"
+    fi
+else
+    bad "poke 3e38 into model.safetensors"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -32,9 +32,12 @@ static const char usage_text[] =
     "                text is shorter)\n"
     "  --batch B     windows per forward pass (default: as many as fit 2048 tokens)\n"
     "  --json        print {\"loss\":L,\"perplexity\":P,\"tokens\":N} instead of text\n"
+    "                (perplexity null when exp(loss) overflows)\n"
     "  --threads N   kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
-    "Progress goes to stderr when it is a terminal.\n";
+    "Progress goes to stderr when it is a terminal. A model whose weights hold NaN or\n"
+    "infinity (the message names the first such tensor), or a loss that is not finite,\n"
+    "is an error: exit status 1 and nothing on stdout.\n";
 
 static double now(void) {
     struct timespec ts;
@@ -142,6 +145,14 @@ int zy_cli_eval(int argc, char **argv) {
     if (pr.show) fputs("\r\033[K", stderr);
     if (st) {
         rc = zy_cli_die("eval: %s", zy_last_error());
+        goto done;
+    }
+    // The weights are finite (zy_cli_open_model checked), so a loss that is not comes from
+    // the activations; either way there is no result to print (and JSON has no NaN).
+    if (!isfinite(loss)) {
+        rc = zy_cli_die("eval: the loss over %.0f tokens is %s although every weight of %s "
+                        "is finite: the activations overflowed", count,
+                        isnan(loss) ? "NaN" : "infinite", dir);
         goto done;
     }
     if (json && isfinite(exp(loss)))

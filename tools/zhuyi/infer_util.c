@@ -1,5 +1,5 @@
 // Opening a model directory for the inference commands (eval, generate): the model, its
-// tokenizer, and the checks that they belong together. Error messages say what a model
+// tokenizer, and the checks that they belong together and that every weight is finite. Error messages say what a model
 // directory should hold, since the usual mistake is pointing at the wrong directory.
 #include <stdio.h>
 #include <sys/stat.h>
@@ -37,6 +37,12 @@ int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tok
         zy_tokenizer_free(*t);
         *t = NULL;
         return zy_cli_die("%s: %s", command, zy_last_error());
+    }
+    // NaN or infinite weights make every logit and loss NaN: say which tensor, up front.
+    if ((s = zy_model_check_finite(*m))) {
+        zy_model_free(*m), zy_tokenizer_free(*t);
+        *m = NULL, *t = NULL;
+        return zy_cli_die("%s: %s/model.safetensors: %s", command, dir, zy_last_error());
     }
     int tv = zy_tokenizer_vocab_size(*t), mv = zy_model_get_info(*m)->vocab_size;
     if (tv != mv) {

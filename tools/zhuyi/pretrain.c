@@ -294,6 +294,8 @@ static int make_model(pretrain_run *r, const flags *f) {
         const char *dir = r->resume ? r->ckpt : f->init;
         if (zy_model_load(&r->model, dir))
             return zy_cli_die("pretrain gpt: %s", zy_last_error());
+        if (zy_model_check_finite(r->model))
+            return zy_cli_die("pretrain gpt: %s/model.safetensors: %s", dir, zy_last_error());
         int mv = zy_model_get_info(r->model)->vocab_size;
         if (mv != vocab)
             return zy_cli_die("pretrain gpt: the tokenizer has %d tokens but the model in %s "
