@@ -50,7 +50,7 @@ typedef struct zy_trainer_params {
     long steps;                // total optimizer steps; ends cosine/linear decay (1000)
     zy_schedule_kind schedule; // ZY_SCHEDULE_COSINE
     float lr;                  // peak learning rate (6e-4)
-    float min_lr;              // floor of cosine/linear decay (6e-5)
+    float min_lr;              // floor of cosine/linear decay, at most lr (6e-5)
     long warmup;               // linear warmup steps (100)
     float weight_decay;        // AdamW decay of the tensors marked `decay` (0.1)
     float beta1, beta2, eps;   // AdamW (0.9, 0.95, 1e-8)
@@ -72,7 +72,11 @@ typedef struct zy_trainer zy_trainer;
 // (no evaluation). It creates a training session for batch x seq, and AdamW moments for
 // the trainable tensors only. The training source must yield batch x seq batches; the
 // validation source is read from its start at every evaluation (it should be one-pass).
-// Errors: a source of another shape, seq > max_positions, no trainable tensor, bad params.
+// Errors: a source of another shape, seq > max_positions, no trainable tensor, bad params
+// (ZY_STATUS_INVALID_ARGUMENT naming the field: a negative or non-finite rate, decay, clip
+// or eps, betas outside [0, 1), an unknown schedule) and contradictory ones, naming both
+// fields: min_lr above lr with a cosine or linear schedule (the decay would raise the
+// rate). A warmup longer than steps is allowed: a resumed run may stop inside it.
 zy_status zy_trainer_create(zy_trainer **out, zy_model *model, zy_data_source *train,
                             zy_data_source *val, const zy_trainer_params *p);
 void zy_trainer_free(zy_trainer *t);

@@ -46,13 +46,41 @@ static zy_status check_params(const zy_trainer_params *p, const zy_model_info *i
     if (p->grad_accum > 65535)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: grad_accum %d above 65535",
                          p->grad_accum);
-    if (!(p->lr >= 0) || !(p->min_lr >= 0) || p->warmup < 0 || !(p->weight_decay >= 0) ||
-        !(p->grad_clip >= 0) || !(p->beta1 >= 0 && p->beta1 < 1) ||
-        !(p->beta2 >= 0 && p->beta2 < 1) || !(p->eps > 0) || p->eval_batches < 0 ||
-        p->skip_nonfinite < 0)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: a hyper-parameter is out of "
-                         "range (lr, min_lr, warmup, weight_decay, grad_clip, betas, eps, "
-                         "skip_nonfinite)");
+    const char *nonneg = "a finite number >= 0", *unit = "in [0, 1)";
+    const struct {
+        const char *name, *range;
+        float v;
+        bool ok;
+    } f[] = {
+        {"lr", nonneg, p->lr, p->lr >= 0 && isfinite(p->lr)},
+        {"min_lr", nonneg, p->min_lr, p->min_lr >= 0 && isfinite(p->min_lr)},
+        {"weight_decay", nonneg, p->weight_decay,
+         p->weight_decay >= 0 && isfinite(p->weight_decay)},
+        {"grad_clip", nonneg, p->grad_clip, p->grad_clip >= 0 && isfinite(p->grad_clip)},
+        {"beta1", unit, p->beta1, p->beta1 >= 0 && p->beta1 < 1},
+        {"beta2", unit, p->beta2, p->beta2 >= 0 && p->beta2 < 1},
+        {"eps", "a finite number > 0", p->eps, p->eps > 0 && isfinite(p->eps)},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (!f[i].ok)
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: %s = %g is not %s",
+                             f[i].name, (double)f[i].v, f[i].range);
+    int kind = (int)p->schedule;
+    if (kind < (int)ZY_SCHEDULE_CONSTANT || kind > (int)ZY_SCHEDULE_NOAM)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: schedule %d is not a "
+                         "zy_schedule_kind", kind);
+    if (p->warmup < 0 || p->eval_batches < 0 || p->skip_nonfinite < 0)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: warmup %ld, eval_batches %d "
+                         "and skip_nonfinite %d must not be negative", p->warmup,
+                         p->eval_batches, p->skip_nonfinite);
+    // A contradiction: the decay from lr to min_lr would raise the rate (CONSTANT and NOAM
+    // do not read min_lr). warmup > steps is not one: a resumed run may be cut short
+    // inside its warmup (zhuyi pretrain --resume --steps N), its rate still on the ramp.
+    bool decays = p->schedule == ZY_SCHEDULE_COSINE || p->schedule == ZY_SCHEDULE_LINEAR;
+    if (decays && p->min_lr > p->lr)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: min_lr = %g is above lr = %g: "
+                         "the decay from lr down to min_lr would raise the learning rate "
+                         "(min_lr must be at most lr)", (double)p->min_lr, (double)p->lr);
     return ZY_STATUS_OK;
 }
 

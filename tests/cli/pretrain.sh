@@ -113,6 +113,12 @@ fi
 "$Z" pretrain gpt --out intr --resume --steps $((step + 2)) >out 2>err &&
     grep -q "step $((step + 2))/" out && ok "resume after Ctrl-C" || bad "resume after Ctrl-C"
 
+# A resumed run may be cut short inside its warmup (--steps below --warmup): allowed.
+"$Z" pretrain gpt --data data.txt $TINY --tokenizer byte --steps 30 --warmup 20 --stop-at 3 \
+    --eval-every 0 --out short >/dev/null 2>err
+"$Z" pretrain gpt --out short --resume --steps 5 >out 2>err && grep -q "step 5/" out &&
+    ok "--resume --steps 5 stops inside a 20-step warmup" || bad "--resume --steps inside warmup"
+
 # ---- bad input: non-zero exit, a message, nothing written ---------------------------------
 : >empty.txt
 printf 'short text' >short.txt
@@ -150,6 +156,13 @@ expect_fail "bad value" "--lr" --data data.txt --lr fast --out out_bad
 expect_fail "seq above n_positions" "n_positions" --data data.txt --config gpt-nano --seq 65 \
     --out out_bad
 expect_fail "unknown preset" "preset" --data data.txt --config gpt-9 --out out_bad
+# Contradictory schedules: a decay that climbs, a warmup the run never finishes.
+expect_fail "--min-lr above --lr" "--min-lr 0.01 is above --lr 0.001" --data data.txt $TINY \
+    --lr 1e-3 --min-lr 1e-2 --out out_bad
+expect_fail "--min-lr above --lr (linear)" "--min-lr 0.01 is above --lr 0.001" --data data.txt \
+    $TINY --schedule linear --lr 1e-3 --min-lr 1e-2 --out out_bad
+expect_fail "--warmup above --steps" "--warmup 20 is longer than --steps 10" --data data.txt \
+    $TINY --steps 10 --warmup 20 --out out_bad
 expect_fail "resume with nothing saved" "nothing to resume" --out out_bad --resume
 # Refusals on an existing directory must leave it as it was.
 sum_before=$(cat run/* | cksum)

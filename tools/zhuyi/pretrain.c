@@ -57,8 +57,11 @@ static const char usage_text[] =
     "                        n_positions if smaller)\n"
     "  --grad-accum K        micro-batches per step; loss scaled by 1/K (default 1)\n"
     "  --lr X                peak learning rate (default 6e-4)\n"
-    "  --min-lr X            end of the cosine/linear decay (default lr/10)\n"
-    "  --warmup N            linear warmup steps (default 100, at most steps)\n"
+    "  --min-lr X            end of the cosine/linear decay, at most --lr (default\n"
+    "                        lr/10; unused by constant)\n"
+    "  --warmup N            linear warmup steps, at most --steps (default 100, or\n"
+    "                        steps/10 if that is longer than the run; a --resume with a\n"
+    "                        smaller --steps may end inside it)\n"
     "  --schedule S          cosine, linear or constant (default cosine)\n"
     "  --weight-decay X      AdamW decay of matmul weights; none on biases, layernorms,\n"
     "                        embeddings (default 0.1); betas 0.9, 0.95, eps 1e-8\n"
@@ -439,6 +442,11 @@ int zy_cli_pretrain(int argc, char **argv) {
                               "continue its run, --init %s to start from it, or another "
                               "--out", r.out, r.out);
         if (!f.min_lr_given) r.tp.min_lr = r.tp.lr / 10;
+        // The library refuses it too (zy_trainer_create); said here, before any work.
+        if (r.tp.min_lr > r.tp.lr && r.tp.schedule != ZY_SCHEDULE_CONSTANT)
+            return zy_cli_die("pretrain gpt: --min-lr %g is above --lr %g: the decay would "
+                              "raise the learning rate (--min-lr must be at most --lr)",
+                              (double)r.tp.min_lr, (double)r.tp.lr);
         if (r.tp.warmup > r.tp.steps) {
             if (f.warmup_given)
                 return zy_cli_die("pretrain gpt: --warmup %ld is longer than --steps %ld",
