@@ -12,6 +12,7 @@
 #include "zhuyi/tokenizer.h"
 
 #define ZY__TOK_MAX_ID (1 << 24)   // ids must fit easily in int32 and in the merge key
+#define ZY__TOK_MAX_LEN 65535      // bytes of one token (tok_add refuses longer ones)
 #define ZY__TOK_CACHE_SLOTS 64     // per-thread word caches for parallel encode
 #define ZY__TOK_CACHE_WORD_MAX 128 // longer words are not cached
 

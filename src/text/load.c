@@ -13,8 +13,12 @@
 //   ByteLevel; added_tokens [{id, content, special}] (content is literal text, matched in
 //   the input with ZY_ENCODE_SPECIAL). Ignored: post_processor, truncation, padding, and
 //   the lstrip/rstrip/single_word/normalized flags of added tokens.
+// Tokens are 1 to ZY__TOK_MAX_LEN (65535) bytes; a longer one is refused naming its id
+// and the limit. A NUL anywhere in a JSON file (raw or \u0000) is refused with its line
+// and column: cJSON would cut the string there.
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -28,6 +32,21 @@ static long line_of(const char *text, const char *at) {
     return line;
 }
 
+// The first NUL of the text, raw or as the escape \u0000 (in valid JSON a backslash
+// occurs only in a string and escapes the next character), or NULL.
+static const char *find_nul(const char *text, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        if (!text[i]) return text + i;
+        if (text[i] != '\\' || i + 1 == len) continue;
+        if (text[i + 1] == 'u' && len - i >= 6 && !memcmp(text + i + 2, "0000", 4))
+            return text + i;
+        i++; // the escaped character
+    }
+    return NULL;
+}
+
+// cJSON ends its strings at a NUL, so a token holding one would be read cut short (and
+// an added token "\u0000abc" as empty): such files are refused, naming the place.
 static zy_status parse_json(const char *path, const char *text, size_t len, cJSON **out) {
     const char *end = NULL;
     errno = 0; // cJSON allocates with malloc, which sets ENOMEM when it fails
@@ -38,6 +57,16 @@ static zy_status parse_json(const char *path, const char *text, size_t len, cJSO
         const char *at = end ? end : text;
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s: not valid JSON (line %ld)", path,
                          line_of(text, at));
+    }
+    const char *nul = find_nul(text, len);
+    if (nul) {
+        const char *bol = nul;
+        while (bol > text && bol[-1] != '\n') bol--;
+        cJSON_Delete(*out);
+        *out = NULL;
+        return zy__error(ZY_STATUS_UNSUPPORTED, "%s line %ld, column %ld: a string holds a NUL "
+                         "character (\\u0000), which zhuyi's tokens cannot contain", path,
+                         line_of(text, nul), (long)(nul - bol) + 1);
     }
     return ZY_STATUS_OK;
 }
@@ -51,18 +80,22 @@ static int get_id(const cJSON *v, int32_t *id) {
     return 1;
 }
 
+// A token is at most ZY__TOK_MAX_LEN bytes, each spelled in one or two bytes of the
+// byte-level alphabet: one buffer of DECODE_CAP bytes decodes any token of a file.
+#define DECODE_CAP (2 * (size_t)ZY__TOK_MAX_LEN)
+
 // A byte-level token string -> its id, or -1 (not in the alphabet or not in the vocab).
-static int32_t find_bytelevel(const zy_tokenizer *t, const char *s, size_t n) {
-    uint8_t buf[1024];
-    if (n > sizeof buf) return -1;
+// buf has DECODE_CAP bytes; a longer string is longer than any token.
+static int32_t find_bytelevel(const zy_tokenizer *t, const char *s, size_t n, uint8_t *buf) {
+    if (n > DECODE_CAP) return -1;
     long k = zy__bytelevel_decode(s, n, buf);
     return k <= 0 ? -1 : zy_tokenizer_find(t, (const char *)buf, (size_t)k);
 }
 
-// Vocab object -> tokens. An entry that is an added token already stored with its
-// literal content (load_json adds those first) is skipped.
-static zy_status add_vocab(zy_tokenizer *t, const cJSON *vocab, const char *what) {
-    uint8_t buf[1024];
+// Vocab object -> tokens (buf: DECODE_CAP bytes). An entry that is an added token already
+// stored with its literal content (load_json adds those first) is skipped.
+static zy_status add_vocab(zy_tokenizer *t, const cJSON *vocab, const char *what,
+                           uint8_t *buf) {
     const cJSON *e;
     cJSON_ArrayForEach(e, vocab) {
         int32_t id;
@@ -72,11 +105,19 @@ static zy_status add_vocab(zy_tokenizer *t, const cJSON *vocab, const char *what
         size_t n = strlen(e->string);
         if (t->tok_added[id] && t->tok_len[id] == n && !memcmp(t->pool + t->tok_off[id], e->string, n))
             continue; // an added token, stored with its literal content
-        long k = n <= sizeof buf ? zy__bytelevel_decode(e->string, n, buf) : -1;
-        if (k <= 0)
+        if (n == 0)
+            return zy__error(ZY_STATUS_BAD_FORMAT, "%s: token id %d is the empty string (a "
+                             "token is 1 to %d bytes)", what, (int)id, ZY__TOK_MAX_LEN);
+        long k = n <= DECODE_CAP ? zy__bytelevel_decode(e->string, n, buf) : LONG_MAX;
+        if (k > ZY__TOK_MAX_LEN)
+            return zy__error(ZY_STATUS_BAD_FORMAT, "%s: token '%.40s...' (id %d) is longer "
+                             "than %d bytes, the limit of a token (%zu bytes as spelled in "
+                             "the file)", what, e->string, (int)id, ZY__TOK_MAX_LEN, n);
+        if (k < 0)
             return zy__error(ZY_STATUS_BAD_FORMAT,
-                             "%s: token '%.80s' (id %d) is empty or has a character outside "
-                             "the byte-level alphabet", what, e->string, (int)id);
+                             "%s: token '%.80s' (id %d) has a character outside GPT-2's "
+                             "byte-level alphabet (or is not valid UTF-8)", what, e->string,
+                             (int)id);
         zy_status s = zy__tok_add(t, id, buf, (size_t)k, 0, what);
         if (s) return s;
     }
@@ -98,8 +139,8 @@ static zy_status max_id(const cJSON *vocab, const char *what, int32_t *mx) {
 
 // One merge given as its two byte-level halves.
 static zy_status add_merge_str(zy_tokenizer *t, const char *a, size_t na, const char *b,
-                               size_t nb, const char *what, long line) {
-    int32_t ia = find_bytelevel(t, a, na), ib = find_bytelevel(t, b, nb);
+                               size_t nb, const char *what, long line, uint8_t *buf) {
+    int32_t ia = find_bytelevel(t, a, na, buf), ib = find_bytelevel(t, b, nb, buf);
     if (ia < 0 || ib < 0) {
         const char *bad = ia < 0 ? a : b;
         int nbad = (int)(ia < 0 ? na : nb);
@@ -118,6 +159,7 @@ zy_status zy_tokenizer_load_gpt2(zy_tokenizer **out, const char *vocab_json,
     size_t vlen, mlen;
     cJSON *vocab = NULL;
     zy_tokenizer *t = NULL;
+    uint8_t *buf = NULL;
     zy_status s;
     if ((s = zy_file_read(vocab_json, &vtext, &vlen))) goto fail;
     if ((s = zy_file_read(merges_txt, &mtext, &mlen))) goto fail;
@@ -133,8 +175,12 @@ zy_status zy_tokenizer_load_gpt2(zy_tokenizer **out, const char *vocab_json,
                       "256 single bytes", vocab_json, (int)mx + 1);
         goto fail;
     }
+    if (!(buf = zy_alloc(DECODE_CAP))) {
+        s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", vocab_json);
+        goto fail;
+    }
     if ((s = zy__tok_create(&t, mx + 1))) goto fail;
-    if ((s = add_vocab(t, vocab, vocab_json))) goto fail;
+    if ((s = add_vocab(t, vocab, vocab_json, buf))) goto fail;
     int eot = zy_tokenizer_find(t, "<|endoftext|>", 13);
     if (eot >= 0) t->tok_added[eot] = 2;
     // merges.txt, line by line.
@@ -155,13 +201,14 @@ zy_status zy_tokenizer_load_gpt2(zy_tokenizer **out, const char *vocab_json,
             char what[512];
             snprintf(what, sizeof what, "%s line", merges_txt);
             if ((s = add_merge_str(t, p, (size_t)(sp - p), sp + 1, n - (size_t)(sp + 1 - p),
-                                   what, line)))
+                                   what, line, buf)))
                 goto fail;
         }
         p = e + 1;
     }
     if ((s = zy__tok_finish(t, merges_txt))) goto fail;
     cJSON_Delete(vocab);
+    zy_free(buf);
     zy_free(vtext);
     zy_free(mtext);
     *out = t;
@@ -169,6 +216,7 @@ zy_status zy_tokenizer_load_gpt2(zy_tokenizer **out, const char *vocab_json,
 fail:
     zy_tokenizer_free(t);
     cJSON_Delete(vocab);
+    zy_free(buf);
     zy_free(vtext);
     zy_free(mtext);
     return s;
@@ -268,20 +316,26 @@ static zy_status load_json(zy_tokenizer **out, const char *path, const cJSON *ro
     if (mx < 255)
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s: %d tokens; byte-level BPE needs at least "
                          "the 256 single bytes", path, (int)mx + 1);
-    if ((s = zy__tok_create(&t, mx + 1))) return s;
+    uint8_t *buf = zy_alloc(DECODE_CAP);
+    if (!buf) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
+    if ((s = zy__tok_create(&t, mx + 1))) {
+        zy_free(buf);
+        return s;
+    }
     // Added tokens first, with their literal content, so the vocab's copy of them (which
     // need not be in the byte-level alphabet) is recognised and skipped.
-    snprintf(what, sizeof what, "%s: added_tokens", path);
+    k = 0;
     cJSON_ArrayForEach(a, added) {
         int32_t id = 0;
         get_id(cJSON_GetObjectItemCaseSensitive(a, "id"), &id); // checked in the first pass
         const char *c = cJSON_GetObjectItemCaseSensitive(a, "content")->valuestring;
         int special = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "special"));
+        snprintf(what, sizeof what, "%s: added_tokens[%d]", path, k++);
         if ((s = zy__tok_add(t, id, (const uint8_t *)c, strlen(c), special ? 2 : 1, what)))
             goto fail;
     }
     snprintf(what, sizeof what, "%s: model.vocab", path);
-    if ((s = add_vocab(t, vocab, what))) goto fail;
+    if ((s = add_vocab(t, vocab, what, buf))) goto fail;
     snprintf(what, sizeof what, "%s: model.merges", path);
     k = 0;
     const cJSON *m;
@@ -296,12 +350,12 @@ static zy_status load_json(zy_tokenizer **out, const char *path, const cJSON *ro
                 goto fail;
             }
             s = add_merge_str(t, str, (size_t)(sp - str), sp + 1, n - (size_t)(sp + 1 - str),
-                              what, k - 1);
+                              what, k - 1, buf);
         } else if (cJSON_GetArraySize(m) == 2 && cJSON_IsString(cJSON_GetArrayItem(m, 0)) &&
                    cJSON_IsString(cJSON_GetArrayItem(m, 1))) {
             const char *l = cJSON_GetArrayItem(m, 0)->valuestring;
             const char *r = cJSON_GetArrayItem(m, 1)->valuestring;
-            s = add_merge_str(t, l, strlen(l), r, strlen(r), what, k - 1);
+            s = add_merge_str(t, l, strlen(l), r, strlen(r), what, k - 1, buf);
         } else {
             s = zy__error(ZY_STATUS_BAD_FORMAT, "%s[%d]: expected \"left right\" or "
                           "[\"left\", \"right\"]", what, k - 1);
@@ -309,9 +363,11 @@ static zy_status load_json(zy_tokenizer **out, const char *path, const cJSON *ro
         if (s) goto fail;
     }
     if ((s = zy__tok_finish(t, path))) goto fail;
+    zy_free(buf);
     *out = t;
     return ZY_STATUS_OK;
 fail:
+    zy_free(buf);
     zy_tokenizer_free(t);
     return s;
 }

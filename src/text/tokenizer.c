@@ -103,9 +103,12 @@ zy_status zy__tok_add(zy_tokenizer *t, int32_t id, const uint8_t *bytes, size_t 
     if (id < 0 || id >= t->n_vocab)
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s: token '%s' has id %ld outside 0..%d", what,
                          show(bytes, len, b1, sizeof b1), (long)id, (int)t->n_vocab - 1);
-    if (len == 0 || len > 65535)
-        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: token id %d has length %zu (1..65535)",
-                         what, (int)id, len);
+    if (len == 0)
+        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: token id %d is empty (a token is 1 to %d "
+                         "bytes)", what, (int)id, ZY__TOK_MAX_LEN);
+    if (len > ZY__TOK_MAX_LEN)
+        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: token id %d is %zu bytes long, more than "
+                         "the limit of %d bytes", what, (int)id, len, ZY__TOK_MAX_LEN);
     int other = zy_tokenizer_find(t, (const char *)bytes, len);
     if (t->tok_len[id] != UINT32_MAX) {
         // The same token listed again (an added token also in the vocab) is fine.
