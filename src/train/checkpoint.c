@@ -23,7 +23,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,26 +182,13 @@ static zy_status publish(const char *dir, const char *ckpt, const char *name) {
     return s;
 }
 
-// The first parameter that is NaN or infinite, as an error naming its tensor.
-static zy_status check_finite(const zy_model *m) {
-    const zy_tensor_table *tab = zy_model_tensors(m);
-    for (int i = 0; i < zy_tensor_table_count(tab); i++) {
-        const float *x = zy_model_tensor_data(m, i);
-        const zy_tensor *e = zy_tensor_table_at(tab, i);
-        for (size_t j = 0; x && j < e->count; j++)
-            if (!isfinite(x[j]))
-                return zy__error(ZY_STATUS_INVALID_ARGUMENT, "tensor '%s' holds %g at index "
-                                 "%zu: a model with non-finite weights is not saved",
-                                 e->name, (double)x[j], j);
-    }
-    return ZY_STATUS_OK;
-}
-
 zy_status zy_trainer_save_checkpoint(const zy_trainer *t, const char *dir,
                                      const zy_safetensors_kv *extra, int n_extra) {
     char cur[256], name[64], ckpt[4096], path[4096], link_tmp[4096];
     zy_status s;
-    if ((s = check_finite(t->m)) || (s = zy_mkdirs(dir)) ||
+    if ((s = zy_model_check_finite(t->m))) // a checkpoint of NaN weights is never written
+        return zy__error(s, "%s: not saved", zy_last_error());
+    if ((s = zy_mkdirs(dir)) ||
         (s = current_name(dir, cur, sizeof cur)))
         return s;
     snprintf(name, sizeof name, PREFIX "%ld", t->step);
