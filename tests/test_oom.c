@@ -1,8 +1,9 @@
 // Out of memory at every allocation ("nothing lost, nothing crashes"): model load and
 // save, tokenizer load (tokenizer.json, GPT-2 vocab.json + merges.txt) with encoding,
 // BPE training, a training step (data sources, trainer, step, validation), the training
-// state file, a checkpoint saved over the previous one and resumed from, a session that
-// runs a forward pass and generates, a model made from a preset, an arena. Each must
+// state file, a checkpoint saved over the previous one and resumed from, BERT pretraining
+// data (a corpus from a file and text, the source, batches), a session that runs a
+// forward pass and generates, a model made from a preset, an arena. Each must
 // return ZY_STATUS_OUT_OF_MEMORY with a message that says "out of memory", leak nothing,
 // leave files on disk as they were, and succeed once no allocation fails.
 //
@@ -701,6 +702,56 @@ TEST(oom_train_step) {
     }
     zy_model_free(c.m);
     free(c.tok);
+}
+
+// ---- BERT pretraining data -----------------------------------------------------------------
+static const char MLM_TEXT[] =
+    "In the beginning God created the heaven and the earth.\n"
+    "And the earth was without form, and void.\n\n"
+    "And God said, Let there be light: and there was light.\n"
+    "And God saw the light, that it was good.\n\n"
+    "And the evening and the morning were the first day.\n";
+
+// A corpus read from a file and from text (byte tokenizer: ids are the bytes), the source
+// over it with whole-word masking, batches, a shard and a seek; all freed.
+static zy_status op_mlm(void *arg) {
+    const char *files[] = {arg};
+    zy_bpe_train_params bp = zy_bpe_train_default_params();
+    bp.vocab_size = 257;
+    zy_tokenizer *tok = NULL;
+    zy_corpus corpus;
+    zy_corpus_init(&corpus);
+    zy_data_source *src = NULL;
+    zy_batch b = {0};
+    uint8_t cont[260] = {0};
+    for (int i = 'a'; i <= 'z'; i++) cont[i] = 1; // a word: a letter after anything
+    zy_mlm_source_params p = zy_mlm_source_default_params();
+    p.batch = 2, p.seq = 32, p.vocab_size = 260, p.word_continuation = cont;
+    p.pad_id = 256, p.cls_id = 257, p.sep_id = 258, p.mask_id = 259;
+    zy_status st = zy_tokenizer_train_bpe_texts(&tok, NULL, NULL, 0, bp);
+    if (!st) st = zy_corpus_add_files(&corpus, tok, files, 1);
+    if (!st) st = zy_corpus_add_text(&corpus, tok, MLM_TEXT, sizeof MLM_TEXT - 1);
+    if (!st) st = zy_mlm_source_create(&src, &corpus, &p);
+    if (!st) st = zy_batch_init(&b, &zy_data_source_get_info(src)->dims);
+    if (!st) st = zy_data_source_next(src, &b);
+    if (!st) st = zy_data_source_shard(src, 1, 2);
+    if (!st) st = zy_data_source_seek(src, (zy_data_pos){3, 1});
+    if (!st) st = zy_data_source_next(src, &b);
+    zy_batch_destroy(&b);
+    zy_data_source_free(src);
+    zy_corpus_destroy(&corpus);
+    zy_tokenizer_free(tok);
+    return st;
+}
+
+TEST(oom_mlm_data) {
+    char root[64], path[96];
+    ASSERT(make_root(root, sizeof root, "mlm"));
+    snprintf(path, sizeof path, "%s/corpus.txt", root);
+    write_text(path, MLM_TEXT, sizeof MLM_TEXT - 1);
+    run_case(&(oom_case){.name = "bert-mlm corpus + source + batches", .op = op_mlm,
+                         .ctx = path});
+    remove_tree(root);
 }
 
 // ---- a session: forward, a larger batch, generation ----------------------------------------

@@ -1,6 +1,7 @@
 // zhuyi data: the batch every model consumes, the data-source interface the trainer and
-// evaluation read batches from, and the first source, a language-model token stream
-// (text files -> one stream of ids -> (B, T) windows).
+// evaluation read batches from, and two sources: a language-model token stream (text
+// files -> one stream of ids -> (B, T) windows) and BERT pretraining examples (a corpus
+// of documents -> masked [CLS] A [SEP] B [SEP] pairs with next-sentence labels).
 //
 // A source is a position in a deterministic sequence of batches: next() returns the batch
 // at the position and advances; tell()/seek() save and restore the position exactly (what
@@ -141,6 +142,138 @@ typedef struct zy_lm_stream_params {
 // one-pass), shuffle with one_pass, bad sizes.
 zy_status zy_lm_stream_create(zy_data_source **out, const int32_t *tokens, size_t n,
                               const zy_lm_stream_params *p);
+
+// ---- a corpus of documents (BERT pretraining) -----------------------------------------------
+// Documents, each a list of sentences, each a list of token ids, in three flat arrays:
+// sentence i is tokens[sentences[i] .. sentences[i + 1]) and document d is sentences
+// documents[d] .. documents[d + 1] - 1, so sentences[0] = documents[0] = 0,
+// sentences[n_sentences] = n_tokens and documents[n_documents] = n_sentences. A corpus
+// with no document may have NULL arrays. The caller tokenizes: the corpus holds ids.
+//
+// A caller may point the struct at arrays of its own (it then frees them itself; leave
+// the cap_ fields 0) or build one with the functions below, which allocate the arrays
+// and keep the struct a valid corpus after every call (zy_corpus_destroy frees them);
+// use them only on a corpus that started with zy_corpus_init.
+typedef struct zy_corpus {
+    int32_t *tokens;      // (n_tokens)
+    uint64_t *sentences;  // (n_sentences + 1) offsets into tokens
+    uint64_t *documents;  // (n_documents + 1) offsets into sentences
+    uint64_t n_tokens, n_sentences, n_documents;
+    // The builder's own bookkeeping: allocated lengths, and whether the last document
+    // takes further sentences.
+    uint64_t cap_tokens, cap_sentences, cap_documents;
+    bool doc_open;
+} zy_corpus;
+
+// An empty corpus (no document; nothing allocated).
+void zy_corpus_init(zy_corpus *c);
+// Frees what the functions below allocated and empties the corpus.
+void zy_corpus_destroy(zy_corpus *c);
+// Append ids[0..n) (copied) as a sentence of the current document, opening a new
+// document after zy_corpus_end_document or at first. n = 0 adds nothing (no empty
+// sentence exists). Ids are not checked here; the source that reads the corpus does.
+zy_status zy_corpus_add_sentence(zy_corpus *c, const int32_t *ids, size_t n);
+// The next sentence starts a new document (nothing happens to an empty corpus or twice
+// in a row: no empty document exists).
+void zy_corpus_end_document(zy_corpus *c);
+// Text with one sentence per line and a blank line between documents, as BERT's
+// pretraining data is written. Lines end at '\n' (a last line without one counts); each
+// is stripped of ASCII white space (space, \t, \r, \v, \f) at both ends; an empty line
+// then ends the current document, any other is encoded with zy_tokenizer_encode (no
+// flags: special-token strings in the text are plain text) and appended as a sentence
+// (a line encoded as no ids adds nothing). The end of the text ends the document.
+// Encoding errors name the line (1-based).
+zy_status zy_corpus_add_text(zy_corpus *c, zy_tokenizer *tok, const char *text, size_t len);
+// zy_corpus_add_text on each file, read whole (each file's end ends a document). Errors:
+// an unreadable file (ZY_STATUS_IO), a file without a sentence, e.g. empty or only blank
+// lines (ZY_STATUS_BAD_FORMAT); both name the file. On error the corpus keeps what the
+// files before it added.
+zy_status zy_corpus_add_files(zy_corpus *c, zy_tokenizer *tok, const char *const *files,
+                              int n);
+
+// ---- BERT pretraining examples (masked LM + next-sentence prediction) -------------------
+// Batches of [CLS] A [SEP] B [SEP] examples made from a corpus the way BERT's
+// create_pretraining_data.py makes them, masked for the masked-LM objective:
+// input_ids (B, T) with [PAD] after each row's length, targets (B, T) = the original id at
+// the masked positions and -1 elsewhere, lengths (B), and with next-sentence prediction
+// token_type_ids (B, T) (0 for [CLS] A [SEP] and the padding, 1 for B [SEP]) and labels (B)
+// (0 = B follows A, "IsNext"; 1 = B comes from another document, "NotNext"; Hugging
+// Face's next_sentence_label convention). docs/FORMATS.md ("BERT pretraining examples")
+// states every rule; in short:
+//
+// Examples. At creation, dupe_factor passes over the documents build a fixed list of
+// examples (n_items of them), each a function of (seed, pass, document) only: pass k
+// over document d draws from a zy_rng seeded with
+// zy_hash64(zy_hash64(seed ^ ZY_MLM_BUILD_SALT, k), d). With NSP, sentences are gathered
+// until they reach the target length (T - 3, or with probability short_seq_prob a length
+// uniform in [2, T - 3], drawn once per document and pass); A is the first 1..n-1 of them
+// (uniform), B the rest (IsNext) or, with probability 1/2 and always when only one
+// sentence was gathered, sentences of a uniformly chosen other document from a uniform
+// start sentence until B reaches the target minus A's length (NotNext; the unused
+// sentences go back to the document). The longer segment then loses tokens from its
+// front or back at random (1/2 each) until both fit T - 3 ([CLS] + 2 [SEP]). Without
+// NSP, each example is the longest run of whole sentences of one document that fits the
+// target length (T - 2, or short as above), a sentence longer than that being cut into
+// pieces, so every token appears once per pass.
+//
+// Order. Epoch e visits the examples in the order of a Fisher-Yates permutation drawn
+// from a zy_rng seeded with zy_hash64(seed ^ ZY_MLM_ORDER_SALT, e) (shuffle) or in list
+// order, R = world x B per global batch; when fewer than R remain, epoch e + 1 starts.
+// The position is (epoch, examples taken in it). One-pass: every example once in list
+// order, the last batch holding those that remain, then batches of 0 rows.
+//
+// Masking (dynamic, as RoBERTa: a new mask each epoch). Example i in epoch e draws from a
+// zy_rng seeded with zy_hash64(zy_hash64(seed ^ ZY_MLM_MASK_SALT, e'), i), e' = e
+// (e' = 0 with static_masking and in one-pass mode, so evaluations are comparable). Of
+// the n tokens of A and B (never [CLS], [SEP] or padding), max(1, floor(n·mask_prob +
+// 0.5)) are chosen (at most max_predictions when that is > 0) in a uniform random order
+// of the candidates; with word_continuation, candidates are whole words (a token and the
+// continuation tokens after it in its segment) and a word that would overshoot the count
+// is passed over, as BERT's whole-word masking does. Each chosen token becomes [MASK]
+// with probability mask_token_prob, a token drawn uniformly from the vocabulary without
+// the four special ids with probability random_token_prob, and stays as it was otherwise.
+#define ZY_MLM_BUILD_SALT 0x5a594d4c4d42554cull // "ZYMLMBUL"
+#define ZY_MLM_ORDER_SALT 0x5a594d4c4d4f5244ull // "ZYMLMORD"
+#define ZY_MLM_MASK_SALT 0x5a594d4c4d4d534bull  // "ZYMLMMSK"
+
+typedef struct zy_mlm_source_params {
+    int batch, seq;        // B rows of T tokens (this rank's share of a global batch)
+    uint64_t seed;
+    bool shuffle;          // each epoch in a seeded random order (true), or list order
+    bool one_pass;         // evaluation: every example once (needs shuffle off)
+    bool nsp;              // sentence pairs with next-sentence labels (true); false:
+                           // [CLS] text [SEP], no token types, no labels (RoBERTa-style)
+    bool omit_labels;      // NSP pairs but no labels field, so the model's loss is the
+                           // masked-LM loss alone (held-out MLM evaluation)
+    bool static_masking;   // masks depend on the example only, not the epoch (false)
+    int vocab_size;        // ids are in [0, vocab_size)
+    int cls_id, sep_id, mask_id, pad_id; // distinct, in [0, vocab_size); never in the corpus
+    // (vocab_size) or NULL: non-zero marks an id that continues the previous token's
+    // word (WordPiece "##x"); non-NULL turns whole-word masking on. Copied.
+    const uint8_t *word_continuation;
+    int dupe_factor;       // passes over the documents building examples (1)
+    float short_seq_prob;  // probability of a shorter target length (0.1)
+    float mask_prob;       // share of the tokens chosen for prediction, (0, 1] (0.15)
+    float mask_token_prob; // of the chosen: replaced by [MASK] (0.8)
+    float random_token_prob; // of the chosen: replaced by a random token (0.1); the rest
+                           // (1 - both) keep their id
+    int max_predictions;   // at most this many chosen per row; 0 = no limit (0)
+} zy_mlm_source_params;
+
+// The defaults above, batch 8, seq 128, seed 12345, shuffle and nsp on; vocab_size and the
+// special ids are -1 and must be set.
+zy_mlm_source_params zy_mlm_source_default_params(void);
+
+// The source borrows c->tokens (keep the corpus until the source is freed); the offsets
+// are read at creation only. n_items = the number of examples; the fingerprint hashes the
+// corpus and every parameter that changes the examples, their order or their masks (not
+// batch or one_pass). Errors (ZY_STATUS_INVALID_ARGUMENT, naming what is wrong): bad
+// sizes or probabilities, special ids not distinct or out of range, seq < 5 with NSP
+// (< 3 without), an empty corpus, malformed offsets, an id outside [0, vocab_size) or a
+// special id in the corpus (naming document, sentence and position), NSP with a single
+// document, fewer examples than one global batch (one example for one-pass).
+zy_status zy_mlm_source_create(zy_data_source **out, const zy_corpus *c,
+                               const zy_mlm_source_params *p);
 
 // 64-bit hash of n bytes (data fingerprints, parameter hashes; not cryptographic).
 uint64_t zy_hash_bytes(const void *data, size_t n);
