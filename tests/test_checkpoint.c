@@ -98,7 +98,8 @@ TEST(checkpoint_layout_and_resume) {
     zy_model *md = NULL;
     ASSERT(zy_model_load(&md, dir) == ZY_STATUS_OK);
     size_t n;
-    CHECK(!memcmp(zy_model_params(md, &n), zy_model_params(mb, NULL), n * sizeof(float)));
+    const float *pd = zy_model_params(md, &n);
+    CHECK(!memcmp(pd, zy_model_params(mb, NULL), n * sizeof(float)));
     zy_model_free(md);
 
     // A fresh model and trainer continue from the checkpoint to the reference's weights.
@@ -106,7 +107,8 @@ TEST(checkpoint_layout_and_resume) {
     zt_run c;
     ASSERT(resume_step(dir, tok, 400, &mc, &c) == 5);
     for (int s = 0; s < 3; s++) ASSERT(zy_trainer_step(c.t, NULL) == ZY_STATUS_OK);
-    CHECK(!memcmp(zy_model_params(mc, &n), zy_model_params(ma, NULL), n * sizeof(float)));
+    const float *pc = zy_model_params(mc, &n);
+    CHECK(!memcmp(pc, zy_model_params(ma, NULL), n * sizeof(float)));
 
     zt_run_stop(&a);
     zt_run_stop(&b);

@@ -172,6 +172,9 @@ uint64_t zy_file_writer_size(const zy_file_writer *w);
 zy_status zy_file_writer_commit(zy_file_writer *w);
 // Discard everything written: the temporary file is removed, `path` is untouched.
 void zy_file_writer_abort(zy_file_writer *w);
+// Remove the temporary files that atomic writes of `path` left when their process was
+// killed ("path.tmp.<pid>.<n>" whose process no longer runs). Returns how many.
+int zy_file_remove_stale_temps(const char *path);
 
 // ---- threads ------------------------------------------------------------------------
 // Kernels run on this many threads (the calling thread and the library's pool). Default:

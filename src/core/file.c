@@ -6,8 +6,11 @@
 // file before the rename: otherwise a crash can leave the new name pointing at a file
 // whose data never reached the disk (zero-length after reboot on ext4/xfs). Why fsync the
 // directory after: the rename itself is directory metadata.
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -198,6 +201,31 @@ zy_status zy_file_write_atomic(const char *path, const void *data, size_t n) {
         return s;
     }
     return zy_file_writer_commit(w);
+}
+
+int zy_file_remove_stale_temps(const char *path) {
+    char dir[4096], file[4096];
+    dir_of(path, dir, sizeof dir);
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    size_t n = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *x = e->d_name;
+        if (strncmp(x, base, n) || strncmp(x + n, ".tmp.", 5)) continue;
+        char *end;
+        long pid = strtol(x + n + 5, &end, 10);
+        if (end == x + n + 5 || *end != '.' || pid <= 0) continue;
+        // A writer still running (this process, or another that is alive) keeps its file.
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno == EPERM) continue;
+        if ((size_t)snprintf(file, sizeof file, "%s/%s", dir, x) < sizeof file &&
+            unlink(file) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
 }
 
 zy_status zy_file_read(const char *path, char **data, size_t *len) {

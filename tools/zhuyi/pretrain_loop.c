@@ -181,6 +181,14 @@ int zy_pretrain_loop(pretrain_run *r) {
             goto done;
         }
     }
+    // What a run killed while rewriting these files left behind (checkpoints clean up
+    // their own files when they save).
+    const char *ours[] = {"metrics.jsonl", "loss.svg", "tokenizer.json"};
+    for (int i = 0; i < 3; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", r->out, ours[i]);
+        zy_file_remove_stale_temps(path);
+    }
     if ((rc = zy_metrics_open(&L.metrics, r->out,
                               r->resume ? zy_trainer_step_count(L.t) : -1)))
         goto done;
