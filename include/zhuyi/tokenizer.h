@@ -46,8 +46,9 @@
 // changes results only for text not in NFC and only when accents are kept: cased, or
 // strip_accents false); BertTokenizerFast (tokenizers) does not run it either.
 //
-// Threads: a zy_tokenizer holds a cache of encoded words, so one tokenizer must not be
-// used by two encode calls at the same time. zy_tokenizer_encode_parallel uses the
+// Threads: a BPE zy_tokenizer holds a cache of encoded words, so one tokenizer must not
+// be used by two encode calls at the same time (WordPiece encoding keeps no state, but
+// callers need not rely on that). zy_tokenizer_encode_parallel uses the
 // library's threads itself (zy_threads_get()) and gives the same ids as sequential
 // encoding. Loading, decoding and the lookup functions never modify the tokenizer.
 #ifndef ZHUYI_TOKENIZER_H
