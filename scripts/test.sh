@@ -1,6 +1,6 @@
 #!/bin/sh
 # The whole test suite: the C tests (build/zhuyi-tests), the command-line tests
-# (tests/cli/*.sh) and the PyTorch round trip of a model directory the C tests wrote.
+# (tests/cli/*.sh) and the PyTorch round trips of model directories the C tests wrote.
 # Each suite prints "N passed, N failed" (and may print "N skipped" and "skip NAME (why)"
 # lines before it); this script adds them up and ends with
 #   skip NAME (why)        (every skipped test again, if any)
@@ -53,6 +53,15 @@ done
 # PyTorch reference (Debian's python3-torch, only under /usr/bin/python3).
 echo "== PyTorch round trip (tests/roundtrip_gpt.py)"
 if /usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
+# The BERT directories bert_io_roundtrip_dirs_for_torch wrote (BertForPreTraining with the
+# "bert." prefix, BertModel without), loaded back into the PyTorch reference.
+echo "== PyTorch round trip (tests/roundtrip_bert.py)"
+if /usr/bin/python3 tests/roundtrip_bert.py build/bert_roundtrip build/bert_roundtrip_base; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))

@@ -115,6 +115,10 @@ const int *zt_ref_i(zt_ref *r, const char *name, size_t *n);
 float zt_ref_scalar(zt_ref *r, const char *name);
 // The tensor "<prefix>.<name>" copied into dst (n values); a failure if the count differs.
 void zt_ref_copy(float *dst, zt_ref *r, const char *prefix, const char *name, size_t n);
+// Write a dump the Python side reads (tests/roundtrip_*.py): count 2-D tensors, tensor i
+// named names[i], dtypes[i] 0 (f32) or 1 (i32), shape (dims0[i], dims1[i]). 1 on success.
+int zt_ref_write(const char *path, const char **names, const void **data, const int *dtypes,
+                 const int *dims0, const int *dims1, int count);
 // CHECK_CLOSE of got (n) against the tensor "<prefix>.<name>" (a failure if absent or of
 // another size).
 void zt_ref_check(zt_ref *r, const char *prefix, const char *name, const float *got,

@@ -1,4 +1,6 @@
-// Reader for the PyTorch reference dumps (format in harness.h, writer in tests/refio.py).
+// Reader for the PyTorch reference dumps (format in harness.h, writer in tests/refio.py), and
+// a writer of the same format for the round trips back into PyTorch (tests/roundtrip_*.py).
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,4 +124,21 @@ void zt_ref_check(zt_ref *r, const char *prefix, const char *name, const float *
         return;
     }
     CHECK_CLOSE(key, got, want, n, atol, rtol);
+}
+
+int zt_ref_write(const char *path, const char **names, const void **data, const int *dtypes,
+                 const int *dims0, const int *dims1, int count) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    uint32_t u = (uint32_t)count;
+    int ok = fwrite("ZYREF1\0\0", 1, 8, f) == 8 && fwrite(&u, 4, 1, f) == 1;
+    for (int i = 0; ok && i < count; i++) {
+        uint32_t len = (uint32_t)strlen(names[i]), dt = (uint32_t)dtypes[i], nd = 2;
+        uint32_t d0 = (uint32_t)dims0[i], d1 = (uint32_t)dims1[i];
+        ok = fwrite(&len, 4, 1, f) == 1 && fwrite(names[i], 1, len, f) == len &&
+             fwrite(&dt, 4, 1, f) == 1 && fwrite(&nd, 4, 1, f) == 1 &&
+             fwrite(&d0, 4, 1, f) == 1 && fwrite(&d1, 4, 1, f) == 1 &&
+             fwrite(data[i], 4, (size_t)d0 * d1, f) == (size_t)d0 * d1;
+    }
+    return fclose(f) == 0 && ok;
 }

@@ -190,7 +190,8 @@ TEST(checkpoint_refuses_nonfinite_weights) {
     zt_run r;
     ASSERT(zt_run_start(&r, m, tok, 300, NULL, 0, &p) == ZY_STATUS_OK);
     size_t n;
-    zy_model_params(m, &n)[n - 1] = NAN;
+    float *w = zy_model_params(m, &n);
+    w[n - 1] = NAN;
     CHECK(zy_trainer_save_checkpoint(r.t, dir, NULL, 0) == ZY_STATUS_INVALID_ARGUMENT);
     zt_note("%s", zy_last_error());
     CHECK(strstr(zy_last_error(), "non-finite") != NULL);

@@ -104,6 +104,10 @@ typedef struct zy_session_params {
     int seq_dec;     // decoder length for encoder-decoder models (0 otherwise)
     bool training;   // allocate gradients for the model's trainable tensors
     int n_seq;       // sequences the KV cache holds for decoding (1)
+    bool attention_weights; // keep every layer's attention probabilities of the last
+                     // forward for zy_session_output("attentions.L"), (B, H, T, T):
+                     // attention then runs on the plain core (O(T²) memory per layer,
+                     // slower). Models that cannot (GPT-2 today) ignore it. (false)
 } zy_session_params;
 
 zy_session_params zy_session_default_params(void);
@@ -133,7 +137,8 @@ float *zy_session_grads(zy_session *s, size_t *n);
 // Tensor i's gradient inside that array; NULL if i is frozen or the session not training.
 float *zy_session_tensor_grad(zy_session *s, int tensor);
 void zy_session_zero_grads(zy_session *s);
-// A named output of the last forward, e.g. "logits" (B, T, V) of a language model;
+// A named output of the last forward, e.g. "logits" (B, T, V) of a language model, or
+// BERT's "hidden", "pooled", "mlm_logits", "nsp_logits", "attentions.L" (README);
 // shape[0..*ndim) receive its shape (up to 4 dims). NULL if the model has no such output
 // or it is gone (a language model's backward overwrites its logits with their gradient).
 const float *zy_session_output(const zy_session *s, const char *name, int *ndim,

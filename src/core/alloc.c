@@ -30,17 +30,20 @@ void zy_allocator_set(const zy_allocator *a) {
 
 void *zy_alloc(size_t size) {
     if (size > SIZE_MAX - ZY_ALIGN) {
-        zy__error(ZY_STATUS_OUT_OF_MEMORY, "allocation of %zu bytes is too large", size);
+        zy__error(ZY_STATUS_OUT_OF_MEMORY, "out of memory: allocation of %zu bytes is too "
+                  "large", size);
         return NULL;
     }
     void *p = allocator.alloc(size, ZY_ALIGN, allocator.user);
-    if (!p) zy__error(ZY_STATUS_OUT_OF_MEMORY, "could not allocate %zu bytes", size);
+    if (!p) zy__error(ZY_STATUS_OUT_OF_MEMORY, "out of memory: could not allocate %zu bytes",
+                      size);
     return p;
 }
 
 void *zy_calloc(size_t n, size_t size) {
     if (size && n > SIZE_MAX / size) {
-        zy__error(ZY_STATUS_OUT_OF_MEMORY, "allocation of %zu x %zu bytes overflows", n, size);
+        zy__error(ZY_STATUS_OUT_OF_MEMORY, "out of memory: allocation of %zu x %zu bytes "
+                  "overflows", n, size);
         return NULL;
     }
     void *p = zy_alloc(n * size);

@@ -16,11 +16,11 @@ zy_status zy_arena_create(zy_arena **out, size_t capacity) {
     if (!out) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "zy_arena_create: out is NULL");
     *out = NULL;
     zy_arena *a = zy_alloc(sizeof *a);
-    if (!a) return ZY_STATUS_OUT_OF_MEMORY;
+    if (!a) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "arena: out of memory");
     a->base = zy_alloc(capacity);
     if (!a->base) {
         zy_free(a);
-        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "arena: could not allocate %zu bytes",
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "arena: out of memory for %zu bytes",
                          capacity);
     }
     a->capacity = capacity;

@@ -49,7 +49,7 @@ zy_status zy_generate(zy_session *sess, const int *prompt, int n_prompt,
     float *logits = zy_alloc((size_t)V * sizeof(float));
     void *scratch = zy_alloc(zy_sample_scratch_size(V));
     if (!logits || !scratch) {
-        s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "generate: no memory for %d logits", V);
+        s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "generate: out of memory for %d logits", V);
         goto done;
     }
     zy_rng rng;

@@ -113,7 +113,10 @@ zy_status zy_config_parse(zy_config **out, const char *text, size_t len, const c
     if (!zy__utf8_valid(text, len, &bad))
         return BAD("%s: not valid UTF-8 (line %ld)", name, line_of(text, bad));
     const char *end = NULL;
+    errno = 0; // cJSON allocates with malloc, which sets ENOMEM when it fails
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root && errno == ENOMEM)
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory parsing JSON", name);
     if (!root) {
         size_t pos = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
         return BAD("%s: not valid JSON (line %ld)", name, line_of(text, pos));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 
 #include "core/internal.h"
 #include "safetensors.h"
@@ -283,7 +284,10 @@ zy_status zy__st_parse_header(zy_safetensors *st, const char *header, size_t n,
     if (!zy__utf8_valid(header, n, &bad))
         return BAD("%s: header is not valid UTF-8 (byte %zu)", path, bad);
     const char *end = NULL;
+    errno = 0; // cJSON allocates with malloc, which sets ENOMEM when it fails
     cJSON *root = cJSON_ParseWithLengthOpts(header, n, &end, 0);
+    if (!root && errno == ENOMEM)
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory parsing the header", path);
     if (!root)
         return BAD("%s: header is not valid JSON (near byte %zu)", path,
                    end ? (size_t)(end - header) : (size_t)0);

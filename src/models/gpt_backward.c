@@ -11,49 +11,8 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
-#include "core/pool.h"
 #include "models/gpt_internal.h"
-
-// logits (N, V) -> dlogits (N, V) in place: dloss * ∂loss/∂logits (mean over valid rows).
-// cross_entropy_backward adds into a separate gradient, so each row is copied to a per-
-// chunk scratch row (it stays in L2), the row zeroed, and the gradient added into it.
-// Rows are split into fixed chunks: same result at any thread count.
-typedef struct xent_job {
-    float *logits, *rows;
-    const float *lse;
-    const int *targets;
-    int N, V, chunks;
-    size_t stride;
-    float scale;
-} xent_job;
-
-static void xent_chunks(void *ctx, size_t c0, size_t c1, int thread) {
-    (void)thread;
-    const xent_job *j = ctx;
-    for (size_t c = c0; c < c1; c++) {
-        float *tmp = j->rows + c * j->stride;
-        int r0 = (int)((long long)c * j->N / j->chunks);
-        int r1 = (int)((long long)(c + 1) * j->N / j->chunks);
-        for (int r = r0; r < r1; r++) {
-            float *x = j->logits + (size_t)r * j->V;
-            if (j->targets[r] != -1) memcpy(tmp, x, (size_t)j->V * sizeof *x);
-            memset(x, 0, (size_t)j->V * sizeof *x);
-            if (j->targets[r] == -1) continue;
-            // One row with count 1: dloss already divided by the batch's valid rows.
-            zy_cross_entropy_backward(x, tmp, j->lse + r, j->targets + r, 1, j->V, -1, 0.0f,
-                                      j->scale);
-        }
-    }
-}
-
-static void xent_backward_inplace(float *logits, float *rows, const float *lse,
-                                  const int *targets, int N, int V, int n_valid, float dloss) {
-    int chunks = ZY_MIN(N, GPT_CE_CHUNKS);
-    xent_job j = {logits, rows, lse, targets, N, V, chunks, ((size_t)V + 15) & ~(size_t)15,
-                  n_valid ? dloss / (float)n_valid : 0.0f};
-    if ((long long)N * V < (1 << 16)) xent_chunks(&j, 0, (size_t)chunks, 0);
-    else zy__parallel((size_t)chunks, 1, 0, xent_chunks, &j);
-}
+#include "nn/cross_entropy_inplace.h"
 
 // The gradient entering a dropout site: dout itself when dropout is off, otherwise
 // dout ∘ mask / (1-p) written to buf.
@@ -80,7 +39,8 @@ zy_status zy__gpt_backward(zy_session *s, float loss_scale) {
     gpt_acts a = zy__gpt_acts(g);
     const gpt_weights *w = &g->ew, *dw = &g->edw;
 
-    xent_backward_inplace(a.logits, a.ce_rows, a.lse, a.targets, N, V, g->n_valid, loss_scale);
+    zy__cross_entropy_backward_inplace(a.logits, a.ce_rows, a.lse, a.targets, N, V, g->n_valid,
+                                       loss_scale);
     const float *dlogits = a.logits;
     // Tied head: dlnf (N, C) = dlogits · wte; dwte (V, C) += dlogitsᵀ · lnf.
     zy_sgemm(false, false, N, C, V, 1.0f, dlogits, V, w->wte, C, 0.0f, a.dln, C);

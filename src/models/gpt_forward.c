@@ -13,6 +13,7 @@
 
 #include "core/internal.h"
 #include "models/gpt_internal.h"
+#include "nn/cross_entropy_inplace.h"
 
 // Each sub-buffer starts on a 64-byte boundary (16 floats) so SIMD kernels see aligned rows.
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -57,7 +58,7 @@ static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *t
     a.dln = TAKE(nc);
     a.scratch_floats = round16(zy_block_scratch_floats(&bc));
     a.scratch = TAKE(a.scratch_floats);
-    a.ce_rows = TAKE(GPT_CE_CHUNKS * round16(V));
+    a.ce_rows = TAKE(zy__cross_entropy_inplace_floats((int)V));
 #undef TAKE
     if (total) *total = off;
     return a;

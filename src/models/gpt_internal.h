@@ -97,10 +97,8 @@ typedef struct gpt_acts {
     float *dln;             // (N, C) gradient of the final layernorm's output
     float *scratch;         // the blocks' scratch
     size_t scratch_floats;
-    float *ce_rows;         // (GPT_CE_CHUNKS, V) per-chunk copies of a logits row
+    float *ce_rows;         // scratch of the in-place cross-entropy backward
 } gpt_acts;
-
-#define GPT_CE_CHUNKS 16
 
 size_t zy__gpt_acts_floats(const gpt_session *g, int B, int T);
 gpt_acts zy__gpt_acts(const gpt_session *g);

@@ -10,8 +10,9 @@
 #define MAX_REGISTERED 64
 
 extern const zy_model_ops zy__gpt_ops;
+extern const zy_model_ops zy__bert_ops;
 
-static const zy_model_ops *const BUILTIN[] = {&zy__gpt_ops};
+static const zy_model_ops *const BUILTIN[] = {&zy__gpt_ops, &zy__bert_ops};
 static const zy_model_ops *registered[MAX_REGISTERED];
 static int n_registered;
 

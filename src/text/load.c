@@ -16,6 +16,7 @@
 //   the input with ZY_ENCODE_SPECIAL). Ignored: post_processor, truncation, padding, and
 //   the lstrip/rstrip/single_word/normalized flags of added tokens.
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -34,7 +35,10 @@ static long line_of(const char *text, const char *at) {
 
 static zy_status parse_json(const char *path, const char *text, size_t len, cJSON **out) {
     const char *end = NULL;
+    errno = 0; // cJSON allocates with malloc, which sets ENOMEM when it fails
     *out = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!*out && errno == ENOMEM)
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory parsing JSON", path);
     if (!*out) {
         const char *at = end ? end : text;
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s: not valid JSON (line %ld)", path,

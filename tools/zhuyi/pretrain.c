@@ -468,8 +468,13 @@ int zy_cli_pretrain(int argc, char **argv) {
     cJSON *files = cJSON_CreateArray();
     for (int i = 0; files && i < r.n_data; i++) {
         char *abs = realpath(r.data[i], NULL);
-        cJSON_AddItemToArray(files, cJSON_CreateString(abs ? abs : r.data[i]));
+        cJSON *name = cJSON_CreateString(abs ? abs : r.data[i]);
         free(abs);
+        if (!name || !cJSON_AddItemToArray(files, name)) { // out of memory: none is lost
+            cJSON_Delete(name);
+            cJSON_Delete(files);
+            files = NULL;
+        }
     }
     r.data_json = files ? cJSON_PrintUnformatted(files) : NULL;
     cJSON_Delete(files);

@@ -1,0 +1,343 @@
+// BERT as a zy_model implementation: the operations table, the Hugging Face tensor table
+// (which is also the flat layout and the initialisation), sessions, named outputs and the
+// FLOP count. The passes are bert_forward.c / bert_backward.c (the layers are the shared
+// post-LN encoder block of src/nn), config.json bert_config.c.
+//
+// Table (= flat layout; HF file shapes, nn.Linear weights (out, in) kept as they are;
+// B. = "bert." for BertForPreTraining / BertForMaskedLM, nothing for BertModel):
+//   B.embeddings.word_embeddings.weight (V,C), .position_embeddings.weight (P,C),
+//   .token_type_embeddings.weight (TV,C), .LayerNorm.weight (C), .LayerNorm.bias (C),
+//   per layer l, B.encoder.layer.{l}.: attention.self.query.weight, key.weight,
+//     value.weight (C,C) each (adjacent: the block's (3C,C) projection), query.bias,
+//     key.bias, value.bias (C) each, attention.output.dense.weight (C,C), .bias (C),
+//     attention.output.LayerNorm.{weight,bias} (C), intermediate.dense.weight (FF,C),
+//     .bias (FF), output.dense.weight (C,FF), .bias (C), output.LayerNorm.{weight,bias} (C),
+//   [pooler] B.pooler.dense.weight (C,C), .bias (C),
+//   [MLM]    cls.predictions.bias (V), cls.predictions.transform.dense.weight (C,C),
+//            .bias (C), cls.predictions.transform.LayerNorm.{weight,bias} (C),
+//   [NSP]    cls.seq_relationship.weight (2,C), .bias (2).
+// Ties: cls.predictions.decoder.weight = the word embeddings, cls.predictions.decoder.bias
+// = cls.predictions.bias (not written; if present, must be equal). Names are read with or
+// without "bert." and LayerNorm gamma/beta. The pooler and the heads are optional: a file
+// without them (a BertModel or BertForMaskedLM checkpoint) gets new ones, reported.
+// Initialisation (HF's _init_weights): weights and embeddings N(0, initializer_range),
+// biases 0, LayerNorm gains 1. (HF also zeroes the pad_token_id row of the new word
+// embeddings; zhuyi's table has one rule per tensor, so that row is random like the rest.)
+#include <stdio.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "models/bert_internal.h"
+
+typedef struct layer_spec {
+    const char *suffix;
+    char rows, cols; // 'C', 'F' (FF) or 0 (1-D)
+    zy_init init;
+} layer_spec;
+
+static const layer_spec LAYER[BERT_TENSORS_PER_LAYER] = {
+    {"attention.self.query.weight", 'C', 'C', ZY_INIT_NORMAL},
+    {"attention.self.key.weight", 'C', 'C', ZY_INIT_NORMAL},
+    {"attention.self.value.weight", 'C', 'C', ZY_INIT_NORMAL},
+    {"attention.self.query.bias", 'C', 0, ZY_INIT_ZEROS},
+    {"attention.self.key.bias", 'C', 0, ZY_INIT_ZEROS},
+    {"attention.self.value.bias", 'C', 0, ZY_INIT_ZEROS},
+    {"attention.output.dense.weight", 'C', 'C', ZY_INIT_NORMAL},
+    {"attention.output.dense.bias", 'C', 0, ZY_INIT_ZEROS},
+    {"attention.output.LayerNorm.weight", 'C', 0, ZY_INIT_ONES},
+    {"attention.output.LayerNorm.bias", 'C', 0, ZY_INIT_ZEROS},
+    {"intermediate.dense.weight", 'F', 'C', ZY_INIT_NORMAL},
+    {"intermediate.dense.bias", 'F', 0, ZY_INIT_ZEROS},
+    {"output.dense.weight", 'C', 'F', ZY_INIT_NORMAL},
+    {"output.dense.bias", 'C', 0, ZY_INIT_ZEROS},
+    {"output.LayerNorm.weight", 'C', 0, ZY_INIT_ONES},
+    {"output.LayerNorm.bias", 'C', 0, ZY_INIT_ZEROS},
+};
+
+// Decay: the 2-D matmul weights only (not embeddings, biases or LayerNorm parameters).
+static zy_status add(zy_tensor_table *t, const char *name, int64_t rows, int64_t cols,
+                     zy_init init, float std, bool decay, bool optional) {
+    zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
+                       .decay = decay, .optional = optional, .init = init, .init_std = std};
+    return zy_tensor_table_add(t, &d, NULL);
+}
+
+bert_heads_index zy__bert_heads_index(const bert_hparams *h) {
+    bert_heads_index x;
+    memset(&x, -1, sizeof x);
+    int i = BERT_T_LAYER(h->n_layer, 0);
+    if (h->has_pooler) x.pool_w = i++, x.pool_b = i++;
+    if (h->has_mlm) {
+        x.mlm_bias = i++;
+        x.tr_w = i++, x.tr_b = i++;
+        x.tr_lnw = i++, x.tr_lnb = i++;
+    }
+    if (h->has_nsp) x.nsp_w = i++, x.nsp_b = i++;
+    return x;
+}
+
+static zy_status declare_tensors(zy_tensor_table *t, const bert_hparams *h) {
+    const char *pre = h->arch == BERT_MODEL ? "" : "bert.";
+    int64_t C = h->hidden, FF = h->intermediate;
+    float std = h->init_range;
+    char name[128];
+    zy_status st;
+#define NAME(...) (snprintf(name, sizeof name, __VA_ARGS__), name)
+    if ((st = zy_tensor_table_add_prefix(t, "bert.")) ||
+        (st = add(t, NAME("%sembeddings.word_embeddings.weight", pre), h->vocab, C,
+                  ZY_INIT_NORMAL, std, false, false)) ||
+        (st = add(t, NAME("%sembeddings.position_embeddings.weight", pre), h->max_positions, C,
+                  ZY_INIT_NORMAL, std, false, false)) ||
+        (st = add(t, NAME("%sembeddings.token_type_embeddings.weight", pre), h->type_vocab, C,
+                  ZY_INIT_NORMAL, std, false, false)) ||
+        (st = add(t, NAME("%sembeddings.LayerNorm.weight", pre), C, 0, ZY_INIT_ONES, 0, false,
+                  false)) ||
+        (st = add(t, NAME("%sembeddings.LayerNorm.bias", pre), C, 0, ZY_INIT_ZEROS, 0, false,
+                  false)))
+        return st;
+    for (int l = 0; l < h->n_layer; l++)
+        for (int k = 0; k < BERT_TENSORS_PER_LAYER; k++) {
+            const layer_spec *s = &LAYER[k];
+            int64_t rows = s->rows == 'F' ? FF : C, cols = !s->cols ? 0 : s->cols == 'F' ? FF : C;
+            if ((st = add(t, NAME("%sencoder.layer.%d.%s", pre, l, s->suffix), rows, cols,
+                          s->init, std, cols > 0, false)))
+                return st;
+        }
+    // The pooler and the heads: optional, so a checkpoint without them loads.
+    if (h->has_pooler &&
+        ((st = add(t, NAME("%spooler.dense.weight", pre), C, C, ZY_INIT_NORMAL, std, true,
+                   true)) ||
+         (st = add(t, NAME("%spooler.dense.bias", pre), C, 0, ZY_INIT_ZEROS, 0, false, true))))
+        return st;
+    if (h->has_mlm) {
+        int bias = BERT_T_LAYER(h->n_layer, 0) + (h->has_pooler ? 2 : 0);
+        if ((st = add(t, "cls.predictions.bias", h->vocab, 0, ZY_INIT_ZEROS, 0, false, true)) ||
+            (st = add(t, "cls.predictions.transform.dense.weight", C, C, ZY_INIT_NORMAL, std,
+                      true, true)) ||
+            (st = add(t, "cls.predictions.transform.dense.bias", C, 0, ZY_INIT_ZEROS, 0, false,
+                      true)) ||
+            (st = add(t, "cls.predictions.transform.LayerNorm.weight", C, 0, ZY_INIT_ONES, 0,
+                      false, true)) ||
+            (st = add(t, "cls.predictions.transform.LayerNorm.bias", C, 0, ZY_INIT_ZEROS, 0,
+                      false, true)) ||
+            (st = zy_tensor_table_tie(t, "cls.predictions.decoder.weight", BERT_T_WORD)) ||
+            (st = zy_tensor_table_tie(t, "cls.predictions.decoder.bias", bias)))
+            return st;
+    }
+    if (h->has_nsp &&
+        ((st = add(t, "cls.seq_relationship.weight", 2, C, ZY_INIT_NORMAL, std, true, true)) ||
+         (st = add(t, "cls.seq_relationship.bias", 2, 0, ZY_INIT_ZEROS, 0, false, true))))
+        return st;
+#undef NAME
+    return ZY_STATUS_OK;
+}
+
+static void fill_info(const bert_hparams *h, zy_model_info *info) {
+    info->architecture = zy__bert_arch_names[h->arch];
+    info->vocab_size = h->vocab;
+    info->max_positions = h->max_positions;
+    info->n_layer = h->n_layer;
+    info->n_head = h->n_head;
+    info->d_model = h->hidden;
+    info->dropout = h->hidden_dropout;
+    info->causal_lm = false;
+}
+
+static zy_status bert_init(zy_model *m, const zy_config *c, zy_model_info *info) {
+    bert_hparams *h = zy_calloc(1, sizeof *h);
+    if (!h) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "bert: out of memory");
+    zy_model_set_impl(m, h);
+    zy_status st = zy__bert_read_config(c, h);
+    if (!st) st = declare_tensors(zy_model_table(m), h);
+    if (!st) fill_info(h, info);
+    return st; // on failure the caller frees the model, and h with it (bert_free)
+}
+
+static void bert_free(zy_model *m) { zy_free(zy_model_impl(m)); }
+
+static zy_status bert_write_config(const zy_model *m, zy_config *c) {
+    return zy__bert_write_config(zy_model_impl(m), c);
+}
+
+// One value for every site: hidden_dropout_prob and attention_probs_dropout_prob both.
+static zy_status bert_set_dropout(zy_model *m, float p, zy_model_info *info) {
+    bert_hparams *h = zy_model_impl(m);
+    h->hidden_dropout = h->attn_dropout = p;
+    info->dropout = p;
+    return ZY_STATUS_OK;
+}
+
+// Matmul FLOPs (2 per multiply-add) times 3 (forward, and backward's two products), plus
+// attention's QKᵀ and AV over the full T×T, as GPT counts them. Per token: the layers'
+// 4C² + 2·C·FF, the MLM transform C² and decoder C·V; per row: pooler C² and NSP 2C.
+static double bert_train_flops(const zy_model *m, int B, int T) {
+    const bert_hparams *h = zy_model_impl(m);
+    double C = h->hidden, L = h->n_layer, FF = h->intermediate, N = (double)B * T;
+    double per_token = 2.0 * L * (4.0 * C * C + 2.0 * C * FF);
+    if (h->has_mlm) per_token += 2.0 * (C * C + C * h->vocab);
+    double per_row = (h->has_pooler ? 2.0 * C * C : 0) + (h->has_nsp ? 2.0 * 2.0 * C : 0);
+    double attn = L * 2.0 * 2.0 * (double)B * T * (double)T * C;
+    return 3.0 * (per_token * N + per_row * B + attn);
+}
+
+// ---- sessions ----------------------------------------------------------------------------
+
+// Layer l's views over per-tensor pointers (weights, or gradients with NULL for frozen).
+static zy_block_params layer_view(float *(*ptr)(const void *, int), const void *src, int l) {
+    zy_block_params g = {0};
+#define P(k) ptr(src, BERT_T_LAYER(l, k))
+    g.self_attn = (zy_mha_params){.in_proj_weight = P(BERT_L_QW), .in_proj_bias = P(BERT_L_QB),
+                                  .out_proj_weight = P(BERT_L_AOW),
+                                  .out_proj_bias = P(BERT_L_AOB)};
+    g.ln1w = P(BERT_L_LN1W), g.ln1b = P(BERT_L_LN1B);
+    g.w1 = P(BERT_L_IW), g.b1 = P(BERT_L_IB);
+    g.w2 = P(BERT_L_OW), g.b2 = P(BERT_L_OB);
+    g.ln2w = P(BERT_L_LN2W), g.ln2b = P(BERT_L_LN2B);
+#undef P
+    return g;
+}
+
+static float *at(float *(*ptr)(const void *, int), const void *src, int i) {
+    return i >= 0 ? ptr(src, i) : NULL;
+}
+
+static bert_weights outer_view(float *(*ptr)(const void *, int), const void *src,
+                               const bert_hparams *h) {
+    bert_heads_index x = zy__bert_heads_index(h);
+    return (bert_weights){
+        .word = ptr(src, BERT_T_WORD), .pos = ptr(src, BERT_T_POS),
+        .type = ptr(src, BERT_T_TYPE), .elnw = ptr(src, BERT_T_ELNW),
+        .elnb = ptr(src, BERT_T_ELNB), .pool_w = at(ptr, src, x.pool_w),
+        .pool_b = at(ptr, src, x.pool_b), .mlm_bias = at(ptr, src, x.mlm_bias),
+        .tr_w = at(ptr, src, x.tr_w), .tr_b = at(ptr, src, x.tr_b),
+        .tr_lnw = at(ptr, src, x.tr_lnw), .tr_lnb = at(ptr, src, x.tr_lnb),
+        .nsp_w = at(ptr, src, x.nsp_w), .nsp_b = at(ptr, src, x.nsp_b)};
+}
+
+// Forward never writes the weights: the views drop const so weights and gradients share
+// one struct type.
+static float *weight_ptr(const void *m, int i) {
+    return (float *)zy_model_tensor_data((const zy_model *)m, i);
+}
+
+static float *grad_ptr(const void *s, int i) {
+    return zy_session_tensor_grad((zy_session *)s, i);
+}
+
+// The block reads q, k, v as one (3C, C) projection, so their gradients must be one
+// (3C, C) range too: adjacent in the gradient array, i.e. trained or frozen together.
+static zy_status check_fused_freezing(const zy_model *m, int L) {
+    for (int l = 0; l < L; l++)
+        for (int first = BERT_L_QW; first <= BERT_L_QB; first += BERT_L_QB - BERT_L_QW) {
+            bool t0 = zy_model_is_trainable(m, BERT_T_LAYER(l, first));
+            for (int k = 1; k < 3; k++)
+                if (zy_model_is_trainable(m, BERT_T_LAYER(l, first + k)) != t0)
+                    return zy__error(ZY_STATUS_UNSUPPORTED, "bert session: layer %d: the "
+                                     "query, key and value %s are kept as one fused "
+                                     "projection and must be frozen or trained together",
+                                     l, first == BERT_L_QW ? "weights" : "biases");
+        }
+    return ZY_STATUS_OK;
+}
+
+static void bert_session_free(zy_session *s) {
+    bert_session *g = zy_session_impl(s);
+    if (!g) return;
+    zy_free(g->acts);
+    zy_free(g->w);
+    zy_free(g->dw);
+    zy_free(g);
+}
+
+static zy_status bert_session_init(zy_session *s, const zy_session_params *p) {
+    const zy_model *m = zy_session_model(s);
+    const bert_hparams *h = zy_model_impl(m);
+    zy_status st;
+    if (p->training && (st = check_fused_freezing(m, h->n_layer))) return st;
+    bert_session *g = zy_calloc(1, sizeof *g);
+    if (!g) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "bert session: out of memory");
+    zy_session_set_impl(s, g);
+    g->h = *h;
+    g->keep_attention = p->attention_weights;
+    int L = h->n_layer;
+    g->w = zy_calloc((size_t)L, sizeof *g->w);
+    if (p->training) g->dw = zy_calloc((size_t)L, sizeof *g->dw);
+    if (!g->w || (p->training && !g->dw))
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "bert session: out of memory");
+    for (int l = 0; l < L; l++) g->w[l] = layer_view(weight_ptr, m, l);
+    g->ew = outer_view(weight_ptr, m, h);
+    if (p->training) {
+        for (int l = 0; l < L; l++) g->dw[l] = layer_view(grad_ptr, s, l);
+        g->edw = outer_view(grad_ptr, s, h);
+    }
+    return ZY_STATUS_OK;
+}
+
+// "attentions.L": layer L's attention probabilities, kept when the session was created
+// with attention_weights.
+static const float *attention_output(const bert_session *g, const char *name, int *ndim,
+                                     int64_t *shape) {
+    const char *num = name + strlen("attentions.");
+    int l = 0;
+    if (!*num || strlen(num) > 6) return NULL;
+    for (const char *c = num; *c; c++) {
+        if (*c < '0' || *c > '9') return NULL;
+        l = 10 * l + (*c - '0');
+    }
+    if (!g->keep_attention || l >= g->h.n_layer) return NULL;
+    bert_acts a = zy__bert_acts(g);
+    // The layer's saved activations as forward carved them: for the batch's (B, T).
+    zy_block_config bc = zy__bert_block_config(g, g->B, g->T, l, NULL);
+    if (ndim) *ndim = 4;
+    if (shape) shape[0] = g->B, shape[1] = g->h.n_head, shape[2] = g->T, shape[3] = g->T;
+    return zy_block_attention_weights(a.blocks + (size_t)l * a.block_acts, &bc, false);
+}
+
+static const float *bert_output(const zy_session *s, const char *name, int *ndim,
+                                int64_t *shape) {
+    const bert_session *g = zy_session_impl(s);
+    if (!g->outputs_ok) return NULL;
+    bert_acts a = zy__bert_acts(g);
+    int B = g->B, T = g->T, C = g->h.hidden;
+    int64_t sh[3];
+    int nd;
+    const float *out = NULL;
+    if (!strcmp(name, "hidden")) {
+        out = a.res + (size_t)g->h.n_layer * a.res_stride;
+        nd = 3, sh[0] = B, sh[1] = T, sh[2] = C;
+    } else if (!strcmp(name, "pooled") && g->h.has_pooler) {
+        out = a.pooled;
+        nd = 2, sh[0] = B, sh[1] = C;
+    } else if (!strcmp(name, "nsp_logits") && g->h.has_nsp) {
+        out = a.nsp_logits;
+        nd = 2, sh[0] = B, sh[1] = 2;
+    } else if (!strcmp(name, "mlm_logits") && g->h.has_mlm && g->mlm_logits_ok) {
+        out = a.logits;
+        nd = 3, sh[0] = B, sh[1] = T, sh[2] = g->h.vocab;
+    } else if (!strncmp(name, "attentions.", strlen("attentions."))) {
+        return attention_output(g, name, ndim, shape);
+    } else {
+        return NULL;
+    }
+    if (ndim) *ndim = nd;
+    if (shape) memcpy(shape, sh, (size_t)nd * sizeof *sh);
+    return out;
+}
+
+const zy_model_ops zy__bert_ops = {
+    .model_type = "bert",
+    .architectures = zy__bert_arch_names,
+    .presets = zy__bert_presets,
+    .preset = zy__bert_preset,
+    .init = bert_init,
+    .free = bert_free,
+    .write_config = bert_write_config,
+    .set_dropout = bert_set_dropout,
+    .train_flops = bert_train_flops,
+    .session_init = bert_session_init,
+    .session_free = bert_session_free,
+    .prepare = zy__bert_prepare,
+    .forward = zy__bert_forward,
+    .backward = zy__bert_backward,
+    .output = bert_output,
+};
