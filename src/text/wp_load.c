@@ -18,6 +18,7 @@
 //   cleanup); added_tokens [{id, content, special}] (matched in the text with
 //   ZY_ENCODE_SPECIAL). padding.pad_token names the padding token. Ignored: truncation,
 //   padding's other fields, the lstrip/rstrip/single_word/normalized flags.
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -115,8 +116,11 @@ zy_status zy__wp_read_config(zy_tokenizer *t, const char *path) {
     size_t len;
     zy_status s = zy_file_read(cfg, &text, &len);
     if (s) return s;
+    errno = 0; // cJSON allocates with malloc, which sets ENOMEM when it fails
     cJSON *root = cJSON_ParseWithLength(text, len);
     zy_free(text);
+    if (!root && errno == ENOMEM)
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory parsing JSON", cfg);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s: not a JSON object", cfg);
