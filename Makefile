@@ -136,12 +136,18 @@ test-build: all $(BUILD)/zhuyi-tests $(EXAMPLE_BIN)
 test:
 	@scripts/deps.sh test
 	@scripts/data.sh gpt2-tokenizer
+	@scripts/data.sh bert-vocab
+	@scripts/data.sh kjv
+	@scripts/data.sh austen
 	@$(MAKE) --no-print-directory test-build
 	@scripts/test.sh $(BUILD)
 
 sanitize:
 	@scripts/deps.sh test
 	@scripts/data.sh gpt2-tokenizer
+	@scripts/data.sh bert-vocab
+	@scripts/data.sh kjv
+	@scripts/data.sh austen
 	@$(MAKE) --no-print-directory BUILD=build/san OPT=-O1 \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    build/san/zhuyi-tests build/san/zhuyi build/san/libzhuyi.so

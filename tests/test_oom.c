@@ -1,9 +1,10 @@
 // Out of memory at every allocation ("nothing lost, nothing crashes"): model load and
 // save, tokenizer load (tokenizer.json, GPT-2 vocab.json + merges.txt) with encoding,
-// BPE training, a training step (data sources, trainer, step, validation), the training
-// state file, a checkpoint saved over the previous one and resumed from, BERT pretraining
-// data (a corpus from a file and text, the source, batches), a session that runs a
-// forward pass and generates, a model made from a preset, an arena. Each must
+// BPE training, WordPiece (vocab.txt + tokenizer_config.json, tokenizer.json, pairs,
+// training and saving), a training step (data sources, trainer, step, validation), the
+// training state file, a checkpoint saved over the previous one and resumed from, BERT
+// pretraining data (a corpus from a file and text, the source, batches), a session that
+// runs a forward pass and generates, a model made from a preset, an arena. Each must
 // return ZY_STATUS_OUT_OF_MEMORY with a message that says "out of memory", leak nothing,
 // leave files on disk as they were, and succeed once no allocation fails.
 //
@@ -543,6 +544,143 @@ TEST(oom_tokenizer_load_encode_train) {
     free(c->want_big);
     free(c->ids_big);
     zy_free(c->want_file);
+    free(c);
+    remove_tree(root);
+}
+
+// ---- WordPiece ------------------------------------------------------------------------------
+typedef struct wp_ctx {
+    char dir[128], vocab[256], config[256], json[256], text[256], saved[256];
+    int32_t want[3 * sizeof TEXT], want_types[3 * sizeof TEXT]; // TEXT as a padded pair
+    size_t want_off[6 * sizeof TEXT], n_want;
+    int vocab_size;
+} wp_ctx;
+
+static zy_wordpiece_train_params wp_params(void) {
+    zy_wordpiece_train_params p = zy_wordpiece_train_default_params();
+    p.vocab_size = 120;
+    return p;
+}
+
+// TEXT and its second half as a pair, [CLS] ... [SEP] ... [SEP], truncated and padded:
+// the same ids, types and offsets as the reference tokenizer's.
+static zy_status wp_check(const wp_ctx *c, zy_tokenizer *t, const char *what) {
+    int32_t ids[3 * sizeof TEXT], types[3 * sizeof TEXT];
+    size_t off[6 * sizeof TEXT];
+    zy_encode_params p = zy_encode_default_params();
+    p.flags = ZY_ENCODE_SPECIAL;
+    p.max_length = 80;
+    p.pad = 1;
+    zy_encoding e = {ids, types, NULL, off, 3 * sizeof TEXT, 0, 0, 0};
+    zy_status st = zy_tokenizer_encode_pair(t, TEXT, sizeof TEXT - 1, TEXT + 70,
+                                            sizeof TEXT - 71, p, &e);
+    if (!st && (e.n != c->n_want || memcmp(ids, c->want, e.n * sizeof *ids) ||
+                memcmp(types, c->want_types, e.n * sizeof *types) ||
+                memcmp(off, c->want_off, 2 * e.n * sizeof *off)))
+        zt_fail(__FILE__, __LINE__, "%s: encodes differently after loading", what);
+    return st;
+}
+
+static zy_status op_wp_load(void *arg, const char *path, const char *what) {
+    const wp_ctx *c = arg;
+    zy_tokenizer *t;
+    zy_status st = zy_tokenizer_load(&t, path);
+    if (st) return st;
+    st = wp_check(c, t, what);
+    zy_tokenizer_free(t);
+    return st;
+}
+
+static zy_status op_wp_vocab_txt(void *arg) {
+    return op_wp_load(arg, ((wp_ctx *)arg)->vocab, "vocab.txt + tokenizer_config.json");
+}
+
+static zy_status op_wp_json(void *arg) {
+    return op_wp_load(arg, ((wp_ctx *)arg)->json, "WordPiece tokenizer.json");
+}
+
+static zy_status op_wp_train(void *arg) {
+    wp_ctx *c = arg;
+    zy_tokenizer *t;
+    const char *files[] = {c->text};
+    zy_status st = zy_tokenizer_train_wordpiece(&t, files, 1, wp_params());
+    if (st) return st;
+    if (zy_tokenizer_vocab_size(t) != c->vocab_size)
+        zt_fail(__FILE__, __LINE__, "wordpiece train: another vocabulary");
+    st = zy_tokenizer_save(t, c->saved);
+    zy_tokenizer_free(t);
+    return st;
+}
+
+static void after_wp_save(void *arg, zy_status st, long k) {
+    wp_ctx *c = arg;
+    (void)st;
+    char dir[256];
+    snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(c->saved, '/') - c->saved), c->saved);
+    if (temp_files(dir) != 0)
+        zt_fail(__FILE__, __LINE__, "wordpiece save, allocation %ld refused: temporary files "
+                "left in %s", k, dir);
+    zy_tokenizer *t;
+    if (zy_tokenizer_load(&t, c->saved)) {
+        zt_fail(__FILE__, __LINE__, "wordpiece save, allocation %ld refused: %s no longer "
+                "loads: %s", k, c->saved, zy_last_error());
+        return;
+    }
+    wp_check(c, t, "the saved WordPiece tokenizer.json");
+    zy_tokenizer_free(t);
+}
+
+// The reference: a small WordPiece trained on TEXT, saved as tokenizer.json and as
+// vocab.txt (cased by its tokenizer_config.json, so the files differ in normalisation).
+static bool wp_setup(wp_ctx *c, const char *root) {
+    snprintf(c->dir, sizeof c->dir, "%.100s/bert", root);
+    mkdir(c->dir, 0755);
+    snprintf(c->vocab, sizeof c->vocab, "%s/vocab.txt", c->dir);
+    snprintf(c->config, sizeof c->config, "%s/tokenizer_config.json", c->dir);
+    snprintf(c->json, sizeof c->json, "%s/tokenizer.json", root);
+    snprintf(c->text, sizeof c->text, "%s/data.txt", root);
+    snprintf(c->saved, sizeof c->saved, "%s/saved", root);
+    mkdir(c->saved, 0755);
+    strcat(c->saved, "/tokenizer.json");
+    write_text(c->text, TEXT, sizeof TEXT - 1);
+    zy_tokenizer *t;
+    if (zy_tokenizer_train_wordpiece_texts(&t, (const char *[]){TEXT}, (size_t[]){sizeof TEXT - 1},
+                                           1, wp_params())) {
+        zt_fail(__FILE__, __LINE__, "wordpiece train: %s", zy_last_error());
+        return false;
+    }
+    c->vocab_size = zy_tokenizer_vocab_size(t);
+    zy_encode_params p = zy_encode_default_params();
+    p.flags = ZY_ENCODE_SPECIAL;
+    p.max_length = 80;
+    p.pad = 1;
+    zy_encoding e = {c->want, c->want_types, NULL, c->want_off, 3 * sizeof TEXT, 0, 0, 0};
+    if (zy_tokenizer_encode_pair(t, TEXT, sizeof TEXT - 1, TEXT + 70, sizeof TEXT - 71, p, &e) ||
+        zy_tokenizer_save(t, c->json) || zy_tokenizer_save_vocab_txt(t, c->vocab))
+        zt_fail(__FILE__, __LINE__, "wordpiece setup: %s", zy_last_error());
+    c->n_want = e.n;
+    zy_tokenizer_free(t);
+    static const char cfg[] = "{\"do_lower_case\": true, \"unk_token\": {\"content\": "
+                              "\"[UNK]\"}, \"mask_token\": \"[MASK]\"}";
+    write_text(c->config, cfg, sizeof cfg - 1);
+    zt_note("wordpiece: %d tokens; the pair is %zu ids", c->vocab_size, c->n_want);
+    return !zt_failed();
+}
+
+TEST(oom_wordpiece_load_encode_train) {
+    char root[64];
+    ASSERT(make_root(root, sizeof root, "wp"));
+    wp_ctx *c = zt_malloc(sizeof *c);
+    memset(c, 0, sizeof *c);
+    if (wp_setup(c, root))
+        run_case(&(oom_case){.name = "vocab.txt + config + encode_pair", .op = op_wp_vocab_txt,
+                             .ctx = c});
+    if (!zt_failed())
+        run_case(&(oom_case){.name = "WordPiece tokenizer.json + encode", .op = op_wp_json,
+                             .ctx = c});
+    if (!zt_failed())
+        run_case(&(oom_case){.name = "WordPiece train (file) + save", .op = op_wp_train,
+                             .after = after_wp_save, .ctx = c});
     free(c);
     remove_tree(root);
 }

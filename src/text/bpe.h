@@ -1,8 +1,10 @@
-// Internals of the byte-level BPE tokenizer shared by src/text/*.c (not public API).
-// tokenizer.c owns the struct (vocab, merges, added tokens); pretok.c is the GPT-2
-// pre-tokenizer scanner; bytelevel.c is GPT-2's byte <-> unicode mapping; bpe_merge.c
-// applies merges to one word; encode.c adds the cache and threads; load.c/save.c/train.c
-// are the file formats and the trainer.
+// Internals of the tokenizers shared by src/text/*.c (not public API).
+// tokenizer.c owns the struct (vocab, merges, added tokens, special roles, the
+// post-processor template) for both kinds; pretok.c is the GPT-2 pre-tokenizer scanner;
+// bytelevel.c is GPT-2's byte <-> unicode mapping; bpe_merge.c applies merges to one word;
+// encode.c adds the cache and threads; load.c/save.c/train.c are the BPE file formats and
+// the trainer. WordPiece's parts are declared in wordpiece.h; encode_pair.c is the
+// pair/truncation/padding layer over either kind.
 #ifndef ZHUYI_TEXT_BPE_H
 #define ZHUYI_TEXT_BPE_H
 
@@ -64,8 +66,38 @@ typedef struct zy__tok_cache {
     size_t cap, used, bytes_used, bytes_cap, ids_used, ids_cap;
 } zy__tok_cache;
 
+// ---- WordPiece settings -----------------------------------------------------------------
+#define ZY__WP_TOKEN_MAX 1024 // longest WordPiece vocabulary token, in bytes
+typedef struct zy__wp {
+    uint8_t lowercase, chinese; // BertNormalizer's options
+    int8_t strip_accents;   // 1 / 0, -1: follows lowercase
+    uint8_t cleanup;        // decoder: " ." -> "." etc.
+    int32_t max_chars;      // max_input_chars_per_word: longer words are [UNK]
+    char prefix[16];        // continuing_subword_prefix ("##"), NUL-terminated
+    size_t prefix_len;
+    size_t max_len;         // longest token in bytes: bounds the greedy search
+} zy__wp;
+
+// ---- post-processor template (TemplateProcessing) ---------------------------------------
+#define ZY__TPL_MAX 16
+typedef struct zy__tpl_piece {
+    int8_t seq;      // 0 = text A, 1 = text B, -1 = the special token id
+    uint8_t type_id;
+    int32_t id;
+} zy__tpl_piece;
+typedef struct zy__template {
+    zy__tpl_piece single[ZY__TPL_MAX], pair[ZY__TPL_MAX];
+    int n_single, n_pair; // 0, 0: no template (adds nothing; pair types 0 then 1)
+} zy__template;
+
 // ---- the tokenizer ----------------------------------------------------------------------
 struct zy_tokenizer {
+    zy_tokenizer_type type;
+    zy__wp wp;            // WordPiece only
+    zy__template tpl;
+    int32_t special[ZY_SPECIAL_COUNT];        // role -> id, -1 none
+    char special_name[ZY_SPECIAL_COUNT][64];  // role -> token text, for messages
+    char source[256];     // the file it came from, for messages
     int32_t n_vocab;      // max id + 1
     uint32_t *tok_off;    // (n_vocab) offset of each token's raw bytes in pool
     uint32_t *tok_len;    // (n_vocab) UINT32_MAX for an unused id
@@ -90,13 +122,19 @@ struct zy_tokenizer {
 
 // Build steps shared by the loaders and the trainer. zy__tok_create makes an empty
 // tokenizer for ids below n_vocab; add tokens (raw bytes), then merges, then finish.
+// It is a BPE tokenizer until the caller sets type (and wp) before zy__tok_finish.
 zy_status zy__tok_create(zy_tokenizer **out, int32_t n_vocab);
+// Record where the tokenizer came from (for error messages).
+void zy__tok_set_source(zy_tokenizer *t, const char *path);
+// The longest added token starting at s[0..len), or -1.
+int32_t zy__tok_match_added(const zy_tokenizer *t, const uint8_t *s, size_t len);
 // what names the source for error messages ("vocab.json", "tokenizer.json: model.vocab").
 zy_status zy__tok_add(zy_tokenizer *t, int32_t id, const uint8_t *bytes, size_t len,
                       int added, const char *what);
 zy_status zy__tok_add_merge(zy_tokenizer *t, int32_t a, int32_t b, const char *what,
                             long line);
-// Checks all 256 single bytes have tokens, builds the lookup tables.
+// BPE: checks all 256 single bytes have tokens. Builds the lookup tables and the list
+// of added tokens, and (BPE) gives <|endoftext|> the BOS/EOS roles.
 zy_status zy__tok_finish(zy_tokenizer *t, const char *what);
 // Rank of merging (a, b), or -1.
 static inline int32_t zy__tok_rank(const zy_tokenizer *t, int32_t a, int32_t b) {
@@ -124,5 +162,22 @@ size_t zy__bpe_word_scan(const zy_tokenizer *t, const uint8_t *word, size_t n, i
 size_t zy__bpe_word_heap(const zy_tokenizer *t, const uint8_t *word, size_t n, int32_t *ids,
                          void *scratch);
 
+
+// ---- encoding with byte offsets (encode_pair.c's source of tokens) ---------------------
+// text -> ids[0..*n) and, when offsets is not NULL, offsets[2i], [2i+1] = the byte range
+// of token i. Room for cap tokens; more is ZY_STATUS_INVALID_ARGUMENT.
+zy_status zy__tok_encode_spans(zy_tokenizer *t, const uint8_t *s, size_t len, unsigned flags,
+                               int32_t *ids, size_t *offsets, size_t cap, size_t *n);
+
+// ---- the merge loop both trainers share (train.c) ---------------------------------------
+// Words are symbol sequences sym[off[w] .. off[w] + len[w]) with frequency freq[w]
+// (sym and len are rewritten as merges happen). Each step takes the most frequent
+// adjacent pair (ties: smaller (a, b)) and asks fn which symbol it becomes: fn returns
+// that id, -1 to stop, or -2 after setting an error (its status in *st).
+typedef int32_t (*zy__merge_fn)(void *ctx, int32_t a, int32_t b, zy_status *st);
+zy_status zy__merge_learn(int32_t *sym, const uint32_t *off, int32_t *len, const int64_t *freq,
+                          size_t n_words, int64_t min_frequency, int32_t max_merges,
+                          zy__merge_fn fn, void *ctx, zy_tokenizer_progress_fn progress,
+                          void *user, int32_t *n_merges);
 
 #endif

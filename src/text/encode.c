@@ -1,11 +1,13 @@
 // Encoding text to ids and back: added-token matching, pre-tokenizing, a per-thread cache
 // of encoded words, parallel encoding in chunks, and decoding. The merge rules themselves
-// are in bpe_merge.c; the pre-tokenizer in pretok.c.
+// are in bpe_merge.c; the pre-tokenizer in pretok.c. A WordPiece tokenizer is handed to
+// wp_encode.c here (parallel encoding cuts its text the same way).
 #include <string.h>
 
 #include "bpe.h"
 #include "core/internal.h"
 #include "core/pool.h"
+#include "wordpiece.h"
 
 // ---- word cache -----------------------------------------------------------------------
 // Most words repeat, so each thread keeps word -> ids. It is cleared when full rather than
@@ -100,23 +102,9 @@ static zy_status encode_plain(const zy_tokenizer *t, zy__tok_cache *c, const uin
     return ZY_STATUS_OK;
 }
 
-// The longest added token starting at s[0..len), or -1.
-static int32_t match_added(const zy_tokenizer *t, const uint8_t *s, size_t len) {
-    int32_t best = -1;
-    size_t best_len = 0;
-    for (int32_t k = 0; k < t->n_added; k++) {
-        int32_t id = t->added[k];
-        size_t n = t->tok_len[id];
-        if (n <= len && n > best_len && !memcmp(t->pool + t->tok_off[id], s, n)) {
-            best = id;
-            best_len = n;
-        }
-    }
-    return best;
-}
-
 static zy_status encode_slot(zy_tokenizer *t, int slot, const uint8_t *s, size_t len,
                              unsigned flags, int32_t *ids, size_t cap, size_t *n_ids) {
+    if (t->type == ZY_TOKENIZER_WORDPIECE) return zy__wp_encode(t, s, len, flags, ids, NULL, cap, n_ids);
     zy__tok_cache *c = &t->cache[slot];
     *n_ids = 0;
     if (!cache_init(c)) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "tokenizer encode: out of memory");
@@ -127,7 +115,7 @@ static zy_status encode_slot(zy_tokenizer *t, int slot, const uint8_t *s, size_t
         // encoded on its own, as GPT-2 / tiktoken split on special tokens first.
         for (size_t i = 0; i < len; i++) {
             if (!t->added_first[s[i]]) continue;
-            int32_t id = match_added(t, s + i, len - i);
+            int32_t id = zy__tok_match_added(t, s + i, len - i);
             if (id < 0) continue;
             if ((st = encode_plain(t, c, s + start, i - start, ids, cap, &o))) return st;
             if (o >= cap)
@@ -153,14 +141,16 @@ zy_status zy_tokenizer_encode(zy_tokenizer *t, const char *text, size_t len, uns
 // ---- parallel encode ------------------------------------------------------------------
 // A safe cut is a position p where text[p-1] == '\n' and text[p] is not whitespace: the
 // '\n' can only be in a whitespace-only pre-token, which cannot reach the non-space
-// character, so a pre-token starts at p whatever came before.
-static size_t next_safe_cut(const uint8_t *s, size_t len, size_t from) {
+// character, so a pre-token starts at p whatever came before. For WordPiece any '\n'
+// ends a word, so every position after one is safe.
+static size_t next_safe_cut(const zy_tokenizer *t, const uint8_t *s, size_t len, size_t from) {
     for (size_t p = from; p < len;) {
         const uint8_t *nl = memchr(s + p, '\n', len - p);
         if (!nl) return len;
         p = (size_t)(nl - s) + 1;
         size_t n;
-        if (p < len && zy__pretok_class(s + p, len - p, &n) != 3) return p;
+        if (p < len && (t->type == ZY_TOKENIZER_WORDPIECE || zy__pretok_class(s + p, len - p, &n) != 3))
+            return p;
     }
     return len;
 }
@@ -209,7 +199,7 @@ zy_status zy_tokenizer_encode_parallel(zy_tokenizer *t, const char *text, size_t
     int nchunks = ZY_MIN(4 * threads, MAX_CHUNKS);
     cut[0] = 0;
     for (int k = 1; k < nchunks; k++)
-        cut[k] = next_safe_cut(s, len, ZY_MAX(cut[k - 1], len / (size_t)nchunks * (size_t)k));
+        cut[k] = next_safe_cut(t, s, len, ZY_MAX(cut[k - 1], len / (size_t)nchunks * (size_t)k));
     cut[nchunks] = len;
     // Each chunk writes its ids from its own byte offset: it makes at most one id per
     // byte, so chunks never overlap, and a left-to-right compaction joins them. The pool
@@ -235,6 +225,7 @@ zy_status zy_tokenizer_decode(const zy_tokenizer *t, const int32_t *ids, size_t 
                               size_t cap, size_t *len) {
     if (!t || (!ids && n) || !len)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "tokenizer decode: NULL argument");
+    if (t->type == ZY_TOKENIZER_WORDPIECE) return zy__wp_decode(t, ids, n, out, cap, len);
     size_t total = 0;
     *len = 0;
     for (size_t i = 0; i < n; i++) {

@@ -1,6 +1,8 @@
 // Reading tokenizer files: GPT-2's vocab.json + merges.txt, and the Hugging Face
-// tokenizer.json subset zhuyi supports. Every malformed input is an error naming the file
+// tokenizer.json subset zhuyi supports; zy_tokenizer_load's dispatch (directory, JSON or
+// vocab.txt; model.type) for both kinds. Every malformed input is an error naming the file
 // and the field or line; nothing here can crash on bad input. Writing is in save.c.
+// WordPiece's files are read in wp_load.c.
 //
 // vocab.json:  {"token": id, ...}, tokens spelled in GPT-2's byte-level alphabet.
 // merges.txt:  optional first line "#version: ...", then "left right" per line (one space
@@ -22,8 +24,11 @@
 #include <math.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "bpe.h"
 #include "core/internal.h"
+#include "wordpiece.h"
 
 // Line number of a position in text (1-based), for parse errors.
 static long line_of(const char *text, const char *at) {
@@ -207,6 +212,7 @@ zy_status zy_tokenizer_load_gpt2(zy_tokenizer **out, const char *vocab_json,
         p = e + 1;
     }
     if ((s = zy__tok_finish(t, merges_txt))) goto fail;
+    zy__tok_set_source(t, vocab_json);
     cJSON_Delete(vocab);
     zy_free(buf);
     zy_free(vtext);
@@ -241,8 +247,8 @@ static int is_empty_str_or_absent(const cJSON *o, const char *key) {
 static zy_status check_options(const char *path, const cJSON *root, const cJSON *model) {
     const cJSON *v;
     if (cJSON_GetObjectItemCaseSensitive(model, "type") && strcmp(type_of(model), "BPE"))
-        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: model.type '%s' (only BPE is supported)",
-                         path, type_of(model));
+        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: model.type '%s' (only BPE and WordPiece "
+                         "are supported)", path, type_of(model));
     v = cJSON_GetObjectItemCaseSensitive(model, "dropout");
     if (v && !cJSON_IsNull(v) && !(cJSON_IsNumber(v) && v->valuedouble == 0))
         return zy__error(ZY_STATUS_UNSUPPORTED, "%s: model.dropout is not supported", path);
@@ -278,7 +284,8 @@ static zy_status check_options(const char *path, const cJSON *root, const cJSON 
     return ZY_STATUS_OK;
 }
 
-static zy_status load_json(zy_tokenizer **out, const char *path, const cJSON *root) {
+static zy_status load_json(zy_tokenizer **out, const char *path, const cJSON *root,
+                           zy_tokenizer_load_params p) {
     char what[600];
     zy_status s;
     if (!cJSON_IsObject(root))
@@ -286,6 +293,7 @@ static zy_status load_json(zy_tokenizer **out, const char *path, const cJSON *ro
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (!cJSON_IsObject(model))
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s: field 'model' missing or not an object", path);
+    if (!strcmp(type_of(model), "WordPiece")) return zy__wp_load_json(out, path, root, p);
     if ((s = check_options(path, root, model))) return s;
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
@@ -364,6 +372,7 @@ static zy_status load_json(zy_tokenizer **out, const char *path, const cJSON *ro
     }
     if ((s = zy__tok_finish(t, path))) goto fail;
     zy_free(buf);
+    zy__tok_set_source(t, path);
     *out = t;
     return ZY_STATUS_OK;
 fail:
@@ -372,18 +381,57 @@ fail:
     return s;
 }
 
-zy_status zy_tokenizer_load(zy_tokenizer **out, const char *path) {
+zy_tokenizer_load_params zy_tokenizer_load_default_params(void) {
+    return (zy_tokenizer_load_params){.lowercase = -1, .strip_accents = -1,
+                                      .tokenize_chinese_chars = -1};
+}
+
+static int is_file(const char *dir, const char *name, char *buf, size_t cap) {
+    struct stat st;
+    snprintf(buf, cap, "%s/%s", dir, name);
+    return stat(buf, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+zy_status zy_tokenizer_load_with(zy_tokenizer **out, const char *path,
+                                 zy_tokenizer_load_params p) {
     if (!out || !path) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "tokenizer load: NULL argument");
     *out = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char a[4096], b[4096];
+        if (is_file(path, "tokenizer.json", a, sizeof a)) return zy_tokenizer_load_with(out, a, p);
+        if (is_file(path, "vocab.txt", a, sizeof a)) return zy__wp_load_vocab_txt(out, a, p);
+        if (is_file(path, "vocab.json", a, sizeof a) && is_file(path, "merges.txt", b, sizeof b))
+            return zy_tokenizer_load_gpt2(out, a, b);
+        if (is_file(path, "encoder.json", a, sizeof a) && is_file(path, "vocab.bpe", b, sizeof b))
+            return zy_tokenizer_load_gpt2(out, a, b);
+        return zy__error(ZY_STATUS_NOT_FOUND, "%s: a directory without tokenizer.json, vocab.txt, "
+                         "vocab.json + merges.txt or encoder.json + vocab.bpe", path);
+    }
     char *text;
     size_t len;
     cJSON *root;
     zy_status s = zy_file_read(path, &text, &len);
     if (s) return s;
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) i++;
+    if (!ends_with(path, ".json") && !(i < len && text[i] == '{')) {
+        zy_free(text);
+        return zy__wp_load_vocab_txt(out, path, p);
+    }
     if (!(s = parse_json(path, text, len, &root))) {
-        s = load_json(out, path, root);
+        s = load_json(out, path, root, p);
         cJSON_Delete(root);
     }
     zy_free(text);
     return s;
+}
+
+zy_status zy_tokenizer_load(zy_tokenizer **out, const char *path) {
+    return zy_tokenizer_load_with(out, path, zy_tokenizer_load_default_params());
 }

@@ -1,4 +1,5 @@
 // Writing tokenizer.json (Hugging Face layout, the subset load.c reads back), atomically.
+// WordPiece tokenizers are written by wp_save.c.
 // Ordinary tokens are spelled in GPT-2's byte-level alphabet; added tokens literally.
 // Output is deterministic: vocab in id order, merges in rank order, fixed field order.
 #include <cjson/cJSON.h>
@@ -7,6 +8,7 @@
 
 #include "bpe.h"
 #include "core/internal.h"
+#include "wordpiece.h"
 
 // Token id as its tokenizer.json string (byte-level spelling, or literal if added).
 static int spell(const zy_tokenizer *t, int32_t id, char *buf) {
@@ -42,6 +44,7 @@ static cJSON *bytelevel_obj(int add_prefix_space, int trim_offsets) {
 
 zy_status zy_tokenizer_save(const zy_tokenizer *t, const char *path) {
     if (!t || !path) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "tokenizer save: NULL argument");
+    if (t->type == ZY_TOKENIZER_WORDPIECE) return zy__wp_save_json(t, path);
     size_t maxlen = 0;
     for (int32_t id = 0; id < t->n_vocab; id++)
         if (t->tok_len[id] != UINT32_MAX) maxlen = ZY_MAX(maxlen, (size_t)t->tok_len[id]);

@@ -1,6 +1,7 @@
-// The zy_tokenizer object: vocabulary (id <-> raw bytes), merges (pair -> rank), added
-// tokens, and the build steps the loaders and the trainer share. Encoding is in
-// encode.c, file formats in load.c / save.c. Not for pre-tokenizing or merging words.
+// The zy_tokenizer object, for both kinds: vocabulary (id <-> bytes), merges (pair ->
+// rank, BPE), added tokens, special-token roles, and the build steps the loaders and the
+// trainers share. Encoding is in encode.c / wp_encode.c, file formats in load.c / save.c /
+// wp_load.c / wp_save.c. Not for pre-tokenizing, normalising or merging words.
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,8 +41,8 @@ static zy_status grow(void **p, size_t *cap, size_t need, size_t elem) {
 
 zy_status zy__tok_create(zy_tokenizer **out, int32_t n_vocab) {
     *out = NULL;
-    if (n_vocab < 256 || n_vocab > ZY__TOK_MAX_ID)
-        return zy__error(ZY_STATUS_BAD_FORMAT, "tokenizer: vocabulary size %d not in 256..%d",
+    if (n_vocab < 1 || n_vocab > ZY__TOK_MAX_ID)
+        return zy__error(ZY_STATUS_BAD_FORMAT, "tokenizer: vocabulary size %d not in 1..%d",
                          (int)n_vocab, ZY__TOK_MAX_ID);
     zy_tokenizer *t = zy_calloc(1, sizeof *t);
     if (!t) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "tokenizer: out of memory");
@@ -58,8 +59,15 @@ zy_status zy__tok_create(zy_tokenizer **out, int32_t n_vocab) {
     memset(t->tok_len, 0xFF, (size_t)n_vocab * sizeof *t->tok_len);
     memset(t->find, 0xFF, t->find_cap * sizeof *t->find);
     for (int b = 0; b < 256; b++) t->byte_id[b] = -1;
+    t->type = ZY_TOKENIZER_BPE;
+    for (int r = 0; r < ZY_SPECIAL_COUNT; r++) t->special[r] = -1;
+    snprintf(t->source, sizeof t->source, "tokenizer");
     *out = t;
     return ZY_STATUS_OK;
+}
+
+void zy__tok_set_source(zy_tokenizer *t, const char *path) {
+    snprintf(t->source, sizeof t->source, "%s", path);
 }
 
 void zy_tokenizer_free(zy_tokenizer *t) {
@@ -177,7 +185,7 @@ zy_status zy__tok_add_merge(zy_tokenizer *t, int32_t a, int32_t b, const char *w
 }
 
 zy_status zy__tok_finish(zy_tokenizer *t, const char *what) {
-    for (int b = 0; b < 256; b++)
+    for (int b = 0; b < 256 && t->type == ZY_TOKENIZER_BPE; b++)
         if (t->byte_id[b] < 0)
             return zy__error(ZY_STATUS_BAD_FORMAT,
                              "%s: no token for the single byte 0x%02x (byte-level BPE needs "
@@ -218,7 +226,54 @@ zy_status zy__tok_finish(zy_tokenizer *t, const char *what) {
         t->added_max_len = ZY_MAX(t->added_max_len, (size_t)t->tok_len[id]);
         t->added_first[(uint8_t)t->pool[t->tok_off[id]]] = 1;
     }
+    if (t->type == ZY_TOKENIZER_BPE) {
+        int32_t eot = zy_tokenizer_find(t, "<|endoftext|>", 13);
+        for (int r = ZY_SPECIAL_BOS; r <= ZY_SPECIAL_EOS; r++) {
+            snprintf(t->special_name[r], sizeof t->special_name[r], "<|endoftext|>");
+            if (t->special[r] < 0) t->special[r] = eot;
+        }
+    } else {
+        t->wp.max_len = 0;
+        for (int32_t id = 0; id < t->n_vocab; id++)
+            if (t->tok_len[id] != UINT32_MAX)
+                t->wp.max_len = ZY_MAX(t->wp.max_len, (size_t)t->tok_len[id]);
+    }
     return ZY_STATUS_OK;
+}
+
+int32_t zy__tok_match_added(const zy_tokenizer *t, const uint8_t *s, size_t len) {
+    int32_t best = -1;
+    size_t best_len = 0;
+    for (int32_t k = 0; k < t->n_added; k++) {
+        int32_t id = t->added[k];
+        size_t n = t->tok_len[id];
+        if (n <= len && n > best_len && !memcmp(t->pool + t->tok_off[id], s, n)) {
+            best = id;
+            best_len = n;
+        }
+    }
+    return best;
+}
+
+zy_tokenizer_type zy_tokenizer_get_type(const zy_tokenizer *t) { return t->type; }
+
+const char *zy_tokenizer_type_name(zy_tokenizer_type type) {
+    return type == ZY_TOKENIZER_WORDPIECE ? "wordpiece" : type == ZY_TOKENIZER_BPE ? "bpe" : "?";
+}
+
+zy_status zy_tokenizer_special_id(const zy_tokenizer *t, zy_special role, int32_t *id) {
+    static const char *const roles[ZY_SPECIAL_COUNT] = {"unknown", "classifier (CLS)",
+                                                        "separator (SEP)", "padding",
+                                                        "mask", "beginning", "end"};
+    if (!t || !id || (int)role < 0 || role >= ZY_SPECIAL_COUNT)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "tokenizer special_id: bad argument");
+    *id = t->special[role];
+    if (*id >= 0) return ZY_STATUS_OK;
+    if (t->special_name[role][0])
+        return zy__error(ZY_STATUS_NOT_FOUND, "%s: no %s token (the %s token)", t->source,
+                         t->special_name[role], roles[role]);
+    return zy__error(ZY_STATUS_NOT_FOUND, "%s: no %s token (a %s tokenizer has none)",
+                     t->source, roles[role], zy_tokenizer_type_name(t->type));
 }
 
 int zy_tokenizer_vocab_size(const zy_tokenizer *t) { return t->n_vocab; }

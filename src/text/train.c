@@ -258,19 +258,16 @@ static int valid_utf8(const char *s, size_t n) {
     return 1;
 }
 
-// The merge loop; fills merges (a, b) and the bytes of each new token via T.
-static zy_status learn(trainer *T, zy_bpe_train_params p, int32_t *ma, int32_t *mb, int32_t *nm,
-                       int32_t max_merges) {
+// The merge loop on T's words (T->sym, woff, wlen, wfreq set): each step asks fn for the
+// symbol that (a, b) becomes; fn returns it, -1 to stop (nothing merged), or -2 after
+// setting an error (its status in *st).
+static zy_status merge_loop(trainer *T, int64_t min_frequency, int32_t max_merges,
+                            zy__merge_fn fn, void *ctx, zy_tokenizer_progress_fn progress,
+                            void *user, int32_t *nm) {
     zy_status s;
-    size_t total = 0;
-    for (size_t w = 0; w < T->nw; w++) total += (size_t)T->wlen[w];
-    T->sym = zy_alloc(total * sizeof *T->sym + 4);
     T->stamp = zy_alloc(T->nw * sizeof *T->stamp + 4);
-    if (!T->sym || !T->stamp) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "tokenizer train: out of memory");
-    for (size_t w = 0; w < T->nw; w++) {
-        for (int32_t i = 0; i < T->wlen[w]; i++) T->sym[T->woff[w] + i] = T->bytes[T->woff[w] + i];
-        T->stamp[w] = -1;
-    }
+    if (!T->stamp) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "tokenizer train: out of memory");
+    for (size_t w = 0; w < T->nw; w++) T->stamp[w] = -1;
     for (size_t w = 0; w < T->nw; w++) {
         if ((s = ensure_touched(T, (size_t)T->wlen[w]))) return s;
         if ((s = word_pairs(T, (int32_t)w, T->wfreq[w], -1))) return s;
@@ -282,10 +279,11 @@ static zy_status learn(trainer *T, zy_bpe_train_params p, int32_t *ma, int32_t *
         int32_t pi;
         if ((s = pair_index(T, e.a, e.b, &pi))) return s;
         if (T->pcount[pi] != e.count) continue; // stale
-        if (e.count < p.min_frequency) break;
-        int32_t c = 256 + *nm;
-        ma[*nm] = e.a;
-        mb[*nm] = e.b;
+        if (e.count < min_frequency) break;
+        zy_status fs = ZY_STATUS_OK;
+        int32_t c = fn(ctx, e.a, e.b, &fs);
+        if (c == -1) break;
+        if (c < 0) return fs; // fn set the message
         wlist where = T->pwhere[pi];
         T->pwhere[pi] = (wlist){0};
         for (uint32_t k = 0; k < where.n && !s; k++) {
@@ -308,11 +306,55 @@ static zy_status learn(trainer *T, zy_bpe_train_params p, int32_t *ma, int32_t *
         if (s) return s;
         (*nm)++;
         if ((s = flush_touched(T))) return s;
-        if (p.progress && ((*nm & 63) == 0 || *nm == max_merges) &&
-            p.progress("merging", (size_t)*nm, (size_t)max_merges, p.progress_user))
+        if (progress && ((*nm & 63) == 0 || *nm == max_merges) &&
+            progress("merging", (size_t)*nm, (size_t)max_merges, user))
             return zy__error(ZY_STATUS_INTERRUPTED, "tokenizer train: stopped by the caller");
     }
     return ZY_STATUS_OK;
+}
+
+zy_status zy__merge_learn(int32_t *sym, const uint32_t *off, int32_t *len, const int64_t *freq,
+                          size_t n_words, int64_t min_frequency, int32_t max_merges,
+                          zy__merge_fn fn, void *ctx, zy_tokenizer_progress_fn progress,
+                          void *user, int32_t *n_merges) {
+    // The trainer borrows the caller's arrays (handed back before it is freed).
+    trainer T = {0};
+    T.sym = sym;
+    T.woff = (uint32_t *)off;
+    T.wlen = len;
+    T.wfreq = (int64_t *)freq;
+    T.nw = n_words;
+    zy_status s = merge_loop(&T, min_frequency, max_merges, fn, ctx, progress, user, n_merges);
+    T.sym = NULL, T.woff = NULL, T.wlen = NULL, T.wfreq = NULL;
+    trainer_free(&T);
+    return s;
+}
+
+typedef struct bpe_merges {
+    int32_t *ma, *mb;
+    int32_t n;
+} bpe_merges;
+
+static int32_t bpe_new_symbol(void *ctx, int32_t a, int32_t b, zy_status *st) {
+    (void)st;
+    bpe_merges *m = ctx;
+    m->ma[m->n] = a;
+    m->mb[m->n] = b;
+    return 256 + m->n++;
+}
+
+// BPE: the words' bytes are the first symbols; merge k makes symbol 256 + k.
+static zy_status learn(trainer *T, zy_bpe_train_params p, int32_t *ma, int32_t *mb, int32_t *nm,
+                       int32_t max_merges) {
+    size_t total = 0;
+    for (size_t w = 0; w < T->nw; w++) total += (size_t)T->wlen[w];
+    T->sym = zy_alloc(total * sizeof *T->sym + 4);
+    if (!T->sym) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "tokenizer train: out of memory");
+    for (size_t w = 0; w < T->nw; w++)
+        for (int32_t i = 0; i < T->wlen[w]; i++) T->sym[T->woff[w] + i] = T->bytes[T->woff[w] + i];
+    bpe_merges m = {ma, mb, 0};
+    return merge_loop(T, p.min_frequency, max_merges, bpe_new_symbol, &m, p.progress,
+                      p.progress_user, nm);
 }
 
 zy_status zy_tokenizer_train_bpe_texts(zy_tokenizer **out, const char *const *texts,

@@ -1,13 +1,13 @@
-// `zhuyi tokenize encode|decode`: text <-> ids through a tokenizer, stdin to stdout.
-// Plain mode: encode reads all of stdin and prints space-separated ids on one line;
-// decode reads whitespace-separated ids and writes the exact bytes. --jsonl: one JSON
-// string per input line -> one JSON array of ids per output line, and back.
+// `zhuyi tokenize encode|decode`: text <-> ids through a tokenizer (byte-level BPE or
+// WordPiece), stdin to stdout. Plain mode: encode reads all of stdin and prints
+// space-separated ids on one line; decode reads whitespace-separated ids and writes the
+// text (BPE: the exact bytes). --jsonl: one JSON string per input line -> one JSON array
+// of ids per output line, and back.
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "zhuyi/zhuyi.h"
@@ -15,34 +15,24 @@
 
 static const char usage_text[] =
     "usage: zhuyi tokenize encode|decode --tokenizer PATH [--jsonl] [--special]\n"
+    "                                    [--add-special] [--cased]\n"
     "\n"
     "Reads stdin, writes stdout.\n"
     "  encode            text -> ids, printed space-separated on one line\n"
-    "  decode            whitespace-separated ids -> the exact original bytes\n"
+    "  decode            whitespace-separated ids -> text (BPE: the exact original bytes;\n"
+    "                    WordPiece: tokens joined by spaces, \"##\" pieces glued on)\n"
     "  --jsonl           one JSON string per line in, one JSON array of ids per line out\n"
     "                    (decode: arrays in, strings out; bytes that are not valid UTF-8\n"
     "                    are written as U+FFFD, since JSON text must be UTF-8)\n"
-    "  --tokenizer PATH  a tokenizer.json, or a directory holding tokenizer.json,\n"
-    "                    vocab.json + merges.txt, or encoder.json + vocab.bpe (GPT-2)\n"
-    "  --special         recognise special tokens such as <|endoftext|> in the text\n";
-
-static int exists(const char *dir, const char *name, char *buf, size_t cap) {
-    snprintf(buf, cap, "%s/%s", dir, name);
-    struct stat st;
-    return stat(buf, &st) == 0;
-}
-
-static zy_status load(zy_tokenizer **t, const char *path) {
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return zy_tokenizer_load(t, path);
-    char a[4096], b[4096];
-    if (exists(path, "tokenizer.json", a, sizeof a)) return zy_tokenizer_load(t, a);
-    if (exists(path, "vocab.json", a, sizeof a) && exists(path, "merges.txt", b, sizeof b))
-        return zy_tokenizer_load_gpt2(t, a, b);
-    if (exists(path, "encoder.json", a, sizeof a) && exists(path, "vocab.bpe", b, sizeof b))
-        return zy_tokenizer_load_gpt2(t, a, b);
-    return zy_tokenizer_load(t, path); // reports the directory as unreadable
-}
+    "  --tokenizer PATH  a tokenizer.json (BPE or WordPiece), a BERT vocab.txt, or a\n"
+    "                    directory holding tokenizer.json, vocab.txt, vocab.json +\n"
+    "                    merges.txt, or encoder.json + vocab.bpe (GPT-2)\n"
+    "  --special         recognise special tokens such as <|endoftext|> or [MASK] in the\n"
+    "                    text\n"
+    "  --add-special     encode: wrap each text as the tokenizer's post-processor says\n"
+    "                    (WordPiece: [CLS] ... [SEP]; GPT-2 adds nothing)\n"
+    "  --cased           WordPiece: do not lower-case or strip accents (for a bare\n"
+    "                    vocab.txt of a cased BERT; overrides the files)\n";
 
 static char *read_all(FILE *f, size_t *n) {
     size_t cap = 1 << 16;
@@ -164,12 +154,30 @@ static long parse_json_string(const char *s, size_t n, char *out) {
     return i == n ? (long)o : -1;
 }
 
-static int encode_plain(zy_tokenizer *t, unsigned flags) {
+// Encode text[0..n) into ids (room from encode_cap), with the post-processor's special
+// tokens when add_special.
+static zy_status encode_text(zy_tokenizer *t, const char *text, size_t n, unsigned flags,
+                             int add_special, int32_t *ids, size_t cap, size_t *k) {
+    if (!add_special) return zy_tokenizer_encode_parallel(t, text, n, flags, ids, cap, k);
+    zy_encode_params p = zy_encode_default_params();
+    p.flags = flags;
+    zy_encoding e = {.ids = ids, .cap = cap};
+    zy_status s = zy_tokenizer_encode_pair(t, text, n, NULL, 0, p, &e);
+    *k = e.n;
+    return s;
+}
+
+static size_t encode_cap(const zy_tokenizer *t, size_t n) {
+    return zy_tokenizer_encode_pair_cap(t, n, 0, zy_encode_default_params()) + 1;
+}
+
+static int encode_plain(zy_tokenizer *t, unsigned flags, int add_special) {
     size_t n, k;
     char *text = read_all(stdin, &n);
-    int32_t *ids = text ? malloc((n + 1) * sizeof *ids) : NULL;
+    size_t cap = text ? encode_cap(t, n) : 0;
+    int32_t *ids = text ? malloc(cap * sizeof *ids) : NULL;
     if (!ids) return free(text), zy_cli_die("out of memory reading stdin");
-    if (zy_tokenizer_encode_parallel(t, text, n, flags, ids, n + 1, &k)) {
+    if (encode_text(t, text, n, flags, add_special, ids, cap, &k)) {
         free(text);
         free(ids);
         return zy_cli_die("encode: %s", zy_last_error());
@@ -212,7 +220,7 @@ static int decode_plain(zy_tokenizer *t) {
     return s ? zy_cli_die("decode: %s", zy_last_error()) : 0;
 }
 
-static int jsonl(zy_tokenizer *t, unsigned flags, int decode) {
+static int jsonl(zy_tokenizer *t, unsigned flags, int add_special, int decode) {
     char *line = NULL;
     size_t cap = 0, idcap = 0;
     int32_t *ids = NULL;
@@ -225,8 +233,8 @@ static int jsonl(zy_tokenizer *t, unsigned flags, int decode) {
         if (strspn(line, " \t\r\n") == (size_t)got) continue; // blank lines are skipped
         if (!decode) {
             // Decoded text is never longer than its JSON spelling.
-            if ((size_t)got + 1 > idcap) {
-                idcap = (size_t)got + 1;
+            if (encode_cap(t, (size_t)got) > idcap) {
+                idcap = encode_cap(t, (size_t)got);
                 free(ids);
                 free(text);
                 ids = malloc(idcap * sizeof *ids);
@@ -236,7 +244,7 @@ static int jsonl(zy_tokenizer *t, unsigned flags, int decode) {
             size_t k;
             if (n == -2) rc = zy_cli_die("out of memory");
             else if (n < 0) rc = zy_cli_die("encode --jsonl: line %ld is not a JSON string", lineno);
-            else if (zy_tokenizer_encode(t, text, (size_t)n, flags, ids, idcap, &k))
+            else if (encode_text(t, text, (size_t)n, flags, add_special, ids, idcap, &k))
                 rc = zy_cli_die("encode: line %ld: %s", lineno, zy_last_error());
             else {
                 putchar('[');
@@ -287,19 +295,29 @@ int zy_cli_tokenize(int argc, char **argv) {
     if (!decode && strcmp(argv[1], "encode"))
         return zy_cli_die("tokenize: unknown action '%s' (encode or decode)", argv[1]);
     const char *path = NULL;
-    int use_jsonl = 0;
+    int use_jsonl = 0, add_special = 0;
     unsigned flags = 0;
+    zy_tokenizer_load_params lp = zy_tokenizer_load_default_params();
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) path = argv[++i];
         else if (!strcmp(argv[i], "--jsonl")) use_jsonl = 1;
         else if (!strcmp(argv[i], "--special")) flags |= ZY_ENCODE_SPECIAL;
+        else if (!strcmp(argv[i], "--add-special")) add_special = 1;
+        else if (!strcmp(argv[i], "--cased")) lp.lowercase = 0;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return fputs(usage_text, stdout), 0;
         else return zy_cli_die("tokenize: unknown or incomplete option '%s' (see --help)", argv[i]);
     }
     if (!path) return zy_cli_die("tokenize: --tokenizer PATH is required");
     zy_tokenizer *t;
-    if (load(&t, path)) return zy_cli_die("%s", zy_last_error());
-    int rc = use_jsonl ? jsonl(t, flags, decode) : decode ? decode_plain(t) : encode_plain(t, flags);
+    if (zy_tokenizer_load_with(&t, path, lp)) return zy_cli_die("%s", zy_last_error());
+    if (lp.lowercase == 0 && zy_tokenizer_get_type(t) != ZY_TOKENIZER_WORDPIECE) {
+        zy_tokenizer_free(t);
+        return zy_cli_die("tokenize: --cased is for WordPiece tokenizers (%s is byte-level "
+                          "BPE, which never changes case)", path);
+    }
+    int rc = use_jsonl ? jsonl(t, flags, add_special, decode)
+             : decode  ? decode_plain(t)
+                       : encode_plain(t, flags, add_special);
     if (fflush(stdout) != 0 && !rc) rc = zy_cli_die("writing stdout: %s", strerror(errno));
     zy_tokenizer_free(t);
     return rc;
