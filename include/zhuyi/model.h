@@ -117,7 +117,8 @@ typedef struct zy_session_params {
     bool attention_weights; // keep every layer's attention probabilities of the last
                      // forward for zy_session_output("attentions.L"), (B, H, T, T):
                      // attention then runs on the plain core (O(T²) memory per layer,
-                     // slower). Models that cannot (GPT-2 today) ignore it. (false)
+                     // slower; GPT-2 and BERT keep them, decoding never does).
+                     // Models that cannot ignore it. (false)
 } zy_session_params;
 
 zy_session_params zy_session_default_params(void);
@@ -148,7 +149,8 @@ float *zy_session_grads(zy_session *s, size_t *n);
 float *zy_session_tensor_grad(zy_session *s, int tensor);
 void zy_session_zero_grads(zy_session *s);
 // A named output of the last forward, e.g. "logits" (B, T, V) of a language model, or
-// BERT's "hidden", "pooled", "mlm_logits", "nsp_logits", "attentions.L" (README);
+// BERT's "hidden", "pooled", "mlm_logits", "nsp_logits", "attentions.L" (README; GPT-2
+// has "logits", "hidden" and "attentions.L");
 // shape[0..*ndim) receive its shape (up to 4 dims). NULL if the model has no such output
 // or it is gone (a language model's backward overwrites its logits with their gradient).
 const float *zy_session_output(const zy_session *s, const char *name, int *ndim,

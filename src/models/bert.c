@@ -28,6 +28,7 @@
 
 #include "core/internal.h"
 #include "models/bert_internal.h"
+#include "models/outputs.h"
 
 typedef struct layer_spec {
     const char *suffix;
@@ -277,14 +278,8 @@ static zy_status bert_session_init(zy_session *s, const zy_session_params *p) {
 // with attention_weights.
 static const float *attention_output(const bert_session *g, const char *name, int *ndim,
                                      int64_t *shape) {
-    const char *num = name + strlen("attentions.");
-    int l = 0;
-    if (!*num || strlen(num) > 6) return NULL;
-    for (const char *c = num; *c; c++) {
-        if (*c < '0' || *c > '9') return NULL;
-        l = 10 * l + (*c - '0');
-    }
-    if (!g->keep_attention || l >= g->h.n_layer) return NULL;
+    int l = zy__attention_output_layer(name, g->h.n_layer);
+    if (!g->keep_attention || l < 0) return NULL;
     bert_acts a = zy__bert_acts(g);
     // The layer's saved activations as forward carved them: for the batch's (B, T).
     zy_block_config bc = zy__bert_block_config(g, g->B, g->T, l, NULL);

@@ -21,6 +21,7 @@
 
 #include "core/internal.h"
 #include "models/gpt_internal.h"
+#include "models/outputs.h"
 
 typedef struct block_spec {
     const char *suffix;
@@ -174,6 +175,7 @@ static zy_status gpt_session_init(zy_session *s, const zy_session_params *p) {
     g->w = zy_calloc((size_t)L, sizeof *g->w);
     if (p->training) g->dw = zy_calloc((size_t)L, sizeof *g->dw);
     g->n_seq = p->n_seq;
+    g->keep_attention = p->attention_weights;
     if (!g->w || (p->training && !g->dw))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt session: out of memory");
     for (int l = 0; l < L; l++) g->w[l] = layer_view(weight_ptr, m, l);
@@ -185,13 +187,32 @@ static zy_status gpt_session_init(zy_session *s, const zy_session_params *p) {
     return ZY_STATUS_OK;
 }
 
+// "logits" (B, T, V) until a backward overwrites them; "hidden" (B, T, C), the final
+// layernorm's output (Hugging Face GPT2Model's last_hidden_state); "attentions.L"
+// (B, H, T, T), layer L's attention probabilities when the session keeps them (causal:
+// 0 above the diagonal).
 static const float *gpt_output(const zy_session *s, const char *name, int *ndim,
                                int64_t *shape) {
     const gpt_session *g = zy_session_impl(s);
-    if (strcmp(name, "logits") || !g->logits_ok) return NULL;
-    if (ndim) *ndim = 3;
-    if (shape) shape[0] = g->B, shape[1] = g->T, shape[2] = g->h.vocab_size;
-    return zy__gpt_acts(g).logits;
+    int B = g->B, T = g->T;
+    int64_t sh[4] = {B, T, 0, 0};
+    int nd = 3;
+    const float *out;
+    gpt_acts a = zy__gpt_acts(g);
+    if (!strcmp(name, "logits") && g->logits_ok) {
+        out = a.logits, sh[2] = g->h.vocab_size;
+    } else if (!strcmp(name, "hidden") && g->outputs_ok) {
+        out = a.lnf, sh[2] = g->h.n_embd;
+    } else {
+        int l = zy__attention_output_layer(name, g->h.n_layer);
+        if (l < 0 || !g->keep_attention || !g->outputs_ok) return NULL;
+        zy_block_config bc = zy__gpt_block_config(g, B, T, l);
+        out = zy_block_attention_weights(a.blocks + (size_t)l * a.block_acts, &bc, false);
+        nd = 4, sh[1] = g->h.n_head, sh[2] = T, sh[3] = T;
+    }
+    if (ndim) *ndim = nd;
+    if (shape) memcpy(shape, sh, (size_t)nd * sizeof *sh);
+    return out;
 }
 
 const zy_model_ops zy__gpt_ops = {

@@ -30,10 +30,12 @@ typedef struct dec_bufs {
 
 static int dec_rows(const gpt_session *g) { return ZY_MAX(DEC_CHUNK, g->n_seq); }
 
-// The blocks' configuration for decoding: never any dropout.
+// The blocks' configuration for decoding: never any dropout, and no kept attention
+// weights (decoding reads the KV cache; only forward keeps them).
 static zy_block_config dec_config(const gpt_session *g, int B, int T, int l) {
     zy_block_config c = zy__gpt_block_config(g, B, T, l);
     c.dropout = (zy_block_dropout){0};
+    c.need_weights = false;
     return c;
 }
 

@@ -31,15 +31,21 @@ zy_block_config zy__gpt_block_config(const gpt_session *g, int B, int T, int l) 
     c.eps = h->layer_norm_epsilon;
     c.dropout = (zy_block_dropout){.attn = g->p, .attn_out = g->p, .ff_out = g->p};
     c.seed = zy__gpt_site_seed(g, 1 + l);
+    c.need_weights = g->keep_attention;
     return c;
 }
 
 // Carves the block for (B, T); with base NULL only counts (returns the total through
-// *total). One function for both so the count and the carving cannot disagree.
+// *total). One function for both so the count and the carving cannot disagree. The
+// blocks' shares are sized with the model's dropout whatever the last forward used: what
+// the plain attention core saves (kept weights) grows with it, and the carving must not
+// move between prepare and a forward in either mode.
 static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *total) {
     size_t N = (size_t)B * T, C = (size_t)g->h.n_embd, V = (size_t)g->h.vocab_size;
     int L = g->h.n_layer;
-    zy_block_config bc = zy__gpt_block_config(g, B, T, 0);
+    gpt_session sizing = *g;
+    sizing.p = g->h.dropout;
+    zy_block_config bc = zy__gpt_block_config(&sizing, B, T, 0);
     size_t nc = round16(N * C), n1 = round16(N);
     size_t off = 0;
 #define TAKE(n) (base ? base + (off += (n), off - (n)) : (off += (n), NULL))
@@ -77,8 +83,8 @@ gpt_acts zy__gpt_acts(const gpt_session *g) {
 // Sizes are checked by the generic session (B*T <= 2^24, T <= n_positions) and the config
 // (n_layer <= 2^12, n_embd <= 2^16, vocab_size <= 2^24: gpt_config.c), so the count below
 // stays under 2^60 floats (the (B*T, V) logits at most 2^48, each layer's saved
-// activations a few (B*T, 4C) at most 2^43, attention on the tiled core O(T)) and cannot
-// wrap. A block beyond the machine's memory is refused before anything is allocated,
+// activations a few (B*T, 4C) at most 2^43, attention on the tiled core O(T); kept
+// attention weights B*H*T*T per layer, at most 2^24 * 2^16 with H <= C) and cannot wrap. A block beyond the machine's memory is refused before anything is allocated,
 // naming the sizes that set it.
 zy_status zy__gpt_prepare(zy_session *s, int B, int T, int seq_dec) {
     (void)seq_dec;
@@ -101,7 +107,7 @@ zy_status zy__gpt_prepare(zy_session *s, int B, int T, int seq_dec) {
     g->acts = acts;
     g->cap_B = B;
     g->cap_T = T;
-    g->backward_ok = g->logits_ok = false;
+    g->backward_ok = g->logits_ok = g->outputs_ok = false;
     return ZY_STATUS_OK;
 }
 
@@ -126,7 +132,7 @@ zy_status zy__gpt_forward(zy_session *s, const zy_batch *batch, float *loss, dou
     int B = batch->B, T = batch->T;
     const int *inputs = batch->input_ids, *targets = batch->targets;
     int C = c->n_embd, V = c->vocab_size, L = c->n_layer, N = B * T;
-    g->backward_ok = g->logits_ok = false;
+    g->backward_ok = g->logits_ok = g->outputs_ok = false;
     zy_status st;
     if (targets && (st = check_targets(targets, B, T, V))) return st;
     // The masks of this forward, kept for its backward whatever the session does between.
@@ -154,7 +160,7 @@ zy_status zy__gpt_forward(zy_session *s, const zy_batch *batch, float *loss, dou
                          w->lnfb, N, C, c->layer_norm_epsilon);
     // Tied head: logits (N, V) = lnf (N, C) · wteᵀ, one GEMM over all B*T rows.
     zy_sgemm(false, true, N, V, C, 1.0f, a.lnf, C, w->wte, C, 0.0f, a.logits, V);
-    g->logits_ok = true;
+    g->logits_ok = g->outputs_ok = true;
     if (!targets) return ZY_STATUS_OK;
     memcpy(a.targets, targets, (size_t)N * sizeof *targets);
     float l;

@@ -52,6 +52,8 @@ typedef struct gpt_session {
     gpt_hparams h;
     gpt_layer *w, *dw;      // (L) weight and gradient views (dw NULL when not training)
     gpt_weights ew, edw;    // the same for the tensors outside blocks
+    bool keep_attention;    // zy_session_params.attention_weights: the blocks run the plain
+                            // attention core and keep the weights (B, H, T, T) per layer
 
     float *acts;            // the activation block for cap_B x cap_T (zy__gpt_acts)
     int cap_B, cap_T;
@@ -60,6 +62,8 @@ typedef struct gpt_session {
     int B, T;
     bool backward_ok;       // a forward with targets whose backward has not run
     bool logits_ok;         // the logits of the last forward are intact
+    bool outputs_ok;        // its hidden states and kept attention weights are (backward
+                            // leaves them)
     int n_valid;
     float p;                // dropout probability in force (0 in evaluation mode)
     uint64_t seed;
@@ -74,7 +78,8 @@ typedef struct gpt_session {
 
 // The shared block's configuration for layer l of a (B, T) batch: pre-LN causal decoder,
 // GELU-tanh, 4C hidden, dropout p on the attention weights and both residual branches
-// (GPT-2 has none on the MLP hidden layer), masks drawn from the layer's seed.
+// (GPT-2 has none on the MLP hidden layer), masks drawn from the layer's seed; attention
+// on the plain core, weights kept, when the session keeps them.
 zy_block_config zy__gpt_block_config(const gpt_session *g, int B, int T, int l);
 
 // Seed of dropout site `site` (0 the embedding, 1 + l block l's streams): distinct
