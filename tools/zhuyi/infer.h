@@ -7,7 +7,7 @@
 #include "zhuyi/tokenizer.h"
 
 // dir/config.json + dir/model.safetensors (any registered model type) + dir/tokenizer.json
-// (or GPT-2's vocab.json + merges.txt). Checks that the tokenizer's vocabulary size
+// (or BERT's vocab.txt, or GPT-2's vocab.json + merges.txt). Checks that the tokenizer's vocabulary size
 // equals the model's vocab_size and that no weight is NaN or infinite (naming the tensor).
 // Prints "zhuyi: <command>: <reason>" and returns 1 on failure (nothing to free then);
 // 0 with *m and *t set on success.

@@ -27,11 +27,13 @@ int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tok
     zy_status s;
     if (is_file(dir, "tokenizer.json", a, sizeof a))
         s = zy_tokenizer_load(t, a);
+    else if (is_file(dir, "vocab.txt", a, sizeof a)) // BERT's (tokenizer_config.json read too)
+        s = zy_tokenizer_load(t, a);
     else if (is_file(dir, "vocab.json", a, sizeof a) && is_file(dir, "merges.txt", b, sizeof b))
         s = zy_tokenizer_load_gpt2(t, a, b);
     else
-        return zy_cli_die("%s: '%s' has no tokenizer.json (nor GPT-2's vocab.json + "
-                          "merges.txt)", command, dir);
+        return zy_cli_die("%s: '%s' has no tokenizer.json (nor BERT's vocab.txt, nor GPT-2's "
+                          "vocab.json + merges.txt)", command, dir);
     if (s) return zy_cli_die("%s: %s", command, zy_last_error());
     if ((s = zy_model_load(m, dir))) {
         zy_tokenizer_free(*t);

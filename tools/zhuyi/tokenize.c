@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "textio.h"
 #include "zhuyi/zhuyi.h"
 #include "zhuyi/tokenizer.h"
 
@@ -48,36 +49,6 @@ static char *read_all(FILE *f, size_t *n) {
     }
     if (buf) buf[*n] = 0;
     return buf;
-}
-
-// JSON string of s[0..n): escapes, and U+FFFD for bytes that are not valid UTF-8.
-static void put_json_string(const unsigned char *s, size_t n, FILE *out) {
-    putc('"', out);
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        if (c == '"' || c == '\\') fprintf(out, "\\%c", c), i++;
-        else if (c == '\n') fputs("\\n", out), i++;
-        else if (c == '\t') fputs("\\t", out), i++;
-        else if (c == '\r') fputs("\\r", out), i++;
-        else if (c < 0x20 || c == 0x7F) fprintf(out, "\\u%04x", c), i++;
-        else if (c < 0x80) putc((int)c, out), i++;
-        else {
-            size_t k = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-            int ok = k && i + k <= n;
-            for (size_t j = 1; ok && j < k; j++) ok = (s[i + j] & 0xC0) == 0x80;
-            if (ok && k == 3) { // no overlongs, no surrogates
-                unsigned cp = (c & 15) << 12 | (s[i + 1] & 63) << 6;
-                ok = cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF);
-            }
-            if (ok && k == 4) {
-                unsigned cp = (c & 7) << 18 | (s[i + 1] & 63) << 12;
-                ok = cp >= 0x10000 && cp <= 0x10FFFF;
-            }
-            if (ok) fwrite(s + i, 1, k, out), i += k;
-            else fputs("\xef\xbf\xbd", out), i++;
-        }
-    }
-    putc('"', out);
 }
 
 static int hex4(const char *p, unsigned *v) {
@@ -270,7 +241,7 @@ static int jsonl(zy_tokenizer *t, unsigned flags, int add_special, int decode) {
             char *out = NULL;
             if (!rc && v && !zy_tokenizer_decode(t, v, (size_t)i, NULL, 0, &len) &&
                 (out = malloc(len + 1)) && !zy_tokenizer_decode(t, v, (size_t)i, out, len, &len)) {
-                put_json_string((unsigned char *)out, len, stdout);
+                zy_cli_put_json_string(stdout, out, len);
                 putchar('\n');
             } else if (!rc) {
                 rc = zy_cli_die("decode: line %ld: %s", lineno, zy_last_error());
