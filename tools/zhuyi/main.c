@@ -13,6 +13,8 @@ static const zy_cli_command commands[] = {
     {"pretrain", "train a GPT on text files (`zhuyi pretrain gpt --help`)", zy_cli_pretrain},
     {"eval", "loss and perplexity of a model directory on a text file", zy_cli_eval},
     {"generate", "continue a prompt with a model directory (streams text)", zy_cli_generate},
+    {"fill-mask", "the likeliest tokens for each [MASK] of a text (BERT)", zy_cli_fill_mask},
+    {"embed", "one vector per line of text (BERT, GPT hidden states)", zy_cli_embed},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,242 @@
+// `zhuyi fill-mask DIR --text "... [MASK] ..."`: the most probable tokens for each [MASK]
+// of a text, by a masked language model (BERT with an MLM head). Scores are the softmax
+// of the MLM logits over the whole vocabulary at the masked position; candidates are
+// ranked by score, ties to the smaller id (deterministic). Queries come from --text, or
+// one per line from --file or stdin (--jsonl: {"text": ..., "text_pair": ...}); each runs
+// alone (batch of 1), so results do not depend on what else is asked.
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "infer.h"
+#include "model_input.h"
+#include "textio.h"
+#include "zhuyi/zhuyi.h"
+
+static const char usage_text[] =
+    "usage: zhuyi fill-mask DIR [--text TEXT [--text-pair TEXT] | --file FILE] [--jsonl]\n"
+    "                       [--top-k K] [--json] [--truncate] [--threads N]\n"
+    "\n"
+    "Predicts the tokens behind each [MASK] in a text with the masked language model in DIR\n"
+    "(a BERT directory with an MLM head: BertForPreTraining or BertForMaskedLM, and a\n"
+    "WordPiece tokenizer: vocab.txt or tokenizer.json). Without --text, reads one query per\n"
+    "line from FILE or stdin (blank lines skipped).\n"
+    "\n"
+    "  --text TEXT        the text, holding one or more [MASK]\n"
+    "  --text-pair TEXT   a second sentence (token type 1): [CLS] TEXT [SEP] PAIR [SEP]\n"
+    "  --file FILE        queries, one per line (\"-\": stdin, the default)\n"
+    "  --jsonl            each line is {\"text\": ..., \"text_pair\": ...} (text_pair optional)\n"
+    "  --top-k K          candidates per [MASK] (default 5)\n"
+    "  --json             one JSON array per [MASK]: [{\"token\": ..., \"id\": ..., \"score\":\n"
+    "                     ...}, ...], best first; scores are probabilities\n"
+    "  --truncate         cut a text longer than the model's positions instead of refusing\n"
+    "                     it (a [MASK] cut off is an error)\n"
+    "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n"
+    "\n"
+    "Plain output: per [MASK], K lines \"token  score\", blocks separated by a blank line,\n"
+    "in the order of the queries and of their masks. --json: one line per [MASK], same order.\n";
+
+typedef struct cand {
+    float logit;
+    int id;
+} cand;
+
+static int by_logit(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    if (x->logit != y->logit) return x->logit > y->logit ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+// The top k of logits (V) as probabilities: cands (V) sorted, *lse receives log Σ exp.
+static void rank(const float *logits, int V, cand *cands, double *lse) {
+    float mx = -INFINITY;
+    for (int v = 0; v < V; v++) mx = fmaxf(mx, logits[v]);
+    double sum = 0;
+    for (int v = 0; v < V; v++) {
+        sum += exp((double)logits[v] - mx);
+        cands[v] = (cand){logits[v], v};
+    }
+    *lse = mx + log(sum);
+    qsort(cands, (size_t)V, sizeof *cands, by_logit);
+}
+
+// Display width of a UTF-8 string in characters (for aligning the plain output).
+static size_t chars(const char *s, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+static void print_mask(const zy_tokenizer *tok, const cand *cands, int k, double lse, int json,
+                       zy_strbuf *b) {
+    zy_strbuf_clear(b);
+    size_t width = 0;
+    for (int i = 0; i < k && !json; i++) {
+        size_t n = 0;
+        const char *s = zy_tokenizer_token_bytes(tok, cands[i].id, &n);
+        if (s && chars(s, n) > width) width = chars(s, n);
+    }
+    if (json) zy_strbuf_puts(b, "[");
+    for (int i = 0; i < k; i++) {
+        size_t n = 0;
+        const char *s = zy_tokenizer_token_bytes(tok, cands[i].id, &n);
+        if (!s) s = "", n = 0;
+        double score = exp((double)cands[i].logit - lse);
+        if (json) {
+            zy_strbuf_printf(b, "%s{\"token\": ", i ? ", " : "");
+            zy_cli_json_string(b, s, n);
+            zy_strbuf_printf(b, ", \"id\": %d, \"score\": %.6g}", cands[i].id, score);
+        } else {
+            zy_strbuf_put(b, s, n);
+            zy_strbuf_printf(b, "%*s  %.4f\n", (int)(width - chars(s, n)), "", score);
+        }
+    }
+    if (json) zy_strbuf_puts(b, "]\n");
+}
+
+typedef struct opts {
+    const char *dir, *text, *pair, *file;
+    int jsonl, json, truncate, top_k;
+} opts;
+
+static int parse(int argc, char **argv, opts *o) {
+    *o = (opts){.top_k = 5};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), -1;
+        else if (!strcmp(a, "--json")) o->json = 1;
+        else if (!strcmp(a, "--jsonl")) o->jsonl = 1;
+        else if (!strcmp(a, "--truncate")) o->truncate = 1;
+        else if (!strcmp(a, "--text") && v) o->text = v, i++;
+        else if (!strcmp(a, "--text-pair") && v) o->pair = v, i++;
+        else if (!strcmp(a, "--file") && v) o->file = v, i++;
+        else if (!strcmp(a, "--top-k") && v) {
+            if (zy_cli_parse_int(v, 1, 1 << 30, &o->top_k))
+                return zy_cli_die("fill-mask: --top-k '%s' is not a number >= 1", v);
+            i++;
+        } else if (!strcmp(a, "--threads") && v) {
+            int t;
+            if (zy_cli_parse_int(v, 1, 4096, &t))
+                return zy_cli_die("fill-mask: --threads '%s' is not a number from 1 to 4096", v);
+            zy_threads_set(t);
+            i++;
+        } else if (a[0] == '-' && a[1])
+            return zy_cli_die("fill-mask: unknown or incomplete option '%s' (see zhuyi "
+                              "fill-mask --help)", a);
+        else if (o->dir)
+            return zy_cli_die("fill-mask: one model directory only ('%s' and '%s')", o->dir, a);
+        else o->dir = a;
+    }
+    if (!o->dir) return fputs(usage_text, stderr), 2;
+    if (o->pair && !o->text) return zy_cli_die("fill-mask: --text-pair needs --text");
+    if (o->text && (o->file || o->jsonl))
+        return zy_cli_die("fill-mask: --text and --file/--jsonl exclude each other");
+    return 0;
+}
+
+// The model must produce "mlm_logits": asked of a one-token forward, so any masked
+// language model the registry knows qualifies and any other is refused up front.
+static int check_mlm(zy_session *s, const zy_model_info *info, int32_t id, const char *dir) {
+    int ids[1] = {id}, len[1] = {1};
+    zy_batch b = {.B = 1, .T = 1, .input_ids = ids, .lengths = len};
+    if (zy_session_prepare(s, 1, 1, 0) || zy_session_forward(s, &b, NULL, NULL))
+        return zy_cli_die("fill-mask: %s", zy_last_error());
+    if (!zy_session_output(s, "mlm_logits", NULL, NULL))
+        return zy_cli_die("fill-mask: the model in %s is a '%s' %s, which has no masked "
+                          "language model head (fill-mask needs BertForPreTraining or "
+                          "BertForMaskedLM)", dir, info->model_type, info->architecture);
+    return 0;
+}
+
+int zy_cli_fill_mask(int argc, char **argv) {
+    opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    zy_model *m;
+    zy_tokenizer *tok;
+    if (zy_cli_open_model("fill-mask", o.dir, &m, &tok)) return 1;
+    const zy_model_info *info = zy_model_get_info(m);
+    int V = info->vocab_size;
+    int32_t mask = -1;
+    zy_session *s = NULL;
+    zy_cli_reader r = {0};
+    zy_cli_tokens tk = {0};
+    zy_cli_encoder enc;
+    zy_strbuf out = {0};
+    cand *cands = malloc((size_t)V * sizeof *cands);
+    if (!cands) {
+        rc = zy_cli_die("fill-mask: out of memory");
+        goto done;
+    }
+    if (zy_tokenizer_get_type(tok) != ZY_TOKENIZER_WORDPIECE ||
+        zy_tokenizer_special_id(tok, ZY_SPECIAL_MASK, &mask)) {
+        rc = zy_cli_die("fill-mask: %s has no WordPiece tokenizer with a [MASK] token (its "
+                        "tokenizer is %s%s): fill-mask needs a BERT model directory", o.dir,
+                        zy_tokenizer_type_name(zy_tokenizer_get_type(tok)),
+                        zy_tokenizer_get_type(tok) == ZY_TOKENIZER_WORDPIECE ? " without [MASK]"
+                                                                             : "");
+        goto done;
+    }
+    if (zy_session_create(&s, m, NULL)) {
+        rc = zy_cli_die("fill-mask: %s", zy_last_error());
+        goto done;
+    }
+    if ((rc = check_mlm(s, info, mask, o.dir))) goto done;
+    if ((rc = zy_cli_reader_open(&r, "fill-mask", o.text, o.pair, o.file, o.jsonl, true)))
+        goto done;
+    zy_cli_encoder_init(&enc, "fill-mask", tok, info, o.truncate);
+    int k = o.top_k < V ? o.top_k : V, blocks = 0;
+    zy_cli_query q;
+    int got;
+    while ((got = zy_cli_reader_next(&r, &q)) == 1) {
+        char wb[4200];
+        const char *where = zy_cli_query_where(&r, &q, wb, sizeof wb);
+        if ((rc = zy_cli_encode(&enc, &r, &q, &tk))) goto done;
+        int n = (int)tk.n, masks = 0;
+        for (int t = 0; t < n; t++) masks += tk.ids[t] == mask;
+        if (!masks) {
+            rc = zy_cli_die("fill-mask: %sno [MASK] in the text%s", where,
+                            tk.n_truncated ? " after truncation to the model's positions" : "");
+            goto done;
+        }
+        int lengths[1];
+        zy_batch b = zy_cli_batch(&tk, 1, tk.ids, tk.types, lengths);
+        const float *logits;
+        if (zy_session_prepare(s, 1, n, 0) || zy_session_forward(s, &b, NULL, NULL) ||
+            !(logits = zy_session_output(s, "mlm_logits", NULL, NULL))) {
+            rc = zy_cli_die("fill-mask: %s%s", where, zy_last_error());
+            goto done;
+        }
+        for (int t = 0; t < n; t++) {
+            if (tk.ids[t] != mask) continue;
+            double lse;
+            rank(logits + (size_t)t * V, V, cands, &lse);
+            if (!isfinite(lse)) {
+                rc = zy_cli_die("fill-mask: %sthe logits are not finite", where);
+                goto done;
+            }
+            print_mask(tok, cands, k, lse, o.json, &out);
+            if (out.oom) {
+                rc = zy_cli_die("fill-mask: out of memory");
+                goto done;
+            }
+            if (!o.json && blocks++) putchar('\n');
+            fwrite(out.p, 1, out.n, stdout);
+        }
+    }
+    if (got < 0) rc = 1;
+    else if (fflush(stdout) != 0 || ferror(stdout))
+        rc = zy_cli_die("fill-mask: writing stdout: %s", strerror(errno));
+done:
+    free(cands);
+    zy_strbuf_free(&out);
+    zy_cli_tokens_free(&tk);
+    zy_cli_reader_close(&r);
+    zy_session_free(s);
+    zy_model_free(m);
+    zy_tokenizer_free(tok);
+    return rc;
+}
