@@ -21,5 +21,6 @@ int zy_cli_eval(int argc, char **argv);      // eval.c: `zhuyi eval DIR --data F
 int zy_cli_generate(int argc, char **argv);  // generate.c: `zhuyi generate DIR --prompt TEXT`
 int zy_cli_fill_mask(int argc, char **argv); // fill_mask.c: `zhuyi fill-mask DIR --text T`
 int zy_cli_embed(int argc, char **argv);     // embed.c: `zhuyi embed DIR` (lines -> vectors)
+int zy_cli_attention(int argc, char **argv); // attention.c: `zhuyi attention DIR --text T`
 
 #endif

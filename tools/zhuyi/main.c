@@ -15,6 +15,7 @@ static const zy_cli_command commands[] = {
     {"generate", "continue a prompt with a model directory (streams text)", zy_cli_generate},
     {"fill-mask", "the likeliest tokens for each [MASK] of a text (BERT)", zy_cli_fill_mask},
     {"embed", "one vector per line of text (BERT, GPT hidden states)", zy_cli_embed},
+    {"attention", "attention maps of every layer and head as SVG or JSON", zy_cli_attention},
 };
 
 static void usage(FILE *out) {
