@@ -6,7 +6,7 @@ set -e
 
 case "${1:-build}" in
 build) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev" ;;
-test) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev npm python3-torch pkgconf" ;;
+test) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev npm python3-torch pkgconf libxml2-utils" ;;
 bench) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev npm libopenblas-dev python3-torch" ;;
 refs) pkgs="python3-torch python3-numpy python3-regex" ;;
 *) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs)" >&2; exit 2 ;;
