@@ -227,6 +227,7 @@ int zy_cli_attention(int argc, char **argv) {
     zy_cli_encoder_init(&enc, "attention", tok, info, o.truncate);
     if ((rc = zy_cli_encode(&enc, &r, &q, &tk))) goto done;
     int T = (int)tk.n, lengths[1];
+    // one row: the batch is the row's own arrays (T = its length, nothing moves)
     zy_batch b = zy_cli_batch(&tk, 1, tk.ids, tk.types, lengths);
     if (zy_session_create(&s, m, &sp) || zy_session_prepare(s, 1, T, 0) ||
         zy_session_forward(s, &b, NULL, NULL)) {

@@ -203,6 +203,7 @@ int zy_cli_fill_mask(int argc, char **argv) {
             goto done;
         }
         int lengths[1];
+        // one row: the batch is the row's own arrays (T = its length, nothing moves)
         zy_batch b = zy_cli_batch(&tk, 1, tk.ids, tk.types, lengths);
         const float *logits;
         if (zy_session_prepare(s, 1, n, 0) || zy_session_forward(s, &b, NULL, NULL) ||

@@ -50,7 +50,8 @@ static int longest(const zy_heatmap_label *l, int n, int cap) {
     return best < cap ? best : cap + 1; // + the ellipsis
 }
 
-// One map at (x, y), cell px per cell: background, the runs of each level, frame.
+// One map at (x, y), cell px per cell: background, the runs of each level (one pass over
+// the cells, each run appended to its level's buffer lv[level]), frame.
 static void map(zy_strbuf *b, const float *w, int rows, int cols, int x, int y, int cell,
                 int layer, int head, zy_strbuf *lv) {
     zy_strbuf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n",
@@ -62,26 +63,22 @@ static void map(zy_strbuf *b, const float *w, int rows, int cols, int x, int y, 
     zy_strbuf_printf(b, " data-rows=\"%d\" data-cols=\"%d\" transform=\"translate(%d %d) "
                         "scale(%d)\" shape-rendering=\"crispEdges\">\n",
                      rows, cols, x, y, cell);
+    for (int level = 1; level <= ZY_HEATMAP_LEVELS; level++) zy_strbuf_clear(&lv[level]);
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols;) {
+            int level = zy_heatmap_level(w[(size_t)i * cols + j]), k = j + 1;
+            while (k < cols && zy_heatmap_level(w[(size_t)i * cols + k]) == level) k++;
+            if (level) zy_strbuf_printf(&lv[level], "M%d %dh%dv1h-%dz", j, i, k - j, k - j);
+            j = k;
+        }
     for (int level = 1; level <= ZY_HEATMAP_LEVELS; level++) {
-        zy_strbuf_clear(lv);
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols;) {
-                if (zy_heatmap_level(w[(size_t)i * cols + j]) != level) {
-                    j++;
-                    continue;
-                }
-                int k = j + 1;
-                while (k < cols && zy_heatmap_level(w[(size_t)i * cols + k]) == level) k++;
-                zy_strbuf_printf(lv, "M%d %dh%dv1h-%dz", j, i, k - j, k - j);
-                j = k;
-            }
-        if (!lv->n) continue;
+        if (lv[level].oom) b->oom = 1;
+        if (!lv[level].n) continue;
         char c[8];
         colour(level, c);
         zy_strbuf_printf(b, "<path data-level=\"%d\" fill=\"%s\" d=\"", level, c);
-        zy_strbuf_put(b, lv->p, lv->n);
+        zy_strbuf_put(b, lv[level].p, lv[level].n);
         zy_strbuf_puts(b, "\"/>\n");
-        if (lv->oom) b->oom = 1;
     }
     zy_strbuf_printf(b, "</g>\n<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
                         "stroke=\"#999\" stroke-width=\"0.5\"/>\n",
@@ -162,13 +159,12 @@ int zy_heatmap_svg(const zy_heatmap_doc *d, zy_strbuf *b) {
         }
         zy_strbuf_puts(b, "</g>\n");
     }
-    zy_strbuf lv = {0};
+    zy_strbuf lv[ZY_HEATMAP_LEVELS + 1] = {{0}};
     for (int r = 0; r < d->n_layers; r++)
         for (int c = 0; c < d->n_heads; c++)
             map(b, d->maps[(size_t)r * d->n_heads + c], d->rows, d->cols, x0 + c * (mw + gap),
-                y0 + r * (mh + gap), cell, d->layer_ids[r], d->head_ids[c], &lv);
-    if (lv.oom) b->oom = 1;
-    zy_strbuf_free(&lv);
+                y0 + r * (mh + gap), cell, d->layer_ids[r], d->head_ids[c], lv);
+    for (int level = 0; level <= ZY_HEATMAP_LEVELS; level++) zy_strbuf_free(&lv[level]);
     // key labels under each map of the last row, reading upwards
     int yk = y0 + grid_h + 4;
     zy_strbuf_printf(b, "<g font-size=\"%.1f\" text-anchor=\"end\">\n", font);
