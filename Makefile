@@ -177,7 +177,8 @@ fuzz-build:
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz OPT=-O1 \
 	    SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-bins
 
-fuzz-bins: $(FUZZ_BIN)
+# The helper objects are named here so make keeps them (not intermediate files).
+fuzz-bins: $(FUZZ_HELPER_OBJ) $(FUZZ_BIN)
 
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_HELPER_OBJ) $(BUILD)/libzhuyi.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_HELPER_OBJ) \

@@ -205,5 +205,5 @@ put("fuzz_dataset", "trained", ctl(32 | 64 | 1, 3, 2, 40, 1) + (TEXT * 2).encode
 put("fuzz_dataset", "utf8_invalid", ctl(4 | 16, 0, 0, 3, 3) +
     "caf\u00e9 \u6ce8\u610f \U0001F600 don't I'm 12345 ".encode() + b"\xff\xfe\xc0\xaf\xed\xa0\x80"
     + b"<|endoftext|>  \n\n\t\r\n x")
-put("fuzz_dataset", "parallel", ctl(8, 1, 15, 2, 0) + b"line one\nline two\n  indented\n")
+put("fuzz_dataset", "parallel", ctl(8, 1, 15, 2, 0x80) + b"line one\nline two\n  indented\n")
 put("fuzz_dataset", "tiny", ctl(0, 3, 15, 0, 0) + b"ab")
