@@ -2,11 +2,15 @@
 // finding, each on the smallest input that showed it (its reproducer is also in the
 // harness's seed corpus, fuzz/corpus/<harness>/). Meant to fail loudly under
 // `make sanitize` too, where a use-after-free is reported as such.
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "test_safetensors.h"
+#include "text/bpe.h"
+#include "zhuyi/tokenizer.h"
 #include "zhuyi/trainer.h"
 
 // fuzz_trainer_state: a training state whose format or version is not zhuyi's. The reader
@@ -30,5 +34,64 @@ TEST(fuzz_found_trainer_state_wrong_version_message) {
     char buf[16];
     CHECK(zy_trainer_state_get(path, "version", buf, sizeof buf) == ZY_STATUS_BAD_FORMAT);
     CHECK(strstr(zy_last_error(), "version '2'") != NULL);
+    stt_rm_dir(dir);
+}
+
+// fuzz_tokenizer_json: a merge one of whose halves is an added token. tokenizer.json
+// spelled that half as the added token's literal text, but merges are read in the
+// byte-level alphabet, so the saved file did not load again ("\xe9 + a makes a token not
+// in the vocab"): the literal "\xc3\xa9" reads back as the single byte 0xE9.
+TEST(fuzz_found_tokenizer_merge_of_added_token_saved_byte_level) {
+    // vocab: the 256 bytes (byte-level spelling) and "\xc3\xa9a" (257, spelled "Ã©a");
+    // added token "\xc3\xa9" (256, literal); merges "Ã ©" (makes the added token) and
+    // "Ã© a" (uses it).
+    cJSON *root = cJSON_CreateObject();
+    cJSON *model = cJSON_AddObjectToObject(root, "model");
+    cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
+    char s[8];
+    for (int b = 0; b < 256; b++) {
+        uint8_t c = (uint8_t)b;
+        s[zy__bytelevel_encode(&c, 1, s)] = '\0';
+        cJSON_AddNumberToObject(vocab, s, b);
+    }
+    cJSON_AddNumberToObject(vocab, "\xc3\x83\xc2\xa9" "a", 257);
+    cJSON *merges = cJSON_AddArrayToObject(model, "merges");
+    cJSON_AddItemToArray(merges, cJSON_CreateString("\xc3\x83 \xc2\xa9"));
+    cJSON_AddItemToArray(merges, cJSON_CreateString("\xc3\x83\xc2\xa9 a"));
+    cJSON *added = cJSON_AddArrayToObject(root, "added_tokens");
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddNumberToObject(a, "id", 256);
+    cJSON_AddStringToObject(a, "content", "\xc3\xa9");
+    cJSON_AddBoolToObject(a, "special", 0);
+    cJSON_AddItemToArray(added, a);
+    cJSON *pre = cJSON_AddObjectToObject(root, "pre_tokenizer");
+    cJSON_AddStringToObject(pre, "type", "ByteLevel");
+    cJSON_AddBoolToObject(pre, "add_prefix_space", 0);
+    cJSON_AddBoolToObject(pre, "use_regex", 1);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    ASSERT(text);
+    const char *dir = stt_tmp_dir();
+    char p0[256], p1[256];
+    snprintf(p0, sizeof p0, "%s/in.json", dir);
+    snprintf(p1, sizeof p1, "%s/saved.json", dir);
+    stt_put_file(p0, text, strlen(text));
+    free(text);
+    zy_tokenizer *t = NULL, *u = NULL;
+    ASSERT(zy_tokenizer_load(&t, p0) == ZY_STATUS_OK);
+    ASSERT(zy_tokenizer_save(t, p1) == ZY_STATUS_OK);
+    zy_status st = zy_tokenizer_load(&u, p1);
+    if (st) zt_note("%s", zy_last_error());
+    CHECK(st == ZY_STATUS_OK);
+    if (u) {
+        CHECK(zy_tokenizer_merge_count(u) == 2 && zy_tokenizer_vocab_size(u) == 258);
+        int32_t ids[4] = {0}, ids2[4] = {0};
+        size_t n = 0, n2 = 0;
+        CHECK(zy_tokenizer_encode(t, "\xc3\xa9" "a", 3, 0, ids, 3, &n) == ZY_STATUS_OK);
+        CHECK(zy_tokenizer_encode(u, "\xc3\xa9" "a", 3, 0, ids2, 3, &n2) == ZY_STATUS_OK);
+        CHECK(n == 1 && ids[0] == 257 && n2 == 1 && ids2[0] == 257);
+    }
+    zy_tokenizer_free(u);
+    zy_tokenizer_free(t);
     stt_rm_dir(dir);
 }

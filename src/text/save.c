@@ -1,5 +1,6 @@
 // Writing tokenizer.json (Hugging Face layout, the subset load.c reads back), atomically.
-// Ordinary tokens are spelled in GPT-2's byte-level alphabet; added tokens literally.
+// Ordinary tokens are spelled in GPT-2's byte-level alphabet, added tokens literally in
+// the vocab and added_tokens, but byte-level in merges (as load.c reads them).
 // Output is deterministic: vocab in id order, merges in rank order, fixed field order.
 #include <cjson/cJSON.h>
 #include <string.h>
@@ -13,6 +14,15 @@ static int spell(const zy_tokenizer *t, int32_t id, char *buf) {
     size_t n = t->tok_len[id];
     if (t->tok_added[id]) memcpy(buf, p, n);
     else n = zy__bytelevel_encode(p, n, buf);
+    buf[n] = '\0';
+    return (int)n;
+}
+
+// A merge half: always the byte-level spelling, which is how load.c reads merges (an
+// added token's literal text would read back as other bytes, or split at a space).
+static int spell_bytelevel(const zy_tokenizer *t, int32_t id, char *buf) {
+    size_t n = zy__bytelevel_encode((const uint8_t *)t->pool + t->tok_off[id], t->tok_len[id],
+                                    buf);
     buf[n] = '\0';
     return (int)n;
 }
@@ -71,9 +81,9 @@ zy_status zy_tokenizer_save(const zy_tokenizer *t, const char *path) {
     }
     cJSON *merges = cJSON_AddArrayToObject(model, "merges");
     for (int32_t r = 0; r < t->n_merges; r++) {
-        int n = spell(t, t->merge_a[r], buf);
+        int n = spell_bytelevel(t, t->merge_a[r], buf);
         buf[n] = ' ';
-        spell(t, t->merge_b[r], buf + n + 1);
+        spell_bytelevel(t, t->merge_b[r], buf + n + 1);
         cJSON_AddItemToArray(merges, cJSON_CreateString(buf));
     }
     char *text = cJSON_Print(root);
