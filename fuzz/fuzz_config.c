@@ -141,8 +141,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int k = 0;
     for (const cJSON *e = c->root->child; e && k < 64; e = e->next, k++)
         check_getters(c, e->string, e);
-    FZ_CHECK(!zy_config_has(c, "\x01 not a key"));
-    FZ_CHECK(zy_config_array_count(c, "\x01 not a key") == 0);
+    const char *absent = "\x01 not a key";
+    if (!cJSON_GetObjectItemCaseSensitive(c->root, absent)) { // the fuzzer may write it
+        FZ_CHECK(!zy_config_has(c, absent));
+        FZ_CHECK(zy_config_array_count(c, absent) == 0);
+    }
 
     zy_config *copy;
     FZ_CHECK(zy_config_copy(&copy, c) == ZY_STATUS_OK);
