@@ -95,3 +95,53 @@ TEST(fuzz_found_tokenizer_merge_of_added_token_saved_byte_level) {
     zy_tokenizer_free(t);
     stt_rm_dir(dir);
 }
+
+// fuzz_dataset: parallel encoding cut the text after any '\n' followed by a non-space
+// character. After a longer whitespace run ("\n\n\n" + "cd") the cut changes the
+// pre-tokens: in the whole text the run splits as "\n\n" + "\n" (\s+(?!\S), then \s),
+// but at the end of a chunk it is one pre-token "\n\n\n" -- other ids wherever the
+// tokenizer merges "\n\n\n". Cuts now go before that '\n'. CRLF text ("\r\n" + "cd")
+// had the same problem; it is checked too.
+TEST(fuzz_found_parallel_encode_cut_after_whitespace_run) {
+    // A tokenizer that has learned "\n\n\n" and "\r\n\r\n" (seen whole before a space).
+    static const char unit[] = "ab\n\n\n cd\r\n\r\n ef\n";
+    size_t n_unit = sizeof unit - 1, n_train = 64 * n_unit;
+    char *train = zt_malloc(n_train);
+    for (size_t i = 0; i < n_train; i += n_unit) memcpy(train + i, unit, n_unit);
+    zy_bpe_train_params p = zy_bpe_train_default_params();
+    p.vocab_size = 300;
+    zy_tokenizer *t;
+    const char *tp = train;
+    ASSERT(zy_tokenizer_train_bpe_texts(&t, &tp, &n_train, 1, p) == ZY_STATUS_OK);
+    free(train);
+    int32_t nl3[4];
+    size_t k = 0;
+    ASSERT(zy_tokenizer_encode(t, "\n\n\n", 3, 0, nl3, 3, &k) == ZY_STATUS_OK);
+    CHECK(k == 1); // the merges this test needs
+    ASSERT(zy_tokenizer_encode(t, "\r\n\r\n", 4, 0, nl3, 4, &k) == ZY_STATUS_OK);
+    CHECK(k == 1);
+    // A text past the parallel threshold whose only newlines end in runs of three.
+    static const char line[] = "ab\n\n\ncd ";
+    size_t n_line = sizeof line - 1, len = 0, cap = 80000;
+    char *text = zt_malloc(cap);
+    while (len + n_line <= cap) memcpy(text + len, line, n_line), len += n_line;
+    int32_t *a = zt_malloc(len * sizeof *a), *b = zt_malloc(len * sizeof *b);
+    size_t na = 0, nb = 0;
+    zy_threads_set(2);
+    ASSERT(zy_tokenizer_encode(t, text, len, 0, a, len, &na) == ZY_STATUS_OK);
+    ASSERT(zy_tokenizer_encode_parallel(t, text, len, 0, b, len, &nb) == ZY_STATUS_OK);
+    zt_note("%zu ids sequential, %zu parallel", na, nb);
+    CHECK(na == nb && !memcmp(a, b, na * sizeof *a));
+    // CRLF lines: "\r\n" before a word is "\r" + "\n" in the whole text.
+    static const char crlf[] = "ab\r\n\r\ncd ";
+    size_t n_crlf = sizeof crlf - 1;
+    for (len = 0; len + n_crlf <= cap; len += n_crlf) memcpy(text + len, crlf, n_crlf);
+    ASSERT(zy_tokenizer_encode(t, text, len, 0, a, len, &na) == ZY_STATUS_OK);
+    ASSERT(zy_tokenizer_encode_parallel(t, text, len, 0, b, len, &nb) == ZY_STATUS_OK);
+    zt_note("CRLF: %zu ids sequential, %zu parallel", na, nb);
+    CHECK(na == nb && !memcmp(a, b, na * sizeof *a));
+    free(b);
+    free(a);
+    free(text);
+    zy_tokenizer_free(t);
+}
