@@ -69,7 +69,7 @@ FUZZ_HELPER_OBJ := $(FUZZ_HELPER_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SAN    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all lib cli examples test test-build sanitize bench demo refs deps clean help \
-        install uninstall fuzz fuzz-build fuzz-bins
+        install uninstall fuzz fuzz-build fuzz-bins clang
 .DEFAULT_GOAL := all
 
 all: lib cli
@@ -88,6 +88,7 @@ help:
 	@echo "make examples   build examples/*.c into build/examples/ (static library)"
 	@echo "make fuzz       libFuzzer harnesses (clang, ASan + UBSan) in build/fuzz/, each run"
 	@echo "                FUZZ_SECONDS (default 60); fails on any crash, leak or property"
+	@echo "make clang      build everything with clang in build/clang/ and run the C tests"
 	@echo "make install    install headers (include/zhuyi/), libzhuyi.a, the shared library,"
 	@echo "                zhuyi.pc and bin/zhuyi under PREFIX (default /usr/local);"
 	@echo "                DESTDIR=/stage puts them under /stage/PREFIX (for packaging)"
@@ -189,6 +190,13 @@ fuzz-bins: $(FUZZ_HELPER_OBJ) $(FUZZ_BIN)
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_HELPER_OBJ) $(BUILD)/libzhuyi.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_HELPER_OBJ) \
 	    $(BUILD)/libzhuyi.a $(LDLIBS)
+
+# The library, CLI, examples and tests built with clang (the code builds with gcc and
+# clang alike, warnings as errors), then the C tests run.
+clang:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang test-build
+	@build/clang/zhuyi-tests
 
 # Installs bible-kjv if missing, trains a BPE + small GPT, prints val loss and a passage.
 demo:
