@@ -21,7 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     zy_status s = zy_tokenizer_load_gpt2(&t, vocab, merges);
     if (s) {
         FZ_CHECK(t == NULL);
-        FZ_CHECKF(s == ZY_STATUS_BAD_FORMAT, "unexpected status %d", (int)s);
+        // UNSUPPORTED: a NUL in a JSON string, which zhuyi's tokens cannot hold.
+        FZ_CHECKF(s == ZY_STATUS_BAD_FORMAT || s == ZY_STATUS_UNSUPPORTED,
+                  "unexpected status %d", (int)s);
         FZ_CHECKF(strstr(zy_last_error(), vocab) || strstr(zy_last_error(), merges),
                   "the message names neither file");
         return 0;

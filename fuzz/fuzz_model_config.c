@@ -1,6 +1,7 @@
 // libFuzzer harness: a model's config.json through the model registry
 // (src/models/registry.c: zy__model_find_ops) and the GPT-2 hyper-parameter reader
-// (src/models/gpt_config.c: zy__gpt_read_config), without allocating a model: no
+// (src/models/gpt_config.c: zy__gpt_read_config; BERT's: bert_config.c), without
+// allocating a model: no
 // zy_model_create (it allocates every parameter). The input is the config.json text.
 // Properties checked on every input:
 //  - the registry either names an implementation or refuses with NOT_FOUND (no
@@ -11,16 +12,22 @@
 //    [0, 0.999]); a refusal names the config;
 //  - written back (zy__gpt_write_config, as zy_model_save does), saved, loaded and read
 //    again: the same hyper-parameters, bit for bit, through the same implementation;
+//  - for BERT, an accepted config written back (zy__bert_write_config), saved, loaded and
+//    read again writes the same bytes;
 //  - the implementation's init on a bare model object (tensor table only, no parameter
 //    array) declares 4 + 12 n_layer tensors holding V·C + P·C + L·(12C² + 13C) + 2C
 //    floats (computed here in 128 bits, so an overflow in the table shows), and fills
 //    the model info with the same numbers; or, exactly when that count passes the
 //    table's limit of 2^46 floats, refuses with ZY_STATUS_INVALID_ARGUMENT.
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+#include "models/bert_internal.h"
 #include "models/gpt_internal.h"
 #include "models/model_internal.h"
+
+extern const zy_model_ops zy__bert_ops;
 
 extern const zy_model_ops zy__gpt_ops;
 
@@ -61,6 +68,41 @@ static void check_table(const zy_config *c, const gpt_hparams *h) {
     zy_tensor_table_free(m.table);
 }
 
+// BERT: a refusal names the config; an accepted config written back (as zy_model_save
+// writes it), saved, loaded and read again writes the very same bytes.
+static void check_bert(const zy_config *c) {
+    bert_hparams h;
+    zy_status st = zy__bert_read_config(c, &h);
+    if (st) {
+        FZ_CHECKF(st == ZY_STATUS_NOT_FOUND || st == ZY_STATUS_BAD_FORMAT ||
+                  st == ZY_STATUS_UNSUPPORTED || st == ZY_STATUS_INVALID_ARGUMENT,
+                  "unexpected status %d", (int)st);
+        FZ_CHECK(strstr(zy_last_error(), "config.json"));
+        return;
+    }
+    size_t n[2];
+    unsigned char *bytes[2];
+    for (int round = 0; round < 2; round++) {
+        zy_config *w;
+        FZ_CHECK(zy_config_create(&w, "written") == ZY_STATUS_OK);
+        FZ_CHECK(zy_config_set_string(w, "model_type", "bert") == ZY_STATUS_OK);
+        FZ_CHECK(zy__bert_write_config(&h, w) == ZY_STATUS_OK);
+        const char *path = fz_path(round ? "bert2.json" : "bert1.json");
+        FZ_CHECK(zy_config_save(w, path) == ZY_STATUS_OK);
+        zy_config_free(w);
+        bytes[round] = fz_read(path, &n[round]);
+        zy_config *r;
+        FZ_CHECK(zy_config_load(&r, path) == ZY_STATUS_OK);
+        FZ_CHECKF(zy__bert_read_config(r, &h) == ZY_STATUS_OK,
+                  "the written BERT config does not read back");
+        zy_config_free(r);
+    }
+    FZ_CHECKF(n[0] == n[1] && !memcmp(bytes[0], bytes[1], n[0]),
+              "a BERT config changed when written, read and written again");
+    free(bytes[0]);
+    free(bytes[1]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     zy_config *c;
     if (zy_config_parse(&c, (const char *)data, size, "fuzz/config.json")) return 0;
@@ -72,7 +114,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         zy_config_free(c);
         return 0;
     }
-    FZ_CHECK(ops == &zy__gpt_ops); // the only built-in implementation
+    if (ops == &zy__bert_ops) {
+        check_bert(c);
+        zy_config_free(c);
+        return 0;
+    }
+    FZ_CHECK(ops == &zy__gpt_ops); // the other built-in implementation
     gpt_hparams h;
     st = zy__gpt_read_config(c, &h);
     if (st) {
