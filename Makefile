@@ -59,8 +59,18 @@ TOOL_TEST_OBJ := $(BUILD)/tools/zhuyi/svg.o $(BUILD)/tools/zhuyi/util.o \
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
+# Fuzzing: fuzz/fuzz_*.c are libFuzzer harnesses, the other fuzz/*.c their helpers. They
+# are built (make fuzz-build) with clang into build/fuzz/, against the library compiled
+# there with coverage, ASan and UBSan (-O1); scripts/fuzz.sh runs them.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC    := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_HELPER_SRC := $(filter-out $(FUZZ_SRC),$(sort $(wildcard fuzz/*.c)))
+FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/%)
+FUZZ_HELPER_OBJ := $(FUZZ_HELPER_SRC:%.c=$(BUILD)/%.o)
+FUZZ_SAN    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
 .PHONY: all lib cli examples test test-build sanitize bench demo refs deps clean help \
-        install uninstall
+        install uninstall fuzz fuzz-build fuzz-bins clang
 .DEFAULT_GOAL := all
 
 all: lib cli
@@ -77,6 +87,9 @@ help:
 	@echo "make demo       train a small GPT on the King James Bible, print a passage"
 	@echo "make refs       regenerate the PyTorch reference dumps in tests/ref/"
 	@echo "make examples   build examples/*.c into build/examples/ (static library)"
+	@echo "make fuzz       libFuzzer harnesses (clang, ASan + UBSan) in build/fuzz/, each run"
+	@echo "                FUZZ_SECONDS (default 60); fails on any crash, leak or property"
+	@echo "make clang      build everything with clang in build/clang/ and run the C tests"
 	@echo "make install    install headers (include/zhuyi/), libzhuyi.a, the shared library,"
 	@echo "                zhuyi.pc and bin/zhuyi under PREFIX (default /usr/local);"
 	@echo "                DESTDIR=/stage puts them under /stage/PREFIX (for packaging)"
@@ -161,6 +174,31 @@ bench:
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) scripts/bench.sh
 
+# libFuzzer harnesses against the library built with clang for coverage, ASan and UBSan
+# (fuzzer-no-link: instrumented, but libFuzzer's main only in the harness binaries).
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh build/fuzz
+
+fuzz-build:
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz OPT=-O1 \
+	    SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-bins
+
+# The helper objects are named here so make keeps them (not intermediate files).
+fuzz-bins: $(FUZZ_HELPER_OBJ) $(FUZZ_BIN)
+
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_HELPER_OBJ) $(BUILD)/libzhuyi.a
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_HELPER_OBJ) \
+	    $(BUILD)/libzhuyi.a $(LDLIBS)
+
+# The library, CLI, examples and tests built with clang (the code builds with gcc and
+# clang alike, warnings as errors), then the C tests run.
+clang:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang test-build
+	@build/clang/zhuyi-tests
+
 # Installs bible-kjv if missing, trains a BPE + small GPT, prints val loss and a passage.
 demo:
 	@scripts/deps.sh build
@@ -203,4 +241,5 @@ uninstall:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_BIN:=.d) $(EXAMPLE_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_BIN:=.d) $(EXAMPLE_BIN:=.d) \
+         $(FUZZ_BIN:=.d) $(FUZZ_HELPER_OBJ:.o=.d)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages a make target needs, and only those that are missing.
-# Usage: scripts/deps.sh build|test|bench|refs
+# Usage: scripts/deps.sh build|test|bench|refs|fuzz
 # Says what it installs; does nothing (silently) when everything is present.
 set -e
 
@@ -9,7 +9,9 @@ build) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev" ;;
 test) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev npm python3-torch pkgconf libxml2-utils" ;;
 bench) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev npm libopenblas-dev python3-torch" ;;
 refs) pkgs="python3-torch python3-numpy python3-regex" ;;
-*) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs)" >&2; exit 2 ;;
+# libFuzzer and the sanitizer runtimes come with clang's compiler-rt package.
+fuzz) pkgs="clang libclang-rt-14-dev make libc6-dev libcjson-dev libutf8proc-dev" ;;
+*) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs, fuzz)" >&2; exit 2 ;;
 esac
 
 missing=""

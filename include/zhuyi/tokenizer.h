@@ -149,9 +149,10 @@ enum {
 zy_status zy_tokenizer_encode(zy_tokenizer *t, const char *text, size_t len, unsigned flags,
                               int32_t *ids, size_t cap, size_t *n_ids);
 // As zy_tokenizer_encode, on zy_threads_get() threads: the text is cut into chunks at
-// safe boundaries (after a '\n' that is followed by a non-space character, where every
-// pre-token must start) and the chunks encoded in parallel. Same ids as sequential
-// encoding. Needs cap >= len (the chunks are encoded in place before being joined).
+// safe boundaries (before a '\n' that is followed by a non-space character, where the
+// pre-tokens end and start as they do in the whole text) and the chunks encoded in
+// parallel. Same ids as sequential encoding. Needs cap >= len (the chunks are encoded in
+// place before being joined).
 zy_status zy_tokenizer_encode_parallel(zy_tokenizer *t, const char *text, size_t len,
                                        unsigned flags, int32_t *ids, size_t cap,
                                        size_t *n_ids);

@@ -7,6 +7,10 @@
 
 #include "half.h"
 
+// The rounding immediate of _mm512_cvtps_ph: an integer constant expression, as clang
+// requires of intrinsic immediates (a `const int` variable is not one in C).
+enum { F16_ROUNDING = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC };
+
 void zy__f16_to_f32_avx512(float *dst, const uint16_t *src, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
@@ -19,15 +23,14 @@ void zy__f16_to_f32_avx512(float *dst, const uint16_t *src, size_t n) {
 }
 
 void zy__f32_to_f16_avx512(uint16_t *dst, const float *src, size_t n) {
-    const int rounding = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
     size_t i = 0;
     for (; i + 16 <= n; i += 16)
         _mm256_storeu_si256((void *)(dst + i),
-                            _mm512_cvtps_ph(_mm512_loadu_ps(src + i), rounding));
+                            _mm512_cvtps_ph(_mm512_loadu_ps(src + i), F16_ROUNDING));
     if (i < n) {
         __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
         __m512 x = _mm512_maskz_loadu_ps(m, src + i);
-        _mm256_mask_storeu_epi16(dst + i, m, _mm512_cvtps_ph(x, rounding));
+        _mm256_mask_storeu_epi16(dst + i, m, _mm512_cvtps_ph(x, F16_ROUNDING));
     }
 }
 

@@ -139,18 +139,22 @@ zy_status zy_tokenizer_encode(zy_tokenizer *t, const char *text, size_t len, uns
 }
 
 // ---- parallel encode ------------------------------------------------------------------
-// A safe cut is a position p where text[p-1] == '\n' and text[p] is not whitespace: the
-// '\n' can only be in a whitespace-only pre-token, which cannot reach the non-space
-// character, so a pre-token starts at p whatever came before. For WordPiece any '\n'
-// ends a word, so every position after one is safe.
+// A safe cut (BPE) is at a '\n' followed by a non-space character, and goes before the
+// '\n'. In the whole text a pre-token boundary lies there: what precedes is either not
+// whitespace (its pre-token stops at the '\n') or a whitespace run that the non-space
+// character follows, and such a run gives its last character, this '\n', to a pre-token
+// of its own (\s+(?!\S), then \s). At the end of a chunk the run is taken whole, so it
+// ends at the cut there too, and the next chunk starts with that lone "\n". (Cutting
+// after the '\n' is not safe: "\n\n\n" would end a chunk whole where the whole text has
+// "\n\n" + "\n".) For WordPiece any '\n' ends a word, so the position after one is safe.
 static size_t next_safe_cut(const zy_tokenizer *t, const uint8_t *s, size_t len, size_t from) {
     for (size_t p = from; p < len;) {
         const uint8_t *nl = memchr(s + p, '\n', len - p);
         if (!nl) return len;
         p = (size_t)(nl - s) + 1;
         size_t n;
-        if (p < len && (t->type == ZY_TOKENIZER_WORDPIECE || zy__pretok_class(s + p, len - p, &n) != 3))
-            return p;
+        if (p < len && t->type == ZY_TOKENIZER_WORDPIECE) return p;
+        if (p < len && zy__pretok_class(s + p, len - p, &n) != 3) return p - 1;
     }
     return len;
 }

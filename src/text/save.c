@@ -1,6 +1,7 @@
 // Writing tokenizer.json (Hugging Face layout, the subset load.c reads back), atomically.
 // WordPiece tokenizers are written by wp_save.c.
-// Ordinary tokens are spelled in GPT-2's byte-level alphabet; added tokens literally.
+// Ordinary tokens are spelled in GPT-2's byte-level alphabet, added tokens literally in
+// the vocab and added_tokens, but byte-level in merges (as load.c reads them).
 // Output is deterministic: vocab in id order, merges in rank order, fixed field order.
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -28,6 +29,15 @@ static bool add_item(cJSON *parent, const char *key, cJSON *item) {
                            : cJSON_AddItemToArray(parent, item));
     if (!ok) cJSON_Delete(item);
     return ok;
+}
+
+// A merge half: always the byte-level spelling, which is how load.c reads merges (an
+// added token's literal text would read back as other bytes, or split at a space).
+static int spell_bytelevel(const zy_tokenizer *t, int32_t id, char *buf) {
+    size_t n = zy__bytelevel_encode((const uint8_t *)t->pool + t->tok_off[id], t->tok_len[id],
+                                    buf);
+    buf[n] = '\0';
+    return (int)n;
 }
 
 static cJSON *bytelevel_obj(int add_prefix_space, int trim_offsets) {
@@ -86,9 +96,9 @@ zy_status zy_tokenizer_save(const zy_tokenizer *t, const char *path) {
     cJSON *merges = ok ? cJSON_AddArrayToObject(model, "merges") : NULL;
     ok = merges != NULL;
     for (int32_t r = 0; ok && r < t->n_merges; r++) {
-        int n = spell(t, t->merge_a[r], buf);
+        int n = spell_bytelevel(t, t->merge_a[r], buf);
         buf[n] = ' ';
-        spell(t, t->merge_b[r], buf + n + 1);
+        spell_bytelevel(t, t->merge_b[r], buf + n + 1);
         ok = add_item(merges, NULL, cJSON_CreateString(buf));
     }
     if (!ok) goto oom;

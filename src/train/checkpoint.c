@@ -163,13 +163,16 @@ static zy_status publish(const char *dir, const char *ckpt, const char *name) {
     if ((s = join(src, sizeof src, ckpt, name)) || (s = join(dst, sizeof dst, dir, name)) ||
         (size_t)snprintf(tmp, sizeof tmp, "%s.tmp.link", dst) >= sizeof tmp)
         return s ? s : zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: path too long", dir);
+    struct stat a, b;
+    if (!stat(src, &a) && !stat(dst, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        return ZY_STATUS_OK; // already the checkpoint's file (a save at the same step)
     unlink(tmp);
     if (zy__io_fault_hit()) return io_error("cannot link", tmp);
     if (link(src, tmp) == 0) {
-        if (zy__io_fault_hit() || rename(tmp, dst)) {
-            s = io_error("cannot rename over", dst);
-            unlink(tmp);
-        }
+        // rename(2) of two links to one file does nothing and leaves the source: the
+        // unlink after it covers that case too.
+        if (zy__io_fault_hit() || rename(tmp, dst)) s = io_error("cannot rename over", dst);
+        unlink(tmp);
         return s;
     }
     if (errno != EXDEV && errno != EPERM && errno != ENOTSUP && errno != EMLINK)

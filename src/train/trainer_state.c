@@ -115,11 +115,13 @@ static zy_status open_state(zy_safetensors **st, const char *path) {
     const char *f = zy_safetensors_metadata_get(*st, "format");
     const char *v = zy_safetensors_metadata_get(*st, "version");
     if (!f || strcmp(f, STATE_FORMAT) || !v || strcmp(v, STATE_VERSION)) {
+        // The message quotes f and v, which the handle owns: format it before freeing.
+        s = zy__error(ZY_STATUS_BAD_FORMAT, "%s: not a zhuyi training state (format '%s' "
+                      "version '%s'; expected '%s' version %s)", path, f ? f : "",
+                      v ? v : "", STATE_FORMAT, STATE_VERSION);
         zy_safetensors_free(*st);
         *st = NULL;
-        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: not a zhuyi training state (format '%s' "
-                         "version '%s'; expected '%s' version %s)", path, f ? f : "",
-                         v ? v : "", STATE_FORMAT, STATE_VERSION);
+        return s;
     }
     return ZY_STATUS_OK;
 }

@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+# Writes the seed corpora of the fuzz harnesses, fuzz/corpus/<harness>/: a handful of
+# small valid files and edge cases each (a few KB per harness), written by hand here so
+# they can be read and regenerated. `make fuzz` never changes them: new inputs go to
+# build/fuzz/corpus-<harness>/. Run from the repository root: /usr/bin/python3
+# fuzz/make_corpus.py (it replaces the seed files it writes, and leaves other files, such
+# as reproducers of fixed bugs, alone).
+import json
+import os
+import struct
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def put(harness, name, data):
+    d = os.path.join(ROOT, harness)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- safetensors -------------------------------------------------------------------
+def st_file(tensors, metadata=None, pad=True, raw_header=None):
+    """tensors: [(name, dtype, shape, bytes)] in data order -> file bytes."""
+    header, data, pos = {}, b"", 0
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, blob in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [pos, pos + len(blob)]}
+        data += blob
+        pos += len(blob)
+    h = raw_header if raw_header is not None else json.dumps(header, separators=(",", ":"))
+    h = h.encode()
+    if pad:
+        h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + data
+
+
+def structured(tensors, metadata=None):
+    """The harness's other input form: header text, NUL, data (no size field)."""
+    f = st_file(tensors, metadata, pad=False)
+    n = struct.unpack("<Q", f[:8])[0]
+    return f[8:8 + n] + b"\0" + f[8 + n:]
+
+
+f32 = lambda *v: struct.pack("<%df" % len(v), *v)
+f16 = lambda *v: struct.pack("<%de" % len(v), *v)
+u16 = lambda *v: struct.pack("<%dH" % len(v), *v)
+
+put("fuzz_safetensors", "f32_two_tensors", st_file(
+    [("a", "F32", [2, 2], f32(1, 2, 3, 4)), ("b", "F32", [3], f32(-1.5, 0.25, 1e-40))],
+    {"format": "pt"}))
+put("fuzz_safetensors", "halves_specials", st_file(
+    [("h", "F16", [6], f16(0.0, -0.0, 65504.0, 6e-8, float("inf"), 1.0) ),
+     ("nan16", "F16", [2], u16(0x7C01, 0xFE00)),
+     ("bf", "BF16", [2, 2], u16(0x3F80, 0x7F81, 0xFFC0, 0x0001))]))
+put("fuzz_safetensors", "mixed_dtypes", st_file(
+    [("i64", "I64", [2], struct.pack("<2q", -1, 2**62)), ("mask", "BOOL", [3], b"\1\0\1"),
+     ("f8", "F8_E4M3", [1], b"\x38"), ("scalar", "F32", [], f32(3.5)),
+     ("empty", "F32", [0, 5], b""), ("c", "C64", [1], f32(1, -1))],
+    {"k": "v", "caf\u00e9": "\u6ce8\u610f", "empty": ""}))
+put("fuzz_safetensors", "metadata_only", st_file([], {"format": "pt", "a": "b"}))
+put("fuzz_safetensors", "empty_object", st_file([]))
+put("fuzz_safetensors", "structured_f32", structured(
+    [("x.weight", "F32", [1, 2], f32(0.5, -2)), ("x.bias", "BF16", [1], u16(0x4000))],
+    {"format": "pt"}))
+put("fuzz_safetensors", "structured_escapes",
+    b'{"t\\u00e9\\n\\"q":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},'
+    b'"\xe2\x98\x83":{"dtype":"U8","shape":[2,1],"data_offsets":[4,6]}}\0' + f16(1, 2) + b"\xff\x00")
+put("fuzz_safetensors", "bad_overlap", st_file([], raw_header=
+    '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+    '"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}') + b"\0" * 6)
+
+# ---- config.json -------------------------------------------------------------------
+GPT2 = {
+    "activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"],
+    "attn_pdrop": 0.1, "bos_token_id": 50256, "embd_pdrop": 0.1, "eos_token_id": 50256,
+    "initializer_range": 0.02, "layer_norm_epsilon": 1e-05, "model_type": "gpt2",
+    "n_ctx": 1024, "n_embd": 768, "n_head": 12, "n_inner": None, "n_layer": 12,
+    "n_positions": 1024, "reorder_and_upcast_attn": False, "resid_pdrop": 0.1,
+    "scale_attn_by_inverse_layer_idx": False, "scale_attn_weights": True,
+    "summary_activation": None, "summary_first_dropout": 0.1, "summary_proj_to_labels": True,
+    "summary_type": "cls_index", "summary_use_proj": True,
+    "task_specific_params": {"text-generation": {"do_sample": True, "max_length": 50}},
+    "transformers_version": "4.36.0", "use_cache": True, "vocab_size": 50257,
+}
+put("fuzz_config", "gpt2", json.dumps(GPT2, indent=2, sort_keys=True) + "\n")
+put("fuzz_config", "numbers", '{"a": -0, "b": 1e300, "c": 5e-324, "d": 0.1, "e": 12.0,\n'
+    ' "f": -2147483648, "g": 2147483648, "h": 123456789012345678, "i": 1E-7}')
+put("fuzz_config", "strings", '{"s": "tab\\tnl\\n\\u00e9\\ud83d\\ude00\\"\\\\", "t": "\u6ce8\u610f",'
+    ' "u": "", "arr": ["x", 1, null, true, ["y"]], "o": {"b": 1, "a": {"c": []}}}')
+put("fuzz_config", "empty", "{}")
+put("fuzz_config", "nested", '{"a":' * 20 + "[]" + "}" * 20)
+put("fuzz_config", "duplicate", '{"a": 1, "b": {"x": 1, "x": 2}}')
+put("fuzz_config", "whitespace", ' \r\n\t{ "k" : [ 1 , 2 ] }\n\n')
+
+# ---- model configs -----------------------------------------------------------------
+put("fuzz_model_config", "gpt2", json.dumps(GPT2, indent=2, sort_keys=True) + "\n")
+put("fuzz_model_config", "tiny_n_ctx", json.dumps(
+    {"model_type": "gpt2", "n_layer": 2, "n_head": 4, "n_embd": 48, "n_ctx": 32,
+     "vocab_size": 96, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}))
+put("fuzz_model_config", "gpt2model_arch", json.dumps(
+    {"model_type": "gpt2", "architectures": ["GPT2Model"], "n_layer": 1, "n_head": 1,
+     "n_embd": 8, "n_positions": 16, "vocab_size": 300, "layer_norm_epsilon": 1e-30,
+     "activation_function": "gelu_pytorch_tanh", "n_inner": 32, "resid_pdrop": 0.999}))
+put("fuzz_model_config", "bad_inner", json.dumps(
+    {"model_type": "gpt2", "n_layer": 2, "n_head": 3, "n_embd": 48, "n_positions": 32,
+     "vocab_size": 96, "n_inner": 100}))
+put("fuzz_model_config", "other_type", '{"model_type": "bert", "architectures": ["BertModel"]}')
+put("fuzz_model_config", "bert_tiny", json.dumps(
+    {"model_type": "bert", "architectures": ["BertForPreTraining"], "hidden_size": 128,
+     "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 512,
+     "hidden_act": "gelu", "max_position_embeddings": 512, "type_vocab_size": 2,
+     "vocab_size": 30522, "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1,
+     "attention_probs_dropout_prob": 0.1, "pad_token_id": 0, "initializer_range": 0.02,
+     "position_embedding_type": "absolute"}, indent=2, sort_keys=True) + "\n")
+put("fuzz_model_config", "limits", json.dumps(
+    {"model_type": "gpt2", "n_layer": 4096, "n_head": 65536, "n_embd": 65536,
+     "n_positions": 1048576, "vocab_size": 16777216}))
+
+# ---- tokenizers --------------------------------------------------------------------
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) + \
+        list(range(ord("\xae"), ord("\xff") + 1))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+B2U = bytes_to_unicode()
+spell = lambda b: "".join(B2U[c] for c in b)
+MERGES = [(b"h", b"e"), (b" ", b"t"), (b" t", b"he"), (b"l", b"l"), (b"he", b"ll"),
+          (b"\xc3", b"\xa9")]
+
+
+def vocab(merges, extra=()):
+    v = {spell(bytes([b])): b for b in range(256)}
+    for a, b in merges:
+        v[spell(a + b)] = len(v)
+    for e in extra:
+        v[e] = len(v)
+    return v
+
+
+def tokenizer_json(merges, added, pair_form=False, pre="ByteLevel"):
+    v = vocab(merges, [a["content"] for a in added])
+    for a in added:
+        a["id"] = v[a["content"]]
+    pre_tok = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+               "use_regex": True}
+    if pre == "Sequence":
+        pre_tok = {"type": "Sequence", "pretokenizers": [pre_tok]}
+    m = [[spell(a), spell(b)] if pair_form else spell(a) + " " + spell(b) for a, b in merges]
+    return json.dumps({"version": "1.0", "added_tokens": added, "normalizer": None,
+                       "pre_tokenizer": pre_tok, "decoder": {"type": "ByteLevel"},
+                       "model": {"type": "BPE", "dropout": None, "vocab": v, "merges": m}},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+EOT = {"content": "<|endoftext|>", "special": True}
+put("fuzz_tokenizer_json", "small", tokenizer_json(MERGES, [dict(EOT)]))
+put("fuzz_tokenizer_json", "pairs_sequence", tokenizer_json(
+    MERGES[:3], [dict(EOT), {"content": "<pad>", "special": False}], pair_form=True,
+    pre="Sequence"))
+put("fuzz_tokenizer_json", "bytes_only", tokenizer_json([], []))
+put("fuzz_tokenizer_json", "unsupported", tokenizer_json([], []).replace(
+    '"normalizer":null', '"normalizer":{"type":"NFC"}'))
+
+def gpt2_files(merges, eot=True):
+    v = vocab(merges, ["<|endoftext|>"] if eot else [])
+    m = "#version: 0.2\n" + "".join(spell(a) + " " + spell(b) + "\n" for a, b in merges)
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode() + b"\0" + m.encode()
+
+put("fuzz_gpt2_files", "small", gpt2_files(MERGES))
+put("fuzz_gpt2_files", "no_eot_crlf", gpt2_files(MERGES[:2], eot=False).replace(b"\n", b"\r\n"))
+put("fuzz_gpt2_files", "bytes_only", gpt2_files([]))
+
+# ---- training state ----------------------------------------------------------------
+STATE = {"format": "zhuyi-training-state", "version": "1", "step": "5", "data_epoch": "0",
+         "data_pos": "640", "batch": "2", "seq": "64", "grad_accum": "1", "steps": "10",
+         "schedule": "cosine", "lr": "0.00200000009", "min_lr": "0.000199999995",
+         "warmup": "2", "weight_decay": "0.100000001", "beta1": "0.899999976",
+         "beta2": "0.949999988", "eps": "9.99999994e-09", "grad_clip": "1",
+         "dropout": "0", "shuffle": "true", "seed": "1337", "eval_batches": "20",
+         "n_params": "2", "params_hash": "0123456789abcdef", "train_tokens": "1000",
+         "train_hash": "fedcba9876543210", "data_files": "[\"data.txt\"]",
+         "val_fraction": "0.05", "eval_every": "100", "save_every": "500"}
+moments = [("adamw.m", "F32", [2], f32(0.1, -0.2)), ("adamw.v", "F32", [2], f32(0.01, 0.04))]
+put("fuzz_trainer_state", "state", st_file(moments, STATE))
+put("fuzz_trainer_state", "structured", structured(moments, STATE))
+odd = dict(STATE, schedule="noam", shuffle="false", seed="18446744073709551615",
+           lr="1e-3", step="0", warmup="0", eval_batches="0")
+put("fuzz_trainer_state", "structured_edges", structured(moments, odd))
+put("fuzz_trainer_state", "wrong_format", structured(moments, dict(STATE, version="2")))
+
+# ---- dataset -----------------------------------------------------------------------
+def ctl(flags, batch, seq, seed, told):
+    return bytes([flags, batch, seq, seed, told])
+
+TEXT = ("In the beginning God created the heaven and the earth.\n"
+        "And the earth was without form, and void; and darkness was upon the deep.\n")
+put("fuzz_dataset", "plain", ctl(0, 1, 7, 1, 2) + TEXT.encode())
+put("fuzz_dataset", "shuffled_two_files", ctl(1 | 4, 2, 3, 9, 5) + TEXT.encode())
+put("fuzz_dataset", "one_pass_shards", ctl(2 | 16, 1, 4, 0, 7) + TEXT.encode())
+put("fuzz_dataset", "trained", ctl(32 | 64 | 1, 3, 2, 40, 1) + (TEXT * 2).encode())
+put("fuzz_dataset", "utf8_invalid", ctl(4 | 16, 0, 0, 3, 3) +
+    "caf\u00e9 \u6ce8\u610f \U0001F600 don't I'm 12345 ".encode() + b"\xff\xfe\xc0\xaf\xed\xa0\x80"
+    + b"<|endoftext|>  \n\n\t\r\n x")
+put("fuzz_dataset", "parallel", ctl(8, 1, 15, 2, 0x80) + b"line one\nline two\n  indented\n")
+put("fuzz_dataset", "tiny", ctl(0, 3, 15, 0, 0) + b"ab")
