@@ -207,3 +207,76 @@ put("fuzz_dataset", "utf8_invalid", ctl(4 | 16, 0, 0, 3, 3) +
     + b"<|endoftext|>  \n\n\t\r\n x")
 put("fuzz_dataset", "parallel", ctl(8, 1, 15, 2, 0x80) + b"line one\nline two\n  indented\n")
 put("fuzz_dataset", "tiny", ctl(0, 3, 15, 0, 0) + b"ab")
+
+# ---- WordPiece ---------------------------------------------------------------------
+def wp_ctl(form, override=63, pair=0, opts=0, bert=0):
+    """fuzz_wordpiece's 4 control bytes: form (0-3), override index (63: plain load),
+    encode_pair byte, options byte, bert variant byte."""
+    return bytes([form | override << 2, pair, opts, bert])
+
+WP_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "hello", "world", "##s",
+             "##ing", "run", "##n", "don", "'", "t", ",", ".", "!", "?", "a", "##a", "b", "##b",
+             "caf", "##e", "cafe", "\u4e2d", "\u6587", "x", "##\u0301", "i", "##\u0307"]
+WP_TEXT = "Hello, world! Running the caf\u00e9 don't \u4e2d\u6587 a b ab x\u0301 \u0130"
+
+
+def wp_vocab(tokens, end="\n"):
+    return "".join(t + end for t in tokens)
+
+
+def wp_json(tokens, post="template", pad=None, prefix="##", added=(), lower=True,
+            strip=None):
+    vocab = {t: i for i, t in enumerate(tokens)}
+    specials = [t for t in tokens if t.startswith("[") and t.endswith("]")]
+    post_p = None
+    if post == "template":
+        post_p = {"type": "TemplateProcessing",
+                  "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+                             {"Sequence": {"id": "A", "type_id": 0}},
+                             {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+                  "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+                           {"Sequence": {"id": "A", "type_id": 0}},
+                           {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
+                           {"Sequence": {"id": "B", "type_id": 1}},
+                           {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+                  "special_tokens": {t: {"id": t, "ids": [vocab[t]], "tokens": [t]}
+                                     for t in ("[CLS]", "[SEP]")}}
+    elif post == "bert":
+        post_p = {"type": "BertProcessing", "sep": ["[SEP]", vocab["[SEP]"]],
+                  "cls": ["[CLS]", vocab["[CLS]"]]}
+    added_l = [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False,
+                "rstrip": False, "normalized": False, "special": True} for t in specials]
+    added_l += [{"id": vocab[t], "content": t, "special": False} for t in added]
+    return json.dumps({
+        "version": "1.0", "truncation": None,
+        "padding": None if pad is None else {"strategy": "BatchLongest", "pad_token": pad},
+        "added_tokens": added_l,
+        "normalizer": {"type": "BertNormalizer", "clean_text": True,
+                       "handle_chinese_chars": True, "strip_accents": strip,
+                       "lowercase": lower},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": post_p,
+        "decoder": {"type": "WordPiece", "prefix": prefix, "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": prefix,
+                  "max_input_chars_per_word": 100, "vocab": vocab}}, ensure_ascii=False,
+        indent=1)
+
+
+put("fuzz_wordpiece", "vocab_txt", wp_ctl(0, 63, 0x20 | 12, 1 | 2 | 16 << 3) +
+    (wp_vocab(WP_TOKENS) + WP_TEXT).encode())
+put("fuzz_wordpiece", "vocab_config", wp_ctl(1, 1 + 3 * 2, 0x80 | 16, 1 | 8 << 3, 1) +
+    wp_vocab(["<unk>", "<pad>", "[CLS]", "[SEP]", "[MASK]"] + WP_TOKENS[5:]).encode() + b"\0" +
+    json.dumps({"do_lower_case": False, "strip_accents": None, "unk_token": {"content": "<unk>"},
+                "pad_token": "<pad>", "mask_token": None}).encode())
+put("fuzz_wordpiece", "tokenizer_json", wp_ctl(2, 63, 0x40 | 9, 1 | 20 << 3, 0x82) +
+    wp_json(WP_TOKENS, added=["hello"]).encode())
+put("fuzz_wordpiece", "json_bert_processing_pad", wp_ctl(2, 13, 0x80 | 0x60 | 7, 4 | 31 << 3) +
+    wp_json(WP_TOKENS + ["<p>"], post="bert", pad="<p>", strip=False).encode())
+put("fuzz_wordpiece", "json_prefix_config", wp_ctl(2, 63, 5, 3) +
+    wp_json([t.replace("##", "@@") for t in WP_TOKENS], post=None, prefix="@@",
+            lower=False).encode() + b"\0" + b'{"mask_token": "the", "unk_token": "[UNK]"}')
+put("fuzz_wordpiece", "dir_crlf", wp_ctl(3, 0, 0x20 | 31, 1) +
+    wp_vocab(WP_TOKENS, "\r\n").encode())
+put("fuzz_wordpiece", "dir_json", wp_ctl(3, 26, 0, 2) + wp_json(WP_TOKENS).encode())
+put("fuzz_wordpiece", "vocab_duplicate", wp_ctl(0) + b"[UNK]\na\nb\na\n")
+put("fuzz_wordpiece", "vocab_no_unk_last_line", wp_ctl(1) + b"a\n##b\nc\0{\"unk_token\": \"c\"}")
