@@ -280,3 +280,32 @@ put("fuzz_wordpiece", "dir_crlf", wp_ctl(3, 0, 0x20 | 31, 1) +
 put("fuzz_wordpiece", "dir_json", wp_ctl(3, 26, 0, 2) + wp_json(WP_TOKENS).encode())
 put("fuzz_wordpiece", "vocab_duplicate", wp_ctl(0) + b"[UNK]\na\nb\na\n")
 put("fuzz_wordpiece", "vocab_no_unk_last_line", wp_ctl(1) + b"a\n##b\nc\0{\"unk_token\": \"c\"}")
+
+# ---- BERT pretraining (fuzz_mlm) ---------------------------------------------------
+def mlm_ctl(kind, nsp=0, shuffle=0, one_pass=0, static=0, wwm=0, omit=0, seq=10, batch=1,
+            seed=1, probs=0, max_pred=0, dupe=0, vocab=20, specials=0, told=2, seeks=(0, 0)):
+    c0 = kind | nsp << 2 | shuffle << 3 | one_pass << 4 | static << 5 | wwm << 6 | omit << 7
+    return bytes([c0, seq - 3, batch - 1, seed, probs, max_pred, dupe, vocab - 5, specials,
+                  told, seeks[0], seeks[1]])
+
+DOCS = ("In the beginning God created the heaven and the earth.\n"
+        "And the earth was without form, and void.\n\n"
+        "  And darkness was upon the face of the deep.  \n"
+        "And God said, Let there be light: and there was light.\n\n\n"
+        "caf\u00e9 na\u00efve \u4e2d\u6587 running\n\t\r\n"
+        "The end\n")
+put("fuzz_mlm", "bpe_nsp", mlm_ctl(0, nsp=1, shuffle=1, seq=24, batch=2, told=3) + DOCS.encode())
+put("fuzz_mlm", "bpe_packed_one_pass", mlm_ctl(0, one_pass=1, wwm=1, seq=12, batch=3,
+    probs=2 | 1 << 3, dupe=1, specials=0x80) + DOCS.encode())
+put("fuzz_mlm", "wordpiece_wwm", mlm_ctl(1, nsp=1, wwm=1, static=1, seq=16, batch=2,
+    probs=7 | 4 << 3 | 1 << 6, max_pred=3, told=5, seeks=(4 << 2, 1 | 30 << 2)) + DOCS.encode())
+put("fuzz_mlm", "wordpiece_packed", mlm_ctl(1, seq=9, batch=4, probs=1 << 6, dupe=2,
+    specials=0x10) + DOCS.encode())
+put("fuzz_mlm", "ids_clean", mlm_ctl(2, nsp=1, shuffle=1, static=1, seq=8, batch=2, vocab=12,
+    specials=1, told=7, seeks=(2 | 20 << 2, 3 | 63 << 2)) +
+    bytes([1, 2, 3, 4, 0xFF, 5, 6, 7, 0xFE, 8, 9, 0xFF, 10, 11, 12, 13, 14, 0xFE, 3, 3, 3]))
+put("fuzz_mlm", "ids_raw", mlm_ctl(3, wwm=1, seq=6, vocab=8) +
+    bytes([1, 2, 3, 0xFF, 4, 5, 0xFE, 6, 7, 8, 9, 10, 11]))
+put("fuzz_mlm", "bad_params", mlm_ctl(2, nsp=1, shuffle=1, one_pass=1, seq=4, probs=5 | 6 << 3,
+    max_pred=255 - 0, dupe=254, specials=2) + bytes(range(40)))
+put("fuzz_mlm", "malformed", mlm_ctl(2, seq=5, specials=0x50) + bytes([1, 2, 0xFF, 3, 4, 0xFE, 5]))
