@@ -4,8 +4,9 @@
 // loaded one does (wp_save.c, wp_basic.c, wp_encode.c, encode.c, encode_pair.c).
 //
 // Input: 4 control bytes, then the body.
-//   [0] bits 0-1 the files: 0 the body is vocab.txt; 1 vocab.txt up to the first NUL
-//       byte, tokenizer_config.json after it; 2 tokenizer.json (and a config after a NUL);
+//   [0] bits 0-1 the files: 0 the body is a file named "tokenizer" (JSON if its first
+//       non-blank byte is '{', else vocab.txt); 1 vocab.txt up to the first NUL byte,
+//       tokenizer_config.json after it; 2 tokenizer.json (and a config after a NUL);
 //       3 a directory holding tokenizer.json (body starting with '{') or vocab.txt, and a
 //       config after a NUL. bits 2-7: below 27, zy_tokenizer_load_with with lowercase,
 //       strip_accents, tokenize_chinese_chars each -1/0/1; else zy_tokenizer_load
@@ -637,8 +638,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (ov < 27)
         in.lp = (zy_tokenizer_load_params){ov % 3 - 1, ov / 3 % 3 - 1, ov / 9 % 3 - 1};
     // The files.
-    const char *names[] = {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "saved1.json",
-                           "saved2.json", "vocab2.txt"};
+    const char *names[] = {"tokenizer", "vocab.txt", "tokenizer.json", "tokenizer_config.json",
+                           "saved1.json", "saved2.json", "vocab2.txt"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unlink(fz_path(names[i]));
     const uint8_t *nul = in.form ? memchr(body, 0, nb) : NULL;
     in.tok = body;
@@ -650,9 +651,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     size_t i = 0;
     while (i < in.ntok && strchr(" \t\r\n", in.tok[i]) && in.tok[i]) i++;
-    in.json = in.form == 2 || (in.form == 3 && i < in.ntok && in.tok[i] == '{');
-    in.file = fz_write(in.json ? "tokenizer.json" : "vocab.txt", in.tok, in.ntok);
-    if (!in.json && i < in.ntok && in.tok[i] == '{') in.json = 1; // read as JSON (FORMATS.md)
+    in.json = in.form == 2 || (in.form != 1 && i < in.ntok && in.tok[i] == '{');
+    in.file = fz_write(!in.form ? "tokenizer" : in.json ? "tokenizer.json" : "vocab.txt", in.tok,
+                       in.ntok);
     in.path = in.form == 3 ? dir : in.file;
 
     zy_tokenizer *t = NULL;

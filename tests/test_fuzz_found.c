@@ -185,3 +185,38 @@ TEST(fuzz_found_vocab_txt_token_ending_in_cr_saved_whole) {
     zy_tokenizer_free(t);
     stt_rm_dir(dir);
 }
+
+// fuzz_wordpiece (its save -> load property, on a hand-made input): a file was JSON when
+// its first non-blank byte was '{', whatever its name, so a vocab.txt whose first token
+// starts with '{' (here " " then "{", saved from a tokenizer.json) did not load by its
+// path ("not valid JSON"), though the directory lookup reads vocab.txt as vocab.txt.
+// A name ending in ".txt" now means vocab.txt.
+TEST(fuzz_found_vocab_txt_starting_with_brace_loads_by_path) {
+    const char *dir = stt_tmp_dir();
+    char pj[256], pv[256], p1[256];
+    snprintf(pj, sizeof pj, "%s/tokenizer.json", dir);
+    snprintf(pv, sizeof pv, "%s/vocab.txt", dir);
+    snprintf(p1, sizeof p1, "%s/first.txt", dir);
+    static const char json[] =
+        "{\"normalizer\": {\"type\": \"BertNormalizer\"}, \"pre_tokenizer\": {\"type\": "
+        "\"BertPreTokenizer\"}, \"decoder\": {\"type\": \"WordPiece\"}, \"model\": {\"type\": "
+        "\"WordPiece\", \"vocab\": {\" \": 0, \"{\": 1, \"[UNK]\": 2}}}";
+    stt_put_file(pj, json, sizeof json - 1);
+    zy_tokenizer *t = NULL, *u = NULL, *w = NULL;
+    ASSERT(zy_tokenizer_load(&t, pj) == ZY_STATUS_OK);
+    ASSERT(zy_tokenizer_save_vocab_txt(t, pv) == ZY_STATUS_OK);
+    zy_status st = zy_tokenizer_load(&u, pv);
+    if (st) zt_note("%s", zy_last_error());
+    CHECK(st == ZY_STATUS_OK && u && zy_tokenizer_vocab_size(u) == 3 &&
+          zy_tokenizer_find(u, "{", 1) == 1 && zy_tokenizer_find(u, " ", 1) == 0);
+    // A vocab.txt whose very first token is "{".
+    stt_put_file(p1, "{\n[UNK]\n##a\n", 12);
+    st = zy_tokenizer_load(&w, p1);
+    if (st) zt_note("%s", zy_last_error());
+    CHECK(st == ZY_STATUS_OK && w && zy_tokenizer_vocab_size(w) == 3 &&
+          zy_tokenizer_get_type(w) == ZY_TOKENIZER_WORDPIECE);
+    zy_tokenizer_free(w);
+    zy_tokenizer_free(u);
+    zy_tokenizer_free(t);
+    stt_rm_dir(dir);
+}
