@@ -214,3 +214,109 @@ put("fuzz_dataset", "utf8_invalid", ctl(4 | 16, 0, 0, 3, 3) +
     + b"<|endoftext|>  \n\n\t\r\n x")
 put("fuzz_dataset", "parallel", ctl(8, 1, 15, 2, 0x80) + b"line one\nline two\n  indented\n")
 put("fuzz_dataset", "tiny", ctl(0, 3, 15, 0, 0) + b"ab")
+
+# ---- WordPiece ---------------------------------------------------------------------
+def wp_ctl(form, override=63, pair=0, opts=0, bert=0):
+    """fuzz_wordpiece's 4 control bytes: form (0-3), override index (63: plain load),
+    encode_pair byte, options byte, bert variant byte."""
+    return bytes([form | override << 2, pair, opts, bert])
+
+WP_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "hello", "world", "##s",
+             "##ing", "run", "##n", "don", "'", "t", ",", ".", "!", "?", "a", "##a", "b", "##b",
+             "caf", "##e", "cafe", "\u4e2d", "\u6587", "x", "##\u0301", "i", "##\u0307"]
+WP_TEXT = "Hello, world! Running the caf\u00e9 don't \u4e2d\u6587 a b ab x\u0301 \u0130"
+
+
+def wp_vocab(tokens, end="\n"):
+    return "".join(t + end for t in tokens)
+
+
+def wp_json(tokens, post="template", pad=None, prefix="##", added=(), lower=True,
+            strip=None):
+    vocab = {t: i for i, t in enumerate(tokens)}
+    specials = [t for t in tokens if t.startswith("[") and t.endswith("]")]
+    post_p = None
+    if post == "template":
+        post_p = {"type": "TemplateProcessing",
+                  "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+                             {"Sequence": {"id": "A", "type_id": 0}},
+                             {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+                  "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+                           {"Sequence": {"id": "A", "type_id": 0}},
+                           {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
+                           {"Sequence": {"id": "B", "type_id": 1}},
+                           {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+                  "special_tokens": {t: {"id": t, "ids": [vocab[t]], "tokens": [t]}
+                                     for t in ("[CLS]", "[SEP]")}}
+    elif post == "bert":
+        post_p = {"type": "BertProcessing", "sep": ["[SEP]", vocab["[SEP]"]],
+                  "cls": ["[CLS]", vocab["[CLS]"]]}
+    added_l = [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False,
+                "rstrip": False, "normalized": False, "special": True} for t in specials]
+    added_l += [{"id": vocab[t], "content": t, "special": False} for t in added]
+    return json.dumps({
+        "version": "1.0", "truncation": None,
+        "padding": None if pad is None else {"strategy": "BatchLongest", "pad_token": pad},
+        "added_tokens": added_l,
+        "normalizer": {"type": "BertNormalizer", "clean_text": True,
+                       "handle_chinese_chars": True, "strip_accents": strip,
+                       "lowercase": lower},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": post_p,
+        "decoder": {"type": "WordPiece", "prefix": prefix, "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": prefix,
+                  "max_input_chars_per_word": 100, "vocab": vocab}}, ensure_ascii=False,
+        indent=1)
+
+
+put("fuzz_wordpiece", "vocab_txt", wp_ctl(0, 63, 0x20 | 12, 1 | 2 | 16 << 3) +
+    (wp_vocab(WP_TOKENS) + WP_TEXT).encode())
+put("fuzz_wordpiece", "vocab_config", wp_ctl(1, 1 + 3 * 2, 0x80 | 16, 1 | 8 << 3, 1) +
+    wp_vocab(["<unk>", "<pad>", "[CLS]", "[SEP]", "[MASK]"] + WP_TOKENS[5:]).encode() + b"\0" +
+    json.dumps({"do_lower_case": False, "strip_accents": None, "unk_token": {"content": "<unk>"},
+                "pad_token": "<pad>", "mask_token": None}).encode())
+put("fuzz_wordpiece", "tokenizer_json", wp_ctl(2, 63, 0x40 | 9, 1 | 20 << 3, 0x82) +
+    wp_json(WP_TOKENS, added=["hello"]).encode())
+put("fuzz_wordpiece", "json_bert_processing_pad", wp_ctl(2, 13, 0x80 | 0x60 | 7, 4 | 31 << 3) +
+    wp_json(WP_TOKENS + ["<p>"], post="bert", pad="<p>", strip=False).encode())
+put("fuzz_wordpiece", "json_prefix_config", wp_ctl(2, 63, 5, 3) +
+    wp_json([t.replace("##", "@@") for t in WP_TOKENS], post=None, prefix="@@",
+            lower=False).encode() + b"\0" + b'{"mask_token": "the", "unk_token": "[UNK]"}')
+put("fuzz_wordpiece", "dir_crlf", wp_ctl(3, 0, 0x20 | 31, 1) +
+    wp_vocab(WP_TOKENS, "\r\n").encode())
+put("fuzz_wordpiece", "dir_json", wp_ctl(3, 26, 0, 2) + wp_json(WP_TOKENS).encode())
+# Kept combining marks out of canonical order (U+1D16D class 226, then U+1D165 class 216):
+# stripping accents reorders them, and the third token starts before the second.
+put("fuzz_wordpiece", "marks_reordered", wp_ctl(1) + wp_vocab(
+    ["[UNK]", "x", "##\U0001D165", "##\U0001D16D", "x\U0001D16D\U0001D165"]).encode())
+put("fuzz_wordpiece", "vocab_duplicate", wp_ctl(0) + b"[UNK]\na\nb\na\n")
+put("fuzz_wordpiece", "vocab_no_unk_last_line", wp_ctl(1) + b"a\n##b\nc\0{\"unk_token\": \"c\"}")
+
+# ---- BERT pretraining (fuzz_mlm) ---------------------------------------------------
+def mlm_ctl(kind, nsp=0, shuffle=0, one_pass=0, static=0, wwm=0, omit=0, seq=10, batch=1,
+            seed=1, probs=0, max_pred=0, dupe=0, vocab=20, specials=0, told=2, seeks=(0, 0)):
+    c0 = kind | nsp << 2 | shuffle << 3 | one_pass << 4 | static << 5 | wwm << 6 | omit << 7
+    return bytes([c0, seq - 3, batch - 1, seed, probs, max_pred, dupe, vocab - 5, specials,
+                  told, seeks[0], seeks[1]])
+
+DOCS = ("In the beginning God created the heaven and the earth.\n"
+        "And the earth was without form, and void.\n\n"
+        "  And darkness was upon the face of the deep.  \n"
+        "And God said, Let there be light: and there was light.\n\n\n"
+        "caf\u00e9 na\u00efve \u4e2d\u6587 running\n\t\r\n"
+        "The end\n")
+put("fuzz_mlm", "bpe_nsp", mlm_ctl(0, nsp=1, shuffle=1, seq=24, batch=2, told=3) + DOCS.encode())
+put("fuzz_mlm", "bpe_packed_one_pass", mlm_ctl(0, one_pass=1, wwm=1, seq=12, batch=3,
+    probs=2 | 1 << 3, dupe=1, specials=0x80) + DOCS.encode())
+put("fuzz_mlm", "wordpiece_wwm", mlm_ctl(1, nsp=1, wwm=1, static=1, seq=16, batch=2,
+    probs=7 | 4 << 3 | 1 << 6, max_pred=3, told=5, seeks=(4 << 2, 1 | 30 << 2)) + DOCS.encode())
+put("fuzz_mlm", "wordpiece_packed", mlm_ctl(1, seq=9, batch=4, probs=1 << 6, dupe=2,
+    specials=0x10) + DOCS.encode())
+put("fuzz_mlm", "ids_clean", mlm_ctl(2, nsp=1, shuffle=1, static=1, seq=8, batch=2, vocab=12,
+    specials=1, told=7, seeks=(2 | 20 << 2, 3 | 63 << 2)) +
+    bytes([1, 2, 3, 4, 0xFF, 5, 6, 7, 0xFE, 8, 9, 0xFF, 10, 11, 12, 13, 14, 0xFE, 3, 3, 3]))
+put("fuzz_mlm", "ids_raw", mlm_ctl(3, wwm=1, seq=6, vocab=8) +
+    bytes([1, 2, 3, 0xFF, 4, 5, 0xFE, 6, 7, 8, 9, 10, 11]))
+put("fuzz_mlm", "bad_params", mlm_ctl(2, nsp=1, shuffle=1, one_pass=1, seq=4, probs=5 | 6 << 3,
+    max_pred=255 - 0, dupe=254, specials=2) + bytes(range(40)))
+put("fuzz_mlm", "malformed", mlm_ctl(2, seq=5, specials=0x50) + bytes([1, 2, 0xFF, 3, 4, 0xFE, 5]))

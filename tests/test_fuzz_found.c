@@ -145,3 +145,78 @@ TEST(fuzz_found_parallel_encode_cut_after_whitespace_run) {
     free(text);
     zy_tokenizer_free(t);
 }
+
+// fuzz_wordpiece: a vocab.txt line ending "\r\r\n" is the token "x\r" (one "\r" before the
+// "\n" is dropped, for CRLF files). zy_tokenizer_save_vocab_txt wrote it back as "x\r\n",
+// which reads as "x": the saved vocab.txt changed a token (and made a duplicate when "x"
+// was listed too). Such a token is now written with "\r\n".
+TEST(fuzz_found_vocab_txt_token_ending_in_cr_saved_whole) {
+    const char *dir = stt_tmp_dir();
+    char p0[256], p1[256], p2[256];
+    snprintf(p0, sizeof p0, "%s/in.txt", dir);
+    snprintf(p1, sizeof p1, "%s/saved.txt", dir);
+    snprintf(p2, sizeof p2, "%s/again.txt", dir);
+    static const char vocab[] = "[UNK]\r\ndon\r\r\n\r\r\ndon\r\n";
+    stt_put_file(p0, vocab, sizeof vocab - 1);
+    zy_tokenizer *t = NULL, *u = NULL;
+    ASSERT(zy_tokenizer_load(&t, p0) == ZY_STATUS_OK);
+    size_t n = 0;
+    const char *tok = zy_tokenizer_token_bytes(t, 1, &n);
+    CHECK(zy_tokenizer_vocab_size(t) == 4 && n == 4 && !memcmp(tok, "don\r", 4));
+    ASSERT(zy_tokenizer_save_vocab_txt(t, p1) == ZY_STATUS_OK);
+    zy_status st = zy_tokenizer_load(&u, p1);
+    if (st) zt_note("%s", zy_last_error());
+    CHECK(st == ZY_STATUS_OK);
+    if (u) {
+        CHECK(zy_tokenizer_vocab_size(u) == 4);
+        for (int id = 0; id < 4; id++) {
+            size_t a, b;
+            const char *x = zy_tokenizer_token_bytes(t, id, &a), *y = zy_tokenizer_token_bytes(u, id, &b);
+            CHECK(x && y && a == b && !memcmp(x, y, a));
+        }
+        ASSERT(zy_tokenizer_save_vocab_txt(u, p2) == ZY_STATUS_OK);
+        size_t n1 = 0, n2 = 0;
+        unsigned char *b1 = stt_get_file(p1, &n1), *b2 = stt_get_file(p2, &n2);
+        CHECK(b1 && b2 && n1 == n2 && !memcmp(b1, b2, n1));
+        free(b1);
+        free(b2);
+    }
+    zy_tokenizer_free(u);
+    zy_tokenizer_free(t);
+    stt_rm_dir(dir);
+}
+
+// fuzz_wordpiece (its save -> load property, on a hand-made input): a file was JSON when
+// its first non-blank byte was '{', whatever its name, so a vocab.txt whose first token
+// starts with '{' (here " " then "{", saved from a tokenizer.json) did not load by its
+// path ("not valid JSON"), though the directory lookup reads vocab.txt as vocab.txt.
+// A name ending in ".txt" now means vocab.txt.
+TEST(fuzz_found_vocab_txt_starting_with_brace_loads_by_path) {
+    const char *dir = stt_tmp_dir();
+    char pj[256], pv[256], p1[256];
+    snprintf(pj, sizeof pj, "%s/tokenizer.json", dir);
+    snprintf(pv, sizeof pv, "%s/vocab.txt", dir);
+    snprintf(p1, sizeof p1, "%s/first.txt", dir);
+    static const char json[] =
+        "{\"normalizer\": {\"type\": \"BertNormalizer\"}, \"pre_tokenizer\": {\"type\": "
+        "\"BertPreTokenizer\"}, \"decoder\": {\"type\": \"WordPiece\"}, \"model\": {\"type\": "
+        "\"WordPiece\", \"vocab\": {\" \": 0, \"{\": 1, \"[UNK]\": 2}}}";
+    stt_put_file(pj, json, sizeof json - 1);
+    zy_tokenizer *t = NULL, *u = NULL, *w = NULL;
+    ASSERT(zy_tokenizer_load(&t, pj) == ZY_STATUS_OK);
+    ASSERT(zy_tokenizer_save_vocab_txt(t, pv) == ZY_STATUS_OK);
+    zy_status st = zy_tokenizer_load(&u, pv);
+    if (st) zt_note("%s", zy_last_error());
+    CHECK(st == ZY_STATUS_OK && u && zy_tokenizer_vocab_size(u) == 3 &&
+          zy_tokenizer_find(u, "{", 1) == 1 && zy_tokenizer_find(u, " ", 1) == 0);
+    // A vocab.txt whose very first token is "{".
+    stt_put_file(p1, "{\n[UNK]\n##a\n", 12);
+    st = zy_tokenizer_load(&w, p1);
+    if (st) zt_note("%s", zy_last_error());
+    CHECK(st == ZY_STATUS_OK && w && zy_tokenizer_vocab_size(w) == 3 &&
+          zy_tokenizer_get_type(w) == ZY_TOKENIZER_WORDPIECE);
+    zy_tokenizer_free(w);
+    zy_tokenizer_free(u);
+    zy_tokenizer_free(t);
+    stt_rm_dir(dir);
+}

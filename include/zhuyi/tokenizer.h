@@ -80,7 +80,8 @@ typedef enum zy_tokenizer_type {
 //     tokenize_chinese_chars, the *_token names);
 //   - a directory holding tokenizer.json, vocab.txt, vocab.json + merges.txt, or
 //     encoder.json + vocab.bpe (tried in that order).
-// A file is JSON when its name ends in ".json" or its first non-blank byte is '{'.
+// A file is JSON when its name ends in ".json", or its name does not end in ".txt" and
+// its first non-blank byte is '{'.
 // Errors name the file and the field or line (missing "model", duplicate token or id,
 // empty or over-long vocab.txt line, missing [UNK], unsupported options, ...).
 zy_status zy_tokenizer_load(zy_tokenizer **out, const char *path);

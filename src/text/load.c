@@ -420,7 +420,8 @@ zy_status zy_tokenizer_load_with(zy_tokenizer **out, const char *path,
     if (s) return s;
     size_t i = 0;
     while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) i++;
-    if (!ends_with(path, ".json") && !(i < len && text[i] == '{')) {
+    // A vocab.txt may start with a '{' token: its name says what it is, as in a directory.
+    if (ends_with(path, ".txt") || (!ends_with(path, ".json") && !(i < len && text[i] == '{'))) {
         zy_free(text);
         return zy__wp_load_vocab_txt(out, path, p);
     }

@@ -140,14 +140,18 @@ zy_status zy_tokenizer_save_vocab_txt(const zy_tokenizer *t, const char *path) {
         if (memchr(t->pool + t->tok_off[id], '\n', t->tok_len[id]))
             return zy__error(ZY_STATUS_UNSUPPORTED, "%s: token id %d holds a newline, which "
                              "vocab.txt cannot", path, (int)id);
-        total += t->tok_len[id] + 1;
+        total += t->tok_len[id] + 2;
     }
     char *text = zy_alloc(total + 1);
     if (!text) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
     size_t o = 0;
     for (int32_t id = 0; id < t->n_vocab; id++) {
-        memcpy(text + o, t->pool + t->tok_off[id], t->tok_len[id]);
-        o += t->tok_len[id];
+        size_t n = t->tok_len[id];
+        memcpy(text + o, t->pool + t->tok_off[id], n);
+        o += n;
+        // The reader drops one "\r" before each "\n" (CRLF files): a token that ends in
+        // "\r" (read from a line ending "\r\r\n") needs one more to come back whole.
+        if (t->pool[t->tok_off[id] + n - 1] == '\r') text[o++] = '\r';
         text[o++] = '\n';
     }
     zy_status s = zy_file_write_atomic(path, text, o);
