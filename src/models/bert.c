@@ -340,4 +340,5 @@ const zy_model_ops zy__bert_ops = {
     .forward = zy__bert_forward,
     .backward = zy__bert_backward,
     .output = bert_output,
+    .metrics = zy__bert_metrics,
 };

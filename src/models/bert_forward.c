@@ -235,6 +235,36 @@ static void mlm_head(const bert_session *g, const bert_acts *a, const float *x, 
     zy_linear_forward(a->logits, a->tr_h, w->word, w->mlm_bias, N, C, h->vocab);
 }
 
+// Rows r with targets[r] != -1 whose logits (n, V) are largest at the target (the first
+// maximum, as argmax takes it).
+static int count_correct(const float *logits, const int *targets, int n, int V) {
+    int ok = 0;
+    for (int r = 0; r < n; r++) {
+        if (targets[r] < 0) continue;
+        const float *x = logits + (size_t)r * V;
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (x[v] > x[best]) best = v;
+        ok += best == targets[r];
+    }
+    return ok;
+}
+
+void zy__bert_metrics(const zy_session *s, zy_metric_set *out) {
+    const bert_session *g = zy_session_impl(s);
+    if (!g->outputs_ok) return;
+    if (g->h.has_mlm && g->has_targets) {
+        double n = g->n_mlm;
+        out->m[out->n++] = (zy_metric){"mlm_loss", n ? g->l_mlm : 0, n};
+        out->m[out->n++] = (zy_metric){"mlm_accuracy", n ? g->ok_mlm / n : 0, n};
+    }
+    if (g->h.has_nsp && g->has_labels) {
+        double n = g->n_nsp;
+        out->m[out->n++] = (zy_metric){"nsp_loss", n ? g->l_nsp : 0, n};
+        out->m[out->n++] = (zy_metric){"nsp_accuracy", n ? g->ok_nsp / n : 0, n};
+    }
+}
+
 zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, double *count) {
     bert_session *g = zy_session_impl(s);
     const bert_hparams *h = &g->h;
@@ -250,6 +280,8 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
     g->B = B;
     g->T = T;
     g->has_lengths = batch->lengths != NULL;
+    g->has_targets = batch->targets != NULL;
+    g->has_labels = batch->labels != NULL;
     bert_acts a = zy__bert_acts(g);
     copy_batch(g, &a, batch);
     if ((st = embed(g, &a, B, T))) return st;
@@ -267,19 +299,26 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
     g->outputs_ok = true;
     g->mlm_logits_ok = h->has_mlm;
 
-    // The losses of the heads the model has, over the fields the batch carries.
+    // The losses of the heads the model has, over the fields the batch carries, and how
+    // many of the scored ids the logits rank first (the metrics).
     float l_mlm = 0, l_nsp = 0;
+    g->l_mlm = g->l_nsp = 0;
+    g->n_mlm = g->n_nsp = g->ok_mlm = g->ok_nsp = 0;
     if (h->has_mlm && batch->targets) {
         st = zy_cross_entropy_forward(&l_mlm, &g->n_mlm, a.lse, a.logits, a.targets, N,
                                       h->vocab, -1, 0.0f);
         if (st) return st;
         g->mlm_loss = true;
+        g->l_mlm = l_mlm;
+        g->ok_mlm = count_correct(a.logits, a.targets, N, h->vocab);
     }
     if (h->has_nsp && batch->labels) {
         st = zy_cross_entropy_forward(&l_nsp, &g->n_nsp, a.nsp_lse, a.nsp_logits, a.labels, B,
                                       2, -1, 0.0f);
         if (st) return st;
         g->nsp_loss = true;
+        g->l_nsp = l_nsp;
+        g->ok_nsp = count_correct(a.nsp_logits, a.labels, B, 2);
     }
     if (loss) *loss = l_mlm + l_nsp;
     if (count) *count = g->mlm_loss ? g->n_mlm : g->nsp_loss ? g->n_nsp : 0;

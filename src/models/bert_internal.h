@@ -111,10 +111,13 @@ typedef struct bert_session {
     // The last forward: shape, which losses it had, the dropout it used.
     int B, T;
     bool has_lengths;          // the batch gave lengths (else every row is T long)
+    bool has_targets, has_labels; // the batch carried them (the heads scored what it had)
     bool mlm_loss, nsp_loss;   // scored in the last forward (backward pending)
     bool outputs_ok;           // hidden, pooled, nsp_logits, attentions of the last forward
     bool mlm_logits_ok;        // gone once backward wrote their gradient over them
     int n_mlm, n_nsp;          // scored targets / labels
+    int ok_mlm, ok_nsp;        // of them, predicted right (argmax of the logits)
+    float l_mlm, l_nsp;        // the mean losses of the heads
     float p_hidden, p_attn;    // dropout in force (0 in evaluation mode)
     uint64_t seed;
 } bert_session;
@@ -167,5 +170,8 @@ bert_acts zy__bert_acts(const bert_session *g);
 zy_status zy__bert_prepare(zy_session *s, int batch, int seq, int seq_dec);
 zy_status zy__bert_forward(zy_session *s, const zy_batch *b, float *loss, double *count);
 zy_status zy__bert_backward(zy_session *s, float loss_scale);
+// "mlm_loss", "mlm_accuracy", "nsp_loss", "nsp_accuracy" of the last forward (the heads
+// it scored).
+void zy__bert_metrics(const zy_session *s, zy_metric_set *out);
 
 #endif
