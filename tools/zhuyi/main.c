@@ -10,7 +10,8 @@ static const zy_cli_command commands[] = {
     {"info", "show version, CPU features, kernels and threads", zy_cli_info},
     {"tokenizer", "train a BPE or WordPiece tokenizer (tokenizer.json)", zy_cli_tokenizer},
     {"tokenize", "encode text to ids or decode ids to text", zy_cli_tokenize},
-    {"pretrain", "train a GPT on text files (`zhuyi pretrain gpt --help`)", zy_cli_pretrain},
+    {"pretrain", "train a GPT or a BERT on text files (`zhuyi pretrain gpt|bert --help`)",
+     zy_cli_pretrain},
     {"eval", "loss and perplexity of a model directory on a text file", zy_cli_eval},
     {"generate", "continue a prompt with a model directory (streams text)", zy_cli_generate},
 };
