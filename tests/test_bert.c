@@ -408,6 +408,65 @@ TEST(bert_metrics_of_forward) {
     zy_model_free(m);
 }
 
+// A loss-only session (the trainer's) runs the MLM head at the scored positions only: the
+// same loss, metrics and gradients as the head over every position (dropout on, padding,
+// NSP), no "mlm_logits" output; a batch with nothing masked gives no MLM gradient.
+TEST(bert_loss_only_mlm_head_at_scored_positions) {
+    zt_bert_dims d = {"BertForPreTraining", 2, 2, 16, 32, 8, 2, 37, 0.1f};
+    zy_model *m = zt_bert_create(&d, 6);
+    ASSERT(m != NULL);
+    int ids[3 * 6] = {1, 5, 6, 2, 9, 2, 1, 7, 3, 2, 0, 0, 1, 30, 31, 32, 2, 0};
+    int targets[3 * 6] = {-1, 4, -1, -1, 12, -1, -1, -1, 36, -1, -1, -1, -1, 0, -1, 5, -1, -1};
+    int lengths[3] = {6, 4, 5}, labels[3] = {0, 1, -1};
+    zy_batch b = {.B = 3, .T = 6, .input_ids = ids, .lengths = lengths, .targets = targets,
+                  .labels = labels};
+    zy_session_params p = zy_session_default_params();
+    p.batch = 3, p.seq = 6, p.training = true;
+    zy_session *full = NULL, *part = NULL;
+    ASSERT(zy_session_create(&full, m, &p) == ZY_STATUS_OK);
+    p.loss_only = true;
+    ASSERT(zy_session_create(&part, m, &p) == ZY_STATUS_OK);
+    float lf, lp;
+    double cf, cp;
+    zy_metric_set mf, mp;
+    zy_session *ss[2] = {full, part};
+    for (int i = 0; i < 2; i++) {
+        zy_session_zero_grads(ss[i]);
+        zy_session_set_mode(ss[i], true, 77);
+        ASSERT(zy_session_forward(ss[i], &b, i ? &lp : &lf, i ? &cp : &cf) == ZY_STATUS_OK);
+        zy_session_metrics(ss[i], i ? &mp : &mf);
+        ASSERT(zy_session_backward(ss[i], 0.5f) == ZY_STATUS_OK);
+    }
+    CHECK(fabsf(lf - lp) < 1e-5f && cf == 5 && cp == 5);
+    CHECK(zy_session_output(part, "mlm_logits", NULL, NULL) == NULL);
+    ASSERT(mf.n == 4 && mp.n == 4);
+    for (int i = 0; i < 4; i++)
+        CHECK(fabs(mf.m[i].value - mp.m[i].value) < 1e-5 && mf.m[i].count == mp.m[i].count);
+    size_t n;
+    const float *gf = zy_session_grads(full, &n), *gp = zy_session_grads(part, NULL);
+    CHECK_CLOSE("gradients", gp, gf, n, 1e-6, 1e-4);
+    // Nothing masked: loss 0 from the MLM head, only the NSP head's gradient.
+    int none[3 * 6];
+    for (int i = 0; i < 18; i++) none[i] = -1;
+    b.targets = none;
+    zy_session_zero_grads(part);
+    zy_session_set_mode(part, true, 78);
+    ASSERT(zy_session_forward(part, &b, &lp, &cp) == ZY_STATUS_OK);
+    ASSERT(zy_session_backward(part, 1.0f) == ZY_STATUS_OK);
+    const zy_tensor_table *tab = zy_model_tensors(m);
+    for (int i = 0; i < zy_tensor_table_count(tab); i++)
+        if (!strcmp(zy_tensor_table_at(tab, i)->name, "cls.predictions.transform.dense.weight")) {
+            const float *g = zy_session_tensor_grad(part, i);
+            float worst = 0;
+            for (size_t k = 0; g && k < zy_tensor_table_at(tab, i)->count; k++)
+                worst = fmaxf(worst, fabsf(g[k]));
+            CHECK(g && worst == 0);
+        }
+    zy_session_free(full);
+    zy_session_free(part);
+    zy_model_free(m);
+}
+
 // q, k and v are one fused projection: frozen together, not one alone. A frozen body
 // with trainable heads (no backward through the layers) gives the heads the gradients
 // they get when everything trains.

@@ -118,6 +118,11 @@ typedef struct zy_session_params {
                      // forward for zy_session_output("attentions.L"), (B, H, T, T):
                      // attention then runs on the plain core (O(T²) memory per layer,
                      // slower). Models that cannot (GPT-2 today) ignore it. (false)
+    bool loss_only;  // forwards with targets need only the loss, the metrics and the
+                     // gradients: a model may skip outputs nothing else needs (BERT
+                     // computes its MLM head at the scored positions only, so
+                     // "mlm_logits" is then NULL). The trainer's and `zhuyi eval`'s
+                     // sessions set it. (false)
 } zy_session_params;
 
 zy_session_params zy_session_default_params(void);

@@ -96,6 +96,9 @@ static bert_acts carve(const bert_session *g, float *base, int B, int T, size_t 
         a.tr_mean = TAKE(n1);
         a.tr_rstd = TAKE(n1);
         a.logits = TAKE(round16(N * V));
+        a.mlm_pos = (int *)TAKE(n1);
+        a.mlm_tg = (int *)TAKE(n1);
+        a.mlm_x = TAKE(nc);
         a.lse = TAKE(n1);
         a.ce_rows = TAKE(zy__cross_entropy_inplace_floats((int)V));
     }
@@ -222,8 +225,8 @@ static void pool(const bert_session *g, const bert_acts *a, const float *x, int 
     if (g->h.has_nsp) zy_linear_forward(a->nsp_logits, a->pooled, w->nsp_w, w->nsp_b, B, C, 2);
 }
 
-// The MLM head over every position: transform, then the decoder tied to the word
-// embeddings, logits (N, V).
+// The MLM head over the rows x (N, C) (every position, or the gathered scored ones):
+// transform, then the decoder tied to the word embeddings, logits (N, V).
 static void mlm_head(const bert_session *g, const bert_acts *a, const float *x, int N) {
     const bert_hparams *h = &g->h;
     const bert_weights *w = &g->ew;
@@ -295,9 +298,28 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
     }
     const float *x = a.res + (size_t)L * a.res_stride;
     if (h->has_pooler) pool(g, &a, x, B, T);
-    if (h->has_mlm) mlm_head(g, &a, x, N);
+    // A session that wants only the loss runs the MLM head where targets are scored
+    // (BERT masks ~15 % of the tokens: the (N, V) decoder GEMM is most of the head).
+    g->mlm_compact = h->has_mlm && g->loss_only && batch->targets;
+    g->mlm_rows = N;
+    const int *mlm_targets = a.targets;
+    if (g->mlm_compact) {
+        int R = 0, C = h->hidden;
+        for (int i = 0; i < N; i++) {
+            if (a.targets[i] < 0) continue;
+            a.mlm_pos[R] = i;
+            a.mlm_tg[R] = a.targets[i];
+            memcpy(a.mlm_x + (size_t)R * C, x + (size_t)i * C, (size_t)C * sizeof *x);
+            R++;
+        }
+        g->mlm_rows = R;
+        mlm_targets = a.mlm_tg;
+        if (R) mlm_head(g, &a, a.mlm_x, R);
+    } else if (h->has_mlm) {
+        mlm_head(g, &a, x, N);
+    }
     g->outputs_ok = true;
-    g->mlm_logits_ok = h->has_mlm;
+    g->mlm_logits_ok = h->has_mlm && !g->mlm_compact;
 
     // The losses of the heads the model has, over the fields the batch carries, and how
     // many of the scored ids the logits rank first (the metrics).
@@ -305,12 +327,13 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
     g->l_mlm = g->l_nsp = 0;
     g->n_mlm = g->n_nsp = g->ok_mlm = g->ok_nsp = 0;
     if (h->has_mlm && batch->targets) {
-        st = zy_cross_entropy_forward(&l_mlm, &g->n_mlm, a.lse, a.logits, a.targets, N,
-                                      h->vocab, -1, 0.0f);
-        if (st) return st;
+        int R = g->mlm_rows;
+        if (R && (st = zy_cross_entropy_forward(&l_mlm, &g->n_mlm, a.lse, a.logits,
+                                                mlm_targets, R, h->vocab, -1, 0.0f)))
+            return st;
         g->mlm_loss = true;
         g->l_mlm = l_mlm;
-        g->ok_mlm = count_correct(a.logits, a.targets, N, h->vocab);
+        g->ok_mlm = count_correct(a.logits, mlm_targets, R, h->vocab);
     }
     if (h->has_nsp && batch->labels) {
         st = zy_cross_entropy_forward(&l_nsp, &g->n_nsp, a.nsp_lse, a.nsp_logits, a.labels, B,

@@ -10,7 +10,7 @@
 
 zy_session_params zy_session_default_params(void) {
     return (zy_session_params){.batch = 0, .seq = 0, .seq_dec = 0, .training = false,
-                               .n_seq = 1, .attention_weights = false};
+                               .n_seq = 1, .attention_weights = false, .loss_only = false};
 }
 
 // Gradients for the trainable tensors, one after another in table order.

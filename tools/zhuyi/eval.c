@@ -180,6 +180,7 @@ int zy_cli_eval(int argc, char **argv) {
     if ((rc = k->eval_data(opts, &dp, &d))) goto done;
     zy_session_params pp = zy_session_default_params();
     pp.batch = d.batch, pp.seq = d.seq;
+    pp.loss_only = true; // no outputs are read: BERT scores its masked positions only
     if (zy_session_create(&s, m, &pp)) {
         rc = zy_cli_die("eval: %s", zy_last_error());
         goto done;

@@ -200,6 +200,36 @@ static int one_pass(const char *cmd, const char *what, zy_corpus *c, zy_mlm_sour
     return 0;
 }
 
+// The baseline a masked-LM accuracy should beat: always predicting the training data's
+// most frequent token, scored on the validation source's masks (read once, then rewound).
+static int unigram_baseline(const cli_data_params *p, const zy_corpus *train,
+                            zy_data_source *val) {
+    int V = zy_tokenizer_vocab_size(p->tok), top = 0;
+    uint64_t *freq = calloc((size_t)V, sizeof *freq);
+    zy_batch b;
+    if (!freq) return zy_cli_die("out of memory");
+    for (uint64_t i = 0; i < train->n_tokens; i++) freq[train->tokens[i]]++;
+    for (int v = 1; v < V; v++)
+        if (freq[v] > freq[top]) top = v;
+    free(freq);
+    if (zy_batch_init(&b, &zy_data_source_get_info(val)->dims))
+        return zy_cli_die("%s: %s", p->cmd, zy_last_error());
+    double n = 0, hit = 0;
+    zy_status st;
+    while (!(st = zy_data_source_next(val, &b)) && b.B > 0)
+        for (size_t i = 0; i < (size_t)b.B * (size_t)b.T; i++)
+            if (b.targets[i] >= 0) n++, hit += b.targets[i] == top;
+    zy_batch_destroy(&b);
+    if (st || zy_data_source_seek(val, (zy_data_pos){0, 0}))
+        return zy_cli_die("%s: validation: %s", p->cmd, zy_last_error());
+    size_t len;
+    const char *tok = zy_tokenizer_token_bytes(p->tok, top, &len);
+    fprintf(stderr, "zhuyi: validation: %.0f masked tokens; always predicting the training "
+            "data's most frequent token '%.*s' scores %.4f (the unigram baseline of "
+            "mlm_accuracy)\n", n, (int)len, tok ? tok : "", n ? hit / n : 0);
+    return 0;
+}
+
 static int bert_data_(const void *opts, const cli_data_params *p, cli_data *d) {
     const bert_opts *o = opts;
     bert_data *b = d->impl = calloc(1, sizeof *b);
@@ -221,8 +251,9 @@ static int bert_data_(const void *opts, const cli_data_params *p, cli_data *d) {
                           b->val.n_documents && !p->val_file ? " (after holding out validation)"
                                                              : "", zy_last_error());
     if (b->val.n_documents &&
-        one_pass(p->cmd, p->val_file ? "--val-data" : "the held-out validation documents "
-                 "(--val-fraction)", &b->val, sp, p->batch, &d->val))
+        (one_pass(p->cmd, p->val_file ? "--val-data" : "the held-out validation documents "
+                  "(--val-fraction)", &b->val, sp, p->batch, &d->val) ||
+         unigram_baseline(p, &b->train, d->val)))
         return 1;
     d->n_train = zy_data_source_get_info(d->train)->n_items;
     d->n_val = d->val ? zy_data_source_get_info(d->val)->n_items : 0;
