@@ -36,32 +36,43 @@ static void bert_opts_init(void *o) {
     *(bert_opts *)o = (bert_opts){.doc_sentences = 32, .mask_prob = 0.15f, .dupe_factor = 1};
 }
 
+static int bad_value(const char *cmd, const char *flag, const char *value) {
+    zy_cli_die("%s: %s: '%s' is not a valid value (see --help)", cmd, flag, value);
+    return -2;
+}
+
 static int bert_parse_flag(void *opts, const char *cmd, const char *flag, const char *value) {
     bert_opts *o = opts;
-    if (!strcmp(flag, "--whole-word-mask") || !strcmp(flag, "--no-nsp")) {
-        if (flag[2] == 'w') o->whole_word = true;
-        else o->no_nsp = true;
+    if (!strcmp(flag, "--whole-word-mask")) {
+        o->whole_word = true;
+        return 0;
+    }
+    if (!strcmp(flag, "--no-nsp")) {
+        o->no_nsp = true;
         return 0;
     }
     bool fmt = !strcmp(flag, "--format"), docs = !strcmp(flag, "--doc-sentences"),
          mp = !strcmp(flag, "--mask-prob"), dupe = !strcmp(flag, "--dupe-factor");
     if (!fmt && !docs && !mp && !dupe) return -1;
-    if (!value) return zy_cli_die("%s: %s needs a value (see --help)", cmd, flag), -2;
-    char *end;
-    double v;
-    if (fmt && (!strcmp(value, "lines") || !strcmp(value, "prose"))) {
-        o->prose = !strcmp(value, "prose");
-        return 1;
-    } else if (docs && !zy_cli_parse_int(value, 0, 1 << 30, &o->doc_sentences)) {
-        return 1;
-    } else if (dupe && !zy_cli_parse_int(value, 1, 10000, &o->dupe_factor)) {
-        return 1;
-    } else if (mp && (v = strtod(value, &end), *value && !*end && v > 0 && v <= 1)) {
-        o->mask_prob = (float)v;
-        return 1;
+    if (!value) {
+        zy_cli_die("%s: %s needs a value (see --help)", cmd, flag);
+        return -2;
     }
-    zy_cli_die("%s: %s: '%s' is not a valid value (see --help)", cmd, flag, value);
-    return -2;
+    if (fmt) {
+        if (strcmp(value, "lines") && strcmp(value, "prose")) return bad_value(cmd, flag, value);
+        o->prose = !strcmp(value, "prose");
+    } else if (docs) {
+        if (zy_cli_parse_int(value, 0, 1 << 30, &o->doc_sentences))
+            return bad_value(cmd, flag, value);
+    } else if (dupe) {
+        if (zy_cli_parse_int(value, 1, 10000, &o->dupe_factor)) return bad_value(cmd, flag, value);
+    } else {
+        char *end;
+        double v = strtod(value, &end);
+        if (!*value || *end || !(v > 0 && v <= 1)) return bad_value(cmd, flag, value);
+        o->mask_prob = (float)v;
+    }
+    return 1;
 }
 
 // BERT models with a masked-LM head (BertForPreTraining, BertForMaskedLM).
