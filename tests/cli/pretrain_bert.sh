@@ -124,6 +124,8 @@ EOF
 else
     bad "eval --json ($(cat ev.json 2>/dev/null))"
 fi
+"$Z" eval run --data val.txt >ev_default.json --json 2>err && cmp -s ev.json ev_default.json &&
+    ok "eval's --seq defaults to the run's training seq (32)" || bad "eval default --seq"
 "$Z" eval run --data val.txt --seq 32 --batch 3 >ev.txt 2>err &&
     grep -q "^loss [0-9.]*  perplexity [0-9.]*  ([0-9]* masked tokens" ev.txt &&
     grep -q "mlm_accuracy" ev.txt && ok "eval plain output" || bad "eval plain output"

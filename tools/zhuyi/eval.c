@@ -36,8 +36,9 @@ static const char usage_text[] =
     "        --doc-sentences N, --whole-word-mask, --no-nsp, --mask-prob P.\n"
     "\n"
     "  --data FILE   text to evaluate on (required; may be repeated)\n"
-    "  --seq T       sequence length (default: gpt: the model's n_positions, or less if\n"
-    "                the text is shorter; bert: 128, or max_position_embeddings if less)\n"
+    "  --seq T       sequence length (default: the one DIR's run trained with when DIR is\n"
+    "                a zhuyi run, else gpt: the model's n_positions, bert: 128; at most\n"
+    "                the model's positions; gpt: less if the text is shorter)\n"
     "  --batch B     sequences per forward pass (default: as many as fit 2048 tokens)\n"
     "  --json        print {\"loss\":L,\"perplexity\":P,\"tokens\":N} (and the model's other\n"
     "                metrics) instead of text (perplexity null when exp(loss) overflows)\n"
@@ -87,6 +88,17 @@ static int any_kind_flag(const char *flag, const char *value) {
         if (n != -1) return n;
     }
     return -1;
+}
+
+// The seq a zhuyi run in dir trained with (its newest checkpoint's state), or 0: the
+// positions past it were never trained, so it is the default window.
+static int trained_seq(const char *dir) {
+    char ckpt[4096], state[4200];
+    zy_trainer_params tp;
+    long step;
+    if (zy_checkpoint_find(dir, ckpt, sizeof ckpt)) return 0;
+    snprintf(state, sizeof state, "%s/%s", ckpt, ZY_TRAINING_STATE_FILE);
+    return zy_trainer_read_params(state, &tp, &step) ? 0 : tp.seq;
 }
 
 // The result: the loss (or the kind's loss metric), then every other metric that scored.
@@ -176,7 +188,8 @@ int zy_cli_eval(int argc, char **argv) {
     }
     if (rc || (k->check && (rc = k->check(opts, "eval", m, tok, false)))) goto done;
     cli_data_params dp = {.cmd = "eval", .tok = tok, .model = m, .files = files,
-                          .n_files = n_files, .batch = B, .seq = T};
+                          .n_files = n_files, .batch = B, .seq = T,
+                          .trained_seq = trained_seq(dir)};
     if ((rc = k->eval_data(opts, &dp, &d))) goto done;
     zy_session_params pp = zy_session_default_params();
     pp.batch = d.batch, pp.seq = d.seq;

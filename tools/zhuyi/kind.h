@@ -25,6 +25,8 @@ typedef struct cli_data_params {
     const char *val_file;     // training: validation text, or NULL
     float val_fraction;       // training without val_file: share held out (0: none)
     int batch, seq;           // eval: 0 = the kind's default
+    int trained_seq;          // eval: the seq the model's run trained with (0: unknown),
+                              // the default before the kind's own
     uint64_t seed;            // training: data order and masks
     bool shuffle;             // training: a seeded random order
 } cli_data_params;

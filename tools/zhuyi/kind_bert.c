@@ -271,8 +271,9 @@ static int bert_data_(const void *opts, const cli_data_params *p, cli_data *d) {
     return 0;
 }
 
-// Every example of the files once, masks from BERT_EVAL_SEED; T defaults to 128 (or
-// max_position_embeddings if smaller), B to what fits 2048 tokens.
+// Every example of the files once, masks from BERT_EVAL_SEED; T defaults to the run's
+// training seq, else 128 (or max_position_embeddings if smaller), B to what fits 2048
+// tokens.
 static int bert_eval_data(const void *opts, const cli_data_params *p, cli_data *d) {
     const bert_opts *o = opts;
     const zy_model_info *c = zy_model_get_info(p->model);
@@ -280,7 +281,8 @@ static int bert_eval_data(const void *opts, const cli_data_params *p, cli_data *
     if (!b) return zy_cli_die("out of memory");
     zy_corpus_init(&b->train);
     zy_corpus_init(&b->val);
-    int T = p->seq ? p->seq : c->max_positions < 128 ? c->max_positions : 128;
+    int T = p->seq ? p->seq : p->trained_seq ? p->trained_seq : 128;
+    if (!p->seq && T > c->max_positions) T = c->max_positions;
     if (T > c->max_positions)
         return zy_cli_die("%s: --seq %d is longer than the model's max_position_embeddings %d",
                           p->cmd, T, c->max_positions);

@@ -72,7 +72,8 @@ static int gpt_data_(const void *opts, const cli_data_params *p, cli_data *d) {
 }
 
 // Consecutive windows of T inputs with the next T tokens as targets; T defaults to the
-// model's n_positions, or less when the text is shorter; B to what fits 2048 tokens.
+// run's training seq, else the model's n_positions, either less when the text is shorter;
+// B to what fits 2048 tokens.
 static int gpt_eval_data(const void *opts, const cli_data_params *p, cli_data *d) {
     (void)opts;
     const zy_model_info *c = zy_model_get_info(p->model);
@@ -85,7 +86,11 @@ static int gpt_eval_data(const void *opts, const cli_data_params *p, cli_data *d
     if (T > c->max_positions)
         return zy_cli_die("%s: --seq %d is longer than the model's context (n_positions %d)",
                           p->cmd, T, c->max_positions);
-    if (!T) T = n - 1 < (size_t)c->max_positions ? (int)(n > 1 ? n - 1 : 1) : c->max_positions;
+    if (!T) {
+        int P = p->trained_seq > 0 && p->trained_seq < c->max_positions ? p->trained_seq
+                                                                        : c->max_positions;
+        T = n - 1 < (size_t)P ? (int)(n > 1 ? n - 1 : 1) : P;
+    }
     size_t windows = n > 0 ? (n - 1) / (size_t)T : 0;
     if (!windows)
         return zy_cli_die("%s: the data is %zu tokens; one window of --seq %d needs %d", p->cmd,
