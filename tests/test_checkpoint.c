@@ -87,8 +87,11 @@ TEST(checkpoint_layout_and_resume) {
     CHECK(exists(dir, "checkpoint-3/" ZY_TRAINING_STATE_FILE));
     for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(b.t, NULL) == ZY_STATUS_OK);
     ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0) == ZY_STATUS_OK);
-    // Saving again at the same step (a run stopped right after a save) changes nothing.
+    // Saving again at the same step (a run stopped right after a save) changes nothing,
+    // and leaves no temporary link: renaming a hard link over another link to the same
+    // file is a no-op that succeeds (POSIX), so the temporary name must be removed.
     ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0) == ZY_STATUS_OK);
+    CHECK(!exists(dir, "config.json.tmp.link") && !exists(dir, "model.safetensors.tmp.link"));
     char ckpt[512];
     ASSERT(zy_checkpoint_find(dir, ckpt, sizeof ckpt) == ZY_STATUS_OK);
     CHECK(strstr(ckpt, "/checkpoint-5") != NULL);

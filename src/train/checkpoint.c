@@ -166,10 +166,11 @@ static zy_status publish(const char *dir, const char *ckpt, const char *name) {
     unlink(tmp);
     if (zy__io_fault_hit()) return io_error("cannot link", tmp);
     if (link(src, tmp) == 0) {
-        if (zy__io_fault_hit() || rename(tmp, dst)) {
+        if (zy__io_fault_hit() || rename(tmp, dst))
             s = io_error("cannot rename over", dst);
-            unlink(tmp);
-        }
+        // Also after a rename that succeeded: when dst already was a link to the same
+        // file (a save repeated at its step), POSIX makes rename do nothing, leaving tmp.
+        unlink(tmp);
         return s;
     }
     if (errno != EXDEV && errno != EPERM && errno != ENOTSUP && errno != EMLINK)
