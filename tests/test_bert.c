@@ -343,6 +343,130 @@ TEST(bert_outputs_per_architecture) {
     }
 }
 
+// The named metrics of a forward (zy_session_metrics): per head present and scored, the
+// loss and the accuracy (argmax of the logits, checked against the outputs), with counts;
+// read before backward overwrites the MLM logits; merged weighted by counts.
+TEST(bert_metrics_of_forward) {
+    int ids[2 * 4] = {1, 5, 6, 2, 1, 7, 0, 0}, lengths[2] = {4, 2};
+    int targets[2 * 4] = {-1, 3, 9, -1, -1, 4, -1, -1}, labels[2] = {0, 1};
+    zy_batch b = {.B = 2, .T = 4, .input_ids = ids, .lengths = lengths, .targets = targets,
+                  .labels = labels};
+    zt_bert_dims d = {"BertForPreTraining", 1, 2, 8, 16, 8, 2, 11, 0.0f};
+    zy_model *m = zt_bert_create(&d, 4);
+    ASSERT(m != NULL);
+    zy_session *s = zt_bert_session(m, 2, 4, true, false);
+    ASSERT(s != NULL);
+    zy_metric_set ms;
+    zy_session_metrics(s, &ms);
+    CHECK(ms.n == 0); // no forward yet
+    float loss;
+    double count;
+    ASSERT(zy_session_forward(s, &b, &loss, &count) == ZY_STATUS_OK);
+    zy_session_metrics(s, &ms);
+    const zy_metric *ml = zy_metric_set_find(&ms, "mlm_loss"),
+                    *ma = zy_metric_set_find(&ms, "mlm_accuracy"),
+                    *nl = zy_metric_set_find(&ms, "nsp_loss"),
+                    *na = zy_metric_set_find(&ms, "nsp_accuracy");
+    ASSERT(ms.n == 4 && ml && ma && nl && na);
+    CHECK(ml->count == 3 && ma->count == 3 && nl->count == 2 && na->count == 2);
+    CHECK(fabs(ml->value + nl->value - loss) < 1e-5);
+    // Accuracy from the outputs: argmax of each scored row.
+    const float *lg = zy_session_output(s, "mlm_logits", NULL, NULL);
+    const float *nsp = zy_session_output(s, "nsp_logits", NULL, NULL);
+    ASSERT(lg && nsp);
+    int ok = 0;
+    for (int i = 0; i < 8; i++) {
+        if (targets[i] < 0) continue;
+        int best = 0;
+        for (int v = 1; v < 11; v++)
+            if (lg[i * 11 + v] > lg[i * 11 + best]) best = v;
+        ok += best == targets[i];
+    }
+    int ok_nsp = (nsp[1] > nsp[0]) == labels[0] ? 1 : 0;
+    ok_nsp += (nsp[3] > nsp[2]) == labels[1];
+    CHECK(fabs(ma->value - ok / 3.0) < 1e-12 && fabs(na->value - ok_nsp / 2.0) < 1e-12);
+    // Backward overwrites the logits; the metrics stay those of the forward.
+    ASSERT(zy_session_backward(s, 1.0f) == ZY_STATUS_OK);
+    zy_metric_set after;
+    zy_session_metrics(s, &after);
+    CHECK(after.n == 4 && after.m[1].value == ma->value);
+    // Without labels: the MLM metrics only.
+    zy_batch nb = b;
+    nb.labels = NULL;
+    ASSERT(zy_session_forward(s, &nb, &loss, &count) == ZY_STATUS_OK);
+    zy_metric_set mlm_only;
+    zy_session_metrics(s, &mlm_only);
+    CHECK(mlm_only.n == 2 && zy_metric_set_find(&mlm_only, "mlm_accuracy") &&
+          !zy_metric_set_find(&mlm_only, "nsp_loss"));
+    // Merging weights by counts: 3 items at a, 1 at b -> (3a + b) / 4; new names append.
+    zy_metric_set acc = {0}, one = {1, {{"mlm_loss", 2.0, 3}}}, two = {2, {{"mlm_loss", 6.0, 1},
+                                                                          {"x", 1.0, 5}}};
+    zy_metric_set_merge(&acc, &one);
+    zy_metric_set_merge(&acc, &two);
+    CHECK(acc.n == 2 && acc.m[0].value == 3.0 && acc.m[0].count == 4 && acc.m[1].count == 5);
+    zy_session_free(s);
+    zy_model_free(m);
+}
+
+// A loss-only session (the trainer's) runs the MLM head at the scored positions only: the
+// same loss, metrics and gradients as the head over every position (dropout on, padding,
+// NSP), no "mlm_logits" output; a batch with nothing masked gives no MLM gradient.
+TEST(bert_loss_only_mlm_head_at_scored_positions) {
+    zt_bert_dims d = {"BertForPreTraining", 2, 2, 16, 32, 8, 2, 37, 0.1f};
+    zy_model *m = zt_bert_create(&d, 6);
+    ASSERT(m != NULL);
+    int ids[3 * 6] = {1, 5, 6, 2, 9, 2, 1, 7, 3, 2, 0, 0, 1, 30, 31, 32, 2, 0};
+    int targets[3 * 6] = {-1, 4, -1, -1, 12, -1, -1, -1, 36, -1, -1, -1, -1, 0, -1, 5, -1, -1};
+    int lengths[3] = {6, 4, 5}, labels[3] = {0, 1, -1};
+    zy_batch b = {.B = 3, .T = 6, .input_ids = ids, .lengths = lengths, .targets = targets,
+                  .labels = labels};
+    zy_session_params p = zy_session_default_params();
+    p.batch = 3, p.seq = 6, p.training = true;
+    zy_session *full = NULL, *part = NULL;
+    ASSERT(zy_session_create(&full, m, &p) == ZY_STATUS_OK);
+    p.loss_only = true;
+    ASSERT(zy_session_create(&part, m, &p) == ZY_STATUS_OK);
+    float lf, lp;
+    double cf, cp;
+    zy_metric_set mf, mp;
+    zy_session *ss[2] = {full, part};
+    for (int i = 0; i < 2; i++) {
+        zy_session_zero_grads(ss[i]);
+        zy_session_set_mode(ss[i], true, 77);
+        ASSERT(zy_session_forward(ss[i], &b, i ? &lp : &lf, i ? &cp : &cf) == ZY_STATUS_OK);
+        zy_session_metrics(ss[i], i ? &mp : &mf);
+        ASSERT(zy_session_backward(ss[i], 0.5f) == ZY_STATUS_OK);
+    }
+    CHECK(fabsf(lf - lp) < 1e-5f && cf == 5 && cp == 5);
+    CHECK(zy_session_output(part, "mlm_logits", NULL, NULL) == NULL);
+    ASSERT(mf.n == 4 && mp.n == 4);
+    for (int i = 0; i < 4; i++)
+        CHECK(fabs(mf.m[i].value - mp.m[i].value) < 1e-5 && mf.m[i].count == mp.m[i].count);
+    size_t n;
+    const float *gf = zy_session_grads(full, &n), *gp = zy_session_grads(part, NULL);
+    CHECK_CLOSE("gradients", gp, gf, n, 1e-6, 1e-4);
+    // Nothing masked: loss 0 from the MLM head, only the NSP head's gradient.
+    int none[3 * 6];
+    for (int i = 0; i < 18; i++) none[i] = -1;
+    b.targets = none;
+    zy_session_zero_grads(part);
+    zy_session_set_mode(part, true, 78);
+    ASSERT(zy_session_forward(part, &b, &lp, &cp) == ZY_STATUS_OK);
+    ASSERT(zy_session_backward(part, 1.0f) == ZY_STATUS_OK);
+    const zy_tensor_table *tab = zy_model_tensors(m);
+    for (int i = 0; i < zy_tensor_table_count(tab); i++)
+        if (!strcmp(zy_tensor_table_at(tab, i)->name, "cls.predictions.transform.dense.weight")) {
+            const float *g = zy_session_tensor_grad(part, i);
+            float worst = 0;
+            for (size_t k = 0; g && k < zy_tensor_table_at(tab, i)->count; k++)
+                worst = fmaxf(worst, fabsf(g[k]));
+            CHECK(g && worst == 0);
+        }
+    zy_session_free(full);
+    zy_session_free(part);
+    zy_model_free(m);
+}
+
 // q, k and v are one fused projection: frozen together, not one alone. A frozen body
 // with trainable heads (no backward through the layers) gives the heads the gradients
 // they get when everything trains.

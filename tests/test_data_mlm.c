@@ -957,3 +957,39 @@ TEST(mlm_corpus_from_text) {
     rmdir(dir);
     zy_tokenizer_free(tok);
 }
+
+// Prose: paragraphs (blank lines between) joined and cut after . ! ? (runs of them, closing
+// quotes) before white space, not after initials or titles; line breaks become spaces;
+// a document ends at the paragraph that brings it to doc_sentences, and at the end.
+TEST(mlm_corpus_from_prose) {
+    zy_tokenizer *tok = byte_tokenizer();
+    ASSERT(tok != NULL);
+    zy_corpus c;
+    zy_corpus_init(&c);
+    const char *text = "Mr. Darcy met J. Smith at 3.14 pm.  \"Who?\" he\r\nasked!? Then\n"
+                       "he left...\n \n\n"
+                       "Second paragraph, e.g. this one.\u2019 Yes\n"
+                       "\n"
+                       "Third.";
+    ASSERT(zy_corpus_add_prose(&c, tok, text, strlen(text), 3) == ZY_STATUS_OK);
+    const char *want[] = {"Mr. Darcy met J. Smith at 3.14 pm.", "\"Who?\" he  asked!?",
+                          "Then he left...", "Second paragraph, e.g. this one.\u2019", "Yes",
+                          "Third."};
+    ASSERT_EQ_INT(c.n_sentences, 6);
+    for (int i = 0; i < 6; i++)
+        if (!sentence_is(&c, (uint64_t)i, want[i]))
+            zt_fail(__FILE__, __LINE__, "sentence %d is not '%s'", i, want[i]);
+    // doc_sentences 3: the first paragraph (3 sentences) is a document; the rest one more.
+    CHECK(c.n_documents == 2 && c.documents[1] == 3 && c.documents[2] == 6);
+    zy_corpus_destroy(&c);
+    // doc_sentences 0: one document; "\r\n" before the blank line counts as blank.
+    zy_corpus_init(&c);
+    ASSERT(zy_corpus_add_prose(&c, tok, text, strlen(text), 0) == ZY_STATUS_OK);
+    CHECK(c.n_documents == 1 && c.n_sentences == 6);
+    // Whitespace only: nothing; a later call continues the count of an open document.
+    ASSERT(zy_corpus_add_prose(&c, tok, " \n\t\n", 4, 0) == ZY_STATUS_OK);
+    CHECK(c.n_documents == 1 && c.n_sentences == 6);
+    zy_corpus_destroy(&c);
+    CHECK(zy_corpus_add_prose(&c, NULL, "x", 1, 0) == ZY_STATUS_INVALID_ARGUMENT);
+    zy_tokenizer_free(tok);
+}

@@ -75,19 +75,32 @@ TEST(mlm_train_lowers_loss) {
         zt_fail(__FILE__, __LINE__, "trainer: %s", zy_last_error());
     } else {
         float before, after, first = 0, last = 0;
-        ASSERT(zy_trainer_evaluate(t, &before) == ZY_STATUS_OK);
+        zy_metric_set m0, m1;
+        ASSERT(zy_trainer_evaluate_metrics(t, &before, &m0) == ZY_STATUS_OK);
+        bool parts = true; // each step's loss is its MLM + NSP metrics
         for (long s = 0; s < p.steps; s++) {
             zy_step_info info;
             ASSERT(zy_trainer_step(t, &info) == ZY_STATUS_OK);
             if (s < 10) first += info.loss / 10;
             if (s >= p.steps - 10) last += info.loss / 10;
+            const zy_metric *ml = zy_metric_set_find(&info.metrics, "mlm_loss"),
+                            *nl = zy_metric_set_find(&info.metrics, "nsp_loss");
+            parts = parts && ml && nl && ml->count > 0 && nl->count == p.batch &&
+                    fabs(ml->value + nl->value - info.loss) < 1e-4;
         }
-        ASSERT(zy_trainer_evaluate(t, &after) == ZY_STATUS_OK);
-        zt_note("%llu training examples; held-out MLM loss %.3f -> %.3f; training loss "
-                "(MLM + NSP) %.3f -> %.3f",
+        ASSERT(zy_trainer_evaluate_metrics(t, &after, &m1) == ZY_STATUS_OK);
+        const zy_metric *a0 = zy_metric_set_find(&m0, "mlm_accuracy"),
+                        *a1 = zy_metric_set_find(&m1, "mlm_accuracy"),
+                        *l1 = zy_metric_set_find(&m1, "mlm_loss");
+        ASSERT(a0 && a1 && l1);
+        zt_note("%llu training examples; held-out MLM loss %.3f -> %.3f, accuracy %.3f -> "
+                "%.3f over %.0f masked tokens; training loss (MLM + NSP) %.3f -> %.3f",
                 (unsigned long long)zy_data_source_get_info(train)->n_items, before, after,
-                first, last);
+                a0->value, a1->value, a1->count, first, last);
         CHECK(before > 2.8f && after < 0.5f * before && last < first - 1.0f);
+        // Without labels the loss is the MLM loss: the metric says the same.
+        CHECK(parts && fabs(l1->value - after) < 1e-4 && a1->value > a0->value + 0.3);
+        CHECK(!zy_metric_set_find(&m1, "nsp_loss"));
         zy_trainer_free(t);
     }
     zy_data_source_free(train);

@@ -850,7 +850,7 @@ static const char MLM_TEXT[] =
     "And God saw the light, that it was good.\n\n"
     "And the evening and the morning were the first day.\n";
 
-// A corpus read from a file and from text (byte tokenizer: ids are the bytes), the source
+// A corpus read from a file, from text and from prose (byte tokenizer: ids are the bytes), the source
 // over it with whole-word masking, batches, a shard and a seek; all freed.
 static zy_status op_mlm(void *arg) {
     const char *files[] = {arg};
@@ -869,6 +869,7 @@ static zy_status op_mlm(void *arg) {
     zy_status st = zy_tokenizer_train_bpe_texts(&tok, NULL, NULL, 0, bp);
     if (!st) st = zy_corpus_add_files(&corpus, tok, files, 1);
     if (!st) st = zy_corpus_add_text(&corpus, tok, MLM_TEXT, sizeof MLM_TEXT - 1);
+    if (!st) st = zy_corpus_add_prose(&corpus, tok, MLM_TEXT, sizeof MLM_TEXT - 1, 2);
     if (!st) st = zy_mlm_source_create(&src, &corpus, &p);
     if (!st) st = zy_batch_init(&b, &zy_data_source_get_info(src)->dims);
     if (!st) st = zy_data_source_next(src, &b);

@@ -372,6 +372,24 @@ TEST(wordpiece_bpe_behind_the_same_interface) {
     CHECK(e.n == 3 && ids[0] == 15496 && ids[1] == 995 && types[1] == 0 && types[2] == 1);
     CHECK(off[0] == 0 && off[1] == 5 && off[2] == 5 && off[3] == 11 && off[4] == 0 && off[5] == 6);
     CHECK(zy_tokenizer_save_vocab_txt(t, tmp_path("x.txt")) == ZY_STATUS_UNSUPPORTED);
+    CHECK(!zy_tokenizer_is_continuation(t, 995) && !zy_tokenizer_is_continuation(t, 50256));
+}
+
+// Continuation pieces ("##x") for whole-word masking: not word starts, specials, "##"
+// alone or ids out of range.
+TEST(wordpiece_continuation_flags) {
+    zy_tokenizer *t;
+    static const char v[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nun\n##aff\n##able\n##\n#\n";
+    ASSERT(load_text("cont.txt", v, sizeof v - 1, &t) == ZY_STATUS_OK);
+    const int want[] = {0, 0, 0, 0, 0, 0, 1, 1, 0, 0};
+    for (int id = 0; id < 10; id++) CHECK(zy_tokenizer_is_continuation(t, id) == want[id]);
+    CHECK(!zy_tokenizer_is_continuation(t, -1) && !zy_tokenizer_is_continuation(t, 10));
+    int32_t ids[8];
+    size_t n;
+    ASSERT(!zy_tokenizer_encode(t, "unaffable", 9, 0, ids, 8, &n) && n == 3);
+    CHECK(!zy_tokenizer_is_continuation(t, ids[0]) && zy_tokenizer_is_continuation(t, ids[1]) &&
+          zy_tokenizer_is_continuation(t, ids[2]));
+    zy_tokenizer_free(t);
 }
 
 // ---- training -----------------------------------------------------------------------------

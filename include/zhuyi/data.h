@@ -184,6 +184,19 @@ void zy_corpus_end_document(zy_corpus *c);
 // (a line encoded as no ids adds nothing). The end of the text ends the document.
 // Encoding errors name the line (1-based).
 zy_status zy_corpus_add_text(zy_corpus *c, zy_tokenizer *tok, const char *text, size_t len);
+// Prose: text wrapped at any width, paragraphs separated by blank lines (lines of only
+// ASCII white space). A paragraph's lines are joined (a line break counts as a space) and
+// cut into sentences after '.', '!' or '?' (runs of them, as "?!" or "...", and any
+// closing quotes or brackets after: " ' ) ] and U+2019, U+201D, U+00BB) followed by white
+// space and then anything but a lower-case ASCII letter ('"Who?" he asked.' is one
+// sentence), or by the paragraph's end; a period after a single letter (initials, "e.g.") or
+// after Mr Mrs Ms Dr St Jr Sr Prof Rev Col Gen Capt Lt Mt vs No ends no sentence. Each
+// sentence, line breaks made spaces, is encoded with zy_tokenizer_encode (no flags) and
+// appended. A document ends at the end of the first paragraph that brings it to at least
+// doc_sentences sentences (doc_sentences <= 0: only at the end of the text), and at the
+// end of the text. Encoding errors name the paragraph's first line (1-based).
+zy_status zy_corpus_add_prose(zy_corpus *c, zy_tokenizer *tok, const char *text, size_t len,
+                              int doc_sentences);
 // zy_corpus_add_text on each file, read whole (each file's end ends a document). Errors:
 // an unreadable file (ZY_STATUS_IO), a file without a sentence, e.g. empty or only blank
 // lines (ZY_STATUS_BAD_FORMAT); both name the file. On error the corpus keeps what the

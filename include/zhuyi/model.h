@@ -119,6 +119,11 @@ typedef struct zy_session_params {
                      // attention then runs on the plain core (O(T²) memory per layer,
                      // slower; GPT-2 and BERT keep them, decoding never does).
                      // Models that cannot ignore it. (false)
+    bool loss_only;  // forwards with targets need only the loss, the metrics and the
+                     // gradients: a model may skip outputs nothing else needs (BERT
+                     // computes its MLM head at the scored positions only, so
+                     // "mlm_logits" is then NULL). The trainer's and `zhuyi eval`'s
+                     // sessions set it. (false)
 } zy_session_params;
 
 zy_session_params zy_session_default_params(void);
@@ -155,6 +160,36 @@ void zy_session_zero_grads(zy_session *s);
 // or it is gone (a language model's backward overwrites its logits with their gradient).
 const float *zy_session_output(const zy_session *s, const char *name, int *ndim,
                                int64_t *shape);
+
+// ---- named metrics of a forward ---------------------------------------------------------
+// Besides its loss, a model may report named scalars of its last forward, each the mean
+// over `count` items, so that callers can combine batches weighted by their counts
+// (zy_metric_set_merge): BERT reports "mlm_loss" and "mlm_accuracy" over the scored
+// masked tokens, "nsp_loss" and "nsp_accuracy" over the labelled rows (README); GPT-2
+// reports none. They are computed during forward, because accuracies need the logits a
+// backward overwrites with their gradient; this is how the trainer (zy_step_info) and
+// zy_evaluate report more than the one loss without knowing the model.
+#define ZY_METRICS_MAX 8
+
+typedef struct zy_metric {
+    const char *name; // the implementation's static string, e.g. "mlm_accuracy"
+    double value;     // mean over count items
+    double count;     // items scored (0: none, value 0)
+} zy_metric;
+
+typedef struct zy_metric_set {
+    int n;
+    zy_metric m[ZY_METRICS_MAX];
+} zy_metric_set;
+
+// The metrics of the last forward into *out (out->n = 0 when the model reports none, or
+// before any forward). Metrics with count 0 are included (a head that scored nothing).
+void zy_session_metrics(const zy_session *s, zy_metric_set *out);
+// Fold `add` into `acc`: a metric of a name acc has becomes the count-weighted mean of
+// the two (counts summed); a new name is appended while there is room.
+void zy_metric_set_merge(zy_metric_set *acc, const zy_metric_set *add);
+// The metric called name in set, or NULL.
+const zy_metric *zy_metric_set_find(const zy_metric_set *set, const char *name);
 
 // ---- decoding (causal language models) ----------------------------------------------------
 // Append n tokens to each of the n_seq sequences seqs[0..n_seq) of the KV cache (tokens
@@ -211,6 +246,9 @@ struct zy_model_ops {
     void (*seq_reset)(zy_session *s, int seq);
     int (*seq_len)(const zy_session *s, int seq);
     zy_status (*seq_copy)(zy_session *s, int dst, int src);
+    // The named metrics of the last forward (optional; zy_session_metrics clears *out
+    // before calling it). Last in the table, so tables written before it still compile.
+    void (*metrics)(const zy_session *s, zy_metric_set *out);
 };
 
 // Make an implementation known to zy_model_load/create/preset (GPT-2 is built in). Call

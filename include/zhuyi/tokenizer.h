@@ -54,6 +54,7 @@
 #ifndef ZHUYI_TOKENIZER_H
 #define ZHUYI_TOKENIZER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,6 +120,11 @@ int zy_tokenizer_merge_count(const zy_tokenizer *t); // 0 for WordPiece
 const char *zy_tokenizer_token_bytes(const zy_tokenizer *t, int id, size_t *len);
 // The id of the token whose bytes are exactly bytes[0..len), or -1.
 int zy_tokenizer_find(const zy_tokenizer *t, const char *bytes, size_t len);
+// True if id continues the word of the token before it: a WordPiece piece spelled with
+// the continuing-subword prefix ("##ing"; not special or added tokens). Whole-word
+// masking keeps such pieces with their word (zy_mlm_source_params.word_continuation).
+// Always false for BPE and for ids with no token.
+bool zy_tokenizer_is_continuation(const zy_tokenizer *t, int32_t id);
 
 // Roles of special tokens. Only appended to.
 typedef enum zy_special {

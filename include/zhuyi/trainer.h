@@ -31,6 +31,8 @@ typedef struct zy_eval_params {
     // Called after each batch with the running totals; non-zero stops early. May be NULL.
     int (*on_batch)(long batches, double count, double mean_loss, void *user);
     void *user;
+    zy_metric_set *metrics; // out, may be NULL: the model's named metrics (model.h) over
+                            // the batches read, each weighted by its counts
 } zy_eval_params;
 
 // Mean loss of the model over batches from src (from its current position), dropout off:
@@ -103,6 +105,9 @@ typedef struct zy_step_info {
     float grad_norm; // global gradient norm before clipping
     bool skipped;    // the loss or norm was not finite: no update (skip_nonfinite)
     long n_skipped;  // steps skipped so far in the run
+    zy_metric_set metrics; // the model's named metrics (model.h) over the step's
+                     // micro-batches, each weighted by its counts (e.g. BERT's
+                     // mlm_accuracy); n = 0 for a model that reports none
 } zy_step_info;
 
 // One optimizer step: grad_accum micro-batches of forward + backward (loss scaled by
@@ -115,6 +120,8 @@ zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info);
 // Mean validation loss over at most eval_batches batches of the validation source, read
 // from its start, dropout off. ZY_STATUS_INVALID_ARGUMENT without a validation source.
 zy_status zy_trainer_evaluate(zy_trainer *t, float *val_loss);
+// The same, with the model's named metrics over those batches into *metrics (may be NULL).
+zy_status zy_trainer_evaluate_metrics(zy_trainer *t, float *val_loss, zy_metric_set *metrics);
 
 // ---- checkpoints: the model and its training state as one unit --------------------------
 // A run directory DIR holds its newest checkpoint in DIR/checkpoint-<step>/ (config.json,

@@ -1,5 +1,6 @@
 // A corpus of documents for BERT pretraining (zy_corpus, data.h): building one sentence
-// at a time, and from text with one sentence per line and blank lines between documents.
+// at a time, from text with one sentence per line and blank lines between documents, and
+// from prose (paragraphs cut into sentences at their final punctuation).
 // Not here: checking the ids or making examples (mlm_source.c reads the corpus).
 #include <string.h>
 
@@ -131,4 +132,128 @@ zy_status zy_corpus_add_files(zy_corpus *c, zy_tokenizer *tok, const char *const
                              "every line is blank)", files[i]);
     }
     return ZY_STATUS_OK;
+}
+
+// ---- prose ---------------------------------------------------------------------------------
+
+// Closing quotes and brackets that may follow a sentence's final punctuation: their byte
+// length at s[0..n), or 0.
+static size_t closer(const char *s, size_t n) {
+    if (n >= 1 && (s[0] == '"' || s[0] == '\'' || s[0] == ')' || s[0] == ']')) return 1;
+    if (n >= 3 && (unsigned char)s[0] == 0xE2 && (unsigned char)s[1] == 0x80 &&
+        ((unsigned char)s[2] == 0x99 || (unsigned char)s[2] == 0x9D)) // ’ ”
+        return 3;
+    if (n >= 2 && (unsigned char)s[0] == 0xC2 && (unsigned char)s[1] == 0xBB) return 2; // »
+    return 0;
+}
+
+static bool is_ascii_letter(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
+
+// Words whose period does not end a sentence (titles; "St." also abbreviates street).
+static bool abbreviation(const char *w, size_t n) {
+    static const char *const list[] = {"Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Prof",
+                                       "Rev", "Col", "Gen", "Capt", "Lt", "Mt", "vs", "No"};
+    if (n == 1) return true; // initials ("J. Smith"), "e.g.", "i.e."
+    for (size_t i = 0; i < sizeof list / sizeof list[0]; i++)
+        if (strlen(list[i]) == n && !memcmp(list[i], w, n)) return true;
+    return false;
+}
+
+// Does the sentence end after the punctuation at p[i] of the paragraph p[0..n)? Returns
+// the end (past any closers) or 0.
+static size_t sentence_end(const char *p, size_t n, size_t i) {
+    char ch = p[i];
+    if (ch != '.' && ch != '!' && ch != '?') return 0;
+    size_t e = i + 1, k;
+    while (e < n && (p[e] == '.' || p[e] == '!' || p[e] == '?')) e++; // "?!", "..."
+    while (e < n && (k = closer(p + e, n - e))) e += k;
+    if (e < n && !is_space(p[e]) && p[e] != '\n') return 0;
+    size_t next = e; // '"Who?" he asked.' is one sentence: a lower-case word continues it
+    while (next < n && (is_space(p[next]) || p[next] == '\n')) next++;
+    if (next < n && p[next] >= 'a' && p[next] <= 'z') return 0;
+    if (ch == '.' && e == i + 1) {
+        size_t w = i;
+        while (w > 0 && is_ascii_letter(p[w - 1])) w--;
+        if (i > w && abbreviation(p + w, i - w)) return 0;
+    }
+    return e;
+}
+
+// One sentence: s[0..n) with line breaks made spaces, encoded and appended.
+static zy_status prose_sentence(zy_corpus *c, zy_tokenizer *tok, const char *s, size_t n,
+                                char **buf, size_t *cap) {
+    while (n > 0 && (is_space(*s) || *s == '\n')) s++, n--;
+    while (n > 0 && (is_space(s[n - 1]) || s[n - 1] == '\n')) n--;
+    if (n == 0) return ZY_STATUS_OK;
+    if (n > *cap) {
+        char *b = zy_alloc(2 * n);
+        if (!b) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "corpus: out of memory");
+        zy_free(*buf);
+        *buf = b;
+        *cap = 2 * n;
+    }
+    for (size_t i = 0; i < n; i++) (*buf)[i] = s[i] == '\n' || s[i] == '\r' ? ' ' : s[i];
+    size_t room = n + 8, got = 0;
+    zy_status st = reserve(c, room);
+    if (st) return st;
+    st = zy_tokenizer_encode(tok, *buf, n, 0, c->tokens + c->n_tokens, room, &got);
+    if (st) return st;
+    commit_sentence(c, got);
+    return ZY_STATUS_OK;
+}
+
+// The sentences of the paragraph p[0..n) (its lines joined), appended.
+static zy_status prose_paragraph(zy_corpus *c, zy_tokenizer *tok, const char *p, size_t n,
+                                 char **buf, size_t *cap) {
+    zy_status st = ZY_STATUS_OK;
+    size_t s0 = 0;
+    for (size_t k = 0; k < n && !st; k++) {
+        size_t e = sentence_end(p, n, k);
+        if (!e) continue;
+        st = prose_sentence(c, tok, p + s0, e - s0, buf, cap);
+        s0 = k = e; // p[e] is white space (or the end): no sentence ends there
+    }
+    if (!st && s0 < n) st = prose_sentence(c, tok, p + s0, n - s0, buf, cap);
+    return st;
+}
+
+zy_status zy_corpus_add_prose(zy_corpus *c, zy_tokenizer *tok, const char *text, size_t len,
+                              int doc_sentences) {
+    if (!c || !tok || (len && !text))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "corpus: no corpus, tokenizer or text");
+    char *buf = NULL;
+    size_t cap = 0, line = 0, p0 = 0, p1 = 0, p_line = 0;
+    bool in_par = false;
+    // Sentences of the open document so far (it may have begun in an earlier call).
+    uint64_t doc_start = c->doc_open ? c->documents[c->n_documents - 1] : c->n_sentences;
+    zy_status st = ZY_STATUS_OK;
+    for (size_t i = 0; i <= len && !st;) {
+        const char *nl = i < len ? memchr(text + i, '\n', len - i) : NULL;
+        size_t e = nl ? (size_t)(nl - text) : len;
+        bool blank = true;
+        for (size_t k = i; k < e && blank; k++) blank = is_space(text[k]);
+        line++;
+        if (!blank) {
+            if (!in_par) p0 = i, p_line = line, in_par = true;
+            p1 = e;
+        }
+        if (in_par && (blank || !nl)) { // a blank line or the end closes the paragraph
+            in_par = false;
+            st = prose_paragraph(c, tok, text + p0, p1 - p0, &buf, &cap);
+            if (st) {
+                st = zy__error(st, "paragraph at line %zu: %s", p_line, zy_last_error());
+                break;
+            }
+            if (!c->doc_open) doc_start = c->n_sentences;
+            if (doc_sentences > 0 && c->n_sentences - doc_start >= (uint64_t)doc_sentences) {
+                zy_corpus_end_document(c);
+                doc_start = c->n_sentences;
+            }
+        }
+        if (!nl) break;
+        i = e + 1;
+    }
+    zy_free(buf);
+    if (!st) zy_corpus_end_document(c);
+    return st;
 }

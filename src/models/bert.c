@@ -260,6 +260,7 @@ static zy_status bert_session_init(zy_session *s, const zy_session_params *p) {
     zy_session_set_impl(s, g);
     g->h = *h;
     g->keep_attention = p->attention_weights;
+    g->loss_only = p->loss_only;
     int L = h->n_layer;
     g->w = zy_calloc((size_t)L, sizeof *g->w);
     if (p->training) g->dw = zy_calloc((size_t)L, sizeof *g->dw);
@@ -335,4 +336,5 @@ const zy_model_ops zy__bert_ops = {
     .forward = zy__bert_forward,
     .backward = zy__bert_backward,
     .output = bert_output,
+    .metrics = zy__bert_metrics,
 };

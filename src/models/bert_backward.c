@@ -24,14 +24,18 @@ static void act_backward(float *dinp, const float *dout, const float *inp, size_
 }
 
 // MLM head: dres (N, C) += ∂/∂x of the scaled mean cross-entropy (x the last hidden states).
+// The head ran on N rows of x, or on the R scored positions gathered into mlm_x (compact):
+// their gradient is then formed for R rows and added at those positions.
 static void mlm_backward(bert_session *g, const bert_acts *a, const float *x, float scale) {
     const bert_hparams *h = &g->h;
     const bert_weights *w = &g->ew, *dw = &g->edw;
-    int N = g->B * g->T, C = h->hidden, V = h->vocab;
+    int N = g->mlm_rows, C = h->hidden, V = h->vocab;
     size_t nc = (size_t)N * C;
-    zy__cross_entropy_backward_inplace(a->logits, a->ce_rows, a->lse, a->targets, N, V,
-                                       g->n_mlm, scale);
     g->mlm_logits_ok = false;
+    if (N == 0) return; // nothing was masked: no gradient
+    zy__cross_entropy_backward_inplace(a->logits, a->ce_rows, a->lse,
+                                       g->mlm_compact ? a->mlm_tg : a->targets, N, V, g->n_mlm,
+                                       scale);
     const float *dlogits = a->logits;
     // decoder: d tr_h (N, C) = dlogits · word; dword += dlogitsᵀ · tr_h; dbias += Σ dlogits
     memset(a->d1, 0, nc * sizeof *a->d1);
@@ -41,7 +45,17 @@ static void mlm_backward(bert_session *g, const bert_acts *a, const float *x, fl
                           a->tr_rstd, N, C);
     memset(a->d1, 0, nc * sizeof *a->d1);
     act_backward(a->d1, a->d2, a->tr_u, nc, h->act);
-    zy_linear_backward(a->dres, dw->tr_w, dw->tr_b, a->d1, x, w->tr_w, N, C, C);
+    if (!g->mlm_compact) {
+        zy_linear_backward(a->dres, dw->tr_w, dw->tr_b, a->d1, x, w->tr_w, N, C, C);
+        return;
+    }
+    memset(a->d2, 0, nc * sizeof *a->d2);
+    zy_linear_backward(a->d2, dw->tr_w, dw->tr_b, a->d1, a->mlm_x, w->tr_w, N, C, C);
+    for (int r = 0; r < N; r++) {
+        float *d = a->dres + (size_t)a->mlm_pos[r] * C;
+        const float *s = a->d2 + (size_t)r * C;
+        for (int c = 0; c < C; c++) d[c] += s[c];
+    }
 }
 
 // NSP head and pooler: dres[b, 0] (the [CLS] rows) += their gradient.

@@ -96,6 +96,9 @@ static bert_acts carve(const bert_session *g, float *base, int B, int T, size_t 
         a.tr_mean = TAKE(n1);
         a.tr_rstd = TAKE(n1);
         a.logits = TAKE(round16(N * V));
+        a.mlm_pos = (int *)TAKE(n1);
+        a.mlm_tg = (int *)TAKE(n1);
+        a.mlm_x = TAKE(nc);
         a.lse = TAKE(n1);
         a.ce_rows = TAKE(zy__cross_entropy_inplace_floats((int)V));
     }
@@ -222,8 +225,8 @@ static void pool(const bert_session *g, const bert_acts *a, const float *x, int 
     if (g->h.has_nsp) zy_linear_forward(a->nsp_logits, a->pooled, w->nsp_w, w->nsp_b, B, C, 2);
 }
 
-// The MLM head over every position: transform, then the decoder tied to the word
-// embeddings, logits (N, V).
+// The MLM head over the rows x (N, C) (every position, or the gathered scored ones):
+// transform, then the decoder tied to the word embeddings, logits (N, V).
 static void mlm_head(const bert_session *g, const bert_acts *a, const float *x, int N) {
     const bert_hparams *h = &g->h;
     const bert_weights *w = &g->ew;
@@ -233,6 +236,36 @@ static void mlm_head(const bert_session *g, const bert_acts *a, const float *x, 
     zy_layernorm_forward(a->tr_h, a->tr_mean, a->tr_rstd, a->tr_a, w->tr_lnw, w->tr_lnb, N, C,
                          h->eps);
     zy_linear_forward(a->logits, a->tr_h, w->word, w->mlm_bias, N, C, h->vocab);
+}
+
+// Rows r with targets[r] != -1 whose logits (n, V) are largest at the target (the first
+// maximum, as argmax takes it).
+static int count_correct(const float *logits, const int *targets, int n, int V) {
+    int ok = 0;
+    for (int r = 0; r < n; r++) {
+        if (targets[r] < 0) continue;
+        const float *x = logits + (size_t)r * V;
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (x[v] > x[best]) best = v;
+        ok += best == targets[r];
+    }
+    return ok;
+}
+
+void zy__bert_metrics(const zy_session *s, zy_metric_set *out) {
+    const bert_session *g = zy_session_impl(s);
+    if (!g->outputs_ok) return;
+    if (g->h.has_mlm && g->has_targets) {
+        double n = g->n_mlm;
+        out->m[out->n++] = (zy_metric){"mlm_loss", n ? g->l_mlm : 0, n};
+        out->m[out->n++] = (zy_metric){"mlm_accuracy", n ? g->ok_mlm / n : 0, n};
+    }
+    if (g->h.has_nsp && g->has_labels) {
+        double n = g->n_nsp;
+        out->m[out->n++] = (zy_metric){"nsp_loss", n ? g->l_nsp : 0, n};
+        out->m[out->n++] = (zy_metric){"nsp_accuracy", n ? g->ok_nsp / n : 0, n};
+    }
 }
 
 zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, double *count) {
@@ -250,6 +283,8 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
     g->B = B;
     g->T = T;
     g->has_lengths = batch->lengths != NULL;
+    g->has_targets = batch->targets != NULL;
+    g->has_labels = batch->labels != NULL;
     bert_acts a = zy__bert_acts(g);
     copy_batch(g, &a, batch);
     if ((st = embed(g, &a, B, T))) return st;
@@ -263,23 +298,50 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
     }
     const float *x = a.res + (size_t)L * a.res_stride;
     if (h->has_pooler) pool(g, &a, x, B, T);
-    if (h->has_mlm) mlm_head(g, &a, x, N);
+    // A session that wants only the loss runs the MLM head where targets are scored
+    // (BERT masks ~15 % of the tokens: the (N, V) decoder GEMM is most of the head).
+    g->mlm_compact = h->has_mlm && g->loss_only && batch->targets;
+    g->mlm_rows = N;
+    const int *mlm_targets = a.targets;
+    if (g->mlm_compact) {
+        int R = 0, C = h->hidden;
+        for (int i = 0; i < N; i++) {
+            if (a.targets[i] < 0) continue;
+            a.mlm_pos[R] = i;
+            a.mlm_tg[R] = a.targets[i];
+            memcpy(a.mlm_x + (size_t)R * C, x + (size_t)i * C, (size_t)C * sizeof *x);
+            R++;
+        }
+        g->mlm_rows = R;
+        mlm_targets = a.mlm_tg;
+        if (R) mlm_head(g, &a, a.mlm_x, R);
+    } else if (h->has_mlm) {
+        mlm_head(g, &a, x, N);
+    }
     g->outputs_ok = true;
-    g->mlm_logits_ok = h->has_mlm;
+    g->mlm_logits_ok = h->has_mlm && !g->mlm_compact;
 
-    // The losses of the heads the model has, over the fields the batch carries.
+    // The losses of the heads the model has, over the fields the batch carries, and how
+    // many of the scored ids the logits rank first (the metrics).
     float l_mlm = 0, l_nsp = 0;
+    g->l_mlm = g->l_nsp = 0;
+    g->n_mlm = g->n_nsp = g->ok_mlm = g->ok_nsp = 0;
     if (h->has_mlm && batch->targets) {
-        st = zy_cross_entropy_forward(&l_mlm, &g->n_mlm, a.lse, a.logits, a.targets, N,
-                                      h->vocab, -1, 0.0f);
-        if (st) return st;
+        int R = g->mlm_rows;
+        if (R && (st = zy_cross_entropy_forward(&l_mlm, &g->n_mlm, a.lse, a.logits,
+                                                mlm_targets, R, h->vocab, -1, 0.0f)))
+            return st;
         g->mlm_loss = true;
+        g->l_mlm = l_mlm;
+        g->ok_mlm = count_correct(a.logits, mlm_targets, R, h->vocab);
     }
     if (h->has_nsp && batch->labels) {
         st = zy_cross_entropy_forward(&l_nsp, &g->n_nsp, a.nsp_lse, a.nsp_logits, a.labels, B,
                                       2, -1, 0.0f);
         if (st) return st;
         g->nsp_loss = true;
+        g->l_nsp = l_nsp;
+        g->ok_nsp = count_correct(a.nsp_logits, a.labels, B, 2);
     }
     if (loss) *loss = l_mlm + l_nsp;
     if (count) *count = g->mlm_loss ? g->n_mlm : g->nsp_loss ? g->n_nsp : 0;

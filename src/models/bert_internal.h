@@ -102,6 +102,8 @@ typedef struct bert_weights {
 typedef struct bert_session {
     bert_hparams h;
     bool keep_attention;       // zy_session_params.attention_weights: the plain core
+    bool loss_only;            // zy_session_params.loss_only: the MLM head at the scored
+                               // positions only when the batch has targets
     zy_block_params *w, *dw;   // (L) weight and gradient views (dw NULL when not training)
     bert_weights ew, edw;      // the same for the tensors outside layers
 
@@ -111,10 +113,16 @@ typedef struct bert_session {
     // The last forward: shape, which losses it had, the dropout it used.
     int B, T;
     bool has_lengths;          // the batch gave lengths (else every row is T long)
+    bool has_targets, has_labels; // the batch carried them (the heads scored what it had)
     bool mlm_loss, nsp_loss;   // scored in the last forward (backward pending)
     bool outputs_ok;           // hidden, pooled, nsp_logits, attentions of the last forward
     bool mlm_logits_ok;        // gone once backward wrote their gradient over them
+    bool mlm_compact;          // the MLM head ran on the scored positions only: its rows
+                               // are mlm_pos[0..mlm_rows) (else every position, N)
+    int mlm_rows;
     int n_mlm, n_nsp;          // scored targets / labels
+    int ok_mlm, ok_nsp;        // of them, predicted right (argmax of the logits)
+    float l_mlm, l_nsp;        // the mean losses of the heads
     float p_hidden, p_attn;    // dropout in force (0 in evaluation mode)
     uint64_t seed;
 } bert_session;
@@ -148,7 +156,10 @@ typedef struct bert_acts {
     // MLM head
     float *tr_u, *tr_a, *tr_h; // (N, C) dense out, act(dense out), LayerNorm(act)
     float *tr_mean, *tr_rstd;  // (N)
-    float *logits;             // (N, V); their gradient in place after backward
+    float *logits;             // (N, V); their gradient in place after backward. The head
+                               // works on its first mlm_rows rows (all N, or the scored)
+    int *mlm_pos, *mlm_tg;     // (N) compact head: the scored positions and their targets
+    float *mlm_x;              // (N, C) compact head: the hidden states gathered there
     float *lse;                // (N)
     float *ce_rows;            // the in-place cross-entropy backward's scratch
     // scratch (forward and backward, not saved)
@@ -167,5 +178,8 @@ bert_acts zy__bert_acts(const bert_session *g);
 zy_status zy__bert_prepare(zy_session *s, int batch, int seq, int seq_dec);
 zy_status zy__bert_forward(zy_session *s, const zy_batch *b, float *loss, double *count);
 zy_status zy__bert_backward(zy_session *s, float loss_scale);
+// "mlm_loss", "mlm_accuracy", "nsp_loss", "nsp_accuracy" of the last forward (the heads
+// it scored).
+void zy__bert_metrics(const zy_session *s, zy_metric_set *out);
 
 #endif

@@ -10,7 +10,7 @@
 
 zy_session_params zy_session_default_params(void) {
     return (zy_session_params){.batch = 0, .seq = 0, .seq_dec = 0, .training = false,
-                               .n_seq = 1, .attention_weights = false};
+                               .n_seq = 1, .attention_weights = false, .loss_only = false};
 }
 
 // Gradients for the trainable tensors, one after another in table order.
@@ -229,3 +229,31 @@ void *zy_session_impl(const zy_session *s) { return s->impl; }
 bool zy_session_training(const zy_session *s) { return s->training; }
 uint64_t zy_session_seed(const zy_session *s) { return s->seed; }
 int zy_session_n_seq(const zy_session *s) { return s->n_seq; }
+
+// ---- named metrics -----------------------------------------------------------------------
+
+void zy_session_metrics(const zy_session *s, zy_metric_set *out) {
+    memset(out, 0, sizeof *out);
+    if (s->m->ops->metrics) s->m->ops->metrics(s, out);
+}
+
+const zy_metric *zy_metric_set_find(const zy_metric_set *set, const char *name) {
+    for (int i = 0; set && name && i < set->n; i++)
+        if (set->m[i].name && !strcmp(set->m[i].name, name)) return &set->m[i];
+    return NULL;
+}
+
+void zy_metric_set_merge(zy_metric_set *acc, const zy_metric_set *add) {
+    for (int i = 0; i < add->n; i++) {
+        const zy_metric *a = &add->m[i];
+        zy_metric *m = (zy_metric *)zy_metric_set_find(acc, a->name);
+        if (!m) {
+            if (acc->n == ZY_METRICS_MAX) continue;
+            acc->m[acc->n++] = *a;
+            continue;
+        }
+        double n = m->count + a->count;
+        if (n > 0) m->value = (m->value * m->count + a->value * a->count) / n;
+        m->count = n;
+    }
+}

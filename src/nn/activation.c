@@ -2,7 +2,7 @@
 // and backward. The work is split into fixed chunks handed to the pool's threads; each
 // element's result depends only on its own inputs, so the thread count never changes the
 // answer.
-// The scalar kernels here are the reference; activation_avx512.c vectorises GELU-tanh.
+// The scalar kernels here are the reference; activation_avx512.c vectorises both GELUs.
 #include <math.h>
 
 #include "zhuyi/nn.h"
@@ -61,15 +61,15 @@ void zy__gelu_backward_scalar(float *dinp, const float *dout, const float *inp, 
     }
 }
 
-// The chunk kernels for the current SIMD level (erf has no vector path: scalar always).
+// The chunk kernels for the current SIMD level (AVX2 has no vector GELU: scalar).
 static zy__gelu_fwd_fn gelu_fwd_kernel(zy_gelu_kind kind) {
-    if (kind == ZY_GELU_TANH && zy_simd_level() >= ZY_SIMD_AVX512)
-        return zy__gelu_forward_avx512;
+    (void)kind;
+    if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__gelu_forward_avx512;
     return zy__gelu_forward_scalar;
 }
 static zy__gelu_bwd_fn gelu_bwd_kernel(zy_gelu_kind kind) {
-    if (kind == ZY_GELU_TANH && zy_simd_level() >= ZY_SIMD_AVX512)
-        return zy__gelu_backward_avx512;
+    (void)kind;
+    if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__gelu_backward_avx512;
     return zy__gelu_backward_scalar;
 }
 

@@ -18,8 +18,7 @@ void zy__gelu_forward_scalar(float *out, const float *inp, size_t n, zy_gelu_kin
 void zy__gelu_backward_scalar(float *dinp, const float *dout, const float *inp, size_t n,
                               zy_gelu_kind kind);
 
-// AVX-512F, ZY_GELU_TANH only (kind is ignored). Call only when
-// zy_simd_level() >= ZY_SIMD_AVX512.
+// AVX-512F, both kinds. Call only when zy_simd_level() >= ZY_SIMD_AVX512.
 void zy__gelu_forward_avx512(float *out, const float *inp, size_t n, zy_gelu_kind kind);
 void zy__gelu_backward_avx512(float *dinp, const float *dout, const float *inp, size_t n,
                               zy_gelu_kind kind);

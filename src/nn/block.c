@@ -65,13 +65,13 @@ void zy__block_residual(float *out, const float *a, float *br, const float *bias
 // The chunk kernels zy_gelu_forward/backward use (activation.c), chosen the same way, so
 // the results are those of zy_linear_forward + zy_gelu_forward bit for bit.
 static zy__gelu_fwd_fn act_fwd_kernel(zy_block_act act) {
-    if (act == ZY_BLOCK_GELU_TANH && zy_simd_level() >= ZY_SIMD_AVX512)
-        return zy__gelu_forward_avx512;
+    (void)act; // both GELUs have an AVX-512 path; ReLU does not use these
+    if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__gelu_forward_avx512;
     return zy__gelu_forward_scalar;
 }
 static zy__gelu_bwd_fn act_bwd_kernel(zy_block_act act) {
-    if (act == ZY_BLOCK_GELU_TANH && zy_simd_level() >= ZY_SIMD_AVX512)
-        return zy__gelu_backward_avx512;
+    (void)act;
+    if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__gelu_backward_avx512;
     return zy__gelu_backward_scalar;
 }
 

@@ -287,3 +287,11 @@ const char *zy_tokenizer_token_bytes(const zy_tokenizer *t, int id, size_t *len)
     if (len) *len = t->tok_len[id];
     return t->pool + t->tok_off[id];
 }
+
+bool zy_tokenizer_is_continuation(const zy_tokenizer *t, int32_t id) {
+    if (!t || t->type != ZY_TOKENIZER_WORDPIECE || id < 0 || id >= t->n_vocab ||
+        t->tok_len[id] == UINT32_MAX || t->tok_added[id])
+        return false;
+    size_t n = t->tok_len[id], k = t->wp.prefix_len;
+    return k > 0 && n > k && !memcmp(t->pool + t->tok_off[id], t->wp.prefix, k);
+}

@@ -1,6 +1,8 @@
 // Evaluation over a data source (zy_evaluate, trainer.h): the mean loss of a model over
 // batches, weighted by how many targets each batch's mean covers. Shared by the trainer's
 // validation and `zhuyi eval`, so both read the same windows the same way.
+#include <string.h>
+
 #include "core/internal.h"
 #include "zhuyi/trainer.h"
 
@@ -18,6 +20,7 @@ zy_status zy_evaluate(zy_session *s, zy_data_source *src, const zy_eval_params *
     zy_batch b;
     if ((st = zy_batch_init(&b, d))) return st;
     zy_session_set_mode(s, false, 0);
+    if (p->metrics) memset(p->metrics, 0, sizeof *p->metrics);
     double sum = 0, total = 0;
     for (long k = 0; p->max_batches <= 0 || k < p->max_batches; k++) {
         if ((st = zy_data_source_next(src, &b))) break;
@@ -27,6 +30,11 @@ zy_status zy_evaluate(zy_session *s, zy_data_source *src, const zy_eval_params *
         if ((st = zy_session_forward(s, &b, &loss, &n))) break;
         sum += (double)loss * n;
         total += n;
+        if (p->metrics) {
+            zy_metric_set m;
+            zy_session_metrics(s, &m);
+            zy_metric_set_merge(p->metrics, &m);
+        }
         if (p->on_batch && p->on_batch(k + 1, total, total > 0 ? sum / total : 0.0, p->user))
             break;
     }

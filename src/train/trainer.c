@@ -140,6 +140,7 @@ zy_status zy_trainer_create(zy_trainer **out, zy_model *model, zy_data_source *t
     sp.seq = p->seq;
     sp.seq_dec = d->seq_dec;
     sp.training = true;
+    sp.loss_only = true; // the trainer reads losses, metrics and gradients, no outputs
     if ((s = zy_session_create(&t->s, model, &sp)) || (s = zy_batch_init(&t->batch, d)) ||
         (s = build_ranges(t)))
         goto fail;
@@ -185,20 +186,24 @@ float zy__trainer_lr(const zy_trainer *t, long step) {
     return zy_schedule_lr(&sch, step);
 }
 
-// Forward + backward of the step's micro-batches; *loss_sum = the sum of their means.
-static zy_status accumulate(zy_trainer *t, double *loss_sum) {
+// Forward + backward of the step's micro-batches; *loss_sum = the sum of their means,
+// *metrics = the model's metrics over them.
+static zy_status accumulate(zy_trainer *t, double *loss_sum, zy_metric_set *metrics) {
     const zy_trainer_params *p = &t->p;
     zy_status s = ZY_STATUS_OK;
     *loss_sum = 0;
+    memset(metrics, 0, sizeof *metrics);
     zy_session_zero_grads(t->s);
     for (int k = 0; k < p->grad_accum && !s; k++) {
         if ((s = zy_data_source_next(t->train, &t->batch))) break;
         uint64_t counter = (uint64_t)t->step * 65536u + (uint64_t)k;
         zy_session_set_mode(t->s, true, zy_hash64(p->seed, counter));
         float loss;
-        if (!(s = zy_session_forward(t->s, &t->batch, &loss, NULL)) &&
-            !(s = zy_session_backward(t->s, 1.0f / (float)p->grad_accum)))
-            *loss_sum += loss;
+        if ((s = zy_session_forward(t->s, &t->batch, &loss, NULL))) break;
+        zy_metric_set m; // read before backward, which may overwrite what they came from
+        zy_session_metrics(t->s, &m);
+        zy_metric_set_merge(metrics, &m);
+        if (!(s = zy_session_backward(t->s, 1.0f / (float)p->grad_accum))) *loss_sum += loss;
     }
     zy_session_set_mode(t->s, false, 0);
     return s;
@@ -210,7 +215,8 @@ zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info) {
     float *params = zy_model_params(t->m, NULL);
     float *grads = zy_session_grads(t->s, &n);
     double loss_sum;
-    zy_status s = accumulate(t, &loss_sum);
+    zy_metric_set metrics;
+    zy_status s = accumulate(t, &loss_sum, &metrics);
     if (!s && t->hook) s = t->hook(grads, n, &loss_sum, t->hook_user);
     if (s) return s;
     float loss = (float)(loss_sum / p->grad_accum);
@@ -230,7 +236,7 @@ zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info) {
         t->n_skipped++;
         if (info) *info = (zy_step_info){.step = t->step, .loss = loss, .lr = lr,
                                          .grad_norm = norm, .skipped = true,
-                                         .n_skipped = t->n_skipped};
+                                         .n_skipped = t->n_skipped, .metrics = metrics};
         return ZY_STATUS_OK;
     }
     zy_adamw_params ap = {.beta1 = p->beta1, .beta2 = p->beta2, .eps = p->eps,
@@ -239,16 +245,21 @@ zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info) {
     zy_adamw_step_ranges(&ap, lr, t->step, params, grads, t->mom_m, t->mom_v, t->ranges,
                          t->n_ranges);
     if (info) *info = (zy_step_info){.step = t->step, .loss = loss, .lr = lr,
-                                     .grad_norm = norm, .n_skipped = t->n_skipped};
+                                     .grad_norm = norm, .n_skipped = t->n_skipped,
+                                     .metrics = metrics};
     return ZY_STATUS_OK;
 }
 
 zy_status zy_trainer_evaluate(zy_trainer *t, float *val_loss) {
+    return zy_trainer_evaluate_metrics(t, val_loss, NULL);
+}
+
+zy_status zy_trainer_evaluate_metrics(zy_trainer *t, float *val_loss, zy_metric_set *metrics) {
     if (!t->val)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: no validation data");
     zy_status s = zy_data_source_seek(t->val, (zy_data_pos){0, 0});
     if (s) return s;
-    zy_eval_params ep = {.max_batches = t->p.eval_batches};
+    zy_eval_params ep = {.max_batches = t->p.eval_batches, .metrics = metrics};
     double mean;
     if ((s = zy_evaluate(t->s, t->val, &ep, &mean, NULL))) return s;
     *val_loss = (float)mean;

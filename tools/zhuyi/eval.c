@@ -1,10 +1,10 @@
-// `zhuyi eval DIR --data FILE`: mean next-token loss and perplexity of a model directory
-// (any causal language model) on a text file. The token stream is cut into consecutive
-// windows
-//   x = tokens[iT : (i+1)T],  y = tokens[iT+1 : (i+1)T+1]   for every full window i
-// (a tail shorter than T+1 tokens is left out), evaluated B windows per forward pass with
-// dropout off: the one-pass zy_lm_stream and zy_evaluate, the same code as the trainer's
-// validation. The loss is the mean over every predicted token, accumulated in double.
+// `zhuyi eval DIR --data FILE`: the loss and perplexity of a model directory on text, for
+// every kind of model `zhuyi pretrain` trains. The kind (kind.h) turns the text into a
+// one-pass data source the way its trainer's validation does (GPT: consecutive windows
+// of the token stream, each predicting the next T tokens; BERT: every masked example once,
+// with fixed masks) and names the metric that is the loss (BERT: the masked-LM loss);
+// the rest is shared: zy_evaluate, the same code as the trainer's validation, with dropout
+// off, the model's named metrics averaged over the batches, and the output.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,25 +14,34 @@
 
 #include "cli.h"
 #include "infer.h"
+#include "kind.h"
 #include "zhuyi/trainer.h"
 #include "zhuyi/zhuyi.h"
 
 static const char usage_text[] =
     "usage: zhuyi eval DIR --data FILE [--data FILE...] [--seq T] [--batch B] [--json]\n"
-    "                  [--threads N]\n"
+    "                  [--threads N] [options of the model's kind]\n"
     "\n"
-    "Mean next-token cross-entropy (nats) and perplexity of the model in DIR (config.json,\n"
-    "model.safetensors, tokenizer.json) on the text in FILE. The text is encoded into one\n"
-    "token stream (several files are joined by <|endoftext|> when the tokenizer has it) and\n"
-    "cut into consecutive windows of T inputs with the next T tokens as targets; every full\n"
-    "window counts, a shorter tail is left out.\n"
+    "The loss (nats) and perplexity of the model in DIR (config.json, model.safetensors,\n"
+    "tokenizer.json) on the text in FILE, computed as its kind's training validates:\n"
+    "  gpt   the text is encoded into one token stream (several files joined by\n"
+    "        <|endoftext|> when the tokenizer has it) and cut into consecutive windows of T\n"
+    "        inputs with the next T tokens as targets; every full window counts, a shorter\n"
+    "        tail is left out. The loss is the mean over every predicted token.\n"
+    "  bert  the text becomes BERT's examples ([CLS] A [SEP] B [SEP]), each once, masked\n"
+    "        as in training from a fixed seed (the masks of the trainer's validation); the\n"
+    "        loss is the masked-LM loss over the masked tokens, perplexity its exp. Also\n"
+    "        reported: mlm_accuracy and, for a model with a next-sentence head, nsp_loss\n"
+    "        and nsp_accuracy. Its options (as `zhuyi pretrain bert`): --format lines|prose,\n"
+    "        --doc-sentences N, --whole-word-mask, --no-nsp, --mask-prob P.\n"
     "\n"
     "  --data FILE   text to evaluate on (required; may be repeated)\n"
-    "  --seq T       window length (default: the model's n_positions, or less if the\n"
-    "                text is shorter)\n"
-    "  --batch B     windows per forward pass (default: as many as fit 2048 tokens)\n"
-    "  --json        print {\"loss\":L,\"perplexity\":P,\"tokens\":N} instead of text\n"
-    "                (perplexity null when exp(loss) overflows)\n"
+    "  --seq T       sequence length (default: the one DIR's run trained with when DIR is\n"
+    "                a zhuyi run, else gpt: the model's n_positions, bert: 128; at most\n"
+    "                the model's positions; gpt: less if the text is shorter)\n"
+    "  --batch B     sequences per forward pass (default: as many as fit 2048 tokens)\n"
+    "  --json        print {\"loss\":L,\"perplexity\":P,\"tokens\":N} (and the model's other\n"
+    "                metrics) instead of text (perplexity null when exp(loss) overflows)\n"
     "  --threads N   kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
     "Progress goes to stderr when it is a terminal. A model whose weights hold NaN or\n"
@@ -46,32 +55,79 @@ static double now(void) {
 }
 
 typedef struct progress {
-    int show, T;
-    size_t windows;
+    int show;
+    long batches;
     double t0, shown;
 } progress;
 
 // One line on stderr, redrawn at most 4 times a second (only when it is a terminal).
 static int show_progress(long batches, double count, double mean_loss, void *user) {
-    (void)batches;
+    (void)count;
     progress *p = user;
     double el = now() - p->t0;
-    size_t w = (size_t)(count / p->T);
-    if (!p->show || (el - p->shown <= 0.25 && w < p->windows)) return 0;
+    if (!p->show || (el - p->shown <= 0.25 && batches < p->batches)) return 0;
     p->shown = el;
-    double tps = count / el;
-    fprintf(stderr, "\reval: %zu/%zu windows (%3.0f%%)  loss %.4f  %.0f tok/s  ETA %.0fs ", w,
-            p->windows, 100.0 * w / p->windows, mean_loss, tps,
-            (double)(p->windows - w) * p->T / tps);
+    fprintf(stderr, "\reval: %ld/%ld batches (%3.0f%%)  loss %.4f  ETA %.0fs ", batches,
+            p->batches, 100.0 * batches / p->batches, mean_loss,
+            el / batches * (double)(p->batches - batches));
     return 0;
 }
 
+// Flags no kind of model has are unknown; a kind's flag is checked against the kind of
+// the model once it is loaded. Returns the values the flag takes (0, 1), -1 if no kind
+// knows it, -2 after printing an error.
+static int any_kind_flag(const char *flag, const char *value) {
+    for (int i = 0; zy_cli_kind_at(i); i++) {
+        const cli_kind *k = zy_cli_kind_at(i);
+        if (!k->parse_flag) continue;
+        void *o = calloc(1, k->opts_size ? k->opts_size : 1);
+        if (!o) return zy_cli_die("out of memory"), -2;
+        if (k->opts_init) k->opts_init(o);
+        int n = k->parse_flag(o, "eval", flag, value);
+        free(o);
+        if (n != -1) return n;
+    }
+    return -1;
+}
+
+// The seq a zhuyi run in dir trained with (its newest checkpoint's state), or 0: the
+// positions past it were never trained, so it is the default window.
+static int trained_seq(const char *dir) {
+    char ckpt[4096], state[4200];
+    zy_trainer_params tp;
+    long step;
+    if (zy_checkpoint_find(dir, ckpt, sizeof ckpt)) return 0;
+    snprintf(state, sizeof state, "%s/%s", ckpt, ZY_TRAINING_STATE_FILE);
+    return zy_trainer_read_params(state, &tp, &step) ? 0 : tp.seq;
+}
+
+// The result: the loss (or the kind's loss metric), then every other metric that scored.
+static void report(const cli_kind *k, double loss, double count, const zy_metric_set *ms,
+                   const cli_data *d, int json) {
+    double ppl = exp(loss);
+    if (json && isfinite(ppl))
+        printf("{\"loss\":%.6f,\"perplexity\":%.9g,\"tokens\":%.0f", loss, ppl, count);
+    else if (json) // JSON has no infinity
+        printf("{\"loss\":%.6f,\"perplexity\":null,\"tokens\":%.0f", loss, count);
+    else
+        printf("loss %.4f  perplexity %.6g  (%.0f %s: %zu sequences of %d)", loss, ppl, count,
+               k->eval_unit, d->rows, d->seq);
+    int shown = 0;
+    for (int i = 0; i < ms->n; i++) {
+        const zy_metric *m = &ms->m[i];
+        if (m->count <= 0 || (k->loss_metric && !strcmp(m->name, k->loss_metric))) continue;
+        if (json) printf(",\"%s\":%.6f", m->name, m->value);
+        else printf("%s%s %.4f", shown++ ? "  " : "\n", m->name, m->value);
+    }
+    fputs(json ? "}\n" : "\n", stdout);
+}
+
 int zy_cli_eval(int argc, char **argv) {
-    const char *dir = NULL, *files[64];
-    int n_files = 0, T = 0, B = 0, json = 0;
+    const char *dir = NULL, *files[64], *kflags[128];
+    int n_files = 0, n_kflags = 0, T = 0, B = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int more = i + 1 < argc;
+        int more = i + 1 < argc, n = -1;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), 0;
         else if (!strcmp(a, "--data") && more) {
             if (n_files == 64) return zy_cli_die("eval: at most 64 --data files");
@@ -83,11 +139,16 @@ int zy_cli_eval(int argc, char **argv) {
             if (zy_cli_parse_int(argv[++i], 1, 1 << 16, &B))
                 return zy_cli_die("eval: --batch '%s' is not a positive number", argv[i]);
         } else if (!strcmp(a, "--threads") && more) {
-            int n;
             if (zy_cli_parse_int(argv[++i], 1, 4096, &n))
                 return zy_cli_die("eval: --threads '%s' is not a number from 1 to 4096", argv[i]);
             zy_threads_set(n);
         } else if (!strcmp(a, "--json")) json = 1;
+        else if (a[0] == '-' && a[1] && (n = any_kind_flag(a, more ? argv[i + 1] : NULL)) >= 0) {
+            if (n_kflags + 2 > 128) return zy_cli_die("eval: too many options");
+            kflags[n_kflags++] = a;
+            kflags[n_kflags++] = n ? argv[++i] : NULL;
+        } else if (a[0] == '-' && a[1] && n == -2)
+            return 1;
         else if (a[0] == '-' && a[1])
             return zy_cli_die("eval: unknown or incomplete option '%s' (see zhuyi eval --help)", a);
         else if (dir)
@@ -101,71 +162,73 @@ int zy_cli_eval(int argc, char **argv) {
     zy_tokenizer *tok;
     if (zy_cli_open_model("eval", dir, &m, &tok)) return 1;
     const zy_model_info *c = zy_model_get_info(m);
-    int32_t *tokens = NULL;
-    size_t n = 0;
-    int rc = 0;
+    const cli_kind *k = zy_cli_kind_of(c);
+    void *opts = NULL;
+    cli_data d = {0};
     zy_session *s = NULL;
-    zy_data_source *src = NULL;
-    if (!c->causal_lm) {
-        rc = zy_cli_die("eval: the model in %s is a '%s' (%s), not a causal language model",
-                        dir, c->model_type, c->architecture);
+    int rc = 0;
+    if (!k) {
+        rc = zy_cli_die("eval: the model in %s is a '%s' (%s), which zhuyi eval does not "
+                        "handle (it evaluates %s models)", dir, c->model_type,
+                        c->architecture, zy_cli_kind_names());
         goto done;
     }
-    if (zy_dataset_encode_files(tok, files, n_files, &tokens, &n)) {
-        rc = zy_cli_die("eval: %s", zy_last_error());
+    if (!(opts = calloc(1, k->opts_size ? k->opts_size : 1))) {
+        rc = zy_cli_die("out of memory");
         goto done;
     }
-    if (T > c->max_positions) {
-        rc = zy_cli_die("eval: --seq %d is longer than the model's context (n_positions %d)",
-                        T, c->max_positions);
-        goto done;
+    if (k->opts_init) k->opts_init(opts);
+    for (int i = 0; i < n_kflags && !rc; i += 2) {
+        int n = k->parse_flag ? k->parse_flag(opts, "eval", kflags[i], kflags[i + 1]) : -1;
+        if (n == -1)
+            rc = zy_cli_die("eval: %s is not an option for the %s model in %s", kflags[i],
+                            k->name, dir);
+        else if (n < 0)
+            rc = 1;
     }
-    if (!T) T = n - 1 < (size_t)c->max_positions ? (int)(n > 1 ? n - 1 : 1) : c->max_positions;
-    size_t windows = n > 0 ? (n - 1) / (size_t)T : 0;
-    if (!windows) {
-        rc = zy_cli_die("eval: the data is %zu tokens; one window of --seq %d needs %d", n, T,
-                        T + 1);
-        goto done;
-    }
-    if (!B) B = 2048 / T > 0 ? 2048 / T : 1;
-    if ((size_t)B > windows) B = (int)windows;
-    zy_lm_stream_params sp = {.batch = B, .seq = T, .one_pass = true};
+    if (rc || (k->check && (rc = k->check(opts, "eval", m, tok, false)))) goto done;
+    cli_data_params dp = {.cmd = "eval", .tok = tok, .model = m, .files = files,
+                          .n_files = n_files, .batch = B, .seq = T,
+                          .trained_seq = trained_seq(dir)};
+    if ((rc = k->eval_data(opts, &dp, &d))) goto done;
     zy_session_params pp = zy_session_default_params();
-    pp.batch = B, pp.seq = T;
-    if (zy_lm_stream_create(&src, tokens, n, &sp) || zy_session_create(&s, m, &pp)) {
+    pp.batch = d.batch, pp.seq = d.seq;
+    pp.loss_only = true; // no outputs are read: BERT scores its masked positions only
+    if (zy_session_create(&s, m, &pp)) {
         rc = zy_cli_die("eval: %s", zy_last_error());
         goto done;
     }
-    size_t batches = (windows + B - 1) / B;
-    progress pr = {.show = isatty(STDERR_FILENO) && batches > 1, .T = T, .windows = windows,
+    long batches = (long)((d.rows + (size_t)d.batch - 1) / (size_t)d.batch);
+    progress pr = {.show = isatty(STDERR_FILENO) && batches > 1, .batches = batches,
                    .t0 = now()};
-    zy_eval_params ep = {.on_batch = show_progress, .user = &pr};
+    zy_metric_set ms;
+    zy_eval_params ep = {.on_batch = show_progress, .user = &pr, .metrics = &ms};
     double loss, count;
-    zy_status st = zy_evaluate(s, src, &ep, &loss, &count);
+    zy_status st = zy_evaluate(s, d.val, &ep, &loss, &count);
     if (pr.show) fputs("\r\033[K", stderr);
     if (st) {
         rc = zy_cli_die("eval: %s", zy_last_error());
         goto done;
     }
+    const zy_metric *lm = k->loss_metric ? zy_metric_set_find(&ms, k->loss_metric) : NULL;
+    if (k->loss_metric && !(lm && lm->count > 0)) {
+        rc = zy_cli_die("eval: the data gave no %s to score", k->eval_unit);
+        goto done;
+    }
+    if (lm) loss = lm->value, count = lm->count;
     // The weights are finite (zy_cli_open_model checked), so a loss that is not comes from
     // the activations; either way there is no result to print (and JSON has no NaN).
     if (!isfinite(loss)) {
-        rc = zy_cli_die("eval: the loss over %.0f tokens is %s although every weight of %s "
-                        "is finite: the activations overflowed", count,
+        rc = zy_cli_die("eval: the loss over %.0f %s is %s although every weight of %s is "
+                        "finite: the activations overflowed", count, k->eval_unit,
                         isnan(loss) ? "NaN" : "infinite", dir);
         goto done;
     }
-    if (json && isfinite(exp(loss)))
-        printf("{\"loss\":%.6f,\"perplexity\":%.9g,\"tokens\":%.0f}\n", loss, exp(loss), count);
-    else if (json) // JSON has no infinity
-        printf("{\"loss\":%.6f,\"perplexity\":null,\"tokens\":%.0f}\n", loss, count);
-    else
-        printf("loss %.4f  perplexity %.6g  (%.0f tokens: %zu windows of %d)\n", loss, exp(loss),
-               count, windows, T);
+    report(k, loss, count, &ms, &d, json);
 done:
     zy_session_free(s);
-    zy_data_source_free(src);
-    zy_free(tokens);
+    if (k && k->free_data) k->free_data(&d);
+    free(opts);
     zy_model_free(m);
     zy_tokenizer_free(tok);
     return rc;

@@ -96,21 +96,38 @@ int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto) {
     return 0;
 }
 
-int zy_metrics_step(zy_metrics *m, long step, float loss, float lr, double ms, double tok_s) {
+// ,"prefix name":value for each metric that scored something (JSON has no NaN: a metric
+// that is not finite is null).
+static void put_metrics(FILE *f, const char *prefix, const zy_metric_set *ms) {
+    for (int i = 0; ms && i < ms->n; i++) {
+        if (ms->m[i].count <= 0) continue;
+        if (isfinite(ms->m[i].value))
+            fprintf(f, ",\"%s%s\":%.9g", prefix, ms->m[i].name, ms->m[i].value);
+        else
+            fprintf(f, ",\"%s%s\":null", prefix, ms->m[i].name);
+    }
+}
+
+int zy_metrics_step(zy_metrics *m, long step, float loss, float lr, double ms, double tok_s,
+                    const zy_metric_set *named) {
     if (!isfinite(loss)) { // JSON has no NaN: a skipped step (zy_step_info.skipped)
         fprintf(m->f, "{\"step\":%ld,\"loss\":null,\"skipped\":true,\"lr\":%.9g}\n", step,
                 (double)lr);
         if (fflush(m->f)) return zy_cli_die("writing metrics.jsonl failed");
         return 0;
     }
-    fprintf(m->f, "{\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"ms\":%.3f,\"tokens_per_s\":%.1f}\n",
+    fprintf(m->f, "{\"step\":%ld,\"loss\":%.9g,\"lr\":%.9g,\"ms\":%.3f,\"tokens_per_s\":%.1f",
             step, (double)loss, (double)lr, ms, tok_s);
+    put_metrics(m->f, "", named);
+    fputs("}\n", m->f);
     if (fflush(m->f)) return zy_cli_die("writing metrics.jsonl failed");
     return add_train(m, step, loss) ? zy_cli_die("out of memory") : 0;
 }
 
-int zy_metrics_val(zy_metrics *m, long step, float val_loss) {
-    fprintf(m->f, "{\"step\":%ld,\"val_loss\":%.9g}\n", step, (double)val_loss);
+int zy_metrics_val(zy_metrics *m, long step, float val_loss, const zy_metric_set *named) {
+    fprintf(m->f, "{\"step\":%ld,\"val_loss\":%.9g", step, (double)val_loss);
+    put_metrics(m->f, "val_", named);
+    fputs("}\n", m->f);
     if (fflush(m->f)) return zy_cli_die("writing metrics.jsonl failed");
     return add_val(m, step, val_loss) ? zy_cli_die("out of memory") : 0;
 }

@@ -1,13 +1,16 @@
 // DIR/metrics.jsonl (one JSON object per line: {"step","loss","lr","ms","tokens_per_s"}
-// per training step, {"step","loss":null,"skipped":true,"lr"} per step skipped for a
-// non-finite loss (a NaN loss given to zy_metrics_step), {"step","val_loss"} per
-// evaluation) kept in memory as well, and the
-// DIR/loss.svg plot drawn from it (svg.c). Not here: the terminal display (progress.c).
+// and the model's named metrics (zy_session_metrics, e.g. "mlm_accuracy") per training
+// step, {"step","loss":null,"skipped":true,"lr"} per step skipped for a non-finite loss
+// (a NaN loss given to zy_metrics_step), {"step","val_loss"} and "val_" + each metric
+// per evaluation) kept in memory as well (the losses), and the DIR/loss.svg plot drawn
+// from it (svg.c). Not here: the terminal display (progress.c).
 #ifndef ZHUYI_CLI_METRICS_H
 #define ZHUYI_CLI_METRICS_H
 
 #include <stddef.h>
 #include <stdio.h>
+
+#include "zhuyi/model.h"
 
 typedef struct zy_metrics {
     FILE *f;               // metrics.jsonl, appended and flushed line by line
@@ -23,8 +26,11 @@ typedef struct zy_metrics {
 // keep the lines of steps <= keep_upto (a crash may have left later ones, or half a line),
 // rewriting the file atomically, and load them as history. 0 on success, else prints why.
 int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto);
-int zy_metrics_step(zy_metrics *m, long step, float loss, float lr, double ms, double tok_s);
-int zy_metrics_val(zy_metrics *m, long step, float val_loss);
+// named (may be NULL): the model's metrics of the step / the evaluation; those with count 0
+// are left out.
+int zy_metrics_step(zy_metrics *m, long step, float loss, float lr, double ms, double tok_s,
+                    const zy_metric_set *named);
+int zy_metrics_val(zy_metrics *m, long step, float val_loss, const zy_metric_set *named);
 void zy_metrics_close(zy_metrics *m);
 
 // Write an SVG line chart of the training loss (raw, faint, and smoothed) and the

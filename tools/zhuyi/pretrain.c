@@ -1,7 +1,10 @@
-// `zhuyi pretrain gpt`: flags, then the set-up of a run: the tokenizer (byte, a BPE
-// trained on the data, or a file), the model (a preset/config.json, --init DIR, or the
-// run in --out DIR on --resume), and the token streams. Every input is checked before
-// anything is written. The loop, metrics and saving are pretrain_loop.c.
+// `zhuyi pretrain KIND` (gpt, bert): flags, then the set-up of a run: the tokenizer (byte,
+// a BPE or WordPiece trained on the data, or a file), the model (a preset/config.json,
+// --init DIR, or the run in --out DIR on --resume), and the data sources. One body for
+// every kind of model: what differs (default preset and tokenizer, the kind's own data
+// flags, how text becomes data sources, which models fit) is the kind's entry (kind.h).
+// Every input is checked before anything is written. The loop, metrics and saving are
+// pretrain_loop.c.
 // realpath (XSI)
 #define _XOPEN_SOURCE 700
 #include <cjson/cJSON.h>
@@ -17,44 +20,43 @@
 #include "pretrain.h"
 #include "zhuyi/zhuyi.h"
 
-static const char usage_text[] =
-    "usage: zhuyi pretrain gpt --data FILE... --out DIR [options]\n"
-    "       zhuyi pretrain gpt --out DIR --resume [--steps N] [output options]\n"
+static const char usage_head[] =
+    "usage: zhuyi pretrain %s --data FILE... --out DIR [options]\n"
+    "       zhuyi pretrain %s --out DIR --resume [--steps N] [output options]\n"
     "\n"
-    "Trains a GPT (GPT-2 architecture) on text and writes a Hugging Face model directory:\n"
-    "DIR/config.json, model.safetensors, tokenizer.json; the newest checkpoint in\n"
-    "DIR/checkpoint-STEP (the model again, plus training_state.safetensors: optimizer\n"
-    "moments, step, data position) named by the link DIR/checkpoint, which is switched\n"
-    "only once a checkpoint is complete, so --resume survives a kill or a full disk at any\n"
-    "moment; metrics.jsonl (one line per step and per evaluation) and loss.svg. Ctrl-C\n"
-    "saves and exits (status 130).\n"
-    "Text may hold any bytes (invalid UTF-8 too): byte-level BPE encodes every byte.\n"
-    "\n"
+    "Trains %s\n"
+    "and writes a Hugging Face model directory: DIR/config.json, model.safetensors,\n"
+    "tokenizer.json; the newest checkpoint in DIR/checkpoint-STEP (the model again, plus\n"
+    "training_state.safetensors: optimizer moments, step, data position) named by the link\n"
+    "DIR/checkpoint, which is switched only once a checkpoint is complete, so --resume\n"
+    "survives a kill or a full disk at any moment; metrics.jsonl (one line per step and per\n"
+    "evaluation, with the model's metrics) and loss.svg. Ctrl-C saves and exits (status\n"
+    "130). Kinds: zhuyi pretrain gpt --help, zhuyi pretrain bert --help.\n"
+    "\n";
+
+static const char usage_common[] =
     "model (a new one from --config/--tokenizer, or --init, or --resume):\n"
-    "  --config PRESET|FILE  gpt-nano, gpt-micro, gpt-mini, gpt2-124m, gpt2-medium,\n"
-    "                        gpt2-large, gpt2-xl, or a config.json (default gpt-micro);\n"
-    "                        vocab_size is always the tokenizer's\n"
-    "  --tokenizer SPEC      byte (256 bytes + <|endoftext|>), bpe:N (learn an N-token BPE\n"
-    "                        from the training data), or PATH (tokenizer.json, or a\n"
-    "                        directory holding it or vocab.json + merges.txt)\n"
-    "                        (default byte)\n"
+    "  --config PRESET|FILE  a preset (below) or a config.json; vocab_size is always the\n"
+    "                        tokenizer's\n"
+    "  --tokenizer SPEC      byte, bpe:N, wordpiece:N (learn an N-token vocabulary from the\n"
+    "                        training data), or PATH (tokenizer.json, vocab.txt, or a\n"
+    "                        directory holding one, or vocab.json + merges.txt)\n"
     "  --init DIR            start from the model in DIR (config.json, model.safetensors\n"
     "                        and its tokenizer); the tokenizer size must equal vocab_size\n"
     "  --resume              continue the run saved in --out DIR, bit-exactly (same\n"
     "                        hyper-parameters and data; only --steps may change)\n"
     "data:\n"
-    "  --data FILE...        training text, one or more files (joined by <|endoftext|>)\n"
+    "  --data FILE...        training text, one or more files\n"
     "  --val-data FILE       validation text (default: hold out the end of the data)\n"
-    "  --val-fraction F      share of the training tokens held out for validation, taken\n"
+    "  --val-fraction F      share of the training data held out for validation, taken\n"
     "                        from the end; 0 = no validation (default 0.05)\n"
-    "  --no-shuffle          sequential batches: B*T+1 tokens from position p, p += B*T,\n"
-    "                        back to 0 when fewer than B*T+1 remain (default: windows in a\n"
-    "                        seeded random order, a new order each epoch)\n"
+    "  --no-shuffle          batches in the data's order (default: a seeded random order,\n"
+    "                        a new one each epoch)\n"
     "optimization:\n"
     "  --steps N             optimizer steps (default 1000)\n"
     "  --batch B             sequences per micro-batch (default 8)\n"
-    "  --seq T               tokens per sequence, at most n_positions (default 128, or\n"
-    "                        n_positions if smaller)\n"
+    "  --seq T               tokens per sequence, at most the model's positions (default\n"
+    "                        128, or the positions if fewer)\n"
     "  --grad-accum K        micro-batches per step; loss scaled by 1/K (default 1)\n"
     "  --lr X                peak learning rate (default 6e-4)\n"
     "  --min-lr X            end of the cosine/linear decay, at most --lr (default\n"
@@ -66,8 +68,9 @@ static const char usage_text[] =
     "  --weight-decay X      AdamW decay of matmul weights; none on biases, layernorms,\n"
     "                        embeddings (default 0.1); betas 0.9, 0.95, eps 1e-8\n"
     "  --grad-clip X         clip the global gradient norm to X; 0 = off (default 1.0)\n"
-    "  --dropout P           dropout on embeddings, attention and residuals (default 0)\n"
-    "  --seed S              weights, dropout masks and shuffling (default 1337)\n"
+    "  --dropout P           dropout on embeddings, attention and residuals, replacing the\n"
+    "                        config's (default 0)\n"
+    "  --seed S              weights, dropout masks, data order and masks (default 1337)\n"
     "  --skip-nonfinite N    skip (no update) up to N steps whose loss or gradient norm is\n"
     "                        NaN or infinite, saying so; the next one stops the run\n"
     "                        (default 0: the first stops it; may be raised on --resume)\n"
@@ -84,10 +87,25 @@ static const char usage_text[] =
     "  --log-every N         plain progress lines every N steps when stderr is not a\n"
     "                        terminal (default 10)\n"
     "  --threads N           kernel threads (default: $ZY_THREADS, else all cores)\n"
-    "\n"
-    "example:\n"
+    "\n";
+
+static const char usage_examples[] =
+    "examples:\n"
     "  zhuyi pretrain gpt --data kjv.txt --tokenizer bpe:4096 --config gpt-micro \\\n"
-    "                     --steps 2000 --out runs/kjv\n";
+    "                     --steps 2000 --out runs/kjv\n"
+    "  zhuyi pretrain bert --data kjv-chapters.txt --tokenizer wordpiece:8192 \\\n"
+    "                      --config bert-mini --whole-word-mask --steps 3000 --out runs/bert\n";
+
+static void usage(FILE *f, const cli_kind *k) {
+    const char *name = k ? k->name : "gpt|bert";
+    fprintf(f, usage_head, name, name, k ? k->what : "a model of one of the kinds below");
+    fputs(usage_common, f);
+    if (k) fprintf(f, "%s (zhuyi pretrain %s):\n%s\n", k->name, k->name, k->help);
+    else {
+        fprintf(f, "gpt:\n%s\nbert:\n%s\n", zy_cli_kind_gpt.help, zy_cli_kind_bert.help);
+    }
+    fputs(usage_examples, f);
+}
 
 // ---- flag parsing ---------------------------------------------------------------------
 
@@ -119,14 +137,25 @@ typedef struct flags {
 
 #define LIMIT_STEPS 1000000000L
 
+// A flag of the kind's own, recorded (with its value) for the training state; 0 when
+// taken (*takes values), 1 on error (printed), -1 if the kind does not know it.
+static int kind_flag(pretrain_run *r, const char *a, const char *v, int *takes) {
+    int n = r->kind->parse_flag ? r->kind->parse_flag(r->opts, r->cmd, a, v) : -1;
+    if (n < 0) return n == -1 ? -1 : 1;
+    r->kind_flags[r->n_kind_flags++] = a;
+    if (n == 1) r->kind_flags[r->n_kind_flags++] = v;
+    *takes = n;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
     zy_trainer_params *p = &r->tp;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long l;
-        int bad = 0, takes = 1, fixed = 1;
+        int bad = 0, takes = 1, fixed = 1, k;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage_text, stdout);
+            usage(stdout, r->kind);
             return -2;
         } else if (!strcmp(a, "--resume")) {
             r->resume = true;
@@ -134,9 +163,10 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
         } else if (!strcmp(a, "--no-shuffle")) {
             p->shuffle = false;
             takes = 0;
+        } else if ((k = kind_flag(r, a, v, &takes)) >= 0) {
+            if (k) return 1;
         } else if (!v) {
-            return zy_cli_die("pretrain gpt: '%s' needs a value or is unknown (see --help)",
-                              a);
+            return zy_cli_die("%s: '%s' needs a value or is unknown (see --help)", r->cmd, a);
         } else if (!strcmp(a, "--data")) {
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) r->data[r->n_data++] = argv[++i];
             takes = fixed = 0;
@@ -212,9 +242,9 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             bad = zy_cli_parse_int(v, 1, 4096, &f->threads);
             fixed = 0;
         } else {
-            return zy_cli_die("pretrain gpt: unknown option '%s' (see --help)", a);
+            return zy_cli_die("%s: unknown option '%s' (see --help)", r->cmd, a);
         }
-        if (bad) return zy_cli_die("pretrain gpt: %s: '%s' is not a valid value (see --help)", a, v);
+        if (bad) return zy_cli_die("%s: %s: '%s' is not a valid value (see --help)", r->cmd, a, v);
         if (fixed) f->fixed_flag = a;
         if (takes) i++;
     }
@@ -242,43 +272,43 @@ static int tok_progress(const char *stage, size_t done, size_t total, void *user
     return 0;
 }
 
+// byte, bpe:N, wordpiece:N (learnt from the training files) or a path.
 static int make_tokenizer(pretrain_run *r, const char *spec) {
     zy_bpe_train_params bp = zy_bpe_train_default_params();
+    zy_wordpiece_train_params wp = zy_wordpiece_train_default_params();
+    bool bpe = !strncmp(spec, "bpe:", 4), wpc = !strncmp(spec, "wordpiece:", 10);
     zy_status s;
     if (!strcmp(spec, "byte")) {
         // A byte-level BPE with no merges: ids 0..255 are the bytes, 256 <|endoftext|>.
         bp.vocab_size = 257;
         s = zy_tokenizer_train_bpe_texts(&r->tok, NULL, NULL, 0, bp);
-    } else if (!strncmp(spec, "bpe:", 4)) {
-        if (zy_cli_parse_int(spec + 4, 257, (1 << 24) - 1, &bp.vocab_size))
-            return zy_cli_die("pretrain gpt: --tokenizer %s: N must be a number from 257 "
-                              "to 16777215", spec);
+    } else if (bpe || wpc) {
+        int *n = bpe ? &bp.vocab_size : &wp.vocab_size, lo = bpe ? 257 : 6;
+        if (zy_cli_parse_int(spec + (bpe ? 4 : 10), lo, (1 << 24) - 1, n))
+            return zy_cli_die("%s: --tokenizer %s: N must be a number from %d to 16777215",
+                              r->cmd, spec, lo);
         int tty = isatty(STDERR_FILENO);
-        if (tty) bp.progress = tok_progress;
-        else fprintf(stderr, "zhuyi: learning a %d-token BPE from the training data\n",
-                     bp.vocab_size);
-        s = zy_tokenizer_train_bpe(&r->tok, r->data, r->n_data, bp);
+        if (tty) bp.progress = wp.progress = tok_progress;
+        else fprintf(stderr, "zhuyi: learning a %d-token %s from the training data\n", *n,
+                     bpe ? "BPE" : "WordPiece vocabulary");
+        s = bpe ? zy_tokenizer_train_bpe(&r->tok, r->data, r->n_data, bp)
+                : zy_tokenizer_train_wordpiece(&r->tok, r->data, r->n_data, wp);
         if (tty) fputs("\r\033[K", stderr);
     } else {
-        // A directory holds tokenizer.json, or GPT-2's vocab.json + merges.txt.
-        char path[4096], vocab[4096], merges[4096];
-        snprintf(path, sizeof path, is_dir(spec) ? "%s/tokenizer.json" : "%s", spec);
-        snprintf(vocab, sizeof vocab, "%s/vocab.json", spec);
-        snprintf(merges, sizeof merges, "%s/merges.txt", spec);
-        if (is_dir(spec) && !file_exists(path) && file_exists(vocab) && file_exists(merges))
-            s = zy_tokenizer_load_gpt2(&r->tok, vocab, merges);
-        else
-            s = zy_tokenizer_load(&r->tok, path);
+        // A directory holds tokenizer.json, vocab.txt, or GPT-2's vocab.json + merges.txt.
+        char path[4096];
+        snprintf(path, sizeof path, "%s/tokenizer.json", spec);
+        s = zy_tokenizer_load(&r->tok, is_dir(spec) && file_exists(path) ? path : spec);
     }
-    if (s) return zy_cli_die("pretrain gpt: tokenizer: %s", zy_last_error());
+    if (s) return zy_cli_die("%s: tokenizer: %s", r->cmd, zy_last_error());
     return 0;
 }
 
 // A preset name, or a config.json file; the message lists the presets otherwise.
-static int load_config(const char *name, zy_config **out) {
+static int load_config(const char *cmd, const char *name, zy_config **out) {
     if (!zy_model_preset(out, name)) return 0;
     if (file_exists(name)) {
-        if (zy_config_load(out, name)) return zy_cli_die("pretrain gpt: %s", zy_last_error());
+        if (zy_config_load(out, name)) return zy_cli_die("%s: %s", cmd, zy_last_error());
         return 0;
     }
     const char *names[64];
@@ -287,114 +317,119 @@ static int load_config(const char *name, zy_config **out) {
     for (int i = 0; i < n && i < 64; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
                  names[i]);
-    return zy_cli_die("pretrain gpt: --config '%s' is neither a preset (%s) nor a file", name,
-                      list);
+    return zy_cli_die("%s: --config '%s' is neither a preset (%s) nor a file", cmd, name, list);
 }
 
 static int make_model(pretrain_run *r, const flags *f) {
+    const cli_kind *k = r->kind;
     int vocab = zy_tokenizer_vocab_size(r->tok);
     if (f->init || r->resume) {
         const char *dir = r->resume ? r->ckpt : f->init;
-        if (zy_model_load(&r->model, dir))
-            return zy_cli_die("pretrain gpt: %s", zy_last_error());
+        if (zy_model_load(&r->model, dir)) return zy_cli_die("%s: %s", r->cmd, zy_last_error());
         if (zy_model_check_finite(r->model))
-            return zy_cli_die("pretrain gpt: %s/model.safetensors: %s", dir, zy_last_error());
+            return zy_cli_die("%s: %s/model.safetensors: %s", r->cmd, dir, zy_last_error());
         int mv = zy_model_get_info(r->model)->vocab_size;
         if (mv != vocab)
-            return zy_cli_die("pretrain gpt: the tokenizer has %d tokens but the model in %s "
-                              "has vocab_size %d: they must be the same", vocab, dir, mv);
+            return zy_cli_die("%s: the tokenizer has %d tokens but the model in %s has "
+                              "vocab_size %d: they must be the same", r->cmd, vocab, dir, mv);
     } else {
-        const char *name = f->config ? f->config : "gpt-micro";
+        const char *name = f->config ? f->config : k->default_config;
         zy_config *c;
-        if (load_config(name, &c)) return 1;
+        if (load_config(r->cmd, name, &c)) return 1;
         int cv = 0;
         if (zy_config_has(c, "vocab_size") &&
             !zy_config_get_int(c, "vocab_size", 0, 1 << 30, &cv) && cv && cv != vocab)
             fprintf(stderr, "zhuyi: note: vocab_size %d of '%s' replaced by the tokenizer's "
                     "%d\n", cv, name, vocab);
-        zy_status st = zy_config_set_int(c, "vocab_size", vocab);
-        if (!st) st = zy_model_create(&r->model, c);
+        int bad = 0;
+        if (zy_config_set_int(c, "vocab_size", vocab))
+            bad = zy_cli_die("%s: %s", r->cmd, zy_last_error());
+        if (!bad && k->config) bad = k->config(r->opts, r->cmd, c);
+        if (!bad && zy_model_create(&r->model, c))
+            bad = zy_cli_die("%s: %s", r->cmd, zy_last_error());
         zy_config_free(c);
-        if (st) return zy_cli_die("pretrain gpt: %s", zy_last_error());
+        if (bad) return 1;
         zy_model_init_weights(r->model, r->tp.seed);
     }
     const zy_model_info *info = zy_model_get_info(r->model);
-    if (!info->causal_lm)
-        return zy_cli_die("pretrain gpt: the model is a '%s' (%s), not a causal language "
-                          "model", info->model_type, info->architecture);
+    if (!k->is_model(info))
+        return zy_cli_die("%s: the model is a '%s' (%s), which `zhuyi %s` does not train%s",
+                          r->cmd, info->model_type, info->architecture, r->cmd,
+                          zy_cli_kind_of(info) ? " (see `zhuyi pretrain --help`)" : "");
+    if (k->check && k->check(r->opts, r->cmd, r->model, r->tok, true)) return 1;
     if (zy_model_set_dropout(r->model, r->tp.dropout))
-        return zy_cli_die("pretrain gpt: %s", zy_last_error());
+        return zy_cli_die("%s: %s", r->cmd, zy_last_error());
     return 0;
 }
 
-static int make_data(pretrain_run *r) {
-    if (zy_dataset_encode_files(r->tok, r->data, r->n_data, &r->tokens, &r->n_tokens))
-        return zy_cli_die("pretrain gpt: %s", zy_last_error());
-    r->n_train = r->n_tokens;
-    if (r->val_data) {
-        const char *one[1] = {r->val_data};
-        if (zy_dataset_encode_files(r->tok, one, 1, &r->val_owned, &r->n_val))
-            return zy_cli_die("pretrain gpt: --val-data: %s", zy_last_error());
-        r->val_tokens = r->val_owned;
-    } else if (r->val_fraction > 0) {
-        r->n_val = (size_t)floor((double)r->n_tokens * r->val_fraction);
-        r->n_train = r->n_tokens - r->n_val;
-        r->val_tokens = r->tokens + r->n_train;
-        if (r->n_val < (size_t)r->tp.seq + 1)
-            return zy_cli_die("pretrain gpt: --val-fraction %g holds out %zu of %zu tokens, "
-                              "fewer than one sequence needs (%d); use a larger fraction, "
-                              "--val-data FILE, or --val-fraction 0 (no validation)",
-                              (double)r->val_fraction, r->n_val, r->n_tokens, r->tp.seq + 1);
+// A JSON array of strings from the state into list (strdup'ed; *n of at most cap).
+static int state_list(const pretrain_run *r, const char *state, const char *key, bool required,
+                      const char **list, int cap, int *n) {
+    static char buf[65536];
+    if (zy_trainer_state_get(state, key, buf, sizeof buf))
+        return required ? zy_cli_die("%s: %s", r->cmd, zy_last_error()) : 0;
+    cJSON *j = cJSON_Parse(buf);
+    int m = cJSON_IsArray(j) ? cJSON_GetArraySize(j) : -1;
+    for (int i = 0; i < m && *n < cap; i++) {
+        cJSON *e = cJSON_GetArrayItem(j, i);
+        if (!cJSON_IsString(e) || !(list[*n] = strdup(e->valuestring))) {
+            m = -1;
+            break;
+        }
+        (*n)++;
     }
-    size_t need = (size_t)r->tp.batch * (size_t)r->tp.seq + 1;
-    if (r->n_train < need)
-        return zy_cli_die("pretrain gpt: the training data has %zu tokens%s, fewer than one "
-                          "batch needs (batch %d x seq %d + 1 = %zu)", r->n_train,
-                          r->n_val && !r->val_data ? " after holding out validation" : "",
-                          r->tp.batch, r->tp.seq, need);
+    cJSON_Delete(j);
+    if (m < 0) return zy_cli_die("%s: %s: %s is not a list of strings", r->cmd, state, key);
     return 0;
 }
 
-// On --resume: the saved hyper-parameters, and the data files unless given again.
+// On --resume: the saved hyper-parameters, kind options, and the data files unless given
+// again.
 static int load_resume(pretrain_run *r, const flags *f) {
     char state[4096];
     if (zy_checkpoint_find(r->out, r->ckpt, sizeof r->ckpt))
-        return zy_cli_die("pretrain gpt: --resume: nothing to resume: %s", zy_last_error());
+        return zy_cli_die("%s: --resume: nothing to resume: %s", r->cmd, zy_last_error());
     if ((size_t)snprintf(state, sizeof state, "%s/%s", r->ckpt, ZY_TRAINING_STATE_FILE) >=
         sizeof state)
-        return zy_cli_die("pretrain gpt: --out: path too long");
+        return zy_cli_die("%s: --out: path too long", r->cmd);
     if (f->fixed_flag)
-        return zy_cli_die("pretrain gpt: %s cannot be given with --resume: the run continues "
-                          "with its saved settings (only --steps and output options may "
-                          "change)", f->fixed_flag);
+        return zy_cli_die("%s: %s cannot be given with --resume: the run continues with its "
+                          "saved settings (only --steps and output options may change)",
+                          r->cmd, f->fixed_flag);
     long steps = r->tp.steps, step;
     int eval_batches = r->tp.eval_batches, skip = r->tp.skip_nonfinite;
     if (zy_trainer_read_params(state, &r->tp, &step))
-        return zy_cli_die("pretrain gpt: %s", zy_last_error());
+        return zy_cli_die("%s: %s", r->cmd, zy_last_error());
     if (f->steps_given) r->tp.steps = steps;
     if (f->eval_batches_given) r->tp.eval_batches = eval_batches;
     if (f->skip_given) r->tp.skip_nonfinite = skip;
-    static char buf[65536], val[4096], frac[64];
+    static char val[4096], frac[64];
+    // Runs saved before kinds existed are GPT runs.
+    const char *saved = zy_trainer_state_get(state, "kind", frac, sizeof frac) ? "gpt" : frac;
+    if (strcmp(saved, r->kind->name))
+        return zy_cli_die("%s: --resume: %s holds a `zhuyi pretrain %s` run", r->cmd, r->out,
+                          saved);
     // The run's cadence continues unless given again.
     if (!f->eval_every_given && !zy_trainer_state_get(state, "eval_every", frac, sizeof frac))
         r->eval_every = strtol(frac, NULL, 10);
     if (!f->save_every_given && !zy_trainer_state_get(state, "save_every", frac, sizeof frac))
         r->save_every = strtol(frac, NULL, 10);
     if (r->n_data == 0) {
-        if (zy_trainer_state_get(state, "data_files", buf, sizeof buf))
-            return zy_cli_die("pretrain gpt: %s", zy_last_error());
-        cJSON *j = cJSON_Parse(buf);
-        int n = cJSON_IsArray(j) ? cJSON_GetArraySize(j) : 0;
-        for (int i = 0; i < n && i < 4096; i++) {
-            cJSON *e = cJSON_GetArrayItem(j, i);
-            if (!cJSON_IsString(e)) break;
-            if (!(r->data[r->n_data] = strdup(e->valuestring))) break;
-            r->n_data++;
-        }
         r->data_owned = true;
-        cJSON_Delete(j);
-        if (!r->n_data)
-            return zy_cli_die("pretrain gpt: %s: data_files is not a list of files", state);
+        if (state_list(r, state, "data_files", true, r->data, 4096, &r->n_data)) return 1;
+        if (!r->n_data) return zy_cli_die("%s: %s: data_files is empty", r->cmd, state);
+    }
+    // The kind's flags, as the run was started with them.
+    r->kind_flags_owned = true;
+    if (state_list(r, state, "kind_flags", false, r->kind_flags, 64, &r->n_kind_flags))
+        return 1;
+    for (int i = 0; i < r->n_kind_flags;) {
+        const char *v = i + 1 < r->n_kind_flags ? r->kind_flags[i + 1] : NULL;
+        int n = r->kind->parse_flag ? r->kind->parse_flag(r->opts, r->cmd, r->kind_flags[i], v)
+                                    : -1;
+        if (n == -1) zy_cli_die("%s: %s: kind_flags: unknown '%s'", r->cmd, state, r->kind_flags[i]);
+        if (n < 0) return 1;
+        i += 1 + n;
     }
     if (!zy_trainer_state_get(state, "val_data", val, sizeof val) && val[0]) r->val_data = val;
     if (!zy_trainer_state_get(state, "val_fraction", frac, sizeof frac))
@@ -402,93 +437,116 @@ static int load_resume(pretrain_run *r, const flags *f) {
     return 0;
 }
 
+// The strings as a JSON array (paths made absolute when `paths`); NULL if out of memory.
+static char *json_list(const char *const *list, int n, bool paths) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) {
+        char *abs = paths ? realpath(list[i], NULL) : NULL;
+        cJSON *e = cJSON_CreateString(abs ? abs : list[i]);
+        free(abs);
+        if (!e || !cJSON_AddItemToArray(a, e)) { // out of memory: none is lost
+            cJSON_Delete(e);
+            cJSON_Delete(a);
+            a = NULL;
+        }
+    }
+    char *s = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return s;
+}
+
 static void run_free(pretrain_run *r) {
     for (int i = 0; r->data_owned && i < r->n_data; i++) free((char *)r->data[i]);
+    for (int i = 0; r->kind_flags_owned && i < r->n_kind_flags; i++)
+        free((char *)r->kind_flags[i]);
+    if (r->kind->free_data) r->kind->free_data(&r->src);
     zy_model_free(r->model);
     zy_tokenizer_free(r->tok);
-    zy_free(r->tokens);
-    zy_free(r->val_owned);
     free(r->data_json);
+    free(r->kind_json);
     free(r->val_abs);
+    free(r->opts);
 }
 
 int zy_cli_pretrain(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
+        usage(argc < 2 ? stderr : stdout, NULL);
         return argc < 2 ? 2 : 0;
     }
-    if (strcmp(argv[1], "gpt"))
-        return zy_cli_die("pretrain: unknown model '%s' (only 'gpt')", argv[1]);
-    pretrain_run r = {.tp = zy_trainer_default_params(), .val_fraction = 0.05f,
+    const cli_kind *kind = zy_cli_kind_named(argv[1]);
+    if (!kind)
+        return zy_cli_die("pretrain: unknown model kind '%s' (%s)", argv[1], zy_cli_kind_names());
+    if (argc > 4096) return zy_cli_die("pretrain %s: too many arguments", kind->name);
+    pretrain_run r = {.kind = kind, .tp = zy_trainer_default_params(), .val_fraction = 0.05f,
                       .eval_every = 100, .save_every = 500, .log_every = 10};
+    snprintf(r.cmd, sizeof r.cmd, "pretrain %s", kind->name);
     flags f = {0};
-    const char *data_buf[4096];
-    if (argc > 4096) return zy_cli_die("pretrain gpt: too many arguments");
+    const char *data_buf[4096], *kind_buf[4096];
     r.data = data_buf;
+    r.kind_flags = kind_buf;
+    if (!(r.opts = calloc(1, kind->opts_size ? kind->opts_size : 1))) return zy_cli_die("out of memory");
+    if (kind->opts_init) kind->opts_init(r.opts);
     int rc = parse_args(argc, argv, &r, &f);
-    if (rc) return rc == -2 ? 0 : rc;
+    if (rc) {
+        run_free(&r);
+        return rc == -2 ? 0 : rc;
+    }
     if (f.threads) zy_threads_set(f.threads);
-    if (!r.out) return zy_cli_die("pretrain gpt: --out DIR is required (see --help)");
-    if (r.resume) {
-        if ((rc = load_resume(&r, &f))) goto done;
+    if (!r.out) {
+        rc = zy_cli_die("%s: --out DIR is required (see --help)", r.cmd);
+    } else if (r.resume) {
+        rc = load_resume(&r, &f);
     } else {
-        if (!r.n_data) return zy_cli_die("pretrain gpt: --data FILE... is required");
-        if (f.init && f.config)
-            return zy_cli_die("pretrain gpt: --init and --config exclude each other");
         char model_file[4096], found[4096];
         snprintf(model_file, sizeof model_file, "%s/model.safetensors", r.out);
-        if (file_exists(model_file) || !zy_checkpoint_find(r.out, found, sizeof found))
-            return zy_cli_die("pretrain gpt: %s already holds a model: use --resume to "
-                              "continue its run, --init %s to start from it, or another "
-                              "--out", r.out, r.out);
-        if (!f.min_lr_given) r.tp.min_lr = r.tp.lr / 10;
+        if (!r.n_data)
+            rc = zy_cli_die("%s: --data FILE... is required", r.cmd);
+        else if (f.init && f.config)
+            rc = zy_cli_die("%s: --init and --config exclude each other", r.cmd);
+        else if (file_exists(model_file) || !zy_checkpoint_find(r.out, found, sizeof found))
+            rc = zy_cli_die("%s: %s already holds a model: use --resume to continue its run, "
+                            "--init %s to start from it, or another --out", r.cmd, r.out, r.out);
+        if (!rc && !f.min_lr_given) r.tp.min_lr = r.tp.lr / 10;
         // The library refuses it too (zy_trainer_create); said here, before any work.
-        if (r.tp.min_lr > r.tp.lr && r.tp.schedule != ZY_SCHEDULE_CONSTANT)
-            return zy_cli_die("pretrain gpt: --min-lr %g is above --lr %g: the decay would "
-                              "raise the learning rate (--min-lr must be at most --lr)",
-                              (double)r.tp.min_lr, (double)r.tp.lr);
-        if (r.tp.warmup > r.tp.steps) {
+        if (!rc && r.tp.min_lr > r.tp.lr && r.tp.schedule != ZY_SCHEDULE_CONSTANT)
+            rc = zy_cli_die("%s: --min-lr %g is above --lr %g: the decay would raise the "
+                            "learning rate (--min-lr must be at most --lr)", r.cmd,
+                            (double)r.tp.min_lr, (double)r.tp.lr);
+        if (!rc && r.tp.warmup > r.tp.steps) {
             if (f.warmup_given)
-                return zy_cli_die("pretrain gpt: --warmup %ld is longer than --steps %ld",
-                                  r.tp.warmup, r.tp.steps);
+                rc = zy_cli_die("%s: --warmup %ld is longer than --steps %ld", r.cmd,
+                                r.tp.warmup, r.tp.steps);
             r.tp.warmup = r.tp.steps / 10;
         }
     }
     for (int i = 0; i < r.n_data && !rc; i++)
         if (!file_exists(r.data[i]))
-            rc = zy_cli_die("pretrain gpt: data file %s: %s", r.data[i], strerror(errno));
+            rc = zy_cli_die("%s: data file %s: %s", r.cmd, r.data[i], strerror(errno));
     if (!rc && r.val_data && !file_exists(r.val_data))
-        rc = zy_cli_die("pretrain gpt: --val-data %s: %s", r.val_data, strerror(errno));
+        rc = zy_cli_die("%s: --val-data %s: %s", r.cmd, r.val_data, strerror(errno));
     if (rc) goto done;
     if (r.val_data && (r.val_abs = realpath(r.val_data, NULL))) r.val_data = r.val_abs;
 
-    const char *tspec = f.tokenizer ? f.tokenizer : f.init ? f.init : "byte";
+    const char *tspec = f.tokenizer ? f.tokenizer : f.init ? f.init : kind->default_tokenizer;
     if (r.resume) tspec = r.out;
     if ((rc = make_tokenizer(&r, tspec)) || (rc = make_model(&r, &f))) goto done;
     int npos = zy_model_get_info(r.model)->max_positions;
     if (!r.resume && !f.seq_given && r.tp.seq > npos) r.tp.seq = npos;
     if (r.tp.seq > npos) {
-        rc = zy_cli_die("pretrain gpt: --seq %d is longer than the model's n_positions %d",
-                        r.tp.seq, npos);
+        rc = zy_cli_die("%s: --seq %d is longer than the model's positions (%d: n_positions, "
+                        "max_position_embeddings)", r.cmd, r.tp.seq, npos);
         goto done;
     }
-    if ((rc = make_data(&r))) goto done;
+    cli_data_params dp = {.cmd = r.cmd, .tok = r.tok, .model = r.model, .files = r.data,
+                          .n_files = r.n_data, .val_file = r.val_data,
+                          .val_fraction = r.val_fraction, .batch = r.tp.batch, .seq = r.tp.seq,
+                          .seed = r.tp.seed, .shuffle = r.tp.shuffle};
+    if ((rc = kind->data(r.opts, &dp, &r.src))) goto done;
     // Absolute paths, so --resume works from any working directory (the state's
     // train_hash catches files whose contents changed).
-    cJSON *files = cJSON_CreateArray();
-    for (int i = 0; files && i < r.n_data; i++) {
-        char *abs = realpath(r.data[i], NULL);
-        cJSON *name = cJSON_CreateString(abs ? abs : r.data[i]);
-        free(abs);
-        if (!name || !cJSON_AddItemToArray(files, name)) { // out of memory: none is lost
-            cJSON_Delete(name);
-            cJSON_Delete(files);
-            files = NULL;
-        }
-    }
-    r.data_json = files ? cJSON_PrintUnformatted(files) : NULL;
-    cJSON_Delete(files);
-    if (!r.data_json) {
+    r.data_json = json_list(r.data, r.n_data, true);
+    r.kind_json = json_list(r.kind_flags, r.n_kind_flags, false);
+    if (!r.data_json || !r.kind_json) {
         rc = zy_cli_die("out of memory");
         goto done;
     }

@@ -1,5 +1,5 @@
 // Shared by pretrain.c (flags and set-up) and pretrain_loop.c (the loop and saving) of
-// `zhuyi pretrain gpt`.
+// `zhuyi pretrain KIND`; what differs per kind of model is kind.h's table.
 #ifndef ZHUYI_CLI_PRETRAIN_H
 #define ZHUYI_CLI_PRETRAIN_H
 
@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kind.h"
 #include "zhuyi/model.h"
 #include "zhuyi/tokenizer.h"
 #include "zhuyi/trainer.h"
@@ -16,6 +17,9 @@
 #define ZY_PRETRAIN_EXIT_INTERRUPTED 130
 
 typedef struct pretrain_run {
+    const cli_kind *kind;
+    void *opts;               // the kind's options (its own flags)
+    char cmd[32];             // "pretrain gpt", for messages
     // from the command line (or the saved state on --resume)
     const char **data;        // (n_data) training text files
     int n_data;
@@ -27,15 +31,15 @@ typedef struct pretrain_run {
     char ckpt[4096];          // on --resume: the checkpoint directory it continues from
     zy_trainer_params tp;
     long eval_every, save_every, stop_at, log_every;
+    const char **kind_flags;  // (n_kind_flags) the kind's flags and values as given
+    int n_kind_flags;
+    bool kind_flags_owned;    // strdup'ed from the saved state (freed)
     // set up by pretrain.c
     zy_tokenizer *tok;
     zy_model *model;
-    int32_t *tokens;          // (n_tokens) training stream followed by the held-out part
-    size_t n_tokens, n_train;
-    int32_t *val_tokens;      // (n_val) = tokens + n_train, or a separate --val-data stream
-    size_t n_val;
-    int32_t *val_owned;       // val_tokens when it came from --val-data (freed)
+    cli_data src;             // the training and validation sources (the kind's)
     char *data_json;          // the data files as a JSON array, stored in the state
+    char *kind_json;          // kind_flags as a JSON array, stored in the state
     char *val_abs;            // val_data made absolute (freed)
 } pretrain_run;
 

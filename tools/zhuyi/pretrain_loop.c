@@ -1,10 +1,11 @@
-// The loop of `zhuyi pretrain gpt`: steps, metrics.jsonl, progress, evaluation, loss.svg,
-// saving, and Ctrl-C. Set-up and flags are pretrain.c.
+// The loop of `zhuyi pretrain KIND`, the same for every kind: steps, metrics.jsonl (the
+// loss and the model's named metrics), progress, evaluation, loss.svg, saving, and
+// Ctrl-C. Set-up and flags are pretrain.c; the data sources come from the kind (kind.h).
 //
 // Saving is zy_trainer_save_checkpoint: the model and the training state as one unit
 // (DIR/checkpoint-STEP, switched in by the link DIR/checkpoint), and the same weights as
-// DIR's own config.json + model.safetensors. tokenizer.json is written once, before the
-// first step.
+// DIR's own config.json + model.safetensors. tokenizer.json (and a WordPiece's vocab.txt)
+// is written once, before the first step.
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -40,7 +41,6 @@ static void catch_signals(void) {
 
 typedef struct loop {
     pretrain_run *r;
-    zy_data_source *train, *val;
     zy_trainer *t;
     zy_metrics metrics;
     zy_progress prog;
@@ -54,6 +54,8 @@ static int save(loop *L) {
     snprintf(eval_every, sizeof eval_every, "%ld", r->eval_every);
     snprintf(save_every, sizeof save_every, "%ld", r->save_every);
     zy_safetensors_kv extra[] = {
+        {"kind", r->kind->name},
+        {"kind_flags", r->kind_json},
         {"data_files", r->data_json},
         {"val_data", r->val_data ? r->val_data : ""},
         {"val_fraction", frac},
@@ -61,17 +63,30 @@ static int save(loop *L) {
         {"save_every", save_every},
     };
     if (zy_trainer_save_checkpoint(L->t, r->out, extra, (int)(sizeof extra / sizeof extra[0])))
-        return zy_cli_die("pretrain gpt: saving step %ld: %s (the previous checkpoint, if "
-                          "any, is intact: --resume continues from it)",
+        return zy_cli_die("%s: saving step %ld: %s (the previous checkpoint, if any, is "
+                          "intact: --resume continues from it)", r->cmd,
                           zy_trainer_step_count(L->t), zy_last_error());
     return zy_svg_loss(L->svg, &L->metrics);
 }
 
-static int evaluate(loop *L, long step, float *val_loss) {
-    if (zy_trainer_evaluate(L->t, val_loss))
-        return zy_cli_die("pretrain gpt: evaluation: %s", zy_last_error());
-    zy_progress_print(&L->prog, "step %ld: val loss %.4f", step, (double)*val_loss);
-    if (zy_metrics_val(&L->metrics, step, *val_loss)) return 1;
+// " (name value, ...)" of a metric set (empty for a model that reports none).
+static void format_metrics(char *buf, size_t cap, const zy_metric_set *m) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->n && n < cap; i++)
+        if (m->m[i].count > 0)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s %.4f", n ? ", " : " (", m->m[i].name,
+                                  m->m[i].value);
+    if (n && n + 1 < cap) buf[n] = ')', buf[n + 1] = '\0';
+}
+
+static int evaluate(loop *L, long step, float *val_loss, zy_metric_set *metrics) {
+    if (zy_trainer_evaluate_metrics(L->t, val_loss, metrics))
+        return zy_cli_die("%s: evaluation: %s", L->r->cmd, zy_last_error());
+    char ms[512];
+    format_metrics(ms, sizeof ms, metrics);
+    zy_progress_print(&L->prog, "step %ld: val loss %.4f%s", step, (double)*val_loss, ms);
+    if (zy_metrics_val(&L->metrics, step, *val_loss, metrics)) return 1;
     return zy_svg_loss(L->svg, &L->metrics);
 }
 
@@ -83,15 +98,15 @@ static int run(loop *L) {
     zy_progress_init(&L->prog, start, p->steps, r->log_every);
     const zy_model_info *c = zy_model_get_info(r->model);
     zy_progress_print(&L->prog, "zhuyi: %s, %d layers, %d heads, %d wide, vocab %d: %.2fM "
-                      "parameters; %zu training tokens, %zu validation; %s step %ld of %ld",
+                      "parameters; %zu training %s, %zu validation; %s step %ld of %ld",
                       c->architecture, c->n_layer, c->n_head, c->d_model, c->vocab_size,
-                      c->n_params / 1e6,
-                      r->n_train, r->n_val, start ? "resuming after" : "starting at",
-                      start, p->steps);
+                      c->n_params / 1e6, r->src.n_train, r->kind->unit, r->src.n_val,
+                      start ? "resuming after" : "starting at", start, p->steps);
     if (r->stop_at && r->stop_at <= start && start < p->steps)
-        return zy_cli_die("pretrain gpt: --stop-at %ld: the run is already at step %ld",
+        return zy_cli_die("%s: --stop-at %ld: the run is already at step %ld", r->cmd,
                           r->stop_at, start);
     float val_loss = 0, loss = 0;
+    zy_metric_set val_metrics = {0};
     long val_step = -1, step = start;
     double run_t0 = zy_progress_now();
     bool stopped = false;
@@ -100,7 +115,7 @@ static int run(loop *L) {
         zy_step_info info;
         double t0 = zy_progress_now();
         if (zy_trainer_step(L->t, &info))
-            return zy_cli_die("pretrain gpt: step %ld: %s", step + 1, zy_last_error());
+            return zy_cli_die("%s: step %ld: %s", r->cmd, step + 1, zy_last_error());
         double ms = (zy_progress_now() - t0) * 1e3;
         step = info.step;
         loss = info.loss;
@@ -109,11 +124,13 @@ static int run(loop *L) {
                               "of at most %d)", step, isfinite(info.loss) ? "the gradient norm"
                               : "the loss", info.n_skipped, p->skip_nonfinite);
         double tok_s = tokens_per_step / (ms / 1e3);
-        if (zy_metrics_step(&L->metrics, step, info.skipped ? NAN : info.loss, info.lr, ms, tok_s)) return 1;
+        if (zy_metrics_step(&L->metrics, step, info.skipped ? NAN : info.loss, info.lr, ms,
+                            tok_s, &info.metrics))
+            return 1;
         zy_progress_step(&L->prog, step, info.loss, info.lr, ms, tok_s);
         bool last = step == p->steps || step == r->stop_at;
-        if (r->n_val && ((r->eval_every && step % r->eval_every == 0) || last)) {
-            if (evaluate(L, step, &val_loss)) return 1;
+        if (r->src.val && ((r->eval_every && step % r->eval_every == 0) || last)) {
+            if (evaluate(L, step, &val_loss, &val_metrics)) return 1;
             val_step = step;
         }
         if (r->save_every && step % r->save_every == 0 && !last && save(L)) return 1;
@@ -134,14 +151,17 @@ static int run(loop *L) {
     if (save(L)) return 1;
     double secs = zy_progress_now() - run_t0;
     printf("step %ld/%ld: train loss %.4f", step, p->steps, (double)loss);
-    if (val_step == step) printf(", val loss %.4f", (double)val_loss);
+    if (val_step == step) {
+        char ms[512];
+        format_metrics(ms, sizeof ms, &val_metrics);
+        printf(", val loss %.4f%s", (double)val_loss, ms);
+    }
     printf(" (%.1f s, %.0f tokens/s); saved %s\n", secs,
            tokens_per_step * (double)(step - start) / secs, r->out);
     fflush(stdout);
     if (interrupted || stopped) {
-        fprintf(stderr, "zhuyi: %s at step %ld; continue with: zhuyi pretrain gpt --out %s "
-                "--resume\n", interrupted ? "interrupted" : "stopped (--stop-at)", step,
-                r->out);
+        fprintf(stderr, "zhuyi: %s at step %ld; continue with: zhuyi %s --out %s --resume\n",
+                interrupted ? "interrupted" : "stopped (--stop-at)", step, r->cmd, r->out);
         if (interrupted) return ZY_PRETRAIN_EXIT_INTERRUPTED;
     }
     return 0;
@@ -150,41 +170,37 @@ static int run(loop *L) {
 int zy_pretrain_loop(pretrain_run *r) {
     loop L = {.r = r};
     snprintf(L.svg, sizeof L.svg, "%s/loss.svg", r->out);
-    zy_lm_stream_params tp = {.batch = r->tp.batch, .seq = r->tp.seq,
-                              .shuffle = r->tp.shuffle, .seed = r->tp.seed};
-    zy_lm_stream_params vp = {.batch = r->tp.batch, .seq = r->tp.seq, .one_pass = true};
-    if (zy_lm_stream_create(&L.train, r->tokens, r->n_train, &tp) ||
-        (r->n_val && zy_lm_stream_create(&L.val, r->val_tokens, r->n_val, &vp)) ||
-        zy_trainer_create(&L.t, r->model, L.train, L.val, &r->tp)) {
-        zy_data_source_free(L.train);
-        zy_data_source_free(L.val);
-        return zy_cli_die("pretrain gpt: %s", zy_last_error());
-    }
+    if (zy_trainer_create(&L.t, r->model, r->src.train, r->src.val, &r->tp))
+        return zy_cli_die("%s: %s", r->cmd, zy_last_error());
     int rc = 0;
     if (r->resume) {
         char state[sizeof r->ckpt + 32];
         snprintf(state, sizeof state, "%s/%s", r->ckpt, ZY_TRAINING_STATE_FILE);
         if (zy_trainer_load_state(L.t, state)) {
-            rc = zy_cli_die("pretrain gpt: --resume: %s", zy_last_error());
+            rc = zy_cli_die("%s: --resume: %s", r->cmd, zy_last_error());
             goto done;
         }
     } else {
         // Everything is checked: only now does anything appear in --out.
-        char tok[4096];
+        char tok[4096], vocab[4096];
         snprintf(tok, sizeof tok, "%s/tokenizer.json", r->out);
+        snprintf(vocab, sizeof vocab, "%s/vocab.txt", r->out);
         if (zy_mkdirs(r->out)) {
-            rc = zy_cli_die("pretrain gpt: --out: %s", zy_last_error());
+            rc = zy_cli_die("%s: --out: %s", r->cmd, zy_last_error());
             goto done;
         }
-        if (zy_tokenizer_save(r->tok, tok)) {
-            rc = zy_cli_die("pretrain gpt: %s", zy_last_error());
+        // A WordPiece's vocab.txt too: what BertTokenizer (not only the fast one) reads.
+        if (zy_tokenizer_save(r->tok, tok) ||
+            (zy_tokenizer_get_type(r->tok) == ZY_TOKENIZER_WORDPIECE &&
+             zy_tokenizer_save_vocab_txt(r->tok, vocab))) {
+            rc = zy_cli_die("%s: %s", r->cmd, zy_last_error());
             goto done;
         }
     }
     // What a run killed while rewriting these files left behind (checkpoints clean up
     // their own files when they save).
-    const char *ours[] = {"metrics.jsonl", "loss.svg", "tokenizer.json"};
-    for (int i = 0; i < 3; i++) {
+    const char *ours[] = {"metrics.jsonl", "loss.svg", "tokenizer.json", "vocab.txt"};
+    for (int i = 0; i < 4; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", r->out, ours[i]);
         zy_file_remove_stale_temps(path);
@@ -196,7 +212,5 @@ int zy_pretrain_loop(pretrain_run *r) {
 done:
     zy_metrics_close(&L.metrics);
     zy_trainer_free(L.t);
-    zy_data_source_free(L.train);
-    zy_data_source_free(L.val);
     return rc;
 }

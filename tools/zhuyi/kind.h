@@ -1,0 +1,82 @@
+// What `zhuyi pretrain` and `zhuyi eval` do differently for each kind of model, as one
+// table entry per kind (kind_gpt.c: causal language models on a token stream;
+// kind_bert.c: BERT's masked LM and next-sentence prediction on documents of
+// sentences). Everything else is written once: the flags, the run directory, the
+// training loop, checkpoints and --resume, metrics.jsonl and loss.svg (pretrain*.c,
+// metrics.c), the evaluation loop and its output (eval.c). Which metrics a run reports
+// needs no entry here: they are the model's named metrics (zy_session_metrics).
+#ifndef ZHUYI_CLI_KIND_H
+#define ZHUYI_CLI_KIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zhuyi/model.h"
+#include "zhuyi/tokenizer.h"
+
+// What the shared code asks a kind to make data sources from.
+typedef struct cli_data_params {
+    const char *cmd;          // for messages: "pretrain bert", "eval"
+    zy_tokenizer *tok;
+    const zy_model *model;
+    const char *const *files; // text files (n_files >= 1)
+    int n_files;
+    const char *val_file;     // training: validation text, or NULL
+    float val_fraction;       // training without val_file: share held out (0: none)
+    int batch, seq;           // eval: 0 = the kind's default
+    int trained_seq;          // eval: the seq the model's run trained with (0: unknown),
+                              // the default before the kind's own
+    uint64_t seed;            // training: data order and masks
+    bool shuffle;             // training: a seeded random order
+} cli_data_params;
+
+typedef struct cli_data {
+    zy_data_source *train;    // training (NULL for eval)
+    zy_data_source *val;      // validation, or the evaluation's one-pass source; or NULL
+    size_t n_train, n_val;    // sizes in the kind's unit (tokens, examples)
+    int batch, seq;           // eval: the shape chosen
+    size_t rows;              // eval: sequences in val
+    void *impl;               // the kind's own (token arrays, corpora): free_data
+} cli_data;
+
+typedef struct cli_kind {
+    const char *name;             // "gpt", "bert": `zhuyi pretrain NAME`
+    const char *what;             // for help: what is trained
+    const char *default_config;   // preset of a new model
+    const char *default_tokenizer; // --tokenizer SPEC without --tokenizer or --init
+    const char *help;             // the kind's presets, tokenizers, data and own flags
+    const char *unit;             // what n_train / n_val count
+    const char *eval_unit;        // what an evaluation's count is ("tokens", "masked tokens")
+    const char *loss_metric;      // eval: the metric reported as loss and perplexity (NULL:
+                                  // the model's loss)
+    size_t opts_size;             // the kind's options (its own flags)
+    void (*opts_init)(void *opts);
+    // One of the kind's flags (value: the next argument or NULL): returns how many values
+    // it took (0 or 1), -1 if the flag is not the kind's, -2 after printing an error.
+    int (*parse_flag)(void *opts, const char *cmd, const char *flag, const char *value);
+    bool (*is_model)(const zy_model_info *info); // a model the kind trains and evaluates
+    // Adjust a new model's config (e.g. the architecture for the kind's options); 0 or 1.
+    int (*config)(const void *opts, const char *cmd, zy_config *c);
+    // The model and tokenizer fit the options (special tokens, heads) for training or for
+    // evaluation; 0 or 1 (printed).
+    int (*check)(const void *opts, const char *cmd, const zy_model *m, const zy_tokenizer *t,
+                 bool train);
+    // Training (and validation) sources, or the evaluation source; 0 or 1 (printed).
+    int (*data)(const void *opts, const cli_data_params *p, cli_data *d);
+    int (*eval_data)(const void *opts, const cli_data_params *p, cli_data *d);
+    void (*free_data)(cli_data *d); // the sources and impl
+} cli_kind;
+
+extern const cli_kind zy_cli_kind_gpt, zy_cli_kind_bert;
+
+// The kind called name, or NULL.
+const cli_kind *zy_cli_kind_named(const char *name);
+// The i-th kind of the table (0, 1, ...), NULL past its end.
+const cli_kind *zy_cli_kind_at(int i);
+// The kind whose is_model accepts the model, or NULL.
+const cli_kind *zy_cli_kind_of(const zy_model_info *info);
+// "gpt, bert", for messages.
+const char *zy_cli_kind_names(void);
+
+#endif
