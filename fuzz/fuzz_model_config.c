@@ -5,6 +5,9 @@
 // Properties checked on every input:
 //  - the registry either names an implementation or refuses with NOT_FOUND (no
 //    model_type), BAD_FORMAT or UNSUPPORTED, naming the config;
+//  - for BERT (model_type "bert"), zy__bert_read_config: a refusal names the config;
+//    accepted values are in the reader's ranges and come back bit for bit when written
+//    (zy__bert_write_config) and read again; the rest is GPT-2's:
 //  - for GPT-2, accepted hyper-parameters are inside the documented ranges (n_layer
 //    1..4096, n_head 1..65536, n_embd 1..65536 and a multiple of n_head, vocab_size
 //    1..2^24, n_positions 1..2^20, layer_norm_epsilon in [1e-30, 1], dropout in
@@ -19,10 +22,53 @@
 #include <string.h>
 
 #include "util.h"
+#include "models/bert_internal.h"
 #include "models/gpt_internal.h"
 #include "models/model_internal.h"
 
-extern const zy_model_ops zy__gpt_ops;
+extern const zy_model_ops zy__gpt_ops, zy__bert_ops;
+
+// BERT (src/models/bert_config.c, model_type "bert"): a refusal names the config; accepted
+// hyper-parameters are in the ranges the reader lists and come back bit for bit when
+// written (zy__bert_write_config, with the architecture) and read again.
+static void check_bert(const zy_config *c) {
+    bert_hparams h, h2;
+    zy_status st = zy__bert_read_config(c, &h);
+    if (st) {
+        FZ_CHECKF(st == ZY_STATUS_NOT_FOUND || st == ZY_STATUS_BAD_FORMAT ||
+                  st == ZY_STATUS_UNSUPPORTED || st == ZY_STATUS_INVALID_ARGUMENT,
+                  "unexpected status %d", (int)st);
+        FZ_CHECK(strstr(zy_last_error(), "config.json"));
+        return;
+    }
+    FZ_CHECK(h.vocab >= 1 && h.vocab <= (1 << 24) && h.n_layer >= 1 && h.n_layer <= 4096);
+    FZ_CHECK(h.hidden >= 1 && h.hidden <= 65536 && h.n_head >= 1 && h.n_head <= 65536 &&
+             h.hidden % h.n_head == 0);
+    FZ_CHECK(h.intermediate >= 1 && h.intermediate <= (1 << 20) && h.max_positions >= 1 &&
+             h.max_positions <= (1 << 20) && h.type_vocab >= 1 && h.type_vocab <= 65536);
+    FZ_CHECK(h.pad_token_id >= 0 && h.pad_token_id < h.vocab && (int)h.act >= 0 &&
+             (int)h.act <= BERT_ACT_RELU && (int)h.arch >= 0 && (int)h.arch <= BERT_MODEL);
+    FZ_CHECK(h.eps >= 1e-30f && h.eps <= 1.0f && h.hidden_dropout >= 0.0f &&
+             h.hidden_dropout <= 0.999f && h.attn_dropout >= 0.0f && h.attn_dropout <= 0.999f &&
+             h.init_range >= 0.0f && h.init_range <= 100.0f);
+    zy_config *w, *r;
+    FZ_CHECK(zy_config_create(&w, "written") == ZY_STATUS_OK);
+    FZ_CHECK(zy_config_set_string(w, "model_type", "bert") == ZY_STATUS_OK);
+    const char *arch = zy__bert_arch_names[h.arch];
+    FZ_CHECK(zy_config_set_strings(w, "architectures", &arch, 1) == ZY_STATUS_OK);
+    FZ_CHECK(zy__bert_write_config(&h, w) == ZY_STATUS_OK);
+    const char *path = fz_path("config.json");
+    FZ_CHECK(zy_config_save(w, path) == ZY_STATUS_OK);
+    FZ_CHECK(zy_config_load(&r, path) == ZY_STATUS_OK);
+    const zy_model_ops *ops = NULL;
+    FZ_CHECK(zy__model_find_ops(r, &ops) == ZY_STATUS_OK && ops == &zy__bert_ops);
+    FZ_CHECKF(zy__bert_read_config(r, &h2) == ZY_STATUS_OK, "the written config does not "
+              "read back");
+    FZ_CHECKF(!memcmp(&h, &h2, sizeof h), "BERT hyper-parameters changed when written and "
+              "read again");
+    zy_config_free(r);
+    zy_config_free(w);
+}
 
 static void check_ranges(const gpt_hparams *h) {
     FZ_CHECK(h->n_layer >= 1 && h->n_layer <= 4096);
@@ -72,7 +118,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         zy_config_free(c);
         return 0;
     }
-    FZ_CHECK(ops == &zy__gpt_ops); // the only built-in implementation
+    if (ops == &zy__bert_ops) {
+        check_bert(c);
+        zy_config_free(c);
+        return 0;
+    }
+    FZ_CHECK(ops == &zy__gpt_ops); // the other built-in implementation
     gpt_hparams h;
     st = zy__gpt_read_config(c, &h);
     if (st) {
