@@ -109,13 +109,17 @@ put("fuzz_model_config", "bad_inner", json.dumps(
     {"model_type": "gpt2", "n_layer": 2, "n_head": 3, "n_embd": 48, "n_positions": 32,
      "vocab_size": 96, "n_inner": 100}))
 put("fuzz_model_config", "other_type", '{"model_type": "bert", "architectures": ["BertModel"]}')
-put("fuzz_model_config", "bert_tiny", json.dumps(
-    {"model_type": "bert", "architectures": ["BertForPreTraining"], "hidden_size": 128,
-     "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 512,
-     "hidden_act": "gelu", "max_position_embeddings": 512, "type_vocab_size": 2,
-     "vocab_size": 30522, "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1,
-     "attention_probs_dropout_prob": 0.1, "pad_token_id": 0, "initializer_range": 0.02,
-     "position_embedding_type": "absolute"}, indent=2, sort_keys=True) + "\n")
+BERT = {"architectures": ["BertForMaskedLM"], "attention_probs_dropout_prob": 0.1,
+        "classifier_dropout": None, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+        "hidden_size": 768, "initializer_range": 0.02, "intermediate_size": 3072,
+        "layer_norm_eps": 1e-12, "max_position_embeddings": 512, "model_type": "bert",
+        "num_attention_heads": 12, "num_hidden_layers": 12, "pad_token_id": 0,
+        "position_embedding_type": "absolute", "transformers_version": "4.36.0",
+        "type_vocab_size": 2, "use_cache": True, "vocab_size": 30522}
+put("fuzz_model_config", "bert_base", json.dumps(BERT, indent=2, sort_keys=True) + "\n")
+put("fuzz_model_config", "bert_tiny_model", json.dumps(dict(
+    BERT, architectures=["BertModel"], hidden_size=128, num_attention_heads=2,
+    num_hidden_layers=2, intermediate_size=512, hidden_act="gelu_new", is_decoder=False)))
 put("fuzz_model_config", "limits", json.dumps(
     {"model_type": "gpt2", "n_layer": 4096, "n_head": 65536, "n_embd": 65536,
      "n_positions": 1048576, "vocab_size": 16777216}))
