@@ -82,6 +82,12 @@ static const char usage_common[] =
     "  --eval-batches N      batches per validation, 0 = the whole set (default 20)\n"
     "  --save-every N        save every N steps and at the end; 0 = only at the end\n"
     "                        (default 500)\n"
+    "  --best-metric NAME    keep the model of the best evaluation in DIR (loss or one of\n"
+    "                        the metrics evaluations print; losses lower, others higher\n"
+    "                        are better); checkpoints keep the newest state for --resume\n"
+    "                        (default: DIR holds the newest weights)\n"
+    "  --patience N          stop after N evaluations in a row without a better\n"
+    "                        --best-metric (default loss); 0 = never (default 0)\n"
     "  --stop-at N           stop after step N, saving, as if interrupted (for training in\n"
     "                        several sittings with --resume; default: never)\n"
     "  --log-every N         plain progress lines every N steps when stderr is not a\n"
@@ -131,7 +137,7 @@ typedef struct flags {
     const char *config, *tokenizer, *init;
     const char *fixed_flag; // a flag that changes the math (refused on --resume)
     bool steps_given, seq_given, min_lr_given, warmup_given;
-    bool eval_batches_given, eval_every_given, save_every_given, skip_given;
+    bool eval_batches_given, eval_every_given, save_every_given, skip_given, patience_given;
     int threads;
 } flags;
 
@@ -230,6 +236,13 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
         } else if (!strcmp(a, "--save-every")) {
             bad = parse_long(v, 0, LIMIT_STEPS, &r->save_every);
             f->save_every_given = true;
+            fixed = 0;
+        } else if (!strcmp(a, "--best-metric")) {
+            r->best_metric = v;
+            bad = !*v;
+        } else if (!strcmp(a, "--patience")) {
+            bad = parse_long(v, 0, LIMIT_STEPS, &r->patience);
+            f->patience_given = true;
             fixed = 0;
         } else if (!strcmp(a, "--stop-at")) {
             bad = parse_long(v, 1, LIMIT_STEPS, &r->stop_at);
@@ -383,6 +396,41 @@ static int state_list(const pretrain_run *r, const char *state, const char *key,
     return 0;
 }
 
+// A number stored in the state under key (absent: *out unchanged); 1 (printed) if it is
+// not one.
+static int state_number(const pretrain_run *r, const char *state, const char *key,
+                        double *out) {
+    char buf[64], *end;
+    if (zy_trainer_state_get(state, key, buf, sizeof buf)) return 0;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (!buf[0] || *end || errno)
+        return zy_cli_die("%s: %s: %s '%s' is not a number", r->cmd, state, key, buf);
+    *out = v;
+    return 0;
+}
+
+// On --resume: the best metric, its best value so far and the patience left.
+static int best_state(pretrain_run *r, const char *state, const flags *f) {
+    static char name[256];
+    if (zy_trainer_state_get(state, "best_metric", name, sizeof name) || !name[0]) return 0;
+    r->best_metric = name;
+    double step = -1, bad = 0, patience = (double)r->patience;
+    if (state_number(r, state, "best_value", &r->best_value) ||
+        state_number(r, state, "best_step", &step) ||
+        state_number(r, state, "bad_evals", &bad) ||
+        (!f->patience_given && state_number(r, state, "patience", &patience)))
+        return 1;
+    if (!(step >= -1 && step <= LIMIT_STEPS && bad >= 0 && bad <= LIMIT_STEPS &&
+          patience >= 0 && patience <= LIMIT_STEPS))
+        return zy_cli_die("%s: %s: best_step, bad_evals or patience out of range", r->cmd,
+                          state);
+    r->best_step = (long)step;
+    r->bad_evals = (long)bad;
+    r->patience = (long)patience;
+    return 0;
+}
+
 // On --resume: the saved hyper-parameters, kind options, and the data files unless given
 // again.
 static int load_resume(pretrain_run *r, const flags *f) {
@@ -432,6 +480,7 @@ static int load_resume(pretrain_run *r, const flags *f) {
         i += 1 + n;
     }
     if (!zy_trainer_state_get(state, "val_data", val, sizeof val) && val[0]) r->val_data = val;
+    if (best_state(r, state, f)) return 1;
     if (!zy_trainer_state_get(state, "val_fraction", frac, sizeof frac))
         r->val_fraction = strtof(frac, NULL);
     return 0;
@@ -478,7 +527,8 @@ int zy_cli_pretrain(int argc, char **argv) {
         return zy_cli_die("pretrain: unknown model kind '%s' (%s)", argv[1], zy_cli_kind_names());
     if (argc > 4096) return zy_cli_die("pretrain %s: too many arguments", kind->name);
     pretrain_run r = {.kind = kind, .tp = zy_trainer_default_params(), .val_fraction = 0.05f,
-                      .eval_every = 100, .save_every = 500, .log_every = 10};
+                      .eval_every = 100, .save_every = 500, .log_every = 10,
+                      .best_step = -1};
     snprintf(r.cmd, sizeof r.cmd, "pretrain %s", kind->name);
     flags f = {0};
     const char *data_buf[4096], *kind_buf[4096];
@@ -526,6 +576,12 @@ int zy_cli_pretrain(int argc, char **argv) {
         rc = zy_cli_die("%s: --val-data %s: %s", r.cmd, r.val_data, strerror(errno));
     if (rc) goto done;
     if (r.val_data && (r.val_abs = realpath(r.val_data, NULL))) r.val_data = r.val_abs;
+    if (!r.resume && (r.best_metric || r.patience) && !r.val_data && r.val_fraction <= 0) {
+        rc = zy_cli_die("%s: %s needs validation data (--val-data or --val-fraction)", r.cmd,
+                        r.best_metric ? "--best-metric" : "--patience");
+        goto done;
+    }
+    if (r.patience && !r.best_metric) r.best_metric = "loss";
 
     const char *tspec = f.tokenizer ? f.tokenizer : f.init ? f.init : kind->default_tokenizer;
     if (r.resume) tspec = r.out;
