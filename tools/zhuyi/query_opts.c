@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "zhuyi/zhuyi.h"
 
 // The shared flags that take a value (v, NULL if none follows): 1 when one took v, -1 if
 // a is none of them (or v is missing), -2 after printing why v is bad.
@@ -16,12 +15,7 @@ static int shared_value_flag(zy_cli_query_opts *o, const char *a, const char *v)
     else if ((takes & ZY_CLI_QUERY_PAIR) && !strcmp(a, "--text-pair")) o->pair = v;
     else if ((takes & ZY_CLI_QUERY_LINES) && !strcmp(a, "--file")) o->file = v;
     else if (!strcmp(a, "--threads")) {
-        int t;
-        if (zy_cli_parse_int(v, 1, 4096, &t)) {
-            zy_cli_die("%s: --threads '%s' is not a number from 1 to 4096", o->cmd->name, v);
-            return -2;
-        }
-        zy_threads_set(t);
+        if (zy_cli_threads(o->cmd->name, v)) return -2;
     } else return -1;
     return 1;
 }
