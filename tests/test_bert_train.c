@@ -8,9 +8,6 @@
 // and 1 after it, b = a (label 0, "is next") or another id (label 1), and ~15% of the
 // content positions replaced by [MASK] with the original id as their target. A masked id
 // is the one its segment repeats, so attending to the segment predicts it.
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "bert_util.h"
 #include "harness.h"
