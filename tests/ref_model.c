@@ -17,19 +17,24 @@ void zt_hf_layout(float *out, const float *base, const zy_tensor *t) {
         for (int64_t c = 0; c < in; c++) out[c * o + r] = p[r * in + c];
 }
 
+const float *zt_ref_tensor(zt_ref *r, const char *prefix, const zy_tensor *t) {
+    char name[160];
+    snprintf(name, sizeof name, "%s%s", prefix, t->name);
+    size_t n;
+    const float *p = zt_ref_f(r, name, &n);
+    if (p && n == t->count) return p;
+    zt_fail(__FILE__, __LINE__, "%s: missing or wrong size", name);
+    return NULL;
+}
+
 void zt_ref_check_tensors(zt_ref *r, const zy_model *m, const float *base, const char *prefix,
                           const char *grad_prefix, double atol, double rtol) {
     const zy_tensor_table *tab = zy_model_tensors(m);
     for (int i = 0; i < zy_tensor_table_count(tab); i++) {
         const zy_tensor *t = zy_tensor_table_at(tab, i);
-        char name[160];
-        snprintf(name, sizeof name, "%s%s", prefix, t->name);
-        size_t n;
-        const float *want = zt_ref_f(r, name, &n);
-        if (!want || n != t->count) {
-            zt_fail(__FILE__, __LINE__, "%s: missing or wrong size", name);
-            continue;
-        }
+        const float *want = zt_ref_tensor(r, prefix, t);
+        if (!want) continue;
+        size_t n = t->count;
         float *got = zt_floats(n);
         zt_hf_layout(got, base, t);
         if (grad_prefix) {
@@ -42,6 +47,8 @@ void zt_ref_check_tensors(zt_ref *r, const zy_model *m, const float *base, const
             if (skipped) zt_note("%s: %zu elements with |grad| < 1e-7 not compared", t->name,
                                  skipped);
         }
+        char name[160];
+        snprintf(name, sizeof name, "%s%s", prefix, t->name);
         CHECK_CLOSE(name, got, want, n, atol, rtol);
         free(got);
     }

@@ -11,6 +11,10 @@
 // stored transposed, back to (in, out)) -> out (t->count).
 void zt_hf_layout(float *out, const float *base, const zy_tensor *t);
 
+// The dump's tensor "<prefix><t's name>", or NULL after recording a failure if it is
+// missing or does not hold t->count values.
+const float *zt_ref_tensor(zt_ref *r, const char *prefix, const zy_tensor *t);
+
 // CHECK_CLOSE of every tensor of the model's array base against "<prefix><name>" in the
 // dump (a failure if missing or of another size). grad_prefix, if not NULL: elements
 // whose reference gradient "<grad_prefix><name>" is below 1e-7 in magnitude are not
