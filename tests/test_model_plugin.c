@@ -345,18 +345,11 @@ TEST(plugin_encoder_trains_through_generic_trainer) {
     ASSERT(train && val);
     zy_trainer *t;
     ASSERT(zy_trainer_create(&t, m, train, val, &p) == ZY_STATUS_OK);
-    float before, after, first = 0, last = 0;
-    ASSERT(zy_trainer_evaluate(t, &before) == ZY_STATUS_OK);
-    for (long s = 0; s < p.steps; s++) {
-        zy_step_info info;
-        ASSERT(zy_trainer_step(t, &info) == ZY_STATUS_OK);
-        if (s < 10) first += info.loss / 10;
-        if (s >= p.steps - 10) last += info.loss / 10;
-    }
-    ASSERT(zy_trainer_evaluate(t, &after) == ZY_STATUS_OK);
+    zt_train_losses l;
+    ASSERT(zt_train_measured(t, p.steps, &l) == ZY_STATUS_OK);
     zt_note("encoder classifier: train loss %.3f -> %.3f, val loss %.3f -> %.3f (ln 2 = 0.693)",
-            first, last, before, after);
-    CHECK(after < 0.6f && after < before - 0.08f && last < first);
+            l.first, l.last, l.before, l.after);
+    CHECK(l.after < 0.6f && l.after < l.before - 0.08f && l.last < l.first);
 
     // Model directory I/O through the table: q/k/v written as three file tensors, loaded
     // back bit for bit; a checkpoint without the head loads with a fresh, reported one.
@@ -388,7 +381,7 @@ TEST(plugin_encoder_trains_through_generic_trainer) {
     ASSERT(zy_data_source_seek(val, (zy_data_pos){0, 0}) == ZY_STATUS_OK);
     double mean, count;
     ASSERT(zy_evaluate(s, val, NULL, &mean, &count) == ZY_STATUS_OK);
-    CHECK(count == 200 && fabs(mean - after) < 1e-6);
+    CHECK(count == 200 && fabs(mean - l.after) < 1e-6);
     zy_session_free(s);
     zy_model_free(loaded);
     // Decoding is refused: this model is not a language model.

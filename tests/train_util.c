@@ -53,6 +53,18 @@ void zt_run_stop(zt_run *r) {
     *r = (zt_run){0};
 }
 
+zy_status zt_train_measured(zy_trainer *t, long steps, zt_train_losses *l) {
+    *l = (zt_train_losses){0};
+    zy_status st = zy_trainer_evaluate(t, &l->before);
+    for (long s = 0; s < steps && !st; s++) {
+        zy_step_info info;
+        st = zy_trainer_step(t, &info);
+        if (s < 10) l->first += info.loss / 10;
+        if (s >= steps - 10) l->last += info.loss / 10;
+    }
+    return st ? st : zy_trainer_evaluate(t, &l->after);
+}
+
 // ---- synthetic examples --------------------------------------------------------------------
 typedef struct examples {
     zt_examples e;

@@ -30,6 +30,14 @@ zy_status zt_run_start(zt_run *r, zy_model *m, const int32_t *train, size_t n_tr
                        const int32_t *val, size_t n_val, const zy_trainer_params *p);
 void zt_run_stop(zt_run *r);
 
+// A training run measured: the evaluation loss before and after `steps` trainer steps,
+// and the mean training loss of the first and of the last 10 steps (steps >= 10).
+typedef struct zt_train_losses {
+    float before, after, first, last;
+} zt_train_losses;
+// ZY_STATUS_OK, or the status of the first call that failed.
+zy_status zt_train_measured(zy_trainer *t, long steps, zt_train_losses *l);
+
 // A data source of synthetic examples, each a pure function of its index, for tests
 // that train on a task they define. example(e, i, b, r) writes example i into row r of b:
 // its input_ids and whichever of lengths, token types, targets and labels e->fields names.
