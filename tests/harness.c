@@ -201,6 +201,17 @@ float *zt_floats(size_t n) {
     return p;
 }
 
+int zt_copy_file(const char *src, const char *dst) {
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    char buf[65536];
+    size_t n;
+    int ok = in && out;
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
+    if (in) fclose(in);
+    if (out && fclose(out)) ok = 0;
+    return ok;
+}
+
 double zt_dot(const float *out, const float *w, size_t n) {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += (double)out[i] * w[i];

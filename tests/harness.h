@@ -95,6 +95,8 @@ void zt_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 // malloc that fails the run loudly instead of returning NULL (tests only).
 void *zt_malloc(size_t bytes);
 float *zt_floats(size_t n); // zero-filled
+// Copy the file src to dst (created or truncated); 1 on success.
+int zt_copy_file(const char *src, const char *dst);
 // Σ out[i] * w[i] in double: the scalar "loss" for gradient checks (w random).
 double zt_dot(const float *out, const float *w, size_t n);
 

@@ -14,6 +14,7 @@
 
 #include "bert_util.h"
 #include "harness.h"
+#include "ref_model.h"
 #include "zhuyi/trainer.h"
 
 #define REF_PATH "tests/ref/bert.zyr"
@@ -164,40 +165,6 @@ static zy_data_source *one_source(zt_ref *r) {
     return s;
 }
 
-// Compare every tensor of the model's array base (HF layout: BERT keeps every tensor as
-// in the file) with "<prefix><name>" in the dump. skip_small_grad: elements whose
-// reference gradient is below 1e-7 are not compared (AdamW's first step is lr·g/(|g|+eps):
-// float noise around an exact 0, e.g. the key bias's gradient, moves a weight by ~lr).
-static void check_tensors(zt_ref *r, const zy_model *m, const float *base, const char *prefix,
-                          double atol, double rtol, bool skip_small_grad) {
-    const zy_tensor_table *tab = zy_model_tensors(m);
-    for (int i = 0; i < zy_tensor_table_count(tab); i++) {
-        const zy_tensor *t = zy_tensor_table_at(tab, i);
-        char name[160];
-        snprintf(name, sizeof name, "%s%s", prefix, t->name);
-        size_t n;
-        const float *want = zt_ref_f(r, name, &n);
-        if (!want || n != t->count) {
-            zt_fail(__FILE__, __LINE__, "%s: missing or wrong size", name);
-            continue;
-        }
-        float *got = zt_floats(n);
-        memcpy(got, base + t->offset, n * sizeof *got);
-        if (skip_small_grad) {
-            snprintf(name, sizeof name, "grad.%s", t->name);
-            const float *gr = zt_ref_f(r, name, NULL);
-            size_t skipped = 0;
-            for (size_t k = 0; gr && k < n; k++)
-                if (fabsf(gr[k]) < 1e-7f) got[k] = want[k], skipped++;
-            if (skipped) zt_note("%s: %zu elements with |grad| < 1e-7 not compared", t->name,
-                                 skipped);
-            snprintf(name, sizeof name, "%s%s", prefix, t->name);
-        }
-        CHECK_CLOSE(name, got, want, n, atol, rtol);
-        free(got);
-    }
-}
-
 // BertForPreTraining, L=2 H=4 C=32 FF=64 V=50 P=16, B=3 T=10 with lengths 10/7/4, two
 // segments, 10 masked targets (one of them the pad id), NSP labels; dropout 0 (config).
 // Forward on the tiled and on the plain attention core (which keeps the probabilities);
@@ -245,8 +212,8 @@ TEST(bert_ref_tiny_matches_torch) {
         size_t n;
         const float *g = zy_session_grads(zy_trainer_session(t), &n);
         CHECK(n == info->n_params);
-        check_tensors(r, m, g, "grad.", 2e-6, 2e-3, false);
-        check_tensors(r, m, zy_model_params(m, NULL), "adamw.", 2e-6, 0, true);
+        zt_ref_check_tensors(r, m, g, "grad.", NULL, 2e-6, 2e-3);
+        zt_ref_check_tensors(r, m, zy_model_params(m, NULL), "adamw.", "grad.", 2e-6, 0);
         zy_trainer_free(t);
     }
     zy_data_source_free(src);
@@ -272,17 +239,6 @@ TEST(bert_ref_legacy_names_load) {
     }
     zy_model_free(m);
     zt_ref_free(r);
-}
-
-static int copy_file(const char *src, const char *dst) {
-    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
-    char buf[65536];
-    size_t n;
-    int ok = in && out;
-    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
-    if (in) fclose(in);
-    if (out && fclose(out)) ok = 0;
-    return ok;
 }
 
 // A BertModel checkpoint (body and pooler, no prefix, no heads): as "BertModel" it gives
@@ -326,7 +282,7 @@ TEST(bert_ref_base_model_and_new_heads) {
     snprintf(dir, sizeof dir, "/tmp/zhuyi_bert_base_%ld", (long)getpid());
     mkdir(dir, 0755);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    CHECK(copy_file("tests/ref/bert_tiny_base/model.safetensors", path));
+    CHECK(zt_copy_file("tests/ref/bert_tiny_base/model.safetensors", path));
     zt_bert_dims d = {"BertForPreTraining", L, H, C, 64, 16, 2, V, 0.0f};
     zy_config *c = zt_bert_config(&d);
     ASSERT(c != NULL);

@@ -165,6 +165,20 @@ static size_t snapshot(const zy_batch *b, int *buf) {
     return k;
 }
 
+// Two batches hold the same (buf_x and buf_y: room for a snapshot each).
+static bool same_batch(const zy_batch *x, const zy_batch *y, int *buf_x, int *buf_y) {
+    size_t nx = snapshot(x, buf_x), ny = snapshot(y, buf_y);
+    return nx == ny && !memcmp(buf_x, buf_y, nx * sizeof *buf_x);
+}
+
+// The targets a row of n text tokens holds: max(1, floor(0.15·n + 0.5)), at most cap (0:
+// no cap).
+static int mask_count(int n, int cap) {
+    int want = (int)floor(n * 0.15 + 0.5);
+    want = want < 1 ? 1 : want;
+    return cap && want > cap ? cap : want;
+}
+
 static zy_batch batch_for(zy_data_source *s) {
     zy_batch b;
     if (zy_batch_init(&b, &zy_data_source_get_info(s)->dims))
@@ -298,9 +312,7 @@ TEST(mlm_masking_statistics) {
                 row w;
                 if (!parse_row(&b, r, true, V, &w)) goto done;
                 const int *x = b.input_ids + (size_t)r * T, *y = b.targets + (size_t)r * T;
-                int n = w.la + w.lb, want = (int)floor(n * 0.15 + 0.5), got = 0;
-                want = want < 1 ? 1 : want;
-                if (cap && want > 3) want = 3;
+                int n = w.la + w.lb, want = mask_count(n, cap ? 3 : 0), got = 0;
                 for (int t = 0; t < T; t++) {
                     if (y[t] < 0) continue;
                     got++;
@@ -400,8 +412,7 @@ TEST(mlm_whole_word_masking) {
             row w;
             if (!parse_row(&b, r, true, p.vocab_size, &w)) goto done;
             const int *y = b.targets + (size_t)r * T;
-            int n = w.la + w.lb, want = (int)floor(n * 0.15 + 0.5), got = 0;
-            want = want < 1 ? 1 : want;
+            int want = mask_count(w.la + w.lb, 0), got = 0;
             const int start[2] = {1, w.la + 2}, len[2] = {w.la, w.lb};
             for (int g = 0; g < 2; g++)
                 for (int t = start[g]; t < start[g] + len[g];) {
@@ -459,10 +470,8 @@ TEST(mlm_deterministic_tell_seek) {
         int per_epoch = (int)(n / B), same = 0, other = 0;
         for (int k = 0; k < 3 * per_epoch; k++) {
             next(a, &x), next(b, &y), next(o, &z);
-            size_t na = snapshot(&x, ba), nb = snapshot(&y, bb);
-            same += na == nb && !memcmp(ba, bb, na * sizeof(int));
-            snapshot(&z, bb);
-            other += !memcmp(ba, bb, na * sizeof(int));
+            same += same_batch(&x, &y, ba, bb);
+            other += same_batch(&x, &z, ba, bb); // (snapshots of one size: same B, T, fields)
         }
         zt_note("shuffle %d: %llu examples; %d of %d batches equal, %d equal under another "
                 "seed", shuffle, (unsigned long long)n, same, 3 * per_epoch, other);
@@ -479,8 +488,7 @@ TEST(mlm_deterministic_tell_seek) {
             int equal = 0;
             for (int k = 0; k < per_epoch + 2; k++) {
                 next(f, &x), next(g, &y);
-                size_t na = snapshot(&x, ba), nb = snapshot(&y, bb);
-                equal += na == nb && !memcmp(ba, bb, na * sizeof(int));
+                equal += same_batch(&x, &y, ba, bb);
             }
             zt_note("after %d batches at (%llu, %llu): %d of %d following batches equal",
                     stops[i], (unsigned long long)pos.epoch, (unsigned long long)pos.pos, equal,

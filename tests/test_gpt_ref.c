@@ -12,70 +12,12 @@
 
 #include "gpt_util.h"
 #include "harness.h"
+#include "ref_model.h"
 #include "zhuyi/model.h"
 #include "zhuyi/optim.h"
 #include "zhuyi/tokenizer.h"
 
 #define REF_PATH "tests/ref/gpt.zyr"
-
-static int copy_file(const char *src, const char *dst) {
-    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
-    char buf[65536];
-    size_t n;
-    int ok = in && out;
-    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
-    if (in) fclose(in);
-    if (out && fclose(out)) ok = 0;
-    return ok;
-}
-
-// Tensor t of the flat array base, in the Hugging Face layout (Conv1D weights transposed
-// back to (in, out)) -> out (t->count).
-static void hf_layout(float *out, const float *base, const zy_tensor *t) {
-    const float *p = base + t->offset;
-    if (!t->transposed) {
-        memcpy(out, p, t->count * sizeof *out);
-        return;
-    }
-    int64_t in = t->shape[0], o = t->shape[1]; // stored (o, in)
-    for (int64_t r = 0; r < o; r++)
-        for (int64_t c = 0; c < in; c++) out[c * o + r] = p[r * in + c];
-}
-
-// Compare every tensor of the model's array base with "<prefix><name>" in the dump.
-// skip_small_grad: elements whose reference gradient is below 1e-7 in magnitude are not
-// compared (AdamW's first step is lr·g/(|g| + eps): for a gradient that is exactly 0 in
-// exact arithmetic, such as the attention key bias, float noise of 1e-9 moves the weight
-// by ~0.1·lr while float64 moves it by nothing). The skipped count is noted.
-static void check_tensors(zt_ref *r, const zy_model *m, const float *base, const char *prefix,
-                          double atol, double rtol, bool skip_small_grad) {
-    const zy_tensor_table *tab = zy_model_tensors(m);
-    for (int i = 0; i < zy_tensor_table_count(tab); i++) {
-        const zy_tensor *t = zy_tensor_table_at(tab, i);
-        char name[160];
-        snprintf(name, sizeof name, "%s%s", prefix, t->name);
-        size_t n;
-        const float *want = zt_ref_f(r, name, &n);
-        if (!want || n != t->count) {
-            zt_fail(__FILE__, __LINE__, "%s: missing or wrong size", name);
-            continue;
-        }
-        float *got = zt_floats(n);
-        hf_layout(got, base, t);
-        if (skip_small_grad) {
-            snprintf(name, sizeof name, "small.grad.%s", t->name);
-            const float *gr = zt_ref_f(r, name, NULL);
-            size_t skipped = 0;
-            for (size_t k = 0; gr && k < n; k++)
-                if (fabsf(gr[k]) < 1e-7f) got[k] = want[k], skipped++;
-            if (skipped) zt_note("%s: %zu elements with |grad| < 1e-7 not compared", t->name,
-                                 skipped);
-            snprintf(name, sizeof name, "%s%s", prefix, t->name);
-        }
-        CHECK_CLOSE(name, got, want, n, atol, rtol);
-        free(got);
-    }
-}
 
 // L=2 H=4 C=48 T=32 V=96, B=2, two ignored targets, dropout off. Tolerances: logits
 // 2e-5 abs + 1e-4 rel and loss 1e-5 (float vs the float64 reference through two blocks);
@@ -114,7 +56,7 @@ TEST(gpt_ref_small_matches_torch) {
     ASSERT(zy_session_backward(s, 1.0f) == ZY_STATUS_OK);
     size_t n;
     float *p = zy_model_params(m, &n), *g = zy_session_grads(s, NULL);
-    check_tensors(r, m, g, "small.grad.", 2e-6, 2e-3, false);
+    zt_ref_check_tensors(r, m, g, "small.grad.", NULL, 2e-6, 2e-3);
 
     // One AdamW step, decay 0.1 on the tensors the table marks.
     const zy_tensor_table *tab = zy_model_tensors(m);
@@ -128,7 +70,7 @@ TEST(gpt_ref_small_matches_torch) {
     float *mom = zt_floats(n), *var = zt_floats(n);
     zy_adamw_params ap = zy_adamw_default_params();
     zy_adamw_step(&ap, 1e-3f, 1, p, g, mom, var, n, groups, ng);
-    check_tensors(r, m, p, "small.adamw.", 2e-6, 0, true);
+    zt_ref_check_tensors(r, m, p, "small.adamw.", "small.grad.", 2e-6, 0);
     free(mom);
     free(var);
     zy_session_free(s);
@@ -217,7 +159,7 @@ TEST(gpt_ref_tiny_real_vocab_f16) {
             char src[128];
             snprintf(src, sizeof src, "tests/ref/gpt_tiny/%s", files[i]);
             snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-            CHECK(copy_file(src, path));
+            CHECK(zt_copy_file(src, path));
         }
         zy_model *m2 = NULL;
         snprintf(path, sizeof path, "%s/tokenizer.json", dir);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "train_util.h"
 #include "zhuyi/attention.h"
 #include "zhuyi/nn.h"
 #include "zhuyi/trainer.h"
@@ -286,72 +287,26 @@ static const zy_model_ops ENCODER_OPS = {
 };
 
 // ---- the data -------------------------------------------------------------------------------
-typedef struct task {
-    int B, T, V, rank, world;
-    uint64_t seed, pos, n; // examples consumed; n examples per epoch (0: endless)
-    bool one_pass;
-} task;
-
-// Example i: tokens, length, label, a pure function of (seed, i).
-static int example(const task *k, uint64_t i, int *ids, int *len) {
-    zy_rng r;
-    zy_rng_seed(&r, zy_hash64(k->seed, i));
-    *len = k->T / 2 + (int)zy_rng_below(&r, (uint64_t)(k->T - k->T / 2 + 1));
+// Example i into row r of b: tokens, length and label, a pure function of (seed, i); the
+// label says whether most tokens are in the lower half of the vocabulary.
+static void example(const zt_examples *e, uint64_t i, zy_batch *b, int r) {
+    zy_rng rng;
+    zy_rng_seed(&rng, zy_hash64(e->seed, i));
+    int *ids = b->input_ids + (size_t)r * e->T, *len = &b->lengths[r];
+    *len = e->T / 2 + (int)zy_rng_below(&rng, (uint64_t)(e->T - e->T / 2 + 1));
     int low = 0;
-    for (int t = 0; t < k->T; t++) {
-        ids[t] = t < *len ? 1 + (int)zy_rng_below(&r, (uint64_t)k->V - 1) : 0;
-        if (t < *len) low += ids[t] < k->V / 2;
+    for (int t = 0; t < e->T; t++) {
+        ids[t] = t < *len ? 1 + (int)zy_rng_below(&rng, (uint64_t)e->V - 1) : 0;
+        if (t < *len) low += ids[t] < e->V / 2;
     }
-    return 2 * low > *len;
+    b->labels[r] = 2 * low > *len;
 }
-
-static zy_status task_next(void *impl, zy_batch *b) {
-    task *k = impl;
-    uint64_t R = (uint64_t)k->B * k->world, first = (uint64_t)k->rank * k->B;
-    b->B = 0, b->T = k->T;
-    if (k->one_pass && k->pos >= k->n) return ZY_STATUS_OK;
-    uint64_t rows = k->one_pass ? (k->n - k->pos < R ? k->n - k->pos : R) : R;
-    for (uint64_t r = first; r < rows && r < first + (uint64_t)k->B; r++, b->B++)
-        b->labels[b->B] = example(k, k->pos + r, b->input_ids + (size_t)b->B * k->T,
-                                  &b->lengths[b->B]);
-    k->pos += rows;
-    return ZY_STATUS_OK;
-}
-
-static void task_tell(const void *impl, zy_data_pos *p) {
-    *p = (zy_data_pos){0, ((const task *)impl)->pos};
-}
-
-static zy_status task_seek(void *impl, zy_data_pos p) {
-    task *k = impl;
-    if (p.epoch || (k->one_pass && p.pos > k->n))
-        return zy_error(ZY_STATUS_INVALID_ARGUMENT, "task: bad position");
-    k->pos = p.pos;
-    return ZY_STATUS_OK;
-}
-
-static zy_status task_shard(void *impl, int rank, int world) {
-    task *k = impl;
-    k->rank = rank, k->world = world;
-    return ZY_STATUS_OK;
-}
-
-static const zy_data_source_ops TASK_OPS = {task_next, task_tell, task_seek, task_shard, free};
 
 static zy_data_source *task_source(int B, int T, int V, uint64_t seed, uint64_t n_one_pass) {
-    task *k = calloc(1, sizeof *k);
-    *k = (task){.B = B, .T = T, .V = V, .world = 1, .seed = seed, .n = n_one_pass,
-                .one_pass = n_one_pass > 0};
-    zy_data_source_info info = {
-        .kind = "zt-task",
-        .dims = {.batch = B, .seq = T, .fields = ZY_BATCH_LENGTHS | ZY_BATCH_LABELS},
-        .n_items = n_one_pass,
-        .fingerprint = zy_hash64(seed, (uint64_t)V),
-        .one_pass = n_one_pass > 0,
-    };
-    zy_data_source *s = NULL;
-    if (zy_data_source_create(&s, &TASK_OPS, k, &info)) free(k);
-    return s;
+    zt_examples e = {.kind = "zt-task", .B = B, .T = T, .V = V, .seed = seed,
+                     .fields = ZY_BATCH_LENGTHS | ZY_BATCH_LABELS, .n_one_pass = n_one_pass,
+                     .example = example};
+    return zt_example_source(&e);
 }
 
 // ---- the tests ---------------------------------------------------------------------------------
@@ -390,18 +345,11 @@ TEST(plugin_encoder_trains_through_generic_trainer) {
     ASSERT(train && val);
     zy_trainer *t;
     ASSERT(zy_trainer_create(&t, m, train, val, &p) == ZY_STATUS_OK);
-    float before, after, first = 0, last = 0;
-    ASSERT(zy_trainer_evaluate(t, &before) == ZY_STATUS_OK);
-    for (long s = 0; s < p.steps; s++) {
-        zy_step_info info;
-        ASSERT(zy_trainer_step(t, &info) == ZY_STATUS_OK);
-        if (s < 10) first += info.loss / 10;
-        if (s >= p.steps - 10) last += info.loss / 10;
-    }
-    ASSERT(zy_trainer_evaluate(t, &after) == ZY_STATUS_OK);
+    zt_train_losses l;
+    ASSERT(zt_train_measured(t, p.steps, &l) == ZY_STATUS_OK);
     zt_note("encoder classifier: train loss %.3f -> %.3f, val loss %.3f -> %.3f (ln 2 = 0.693)",
-            first, last, before, after);
-    CHECK(after < 0.6f && after < before - 0.08f && last < first);
+            l.first, l.last, l.before, l.after);
+    CHECK(l.after < 0.6f && l.after < l.before - 0.08f && l.last < l.first);
 
     // Model directory I/O through the table: q/k/v written as three file tensors, loaded
     // back bit for bit; a checkpoint without the head loads with a fresh, reported one.
@@ -433,7 +381,7 @@ TEST(plugin_encoder_trains_through_generic_trainer) {
     ASSERT(zy_data_source_seek(val, (zy_data_pos){0, 0}) == ZY_STATUS_OK);
     double mean, count;
     ASSERT(zy_evaluate(s, val, NULL, &mean, &count) == ZY_STATUS_OK);
-    CHECK(count == 200 && fabs(mean - after) < 1e-6);
+    CHECK(count == 200 && fabs(mean - l.after) < 1e-6);
     zy_session_free(s);
     zy_model_free(loaded);
     // Decoding is refused: this model is not a language model.

@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "gpt_util.h"
+#include "ref_model.h"
 #include "zhuyi/trainer.h"
 
 #define REF "tests/ref/trainer.zyr"
@@ -19,13 +20,10 @@ static int gather(zt_ref *r, const zy_model *m, const char *prefix, float *flat)
     const zy_tensor_table *tab = zy_model_tensors(m);
     for (int i = 0; i < zy_tensor_table_count(tab); i++) {
         const zy_tensor *t = zy_tensor_table_at(tab, i);
-        char name[160];
-        snprintf(name, sizeof name, "%s%s", prefix, t->name);
-        size_t n;
-        const float *src = zt_ref_f(r, name, &n);
-        if (!src || n != t->count) return 0;
+        const float *src = zt_ref_tensor(r, prefix, t);
+        if (!src) return 0;
         if (!t->transposed) {
-            memcpy(flat + t->offset, src, n * sizeof *src);
+            memcpy(flat + t->offset, src, t->count * sizeof *src);
             continue;
         }
         size_t rows = (size_t)t->shape[0], cols = (size_t)t->shape[1]; // HF (in, out)

@@ -16,19 +16,10 @@
 # no network, no timing.
 # Usage: tests/cli/bert_use.sh [path/to/zhuyi]   (default build/zhuyi)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
-Z=${1:-${ZHUYI:-build/zhuyi}}
-case "$Z" in /*) ;; *) Z="$PWD/$Z" ;; esac
-[ -x "$Z" ] || { echo "tests/cli/bert_use.sh: $Z is not built" >&2; exit 1; }
-R=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+cli_start bert_use "$@"
 PY=/usr/bin/python3
-T=$(mktemp -d /tmp/zy_cli_bert_use.XXXXXX) || exit 1
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
 export ZY_THREADS=${ZY_THREADS:-2}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s err ] && sed 's/^/     | /' err | tail -5; }
 # refused "what" "message part" command...: non-zero exit, the message, nothing on stdout
 refused() {
     what=$1 msg=$2
@@ -48,7 +39,7 @@ refused() {
 VOCAB='[PAD] [UNK] [CLS] [SEP] [MASK] the in beginning god created heaven and earth was
 without form void darkness upon face of deep spirit moved waters said let there be light
 saw that it good divided from called day night evening morning first . , a cat sat on mat ##s'
-cp -r "$R/tests/ref/bert_tiny" bert && cp -r "$R/tests/ref/bert_tiny_base" base &&
+cp -r "$ROOT/tests/ref/bert_tiny" bert && cp -r "$ROOT/tests/ref/bert_tiny_base" base &&
     for w in $VOCAB; do echo "$w"; done >bert/vocab.txt && cp bert/vocab.txt base/ &&
     cp -r bert nomask && sed -i 's/^\[MASK\]$/[MASQUE]/' nomask/vocab.txt &&
     cp -r bert notok && rm notok/vocab.txt
@@ -118,17 +109,6 @@ queries() { # text [pair]...: each argument "text" or "text|pair"
 }
 
 # ---- fill-mask ----------------------------------------------------------------------------
-check_help() { # command, flags...
-    cmd=$1
-    shift
-    if "$Z" "$cmd" --help >help 2>err; then
-        missing=""
-        for f in "$@"; do grep -q -- "$f" help || missing="$missing $f"; done
-        [ -z "$missing" ] && ok "$cmd --help lists every flag" || bad "$cmd --help misses$missing"
-    else
-        bad "$cmd --help"
-    fi
-}
 check_help fill-mask --text --text-pair --file --jsonl --top-k --json --truncate --threads
 check_help embed --text --file --jsonl --pooling --normalize --json --batch --truncate --threads
 check_help attention --text --text-pair --out --json --layer --head --truncate --threads
@@ -143,7 +123,7 @@ QP="darkness was upon the [MASK]|the spirit of god moved"
     "$Z" fill-mask bert --text "$Q1" --json --top-k 50 >fm_all 2>>err &&
     "$Z" fill-mask bert --text "$Q1" --json --top-k 1000 >fm_more 2>>err
 rc=$?
-queries "$Q1" "$Q2" "$QP" && $PY ref.py "$R" bert queries.json 2>>err
+queries "$Q1" "$Q2" "$QP" && $PY ref.py "$ROOT" bert queries.json 2>>err
 if [ $rc -eq 0 ] && $PY - <<'EOF' 2>>err; then
 import json, math
 vocab = open("bert/vocab.txt").read().split("\n")
@@ -255,7 +235,7 @@ refused "fill-mask: a line that is not JSON" "line 1 of stdin is not a JSON obje
 rc=$?
 set --
 while IFS= read -r l; do [ -n "$(echo "$l" | tr -d ' ')" ] && set -- "$@" "$l"; done <lines.txt
-queries "$@" && $PY ref.py "$R" bert queries.json 2>>err
+queries "$@" && $PY ref.py "$ROOT" bert queries.json 2>>err
 if [ $rc -eq 0 ] && $PY - <<'EOF' 2>>err; then
 import json, math
 def plain(f):
@@ -312,7 +292,7 @@ A="In the beginning God created the heaven & the earth <b>"
     "$Z" attention bert --text "$A" --head mean --json >mean.json 2>>err &&
     "$Z" attention bert --text "${QP%%|*}" --text-pair "${QP#*|}" --json >ap.json 2>>err
 rc=$?
-queries "$A" "$QP" && $PY ref.py "$R" bert queries.json 2>>err
+queries "$A" "$QP" && $PY ref.py "$ROOT" bert queries.json 2>>err
 if [ $rc -eq 0 ] && xmllint --noout a.svg one.svg 2>>err && $PY - <<'EOF' 2>>err; then
 import json, re
 import xml.etree.ElementTree as ET
@@ -405,5 +385,4 @@ refused "attention: --out in a missing directory" "nodir/a.svg" \
 refused "attention: not a model directory" "not a model directory" \
     "$Z" attention . --text "$A" --json
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

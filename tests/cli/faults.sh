@@ -7,22 +7,15 @@
 # The kill points vary from run to run; what must hold does not depend on them.
 # Usage: tests/cli/faults.sh [path/to/zhuyi]   (default build/zhuyi)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
-Z=${1:-${ZHUYI:-build/zhuyi}}
-case "$Z" in /*) ;; *) Z="$PWD/$Z" ;; esac
-[ -x "$Z" ] || { echo "tests/cli/faults.sh: $Z is not built" >&2; exit 1; }
-T=$(mktemp -d /tmp/zy_cli_faults.XXXXXX) || exit 1
+. "$(dirname "$0")/lib.sh"
+cli_start faults "$@"
 cleanup() {
     [ -n "$MNT" ] && umount "$MNT" 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
-cd "$T" || exit 1
 export ZY_THREADS=${ZY_THREADS:-2}
-pass=0
-fail=0
 skip=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s err ] && sed 's/^/     | /' err | tail -5; }
 
 i=0
 while [ $i -lt 80 ]; do
@@ -135,5 +128,4 @@ cp data.txt a/
     bad "--resume from another directory"
 
 echo "$skip skipped"
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+cli_finish

@@ -11,19 +11,11 @@
 # Makes its own few-KB text; needs no network and no timing.
 # Usage: tests/cli/infer.sh [path/to/zhuyi]   (default build/zhuyi)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
-Z=${1:-${ZHUYI:-build/zhuyi}}
-case "$Z" in /*) ;; *) Z="$PWD/$Z" ;; esac
-[ -x "$Z" ] || { echo "tests/cli/infer.sh: $Z is not built" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+cli_start infer "$@"
 PY=python3
 command -v $PY >/dev/null 2>&1 || PY=/usr/bin/python3
-T=$(mktemp -d /tmp/zy_cli_infer.XXXXXX) || exit 1
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
 export ZY_THREADS=${ZY_THREADS:-2}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s err ] && sed 's/^/     | /' err | tail -5; }
 
 # A few KB of text with multi-byte characters, so byte tokens split characters.
 i=0
@@ -46,17 +38,6 @@ else
 fi
 
 # ---- --help -------------------------------------------------------------------------------
-check_help() { # command, flags...
-    cmd=$1
-    shift
-    if "$Z" "$cmd" --help >help 2>err; then
-        missing=""
-        for f in "$@"; do grep -q -- "$f" help || missing="$missing $f"; done
-        [ -z "$missing" ] && ok "$cmd --help lists every flag" || bad "$cmd --help misses$missing"
-    else
-        bad "$cmd --help"
-    fi
-}
 check_help eval --data --seq --batch --json --threads
 check_help generate --prompt --max-tokens --temperature --top-k --top-p --seed --ids --threads
 
@@ -250,5 +231,4 @@ else
     bad "poke 3e38 into model.safetensors"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

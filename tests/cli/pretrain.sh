@@ -4,17 +4,9 @@
 # leave nothing behind. Makes its own few-KB text; needs no network and no timing.
 # Usage: tests/cli/pretrain.sh [path/to/zhuyi]   (default build/zhuyi)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
-Z=${1:-${ZHUYI:-build/zhuyi}}
-case "$Z" in /*) ;; *) Z="$PWD/$Z" ;; esac
-[ -x "$Z" ] || { echo "tests/cli/pretrain.sh: $Z is not built" >&2; exit 1; }
-T=$(mktemp -d /tmp/zy_cli_pretrain.XXXXXX) || exit 1
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
+. "$(dirname "$0")/lib.sh"
+cli_start pretrain "$@"
 export ZY_THREADS=${ZY_THREADS:-2}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s err ] && sed 's/^/     | /' err | tail -5; }
 
 # A few KB of text with some repetition, so a small model learns something.
 i=0
@@ -216,5 +208,4 @@ grep -q "best-metric f1: the evaluation reports no such metric (it reports loss)
     ok "--best-metric of a metric the model lacks names the ones it has" ||
     bad "--best-metric unknown metric"
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+cli_finish

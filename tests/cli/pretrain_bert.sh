@@ -9,19 +9,11 @@
 # the problem and writes nothing. Makes its own text; no network, no timing.
 # Usage: tests/cli/pretrain_bert.sh [path/to/zhuyi]   (default build/zhuyi)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
-Z=${1:-${ZHUYI:-build/zhuyi}}
-case "$Z" in /*) ;; *) Z="$PWD/$Z" ;; esac
-[ -x "$Z" ] || { echo "tests/cli/pretrain_bert.sh: $Z is not built" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+cli_start pretrain_bert "$@"
 PY=python3
 command -v $PY >/dev/null 2>&1 || PY=/usr/bin/python3
-T=$(mktemp -d /tmp/zy_cli_pretrain_bert.XXXXXX) || exit 1
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
 export ZY_THREADS=${ZY_THREADS:-2}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s err ] && sed 's/^/     | /' err | tail -5; }
 
 # BERT's format: a sentence a line, a blank line between documents; 40 documents of 6
 # sentences with some repetition, so a tiny model learns something.
@@ -225,5 +217,4 @@ eval_fail "--seq above the positions" "max_position_embeddings 48" run --data va
 eval_fail "a BERT flag on a GPT model" "not an option for the gpt model" gptrun --data val.txt \
     --whole-word-mask
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+cli_finish

@@ -9,19 +9,10 @@
 # fetches it) and build/data/gpt2 (scripts/data.sh gpt2-tokenizer).
 # Usage: tests/cli/tokenize.sh [path/to/zhuyi]   (default build/zhuyi)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
-Z=${1:-${ZHUYI:-build/zhuyi}}
-case "$Z" in /*) ;; *) Z="$PWD/$Z" ;; esac
-[ -x "$Z" ] || { echo "tests/cli/tokenize.sh: $Z is not built" >&2; exit 1; }
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+cli_start tokenize "$@"
 V="$ROOT/build/data/bert-base-uncased/vocab.txt"
 G="$ROOT/build/data/gpt2"
-T=$(mktemp -d /tmp/zy_cli_tokenize.XXXXXX) || exit 1
-trap 'rm -rf "$T"' EXIT
-cd "$T" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s err ] && sed 's/^/     | /' err | tail -5; }
 check() { # name, expected, actual
     if [ "$2" = "$3" ]; then ok "$1"; else echo "     | got '$3', expected '$2'" >err; bad "$1"; fi
 }
@@ -108,5 +99,4 @@ expect_fail "train --type wordpiece with a vocabulary smaller than the alphabet"
     "$Z" tokenizer train --type wordpiece --vocab-size 10 --data data.txt --out x.json
 expect_fail "train --type unknown" "--type" "$Z" tokenizer train --type unigram --vocab-size 10 --data data.txt --out x.json
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

@@ -13,6 +13,7 @@
 #include "heatmap.h"
 #include "infer.h"
 #include "model_input.h"
+#include "query_opts.h"
 #include "textio.h"
 #include "zhuyi/zhuyi.h"
 
@@ -43,45 +44,39 @@ static const char usage_text[] =
 #define HEAD_ALL (-2)
 
 typedef struct opts {
-    const char *dir, *text, *pair, *out;
-    int json, truncate, layer, head; // layer -1: all; head HEAD_ALL, HEAD_MEAN or >= 0
+    zy_cli_query_opts q; // DIR, --text, --text-pair, --json, --truncate, --threads
+    const char *out;
+    int layer, head; // layer -1: all; head HEAD_ALL, HEAD_MEAN or >= 0
 } opts;
+
+static int parse_flag(void *opts_, const char *a, const char *v) {
+    opts *o = opts_;
+    if (!v) return -1;
+    if (!strcmp(a, "--out")) o->out = v;
+    else if (!strcmp(a, "--layer")) {
+        if (zy_cli_parse_int(v, 0, 1 << 20, &o->layer)) {
+            zy_cli_die("attention: --layer '%s' is not a number >= 0", v);
+            return -2;
+        }
+    } else if (!strcmp(a, "--head")) {
+        if (!strcmp(v, "mean")) o->head = HEAD_MEAN;
+        else if (zy_cli_parse_int(v, 0, 1 << 20, &o->head)) {
+            zy_cli_die("attention: --head '%s' is not a number >= 0 or \"mean\"", v);
+            return -2;
+        }
+    } else return -1;
+    return 1;
+}
+
+static const zy_cli_query_command command = {
+    .name = "attention", .usage = usage_text, .takes = ZY_CLI_QUERY_PAIR,
+    .parse_flag = parse_flag};
 
 static int parse(int argc, char **argv, opts *o) {
     *o = (opts){.layer = -1, .head = HEAD_ALL};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), -1;
-        else if (!strcmp(a, "--json")) o->json = 1;
-        else if (!strcmp(a, "--truncate")) o->truncate = 1;
-        else if (!strcmp(a, "--text") && v) o->text = v, i++;
-        else if (!strcmp(a, "--text-pair") && v) o->pair = v, i++;
-        else if (!strcmp(a, "--out") && v) o->out = v, i++;
-        else if (!strcmp(a, "--layer") && v) {
-            if (zy_cli_parse_int(v, 0, 1 << 20, &o->layer))
-                return zy_cli_die("attention: --layer '%s' is not a number >= 0", v);
-            i++;
-        } else if (!strcmp(a, "--head") && v) {
-            if (!strcmp(v, "mean")) o->head = HEAD_MEAN;
-            else if (zy_cli_parse_int(v, 0, 1 << 20, &o->head))
-                return zy_cli_die("attention: --head '%s' is not a number >= 0 or \"mean\"", v);
-            i++;
-        } else if (!strcmp(a, "--threads") && v) {
-            int t;
-            if (zy_cli_parse_int(v, 1, 4096, &t))
-                return zy_cli_die("attention: --threads '%s' is not a number from 1 to 4096", v);
-            zy_threads_set(t);
-            i++;
-        } else if (a[0] == '-' && a[1])
-            return zy_cli_die("attention: unknown or incomplete option '%s' (see zhuyi "
-                              "attention --help)", a);
-        else if (o->dir)
-            return zy_cli_die("attention: one model directory only ('%s' and '%s')", o->dir, a);
-        else o->dir = a;
-    }
-    if (!o->dir) return fputs(usage_text, stderr), 2;
-    if (!o->text) return zy_cli_die("attention: --text TEXT is required (see zhuyi attention --help)");
-    if (!o->out && !o->json)
+    int rc = zy_cli_query_parse(&command, o, argc, argv, &o->q);
+    if (rc) return rc;
+    if (!o->out && !o->q.json)
         return zy_cli_die("attention: nothing to write: give --out FILE.svg and/or --json");
     return 0;
 }
@@ -185,7 +180,7 @@ static int write_svg(const opts *o, const weights *w, const zy_model_info *info,
     for (int r = 0; r < nl; r++)
         for (int c = 0; c < nh; c++) maps[(size_t)r * nh + c] = map_of(w, layers[r], heads[c]);
     char title[4400], sub[512];
-    snprintf(title, sizeof title, "zhuyi attention: %s", o->dir);
+    snprintf(title, sizeof title, "zhuyi attention: %s", o->q.dir);
     snprintf(sub, sizeof sub, "%s %s, %d tokens%s\nrows: queries (the token attending), "
              "columns: keys (attended to); each row sums to 1%s",
              info->model_type, info->architecture, w->T, n_truncated ? " (truncated)" : "",
@@ -209,7 +204,7 @@ int zy_cli_attention(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model("attention", o.dir, &m, &tok)) return 1;
+    if (zy_cli_open_model("attention", o.q.dir, &m, &tok)) return 1;
     const zy_model_info *info = zy_model_get_info(m);
     zy_session *s = NULL;
     zy_cli_reader r = {0};
@@ -221,10 +216,10 @@ int zy_cli_attention(int argc, char **argv) {
     sp.attention_weights = true;
     zy_cli_encoder enc;
     zy_cli_query q;
-    if ((rc = zy_cli_reader_open(&r, "attention", o.text, o.pair, NULL, false, true)) ||
+    if ((rc = zy_cli_query_open(&o.q, &r)) ||
         zy_cli_reader_next(&r, &q) != 1)
         goto done;
-    zy_cli_encoder_init(&enc, "attention", tok, info, o.truncate);
+    zy_cli_encoder_init(&enc, "attention", tok, info, o.q.truncate);
     if ((rc = zy_cli_encode(&enc, &r, &q, &tk))) goto done;
     int T = (int)tk.n, lengths[1];
     // one row: the batch is the row's own arrays (T = its length, nothing moves)
@@ -234,7 +229,7 @@ int zy_cli_attention(int argc, char **argv) {
         rc = zy_cli_die("attention: %s", zy_last_error());
         goto done;
     }
-    if ((rc = collect(s, info, o.dir, T, &w)) || (rc = head_means(&w))) goto done;
+    if ((rc = collect(s, info, o.q.dir, T, &w)) || (rc = head_means(&w))) goto done;
     if (o.layer >= w.L) {
         rc = zy_cli_die("attention: --layer %d: the model has layers 0 to %d", o.layer, w.L - 1);
         goto done;
@@ -257,7 +252,7 @@ int zy_cli_attention(int argc, char **argv) {
     }
     for (int l = 0; l < w.L; l++)
         if (o.layer < 0 || o.layer == l) layers[nl++] = l;
-    if (o.json) { // the heads, or what --head names
+    if (o.q.json) { // the heads, or what --head names
         for (int h = 0; h < w.H; h++)
             if (o.head == HEAD_ALL || o.head == h) heads[nh++] = h;
         if (o.head == HEAD_MEAN) heads[nh++] = HEAD_MEAN;

@@ -12,6 +12,9 @@ typedef struct {
 int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // Parse a whole decimal integer in [lo, hi]; 0 on success.
 int zy_cli_parse_int(const char *s, long lo, long hi, int *out);
+// A command's --threads V: sets the kernel thread count and returns 0, or prints
+// "zhuyi: COMMAND: --threads 'V' is not a number from 1 to 4096" and returns 1.
+int zy_cli_threads(const char *command, const char *v);
 
 int zy_cli_info(int argc, char **argv);
 int zy_cli_tokenizer(int argc, char **argv); // tokenizer.c: `zhuyi tokenizer train`

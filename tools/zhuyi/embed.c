@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "infer.h"
 #include "model_input.h"
+#include "query_opts.h"
 #include "textio.h"
 #include "zhuyi/zhuyi.h"
 
@@ -42,51 +43,38 @@ static const char usage_text[] =
 typedef enum pooling { POOL_MEAN, POOL_CLS, POOL_POOLED, POOL_LAST } pooling;
 
 typedef struct opts {
-    const char *dir, *text, *file;
-    int jsonl, json, truncate, normalize, batch;
+    zy_cli_query_opts q; // DIR, --text, --file, --jsonl, --json, --truncate, --threads
+    int normalize, batch;
     pooling pool;
 } opts;
 
-static int parse(int argc, char **argv, opts *o) {
-    *o = (opts){.batch = 8, .pool = POOL_MEAN};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), -1;
-        else if (!strcmp(a, "--json")) o->json = 1;
-        else if (!strcmp(a, "--jsonl")) o->jsonl = 1;
-        else if (!strcmp(a, "--truncate")) o->truncate = 1;
-        else if (!strcmp(a, "--normalize")) o->normalize = 1;
-        else if (!strcmp(a, "--text") && v) o->text = v, i++;
-        else if (!strcmp(a, "--file") && v) o->file = v, i++;
-        else if (!strcmp(a, "--pooling") && v) {
-            if (!strcmp(v, "mean")) o->pool = POOL_MEAN;
-            else if (!strcmp(v, "cls")) o->pool = POOL_CLS;
-            else if (!strcmp(v, "pooled")) o->pool = POOL_POOLED;
-            else if (!strcmp(v, "last")) o->pool = POOL_LAST;
-            else return zy_cli_die("embed: --pooling '%s': use mean, cls, pooled or last", v);
-            i++;
-        } else if (!strcmp(a, "--batch") && v) {
-            if (zy_cli_parse_int(v, 1, 4096, &o->batch))
-                return zy_cli_die("embed: --batch '%s' is not a number from 1 to 4096", v);
-            i++;
-        } else if (!strcmp(a, "--threads") && v) {
-            int t;
-            if (zy_cli_parse_int(v, 1, 4096, &t))
-                return zy_cli_die("embed: --threads '%s' is not a number from 1 to 4096", v);
-            zy_threads_set(t);
-            i++;
-        } else if (a[0] == '-' && a[1])
-            return zy_cli_die("embed: unknown or incomplete option '%s' (see zhuyi embed --help)",
-                              a);
-        else if (o->dir)
-            return zy_cli_die("embed: one model directory only ('%s' and '%s')", o->dir, a);
-        else o->dir = a;
+static int parse_flag(void *opts_, const char *a, const char *v) {
+    opts *o = opts_;
+    if (!strcmp(a, "--normalize")) {
+        o->normalize = 1;
+        return 0;
     }
-    if (!o->dir) return fputs(usage_text, stderr), 2;
-    if (o->text && (o->file || o->jsonl))
-        return zy_cli_die("embed: --text and --file/--jsonl exclude each other");
-    return 0;
+    if (!v) return -1;
+    if (!strcmp(a, "--pooling")) {
+        if (!strcmp(v, "mean")) o->pool = POOL_MEAN;
+        else if (!strcmp(v, "cls")) o->pool = POOL_CLS;
+        else if (!strcmp(v, "pooled")) o->pool = POOL_POOLED;
+        else if (!strcmp(v, "last")) o->pool = POOL_LAST;
+        else {
+            zy_cli_die("embed: --pooling '%s': use mean, cls, pooled or last", v);
+            return -2;
+        }
+    } else if (!strcmp(a, "--batch")) {
+        if (zy_cli_parse_int(v, 1, 4096, &o->batch)) {
+            zy_cli_die("embed: --batch '%s' is not a number from 1 to 4096", v);
+            return -2;
+        }
+    } else return -1;
+    return 1;
 }
+
+static const zy_cli_query_command command = {
+    .name = "embed", .usage = usage_text, .takes = ZY_CLI_QUERY_LINES, .parse_flag = parse_flag};
 
 // The batch's vectors (B, C) from its forward, as the pooling says.
 static int pool_batch(const zy_session *s, const zy_batch *b, pooling pool, int C, float *vec) {
@@ -143,18 +131,18 @@ static int check_pooling(const opts *o, const zy_model_info *info, zy_tokenizer 
                                 zy_tokenizer_special_id(tok, ZY_SPECIAL_CLS, &cls)))
         return zy_cli_die("embed: --pooling cls needs a [CLS] token first in every text (a "
                           "BERT directory); the model in %s is a '%s' with a %s tokenizer: use "
-                          "mean or last", o->dir, info->model_type,
+                          "mean or last", o->q.dir, info->model_type,
                           zy_tokenizer_type_name(zy_tokenizer_get_type(tok)));
     return 0;
 }
 
 int zy_cli_embed(int argc, char **argv) {
-    opts o;
-    int rc = parse(argc, argv, &o);
+    opts o = {.batch = 8, .pool = POOL_MEAN};
+    int rc = zy_cli_query_parse(&command, &o, argc, argv, &o.q);
     if (rc) return rc < 0 ? 0 : rc;
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model("embed", o.dir, &m, &tok)) return 1;
+    if (zy_cli_open_model("embed", o.q.dir, &m, &tok)) return 1;
     const zy_model_info *info = zy_model_get_info(m);
     int C = info->d_model, P = info->max_positions, Bmax = o.batch;
     zy_session *s = NULL;
@@ -174,8 +162,8 @@ int zy_cli_embed(int argc, char **argv) {
         rc = zy_cli_die("embed: %s", zy_last_error());
         goto done;
     }
-    if ((rc = zy_cli_reader_open(&r, "embed", o.text, NULL, o.file, o.jsonl, false))) goto done;
-    zy_cli_encoder_init(&enc, "embed", tok, info, o.truncate);
+    if ((rc = zy_cli_query_open(&o.q, &r))) goto done;
+    zy_cli_encoder_init(&enc, "embed", tok, info, o.q.truncate);
     for (int end = 0; !end;) {
         int B = 0, got = 0;
         zy_cli_query q;
@@ -193,14 +181,14 @@ int zy_cli_embed(int argc, char **argv) {
             goto done;
         }
         if (pool_batch(s, &b, o.pool, C, vec)) {
-            rc = zy_cli_die("embed: the model in %s ('%s' %s) has no %s output%s", o.dir,
+            rc = zy_cli_die("embed: the model in %s ('%s' %s) has no %s output%s", o.q.dir,
                             info->model_type, info->architecture,
                             o.pool == POOL_POOLED ? "pooler (\"pooled\")" : "\"hidden\"",
                             o.pool == POOL_POOLED ? ": use --pooling mean, cls or last" : "");
             goto done;
         }
         for (int i = 0; i < B; i++) {
-            if (write_vector(vec + (size_t)i * C, C, o.normalize, o.json, &out)) {
+            if (write_vector(vec + (size_t)i * C, C, o.normalize, o.q.json, &out)) {
                 rc = zy_cli_die("embed: a vector holds NaN or infinity");
                 goto done;
             }

@@ -139,9 +139,7 @@ int zy_cli_eval(int argc, char **argv) {
             if (zy_cli_parse_int(argv[++i], 1, 1 << 16, &B))
                 return zy_cli_die("eval: --batch '%s' is not a positive number", argv[i]);
         } else if (!strcmp(a, "--threads") && more) {
-            if (zy_cli_parse_int(argv[++i], 1, 4096, &n))
-                return zy_cli_die("eval: --threads '%s' is not a number from 1 to 4096", argv[i]);
-            zy_threads_set(n);
+            if (zy_cli_threads("eval", argv[++i])) return 1;
         } else if (!strcmp(a, "--json")) json = 1;
         else if (a[0] == '-' && a[1] && (n = any_kind_flag(a, more ? argv[i + 1] : NULL)) >= 0) {
             if (n_kflags + 2 > 128) return zy_cli_die("eval: too many options");

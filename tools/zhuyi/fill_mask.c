@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "infer.h"
 #include "model_input.h"
+#include "query_opts.h"
 #include "textio.h"
 #include "zhuyi/zhuyi.h"
 
@@ -98,44 +99,23 @@ static void print_mask(const zy_tokenizer *tok, const cand *cands, int k, double
 }
 
 typedef struct opts {
-    const char *dir, *text, *pair, *file;
-    int jsonl, json, truncate, top_k;
+    zy_cli_query_opts q; // DIR, --text, --text-pair, --file, --jsonl, --json, --truncate, ...
+    int top_k;
 } opts;
 
-static int parse(int argc, char **argv, opts *o) {
-    *o = (opts){.top_k = 5};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), -1;
-        else if (!strcmp(a, "--json")) o->json = 1;
-        else if (!strcmp(a, "--jsonl")) o->jsonl = 1;
-        else if (!strcmp(a, "--truncate")) o->truncate = 1;
-        else if (!strcmp(a, "--text") && v) o->text = v, i++;
-        else if (!strcmp(a, "--text-pair") && v) o->pair = v, i++;
-        else if (!strcmp(a, "--file") && v) o->file = v, i++;
-        else if (!strcmp(a, "--top-k") && v) {
-            if (zy_cli_parse_int(v, 1, 1 << 30, &o->top_k))
-                return zy_cli_die("fill-mask: --top-k '%s' is not a number >= 1", v);
-            i++;
-        } else if (!strcmp(a, "--threads") && v) {
-            int t;
-            if (zy_cli_parse_int(v, 1, 4096, &t))
-                return zy_cli_die("fill-mask: --threads '%s' is not a number from 1 to 4096", v);
-            zy_threads_set(t);
-            i++;
-        } else if (a[0] == '-' && a[1])
-            return zy_cli_die("fill-mask: unknown or incomplete option '%s' (see zhuyi "
-                              "fill-mask --help)", a);
-        else if (o->dir)
-            return zy_cli_die("fill-mask: one model directory only ('%s' and '%s')", o->dir, a);
-        else o->dir = a;
+static int parse_flag(void *opts_, const char *a, const char *v) {
+    opts *o = opts_;
+    if (!v || strcmp(a, "--top-k")) return -1;
+    if (zy_cli_parse_int(v, 1, 1 << 30, &o->top_k)) {
+        zy_cli_die("fill-mask: --top-k '%s' is not a number >= 1", v);
+        return -2;
     }
-    if (!o->dir) return fputs(usage_text, stderr), 2;
-    if (o->pair && !o->text) return zy_cli_die("fill-mask: --text-pair needs --text");
-    if (o->text && (o->file || o->jsonl))
-        return zy_cli_die("fill-mask: --text and --file/--jsonl exclude each other");
-    return 0;
+    return 1;
 }
+
+static const zy_cli_query_command command = {
+    .name = "fill-mask", .usage = usage_text, .takes = ZY_CLI_QUERY_PAIR | ZY_CLI_QUERY_LINES,
+    .parse_flag = parse_flag};
 
 // The model must produce "mlm_logits": asked of a one-token forward, so any masked
 // language model the registry knows qualifies and any other is refused up front.
@@ -152,12 +132,12 @@ static int check_mlm(zy_session *s, const zy_model_info *info, int32_t id, const
 }
 
 int zy_cli_fill_mask(int argc, char **argv) {
-    opts o;
-    int rc = parse(argc, argv, &o);
+    opts o = {.top_k = 5};
+    int rc = zy_cli_query_parse(&command, &o, argc, argv, &o.q);
     if (rc) return rc < 0 ? 0 : rc;
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model("fill-mask", o.dir, &m, &tok)) return 1;
+    if (zy_cli_open_model("fill-mask", o.q.dir, &m, &tok)) return 1;
     const zy_model_info *info = zy_model_get_info(m);
     int V = info->vocab_size;
     int32_t mask = -1;
@@ -174,7 +154,7 @@ int zy_cli_fill_mask(int argc, char **argv) {
     if (zy_tokenizer_get_type(tok) != ZY_TOKENIZER_WORDPIECE ||
         zy_tokenizer_special_id(tok, ZY_SPECIAL_MASK, &mask)) {
         rc = zy_cli_die("fill-mask: %s has no WordPiece tokenizer with a [MASK] token (its "
-                        "tokenizer is %s%s): fill-mask needs a BERT model directory", o.dir,
+                        "tokenizer is %s%s): fill-mask needs a BERT model directory", o.q.dir,
                         zy_tokenizer_type_name(zy_tokenizer_get_type(tok)),
                         zy_tokenizer_get_type(tok) == ZY_TOKENIZER_WORDPIECE ? " without [MASK]"
                                                                              : "");
@@ -184,10 +164,10 @@ int zy_cli_fill_mask(int argc, char **argv) {
         rc = zy_cli_die("fill-mask: %s", zy_last_error());
         goto done;
     }
-    if ((rc = check_mlm(s, info, mask, o.dir))) goto done;
-    if ((rc = zy_cli_reader_open(&r, "fill-mask", o.text, o.pair, o.file, o.jsonl, true)))
+    if ((rc = check_mlm(s, info, mask, o.q.dir))) goto done;
+    if ((rc = zy_cli_query_open(&o.q, &r)))
         goto done;
-    zy_cli_encoder_init(&enc, "fill-mask", tok, info, o.truncate);
+    zy_cli_encoder_init(&enc, "fill-mask", tok, info, o.q.truncate);
     int k = o.top_k < V ? o.top_k : V, blocks = 0;
     zy_cli_query q;
     int got;
@@ -219,12 +199,12 @@ int zy_cli_fill_mask(int argc, char **argv) {
                 rc = zy_cli_die("fill-mask: %sthe logits are not finite", where);
                 goto done;
             }
-            print_mask(tok, cands, k, lse, o.json, &out);
+            print_mask(tok, cands, k, lse, o.q.json, &out);
             if (out.oom) {
                 rc = zy_cli_die("fill-mask: out of memory");
                 goto done;
             }
-            if (!o.json && blocks++) putchar('\n');
+            if (!o.q.json && blocks++) putchar('\n');
             fwrite(out.p, 1, out.n, stdout);
         }
     }

@@ -89,10 +89,7 @@ int zy_cli_generate(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), 0;
         else if (!strcmp(a, "--ids")) ids = 1;
         else if (!strcmp(a, "--threads") && v) {
-            int t;
-            if (zy_cli_parse_int(v, 1, 4096, &t))
-                return zy_cli_die("generate: --threads '%s' is not a number from 1 to 4096", v);
-            zy_threads_set(t);
+            if (zy_cli_threads("generate", v)) return 1;
             i++;
         }
         else if (!strcmp(a, "--prompt") && v) prompt = v, i++;

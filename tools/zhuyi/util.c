@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "zhuyi/core.h"
 
 int zy_cli_die(const char *fmt, ...) {
     va_list ap;
@@ -22,5 +23,13 @@ int zy_cli_parse_int(const char *s, long lo, long hi, int *out) {
     long v = strtol(s, &end, 10);
     if (!*s || *end || errno || v < lo || v > hi) return -1;
     *out = (int)v;
+    return 0;
+}
+
+int zy_cli_threads(const char *command, const char *v) {
+    int n;
+    if (zy_cli_parse_int(v, 1, 4096, &n))
+        return zy_cli_die("%s: --threads '%s' is not a number from 1 to 4096", command, v);
+    zy_threads_set(n);
     return 0;
 }

@@ -1,0 +1,44 @@
+# What the CLI tests that run zhuyi in a scratch directory share; sourced, not a test
+# (scripts/test.sh runs every other tests/cli/*.sh). At the top of a test:
+#   . "$(dirname "$0")/lib.sh"
+#   cli_start NAME "$@"
+# sets Z to the zhuyi binary as an absolute path ($1, else $ZHUYI, else build/zhuyi; exits
+# 1 if it is not built), ROOT to the repository, T to a new directory
+# /tmp/zy_cli_NAME.XXXXXX removed at exit (a test with more to clean sets its own EXIT
+# trap, removing "$T" too), and makes T the working directory. Then:
+#   ok WHAT / bad WHAT        count a check and print it (bad also shows the end of ./err)
+#   check_help CMD FLAG...    `zhuyi CMD --help` succeeds and names every FLAG
+#   cli_finish                "N passed, N failed" as the last line; its status is the
+#                             test's (non-zero if any failed)
+
+cli_start() {
+    Z=${2:-${ZHUYI:-build/zhuyi}}
+    case "$Z" in /*) ;; *) Z="$PWD/$Z" ;; esac
+    [ -x "$Z" ] || { echo "tests/cli/$1.sh: $Z is not built" >&2; exit 1; }
+    ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+    T=$(mktemp -d "/tmp/zy_cli_$1.XXXXXX") || exit 1
+    trap 'rm -rf "$T"' EXIT
+    cd "$T" || exit 1
+    pass=0
+    fail=0
+}
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -s err ] && sed 's/^/     | /' err | tail -5; }
+
+check_help() {
+    cmd=$1
+    shift
+    if "$Z" "$cmd" --help >help 2>err; then
+        missing=""
+        for f in "$@"; do grep -q -- "$f" help || missing="$missing $f"; done
+        [ -z "$missing" ] && ok "$cmd --help lists every flag" || bad "$cmd --help misses$missing"
+    else
+        bad "$cmd --help"
+    fi
+}
+
+cli_finish() {
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
