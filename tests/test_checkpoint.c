@@ -64,6 +64,45 @@ static long resume_step(const char *dir, const int32_t *tok, size_t n,
     return step;
 }
 
+// A run keeping its best model in DIR (zy_model_save) saves its newest state with
+// ZY_CHECKPOINT_KEEP_MODEL_FILES: DIR's files keep the best weights, also once the
+// checkpoint they were linked to is gone, and DIR/checkpoint moves on.
+TEST(checkpoint_keep_model_files) {
+    int32_t *tok = zt_stream(400, 11);
+    zy_trainer_params p = zt_train_params();
+    char dir[] = "/tmp/zy_ckpt_XXXXXX";
+    ASSERT(mkdtemp(dir) != NULL);
+    zy_model *m = zt_tiny_gpt(p.dropout);
+    zt_run r;
+    ASSERT(zt_run_start(&r, m, tok, 400, NULL, 0, &p) == ZY_STATUS_OK);
+    for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, 0) == ZY_STATUS_OK); // the "best"
+    size_t n;
+    float *best = malloc(sizeof(float) * (zy_model_params(m, &n), n));
+    ASSERT(best != NULL);
+    memcpy(best, zy_model_params(m, NULL), sizeof(float) * n);
+    ino_t ino = inode(dir, "model.safetensors");
+    for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, ZY_CHECKPOINT_KEEP_MODEL_FILES) ==
+           ZY_STATUS_OK);
+    char ckpt[512];
+    ASSERT(zy_checkpoint_find(dir, ckpt, sizeof ckpt) == ZY_STATUS_OK);
+    CHECK(strstr(ckpt, "/checkpoint-4") != NULL);
+    CHECK(!exists(dir, "checkpoint-2"));
+    CHECK(inode(dir, "model.safetensors") == ino);
+    CHECK(inode(dir, "model.safetensors") != inode(ckpt, "model.safetensors"));
+    zy_model *md = NULL;
+    ASSERT(zy_model_load(&md, dir) == ZY_STATUS_OK);
+    CHECK(memcmp(zy_model_params(md, NULL), best, sizeof(float) * n) == 0);
+    CHECK(resume_step(dir, tok, 400, NULL, NULL) == 4);
+    zy_model_free(md);
+    free(best);
+    zt_run_stop(&r);
+    zy_model_free(m);
+    free(tok);
+    remove_tree(dir);
+}
+
 TEST(checkpoint_layout_and_resume) {
     int32_t *tok = zt_stream(400, 11);
     zy_trainer_params p = zt_train_params();
@@ -83,13 +122,13 @@ TEST(checkpoint_layout_and_resume) {
     zt_run b;
     ASSERT(zt_run_start(&b, mb, tok, 400, NULL, 0, &p) == ZY_STATUS_OK);
     for (int s = 0; s < 3; s++) ASSERT(zy_trainer_step(b.t, NULL) == ZY_STATUS_OK);
-    ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
     CHECK(exists(dir, "checkpoint-3/" ZY_TRAINING_STATE_FILE));
     for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(b.t, NULL) == ZY_STATUS_OK);
-    ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
     // Saving again at the same step (a run stopped right after a save) changes nothing
     // and leaves no temporary link (rename(2) of two links to one file is a no-op).
-    ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
     CHECK(!exists(dir, "model.safetensors.tmp.link") && !exists(dir, "config.json.tmp.link"));
     char ckpt[512];
     ASSERT(zy_checkpoint_find(dir, ckpt, sizeof ckpt) == ZY_STATUS_OK);
@@ -135,13 +174,13 @@ TEST(checkpoint_io_fault_at_every_operation) {
     zt_run r;
     ASSERT(zt_run_start(&r, m, tok, 400, NULL, 0, &p) == ZY_STATUS_OK);
     for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
-    ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
     for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
 
     int before = 0, after = 0, ops = 0;
     for (long k = 1; k < 1000; k++) {
         zy__io_fault_set(k);
-        zy_status st = zy_trainer_save_checkpoint(r.t, dir, NULL, 0);
+        zy_status st = zy_trainer_save_checkpoint(r.t, dir, NULL, 0, 0);
         long seen = zy__io_fault_count();
         zy__io_fault_set(0);
         if (st == ZY_STATUS_OK) {
@@ -167,7 +206,7 @@ TEST(checkpoint_io_fault_at_every_operation) {
             for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
             remove_tree(dir);
             ASSERT(mkdir(dir, 0700) == 0);
-            ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0) == ZY_STATUS_OK);
+            ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
             for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
         }
     }
@@ -194,7 +233,7 @@ TEST(checkpoint_refuses_nonfinite_weights) {
     size_t n;
     float *w = zy_model_params(m, &n);
     w[n - 1] = NAN;
-    CHECK(zy_trainer_save_checkpoint(r.t, dir, NULL, 0) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, 0) == ZY_STATUS_INVALID_ARGUMENT);
     zt_note("%s", zy_last_error());
     CHECK(strstr(zy_last_error(), "not finite") && strstr(zy_last_error(), "not saved"));
     CHECK(!exists(dir, ZY_CHECKPOINT_LINK) && !exists(dir, "model.safetensors"));
@@ -222,7 +261,7 @@ TEST(checkpoint_finds_flat_runs) {
     CHECK(!strcmp(ckpt, dir));
     CHECK(resume_step(dir, tok, 300, NULL, NULL) == 1);
     ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
-    ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0) == ZY_STATUS_OK);
+    ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
     CHECK(!exists(dir, ZY_TRAINING_STATE_FILE));
     CHECK(resume_step(dir, tok, 300, NULL, NULL) == 2);
     zt_run_stop(&r);

@@ -759,7 +759,7 @@ static void after_state(void *arg, zy_status st, long k) {
 static void before_checkpoint(void *arg) {
     train_ctx *c = arg;
     remove_tree(c->run);
-    if (zy_trainer_save_checkpoint(c->t0, c->run, NULL, 0))
+    if (zy_trainer_save_checkpoint(c->t0, c->run, NULL, 0, 0))
         zt_fail(__FILE__, __LINE__, "checkpoint 0: %s", zy_last_error());
 }
 
@@ -768,7 +768,7 @@ static zy_status op_checkpoint(void *arg) {
     train_ctx *c = arg;
     zy_safetensors_kv extra[] = {{"data_files", "[\"data.txt\"]"}};
     char dir[512], state[600];
-    zy_status st = zy_trainer_save_checkpoint(c->t, c->run, extra, 1);
+    zy_status st = zy_trainer_save_checkpoint(c->t, c->run, extra, 1, 0);
     if (!st) st = zy_checkpoint_find(c->run, dir, sizeof dir);
     snprintf(state, sizeof state, "%s/%s", dir, ZY_TRAINING_STATE_FILE);
     if (!st) st = zy_trainer_load_state(c->t, state);

@@ -134,9 +134,18 @@ zy_status zy_trainer_evaluate_metrics(zy_trainer *t, float *val_loss, zy_metric_
 // interrupts it (a kill, a full disk, power loss), DIR/checkpoint names either the previous
 // complete checkpoint or the new one. Refuses a model with NaN or infinite weights
 // (naming the tensor). Needs room for two checkpoints while it writes; removes the
-// previous one after. extra pairs as zy_trainer_save_state.
+// previous one after. extra pairs as zy_trainer_save_state. flags: ZY_CHECKPOINT_*.
 zy_status zy_trainer_save_checkpoint(const zy_trainer *t, const char *dir,
-                                     const zy_safetensors_kv *extra, int n_extra);
+                                     const zy_safetensors_kv *extra, int n_extra,
+                                     unsigned flags);
+enum {
+    // DIR/config.json and DIR/model.safetensors stay as they are instead of becoming the
+    // checkpoint's: a run that keeps its best model there (by a validation metric,
+    // written with zy_model_save) saves its newest state this way. The previous
+    // checkpoint's directory is still removed; DIR's files, if they were links to it,
+    // keep its weights.
+    ZY_CHECKPOINT_KEEP_MODEL_FILES = 1u << 0,
+};
 // The directory of DIR's newest complete checkpoint (what DIR/checkpoint names, or DIR
 // itself for a run saved before checkpoint directories) into buf; load the model
 // (zy_model_load) and the state (zy_trainer_load_state of its ZY_TRAINING_STATE_FILE)

@@ -14,7 +14,8 @@
 //     and DIR is fsync'ed. This rename is the commit: before it DIR/checkpoint names the
 //     previous checkpoint, whole; after it, the new one, whole;
 //  4. DIR/config.json and DIR/model.safetensors are replaced by hard links to the new
-//     files (copies where the filesystem has no hard links), each by a rename;
+//     files (copies where the filesystem has no hard links), each by a rename, unless
+//     the caller keeps its best model there (ZY_CHECKPOINT_KEEP_MODEL_FILES);
 //  5. the previous checkpoint directory is removed (and a training_state.safetensors
 //     directly in DIR, as runs saved before checkpoint directories have).
 // An interruption anywhere (kill, power loss, a full disk) leaves the link on a complete
@@ -186,7 +187,8 @@ static zy_status publish(const char *dir, const char *ckpt, const char *name) {
 }
 
 zy_status zy_trainer_save_checkpoint(const zy_trainer *t, const char *dir,
-                                     const zy_safetensors_kv *extra, int n_extra) {
+                                     const zy_safetensors_kv *extra, int n_extra,
+                                     unsigned flags) {
     char cur[256], name[64], ckpt[4096], path[4096], link_tmp[4096];
     zy_status s;
     if ((s = zy_model_check_finite(t->m))) // a checkpoint of NaN weights is never written
@@ -219,8 +221,9 @@ zy_status zy_trainer_save_checkpoint(const zy_trainer *t, const char *dir,
         // A state from before checkpoint directories is superseded now.
         if (!(s = join(path, sizeof path, dir, ZY_TRAINING_STATE_FILE))) unlink(path);
     }
-    if ((s = publish(dir, ckpt, "config.json")) ||
-        (s = publish(dir, ckpt, "model.safetensors")) || (s = sync_dir(dir)))
+    if (!(flags & ZY_CHECKPOINT_KEEP_MODEL_FILES) &&
+        ((s = publish(dir, ckpt, "config.json")) ||
+         (s = publish(dir, ckpt, "model.safetensors")) || (s = sync_dir(dir))))
         return s;
     return cur[0] && strcmp(cur, name) ? remove_leftovers(dir, name) : ZY_STATUS_OK;
 }

@@ -23,7 +23,8 @@ if "$Z" pretrain gpt --help >help 2>err && grep -q -- "--grad-accum" help; then
     for f in --config --tokenizer --init --resume --data --val-data --val-fraction \
         --no-shuffle --steps --batch --seq --grad-accum --lr --min-lr --warmup --schedule \
         --weight-decay --grad-clip --dropout --seed --out --eval-every --eval-batches \
-        --save-every --stop-at --log-every --threads --skip-nonfinite; do
+        --save-every --stop-at --log-every --threads --skip-nonfinite --best-metric \
+        --patience; do
         grep -q -- "$f" help || missing="$missing $f"
     done
     [ -z "$missing" ] && ok "--help lists every flag" || bad "--help misses$missing"
@@ -164,5 +165,47 @@ expect_fail "changed flag on --resume" "--lr" --out run --resume --lr 1e-3 --ste
     bad "run/ changed"
 "$Z" pretrain gpt --data binary.txt $TINY --tokenizer byte --steps 2 --out utf8 >/dev/null 2>err &&
     ok "invalid UTF-8 text is accepted (byte-level BPE)" || bad "invalid UTF-8 text"
+
+# ---- keeping the best model, stopping early ------------------------------------------------
+# The best validation loss's weights stay in DIR; the checkpoint has the newest.
+# (a constant rate this high makes the loss climb after step 2)
+if "$Z" pretrain gpt --data data.txt $TINY --tokenizer byte --steps 12 --eval-every 2 \
+    --lr 0.3 --warmup 0 --schedule constant --best-metric loss --out best >out 2>err; then
+    # argmin of val_loss in metrics.jsonl (first of equals) against what the run reports
+    want=$(grep val_loss best/metrics.jsonl |
+        sed 's/.*"step":\([0-9]*\),"val_loss":\([^,}]*\).*/\2 \1/' | sort -g -s -k1,1 | head -1)
+    got=$(sed -n 's/.*the best model: val loss \([0-9.]*\) at step \([0-9]*\).*/\1 \2/p' out)
+    if [ -n "$got" ] && [ "${got#* }" = "${want#* }" ] &&
+        awk -v a="${got% *}" -v b="${want% *}" 'BEGIN { exit !(a - b < 1e-4 && b - a < 1e-4) }'; then
+        ok "--best-metric loss: the run reports the lowest val loss of metrics.jsonl ($got)"
+    else
+        bad "--best-metric loss: reported '$got', metrics.jsonl has '$want'"
+    fi
+    if [ "${got#* }" != 12 ] && ! cmp -s best/model.safetensors best/checkpoint/model.safetensors; then
+        ok "--best-metric: DIR holds the best weights, the checkpoint the newest"
+    else
+        bad "--best-metric: DIR's weights are the newest"
+    fi
+else
+    bad "--best-metric loss run"
+fi
+# With --lr 0 the loss never improves: --patience 2 stops at the third evaluation, also
+# across a --resume (the evaluations since the best are in the state).
+if "$Z" pretrain gpt --data data.txt $TINY --tokenizer byte --steps 20 --eval-every 2 \
+    --lr 0 --min-lr 0 --patience 2 --stop-at 4 --out pat >out 2>err &&
+    "$Z" pretrain gpt --out pat --resume >out 2>err &&
+    grep -q "stopping early" err && grep -q "^step 6/20" out &&
+    [ -s pat/model.safetensors ]; then
+    ok "--patience 2 stops at step 6, counting evaluations across --resume"
+else
+    bad "--patience across --resume"; sed 's/^/     | /' out
+fi
+expect_fail "--best-metric without validation" "needs validation data" --data data.txt $TINY \
+    --val-fraction 0 --best-metric loss --out out_bad
+"$Z" pretrain gpt --data data.txt $TINY --tokenizer byte --steps 2 --best-metric f1 \
+    --out nometric >out 2>err
+grep -q "best-metric f1: the evaluation reports no such metric (it reports loss)" err &&
+    ok "--best-metric of a metric the model lacks names the ones it has" ||
+    bad "--best-metric unknown metric"
 
 cli_finish

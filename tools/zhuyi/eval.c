@@ -168,7 +168,7 @@ int zy_cli_eval(int argc, char **argv) {
     if (!k) {
         rc = zy_cli_die("eval: the model in %s is a '%s' (%s), which zhuyi eval does not "
                         "handle (it evaluates %s models)", dir, c->model_type,
-                        c->architecture, zy_cli_kind_names());
+                        c->architecture, zy_cli_kind_names("pretrain"));
         goto done;
     }
     if (!(opts = calloc(1, k->opts_size ? k->opts_size : 1))) {

@@ -35,12 +35,14 @@ typedef struct cli_data {
     zy_data_source *train;    // training (NULL for eval)
     zy_data_source *val;      // validation, or the evaluation's one-pass source; or NULL
     size_t n_train, n_val;    // sizes in the kind's unit (tokens, examples)
+    size_t train_rows;        // rows of the training source per epoch (for --epochs)
     int batch, seq;           // eval: the shape chosen
     size_t rows;              // eval: sequences in val
     void *impl;               // the kind's own (token arrays, corpora): free_data
 } cli_data;
 
 typedef struct cli_kind {
+    const char *verb;             // "pretrain" or "finetune": the command that trains it
     const char *name;             // "gpt", "bert": `zhuyi pretrain NAME`
     const char *what;             // for help: what is trained
     const char *default_config;   // preset of a new model
@@ -50,6 +52,7 @@ typedef struct cli_kind {
     const char *eval_unit;        // what an evaluation's count is ("tokens", "masked tokens")
     const char *loss_metric;      // eval: the metric reported as loss and perplexity (NULL:
                                   // the model's loss)
+    const char *best_metric;      // finetune: the default --best-metric (NULL: none)
     size_t opts_size;             // the kind's options (its own flags)
     void (*opts_init)(void *opts);
     // One of the kind's flags (value: the next argument or NULL): returns how many values
@@ -70,13 +73,13 @@ typedef struct cli_kind {
 
 extern const cli_kind zy_cli_kind_gpt, zy_cli_kind_bert;
 
-// The kind called name, or NULL.
-const cli_kind *zy_cli_kind_named(const char *name);
+// The kind of command `verb` ("pretrain", "finetune") called name, or NULL.
+const cli_kind *zy_cli_kind_named(const char *verb, const char *name);
 // The i-th kind of the table (0, 1, ...), NULL past its end.
 const cli_kind *zy_cli_kind_at(int i);
 // The kind whose is_model accepts the model, or NULL.
 const cli_kind *zy_cli_kind_of(const zy_model_info *info);
-// "gpt, bert", for messages.
-const char *zy_cli_kind_names(void);
+// The names of the kinds of command `verb`, e.g. "gpt, bert", for messages.
+const char *zy_cli_kind_names(const char *verb);
 
 #endif

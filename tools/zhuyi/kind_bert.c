@@ -266,7 +266,7 @@ static int bert_data_(const void *opts, const cli_data_params *p, cli_data *d) {
                   "(--val-fraction)", &b->val, sp, p->batch, &d->val) ||
          unigram_baseline(p, &b->train, d->val)))
         return 1;
-    d->n_train = zy_data_source_get_info(d->train)->n_items;
+    d->n_train = d->train_rows = zy_data_source_get_info(d->train)->n_items;
     d->n_val = d->val ? zy_data_source_get_info(d->val)->n_items : 0;
     return 0;
 }
@@ -299,6 +299,7 @@ static int bert_eval_data(const void *opts, const cli_data_params *p, cli_data *
 }
 
 const cli_kind zy_cli_kind_bert = {
+    .verb = "pretrain",
     .name = "bert",
     .what = "a BERT on text: masked-LM and next-sentence pretraining",
     .default_config = "bert-mini",

@@ -67,6 +67,7 @@ static int gpt_data_(const void *opts, const cli_data_params *p, cli_data *d) {
         (n_val && zy_lm_stream_create(&d->val, val, n_val, &vp)))
         return zy_cli_die("%s: %s", p->cmd, zy_last_error());
     d->n_train = n_train;
+    d->train_rows = (n_train - 1) / (size_t)p->seq; // windows of seq + 1 tokens
     d->n_val = n_val;
     return 0;
 }
@@ -105,6 +106,7 @@ static int gpt_eval_data(const void *opts, const cli_data_params *p, cli_data *d
 }
 
 const cli_kind zy_cli_kind_gpt = {
+    .verb = "pretrain",
     .name = "gpt",
     .what = "a GPT (GPT-2 architecture) on text: next-token prediction",
     .default_config = "gpt-micro",

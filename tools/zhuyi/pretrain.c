@@ -1,8 +1,10 @@
-// `zhuyi pretrain KIND` (gpt, bert): flags, then the set-up of a run: the tokenizer (byte,
+// `zhuyi pretrain KIND` (gpt, bert) and `zhuyi finetune KIND` (the task kinds): flags,
+// then the set-up of a run: the tokenizer (byte,
 // a BPE or WordPiece trained on the data, or a file), the model (a preset/config.json,
 // --init DIR, or the run in --out DIR on --resume), and the data sources. One body for
 // every kind of model: what differs (default preset and tokenizer, the kind's own data
-// flags, how text becomes data sources, which models fit) is the kind's entry (kind.h).
+// flags, how text becomes data sources, which models fit) is the kind's entry (kind.h);
+// what differs between the two commands is a few defaults (verb_defaults).
 // Every input is checked before anything is written. The loop, metrics and saving are
 // pretrain_loop.c.
 // realpath (XSI)
@@ -46,30 +48,36 @@ static const char usage_common[] =
     "  --resume              continue the run saved in --out DIR, bit-exactly (same\n"
     "                        hyper-parameters and data; only --steps may change)\n"
     "data:\n"
-    "  --data FILE...        training text, one or more files\n"
-    "  --val-data FILE       validation text (default: hold out the end of the data)\n"
+    "  --data FILE...        training text, one or more files (--train: the same)\n"
+    "  --val-data FILE       validation text (default: hold out the end of the data;\n"
+    "                        --val: the same)\n"
     "  --val-fraction F      share of the training data held out for validation, taken\n"
-    "                        from the end; 0 = no validation (default 0.05)\n"
+    "                        from the end; 0 = no validation (default 0.05; finetune:\n"
+    "                        0.1 of the examples, a seeded choice)\n"
     "  --no-shuffle          batches in the data's order (default: a seeded random order,\n"
     "                        a new one each epoch)\n"
     "optimization:\n"
-    "  --steps N             optimizer steps (default 1000)\n"
-    "  --batch B             sequences per micro-batch (default 8)\n"
+    "  --steps N             optimizer steps (default 1000; finetune: from --epochs)\n"
+    "  --epochs X            steps for X passes over the training rows (finetune: 3)\n"
+    "  --batch B             sequences per micro-batch (default 8; finetune: 16)\n"
     "  --seq T               tokens per sequence, at most the model's positions (default\n"
     "                        128, or the positions if fewer)\n"
     "  --grad-accum K        micro-batches per step; loss scaled by 1/K (default 1)\n"
-    "  --lr X                peak learning rate (default 6e-4)\n"
+    "  --lr X                peak learning rate (default 6e-4; finetune: 5e-5)\n"
     "  --min-lr X            end of the cosine/linear decay, at most --lr (default\n"
-    "                        lr/10; unused by constant)\n"
+    "                        lr/10, finetune: 0; unused by constant)\n"
     "  --warmup N            linear warmup steps, at most --steps (default 100, or\n"
-    "                        steps/10 if that is longer than the run; a --resume with a\n"
+    "                        steps/10 if that is longer than the run; finetune:\n"
+    "                        steps/10; a --resume with a\n"
     "                        smaller --steps may end inside it)\n"
-    "  --schedule S          cosine, linear or constant (default cosine)\n"
+    "  --schedule S          cosine, linear or constant (default cosine; finetune:\n"
+    "                        linear)\n"
     "  --weight-decay X      AdamW decay of matmul weights; none on biases, layernorms,\n"
-    "                        embeddings (default 0.1); betas 0.9, 0.95, eps 1e-8\n"
+    "                        embeddings (default 0.1; finetune: 0.01); betas 0.9,\n"
+    "                        0.95, eps 1e-8\n"
     "  --grad-clip X         clip the global gradient norm to X; 0 = off (default 1.0)\n"
     "  --dropout P           dropout on embeddings, attention and residuals, replacing the\n"
-    "                        config's (default 0)\n"
+    "                        config's (default 0; finetune: the config's)\n"
     "  --seed S              weights, dropout masks, data order and masks (default 1337)\n"
     "  --skip-nonfinite N    skip (no update) up to N steps whose loss or gradient norm is\n"
     "                        NaN or infinite, saying so; the next one stops the run\n"
@@ -78,16 +86,29 @@ static const char usage_common[] =
     "  --out DIR             output directory (required; must not hold a model unless\n"
     "                        --resume)\n"
     "  --eval-every N        validate every N steps and at the end; 0 = only at the end\n"
-    "                        (default 100)\n"
+    "                        (default 100; finetune: every epoch)\n"
     "  --eval-batches N      batches per validation, 0 = the whole set (default 20)\n"
     "  --save-every N        save every N steps and at the end; 0 = only at the end\n"
-    "                        (default 500)\n"
+    "                        (default 500; finetune: every evaluation)\n"
+    "  --best-metric NAME    keep the model of the best evaluation in DIR (loss or one of\n"
+    "                        the metrics evaluations print; losses lower, others higher\n"
+    "                        are better); checkpoints keep the newest state for --resume\n"
+    "                        (default: DIR holds the newest weights; finetune: the\n"
+    "                        kind's metric, e.g. accuracy)\n"
+    "  --patience N          stop after N evaluations in a row without a better\n"
+    "                        --best-metric (default loss); 0 = never (default 0)\n"
     "  --stop-at N           stop after step N, saving, as if interrupted (for training in\n"
     "                        several sittings with --resume; default: never)\n"
     "  --log-every N         plain progress lines every N steps when stderr is not a\n"
     "                        terminal (default 10)\n"
     "  --threads N           kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n";
+
+static const char usage_finetune_examples[] =
+    "examples:\n"
+    "  zhuyi finetune classify --init runs/bert --train reviews.tsv --val dev.tsv \\\n"
+    "                          --out runs/sentiment\n"
+    "  zhuyi finetune tag --init runs/bert --train wsj.txt --epochs 5 --out runs/pos\n";
 
 static const char usage_examples[] =
     "examples:\n"
@@ -96,15 +117,36 @@ static const char usage_examples[] =
     "  zhuyi pretrain bert --data kjv-chapters.txt --tokenizer wordpiece:8192 \\\n"
     "                      --config bert-mini --whole-word-mask --steps 3000 --out runs/bert\n";
 
-static void usage(FILE *f, const cli_kind *k) {
-    const char *name = k ? k->name : "gpt|bert";
-    fprintf(f, usage_head, name, name, k ? k->what : "a model of one of the kinds below");
+static const char usage_finetune_head[] =
+    "usage: zhuyi finetune %s --train FILE [--val FILE] --init DIR --out DIR [options]\n"
+    "       zhuyi finetune %s --train FILE --config PRESET --tokenizer SPEC --out DIR ...\n"
+    "       zhuyi finetune %s --out DIR --resume [--steps N] [output options]\n"
+    "\n"
+    "Fine-tunes %s\n"
+    "and writes a Hugging Face model directory: DIR/config.json (with the labels),\n"
+    "model.safetensors (the weights of the best evaluation by --best-metric), tokenizer.json;\n"
+    "the newest checkpoint in DIR/checkpoint-STEP for --resume; metrics.jsonl and loss.svg.\n"
+    "The flags are `zhuyi pretrain`'s, with the defaults for fine-tuning given below as\n"
+    "\"finetune: ...\". Kinds: %s (zhuyi finetune KIND --help).\n"
+    "\n";
+
+static void usage(FILE *f, const char *verb, const cli_kind *k) {
+    bool ft = !strcmp(verb, "finetune");
+    const char *what = k ? k->what : "a model of one of the kinds below";
+    char names[256];
+    snprintf(names, sizeof names, "%s", zy_cli_kind_names(verb));
+    for (char *c = names; *c; c++)
+        if (*c == ',') *c = '|';
+    const char *name = k ? k->name : names;
+    if (ft) fprintf(f, usage_finetune_head, name, name, name, what, zy_cli_kind_names(verb));
+    else fprintf(f, usage_head, name, name, what);
     fputs(usage_common, f);
-    if (k) fprintf(f, "%s (zhuyi pretrain %s):\n%s\n", k->name, k->name, k->help);
-    else {
-        fprintf(f, "gpt:\n%s\nbert:\n%s\n", zy_cli_kind_gpt.help, zy_cli_kind_bert.help);
+    for (int i = 0; zy_cli_kind_at(i); i++) {
+        const cli_kind *x = zy_cli_kind_at(i);
+        if ((k && x != k) || strcmp(x->verb, verb)) continue;
+        fprintf(f, "%s (zhuyi %s %s):\n%s\n", x->name, verb, x->name, x->help);
     }
-    fputs(usage_examples, f);
+    fputs(ft ? usage_finetune_examples : usage_examples, f);
 }
 
 // ---- flag parsing ---------------------------------------------------------------------
@@ -131,7 +173,10 @@ typedef struct flags {
     const char *config, *tokenizer, *init;
     const char *fixed_flag; // a flag that changes the math (refused on --resume)
     bool steps_given, seq_given, min_lr_given, warmup_given;
-    bool eval_batches_given, eval_every_given, save_every_given, skip_given;
+    bool eval_batches_given, eval_every_given, save_every_given, skip_given, patience_given;
+    bool batch_given, lr_given, schedule_given, decay_given, dropout_given;
+    bool val_fraction_given;
+    float epochs;           // 0: not given
     int threads;
 } flags;
 
@@ -155,7 +200,7 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
         long l;
         int bad = 0, takes = 1, fixed = 1, k;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout, r->kind);
+            usage(stdout, r->kind->verb, r->kind);
             return -2;
         } else if (!strcmp(a, "--resume")) {
             r->resume = true;
@@ -167,7 +212,7 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             if (k) return 1;
         } else if (!v) {
             return zy_cli_die("%s: '%s' needs a value or is unknown (see --help)", r->cmd, a);
-        } else if (!strcmp(a, "--data")) {
+        } else if (!strcmp(a, "--data") || !strcmp(a, "--train")) {
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) r->data[r->n_data++] = argv[++i];
             takes = fixed = 0;
         } else if (!strcmp(a, "--config")) {
@@ -176,10 +221,11 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             f->tokenizer = v;
         } else if (!strcmp(a, "--init")) {
             f->init = v;
-        } else if (!strcmp(a, "--val-data")) {
+        } else if (!strcmp(a, "--val-data") || !strcmp(a, "--val")) {
             r->val_data = v;
         } else if (!strcmp(a, "--val-fraction")) {
             bad = parse_float(v, 0, 0.9, &r->val_fraction);
+            f->val_fraction_given = true;
         } else if (!strcmp(a, "--out")) {
             r->out = v;
             fixed = 0;
@@ -187,8 +233,12 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             bad = parse_long(v, 1, LIMIT_STEPS, &p->steps);
             f->steps_given = true;
             fixed = 0;
+        } else if (!strcmp(a, "--epochs")) {
+            bad = parse_float(v, 1e-6, 1e6, &f->epochs);
+            fixed = 0;
         } else if (!strcmp(a, "--batch")) {
             bad = zy_cli_parse_int(v, 1, 1 << 20, &p->batch);
+            f->batch_given = true;
         } else if (!strcmp(a, "--seq")) {
             bad = zy_cli_parse_int(v, 1, 1 << 20, &p->seq);
             f->seq_given = true;
@@ -196,6 +246,7 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             bad = zy_cli_parse_int(v, 1, 65535, &p->grad_accum);
         } else if (!strcmp(a, "--lr")) {
             bad = parse_float(v, 0, 10, &p->lr);
+            f->lr_given = true;
         } else if (!strcmp(a, "--min-lr")) {
             bad = parse_float(v, 0, 10, &p->min_lr);
             f->min_lr_given = true;
@@ -204,12 +255,15 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             f->warmup_given = true;
         } else if (!strcmp(a, "--schedule")) {
             bad = zy_schedule_kind_parse(v, &p->schedule) || p->schedule == ZY_SCHEDULE_NOAM;
+            f->schedule_given = true;
         } else if (!strcmp(a, "--weight-decay")) {
             bad = parse_float(v, 0, 10, &p->weight_decay);
+            f->decay_given = true;
         } else if (!strcmp(a, "--grad-clip")) {
             bad = parse_float(v, 0, 1e6, &p->grad_clip);
         } else if (!strcmp(a, "--dropout")) {
             bad = parse_float(v, 0, 0.95, &p->dropout);
+            f->dropout_given = true;
         } else if (!strcmp(a, "--seed")) {
             char *end;
             errno = 0;
@@ -230,6 +284,13 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
         } else if (!strcmp(a, "--save-every")) {
             bad = parse_long(v, 0, LIMIT_STEPS, &r->save_every);
             f->save_every_given = true;
+            fixed = 0;
+        } else if (!strcmp(a, "--best-metric")) {
+            r->best_metric = v;
+            bad = !*v;
+        } else if (!strcmp(a, "--patience")) {
+            bad = parse_long(v, 0, LIMIT_STEPS, &r->patience);
+            f->patience_given = true;
             fixed = 0;
         } else if (!strcmp(a, "--stop-at")) {
             bad = parse_long(v, 1, LIMIT_STEPS, &r->stop_at);
@@ -320,7 +381,7 @@ static int load_config(const char *cmd, const char *name, zy_config **out) {
     return zy_cli_die("%s: --config '%s' is neither a preset (%s) nor a file", cmd, name, list);
 }
 
-static int make_model(pretrain_run *r, const flags *f) {
+static int make_model(pretrain_run *r, const flags *f, bool ft) {
     const cli_kind *k = r->kind;
     int vocab = zy_tokenizer_vocab_size(r->tok);
     if (f->init || r->resume) {
@@ -357,8 +418,12 @@ static int make_model(pretrain_run *r, const flags *f) {
                           r->cmd, info->model_type, info->architecture, r->cmd,
                           zy_cli_kind_of(info) ? " (see `zhuyi pretrain --help`)" : "");
     if (k->check && k->check(r->opts, r->cmd, r->model, r->tok, true)) return 1;
-    if (zy_model_set_dropout(r->model, r->tp.dropout))
+    // Fine-tuning keeps the model's own dropout (its config's) unless --dropout is given.
+    if (ft && !f->dropout_given) {
+        r->tp.dropout = info->dropout;
+    } else if (zy_model_set_dropout(r->model, r->tp.dropout)) {
         return zy_cli_die("%s: %s", r->cmd, zy_last_error());
+    }
     return 0;
 }
 
@@ -380,6 +445,41 @@ static int state_list(const pretrain_run *r, const char *state, const char *key,
     }
     cJSON_Delete(j);
     if (m < 0) return zy_cli_die("%s: %s: %s is not a list of strings", r->cmd, state, key);
+    return 0;
+}
+
+// A number stored in the state under key (absent: *out unchanged); 1 (printed) if it is
+// not one.
+static int state_number(const pretrain_run *r, const char *state, const char *key,
+                        double *out) {
+    char buf[64], *end;
+    if (zy_trainer_state_get(state, key, buf, sizeof buf)) return 0;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (!buf[0] || *end || errno)
+        return zy_cli_die("%s: %s: %s '%s' is not a number", r->cmd, state, key, buf);
+    *out = v;
+    return 0;
+}
+
+// On --resume: the best metric, its best value so far and the patience left.
+static int best_state(pretrain_run *r, const char *state, const flags *f) {
+    static char name[256];
+    if (zy_trainer_state_get(state, "best_metric", name, sizeof name) || !name[0]) return 0;
+    r->best_metric = name;
+    double step = -1, bad = 0, patience = (double)r->patience;
+    if (state_number(r, state, "best_value", &r->best_value) ||
+        state_number(r, state, "best_step", &step) ||
+        state_number(r, state, "bad_evals", &bad) ||
+        (!f->patience_given && state_number(r, state, "patience", &patience)))
+        return 1;
+    if (!(step >= -1 && step <= LIMIT_STEPS && bad >= 0 && bad <= LIMIT_STEPS &&
+          patience >= 0 && patience <= LIMIT_STEPS))
+        return zy_cli_die("%s: %s: best_step, bad_evals or patience out of range", r->cmd,
+                          state);
+    r->best_step = (long)step;
+    r->bad_evals = (long)bad;
+    r->patience = (long)patience;
     return 0;
 }
 
@@ -432,6 +532,7 @@ static int load_resume(pretrain_run *r, const flags *f) {
         i += 1 + n;
     }
     if (!zy_trainer_state_get(state, "val_data", val, sizeof val) && val[0]) r->val_data = val;
+    if (best_state(r, state, f)) return 1;
     if (!zy_trainer_state_get(state, "val_fraction", frac, sizeof frac))
         r->val_fraction = strtof(frac, NULL);
     return 0;
@@ -468,18 +569,64 @@ static void run_free(pretrain_run *r) {
     free(r->opts);
 }
 
-int zy_cli_pretrain(int argc, char **argv) {
+// What `zhuyi finetune` does differently from `zhuyi pretrain` when a flag is not given:
+// the usual fine-tuning recipe (BERT's paper, Hugging Face's Trainer), a run measured in
+// epochs, validated each epoch and keeping its best evaluation.
+static void finetune_defaults(pretrain_run *r, flags *f) {
+    zy_trainer_params *p = &r->tp;
+    if (!f->batch_given) p->batch = 16;
+    if (!f->lr_given) p->lr = 5e-5f;
+    if (!f->min_lr_given) p->min_lr = 0, f->min_lr_given = true;
+    if (!f->schedule_given) p->schedule = ZY_SCHEDULE_LINEAR;
+    if (!f->decay_given) p->weight_decay = 0.01f;
+    if (!f->val_fraction_given) r->val_fraction = 0.1f;
+    if (!f->steps_given && !f->epochs) f->epochs = 3;
+}
+
+// After the data sources exist: --epochs as steps, the warmup, and (finetune) the
+// evaluation and save cadence of one epoch and the kind's best metric.
+static int resolve_steps(pretrain_run *r, flags *f, bool ft) {
+    zy_trainer_params *p = &r->tp;
+    double rows = (double)p->batch * p->grad_accum;
+    long per_epoch = (long)ceil((double)r->src.train_rows / rows);
+    if (per_epoch < 1) per_epoch = 1;
+    if (f->epochs) {
+        double steps = ceil(f->epochs * (double)r->src.train_rows / rows);
+        if (steps > LIMIT_STEPS)
+            return zy_cli_die("%s: --epochs %g is %.0f steps, more than %ld", r->cmd,
+                              (double)f->epochs, steps, LIMIT_STEPS);
+        p->steps = steps < 1 ? 1 : (long)steps;
+    }
+    if (r->resume) return 0;
+    if (ft && !f->warmup_given) p->warmup = p->steps / 10, f->warmup_given = true;
+    if (p->warmup > p->steps) {
+        if (f->warmup_given)
+            return zy_cli_die("%s: --warmup %ld is longer than --steps %ld", r->cmd, p->warmup,
+                              p->steps);
+        p->warmup = p->steps / 10;
+    }
+    if (ft && !f->eval_every_given) r->eval_every = per_epoch;
+    if (ft && !f->save_every_given) r->save_every = r->eval_every;
+    if (ft && !r->best_metric && r->src.val) r->best_metric = r->kind->best_metric;
+    return 0;
+}
+
+// `zhuyi pretrain KIND ...` and `zhuyi finetune KIND ...`: one body.
+static int train_command(const char *verb, int argc, char **argv) {
+    bool ft = !strcmp(verb, "finetune");
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout, NULL);
+        usage(argc < 2 ? stderr : stdout, verb, NULL);
         return argc < 2 ? 2 : 0;
     }
-    const cli_kind *kind = zy_cli_kind_named(argv[1]);
+    const cli_kind *kind = zy_cli_kind_named(verb, argv[1]);
     if (!kind)
-        return zy_cli_die("pretrain: unknown model kind '%s' (%s)", argv[1], zy_cli_kind_names());
-    if (argc > 4096) return zy_cli_die("pretrain %s: too many arguments", kind->name);
+        return zy_cli_die("%s: unknown %s '%s' (%s)", verb, ft ? "task" : "model kind",
+                          argv[1], zy_cli_kind_names(verb));
+    if (argc > 4096) return zy_cli_die("%s %s: too many arguments", verb, kind->name);
     pretrain_run r = {.kind = kind, .tp = zy_trainer_default_params(), .val_fraction = 0.05f,
-                      .eval_every = 100, .save_every = 500, .log_every = 10};
-    snprintf(r.cmd, sizeof r.cmd, "pretrain %s", kind->name);
+                      .eval_every = 100, .save_every = 500, .log_every = 10,
+                      .best_step = -1};
+    snprintf(r.cmd, sizeof r.cmd, "%s %s", verb, kind->name);
     flags f = {0};
     const char *data_buf[4096], *kind_buf[4096];
     r.data = data_buf;
@@ -499,8 +646,10 @@ int zy_cli_pretrain(int argc, char **argv) {
     } else {
         char model_file[4096], found[4096];
         snprintf(model_file, sizeof model_file, "%s/model.safetensors", r.out);
+        if (ft) finetune_defaults(&r, &f);
         if (!r.n_data)
-            rc = zy_cli_die("%s: --data FILE... is required", r.cmd);
+            rc = zy_cli_die("%s: %s FILE%s is required", r.cmd, ft ? "--train" : "--data",
+                            ft ? "" : "...");
         else if (f.init && f.config)
             rc = zy_cli_die("%s: --init and --config exclude each other", r.cmd);
         else if (file_exists(model_file) || !zy_checkpoint_find(r.out, found, sizeof found))
@@ -512,12 +661,9 @@ int zy_cli_pretrain(int argc, char **argv) {
             rc = zy_cli_die("%s: --min-lr %g is above --lr %g: the decay would raise the "
                             "learning rate (--min-lr must be at most --lr)", r.cmd,
                             (double)r.tp.min_lr, (double)r.tp.lr);
-        if (!rc && r.tp.warmup > r.tp.steps) {
-            if (f.warmup_given)
-                rc = zy_cli_die("%s: --warmup %ld is longer than --steps %ld", r.cmd,
-                                r.tp.warmup, r.tp.steps);
-            r.tp.warmup = r.tp.steps / 10;
-        }
+        if (!rc && f.warmup_given && !f.epochs && r.tp.warmup > r.tp.steps)
+            rc = zy_cli_die("%s: --warmup %ld is longer than --steps %ld", r.cmd,
+                            r.tp.warmup, r.tp.steps);
     }
     for (int i = 0; i < r.n_data && !rc; i++)
         if (!file_exists(r.data[i]))
@@ -526,10 +672,16 @@ int zy_cli_pretrain(int argc, char **argv) {
         rc = zy_cli_die("%s: --val-data %s: %s", r.cmd, r.val_data, strerror(errno));
     if (rc) goto done;
     if (r.val_data && (r.val_abs = realpath(r.val_data, NULL))) r.val_data = r.val_abs;
+    if (!r.resume && (r.best_metric || r.patience) && !r.val_data && r.val_fraction <= 0) {
+        rc = zy_cli_die("%s: %s needs validation data (--val-data or --val-fraction)", r.cmd,
+                        r.best_metric ? "--best-metric" : "--patience");
+        goto done;
+    }
+    if (r.patience && !r.best_metric) r.best_metric = "loss";
 
     const char *tspec = f.tokenizer ? f.tokenizer : f.init ? f.init : kind->default_tokenizer;
     if (r.resume) tspec = r.out;
-    if ((rc = make_tokenizer(&r, tspec)) || (rc = make_model(&r, &f))) goto done;
+    if ((rc = make_tokenizer(&r, tspec)) || (rc = make_model(&r, &f, ft))) goto done;
     int npos = zy_model_get_info(r.model)->max_positions;
     if (!r.resume && !f.seq_given && r.tp.seq > npos) r.tp.seq = npos;
     if (r.tp.seq > npos) {
@@ -541,7 +693,7 @@ int zy_cli_pretrain(int argc, char **argv) {
                           .n_files = r.n_data, .val_file = r.val_data,
                           .val_fraction = r.val_fraction, .batch = r.tp.batch, .seq = r.tp.seq,
                           .seed = r.tp.seed, .shuffle = r.tp.shuffle};
-    if ((rc = kind->data(r.opts, &dp, &r.src))) goto done;
+    if ((rc = kind->data(r.opts, &dp, &r.src)) || (rc = resolve_steps(&r, &f, ft))) goto done;
     // Absolute paths, so --resume works from any working directory (the state's
     // train_hash catches files whose contents changed).
     r.data_json = json_list(r.data, r.n_data, true);
@@ -555,3 +707,6 @@ done:
     run_free(&r);
     return rc;
 }
+
+int zy_cli_pretrain(int argc, char **argv) { return train_command("pretrain", argc, argv); }
+int zy_cli_finetune(int argc, char **argv) { return train_command("finetune", argc, argv); }

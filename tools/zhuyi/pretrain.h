@@ -31,6 +31,16 @@ typedef struct pretrain_run {
     char ckpt[4096];          // on --resume: the checkpoint directory it continues from
     zy_trainer_params tp;
     long eval_every, save_every, stop_at, log_every;
+    // Keeping the best model: with best_metric ("loss" or one of the evaluation's
+    // metrics), DIR's own config.json + model.safetensors hold the weights of the best
+    // evaluation so far (checkpoints keep the newest state for --resume); NULL: DIR holds
+    // the newest weights. patience: stop after that many evaluations in a row without a
+    // better value (0: never).
+    const char *best_metric;
+    long patience;
+    double best_value;        // restored on --resume, with best_step and bad_evals
+    long best_step;           // -1: no evaluation yet
+    long bad_evals;           // evaluations since the best
     const char **kind_flags;  // (n_kind_flags) the kind's flags and values as given
     int n_kind_flags;
     bool kind_flags_owned;    // strdup'ed from the saved state (freed)

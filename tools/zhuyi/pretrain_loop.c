@@ -4,7 +4,8 @@
 //
 // Saving is zy_trainer_save_checkpoint: the model and the training state as one unit
 // (DIR/checkpoint-STEP, switched in by the link DIR/checkpoint), and the same weights as
-// DIR's own config.json + model.safetensors. tokenizer.json (and a WordPiece's vocab.txt)
+// DIR's own config.json + model.safetensors, or, with a best metric (--best-metric), the
+// best evaluation's weights there instead (--patience stops a run that no longer improves). tokenizer.json (and a WordPiece's vocab.txt)
 // is written once, before the first step.
 #include <errno.h>
 #include <math.h>
@@ -49,10 +50,14 @@ typedef struct loop {
 
 static int save(loop *L) {
     pretrain_run *r = L->r;
-    char frac[32], eval_every[32], save_every[32];
+    char frac[32], eval_every[32], save_every[32], best[4][32];
     snprintf(frac, sizeof frac, "%.9g", (double)r->val_fraction);
     snprintf(eval_every, sizeof eval_every, "%ld", r->eval_every);
     snprintf(save_every, sizeof save_every, "%ld", r->save_every);
+    snprintf(best[0], sizeof best[0], "%.17g", r->best_value);
+    snprintf(best[1], sizeof best[1], "%ld", r->best_step);
+    snprintf(best[2], sizeof best[2], "%ld", r->bad_evals);
+    snprintf(best[3], sizeof best[3], "%ld", r->patience);
     zy_safetensors_kv extra[] = {
         {"kind", r->kind->name},
         {"kind_flags", r->kind_json},
@@ -61,12 +66,68 @@ static int save(loop *L) {
         {"val_fraction", frac},
         {"eval_every", eval_every},
         {"save_every", save_every},
+        {"best_metric", r->best_metric ? r->best_metric : ""},
+        {"best_value", best[0]},
+        {"best_step", best[1]},
+        {"bad_evals", best[2]},
+        {"patience", best[3]},
     };
-    if (zy_trainer_save_checkpoint(L->t, r->out, extra, (int)(sizeof extra / sizeof extra[0])))
+    // With a best metric, DIR's model files are the best evaluation's (keep_best).
+    unsigned flags = r->best_metric ? ZY_CHECKPOINT_KEEP_MODEL_FILES : 0;
+    if (zy_trainer_save_checkpoint(L->t, r->out, extra, (int)(sizeof extra / sizeof extra[0]),
+                                   flags))
         return zy_cli_die("%s: saving step %ld: %s (the previous checkpoint, if any, is "
                           "intact: --resume continues from it)", r->cmd,
                           zy_trainer_step_count(L->t), zy_last_error());
     return zy_svg_loss(L->svg, &L->metrics);
+}
+
+// Losses and errors are better lower, every other metric (accuracy, F1, ...) higher.
+static bool lower_is_better(const char *name) {
+    size_t n = strlen(name);
+    return (n >= 4 && !strcmp(name + n - 4, "loss")) || !strcmp(name, "mse") ||
+           !strcmp(name, "mae") || !strcmp(name, "perplexity");
+}
+
+// After an evaluation at `step`: a better value of the best metric writes the model into
+// DIR as the best so far; otherwise it counts towards --patience (*stop set when it runs
+// out). The value is the loss or one of the evaluation's metrics.
+static int keep_best(loop *L, long step, float val_loss, const zy_metric_set *m, bool *stop) {
+    pretrain_run *r = L->r;
+    if (!r->best_metric) return 0;
+    double v = val_loss;
+    if (strcmp(r->best_metric, "loss")) {
+        const zy_metric *x = zy_metric_set_find(m, r->best_metric);
+        if (!x) {
+            char names[512] = "loss";
+            for (int i = 0; i < m->n; i++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), ", %s",
+                         m->m[i].name);
+            return zy_cli_die("%s: --best-metric %s: the evaluation reports no such metric "
+                              "(it reports %s)", r->cmd, r->best_metric, names);
+        }
+        v = x->value;
+    }
+    bool lower = lower_is_better(r->best_metric);
+    if (r->best_step >= 0 && !(lower ? v < r->best_value : v > r->best_value)) {
+        r->bad_evals++;
+        if (r->patience && r->bad_evals >= r->patience) {
+            zy_progress_print(&L->prog, "step %ld: no better val %s than %.4f (step %ld) in %ld "
+                              "evaluations: stopping early", step, r->best_metric,
+                              r->best_value, r->best_step, r->bad_evals);
+            *stop = true;
+        }
+        return 0;
+    }
+    // Atomic file by file; config.json does not change during a run, so a kill between
+    // the two leaves a whole model.
+    if (zy_model_save(r->model, r->out))
+        return zy_cli_die("%s: saving the best model (step %ld): %s", r->cmd, step,
+                          zy_last_error());
+    r->best_value = v;
+    r->best_step = step;
+    r->bad_evals = 0;
+    return 0;
 }
 
 // " (name value, ...)" of a metric set (empty for a model that reports none).
@@ -80,13 +141,15 @@ static void format_metrics(char *buf, size_t cap, const zy_metric_set *m) {
     if (n && n + 1 < cap) buf[n] = ')', buf[n + 1] = '\0';
 }
 
-static int evaluate(loop *L, long step, float *val_loss, zy_metric_set *metrics) {
+static int evaluate(loop *L, long step, float *val_loss, zy_metric_set *metrics, bool *stop) {
     if (zy_trainer_evaluate_metrics(L->t, val_loss, metrics))
         return zy_cli_die("%s: evaluation: %s", L->r->cmd, zy_last_error());
     char ms[512];
     format_metrics(ms, sizeof ms, metrics);
     zy_progress_print(&L->prog, "step %ld: val loss %.4f%s", step, (double)*val_loss, ms);
-    if (zy_metrics_val(&L->metrics, step, *val_loss, metrics)) return 1;
+    if (zy_metrics_val(&L->metrics, step, *val_loss, metrics) ||
+        keep_best(L, step, *val_loss, metrics, stop))
+        return 1;
     return zy_svg_loss(L->svg, &L->metrics);
 }
 
@@ -109,7 +172,7 @@ static int run(loop *L) {
     zy_metric_set val_metrics = {0};
     long val_step = -1, step = start;
     double run_t0 = zy_progress_now();
-    bool stopped = false;
+    bool stopped = false, early = false;
     catch_signals();
     while (step < p->steps && !interrupted) {
         zy_step_info info;
@@ -130,9 +193,10 @@ static int run(loop *L) {
         zy_progress_step(&L->prog, step, info.loss, info.lr, ms, tok_s);
         bool last = step == p->steps || step == r->stop_at;
         if (r->src.val && ((r->eval_every && step % r->eval_every == 0) || last)) {
-            if (evaluate(L, step, &val_loss, &val_metrics)) return 1;
+            if (evaluate(L, step, &val_loss, &val_metrics, &early)) return 1;
             val_step = step;
         }
+        if (early) break;
         if (r->save_every && step % r->save_every == 0 && !last && save(L)) return 1;
         if (step == r->stop_at) {
             stopped = true;
@@ -156,8 +220,12 @@ static int run(loop *L) {
         format_metrics(ms, sizeof ms, &val_metrics);
         printf(", val loss %.4f%s", (double)val_loss, ms);
     }
-    printf(" (%.1f s, %.0f tokens/s); saved %s\n", secs,
+    printf(" (%.1f s, %.0f tokens/s); saved %s", secs,
            tokens_per_step * (double)(step - start) / secs, r->out);
+    if (r->best_metric && r->best_step >= 0)
+        printf(" (the best model: val %s %.4f at step %ld)", r->best_metric, r->best_value,
+               r->best_step);
+    putchar('\n');
     fflush(stdout);
     if (interrupted || stopped) {
         fprintf(stderr, "zhuyi: %s at step %ld; continue with: zhuyi %s --out %s --resume\n",
