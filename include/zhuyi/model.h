@@ -59,6 +59,29 @@ typedef struct zy_model_info {
 // expected one) and the parameters are known to fit in the machine's physical memory
 // (ZY_STATUS_OUT_OF_MEMORY naming the sizes otherwise).
 zy_status zy_model_load(zy_model **out, const char *dir);
+// Converting a checkpoint into another architecture of the same model type (what
+// `zhuyi finetune --init DIR` does): the model `config` describes (e.g. dir's config.json
+// with "architectures": ["BertForSequenceClassification"] and the label fields added),
+// its weights read from dir/model.safetensors through the table that config declares.
+// The body loads from any layout of the pretraining classes (BertForPreTraining,
+// BertForMaskedLM, BertModel: names with "bert." or without; GPT2LMHeadModel, GPT2Model:
+// with "transformer." or without; zhuyi's or Hugging Face's); heads the file lacks are
+// initialised (seed 0; zy_model_init_missing reseeds them) and reported by
+// zy_model_tensor_missing; tensors of the file the new architecture has no use for
+// (cls.predictions.*, cls.seq_relationship.*, lm_head.weight) are skipped, not an error,
+// and listed by zy_model_unused_tensors. The checks and errors are zy_model_load's (a
+// body whose shapes disagree with config names the tensor and the config fields).
+// config is only read; the caller keeps it.
+zy_status zy_model_load_with_config(zy_model **out, const char *dir,
+                                    const zy_config *config);
+// The names of the file tensors the load of m skipped (see above; also after
+// zy_model_load, which skips them the same way, e.g. an old checkpoint's
+// embeddings.position_ids buffer): writes up to max into names (valid while m lives),
+// returns the count. 0 for a model that was created, not loaded.
+int zy_model_unused_tensors(const zy_model *m, const char **names, int max);
+// Re-initialise the tensors the load found missing (zy_model_tensor_missing) by their
+// init rule from seed (the values zy_model_init_weights(m, seed) gives those tensors).
+void zy_model_init_missing(zy_model *m, uint64_t seed);
 // A model with zeroed weights from a config (call zy_model_init_weights or fill them).
 // Parameters beyond the machine's physical memory are refused before allocating, as above.
 zy_status zy_model_create(zy_model **out, const zy_config *config);
@@ -104,6 +127,17 @@ zy_status zy_model_check_finite(const zy_model *m);
 // session (a session's gradient layout is fixed when it is created).
 zy_status zy_model_set_trainable(zy_model *m, int tensor, bool trainable);
 bool zy_model_is_trainable(const zy_model *m, int tensor);
+// Task heads: the tensors a task architecture adds on top of its base model
+// (BertForSequenceClassification's and BertForTokenClassification's classifier.*,
+// BertForQuestionAnswering's qa_outputs.*, GPT2ForSequenceClassification's score.weight;
+// the pretraining heads cls.* of BertForPreTraining / BertForMaskedLM too). The pooler is
+// part of the body (bert.pooler, as Hugging Face nests it).
+bool zy_model_tensor_is_head(const zy_model *m, int tensor);
+// Head-only training (`--freeze-body`): every tensor that is not a head frozen, the heads
+// trainable (a frozen BERT body then costs no backward through its layers).
+// ZY_STATUS_UNSUPPORTED naming the architecture if the model has no head. Call before
+// creating the training session, like zy_model_set_trainable.
+zy_status zy_model_freeze_body(zy_model *m);
 // Floats of the trainable tensors: the length of a training session's gradient array.
 size_t zy_model_trainable_floats(const zy_model *m);
 
