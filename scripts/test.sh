@@ -59,9 +59,11 @@ else
 fi
 
 # The BERT directories bert_io_roundtrip_dirs_for_torch wrote (BertForPreTraining with the
-# "bert." prefix, BertModel without), loaded back into the PyTorch reference.
+# "bert." prefix, BertModel without) and bert_heads_roundtrip_dirs wrote (the three task
+# heads), loaded back into the PyTorch reference.
 echo "== PyTorch round trip (tests/roundtrip_bert.py)"
-if /usr/bin/python3 tests/roundtrip_bert.py build/bert_roundtrip build/bert_roundtrip_base; then
+if /usr/bin/python3 tests/roundtrip_bert.py build/bert_roundtrip build/bert_roundtrip_base \
+    build/bert_roundtrip_seqcls build/bert_roundtrip_tokcls build/bert_roundtrip_qa; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))
