@@ -49,10 +49,10 @@ for t in tests/cli/*.sh; do
     suite "$t" run sh "$t" "$B/zhuyi"
 done
 
-# The directory the C test gpt_io_roundtrip_dir_for_torch wrote, loaded back into the
-# PyTorch reference (Debian's python3-torch, only under /usr/bin/python3).
+# The directories the C tests gpt_io_roundtrip_dir_for_torch and gpt_heads_roundtrip_dir
+# (GPT2ForSequenceClassification) wrote, loaded back into the PyTorch reference (Debian's python3-torch, only under /usr/bin/python3).
 echo "== PyTorch round trip (tests/roundtrip_gpt.py)"
-if /usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip; then
+if /usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip build/gpt_roundtrip_seqcls; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))

@@ -2,6 +2,7 @@
 #include "task_util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 zy_config *zt_task_config(const char *dir, const char *arch, int K, const char *problem) {
@@ -72,7 +73,16 @@ void zt_check_grads(zt_ref *r, zy_session *s, const char *prefix, double atol, d
             zt_fail(__FILE__, __LINE__, "%s: %s", name, !g ? "no gradient" : "not in the dump");
             continue;
         }
-        CHECK_CLOSE(name, g, want, n, atol, rtol);
+        if (e->transposed) { // kept (out, in): compare with the file layout transposed
+            float *tr = zt_floats(n);
+            int64_t R = e->shape[0], Cc = e->shape[1];
+            for (int64_t i0 = 0; i0 < R; i0++)
+                for (int64_t j = 0; j < Cc; j++) tr[j * R + i0] = want[i0 * Cc + j];
+            CHECK_CLOSE(name, g, tr, n, atol, rtol);
+            free(tr);
+        } else {
+            CHECK_CLOSE(name, g, want, n, atol, rtol);
+        }
     }
 }
 
