@@ -50,7 +50,8 @@ for t in tests/cli/*.sh; do
 done
 
 # The directories the C tests gpt_io_roundtrip_dir_for_torch and gpt_heads_roundtrip_dir
-# (GPT2ForSequenceClassification) wrote, loaded back into the PyTorch reference (Debian's python3-torch, only under /usr/bin/python3).
+# (GPT2ForSequenceClassification) wrote, loaded back into the PyTorch reference (Debian's
+# python3-torch, only under /usr/bin/python3).
 echo "== PyTorch round trip (tests/roundtrip_gpt.py)"
 if /usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip build/gpt_roundtrip_seqcls; then
     passed=$((passed + 1))
