@@ -189,7 +189,10 @@ float *zy_session_tensor_grad(zy_session *s, int tensor);
 void zy_session_zero_grads(zy_session *s);
 // A named output of the last forward, e.g. "logits" (B, T, V) of a language model, or
 // BERT's "hidden", "pooled", "mlm_logits", "nsp_logits", "attentions.L" (README; GPT-2
-// has "logits", "hidden" and "attentions.L");
+// has "logits", "hidden" and "attentions.L"). Task heads: "logits" (B, num_labels) of
+// the sequence classifiers (BERT's and GPT-2's), (B, T, num_labels) of the token
+// classifier, "start_logits" and "end_logits" (B, T) of question answering (padded
+// positions -1e30); backward leaves them.
 // shape[0..*ndim) receive its shape (up to 4 dims). NULL if the model has no such output
 // or it is gone (a language model's backward overwrites its logits with their gradient).
 const float *zy_session_output(const zy_session *s, const char *name, int *ndim,
@@ -199,8 +202,11 @@ const float *zy_session_output(const zy_session *s, const char *name, int *ndim,
 // Besides its loss, a model may report named scalars of its last forward, each the mean
 // over `count` items, so that callers can combine batches weighted by their counts
 // (zy_metric_set_merge): BERT reports "mlm_loss" and "mlm_accuracy" over the scored
-// masked tokens, "nsp_loss" and "nsp_accuracy" over the labelled rows (README); GPT-2
-// reports none. They are computed during forward, because accuracies need the logits a
+// masked tokens, "nsp_loss" and "nsp_accuracy" over the labelled rows (README); GPT-2's
+// language model reports none. Task heads report "accuracy" (argmax over the scored
+// rows of a single-label sequence classifier or the scored tokens of a token classifier;
+// multi-label: the rows with every label right) and, for question answering,
+// "start_accuracy", "end_accuracy" and "span_accuracy" (both right); regression none. They are computed during forward, because accuracies need the logits a
 // backward overwrites with their gradient; this is how the trainer (zy_step_info) and
 // zy_evaluate report more than the one loss without knowing the model.
 #define ZY_METRICS_MAX 8
