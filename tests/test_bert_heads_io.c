@@ -437,3 +437,127 @@ TEST(bert_heads_train_frozen_body) {
     zy_data_source_free(src);
     zy_model_free(m);
 }
+
+// ---- dropout before the classifier -----------------------------------------------------------
+typedef struct drop_ctx {
+    zy_session *s;
+    zy_batch b;
+} drop_ctx;
+
+static double drop_loss(void *ctx) {
+    drop_ctx *c = ctx;
+    float loss = 0;
+    zy_session_set_mode(c->s, true, 1234); // the same masks every time
+    if (zy_session_forward(c->s, &c->b, &loss, NULL) != ZY_STATUS_OK) return NAN;
+    return loss;
+}
+
+// classifier_dropout 0.3 (the body's dropout 0): in training mode the logits differ from
+// evaluation mode, and the gradients of the classifier and of the tensor below the
+// dropout (the pooler; the last layer's output LayerNorm for token classification) agree
+// with finite differences of the loss under the same masks (eps 2e-2, tolerance 5e-2: a
+// float32 loss's differences are noisy at 1e-2 relative, while a missing mask or 1/(1-p)
+// scale is off by 30 % or more).
+TEST(bert_heads_classifier_dropout_gradcheck) {
+    zt_ref *r = zt_ref_load(REF_PATH);
+    ASSERT(r != NULL);
+    int ids[B * T], types[B * T], lengths[B];
+    zy_batch b = ref_batch(r, ids, types, lengths);
+    int labels[B] = {0, 2, 1, 1}, tags[B * T];
+    for (int i = 0; i < B * T; i++) tags[i] = i % T < lengths[i / T] ? (i * 7) % 5 : -1;
+    const char *archs[2] = {"BertForSequenceClassification", "BertForTokenClassification"};
+    const char *below[2] = {"bert.pooler.dense.weight",
+                            "bert.encoder.layer.0.output.LayerNorm.weight"};
+    for (int k = 0; k < 2; k++) {
+        zy_config *c = zt_task_config(BASE_DIR, archs[k], k ? 5 : 3, NULL);
+        ASSERT(c != NULL);
+        zy_config_set_float(c, "classifier_dropout", 0.3);
+        zy_model *m = NULL;
+        ASSERT(zy_model_load_with_config(&m, BASE_DIR, c) == ZY_STATUS_OK);
+        zy_config_free(c);
+        zy_session_params sp = zy_session_default_params();
+        sp.batch = B, sp.seq = T, sp.training = true;
+        drop_ctx dc = {NULL, b};
+        if (k) dc.b.targets = tags;
+        else dc.b.labels = labels;
+        ASSERT(zy_session_create(&dc.s, m, &sp) == ZY_STATUS_OK);
+        size_t nl = (size_t)B * (k ? T * 5 : 3);
+        float *eval = zt_floats(nl);
+        ASSERT(zy_session_forward(dc.s, &dc.b, NULL, NULL) == ZY_STATUS_OK);
+        memcpy(eval, zy_session_output(dc.s, "logits", NULL, NULL), nl * sizeof *eval);
+        double l0 = drop_loss(&dc);
+        CHECK(isfinite(l0) && memcmp(eval, zy_session_output(dc.s, "logits", NULL, NULL),
+                                     nl * sizeof *eval) != 0);
+        zy_session_zero_grads(dc.s);
+        ASSERT(zy_session_backward(dc.s, 1.0f) == ZY_STATUS_OK);
+        const char *names[2] = {"classifier.weight", below[k]};
+        for (int j = 0; j < 2; j++) {
+            size_t n;
+            float *x = zt_tensor(m, names[j], &n);
+            int idx = zy_tensor_table_find(zy_model_tensors(m), names[j]);
+            const float *g = zy_session_tensor_grad(dc.s, idx);
+            char what[96];
+            snprintf(what, sizeof what, "%s: d%s (classifier dropout 0.3)", archs[k], names[j]);
+            if (x && g) GRADCHECK(what, drop_loss, &dc, x, g, n, 2e-2, 5e-2);
+        }
+        free(eval);
+        zy_session_free(dc.s);
+        zy_model_free(m);
+    }
+    zt_ref_free(r);
+}
+
+// A plain zy_model_load lists what it skipped too (and still loads): an old BERT
+// checkpoint's embeddings.position_ids buffer, an old GPT-2's causal-mask buffers. A
+// created model lists nothing.
+TEST(bert_heads_plain_load_lists_unused) {
+    zy_model *m = NULL;
+    const char *names[8];
+    ASSERT(zy_model_load(&m, "tests/ref/bert_tiny_legacy") == ZY_STATUS_OK);
+    CHECK(zy_model_unused_tensors(m, names, 8) == 1 &&
+          !strcmp(names[0], "embeddings.position_ids"));
+    zy_model_free(m);
+    ASSERT(zy_model_load(&m, "tests/ref/gpt_small_bf16") == ZY_STATUS_OK);
+    int n = zy_model_unused_tensors(m, names, 8);
+    zt_note("gpt_small_bf16: %d unused, first '%s'", n, n ? names[0] : "");
+    CHECK(n == 4);
+    for (int i = 0; i < n && i < 8; i++) CHECK(strstr(names[i], ".attn.") != NULL);
+    zy_config *c = NULL;
+    CHECK(zy_model_get_config(m, &c) == ZY_STATUS_OK);
+    zy_model *fresh = NULL;
+    CHECK(c && zy_model_create(&fresh, c) == ZY_STATUS_OK &&
+          zy_model_unused_tensors(fresh, names, 8) == 0);
+    zy_model_free(fresh);
+    zy_config_free(c);
+    zy_model_free(m);
+}
+
+// config.json objects: counts, members, type errors naming the field and the member.
+TEST(bert_heads_config_objects) {
+    const char *json = "{\"id2label\":{\"0\":\"neg\",\"1\":7},\"label2id\":{\"neg\":0.5},"
+                       "\"n\":3,\"empty\":{},\"none\":null}";
+    zy_config *c = NULL;
+    ASSERT(zy_config_parse(&c, json, strlen(json), "t.json") == ZY_STATUS_OK);
+    const char *name, *value;
+    int v;
+    CHECK(zy_config_object_count(c, "id2label") == 2 && zy_config_object_count(c, "empty") == 0 &&
+          zy_config_object_count(c, "none") == 0 && zy_config_object_count(c, "absent") == 0);
+    CHECK(zy_config_object_count(c, "n") == ZY_STATUS_BAD_FORMAT &&
+          strstr(zy_last_error(), "field 'n' must be an object"));
+    CHECK(zy_config_get_member_string(c, "id2label", 0, &name, &value) == ZY_STATUS_OK &&
+          !strcmp(name, "0") && !strcmp(value, "neg"));
+    CHECK(zy_config_get_member_string(c, "id2label", 1, &name, &value) == ZY_STATUS_BAD_FORMAT &&
+          strstr(zy_last_error(), "'id2label': the value of \"1\" must be a string"));
+    CHECK(zy_config_get_member_int(c, "label2id", 0, 0, 9, &name, &v) == ZY_STATUS_BAD_FORMAT &&
+          strstr(zy_last_error(), "the value of \"neg\" must be an integer in [0, 9]"));
+    CHECK(zy_config_get_member_string(c, "id2label", 2, &name, &value) == ZY_STATUS_NOT_FOUND);
+    const char *keys[2] = {"a", "b"}, *vals[2] = {"x", "y"};
+    int ints[2] = {4, 5};
+    CHECK(zy_config_set_object_strings(c, "s", keys, vals, 2) == ZY_STATUS_OK &&
+          zy_config_set_object_ints(c, "i", keys, ints, 2) == ZY_STATUS_OK);
+    CHECK(zy_config_get_member_int(c, "i", 1, 0, 9, &name, &v) == ZY_STATUS_OK &&
+          !strcmp(name, "b") && v == 5);
+    CHECK(zy_config_get_member_string(c, "s", 0, &name, &value) == ZY_STATUS_OK &&
+          !strcmp(value, "x"));
+    zy_config_free(c);
+}
