@@ -215,7 +215,7 @@ def seqeval_case(gold, pred, name=""):
         tg.setdefault(typ, set()).add((a, b))
     for typ, a, b in entities(pred):
         tp.setdefault(typ, set()).add((a, b))
-    names = sorted(set(tg) | set(tp), key=lambda s: s.encode())
+    names = sorted(set(tg) | set(tp))  # seqeval: sorted() on str, code point order
     per = [class_scores(len(tg.get(n, set()) & tp.get(n, set())), len(tp.get(n, set())),
                         len(tg.get(n, set())), True) for n in names]
     tokens = sum(len(s) for s in gold)

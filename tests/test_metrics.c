@@ -210,8 +210,8 @@ TEST(metrics_regression_ref) {
             gv[k] = (float)cJSON_GetArrayItem(g, k)->valuedouble;
             pv[k] = (float)cJSON_GetArrayItem(p, k)->valuedouble;
         }
-        zy_regression_scores r;
-        CHECK(zy_regression_scores_compute(gv, pv, (size_t)n, &r) == ZY_STATUS_OK);
+        zy_regression_metrics r;
+        CHECK(zy_regression_scores(gv, pv, (size_t)n, &r) == ZY_STATUS_OK);
         same(where, "mse", r.mse, num(c, "mse")); // a pairwise sum on both sides: exact
         same(where, "mae", r.mae, num(c, "mae"));
         near(where, "pearson", r.pearson, num(c, "pearson"));
@@ -450,11 +450,11 @@ TEST(metrics_bad_input) {
     CHECK(zy_multilabel_scores(a, a, 2, 2, NULL, &s) == 0 && s.accuracy == 1);
 
     const float x[] = {1, 2, NAN}, y[] = {1, 2, 3};
-    zy_regression_scores r;
-    CHECK(zy_regression_scores_compute(x, y, 0, &r) == ZY_STATUS_INVALID_ARGUMENT);
-    CHECK(zy_regression_scores_compute(x, y, 3, &r) == ZY_STATUS_INVALID_ARGUMENT);
+    zy_regression_metrics r;
+    CHECK(zy_regression_scores(x, y, 0, &r) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(zy_regression_scores(x, y, 3, &r) == ZY_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(zy_last_error(), "index 2") != NULL);
-    CHECK(zy_regression_scores_compute(y, y, 3, &r) == 0 && r.mse == 0 && r.pearson == 1 &&
+    CHECK(zy_regression_scores(y, y, 3, &r) == 0 && r.mse == 0 && r.pearson == 1 &&
           r.spearman == 1);
 
     int exact;

@@ -975,8 +975,8 @@ static zy_status op_metrics(void *arg) {
     const uint8_t mg[] = {0, 1, 1, 1, 0, 0}, mp[] = {0, 1, 0, 1, 1, 0};
     if ((st = zy_multilabel_scores(mg, mp, 2, 3, NULL, &s))) return st;
     const float rg[] = {1, 2, 2, 5}, rp[] = {1.5f, 2, 3, 4};
-    zy_regression_scores r;
-    if ((st = zy_regression_scores_compute(rg, rp, 4, &r))) return st;
+    zy_regression_metrics r;
+    if ((st = zy_regression_scores(rg, rp, 4, &r))) return st;
 
     zy_entity_eval *e;
     if ((st = zy_entity_eval_create(&e))) return st;

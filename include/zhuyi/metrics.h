@@ -93,21 +93,21 @@ zy_status zy_multilabel_scores(const uint8_t *gold, const uint8_t *pred, size_t 
 //   pearson = Σ (g - ḡ)(p - p̄) / sqrt(Σ (g - ḡ)² · Σ (p - p̄)²)
 //   spearman = pearson of the ranks, ties given their average rank (scipy's "average")
 // pearson and spearman are NaN when either side is constant (n = 1 included), as scipy's.
-typedef struct zy_regression_scores {
+typedef struct zy_regression_metrics {
     double mse, mae, pearson, spearman;
     int64_t n;
-} zy_regression_scores;
+} zy_regression_metrics;
 
 // ZY_STATUS_OUT_OF_MEMORY possible (ranks).
-zy_status zy_regression_scores_compute(const float *gold, const float *pred, size_t n,
-                                       zy_regression_scores *out);
+zy_status zy_regression_scores(const float *gold, const float *pred, size_t n,
+                               zy_regression_metrics *out);
 
 // ---- tagging: token accuracy and entity-level scores (seqeval, default mode) ---------------
 // Tags are NUL-terminated UTF-8 strings, prefix style ("B-PER", "I-LOC", "O"). Each tag is
 // split as seqeval does: its first character is the tag letter, the type is what follows
 // the first '-' after it (the rest when there is no '-'), "_" when that is empty (so "O"
 // has type "_", "B" alone is a "B" of type "_"). Chunks follow conlleval's rules, for the
-// previous (tag, type) and this one, the sequence starting after an "O" of type "_":
+// previous (tag, type) and this one, the first tag following an "O" of type "":
 //   a chunk ends before this tag if the previous tag is E or S; or (B or I) followed by
 //     B, S or O; or the previous tag is not O or '.' and the type changes;
 //   a chunk starts here if the tag is B or S; or (E, S or O) followed by I or E; or the
@@ -129,7 +129,8 @@ void zy_entity_eval_free(zy_entity_eval *e);
 zy_status zy_entity_eval_add(zy_entity_eval *e, const char *const *gold, size_t n_gold,
                              const char *const *pred, size_t n_pred);
 int64_t zy_entity_eval_sentences(const zy_entity_eval *e);
-// Entity types seen so far, sorted; name i (0 <= i < types) stays valid until the next add.
+// Entity types seen so far, sorted; the name of type i (0 <= i < types) stays valid until
+// the accumulator is freed (an add that brings a new type shifts the indices after it).
 int zy_entity_eval_types(const zy_entity_eval *e);
 const char *zy_entity_eval_type(const zy_entity_eval *e, int i);
 // per_type (types, may be NULL) in the sorted order; out: accuracy = token accuracy

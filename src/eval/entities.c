@@ -20,7 +20,10 @@ typedef struct tag {
     size_t type_len;
 } tag;
 
-static const tag OUTSIDE = {TAG_O, "_", 1}; // before the first tag and between sentences
+static const tag OUTSIDE = {TAG_O, "_", 1}; // the "O" after each sentence
+// Before the first tag seqeval starts from letter O and type "" (no tag has an empty type,
+// so the first tag always sees a type change: it only matters for where a chunk starts).
+static const tag START = {TAG_O, "", 0};
 
 // seqeval: tag = chunk[0] (one character), type = chunk[1:].split('-', 1)[-1] or '_'.
 static tag parse(const char *s) {
@@ -81,7 +84,7 @@ zy_status zy_tags_entities(const char *const *tags, size_t n, zy_entity *out, si
         if (!tags[i] || !tags[i][0])
             return zy__error(ZY_STATUS_INVALID_ARGUMENT, "tags entities: tag %zu is %s", i,
                              tags[i] ? "empty" : "NULL");
-    stream st = {OUTSIDE, 0};
+    stream st = {START, 0};
     size_t k = 0;
     for (size_t i = 0; i <= n; i++) {
         tag t = i < n ? parse(tags[i]) : OUTSIDE;
@@ -112,7 +115,7 @@ zy_status zy_entity_eval_create(zy_entity_eval **out) {
     if (!out) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "entity eval: out is NULL");
     zy_entity_eval *e = zy_calloc(1, sizeof *e);
     if (!e) return ZY_STATUS_OUT_OF_MEMORY;
-    e->gold.prev = e->pred.prev = OUTSIDE;
+    e->gold.prev = e->pred.prev = START;
     *out = e;
     return ZY_STATUS_OK;
 }

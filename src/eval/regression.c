@@ -43,8 +43,8 @@ static void ranks(const double *x, size_t n, double *rank, keyed *k) {
     }
 }
 
-zy_status zy_regression_scores_compute(const float *gold, const float *pred, size_t n,
-                                       zy_regression_scores *out) {
+zy_status zy_regression_scores(const float *gold, const float *pred, size_t n,
+                               zy_regression_metrics *out) {
     if (!out) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "regression scores: out is NULL");
     if (n == 0) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "regression scores: no values");
     if (!gold || !pred)
@@ -62,7 +62,7 @@ zy_status zy_regression_scores_compute(const float *gold, const float *pred, siz
     double *p = g + n, *t = p + n, *rg = t + n, *rp = rg + n, *tmp = rp + n;
     keyed *k = (keyed *)(tmp + n);
     for (size_t i = 0; i < n; i++) g[i] = gold[i], p[i] = pred[i];
-    zy_regression_scores r = {.n = (int64_t)n};
+    zy_regression_metrics r = {.n = (int64_t)n};
     for (size_t i = 0; i < n; i++) t[i] = (p[i] - g[i]) * (p[i] - g[i]);
     r.mse = zy__pairwise_sum(t, n, 1) / (double)n;
     for (size_t i = 0; i < n; i++) t[i] = fabs(p[i] - g[i]);
