@@ -220,7 +220,10 @@ def seqeval_case(gold, pred, name=""):
                         len(tg.get(n, set())), True) for n in names]
     tokens = sum(len(s) for s in gold)
     correct = sum(1 for gs, ps in zip(gold, pred) for a, b in zip(gs, ps) if a == b)
+    # each predicted sentence alone (seqeval's get_entities on one list)
+    alone = [[list(x) for x in entities([q])] for q in pred]
     out = {"kind": "seqeval", "name": name, "gold": gold, "pred": pred, "types": names,
+           "alone": alone,
            "per": per, "accuracy": correct / tokens if tokens else 0.0, "correct": correct,
            "tokens": tokens}
     out.update(averages(per, True))

@@ -242,11 +242,28 @@ TEST(metrics_seqeval_ref) {
         zy_entity_eval *e = NULL;
         ASSERT(zy_entity_eval_create(&e) == ZY_STATUS_OK);
         const cJSON *g = get(c, "gold"), *p = get(c, "pred");
+        const cJSON *alone = get(c, "alone")->child;
         for (const cJSON *gs = g->child, *ps = p->child; gs && ps; gs = gs->next, ps = ps->next) {
             int ng, np;
             const char **gt = sentence(gs, &ng), **pt = sentence(ps, &np);
             CHECK(zy_entity_eval_add(e, gt, (size_t)ng, pt, (size_t)np) == ZY_STATUS_OK);
-            free(gt), free(pt);
+            // the predicted sentence's entities on their own
+            zy_entity *ent = zt_malloc(sizeof *ent * (size_t)(np + 1));
+            size_t k = 0;
+            CHECK(zy_tags_entities(pt, (size_t)np, ent, &k) == ZY_STATUS_OK);
+            same(where, "entities alone", (double)k, cJSON_GetArraySize(alone));
+            for (size_t j = 0; j < k && j < (size_t)cJSON_GetArraySize(alone); j++) {
+                const cJSON *w = cJSON_GetArrayItem(alone, (int)j);
+                const char *type = cJSON_GetArrayItem(w, 0)->valuestring;
+                if ((strlen(type) != ent[j].type_len || memcmp(type, ent[j].type, ent[j].type_len)) &&
+                    n_bad++ < 10)
+                    zt_fail(__FILE__, __LINE__, "%s: entity %zu type '%.*s', reference '%s'", where,
+                            j, (int)ent[j].type_len, ent[j].type, type);
+                same(where, "entity start", (double)ent[j].start, cJSON_GetArrayItem(w, 1)->valuedouble);
+                same(where, "entity end", (double)ent[j].end, cJSON_GetArrayItem(w, 2)->valuedouble);
+            }
+            alone = alone ? alone->next : NULL;
+            free(gt), free(pt), free(ent);
         }
         const cJSON *types = get(c, "types"), *w = get(c, "per");
         int nt = zy_entity_eval_types(e);
