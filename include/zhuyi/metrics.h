@@ -46,7 +46,7 @@ typedef struct zy_class_score {
 
 // A whole evaluation. Averages over the classes that count (`classes`, see each function):
 //   micro    = the zy_class_score rules applied to the summed tp / predicted / support
-//   macro    = unweighted mean of the per-class values
+//   macro    = unweighted mean of the per-class values (0 when no class counts)
 //   weighted = mean weighted by support; all 0 when the summed support is 0
 typedef struct zy_scores {
     double accuracy;   // correct / n (0 when n = 0); what it counts depends on the function
