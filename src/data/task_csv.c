@@ -22,10 +22,18 @@ typedef unsigned long long ull;
 // ---- libcsv's allocator on zy_alloc --------------------------------------------------------
 enum { HDR = 64 };
 
+// libcsv retries a refused growth with smaller blocks; here the first refusal of a parse
+// is final (csv_oom, reset when a parse starts), so running out of memory ends the read
+// with ZY_STATUS_OUT_OF_MEMORY instead of going on in smaller steps.
+static _Thread_local bool csv_oom;
+
 static void *csv_zy_realloc(void *p, size_t n) {
-    if (n > SIZE_MAX - HDR) return NULL;
+    if (csv_oom || n > SIZE_MAX - HDR) return NULL;
     char *q = zy_alloc(n + HDR);
-    if (!q) return NULL;
+    if (!q) {
+        csv_oom = true;
+        return NULL;
+    }
     memcpy(q, &n, sizeof n);
     if (p) {
         size_t old;
@@ -169,6 +177,7 @@ zy_status zy__task_read_csv(zy_task_data *d, const char *data, size_t len, char 
     csv_set_realloc_func(&p, csv_zy_realloc);
     csv_set_free_func(&p, csv_zy_free);
     reader r = {.d = d};
+    csv_oom = false;
     size_t i = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     while (i < len && !r.st) {
         const char *nl = memchr(data + i, '\n', len - i);
@@ -188,8 +197,10 @@ zy_status zy__task_read_csv(zy_task_data *d, const char *data, size_t len, char 
         i += m;
     }
     if (!r.st && csv_fini(&p, on_field, on_row, &r) != 0 && !r.st)
-        r.st = zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: a quoted field is not closed before "
-                         "the end of the file", d->name, (ull)r.row_line);
+        r.st = csv_error(&p) == CSV_ENOMEM
+                   ? zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", d->name)
+                   : zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: a quoted field is not closed "
+                               "before the end of the file", d->name, (ull)r.row_line);
     if (!r.st && !r.header_done)
         r.st = zy__error(ZY_STATUS_BAD_FORMAT, "%s: no header row", d->name);
     csv_free(&p);
