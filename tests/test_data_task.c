@@ -328,3 +328,14 @@ TEST(task_format_names) {
     CHECK(zy_task_data_count(d) == 1);
     zy_task_data_free(d);
 }
+
+TEST(task_label_with_nul_refused) {
+    // Found by fuzz_task_conll: a tag holding a NUL byte cannot be a label name (names are
+    // C strings), so the row is an error naming file and line.
+    zy_task_read_params p = zy_task_read_default_params(ZY_TASK_TAG);
+    static const char text[] = "a X\nb Y\0Z\n";
+    zy_task_data *d = NULL;
+    CHECK(zy_task_data_read_buffer(&d, "n.conll", text, sizeof text - 1, &p, NULL) ==
+          ZY_STATUS_BAD_FORMAT);
+    CHECK(d == NULL && strstr(zy_last_error(), "n.conll:2:") && strstr(zy_last_error(), "NUL"));
+}

@@ -120,6 +120,9 @@ static zy_status label_id(zy_task_data *d, uint64_t line, const char *field, con
     if (!zy__utf8_valid(s, len, &bad))
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: %s: invalid UTF-8 at byte %llu",
                          d->name, (ull)line, field, (ull)bad);
+    if (memchr(s, 0, len)) // names are C strings (zy_label_set_name, config.json)
+        return zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: %s: a label holds a NUL byte",
+                         d->name, (ull)line, field);
     zy_status st = zy__label_set_intern(d->labels, s, len, !d->labels_given, id);
     if (st) return st;
     if (*id < 0)
