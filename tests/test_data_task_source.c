@@ -254,6 +254,13 @@ TEST(task_source_resume_and_shards) {
         }
     CHECK(same);
     CHECK(zy_data_source_shard(r0, 0, 100) == ZY_STATUS_INVALID_ARGUMENT);
+    // Seek, then shard: the position stays (the trainer may do either first).
+    zy_data_source *r2 = source(x.f, &p);
+    ASSERT(r2 && zy_data_source_seek(r2, (zy_data_pos){1, 8}) == 0);
+    ASSERT(zy_data_source_shard(r2, 1, 2) == 0);
+    zy_data_source_tell(r2, &pos);
+    CHECK(pos.epoch == 1 && pos.pos == 8);
+    zy_data_source_free(r2);
     zy_data_source_free(r0);
     zy_data_source_free(r1);
     zy_data_source_free(a);

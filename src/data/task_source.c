@@ -142,7 +142,9 @@ static zy_status ts_shard(void *impl, int rank, int world) {
     if (st) return st;
     s->rank = rank;
     s->world = world;
-    start_epoch(s, s->epoch); // the order depends on the global batch
+    uint64_t pos = s->pos;
+    start_epoch(s, s->epoch); // the order depends on the global batch; the position stays
+    s->pos = pos;
     return ZY_STATUS_OK;
 }
 
