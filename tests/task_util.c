@@ -16,6 +16,17 @@ const char *const ZT_TASK_VOCAB[] = {
 const int ZT_TASK_VOCAB_N = (int)(sizeof ZT_TASK_VOCAB / sizeof ZT_TASK_VOCAB[0]);
 
 static char scratch[64];
+static char written[128][64]; // the file names, removed with the directory at exit
+static int n_written;
+
+static void remove_scratch(void) {
+    char path[256];
+    for (int i = 0; i < n_written; i++) {
+        snprintf(path, sizeof path, "%.63s/%.63s", scratch, written[i]);
+        unlink(path);
+    }
+    rmdir(scratch);
+}
 
 static const char *dir(void) {
     if (!scratch[0]) {
@@ -23,9 +34,17 @@ static const char *dir(void) {
         if (!mkdtemp(scratch)) {
             zt_fail(__FILE__, __LINE__, "mkdtemp failed");
             snprintf(scratch, sizeof scratch, "/tmp");
+            return scratch;
         }
+        atexit(remove_scratch);
     }
     return scratch;
+}
+
+static void note_written(const char *name) {
+    for (int i = 0; i < n_written; i++)
+        if (strcmp(written[i], name) == 0) return;
+    if (n_written < 128 && strlen(name) < sizeof written[0]) strcpy(written[n_written++], name);
 }
 
 const char *zt_task_file(const char *name, const char *text) {
@@ -33,6 +52,7 @@ const char *zt_task_file(const char *name, const char *text) {
     static int next;
     char *p = paths[next++ % 16];
     snprintf(p, 256, "%s/%s", dir(), name);
+    note_written(name);
     FILE *f = fopen(p, "wb");
     if (!f) {
         zt_fail(__FILE__, __LINE__, "cannot write %s", p);
