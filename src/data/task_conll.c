@@ -29,10 +29,14 @@ static zy_status push(zy_task_data *d, words *s, const char *w, size_t wl, const
             return zy__error(ZY_STATUS_BAD_FORMAT, "%s: a sentence of more than %d words",
                              d->name, 1 << 24);
         int cap = s->cap ? s->cap * 2 : 64;
-        const char **w2 = zy_alloc((size_t)cap * sizeof *w2), **t2 = zy_alloc((size_t)cap * sizeof *t2);
-        size_t *wl2 = zy_alloc((size_t)cap * sizeof *wl2), *tl2 = zy_alloc((size_t)cap * sizeof *tl2);
+        size_t m = (size_t)cap;
+        const char **w2 = zy_alloc(m * sizeof *w2), **t2 = zy_alloc(m * sizeof *t2);
+        size_t *wl2 = zy_alloc(m * sizeof *wl2), *tl2 = zy_alloc(m * sizeof *tl2);
         if (!w2 || !t2 || !wl2 || !tl2) {
-            zy_free(w2), zy_free(t2), zy_free(wl2), zy_free(tl2);
+            zy_free(w2);
+            zy_free(t2);
+            zy_free(wl2);
+            zy_free(tl2);
             return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", d->name);
         }
         if (s->n) {
@@ -41,17 +45,29 @@ static zy_status push(zy_task_data *d, words *s, const char *w, size_t wl, const
             memcpy(wl2, s->wl, (size_t)s->n * sizeof *wl2);
             memcpy(tl2, s->tl, (size_t)s->n * sizeof *tl2);
         }
-        zy_free(s->w), zy_free(s->t), zy_free(s->wl), zy_free(s->tl);
-        s->w = w2, s->t = t2, s->wl = wl2, s->tl = tl2;
+        zy_free(s->w);
+        zy_free(s->t);
+        zy_free(s->wl);
+        zy_free(s->tl);
+        s->w = w2;
+        s->t = t2;
+        s->wl = wl2;
+        s->tl = tl2;
         s->cap = cap;
     }
-    s->w[s->n] = w, s->wl[s->n] = wl, s->t[s->n] = t, s->tl[s->n] = tl;
+    s->w[s->n] = w;
+    s->wl[s->n] = wl;
+    s->t[s->n] = t;
+    s->tl[s->n] = tl;
     s->n++;
     return ZY_STATUS_OK;
 }
 
 static void words_free(words *s) {
-    zy_free(s->w), zy_free(s->t), zy_free(s->wl), zy_free(s->tl);
+    zy_free(s->w);
+    zy_free(s->t);
+    zy_free(s->wl);
+    zy_free(s->tl);
 }
 
 // The sentence gathered in s becomes an example (or a counted row error).
@@ -76,7 +92,10 @@ static int split(const char *line, size_t n, const char **f, size_t *fl, int cap
         size_t j = i;
         while (j < n && !blank(line[j])) j++;
         if (j > i) {
-            if (k < cap) f[k] = line + i, fl[k] = j - i;
+            if (k < cap) {
+                f[k] = line + i;
+                fl[k] = j - i;
+            }
             k++;
         }
         i = j;
@@ -103,7 +122,8 @@ zy_status zy__task_read_conll(zy_task_data *d, const char *data, size_t len) {
             while (b > 0 && blank(data[i + b - 1])) b--;
             size_t a = b;
             while (a > 0 && !blank(data[i + a - 1])) a--;
-            last = data + i + a, last_len = b - a;
+            last = data + i + a;
+            last_len = b - a;
         }
         if (k == 0) { // blank line or the end: the sentence ends
             if (!bad) st = commit(d, &s, sent_line, n_cols >= 2);
@@ -112,7 +132,10 @@ zy_status zy__task_read_conll(zy_task_data *d, const char *data, size_t len) {
         } else if (fl[0] == 10 && memcmp(f[0], "-DOCSTART-", 10) == 0) {
             // a document marker, not a word
         } else {
-            if (n_cols == 0) n_cols = k, first_line = line + 1;
+            if (n_cols == 0) {
+                n_cols = k;
+                first_line = line + 1;
+            }
             if (s.n == 0 && !bad) sent_line = line + 1;
             if (k != n_cols) {
                 st = zy__task_row_error(
@@ -157,7 +180,10 @@ zy_status zy__task_read_word_tag(zy_task_data *d, const char *data, size_t len) 
                 tagged++;
                 st = push(d, &s, data + a, slash - a, data + slash + 1, b - slash - 1);
             } else {
-                if (!missing) missing = data + a, missing_len = b - a;
+                if (!missing) {
+                    missing = data + a;
+                    missing_len = b - a;
+                }
                 st = push(d, &s, data + a, b - a, NULL, 0);
             }
             a = b;

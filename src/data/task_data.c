@@ -216,7 +216,10 @@ zy_status zy__task_label(zy_task_data *d, zy_task_example *e, const char *field,
         size_t a = start, b = i;
         while (a < b && is_space(s[a])) a++;
         while (b > a && is_space(s[b - 1])) b--;
-        if (b > a) names[k] = s + a, lens[k++] = b - a;
+        if (b > a) {
+            names[k] = s + a;
+            lens[k++] = b - a;
+        }
         start = i + 1;
     }
     zy_status st = zy__task_label_list(d, e, field, names, lens, k);

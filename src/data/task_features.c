@@ -62,7 +62,10 @@ void zy__task_chars(const char *s, size_t len, const int32_t *pos, int32_t *out,
             continue;
         }
         size_t p = ZY_MIN((size_t)pos[i], len);
-        if (p < b) b = 0, c = 0;
+        if (p < b) { // back: count again from the start
+            b = 0;
+            c = 0;
+        }
         c += zy__utf8_count(s + b, p - b);
         b = p;
         out[i] = (int32_t)c;
@@ -81,7 +84,9 @@ typedef struct scratch {
 static zy_status scratch_reserve(scratch *s, size_t cap, size_t text) {
     if (cap > s->cap) {
         cap = ZY_MAX(cap, 2 * s->cap);
-        zy_free(s->ids), zy_free(s->types), zy_free(s->off);
+        zy_free(s->ids);
+        zy_free(s->types);
+        zy_free(s->off);
         s->ids = zy_alloc(cap * sizeof *s->ids);
         s->types = zy_alloc(cap * sizeof *s->types);
         s->off = zy_alloc(2 * cap * sizeof *s->off);
@@ -98,7 +103,10 @@ static zy_status scratch_reserve(scratch *s, size_t cap, size_t text) {
 }
 
 static void scratch_free(scratch *s) {
-    zy_free(s->ids), zy_free(s->types), zy_free(s->off), zy_free(s->text);
+    zy_free(s->ids);
+    zy_free(s->types);
+    zy_free(s->off);
+    zy_free(s->text);
 }
 
 static void put_labels(zy_task_features *fs, const zy_task_data *d, const zy_task_example *e,
@@ -170,7 +178,10 @@ static zy_status tag(zy_task_features *fs, const zy_task_data *d, size_t i,
     int32_t *tg = (int32_t *)f->targets;
     int n = 0;
     bool cut = false;
-    if (cls >= 0) ids[n] = cls, wid[n] = -1, off[2 * n] = off[2 * n + 1] = -1, n++;
+    if (cls >= 0) {
+        ids[n] = cls;
+        wid[n++] = -1;
+    }
     zy_encode_params ep = zy_encode_default_params();
     ep.add_special = 0;
     for (int w = 0; w < e->n_words; w++) {
@@ -188,20 +199,27 @@ static zy_status tag(zy_task_features *fs, const zy_task_data *d, size_t i,
                 break;
             }
             size_t a = s->off[2 * k], b = s->off[2 * k + 1];
-            if (bpe) a = a ? a - 1 : 0, b = b ? b - 1 : 0; // the space is not the word's
+            if (bpe) { // the space is not the word's
+                a = a ? a - 1 : 0;
+                b = b ? b - 1 : 0;
+            }
             ids[n] = s->ids[k];
             wid[n] = w;
-            boff[2 * n] = (int32_t)a, boff[2 * n + 1] = (int32_t)b;
+            boff[2 * n] = (int32_t)a;
+            boff[2 * n + 1] = (int32_t)b;
             off[2 * n] = (int32_t)zy__utf8_count(e->words[w], a);
             off[2 * n + 1] = (int32_t)zy__utf8_count(e->words[w], b);
             if (tg) tg[n] = k == 0 ? e->tags[w] : -1;
             n++;
         }
     }
-    if (sep >= 0) ids[n] = sep, wid[n] = -1, off[2 * n] = off[2 * n + 1] = -1, n++;
-    for (int t = 0; t < n; t++) {
+    if (sep >= 0) {
+        ids[n] = sep;
+        wid[n++] = -1;
+    }
+    for (int t = 0; t < n; t++) { // the special tokens: outside every word
         if (wid[t] < 0) {
-            boff[2 * t] = boff[2 * t + 1] = -1;
+            off[2 * t] = off[2 * t + 1] = boff[2 * t] = boff[2 * t + 1] = -1;
             if (tg) tg[t] = -1;
         }
     }

@@ -53,7 +53,9 @@ static zy_status text_field(const line_ctx *c, const cJSON *o, const char *key,
 // into the JSON or into nums, which holds 32 bytes per element).
 static zy_status name_list(const line_ctx *c, const cJSON *a, const char *key,
                            const char ***names, size_t **lens, char **nums, int *n) {
-    *names = NULL, *lens = NULL, *nums = NULL;
+    *names = NULL;
+    *lens = NULL;
+    *nums = NULL;
     *n = cJSON_GetArraySize(a);
     size_t m = (size_t)*n + 1;
     *names = zy_alloc(m * sizeof **names);

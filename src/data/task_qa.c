@@ -84,10 +84,15 @@ zy_status zy__task_qa_features(zy_task_features *fs, const zy_task_data *d, size
         for (size_t t = s; t < end; t++, k++) {
             ids[k] = c[t];
             ty[k] = 1;
-            boff[2 * k] = (int32_t)coff[2 * t], boff[2 * k + 1] = (int32_t)coff[2 * t + 1];
-            off[2 * k] = chars[2 * t], off[2 * k + 1] = chars[2 * t + 1];
+            boff[2 * k] = (int32_t)coff[2 * t];
+            boff[2 * k + 1] = (int32_t)coff[2 * t + 1];
+            off[2 * k] = chars[2 * t];
+            off[2 * k + 1] = chars[2 * t + 1];
         }
-        if (sep >= 0) ids[k] = sep, ty[k] = 1, k++;
+        if (sep >= 0) {
+            ids[k] = sep;
+            ty[k++] = 1;
+        }
         f->context_start = ctx;
         f->context_end = ctx + (int)nw;
         f->window = (int)w;
@@ -107,6 +112,10 @@ zy_status zy__task_qa_features(zy_task_features *fs, const zy_task_data *d, size
     }
     fs->stats.n_answers_outside += has && !held;
 done:
-    zy_free(q), zy_free(qoff), zy_free(c), zy_free(coff), zy_free(chars);
+    zy_free(q);
+    zy_free(qoff);
+    zy_free(c);
+    zy_free(coff);
+    zy_free(chars);
     return st;
 }
