@@ -166,8 +166,9 @@ const zy_task_read_report *zy_task_data_report(const zy_task_data *d);
 // ---- features --------------------------------------------------------------------------
 typedef struct zy_task_feature_params {
     int max_length;   // T: tokens per feature, special tokens included (128)
-    int doc_stride;   // qa: tokens shared by consecutive windows of a context (32 ... HF
-                      // run_qa's 128 with T 384); must be < the context room of a window
+    int doc_stride;   // qa: tokens shared by consecutive windows of a context (32;
+                      // Hugging Face's run_qa uses 128 with max_length 384); must be less
+                      // than a window's room for context tokens
     int pad_id;       // the id padding gets in batches; -1: the tokenizer's [PAD], else
                       // its end-of-text token, else 0
 } zy_task_feature_params;
