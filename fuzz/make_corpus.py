@@ -324,3 +324,34 @@ put("fuzz_mlm", "ids_raw", mlm_ctl(3, wwm=1, seq=6, vocab=8) +
 put("fuzz_mlm", "bad_params", mlm_ctl(2, nsp=1, shuffle=1, one_pass=1, seq=4, probs=5 | 6 << 3,
     max_pred=255 - 0, dupe=254, specials=2) + bytes(range(40)))
 put("fuzz_mlm", "malformed", mlm_ctl(2, seq=5, specials=0x50) + bytes([1, 2, 0xFF, 3, 4, 0xFE, 5]))
+
+# ---- fine-tuning data (fuzz_task_csv, fuzz_task_jsonl, fuzz_task_conll) -------------
+# One control byte (see each harness's top comment), then the file.
+put("fuzz_task_csv", "csv_quoted", bytes([0]) + b'text,label\r\n"good, very ""good""",pos\r\n'
+    b'"two\nlines",neg\n\nplain,pos\n')
+put("fuzz_task_csv", "csv_pair_skip", bytes([2 | 8]) + b'id,text,b,label\n1,the cat,sat,x\n'
+    b'2,bad row\n3,"the, dog",on,y\n4,\xff,x,x\n')
+put("fuzz_task_csv", "tsv_multi", bytes([1 | 4]) + b'text\tlabel\na "b" c\t"x, y"\nd\tz\n')
+put("fuzz_task_csv", "csv_regression", bytes([32 | 64]) + b'\xef\xbb\xbftext,label\na,1.5\nb,-2e3\n')
+put("fuzz_task_csv", "csv_unlabelled", bytes([16]) + 'text\n中文 the cat\n"x\ny"\n'.encode())
+put("fuzz_task_csv", "csv_broken_quote", bytes([0]) + b'text,label\n"open,x\n')
+put("fuzz_task_jsonl", "classify", bytes([0 | 2 << 5]) + b'{"text":"the cat","label":"pos"}\n'
+    b'\n{"text":"a dog","label":1}\n{"text":"x","label":-1}\n')
+put("fuzz_task_jsonl", "multi_label", bytes([3 | 4]) + b'{"text":"a","label":["x","y"]}\n'
+    b'{"text":"b","label":[]}\n{bad\n')
+put("fuzz_task_jsonl", "regression", bytes([16]) + b'{"text":"a","label":0.25}\n{"text":"b","label":"3"}\n')
+put("fuzz_task_jsonl", "tag", bytes([1 | 1 << 5]) + b'{"tokens":["the","cats"],"tags":["O","B-X"]}\n'
+    b'{"tokens":["a"],"tags":[3]}\n')
+put("fuzz_task_jsonl", "qa", bytes([2 | 3 << 5]) + '{"id":"q1","context":"注意 the cat sat on the '
+    'mat","question":"who sat?","answers":{"text":["cat","the cat"],"answer_start":[7,3]}}\n'
+    '{"id":2,"context":"a b c","question":"x","answers":[{"text":"b","answer_start":2}]}\n'
+    '{"context":"c","question":"q","answers":{"text":[],"answer_start":[]}}\n'.encode())
+put("fuzz_task_jsonl", "qa_bad_answer", bytes([2 | 4]) + b'{"context":"the cat","question":"q",'
+    b'"answers":{"text":["cat"],"answer_start":[3]}}\n')
+put("fuzz_task_jsonl", "qa_unlabelled", bytes([2 | 8 | 1 << 5]) + b'{"context":"the cat sat","question":"who"}\n')
+put("fuzz_task_conll", "conll", bytes([0 | 2 << 3]) + b'-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n'
+    b'rejects VBZ B-VP O\n\n\nPeter NNP B-NP B-PER\r\nBlackburn NNP I-NP I-PER\n')
+put("fuzz_task_conll", "conll_bad_columns", bytes([2]) + b'a X\nb Y\n\nc d Z\n\ne X\n')
+put("fuzz_task_conll", "conll_words_only", bytes([4]) + b'the\ncat\n\nsat\n')
+put("fuzz_task_conll", "word_tag", bytes([1 | 1 << 3]) + b'The/DT 1\\/2/CD cat/NN\n\nA/DT dog/NN\n')
+put("fuzz_task_conll", "word_tag_untagged", bytes([1 | 4 | 2]) + 'the cat\n注意 x/ /y\na/B c\n'.encode())
