@@ -47,7 +47,9 @@ static void check_bert(const zy_config *c) {
     FZ_CHECK(h.intermediate >= 1 && h.intermediate <= (1 << 20) && h.max_positions >= 1 &&
              h.max_positions <= (1 << 20) && h.type_vocab >= 1 && h.type_vocab <= 65536);
     FZ_CHECK(h.pad_token_id >= 0 && h.pad_token_id < h.vocab && (int)h.act >= 0 &&
-             (int)h.act <= BERT_ACT_RELU && (int)h.arch >= 0 && (int)h.arch <= BERT_MODEL);
+             (int)h.act <= BERT_ACT_RELU && (int)h.arch >= 0 && (int)h.arch <= BERT_QA);
+    FZ_CHECK(!h.has_task || (h.labels.n >= 1 && h.labels.n <= ZY__MAX_LABELS &&
+                             h.labels.names && h.n_out == h.labels.n));
     FZ_CHECK(h.eps >= 1e-30f && h.eps <= 1.0f && h.hidden_dropout >= 0.0f &&
              h.hidden_dropout <= 0.999f && h.attn_dropout >= 0.0f && h.attn_dropout <= 0.999f &&
              h.init_range >= 0.0f && h.init_range <= 100.0f);
@@ -64,6 +66,12 @@ static void check_bert(const zy_config *c) {
     FZ_CHECK(zy__model_find_ops(r, &ops) == ZY_STATUS_OK && ops == &zy__bert_ops);
     FZ_CHECKF(zy__bert_read_config(r, &h2) == ZY_STATUS_OK, "the written config does not "
               "read back");
+    // The label names (task heads) compared by value, then the rest bit for bit.
+    FZ_CHECK(h.labels.n == h2.labels.n && h.labels.problem == h2.labels.problem);
+    for (int i = 0; h.labels.names && i < h.labels.n; i++)
+        FZ_CHECKF(!strcmp(h.labels.names[i], h2.labels.names[i]), "label %d changed", i);
+    zy__labels_free(&h.labels);
+    zy__labels_free(&h2.labels);
     FZ_CHECKF(!memcmp(&h, &h2, sizeof h), "BERT hyper-parameters changed when written and "
               "read again");
     zy_config_free(r);

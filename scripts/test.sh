@@ -50,19 +50,22 @@ for t in tests/cli/*.sh; do
     suite "$t" run sh "$t" "$B/zhuyi"
 done
 
-# The directory the C test gpt_io_roundtrip_dir_for_torch wrote, loaded back into the
-# PyTorch reference (Debian's python3-torch, only under /usr/bin/python3).
+# The directories the C tests gpt_io_roundtrip_dir_for_torch and gpt_heads_roundtrip_dir
+# (GPT2ForSequenceClassification) wrote, loaded back into the PyTorch reference (Debian's
+# python3-torch, only under /usr/bin/python3).
 echo "== PyTorch round trip (tests/roundtrip_gpt.py)"
-if /usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip; then
+if /usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip build/gpt_roundtrip_seqcls; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))
 fi
 
 # The BERT directories bert_io_roundtrip_dirs_for_torch wrote (BertForPreTraining with the
-# "bert." prefix, BertModel without), loaded back into the PyTorch reference.
+# "bert." prefix, BertModel without) and bert_heads_roundtrip_dirs wrote (the three task
+# heads), loaded back into the PyTorch reference.
 echo "== PyTorch round trip (tests/roundtrip_bert.py)"
-if /usr/bin/python3 tests/roundtrip_bert.py build/bert_roundtrip build/bert_roundtrip_base; then
+if /usr/bin/python3 tests/roundtrip_bert.py build/bert_roundtrip build/bert_roundtrip_base \
+    build/bert_roundtrip_seqcls build/bert_roundtrip_tokcls build/bert_roundtrip_qa; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))

@@ -158,6 +158,62 @@ def forward(p, cfg, ids, types, lengths):
     return out
 
 
+# ---- task heads (BertForSequenceClassification, BertForTokenClassification,
+# BertForQuestionAnswering): HF's modules in evaluation mode (no dropout) --------------------
+QA_MASKED = -1e30  # zhuyi sets padded positions' start/end logits to this (HF leaves them)
+TASK_ARCHS = ("BertForSequenceClassification", "BertForTokenClassification",
+              "BertForQuestionAnswering")
+
+
+def task_names(cfg, arch, num_labels):
+    """arch.named_parameters() names -> shapes (the body with "bert.", no cls.* heads)."""
+    body = {n: s for n, s in shapes(cfg).items() if n.startswith("bert.")}
+    if arch != "BertForSequenceClassification":  # add_pooling_layer=False
+        body = {n: s for n, s in body.items() if ".pooler." not in n}
+    C = cfg["hidden_size"]
+    head, K = ("qa_outputs", 2) if arch == "BertForQuestionAnswering" else ("classifier",
+                                                                            num_labels)
+    body[head + ".weight"] = (K, C)
+    body[head + ".bias"] = (K,)
+    return body
+
+
+def task_forward(p, arch, out, lengths):
+    """The head on forward()'s outputs: {"logits"} or {"start_logits", "end_logits"}."""
+    if arch == "BertForSequenceClassification":
+        return {"logits": linear(out["pooled"], p, "classifier")}
+    if arch == "BertForTokenClassification":
+        return {"logits": linear(out["hidden"], p, "classifier")}
+    lg = linear(out["hidden"], p, "qa_outputs")
+    Tn = lg.shape[1]
+    pad = torch.arange(Tn)[None, :] >= torch.tensor(lengths)[:, None]
+    return {"start_logits": lg[..., 0].masked_fill(pad, QA_MASKED),
+            "end_logits": lg[..., 1].masked_fill(pad, QA_MASKED)}
+
+
+def seq_loss(logits, problem, labels=None, values=None):
+    """BertForSequenceClassification's loss (HF's three problem types; -1 labels ignored)."""
+    F = torch.nn.functional
+    if problem == "single_label_classification":
+        return F.cross_entropy(logits, labels, ignore_index=-1)
+    if problem == "multi_label_classification":
+        return F.binary_cross_entropy_with_logits(logits, values)
+    return F.mse_loss(logits.squeeze(), values.squeeze())  # regression
+
+
+def qa_positions(pos, lengths):
+    """HF's clamp(0, T) with T ignored, T being each row's own length (see QA_MASKED)."""
+    pos = pos.clamp(min=0)
+    return torch.where(pos >= torch.tensor(lengths), torch.full_like(pos, -1), pos)
+
+
+def qa_loss(start, end, starts, ends, lengths):
+    F = torch.nn.functional
+    s, e = qa_positions(starts, lengths), qa_positions(ends, lengths)
+    return (F.cross_entropy(start, s, ignore_index=-1) +
+            F.cross_entropy(end, e, ignore_index=-1)) / 2
+
+
 def losses(out, cfg, targets, labels):
     V = cfg["vocab_size"]
     mlm = torch.nn.functional.cross_entropy(out["mlm_logits"].reshape(-1, V),

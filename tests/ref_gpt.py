@@ -84,6 +84,19 @@ def shapes(cfg):
 
 def forward(p, cfg, idx):
     """p: dict name -> tensor (HF layout); idx (B, T) -> logits (B, T, V)."""
+    return hidden(p, cfg, idx) @ p["transformer.wte.weight"].t()
+
+
+def score_forward(p, cfg, idx, lengths):
+    """GPT2ForSequenceClassification: score (no bias) on each row's last token, (B, K).
+    lengths[b] - 1 is the token HF finds from pad_token_id on right-padded rows."""
+    h = hidden(p, cfg, idx)
+    last = torch.tensor(lengths) - 1
+    return h[torch.arange(idx.shape[0]), last] @ p["score.weight"].t()
+
+
+def hidden(p, cfg, idx):
+    """p: dict name -> tensor (HF layout); idx (B, T) -> ln_f's output (B, T, C)."""
     B, T = idx.shape
     C, H, eps = cfg["n_embd"], cfg["n_head"], cfg["layer_norm_epsilon"]
     hd = C // H
@@ -102,8 +115,7 @@ def forward(p, cfg, idx):
         m = layernorm(x, h("ln_2.weight"), h("ln_2.bias"), eps)
         m = gelu_new(conv1d(m, h("mlp.c_fc.weight"), h("mlp.c_fc.bias")))
         x = x + conv1d(m, h("mlp.c_proj.weight"), h("mlp.c_proj.bias"))
-    x = layernorm(x, g("ln_f.weight"), g("ln_f.bias"), eps)
-    return x @ g("wte.weight").t()
+    return layernorm(x, g("ln_f.weight"), g("ln_f.bias"), eps)
 
 
 def init_params(cfg, gen):

@@ -1,8 +1,9 @@
-"""PyTorch references for tests/test_losses.c: softmax with an additive mask, cross-entropy
-(ignore_index, label smoothing), MSE. Inputs are generated here and stored in the dump so
-the C test uses exactly the same values; references are computed in float64 from the
-float32 inputs and stored as float32. Dropout has no torch reference (torch's RNG differs
-from our hash mask); the C test checks it against the mask from zy_dropout_keep.
+"""PyTorch references for tests/test_losses.c and test_losses_bce.c: softmax with an
+additive mask, cross-entropy (ignore_index, label smoothing), MSE, BCE with logits. Inputs
+are generated here and stored in the dump so the C test uses exactly the same values;
+references are computed in float64 from the float32 inputs and stored as float32. Dropout
+has no torch reference (torch's RNG differs from our hash mask); the C test checks it
+against the mask from zy_dropout_keep.
 
 Run from the repo root: /usr/bin/python3 tests/ref_losses.py  -> tests/ref/losses.zyr
 """
@@ -62,6 +63,19 @@ loss = F.mse_loss(x, target.double())
 loss.backward()
 out.update({"mse_pred": pred, "mse_target": target, "mse_loss": loss.detach().reshape(1),
             "mse_dpred": x.grad})
+
+# ---- BCE with logits (n = 60: 5 rows x 12 labels), targets 0/1 and a few soft ones, and
+# logits up to |x| = 100 (the stable form must not overflow or lose them) ----------------
+bl = (torch.randn(60) * 3).float()
+bl[0], bl[1], bl[2], bl[3] = 100.0, -100.0, 30.0, -30.0
+bt = (torch.rand(60) < 0.4).float()
+bt[0], bt[1], bt[2], bt[3] = 0.0, 1.0, 1.0, 0.0
+bt[4], bt[5] = 0.25, 0.5
+x = bl.double().requires_grad_(True)
+loss = F.binary_cross_entropy_with_logits(x, bt.double())
+loss.backward()
+out.update({"bce_logits": bl, "bce_targets": bt, "bce_loss": loss.detach().reshape(1),
+            "bce_dlogits": x.grad})
 
 os.makedirs(os.path.join(os.path.dirname(__file__), "ref"), exist_ok=True)
 refio.write(os.path.join(os.path.dirname(__file__), "ref", "losses.zyr"), out)

@@ -1,11 +1,15 @@
 """Round trip: load a model directory that zhuyi wrote into the PyTorch GPT-2 reference
 (tests/ref_gpt.py) and check it gives the logits zhuyi computed.
 
-Usage (from the repo root, after the C test gpt_io_roundtrip_dir_for_torch has run):
-  /usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip
+Usage (from the repo root, after the C tests gpt_io_roundtrip_dir_for_torch and
+gpt_heads_roundtrip_dir have run):
+  /usr/bin/python3 tests/roundtrip_gpt.py build/gpt_roundtrip [build/gpt_roundtrip_seqcls]
 DIR holds config.json + model.safetensors (written by zy_gpt_save) and logits.zyr
-(written by the C test: "x" (B, T) int32, "logits" (B*T, V) float32). Exits 1 on any
-mismatch (tolerance 2e-5 abs + 1e-4 rel: float zhuyi against the float64 reference).
+(written by the C test: "x" (B, T) int32, "logits" (B*T, V) float32). The optional second
+is a GPT2ForSequenceClassification directory (GPT2ForSequenceClassification's parameter
+names, id2label / label2id as HF writes them, no num_labels; logits.zyr with "lengths"
+and the (B, num_labels) logits). Exits 1 on any mismatch (tolerance 2e-5 abs + 1e-4 rel:
+float zhuyi against the float64 reference).
 """
 import json
 import os
@@ -16,7 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import torch  # noqa: E402
 
-from ref_gpt import forward, names, read_safetensors, shapes  # noqa: E402
+from ref_gpt import forward, names, read_safetensors, score_forward, shapes  # noqa: E402
 
 
 def read_zyr(path):
@@ -43,9 +47,41 @@ def read_zyr(path):
     return out
 
 
+def check_seqcls(d):
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    id2label, label2id = cfg.get("id2label") or {}, cfg.get("label2id") or {}
+    K = len(id2label)
+    if (cfg["model_type"] != "gpt2" or cfg["architectures"] != ["GPT2ForSequenceClassification"]
+            or K < 1 or sorted(id2label) != sorted(str(i) for i in range(K))
+            or label2id != {v: int(k) for k, v in id2label.items()} or "num_labels" in cfg):
+        sys.exit("roundtrip_gpt: %s/config.json is not a GPT2ForSequenceClassification "
+                 "config as HF writes it: %s" % (d, cfg))
+    tensors = read_safetensors(os.path.join(d, "model.safetensors"))
+    want = shapes(cfg)
+    want["score.weight"] = (K, cfg["n_embd"])
+    if set(tensors) != set(want):
+        sys.exit("roundtrip_gpt: %s: tensor names differ: extra %s, missing %s" % (
+            d, sorted(set(tensors) - set(want)), sorted(set(want) - set(tensors))))
+    for n, t in tensors.items():
+        if tuple(t.shape) != want[n]:
+            sys.exit("roundtrip_gpt: %s has shape %s, expected %s" % (n, tuple(t.shape), want[n]))
+    ref = read_zyr(os.path.join(d, "logits.zyr"))
+    got = ref["logits"].double()
+    logits = score_forward({n: t.double() for n, t in tensors.items()}, cfg, ref["x"].long(),
+                           ref["lengths"].reshape(-1).tolist()).reshape(got.shape)
+    err = (logits - got).abs()
+    print("roundtrip_gpt: %s: %d logits (%d labels), worst abs diff %.3g" % (
+        d, got.numel(), K, err.max()))
+    if (err > 2e-5 + 1e-4 * logits.abs()).any():
+        sys.exit("roundtrip_gpt: %s: logits differ beyond 2e-5 + 1e-4·|x|" % d)
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: roundtrip_gpt.py DIR")
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: roundtrip_gpt.py DIR [SEQCLS_DIR]")
+    if len(sys.argv) == 3:
+        check_seqcls(sys.argv[2])
     d = sys.argv[1]
     with open(os.path.join(d, "config.json")) as f:
         cfg = json.load(f)

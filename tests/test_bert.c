@@ -555,8 +555,8 @@ TEST(bert_bad_configs) {
         {"{" BODY ",\"hidden_size\":8,\"num_attention_heads\":2,"
          "\"hidden_dropout_prob\":1.5}", "hidden_dropout_prob", ZY_STATUS_BAD_FORMAT},
         {"{" BODY ",\"hidden_size\":8,\"num_attention_heads\":2,"
-         "\"architectures\":[\"BertForSequenceClassification\"]}",
-         "BertForSequenceClassification", ZY_STATUS_UNSUPPORTED},
+         "\"architectures\":[\"BertForMultipleChoice\"]}",
+         "BertForMultipleChoice", ZY_STATUS_UNSUPPORTED},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         zy_status st;

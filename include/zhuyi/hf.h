@@ -70,6 +70,23 @@ zy_status zy_config_set_null(zy_config *c, const char *key);
 zy_status zy_config_set_strings(zy_config *c, const char *key, const char *const *v, int n);
 void zy_config_remove(zy_config *c, const char *key);
 
+// Objects of one level (Hugging Face's "id2label": {"0": "neg", "1": "pos"} and
+// "label2id": {"neg": 0, "pos": 1}): the number of members (0 if absent, null or empty;
+// ZY_STATUS_BAD_FORMAT, negative, if the field is not an object) and member i in file
+// order: its name and its value, a string or an integer in [lo, hi] (ZY_STATUS_BAD_FORMAT
+// naming the field and the member otherwise). Strings stay owned by c.
+int zy_config_object_count(const zy_config *c, const char *key);
+zy_status zy_config_get_member_string(const zy_config *c, const char *key, int i,
+                                      const char **name, const char **value);
+zy_status zy_config_get_member_int(const zy_config *c, const char *key, int i, long lo,
+                                   long hi, const char **name, int *value);
+// Set key to an object of n members names[i] -> values[i] (strings) or ints[i].
+zy_status zy_config_set_object_strings(zy_config *c, const char *key,
+                                       const char *const *names, const char *const *values,
+                                       int n);
+zy_status zy_config_set_object_ints(zy_config *c, const char *key, const char *const *names,
+                                    const int *ints, int n);
+
 // ---- the named-tensor table -------------------------------------------------------------
 // Each entry is one tensor of the checkpoint file (its Hugging Face name and shape) and
 // the range of the flat parameter array where zhuyi keeps it. Entries take consecutive
@@ -115,6 +132,8 @@ typedef struct zy_tensor_def {
     const char *dims;     // optional (may be NULL): the config fields that give the file
                           // shape, e.g. "vocab_size, n_embd"; copied, and quoted in shape
                           // errors so they name the field to fix
+    bool head;            // part of a task head (a classifier on the body), not of the
+                          // base model: zy_model_freeze_body leaves it trainable
 } zy_tensor_def;
 
 // An entry of a built table (read-only to callers).
@@ -129,6 +148,7 @@ typedef struct zy_tensor {
     int part_dim;
     int64_t part_start, part_total;
     const char *dims; // as declared, or NULL
+    bool head;        // as declared
 } zy_tensor;
 
 typedef struct zy_tensor_table zy_tensor_table;
@@ -175,6 +195,14 @@ zy_status zy_tensor_table_check(const zy_tensor_table *t, const char *path);
 // with the entry's dims ("config.json implies (vocab_size, n_embd) = (50257, 768)").
 zy_status zy_tensor_table_load(const zy_tensor_table *t, const char *path, float *params,
                                uint64_t seed, bool *missing);
+// The tensors of a safetensors file that the table does not read under any name, alias
+// or tie (another architecture's heads, such as cls.predictions.* or lm_head.weight when
+// a pretrained checkpoint is loaded as a classifier, or a buffer such as
+// embeddings.position_ids), in file order: *n of them, their names in *names, one
+// allocation (the pointers, then the strings) for the caller to zy_free. *names is NULL
+// when *n is 0. Errors as zy_tensor_table_check.
+zy_status zy_tensor_table_unused(const zy_tensor_table *t, const char *path, char ***names,
+                                 int *n);
 // Write every entry (parts assembled into their file tensor, tied names omitted) to a
 // safetensors file, atomically, in `dtype` (F32, F16 or BF16), with metadata
 // {"format": "pt"} as transformers writes.

@@ -59,6 +59,29 @@ typedef struct zy_model_info {
 // expected one) and the parameters are known to fit in the machine's physical memory
 // (ZY_STATUS_OUT_OF_MEMORY naming the sizes otherwise).
 zy_status zy_model_load(zy_model **out, const char *dir);
+// Converting a checkpoint into another architecture of the same model type (what
+// `zhuyi finetune --init DIR` does): the model `config` describes (e.g. dir's config.json
+// with "architectures": ["BertForSequenceClassification"] and the label fields added),
+// its weights read from dir/model.safetensors through the table that config declares.
+// The body loads from any layout of the pretraining classes (BertForPreTraining,
+// BertForMaskedLM, BertModel: names with "bert." or without; GPT2LMHeadModel, GPT2Model:
+// with "transformer." or without; zhuyi's or Hugging Face's); heads the file lacks are
+// initialised (seed 0; zy_model_init_missing reseeds them) and reported by
+// zy_model_tensor_missing; tensors of the file the new architecture has no use for
+// (cls.predictions.*, cls.seq_relationship.*, lm_head.weight) are skipped, not an error,
+// and listed by zy_model_unused_tensors. The checks and errors are zy_model_load's (a
+// body whose shapes disagree with config names the tensor and the config fields).
+// config is only read; the caller keeps it.
+zy_status zy_model_load_with_config(zy_model **out, const char *dir,
+                                    const zy_config *config);
+// The names of the file tensors the load of m skipped (see above; also after
+// zy_model_load, which skips them the same way, e.g. an old checkpoint's
+// embeddings.position_ids buffer): writes up to max into names (valid while m lives),
+// returns the count. 0 for a model that was created, not loaded.
+int zy_model_unused_tensors(const zy_model *m, const char **names, int max);
+// Re-initialise the tensors the load found missing (zy_model_tensor_missing) by their
+// init rule from seed (the values zy_model_init_weights(m, seed) gives those tensors).
+void zy_model_init_missing(zy_model *m, uint64_t seed);
 // A model with zeroed weights from a config (call zy_model_init_weights or fill them).
 // Parameters beyond the machine's physical memory are refused before allocating, as above.
 zy_status zy_model_create(zy_model **out, const zy_config *config);
@@ -104,6 +127,17 @@ zy_status zy_model_check_finite(const zy_model *m);
 // session (a session's gradient layout is fixed when it is created).
 zy_status zy_model_set_trainable(zy_model *m, int tensor, bool trainable);
 bool zy_model_is_trainable(const zy_model *m, int tensor);
+// Task heads: the tensors a task architecture adds on top of its base model
+// (BertForSequenceClassification's and BertForTokenClassification's classifier.*,
+// BertForQuestionAnswering's qa_outputs.*, GPT2ForSequenceClassification's score.weight;
+// the pretraining heads cls.* of BertForPreTraining / BertForMaskedLM too). The pooler is
+// part of the body (bert.pooler, as Hugging Face nests it).
+bool zy_model_tensor_is_head(const zy_model *m, int tensor);
+// Head-only training (`--freeze-body`): every tensor that is not a head frozen, the heads
+// trainable (a frozen BERT body then costs no backward through its layers).
+// ZY_STATUS_UNSUPPORTED naming the architecture if the model has no head. Call before
+// creating the training session, like zy_model_set_trainable.
+zy_status zy_model_freeze_body(zy_model *m);
 // Floats of the trainable tensors: the length of a training session's gradient array.
 size_t zy_model_trainable_floats(const zy_model *m);
 
@@ -155,7 +189,10 @@ float *zy_session_tensor_grad(zy_session *s, int tensor);
 void zy_session_zero_grads(zy_session *s);
 // A named output of the last forward, e.g. "logits" (B, T, V) of a language model, or
 // BERT's "hidden", "pooled", "mlm_logits", "nsp_logits", "attentions.L" (README; GPT-2
-// has "logits", "hidden" and "attentions.L");
+// has "logits", "hidden" and "attentions.L"). Task heads: "logits" (B, num_labels) of
+// the sequence classifiers (BERT's and GPT-2's), (B, T, num_labels) of the token
+// classifier, "start_logits" and "end_logits" (B, T) of question answering (padded
+// positions -1e30); backward leaves them.
 // shape[0..*ndim) receive its shape (up to 4 dims). NULL if the model has no such output
 // or it is gone (a language model's backward overwrites its logits with their gradient).
 const float *zy_session_output(const zy_session *s, const char *name, int *ndim,
@@ -165,8 +202,11 @@ const float *zy_session_output(const zy_session *s, const char *name, int *ndim,
 // Besides its loss, a model may report named scalars of its last forward, each the mean
 // over `count` items, so that callers can combine batches weighted by their counts
 // (zy_metric_set_merge): BERT reports "mlm_loss" and "mlm_accuracy" over the scored
-// masked tokens, "nsp_loss" and "nsp_accuracy" over the labelled rows (README); GPT-2
-// reports none. They are computed during forward, because accuracies need the logits a
+// masked tokens, "nsp_loss" and "nsp_accuracy" over the labelled rows (README); GPT-2's
+// language model reports none. Task heads report "accuracy" (argmax over the scored
+// rows of a single-label sequence classifier or the scored tokens of a token classifier;
+// multi-label: the rows with every label right) and, for question answering,
+// "start_accuracy", "end_accuracy" and "span_accuracy" (both right); regression none. They are computed during forward, because accuracies need the logits a
 // backward overwrites with their gradient; this is how the trainer (zy_step_info) and
 // zy_evaluate report more than the one loss without knowing the model.
 #define ZY_METRICS_MAX 8

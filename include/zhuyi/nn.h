@@ -115,6 +115,15 @@ float zy_mse_forward(const float *pred, const float *target, size_t n);
 void zy_mse_backward(float *dpred, const float *pred, const float *target, size_t n,
                      float dloss);
 
+// ---- binary cross-entropy on logits ----------------------------------------------------
+// logits, targets (n), targets in [0, 1] (0/1 for multi-label classification) -> returns
+// mean over n of  -(y·log σ(x) + (1-y)·log(1-σ(x)))  (PyTorch's BCEWithLogitsLoss, mean
+// reduction), computed stably as max(x,0) - x·y + log(1 + exp(-|x|)); n == 0 gives 0.
+float zy_bce_logits_forward(const float *logits, const float *targets, size_t n);
+// dlogits (n) += dloss · (σ(x) - y) / n
+void zy_bce_logits_backward(float *dlogits, const float *logits, const float *targets,
+                            size_t n, float dloss);
+
 #ifdef __cplusplus
 }
 #endif

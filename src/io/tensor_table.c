@@ -213,6 +213,7 @@ zy_status zy_tensor_table_add(zy_tensor_table *t, const zy_tensor_def *d, int *i
     e->transposed = d->transposed;
     e->decay = d->decay;
     e->optional = d->optional;
+    e->head = d->head;
     e->init = d->init;
     e->init_std = d->init == ZY_INIT_NORMAL ? d->init_std : 0.0f;
     if (d->part_total > 0) {

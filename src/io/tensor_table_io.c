@@ -17,6 +17,7 @@
 // Saving assembles transposed and split tensors in one buffer (at most one copy of the
 // parameters; tensors kept as in the file are written from the parameters directly) and
 // writes them, tied names omitted, with zy_safetensors_write (deterministic, atomic).
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
@@ -276,6 +277,58 @@ zy_status zy_tensor_table_load(const zy_tensor_table *t, const char *path, float
     s = read_all(t, st, path, found, params, seed, missing, tmp);
 done:
     zy_free(tmp);
+    zy_free(buf);
+    zy_free(found);
+    zy_safetensors_free(st);
+    return s;
+}
+
+// Ascending addresses, for the search below.
+static int cmp_ptr(const void *a, const void *b) {
+    const void *x = *(const void *const *)a, *y = *(const void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+zy_status zy_tensor_table_unused(const zy_tensor_table *t, const char *path, char ***names,
+                                 int *n) {
+    *names = NULL;
+    *n = 0;
+    zy_safetensors *st;
+    zy_status s = check_tiling(t, path);
+    if (s || (s = zy_safetensors_open(&st, path))) return s;
+    const zy_tensor_info **found = NULL;
+    char *buf = NULL;
+    size_t scratch, used = 0, bytes = 0;
+    int nf = zy_safetensors_count(st), count = 0;
+    if ((s = check_open(t, st, path, &found, &buf, &scratch))) goto done;
+    // The file tensors the table read, sorted: each of the file's is looked up once.
+    for (int i = 0; i < t->n + t->n_ties; i++)
+        if (found[i]) found[used++] = found[i];
+    qsort(found, used, sizeof *found, cmp_ptr);
+    for (int i = 0; i < nf; i++) {
+        const zy_tensor_info *info = zy_safetensors_info(st, i);
+        if (used && bsearch(&info, found, used, sizeof *found, cmp_ptr)) continue;
+        count++;
+        bytes += strlen(info->name) + 1;
+    }
+    if (!count) goto done;
+    char **out = zy_alloc((size_t)count * sizeof *out + bytes);
+    if (!out) {
+        s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
+        goto done;
+    }
+    char *text = (char *)(out + count);
+    for (int i = 0, k = 0; i < nf; i++) {
+        const zy_tensor_info *info = zy_safetensors_info(st, i);
+        if (used && bsearch(&info, found, used, sizeof *found, cmp_ptr)) continue;
+        size_t len = strlen(info->name) + 1;
+        memcpy(text, info->name, len);
+        out[k++] = text;
+        text += len;
+    }
+    *names = out;
+    *n = count;
+done:
     zy_free(buf);
     zy_free(found);
     zy_safetensors_free(st);

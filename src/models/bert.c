@@ -15,11 +15,14 @@
 //   [pooler] B.pooler.dense.weight (C,C), .bias (C),
 //   [MLM]    cls.predictions.bias (V), cls.predictions.transform.dense.weight (C,C),
 //            .bias (C), cls.predictions.transform.LayerNorm.{weight,bias} (C),
-//   [NSP]    cls.seq_relationship.weight (2,C), .bias (2).
+//   [NSP]    cls.seq_relationship.weight (2,C), .bias (2),
+//   [task]   classifier.weight (K,C), .bias (K) (sequence / token classification,
+//            K = num_labels) or qa_outputs.weight (2,C), .bias (2) (question answering).
 // Ties: cls.predictions.decoder.weight = the word embeddings, cls.predictions.decoder.bias
 // = cls.predictions.bias (not written; if present, must be equal). Names are read with or
 // without "bert." and LayerNorm gamma/beta. The pooler and the heads are optional: a file
-// without them (a BertModel or BertForMaskedLM checkpoint) gets new ones, reported.
+// without them (a BertModel or BertForMaskedLM checkpoint) gets new ones, reported. The
+// heads (cls.*, classifier.*, qa_outputs.*) are marked as heads (zy_model_freeze_body).
 // Initialisation (HF's _init_weights): weights and embeddings N(0, initializer_range),
 // biases 0, LayerNorm gains 1. (HF also zeroes the pad_token_id row of the new word
 // embeddings; zhuyi's table has one rule per tensor, so that row is random like the rest.)
@@ -63,6 +66,16 @@ static zy_status add(zy_tensor_table *t, const char *name, int64_t rows, int64_t
     return zy_tensor_table_add(t, &d, NULL);
 }
 
+// A head's tensor: optional (a pretrained body gets a new one), a head for freezing. Its
+// 2-D weight decays; dims names the config fields of its shape.
+static zy_status add_head(zy_tensor_table *t, const char *name, int64_t rows, int64_t cols,
+                          zy_init init, float std, const char *dims) {
+    zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
+                       .decay = cols > 0, .optional = true, .init = init, .init_std = std,
+                       .dims = dims, .head = true};
+    return zy_tensor_table_add(t, &d, NULL);
+}
+
 bert_heads_index zy__bert_heads_index(const bert_hparams *h) {
     bert_heads_index x;
     memset(&x, -1, sizeof x);
@@ -74,6 +87,7 @@ bert_heads_index zy__bert_heads_index(const bert_hparams *h) {
         x.tr_lnw = i++, x.tr_lnb = i++;
     }
     if (h->has_nsp) x.nsp_w = i++, x.nsp_b = i++;
+    if (h->has_task) x.task_w = i++, x.task_b = i++;
     return x;
 }
 
@@ -112,23 +126,32 @@ static zy_status declare_tensors(zy_tensor_table *t, const bert_hparams *h) {
         return st;
     if (h->has_mlm) {
         int bias = BERT_T_LAYER(h->n_layer, 0) + (h->has_pooler ? 2 : 0);
-        if ((st = add(t, "cls.predictions.bias", h->vocab, 0, ZY_INIT_ZEROS, 0, false, true)) ||
-            (st = add(t, "cls.predictions.transform.dense.weight", C, C, ZY_INIT_NORMAL, std,
-                      true, true)) ||
-            (st = add(t, "cls.predictions.transform.dense.bias", C, 0, ZY_INIT_ZEROS, 0, false,
-                      true)) ||
-            (st = add(t, "cls.predictions.transform.LayerNorm.weight", C, 0, ZY_INIT_ONES, 0,
-                      false, true)) ||
-            (st = add(t, "cls.predictions.transform.LayerNorm.bias", C, 0, ZY_INIT_ZEROS, 0,
-                      false, true)) ||
+        if ((st = add_head(t, "cls.predictions.bias", h->vocab, 0, ZY_INIT_ZEROS, 0, NULL)) ||
+            (st = add_head(t, "cls.predictions.transform.dense.weight", C, C, ZY_INIT_NORMAL,
+                           std, NULL)) ||
+            (st = add_head(t, "cls.predictions.transform.dense.bias", C, 0, ZY_INIT_ZEROS, 0,
+                           NULL)) ||
+            (st = add_head(t, "cls.predictions.transform.LayerNorm.weight", C, 0, ZY_INIT_ONES,
+                           0, NULL)) ||
+            (st = add_head(t, "cls.predictions.transform.LayerNorm.bias", C, 0, ZY_INIT_ZEROS,
+                           0, NULL)) ||
             (st = zy_tensor_table_tie(t, "cls.predictions.decoder.weight", BERT_T_WORD)) ||
             (st = zy_tensor_table_tie(t, "cls.predictions.decoder.bias", bias)))
             return st;
     }
     if (h->has_nsp &&
-        ((st = add(t, "cls.seq_relationship.weight", 2, C, ZY_INIT_NORMAL, std, true, true)) ||
-         (st = add(t, "cls.seq_relationship.bias", 2, 0, ZY_INIT_ZEROS, 0, false, true))))
+        ((st = add_head(t, "cls.seq_relationship.weight", 2, C, ZY_INIT_NORMAL, std, NULL)) ||
+         (st = add_head(t, "cls.seq_relationship.bias", 2, 0, ZY_INIT_ZEROS, 0, NULL))))
         return st;
+    if (h->has_task) { // HF's Linear init: N(0, initializer_range), bias 0
+        bool qa = h->arch == BERT_QA;
+        const char *w = qa ? "qa_outputs.weight" : "classifier.weight";
+        const char *b = qa ? "qa_outputs.bias" : "classifier.bias";
+        if ((st = add_head(t, w, h->n_out, C, ZY_INIT_NORMAL, std,
+                           qa ? "2, hidden_size" : "num_labels, hidden_size")) ||
+            (st = add_head(t, b, h->n_out, 0, ZY_INIT_ZEROS, 0, qa ? "2" : "num_labels")))
+            return st;
+    }
 #undef NAME
     return ZY_STATUS_OK;
 }
@@ -154,7 +177,11 @@ static zy_status bert_init(zy_model *m, const zy_config *c, zy_model_info *info)
     return st; // on failure the caller frees the model, and h with it (bert_free)
 }
 
-static void bert_free(zy_model *m) { zy_free(zy_model_impl(m)); }
+static void bert_free(zy_model *m) {
+    bert_hparams *h = zy_model_impl(m);
+    if (h) zy__labels_free(&h->labels);
+    zy_free(h);
+}
 
 static zy_status bert_write_config(const zy_model *m, zy_config *c) {
     return zy__bert_write_config(zy_model_impl(m), c);
@@ -164,6 +191,7 @@ static zy_status bert_write_config(const zy_model *m, zy_config *c) {
 static zy_status bert_set_dropout(zy_model *m, float p, zy_model_info *info) {
     bert_hparams *h = zy_model_impl(m);
     h->hidden_dropout = h->attn_dropout = p;
+    if (h->cls_dropout_set) h->cls_dropout = p; // else it follows hidden_dropout_prob
     info->dropout = p;
     return ZY_STATUS_OK;
 }
@@ -177,6 +205,10 @@ static double bert_train_flops(const zy_model *m, int B, int T) {
     double per_token = 2.0 * L * (4.0 * C * C + 2.0 * C * FF);
     if (h->has_mlm) per_token += 2.0 * (C * C + C * h->vocab);
     double per_row = (h->has_pooler ? 2.0 * C * C : 0) + (h->has_nsp ? 2.0 * 2.0 * C : 0);
+    if (h->has_task) { // the classifier per row (sequence) or per token (token, QA)
+        if (h->arch == BERT_SEQ_CLS) per_row += 2.0 * C * h->n_out;
+        else per_token += 2.0 * C * h->n_out;
+    }
     double attn = L * 2.0 * 2.0 * (double)B * T * (double)T * C;
     return 3.0 * (per_token * N + per_row * B + attn);
 }
@@ -212,7 +244,8 @@ static bert_weights outer_view(float *(*ptr)(const void *, int), const void *src
         .pool_b = at(ptr, src, x.pool_b), .mlm_bias = at(ptr, src, x.mlm_bias),
         .tr_w = at(ptr, src, x.tr_w), .tr_b = at(ptr, src, x.tr_b),
         .tr_lnw = at(ptr, src, x.tr_lnw), .tr_lnb = at(ptr, src, x.tr_lnb),
-        .nsp_w = at(ptr, src, x.nsp_w), .nsp_b = at(ptr, src, x.nsp_b)};
+        .nsp_w = at(ptr, src, x.nsp_w), .nsp_b = at(ptr, src, x.nsp_b),
+        .task_w = at(ptr, src, x.task_w), .task_b = at(ptr, src, x.task_b)};
 }
 
 // Forward never writes the weights: the views drop const so weights and gradients share
@@ -313,7 +346,7 @@ static const float *bert_output(const zy_session *s, const char *name, int *ndim
     } else if (!strncmp(name, "attentions.", strlen("attentions."))) {
         return attention_output(g, name, ndim, shape);
     } else {
-        return NULL;
+        return g->h.has_task ? zy__bert_task_output(g, name, ndim, shape) : NULL;
     }
     if (ndim) *ndim = nd;
     if (shape) memcpy(shape, sh, (size_t)nd * sizeof *sh);

@@ -58,16 +58,21 @@ static void mlm_backward(bert_session *g, const bert_acts *a, const float *x, fl
     }
 }
 
-// NSP head and pooler: dres[b, 0] (the [CLS] rows) += their gradient.
+// NSP head: dpooled (B, C) += its gradient.
 static void nsp_backward(bert_session *g, const bert_acts *a, float scale) {
     const bert_weights *w = &g->ew, *dw = &g->edw;
-    int B = g->B, T = g->T, C = g->h.hidden;
-    size_t bc = (size_t)B * C;
+    int B = g->B, C = g->h.hidden;
     memset(a->dnsp, 0, 2 * (size_t)B * sizeof *a->dnsp);
     zy_cross_entropy_backward(a->dnsp, a->nsp_logits, a->nsp_lse, a->labels, B, 2, -1, 0.0f,
                               scale);
-    memset(a->dpooled, 0, bc * sizeof *a->dpooled);
     zy_linear_backward(a->dpooled, dw->nsp_w, dw->nsp_b, a->dnsp, a->pooled, w->nsp_w, B, C, 2);
+}
+
+// The pooler: dres[b, 0] (the [CLS] rows) += the gradient of dpooled (B, C).
+static void pool_backward(bert_session *g, const bert_acts *a) {
+    const bert_weights *w = &g->ew, *dw = &g->edw;
+    int B = g->B, T = g->T, C = g->h.hidden;
+    size_t bc = (size_t)B * C;
     for (size_t i = 0; i < bc; i++) a->dpooled[i] *= 1.0f - a->pooled[i] * a->pooled[i]; // tanh
     memset(a->dcls, 0, bc * sizeof *a->dcls);
     zy_linear_backward(a->dcls, dw->pool_w, dw->pool_b, a->dpooled, a->cls, w->pool_w, B, C, C);
@@ -106,23 +111,31 @@ static void embed_backward(const bert_session *g, const bert_acts *a) {
 // skip NULL outputs), while the input gradients that flow through them are still formed.
 zy_status zy__bert_backward(zy_session *s, float loss_scale) {
     bert_session *g = zy_session_impl(s);
-    if (!g->mlm_loss && !g->nsp_loss)
+    static const char *const scores[] = {
+        "has the MLM and NSP heads: targets score the first, labels the second",
+        "has the MLM head only: targets score it",
+        "has no heads",
+        "has a sequence classifier: labels (single-label) or values (multi-label, "
+        "regression) score it",
+        "has a token classifier: targets score it",
+        "has qa_outputs: span_starts and span_ends score it"};
+    if (!g->mlm_loss && !g->nsp_loss && !g->task_loss)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "bert backward: needs a forward that scored a loss first, once per "
-                         "forward (targets score the MLM head, labels the NSP head; %s has %s)",
-                         zy__bert_arch_names[g->h.arch],
-                         g->h.arch == BERT_MODEL       ? "no heads"
-                         : g->h.arch == BERT_MASKED_LM ? "the MLM head only"
-                                                       : "both");
-    bool mlm = g->mlm_loss, nsp = g->nsp_loss;
-    g->mlm_loss = g->nsp_loss = false; // dlogits overwrite the logits: once per forward
+                         "forward (%s %s)", zy__bert_arch_names[g->h.arch], scores[g->h.arch]);
+    bool mlm = g->mlm_loss, nsp = g->nsp_loss, task = g->task_loss;
+    // dlogits overwrite the MLM logits: once per forward
+    g->mlm_loss = g->nsp_loss = g->task_loss = false;
     const bert_hparams *h = &g->h;
     int B = g->B, T = g->T, L = h->n_layer;
     bert_acts a = zy__bert_acts(g);
     const float *x = a.res + (size_t)L * a.res_stride;
     memset(a.dres, 0, (size_t)B * T * h->hidden * sizeof *a.dres);
     if (mlm) mlm_backward(g, &a, x, loss_scale);
+    if (h->has_pooler) memset(a.dpooled, 0, (size_t)B * h->hidden * sizeof *a.dpooled);
     if (nsp) nsp_backward(g, &a, loss_scale);
+    if (task) zy__bert_task_backward(g, &a, loss_scale); // into dpooled or dres
+    if (nsp || (task && h->arch == BERT_SEQ_CLS)) pool_backward(g, &a);
 
     // Each layer turns dres from the gradient of its output into that of its input, down
     // to the lowest layer with a trainable tensor (all of them when the embeddings train):

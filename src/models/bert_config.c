@@ -1,8 +1,10 @@
 // BERT hyper-parameters: presets, and config.json in Hugging Face BERT form.
 //
 // config.json fields READ (model_type "bert" is checked by the registry):
-//   architectures[0]       "BertForPreTraining" (also when absent), "BertForMaskedLM" or
-//                          "BertModel": which heads the model has (bert_internal.h)
+//   architectures[0]       "BertForPreTraining" (also when absent), "BertForMaskedLM",
+//                          "BertModel", "BertForSequenceClassification",
+//                          "BertForTokenClassification" or "BertForQuestionAnswering":
+//                          which heads the model has (bert_internal.h)
 //   vocab_size, hidden_size, num_hidden_layers, num_attention_heads, intermediate_size,
 //   max_position_embeddings   required positive integers; hidden_size a multiple of
 //                          num_attention_heads
@@ -16,15 +18,24 @@
 //   initializer_range      default 0.02 (the std of new weights)
 //   position_embedding_type   if present, "absolute"
 //   is_decoder, add_cross_attention   if present, false
-// Everything else (classifier_dropout, use_cache, torch_dtype, ...) is ignored.
-// Fields WRITTEN: the set BertForPreTraining.save_pretrained writes (zy__bert_write_config).
+//   the task architectures also: num_labels, id2label, label2id, problem_type (the two
+//   classifiers; task_head.c), classifier_dropout (the classifiers: null or absent means
+//   hidden_dropout_prob, else in [0, 1)) - bert_task.c
+// Everything else (use_cache, torch_dtype, ...) is ignored.
+// Fields WRITTEN: the set BertForPreTraining.save_pretrained writes (zy__bert_write_config),
+// and for the task architectures the label fields and classifier_dropout.
 #include <string.h>
 
 #include "core/internal.h"
 #include "models/bert_internal.h"
 
-const char *const zy__bert_arch_names[] = {"BertForPreTraining", "BertForMaskedLM",
-                                           "BertModel", NULL};
+const char *const zy__bert_arch_names[] = {"BertForPreTraining",
+                                           "BertForMaskedLM",
+                                           "BertModel",
+                                           "BertForSequenceClassification",
+                                           "BertForTokenClassification",
+                                           "BertForQuestionAnswering",
+                                           NULL};
 const char *const zy__bert_act_names[] = {"gelu", "gelu_new", "gelu_pytorch_tanh", "relu"};
 
 typedef struct preset {
@@ -52,9 +63,12 @@ static zy_status read_arch(const zy_config *c, bert_hparams *h) {
         for (int a = 0; zy__bert_arch_names[a]; a++)
             if (!strcmp(arch, zy__bert_arch_names[a])) h->arch = (bert_arch)a;
     // (the registry has refused other architectures already)
-    h->has_pooler = h->arch != BERT_MASKED_LM;
-    h->has_mlm = h->arch != BERT_MODEL;
+    // As Hugging Face builds them: token classification and QA have no pooler.
+    h->has_pooler = h->arch == BERT_PRETRAINING || h->arch == BERT_MODEL ||
+                    h->arch == BERT_SEQ_CLS;
+    h->has_mlm = h->arch == BERT_PRETRAINING || h->arch == BERT_MASKED_LM;
     h->has_nsp = h->arch == BERT_PRETRAINING;
+    h->has_task = h->arch >= BERT_SEQ_CLS;
     return ZY_STATUS_OK;
 }
 
@@ -123,7 +137,8 @@ zy_status zy__bert_read_config(const zy_config *c, bert_hparams *h) {
     if (h->hidden % h->n_head)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: hidden_size = %d is not a multiple "
                          "of num_attention_heads = %d", name, h->hidden, h->n_head);
-    return ZY_STATUS_OK;
+    // Last: the only field that allocates (the label names; zy__labels_free).
+    return h->has_task ? zy__bert_read_task_config(c, h) : ZY_STATUS_OK;
 }
 
 // The fields BertForPreTraining.save_pretrained writes, but torch_dtype and
@@ -147,7 +162,7 @@ zy_status zy__bert_write_config(const bert_hparams *h, zy_config *c) {
         (st = zy_config_set_bool(c, "use_cache", true)) ||
         (st = zy_config_set_int(c, "vocab_size", h->vocab)))
         return st;
-    return ZY_STATUS_OK;
+    return h->has_task ? zy__bert_write_task_config(h, c) : ZY_STATUS_OK;
 }
 
 zy_status zy__bert_preset(const char *name, zy_config *c) {

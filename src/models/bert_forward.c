@@ -7,6 +7,7 @@
 //   pooled = tanh(Wp · x[:, 0] + bp);           nsp_logits = Ws · pooled + bs
 //   mlm_logits = LN(act(Wt · x + bt)) · wordᵀ + cls.predictions.bias
 //   loss = mean CE(mlm_logits, targets) + mean CE(nsp_logits, labels)
+//   or the task head's (bert_task.c) on the pooled output or the hidden states
 // Positions at or past a row's length are padding: their ids are read as pad_token_id and
 // their token types as 0 whatever the batch holds there, no key attends to them, and they
 // must not carry an MLM target. Every intermediate backward needs is kept; nothing is
@@ -102,6 +103,27 @@ static bert_acts carve(const bert_session *g, float *base, int B, int T, size_t 
         a.lse = TAKE(n1);
         a.ce_rows = TAKE(zy__cross_entropy_inplace_floats((int)V));
     }
+    if (h->has_task) {
+        size_t K = (size_t)h->n_out;
+        if (h->arch == BERT_SEQ_CLS) {
+            a.task_x = TAKE(bc_);
+            a.task_logits = TAKE(round16((size_t)B * K));
+            a.dtask = TAKE(round16((size_t)B * K));
+            a.seq_buf = TAKE(zy__seqcls_floats(B, (int)K));
+        } else if (h->arch == BERT_TOKEN_CLS) {
+            a.task_x = TAKE(nc);
+            a.task_logits = TAKE(round16(N * K));
+            a.dtask = TAKE(round16(N * K));
+            a.tok_lse = TAKE(n1);
+        } else { // QA
+            a.task_logits = TAKE(round16(2 * N));
+            a.dtask = TAKE(round16(2 * N));
+            a.qa_logits = TAKE(round16(2 * N));
+            a.dqa = TAKE(round16(2 * N));
+            a.qa_tg = (int *)TAKE(round16(2 * (size_t)B));
+            a.qa_lse = TAKE(round16(2 * (size_t)B));
+        }
+    }
     a.dres = TAKE(nc);
     a.d1 = TAKE(nc);
     a.d2 = TAKE(nc);
@@ -137,25 +159,30 @@ zy_status zy__bert_prepare(zy_session *s, int B, int T, int seq_dec) {
     g->cap_B = B;
     g->cap_T = T;
     g->outputs_ok = g->mlm_logits_ok = g->mlm_loss = g->nsp_loss = false;
+    g->task_loss = g->task_logits_ok = g->task_loss_scored = false;
     return ZY_STATUS_OK;
 }
 
 // The batch fields the model reads, checked before anything is written (ids and lengths
 // are checked by the generic session). Messages name (b, t) and the value.
-static zy_status check_batch(const bert_hparams *h, const zy_batch *b) {
+static zy_status check_batch(const bert_hparams *h, const zy_batch *b, zy__problem *problem) {
     int B = b->B, T = b->T;
+    // Per-token targets: MLM ids in [0, vocab_size), token classes in [0, num_labels).
+    int V = h->has_mlm ? h->vocab : h->arch == BERT_TOKEN_CLS ? h->n_out : 0;
+    const char *range = h->has_mlm ? "" : " (num_labels)";
     for (int r = 0; r < B; r++) {
         int n = b->lengths ? b->lengths[r] : T;
         for (int t = 0; t < T; t++) {
             size_t i = (size_t)r * T + t;
-            int y = b->targets && h->has_mlm ? b->targets[i] : -1;
-            if (y != -1 && (t >= n || y < 0 || y >= h->vocab))
-                return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                                 t >= n ? "bert forward: target %d at (b=%d, t=%d) is past the "
-                                          "row's length %d (padding takes -1)"
-                                        : "bert forward: target %d at (b=%d, t=%d) is outside "
-                                          "[0, %d) and not -1 (not scored)",
-                                 y, r, t, t >= n ? n : h->vocab);
+            int y = b->targets && V ? b->targets[i] : -1;
+            if (y != -1 && t >= n)
+                return zy__error(ZY_STATUS_INVALID_ARGUMENT, "bert forward: target %d at (b=%d, "
+                                 "t=%d) is past the row's length %d (padding takes -1)", y, r,
+                                 t, n);
+            if (y != -1 && (y < 0 || y >= V))
+                return zy__error(ZY_STATUS_INVALID_ARGUMENT, "bert forward: target %d at (b=%d, "
+                                 "t=%d) is outside [0, %d)%s and not -1 (not scored)", y, r, t,
+                                 V, range);
             int ty = b->token_type_ids && t < n ? b->token_type_ids[i] : 0;
             if (ty < 0 || ty >= h->type_vocab)
                 return zy__error(ZY_STATUS_INVALID_ARGUMENT,
@@ -168,7 +195,7 @@ static zy_status check_batch(const bert_hparams *h, const zy_batch *b) {
                              "bert forward: next-sentence label %d of row %d is not 0, 1 or -1 "
                              "(not scored)", lab, r);
     }
-    return ZY_STATUS_OK;
+    return h->has_task ? zy__bert_task_check(h, b, problem) : ZY_STATUS_OK;
 }
 
 // The ids, types, lengths, targets and labels the model uses, copied for backward.
@@ -256,6 +283,7 @@ static int count_correct(const float *logits, const int *targets, int n, int V) 
 void zy__bert_metrics(const zy_session *s, zy_metric_set *out) {
     const bert_session *g = zy_session_impl(s);
     if (!g->outputs_ok) return;
+    if (g->h.has_task) zy__bert_task_metrics(g, out);
     if (g->h.has_mlm && g->has_targets) {
         double n = g->n_mlm;
         out->m[out->n++] = (zy_metric){"mlm_loss", n ? g->l_mlm : 0, n};
@@ -273,13 +301,16 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
     const bert_hparams *h = &g->h;
     int B = batch->B, T = batch->T, N = B * T, L = h->n_layer;
     g->outputs_ok = g->mlm_logits_ok = g->mlm_loss = g->nsp_loss = false;
-    zy_status st = check_batch(h, batch);
+    g->task_loss = g->task_logits_ok = g->task_loss_scored = false;
+    zy__problem problem;
+    zy_status st = check_batch(h, batch, &problem);
     if (st) return st;
     // The masks of this forward, kept for its backward whatever the session does between.
     g->seed = zy_session_seed(s);
     bool training = zy_session_training(s);
     g->p_hidden = training ? h->hidden_dropout : 0.0f;
     g->p_attn = training ? h->attn_dropout : 0.0f;
+    g->p_cls = training ? h->cls_dropout : 0.0f;
     g->B = B;
     g->T = T;
     g->has_lengths = batch->lengths != NULL;
@@ -342,6 +373,15 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
         g->nsp_loss = true;
         g->l_nsp = l_nsp;
         g->ok_nsp = count_correct(a.nsp_logits, a.labels, B, 2);
+    }
+    if (h->has_task) { // no MLM or NSP head: the task head's loss alone
+        float l;
+        double n;
+        if ((st = zy__bert_task_forward(g, &a, x, batch, problem, &l, &n))) return st;
+        g->task_loss_scored = g->task_loss;
+        if (loss) *loss = l;
+        if (count) *count = n;
+        return ZY_STATUS_OK;
     }
     if (loss) *loss = l_mlm + l_nsp;
     if (count) *count = g->mlm_loss ? g->n_mlm : g->nsp_loss ? g->n_nsp : 0;

@@ -8,14 +8,23 @@
 #include "zhuyi/attention.h"
 #include "zhuyi/model.h"
 
+#include "models/task_head.h"
+
 // The Hugging Face classes a config.json may name, and the parts each has:
 //   BertForPreTraining  body + pooler + MLM head + NSP head  (the default)
 //   BertForMaskedLM     body + MLM head                      (no pooler, as HF's)
 //   BertModel           body + pooler                        (no loss: outputs only)
+//   BertForSequenceClassification  body + pooler + dropout + classifier (C -> num_labels)
+//   BertForTokenClassification     body + dropout + classifier on every token (no pooler)
+//   BertForQuestionAnswering       body + qa_outputs (C -> 2: start, end) (no pooler)
+// The last three are the task heads (bert_task.c); their classifier is a head tensor.
 typedef enum bert_arch {
     BERT_PRETRAINING = 0,
     BERT_MASKED_LM = 1,
     BERT_MODEL = 2,
+    BERT_SEQ_CLS = 3,
+    BERT_TOKEN_CLS = 4,
+    BERT_QA = 5,
 } bert_arch;
 
 extern const char *const zy__bert_arch_names[]; // by bert_arch, NULL-terminated
@@ -33,6 +42,11 @@ extern const char *const zy__bert_act_names[]; // by bert_act
 typedef struct bert_hparams {
     bert_arch arch;
     bool has_pooler, has_mlm, has_nsp;
+    bool has_task;         // a task head: classifier (sequence, token) or qa_outputs
+    int n_out;             // its outputs: num_labels (classifiers) or 2 (start, end)
+    zy__labels labels;     // num_labels, id2label, problem_type (the classifiers)
+    float cls_dropout;     // classifier_dropout (null: hidden_dropout_prob)
+    bool cls_dropout_set;  // classifier_dropout was a number (written back as one)
     int n_layer;           // L, num_hidden_layers
     int n_head;            // H, num_attention_heads (C % H == 0)
     int hidden;            // C, hidden_size
@@ -82,6 +96,7 @@ typedef struct bert_heads_index {
     int pool_w, pool_b;
     int mlm_bias, tr_w, tr_b, tr_lnw, tr_lnb;
     int nsp_w, nsp_b;
+    int task_w, task_b; // classifier.* or qa_outputs.*
 } bert_heads_index;
 
 bert_heads_index zy__bert_heads_index(const bert_hparams *h);
@@ -96,6 +111,7 @@ typedef struct bert_weights {
     float *tr_w, *tr_b;        // (C,C) (C) MLM transform dense
     float *tr_lnw, *tr_lnb;    // (C) MLM transform LayerNorm
     float *nsp_w, *nsp_b;      // (2,C) (2)
+    float *task_w, *task_b;    // (K,C) (K): classifier (K = num_labels) or qa_outputs (K = 2)
 } bert_weights;
 
 // ---- sessions ----------------------------------------------------------------------------
@@ -124,7 +140,16 @@ typedef struct bert_session {
     int ok_mlm, ok_nsp;        // of them, predicted right (argmax of the logits)
     float l_mlm, l_nsp;        // the mean losses of the heads
     float p_hidden, p_attn;    // dropout in force (0 in evaluation mode)
+    float p_cls;               // the classifier's dropout in force
     uint64_t seed;
+    // The task heads (bert_task.c) of the last forward.
+    bool task_loss;            // scored (backward pending)
+    bool task_loss_scored;     // scored (the metrics; backward leaves it)
+    int qa_span_ok;            // rows whose start and end argmax are both right
+    bool task_logits_ok;       // its logits are intact (backward leaves them)
+    zy__seqcls seq;            // sequence classification
+    zy__ce tok;                // token classification: targets = acts.targets
+    zy__ce qa_start, qa_end;   // question answering
 } bert_session;
 
 // The shared block's configuration for layer l of a (B, T) batch: post-LN encoder,
@@ -167,6 +192,16 @@ typedef struct bert_acts {
     float *d1, *d2;            // (N, C) each
     float *dcls, *dpooled;     // (B, C) each
     float *dnsp;               // (B, 2)
+    // task heads (bert_task.c)
+    float *task_x;             // (B, C) dropout(pooled), (N, C) dropout(hidden): the
+                               // classifier's input (NULL for QA: the hidden states)
+    float *task_logits;        // (B, K) sequence, (N, K) token, (N, 2) QA logits
+    float *dtask;              // the same size: their gradient
+    float *qa_logits, *dqa;    // (2, B, T) start then end logits (padding masked), gradient
+    int *qa_tg;                // (2, B) start and end positions as scored (-1 not)
+    float *qa_lse;             // (2, B)
+    float *tok_lse;            // (N)
+    float *seq_buf;            // zy__seqcls_floats(B, K)
     float *scratch;            // the blocks' scratch
     size_t scratch_floats;
 } bert_acts;
@@ -179,7 +214,32 @@ zy_status zy__bert_prepare(zy_session *s, int batch, int seq, int seq_dec);
 zy_status zy__bert_forward(zy_session *s, const zy_batch *b, float *loss, double *count);
 zy_status zy__bert_backward(zy_session *s, float loss_scale);
 // "mlm_loss", "mlm_accuracy", "nsp_loss", "nsp_accuracy" of the last forward (the heads
-// it scored).
+// it scored); the task heads' (zy__bert_task_metrics).
 void zy__bert_metrics(const zy_session *s, zy_metric_set *out);
+
+// ---- task heads (bert_task.c) --------------------------------------------------------------
+// Padded positions' question-answering logits are set to this, so they never win an argmax
+// or take probability (Hugging Face leaves them as computed; here padding is also masked
+// out of attention, so their values would mean nothing).
+#define BERT_QA_MASKED -1e30f
+
+// Config: the label fields (sequence and token classification) and classifier_dropout.
+zy_status zy__bert_read_task_config(const zy_config *c, bert_hparams *h);
+zy_status zy__bert_write_task_config(const bert_hparams *h, zy_config *c);
+// The head's batch fields checked before forward writes anything (*problem: what a
+// sequence classifier scores).
+zy_status zy__bert_task_check(const bert_hparams *h, const zy_batch *b, zy__problem *problem);
+// The head on the last hidden states x (N, C) (pooled output in the activations for the
+// sequence classifier); loss into *loss, its count into *count.
+zy_status zy__bert_task_forward(bert_session *g, const bert_acts *a, const float *x,
+                                const zy_batch *b, zy__problem problem, float *loss,
+                                double *count);
+// dres (N, C) += the head's gradient (sequence classification: dpooled (B, C) instead,
+// for the pooler's backward).
+void zy__bert_task_backward(bert_session *g, const bert_acts *a, float scale);
+void zy__bert_task_metrics(const bert_session *g, zy_metric_set *out);
+// "logits" (classifiers), "start_logits", "end_logits" (QA), or NULL.
+const float *zy__bert_task_output(const bert_session *g, const char *name, int *ndim,
+                                  int64_t *shape);
 
 #endif

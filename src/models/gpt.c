@@ -10,7 +10,10 @@
 //     attn.c_proj.bias (C), ln_2.weight (C), ln_2.bias (C), mlp.c_fc.weight (C,4C)ᵀ,
 //     mlp.c_fc.bias (4C), mlp.c_proj.weight (4C,C)ᵀ, mlp.c_proj.bias (C),
 //   transformer.ln_f.weight (C), transformer.ln_f.bias (C);
-//   lm_head.weight tied to wte (not written; if present, must equal wte).
+//   lm_head.weight tied to wte (not written; if present, must equal wte);
+//   GPT2ForSequenceClassification instead: score.weight (num_labels, C), nn.Linear without
+//   bias, a head tensor (optional: a pretrained LM gets a new one), and no lm_head (a
+//   file's lm_head.weight is skipped and listed by zy_model_unused_tensors).
 // (ᵀ: HF's Conv1D stores (in, out); kept (out, in) for the GEMMs.) Names may lack the
 // "transformer." prefix (GPT2Model checkpoints such as the hub's gpt2).
 // Initialisation (GPT-2's): weights N(0, 0.02), residual projections (attn.c_proj,
@@ -47,7 +50,8 @@ static const block_spec BLOCK[GPT_TENSORS_PER_LAYER] = {
     {"mlp.c_proj.bias", 1, 0, false, ZY_INIT_ZEROS, "n_embd"},
 };
 
-static const char *const ARCHITECTURES[] = {"GPT2LMHeadModel", "GPT2Model", NULL};
+static const char *const ARCHITECTURES[] = {"GPT2LMHeadModel", "GPT2Model",
+                                            "GPT2ForSequenceClassification", NULL};
 
 static zy_status add(zy_tensor_table *t, const char *name, int64_t rows, int64_t cols,
                      bool conv1d, zy_init init, float std, const char *dims) {
@@ -80,18 +84,24 @@ static zy_status declare_tensors(zy_tensor_table *t, const gpt_hparams *h) {
     if ((st = add(t, "transformer.ln_f.weight", C, 0, false, ZY_INIT_ONES, 0, "n_embd")) ||
         (st = add(t, "transformer.ln_f.bias", C, 0, false, ZY_INIT_ZEROS, 0, "n_embd")))
         return st;
+    if (h->seq_cls) { // HF's Linear init: N(0, initializer_range = 0.02)
+        zy_tensor_def d = {.name = "score.weight", .ndim = 2, .shape = {h->labels.n, C},
+                           .decay = true, .optional = true, .init = ZY_INIT_NORMAL,
+                           .init_std = 0.02f, .dims = "num_labels, n_embd", .head = true};
+        return zy_tensor_table_add(t, &d, NULL);
+    }
     return zy_tensor_table_tie(t, "lm_head.weight", GPT_T_WTE);
 }
 
 static void fill_info(const gpt_hparams *h, zy_model_info *info) {
-    info->architecture = "GPT2LMHeadModel";
+    info->architecture = h->seq_cls ? "GPT2ForSequenceClassification" : "GPT2LMHeadModel";
     info->vocab_size = h->vocab_size;
     info->max_positions = h->n_positions;
     info->n_layer = h->n_layer;
     info->n_head = h->n_head;
     info->d_model = h->n_embd;
     info->dropout = h->dropout;
-    info->causal_lm = true;
+    info->causal_lm = !h->seq_cls; // the classifier has no LM head to decode with
 }
 
 static zy_status gpt_init(zy_model *m, const zy_config *c, zy_model_info *info) {
@@ -104,7 +114,11 @@ static zy_status gpt_init(zy_model *m, const zy_config *c, zy_model_info *info) 
     return st; // on failure the caller frees the model, and h with it (gpt_free)
 }
 
-static void gpt_free(zy_model *m) { zy_free(zy_model_impl(m)); }
+static void gpt_free(zy_model *m) {
+    gpt_hparams *h = zy_model_impl(m);
+    if (h) zy__labels_free(&h->labels);
+    zy_free(h);
+}
 
 static zy_status gpt_write_config(const zy_model *m, zy_config *c) {
     return zy__gpt_write_config(zy_model_impl(m), c);
@@ -122,9 +136,10 @@ static zy_status gpt_set_dropout(zy_model *m, float p, zy_model_info *info) {
 static double gpt_train_flops(const zy_model *m, int B, int T) {
     const gpt_hparams *h = zy_model_impl(m);
     double C = h->n_embd, L = h->n_layer, V = h->vocab_size, N = (double)B * T;
-    double per_token = 2.0 * (L * 12.0 * C * C + C * V);
+    double per_token = 2.0 * (L * 12.0 * C * C + (h->seq_cls ? 0.0 : C * V));
     double attn = L * 2.0 * 2.0 * (double)B * T * (double)T * C;
-    return 3.0 * (per_token * N + attn);
+    double head = h->seq_cls ? 2.0 * C * h->labels.n * B : 0.0;
+    return 3.0 * (per_token * N + attn + head);
 }
 
 // ---- sessions ----------------------------------------------------------------------------
@@ -140,9 +155,11 @@ static gpt_layer layer_view(float *(*ptr)(const void *, int), const void *src, i
     return g;
 }
 
-static gpt_weights outer_view(float *(*ptr)(const void *, int), const void *src, int L) {
+static gpt_weights outer_view(float *(*ptr)(const void *, int), const void *src, int L,
+                              bool seq_cls) {
     return (gpt_weights){.wte = ptr(src, GPT_T_WTE), .wpe = ptr(src, GPT_T_WPE),
-                         .lnfw = ptr(src, GPT_T_LNF_W(L)), .lnfb = ptr(src, GPT_T_LNF_B(L))};
+                         .lnfw = ptr(src, GPT_T_LNF_W(L)), .lnfb = ptr(src, GPT_T_LNF_B(L)),
+                         .score = seq_cls ? ptr(src, GPT_T_SCORE(L)) : NULL};
 }
 
 // Forward never writes the weights: the views drop const so weights and gradients share
@@ -179,15 +196,16 @@ static zy_status gpt_session_init(zy_session *s, const zy_session_params *p) {
     if (!g->w || (p->training && !g->dw))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt session: out of memory");
     for (int l = 0; l < L; l++) g->w[l] = layer_view(weight_ptr, m, l);
-    g->ew = outer_view(weight_ptr, m, L);
+    g->ew = outer_view(weight_ptr, m, L, g->h.seq_cls);
     if (p->training) {
         for (int l = 0; l < L; l++) g->dw[l] = layer_view(grad_ptr, s, l);
-        g->edw = outer_view(grad_ptr, s, L);
+        g->edw = outer_view(grad_ptr, s, L, g->h.seq_cls);
     }
     return ZY_STATUS_OK;
 }
 
-// "logits" (B, T, V) until a backward overwrites them; "hidden" (B, T, C), the final
+// "logits" (B, T, V) until a backward overwrites them (GPT2ForSequenceClassification:
+// (B, num_labels), which backward leaves); "hidden" (B, T, C), the final
 // layernorm's output (Hugging Face GPT2Model's last_hidden_state); "attentions.L"
 // (B, H, T, T), layer L's attention probabilities when the session keeps them (causal:
 // 0 above the diagonal).
@@ -199,7 +217,9 @@ static const float *gpt_output(const zy_session *s, const char *name, int *ndim,
     int nd = 3;
     const float *out;
     gpt_acts a = zy__gpt_acts(g);
-    if (!strcmp(name, "logits") && g->logits_ok) {
+    if (!strcmp(name, "logits") && g->h.seq_cls && g->outputs_ok) {
+        out = a.cls_logits, nd = 2, sh[1] = g->h.labels.n; // (B, num_labels)
+    } else if (!strcmp(name, "logits") && g->logits_ok) {
         out = a.logits, sh[2] = g->h.vocab_size;
     } else if (!strcmp(name, "hidden") && g->outputs_ok) {
         out = a.lnf, sh[2] = g->h.n_embd;
@@ -235,4 +255,5 @@ const zy_model_ops zy__gpt_ops = {
     .seq_reset = zy__gpt_seq_reset,
     .seq_len = zy__gpt_seq_len,
     .seq_copy = zy__gpt_seq_copy,
+    .metrics = zy__gpt_metrics,
 };

@@ -30,21 +30,30 @@ zy_status zy__gpt_backward(zy_session *s, float loss_scale) {
     gpt_session *g = zy_session_impl(s);
     if (!g->backward_ok)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "gpt backward: needs a forward with targets first (once per forward)");
+                         g->h.seq_cls ? "gpt backward: needs a forward with labels or values "
+                                        "first (once per forward)"
+                                      : "gpt backward: needs a forward with targets first "
+                                        "(once per forward)");
     // dlogits overwrite the logits: a second backward would be wrong
-    g->backward_ok = g->logits_ok = false;
+    g->backward_ok = false;
+    g->logits_ok = g->logits_ok && g->h.seq_cls;
     const gpt_hparams *c = &g->h;
     int B = g->B, T = g->T, N = B * T, C = c->n_embd, V = c->vocab_size, L = c->n_layer;
     size_t nc = (size_t)N * C, stride = ((size_t)g->cap_B * g->cap_T * C + 15) & ~(size_t)15;
     gpt_acts a = zy__gpt_acts(g);
     const gpt_weights *w = &g->ew, *dw = &g->edw;
 
-    zy__cross_entropy_backward_inplace(a.logits, a.ce_rows, a.lse, a.targets, N, V, g->n_valid,
-                                       loss_scale);
-    const float *dlogits = a.logits;
-    // Tied head: dlnf (N, C) = dlogits · wte; dwte (V, C) += dlogitsᵀ · lnf.
-    zy_sgemm(false, false, N, C, V, 1.0f, dlogits, V, w->wte, C, 0.0f, a.dln, C);
-    if (dw->wte) zy_sgemm(true, false, V, C, N, 1.0f, dlogits, V, a.lnf, C, 1.0f, dw->wte, C);
+    if (c->seq_cls) {
+        zy__gpt_task_backward(g, &a, loss_scale); // dln: the score head's gradient
+    } else {
+        zy__cross_entropy_backward_inplace(a.logits, a.ce_rows, a.lse, a.targets, N, V,
+                                           g->n_valid, loss_scale);
+        const float *dlogits = a.logits;
+        // Tied head: dlnf (N, C) = dlogits · wte; dwte (V, C) += dlogitsᵀ · lnf.
+        zy_sgemm(false, false, N, C, V, 1.0f, dlogits, V, w->wte, C, 0.0f, a.dln, C);
+        if (dw->wte)
+            zy_sgemm(true, false, V, C, N, 1.0f, dlogits, V, a.lnf, C, 1.0f, dw->wte, C);
+    }
     memset(a.dres, 0, nc * sizeof *a.dres);
     zy_layernorm_backward(a.dres, dw->lnfw, dw->lnfb, a.dln, a.res + (size_t)L * stride, w->lnfw,
                           a.lnf_mean, a.lnf_rstd, N, C);

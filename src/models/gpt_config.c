@@ -6,9 +6,11 @@
 // since zhuyi has one dropout value), activation_function (if present "gelu_new" or
 // "gelu_pytorch_tanh"), n_inner (if present and not null, must be 4·n_embd),
 // scale_attn_by_inverse_layer_idx and reorder_and_upcast_attn (if present must be false),
-// scale_attn_weights (if present must be true). Everything else is ignored. model_type
-// "gpt2" is checked by the registry. Fields WRITTEN: the set GPT2LMHeadModel writes (see
-// zy__gpt_write_config).
+// scale_attn_weights (if present must be true); architectures[0] "GPT2LMHeadModel" or
+// "GPT2Model" (the LM) or "GPT2ForSequenceClassification" (also num_labels, id2label,
+// label2id, problem_type and pad_token_id: gpt_task.c). Everything else is ignored.
+// model_type "gpt2" is checked by the registry. Fields WRITTEN: the set GPT2LMHeadModel
+// writes (see zy__gpt_write_config), and the classifier's fields.
 #include <string.h>
 
 #include "core/internal.h"
@@ -40,7 +42,12 @@ static zy_status validate(const gpt_hparams *h, const char *name) {
 
 zy_status zy__gpt_read_config(const zy_config *c, gpt_hparams *h) {
     memset(h, 0, sizeof *h);
+    h->pad_token_id = -1;
     h->layer_norm_epsilon = 1e-5f;
+    const char *arch;
+    h->seq_cls = zy_config_array_count(c, "architectures") > 0 &&
+                 !zy_config_get_string_at(c, "architectures", 0, &arch) &&
+                 !strcmp(arch, "GPT2ForSequenceClassification");
     h->dropout = 0.1f; // HF's default for every *_pdrop
     const char *name = zy_config_name(c);
     zy_status st;
@@ -88,7 +95,9 @@ zy_status zy__gpt_read_config(const zy_config *c, gpt_hparams *h) {
     if (zy_config_has(c, "scale_attn_weights") &&
         (zy_config_get_bool(c, "scale_attn_weights", &scale) || !scale))
         return zy__error(ZY_STATUS_UNSUPPORTED, "%s: scale_attn_weights must be true", name);
-    return validate(h, name);
+    if ((st = validate(h, name))) return st;
+    // Last: the only field that allocates (the label names; zy__labels_free).
+    return h->seq_cls ? zy__gpt_read_task_config(c, h) : ZY_STATUS_OK;
 }
 
 // The fields GPT2LMHeadModel.save_pretrained writes (model_type and architectures are
@@ -117,7 +126,7 @@ zy_status zy__gpt_write_config(const gpt_hparams *h, zy_config *c) {
     if (h->vocab_size == 50257 && ((st = zy_config_set_int(c, "bos_token_id", 50256)) ||
                                    (st = zy_config_set_int(c, "eos_token_id", 50256))))
         return st;
-    return ZY_STATUS_OK;
+    return h->seq_cls ? zy__gpt_write_task_config(h, c) : ZY_STATUS_OK;
 }
 
 zy_status zy__gpt_preset(const char *name, zy_config *c) {

@@ -4,6 +4,8 @@
 //   per block (the shared pre-LN decoder block of src/nn, GELU-tanh):
 //     x = x + Drop(Attn(LN1(x)));  x = x + Drop(W2 · gelu_tanh(W1 · LN2(x)))
 //   logits = LN_f(x) · wteᵀ;  loss = mean cross-entropy
+//   (GPT2ForSequenceClassification: logits (B, K) = score(LN_f(x) at each row's last token),
+//   the loss of its problem type: gpt_task.c)
 // Every intermediate backward needs is kept; nothing is allocated here. Incremental
 // decoding (KV cache) is gpt_decode.c.
 #include <string.h>
@@ -56,7 +58,8 @@ static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *t
     a.lnf = TAKE(nc);
     a.lnf_mean = TAKE(n1);
     a.lnf_rstd = TAKE(n1);
-    a.logits = TAKE(round16(N * V));
+    bool cls = g->h.seq_cls;
+    a.logits = cls ? NULL : TAKE(round16(N * V)); // the classifier has no LM head
     a.lse = TAKE(n1);
     a.tokens = (int *)TAKE(n1);
     a.targets = (int *)TAKE(n1);
@@ -64,7 +67,18 @@ static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *t
     a.dln = TAKE(nc);
     a.scratch_floats = round16(zy_block_scratch_floats(&bc));
     a.scratch = TAKE(a.scratch_floats);
-    a.ce_rows = TAKE(zy__cross_entropy_inplace_floats((int)V));
+    a.ce_rows = cls ? NULL : TAKE(zy__cross_entropy_inplace_floats((int)V));
+    a.last = NULL;
+    a.cls_x = a.dcls_x = a.cls_logits = a.dcls = a.cls_buf = NULL;
+    if (cls) {
+        size_t K = (size_t)g->h.labels.n, rows = round16((size_t)B * C);
+        a.last = (int *)TAKE(round16((size_t)B));
+        a.cls_x = TAKE(rows);
+        a.dcls_x = TAKE(rows);
+        a.cls_logits = TAKE(round16((size_t)B * K));
+        a.dcls = TAKE(round16((size_t)B * K));
+        a.cls_buf = TAKE(zy__seqcls_floats(B, (int)K));
+    }
 #undef TAKE
     if (total) *total = off;
     return a;
@@ -125,16 +139,19 @@ static zy_status check_targets(const int *targets, int B, int T, int V) {
     return ZY_STATUS_OK;
 }
 
-// Ids and shapes are checked by the generic session; targets here.
+// Ids and shapes are checked by the generic session; targets here (the classifier's
+// labels and values in gpt_task.c; it reads no targets).
 zy_status zy__gpt_forward(zy_session *s, const zy_batch *batch, float *loss, double *count) {
     gpt_session *g = zy_session_impl(s);
     const gpt_hparams *c = &g->h;
     int B = batch->B, T = batch->T;
-    const int *inputs = batch->input_ids, *targets = batch->targets;
+    const int *targets = c->seq_cls ? NULL : batch->targets;
     int C = c->n_embd, V = c->vocab_size, L = c->n_layer, N = B * T;
     g->backward_ok = g->logits_ok = g->outputs_ok = false;
     zy_status st;
+    zy__problem problem = ZY__PROBLEM_NONE;
     if (targets && (st = check_targets(targets, B, T, V))) return st;
+    if (c->seq_cls && (st = zy__gpt_task_check(c, batch, &problem))) return st;
     // The masks of this forward, kept for its backward whatever the session does between.
     g->seed = zy_session_seed(s);
     g->p = zy_session_training(s) ? c->dropout : 0.0f;
@@ -142,10 +159,18 @@ zy_status zy__gpt_forward(zy_session *s, const zy_batch *batch, float *loss, dou
     const gpt_weights *w = &g->ew;
     size_t nc = (size_t)N * C, stride = ((size_t)g->cap_B * g->cap_T * C + 15) & ~(size_t)15;
 
-    if ((st = zy_embedding_forward(a.res, inputs, w->wte, w->wpe, B, T, C, V))) return st;
+    // The ids used: padding (past a row's length, when the batch gives lengths) read as 0.
+    // Causal attention keeps padding on the right from changing any earlier position.
+    for (int r = 0; r < B; r++) {
+        int n = batch->lengths ? batch->lengths[r] : T;
+        for (int t = 0; t < T; t++) {
+            size_t i = (size_t)r * T + t;
+            a.tokens[i] = t < n ? batch->input_ids[i] : 0;
+        }
+    }
+    if ((st = zy_embedding_forward(a.res, a.tokens, w->wte, w->wpe, B, T, C, V))) return st;
     g->B = B;
     g->T = T;
-    memcpy(a.tokens, inputs, (size_t)N * sizeof *inputs);
     if (g->p > 0) zy_dropout_forward(a.res, a.res, nc, g->p, zy__gpt_site_seed(g, 0), 0);
 
     for (int l = 0; l < L; l++) {
@@ -158,6 +183,16 @@ zy_status zy__gpt_forward(zy_session *s, const zy_batch *batch, float *loss, dou
 
     zy_layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, a.res + (size_t)L * stride, w->lnfw,
                          w->lnfb, N, C, c->layer_norm_epsilon);
+    if (c->seq_cls) {
+        float l;
+        double n;
+        if ((st = zy__gpt_task_forward(g, &a, batch, problem, &l, &n))) return st;
+        g->outputs_ok = true;
+        g->backward_ok = problem != ZY__PROBLEM_NONE;
+        if (loss) *loss = l;
+        if (count) *count = n;
+        return ZY_STATUS_OK;
+    }
     // Tied head: logits (N, V) = lnf (N, C) · wteᵀ, one GEMM over all B*T rows.
     zy_sgemm(false, true, N, V, C, 1.0f, a.lnf, C, w->wte, C, 0.0f, a.logits, V);
     g->logits_ok = g->outputs_ok = true;

@@ -7,6 +7,8 @@
 #include "zhuyi/attention.h"
 #include "zhuyi/model.h"
 
+#include "models/task_head.h"
+
 // Tensors per block (ln_1 w/b, c_attn w/b, attn.c_proj w/b, ln_2 w/b, c_fc w/b,
 // mlp.c_proj w/b) and outside blocks (wte, wpe, ln_f w/b). Table order (= flat layout,
 // GPT2LMHeadModel.named_parameters() order): wte, wpe, the blocks, ln_f.weight, ln_f.bias.
@@ -16,6 +18,7 @@
 #define GPT_T_LAYER(l, k) (2 + GPT_TENSORS_PER_LAYER * (l) + (k))
 #define GPT_T_LNF_W(L) (2 + GPT_TENSORS_PER_LAYER * (L))
 #define GPT_T_LNF_B(L) (3 + GPT_TENSORS_PER_LAYER * (L))
+#define GPT_T_SCORE(L) (4 + GPT_TENSORS_PER_LAYER * (L)) // GPT2ForSequenceClassification
 
 typedef struct gpt_hparams {
     int n_layer;              // L
@@ -26,6 +29,11 @@ typedef struct gpt_hparams {
     float layer_norm_epsilon; // 1e-5
     float dropout;            // embedding, attention-weight and residual dropout (HF's
                               // embd_pdrop = attn_pdrop = resid_pdrop)
+    // GPT2ForSequenceClassification (architectures[0]; gpt_task.c): score (K, C), no bias,
+    // on each row's last token, instead of the LM head.
+    bool seq_cls;
+    zy__labels labels;        // num_labels, id2label, problem_type
+    int pad_token_id;         // -1 when absent (kept for config.json; zhuyi reads lengths)
 } gpt_hparams;
 
 // gpt_config.c: config.json <-> hparams (fields, defaults and checks listed there).
@@ -44,6 +52,7 @@ typedef struct gpt_weights {
     float *wte;         // (V, C)  also the LM head (tied)
     float *wpe;         // (P, C)
     float *lnfw, *lnfb; // (C) (C)
+    float *score;       // (K, C) GPT2ForSequenceClassification's head, else NULL
 } gpt_weights;
 
 // The per-session state: views of the weights (and gradients), activations for the
@@ -63,10 +72,11 @@ typedef struct gpt_session {
     bool backward_ok;       // a forward with targets whose backward has not run
     bool logits_ok;         // the logits of the last forward are intact
     bool outputs_ok;        // its hidden states and kept attention weights are (backward
-                            // leaves them)
+                            // leaves them), and the sequence classifier's logits
     int n_valid;
     float p;                // dropout probability in force (0 in evaluation mode)
     uint64_t seed;
+    zy__seqcls cls;         // GPT2ForSequenceClassification: the last forward's loss
 
     // Decoding (gpt_decode.c), allocated by the first decode: the KV cache of every
     // sequence and layer, and a scratch block.
@@ -94,7 +104,8 @@ typedef struct gpt_acts {
     size_t block_acts;      // floats per block at (cap_B, cap_T)
     float *lnf;             // (N, C)
     float *lnf_mean, *lnf_rstd; // (N)
-    float *logits;          // (N, V); dlogits in place after backward
+    float *logits;          // (N, V); dlogits in place after backward (NULL for the
+                            // sequence classifier, which has no LM head)
     float *lse;             // (N)
     int *tokens, *targets;  // (N) copies of the last batch
     // Scratch (forward and backward, not saved):
@@ -103,6 +114,11 @@ typedef struct gpt_acts {
     float *scratch;         // the blocks' scratch
     size_t scratch_floats;
     float *ce_rows;         // scratch of the in-place cross-entropy backward
+    // GPT2ForSequenceClassification (gpt_task.c):
+    int *last;              // (B) the position of each row's last token (length - 1)
+    float *cls_x, *dcls_x;  // (B, C) ln_f's output there, and its gradient
+    float *cls_logits, *dcls; // (B, K) score's output, and its gradient
+    float *cls_buf;         // zy__seqcls_floats(B, K)
 } gpt_acts;
 
 size_t zy__gpt_acts_floats(const gpt_session *g, int B, int T);
@@ -118,5 +134,17 @@ void zy__gpt_seq_reset(zy_session *s, int seq);
 int zy__gpt_seq_len(const zy_session *s, int seq);
 zy_status zy__gpt_seq_copy(zy_session *s, int dst, int src);
 void zy__gpt_decode_free(gpt_session *g);
+
+// ---- GPT2ForSequenceClassification (gpt_task.c) ---------------------------------------------
+zy_status zy__gpt_read_task_config(const zy_config *c, gpt_hparams *h);
+zy_status zy__gpt_write_task_config(const gpt_hparams *h, zy_config *c);
+// The batch checked (labels/values as the problem type reads them, no empty row).
+zy_status zy__gpt_task_check(const gpt_hparams *h, const zy_batch *b, zy__problem *problem);
+// logits (B, K) = score(ln_f output at each row's last token), and the loss.
+zy_status zy__gpt_task_forward(gpt_session *g, const gpt_acts *a, const zy_batch *b,
+                               zy__problem problem, float *loss, double *count);
+// dln (N, C) = the gradient of ln_f's output (zero except at the last tokens).
+void zy__gpt_task_backward(gpt_session *g, const gpt_acts *a, float scale);
+void zy__gpt_metrics(const zy_session *s, zy_metric_set *out);
 
 #endif

@@ -18,6 +18,7 @@ void zy_model_free(zy_model *m) {
     zy_free(m->trainable);
     zy_free(m->missing);
     zy_free(m->ptrs);
+    zy_free(m->unused);
     zy_free(m);
 }
 
@@ -109,31 +110,68 @@ static zy_status join(char *buf, size_t cap, const char *dir, const char *name) 
     return ZY_STATUS_OK;
 }
 
+// Says what a load read and what it did not: a WARN per table entry the file lacked
+// (initialised), one INFO line for the file's tensors the table does not read.
+static void report_load(const zy_model *m, const char *path) {
+    for (int i = 0; i < zy_tensor_table_count(m->table); i++)
+        if (m->missing[i])
+            zy__log(ZY_LOG_WARN, "%s: tensor '%s' is not in the file: initialised", path,
+                    zy_tensor_table_at(m->table, i)->name);
+    if (m->n_unused)
+        zy__log(ZY_LOG_INFO, "%s: %d tensor%s of the file not used by %s (first: '%s')",
+                path, m->n_unused, m->n_unused == 1 ? "" : "s",
+                m->info.architecture ? m->info.architecture : m->ops->model_type,
+                m->unused[0]);
+}
+
+// dir/model.safetensors read through the table cfg declares (see zy_model_load).
+static zy_status load(zy_model **out, const char *dir, const zy_config *cfg) {
+    char path[4096];
+    zy_model *m;
+    zy_status st = declare(&m, cfg);
+    // The file must match the table, and the table fit in memory, before the parameters
+    // are allocated: a config.json that disagrees with its weights costs nothing.
+    if (!st && ((st = join(path, sizeof path, dir, "model.safetensors")) ||
+                (st = zy_tensor_table_check(m->table, path)) ||
+                (st = check_size(m, zy_config_name(cfg))) || (st = allocate(m)) ||
+                (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing)) ||
+                (st = zy_tensor_table_unused(m->table, path, &m->unused, &m->n_unused)))) {
+        zy_model_free(m);
+        return st;
+    }
+    if (st) return st;
+    report_load(m, path);
+    *out = m;
+    return ZY_STATUS_OK;
+}
+
 zy_status zy_model_load(zy_model **out, const char *dir) {
     *out = NULL;
     char path[4096];
     zy_config *cfg;
     zy_status st = join(path, sizeof path, dir, "config.json");
     if (st || (st = zy_config_load(&cfg, path))) return st;
-    zy_model *m;
-    st = declare(&m, cfg);
-    // The file must match the table, and the table fit in memory, before the parameters
-    // are allocated: a config.json that disagrees with its weights costs nothing.
-    if (!st && ((st = join(path, sizeof path, dir, "model.safetensors")) ||
-                (st = zy_tensor_table_check(m->table, path)) ||
-                (st = check_size(m, zy_config_name(cfg))) || (st = allocate(m)) ||
-                (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing)))) {
-        zy_model_free(m);
-        m = NULL;
-    }
+    st = load(out, dir, cfg);
     zy_config_free(cfg);
-    if (st) return st;
+    return st;
+}
+
+zy_status zy_model_load_with_config(zy_model **out, const char *dir,
+                                    const zy_config *config) {
+    *out = NULL;
+    if (!config)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "load %s: no config given", dir);
+    return load(out, dir, config);
+}
+
+int zy_model_unused_tensors(const zy_model *m, const char **names, int max) {
+    for (int i = 0; i < m->n_unused && i < max; i++) names[i] = m->unused[i];
+    return m->n_unused;
+}
+
+void zy_model_init_missing(zy_model *m, uint64_t seed) {
     for (int i = 0; i < zy_tensor_table_count(m->table); i++)
-        if (m->missing[i])
-            zy__log(ZY_LOG_WARN, "%s: tensor '%s' is not in the file: initialised", path,
-                    zy_tensor_table_at(m->table, i)->name);
-    *out = m;
-    return ZY_STATUS_OK;
+        if (m->missing[i]) zy_tensor_table_init_entry(m->table, m->params, i, seed);
 }
 
 zy_status zy_model_get_config(const zy_model *m, zy_config **out) {
@@ -241,6 +279,23 @@ zy_status zy_model_set_trainable(zy_model *m, int tensor, bool trainable) {
 
 bool zy_model_is_trainable(const zy_model *m, int tensor) {
     return tensor >= 0 && tensor < zy_tensor_table_count(m->table) && m->trainable[tensor];
+}
+
+bool zy_model_tensor_is_head(const zy_model *m, int tensor) {
+    const zy_tensor *e = zy_tensor_table_at(m->table, tensor);
+    return e && e->head;
+}
+
+zy_status zy_model_freeze_body(zy_model *m) {
+    int nt = zy_tensor_table_count(m->table), heads = 0;
+    for (int i = 0; i < nt; i++) heads += zy_tensor_table_at(m->table, i)->head;
+    if (!heads)
+        return zy__error(ZY_STATUS_UNSUPPORTED, "freeze body: %s has no task head to train "
+                         "alone (a sequence/token classifier or question-answering model "
+                         "has one)", m->info.architecture ? m->info.architecture
+                                                          : m->ops->model_type);
+    for (int i = 0; i < nt; i++) m->trainable[i] = zy_tensor_table_at(m->table, i)->head;
+    return ZY_STATUS_OK;
 }
 
 size_t zy_model_trainable_floats(const zy_model *m) {

@@ -15,6 +15,8 @@ struct zy_model {
     bool *trainable;  // (n_tensors)
     bool *missing;    // (n_tensors) absent from the file that was loaded
     float **ptrs;     // (n_tensors) params + offset of each tensor
+    char **unused;    // (n_unused) file tensors the load did not read (one allocation)
+    int n_unused;
 };
 
 struct zy_session {
