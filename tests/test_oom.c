@@ -4,9 +4,10 @@
 // training and saving), a training step (data sources, trainer, step, validation), the
 // training state file, a checkpoint saved over the previous one and resumed from, BERT
 // pretraining data (a corpus from a file and text, the source, batches), a session that
-// runs a forward pass and generates, a model made from a preset, an arena. Each must
-// return ZY_STATUS_OUT_OF_MEMORY with a message that says "out of memory", leak nothing,
-// leave files on disk as they were, and succeed once no allocation fails.
+// runs a forward pass and generates, a model made from a preset, an arena, the evaluation
+// metrics that allocate (src/eval). Each must return ZY_STATUS_OUT_OF_MEMORY with a
+// message that says "out of memory", leak nothing, leave files on disk as they were, and
+// succeed once no allocation fails.
 //
 // Method (SQLite's malloc fault injection, src/test_malloc.c): a counting
 // allocator installed with zy_allocator_set fails allocation k, for k = 1, 2, 3, ... until
@@ -49,6 +50,7 @@
 
 #include "gpt_util.h"
 #include "harness.h"
+#include "zhuyi/metrics.h"
 #include "zhuyi/sample.h"
 #include "zhuyi/tokenizer.h"
 #include "zhuyi/trainer.h"
@@ -953,3 +955,59 @@ static zy_status op_arena(void *arg) {
 }
 
 TEST(oom_arena) { run_case(&(oom_case){.name = "arena create", .op = op_arena}); }
+
+// ---- evaluation metrics ----------------------------------------------------------------------
+// Every metric that allocates: the confusion matrix and its scores, multi-label and
+// regression scores, the entity accumulator (new types' names mid-sentence: a refused one
+// must leave the accumulator as it was, so the sentence can be added again), and SQuAD's
+// normalisation and scoring.
+static zy_status op_metrics(void *arg) {
+    (void)arg;
+    zy_confusion *c;
+    zy_status st = zy_confusion_create(&c, 3);
+    if (st) return st;
+    const int g[] = {0, 1, 2, 2}, p[] = {0, 2, 2, 1};
+    zy_class_score per[3];
+    zy_scores s;
+    if (!(st = zy_confusion_add(c, g, p, 4))) st = zy_confusion_scores(c, per, &s);
+    zy_confusion_free(c);
+    if (st) return st;
+    const uint8_t mg[] = {0, 1, 1, 1, 0, 0}, mp[] = {0, 1, 0, 1, 1, 0};
+    if ((st = zy_multilabel_scores(mg, mp, 2, 3, NULL, &s))) return st;
+    const float rg[] = {1, 2, 2, 5}, rp[] = {1.5f, 2, 3, 4};
+    zy_regression_metrics r;
+    if ((st = zy_regression_scores(rg, rp, 4, &r))) return st;
+
+    zy_entity_eval *e;
+    if ((st = zy_entity_eval_create(&e))) return st;
+    const char *t1[] = {"B-PER", "I-PER", "O", "B-LOC", "S-ORG"}, *q1[] = {"B-PER", "O", "B-MISC", "I-LOC", "S-ORG"};
+    const char *t2[] = {"I-A", "B-B", "B-C", "B-D", "B-E", "B-F", "B-G", "B-H", "B-I", "B-J"};
+    st = zy_entity_eval_add(e, t1, 5, q1, 5);
+    if (!st) st = zy_entity_eval_add(e, t2, 10, t2, 10); // past the first 8 types: the table grows
+    if (!st) st = zy_entity_eval_scores(e, NULL, &s);
+    if (!st && (zy_entity_eval_types(e) != 14 || s.tp != 12 || s.support != 13))
+        zt_fail(__FILE__, __LINE__, "entity scores after a clean run: %d types, tp %lld",
+                zy_entity_eval_types(e), (long long)s.tp);
+    if (st == ZY_STATUS_OUT_OF_MEMORY) {
+        // a refused add changed nothing: the counts are those of the sentences before it
+        int64_t sent = zy_entity_eval_sentences(e);
+        for (int i = 0; i < zy_entity_eval_types(e); i++)
+            if (!zy_entity_eval_type(e, i)) zt_fail(__FILE__, __LINE__, "type %d lost", i);
+        if (sent > 2) zt_fail(__FILE__, __LINE__, "sentences %lld", (long long)sent);
+    }
+    zy_entity_eval_free(e);
+    if (st) return st;
+
+    const char *gold[] = {"The Eiffel Tower", "eiffel tower!", "\xce\x9f\xce\x94\xce\x9f\xce\xa3"};
+    int exact;
+    double f1;
+    if ((st = zy_squad_score("the Eiffel tower", gold, 3, &exact, &f1))) return st;
+    zy_squad_totals tot = {0};
+    if ((st = zy_squad_add(&tot, "Tower", gold, 3))) return st;
+    char *norm;
+    if ((st = zy_squad_normalize("An \xc4\xb0stanbul", &norm, NULL))) return st;
+    zy_free(norm);
+    return ZY_STATUS_OK;
+}
+
+TEST(oom_metrics) { run_case(&(oom_case){.name = "metrics", .op = op_metrics}); }

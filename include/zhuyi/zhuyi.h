@@ -16,5 +16,6 @@
 #include "model.h"
 #include "trainer.h"
 #include "sample.h"
+#include "metrics.h"
 
 #endif

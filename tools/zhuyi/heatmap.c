@@ -22,7 +22,7 @@ int zy_heatmap_level(float w) {
     return (int)lrintf(w * ZY_HEATMAP_LEVELS);
 }
 
-static void colour(int level, char out[8]) {
+void zy_heatmap_colour(int level, char out[8]) {
     if (level <= 0) {
         snprintf(out, 8, "#ffffff");
         return;
@@ -75,7 +75,7 @@ static void map(zy_strbuf *b, const float *w, int rows, int cols, int x, int y, 
         if (lv[level].oom) b->oom = 1;
         if (!lv[level].n) continue;
         char c[8];
-        colour(level, c);
+        zy_heatmap_colour(level, c);
         zy_strbuf_printf(b, "<path data-level=\"%d\" fill=\"%s\" d=\"", level, c);
         zy_strbuf_put(b, lv[level].p, lv[level].n);
         zy_strbuf_puts(b, "\"/>\n");
@@ -183,7 +183,7 @@ int zy_heatmap_svg(const zy_heatmap_doc *d, zy_strbuf *b) {
                      y0 - 5);
     for (int level = 0; level <= ZY_HEATMAP_LEVELS; level++) {
         char c[8];
-        colour(level, c);
+        zy_heatmap_colour(level, c);
         double y1 = y0 + bar_h * (1 - (level + 0.5) / (ZY_HEATMAP_LEVELS + 1.0));
         zy_strbuf_printf(b, "<rect x=\"%d\" y=\"%.2f\" width=\"14\" height=\"%.2f\" fill=\"%s\"/>\n",
                          leg_x, y1, bar_h / (ZY_HEATMAP_LEVELS + 1.0) + 0.05, c);

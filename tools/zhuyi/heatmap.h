@@ -34,6 +34,9 @@ typedef struct zy_heatmap_doc {
 
 // The level (0..ZY_HEATMAP_LEVELS) a weight is drawn with; NaN and w <= 0 give 0.
 int zy_heatmap_level(float w);
+// Its fill colour "#rrggbb" (the sequential Blues ramp; level 0 is white). Shared with the
+// confusion matrices (confusion.c).
+void zy_heatmap_colour(int level, char out[8]);
 // The SVG document into out (appended). Returns 0, or -1 if out ran out of memory.
 int zy_heatmap_svg(const zy_heatmap_doc *d, zy_strbuf *out);
 
