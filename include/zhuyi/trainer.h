@@ -33,6 +33,13 @@ typedef struct zy_eval_params {
     void *user;
     zy_metric_set *metrics; // out, may be NULL: the model's named metrics (model.h) over
                             // the batches read, each weighted by its counts
+    // Called after each forward with its batch and the session, whose outputs
+    // (zy_session_output) are that batch's: how a caller scores predictions over a whole
+    // set or keeps them (the session must not be loss_only). A non-zero status stops the
+    // evaluation and is returned. May be NULL.
+    zy_status (*on_forward)(const zy_batch *b, const zy_session *s, void *user);
+    bool unscored;          // the batches may carry no targets (prediction): no loss
+                            // (*mean_loss and *count 0) instead of an error
 } zy_eval_params;
 
 // Mean loss of the model over batches from src (from its current position), dropout off:

@@ -22,6 +22,7 @@ int zy_cli_tokenize(int argc, char **argv);  // tokenize.c: `zhuyi tokenize enco
 int zy_cli_pretrain(int argc, char **argv);  // pretrain.c: `zhuyi pretrain gpt|bert`
 int zy_cli_finetune(int argc, char **argv);  // pretrain.c: `zhuyi finetune classify|tag|qa`
 int zy_cli_eval(int argc, char **argv);      // eval.c: `zhuyi eval DIR --data FILE`
+int zy_cli_predict(int argc, char **argv);   // predict.c: `zhuyi predict DIR --input FILE`
 int zy_cli_generate(int argc, char **argv);  // generate.c: `zhuyi generate DIR --prompt TEXT`
 int zy_cli_fill_mask(int argc, char **argv); // fill_mask.c: `zhuyi fill-mask DIR --text T`
 int zy_cli_embed(int argc, char **argv);     // embed.c: `zhuyi embed DIR` (lines -> vectors)

@@ -1,10 +1,15 @@
 // The table of model kinds (kind.h) and lookups by name and by model.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "cli.h"
 
 #include "kind.h"
 
-static const cli_kind *const KINDS[] = {&zy_cli_kind_gpt, &zy_cli_kind_bert};
+static const cli_kind *const KINDS[] = {&zy_cli_kind_gpt, &zy_cli_kind_bert,
+                                        &zy_cli_kind_classify, &zy_cli_kind_tag,
+                                        &zy_cli_kind_qa};
 #define N_KINDS (sizeof KINDS / sizeof KINDS[0])
 
 const cli_kind *zy_cli_kind_named(const char *verb, const char *name) {
@@ -31,4 +36,18 @@ const char *zy_cli_kind_names(const char *verb) {
             snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", buf[0] ? ", " : "",
                      KINDS[i]->name);
     return buf;
+}
+
+int zy_cli_kind_any_flag(const char *cmd, const char *flag, const char *value) {
+    for (size_t i = 0; i < N_KINDS; i++) {
+        const cli_kind *k = KINDS[i];
+        if (!k->parse_flag) continue;
+        void *o = calloc(1, k->opts_size ? k->opts_size : 1);
+        if (!o) return zy_cli_die("out of memory"), -2;
+        if (k->opts_init) k->opts_init(o);
+        int n = k->parse_flag(o, cmd, flag, value);
+        free(o);
+        if (n != -1) return n;
+    }
+    return -1;
 }

@@ -43,6 +43,7 @@ static void catch_signals(void) {
 typedef struct loop {
     pretrain_run *r;
     zy_trainer *t;
+    zy_session *eval_s;       // kinds that score outputs: a session keeping them
     zy_metrics metrics;
     zy_progress prog;
     char svg[4096];
@@ -141,9 +142,31 @@ static void format_metrics(char *buf, size_t cap, const zy_metric_set *m) {
     if (n && n + 1 < cap) buf[n] = ')', buf[n + 1] = '\0';
 }
 
+// The validation loss and metrics: the trainer's evaluation, or for a kind that scores
+// the model's outputs (fine-tuning: accuracy, F1, ...), the kind's pass over the whole
+// validation set on a session of its own (the trainer's keeps no outputs).
+static int validate(loop *L, float *val_loss, zy_metric_set *metrics) {
+    pretrain_run *r = L->r;
+    if (!r->kind->score) {
+        if (zy_trainer_evaluate_metrics(L->t, val_loss, metrics))
+            return zy_cli_die("%s: evaluation: %s", r->cmd, zy_last_error());
+        return 0;
+    }
+    if (!L->eval_s) {
+        const zy_batch_dims *d = &zy_data_source_get_info(r->src.val)->dims;
+        zy_session_params sp = zy_session_default_params();
+        sp.batch = d->batch, sp.seq = d->seq, sp.seq_dec = d->seq_dec;
+        if (zy_session_create(&L->eval_s, r->model, &sp))
+            return zy_cli_die("%s: evaluation: %s", r->cmd, zy_last_error());
+    }
+    double loss;
+    if (r->kind->score(r->opts, &r->src, L->eval_s, NULL, &loss, metrics)) return 1;
+    *val_loss = (float)loss;
+    return 0;
+}
+
 static int evaluate(loop *L, long step, float *val_loss, zy_metric_set *metrics, bool *stop) {
-    if (zy_trainer_evaluate_metrics(L->t, val_loss, metrics))
-        return zy_cli_die("%s: evaluation: %s", L->r->cmd, zy_last_error());
+    if (validate(L, val_loss, metrics)) return 1;
     char ms[512];
     format_metrics(ms, sizeof ms, metrics);
     zy_progress_print(&L->prog, "step %ld: val loss %.4f%s", step, (double)*val_loss, ms);
@@ -279,6 +302,7 @@ int zy_pretrain_loop(pretrain_run *r) {
     rc = run(&L);
 done:
     zy_metrics_close(&L.metrics);
+    zy_session_free(L.eval_s);
     zy_trainer_free(L.t);
     return rc;
 }
