@@ -3,7 +3,8 @@
 // BPE training, WordPiece (vocab.txt + tokenizer_config.json, tokenizer.json, pairs,
 // training and saving), a training step (data sources, trainer, step, validation), the
 // training state file, a checkpoint saved over the previous one and resumed from, BERT
-// pretraining data (a corpus from a file and text, the source, batches), a session that
+// pretraining data (a corpus from a file and text, the source, batches), fine-tuning data
+// (each reader, label sets, features of each task, sources, batches), a session that
 // runs a forward pass and generates, a model made from a preset, an arena, the evaluation
 // metrics that allocate (src/eval). Each must return ZY_STATUS_OUT_OF_MEMORY with a
 // message that says "out of memory", leak nothing, leave files on disk as they were, and
@@ -52,6 +53,7 @@
 #include "harness.h"
 #include "zhuyi/metrics.h"
 #include "zhuyi/sample.h"
+#include "zhuyi/task.h"
 #include "zhuyi/tokenizer.h"
 #include "zhuyi/trainer.h"
 
@@ -892,6 +894,78 @@ TEST(oom_mlm_data) {
     write_text(path, MLM_TEXT, sizeof MLM_TEXT - 1);
     run_case(&(oom_case){.name = "bert-mlm corpus + source + batches", .op = op_mlm,
                          .ctx = path});
+    remove_tree(root);
+}
+
+// ---- fine-tuning data ------------------------------------------------------------------------
+// Files of each reader (a bad row skipped in the CSV), a label set given and one built,
+// features of each task with a WordPiece vocabulary, sources and batches; all freed.
+static const char *const TASK_FILES[][2] = {
+    {"t.csv", "text,b,label\n\"the, cat\",sat,pos\nbad row\nthe dog,on,neg\n"},
+    {"t.conll", "-DOCSTART- O\n\nthe O\ncats B-X\n\nsat O\n"},
+    {"t.txt", "the/O cats/B-X\nsat/O\n"},
+    {"t.jsonl", "{\"context\":\"a b c the cat sat on the mat\",\"question\":\"who?\","
+                "\"answers\":{\"text\":[\"sat on\"],\"answer_start\":[14]}}\n"},
+};
+
+static zy_status task_features(zy_tokenizer *tok, const zy_task_data *d, int batch) {
+    zy_task_feature_params fp = zy_task_feature_default_params();
+    fp.max_length = 10, fp.doc_stride = 2;
+    zy_task_source_params sp = zy_task_source_default_params();
+    sp.batch = batch;
+    zy_task_features *f = NULL;
+    zy_data_source *src = NULL;
+    zy_batch b = {0};
+    zy_status st = zy_task_features_create(&f, d, tok, &fp);
+    if (!st) st = zy_task_source_create(&src, f, &sp);
+    if (!st) st = zy_batch_init(&b, &zy_data_source_get_info(src)->dims);
+    if (!st) st = zy_data_source_next(src, &b);
+    if (!st) st = zy_data_source_seek(src, (zy_data_pos){2, 0});
+    if (!st) st = zy_data_source_next(src, &b);
+    zy_batch_destroy(&b);
+    zy_data_source_free(src);
+    zy_task_features_free(f);
+    return st;
+}
+
+static zy_status op_task(void *arg) {
+    const char *root = arg;
+    char path[160];
+    snprintf(path, sizeof path, "%s/vocab.txt", root);
+    zy_tokenizer *tok = NULL;
+    zy_label_set *given = NULL;
+    zy_task_data *d = NULL;
+    zy_status st = zy_tokenizer_load(&tok, path);
+    if (!st) st = zy_label_set_create(&given, (const char *const[]){"pos", "neg"}, 2);
+    for (int i = 0; i < 4 && !st; i++) {
+        zy_task task = i == 0 ? ZY_TASK_CLASSIFY : i == 3 ? ZY_TASK_QA : ZY_TASK_TAG;
+        zy_task_read_params p = zy_task_read_default_params(task);
+        p.skip_bad_rows = true;
+        if (i == 0) p.text_pair_column = "b";
+        snprintf(path, sizeof path, "%s/%s", root, TASK_FILES[i][0]);
+        st = zy_task_data_read(&d, path, &p, i == 0 ? given : NULL);
+        if (!st) st = task_features(tok, d, i == 2 ? 2 : 1);
+        zy_task_data_free(d);
+        d = NULL;
+    }
+    zy_label_set_free(given);
+    zy_tokenizer_free(tok);
+    return st;
+}
+
+TEST(oom_task_data) {
+    char root[64], path[160];
+    ASSERT(make_root(root, sizeof root, "task"));
+    static const char vocab[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\ncat\n##s\nsat\n"
+                                "on\ndog\nwho\n?\na\nb\nc\nmat\n";
+    snprintf(path, sizeof path, "%s/vocab.txt", root);
+    write_text(path, vocab, sizeof vocab - 1);
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, TASK_FILES[i][0]);
+        write_text(path, TASK_FILES[i][1], strlen(TASK_FILES[i][1]));
+    }
+    run_case(&(oom_case){.name = "task data: readers, labels, features, sources",
+                         .op = op_task, .ctx = root});
     remove_tree(root);
 }
 

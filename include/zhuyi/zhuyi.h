@@ -13,6 +13,7 @@
 #include "io.h"
 #include "hf.h"
 #include "data.h"
+#include "task.h"
 #include "model.h"
 #include "trainer.h"
 #include "sample.h"
