@@ -79,7 +79,8 @@ typedef struct zy_trainer zy_trainer;
 
 // The trainer borrows the model and the sources (they must outlive it); val may be NULL
 // (no evaluation). It creates a training session for batch x seq, and AdamW moments for
-// the trainable tensors only. The training source must yield batch x seq batches; the
+// the trainable tensors only. The training source must yield batches of batch rows of
+// at most seq tokens (its dims: batch x seq or shorter); the
 // validation source is read from its start at every evaluation (it should be one-pass).
 // Errors: a source of another shape, seq > max_positions, no trainable tensor, bad params
 // (ZY_STATUS_INVALID_ARGUMENT naming the field: a negative or non-finite rate, decay, clip

@@ -2,14 +2,18 @@
 #ifndef ZHUYI_CLI_H
 #define ZHUYI_CLI_H
 
+#include <stdbool.h>
+
 typedef struct {
     const char *name;
     const char *help;
     int (*run)(int argc, char **argv); // argv[0] is the command name
 } zy_cli_command;
 
-// Print "zhuyi: <message>" to stderr and return exit status 1.
+// Print "zhuyi: <message>" to stderr and return exit status 1 (only the status while
+// zy_cli_quiet is set: a caller trying a value on several parsers).
 int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern bool zy_cli_quiet;
 // Parse a whole decimal integer in [lo, hi]; 0 on success.
 int zy_cli_parse_int(const char *s, long lo, long hi, int *out);
 // A command's --threads V: sets the kernel thread count and returns 0, or prints

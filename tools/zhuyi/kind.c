@@ -38,16 +38,30 @@ const char *zy_cli_kind_names(const char *verb) {
     return buf;
 }
 
+// Kinds may share a flag name with other values (bert's --format lines|prose, the tasks'
+// --format csv|...): the first kind that takes the value wins; when none does, the first
+// kind that knew the flag says why.
+static int try_kind(const cli_kind *k, const char *cmd, const char *flag, const char *value) {
+    if (!k->parse_flag) return -1;
+    void *o = calloc(1, k->opts_size ? k->opts_size : 1);
+    if (!o) return zy_cli_die("out of memory"), -2;
+    if (k->opts_init) k->opts_init(o);
+    int n = k->parse_flag(o, cmd, flag, value);
+    free(o);
+    return n;
+}
+
 int zy_cli_kind_any_flag(const char *cmd, const char *flag, const char *value) {
+    const cli_kind *refused = NULL;
+    zy_cli_quiet = true;
     for (size_t i = 0; i < N_KINDS; i++) {
-        const cli_kind *k = KINDS[i];
-        if (!k->parse_flag) continue;
-        void *o = calloc(1, k->opts_size ? k->opts_size : 1);
-        if (!o) return zy_cli_die("out of memory"), -2;
-        if (k->opts_init) k->opts_init(o);
-        int n = k->parse_flag(o, cmd, flag, value);
-        free(o);
-        if (n != -1) return n;
+        int n = try_kind(KINDS[i], cmd, flag, value);
+        if (n >= 0) {
+            zy_cli_quiet = false;
+            return n;
+        }
+        if (n == -2 && !refused) refused = KINDS[i];
     }
-    return -1;
+    zy_cli_quiet = false;
+    return refused ? try_kind(refused, cmd, flag, value) : -1;
 }

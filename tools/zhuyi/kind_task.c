@@ -254,7 +254,8 @@ static int task_data_(const void *opts, const cli_data_params *p, cli_data *d) {
     sp.shuffle = p->shuffle;
     if (zy_task_source_create(&d->train, t->ftrain, &sp))
         return zy_cli_die("%s: training data: %s", p->cmd, zy_last_error());
-    d->n_train = d->train_rows = zy_task_features_count(t->ftrain);
+    d->n_train = zy_task_data_count(t->train);
+    d->train_rows = zy_task_features_count(t->ftrain); // qa: windows
     if (t->val) {
         sp.shuffle = false;
         sp.one_pass = true;
@@ -368,7 +369,7 @@ static int task_score(const void *opts, cli_data *d, zy_session *s, const cli_sc
 }
 
 #define HELP_COMMON                                                                       \
-    "  --format F            csv, tsv, jsonl, conll or word-tag (default: from the file\n"
+    "  --format F            csv, tsv, jsonl, conll or word-tag (default: from the file\n" \
     "                        name: .csv .tsv .jsonl .conll; .txt is word-tag or CoNLL)\n" \
     "  --skip-bad-rows       count and skip malformed rows (the first few reported)\n"   \
     "                        instead of stopping at the first\n"                        \

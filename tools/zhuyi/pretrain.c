@@ -53,7 +53,7 @@ static const char usage_common[] =
     "                        --val: the same)\n"
     "  --val-fraction F      share of the training data held out for validation, taken\n"
     "                        from the end; 0 = no validation (default 0.05; finetune:\n"
-    "                        0.1 of the examples, a seeded choice)\n"
+    "                        give the validation examples as --val FILE)\n"
     "  --no-shuffle          batches in the data's order (default: a seeded random order,\n"
     "                        a new one each epoch)\n"
     "optimization:\n"
@@ -135,8 +135,8 @@ static void usage(FILE *f, const char *verb, const cli_kind *k) {
     const char *what = k ? k->what : "a model of one of the kinds below";
     char names[256];
     snprintf(names, sizeof names, "%s", zy_cli_kind_names(verb));
-    for (char *c = names; *c; c++)
-        if (*c == ',') *c = '|';
+    for (char *c = names, *o = names;; c++) // "a, b" -> "a|b"
+        if (*c != ' ' && !(*o++ = *c == ',' ? '|' : *c)) break;
     const char *name = k ? k->name : names;
     if (ft) fprintf(f, usage_finetune_head, name, name, name, what, zy_cli_kind_names(verb));
     else fprintf(f, usage_head, name, name, what);
@@ -383,7 +383,7 @@ static int load_config(const char *cmd, const char *name, zy_config **out) {
 
 // finetune --init DIR: DIR's checkpoint read as the kind's architecture (its config with
 // the head and labels the kind sets): the body from any pretraining layout, the new head
-// initialised from the run's seed, the old heads left out; both said on stderr.
+// initialised from the run's seed, the old heads left out (said on stderr).
 static int convert_model(pretrain_run *r, const char *dir) {
     char path[4200];
     zy_config *c;
@@ -394,16 +394,8 @@ static int convert_model(pretrain_run *r, const char *dir) {
         rc = zy_cli_die("%s: --init %s: %s", r->cmd, dir, zy_last_error());
     zy_config_free(c);
     if (rc) return rc;
+    // The library's log names each new (missing) head tensor.
     zy_model_init_missing(r->model, r->tp.seed);
-    const zy_tensor_table *t = zy_model_tensors(r->model);
-    char list[1024] = "";
-    for (int i = 0; i < zy_tensor_table_count(t); i++)
-        if (zy_model_tensor_missing(r->model, i) && strlen(list) < 900)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "",
-                     zy_tensor_table_at(t, i)->name);
-    if (list[0])
-        fprintf(stderr, "zhuyi: %s: new %s head, initialised (seed %llu): %s\n", r->cmd,
-                zy_model_get_info(r->model)->architecture, (unsigned long long)r->tp.seed, list);
     const char *unused[64];
     int n = zy_model_unused_tensors(r->model, unused, 64);
     if (n > 0)

@@ -110,7 +110,12 @@ static int keep_best(loop *L, long step, float val_loss, const zy_metric_set *m,
         v = x->value;
     }
     bool lower = lower_is_better(r->best_metric);
-    if (r->best_step >= 0 && !(lower ? v < r->best_value : v > r->best_value)) {
+    // A NaN (e.g. Pearson's r of constant predictions) is never better; anything is
+    // better than a NaN.
+    bool better = r->best_step < 0 ||
+                  (!isnan(v) && (isnan(r->best_value) || (lower ? v < r->best_value
+                                                                : v > r->best_value)));
+    if (!better) {
         r->bad_evals++;
         if (r->patience && r->bad_evals >= r->patience) {
             zy_progress_print(&L->prog, "step %ld: no better val %s than %.4f (step %ld) in %ld "
@@ -297,7 +302,7 @@ int zy_pretrain_loop(pretrain_run *r) {
         zy_file_remove_stale_temps(path);
     }
     if ((rc = zy_metrics_open(&L.metrics, r->out,
-                              r->resume ? zy_trainer_step_count(L.t) : -1)))
+                              r->resume ? zy_trainer_step_count(L.t) : -1, r->best_metric)))
         goto done;
     rc = run(&L);
 done:

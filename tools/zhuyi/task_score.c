@@ -198,7 +198,14 @@ static int word_tag(const task_scorer *sc, size_t i, int w) {
     return t >= 0 ? t : sc->outside;
 }
 
+// The task's value of a metric replaces the model's of the same name (a head's accuracy
+// over the rows is the examples' accuracy only when each example is one row).
 static void put(zy_metric_set *m, const char *name, double v, double count) {
+    for (int i = 0; i < m->n; i++)
+        if (!strcmp(m->m[i].name, name)) {
+            m->m[i] = (zy_metric){name, v, count};
+            return;
+        }
     if (m->n < ZY_METRICS_MAX) m->m[m->n++] = (zy_metric){name, v, count};
 }
 
