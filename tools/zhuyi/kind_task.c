@@ -34,7 +34,7 @@ typedef struct task_data {
 static void opts_init(zy_task task, void *o) {
     task_opts *t = o;
     t->read = zy_task_read_default_params(task);
-    t->doc_stride = 32;
+    t->doc_stride = 0; // --seq / 4
     t->max_answer = 30;
 }
 static void classify_init(void *o) { opts_init(ZY_TASK_CLASSIFY, o); }
@@ -203,10 +203,18 @@ static int task_check(const void *opts, const char *cmd, const zy_model *m, cons
     return 0;
 }
 
-// Head-only training (--freeze-body).
+// Head-only training (--freeze-body): the head and the pooler (BERT's sequence
+// classifier reads the pooled output, and a BertForMaskedLM checkpoint has no pooler to
+// keep) train, the rest stays as loaded. By name, so a resumed run freezes the same.
 static int task_setup(const void *opts, const char *cmd, zy_model *m) {
     const task_opts *o = opts;
-    if (o->freeze_body && zy_model_freeze_body(m)) return zy_cli_die("%s: %s", cmd, zy_last_error());
+    if (!o->freeze_body) return 0;
+    if (zy_model_freeze_body(m)) return zy_cli_die("%s: %s", cmd, zy_last_error());
+    const zy_tensor_table *t = zy_model_tensors(m);
+    for (int i = 0; i < zy_tensor_table_count(t); i++)
+        if (strstr(zy_tensor_table_at(t, i)->name, "pooler.") &&
+            zy_model_set_trainable(m, i, true))
+            return zy_cli_die("%s: %s", cmd, zy_last_error());
     return 0;
 }
 
@@ -227,7 +235,7 @@ static int features(const task_opts *o, const cli_data_params *p, const zy_task_
                     int T, const char *what, zy_task_features **out) {
     zy_task_feature_params fp = zy_task_feature_default_params();
     fp.max_length = T;
-    fp.doc_stride = o->doc_stride;
+    fp.doc_stride = o->doc_stride ? o->doc_stride : T / 4;
     if (zy_task_features_create(out, d, p->tok, &fp))
         return zy_cli_die("%s: %s", p->cmd, zy_last_error());
     stats(p->cmd, what, *out, T);
@@ -373,7 +381,8 @@ static int task_score(const void *opts, cli_data *d, zy_session *s, const cli_sc
     "                        name: .csv .tsv .jsonl .conll; .txt is word-tag or CoNLL)\n" \
     "  --skip-bad-rows       count and skip malformed rows (the first few reported)\n"   \
     "                        instead of stopping at the first\n"                        \
-    "  --freeze-body         train the head only (the body's weights stay as loaded)\n"
+    "  --freeze-body         train the head (and BERT's pooler) only; the body's weights\n" \
+    "                        stay as loaded\n"
 
 #define KIND_COMMON                                                                       \
     .verb = "finetune", .default_config = "bert-mini", .default_tokenizer = NULL,         \
@@ -419,7 +428,7 @@ const cli_kind zy_cli_kind_qa = {
     .name = "qa",
     .what = "extractive question answering (BERT): the answer's span in a context",
     .help = "  --doc-stride N        tokens shared by consecutive windows of a long context\n"
-            "                        (default 32)\n"
+            "                        (default: a quarter of --seq)\n"
             "  --max-answer-len N    longest predicted answer, in tokens (default 30)\n"
             HELP_COMMON
             "  metrics: exact_match and f1 (SQuAD v1.1, 0-100)\n",

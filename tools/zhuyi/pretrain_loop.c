@@ -170,14 +170,20 @@ static int validate(loop *L, float *val_loss, zy_metric_set *metrics) {
     return 0;
 }
 
-static int evaluate(loop *L, long step, float *val_loss, zy_metric_set *metrics, bool *stop) {
+// An evaluation off the run's cadence (at --stop-at) is reported but does not take part in
+// keeping the best model, so a run stopped and resumed keeps the same best as one that was
+// not; while there is no best yet it writes DIR's model files, so DIR is a model directory.
+static int evaluate(loop *L, long step, bool cadence, float *val_loss, zy_metric_set *metrics,
+                    bool *stop) {
+    pretrain_run *r = L->r;
     if (validate(L, val_loss, metrics)) return 1;
     char ms[512];
     format_metrics(ms, sizeof ms, metrics);
     zy_progress_print(&L->prog, "step %ld: val loss %.4f%s", step, (double)*val_loss, ms);
-    if (zy_metrics_val(&L->metrics, step, *val_loss, metrics) ||
-        keep_best(L, step, *val_loss, metrics, stop))
-        return 1;
+    if (zy_metrics_val(&L->metrics, step, *val_loss, metrics)) return 1;
+    if (cadence && keep_best(L, step, *val_loss, metrics, stop)) return 1;
+    if (!cadence && r->best_metric && r->best_step < 0 && zy_model_save(r->model, r->out))
+        return zy_cli_die("%s: saving the model (step %ld): %s", r->cmd, step, zy_last_error());
     return zy_svg_loss(L->svg, &L->metrics);
 }
 
@@ -220,8 +226,9 @@ static int run(loop *L) {
             return 1;
         zy_progress_step(&L->prog, step, info.loss, info.lr, ms, tok_s);
         bool last = step == p->steps || step == r->stop_at;
-        if (r->src.val && ((r->eval_every && step % r->eval_every == 0) || last)) {
-            if (evaluate(L, step, &val_loss, &val_metrics, &early)) return 1;
+        bool cadence = (r->eval_every && step % r->eval_every == 0) || step == p->steps;
+        if (r->src.val && (cadence || last)) {
+            if (evaluate(L, step, cadence, &val_loss, &val_metrics, &early)) return 1;
             val_step = step;
         }
         if (early) break;
