@@ -33,6 +33,13 @@ typedef struct zy_eval_params {
     void *user;
     zy_metric_set *metrics; // out, may be NULL: the model's named metrics (model.h) over
                             // the batches read, each weighted by its counts
+    // Called after each forward with its batch and the session, whose outputs
+    // (zy_session_output) are that batch's: how a caller scores predictions over a whole
+    // set or keeps them (the session must not be loss_only). A non-zero status stops the
+    // evaluation and is returned. May be NULL.
+    zy_status (*on_forward)(const zy_batch *b, const zy_session *s, void *user);
+    bool unscored;          // the batches may carry no targets (prediction): no loss
+                            // (*mean_loss and *count 0) instead of an error
 } zy_eval_params;
 
 // Mean loss of the model over batches from src (from its current position), dropout off:
@@ -72,7 +79,8 @@ typedef struct zy_trainer zy_trainer;
 
 // The trainer borrows the model and the sources (they must outlive it); val may be NULL
 // (no evaluation). It creates a training session for batch x seq, and AdamW moments for
-// the trainable tensors only. The training source must yield batch x seq batches; the
+// the trainable tensors only. The training source must yield batches of batch rows of
+// at most seq tokens (its dims: batch x seq or shorter); the
 // validation source is read from its start at every evaluation (it should be one-pass).
 // Errors: a source of another shape, seq > max_positions, no trainable tensor, bad params
 // (ZY_STATUS_INVALID_ARGUMENT naming the field: a negative or non-finite rate, decay, clip

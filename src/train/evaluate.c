@@ -25,11 +25,14 @@ zy_status zy_evaluate(zy_session *s, zy_data_source *src, const zy_eval_params *
     for (long k = 0; p->max_batches <= 0 || k < p->max_batches; k++) {
         if ((st = zy_data_source_next(src, &b))) break;
         if (b.B == 0) break;
-        float loss;
-        double n;
+        float loss = 0;
+        double n = 0;
         if ((st = zy_session_forward(s, &b, &loss, &n))) break;
-        sum += (double)loss * n;
-        total += n;
+        if (p->on_forward && (st = p->on_forward(&b, s, p->user))) break;
+        if (n > 0) {
+            sum += (double)loss * n;
+            total += n;
+        }
         if (p->metrics) {
             zy_metric_set m;
             zy_session_metrics(s, &m);
@@ -40,10 +43,10 @@ zy_status zy_evaluate(zy_session *s, zy_data_source *src, const zy_eval_params *
     }
     zy_batch_destroy(&b);
     if (st) return st;
-    if (total == 0)
+    if (total == 0 && !p->unscored)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "evaluate: the data gave no targets to "
                          "score");
-    if (mean_loss) *mean_loss = sum / total;
+    if (mean_loss) *mean_loss = total > 0 ? sum / total : 0.0;
     if (count) *count = total;
     return ZY_STATUS_OK;
 }

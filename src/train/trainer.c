@@ -117,10 +117,11 @@ zy_status zy_trainer_create(zy_trainer **out, zy_model *model, zy_data_source *t
     zy_status s = check_params(p, info);
     if (s) return s;
     const zy_batch_dims *d = &zy_data_source_get_info(train)->dims;
-    if (d->batch != p->batch || d->seq != p->seq)
+    // Rows may be shorter than seq (fine-tuning batches are padded to their longest row).
+    if (d->batch != p->batch || d->seq > p->seq)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: the training data yields %d x "
-                         "%d batches, the trainer expects batch %d x seq %d", d->batch,
-                         d->seq, p->batch, p->seq);
+                         "%d batches, the trainer expects batch %d x seq %d (or shorter "
+                         "rows)", d->batch, d->seq, p->batch, p->seq);
     if (val && zy_data_source_get_info(val)->dims.seq > info->max_positions)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: validation sequences of %d are "
                          "longer than the model's n_positions %d",

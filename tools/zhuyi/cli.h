@@ -2,14 +2,18 @@
 #ifndef ZHUYI_CLI_H
 #define ZHUYI_CLI_H
 
+#include <stdbool.h>
+
 typedef struct {
     const char *name;
     const char *help;
     int (*run)(int argc, char **argv); // argv[0] is the command name
 } zy_cli_command;
 
-// Print "zhuyi: <message>" to stderr and return exit status 1.
+// Print "zhuyi: <message>" to stderr and return exit status 1 (only the status while
+// zy_cli_quiet is set: a caller trying a value on several parsers).
 int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern bool zy_cli_quiet;
 // Parse a whole decimal integer in [lo, hi]; 0 on success.
 int zy_cli_parse_int(const char *s, long lo, long hi, int *out);
 // A command's --threads V: sets the kernel thread count and returns 0, or prints
@@ -22,6 +26,7 @@ int zy_cli_tokenize(int argc, char **argv);  // tokenize.c: `zhuyi tokenize enco
 int zy_cli_pretrain(int argc, char **argv);  // pretrain.c: `zhuyi pretrain gpt|bert`
 int zy_cli_finetune(int argc, char **argv);  // pretrain.c: `zhuyi finetune classify|tag|qa`
 int zy_cli_eval(int argc, char **argv);      // eval.c: `zhuyi eval DIR --data FILE`
+int zy_cli_predict(int argc, char **argv);   // predict.c: `zhuyi predict DIR --input FILE`
 int zy_cli_generate(int argc, char **argv);  // generate.c: `zhuyi generate DIR --prompt TEXT`
 int zy_cli_fill_mask(int argc, char **argv); // fill_mask.c: `zhuyi fill-mask DIR --text T`
 int zy_cli_embed(int argc, char **argv);     // embed.c: `zhuyi embed DIR` (lines -> vectors)

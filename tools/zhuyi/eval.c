@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "infer.h"
 #include "kind.h"
+#include "strbuf.h"
 #include "zhuyi/trainer.h"
 #include "zhuyi/zhuyi.h"
 
@@ -34,12 +35,19 @@ static const char usage_text[] =
     "        reported: mlm_accuracy and, for a model with a next-sentence head, nsp_loss\n"
     "        and nsp_accuracy. Its options (as `zhuyi pretrain bert`): --format lines|prose,\n"
     "        --doc-sentences N, --whole-word-mask, --no-nsp, --mask-prob P.\n"
+    "  a fine-tuned model (zhuyi finetune classify|tag|qa; also `zhuyi evaluate`): FILE\n"
+    "        holds labelled examples in the format it was trained on (CSV, TSV, JSONL,\n"
+    "        CoNLL, word/TAG; the same --text-column... options), read against the\n"
+    "        model's labels (an unknown label is an error naming the line). Printed: the\n"
+    "        task's metrics and a report: classification report and confusion matrix\n"
+    "        (classify), token accuracy and entity scores (tag), exact match and F1 (qa).\n"
     "\n"
     "  --data FILE   text to evaluate on (required; may be repeated)\n"
     "  --seq T       sequence length (default: the one DIR's run trained with when DIR is\n"
     "                a zhuyi run, else gpt: the model's n_positions, bert: 128; at most\n"
     "                the model's positions; gpt: less if the text is shorter)\n"
     "  --batch B     sequences per forward pass (default: as many as fit 2048 tokens)\n"
+    "  --confusion-svg FILE  a fine-tuned classifier's confusion matrix as an SVG\n"
     "  --json        print {\"loss\":L,\"perplexity\":P,\"tokens\":N} (and the model's other\n"
     "                metrics) instead of text (perplexity null when exp(loss) overflows)\n"
     "  --threads N   kernel threads (default: $ZY_THREADS, else all cores)\n"
@@ -73,34 +81,6 @@ static int show_progress(long batches, double count, double mean_loss, void *use
     return 0;
 }
 
-// Flags no kind of model has are unknown; a kind's flag is checked against the kind of
-// the model once it is loaded. Returns the values the flag takes (0, 1), -1 if no kind
-// knows it, -2 after printing an error.
-static int any_kind_flag(const char *flag, const char *value) {
-    for (int i = 0; zy_cli_kind_at(i); i++) {
-        const cli_kind *k = zy_cli_kind_at(i);
-        if (!k->parse_flag) continue;
-        void *o = calloc(1, k->opts_size ? k->opts_size : 1);
-        if (!o) return zy_cli_die("out of memory"), -2;
-        if (k->opts_init) k->opts_init(o);
-        int n = k->parse_flag(o, "eval", flag, value);
-        free(o);
-        if (n != -1) return n;
-    }
-    return -1;
-}
-
-// The seq a zhuyi run in dir trained with (its newest checkpoint's state), or 0: the
-// positions past it were never trained, so it is the default window.
-static int trained_seq(const char *dir) {
-    char ckpt[4096], state[4200];
-    zy_trainer_params tp;
-    long step;
-    if (zy_checkpoint_find(dir, ckpt, sizeof ckpt)) return 0;
-    snprintf(state, sizeof state, "%s/%s", ckpt, ZY_TRAINING_STATE_FILE);
-    return zy_trainer_read_params(state, &tp, &step) ? 0 : tp.seq;
-}
-
 // The result: the loss (or the kind's loss metric), then every other metric that scored.
 static void report(const cli_kind *k, double loss, double count, const zy_metric_set *ms,
                    const cli_data *d, int json) {
@@ -122,8 +102,37 @@ static void report(const cli_kind *k, double loss, double count, const zy_metric
     fputs(json ? "}\n" : "\n", stdout);
 }
 
+// A fine-tuned model's evaluation: the task's metrics, its report, the confusion SVG.
+static int report_task(const cli_kind *k, void *opts, cli_data *d, zy_session *s, int json,
+                       const char *svg_path) {
+    zy_strbuf text = {0}, svg = {0};
+    cli_score_io io = {.report = json ? NULL : &text, .svg = svg_path ? &svg : NULL};
+    double loss;
+    zy_metric_set ms = {0};
+    int rc = k->score(opts, d, s, &io, &loss, &ms);
+    if (!rc && svg_path && zy_file_write_atomic(svg_path, svg.p, svg.n))
+        rc = zy_cli_die("eval: --confusion-svg: %s", zy_last_error());
+    if (!rc && json) {
+        printf("{\"loss\":%.6f,\"examples\":%zu", loss, d->n_val);
+        for (int i = 0; i < ms.n; i++)
+            if (ms.m[i].count > 0 && isfinite(ms.m[i].value))
+                printf(",\"%s\":%.6f", ms.m[i].name, ms.m[i].value);
+        puts("}");
+    } else if (!rc) {
+        printf("%zu examples (%zu rows of up to %d tokens): loss %.4f\n", d->n_val, d->rows,
+               d->seq, loss);
+        for (int i = 0, n = 0; i < ms.n; i++)
+            if (ms.m[i].count > 0)
+                printf("%s%s %.4f", n++ ? "  " : "", ms.m[i].name, ms.m[i].value);
+        printf("\n\n%s", text.p ? text.p : "");
+    }
+    zy_strbuf_free(&text);
+    zy_strbuf_free(&svg);
+    return rc;
+}
+
 int zy_cli_eval(int argc, char **argv) {
-    const char *dir = NULL, *files[64], *kflags[128];
+    const char *dir = NULL, *files[64], *kflags[128], *svg_path = NULL;
     int n_files = 0, n_kflags = 0, T = 0, B = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -140,8 +149,10 @@ int zy_cli_eval(int argc, char **argv) {
                 return zy_cli_die("eval: --batch '%s' is not a positive number", argv[i]);
         } else if (!strcmp(a, "--threads") && more) {
             if (zy_cli_threads("eval", argv[++i])) return 1;
+        } else if (!strcmp(a, "--confusion-svg") && more) {
+            svg_path = argv[++i];
         } else if (!strcmp(a, "--json")) json = 1;
-        else if (a[0] == '-' && a[1] && (n = any_kind_flag(a, more ? argv[i + 1] : NULL)) >= 0) {
+        else if (a[0] == '-' && a[1] && (n = zy_cli_kind_any_flag("eval", a, more ? argv[i + 1] : NULL)) >= 0) {
             if (n_kflags + 2 > 128) return zy_cli_die("eval: too many options");
             kflags[n_kflags++] = a;
             kflags[n_kflags++] = n ? argv[++i] : NULL;
@@ -187,13 +198,23 @@ int zy_cli_eval(int argc, char **argv) {
     if (rc || (k->check && (rc = k->check(opts, "eval", m, tok, false)))) goto done;
     cli_data_params dp = {.cmd = "eval", .tok = tok, .model = m, .files = files,
                           .n_files = n_files, .batch = B, .seq = T,
-                          .trained_seq = trained_seq(dir)};
+                          .trained_seq = zy_cli_trained_seq(dir)};
     if ((rc = k->eval_data(opts, &dp, &d))) goto done;
     zy_session_params pp = zy_session_default_params();
     pp.batch = d.batch, pp.seq = d.seq;
-    pp.loss_only = true; // no outputs are read: BERT scores its masked positions only
+    // no outputs are read (BERT scores its masked positions only) unless the kind scores
+    // them
+    pp.loss_only = !k->score;
     if (zy_session_create(&s, m, &pp)) {
         rc = zy_cli_die("eval: %s", zy_last_error());
+        goto done;
+    }
+    if (k->score) {
+        rc = report_task(k, opts, &d, s, json, svg_path);
+        goto done;
+    }
+    if (svg_path) {
+        rc = zy_cli_die("eval: --confusion-svg is for fine-tuned classifiers");
         goto done;
     }
     long batches = (long)((d.rows + (size_t)d.batch - 1) / (size_t)d.batch);

@@ -12,5 +12,8 @@
 // Prints "zhuyi: <command>: <reason>" and returns 1 on failure (nothing to free then);
 // 0 with *m and *t set on success.
 int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tokenizer **t);
+// The seq a zhuyi run in dir trained with (its newest checkpoint's state), or 0: the
+// positions past it were never trained, so it is the default window.
+int zy_cli_trained_seq(const char *dir);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "infer.h"
+#include "zhuyi/trainer.h"
 
 static int is_file(const char *dir, const char *name, char *buf, size_t cap) {
     snprintf(buf, cap, "%s/%s", dir, name);
@@ -54,4 +55,15 @@ int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tok
                           "%d; they must be the same", command, dir, tv, mv);
     }
     return 0;
+}
+
+// The seq a zhuyi run in dir trained with (its newest checkpoint's state), or 0: the
+// positions past it were never trained, so it is the default window.
+int zy_cli_trained_seq(const char *dir) {
+    char ckpt[4096], state[4200];
+    zy_trainer_params tp;
+    long step;
+    if (zy_checkpoint_find(dir, ckpt, sizeof ckpt)) return 0;
+    snprintf(state, sizeof state, "%s/%s", ckpt, ZY_TRAINING_STATE_FILE);
+    return zy_trainer_read_params(state, &tp, &step) ? 0 : tp.seq;
 }

@@ -1,10 +1,15 @@
 // The table of model kinds (kind.h) and lookups by name and by model.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "cli.h"
 
 #include "kind.h"
 
-static const cli_kind *const KINDS[] = {&zy_cli_kind_gpt, &zy_cli_kind_bert};
+static const cli_kind *const KINDS[] = {&zy_cli_kind_gpt, &zy_cli_kind_bert,
+                                        &zy_cli_kind_classify, &zy_cli_kind_tag,
+                                        &zy_cli_kind_qa};
 #define N_KINDS (sizeof KINDS / sizeof KINDS[0])
 
 const cli_kind *zy_cli_kind_named(const char *verb, const char *name) {
@@ -31,4 +36,32 @@ const char *zy_cli_kind_names(const char *verb) {
             snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", buf[0] ? ", " : "",
                      KINDS[i]->name);
     return buf;
+}
+
+// Kinds may share a flag name with other values (bert's --format lines|prose, the tasks'
+// --format csv|...): the first kind that takes the value wins; when none does, the first
+// kind that knew the flag says why.
+static int try_kind(const cli_kind *k, const char *cmd, const char *flag, const char *value) {
+    if (!k->parse_flag) return -1;
+    void *o = calloc(1, k->opts_size ? k->opts_size : 1);
+    if (!o) return zy_cli_die("out of memory"), -2;
+    if (k->opts_init) k->opts_init(o);
+    int n = k->parse_flag(o, cmd, flag, value);
+    free(o);
+    return n;
+}
+
+int zy_cli_kind_any_flag(const char *cmd, const char *flag, const char *value) {
+    const cli_kind *refused = NULL;
+    zy_cli_quiet = true;
+    for (size_t i = 0; i < N_KINDS; i++) {
+        int n = try_kind(KINDS[i], cmd, flag, value);
+        if (n >= 0) {
+            zy_cli_quiet = false;
+            return n;
+        }
+        if (n == -2 && !refused) refused = KINDS[i];
+    }
+    zy_cli_quiet = false;
+    return refused ? try_kind(refused, cmd, flag, value) : -1;
 }

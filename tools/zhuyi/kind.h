@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
+#include "strbuf.h"
 #include "zhuyi/model.h"
 #include "zhuyi/tokenizer.h"
 
@@ -29,6 +32,8 @@ typedef struct cli_data_params {
                               // the default before the kind's own
     uint64_t seed;            // training: data order and masks
     bool shuffle;             // training: a seeded random order
+    bool val_fraction_given;  // training: --val-fraction was on the command line
+    bool unlabelled;          // eval_data for predict: the file may lack labels
 } cli_data_params;
 
 typedef struct cli_data {
@@ -38,8 +43,18 @@ typedef struct cli_data {
     size_t train_rows;        // rows of the training source per epoch (for --epochs)
     int batch, seq;           // eval: the shape chosen
     size_t rows;              // eval: sequences in val
+    const char *best_metric;  // finetune: the metric to keep the best model by (static)
     void *impl;               // the kind's own (token arrays, corpora): free_data
 } cli_data;
+
+// What an evaluation that scores a task writes besides its metrics (score below).
+typedef struct cli_score_io {
+    zy_strbuf *report;        // a report for people (classification report, confusion
+                              // matrix), or NULL
+    zy_strbuf *svg;           // the confusion matrix as SVG (single-label), or NULL
+    FILE *predictions;        // one JSON line per example, or NULL
+    bool unlabelled;          // the data has no labels: predictions only
+} cli_score_io;
 
 typedef struct cli_kind {
     const char *verb;             // "pretrain" or "finetune": the command that trains it
@@ -52,26 +67,39 @@ typedef struct cli_kind {
     const char *eval_unit;        // what an evaluation's count is ("tokens", "masked tokens")
     const char *loss_metric;      // eval: the metric reported as loss and perplexity (NULL:
                                   // the model's loss)
-    const char *best_metric;      // finetune: the default --best-metric (NULL: none)
     size_t opts_size;             // the kind's options (its own flags)
     void (*opts_init)(void *opts);
     // One of the kind's flags (value: the next argument or NULL): returns how many values
     // it took (0 or 1), -1 if the flag is not the kind's, -2 after printing an error.
     int (*parse_flag)(void *opts, const char *cmd, const char *flag, const char *value);
     bool (*is_model)(const zy_model_info *info); // a model the kind trains and evaluates
-    // Adjust a new model's config (e.g. the architecture for the kind's options); 0 or 1.
-    int (*config)(const void *opts, const char *cmd, zy_config *c);
+    // Before the model exists (optional): read what the model's config depends on, e.g.
+    // the labels of fine-tuning files, into d; 0 or 1 (printed).
+    int (*read)(const void *opts, const cli_data_params *p, cli_data *d);
+    // Adjust the config of a new model, or (finetune --init) of the model a checkpoint is
+    // read as: the architecture for the kind's options, the labels read; 0 or 1.
+    int (*config)(const void *opts, const cli_data *d, const char *cmd, zy_config *c);
     // The model and tokenizer fit the options (special tokens, heads) for training or for
     // evaluation; 0 or 1 (printed).
     int (*check)(const void *opts, const char *cmd, const zy_model *m, const zy_tokenizer *t,
                  bool train);
+    // A model made or loaded for training, before the trainer (optional): e.g. freezing
+    // its body; 0 or 1 (printed).
+    int (*setup)(const void *opts, const char *cmd, zy_model *m);
     // Training (and validation) sources, or the evaluation source; 0 or 1 (printed).
     int (*data)(const void *opts, const cli_data_params *p, cli_data *d);
     int (*eval_data)(const void *opts, const cli_data_params *p, cli_data *d);
     void (*free_data)(cli_data *d); // the sources and impl
+    // Evaluation that scores the model's outputs (optional; the finetune kinds): one pass
+    // over d->val on s (not loss_only) giving the loss (*loss), the model's metrics and
+    // the task's (accuracy, F1, exact match...) in *metrics, and what io asks for (may be
+    // NULL). Kinds without it are evaluated by zy_evaluate alone. 0 or 1 (printed).
+    int (*score)(const void *opts, cli_data *d, zy_session *s, const cli_score_io *io,
+                 double *loss, zy_metric_set *metrics);
 } cli_kind;
 
 extern const cli_kind zy_cli_kind_gpt, zy_cli_kind_bert;
+extern const cli_kind zy_cli_kind_classify, zy_cli_kind_tag, zy_cli_kind_qa;
 
 // The kind of command `verb` ("pretrain", "finetune") called name, or NULL.
 const cli_kind *zy_cli_kind_named(const char *verb, const char *name);
@@ -79,6 +107,10 @@ const cli_kind *zy_cli_kind_named(const char *verb, const char *name);
 const cli_kind *zy_cli_kind_at(int i);
 // The kind whose is_model accepts the model, or NULL.
 const cli_kind *zy_cli_kind_of(const zy_model_info *info);
+// For commands that load a model before they know its kind (eval, predict): a flag of
+// any kind is accepted now and checked against the model's kind later. Returns the values
+// it takes (0, 1), -1 if no kind knows it, -2 after printing an error.
+int zy_cli_kind_any_flag(const char *cmd, const char *flag, const char *value);
 // The names of the kinds of command `verb`, e.g. "gpt, bert", for messages.
 const char *zy_cli_kind_names(const char *verb);
 

@@ -76,8 +76,10 @@ static int bert_parse_flag(void *opts, const char *cmd, const char *flag, const 
 }
 
 // BERT models with a masked-LM head (BertForPreTraining, BertForMaskedLM).
+// The pretraining architectures (not BertModel, which has no loss, nor the task heads).
 static bool bert_is_model(const zy_model_info *info) {
-    return !strcmp(info->model_type, "bert") && strcmp(info->architecture, "BertModel");
+    return !strcmp(info->architecture, "BertForPreTraining") ||
+           !strcmp(info->architecture, "BertForMaskedLM");
 }
 
 static bool has_nsp(const zy_model *m) {
@@ -85,7 +87,8 @@ static bool has_nsp(const zy_model *m) {
 }
 
 // Without next-sentence prediction a new model has no NSP head (nor pooler) to carry.
-static int bert_config(const void *opts, const char *cmd, zy_config *c) {
+static int bert_config(const void *opts, const cli_data *d, const char *cmd, zy_config *c) {
+    (void)d;
     const bert_opts *o = opts;
     const char *mlm[] = {"BertForMaskedLM"};
     if (o->no_nsp && zy_config_set_strings(c, "architectures", mlm, 1))

@@ -12,7 +12,13 @@ static const zy_cli_command commands[] = {
     {"tokenize", "encode text to ids or decode ids to text", zy_cli_tokenize},
     {"pretrain", "train a GPT or a BERT on text files (`zhuyi pretrain gpt|bert --help`)",
      zy_cli_pretrain},
-    {"eval", "loss and perplexity of a model directory on a text file", zy_cli_eval},
+    {"finetune", "fine-tune a model for a task (`zhuyi finetune classify|tag|qa --help`)",
+     zy_cli_finetune},
+    {"eval", "loss and perplexity of a model directory on a text file, or a fine-tuned\n"
+             "             model's scores on labelled data (also: evaluate)", zy_cli_eval},
+    {"evaluate", NULL, zy_cli_eval},
+    {"predict", "labels, tags or answers of a fine-tuned model for new data (JSON lines)",
+     zy_cli_predict},
     {"generate", "continue a prompt with a model directory (streams text)", zy_cli_generate},
     {"fill-mask", "the likeliest tokens for each [MASK] of a text (BERT)", zy_cli_fill_mask},
     {"embed", "one vector per line of text (BERT, GPT hidden states)", zy_cli_embed},
@@ -28,7 +34,8 @@ static void usage(FILE *out) {
             "commands:\n",
             zy_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+        if (commands[i].help) // aliases have none
+            fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(out, "\n"
                  "global options:\n"
                  "  --threads N   threads for kernels (default: $ZY_THREADS, else all cores)\n"

@@ -30,11 +30,18 @@ static int add_train(zy_metrics *m, long step, float loss) {
     return 0;
 }
 
-static int add_val(zy_metrics *m, long step, float loss) {
+static int add_val(zy_metrics *m, long step, float loss, float metric) {
+    size_t cap = m->vcap;
     if (push((void **)&m->vstep, (void **)&m->vloss, &m->vn, &m->vcap, sizeof(long),
              sizeof(float)))
         return -1;
+    if (m->vcap != cap) {
+        float *v = realloc(m->vmetric, m->vcap * sizeof(float));
+        if (!v) return -1;
+        m->vmetric = v;
+    }
     m->vstep[m->vn] = step;
+    m->vmetric[m->vn] = metric;
     m->vloss[m->vn++] = loss;
     return 0;
 }
@@ -61,7 +68,13 @@ static int reload(zy_metrics *m, const char *path, long keep_upto) {
             long s = (long)st->valuedouble;
             if (skipped) rc = 0;
             else if (cJSON_IsNumber(loss)) rc = add_train(m, s, (float)loss->valuedouble);
-            else rc = add_val(m, s, (float)val->valuedouble);
+            else {
+                char key[80];
+                snprintf(key, sizeof key, "val_%s", m->vname);
+                cJSON *v = m->vname[0] ? cJSON_GetObjectItem(j, key) : NULL;
+                rc = add_val(m, s, (float)val->valuedouble,
+                             cJSON_IsNumber(v) ? (float)v->valuedouble : NAN);
+            }
             if (len + (size_t)got > cap) {
                 char *k = realloc(kept, cap = 2 * (len + (size_t)got));
                 if (!k) rc = -1;
@@ -86,8 +99,9 @@ static int reload(zy_metrics *m, const char *path, long keep_upto) {
     return rc;
 }
 
-int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto) {
+int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto, const char *metric) {
     memset(m, 0, sizeof *m);
+    if (metric && strcmp(metric, "loss")) snprintf(m->vname, sizeof m->vname, "%s", metric);
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     if (keep_upto >= 0 && reload(m, path, keep_upto)) return -1;
@@ -129,7 +143,10 @@ int zy_metrics_val(zy_metrics *m, long step, float val_loss, const zy_metric_set
     put_metrics(m->f, "val_", named);
     fputs("}\n", m->f);
     if (fflush(m->f)) return zy_cli_die("writing metrics.jsonl failed");
-    return add_val(m, step, val_loss) ? zy_cli_die("out of memory") : 0;
+    const zy_metric *x = m->vname[0] && named ? zy_metric_set_find(named, m->vname) : NULL;
+    return add_val(m, step, val_loss, x && x->count > 0 ? (float)x->value : NAN)
+               ? zy_cli_die("out of memory")
+               : 0;
 }
 
 void zy_metrics_close(zy_metrics *m) {
@@ -138,5 +155,6 @@ void zy_metrics_close(zy_metrics *m) {
     free(m->loss);
     free(m->vstep);
     free(m->vloss);
+    free(m->vmetric);
     memset(m, 0, sizeof *m);
 }

@@ -19,13 +19,16 @@ typedef struct zy_metrics {
     size_t n, cap;
     long *vstep;           // (vn) evaluation steps
     float *vloss;          // (vn) validation losses
+    float *vmetric;        // (vn) the validation metric vname (NaN where absent)
     size_t vn, vcap;
+    char vname[64];        // a metric plotted beside the loss ("": none)
 } zy_metrics;
 
 // Open DIR/metrics.jsonl. Fresh run (keep_upto < 0): start an empty file. Resumed run:
 // keep the lines of steps <= keep_upto (a crash may have left later ones, or half a line),
-// rewriting the file atomically, and load them as history. 0 on success, else prints why.
-int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto);
+// rewriting the file atomically, and load them as history. metric (NULL or "loss": none):
+// a validation metric kept too, drawn as a second chart. 0 on success, else prints why.
+int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto, const char *metric);
 // named (may be NULL): the model's metrics of the step / the evaluation; those with count 0
 // are left out.
 int zy_metrics_step(zy_metrics *m, long step, float loss, float lr, double ms, double tok_s,
@@ -34,7 +37,8 @@ int zy_metrics_val(zy_metrics *m, long step, float val_loss, const zy_metric_set
 void zy_metrics_close(zy_metrics *m);
 
 // Write an SVG line chart of the training loss (raw, faint, and smoothed) and the
-// validation loss (points joined by a line) to path, atomically. 0 on success.
+// validation loss (points joined by a line), and one of the validation metric vname if
+// set, to path, atomically. 0 on success.
 int zy_svg_loss(const char *path, const zy_metrics *m);
 // The smoothed line of that chart: x (n) -> out (n), an exponential moving average with
 // decay beta in [0, 1), bias-corrected so out[0] == x[0] and every out[t] is the weighted

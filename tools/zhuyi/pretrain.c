@@ -53,7 +53,7 @@ static const char usage_common[] =
     "                        --val: the same)\n"
     "  --val-fraction F      share of the training data held out for validation, taken\n"
     "                        from the end; 0 = no validation (default 0.05; finetune:\n"
-    "                        0.1 of the examples, a seeded choice)\n"
+    "                        give the validation examples as --val FILE)\n"
     "  --no-shuffle          batches in the data's order (default: a seeded random order,\n"
     "                        a new one each epoch)\n"
     "optimization:\n"
@@ -135,8 +135,8 @@ static void usage(FILE *f, const char *verb, const cli_kind *k) {
     const char *what = k ? k->what : "a model of one of the kinds below";
     char names[256];
     snprintf(names, sizeof names, "%s", zy_cli_kind_names(verb));
-    for (char *c = names; *c; c++)
-        if (*c == ',') *c = '|';
+    for (char *c = names, *o = names;; c++) // "a, b" -> "a|b"
+        if (*c != ' ' && !(*o++ = *c == ',' ? '|' : *c)) break;
     const char *name = k ? k->name : names;
     if (ft) fprintf(f, usage_finetune_head, name, name, name, what, zy_cli_kind_names(verb));
     else fprintf(f, usage_head, name, name, what);
@@ -381,10 +381,35 @@ static int load_config(const char *cmd, const char *name, zy_config **out) {
     return zy_cli_die("%s: --config '%s' is neither a preset (%s) nor a file", cmd, name, list);
 }
 
+// finetune --init DIR: DIR's checkpoint read as the kind's architecture (its config with
+// the head and labels the kind sets): the body from any pretraining layout, the new head
+// initialised from the run's seed, the old heads left out (said on stderr).
+static int convert_model(pretrain_run *r, const char *dir) {
+    char path[4200];
+    zy_config *c;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (zy_config_load(&c, path)) return zy_cli_die("%s: --init: %s", r->cmd, zy_last_error());
+    int rc = r->kind->config(r->opts, &r->src, r->cmd, c);
+    if (!rc && zy_model_load_with_config(&r->model, dir, c))
+        rc = zy_cli_die("%s: --init %s: %s", r->cmd, dir, zy_last_error());
+    zy_config_free(c);
+    if (rc) return rc;
+    // The library's log names each new (missing) head tensor.
+    zy_model_init_missing(r->model, r->tp.seed);
+    const char *unused[64];
+    int n = zy_model_unused_tensors(r->model, unused, 64);
+    if (n > 0)
+        fprintf(stderr, "zhuyi: %s: %d tensors of %s/model.safetensors are not used (e.g. %s: "
+                "the pretraining heads)\n", r->cmd, n, dir, unused[0]);
+    return 0;
+}
+
 static int make_model(pretrain_run *r, const flags *f, bool ft) {
     const cli_kind *k = r->kind;
     int vocab = zy_tokenizer_vocab_size(r->tok);
-    if (f->init || r->resume) {
+    if (f->init && ft && k->config) {
+        if (convert_model(r, f->init)) return 1;
+    } else if (f->init || r->resume) {
         const char *dir = r->resume ? r->ckpt : f->init;
         if (zy_model_load(&r->model, dir)) return zy_cli_die("%s: %s", r->cmd, zy_last_error());
         if (zy_model_check_finite(r->model))
@@ -405,7 +430,7 @@ static int make_model(pretrain_run *r, const flags *f, bool ft) {
         int bad = 0;
         if (zy_config_set_int(c, "vocab_size", vocab))
             bad = zy_cli_die("%s: %s", r->cmd, zy_last_error());
-        if (!bad && k->config) bad = k->config(r->opts, r->cmd, c);
+        if (!bad && k->config) bad = k->config(r->opts, &r->src, r->cmd, c);
         if (!bad && zy_model_create(&r->model, c))
             bad = zy_cli_die("%s: %s", r->cmd, zy_last_error());
         zy_config_free(c);
@@ -418,6 +443,7 @@ static int make_model(pretrain_run *r, const flags *f, bool ft) {
                           r->cmd, info->model_type, info->architecture, r->cmd,
                           zy_cli_kind_of(info) ? " (see `zhuyi pretrain --help`)" : "");
     if (k->check && k->check(r->opts, r->cmd, r->model, r->tok, true)) return 1;
+    if (k->setup && k->setup(r->opts, r->cmd, r->model)) return 1;
     // Fine-tuning keeps the model's own dropout (its config's) unless --dropout is given.
     if (ft && !f->dropout_given) {
         r->tp.dropout = info->dropout;
@@ -579,7 +605,8 @@ static void finetune_defaults(pretrain_run *r, flags *f) {
     if (!f->min_lr_given) p->min_lr = 0, f->min_lr_given = true;
     if (!f->schedule_given) p->schedule = ZY_SCHEDULE_LINEAR;
     if (!f->decay_given) p->weight_decay = 0.01f;
-    if (!f->val_fraction_given) r->val_fraction = 0.1f;
+    if (!f->val_fraction_given) r->val_fraction = 0; // examples: give --val FILE
+    if (!f->eval_batches_given) p->eval_batches = 0; // the whole validation set
     if (!f->steps_given && !f->epochs) f->epochs = 3;
 }
 
@@ -607,7 +634,7 @@ static int resolve_steps(pretrain_run *r, flags *f, bool ft) {
     }
     if (ft && !f->eval_every_given) r->eval_every = per_epoch;
     if (ft && !f->save_every_given) r->save_every = r->eval_every;
-    if (ft && !r->best_metric && r->src.val) r->best_metric = r->kind->best_metric;
+    if (ft && !r->best_metric && r->src.val) r->best_metric = r->src.best_metric;
     return 0;
 }
 
@@ -681,7 +708,14 @@ static int train_command(const char *verb, int argc, char **argv) {
 
     const char *tspec = f.tokenizer ? f.tokenizer : f.init ? f.init : kind->default_tokenizer;
     if (r.resume) tspec = r.out;
-    if ((rc = make_tokenizer(&r, tspec)) || (rc = make_model(&r, &f, ft))) goto done;
+    cli_data_params dp = {.cmd = r.cmd, .tok = NULL, .model = NULL, .files = r.data,
+                          .n_files = r.n_data, .val_file = r.val_data,
+                          .val_fraction = r.val_fraction, .batch = r.tp.batch, .seq = r.tp.seq,
+                          .seed = r.tp.seed, .shuffle = r.tp.shuffle,
+                          .val_fraction_given = f.val_fraction_given};
+    if ((rc = make_tokenizer(&r, tspec)) || (kind->read && (rc = kind->read(r.opts, &dp, &r.src))) ||
+        (rc = make_model(&r, &f, ft)))
+        goto done;
     int npos = zy_model_get_info(r.model)->max_positions;
     if (!r.resume && !f.seq_given && r.tp.seq > npos) r.tp.seq = npos;
     if (r.tp.seq > npos) {
@@ -689,10 +723,7 @@ static int train_command(const char *verb, int argc, char **argv) {
                         "max_position_embeddings)", r.cmd, r.tp.seq, npos);
         goto done;
     }
-    cli_data_params dp = {.cmd = r.cmd, .tok = r.tok, .model = r.model, .files = r.data,
-                          .n_files = r.n_data, .val_file = r.val_data,
-                          .val_fraction = r.val_fraction, .batch = r.tp.batch, .seq = r.tp.seq,
-                          .seed = r.tp.seed, .shuffle = r.tp.shuffle};
+    dp.tok = r.tok, dp.model = r.model, dp.seq = r.tp.seq;
     if ((rc = kind->data(r.opts, &dp, &r.src)) || (rc = resolve_steps(&r, &f, ft))) goto done;
     // Absolute paths, so --resume works from any working directory (the state's
     // train_hash catches files whose contents changed).

@@ -43,6 +43,7 @@ static void catch_signals(void) {
 typedef struct loop {
     pretrain_run *r;
     zy_trainer *t;
+    zy_session *eval_s;       // kinds that score outputs: a session keeping them
     zy_metrics metrics;
     zy_progress prog;
     char svg[4096];
@@ -109,7 +110,12 @@ static int keep_best(loop *L, long step, float val_loss, const zy_metric_set *m,
         v = x->value;
     }
     bool lower = lower_is_better(r->best_metric);
-    if (r->best_step >= 0 && !(lower ? v < r->best_value : v > r->best_value)) {
+    // A NaN (e.g. Pearson's r of constant predictions) is never better; anything is
+    // better than a NaN.
+    bool better = r->best_step < 0 ||
+                  (!isnan(v) && (isnan(r->best_value) || (lower ? v < r->best_value
+                                                                : v > r->best_value)));
+    if (!better) {
         r->bad_evals++;
         if (r->patience && r->bad_evals >= r->patience) {
             zy_progress_print(&L->prog, "step %ld: no better val %s than %.4f (step %ld) in %ld "
@@ -141,15 +147,43 @@ static void format_metrics(char *buf, size_t cap, const zy_metric_set *m) {
     if (n && n + 1 < cap) buf[n] = ')', buf[n + 1] = '\0';
 }
 
-static int evaluate(loop *L, long step, float *val_loss, zy_metric_set *metrics, bool *stop) {
-    if (zy_trainer_evaluate_metrics(L->t, val_loss, metrics))
-        return zy_cli_die("%s: evaluation: %s", L->r->cmd, zy_last_error());
+// The validation loss and metrics: the trainer's evaluation, or for a kind that scores
+// the model's outputs (fine-tuning: accuracy, F1, ...), the kind's pass over the whole
+// validation set on a session of its own (the trainer's keeps no outputs).
+static int validate(loop *L, float *val_loss, zy_metric_set *metrics) {
+    pretrain_run *r = L->r;
+    if (!r->kind->score) {
+        if (zy_trainer_evaluate_metrics(L->t, val_loss, metrics))
+            return zy_cli_die("%s: evaluation: %s", r->cmd, zy_last_error());
+        return 0;
+    }
+    if (!L->eval_s) {
+        const zy_batch_dims *d = &zy_data_source_get_info(r->src.val)->dims;
+        zy_session_params sp = zy_session_default_params();
+        sp.batch = d->batch, sp.seq = d->seq, sp.seq_dec = d->seq_dec;
+        if (zy_session_create(&L->eval_s, r->model, &sp))
+            return zy_cli_die("%s: evaluation: %s", r->cmd, zy_last_error());
+    }
+    double loss;
+    if (r->kind->score(r->opts, &r->src, L->eval_s, NULL, &loss, metrics)) return 1;
+    *val_loss = (float)loss;
+    return 0;
+}
+
+// An evaluation off the run's cadence (at --stop-at) is reported but does not take part in
+// keeping the best model, so a run stopped and resumed keeps the same best as one that was
+// not; while there is no best yet it writes DIR's model files, so DIR is a model directory.
+static int evaluate(loop *L, long step, bool cadence, float *val_loss, zy_metric_set *metrics,
+                    bool *stop) {
+    pretrain_run *r = L->r;
+    if (validate(L, val_loss, metrics)) return 1;
     char ms[512];
     format_metrics(ms, sizeof ms, metrics);
     zy_progress_print(&L->prog, "step %ld: val loss %.4f%s", step, (double)*val_loss, ms);
-    if (zy_metrics_val(&L->metrics, step, *val_loss, metrics) ||
-        keep_best(L, step, *val_loss, metrics, stop))
-        return 1;
+    if (zy_metrics_val(&L->metrics, step, *val_loss, metrics)) return 1;
+    if (cadence && keep_best(L, step, *val_loss, metrics, stop)) return 1;
+    if (!cadence && r->best_metric && r->best_step < 0 && zy_model_save(r->model, r->out))
+        return zy_cli_die("%s: saving the model (step %ld): %s", r->cmd, step, zy_last_error());
     return zy_svg_loss(L->svg, &L->metrics);
 }
 
@@ -192,8 +226,9 @@ static int run(loop *L) {
             return 1;
         zy_progress_step(&L->prog, step, info.loss, info.lr, ms, tok_s);
         bool last = step == p->steps || step == r->stop_at;
-        if (r->src.val && ((r->eval_every && step % r->eval_every == 0) || last)) {
-            if (evaluate(L, step, &val_loss, &val_metrics, &early)) return 1;
+        bool cadence = (r->eval_every && step % r->eval_every == 0) || step == p->steps;
+        if (r->src.val && (cadence || last)) {
+            if (evaluate(L, step, cadence, &val_loss, &val_metrics, &early)) return 1;
             val_step = step;
         }
         if (early) break;
@@ -274,11 +309,12 @@ int zy_pretrain_loop(pretrain_run *r) {
         zy_file_remove_stale_temps(path);
     }
     if ((rc = zy_metrics_open(&L.metrics, r->out,
-                              r->resume ? zy_trainer_step_count(L.t) : -1)))
+                              r->resume ? zy_trainer_step_count(L.t) : -1, r->best_metric)))
         goto done;
     rc = run(&L);
 done:
     zy_metrics_close(&L.metrics);
+    zy_session_free(L.eval_s);
     zy_trainer_free(L.t);
     return rc;
 }

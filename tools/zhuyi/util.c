@@ -1,13 +1,17 @@
 // Argument parsing and error helpers shared by the subcommands.
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
 #include "zhuyi/core.h"
 
+bool zy_cli_quiet;
+
 int zy_cli_die(const char *fmt, ...) {
+    if (zy_cli_quiet) return 1;
     va_list ap;
     va_start(ap, fmt);
     fputs("zhuyi: ", stderr);

@@ -1,0 +1,146 @@
+// `zhuyi predict DIR --input FILE`: a fine-tuned model's predictions for new data, one JSON
+// line per example in file order: {"line", "label", "score"} (classify; "labels" and
+// "scores" multi-label, "value" regression), {"line", "tokens", "tags", "scores"} (tag),
+// {"line", "id", "answer", "start", "end", "score"} (qa). The file is read as the task's
+// training files are (the same formats and column options), labels optional; the batches
+// and the scoring are those of `zhuyi eval` (kind.h's score).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "infer.h"
+#include "kind.h"
+#include "zhuyi/zhuyi.h"
+
+static const char usage_text[] =
+    "usage: zhuyi predict DIR --input FILE [--output FILE] [--seq T] [--batch B]\n"
+    "                     [--threads N] [options of the model's task]\n"
+    "\n"
+    "Runs the fine-tuned model in DIR (zhuyi finetune classify|tag|qa, or a Hugging Face\n"
+    "BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering\n"
+    "or GPT2ForSequenceClassification directory) on the examples of FILE and writes one\n"
+    "JSON line per example, in file order:\n"
+    "  classify  {\"line\":N,\"label\":\"pos\",\"score\":0.97} (the softmax probability);\n"
+    "            multi-label {\"line\":N,\"labels\":[...],\"scores\":{label: sigmoid}};\n"
+    "            regression {\"line\":N,\"value\":X}\n"
+    "  tag       {\"line\":N,\"tokens\":[words],\"tags\":[one per word],\"scores\":[...]}\n"
+    "  qa        {\"line\":N,\"id\":ID,\"answer\":TEXT,\"start\":C,\"end\":C,\"score\":S}\n"
+    "            (start and end: character offsets into the context, end exclusive)\n"
+    "FILE is read like the training data (CSV/TSV with a header, JSONL, CoNLL, word/TAG;\n"
+    "--format, --text-column ... as `zhuyi finetune KIND --help` lists); labels and\n"
+    "answers in it are not needed and not used.\n"
+    "\n"
+    "  --input FILE    the examples (required)\n"
+    "  --output FILE   write the JSON lines there (atomically) instead of stdout\n"
+    "  --seq T         tokens per row (default: the run's training --seq, else 128)\n"
+    "  --batch B       rows per forward pass (default 16)\n"
+    "  --threads N     kernel threads (default: $ZY_THREADS, else all cores)\n";
+
+int zy_cli_predict(int argc, char **argv) {
+    const char *dir = NULL, *input = NULL, *output = NULL, *kflags[128];
+    int n_kflags = 0, T = 0, B = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = i + 1 < argc, n = -1;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), 0;
+        else if (!strcmp(a, "--input") && more) input = argv[++i];
+        else if (!strcmp(a, "--output") && more) output = argv[++i];
+        else if (!strcmp(a, "--seq") && more) {
+            if (zy_cli_parse_int(argv[++i], 1, 1 << 20, &T))
+                return zy_cli_die("predict: --seq '%s' is not a positive number", argv[i]);
+        } else if (!strcmp(a, "--batch") && more) {
+            if (zy_cli_parse_int(argv[++i], 1, 1 << 16, &B))
+                return zy_cli_die("predict: --batch '%s' is not a positive number", argv[i]);
+        } else if (!strcmp(a, "--threads") && more) {
+            if (zy_cli_threads("predict", argv[++i])) return 1;
+        } else if (a[0] == '-' && a[1] &&
+                   (n = zy_cli_kind_any_flag("predict", a, more ? argv[i + 1] : NULL)) >= 0) {
+            if (n_kflags + 2 > 128) return zy_cli_die("predict: too many options");
+            kflags[n_kflags++] = a;
+            kflags[n_kflags++] = n ? argv[++i] : NULL;
+        } else if (a[0] == '-' && a[1] && n == -2) {
+            return 1;
+        } else if (a[0] == '-' && a[1]) {
+            return zy_cli_die("predict: unknown or incomplete option '%s' (see zhuyi predict "
+                              "--help)", a);
+        } else if (dir) {
+            return zy_cli_die("predict: one model directory only ('%s' and '%s')", dir, a);
+        } else {
+            dir = a;
+        }
+    }
+    if (!dir) return fputs(usage_text, stderr), 2;
+    if (!input) return zy_cli_die("predict: --input FILE is required (see zhuyi predict --help)");
+
+    zy_model *m;
+    zy_tokenizer *tok;
+    if (zy_cli_open_model("predict", dir, &m, &tok)) return 1;
+    const zy_model_info *c = zy_model_get_info(m);
+    const cli_kind *k = zy_cli_kind_of(c);
+    void *opts = NULL;
+    cli_data d = {0};
+    zy_session *s = NULL;
+    FILE *f = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = 0;
+    if (!k || !k->score) {
+        rc = zy_cli_die("predict: the model in %s is a %s: zhuyi predict runs fine-tuned "
+                        "models (%s)", dir, c->architecture, zy_cli_kind_names("finetune"));
+        goto done;
+    }
+    if (!(opts = calloc(1, k->opts_size ? k->opts_size : 1))) {
+        rc = zy_cli_die("out of memory");
+        goto done;
+    }
+    if (k->opts_init) k->opts_init(opts);
+    for (int i = 0; i < n_kflags && !rc; i += 2) {
+        int n = k->parse_flag ? k->parse_flag(opts, "predict", kflags[i], kflags[i + 1]) : -1;
+        if (n == -1)
+            rc = zy_cli_die("predict: %s is not an option for the %s model in %s", kflags[i],
+                            k->name, dir);
+        else if (n < 0)
+            rc = 1;
+    }
+    if (rc || (k->check && (rc = k->check(opts, "predict", m, tok, false)))) goto done;
+    cli_data_params dp = {.cmd = "predict", .tok = tok, .model = m, .files = &input,
+                          .n_files = 1, .batch = B, .seq = T,
+                          .trained_seq = zy_cli_trained_seq(dir), .unlabelled = true};
+    if ((rc = k->eval_data(opts, &dp, &d))) goto done;
+    zy_session_params pp = zy_session_default_params();
+    pp.batch = d.batch, pp.seq = d.seq;
+    if (zy_session_create(&s, m, &pp)) {
+        rc = zy_cli_die("predict: %s", zy_last_error());
+        goto done;
+    }
+    // Into memory first, so --output is written whole or not at all.
+    f = output ? open_memstream(&buf, &len) : stdout;
+    if (!f) {
+        rc = zy_cli_die("predict: out of memory");
+        goto done;
+    }
+    cli_score_io io = {.predictions = f, .unlabelled = true};
+    double loss;
+    zy_metric_set ms = {0};
+    if ((rc = k->score(opts, &d, s, &io, &loss, &ms))) goto done;
+    if (output) {
+        fclose(f);
+        f = NULL;
+        if (zy_file_write_atomic(output, buf, len))
+            rc = zy_cli_die("predict: --output: %s", zy_last_error());
+        else
+            fprintf(stderr, "zhuyi: predict: %zu predictions written to %s\n", d.n_val, output);
+    } else {
+        fflush(stdout);
+    }
+done:
+    if (f && f != stdout) fclose(f);
+    free(buf);
+    zy_session_free(s);
+    if (k && k->free_data) k->free_data(&d);
+    free(opts);
+    zy_model_free(m);
+    zy_tokenizer_free(tok);
+    return rc;
+}
