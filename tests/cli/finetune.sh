@@ -189,6 +189,15 @@ for l, q in zip(open('pred'), open('qa_val.jsonl')):
 print('ok')" >chk 2>&1 && ok "predict qa: answers are the context's characters [start, end)" ||
     bad "predict qa: $(tail -1 chk)"
 
+# ---- from scratch, and from another task's directory --------------------------------------
+sed 's/BertForMaskedLM/BertForSequenceClassification/' tiny.json >tiny_cls.json
+"$Z" finetune classify --config tiny_cls.json --train cls_train.tsv --val cls_val.tsv --epochs 1 \
+    --batch 8 --seq 32 --out new >out 2>err && grep -q "WordPiece" err &&
+    ok "from scratch: a WordPiece learnt from --train (the default tokenizer)" || bad "from scratch"
+"$Z" finetune qa --init cls --epochs 1 --batch 8 --seq 32 --train qa_train.jsonl --out cls2qa \
+    >out 2>err && ! grep -q problem_type cls2qa/config.json &&
+    ok "a classifier's directory becomes a QA model (its label fields dropped)" || bad "classifier -> qa"
+
 # ---- other heads --------------------------------------------------------------------------
 "$Z" pretrain gpt --data corpus.txt --config gpt-nano --tokenizer byte --steps 5 --batch 2 \
     --seq 32 --val-fraction 0 --out gpt >/dev/null 2>&1

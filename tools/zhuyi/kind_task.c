@@ -166,7 +166,15 @@ static int task_config(const void *opts, const cli_data *d, const char *cmd, zy_
                           task == ZY_TASK_TAG ? "token classification" : "question answering");
     const char *arch = arch_of(task, gpt);
     if (zy_config_set_strings(c, "architectures", &arch, 1)) goto fail;
-    if (task == ZY_TASK_QA) return 0;
+    // What another head's config (--init of a fine-tuned directory) may carry.
+    if (task != ZY_TASK_CLASSIFY) zy_config_remove(c, "problem_type");
+    if (task == ZY_TASK_QA) {
+        zy_config_remove(c, "id2label");
+        zy_config_remove(c, "label2id");
+        zy_config_remove(c, "num_labels");
+        return 0;
+    }
+    zy_config_remove(c, "num_labels"); // id2label says it
     const zy_label_set *ls = labels_of(t);
     int K = ls ? zy_label_set_count(ls) : 1;
     const char **names = calloc((size_t)K, sizeof *names), **keys = calloc((size_t)K, sizeof *keys);
@@ -385,7 +393,8 @@ static int task_score(const void *opts, cli_data *d, zy_session *s, const cli_sc
     "                        stay as loaded\n"
 
 #define KIND_COMMON                                                                       \
-    .verb = "finetune", .default_config = "bert-mini", .default_tokenizer = NULL,         \
+    .verb = "finetune", .default_config = "bert-mini",                                    \
+    .default_tokenizer = "wordpiece:8192",                                                \
     .unit = "examples", .eval_unit = "examples", .opts_size = sizeof(task_opts),           \
     .parse_flag = parse_flag, .read = task_read, .config = task_config,                   \
     .check = task_check, .setup = task_setup, .data = task_data_,                         \
