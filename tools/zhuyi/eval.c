@@ -182,20 +182,9 @@ int zy_cli_eval(int argc, char **argv) {
                         c->architecture, zy_cli_kind_names("pretrain"));
         goto done;
     }
-    if (!(opts = calloc(1, k->opts_size ? k->opts_size : 1))) {
-        rc = zy_cli_die("out of memory");
+    if ((rc = zy_cli_kind_model_opts(k, "eval", dir, kflags, n_kflags, &opts)) ||
+        (k->check && (rc = k->check(opts, "eval", m, tok, false))))
         goto done;
-    }
-    if (k->opts_init) k->opts_init(opts);
-    for (int i = 0; i < n_kflags && !rc; i += 2) {
-        int n = k->parse_flag ? k->parse_flag(opts, "eval", kflags[i], kflags[i + 1]) : -1;
-        if (n == -1)
-            rc = zy_cli_die("eval: %s is not an option for the %s model in %s", kflags[i],
-                            k->name, dir);
-        else if (n < 0)
-            rc = 1;
-    }
-    if (rc || (k->check && (rc = k->check(opts, "eval", m, tok, false)))) goto done;
     cli_data_params dp = {.cmd = "eval", .tok = tok, .model = m, .files = files,
                           .n_files = n_files, .batch = B, .seq = T,
                           .trained_seq = zy_cli_trained_seq(dir)};

@@ -65,3 +65,19 @@ int zy_cli_kind_any_flag(const char *cmd, const char *flag, const char *value) {
     zy_cli_quiet = false;
     return refused ? try_kind(refused, cmd, flag, value) : -1;
 }
+
+int zy_cli_kind_model_opts(const cli_kind *k, const char *cmd, const char *dir,
+                           const char *const *kflags, int n_kflags, void **out) {
+    void *opts = calloc(1, k->opts_size ? k->opts_size : 1);
+    if (!opts) return zy_cli_die("out of memory");
+    if (k->opts_init) k->opts_init(opts);
+    *out = opts;
+    for (int i = 0; i < n_kflags; i += 2) {
+        int n = k->parse_flag ? k->parse_flag(opts, cmd, kflags[i], kflags[i + 1]) : -1;
+        if (n == -1)
+            return zy_cli_die("%s: %s is not an option for the %s model in %s", cmd, kflags[i],
+                              k->name, dir);
+        if (n < 0) return 1;
+    }
+    return 0;
+}

@@ -111,6 +111,12 @@ const cli_kind *zy_cli_kind_of(const zy_model_info *info);
 // any kind is accepted now and checked against the model's kind later. Returns the values
 // it takes (0, 1), -1 if no kind knows it, -2 after printing an error.
 int zy_cli_kind_any_flag(const char *cmd, const char *flag, const char *value);
+// The options of kind k for a model in dir (eval, predict): its defaults, then
+// kflags[0..n_kflags), pairs of a flag and its value (NULL for a flag without one) that
+// zy_cli_kind_any_flag accepted. *out is set (free() it) even when a flag is refused: 0,
+// or 1 after printing why.
+int zy_cli_kind_model_opts(const cli_kind *k, const char *cmd, const char *dir,
+                           const char *const *kflags, int n_kflags, void **out);
 // The names of the kinds of command `verb`, e.g. "gpt, bert", for messages.
 const char *zy_cli_kind_names(const char *verb);
 

@@ -90,20 +90,9 @@ int zy_cli_predict(int argc, char **argv) {
                         "models (%s)", dir, c->architecture, zy_cli_kind_names("finetune"));
         goto done;
     }
-    if (!(opts = calloc(1, k->opts_size ? k->opts_size : 1))) {
-        rc = zy_cli_die("out of memory");
+    if ((rc = zy_cli_kind_model_opts(k, "predict", dir, kflags, n_kflags, &opts)) ||
+        (k->check && (rc = k->check(opts, "predict", m, tok, false))))
         goto done;
-    }
-    if (k->opts_init) k->opts_init(opts);
-    for (int i = 0; i < n_kflags && !rc; i += 2) {
-        int n = k->parse_flag ? k->parse_flag(opts, "predict", kflags[i], kflags[i + 1]) : -1;
-        if (n == -1)
-            rc = zy_cli_die("predict: %s is not an option for the %s model in %s", kflags[i],
-                            k->name, dir);
-        else if (n < 0)
-            rc = 1;
-    }
-    if (rc || (k->check && (rc = k->check(opts, "predict", m, tok, false)))) goto done;
     cli_data_params dp = {.cmd = "predict", .tok = tok, .model = m, .files = &input,
                           .n_files = 1, .batch = B, .seq = T,
                           .trained_seq = zy_cli_trained_seq(dir), .unlabelled = true};
