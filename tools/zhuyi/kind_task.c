@@ -317,11 +317,15 @@ static int task_eval_data(const void *opts, const cli_data_params *p, cli_data *
     d->impl = t;
     zy_config *c = NULL;
     const char *problem = NULL;
-    if (o.read.task == ZY_TASK_CLASSIFY && !zy_model_get_config(p->model, &c) &&
-        !zy_config_get_string(c, "problem_type", &problem) && problem) {
-        if (!strcmp(problem, "regression")) o.read.problem = ZY_PROBLEM_REGRESSION;
-        else if (!strcmp(problem, "multi_label_classification"))
-            o.read.problem = ZY_PROBLEM_MULTI_LABEL;
+    // The model's problem type; without one, Hugging Face's rule: one label is regression.
+    if (o.read.task == ZY_TASK_CLASSIFY && !zy_model_get_config(p->model, &c)) {
+        if (!zy_config_get_string(c, "problem_type", &problem) && problem) {
+            if (!strcmp(problem, "regression")) o.read.problem = ZY_PROBLEM_REGRESSION;
+            else if (!strcmp(problem, "multi_label_classification"))
+                o.read.problem = ZY_PROBLEM_MULTI_LABEL;
+        } else if (zy_config_object_count(c, "id2label") == 1) {
+            o.read.problem = ZY_PROBLEM_REGRESSION;
+        }
     }
     zy_config_free(c);
     if (p->n_files != 1) return zy_cli_die("%s: one data file (got %d)", p->cmd, p->n_files);
