@@ -115,8 +115,8 @@ zy_status zy__bert_backward(zy_session *s, float loss_scale) {
         "has the MLM and NSP heads: targets score the first, labels the second",
         "has the MLM head only: targets score it",
         "has no heads",
-        "has a sequence classifier: labels (single-label) or values (multi-label, "
-        "regression) score it",
+        ("has a sequence classifier: labels (single-label) or values (multi-label, "
+         "regression) score it"),
         "has a token classifier: targets score it",
         "has qa_outputs: span_starts and span_ends score it"};
     if (!g->mlm_loss && !g->nsp_loss && !g->task_loss)
