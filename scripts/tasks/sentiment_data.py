@@ -8,6 +8,9 @@ OUT_DIR:
 
   train.tsv, test.tsv      header "text<TAB>label", label "pos" or "neg"
   train.jsonl, test.jsonl  the same rows as {"text": ..., "label": ...}
+  fit.tsv, dev.tsv         train.tsv cut in two for model selection (early stopping,
+  fit.jsonl, dev.jsonl     learning rates): dev = the next 10 % by key after the test
+                           rows (180 per label), fit = the rest of train (3,240)
   train-text.txt           the training split's sentences only, one a line (unlabelled)
   mlm.txt                  the BERT pretraining corpus (see below), "lines" format
   mlm-val.txt              its validation text: 60 reviews of pang&lee1 kept out of
@@ -27,7 +30,8 @@ The split (deterministic, implementation-independent, stratified). For each sent
 take key = sha256("zhuyi-sentiment-v1\t" + text) as hex (text: stripped, runs of
 whitespace made one space). Within each label, sort by key; the first 10 % (200 of
 2,000) go to test, the rest to train. Each file is then ordered by key (labels mixed).
-Result: 3,600 train (1,800 pos / 1,800 neg), 400 test (200 / 200).
+Result: 3,600 train (1,800 pos / 1,800 neg), 400 test (200 / 200). Within each label
+the next 180 by key (positions 200-379) are dev, a part of train; fit = train - dev.
 
 TSV quoting. 112 sentences contain a double quote and 20 begin with one. The TSV files
 are written as Python's csv "excel-tab" dialect: a field holding a quote is enclosed in
@@ -143,16 +147,20 @@ def main():
             continue  # none in the Debian file; kept as a rule
         seen.add(t)
         by_label["pos" if lab == "1" else "neg"].append(t)
-    train, test = [], []
+    train, test, dev = [], [], []
     for lab, texts in by_label.items():
         texts.sort(key=key)
         n_test = len(texts) // 10
         test += [(t, lab) for t in texts[:n_test]]
         train += [(t, lab) for t in texts[n_test:]]
+        dev += [(t, lab) for t in texts[n_test:n_test + (len(texts) - n_test) // 10]]
     train.sort(key=lambda r: key(r[0]))
     test.sort(key=lambda r: key(r[0]))
+    dev.sort(key=lambda r: key(r[0]))
+    dev_set = set(dev)
+    fit = [r for r in train if r not in dev_set]
 
-    for name, rows in (("train", train), ("test", test)):
+    for name, rows in (("train", train), ("test", test), ("fit", fit), ("dev", dev)):
         with open(os.path.join(out, name + ".tsv"), "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, dialect="excel-tab", lineterminator="\n")
             w.writerow(["text", "label"])
@@ -225,12 +233,12 @@ def main():
 
     summary = (
         "sentiment: Pang & Lee sentence polarity (python3-pattern polarity-en-pang&lee2.csv)\n"
-        "train %d (pos %d, neg %d), test %d (pos %d, neg %d)\n"
+        "train %d (pos %d, neg %d), test %d (pos %d, neg %d); train = fit %d + dev %d\n"
         "mlm.txt: %d documents, %d sentences, %d words: %d of training sentences (8 each), "
         "%d reviews (pang&lee1; %d review lines dropped for holding a test sentence), "
         "%d Austen chapters, %d KJV chapters; mlm-val.txt: %d reviews\n"
         % (len(train), count(train, "pos"), count(train, "neg"), len(test), count(test, "pos"),
-           count(test, "neg"), len(docs), n_lines, n_words, n_train_docs, n_review_docs,
+           count(test, "neg"), len(fit), len(dev), len(docs), n_lines, n_words, n_train_docs, n_review_docs,
            dropped, len(adocs), len(kdocs), len(val_docs)))
     with open(os.path.join(out, "README.txt"), "w", encoding="utf-8") as f:
         f.write(summary + "\n" + __doc__)
