@@ -45,6 +45,10 @@ mkdir -p build/runs "$(dirname "$OUT")"
     --data "$D/mlm.txt" --out "$TOK"
 
 echo "zhuyi: pretraining bert-mini on $D/mlm.txt -> $OUT (log $OUT.log)"
+# OUT.running marks a run in progress for scripts/tasks/*.sh (which wait for the final
+# model); it is removed when the run ends, whichever way.
+echo "pid $$, started $(date -u +%FT%TZ)" >"$OUT.running"
+trap 'rm -f "$OUT.running"' EXIT
 start=$(date -u +%FT%TZ)
 # /usr/bin/time gives wall and CPU time; fall back to the shell's clock without it.
 if [ -x /usr/bin/time ]; then TIME="/usr/bin/time -o $OUT.time -f wall=%es,user=%Us,sys=%Ss"; else TIME=""; fi
