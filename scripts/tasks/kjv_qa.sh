@@ -44,13 +44,13 @@ need_finetune || FT_MISSING=1
 # the question; chapters are cut into overlapping windows.
 show_or_run "$ZY" finetune qa --init "$INIT" \
     --train "$D/fit.jsonl" --val "$D/dev.jsonl" \
-    --epochs 4 --batch 32 --seq 128 --lr 1e-4 --warmup 30 --weight-decay 0.01 --dropout 0.1 \
+    --epochs 6 --batch 16 --seq 128 --lr 2e-4 --weight-decay 0.01 --dropout 0.1 \
     ${FT_ARGS:-} --out "$OUT"
 show_or_run "$ZY" evaluate "$OUT" --data "$D/test.jsonl"
 show_or_run "$ZY" predict "$OUT" --input "$D/test.jsonl" --output "$OUT/test-predictions.jsonl"
 show_or_run "$ZY" finetune qa --init "$INIT" \
     --train "$D/fit-chapter.jsonl" --val "$D/dev-chapter.jsonl" \
-    --epochs 4 --batch 16 --seq 256 --doc-stride 128 --lr 1e-4 --warmup 30 --weight-decay 0.01 \
+    --epochs 4 --batch 16 --seq 256 --doc-stride 64 --lr 2e-4 --weight-decay 0.01 \
     --dropout 0.1 ${FT_ARGS:-} --out "$OUT-chapter"
 show_or_run "$ZY" evaluate "$OUT-chapter" --data "$D/test-chapter.jsonl"
 [ "$FT_MISSING" = 1 ] && exit 3

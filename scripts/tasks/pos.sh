@@ -42,7 +42,7 @@ need_finetune || FT_MISSING=1
 # 220 words (OANC), so --seq 256 (positions past the pretraining's 128 start untrained).
 show_or_run "$ZY" finetune tag --init "$INIT" \
     --train "$D/fit.conll" --val "$D/dev.conll" \
-    --epochs 3 --batch 32 --seq 256 --lr 1e-4 --warmup 100 --weight-decay 0.01 --dropout 0.1 \
+    --epochs 4 --batch 32 --seq 256 --lr 3e-4 --weight-decay 0.01 --dropout 0.1 \
     ${FT_ARGS:-} --out "$OUT"
 show_or_run "$ZY" evaluate "$OUT" --data "$D/test.conll"
 show_or_run "$ZY" evaluate "$OUT" --data "$D/test-wsj.txt"
