@@ -152,7 +152,8 @@ int zy_cli_eval(int argc, char **argv) {
         } else if (!strcmp(a, "--confusion-svg") && more) {
             svg_path = argv[++i];
         } else if (!strcmp(a, "--json")) json = 1;
-        else if (a[0] == '-' && a[1] && (n = zy_cli_kind_any_flag("eval", a, more ? argv[i + 1] : NULL)) >= 0) {
+        else if (a[0] == '-' && a[1] &&
+                 (n = zy_cli_kind_any_flag("eval", a, more ? argv[i + 1] : NULL)) >= 0) {
             if (n_kflags + 2 > 128) return zy_cli_die("eval: too many options");
             kflags[n_kflags++] = a;
             kflags[n_kflags++] = n ? argv[++i] : NULL;

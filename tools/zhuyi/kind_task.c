@@ -59,7 +59,8 @@ static int parse_flag(void *opts, const char *cmd, const char *flag, const char 
     for (int i = 0; i < (int)(sizeof valued / sizeof *valued); i++)
         if (!strcmp(flag, valued[i])) which = i;
     bool classify = task == ZY_TASK_CLASSIFY, tag = task == ZY_TASK_TAG, qa = task == ZY_TASK_QA;
-    if (which < 0 || (which >= 1 && which <= 5 && !classify) || (which >= 6 && which <= 7 && !tag) ||
+    if (which < 0 || (which >= 1 && which <= 5 && !classify) ||
+        (which >= 6 && which <= 7 && !tag) ||
         (which >= 8 && !qa))
         return -1;
     if (!value) {
@@ -124,7 +125,8 @@ static int read_file(const task_opts *o, const char *cmd, const char *path,
                      const zy_label_set *labels, bool labelled, zy_task_data **out) {
     zy_task_read_params rp = o->read;
     rp.require_labels = labelled;
-    if (zy_task_data_read(out, path, &rp, labels)) return zy_cli_die("%s: %s", cmd, zy_last_error());
+    if (zy_task_data_read(out, path, &rp, labels))
+        return zy_cli_die("%s: %s", cmd, zy_last_error());
     report_read(cmd, path, *out);
     return 0;
 }

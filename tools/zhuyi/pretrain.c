@@ -658,7 +658,8 @@ static int train_command(const char *verb, int argc, char **argv) {
     const char *data_buf[4096], *kind_buf[4096];
     r.data = data_buf;
     r.kind_flags = kind_buf;
-    if (!(r.opts = calloc(1, kind->opts_size ? kind->opts_size : 1))) return zy_cli_die("out of memory");
+    if (!(r.opts = calloc(1, kind->opts_size ? kind->opts_size : 1)))
+        return zy_cli_die("out of memory");
     if (kind->opts_init) kind->opts_init(r.opts);
     int rc = parse_args(argc, argv, &r, &f);
     if (rc) {
@@ -713,7 +714,8 @@ static int train_command(const char *verb, int argc, char **argv) {
                           .val_fraction = r.val_fraction, .batch = r.tp.batch, .seq = r.tp.seq,
                           .seed = r.tp.seed, .shuffle = r.tp.shuffle,
                           .val_fraction_given = f.val_fraction_given};
-    if ((rc = make_tokenizer(&r, tspec)) || (kind->read && (rc = kind->read(r.opts, &dp, &r.src))) ||
+    if ((rc = make_tokenizer(&r, tspec)) ||
+        (kind->read && (rc = kind->read(r.opts, &dp, &r.src))) ||
         (rc = make_model(&r, &f, ft)))
         goto done;
     int npos = zy_model_get_info(r.model)->max_positions;

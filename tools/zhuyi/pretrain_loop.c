@@ -5,8 +5,9 @@
 // Saving is zy_trainer_save_checkpoint: the model and the training state as one unit
 // (DIR/checkpoint-STEP, switched in by the link DIR/checkpoint), and the same weights as
 // DIR's own config.json + model.safetensors, or, with a best metric (--best-metric), the
-// best evaluation's weights there instead (--patience stops a run that no longer improves). tokenizer.json (and a WordPiece's vocab.txt)
-// is written once, before the first step.
+// best evaluation's weights there instead (--patience stops a run that no longer
+// improves). tokenizer.json (and a WordPiece's vocab.txt) is written once, before the
+// first step.
 #include <errno.h>
 #include <math.h>
 #include <signal.h>

@@ -498,7 +498,8 @@ int task_scorer_predictions(task_scorer *sc, FILE *f) {
             free(a);
         }
         if (b.oom) rc = oom(sc);
-        else if (fwrite(b.p, 1, b.n, f) != b.n) rc = zy_cli_die("%s: writing predictions failed", sc->p.cmd);
+        else if (fwrite(b.p, 1, b.n, f) != b.n)
+            rc = zy_cli_die("%s: writing predictions failed", sc->p.cmd);
     }
     zy_strbuf_free(&b);
     return rc;
