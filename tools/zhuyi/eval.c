@@ -153,13 +153,9 @@ int zy_cli_eval(int argc, char **argv) {
             svg_path = argv[++i];
         } else if (!strcmp(a, "--json")) json = 1;
         else if (a[0] == '-' && a[1] &&
-                 (n = zy_cli_kind_any_flag("eval", a, more ? argv[i + 1] : NULL)) >= 0) {
-            if (n_kflags + 2 > 128) return zy_cli_die("eval: too many options");
-            kflags[n_kflags++] = a;
-            kflags[n_kflags++] = n ? argv[++i] : NULL;
-        } else if (a[0] == '-' && a[1] && n == -2)
-            return 1;
-        else if (a[0] == '-' && a[1])
+                 (n = zy_cli_kind_collect("eval", argc, argv, &i, kflags, 128, &n_kflags))) {
+            if (n < 0) return 1;
+        } else if (a[0] == '-' && a[1])
             return zy_cli_die("eval: unknown or incomplete option '%s' (see zhuyi eval --help)", a);
         else if (dir)
             return zy_cli_die("eval: one model directory only ('%s' and '%s')", dir, a);

@@ -51,7 +51,7 @@ static int try_kind(const cli_kind *k, const char *cmd, const char *flag, const 
     return n;
 }
 
-int zy_cli_kind_any_flag(const char *cmd, const char *flag, const char *value) {
+static int any_flag(const char *cmd, const char *flag, const char *value) {
     const cli_kind *refused = NULL;
     zy_cli_quiet = true;
     for (size_t i = 0; i < N_KINDS; i++) {
@@ -80,4 +80,16 @@ int zy_cli_kind_model_opts(const cli_kind *k, const char *cmd, const char *dir,
         if (n < 0) return 1;
     }
     return 0;
+}
+
+int zy_cli_kind_collect(const char *cmd, int argc, char **argv, int *i, const char **kflags,
+                        int cap, int *n_kflags) {
+    const char *flag = argv[*i], *value = *i + 1 < argc ? argv[*i + 1] : NULL;
+    int n = any_flag(cmd, flag, value);
+    if (n < 0) return n == -1 ? 0 : -1;
+    if (*n_kflags + 2 > cap) return zy_cli_die("%s: too many options", cmd), -1;
+    kflags[(*n_kflags)++] = flag;
+    kflags[(*n_kflags)++] = n ? value : NULL;
+    *i += n;
+    return 1;
 }

@@ -107,13 +107,17 @@ const cli_kind *zy_cli_kind_named(const char *verb, const char *name);
 const cli_kind *zy_cli_kind_at(int i);
 // The kind whose is_model accepts the model, or NULL.
 const cli_kind *zy_cli_kind_of(const zy_model_info *info);
-// For commands that load a model before they know its kind (eval, predict): a flag of
-// any kind is accepted now and checked against the model's kind later. Returns the values
-// it takes (0, 1), -1 if no kind knows it, -2 after printing an error.
-int zy_cli_kind_any_flag(const char *cmd, const char *flag, const char *value);
+// For commands that load a model before they know its kind (eval, predict), in their
+// argument loop: is argv[*i] a flag of any kind? A flag is accepted now and checked
+// against the model's kind later (zy_cli_kind_model_opts); kinds may share a flag name
+// with other values (bert's --format lines|prose, the tasks' --format csv|...). Returns 1
+// with the flag and its value (NULL for a flag without one) appended to kflags (cap
+// entries) and *i past its value, 0 if no kind knows the flag, -1 after printing why.
+int zy_cli_kind_collect(const char *cmd, int argc, char **argv, int *i, const char **kflags,
+                        int cap, int *n_kflags);
 // The options of kind k for a model in dir (eval, predict): its defaults, then
 // kflags[0..n_kflags), pairs of a flag and its value (NULL for a flag without one) that
-// zy_cli_kind_any_flag accepted. *out is set (free() it) even when a flag is refused: 0,
+// zy_cli_kind_collect gathered. *out is set (free() it) even when a flag is refused: 0,
 // or 1 after printing why.
 int zy_cli_kind_model_opts(const cli_kind *k, const char *cmd, const char *dir,
                            const char *const *kflags, int n_kflags, void **out);

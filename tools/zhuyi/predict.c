@@ -55,12 +55,9 @@ int zy_cli_predict(int argc, char **argv) {
         } else if (!strcmp(a, "--threads") && more) {
             if (zy_cli_threads("predict", argv[++i])) return 1;
         } else if (a[0] == '-' && a[1] &&
-                   (n = zy_cli_kind_any_flag("predict", a, more ? argv[i + 1] : NULL)) >= 0) {
-            if (n_kflags + 2 > 128) return zy_cli_die("predict: too many options");
-            kflags[n_kflags++] = a;
-            kflags[n_kflags++] = n ? argv[++i] : NULL;
-        } else if (a[0] == '-' && a[1] && n == -2) {
-            return 1;
+                   (n = zy_cli_kind_collect("predict", argc, argv, &i, kflags, 128,
+                                            &n_kflags))) {
+            if (n < 0) return 1;
         } else if (a[0] == '-' && a[1]) {
             return zy_cli_die("predict: unknown or incomplete option '%s' (see zhuyi predict "
                               "--help)", a);
