@@ -19,7 +19,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 
 THREADS = int(os.environ.get("ZY_THREADS", "0")) or os.cpu_count()
 os.environ.setdefault("OPENBLAS_NUM_THREADS", str(THREADS))
@@ -28,6 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from torch_steps import time_steps  # noqa: E402
 
 L, H, C, FF, NPOS, TV, V = 12, 12, 768, 3072, 512, 2, 30522
 B, T, MASKED = 8, 128, 19
@@ -117,27 +117,15 @@ def train_step_bench(model, steps, masked_only):
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": rest, "weight_decay": 0.0}],
                             lr=1e-4, betas=(0.9, 0.95), eps=1e-8)
-    tf, tb, to, tt = [], [], [], []
-    for i in range(steps + 1):  # i = 0 is the warm-up
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        loss = model(ids, types, targets, labels, masked_only)
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        opt.step()
-        t3 = time.perf_counter()
-        if i > 0:
-            tf.append(t1 - t0), tb.append(t2 - t1), to.append(t3 - t2), tt.append(t3 - t0)
-    med = lambda a: sorted(a)[len(a) // 2] if len(a) % 2 else \
-        0.5 * (sorted(a)[len(a) // 2 - 1] + sorted(a)[len(a) // 2])
-    step, flops = med(tt), train_flops(B, T)
+    f, b, o, step, fastest, loss = time_steps(
+        steps, lambda: model(ids, types, targets, labels, masked_only), opt)
+    flops = train_flops(B, T)
     print("torch  bert-base train step B=%d T=%d threads=%d, MLM head %-17s %8.1f ms  (fwd "
           "%.1f, bwd %.1f, adamw %.1f)  %.1f GFLOP/s  [min %.1f ms; %.1f GFLOP/step, loss %.3f]"
           % (B, T, torch.get_num_threads(),
              "at masked only:" if masked_only else "at every position:", 1e3 * step,
-             1e3 * med(tf), 1e3 * med(tb), 1e3 * med(to), flops / step * 1e-9, 1e3 * min(tt),
-             flops * 1e-9, loss.item()), flush=True)
+             1e3 * f, 1e3 * b, 1e3 * o, flops / step * 1e-9, 1e3 * fastest,
+             flops * 1e-9, loss), flush=True)
 
 
 def main():

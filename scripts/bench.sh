@@ -12,7 +12,7 @@ for b in "$B"/bench/*; do
     "$b"
 done
 # PyTorch side of the side-by-side comparisons (same machine, same run).
-for p in bench/*.py; do
+for p in bench/bench_*.py; do
     [ -f "$p" ] || continue
     echo "== $(basename "$p") (PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'))"
     /usr/bin/python3 "$p"
