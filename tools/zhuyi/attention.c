@@ -36,6 +36,8 @@ static const char usage_text[] =
     "                     single map (--layer and --head) is drawn large, labelled on both\n"
     "                     axes. JSON holds the heads (not the mean) unless --head says\n"
     "  --truncate         cut a text longer than the model's positions instead of refusing it\n"
+    "  --adapter DIR      a LoRA adapter (zhuyi finetune --lora, PEFT) on the\n"
+    "                     model, merged in at load (a LoRA run's own DIR needs none)\n"
     "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
     "At least one of --out and --json.\n";
@@ -204,7 +206,7 @@ int zy_cli_attention(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model("attention", o.q.dir, &m, &tok)) return 1;
+    if (zy_cli_open_model_adapter("attention", o.q.dir, o.q.adapter, &m, &tok)) return 1;
     const zy_model_info *info = zy_model_get_info(m);
     zy_session *s = NULL;
     zy_cli_reader r = {0};

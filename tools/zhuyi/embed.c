@@ -36,6 +36,8 @@ static const char usage_text[] =
     "  --json            one JSON array per line instead of space-separated numbers\n"
     "  --batch N         lines per forward pass (default 8; speed and memory only)\n"
     "  --truncate        cut a line longer than the model's positions instead of refusing it\n"
+    "  --adapter DIR     a LoRA adapter (zhuyi finetune --lora, PEFT) on the\n"
+    "                    model, merged in at load (a LoRA run's own DIR needs none)\n"
     "  --threads N       kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
     "Numbers are written with %.9g, which reads back as the same float.\n";
@@ -142,7 +144,7 @@ int zy_cli_embed(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model("embed", o.q.dir, &m, &tok)) return 1;
+    if (zy_cli_open_model_adapter("embed", o.q.dir, o.q.adapter, &m, &tok)) return 1;
     const zy_model_info *info = zy_model_get_info(m);
     int C = info->d_model, P = info->max_positions, Bmax = o.batch;
     zy_session *s = NULL;

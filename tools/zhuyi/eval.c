@@ -50,6 +50,8 @@ static const char usage_text[] =
     "  --confusion-svg FILE  a fine-tuned classifier's confusion matrix as an SVG\n"
     "  --json        print {\"loss\":L,\"perplexity\":P,\"tokens\":N} (and the model's other\n"
     "                metrics) instead of text (perplexity null when exp(loss) overflows)\n"
+    "  --adapter A   a LoRA adapter directory (zhuyi finetune --lora, PEFT) on the\n"
+    "                model, merged in at load (a LoRA run's own DIR needs none)\n"
     "  --threads N   kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
     "Progress goes to stderr when it is a terminal. A model whose weights hold NaN or\n"
@@ -132,7 +134,7 @@ static int report_task(const cli_kind *k, void *opts, cli_data *d, zy_session *s
 }
 
 int zy_cli_eval(int argc, char **argv) {
-    const char *dir = NULL, *files[64], *kflags[128], *svg_path = NULL;
+    const char *dir = NULL, *files[64], *kflags[128], *svg_path = NULL, *adapter = NULL;
     int n_files = 0, n_kflags = 0, T = 0, B = 0, json = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -149,6 +151,8 @@ int zy_cli_eval(int argc, char **argv) {
                 return zy_cli_die("eval: --batch '%s' is not a positive number", argv[i]);
         } else if (!strcmp(a, "--threads") && more) {
             if (zy_cli_threads("eval", argv[++i])) return 1;
+        } else if (!strcmp(a, "--adapter") && more) {
+            adapter = argv[++i];
         } else if (!strcmp(a, "--confusion-svg") && more) {
             svg_path = argv[++i];
         } else if (!strcmp(a, "--json")) json = 1;
@@ -166,7 +170,7 @@ int zy_cli_eval(int argc, char **argv) {
 
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model("eval", dir, &m, &tok)) return 1;
+    if (zy_cli_open_model_adapter("eval", dir, adapter, &m, &tok)) return 1;
     const zy_model_info *c = zy_model_get_info(m);
     const cli_kind *k = zy_cli_kind_of(c);
     void *opts = NULL;

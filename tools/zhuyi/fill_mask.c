@@ -35,6 +35,8 @@ static const char usage_text[] =
     "                     ...}, ...], best first; scores are probabilities\n"
     "  --truncate         cut a text longer than the model's positions instead of refusing\n"
     "                     it (a [MASK] cut off is an error)\n"
+    "  --adapter DIR      a LoRA adapter (zhuyi finetune --lora, PEFT) on the\n"
+    "                     model, merged in at load (a LoRA run's own DIR needs none)\n"
     "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
     "Plain output: per [MASK], K lines \"token  score\", blocks separated by a blank line,\n"
@@ -137,7 +139,7 @@ int zy_cli_fill_mask(int argc, char **argv) {
     if (rc) return rc < 0 ? 0 : rc;
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model("fill-mask", o.q.dir, &m, &tok)) return 1;
+    if (zy_cli_open_model_adapter("fill-mask", o.q.dir, o.q.adapter, &m, &tok)) return 1;
     const zy_model_info *info = zy_model_get_info(m);
     int V = info->vocab_size;
     int32_t mask = -1;

@@ -37,6 +37,8 @@ static const char usage_text[] =
     "                     probability reaches P (nucleus); 1 = off (default 1.0)\n"
     "  --seed S           random seed: the same seed gives the same text (default 1)\n"
     "  --ids              print token ids (space-separated) instead of text\n"
+    "  --adapter DIR      a LoRA adapter (zhuyi finetune --lora, PEFT) on the\n"
+    "                     model, merged in at load (a LoRA run's own DIR needs none)\n"
     "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n";
 
 typedef struct {
@@ -81,7 +83,7 @@ static int parse_float(const char *v, float lo, float hi, float *out) {
 }
 
 int zy_cli_generate(int argc, char **argv) {
-    const char *dir = NULL, *prompt = NULL;
+    const char *dir = NULL, *prompt = NULL, *adapter = NULL;
     zy_generate_params gp = zy_generate_default_params();
     int ids = 0;
     for (int i = 1; i < argc; i++) {
@@ -93,6 +95,7 @@ int zy_cli_generate(int argc, char **argv) {
             i++;
         }
         else if (!strcmp(a, "--prompt") && v) prompt = v, i++;
+        else if (!strcmp(a, "--adapter") && v) adapter = v, i++;
         else if (!strcmp(a, "--max-tokens") && v) {
             if (zy_cli_parse_int(v, 0, 1 << 30, &gp.max_tokens))
                 return zy_cli_die("generate: --max-tokens '%s' is not a number >= 0", v);
@@ -129,7 +132,7 @@ int zy_cli_generate(int argc, char **argv) {
 
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model("generate", dir, &m, &tok)) return 1;
+    if (zy_cli_open_model_adapter("generate", dir, adapter, &m, &tok)) return 1;
     const zy_model_info *c = zy_model_get_info(m);
     zy_session *sess = NULL;
     int rc = 0, eot = zy_tokenizer_find(tok, "<|endoftext|>", 13);

@@ -11,7 +11,14 @@
 // equals the model's vocab_size and that no weight is NaN or infinite (naming the tensor).
 // Prints "zhuyi: <command>: <reason>" and returns 1 on failure (nothing to free then);
 // 0 with *m and *t set on success.
+// A LoRA adapter directory (adapter_config.json: `zhuyi finetune --lora` writes one) loads
+// its base model too, and its tokenizer comes from the adapter's directory or else the
+// base's; the adapter is merged into the weights (zy_model_merge_adapter).
 int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tokenizer **t);
+// The same with the LoRA adapter in `adapter` (NULL: none) put on the model in dir
+// (`--adapter DIR` of the inference commands).
+int zy_cli_open_model_adapter(const char *command, const char *dir, const char *adapter,
+                              zy_model **m, zy_tokenizer **t);
 // The seq a zhuyi run in dir trained with (its newest checkpoint's state), or 0: the
 // positions past it were never trained, so it is the default window.
 int zy_cli_trained_seq(const char *dir);

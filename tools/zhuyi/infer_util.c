@@ -1,11 +1,13 @@
-// Opening a model directory for the inference commands (eval, generate): the model, its
-// tokenizer, and the checks that they belong together and that every weight is finite. Error messages say what a model
-// directory should hold, since the usual mistake is pointing at the wrong directory.
+// Opening a model directory for the inference commands (eval, generate, predict, ...): the
+// model (with its LoRA adapter merged in, if it has one), its tokenizer, and the checks
+// that they belong together and that every weight is finite. Error messages say what a
+// model directory should hold, since the usual mistake is pointing at the wrong directory.
 #include <stdio.h>
 #include <sys/stat.h>
 
 #include "cli.h"
 #include "infer.h"
+#include "zhuyi/lora.h"
 #include "zhuyi/trainer.h"
 
 static int is_file(const char *dir, const char *name, char *buf, size_t cap) {
@@ -14,38 +16,67 @@ static int is_file(const char *dir, const char *name, char *buf, size_t cap) {
     return stat(buf, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tokenizer **t) {
-    struct stat st;
+// The tokenizer of the first of dirs[0..n) that has one (tokenizer.json, BERT's vocab.txt,
+// GPT-2's vocab.json + merges.txt); 0, or 1 (printed).
+static int open_tokenizer(const char *command, const char *const *dirs, int n,
+                          zy_tokenizer **t) {
     char a[4096], b[4096];
+    zy_status s = ZY_STATUS_NOT_FOUND;
+    for (int i = 0; i < n && s == ZY_STATUS_NOT_FOUND; i++) {
+        if (is_file(dirs[i], "tokenizer.json", a, sizeof a))
+            s = zy_tokenizer_load(t, a);
+        else if (is_file(dirs[i], "vocab.txt", a, sizeof a)) // BERT's (tokenizer_config.json too)
+            s = zy_tokenizer_load(t, a);
+        else if (is_file(dirs[i], "vocab.json", a, sizeof a) &&
+                 is_file(dirs[i], "merges.txt", b, sizeof b))
+            s = zy_tokenizer_load_gpt2(t, a, b);
+        else
+            continue;
+        if (s) return zy_cli_die("%s: %s", command, zy_last_error());
+    }
+    if (s == ZY_STATUS_NOT_FOUND)
+        return zy_cli_die("%s: '%s' has no tokenizer.json (nor BERT's vocab.txt, nor GPT-2's "
+                          "vocab.json + merges.txt)%s%s", command, dirs[0],
+                          n > 1 ? ", nor has its base model " : "", n > 1 ? dirs[1] : "");
+    return 0;
+}
+
+int zy_cli_open_model_adapter(const char *command, const char *dir, const char *adapter,
+                              zy_model **m, zy_tokenizer **t) {
+    struct stat st;
+    char a[4096];
     *m = NULL, *t = NULL;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return zy_cli_die("%s: model directory '%s' not found (a model directory holds "
                           "config.json, model.safetensors and tokenizer.json)",
                           command, dir);
-    if (!is_file(dir, "config.json", a, sizeof a) || !is_file(dir, "model.safetensors", a, sizeof a))
+    // A LoRA run's directory holds the adapter, and names its base.
+    bool adapter_dir = !adapter && is_file(dir, "adapter_config.json", a, sizeof a);
+    if (adapter && !is_file(adapter, "adapter_config.json", a, sizeof a))
+        return zy_cli_die("%s: --adapter '%s' is not an adapter directory: it needs "
+                          "adapter_config.json and adapter_model.safetensors", command,
+                          adapter);
+    if (!adapter && !adapter_dir && (!is_file(dir, "config.json", a, sizeof a) ||
+                                     !is_file(dir, "model.safetensors", a, sizeof a)))
         return zy_cli_die("%s: '%s' is not a model directory: it needs config.json and "
-                          "model.safetensors (and tokenizer.json)", command, dir);
-    zy_status s;
-    if (is_file(dir, "tokenizer.json", a, sizeof a))
-        s = zy_tokenizer_load(t, a);
-    else if (is_file(dir, "vocab.txt", a, sizeof a)) // BERT's (tokenizer_config.json read too)
-        s = zy_tokenizer_load(t, a);
-    else if (is_file(dir, "vocab.json", a, sizeof a) && is_file(dir, "merges.txt", b, sizeof b))
-        s = zy_tokenizer_load_gpt2(t, a, b);
-    else
-        return zy_cli_die("%s: '%s' has no tokenizer.json (nor BERT's vocab.txt, nor GPT-2's "
-                          "vocab.json + merges.txt)", command, dir);
+                          "model.safetensors (and tokenizer.json), or a LoRA adapter's "
+                          "adapter_config.json and adapter_model.safetensors", command, dir);
+    zy_status s = adapter ? zy_model_load_adapter(m, dir, adapter) : zy_model_load(m, dir);
     if (s) return zy_cli_die("%s: %s", command, zy_last_error());
-    if ((s = zy_model_load(m, dir))) {
-        zy_tokenizer_free(*t);
-        *t = NULL;
-        return zy_cli_die("%s: %s", command, zy_last_error());
-    }
+    // Inference runs on the merged weights: no adapter cost per token.
+    const zy_lora_config *lc = zy_model_lora_config(*m);
+    char base[4096] = ""; // a copy: merging drops the adapter's settings
+    if (lc && lc->base_model_name_or_path)
+        snprintf(base, sizeof base, "%s", lc->base_model_name_or_path);
+    const char *dirs[2] = {adapter ? adapter : dir, adapter ? dir : base[0] ? base : NULL};
+    int n_dirs = dirs[1] ? 2 : 1;
+    if (zy_model_has_adapter(*m) && (s = zy_model_merge_adapter(*m))) goto fail;
     // NaN or infinite weights make every logit and loss NaN: say which tensor, up front.
-    if ((s = zy_model_check_finite(*m))) {
-        zy_model_free(*m), zy_tokenizer_free(*t);
-        *m = NULL, *t = NULL;
-        return zy_cli_die("%s: %s/model.safetensors: %s", command, dir, zy_last_error());
+    if ((s = zy_model_check_finite(*m))) goto fail;
+    if (open_tokenizer(command, dirs, n_dirs, t)) {
+        zy_model_free(*m);
+        *m = NULL;
+        return 1;
     }
     int tv = zy_tokenizer_vocab_size(*t), mv = zy_model_get_info(*m)->vocab_size;
     if (tv != mv) {
@@ -55,6 +86,14 @@ int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tok
                           "%d; they must be the same", command, dir, tv, mv);
     }
     return 0;
+fail:
+    zy_model_free(*m);
+    *m = NULL;
+    return zy_cli_die("%s: %s: %s", command, dir, zy_last_error());
+}
+
+int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tokenizer **t) {
+    return zy_cli_open_model_adapter(command, dir, NULL, m, t);
 }
 
 // The seq a zhuyi run in dir trained with (its newest checkpoint's state), or 0: the

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "kind.h"
 #include "task_score.h"
+#include "zhuyi/lora.h"
 #include "zhuyi/zhuyi.h"
 
 typedef struct task_opts {
@@ -219,6 +220,9 @@ static int task_check(const void *opts, const char *cmd, const zy_model *m, cons
 static int task_setup(const void *opts, const char *cmd, zy_model *m) {
     const task_opts *o = opts;
     if (!o->freeze_body) return 0;
+    if (zy_model_has_adapter(m))
+        return zy_cli_die("%s: --freeze-body and --lora exclude each other (LoRA already "
+                          "trains the adapter and the head alone)", cmd);
     if (zy_model_freeze_body(m)) return zy_cli_die("%s: %s", cmd, zy_last_error());
     const zy_tensor_table *t = zy_model_tensors(m);
     for (int i = 0; i < zy_tensor_table_count(t); i++)

@@ -23,6 +23,8 @@ static const zy_cli_command commands[] = {
     {"fill-mask", "the likeliest tokens for each [MASK] of a text (BERT)", zy_cli_fill_mask},
     {"embed", "one vector per line of text (BERT, GPT hidden states)", zy_cli_embed},
     {"attention", "attention maps of every layer and head as SVG or JSON", zy_cli_attention},
+    {"lora", "fold a LoRA adapter into its base model (`zhuyi lora merge --help`)",
+     zy_cli_lora},
 };
 
 static void usage(FILE *out) {

@@ -35,10 +35,12 @@ static const char usage_text[] =
     "  --output FILE   write the JSON lines there (atomically) instead of stdout\n"
     "  --seq T         tokens per row (default: the run's training --seq, else 128)\n"
     "  --batch B       rows per forward pass (default 16)\n"
+    "  --adapter DIR   a LoRA adapter (zhuyi finetune --lora, PEFT) on the\n"
+    "                  model, merged in at load (a LoRA run's own DIR needs none)\n"
     "  --threads N     kernel threads (default: $ZY_THREADS, else all cores)\n";
 
 int zy_cli_predict(int argc, char **argv) {
-    const char *dir = NULL, *input = NULL, *output = NULL, *kflags[128];
+    const char *dir = NULL, *input = NULL, *output = NULL, *adapter = NULL, *kflags[128];
     int n_kflags = 0, T = 0, B = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -46,6 +48,7 @@ int zy_cli_predict(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), 0;
         else if (!strcmp(a, "--input") && more) input = argv[++i];
         else if (!strcmp(a, "--output") && more) output = argv[++i];
+        else if (!strcmp(a, "--adapter") && more) adapter = argv[++i];
         else if (!strcmp(a, "--seq") && more) {
             if (zy_cli_parse_int(argv[++i], 1, 1 << 20, &T))
                 return zy_cli_die("predict: --seq '%s' is not a positive number", argv[i]);
@@ -72,7 +75,7 @@ int zy_cli_predict(int argc, char **argv) {
 
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model("predict", dir, &m, &tok)) return 1;
+    if (zy_cli_open_model_adapter("predict", dir, adapter, &m, &tok)) return 1;
     const zy_model_info *c = zy_model_get_info(m);
     const cli_kind *k = zy_cli_kind_of(c);
     void *opts = NULL;

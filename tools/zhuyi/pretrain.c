@@ -108,7 +108,9 @@ static const char usage_finetune_examples[] =
     "examples:\n"
     "  zhuyi finetune classify --init runs/bert --train reviews.tsv --val dev.tsv \\\n"
     "                          --out runs/sentiment\n"
-    "  zhuyi finetune tag --init runs/bert --train wsj.txt --epochs 5 --out runs/pos\n";
+    "  zhuyi finetune tag --init runs/bert --train wsj.txt --epochs 5 --out runs/pos\n"
+    "  zhuyi finetune classify --init runs/bert --train reviews.tsv --val dev.tsv \\\n"
+    "                          --lora-r 8 --lora-targets query,value --out runs/sent-lora\n";
 
 static const char usage_examples[] =
     "examples:\n"
@@ -141,6 +143,7 @@ static void usage(FILE *f, const char *verb, const cli_kind *k) {
     if (ft) fprintf(f, usage_finetune_head, name, name, name, what, zy_cli_kind_names(verb));
     else fprintf(f, usage_head, name, name, what);
     fputs(usage_common, f);
+    if (ft) fprintf(f, "%s\n", zy_cli_lora_help);
     for (int i = 0; zy_cli_kind_at(i); i++) {
         const cli_kind *x = zy_cli_kind_at(i);
         if ((k && x != k) || strcmp(x->verb, verb)) continue;
@@ -210,6 +213,9 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             takes = 0;
         } else if ((k = kind_flag(r, a, v, &takes)) >= 0) {
             if (k) return 1;
+        } else if ((k = zy_cli_lora_flag(&r->lora, r->cmd, a, v)) != -1) {
+            if (k == -2) return 1;
+            takes = k;
         } else if (!v) {
             return zy_cli_die("%s: '%s' needs a value or is unknown (see --help)", r->cmd, a);
         } else if (!strcmp(a, "--data") || !strcmp(a, "--train")) {
@@ -390,7 +396,8 @@ static int convert_model(pretrain_run *r, const char *dir) {
     snprintf(path, sizeof path, "%s/config.json", dir);
     if (zy_config_load(&c, path)) return zy_cli_die("%s: --init: %s", r->cmd, zy_last_error());
     int rc = r->kind->config(r->opts, &r->src, r->cmd, c);
-    if (!rc && zy_model_load_with_config(&r->model, dir, c))
+    if (!rc && (r->lora.on ? zy_model_load_lora(&r->model, dir, c, &r->lora.c)
+                           : zy_model_load_with_config(&r->model, dir, c)))
         rc = zy_cli_die("%s: --init %s: %s", r->cmd, dir, zy_last_error());
     zy_config_free(c);
     if (rc) return rc;
@@ -411,7 +418,11 @@ static int make_model(pretrain_run *r, const flags *f, bool ft) {
         if (convert_model(r, f->init)) return 1;
     } else if (f->init || r->resume) {
         const char *dir = r->resume ? r->ckpt : f->init;
-        if (zy_model_load(&r->model, dir)) return zy_cli_die("%s: %s", r->cmd, zy_last_error());
+        // A LoRA run's checkpoint is its adapter, which names the base model it loads.
+        zy_status s = r->lora.on && !r->resume
+                          ? zy_model_load_lora(&r->model, dir, NULL, &r->lora.c)
+                          : zy_model_load(&r->model, dir);
+        if (s) return zy_cli_die("%s: %s", r->cmd, zy_last_error());
         if (zy_model_check_finite(r->model))
             return zy_cli_die("%s: %s/model.safetensors: %s", r->cmd, dir, zy_last_error());
         int mv = zy_model_get_info(r->model)->vocab_size;
@@ -654,6 +665,8 @@ static int train_command(const char *verb, int argc, char **argv) {
                       .eval_every = 100, .save_every = 500, .log_every = 10,
                       .best_step = -1};
     snprintf(r.cmd, sizeof r.cmd, "%s %s", verb, kind->name);
+    zy_cli_lora_init(&r.lora);
+    char *init_abs = NULL;
     flags f = {0};
     const char *data_buf[4096], *kind_buf[4096];
     r.data = data_buf;
@@ -672,15 +685,22 @@ static int train_command(const char *verb, int argc, char **argv) {
     } else if (r.resume) {
         rc = load_resume(&r, &f);
     } else {
-        char model_file[4096], found[4096];
+        char model_file[4096], adapter_file[4096], found[4096];
         snprintf(model_file, sizeof model_file, "%s/model.safetensors", r.out);
+        snprintf(adapter_file, sizeof adapter_file, "%s/adapter_model.safetensors", r.out);
         if (ft) finetune_defaults(&r, &f);
         if (!r.n_data)
             rc = zy_cli_die("%s: %s FILE%s is required", r.cmd, ft ? "--train" : "--data",
                             ft ? "" : "...");
         else if (f.init && f.config)
             rc = zy_cli_die("%s: --init and --config exclude each other", r.cmd);
-        else if (file_exists(model_file) || !zy_checkpoint_find(r.out, found, sizeof found))
+        else if (r.lora.on && !ft)
+            rc = zy_cli_die("%s: LoRA adapts a trained model: `zhuyi finetune KIND --init DIR "
+                            "--lora ...`", r.cmd);
+        else if (r.lora.on && !f.init)
+            rc = zy_cli_die("%s: LoRA needs the model to adapt: --init DIR", r.cmd);
+        else if (file_exists(model_file) || file_exists(adapter_file) ||
+                 !zy_checkpoint_find(r.out, found, sizeof found))
             rc = zy_cli_die("%s: %s already holds a model: use --resume to continue its run, "
                             "--init %s to start from it, or another --out", r.cmd, r.out, r.out);
         if (!rc && !f.min_lr_given) r.tp.min_lr = r.tp.lr / 10;
@@ -706,6 +726,11 @@ static int train_command(const char *verb, int argc, char **argv) {
         goto done;
     }
     if (r.patience && !r.best_metric) r.best_metric = "loss";
+    // The adapter names its base by absolute path, so the run and its checkpoints load
+    // from any working directory.
+    if (r.lora.on && !r.lora.c.base_model_name_or_path &&
+        (init_abs = realpath(f.init, NULL)))
+        r.lora.c.base_model_name_or_path = init_abs;
 
     const char *tspec = f.tokenizer ? f.tokenizer : f.init ? f.init : kind->default_tokenizer;
     if (r.resume) tspec = r.out;
@@ -738,6 +763,7 @@ static int train_command(const char *verb, int argc, char **argv) {
     rc = zy_pretrain_loop(&r);
 done:
     run_free(&r);
+    free(init_abs);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "kind.h"
+#include "lora_cmd.h"
 #include "zhuyi/model.h"
 #include "zhuyi/tokenizer.h"
 #include "zhuyi/trainer.h"
@@ -44,6 +45,7 @@ typedef struct pretrain_run {
     const char **kind_flags;  // (n_kind_flags) the kind's flags and values as given
     int n_kind_flags;
     bool kind_flags_owned;    // strdup'ed from the saved state (freed)
+    cli_lora lora;            // finetune --lora*: train an adapter on the --init model
     // set up by pretrain.c
     zy_tokenizer *tok;
     zy_model *model;

@@ -12,6 +12,7 @@ static int shared_value_flag(zy_cli_query_opts *o, const char *a, const char *v)
     unsigned takes = o->cmd->takes;
     if (!v) return -1;
     if (!strcmp(a, "--text")) o->text = v;
+    else if (!strcmp(a, "--adapter")) o->adapter = v;
     else if ((takes & ZY_CLI_QUERY_PAIR) && !strcmp(a, "--text-pair")) o->pair = v;
     else if ((takes & ZY_CLI_QUERY_LINES) && !strcmp(a, "--file")) o->file = v;
     else if (!strcmp(a, "--threads")) {

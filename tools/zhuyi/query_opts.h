@@ -31,6 +31,7 @@ typedef struct zy_cli_query_command {
 typedef struct zy_cli_query_opts {
     const zy_cli_query_command *cmd; // set by the parser (static: kept for the reader)
     const char *dir;                 // the model directory (the one positional argument)
+    const char *adapter;             // --adapter DIR: a LoRA adapter put on it (or NULL)
     const char *text, *pair;         // --text, --text-pair (NULL: not given)
     const char *file;                // --file (NULL or "-": stdin)
     bool jsonl;                      // --jsonl: lines are {"text": ..., "text_pair": ...}
