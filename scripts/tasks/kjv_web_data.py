@@ -19,17 +19,21 @@ kjv-web ("Rewrite in modern English"), one pair per verse present in both Bibles
   either side is dropped (README.txt lists them: 7 KJV verses, Luke 17:36, Acts 8:37,
   15:34, 24:7, which the WEB leaves empty, and Romans 16:25-27, whose doxology the WEB
   prints at the end of Romans 14:23, so that one pair's completion is longer than its
-  prompt). The WEB's deuterocanonical books are not used.
+  prompt). The WEB's deuterocanonical books are not used. Real differences of text stay:
+  1 John 5:7's KJV has the "three that bear record in heaven", the WEB does not.
   KJV side: the line with its label ("Ge1:1 ") removed, otherwise as bible-kjv prints it.
   WEB side, cleaned in this order:
     1. everything on the line before the verse label "Book C:V: " is dropped (diatheke
        prints the last psalm title seen before every later verse),
-    2. "</w><w" becomes "</w> <w": the module writes no space between two words where
+    2. the module's glossary, which diatheke prints after Revelation 22:21 ("The
+       following words used in the World English Bible (WEB) are not very common, ...",
+       17,000 characters), is cut off at that sentence,
+    3. "</w><w" becomes "</w> <w": the module writes no space between two words where
        its footnotes were ("God</w><w>created"; 107 places), so a space is put back,
-    3. every tag (<w>, <milestone/>, ...) is removed and XML entities unescaped,
-    4. typographic quotes become ASCII, as the KJV text has them: ’ ‘ -> ', “ ” -> "
+    4. every tag (<w>, <milestone/>, ...) is removed and XML entities unescaped,
+    5. typographic quotes become ASCII, as the KJV text has them: ’ ‘ -> ', “ ” -> "
        (nothing else is changed: the em dash stays),
-    5. runs of whitespace become one space; leading and trailing space is removed.
+    6. runs of whitespace become one space; leading and trailing space is removed.
   (The WEB's licence asks that a changed text not be called the World English Bible:
   these are the WEB's words with its markup removed and its quotes made ASCII.)
 
@@ -117,7 +121,11 @@ def read_kjv(path):
     return verses
 
 
+GLOSSARY = "The following words used in the World English Bible"
+
+
 def clean_web(text):
+    text = text.split(GLOSSARY, 1)[0]
     text = text.replace("</w><w", "</w> <w")
     text = re.sub(r"<[^>]*>", "", text)
     text = html.unescape(text).translate(QUOTES)
