@@ -266,6 +266,7 @@ int zy_cli_chat(int argc, char **argv) {
     zy_chat_tokens_init(&c.prefix);
     zy_cli_stream_init(&c.stream, c.tok, false, c.tpl->stop);
     c.P = info->max_positions;
+    if (c.gp.max_tokens > c.P) c.gp.max_tokens = c.P; // no reply is longer than the context
     c.eot = zy_tokenizer_find(c.tok, c.tpl->end_token, strlen(c.tpl->end_token));
     zy_chat_message sm = {ZY_CHAT_SYSTEM, system ? system : "", system ? strlen(system) : 0};
     if (!info->causal_lm) {
