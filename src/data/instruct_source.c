@@ -155,7 +155,7 @@ zy_status zy_instruct_source_create(zy_data_source **out, const zy_instruct_rows
     if (!(s->order = zy_alloc(s->n * sizeof *s->order))) {
         is_free(s);
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "instruct source: out of memory for %llu "
-                         "rows", (ull)s->n);
+                         "rows", (ull)r->n_rows);
     }
     start_epoch(s, 0);
     zy_data_source_info info = {

@@ -72,6 +72,7 @@ typedef struct chat {
 } chat;
 
 static void drop_oldest(chat *c, int k) {
+    if (!k) return; // (hist may be NULL)
     for (int i = 0; i < k; i++) zy_free(c->hist[i].ids);
     memmove(c->hist, c->hist + k, (size_t)(c->n_hist - k) * sizeof *c->hist);
     c->n_hist -= k;
@@ -102,7 +103,7 @@ static int reserve(chat *c, size_t n) {
         zy_free(q);
         return zy_cli_die("chat: out of memory");
     }
-    memcpy(q, c->cache, c->n_cache * sizeof *q);
+    if (c->n_cache) memcpy(q, c->cache, c->n_cache * sizeof *q);
     zy_free(c->prompt);
     zy_free(c->cache);
     c->prompt = p;
@@ -145,7 +146,7 @@ static int turn(chat *c, const char *line, size_t len) {
         goto done;
     }
     size_t k = 0;
-    memcpy(c->prompt, c->sys.ids, c->sys.n * sizeof *c->prompt), k += c->sys.n;
+    if (c->sys.n) memcpy(c->prompt, c->sys.ids, c->sys.n * sizeof *c->prompt), k += c->sys.n;
     for (int i = 0; i < c->n_hist; i++)
         memcpy(c->prompt + k, c->hist[i].ids, c->hist[i].n * sizeof *c->prompt), k += c->hist[i].n;
     memcpy(c->prompt + k, u.ids, u.n * sizeof *c->prompt), k += u.n;

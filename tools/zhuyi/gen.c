@@ -68,6 +68,7 @@ static void put(cli_stream *s, const char *p, size_t n) {
 
 // Print pending[0..n) and keep the rest.
 static void emit(cli_stream *s, size_t n) {
+    if (!s->n_pending) return; // (pending may be NULL)
     put(s, s->pending, n);
     memmove(s->pending, s->pending + n, s->n_pending - n);
     s->n_pending -= n;
