@@ -349,6 +349,23 @@ put("fuzz_task_jsonl", "qa", bytes([2 | 3 << 5]) + '{"id":"q1","context":"注意
 put("fuzz_task_jsonl", "qa_bad_answer", bytes([2 | 4]) + b'{"context":"the cat","question":"q",'
     b'"answers":{"text":["cat"],"answer_start":[3]}}\n')
 put("fuzz_task_jsonl", "qa_unlabelled", bytes([2 | 8 | 1 << 5]) + b'{"context":"the cat sat","question":"who"}\n')
+# fuzz_instruct_jsonl: [0] bit 0 skip_bad_rows, bits 1-3 seq 2 + 6k, bit 4 no packing,
+# bits 5-7 batch 1 + k; then the file.
+put("fuzz_instruct_jsonl", "prompt_completion", bytes([3 << 1 | 1 << 5]) +
+    b'{"prompt":"2+2?","completion":"4"}\n\n{"system":"Be brief.","prompt":"","completion":"ok",'
+    b'"id":3}\n{"prompt":"a","completion":"b","system":null}\n')
+put("fuzz_instruct_jsonl", "messages", bytes([7 << 1 | 16]) + '{"messages":[{"role":"system",'
+    '"content":"S"},{"role":"user","content":"hi"},{"role":"assistant","content":"yo"},'
+    '{"role":"user","content":"注意?"},{"role":"assistant","content":"\\u00e9\\n"}]}\r\n'
+    '{"messages":[{"role":"assistant","content":"alone"}]}\n'.encode())
+put("fuzz_instruct_jsonl", "bad_lines_skipped", bytes([1 | 1 << 1]) +
+    b'{"prompt":"a","completion":"b"}\n{"prompt":"no reply"}\n{"messages":[]}\n'
+    b'{"messages":[{"role":"tool","content":"x"},{"role":"assistant","content":"y"}]}\n'
+    b'{"messages":[{"role":"user","content":"x"}]}\n[1]\n{"prompt":"x","completion":""}\n'
+    b'{"prompt":"x","completion":"y"} {}\n{"prompt":"\xff","completion":"y"}\n')
+put("fuzz_instruct_jsonl", "long_truncated", bytes([0]) + b'{"prompt":"' + b"word " * 40 +
+    b'","completion":"short"}\n{"prompt":"p","completion":"' + b"long reply " * 30 + b'"}\n')
+put("fuzz_instruct_jsonl", "missing_completion", bytes([0]) + b'{"prompt":"x"}\n')
 put("fuzz_task_conll", "conll", bytes([0 | 2 << 3]) + b'-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n'
     b'rejects VBZ B-VP O\n\n\nPeter NNP B-NP B-PER\r\nBlackburn NNP I-NP I-PER\n')
 put("fuzz_task_conll", "conll_bad_columns", bytes([2]) + b'a X\nb Y\n\nc d Z\n\ne X\n')

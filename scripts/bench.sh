@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run every benchmark binary (build/bench/*) and the PyTorch side of each comparison, then
-# the GPT-2 step and generation beside a baseline build, quiet and on a busy machine.
+# the GPT-2 step and generation beside a baseline build, quiet and on a busy machine, then
+# LoRA against full fine-tuning of GPT-2 124M through the CLI (bench/lora_step.sh).
 # Figures go to stdout; copy them with the date into docs/BENCHMARKS.md.
 set -e
 B=${BUILD:-build}
@@ -22,3 +23,8 @@ done
 # holds a core, at 1 and 2 threads (scripts/bench_baseline.sh).
 echo "== bench_gpt: this tree and the baseline, quiet and busy"
 scripts/bench_baseline.sh "$B"
+# Fine-tuning GPT-2 124M through the CLI, LoRA (r 8 on c_attn) against full, at B=4, T=256:
+# step time, tokens/s and peak RSS (bench/lora_step.sh; status 3 while `zhuyi finetune lm`
+# with --lora-r is not built: it prints the commands it would run).
+echo "== lora_step: zhuyi finetune lm, LoRA against full fine-tuning"
+ZY="$B/zhuyi" bench/lora_step.sh || [ $? -eq 3 ]

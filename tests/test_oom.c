@@ -4,7 +4,8 @@
 // training and saving), a training step (data sources, trainer, step, validation), the
 // training state file, a checkpoint saved over the previous one and resumed from, BERT
 // pretraining data (a corpus from a file and text, the source, batches), fine-tuning data
-// (each reader, label sets, features of each task, sources, batches), a session that
+// (each reader, label sets, features of each task, sources, batches), instruction data
+// (the reader, rows, the source, the chat template's tokens and its record), a session that
 // runs a forward pass and generates, a model made from a preset, an arena, the evaluation
 // metrics that allocate (src/eval). Each must return ZY_STATUS_OUT_OF_MEMORY with a
 // message that says "out of memory", leak nothing, leave files on disk as they were, and
@@ -51,6 +52,7 @@
 
 #include "gpt_util.h"
 #include "harness.h"
+#include "zhuyi/instruct.h"
 #include "zhuyi/metrics.h"
 #include "zhuyi/sample.h"
 #include "zhuyi/task.h"
@@ -966,6 +968,70 @@ TEST(oom_task_data) {
     }
     run_case(&(oom_case){.name = "task data: readers, labels, features, sources",
                          .op = op_task, .ctx = root});
+    remove_tree(root);
+}
+
+// ---- instruction data ------------------------------------------------------------------------
+// A file of both shapes (a bad line skipped), rows packed, a source and its batches, a
+// conversation encoded for generation, the template recorded and read back; all freed.
+static const char INSTRUCT_FILE[] =
+    "{\"prompt\": \"the cat\", \"completion\": \"sat on the mat\", \"system\": \"s\"}\n"
+    "{\"prompt\": \"no reply\"}\n"
+    "{\"messages\": [{\"role\": \"user\", \"content\": \"a\"}, {\"role\": \"assistant\", "
+    "\"content\": \"b\"}, {\"role\": \"user\", \"content\": \"c\"}, {\"role\": "
+    "\"assistant\", \"content\": \"d\"}]}\n"
+    "{\"prompt\": \"x\", \"completion\": \"y\"}\n";
+
+static zy_status op_instruct(void *arg) {
+    const char *root = arg;
+    char path[160];
+    snprintf(path, sizeof path, "%s/i.jsonl", root);
+    zy_bpe_train_params bp = zy_bpe_train_default_params();
+    bp.vocab_size = 257;
+    zy_tokenizer *tok = NULL;
+    zy_instruct_data *d = NULL;
+    zy_instruct_rows *r = NULL;
+    zy_data_source *src = NULL;
+    zy_batch b = {0};
+    zy_chat_tokens x;
+    zy_chat_tokens_init(&x);
+    const zy_chat_template *t = zy_chat_template_default(), *back = NULL;
+    zy_instruct_read_params rp = zy_instruct_read_default_params();
+    rp.skip_bad_rows = true;
+    zy_instruct_rows_params p = zy_instruct_rows_default_params();
+    p.seq = 48;
+    zy_instruct_source_params sp = zy_instruct_source_default_params();
+    sp.batch = 2;
+    zy_status st = zy_tokenizer_train_bpe_texts(&tok, NULL, NULL, 0, bp);
+    if (!st) st = zy_instruct_data_read(&d, path, &rp);
+    if (!st) st = zy_instruct_rows_create(&r, d, t, tok, &p);
+    if (!st) st = zy_instruct_source_create(&src, r, &sp);
+    if (!st) st = zy_batch_init(&b, &zy_data_source_get_info(src)->dims);
+    if (!st) st = zy_data_source_next(src, &b);
+    if (!st) st = zy_data_source_seek(src, (zy_data_pos){3, 0});
+    if (!st) st = zy_data_source_next(src, &b);
+    const zy_instruct_example *e = d ? zy_instruct_data_example(d, 1) : NULL;
+    if (!st) st = zy_chat_encode(t, tok, e->messages, e->n_messages - 1, true, &x);
+    if (!st) st = zy_chat_template_save(t, root);
+    if (!st) st = zy_chat_template_load(root, &back);
+    if (!st && back != t) st = ZY_STATUS_INVALID_ARGUMENT; // (reported as unexpected)
+    zy_chat_tokens_destroy(&x);
+    zy_batch_destroy(&b);
+    zy_data_source_free(src);
+    zy_instruct_rows_free(r);
+    zy_instruct_data_free(d);
+    zy_tokenizer_free(tok);
+    return st;
+}
+
+TEST(oom_instruct_data) {
+    char root[64], path[160];
+    ASSERT(make_root(root, sizeof root, "instruct"));
+    snprintf(path, sizeof path, "%s/i.jsonl", root);
+    write_text(path, INSTRUCT_FILE, sizeof INSTRUCT_FILE - 1);
+    run_case(&(oom_case){.name = "instruct data, template, source", .op = op_instruct,
+                         .ctx = root});
+    CHECK(temp_files(root) == 0);
     remove_tree(root);
 }
 

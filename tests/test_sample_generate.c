@@ -1,7 +1,7 @@
 // Tests of src/infer/generate.c on a tiny random GPT: greedy generation over the KV cache
 // equals argmax of a full forward pass at every step; stop token, max_tokens, n_positions
 // and callback stops; determinism by seed; bad prompts; no allocation per token; two
-// threads generating from one model at once.
+// threads generating from one model at once; a next turn reusing the KV cache (n_cached).
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -240,4 +240,35 @@ TEST(sample_generate_two_threads_one_model) {
     }
     CHECK(memcmp(alone[0].out, alone[1].out, sizeof alone[0].out) != 0);
     zy_model_free(m);
+}
+
+// n_cached: a conversation's next turn decodes only its new tokens on top of the cache the
+// previous turn left (prompt + every generated token but the last), and continues as a
+// fresh decoding of the whole prompt does; a wrong n_cached is refused.
+TEST(sample_generate_reuses_the_cache) {
+    tiny m = tiny_model();
+    ASSERT(m.s);
+    int prompt[16] = {5, 17, 2}, out[8], again[8], n = 0, n2 = 0;
+    zy_generate_params p = zy_generate_default_params();
+    p.sample.temperature = 0, p.max_tokens = 4;
+    ASSERT(zy_generate(m.s, prompt, 3, &p, out, &n) == ZY_STATUS_OK);
+    ASSERT_EQ_INT(n, 4);
+    ASSERT_EQ_INT(zy_session_seq_len(m.s, 0), 3 + 3); // the 4th token was not decoded
+    // The next turn: the prompt, the reply and two new tokens.
+    memcpy(prompt + 3, out, 4 * sizeof *out);
+    prompt[7] = 9, prompt[8] = 30;
+    p.n_cached = 7; // not the cache's length (6)
+    CHECK(zy_generate(m.s, prompt, 9, &p, again, &n2) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(zy_last_error(), "n_cached 7") != NULL);
+    p.n_cached = 6;
+    CHECK(zy_generate(m.s, prompt, 6, &p, again, &n2) == ZY_STATUS_INVALID_ARGUMENT);
+    ASSERT(zy_generate(m.s, prompt, 9, &p, again, &n2) == ZY_STATUS_OK);
+    ASSERT_EQ_INT(n2, 4);
+    ASSERT_EQ_INT(zy_session_seq_len(m.s, 0), 9 + 3);
+    int fresh[8], n3 = 0;
+    p.n_cached = 0; // the cache reset, the whole prompt decoded
+    ASSERT(zy_generate(m.s, prompt, 9, &p, fresh, &n3) == ZY_STATUS_OK);
+    ASSERT_EQ_INT(n3, 4);
+    CHECK(memcmp(again, fresh, 4 * sizeof *fresh) == 0);
+    tiny_free(m);
 }

@@ -65,12 +65,20 @@ typedef struct zy_generate_params {
     uint64_t seed;        // seeds the sampler's zy_rng (default 1)
     zy_generate_fn on_token; // may be NULL
     void *user;
+    int n_cached;         // prompt[0..n_cached) are already in sequence 0 of the session's
+                          // KV cache from earlier decoding (a conversation's earlier turns):
+                          // only the rest is decoded. It must be the cache's length
+                          // (zy_session_seq_len) and less than n_prompt; the caller vouches
+                          // that the cached tokens are those. 0: the cache is reset (default)
 } zy_generate_params;
 
 zy_generate_params zy_generate_default_params(void);
 
 // Continue prompt[0..n_prompt) (n_prompt >= 1) with sequence 0 of the session's KV cache
-// (reset first, so earlier decoding is forgotten). Stops at max_tokens, at stop_token,
+// (reset first, so earlier decoding is forgotten, unless n_cached says its first tokens
+// are there already). The cache then holds the prompt and every generated token but the
+// last one chosen (a stop token is never decoded): zy_session_seq_len(s, 0) - n_prompt of
+// them. Stops at max_tokens, at stop_token,
 // when the callback asks, or when prompt + continuation fill max_positions. out
 // (max_tokens) may be NULL; *n_out (may be NULL) receives the number of tokens generated.
 // A prompt of max_positions tokens or more is ZY_STATUS_INVALID_ARGUMENT (no room for a

@@ -14,6 +14,7 @@
 #include "hf.h"
 #include "data.h"
 #include "task.h"
+#include "instruct.h"
 #include "model.h"
 #include "trainer.h"
 #include "sample.h"

@@ -13,6 +13,7 @@ zy_generate_params zy_generate_default_params(void) {
         .seed = 1,
         .on_token = NULL,
         .user = NULL,
+        .n_cached = 0,
     };
 }
 
@@ -42,6 +43,12 @@ zy_status zy_generate(zy_session *sess, const int *prompt, int n_prompt,
             return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                              "generate: prompt token %d is id %d, outside the vocabulary "
                              "(%d)", i, prompt[i], c->vocab_size);
+    if (p->n_cached < 0 || p->n_cached >= n_prompt ||
+        (p->n_cached > 0 && p->n_cached != zy_session_seq_len(sess, 0)))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "generate: n_cached %d: the cache holds "
+                         "%d tokens of sequence 0 and the prompt %d (n_cached must be the "
+                         "cache's length and less than the prompt's)", p->n_cached,
+                         zy_session_seq_len(sess, 0), n_prompt);
     if (p->max_tokens == 0) return ZY_STATUS_OK;
 
     // Allocated once per call: the loop itself allocates nothing.
@@ -55,8 +62,10 @@ zy_status zy_generate(zy_session *sess, const int *prompt, int n_prompt,
     zy_rng rng;
     zy_rng_seed(&rng, p->seed);
     const int seq = 0;
-    zy_session_seq_reset(sess, seq);
-    if ((s = zy_session_decode(sess, 1, &seq, prompt, n_prompt, logits))) goto done;
+    int keep = p->n_cached;
+    if (!keep) zy_session_seq_reset(sess, seq);
+    if ((s = zy_session_decode(sess, 1, &seq, prompt + keep, n_prompt - keep, logits)))
+        goto done;
     // Prompt + continuation stay within max_positions: each new token's logits come from a
     // context the model was built for.
     int room = c->max_positions - n_prompt;

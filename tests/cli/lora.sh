@@ -54,7 +54,7 @@ for f in --lora --lora-r --lora-alpha --lora-dropout --lora-targets --lora-rslor
 done
 [ -z "$missing" ] && ok "finetune --help lists the LoRA flags" || bad "help misses$missing"
 check_help lora --out
-for c in eval predict generate embed fill-mask attention; do
+for c in eval predict generate chat embed fill-mask attention; do
     "$Z" $c --help 2>/dev/null | grep -q -- --adapter || missing="$missing $c"
 done
 [ -z "$missing" ] && ok "every inference command takes --adapter" || bad "no --adapter:$missing"

@@ -24,10 +24,11 @@ int zy_cli_info(int argc, char **argv);
 int zy_cli_tokenizer(int argc, char **argv); // tokenizer.c: `zhuyi tokenizer train`
 int zy_cli_tokenize(int argc, char **argv);  // tokenize.c: `zhuyi tokenize encode|decode`
 int zy_cli_pretrain(int argc, char **argv);  // pretrain.c: `zhuyi pretrain gpt|bert`
-int zy_cli_finetune(int argc, char **argv);  // pretrain.c: `zhuyi finetune classify|tag|qa`
+int zy_cli_finetune(int argc, char **argv);  // pretrain.c: `zhuyi finetune classify|tag|qa|lm`
 int zy_cli_eval(int argc, char **argv);      // eval.c: `zhuyi eval DIR --data FILE`
 int zy_cli_predict(int argc, char **argv);   // predict.c: `zhuyi predict DIR --input FILE`
 int zy_cli_generate(int argc, char **argv);  // generate.c: `zhuyi generate DIR --prompt TEXT`
+int zy_cli_chat(int argc, char **argv);      // chat.c: `zhuyi chat DIR` (stdin lines -> replies)
 int zy_cli_fill_mask(int argc, char **argv); // fill_mask.c: `zhuyi fill-mask DIR --text T`
 int zy_cli_embed(int argc, char **argv);     // embed.c: `zhuyi embed DIR` (lines -> vectors)
 int zy_cli_attention(int argc, char **argv); // attention.c: `zhuyi attention DIR --text T`

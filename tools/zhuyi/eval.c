@@ -172,7 +172,7 @@ int zy_cli_eval(int argc, char **argv) {
     zy_tokenizer *tok;
     if (zy_cli_open_model_adapter("eval", dir, adapter, &m, &tok)) return 1;
     const zy_model_info *c = zy_model_get_info(m);
-    const cli_kind *k = zy_cli_kind_of(c);
+    const cli_kind *k = zy_cli_kind_for_data(c, files, n_files);
     void *opts = NULL;
     cli_data d = {0};
     zy_session *s = NULL;
@@ -188,7 +188,7 @@ int zy_cli_eval(int argc, char **argv) {
         goto done;
     cli_data_params dp = {.cmd = "eval", .tok = tok, .model = m, .files = files,
                           .n_files = n_files, .batch = B, .seq = T,
-                          .trained_seq = zy_cli_trained_seq(dir)};
+                          .trained_seq = zy_cli_trained_seq(dir), .dir = dir};
     if ((rc = k->eval_data(opts, &dp, &d))) goto done;
     zy_session_params pp = zy_session_default_params();
     pp.batch = d.batch, pp.seq = d.seq;

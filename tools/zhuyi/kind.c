@@ -9,7 +9,7 @@
 
 static const cli_kind *const KINDS[] = {&zy_cli_kind_gpt, &zy_cli_kind_bert,
                                         &zy_cli_kind_classify, &zy_cli_kind_tag,
-                                        &zy_cli_kind_qa};
+                                        &zy_cli_kind_qa, &zy_cli_kind_lm};
 #define N_KINDS (sizeof KINDS / sizeof KINDS[0])
 
 const cli_kind *zy_cli_kind_named(const char *verb, const char *name) {
@@ -22,6 +22,16 @@ const cli_kind *zy_cli_kind_of(const zy_model_info *info) {
     for (size_t i = 0; i < N_KINDS; i++)
         if (KINDS[i]->is_model(info)) return KINDS[i];
     return NULL;
+}
+
+const cli_kind *zy_cli_kind_for_data(const zy_model_info *info, const char *const *files,
+                                     int n) {
+    for (size_t i = 0; i < N_KINDS; i++) {
+        bool all = KINDS[i]->is_data && KINDS[i]->is_model(info) && n > 0;
+        for (int f = 0; all && f < n; f++) all = KINDS[i]->is_data(files[f]);
+        if (all) return KINDS[i];
+    }
+    return zy_cli_kind_of(info);
 }
 
 const cli_kind *zy_cli_kind_at(int i) {

@@ -1,7 +1,7 @@
 // What `zhuyi pretrain` and `zhuyi eval` do differently for each kind of model, as one
 // table entry per kind (kind_gpt.c: causal language models on a token stream;
 // kind_bert.c: BERT's masked LM and next-sentence prediction on documents of
-// sentences). Everything else is written once: the flags, the run directory, the
+// sentences; kind_task.c: the fine-tuning tasks; kind_lm.c: instructions and replies). Everything else is written once: the flags, the run directory, the
 // training loop, checkpoints and --resume, metrics.jsonl and loss.svg (pretrain*.c,
 // metrics.c), the evaluation loop and its output (eval.c). Which metrics a run reports
 // needs no entry here: they are the model's named metrics (zy_session_metrics).
@@ -34,6 +34,7 @@ typedef struct cli_data_params {
     bool shuffle;             // training: a seeded random order
     bool val_fraction_given;  // training: --val-fraction was on the command line
     bool unlabelled;          // eval_data for predict: the file may lack labels
+    const char *dir;          // eval: the model's directory (files beside the model)
 } cli_data_params;
 
 typedef struct cli_data {
@@ -73,6 +74,9 @@ typedef struct cli_kind {
     // it took (0 or 1), -1 if the flag is not the kind's, -2 after printing an error.
     int (*parse_flag)(void *opts, const char *cmd, const char *flag, const char *value);
     bool (*is_model)(const zy_model_info *info); // a model the kind trains and evaluates
+    // eval (optional): the kind evaluates a model it accepts on this data file (e.g. JSON
+    // lines of instructions for a causal LM), ahead of kinds without is_data.
+    bool (*is_data)(const char *path);
     // Before the model exists (optional): read what the model's config depends on, e.g.
     // the labels of fine-tuning files, into d; 0 or 1 (printed).
     int (*read)(const void *opts, const cli_data_params *p, cli_data *d);
@@ -86,6 +90,9 @@ typedef struct cli_kind {
     // A model made or loaded for training, before the trainer (optional): e.g. freezing
     // its body; 0 or 1 (printed).
     int (*setup)(const void *opts, const char *cmd, zy_model *m);
+    // Files of the kind's own in DIR, written once at the start of a run (not on --resume)
+    // beside tokenizer.json, e.g. the chat template (optional); 0 or 1 (printed).
+    int (*save)(const void *opts, const char *cmd, const char *dir);
     // Training (and validation) sources, or the evaluation source; 0 or 1 (printed).
     int (*data)(const void *opts, const cli_data_params *p, cli_data *d);
     int (*eval_data)(const void *opts, const cli_data_params *p, cli_data *d);
@@ -99,7 +106,7 @@ typedef struct cli_kind {
 } cli_kind;
 
 extern const cli_kind zy_cli_kind_gpt, zy_cli_kind_bert;
-extern const cli_kind zy_cli_kind_classify, zy_cli_kind_tag, zy_cli_kind_qa;
+extern const cli_kind zy_cli_kind_classify, zy_cli_kind_tag, zy_cli_kind_qa, zy_cli_kind_lm;
 
 // The kind of command `verb` ("pretrain", "finetune") called name, or NULL.
 const cli_kind *zy_cli_kind_named(const char *verb, const char *name);
@@ -107,6 +114,10 @@ const cli_kind *zy_cli_kind_named(const char *verb, const char *name);
 const cli_kind *zy_cli_kind_at(int i);
 // The kind whose is_model accepts the model, or NULL.
 const cli_kind *zy_cli_kind_of(const zy_model_info *info);
+// eval: the kind whose is_model accepts the model and whose is_data accepts every file,
+// else zy_cli_kind_of.
+const cli_kind *zy_cli_kind_for_data(const zy_model_info *info, const char *const *files,
+                                     int n);
 // For commands that load a model before they know its kind (eval, predict), in their
 // argument loop: is argv[*i] a flag of any kind? A flag is accepted now and checked
 // against the model's kind later (zy_cli_kind_model_opts); kinds may share a flag name

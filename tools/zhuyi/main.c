@@ -12,7 +12,7 @@ static const zy_cli_command commands[] = {
     {"tokenize", "encode text to ids or decode ids to text", zy_cli_tokenize},
     {"pretrain", "train a GPT or a BERT on text files (`zhuyi pretrain gpt|bert --help`)",
      zy_cli_pretrain},
-    {"finetune", "fine-tune a model for a task (`zhuyi finetune classify|tag|qa --help`)",
+    {"finetune", "fine-tune a model for a task (`zhuyi finetune classify|tag|qa|lm --help`)",
      zy_cli_finetune},
     {"eval", "loss and perplexity of a model directory on a text file, or a fine-tuned\n"
              "             model's scores on labelled data (also: evaluate)", zy_cli_eval},
@@ -20,6 +20,8 @@ static const zy_cli_command commands[] = {
     {"predict", "labels, tags or answers of a fine-tuned model for new data (JSON lines)",
      zy_cli_predict},
     {"generate", "continue a prompt with a model directory (streams text)", zy_cli_generate},
+    {"chat", "talk with an instruction-tuned model, a line a turn (terminal or pipe)",
+     zy_cli_chat},
     {"fill-mask", "the likeliest tokens for each [MASK] of a text (BERT)", zy_cli_fill_mask},
     {"embed", "one vector per line of text (BERT, GPT hidden states)", zy_cli_embed},
     {"attention", "attention maps of every layer and head as SVG or JSON", zy_cli_attention},

@@ -86,8 +86,15 @@ int zy_cli_predict(int argc, char **argv) {
     size_t len = 0;
     int rc = 0;
     if (!k || !k->score) {
+        char names[256] = ""; // the kinds predict runs: those that score outputs
+        for (int i = 0; zy_cli_kind_at(i); i++)
+            if (zy_cli_kind_at(i)->score)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         names[0] ? ", " : "", zy_cli_kind_at(i)->name);
         rc = zy_cli_die("predict: the model in %s is a %s: zhuyi predict runs fine-tuned "
-                        "models (%s)", dir, c->architecture, zy_cli_kind_names("finetune"));
+                        "models (%s)%s", dir, c->architecture, names,
+                        c->causal_lm ? "; a language model answers with zhuyi generate or "
+                                       "zhuyi chat" : "");
         goto done;
     }
     if ((rc = zy_cli_kind_model_opts(k, "predict", dir, kflags, n_kflags, &opts)) ||

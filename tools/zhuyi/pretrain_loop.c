@@ -6,8 +6,8 @@
 // (DIR/checkpoint-STEP, switched in by the link DIR/checkpoint), and the same weights as
 // DIR's own config.json + model.safetensors, or, with a best metric (--best-metric), the
 // best evaluation's weights there instead (--patience stops a run that no longer
-// improves). tokenizer.json (and a WordPiece's vocab.txt) is written once, before the
-// first step.
+// improves). tokenizer.json (and a WordPiece's vocab.txt, and the kind's own files such
+// as the chat template) is written once, before the first step.
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -300,11 +300,13 @@ int zy_pretrain_loop(pretrain_run *r) {
             rc = zy_cli_die("%s: %s", r->cmd, zy_last_error());
             goto done;
         }
+        if (r->kind->save && (rc = r->kind->save(r->opts, r->cmd, r->out))) goto done;
     }
     // What a run killed while rewriting these files left behind (checkpoints clean up
     // their own files when they save).
-    const char *ours[] = {"metrics.jsonl", "loss.svg", "tokenizer.json", "vocab.txt"};
-    for (int i = 0; i < 4; i++) {
+    const char *ours[] = {"metrics.jsonl", "loss.svg", "tokenizer.json", "vocab.txt",
+                          "tokenizer_config.json"};
+    for (int i = 0; i < 5; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", r->out, ours[i]);
         zy_file_remove_stale_temps(path);

@@ -1,0 +1,135 @@
+// What `zhuyi generate` and `zhuyi chat` share (gen.h): the sampling flags, the chat
+// template of a directory, and token-by-token text output that never prints half a
+// character or any part of the template's stop text.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "gen.h"
+
+static int parse_float(const char *v, float lo, float hi, float *out) {
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (!*v || *end || errno || !(d >= lo && d <= hi)) return -1;
+    *out = (float)d;
+    return 0;
+}
+
+int zy_cli_sampling_flag(const char *cmd, int argc, char **argv, int *i,
+                         zy_generate_params *gp) {
+    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!v) return 0;
+    if (!strcmp(a, "--max-tokens")) {
+        if (zy_cli_parse_int(v, 0, 1 << 30, &gp->max_tokens))
+            return zy_cli_die("%s: --max-tokens '%s' is not a number >= 0", cmd, v), -1;
+    } else if (!strcmp(a, "--temperature")) {
+        if (parse_float(v, 0, 1e6f, &gp->sample.temperature))
+            return zy_cli_die("%s: --temperature '%s' is not a number >= 0", cmd, v), -1;
+    } else if (!strcmp(a, "--top-k")) {
+        if (zy_cli_parse_int(v, 0, 1 << 30, &gp->sample.top_k))
+            return zy_cli_die("%s: --top-k '%s' is not a number >= 0", cmd, v), -1;
+    } else if (!strcmp(a, "--top-p")) {
+        if (parse_float(v, 0, 1, &gp->sample.top_p) || gp->sample.top_p <= 0)
+            return zy_cli_die("%s: --top-p '%s' is not a number in (0, 1]", cmd, v), -1;
+    } else if (!strcmp(a, "--seed")) {
+        char *end;
+        errno = 0;
+        unsigned long long sd = strtoull(v, &end, 10);
+        if (!*v || *end || errno || v[0] == '-')
+            return zy_cli_die("%s: --seed '%s' is not a number >= 0", cmd, v), -1;
+        gp->seed = sd;
+    } else {
+        return 0;
+    }
+    ++*i;
+    return 1;
+}
+
+int zy_cli_chat_template(const char *cmd, const char *dir, const zy_chat_template **t) {
+    if (zy_chat_template_load(dir, t)) return zy_cli_die("%s: %s", cmd, zy_last_error());
+    return 0;
+}
+
+void zy_cli_stream_init(cli_stream *s, const zy_tokenizer *tok, bool ids, const char *stop) {
+    *s = (cli_stream){.tok = tok, .ids = ids, .stop = ids ? NULL : stop, .last = -1};
+    s->stop_len = s->stop ? strlen(s->stop) : 0;
+    if (!s->stop_len) s->stop = NULL;
+}
+
+static void put(cli_stream *s, const char *p, size_t n) {
+    if (!n) return;
+    if (fwrite(p, 1, n, stdout) != n) s->failed = true;
+    zy_strbuf_put(&s->text, p, n);
+    s->last = (unsigned char)p[n - 1];
+}
+
+// Print pending[0..n) and keep the rest.
+static void emit(cli_stream *s, size_t n) {
+    if (!s->n_pending) return; // (pending may be NULL)
+    put(s, s->pending, n);
+    memmove(s->pending, s->pending + n, s->n_pending - n);
+    s->n_pending -= n;
+}
+
+// The longest k < stop_len with the pending bytes ending in stop[0..k).
+static size_t partial_stop(const cli_stream *s) {
+    size_t k = s->stop_len - 1 < s->n_pending ? s->stop_len - 1 : s->n_pending;
+    for (; k > 0; k--)
+        if (!memcmp(s->pending + s->n_pending - k, s->stop, k)) return k;
+    return 0;
+}
+
+int zy_cli_stream_token(int token, int i, void *user) {
+    cli_stream *s = user;
+    if (s->ids) {
+        if (printf(i ? " %d" : "%d", token) < 0) s->failed = true;
+        s->last = '0';
+    } else {
+        size_t len = 0;
+        const char *b = zy_tokenizer_token_bytes(s->tok, token, &len);
+        if (!b) len = 0;
+        if (s->n_pending + len > s->cap) {
+            size_t cap = (s->n_pending + len) * 2 + 16;
+            char *p = realloc(s->pending, cap);
+            if (!p) return zy_cli_die("out of memory"), 1;
+            s->pending = p;
+            s->cap = cap;
+        }
+        if (len) memcpy(s->pending + s->n_pending, b, len);
+        s->n_pending += len;
+        const char *hit = NULL;
+        for (size_t k = 0; s->stop && k + s->stop_len <= s->n_pending && !hit; k++)
+            if (!memcmp(s->pending + k, s->stop, s->stop_len)) hit = s->pending + k;
+        if (hit) {
+            emit(s, (size_t)(hit - s->pending));
+            s->n_pending = 0;
+            s->stopped = true;
+        } else {
+            size_t n = s->n_pending - (s->stop ? partial_stop(s) : 0);
+            emit(s, zy_utf8_complete_len(s->pending, n));
+        }
+    }
+    if (fflush(stdout) != 0) s->failed = true;
+    return s->failed || s->stopped; // a closed pipe: nobody is reading
+}
+
+void zy_cli_stream_flush(cli_stream *s) {
+    emit(s, s->n_pending);
+    if (fflush(stdout) != 0) s->failed = true;
+}
+
+void zy_cli_stream_reset(cli_stream *s) {
+    s->n_pending = 0;
+    s->stopped = s->failed = false;
+    s->last = -1;
+    zy_strbuf_clear(&s->text);
+}
+
+void zy_cli_stream_free(cli_stream *s) {
+    free(s->pending);
+    zy_strbuf_free(&s->text);
+    s->pending = NULL;
+}
