@@ -24,6 +24,7 @@
 #include "core.h"
 #include "hf.h"
 #include "model.h"
+#include "nn.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,8 +68,10 @@ zy_lora_config zy_lora_default_config(void);
 zy_status zy_model_load_lora(zy_model **out, const char *dir, const zy_config *config,
                              const zy_lora_config *lc);
 // The base model (base_dir; NULL: adapter_config.json's base_model_name_or_path, a
-// relative path tried against the working directory, then against adapter_dir) with
-// the adapter of adapter_dir. Errors name the file and the field or tensor: an adapter
+// relative path tried against the working directory, then against adapter_dir, where it
+// is found becoming the absolute path the model's config keeps) with the adapter of
+// adapter_dir, as the architecture of adapter_dir/config.json (the base's when it has
+// none). Errors name the file and the field or tensor: an adapter
 // written for another base model (shapes differ) names the tensor and both shapes.
 // Loaded as trainable as zy_model_load_lora leaves it (resume goes on training).
 zy_status zy_model_load_adapter(zy_model **out, const char *base_dir,
@@ -85,6 +88,15 @@ zy_status zy_model_save_adapter(const zy_model *m, const char *dir);
 // writes config.json + model.safetensors; outputs equal those with the adapter, within
 // float rounding). Inference commands merge after loading: no adapter cost per token.
 zy_status zy_model_merge_adapter(zy_model *m);
+
+// ---- for implementations ------------------------------------------------------------------
+// A model marks the linear layers it applies adapters to (zy_tensor_def.linear: a layer it
+// does not wire is not marked, so it can never be a target). At such a layer, forward and
+// backward ask for the weight's adapter and run nn.h's zy_lora_forward/backward with
+// dropout zy_model_lora_config(m)->dropout in training mode (each site its own stream):
+// true and *out filled (A, B, and dA, dB from the session's gradients, NULL when frozen
+// or not training; col0 0, rows the layer's out) when table entry `tensor` has one.
+bool zy_session_lora(const zy_session *s, int tensor, zy_lora *out);
 
 #ifdef __cplusplus
 }

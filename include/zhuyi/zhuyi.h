@@ -15,6 +15,7 @@
 #include "data.h"
 #include "task.h"
 #include "model.h"
+#include "lora.h"
 #include "trainer.h"
 #include "sample.h"
 #include "metrics.h"
