@@ -181,7 +181,7 @@ TEST(lora_gpt_score_head) {
 
 // With the base frozen and only block 1 adapted, backward stops at block 1 (block 0 and
 // the embeddings get no work) and the adapter's gradients are those of a session where
-// every tensor trains.
+// every tensor trains, and of a model whose block 0 has a (new) adapter too.
 TEST(lora_backward_stops_at_lowest_adapter) {
     zt_ref *r = zt_ref_load(ZT_LORA_REF);
     ASSERT(r != NULL);
@@ -218,6 +218,30 @@ TEST(lora_backward_stops_at_lowest_adapter) {
         zy_session_free(s);
     }
     CHECK_CLOSE("adapter gradients", g[0], g[1], sizes[0] + sizes[1] + sizes[2] + sizes[3], 0, 0);
+    // Blocks with adapters save more than blocks without: with block 0 given a new
+    // adapter (B zero: nothing changes), block 1's adapters get the same gradients, so
+    // neither layout overlaps the next buffer.
+    lc.targets = "h.0.mlp.c_fc,h.1.attn.c_attn,h.1.mlp.c_proj";
+    zy_model *m2 = load_lora(ZT_LORA_GPT_BASE, NULL, &lc);
+    if (m2) {
+        const zy_tensor_table *t2 = zy_model_tensors(m2);
+        float *p2 = zy_model_params(m2, NULL);
+        for (int i = 30; i < 34; i++) // block 1's adapters: m's
+            memcpy(p2 + zy_tensor_table_at(t2, i)->offset, p + zy_tensor_table_at(t, i - 2)->offset,
+                   zy_tensor_table_at(t, i - 2)->count * sizeof(float));
+        zy_session *s = zt_lora_session(m2, 2, 8, true);
+        if (s && !zy_session_forward(s, &lb.b, NULL, NULL) && !zy_session_backward(s, 1.0f)) {
+            size_t off = 0;
+            for (int i = 30; i < 34; i++) {
+                CHECK(!memcmp(zy_session_tensor_grad(s, i), g[1] + off, sizes[i - 30] * sizeof(float)));
+                off += sizes[i - 30];
+            }
+        } else {
+            zt_fail(__FILE__, __LINE__, "%s", zy_last_error());
+        }
+        zy_session_free(s);
+        zy_model_free(m2);
+    }
 done:
     zy_model_free(m);
     zt_lora_batch_free(&lb);

@@ -82,7 +82,13 @@ static bert_acts carve(const bert_session *g, float *base, int B, int T, size_t 
     sizing.p_hidden = h->hidden_dropout;
     sizing.p_attn = h->attn_dropout;
     sizing.p_lora = g->lora_dropout;
-    zy_block_config bc = zy__bert_block_config(&sizing, B, T, 0, NULL);
+    // The layers' shares: the largest layer's (layers differ only by their adapters).
+    size_t block_acts = 0, block_scratch = 0;
+    for (int l = 0; l < L; l++) {
+        zy_block_config bl = zy__bert_block_config(&sizing, B, T, l, NULL);
+        block_acts = ZY_MAX(block_acts, zy_block_acts_floats(&bl));
+        block_scratch = ZY_MAX(block_scratch, zy_block_scratch_floats(&bl));
+    }
     size_t nc = round16(N * C), n1 = round16(N), b1 = round16((size_t)B);
     size_t bc_ = round16((size_t)B * C);
     size_t off = 0;
@@ -93,7 +99,7 @@ static bert_acts carve(const bert_session *g, float *base, int B, int T, size_t 
     a.emb = TAKE(nc);
     a.emb_mean = TAKE(n1);
     a.emb_rstd = TAKE(n1);
-    a.block_acts = round16(zy_block_acts_floats(&bc));
+    a.block_acts = round16(block_acts);
     a.blocks = TAKE((size_t)L * a.block_acts);
     a.tokens = (int *)TAKE(n1);
     a.types = (int *)TAKE(n1);
@@ -161,7 +167,7 @@ static bert_acts carve(const bert_session *g, float *base, int B, int T, size_t 
     a.dres = TAKE(nc);
     a.d1 = TAKE(nc);
     a.d2 = TAKE(nc);
-    a.scratch_floats = round16(zy_block_scratch_floats(&bc));
+    a.scratch_floats = round16(block_scratch);
     a.scratch = TAKE(a.scratch_floats);
 #undef TAKE
     if (total) *total = off;

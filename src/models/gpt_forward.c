@@ -50,13 +50,19 @@ static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *t
     gpt_session sizing = *g;
     sizing.p = g->h.dropout;
     sizing.p_lora = g->lora_dropout;
-    zy_block_config bc = zy__gpt_block_config(&sizing, B, T, 0);
+    // The blocks' shares: the largest block's (blocks differ only by their adapters).
+    size_t block_acts = 0, block_scratch = 0;
+    for (int l = 0; l < L; l++) {
+        zy_block_config bl = zy__gpt_block_config(&sizing, B, T, l);
+        block_acts = ZY_MAX(block_acts, zy_block_acts_floats(&bl));
+        block_scratch = ZY_MAX(block_scratch, zy_block_scratch_floats(&bl));
+    }
     size_t nc = round16(N * C), n1 = round16(N);
     size_t off = 0;
 #define TAKE(n) (base ? base + (off += (n), off - (n)) : (off += (n), NULL))
     gpt_acts a;
     a.res = TAKE((size_t)(L + 1) * nc);
-    a.block_acts = round16(zy_block_acts_floats(&bc));
+    a.block_acts = round16(block_acts);
     a.blocks = TAKE((size_t)L * a.block_acts);
     a.lnf = TAKE(nc);
     a.lnf_mean = TAKE(n1);
@@ -68,7 +74,7 @@ static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *t
     a.targets = (int *)TAKE(n1);
     a.dres = TAKE(nc);
     a.dln = TAKE(nc);
-    a.scratch_floats = round16(zy_block_scratch_floats(&bc));
+    a.scratch_floats = round16(block_scratch);
     a.scratch = TAKE(a.scratch_floats);
     a.ce_rows = cls ? NULL : TAKE(zy__cross_entropy_inplace_floats((int)V));
     a.last = NULL;
