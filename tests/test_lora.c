@@ -500,6 +500,8 @@ TEST(lora_bad_input) {
                ZY_STATUS_BAD_FORMAT, "'target_modules'");
     bad_config(dir, "{\"peft_type\": \"LORA\", \"r\": 4, " BASE "\"target_modules\": [\"c_attn\", 3]}",
                ZY_STATUS_BAD_FORMAT, "'target_modules'");
+    bad_config(dir, "{\"peft_type\": \"LORA\", \"r\": 4, " BASE "\"target_modules\": [\"c_atn\"]}",
+               ZY_STATUS_INVALID_ARGUMENT, "'c_atn'");
     bad_config(dir, "{\"peft_type\": \"LORA\", \"r\": 4, \"base_model_name_or_path\": \"nowhere\", "
                TARGETS "}", ZY_STATUS_NOT_FOUND, "'base_model_name_or_path'");
     bad_config(dir, "{\"peft_type\": \"LORA\", \"r\": 4, " TARGETS "}", ZY_STATUS_NOT_FOUND,

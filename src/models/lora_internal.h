@@ -71,7 +71,10 @@ bool zy__lora_block_trains(const zy_block_lora *b);
 // model's backward can stop below the block.
 bool zy__block_params_any(const zy_block_params *g);
 
-// adapter_model.safetensors at path into the adapter entries and the kept ones.
+// adapter_model.safetensors at path: every tensor the adapter implies there, of its shape
+// (check: before the parameters are allocated), then read into the adapter entries and
+// the kept ones.
+zy_status zy__lora_check_weights(const zy_model *m, const char *path);
 zy_status zy__lora_read_weights(zy_model *m, const char *path);
 // The base (base_dir; NULL: adapter_config.json's) with the adapter of adapter_dir, its
 // architecture from config (NULL: adapter_dir's config.json, else the base's).

@@ -344,6 +344,17 @@ static zy_status check_file(const zy_model *m, const zy_tensor_table *t, const c
     return s;
 }
 
+zy_status zy__lora_check_weights(const zy_model *m, const char *path) {
+    zy_tensor_table *t;
+    int *src, n;
+    zy_status st = file_table(m, &t, &src, &n);
+    if (st) return st;
+    st = check_file(m, t, path);
+    zy_free(src);
+    zy_tensor_table_free(t);
+    return st;
+}
+
 zy_status zy__lora_read_weights(zy_model *m, const char *path) {
     zy_tensor_table *t;
     int *src, n;
@@ -497,8 +508,13 @@ zy_status zy__lora_load(zy_model **out, const char *base_dir, const char *adapte
                        "safetensors only, not adapter_model.bin)", path);
         goto done;
     }
-    if ((st = zy__model_load(&m, base, config, &f.cfg)) || (st = zy__lora_read_weights(m, path)))
+    if ((st = zy__model_load(&m, base, config, &f.cfg, path))) {
+        // the adapter's settings came from adapter_config.json: say so
+        const char *msg = zy_last_error();
+        if (!strncmp(msg, "lora: ", 6))
+            st = zy__error(st, "%s/" CONFIG_FILE ": %s", adapter_dir, msg + 6);
         goto done;
+    }
     zy__model_report_load(m, base);
     *out = m;
     m = NULL;
@@ -528,7 +544,7 @@ zy_status zy_model_load_lora(zy_model **out, const char *dir, const zy_config *c
             return st;
         config = cfg;
     }
-    st = zy__model_load(out, dir, config, lc);
+    st = zy__model_load(out, dir, config, lc, NULL);
     if (!st) zy__model_report_load(*out, dir);
     zy_config_free(cfg);
     return st;

@@ -130,19 +130,20 @@ void zy__model_report_load(const zy_model *m, const char *dir) {
 }
 
 // dir/model.safetensors read through the table cfg declares (see zy_model_load), with a
-// new adapter lc on it (NULL: none).
+// new adapter lc on it (NULL: none), its weights read from adapter (NULL: none).
 zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
-                         const zy_lora_config *lc) {
+                         const zy_lora_config *lc, const char *adapter) {
     *out = NULL;
     char path[4096];
     zy_model *m;
     zy_status st = declare(&m, cfg);
     if (st) return st;
-    // The file must match the table, and the table fit in memory, before the parameters
+    // The files must match the table, and the table fit in memory, before the parameters
     // are allocated: a config.json that disagrees with its weights costs nothing.
     if ((lc && (st = zy__lora_attach(m, lc, dir))) ||
         (st = join(path, sizeof path, dir, "model.safetensors")) ||
         (st = zy_tensor_table_check(m->table, path)) ||
+        (adapter && (st = zy__lora_check_weights(m, adapter))) ||
         (st = check_size(m, zy_config_name(cfg))) || (st = allocate(m)) ||
         (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing)) ||
         (st = zy_tensor_table_unused(m->table, path, &m->unused, &m->n_unused))) {
@@ -150,6 +151,10 @@ zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
         return st;
     }
     if (lc) zy__lora_init(m);
+    if (adapter && (st = zy__lora_read_weights(m, adapter))) {
+        zy_model_free(m);
+        return st;
+    }
     *out = m;
     return ZY_STATUS_OK;
 }
@@ -161,7 +166,7 @@ zy_status zy_model_load(zy_model **out, const char *dir) {
     zy_config *cfg;
     zy_status st = join(path, sizeof path, dir, "config.json");
     if (st || (st = zy_config_load(&cfg, path))) return st;
-    st = zy__model_load(out, dir, cfg, NULL);
+    st = zy__model_load(out, dir, cfg, NULL, NULL);
     if (!st) zy__model_report_load(*out, dir);
     zy_config_free(cfg);
     return st;
@@ -173,7 +178,7 @@ zy_status zy_model_load_with_config(zy_model **out, const char *dir,
     if (!config)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "load %s: no config given", dir);
     if (zy__lora_is_adapter_dir(dir)) return zy__lora_load(out, NULL, dir, config);
-    zy_status st = zy__model_load(out, dir, config, NULL);
+    zy_status st = zy__model_load(out, dir, config, NULL, NULL);
     if (!st) zy__model_report_load(*out, dir);
     return st;
 }
