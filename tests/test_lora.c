@@ -156,6 +156,20 @@ TEST(lora_bert_matches_torch) {
     float logits[3 * 3];
     if (logits_of(m, &lb.b, logits, 9))
         CHECK_CLOSE("bert logits", logits, zt_ref_f(r, "bert.logits", NULL), 9, 2e-5, 1e-4);
+    // zy_model_load_with_config of the adapter directory: the base through that config,
+    // then the adapter (the same model)
+    zy_config *c = NULL;
+    zy_model *m2 = NULL;
+    if (zy_config_load(&c, ZT_LORA_BERT_ADAPTER "/config.json") ||
+        zy_model_load_with_config(&m2, ZT_LORA_BERT_ADAPTER, c)) {
+        zt_fail(__FILE__, __LINE__, "load with config: %s", zy_last_error());
+    } else {
+        size_t n1, n2;
+        const float *p1 = zy_model_params(m, &n1), *p2 = zy_model_params(m2, &n2);
+        CHECK(zy_model_has_adapter(m2) && n1 == n2 && !memcmp(p1, p2, n1 * sizeof *p1));
+    }
+    zy_model_free(m2);
+    zy_config_free(c);
     // 11 adapted modules (5 per layer and the pooler): 22 adapters, 11 biases, classifier
     trainer_step_matches(r, m, &lb, "bert", 22 + 11 + 2);
 done:

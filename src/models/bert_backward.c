@@ -130,8 +130,9 @@ static void stage_end(zy_session *s, const bert_session *g, int l) {
         const float *st = bias ? (g->stage_b ? g->stage_b[l] : NULL)
                                : (g->stage_w ? g->stage_w[l] : NULL);
         size_t n = bias ? C : C * C;
+        const int first = bias ? BERT_L_QB : BERT_L_QW;
         for (int k = 0; st && k < 3; k++) {
-            float *d = zy_session_tensor_grad(s, BERT_T_LAYER(l, (bias ? BERT_L_QB : BERT_L_QW) + k));
+            float *d = zy_session_tensor_grad(s, BERT_T_LAYER(l, first + k));
             for (size_t i = 0; d && i < n; i++) d[i] += st[k * n + i];
         }
     }

@@ -47,7 +47,7 @@ static bool is_dir(const char *path) {
 
 static bool is_file(const char *path) { return access(path, F_OK) == 0; }
 
-// ---- adapter_config.json ------------------------------------------------------------------------
+// ---- adapter_config.json ------------------------------------------------------------------
 
 void zy__lora_file_free(zy__lora_file *f) {
     zy_free(f->targets);
@@ -260,7 +260,7 @@ static zy_status write_config(const zy_model *m, const char *path) {
     return st;
 }
 
-// ---- adapter_model.safetensors ----------------------------------------------------------------
+// ---- adapter_model.safetensors ------------------------------------------------------------
 
 // The file's tensors as a table of their own (PEFT names, the model's shapes and storage)
 // whose flat layout is the model entries src[0..n) one after another.
@@ -436,7 +436,7 @@ zy_status zy_model_save_adapter(const zy_model *m, const char *dir) {
     return st;
 }
 
-// ---- loading a base with an adapter ---------------------------------------------------------------
+// ---- loading a base with an adapter -------------------------------------------------------
 
 // path made absolute (the working directory before a relative one) into *out (zy_free).
 static zy_status absolute(const char *path, char **out) {
