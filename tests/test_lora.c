@@ -508,6 +508,8 @@ TEST(lora_bad_input) {
                ZY_STATUS_BAD_FORMAT, "'bias'");
     bad_config(dir, "{\"peft_type\": \"LORA\", \"r\": 4, \"use_dora\": true, " BASE TARGETS "}",
                ZY_STATUS_UNSUPPORTED, "'use_dora'");
+    bad_config(dir, "{\"peft_type\": \"LORA\", \"r\": 4, \"init_lora_weights\": \"pissa_niter_4\", "
+               BASE TARGETS "}", ZY_STATUS_UNSUPPORTED, "'init_lora_weights'");
     bad_config(dir, "{\"peft_type\": \"LORA\", \"r\": 4, \"rank_pattern\": {\"c_fc\": 2}, " BASE
                TARGETS "}", ZY_STATUS_UNSUPPORTED, "'rank_pattern'");
     bad_config(dir, "{\"peft_type\": \"LORA\", \"r\": 4, " BASE "\"target_modules\": \".*c_attn\"}",

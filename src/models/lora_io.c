@@ -8,7 +8,8 @@
 // Reading adapter_config.json: peft_type must be "LORA"; r, lora_alpha, lora_dropout,
 // target_modules, bias, use_rslora, modules_to_save, base_model_name_or_path are read
 // with PEFT's defaults; a field of a LoRA variant zhuyi does not run (DoRA, rank or alpha
-// patterns, layers_to_transform, ...) is an error naming it; other fields are ignored.
+// patterns, layers_to_transform, an init_lora_weights that changed the base) is an error
+// naming it; other fields are ignored.
 // Reading the weights: every tensor the config implies must be there with its shape (an
 // adapter of another base model is named with both shapes); F32/F16/BF16. Loading a base
 // with its adapter, and writing both files atomically, are here too; which tensors exist
@@ -139,6 +140,15 @@ static zy_status read_fields(const zy_config *c, zy__lora_file *f) {
         return bad(c, "peft_type", "must be \"LORA\" (zhuyi reads LoRA adapters only)");
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
         if ((st = not_used(c, variants[i].key, variants[i].what))) return st;
+    // Initialisations that change the base weights (PiSSA, OLoRA, CorDA, LoftQ): such an
+    // adapter fits only the residual base PEFT made, not the base it names.
+    if (zy_config_get_string(c, "init_lora_weights", &s) == ZY_STATUS_OK &&
+        (!strncmp(s, "pissa", 5) || !strcmp(s, "olora") || !strcmp(s, "corda") ||
+         !strcmp(s, "loftq")))
+        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: field 'init_lora_weights' is \"%s\", "
+                         "which changes the base model's weights: the adapter fits only "
+                         "that changed base (convert it with PEFT first)", zy_config_name(c),
+                         s);
     if (zy_config_has(c, "r") && (st = zy_config_get_int(c, "r", 1, 65536, &lc->r))) return st;
     if (zy_config_has(c, "lora_alpha") &&
         (st = zy_config_get_float(c, "lora_alpha", 1e-30, 1e30, &lc->alpha)))
