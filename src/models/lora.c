@@ -106,7 +106,8 @@ static void linear_names(const zy_tensor_table *t, int n, char *buf, size_t cap)
         if (w <= 0 || (size_t)w >= sizeof item) continue;
         bool seen = false;
         for (const char *p = buf; !seen && (p = strstr(p, item)); p += w)
-            seen = (p == buf || p[-2] == ',') && (p[w] == ',' || p[w] == 0);
+            seen = (p == buf || (p - buf >= 2 && p[-2] == ',' && p[-1] == ' ')) &&
+                   (p[w] == ',' || p[w] == 0);
         if (seen) continue;
         len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", item);
     }
