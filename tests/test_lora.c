@@ -522,6 +522,9 @@ TEST(lora_bad_input) {
                TARGETS "}", ZY_STATUS_NOT_FOUND, "'base_model_name_or_path'");
     bad_config(dir, "{\"peft_type\": \"LORA\", \"r\": 4, " TARGETS "}", ZY_STATUS_NOT_FOUND,
                "'base_model_name_or_path'");
+    // an adapter of a task head on a base that loads without one
+    bad_config(dir, "{\"peft_type\": \"LORA\", \"r\": 4, \"task_type\": \"SEQ_CLS\", " BASE
+               TARGETS "}", ZY_STATUS_INVALID_ARGUMENT, "'task_type'");
     // the config implies tensors the file lacks (r 8 for r 4; the biases of bias "all")
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
     write_file(path, "{\"peft_type\": \"LORA\", \"r\": 8, " BASE TARGETS "}");

@@ -525,6 +525,18 @@ zy_status zy__lora_load(zy_model **out, const char *base_dir, const char *adapte
             st = zy__error(st, "%s/" CONFIG_FILE ": %s", adapter_dir, msg + 6);
         goto done;
     }
+    // An adapter trained with a task head on a base loaded without it would lose the head.
+    const char *task = zy__lora_task_type(m);
+    if (f.task_type && strcmp(f.task_type, task) &&
+        (!strcmp(f.task_type, "SEQ_CLS") || !strcmp(f.task_type, "TOKEN_CLS") ||
+         !strcmp(f.task_type, "QUESTION_ANS"))) {
+        st = zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s/" CONFIG_FILE ": field 'task_type' is "
+                       "'%s', but the model loads as %s (%s): put the task architecture's "
+                       "config.json beside the adapter, or load with "
+                       "zy_model_load_with_config", adapter_dir, f.task_type,
+                       m->info.architecture ? m->info.architecture : m->ops->model_type, task);
+        goto done;
+    }
     zy__model_report_load(m, base);
     *out = m;
     m = NULL;
