@@ -124,6 +124,25 @@ put("fuzz_model_config", "limits", json.dumps(
     {"model_type": "gpt2", "n_layer": 4096, "n_head": 65536, "n_embd": 65536,
      "n_positions": 1048576, "vocab_size": 16777216}))
 
+# ---- LoRA adapter configs (the harness's base is "../base": r 2 on c_attn and c_fc) -------
+ADAPTER = {"alpha_pattern": {}, "auto_mapping": None, "base_model_name_or_path": "../base",
+           "bias": "lora_only", "fan_in_fan_out": True, "inference_mode": True,
+           "init_lora_weights": True, "layers_pattern": None, "layers_to_transform": None,
+           "loftq_config": {}, "lora_alpha": 8, "lora_dropout": 0.05,
+           "modules_to_save": None, "peft_type": "LORA", "r": 2, "rank_pattern": {},
+           "revision": None, "target_modules": ["c_attn", "c_fc"], "task_type": "CAUSAL_LM",
+           "use_dora": False, "use_rslora": False}
+put("fuzz_adapter_config", "peft", json.dumps(ADAPTER, indent=2, sort_keys=True))
+put("fuzz_adapter_config", "minimal", json.dumps(
+    {"peft_type": "LORA", "r": 2, "base_model_name_or_path": "../base", "bias": "lora_only",
+     "target_modules": ["attn.c_attn", "mlp.c_fc"]}))
+put("fuzz_adapter_config", "rslora_all_linear", json.dumps(
+    dict(ADAPTER, use_rslora=True, target_modules="all-linear", modules_to_save=["score"])))
+put("fuzz_adapter_config", "variants", json.dumps(
+    dict(ADAPTER, use_dora=True, rank_pattern={"c_fc": 4}, layers_to_transform=[0])))
+put("fuzz_adapter_config", "wrong_r_bias", json.dumps(dict(ADAPTER, r=4, bias="all")))
+put("fuzz_adapter_config", "regex", json.dumps(dict(ADAPTER, target_modules=".*c_attn")))
+
 # ---- tokenizers --------------------------------------------------------------------
 def bytes_to_unicode():
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) + \

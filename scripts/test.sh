@@ -71,6 +71,15 @@ else
     failed=$((failed + 1))
 fi
 
+# The LoRA adapter directories lora_adapter_dir_roundtrip wrote (a GPT-2 LM, a BERT
+# sequence classifier), read as PEFT reads them by the PyTorch references.
+echo "== PyTorch round trip (tests/roundtrip_lora.py)"
+if /usr/bin/python3 tests/roundtrip_lora.py build/lora_roundtrip_gpt build/lora_roundtrip_bert; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
 cat "$skips"
 echo "$skipped skipped"
 echo "total: $passed passed, $failed failed"

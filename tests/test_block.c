@@ -175,13 +175,13 @@ TEST(block_gradcheck_decoder_pre_ln_cross) {
 // GELU-tanh), then the same with cross-attention on the plain core.
 TEST(block_gradcheck_decoder_only_dropout) {
     zy_block_config c = small_config(ZY_BLOCK_DECODER, 1, ZY_BLOCK_GELU_TANH, 0);
-    c.dropout = (zy_block_dropout){0.2f, 0.1f, 0.15f, 0.25f};
+    c.dropout = (zy_block_dropout){0.2f, 0.1f, 0.15f, 0.25f, 0.0f};
     c.seed = 9;
     block_gradcheck(c, "dec-only drop", 50);
 }
 TEST(block_gradcheck_cross_dropout_plain_core) {
     zy_block_config c = small_config(ZY_BLOCK_DECODER, 0, ZY_BLOCK_GELU_TANH, 1);
-    c.dropout = (zy_block_dropout){0.2f, 0.1f, 0.15f, 0.25f};
+    c.dropout = (zy_block_dropout){0.2f, 0.1f, 0.15f, 0.25f, 0.0f};
     c.seed = 11;
     c.need_weights = true;
     block_gradcheck(c, "dec post plain drop", 55);
@@ -217,7 +217,7 @@ TEST(block_backward_in_place) {
     for (int pre = 0; pre < 2; pre++) {
         bctx a, b;
         zy_block_config c = small_config(ZY_BLOCK_DECODER, pre, ZY_BLOCK_GELU_TANH, 1);
-        c.dropout = (zy_block_dropout){0, 0.1f, 0, 0.2f};
+        c.dropout = (zy_block_dropout){0, 0.1f, 0, 0.2f, 0};
         bctx_init(&a, c, 65);
         bctx_init(&b, c, 65);
         ASSERT(!isnan(block_loss(&a)) && !isnan(block_loss(&b)));
@@ -290,7 +290,7 @@ TEST(block_tiled_equals_plain) {
                                                     37, 48, 3, 96);
         c.norm_first = pre;
         c.act = ZY_BLOCK_GELU_TANH;
-        c.dropout = (zy_block_dropout){0.1f, 0.1f, 0.1f, 0.1f};
+        c.dropout = (zy_block_dropout){0.1f, 0.1f, 0.1f, 0.1f, 0.0f};
         c.seed = 21;
         c.self_attn.key_lengths = dec ? NULL : lens;
         c.self_attn.block_q = c.cross_attn.block_q = 16;

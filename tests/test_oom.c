@@ -7,7 +7,9 @@
 // (each reader, label sets, features of each task, sources, batches), instruction data
 // (the reader, rows, the source, the chat template's tokens and its record), a session that
 // runs a forward pass and generates, a model made from a preset, an arena, the evaluation
-// metrics that allocate (src/eval). Each must return ZY_STATUS_OUT_OF_MEMORY with a
+// metrics that allocate (src/eval), LoRA adapters (a new one trained a step on GPT-2 and
+// on BERT with lora_only biases, an adapter directory loaded, saved over itself and
+// merged). Each must return ZY_STATUS_OUT_OF_MEMORY with a
 // message that says "out of memory", leak nothing, leave files on disk as they were, and
 // succeed once no allocation fails.
 //
@@ -50,9 +52,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "bert_util.h"
 #include "gpt_util.h"
 #include "harness.h"
 #include "zhuyi/instruct.h"
+#include "zhuyi/lora.h"
 #include "zhuyi/metrics.h"
 #include "zhuyi/sample.h"
 #include "zhuyi/task.h"
@@ -1081,6 +1085,106 @@ TEST(oom_session_generate) {
     gen_ctx c = {.m = m};
     run_case(&(oom_case){.name = "session + forward + generate", .op = op_generate, .ctx = &c});
     zy_model_free(m);
+}
+
+// ---- LoRA adapters -------------------------------------------------------------------------
+typedef struct lora_ctx {
+    char base[512], adapter[512];
+    const float *want; // the adapter model's weights
+    size_t n;
+    const zy_model *m; // what save writes
+    zy_lora_config lc;
+} lora_ctx;
+
+// A new adapter on the base, a training session, one forward and backward.
+static zy_status op_lora_new(void *arg) {
+    lora_ctx *c = arg;
+    zy_model *m;
+    zy_status st = zy_model_load_lora(&m, c->base, NULL, &c->lc);
+    if (st) return st;
+    zy_session_params sp = zy_session_default_params();
+    sp.batch = 2, sp.seq = 8, sp.training = true;
+    zy_session *s = NULL;
+    int ids[16], types[16] = {0}, labels[2] = {0, 1};
+    for (int i = 0; i < 16; i++) ids[i] = 1 + i * 5 % (V - 1);
+    zy_batch b = zt_batch(ids, ids, 2, 8);
+    b.token_type_ids = types, b.labels = labels;
+    if (!(st = zy_session_create(&s, m, &sp)) && !(st = zy_session_forward(s, &b, NULL, NULL)))
+        st = zy_session_backward(s, 1.0f);
+    zy_session_free(s);
+    zy_model_free(m);
+    return st;
+}
+
+// The adapter directory: loaded (the saved weights), merged.
+static zy_status op_lora_load(void *arg) {
+    lora_ctx *c = arg;
+    zy_model *m;
+    zy_status st = zy_model_load(&m, c->adapter);
+    if (st) return st;
+    size_t n;
+    const float *p = zy_model_params(m, &n);
+    if (n != c->n || memcmp(p, c->want, n * sizeof *p))
+        zt_fail(__FILE__, __LINE__, "adapter load: other weights than were saved");
+    st = zy_model_merge_adapter(m);
+    zy_model_free(m);
+    return st;
+}
+
+static zy_status op_lora_save(void *arg) {
+    lora_ctx *c = arg;
+    return zy_model_save(c->m, c->adapter);
+}
+
+static void after_lora_save(void *arg, zy_status st, long k) {
+    lora_ctx *c = arg;
+    (void)st;
+    if (temp_files(c->adapter) != 0)
+        zt_fail(__FILE__, __LINE__, "adapter save, allocation %ld refused: temporary files "
+                "left", k);
+    zy_model *m;
+    if (zy_model_load(&m, c->adapter)) {
+        zt_fail(__FILE__, __LINE__, "adapter save, allocation %ld refused: the directory no "
+                "longer loads: %s", k, zy_last_error());
+        return;
+    }
+    size_t n;
+    const float *p = zy_model_params(m, &n);
+    if (n != c->n || memcmp(p, c->want, n * sizeof *p))
+        zt_fail(__FILE__, __LINE__, "adapter save, allocation %ld refused: other weights", k);
+    zy_model_free(m);
+}
+
+TEST(oom_lora) {
+    char root[64];
+    ASSERT(make_root(root, sizeof root, "lora"));
+    for (int bert = 0; bert < 2 && !zt_failed(); bert++) {
+        zt_bert_dims d = {"BertForPreTraining", 2, 2, 16, 32, 16, 2, V, 0.1f};
+        zy_model *base = bert ? zt_bert_create(&d, 3) : nano(31);
+        ASSERT(base != NULL);
+        lora_ctx c = {.lc = zy_lora_default_config()};
+        c.lc.r = 2, c.lc.dropout = 0.1f, c.lc.bias = ZY_LORA_BIAS_LORA_ONLY;
+        c.lc.targets = bert ? "query,value,dense" : "c_attn,c_fc";
+        snprintf(c.base, sizeof c.base, "%s/base%d", root, bert);
+        snprintf(c.adapter, sizeof c.adapter, "%s/adapter%d", root, bert);
+        ASSERT(zy_model_save(base, c.base) == ZY_STATUS_OK);
+        zy_model_free(base);
+        zy_model *m = NULL;
+        ASSERT(zy_model_load_lora(&m, c.base, NULL, &c.lc) == ZY_STATUS_OK);
+        ASSERT(zy_model_save(m, c.adapter) == ZY_STATUS_OK);
+        c.m = m;
+        c.want = zy_model_params(m, &c.n);
+        run_case(&(oom_case){.name = bert ? "lora new + step (BERT)" : "lora new + step (GPT-2)",
+                             .op = op_lora_new, .ctx = &c});
+        if (!zt_failed())
+            run_case(&(oom_case){.name = "lora adapter load + merge", .op = op_lora_load,
+                                 .ctx = &c});
+        if (!zt_failed())
+            run_case(&(oom_case){.name = "lora adapter save", .op = op_lora_save,
+                                 .after = after_lora_save, .ctx = &c});
+        zy_model_free(m);
+    }
+    remove_tree(root);
 }
 
 // ---- the arena ----------------------------------------------------------------------------

@@ -212,3 +212,65 @@ TEST(tensor_table_init_deterministic) {
     free(c);
     zy_tensor_table_free(t);
 }
+
+// LoRA's flags: a linear entry is a 2-D "<module>.weight"; an adapter entry is not linear,
+// optional or a part; U(-b, b) initialisation stays in its bound and depends on the seed.
+// Truncating drops the tail (names, floats, index) and refuses to cut a tie or a split
+// tensor; entries can be added again after it.
+TEST(tensor_table_lora_flags_and_truncate) {
+    zy_tensor_table *t;
+    ASSERT(zy_tensor_table_create(&t) == ZY_STATUS_OK);
+    zy_tensor_def d = ttt_def("fc.weight", 2, 6, 4, 0);
+    d.linear = true;
+    ASSERT(ttt_add(t, d) == 0);
+    d = ttt_def("fc.bias", 1, 6, 0, 0);
+    d.linear = true;
+    CHECK(zy_tensor_table_add(t, &d, NULL) == ZY_STATUS_INVALID_ARGUMENT && ttt_has("linear"));
+    d = ttt_def("fc.w", 2, 6, 4, 0);
+    d.linear = true;
+    CHECK(zy_tensor_table_add(t, &d, NULL) == ZY_STATUS_INVALID_ARGUMENT);
+    d = ttt_def("fc.lora_A.weight", 2, 2, 4, 0);
+    d.adapter = true, d.init = ZY_INIT_UNIFORM, d.init_std = 0.5f;
+    ASSERT(ttt_add(t, d) == 1);
+    d.optional = true;
+    CHECK(zy_tensor_table_add(t, &d, NULL) == ZY_STATUS_INVALID_ARGUMENT && ttt_has("adapter"));
+    d = ttt_def("fc.lora_B.weight", 2, 6, 2, 0);
+    d.adapter = true, d.init = ZY_INIT_ZEROS;
+    ASSERT(ttt_add(t, d) == 2);
+    const zy_tensor *a = zy_tensor_table_at(t, 1);
+    CHECK(zy_tensor_table_at(t, 0)->linear && a->adapter && !a->linear &&
+          a->init == ZY_INIT_UNIFORM && a->init_std == 0.5f);
+    float p[24 + 8 + 12], q[24 + 8 + 12];
+    zy_tensor_table_init(t, p, 3);
+    zy_tensor_table_init(t, q, 4);
+    float lo = 0, hi = 0;
+    for (int i = 24; i < 32; i++) lo = fminf(lo, p[i]), hi = fmaxf(hi, p[i]);
+    CHECK(lo >= -0.5f && hi <= 0.5f && hi - lo > 0.1f && memcmp(p + 24, q + 24, 32) != 0);
+    for (int i = 32; i < 44; i++) CHECK(p[i] == 0.0f);
+
+    ASSERT(zy_tensor_table_tie(t, "head.weight", 2) == ZY_STATUS_OK);
+    CHECK(zy_tensor_table_truncate(t, 2) == ZY_STATUS_INVALID_ARGUMENT && ttt_has("head.weight"));
+    CHECK(zy_tensor_table_truncate(t, 4) == ZY_STATUS_INVALID_ARGUMENT);
+    zy_tensor_table_free(t);
+
+    ASSERT(zy_tensor_table_create(&t) == ZY_STATUS_OK);
+    ttt_add(t, ttt_def("a", 1, 5, 0, 0));
+    d = ttt_def("split", 2, 2, 3, 0);
+    d.part_dim = 0, d.part_start = 0, d.part_total = 4;
+    ttt_add(t, d);
+    ttt_add(t, ttt_def("b", 1, 7, 0, 0));
+    d.part_start = 2;
+    ttt_add(t, d);
+    CHECK(zy_tensor_table_truncate(t, 3) == ZY_STATUS_INVALID_ARGUMENT && ttt_has("split"));
+    ASSERT(zy_tensor_table_truncate(t, 4) == ZY_STATUS_OK); // nothing dropped
+    ASSERT(zy_tensor_table_truncate(t, 1) == ZY_STATUS_OK);
+    CHECK(zy_tensor_table_count(t) == 1 && zy_tensor_table_floats(t) == 5);
+    CHECK(zy_tensor_table_find(t, "b") == -1 && zy_tensor_table_find(t, "split") == -1 &&
+          zy_tensor_table_find(t, "a") == 0);
+    CHECK(ttt_add(t, ttt_def("b", 1, 3, 0, 0)) == 1);
+    CHECK(zy_tensor_table_at(t, 1)->offset == 5 && zy_tensor_table_floats(t) == 8);
+    float r[8];
+    zy_tensor_table_init(t, r, 1); // the chunk numbering continues from the kept entries
+    CHECK(isfinite(r[5]) && r[5] != 0.0f);
+    zy_tensor_table_free(t);
+}

@@ -332,7 +332,29 @@ typedef struct zy_block_dropout {
     float attn_out;  // each attention sublayer's output, before its residual add
     float ff_hidden; // the FF hidden layer, after the activation
     float ff_out;    // the FF output, before its residual add
+    float lora;      // the input of every LoRA adapter (lora_dropout), each its own stream
 } zy_block_dropout;
+
+// LoRA adapters (nn.h zy_lora) on a block's six linear layers. An attention in_proj
+// (3C, C) takes one adapter per part of the fused projection (BERT's query, key, value:
+// col0 0, C, 2C, rows C) or one over all of it (GPT-2's c_attn: col0 0, rows 3C); a
+// cross-attention adapter lies within the query rows [0, C) or the key/value rows
+// [C, 3C), since those see different inputs. in = C everywhere but FF2's (FF).
+enum {
+    ZY_BLOCK_SELF_IN = 0, // self_attn.in_proj_weight (3C, C)
+    ZY_BLOCK_SELF_OUT,    // self_attn.out_proj_weight (C, C)
+    ZY_BLOCK_CROSS_IN,    // cross_attn.in_proj_weight (3C, C)
+    ZY_BLOCK_CROSS_OUT,   // cross_attn.out_proj_weight (C, C)
+    ZY_BLOCK_FF1,         // w1 (FF, C)
+    ZY_BLOCK_FF2,         // w2 (C, FF)
+    ZY_BLOCK_LINEARS
+};
+#define ZY_BLOCK_LORA_MAX 3
+
+typedef struct zy_block_lora {
+    int n[ZY_BLOCK_LINEARS]; // adapters on each linear layer, up to ZY_BLOCK_LORA_MAX
+    zy_lora a[ZY_BLOCK_LINEARS][ZY_BLOCK_LORA_MAX];
+} zy_block_lora;
 
 typedef struct zy_block_config {
     zy_block_kind kind;
@@ -348,6 +370,11 @@ typedef struct zy_block_config {
     // score/scale and tiles; the block sets shapes, layouts and dropout.
     zy_attn_desc self_attn, cross_attn;
     bool need_weights;  // run attention on the plain core and keep the weights
+    // LoRA adapters on the linear layers (NULL: none). In the config, not the parameters,
+    // because they change what forward saves (each adapter's (rows, r) product) and the
+    // scratch; their gradients are the adapters' own dA, dB, not fields of a gradient
+    // zy_block_params. Their dropout is dropout.lora, each adapter its own stream.
+    const zy_block_lora *lora;
 } zy_block_config;
 
 // Parameters as pointers: any layout works (zy_block_params_init lays out PyTorch's

@@ -109,10 +109,15 @@ zy_status zy_config_set_object_ints(zy_config *c, const char *key, const char *c
 //   that dimension is part_total (the other dimensions equal shape[]). Several file
 //   tensors fused into one stored matrix need no part: they are adjacent entries (BERT's
 //   query/key/value (C,C) each, kept as one (3C,C) projection).
+// - linear layers: the weights a model marks `linear` are the layers LoRA may adapt
+//   (lora.h); a model marks only the linear layers whose adapter sites it applies;
+// - adapter tensors (`adapter`): LoRA's A and B, appended after the base model's
+//   entries; not part of model.safetensors (check, load, save and unused skip them).
 typedef enum zy_init {
-    ZY_INIT_ZEROS = 0,  // biases
-    ZY_INIT_ONES = 1,   // LayerNorm gains
-    ZY_INIT_NORMAL = 2, // N(0, init_std): weights, embeddings
+    ZY_INIT_ZEROS = 0,   // biases
+    ZY_INIT_ONES = 1,    // LayerNorm gains
+    ZY_INIT_NORMAL = 2,  // N(0, init_std): weights, embeddings
+    ZY_INIT_UNIFORM = 3, // U(-init_std, init_std): LoRA's A (PEFT's Kaiming-uniform bound)
 } zy_init;
 
 #define ZY_TENSOR_MAX_DIMS 4
@@ -126,7 +131,7 @@ typedef struct zy_tensor_def {
                           // LayerNorm parameters or embeddings)
     bool optional;        // may be absent from a checkpoint (initialised, reported)
     zy_init init;
-    float init_std;       // ZY_INIT_NORMAL's standard deviation
+    float init_std;       // ZY_INIT_NORMAL's standard deviation, ZY_INIT_UNIFORM's bound
     int part_dim;         // with part_total > 0: the file dimension this part slices
     int64_t part_start, part_total; // part_total 0: the entry is the whole file tensor
     const char *dims;     // optional (may be NULL): the config fields that give the file
@@ -134,6 +139,10 @@ typedef struct zy_tensor_def {
                           // errors so they name the field to fix
     bool head;            // part of a task head (a classifier on the body), not of the
                           // base model: zy_model_freeze_body leaves it trainable
+    bool linear;          // 2-D, named "<module>.weight": the weight of a linear layer
+                          // y = x·Wᵀ, kept (out, in) (a transposed entry's file shape is
+                          // (in, out)), whose LoRA site the model applies (lora.h)
+    bool adapter;         // a LoRA adapter tensor (lora.h), not in model.safetensors
 } zy_tensor_def;
 
 // An entry of a built table (read-only to callers).
@@ -149,6 +158,7 @@ typedef struct zy_tensor {
     int64_t part_start, part_total;
     const char *dims; // as declared, or NULL
     bool head;        // as declared
+    bool linear, adapter; // as declared
 } zy_tensor;
 
 typedef struct zy_tensor_table zy_tensor_table;
@@ -164,6 +174,10 @@ zy_status zy_tensor_table_add(zy_tensor_table *t, const zy_tensor_def *def, int 
 zy_status zy_tensor_table_tie(zy_tensor_table *t, const char *name, int target);
 // A prefix that checkpoint names may lack, or carry when the table's names do not.
 zy_status zy_tensor_table_add_prefix(zy_tensor_table *t, const char *prefix);
+// Drop the entries from n on (LoRA's adapters when they are merged into the base). The
+// flat layout of entries [0, n) is unchanged. ZY_STATUS_INVALID_ARGUMENT if a tie names a
+// dropped entry or a split tensor has parts on both sides.
+zy_status zy_tensor_table_truncate(zy_tensor_table *t, int n);
 
 int zy_tensor_table_count(const zy_tensor_table *t);
 const zy_tensor *zy_tensor_table_at(const zy_tensor_table *t, int i); // NULL out of range
@@ -180,6 +194,9 @@ void zy_tensor_table_init(const zy_tensor_table *t, float *params, uint64_t seed
 void zy_tensor_table_init_entry(const zy_tensor_table *t, float *params, int i,
                                 uint64_t seed);
 
+// The four functions below read and write the base model's file: adapter entries are
+// not looked for, read, initialised, reported or written.
+//
 // Check a safetensors file against the table without reading any data or allocating
 // anything the table's sizes set: the first pass of zy_tensor_table_load (every tensor
 // present unless optional, of a float dtype, of the shape the table gives; ties; split

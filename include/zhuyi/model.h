@@ -87,8 +87,16 @@ void zy_model_init_missing(zy_model *m, uint64_t seed);
 zy_status zy_model_create(zy_model **out, const zy_config *config);
 void zy_model_free(zy_model *m);
 // Writes dir/model.safetensors (F32, Hugging Face names and layouts, tied tensors once)
-// and dir/config.json, each atomically; creates dir (and its parents) if needed.
+// and dir/config.json, each atomically; creates dir (and its parents) if needed, and
+// removes an adapter_config.json and adapter_model.safetensors left there (which would
+// make dir load as that adapter). A model with a LoRA adapter is saved as its adapter
+// instead (zy_model_save_adapter, lora.h). zy_model_load of an adapter directory (one
+// with adapter_config.json) loads its base and the adapter (zy_model_load_adapter).
 zy_status zy_model_save(const zy_model *m, const char *dir);
+// The names of the files zy_model_save writes into a directory: config.json and
+// model.safetensors, or an adapted model's adapter_config.json, adapter_model.safetensors
+// and config.json. Writes up to max into names (static strings), returns the count.
+int zy_model_file_names(const zy_model *m, const char **names, int max);
 
 // The config.json of a named preset ("gpt2-124m", "gpt-nano", ...) of any registered
 // model type; ZY_STATUS_NOT_FOUND (the message lists the presets) otherwise. Presets may

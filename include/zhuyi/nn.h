@@ -29,6 +29,31 @@ void zy_linear_forward(float *out, const float *inp, const float *weight, const 
 void zy_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, int N, int Cin, int Cout);
 
+// ---- LoRA: a low-rank adapter on a linear layer (lora.h) ------------------------------
+// One adapter on the layer y = x·Wᵀ (W (out, in), maybe one part of a fused projection):
+//   y[:, col0 : col0 + rows] += scale · (drop(x)·Aᵀ)·Bᵀ,   A (r, in), B (rows, r)
+// drop is inverted dropout with probability p (zy_dropout_forward: element (n, c) of x
+// uses index offset + n·in + c of stream `seed`; backward recomputes the mask).
+typedef struct zy_lora {
+    const float *A, *B; // (r, in), (rows, r)
+    float *dA, *dB;     // their gradients (added into), or NULL: frozen
+    int r, in, rows;
+    int col0;           // the first column of y it adds to
+    float scale;        // alpha / r (alpha / √r with rsLoRA)
+} zy_lora;
+
+// x (N, in) -> y (N, ·) with row stride ldy += as above; t (N, r) = drop(x)·Aᵀ saved for
+// backward; xd (N, in) scratch for drop(x) (NULL allowed when p == 0).
+void zy_lora_forward(float *y, int ldy, float *t, float *xd, const float *x, int N,
+                     const zy_lora *a, float p, uint64_t seed, uint64_t offset);
+// Floats of zy_lora_backward's scratch for N rows.
+size_t zy_lora_backward_floats(int N, const zy_lora *a, float p);
+// dy (N, ·) of row stride ldy (its columns [col0, col0 + rows) are the adapter's) ->
+// dx (N, in) += (NULL: skipped), a->dA += (scale·dy·B)ᵀ·drop(x), a->dB += scale·dyᵀ·t.
+void zy_lora_backward(float *dx, float *scratch, const float *dy, int ldy, const float *t,
+                      const float *x, int N, const zy_lora *a, float p, uint64_t seed,
+                      uint64_t offset);
+
 // ---- embedding: out[b,t] = wte[tokens[b,t]] + wpe[t] -----------------------------------
 // tokens (B, T) in [0, V), wte (V, C), wpe (maxT >= T, C) or NULL -> out (B, T, C)
 // Returns ZY_STATUS_INVALID_ARGUMENT naming (b, t, id) if an id is outside [0, V).

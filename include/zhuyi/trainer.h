@@ -135,7 +135,10 @@ zy_status zy_trainer_evaluate_metrics(zy_trainer *t, float *val_loss, zy_metric_
 // A run directory DIR holds its newest checkpoint in DIR/checkpoint-<step>/ (config.json,
 // model.safetensors, training_state.safetensors), named by the symbolic link
 // DIR/checkpoint, and the same weights as DIR/config.json + DIR/model.safetensors (hard
-// links), so DIR is also a model directory (zy_model_load).
+// links), so DIR is also a model directory (zy_model_load). A model with a LoRA adapter
+// (lora.h) is saved as its adapter: checkpoint-<step>/ and DIR then hold the files
+// zy_model_save writes for it (adapter_config.json, adapter_model.safetensors,
+// config.json), and zy_model_load of either gives the base with the adapter.
 #define ZY_CHECKPOINT_LINK "checkpoint"
 
 // Saves the model and the trainer's state at the current step as one unit: whatever

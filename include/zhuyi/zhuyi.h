@@ -16,6 +16,7 @@
 #include "task.h"
 #include "instruct.h"
 #include "model.h"
+#include "lora.h"
 #include "trainer.h"
 #include "sample.h"
 #include "metrics.h"

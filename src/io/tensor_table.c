@@ -116,10 +116,19 @@ static zy_status check_def(const zy_tensor_def *d, size_t *count) {
     }
     if (d->transposed && d->ndim != 2)
         return INVALID("tensor table: '%s': only 2-D tensors can be kept transposed", d->name);
-    if (d->init != ZY_INIT_ZEROS && d->init != ZY_INIT_ONES && d->init != ZY_INIT_NORMAL)
+    if (d->init != ZY_INIT_ZEROS && d->init != ZY_INIT_ONES && d->init != ZY_INIT_NORMAL &&
+        d->init != ZY_INIT_UNIFORM)
         return INVALID("tensor table: '%s': unknown init rule %d", d->name, (int)d->init);
-    if (d->init == ZY_INIT_NORMAL && !(d->init_std >= 0.0f && isfinite(d->init_std)))
+    if ((d->init == ZY_INIT_NORMAL || d->init == ZY_INIT_UNIFORM) &&
+        !(d->init_std >= 0.0f && isfinite(d->init_std)))
         return INVALID("tensor table: '%s': init_std %g", d->name, (double)d->init_std);
+    size_t len = strlen(d->name);
+    if (d->linear && (d->ndim != 2 || len < 8 || strcmp(d->name + len - 7, ".weight")))
+        return INVALID("tensor table: '%s': a linear layer's weight is 2-D and named "
+                       "'<module>.weight'", d->name);
+    if (d->adapter && (d->linear || d->part_total || d->optional))
+        return INVALID("tensor table: '%s': an adapter tensor is not linear, optional or a "
+                       "part", d->name);
     if (d->part_total < 0) return INVALID("tensor table: '%s': part_total < 0", d->name);
     if (d->part_total > 0) {
         if (d->part_dim < 0 || d->part_dim >= d->ndim)
@@ -214,8 +223,10 @@ zy_status zy_tensor_table_add(zy_tensor_table *t, const zy_tensor_def *d, int *i
     e->decay = d->decay;
     e->optional = d->optional;
     e->head = d->head;
+    e->linear = d->linear;
+    e->adapter = d->adapter;
     e->init = d->init;
-    e->init_std = d->init == ZY_INIT_NORMAL ? d->init_std : 0.0f;
+    e->init_std = d->init == ZY_INIT_NORMAL || d->init == ZY_INIT_UNIFORM ? d->init_std : 0.0f;
     if (d->part_total > 0) {
         e->part_dim = d->part_dim;
         e->part_start = d->part_start;
@@ -280,6 +291,33 @@ zy_status zy_tensor_table_add_prefix(zy_tensor_table *t, const char *prefix) {
     zy_free(t->prefixes);
     t->prefixes = p;
     t->longest_prefix = ZY_MAX(t->longest_prefix, strlen(prefix));
+    return ZY_STATUS_OK;
+}
+
+zy_status zy_tensor_table_truncate(zy_tensor_table *t, int n) {
+    if (n < 0 || n > t->n) return INVALID("tensor table: truncate to %d of %d entries", n, t->n);
+    for (int i = 0; i < t->n_ties; i++)
+        if (t->ties[i].target >= n)
+            return INVALID("tensor table: truncate to %d entries: tie '%s' names entry %d", n,
+                           t->ties[i].name, t->ties[i].target);
+    for (int i = 0; i < n; i++)
+        if (t->link[i].next >= n)
+            return INVALID("tensor table: truncate to %d entries would split '%s'", n,
+                           t->e[i].name);
+    for (int i = n; i < t->n; i++) {
+        if (t->link[i].first == i) t->groups--;
+        zy_free((char *)t->e[i].name);
+        zy_free((char *)t->e[i].dims);
+    }
+    t->n = n;
+    t->floats = n ? t->e[n - 1].offset + t->e[n - 1].count : 0;
+    t->chunks = n ? t->link[n - 1].chunk0 + (t->e[n - 1].count + ZY_INIT_CHUNK - 1) /
+                                                ZY_INIT_CHUNK
+                  : 0;
+    // Open addressing has no deletion: the index is rebuilt from the entries kept.
+    for (size_t j = 0; j < t->n_slots; j++) t->slots[j] = -1;
+    for (int i = 0; i < n; i++)
+        if (t->link[i].first == i) t->slots[slot_of(t, t->e[i].name)] = i;
     return ZY_STATUS_OK;
 }
 
@@ -367,7 +405,10 @@ static void init_chunk(const zy_tensor_table *t, float *params, int i, size_t k,
     } else {
         zy_rng rng;
         zy_rng_seed(&rng, zy_hash64(seed, ((uint64_t)i << 32) | (uint64_t)k));
-        zy_rng_fill_normal(&rng, p, n, 0.0f, e->init_std);
+        if (e->init == ZY_INIT_UNIFORM)
+            zy_rng_fill_uniform(&rng, p, n, -e->init_std, e->init_std);
+        else
+            zy_rng_fill_normal(&rng, p, n, 0.0f, e->init_std);
     }
 }
 

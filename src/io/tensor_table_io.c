@@ -14,6 +14,7 @@
 //     read last and compared bit for bit with their target.
 // zy_tensor_table_check is pass 1 alone: zy_model_load runs it before it allocates the
 // parameters. Shape errors quote the entry's dims (the config fields behind the shape).
+// Adapter entries (LoRA's, lora.h) are not the base model's: every pass skips them.
 // Saving assembles transposed and split tensors in one buffer (at most one copy of the
 // parameters; tensors kept as in the file are written from the parameters directly) and
 // writes them, tied names omitted, with zy_safetensors_write (deterministic, atomic).
@@ -167,7 +168,7 @@ static zy_status find_all(const zy_tensor_table *t, const zy_safetensors *st, co
     *scratch = 0;
     for (int i = 0; i < t->n; i++) {
         const zy_tensor *e = &t->e[i];
-        if (t->link[i].first != i) continue;
+        if (t->link[i].first != i || e->adapter) continue;
         const zy_tensor_info *info = lookup(t, st, e->name, e->ndim, buf);
         if (!info) {
             for (int p = i; p >= 0; p = t->link[p].next)
@@ -196,7 +197,7 @@ static zy_status read_all(const zy_tensor_table *t, const zy_safetensors *st, co
     zy_status s;
     for (int i = 0; i < t->n; i++) {
         const zy_tensor *e = &t->e[i];
-        if (t->link[i].first != i) continue;
+        if (t->link[i].first != i || e->adapter) continue;
         if (!found[i]) {
             for (int p = i; p >= 0; p = t->link[p].next) {
                 zy_tensor_table_init_entry(t, params, p, seed);
@@ -347,7 +348,8 @@ zy_status zy_tensor_table_save(const zy_tensor_table *t, const char *path,
     if (s) return s;
     size_t assembled = 0;
     for (int i = 0; i < t->n; i++)
-        if (t->link[i].first == i && (t->e[i].part_total || t->e[i].transposed))
+        if (t->link[i].first == i && !t->e[i].adapter &&
+            (t->e[i].part_total || t->e[i].transposed))
             assembled += zy__tt_file_numel(&t->e[i]);
     float *copy = zy_alloc(assembled * sizeof *copy);
     zy_safetensors_tensor *ts = zy_calloc((size_t)t->groups + 1, sizeof *ts);
@@ -359,7 +361,7 @@ zy_status zy_tensor_table_save(const zy_tensor_table *t, const char *path,
     float *next = copy;
     for (int i = 0; i < t->n; i++) {
         const zy_tensor *e = &t->e[i];
-        if (t->link[i].first != i) continue;
+        if (t->link[i].first != i || e->adapter) continue;
         zy_safetensors_tensor *f = &ts[n++];
         f->name = e->name;
         f->ndim = e->ndim;

@@ -23,6 +23,10 @@
 // without "bert." and LayerNorm gamma/beta. The pooler and the heads are optional: a file
 // without them (a BertModel or BertForMaskedLM checkpoint) gets new ones, reported. The
 // heads (cls.*, classifier.*, qa_outputs.*) are marked as heads (zy_model_freeze_body).
+// The 2-D weights but the embeddings are the linear layers LoRA may adapt (lora.h), each
+// wired: the layers' through the shared block (zy_block_config.lora; query, key and value
+// each on its part of the fused projection), the pooler's, the MLM transform's, NSP's and
+// the task head's in bert_forward.c / bert_task.c.
 // Initialisation (HF's _init_weights): weights and embeddings N(0, initializer_range),
 // biases 0, LayerNorm gains 1. (HF also zeroes the pad_token_id row of the new word
 // embeddings; zhuyi's table has one rule per tensor, so that row is random like the rest.)
@@ -31,6 +35,7 @@
 
 #include "core/internal.h"
 #include "models/bert_internal.h"
+#include "models/lora_internal.h"
 #include "models/outputs.h"
 
 typedef struct layer_spec {
@@ -59,20 +64,23 @@ static const layer_spec LAYER[BERT_TENSORS_PER_LAYER] = {
 };
 
 // Decay: the 2-D matmul weights only (not embeddings, biases or LayerNorm parameters).
+// linear: a linear layer LoRA may adapt (every such layer of BERT's is wired).
 static zy_status add(zy_tensor_table *t, const char *name, int64_t rows, int64_t cols,
-                     zy_init init, float std, bool decay, bool optional) {
+                     zy_init init, float std, bool decay, bool optional, bool linear) {
     zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
-                       .decay = decay, .optional = optional, .init = init, .init_std = std};
+                       .decay = decay, .optional = optional, .init = init, .init_std = std,
+                       .linear = linear};
     return zy_tensor_table_add(t, &d, NULL);
 }
 
 // A head's tensor: optional (a pretrained body gets a new one), a head for freezing. Its
-// 2-D weight decays; dims names the config fields of its shape.
+// 2-D weight decays and is a linear layer's (but the decoder's, which is tied to the word
+// embeddings, not an entry); dims names the config fields of its shape.
 static zy_status add_head(zy_tensor_table *t, const char *name, int64_t rows, int64_t cols,
                           zy_init init, float std, const char *dims) {
     zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
                        .decay = cols > 0, .optional = true, .init = init, .init_std = std,
-                       .dims = dims, .head = true};
+                       .dims = dims, .head = true, .linear = cols > 0};
     return zy_tensor_table_add(t, &d, NULL);
 }
 
@@ -100,29 +108,30 @@ static zy_status declare_tensors(zy_tensor_table *t, const bert_hparams *h) {
 #define NAME(...) (snprintf(name, sizeof name, __VA_ARGS__), name)
     if ((st = zy_tensor_table_add_prefix(t, "bert.")) ||
         (st = add(t, NAME("%sembeddings.word_embeddings.weight", pre), h->vocab, C,
-                  ZY_INIT_NORMAL, std, false, false)) ||
+                  ZY_INIT_NORMAL, std, false, false, false)) ||
         (st = add(t, NAME("%sembeddings.position_embeddings.weight", pre), h->max_positions, C,
-                  ZY_INIT_NORMAL, std, false, false)) ||
+                  ZY_INIT_NORMAL, std, false, false, false)) ||
         (st = add(t, NAME("%sembeddings.token_type_embeddings.weight", pre), h->type_vocab, C,
-                  ZY_INIT_NORMAL, std, false, false)) ||
+                  ZY_INIT_NORMAL, std, false, false, false)) ||
         (st = add(t, NAME("%sembeddings.LayerNorm.weight", pre), C, 0, ZY_INIT_ONES, 0, false,
-                  false)) ||
+                  false, false)) ||
         (st = add(t, NAME("%sembeddings.LayerNorm.bias", pre), C, 0, ZY_INIT_ZEROS, 0, false,
-                  false)))
+                  false, false)))
         return st;
     for (int l = 0; l < h->n_layer; l++)
         for (int k = 0; k < BERT_TENSORS_PER_LAYER; k++) {
             const layer_spec *s = &LAYER[k];
             int64_t rows = s->rows == 'F' ? FF : C, cols = !s->cols ? 0 : s->cols == 'F' ? FF : C;
             if ((st = add(t, NAME("%sencoder.layer.%d.%s", pre, l, s->suffix), rows, cols,
-                          s->init, std, cols > 0, false)))
+                          s->init, std, cols > 0, false, cols > 0)))
                 return st;
         }
     // The pooler and the heads: optional, so a checkpoint without them loads.
     if (h->has_pooler &&
         ((st = add(t, NAME("%spooler.dense.weight", pre), C, C, ZY_INIT_NORMAL, std, true,
-                   true)) ||
-         (st = add(t, NAME("%spooler.dense.bias", pre), C, 0, ZY_INIT_ZEROS, 0, false, true))))
+                   true, true)) ||
+         (st = add(t, NAME("%spooler.dense.bias", pre), C, 0, ZY_INIT_ZEROS, 0, false, true,
+                   false))))
         return st;
     if (h->has_mlm) {
         int bias = BERT_T_LAYER(h->n_layer, 0) + (h->has_pooler ? 2 : 0);
@@ -258,25 +267,60 @@ static float *grad_ptr(const void *s, int i) {
     return zy_session_tensor_grad((zy_session *)s, i);
 }
 
-// The block reads q, k, v as one (3C, C) projection, so their gradients must be one
-// (3C, C) range too: adjacent in the gradient array, i.e. trained or frozen together.
-static zy_status check_fused_freezing(const zy_model *m, int L) {
-    for (int l = 0; l < L; l++)
-        for (int first = BERT_L_QW; first <= BERT_L_QB; first += BERT_L_QB - BERT_L_QW) {
-            bool t0 = zy_model_is_trainable(m, BERT_T_LAYER(l, first));
-            for (int k = 1; k < 3; k++)
-                if (zy_model_is_trainable(m, BERT_T_LAYER(l, first + k)) != t0)
-                    return zy__error(ZY_STATUS_UNSUPPORTED, "bert session: layer %d: the "
-                                     "query, key and value %s are kept as one fused "
-                                     "projection and must be frozen or trained together",
-                                     l, first == BERT_L_QW ? "weights" : "biases");
+// The block reads q, k, v as one (3C, C) projection (and one (3C) bias), whose gradient
+// is one range when the three train together (adjacent in the gradient array). A layer
+// where they are partly frozen (LoRA's lora_only biases on query and value) gets a staging
+// buffer for the block's gradient instead; backward adds its trainable parts to their
+// own gradients (bert_backward.c).
+static zy_status stage_fused(zy_session *s, bert_session *g) {
+    const zy_model *m = zy_session_model(s);
+    const size_t C = (size_t)g->h.hidden;
+    for (int l = 0; l < g->h.n_layer; l++)
+        for (int bias = 0; bias < 2; bias++) {
+            int first = bias ? BERT_L_QB : BERT_L_QW, n = 0;
+            for (int k = 0; k < 3; k++) n += zy_model_is_trainable(m, BERT_T_LAYER(l, first + k));
+            if (n == 0 || n == 3) continue;
+            float ***stage = bias ? &g->stage_b : &g->stage_w;
+            if (!*stage && !(*stage = zy_calloc((size_t)g->h.n_layer, sizeof **stage)))
+                return zy__error(ZY_STATUS_OUT_OF_MEMORY, "bert session: out of memory");
+            if (!((*stage)[l] = zy_alloc(3 * C * (bias ? 1 : C) * sizeof(float))))
+                return zy__error(ZY_STATUS_OUT_OF_MEMORY, "bert session: out of memory");
+            if (bias) g->dw[l].self_attn.in_proj_bias = g->stage_b[l];
+            else g->dw[l].self_attn.in_proj_weight = g->stage_w[l];
         }
     return ZY_STATUS_OK;
+}
+
+// Layer l's adapters: query, key and value each on its third of the fused projection,
+// attention.output.dense, intermediate.dense, output.dense.
+static void layer_lora(const zy_session *s, int l, int C, zy_block_lora *b) {
+    memset(b, 0, sizeof *b);
+    for (int k = 0; k < 3; k++)
+        zy__lora_block_add(s, b, ZY_BLOCK_SELF_IN, BERT_T_LAYER(l, BERT_L_QW + k), k * C);
+    zy__lora_block_add(s, b, ZY_BLOCK_SELF_OUT, BERT_T_LAYER(l, BERT_L_AOW), 0);
+    zy__lora_block_add(s, b, ZY_BLOCK_FF1, BERT_T_LAYER(l, BERT_L_IW), 0);
+    zy__lora_block_add(s, b, ZY_BLOCK_FF2, BERT_T_LAYER(l, BERT_L_OW), 0);
+}
+
+// The heads' adapters (zero where a head or its adapter is absent).
+static void head_lora(const zy_session *s, bert_session *g) {
+    bert_heads_index x = zy__bert_heads_index(&g->h);
+    int idx[4] = {x.pool_w, x.tr_w, x.nsp_w, x.task_w};
+    zy_lora *out[4] = {&g->pool_lora, &g->tr_lora, &g->nsp_lora, &g->task_lora};
+    for (int k = 0; k < 4; k++)
+        if (idx[k] >= 0) zy_session_lora(s, idx[k], out[k]);
 }
 
 static void bert_session_free(zy_session *s) {
     bert_session *g = zy_session_impl(s);
     if (!g) return;
+    for (int l = 0; l < g->h.n_layer; l++) {
+        if (g->stage_w) zy_free(g->stage_w[l]);
+        if (g->stage_b) zy_free(g->stage_b[l]);
+    }
+    zy_free(g->stage_w);
+    zy_free(g->stage_b);
+    zy_free(g->lora);
     zy_free(g->acts);
     zy_free(g->w);
     zy_free(g->dw);
@@ -286,8 +330,6 @@ static void bert_session_free(zy_session *s) {
 static zy_status bert_session_init(zy_session *s, const zy_session_params *p) {
     const zy_model *m = zy_session_model(s);
     const bert_hparams *h = zy_model_impl(m);
-    zy_status st;
-    if (p->training && (st = check_fused_freezing(m, h->n_layer))) return st;
     bert_session *g = zy_calloc(1, sizeof *g);
     if (!g) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "bert session: out of memory");
     zy_session_set_impl(s, g);
@@ -301,9 +343,18 @@ static zy_status bert_session_init(zy_session *s, const zy_session_params *p) {
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "bert session: out of memory");
     for (int l = 0; l < L; l++) g->w[l] = layer_view(weight_ptr, m, l);
     g->ew = outer_view(weight_ptr, m, h);
+    zy_status st;
     if (p->training) {
         for (int l = 0; l < L; l++) g->dw[l] = layer_view(grad_ptr, s, l);
         g->edw = outer_view(grad_ptr, s, h);
+        if ((st = stage_fused(s, g))) return st;
+    }
+    if (zy_model_has_adapter(m)) {
+        g->lora_dropout = zy_model_lora_config(m)->dropout;
+        if (!(g->lora = zy_calloc((size_t)L, sizeof *g->lora)))
+            return zy__error(ZY_STATUS_OUT_OF_MEMORY, "bert session: out of memory");
+        for (int l = 0; l < L; l++) layer_lora(s, l, h->hidden, &g->lora[l]);
+        head_lora(s, g);
     }
     return ZY_STATUS_OK;
 }

@@ -14,6 +14,7 @@
 
 #include "core/internal.h"
 #include "models/bert_internal.h"
+#include "models/lora_internal.h"
 #include "nn/cross_entropy_inplace.h"
 
 // dout, inp (n) -> dinp (n) += act'(inp) · dout (hidden_act of the MLM transform).
@@ -47,10 +48,14 @@ static void mlm_backward(bert_session *g, const bert_acts *a, const float *x, fl
     act_backward(a->d1, a->d2, a->tr_u, nc, h->act);
     if (!g->mlm_compact) {
         zy_linear_backward(a->dres, dw->tr_w, dw->tr_b, a->d1, x, w->tr_w, N, C, C);
+        zy__bert_lora_backward(g, a, BERT_LORA_TR, &g->tr_lora, a->tr_t, a->dres, a->d1, C, x,
+                               N);
         return;
     }
     memset(a->d2, 0, nc * sizeof *a->d2);
     zy_linear_backward(a->d2, dw->tr_w, dw->tr_b, a->d1, a->mlm_x, w->tr_w, N, C, C);
+    zy__bert_lora_backward(g, a, BERT_LORA_TR, &g->tr_lora, a->tr_t, a->d2, a->d1, C, a->mlm_x,
+                           N);
     for (int r = 0; r < N; r++) {
         float *d = a->dres + (size_t)a->mlm_pos[r] * C;
         const float *s = a->d2 + (size_t)r * C;
@@ -66,6 +71,8 @@ static void nsp_backward(bert_session *g, const bert_acts *a, float scale) {
     zy_cross_entropy_backward(a->dnsp, a->nsp_logits, a->nsp_lse, a->labels, B, 2, -1, 0.0f,
                               scale);
     zy_linear_backward(a->dpooled, dw->nsp_w, dw->nsp_b, a->dnsp, a->pooled, w->nsp_w, B, C, 2);
+    zy__bert_lora_backward(g, a, BERT_LORA_NSP, &g->nsp_lora, a->nsp_t, a->dpooled, a->dnsp, 2,
+                           a->pooled, B);
 }
 
 // The pooler: dres[b, 0] (the [CLS] rows) += the gradient of dpooled (B, C).
@@ -76,6 +83,8 @@ static void pool_backward(bert_session *g, const bert_acts *a) {
     for (size_t i = 0; i < bc; i++) a->dpooled[i] *= 1.0f - a->pooled[i] * a->pooled[i]; // tanh
     memset(a->dcls, 0, bc * sizeof *a->dcls);
     zy_linear_backward(a->dcls, dw->pool_w, dw->pool_b, a->dpooled, a->cls, w->pool_w, B, C, C);
+    zy__bert_lora_backward(g, a, BERT_LORA_POOL, &g->pool_lora, a->pool_t, a->dcls, a->dpooled,
+                           C, a->cls, B);
     for (int r = 0; r < B; r++) {
         float *d = a->dres + (size_t)r * T * C;
         const float *s = a->dcls + (size_t)r * C;
@@ -105,6 +114,28 @@ static void embed_backward(const bert_session *g, const bert_acts *a) {
     for (int r = 0; r < N; r++) // padding_idx: no gradient through the pad id's lookups
         if (a->tokens[r] == h->pad_token_id) memset(demb + (size_t)r * C, 0, C * sizeof *demb);
     zy_embedding_backward(dw->word, NULL, demb, a->tokens, B, T, C);
+}
+
+// Layer l's staged q|k|v gradients (bert.c stage_fused): zeroed before its backward, then
+// each trainable part added to its own gradient.
+static void stage_begin(bert_session *g, int l) {
+    size_t C = (size_t)g->h.hidden;
+    if (g->stage_w && g->stage_w[l]) memset(g->stage_w[l], 0, 3 * C * C * sizeof(float));
+    if (g->stage_b && g->stage_b[l]) memset(g->stage_b[l], 0, 3 * C * sizeof(float));
+}
+
+static void stage_end(zy_session *s, const bert_session *g, int l) {
+    size_t C = (size_t)g->h.hidden;
+    for (int bias = 0; bias < 2; bias++) {
+        const float *st = bias ? (g->stage_b ? g->stage_b[l] : NULL)
+                               : (g->stage_w ? g->stage_w[l] : NULL);
+        size_t n = bias ? C : C * C;
+        const int first = bias ? BERT_L_QB : BERT_L_QW;
+        for (int k = 0; st && k < 3; k++) {
+            float *d = zy_session_tensor_grad(s, BERT_T_LAYER(l, first + k));
+            for (size_t i = 0; d && i < n; i++) d[i] += st[k * n + i];
+        }
+    }
 }
 
 // Frozen tensors have NULL gradient views: their weight gradients are skipped (the ops
@@ -138,21 +169,28 @@ zy_status zy__bert_backward(zy_session *s, float loss_scale) {
     if (nsp || (task && h->arch == BERT_SEQ_CLS)) pool_backward(g, &a);
 
     // Each layer turns dres from the gradient of its output into that of its input, down
-    // to the lowest layer with a trainable tensor (all of them when the embeddings train):
-    // a frozen body with trainable heads costs no backward through the layers.
+    // to the lowest layer with a trainable tensor or adapter (all of them when the
+    // embeddings train): a frozen body with trainable heads costs no backward through the
+    // layers, LoRA on a frozen body none below the lowest adapted layer, which forms no
+    // input gradient.
     const bert_weights *dw = &g->edw;
     bool emb = dw->word || dw->pos || dw->type || dw->elnw || dw->elnb;
     int stop = emb ? 0 : L;
-    for (int l = 0; l < L && stop == L; l++)
+    for (int l = 0; l < L && stop == L; l++) {
         for (int k = 0; k < BERT_TENSORS_PER_LAYER && stop == L; k++)
             if (zy_session_tensor_grad(s, BERT_T_LAYER(l, k))) stop = l;
+        if (zy__lora_block_trains(g->lora ? &g->lora[l] : NULL)) stop = l;
+    }
     const int *lengths = g->has_lengths ? a.lengths : NULL;
     for (int l = L - 1; l >= stop; l--) {
         zy_block_config bc = zy__bert_block_config(g, B, T, l, lengths);
-        zy_status st = zy_block_backward(a.dres, NULL, &g->dw[l], a.scratch, a.scratch_floats,
-                                         a.dres, a.blocks + (size_t)l * a.block_acts,
+        stage_begin(g, l);
+        zy_status st = zy_block_backward(l > stop || emb ? a.dres : NULL, NULL, &g->dw[l],
+                                         a.scratch, a.scratch_floats, a.dres,
+                                         a.blocks + (size_t)l * a.block_acts,
                                          a.res + (size_t)l * a.res_stride, NULL, &g->w[l], &bc);
         if (st) return st;
+        stage_end(s, g, l);
     }
     if (emb) embed_backward(g, &a);
     return ZY_STATUS_OK;

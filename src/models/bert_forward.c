@@ -46,7 +46,27 @@ zy_block_config zy__bert_block_config(const bert_session *g, int B, int T, int l
     c.seed = zy__bert_site_seed(g, 1 + l);
     c.self_attn.key_lengths = lengths;
     c.need_weights = g->keep_attention;
+    c.lora = g->lora ? &g->lora[l] : NULL;
+    c.dropout.lora = g->p_lora;
     return c;
+}
+
+// The heads' adapters run with their own dropout streams (sites 2 + L + k).
+static uint64_t lora_seed(const bert_session *g, int k) {
+    return zy__bert_site_seed(g, 2 + g->h.n_layer + k);
+}
+
+void zy__bert_lora_forward(const bert_session *g, const bert_acts *a, int k, const zy_lora *l,
+                           float *t, float *y, int ldy, const float *x, int R) {
+    if (l->A) zy_lora_forward(y, ldy, t, a->lora_scratch, x, R, l, g->p_lora, lora_seed(g, k), 0);
+}
+
+void zy__bert_lora_backward(const bert_session *g, const bert_acts *a, int k,
+                            const zy_lora *l, const float *t, float *dx, const float *dy,
+                            int ldy, const float *x, int R) {
+    if (l->A)
+        zy_lora_backward(dx, a->lora_scratch, dy, ldy, t, x, R, l, g->p_lora, lora_seed(g, k),
+                         0);
 }
 
 // Carves the block for (B, T); with base NULL only counts (returns the total through
@@ -61,7 +81,14 @@ static bert_acts carve(const bert_session *g, float *base, int B, int T, size_t 
     bert_session sizing = *g;
     sizing.p_hidden = h->hidden_dropout;
     sizing.p_attn = h->attn_dropout;
-    zy_block_config bc = zy__bert_block_config(&sizing, B, T, 0, NULL);
+    sizing.p_lora = g->lora_dropout;
+    // The layers' shares: the largest layer's (layers differ only by their adapters).
+    size_t block_acts = 0, block_scratch = 0;
+    for (int l = 0; l < L; l++) {
+        zy_block_config bl = zy__bert_block_config(&sizing, B, T, l, NULL);
+        block_acts = ZY_MAX(block_acts, zy_block_acts_floats(&bl));
+        block_scratch = ZY_MAX(block_scratch, zy_block_scratch_floats(&bl));
+    }
     size_t nc = round16(N * C), n1 = round16(N), b1 = round16((size_t)B);
     size_t bc_ = round16((size_t)B * C);
     size_t off = 0;
@@ -72,7 +99,7 @@ static bert_acts carve(const bert_session *g, float *base, int B, int T, size_t 
     a.emb = TAKE(nc);
     a.emb_mean = TAKE(n1);
     a.emb_rstd = TAKE(n1);
-    a.block_acts = round16(zy_block_acts_floats(&bc));
+    a.block_acts = round16(block_acts);
     a.blocks = TAKE((size_t)L * a.block_acts);
     a.tokens = (int *)TAKE(n1);
     a.types = (int *)TAKE(n1);
@@ -124,10 +151,23 @@ static bert_acts carve(const bert_session *g, float *base, int B, int T, size_t 
             a.qa_lse = TAKE(round16(2 * (size_t)B));
         }
     }
+    // the heads' adapters: products and one scratch for the largest
+    const zy_lora *hl[4] = {&g->pool_lora, &g->tr_lora, &g->nsp_lora, &g->task_lora};
+    float **ht[4] = {&a.pool_t, &a.tr_t, &a.nsp_t, &a.task_t};
+    size_t ls = 0;
+    for (int k = 0; k < 4; k++) {
+        if (!hl[k]->A) continue;
+        bool per_row = k == BERT_LORA_POOL || k == BERT_LORA_NSP ||
+                       (k == BERT_LORA_TASK && h->arch == BERT_SEQ_CLS);
+        int R = per_row ? B : (int)N;
+        *ht[k] = TAKE(round16((size_t)R * hl[k]->r));
+        ls = ZY_MAX(ls, zy_lora_backward_floats(R, hl[k], g->lora_dropout));
+    }
+    a.lora_scratch = ls ? TAKE(ls) : NULL;
     a.dres = TAKE(nc);
     a.d1 = TAKE(nc);
     a.d2 = TAKE(nc);
-    a.scratch_floats = round16(zy_block_scratch_floats(&bc));
+    a.scratch_floats = round16(block_scratch);
     a.scratch = TAKE(a.scratch_floats);
 #undef TAKE
     if (total) *total = off;
@@ -248,8 +288,13 @@ static void pool(const bert_session *g, const bert_acts *a, const float *x, int 
     for (int r = 0; r < B; r++)
         memcpy(a->cls + (size_t)r * C, x + (size_t)r * T * C, (size_t)C * sizeof *x);
     zy_linear_forward(a->pooled, a->cls, w->pool_w, w->pool_b, B, C, C);
+    zy__bert_lora_forward(g, a, BERT_LORA_POOL, &g->pool_lora, a->pool_t, a->pooled, C, a->cls,
+                          B);
     for (size_t i = 0; i < (size_t)B * C; i++) a->pooled[i] = tanhf(a->pooled[i]);
-    if (g->h.has_nsp) zy_linear_forward(a->nsp_logits, a->pooled, w->nsp_w, w->nsp_b, B, C, 2);
+    if (!g->h.has_nsp) return;
+    zy_linear_forward(a->nsp_logits, a->pooled, w->nsp_w, w->nsp_b, B, C, 2);
+    zy__bert_lora_forward(g, a, BERT_LORA_NSP, &g->nsp_lora, a->nsp_t, a->nsp_logits, 2,
+                          a->pooled, B);
 }
 
 // The MLM head over the rows x (N, C) (every position, or the gathered scored ones):
@@ -259,6 +304,7 @@ static void mlm_head(const bert_session *g, const bert_acts *a, const float *x, 
     const bert_weights *w = &g->ew;
     int C = h->hidden;
     zy_linear_forward(a->tr_u, x, w->tr_w, w->tr_b, N, C, C);
+    zy__bert_lora_forward(g, a, BERT_LORA_TR, &g->tr_lora, a->tr_t, a->tr_u, C, x, N);
     act_forward(a->tr_a, a->tr_u, (size_t)N * C, h->act);
     zy_layernorm_forward(a->tr_h, a->tr_mean, a->tr_rstd, a->tr_a, w->tr_lnw, w->tr_lnb, N, C,
                          h->eps);
@@ -311,6 +357,7 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
     g->p_hidden = training ? h->hidden_dropout : 0.0f;
     g->p_attn = training ? h->attn_dropout : 0.0f;
     g->p_cls = training ? h->cls_dropout : 0.0f;
+    g->p_lora = training ? g->lora_dropout : 0.0f;
     g->B = B;
     g->T = T;
     g->has_lengths = batch->lengths != NULL;

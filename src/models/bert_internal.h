@@ -122,6 +122,15 @@ typedef struct bert_session {
                                // positions only when the batch has targets
     zy_block_params *w, *dw;   // (L) weight and gradient views (dw NULL when not training)
     bert_weights ew, edw;      // the same for the tensors outside layers
+    // A layer whose query, key and value weights (or biases) are partly frozen (LoRA's
+    // lora_only biases on query and value): the block's one (3C, C) (or (3C)) gradient
+    // goes to a staging buffer, its trainable parts then added to their own gradients.
+    float **stage_w, **stage_b; // (L) each, NULL entries where not needed (or NULL)
+    // LoRA (lora.h): each layer's adapters (NULL without an adapter), the heads' (A NULL
+    // without), the adapters' dropout (the model's, and in force)
+    zy_block_lora *lora;
+    zy_lora pool_lora, tr_lora, nsp_lora, task_lora;
+    float lora_dropout, p_lora;
 
     float *acts;               // the activation block for cap_B x cap_T (zy__bert_acts)
     int cap_B, cap_T;
@@ -159,7 +168,9 @@ typedef struct bert_session {
 zy_block_config zy__bert_block_config(const bert_session *g, int B, int T, int l,
                                       const int *lengths);
 
-// Seed of dropout site `site` (0 the embeddings, 1 + l layer l).
+// Seed of dropout site `site` (0 the embeddings, 1 + l layer l, 1 + L the classifier's
+// dropout, 2 + L + k the heads' LoRA adapters: k = BERT_LORA_*).
+enum { BERT_LORA_POOL = 0, BERT_LORA_TR = 1, BERT_LORA_NSP = 2, BERT_LORA_TASK = 3 };
 uint64_t zy__bert_site_seed(const bert_session *g, int site);
 
 // The activation block carved for a (B, T) batch (sizes grow with B and T, so the block
@@ -202,12 +213,23 @@ typedef struct bert_acts {
     float *qa_lse;             // (2, B)
     float *tok_lse;            // (N)
     float *seq_buf;            // zy__seqcls_floats(B, K)
+    // LoRA on the heads' linear layers: each adapter's (rows, r) product (NULL without),
+    // and their forward and backward scratch
+    float *pool_t, *tr_t, *nsp_t, *task_t, *lora_scratch;
     float *scratch;            // the blocks' scratch
     size_t scratch_floats;
 } bert_acts;
 
 size_t zy__bert_acts_floats(const bert_session *g, int B, int T);
 bert_acts zy__bert_acts(const bert_session *g);
+
+// The adapter of head linear layer k (BERT_LORA_*), if any, on x (R, in): y (R, ·) of
+// stride ldy +=, its product saved in t; and backward: dx (R, in) += (NULL: skipped).
+void zy__bert_lora_forward(const bert_session *g, const bert_acts *a, int k, const zy_lora *l,
+                           float *t, float *y, int ldy, const float *x, int R);
+void zy__bert_lora_backward(const bert_session *g, const bert_acts *a, int k,
+                            const zy_lora *l, const float *t, float *dx, const float *dy,
+                            int ldy, const float *x, int R);
 
 // The model operations (bert_forward.c, bert_backward.c).
 zy_status zy__bert_prepare(zy_session *s, int batch, int seq, int seq_dec);

@@ -93,6 +93,8 @@ static zy_status qa_forward(bert_session *g, const bert_acts *a, const float *x,
     int B = g->B, T = g->T, C = g->h.hidden, N = B * T;
     size_t bt = (size_t)B * T;
     zy_linear_forward(a->task_logits, x, w->task_w, w->task_b, N, C, 2);
+    zy__bert_lora_forward(g, a, BERT_LORA_TASK, &g->task_lora, a->task_t, a->task_logits, 2, x,
+                          N);
     float *start = a->qa_logits, *end = a->qa_logits + bt;
     for (int r = 0; r < B; r++)
         for (int t = 0; t < T; t++) {
@@ -144,6 +146,8 @@ zy_status zy__bert_task_forward(bert_session *g, const bert_acts *a, const float
     if (g->p_cls > 0) zy_dropout_forward(a->task_x, in, n, g->p_cls, task_seed(g), 0);
     else memcpy(a->task_x, in, n * sizeof *in);
     zy_linear_forward(a->task_logits, a->task_x, w->task_w, w->task_b, R, C, K);
+    zy__bert_lora_forward(g, a, BERT_LORA_TASK, &g->task_lora, a->task_t, a->task_logits, K,
+                          a->task_x, R);
     g->task_logits_ok = true;
     zy_status st;
     if (seq) {
@@ -179,8 +183,10 @@ void zy__bert_task_backward(bert_session *g, const bert_acts *a, float scale) {
             a->dtask[2 * i] = dstart[i];
             a->dtask[2 * i + 1] = dend[i];
         }
-        zy_linear_backward(a->dres, dw->task_w, dw->task_b, a->dtask, a->res +
-                           (size_t)h->n_layer * a->res_stride, w->task_w, N, C, 2);
+        const float *x = a->res + (size_t)h->n_layer * a->res_stride;
+        zy_linear_backward(a->dres, dw->task_w, dw->task_b, a->dtask, x, w->task_w, N, C, 2);
+        zy__bert_lora_backward(g, a, BERT_LORA_TASK, &g->task_lora, a->task_t, a->dres, a->dtask,
+                               2, x, N);
         return;
     }
     bool seq = h->arch == BERT_SEQ_CLS;
@@ -191,6 +197,8 @@ void zy__bert_task_backward(bert_session *g, const bert_acts *a, float scale) {
     else zy__ce_backward(&g->tok, a->dtask, a->task_logits, scale);
     memset(a->d1, 0, rc * sizeof *a->d1);
     zy_linear_backward(a->d1, dw->task_w, dw->task_b, a->dtask, a->task_x, w->task_w, R, C, K);
+    zy__bert_lora_backward(g, a, BERT_LORA_TASK, &g->task_lora, a->task_t, a->d1, a->dtask, K,
+                           a->task_x, R);
     // Through the dropout (p = 0 passes the gradient through) into the pooled output
     // (sequence: the pooler's backward follows) or the hidden states.
     zy_dropout_backward(seq ? a->dpooled : a->dres, a->d1, rc, g->p_cls, task_seed(g), 0);

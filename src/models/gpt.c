@@ -15,7 +15,9 @@
 //   bias, a head tensor (optional: a pretrained LM gets a new one), and no lm_head (a
 //   file's lm_head.weight is skipped and listed by zy_model_unused_tensors).
 // (ᵀ: HF's Conv1D stores (in, out); kept (out, in) for the GEMMs.) Names may lack the
-// "transformer." prefix (GPT2Model checkpoints such as the hub's gpt2).
+// "transformer." prefix (GPT2Model checkpoints such as the hub's gpt2). The four Conv1D
+// weights of each block and score.weight are the linear layers LoRA may adapt (lora.h):
+// the blocks' through the shared block (zy_block_config.lora), score's in gpt_task.c.
 // Initialisation (GPT-2's): weights N(0, 0.02), residual projections (attn.c_proj,
 // mlp.c_proj) N(0, 0.02/√(2L)), biases 0, layernorm gains 1.
 #include <math.h>
@@ -24,6 +26,7 @@
 
 #include "core/internal.h"
 #include "models/gpt_internal.h"
+#include "models/lora_internal.h"
 #include "models/outputs.h"
 
 typedef struct block_spec {
@@ -57,7 +60,7 @@ static zy_status add(zy_tensor_table *t, const char *name, int64_t rows, int64_t
                      bool conv1d, zy_init init, float std, const char *dims) {
     zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
                        .transposed = conv1d, .decay = conv1d, .init = init, .init_std = std,
-                       .dims = dims};
+                       .dims = dims, .linear = conv1d};
     return zy_tensor_table_add(t, &d, NULL);
 }
 
@@ -87,7 +90,8 @@ static zy_status declare_tensors(zy_tensor_table *t, const gpt_hparams *h) {
     if (h->seq_cls) { // HF's Linear init: N(0, initializer_range = 0.02)
         zy_tensor_def d = {.name = "score.weight", .ndim = 2, .shape = {h->labels.n, C},
                            .decay = true, .optional = true, .init = ZY_INIT_NORMAL,
-                           .init_std = 0.02f, .dims = "num_labels, n_embd", .head = true};
+                           .init_std = 0.02f, .dims = "num_labels, n_embd", .head = true,
+                           .linear = true};
         return zy_tensor_table_add(t, &d, NULL);
     }
     return zy_tensor_table_tie(t, "lm_head.weight", GPT_T_WTE);
@@ -179,7 +183,17 @@ static void gpt_session_free(zy_session *s) {
     zy_free(g->acts);
     zy_free(g->w);
     zy_free(g->dw);
+    zy_free(g->lora);
     zy_free(g);
+}
+
+// Block l's adapters: c_attn on the whole fused q|k|v projection, attn.c_proj, c_fc,
+// mlp.c_proj.
+static void layer_lora(const zy_session *s, int l, zy_block_lora *b) {
+    static const int k[4] = {2, 4, 8, 10}; // the Conv1D weights in BLOCK[]
+    static const int j[4] = {ZY_BLOCK_SELF_IN, ZY_BLOCK_SELF_OUT, ZY_BLOCK_FF1, ZY_BLOCK_FF2};
+    memset(b, 0, sizeof *b);
+    for (int i = 0; i < 4; i++) zy__lora_block_add(s, b, j[i], GPT_T_LAYER(l, k[i]), 0);
 }
 
 static zy_status gpt_session_init(zy_session *s, const zy_session_params *p) {
@@ -200,6 +214,13 @@ static zy_status gpt_session_init(zy_session *s, const zy_session_params *p) {
     if (p->training) {
         for (int l = 0; l < L; l++) g->dw[l] = layer_view(grad_ptr, s, l);
         g->edw = outer_view(grad_ptr, s, L, g->h.seq_cls);
+    }
+    if (zy_model_has_adapter(m)) {
+        g->lora_dropout = zy_model_lora_config(m)->dropout;
+        if (!(g->lora = zy_calloc((size_t)L, sizeof *g->lora)))
+            return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt session: out of memory");
+        for (int l = 0; l < L; l++) layer_lora(s, l, &g->lora[l]);
+        if (g->h.seq_cls) zy_session_lora(s, GPT_T_SCORE(L), &g->score_lora);
     }
     return ZY_STATUS_OK;
 }

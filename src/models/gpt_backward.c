@@ -12,6 +12,7 @@
 
 #include "core/internal.h"
 #include "models/gpt_internal.h"
+#include "models/lora_internal.h"
 #include "nn/cross_entropy_inplace.h"
 
 // The gradient entering a dropout site: dout itself when dropout is off, otherwise
@@ -58,16 +59,25 @@ zy_status zy__gpt_backward(zy_session *s, float loss_scale) {
     zy_layernorm_backward(a.dres, dw->lnfw, dw->lnfb, a.dln, a.res + (size_t)L * stride, w->lnfw,
                           a.lnf_mean, a.lnf_rstd, N, C);
 
-    // Each block turns dres from the gradient of its output into that of its input.
-    for (int l = L - 1; l >= 0; l--) {
+    // Each block turns dres from the gradient of its output into that of its input, down
+    // to the lowest block with a trainable tensor or adapter (all of them when the
+    // embeddings train): with a frozen base only the adapted blocks run backward, and the
+    // lowest forms no input gradient.
+    bool emb = dw->wte || dw->wpe;
+    int stop = emb ? 0 : L;
+    for (int l = 0; l < L && stop == L; l++)
+        if (zy__block_params_any(&g->dw[l]) || zy__lora_block_trains(g->lora ? &g->lora[l] : NULL))
+            stop = l;
+    for (int l = L - 1; l >= stop; l--) {
         zy_block_config bc = zy__gpt_block_config(g, B, T, l);
-        zy_status st = zy_block_backward(a.dres, NULL, &g->dw[l], a.scratch, a.scratch_floats,
+        float *dx = l > stop || emb ? a.dres : NULL;
+        zy_status st = zy_block_backward(dx, NULL, &g->dw[l], a.scratch, a.scratch_floats,
                                          a.dres, a.blocks + (size_t)l * a.block_acts,
                                          a.res + (size_t)l * stride, NULL, &g->w[l], &bc);
         if (st) return st;
     }
 
-    if (!dw->wte && !dw->wpe) return ZY_STATUS_OK;
+    if (!emb) return ZY_STATUS_OK;
     const float *demb = through_dropout(a.dln, a.dres, nc, g->p, zy__gpt_site_seed(g, 0));
     zy_embedding_backward(dw->wte, dw->wpe, demb, a.tokens, B, T, C);
     return ZY_STATUS_OK;

@@ -40,15 +40,18 @@ static zy_block_config dec_config(const gpt_session *g, int B, int T, int l) {
 }
 
 static dec_bufs dec_carve(const gpt_session *g, float *base, size_t *total) {
-    size_t R = (size_t)dec_rows(g), C = (size_t)g->h.n_embd, off = 0;
-    zy_block_config bc = dec_config(g, 1, 1, 0);
+    size_t R = (size_t)dec_rows(g), C = (size_t)g->h.n_embd, off = 0, scratch = 0;
+    for (int l = 0; l < g->h.n_layer; l++) { // the largest block's (their adapters differ)
+        zy_block_config bc = dec_config(g, 1, 1, l);
+        scratch = ZY_MAX(scratch, zy_block_decode_scratch_floats(&bc, g->cache, NULL, (int)R));
+    }
 #define TAKE(n) (base ? base + (off += (n), off - (n)) : (off += (n), NULL))
     dec_bufs d;
     d.x = TAKE(R * C);
     d.h = TAKE(R * C);
     d.mean = TAKE(R);
     d.rstd = TAKE(R);
-    d.scratch_floats = zy_block_decode_scratch_floats(&bc, g->cache, NULL, (int)R);
+    d.scratch_floats = scratch;
     d.scratch = TAKE(d.scratch_floats);
 #undef TAKE
     if (total) *total = off;

@@ -34,6 +34,8 @@ zy_block_config zy__gpt_block_config(const gpt_session *g, int B, int T, int l) 
     c.dropout = (zy_block_dropout){.attn = g->p, .attn_out = g->p, .ff_out = g->p};
     c.seed = zy__gpt_site_seed(g, 1 + l);
     c.need_weights = g->keep_attention;
+    c.lora = g->lora ? &g->lora[l] : NULL;
+    c.dropout.lora = g->p_lora;
     return c;
 }
 
@@ -47,13 +49,20 @@ static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *t
     int L = g->h.n_layer;
     gpt_session sizing = *g;
     sizing.p = g->h.dropout;
-    zy_block_config bc = zy__gpt_block_config(&sizing, B, T, 0);
+    sizing.p_lora = g->lora_dropout;
+    // The blocks' shares: the largest block's (blocks differ only by their adapters).
+    size_t block_acts = 0, block_scratch = 0;
+    for (int l = 0; l < L; l++) {
+        zy_block_config bl = zy__gpt_block_config(&sizing, B, T, l);
+        block_acts = ZY_MAX(block_acts, zy_block_acts_floats(&bl));
+        block_scratch = ZY_MAX(block_scratch, zy_block_scratch_floats(&bl));
+    }
     size_t nc = round16(N * C), n1 = round16(N);
     size_t off = 0;
 #define TAKE(n) (base ? base + (off += (n), off - (n)) : (off += (n), NULL))
     gpt_acts a;
     a.res = TAKE((size_t)(L + 1) * nc);
-    a.block_acts = round16(zy_block_acts_floats(&bc));
+    a.block_acts = round16(block_acts);
     a.blocks = TAKE((size_t)L * a.block_acts);
     a.lnf = TAKE(nc);
     a.lnf_mean = TAKE(n1);
@@ -65,11 +74,11 @@ static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *t
     a.targets = (int *)TAKE(n1);
     a.dres = TAKE(nc);
     a.dln = TAKE(nc);
-    a.scratch_floats = round16(zy_block_scratch_floats(&bc));
+    a.scratch_floats = round16(block_scratch);
     a.scratch = TAKE(a.scratch_floats);
     a.ce_rows = cls ? NULL : TAKE(zy__cross_entropy_inplace_floats((int)V));
     a.last = NULL;
-    a.cls_x = a.dcls_x = a.cls_logits = a.dcls = a.cls_buf = NULL;
+    a.cls_x = a.dcls_x = a.cls_logits = a.dcls = a.cls_buf = a.score_t = a.lora_scratch = NULL;
     if (cls) {
         size_t K = (size_t)g->h.labels.n, rows = round16((size_t)B * C);
         a.last = (int *)TAKE(round16((size_t)B));
@@ -78,6 +87,10 @@ static gpt_acts carve(const gpt_session *g, float *base, int B, int T, size_t *t
         a.cls_logits = TAKE(round16((size_t)B * K));
         a.dcls = TAKE(round16((size_t)B * K));
         a.cls_buf = TAKE(zy__seqcls_floats(B, (int)K));
+        if (g->score_lora.A) {
+            a.score_t = TAKE(round16((size_t)B * g->score_lora.r));
+            a.lora_scratch = TAKE(zy_lora_backward_floats(B, &g->score_lora, g->lora_dropout));
+        }
     }
 #undef TAKE
     if (total) *total = off;
@@ -155,6 +168,7 @@ zy_status zy__gpt_forward(zy_session *s, const zy_batch *batch, float *loss, dou
     // The masks of this forward, kept for its backward whatever the session does between.
     g->seed = zy_session_seed(s);
     g->p = zy_session_training(s) ? c->dropout : 0.0f;
+    g->p_lora = zy_session_training(s) ? g->lora_dropout : 0.0f;
     gpt_acts a = zy__gpt_acts(g);
     const gpt_weights *w = &g->ew;
     size_t nc = (size_t)N * C, stride = ((size_t)g->cap_B * g->cap_T * C + 15) & ~(size_t)15;

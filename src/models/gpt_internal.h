@@ -63,6 +63,11 @@ typedef struct gpt_session {
     gpt_weights ew, edw;    // the same for the tensors outside blocks
     bool keep_attention;    // zy_session_params.attention_weights: the blocks run the plain
                             // attention core and keep the weights (B, H, T, T) per layer
+    // LoRA (lora.h): each block's adapters (NULL without an adapter), score's (A NULL
+    // without), the adapters' dropout in training mode
+    zy_block_lora *lora;
+    zy_lora score_lora;
+    float lora_dropout;
 
     float *acts;            // the activation block for cap_B x cap_T (zy__gpt_acts)
     int cap_B, cap_T;
@@ -75,6 +80,7 @@ typedef struct gpt_session {
                             // leaves them), and the sequence classifier's logits
     int n_valid;
     float p;                // dropout probability in force (0 in evaluation mode)
+    float p_lora;           // the adapters' dropout in force
     uint64_t seed;
     zy__seqcls cls;         // GPT2ForSequenceClassification: the last forward's loss
 
@@ -92,8 +98,8 @@ typedef struct gpt_session {
 // on the plain core, weights kept, when the session keeps them.
 zy_block_config zy__gpt_block_config(const gpt_session *g, int B, int T, int l);
 
-// Seed of dropout site `site` (0 the embedding, 1 + l block l's streams): distinct
-// streams from the one step seed.
+// Seed of dropout site `site` (0 the embedding, 1 + l block l's streams, 1 + L score's
+// adapter): distinct streams from the one step seed.
 uint64_t zy__gpt_site_seed(const gpt_session *g, int site);
 
 // The activation block carved for a (B, T) batch. Sizes grow with B and T, so the block
@@ -119,6 +125,8 @@ typedef struct gpt_acts {
     float *cls_x, *dcls_x;  // (B, C) ln_f's output there, and its gradient
     float *cls_logits, *dcls; // (B, K) score's output, and its gradient
     float *cls_buf;         // zy__seqcls_floats(B, K)
+    float *score_t;         // (B, r) score's adapter product (with an adapter on score)
+    float *lora_scratch;    // its forward and backward scratch
 } gpt_acts;
 
 size_t zy__gpt_acts_floats(const gpt_session *g, int B, int T);

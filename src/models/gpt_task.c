@@ -2,6 +2,7 @@
 // (gpt_forward.c runs it and ln_f, then calls here):
 //   logits (B, K) = score(ln_f(x)[b, last_b]),  score: nn.Linear(C, K, bias=False)
 // with the three problem types of task_head.c (shared with BERT's sequence classifier).
+// A LoRA adapter on score adds its product to the logits (lora.h).
 //
 // The last token: last_b = lengths[b] - 1 (every row is T long without lengths). Hugging
 // Face finds it from pad_token_id instead (the position before the first pad token, T - 1
@@ -50,6 +51,9 @@ zy_status zy__gpt_task_forward(gpt_session *g, const gpt_acts *a, const zy_batch
                (size_t)C * sizeof *a->cls_x);
     }
     zy_linear_forward(a->cls_logits, a->cls_x, g->ew.score, NULL, B, C, K);
+    if (g->score_lora.A)
+        zy_lora_forward(a->cls_logits, K, a->score_t, a->lora_scratch, a->cls_x, B,
+                        &g->score_lora, g->p_lora, zy__gpt_site_seed(g, 1 + g->h.n_layer), 0);
     zy__seqcls_carve(&g->cls, a->cls_buf, g->cap_B, K);
     zy_status st = zy__seqcls_forward(&g->cls, problem, a->cls_logits, b);
     if (st) return st;
@@ -65,6 +69,9 @@ void zy__gpt_task_backward(gpt_session *g, const gpt_acts *a, float scale) {
     zy__seqcls_backward(&g->cls, a->dcls, a->cls_logits, scale);
     memset(a->dcls_x, 0, bc * sizeof *a->dcls_x);
     zy_linear_backward(a->dcls_x, g->edw.score, NULL, a->dcls, a->cls_x, g->ew.score, B, C, K);
+    if (g->score_lora.A)
+        zy_lora_backward(a->dcls_x, a->lora_scratch, a->dcls, K, a->score_t, a->cls_x, B,
+                         &g->score_lora, g->p_lora, zy__gpt_site_seed(g, 1 + g->h.n_layer), 0);
     memset(a->dln, 0, (size_t)B * T * C * sizeof *a->dln);
     for (int r = 0; r < B; r++)
         memcpy(a->dln + ((size_t)r * T + a->last[r]) * C, a->dcls_x + (size_t)r * C,

@@ -1,13 +1,17 @@
 // The generic model object (model.h): creation from a config through the registry, the
 // flat parameter array laid out by the implementation's tensor table, model directories
 // (config.json + model.safetensors, both driven by the table), size and finiteness checks,
-// freezing. Not here:
-// sessions (session.c), any architecture (gpt*.c).
+// freezing. A LoRA adapter (lora*.c) attaches between declaring the table and allocating
+// the parameters; an adapter directory (adapter_config.json) loads as base + adapter.
+// Not here: sessions (session.c), any architecture (gpt*.c).
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/internal.h"
+#include "models/lora_internal.h"
 #include "models/model_internal.h"
 
 void zy_model_free(zy_model *m) {
@@ -19,6 +23,7 @@ void zy_model_free(zy_model *m) {
     zy_free(m->missing);
     zy_free(m->ptrs);
     zy_free(m->unused);
+    zy__lora_free(m->lora);
     zy_free(m);
 }
 
@@ -112,46 +117,57 @@ static zy_status join(char *buf, size_t cap, const char *dir, const char *name) 
 
 // Says what a load read and what it did not: a WARN per table entry the file lacked
 // (initialised), one INFO line for the file's tensors the table does not read.
-static void report_load(const zy_model *m, const char *path) {
+void zy__model_report_load(const zy_model *m, const char *dir) {
     for (int i = 0; i < zy_tensor_table_count(m->table); i++)
         if (m->missing[i])
-            zy__log(ZY_LOG_WARN, "%s: tensor '%s' is not in the file: initialised", path,
-                    zy_tensor_table_at(m->table, i)->name);
+            zy__log(ZY_LOG_WARN, "%s/model.safetensors: tensor '%s' is not in the file: "
+                    "initialised", dir, zy_tensor_table_at(m->table, i)->name);
     if (m->n_unused)
-        zy__log(ZY_LOG_INFO, "%s: %d tensor%s of the file not used by %s (first: '%s')",
-                path, m->n_unused, m->n_unused == 1 ? "" : "s",
+        zy__log(ZY_LOG_INFO, "%s/model.safetensors: %d tensor%s of the file not used by %s "
+                "(first: '%s')", dir, m->n_unused, m->n_unused == 1 ? "" : "s",
                 m->info.architecture ? m->info.architecture : m->ops->model_type,
                 m->unused[0]);
 }
 
-// dir/model.safetensors read through the table cfg declares (see zy_model_load).
-static zy_status load(zy_model **out, const char *dir, const zy_config *cfg) {
+// dir/model.safetensors read through the table cfg declares (see zy_model_load), with a
+// new adapter lc on it (NULL: none), its weights read from adapter (NULL: none).
+zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
+                         const zy_lora_config *lc, const char *adapter) {
+    *out = NULL;
     char path[4096];
     zy_model *m;
     zy_status st = declare(&m, cfg);
-    // The file must match the table, and the table fit in memory, before the parameters
+    if (st) return st;
+    // The files must match the table, and the table fit in memory, before the parameters
     // are allocated: a config.json that disagrees with its weights costs nothing.
-    if (!st && ((st = join(path, sizeof path, dir, "model.safetensors")) ||
-                (st = zy_tensor_table_check(m->table, path)) ||
-                (st = check_size(m, zy_config_name(cfg))) || (st = allocate(m)) ||
-                (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing)) ||
-                (st = zy_tensor_table_unused(m->table, path, &m->unused, &m->n_unused)))) {
+    if ((lc && (st = zy__lora_attach(m, lc, dir))) ||
+        (st = join(path, sizeof path, dir, "model.safetensors")) ||
+        (st = zy_tensor_table_check(m->table, path)) ||
+        (adapter && (st = zy__lora_check_weights(m, adapter))) ||
+        (st = check_size(m, zy_config_name(cfg))) || (st = allocate(m)) ||
+        (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing)) ||
+        (st = zy_tensor_table_unused(m->table, path, &m->unused, &m->n_unused))) {
         zy_model_free(m);
         return st;
     }
-    if (st) return st;
-    report_load(m, path);
+    if (lc) zy__lora_init(m);
+    if (adapter && (st = zy__lora_read_weights(m, adapter))) {
+        zy_model_free(m);
+        return st;
+    }
     *out = m;
     return ZY_STATUS_OK;
 }
 
 zy_status zy_model_load(zy_model **out, const char *dir) {
     *out = NULL;
+    if (zy__lora_is_adapter_dir(dir)) return zy__lora_load(out, NULL, dir, NULL);
     char path[4096];
     zy_config *cfg;
     zy_status st = join(path, sizeof path, dir, "config.json");
     if (st || (st = zy_config_load(&cfg, path))) return st;
-    st = load(out, dir, cfg);
+    st = zy__model_load(out, dir, cfg, NULL, NULL);
+    if (!st) zy__model_report_load(*out, dir);
     zy_config_free(cfg);
     return st;
 }
@@ -161,7 +177,10 @@ zy_status zy_model_load_with_config(zy_model **out, const char *dir,
     *out = NULL;
     if (!config)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "load %s: no config given", dir);
-    return load(out, dir, config);
+    if (zy__lora_is_adapter_dir(dir)) return zy__lora_load(out, NULL, dir, config);
+    zy_status st = zy__model_load(out, dir, config, NULL, NULL);
+    if (!st) zy__model_report_load(*out, dir);
+    return st;
 }
 
 int zy_model_unused_tensors(const zy_model *m, const char **names, int max) {
@@ -187,7 +206,19 @@ zy_status zy_model_get_config(const zy_model *m, zy_config **out) {
     return st;
 }
 
+static const char *const PLAIN_FILES[] = {"config.json", "model.safetensors"};
+static const char *const ADAPTER_FILES[] = {"adapter_config.json", "adapter_model.safetensors",
+                                            "config.json"};
+
+int zy_model_file_names(const zy_model *m, const char **names, int max) {
+    const char *const *f = m->lora ? ADAPTER_FILES : PLAIN_FILES;
+    int n = m->lora ? 3 : 2;
+    for (int i = 0; i < n && i < max; i++) names[i] = f[i];
+    return n;
+}
+
 zy_status zy_model_save(const zy_model *m, const char *dir) {
+    if (m->lora) return zy_model_save_adapter(m, dir);
     char path[4096];
     zy_status st = join(path, sizeof path, dir, "model.safetensors");
     if (st || (st = zy_mkdirs(dir))) return st;
@@ -196,6 +227,11 @@ zy_status zy_model_save(const zy_model *m, const char *dir) {
     if ((st = zy_model_get_config(m, &cfg))) return st;
     if (!(st = join(path, sizeof path, dir, "config.json"))) st = zy_config_save(cfg, path);
     zy_config_free(cfg);
+    // An adapter saved here before would make the directory load as that adapter.
+    for (int i = 0; !st && i < 2; i++)
+        if (!(st = join(path, sizeof path, dir, ADAPTER_FILES[i])) && unlink(path) &&
+            errno != ENOENT)
+            st = zy__error(ZY_STATUS_IO, "cannot remove %s: %s", path, strerror(errno));
     return st;
 }
 

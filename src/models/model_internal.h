@@ -4,6 +4,7 @@
 #ifndef ZHUYI_MODELS_MODEL_INTERNAL_H
 #define ZHUYI_MODELS_MODEL_INTERNAL_H
 
+#include "zhuyi/lora.h"
 #include "zhuyi/model.h"
 
 struct zy_model {
@@ -17,6 +18,7 @@ struct zy_model {
     float **ptrs;     // (n_tensors) params + offset of each tensor
     char **unused;    // (n_unused) file tensors the load did not read (one allocation)
     int n_unused;
+    struct zy__lora *lora; // the LoRA adapter (lora_internal.h), NULL without
 };
 
 struct zy_session {
@@ -34,5 +36,12 @@ struct zy_session {
 
 // The implementation for config (model_type and architectures[0]); errors name both.
 zy_status zy__model_find_ops(const zy_config *c, const zy_model_ops **out);
+// dir/model.safetensors read through the table cfg declares, with a new LoRA adapter lc
+// (NULL: none) on it whose weights are read from the file `adapter` (NULL: none; its
+// shapes checked before anything is allocated) (model.c); then what the load read and
+// did not, logged.
+zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
+                         const zy_lora_config *lc, const char *adapter);
+void zy__model_report_load(const zy_model *m, const char *dir);
 
 #endif

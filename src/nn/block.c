@@ -8,8 +8,10 @@
 // nothing is split or merged; output projections are GEMMs with beta = 0 whose bias is
 // added in the one pass that also does the residual sum and the dropout (skipped when its
 // probability is 0); the FF hidden layer is saved once more only when it has dropout; the
-// last sublayer writes the caller's y, which the next block reads as its x. Not here:
-// embeddings, the final LN of a pre-LN stack, heads.
+// last sublayer writes the caller's y, which the next block reads as its x. LoRA adapters
+// (c->lora) add their low-rank products into each linear layer's output right after its
+// GEMM (lora.c; the in-projection's inside mha.c, before the core). Not here: embeddings,
+// the final LN of a pre-LN stack, heads.
 #include <string.h>
 
 #include "zhuyi/attention.h"
@@ -131,10 +133,13 @@ static zy_status branch_forward(float *br, float *core, size_t core_floats,
                                 const zy__block_sub *s, const float *in, const float *mem,
                                 const zy_block_params *p, const zy_block_config *c) {
     const int N = c->B * c->T, C = c->C, FF = c->FF;
+    // the adapters of the sublayer's two linear layers (drop(x) in the core's scratch)
+    zy__lora_run lin = zy__block_lora_run(c, s, 0, core), lout = zy__block_lora_run(c, s, 1, core);
     if (s->kind == ZY__SUB_FF) {
         const size_t nf = (size_t)N * FF;
-        // u = in·W1ᵀ (beta 0), then u += b1 and a = act(u) in one pass
+        // u = in·W1ᵀ (beta 0) + the adapters, then u += b1 and a = act(u) in one pass
         zy_sgemm(false, true, N, FF, C, 1.0f, in, C, p->w1, C, 0.0f, s->u, FF);
+        zy__lora_run_forward(&lin, s->u, FF, 0, FF, in, N);
         zy__block_act_forward(s->a, s->u, p->b1, (size_t)N, FF, c->act);
         const float *h = s->a;
         if (s->ad) {
@@ -143,14 +148,16 @@ static zy_status branch_forward(float *br, float *core, size_t core_floats,
             h = s->ad;
         }
         zy_sgemm(false, true, N, C, FF, 1.0f, h, FF, p->w2, FF, 0.0f, br, C);
+        zy__lora_run_forward(&lout, br, C, 0, C, h, N);
         return ZY_STATUS_OK;
     }
     const bool self = s->kind == ZY__SUB_SELF;
     zy_mha_config m = zy__block_mha_config(c, s->kind);
     zy_status st = zy__mha_attend(&s->mha_acts, core, core_floats, in, self ? in : mem, self,
-                                  s->mha, &m);
+                                  s->mha, &m, &lin);
     if (st != ZY_STATUS_OK) return st;
     zy_sgemm(false, true, N, C, C, 1.0f, s->mha_acts.ctx, C, s->wout, C, 0.0f, br, C);
+    zy__lora_run_forward(&lout, br, C, 0, C, s->mha_acts.ctx, N);
     return ZY_STATUS_OK;
 }
 

@@ -5,7 +5,9 @@
 // attention's keys/values of the new positions are written to the cache and every query
 // attends its sequence's cache; cross-attention attends the memory cache.
 // Products over a few rows are multi-input GEMVs (each weight streamed once for all rows:
-// decoding is memory-bound), over more rows GEMMs.
+// decoding is memory-bound), over more rows GEMMs. LoRA adapters (c->lora) add their
+// products after each linear layer, as in forward (no dropout; merging them into the
+// weights, zy_model_merge_adapter, saves that cost).
 #include <string.h>
 
 #include "zhuyi/attention.h"
@@ -30,9 +32,27 @@ static void dec_linear(float *out, const float *in, const float *W, const float 
 }
 
 typedef struct dec_bufs {
-    float *h, *nrm, *br, *proj, *ctx, *u, *a, *mean, *rstd, *attn;
+    float *h, *nrm, *br, *proj, *ctx, *u, *a, *mean, *rstd, *lt, *attn;
     size_t attn_floats;
 } dec_bufs;
+
+// The largest rank of the block's adapters (0 without).
+static int lora_rmax(const zy_block_config *c) {
+    int r = 0;
+    for (int j = 0; c->lora && j < ZY_BLOCK_LINEARS; j++)
+        for (int k = 0; k < c->lora->n[j]; k++) r = ZY_MAX(r, c->lora->a[j][k].r);
+    return r;
+}
+
+// The adapters of linear layer j whose columns lie in [lo, hi) on x (R, in): y (R, ·) +=
+// (no dropout; each adapter's (R, r) product in t, used once).
+static void dec_lora(const zy_block_config *c, int j, float *t, float *y, int ldy, int lo,
+                     int hi, const float *x, int R) {
+    if (!c->lora || !c->lora->n[j]) return;
+    zy__lora_run run = {.n = c->lora->n[j], .a = c->lora->a[j]};
+    for (int k = 0; k < run.n; k++) run.t[k] = t;
+    zy__lora_run_forward(&run, y, ldy, lo, hi, x, R);
+}
 
 static size_t attn_share(const zy_block_config *c, const zy_kv_cache *cache,
                          const zy_kv_cache *mem_cache, int R) {
@@ -58,6 +78,7 @@ static size_t dec_carve(dec_bufs *d, float *base, const zy_block_config *c,
     z.a = TAKE(rf);
     z.mean = TAKE((size_t)R);
     z.rstd = TAKE((size_t)R);
+    z.lt = TAKE((size_t)R * lora_rmax(c));
     z.attn_floats = attn_share(c, cache, mem_cache, R);
     z.attn = TAKE(z.attn_floats);
 #undef TAKE
@@ -71,7 +92,7 @@ size_t zy_block_decode_scratch_floats(const zy_block_config *c, const zy_kv_cach
     if (mem_cache && zy__block_has_cross(c)) { // zy_block_decode_memory: (Tm, 2C)
         int maxT;
         zy_kv_cache_shape(mem_cache, NULL, NULL, NULL, &maxT, NULL);
-        s = ZY_MAX(s, 2 * (size_t)maxT * c->C);
+        s = ZY_MAX(s, (2 * (size_t)c->C + lora_rmax(c)) * maxT);
     }
     return s;
 }
@@ -103,7 +124,8 @@ static zy_status dec_validate(const zy_block_config *c, const zy_kv_cache *cache
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: attention scores must be dot products",
                          who);
     if (!cache) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: no KV cache", who);
-    zy_status st = check_cache(cache, c, layer, who, "self-attention");
+    zy_status st = zy__block_lora_validate(c, who);
+    if (st == ZY_STATUS_OK) st = check_cache(cache, c, layer, who, "self-attention");
     if (st != ZY_STATUS_OK) return st;
     if (zy__block_has_cross(c)) {
         if (!mem_cache)
@@ -148,12 +170,15 @@ static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, co
         }
         if (s->kind == ZY__SUB_FF) {
             dec_linear(d.u, in, p->w1, p->b1, R, C, FF);
+            dec_lora(c, ZY_BLOCK_FF1, d.lt, d.u, FF, 0, FF, in, R);
             zy__block_act_forward(d.a, d.u, NULL, (size_t)R, FF, c->act);
             dec_linear(d.br, d.a, p->w2, NULL, R, FF, C);
+            dec_lora(c, ZY_BLOCK_FF2, d.lt, d.br, C, 0, C, d.a, R);
         } else if (s->kind == ZY__SUB_SELF) {
             const zy_mha_params *m = &p->self_attn;
             const float scale = desc_scale(&c->self_attn, D);
             dec_linear(d.proj, in, m->in_proj_weight, m->in_proj_bias, R, C, 3 * C);
+            dec_lora(c, ZY_BLOCK_SELF_IN, d.lt, d.proj, 3 * C, 0, 3 * C, in, R);
             if (seqs) {
                 for (int r = 0; r < R; r++) {
                     const float *row = d.proj + (size_t)r * 3 * C;
@@ -170,10 +195,12 @@ static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, co
             }
             if (st != ZY_STATUS_OK) return st;
             dec_linear(d.br, d.ctx, m->out_proj_weight, NULL, R, C, C);
+            dec_lora(c, ZY_BLOCK_SELF_OUT, d.lt, d.br, C, 0, C, d.ctx, R);
         } else {
             const zy_mha_params *m = &p->cross_attn;
             const float scale = desc_scale(&c->cross_attn, D);
             dec_linear(d.proj, in, m->in_proj_weight, m->in_proj_bias, R, C, C);
+            dec_lora(c, ZY_BLOCK_CROSS_IN, d.lt, d.proj, C, 0, C, in, R);
             if (seqs)
                 st = zy_kv_cache_attend_step(mem_cache, layer, seqs, R, false, scale, d.proj, C,
                                              d.ctx, C, d.attn, attn_floats);
@@ -182,6 +209,7 @@ static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, co
                                         d.ctx, C, d.attn, attn_floats);
             if (st != ZY_STATUS_OK) return st;
             dec_linear(d.br, d.ctx, m->out_proj_weight, NULL, R, C, C);
+            dec_lora(c, ZY_BLOCK_CROSS_OUT, d.lt, d.br, C, 0, C, d.ctx, R);
         }
         if (c->norm_first) {
             zy__block_residual(d.h, d.h, d.br, s->bout, (size_t)R, C, 0.0f, 0, 0);
@@ -220,16 +248,21 @@ zy_status zy_block_decode_memory(float *scratch, size_t scratch_floats, const fl
                          "%d), no memory cache, or Tm = %d < 0",
                          (int)c->kind, c->Tm, Tm);
     zy_status st = check_cache(mem_cache, c, layer, "block decode memory", "memory");
+    if (st == ZY_STATUS_OK) st = zy__block_lora_validate(c, "block decode memory");
     if (st != ZY_STATUS_OK) return st;
     const int C = c->C;
-    if (!scratch || scratch_floats < 2 * (size_t)Tm * C)
+    const size_t need = (2 * (size_t)C + lora_rmax(c)) * Tm;
+    if (!scratch || scratch_floats < need)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "block decode memory: scratch of %zu floats, need %zu", scratch_floats,
-                         2 * (size_t)Tm * C);
+                         need);
     if (Tm == 0) return zy_kv_cache_write(mem_cache, layer, seq, scratch, scratch, 0, C);
-    // k | v = mem · W_kvᵀ + b_kv, the cross-attention's (2C) projection
+    // k | v = mem · W_kvᵀ + b_kv (+ the adapters on those rows), the cross-attention's (2C)
+    // projection
     const zy_mha_params *m = &p->cross_attn;
     zy_linear_forward(scratch, mem, m->in_proj_weight + (size_t)C * C, m->in_proj_bias + C, Tm,
                       C, 2 * C);
+    dec_lora(c, ZY_BLOCK_CROSS_IN, scratch + 2 * (size_t)Tm * C, scratch, 2 * C, C, 3 * C, mem,
+             Tm);
     return zy_kv_cache_write(mem_cache, layer, seq, scratch, scratch + C, Tm, 2 * C);
 }

@@ -24,6 +24,8 @@ enum {
     ZY__SITE_CROSS_OUT = 3,
     ZY__SITE_FF_HIDDEN = 4, // after the activation
     ZY__SITE_FF_OUT = 5,
+    // LoRA adapter k on linear layer j (ZY_BLOCK_*): ZY__SITE_LORA + j·ZY_BLOCK_LORA_MAX + k
+    ZY__SITE_LORA = 6,
 };
 
 typedef struct zy__block_sub {
@@ -38,6 +40,10 @@ typedef struct zy__block_sub {
     float *hout;        // (B,T,C) the sublayer's output h' (NULL for the last: it is y)
     zy__mha_acts mha_acts; // attention: projections, ctx, lse or weights
     float *u, *a, *ad;  // FF: W1 n + b1, act(u), Drop(act(u)) (ad NULL without dropout)
+    // LoRA: the sublayer's linear layers (ZY_BLOCK_*: attention in and out, or FF1 and
+    // FF2) and the (rows, r) product each of their adapters saves (NULL without)
+    int lin[2];
+    float *lt[2][ZY_BLOCK_LORA_MAX];
 } zy__block_sub;
 
 static inline int zy__block_has_cross(const zy_block_config *c) {
@@ -57,6 +63,21 @@ int zy__block_subs(zy__block_sub *subs, float *acts, size_t *acts_floats,
 // Forward / backward scratch sizes (see block.c, block_backward.c).
 size_t zy__block_fwd_floats(const zy_block_config *c);
 size_t zy__block_bwd_floats(const zy_block_config *c);
+
+// ---- LoRA (block_layout.c) ------------------------------------------------------------------
+// The adapters of c->lora checked against the block's shapes (messages start with who).
+zy_status zy__block_lora_validate(const zy_block_config *c, const char *who);
+// Rows of the input of adapter a on linear layer j: B·T, or B·Tm for cross-attention
+// adapters on the key/value rows.
+int zy__block_lora_rows(const zy_block_config *c, int j, const zy_lora *a);
+// Scratch the adapters need: forward drop(x) (0 without dropout), backward
+// zy_lora_backward's (0 without adapters).
+size_t zy__block_lora_fwd_floats(const zy_block_config *c);
+size_t zy__block_lora_bwd_floats(const zy_block_config *c);
+// The adapters of sublayer s's linear layer i (0: in, 1: out) as a run over `scratch`;
+// n = 0 when it has none.
+zy__lora_run zy__block_lora_run(const zy_block_config *c, const zy__block_sub *s, int i,
+                                float *scratch);
 
 // block.c: out (N,C) = a + Drop(br + bias) (bias (C) or NULL; p = 0: no dropout), rows
 // split over threads; element (n, c) uses dropout index offset + n*C + c. With dropout, br

@@ -67,7 +67,94 @@ zy_status zy__block_validate(const zy_block_config *c, const float *mem, const c
         m = zy__block_mha_config(c, ZY__SUB_CROSS);
         st = zy__mha_validate(&m, false, who);
     }
-    return st;
+    return st ? st : zy__block_lora_validate(c, who);
+}
+
+// ---- LoRA -----------------------------------------------------------------------------------
+
+static const char *const LINEAR_NAMES[ZY_BLOCK_LINEARS] = {
+    "self-attention in_proj", "self-attention out_proj", "cross-attention in_proj",
+    "cross-attention out_proj", "FF w1", "FF w2"};
+
+// Linear layer j's input and output widths.
+static void linear_dims(const zy_block_config *c, int j, int *in, int *out) {
+    *in = j == ZY_BLOCK_FF2 ? c->FF : c->C;
+    *out = j == ZY_BLOCK_SELF_IN || j == ZY_BLOCK_CROSS_IN ? 3 * c->C
+         : j == ZY_BLOCK_FF1                               ? c->FF
+                                                           : c->C;
+}
+
+zy_status zy__block_lora_validate(const zy_block_config *c, const char *who) {
+    if (!c->lora) return ZY_STATUS_OK;
+    if (!prob_ok(c->dropout.lora))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: LoRA dropout %g not in [0, 1)", who,
+                         (double)c->dropout.lora);
+    for (int j = 0; j < ZY_BLOCK_LINEARS; j++) {
+        int n = c->lora->n[j], in, out;
+        bool cross = j == ZY_BLOCK_CROSS_IN || j == ZY_BLOCK_CROSS_OUT;
+        if (n < 0 || n > ZY_BLOCK_LORA_MAX || (n && cross && !zy__block_has_cross(c)))
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: %d LoRA adapters on the %s (at "
+                             "most %d, and none on a block without cross-attention)", who, n,
+                             LINEAR_NAMES[j], ZY_BLOCK_LORA_MAX);
+        linear_dims(c, j, &in, &out);
+        for (int k = 0; k < n; k++) {
+            const zy_lora *a = &c->lora->a[j][k];
+            bool ok = a->A && a->B && a->r >= 1 && a->in == in && a->rows >= 1 &&
+                      a->col0 >= 0 && a->col0 <= out - a->rows;
+            // cross-attention's query rows and key/value rows see different inputs
+            if (ok && j == ZY_BLOCK_CROSS_IN)
+                ok = a->col0 + a->rows <= c->C || a->col0 >= c->C;
+            if (!ok)
+                return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: LoRA adapter %d on the %s "
+                                 "(%d x %d): r %d, in %d, rows [%d, %d) do not fit (or A/B "
+                                 "missing)", who, k, LINEAR_NAMES[j], out, in, a->r, a->in,
+                                 a->col0, a->col0 + a->rows);
+        }
+    }
+    return ZY_STATUS_OK;
+}
+
+int zy__block_lora_rows(const zy_block_config *c, int j, const zy_lora *a) {
+    bool kv = j == ZY_BLOCK_CROSS_IN && a->col0 >= c->C;
+    return c->B * (kv ? c->Tm : c->T);
+}
+
+size_t zy__block_lora_fwd_floats(const zy_block_config *c) {
+    size_t n = 0;
+    for (int j = 0; c->lora && c->dropout.lora > 0.0f && j < ZY_BLOCK_LINEARS; j++)
+        for (int k = 0; k < c->lora->n[j]; k++) {
+            const zy_lora *a = &c->lora->a[j][k];
+            n = ZY_MAX(n, zy__round16((size_t)zy__block_lora_rows(c, j, a) * a->in));
+        }
+    return n;
+}
+
+size_t zy__block_lora_bwd_floats(const zy_block_config *c) {
+    size_t n = 0;
+    for (int j = 0; c->lora && j < ZY_BLOCK_LINEARS; j++)
+        for (int k = 0; k < c->lora->n[j]; k++) {
+            const zy_lora *a = &c->lora->a[j][k];
+            n = ZY_MAX(n, zy_lora_backward_floats(zy__block_lora_rows(c, j, a), a,
+                                                  c->dropout.lora));
+        }
+    return n;
+}
+
+zy__lora_run zy__block_lora_run(const zy_block_config *c, const zy__block_sub *s, int i,
+                                float *scratch) {
+    zy__lora_run r = {0};
+    int j = s->lin[i];
+    if (!c->lora || !c->lora->n[j]) return r;
+    r.n = c->lora->n[j];
+    r.a = c->lora->a[j];
+    for (int k = 0; k < r.n; k++) {
+        r.t[k] = s->lt[i][k];
+        r.seed[k] = zy__block_seed(c, ZY__SITE_LORA + j * ZY_BLOCK_LORA_MAX + k);
+    }
+    r.p = c->dropout.lora;
+    r.offset = c->offset;
+    r.scratch = scratch;
+    return r;
 }
 
 size_t zy_block_param_count(const zy_block_config *c) {
@@ -111,16 +198,19 @@ int zy__block_subs(zy__block_sub *subs, float *acts, size_t *acts_floats,
                                  .p_out = c->dropout.attn_out, .mha = &p->self_attn,
                                  .lnw = p->ln1w, .lnb = p->ln1b,
                                  .wout = p->self_attn.out_proj_weight,
-                                 .bout = p->self_attn.out_proj_bias};
+                                 .bout = p->self_attn.out_proj_bias,
+                                 .lin = {ZY_BLOCK_SELF_IN, ZY_BLOCK_SELF_OUT}};
     if (cross)
         subs[ns++] = (zy__block_sub){.kind = ZY__SUB_CROSS, .out_site = ZY__SITE_CROSS_OUT,
                                      .p_out = c->dropout.attn_out, .mha = &p->cross_attn,
                                      .lnw = p->ln2w, .lnb = p->ln2b,
                                      .wout = p->cross_attn.out_proj_weight,
-                                     .bout = p->cross_attn.out_proj_bias};
+                                     .bout = p->cross_attn.out_proj_bias,
+                                     .lin = {ZY_BLOCK_CROSS_IN, ZY_BLOCK_CROSS_OUT}};
     subs[ns++] = (zy__block_sub){.kind = ZY__SUB_FF, .out_site = ZY__SITE_FF_OUT,
                                  .p_out = c->dropout.ff_out, .lnw = cross ? p->ln3w : p->ln2w,
-                                 .lnb = cross ? p->ln3b : p->ln2b, .wout = p->w2, .bout = p->b2};
+                                 .lnb = cross ? p->ln3b : p->ln2b, .wout = p->w2, .bout = p->b2,
+                                 .lin = {ZY_BLOCK_FF1, ZY_BLOCK_FF2}};
     size_t off = 0;
 #define TAKE(k) (acts ? acts + (off += zy__round16(k), off - zy__round16(k)) \
                       : (off += zy__round16(k), NULL))
@@ -140,6 +230,13 @@ int zy__block_subs(zy__block_sub *subs, float *acts, size_t *acts_floats,
                                      s->kind == ZY__SUB_SELF);
             off += k;
         }
+        for (int li = 0; li < 2 && c->lora; li++) { // each adapter's (rows, r) product
+            int j = s->lin[li];
+            for (int k = 0; k < c->lora->n[j] && k < ZY_BLOCK_LORA_MAX; k++) {
+                const zy_lora *a = &c->lora->a[j][k];
+                s->lt[li][k] = TAKE((size_t)zy__block_lora_rows(c, j, a) * a->r);
+            }
+        }
     }
 #undef TAKE
     if (acts_floats) *acts_floats = off;
@@ -154,7 +251,8 @@ size_t zy_block_acts_floats(const zy_block_config *c) {
     return n;
 }
 
-// forward: the branch output (B,T,C), then the attention core's scratch
+// forward: the branch output (B,T,C), then the attention core's scratch (which the
+// adapters' drop(x) shares: they run before or after the core)
 size_t zy__block_fwd_floats(const zy_block_config *c) {
     size_t n = zy__round16((size_t)c->B * c->T * c->C);
     zy_mha_config m = zy__block_mha_config(c, ZY__SUB_SELF);
@@ -163,12 +261,13 @@ size_t zy__block_fwd_floats(const zy_block_config *c) {
         m = zy__block_mha_config(c, ZY__SUB_CROSS);
         core = ZY_MAX(core, zy__mha_core_scratch_floats(&m, false));
     }
-    return n + core;
+    return n + ZY_MAX(core, zy__block_lora_fwd_floats(c));
 }
 
 // backward: four (B,T,C) buffers (residual-stream gradients, the dropped branch gradient,
-// the sublayer input's gradient), then the larger of an attention sublayer's (dctx and
-// zy__mha_attend_backward's) and the FF sublayer's (d act, d pre-activation) scratch
+// the sublayer input's gradient), the adapters' scratch, then the larger of an attention
+// sublayer's (dctx and zy__mha_attend_backward's) and the FF sublayer's (d act, d
+// pre-activation) scratch
 size_t zy__block_bwd_floats(const zy_block_config *c) {
     size_t n = zy__round16((size_t)c->B * c->T * c->C);
     size_t sub = 2 * zy__round16((size_t)c->B * c->T * c->FF);
@@ -178,7 +277,7 @@ size_t zy__block_bwd_floats(const zy_block_config *c) {
         m = zy__block_mha_config(c, ZY__SUB_CROSS);
         sub = ZY_MAX(sub, n + zy__mha_attend_backward_floats(&m, false));
     }
-    return 4 * n + sub;
+    return 4 * n + zy__block_lora_bwd_floats(c) + sub;
 }
 
 size_t zy_block_scratch_floats(const zy_block_config *c) {

@@ -112,14 +112,17 @@ static void qkv(const zy__mha_acts *a, bool self, int C, const float **q, const 
 
 zy_status zy__mha_attend(const zy__mha_acts *a, float *scratch, size_t scratch_floats,
                          const float *xq, const float *xkv, bool self, const zy_mha_params *p,
-                         const zy_mha_config *c) {
+                         const zy_mha_config *c, const zy__lora_run *lora) {
     const int B = c->attn.B, Tq = c->attn.Tq, Tk = c->attn.Tk, C = c->C;
     if (self) {
         zy_linear_forward(a->projq, xq, p->in_proj_weight, p->in_proj_bias, B * Tq, C, 3 * C);
+        zy__lora_run_forward(lora, a->projq, 3 * C, 0, 3 * C, xq, B * Tq);
     } else {
         zy_linear_forward(a->projq, xq, p->in_proj_weight, p->in_proj_bias, B * Tq, C, C);
         zy_linear_forward(a->projkv, xkv, p->in_proj_weight + (size_t)C * C,
                           p->in_proj_bias + C, B * Tk, C, 2 * C);
+        zy__lora_run_forward(lora, a->projq, C, 0, C, xq, B * Tq);
+        zy__lora_run_forward(lora, a->projkv, 2 * C, C, 3 * C, xkv, B * Tk);
     }
     zy_attn_desc d = zy__mha_desc(c, self);
     const float *q, *k, *v;
@@ -132,7 +135,8 @@ zy_status zy__mha_attend(const zy__mha_acts *a, float *scratch, size_t scratch_f
 zy_status zy__mha_attend_backward(float *dxq, float beta, float *dxkv, const zy_mha_params *dp,
                                   float *scratch, size_t scratch_floats, const float *dctx,
                                   const zy__mha_acts *a, const float *xq, const float *xkv,
-                                  bool self, const zy_mha_params *p, const zy_mha_config *c) {
+                                  bool self, const zy_mha_params *p, const zy_mha_config *c,
+                                  const zy__lora_run *lora) {
     const int B = c->attn.B, Tq = c->attn.Tq, Tk = c->attn.Tk, C = c->C;
     const size_t nq = (size_t)B * Tq * C, nk = (size_t)B * Tk * C;
     const size_t ndproj = self ? zy__round16(3 * nq) : zy__round16(nq) + zy__round16(2 * nk);
@@ -164,14 +168,17 @@ zy_status zy__mha_attend_backward(float *dxq, float beta, float *dxkv, const zy_
     if (self) {
         if (dxq) zy_sgemm(false, false, B * Tq, C, 3 * C, 1.0f, dproj, 3 * C, W, C, beta, dxq, C);
         zy_linear_backward(NULL, dW, db, dproj, xq, W, B * Tq, C, 3 * C);
+        zy__lora_run_backward(lora, dxq, dproj, 3 * C, 0, 3 * C, xq, B * Tq);
         return ZY_STATUS_OK;
     }
     if (dxq) zy_sgemm(false, false, B * Tq, C, C, 1.0f, dproj, C, W, C, beta, dxq, C);
     zy_linear_backward(NULL, dW, db, dproj, xq, W, B * Tq, C, C);
+    zy__lora_run_backward(lora, dxq, dproj, C, 0, C, xq, B * Tq);
     const float *Wkv = W + (size_t)C * C;
     if (dxkv) zy_sgemm(false, false, B * Tk, C, 2 * C, 1.0f, dprojkv, 2 * C, Wkv, C, 1.0f, dxkv, C);
     zy_linear_backward(NULL, dW ? dW + (size_t)C * C : NULL, db ? db + C : NULL, dprojkv, xkv,
                        Wkv, B * Tk, C, 2 * C);
+    zy__lora_run_backward(lora, dxkv, dprojkv, 2 * C, C, 3 * C, xkv, B * Tk);
     return ZY_STATUS_OK;
 }
 
@@ -199,7 +206,7 @@ zy_status zy_mha_forward(float *out, float *acts, float *scratch, size_t scratch
     if (st != ZY_STATUS_OK) return st;
     zy__mha_acts a;
     zy__mha_carve(&a, acts, c, self);
-    if ((st = zy__mha_attend(&a, scratch, scratch_floats, xq, xkv, self, p, c))) return st;
+    if ((st = zy__mha_attend(&a, scratch, scratch_floats, xq, xkv, self, p, c, NULL))) return st;
     const int C = c->C;
     zy_linear_forward(out, a.ctx, p->out_proj_weight, p->out_proj_bias, c->attn.B * c->attn.Tq,
                       C, C);
@@ -228,7 +235,7 @@ zy_status zy_mha_backward(float *dxq, float *dxkv, const zy_mha_params *dp, floa
     // Self-attention: the one input's gradient goes once, into dxq (or dxkv).
     float *dx_q = self ? (dxq ? dxq : dxkv) : dxq;
     return zy__mha_attend_backward(dx_q, 1.0f, self ? NULL : dxkv, dp, scratch + ndctx,
-                                   scratch_floats - ndctx, dctx, &a, xq, xkv, self, p, c);
+                                   scratch_floats - ndctx, dctx, &a, xq, xkv, self, p, c, NULL);
 }
 
 // ---- head split / merge (heads-outer copies for callers that want them) ----------------------

@@ -10,6 +10,8 @@
 
 #include "zhuyi/attention.h"
 
+#include "nn/lora_internal.h"
+
 // Rounds a buffer length up to whole 64-byte lines, so carved buffers stay aligned.
 static inline size_t zy__round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
@@ -36,16 +38,21 @@ size_t zy__mha_core_scratch_floats(const zy_mha_config *c, bool self);
 
 // xq (B,Tq,C), xkv (B,Tk,C) (the same pointer and self = true for self-attention) ->
 // a's projections, ctx and lse/att. scratch: core scratch (zy__mha_core_scratch_floats).
+// lora (NULL: none): the in-projection's adapters, added to the projections before the
+// core runs (their scratch may be the core's).
 zy_status zy__mha_attend(const zy__mha_acts *a, float *scratch, size_t scratch_floats,
                          const float *xq, const float *xkv, bool self, const zy_mha_params *p,
-                         const zy_mha_config *c);
+                         const zy_mha_config *c, const zy__lora_run *lora);
 // dctx (B,Tq,C) -> dxq (B,Tq,C) = beta·dxq + ∂/∂xq (beta 0 writes without reading; NULL
 // skips), dxkv (B,Tk,C) += (cross only; NULL skips), dp += (NULL or NULL fields: frozen).
-// scratch: dproj (B,Tq,C) + (B,Tk,2C) then the core scratch.
+// scratch: dproj (B,Tq,C) + (B,Tk,2C) then the core scratch. lora (NULL: none): the
+// in-projection's adapters (their scratch apart from this one), their dx added after the
+// base's.
 size_t zy__mha_attend_backward_floats(const zy_mha_config *c, bool self);
 zy_status zy__mha_attend_backward(float *dxq, float beta, float *dxkv, const zy_mha_params *dp,
                                   float *scratch, size_t scratch_floats, const float *dctx,
                                   const zy__mha_acts *a, const float *xq, const float *xkv,
-                                  bool self, const zy_mha_params *p, const zy_mha_config *c);
+                                  bool self, const zy_mha_params *p, const zy_mha_config *c,
+                                  const zy__lora_run *lora);
 
 #endif

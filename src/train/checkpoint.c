@@ -5,6 +5,9 @@
 //   DIR/checkpoint           a symbolic link to the newest complete checkpoint-<step>
 //   DIR/config.json          the same weights again (hard links to the checkpoint's files,
 //   DIR/model.safetensors    so DIR itself stays a model directory for eval and generate)
+// A model with a LoRA adapter is saved as its adapter (zy_model_save): the checkpoint and
+// DIR then hold adapter_config.json, adapter_model.safetensors and config.json instead
+// (zy_model_file_names), and DIR loads as base + adapter.
 //
 // Saving step N:
 //  1. leftovers of an interrupted save are removed: checkpoint-* directories the link
@@ -13,9 +16,12 @@
 //  3. the link is switched: a new link DIR/.checkpoint.tmp is renamed over DIR/checkpoint
 //     and DIR is fsync'ed. This rename is the commit: before it DIR/checkpoint names the
 //     previous checkpoint, whole; after it, the new one, whole;
-//  4. DIR/config.json and DIR/model.safetensors are replaced by hard links to the new
-//     files (copies where the filesystem has no hard links), each by a rename, unless
-//     the caller keeps its best model there (ZY_CHECKPOINT_KEEP_MODEL_FILES);
+//  4. DIR's copies of the model's files are replaced by hard links to the new files
+//     (copies where the filesystem has no hard links), each by a rename, unless the
+//     caller keeps its best model there (ZY_CHECKPOINT_KEEP_MODEL_FILES); a plain model's
+//     save removes an adapter_config.json and adapter_model.safetensors left in DIR (DIR
+//     would load as that adapter), an adapter's leaves a model.safetensors (it may be the
+//     base's own);
 //  5. the previous checkpoint directory is removed (and a training_state.safetensors
 //     directly in DIR, as runs saved before checkpoint directories have).
 // An interruption anywhere (kill, power loss, a full disk) leaves the link on a complete
@@ -28,6 +34,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "zhuyi/lora.h"
 
 #include "core/internal.h"
 #include "train/trainer_internal.h"
@@ -114,6 +122,7 @@ static zy_status remove_dir(const char *path) {
 // "<one of our names>.tmp.<pid>.<n>", or the link's temporary name.
 static bool is_our_temp(const char *name) {
     static const char *const ours[] = {"config.json", "model.safetensors",
+                                       "adapter_config.json", "adapter_model.safetensors",
                                        ZY_TRAINING_STATE_FILE};
     if (!strcmp(name, LINK_TMP)) return true;
     for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
@@ -186,6 +195,19 @@ static zy_status publish(const char *dir, const char *ckpt, const char *name) {
     return s;
 }
 
+// A plain model published in DIR: an adapter saved there before would shadow it.
+static zy_status remove_adapter_files(const char *dir) {
+    static const char *const names[] = {"adapter_config.json", "adapter_model.safetensors"};
+    char path[4096];
+    for (int i = 0; i < 2; i++) {
+        zy_status s = join(path, sizeof path, dir, names[i]);
+        if (s) return s;
+        if (zy__io_fault_hit() || (unlink(path) && errno != ENOENT))
+            return io_error("cannot remove", path);
+    }
+    return ZY_STATUS_OK;
+}
+
 zy_status zy_trainer_save_checkpoint(const zy_trainer *t, const char *dir,
                                      const zy_safetensors_kv *extra, int n_extra,
                                      unsigned flags) {
@@ -221,9 +243,12 @@ zy_status zy_trainer_save_checkpoint(const zy_trainer *t, const char *dir,
         // A state from before checkpoint directories is superseded now.
         if (!(s = join(path, sizeof path, dir, ZY_TRAINING_STATE_FILE))) unlink(path);
     }
-    if (!(flags & ZY_CHECKPOINT_KEEP_MODEL_FILES) &&
-        ((s = publish(dir, ckpt, "config.json")) ||
-         (s = publish(dir, ckpt, "model.safetensors")) || (s = sync_dir(dir))))
-        return s;
+    if (!(flags & ZY_CHECKPOINT_KEEP_MODEL_FILES)) {
+        const char *files[8];
+        int n = zy_model_file_names(t->m, files, 8);
+        for (int i = 0; i < n && !s; i++) s = publish(dir, ckpt, files[i]);
+        if (!s && !zy_model_has_adapter(t->m)) s = remove_adapter_files(dir);
+        if (s || (s = sync_dir(dir))) return s;
+    }
     return cur[0] && strcmp(cur, name) ? remove_leftovers(dir, name) : ZY_STATUS_OK;
 }
