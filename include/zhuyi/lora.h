@@ -51,7 +51,10 @@ typedef struct zy_lora_config {
     zy_lora_bias bias;
     // Comma-separated module names that train in full beside the adapter (PEFT's
     // modules_to_save, e.g. "classifier"). NULL: the architecture's task head, if any
-    // (classifier, qa_outputs, score); "" none.
+    // (classifier, qa_outputs, score); "" none. Either way, the modules of tensors the
+    // base's file lacks (initialised at load: a new head, BERT's pooler under a
+    // BertForMaskedLM) are added: the base cannot give them back, so they train in
+    // full and are saved with the adapter (an adapted weight the file lacks is an error).
     const char *modules_to_save;
     uint64_t seed;    // A's initial values (0)
     // adapter_config.json's base_model_name_or_path (the base model's directory); NULL:

@@ -323,14 +323,47 @@ fail:
     return st;
 }
 
-void zy__lora_init(zy_model *m) {
+// Module `name[0..n)` appended to l->modules (a comma-separated list) unless listed.
+static zy_status add_module(zy__lora *l, const char *name, size_t n) {
+    size_t have = l->modules ? strlen(l->modules) : 0;
+    for (const char *p = l->modules; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        if (k == n && !memcmp(p, name, n)) return ZY_STATUS_OK;
+        p = e ? e + 1 : p + k;
+    }
+    char *s = zy_alloc(have + n + 2);
+    if (!s) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "lora: out of memory");
+    if (have) memcpy(s, l->modules, have), s[have++] = ',';
+    memcpy(s + have, name, n);
+    s[have + n] = '\0';
+    zy_free(l->modules);
+    l->modules = s;
+    l->cfg.modules_to_save = s;
+    return ZY_STATUS_OK;
+}
+
+zy_status zy__lora_init(zy_model *m) {
     zy__lora *l = m->lora;
+    for (int i = 0; i < l->n_base; i++) {
+        if (!m->missing[i] || l->keep[i] == ZY__LORA_KEEP_MODULE) continue;
+        const char *name = zy_tensor_table_at(m->table, i)->name;
+        if (l->site_of[i] >= 0)
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "lora: '%s' is not in the base "
+                             "model's file (it was initialised), so it cannot be adapted: "
+                             "leave its module out of the targets (it then trains in full)",
+                             name);
+        zy_status st = add_module(l, name, module_len(name));
+        if (st) return st;
+        l->keep[i] = ZY__LORA_KEEP_MODULE;
+    }
     for (int k = 0; k < l->n_sites; k++) {
         zy_tensor_table_init_entry(m->table, m->params, l->sites[k].a, l->cfg.seed);
         zy_tensor_table_init_entry(m->table, m->params, l->sites[k].b, l->cfg.seed);
     }
     for (int i = 0; i < zy_tensor_table_count(m->table); i++)
         m->trainable[i] = i >= l->n_base || l->keep[i] != ZY__LORA_KEEP_NONE;
+    return ZY_STATUS_OK;
 }
 
 zy_status zy__lora_keep_name(const zy_model *m, int i, char *buf, size_t cap) {

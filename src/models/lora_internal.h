@@ -53,7 +53,11 @@ void zy__lora_file_free(zy__lora_file *f);
 zy_status zy__lora_attach(zy_model *m, const zy_lora_config *lc, const char *base_dir);
 // After the parameters are allocated and the base loaded: A from the seed, B zero, and
 // the freezing (adapters, modules_to_save and the trained biases trainable, the rest not).
-void zy__lora_init(zy_model *m);
+// Tensors the base's file lacked (initialised: a new head, BERT's pooler on a
+// BertForMaskedLM) join modules_to_save, as their modules: they train in full and are
+// saved with the adapter, since the base cannot give them back. An adapted weight the
+// file lacked is an error (a random frozen W under the adapter could not be reloaded).
+zy_status zy__lora_init(zy_model *m);
 void zy__lora_free(zy__lora *l);
 
 // PEFT's task_type for the model's architecture.

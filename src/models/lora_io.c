@@ -480,6 +480,25 @@ static zy_status find_base(const char *adapter_dir, const char *base, char *buf,
                      base[0] != '/' ? " here nor at " : "", base[0] != '/' ? buf : "");
 }
 
+// The adapter's config.json (cfg) and the base's name the same model_type: an adapter
+// made for a BERT is refused on a GPT-2 by name, before any weight is looked at.
+static zy_status same_model_type(const zy_config *cfg, const char *adapter_dir,
+                                 const char *base) {
+    char path[4096];
+    zy_config *bc;
+    const char *a = NULL, *b = NULL;
+    if (join(path, sizeof path, base, "config.json") || zy_config_load(&bc, path))
+        return ZY_STATUS_OK; // the base's load says what is wrong with it
+    zy_status st = ZY_STATUS_OK;
+    if (!zy_config_get_string(cfg, "model_type", &a) &&
+        !zy_config_get_string(bc, "model_type", &b) && strcmp(a, b))
+        st = zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: the adapter was made for a '%s' model "
+                       "(its config.json), but %s holds a '%s': give the base model it was "
+                       "trained on", adapter_dir, a, base, b);
+    zy_config_free(bc);
+    return st;
+}
+
 zy_status zy__lora_load(zy_model **out, const char *base_dir, const char *adapter_dir,
                         const zy_config *config) {
     *out = NULL;
@@ -508,9 +527,11 @@ zy_status zy__lora_load(zy_model **out, const char *base_dir, const char *adapte
     // labels), or the base's.
     if (!config) {
         if ((st = join(path, sizeof path, adapter_dir, "config.json"))) goto done;
-        if (!is_file(path) && (st = join(path, sizeof path, base, "config.json"))) goto done;
+        bool own = is_file(path);
+        if (!own && (st = join(path, sizeof path, base, "config.json"))) goto done;
         if ((st = zy_config_load(&cfg, path))) goto done;
         config = cfg;
+        if (own && (st = same_model_type(cfg, adapter_dir, base))) goto done;
     }
     if ((st = join(path, sizeof path, adapter_dir, WEIGHTS_FILE))) goto done;
     if (!is_file(path)) {

@@ -150,8 +150,7 @@ zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
         zy_model_free(m);
         return st;
     }
-    if (lc) zy__lora_init(m);
-    if (adapter && (st = zy__lora_read_weights(m, adapter))) {
+    if ((lc && (st = zy__lora_init(m))) || (adapter && (st = zy__lora_read_weights(m, adapter)))) {
         zy_model_free(m);
         return st;
     }

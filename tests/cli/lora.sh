@@ -148,6 +148,40 @@ else
     bad "GPT-2 LoRA"
 fi
 
+# A GPT-2 tuned on instructions with an adapter: generate and chat use the run directory
+# (template and all), and the merged model writes the same text.
+$PY - <<'EOF2'
+import json, random
+random.seed(5)
+words = ["light", "water", "stone", "bread", "king", "river"]
+with open("sft.jsonl", "w") as f:
+    for _ in range(40):
+        w = random.choice(words)
+        f.write(json.dumps({"prompt": "say " + w, "completion": w + " " + w}) + "\n")
+EOF2
+if "$Z" finetune lm --init gpt --train sft.jsonl --val sft.jsonl --steps 8 --batch 4 --seq 64 \
+    --lr 1e-2 --lora-targets c_attn,c_proj --out llm >out 2>err &&
+    grep -q '"CAUSAL_LM"' llm/adapter_config.json && [ -f llm/tokenizer_config.json ] &&
+    [ ! -e llm/model.safetensors ]; then
+    ok "finetune lm --lora writes a CAUSAL_LM adapter and the chat template"
+else
+    bad "finetune lm --lora"
+fi
+"$Z" lora merge gpt llm --out llm-merged >out 2>err || bad "merge the lm adapter"
+"$Z" generate llm --prompt "say river" --max-tokens 8 --temperature 0 >g1 2>err &&
+    "$Z" generate gpt --adapter llm --prompt "say river" --max-tokens 8 --temperature 0 >g2 2>>err &&
+    "$Z" generate llm-merged --prompt "say river" --max-tokens 8 --temperature 0 >g3 2>>err &&
+    cmp -s g1 g2 && cmp -s g1 g3 &&
+    ok "generate: the run, --adapter on the base and the merged model write the same text" ||
+    bad "generate with the adapter: $(cat g1 g2 g3 | tr '\n' '|')"
+printf 'say stone\n/exit\n' | "$Z" chat llm --max-tokens 6 --temperature 0 >c1 2>err &&
+    [ -s c1 ] && ok "chat with the adapter run" || bad "chat llm"
+"$Z" eval llm --data sft.jsonl --json >l1 2>err && "$Z" eval llm-merged --data sft.jsonl \
+    --json >l2 2>>err && $PY -c "
+import json,sys; a,b=(json.load(open(p)) for p in ('l1','l2'))
+sys.exit(abs(a['loss']-b['loss']) > 1e-4)" && ok "eval: the adapter and the merged model agree" ||
+    bad "eval lm adapter vs merged: $(cat l1 l2)"
+
 # ---- resume ----------------------------------------------------------------------------------
 R="--init bert --train train.tsv --val val.tsv --steps 12 --batch 8 --lr 5e-3 --seq 32 \
    --eval-every 4 --save-every 4 --lora-r 4 --lora-dropout 0.1"
@@ -185,7 +219,7 @@ expect_fail "LoRA in pretrain" "finetune" pretrain gpt --data corpus.txt --token
 expect_fail "--freeze-body with LoRA" "exclude" finetune classify --init bert $FT \
     --freeze-body --lora --out x4
 expect_fail "rank 0" "--lora-r" finetune classify --init bert $FT --lora-r 0 --out x5
-expect_fail "a BERT adapter on a GPT-2" "lora" eval gpt --adapter lcls --data val.tsv
+expect_fail "a BERT adapter on a GPT-2" "made for a .bert. model" eval gpt --adapter lcls --data val.tsv
 expect_fail "--adapter that is not one" "adapter_config.json" eval bert --adapter bert \
     --data val.tsv
 cli_finish
