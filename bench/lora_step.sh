@@ -15,9 +15,10 @@
 # one-step `zhuyi pretrain gpt --lr 0` (no weight moves at rate 0): the step time and
 # memory do not depend on the weights' values. No GPT-2 weights are downloaded.
 # The data: prompt/completion pairs from the King James text (scripts/data.sh kjv), each
-# longer than T (a prompt of verses >= 400 characters, a completion of the following
-# verses >= 1,600 characters, about 450 GPT-2 tokens together), so that after the cut at
-# --seq 256 every row of every batch is 256 tokens: each step does the same work.
+# longer than T (a prompt of verses >= 1,400 characters, a completion of the following
+# verses >= 300 characters, about 400 GPT-2 tokens together), so that after the cut at
+# --seq 256 (finetune lm keeps an example's last T+1 tokens; the reply, under T, stays
+# whole) every row of every batch is 256 tokens: each step does the same work.
 #
 # Usage: bench/lora_step.sh        (run from anywhere; `make bench` runs it last)
 # Environment: ZY (default build/zhuyi), BENCH_DIR (default build/bench-lora: the model,
@@ -51,8 +52,8 @@ if [ ! -s "$MODEL/model.safetensors" ]; then
         { tail -3 "$MODEL.log" >&2; exit 1; }
 fi
 if [ ! -s "$DATA" ]; then
-    # Whole verses in Bible order: a prompt of >= 400 characters, then a completion of
-    # the verses after it, >= 1,600 characters; STEPS*B + 8 such pairs.
+    # Whole verses in Bible order: a prompt of >= 1,400 characters, then a completion of
+    # the verses after it, >= 300 characters; STEPS*B + 8 such pairs.
     $PY - build/data/kjv.txt "$DATA" $((STEPS * B + 8)) <<'PY'
 import json, re, sys
 verses = [re.sub(r"^\S+ ", "", l.strip()) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
@@ -63,8 +64,8 @@ def take(i, chars):
         t.append(verses[i]); i += 1
     return " ".join(t), i
 while len(out) < n:
-    p, i = take(i, 400)
-    c, i = take(i, 1600)
+    p, i = take(i, 1400)
+    c, i = take(i, 300)
     out.append({"prompt": p, "completion": c})
 with open(sys.argv[2], "w", encoding="utf-8") as f:
     f.writelines(json.dumps(r) + "\n" for r in out)
