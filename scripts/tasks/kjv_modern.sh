@@ -33,7 +33,9 @@
 #   (default 5), FT_ARGS="..." (more flags for finetune lm, e.g. --steps 200), GEN_SUFFIX
 #   (appended to each prompt given to zhuyi generate; default none, for a finetune lm
 #   whose template needs a separator the fine-tuned model's generate does not add),
-#   FULL=1 (step 8), ZY_THREADS.
+#   FULL=1 (step 8), TUNED=1 (OUT already holds the tuned adapter, e.g. a run stopped
+#   early and finished with `zhuyi finetune lm --out OUT --resume --steps N`: steps 1-4
+#   and 6-8 only), ZY_THREADS.
 #
 # Outputs: OUT/ (the adapter, metrics.jsonl, loss.svg), OUT.report.txt (everything the
 # summary prints), OUT.gen-before.jsonl / OUT.gen-after.jsonl (generations), and
@@ -85,13 +87,16 @@ pick "$GEN_N" >"$OUT.gen-ids.tsv"
 pick "$SHOW_N" >"$OUT.show-ids.tsv"
 TAB=$(printf '\t')
 
-# generate_all MODEL_DIR IDS_TSV OUT_JSONL: greedy, up to 160 new tokens, the answer cut
-# at its first newline (a verse is one line); {"id", "text"} lines.
+# generate_all MODEL_DIR IDS_TSV OUT_JSONL [FLAGS]: greedy, up to 160 new tokens, the
+# answer cut at its first newline (a verse is one line); {"id", "text"} lines. FLAGS go
+# to zhuyi generate (--template: the pretrained model given the tuned model's chat
+# template, so that "before" sees the prompts as "after" does).
 generate_all() {
     : >"$3.tsv"
     while IFS="$TAB" read -r id prompt; do
+        # shellcheck disable=SC2086 # $4: a list of flags
         text=$("$ZY" generate "$1" --prompt "$prompt${GEN_SUFFIX:-}" --max-tokens 160 \
-            --temperature 0 </dev/null | head -n 1)
+            --temperature 0 ${4:-} </dev/null | sed '/^$/d' | head -n 1)
         printf '%s\t%s\n' "$id" "$text" >>"$3.tsv"
     done <"$2"
     $PY -c 'import json, sys
@@ -178,11 +183,15 @@ fi
 say "== before tuning: held-out loss on the test completions"
 eval_json "$INIT" "$D/test.jsonl"
 
-say "== LoRA tuning ($LORA) -> $OUT"
-rm -rf "$OUT"
-t0=$(date +%s)
-lora_ft
-say "LoRA tuning: $(($(date +%s) - t0)) s wall"
+if [ "${TUNED:-0}" = 1 ]; then
+    say "== LoRA tuning: the adapter already in $OUT (TUNED=1)"
+else
+    say "== LoRA tuning ($LORA) -> $OUT"
+    rm -rf "$OUT"
+    t0=$(date +%s)
+    lora_ft
+    say "LoRA tuning: $(($(date +%s) - t0)) s wall"
+fi
 
 say "== after tuning: held-out loss on the test completions"
 eval_json "$OUT" "$D/test.jsonl"
@@ -193,9 +202,12 @@ show "$OUT" after
 if [ "$TASK" = web ]; then
     say "== $GEN_N test prompts, greedy, before and after tuning, scored like the baselines"
     generate_all "$INIT" "$OUT.gen-ids.tsv" "$OUT.gen-before.jsonl"
+    generate_all "$INIT" "$OUT.gen-ids.tsv" "$OUT.gen-before-template.jsonl" --template
     generate_all "$OUT" "$OUT.gen-ids.tsv" "$OUT.gen-after.jsonl"
-    say "-- before (the pretrained model):"
+    say "-- before (the pretrained model, the prompt as text):"
     $PY scripts/tasks/kjv_web_baseline.py "$D/test.jsonl" "$OUT.gen-before.jsonl" | tee -a "$REPORT"
+    say "-- before (the pretrained model, the prompt in the chat template):"
+    $PY scripts/tasks/kjv_web_baseline.py "$D/test.jsonl" "$OUT.gen-before-template.jsonl" | tee -a "$REPORT"
     say "-- after (LoRA):"
     $PY scripts/tasks/kjv_web_baseline.py "$D/test.jsonl" "$OUT.gen-after.jsonl" | tee -a "$REPORT"
 fi
