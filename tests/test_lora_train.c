@@ -77,7 +77,10 @@ TEST(lora_bias_modes_and_modules_to_save) {
     if (all) {
         CHECK(trains(all, q) && trains(all, k) && trains(all, ln));
         CHECK(trains(all, "bert.embeddings.LayerNorm.bias") && trains(all, "bert.pooler.dense.weight"));
-        CHECK(!trains(all, "classifier.weight") && trains(all, "classifier.bias")); // a bias
+        // modules_to_save leaves the classifier out, but the base's file lacks it: it
+        // trains in full all the same, and is saved (the base cannot give it back)
+        CHECK(trains(all, "classifier.weight") && trains(all, "classifier.bias"));
+        CHECK(!strcmp(zy_model_lora_config(all)->modules_to_save, "pooler,classifier"));
         CHECK(zy_model_save(all, dir) == ZY_STATUS_OK);
         zy_safetensors *st = NULL;
         char path[128];
@@ -88,10 +91,9 @@ TEST(lora_bias_modes_and_modules_to_save) {
             "base_model.model.bert.encoder.layer.0.attention.self.key.bias",
             "base_model.model.bert.encoder.layer.1.output.LayerNorm.bias",
             "base_model.model.bert.pooler.dense.weight", "base_model.model.bert.pooler.dense.bias",
-            "base_model.model.classifier.bias"};
+            "base_model.model.classifier.bias", "base_model.model.classifier.weight"};
         for (size_t i = 0; i < sizeof present / sizeof *present; i++)
             if (!zy_safetensors_find(st, present[i])) zt_fail(__FILE__, __LINE__, "no %s", present[i]);
-        CHECK(!zy_safetensors_find(st, "base_model.model.classifier.weight"));
         CHECK(!zy_safetensors_find(st, "base_model.model.bert.encoder.layer.0.attention.self.query.bias"));
         zy_safetensors_free(st);
         zy_model *back = NULL; // and it loads back
@@ -105,7 +107,7 @@ TEST(lora_bias_modes_and_modules_to_save) {
     if (only && all) {
         CHECK(trains(only, q) && !trains(only, k) && !trains(only, ln));
         CHECK(trains(only, "bert.encoder.layer.1.attention.self.value.bias"));
-        CHECK(!trains(only, "classifier.weight") && !trains(only, "classifier.bias"));
+        CHECK(trains(only, "classifier.weight") && trains(only, "classifier.bias"));
         // same weights (same seed, same table up to the adapters): q's bias gradient as
         // when every bias trains; k's none
         zy_session *so = zt_lora_session(only, 3, 7, true), *sa = zt_lora_session(all, 3, 7, true);
@@ -155,8 +157,23 @@ TEST(lora_gpt_score_head) {
                                                    "classifier,score"));
         zy_model_free(m);
     }
+    // An adapter on a score the base's file lacks (a random W) is refused; on a base
+    // that has one (a classifier saved plain), it adapts it.
     lc.targets = "c_fc,score", lc.modules_to_save = "";
-    m = load_lora(ZT_LORA_GPT_BASE, c, &lc);
+    zy_model *bad = NULL;
+    CHECK(zy_model_load_lora(&bad, ZT_LORA_GPT_BASE, c, &lc) == ZY_STATUS_INVALID_ARGUMENT &&
+          strstr(zy_last_error(), "'score.weight' is not in the base model's file"));
+    zy_model_free(bad);
+    char dir[64];
+    ASSERT(zt_lora_tmpdir(dir));
+    zy_model *plain = NULL;
+    if (zy_model_load_with_config(&plain, ZT_LORA_GPT_BASE, c) == ZY_STATUS_OK) {
+        CHECK(zy_model_save(plain, dir) == ZY_STATUS_OK);
+        zy_model_free(plain);
+    } else {
+        zt_fail(__FILE__, __LINE__, "%s", zy_last_error());
+    }
+    m = load_lora(dir, NULL, &lc);
     if (m) {
         CHECK(!trains(m, "score.weight") && trains(m, "score.lora_A.weight"));
         int ids[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -176,6 +193,7 @@ TEST(lora_gpt_score_head) {
         zy_session_free(s);
         zy_model_free(m);
     }
+    zt_lora_rmdir(dir);
     zy_config_free(c);
 }
 

@@ -487,9 +487,8 @@ static zy_status same_model_type(const zy_config *cfg, const char *adapter_dir,
     char path[4096];
     zy_config *bc;
     const char *a = NULL, *b = NULL;
-    if (join(path, sizeof path, base, "config.json") || zy_config_load(&bc, path))
-        return ZY_STATUS_OK; // the base's load says what is wrong with it
-    zy_status st = ZY_STATUS_OK;
+    zy_status st = join(path, sizeof path, base, "config.json");
+    if (st || (st = zy_config_load(&bc, path))) return st;
     if (!zy_config_get_string(cfg, "model_type", &a) &&
         !zy_config_get_string(bc, "model_type", &b) && strcmp(a, b))
         st = zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: the adapter was made for a '%s' model "
