@@ -207,12 +207,10 @@ zy_status zy_instruct_data_read_buffer(zy_instruct_data **out, const char *name,
         i++;
     if (i == len) return zy__error(ZY_STATUS_BAD_FORMAT, "%s: the file is empty", name);
     zy_instruct_data *d = zy_calloc(1, sizeof *d);
-    size_t name_len = strlen(name);
-    if (!d || !(d->name = zy_alloc(name_len + 1))) {
+    if (!d || !(d->name = zy__strdup(name))) {
         zy_free(d);
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", name);
     }
-    memcpy(d->name, name, name_len + 1);
     d->p = *p;
     zy_status st = ZY_STATUS_OK;
     uint64_t line = 0;

@@ -158,12 +158,10 @@ zy_status zy_task_data_read_buffer(zy_task_data **out, const char *name, const c
     d->task = p->task;
     d->problem = p->problem;
     d->p = *p;
-    size_t name_len = strlen(name);
-    if (!(d->path = zy_alloc(name_len + 1))) {
+    if (!(d->path = zy__strdup(name))) {
         zy_free(d);
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", name);
     }
-    memcpy(d->path, name, name_len + 1);
     d->name = d->path;
     d->labels_given = labels != NULL;
     st = labels ? zy__label_set_copy(&d->labels, labels) : zy__label_set_new(&d->labels);
