@@ -22,32 +22,16 @@
 
 #include "util.h"
 
-static size_t lines_of(const char *text, size_t len) {
-    size_t n = 1;
-    for (size_t i = 0; i < len; i++) n += text[i] == '\n';
-    return n;
-}
-
 static void check_error(zy_status st, const zy_instruct_data *d, const char *name,
                         const char *text, size_t len) {
     FZ_CHECK(d == NULL);
     FZ_CHECKF(st == ZY_STATUS_BAD_FORMAT, "status %d", (int)st);
-    const char *m = zy_last_error();
-    size_t n = strlen(name);
-    FZ_CHECKF(strncmp(m, name, n) == 0, "the message does not start with %s: %s", name, m);
-    if (m[n] == ':' && m[n + 1] >= '0' && m[n + 1] <= '9') {
-        char *end;
-        unsigned long long line = strtoull(m + n + 1, &end, 10);
-        FZ_CHECKF(end > m + n + 1 && *end == ':' && line >= 1 && line <= lines_of(text, len),
-                  "bad line in: %s", m);
-    } else {
-        FZ_CHECKF(strstr(m, "empty") || strstr(m, "no example"), "a message naming no line: %s",
-                  m);
-    }
+    static const char *const file_level[] = {"empty", "no example"};
+    fz_check_read_message(name, text, len, file_level, 2);
 }
 
 static void check_data(const zy_instruct_data *d, const char *text, size_t len) {
-    size_t n = zy_instruct_data_count(d), lines = lines_of(text, len);
+    size_t n = zy_instruct_data_count(d), lines = fz_lines(text, len);
     const zy_task_read_report *r = zy_instruct_data_report(d);
     FZ_CHECK(n > 0 && r->n_examples == n);
     FZ_CHECK(r->n_reasons <= ZY_TASK_REPORT_REASONS && (uint64_t)r->n_reasons <= r->n_skipped);
@@ -93,17 +77,7 @@ static char *write_back(const zy_instruct_data *d, size_t *len) {
             }
             cJSON_AddItemToObject(o, "messages", a);
         }
-        char *line = cJSON_PrintUnformatted(o);
-        size_t l = strlen(line);
-        if (n + l + 2 > cap) {
-            cap = (n + l + 2) * 2;
-            out = realloc(out, cap);
-        }
-        memcpy(out + n, line, l);
-        n += l;
-        out[n++] = '\n';
-        free(line);
-        cJSON_Delete(o);
+        fz_put_json_line(&out, &n, &cap, o);
     }
     *len = n;
     return out;

@@ -58,17 +58,7 @@ static char *write_back(const zy_task_data *d, const zy_task_read_params *p, siz
                 cJSON_AddItemToObject(o, "answers", a);
             }
         }
-        char *line = cJSON_PrintUnformatted(o);
-        size_t m = strlen(line);
-        if (n + m + 2 > cap) {
-            cap = (n + m + 2) * 2;
-            out = realloc(out, cap);
-        }
-        memcpy(out + n, line, m);
-        n += m;
-        out[n++] = '\n';
-        free(line);
-        cJSON_Delete(o);
+        fz_put_json_line(&out, &n, &cap, o);
     }
     *len = n;
     return out;

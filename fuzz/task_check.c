@@ -24,37 +24,18 @@ static int utf8_ok(const char *s, size_t n) {
     return 1;
 }
 
-static size_t lines_of(const char *text, size_t len) {
-    size_t n = 1;
-    for (size_t i = 0; i < len; i++) n += text[i] == '\n';
-    return n;
-}
-
 void ft_check_error(zy_status st, const zy_task_data *d, const char *name, const char *text,
                     size_t len) {
     FZ_CHECK(d == NULL);
     FZ_CHECKF(st == ZY_STATUS_BAD_FORMAT || st == ZY_STATUS_NOT_FOUND ||
                   st == ZY_STATUS_UNSUPPORTED,
               "status %d", (int)st);
-    const char *m = zy_last_error();
-    size_t n = strlen(name);
-    FZ_CHECKF(strncmp(m, name, n) == 0, "the message does not start with %s: %s", name, m);
-    if (m[n] == ':' && m[n + 1] >= '0' && m[n + 1] <= '9') { // "name:LINE: ..."
-        char *end;
-        unsigned long long line = strtoull(m + n + 1, &end, 10);
-        FZ_CHECKF(end > m + n + 1 && *end == ':' && line >= 1 &&
-                      line <= lines_of(text, len),
-                  "bad line in: %s", m);
-    } else {
-        // A file-level message: no line to name.
-        FZ_CHECKF(strstr(m, "empty") || strstr(m, "no example") || strstr(m, "no header") ||
-                      strstr(m, "format"),
-                  "a message naming no line: %s", m);
-    }
+    static const char *const file_level[] = {"empty", "no example", "no header", "format"};
+    fz_check_read_message(name, text, len, file_level, 4);
 }
 
 void ft_check_data(const zy_task_data *d, const char *text, size_t len) {
-    size_t n = zy_task_data_count(d), lines = lines_of(text, len);
+    size_t n = zy_task_data_count(d), lines = fz_lines(text, len);
     const zy_task_read_report *r = zy_task_data_report(d);
     FZ_CHECK(n > 0 && r->n_examples == n);
     FZ_CHECK(r->n_reasons <= ZY_TASK_REPORT_REASONS && (uint64_t)r->n_reasons <= r->n_skipped);

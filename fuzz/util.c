@@ -1,6 +1,7 @@
 // Helpers of the fuzz harnesses (util.h).
 #include "util.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -130,4 +131,42 @@ unsigned char *fz_safetensors_bytes(const uint8_t *data, size_t size, size_t *n)
     if (rest) memcpy(out + 8 + h, nul + 1, rest);
     *n = 8 + h + rest;
     return out;
+}
+
+size_t fz_lines(const char *text, size_t len) {
+    size_t n = 1;
+    for (size_t i = 0; i < len; i++) n += text[i] == '\n';
+    return n;
+}
+
+void fz_check_read_message(const char *name, const char *text, size_t len,
+                           const char *const *words, int n_words) {
+    const char *m = zy_last_error();
+    size_t n = strlen(name);
+    FZ_CHECKF(strncmp(m, name, n) == 0, "the message does not start with %s: %s", name, m);
+    if (m[n] == ':' && m[n + 1] >= '0' && m[n + 1] <= '9') { // "name:LINE: ..."
+        char *end;
+        unsigned long long line = strtoull(m + n + 1, &end, 10);
+        FZ_CHECKF(end > m + n + 1 && *end == ':' && line >= 1 && line <= fz_lines(text, len),
+                  "bad line in: %s", m);
+        return;
+    }
+    // A file-level message: no line to name.
+    int k = 0;
+    while (k < n_words && !strstr(m, words[k])) k++;
+    FZ_CHECKF(k < n_words, "a message naming no line: %s", m);
+}
+
+void fz_put_json_line(char **out, size_t *n, size_t *cap, struct cJSON *o) {
+    char *line = cJSON_PrintUnformatted(o);
+    size_t m = strlen(line);
+    if (*n + m + 2 > *cap) {
+        *cap = (*n + m + 2) * 2;
+        *out = realloc(*out, *cap);
+    }
+    memcpy(*out + *n, line, m);
+    *n += m;
+    (*out)[(*n)++] = '\n';
+    free(line);
+    cJSON_Delete(o);
 }

@@ -44,4 +44,16 @@ unsigned char *fz_safetensors_bytes(const uint8_t *data, size_t size, size_t *n)
 // Little-endian u64 from 8 bytes.
 uint64_t fz_le64(const uint8_t *p);
 
+// The lines of text[0..len) (its newlines + 1).
+size_t fz_lines(const char *text, size_t len);
+// The message of a failed read of `name` (text of len bytes) starts with the name; a
+// row's error names a line, "name:N: ..." with 1 <= N <= the lines of the text; any other
+// message (the file's) holds one of words[0..n).
+void fz_check_read_message(const char *name, const char *text, size_t len,
+                           const char *const *words, int n);
+// o (deleted here) as one unformatted JSON line at the end of the malloc'd buffer *out of
+// *n bytes in use and capacity *cap (both updated): writing examples back as JSON lines.
+struct cJSON;
+void fz_put_json_line(char **out, size_t *n, size_t *cap, struct cJSON *o);
+
 #endif

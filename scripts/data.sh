@@ -224,42 +224,38 @@ pattern() {
     rm -rf "$tmp"
 }
 
+# The data set $D/NAME/ written by /usr/bin/python3 scripts/tasks/SCRIPT ARGS... NAME.tmp
+# (its output directory last), then renamed to NAME: never half written. WHAT is said.
+task_data() { # NAME WHAT SCRIPT ARGS...
+    name=$1 what=$2 script=$3
+    shift 3
+    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/$script"
+    echo "zhuyi: writing $what -> $D/$name/"
+    rm -rf "$D/$name.tmp"
+    /usr/bin/python3 "$(dirname "$0")/tasks/$script" "$@" "$D/$name.tmp" || die "$script failed"
+    rm -rf "$D/$name"
+    mv "$D/$name.tmp" "$D/$name"
+}
+
 sentiment() {
     [ -s "$D/sentiment/mlm.txt" ] && return 0
     pattern
     kjv_chapters
     austen
-    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/sentiment_data.py"
-    echo "zhuyi: writing the sentiment task and its pretraining corpus -> $D/sentiment/"
-    rm -rf "$D/sentiment.tmp"
-    /usr/bin/python3 "$(dirname "$0")/tasks/sentiment_data.py" "$D/pattern" \
-        "$D/kjv-chapters.txt" "$D/austen.txt" "$D/sentiment.tmp" || die "sentiment_data.py failed"
-    rm -rf "$D/sentiment"
-    mv "$D/sentiment.tmp" "$D/sentiment"
+    task_data sentiment "the sentiment task and its pretraining corpus" sentiment_data.py \
+        "$D/pattern" "$D/kjv-chapters.txt" "$D/austen.txt"
 }
 
 pos() {
     [ -s "$D/pos/test.conll" ] && return 0
     pattern
-    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/pos_data.py"
-    echo "zhuyi: writing the part-of-speech task -> $D/pos/"
-    rm -rf "$D/pos.tmp"
-    /usr/bin/python3 "$(dirname "$0")/tasks/pos_data.py" "$D/pattern" "$D/pos.tmp" ||
-        die "pos_data.py failed"
-    rm -rf "$D/pos"
-    mv "$D/pos.tmp" "$D/pos"
+    task_data pos "the part-of-speech task" pos_data.py "$D/pattern"
 }
 
 kjv_qa() {
     [ -s "$D/kjv-qa/test.jsonl" ] && return 0
     kjv
-    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/kjv_qa_data.py"
-    echo "zhuyi: writing the King James genealogy QA set -> $D/kjv-qa/"
-    rm -rf "$D/kjv-qa.tmp"
-    /usr/bin/python3 "$(dirname "$0")/tasks/kjv_qa_data.py" "$D/kjv.txt" "$D/kjv-qa.tmp" ||
-        die "kjv_qa_data.py failed"
-    rm -rf "$D/kjv-qa"
-    mv "$D/kjv-qa.tmp" "$D/kjv-qa"
+    task_data kjv-qa "the King James genealogy QA set" kjv_qa_data.py "$D/kjv.txt"
 }
 
 # The World English Bible from Debian's SWORD module (sword-text-web, read with diatheke),
@@ -294,25 +290,14 @@ kjv_web() {
     [ -s "$D/kjv-web/test.jsonl" ] && return 0
     kjv
     web
-    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/kjv_web_data.py"
-    echo "zhuyi: writing the KJV -> WEB modernisation pairs -> $D/kjv-web/"
-    rm -rf "$D/kjv-web.tmp"
-    /usr/bin/python3 "$(dirname "$0")/tasks/kjv_web_data.py" web "$D/kjv.txt" \
-        "$D/web-osis.txt" "$D/kjv-web.tmp" || die "kjv_web_data.py failed"
-    rm -rf "$D/kjv-web"
-    mv "$D/kjv-web.tmp" "$D/kjv-web"
+    task_data kjv-web "the KJV -> WEB modernisation pairs" kjv_web_data.py web "$D/kjv.txt" \
+        "$D/web-osis.txt"
 }
 
 kjv_next() {
     [ -s "$D/kjv-next/test.jsonl" ] && return 0
     kjv
-    [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed for scripts/tasks/kjv_web_data.py"
-    echo "zhuyi: writing the KJV verse -> next verse pairs -> $D/kjv-next/"
-    rm -rf "$D/kjv-next.tmp"
-    /usr/bin/python3 "$(dirname "$0")/tasks/kjv_web_data.py" next "$D/kjv.txt" \
-        "$D/kjv-next.tmp" || die "kjv_web_data.py failed"
-    rm -rf "$D/kjv-next"
-    mv "$D/kjv-next.tmp" "$D/kjv-next"
+    task_data kjv-next "the KJV verse -> next verse pairs" kjv_web_data.py next "$D/kjv.txt"
 }
 
 case "${1:-}" in

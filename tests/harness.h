@@ -126,6 +126,17 @@ int zt_ref_write(const char *path, const char **names, const void **data, const 
 void zt_ref_check(zt_ref *r, const char *prefix, const char *name, const float *got,
                   size_t n, double atol, double rtol);
 
+// ---- reference cases as JSON lines (tests/ref/*_cases.jsonl, from tests/ref_*.py) --------
+struct cJSON;
+// each(case, ctx) for every line of path parsed as JSON (freed after the call), which
+// returns 1 if the case failed: until 5 have failed, or a line is not JSON (a recorded
+// failure). Returns the cases read (*failed: how many failed), or -1 and a recorded
+// failure if the file cannot be read.
+int zt_ref_cases(const char *path, int (*each)(const struct cJSON *c, void *ctx), void *ctx,
+                 int *failed);
+// a[0..n) == the JSON list j (n numbers).
+int zt_json_same_ints(const int32_t *a, int n, const struct cJSON *j);
+
 // ---- skipping -----------------------------------------------------------------------------
 // Record that a path of the running test cannot run here (printf-style reason), e.g. a
 // SIMD level this CPU lacks. A test that recorded a skip and ran no path is reported

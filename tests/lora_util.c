@@ -106,17 +106,6 @@ zy_data_source *zt_lora_source(const zt_lora_batch *src) {
     return s;
 }
 
-zy_session *zt_lora_session(const zy_model *m, int B, int T, bool training) {
-    zy_session_params sp = zy_session_default_params();
-    sp.batch = B, sp.seq = T, sp.training = training;
-    zy_session *s = NULL;
-    if (zy_session_create(&s, m, &sp) != ZY_STATUS_OK) {
-        zt_fail(__FILE__, __LINE__, "session: %s", zy_last_error());
-        return NULL;
-    }
-    return s;
-}
-
 bool zt_lora_tmpdir(char *buf) {
     strcpy(buf, "/tmp/zy_lora_XXXXXX");
     return mkdtemp(buf) != NULL;

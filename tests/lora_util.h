@@ -1,10 +1,12 @@
 // Test helpers shared by the LoRA tests (test_lora*.c): the reference dump's batches, a
-// data source that yields one batch forever, training sessions, and directories.
+// data source that yields one batch forever, and directories (sessions: gpt_util.h's
+// zt_session).
 #ifndef ZHUYI_TESTS_LORA_UTIL_H
 #define ZHUYI_TESTS_LORA_UTIL_H
 
 #include <stdbool.h>
 
+#include "gpt_util.h"
 #include "harness.h"
 #include "zhuyi/lora.h"
 #include "zhuyi/trainer.h"
@@ -27,9 +29,6 @@ void zt_lora_batch_free(zt_lora_batch *b);
 
 // A data source yielding b again and again (it copies b).
 zy_data_source *zt_lora_source(const zt_lora_batch *b);
-
-// A session of m for B x T batches (training: gradients), or NULL and a failure.
-zy_session *zt_lora_session(const zy_model *m, int B, int T, bool training);
 
 // A fresh empty directory /tmp/zy_lora_XXXXXX into buf (cap >= 32), and removing one.
 bool zt_lora_tmpdir(char *buf);

@@ -1,11 +1,14 @@
 // Reader for the PyTorch reference dumps (format in harness.h, writer in tests/refio.py), and
-// a writer of the same format for the round trips back into PyTorch (tests/roundtrip_*.py).
+// a writer of the same format for the round trips back into PyTorch (tests/roundtrip_*.py);
+// the reader of the reference cases written as JSON lines.
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+#include "zhuyi/core.h"
 
 typedef struct {
     char *name;
@@ -141,4 +144,38 @@ int zt_ref_write(const char *path, const char **names, const void **data, const 
              fwrite(data[i], 4, (size_t)d0 * d1, f) == (size_t)d0 * d1;
     }
     return fclose(f) == 0 && ok;
+}
+
+int zt_ref_cases(const char *path, int (*each)(const cJSON *c, void *ctx), void *ctx,
+                 int *failed) {
+    char *text = NULL;
+    size_t len = 0;
+    *failed = 0;
+    if (zy_file_read(path, &text, &len)) {
+        zt_fail(__FILE__, __LINE__, "%s (make refs writes it): %s", path, zy_last_error());
+        return -1;
+    }
+    int n = 0;
+    for (char *line = text, *nl; line < text + len && *failed < 5; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl) nl = text + len;
+        cJSON *c = cJSON_ParseWithLength(line, (size_t)(nl - line));
+        if (!c) {
+            zt_fail(__FILE__, __LINE__, "%s: a line is not JSON", path);
+            break;
+        }
+        *failed += each(c, ctx);
+        n++;
+        cJSON_Delete(c);
+    }
+    zy_free(text);
+    return n;
+}
+
+int zt_json_same_ints(const int32_t *a, int n, const cJSON *j) {
+    if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) != n) return 0;
+    int i = 0;
+    for (const cJSON *v = j->child; v; v = v->next, i++)
+        if (!cJSON_IsNumber(v) || a[i] != (int32_t)v->valuedouble) return 0;
+    return 1;
 }

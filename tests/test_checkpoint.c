@@ -14,20 +14,6 @@
 #include "train_util.h"
 #include "zhuyi/trainer.h"
 
-static bool exists(const char *dir, const char *name) {
-    char p[1024];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return lstat(p, &sb) == 0;
-}
-
-static ino_t inode(const char *dir, const char *name) {
-    char p[1024];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return stat(p, &sb) ? 0 : sb.st_ino;
-}
-
 static void remove_tree(const char *dir) {
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -81,16 +67,16 @@ TEST(checkpoint_keep_model_files) {
     float *best = malloc(sizeof(float) * (zy_model_params(m, &n), n));
     ASSERT(best != NULL);
     memcpy(best, zy_model_params(m, NULL), sizeof(float) * n);
-    ino_t ino = inode(dir, "model.safetensors");
+    ino_t ino = zt_inode(dir, "model.safetensors");
     for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
     ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, ZY_CHECKPOINT_KEEP_MODEL_FILES) ==
            ZY_STATUS_OK);
     char ckpt[512];
     ASSERT(zy_checkpoint_find(dir, ckpt, sizeof ckpt) == ZY_STATUS_OK);
     CHECK(strstr(ckpt, "/checkpoint-4") != NULL);
-    CHECK(!exists(dir, "checkpoint-2"));
-    CHECK(inode(dir, "model.safetensors") == ino);
-    CHECK(inode(dir, "model.safetensors") != inode(ckpt, "model.safetensors"));
+    CHECK(!zt_exists(dir, "checkpoint-2"));
+    CHECK(zt_inode(dir, "model.safetensors") == ino);
+    CHECK(zt_inode(dir, "model.safetensors") != zt_inode(ckpt, "model.safetensors"));
     zy_model *md = NULL;
     ASSERT(zy_model_load(&md, dir) == ZY_STATUS_OK);
     CHECK(memcmp(zy_model_params(md, NULL), best, sizeof(float) * n) == 0);
@@ -123,19 +109,19 @@ TEST(checkpoint_layout_and_resume) {
     ASSERT(zt_run_start(&b, mb, tok, 400, NULL, 0, &p) == ZY_STATUS_OK);
     for (int s = 0; s < 3; s++) ASSERT(zy_trainer_step(b.t, NULL) == ZY_STATUS_OK);
     ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
-    CHECK(exists(dir, "checkpoint-3/" ZY_TRAINING_STATE_FILE));
+    CHECK(zt_exists(dir, "checkpoint-3/" ZY_TRAINING_STATE_FILE));
     for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(b.t, NULL) == ZY_STATUS_OK);
     ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
     // Saving again at the same step (a run stopped right after a save) changes nothing
     // and leaves no temporary link (rename(2) of two links to one file is a no-op).
     ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
-    CHECK(!exists(dir, "model.safetensors.tmp.link") && !exists(dir, "config.json.tmp.link"));
+    CHECK(!zt_exists(dir, "model.safetensors.tmp.link") && !zt_exists(dir, "config.json.tmp.link"));
     char ckpt[512];
     ASSERT(zy_checkpoint_find(dir, ckpt, sizeof ckpt) == ZY_STATUS_OK);
     CHECK(strstr(ckpt, "/checkpoint-5") != NULL);
-    CHECK(!exists(dir, "checkpoint-3"));
-    CHECK(inode(dir, "model.safetensors") == inode(ckpt, "model.safetensors"));
-    CHECK(inode(dir, "config.json") == inode(ckpt, "config.json"));
+    CHECK(!zt_exists(dir, "checkpoint-3"));
+    CHECK(zt_inode(dir, "model.safetensors") == zt_inode(ckpt, "model.safetensors"));
+    CHECK(zt_inode(dir, "config.json") == zt_inode(ckpt, "config.json"));
     zy_model *md = NULL;
     ASSERT(zy_model_load(&md, dir) == ZY_STATUS_OK);
     size_t n;
@@ -214,7 +200,7 @@ TEST(checkpoint_io_fault_at_every_operation) {
             "checkpoint, at %d the new one", ops, before, after);
     CHECK(ops > 10 && before + after == ops);
     CHECK(resume_step(dir, tok, 400, NULL, NULL) == 4);
-    CHECK(!exists(dir, "checkpoint-2"));
+    CHECK(!zt_exists(dir, "checkpoint-2"));
     zt_run_stop(&r);
     zy_model_free(m);
     remove_tree(dir);
@@ -236,7 +222,7 @@ TEST(checkpoint_refuses_nonfinite_weights) {
     CHECK(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, 0) == ZY_STATUS_INVALID_ARGUMENT);
     zt_note("%s", zy_last_error());
     CHECK(strstr(zy_last_error(), "not finite") && strstr(zy_last_error(), "not saved"));
-    CHECK(!exists(dir, ZY_CHECKPOINT_LINK) && !exists(dir, "model.safetensors"));
+    CHECK(!zt_exists(dir, ZY_CHECKPOINT_LINK) && !zt_exists(dir, "model.safetensors"));
     zt_run_stop(&r);
     zy_model_free(m);
     remove_tree(dir);
@@ -262,7 +248,7 @@ TEST(checkpoint_finds_flat_runs) {
     CHECK(resume_step(dir, tok, 300, NULL, NULL) == 1);
     ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
     ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
-    CHECK(!exists(dir, ZY_TRAINING_STATE_FILE));
+    CHECK(!zt_exists(dir, ZY_TRAINING_STATE_FILE));
     CHECK(resume_step(dir, tok, 300, NULL, NULL) == 2);
     zt_run_stop(&r);
     zy_model_free(m);

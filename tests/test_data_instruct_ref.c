@@ -21,15 +21,6 @@ static int num(const cJSON *c, const char *key) {
     return cJSON_IsNumber(j) ? (int)j->valuedouble : cJSON_IsTrue(j) ? 1 : 0;
 }
 
-// a[0..n) == the JSON list j.
-static bool same_ints(const int *a, int n, const cJSON *j) {
-    if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) != n) return false;
-    int i = 0;
-    for (const cJSON *v = j->child; v; v = v->next, i++)
-        if (a[i] != (int)v->valuedouble) return false;
-    return true;
-}
-
 static bool same_row(const zy_instruct_rows *r, size_t i, const cJSON *want) {
     const int32_t *ids;
     const uint8_t *sc;
@@ -37,8 +28,8 @@ static bool same_row(const zy_instruct_rows *r, size_t i, const cJSON *want) {
     zy_instruct_rows_get(r, i, &ids, &sc, &n);
     int *a = zt_malloc((size_t)(n + 1) * sizeof *a), *b = zt_malloc((size_t)(n + 1) * sizeof *b);
     for (int k = 0; k < n; k++) a[k] = ids[k], b[k] = sc[k];
-    bool ok = same_ints(a, n, cJSON_GetObjectItem(want, "ids")) &&
-              same_ints(b, n, cJSON_GetObjectItem(want, "scored"));
+    bool ok = zt_json_same_ints(a, n, cJSON_GetObjectItem(want, "ids")) &&
+              zt_json_same_ints(b, n, cJSON_GetObjectItem(want, "scored"));
     free(a);
     free(b);
     return ok;
@@ -61,8 +52,8 @@ static bool same_batch(zy_data_source *s, zy_batch *b, const cJSON *want, const 
     int r = 0;
     for (const cJSON *w = rows->child; w; w = w->next, r++) {
         const int *in = b->input_ids + (size_t)r * T, *y = b->targets + (size_t)r * T;
-        if (!same_ints(in, T, cJSON_GetObjectItem(w, "input")) ||
-            !same_ints(y, T, cJSON_GetObjectItem(w, "targets")) ||
+        if (!zt_json_same_ints(in, T, cJSON_GetObjectItem(w, "input")) ||
+            !zt_json_same_ints(y, T, cJSON_GetObjectItem(w, "targets")) ||
             b->lengths[r] != num(w, "length")) {
             zt_fail(__FILE__, __LINE__, "%s: %s batch %d row %d differs", name, what, k, r);
             return false;
@@ -210,29 +201,22 @@ done:
     return bad;
 }
 
+typedef struct cases {
+    zy_tokenizer *tok;
+    int with_batches;
+} cases;
+
+static int each_case(const cJSON *c, void *ctx) {
+    cases *x = ctx;
+    return check_case(c, x->tok, &x->with_batches);
+}
+
 TEST(instruct_data_matches_python_reference) {
-    char *text = NULL;
-    size_t len = 0;
-    if (zy_file_read(CASES, &text, &len)) {
-        zt_fail(__FILE__, __LINE__, "%s (make refs writes it): %s", CASES, zy_last_error());
-        return;
+    cases x = {.tok = zt_byte_tokenizer()};
+    int failed = 0, n = x.tok ? zt_ref_cases(CASES, each_case, &x, &failed) : 0;
+    if (n >= 0) {
+        zt_note("%d cases (%d with batches), %d differ", n, x.with_batches, failed);
+        CHECK(n >= 60 && x.with_batches >= 30 && failed == 0);
     }
-    zy_tokenizer *tok = zt_byte_tokenizer();
-    int n = 0, failed = 0, with_batches = 0;
-    for (char *line = text, *nl; tok && line < text + len && failed < 5; line = nl + 1) {
-        nl = strchr(line, '\n');
-        if (!nl) nl = text + len;
-        cJSON *c = cJSON_ParseWithLength(line, (size_t)(nl - line));
-        if (!c) {
-            zt_fail(__FILE__, __LINE__, "%s: a line is not JSON", CASES);
-            break;
-        }
-        failed += check_case(c, tok, &with_batches);
-        n++;
-        cJSON_Delete(c);
-    }
-    zt_note("%d cases (%d with batches), %d differ", n, with_batches, failed);
-    CHECK(n >= 60 && with_batches >= 30 && failed == 0);
-    zy_tokenizer_free(tok);
-    zy_free(text);
+    zy_tokenizer_free(x.tok);
 }

@@ -14,15 +14,6 @@
 
 #define CASES "tests/ref/task_cases.jsonl"
 
-// a (n) == the JSON list j (n entries); stride 1 (or 2 for offsets).
-static bool same(const int32_t *a, int n, const cJSON *j) {
-    if (!cJSON_IsArray(j) || cJSON_GetArraySize(j) != n) return false;
-    int i = 0;
-    for (const cJSON *v = j->child; v; v = v->next, i++)
-        if (!cJSON_IsNumber(v) || a[i] != (int32_t)v->valuedouble) return false;
-    return true;
-}
-
 static int check_case(const cJSON *c, zy_tokenizer *tok, int index) {
     const char *kind = cJSON_GetObjectItem(c, "kind")->valuestring;
     zy_task task = strcmp(kind, "classify") == 0 ? ZY_TASK_CLASSIFY
@@ -62,20 +53,20 @@ static int check_case(const cJSON *c, zy_tokenizer *tok, int index) {
         const zy_task_feature *g = zy_task_features_get(f, (size_t)k);
         const cJSON *j;
         const char *field = NULL;
-        if (!same(g->ids, g->n, cJSON_GetObjectItem(w, "ids"))) field = "ids";
-        else if ((j = cJSON_GetObjectItem(w, "types")) && !same(g->type_ids, g->n, j))
+        if (!zt_json_same_ints(g->ids, g->n, cJSON_GetObjectItem(w, "ids"))) field = "ids";
+        else if ((j = cJSON_GetObjectItem(w, "types")) && !zt_json_same_ints(g->type_ids, g->n, j))
             field = "types";
-        else if ((j = cJSON_GetObjectItem(w, "targets")) && !same(g->targets, g->n, j))
+        else if ((j = cJSON_GetObjectItem(w, "targets")) && !zt_json_same_ints(g->targets, g->n, j))
             field = "targets";
-        else if ((j = cJSON_GetObjectItem(w, "words")) && !same(g->word_ids, g->n, j))
+        else if ((j = cJSON_GetObjectItem(w, "words")) && !zt_json_same_ints(g->word_ids, g->n, j))
             field = "words";
-        else if ((j = cJSON_GetObjectItem(w, "offsets")) && !same(g->offsets, 2 * g->n, j))
+        else if ((j = cJSON_GetObjectItem(w, "offsets")) && !zt_json_same_ints(g->offsets, 2 * g->n, j))
             field = "offsets";
         else if ((j = cJSON_GetObjectItem(w, "span")) &&
-                 !same((const int32_t[]){g->span_start, g->span_end}, 2, j))
+                 !zt_json_same_ints((const int32_t[]){g->span_start, g->span_end}, 2, j))
             field = "span";
         else if ((j = cJSON_GetObjectItem(w, "ctx")) &&
-                 !same((const int32_t[]){g->context_start, g->context_end}, 2, j))
+                 !zt_json_same_ints((const int32_t[]){g->context_start, g->context_end}, 2, j))
             field = "ctx";
         if (field) {
             char *text = cJSON_PrintUnformatted(c);
@@ -90,40 +81,35 @@ static int check_case(const cJSON *c, zy_tokenizer *tok, int index) {
     return bad;
 }
 
+typedef struct cases {
+    zy_tokenizer *tok;
+    int n, kinds[3];
+} cases;
+
+static int each_case(const cJSON *c, void *ctx) {
+    cases *x = ctx;
+    const cJSON *vocab = cJSON_GetObjectItem(c, "vocab");
+    if (vocab) { // the first line: the reference's vocabulary
+        int nv = cJSON_GetArraySize(vocab), i = 0;
+        const char **v = zt_malloc((size_t)nv * sizeof *v);
+        for (const cJSON *t = vocab->child; t; t = t->next) v[i++] = t->valuestring;
+        x->tok = zt_task_wordpiece(v, nv);
+        free(v);
+        return 0;
+    }
+    if (!x->tok) return 0;
+    const char *kind = cJSON_GetObjectItem(c, "kind")->valuestring;
+    x->kinds[kind[0] == 'c' ? 0 : kind[0] == 't' ? 1 : 2]++;
+    return check_case(c, x->tok, x->n++);
+}
+
 TEST(task_features_match_python_reference) {
-    char *text = NULL;
-    size_t len = 0;
-    if (zy_file_read(CASES, &text, &len)) {
-        zt_fail(__FILE__, __LINE__, "%s (make refs writes it): %s", CASES, zy_last_error());
-        return;
+    cases x = {0};
+    int failed = 0;
+    if (zt_ref_cases(CASES, each_case, &x, &failed) >= 0) {
+        zt_note("%d cases (%d classify, %d tag, %d qa), %d differ", x.n, x.kinds[0],
+                x.kinds[1], x.kinds[2], failed);
+        CHECK(x.n >= 300 && failed == 0);
     }
-    zy_tokenizer *tok = NULL;
-    int n = 0, failed = 0, kinds[3] = {0};
-    for (char *line = text, *nl; line < text + len && failed < 5; line = nl + 1) {
-        nl = strchr(line, '\n');
-        if (!nl) nl = text + len;
-        cJSON *c = cJSON_ParseWithLength(line, (size_t)(nl - line));
-        if (!c) {
-            zt_fail(__FILE__, __LINE__, "%s: a line is not JSON", CASES);
-            break;
-        }
-        const cJSON *vocab = cJSON_GetObjectItem(c, "vocab");
-        if (vocab) { // the first line: the reference's vocabulary
-            int nv = cJSON_GetArraySize(vocab), i = 0;
-            const char **v = zt_malloc((size_t)nv * sizeof *v);
-            for (const cJSON *t = vocab->child; t; t = t->next) v[i++] = t->valuestring;
-            tok = zt_task_wordpiece(v, nv);
-            free(v);
-        } else if (tok) {
-            failed += check_case(c, tok, n++);
-            const char *kind = cJSON_GetObjectItem(c, "kind")->valuestring;
-            kinds[kind[0] == 'c' ? 0 : kind[0] == 't' ? 1 : 2]++;
-        }
-        cJSON_Delete(c);
-    }
-    zt_note("%d cases (%d classify, %d tag, %d qa), %d differ", n, kinds[0], kinds[1],
-            kinds[2], failed);
-    CHECK(n >= 300 && failed == 0);
-    zy_tokenizer_free(tok);
-    zy_free(text);
+    zy_tokenizer_free(x.tok);
 }

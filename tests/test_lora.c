@@ -50,7 +50,7 @@ static int check_trainable(zt_ref *r, const zy_model *m, const float *grads, con
 
 // The logits of one evaluation forward of b (n values) into out.
 static bool logits_of(const zy_model *m, const zy_batch *b, float *out, size_t n) {
-    zy_session *s = zt_lora_session(m, b->B, b->T, false);
+    zy_session *s = zt_session(m, b->B, b->T, false);
     bool ok = s && zy_session_forward(s, b, NULL, NULL) == ZY_STATUS_OK;
     const float *o = ok ? zy_session_output(s, "logits", NULL, NULL) : NULL;
     if (o) memcpy(out, o, n * sizeof *out);

@@ -110,7 +110,7 @@ TEST(lora_bias_modes_and_modules_to_save) {
         CHECK(trains(only, "classifier.weight") && trains(only, "classifier.bias"));
         // same weights (same seed, same table up to the adapters): q's bias gradient as
         // when every bias trains; k's none
-        zy_session *so = zt_lora_session(only, 3, 7, true), *sa = zt_lora_session(all, 3, 7, true);
+        zy_session *so = zt_session(only, 3, 7, true), *sa = zt_session(all, 3, 7, true);
         if (so && sa && !zy_session_forward(so, &lb.b, NULL, NULL) &&
             !zy_session_forward(sa, &lb.b, NULL, NULL) && !zy_session_backward(so, 1.0f) &&
             !zy_session_backward(sa, 1.0f)) {
@@ -179,7 +179,7 @@ TEST(lora_gpt_score_head) {
         int ids[8] = {1, 2, 3, 4, 5, 6, 7, 8};
         zy_batch b = {.B = 1, .T = 8, .input_ids = ids};
         float before[2], after[2];
-        zy_session *s = zt_lora_session(m, 1, 8, false);
+        zy_session *s = zt_session(m, 1, 8, false);
         if (s && !zy_session_forward(s, &b, NULL, NULL)) {
             memcpy(before, zy_session_output(s, "logits", NULL, NULL), sizeof before);
             size_t n;
@@ -221,7 +221,7 @@ TEST(lora_backward_stops_at_lowest_adapter) {
     size_t sizes[4];
     for (int all = 0; all < 2; all++) {
         if (all) zy_model_set_trainable(m, -1, true);
-        zy_session *s = zt_lora_session(m, 2, 8, true);
+        zy_session *s = zt_session(m, 2, 8, true);
         if (!s || zy_session_forward(s, &lb.b, NULL, NULL) || zy_session_backward(s, 1.0f)) {
             zt_fail(__FILE__, __LINE__, "%s", zy_last_error());
             zy_session_free(s);
@@ -247,7 +247,7 @@ TEST(lora_backward_stops_at_lowest_adapter) {
         for (int i = 30; i < 34; i++) // block 1's adapters: m's
             memcpy(p2 + zy_tensor_table_at(t2, i)->offset, p + zy_tensor_table_at(t, i - 2)->offset,
                    zy_tensor_table_at(t, i - 2)->count * sizeof(float));
-        zy_session *s = zt_lora_session(m2, 2, 8, true);
+        zy_session *s = zt_session(m2, 2, 8, true);
         if (s && !zy_session_forward(s, &lb.b, NULL, NULL) && !zy_session_backward(s, 1.0f)) {
             size_t off = 0;
             for (int i = 30; i < 34; i++) {
@@ -304,7 +304,7 @@ TEST(lora_dropout_streams) {
     zy_lora_config lc = zy_lora_default_config();
     lc.targets = "c_attn,c_fc", lc.dropout = 0.3f, lc.seed = 2;
     zy_model *m = load_lora(ZT_LORA_GPT_BASE, NULL, &lc);
-    zy_session *s = m ? zt_lora_session(m, 2, 8, true) : NULL;
+    zy_session *s = m ? zt_session(m, 2, 8, true) : NULL;
     if (s) {
         size_t n;
         float *p = zy_model_params(m, &n);
@@ -331,20 +331,6 @@ TEST(lora_dropout_streams) {
 }
 
 // ---- checkpoints ----------------------------------------------------------------------------
-
-static bool exists(const char *dir, const char *name) {
-    char p[1024];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return lstat(p, &sb) == 0;
-}
-
-static ino_t inode(const char *dir, const char *name) {
-    char p[1024];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return stat(p, &sb) ? 0 : sb.st_ino;
-}
 
 // A LoRA run (the tiny GPT's base frozen; adapters on c_attn and c_fc with dropout 0.1,
 // lora_only biases; the trainer's dropout too) saved at step 3 and 5: each checkpoint is
@@ -378,12 +364,12 @@ TEST(lora_checkpoint_resume_bit_exact) {
     ASSERT(zy_trainer_save_checkpoint(b.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
     char ckpt[512];
     ASSERT(zy_checkpoint_find(dir, ckpt, sizeof ckpt) == ZY_STATUS_OK);
-    CHECK(strstr(ckpt, "/checkpoint-5") != NULL && !exists(dir, "checkpoint-3"));
+    CHECK(strstr(ckpt, "/checkpoint-5") != NULL && !zt_exists(dir, "checkpoint-3"));
     const char *files[] = {"adapter_config.json", "adapter_model.safetensors", "config.json"};
     for (int i = 0; i < 3; i++)
-        CHECK(exists(ckpt, files[i]) && inode(dir, files[i]) == inode(ckpt, files[i]));
-    CHECK(exists(ckpt, ZY_TRAINING_STATE_FILE) && !exists(ckpt, "model.safetensors") &&
-          !exists(dir, "model.safetensors"));
+        CHECK(zt_exists(ckpt, files[i]) && zt_inode(dir, files[i]) == zt_inode(ckpt, files[i]));
+    CHECK(zt_exists(ckpt, ZY_TRAINING_STATE_FILE) && !zt_exists(ckpt, "model.safetensors") &&
+          !zt_exists(dir, "model.safetensors"));
     zy_model *md = NULL;
     ASSERT(zy_model_load(&md, dir) == ZY_STATUS_OK);
     CHECK(zy_model_has_adapter(md) &&
@@ -407,8 +393,8 @@ TEST(lora_checkpoint_resume_bit_exact) {
     ASSERT(plain && zt_run_start(&d, plain, tok, 400, NULL, 0, &p) == ZY_STATUS_OK);
     ASSERT(zy_trainer_step(d.t, NULL) == ZY_STATUS_OK);
     ASSERT(zy_trainer_save_checkpoint(d.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
-    CHECK(exists(dir, "model.safetensors") && !exists(dir, "adapter_config.json") &&
-          !exists(dir, "adapter_model.safetensors"));
+    CHECK(zt_exists(dir, "model.safetensors") && !zt_exists(dir, "adapter_config.json") &&
+          !zt_exists(dir, "adapter_model.safetensors"));
     zt_run_stop(&d);
     zy_model_free(plain);
     zt_run_stop(&a);

@@ -1,7 +1,9 @@
 // Trainer test helpers (train_util.h).
 #include "train_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "gpt_util.h"
 #include "harness.h"
@@ -120,4 +122,18 @@ zy_data_source *zt_example_source(const zt_examples *e) {
     zy_data_source *s = NULL;
     if (zy_data_source_create(&s, &EXAMPLES_OPS, k, &info)) free(k);
     return s;
+}
+
+bool zt_exists(const char *dir, const char *name) {
+    char p[1024];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return lstat(p, &sb) == 0;
+}
+
+ino_t zt_inode(const char *dir, const char *name) {
+    char p[1024];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &sb) ? 0 : sb.st_ino;
 }

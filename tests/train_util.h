@@ -1,11 +1,14 @@
 // Test helpers shared by the trainer and checkpoint tests: a tiny GPT, a token stream
-// with some structure, small trainer params, a trainer with its data sources, and a data
-// source of synthetic examples for tests that define their own task.
+// with some structure, small trainer params, a trainer with its data sources, a data
+// source of synthetic examples for tests that define their own task, and the files of a
+// checkpoint directory.
 #ifndef ZHUYI_TESTS_TRAIN_UTIL_H
 #define ZHUYI_TESTS_TRAIN_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "zhuyi/trainer.h"
 
@@ -54,5 +57,10 @@ struct zt_examples {
 };
 // NULL on failure.
 zy_data_source *zt_example_source(const zt_examples *e);
+
+// dir/name exists (a link counts, wherever it points).
+bool zt_exists(const char *dir, const char *name);
+// The inode dir/name resolves to (through links), 0 if none: two names of one file.
+ino_t zt_inode(const char *dir, const char *name);
 
 #endif

@@ -54,3 +54,11 @@ void *zy_calloc(size_t n, size_t size) {
 void zy_free(void *ptr) {
     if (ptr) allocator.free(ptr, allocator.user);
 }
+
+char *zy__strdup(const char *s) {
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = zy_alloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}

@@ -45,13 +45,6 @@ int zy__io_fault_hit(void) {
     return 1;
 }
 
-static char *dup_string(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = zy_alloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 // The directory part of path ("." when there is none, "/" for "/x").
 static void dir_of(const char *path, char *dir, size_t cap) {
     const char *slash = strrchr(path, '/');
@@ -92,7 +85,7 @@ zy_status zy_file_writer_create(zy_file_writer **out, const char *path) {
     zy_file_writer *w = zy_calloc(1, sizeof *w);
     if (!w) goto fail_alloc;
     w->fd = -1;
-    w->path = dup_string(path);
+    w->path = zy__strdup(path);
     w->tmp = zy_alloc(len + 48);
     if (!w->path || !w->tmp) goto fail_alloc;
     for (int attempt = 0; attempt < 100; attempt++) {

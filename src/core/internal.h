@@ -24,6 +24,10 @@ void zy__assert_fail(const char *cond, const char *file, int line);
         if (!(cond)) zy__assert_fail(#cond, __FILE__, __LINE__);                           \
     } while (0)
 
+// A copy of the string s from zy_alloc (zy_free it); NULL if s is NULL or when out of
+// memory (the error then set).
+char *zy__strdup(const char *s);
+
 #define ZY_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ZY_MAX(a, b) ((a) > (b) ? (a) : (b))
 

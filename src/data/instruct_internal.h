@@ -30,4 +30,9 @@ struct zy_instruct_rows {
     zy_instruct_row_stats stats;
 };
 
+// Room for `more` tokens after the n of the parallel arrays *ids, *scored (capacity *cap,
+// which doubles, from `first`; both arrays moved together). Errors name `what`.
+zy_status zy__tokens_reserve(int32_t **ids, uint8_t **scored, size_t n, size_t *cap,
+                             size_t more, size_t first, const char *what);
+
 #endif

@@ -1,17 +1,18 @@
 // Instruction files (instruct.h) through cJSON: one JSON object a line, either
 // {"prompt", "completion", "system"?} or {"messages": [{"role", "content"}, ...]}, each
-// made a conversation that owns its strings; the checks of both shapes, the row-error
-// policy (fail, or skip and count, as the task readers do) and the accessors. Strings are
-// as cJSON gives them: a "\u0000" escape ends a text there. Not here: the template and
-// tokens (instruct_template.c), rows (instruct_rows.c).
+// made a conversation that owns its strings; the checks of both shapes and the accessors.
+// Strings are as cJSON gives them: a "\u0000" escape ends a text there. Not here: the
+// lines, their JSON and the row-error policy, which the task readers share
+// (task_jsonl.c, task_data.c); the template and tokens (instruct_template.c), rows
+// (instruct_rows.c).
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/internal.h"
 #include "data/instruct_internal.h"
+#include "data/task_internal.h"
 #include "io/safetensors.h"
 
 typedef unsigned long long ull;
@@ -160,38 +161,18 @@ static zy_status messages(const line_ctx *c, const cJSON *o, const cJSON *list) 
     return st;
 }
 
-static zy_status one_line(zy_instruct_data *d, const char *s, size_t n, uint64_t line) {
+// A line, then its error, if any, as skip_bad_rows says (recorded and counted, or final).
+static zy_status one_line(void *ctx, const char *s, size_t n, uint64_t line) {
+    zy_instruct_data *d = ctx;
     line_ctx c = {d, line};
-    const char *end = NULL;
-    errno = 0; // cJSON allocates with malloc, which sets ENOMEM when it fails
-    cJSON *o = cJSON_ParseWithLengthOpts(s, n, &end, 0);
-    if (!o && errno == ENOMEM)
-        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory parsing JSON", d->name);
-    if (!o) {
-        size_t col = end && end >= s && end <= s + n ? (size_t)(end - s) + 1 : 1;
-        return BAD(&c, "not valid JSON (column %llu)", (ull)col);
+    cJSON *o;
+    zy_status st = zy__jsonl_object(d->name, line, s, n, &o);
+    if (!st) {
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "messages");
+        st = present(list) ? messages(&c, o, list) : prompt_completion(&c, o);
+        cJSON_Delete(o);
     }
-    zy_status st;
-    size_t tail = end && end >= s && end <= s + n ? (size_t)(end - s) : n;
-    while (tail < n && (s[tail] == ' ' || s[tail] == '\t' || s[tail] == '\r')) tail++;
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "messages");
-    if (tail < n) st = BAD(&c, "text after the JSON value (column %llu)", (ull)tail + 1);
-    else if (!cJSON_IsObject(o)) st = BAD(&c, "not a JSON object");
-    else if (present(list)) st = messages(&c, o, list);
-    else st = prompt_completion(&c, o);
-    cJSON_Delete(o);
-    return st;
-}
-
-// A row error: with skip_bad_rows a BAD_FORMAT is recorded and counted, and reading goes on.
-static zy_status row_error(zy_instruct_data *d, zy_status st) {
-    if (st != ZY_STATUS_BAD_FORMAT || !d->p.skip_bad_rows) return st;
-    zy_task_read_report *r = &d->report;
-    if (r->n_reasons < ZY_TASK_REPORT_REASONS)
-        snprintf(r->reasons[r->n_reasons++], sizeof r->reasons[0], "%s", zy_last_error());
-    r->n_skipped++;
-    zy_clear_error();
-    return ZY_STATUS_OK;
+    return zy__read_row_error(&d->report, d->p.skip_bad_rows, st);
 }
 
 zy_status zy_instruct_data_read_buffer(zy_instruct_data **out, const char *name,
@@ -202,38 +183,16 @@ zy_status zy_instruct_data_read_buffer(zy_instruct_data **out, const char *name,
     if (!p || !name || (!data && len))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "instruct data: no parameters, name or "
                          "data");
-    size_t i = 0;
-    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
-        i++;
-    if (i == len) return zy__error(ZY_STATUS_BAD_FORMAT, "%s: the file is empty", name);
+    zy_status st = zy__read_nonempty(name, data, len);
+    if (st) return st;
     zy_instruct_data *d = zy_calloc(1, sizeof *d);
-    size_t name_len = strlen(name);
-    if (!d || !(d->name = zy_alloc(name_len + 1))) {
+    if (!d || !(d->name = zy__strdup(name))) {
         zy_free(d);
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", name);
     }
-    memcpy(d->name, name, name_len + 1);
     d->p = *p;
-    zy_status st = ZY_STATUS_OK;
-    uint64_t line = 0;
-    i = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-    while (i < len && !st) {
-        const char *nl = memchr(data + i, '\n', len - i);
-        size_t m = nl ? (size_t)(nl - (data + i)) : len - i;
-        line++;
-        size_t k = 0;
-        while (k < m && (data[i + k] == ' ' || data[i + k] == '\t' || data[i + k] == '\r')) k++;
-        if (k < m) st = row_error(d, one_line(d, data + i, m, line));
-        i += m + 1;
-    }
-    if (!st && d->n == 0) {
-        if (d->report.n_skipped)
-            st = zy__error(ZY_STATUS_BAD_FORMAT, "%s: no example: all %llu lines were bad; "
-                           "the first: %s", name, (ull)d->report.n_skipped,
-                           d->report.reasons[0]);
-        else
-            st = zy__error(ZY_STATUS_BAD_FORMAT, "%s: no example in the file", name);
-    }
+    st = zy__jsonl_each(data, len, one_line, d);
+    if (!st && d->n == 0) st = zy__read_no_example(name, &d->report, "lines");
     if (st) {
         zy_instruct_data_free(d);
         return st;

@@ -8,8 +8,6 @@
 #include "core/internal.h"
 #include "data/instruct_internal.h"
 
-typedef unsigned long long ull;
-
 zy_instruct_rows_params zy_instruct_rows_default_params(void) {
     return (zy_instruct_rows_params){.seq = 128, .packing = true};
 }
@@ -18,30 +16,8 @@ zy_instruct_rows_params zy_instruct_rows_default_params(void) {
 static zy_status put(zy_instruct_rows *r, size_t *cap, const int32_t *ids, const uint8_t *sc,
                      size_t m) {
     size_t n = r->stats.n_tokens;
-    if (m > *cap - n) {
-        size_t c = *cap ? *cap : 4096;
-        while (m > c - n) {
-            if (c > SIZE_MAX / 8) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "instruct rows: too many tokens");
-            c *= 2;
-        }
-        int32_t *a = zy_alloc(c * sizeof *a);
-        uint8_t *b = zy_alloc(c);
-        if (!a || !b) {
-            zy_free(a);
-            zy_free(b);
-            return zy__error(ZY_STATUS_OUT_OF_MEMORY, "instruct rows: out of memory for %llu "
-                             "tokens", (ull)c);
-        }
-        if (n) {
-            memcpy(a, r->ids, n * sizeof *a);
-            memcpy(b, r->scored, n);
-        }
-        zy_free(r->ids);
-        zy_free(r->scored);
-        r->ids = a;
-        r->scored = b;
-        *cap = c;
-    }
+    zy_status st = zy__tokens_reserve(&r->ids, &r->scored, n, cap, m, 4096, "instruct rows");
+    if (st) return st;
     memcpy(r->ids + n, ids, m * sizeof *ids);
     memcpy(r->scored + n, sc, m);
     r->stats.n_tokens += m;

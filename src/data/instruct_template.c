@@ -110,32 +110,38 @@ void zy_chat_tokens_destroy(zy_chat_tokens *t) {
     memset(t, 0, sizeof *t);
 }
 
+zy_status zy__tokens_reserve(int32_t **ids, uint8_t **scored, size_t n, size_t *cap,
+                             size_t more, size_t first, const char *what) {
+    if (more <= *cap - n) return ZY_STATUS_OK;
+    size_t c = *cap ? *cap : first;
+    while (c - n < more) {
+        if (c > SIZE_MAX / 8)
+            return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: too many tokens", what);
+        c *= 2;
+    }
+    int32_t *a = zy_alloc(c * sizeof *a);
+    uint8_t *b = zy_alloc(c);
+    if (!a || !b) {
+        zy_free(a);
+        zy_free(b);
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory for %llu tokens", what,
+                         (ull)c);
+    }
+    if (n) {
+        memcpy(a, *ids, n * sizeof *a);
+        memcpy(b, *scored, n);
+    }
+    zy_free(*ids);
+    zy_free(*scored);
+    *ids = a;
+    *scored = b;
+    *cap = c;
+    return ZY_STATUS_OK;
+}
+
 // Room for `more` tokens after the current ones.
 static zy_status reserve(zy_chat_tokens *t, size_t more) {
-    if (more <= t->cap - t->n) return ZY_STATUS_OK;
-    size_t cap = t->cap ? t->cap : 64;
-    while (cap - t->n < more) {
-        if (cap > SIZE_MAX / 8) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "chat tokens: too many");
-        cap *= 2;
-    }
-    int32_t *ids = zy_alloc(cap * sizeof *ids);
-    uint8_t *sc = zy_alloc(cap);
-    if (!ids || !sc) {
-        zy_free(ids);
-        zy_free(sc);
-        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "chat tokens: out of memory for %llu "
-                         "tokens", (ull)cap);
-    }
-    if (t->n) {
-        memcpy(ids, t->ids, t->n * sizeof *ids);
-        memcpy(sc, t->scored, t->n);
-    }
-    zy_free(t->ids);
-    zy_free(t->scored);
-    t->ids = ids;
-    t->scored = sc;
-    t->cap = cap;
-    return ZY_STATUS_OK;
+    return zy__tokens_reserve(&t->ids, &t->scored, t->n, &t->cap, more, 64, "chat tokens");
 }
 
 typedef struct enc_ctx {

@@ -86,14 +86,34 @@ void zy__task_drop(zy_task_data *d) {
     example_free(&d->ex[--d->n]);
 }
 
-zy_status zy__task_row_error(zy_task_data *d, zy_status st) {
-    if (st != ZY_STATUS_BAD_FORMAT || !d->p.skip_bad_rows) return st;
-    zy_task_read_report *r = &d->report;
+zy_status zy__read_nonempty(const char *name, const char *data, size_t len) {
+    size_t k = 0;
+    while (k < len && (data[k] == ' ' || data[k] == '\t' || data[k] == '\r' ||
+                       data[k] == '\n'))
+        k++;
+    if (k == len) return zy__error(ZY_STATUS_BAD_FORMAT, "%s: the file is empty", name);
+    return ZY_STATUS_OK;
+}
+
+zy_status zy__read_row_error(zy_task_read_report *r, bool skip, zy_status st) {
+    if (st != ZY_STATUS_BAD_FORMAT || !skip) return st;
     if (r->n_reasons < ZY_TASK_REPORT_REASONS)
         snprintf(r->reasons[r->n_reasons++], sizeof r->reasons[0], "%s", zy_last_error());
     r->n_skipped++;
     zy_clear_error();
     return ZY_STATUS_OK;
+}
+
+zy_status zy__read_no_example(const char *name, const zy_task_read_report *r,
+                              const char *what) {
+    if (r->n_skipped)
+        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: no example: all %llu %s were bad; the "
+                         "first: %s", name, (ull)r->n_skipped, what, r->reasons[0]);
+    return zy__error(ZY_STATUS_BAD_FORMAT, "%s: no example in the file", name);
+}
+
+zy_status zy__task_row_error(zy_task_data *d, zy_status st) {
+    return zy__read_row_error(&d->report, d->p.skip_bad_rows, st);
 }
 
 zy_status zy__task_text(zy_task_data *d, uint64_t line, const char *field, const char *s,

@@ -1,6 +1,7 @@
 // Shared between the fine-tuning data files (task_data.c: the dataset, labels, rows;
 // task_csv.c, task_jsonl.c, task_conll.c: the readers; task_features.c, task_qa.c:
-// encoding; task_source.c: batches). Private to src/data.
+// encoding; task_source.c: batches), and with instruct_read.c (the reading of a file of
+// rows: its report, JSON lines). Private to src/data.
 #ifndef ZHUYI_DATA_TASK_INTERNAL_H
 #define ZHUYI_DATA_TASK_INTERNAL_H
 
@@ -61,6 +62,27 @@ zy_status zy__label_set_intern(zy_label_set *s, const char *name, size_t len, bo
 // Sort the names bytewise; map[old id] = new id (map has n entries).
 zy_status zy__label_set_sort(zy_label_set *s, int32_t *map);
 zy_status zy__label_set_copy(zy_label_set **out, const zy_label_set *s);
+
+// ---- a file of rows, any kind (task_data.c, task_jsonl.c; instruct_read.c too) -----------
+// BAD_FORMAT "NAME: the file is empty" if data[0..len) holds nothing but white space.
+zy_status zy__read_nonempty(const char *name, const char *data, size_t len);
+// A row error st of a read reporting into r: with skip and st == ZY_STATUS_BAD_FORMAT the
+// message is recorded, the row counted and ZY_STATUS_OK returned; otherwise st.
+zy_status zy__read_row_error(zy_task_read_report *r, bool skip, zy_status st);
+// The error of a read of NAME that kept no example: every row ("rows", "lines": `what`)
+// skipped (naming the first reason), or none in the file.
+zy_status zy__read_no_example(const char *name, const zy_task_read_report *r,
+                              const char *what);
+// JSON lines: one(ctx, line, its length, its number from 1) for each line of
+// data[0..len) that is not blank (after a UTF-8 byte order mark), until one fails.
+zy_status zy__jsonl_each(const char *data, size_t len,
+                         zy_status (*one)(void *ctx, const char *s, size_t n, uint64_t line),
+                         void *ctx);
+// A line s[0..n) of NAME parsed into *out, a JSON object (cJSON_Delete it). Errors: out of
+// memory; BAD_FORMAT "NAME:LINE: " not valid JSON, text after the value, not an object.
+struct cJSON;
+zy_status zy__jsonl_object(const char *name, uint64_t line, const char *s, size_t n,
+                           struct cJSON **out);
 
 // ---- rows (task_data.c) ------------------------------------------------------------------
 // A new example at the end (zeroed, labels "absent"); NULL + error when out of memory.

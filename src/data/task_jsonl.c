@@ -4,7 +4,9 @@
 // writes it): {"id": s | number, "context": s, "question": s, "answers": {"text": [s ...],
 // "answer_start": [n ...]}} (a list of {"text", "answer_start"} objects is read too).
 // A number used as a label name is spelled as an integer when it is one ("1", "-1"), else
-// with %.17g. Not here: a file holding one JSON array or object (not JSON lines).
+// with %.17g. The lines and their JSON objects (zy__jsonl_each, zy__jsonl_object) serve
+// the instruction reader too (instruct_read.c). Not here: a file holding one JSON array or
+// object (not JSON lines).
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -198,42 +200,35 @@ static zy_status qa(const line_ctx *c, const cJSON *o, zy_task_example *e) {
     return qa_answers(c, a, e);
 }
 
-static zy_status one_line(zy_task_data *d, const char *s, size_t n, uint64_t line) {
+zy_status zy__jsonl_object(const char *name, uint64_t line, const char *s, size_t n,
+                           cJSON **out) {
     const char *end = NULL;
+    *out = NULL;
     errno = 0; // cJSON allocates with malloc, which sets ENOMEM when it fails
     cJSON *o = cJSON_ParseWithLengthOpts(s, n, &end, 0);
     if (!o && errno == ENOMEM)
-        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory parsing JSON", d->name);
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory parsing JSON", name);
     if (!o) {
         size_t col = end && end >= s && end <= s + n ? (size_t)(end - s) + 1 : 1;
-        return zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: not valid JSON (column %llu)",
-                         d->name, (ull)line, (ull)col);
+        return zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: not valid JSON (column %llu)", name,
+                         (ull)line, (ull)col);
     }
-    zy_status st;
+    zy_status st = ZY_STATUS_OK;
     size_t tail = end && end >= s && end <= s + n ? (size_t)(end - s) : n;
     while (tail < n && (s[tail] == ' ' || s[tail] == '\t' || s[tail] == '\r')) tail++;
-    if (tail < n) {
+    if (tail < n)
         st = zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: text after the JSON value (column "
-                       "%llu)", d->name, (ull)line, (ull)tail + 1);
-    } else if (!cJSON_IsObject(o)) {
-        st = zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: not a JSON object", d->name, (ull)line);
-    } else {
-        line_ctx c = {d, line};
-        zy_task_example *e = zy__task_begin(d, line);
-        if (!e) {
-            st = ZY_STATUS_OUT_OF_MEMORY;
-        } else {
-            st = d->task == ZY_TASK_CLASSIFY ? classify(&c, o, e)
-                 : d->task == ZY_TASK_TAG    ? tag(&c, o, e)
-                                             : qa(&c, o, e);
-            if (st) zy__task_drop(d);
-        }
-    }
-    cJSON_Delete(o);
+                       "%llu)", name, (ull)line, (ull)tail + 1);
+    else if (!cJSON_IsObject(o))
+        st = zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: not a JSON object", name, (ull)line);
+    if (st) cJSON_Delete(o);
+    else *out = o;
     return st;
 }
 
-zy_status zy__task_read_jsonl(zy_task_data *d, const char *data, size_t len) {
+zy_status zy__jsonl_each(const char *data, size_t len,
+                         zy_status (*one)(void *ctx, const char *s, size_t n, uint64_t line),
+                         void *ctx) {
     uint64_t line = 0;
     size_t i = 0;
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) i = 3;
@@ -244,10 +239,34 @@ zy_status zy__task_read_jsonl(zy_task_data *d, const char *data, size_t len) {
         size_t k = 0;
         while (k < m && (data[i + k] == ' ' || data[i + k] == '\t' || data[i + k] == '\r')) k++;
         if (k < m) {
-            zy_status st = zy__task_row_error(d, one_line(d, data + i, m, line));
+            zy_status st = one(ctx, data + i, m, line);
             if (st) return st;
         }
         i += m + 1;
     }
     return ZY_STATUS_OK;
+}
+
+static zy_status one_line(void *ctx, const char *s, size_t n, uint64_t line) {
+    zy_task_data *d = ctx;
+    cJSON *o;
+    zy_status st = zy__jsonl_object(d->name, line, s, n, &o);
+    if (!st) {
+        line_ctx c = {d, line};
+        zy_task_example *e = zy__task_begin(d, line);
+        if (!e) {
+            st = ZY_STATUS_OUT_OF_MEMORY;
+        } else {
+            st = d->task == ZY_TASK_CLASSIFY ? classify(&c, o, e)
+                 : d->task == ZY_TASK_TAG    ? tag(&c, o, e)
+                                             : qa(&c, o, e);
+            if (st) zy__task_drop(d);
+        }
+        cJSON_Delete(o);
+    }
+    return zy__task_row_error(d, st);
+}
+
+zy_status zy__task_read_jsonl(zy_task_data *d, const char *data, size_t len) {
+    return zy__jsonl_each(data, len, one_line, d);
 }

@@ -6,8 +6,6 @@
 #include "core/internal.h"
 #include "data/task_internal.h"
 
-typedef unsigned long long ull;
-
 static bool ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     if (n < m) return false;
@@ -147,23 +145,17 @@ zy_status zy_task_data_read_buffer(zy_task_data **out, const char *name, const c
     if ((st = check_params(p)) || (st = choose_format(p, name, data, len, &f))) return st;
     if (p->task == ZY_TASK_CLASSIFY && p->problem == ZY_PROBLEM_REGRESSION && labels)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: regression has no label set", name);
-    size_t k = 0;
-    while (k < len && (data[k] == ' ' || data[k] == '\t' || data[k] == '\r' ||
-                       data[k] == '\n'))
-        k++;
-    if (k == len) return zy__error(ZY_STATUS_BAD_FORMAT, "%s: the file is empty", name);
+    if ((st = zy__read_nonempty(name, data, len))) return st;
 
     zy_task_data *d = zy_calloc(1, sizeof *d);
     if (!d) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", name);
     d->task = p->task;
     d->problem = p->problem;
     d->p = *p;
-    size_t name_len = strlen(name);
-    if (!(d->path = zy_alloc(name_len + 1))) {
+    if (!(d->path = zy__strdup(name))) {
         zy_free(d);
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", name);
     }
-    memcpy(d->path, name, name_len + 1);
     d->name = d->path;
     d->labels_given = labels != NULL;
     st = labels ? zy__label_set_copy(&d->labels, labels) : zy__label_set_new(&d->labels);
@@ -177,11 +169,7 @@ zy_status zy_task_data_read_buffer(zy_task_data **out, const char *name, const c
     }
     if (st) goto fail;
     if (d->n == 0) {
-        if (d->report.n_skipped)
-            st = zy__error(ZY_STATUS_BAD_FORMAT, "%s: no example: all %llu rows were bad; the "
-                           "first: %s", name, (ull)d->report.n_skipped, d->report.reasons[0]);
-        else
-            st = zy__error(ZY_STATUS_BAD_FORMAT, "%s: no example in the file", name);
+        st = zy__read_no_example(name, &d->report, "rows");
         goto fail;
     }
     if ((st = finish(d))) goto fail;

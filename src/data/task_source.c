@@ -1,52 +1,36 @@
-// Fine-tuning features as a data source (task.h): batches padded to their longest row,
-// training epochs in a seeded order bucketed by length, one pass in order for evaluation.
-// The order of an epoch is a pure function of (seed, epoch, global batch rows), made
-// whole at the epoch's start, so tell/seek are exact. Not here: the features (task_*.c).
+// Fine-tuning features as a data source (task.h): a row source (row_source.h) whose rows
+// are the features, with their token types and labels; a training epoch bucketed by
+// length (windows of k global batches sorted longest first, the batches then visited in
+// a seeded order). Not here: the features (task_*.c), epochs, positions and shards
+// (row_source.c).
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
+#include "data/row_source.h"
 #include "data/task_internal.h"
 
 typedef unsigned long long ull;
 
 typedef struct task_source {
+    zy__row_source rows;        // first: the shared core
     const zy_task_features *fs; // borrowed
-    uint64_t n;
-    int B, rank, world, k, T;
-    uint64_t seed, epoch, pos; // pos: rows of epoch `epoch` taken (global)
-    bool shuffle, one_pass, labels;
-    uint32_t *order;           // (n) this epoch's visiting order
-    uint64_t *key;             // (n) sort keys: length, then position
-    uint32_t *perm;            // (n / R + 1) batch order
+    int k;
+    bool labels;
+    uint64_t *key;              // (n) sort keys: length, then position
+    uint32_t *perm;             // (n / B + 1) batch order
 } task_source;
-
-static uint64_t global_rows(const task_source *s) { return (uint64_t)s->B * (uint64_t)s->world; }
-
-static void fisher_yates(uint32_t *a, uint64_t n, uint64_t seed) {
-    zy_rng r;
-    zy_rng_seed(&r, seed);
-    for (uint64_t i = n; i > 1; i--) {
-        uint64_t j = zy_rng_below(&r, i);
-        uint32_t t = a[i - 1];
-        a[i - 1] = a[j];
-        a[j] = t;
-    }
-}
 
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
-// The order of epoch e (data.h's rules, in task.h).
-static void start_epoch(task_source *s, uint64_t e) {
-    s->epoch = e;
-    s->pos = 0;
-    for (uint64_t i = 0; i < s->n; i++) s->order[i] = (uint32_t)i;
-    if (s->one_pass) return;
-    if (s->shuffle) fisher_yates(s->order, s->n, zy_hash64(s->seed ^ ZY_TASK_ORDER_SALT, e));
-    uint64_t R = global_rows(s), nb = s->n / R, m = nb * R;
+// After P_e: the buckets and the order of batches (task.h's rules).
+static void arrange(zy__row_source *rs) {
+    task_source *s = (task_source *)rs;
+    uint32_t *order = rs->order;
+    uint64_t R = zy__row_global(rs), nb = rs->n / R, m = nb * R;
     if (s->k > 0) {
         uint64_t W = (uint64_t)s->k * R;
         for (uint64_t w = 0; w < m; w += W) {
@@ -54,25 +38,30 @@ static void start_epoch(task_source *s, uint64_t e) {
             // Key: longest first (complemented length), then the position in P_e (< 2^32).
             const uint64_t POS = (1ull << 40) - 1;
             for (uint64_t i = w; i < end; i++) {
-                uint64_t len = (uint64_t)s->fs->f[s->order[i]].n;
+                uint64_t len = (uint64_t)s->fs->f[order[i]].n;
                 s->key[i] = ((0xFFFFFFull - len) << 40) | i;
             }
             qsort(s->key + w, end - w, sizeof *s->key, cmp_u64);
-            for (uint64_t i = w; i < end; i++) s->key[i] = s->order[s->key[i] & POS];
-            for (uint64_t i = w; i < end; i++) s->order[i] = (uint32_t)s->key[i];
+            for (uint64_t i = w; i < end; i++) s->key[i] = order[s->key[i] & POS];
+            for (uint64_t i = w; i < end; i++) order[i] = (uint32_t)s->key[i];
         }
     }
     for (uint64_t j = 0; j < nb; j++) s->perm[j] = (uint32_t)j;
-    if (!s->shuffle) return;
-    fisher_yates(s->perm, nb, zy_hash64(s->seed ^ ZY_TASK_BATCH_SALT, e));
+    if (!rs->shuffle) return;
+    zy__row_shuffle(s->perm, nb, zy_hash64(rs->seed ^ ZY_TASK_BATCH_SALT, rs->epoch));
     for (uint64_t j = 0; j < nb; j++)
-        for (uint64_t r = 0; r < R; r++) s->key[j * R + r] = s->order[s->perm[j] * R + r];
-    for (uint64_t i = 0; i < m; i++) s->order[i] = (uint32_t)s->key[i];
+        for (uint64_t r = 0; r < R; r++) s->key[j * R + r] = order[s->perm[j] * R + r];
+    for (uint64_t i = 0; i < m; i++) order[i] = (uint32_t)s->key[i];
 }
 
-static void put_row(const task_source *s, zy_batch *b, int row, const zy_task_feature *f,
-                    uint64_t i) {
+static int length(const zy__row_source *rs, uint64_t i) {
+    return ((const task_source *)rs)->fs->f[i].n;
+}
+
+static void put_row(const zy__row_source *rs, zy_batch *b, int row, uint64_t i) {
+    const task_source *s = (const task_source *)rs;
     const zy_task_features *fs = s->fs;
+    const zy_task_feature *f = &fs->f[i];
     int T = b->T;
     int *x = b->input_ids + (size_t)row * T, *ty = b->token_type_ids + (size_t)row * T;
     for (int t = 0; t < T; t++) {
@@ -95,70 +84,15 @@ static void put_row(const task_source *s, zy_batch *b, int row, const zy_task_fe
     }
 }
 
-static zy_status ts_next(void *impl, zy_batch *b) {
-    task_source *s = impl;
-    uint64_t R = global_rows(s), first = (uint64_t)s->rank * (uint64_t)s->B, rows = R;
-    if (s->one_pass) rows = s->pos < s->n ? ZY_MIN(R, s->n - s->pos) : 0;
-    else if (s->pos + R > s->n / R * R) start_epoch(s, s->epoch + 1);
-    uint64_t lo = ZY_MIN(first, rows), hi = ZY_MIN(first + (uint64_t)s->B, rows);
-    int T = 1;
-    for (uint64_t r = lo; r < hi; r++) T = ZY_MAX(T, s->fs->f[s->order[s->pos + r]].n);
-    b->B = (int)(hi - lo);
-    b->T = T;
-    for (uint64_t r = lo; r < hi; r++) {
-        uint64_t i = s->order[s->pos + r];
-        put_row(s, b, (int)(r - lo), &s->fs->f[i], i);
-    }
-    s->pos += rows;
-    return ZY_STATUS_OK;
-}
-
-static void ts_tell(const void *impl, zy_data_pos *pos) {
-    const task_source *s = impl;
-    *pos = (zy_data_pos){s->epoch, s->pos};
-}
-
-static zy_status ts_seek(void *impl, zy_data_pos p) {
-    task_source *s = impl;
-    if ((s->one_pass && p.epoch != 0) || p.pos > s->n)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "data position (%llu, %llu) is not one "
-                         "of this %s source of %llu features", (ull)p.epoch, (ull)p.pos,
-                         s->one_pass ? "one-pass" : "training", (ull)s->n);
-    start_epoch(s, p.epoch);
-    s->pos = p.pos;
-    return ZY_STATUS_OK;
-}
-
-static zy_status check_count(uint64_t n, uint64_t R, bool one_pass) {
-    if (n >= (one_pass ? 1 : R)) return ZY_STATUS_OK;
-    return zy__error(ZY_STATUS_INVALID_ARGUMENT, "task data: %llu features, fewer than one "
-                     "%s needs (%llu)", (ull)n, one_pass ? "pass" : "global batch",
-                     (ull)(one_pass ? 1 : R));
-}
-
-static zy_status ts_shard(void *impl, int rank, int world) {
-    task_source *s = impl;
-    zy_status st = check_count(s->n, (uint64_t)s->B * (uint64_t)world, s->one_pass);
-    if (st) return st;
-    s->rank = rank;
-    s->world = world;
-    uint64_t pos = s->pos;
-    start_epoch(s, s->epoch); // the order depends on the global batch; the position stays
-    s->pos = pos;
-    return ZY_STATUS_OK;
-}
-
-static void ts_free(void *impl) {
-    task_source *s = impl;
-    if (!s) return;
-    zy_free(s->order);
+static void free_task(zy__row_source *rs) {
+    task_source *s = (task_source *)rs;
     zy_free(s->key);
     zy_free(s->perm);
-    zy_free(s);
 }
 
-static const zy_data_source_ops TASK_OPS = {
-    .next = ts_next, .tell = ts_tell, .seek = ts_seek, .shard = ts_shard, .free = ts_free,
+static const zy__row_kind TASK_ROWS = {
+    .name = "task", .items = "features", .salt = ZY_TASK_ORDER_SALT, .arrange = arrange,
+    .length = length, .put = put_row, .free = free_task,
 };
 
 zy_task_source_params zy_task_source_default_params(void) {
@@ -191,29 +125,23 @@ zy_status zy_task_source_create(zy_data_source **out, const zy_task_features *fs
         p->bucket_batches > (1 << 20))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "task source: batch %d or bucket_batches "
                          "%d is out of range", p->batch, p->bucket_batches);
-    if (p->shuffle && p->one_pass)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "task source: a one-pass source is read "
-                         "in order (turn shuffle off)");
-    if (fs->n > UINT32_MAX)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "task source: %llu features is too many",
-                         (ull)fs->n);
-    zy_status st = check_count(fs->n, (uint64_t)p->batch, p->one_pass);
+    zy__row_source *rs;
+    zy__row_params rp = {.batch = p->batch, .seed = p->seed, .shuffle = p->shuffle,
+                         .one_pass = p->one_pass};
+    zy_status st = zy__row_source_new(&rs, &TASK_ROWS, sizeof(task_source), fs->n, &rp);
     if (st) return st;
-    task_source *s = zy_calloc(1, sizeof *s);
-    if (!s) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "task source: out of memory");
-    *s = (task_source){.fs = fs, .n = fs->n, .B = p->batch, .world = 1, .k = p->bucket_batches,
-                       .seed = p->seed, .shuffle = p->shuffle, .one_pass = p->one_pass,
-                       .labels = fs->labelled && !p->omit_labels};
-    if (!(s->order = zy_alloc(s->n * sizeof *s->order)) ||
-        !(s->key = zy_alloc(s->n * sizeof *s->key)) ||
-        !(s->perm = zy_alloc((s->n / (uint64_t)p->batch + 1) * sizeof *s->perm))) {
-        ts_free(s);
+    task_source *s = (task_source *)rs;
+    s->fs = fs;
+    s->k = p->bucket_batches;
+    s->labels = fs->labelled && !p->omit_labels;
+    if (!(s->key = zy_alloc(rs->n * sizeof *s->key)) ||
+        !(s->perm = zy_alloc((rs->n / (uint64_t)p->batch + 1) * sizeof *s->perm))) {
+        zy__row_source_free(rs);
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "task source: out of memory for %llu "
                          "features", (ull)fs->n);
     }
     int T = 1;
     for (size_t i = 0; i < fs->n; i++) T = ZY_MAX(T, fs->f[i].n);
-    start_epoch(s, 0);
     unsigned fields = ZY_BATCH_LENGTHS | ZY_BATCH_TOKEN_TYPES;
     int n_values = 0;
     if (s->labels) {
@@ -226,11 +154,8 @@ zy_status zy_task_source_create(zy_data_source **out, const zy_task_features *fs
         .kind = fs->task == ZY_TASK_CLASSIFY ? "task-classify"
                 : fs->task == ZY_TASK_TAG    ? "task-tag"
                                              : "task-qa",
-        .dims = {.batch = p->batch, .seq = T, .n_values = n_values, .fields = fields},
-        .n_items = fs->n,
+        .dims = {.seq = T, .n_values = n_values, .fields = fields},
         .fingerprint = fingerprint(fs, p),
-        .one_pass = p->one_pass,
     };
-    if ((st = zy_data_source_create(out, &TASK_OPS, s, &info))) ts_free(s);
-    return st;
+    return zy__row_source_open(out, rs, info);
 }

@@ -23,13 +23,6 @@
 #define BAD(...) zy__error(ZY_STATUS_BAD_FORMAT, __VA_ARGS__)
 #define OOM(c) zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", zy_config_name(c))
 
-static char *dup_string(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = zy_alloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 // The 1-based line of text[pos].
 static long line_of(const char *text, size_t pos) {
     long line = 1;
@@ -39,7 +32,7 @@ static long line_of(const char *text, size_t pos) {
 
 zy_status zy__config_rename(const zy_config *c, const char *name) {
     if (!name) name = "config";
-    char *copy = dup_string(name);
+    char *copy = zy__strdup(name);
     if (!copy) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", name);
     zy_free(c->label->name);
     c->label->name = copy;

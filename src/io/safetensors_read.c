@@ -70,12 +70,10 @@ zy_status zy_safetensors_open(zy_safetensors **out, const char *path) {
         s = zy__error(ZY_STATUS_IO, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
-    size_t plen = strlen(path) + 1;
-    if (!(st->path = zy_alloc(plen))) {
+    if (!(st->path = zy__strdup(path))) {
         s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
         goto fail;
     }
-    memcpy(st->path, path, plen);
     struct stat sb;
     if (fstat(st->fd, &sb) != 0) {
         s = zy__error(ZY_STATUS_IO, "%s: cannot stat: %s", path, strerror(errno));

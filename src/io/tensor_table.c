@@ -19,13 +19,6 @@
 // Far beyond any tensor, and keeps (i << 32) | k of the init rule collision-free.
 #define MAX_ENTRY_FLOATS ((size_t)1 << 46)
 
-static char *dup_string(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = zy_alloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 zy_status zy_tensor_table_create(zy_tensor_table **out) {
     *out = zy_calloc(1, sizeof **out);
     if (!*out) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "tensor table: out of memory");
@@ -204,7 +197,7 @@ zy_status zy_tensor_table_add(zy_tensor_table *t, const zy_tensor_def *d, int *i
         return INVALID("tensor table: '%s': the table would exceed 2^46 floats", d->name);
     if (f < 0 && (s = index_reserve(t, (size_t)t->groups))) return s;
     if ((s = grow_entries(t))) return s;
-    char *name = dup_string(d->name), *dims = d->dims ? dup_string(d->dims) : NULL;
+    char *name = zy__strdup(d->name), *dims = d->dims ? zy__strdup(d->dims) : NULL;
     if (!name || (d->dims && !dims)) {
         zy_free(name);
         zy_free(dims);
@@ -267,7 +260,7 @@ zy_status zy_tensor_table_tie(zy_tensor_table *t, const char *name, int target) 
         t->ties = ties;
         t->cap_ties = cap;
     }
-    char *copy = dup_string(name);
+    char *copy = zy__strdup(name);
     if (!copy) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "tensor table: out of memory");
     t->ties[t->n_ties++] = (zy__tt_tie){copy, target};
     t->longest_name = ZY_MAX(t->longest_name, strlen(name));
@@ -280,7 +273,7 @@ zy_status zy_tensor_table_add_prefix(zy_tensor_table *t, const char *prefix) {
         if (!strcmp(t->prefixes[i], prefix)) return ZY_STATUS_OK;
     if (t->n_prefixes >= 64) return INVALID("tensor table: too many prefixes");
     char **p = zy_alloc((size_t)(t->n_prefixes + 1) * sizeof *p);
-    char *copy = dup_string(prefix);
+    char *copy = zy__strdup(prefix);
     if (!p || !copy) {
         zy_free(p);
         zy_free(copy);

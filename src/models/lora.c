@@ -25,14 +25,6 @@ zy_lora_config zy_lora_default_config(void) {
                             .base_model_name_or_path = NULL};
 }
 
-static char *dup_string(const char *s) {
-    if (!s) return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = zy_alloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 void zy__lora_free(zy__lora *l) {
     if (!l) return;
     zy_free(l->targets);
@@ -288,9 +280,9 @@ zy_status zy__lora_attach(zy_model *m, const zy_lora_config *lc, const char *bas
     if (!l || !chosen ||
         !(l->site_of = zy_alloc((size_t)n * sizeof *l->site_of)) ||
         !(l->keep = zy_calloc((size_t)n, sizeof *l->keep)) ||
-        !(l->targets = dup_string(targets)) || (modules && !(l->modules = dup_string(modules))) ||
-        (lc->base_model_name_or_path && !(l->base = dup_string(lc->base_model_name_or_path))) ||
-        (!lc->base_model_name_or_path && base_dir && !(l->base = dup_string(base_dir)))) {
+        !(l->targets = zy__strdup(targets)) || (modules && !(l->modules = zy__strdup(modules))) ||
+        (lc->base_model_name_or_path && !(l->base = zy__strdup(lc->base_model_name_or_path))) ||
+        (!lc->base_model_name_or_path && base_dir && !(l->base = zy__strdup(base_dir)))) {
         st = zy__error(ZY_STATUS_OUT_OF_MEMORY, "lora: out of memory");
         goto fail;
     }

@@ -27,14 +27,6 @@
 #define CONFIG_FILE "adapter_config.json"
 #define WEIGHTS_FILE "adapter_model.safetensors"
 
-static char *dup_string(const char *s) {
-    if (!s) return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = zy_alloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 static zy_status join(char *buf, size_t cap, const char *dir, const char *name) {
     if ((size_t)snprintf(buf, cap, "%s/%s", dir, name) >= cap)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "adapter directory path too long: %s", dir);
@@ -110,7 +102,7 @@ static zy_status optional_string(const zy_config *c, const char *key, char **out
     if (!zy_config_has(c, key)) return ZY_STATUS_OK;
     zy_status st = zy_config_get_string(c, key, &s);
     if (st) return st;
-    if (!(*out = dup_string(s)))
+    if (!(*out = zy__strdup(s)))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", zy_config_name(c));
     return ZY_STATUS_OK;
 }
@@ -175,7 +167,7 @@ static zy_status read_fields(const zy_config *c, zy__lora_file *f) {
         if (strcmp(s, "all-linear"))
             return bad(c, "target_modules", "is a string: a regular expression, which zhuyi "
                        "does not match (give a list of module names, or \"all-linear\")");
-        if (!(f->targets = dup_string(s)))
+        if (!(f->targets = zy__strdup(s)))
             return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", zy_config_name(c));
     } else if ((st = read_list(c, "target_modules", &f->targets))) {
         return st;
@@ -201,15 +193,13 @@ zy_status zy__lora_file_read(const zy_config *c, zy__lora_file *f) {
 
 // key = the comma-separated names of s as a list of strings.
 static zy_status set_list(zy_config *c, const char *key, const char *s) {
-    size_t len = strlen(s) + 1;
     int n = 1;
     for (const char *p = s; *p; p++) n += *p == ',';
-    char *copy = zy_alloc(len), **items = zy_alloc((size_t)n * sizeof *items);
+    char *copy = zy__strdup(s), **items = zy_alloc((size_t)n * sizeof *items);
     zy_status st = ZY_STATUS_OK;
     if (!copy || !items) {
         st = zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", zy_config_name(c));
     } else {
-        memcpy(copy, s, len);
         int k = 0;
         for (char *p = copy, *e; p; p = e ? e + 1 : NULL) {
             if ((e = strchr(p, ','))) *e = 0;

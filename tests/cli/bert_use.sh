@@ -20,20 +20,6 @@
 cli_start bert_use "$@"
 PY=/usr/bin/python3
 export ZY_THREADS=${ZY_THREADS:-2}
-# refused "what" "message part" command...: non-zero exit, the message, nothing on stdout
-refused() {
-    what=$1 msg=$2
-    shift 2
-    if "$@" >out 2>err; then
-        bad "$what: exit status 0"
-    elif ! grep -q "^zhuyi: " err || ! grep -q -- "$msg" err; then
-        bad "$what: message lacks '$msg'"
-    elif [ -s out ]; then
-        bad "$what: wrote to stdout"
-    else
-        ok "$what refused: $(head -c 150 err)"
-    fi
-}
 
 # ---- the models ---------------------------------------------------------------------------
 VOCAB='[PAD] [UNK] [CLS] [SEP] [MASK] the in beginning god created heaven and earth was
@@ -178,13 +164,16 @@ fi
 LONG14="the cat sat on the mat and the cat sat on the [MASK] ."
 "$Z" fill-mask bert --text "$LONG14" >/dev/null 2>err && ok "fill-mask: 16 tokens (the limit) run" ||
     bad "fill-mask at the limit"
-refused "fill-mask: 17 tokens" "17 tokens, more than the model's 16 positions (max_position_embeddings)" \
+expect_fail "fill-mask: 17 tokens" \
+    "17 tokens, more than the model's 16 positions (max_position_embeddings)" \
     "$Z" fill-mask bert --text "$LONG14 ."
 "$Z" fill-mask bert --text "$LONG14 . . ." --truncate --json >tr 2>err && [ "$(wc -l <tr)" -eq 1 ] &&
     ok "fill-mask --truncate" || bad "fill-mask --truncate"
-refused "fill-mask: the [MASK] truncated away" "no \[MASK\] in the text after truncation" \
-    "$Z" fill-mask bert --text "the cat sat on the mat and the cat sat on the mat . . [MASK]" --truncate
-refused "fill-mask: no [MASK]" "no \[MASK\] in the text" "$Z" fill-mask bert --text "the cat"
+expect_fail "fill-mask: the [MASK] truncated away" "no \[MASK\] in the text after truncation" \
+    "$Z" fill-mask bert --text "the cat sat on the mat and the cat sat on the mat . . [MASK]" \
+    --truncate
+expect_fail "fill-mask: no [MASK]" "no \[MASK\] in the text" "$Z" fill-mask bert \
+    --text "the cat"
 # Queries run as they are read: a bad line stops the run after the lines before it.
 printf '%s\n%s\n%s\n' "$Q1" 'the cat' "$Q1" >qs_bad.txt
 if ! "$Z" fill-mask bert --json --file qs_bad.txt >out 2>err &&
@@ -193,17 +182,19 @@ if ! "$Z" fill-mask bert --json --file qs_bad.txt >out 2>err &&
 else
     bad "fill-mask: no [MASK] on line 2"
 fi
-refused "fill-mask: a BertModel directory" "no masked language model head" \
+expect_fail "fill-mask: a BertModel directory" "no masked language model head" \
     "$Z" fill-mask base --text "$Q1"
-refused "fill-mask: a GPT directory" "no WordPiece tokenizer" "$Z" fill-mask gpt --text "$Q1"
-refused "fill-mask: a vocabulary without [MASK]" "without \[MASK\]" "$Z" fill-mask nomask --text "$Q1"
-refused "fill-mask: a directory without a tokenizer" "has no tokenizer.json (nor BERT's vocab.txt" \
-    "$Z" fill-mask notok --text "$Q1"
-refused "fill-mask: --text-pair alone" "needs --text" "$Z" fill-mask bert --text-pair x
-refused "fill-mask: --top-k 0" "--top-k" "$Z" fill-mask bert --text "$Q1" --top-k 0
-refused "fill-mask: a JSON line without text" "line 1 of stdin: no \"text\" field" \
+expect_fail "fill-mask: a GPT directory" "no WordPiece tokenizer" "$Z" fill-mask gpt \
+    --text "$Q1"
+expect_fail "fill-mask: a vocabulary without [MASK]" "without \[MASK\]" "$Z" fill-mask nomask \
+    --text "$Q1"
+expect_fail "fill-mask: a directory without a tokenizer" \
+    "has no tokenizer.json (nor BERT's vocab.txt" "$Z" fill-mask notok --text "$Q1"
+expect_fail "fill-mask: --text-pair alone" "needs --text" "$Z" fill-mask bert --text-pair x
+expect_fail "fill-mask: --top-k 0" "--top-k" "$Z" fill-mask bert --text "$Q1" --top-k 0
+expect_fail "fill-mask: a JSON line without text" "line 1 of stdin: no \"text\" field" \
     sh -c "echo '{\"txt\": \"a\"}' | \"$Z\" fill-mask bert --jsonl"
-refused "fill-mask: a line that is not JSON" "line 1 of stdin is not a JSON object" \
+expect_fail "fill-mask: a line that is not JSON" "line 1 of stdin is not a JSON object" \
     sh -c "echo 'the [MASK]' | \"$Z\" fill-mask bert --jsonl"
 
 # ---- embed --------------------------------------------------------------------------------
@@ -274,16 +265,18 @@ printf '{"text": "the cat", "id": 1}\n{"text": "waters"}\n' >e.jsonl
 "$Z" embed bert --jsonl --file e.jsonl --batch 1 >ej 2>err && "$Z" embed bert --text "the cat" >et 2>>err &&
     [ "$(wc -l <ej)" -eq 2 ] && [ "$(head -1 ej)" = "$(cat et)" ] &&
     ok "embed --jsonl reads the \"text\" field" || bad "embed --jsonl"
-refused "embed: --pooling pooled without a pooler" "has no pooler" \
+expect_fail "embed: --pooling pooled without a pooler" "has no pooler" \
     "$Z" embed gpt --text "the cat" --pooling pooled
-refused "embed: --pooling cls on GPT" "needs a \[CLS\]" "$Z" embed gpt --text "the cat" --pooling cls
-refused "embed: too long" "18 tokens, more than the model's 16 positions" \
+expect_fail "embed: --pooling cls on GPT" "needs a \[CLS\]" "$Z" embed gpt --text "the cat" \
+    --pooling cls
+expect_fail "embed: too long" "18 tokens, more than the model's 16 positions" \
     "$Z" embed bert --text "$LONG14 . ."
 "$Z" embed bert --text "$LONG14 . . ." --truncate >/dev/null 2>err && ok "embed --truncate" ||
     bad "embed --truncate"
-refused "embed: --pooling max" "use mean, cls, pooled or last" "$Z" embed bert --pooling max
-refused "embed: --batch 0" "--batch" "$Z" embed bert --batch 0
-refused "embed: a missing file" "cannot open 'nonesuch.txt'" "$Z" embed bert --file nonesuch.txt
+expect_fail "embed: --pooling max" "use mean, cls, pooled or last" "$Z" embed bert --pooling max
+expect_fail "embed: --batch 0" "--batch" "$Z" embed bert --batch 0
+expect_fail "embed: a missing file" "cannot open 'nonesuch.txt'" "$Z" embed bert \
+    --file nonesuch.txt
 
 # ---- attention ----------------------------------------------------------------------------
 A="In the beginning God created the heaven & the earth <b>"
@@ -373,16 +366,18 @@ else
 fi
 [ -z "$(ls -A | grep -v -e '\.svg$' -e '\.json$' -e '\.py$' -e '\.txt$' -e '\.jsonl$' -e '^[a-z0-9_]*$')" ] &&
     ok "attention: no temporary files left beside the SVGs" || bad "attention: leftovers: $(ls -A)"
-refused "attention: --layer 2 of 2" "layers 0 to 1" "$Z" attention bert --text "$A" --layer 2 --json
-refused "attention: --head 4 of 4" "heads 0 to 3" "$Z" attention bert --text "$A" --head 4 --json
-refused "attention: --head x" "--head 'x'" "$Z" attention bert --text "$A" --head x --json
-refused "attention: nothing to write" "give --out" "$Z" attention bert --text "$A"
-refused "attention: no --text" "--text TEXT is required" "$Z" attention bert --json
-refused "attention: too long" "more than the model's 16 positions" \
+expect_fail "attention: --layer 2 of 2" "layers 0 to 1" "$Z" attention bert --text "$A" \
+    --layer 2 --json
+expect_fail "attention: --head 4 of 4" "heads 0 to 3" "$Z" attention bert --text "$A" --head 4 \
+    --json
+expect_fail "attention: --head x" "--head 'x'" "$Z" attention bert --text "$A" --head x --json
+expect_fail "attention: nothing to write" "give --out" "$Z" attention bert --text "$A"
+expect_fail "attention: no --text" "--text TEXT is required" "$Z" attention bert --json
+expect_fail "attention: too long" "more than the model's 16 positions" \
     "$Z" attention bert --text "$LONG14 . ." --json
-refused "attention: --out in a missing directory" "nodir/a.svg" \
+expect_fail "attention: --out in a missing directory" "nodir/a.svg" \
     "$Z" attention bert --text "$A" --out nodir/a.svg
-refused "attention: not a model directory" "not a model directory" \
+expect_fail "attention: not a model directory" "not a model directory" \
     "$Z" attention . --text "$A" --json
 
 cli_finish

@@ -226,32 +226,23 @@ for i in range(60):
     ok "regression: MSE, the best model by the lowest mse" || bad "regression"
 
 # ---- bad input: clear errors naming file and line, nothing written ------------------------
-expect_fail() { # name, pattern, args...
-    name=$1 pat=$2
-    shift 2
-    rm -rf out_bad
-    if "$Z" finetune "$@" --out out_bad >out 2>err; then
-        bad "$name: exit 0"
-    elif ! grep -q -- "$pat" err; then
-        bad "$name: message lacks '$pat'"
-    elif [ -e out_bad ]; then
-        bad "$name: out_bad was created"
-    else
-        ok "$name: $(head -1 err | cut -c1-100)"
-    fi
-}
+# finetune ARGS --out out_bad: a refused run (expect_fail checks out_bad is not made)
+finetune_bad() { "$Z" finetune "$@" --out out_bad; }
 { head -5 cls_val.tsv; printf 'a wonderful film\tneutral\n'; } >unknown.tsv
-expect_fail "unknown label in validation data" "unknown.tsv:6" classify $FT --train cls_train.tsv \
-    --val unknown.tsv
+expect_fail "unknown label in validation data" "unknown.tsv:6" finetune_bad classify $FT \
+    --train cls_train.tsv --val unknown.tsv
 printf 'John B-PER\nwent O\n\nMary B-PER x\n' >cols.conll
-expect_fail "tag file whose columns disagree" "cols.conll:4" tag $FT --train cols.conll
+expect_fail "tag file whose columns disagree" "cols.conll:4" finetune_bad tag $FT \
+    --train cols.conll
 printf '{"id":"1","context":"John met the king","question":"who?","answers":{"text":["Mary"],"answer_start":[0]}}\n' >noans.jsonl
-expect_fail "QA answer not in its context" "noans.jsonl:1" qa $FT --train noans.jsonl
+expect_fail "QA answer not in its context" "noans.jsonl:1" finetune_bad qa $FT \
+    --train noans.jsonl
 : >empty.tsv
-expect_fail "empty file" "empty.tsv" classify $FT --train empty.tsv
-expect_fail "GPT-2 asked to tag" "token classification" tag --init gpt --train tag_train.txt
-expect_fail "--val-fraction for examples" "--val FILE" classify $FT --train cls_train.tsv \
-    --val-fraction 0.1
+expect_fail "empty file" "empty.tsv" finetune_bad classify $FT --train empty.tsv
+expect_fail "GPT-2 asked to tag" "token classification" finetune_bad tag --init gpt \
+    --train tag_train.txt
+expect_fail "--val-fraction for examples" "--val FILE" finetune_bad classify $FT \
+    --train cls_train.tsv --val-fraction 0.1
 "$Z" predict bert --input new.tsv >out 2>err
 grep -q "fine-tuned" err && ok "predict on a pretraining model says what it runs" || bad "predict on bert"
 "$Z" finetune classify $FT --train cls_train.tsv --val cls_val.tsv --skip-bad-rows --out skip \

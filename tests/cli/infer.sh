@@ -133,43 +133,30 @@ rm notok/tokenizer.json
 : >empty.txt
 printf 'tiny' >short.txt
 long=$(i=0; while [ $i -lt 70 ]; do printf 'x'; i=$((i + 1)); done) # 70 bytes > 64 positions
-expect_fail() { # name, args...
-    name=$1
-    shift
-    if "$Z" "$@" >out 2>err; then
-        bad "$name: exit 0"
-    elif [ -s out ]; then
-        bad "$name: printed on stdout"
-    elif ! grep -q "^zhuyi: " err; then
-        bad "$name: no message"
-    else
-        ok "$name fails: $(head -c 110 err | head -1)"
-    fi
-}
-expect_fail "eval: missing model dir" eval nosuchdir --data data.txt
-expect_fail "eval: not a model dir" eval notmodel --data data.txt
-expect_fail "eval: no tokenizer.json" eval notok --data data.txt
-expect_fail "eval: truncated safetensors" eval trunc --data data.txt
-expect_fail "eval: tokenizer/model vocab mismatch" eval mismatch --data data.txt
-expect_fail "eval: no --data" eval model
-expect_fail "eval: missing data file" eval model --data nosuchfile.txt
-expect_fail "eval: empty data file" eval model --data empty.txt
-expect_fail "eval: data shorter than one window" eval model --data short.txt --seq 32
-expect_fail "eval: --seq beyond n_positions" eval model --data data.txt --seq 65
-expect_fail "eval: bad --batch" eval model --data data.txt --batch 0
-expect_fail "eval: unknown flag" eval model --data data.txt --frobnicate
-expect_fail "generate: missing model dir" generate nosuchdir --prompt hi
-expect_fail "generate: not a model dir" generate notmodel --prompt hi
-expect_fail "generate: truncated safetensors" generate trunc --prompt hi
-expect_fail "generate: vocab mismatch" generate mismatch --prompt hi
-expect_fail "generate: no --prompt" generate model
-expect_fail "generate: prompt longer than n_positions" generate model --prompt "$long"
-expect_fail "generate: --top-p 0" generate model --prompt hi --top-p 0
-expect_fail "generate: --top-p 1.5" generate model --prompt hi --top-p 1.5
-expect_fail "generate: negative temperature" generate model --prompt hi --temperature -1
-expect_fail "generate: bad --top-k" generate model --prompt hi --top-k x
-expect_fail "generate: bad --max-tokens" generate model --prompt hi --max-tokens -3
-expect_fail "generate: unknown flag" generate model --prompt hi --frobnicate
+expect_fail "eval: missing model dir" "" "$Z" eval nosuchdir --data data.txt
+expect_fail "eval: not a model dir" "" "$Z" eval notmodel --data data.txt
+expect_fail "eval: no tokenizer.json" "" "$Z" eval notok --data data.txt
+expect_fail "eval: truncated safetensors" "" "$Z" eval trunc --data data.txt
+expect_fail "eval: tokenizer/model vocab mismatch" "" "$Z" eval mismatch --data data.txt
+expect_fail "eval: no --data" "" "$Z" eval model
+expect_fail "eval: missing data file" "" "$Z" eval model --data nosuchfile.txt
+expect_fail "eval: empty data file" "" "$Z" eval model --data empty.txt
+expect_fail "eval: data shorter than one window" "" "$Z" eval model --data short.txt --seq 32
+expect_fail "eval: --seq beyond n_positions" "" "$Z" eval model --data data.txt --seq 65
+expect_fail "eval: bad --batch" "" "$Z" eval model --data data.txt --batch 0
+expect_fail "eval: unknown flag" "" "$Z" eval model --data data.txt --frobnicate
+expect_fail "generate: missing model dir" "" "$Z" generate nosuchdir --prompt hi
+expect_fail "generate: not a model dir" "" "$Z" generate notmodel --prompt hi
+expect_fail "generate: truncated safetensors" "" "$Z" generate trunc --prompt hi
+expect_fail "generate: vocab mismatch" "" "$Z" generate mismatch --prompt hi
+expect_fail "generate: no --prompt" "" "$Z" generate model
+expect_fail "generate: prompt longer than n_positions" "" "$Z" generate model --prompt "$long"
+expect_fail "generate: --top-p 0" "" "$Z" generate model --prompt hi --top-p 0
+expect_fail "generate: --top-p 1.5" "" "$Z" generate model --prompt hi --top-p 1.5
+expect_fail "generate: negative temperature" "" "$Z" generate model --prompt hi --temperature -1
+expect_fail "generate: bad --top-k" "" "$Z" generate model --prompt hi --top-k x
+expect_fail "generate: bad --max-tokens" "" "$Z" generate model --prompt hi --max-tokens -3
+expect_fail "generate: unknown flag" "" "$Z" generate model --prompt hi --frobnicate
 
 # ---- weights that are not finite ----------------------------------------------------------
 # One NaN poked into the F32 file (an element of h.0's c_attn): eval once printed

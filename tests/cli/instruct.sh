@@ -214,34 +214,24 @@ printf '%s\nwhat color is the red cat?\n' "$long" |
     bad "--raw --system"
 
 # ---- bad input: messages naming file and line, nothing written ------------------------------
-expect_fail() { # name, pattern, args...
-    name=$1 pat=$2
-    shift 2
-    rm -rf out_bad
-    if "$Z" finetune lm "$@" --out out_bad >out 2>err; then
-        bad "$name: exit 0"
-    elif ! grep -q -- "$pat" err; then
-        bad "$name: message lacks '$pat'"
-    elif [ -e out_bad ]; then
-        bad "$name: out_bad was created"
-    else
-        ok "$name: $(head -1 err | cut -c1-110)"
-    fi
-}
+# finetune lm ARGS --out out_bad: a refused run (expect_fail checks out_bad is not made)
+lm_bad() { "$Z" finetune lm "$@" --out out_bad; }
 { head -3 train.jsonl; echo '{"prompt": "what color is the sky?"}'; } >nocomp.jsonl
-expect_fail "a line without a completion" "nocomp.jsonl:4: field 'completion' is missing" $FT \
-    --train nocomp.jsonl
+expect_fail "a line without a completion" "nocomp.jsonl:4: field 'completion' is missing" \
+    lm_bad $FT --train nocomp.jsonl
 { head -2 train.jsonl; echo '{"messages": [{"role": "bot", "content": "x"}]}'; } >role.jsonl
-expect_fail "an unknown role" "role.jsonl:3: messages\[0\].role 'bot'" $FT --train role.jsonl
+expect_fail "an unknown role" "role.jsonl:3: messages\[0\].role 'bot'" lm_bad $FT \
+    --train role.jsonl
 echo '{"messages": []}' >empty.jsonl
-expect_fail "empty messages" "empty.jsonl:1: field 'messages' is empty" $FT --train empty.jsonl
+expect_fail "empty messages" "empty.jsonl:1: field 'messages' is empty" lm_bad $FT \
+    --train empty.jsonl
 { head -1 train.jsonl; echo '{"prompt": "x", '; } >broken.jsonl
-expect_fail "broken JSON" "broken.jsonl:2: not valid JSON" $FT --train broken.jsonl
-expect_fail "a bad line in the validation file" "nocomp.jsonl:4" $FT --train train.jsonl \
-    --val nocomp.jsonl
-expect_fail "--val-fraction" "--val FILE" $FT --train train.jsonl --val-fraction 0.1
-expect_fail "no example fits --seq" "no example fits --seq 2" --init gpt --batch 8 --seq 2 \
-    --train train.jsonl
+expect_fail "broken JSON" "broken.jsonl:2: not valid JSON" lm_bad $FT --train broken.jsonl
+expect_fail "a bad line in the validation file" "nocomp.jsonl:4" lm_bad $FT \
+    --train train.jsonl --val nocomp.jsonl
+expect_fail "--val-fraction" "--val FILE" lm_bad $FT --train train.jsonl --val-fraction 0.1
+expect_fail "no example fits --seq" "no example fits --seq 2" lm_bad --init gpt --batch 8 \
+    --seq 2 --train train.jsonl
 { cat train.jsonl; cat nocomp.jsonl role.jsonl; } >mixed.jsonl
 "$Z" finetune lm $FT --epochs 1 --skip-bad-rows --train mixed.jsonl --out skip >/dev/null 2>err &&
     grep -q "skipped 2 bad lines" err && grep -q "mixed.jsonl:204:" err &&

@@ -8,6 +8,11 @@
 # trap, removing "$T" too), and makes T the working directory. Then:
 #   ok WHAT / bad WHAT        count a check and print it (bad also shows the end of ./err)
 #   check_help CMD FLAG...    `zhuyi CMD --help` succeeds and names every FLAG
+#   expect_fail WHAT PATTERN CMD...
+#                             CMD (e.g. "$Z" finetune ...) must fail: a non-zero exit,
+#                             nothing on stdout (./out), a line "zhuyi: ...PATTERN..."
+#                             in ./err (PATTERN: a grep regex, "" for any message), no
+#                             ./out_bad (removed first: a refused run's --out goes there)
 #   cli_finish                "N passed, N failed" as the last line; its status is the
 #                             test's (non-zero if any failed)
 
@@ -35,6 +40,23 @@ check_help() {
         [ -z "$missing" ] && ok "$cmd --help lists every flag" || bad "$cmd --help misses$missing"
     else
         bad "$cmd --help"
+    fi
+}
+
+expect_fail() {
+    ef_what=$1 ef_pat=$2
+    shift 2
+    rm -rf out_bad
+    if "$@" >out 2>err; then
+        bad "$ef_what: exit 0"
+    elif [ -s out ]; then
+        bad "$ef_what: printed on stdout"
+    elif ! grep -q "^zhuyi: .*$ef_pat" err; then
+        bad "$ef_what: no 'zhuyi: ' message with '$ef_pat'"
+    elif [ -e out_bad ]; then
+        bad "$ef_what: out_bad was created"
+    else
+        ok "$ef_what: $(grep -v '^zhuyi: note:' err | head -n 1 | cut -c1-110)"
     fi
 }
 

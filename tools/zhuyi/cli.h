@@ -16,6 +16,8 @@ int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool zy_cli_quiet;
 // Parse a whole decimal integer in [lo, hi]; 0 on success.
 int zy_cli_parse_int(const char *s, long lo, long hi, int *out);
+// Parse a whole decimal number in [lo, hi] (strtod; NaN never is) as a float; 0 on success.
+int zy_cli_parse_float(const char *s, double lo, double hi, float *out);
 // A command's --threads V: sets the kernel thread count and returns 0, or prints
 // "zhuyi: COMMAND: --threads 'V' is not a number from 1 to 4096" and returns 1.
 int zy_cli_threads(const char *command, const char *v);

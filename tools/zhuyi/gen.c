@@ -9,15 +9,6 @@
 #include "cli.h"
 #include "gen.h"
 
-static int parse_float(const char *v, float lo, float hi, float *out) {
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (!*v || *end || errno || !(d >= lo && d <= hi)) return -1;
-    *out = (float)d;
-    return 0;
-}
-
 int zy_cli_sampling_flag(const char *cmd, int argc, char **argv, int *i,
                          zy_generate_params *gp) {
     const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
@@ -26,13 +17,14 @@ int zy_cli_sampling_flag(const char *cmd, int argc, char **argv, int *i,
         if (zy_cli_parse_int(v, 0, 1 << 30, &gp->max_tokens))
             return zy_cli_die("%s: --max-tokens '%s' is not a number >= 0", cmd, v), -1;
     } else if (!strcmp(a, "--temperature")) {
-        if (parse_float(v, 0, 1e6f, &gp->sample.temperature))
+        if (zy_cli_parse_float(v, 0, 1e6f, &gp->sample.temperature))
             return zy_cli_die("%s: --temperature '%s' is not a number >= 0", cmd, v), -1;
     } else if (!strcmp(a, "--top-k")) {
         if (zy_cli_parse_int(v, 0, 1 << 30, &gp->sample.top_k))
             return zy_cli_die("%s: --top-k '%s' is not a number >= 0", cmd, v), -1;
     } else if (!strcmp(a, "--top-p")) {
-        if (parse_float(v, 0, 1, &gp->sample.top_p) || gp->sample.top_p <= 0)
+        float *p = &gp->sample.top_p;
+        if (zy_cli_parse_float(v, 0, 1, p) || *p <= 0)
             return zy_cli_die("%s: --top-p '%s' is not a number in (0, 1]", cmd, v), -1;
     } else if (!strcmp(a, "--seed")) {
         char *end;

@@ -103,3 +103,21 @@ int zy_cli_kind_collect(const char *cmd, int argc, char **argv, int *i, const ch
     *i += n;
     return 1;
 }
+
+int zy_cli_kind_example_files(const cli_data_params *p) {
+    if (p->n_files != 1)
+        return zy_cli_die("%s: one --train file (got %d)", p->cmd, p->n_files);
+    if (!p->val_file && p->val_fraction > 0 && p->val_fraction_given)
+        return zy_cli_die("%s: --val-fraction: give the validation examples as --val FILE",
+                          p->cmd);
+    return 0;
+}
+
+void zy_cli_kind_report_skipped(const char *cmd, const char *path,
+                                const zy_task_read_report *r, const char *what) {
+    if (!r->n_skipped) return;
+    fprintf(stderr, "zhuyi: %s: %s: skipped %llu bad %s (--skip-bad-rows), kept %llu; the "
+            "first:\n", cmd, path, (unsigned long long)r->n_skipped, what,
+            (unsigned long long)r->n_examples);
+    for (int i = 0; i < r->n_reasons; i++) fprintf(stderr, "  %s\n", r->reasons[i]);
+}

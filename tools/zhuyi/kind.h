@@ -16,6 +16,7 @@
 
 #include "strbuf.h"
 #include "zhuyi/model.h"
+#include "zhuyi/task.h"
 #include "zhuyi/tokenizer.h"
 
 // What the shared code asks a kind to make data sources from.
@@ -134,5 +135,13 @@ int zy_cli_kind_model_opts(const cli_kind *k, const char *cmd, const char *dir,
                            const char *const *kflags, int n_kflags, void **out);
 // The names of the kinds of command `verb`, e.g. "gpt, bert", for messages.
 const char *zy_cli_kind_names(const char *verb);
+
+// For the read of the kinds that fine-tune on files of examples (kind_task.c, kind_lm.c):
+// one --train file, and validation as --val FILE, not --val-fraction. 0, or 1 (printed).
+int zy_cli_kind_example_files(const cli_data_params *p);
+// What --skip-bad-rows left out of path, said on stderr (nothing if none): how many bad
+// `what` ("rows", "lines"), how many examples kept, the first reasons.
+void zy_cli_kind_report_skipped(const char *cmd, const char *path,
+                                const zy_task_read_report *r, const char *what);
 
 #endif

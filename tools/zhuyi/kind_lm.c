@@ -58,24 +58,14 @@ static int read_file(const lm_opts *o, const char *cmd, const char *path,
     zy_instruct_read_params rp = zy_instruct_read_default_params();
     rp.skip_bad_rows = o->skip_bad_rows;
     if (zy_instruct_data_read(out, path, &rp)) return zy_cli_die("%s: %s", cmd, zy_last_error());
-    const zy_task_read_report *r = zy_instruct_data_report(*out);
-    if (r->n_skipped) {
-        fprintf(stderr, "zhuyi: %s: %s: skipped %llu bad lines (--skip-bad-rows), kept %llu; "
-                "the first:\n", cmd, path, (unsigned long long)r->n_skipped,
-                (unsigned long long)r->n_examples);
-        for (int i = 0; i < r->n_reasons; i++) fprintf(stderr, "  %s\n", r->reasons[i]);
-    }
+    zy_cli_kind_report_skipped(cmd, path, zy_instruct_data_report(*out), "lines");
     return 0;
 }
 
 // finetune, before the model exists: both files read, so a bad line stops the run at once.
 static int lm_read(const void *opts, const cli_data_params *p, cli_data *d) {
     const lm_opts *o = opts;
-    if (p->n_files != 1)
-        return zy_cli_die("%s: one --train file (got %d)", p->cmd, p->n_files);
-    if (!p->val_file && p->val_fraction > 0 && p->val_fraction_given)
-        return zy_cli_die("%s: --val-fraction: give the validation examples as --val FILE",
-                          p->cmd);
+    if (zy_cli_kind_example_files(p)) return 1;
     lm_data *t = calloc(1, sizeof *t);
     if (!t) return zy_cli_die("out of memory");
     d->impl = t;

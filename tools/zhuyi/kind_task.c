@@ -113,22 +113,13 @@ static bool qa_is_model(const zy_model_info *i) {
     return !strcmp(i->architecture, "BertForQuestionAnswering");
 }
 
-static void report_read(const char *cmd, const char *path, const zy_task_data *d) {
-    const zy_task_read_report *r = zy_task_data_report(d);
-    if (!r->n_skipped) return;
-    fprintf(stderr, "zhuyi: %s: %s: skipped %llu bad rows (--skip-bad-rows), kept %llu; the "
-            "first:\n", cmd, path, (unsigned long long)r->n_skipped,
-            (unsigned long long)r->n_examples);
-    for (int i = 0; i < r->n_reasons; i++) fprintf(stderr, "  %s\n", r->reasons[i]);
-}
-
 static int read_file(const task_opts *o, const char *cmd, const char *path,
                      const zy_label_set *labels, bool labelled, zy_task_data **out) {
     zy_task_read_params rp = o->read;
     rp.require_labels = labelled;
     if (zy_task_data_read(out, path, &rp, labels))
         return zy_cli_die("%s: %s", cmd, zy_last_error());
-    report_read(cmd, path, *out);
+    zy_cli_kind_report_skipped(cmd, path, zy_task_data_report(*out), "rows");
     return 0;
 }
 
@@ -136,11 +127,7 @@ static int read_file(const task_opts *o, const char *cmd, const char *path,
 // file is read against them.
 static int task_read(const void *opts, const cli_data_params *p, cli_data *d) {
     const task_opts *o = opts;
-    if (p->n_files != 1)
-        return zy_cli_die("%s: one --train file (got %d)", p->cmd, p->n_files);
-    if (!p->val_file && p->val_fraction > 0 && p->val_fraction_given)
-        return zy_cli_die("%s: --val-fraction: give the validation examples as --val FILE",
-                          p->cmd);
+    if (zy_cli_kind_example_files(p)) return 1;
     task_data *t = calloc(1, sizeof *t);
     if (!t) return zy_cli_die("out of memory");
     d->impl = t;

@@ -154,15 +154,6 @@ static void usage(FILE *f, const char *verb, const cli_kind *k) {
 
 // ---- flag parsing ---------------------------------------------------------------------
 
-static int parse_float(const char *s, double lo, double hi, float *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !(v >= lo && v <= hi)) return -1;
-    *out = (float)v;
-    return 0;
-}
-
 static int parse_long(const char *s, long lo, long hi, long *out) {
     char *end;
     errno = 0;
@@ -230,7 +221,7 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
         } else if (!strcmp(a, "--val-data") || !strcmp(a, "--val")) {
             r->val_data = v;
         } else if (!strcmp(a, "--val-fraction")) {
-            bad = parse_float(v, 0, 0.9, &r->val_fraction);
+            bad = zy_cli_parse_float(v, 0, 0.9, &r->val_fraction);
             f->val_fraction_given = true;
         } else if (!strcmp(a, "--out")) {
             r->out = v;
@@ -240,7 +231,7 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             f->steps_given = true;
             fixed = 0;
         } else if (!strcmp(a, "--epochs")) {
-            bad = parse_float(v, 1e-6, 1e6, &f->epochs);
+            bad = zy_cli_parse_float(v, 1e-6, 1e6, &f->epochs);
             fixed = 0;
         } else if (!strcmp(a, "--batch")) {
             bad = zy_cli_parse_int(v, 1, 1 << 20, &p->batch);
@@ -251,10 +242,10 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
         } else if (!strcmp(a, "--grad-accum")) {
             bad = zy_cli_parse_int(v, 1, 65535, &p->grad_accum);
         } else if (!strcmp(a, "--lr")) {
-            bad = parse_float(v, 0, 10, &p->lr);
+            bad = zy_cli_parse_float(v, 0, 10, &p->lr);
             f->lr_given = true;
         } else if (!strcmp(a, "--min-lr")) {
-            bad = parse_float(v, 0, 10, &p->min_lr);
+            bad = zy_cli_parse_float(v, 0, 10, &p->min_lr);
             f->min_lr_given = true;
         } else if (!strcmp(a, "--warmup")) {
             bad = parse_long(v, 0, LIMIT_STEPS, &p->warmup);
@@ -263,12 +254,12 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             bad = zy_schedule_kind_parse(v, &p->schedule) || p->schedule == ZY_SCHEDULE_NOAM;
             f->schedule_given = true;
         } else if (!strcmp(a, "--weight-decay")) {
-            bad = parse_float(v, 0, 10, &p->weight_decay);
+            bad = zy_cli_parse_float(v, 0, 10, &p->weight_decay);
             f->decay_given = true;
         } else if (!strcmp(a, "--grad-clip")) {
-            bad = parse_float(v, 0, 1e6, &p->grad_clip);
+            bad = zy_cli_parse_float(v, 0, 1e6, &p->grad_clip);
         } else if (!strcmp(a, "--dropout")) {
-            bad = parse_float(v, 0, 0.95, &p->dropout);
+            bad = zy_cli_parse_float(v, 0, 0.95, &p->dropout);
             f->dropout_given = true;
         } else if (!strcmp(a, "--seed")) {
             char *end;

@@ -30,6 +30,15 @@ int zy_cli_parse_int(const char *s, long lo, long hi, int *out) {
     return 0;
 }
 
+int zy_cli_parse_float(const char *s, double lo, double hi, float *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !(v >= lo && v <= hi)) return -1;
+    *out = (float)v;
+    return 0;
+}
+
 int zy_cli_threads(const char *command, const char *v) {
     int n;
     if (zy_cli_parse_int(v, 1, 4096, &n))
