@@ -8,7 +8,9 @@
 #   memory      the peak resident set of the whole process (`/usr/bin/time -v`, "Maximum
 #               resident set size": loading, training, saving)
 # and the ratios LoRA / full, against the issue's aims: LoRA step <= 0.7x the full step,
-# LoRA peak RSS <= 40 % of full fine-tuning's.
+# LoRA peak RSS <= 40 % of full fine-tuning's. The two runs are minutes apart, so on a
+# shared machine their step ratio moves with the other load; build/bench/bench_lora runs
+# the same two steps in turn in one process and also times them by CPU time.
 #
 # The model: GPT-2 124M (gpt2-124m preset, GPT-2's 50,257-token tokenizer from
 # scripts/data.sh gpt2-tokenizer) at its random initialisation, saved once by a

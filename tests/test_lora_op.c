@@ -352,3 +352,132 @@ TEST(lora_block_bad_adapters) {
     CHECK(strstr(zy_last_error(), "FF w2") != NULL);
     blk_free(&b);
 }
+
+// ---- inputs a frozen base does not need (zy_block_config.frozen_linears) ------------------
+
+// One forward and backward of b with the base's weights frozen (biases and layernorms
+// train) and frozen_linears as given: y, dx, dmem, the gradients and the adapters' dA, dB
+// appended to out (n floats so far, returned). Between the passes the scratch is poisoned
+// with NaN, so backward reading an input forward left there would show.
+static size_t frozen_run(blk *b, unsigned frozen, float *out) {
+    b->c.frozen_linears = frozen;
+    blk_alloc(b);
+    float *grads = zt_floats(b->np);
+    zy_block_params g;
+    zy_block_params_init(&g, grads, &b->c);
+    g.self_attn.in_proj_weight = g.self_attn.out_proj_weight = NULL;
+    g.cross_attn.in_proj_weight = g.cross_attn.out_proj_weight = NULL;
+    g.w1 = g.w2 = NULL;
+    size_t n = 0;
+    if (isfinite(blk_loss(b))) {
+        for (size_t i = 0; i < b->ns; i++) b->scratch[i] = NAN;
+        memset(b->dx, 0, b->nx * sizeof *b->dx);
+        if (b->dmem) memset(b->dmem, 0, b->nm * sizeof *b->dmem);
+        for (int j = 0; j < ZY_BLOCK_LINEARS; j++)
+            for (int q = 0; q < b->lora.n[j]; q++) {
+                const zy_lora *a = &b->lora.a[j][q];
+                memset(a->dA, 0, (size_t)a->r * a->in * sizeof(float));
+                memset(a->dB, 0, (size_t)a->rows * a->r * sizeof(float));
+            }
+        if (zy_block_backward(b->dx, b->dmem, &g, b->scratch, b->ns, b->wy, b->acts, b->x,
+                              b->mem, &b->p, &b->c))
+            zt_fail(__FILE__, __LINE__, "block backward: %s", zy_last_error());
+    }
+#define PUT(p, k) (memcpy(out + n, (p), (k) * sizeof(float)), n += (k))
+    PUT(b->y, b->nx);
+    PUT(b->dx, b->nx);
+    if (b->dmem) PUT(b->dmem, b->nm);
+    PUT(grads, b->np);
+    for (int j = 0; j < ZY_BLOCK_LINEARS; j++)
+        for (int q = 0; q < b->lora.n[j]; q++) {
+            const zy_lora *a = &b->lora.a[j][q];
+            PUT(a->dA, (size_t)a->r * a->in);
+            PUT(a->dB, (size_t)a->rows * a->r);
+        }
+#undef PUT
+    free(grads);
+    return n;
+}
+
+// A block whose frozen weights are marked (frozen_linears) saves less: the inputs only
+// those weights' gradients read (pre-LN the layernorm outputs feeding frozen, unadapted
+// in-projections and w1; post-LN the attention output feeding a frozen w1; the FF
+// activation feeding a frozen, unadapted w2) stay in the forward scratch. Output, input
+// gradients, the biases' and layernorms' gradients and the adapters' are the same bit
+// for bit as when every input is kept, on a post-LN encoder and a pre-LN decoder with
+// cross-attention, with and without dropout on the FF hidden layer, for adapters on
+// c_attn alone (GPT-2's PEFT default), on the other linear layers, and none. With hidden
+// dropout the activation itself is never saved (its dropped copy is w2's input).
+TEST(lora_block_frozen_inputs_not_saved) {
+    const unsigned all = (1u << ZY_BLOCK_LINEARS) - 1;
+    const unsigned sets[3] = {1u << ZY_BLOCK_SELF_IN,
+                              all & ~(1u << ZY_BLOCK_SELF_IN) & ~(1u << ZY_BLOCK_CROSS_OUT), 0};
+    for (int form = 0; form < 2; form++)
+        for (int si = 0; si < 3; si++)
+            for (int hid = 0; hid < 2; hid++) {
+                blk b;
+                blk_init(&b, form ? ZY_BLOCK_DECODER : ZY_BLOCK_ENCODER, form == 1, form == 1,
+                         form == 0);
+                zy_block_lora adapters = b.lora;
+                for (int j = 0; j < ZY_BLOCK_LINEARS; j++)
+                    if (!(sets[si] >> j & 1u)) b.lora.n[j] = 0;
+                b.c.dropout = (zy_block_dropout){0.1f, 0.1f, hid ? 0.15f : 0.0f, 0.2f, 0.25f};
+                b.c.seed = 41;
+                size_t cap = 4 * b.nx + 2 * b.nm + b.np + 4096;
+                float *want = zt_floats(cap), *got = zt_floats(cap);
+                size_t n0 = frozen_run(&b, 0, want);
+                const size_t kept = zy_block_acts_floats(&b.c);
+                size_t n1 = frozen_run(&b, all, got);
+                const size_t saved = zy_block_acts_floats(&b.c);
+                char what[64];
+                snprintf(what, sizeof what, "%s, adapters %d, hidden dropout %d",
+                         form ? "pre-LN decoder" : "post-LN encoder", si, hid);
+                CHECK(n0 == n1 && n0 <= cap);
+                if (memcmp(want, got, n0 * sizeof *want))
+                    zt_fail(__FILE__, __LINE__, "%s: results differ", what);
+                // post-LN with w1 adapted keeps everything; any other case saves less
+                bool less = form == 1 || sets[si] != sets[1];
+                if (less ? saved >= kept : saved != kept)
+                    zt_fail(__FILE__, __LINE__, "%s: %zu floats saved, %zu when all kept", what,
+                            saved, kept);
+                if (hid) { // Drop(a) replaces a: the hidden dropout costs no saved floats
+                    zy_block_config c = b.c;
+                    c.dropout.ff_hidden = 0.0f;
+                    c.frozen_linears = 0;
+                    b.c.frozen_linears = 0;
+                    CHECK(zy_block_acts_floats(&c) == zy_block_acts_floats(&b.c));
+                }
+                free(want), free(got);
+                b.lora = adapters;
+                blk_free(&b);
+            }
+}
+
+// A gradient for a weight the config marks frozen is refused (forward may not have kept
+// its input), naming the layer; bits past the six linear layers are refused.
+TEST(lora_block_frozen_linears_checked) {
+    blk b;
+    blk_init(&b, ZY_BLOCK_DECODER, true, true, false);
+    b.lora.n[ZY_BLOCK_FF2] = 0;
+    b.c.frozen_linears = 1u << ZY_BLOCK_FF2;
+    blk_alloc(&b);
+    float *grads = zt_floats(b.np);
+    zy_block_params g;
+    zy_block_params_init(&g, grads, &b.c);
+    ASSERT(zy_block_forward(b.y, b.acts, b.scratch, b.ns, b.x, b.mem, &b.p, &b.c) == 0);
+    CHECK(zy_block_backward(b.dx, b.dmem, &g, b.scratch, b.ns, b.wy, b.acts, b.x, b.mem, &b.p,
+                            &b.c) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(zy_last_error(), "FF w2") != NULL);
+    CHECK(zy_block_frozen_linears(&g) == 0);
+    g.w2 = NULL;
+    CHECK(zy_block_frozen_linears(&g) == 1u << ZY_BLOCK_FF2);
+    CHECK(zy_block_frozen_linears(NULL) == (1u << ZY_BLOCK_LINEARS) - 1);
+    CHECK(zy_block_backward(b.dx, b.dmem, &g, b.scratch, b.ns, b.wy, b.acts, b.x, b.mem, &b.p,
+                            &b.c) == ZY_STATUS_OK);
+    b.c.frozen_linears = 1u << ZY_BLOCK_LINEARS;
+    CHECK(zy_block_forward(b.y, b.acts, b.scratch, b.ns, b.x, b.mem, &b.p, &b.c) ==
+          ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(zy_last_error(), "frozen_linears") != NULL);
+    free(grads);
+    blk_free(&b);
+}

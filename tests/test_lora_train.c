@@ -1,6 +1,7 @@
 // LoRA adapters in training (lora.h): freezing (adapters, modules_to_save and the biases
 // of each bias mode, and the names the adapter file gives them), BERT's query/key/value
 // biases trained apart (lora_only), the backward stopping below the lowest adapted layer,
+// a frozen base's blocks saving no input only its weights' gradients would read,
 // decoding and the training forward agreeing, the adapters' dropout, and a LoRA run's
 // checkpoints: adapter directories that resume bit for bit. Against PyTorch:
 // tests/test_lora.c.
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "lora_util.h"
+#include "models/gpt_internal.h"
 #include "train_util.h"
 #include "zhuyi/io.h"
 
@@ -262,6 +264,64 @@ TEST(lora_backward_stops_at_lowest_adapter) {
     }
 done:
     zy_model_free(m);
+    zt_lora_batch_free(&lb);
+    zt_ref_free(r);
+}
+
+// PEFT's default for GPT-2 (an adapter on c_attn, the base frozen) with dropout everywhere:
+// each block saves neither the layernorm output feeding the frozen c_fc nor the GELU
+// output feeding the frozen mlp.c_proj (both (B,T) rows, C and 4C wide), and the loss and
+// the adapters' gradients are bit for bit those of a session where every tensor trains
+// (which saves both).
+TEST(lora_gpt_frozen_base_saves_less) {
+    zt_ref *r = zt_ref_load(ZT_LORA_REF);
+    ASSERT(r != NULL);
+    zt_lora_batch lb;
+    ASSERT(zt_lora_batch_gpt(r, &lb));
+    zy_config *cfg = NULL;
+    ASSERT(zy_config_load(&cfg, ZT_LORA_GPT_BASE "/config.json") == ZY_STATUS_OK);
+    const char *drops[] = {"resid_pdrop", "embd_pdrop", "attn_pdrop"};
+    for (int i = 0; i < 3; i++) zy_config_set_float(cfg, drops[i], 0.1);
+    zy_lora_config lc = zy_lora_default_config();
+    lc.targets = "c_attn", lc.r = 4, lc.dropout = 0.1f, lc.seed = 13;
+    zy_model *m = load_lora(ZT_LORA_GPT_BASE, cfg, &lc);
+    if (!m) goto done;
+    const zy_tensor_table *t = zy_model_tensors(m);
+    const int first = 28, n_ad = zy_tensor_table_count(t) - first; // 2 blocks x (A, B)
+    CHECK(n_ad == 4);
+    float *p = zy_model_params(m, NULL);
+    for (int i = first; i < first + n_ad; i++) { // B nonzero, so every gradient is
+        const zy_tensor *e = zy_tensor_table_at(t, i);
+        zt_fill_uniform(p + e->offset, e->count, 60 + i, -0.5f, 0.5f);
+    }
+    float loss[2], g[2][2048];
+    size_t block_acts[2], off = 0;
+    for (int all = 0; all < 2; all++) {
+        if (all) zy_model_set_trainable(m, -1, true);
+        zy_session *s = zt_lora_session(m, 2, 8, true);
+        if (s) zy_session_set_mode(s, true, 77);
+        if (!s || zy_session_forward(s, &lb.b, &loss[all], NULL) || zy_session_backward(s, 1.0f)) {
+            zt_fail(__FILE__, __LINE__, "%s", zy_last_error());
+            zy_session_free(s);
+            goto done;
+        }
+        block_acts[all] = zy__gpt_acts(zy_session_impl(s)).block_acts;
+        off = 0;
+        for (int i = first; i < first + n_ad; i++) {
+            size_t k = zy_tensor_table_at(t, i)->count;
+            ASSERT(off + k <= 2048);
+            memcpy(g[all] + off, zy_session_tensor_grad(s, i), k * sizeof(float));
+            off += k;
+        }
+        zy_session_free(s);
+    }
+    CHECK(!memcmp(&loss[0], &loss[1], sizeof(float)));
+    CHECK(!memcmp(g[0], g[1], off * sizeof(float)));
+    const size_t N = 2 * 8, C = 16;
+    CHECK(block_acts[1] - block_acts[0] == N * C + N * 4 * C);
+done:
+    zy_model_free(m);
+    zy_config_free(cfg);
     zt_lora_batch_free(&lb);
     zt_ref_free(r);
 }

@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "kernels/exp.h"
+#include "nn/dropout.h"
 #include "zhuyi/nn.h"
 
 #define REF_PATH "tests/ref/losses.zyr"
@@ -286,6 +287,58 @@ TEST(losses_dropout_matches_mask) {
     zy_dropout_forward(inp, inp, N, p, seed, offset);
     CHECK(!memcmp(inp, out, N * sizeof *out));
     free(inp), free(out), free(want), free(dout), free(dinp), free(want_d);
+}
+
+// The AVX-512 masks (16 hashes at a time, 64-bit products from 32-bit ones) are the
+// scalar ones bit for bit: forward (also in place) and backward onto a base holding -0.0
+// and NaN, ragged lengths, parallel chunks, counters whose low halves wrap (the products'
+// carries) and that wrap 2^64, seeds with high bits, p from 0.05 to 0.95.
+TEST(losses_dropout_simd_matches_scalar) {
+    if (!zt_use_simd(ZY_SIMD_AVX512)) return; // only the scalar path exists: skipped
+    enum { N = 70001 };
+    float *x = zt_floats(N), *a = zt_floats(N), *b = zt_floats(N);
+    zt_fill_uniform(x, N, 80, -2, 2);
+    x[5] = NAN, x[6] = -0.0f, x[7] = INFINITY;
+    const uint64_t offsets[] = {0, 17, 0xFFFFFFF0ull, 0x7FFFFFFFFFFFull + 3,
+                                0xFFFFFFFFFFFFFFF9ull};
+    const uint64_t seeds[] = {1, 0x9E3779B97F4A7C15ull, 0xFFFFFFFF00000000ull};
+    const float ps[] = {0.05f, 0.3f, 0.95f};
+    const size_t ns[] = {1, 15, 16, 33, 1003, N};
+    int bad = 0;
+    for (int io = 0; io < 5; io++)
+        for (int is = 0; is < 3; is++)
+            for (int ip = 0; ip < 3; ip++)
+                for (int in = 0; in < 6; in++) {
+                    size_t n = ns[in];
+                    uint64_t off = offsets[io], seed = seeds[is];
+                    float p = ps[ip];
+                    zy_simd_set(ZY_SIMD_SCALAR);
+                    zy_dropout_forward(a, x, n, p, seed, off);
+                    zy_simd_set(ZY_SIMD_AVX512);
+                    zy_dropout_forward(b, x, n, p, seed, off);
+                    bad += memcmp(a, b, n * sizeof *a) != 0;
+                    memcpy(b, x, n * sizeof *b); // in place
+                    zy_dropout_forward(b, b, n, p, seed, off);
+                    bad += memcmp(a, b, n * sizeof *a) != 0;
+                    for (size_t i = 0; i < n; i++) a[i] = b[i] = i % 3 ? 0.5f : -0.0f;
+                    a[n / 2] = b[n / 2] = NAN;
+                    zy_simd_set(ZY_SIMD_SCALAR);
+                    zy_dropout_backward(a, x, n, p, seed, off);
+                    zy_simd_set(ZY_SIMD_AVX512);
+                    zy_dropout_backward(b, x, n, p, seed, off);
+                    bad += memcmp(a, b, n * sizeof *a) != 0;
+                }
+    CHECK(bad == 0);
+    // the chunk kernels themselves, against the mask's definition
+    zy__dropout_forward_avx512(b, x, 1003, 0.3f, 2.0f, 99, 0xFFFFFFFFull);
+    int wrong = 0;
+    for (int i = 0; i < 1003; i++) {
+        bool k = (float)(zy_hash64(99, 0xFFFFFFFFull + (uint64_t)i) >> 40) * 0x1.0p-24f >= 0.3f;
+        float want = k ? x[i] * 2.0f : 0.0f;
+        wrong += memcmp(&want, &b[i], sizeof want) != 0;
+    }
+    CHECK(wrong == 0);
+    free(x), free(a), free(b);
 }
 
 typedef struct {

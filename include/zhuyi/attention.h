@@ -375,6 +375,14 @@ typedef struct zy_block_config {
     // scratch; their gradients are the adapters' own dA, dB, not fields of a gradient
     // zy_block_params. Their dropout is dropout.lora, each adapter its own stream.
     const zy_block_lora *lora;
+    // Linear layers whose weight gets no gradient: bit (1u << ZY_BLOCK_*) each; 0, the
+    // default, lets any of them train. Forward keeps a marked layer's input for backward
+    // only if an adapter on it reads it: the layernorm output feeding a pre-LN in_proj or
+    // w1, a post-LN sublayer's output feeding the next one's, the FF activation feeding
+    // w2 live in scratch instead (what a frozen base fine-tuned through adapters does not
+    // need). Results are the same either way; backward refuses a gradient for a weight
+    // marked here. zy_block_frozen_linears reads the bits off a gradient struct.
+    unsigned frozen_linears;
 } zy_block_config;
 
 // Parameters as pointers: any layout works (zy_block_params_init lays out PyTorch's
@@ -387,6 +395,9 @@ typedef struct zy_block_params {
     float *ln1w, *ln1b, *ln2w, *ln2b, *ln3w, *ln3b; // (C) each; ln3 only with cross
 } zy_block_params;
 
+// The zy_block_config.frozen_linears of gradients dp: the linear layers whose weight
+// gradient field is NULL (all of them for dp NULL).
+unsigned zy_block_frozen_linears(const zy_block_params *dp);
 // Encoder/decoder config: ReLU, post-LN, eps 1e-5, no dropout, no masks.
 zy_block_config zy_block_default_config(zy_block_kind kind, int B, int T, int C, int H,
                                         int FF);

@@ -36,6 +36,9 @@ zy_block_config zy__gpt_block_config(const gpt_session *g, int B, int T, int l) 
     c.need_weights = g->keep_attention;
     c.lora = g->lora ? &g->lora[l] : NULL;
     c.dropout.lora = g->p_lora;
+    // Which weights train is fixed when the session is made (no backward at all without
+    // gradients): forward keeps no input only a frozen weight's gradient would read.
+    c.frozen_linears = zy_block_frozen_linears(g->dw ? &g->dw[l] : NULL);
     return c;
 }
 

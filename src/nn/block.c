@@ -7,8 +7,10 @@
 // reads q, k, v in place from one fused projection and writes the heads side by side, so
 // nothing is split or merged; output projections are GEMMs with beta = 0 whose bias is
 // added in the one pass that also does the residual sum and the dropout (skipped when its
-// probability is 0); the FF hidden layer is saved once more only when it has dropout; the
-// last sublayer writes the caller's y, which the next block reads as its x. LoRA adapters
+// probability is 0); of the FF hidden layer only w2's input is saved (with dropout the
+// dropped copy, the activation staying in scratch), and inputs only a frozen weight's
+// gradient would read are not saved at all (c->frozen_linears: in scratch); the last
+// sublayer writes the caller's y, which the next block reads as its x. LoRA adapters
 // (c->lora) add their low-rank products into each linear layer's output right after its
 // GEMM (lora.c; the in-projection's inside mha.c, before the core). Not here: embeddings,
 // the final LN of a pre-LN stack, heads.
@@ -142,7 +144,7 @@ static zy_status branch_forward(float *br, float *core, size_t core_floats,
         zy__lora_run_forward(&lin, s->u, FF, 0, FF, in, N);
         zy__block_act_forward(s->a, s->u, p->b1, (size_t)N, FF, c->act);
         const float *h = s->a;
-        if (s->ad) {
+        if (c->dropout.ff_hidden > 0.0f) { // into ad, or a itself when w2 needs neither
             zy_dropout_forward(s->ad, s->a, nf, c->dropout.ff_hidden,
                                zy__block_seed(c, ZY__SITE_FF_HIDDEN), c->offset);
             h = s->ad;
@@ -166,13 +168,16 @@ zy_status zy_block_forward(float *y, float *acts, float *scratch, size_t scratch
                            const zy_block_config *c) {
     zy_status st = zy__block_validate(c, mem, "block forward");
     if (st != ZY_STATUS_OK) return st;
-    const size_t N = (size_t)c->B * c->T, n = N * c->C, head = zy__round16(n);
+    const size_t N = (size_t)c->B * c->T, n = N * c->C, nc = zy__round16(n);
+    // scratch: the branch output | the inputs backward does not need | the core's
+    zy__block_sub subs[3];
+    zy__block_sizes z;
+    const int ns = zy__block_subs(subs, acts, scratch ? scratch + nc : NULL, &z, p, c);
+    const size_t head = nc + z.unsaved;
     if (!scratch || scratch_floats < head)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "block forward: scratch of %zu floats, need at least %zu",
                          scratch ? scratch_floats : (size_t)0, head);
-    zy__block_sub subs[3];
-    const int ns = zy__block_subs(subs, acts, NULL, p, c);
     float *br = scratch, *core = scratch + head;
     const float *h = x;
     for (int i = 0; i < ns; i++) {

@@ -31,12 +31,13 @@ static zy_status branch_backward(float *din, float beta, float *dmem, const zy__
     if (s->kind == ZY__SUB_FF) {
         const size_t nf = (size_t)N * FF;
         float *da = t, *du = t + zy__round16(nf);
-        const float *h = s->ad ? s->ad : s->a;
+        const bool hid = c->dropout.ff_hidden > 0.0f;
+        const float *h = hid ? s->ad : s->a; // w2's input: NULL when w2 does not need it
         // out = h·W2ᵀ + b2 (+ adapters): da = gb·W2 (written), dW2 += gbᵀ·h, db2 += Σ gb
         zy_sgemm(false, false, N, FF, C, 1.0f, gb, C, p->w2, FF, 0.0f, da, FF);
         zy_linear_backward(NULL, dp->w2, dp->b2, gb, h, p->w2, N, FF, C);
         zy__lora_run_backward(&lout, da, gb, C, 0, C, h, N);
-        if (s->ad) // back through the hidden dropout: the forward mask, recomputed
+        if (hid) // back through the hidden dropout: the forward mask, recomputed
             zy_dropout_forward(da, da, nf, c->dropout.ff_hidden,
                                zy__block_seed(c, ZY__SITE_FF_HIDDEN), c->offset);
         zy__block_act_backward(du, da, s->u, (size_t)N, FF, c->act);
@@ -72,9 +73,15 @@ zy_status zy_block_backward(float *dx, float *dmem, const zy_block_params *dp, f
                          scratch ? scratch_floats : (size_t)0, 4 * nc + nl);
     static const zy_block_params frozen; // all NULL: no parameter gradients
     if (!dp) dp = &frozen;
+    unsigned trains = c->frozen_linears & ~zy_block_frozen_linears(dp);
+    for (int j = 0; j < ZY_BLOCK_LINEARS; j++)
+        if (trains >> j & 1u)
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "block backward: a gradient for "
+                             "the %s weight, which the config marks frozen (frozen_linears: "
+                             "its input may not be saved)", zy__block_linear_name(j));
     zy__block_sub subs[3], dsubs[3];
-    const int ns = zy__block_subs(subs, (float *)acts, NULL, p, c);
-    zy__block_subs(dsubs, NULL, NULL, dp, c); // only the gradient pointers are used
+    const int ns = zy__block_subs(subs, (float *)acts, NULL, NULL, p, c);
+    zy__block_subs(dsubs, NULL, NULL, NULL, dp, c); // only the gradient pointers are used
     float *buf[2] = {scratch, scratch + nc}, *gdrop = scratch + 2 * nc, *dn = scratch + 3 * nc;
     float *lscr = scratch + 4 * nc, *t = lscr + nl;
     const size_t t_floats = scratch_floats - 4 * nc - nl;

@@ -160,7 +160,7 @@ static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, co
     const size_t rc = (size_t)R * C;
     memcpy(d.h, x, rc * sizeof *d.h);
     zy__block_sub subs[3];
-    const int ns = zy__block_subs(subs, NULL, NULL, p, c);
+    const int ns = zy__block_subs(subs, NULL, NULL, NULL, p, c);
     for (int i = 0; i < ns; i++) {
         const zy__block_sub *s = &subs[i];
         const float *in = d.h;

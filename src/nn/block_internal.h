@@ -7,6 +7,9 @@
 //   pre-LN:  n = LN(h);  h' = h + Drop(S(n) + b)              saved: n, LN stats
 //   post-LN: r = h + Drop(S(h) + b);  h' = LN(r)              saved: r, LN stats
 // Every sublayer's h' is saved except the last one's, which is the caller's y.
+// Inputs of linear layers that only their weight's gradient reads (frozen, no adapter:
+// c->frozen_linears) are not saved: pre-LN n, post-LN h' feeding the next sublayer, FF
+// act(u) (or its dropout) live in the forward scratch, and their saved pointers are NULL.
 #ifndef ZHUYI_NN_BLOCK_INTERNAL_H
 #define ZHUYI_NN_BLOCK_INTERNAL_H
 
@@ -34,12 +37,13 @@ typedef struct zy__block_sub {
     const zy_mha_params *mha; // attention sublayers: params (or grads) inside the block's
     float *lnw, *lnb;         // the sublayer's layernorm (C) each (or their grads)
     float *wout, *bout;       // the branch's output projection (C, ·) and bias (C)
-    // saved activations (NULL when laid over gradients):
+    // saved activations (NULL when laid over gradients, or not saved and not in forward):
     float *nbuf;        // (B,T,C) pre-LN: LN(h); post-LN: the residual sum r
     float *mean, *rstd; // (B*T) of that layernorm
     float *hout;        // (B,T,C) the sublayer's output h' (NULL for the last: it is y)
     zy__mha_acts mha_acts; // attention: projections, ctx, lse or weights
-    float *u, *a, *ad;  // FF: W1 n + b1, act(u), Drop(act(u)) (ad NULL without dropout)
+    float *u, *a, *ad;  // FF: W1 n + b1, act(u), Drop(act(u)) (ad NULL without dropout;
+                        // in forward ad may be a itself, the dropout in place)
     // LoRA: the sublayer's linear layers (ZY_BLOCK_*: attention in and out, or FF1 and
     // FF2) and the (rows, r) product each of their adapters saves (NULL without)
     int lin[2];
@@ -56,13 +60,31 @@ static inline uint64_t zy__block_seed(const zy_block_config *c, int site) {
 // The MHA config of an attention sublayer (kind SELF or CROSS).
 zy_mha_config zy__block_mha_config(const zy_block_config *c, int kind);
 zy_status zy__block_validate(const zy_block_config *c, const float *mem, const char *who);
-// Fill subs[] (at most 3) for params p (or grads) and acts (NULL: counts only, and no
-// activation pointers); returns the count; *acts_floats (may be NULL) receives the size.
-int zy__block_subs(zy__block_sub *subs, float *acts, size_t *acts_floats,
+// Whether backward reads linear layer j's input (ZY_BLOCK_*): its weight may train, or
+// an adapter on it reads the input.
+static inline bool zy__block_keeps_input(const zy_block_config *c, int j) {
+    return !(c->frozen_linears >> j & 1u) || (c->lora && c->lora->n[j] > 0);
+}
+
+// Sizes of a block's buffers: floats saved for backward, and floats of forward scratch
+// the unsaved inputs take (a (B,T,C) slot for layernorm / sublayer outputs, then a
+// (B,T,FF) one for the FF activation; each only when used).
+typedef struct zy__block_sizes {
+    size_t acts, unsaved;
+} zy__block_sizes;
+
+// Fill subs[] (at most 3) for params p (or grads), acts (NULL: counts only, and no
+// activation pointers) and unsaved (forward: the scratch of the inputs not saved; NULL
+// otherwise, leaving their pointers NULL); returns the count; *sizes (may be NULL)
+// receives the sizes.
+int zy__block_subs(zy__block_sub *subs, float *acts, float *unsaved, zy__block_sizes *sizes,
                    const zy_block_params *p, const zy_block_config *c);
 // Forward / backward scratch sizes (see block.c, block_backward.c).
 size_t zy__block_fwd_floats(const zy_block_config *c);
 size_t zy__block_bwd_floats(const zy_block_config *c);
+
+// "self-attention in_proj", ..., "FF w2": linear layer j's name in messages.
+const char *zy__block_linear_name(int j);
 
 // ---- LoRA (block_layout.c) ------------------------------------------------------------------
 // The adapters of c->lora checked against the block's shapes (messages start with who).

@@ -61,6 +61,10 @@ zy_status zy__block_validate(const zy_block_config *c, const float *mem, const c
                          "[0, 1) or eps %g <= 0",
                          who, (double)d->attn, (double)d->attn_out, (double)d->ff_hidden,
                          (double)d->ff_out, (double)c->eps);
+    if (c->frozen_linears >> ZY_BLOCK_LINEARS)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: frozen_linears 0x%x names linear "
+                         "layers past the block's %d", who, c->frozen_linears,
+                         ZY_BLOCK_LINEARS);
     zy_mha_config m = zy__block_mha_config(c, ZY__SUB_SELF);
     zy_status st = zy__mha_validate(&m, true, who);
     if (st == ZY_STATUS_OK && zy__block_has_cross(c)) {
@@ -75,6 +79,8 @@ zy_status zy__block_validate(const zy_block_config *c, const float *mem, const c
 static const char *const LINEAR_NAMES[ZY_BLOCK_LINEARS] = {
     "self-attention in_proj", "self-attention out_proj", "cross-attention in_proj",
     "cross-attention out_proj", "FF w1", "FF w2"};
+
+const char *zy__block_linear_name(int j) { return LINEAR_NAMES[j]; }
 
 // Linear layer j's input and output widths.
 static void linear_dims(const zy_block_config *c, int j, int *in, int *out) {
@@ -189,7 +195,7 @@ void zy_block_params_init(zy_block_params *p, float *base, const zy_block_config
     }
 }
 
-int zy__block_subs(zy__block_sub *subs, float *acts, size_t *acts_floats,
+int zy__block_subs(zy__block_sub *subs, float *acts, float *unsaved, zy__block_sizes *sizes,
                    const zy_block_params *p, const zy_block_config *c) {
     const int cross = zy__block_has_cross(c);
     const size_t N = (size_t)c->B * c->T, n = N * c->C, nf = N * c->FF;
@@ -211,19 +217,33 @@ int zy__block_subs(zy__block_sub *subs, float *acts, size_t *acts_floats,
                                  .p_out = c->dropout.ff_out, .lnw = cross ? p->ln3w : p->ln2w,
                                  .lnb = cross ? p->ln3b : p->ln2b, .wout = p->w2, .bout = p->b2,
                                  .lin = {ZY_BLOCK_FF1, ZY_BLOCK_FF2}};
+    // The inputs backward does not read: sublayer i's in-projection input (pre-LN its n,
+    // post-LN the previous sublayer's h'; sublayer 0's is then x, the caller's) share one
+    // (B,T,C) slot of the forward scratch, each used only until the next is written; the
+    // FF activation a has a (B,T,FF) slot when w2 does not need it or it is not w2's input
+    // (with hidden dropout, Drop(a) is: backward recomputes the mask, and reads u).
+    const bool hid = c->dropout.ff_hidden > 0.0f, ff2 = zy__block_keeps_input(c, ZY_BLOCK_FF2);
+    bool slot = false;
+    for (int i = c->norm_first ? 0 : 1; i < ns; i++)
+        slot = slot || !zy__block_keeps_input(c, subs[i].lin[0]);
+    const bool a_slot = hid || !ff2;
+    float *xin = unsaved && slot ? unsaved : NULL;
+    float *ain = unsaved && a_slot ? unsaved + (slot ? zy__round16(n) : 0) : NULL;
     size_t off = 0;
 #define TAKE(k) (acts ? acts + (off += zy__round16(k), off - zy__round16(k)) \
                       : (off += zy__round16(k), NULL))
     for (int i = 0; i < ns; i++) {
         zy__block_sub *s = &subs[i];
-        s->nbuf = TAKE(n);
+        const bool in_kept = zy__block_keeps_input(c, s->lin[0]);
+        s->nbuf = !c->norm_first || in_kept ? TAKE(n) : xin;
         s->mean = TAKE(N);
         s->rstd = TAKE(N);
-        s->hout = i < ns - 1 ? TAKE(n) : NULL;
+        const bool next_kept = i < ns - 1 && zy__block_keeps_input(c, subs[i + 1].lin[0]);
+        s->hout = i == ns - 1 ? NULL : c->norm_first || next_kept ? TAKE(n) : xin;
         if (s->kind == ZY__SUB_FF) {
             s->u = TAKE(nf);
-            s->a = TAKE(nf);
-            s->ad = c->dropout.ff_hidden > 0.0f ? TAKE(nf) : NULL;
+            s->a = a_slot ? ain : TAKE(nf);
+            s->ad = !hid ? NULL : ff2 ? TAKE(nf) : ain; // ain: Drop(a) in place
         } else {
             zy_mha_config m = zy__block_mha_config(c, s->kind);
             size_t k = zy__mha_carve(&s->mha_acts, acts ? acts + off : NULL, &m,
@@ -239,20 +259,39 @@ int zy__block_subs(zy__block_sub *subs, float *acts, size_t *acts_floats,
         }
     }
 #undef TAKE
-    if (acts_floats) *acts_floats = off;
+    if (sizes) {
+        sizes->acts = off;
+        sizes->unsaved = (slot ? zy__round16(n) : 0) + (a_slot ? zy__round16(nf) : 0);
+    }
     return ns;
 }
 
 size_t zy_block_acts_floats(const zy_block_config *c) {
     zy__block_sub subs[3];
     zy_block_params p = {0};
-    size_t n;
-    zy__block_subs(subs, NULL, &n, &p, c);
-    return n;
+    zy__block_sizes z;
+    zy__block_subs(subs, NULL, NULL, &z, &p, c);
+    return z.acts;
 }
 
-// forward: the branch output (B,T,C), then the attention core's scratch (which the
-// adapters' drop(x) shares: they run before or after the core)
+unsigned zy_block_frozen_linears(const zy_block_params *dp) {
+    if (!dp) return (1u << ZY_BLOCK_LINEARS) - 1;
+    const float *w[ZY_BLOCK_LINEARS] = {
+        [ZY_BLOCK_SELF_IN] = dp->self_attn.in_proj_weight,
+        [ZY_BLOCK_SELF_OUT] = dp->self_attn.out_proj_weight,
+        [ZY_BLOCK_CROSS_IN] = dp->cross_attn.in_proj_weight,
+        [ZY_BLOCK_CROSS_OUT] = dp->cross_attn.out_proj_weight,
+        [ZY_BLOCK_FF1] = dp->w1,
+        [ZY_BLOCK_FF2] = dp->w2};
+    unsigned bits = 0;
+    for (int j = 0; j < ZY_BLOCK_LINEARS; j++)
+        if (!w[j]) bits |= 1u << j;
+    return bits;
+}
+
+// forward: the branch output (B,T,C), the inputs not saved (zy__block_sizes.unsaved),
+// then the attention core's scratch (which the adapters' drop(x) shares: they run before
+// or after the core)
 size_t zy__block_fwd_floats(const zy_block_config *c) {
     size_t n = zy__round16((size_t)c->B * c->T * c->C);
     zy_mha_config m = zy__block_mha_config(c, ZY__SUB_SELF);
@@ -261,7 +300,11 @@ size_t zy__block_fwd_floats(const zy_block_config *c) {
         m = zy__block_mha_config(c, ZY__SUB_CROSS);
         core = ZY_MAX(core, zy__mha_core_scratch_floats(&m, false));
     }
-    return n + ZY_MAX(core, zy__block_lora_fwd_floats(c));
+    zy__block_sub subs[3];
+    zy_block_params p = {0};
+    zy__block_sizes z;
+    zy__block_subs(subs, NULL, NULL, &z, &p, c);
+    return n + z.unsaved + ZY_MAX(core, zy__block_lora_fwd_floats(c));
 }
 
 // backward: four (B,T,C) buffers (residual-stream gradients, the dropped branch gradient,
@@ -289,6 +332,6 @@ const float *zy_block_attention_weights(const float *acts, const zy_block_config
     if (cross && !zy__block_has_cross(c)) return NULL;
     zy__block_sub subs[3];
     zy_block_params p = {0};
-    zy__block_subs(subs, (float *)acts, NULL, &p, c);
+    zy__block_subs(subs, (float *)acts, NULL, NULL, &p, c);
     return subs[cross ? 1 : 0].mha_acts.att;
 }

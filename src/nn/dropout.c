@@ -2,11 +2,14 @@
 // zy_hash64(seed, offset + i), read as a 24-bit uniform in [0, 1), is >= p. Forward and
 // backward recompute the same mask, and since it depends only on (seed, offset + i) it is
 // identical at any thread count and for any split of a tensor into calls (pass the
-// slice's start as offset). Not a source of randomness for anything else.
+// slice's start as offset). Not a source of randomness for anything else. The chunk
+// kernels: the scalar references here, AVX-512 in dropout_avx512.c (16 hashes at a time,
+// the same bits), chosen at run time.
 #include <string.h>
 
 #include "core/internal.h"
 #include "core/pool.h"
+#include "nn/dropout.h"
 #include "zhuyi/nn.h"
 
 #define DROPOUT_PARALLEL_MIN 65536
@@ -20,32 +23,38 @@ static inline int keep(float p, uint64_t seed, uint64_t index) {
 
 int zy_dropout_keep(float p, uint64_t seed, uint64_t index) { return keep(p, seed, index); }
 
+void zy__dropout_forward_scalar(float *out, const float *inp, size_t n, float p, float scale,
+                                uint64_t seed, uint64_t offset) {
+    for (size_t i = 0; i < n; i++) out[i] = keep(p, seed, offset + i) ? inp[i] * scale : 0.0f;
+}
+
+void zy__dropout_backward_scalar(float *out, const float *inp, size_t n, float p, float scale,
+                                 uint64_t seed, uint64_t offset) {
+    for (size_t i = 0; i < n; i++)
+        if (keep(p, seed, offset + i)) out[i] += inp[i] * scale;
+}
+
 typedef struct drop_job {
     float *out;
     const float *inp;
     float p, scale;
     uint64_t seed, offset;
+    zy__dropout_fn fn; // the chunk kernel
 } drop_job;
 
-static void forward_range(void *ctx, size_t lo, size_t hi, int thread) {
+static void range(void *ctx, size_t lo, size_t hi, int thread) {
     (void)thread;
     const drop_job *j = ctx;
-    for (size_t i = lo; i < hi; i++)
-        j->out[i] = keep(j->p, j->seed, j->offset + i) ? j->inp[i] * j->scale : 0.0f;
-}
-
-static void backward_range(void *ctx, size_t lo, size_t hi, int thread) {
-    (void)thread;
-    const drop_job *j = ctx;
-    for (size_t i = lo; i < hi; i++)
-        if (keep(j->p, j->seed, j->offset + i)) j->out[i] += j->inp[i] * j->scale;
+    j->fn(j->out + lo, j->inp + lo, hi - lo, j->p, j->scale, j->seed, j->offset + lo);
 }
 
 // The mask depends on the index only, so any split gives the same bits.
-static void run(size_t n, zy__range_fn fn, drop_job *j) {
-    if (n < DROPOUT_PARALLEL_MIN) fn(j, 0, n, 0);
-    else zy__parallel(n, DROPOUT_CHUNK, 0, fn, j);
+static void run(size_t n, drop_job *j) {
+    if (n < DROPOUT_PARALLEL_MIN) range(j, 0, n, 0);
+    else zy__parallel(n, DROPOUT_CHUNK, 0, range, j);
 }
+
+static bool simd(void) { return zy_simd_level() >= ZY_SIMD_AVX512; }
 
 void zy_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed,
                         uint64_t offset) {
@@ -57,8 +66,9 @@ void zy_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_
         memset(out, 0, n * sizeof *out);
         return;
     }
-    drop_job j = {out, inp, p, 1.0f / (1.0f - p), seed, offset};
-    run(n, forward_range, &j);
+    drop_job j = {out, inp, p, 1.0f / (1.0f - p), seed, offset,
+                  simd() ? zy__dropout_forward_avx512 : zy__dropout_forward_scalar};
+    run(n, &j);
 }
 
 void zy_dropout_backward(float *dinp, const float *dout, size_t n, float p, uint64_t seed,
@@ -68,6 +78,7 @@ void zy_dropout_backward(float *dinp, const float *dout, size_t n, float p, uint
         for (size_t i = 0; i < n; i++) dinp[i] += dout[i];
         return;
     }
-    drop_job j = {dinp, dout, p, 1.0f / (1.0f - p), seed, offset};
-    run(n, backward_range, &j);
+    drop_job j = {dinp, dout, p, 1.0f / (1.0f - p), seed, offset,
+                  simd() ? zy__dropout_backward_avx512 : zy__dropout_backward_scalar};
+    run(n, &j);
 }
