@@ -298,7 +298,7 @@ TEST(lora_gpt_frozen_base_saves_less) {
     size_t block_acts[2], off = 0;
     for (int all = 0; all < 2; all++) {
         if (all) zy_model_set_trainable(m, -1, true);
-        zy_session *s = zt_lora_session(m, 2, 8, true);
+        zy_session *s = zt_session(m, 2, 8, true);
         if (s) zy_session_set_mode(s, true, 77);
         if (!s || zy_session_forward(s, &lb.b, &loss[all], NULL) || zy_session_backward(s, 1.0f)) {
             zt_fail(__FILE__, __LINE__, "%s", zy_last_error());
