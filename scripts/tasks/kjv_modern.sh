@@ -152,9 +152,9 @@ if [ "$FT_MISSING" = 1 ]; then
     show_or_run "$ZY" eval "$INIT" --data "$D/test.jsonl" --json
 fi
 LORA="--lora-r 8 --lora-alpha 16 --lora-targets c_attn,c_proj,c_fc --lora-dropout 0.05"
-# The tuning commands (through show_or_run: printed only, while FT_MISSING=1). One epoch of the
-# 27,981 (web) / 26,916 (next) training pairs: 853 steps of 16 rows of 256 tokens (packed); validation every
-# 250 steps on 20 batches of val.jsonl, the best model kept. Full fine-tuning (FULL=1)
+# The tuning commands (through show_or_run: printed only, while FT_MISSING=1). One epoch of
+# the 27,981 (web) training pairs, packed into rows of 256 tokens: 853 steps of 16 rows;
+# validation every 250 steps on 20 batches of val.jsonl, the best model kept. Full fine-tuning (FULL=1)
 # takes the same schedule at a tenth of the rate.
 # shellcheck disable=SC2086 # LORA and FT_ARGS are lists of flags
 lora_ft() {
