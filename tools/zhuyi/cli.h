@@ -3,6 +3,7 @@
 #define ZHUYI_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct {
     const char *name;
@@ -16,6 +17,8 @@ int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool zy_cli_quiet;
 // Parse a whole decimal integer in [lo, hi]; 0 on success.
 int zy_cli_parse_int(const char *s, long lo, long hi, int *out);
+// Is dir/name a regular file? The path is left in buf (cap bytes; false if it is cut).
+bool zy_cli_dir_file(const char *dir, const char *name, char *buf, size_t cap);
 // Parse a whole decimal number in [lo, hi] (strtod; NaN never is) as a float; 0 on success.
 int zy_cli_parse_float(const char *s, double lo, double hi, float *out);
 // A command's --threads V: sets the kernel thread count and returns 0, or prints

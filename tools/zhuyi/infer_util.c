@@ -10,12 +10,6 @@
 #include "zhuyi/lora.h"
 #include "zhuyi/trainer.h"
 
-static int is_file(const char *dir, const char *name, char *buf, size_t cap) {
-    snprintf(buf, cap, "%s/%s", dir, name);
-    struct stat st;
-    return stat(buf, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 // The tokenizer of the first of dirs[0..n) that has one (tokenizer.json, BERT's vocab.txt,
 // GPT-2's vocab.json + merges.txt); 0, or 1 (printed).
 static int open_tokenizer(const char *command, const char *const *dirs, int n,
@@ -23,12 +17,12 @@ static int open_tokenizer(const char *command, const char *const *dirs, int n,
     char a[4096], b[4096];
     zy_status s = ZY_STATUS_NOT_FOUND;
     for (int i = 0; i < n && s == ZY_STATUS_NOT_FOUND; i++) {
-        if (is_file(dirs[i], "tokenizer.json", a, sizeof a))
+        if (zy_cli_dir_file(dirs[i], "tokenizer.json", a, sizeof a))
             s = zy_tokenizer_load(t, a);
-        else if (is_file(dirs[i], "vocab.txt", a, sizeof a)) // BERT's (tokenizer_config.json too)
-            s = zy_tokenizer_load(t, a);
-        else if (is_file(dirs[i], "vocab.json", a, sizeof a) &&
-                 is_file(dirs[i], "merges.txt", b, sizeof b))
+        else if (zy_cli_dir_file(dirs[i], "vocab.txt", a, sizeof a))
+            s = zy_tokenizer_load(t, a); // BERT's (tokenizer_config.json read too)
+        else if (zy_cli_dir_file(dirs[i], "vocab.json", a, sizeof a) &&
+                 zy_cli_dir_file(dirs[i], "merges.txt", b, sizeof b))
             s = zy_tokenizer_load_gpt2(t, a, b);
         else
             continue;
@@ -51,13 +45,13 @@ int zy_cli_open_model_adapter(const char *command, const char *dir, const char *
                           "config.json, model.safetensors and tokenizer.json)",
                           command, dir);
     // A LoRA run's directory holds the adapter, and names its base.
-    bool adapter_dir = !adapter && is_file(dir, "adapter_config.json", a, sizeof a);
-    if (adapter && !is_file(adapter, "adapter_config.json", a, sizeof a))
+    bool adapter_dir = !adapter && zy_cli_dir_file(dir, "adapter_config.json", a, sizeof a);
+    if (adapter && !zy_cli_dir_file(adapter, "adapter_config.json", a, sizeof a))
         return zy_cli_die("%s: --adapter '%s' is not an adapter directory: it needs "
                           "adapter_config.json and adapter_model.safetensors", command,
                           adapter);
-    if (!adapter && !adapter_dir && (!is_file(dir, "config.json", a, sizeof a) ||
-                                     !is_file(dir, "model.safetensors", a, sizeof a)))
+    if (!adapter && !adapter_dir && (!zy_cli_dir_file(dir, "config.json", a, sizeof a) ||
+                                     !zy_cli_dir_file(dir, "model.safetensors", a, sizeof a)))
         return zy_cli_die("%s: '%s' is not a model directory: it needs config.json and "
                           "model.safetensors (and tokenizer.json), or a LoRA adapter's "
                           "adapter_config.json and adapter_model.safetensors", command, dir);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "infer.h"
@@ -104,12 +103,6 @@ static const char merge_usage[] =
     "example:\n"
     "  zhuyi lora merge runs/kjv-gpt runs/kjv-modern --out runs/kjv-modern-merged\n";
 
-static bool is_file(const char *dir, const char *name, char *buf, size_t cap) {
-    struct stat st;
-    return (size_t)snprintf(buf, cap, "%s/%s", dir, name) < cap && stat(buf, &st) == 0 &&
-           S_ISREG(st.st_mode);
-}
-
 // The tokenizer files of src copied into dst (the first directory that has any).
 static int copy_tokenizer(const char *const *srcs, int n, const char *dst) {
     static const char *const names[] = {"tokenizer.json", "vocab.txt", "vocab.json",
@@ -119,7 +112,7 @@ static int copy_tokenizer(const char *const *srcs, int n, const char *dst) {
     for (int s = 0; s < n; s++) {
         int copied = 0;
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-            if (!is_file(srcs[s], names[i], from, sizeof from)) continue;
+            if (!zy_cli_dir_file(srcs[s], names[i], from, sizeof from)) continue;
             snprintf(to, sizeof to, "%s/%s", dst, names[i]);
             char *data;
             size_t len;
@@ -155,10 +148,10 @@ static int merge(int argc, char **argv) {
         return 2;
     }
     char path[4200];
-    if (is_file(out, "model.safetensors", path, sizeof path) ||
-        is_file(out, "adapter_model.safetensors", path, sizeof path))
+    if (zy_cli_dir_file(out, "model.safetensors", path, sizeof path) ||
+        zy_cli_dir_file(out, "adapter_model.safetensors", path, sizeof path))
         return zy_cli_die("lora merge: %s already holds a model; give another --out", out);
-    if (!is_file(pos[1], "adapter_config.json", path, sizeof path))
+    if (!zy_cli_dir_file(pos[1], "adapter_config.json", path, sizeof path))
         return zy_cli_die("lora merge: '%s' is not an adapter directory: it needs "
                           "adapter_config.json and adapter_model.safetensors", pos[1]);
     zy_model *m;

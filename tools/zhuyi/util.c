@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "zhuyi/core.h"
@@ -45,4 +46,10 @@ int zy_cli_threads(const char *command, const char *v) {
         return zy_cli_die("%s: --threads '%s' is not a number from 1 to 4096", command, v);
     zy_threads_set(n);
     return 0;
+}
+
+bool zy_cli_dir_file(const char *dir, const char *name, char *buf, size_t cap) {
+    struct stat st;
+    return (size_t)snprintf(buf, cap, "%s/%s", dir, name) < cap && stat(buf, &st) == 0 &&
+           S_ISREG(st.st_mode);
 }
