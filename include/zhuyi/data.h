@@ -53,13 +53,20 @@ enum {
     ZY_BATCH_DECODER = 1u << 6, // dec_input_ids, dec_targets, dec_lengths
 };
 
-// The largest batch a source yields and the fields it fills.
+// The largest batch a source yields and the fields it fills. A source that builds batches
+// by token count (many short rows or few long ones) also bounds their area: every batch
+// has B x T <= tokens and B x T_dec <= tokens, so what is sized for it (the batch, a
+// session's activations) need not be batch x seq.
 typedef struct zy_batch_dims {
     int batch, seq, seq_dec, n_values;
     unsigned fields; // ZY_BATCH_* bits
+    int tokens;      // the largest B x max(T, T_dec) of a batch; 0: no bound beyond
+                     // batch x seq (and batch x seq_dec)
 } zy_batch_dims;
 
-// Allocate the fields dims->fields names at full capacity (B = T = 0 until filled).
+// Allocate the fields dims->fields names at full capacity (B = T = 0 until filled): a
+// row-sized field for `batch` rows, a token-sized one for batch x seq (batch x seq_dec)
+// positions or, with dims->tokens, for min(that, tokens).
 // The caller owns the struct; zy_batch_destroy frees the fields.
 zy_status zy_batch_init(zy_batch *b, const zy_batch_dims *dims);
 void zy_batch_destroy(zy_batch *b);

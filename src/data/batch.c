@@ -12,11 +12,15 @@ zy_status zy_batch_init(zy_batch *b, const zy_batch_dims *d) {
         (long long)d->batch * d->seq > (1LL << 31) ||
         (long long)d->batch * d->seq_dec > (1LL << 31) ||
         ((d->fields & ZY_BATCH_VALUES) && (d->n_values <= 0 || d->n_values > (1 << 20))) ||
-        ((d->fields & ZY_BATCH_DECODER) && d->seq_dec <= 0))
+        ((d->fields & ZY_BATCH_DECODER) && d->seq_dec <= 0) || d->tokens < 0)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "batch: bad dimensions (batch %d, seq %d, "
                          "seq_dec %d, n_values %d)", d ? d->batch : 0, d ? d->seq : 0,
                          d ? d->seq_dec : 0, d ? d->n_values : 0);
     size_t B = (size_t)d->batch, BT = B * (size_t)d->seq, BTd = B * (size_t)d->seq_dec;
+    if (d->tokens > 0) {
+        BT = ZY_MIN(BT, (size_t)d->tokens);
+        BTd = ZY_MIN(BTd, (size_t)d->tokens);
+    }
     unsigned f = d->fields;
     bool ok = (b->input_ids = zy_alloc(BT * sizeof(int))) != NULL;
     if (f & ZY_BATCH_TARGETS) ok = ok && (b->targets = zy_alloc(BT * sizeof(int)));

@@ -49,7 +49,10 @@ zy_status zy_data_source_next(zy_data_source *s, zy_batch *b) {
                          "source fills (allocate it with zy_batch_init of the source's dims)",
                          s->info.kind ? s->info.kind : "data");
     zy_status st = s->ops->next(s->impl, b);
-    ZY_ASSERT(st || (b->B >= 0 && b->B <= d->batch && b->T <= d->seq));
+    ZY_ASSERT(st || (b->B >= 0 && b->B <= d->batch && b->T <= d->seq &&
+                     (!(f & ZY_BATCH_DECODER) || b->T_dec <= d->seq_dec) &&
+                     (d->tokens <= 0 || ((long long)b->B * b->T <= d->tokens &&
+                                         (long long)b->B * b->T_dec <= d->tokens))));
     return st;
 }
 
