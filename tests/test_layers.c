@@ -293,6 +293,35 @@ TEST(layers_activation_gradcheck) {
     free(inp), free(out), free(w), free(dinp);
 }
 
+// SiLU (Marian's "swish"): the values against x / (1 + e^-x) in double (1e-6 relative) and
+// the gradient against central differences (eps 1e-2, tol 1e-2), over [-8, 8].
+typedef struct {
+    float *inp, *out;
+    const float *w;
+    size_t n;
+} silu_ctx;
+
+static double silu_loss(void *p) {
+    silu_ctx *c = p;
+    zy_silu_forward(c->out, c->inp, c->n);
+    return zt_dot(c->out, c->w, c->n);
+}
+
+TEST(layers_silu_gradcheck_and_formula) {
+    size_t n = 300;
+    float *inp = zt_floats(n), *out = zt_floats(n), *w = zt_floats(n), *dinp = zt_floats(n);
+    float *want = zt_floats(n);
+    zt_fill_uniform(inp, n, 31, -8, 8);
+    zt_fill_uniform(w, n, 32, -1, 1);
+    zy_silu_forward(out, inp, n);
+    for (size_t i = 0; i < n; i++) want[i] = (float)(inp[i] / (1.0 + exp(-(double)inp[i])));
+    CHECK_CLOSE("silu", out, want, n, 1e-7, 1e-6);
+    silu_ctx c = {inp, out, w, n};
+    zy_silu_backward(dinp, w, inp, n);
+    GRADCHECK("silu dinp", silu_loss, &c, inp, dinp, n, 1e-2, 1e-2);
+    free(inp), free(out), free(w), free(dinp), free(want);
+}
+
 TEST(layers_activation_matches_torch) {
     zt_ref *R = zt_ref_load(REF_PATH);
     ASSERT(R);

@@ -71,6 +71,28 @@ static zy_rope_params rope_params(const int *shape, float base) {
 
 // Outputs and gradients to 1e-6 absolute (inputs in [-1, 1], each output two products):
 // a wrong pairing or sign is off by ~1.
+// Marian's layout of the same angles: sines in the first ceil(C/2) columns, cosines after
+// them (C even and odd), against the formula in double; a row asked alone (offset) equals
+// that row of the table. tests/ref_marian.py builds HF's table the same way and the model
+// tests compare the whole forward.
+TEST(position_sinusoid_split_layout) {
+    for (int C = 6; C <= 7; C++) {
+        enum { P = 40 };
+        float table[P * 7], row[7];
+        zy_sinusoid_table_split(table, P, C, 0);
+        int half = (C + 1) / 2;
+        for (int t = 0; t < P; t++) {
+            for (int i = 0; i < half; i++) {
+                double a = t / pow(10000.0, 2.0 * i / C);
+                CHECK(fabs(table[t * C + i] - sin(a)) < 1e-6);
+                if (half + i < C) CHECK(fabs(table[t * C + half + i] - cos(a)) < 1e-6);
+            }
+            zy_sinusoid_table_split(row, 1, C, t);
+            CHECK(!memcmp(row, table + t * C, (size_t)C * sizeof *row));
+        }
+    }
+}
+
 TEST(position_rope_matches_torch) {
     zt_ref *R = zt_ref_load(REF_PATH);
     ASSERT(R != NULL);

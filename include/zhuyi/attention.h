@@ -322,6 +322,7 @@ typedef enum zy_block_act {
     ZY_BLOCK_RELU = 0,      // PyTorch's default
     ZY_BLOCK_GELU_ERF = 1,  // exact GELU (PyTorch activation="gelu", BERT)
     ZY_BLOCK_GELU_TANH = 2, // tanh approximation (GPT-2 "gelu_new", F.gelu approximate='tanh')
+    ZY_BLOCK_SILU = 3,      // x·σ(x) (F.silu; Marian's "swish")
 } zy_block_act;
 
 // Dropout probability at each site of a block; 0 switches a site off at no cost.
@@ -457,6 +458,12 @@ zy_status zy_block_decode_step(float *y, float *scratch, size_t scratch_floats, 
                                const int *seqs, int n, int layer, zy_kv_cache *cache,
                                const zy_kv_cache *mem_cache, const zy_block_params *p,
                                const zy_block_config *c);
+// The same, row i attending to the memory of sequence mem_seqs[i] of mem_cache (NULL:
+// seqs[i]): the beams of one source share its memory.
+zy_status zy_block_decode_step_mem(float *y, float *scratch, size_t scratch_floats,
+                                   const float *x, const int *seqs, const int *mem_seqs, int n,
+                                   int layer, zy_kv_cache *cache, const zy_kv_cache *mem_cache,
+                                   const zy_block_params *p, const zy_block_config *c);
 // mem (Tm, C), the encoder output of sequence seq -> its cross-attention keys/values at
 // `layer` of mem_cache. After every layer: zy_kv_cache_advance(mem_cache, seq, Tm).
 zy_status zy_block_decode_memory(float *scratch, size_t scratch_floats, const float *mem, int Tm,

@@ -47,6 +47,10 @@ typedef struct zy_model_info {
     int n_layer, n_head, d_model;
     float dropout;            // probability applied in training mode
     bool causal_lm;           // predicts the next token: decoding and zy_generate work
+    bool encoder_decoder;     // an encoder reads input_ids, a decoder writes dec_input_ids
+                              // attending to it: zy_session_encode, then decoding
+    int decoder_start_id;     // encoder-decoder: the decoder's first input (-1: none)
+    int eos_id;               // the id that ends a generated sequence (-1: none)
     size_t n_params;          // floats in the flat parameter array
 } zy_model_info;
 
@@ -161,6 +165,16 @@ typedef struct zy_session_params {
                      // attention then runs on the plain core (O(T²) memory per layer,
                      // slower; GPT-2 and BERT keep them, decoding never does).
                      // Models that cannot ignore it. (false)
+    int tokens;      // batches built by token count: the largest B x max(T, T_dec) a
+                     // forward gets, so activations are sized for it rather than for
+                     // batch x seq (zy_batch_dims.tokens). 0: no bound. (0)
+    float label_smoothing; // ε of the training loss's cross-entropy, PyTorch's rule
+                     // (1-ε)·NLL + ε·mean_v(-log p_v); 0 plain. The models that score
+                     // tokens take it (GPT-2, BERT's MLM, Marian); the named metric
+                     // "nll_loss" stays the plain cross-entropy. (0)
+    int n_memory;    // encoder-decoder decoding: source rows the session keeps encoded
+                     // (zy_session_encode's slots); 0: n_seq. Beams of one source share
+                     // one slot. (0)
     bool loss_only;  // forwards with targets need only the loss, the metrics and the
                      // gradients: a model may skip outputs nothing else needs (BERT
                      // computes its MLM head at the scored positions only, so
@@ -248,6 +262,17 @@ const zy_metric *zy_metric_set_find(const zy_metric_set *set, const char *name);
 // id, or positions past max_positions. Never uses dropout.
 zy_status zy_session_decode(zy_session *s, int n_seq, const int *seqs, const int *tokens,
                             int n, float *logits);
+// Encoder-decoder models (info->encoder_decoder): run the encoder on n source rows
+// (tokens (n, T), row i of lengths[i] ids, NULL: T) and keep each row's encoder output
+// as cross-attention keys/values in memory slot slots[i] of [0, n_memory). Decoder
+// sequence i reads slot i until zy_session_seq_attach says otherwise; zy_session_decode
+// then appends decoder tokens (start with info->decoder_start_id). Replaces what the slots
+// held; never uses dropout.
+zy_status zy_session_encode(zy_session *s, int n, const int *slots, const int *tokens, int T,
+                            const int *lengths);
+// Decoder sequence seq reads memory slot `slot` from now on (beams of one source share
+// its slot). zy_session_seq_copy copies the attachment with the cache.
+zy_status zy_session_seq_attach(zy_session *s, int seq, int slot);
 // Forget sequence seq's positions (-1: every sequence).
 void zy_session_seq_reset(zy_session *s, int seq);
 int zy_session_seq_len(const zy_session *s, int seq);
@@ -297,6 +322,10 @@ struct zy_model_ops {
     // The named metrics of the last forward (optional; zy_session_metrics clears *out
     // before calling it). Last in the table, so tables written before it still compile.
     void (*metrics)(const zy_session *s, zy_metric_set *out);
+    // Encoder-decoder models (info->encoder_decoder; arguments validated).
+    zy_status (*encode)(zy_session *s, int n, const int *slots, const int *tokens, int T,
+                        const int *lengths);
+    zy_status (*seq_attach)(zy_session *s, int seq, int slot);
 };
 
 // Make an implementation known to zy_model_load/create/preset (GPT-2 is built in). Call
@@ -313,6 +342,9 @@ void *zy_session_impl(const zy_session *s);
 bool zy_session_training(const zy_session *s); // training mode (dropout on)
 uint64_t zy_session_seed(const zy_session *s); // the seed of the training-mode masks
 int zy_session_n_seq(const zy_session *s);     // sequences of the KV cache
+int zy_session_n_memory(const zy_session *s);  // memory slots (encoder-decoder decoding)
+int zy_session_tokens(const zy_session *s);    // zy_session_params.tokens (0: no bound)
+float zy_session_label_smoothing(const zy_session *s); // zy_session_params.label_smoothing
 
 #ifdef __cplusplus
 }

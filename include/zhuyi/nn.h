@@ -85,6 +85,10 @@ void zy_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n
 void zy_relu_forward(float *out, const float *inp, size_t n);
 // dinp += dout where inp > 0 (the gradient at exactly 0 is 0, as in PyTorch)
 void zy_relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+// SiLU / swish (PyTorch's F.silu, Hugging Face's "swish" and "silu"): out = x·σ(x); out
+// may alias inp. Backward: dinp += dout · σ(x)·(1 + x·(1 - σ(x))).
+void zy_silu_forward(float *out, const float *inp, size_t n);
+void zy_silu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 
 // ---- residual add ----------------------------------------------------------------------
 // a, b (n) -> out (n) = a + b; out may alias a or b.

@@ -19,6 +19,11 @@ extern "C" {
 // (odd C: the last column is a sine). offset >= 0 is the position of the first row, so
 // incremental decoding asks for row `offset` alone.
 void zy_sinusoid_table(float *table, int T, int C, int offset);
+// The same angles in the layout of Hugging Face's Marian (and BART-style sinusoidal)
+// embeddings: sines in the first ceil(C/2) columns, cosines in the rest,
+//   row t, column i          = sin(pos / 10000^(2i/C)),  i < ceil(C/2)
+//   row t, column ceil(C/2)+i = cos(pos / 10000^(2i/C)),  i < floor(C/2)
+void zy_sinusoid_table_split(float *table, int T, int C, int offset);
 // inp (B, T, C) -> out (B, T, C) = inp + PE(offset + t); out may alias inp. No table is
 // needed (angles are computed on the fly).
 void zy_sinusoid_add_forward(float *out, const float *inp, int B, int T, int C, int offset);

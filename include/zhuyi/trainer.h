@@ -71,6 +71,8 @@ typedef struct zy_trainer_params {
     int skip_nonfinite;        // steps with a non-finite loss or gradient norm that may be
                                // skipped (no update) before the run stops; 0 = stop at the
                                // first (0)
+    float label_smoothing;     // ε of the loss (zy_session_params.label_smoothing), in
+                               // training and the trainer's evaluations (0)
 } zy_trainer_params;
 
 zy_trainer_params zy_trainer_default_params(void);

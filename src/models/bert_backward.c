@@ -36,7 +36,7 @@ static void mlm_backward(bert_session *g, const bert_acts *a, const float *x, fl
     if (N == 0) return; // nothing was masked: no gradient
     zy__cross_entropy_backward_inplace(a->logits, a->ce_rows, a->lse,
                                        g->mlm_compact ? a->mlm_tg : a->targets, N, V, g->n_mlm,
-                                       scale);
+                                       g->eps, scale);
     const float *dlogits = a->logits;
     // decoder: d tr_h (N, C) = dlogits · word; dword += dlogitsᵀ · tr_h; dbias += Σ dlogits
     memset(a->d1, 0, nc * sizeof *a->d1);

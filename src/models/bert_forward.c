@@ -406,11 +406,12 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
     // many of the scored ids the logits rank first (the metrics).
     float l_mlm = 0, l_nsp = 0;
     g->l_mlm = g->l_nsp = 0;
+    g->eps = zy_session_label_smoothing(s);
     g->n_mlm = g->n_nsp = g->ok_mlm = g->ok_nsp = 0;
     if (h->has_mlm && batch->targets) {
         int R = g->mlm_rows;
         if (R && (st = zy_cross_entropy_forward(&l_mlm, &g->n_mlm, a.lse, a.logits,
-                                                mlm_targets, R, h->vocab, -1, 0.0f)))
+                                                mlm_targets, R, h->vocab, -1, g->eps)))
             return st;
         g->mlm_loss = true;
         g->l_mlm = l_mlm;

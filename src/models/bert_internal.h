@@ -148,6 +148,7 @@ typedef struct bert_session {
     int n_mlm, n_nsp;          // scored targets / labels
     int ok_mlm, ok_nsp;        // of them, predicted right (argmax of the logits)
     float l_mlm, l_nsp;        // the mean losses of the heads
+    float eps;                 // the MLM loss's label smoothing (the session's)
     float p_hidden, p_attn;    // dropout in force (0 in evaluation mode)
     float p_cls;               // the classifier's dropout in force
     uint64_t seed;

@@ -48,7 +48,7 @@ zy_status zy__gpt_backward(zy_session *s, float loss_scale) {
         zy__gpt_task_backward(g, &a, loss_scale); // dln: the score head's gradient
     } else {
         zy__cross_entropy_backward_inplace(a.logits, a.ce_rows, a.lse, a.targets, N, V,
-                                           g->n_valid, loss_scale);
+                                           g->n_valid, g->eps, loss_scale);
         const float *dlogits = a.logits;
         // Tied head: dlnf (N, C) = dlogits · wte; dwte (V, C) += dlogitsᵀ · lnf.
         zy_sgemm(false, false, N, C, V, 1.0f, dlogits, V, w->wte, C, 0.0f, a.dln, C);

@@ -216,7 +216,8 @@ zy_status zy__gpt_forward(zy_session *s, const zy_batch *batch, float *loss, dou
     if (!targets) return ZY_STATUS_OK;
     memcpy(a.targets, targets, (size_t)N * sizeof *targets);
     float l;
-    st = zy_cross_entropy_forward(&l, &g->n_valid, a.lse, a.logits, a.targets, N, V, -1, 0.0f);
+    g->eps = zy_session_label_smoothing(s);
+    st = zy_cross_entropy_forward(&l, &g->n_valid, a.lse, a.logits, a.targets, N, V, -1, g->eps);
     if (st) return st;
     if (loss) *loss = l;
     if (count) *count = g->n_valid;

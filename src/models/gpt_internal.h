@@ -79,6 +79,7 @@ typedef struct gpt_session {
     bool outputs_ok;        // its hidden states and kept attention weights are (backward
                             // leaves them), and the sequence classifier's logits
     int n_valid;
+    float eps;                  // the loss's label smoothing (the session's)
     float p;                // dropout probability in force (0 in evaluation mode)
     float p_lora;           // the adapters' dropout in force
     uint64_t seed;

@@ -27,7 +27,10 @@ struct zy_session {
     bool training;      // dropout on
     uint64_t seed;
     int n_seq;          // sequences of the KV cache
+    int n_memory;       // encoder-decoder memory slots
     int cap_B, cap_T, cap_Td; // prepared batch shape
+    int cap_tokens;     // 0, or the largest B x max(T, T_dec) of a forward
+    float label_smoothing;
     bool has_grads;
     float *grads;       // (n_grads) the trainable tensors in table order
     size_t n_grads;

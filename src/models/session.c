@@ -45,14 +45,22 @@ zy_status zy_session_create(zy_session **out, const zy_model *m, const zy_sessio
     *out = NULL;
     zy_session_params d = zy_session_default_params();
     if (!p) p = &d;
-    if (p->batch < 0 || p->seq < 0 || p->seq_dec < 0 || p->n_seq < 1 || p->n_seq > MAX_SEQ)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "session: batch %d, seq %d, seq_dec %d "
-                         "must not be negative and n_seq %d in [1, %d]", p->batch, p->seq,
-                         p->seq_dec, p->n_seq, MAX_SEQ);
+    if (p->batch < 0 || p->seq < 0 || p->seq_dec < 0 || p->n_seq < 1 || p->n_seq > MAX_SEQ ||
+        p->tokens < 0 || p->n_memory < 0 || p->n_memory > MAX_SEQ)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "session: batch %d, seq %d, seq_dec %d, "
+                         "tokens %d must not be negative, n_seq %d in [1, %d] and n_memory %d "
+                         "in [0, %d]", p->batch, p->seq, p->seq_dec, p->tokens, p->n_seq,
+                         MAX_SEQ, p->n_memory, MAX_SEQ);
+    if (!(p->label_smoothing >= 0.0f && p->label_smoothing < 1.0f))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "session: label_smoothing %g is outside "
+                         "[0, 1)", (double)p->label_smoothing);
     zy_session *s = zy_calloc(1, sizeof *s);
     if (!s) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "session: out of memory");
     s->m = m;
     s->n_seq = p->n_seq;
+    s->n_memory = p->n_memory ? p->n_memory : p->n_seq;
+    s->cap_tokens = p->tokens;
+    s->label_smoothing = p->label_smoothing;
     zy_status st;
     if (p->training && (st = alloc_grads(s))) goto fail;
     if ((st = m->ops->session_init(s, p))) goto fail;
@@ -122,6 +130,11 @@ zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, doub
                          "exceeds the prepared %d x %d (%d) (call zy_session_prepare)",
                          b ? b->B : 0, b ? b->T : 0, b ? b->T_dec : 0, s->cap_B, s->cap_T,
                          s->cap_Td);
+    if (s->cap_tokens && ((long long)b->B * b->T > s->cap_tokens ||
+                          (long long)b->B * b->T_dec > s->cap_tokens))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "forward: batch %d x %d (decoder %d) "
+                         "exceeds the session's %d tokens (zy_session_params.tokens)", b->B,
+                         b->T, b->T_dec, s->cap_tokens);
     int V = s->m->info.vocab_size;
     zy_status st;
     if ((st = check_lengths("lengths", b->lengths, b->B, b->T)) ||
@@ -166,16 +179,60 @@ const float *zy_session_output(const zy_session *s, const char *name, int *ndim,
 
 // ---- decoding ----------------------------------------------------------------------------
 
-static zy_status check_decoder(const zy_session *s, const char *what) {
-    if (s->m->info.causal_lm && s->m->ops->decode) return ZY_STATUS_OK;
-    return zy__error(ZY_STATUS_UNSUPPORTED, "%s: model_type '%s' is not a causal language "
-                     "model", what, s->m->ops->model_type);
-}
-
 static zy_status check_seq(const zy_session *s, int seq, const char *what) {
     if (seq >= 0 && seq < s->n_seq) return ZY_STATUS_OK;
     return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: sequence %d is outside the session's "
                      "[0, %d) (zy_session_params.n_seq)", what, seq, s->n_seq);
+}
+
+static zy_status check_decoder(const zy_session *s, const char *what) {
+    if ((s->m->info.causal_lm || s->m->info.encoder_decoder) && s->m->ops->decode)
+        return ZY_STATUS_OK;
+    return zy__error(ZY_STATUS_UNSUPPORTED, "%s: model_type '%s' is not a causal language "
+                     "model or an encoder-decoder", what, s->m->ops->model_type);
+}
+
+static zy_status check_encoder_decoder(const zy_session *s, const char *what) {
+    if (s->m->info.encoder_decoder && s->m->ops->encode && s->m->ops->seq_attach)
+        return ZY_STATUS_OK;
+    return zy__error(ZY_STATUS_UNSUPPORTED, "%s: model_type '%s' is not an encoder-decoder",
+                     what, s->m->ops->model_type);
+}
+
+static zy_status check_slot(const zy_session *s, int slot, const char *what) {
+    if (slot >= 0 && slot < s->n_memory) return ZY_STATUS_OK;
+    return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: memory slot %d is outside the "
+                     "session's [0, %d) (zy_session_params.n_memory)", what, slot, s->n_memory);
+}
+
+zy_status zy_session_encode(zy_session *s, int n, const int *slots, const int *tokens, int T,
+                            const int *lengths) {
+    zy_status st = check_encoder_decoder(s, "encode");
+    if (st) return st;
+    int P = s->m->info.max_positions;
+    if (n < 1 || n > s->n_memory || T < 1 || T > P || !slots || !tokens)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "encode: %d rows of %d tokens (need "
+                         "1..%d rows of 1..%d)", n, T, s->n_memory, P);
+    for (int i = 0; i < n; i++) {
+        if ((st = check_slot(s, slots[i], "encode"))) return st;
+        for (int j = 0; j < i; j++)
+            if (slots[j] == slots[i])
+                return zy__error(ZY_STATUS_INVALID_ARGUMENT, "encode: memory slot %d is "
+                                 "given twice", slots[i]);
+        if (lengths && (lengths[i] < 1 || lengths[i] > T))
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "encode: lengths[%d] = %d is outside "
+                             "[1, %d]", i, lengths[i], T);
+    }
+    if ((st = check_ids("encode: source", tokens, n, T, lengths, s->m->info.vocab_size)))
+        return st;
+    return s->m->ops->encode(s, n, slots, tokens, T, lengths);
+}
+
+zy_status zy_session_seq_attach(zy_session *s, int seq, int slot) {
+    zy_status st = check_encoder_decoder(s, "seq_attach");
+    if (st || (st = check_seq(s, seq, "seq_attach")) || (st = check_slot(s, slot, "seq_attach")))
+        return st;
+    return s->m->ops->seq_attach(s, seq, slot);
 }
 
 zy_status zy_session_decode(zy_session *s, int n_seq, const int *seqs, const int *tokens,
@@ -229,6 +286,9 @@ void *zy_session_impl(const zy_session *s) { return s->impl; }
 bool zy_session_training(const zy_session *s) { return s->training; }
 uint64_t zy_session_seed(const zy_session *s) { return s->seed; }
 int zy_session_n_seq(const zy_session *s) { return s->n_seq; }
+int zy_session_n_memory(const zy_session *s) { return s->n_memory; }
+int zy_session_tokens(const zy_session *s) { return s->cap_tokens; }
+float zy_session_label_smoothing(const zy_session *s) { return s->label_smoothing; }
 
 // ---- named metrics -----------------------------------------------------------------------
 

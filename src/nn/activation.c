@@ -106,6 +106,30 @@ static void relu_bwd_range(void *ctx, size_t lo, size_t hi, int thread) {
     for (size_t i = lo; i < hi; i++) j->out[i] += j->inp[i] > 0.0f ? j->dout[i] : 0.0f;
 }
 
+// SiLU (swish): x·σ(x), σ(x) = 1 / (1 + e^-x); its derivative σ(x)·(1 + x·(1 - σ(x))).
+void zy__silu_rows(float *out, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] / (1.0f + expf(-inp[i]));
+}
+
+void zy__silu_grad_rows(float *dinp, const float *dout, const float *inp, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + expf(-inp[i]));
+        dinp[i] += dout[i] * s * (1.0f + inp[i] * (1.0f - s));
+    }
+}
+
+static void silu_fwd_range(void *ctx, size_t lo, size_t hi, int thread) {
+    (void)thread;
+    const act_job *j = ctx;
+    zy__silu_rows(j->out + lo, j->inp + lo, hi - lo);
+}
+
+static void silu_bwd_range(void *ctx, size_t lo, size_t hi, int thread) {
+    (void)thread;
+    const act_job *j = ctx;
+    zy__silu_grad_rows(j->out + lo, j->dout + lo, j->inp + lo, hi - lo);
+}
+
 // Elementwise: any split gives the same bits, so up to `inline_max` elements run on the
 // calling thread with no pool call at all (one-token decoding is all such calls).
 static void run(size_t n, size_t chunk, size_t inline_max, zy__range_fn fn, act_job *j) {
@@ -131,6 +155,16 @@ void zy_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n
 void zy_relu_forward(float *out, const float *inp, size_t n) {
     act_job j = {.out = out, .inp = inp};
     run(n, RELU_CHUNK, 4 * RELU_CHUNK, relu_fwd_range, &j);
+}
+
+void zy_silu_forward(float *out, const float *inp, size_t n) {
+    act_job j = {.out = out, .inp = inp};
+    run(n, GELU_CHUNK, GELU_CHUNK, silu_fwd_range, &j);
+}
+
+void zy_silu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+    act_job j = {.out = dinp, .inp = inp, .dout = dout};
+    run(n, GELU_CHUNK, GELU_CHUNK, silu_bwd_range, &j);
 }
 
 // dout, inp (n) -> dinp (n) += dout where inp > 0 (0 at exactly 0, as in PyTorch)

@@ -8,6 +8,9 @@
 #include "zhuyi/nn.h"
 
 // inp (n) -> out (n)
+// SiLU over n values (the block's FF runs these per chunk): out = x·σ(x); dinp += ...
+void zy__silu_rows(float *out, const float *inp, size_t n);
+void zy__silu_grad_rows(float *dinp, const float *dout, const float *inp, size_t n);
 typedef void (*zy__gelu_fwd_fn)(float *out, const float *inp, size_t n, zy_gelu_kind kind);
 // dout, inp (n) -> dinp (n) +=
 typedef void (*zy__gelu_bwd_fn)(float *dinp, const float *dout, const float *inp, size_t n,

@@ -101,6 +101,8 @@ static void act_rows(void *ctx, size_t r0, size_t r1, int thread) {
         memset(du, 0, n * sizeof *du);
         if (j->act == ZY_BLOCK_RELU)
             for (size_t i = 0; i < n; i++) du[i] += u[i] > 0.0f ? da[i] : 0.0f;
+        else if (j->act == ZY_BLOCK_SILU)
+            zy__silu_grad_rows(du, da, u, n);
         else
             j->bwd(du, da, u, n, kind);
         return;
@@ -111,6 +113,8 @@ static void act_rows(void *ctx, size_t r0, size_t r1, int thread) {
     float *a = j->a + lo;
     if (j->act == ZY_BLOCK_RELU)
         for (size_t i = 0; i < n; i++) a[i] = u[i] < 0.0f ? 0.0f : u[i];
+    else if (j->act == ZY_BLOCK_SILU)
+        zy__silu_rows(a, u, n);
     else
         j->fwd(a, u, n, kind);
 }

@@ -112,7 +112,7 @@ static zy_status check_cache(const zy_kv_cache *k, const zy_block_config *c, int
 static zy_status dec_validate(const zy_block_config *c, const zy_kv_cache *cache,
                               const zy_kv_cache *mem_cache, int layer, int n, const char *who) {
     if (c->C <= 0 || c->H <= 0 || c->FF <= 0 || c->C % c->H || n <= 0 || !(c->eps > 0.0f) ||
-        (unsigned)c->kind > ZY_BLOCK_DECODER || (unsigned)c->act > ZY_BLOCK_GELU_TANH)
+        (unsigned)c->kind > ZY_BLOCK_DECODER || (unsigned)c->act > ZY_BLOCK_SILU)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "%s: bad config C=%d H=%d FF=%d (C %% H must be 0) or n=%d", who, c->C,
                          c->H, c->FF, n);
@@ -143,9 +143,11 @@ static float desc_scale(const zy_attn_desc *d, int D) {
 }
 
 // R rows: x (R, C) -> y (R, C). seqs NULL: the rows are positions of sequence seq;
-// otherwise row i is the next position of sequence seqs[i].
+// otherwise row i is the next position of sequence seqs[i], attending to memory
+// mem_seqs[i] (mem_seqs NULL: seqs[i]).
 static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, const float *x,
-                             int R, int seq, const int *seqs, int layer, zy_kv_cache *cache,
+                             int R, int seq, const int *seqs, const int *mem_seqs, int layer,
+                             zy_kv_cache *cache,
                              const zy_kv_cache *mem_cache, const zy_block_params *p,
                              const zy_block_config *c, const char *who) {
     zy_status st = dec_validate(c, cache, mem_cache, layer, R, who);
@@ -202,8 +204,9 @@ static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, co
             dec_linear(d.proj, in, m->in_proj_weight, m->in_proj_bias, R, C, C);
             dec_lora(c, ZY_BLOCK_CROSS_IN, d.lt, d.proj, C, 0, C, in, R);
             if (seqs)
-                st = zy_kv_cache_attend_step(mem_cache, layer, seqs, R, false, scale, d.proj, C,
-                                             d.ctx, C, d.attn, attn_floats);
+                st = zy_kv_cache_attend_step(mem_cache, layer, mem_seqs ? mem_seqs : seqs, R,
+                                             false, scale, d.proj, C, d.ctx, C, d.attn,
+                                             attn_floats);
             else
                 st = zy_kv_cache_attend(mem_cache, layer, seq, false, scale, d.proj, C, R,
                                         d.ctx, C, d.attn, attn_floats);
@@ -226,17 +229,25 @@ zy_status zy_block_decode(float *y, float *scratch, size_t scratch_floats, const
                           int n, int seq, int layer, zy_kv_cache *cache,
                           const zy_kv_cache *mem_cache, const zy_block_params *p,
                           const zy_block_config *c) {
-    return decode_rows(y, scratch, scratch_floats, x, n, seq, NULL, layer, cache, mem_cache, p,
-                       c, "block decode");
+    return decode_rows(y, scratch, scratch_floats, x, n, seq, NULL, NULL, layer, cache,
+                       mem_cache, p, c, "block decode");
 }
 
 zy_status zy_block_decode_step(float *y, float *scratch, size_t scratch_floats, const float *x,
                                const int *seqs, int n, int layer, zy_kv_cache *cache,
                                const zy_kv_cache *mem_cache, const zy_block_params *p,
                                const zy_block_config *c) {
+    return zy_block_decode_step_mem(y, scratch, scratch_floats, x, seqs, NULL, n, layer, cache,
+                                    mem_cache, p, c);
+}
+
+zy_status zy_block_decode_step_mem(float *y, float *scratch, size_t scratch_floats,
+                                   const float *x, const int *seqs, const int *mem_seqs, int n,
+                                   int layer, zy_kv_cache *cache, const zy_kv_cache *mem_cache,
+                                   const zy_block_params *p, const zy_block_config *c) {
     if (!seqs) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "block decode step: no seqs");
-    return decode_rows(y, scratch, scratch_floats, x, n, -1, seqs, layer, cache, mem_cache, p,
-                       c, "block decode step");
+    return decode_rows(y, scratch, scratch_floats, x, n, -1, seqs, mem_seqs, layer, cache,
+                       mem_cache, p, c, "block decode step");
 }
 
 zy_status zy_block_decode_memory(float *scratch, size_t scratch_floats, const float *mem, int Tm,

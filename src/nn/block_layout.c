@@ -47,7 +47,7 @@ zy_status zy__block_validate(const zy_block_config *c, const float *mem, const c
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "%s: bad config B=%d T=%d C=%d H=%d FF=%d Tm=%d (C %% H must be 0)",
                          who, c->B, c->T, c->C, c->H, c->FF, c->Tm);
-    if ((unsigned)c->kind > ZY_BLOCK_DECODER || (unsigned)c->act > ZY_BLOCK_GELU_TANH)
+    if ((unsigned)c->kind > ZY_BLOCK_DECODER || (unsigned)c->act > ZY_BLOCK_SILU)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: unknown kind %d or activation %d",
                          who, (int)c->kind, (int)c->act);
     if (zy__block_has_cross(c) && !mem)

@@ -21,7 +21,7 @@ typedef struct xent_job {
     const int *targets;
     int N, V, chunks;
     size_t stride;
-    float scale;
+    float eps, scale;
 } xent_job;
 
 static void xent_chunks(void *ctx, size_t c0, size_t c1, int thread) {
@@ -37,7 +37,7 @@ static void xent_chunks(void *ctx, size_t c0, size_t c1, int thread) {
             memset(x, 0, (size_t)j->V * sizeof *x);
             if (j->targets[r] == -1) continue;
             // One row with count 1: dloss already divided by the batch's valid rows.
-            zy_cross_entropy_backward(x, tmp, j->lse + r, j->targets + r, 1, j->V, -1, 0.0f,
+            zy_cross_entropy_backward(x, tmp, j->lse + r, j->targets + r, 1, j->V, -1, j->eps,
                                       j->scale);
         }
     }
@@ -45,9 +45,9 @@ static void xent_chunks(void *ctx, size_t c0, size_t c1, int thread) {
 
 void zy__cross_entropy_backward_inplace(float *logits, float *rows, const float *lse,
                                         const int *targets, int N, int V, int n_valid,
-                                        float dloss) {
+                                        float label_smoothing, float dloss) {
     int chunks = ZY_MIN(N, ZY__XENT_INPLACE_CHUNKS);
-    xent_job j = {logits, rows, lse, targets, N, V, chunks, row_stride(V),
+    xent_job j = {logits, rows, lse, targets, N, V, chunks, row_stride(V), label_smoothing,
                   n_valid ? dloss / (float)n_valid : 0.0f};
     if ((long long)N * V < (1 << 16)) xent_chunks(&j, 0, (size_t)chunks, 0);
     else zy__parallel((size_t)chunks, 1, 0, xent_chunks, &j);

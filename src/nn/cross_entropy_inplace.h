@@ -15,10 +15,10 @@
 size_t zy__cross_entropy_inplace_floats(int V);
 
 // logits (N, V), lse (N) and targets (N) (-1 = ignored) as given to / returned by
-// zy_cross_entropy_forward -> logits overwritten by dloss · ∂loss/∂logits, the loss being
+// zy_cross_entropy_forward (with the same label_smoothing) -> logits overwritten by dloss · ∂loss/∂logits, the loss being
 // the mean over the n_valid scored rows (ignored rows become zeros). rows: scratch.
 void zy__cross_entropy_backward_inplace(float *logits, float *rows, const float *lse,
                                         const int *targets, int N, int V, int n_valid,
-                                        float dloss);
+                                        float label_smoothing, float dloss);
 
 #endif

@@ -18,6 +18,16 @@ static void sinusoid_row(float *row, double pos, int C) {
     }
 }
 
+// The same angles, sines in columns [0, ceil(C/2)) and cosines after them (Marian's).
+static void sinusoid_row_split(float *row, double pos, int C) {
+    int half = (C + 1) / 2;
+    for (int i = 0; i < half; i++) {
+        double angle = pos * exp(-log(10000.0) * (double)(2 * i) / (double)C);
+        row[i] = (float)sin(angle);
+        if (half + i < C) row[half + i] = (float)cos(angle);
+    }
+}
+
 typedef struct sin_job {
     float *out;
     const float *inp;
@@ -29,6 +39,13 @@ static void table_rows(void *ctx, size_t t0, size_t t1, int thread) {
     const sin_job *j = ctx;
     for (size_t t = t0; t < t1; t++)
         sinusoid_row(j->out + t * j->C, (double)j->offset + (double)t, j->C);
+}
+
+static void table_rows_split(void *ctx, size_t t0, size_t t1, int thread) {
+    (void)thread;
+    const sin_job *j = ctx;
+    for (size_t t = t0; t < t1; t++)
+        sinusoid_row_split(j->out + t * j->C, (double)j->offset + (double)t, j->C);
 }
 
 static void add_rows(void *ctx, size_t t0, size_t t1, int thread) {
@@ -69,6 +86,11 @@ static void run(sin_job *j, long long elems, long long par_min, long long per_ro
 void zy_sinusoid_table(float *table, int T, int C, int offset) {
     sin_job j = {table, NULL, 1, T, C, offset};
     run(&j, (long long)T * C, 65536, C, table_rows);
+}
+
+void zy_sinusoid_table_split(float *table, int T, int C, int offset) {
+    sin_job j = {table, NULL, 1, T, C, offset};
+    run(&j, (long long)T * C, 65536, C, table_rows_split);
 }
 
 void zy_sinusoid_add_forward(float *out, const float *inp, int B, int T, int C, int offset) {

@@ -15,6 +15,11 @@ zy_status zy_evaluate(zy_session *s, zy_data_source *src, const zy_eval_params *
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "evaluate: a cycling data source needs "
                          "max_batches > 0");
     const zy_batch_dims *d = &info->dims;
+    int cap = zy_session_tokens(s);
+    if (cap && (d->tokens <= 0 || d->tokens > cap))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "evaluate: the session takes batches of "
+                         "up to %d tokens, the data source's are up to %d (make them with "
+                         "the same bound)", cap, d->tokens > 0 ? d->tokens : d->batch * d->seq);
     zy_status st = zy_session_prepare(s, d->batch, d->seq, d->seq_dec);
     if (st) return st;
     zy_batch b;

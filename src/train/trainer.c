@@ -140,6 +140,8 @@ zy_status zy_trainer_create(zy_trainer **out, zy_model *model, zy_data_source *t
     sp.batch = p->batch;
     sp.seq = p->seq;
     sp.seq_dec = d->seq_dec;
+    sp.tokens = d->tokens;
+    sp.label_smoothing = p->label_smoothing;
     sp.training = true;
     sp.loss_only = true; // the trainer reads losses, metrics and gradients, no outputs
     if ((s = zy_session_create(&t->s, model, &sp)) || (s = zy_batch_init(&t->batch, d)) ||
