@@ -60,6 +60,8 @@ static zy_status check_params(const zy_trainer_params *p, const zy_model_info *i
         {"beta1", unit, p->beta1, p->beta1 >= 0 && p->beta1 < 1},
         {"beta2", unit, p->beta2, p->beta2 >= 0 && p->beta2 < 1},
         {"eps", "a finite number > 0", p->eps, p->eps > 0 && isfinite(p->eps)},
+        {"label_smoothing", unit, p->label_smoothing,
+         p->label_smoothing >= 0 && p->label_smoothing < 1},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!f[i].ok)

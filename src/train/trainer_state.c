@@ -81,6 +81,7 @@ zy_status zy_trainer_save_state(const zy_trainer *t, const char *path,
     put(&b, "eps", "%.9g", (double)p->eps);
     put(&b, "grad_clip", "%.9g", (double)p->grad_clip);
     put(&b, "dropout", "%.9g", (double)p->dropout);
+    put(&b, "label_smoothing", "%.9g", (double)p->label_smoothing);
     put(&b, "shuffle", "%s", p->shuffle ? "true" : "false");
     put(&b, "seed", "%" PRIu64, p->seed);
     put(&b, "eval_batches", "%d", p->eval_batches);
@@ -172,6 +173,12 @@ static zy_status get_float(const zy_safetensors *st, const char *path, const cha
     return ZY_STATUS_OK;
 }
 
+// As get_float, for a key that older state files lack: *out is left alone when absent.
+static zy_status get_optional_float(const zy_safetensors *st, const char *path,
+                                    const char *key, float *out) {
+    return zy_safetensors_metadata_get(st, key) ? get_float(st, path, key, out) : ZY_STATUS_OK;
+}
+
 // As get_int, for a key that older state files lack: *out is left alone when absent.
 static zy_status get_optional_int(const zy_safetensors *st, const char *path,
                                   const char *key, long max, long *out) {
@@ -201,6 +208,7 @@ static zy_status read_params(const zy_safetensors *st, const char *path, zy_trai
         (s = get_float(st, path, "eps", &p->eps)) ||
         (s = get_float(st, path, "grad_clip", &p->grad_clip)) ||
         (s = get_float(st, path, "dropout", &p->dropout)) ||
+        (s = get_optional_float(st, path, "label_smoothing", &p->label_smoothing)) ||
         (s = get_u64(st, path, "seed", 10, UINT64_MAX, &seed)) ||
         (s = get_str(st, path, "schedule", &sched)) ||
         (s = get_str(st, path, "shuffle", &shuffle)))
