@@ -121,7 +121,7 @@ TEST(pairs_read_errors) {
     FAILS("s.en", "a\n\r\nc\n", "t.es", "x\ny\nz\n", &p, ZY_STATUS_BAD_FORMAT,
           NEEDLES("s.en:2:", "source side is empty"));
     FAILS("s.en", "a\n\nc\n", "t.es", "x\n\nz\n", &p, ZY_STATUS_BAD_FORMAT,
-          NEEDLES("s.en:2", "t.es:2", "empty line pair"));
+          NEEDLES("s.en:2:", "t.es:2", "empty line pair"));
     // Invalid UTF-8 and NUL bytes, by file:line.
     FAILS("s.en", "a\nb\xff\n", "t.es", "x\ny\n", &p, ZY_STATUS_BAD_FORMAT,
           NEEDLES("s.en:2:", "invalid UTF-8"));

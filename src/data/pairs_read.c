@@ -120,8 +120,8 @@ static zy_status add_pair(zy_pairs *d, uint64_t line, const char *s, size_t sn, 
                           size_t tn) {
     if (blank(s, sn) && blank(t, tn)) {
         if (d->tgt_name != d->src_name)
-            return zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu and %s:%llu: an empty line pair",
-                             d->src_name, (ull)line, d->tgt_name, (ull)line);
+            return zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: an empty line pair (%s:%llu is "
+                             "empty too)", d->src_name, (ull)line, d->tgt_name, (ull)line);
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: an empty pair (both sides empty)",
                          d->src_name, (ull)line);
     }
