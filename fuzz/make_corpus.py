@@ -385,6 +385,18 @@ put("fuzz_instruct_jsonl", "bad_lines_skipped", bytes([1 | 1 << 1]) +
 put("fuzz_instruct_jsonl", "long_truncated", bytes([0]) + b'{"prompt":"' + b"word " * 40 +
     b'","completion":"short"}\n{"prompt":"p","completion":"' + b"long reply " * 30 + b'"}\n')
 put("fuzz_instruct_jsonl", "missing_completion", bytes([0]) + b'{"prompt":"x"}\n')
+# fuzz_pairs: [0] bits 0-1 format (0 TSV, 1 JSONL, 2 two files split at the first NUL, 3
+# TSV given), bit 2 skip_bad_rows, bit 3 translation keys en/es, bits 4-7 k (max length
+# 2 + k, max_tokens 8 + 8k); then the file(s).
+put("fuzz_pairs", "tsv", bytes([0 | 3 << 4]) + 'the cat\tel gato\r\na b c\tx\n注意\t"q"\n'.encode())
+put("fuzz_pairs", "tsv_bad_skipped", bytes([4 | 1 << 4]) + b"a\tb\nno tab\n\t\nx\ty\tz\n\xff\tb\nc\td")
+put("fuzz_pairs", "jsonl", bytes([1 | 8 | 2 << 4]) + b'{"src":"the cat","tgt":"a\\u00e9"}\n\n'
+    b'{"translation":{"es":"b c","en":"sat on"}}\n{"src":"x\\ty","tgt":"z\\n"}\n')
+put("fuzz_pairs", "jsonl_no_langs", bytes([1]) + b'{"translation":{"en":"a","es":"b"}}\n')
+put("fuzz_pairs", "lines", bytes([2 | 5 << 4]) + b"\xef\xbb\xbfthe cat sat\r\non the mat\nc\x00"
+    b"x x\nthe\r\na b c a b c a b c a b c\n")
+put("fuzz_pairs", "lines_counts_differ", bytes([2 | 4]) + b"a\nb\nc\n\x00x\n\ny\n")
+put("fuzz_pairs", "long_rows", bytes([3]) + b"the cat sat on the mat a b c\ta b c a b c a b c\nx\ty\n")
 put("fuzz_task_conll", "conll", bytes([0 | 2 << 3]) + b'-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\n'
     b'rejects VBZ B-VP O\n\n\nPeter NNP B-NP B-PER\r\nBlackburn NNP I-NP I-PER\n')
 put("fuzz_task_conll", "conll_bad_columns", bytes([2]) + b'a X\nb Y\n\nc d Z\n\ne X\n')

@@ -311,6 +311,43 @@ TEST(optim_schedule_edges) {
     ASSERT_NEAR(zy_schedule_lr(&s, 3), 0.5, 1e-7);
 }
 
+// INVERSE_SQRT: the warmup ramp to lr at step warmup - 1, then lr * sqrt(warmup / s); with
+// lr = zy_schedule_noam_peak(f, d, w) every step equals NOAM's (the paper's eq. 3 for f = 1).
+TEST(optim_schedule_inverse_sqrt) {
+    zy_schedule s = {ZY_SCHEDULE_INVERSE_SQRT, 2e-3f, 0.0f, 100, 0, 0};
+    ASSERT_NEAR(zy_schedule_lr(&s, 0), 2e-5, 1e-11);
+    ASSERT_NEAR(zy_schedule_lr(&s, 49), 1e-3, 1e-9);
+    CHECK(zy_schedule_lr(&s, 99) == 2e-3f);             // the peak at s = warmup
+    ASSERT_NEAR(zy_schedule_lr(&s, 399), 1e-3, 1e-9);   // sqrt(100 / 400) = 1/2
+    ASSERT_NEAR(zy_schedule_lr(&s, 9999), 2e-4, 1e-10); // sqrt(100 / 10000)
+    for (long t = 1; t < 5000; t += 7) CHECK(zy_schedule_lr(&s, t) <= 2e-3f);
+    // No warmup: lr at step 0, then lr / sqrt(step + 1).
+    s = (zy_schedule){ZY_SCHEDULE_INVERSE_SQRT, 1.0f, 0.0f, 0, 0, 0};
+    CHECK(zy_schedule_lr(&s, 0) == 1.0f);
+    ASSERT_NEAR(zy_schedule_lr(&s, 3), 0.5, 1e-7);
+    // Against the paper: d_model 512, warmup 4000 (peak 512^-0.5 * 4000^-0.5 ~ 7.0e-4).
+    const int dm[] = {512, 64, 1};
+    const long wu[] = {4000, 10, 1};
+    const float fac[] = {1.0f, 2.0f, 0.5f};
+    for (int c = 0; c < 3; c++) {
+        zy_schedule noam = {ZY_SCHEDULE_NOAM, fac[c], 0.0f, wu[c], 0, dm[c]};
+        zy_schedule inv = {ZY_SCHEDULE_INVERSE_SQRT, zy_schedule_noam_peak(fac[c], dm[c], wu[c]),
+                           0.0f, wu[c], 0, 0};
+        for (long t = 0; t < 20000; t += t < 50 ? 1 : 97) {
+            double paper = fac[c] / sqrt((double)dm[c]) *
+                           fmin(1.0 / sqrt(t + 1.0), (t + 1.0) * pow((double)wu[c], -1.5));
+            float a = zy_schedule_lr(&noam, t), b = zy_schedule_lr(&inv, t);
+            if (fabs(a - paper) > 1e-6 * paper || fabs(b - paper) > 1e-6 * paper) {
+                zt_fail(__FILE__, __LINE__, "case %d step %ld: noam %g inverse_sqrt %g paper %g",
+                        c, t, (double)a, (double)b, paper);
+                break;
+            }
+        }
+    }
+    ASSERT_NEAR(zy_schedule_noam_peak(1.0f, 512, 4000), 1.0 / sqrt(512.0 * 4000.0), 1e-9);
+    CHECK(zy_schedule_noam_peak(3.0f, 0, 0) == 3.0f);
+}
+
 TEST(optim_schedule_parse) {
     zy_schedule_kind k = ZY_SCHEDULE_CONSTANT;
     CHECK(zy_schedule_kind_parse("cosine", &k) == ZY_STATUS_OK && k == ZY_SCHEDULE_COSINE);
@@ -320,7 +357,9 @@ TEST(optim_schedule_parse) {
     CHECK(zy_schedule_kind_parse("Cosine!", &k) == ZY_STATUS_INVALID_ARGUMENT);
     CHECK(k == ZY_SCHEDULE_CONSTANT); // untouched on failure
     CHECK(strstr(zy_last_error(), "Cosine!") != NULL);
-    CHECK(strstr(zy_last_error(), "constant, cosine, linear, noam") != NULL);
+    CHECK(strstr(zy_last_error(), "constant, cosine, linear, noam, inverse_sqrt") != NULL);
+    CHECK(zy_schedule_kind_parse("inverse_sqrt", &k) == ZY_STATUS_OK &&
+          k == ZY_SCHEDULE_INVERSE_SQRT);
     CHECK(zy_schedule_kind_parse(NULL, &k) == ZY_STATUS_INVALID_ARGUMENT);
     CHECK(zy_schedule_kind_parse("", &k) == ZY_STATUS_INVALID_ARGUMENT);
 }

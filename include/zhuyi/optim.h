@@ -82,11 +82,14 @@ typedef enum zy_schedule_kind {
     ZY_SCHEDULE_COSINE = 1,   // linear warmup, then cosine decay from lr to min_lr at total
     ZY_SCHEDULE_LINEAR = 2,   // linear warmup, then linear decay from lr to min_lr at total
     ZY_SCHEDULE_NOAM = 3,     // lr * d_model^-0.5 * min(s^-0.5, s * warmup^-1.5), s = step+1
+                              // (lr is the paper's "factor", not the peak)
+    ZY_SCHEDULE_INVERSE_SQRT = 4, // the same curve with lr the peak: lr * min(s / warmup,
+                              // sqrt(warmup / s)), s = step+1 (below)
 } zy_schedule_kind;
 
 typedef struct zy_schedule {
     zy_schedule_kind kind;
-    float lr;     // peak learning rate (NOAM: the "factor")
+    float lr;     // peak learning rate (NOAM: the "factor"; INVERSE_SQRT: the peak)
     float min_lr; // floor reached at `total` (COSINE, LINEAR)
     long warmup;  // warmup steps
     long total;   // total steps (COSINE, LINEAR)
@@ -95,7 +98,21 @@ typedef struct zy_schedule {
 
 // Learning rate for 0-based step (the value to use for the update of that step).
 float zy_schedule_lr(const zy_schedule *s, long step);
-// Parses "constant", "cosine", "linear", "noam"; ZY_STATUS_INVALID_ARGUMENT otherwise.
+
+// The inverse-square-root ("Noam") schedule of "Attention Is All You Need" (eq. 3),
+//   lr(s) = d_model^-0.5 * min(s^-0.5, s * warmup^-1.5),  s = step + 1,
+// rises linearly to its peak d_model^-0.5 * warmup^-0.5 at s = warmup and then decays as
+// s^-0.5. INVERSE_SQRT takes that peak as lr, the way the other schedules do:
+//   lr(s) = lr * s / warmup            for s <= warmup (the other schedules' warmup)
+//         = lr * sqrt(warmup / s)      after,
+// (warmup 0 is taken as 1: lr at step 0, then lr / sqrt(s)). The paper's exact rates are
+// INVERSE_SQRT with lr = zy_schedule_noam_peak(1, d_model, warmup); NOAM with factor f is
+// INVERSE_SQRT with lr = zy_schedule_noam_peak(f, d_model, warmup).
+// Returns factor * (d_model * max(warmup, 1))^-0.5 (d_model <= 0 counts as 1).
+float zy_schedule_noam_peak(float factor, int d_model, long warmup);
+
+// Parses "constant", "cosine", "linear", "noam", "inverse_sqrt";
+// ZY_STATUS_INVALID_ARGUMENT otherwise.
 zy_status zy_schedule_kind_parse(const char *name, zy_schedule_kind *out);
 
 #ifdef __cplusplus

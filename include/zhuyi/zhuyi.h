@@ -15,6 +15,7 @@
 #include "data.h"
 #include "task.h"
 #include "instruct.h"
+#include "pairs.h"
 #include "model.h"
 #include "lora.h"
 #include "trainer.h"

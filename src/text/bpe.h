@@ -169,6 +169,13 @@ size_t zy__bpe_word_heap(const zy_tokenizer *t, const uint8_t *word, size_t n, i
 zy_status zy__tok_encode_spans(zy_tokenizer *t, const uint8_t *s, size_t len, unsigned flags,
                                int32_t *ids, size_t *offsets, size_t cap, size_t *n);
 
+// ---- encoding many texts at once (src/data/pairs_encode.c) ------------------------------
+// zy_tokenizer_encode with word cache `slot` (0 <= slot < ZY__TOK_CACHE_SLOTS): calls with
+// different slots may run at the same time on one tokenizer (what encode_parallel's
+// chunks do), so a zy__parallel chunk passes its thread index.
+zy_status zy__tok_encode_slot(zy_tokenizer *t, int slot, const char *text, size_t len,
+                              unsigned flags, int32_t *ids, size_t cap, size_t *n_ids);
+
 // ---- the merge loop both trainers share (train.c) ---------------------------------------
 // Words are symbol sequences sym[off[w] .. off[w] + len[w]) with frequency freq[w]
 // (sym and len are rewritten as merges happen). Each step takes the most frequent

@@ -138,6 +138,12 @@ zy_status zy_tokenizer_encode(zy_tokenizer *t, const char *text, size_t len, uns
     return encode_slot(t, 0, (const uint8_t *)text, len, flags, ids, cap, n_ids);
 }
 
+zy_status zy__tok_encode_slot(zy_tokenizer *t, int slot, const char *text, size_t len,
+                              unsigned flags, int32_t *ids, size_t cap, size_t *n_ids) {
+    ZY_ASSERT(slot >= 0 && slot < ZY__TOK_CACHE_SLOTS);
+    return encode_slot(t, slot, (const uint8_t *)text, len, flags, ids, cap, n_ids);
+}
+
 // ---- parallel encode ------------------------------------------------------------------
 // A safe cut (BPE) is at a '\n' followed by a non-space character, and goes before the
 // '\n'. In the whole text a pre-token boundary lies there: what precedes is either not

@@ -13,6 +13,9 @@
 //             total_iters=total-warmup)], milestones=[warmup]).
 //   NOAM      LambdaLR(opt, lambda e: d_model**-0.5 * min((e+1)**-0.5,
 //             (e+1) * warmup**-1.5)) with base lr = the factor (Vaswani et al. 2017).
+//   INVERSE_SQRT  LambdaLR(opt, lambda e: min((e+1) / w, (w / (e+1))**0.5)), w =
+//             max(warmup, 1), base lr = the peak: NOAM's curve scaled to peak at lr (for
+//             e < warmup it is W exactly).
 // The warmup starts at lr/warmup rather than 0 so that no step is wasted at lr 0.
 // Not here: restarts, per-group schedules, plateau detection.
 #include <math.h>
@@ -37,6 +40,10 @@ float zy_schedule_lr(const zy_schedule *s, long step) {
         return (float)(lr * scale * f);
     }
     if (step < s->warmup) return (float)(lr * ((double)step + 1.0) / (double)s->warmup);
+    if (s->kind == ZY_SCHEDULE_INVERSE_SQRT) {
+        double w = s->warmup > 0 ? (double)s->warmup : 1.0;
+        return (float)(lr * sqrt(w / ((double)step + 1.0)));
+    }
 
     switch (s->kind) {
     case ZY_SCHEDULE_COSINE:
@@ -54,6 +61,11 @@ float zy_schedule_lr(const zy_schedule *s, long step) {
     }
 }
 
+float zy_schedule_noam_peak(float factor, int d_model, long warmup) {
+    double d = d_model > 0 ? (double)d_model : 1.0, w = warmup > 0 ? (double)warmup : 1.0;
+    return (float)((double)factor / sqrt(d * w));
+}
+
 static const struct {
     const char *name;
     zy_schedule_kind kind;
@@ -62,6 +74,7 @@ static const struct {
     {"cosine", ZY_SCHEDULE_COSINE},
     {"linear", ZY_SCHEDULE_LINEAR},
     {"noam", ZY_SCHEDULE_NOAM},
+    {"inverse_sqrt", ZY_SCHEDULE_INVERSE_SQRT},
 };
 
 zy_status zy_schedule_kind_parse(const char *name, zy_schedule_kind *out) {
@@ -76,6 +89,6 @@ zy_status zy_schedule_kind_parse(const char *name, zy_schedule_kind *out) {
     }
     return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                      "unknown learning-rate schedule '%s' (valid: constant, cosine, linear, "
-                     "noam)",
+                     "noam, inverse_sqrt)",
                      name);
 }

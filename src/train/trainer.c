@@ -68,15 +68,15 @@ static zy_status check_params(const zy_trainer_params *p, const zy_model_info *i
             return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: %s = %g is not %s",
                              f[i].name, (double)f[i].v, f[i].range);
     int kind = (int)p->schedule;
-    if (kind < (int)ZY_SCHEDULE_CONSTANT || kind > (int)ZY_SCHEDULE_NOAM)
+    if (kind < (int)ZY_SCHEDULE_CONSTANT || kind > (int)ZY_SCHEDULE_INVERSE_SQRT)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: schedule %d is not a "
                          "zy_schedule_kind", kind);
     if (p->warmup < 0 || p->eval_batches < 0 || p->skip_nonfinite < 0)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "trainer: warmup %ld, eval_batches %d "
                          "and skip_nonfinite %d must not be negative", p->warmup,
                          p->eval_batches, p->skip_nonfinite);
-    // A contradiction: the decay from lr to min_lr would raise the rate (CONSTANT and NOAM
-    // do not read min_lr). warmup > steps is not one: a resumed run may be cut short
+    // A contradiction: the decay from lr to min_lr would raise the rate (CONSTANT, NOAM and
+    // INVERSE_SQRT do not read min_lr). warmup > steps is not one: a resumed run may be cut short
     // inside its warmup (zhuyi pretrain --resume --steps N), its rate still on the ramp.
     bool decays = p->schedule == ZY_SCHEDULE_COSINE || p->schedule == ZY_SCHEDULE_LINEAR;
     if (decays && p->min_lr > p->lr)

@@ -30,7 +30,8 @@
 #define STATE_VERSION "1"
 #define MAX_KV 64
 
-static const char *const SCHEDULES[] = {"constant", "cosine", "linear", "noam"};
+static const char *const SCHEDULES[] = {"constant", "cosine", "linear", "noam",
+                                          "inverse_sqrt"};
 
 typedef struct kvbuf {
     zy_safetensors_kv kv[MAX_KV];
