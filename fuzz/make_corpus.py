@@ -403,3 +403,12 @@ put("fuzz_task_conll", "conll_bad_columns", bytes([2]) + b'a X\nb Y\n\nc d Z\n\n
 put("fuzz_task_conll", "conll_words_only", bytes([4]) + b'the\ncat\n\nsat\n')
 put("fuzz_task_conll", "word_tag", bytes([1 | 1 << 3]) + b'The/DT 1\\/2/CD cat/NN\n\nA/DT dog/NN\n')
 put("fuzz_task_conll", "word_tag_untagged", bytes([1 | 4 | 2]) + 'the cat\n注意 x/ /y\na/B c\n'.encode())
+
+# ---- BLEU / chrF: hypotheses, NUL, reference streams (a segment a line) ---------------------
+put("fuzz_bleu", "readme", "The dog bit the man.\nIt wasn't surprising.\nThe man had just bitten him."
+    "\0The dog bit the man.\nIt was not unexpected.\nThe man bit him first.\0The dog had bit "
+    "the man.\nNo one was surprised.\nThe man had bitten the dog.")
+put("fuzz_bleu", "tokenizer", "&lt;b&gt; &amp;amp; &quot;q&quot; <skipped> 3.14 1,000 10-20 "
+    "U.S.A. a-\nb e.g., (x) [y] {z} $5 50% a/b it's \u00a0\u3000\u0085 \u4e2d\u6587\u3002")
+put("fuzz_bleu", "empty_lines", "\n\na\0\n\n\0x\ny\nz")
+put("fuzz_bleu", "invalid_utf8", b"caf\xc3\0caf\xc3\xa9\0\xed\xa0\x80")

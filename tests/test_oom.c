@@ -1204,7 +1204,7 @@ TEST(oom_arena) { run_case(&(oom_case){.name = "arena create", .op = op_arena});
 // Every metric that allocates: the confusion matrix and its scores, multi-label and
 // regression scores, the entity accumulator (new types' names mid-sentence: a refused one
 // must leave the accumulator as it was, so the sentence can be added again), and SQuAD's
-// normalisation and scoring.
+// normalisation and scoring, BLEU (13a) and chrF.
 static zy_status op_metrics(void *arg) {
     (void)arg;
     zy_confusion *c;
@@ -1250,6 +1250,16 @@ static zy_status op_metrics(void *arg) {
     if ((st = zy_squad_add(&tot, "Tower", gold, 3))) return st;
     char *norm;
     if ((st = zy_squad_normalize("An \xc4\xb0stanbul", &norm, NULL))) return st;
+    zy_free(norm);
+
+    const char *hyps[] = {"The cat sat on the mat.", "It wasn't &quot;here&quot;, 3.5-4."};
+    const char *r1[] = {"The cat is on the mat.", "It was not here."}, *r2[] = {NULL, "x"};
+    const char *const *refs[] = {r1, r2};
+    zy_bleu_score bleu;
+    zy_chrf_score chrf;
+    if ((st = zy_bleu_corpus(hyps, 2, refs, 2, &bleu))) return st;
+    if ((st = zy_chrf_corpus(hyps, 2, refs, 2, &chrf))) return st;
+    if ((st = zy_bleu_tokenize_13a(hyps[1], &norm, NULL))) return st;
     zy_free(norm);
     return ZY_STATUS_OK;
 }

@@ -2,7 +2,7 @@
 // labels, computed the way the reference tools people compare with compute them:
 // classification as scikit-learn (>= 1.3) does, entity-level tagging scores as seqeval's
 // default (conlleval-style) mode, question answering as the official SQuAD v1.1
-// evaluate script. docs/METRICS.md gives every definition with its reference; the header
+// evaluate script, machine translation (BLEU, chrF) as SacreBLEU 2.x's defaults. docs/METRICS.md gives every definition with its reference; the header
 // states each one exactly. Not a report writer: nothing here prints (the CLI renders
 // tables and SVGs from these numbers).
 //
@@ -185,6 +185,64 @@ zy_status zy_squad_add(zy_squad_totals *t, const char *pred, const char *const *
 // 100 · Σ exact / total, 100 · Σ f1 / total (0 when total is 0).
 double zy_squad_exact_match(const zy_squad_totals *t);
 double zy_squad_f1(const zy_squad_totals *t);
+
+// ---- machine translation: BLEU and chrF (SacreBLEU 2.x defaults) ---------------------------
+// Corpus-level scores as SacreBLEU 2.x computes them with its defaults (docs/METRICS.md
+// states every rule). Inputs: n hypotheses hyps[i] and n_refs reference streams, refs[r][i]
+// being reference r of segment i; refs[r][i] may be NULL (no reference r for segment i,
+// sacrebleu's None) but every segment needs at least one. Strings are NUL-terminated UTF-8;
+// text that is not valid UTF-8 (sacrebleu reads files as strict UTF-8 and works on Python
+// str) is ZY_STATUS_INVALID_ARGUMENT naming the hypothesis or reference and the byte.
+// n = 0 is allowed (scores 0). ZY_STATUS_OUT_OF_MEMORY possible. Nothing to free.
+
+// BLEU: the 13a tokenizer (below), n-grams of 1..4 tokens, hypothesis n-gram counts clipped
+// by the maximum count in any one reference, brevity penalty against the reference length
+// closest to each hypothesis length (ties: the shorter), 'exp' smoothing, effective order
+// off. Percentages as sacrebleu's BLEUScore: score and precisions in [0, 100].
+typedef struct zy_bleu_score {
+    double score;          // bp · exp(Σ log(precision_n) / 4), log(0) = -9999999999
+    double precisions[4];  // 100 · counts / totals; 'exp' smoothing for zero counts
+    int64_t counts[4];     // clipped n-gram matches of order n + 1, summed over segments
+    int64_t totals[4];     // hypothesis n-grams of order n + 1
+    double bp;             // 1 if sys_len >= ref_len, else exp(1 - ref_len / sys_len), 0 if sys_len = 0
+    double ratio;          // sys_len / ref_len (0 when ref_len = 0)
+    int64_t sys_len;       // hypothesis tokens
+    int64_t ref_len;       // the closest reference length of every segment, summed
+    int nrefs;             // references per segment; -1 when it varies (signature "var")
+} zy_bleu_score;
+
+zy_status zy_bleu_corpus(const char *const *hyps, size_t n, const char *const *const *refs,
+                         size_t n_refs, zy_bleu_score *out);
+
+// SacreBLEU's tokenizer '13a' (mteval-v13a) on one segment, as BLEU applies it (after
+// sacrebleu's rstrip): tokens joined by single spaces into a zy_alloc'd, NUL-terminated
+// *out (free with zy_free). Invalid UTF-8 is ZY_STATUS_INVALID_ARGUMENT.
+zy_status zy_bleu_tokenize_13a(const char *s, char **out, size_t *out_len);
+
+// chrF (Popović 2015) as sacrebleu's CHRF defaults: character n-grams of 1..6 code points
+// of the text with all whitespace removed, no word n-grams, β = 2, effective-order
+// averaging (eps_smoothing=False, signature "eff:yes"): per segment the reference with the
+// best chrF (the first of equals) gives the statistics, which are summed over the corpus;
+// the score is F_β of the precision and recall averaged over the orders where both the
+// hypothesis and the reference have n-grams.
+typedef struct zy_chrf_score {
+    double score;         // 0..100
+    int64_t hyp[6];       // hypothesis character n-grams of order n + 1 (0 for a segment
+                          // whose chosen reference has none of that order)
+    int64_t ref[6];       // reference character n-grams of order n + 1
+    int64_t match[6];     // matches, Σ min(hypothesis count, reference count)
+    int nrefs;            // as in zy_bleu_score
+} zy_chrf_score;
+
+zy_status zy_chrf_corpus(const char *const *hyps, size_t n, const char *const *const *refs,
+                         size_t n_refs, zy_chrf_score *out);
+
+// The reproducibility signature, sacrebleu 2.x's layout with zhuyi's version:
+//   BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:zhuyi-0.1.0
+//   chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:zhuyi-0.1.0
+// written like snprintf into buf (cap bytes, may be 0): returns the length it needs.
+int zy_bleu_signature(const zy_bleu_score *s, char *buf, size_t cap);
+int zy_chrf_signature(const zy_chrf_score *s, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -15,17 +15,6 @@
 
 enum { RAW = 0x200000 };
 
-// Python's str.isspace(): bidirectional class WS, B or S, or category Zs.
-static int is_space(int32_t c) {
-    switch (c) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x1C: case 0x1D: case 0x1E:
-    case 0x1F: case 0x20: case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-    case 0x202F: case 0x205F: case 0x3000:
-        return 1;
-    }
-    return c >= 0x2000 && c <= 0x200A;
-}
-
 // string.punctuation: the ASCII characters !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~
 static int is_punct(int32_t c) {
     return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
@@ -149,12 +138,12 @@ zy_status zy_squad_normalize(const char *s, char **out, size_t *out_len) {
     // 4. ' '.join(text.split())
     t = 0;
     for (size_t i = 0; i < k;) {
-        if (is_space(low[i])) {
+        if (zy__py_isspace(low[i])) {
             i++;
             continue;
         }
         if (t) low[t++] = ' ';
-        while (i < k && !is_space(low[i])) low[t++] = low[i++];
+        while (i < k && !zy__py_isspace(low[i])) low[t++] = low[i++];
     }
     // UTF-8 out: at most 4 bytes per code point (and 1 per raw byte)
     char *o = zy_alloc(4 * t + 1);

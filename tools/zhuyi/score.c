@@ -1,0 +1,263 @@
+// `zhuyi score`: corpus BLEU and chrF of a hypothesis file against one or more reference
+// files, line by line, as SacreBLEU 2.x computes them by default (include/zhuyi/metrics.h,
+// docs/METRICS.md). Prints sacrebleu's text lines and signatures, or one JSON object. Reads
+// files only; the metrics are the library's.
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "cli.h"
+#include "zhuyi/metrics.h"
+#include "zhuyi/zhuyi.h"
+
+static const char usage_text[] =
+    "usage: zhuyi score --ref REF [--ref REF2 ...] --hyp HYP [--metrics bleu,chrf]\n"
+    "                   [--json] [--width N]\n"
+    "\n"
+    "Scores the lines of HYP against the lines of each REF (line i of every file is\n"
+    "segment i) as SacreBLEU 2.x does with its defaults: BLEU with the 13a tokenizer and\n"
+    "'exp' smoothing, chrF2 (character 6-grams, whitespace removed). Files are UTF-8.\n"
+    "  --ref FILE        a reference file; repeat for several references per segment\n"
+    "  --hyp FILE        the hypotheses ('-': standard input)\n"
+    "  --metrics LIST    bleu, chrf or bleu,chrf (default: both)\n"
+    "  --json            one JSON object with every statistic instead of text lines\n"
+    "  --width N         decimals of the scores in text output (default 2; sacrebleu's\n"
+    "                    command line uses 1)\n";
+
+// A file's lines (the newline removed; a last line without one counts, an empty file has
+// none), in one buffer.
+typedef struct lines {
+    char *buf;
+    char **line;
+    size_t n;
+} lines;
+
+static void lines_free(lines *l) {
+    free(l->buf);
+    free(l->line);
+}
+
+static char *read_stream(FILE *f, size_t *n) {
+    size_t cap = 1 << 16;
+    char *buf = malloc(cap + 1);
+    *n = 0;
+    while (buf) {
+        *n += fread(buf + *n, 1, cap - *n, f);
+        if (*n < cap) break;
+        char *bigger = realloc(buf, cap * 2 + 1);
+        if (!bigger) free(buf);
+        buf = bigger;
+        cap *= 2;
+    }
+    if (buf) buf[*n] = 0;
+    return buf;
+}
+
+// 0 on success; else prints the reason (naming the file and line) and returns 1.
+static int read_lines(const char *path, lines *out) {
+    *out = (lines){0};
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return zy_cli_die("score: cannot open %s: %s", path, strerror(errno));
+    size_t n;
+    char *buf = read_stream(f, &n);
+    int err = ferror(f);
+    if (f != stdin) fclose(f);
+    if (!buf) return zy_cli_die("score: %s: out of memory", path);
+    if (err) {
+        free(buf);
+        return zy_cli_die("score: cannot read %s", path);
+    }
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) count += buf[i] == '\n';
+    if (n && buf[n - 1] != '\n') count++;
+    char **line = malloc((count + 1) * sizeof *line);
+    if (!line) {
+        free(buf);
+        return zy_cli_die("score: %s: out of memory", path);
+    }
+    const char *name = strcmp(path, "-") ? path : "standard input";
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && buf[j] != '\n') j++;
+        buf[j] = 0;
+        if (strlen(buf + i) != j - i) {
+            free(buf), free(line);
+            return zy_cli_die("score: %s line %zu holds a NUL byte", name, k + 1);
+        }
+        for (size_t p = i; p < j;) {
+            utf8proc_int32_t c;
+            utf8proc_ssize_t len = utf8proc_iterate((const utf8proc_uint8_t *)buf + p,
+                                                    (utf8proc_ssize_t)(j - p), &c);
+            if (len <= 0) {
+                free(buf), free(line);
+                return zy_cli_die("score: %s line %zu is not valid UTF-8 (byte %zu of the line)",
+                                  name, k + 1, p - i + 1);
+            }
+            p += (size_t)len;
+        }
+        line[k++] = buf + i;
+        i = j + 1;
+    }
+    *out = (lines){buf, line, k};
+    return 0;
+}
+
+static cJSON *bleu_json(const zy_bleu_score *b, const char *sig) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", "BLEU");
+    cJSON_AddNumberToObject(o, "score", b->score);
+    cJSON_AddStringToObject(o, "signature", sig);
+    cJSON *p = cJSON_AddArrayToObject(o, "precisions");
+    cJSON *c = cJSON_AddArrayToObject(o, "counts");
+    cJSON *t = cJSON_AddArrayToObject(o, "totals");
+    for (int i = 0; i < 4; i++) {
+        cJSON_AddItemToArray(p, cJSON_CreateNumber(b->precisions[i]));
+        cJSON_AddItemToArray(c, cJSON_CreateNumber((double)b->counts[i]));
+        cJSON_AddItemToArray(t, cJSON_CreateNumber((double)b->totals[i]));
+    }
+    cJSON_AddNumberToObject(o, "bp", b->bp);
+    cJSON_AddNumberToObject(o, "ratio", b->ratio);
+    cJSON_AddNumberToObject(o, "hyp_len", (double)b->sys_len);
+    cJSON_AddNumberToObject(o, "ref_len", (double)b->ref_len);
+    return o;
+}
+
+static cJSON *chrf_json(const zy_chrf_score *f, const char *sig) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", "chrF2");
+    cJSON_AddNumberToObject(o, "score", f->score);
+    cJSON_AddStringToObject(o, "signature", sig);
+    const int64_t *part[3] = {f->hyp, f->ref, f->match};
+    const char *names[3] = {"hyp", "ref", "match"};
+    for (int k = 0; k < 3; k++) {
+        cJSON *a = cJSON_AddArrayToObject(o, names[k]);
+        for (int i = 0; i < 6; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)part[k][i]));
+    }
+    return o;
+}
+
+int zy_cli_score(int argc, char **argv) {
+    const char **ref_paths = calloc((size_t)argc, sizeof *ref_paths);
+    if (!ref_paths) return zy_cli_die("score: out of memory");
+    size_t n_ref_paths = 0;
+    const char *hyp_path = NULL;
+    int want_bleu = 1, want_chrf = 1, json = 0, width = 2, rc = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage_text, stdout);
+            free(ref_paths);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--ref") || !strcmp(a, "--hyp") || !strcmp(a, "--metrics") ||
+                   !strcmp(a, "--width")) {
+            if (!v) {
+                zy_cli_die("score: %s needs a value", a);
+                goto done;
+            }
+            i++;
+            if (!strcmp(a, "--ref")) {
+                if (!strcmp(v, "-")) {
+                    zy_cli_die("score: --ref - : references must be files (only --hyp reads "
+                               "standard input)");
+                    goto done;
+                }
+                ref_paths[n_ref_paths++] = v;
+            } else if (!strcmp(a, "--hyp")) {
+                hyp_path = v;
+            } else if (!strcmp(a, "--width")) {
+                if (zy_cli_parse_int(v, 0, 17, &width)) {
+                    zy_cli_die("score: --width '%s' is not a number from 0 to 17", v);
+                    goto done;
+                }
+            } else if (!strcmp(v, "bleu,chrf") || !strcmp(v, "chrf,bleu")) {
+                want_bleu = want_chrf = 1;
+            } else if (!strcmp(v, "bleu") || !strcmp(v, "chrf")) {
+                want_bleu = v[0] == 'b', want_chrf = v[0] == 'c';
+            } else {
+                zy_cli_die("score: --metrics '%s': expected bleu, chrf or bleu,chrf", v);
+                goto done;
+            }
+        } else {
+            zy_cli_die("score: unknown argument '%s' (see zhuyi score --help)", a);
+            goto done;
+        }
+    }
+    if (!n_ref_paths || !hyp_path) {
+        zy_cli_die("score: %s", !hyp_path ? "--hyp is required" : "at least one --ref is required");
+        goto done;
+    }
+
+    lines hyp = {0};
+    lines *ref = calloc(n_ref_paths, sizeof *ref);
+    const char *const **streams = calloc(n_ref_paths, sizeof *streams);
+    if (!ref || !streams) {
+        zy_cli_die("score: out of memory");
+        goto free_lines;
+    }
+    if (read_lines(hyp_path, &hyp)) goto free_lines;
+    for (size_t r = 0; r < n_ref_paths; r++) {
+        if (read_lines(ref_paths[r], &ref[r])) goto free_lines;
+        if (ref[r].n != hyp.n) {
+            zy_cli_die("score: %s has %zu lines but %s has %zu: every file needs one line per "
+                       "segment", ref_paths[r], ref[r].n,
+                       strcmp(hyp_path, "-") ? hyp_path : "standard input", hyp.n);
+            goto free_lines;
+        }
+        streams[r] = (const char *const *)ref[r].line;
+    }
+
+    zy_bleu_score b;
+    zy_chrf_score f;
+    char bsig[160], fsig[160];
+    if (want_bleu && zy_bleu_corpus((const char *const *)hyp.line, hyp.n, streams, n_ref_paths,
+                                    &b)) {
+        zy_cli_die("score: %s", zy_last_error());
+        goto free_lines;
+    }
+    if (want_chrf && zy_chrf_corpus((const char *const *)hyp.line, hyp.n, streams, n_ref_paths,
+                                    &f)) {
+        zy_cli_die("score: %s", zy_last_error());
+        goto free_lines;
+    }
+    if (want_bleu) zy_bleu_signature(&b, bsig, sizeof bsig);
+    if (want_chrf) zy_chrf_signature(&f, fsig, sizeof fsig);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        if (want_bleu) cJSON_AddItemToObject(o, "bleu", bleu_json(&b, bsig));
+        if (want_chrf) cJSON_AddItemToObject(o, "chrf", chrf_json(&f, fsig));
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (!text) {
+            zy_cli_die("score: out of memory");
+            goto free_lines;
+        }
+        puts(text);
+        cJSON_free(text);
+    } else {
+        // sacrebleu's BLEUScore / CHRFScore text, then the signature
+        if (want_bleu)
+            printf("BLEU = %.*f %.1f/%.1f/%.1f/%.1f (BP = %.3f ratio = %.3f hyp_len = %lld "
+                   "ref_len = %lld)\n%s\n",
+                   width, b.score, b.precisions[0], b.precisions[1], b.precisions[2],
+                   b.precisions[3], b.bp, b.ratio, (long long)b.sys_len, (long long)b.ref_len,
+                   bsig);
+        if (want_chrf) printf("chrF2 = %.*f\n%s\n", width, f.score, fsig);
+    }
+    rc = fflush(stdout) ? zy_cli_die("score: cannot write the output") : 0;
+free_lines:
+    lines_free(&hyp);
+    for (size_t r = 0; ref && r < n_ref_paths; r++) lines_free(&ref[r]);
+    free(ref);
+    free(streams);
+done:
+    free(ref_paths);
+    return rc;
+}
