@@ -152,7 +152,6 @@ zy_status zy__marian_write_config(const marian_hparams *h, zy_config *c) {
         (st = zy_config_set_float(c, "decoder_layerdrop", 0.0)) ||
         (st = zy_config_set_int(c, "decoder_layers", h->dec_layers)) ||
         (st = zy_config_set_int(c, "decoder_start_token_id", h->dec_start_id)) ||
-        (st = zy_config_set_int(c, "decoder_vocab_size", h->vocab)) ||
         (st = zy_config_set_float(c, "dropout", h->dropout)) ||
         (st = zy_config_set_int(c, "encoder_attention_heads", h->enc_heads)) ||
         (st = zy_config_set_int(c, "encoder_ffn_dim", h->enc_ffn)) ||
@@ -172,7 +171,8 @@ zy_status zy__marian_write_config(const marian_hparams *h, zy_config *c) {
         (st = zy_config_set_bool(c, "use_cache", true)) ||
         (st = zy_config_set_int(c, "vocab_size", h->vocab)))
         return st;
-    return ZY_STATUS_OK;
+    // A preset leaves the vocabulary to the caller: decoder_vocab_size would then disagree.
+    return h->vocab ? zy_config_set_int(c, "decoder_vocab_size", h->vocab) : ZY_STATUS_OK;
 }
 
 // A preset leaves vocab_size and the special ids to the caller (its tokenizer's): they are

@@ -142,7 +142,12 @@ zy_status zy_trainer_create(zy_trainer **out, zy_model *model, zy_data_source *t
     sp.batch = p->batch;
     sp.seq = p->seq;
     sp.seq_dec = d->seq_dec;
+    // Token-count batches (both sources bounded): the larger bound, so evaluations fit.
     sp.tokens = d->tokens;
+    if (val && sp.tokens) {
+        const zy_batch_dims *dv = &zy_data_source_get_info(val)->dims;
+        sp.tokens = dv->tokens ? ZY_MAX(sp.tokens, dv->tokens) : 0;
+    }
     sp.label_smoothing = p->label_smoothing;
     sp.training = true;
     sp.loss_only = true; // the trainer reads losses, metrics and gradients, no outputs

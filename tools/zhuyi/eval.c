@@ -192,6 +192,8 @@ int zy_cli_eval(int argc, char **argv) {
     if ((rc = k->eval_data(opts, &dp, &d))) goto done;
     zy_session_params pp = zy_session_default_params();
     pp.batch = d.batch, pp.seq = d.seq;
+    const zy_batch_dims *dd = &zy_data_source_get_info(d.val)->dims;
+    pp.seq_dec = dd->seq_dec, pp.tokens = dd->tokens; // encoder-decoder batches
     // no outputs are read (BERT scores its masked positions only) unless the kind scores
     // them
     pp.loss_only = !k->score;

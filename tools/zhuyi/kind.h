@@ -1,7 +1,9 @@
 // What `zhuyi pretrain` and `zhuyi eval` do differently for each kind of model, as one
 // table entry per kind (kind_gpt.c: causal language models on a token stream;
 // kind_bert.c: BERT's masked LM and next-sentence prediction on documents of
-// sentences; kind_task.c: the fine-tuning tasks; kind_lm.c: instructions and replies). Everything else is written once: the flags, the run directory, the
+// sentences; kind_task.c: the fine-tuning tasks; kind_lm.c: instructions and replies;
+// kind_seq2seq.c: encoder-decoders on sentence pairs). Everything else is written once:
+// the flags, the run directory, the
 // training loop, checkpoints and --resume, metrics.jsonl and loss.svg (pretrain*.c,
 // metrics.c), the evaluation loop and its output (eval.c). Which metrics a run reports
 // needs no entry here: they are the model's named metrics (zy_session_metrics).
@@ -18,6 +20,7 @@
 #include "zhuyi/model.h"
 #include "zhuyi/task.h"
 #include "zhuyi/tokenizer.h"
+#include "zhuyi/trainer.h"
 
 // What the shared code asks a kind to make data sources from.
 typedef struct cli_data_params {
@@ -69,6 +72,17 @@ typedef struct cli_kind {
     const char *eval_unit;        // what an evaluation's count is ("tokens", "masked tokens")
     const char *loss_metric;      // eval: the metric reported as loss and perplexity (NULL:
                                   // the model's loss)
+    // Special tokens of a tokenizer the run learns (bpe:N, byte), NULL-terminated (NULL:
+    // "<|endoftext|>").
+    const char *const *special_tokens;
+    // The data are sentence pairs: --src FILE --tgt FILE or --pairs FILE, validation
+    // --val-src FILE (with the kind's --val-tgt FILE) or --val-pairs FILE, no
+    // --val-fraction; the kind's data() sets d->batch and d->seq to the shape of its
+    // batches, which replaces --batch/--seq.
+    bool pairs_data;
+    // The kind's own defaults of the training parameters, set before the flags are read
+    // (optional).
+    void (*defaults)(zy_trainer_params *p);
     size_t opts_size;             // the kind's options (its own flags)
     void (*opts_init)(void *opts);
     // One of the kind's flags (value: the next argument or NULL): returns how many values
@@ -108,6 +122,7 @@ typedef struct cli_kind {
 
 extern const cli_kind zy_cli_kind_gpt, zy_cli_kind_bert;
 extern const cli_kind zy_cli_kind_classify, zy_cli_kind_tag, zy_cli_kind_qa, zy_cli_kind_lm;
+extern const cli_kind zy_cli_kind_seq2seq;
 
 // The kind of command `verb` ("pretrain", "finetune") called name, or NULL.
 const cli_kind *zy_cli_kind_named(const char *verb, const char *name);

@@ -170,6 +170,7 @@ typedef struct flags {
     bool eval_batches_given, eval_every_given, save_every_given, skip_given, patience_given;
     bool batch_given, lr_given, schedule_given, decay_given, dropout_given;
     bool val_fraction_given;
+    const char *src, *tgt, *pairs; // sentence pairs (kinds with pairs_data)
     float epochs;           // 0: not given
     int threads;
 } flags;
@@ -212,6 +213,15 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
         } else if (!strcmp(a, "--data") || !strcmp(a, "--train")) {
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) r->data[r->n_data++] = argv[++i];
             takes = fixed = 0;
+        } else if (r->kind->pairs_data && (!strcmp(a, "--src") || !strcmp(a, "--tgt") ||
+                                           !strcmp(a, "--pairs"))) {
+            *(a[2] == 's' ? &f->src : a[2] == 't' ? &f->tgt : &f->pairs) = v;
+            fixed = 0;
+        } else if (r->kind->pairs_data && (!strcmp(a, "--val-src") ||
+                                           !strcmp(a, "--val-pairs"))) {
+            r->val_data = v;
+        } else if (!strcmp(a, "--label-smoothing")) {
+            bad = zy_cli_parse_float(v, 0, 0.99f, &p->label_smoothing);
         } else if (!strcmp(a, "--config")) {
             f->config = v;
         } else if (!strcmp(a, "--tokenizer")) {
@@ -306,6 +316,14 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
         if (fixed) f->fixed_flag = a;
         if (takes) i++;
     }
+    // Sentence pairs as the data files: source then target, or one pairs file.
+    if (f->src || f->tgt || f->pairs) {
+        if (r->n_data || (f->pairs && (f->src || f->tgt)) || (!f->pairs && (!f->src || !f->tgt)))
+            return zy_cli_die("%s: give the pairs as --src FILE --tgt FILE or as --pairs FILE "
+                              "(not both, nor with --data)", r->cmd);
+        r->data[r->n_data++] = f->pairs ? f->pairs : f->src;
+        if (!f->pairs) r->data[r->n_data++] = f->tgt;
+    }
     return 0;
 }
 
@@ -336,12 +354,16 @@ static int make_tokenizer(pretrain_run *r, const char *spec) {
     zy_wordpiece_train_params wp = zy_wordpiece_train_default_params();
     bool bpe = !strncmp(spec, "bpe:", 4), wpc = !strncmp(spec, "wordpiece:", 10);
     zy_status s;
+    if (r->kind->special_tokens) { // instead of <|endoftext|>
+        bp.special_tokens = r->kind->special_tokens;
+        for (bp.n_special = 0; bp.special_tokens[bp.n_special];) bp.n_special++;
+    }
     if (!strcmp(spec, "byte")) {
-        // A byte-level BPE with no merges: ids 0..255 are the bytes, 256 <|endoftext|>.
-        bp.vocab_size = 257;
+        // A byte-level BPE with no merges: ids 0..255 are the bytes, then the special tokens.
+        bp.vocab_size = 256 + bp.n_special;
         s = zy_tokenizer_train_bpe_texts(&r->tok, NULL, NULL, 0, bp);
     } else if (bpe || wpc) {
-        int *n = bpe ? &bp.vocab_size : &wp.vocab_size, lo = bpe ? 257 : 6;
+        int *n = bpe ? &bp.vocab_size : &wp.vocab_size, lo = bpe ? 256 + bp.n_special : 6;
         if (zy_cli_parse_int(spec + (bpe ? 4 : 10), lo, (1 << 24) - 1, n))
             return zy_cli_die("%s: --tokenizer %s: N must be a number from %d to 16777215",
                               r->cmd, spec, lo);
@@ -665,6 +687,8 @@ static int train_command(const char *verb, int argc, char **argv) {
     if (!(r.opts = calloc(1, kind->opts_size ? kind->opts_size : 1)))
         return zy_cli_die("out of memory");
     if (kind->opts_init) kind->opts_init(r.opts);
+    if (kind->defaults) kind->defaults(&r.tp);
+    if (kind->pairs_data) r.val_fraction = 0;
     int rc = parse_args(argc, argv, &r, &f);
     if (rc) {
         run_free(&r);
@@ -730,8 +754,9 @@ static int train_command(const char *verb, int argc, char **argv) {
                           .val_fraction = r.val_fraction, .batch = r.tp.batch, .seq = r.tp.seq,
                           .seed = r.tp.seed, .shuffle = r.tp.shuffle,
                           .val_fraction_given = f.val_fraction_given};
-    if ((rc = make_tokenizer(&r, tspec)) ||
-        (kind->read && (rc = kind->read(r.opts, &dp, &r.src))) ||
+    if ((rc = make_tokenizer(&r, tspec))) goto done;
+    dp.tok = r.tok;
+    if ((kind->read && (rc = kind->read(r.opts, &dp, &r.src))) ||
         (rc = make_model(&r, &f, ft)))
         goto done;
     int npos = zy_model_get_info(r.model)->max_positions;
@@ -742,7 +767,9 @@ static int train_command(const char *verb, int argc, char **argv) {
         goto done;
     }
     dp.tok = r.tok, dp.model = r.model, dp.seq = r.tp.seq;
-    if ((rc = kind->data(r.opts, &dp, &r.src)) || (rc = resolve_steps(&r, &f, ft))) goto done;
+    if ((rc = kind->data(r.opts, &dp, &r.src))) goto done;
+    if (kind->pairs_data) r.tp.batch = r.src.batch, r.tp.seq = r.src.seq;
+    if ((rc = resolve_steps(&r, &f, ft))) goto done;
     // Absolute paths, so --resume works from any working directory (the state's
     // train_hash catches files whose contents changed).
     r.data_json = json_list(r.data, r.n_data, true);

@@ -161,7 +161,7 @@ static int validate(loop *L, float *val_loss, zy_metric_set *metrics) {
     if (!L->eval_s) {
         const zy_batch_dims *d = &zy_data_source_get_info(r->src.val)->dims;
         zy_session_params sp = zy_session_default_params();
-        sp.batch = d->batch, sp.seq = d->seq, sp.seq_dec = d->seq_dec;
+        sp.batch = d->batch, sp.seq = d->seq, sp.seq_dec = d->seq_dec, sp.tokens = d->tokens;
         if (zy_session_create(&L->eval_s, r->model, &sp))
             return zy_cli_die("%s: evaluation: %s", r->cmd, zy_last_error());
     }
