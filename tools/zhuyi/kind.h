@@ -49,6 +49,7 @@ typedef struct cli_data {
     int batch, seq;           // eval: the shape chosen
     size_t rows;              // eval: sequences in val
     const char *best_metric;  // finetune: the metric to keep the best model by (static)
+    const zy_tokenizer *tok;  // the run's tokenizer, set after read (for config)
     void *impl;               // the kind's own (token arrays, corpora): free_data
 } cli_data;
 
@@ -92,8 +93,9 @@ typedef struct cli_kind {
     // eval (optional): the kind evaluates a model it accepts on this data file (e.g. JSON
     // lines of instructions for a causal LM), ahead of kinds without is_data.
     bool (*is_data)(const char *path);
-    // Before the model exists (optional): read what the model's config depends on, e.g.
-    // the labels of fine-tuning files, into d; 0 or 1 (printed).
+    // Before the tokenizer and the model exist (optional): read what the model's config
+    // depends on, e.g. the labels of fine-tuning files, into d (so bad files fail before
+    // any work); 0 or 1 (printed).
     int (*read)(const void *opts, const cli_data_params *p, cli_data *d);
     // Adjust the config of a new model, or (finetune --init) of the model a checkpoint is
     // read as: the architecture for the kind's options, the labels read; 0 or 1.

@@ -109,13 +109,12 @@ static int check_files(const char *cmd, int n) {
     return 0;
 }
 
-// Before the model: the special ids and the pairs (so a bad file fails before any work).
+// Before the tokenizer: the pairs (so a bad file fails before any work).
 static int s2s_read(const void *opts, const cli_data_params *p, cli_data *d) {
     const s2s_opts *o = opts;
     s2s_data *t = d->impl = calloc(1, sizeof *t);
     if (!t) return zy_cli_die("out of memory");
-    if (check_files(p->cmd, p->n_files) || special_ids(p->cmd, p->tok, &t->eos, &t->pad))
-        return 1;
+    if (check_files(p->cmd, p->n_files)) return 1;
     if (p->val_fraction_given && p->val_fraction > 0 && !p->val_file)
         return zy_cli_die("%s: --val-fraction does not apply to sentence pairs: give "
                           "--val-src FILE --val-tgt FILE or --val-pairs FILE", p->cmd);
@@ -130,10 +129,10 @@ static int s2s_read(const void *opts, const cli_data_params *p, cli_data *d) {
 
 static int s2s_config(const void *opts, const cli_data *d, const char *cmd, zy_config *c) {
     (void)opts;
-    const s2s_data *t = d->impl;
-    if (zy_config_set_int(c, "pad_token_id", t->pad) ||
-        zy_config_set_int(c, "eos_token_id", t->eos) ||
-        zy_config_set_int(c, "decoder_start_token_id", t->pad))
+    int eos, pad;
+    if (special_ids(cmd, d->tok, &eos, &pad)) return 1;
+    if (zy_config_set_int(c, "pad_token_id", pad) || zy_config_set_int(c, "eos_token_id", eos) ||
+        zy_config_set_int(c, "decoder_start_token_id", pad))
         return zy_cli_die("%s: %s", cmd, zy_last_error());
     return 0;
 }
@@ -200,6 +199,7 @@ static long count_batches(const s2s_opts *o, const cli_data_params *p, const s2s
 static int s2s_data_(const void *opts, const cli_data_params *p, cli_data *d) {
     const s2s_opts *o = opts;
     s2s_data *t = d->impl;
+    if (special_ids(p->cmd, p->tok, &t->eos, &t->pad)) return 1;
     int P = zy_model_get_info(p->model)->max_positions;
     if (encode(p->cmd, "training pairs", t->train, p->tok, P, &t->train_ids) ||
         (t->val && encode(p->cmd, "validation pairs", t->val, p->tok, P, &t->val_ids)) ||

@@ -754,9 +754,12 @@ static int train_command(const char *verb, int argc, char **argv) {
                           .val_fraction = r.val_fraction, .batch = r.tp.batch, .seq = r.tp.seq,
                           .seed = r.tp.seed, .shuffle = r.tp.shuffle,
                           .val_fraction_given = f.val_fraction_given};
-    if ((rc = make_tokenizer(&r, tspec))) goto done;
-    dp.tok = r.tok;
     if ((kind->read && (rc = kind->read(r.opts, &dp, &r.src))) ||
+        (rc = make_tokenizer(&r, tspec)))
+        goto done;
+    dp.tok = r.tok;
+    r.src.tok = r.tok;
+    if (
         (rc = make_model(&r, &f, ft)))
         goto done;
     int npos = zy_model_get_info(r.model)->max_positions;
