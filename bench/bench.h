@@ -72,7 +72,7 @@ typedef struct bench_steps {
 // (training and the batch's shape set here).
 static inline bench_steps bench_train_steps(zy_model *m, zy_session_params sp,
                                             const zy_batch *batch, float lr, int reps) {
-    sp.batch = batch->B, sp.seq = batch->T, sp.training = true;
+    sp.batch = batch->B, sp.seq = batch->T, sp.seq_dec = batch->T_dec, sp.training = true;
     zy_session *s;
     bench_check(zy_session_create(&s, m, &sp), "session");
     size_t n;
