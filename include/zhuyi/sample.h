@@ -1,8 +1,9 @@
 // zhuyi sampling and generation: choose the next token from a model's logits (greedy,
-// temperature, top-k, top-p), and a generation loop over a session's KV cache (any causal
-// language model) that hands each new token to a callback as it is chosen. Not a tokenizer: turning tokens into text (and
-// holding back a UTF-8 character split across tokens) is the caller's, helped by
-// zy_utf8_complete_len below.
+// temperature, top-k, top-p), a generation loop over a session's KV cache (any causal
+// language model) that hands each new token to a callback as it is chosen, and decoding
+// of source batches with an encoder-decoder model (greedy, sampling, beam search). Not a
+// tokenizer: turning tokens into text (and holding back a UTF-8 character split across
+// tokens) is the caller's, helped by zy_utf8_complete_len below.
 //
 // Determinism: every random choice comes from the caller's seeded zy_rng and nothing else
 // (not the thread count, not the time), so the same seed, model and prompt always give the
@@ -85,6 +86,87 @@ zy_generate_params zy_generate_default_params(void);
 // new token). Sessions of one model may generate on several threads at once.
 zy_status zy_generate(zy_session *s, const int *prompt, int n_prompt,
                       const zy_generate_params *p, int *out, int *n_out);
+
+// ---- encoder-decoder decoding (seq2seq.c) -------------------------------------------------
+// Translating a batch of source rows with an encoder-decoder model (info->encoder_decoder):
+// each source is encoded once into a memory slot of a session the decoder owns, and every
+// live hypothesis of every sentence steps together in one zy_session_decode call.
+//
+// Beam search follows Hugging Face's BeamSearchScorer (transformers >= 4.38): scores are
+// sums of log-softmax over the model's logits; each step takes the 2K best candidates over
+// (running beam x vocabulary) of a sentence, best first, ties to the lower (beam, id); an
+// eos candidate becomes a finished hypothesis only if its rank is < K, and the other
+// candidates fill the K running beams in order. A finished hypothesis scores
+// Σ log p / length^length_penalty, length = generated tokens including eos; a sentence
+// keeps its K best (a new one must beat the worst; the worst goes, ties: the earliest).
+// A sentence is done when it holds K finished hypotheses and, without early_stopping,
+// when also the worst of them >= the step's best candidate Σ log p / cur_len^α (HF's
+// heuristic; cur_len = the candidates' length). At the length limit its running beams are
+// added as hypotheses without eos (length = the limit). Results are sorted by score, ties
+// in the order they were found. Greedy and sampling keep one hypothesis per sentence,
+// scored the same way (Σ log p of the untempered distribution / length^α); greedy is beam
+// search with K = 1.
+//
+// Determinism: a sentence's result depends on its source, the model and the params only
+// (not on the other sentences of the batch, their number or the thread count, up to the
+// float rounding of batched kernels); sampling draws from an RNG seeded by (seed, the
+// sentence's id). Nothing allocates inside the step loop: the buffers are sized at create.
+typedef enum zy_seq2seq_mode {
+    ZY_SEQ2SEQ_BEAM = 0,   // beam search (beam, length_penalty, early_stopping, n_best)
+    ZY_SEQ2SEQ_GREEDY = 1, // the argmax every step (ties to the lowest id)
+    ZY_SEQ2SEQ_SAMPLE = 2, // zy_sample with `sample`, seeded per sentence
+} zy_seq2seq_mode;
+
+typedef struct zy_seq2seq_params {
+    zy_seq2seq_mode mode;   // (ZY_SEQ2SEQ_BEAM)
+    int beam;               // K hypotheses per sentence (5); greedy and sampling use 1
+    int n_best;             // hypotheses returned per sentence, 1..beam (1; 1 unless beam)
+    float length_penalty;   // α: scores are Σ log p / length^α (1.0); finite
+    bool early_stopping;    // a sentence is done as soon as K hypotheses finished (false)
+    float max_len_a;        // at most floor(max_len_a * src_len + max_len_b) new tokens,
+    int max_len_b;          // src_len the source row's length (1.5, 10); at least 1, at
+                            // most max_positions (the decoder's positions)
+    zy_sample_params sample; // ZY_SEQ2SEQ_SAMPLE's filters
+    uint64_t seed;          // sampling: sentence i draws from zy_rng seeded by
+                            // (seed, ids[i]) (1)
+} zy_seq2seq_params;
+
+zy_seq2seq_params zy_seq2seq_default_params(void);
+// The message names the field: mode, beam >= 1, 1 <= n_best <= beam (1 when not beam
+// search), length_penalty finite, max_len_a finite and >= 0, max_len_b >= 0, sample.
+zy_status zy_seq2seq_params_validate(const zy_seq2seq_params *p);
+
+typedef struct zy_seq2seq zy_seq2seq;
+
+// A decoder for batches of up to max_sentences sources on model m (an encoder-decoder
+// with a decoder_start_id): creates its own session (n_memory = max_sentences, n_seq =
+// max_sentences x K: the KV caches are (layers, n, 2, max_positions, d_model) floats each)
+// and every buffer the runs need. p is copied. ZY_STATUS_UNSUPPORTED naming the model
+// type if it is not an encoder-decoder.
+zy_status zy_seq2seq_create(zy_seq2seq **out, const zy_model *m, const zy_seq2seq_params *p,
+                            int max_sentences);
+void zy_seq2seq_free(zy_seq2seq *d);
+
+// Decode n sources (1 <= n <= max_sentences): tokens (n, T), row i of lengths[i] ids
+// (1..T; NULL: all T), T <= max_positions, ids in [0, vocab_size); each row is decoded as
+// given (a Marian source ends with eos: the caller appends it). ids (n) number the
+// sentences for sampling's seeds (NULL: 0..n-1). Replaces the previous run's results.
+zy_status zy_seq2seq_run(zy_seq2seq *d, int n, const int *tokens, int T, const int *lengths,
+                         const uint64_t *ids);
+
+typedef struct zy_seq2seq_hyp {
+    const int *tokens; // the generated tokens, eos not included (valid until the next run)
+    int n;             // how many
+    bool eos;          // it ended with eos (else at the length limit)
+    float score;       // Σ log p / length^α, length = n + eos
+    float sum_logp;    // Σ log p over the n tokens and the eos
+} zy_seq2seq_hyp;
+
+// After a run: how many hypotheses sentence i has (n_best, or fewer if the search found
+// fewer), and hypothesis `rank` of it (0 = the best). Bad i or rank:
+// ZY_STATUS_INVALID_ARGUMENT.
+int zy_seq2seq_n_hyps(const zy_seq2seq *d, int i);
+zy_status zy_seq2seq_hyp_get(const zy_seq2seq *d, int i, int rank, zy_seq2seq_hyp *out);
 
 // ---- streaming text ---------------------------------------------------------------------
 // The length of the longest prefix of s[0..n) that does not end inside a UTF-8 sequence

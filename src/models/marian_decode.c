@@ -52,7 +52,8 @@ static zy_status dec_alloc(marian_session *g) {
     g->dec_floats = (size_t)g->n_seq * h->d_model + dec_scratch(g, g->n_seq);
     g->dec = zy_alloc(g->dec_floats * sizeof(float));
     g->mem_of = zy_alloc((size_t)g->n_seq * sizeof *g->mem_of);
-    if (!g->dec || !g->mem_of) {
+    g->mem_rows = zy_alloc((size_t)g->n_seq * sizeof *g->mem_rows);
+    if (!g->dec || !g->mem_of || !g->mem_rows) {
         st = zy__error(ZY_STATUS_OUT_OF_MEMORY, "marian decode: out of memory for the scratch "
                        "(%.1f MiB)", (double)g->dec_floats * 4 / (1 << 20));
         goto fail;
@@ -69,10 +70,11 @@ void zy__marian_decode_free(marian_session *g) {
     zy_kv_cache_free(g->mem);
     zy_free(g->dec);
     zy_free(g->mem_of);
+    zy_free(g->mem_rows);
     zy_free(g->enc_buf);
     g->cache = g->mem = NULL;
     g->dec = g->enc_buf = NULL;
-    g->mem_of = NULL;
+    g->mem_of = g->mem_rows = NULL;
     g->enc_floats = 0;
 }
 
@@ -179,10 +181,7 @@ zy_status zy__marian_decode(zy_session *s, int n_seq, const int *seqs, const int
                              seqs[i], g->mem_of[seqs[i]]);
     float *x = g->dec, *scratch = g->dec + (size_t)g->dec_rows * C;
     size_t scratch_floats = g->dec_floats - (size_t)g->dec_rows * C;
-    int mem_seqs[64], *ms = mem_seqs;
-    int *heap = NULL;
-    if (n_seq > 64 && !(ms = heap = zy_alloc((size_t)n_seq * sizeof *ms)))
-        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "marian decode: out of memory");
+    int *ms = g->mem_rows;
     for (int i = 0; i < n_seq; i++) ms[i] = g->mem_of[seqs[i]];
     for (int t = 0; t < n && !st; t++) {
         for (int i = 0; i < n_seq; i++) {
@@ -197,7 +196,6 @@ zy_status zy__marian_decode(zy_session *s, int n_seq, const int *seqs, const int
         }
         for (int i = 0; i < n_seq && !st; i++) st = zy_kv_cache_advance(g->cache, seqs[i], 1);
     }
-    zy_free(heap);
     if (st) return st;
     head(g, x, n_seq, logits);
     return ZY_STATUS_OK;

@@ -76,6 +76,7 @@ typedef struct marian_session {
     int n_seq, n_mem;
     zy_kv_cache *cache, *mem;   // self-attention (n_seq) and cross-attention (n_mem)
     int *mem_of;                // (n_seq) the memory slot each sequence reads
+    int *mem_rows;              // (n_seq) a decode's rows' slots (no allocation per step)
     float *dec;                 // decode scratch
     size_t dec_floats;
     float *enc_buf;             // the encoder's buffers for zy_session_encode (grow-only)

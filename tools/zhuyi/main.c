@@ -20,6 +20,8 @@ static const zy_cli_command commands[] = {
     {"predict", "labels, tags or answers of a fine-tuned model for new data (JSON lines)",
      zy_cli_predict},
     {"generate", "continue a prompt with a model directory (streams text)", zy_cli_generate},
+    {"translate", "translate lines of text with an encoder-decoder model (beam search)",
+     zy_cli_translate},
     {"chat", "talk with an instruction-tuned model, a line a turn (terminal or pipe)",
      zy_cli_chat},
     {"fill-mask", "the likeliest tokens for each [MASK] of a text (BERT)", zy_cli_fill_mask},

@@ -68,6 +68,33 @@ void zy_progress_step(zy_progress *p, long step, float loss, float lr, double ms
                 p->total, (double)loss, (double)lr, ms, rate, eta);
 }
 
+void zy_progress_count(zy_progress *p, long done, const char *unit) {
+    double now = zy_progress_now(), spent = now - p->t_start;
+    if (p->tty && done != p->total && now - p->t_drawn < 0.1) return;
+    p->t_drawn = now;
+    double rate = spent > 0 ? (double)(done - p->first) / spent : 0;
+    char eta[32], elapsed[32], r[32];
+    format_duration(eta, sizeof eta, rate > 0 ? (double)(p->total - done) / rate : -1);
+    format_duration(elapsed, sizeof elapsed, spent);
+    format_rate(r, sizeof r, rate);
+    if (p->tty) {
+        int width = 24, fill = p->total > 0 ? (int)((double)done / (double)p->total * width) : 0;
+        char bar[64];
+        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '-';
+        bar[width] = '\0';
+        fprintf(stderr, "\r\033[K%ld/%ld %s [%s] %s/s | %s elapsed, ETA %s", done, p->total,
+                unit, bar, r, elapsed, eta);
+        fflush(stderr);
+        p->bar_shown = 1;
+        return;
+    }
+    if (done == p->total || done >= p->next_log) {
+        while (p->next_log <= done) p->next_log += p->log_every;
+        fprintf(stderr, "%ld/%ld %s  %s/s  %s elapsed  ETA %s\n", done, p->total, unit, r,
+                elapsed, eta);
+    }
+}
+
 void zy_progress_print(zy_progress *p, const char *fmt, ...) {
     if (p->bar_shown) {
         fputs("\r\033[K", stderr);
