@@ -78,10 +78,10 @@ then ok "a MarianMTModel directory: eos </s>, pad <pad> = decoder start, vocab 3
 else bad "the directory's config"
 fi
 
-# eval: the same pairs give the run's last validation loss (nll_loss: the plain loss)
+# eval: the same pairs give the run's last validation loss (the plain cross-entropy)
 if "$Z" eval run --data val.en --data val.xx >out 2>err &&
-    grep -q "^loss " out; then
-    ev=$(awk '/^loss /{print $2}' out)
+    grep -q "^40 examples .*: loss " out; then
+    ev=$(sed -n 's/^40 examples .*: loss \([0-9.]*\)$/\1/p' out)
     nll=$last
     if $PY -c "import sys; sys.exit(abs($ev - $nll) > 1e-3)"; then
         ok "eval on the validation pairs: loss $ev = the run's last nll_loss $nll"
@@ -90,6 +90,26 @@ if "$Z" eval run --data val.en --data val.xx >out 2>err &&
     fi
 else
     bad "eval"
+fi
+
+# evaluations translate the validation sources: bleu and chrf in metrics.jsonl; eval
+# prints them with SacreBLEU's signatures; translate writes a line per line
+if grep -q '"val_bleu":' run/metrics.jsonl && grep -q '"val_chrf":' run/metrics.jsonl; then
+    ok "validation BLEU and chrF in metrics.jsonl"
+else
+    bad "no val_bleu / val_chrf in metrics.jsonl"
+fi
+if grep -q "^BLEU = .*hyp_len" out && grep -q "^BLEU|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp" out &&
+    grep -q "^chrF2 = " out; then
+    ok "eval reports BLEU and chrF2 with their signatures"
+else
+    bad "eval's BLEU / chrF report"
+fi
+if "$Z" translate run --input val.en >hyp 2>err && [ "$(wc -l <hyp)" -eq 40 ] &&
+    "$Z" score --ref val.xx --hyp hyp >/dev/null 2>>err; then
+    ok "translate: 40 lines for 40, scored by zhuyi score"
+else
+    bad "translate / score on the trained model"
 fi
 
 # --resume is bit-exact: 100 steps and then 100 more = the 200 steps above

@@ -21,6 +21,8 @@ typedef struct s2s_opts {
     const char *src_lang, *tgt_lang; // --src-lang/--tgt-lang (JSON lines' translation keys)
     const char *val_tgt;      // --val-tgt FILE (the validation targets; --val-src is val_data)
     bool skip_bad_rows;       // --skip-bad-rows
+    bool no_bleu;             // --no-bleu: evaluations without translating
+    int bleu_beam;            // --bleu-beam K: beam of the evaluations' translations (1)
 } s2s_opts;
 
 typedef struct s2s_data {
@@ -33,7 +35,7 @@ static const char *const SPECIALS[] = {"</s>", "<pad>", NULL};
 
 static void s2s_opts_init(void *o) {
     s2s_opts *s = o;
-    *s = (s2s_opts){.max_tokens = 4096, .format = ZY_PAIRS_FORMAT_AUTO};
+    *s = (s2s_opts){.max_tokens = 4096, .format = ZY_PAIRS_FORMAT_AUTO, .bleu_beam = 1};
 }
 
 static int bad_value(const char *cmd, const char *flag, const char *value) {
@@ -47,10 +49,14 @@ static int s2s_parse_flag(void *opts, const char *cmd, const char *flag, const c
         o->skip_bad_rows = true;
         return 0;
     }
+    if (!strcmp(flag, "--no-bleu")) {
+        o->no_bleu = true;
+        return 0;
+    }
     bool mt = !strcmp(flag, "--max-tokens"), fmt = !strcmp(flag, "--format"),
          sl = !strcmp(flag, "--src-lang"), tl = !strcmp(flag, "--tgt-lang"),
-         vt = !strcmp(flag, "--val-tgt");
-    if (!mt && !fmt && !sl && !tl && !vt) return -1;
+         vt = !strcmp(flag, "--val-tgt"), bb = !strcmp(flag, "--bleu-beam");
+    if (!mt && !fmt && !sl && !tl && !vt && !bb) return -1;
     if (!value) {
         zy_cli_die("%s: %s needs a value (see --help)", cmd, flag);
         return -2;
@@ -59,6 +65,7 @@ static int s2s_parse_flag(void *opts, const char *cmd, const char *flag, const c
         return bad_value(cmd, flag, value);
     if (fmt && (zy_pairs_format_parse(value, &o->format) || o->format == ZY_PAIRS_FORMAT_AUTO))
         return bad_value(cmd, flag, value);
+    if (bb && zy_cli_parse_int(value, 1, 64, &o->bleu_beam)) return bad_value(cmd, flag, value);
     if (sl) o->src_lang = value;
     if (tl) o->tgt_lang = value;
     if (vt) o->val_tgt = value;
@@ -235,7 +242,118 @@ static int s2s_eval_data(const void *opts, const cli_data_params *p, cli_data *d
     d->batch = dv->batch, d->seq = dv->seq;
     d->rows = (size_t)t->val_ids.n;
     d->n_val = (size_t)t->val_ids.n;
+    d->tok = p->tok;
     return 0;
+}
+
+// ---- evaluation: the loss, then the validation sources translated and scored ----------
+
+enum { SCORE_BATCH = 32 };
+
+// The n pairs from `first` of ids as source rows (ids, then eos; padded with eos) into
+// tokens (n, *T) and lengths.
+static void source_rows(const zy_pairs_ids *ids, uint64_t first, int n, int eos, int *tokens,
+                        int *lengths, int *T) {
+    *T = 1;
+    for (int i = 0; i < n; i++) {
+        uint64_t k = 2 * (first + (uint64_t)i);
+        lengths[i] = (int)(ids->start[k + 1] - ids->start[k]) + 1;
+        if (lengths[i] > *T) *T = lengths[i];
+    }
+    for (int i = 0; i < n; i++) {
+        const int32_t *src = ids->ids + ids->start[2 * (first + (uint64_t)i)];
+        for (int t = 0; t < *T; t++)
+            tokens[(size_t)i * *T + t] = t < lengths[i] - 1 ? src[t] : eos;
+    }
+}
+
+// Every validation pair's source translated (greedy, or --bleu-beam K), into hyps (owned
+// strings, the caller frees them).
+static int translate_all(const s2s_opts *o, const char *cmd, const zy_model *m,
+                         const zy_tokenizer *tok, const s2s_data *t, char **hyps) {
+    zy_seq2seq_params sp = zy_seq2seq_default_params();
+    sp.mode = o->bleu_beam > 1 ? ZY_SEQ2SEQ_BEAM : ZY_SEQ2SEQ_GREEDY;
+    sp.beam = o->bleu_beam;
+    zy_seq2seq *dec = NULL;
+    int P = zy_model_get_info(m)->max_positions, rc = 0;
+    int *tokens = malloc((size_t)SCORE_BATCH * (size_t)P * sizeof *tokens), lengths[SCORE_BATCH];
+    size_t cap = 1 << 16;
+    char *text = malloc(cap);
+    if (!tokens || !text) rc = zy_cli_die("out of memory");
+    if (!rc && zy_seq2seq_create(&dec, m, &sp, SCORE_BATCH))
+        rc = zy_cli_die("%s: evaluation: %s", cmd, zy_last_error());
+    for (uint64_t i = 0; !rc && i < t->val_ids.n; i += SCORE_BATCH) {
+        uint64_t left = t->val_ids.n - i;
+        int n = left < SCORE_BATCH ? (int)left : SCORE_BATCH, T;
+        source_rows(&t->val_ids, i, n, t->eos, tokens, lengths, &T);
+        if (zy_seq2seq_run(dec, n, tokens, T, lengths, NULL)) {
+            rc = zy_cli_die("%s: evaluation: %s", cmd, zy_last_error());
+            break;
+        }
+        for (int k = 0; k < n && !rc; k++) {
+            zy_seq2seq_hyp h;
+            size_t len = 0;
+            if (zy_seq2seq_hyp_get(dec, k, 0, &h) ||
+                zy_tokenizer_decode(tok, h.tokens, (size_t)h.n, text, cap, &len) ||
+                !(hyps[i + (uint64_t)k] = strndup(text, len)))
+                rc = zy_cli_die("%s: evaluation: %s", cmd, zy_last_error());
+        }
+    }
+    zy_seq2seq_free(dec);
+    free(tokens);
+    free(text);
+    return rc;
+}
+
+// The loss and the model's metrics over the validation batches, then (unless --no-bleu)
+// BLEU and chrF of the validation sources' translations against their targets, as
+// SacreBLEU computes them by default; eval also reports their signatures and, with
+// predictions, writes the translations as JSON lines.
+static int s2s_score(const void *opts, cli_data *d, zy_session *s, const cli_score_io *io,
+                     double *loss, zy_metric_set *metrics) {
+    const s2s_opts *o = opts;
+    const s2s_data *t = d->impl;
+    zy_eval_params ep = {.metrics = metrics};
+    double count;
+    if (zy_data_source_seek(d->val, (zy_data_pos){0, 0}) ||
+        zy_evaluate(s, d->val, &ep, loss, &count))
+        return zy_cli_die("evaluation: %s", zy_last_error());
+    if (o->no_bleu) return 0;
+    size_t n = (size_t)t->val_ids.n;
+    char **hyps = calloc(n, sizeof *hyps);
+    const char **refs = calloc(n, sizeof *refs);
+    int rc = !hyps || !refs ? zy_cli_die("out of memory") : 0;
+    if (!rc) rc = translate_all(o, "evaluation", zy_session_model(s), d->tok, t, hyps);
+    for (size_t i = 0; !rc && i < n; i++) refs[i] = zy_pairs_get(t->val, i).tgt;
+    zy_bleu_score bleu;
+    zy_chrf_score chrf;
+    const char *const *streams[1] = {refs};
+    if (!rc && (zy_bleu_corpus((const char *const *)hyps, n, streams, 1, &bleu) ||
+                zy_chrf_corpus((const char *const *)hyps, n, streams, 1, &chrf)))
+        rc = zy_cli_die("evaluation: %s", zy_last_error());
+    if (!rc) {
+        zy_metric b = {"bleu", bleu.score, (double)n}, c = {"chrf", chrf.score, (double)n};
+        zy_metric_set add = {.n = 2, .m = {b, c}};
+        zy_metric_set_merge(metrics, &add);
+    }
+    if (!rc && io && io->report) {
+        char sig[256];
+        zy_bleu_signature(&bleu, sig, sizeof sig);
+        zy_strbuf_printf(io->report, "BLEU = %.2f %.1f/%.1f/%.1f/%.1f (BP = %.3f ratio = %.3f "
+                         "hyp_len = %lld ref_len = %lld)\n%s\n", bleu.score,
+                         bleu.precisions[0], bleu.precisions[1], bleu.precisions[2],
+                         bleu.precisions[3], bleu.bp, bleu.ratio, (long long)bleu.sys_len,
+                         (long long)bleu.ref_len, sig);
+        zy_chrf_signature(&chrf, sig, sizeof sig);
+        zy_strbuf_printf(io->report, "chrF2 = %.2f\n%s\n(%s decoding of the sources)\n",
+                         chrf.score, sig, o->bleu_beam > 1 ? "beam" : "greedy");
+    }
+    for (size_t i = 0; !rc && io && io->predictions && i < n; i++)
+        fprintf(io->predictions, "%s\n", hyps[i]);
+    for (size_t i = 0; hyps && i < n; i++) free(hyps[i]);
+    free(hyps);
+    free(refs);
+    return rc;
 }
 
 static void s2s_free_data(cli_data *d) {
@@ -286,6 +404,10 @@ const cli_kind zy_cli_kind_seq2seq = {
         "  (a warning counts them); an empty side, or files of different line counts, are\n"
         "  errors naming the file and line (--skip-bad-rows: count and skip bad lines).\n"
         "  --format lines|tsv|jsonl overrides the guess from the names.\n"
+        "evaluations: the validation loss (plain cross-entropy), then every validation\n"
+        "  source translated (greedy; --bleu-beam K for beam search) and scored: bleu and\n"
+        "  chrf as SacreBLEU computes them (--best-metric bleu keeps the best); --no-bleu\n"
+        "  skips the translating\n"
         "batches: --max-tokens N (default 4096) padded tokens per batch, rows of similar\n"
         "  length together (--batch and --seq do not apply); --grad-accum K for more\n"
         "defaults: --schedule inverse_sqrt (linear warmup to --lr, then lr*sqrt(warmup/step))\n"
@@ -304,5 +426,6 @@ const cli_kind zy_cli_kind_seq2seq = {
     .data = s2s_data_,
     .eval_data = s2s_eval_data,
     .free_data = s2s_free_data,
+    .score = s2s_score,
     .defaults = s2s_defaults,
 };
