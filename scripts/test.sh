@@ -71,6 +71,15 @@ else
     failed=$((failed + 1))
 fi
 
+# The MarianMT directory marian_roundtrip_dir_for_torch wrote, loaded back into the
+# PyTorch reference.
+echo "== PyTorch round trip (tests/roundtrip_marian.py)"
+if /usr/bin/python3 tests/roundtrip_marian.py build/marian_roundtrip; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
 # The LoRA adapter directories lora_adapter_dir_roundtrip wrote (a GPT-2 LM, a BERT
 # sequence classifier), read as PEFT reads them by the PyTorch references.
 echo "== PyTorch round trip (tests/roundtrip_lora.py)"

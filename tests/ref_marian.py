@@ -101,8 +101,13 @@ def sinusoid(P, C):
     return out.float().double()  # HF holds the table in float32
 
 
-def act(x):
-    return x * torch.sigmoid(x)  # "swish"
+def act(x, name="swish"):
+    if name == "relu":
+        return torch.relu(x)
+    if name == "gelu":
+        return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+    assert name in ("swish", "silu"), name
+    return x * torch.sigmoid(x)
 
 
 def layernorm(x, w, b):
@@ -143,7 +148,7 @@ def encode(p, cfg, src, src_len):
         h = layernorm(x + attention(p, pre + "self_attn", x, x, cfg["encoder_attention_heads"],
                                     keys),
                       p[pre + "self_attn_layer_norm.weight"], p[pre + "self_attn_layer_norm.bias"])
-        f = linear(act(linear(h, p, pre + "fc1")), p, pre + "fc2")
+        f = linear(act(linear(h, p, pre + "fc1"), cfg["activation_function"]), p, pre + "fc2")
         x = layernorm(h + f, p[pre + "final_layer_norm.weight"], p[pre + "final_layer_norm.bias"])
     return x
 
@@ -162,7 +167,7 @@ def decode(p, cfg, mem, src_len, tgt):
         x = layernorm(x + attention(p, pre + "encoder_attn", x, mem, H, src_keys),
                       p[pre + "encoder_attn_layer_norm.weight"],
                       p[pre + "encoder_attn_layer_norm.bias"])
-        f = linear(act(linear(x, p, pre + "fc1")), p, pre + "fc2")
+        f = linear(act(linear(x, p, pre + "fc1"), cfg["activation_function"]), p, pre + "fc2")
         x = layernorm(x + f, p[pre + "final_layer_norm.weight"], p[pre + "final_layer_norm.bias"])
     logits = x @ p["model.shared.weight"].t() + p["final_logits_bias"][0]
     return x, logits

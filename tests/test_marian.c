@@ -380,3 +380,37 @@ TEST(marian_decode_equals_forward) {
     zy_model_free(m);
     zt_ref_free(r);
 }
+
+// A model zhuyi makes (the reference's sizes, ReLU, no embedding scale, new random
+// weights) saved for tests/roundtrip_marian.py, which loads build/marian_roundtrip into
+// the PyTorch reference and compares the logits and encoder output written beside it
+// (outputs.zyr), the config.json fields and the tensor names with MarianMTModel's.
+TEST(marian_roundtrip_dir_for_torch) {
+    zt_ref *r = zt_ref_load(REF_PATH);
+    ASSERT(r != NULL);
+    zy_config *c = NULL;
+    ASSERT(zy_config_load(&c, REF_DIR "/config.json") == ZY_STATUS_OK);
+    ASSERT(zy_config_set_string(c, "activation_function", "relu") == ZY_STATUS_OK);
+    ASSERT(zy_config_set_bool(c, "scale_embedding", false) == ZY_STATUS_OK);
+    zy_model *m = NULL;
+    ASSERT(zy_model_create(&m, c) == ZY_STATUS_OK);
+    zy_config_free(c);
+    zy_model_init_weights(m, 5);
+    const char *dir = "build/marian_roundtrip";
+    ASSERT(zy_model_save(m, dir) == ZY_STATUS_OK);
+    zy_session *s = session(m, false, 0.0f);
+    ref_batch rb;
+    ASSERT(s && load_batch(r, &rb));
+    zy_batch b = as_batch(&rb, false);
+    ASSERT(zy_session_forward(s, &b, NULL, NULL) == ZY_STATUS_OK);
+    const char *names[] = {"src", "dec", "src_len", "dec_len", "logits", "encoder_hidden"};
+    const void *data[] = {rb.src, rb.dec, rb.src_len, rb.dec_len,
+                          zy_session_output(s, "logits", NULL, NULL),
+                          zy_session_output(s, "encoder_hidden", NULL, NULL)};
+    const int dtypes[] = {1, 1, 1, 1, 0, 0};
+    const int d0[] = {B, B, 1, 1, B * TD, B * T}, d1[] = {T, TD, B, B, V, C};
+    CHECK(zt_ref_write("build/marian_roundtrip/outputs.zyr", names, data, dtypes, d0, d1, 6));
+    zy_session_free(s);
+    zy_model_free(m);
+    zt_ref_free(r);
+}
