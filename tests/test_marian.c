@@ -414,3 +414,56 @@ TEST(marian_roundtrip_dir_for_torch) {
     zy_model_free(m);
     zt_ref_free(r);
 }
+
+// A session bounded by tokens (token-count batches): sized for B x max(T, T_dec) <= 24
+// however the rows and lengths split it, it takes 3 rows of 7 (the reference's loss) and
+// 6 rows of 4 (the reference rows cut short), and refuses 4 rows of 7 naming the bound.
+TEST(marian_token_bounded_session) {
+    zt_ref *r = zt_ref_load(REF_PATH);
+    ASSERT(r != NULL);
+    zy_model *m = NULL;
+    ASSERT(zy_model_load(&m, REF_DIR) == ZY_STATUS_OK);
+    zy_session_params p = zy_session_default_params();
+    p.batch = 8, p.seq = T, p.seq_dec = TD, p.tokens = 24;
+    zy_session *s = NULL;
+    ASSERT(zy_session_create(&s, m, &p) == ZY_STATUS_OK);
+    ref_batch rb;
+    ASSERT(load_batch(r, &rb));
+    zy_batch b = as_batch(&rb, true);
+    float l3;
+    ASSERT(zy_session_forward(s, &b, &l3, NULL) == ZY_STATUS_OK); // 3 x 7
+    CHECK(fabsf(l3 - zt_ref_scalar(r, "nll_loss")) <= 1e-5f); // no label smoothing here
+    // 6 rows of 4: each reference row twice, sources cut to 3 ids + eos, decoders to 4
+    enum { R6 = 6, T4 = 4 };
+    int src[R6 * T4], dec[R6 * T4], tg[R6 * T4], sl[R6], dl[R6];
+    for (int i = 0; i < R6; i++) {
+        int k = i % B;
+        for (int t = 0; t < T4; t++) {
+            src[i * T4 + t] = t < 3 ? rb.src[k * T + t] : 0; // 0 = eos
+            dec[i * T4 + t] = rb.dec[k * TD + t];
+            tg[i * T4 + t] = t + 1 < T4 ? rb.dec[k * TD + t + 1] : 0;
+        }
+        sl[i] = T4, dl[i] = T4;
+    }
+    zy_batch b6 = {.B = R6, .T = T4, .input_ids = src, .lengths = sl, .T_dec = T4,
+                   .dec_input_ids = dec, .dec_lengths = dl, .dec_targets = tg};
+    float l6;
+    double n6;
+    CHECK(zy_session_forward(s, &b6, &l6, &n6) == ZY_STATUS_OK && n6 == R6 * T4 &&
+          isfinite(l6));
+    // 4 rows of 7 = 28 tokens: refused
+    int src4[4 * T], sl4[4], dec4[4 * TD], dl4[4], tg4[4 * TD];
+    for (int i = 0; i < 4; i++) {
+        memcpy(src4 + i * T, rb.src + (i % B) * T, sizeof(int) * T);
+        memcpy(dec4 + i * TD, rb.dec + (i % B) * TD, sizeof(int) * TD);
+        memcpy(tg4 + i * TD, rb.targets + (i % B) * TD, sizeof(int) * TD);
+        sl4[i] = rb.src_len[i % B], dl4[i] = rb.dec_len[i % B];
+    }
+    zy_batch b4 = {.B = 4, .T = T, .input_ids = src4, .lengths = sl4, .T_dec = TD,
+                   .dec_input_ids = dec4, .dec_lengths = dl4, .dec_targets = tg4};
+    CHECK(zy_session_forward(s, &b4, NULL, NULL) == ZY_STATUS_INVALID_ARGUMENT &&
+          strstr(zy_last_error(), "tokens") != NULL);
+    zy_session_free(s);
+    zy_model_free(m);
+    zt_ref_free(r);
+}

@@ -214,7 +214,8 @@ zy_status zy__marian_forward(zy_session *s, const zy_batch *b, float *loss, doub
     int B = b->B, T = b->T, Td = b->T_dec, C = h->d_model, V = h->vocab;
     int Nd = B * Td;
     marian_acts a;
-    zy__marian_acts_carve(g, g->acts, B, T, Td, &a);
+    // prepare sized the block for the largest admissible batch (max_floats)
+    ZY_ASSERT(zy__marian_acts_carve(g, g->acts, B, T, Td, &a) <= g->acts_floats);
     take_ids(a.src, a.src_len, b->input_ids, b->lengths, B, T, h->pad_id);
     take_ids(a.tgt, a.tgt_len, b->dec_input_ids, b->dec_lengths, B, Td, h->pad_id);
     for (int r = 0; r < B; r++)
