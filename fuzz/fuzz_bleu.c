@@ -51,10 +51,16 @@ static void check_tokens(const char *s) {
         FZ_CHECK(c == ' ' || !zy__py_isspace(c));
         i += (size_t)l;
     }
-    char *again;
-    FZ_CHECK(zy_bleu_tokenize_13a(t, &again, NULL) == ZY_STATUS_OK);
-    FZ_CHECKF(!strcmp(again, t), "13a is not idempotent: '%s' -> '%s'", t, again);
-    zy_free(again);
+    // Tokenizing the tokens again changes nothing, unless a '.' or ',' is in them: 13a splits
+    // those by their neighbours (a comma before a digit stays attached: "UTF,,8" -> "UTF ,
+    // ,8", whose second comma now follows a space and is split off: "UTF , , 8"), as
+    // mteval-v13a and SacreBLEU do.
+    if (!strpbrk(t, ".,")) {
+        char *again;
+        FZ_CHECK(zy_bleu_tokenize_13a(t, &again, NULL) == ZY_STATUS_OK);
+        FZ_CHECKF(!strcmp(again, t), "13a is not idempotent: '%s' -> '%s'", t, again);
+        zy_free(again);
+    }
     zy_free(t);
 }
 
