@@ -227,25 +227,14 @@ static zy_status json_line(void *ctx, const char *s, size_t n, uint64_t line) {
 }
 
 // ---- the read -------------------------------------------------------------------------
-static bool ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    if (n < m) return false;
-    for (size_t i = 0; i < m; i++) {
-        char c = s[n - m + i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != suffix[i]) return false;
-    }
-    return true;
-}
-
 static zy_status pick_format(const char *name, bool two, zy_pairs_format f,
                              zy_pairs_format *out) {
     if (f == ZY_PAIRS_FORMAT_AUTO) {
         if (two) f = ZY_PAIRS_FORMAT_LINES;
-        else if (ends_with(name, ".tsv") || ends_with(name, ".tab") || ends_with(name, ".txt"))
+        else if (zy__ends_with(name, ".tsv") || zy__ends_with(name, ".tab") || zy__ends_with(name, ".txt"))
             f = ZY_PAIRS_FORMAT_TSV;
-        else if (ends_with(name, ".jsonl") || ends_with(name, ".json") ||
-                 ends_with(name, ".ndjson"))
+        else if (zy__ends_with(name, ".jsonl") || zy__ends_with(name, ".json") ||
+                 zy__ends_with(name, ".ndjson"))
             f = ZY_PAIRS_FORMAT_JSONL;
         else
             return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: cannot tell the parallel-text "

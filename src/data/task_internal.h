@@ -122,4 +122,8 @@ zy_status zy__task_read_word_tag(zy_task_data *d, const char *data, size_t len);
 // Characters (code points) in valid UTF-8 s[0..n).
 size_t zy__utf8_count(const char *s, size_t n);
 
+// name ends with suffix (lower-case), ASCII case ignored: how readers guess a format from
+// a file name (task_read.c).
+bool zy__ends_with(const char *name, const char *suffix);
+
 #endif

@@ -6,7 +6,8 @@
 #include "core/internal.h"
 #include "data/task_internal.h"
 
-static bool ends_with(const char *s, const char *suffix) {
+// A file name's suffix, ASCII case ignored (suffix lower-case): the format guesses.
+bool zy__ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     if (n < m) return false;
     for (size_t i = 0; i < m; i++) {
@@ -48,15 +49,15 @@ static zy_status choose_format(const zy_task_read_params *p, const char *name,
                                const char *data, size_t len, zy_task_format *f) {
     *f = p->format;
     if (*f == ZY_TASK_FORMAT_AUTO) {
-        if (ends_with(name, ".csv")) *f = ZY_TASK_FORMAT_CSV;
-        else if (ends_with(name, ".tsv") || ends_with(name, ".tab")) *f = ZY_TASK_FORMAT_TSV;
-        else if (ends_with(name, ".jsonl") || ends_with(name, ".json") ||
-                 ends_with(name, ".ndjson"))
+        if (zy__ends_with(name, ".csv")) *f = ZY_TASK_FORMAT_CSV;
+        else if (zy__ends_with(name, ".tsv") || zy__ends_with(name, ".tab")) *f = ZY_TASK_FORMAT_TSV;
+        else if (zy__ends_with(name, ".jsonl") || zy__ends_with(name, ".json") ||
+                 zy__ends_with(name, ".ndjson"))
             *f = ZY_TASK_FORMAT_JSONL;
-        else if (ends_with(name, ".conll") || ends_with(name, ".conll03") ||
-                 ends_with(name, ".bio") || ends_with(name, ".iob") || ends_with(name, ".iob2"))
+        else if (zy__ends_with(name, ".conll") || zy__ends_with(name, ".conll03") ||
+                 zy__ends_with(name, ".bio") || zy__ends_with(name, ".iob") || zy__ends_with(name, ".iob2"))
             *f = ZY_TASK_FORMAT_CONLL;
-        else if (ends_with(name, ".txt") && p->task == ZY_TASK_TAG)
+        else if (zy__ends_with(name, ".txt") && p->task == ZY_TASK_TAG)
             *f = sniff_txt(data, len);
         else
             return zy__error(ZY_STATUS_UNSUPPORTED, "%s: cannot tell the format from the "

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     const char *name;
@@ -19,6 +20,8 @@ extern bool zy_cli_quiet;
 int zy_cli_parse_int(const char *s, long lo, long hi, int *out);
 // Is dir/name a regular file? The path is left in buf (cap bytes; false if it is cut).
 bool zy_cli_dir_file(const char *dir, const char *name, char *buf, size_t cap);
+// All of f (to EOF), NUL-terminated, malloc'd (free()); *n its bytes. NULL if out of memory.
+char *zy_cli_read_stream(FILE *f, size_t *n);
 // Parse a whole decimal number in [lo, hi] (strtod; NaN never is) as a float; 0 on success.
 int zy_cli_parse_float(const char *s, double lo, double hi, float *out);
 // A command's --threads V: sets the kernel thread count and returns 0, or prints

@@ -41,29 +41,13 @@ static void lines_free(lines *l) {
     free(l->line);
 }
 
-static char *read_stream(FILE *f, size_t *n) {
-    size_t cap = 1 << 16;
-    char *buf = malloc(cap + 1);
-    *n = 0;
-    while (buf) {
-        *n += fread(buf + *n, 1, cap - *n, f);
-        if (*n < cap) break;
-        char *bigger = realloc(buf, cap * 2 + 1);
-        if (!bigger) free(buf);
-        buf = bigger;
-        cap *= 2;
-    }
-    if (buf) buf[*n] = 0;
-    return buf;
-}
-
 // 0 on success; else prints the reason (naming the file and line) and returns 1.
 static int read_lines(const char *path, lines *out) {
     *out = (lines){0};
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) return zy_cli_die("score: cannot open %s: %s", path, strerror(errno));
     size_t n;
-    char *buf = read_stream(f, &n);
+    char *buf = zy_cli_read_stream(f, &n);
     int err = ferror(f);
     if (f != stdin) fclose(f);
     if (!buf) return zy_cli_die("score: %s: out of memory", path);

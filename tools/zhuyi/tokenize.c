@@ -35,22 +35,6 @@ static const char usage_text[] =
     "  --cased           WordPiece: do not lower-case or strip accents (for a bare\n"
     "                    vocab.txt of a cased BERT; overrides the files)\n";
 
-static char *read_all(FILE *f, size_t *n) {
-    size_t cap = 1 << 16;
-    char *buf = malloc(cap + 1);
-    *n = 0;
-    while (buf) {
-        *n += fread(buf + *n, 1, cap - *n, f);
-        if (*n < cap) break;
-        char *bigger = realloc(buf, cap * 2 + 1);
-        if (!bigger) free(buf);
-        buf = bigger;
-        cap *= 2;
-    }
-    if (buf) buf[*n] = 0;
-    return buf;
-}
-
 static int hex4(const char *p, unsigned *v) {
     *v = 0;
     for (int i = 0; i < 4; i++) {
@@ -144,7 +128,7 @@ static size_t encode_cap(const zy_tokenizer *t, size_t n) {
 
 static int encode_plain(zy_tokenizer *t, unsigned flags, int add_special) {
     size_t n, k;
-    char *text = read_all(stdin, &n);
+    char *text = zy_cli_read_stream(stdin, &n);
     size_t cap = text ? encode_cap(t, n) : 0;
     int32_t *ids = text ? malloc(cap * sizeof *ids) : NULL;
     if (!ids) return free(text), zy_cli_die("out of memory reading stdin");
@@ -162,7 +146,7 @@ static int encode_plain(zy_tokenizer *t, unsigned flags, int add_special) {
 
 static int decode_plain(zy_tokenizer *t) {
     size_t n, k = 0, len;
-    char *text = read_all(stdin, &n), *p = text;
+    char *text = zy_cli_read_stream(stdin, &n), *p = text;
     int32_t *ids = text ? malloc((n / 2 + 1) * sizeof *ids) : NULL; // an id takes >= 2 chars
     if (!ids) return free(text), zy_cli_die("out of memory reading stdin");
     for (;;) {

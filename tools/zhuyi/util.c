@@ -53,3 +53,20 @@ bool zy_cli_dir_file(const char *dir, const char *name, char *buf, size_t cap) {
     return (size_t)snprintf(buf, cap, "%s/%s", dir, name) < cap && stat(buf, &st) == 0 &&
            S_ISREG(st.st_mode);
 }
+
+// All of f (to EOF), NUL-terminated, malloc'd; *n its bytes. NULL if out of memory.
+char *zy_cli_read_stream(FILE *f, size_t *n) {
+    size_t cap = 1 << 16;
+    char *buf = malloc(cap + 1);
+    *n = 0;
+    while (buf) {
+        *n += fread(buf + *n, 1, cap - *n, f);
+        if (*n < cap) break;
+        char *bigger = realloc(buf, cap * 2 + 1);
+        if (!bigger) free(buf);
+        buf = bigger;
+        cap *= 2;
+    }
+    if (buf) buf[*n] = 0;
+    return buf;
+}
