@@ -11,6 +11,7 @@
 #include "position.h"
 #include "tokenizer.h"
 #include "io.h"
+#include "quant.h"
 #include "hf.h"
 #include "data.h"
 #include "task.h"
