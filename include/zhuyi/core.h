@@ -122,6 +122,9 @@ enum {
     ZY_CPU_AVX512BF16 = 1 << 2,
     ZY_CPU_AVX512BW = 1 << 3,
     ZY_CPU_AVX512VL = 1 << 4,
+    ZY_CPU_F16C = 1 << 5,        // F16C half <-> float conversion (with AVX's YMM state)
+    ZY_CPU_AVX512VNNI = 1 << 6,  // AVX-512 VNNI (vpdpbusd on ZMM)
+    ZY_CPU_AVXVNNI = 1 << 7,     // AVX-VNNI (vpdpbusd on YMM, VEX-encoded)
 };
 
 // The kernel families zhuyi can choose between, slowest to fastest.

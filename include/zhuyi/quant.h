@@ -49,6 +49,31 @@ void zy_quantize_row(zy_wtype t, const float *x, void *dst, size_t n);
 // src -> x (n), the inverse mapping (exact for f32/f16/bf16; x = d*q for the blocks).
 void zy_dequantize_row(zy_wtype t, const void *src, float *x, size_t n);
 
+// A weight matrix stored in a format: rows x cols, row r at data + r * row_bytes
+// (row_bytes = zy_wtype_row_bytes(type, cols)), each row as zy_quantize_row writes it.
+// A view: whoever made it owns data (a model's typed copies, zy_model_set_weight_type).
+// The decoding path multiplies by it directly (without an fp32 copy of the matrix).
+typedef struct zy_wmatrix {
+    zy_wtype type;
+    int rows, cols;
+    size_t row_bytes;
+    const void *data;
+} zy_wmatrix;
+
+// How products with Q8_0 / Q4_0 weights are computed when decoding (a process-wide
+// choice, like zy_simd_set; default $ZY_QUANT_ARITH = fp32 | int8, else AUTO):
+typedef enum zy_quant_arith {
+    ZY_QUANT_ARITH_AUTO = 0, // INT8 where the CPU has AVX-512 VNNI, else FP32 (the faster
+                             // of the two on each, docs/RESULTS.md)
+    ZY_QUANT_ARITH_FP32,     // each weight's exact value d*q times x in fp32: the product
+                             // with the dequantized matrix, up to the order of the sums
+    ZY_QUANT_ARITH_INT8,     // as llama.cpp: x rounded to Q8_0 blocks for each product,
+                             // integer dot products per block scaled by d_w*d_x; x's
+                             // rounding changes results a little (perplexity: RESULTS.md)
+} zy_quant_arith;
+void zy_quant_arith_set(zy_quant_arith a);
+zy_quant_arith zy_quant_arith_get(void);
+
 #ifdef __cplusplus
 }
 #endif

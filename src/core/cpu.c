@@ -18,19 +18,25 @@ static unsigned detect(void) {
     unsigned a, b, c, d, f = 0;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
     int osxsave = (c >> 27) & 1, fma = (c >> 12) & 1, avx = (c >> 28) & 1;
+    int f16c = (c >> 29) & 1;
     if (!osxsave || !avx) return 0;
     uint64_t xcr0 = xgetbv0();
     int ymm_ok = (xcr0 & 0x6) == 0x6;
     int zmm_ok = (xcr0 & 0xE6) == 0xE6;
-    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    if (ymm_ok && f16c) f |= ZY_CPU_F16C;
+    if (__get_cpuid_max(0, NULL) < 7) return f;
+    __cpuid_count(7, 1, a, b, c, d); // leaf 7, sub-leaf 1: AVX-VNNI, AVX512-BF16
+    const unsigned eax71 = a;
     __cpuid_count(7, 0, a, b, c, d);
+    const unsigned ecx7 = c;
     if (ymm_ok && fma && ((b >> 5) & 1)) f |= ZY_CPU_AVX2;
+    if (ymm_ok && ((eax71 >> 4) & 1)) f |= ZY_CPU_AVXVNNI;
     if (zmm_ok && ((b >> 16) & 1)) {
         f |= ZY_CPU_AVX512F;
         if ((b >> 30) & 1) f |= ZY_CPU_AVX512BW;
         if ((b >> 31) & 1) f |= ZY_CPU_AVX512VL;
-        __cpuid_count(7, 1, a, b, c, d);
-        if ((a >> 5) & 1) f |= ZY_CPU_AVX512BF16;
+        if ((ecx7 >> 11) & 1) f |= ZY_CPU_AVX512VNNI;
+        if ((eax71 >> 5) & 1) f |= ZY_CPU_AVX512BF16;
     }
     return f;
 }

@@ -13,9 +13,11 @@ int zy_cli_info(int argc, char **argv) {
     }
     unsigned f = zy_cpu_features();
     printf("zhuyi %s\n", zy_version());
-    printf("cpu:     %s%s%s%s%s\n", f & ZY_CPU_AVX2 ? "avx2+fma " : "",
+    printf("cpu:     %s%s%s%s%s%s%s%s\n", f & ZY_CPU_AVX2 ? "avx2+fma " : "",
+           f & ZY_CPU_F16C ? "f16c " : "", f & ZY_CPU_AVXVNNI ? "avx_vnni " : "",
            f & ZY_CPU_AVX512F ? "avx512f " : "", f & ZY_CPU_AVX512BW ? "avx512bw " : "",
-           f & ZY_CPU_AVX512VL ? "avx512vl " : "", f & ZY_CPU_AVX512BF16 ? "avx512_bf16" : "");
+           f & ZY_CPU_AVX512VL ? "avx512vl " : "", f & ZY_CPU_AVX512VNNI ? "avx512_vnni " : "",
+           f & ZY_CPU_AVX512BF16 ? "avx512_bf16" : "");
     printf("kernels: %s\n", zy_simd_name(zy_simd_level()));
     printf("threads: %d\n", zy_threads_get());
     const char *names[64];

@@ -1,0 +1,66 @@
+// Private to the library: products with typed weights (quant.h's zy_wmatrix: fp32, f16,
+// bf16, Q8_0, Q4_0) for decoding. Like gemv.h's fp32 kernels they stream each weight
+// once per call, for one input or a few (M inputs read against each weight row while it
+// is in registers); the formats only change how a row's bytes become floats.
+//
+// Two kinds of arithmetic:
+// - fp32 (every type): each weight is converted to its exact fp32 value (f16/bf16
+//   widened, a block's d * q) and multiplied with x in fp32, so the result is the fp32
+//   product with the dequantized matrix up to the order of the sums. The reference is
+//   zy__wgemv_rows_ref: zy_dequantize_row's values, float sums in k order.
+// - int8 activations (Q8_0 and Q4_0, as llama.cpp's vec_dot_q8_0 / q4_0): x is first
+//   quantized to Q8_0 blocks (zy_quantize_row), then each block's product is an integer
+//   dot product scaled by d_w * d_x (VNNI's vpdpbusd where the CPU has it). Results differ
+//   from the fp32 product by x's rounding; its reference is zy__wgemv_rows_q8_ref.
+#ifndef ZHUYI_KERNELS_WGEMV_H
+#define ZHUYI_KERNELS_WGEMV_H
+
+#include <stdint.h>
+
+#include "zhuyi/quant.h"
+
+// W (N, K) typed, X (M, K) rows ldx apart, b (N) or NULL -> Y (M, N) rows ldy apart,
+// Y = X·Wᵀ + b. Rows of W are split over threads (each output is one thread's sum: the
+// same bits at any thread count). The kind of arithmetic: zy_quant_arith_get() (quant.h).
+// Y must not alias X. Nothing is allocated.
+void zy__wgemv(float *Y, int ldy, const zy_wmatrix *W, const float *X, int ldx,
+               const float *b, int M);
+
+// ---- the row kernels (rows [r0, r1) of W against all M inputs) ----------------------------
+typedef void (*zy__wgemv_rows_fn)(float *Y, int ldy, const zy_wmatrix *W, const float *X,
+                                  int ldx, const float *b, int M, int r0, int r1);
+// The fp32 reference: each row dequantized in 32-weight pieces, float sums in k order.
+void zy__wgemv_rows_ref(float *Y, int ldy, const zy_wmatrix *W, const float *X, int ldx,
+                        const float *b, int M, int r0, int r1);
+// fp32 arithmetic per SIMD family (wgemv_avx512.c, wgemv_avx2.c; call only at that level
+// or above). Every type; F32 goes to gemv.h's kernels.
+void zy__wgemv_rows_avx512(float *Y, int ldy, const zy_wmatrix *W, const float *X, int ldx,
+                           const float *b, int M, int r0, int r1);
+void zy__wgemv_rows_avx2(float *Y, int ldy, const zy_wmatrix *W, const float *X, int ldx,
+                         const float *b, int M, int r0, int r1);
+
+// ---- int8 activations (Q8_0 and Q4_0 weights) ----------------------------------------------
+// Each input x (K) rounded to int8 blocks as Q8_0 rounds (zy_quantize_row), with the scale
+// kept in fp32: d_b = max|x| / 127 over block b, q = round(x / d_b). q (K) and d (K/32).
+void zy__wgemv_quantize_x(int8_t *q, float *d, const float *x, int K);
+// Rows [r0, r1) against M inputs so rounded: input i's q at Xq + i*ldq, its scales at
+// Xd + i*(K/32).
+typedef void (*zy__wgemv_q8_rows_fn)(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq,
+                                     int ldq, const float *Xd, const float *b, int M, int r0,
+                                     int r1);
+// The reference: per block the exact integer dot product, times d_w * d_x in float,
+// added in block order.
+void zy__wgemv_q8_rows_ref(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq, int ldq,
+                           const float *Xd, const float *b, int M, int r0, int r1);
+// The SIMD kernels (wgemv_q8.h's one body): AVX2 (vpmaddubsw, wgemv_q8_avx2.c), AVX-VNNI
+// (wgemv_q8_avxvnni.c; needs ZY_CPU_AVXVNNI), AVX-512 VNNI on YMM registers
+// (wgemv_q8_avx512vnni.c; needs ZY_CPU_AVX512VNNI and ZY_CPU_AVX512VL).
+void zy__wgemv_q8_rows_avx2(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq, int ldq,
+                            const float *Xd, const float *b, int M, int r0, int r1);
+void zy__wgemv_q8_rows_avxvnni(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq,
+                               int ldq, const float *Xd, const float *b, int M, int r0, int r1);
+void zy__wgemv_q8_rows_avx512vnni(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq,
+                                  int ldq, const float *Xd, const float *b, int M, int r0,
+                                  int r1);
+
+#endif

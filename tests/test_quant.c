@@ -1,0 +1,315 @@
+// Tests of the weight formats (include/zhuyi/quant.h, src/kernels/quant.c) and of the
+// typed-weight GEMVs (src/kernels/wgemv*.c, private): the round-trip properties of
+// quantize/dequantize, GGUF's block bytes, and every kernel against its scalar reference
+// at odd sizes (row, input and k tails) on every SIMD path this CPU has (the others
+// reported as skipped), at 1 and 2 threads.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "kernels/wgemv.h"
+#include "zhuyi/core.h"
+#include "zhuyi/io.h"
+#include "zhuyi/quant.h"
+
+static const zy_wtype TYPES[] = {ZY_WTYPE_F32, ZY_WTYPE_F16, ZY_WTYPE_BF16, ZY_WTYPE_Q8_0,
+                                 ZY_WTYPE_Q4_0};
+enum { NTYPES = 5 };
+
+static bool is_block(zy_wtype t) { return t == ZY_WTYPE_Q8_0 || t == ZY_WTYPE_Q4_0; }
+
+TEST(quant_names_sizes) {
+    for (int i = 0; i < NTYPES; i++) {
+        zy_wtype t;
+        CHECK(zy_wtype_parse(zy_wtype_name(TYPES[i]), &t) == ZY_STATUS_OK && t == TYPES[i]);
+    }
+    zy_wtype t;
+    CHECK(zy_wtype_parse("Q8_0", &t) == ZY_STATUS_OK && t == ZY_WTYPE_Q8_0);
+    CHECK(zy_wtype_parse("q5_1", &t) == ZY_STATUS_NOT_FOUND);
+    CHECK(zy_wtype_name(ZY_WTYPE_COUNT) == NULL);
+    CHECK(zy_wtype_row_bytes(ZY_WTYPE_F32, 7) == 28);
+    CHECK(zy_wtype_row_bytes(ZY_WTYPE_BF16, 7) == 14);
+    CHECK(zy_wtype_row_bytes(ZY_WTYPE_Q8_0, 768) == 24 * 34);
+    CHECK(zy_wtype_row_bytes(ZY_WTYPE_Q4_0, 768) == 24 * 18);
+    CHECK(zy_wtype_row_bytes(ZY_WTYPE_Q4_0, 33) == 0); // not whole blocks
+}
+
+// Blocks of varied character: ordinary values, a zero block, one whose largest magnitude
+// is negative, tiny values, a single spike, equal values.
+static void fill_blocks(float *x, int n, uint64_t seed) {
+    zt_fill_uniform(x, (size_t)n, seed, -1, 1);
+    for (int b = 0; b < n / 32; b++) {
+        float *v = x + 32 * b;
+        switch (b % 6) {
+        case 1: memset(v, 0, 32 * sizeof *v); break;
+        case 2: v[5] = -3.0f; break;
+        case 3: for (int i = 0; i < 32; i++) v[i] *= 1e-3f; break;
+        case 4: memset(v, 0, 32 * sizeof *v), v[31] = 2.5f; break;
+        case 5: for (int i = 0; i < 32; i++) v[i] = 0.75f; break;
+        }
+    }
+}
+
+// dequantize(quantize(x)) is within the format's rounding of x, and quantizing the
+// dequantized values gives the same bytes again (what lets a model keep fp32 weights equal
+// to its typed copy, and a GGUF file's blocks load and re-quantize unchanged).
+TEST(quant_round_trip) {
+    enum { N = 32 * 60 };
+    float *x = zt_floats(N), *y = zt_floats(N);
+    uint8_t *q = zt_malloc(4 * N), *q2 = zt_malloc(4 * N);
+    fill_blocks(x, N, 7);
+    for (int i = 0; i < NTYPES; i++) {
+        zy_wtype t = TYPES[i];
+        size_t bytes = zy_wtype_row_bytes(t, N);
+        zy_quantize_row(t, x, q, N);
+        zy_dequantize_row(t, q, y, N);
+        double worst = 0; // |x - y| over the bound, <= 1
+        for (int b = 0; b < N / 32; b++) {
+            float amax = 0;
+            for (int k = 0; k < 32; k++) amax = fmaxf(amax, fabsf(x[32 * b + k]));
+            for (int k = 0; k < 32; k++) {
+                float v = x[32 * b + k], e = fabsf(v - y[32 * b + k]);
+                double bound;
+                switch (t) {
+                case ZY_WTYPE_F32: bound = 0; break;
+                case ZY_WTYPE_F16: bound = fabsf(v) * 0x1p-11 + 0x1p-25; break;
+                case ZY_WTYPE_BF16: bound = fabsf(v) * 0x1p-8; break;
+                // half a step of d = amax/127, plus d's own rounding to f16 (relative 2^-11,
+                // or 2^-25 among f16's subnormals) times |q| <= 127
+                case ZY_WTYPE_Q8_0:
+                    bound = amax / 127 * 0.5 + 127 * fmax(amax / 127 * 0x1p-11, 0x1p-25) + 1e-12;
+                    break;
+                // d = amax/8: half a step, but -max (nibble 16, clamped to 15) one step
+                default: bound = amax / 8 + 8 * fmax(amax / 8 * 0x1p-11, 0x1p-25) + 1e-12; break;
+                }
+                worst = fmax(worst, bound > 0 ? e / bound : e * 1e30);
+            }
+        }
+        zt_note("%s: worst |x - deq(q(x))| = %.3g of the bound", zy_wtype_name(t), worst);
+        CHECK(worst <= 1.0);
+        zy_quantize_row(t, y, q2, N);
+        CHECK(!memcmp(q, q2, bytes));
+    }
+    free(x), free(y), free(q), free(q2);
+}
+
+// GGUF's bytes for known blocks: x = 0..31 as Q8_0 (d = 31/127 as f16, q = round(x/d)),
+// and as Q4_0 (max 31 is positive: d = -31/8, x = 31 -> nibble 0, x = 0 -> 8).
+TEST(quant_gguf_block_bytes) {
+    float x[32];
+    for (int i = 0; i < 32; i++) x[i] = (float)i;
+    uint8_t b[34];
+    zy_quantize_row(ZY_WTYPE_Q8_0, x, b, 32);
+    CHECK((b[0] | b[1] << 8) == zy_f32_to_f16(31.0f / 127.0f));
+    CHECK(b[2] == 0 && b[33] == 127);
+    CHECK((int8_t)b[2 + 16] == (int)roundf(16.0f * 127.0f / 31.0f));
+    zy_quantize_row(ZY_WTYPE_Q4_0, x, b, 32);
+    CHECK((b[0] | b[1] << 8) == zy_f32_to_f16(-31.0f / 8.0f));
+    CHECK((b[2] & 0x0F) == 8);       // x[0] = 0
+    CHECK((b[2 + 15] >> 4) == 0);    // x[31] = 31 = -8 d
+    float y[32];
+    zy_dequantize_row(ZY_WTYPE_Q4_0, b, y, 32);
+    CHECK(y[0] == 0.0f);
+    CHECK(fabsf(y[31] - 31.0f) < 31.0f * 0x1p-10);
+}
+
+// A typed copy of W (N, K) fp32 in type t (malloc'd bytes in *buf).
+static zy_wmatrix make_w(zy_wtype t, const float *W, int N, int K, uint8_t **buf) {
+    size_t rb = zy_wtype_row_bytes(t, (size_t)K);
+    *buf = zt_malloc(rb * (size_t)N + 1);
+    for (int r = 0; r < N; r++) zy_quantize_row(t, W + (size_t)r * K, *buf + rb * r, (size_t)K);
+    return (zy_wmatrix){.type = t, .rows = N, .cols = K, .row_bytes = rb, .data = *buf};
+}
+
+// Σ_k |w_rk x_mk| for every (m, r), the scale a sum's rounding is judged against.
+static void abs_sums(double *S, const zy_wmatrix *W, const float *X, int ldx, int M) {
+    float *w = zt_floats((size_t)W->cols);
+    for (int r = 0; r < W->rows; r++) {
+        zy_dequantize_row(W->type, (const uint8_t *)W->data + W->row_bytes * r, w,
+                          (size_t)W->cols);
+        for (int m = 0; m < M; m++) {
+            double s = 0;
+            for (int k = 0; k < W->cols; k++) s += fabs((double)w[k] * X[(size_t)m * ldx + k]);
+            S[(size_t)m * W->rows + r] = s;
+        }
+    }
+    free(w);
+}
+
+// fp32 arithmetic: zy__wgemv at each SIMD level against zy__wgemv_rows_ref. The sums
+// differ only in order: |y - ref| <= 1e-5 Σ|w x| + 1e-6 (a wrong or missing term is off
+// by about Σ|w x| / K, far more at these K).
+TEST(wgemv_fp32_matches_reference) {
+    const int Ns[] = {1, 3, 4, 5, 67}, Ms[] = {1, 2, 3, 4, 5, 9};
+    const int Kq[] = {32, 64, 96, 800}, Kh[] = {1, 7, 16, 17, 33, 47, 800};
+    const int ldx = 820, ldy = 80;
+    float *Wf = zt_floats((size_t)67 * 800), *X = zt_floats((size_t)9 * ldx);
+    float *b = zt_floats(67), *Y = zt_floats((size_t)9 * ldy), *R = zt_floats((size_t)9 * ldy);
+    double *S = zt_malloc(sizeof(double) * 9 * 67);
+    fill_blocks(Wf, 67 * 800, 1);
+    zt_fill_uniform(X, (size_t)9 * ldx, 2, -1, 1);
+    zt_fill_uniform(b, 67, 3, -1, 1);
+    zy_quant_arith saved = zy_quant_arith_get();
+    zy_quant_arith_set(ZY_QUANT_ARITH_FP32);
+    for (int level = ZY_SIMD_SCALAR; level <= ZY_SIMD_AVX512; level++) {
+        if (!zt_use_simd(level)) continue;
+        double worst = 0;
+        int cases = 0;
+        for (int ti = 0; ti < NTYPES; ti++) {
+            zy_wtype t = TYPES[ti];
+            const int *Ks = is_block(t) ? Kq : Kh;
+            int nk = is_block(t) ? 4 : 7;
+            for (int ki = 0; ki < nk; ki++)
+                for (int ni = 0; ni < 5; ni++) {
+                    int K = Ks[ki], N = Ns[ni];
+                    uint8_t *buf;
+                    // rows of W taken K apart from the one fp32 array
+                    zy_wmatrix W = make_w(t, Wf, N, K, &buf);
+                    for (int mi = 0; mi < 6; mi++) {
+                        int M = Ms[mi];
+                        const float *bias = (ki + mi) % 2 ? b : NULL;
+                        zy__wgemv_rows_ref(R, ldy, &W, X, ldx, bias, M, 0, N);
+                        zy__wgemv(Y, ldy, &W, X, ldx, bias, M);
+                        abs_sums(S, &W, X, ldx, M);
+                        for (int m = 0; m < M; m++)
+                            for (int r = 0; r < N; r++) {
+                                double e = fabs((double)Y[m * ldy + r] - R[m * ldy + r]);
+                                worst = fmax(worst, e / (1e-5 * S[m * N + r] + 1e-6));
+                            }
+                        cases++;
+                    }
+                    free(buf);
+                }
+        }
+        zt_note("%s: %d cases, worst |y - ref| = %.3g of the tolerance",
+                zy_simd_name((zy_simd)level), cases, worst);
+        CHECK(worst <= 1.0);
+    }
+    zy_quant_arith_set(saved);
+    free(Wf), free(X), free(b), free(Y), free(R), free(S);
+}
+
+// int8 activations: each SIMD row kernel this CPU can run against zy__wgemv_q8_rows_ref on
+// the same rounded inputs (integer block sums exact: only the float sums' order differs,
+// judged against Σ_b |d_w d_x| Σ|q_w q_x| ~ Σ|w x|); and the int8 product within x's
+// rounding of the fp32 one: |int8 - fp32| <= Σ_k |w_k| d_x(k) / 2 (+ the sums' rounding).
+typedef struct q8_path {
+    const char *name;
+    zy__wgemv_q8_rows_fn fn;
+    int level;
+    unsigned need;
+} q8_path;
+
+TEST(wgemv_int8_matches_reference) {
+    const q8_path paths[] = {
+        {"avx2 (vpmaddubsw)", zy__wgemv_q8_rows_avx2, ZY_SIMD_AVX2, ZY_CPU_F16C},
+        {"avx-vnni", zy__wgemv_q8_rows_avxvnni, ZY_SIMD_AVX2, ZY_CPU_F16C | ZY_CPU_AVXVNNI},
+        {"avx512-vnni", zy__wgemv_q8_rows_avx512vnni, ZY_SIMD_AVX512,
+         ZY_CPU_AVX512VNNI | ZY_CPU_AVX512VL},
+    };
+    const int Ns[] = {1, 3, 4, 5, 67}, Ms[] = {1, 2, 3, 5}, Ks[] = {32, 64, 96, 800};
+    const int ldy = 80;
+    float *Wf = zt_floats((size_t)67 * 800), *X = zt_floats((size_t)5 * 800);
+    float *b = zt_floats(67), *Y = zt_floats((size_t)5 * ldy), *R = zt_floats((size_t)5 * ldy);
+    float *F = zt_floats((size_t)5 * ldy), *Xd = zt_floats((size_t)5 * 25);
+    int8_t *Xq = zt_malloc(5 * 800);
+    double *S = zt_malloc(sizeof(double) * 5 * 67);
+    fill_blocks(Wf, 67 * 800, 4);
+    zt_fill_uniform(X, (size_t)5 * 800, 5, -1, 1);
+    zt_fill_uniform(b, 67, 6, -1, 1);
+    double worst_fp32 = 0;
+    // the scalar reference itself, and the driver, through the scalar level
+    zy_quant_arith saved = zy_quant_arith_get();
+    if (zt_use_simd(ZY_SIMD_SCALAR)) {
+        zy_quant_arith_set(ZY_QUANT_ARITH_INT8);
+        for (int ti = 3; ti < NTYPES; ti++)
+            for (int ki = 0; ki < 4; ki++) {
+                int K = Ks[ki], N = 67, M = 5;
+                uint8_t *buf;
+                zy_wmatrix W = make_w(TYPES[ti], Wf, N, K, &buf);
+                for (int m = 0; m < M; m++)
+                    zy__wgemv_quantize_x(Xq + m * K, Xd + m * (K / 32), X + m * K, K);
+                zy__wgemv_q8_rows_ref(R, ldy, &W, Xq, K, Xd, b, M, 0, N);
+                zy__wgemv(Y, ldy, &W, X, K, b, M); // scalar level: the reference
+                CHECK(!memcmp(Y, R, sizeof(float) * ((M - 1) * ldy + N)));
+                zy_quant_arith_set(ZY_QUANT_ARITH_FP32);
+                zy__wgemv(F, ldy, &W, X, K, b, M);
+                zy_quant_arith_set(ZY_QUANT_ARITH_INT8);
+                abs_sums(S, &W, X, K, M);
+                float *w = zt_floats((size_t)K);
+                for (int r = 0; r < N; r++) {
+                    zy_dequantize_row(W.type, buf + W.row_bytes * r, w, (size_t)K);
+                    for (int m = 0; m < M; m++) {
+                        double bound = 1e-5 * S[m * N + r] + 1e-6;
+                        for (int k = 0; k < K; k++) bound += 0.5 * fabs(w[k]) * Xd[m * (K / 32) + k / 32];
+                        double e = fabs((double)R[m * ldy + r] - F[m * ldy + r]);
+                        worst_fp32 = fmax(worst_fp32, e / bound);
+                    }
+                }
+                free(w), free(buf);
+            }
+    }
+    zt_note("int8 against fp32 arithmetic: worst |diff| = %.3g of x's rounding", worst_fp32);
+    CHECK(worst_fp32 <= 1.0);
+    for (int p = 0; p < 3; p++) {
+        if (!zt_use_simd(paths[p].level)) continue;
+        if ((zy_cpu_features() & paths[p].need) != paths[p].need) {
+            zt_skip("%s: this CPU lacks it", paths[p].name);
+            continue;
+        }
+        double worst = 0;
+        for (int ti = 3; ti < NTYPES; ti++)
+            for (int ki = 0; ki < 4; ki++)
+                for (int ni = 0; ni < 5; ni++) {
+                    int K = Ks[ki], N = Ns[ni];
+                    uint8_t *buf;
+                    zy_wmatrix W = make_w(TYPES[ti], Wf, N, K, &buf);
+                    for (int mi = 0; mi < 4; mi++) {
+                        int M = Ms[mi];
+                        const float *bias = (ki + mi) % 2 ? b : NULL;
+                        for (int m = 0; m < M; m++)
+                            zy__wgemv_quantize_x(Xq + m * K, Xd + m * (K / 32), X + m * K, K);
+                        zy__wgemv_q8_rows_ref(R, ldy, &W, Xq, K, Xd, bias, M, 0, N);
+                        paths[p].fn(Y, ldy, &W, Xq, K, Xd, bias, M, 0, N);
+                        abs_sums(S, &W, X, K, M);
+                        for (int m = 0; m < M; m++)
+                            for (int r = 0; r < N; r++) {
+                                double e = fabs((double)Y[m * ldy + r] - R[m * ldy + r]);
+                                worst = fmax(worst, e / (1e-5 * S[m * N + r] + 1e-6));
+                            }
+                    }
+                    free(buf);
+                }
+        zt_note("%s: worst |y - ref| = %.3g of the tolerance", paths[p].name, worst);
+        CHECK(worst <= 1.0);
+    }
+    zy_quant_arith_set(saved);
+    free(Wf), free(X), free(b), free(Y), free(R), free(F), free(Xd), free(Xq), free(S);
+}
+
+// Rows split over threads: 1 and 2 threads give the same bits, in both arithmetics.
+TEST(wgemv_threads_same_bits) {
+    const int N = 2304, K = 768, M = 3;
+    float *Wf = zt_floats((size_t)N * K), *X = zt_floats((size_t)M * K);
+    float *Y1 = zt_floats((size_t)M * N), *Y2 = zt_floats((size_t)M * N);
+    zt_fill_uniform(Wf, (size_t)N * K, 8, -1, 1);
+    zt_fill_uniform(X, (size_t)M * K, 9, -1, 1);
+    zy_quant_arith saved = zy_quant_arith_get();
+    for (int ti = 1; ti < NTYPES; ti++)
+        for (int a = ZY_QUANT_ARITH_FP32; a <= ZY_QUANT_ARITH_INT8; a++) {
+            uint8_t *buf;
+            zy_wmatrix W = make_w(TYPES[ti], Wf, N, K, &buf);
+            zy_quant_arith_set((zy_quant_arith)a);
+            for (int m = 1; m <= M; m += 2) {
+                zy_threads_set(1);
+                zy__wgemv(Y1, N, &W, X, K, NULL, m);
+                zy_threads_set(2);
+                zy__wgemv(Y2, N, &W, X, K, NULL, m);
+                CHECK(!memcmp(Y1, Y2, sizeof(float) * (size_t)m * N));
+            }
+            free(buf);
+        }
+    zy_quant_arith_set(saved);
+    free(Wf), free(X), free(Y1), free(Y2);
+}
