@@ -190,88 +190,93 @@ TEST(wgemv_fp32_matches_reference) {
     free(Wf), free(X), free(b), free(Y), free(R), free(S);
 }
 
-// int8 activations: each SIMD row kernel this CPU can run against zy__wgemv_q8_rows_ref on
-// the same rounded inputs (integer block sums exact: only the float sums' order differs,
-// judged against Σ_b |d_w d_x| Σ|q_w q_x| ~ Σ|w x|); and the int8 product within x's
-// rounding of the fp32 one: |int8 - fp32| <= Σ_k |w_k| d_x(k) / 2 (+ the sums' rounding).
+// int8 activations: each kernel family this CPU can run (its own input layout, prepared
+// from the same x) against the reference zy__q8_ref. The rounding of x is the same in
+// every family, so only the float sums' order differs: judged against Σ|w x| as above.
+// And the int8 product within x's rounding of the fp32 one: |int8 - fp32| <=
+// Σ_k |w_k| d_x(k) / 2 (+ the sums' rounding).
 typedef struct q8_path {
-    const char *name;
-    zy__wgemv_q8_rows_fn fn;
+    const zy__q8_kernel *k;
     int level;
     unsigned need;
 } q8_path;
 
+// Y (M rows ldy apart) = kernel k on W against X (M, K), inputs prepared in buf.
+static void run_q8(const zy__q8_kernel *k, float *Y, int ldy, const zy_wmatrix *W,
+                   const float *X, const float *b, int M, uint8_t *buf) {
+    size_t per = (k->bytes(W->cols) + 63) & ~(size_t)63;
+    for (int m = 0; m < M; m++) k->prep(buf + per * m, W->type, X + (size_t)m * W->cols, W->cols);
+    k->rows(Y, ldy, W, buf, per, b, M, 0, W->rows);
+}
+
 TEST(wgemv_int8_matches_reference) {
     const q8_path paths[] = {
-        {"avx2 (vpmaddubsw)", zy__wgemv_q8_rows_avx2, ZY_SIMD_AVX2, ZY_CPU_F16C},
-        {"avx-vnni", zy__wgemv_q8_rows_avxvnni, ZY_SIMD_AVX2, ZY_CPU_F16C | ZY_CPU_AVXVNNI},
-        {"avx512-vnni", zy__wgemv_q8_rows_avx512vnni, ZY_SIMD_AVX512,
-         ZY_CPU_AVX512VNNI | ZY_CPU_AVX512VL},
+        {&zy__q8_avx2, ZY_SIMD_AVX2, ZY_CPU_F16C},
+        {&zy__q8_avxvnni, ZY_SIMD_AVX2, ZY_CPU_F16C | ZY_CPU_AVXVNNI},
+        {&zy__q8_avx512vnni, ZY_SIMD_AVX512, ZY_CPU_AVX512VNNI},
     };
-    const int Ns[] = {1, 3, 4, 5, 67}, Ms[] = {1, 2, 3, 5}, Ks[] = {32, 64, 96, 800};
+    const int Ns[] = {1, 3, 4, 5, 67}, Ms[] = {1, 2, 3, 5}, Ks[] = {32, 64, 96, 800, 544};
     const int ldy = 80;
     float *Wf = zt_floats((size_t)67 * 800), *X = zt_floats((size_t)5 * 800);
     float *b = zt_floats(67), *Y = zt_floats((size_t)5 * ldy), *R = zt_floats((size_t)5 * ldy);
-    float *F = zt_floats((size_t)5 * ldy), *Xd = zt_floats((size_t)5 * 25);
-    int8_t *Xq = zt_malloc(5 * 800);
+    float *F = zt_floats((size_t)5 * ldy);
+    uint8_t *buf = zt_malloc(5 * 4 * 800);
     double *S = zt_malloc(sizeof(double) * 5 * 67);
     fill_blocks(Wf, 67 * 800, 4);
     zt_fill_uniform(X, (size_t)5 * 800, 5, -1, 1);
     zt_fill_uniform(b, 67, 6, -1, 1);
     double worst_fp32 = 0;
-    // the scalar reference itself, and the driver, through the scalar level
+    // the reference against fp32 arithmetic, and the driver at the scalar level (the
+    // reference itself)
     zy_quant_arith saved = zy_quant_arith_get();
     if (zt_use_simd(ZY_SIMD_SCALAR)) {
-        zy_quant_arith_set(ZY_QUANT_ARITH_INT8);
         for (int ti = 3; ti < NTYPES; ti++)
-            for (int ki = 0; ki < 4; ki++) {
+            for (int ki = 0; ki < 5; ki++) {
                 int K = Ks[ki], N = 67, M = 5;
-                uint8_t *buf;
-                zy_wmatrix W = make_w(TYPES[ti], Wf, N, K, &buf);
-                for (int m = 0; m < M; m++)
-                    zy__wgemv_quantize_x(Xq + m * K, Xd + m * (K / 32), X + m * K, K);
-                zy__wgemv_q8_rows_ref(R, ldy, &W, Xq, K, Xd, b, M, 0, N);
-                zy__wgemv(Y, ldy, &W, X, K, b, M); // scalar level: the reference
+                uint8_t *wbuf;
+                zy_wmatrix W = make_w(TYPES[ti], Wf, N, K, &wbuf);
+                run_q8(&zy__q8_ref, R, ldy, &W, X, b, M, buf);
+                zy_quant_arith_set(ZY_QUANT_ARITH_INT8);
+                zy__wgemv(Y, ldy, &W, X, K, b, M);
                 CHECK(!memcmp(Y, R, sizeof(float) * ((M - 1) * ldy + N)));
                 zy_quant_arith_set(ZY_QUANT_ARITH_FP32);
                 zy__wgemv(F, ldy, &W, X, K, b, M);
-                zy_quant_arith_set(ZY_QUANT_ARITH_INT8);
                 abs_sums(S, &W, X, K, M);
-                float *w = zt_floats((size_t)K);
-                for (int r = 0; r < N; r++) {
-                    zy_dequantize_row(W.type, buf + W.row_bytes * r, w, (size_t)K);
-                    for (int m = 0; m < M; m++) {
+                float *w = zt_floats((size_t)K), *xd = zt_floats((size_t)K / 32);
+                int8_t *xq = zt_malloc((size_t)K);
+                for (int m = 0; m < M; m++) {
+                    zy__wgemv_quantize_x(xq, xd, X + (size_t)m * K, K);
+                    for (int r = 0; r < N; r++) {
+                        zy_dequantize_row(W.type, wbuf + W.row_bytes * r, w, (size_t)K);
                         double bound = 1e-5 * S[m * N + r] + 1e-6;
-                        for (int k = 0; k < K; k++) bound += 0.5 * fabs(w[k]) * Xd[m * (K / 32) + k / 32];
+                        for (int k = 0; k < K; k++) bound += 0.5 * fabs(w[k]) * xd[k / 32];
                         double e = fabs((double)R[m * ldy + r] - F[m * ldy + r]);
                         worst_fp32 = fmax(worst_fp32, e / bound);
                     }
                 }
-                free(w), free(buf);
+                free(w), free(xd), free(xq), free(wbuf);
             }
+        zt_note("int8 against fp32 arithmetic: worst |diff| = %.3g of x's rounding", worst_fp32);
+        CHECK(worst_fp32 <= 1.0);
     }
-    zt_note("int8 against fp32 arithmetic: worst |diff| = %.3g of x's rounding", worst_fp32);
-    CHECK(worst_fp32 <= 1.0);
     for (int p = 0; p < 3; p++) {
         if (!zt_use_simd(paths[p].level)) continue;
         if ((zy_cpu_features() & paths[p].need) != paths[p].need) {
-            zt_skip("%s: this CPU lacks it", paths[p].name);
+            zt_skip("%s: this CPU lacks it", paths[p].k->name);
             continue;
         }
         double worst = 0;
         for (int ti = 3; ti < NTYPES; ti++)
-            for (int ki = 0; ki < 4; ki++)
+            for (int ki = 0; ki < 5; ki++)
                 for (int ni = 0; ni < 5; ni++) {
                     int K = Ks[ki], N = Ns[ni];
-                    uint8_t *buf;
-                    zy_wmatrix W = make_w(TYPES[ti], Wf, N, K, &buf);
+                    uint8_t *wbuf;
+                    zy_wmatrix W = make_w(TYPES[ti], Wf, N, K, &wbuf);
                     for (int mi = 0; mi < 4; mi++) {
                         int M = Ms[mi];
                         const float *bias = (ki + mi) % 2 ? b : NULL;
-                        for (int m = 0; m < M; m++)
-                            zy__wgemv_quantize_x(Xq + m * K, Xd + m * (K / 32), X + m * K, K);
-                        zy__wgemv_q8_rows_ref(R, ldy, &W, Xq, K, Xd, bias, M, 0, N);
-                        paths[p].fn(Y, ldy, &W, Xq, K, Xd, bias, M, 0, N);
+                        run_q8(&zy__q8_ref, R, ldy, &W, X, bias, M, buf);
+                        run_q8(paths[p].k, Y, ldy, &W, X, bias, M, buf);
                         abs_sums(S, &W, X, K, M);
                         for (int m = 0; m < M; m++)
                             for (int r = 0; r < N; r++) {
@@ -279,13 +284,49 @@ TEST(wgemv_int8_matches_reference) {
                                 worst = fmax(worst, e / (1e-5 * S[m * N + r] + 1e-6));
                             }
                     }
-                    free(buf);
+                    free(wbuf);
                 }
-        zt_note("%s: worst |y - ref| = %.3g of the tolerance", paths[p].name, worst);
+        zt_note("%s: worst |y - ref| = %.3g of the tolerance", paths[p].k->name, worst);
         CHECK(worst <= 1.0);
     }
     zy_quant_arith_set(saved);
-    free(Wf), free(X), free(b), free(Y), free(R), free(F), free(Xd), free(Xq), free(S);
+    free(Wf), free(X), free(b), free(Y), free(R), free(F), free(buf), free(S);
+}
+
+// Every family rounds x to the same bytes and scales as zy__wgemv_quantize_x (the
+// AVX-512 family's layout for Q8_0 weights: pairs of blocks in order, then each pair's
+// corrections, then its lane scales, block 2p's in lane 0 and 2p + 1's in lane 8).
+TEST(wgemv_int8_rounding_same) {
+    enum { K = 800 };
+    float *x = zt_floats(K), d[K / 32], d2[K / 32];
+    int8_t q[K];
+    uint8_t buf[13 * 192];
+    zt_fill_uniform(x, K, 11, -3, 3);
+    for (int i = 0; i < K; i += 37) x[i] = 0.5f * (float)(i % 7); // halves: ties
+    memset(x + 64, 0, 32 * sizeof *x);                           // a zero block
+    zy__wgemv_quantize_x(q, d, x, K);
+    const zy__q8_kernel *ks[2] = {&zy__q8_avx2, &zy__q8_avxvnni};
+    const unsigned need[2] = {ZY_CPU_F16C, ZY_CPU_F16C | ZY_CPU_AVXVNNI};
+    for (int k = 0; k < 2; k++) {
+        if (!zt_use_simd(ZY_SIMD_AVX2)) break;
+        if ((zy_cpu_features() & need[k]) != need[k]) {
+            zt_skip("%s: this CPU lacks it", ks[k]->name);
+            continue;
+        }
+        ks[k]->prep(buf, ZY_WTYPE_Q8_0, x, K);
+        memcpy(d2, buf + K, sizeof d2);
+        CHECK(!memcmp(buf, q, K));
+        CHECK(!memcmp(d2, d, sizeof d));
+    }
+    if (zt_use_simd(ZY_SIMD_AVX512) && !(zy_cpu_features() & ZY_CPU_AVX512VNNI))
+        zt_skip("avx512-vnni: this CPU lacks it");
+    else if (zy_simd_level() == ZY_SIMD_AVX512) {
+        zy__q8_avx512vnni.prep(buf, ZY_WTYPE_Q8_0, x, K); // 13 pairs, the last one block
+        CHECK(!memcmp(buf, q, K));
+        const float *lanes = (const float *)(const void *)(buf + 128 * 13);
+        for (int j = 0; j < K / 32; j++) CHECK(lanes[16 * (j / 2) + 8 * (j % 2)] == d[j]);
+    }
+    free(x);
 }
 
 // Rows split over threads: 1 and 2 threads give the same bits, in both arithmetics.

@@ -3,6 +3,7 @@
 // The SIMD kernels are wgemv_avx512.c, wgemv_avx2.c (fp32 arithmetic) and
 // wgemv_vnni.c (int8 activations).
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -46,7 +47,16 @@ void zy__wgemv_rows_ref(float *Y, int ldy, const zy_wmatrix *W, const float *X, 
     }
 }
 
-// ---- int8 activations ---------------------------------------------------------------------
+// ---- the f16 table and int8 activations ------------------------------------------------------
+float zy__f16_lut[65536];
+static pthread_once_t lut_once = PTHREAD_ONCE_INIT;
+
+static void lut_fill(void) {
+    for (uint32_t h = 0; h < 65536; h++) zy__f16_lut[h] = zy_f16_to_f32((uint16_t)h);
+}
+
+void zy__f16_lut_init(void) { pthread_once(&lut_once, lut_fill); }
+
 static float f16_at(const uint8_t *p) { return zy_f16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 
 void zy__wgemv_quantize_x(int8_t *q, float *d, const float *x, int K) {
@@ -56,7 +66,7 @@ void zy__wgemv_quantize_x(int8_t *q, float *d, const float *x, int K) {
         for (int i = 0; i < ZY_QBLOCK; i++) amax = fmaxf(amax, fabsf(v[i]));
         const float dj = amax / 127.0f, id = dj != 0.0f ? 1.0f / dj : 0.0f;
         d[j] = dj;
-        for (int i = 0; i < ZY_QBLOCK; i++) q[(size_t)j * ZY_QBLOCK + i] = (int8_t)roundf(v[i] * id);
+        for (int i = 0; i < ZY_QBLOCK; i++) q[(size_t)j * ZY_QBLOCK + i] = (int8_t)lrintf(v[i] * id);
     }
 }
 
@@ -75,15 +85,15 @@ static float block_q(zy_wtype t, const uint8_t *row, int j, int8_t q[ZY_QBLOCK])
     return f16_at(p);
 }
 
-void zy__wgemv_q8_rows_ref(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq, int ldq,
-                           const float *Xd, const float *b, int M, int r0, int r1) {
-    const int nb = W->cols / ZY_QBLOCK;
+static void ref_rows(float *Y, int ldy, const zy_wmatrix *W, const void *X, size_t xstride,
+                     const float *b, int M, int r0, int r1) {
+    const int K = W->cols, nb = K / ZY_QBLOCK;
     int8_t q[ZY_QBLOCK];
     for (int r = r0; r < r1; r++) {
         const uint8_t *row = row_at(W, r);
         for (int m = 0; m < M; m++) {
-            const int8_t *xq = Xq + (size_t)m * ldq;
-            const float *xd = Xd + (size_t)m * nb;
+            const int8_t *xq = (const int8_t *)X + xstride * m;
+            const float *xd = (const float *)(const void *)(xq + K);
             float s = 0.0f;
             for (int j = 0; j < nb; j++) {
                 const float dw = block_q(W->type, row, j, q);
@@ -95,6 +105,16 @@ void zy__wgemv_q8_rows_ref(float *Y, int ldy, const zy_wmatrix *W, const int8_t 
         }
     }
 }
+
+// The reference layout: K int8, then K/32 floats (K % 32 == 0 keeps them aligned).
+static size_t ref_bytes(int K) { return (size_t)K + (size_t)K / ZY_QBLOCK * sizeof(float); }
+
+static void ref_prep(void *dst, zy_wtype t, const float *x, int K) {
+    (void)t;
+    zy__wgemv_quantize_x(dst, (float *)(void *)((int8_t *)dst + K), x, K);
+}
+
+const zy__q8_kernel zy__q8_ref = {"reference", ref_bytes, ref_prep, ref_rows};
 
 // ---- dispatch -----------------------------------------------------------------------------
 // The process-wide choice (quant.h): $ZY_QUANT_ARITH until zy_quant_arith_set. Read by
@@ -134,32 +154,31 @@ static zy__wgemv_rows_fn rows_fp32(void) {
     return zy__wgemv_rows_ref;
 }
 
-static zy__wgemv_q8_rows_fn rows_int8(void) {
+static const zy__q8_kernel *kernel_int8(void) {
     zy_simd l = zy_simd_level();
     unsigned f = zy_cpu_features();
-    if (l >= ZY_SIMD_AVX512 && (f & ZY_CPU_AVX512VNNI) && (f & ZY_CPU_AVX512VL))
-        return zy__wgemv_q8_rows_avx512vnni;
+    if (l >= ZY_SIMD_AVX512 && (f & ZY_CPU_AVX512VNNI)) return &zy__q8_avx512vnni;
     if (l >= ZY_SIMD_AVX2 && (f & ZY_CPU_F16C))
-        return f & ZY_CPU_AVXVNNI ? zy__wgemv_q8_rows_avxvnni : zy__wgemv_q8_rows_avx2;
-    return zy__wgemv_q8_rows_ref;
+        return f & ZY_CPU_AVXVNNI ? &zy__q8_avxvnni : &zy__q8_avx2;
+    return &zy__q8_ref;
 }
 
 typedef struct wgemv_job {
     zy__wgemv_rows_fn rows;
-    zy__wgemv_q8_rows_fn qrows;
+    const zy__q8_kernel *q8; // int8 activations: prepared inputs Xp, xstride bytes apart
     float *Y;
     const zy_wmatrix *W;
     const float *X, *b;
-    const int8_t *Xq;
-    const float *Xd;
-    int ldy, ldx, ldq, M;
+    const void *Xp;
+    size_t xstride;
+    int ldy, ldx, M;
 } wgemv_job;
 
 static void wgemv_range(void *ctx, size_t r0, size_t r1, int thread) {
     (void)thread;
     const wgemv_job *j = ctx;
-    if (j->qrows)
-        j->qrows(j->Y, j->ldy, j->W, j->Xq, j->ldq, j->Xd, j->b, j->M, (int)r0, (int)r1);
+    if (j->q8)
+        j->q8->rows(j->Y, j->ldy, j->W, j->Xp, j->xstride, j->b, j->M, (int)r0, (int)r1);
     else
         j->rows(j->Y, j->ldy, j->W, j->X, j->ldx, j->b, j->M, (int)r0, (int)r1);
 }
@@ -172,26 +191,22 @@ static void run(const wgemv_job *j) {
         zy__parallel((size_t)N, WGEMV_ROWS, 0, wgemv_range, (void *)j);
 }
 
-// Inputs are rounded per call into this much stack (each input's K int8 values and K/32
-// scales, 1.125 bytes a weight); more inputs than fit are done in groups. 64 KiB holds 8
-// inputs of K = 7168.
-#define XQ_BYTES (64 * 1024)
+// Inputs are rounded and laid out once per product into this much stack (a kernel family
+// takes up to 3 bytes a weight); more inputs than fit are done in groups.
+#define XQ_BYTES (96 * 1024)
+#define ALIGN64(n) (((n) + 63) & ~(size_t)63)
 
 static void wgemv_int8(float *Y, int ldy, const zy_wmatrix *W, const float *X, int ldx,
-                       const float *b, int M) {
-    const int K = W->cols, nb = K / ZY_QBLOCK;
-    const size_t per = (size_t)K + (size_t)nb * sizeof(float);
-    _Alignas(64) int8_t buf[XQ_BYTES];
+                       const float *b, int M, const zy__q8_kernel *k) {
+    const int K = W->cols;
+    const size_t per = ALIGN64(k->bytes(K));
+    _Alignas(64) uint8_t buf[XQ_BYTES];
     const int group = (int)ZY_MIN((size_t)M, XQ_BYTES / per);
     for (int m0 = 0; m0 < M; m0 += group) {
         const int mb = ZY_MIN(group, M - m0);
-        int8_t *xq = buf;
-        float *xd = (float *)(void *)(buf + (size_t)mb * K); // K % 32 == 0: aligned
-        for (int i = 0; i < mb; i++)
-            zy__wgemv_quantize_x(xq + (size_t)i * K, xd + (size_t)i * nb,
-                                 X + (size_t)(m0 + i) * ldx, K);
-        wgemv_job j = {.qrows = rows_int8(), .Y = Y + (size_t)m0 * ldy, .W = W, .b = b,
-                       .Xq = xq, .Xd = xd, .ldy = ldy, .ldq = K, .M = mb};
+        for (int i = 0; i < mb; i++) k->prep(buf + per * i, W->type, X + (size_t)(m0 + i) * ldx, K);
+        wgemv_job j = {.q8 = k, .Y = Y + (size_t)m0 * ldy, .W = W, .b = b, .Xp = buf,
+                       .xstride = per, .ldy = ldy, .M = mb};
         run(&j);
     }
 }
@@ -202,10 +217,13 @@ void zy__wgemv(float *Y, int ldy, const zy_wmatrix *W, const float *X, int ldx,
         zy__gemv_multi(Y, ldy, W->data, X, ldx, b, M, W->rows, W->cols);
         return;
     }
-    // A group of inputs must fit the stack buffer; else (K beyond ~60000) fp32 arithmetic.
-    if (use_int8(W) && (size_t)W->cols + (size_t)W->cols / 8 <= XQ_BYTES) {
-        wgemv_int8(Y, ldy, W, X, ldx, b, M);
-        return;
+    // One input must fit the stack buffer; else (K beyond ~30000) fp32 arithmetic.
+    if (use_int8(W)) {
+        const zy__q8_kernel *k = kernel_int8();
+        if (ALIGN64(k->bytes(W->cols)) <= XQ_BYTES) {
+            wgemv_int8(Y, ldy, W, X, ldx, b, M, k);
+            return;
+        }
     }
     wgemv_job j = {.rows = rows_fp32(), .Y = Y, .W = W, .X = X, .b = b, .ldy = ldy, .ldx = ldx,
                    .M = M};

@@ -11,7 +11,7 @@
 // - int8 activations (Q8_0 and Q4_0, as llama.cpp's vec_dot_q8_0 / q4_0): x is first
 //   quantized to Q8_0 blocks (zy_quantize_row), then each block's product is an integer
 //   dot product scaled by d_w * d_x (VNNI's vpdpbusd where the CPU has it). Results differ
-//   from the fp32 product by x's rounding; its reference is zy__wgemv_rows_q8_ref.
+//   from the fp32 product by x's rounding; its reference is zy__q8_ref.
 #ifndef ZHUYI_KERNELS_WGEMV_H
 #define ZHUYI_KERNELS_WGEMV_H
 
@@ -39,28 +39,35 @@ void zy__wgemv_rows_avx512(float *Y, int ldy, const zy_wmatrix *W, const float *
 void zy__wgemv_rows_avx2(float *Y, int ldy, const zy_wmatrix *W, const float *X, int ldx,
                          const float *b, int M, int r0, int r1);
 
+// Every f16 value as fp32 (256 KiB, filled once, on first use, by zy__f16_lut_init; thread
+// safe): a block's scale is one load, where F16C's conversion is two or three µops.
+extern float zy__f16_lut[65536];
+void zy__f16_lut_init(void);
+
 // ---- int8 activations (Q8_0 and Q4_0 weights) ----------------------------------------------
-// Each input x (K) rounded to int8 blocks as Q8_0 rounds (zy_quantize_row), with the scale
-// kept in fp32: d_b = max|x| / 127 over block b, q = round(x / d_b). q (K) and d (K/32).
+// Each input x (K) is rounded to int8 blocks as Q8_0 rounds, with the scale kept in fp32:
+// d_b = max|x| / 127 over block b, q = x / d_b rounded to nearest, ties to even (the SIMD
+// conversions' rounding, so every kernel family rounds alike). The reference layout:
+// q (K) and d (K/32).
 void zy__wgemv_quantize_x(int8_t *q, float *d, const float *x, int K);
-// Rows [r0, r1) against M inputs so rounded: input i's q at Xq + i*ldq, its scales at
-// Xd + i*(K/32).
-typedef void (*zy__wgemv_q8_rows_fn)(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq,
-                                     int ldq, const float *Xd, const float *b, int M, int r0,
-                                     int r1);
-// The reference: per block the exact integer dot product, times d_w * d_x in float,
-// added in block order.
-void zy__wgemv_q8_rows_ref(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq, int ldq,
-                           const float *Xd, const float *b, int M, int r0, int r1);
-// The SIMD kernels (wgemv_q8.h's one body): AVX2 (vpmaddubsw, wgemv_q8_avx2.c), AVX-VNNI
-// (wgemv_q8_avxvnni.c; needs ZY_CPU_AVXVNNI), AVX-512 VNNI on YMM registers
-// (wgemv_q8_avx512vnni.c; needs ZY_CPU_AVX512VNNI and ZY_CPU_AVX512VL).
-void zy__wgemv_q8_rows_avx2(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq, int ldq,
-                            const float *Xd, const float *b, int M, int r0, int r1);
-void zy__wgemv_q8_rows_avxvnni(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq,
-                               int ldq, const float *Xd, const float *b, int M, int r0, int r1);
-void zy__wgemv_q8_rows_avx512vnni(float *Y, int ldy, const zy_wmatrix *W, const int8_t *Xq,
-                                  int ldq, const float *Xd, const float *b, int M, int r0,
-                                  int r1);
+
+// A kernel family: its input layout (bytes per input of K; prep rounds x into it, once
+// per product and input, for weights of type t) and its rows [r0, r1) against M prepared
+// inputs xstride bytes apart.
+typedef struct zy__q8_kernel {
+    const char *name;
+    size_t (*bytes)(int K);
+    void (*prep)(void *dst, zy_wtype t, const float *x, int K);
+    void (*rows)(float *Y, int ldy, const zy_wmatrix *W, const void *X, size_t xstride,
+                 const float *b, int M, int r0, int r1);
+} zy__q8_kernel;
+// The reference (wgemv.c; zy__wgemv_quantize_x's layout): per block the exact integer dot
+// product, times d_w * d_x in float, added in block order.
+extern const zy__q8_kernel zy__q8_ref;
+// AVX2 (vpmaddubsw, wgemv_q8_avx2.c) and AVX-VNNI (wgemv_q8_avxvnni.c; needs
+// ZY_CPU_AVXVNNI): one body (wgemv_q8.h), a block per YMM register, the reference layout.
+// AVX-512 VNNI (wgemv_q8_avx512vnni.c; needs ZY_CPU_AVX512VNNI at the AVX-512 level): two
+// blocks per ZMM register, its own layout.
+extern const zy__q8_kernel zy__q8_avx2, zy__q8_avxvnni, zy__q8_avx512vnni;
 
 #endif

@@ -19,10 +19,11 @@ INLINE __m512 bf16x16(__m256i h) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+// A block's scale in every lane: one broadcast load from the f16 table.
 INLINE __m512 f16_splat(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
-    return _mm512_cvtph_ps(_mm256_set1_epi16((short)h));
+    return _mm512_set1_ps(zy__f16_lut[h]);
 }
 
 // Weights [32j, 32j + 32) of row as lo, hi (16 each); for the block types the values are
@@ -156,6 +157,7 @@ static void rows_q4_0(float *Y, int ldy, const zy_wmatrix *W, const float *X, in
 
 void zy__wgemv_rows_avx512(float *Y, int ldy, const zy_wmatrix *W, const float *X, int ldx,
                            const float *b, int M, int r0, int r1) {
+    zy__f16_lut_init();
     switch (W->type) {
     case ZY_WTYPE_F32:
         zy__gemv_multi_rows_avx512(Y, ldy, W->data, X, ldx, b, M, r0, r1, W->cols);
