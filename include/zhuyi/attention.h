@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "quant.h"
 #include "nn.h"
 
 #ifdef __cplusplus
@@ -384,6 +385,12 @@ typedef struct zy_block_config {
     // need). Results are the same either way; backward refuses a gradient for a weight
     // marked here. zy_block_frozen_linears reads the bits off a gradient struct.
     unsigned frozen_linears;
+    // Decoding only (zy_block_decode*): typed copies of the linear layers' weights
+    // (ZY_BLOCK_LINEARS entries, indexed by ZY_BLOCK_*; NULL: none, an entry with data NULL:
+    // that layer's fp32 weight). A product over a few rows then streams the typed matrix
+    // (zy_model_set_weight_type, model.h); over many rows the GEMM reads the fp32 weights,
+    // which the model keeps equal to the copies' values. Forward and backward ignore it.
+    const zy_wmatrix *typed;
 } zy_block_config;
 
 // Parameters as pointers: any layout works (zy_block_params_init lays out PyTorch's

@@ -112,7 +112,9 @@ zy_status zy_config_set_object_ints(zy_config *c, const char *key, const char *c
 // - linear layers: the weights a model marks `linear` are the layers LoRA may adapt
 //   (lora.h); a model marks only the linear layers whose adapter sites it applies;
 // - adapter tensors (`adapter`): LoRA's A and B, appended after the base model's
-//   entries; not part of model.safetensors (check, load, save and unused skip them).
+//   entries; not part of model.safetensors (check, load, save and unused skip them);
+// - weight types (`quantize`): the matrices a model with a weight type (f16, bf16, Q8_0,
+//   Q4_0: quant.h) keeps a typed copy of, for its inference to read (model.h).
 typedef enum zy_init {
     ZY_INIT_ZEROS = 0,   // biases
     ZY_INIT_ONES = 1,    // LayerNorm gains
@@ -143,6 +145,10 @@ typedef struct zy_tensor_def {
                           // y = x·Wᵀ, kept (out, in) (a transposed entry's file shape is
                           // (in, out)), whose LoRA site the model applies (lora.h)
     bool adapter;         // a LoRA adapter tensor (lora.h), not in model.safetensors
+    bool quantize;        // 2-D: a matrix the model multiplies by (a linear layer's weight,
+                          // a tied LM head), stored in the model's weight type when it has
+                          // one (zy_model_set_weight_type, quant.h); biases, LayerNorms and
+                          // position tables stay fp32
 } zy_tensor_def;
 
 // An entry of a built table (read-only to callers).
@@ -159,6 +165,7 @@ typedef struct zy_tensor {
     const char *dims; // as declared, or NULL
     bool head;        // as declared
     bool linear, adapter; // as declared
+    bool quantize;        // as declared
 } zy_tensor;
 
 typedef struct zy_tensor_table zy_tensor_table;

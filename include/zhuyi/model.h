@@ -29,6 +29,7 @@
 #include "core.h"
 #include "data.h"
 #include "hf.h"
+#include "quant.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,6 +53,9 @@ typedef struct zy_model_info {
     int decoder_start_id;     // encoder-decoder: the decoder's first input (-1: none)
     int eos_id;               // the id that ends a generated sequence (-1: none)
     size_t n_params;          // floats in the flat parameter array
+    bool typed_decode;        // decoding multiplies by the typed copies of a weight type
+                              // (zy_model_set_weight_type); without, a weight type only
+                              // rounds the fp32 weights and no copies are kept
 } zy_model_info;
 
 // ---- models ---------------------------------------------------------------------------
@@ -97,6 +101,10 @@ void zy_model_free(zy_model *m);
 // instead (zy_model_save_adapter, lora.h). zy_model_load of an adapter directory (one
 // with adapter_config.json) loads its base and the adapter (zy_model_load_adapter).
 zy_status zy_model_save(const zy_model *m, const char *dir);
+// The same with every tensor of model.safetensors in dtype: F32, F16 or BF16 (Hugging
+// Face reads them all; F16/BF16 halve the file, and zy_model_load reports the type,
+// zy_model_file_weight_type). A model with a LoRA adapter saves in F32 only.
+zy_status zy_model_save_dtype(const zy_model *m, const char *dir, zy_dtype dtype);
 // The names of the files zy_model_save writes into a directory: config.json and
 // model.safetensors, or an adapted model's adapter_config.json, adapter_model.safetensors
 // and config.json. Writes up to max into names (static strings), returns the count.
@@ -133,6 +141,34 @@ bool zy_model_tensor_missing(const zy_model *m, int tensor);
 // are NaN). A scan of every weight, which zy_model_load leaves to the caller: `zhuyi eval`
 // and `zhuyi generate` run it on the models they load.
 zy_status zy_model_check_finite(const zy_model *m);
+
+// ---- weight types (quant.h: f32, f16, bf16, Q8_0, Q4_0) -----------------------------------
+// Decoding reads every weight once per token, so its speed is the bytes of the weights.
+// A model given a weight type keeps a typed copy of each matrix its table marks `quantize`
+// (linear layers, the tied LM head; biases, LayerNorms and position tables stay fp32),
+// and its decoding path (zy_session_decode: the blocks' products over a few rows and the
+// LM head) multiplies by those copies directly. The fp32 weights are rounded to the
+// type's values at the same time, so every other path (forward, eval's perplexity, long
+// prompt chunks through a GEMM, embeddings) computes the same model; only the order of the
+// sums differs, and with ZY_QUANT_ARITH_INT8 the products' rounding of x (quant.h).
+// Inference only: a training session on a model with a weight type is refused, and a
+// model with a LoRA adapter must merge it first. Call before creating sessions (they take
+// the copies when created); t = F32 drops the copies (the weights keep the rounded
+// values); another type once one is set is refused (load the model again).
+// Q8_0 and Q4_0 need rows of a whole number of 32-weight blocks (ZY_STATUS_UNSUPPORTED
+// naming the tensor otherwise). The copies are freed with the model.
+zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t);
+zy_wtype zy_model_weight_type(const zy_model *m); // F32 until set
+// The type a loaded model.safetensors stored its weights in: F16 or BF16 when every 2-D
+// tensor of the file has that dtype (`zhuyi quantize --type bf16` writes such files;
+// Hugging Face checkpoints saved in half precision are such files), else F32. zy_model_load
+// does not apply it (a fine-tuning run trains in fp32): inference callers pass it to
+// zy_model_set_weight_type, as the CLI does.
+zy_wtype zy_model_file_weight_type(const zy_model *m);
+// For implementations: tensor i's typed copy, or NULL (no weight type, not a `quantize`
+// tensor, or a model without typed_decode). Adjacent `quantize` entries' copies are
+// contiguous, so entries fused into one matrix (q, k, v) are one matrix of their rows.
+const zy_wmatrix *zy_model_tensor_typed(const zy_model *m, int tensor);
 
 // Freezing: a frozen tensor gets no gradient and no optimizer moments. All tensors are
 // trainable at first; tensor -1 means every tensor. Set before creating the training

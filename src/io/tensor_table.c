@@ -119,7 +119,9 @@ static zy_status check_def(const zy_tensor_def *d, size_t *count) {
     if (d->linear && (d->ndim != 2 || len < 8 || strcmp(d->name + len - 7, ".weight")))
         return INVALID("tensor table: '%s': a linear layer's weight is 2-D and named "
                        "'<module>.weight'", d->name);
-    if (d->adapter && (d->linear || d->part_total || d->optional))
+    if (d->quantize && d->ndim != 2)
+        return INVALID("tensor table: '%s': only a 2-D tensor has a weight type", d->name);
+    if (d->adapter && (d->linear || d->quantize || d->part_total || d->optional))
         return INVALID("tensor table: '%s': an adapter tensor is not linear, optional or a "
                        "part", d->name);
     if (d->part_total < 0) return INVALID("tensor table: '%s': part_total < 0", d->name);
@@ -218,6 +220,7 @@ zy_status zy_tensor_table_add(zy_tensor_table *t, const zy_tensor_def *d, int *i
     e->head = d->head;
     e->linear = d->linear;
     e->adapter = d->adapter;
+    e->quantize = d->quantize;
     e->init = d->init;
     e->init_std = d->init == ZY_INIT_NORMAL || d->init == ZY_INIT_UNIFORM ? d->init_std : 0.0f;
     if (d->part_total > 0) {

@@ -69,7 +69,15 @@ static zy_status add(zy_tensor_table *t, const char *name, int64_t rows, int64_t
                      zy_init init, float std, bool decay, bool optional, bool linear) {
     zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
                        .decay = decay, .optional = optional, .init = init, .init_std = std,
-                       .linear = linear};
+                       .linear = linear, .quantize = linear};
+    return zy_tensor_table_add(t, &d, NULL);
+}
+
+// The word embeddings: no linear layer, but the MLM decoder's tied matrix (`quantize`).
+static zy_status add_matrix(zy_tensor_table *t, const char *name, int64_t rows, int64_t cols,
+                            float std) {
+    zy_tensor_def d = {.name = name, .ndim = 2, .shape = {rows, cols}, .init = ZY_INIT_NORMAL,
+                       .init_std = std, .quantize = true};
     return zy_tensor_table_add(t, &d, NULL);
 }
 
@@ -80,7 +88,7 @@ static zy_status add_head(zy_tensor_table *t, const char *name, int64_t rows, in
                           zy_init init, float std, const char *dims) {
     zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
                        .decay = cols > 0, .optional = true, .init = init, .init_std = std,
-                       .dims = dims, .head = true, .linear = cols > 0};
+                       .dims = dims, .head = true, .linear = cols > 0, .quantize = cols > 0};
     return zy_tensor_table_add(t, &d, NULL);
 }
 
@@ -107,8 +115,8 @@ static zy_status declare_tensors(zy_tensor_table *t, const bert_hparams *h) {
     zy_status st;
 #define NAME(...) (snprintf(name, sizeof name, __VA_ARGS__), name)
     if ((st = zy_tensor_table_add_prefix(t, "bert.")) ||
-        (st = add(t, NAME("%sembeddings.word_embeddings.weight", pre), h->vocab, C,
-                  ZY_INIT_NORMAL, std, false, false, false)) ||
+        (st = add_matrix(t, NAME("%sembeddings.word_embeddings.weight", pre), h->vocab, C,
+                         std)) ||
         (st = add(t, NAME("%sembeddings.position_embeddings.weight", pre), h->max_positions, C,
                   ZY_INIT_NORMAL, std, false, false, false)) ||
         (st = add(t, NAME("%sembeddings.token_type_embeddings.weight", pre), h->type_vocab, C,

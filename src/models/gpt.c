@@ -56,11 +56,13 @@ static const block_spec BLOCK[GPT_TENSORS_PER_LAYER] = {
 static const char *const ARCHITECTURES[] = {"GPT2LMHeadModel", "GPT2Model",
                                             "GPT2ForSequenceClassification", NULL};
 
+// conv1d: a block's linear layer (kept transposed, decayed, LoRA's, a weight type's);
+// matrix: a weight type's too (the tied LM head, wte).
 static zy_status add(zy_tensor_table *t, const char *name, int64_t rows, int64_t cols,
-                     bool conv1d, zy_init init, float std, const char *dims) {
+                     bool conv1d, bool matrix, zy_init init, float std, const char *dims) {
     zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
                        .transposed = conv1d, .decay = conv1d, .init = init, .init_std = std,
-                       .dims = dims, .linear = conv1d};
+                       .dims = dims, .linear = conv1d, .quantize = conv1d || matrix};
     return zy_tensor_table_add(t, &d, NULL);
 }
 
@@ -69,10 +71,10 @@ static zy_status declare_tensors(zy_tensor_table *t, const gpt_hparams *h) {
     float proj_std = 0.02f / sqrtf(2.0f * (float)L);
     zy_status st;
     if ((st = zy_tensor_table_add_prefix(t, "transformer.")) ||
-        (st = add(t, "transformer.wte.weight", h->vocab_size, C, false, ZY_INIT_NORMAL, 0.02f,
-                  "vocab_size, n_embd")) ||
-        (st = add(t, "transformer.wpe.weight", h->n_positions, C, false, ZY_INIT_NORMAL, 0.02f,
-                  "n_positions, n_embd")))
+        (st = add(t, "transformer.wte.weight", h->vocab_size, C, false, true, ZY_INIT_NORMAL,
+                  0.02f, "vocab_size, n_embd")) ||
+        (st = add(t, "transformer.wpe.weight", h->n_positions, C, false, false,
+                  ZY_INIT_NORMAL, 0.02f, "n_positions, n_embd")))
         return st;
     for (int l = 0; l < L; l++)
         for (int k = 0; k < GPT_TENSORS_PER_LAYER; k++) {
@@ -81,17 +83,17 @@ static zy_status declare_tensors(zy_tensor_table *t, const gpt_hparams *h) {
             snprintf(name, sizeof name, "transformer.h.%d.%s", l, s->suffix);
             float std = strstr(s->suffix, "c_proj.weight") ? proj_std : 0.02f;
             if ((st = add(t, name, (int64_t)s->rows_mul * C, (int64_t)s->cols_mul * C, s->conv1d,
-                          s->init, std, s->dims)))
+                          false, s->init, std, s->dims)))
                 return st;
         }
-    if ((st = add(t, "transformer.ln_f.weight", C, 0, false, ZY_INIT_ONES, 0, "n_embd")) ||
-        (st = add(t, "transformer.ln_f.bias", C, 0, false, ZY_INIT_ZEROS, 0, "n_embd")))
+    if ((st = add(t, "transformer.ln_f.weight", C, 0, false, false, ZY_INIT_ONES, 0, "n_embd")) ||
+        (st = add(t, "transformer.ln_f.bias", C, 0, false, false, ZY_INIT_ZEROS, 0, "n_embd")))
         return st;
     if (h->seq_cls) { // HF's Linear init: N(0, initializer_range = 0.02)
         zy_tensor_def d = {.name = "score.weight", .ndim = 2, .shape = {h->labels.n, C},
                            .decay = true, .optional = true, .init = ZY_INIT_NORMAL,
                            .init_std = 0.02f, .dims = "num_labels, n_embd", .head = true,
-                           .linear = true};
+                           .linear = true, .quantize = true};
         return zy_tensor_table_add(t, &d, NULL);
     }
     return zy_tensor_table_tie(t, "lm_head.weight", GPT_T_WTE);
@@ -106,6 +108,7 @@ static void fill_info(const gpt_hparams *h, zy_model_info *info) {
     info->d_model = h->n_embd;
     info->dropout = h->dropout;
     info->causal_lm = !h->seq_cls; // the classifier has no LM head to decode with
+    info->typed_decode = info->causal_lm; // gpt_decode.c: the blocks' products, the head
 }
 
 static zy_status gpt_init(zy_model *m, const zy_config *c, zy_model_info *info) {
@@ -180,6 +183,7 @@ static void gpt_session_free(zy_session *s) {
     gpt_session *g = zy_session_impl(s);
     if (!g) return;
     zy__gpt_decode_free(g);
+    zy_free(g->typed);
     zy_free(g->acts);
     zy_free(g->w);
     zy_free(g->dw);
@@ -214,6 +218,18 @@ static zy_status gpt_session_init(zy_session *s, const zy_session_params *p) {
     if (p->training) {
         for (int l = 0; l < L; l++) g->dw[l] = layer_view(grad_ptr, s, l);
         g->edw = outer_view(grad_ptr, s, L, g->h.seq_cls);
+    }
+    if (zy_model_tensor_typed(m, GPT_T_WTE)) { // a weight type: decoding reads the copies
+        static const int k[4] = {2, 4, 8, 10}; // the Conv1D weights in BLOCK[]
+        static const int j[4] = {ZY_BLOCK_SELF_IN, ZY_BLOCK_SELF_OUT, ZY_BLOCK_FF1, ZY_BLOCK_FF2};
+        if (!(g->typed = zy_calloc((size_t)L, sizeof *g->typed)))
+            return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt session: out of memory");
+        for (int l = 0; l < L; l++)
+            for (int i = 0; i < 4; i++) {
+                const zy_wmatrix *t = zy_model_tensor_typed(m, GPT_T_LAYER(l, k[i]));
+                if (t) g->typed[l][j[i]] = *t;
+            }
+        g->head_typed = zy_model_tensor_typed(m, GPT_T_WTE);
     }
     if (zy_model_has_adapter(m)) {
         g->lora_dropout = zy_model_lora_config(m)->dropout;

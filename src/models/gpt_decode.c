@@ -16,6 +16,7 @@
 
 #include "core/internal.h"
 #include "kernels/gemv.h"
+#include "kernels/wgemv.h"
 #include "models/gpt_internal.h"
 
 #define DEC_CHUNK 64
@@ -36,6 +37,7 @@ static zy_block_config dec_config(const gpt_session *g, int B, int T, int l) {
     zy_block_config c = zy__gpt_block_config(g, B, T, l);
     c.dropout = (zy_block_dropout){0};
     c.need_weights = false;
+    c.typed = g->typed ? g->typed[l] : NULL;
     return c;
 }
 
@@ -101,13 +103,15 @@ zy_status zy__gpt_seq_copy(zy_session *s, int dst, int src) {
 }
 
 // Rows x (n, C) -> logits (n, V) of the final layernorm: one GEMV over the tied head for a
-// row, a multi-input GEMV (each weight row read once) for several.
+// row, a multi-input GEMV (each weight row read once) for several; over its typed copy
+// when the model has a weight type.
 static void head(const gpt_session *g, const dec_bufs *d, const float *x, int n, float *logits) {
     const gpt_weights *w = &g->ew;
     int C = g->h.n_embd, V = g->h.vocab_size;
     zy_layernorm_forward(d->h, d->mean, d->rstd, x, w->lnfw, w->lnfb, n, C,
                          g->h.layer_norm_epsilon);
-    if (n == 1) zy__gemv(logits, w->wte, d->h, NULL, V, C);
+    if (g->head_typed) zy__wgemv(logits, V, g->head_typed, d->h, C, NULL, n);
+    else if (n == 1) zy__gemv(logits, w->wte, d->h, NULL, V, C);
     else zy__gemv_multi(logits, V, w->wte, d->h, C, NULL, n, V, C);
 }
 

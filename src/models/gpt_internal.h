@@ -86,7 +86,10 @@ typedef struct gpt_session {
     zy__seqcls cls;         // GPT2ForSequenceClassification: the last forward's loss
 
     // Decoding (gpt_decode.c), allocated by the first decode: the KV cache of every
-    // sequence and layer, and a scratch block.
+    // sequence and layer, and a scratch block. With a weight type (model.h) each block's
+    // typed linear layers (L arrays of ZY_BLOCK_LINEARS, NULL without) and the tied head's.
+    zy_wmatrix (*typed)[ZY_BLOCK_LINEARS];
+    const zy_wmatrix *head_typed;
     int n_seq;
     zy_kv_cache *cache;
     float *dec;

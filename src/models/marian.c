@@ -46,7 +46,8 @@ static const char *const FF_SUFFIX[MF_TENSORS] = {"fc1.weight", "fc1.bias",
 static zy_status add(zy_tensor_table *t, const char *name, int64_t rows, int64_t cols,
                      zy_init init, float std, bool linear) {
     zy_tensor_def d = {.name = name, .ndim = cols ? 2 : 1, .shape = {rows, cols},
-                       .decay = linear, .init = init, .init_std = std, .linear = linear};
+                       .decay = linear, .init = init, .init_std = std, .linear = linear,
+                       .quantize = linear};
     return zy_tensor_table_add(t, &d, NULL);
 }
 
@@ -84,7 +85,7 @@ static zy_status declare_tensors(zy_tensor_table *t, const marian_hparams *h) {
     zy_status st;
     zy_tensor_def sh = {.name = "model.shared.weight", .ndim = 2, .shape = {h->vocab, C},
                         .init = ZY_INIT_NORMAL, .init_std = std,
-                        .dims = "vocab_size, d_model"};
+                        .dims = "vocab_size, d_model", .quantize = true};
     if ((st = zy_tensor_table_add(t, &sh, NULL))) return st;
     char pre[96];
     for (int l = 0; l < h->enc_layers; l++) {
@@ -130,6 +131,7 @@ static zy_status marian_init(zy_model *m, const zy_config *c, zy_model_info *inf
     info->d_model = h->d_model;
     info->dropout = h->dropout;
     info->encoder_decoder = true;
+    info->typed_decode = true; // marian_decode.c: the decoder's products and the head
     info->decoder_start_id = h->dec_start_id;
     info->eos_id = h->eos_id;
     return ZY_STATUS_OK;
@@ -232,6 +234,7 @@ static void marian_session_free(zy_session *s) {
     marian_session *g = zy_session_impl(s);
     if (!g) return;
     zy__marian_decode_free(g);
+    zy_free(g->typed);
     zy_free(g->acts);
     zy_free(g->we);
     zy_free(g->wd);
@@ -264,6 +267,36 @@ static zy_status check_fused(const zy_session *s, const marian_hparams *h) {
     return ZY_STATUS_OK;
 }
 
+// A weight type's copies for decoding: each decoder layer's q|k|v (the three adjacent
+// copies as one (3C, C) matrix), out, cross-attention q and out, fc1, fc2; the head.
+static zy_status typed_views(marian_session *g, const zy_model *m) {
+    const marian_hparams *h = &g->h;
+    if (!(g->typed = zy_calloc((size_t)h->dec_layers, sizeof *g->typed)))
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "marian session: out of memory");
+    for (int l = 0; l < h->dec_layers; l++) {
+        const int base = MARIAN_T_DEC(h, l);
+        const int at[ZY_BLOCK_LINEARS] = {
+            [ZY_BLOCK_SELF_IN] = base + MA_QW, [ZY_BLOCK_SELF_OUT] = base + MA_OW,
+            [ZY_BLOCK_CROSS_IN] = base + MA_TENSORS + MA_QW,
+            [ZY_BLOCK_CROSS_OUT] = base + MA_TENSORS + MA_OW,
+            [ZY_BLOCK_FF1] = base + 2 * MA_TENSORS + MF_W1,
+            [ZY_BLOCK_FF2] = base + 2 * MA_TENSORS + MF_W2};
+        for (int j = 0; j < ZY_BLOCK_LINEARS; j++) {
+            const zy_wmatrix *t = zy_model_tensor_typed(m, at[j]);
+            if (t) g->typed[l][j] = *t;
+        }
+        zy_wmatrix *qkv = &g->typed[l][ZY_BLOCK_SELF_IN];
+        const zy_wmatrix *v = zy_model_tensor_typed(m, base + MA_VW);
+        if (qkv->data && v && (const uint8_t *)v->data ==
+                                  (const uint8_t *)qkv->data + 2 * (size_t)qkv->rows * qkv->row_bytes)
+            qkv->rows *= 3;
+        else
+            qkv->data = NULL; // not contiguous (cannot happen: model.h): the fp32 weights
+    }
+    g->head_typed = zy_model_tensor_typed(m, MARIAN_T_SHARED);
+    return ZY_STATUS_OK;
+}
+
 static zy_status marian_session_init(zy_session *s, const zy_session_params *p) {
     const zy_model *m = zy_session_model(s);
     marian_session *g = zy_calloc(1, sizeof *g);
@@ -292,6 +325,7 @@ static zy_status marian_session_init(zy_session *s, const zy_session_params *p) 
         g->dshared = zy_session_tensor_grad(s, MARIAN_T_SHARED);
         g->dflb = zy_session_tensor_grad(s, MARIAN_T_BIAS(h));
     }
+    if (zy_model_tensor_typed(m, MARIAN_T_SHARED) && (st = typed_views(g, m))) return st;
     if (zy_model_has_adapter(m)) {
         g->lora_dropout = zy_model_lora_config(m)->dropout;
         g->lora_e = zy_calloc((size_t)Le, sizeof *g->lora_e);

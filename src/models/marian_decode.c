@@ -13,13 +13,16 @@
 
 #include "core/internal.h"
 #include "kernels/gemv.h"
+#include "kernels/wgemv.h"
 #include "models/marian_internal.h"
 
 // The decoder blocks' configuration for decoding: no dropout, R rows of one position.
 static zy_block_config dec_config(const marian_session *g, int l, int R) {
     marian_session q = *g;
     q.p = q.p_attn = q.p_act = q.p_lora = 0.0f;
-    return zy__marian_block_config(&q, true, l, R, 1, 1, NULL, NULL);
+    zy_block_config c = zy__marian_block_config(&q, true, l, R, 1, 1, NULL, NULL);
+    c.typed = g->typed ? g->typed[l] : NULL;
+    return c;
 }
 
 static zy_block_config enc_config(const marian_session *g, int l, int B, int T,
@@ -159,10 +162,11 @@ zy_status zy__marian_encode(zy_session *s, int n, const int *slots, const int *t
 }
 
 // Rows x (R, C) -> logits (R, V) = x · sharedᵀ + final_logits_bias: a GEMV for one row, the
-// multi-input GEMV for a few, a GEMM for many.
+// multi-input GEMV for a few (over the typed copy with a weight type), a GEMM for many.
 static void head(const marian_session *g, const float *x, int R, float *logits) {
     int C = g->h.d_model, V = g->h.vocab;
-    if (R == 1) zy__gemv(logits, g->shared, x, g->flb, V, C);
+    if (R <= 12 && g->head_typed) zy__wgemv(logits, V, g->head_typed, x, C, g->flb, R);
+    else if (R == 1) zy__gemv(logits, g->shared, x, g->flb, V, C);
     else if (R <= 12) zy__gemv_multi(logits, V, g->shared, x, C, g->flb, R, V, C);
     else zy_linear_forward(logits, x, g->shared, g->flb, R, C, V);
 }

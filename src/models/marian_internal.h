@@ -72,7 +72,10 @@ typedef struct marian_session {
     bool scored;                // the last forward had targets (its metrics)
     bool backward_ok, logits_ok, outputs_ok;
 
-    // Decoding.
+    // Decoding. With a weight type (model.h): each decoder layer's typed linear layers (Ld
+    // arrays of ZY_BLOCK_LINEARS; NULL without) and the head's.
+    zy_wmatrix (*typed)[ZY_BLOCK_LINEARS];
+    const zy_wmatrix *head_typed;
     int n_seq, n_mem;
     zy_kv_cache *cache, *mem;   // self-attention (n_seq) and cross-attention (n_mem)
     int *mem_of;                // (n_seq) the memory slot each sequence reads

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "zhuyi/io.h"
 #include "models/lora_internal.h"
 #include "models/model_internal.h"
 
@@ -24,6 +25,7 @@ void zy_model_free(zy_model *m) {
     zy_free(m->ptrs);
     zy_free(m->unused);
     zy__lora_free(m->lora);
+    zy__model_free_typed(m);
     zy_free(m);
 }
 
@@ -129,6 +131,28 @@ void zy__model_report_load(const zy_model *m, const char *dir) {
                 m->unused[0]);
 }
 
+// *out = F16 or BF16 when every 2-D tensor of the safetensors file at path has that dtype,
+// else F32 (zy_model_file_weight_type).
+static zy_status file_weight_type(const char *path, zy_wtype *out) {
+    zy_safetensors *st;
+    zy_status s = zy_safetensors_open(&st, path);
+    if (s) return s;
+    int f16 = 0, bf16 = 0, other = 0;
+    for (int i = 0; i < zy_safetensors_count(st); i++) {
+        const zy_tensor_info *t = zy_safetensors_info(st, i);
+        if (t->ndim != 2) continue;
+        f16 += t->dtype == ZY_DTYPE_F16;
+        bf16 += t->dtype == ZY_DTYPE_BF16;
+        other += t->dtype != ZY_DTYPE_F16 && t->dtype != ZY_DTYPE_BF16;
+    }
+    zy_safetensors_free(st);
+    *out = other || (f16 && bf16) ? ZY_WTYPE_F32
+           : f16                  ? ZY_WTYPE_F16
+           : bf16                 ? ZY_WTYPE_BF16
+                                  : ZY_WTYPE_F32;
+    return ZY_STATUS_OK;
+}
+
 // dir/model.safetensors read through the table cfg declares (see zy_model_load), with a
 // new adapter lc on it (NULL: none), its weights read from adapter (NULL: none).
 zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
@@ -146,7 +170,8 @@ zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
         (adapter && (st = zy__lora_check_weights(m, adapter))) ||
         (st = check_size(m, zy_config_name(cfg))) || (st = allocate(m)) ||
         (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing)) ||
-        (st = zy_tensor_table_unused(m->table, path, &m->unused, &m->n_unused))) {
+        (st = zy_tensor_table_unused(m->table, path, &m->unused, &m->n_unused)) ||
+        (st = file_weight_type(path, &m->file_wtype))) {
         zy_model_free(m);
         return st;
     }
@@ -217,11 +242,24 @@ int zy_model_file_names(const zy_model *m, const char **names, int max) {
 }
 
 zy_status zy_model_save(const zy_model *m, const char *dir) {
+    return zy_model_save_dtype(m, dir, ZY_DTYPE_F32);
+}
+
+zy_status zy_model_save_dtype(const zy_model *m, const char *dir, zy_dtype dtype) {
+    if (m->lora && dtype != ZY_DTYPE_F32)
+        return zy__error(ZY_STATUS_UNSUPPORTED, "save %s: a model with a LoRA adapter is saved "
+                         "as its adapter (F32); merge it to save the model in %s", dir,
+                         zy_dtype_name(dtype) ? zy_dtype_name(dtype) : "another dtype");
     if (m->lora) return zy_model_save_adapter(m, dir);
     char path[4096];
     zy_status st = join(path, sizeof path, dir, "model.safetensors");
-    if (st || (st = zy_mkdirs(dir))) return st;
-    if ((st = zy_tensor_table_save(m->table, path, m->params, ZY_DTYPE_F32))) return st;
+    if (st) return st;
+    if (dtype != ZY_DTYPE_F32 && dtype != ZY_DTYPE_F16 && dtype != ZY_DTYPE_BF16)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "save %s: model.safetensors holds F32, F16 "
+                         "or BF16, not %s", path, zy_dtype_name(dtype) ? zy_dtype_name(dtype)
+                         : "an unknown dtype");
+    if ((st = zy_mkdirs(dir))) return st;
+    if ((st = zy_tensor_table_save(m->table, path, m->params, dtype))) return st;
     zy_config *cfg;
     if ((st = zy_model_get_config(m, &cfg))) return st;
     if (!(st = join(path, sizeof path, dir, "config.json"))) st = zy_config_save(cfg, path);

@@ -6,6 +6,7 @@
 
 #include "zhuyi/lora.h"
 #include "zhuyi/model.h"
+#include "zhuyi/quant.h"
 
 struct zy_model {
     const zy_model_ops *ops;
@@ -19,6 +20,12 @@ struct zy_model {
     char **unused;    // (n_unused) file tensors the load did not read (one allocation)
     int n_unused;
     struct zy__lora *lora; // the LoRA adapter (lora_internal.h), NULL without
+    // The weight type (model_wtype.c): the typed copies of the `quantize` tensors when
+    // info.typed_decode (typed[i].data NULL for the others; typed NULL at F32), in one
+    // allocation; the type the loaded file stored them in.
+    zy_wtype wtype, file_wtype;
+    zy_wmatrix *typed;     // (n_tensors)
+    uint8_t *typed_data;
 };
 
 struct zy_session {
@@ -46,5 +53,7 @@ zy_status zy__model_find_ops(const zy_config *c, const zy_model_ops **out);
 zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
                          const zy_lora_config *lc, const char *adapter);
 void zy__model_report_load(const zy_model *m, const char *dir);
+// Drops the typed copies (model_wtype.c).
+void zy__model_free_typed(zy_model *m);
 
 #endif

@@ -54,6 +54,9 @@ zy_status zy_session_create(zy_session **out, const zy_model *m, const zy_sessio
     if (!(p->label_smoothing >= 0.0f && p->label_smoothing < 1.0f))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "session: label_smoothing %g is outside "
                          "[0, 1)", (double)p->label_smoothing);
+    if (p->training && m->wtype != ZY_WTYPE_F32)
+        return zy__error(ZY_STATUS_UNSUPPORTED, "session: the model's weights are %s, for "
+                         "inference; train the fp32 model", zy_wtype_name(m->wtype));
     zy_session *s = zy_calloc(1, sizeof *s);
     if (!s) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "session: out of memory");
     s->m = m;

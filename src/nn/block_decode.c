@@ -15,6 +15,7 @@
 
 #include "core/internal.h"
 #include "kernels/gemv.h"
+#include "kernels/wgemv.h"
 #include "nn/attention_internal.h"
 #include "nn/block_internal.h"
 
@@ -22,10 +23,15 @@
 // weights as multiplying them.
 #define DEC_GEMV_MAX 8
 
-// in (R, Cin) -> out (R, Cout) = in·Wᵀ + b (b may be NULL)
-static void dec_linear(float *out, const float *in, const float *W, const float *b, int R,
-                       int Cin, int Cout) {
-    if (R <= DEC_GEMV_MAX)
+// in (R, Cin) -> out (R, Cout) = in·Wᵀ + b (b may be NULL) for linear layer j: a GEMV
+// over its typed copy (c->typed) or its fp32 weights, or a GEMM over the fp32 weights.
+static void dec_linear(const zy_block_config *c, int j, float *out, const float *in,
+                       const float *W, const float *b, int R, int Cin, int Cout) {
+    if (R <= DEC_GEMV_MAX && c->typed && c->typed[j].data) {
+        zy_wmatrix t = c->typed[j]; // its first Cout rows (cross-attention's q of q|k|v)
+        t.rows = Cout;
+        zy__wgemv(out, Cout, &t, in, Cin, b, R);
+    } else if (R <= DEC_GEMV_MAX)
         zy__gemv_multi(out, Cout, W, in, Cin, b, R, Cout, Cin);
     else
         zy_linear_forward(out, in, W, b, R, Cin, Cout);
@@ -124,6 +130,17 @@ static zy_status dec_validate(const zy_block_config *c, const zy_kv_cache *cache
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: attention scores must be dot products",
                          who);
     if (!cache) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: no KV cache", who);
+    for (int j = 0; c->typed && j < ZY_BLOCK_LINEARS; j++) { // (rows >= out, cols = in)
+        const zy_wmatrix *t = &c->typed[j];
+        const int in = j == ZY_BLOCK_FF2 ? c->FF : c->C;
+        const int out = j == ZY_BLOCK_SELF_IN ? 3 * c->C : j == ZY_BLOCK_FF1 ? c->FF : c->C;
+        if (t->data && (t->cols != in || t->rows < out ||
+                        t->row_bytes != zy_wtype_row_bytes(t->type, (size_t)in) || !t->row_bytes))
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                             "%s: typed weight %d is (%d, %d) %s, the layer needs (%d, %d)", who,
+                             j, t->rows, t->cols, zy_wtype_name(t->type) ? zy_wtype_name(t->type)
+                             : "of no type", out, in);
+    }
     zy_status st = zy__block_lora_validate(c, who);
     if (st == ZY_STATUS_OK) st = check_cache(cache, c, layer, who, "self-attention");
     if (st != ZY_STATUS_OK) return st;
@@ -171,15 +188,16 @@ static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, co
             in = d.nrm;
         }
         if (s->kind == ZY__SUB_FF) {
-            dec_linear(d.u, in, p->w1, p->b1, R, C, FF);
+            dec_linear(c, ZY_BLOCK_FF1, d.u, in, p->w1, p->b1, R, C, FF);
             dec_lora(c, ZY_BLOCK_FF1, d.lt, d.u, FF, 0, FF, in, R);
             zy__block_act_forward(d.a, d.u, NULL, (size_t)R, FF, c->act);
-            dec_linear(d.br, d.a, p->w2, NULL, R, FF, C);
+            dec_linear(c, ZY_BLOCK_FF2, d.br, d.a, p->w2, NULL, R, FF, C);
             dec_lora(c, ZY_BLOCK_FF2, d.lt, d.br, C, 0, C, d.a, R);
         } else if (s->kind == ZY__SUB_SELF) {
             const zy_mha_params *m = &p->self_attn;
             const float scale = desc_scale(&c->self_attn, D);
-            dec_linear(d.proj, in, m->in_proj_weight, m->in_proj_bias, R, C, 3 * C);
+            dec_linear(c, ZY_BLOCK_SELF_IN, d.proj, in, m->in_proj_weight, m->in_proj_bias, R, C,
+                       3 * C);
             dec_lora(c, ZY_BLOCK_SELF_IN, d.lt, d.proj, 3 * C, 0, 3 * C, in, R);
             if (seqs) {
                 for (int r = 0; r < R; r++) {
@@ -196,12 +214,13 @@ static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, co
                                         C, d.attn, attn_floats);
             }
             if (st != ZY_STATUS_OK) return st;
-            dec_linear(d.br, d.ctx, m->out_proj_weight, NULL, R, C, C);
+            dec_linear(c, ZY_BLOCK_SELF_OUT, d.br, d.ctx, m->out_proj_weight, NULL, R, C, C);
             dec_lora(c, ZY_BLOCK_SELF_OUT, d.lt, d.br, C, 0, C, d.ctx, R);
         } else {
             const zy_mha_params *m = &p->cross_attn;
             const float scale = desc_scale(&c->cross_attn, D);
-            dec_linear(d.proj, in, m->in_proj_weight, m->in_proj_bias, R, C, C);
+            dec_linear(c, ZY_BLOCK_CROSS_IN, d.proj, in, m->in_proj_weight, m->in_proj_bias, R,
+                       C, C);
             dec_lora(c, ZY_BLOCK_CROSS_IN, d.lt, d.proj, C, 0, C, in, R);
             if (seqs)
                 st = zy_kv_cache_attend_step(mem_cache, layer, mem_seqs ? mem_seqs : seqs, R,
@@ -211,7 +230,7 @@ static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, co
                 st = zy_kv_cache_attend(mem_cache, layer, seq, false, scale, d.proj, C, R,
                                         d.ctx, C, d.attn, attn_floats);
             if (st != ZY_STATUS_OK) return st;
-            dec_linear(d.br, d.ctx, m->out_proj_weight, NULL, R, C, C);
+            dec_linear(c, ZY_BLOCK_CROSS_OUT, d.br, d.ctx, m->out_proj_weight, NULL, R, C, C);
             dec_lora(c, ZY_BLOCK_CROSS_OUT, d.lt, d.br, C, 0, C, d.ctx, R);
         }
         if (c->norm_first) {

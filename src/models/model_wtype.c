@@ -1,0 +1,172 @@
+// A model's weight type (model.h, quant.h): typed copies of the matrices its table marks
+// `quantize`, which the decoding path multiplies by (fewer bytes a token), with the fp32
+// weights rounded to the same values so that every other path (the training forward that
+// eval runs, prompt chunks through GEMMs, embeddings) computes the same model.
+// Not here: the kernels (src/kernels/wgemv*.c), the formats (src/kernels/quant.c).
+#include <string.h>
+
+#include "core/internal.h"
+#include "core/pool.h"
+#include "models/model_internal.h"
+#include "zhuyi/io.h"
+
+void zy__model_free_typed(zy_model *m) {
+    zy_free(m->typed_data);
+    zy_free(m->typed);
+    m->typed_data = NULL;
+    m->typed = NULL;
+}
+
+zy_wtype zy_model_weight_type(const zy_model *m) { return m->wtype; }
+
+zy_wtype zy_model_file_weight_type(const zy_model *m) { return m->file_wtype; }
+
+const zy_wmatrix *zy_model_tensor_typed(const zy_model *m, int tensor) {
+    if (!m->typed || tensor < 0 || tensor >= zy_tensor_table_count(m->table)) return NULL;
+    return m->typed[tensor].data ? &m->typed[tensor] : NULL;
+}
+
+// Stored (rows, cols) of a 2-D entry: its file shape, or the transpose.
+static void stored_shape(const zy_tensor *e, int *rows, int *cols) {
+    *rows = (int)(e->transposed ? e->shape[1] : e->shape[0]);
+    *cols = (int)(e->transposed ? e->shape[0] : e->shape[1]);
+}
+
+#define ALIGN64(n) (((n) + 63) & ~(size_t)63)
+// Weights a row is rounded in at a time when no copy is kept (a multiple of the blocks).
+#define PIECE 4096
+
+// The typed rows of every `quantize` entry: all rows of all entries as one job, chunks of
+// rows, each row quantized into its copy (when kept) and its fp32 values rounded in place.
+typedef struct round_job {
+    zy_model *m;
+    zy_wtype t;
+    const size_t *first; // (n_q + 1) first global row of each quantized entry
+    const int *idx;      // (n_q) their table indices
+} round_job;
+
+static void round_rows(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const round_job *j = ctx;
+    zy_model *m = j->m;
+    int q = 0;
+    while (j->first[q + 1] <= r0) q++;
+    for (size_t g = r0; g < r1; g++) {
+        while (j->first[q + 1] <= g) q++;
+        const int i = j->idx[q];
+        const zy_tensor *e = zy_tensor_table_at(m->table, i);
+        int rows, cols;
+        stored_shape(e, &rows, &cols);
+        (void)rows;
+        const size_t r = g - j->first[q];
+        float *w = m->ptrs[i] + r * (size_t)cols;
+        if (m->typed) {
+            uint8_t *dst = (uint8_t *)m->typed[i].data + r * m->typed[i].row_bytes;
+            zy_quantize_row(j->t, w, dst, (size_t)cols);
+            zy_dequantize_row(j->t, dst, w, (size_t)cols);
+            continue;
+        }
+        // No copy kept (the model's inference reads none): the row in pieces through a
+        // buffer, the same values (every format rounds a block or a weight on its own).
+        uint8_t tmp[PIECE * 2 + PIECE / ZY_QBLOCK * 2];
+        for (int k = 0; k < cols; k += PIECE) {
+            const size_t n = (size_t)ZY_MIN(PIECE, cols - k);
+            zy_quantize_row(j->t, w + k, tmp, n);
+            zy_dequantize_row(j->t, tmp, w + k, n);
+        }
+    }
+}
+
+zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t) {
+    const char *name = zy_wtype_name(t);
+    if (!name)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "weight type %d is not one of f32, f16, "
+                         "bf16, q8_0, q4_0", (int)t);
+    if (t == m->wtype) return ZY_STATUS_OK;
+    if (t == ZY_WTYPE_F32) { // the copies go; the weights keep the type's values
+        zy__model_free_typed(m);
+        m->wtype = t;
+        return ZY_STATUS_OK;
+    }
+    if (m->wtype != ZY_WTYPE_F32)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "the model's weights are %s already; "
+                         "its fp32 weights hold %s values, so load it again for %s",
+                         zy_wtype_name(m->wtype), zy_wtype_name(m->wtype), name);
+    if (m->lora)
+        return zy__error(ZY_STATUS_UNSUPPORTED, "weight type %s: the model has a LoRA adapter; "
+                         "merge it first (zy_model_merge_adapter)", name);
+    const int nt = zy_tensor_table_count(m->table);
+    int n_q = 0;
+    size_t bytes = 0, total_rows = 0;
+    for (int i = 0; i < nt; i++) {
+        const zy_tensor *e = zy_tensor_table_at(m->table, i);
+        if (!e->quantize) continue;
+        int rows, cols;
+        stored_shape(e, &rows, &cols);
+        const size_t rb = zy_wtype_row_bytes(t, (size_t)cols);
+        if (!rb)
+            return zy__error(ZY_STATUS_UNSUPPORTED, "weight type %s: tensor '%s' has rows of "
+                             "%d weights, not a whole number of %d-weight blocks", name,
+                             e->name, cols, ZY_QBLOCK);
+        bytes += ALIGN64(rb * (size_t)rows);
+        total_rows += (size_t)rows;
+        n_q++;
+    }
+    if (!n_q) { // nothing to type: the type is only a label
+        m->wtype = t;
+        return ZY_STATUS_OK;
+    }
+    const bool keep = m->info.typed_decode;
+    int *idx = zy_alloc(sizeof *idx * (size_t)n_q);
+    size_t *first = zy_alloc(sizeof *first * ((size_t)n_q + 1));
+    zy_status st = ZY_STATUS_OK;
+    if (!idx || !first) {
+        st = zy__error(ZY_STATUS_OUT_OF_MEMORY, "weight type %s: out of memory", name);
+        goto done;
+    }
+    if (keep) {
+        if (zy__exceeds_memory(bytes)) {
+            st = zy__error(ZY_STATUS_OUT_OF_MEMORY, "weight type %s: the typed weights take "
+                           "%.1f GiB, more than this machine's memory", name, ZY_GIB(bytes));
+            goto done;
+        }
+        m->typed = zy_calloc((size_t)nt, sizeof *m->typed);
+        m->typed_data = zy_alloc(bytes);
+        if (!m->typed || !m->typed_data) {
+            zy__model_free_typed(m);
+            st = zy__error(ZY_STATUS_OUT_OF_MEMORY, "weight type %s: out of memory for the "
+                           "typed weights (%.1f MiB)", name, (double)bytes / (1 << 20));
+            goto done;
+        }
+    }
+    // Copies in table order; a run of adjacent `quantize` entries is contiguous (entries
+    // fused into one matrix, BERT's and Marian's q, k, v, stay one matrix), each run
+    // 64-byte aligned.
+    size_t off = 0;
+    int q = 0;
+    first[0] = 0;
+    for (int i = 0; i < nt; i++) {
+        const zy_tensor *e = zy_tensor_table_at(m->table, i);
+        if (!e->quantize) continue;
+        int rows, cols;
+        stored_shape(e, &rows, &cols);
+        const size_t rb = zy_wtype_row_bytes(t, (size_t)cols);
+        if (keep) {
+            m->typed[i] = (zy_wmatrix){.type = t, .rows = rows, .cols = cols, .row_bytes = rb,
+                                       .data = m->typed_data + off};
+            off += rb * (size_t)rows;
+            if (off % 64 && (i + 1 >= nt || !zy_tensor_table_at(m->table, i + 1)->quantize))
+                off = ALIGN64(off);
+        }
+        idx[q] = i;
+        first[q + 1] = first[q] + (size_t)rows;
+        q++;
+    }
+    round_job j = {.m = m, .t = t, .first = first, .idx = idx};
+    zy__parallel(total_rows, 64, 0, round_rows, &j);
+    m->wtype = t;
+done:
+    zy_free(idx);
+    zy_free(first);
+    return st;
+}

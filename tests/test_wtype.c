@@ -1,0 +1,259 @@
+// A model's weight type (model.h: zy_model_set_weight_type): the fp32 weights become the
+// type's values and equal the typed copies; decoding over the copies (the blocks' GEMVs
+// and the LM head, one sequence and several stepped together) gives the training
+// forward's logits on the same model, GPT-2 and Marian; the rules (inference only, one
+// type, whole blocks); model.safetensors written in F16/BF16 loads back as that type.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpt_util.h"
+#include "harness.h"
+#include "zhuyi/io.h"
+#include "zhuyi/model.h"
+
+static const zy_wtype TYPED[] = {ZY_WTYPE_F16, ZY_WTYPE_BF16, ZY_WTYPE_Q8_0, ZY_WTYPE_Q4_0};
+
+// Every typed copy dequantizes to the model's fp32 weights, bit for bit; returns how many
+// tensors have a copy.
+static int check_copies(const zy_model *m) {
+    const zy_tensor_table *t = zy_model_tensors(m);
+    int n = 0;
+    for (int i = 0; i < zy_tensor_table_count(t); i++) {
+        const zy_wmatrix *w = zy_model_tensor_typed(m, i);
+        if (!w) continue;
+        n++;
+        float *row = zt_floats((size_t)w->cols);
+        const float *p = zy_model_tensor_data(m, i);
+        for (int r = 0; r < w->rows; r++) {
+            zy_dequantize_row(w->type, (const uint8_t *)w->data + w->row_bytes * r, row,
+                              (size_t)w->cols);
+            if (memcmp(row, p + (size_t)r * w->cols, sizeof(float) * w->cols)) {
+                zt_fail(__FILE__, __LINE__, "%s row %d: copy and fp32 weights differ",
+                        zy_tensor_table_at(t, i)->name, r);
+                break;
+            }
+        }
+        free(row);
+    }
+    return n;
+}
+
+static double max_abs(const float *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+static double max_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+// GPT-2: the prompt through GEMMs (one chunk), then one token at a time through the typed
+// GEMVs, and three sequences stepped together (the multi-input GEMVs), against forward.
+// fp32 arithmetic: the same weights, sums in another order (1e-4, as test_gpt.c's decode
+// test); int8 activations: x's rounding, within 1 % of the largest logit.
+TEST(gpt_weight_type_decode_matches_forward) {
+    enum { L = 2, H = 2, C = 64, P = 40, V = 37, T = 40, PROMPT = 30 };
+    int x[3][T];
+    for (int q = 0; q < 3; q++)
+        for (int t = 0; t < T; t++) x[q][t] = (t * (7 + q) + 3 * q + 1) % V;
+    float *full = zt_floats((size_t)3 * T * V), *got = zt_floats((size_t)T * V);
+    float *step = zt_floats((size_t)3 * V);
+    zy_quant_arith saved = zy_quant_arith_get();
+    for (int ti = 0; ti < 4; ti++)
+        for (int a = ZY_QUANT_ARITH_FP32; a <= ZY_QUANT_ARITH_INT8; a++) {
+            const zy_wtype wt = TYPED[ti];
+            const bool block = wt == ZY_WTYPE_Q8_0 || wt == ZY_WTYPE_Q4_0;
+            if (a == ZY_QUANT_ARITH_INT8 && !block) continue;
+            zy_quant_arith_set((zy_quant_arith)a);
+            zy_model *m = zt_gpt_create(L, H, C, P, V, 0.0f, 5);
+            ASSERT(m != NULL);
+            ASSERT(zy_model_set_weight_type(m, wt) == ZY_STATUS_OK);
+            CHECK(zy_model_weight_type(m) == wt);
+            CHECK(check_copies(m) == 1 + 4 * L); // wte and each block's four matrices
+            zy_session_params sp = zy_session_default_params();
+            sp.batch = 3, sp.seq = T, sp.n_seq = 3;
+            zy_session *s;
+            ASSERT(zy_session_create(&s, m, &sp) == ZY_STATUS_OK);
+            zy_batch b = zt_batch(&x[0][0], NULL, 3, T);
+            ASSERT(zy_session_forward(s, &b, NULL, NULL) == ZY_STATUS_OK);
+            memcpy(full, zt_logits(s), sizeof(float) * 3 * T * V);
+            int seq = 0;
+            ASSERT(zy_session_decode(s, 1, &seq, x[0], PROMPT, got + (PROMPT - 1) * V) == 0);
+            for (int t = PROMPT; t < T; t++)
+                ASSERT(zy_session_decode(s, 1, &seq, &x[0][t], 1, got + t * V) == 0);
+            const size_t from = (size_t)(PROMPT - 1) * V, n = (size_t)T * V - from;
+            const double scale = max_abs(full, (size_t)3 * T * V);
+            const double tol = a == ZY_QUANT_ARITH_FP32 ? 1e-4 : 0.01 * scale + 1e-4;
+            double worst = max_diff(got + from, full + from, n);
+            // three sequences: prompts of PROMPT - 1 tokens, then joint steps
+            int seqs[3] = {0, 1, 2};
+            zy_session_seq_reset(s, -1);
+            for (int q = 0; q < 3; q++)
+                ASSERT(zy_session_decode(s, 1, &seqs[q], x[q], PROMPT - 1, step) == 0);
+            for (int t = PROMPT - 1; t < T; t++) {
+                int tok[3] = {x[0][t], x[1][t], x[2][t]};
+                ASSERT(zy_session_decode(s, 3, seqs, tok, 1, step) == 0);
+                for (int q = 0; q < 3; q++)
+                    worst = fmax(worst, max_diff(step + q * V, full + ((size_t)q * T + t) * V, V));
+            }
+            zt_note("%s %s: worst |decode - forward| %.3g (logits up to %.3g, tolerance %.3g)",
+                    zy_wtype_name(wt), block ? (a == ZY_QUANT_ARITH_INT8 ? "int8" : "fp32") : "",
+                    worst, scale, tol);
+            CHECK(worst <= tol);
+            zy_session_free(s);
+            zy_model_free(m);
+        }
+    zy_quant_arith_set(saved);
+    free(full), free(got), free(step);
+}
+
+// The type rounds the fp32 weights as zy_quantize_row + zy_dequantize_row would, and
+// touches only the `quantize` tensors (biases, LayerNorms, positions stay as they were).
+TEST(weight_type_rounds_only_matrices) {
+    zy_model *a = zt_gpt_create(1, 2, 64, 16, 11, 0.0f, 3), *b = zt_gpt_create(1, 2, 64, 16, 11, 0.0f, 3);
+    ASSERT(a && b);
+    ASSERT(zy_model_set_weight_type(b, ZY_WTYPE_Q4_0) == ZY_STATUS_OK);
+    const zy_tensor_table *t = zy_model_tensors(a);
+    for (int i = 0; i < zy_tensor_table_count(t); i++) {
+        const zy_tensor *e = zy_tensor_table_at(t, i);
+        const float *x = zy_model_tensor_data(a, i), *y = zy_model_tensor_data(b, i);
+        if (!e->quantize) {
+            CHECK(!memcmp(x, y, sizeof(float) * e->count));
+            continue;
+        }
+        float *r = zt_floats(e->count);
+        uint8_t *q = zt_malloc(e->count);
+        const zy_wmatrix *w = zy_model_tensor_typed(b, i);
+        ASSERT(w != NULL);
+        for (int row = 0; row < w->rows; row++) {
+            zy_quantize_row(ZY_WTYPE_Q4_0, x + (size_t)row * w->cols, q, (size_t)w->cols);
+            zy_dequantize_row(ZY_WTYPE_Q4_0, q, r + (size_t)row * w->cols, (size_t)w->cols);
+        }
+        CHECK(!memcmp(r, y, sizeof(float) * e->count));
+        free(r), free(q);
+    }
+    zy_model_free(a), zy_model_free(b);
+}
+
+TEST(weight_type_rules) {
+    zy_model *m = zt_gpt_create(1, 2, 48, 16, 11, 0.0f, 4); // rows of 48: no whole blocks
+    ASSERT(m != NULL);
+    CHECK(zy_model_weight_type(m) == ZY_WTYPE_F32);
+    CHECK(zy_model_file_weight_type(m) == ZY_WTYPE_F32);
+    CHECK(zy_model_set_weight_type(m, (zy_wtype)99) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(zy_model_set_weight_type(m, ZY_WTYPE_Q8_0) == ZY_STATUS_UNSUPPORTED);
+    zt_note("%s", zy_last_error());
+    CHECK(strstr(zy_last_error(), "transformer.wte.weight") != NULL);
+    CHECK(zy_model_weight_type(m) == ZY_WTYPE_F32 && !zy_model_tensor_typed(m, 0));
+    ASSERT(zy_model_set_weight_type(m, ZY_WTYPE_BF16) == ZY_STATUS_OK);
+    CHECK(zy_model_set_weight_type(m, ZY_WTYPE_BF16) == ZY_STATUS_OK); // the same: nothing
+    CHECK(zy_model_set_weight_type(m, ZY_WTYPE_F16) == ZY_STATUS_INVALID_ARGUMENT);
+    zy_session_params p = zy_session_default_params();
+    p.training = true;
+    zy_session *s = NULL;
+    CHECK(zy_session_create(&s, m, &p) == ZY_STATUS_UNSUPPORTED); // inference only
+    CHECK(s == NULL);
+    // F32 drops the copies; the weights keep the bf16 values, and training works again
+    ASSERT(zy_model_set_weight_type(m, ZY_WTYPE_F32) == ZY_STATUS_OK);
+    CHECK(!zy_model_tensor_typed(m, 0));
+    const float *w = zy_model_tensor_data(m, 0);
+    CHECK(zy_bf16_to_f32(zy_f32_to_bf16(w[5])) == w[5]);
+    CHECK(zy_session_create(&s, m, &p) == ZY_STATUS_OK);
+    zy_session_free(s);
+    zy_model_free(m);
+}
+
+// model.safetensors in F16/BF16 (the writer `zhuyi quantize` uses): the load reports the
+// type, and the model given it decodes as the one that wrote it.
+TEST(weight_type_from_half_file) {
+    char dir[] = "/tmp/zy_wtype_XXXXXX";
+    ASSERT(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    zy_model *m = zt_gpt_create(1, 2, 64, 16, 11, 0.0f, 6);
+    ASSERT(m != NULL);
+    const zy_dtype dt[2] = {ZY_DTYPE_BF16, ZY_DTYPE_F16};
+    const zy_wtype wt[2] = {ZY_WTYPE_BF16, ZY_WTYPE_F16};
+    for (int k = 0; k < 2; k++) {
+        ASSERT(zy_model_save(m, dir) == ZY_STATUS_OK); // config.json (and an F32 file)
+        ASSERT(zy_tensor_table_save(zy_model_tensors(m), path, zy_model_params(m, NULL),
+                                    dt[k]) == ZY_STATUS_OK);
+        zy_model *l;
+        ASSERT(zy_model_load(&l, dir) == ZY_STATUS_OK);
+        CHECK(zy_model_file_weight_type(l) == wt[k]);
+        CHECK(zy_model_weight_type(l) == ZY_WTYPE_F32); // loading does not apply it
+        size_t n;
+        const float *params = zy_model_params(l, &n);
+        float *before = zt_floats(n);
+        memcpy(before, params, n * sizeof(float));
+        ASSERT(zy_model_set_weight_type(l, wt[k]) == ZY_STATUS_OK);
+        CHECK(!memcmp(before, zy_model_params(l, NULL), n * sizeof(float))); // exact already
+        free(before);
+        zy_model_free(l);
+    }
+    ASSERT(zy_model_save(m, dir) == ZY_STATUS_OK); // F32 again
+    zy_model *l;
+    ASSERT(zy_model_load(&l, dir) == ZY_STATUS_OK);
+    CHECK(zy_model_file_weight_type(l) == ZY_WTYPE_F32);
+    zy_model_free(l);
+    zy_model_free(m);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+// Marian: the decoder's typed q|k|v (three copies as one matrix), cross-attention q, out
+// projections, FF and the head, against the training forward (fp32 arithmetic).
+TEST(marian_weight_type_decode_matches_forward) {
+    enum { B = 2, T = 6, TD = 5 };
+    zy_config *c;
+    ASSERT(zy_config_load(&c, "tests/ref/marian_tiny/config.json") == ZY_STATUS_OK);
+    // whole blocks for Q8_0 (the reference's FF widths are 48 and 40)
+    ASSERT(zy_config_set_int(c, "encoder_ffn_dim", 64) == ZY_STATUS_OK);
+    ASSERT(zy_config_set_int(c, "decoder_ffn_dim", 64) == ZY_STATUS_OK);
+    zy_quant_arith saved = zy_quant_arith_get();
+    zy_quant_arith_set(ZY_QUANT_ARITH_FP32);
+    const zy_wtype types[2] = {ZY_WTYPE_BF16, ZY_WTYPE_Q8_0};
+    for (int k = 0; k < 2; k++) {
+        zy_model *m;
+        ASSERT(zy_model_create(&m, c) == ZY_STATUS_OK);
+        zy_model_init_weights(m, 9);
+        ASSERT(zy_model_set_weight_type(m, types[k]) == ZY_STATUS_OK);
+        CHECK(check_copies(m) > 0);
+        const int V = zy_model_get_info(m)->vocab_size;
+        zy_session_params p = zy_session_default_params();
+        p.batch = B, p.seq = T, p.seq_dec = TD, p.n_seq = B;
+        zy_session *s;
+        ASSERT(zy_session_create(&s, m, &p) == ZY_STATUS_OK);
+        int src[B * T], dec[B * TD], len[B] = {T, T - 2}, dlen[B] = {TD, TD};
+        for (int i = 0; i < B * T; i++) src[i] = (i * 5 + 1) % 38 + 1;
+        for (int i = 0; i < B * TD; i++) dec[i] = (i * 3 + 2) % 38 + 1;
+        zy_batch b = {.B = B, .T = T, .input_ids = src, .lengths = len, .T_dec = TD,
+                      .dec_input_ids = dec, .dec_lengths = dlen};
+        ASSERT(zy_session_forward(s, &b, NULL, NULL) == ZY_STATUS_OK);
+        float *want = zt_floats((size_t)B * TD * V), *got = zt_floats((size_t)B * V);
+        memcpy(want, zy_session_output(s, "logits", NULL, NULL), sizeof(float) * B * TD * V);
+        int slots[B] = {0, 1}, seqs[B] = {0, 1};
+        ASSERT(zy_session_encode(s, B, slots, src, T, len) == ZY_STATUS_OK);
+        double worst = 0;
+        for (int t = 0; t < TD; t++) {
+            int tok[B] = {dec[t], dec[TD + t]};
+            ASSERT(zy_session_decode(s, B, seqs, tok, 1, got) == ZY_STATUS_OK);
+            for (int i = 0; i < B; i++)
+                worst = fmax(worst, max_diff(got + i * V, want + ((size_t)i * TD + t) * V, V));
+        }
+        zt_note("marian %s: worst |decode - forward| %.3g", zy_wtype_name(types[k]), worst);
+        CHECK(worst <= 1e-4);
+        free(want), free(got);
+        zy_session_free(s);
+        zy_model_free(m);
+    }
+    zy_quant_arith_set(saved);
+    zy_config_free(c);
+}
