@@ -19,7 +19,8 @@
 
 static const char usage_text[] =
     "usage: zhuyi attention DIR --text TEXT [--text-pair TEXT] [--out FILE.svg] [--json]\n"
-    "                       [--layer L] [--head H|mean] [--truncate] [--threads N]\n"
+    "                       [--layer L] [--head H|mean] [--truncate] [--weights TYPE]\n"
+    "                       [--threads N]\n"
     "\n"
     "Runs TEXT through the model in DIR (BERT or GPT-2) and draws the attention weights of\n"
     "every layer and head: a grid of heatmaps, one row per layer, one column per head plus\n"
@@ -38,6 +39,9 @@ static const char usage_text[] =
     "  --truncate         cut a text longer than the model's positions instead of refusing it\n"
     "  --adapter DIR      a LoRA adapter (zhuyi finetune --lora, PEFT) on the\n"
     "                     model, merged in at load (a LoRA run's own DIR needs none)\n"
+    "  --weights TYPE     the weights as f32, f16, bf16, q8_0 or q4_0 (converted at\n"
+    "                     load; default: as model.safetensors stores them, f16/bf16\n"
+    "                     from `zhuyi quantize`, else f32)\n"
     "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
     "At least one of --out and --json.\n";

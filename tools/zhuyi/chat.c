@@ -20,7 +20,7 @@
 
 static const char usage_text[] =
     "usage: zhuyi chat DIR [--system TEXT] [--max-tokens N] [--temperature T] [--top-k K]\n"
-    "                  [--top-p P] [--seed S] [--verbose] [--threads N]\n"
+    "                  [--top-p P] [--seed S] [--verbose] [--weights TYPE] [--threads N]\n"
     "\n"
     "Talks with the model in DIR: each line read from stdin (a terminal or a pipe) is the\n"
     "user's turn, and the reply is printed as it is generated, followed by a newline. The\n"
@@ -45,6 +45,9 @@ static const char usage_text[] =
     "  --verbose          a line on stderr per turn: the prompt's tokens, how many of them\n"
     "                     the KV cache already held (the conversation so far, unless an\n"
     "                     exchange was dropped), the reply's tokens\n"
+    "  --weights TYPE     the weights as f32, f16, bf16, q8_0 or q4_0 (converted at\n"
+    "                     load; default: as model.safetensors stores them, f16/bf16\n"
+    "                     from `zhuyi quantize`, else f32)\n"
     "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n";
 
 // An exchange: the user line's tokens, then the assistant's (prefix, reply, end token).
@@ -235,6 +238,9 @@ int zy_cli_chat(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), 0;
         else if (!strcmp(a, "--threads") && v) {
             if (zy_cli_threads("chat", v)) return 1;
+            i++;
+        } else if (!strcmp(a, "--weights") && v) {
+            if (zy_cli_weights("chat", v)) return 1;
             i++;
         } else if (!strcmp(a, "--system") && v) {
             system = v, i++;

@@ -43,5 +43,6 @@ int zy_cli_attention(int argc, char **argv); // attention.c: `zhuyi attention DI
 int zy_cli_translate(int argc, char **argv); // translate.c: `zhuyi translate DIR` (lines)
 int zy_cli_lora(int argc, char **argv);      // lora_cmd.c: `zhuyi lora merge BASE ADAPTER`
 int zy_cli_score(int argc, char **argv);     // score.c: `zhuyi score --ref R --hyp H`
+int zy_cli_quantize(int argc, char **argv);  // quantize.c: `zhuyi quantize DIR --type T --out D`
 
 #endif

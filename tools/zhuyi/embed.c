@@ -19,7 +19,8 @@
 
 static const char usage_text[] =
     "usage: zhuyi embed DIR [--text TEXT | --file FILE] [--jsonl] [--pooling P]\n"
-    "                   [--normalize] [--json] [--batch N] [--truncate] [--threads N]\n"
+    "                   [--normalize] [--json] [--batch N] [--truncate] [--weights TYPE]\n"
+    "                   [--threads N]\n"
     "\n"
     "Writes one vector per input line (blank lines skipped) from the model in DIR: a BERT\n"
     "directory (any architecture) or a GPT-2 one. Text is encoded as the model expects it\n"
@@ -38,6 +39,9 @@ static const char usage_text[] =
     "  --truncate        cut a line longer than the model's positions instead of refusing it\n"
     "  --adapter DIR     a LoRA adapter (zhuyi finetune --lora, PEFT) on the\n"
     "                    model, merged in at load (a LoRA run's own DIR needs none)\n"
+    "  --weights TYPE    the weights as f32, f16, bf16, q8_0 or q4_0 (converted at\n"
+    "                    load; default: as model.safetensors stores them, f16/bf16\n"
+    "                    from `zhuyi quantize`, else f32)\n"
     "  --threads N       kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
     "Numbers are written with %.9g, which reads back as the same float.\n";

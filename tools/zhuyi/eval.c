@@ -21,7 +21,7 @@
 
 static const char usage_text[] =
     "usage: zhuyi eval DIR --data FILE [--data FILE...] [--seq T] [--batch B] [--json]\n"
-    "                  [--threads N] [options of the model's kind]\n"
+    "                  [--weights TYPE] [--threads N] [options of the model's kind]\n"
     "\n"
     "The loss (nats) and perplexity of the model in DIR (config.json, model.safetensors,\n"
     "tokenizer.json) on the text in FILE, computed as its kind's training validates:\n"
@@ -52,6 +52,8 @@ static const char usage_text[] =
     "                metrics) instead of text (perplexity null when exp(loss) overflows)\n"
     "  --adapter A   a LoRA adapter directory (zhuyi finetune --lora, PEFT) on the\n"
     "                model, merged in at load (a LoRA run's own DIR needs none)\n"
+    "  --weights TYPE  the weights as f32, f16, bf16, q8_0 or q4_0 (converted at load;\n"
+    "                default: as model.safetensors stores them)\n"
     "  --threads N   kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
     "Progress goes to stderr when it is a terminal. A model whose weights hold NaN or\n"
@@ -151,6 +153,8 @@ int zy_cli_eval(int argc, char **argv) {
                 return zy_cli_die("eval: --batch '%s' is not a positive number", argv[i]);
         } else if (!strcmp(a, "--threads") && more) {
             if (zy_cli_threads("eval", argv[++i])) return 1;
+        } else if (!strcmp(a, "--weights") && more) {
+            if (zy_cli_weights("eval", argv[++i])) return 1;
         } else if (!strcmp(a, "--adapter") && more) {
             adapter = argv[++i];
         } else if (!strcmp(a, "--confusion-svg") && more) {

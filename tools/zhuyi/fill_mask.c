@@ -19,7 +19,8 @@
 
 static const char usage_text[] =
     "usage: zhuyi fill-mask DIR [--text TEXT [--text-pair TEXT] | --file FILE] [--jsonl]\n"
-    "                       [--top-k K] [--json] [--truncate] [--threads N]\n"
+    "                       [--top-k K] [--json] [--truncate] [--weights TYPE]\n"
+    "                       [--threads N]\n"
     "\n"
     "Predicts the tokens behind each [MASK] in a text with the masked language model in DIR\n"
     "(a BERT directory with an MLM head: BertForPreTraining or BertForMaskedLM, and a\n"
@@ -37,6 +38,9 @@ static const char usage_text[] =
     "                     it (a [MASK] cut off is an error)\n"
     "  --adapter DIR      a LoRA adapter (zhuyi finetune --lora, PEFT) on the\n"
     "                     model, merged in at load (a LoRA run's own DIR needs none)\n"
+    "  --weights TYPE     the weights as f32, f16, bf16, q8_0 or q4_0 (converted at\n"
+    "                     load; default: as model.safetensors stores them, f16/bf16\n"
+    "                     from `zhuyi quantize`, else f32)\n"
     "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
     "Plain output: per [MASK], K lines \"token  score\", blocks separated by a blank line,\n"

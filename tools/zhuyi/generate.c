@@ -21,7 +21,7 @@
 static const char usage_text[] =
     "usage: zhuyi generate DIR --prompt TEXT [--system TEXT] [--raw | --template]\n"
     "                      [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
-    "                      [--seed S] [--ids] [--threads N]\n"
+    "                      [--seed S] [--ids] [--weights TYPE] [--threads N]\n"
     "\n"
     "Continues TEXT with the model in DIR (config.json, model.safetensors, tokenizer.json)\n"
     "and streams the continuation, without the prompt, to stdout. Generation stops after N\n"
@@ -46,6 +46,9 @@ static const char usage_text[] =
     "                     <|endoftext|> only)\n"
     "  --adapter DIR      a LoRA adapter (zhuyi finetune --lora, PEFT) on the\n"
     "                     model, merged in at load (a LoRA run's own DIR needs none)\n"
+    "  --weights TYPE     the weights as f32, f16, bf16, q8_0 or q4_0 (converted at load;\n"
+    "                     default: as model.safetensors stores them: f16/bf16 from\n"
+    "                     `zhuyi quantize`, else f32)\n"
     "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n";
 
 int zy_cli_generate(int argc, char **argv) {
@@ -60,6 +63,9 @@ int zy_cli_generate(int argc, char **argv) {
         else if (!strcmp(a, "--template")) force = 1;
         else if (!strcmp(a, "--threads") && v) {
             if (zy_cli_threads("generate", v)) return 1;
+            i++;
+        } else if (!strcmp(a, "--weights") && v) {
+            if (zy_cli_weights("generate", v)) return 1;
             i++;
         } else if (!strcmp(a, "--prompt") && v) {
             prompt = v, i++;

@@ -19,6 +19,16 @@ int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tok
 // (`--adapter DIR` of the inference commands).
 int zy_cli_open_model_adapter(const char *command, const char *dir, const char *adapter,
                               zy_model **m, zy_tokenizer **t);
+// A command's --weights TYPE (f32, f16, bf16, q8_0, q4_0): the weight type models opened
+// by zy_cli_open_model* get (zy_model_set_weight_type) instead of the one their
+// model.safetensors was stored in (zy_model_file_weight_type). 0, or 1 after printing why
+// TYPE is bad.
+int zy_cli_weights(const char *command, const char *type);
+// The tokenizer files (tokenizer.json, vocab.txt, vocab.json, merges.txt,
+// tokenizer_config.json, special_tokens_map.json) of the first of srcs[0..n) that has any,
+// copied into dst; a note on stderr if none has. 0, or 1 after printing the error.
+int zy_cli_copy_tokenizer(const char *command, const char *const *srcs, int n,
+                          const char *dst);
 // The seq a zhuyi run in dir trained with (its newest checkpoint's state), or 0: the
 // positions past it were never trained, so it is the default window.
 int zy_cli_trained_seq(const char *dir);

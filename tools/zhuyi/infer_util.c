@@ -35,6 +35,46 @@ static int open_tokenizer(const char *command, const char *const *dirs, int n,
     return 0;
 }
 
+// --weights: -1 until given (the file's type then).
+static int weights = -1;
+
+int zy_cli_weights(const char *command, const char *type) {
+    zy_wtype t;
+    if (zy_wtype_parse(type, &t))
+        return zy_cli_die("%s: --weights '%s' is not one of f32, f16, bf16, q8_0, q4_0",
+                          command, type);
+    weights = (int)t;
+    return 0;
+}
+
+int zy_cli_copy_tokenizer(const char *command, const char *const *srcs, int n,
+                          const char *dst) {
+    static const char *const names[] = {"tokenizer.json", "vocab.txt", "vocab.json",
+                                        "merges.txt", "tokenizer_config.json",
+                                        "special_tokens_map.json"};
+    char from[4200], to[4200];
+    for (int s = 0; s < n; s++) {
+        int copied = 0;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            if (!zy_cli_dir_file(srcs[s], names[i], from, sizeof from)) continue;
+            snprintf(to, sizeof to, "%s/%s", dst, names[i]);
+            char *data;
+            size_t len;
+            zy_status st = zy_file_read(from, &data, &len);
+            if (!st) {
+                st = zy_file_write_atomic(to, data, len);
+                zy_free(data);
+            }
+            if (st) return zy_cli_die("%s: %s", command, zy_last_error());
+            copied++;
+        }
+        if (copied) return 0;
+    }
+    fprintf(stderr, "zhuyi: %s: note: no tokenizer in %s%s%s: DIR holds the model only\n",
+            command, srcs[0], n > 1 ? " or " : "", n > 1 ? srcs[1] : "");
+    return 0;
+}
+
 int zy_cli_open_model_adapter(const char *command, const char *dir, const char *adapter,
                               zy_model **m, zy_tokenizer **t) {
     struct stat st;
@@ -67,6 +107,10 @@ int zy_cli_open_model_adapter(const char *command, const char *dir, const char *
     if (zy_model_has_adapter(*m) && (s = zy_model_merge_adapter(*m))) goto fail;
     // NaN or infinite weights make every logit and loss NaN: say which tensor, up front.
     if ((s = zy_model_check_finite(*m))) goto fail;
+    // The weight type: --weights, else what model.safetensors stored (typed copies for
+    // decoding; the fp32 weights rounded to the same values).
+    zy_wtype wt = weights >= 0 ? (zy_wtype)weights : zy_model_file_weight_type(*m);
+    if ((s = zy_model_set_weight_type(*m, wt))) goto fail;
     if (open_tokenizer(command, dirs, n_dirs, t)) {
         zy_model_free(*m);
         *m = NULL;

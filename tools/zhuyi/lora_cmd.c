@@ -103,34 +103,6 @@ static const char merge_usage[] =
     "example:\n"
     "  zhuyi lora merge runs/kjv-gpt runs/kjv-modern --out runs/kjv-modern-merged\n";
 
-// The tokenizer files of src copied into dst (the first directory that has any).
-static int copy_tokenizer(const char *const *srcs, int n, const char *dst) {
-    static const char *const names[] = {"tokenizer.json", "vocab.txt", "vocab.json",
-                                        "merges.txt", "tokenizer_config.json",
-                                        "special_tokens_map.json"};
-    char from[4200], to[4200];
-    for (int s = 0; s < n; s++) {
-        int copied = 0;
-        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-            if (!zy_cli_dir_file(srcs[s], names[i], from, sizeof from)) continue;
-            snprintf(to, sizeof to, "%s/%s", dst, names[i]);
-            char *data;
-            size_t len;
-            zy_status st = zy_file_read(from, &data, &len);
-            if (!st) {
-                st = zy_file_write_atomic(to, data, len);
-                zy_free(data);
-            }
-            if (st) return zy_cli_die("lora merge: %s", zy_last_error());
-            copied++;
-        }
-        if (copied) return 0;
-    }
-    fprintf(stderr, "zhuyi: lora merge: note: no tokenizer in %s or %s: DIR holds the model "
-            "only\n", srcs[0], n > 1 ? srcs[1] : srcs[0]);
-    return 0;
-}
-
 static int merge(int argc, char **argv) {
     const char *pos[2] = {NULL, NULL}, *out = NULL;
     int n_pos = 0;
@@ -162,7 +134,7 @@ static int merge(int argc, char **argv) {
         rc = zy_cli_die("lora merge: %s", zy_last_error());
     zy_model_free(m);
     const char *srcs[2] = {pos[1], pos[0]};
-    if (!rc) rc = copy_tokenizer(srcs, 2, out);
+    if (!rc) rc = zy_cli_copy_tokenizer("lora merge", srcs, 2, out);
     if (!rc) printf("zhuyi: merged %s into %s -> %s\n", pos[1], pos[0], out);
     return rc;
 }

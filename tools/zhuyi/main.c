@@ -29,6 +29,8 @@ static const zy_cli_command commands[] = {
     {"attention", "attention maps of every layer and head as SVG or JSON", zy_cli_attention},
     {"lora", "fold a LoRA adapter into its base model (`zhuyi lora merge --help`)",
      zy_cli_lora},
+    {"quantize", "a model directory with its weights in f16 or bf16 (half the bytes)",
+     zy_cli_quantize},
     {"score", "BLEU and chrF of a hypothesis file against reference files (SacreBLEU's)",
      zy_cli_score},
 };

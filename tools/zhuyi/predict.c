@@ -15,7 +15,7 @@
 
 static const char usage_text[] =
     "usage: zhuyi predict DIR --input FILE [--output FILE] [--seq T] [--batch B]\n"
-    "                     [--threads N] [options of the model's task]\n"
+    "                     [--weights TYPE] [--threads N] [options of the model's task]\n"
     "\n"
     "Runs the fine-tuned model in DIR (zhuyi finetune classify|tag|qa, or a Hugging Face\n"
     "BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering\n"
@@ -37,6 +37,8 @@ static const char usage_text[] =
     "  --batch B       rows per forward pass (default 16)\n"
     "  --adapter DIR   a LoRA adapter (zhuyi finetune --lora, PEFT) on the\n"
     "                  model, merged in at load (a LoRA run's own DIR needs none)\n"
+    "  --weights TYPE  the weights as f32, f16, bf16, q8_0 or q4_0 (converted at load;\n"
+    "                  default: as model.safetensors stores them)\n"
     "  --threads N     kernel threads (default: $ZY_THREADS, else all cores)\n";
 
 int zy_cli_predict(int argc, char **argv) {
@@ -57,6 +59,8 @@ int zy_cli_predict(int argc, char **argv) {
                 return zy_cli_die("predict: --batch '%s' is not a positive number", argv[i]);
         } else if (!strcmp(a, "--threads") && more) {
             if (zy_cli_threads("predict", argv[++i])) return 1;
+        } else if (!strcmp(a, "--weights") && more) {
+            if (zy_cli_weights("predict", argv[++i])) return 1;
         } else if (a[0] == '-' && a[1] &&
                    (n = zy_cli_kind_collect("predict", argc, argv, &i, kflags, 128,
                                             &n_kflags))) {

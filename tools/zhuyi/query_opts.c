@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "infer.h"
 
 // The shared flags that take a value (v, NULL if none follows): 1 when one took v, -1 if
 // a is none of them (or v is missing), -2 after printing why v is bad.
@@ -17,6 +18,8 @@ static int shared_value_flag(zy_cli_query_opts *o, const char *a, const char *v)
     else if ((takes & ZY_CLI_QUERY_LINES) && !strcmp(a, "--file")) o->file = v;
     else if (!strcmp(a, "--threads")) {
         if (zy_cli_threads(o->cmd->name, v)) return -2;
+    } else if (!strcmp(a, "--weights")) {
+        if (zy_cli_weights(o->cmd->name, v)) return -2;
     } else return -1;
     return 1;
 }

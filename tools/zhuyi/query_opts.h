@@ -1,7 +1,8 @@
 // The flags shared by the commands that run a model on queries (fill-mask, embed,
 // attention; a later finetune or predict): the model directory, where the queries come
-// from (--text, --text-pair, --file, --jsonl), --json, --truncate and --threads, parsed
-// in one place so that their spelling, checks and messages are the same in every command.
+// from (--text, --text-pair, --file, --jsonl), --json, --truncate, --weights and --threads,
+// parsed in one place so that their spelling, checks and messages are the same in every
+// command.
 // A command adds its own flags through a callback, as kind.h's parse_flag does; its help
 // text stays its own.
 #ifndef ZHUYI_CLI_QUERY_OPTS_H

@@ -22,7 +22,7 @@ static const char usage_text[] =
     "                       [--length-penalty A] [--early-stopping] [--max-len-a A]\n"
     "                       [--max-len-b B] [--n-best N] [--greedy | --sample\n"
     "                       [--temperature T] [--top-k K] [--top-p P] [--seed S]]\n"
-    "                       [--batch N] [--json] [--progress] [--threads N]\n"
+    "                       [--batch N] [--json] [--progress] [--weights TYPE] [--threads N]\n"
     "\n"
     "Translates each line of FILE (default: stdin) with the encoder-decoder model in DIR\n"
     "(config.json, model.safetensors, tokenizer.json; e.g. a MarianMT model) and writes one\n"
@@ -53,6 +53,9 @@ static const char usage_text[] =
     "                      with --n-best \"hyps\": [{\"text\", \"score\"}, ...]\n"
     "  --progress          a progress bar or lines on stderr (default: when stderr is a\n"
     "                      terminal)\n"
+    "  --weights TYPE      the weights as f32, f16, bf16, q8_0 or q4_0 (converted at\n"
+    "                      load; default: as model.safetensors stores them, f16/bf16\n"
+    "                      from `zhuyi quantize`, else f32)\n"
     "  --threads N         kernel threads (default: $ZY_THREADS, else all cores)\n";
 
 typedef struct line {
@@ -109,6 +112,8 @@ static int flag_value(const char *a, const char *v, opts *o) {
             return zy_cli_die("translate: --batch '%s' is not a number from 1 to 4096", v);
     } else if (!strcmp(a, "--threads")) {
         if (zy_cli_threads("translate", v)) return 1;
+    } else if (!strcmp(a, "--weights")) {
+        if (zy_cli_weights("translate", v)) return 1;
     } else if (!strcmp(a, "--input")) {
         o->input = v;
     } else if (!strcmp(a, "--output")) {
