@@ -21,7 +21,7 @@
 
 static const char usage_text[] =
     "usage: zhuyi eval DIR --data FILE [--data FILE...] [--seq T] [--batch B] [--json]\n"
-    "                  [--weights TYPE] [--threads N] [options of the model's kind]\n"
+    "                  [--weights TYPE [--decode]] [--threads N] [options of the model's kind]\n"
     "\n"
     "The loss (nats) and perplexity of the model in DIR (config.json, model.safetensors,\n"
     "tokenizer.json) on the text in FILE, computed as its kind's training validates:\n"
@@ -54,6 +54,10 @@ static const char usage_text[] =
     "                model, merged in at load (a LoRA run's own DIR needs none)\n"
     "  --weights TYPE  the weights as f32, f16, bf16, q8_0 or q4_0 (converted at load;\n"
     "                default: as model.safetensors stores them)\n"
+    "  --decode      gpt: score each window through the decoding path instead (its tokens\n"
+    "                one at a time over the KV cache, as generate runs: the weight type's\n"
+    "                products, with ZY_QUANT_ARITH's arithmetic); slower, the same loss up\n"
+    "                to that arithmetic\n"
     "  --threads N   kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
     "Progress goes to stderr when it is a terminal. A model whose weights hold NaN or\n"
@@ -135,9 +139,48 @@ static int report_task(const cli_kind *k, void *opts, cli_data *d, zy_session *s
     return rc;
 }
 
+// --decode: the mean loss of src's windows through zy_session_decode, a token at a time
+// (each row from an empty cache), log-softmax in double. *count: the scored targets.
+static zy_status decode_loss(const zy_model *m, zy_data_source *src, progress *pr,
+                             int (*show)(long, double, double, void *), double *loss,
+                             double *count) {
+    const int V = zy_model_get_info(m)->vocab_size;
+    zy_session *s = NULL;
+    zy_batch b;
+    float *logits = malloc(sizeof(float) * (size_t)V);
+    zy_status st = zy_batch_init(&b, &zy_data_source_get_info(src)->dims);
+    if (!st) st = zy_session_create(&s, m, NULL);
+    if (!st && !logits) st = ZY_STATUS_OUT_OF_MEMORY;
+    double sum = 0, n = 0;
+    long batches = 0;
+    while (!st && !(st = zy_data_source_next(src, &b)) && b.B > 0) {
+        for (int r = 0; r < b.B && !st; r++) {
+            zy_session_seq_reset(s, 0);
+            const int len = b.lengths ? b.lengths[r] : b.T, seq = 0;
+            for (int t = 0; t < len && !st; t++) {
+                const int *x = b.input_ids + (size_t)r * b.T + t;
+                const int y = b.targets ? b.targets[(size_t)r * b.T + t] : -1;
+                if ((st = zy_session_decode(s, 1, &seq, x, 1, logits)) || y < 0) continue;
+                double mx = logits[0], z = 0;
+                for (int v = 1; v < V; v++) mx = logits[v] > mx ? logits[v] : mx;
+                for (int v = 0; v < V; v++) z += exp((double)logits[v] - mx);
+                sum += mx + log(z) - logits[y];
+                n++;
+            }
+        }
+        show(++batches, n, n > 0 ? sum / n : 0, pr);
+    }
+    zy_batch_destroy(&b);
+    zy_session_free(s);
+    free(logits);
+    *loss = n > 0 ? sum / n : 0;
+    *count = n;
+    return st;
+}
+
 int zy_cli_eval(int argc, char **argv) {
     const char *dir = NULL, *files[64], *kflags[128], *svg_path = NULL, *adapter = NULL;
-    int n_files = 0, n_kflags = 0, T = 0, B = 0, json = 0;
+    int n_files = 0, n_kflags = 0, T = 0, B = 0, json = 0, decode = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc, n = -1;
@@ -160,6 +203,7 @@ int zy_cli_eval(int argc, char **argv) {
         } else if (!strcmp(a, "--confusion-svg") && more) {
             svg_path = argv[++i];
         } else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--decode")) decode = 1;
         else if (a[0] == '-' && a[1] &&
                  (n = zy_cli_kind_collect("eval", argc, argv, &i, kflags, 128, &n_kflags))) {
             if (n < 0) return 1;
@@ -216,10 +260,16 @@ int zy_cli_eval(int argc, char **argv) {
     long batches = (long)((d.rows + (size_t)d.batch - 1) / (size_t)d.batch);
     progress pr = {.show = isatty(STDERR_FILENO) && batches > 1, .batches = batches,
                    .t0 = now()};
-    zy_metric_set ms;
+    zy_metric_set ms = {0}; // (--decode reports no metrics)
     zy_eval_params ep = {.on_batch = show_progress, .user = &pr, .metrics = &ms};
     double loss, count;
-    zy_status st = zy_evaluate(s, d.val, &ep, &loss, &count);
+    zy_status st;
+    if (decode && !(c->causal_lm && !k->loss_metric)) {
+        rc = zy_cli_die("eval: --decode is for causal language models scored on text (gpt)");
+        goto done;
+    }
+    st = decode ? decode_loss(m, d.val, &pr, show_progress, &loss, &count)
+                : zy_evaluate(s, d.val, &ep, &loss, &count);
     if (pr.show) fputs("\r\033[K", stderr);
     if (st) {
         rc = zy_cli_die("eval: %s", zy_last_error());
