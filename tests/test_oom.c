@@ -9,7 +9,7 @@
 // runs a forward pass and generates, a model made from a preset, an arena, the evaluation
 // metrics that allocate (src/eval), LoRA adapters (a new one trained a step on GPT-2 and
 // on BERT with lora_only biases, an adapter directory loaded, saved over itself and
-// merged). Each must return ZY_STATUS_OUT_OF_MEMORY with a
+// merged), a model given a weight type and decoding with it. Each must return ZY_STATUS_OUT_OF_MEMORY with a
 // message that says "out of memory", leak nothing, leave files on disk as they were, and
 // succeed once no allocation fails.
 //
@@ -1084,6 +1084,30 @@ TEST(oom_session_generate) {
     ASSERT(m != NULL);
     gen_ctx c = {.m = m};
     run_case(&(oom_case){.name = "session + forward + generate", .op = op_generate, .ctx = &c});
+    zy_model_free(m);
+}
+
+// A weight type (typed copies) and a session decoding over them; the copies dropped again
+// (F32) at the end, so every round starts from the same model (its fp32 weights keep the
+// rounded values, which rounding again leaves as they are).
+static zy_status op_weight_type(void *arg) {
+    zy_model *m = arg;
+    zy_status st = zy_model_set_weight_type(m, ZY_WTYPE_Q8_0);
+    zy_session *s = NULL;
+    if (!st) st = zy_session_create(&s, m, NULL);
+    int ids[3] = {1, 2, 3}, seq = 0;
+    float logits[V];
+    if (!st) st = zy_session_decode(s, 1, &seq, ids, 3, logits);
+    if (!st) st = zy_session_decode(s, 1, &seq, ids, 1, logits);
+    zy_session_free(s);
+    zy_status st2 = zy_model_set_weight_type(m, ZY_WTYPE_F32); // frees, allocates nothing
+    return st ? st : st2;
+}
+
+TEST(oom_weight_type) {
+    zy_model *m = zt_gpt_create(2, 2, 64, 16, V, 0.0f, 22); // rows of 64: whole blocks
+    ASSERT(m != NULL);
+    run_case(&(oom_case){.name = "weight type + decode", .op = op_weight_type, .ctx = m});
     zy_model_free(m);
 }
 
