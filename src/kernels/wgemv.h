@@ -9,9 +9,10 @@
 //   product with the dequantized matrix up to the order of the sums. The reference is
 //   zy__wgemv_rows_ref: zy_dequantize_row's values, float sums in k order.
 // - int8 activations (Q8_0 and Q4_0, as llama.cpp's vec_dot_q8_0 / q4_0): x is first
-//   quantized to Q8_0 blocks (zy_quantize_row), then each block's product is an integer
-//   dot product scaled by d_w * d_x (VNNI's vpdpbusd where the CPU has it). Results differ
-//   from the fp32 product by x's rounding; its reference is zy__q8_ref.
+//   rounded to 8-bit blocks of 32 (zy__wgemv_quantize_x, once per product), then each
+//   block's product is an integer dot product scaled by d_w * d_x (VNNI's vpdpbusd where
+//   the CPU has it). Results differ from the fp32 product by x's rounding; the reference
+//   is zy__q8_ref.
 #ifndef ZHUYI_KERNELS_WGEMV_H
 #define ZHUYI_KERNELS_WGEMV_H
 
