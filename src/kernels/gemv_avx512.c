@@ -6,6 +6,9 @@
 
 #include "kernels/gemv.h"
 
+// Bytes ahead of the rows being read to prefetch (as the typed kernels, wgemv.h).
+#define PREFETCH 4096
+
 void zy__gemv_rows_avx512(float *y, const float *W, const float *x, const float *b,
                               int r0, int r1, int K) {
     int r = r0;
@@ -14,6 +17,10 @@ void zy__gemv_rows_avx512(float *y, const float *W, const float *x, const float 
         __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
         for (int k = 0; k < K; k += 16) {
             __mmask16 m = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+            _mm_prefetch((const char *)(w0 + k) + PREFETCH, _MM_HINT_T0);
+            _mm_prefetch((const char *)(w1 + k) + PREFETCH, _MM_HINT_T0);
+            _mm_prefetch((const char *)(w2 + k) + PREFETCH, _MM_HINT_T0);
+            _mm_prefetch((const char *)(w3 + k) + PREFETCH, _MM_HINT_T0);
             __m512 xv = _mm512_maskz_loadu_ps(m, x + k);
             s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w0 + k), xv, s0);
             s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w1 + k), xv, s1);

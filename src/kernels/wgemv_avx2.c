@@ -89,7 +89,10 @@ INLINE void tile(zy_wtype t, const int RB, const int MB, float *Y, int ldy, cons
         const uint8_t *p[2];
         __m256 d[2];
         const float *x[2];
-        for (int a = 0; a < RB; a++) p[a] = block_at(t, row[a], j, &d[a]);
+        for (int a = 0; a < RB; a++) {
+            p[a] = block_at(t, row[a], j, &d[a]);
+            _mm_prefetch((const char *)p[a] + ZY__WGEMV_PREFETCH, _MM_HINT_T0);
+        }
         for (int i = 0; i < MB; i++) x[i] = X + (size_t)(m + i) * ldx + 32 * j;
         step(t, RB, MB, p, d, x, acc);
     }

@@ -72,7 +72,11 @@ INLINE void tile(zy_wtype t, const int RB, const int MB, float *Y, int ldy, cons
             xl[i] = _mm512_loadu_ps(x[i] + 32 * j);
             xh[i] = _mm512_loadu_ps(x[i] + 32 * j + 16);
         }
+        const size_t at = (size_t)j * (t == ZY_WTYPE_Q8_0   ? ZY_Q8_0_BLOCK_BYTES
+                                       : t == ZY_WTYPE_Q4_0 ? ZY_Q4_0_BLOCK_BYTES
+                                                            : 64);
         for (int a = 0; a < RB; a++) {
+            _mm_prefetch((const char *)row[a] + at + ZY__WGEMV_PREFETCH, _MM_HINT_T0);
             __m512 lo, hi, d = _mm512_set1_ps(1.0f);
             load32(t, row[a], j, &lo, &hi, &d);
             if (is_block(t) && MB == 1) {

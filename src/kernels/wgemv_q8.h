@@ -67,6 +67,10 @@ INLINE void q8_tile(zy_wtype t, const int RB, const int MB, float *Y, int ldy,
         for (int a = 0; a < RB; a++) {
             float dw;
             const __m256i w = block_w(t, row[a], j, &dw);
+            _mm_prefetch((const char *)row[a] + (size_t)j * (t == ZY_WTYPE_Q8_0 ? ZY_Q8_0_BLOCK_BYTES
+                                                                               : ZY_Q4_0_BLOCK_BYTES) +
+                             ZY__WGEMV_PREFETCH,
+                         _MM_HINT_T0);
             const __m256i aw = _mm256_sign_epi8(w, w); // |w|: at most 127, unsigned
             for (int i = 0; i < MB; i++) {
                 const __m256i dot = Q8_DOT(aw, _mm256_sign_epi8(xv[i], w));

@@ -112,7 +112,9 @@ INLINE void pair_step(zy_wtype t, const int RB, const uint8_t *const *row, const
                       int p, const int two, __m512 *acc) {
     const __m512i xv = _mm512_loadu_si512(x->q + 64 * p), c = _mm512_loadu_si512(x->c + p);
     const __m512 dx = _mm512_loadu_ps(x->d + p);
+    const size_t at = (size_t)p * 2 * (t == ZY_WTYPE_Q8_0 ? ZY_Q8_0_BLOCK_BYTES : ZY_Q4_0_BLOCK_BYTES);
     for (int a = 0; a < RB; a++) {
+        _mm_prefetch((const char *)row[a] + at + ZY__WGEMV_PREFETCH, _MM_HINT_T0);
         const __m512i dot = _mm512_dpbusd_epi32(c, pair_w(t, row[a], p, two), xv);
         const __m512 s = _mm512_mul_ps(pair_dw(t, row[a], p, two), dx);
         acc[a] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), s, acc[a]);
