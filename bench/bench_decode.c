@@ -6,7 +6,8 @@
 // allocator hook: the decode path must make none). Each figure is the best of `reps`
 // runs, the least disturbed by other load on a shared machine.
 // Usage: bench_decode [reps] [new_tokens] [types...]   (types: f32 f16 bf16 q8_0 q4_0
-// q8_0:int8 q4_0:int8; default all)
+// q8_0:int8 q4_0:int8; default all). Environment: BENCH_PROMPT (prompt tokens, default
+// 128), BENCH_KV=f16|bf16 (the KV cache's type, zy_session_params.kv_cache; default f32).
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,13 +80,17 @@ int main(int argc, char **argv) {
     float *saved = bench_must(malloc(n * sizeof(float)));
     memcpy(saved, params, n * sizeof(float));
     const zy_model_info *info = zy_model_get_info(m);
-    enum { PROMPT = 128 };
-    int prompt[PROMPT];
+    const char *ep = getenv("BENCH_PROMPT"), *ekv = getenv("BENCH_KV");
+    const int PROMPT = ep && atoi(ep) > 0 && atoi(ep) < 1000 ? atoi(ep) : 128;
+    zy_wtype kv = ZY_WTYPE_F32;
+    if (ekv && zy_wtype_parse(ekv, &kv)) kv = ZY_WTYPE_F32;
+    int prompt[1000];
     zy_rng r;
     zy_rng_seed(&r, 2);
     for (int i = 0; i < PROMPT; i++) prompt[i] = (int)zy_rng_below(&r, (uint64_t)info->vocab_size);
-    printf("zhuyi %s, simd %s, gpt2-124m, prompt %d, %d new tokens, best of %d\n", zy_version(),
-           zy_simd_name(zy_simd_level()), PROMPT, new_tokens, reps);
+    printf("zhuyi %s, simd %s, gpt2-124m, prompt %d, %d new tokens, KV cache %s, best of %d\n",
+           zy_version(), zy_simd_name(zy_simd_level()), PROMPT, new_tokens, zy_wtype_name(kv),
+           reps);
     for (int k = 0; k < n_all; k++) {
         bool want = argc <= 3;
         for (int i = 3; i < argc; i++) want |= !strcmp(argv[i], all[k].name);
@@ -97,7 +102,9 @@ int main(int argc, char **argv) {
         for (int th = 1; th <= 2; th++) {
             zy_threads_set(th);
             zy_session *s;
-            bench_check(zy_session_create(&s, m, NULL), "session");
+            zy_session_params sp = zy_session_default_params();
+            sp.kv_cache = kv;
+            bench_check(zy_session_create(&s, m, &sp), "session");
             zy_generate_params p = zy_generate_default_params();
             p.sample.temperature = 0, p.max_tokens = new_tokens, p.on_token = on_token;
             double best_dec = 0, best_pre = 0;

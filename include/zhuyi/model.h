@@ -216,6 +216,9 @@ typedef struct zy_session_params {
                      // computes its MLM head at the scored positions only, so
                      // "mlm_logits" is then NULL). The trainer's and `zhuyi eval`'s
                      // sessions set it. (false)
+    zy_wtype kv_cache; // how the decoding KV caches store keys and values: ZY_WTYPE_F32,
+                     // F16 or BF16 (half the memory and half the bytes a step reads from
+                     // them; zy_kv_cache_create_typed). (F32)
 } zy_session_params;
 
 zy_session_params zy_session_default_params(void);
@@ -381,6 +384,7 @@ int zy_session_n_seq(const zy_session *s);     // sequences of the KV cache
 int zy_session_n_memory(const zy_session *s);  // memory slots (encoder-decoder decoding)
 int zy_session_tokens(const zy_session *s);    // zy_session_params.tokens (0: no bound)
 float zy_session_label_smoothing(const zy_session *s); // zy_session_params.label_smoothing
+zy_wtype zy_session_kv_cache_type(const zy_session *s); // zy_session_params.kv_cache
 
 #ifdef __cplusplus
 }

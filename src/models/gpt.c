@@ -210,6 +210,7 @@ static zy_status gpt_session_init(zy_session *s, const zy_session_params *p) {
     g->w = zy_calloc((size_t)L, sizeof *g->w);
     if (p->training) g->dw = zy_calloc((size_t)L, sizeof *g->dw);
     g->n_seq = p->n_seq;
+    g->kv_cache = p->kv_cache;
     g->keep_attention = p->attention_weights;
     if (!g->w || (p->training && !g->dw))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt session: out of memory");

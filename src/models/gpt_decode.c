@@ -7,7 +7,7 @@
 // gpt_forward.c (the tests check logits agree at every position).
 //
 // Memory: the first decode of a session allocates the cache, (L, n_seq, 2, n_positions, C)
-// floats, and a scratch block for chunks of up to DEC_CHUNK positions (or n_seq rows; long
+// floats (or 16-bit values: zy_session_params.kv_cache), and a scratch block for chunks of up to DEC_CHUNK positions (or n_seq rows; long
 // prompts are fed in chunks, so the scratch does not grow with the prompt). Later calls
 // allocate nothing.
 #include <string.h>
@@ -62,8 +62,8 @@ static dec_bufs dec_carve(const gpt_session *g, float *base, size_t *total) {
 
 static zy_status dec_alloc(gpt_session *g) {
     const gpt_hparams *h = &g->h;
-    zy_status st = zy_kv_cache_create(&g->cache, h->n_layer, g->n_seq, h->n_head,
-                                      h->n_positions, h->n_embd / h->n_head);
+    zy_status st = zy_kv_cache_create_typed(&g->cache, h->n_layer, g->n_seq, h->n_head,
+                                            h->n_positions, h->n_embd / h->n_head, g->kv_cache);
     if (st) return st;
     size_t n;
     dec_carve(g, NULL, &n);

@@ -91,6 +91,7 @@ typedef struct gpt_session {
     zy_wmatrix (*typed)[ZY_BLOCK_LINEARS];
     const zy_wmatrix *head_typed;
     int n_seq;
+    zy_wtype kv_cache;      // zy_session_params.kv_cache
     zy_kv_cache *cache;
     float *dec;
     size_t dec_floats;

@@ -338,6 +338,7 @@ static zy_status marian_session_init(zy_session *s, const zy_session_params *p) 
     g->tokens = p->tokens;
     g->n_seq = p->n_seq;
     g->n_mem = zy_session_n_memory(s);
+    g->kv_cache = p->kv_cache;
     return ZY_STATUS_OK;
 }
 

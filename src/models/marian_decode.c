@@ -46,10 +46,10 @@ static zy_status dec_alloc(marian_session *g) {
     if (g->cache) return ZY_STATUS_OK;
     const marian_hparams *h = &g->h;
     int D = h->d_model / h->dec_heads;
-    zy_status st = zy_kv_cache_create(&g->cache, h->dec_layers, g->n_seq, h->dec_heads,
-                                      h->max_positions, D);
-    if (!st) st = zy_kv_cache_create(&g->mem, h->dec_layers, g->n_mem, h->dec_heads,
-                                     h->max_positions, D);
+    zy_status st = zy_kv_cache_create_typed(&g->cache, h->dec_layers, g->n_seq, h->dec_heads,
+                                            h->max_positions, D, g->kv_cache);
+    if (!st) st = zy_kv_cache_create_typed(&g->mem, h->dec_layers, g->n_mem, h->dec_heads,
+                                           h->max_positions, D, g->kv_cache);
     if (st) goto fail;
     g->dec_rows = g->n_seq;
     g->dec_floats = (size_t)g->n_seq * h->d_model + dec_scratch(g, g->n_seq);

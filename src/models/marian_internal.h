@@ -77,6 +77,7 @@ typedef struct marian_session {
     zy_wmatrix (*typed)[ZY_BLOCK_LINEARS];
     const zy_wmatrix *head_typed;
     int n_seq, n_mem;
+    zy_wtype kv_cache;          // zy_session_params.kv_cache: both caches' element type
     zy_kv_cache *cache, *mem;   // self-attention (n_seq) and cross-attention (n_mem)
     int *mem_of;                // (n_seq) the memory slot each sequence reads
     int *mem_rows;              // (n_seq) a decode's rows' slots (no allocation per step)

@@ -38,6 +38,7 @@ struct zy_session {
     int cap_B, cap_T, cap_Td; // prepared batch shape
     int cap_tokens;     // 0, or the largest B x max(T, T_dec) of a forward
     float label_smoothing;
+    zy_wtype kv_cache;  // the decoding caches' element type
     bool has_grads;
     float *grads;       // (n_grads) the trainable tensors in table order
     size_t n_grads;

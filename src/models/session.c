@@ -54,6 +54,11 @@ zy_status zy_session_create(zy_session **out, const zy_model *m, const zy_sessio
     if (!(p->label_smoothing >= 0.0f && p->label_smoothing < 1.0f))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "session: label_smoothing %g is outside "
                          "[0, 1)", (double)p->label_smoothing);
+    if (p->kv_cache != ZY_WTYPE_F32 && p->kv_cache != ZY_WTYPE_F16 &&
+        p->kv_cache != ZY_WTYPE_BF16)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "session: a KV cache of %s; it holds f32, "
+                         "f16 or bf16", zy_wtype_name(p->kv_cache) ? zy_wtype_name(p->kv_cache)
+                                                                   : "an unknown type");
     if (p->training && m->wtype != ZY_WTYPE_F32)
         return zy__error(ZY_STATUS_UNSUPPORTED, "session: the model's weights are %s, for "
                          "inference; train the fp32 model", zy_wtype_name(m->wtype));
@@ -64,6 +69,7 @@ zy_status zy_session_create(zy_session **out, const zy_model *m, const zy_sessio
     s->n_memory = p->n_memory ? p->n_memory : p->n_seq;
     s->cap_tokens = p->tokens;
     s->label_smoothing = p->label_smoothing;
+    s->kv_cache = p->kv_cache;
     zy_status st;
     if (p->training && (st = alloc_grads(s))) goto fail;
     if ((st = m->ops->session_init(s, p))) goto fail;
@@ -292,6 +298,7 @@ int zy_session_n_seq(const zy_session *s) { return s->n_seq; }
 int zy_session_n_memory(const zy_session *s) { return s->n_memory; }
 int zy_session_tokens(const zy_session *s) { return s->cap_tokens; }
 float zy_session_label_smoothing(const zy_session *s) { return s->label_smoothing; }
+zy_wtype zy_session_kv_cache_type(const zy_session *s) { return s->kv_cache; }
 
 // ---- named metrics -----------------------------------------------------------------------
 

@@ -102,6 +102,19 @@ void zy__attn_decode_avx512(float *out, const float *q, const float *K, ptrdiff_
                             const float *V, ptrdiff_t ldv, int Tk, int D, int Dv, float scale,
                             float *s);
 zy__attn_decode_fn zy__attn_decode_kernel(void);
+// The same over a 16-bit KV cache: K and V of f16 (bf16 false) or bf16 values, each
+// widened to its exact float before the same arithmetic. The AVX-512 kernel handles D and
+// Dv that are multiples of 16 (it calls the reference otherwise).
+typedef void (*zy__attn_decode16_fn)(float *out, const float *q, const uint16_t *K,
+                                     ptrdiff_t ldk, const uint16_t *V, ptrdiff_t ldv, int Tk,
+                                     int D, int Dv, float scale, float *s, bool bf16);
+void zy__attn_decode16_ref(float *out, const float *q, const uint16_t *K, ptrdiff_t ldk,
+                           const uint16_t *V, ptrdiff_t ldv, int Tk, int D, int Dv, float scale,
+                           float *s, bool bf16);
+void zy__attn_decode16_avx512(float *out, const float *q, const uint16_t *K, ptrdiff_t ldk,
+                              const uint16_t *V, ptrdiff_t ldv, int Tk, int D, int Dv,
+                              float scale, float *s, bool bf16);
+zy__attn_decode16_fn zy__attn_decode16_kernel(void);
 
 // mha.c: head split / merge between (B,T,·) rows and (B,H,T,hd) heads (for callers that
 // want heads-outer copies; the attention cores read token-major rows in place).

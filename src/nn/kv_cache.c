@@ -5,11 +5,16 @@
 // layouts on the tiled core (several queries), or the one-query decode kernel.
 //
 // Layout: mem (layers, n_seq, 2, H, maxT, D) — per (layer, sequence) k (H, maxT, D) then
-// v (H, maxT, D). len (n_seq): advanced positions; fill (layers, n_seq): positions present
-// at each layer (>= len once written), so attend and advance can check what is there.
+// v (H, maxT, D), elements of the cache's type: f32, or f16 / bf16 (half the memory and
+// half the bytes a decoding step reads; written rounded to nearest even). len (n_seq):
+// advanced positions; fill (layers, n_seq): positions present at each layer (>= len once
+// written), so attend and advance can check what is there. A 16-bit cache is read as is
+// by the one-query kernel; several queries (a prompt chunk) widen the sequence's keys and
+// values into the scratch for the tiled core.
 #include <string.h>
 
 #include "zhuyi/attention.h"
+#include "zhuyi/io.h"
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
@@ -18,40 +23,52 @@
 
 struct zy_kv_cache {
     int layers, n_seq, H, maxT, D;
-    int *len;   // (n_seq)
-    int *fill;  // (layers, n_seq)
-    float *mem; // (layers, n_seq, 2, H, maxT, D)
+    zy_wtype type; // F32, F16 or BF16
+    size_t esz;    // bytes an element
+    int *len;      // (n_seq)
+    int *fill;     // (layers, n_seq)
+    uint8_t *mem;  // (layers, n_seq, 2, H, maxT, D) elements
 };
 
+// Elements of one head's keys (or values): maxT rows of D.
 static size_t head_floats(const zy_kv_cache *c) { return (size_t)c->maxT * c->D; }
-static float *seq_k(const zy_kv_cache *c, int layer, int seq) {
-    return c->mem + ((size_t)layer * c->n_seq + seq) * 2 * c->H * head_floats(c);
+static uint8_t *seq_k(const zy_kv_cache *c, int layer, int seq) {
+    return c->mem + ((size_t)layer * c->n_seq + seq) * 2 * c->H * head_floats(c) * c->esz;
 }
-static float *seq_v(const zy_kv_cache *c, int layer, int seq) {
-    return seq_k(c, layer, seq) + (size_t)c->H * head_floats(c);
+static uint8_t *seq_v(const zy_kv_cache *c, int layer, int seq) {
+    return seq_k(c, layer, seq) + (size_t)c->H * head_floats(c) * c->esz;
 }
 static int *fill_of(const zy_kv_cache *c, int layer, int seq) {
     return c->fill + (size_t)layer * c->n_seq + seq;
 }
 
 zy_status zy_kv_cache_create(zy_kv_cache **out, int layers, int n_seq, int H, int maxT, int D) {
+    return zy_kv_cache_create_typed(out, layers, n_seq, H, maxT, D, ZY_WTYPE_F32);
+}
+
+zy_status zy_kv_cache_create_typed(zy_kv_cache **out, int layers, int n_seq, int H, int maxT,
+                                   int D, zy_wtype type) {
     *out = NULL;
     if (layers <= 0 || n_seq <= 0 || H <= 0 || maxT <= 0 || D <= 0 || maxT > (1 << 24) ||
         D > 65536)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "kv cache: bad sizes layers=%d n_seq=%d H=%d maxT=%d D=%d", layers,
                          n_seq, H, maxT, D);
+    if (type != ZY_WTYPE_F32 && type != ZY_WTYPE_F16 && type != ZY_WTYPE_BF16)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "kv cache: type %s; it holds f32, f16 or "
+                         "bf16", zy_wtype_name(type) ? zy_wtype_name(type) : "(unknown)");
+    const size_t esz = type == ZY_WTYPE_F32 ? 4 : 2;
     // The product can pass 2^64 (4096 layers x 65536 sequences x ...): checked, and
     // refused above the machine's memory before anything is allocated.
     size_t bytes;
     if (!zy__mul_size((size_t)layers * (size_t)n_seq, 2 * (size_t)H, &bytes) ||
         !zy__mul_size(bytes, (size_t)maxT * (size_t)D, &bytes) ||
-        !zy__mul_size(bytes, sizeof(float), &bytes) || zy__exceeds_memory(bytes))
+        !zy__mul_size(bytes, esz, &bytes) || zy__exceeds_memory(bytes))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY,
                          "kv cache: %d layers x %d sequences x 2 x %d heads x %d positions x %d "
-                         "floats (%.3g GiB) is more than this machine's %.1f GiB of memory",
-                         layers, n_seq, H, maxT, D,
-                         ZY_GIB(4.0 * layers * n_seq * 2.0 * H * (double)maxT * D),
+                         "%s (%.3g GiB) is more than this machine's %.1f GiB of memory",
+                         layers, n_seq, H, maxT, D, zy_wtype_name(type),
+                         ZY_GIB((double)esz * layers * n_seq * 2.0 * H * (double)maxT * D),
                          ZY_GIB(zy__physical_memory()));
     zy_kv_cache *c = zy_calloc(1, sizeof *c);
     if (!c) goto fail_struct;
@@ -59,9 +76,10 @@ zy_status zy_kv_cache_create(zy_kv_cache **out, int layers, int n_seq, int H, in
     if (!c->len) goto fail_len;
     c->fill = zy_calloc((size_t)layers * n_seq, sizeof *c->fill);
     if (!c->fill) goto fail_fill;
-    c->mem = zy_calloc((size_t)layers * n_seq * 2 * H * maxT, (size_t)D * sizeof(float));
+    c->mem = zy_calloc((size_t)layers * n_seq * 2 * H * maxT, (size_t)D * esz);
     if (!c->mem) goto fail_mem;
     c->layers = layers, c->n_seq = n_seq, c->H = H, c->maxT = maxT, c->D = D;
+    c->type = type, c->esz = esz;
     *out = c;
     return ZY_STATUS_OK;
 fail_mem:
@@ -82,6 +100,8 @@ void zy_kv_cache_free(zy_kv_cache *c) {
     zy_free(c->len);
     zy_free(c);
 }
+
+zy_wtype zy_kv_cache_type(const zy_kv_cache *c) { return c->type; }
 
 void zy_kv_cache_shape(const zy_kv_cache *c, int *layers, int *n_seq, int *H, int *maxT,
                        int *D) {
@@ -129,13 +149,21 @@ zy_status zy_kv_cache_copy_seq(zy_kv_cache *c, int dst, int src) {
     if (dst == src) return ZY_STATUS_OK;
     for (int l = 0; l < c->layers; l++) {
         int n = *fill_of(c, l, src);
+        const size_t hb = head_floats(c) * c->esz;
         for (int h = 0; h < 2 * c->H; h++) // the k heads then the v heads
-            memcpy(seq_k(c, l, dst) + h * head_floats(c), seq_k(c, l, src) + h * head_floats(c),
-                   (size_t)n * c->D * sizeof(float));
+            memcpy(seq_k(c, l, dst) + h * hb, seq_k(c, l, src) + h * hb,
+                   (size_t)n * c->D * c->esz);
         *fill_of(c, l, dst) = n;
     }
     c->len[dst] = c->len[src];
     return ZY_STATUS_OK;
+}
+
+// D floats of x -> a row of the cache's type at dst.
+static void put_row(const zy_kv_cache *c, uint8_t *dst, const float *x) {
+    if (c->type == ZY_WTYPE_F16) zy_f32_to_f16_array((uint16_t *)(void *)dst, x, (size_t)c->D);
+    else if (c->type == ZY_WTYPE_BF16) zy_f32_to_bf16_array((uint16_t *)(void *)dst, x, (size_t)c->D);
+    else memcpy(dst, x, (size_t)c->D * sizeof(float));
 }
 
 zy_status zy_kv_cache_write(zy_kv_cache *c, int layer, int seq, const float *k,
@@ -148,13 +176,13 @@ zy_status zy_kv_cache_write(zy_kv_cache *c, int layer, int seq, const float *k,
                          "kv cache write: sequence %d holds %d of %d positions, cannot add %d "
                          "(row stride %d, need >= %d)",
                          seq, t0, c->maxT, n, ld, H * D);
-    float *K = seq_k(c, layer, seq), *V = seq_v(c, layer, seq);
+    uint8_t *K = seq_k(c, layer, seq), *V = seq_v(c, layer, seq);
     for (int h = 0; h < H; h++) {
-        float *kh = K + h * head_floats(c) + (size_t)t0 * D;
-        float *vh = V + h * head_floats(c) + (size_t)t0 * D;
+        uint8_t *kh = K + (h * head_floats(c) + (size_t)t0 * D) * c->esz;
+        uint8_t *vh = V + (h * head_floats(c) + (size_t)t0 * D) * c->esz;
         for (int t = 0; t < n; t++) {
-            memcpy(kh + (size_t)t * D, k + (size_t)t * ld + (size_t)h * D, D * sizeof(float));
-            memcpy(vh + (size_t)t * D, v + (size_t)t * ld + (size_t)h * D, D * sizeof(float));
+            put_row(c, kh + (size_t)t * D * c->esz, k + (size_t)t * ld + (size_t)h * D);
+            put_row(c, vh + (size_t)t * D * c->esz, v + (size_t)t * ld + (size_t)h * D);
         }
     }
     *fill_of(c, layer, seq) = t0 + n;
@@ -191,9 +219,14 @@ static size_t share_floats(const zy_kv_cache *c, int n) {
     return (s + 15) & ~(size_t)15;
 }
 
-// Ahead of the per-thread shares: the tiled core's lse (H*n).
+// Ahead of the per-thread shares: the tiled core's lse (H*n), and for a 16-bit cache and
+// several queries the sequence's keys and values widened to floats (2 x H x maxT x D).
+static size_t widened_floats(const zy_kv_cache *c, int n) {
+    return c->type != ZY_WTYPE_F32 && n > 1 ? 2 * (size_t)c->H * head_floats(c) : 0;
+}
+
 static size_t head_of_scratch(const zy_kv_cache *c, int n) {
-    return ((size_t)c->H * n + 15) & ~(size_t)15;
+    return (((size_t)c->H * n + 15) & ~(size_t)15) + widened_floats(c, n);
 }
 
 size_t zy_kv_cache_scratch_floats(const zy_kv_cache *c, int n) {
@@ -226,7 +259,8 @@ typedef struct step_job {
     bool causal;           // otherwise: query i sees len + causal keys of seqs[i]
     size_t share;
     float scale;
-    zy__attn_decode_fn kernel;
+    zy__attn_decode_fn kernel;     // an f32 cache
+    zy__attn_decode16_fn kernel16; // a 16-bit one
 } step_job;
 
 // task = query i, head h
@@ -238,11 +272,17 @@ static void step_tasks(void *ctx, size_t t0, size_t t1, int thread) {
         const int i = (int)(t / c->H), h = (int)(t % c->H);
         const int seq = j->one_seq >= 0 ? j->one_seq : j->seqs[i];
         const int nk = j->one_seq >= 0 ? j->one_keys : c->len[seq] + (j->causal ? 1 : 0);
-        const float *K = seq_k(c, j->layer, seq) + h * head_floats(c);
-        const float *V = seq_v(c, j->layer, seq) + h * head_floats(c);
-        j->kernel(j->out + (size_t)i * j->ldo + (size_t)h * c->D,
-                  j->q + (size_t)i * j->ldq + (size_t)h * c->D, K, c->D, V, c->D, nk, c->D,
-                  c->D, j->scale, s);
+        const uint8_t *K = seq_k(c, j->layer, seq) + h * head_floats(c) * c->esz;
+        const uint8_t *V = seq_v(c, j->layer, seq) + h * head_floats(c) * c->esz;
+        float *out = j->out + (size_t)i * j->ldo + (size_t)h * c->D;
+        const float *q = j->q + (size_t)i * j->ldq + (size_t)h * c->D;
+        if (c->type == ZY_WTYPE_F32)
+            j->kernel(out, q, (const float *)(const void *)K, c->D,
+                      (const float *)(const void *)V, c->D, nk, c->D, c->D, j->scale, s);
+        else
+            j->kernel16(out, q, (const uint16_t *)(const void *)K, c->D,
+                        (const uint16_t *)(const void *)V, c->D, nk, c->D, c->D, j->scale, s,
+                        c->type == ZY_WTYPE_BF16);
     }
 }
 
@@ -256,13 +296,21 @@ static zy_status run_steps(step_job *j, int n, int max_keys, float scale,
                          j->scratch ? scratch_floats : (size_t)0, j->share);
     j->scale = scale != 0.0f ? scale : 1.0f / sqrtf((float)c->D);
     j->kernel = zy__attn_decode_kernel();
+    j->kernel16 = zy__attn_decode16_kernel();
     size_t fit = scratch_floats / j->share;
     int nt = zy__parallel_threads();
     nt = (size_t)nt < fit ? nt : (int)fit;
-    size_t per_task = (size_t)max_keys * c->D * 4 + 1;
+    size_t per_task = (size_t)max_keys * c->D * 2 * c->esz + 1;
     size_t grain = ZY_MAX((size_t)1, ((size_t)1 << 16) / per_task);
     zy__parallel((size_t)n * c->H, grain, nt, step_tasks, j);
     return ZY_STATUS_OK;
+}
+
+// n elements of a 16-bit cache at src -> floats.
+static void widen(const zy_kv_cache *c, float *dst, const uint8_t *src, size_t n) {
+    const uint16_t *h = (const uint16_t *)(const void *)src;
+    if (c->type == ZY_WTYPE_F16) zy_f16_to_f32_array(dst, h, n);
+    else zy_bf16_to_f32_array(dst, h, n);
 }
 
 static zy_status check_rows(const zy_kv_cache *c, int n, int ldq, int ldo, const float *q,
@@ -287,7 +335,7 @@ zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, int seq, bool caus
                          scratch ? scratch_floats : (size_t)0);
     if (n == 1) { // one query: the decode kernel
         step_job j = {c, layer, NULL, q, out, scratch + head, ldq, ldo, seq, Tk, causal, 0, 0,
-                      NULL};
+                      NULL, NULL};
         return run_steps(&j, 1, Tk, scale, scratch_floats - head);
     }
     zy_attn_desc d = zy_attn_default_desc(1, c->H, n, Tk, c->D, c->D);
@@ -296,9 +344,20 @@ zy_status zy_kv_cache_attend(const zy_kv_cache *c, int layer, int seq, bool caus
     d.q_layout = zy_attn_layout_rows(n, c->D, ldq);
     d.out_layout = zy_attn_layout_rows(n, c->D, ldo);
     d.k_layout = d.v_layout = (zy_attn_layout){0, (ptrdiff_t)head_floats(c), c->D};
+    const float *K = (const float *)(const void *)seq_k(c, layer, seq);
+    const float *V = (const float *)(const void *)seq_v(c, layer, seq);
+    const size_t wide = widened_floats(c, n);
+    if (wide) { // a 16-bit cache: the Tk keys and values of each head as floats
+        float *wk = scratch + head - wide, *wv = wk + wide / 2;
+        for (int h = 0; h < c->H; h++) {
+            const size_t at = (size_t)h * head_floats(c);
+            widen(c, wk + at, seq_k(c, layer, seq) + at * c->esz, (size_t)Tk * c->D);
+            widen(c, wv + at, seq_v(c, layer, seq) + at * c->esz, (size_t)Tk * c->D);
+        }
+        K = wk, V = wv;
+    }
     // the tiled core's lse (one per query row and head) sits in the scratch's head
-    return zy_flash_forward(out, scratch, q, seq_k(c, layer, seq), seq_v(c, layer, seq), &d,
-                            scratch + head, scratch_floats - head);
+    return zy_flash_forward(out, scratch, q, K, V, &d, scratch + head, scratch_floats - head);
 }
 
 zy_status zy_kv_cache_attend_step(const zy_kv_cache *c, int layer, const int *seqs, int n,
@@ -320,7 +379,8 @@ zy_status zy_kv_cache_attend_step(const zy_kv_cache *c, int layer, const int *se
         if (nk < 0) return ZY_STATUS_INVALID_ARGUMENT;
         max_keys = ZY_MAX(max_keys, nk);
     }
-    step_job j = {c, layer, seqs, q, out, scratch + head, ldq, ldo, -1, 0, causal, 0, 0, NULL};
+    step_job j = {c, layer, seqs, q, out, scratch + head, ldq, ldo, -1, 0, causal, 0, 0, NULL,
+                  NULL};
     return run_steps(&j, n, max_keys, scale, scratch_floats - head);
 }
 

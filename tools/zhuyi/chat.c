@@ -20,7 +20,8 @@
 
 static const char usage_text[] =
     "usage: zhuyi chat DIR [--system TEXT] [--max-tokens N] [--temperature T] [--top-k K]\n"
-    "                  [--top-p P] [--seed S] [--verbose] [--weights TYPE] [--threads N]\n"
+    "                  [--top-p P] [--seed S] [--verbose] [--weights TYPE] [--kv-cache TYPE]\n"
+    "                  [--threads N]\n"
     "\n"
     "Talks with the model in DIR: each line read from stdin (a terminal or a pipe) is the\n"
     "user's turn, and the reply is printed as it is generated, followed by a newline. The\n"
@@ -48,6 +49,9 @@ static const char usage_text[] =
     "  --weights TYPE     the weights as f32, f16, bf16, q8_0 or q4_0 (converted at\n"
     "                     load; default: as model.safetensors stores them, f16/bf16\n"
     "                     from `zhuyi quantize`, else f32)\n"
+    "  --kv-cache TYPE    f32 (default), f16 or bf16: the KV cache's keys and values in\n"
+    "                     16 bits (half its memory and of the bytes each token reads\n"
+    "                     from it; attention sees them rounded)\n"
     "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n";
 
 // An exchange: the user line's tokens, then the assistant's (prefix, reply, end token).
@@ -242,6 +246,9 @@ int zy_cli_chat(int argc, char **argv) {
         } else if (!strcmp(a, "--weights") && v) {
             if (zy_cli_weights("chat", v)) return 1;
             i++;
+        } else if (!strcmp(a, "--kv-cache") && v) {
+            if (zy_cli_kv_cache("chat", v)) return 1;
+            i++;
         } else if (!strcmp(a, "--system") && v) {
             system = v, i++;
         } else if (!strcmp(a, "--adapter") && v) {
@@ -281,12 +288,13 @@ int zy_cli_chat(int argc, char **argv) {
     if (c.gp.max_tokens > c.P) c.gp.max_tokens = c.P; // no reply is longer than the context
     c.eot = zy_tokenizer_find(c.tok, c.tpl->end_token, strlen(c.tpl->end_token));
     zy_chat_message sm = {ZY_CHAT_SYSTEM, system ? system : "", system ? strlen(system) : 0};
+    const zy_session_params sp = zy_cli_decode_params();
     if (!info->causal_lm) {
         rc = zy_cli_die("chat: the model in %s is a '%s' (%s), not a causal language model",
                         c.dir, info->model_type, info->architecture);
     } else if (zy_chat_encode(c.tpl, c.tok, &sm, 1, false, &c.sys) ||
                zy_chat_encode(c.tpl, c.tok, NULL, 0, true, &c.prefix) ||
-               zy_session_create(&c.sess, c.m, NULL)) {
+               zy_session_create(&c.sess, c.m, &sp)) {
         rc = zy_cli_die("chat: %s", zy_last_error());
     } else if (!(c.out = malloc(((size_t)c.gp.max_tokens + 1) * sizeof *c.out))) {
         rc = zy_cli_die("chat: out of memory");

@@ -21,7 +21,8 @@
 static const char usage_text[] =
     "usage: zhuyi generate DIR --prompt TEXT [--system TEXT] [--raw | --template]\n"
     "                      [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
-    "                      [--seed S] [--ids] [--weights TYPE] [--threads N]\n"
+    "                      [--seed S] [--ids] [--weights TYPE] [--kv-cache TYPE]\n"
+    "                      [--threads N]\n"
     "\n"
     "Continues TEXT with the model in DIR (config.json, model.safetensors, tokenizer.json)\n"
     "and streams the continuation, without the prompt, to stdout. Generation stops after N\n"
@@ -49,6 +50,9 @@ static const char usage_text[] =
     "  --weights TYPE     the weights as f32, f16, bf16, q8_0 or q4_0 (converted at load;\n"
     "                     default: as model.safetensors stores them: f16/bf16 from\n"
     "                     `zhuyi quantize`, else f32)\n"
+    "  --kv-cache TYPE    f32 (default), f16 or bf16: the KV cache's keys and values in\n"
+    "                     16 bits (half its memory and of the bytes each token reads\n"
+    "                     from it; attention sees them rounded)\n"
     "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n";
 
 int zy_cli_generate(int argc, char **argv) {
@@ -66,6 +70,9 @@ int zy_cli_generate(int argc, char **argv) {
             i++;
         } else if (!strcmp(a, "--weights") && v) {
             if (zy_cli_weights("generate", v)) return 1;
+            i++;
+        } else if (!strcmp(a, "--kv-cache") && v) {
+            if (zy_cli_kv_cache("generate", v)) return 1;
             i++;
         } else if (!strcmp(a, "--prompt") && v) {
             prompt = v, i++;
@@ -109,7 +116,8 @@ int zy_cli_generate(int argc, char **argv) {
                         "model", dir, c->model_type, c->architecture);
         goto done;
     }
-    if (zy_session_create(&sess, m, NULL)) {
+    zy_session_params sp = zy_cli_decode_params();
+    if (zy_session_create(&sess, m, &sp)) {
         rc = zy_cli_die("generate: %s", zy_last_error());
         goto done;
     }

@@ -24,6 +24,11 @@ int zy_cli_open_model_adapter(const char *command, const char *dir, const char *
 // model.safetensors was stored in (zy_model_file_weight_type). 0, or 1 after printing why
 // TYPE is bad.
 int zy_cli_weights(const char *command, const char *type);
+// A command's --kv-cache TYPE (f32, f16, bf16): how the decoding sessions it makes with
+// zy_cli_decode_params store keys and values. 0, or 1 after printing why TYPE is bad.
+int zy_cli_kv_cache(const char *command, const char *type);
+// The default session parameters with --kv-cache's type.
+zy_session_params zy_cli_decode_params(void);
 // The tokenizer files (tokenizer.json, vocab.txt, vocab.json, merges.txt,
 // tokenizer_config.json, special_tokens_map.json) of the first of srcs[0..n) that has any,
 // copied into dst; a note on stderr if none has. 0, or 1 after printing the error.

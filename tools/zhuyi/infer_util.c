@@ -47,6 +47,22 @@ int zy_cli_weights(const char *command, const char *type) {
     return 0;
 }
 
+static zy_wtype kv_cache = ZY_WTYPE_F32;
+
+int zy_cli_kv_cache(const char *command, const char *type) {
+    zy_wtype t;
+    if (zy_wtype_parse(type, &t) || (t != ZY_WTYPE_F32 && t != ZY_WTYPE_F16 && t != ZY_WTYPE_BF16))
+        return zy_cli_die("%s: --kv-cache '%s' is not one of f32, f16, bf16", command, type);
+    kv_cache = t;
+    return 0;
+}
+
+zy_session_params zy_cli_decode_params(void) {
+    zy_session_params p = zy_session_default_params();
+    p.kv_cache = kv_cache;
+    return p;
+}
+
 int zy_cli_copy_tokenizer(const char *command, const char *const *srcs, int n,
                           const char *dst) {
     static const char *const names[] = {"tokenizer.json", "vocab.txt", "vocab.json",
