@@ -4,7 +4,8 @@
 # BF16 / F16 tensors (half the bytes), with the config and tokenizer, that eval and
 # generate run in that type (its perplexity within 0.5 % of f32's); --weights f16 | bf16 |
 # q8_0 | q4_0 on eval and generate (perplexity within 1 % for q8_0, 5 % for q4_0);
-# eval --decode equals the forward pass (f32, and q8_0 in fp32 arithmetic); refusals: the
+# eval --decode equals the forward pass (f32, and q8_0 in fp32 arithmetic); generate with a
+# bf16 KV cache; refusals: the
 # block types for quantize (GGUF), unknown types, an --out holding a model, a model whose
 # rows are no whole blocks (gpt-nano's 48).
 # Usage: tests/cli/quantize.sh [path/to/zhuyi]   (default build/zhuyi)
@@ -40,7 +41,7 @@ fi
 
 check_help quantize --type --out
 check_help eval --weights --decode
-check_help generate --weights
+check_help generate --weights --kv-cache
 
 # perplexity of DIR (extra flags after it) on val.txt
 ppl() {
@@ -108,8 +109,9 @@ if "$Z" generate model-bf16 --prompt "In the" --max-tokens 12 --temperature 0 >g
     "$Z" generate model --weights bf16 --prompt "In the" --max-tokens 12 --temperature 0 \
         >g2 2>err &&
     "$Z" generate model --weights q4_0 --prompt "In the" --max-tokens 12 --seed 3 >g3 2>err &&
-    [ -s g1 ] && [ -s g3 ]; then
-    ok "generate on the bf16 directory, with --weights bf16 and q4_0"
+    "$Z" generate model --kv-cache bf16 --prompt "In the" --max-tokens 12 --seed 3 >g4 2>err &&
+    [ -s g1 ] && [ -s g3 ] && [ -s g4 ]; then
+    ok "generate on the bf16 directory, with --weights bf16 and q4_0, with a bf16 KV cache"
 else
     bad "generate with a weight type"
 fi
@@ -122,6 +124,8 @@ expect_fail "quantize over a model" "already holds a model" \
     "$Z" quantize model --type bf16 --out model-bf16
 expect_fail "generate --weights int4" "not one of" \
     "$Z" generate model --weights int4 --prompt "In"
+expect_fail "generate --kv-cache q8_0" "not one of f32, f16, bf16" \
+    "$Z" generate model --kv-cache q8_0 --prompt "In"
 expect_fail "q8_0 on rows of 48" "not a whole number of 32-weight blocks" \
     "$Z" eval nano --data val.txt --weights q8_0
 
