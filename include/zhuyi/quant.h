@@ -63,8 +63,9 @@ typedef struct zy_wmatrix {
 // How products with Q8_0 / Q4_0 weights are computed when decoding (a process-wide
 // choice, like zy_simd_set; default $ZY_QUANT_ARITH = fp32 | int8, else AUTO):
 typedef enum zy_quant_arith {
-    ZY_QUANT_ARITH_AUTO = 0, // INT8 where the CPU has AVX-512 VNNI, else FP32 (the faster
-                             // of the two on each, docs/RESULTS.md)
+    ZY_QUANT_ARITH_AUTO = 0, // the faster of the two for the kernels in force: INT8 with
+                             // AVX-512 VNNI or at the AVX2 level, FP32 on AVX-512 CPUs
+                             // without VNNI and in scalar code
     ZY_QUANT_ARITH_FP32,     // each weight's exact value d*q times x in fp32: the product
                              // with the dequantized matrix, up to the order of the sums
     ZY_QUANT_ARITH_INT8,     // as llama.cpp: x rounded to Q8_0 blocks for each product,
