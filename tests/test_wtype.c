@@ -147,10 +147,14 @@ TEST(weight_type_rules) {
     CHECK(zy_model_weight_type(m) == ZY_WTYPE_F32);
     CHECK(zy_model_file_weight_type(m) == ZY_WTYPE_F32);
     CHECK(zy_model_set_weight_type(m, (zy_wtype)99) == ZY_STATUS_INVALID_ARGUMENT);
-    CHECK(zy_model_set_weight_type(m, ZY_WTYPE_Q8_0) == ZY_STATUS_UNSUPPORTED);
-    zt_note("%s", zy_last_error());
-    CHECK(strstr(zy_last_error(), "transformer.wte.weight") != NULL);
-    CHECK(zy_model_weight_type(m) == ZY_WTYPE_F32 && !zy_model_tensor_typed(m, 0));
+    zy_model *q = zt_gpt_create(1, 2, 48, 16, 11, 0.0f, 4); // rows of 48: f16 in Q8_0
+    ASSERT(q != NULL);
+    ASSERT(zy_model_set_weight_type(q, ZY_WTYPE_Q8_0) == ZY_STATUS_OK);
+    CHECK(zy_model_weight_type(q) == ZY_WTYPE_Q8_0);
+    const zy_wmatrix *wte = zy_model_tensor_typed(q, 0);
+    CHECK(wte && wte->type == ZY_WTYPE_F16 && wte->row_bytes == 96);
+    CHECK(check_copies(q) == 5);
+    zy_model_free(q);
     ASSERT(zy_model_set_weight_type(m, ZY_WTYPE_BF16) == ZY_STATUS_OK);
     CHECK(zy_model_set_weight_type(m, ZY_WTYPE_BF16) == ZY_STATUS_OK); // the same: nothing
     CHECK(zy_model_set_weight_type(m, ZY_WTYPE_F16) == ZY_STATUS_INVALID_ARGUMENT);

@@ -155,8 +155,9 @@ zy_status zy_model_check_finite(const zy_model *m);
 // model with a LoRA adapter must merge it first. Call before creating sessions (they take
 // the copies when created); t = F32 drops the copies (the weights keep the rounded
 // values); another type once one is set is refused (load the model again).
-// Q8_0 and Q4_0 need rows of a whole number of 32-weight blocks (ZY_STATUS_UNSUPPORTED
-// naming the tensor otherwise). The copies are freed with the model.
+// Q8_0 and Q4_0 need rows of a whole number of 32-weight blocks: a matrix whose rows are not
+// is kept in F16 instead (a warning is logged), as llama.cpp's converter and the GGUF
+// export keep it. The copies are freed with the model.
 zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t);
 zy_wtype zy_model_weight_type(const zy_model *m); // F32 until set
 // The type a loaded model.safetensors stored its weights in: F16 or BF16 when every 2-D
@@ -165,8 +166,8 @@ zy_wtype zy_model_weight_type(const zy_model *m); // F32 until set
 // does not apply it (a fine-tuning run trains in fp32): inference callers pass it to
 // zy_model_set_weight_type, as the CLI does.
 zy_wtype zy_model_file_weight_type(const zy_model *m);
-// For implementations: tensor i's typed copy, or NULL (no weight type, not a `quantize`
-// tensor, or a model without typed_decode). Adjacent `quantize` entries' copies are
+// For implementations: tensor i's typed copy (its type is the model's, or F16 as above),
+// or NULL (no weight type, not a `quantize` tensor, or a model without typed_decode). Adjacent `quantize` entries' copies are
 // contiguous, so entries fused into one matrix (q, k, v) are one matrix of their rows.
 const zy_wmatrix *zy_model_tensor_typed(const zy_model *m, int tensor);
 

@@ -26,6 +26,13 @@ const zy_wmatrix *zy_model_tensor_typed(const zy_model *m, int tensor) {
     return m->typed[tensor].data ? &m->typed[tensor] : NULL;
 }
 
+// The type a matrix of rows of `cols` weights gets under weight type t: t, or f16 for a
+// block type when the rows are not whole blocks (as llama.cpp's converter and zhuyi's
+// GGUF export do, so a file's tensors load back to the types they had).
+static zy_wtype type_for(zy_wtype t, int cols) {
+    return zy_wtype_row_bytes(t, (size_t)cols) ? t : ZY_WTYPE_F16;
+}
+
 // Stored (rows, cols) of a 2-D entry: its file shape, or the transpose.
 static void stored_shape(const zy_tensor *e, int *rows, int *cols) {
     *rows = (int)(e->transposed ? e->shape[1] : e->shape[0]);
@@ -60,10 +67,11 @@ static void round_rows(void *ctx, size_t r0, size_t r1, int thread) {
         (void)rows;
         const size_t r = g - j->first[q];
         float *w = m->ptrs[i] + r * (size_t)cols;
+        const zy_wtype t = type_for(j->t, cols);
         if (m->typed) {
             uint8_t *dst = (uint8_t *)m->typed[i].data + r * m->typed[i].row_bytes;
-            zy_quantize_row(j->t, w, dst, (size_t)cols);
-            zy_dequantize_row(j->t, dst, w, (size_t)cols);
+            zy_quantize_row(t, w, dst, (size_t)cols);
+            zy_dequantize_row(t, dst, w, (size_t)cols);
             continue;
         }
         // No copy kept (the model's inference reads none): the row in pieces through a
@@ -71,8 +79,8 @@ static void round_rows(void *ctx, size_t r0, size_t r1, int thread) {
         uint8_t tmp[PIECE * 2 + PIECE / ZY_QBLOCK * 2];
         for (int k = 0; k < cols; k += PIECE) {
             const size_t n = (size_t)ZY_MIN(PIECE, cols - k);
-            zy_quantize_row(j->t, w + k, tmp, n);
-            zy_dequantize_row(j->t, tmp, w + k, n);
+            zy_quantize_row(t, w + k, tmp, n);
+            zy_dequantize_row(t, tmp, w + k, n);
         }
     }
 }
@@ -96,19 +104,17 @@ zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t) {
         return zy__error(ZY_STATUS_UNSUPPORTED, "weight type %s: the model has a LoRA adapter; "
                          "merge it first (zy_model_merge_adapter)", name);
     const int nt = zy_tensor_table_count(m->table);
-    int n_q = 0;
+    int n_q = 0, n_f16 = 0;
+    const char *first_f16 = NULL;
     size_t bytes = 0, total_rows = 0;
     for (int i = 0; i < nt; i++) {
         const zy_tensor *e = zy_tensor_table_at(m->table, i);
         if (!e->quantize) continue;
         int rows, cols;
         stored_shape(e, &rows, &cols);
-        const size_t rb = zy_wtype_row_bytes(t, (size_t)cols);
-        if (!rb)
-            return zy__error(ZY_STATUS_UNSUPPORTED, "weight type %s: tensor '%s' has rows of "
-                             "%d weights, not a whole number of %d-weight blocks", name,
-                             e->name, cols, ZY_QBLOCK);
-        bytes += ALIGN64(rb * (size_t)rows);
+        const zy_wtype tt = type_for(t, cols);
+        if (tt != t && !n_f16++) first_f16 = e->name;
+        bytes += ALIGN64(zy_wtype_row_bytes(tt, (size_t)cols) * (size_t)rows);
         total_rows += (size_t)rows;
         n_q++;
     }
@@ -150,9 +156,10 @@ zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t) {
         if (!e->quantize) continue;
         int rows, cols;
         stored_shape(e, &rows, &cols);
-        const size_t rb = zy_wtype_row_bytes(t, (size_t)cols);
+        const zy_wtype tt = type_for(t, cols);
+        const size_t rb = zy_wtype_row_bytes(tt, (size_t)cols);
         if (keep) {
-            m->typed[i] = (zy_wmatrix){.type = t, .rows = rows, .cols = cols, .row_bytes = rb,
+            m->typed[i] = (zy_wmatrix){.type = tt, .rows = rows, .cols = cols, .row_bytes = rb,
                                        .data = m->typed_data + off};
             off += rb * (size_t)rows;
             if (off % 64 && (i + 1 >= nt || !zy_tensor_table_at(m->table, i + 1)->quantize))
@@ -165,6 +172,10 @@ zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t) {
     round_job j = {.m = m, .t = t, .first = first, .idx = idx};
     zy__parallel(total_rows, 64, 0, round_rows, &j);
     m->wtype = t;
+    if (n_f16)
+        zy__log(ZY_LOG_WARN, "weight type %s: %d of %d matrices have rows that are not whole "
+                "%d-weight blocks and are kept in f16, as llama.cpp's converter keeps them "
+                "(first: '%s')", name, n_f16, n_q, ZY_QBLOCK, first_f16);
 done:
     zy_free(idx);
     zy_free(first);
