@@ -2,8 +2,9 @@
 # `make sanitize`, `make bench` install what they need first (scripts/deps.sh);
 # `make install` / `make uninstall` honour PREFIX and DESTDIR (see `make help`).
 # Sources are found by wildcard: a new file under src/<layer>/ is built without edits here.
-# Files named *_avx512.c / *_avx2.c are compiled for that instruction set only; the code
-# that calls them checks the CPU at run time, so one binary runs on any x86-64.
+# Files named *_avx512.c / *_avx2.c / *_avx512bf16.c / *_amx.c are compiled for that
+# instruction set only; the code that calls them checks the CPU at run time, so one binary
+# runs on any x86-64.
 # The shared library exports the public API only (src/exports.map: zy_ but not zy__);
 # the tests and the CLI link the static library and may use internals.
 
@@ -45,6 +46,8 @@ SO_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/exports.map 
 
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 AVX2_FLAGS   = -mavx2 -mfma -mf16c
+AVX512BF16_FLAGS = $(AVX512_FLAGS) -mavx512bf16
+AMX_FLAGS    = $(AVX512BF16_FLAGS) -mamx-tile -mamx-bf16
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c))
 CLI_SRC   := $(sort $(wildcard tools/zhuyi/*.c))
@@ -107,6 +110,14 @@ $(BUILD)/%.o: %.c
 $(BUILD)/%_avx512.o: %_avx512.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%_avx512bf16.o: %_avx512bf16.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512BF16_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%_amx.o: %_amx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AMX_FLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%_avx2.o: %_avx2.c
 	@mkdir -p $(dir $@)
