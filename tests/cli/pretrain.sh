@@ -222,6 +222,18 @@ if "$Z" pretrain gpt $P --precision bf16 --out bf >out 2>err &&
 else
     bad "--precision runs"; sed 's/^/     | /' err
 fi
+# The global option gives inference commands bf16 matmuls too (prompt-sized products):
+# the same model's loss within a percent of fp32's.
+if l32=$("$Z" eval bf --data data.txt --json 2>/dev/null) &&
+    l16=$("$Z" --precision bf16 eval bf --data data.txt --json 2>/dev/null); then
+    a=$(echo "$l32" | sed 's/.*"loss":\([0-9.]*\).*/\1/')
+    b=$(echo "$l16" | sed 's/.*"loss":\([0-9.]*\).*/\1/')
+    awk -v a="$a" -v b="$b" 'BEGIN { exit !(a > 0 && (a - b) / a < 0.01 && (b - a) / a < 0.01) }' &&
+        ok "zhuyi --precision bf16 eval: loss $b against fp32's $a" ||
+        bad "bf16 eval loss $b, fp32 $a"
+else
+    bad "zhuyi --precision bf16 eval"
+fi
 expect_fail "--precision changed on --resume" "--precision cannot be given with --resume" \
     pretrain_gpt --out bf --resume --precision fp32 --steps 6
 expect_fail "--precision fp16" "'fp16' is not a valid value" pretrain_gpt $P --precision fp16 \

@@ -16,6 +16,9 @@ typedef struct {
 // zy_cli_quiet is set: a caller trying a value on several parsers).
 int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool zy_cli_quiet;
+// The global --precision (zy_precision; -1 when not given): main() applies it to the main
+// thread's matmuls; the training commands take it as their --precision's default.
+extern int zy_cli_precision;
 // Parse a whole decimal integer in [lo, hi]; 0 on success.
 int zy_cli_parse_int(const char *s, long lo, long hi, int *out);
 // Is dir/name a regular file? The path is left in buf (cap bytes; false if it is cut).
