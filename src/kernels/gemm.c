@@ -187,6 +187,7 @@ static int block_depth(int K, const zy__gemm_arch *ar) {
 // use (during the first mc block) so packing overlaps with the prefetches above.
 static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args *g) {
     const int mr = ar->mr, nr = ar->nr;
+    int packed_ic = -1, packed_pc = -1; // the A block in ws->a
     for (int jc = 0; jc < g->N; jc += ar->nc) {
         int nc = ZY_MIN(ar->nc, g->N - jc);
         int kcb = block_depth(g->K, ar);
@@ -197,7 +198,12 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
             float beta = pc == 0 ? g->beta : 1.0f;
             for (int ic = 0; ic < g->M; ic += ar->mc) {
                 int mc = ZY_MIN(ar->mc, g->M - ic);
-                ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+                // The A block depends on (ic, pc) only: when it is the one packed last
+                // (a single ic and pc block, as with M <= mc and K <= kc), every column
+                // block jc reuses it.
+                if (ic != packed_ic || pc != packed_pc)
+                    ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+                packed_ic = ic, packed_pc = pc;
                 // jr outer: each B panel serves every A micro-panel of the block (L1/L2)
                 // while the A micro-panels stream from L2.
                 for (int jr = 0; jr < nc; jr += nr) {

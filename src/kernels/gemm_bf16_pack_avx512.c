@@ -98,14 +98,31 @@ void zy__gemm_pack_a_pairs_avx512(bool transA, const float *A, int lda, int i0, 
 static void pack_b_pairs(bool transB, const float *B, int ldb, int k0, int kc, int kp, int j0,
                          int n, int nr, uint32_t *dst) {
     for (int p = 0; p < n; p += nr, dst += (size_t)nr * kp / 2) {
+        int cols = n - p < nr ? n - p : nr;
+        if (!transB && nr == 32) { // B (K,N): both halves of each k pair's row at once
+            const float *src = B + (size_t)k0 * ldb + j0 + p;
+            __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+            __m512 zero = _mm512_setzero_ps();
+            for (int q = 0; q < kp / 2; q++) {
+                int k = 2 * q;
+                const float *r0 = src + (size_t)k * ldb, *r1 = r0 + ldb;
+                __m512 a0 = k < kc ? _mm512_maskz_loadu_ps(m0, r0) : zero;
+                __m512 a1 = k < kc ? _mm512_maskz_loadu_ps(m1, r0 + 16) : zero;
+                __m512 b0 = k + 1 < kc ? _mm512_maskz_loadu_ps(m0, r1) : zero;
+                __m512 b1 = k + 1 < kc ? _mm512_maskz_loadu_ps(m1, r1 + 16) : zero;
+                _mm512_storeu_si512(dst + (size_t)q * 32, pair_rows(a0, b0));
+                _mm512_storeu_si512(dst + (size_t)q * 32 + 16, pair_rows(a1, b1));
+            }
+            continue;
+        }
         for (int h = 0; h < nr; h += 16) {
-            int cols = n - p - h;
-            cols = cols < 0 ? 0 : cols > 16 ? 16 : cols;
+            int c = cols - h;
+            c = c < 0 ? 0 : c > 16 ? 16 : c;
             if (transB) // B (N,K): row j holds column j's k values
-                pairs_by_rows(B + (size_t)(j0 + p + h) * ldb + k0, (size_t)ldb, cols, kc, kp,
+                pairs_by_rows(B + (size_t)(j0 + p + h) * ldb + k0, (size_t)ldb, c, kc, kp,
                               dst + h, nr, 0xFFFF);
             else
-                pairs_by_cols(B + (size_t)k0 * ldb + j0 + p + h, (size_t)ldb, cols, kc, kp,
+                pairs_by_cols(B + (size_t)k0 * ldb + j0 + p + h, (size_t)ldb, c, kc, kp,
                               dst + h, nr, 0xFFFF);
         }
     }
