@@ -150,8 +150,9 @@ def _cores():
 
 
 def _thread_pairs():
-    if os.environ.get("ZY_PEER_THREADS"):
-        return [tuple(int(x) for x in p.split("+")) for p in os.environ["ZY_PEER_THREADS"].split()]
+    given = os.environ.get("ZY_PEER_THREADS")
+    if given:  # "omp+blas ...", e.g. "2+1 2+2 1+1"
+        return [tuple(int(x) for x in p.split("+")) for p in given.split()]
     return [(_N, 1), (_N, _N)] if _N > 1 else [(1, 1)]
 
 
