@@ -25,7 +25,10 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "instruct.h"
+#include "model.h"
 #include "quant.h"
+#include "tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -238,6 +241,55 @@ typedef int (*zy_gguf_progress_fn)(uint64_t done, uint64_t total, void *user);
 
 zy_status zy_gguf_writer_write(const zy_gguf_writer *w, const char *path,
                                zy_gguf_progress_fn progress, void *user);
+
+// ---- models -------------------------------------------------------------------------------
+// A model and its tokenizer as a GGUF file llama.cpp loads, and back. Architectures:
+// - "gpt2" (GPT2LMHeadModel, byte-level BPE): the keys, tensor names and tokenizer fields
+//   (tokenizer.ggml.model "gpt2", pre "gpt-2") llama.cpp's converter writes. The LM head
+//   is tied to token_embd (no output.weight, as the converter; llama.cpp reuses it).
+// docs/FORMATS.md ("GGUF") has the table of keys and tensor names.
+typedef struct zy_gguf_export_params {
+    zy_wtype wtype;   // the matrices' type: F32, F16, BF16, Q8_0 or Q4_0. As llama.cpp's
+                      // converter: 1-D tensors (norms, biases) and position embeddings stay
+                      // F32; a matrix whose rows are not whole blocks falls back to F16
+                      // (logged as a warning)
+    const char *name; // general.name (NULL: none)
+    const zy_chat_template *chat_template; // the model's (zy_chat_template_load), or NULL:
+                      // written as tokenizer.chat_template (its Jinja, what llama.cpp's
+                      // chat uses) and zhuyi.chat_template (its name, what zhuyi reads)
+    zy_gguf_progress_fn progress; // may be NULL
+    void *user;
+} zy_gguf_export_params;
+
+zy_gguf_export_params zy_gguf_export_default_params(void); // F32, no name, no progress
+
+// m and its tokenizer -> path (atomically). ZY_STATUS_UNSUPPORTED naming what for a model
+// GGUF cannot carry: another model type or architecture (a task head), a LoRA adapter not
+// merged into the weights, a tokenizer of another kind; ZY_STATUS_SHAPE_MISMATCH for a
+// tokenizer whose size is not the model's vocab_size.
+zy_status zy_model_save_gguf(const zy_model *m, const zy_tokenizer *tok, const char *path,
+                             zy_gguf_export_params params);
+
+// What zy_model_load_gguf found besides the model.
+typedef struct zy_gguf_model_info {
+    char architecture[32]; // general.architecture
+    zy_wtype wtype;        // the type most of the file's matrix elements are stored in (the
+                           // one a caller keeping weights quantized would use)
+    uint32_t file_type;    // general.file_type (llama.cpp's llama_ftype), UINT32_MAX if
+                           // absent
+} zy_gguf_model_info;
+
+// path -> an fp32 model (quantized tensors dequantized) and the tokenizer the file
+// describes. info may be NULL. Every tensor the architecture needs is checked (present,
+// shape, a type zhuyi converts) before the parameters are allocated, and parameters that
+// would not fit in physical memory are refused; errors name the file and the key or
+// tensor (ZY_STATUS_SHAPE_MISMATCH: a tensor disagrees with the metadata).
+zy_status zy_model_load_gguf(zy_model **model, zy_tokenizer **tok, const char *path,
+                             zy_gguf_model_info *info);
+// *out = the chat template the file at path records (zhuyi.chat_template), or NULL when it
+// records none. Errors as zy_chat_template_load's: an unreadable or malformed file, a
+// template name zhuyi does not know (ZY_STATUS_UNSUPPORTED), each naming the file.
+zy_status zy_gguf_chat_template(const char *path, const zy_chat_template **out);
 
 #ifdef __cplusplus
 }
