@@ -352,7 +352,7 @@ zy_status zy_gguf_writer_write(const zy_gguf_writer *w, const char *path,
     if (!w || !path) return INVALID("gguf writer: NULL argument");
     size_t buf_bytes = CHUNK;
     for (int i = 0; i < w->n_t; i++) // a conversion buffer that holds a row at least
-        if (w->t[i].src)
+        if (w->t[i].src && w->t[i].nbytes) // (not for an empty tensor of long "rows")
             buf_bytes = ZY_MAX(buf_bytes, zy_wtype_row_bytes(w->t[i].wtype, (size_t)w->t[i].ne[0]));
     uint8_t *buf = zy_alloc(buf_bytes);
     if (!buf) return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
