@@ -24,6 +24,9 @@
 //                       to zhuyi's as it goes (tests); default: llama.cpp's defaults (f16
 //                       cache, flash attention as it chooses)
 //   --tokenize TEXT     also print llama.cpp's ids for TEXT as "prompt_text_ids"
+// Embedding models (a "bert" file): no generation; instead
+//   --embed-ids IDS     the embedding of these ids (the model's pooling, e.g. mean) as
+//                       "embedding" (repeatable: "embeddings", one per --embed-ids)
 // Nothing is downloaded or built: the prebuilt binary is used or the script fails.
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -48,6 +51,8 @@ function parseArgs(argv) {
         else if (a === "--threads") o.threads = Number(need());
         else if (a === "--tokenize") o.tokenize = need();
         else if (a === "--exact") o.exact = true;
+        else if (a === "--embed-ids")
+            (o.embedIds ||= []).push(need().split(/[\s,]+/).filter(Boolean).map(Number));
         else throw new Error(`unknown option ${a}`);
     }
     if (!o.model) throw new Error("--model FILE is required");
@@ -72,6 +77,19 @@ async function main() {
         progressLogs: false, logLevel: LlamaLogLevel.error, maxThreads: o.threads,
     });
     const model = await llama.loadModel({ modelPath: resolve(o.model), gpuLayers: 0 });
+    if (o.embedIds) {
+        const ctx = await model.createEmbeddingContext({
+            contextSize: model.trainContextSize, threads: o.threads });
+        const embeddings = [];
+        for (const ids of o.embedIds) embeddings.push((await ctx.getEmbeddingFor(ids)).vector);
+        const out = { model: o.model, embeddings };
+        if (o.tokenize !== undefined) out.prompt_text_ids = model.tokenize(o.tokenize, false);
+        process.stdout.write(JSON.stringify(out) + "\n");
+        await ctx.dispose();
+        await model.dispose();
+        await llama.dispose();
+        return;
+    }
     let prompt;
     if (o.promptIds) prompt = o.promptIds;
     else if (o.prompt !== undefined) prompt = model.tokenize(o.prompt, false);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bert_util.h"
 #include "gpt_util.h"
 #include "harness.h"
 #include "test_safetensors.h"
@@ -449,5 +450,102 @@ TEST(gguf_model_refusals_name_what_is_wrong) {
         zy_model_free(r), zy_tokenizer_free(rt);
     }
     zy_model_free(m), zy_tokenizer_free(tok), zy_tokenizer_free(other);
+    stt_rm_dir(dir);
+}
+
+// ---- BERT: written as llama.cpp's "bert" (an embedding model), not read back ------------------
+static zy_tokenizer *small_wordpiece(int V) {
+    zy_wordpiece_train_params p = zy_wordpiece_train_default_params();
+    p.vocab_size = V;
+    p.min_frequency = 1;
+    zy_tokenizer *t = NULL;
+    size_t len = strlen(TEXT);
+    if (zy_tokenizer_train_wordpiece_texts(&t, &TEXT, &len, 1, p))
+        zt_fail(__FILE__, __LINE__, "%s", zy_last_error());
+    return t;
+}
+
+TEST(gguf_model_bert_is_what_llama_cpp_loads) {
+    const char *dir = stt_tmp_dir();
+    zy_tokenizer *tok = small_wordpiece(200);
+    ASSERT(tok);
+    const int L = 2, C = 64, FF = 96, P = 24, V = zy_tokenizer_vocab_size(tok);
+    zt_bert_dims d = {"BertForPreTraining", L, 4, C, FF, P, 2, V, 0.0f};
+    zy_model *m = zt_bert_create(&d, 3);
+    ASSERT(m);
+    ASSERT(save(m, tok, in_dir(dir, "b.gguf"), ZY_WTYPE_Q8_0) == ZY_STATUS_OK);
+    zy_gguf *g;
+    ASSERT(zy_gguf_open(&g, mpath) == ZY_STATUS_OK);
+    // The body only: 5 embedding tensors + 16 per layer (pooler and heads left out).
+    ASSERT_EQ_INT(zy_gguf_tensor_count(g), 5 + 16 * L);
+    static const struct { const char *name; int ne0m, ne1m, matrix; } want[] = {
+        {"token_embd.weight", 'C', 'V', 1}, {"position_embd.weight", 'C', 'P', 0},
+        {"token_types.weight", 'C', 'T', 0}, {"token_embd_norm.weight", 'C', 0, 0},
+        {"token_embd_norm.bias", 'C', 0, 0}, {"blk.1.attn_q.weight", 'C', 'C', 1},
+        {"blk.1.attn_k.bias", 'C', 0, 0}, {"blk.1.attn_v.weight", 'C', 'C', 1},
+        {"blk.1.attn_output.weight", 'C', 'C', 1}, {"blk.1.attn_output_norm.bias", 'C', 0, 0},
+        {"blk.1.ffn_up.weight", 'C', 'F', 1}, {"blk.1.ffn_up.bias", 'F', 0, 0},
+        {"blk.1.ffn_down.weight", 'F', 'C', 1}, {"blk.1.layer_output_norm.weight", 'C', 0, 0}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const zy_gguf_tensor *t = zy_gguf_find_tensor(g, want[i].name);
+        int sz[128] = {['C'] = C, ['V'] = V, ['P'] = P, ['T'] = 2, ['F'] = FF};
+        if (!t || t->ne[0] != (uint64_t)sz[want[i].ne0m] ||
+            t->ndim != (want[i].ne1m ? 2 : 1) ||
+            (want[i].ne1m && t->ne[1] != (uint64_t)sz[want[i].ne1m]) ||
+            t->type != (uint32_t)(want[i].matrix ? ZY_GGML_Q8_0 : ZY_GGML_F32))
+            zt_fail(__FILE__, __LINE__, "tensor %s", want[i].name);
+    }
+    CHECK(!zy_gguf_find_tensor(g, "cls.weight") &&
+          !zy_gguf_find_tensor(g, "blk.0.attn_qkv.weight"));
+    uint64_t u;
+    bool b;
+    const char *s;
+    CHECK(!zy_gguf_get_string(g, "general.architecture", &s) && !strcmp(s, "bert"));
+    CHECK(!zy_gguf_get_uint(g, "bert.block_count", 0, 99, &u) && u == (uint64_t)L);
+    CHECK(!zy_gguf_get_uint(g, "bert.context_length", 0, 999, &u) && u == (uint64_t)P);
+    CHECK(!zy_gguf_get_uint(g, "bert.feed_forward_length", 0, 999, &u) && u == (uint64_t)FF);
+    CHECK(!zy_gguf_get_uint(g, "bert.attention.head_count", 0, 99, &u) && u == 4);
+    CHECK(!zy_gguf_get_bool(g, "bert.attention.causal", &b) && !b);
+    CHECK(!zy_gguf_get_uint(g, "bert.pooling_type", 0, 9, &u) && u == 1);
+    CHECK(!zy_gguf_get_string(g, "tokenizer.ggml.model", &s) && !strcmp(s, "bert"));
+    CHECK(!zy_gguf_get_uint(g, "tokenizer.ggml.token_type_count", 0, 9, &u) && u == 2);
+    int32_t cls, sep;
+    ASSERT(!zy_tokenizer_special_id(tok, ZY_SPECIAL_CLS, &cls) &&
+           !zy_tokenizer_special_id(tok, ZY_SPECIAL_SEP, &sep));
+    CHECK(!zy_gguf_get_uint(g, "tokenizer.ggml.bos_token_id", 0, 999, &u) && u == (uint64_t)cls);
+    CHECK(!zy_gguf_get_uint(g, "tokenizer.ggml.seperator_token_id", 0, 999, &u) &&
+          u == (uint64_t)sep);
+    // Phantom space: [CLS] as it is (control), "##x" as "x", "the" as "\u2581the".
+    const zy_gguf_kv *kv;
+    ASSERT(!zy_gguf_get_array(g, "tokenizer.ggml.tokens", ZY_GGUF_STRING, &kv) &&
+           kv->n == (uint64_t)V);
+    const zy_gguf_str *toks = kv->arr;
+    ASSERT(!zy_gguf_get_array(g, "tokenizer.ggml.token_type", ZY_GGUF_INT32, &kv));
+    const int32_t *types = kv->arr;
+    CHECK(!strcmp(toks[cls].s, "[CLS]") && types[cls] == 3);
+    int word = zy_tokenizer_find(tok, "the", 3), cont = -1;
+    for (int id = 0; id < V && cont < 0; id++)
+        if (zy_tokenizer_is_continuation(tok, id)) cont = id;
+    ASSERT(word >= 0 && cont >= 0);
+    size_t cl;
+    const char *cb = zy_tokenizer_token_bytes(tok, cont, &cl); // not NUL-terminated
+    CHECK(!strcmp(toks[word].s, "\xe2\x96\x81the") && types[word] == 1);
+    CHECK(cl > 2 && !strncmp(cb, "##", 2) && toks[cont].len == cl - 2 &&
+          !memcmp(toks[cont].s, cb + 2, cl - 2) && types[cont] == 1);
+    zy_gguf_free(g);
+    // Written, not read back; task heads are not written.
+    zy_model *r;
+    zy_tokenizer *rt;
+    CHECK(zy_model_load_gguf(&r, &rt, mpath, NULL) == ZY_STATUS_UNSUPPORTED &&
+          stt_has(zy_last_error(), "writes bert but does not read it back"));
+    zy_config *c = zt_bert_config(&d);
+    const char *arch[1] = {"BertForSequenceClassification"};
+    zy_model *cls_model = NULL;
+    ASSERT(c && !zy_config_set_strings(c, "architectures", arch, 1) &&
+           !zy_config_set_int(c, "num_labels", 2) && !zy_model_create(&cls_model, c));
+    CHECK(save(cls_model, tok, in_dir(dir, "x.gguf"), ZY_WTYPE_F32) == ZY_STATUS_UNSUPPORTED);
+    zy_model_free(cls_model);
+    zy_config_free(c);
+    zy_model_free(m), zy_tokenizer_free(tok);
     stt_rm_dir(dir);
 }

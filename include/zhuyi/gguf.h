@@ -247,6 +247,11 @@ zy_status zy_gguf_writer_write(const zy_gguf_writer *w, const char *path,
 // - "gpt2" (GPT2LMHeadModel, byte-level BPE): the keys, tensor names and tokenizer fields
 //   (tokenizer.ggml.model "gpt2", pre "gpt-2") llama.cpp's converter writes. The LM head
 //   is tied to token_embd (no output.weight, as the converter; llama.cpp reuses it).
+//   Written and read.
+// - "bert" (BertModel, BertForPreTraining, BertForMaskedLM; WordPiece): the encoder body
+//   as the converter writes it (no pooler, no heads), pooling_type mean, the vocabulary
+//   in llama.cpp's "phantom space" spelling: an embedding model for llama.cpp. Written
+//   only (zy_model_load_gguf refuses it: ZY_STATUS_UNSUPPORTED).
 // docs/FORMATS.md ("GGUF") has the table of keys and tensor names.
 typedef struct zy_gguf_export_params {
     zy_wtype wtype;   // the matrices' type: F32, F16, BF16, Q8_0 or Q4_0. As llama.cpp's
@@ -265,8 +270,9 @@ zy_gguf_export_params zy_gguf_export_default_params(void); // F32, no name, no p
 
 // m and its tokenizer -> path (atomically). ZY_STATUS_UNSUPPORTED naming what for a model
 // GGUF cannot carry: another model type or architecture (a task head), a LoRA adapter not
-// merged into the weights, a tokenizer of another kind; ZY_STATUS_SHAPE_MISMATCH for a
-// tokenizer whose size is not the model's vocab_size.
+// merged into the weights, a tokenizer of another kind, a BERT with ReLU;
+// ZY_STATUS_SHAPE_MISMATCH for a tokenizer whose size is not the model's vocab_size. A
+// cased WordPiece is written with a warning (llama.cpp lower-cases).
 zy_status zy_model_save_gguf(const zy_model *m, const zy_tokenizer *tok, const char *path,
                              zy_gguf_export_params params);
 

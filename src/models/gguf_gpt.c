@@ -169,10 +169,12 @@ static zy_status read_tokenizer(const zy_gguf *g, zy_tokenizer **tok) {
                                    eos == UINT64_MAX ? -1 : (int32_t)eos, path);
 }
 
+static const char *const ARCHITECTURES[] = {"GPT2LMHeadModel", NULL};
+
 const zy__gguf_arch zy__gguf_gpt2 = {
     .name = "gpt2",
     .model_type = "gpt2",
-    .architecture = "GPT2LMHeadModel",
+    .architectures = ARCHITECTURES,
     .names = NAMES,
     .n_names = (int)(sizeof NAMES / sizeof NAMES[0]),
     .keep_f32 = KEEP_F32,

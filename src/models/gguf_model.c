@@ -2,7 +2,7 @@
 // walks the model's tensor table (names mapped by the architecture, the weights as zhuyi
 // keeps them: a (out, in) matrix is ggml's ne = {in, out} as it is), import builds the
 // config from the metadata, checks every tensor the table needs against the file before
-// allocating, then reads them as floats. The architectures: gguf_gpt.c.
+// allocating, then reads them as floats. The architectures: gguf_gpt.c, gguf_bert.c.
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +10,7 @@
 #include "models/gguf_internal.h"
 #include "models/model_internal.h"
 
-static const zy__gguf_arch *const ARCHS[] = {&zy__gguf_gpt2};
+static const zy__gguf_arch *const ARCHS[] = {&zy__gguf_gpt2, &zy__gguf_bert};
 #define N_ARCHS (int)(sizeof ARCHS / sizeof ARCHS[0])
 
 zy_gguf_export_params zy_gguf_export_default_params(void) {
@@ -33,7 +33,21 @@ static bool match(const char *pattern, const char *name, int *l) {
     return !strcmp(p, d + 2);
 }
 
+// hf without the architecture's prefix.
+static const char *unprefixed(const zy__gguf_arch *a, const char *hf) {
+    size_t n = a->prefix ? strlen(a->prefix) : 0;
+    return n && !strncmp(hf, a->prefix, n) ? hf + n : hf;
+}
+
+bool zy__gguf_skipped(const zy__gguf_arch *a, const char *hf) {
+    hf = unprefixed(a, hf);
+    for (const char *const *k = a->skip; k && *k; k++)
+        if (!strncmp(hf, *k, strlen(*k))) return true;
+    return false;
+}
+
 bool zy__gguf_map_name(const zy__gguf_arch *a, const char *hf, char *out, size_t cap) {
+    hf = unprefixed(a, hf);
     for (int i = 0; i < a->n_names; i++) {
         int l = 0;
         if (!match(a->names[i].hf, hf, &l)) continue;
@@ -89,6 +103,7 @@ static zy_status add_tensors(const zy_model *m, const zy__gguf_arch *a, zy_wtype
     for (int i = 0; i < zy_tensor_table_count(tt); i++) {
         const zy_tensor *e = zy_tensor_table_at(tt, i);
         char name[ZY_GGUF_MAX_NAME];
+        if (zy__gguf_skipped(a, e->name)) continue;
         if (!zy__gguf_map_name(a, e->name, name, sizeof name))
             return zy__error(ZY_STATUS_UNSUPPORTED, "%s: tensor '%s' has no name in GGUF's "
                              "'%s' architecture", path, e->name, a->name);
@@ -132,10 +147,14 @@ zy_status zy_model_save_gguf(const zy_model *m, const zy_tokenizer *tok, const c
     const zy__gguf_arch *a = arch_of_model_type(in->model_type);
     if (!a)
         return zy__error(ZY_STATUS_UNSUPPORTED, "%s: a '%s' model has no GGUF architecture "
-                         "zhuyi writes (gpt2)", path, in->model_type);
-    if (strcmp(in->architecture, a->architecture))
+                         "zhuyi writes (gpt2, bert)", path, in->model_type);
+    bool known = false;
+    for (const char *const *c = a->architectures; *c && !known; c++)
+        known = !strcmp(in->architecture, *c);
+    if (!known)
         return zy__error(ZY_STATUS_UNSUPPORTED, "%s: a %s cannot be written as GGUF's '%s' "
-                         "(only %s)", path, in->architecture, a->name, a->architecture);
+                         "(only %s%s)", path, in->architecture, a->name, a->architectures[0],
+                         a->architectures[1] ? " and its pretraining forms" : "");
     if (zy_model_has_adapter(m))
         return zy__error(ZY_STATUS_UNSUPPORTED, "%s: the model has a LoRA adapter; merge it "
                          "into the weights first (zy_model_merge_adapter)", path);
@@ -251,9 +270,9 @@ zy_status zy_model_load_gguf(zy_model **model, zy_tokenizer **tok, const char *p
     if (!s) s = zy_gguf_get_string(g, "general.architecture", &arch);
     for (int i = 0; !s && i < N_ARCHS && !a; i++)
         if (!strcmp(ARCHS[i]->name, arch)) a = ARCHS[i];
-    if (!s && !a)
-        s = zy__error(ZY_STATUS_UNSUPPORTED, "%s: architecture '%.40s' (zhuyi reads gpt2)", path,
-                      arch);
+    if (!s && (!a || !a->read_config))
+        s = zy__error(ZY_STATUS_UNSUPPORTED, "%s: architecture '%.40s' (zhuyi reads gpt2%s)",
+                      path, arch, a ? "; it writes bert but does not read it back" : "");
     if (!s) s = zy_config_create(&c, path);
     if (!s) s = a->read_config(g, c);
     if (!s) s = zy__model_declare(&m, c);

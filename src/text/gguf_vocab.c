@@ -8,6 +8,7 @@
 #include "bpe.h"
 #include "core/internal.h"
 #include "gguf_vocab.h"
+#include "wordpiece.h"
 
 #define BAD(...) zy__error(ZY_STATUS_BAD_FORMAT, __VA_ARGS__)
 
@@ -80,6 +81,60 @@ zy_status zy__gguf_vocab_bpe(const zy_tokenizer *t, zy__gguf_vocab *v) {
     v->n = n;
     v->n_merges = m;
     return ZY_STATUS_OK;
+}
+
+zy_status zy__gguf_vocab_wordpiece(const zy_tokenizer *t, zy__gguf_vocab *v) {
+    memset(v, 0, sizeof *v);
+    if (t->type != ZY_TOKENIZER_WORDPIECE)
+        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: a %s tokenizer, not WordPiece", t->source,
+                         zy_tokenizer_type_name(t->type));
+    int n = t->n_vocab;
+    size_t room = 0;
+    for (int id = 0; id < n; id++)
+        room += (t->tok_len[id] == UINT32_MAX ? 16 : t->tok_len[id]) + 4;
+    v->tok = zy_alloc((size_t)n * sizeof *v->tok);
+    v->len = zy_alloc((size_t)n * sizeof *v->len);
+    v->type = zy_alloc((size_t)n * sizeof *v->type);
+    v->merge = zy_alloc(sizeof *v->merge);
+    v->merge_len = zy_alloc(sizeof *v->merge_len);
+    v->pool = zy_alloc(room + 32);
+    if (!v->tok || !v->len || !v->type || !v->merge || !v->merge_len || !v->pool) {
+        zy__gguf_vocab_free(v);
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", t->source);
+    }
+    char *p = v->pool;
+    size_t k = t->wp.prefix_len;
+    for (int id = 0; id < n; id++) {
+        size_t len;
+        const char *b = zy_tokenizer_token_bytes(t, id, &len);
+        v->tok[id] = p;
+        if (!b) {
+            v->type[id] = ZY__TOKTYPE_UNUSED;
+            len = (size_t)snprintf(p, 32, "[PAD%d]", id);
+        } else if (t->tok_added[id]) { // special and added tokens: as they are
+            v->type[id] = t->tok_added[id] == 2 ? ZY__TOKTYPE_CONTROL : ZY__TOKTYPE_USER_DEFINED;
+            memcpy(p, b, len);
+        } else if (zy_tokenizer_is_continuation(t, id)) { // "##ing" -> "ing"
+            v->type[id] = ZY__TOKTYPE_NORMAL;
+            memcpy(p, b + k, len - k);
+            len -= k;
+        } else { // a word's first piece: U+2581 (3 bytes) in front
+            v->type[id] = ZY__TOKTYPE_NORMAL;
+            memcpy(p, "\xe2\x96\x81", 3);
+            memcpy(p + 3, b, len);
+            len += 3;
+        }
+        p[len] = '\0';
+        v->len[id] = len;
+        p += len + 1;
+    }
+    v->n = n;
+    return ZY_STATUS_OK;
+}
+
+bool zy__gguf_wordpiece_is_uncased(const zy_tokenizer *t) {
+    int8_t strip = t->wp.strip_accents < 0 ? (int8_t)t->wp.lowercase : t->wp.strip_accents;
+    return t->type == ZY_TOKENIZER_WORDPIECE && t->wp.lowercase && strip && t->wp.chinese;
 }
 
 zy_status zy__gguf_vocab_load_bpe(zy_tokenizer **out, const zy_gguf_str *tokens, int n,

@@ -6,9 +6,14 @@
 // special added token such as <|endoftext|>), 4 (user-defined: another added token) or 5
 // (unused: an id with no token, spelled "[PAD<i>]"); merges[r] is "left right" in rank
 // order, both halves byte-level spelled.
+//
+// "bert" (WordPiece), as llama.cpp's converter spells it ("phantom space"): a special token
+// ([CLS], [SEP], ...: type 3) as it is, a continuation "##ing" as "ing", any other token
+// "the" as "\u2581the" (type 1); no merges.
 #ifndef ZHUYI_TEXT_GGUF_VOCAB_H
 #define ZHUYI_TEXT_GGUF_VOCAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +44,11 @@ typedef struct zy__gguf_vocab {
 
 // t (byte-level BPE) -> its "gpt2" arrays.
 zy_status zy__gguf_vocab_bpe(const zy_tokenizer *t, zy__gguf_vocab *out);
+// t (WordPiece) -> its "bert" arrays (n_merges 0).
+zy_status zy__gguf_vocab_wordpiece(const zy_tokenizer *t, zy__gguf_vocab *out);
+// Does t (WordPiece) normalise as llama.cpp's WordPiece always does: lower-casing,
+// stripping accents, CJK characters as words? (Other settings give other ids there.)
+bool zy__gguf_wordpiece_is_uncased(const zy_tokenizer *t);
 void zy__gguf_vocab_free(zy__gguf_vocab *v);
 
 // The "gpt2" arrays of a file -> a byte-level BPE tokenizer. types may be NULL (all

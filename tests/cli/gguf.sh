@@ -4,7 +4,8 @@
 # bf16, q8_0 and q4_0; `zhuyi generate FILE --temperature 0` equals generate on the
 # directory (f32: every id and the text; f16 and q8_0: the first 20 ids), eval's loss on
 # the f32 file equals the directory's and the quantized ones stay close; a model whose
-# rows are not whole blocks falls back to f16 with a warning; bad inputs exit non-zero
+# rows are not whole blocks falls back to f16 with a warning; a BERT exports (and is not
+# read back); bad inputs exit non-zero
 # with a "zhuyi:" message and print nothing on stdout. llama.cpp reading these files is
 # tests/peers/gguf_peers.sh (outside make test: it installs npm packages).
 # Usage: tests/cli/gguf.sh [path/to/zhuyi]   (default build/zhuyi)
@@ -126,6 +127,21 @@ if "$Z" pretrain gpt --data data.txt --config gpt-nano --tokenizer byte --batch 
 else
     bad "q8_0 fallback"
 fi
+
+# A BERT: written as llama.cpp's "bert" (an embedding model), not read back.
+printf '{"model_type": "bert", "architectures": ["BertForMaskedLM"], "hidden_size": 32,
+ "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64,
+ "max_position_embeddings": 32, "vocab_size": 0}\n' >bcfg.json
+if "$Z" pretrain bert --data data.txt --config bcfg.json --tokenizer wordpiece:200 --no-nsp \
+    --batch 4 --seq 16 --steps 2 --warmup 1 --eval-every 0 --val-fraction 0 --out bert \
+    >/dev/null 2>err && "$Z" export gguf bert --type q8_0 --out b.gguf >out 2>err &&
+    grep -q "^zhuyi: wrote b.gguf (gguf, bert, q8_0" out; then
+    ok "export gguf of a BERT (BertForMaskedLM: the body, for llama.cpp's \"bert\")"
+else
+    bad "export gguf of a BERT"
+fi
+expect_fail "embed: a bert GGUF is written, not read" "writes bert but does not read it back" \
+    "$Z" embed b.gguf --text "the cat"
 
 # ---- refusals ---------------------------------------------------------------------------------
 expect_fail "export: no such directory" "not found" "$Z" export gguf nosuchdir

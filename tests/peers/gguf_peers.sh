@@ -15,8 +15,12 @@
 #     spaces, newlines and non-ASCII letters (the "gpt-2" pre-tokenizer and the merges as
 #     written), and for GPT-2's own 50257-token vocabulary (build/data/gpt2, fetched by
 #     scripts/data.sh gpt2-tokenizer; skipped if absent);
-#   - @huggingface/gguf parses each file: the architecture, every gpt2.* key with its type,
-#     the tokenizer arrays, and tensor names, shapes and types.
+#   - on a tiny BERT (uncased WordPiece) exported as f32 and q8_0: llama.cpp's mean-pooled
+#     embeddings of zhuyi's token ids equal `zhuyi embed --pooling mean` (f32: cosine
+#     >= 0.99999 and every value within 1e-3; q8_0: cosine >= 0.999), and llama.cpp's
+#     WordPiece gives zhuyi's ids for a text with capitals, punctuation and an accent;
+#   - @huggingface/gguf parses each file: the architecture, every gpt2.* (bert.*) key with
+#     its type, the tokenizer arrays, and tensor names, shapes and types.
 # Usage: tests/peers/gguf_peers.sh [path/to/zhuyi]   (make test-peers; .ci/run)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -178,6 +182,70 @@ else
         "gpt2-tokenizer)"
 fi
 
+# ---- BERT: an embedding model ------------------------------------------------------------
+printf '{"model_type": "bert", "architectures": ["BertForMaskedLM"], "hidden_size": 64,
+ "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128,
+ "max_position_embeddings": 64, "type_vocab_size": 2, "vocab_size": 0}\n' >bcfg.json
+if "$Z" pretrain bert --data data.txt --config bcfg.json --tokenizer wordpiece:400 --no-nsp \
+    --batch 8 --seq 32 --steps 40 --warmup 5 --lr 3e-3 --eval-every 0 --val-fraction 0 \
+    --out bert >/dev/null 2>"$T/err" && "$Z" export gguf bert --out b-f32.gguf >/dev/null \
+    2>"$T/err" && "$Z" export gguf bert --type q8_0 --out b-q8_0.gguf >/dev/null 2>"$T/err"; then
+    ok "a tiny BERT (2 layers, hidden 64, uncased WordPiece) exported as f32 and q8_0"
+else
+    bad "pretrain and export a BERT"
+    finish
+fi
+cat >cmp.mjs <<'EOF2'
+// zhuyi's vectors (one a line, space-separated) against llama.cpp's ("embeddings"):
+// prints the worst cosine and the worst absolute difference; exits 1 past the bounds.
+import { readFileSync } from "node:fs";
+const [zfile, lfile, minCos, maxAbs] = process.argv.slice(2);
+const z = readFileSync(zfile, "utf8").trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number));
+const l = JSON.parse(readFileSync(lfile, "utf8")).embeddings;
+let cos = 1, abs = 0;
+if (z.length !== l.length) { console.log(`${z.length} vs ${l.length} vectors`); process.exit(1); }
+for (let i = 0; i < z.length; i++) {
+    if (z[i].length !== l[i].length) { console.log("lengths differ"); process.exit(1); }
+    let d = 0, a = 0, b = 0;
+    for (let k = 0; k < z[i].length; k++) {
+        d += z[i][k] * l[i][k], a += z[i][k] ** 2, b += l[i][k] ** 2;
+        abs = Math.max(abs, Math.abs(z[i][k] - l[i][k]));
+    }
+    cos = Math.min(cos, d / Math.sqrt(a * b));
+}
+console.log(`cosine >= ${cos.toFixed(7)}, |difference| <= ${abs.toExponential(2)}`);
+process.exit(cos >= Number(minCos) && abs <= Number(maxAbs) ? 0 : 1);
+EOF2
+: >z.txt
+set --
+for text in "the cat sat on the mat." "every bird ran under the stone" "a king found my road"; do
+    printf '%s\n' "$text" >>lines.txt
+    set -- "$@" --embed-ids "$(printf '%s' "$text" | "$Z" tokenize encode --tokenizer bert \
+        --add-special)"
+done
+"$Z" embed bert --file lines.txt --pooling mean >z.txt 2>"$T/err"
+for t in f32 q8_0; do
+    [ $t = f32 ] && bounds="0.99999 0.001" || bounds="0.999 0.1"
+    if $PEER --model b-$t.gguf --threads 1 "$@" >"$T/l.json" 2>"$T/err" &&
+        r=$(node cmp.mjs z.txt "$T/l.json" $bounds 2>"$T/err"); then
+        ok "b-$t.gguf: llama.cpp's mean-pooled embeddings of zhuyi's ids = zhuyi embed's: $r"
+    else
+        echo "$r" >>"$T/err"
+        bad "b-$t.gguf embeddings"
+    fi
+done
+# llama.cpp's WordPiece (it always lower-cases and strips accents, as this tokenizer does).
+BTEXT="The Cat sat, on the MAT! Every bird; a king's road... caf$(printf '\303\251')?"
+zids=$(printf '%s' "$BTEXT" | "$Z" tokenize encode --tokenizer bert)
+if $PEER --model b-f32.gguf --threads 1 --embed-ids "1" --tokenize "$BTEXT" >"$T/l.json" \
+    2>"$T/err" && [ "$(ids_of "$T/l.json" prompt_text_ids)" = "$zids" ]; then
+    ok "llama.cpp's WordPiece gives zhuyi's $(echo "$zids" | wc -w) ids (case, punctuation, accents)"
+else
+    echo "     zhuyi: $zids" >>"$T/err"
+    [ -s "$T/l.json" ] && echo "     llama: $(ids_of "$T/l.json" prompt_text_ids)" >>"$T/err"
+    bad "WordPiece tokenizer agreement"
+fi
+
 # ---- @huggingface/gguf -------------------------------------------------------------------
 cat >hf.mjs <<'EOF'
 import { pathToFileURL } from "node:url";
@@ -236,4 +304,36 @@ for t in f32 f16 q8_0; do
         bad "@huggingface/gguf on m-$t.gguf"
     fi
 done
+cat >hfbert.mjs <<'EOF'
+import { pathToFileURL } from "node:url";
+const [peers, file] = process.argv.slice(2);
+const entry = `${peers}/node_modules/@huggingface/gguf/dist/index.mjs`;
+const { gguf } = await import(pathToFileURL(entry).href);
+const r = await gguf(file, { allowLocalFile: true, typedMetadata: true });
+const m = r.typedMetadata, fail = [];
+const want = (k, type, value) => {
+    if (m[k]?.type !== type || (value !== undefined && m[k].value !== value))
+        fail.push(`${k}: ${JSON.stringify(m[k])}`);
+};
+want("general.architecture", 8, "bert");
+want("bert.block_count", 4, 2);
+want("bert.embedding_length", 4, 64);
+want("bert.feed_forward_length", 4, 128);
+want("bert.attention.causal", 7, false);
+want("bert.pooling_type", 4, 1);
+want("tokenizer.ggml.model", 8, "bert");
+want("tokenizer.ggml.token_type_count", 4, 2);
+const names = r.tensorInfos.map((x) => x.name);
+for (const n of ["token_types.weight", "token_embd_norm.bias", "blk.1.attn_q.weight",
+                 "blk.1.attn_output_norm.weight", "blk.1.layer_output_norm.bias"])
+    if (!names.includes(n)) fail.push(`tensor ${n} missing`);
+if (names.length !== 5 + 16 * 2) fail.push(`${names.length} tensors`);
+if (fail.length) { console.error(fail.join("\n")); process.exit(1); }
+console.log(`${Object.keys(m).length} keys, ${names.length} tensors`);
+EOF
+if r=$(node hfbert.mjs "$PEERS" b-q8_0.gguf 2>"$T/err"); then
+    ok "@huggingface/gguf parses b-q8_0.gguf: $r, bert keys and tensor names as expected"
+else
+    bad "@huggingface/gguf on b-q8_0.gguf"
+fi
 finish
