@@ -28,6 +28,10 @@
 //   --embed-ids IDS     the embedding of these ids (the model's pooling, e.g. mean) as
 //                       "embedding" (repeatable: "embeddings", one per --embed-ids)
 // Nothing is downloaded or built: the prebuilt binary is used or the script fails.
+// Threads: llama.cpp's threads wait for each other by spinning, so asking for more threads
+// than the cores that are free collapses its speed (measured on the shared 2-core
+// machine with one core busy: generation 114 tokens/s at --threads 1, 1.6-2.4 at 2).
+// Benchmarks should say how busy the machine was, or use --threads 1.
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
