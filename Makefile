@@ -73,8 +73,8 @@ FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/%)
 FUZZ_HELPER_OBJ := $(FUZZ_HELPER_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SAN    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib cli examples test test-build sanitize bench demo refs deps clean help \
-        install uninstall fuzz fuzz-build fuzz-bins clang
+.PHONY: all lib cli examples test test-build test-peers sanitize bench demo refs deps clean \
+        help install uninstall fuzz fuzz-build fuzz-bins clang
 .DEFAULT_GOAL := all
 
 all: lib cli
@@ -86,6 +86,8 @@ help:
 	@echo "make            build build/libzhuyi.a, build/$(SOFILE) (+ links"
 	@echo "                libzhuyi.so, $(SONAME)) and the CLI build/zhuyi"
 	@echo "make test       install missing packages, build, run the test suite"
+	@echo "make test-peers real peers read zhuyi's GGUF files: llama.cpp (npm node-llama-cpp,"
+	@echo "                pinned, installed into build/peers) and @huggingface/gguf"
 	@echo "make sanitize   the test suite under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      benchmarks against OpenBLAS and PyTorch (figures to stdout)"
 	@echo "make demo       train a small GPT on the King James Bible, print a passage"
@@ -167,6 +169,14 @@ test:
 	@scripts/data.sh austen
 	@$(MAKE) --no-print-directory test-build
 	@scripts/test.sh $(BUILD)
+
+# GGUF files read by real peers (tests/peers/gguf_peers.sh): installs its pinned npm
+# packages into build/peers first (the only network access), so it is not part of `test`.
+test-peers:
+	@scripts/deps.sh test
+	@scripts/data.sh gpt2-tokenizer
+	@$(MAKE) --no-print-directory all
+	@sh tests/peers/gguf_peers.sh $(BUILD)/zhuyi
 
 sanitize:
 	@scripts/deps.sh test

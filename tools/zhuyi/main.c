@@ -29,6 +29,8 @@ static const zy_cli_command commands[] = {
     {"attention", "attention maps of every layer and head as SVG or JSON", zy_cli_attention},
     {"lora", "fold a LoRA adapter into its base model (`zhuyi lora merge --help`)",
      zy_cli_lora},
+    {"export", "write a model as one GGUF file for llama.cpp (`zhuyi export gguf --help`)",
+     zy_cli_export},
     {"score", "BLEU and chrF of a hypothesis file against reference files (SacreBLEU's)",
      zy_cli_score},
 };
