@@ -95,26 +95,38 @@ void zy__gemm_pack_a_pairs_avx512(bool transA, const float *A, int lda, int i0, 
     }
 }
 
+// B (K,N), 32-column panels: k pair by k pair, every panel of it, so the two source rows
+// are read along their length (a strided walk down 32 columns at a time misses the cache
+// on every row).
+static void pack_b_rows32(const float *B, int ldb, int k0, int kc, int kp, int j0, int n,
+                          uint32_t *dst) {
+    size_t panel = (size_t)32 * kp / 2; // dwords per panel
+    __m512 zero = _mm512_setzero_ps();
+    for (int q = 0; q < kp / 2; q++) {
+        int k = 2 * q;
+        const float *r0 = B + (size_t)(k0 + k) * ldb + j0, *r1 = r0 + ldb;
+        for (int p = 0; p < n; p += 32) {
+            int cols = n - p < 32 ? n - p : 32;
+            __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+            __m512 a0 = k < kc ? _mm512_maskz_loadu_ps(m0, r0 + p) : zero;
+            __m512 a1 = k < kc ? _mm512_maskz_loadu_ps(m1, r0 + p + 16) : zero;
+            __m512 b0 = k + 1 < kc ? _mm512_maskz_loadu_ps(m0, r1 + p) : zero;
+            __m512 b1 = k + 1 < kc ? _mm512_maskz_loadu_ps(m1, r1 + p + 16) : zero;
+            uint32_t *d = dst + (size_t)(p / 32) * panel + (size_t)q * 32;
+            _mm512_storeu_si512(d, pair_rows(a0, b0));
+            _mm512_storeu_si512(d + 16, pair_rows(a1, b1));
+        }
+    }
+}
+
 static void pack_b_pairs(bool transB, const float *B, int ldb, int k0, int kc, int kp, int j0,
                          int n, int nr, uint32_t *dst) {
+    if (!transB && nr == 32) {
+        pack_b_rows32(B, ldb, k0, kc, kp, j0, n, dst);
+        return;
+    }
     for (int p = 0; p < n; p += nr, dst += (size_t)nr * kp / 2) {
         int cols = n - p < nr ? n - p : nr;
-        if (!transB && nr == 32) { // B (K,N): both halves of each k pair's row at once
-            const float *src = B + (size_t)k0 * ldb + j0 + p;
-            __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
-            __m512 zero = _mm512_setzero_ps();
-            for (int q = 0; q < kp / 2; q++) {
-                int k = 2 * q;
-                const float *r0 = src + (size_t)k * ldb, *r1 = r0 + ldb;
-                __m512 a0 = k < kc ? _mm512_maskz_loadu_ps(m0, r0) : zero;
-                __m512 a1 = k < kc ? _mm512_maskz_loadu_ps(m1, r0 + 16) : zero;
-                __m512 b0 = k + 1 < kc ? _mm512_maskz_loadu_ps(m0, r1) : zero;
-                __m512 b1 = k + 1 < kc ? _mm512_maskz_loadu_ps(m1, r1 + 16) : zero;
-                _mm512_storeu_si512(dst + (size_t)q * 32, pair_rows(a0, b0));
-                _mm512_storeu_si512(dst + (size_t)q * 32 + 16, pair_rows(a1, b1));
-            }
-            continue;
-        }
         for (int h = 0; h < nr; h += 16) {
             int c = cols - h;
             c = c < 0 ? 0 : c > 16 ? 16 : c;
@@ -142,10 +154,13 @@ void zy__gemm_pack_a_chunks_avx512(bool transA, const float *A, int lda, int i0,
                                    int kc, int mr, void *out) {
     uint16_t *dst = out;
     int kp = pad(kc, 32);
-    for (int p = 0; p < m; p += mr, dst += (size_t)mr * kp) {
-        int rows = m - p < mr ? m - p : mr;
-        for (int q = 0; q < kp; q += 32) {
-            uint32_t *d = (uint32_t *)(dst + (size_t)q * mr); // row i at d + 16*i dwords
+    size_t panel = (size_t)mr * kp; // u16 per panel
+    // Chunk by chunk, every panel of it: with A transposed the chunk's 32 source rows are
+    // read along their length (panel after panel) instead of 32 strided rows per panel.
+    for (int q = 0; q < kp; q += 32) {
+        for (int p = 0; p < m; p += mr) {
+            int rows = m - p < mr ? m - p : mr;
+            uint32_t *d = (uint32_t *)(dst + (size_t)(p / mr) * panel + (size_t)q * mr);
             if (!transA) { // A (M,K): each row's 32 values of the chunk, in order
                 for (int i = 0; i < mr; i++) {
                     __m512i v = i < rows ? pair_row(A + (size_t)(i0 + p + i) * lda + k0 + q,

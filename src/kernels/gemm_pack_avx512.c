@@ -59,16 +59,18 @@ void zy__gemm_pack_b_avx512(bool transB, const float *B, int ldb, int k0, int kc
         return;
     }
     if (!transB) { // B (K,N): two (masked) vectors per k, the tail of the panel zero
-        for (int p = 0; p < n; p += nr, dst += (size_t)nr * kc) {
-            int cols = n - p < nr ? n - p : nr;
-            int c1 = cols - 16; // columns in the second vector
-            __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-            __mmask16 m1 = c1 >= 16 ? 0xFFFF : c1 <= 0 ? 0 : (__mmask16)((1u << c1) - 1);
-            const float *src = B + (size_t)k0 * ldb + j0 + p;
-            for (int k = 0; k < kc; k++, src += ldb) {
-                float *d = dst + (size_t)k * nr;
-                _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src));
-                _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+        // Row by row, every panel of it: each source row is read along its length (a
+        // strided walk down one 32-column panel at a time misses the cache on every row).
+        for (int k = 0; k < kc; k++) {
+            const float *src = B + (size_t)(k0 + k) * ldb + j0;
+            for (int p = 0; p < n; p += nr) {
+                int cols = n - p < nr ? n - p : nr;
+                int c1 = cols - 16; // columns in the second vector
+                __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+                __mmask16 m1 = c1 >= 16 ? 0xFFFF : c1 <= 0 ? 0 : (__mmask16)((1u << c1) - 1);
+                float *d = dst + (size_t)(p / nr) * nr * kc + (size_t)k * nr;
+                _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src + p));
+                _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + p + 16));
             }
         }
         return;
