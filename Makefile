@@ -2,9 +2,9 @@
 # `make sanitize`, `make bench` install what they need first (scripts/deps.sh);
 # `make install` / `make uninstall` honour PREFIX and DESTDIR (see `make help`).
 # Sources are found by wildcard: a new file under src/<layer>/ is built without edits here.
-# Files named *_avx512.c / *_avx2.c are compiled for that instruction set only (and
-# *_avx512vnni.c / *_avxvnni.c with VNNI on top); the code that calls them checks the CPU
-# at run time, so one binary runs on any x86-64.
+# Files named *_avx512.c / *_avx2.c / *_avx512bf16.c / *_amx.c / *_avx512vnni.c /
+# *_avxvnni.c are compiled for that instruction set only; the code that calls them checks
+# the CPU at run time, so one binary runs on any x86-64.
 # The shared library exports the public API only (src/exports.map: zy_ but not zy__);
 # the tests and the CLI link the static library and may use internals.
 
@@ -46,6 +46,8 @@ SO_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/exports.map 
 
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 AVX2_FLAGS   = -mavx2 -mfma -mf16c
+AVX512BF16_FLAGS = $(AVX512_FLAGS) -mavx512bf16
+AMX_FLAGS    = $(AVX512BF16_FLAGS) -mamx-tile -mamx-bf16
 AVX512VNNI_FLAGS = $(AVX512_FLAGS) -mavx512vnni
 AVXVNNI_FLAGS    = $(AVX2_FLAGS) -mavxvnni
 
@@ -73,8 +75,8 @@ FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/%)
 FUZZ_HELPER_OBJ := $(FUZZ_HELPER_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SAN    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib cli examples test test-build sanitize bench demo refs deps clean help \
-        install uninstall fuzz fuzz-build fuzz-bins clang
+.PHONY: all lib cli examples test test-build test-peers sanitize bench demo refs deps clean \
+        help install uninstall fuzz fuzz-build fuzz-bins clang
 .DEFAULT_GOAL := all
 
 all: lib cli
@@ -86,6 +88,8 @@ help:
 	@echo "make            build build/libzhuyi.a, build/$(SOFILE) (+ links"
 	@echo "                libzhuyi.so, $(SONAME)) and the CLI build/zhuyi"
 	@echo "make test       install missing packages, build, run the test suite"
+	@echo "make test-peers real peers read zhuyi's GGUF files: llama.cpp (npm node-llama-cpp,"
+	@echo "                pinned, installed into build/peers) and @huggingface/gguf"
 	@echo "make sanitize   the test suite under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      benchmarks against OpenBLAS and PyTorch (figures to stdout)"
 	@echo "make demo       train a small GPT on the King James Bible, print a passage"
@@ -110,6 +114,14 @@ $(BUILD)/%.o: %.c
 $(BUILD)/%_avx512.o: %_avx512.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%_avx512bf16.o: %_avx512bf16.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512BF16_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%_amx.o: %_amx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AMX_FLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%_avx2.o: %_avx2.c
 	@mkdir -p $(dir $@)
@@ -167,6 +179,14 @@ test:
 	@scripts/data.sh austen
 	@$(MAKE) --no-print-directory test-build
 	@scripts/test.sh $(BUILD)
+
+# GGUF files read by real peers (tests/peers/gguf_peers.sh): installs its pinned npm
+# packages into build/peers first (the only network access), so it is not part of `test`.
+test-peers:
+	@scripts/deps.sh test
+	@scripts/data.sh gpt2-tokenizer
+	@$(MAKE) --no-print-directory all
+	@sh tests/peers/gguf_peers.sh $(BUILD)/zhuyi
 
 sanitize:
 	@scripts/deps.sh test

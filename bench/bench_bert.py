@@ -8,21 +8,19 @@ B=8, T=128, no padding, 19 masked positions a row, median over `steps` steps aft
 warm-up. Two rows, as bench_bert.c: the MLM head over every position (what
 BertForPreTraining does), and over the masked positions only (gathered first, as
 NVIDIA's BERT pretraining does). q, k and v are one fused (3C, C) Linear, the faster
-form. Threads: $ZY_THREADS (else all cores) for both torch's intra-op pool and OpenBLAS,
-then the same at 1 thread in a child process (PyTorch on a 2-core machine is sometimes
-faster on one: docs/BENCHMARKS.md); OPENBLAS_CORETYPE is left to the caller (OpenBLAS
-0.3.21 picks Cooperlake on Zen 4, its right kernels).
+form. PyTorch at its best: bench/torch_peer.py runs this under each OPENBLAS_CORETYPE and
+thread setting for $ZY_THREADS (else all cores) threads, prints every figure, then the
+best of each row (with ZY_BENCH_QUICK=1: one step after the warm-up).
 GFLOP/s uses the formula of zhuyi's bert_train_flops (head over every position).
 Run: /usr/bin/python3 bench/bench_bert.py [steps]
 """
 import math
-import os
-import subprocess
 import sys
 
-THREADS = int(os.environ.get("ZY_THREADS", "0")) or os.cpu_count()
-os.environ.setdefault("OPENBLAS_NUM_THREADS", str(THREADS))
-os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+import torch_peer
+
+if __name__ == "__main__":
+    torch_peer.run_configs()  # the parent: one child per configuration, then exits
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -120,28 +118,25 @@ def train_step_bench(model, steps, masked_only):
     f, b, o, step, fastest, loss = time_steps(
         steps, lambda: model(ids, types, targets, labels, masked_only), opt)
     flops = train_flops(B, T)
-    print("torch  bert-base train step B=%d T=%d threads=%d, MLM head %-17s %8.1f ms  (fwd "
-          "%.1f, bwd %.1f, adamw %.1f)  %.1f GFLOP/s  [min %.1f ms; %.1f GFLOP/step, loss %.3f]"
-          % (B, T, torch.get_num_threads(),
-             "at masked only:" if masked_only else "at every position:", 1e3 * step,
-             1e3 * f, 1e3 * b, 1e3 * o, flops / step * 1e-9, 1e3 * fastest,
-             flops * 1e-9, loss), flush=True)
+    torch_peer.report(
+        "bert step, MLM head " + ("at masked only" if masked_only else "at every position"),
+        1e3 * step, "ms",
+        "torch  bert-base train step B=%d T=%d threads=%d, MLM head %-17s %8.1f ms  (fwd "
+        "%.1f, bwd %.1f, adamw %.1f)  %.1f GFLOP/s  [min %.1f ms; %.1f GFLOP/step, loss %.3f]"
+        % (B, T, torch.get_num_threads(),
+           "at masked only:" if masked_only else "at every position:", 1e3 * step,
+           1e3 * f, 1e3 * b, 1e3 * o, flops / step * 1e-9, 1e3 * fastest,
+           flops * 1e-9, loss))
 
 
 def main():
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    torch.set_num_threads(THREADS)
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 1 if torch_peer.QUICK else 5
+    torch.set_num_threads(torch_peer.THREADS)
     torch.manual_seed(1)
     model = Bert()
-    print("torch %s, OPENBLAS_CORETYPE=%s" % (torch.__version__,
-                                              os.environ.get("OPENBLAS_CORETYPE", "(auto)")),
-          flush=True)
+    print("torch %s" % torch.__version__, flush=True)
     train_step_bench(model, steps, False)
     train_step_bench(model, steps, True)
-    if THREADS > 1 and not os.environ.get("ZY_BENCH_CHILD"):
-        env = dict(os.environ, ZY_THREADS="1", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-                   ZY_BENCH_CHILD="1")
-        subprocess.run([sys.executable, __file__, str(steps)], env=env, check=True)
 
 
 if __name__ == "__main__":

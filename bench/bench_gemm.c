@@ -9,7 +9,11 @@
 // OpenBLAS 0.3.21's DYNAMIC_ARCH does not recognise some newer Xeons and falls back to its
 // SSE3 "Prescott" kernels; on an AVX-512 CPU we then re-run ourselves with
 // OPENBLAS_CORETYPE=SkylakeX so the comparison is against its best kernels.
-// Usage: bench_gemm [max_M] [case]   e.g. bench_gemm 256 fwd   (defaults: all)
+// Then (table "bf16") zy_sgemm with bf16 matmuls (zy_gemm_precision_set; on the fastest
+// bf16 path this CPU has: AMX, AVX512-BF16, or the emulation, which is far too slow to
+// time and skipped) against zy_sgemm in fp32, on the same shapes; PyTorch's bf16 matmul
+// on these shapes is bench/bench_gemm_bf16.py.
+// Usage: bench_gemm [max_M] [case] [fp32|bf16]   e.g. bench_gemm 256 fwd   (defaults: all)
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +36,9 @@ typedef struct shape {
     int lda, ldb;
 } shape;
 
+// Who computes: zy_sgemm in fp32 or with bf16 matmuls, or OpenBLAS.
+enum { ZY_FP32, ZY_BF16, BLAS };
+
 static double time_zy(const shape *s, const float *A, const float *B, float *C) {
     double t = now();
     zy_sgemm(s->ta, s->tb, s->rows, s->cols, s->inner, 1.0f, A, s->lda, B, s->ldb, 0.0f, C,
@@ -51,8 +58,10 @@ static double time_blas(const shape *s, const float *A, const float *B, float *C
 // page faults and workspaces, and outlasts the other library's idle threads, which spin
 // for a while after each call (OpenBLAS's for up to ~0.1 s) and would steal a core.
 #define WARMUP 0.15
-static double best_of(int zy, const shape *s, const float *A, const float *B, float *C,
+static double best_of(int who, const shape *s, const float *A, const float *B, float *C,
                       int n) {
+    zy_gemm_precision_set(who == ZY_BF16 ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32);
+    int zy = who != BLAS;
     double t0 = now();
     do {
         if (zy) time_zy(s, A, B, C);
@@ -65,6 +74,12 @@ static double best_of(int zy, const shape *s, const float *A, const float *B, fl
     }
     return best;
 }
+
+typedef struct table {
+    const char *name;
+    int who[2]; // the two sides compared: [0] / [1] is the ratio
+    const char *head[2];
+} table;
 
 int main(int argc, char **argv) {
     if (!getenv("OPENBLAS_CORETYPE") && !strcmp(openblas_get_corename(), "Prescott") &&
@@ -81,11 +96,9 @@ int main(int argc, char **argv) {
 
     int nt = zy_threads_get();
     openblas_set_num_threads(nt);
-    printf("zy_sgemm (%s) vs%scblas_sgemm (core %s), %d threads each, GFLOP/s "
-           "(best of reps)\n",
-           zy_simd_name(zy_simd_level()), OPENBLAS_VERSION, openblas_get_corename(), nt);
-    printf("%-5s %5s %5s %6s  %8s %8s %6s  %s\n", "case", "M", "K", "N", "zhuyi", "openblas",
-           "ratio", "reps");
+    const char *which = argc > 3 ? argv[3] : NULL;
+    table tables[2] = {{"fp32", {ZY_FP32, BLAS}, {"zhuyi", "openblas"}},
+                       {"bf16", {ZY_BF16, ZY_FP32}, {"bf16", "fp32"}}};
 
     // One set of buffers big enough for every shape (largest: 4096 x 50257).
     size_t maxM = 4096, maxN = 50257, maxK = 3072;
@@ -105,46 +118,64 @@ int main(int argc, char **argv) {
     zy_rng_fill_uniform(&r, dout, nd, -1.0f, 1.0f);
     memset(C, 0, sizeof(float) * nd);
 
-    double log_sum = 0.0;
-    int count = 0, wins = 0;
-    for (int c = 0; c < 3; c++) {
-        if (only && strcmp(only, cases[c])) continue;
-        for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++) {
-            int M = Ms[mi];
-            if (M > max_m) continue;
-            for (size_t p = 0; p < sizeof KN / sizeof *KN; p++) {
-                int K = KN[p][0], N = KN[p][1];
-                shape s;
-                const float *A, *B;
-                if (c == 0) s = (shape){M, N, K, false, true, K, K}, A = inp, B = W;
-                else if (c == 1) s = (shape){M, K, N, false, false, N, K}, A = dout, B = W;
-                else s = (shape){N, K, M, true, false, N, K}, A = dout, B = inp;
-                double flops = 2.0 * M * N * K;
-                // About 1 s of work per library, at least 2 and at most 7 timed runs.
-                int reps = (int)(1.0e11 / flops);
-                reps = reps < 2 ? 2 : reps > 7 ? 7 : reps;
-                double bz = 1e30, bb = 1e30;
-                for (int round = 0; round < 2; round++) { // zy first, then OpenBLAS first
-                    for (int lib = 0; lib < 2; lib++) {
-                        int zy = (lib + round) % 2 == 0, n = (reps + 1 - round) / 2;
-                        double b = best_of(zy, &s, A, B, C, n);
-                        if (zy) bz = b < bz ? b : bz;
-                        else bb = b < bb ? b : bb;
+    for (int tb = 0; tb < 2; tb++) {
+        const table *T = &tables[tb];
+        if (which && strcmp(which, T->name)) continue;
+        if (tb == 0)
+            printf("zy_sgemm (%s) vs%scblas_sgemm (core %s), %d threads each, GFLOP/s "
+                   "(best of reps)\n",
+                   zy_simd_name(zy_simd_level()), OPENBLAS_VERSION, openblas_get_corename(),
+                   nt);
+        else if (zy_bf16_level() == ZY_BF16_EMULATED) {
+            printf("bf16: this CPU has neither AMX nor AVX512-BF16 (emulated only): "
+                   "skipped\n");
+            continue;
+        } else
+            printf("zy_sgemm with bf16 matmuls (%s) vs fp32 (%s), %d threads, GFLOP/s "
+                   "(best of reps)\n",
+                   zy_bf16_name(zy_bf16_level()), zy_simd_name(zy_simd_level()), nt);
+        printf("%-5s %5s %5s %6s  %8s %8s %6s  %s\n", "case", "M", "K", "N", T->head[0],
+               T->head[1], "ratio", "reps");
+        double log_sum = 0.0;
+        int count = 0, wins = 0;
+        for (int c = 0; c < 3; c++) {
+            if (only && strcmp(only, cases[c])) continue;
+            for (size_t mi = 0; mi < sizeof Ms / sizeof *Ms; mi++) {
+                int M = Ms[mi];
+                if (M > max_m) continue;
+                for (size_t p = 0; p < sizeof KN / sizeof *KN; p++) {
+                    int K = KN[p][0], N = KN[p][1];
+                    shape s;
+                    const float *A, *B;
+                    if (c == 0) s = (shape){M, N, K, false, true, K, K}, A = inp, B = W;
+                    else if (c == 1) s = (shape){M, K, N, false, false, N, K}, A = dout, B = W;
+                    else s = (shape){N, K, M, true, false, N, K}, A = dout, B = inp;
+                    double flops = 2.0 * M * N * K;
+                    // About 1 s of work per side, at least 2 and at most 7 timed runs.
+                    int reps = (int)(1.0e11 / flops);
+                    reps = reps < 2 ? 2 : reps > 7 ? 7 : reps;
+                    double best[2] = {1e30, 1e30};
+                    for (int round = 0; round < 2; round++) { // [0] first, then [1] first
+                        for (int side = 0; side < 2; side++) {
+                            int x = (side + round) % 2, n = (reps + 1 - round) / 2;
+                            double b = best_of(T->who[x], &s, A, B, C, n);
+                            best[x] = b < best[x] ? b : best[x];
+                        }
                     }
+                    double g0 = flops / best[0] * 1e-9, g1 = flops / best[1] * 1e-9;
+                    printf("%-5s %5d %5d %6d  %8.1f %8.1f %6.2f  %d\n", cases[c], M, K, N, g0,
+                           g1, g0 / g1, reps);
+                    fflush(stdout);
+                    log_sum += __builtin_log(g0 / g1);
+                    count++;
+                    wins += g0 >= g1;
                 }
-                double gz = flops / bz * 1e-9, gb = flops / bb * 1e-9;
-                printf("%-5s %5d %5d %6d  %8.1f %8.1f %6.2f  %d\n", cases[c], M, K, N, gz, gb,
-                       gz / gb, reps);
-                fflush(stdout);
-                log_sum += __builtin_log(gz / gb);
-                count++;
-                wins += gz >= gb;
             }
         }
+        if (count)
+            printf("%s: geometric mean ratio %.3f, %s >= %s on %d of %d shapes\n", T->name,
+                   __builtin_exp(log_sum / count), T->head[0], T->head[1], wins, count);
     }
-    if (count)
-        printf("geometric mean ratio %.3f, zhuyi >= openblas on %d of %d shapes\n",
-               __builtin_exp(log_sum / count), wins, count);
     free(inp);
     free(W);
     free(dout);

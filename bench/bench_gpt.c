@@ -1,6 +1,8 @@
 // GPT-2 124M benchmark: (1) one training step -- forward + backward + AdamW -- at B=4,
 // T=64, fp32, random init, V=50257, the same step bench/bench_gpt.py times in PyTorch
-// 1.13 (scripts/bench.sh runs both); (2) greedy generation with the KV cache: a 20-token
+// 1.13 (scripts/bench.sh runs both), then the same step with bf16 matmuls where the CPU
+// has AMX or AVX512-BF16 (zy_gemm_precision_set; bench_gpt.py's bf16 autocast is its
+// PyTorch side); (2) greedy generation with the KV cache: a 20-token
 // prompt, then 100 new tokens, in tokens per second.
 // Times are medians (and the minimum, less sensitive to other load on the machine) over
 // several steps after one warm-up; GFLOP/s uses zy_model_train_flops (6·N·params-style
@@ -15,7 +17,7 @@
 #include "zhuyi/sample.h"
 #include "zhuyi/zhuyi.h"
 
-static void train_step_bench(zy_model *m, int reps) {
+static void train_step_bench(zy_model *m, int reps, zy_precision prec) {
     const int B = 4, T = 64, V = zy_model_get_info(m)->vocab_size;
     int *x = bench_must(malloc(sizeof(int) * B * T));
     int *y = bench_must(malloc(sizeof(int) * B * T));
@@ -24,10 +26,15 @@ static void train_step_bench(zy_model *m, int reps) {
     for (int i = 0; i < B * T; i++) x[i] = (int)zy_rng_below(&r, (uint64_t)V);
     for (int i = 0; i < B * T; i++) y[i] = (int)zy_rng_below(&r, (uint64_t)V);
     zy_batch batch = {.B = B, .T = T, .input_ids = x, .targets = y};
+    zy_model_init_weights(m, 1); // each run from the same weights (a step changes them)
+    zy_precision old = zy_gemm_precision_set(prec);
     bench_steps t = bench_train_steps(m, zy_session_default_params(), &batch, 6e-4f, reps);
-    char label[128];
-    snprintf(label, sizeof label, "zhuyi  gpt2-124m train step B=%d T=%d threads=%d:", B, T,
-             zy_threads_get());
+    zy_gemm_precision_set(old);
+    char label[128], pname[48] = "fp32";
+    if (prec == ZY_PRECISION_BF16)
+        snprintf(pname, sizeof pname, "bf16 %s", zy_bf16_name(zy_bf16_level()));
+    snprintf(label, sizeof label, "zhuyi  gpt2-124m train step B=%d T=%d threads=%d %s:", B, T,
+             zy_threads_get(), pname);
     bench_print_steps(label, &t);
     free(x), free(y);
 }
@@ -86,9 +93,9 @@ int main(int argc, char **argv) {
     zy_model *m;
     bench_check(zy_model_create(&m, c), "create");
     zy_config_free(c);
-    zy_model_init_weights(m, 1);
     printf("zhuyi %s, simd %s\n", zy_version(), zy_simd_name(zy_simd_level()));
-    train_step_bench(m, reps);
+    train_step_bench(m, reps, ZY_PRECISION_FP32);
+    if (zy_bf16_level() != ZY_BF16_EMULATED) train_step_bench(m, reps, ZY_PRECISION_BF16);
     generate_bench(m, new_tokens, 3);
     zy_model_free(m);
     return 0;

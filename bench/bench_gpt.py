@@ -1,20 +1,25 @@
 """PyTorch side of bench/bench_gpt.c: a plain-torch GPT-2 124M (12 layers, 12 heads,
 768 wide, n_positions 1024, V 50257, GELU-tanh, pre-LN, tied LM head, no dropout),
-float32, random init. (1) One training step -- forward + cross-entropy + backward +
-AdamW(lr 6e-4, betas (0.9, 0.95), weight decay 0.1 on matmul weights) -- at B=4, T=64,
-median over `steps` steps after one warm-up; (2) greedy generation with a KV cache, a
-20-token prompt then 100 new tokens, under torch.no_grad(). Same thread count as zhuyi
-($ZY_THREADS, else all cores). GFLOP/s uses the formula of zy_gpt_train_flops.
+float32 parameters, random init. (1) One training step -- forward + cross-entropy +
+backward + AdamW(lr 6e-4, betas (0.9, 0.95), weight decay 0.1 on matmul weights) -- at
+B=4, T=64, median over `steps` steps after one warm-up, in fp32 and again with the forward
+under torch.autocast("cpu", dtype=torch.bfloat16) (bf16 matmuls in oneDNN, fp32 master
+weights and optimizer); (2) greedy generation in fp32 with a KV cache, a 20-token prompt
+then 100 new tokens, under torch.no_grad(). GFLOP/s uses the formula of
+zy_gpt_train_flops. PyTorch at its best: bench/torch_peer.py runs this under each
+OPENBLAS_CORETYPE and thread setting for $ZY_THREADS (else all cores) threads, prints
+every figure, then the best of each measurement (with ZY_BENCH_QUICK=1: two steps after
+the warm-up, 20 new tokens, one generation after the warm-up).
 Run: /usr/bin/python3 bench/bench_gpt.py [steps] [new_tokens]
 """
 import math
-import os
 import sys
 import time
 
-THREADS = int(os.environ.get("ZY_THREADS", "0")) or os.cpu_count()
-os.environ.setdefault("OPENBLAS_NUM_THREADS", str(THREADS))
-os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+import torch_peer
+
+if __name__ == "__main__":
+    torch_peer.run_configs(bf16=True)  # the parent: one child per configuration, then exits
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -85,7 +90,7 @@ def train_flops(B, T):
     return 3.0 * (per_token * B * T + attn)
 
 
-def train_step_bench(model, steps):
+def train_step_bench(model, steps, bf16):
     B, T = 4, 64
     g = torch.Generator().manual_seed(1)
     x = torch.randint(0, V, (B, T), generator=g)
@@ -99,19 +104,23 @@ def train_step_bench(model, steps):
                             lr=6e-4, betas=(0.9, 0.95), eps=1e-8)
 
     def loss_fn():
-        logits, _ = model(x)
-        return F.cross_entropy(logits.view(-1, V), y.view(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits, _ = model(x)
+            return F.cross_entropy(logits.view(-1, V), y.view(-1))
 
     f, b, o, step, fastest, loss = time_steps(steps, loss_fn, opt)
     flops = train_flops(B, T)
-    print("torch  gpt2-124m train step B=%d T=%d threads=%d: %8.1f ms  (fwd %.1f, bwd %.1f, "
-          "adamw %.1f)  %.1f GFLOP/s  [min %.1f ms; %.1f GFLOP/step, loss %.3f]"
-          % (B, T, torch.get_num_threads(), 1e3 * step, 1e3 * f, 1e3 * b,
-             1e3 * o, flops / step * 1e-9, 1e3 * fastest, flops * 1e-9, loss))
+    kind = "bf16 autocast" if bf16 else "fp32"
+    torch_peer.report(
+        "gpt2 train step " + kind, 1e3 * step, "ms",
+        "torch  gpt2-124m train step B=%d T=%d threads=%d %-13s: %8.1f ms  (fwd %.1f, bwd "
+        "%.1f, adamw %.1f)  %.1f GFLOP/s  [min %.1f ms; %.1f GFLOP/step, loss %.3f]"
+        % (B, T, torch.get_num_threads(), kind, 1e3 * step, 1e3 * f, 1e3 * b, 1e3 * o,
+           flops / step * 1e-9, 1e3 * fastest, flops * 1e-9, loss))
 
 
 @torch.no_grad()
-def generate_bench(model, new_tokens, reps=3):
+def generate_bench(model, new_tokens, reps):
     g = torch.Generator().manual_seed(2)
     prompt = torch.randint(0, V, (1, 20), generator=g)
     tot, dec = [], []
@@ -129,20 +138,25 @@ def generate_bench(model, new_tokens, reps=3):
         if i > 0:
             tot.append(new_tokens / (t1 - t0))
             dec.append((new_tokens - 1) / (t1 - t_first))
-    print("torch  gpt2-124m greedy generation, KV cache, prompt 20 + %d new tokens, threads=%d: "
-          "%.1f tok/s overall, %.1f tok/s per decode step"
-          % (new_tokens, torch.get_num_threads(), sorted(tot)[reps // 2], sorted(dec)[reps // 2]))
+    overall = sorted(tot)[reps // 2]
+    torch_peer.report(
+        "gpt2 greedy generation", overall, "tok/s",
+        "torch  gpt2-124m greedy generation, KV cache, prompt 20 + %d new tokens, threads=%d: "
+        "%.1f tok/s overall, %.1f tok/s per decode step"
+        % (new_tokens, torch.get_num_threads(), overall, sorted(dec)[reps // 2]), higher=True)
 
 
 def main():
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    new_tokens = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    torch.set_num_threads(THREADS)
+    quick = torch_peer.QUICK
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 2 if quick else 5
+    new_tokens = int(sys.argv[2]) if len(sys.argv) > 2 else 20 if quick else 100
+    torch.set_num_threads(torch_peer.THREADS)
     torch.manual_seed(1)
     model = GPT()
-    train_step_bench(model, steps)
+    train_step_bench(model, steps, False)
+    train_step_bench(model, steps, True)
     model.eval()
-    generate_bench(model, new_tokens)
+    generate_bench(model, new_tokens, 1 if quick else 3)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""PyTorch side of a seq2seq training-step benchmark (the C side comes later): a plain-torch
+"""PyTorch side of bench/bench_seq2seq.c, a seq2seq training step: a plain-torch
 transformer-base encoder-decoder (6 + 6 layers, d_model 512, 8 heads, FFN 2048, post-LN,
 ReLU, no dropout unless --dropout; nn.TransformerEncoderLayer / DecoderLayer with
 batch_first, norm_first=False, no final LayerNorm), one embedding shared by source,
@@ -9,39 +9,37 @@ label-smoothed cross-entropy (0.1) + backward + AdamW(lr 5e-4, betas (0.9, 0.98)
 source and 32 target tokens (4,096 target tokens a batch), no padding, causal target
 mask; median over `steps` steps after one warm-up (bench/torch_steps.py's timer).
 
-Run at its best (docs/BENCHMARKS.md): each setting runs in a child process -- all cores
-($ZY_THREADS, else all) with OpenBLAS's own core choice, then OPENBLAS_CORETYPE=SkylakeX
-(or Cooperlake with AVX-512 BF16) when OpenBLAS picked a weaker core than the CPU has,
-then 1 thread at the better core -- and the fastest is printed last as "best".
+PyTorch at its best: bench/torch_peer.py runs this under each OPENBLAS_CORETYPE and thread
+setting for $ZY_THREADS (else all cores) threads, prints every figure, then the best
+(with ZY_BENCH_QUICK=1 and no --steps: one step after the warm-up).
 tokens/s counts target tokens (the tokens the loss is over), B * tgt_len / step time.
 GFLOP/s uses this file's train_flops (matmuls, attention in full, 3x forward).
 Run: /usr/bin/python3 bench/bench_seq2seq.py [--steps N] [--batch B] [--src-len S]
-     [--tgt-len T] [--vocab V] [--dropout P] [--one]   (--one: this process's setting only)
+     [--tgt-len T] [--vocab V] [--dropout P]
 """
 import argparse
-import json
 import math
-import os
-import subprocess
-import sys
+
+import torch_peer
 
 ARGS = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-ARGS.add_argument("--steps", type=int, default=5)
+ARGS.add_argument("--steps", type=int, default=1 if torch_peer.QUICK else 5)
 ARGS.add_argument("--batch", type=int, default=128)
 ARGS.add_argument("--src-len", type=int, default=32)
 ARGS.add_argument("--tgt-len", type=int, default=32)
 ARGS.add_argument("--vocab", type=int, default=8000)
 ARGS.add_argument("--dropout", type=float, default=0.0)
-ARGS.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
 A = ARGS.parse_args()
 
-THREADS = int(os.environ.get("ZY_THREADS", "0")) or os.cpu_count()
-if A.one:  # a child: its thread count comes from the parent
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(THREADS))
-    os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+if __name__ == "__main__":
+    torch_peer.run_configs()  # the parent: one child per configuration, then exits
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch_steps import time_steps  # noqa: E402
 
 L_ENC, L_DEC, D, H, FF = 6, 6, 512, 8, 2048
-AVX512_CORES = ("SkylakeX", "Cooperlake", "SapphireRapids")
 
 
 def train_flops(b, s, t, v):
@@ -52,130 +50,69 @@ def train_flops(b, s, t, v):
     return 3.0 * (enc + dec + head)
 
 
-def child():
-    import ctypes
+class Seq2Seq(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(A.vocab, D)
+        self.enc = nn.ModuleList(nn.TransformerEncoderLayer(
+            D, H, FF, A.dropout, activation="relu", batch_first=True, norm_first=False)
+            for _ in range(L_ENC))
+        self.dec = nn.ModuleList(nn.TransformerDecoderLayer(
+            D, H, FF, A.dropout, activation="relu", batch_first=True, norm_first=False)
+            for _ in range(L_DEC))
+        n = max(A.src_len, A.tgt_len)
+        pos = torch.arange(n).unsqueeze(1)
+        div = torch.exp(torch.arange(0, D, 2) * (-math.log(10000.0) / D))
+        pe = torch.zeros(n, D)
+        pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * div), torch.cos(pos * div)
+        self.register_buffer("pe", pe)
+        self.register_buffer("causal", torch.triu(
+            torch.full((A.tgt_len, A.tgt_len), float("-inf")), diagonal=1))
+        for p in self.parameters():
+            if p.dim() == 2:
+                nn.init.xavier_uniform_(p)
+        nn.init.normal_(self.emb.weight, 0.0, D ** -0.5)
 
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
+    def embed(self, ids):
+        return self.emb(ids) * math.sqrt(D) + self.pe[:ids.shape[1]]
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from torch_steps import time_steps
+    def forward(self, src, tgt_in, tgt_out):
+        m = self.embed(src)
+        for layer in self.enc:
+            m = layer(m)
+        x = self.embed(tgt_in)
+        for layer in self.dec:
+            x = layer(x, m, tgt_mask=self.causal)
+        logits = x @ self.emb.weight.t()  # tied output projection
+        return F.cross_entropy(logits.reshape(-1, A.vocab), tgt_out.reshape(-1),
+                               label_smoothing=0.1)
 
-    try:
-        f = ctypes.CDLL("libblas.so.3").openblas_get_corename
-        f.restype = ctypes.c_char_p
-        core = f().decode()
-    except (OSError, AttributeError):
-        core = "(not OpenBLAS)"
 
-    class Seq2Seq(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.emb = nn.Embedding(A.vocab, D)
-            self.enc = nn.ModuleList(nn.TransformerEncoderLayer(
-                D, H, FF, A.dropout, activation="relu", batch_first=True, norm_first=False)
-                for _ in range(L_ENC))
-            self.dec = nn.ModuleList(nn.TransformerDecoderLayer(
-                D, H, FF, A.dropout, activation="relu", batch_first=True, norm_first=False)
-                for _ in range(L_DEC))
-            n = max(A.src_len, A.tgt_len)
-            pos = torch.arange(n).unsqueeze(1)
-            div = torch.exp(torch.arange(0, D, 2) * (-math.log(10000.0) / D))
-            pe = torch.zeros(n, D)
-            pe[:, 0::2], pe[:, 1::2] = torch.sin(pos * div), torch.cos(pos * div)
-            self.register_buffer("pe", pe)
-            self.register_buffer("causal", torch.triu(
-                torch.full((A.tgt_len, A.tgt_len), float("-inf")), diagonal=1))
-            for p in self.parameters():
-                if p.dim() == 2:
-                    nn.init.xavier_uniform_(p)
-            nn.init.normal_(self.emb.weight, 0.0, D ** -0.5)
-
-        def embed(self, ids):
-            return self.emb(ids) * math.sqrt(D) + self.pe[:ids.shape[1]]
-
-        def forward(self, src, tgt_in, tgt_out):
-            m = self.embed(src)
-            for layer in self.enc:
-                m = layer(m)
-            x = self.embed(tgt_in)
-            for layer in self.dec:
-                x = layer(x, m, tgt_mask=self.causal)
-            logits = x @ self.emb.weight.t()  # tied output projection
-            return F.cross_entropy(logits.reshape(-1, A.vocab), tgt_out.reshape(-1),
-                                   label_smoothing=0.1)
-
-    torch.set_num_threads(THREADS)
+def main():
+    torch.set_num_threads(torch_peer.THREADS)
     torch.manual_seed(1)
     model = Seq2Seq()
     g = torch.Generator().manual_seed(1)
     src = torch.randint(0, A.vocab, (A.batch, A.src_len), generator=g)
     tgt = torch.randint(0, A.vocab, (A.batch, A.tgt_len + 1), generator=g)
     decay = [p for n, p in model.named_parameters() if p.dim() == 2 and n != "emb.weight"]
-    rest = [p for n, p in model.named_parameters() if not (p.dim() == 2 and n != "emb.weight")]
+    rest = [p for n, p in model.named_parameters()
+            if not (p.dim() == 2 and n != "emb.weight")]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
                              {"params": rest, "weight_decay": 0.0}],
                             lr=5e-4, betas=(0.9, 0.98), eps=1e-9)
     f, b, o, step, fastest, loss = time_steps(
         A.steps, lambda: model(src, tgt[:, :-1], tgt[:, 1:]), opt)
-    print(json.dumps({"threads": torch.get_num_threads(), "core": core,
-                      "coretype": os.environ.get("OPENBLAS_CORETYPE", "(auto)"),
-                      "fwd": f, "bwd": b, "opt": o, "step": step, "min": fastest,
-                      "loss": loss, "torch": torch.__version__}), flush=True)
-
-
-def row(r, flops):
-    tok = A.batch * A.tgt_len
-    return ("torch  transformer-base train step B=%d S=%d T=%d V=%d threads=%d core=%s: "
-            "%8.1f ms  (fwd %.1f, bwd %.1f, adamw %.1f)  %.0f target tok/s  %.1f GFLOP/s  "
-            "[min %.1f ms; %.1f GFLOP/step, loss %.3f]"
-            % (A.batch, A.src_len, A.tgt_len, A.vocab, r["threads"], r["core"],
-               1e3 * r["step"], 1e3 * r["fwd"], 1e3 * r["bwd"], 1e3 * r["opt"],
-               tok / r["step"], flops / r["step"] * 1e-9, 1e3 * r["min"], flops * 1e-9,
-               r["loss"]))
-
-
-def run(threads, coretype):
-    env = dict(os.environ, ZY_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               OMP_NUM_THREADS=str(threads))
-    if coretype:
-        env["OPENBLAS_CORETYPE"] = coretype
-    else:
-        env.pop("OPENBLAS_CORETYPE", None)
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--one"] + sys.argv[1:],
-                         env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def main():
-    if A.one:
-        child()
-        return
     flops = train_flops(A.batch, A.src_len, A.tgt_len, A.vocab)
-    flags = open("/proc/cpuinfo").read().split() if os.path.exists("/proc/cpuinfo") else []
-    results = []
-    given = os.environ.get("OPENBLAS_CORETYPE")  # the caller's choice is tried first
-    r = run(THREADS, given)
-    print(row(r, flops), flush=True)
-    results.append((r, given))
-    alt = []
-    if not given and r["core"] not in AVX512_CORES + ("(not OpenBLAS)",) and "avx512f" in flags:
-        alt.append("SkylakeX")
-    if not given and r["core"] != "Cooperlake" and "avx512_bf16" in flags:
-        alt.append("Cooperlake")
-    for c in alt:
-        r = run(THREADS, c)
-        print(row(r, flops) + "  OPENBLAS_CORETYPE=" + c, flush=True)
-        results.append((r, c))
-    best_core = min(results, key=lambda x: x[0]["step"])[1]
-    if THREADS > 1:
-        r = run(1, best_core)
-        print(row(r, flops), flush=True)
-        results.append((r, best_core))
-    r, c = min(results, key=lambda x: x[0]["step"])
-    print("best: " + row(r, flops) + "  OPENBLAS_CORETYPE=%s (PyTorch %s; tok/s = %d target "
-          "tokens a step / median step)" % (c or "(auto)", r["torch"], A.batch * A.tgt_len))
+    tok = A.batch * A.tgt_len  # target tokens: the tokens the loss is over
+    torch_peer.report(
+        "transformer-base step", 1e3 * step, "ms",
+        "torch  transformer-base train step B=%d S=%d T=%d V=%d threads=%d: %8.1f ms  "
+        "(fwd %.1f, bwd %.1f, adamw %.1f)  %.0f target tok/s  %.1f GFLOP/s  "
+        "[min %.1f ms; %.1f GFLOP/step, loss %.3f]"
+        % (A.batch, A.src_len, A.tgt_len, A.vocab, torch.get_num_threads(), 1e3 * step,
+           1e3 * f, 1e3 * b, 1e3 * o, tok / step, flops / step * 1e-9, 1e3 * fastest,
+           flops * 1e-9, loss))
 
 
 if __name__ == "__main__":

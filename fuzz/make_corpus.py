@@ -412,3 +412,96 @@ put("fuzz_bleu", "tokenizer", "&lt;b&gt; &amp;amp; &quot;q&quot; <skipped> 3.14 
     "U.S.A. a-\nb e.g., (x) [y] {z} $5 50% a/b it's \u00a0\u3000\u0085 \u4e2d\u6587\u3002")
 put("fuzz_bleu", "empty_lines", "\n\na\0\n\n\0x\ny\nz")
 put("fuzz_bleu", "invalid_utf8", b"caf\xc3\0caf\xc3\xa9\0\xed\xa0\x80")
+
+# ---- GGUF (fuzz_gguf): the container, and a GPT-2 the model loader takes -----------------------
+GG_FMT = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q",
+          12: "d"}
+U8, I8, U16, I16, U32, I32, F32, BOOL, STR, ARR, U64, I64, F64 = range(13)
+
+
+def gg_str(s):
+    b = s.encode("utf-8", "surrogateescape") if isinstance(s, str) else s
+    return struct.pack("<Q", len(b)) + b
+
+
+def gg_val(t, v):
+    if t == STR:
+        return gg_str(v)
+    if t == ARR:
+        et, items = v
+        return struct.pack("<IQ", et, len(items)) + b"".join(gg_val(et, x) for x in items)
+    return struct.pack("<" + GG_FMT[t], v)
+
+
+def gguf_file(kvs, tensors, align=32, version=3):
+    """kvs: [(key, type, value)]; tensors: [(name, [ne0, ...], ggml type, bytes)]."""
+    out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs))
+    for k, t, v in kvs:
+        out += gg_str(k) + struct.pack("<I", t) + gg_val(t, v)
+    data, off = b"", 0
+    for name, ne, ty, blob in tensors:
+        out += gg_str(name) + struct.pack("<I", len(ne)) + struct.pack("<%dQ" % len(ne), *ne)
+        out += struct.pack("<IQ", ty, off)
+        blob += b"\0" * (-len(blob) % align)
+        data += blob
+        off += len(blob)
+    return out + b"\0" * (-len(out) % align) + data
+
+
+q8_0 = lambda scale, q: struct.pack("<e32b", scale, *q)
+q4_0 = lambda scale, nib: struct.pack("<e", scale) + bytes(nib)
+put("fuzz_gguf", "every_type", gguf_file(
+    [("u8", U8, 255), ("i8", I8, -2), ("u16", U16, 65535), ("i16", I16, -300),
+     ("u32", U32, 7), ("i32", I32, -7), ("f32", F32, 0.5), ("bool", BOOL, True),
+     ("str", STR, "caf\u00e9"), ("u64", U64, 2**63), ("i64", I64, -2**40),
+     ("f64", F64, -1e-300), ("arr.str", ARR, (STR, ["", "a b", "\u6ce8"])),
+     ("arr.i32", ARR, (I32, [1, -1, 3])), ("arr.bool", ARR, (BOOL, [True, False])),
+     ("arr.empty", ARR, (F64, []))],
+    [("f32", [4, 2], 0, f32(*range(8))), ("f16", [3], 1, f16(1, -2, 0.5)),
+     ("q8_0", [32, 2], 8, q8_0(0.5, range(-16, 16)) + q8_0(-1, range(32))),
+     ("q4_0", [32], 2, q4_0(0.25, range(16))), ("bf16", [2], 30, u16(0x3F80, 0xC000)),
+     ("i32", [2], 26, struct.pack("<2i", 5, -5)), ("q4_K", [256], 12, bytes(range(144))),
+     ("scalar", [], 0, f32(3))]))
+put("fuzz_gguf", "alignment_64_v2", gguf_file(
+    [("general.alignment", U32, 64), ("general.architecture", STR, "test")],
+    [("a", [5], 0, f32(*range(5))), ("b", [2, 2, 2, 2], 1, f16(*range(16)))], align=64,
+    version=2))
+put("fuzz_gguf", "empty", gguf_file([], []))
+put("fuzz_gguf", "misaligned", gguf_file([], [("a", [3], 0, f32(1, 2, 3))])[:-40] +
+    struct.pack("<Q", 4) + b"\0" * 40)
+
+
+def gguf_gpt2(matrix_type=0):
+    """A 1-layer GPT-2 (n_embd 4, n_head 1, 4 positions) over the byte-level BPE of MERGES
+    with <|endoftext|>, as zhuyi export gguf writes it (matrices f32 or f16)."""
+    v = vocab(MERGES[:2], ["<|endoftext|>"])
+    toks = sorted(v, key=v.get)
+    V, C, P = len(toks), 4, 4
+    types = [1] * (V - 1) + [3]
+    mat = (lambda *x: f16(*x)) if matrix_type == 1 else (lambda *x: f32(*x))
+    val = lambda n, k: [((i * 7 + k) % 11 - 5) / 10 for i in range(n)]
+    tensors = [("token_embd.weight", [C, V], matrix_type, mat(*val(C * V, 1))),
+               ("position_embd.weight", [C, P], 0, f32(*val(C * P, 2)))]
+    for name, ne0, ne1 in [("attn_qkv", C, 3 * C), ("attn_output", C, C), ("ffn_up", C, 4 * C),
+                           ("ffn_down", 4 * C, C)]:
+        tensors.append(("blk.0.%s.weight" % name, [ne0, ne1], matrix_type,
+                        mat(*val(ne0 * ne1, 3))))
+        tensors.append(("blk.0.%s.bias" % name, [ne1], 0, f32(*val(ne1, 4))))
+    for name in ["blk.0.attn_norm", "blk.0.ffn_norm", "output_norm"]:
+        tensors.append((name + ".weight", [C], 0, f32(1, 1, 1, 1)))
+        tensors.append((name + ".bias", [C], 0, f32(0, 0, 0, 0)))
+    kvs = [("general.architecture", STR, "gpt2"), ("gpt2.block_count", U32, 1),
+           ("gpt2.context_length", U32, P), ("gpt2.embedding_length", U32, C),
+           ("gpt2.feed_forward_length", U32, 4 * C), ("gpt2.attention.head_count", U32, 1),
+           ("gpt2.attention.layer_norm_epsilon", F32, 1e-5),
+           ("tokenizer.ggml.model", STR, "gpt2"), ("tokenizer.ggml.pre", STR, "gpt-2"),
+           ("tokenizer.ggml.tokens", ARR, (STR, toks)),
+           ("tokenizer.ggml.token_type", ARR, (I32, types)),
+           ("tokenizer.ggml.merges", ARR,
+            (STR, [spell(a) + " " + spell(b) for a, b in MERGES[:2]])),
+           ("tokenizer.ggml.eos_token_id", U32, V - 1), ("general.file_type", U32, matrix_type)]
+    return gguf_file(kvs, tensors)
+
+
+put("fuzz_gguf", "gpt2_f32", gguf_gpt2(0))
+put("fuzz_gguf", "gpt2_f16", gguf_gpt2(1))

@@ -12,7 +12,9 @@ for b in "$B"/bench/*; do
     echo "== $(basename "$b")"
     "$b"
 done
-# PyTorch side of the side-by-side comparisons (same machine, same run).
+# PyTorch side of the side-by-side comparisons (same machine, same run). Each script runs
+# itself under every OPENBLAS_CORETYPE and thread setting worth trying and reports the best
+# (bench/torch_peer.py).
 for p in bench/bench_*.py; do
     [ -f "$p" ] || continue
     echo "== $(basename "$p") (PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'))"

@@ -26,7 +26,7 @@ failed=""
 
 max_len() {
     case "$1" in
-    fuzz_tokenizer_json | fuzz_gpt2_files) echo 16384 ;;
+    fuzz_tokenizer_json | fuzz_gpt2_files | fuzz_gguf) echo 16384 ;;
     fuzz_safetensors) echo 8192 ;;
     *) echo 4096 ;;
     esac

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "zhuyi/core.h"
+#include "zhuyi/gemm.h"
 
 typedef struct {
     const char *name;
@@ -31,6 +32,7 @@ static int nskips, skips_dropped;
 // The highest SIMD level tests may use: the one in force when the run starts (the CPU's
 // best, lowered by ZY_SIMD), and the CPU's best.
 static zy_simd simd_ceiling, simd_cpu_best;
+static zy_bf16_path bf16_ceiling, bf16_cpu_best;
 
 static size_t zt_min_(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -180,6 +182,24 @@ int zt_use_simd(int level) {
     return 1;
 }
 
+int zt_use_bf16(int path) {
+    const char *name = zy_bf16_name((zy_bf16_path)path);
+    if (path > (int)bf16_cpu_best) {
+        zt_skip("bf16 %s: this CPU lacks it", name);
+        return 0;
+    }
+    if (path > (int)bf16_ceiling) {
+        zt_skip("bf16 %s: above ZY_BF16 / ZY_SIMD", name);
+        return 0;
+    }
+    if ((int)zy_bf16_set((zy_bf16_path)path) != path) {
+        zt_skip("bf16 %s: not available", name);
+        return 0;
+    }
+    current_ran++;
+    return 1;
+}
+
 void zt_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
     zy_rng r;
     zy_rng_seed(&r, seed);
@@ -242,10 +262,13 @@ int main(int argc, char **argv) {
     // Constructors register in link order; sort for a stable, readable report.
     qsort(tests, (size_t)ntests, sizeof *tests, cmp_tests);
     simd_ceiling = zy_simd_level();
+    bf16_ceiling = zy_bf16_level();
     simd_cpu_best = zy_simd_set(ZY_SIMD_AVX512);
+    bf16_cpu_best = zy_bf16_set(ZY_BF16_AMX);
     zy_simd_set(simd_ceiling);
-    printf("zhuyi %s tests, simd %s, %d threads\n", zy_version(),
-           zy_simd_name(zy_simd_level()), zy_threads_get());
+    zy_bf16_set(bf16_ceiling);
+    printf("zhuyi %s tests, simd %s, bf16 %s, %d threads\n", zy_version(),
+           zy_simd_name(zy_simd_level()), zy_bf16_name(zy_bf16_level()), zy_threads_get());
     int passed = 0, failed = 0, skipped = 0;
     for (int t = 0; t < ntests; t++) {
         int run = nfilters == 0;
@@ -260,9 +283,12 @@ int main(int argc, char **argv) {
         // Whatever the test changes (or leaves changed when an ASSERT returns early), the
         // next one starts with the same SIMD level, thread count and allocator.
         zy_simd simd = zy_simd_level();
+        zy_bf16_path bf16 = zy_bf16_level();
         int threads = zy_threads_get();
         tests[t].fn();
         zy_simd_set(simd);
+        zy_bf16_set(bf16);
+        zy_gemm_precision_set(ZY_PRECISION_FP32);
         zy_threads_set(threads);
         zy_allocator_set(NULL);
 

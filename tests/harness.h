@@ -155,5 +155,9 @@ void zt_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 //   }
 // The runner restores the level after the test.
 int zt_use_simd(int level);
+// The same for the bf16 GEMM path (a zy_bf16_path): 1 and counted as run, or a recorded
+// skip when this CPU (or ZY_BF16 / ZY_SIMD) does not allow it. Restored after the test,
+// as is the gemm precision (FP32).
+int zt_use_bf16(int path);
 
 #endif

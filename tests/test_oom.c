@@ -9,7 +9,8 @@
 // runs a forward pass and generates, a model made from a preset, an arena, the evaluation
 // metrics that allocate (src/eval), LoRA adapters (a new one trained a step on GPT-2 and
 // on BERT with lora_only biases, an adapter directory loaded, saved over itself and
-// merged), a model given a weight type and decoding with it. Each must return ZY_STATUS_OUT_OF_MEMORY with a
+// merged), a GGUF file exported over itself and loaded, a model given a weight type and
+// decoding with it. Each must return ZY_STATUS_OUT_OF_MEMORY with a
 // message that says "out of memory", leak nothing, leave files on disk as they were, and
 // succeed once no allocation fails.
 //
@@ -55,6 +56,7 @@
 #include "bert_util.h"
 #include "gpt_util.h"
 #include "harness.h"
+#include "zhuyi/gguf.h"
 #include "zhuyi/instruct.h"
 #include "zhuyi/lora.h"
 #include "zhuyi/metrics.h"
@@ -344,6 +346,79 @@ TEST(oom_model_load_and_save) {
         run_case(&(oom_case){.name = "model save", .op = op_model_save,
                              .after = after_model_save, .ctx = &c});
     zy_model_free(m);
+    remove_tree(root);
+}
+
+// ---- GGUF files ---------------------------------------------------------------------------
+typedef struct gguf_ctx {
+    char path[512];
+    const zy_model *m;     // what export writes
+    const zy_tokenizer *t;
+    const float *want;     // the parameters the file holds (as read back once)
+    size_t n;
+    int vocab;
+} gguf_ctx;
+
+static zy_status op_gguf_save(void *arg) {
+    gguf_ctx *c = arg;
+    zy_gguf_export_params p = zy_gguf_export_default_params();
+    p.wtype = ZY_WTYPE_F16; // the conversion path; rows of 48 are not whole q8_0 blocks
+    return zy_model_save_gguf(c->m, c->t, c->path, p);
+}
+
+static zy_status op_gguf_load(void *arg) {
+    gguf_ctx *c = arg;
+    zy_model *m;
+    zy_tokenizer *t;
+    zy_gguf_model_info info;
+    zy_status st = zy_model_load_gguf(&m, &t, c->path, &info);
+    if (st) return st;
+    size_t n;
+    const float *p = zy_model_params(m, &n);
+    if (n != c->n || memcmp(p, c->want, n * sizeof *p) || zy_tokenizer_vocab_size(t) != c->vocab)
+        zt_fail(__FILE__, __LINE__, "gguf load: another model than was written");
+    zy_model_free(m);
+    zy_tokenizer_free(t);
+    return ZY_STATUS_OK;
+}
+
+static void after_gguf_save(void *arg, zy_status st, long k) {
+    gguf_ctx *c = arg;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(c->path, '/') - c->path), c->path);
+    if (temp_files(dir) != 0)
+        zt_fail(__FILE__, __LINE__, "gguf save, allocation %ld refused: temporary files left",
+                k);
+    (void)st;
+    zy_status s = op_gguf_load(c); // the file written before is whole
+    if (s) zt_fail(__FILE__, __LINE__, "gguf save, allocation %ld refused: the file no longer "
+                   "loads: %s", k, zy_last_error());
+}
+
+TEST(oom_gguf_export_and_load) {
+    char root[64];
+    ASSERT(make_root(root, sizeof root, "gguf"));
+    zy_bpe_train_params bp = zy_bpe_train_default_params();
+    bp.vocab_size = 300;
+    zy_tokenizer *t = NULL;
+    const char *text = "the cat sat on the mat, the dog sat on the log; the end.";
+    size_t len = strlen(text);
+    ASSERT(zy_tokenizer_train_bpe_texts(&t, &text, &len, 1, bp) == ZY_STATUS_OK);
+    gguf_ctx c = {.t = t, .vocab = zy_tokenizer_vocab_size(t)};
+    zy_model *m = zt_gpt_create(2, 3, 48, 16, c.vocab, 0.0f, 5), *back = NULL;
+    zy_tokenizer *bt = NULL;
+    ASSERT(m != NULL);
+    c.m = m;
+    snprintf(c.path, sizeof c.path, "%s/m.gguf", root);
+    ASSERT(op_gguf_save(&c) == ZY_STATUS_OK);
+    ASSERT(zy_model_load_gguf(&back, &bt, c.path, NULL) == ZY_STATUS_OK);
+    c.want = zy_model_params(back, &c.n);
+    run_case(&(oom_case){.name = "gguf load (f16)", .op = op_gguf_load, .ctx = &c});
+    if (!zt_failed())
+        run_case(&(oom_case){.name = "gguf export (f16)", .op = op_gguf_save,
+                             .after = after_gguf_save, .ctx = &c});
+    zy_model_free(back), zy_tokenizer_free(bt);
+    zy_model_free(m), zy_tokenizer_free(t);
     remove_tree(root);
 }
 

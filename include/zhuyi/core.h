@@ -122,9 +122,10 @@ enum {
     ZY_CPU_AVX512BF16 = 1 << 2,
     ZY_CPU_AVX512BW = 1 << 3,
     ZY_CPU_AVX512VL = 1 << 4,
-    ZY_CPU_F16C = 1 << 5,        // F16C half <-> float conversion (with AVX's YMM state)
-    ZY_CPU_AVX512VNNI = 1 << 6,  // AVX-512 VNNI (vpdpbusd on ZMM)
-    ZY_CPU_AVXVNNI = 1 << 7,     // AVX-VNNI (vpdpbusd on YMM, VEX-encoded)
+    ZY_CPU_AMX_BF16 = 1 << 5, // AMX-TILE + AMX-BF16, tile state enabled and granted by the OS
+    ZY_CPU_F16C = 1 << 6,        // F16C half <-> float conversion (with AVX's YMM state)
+    ZY_CPU_AVX512VNNI = 1 << 7,  // AVX-512 VNNI (vpdpbusd on ZMM)
+    ZY_CPU_AVXVNNI = 1 << 8,     // AVX-VNNI (vpdpbusd on YMM, VEX-encoded)
 };
 
 // The kernel families zhuyi can choose between, slowest to fastest.
@@ -142,6 +143,25 @@ zy_simd zy_simd_level(void);
 // Use `level` (clamped to what the CPU supports). Returns the level in force.
 zy_simd zy_simd_set(zy_simd level);
 const char *zy_simd_name(zy_simd level);
+
+// How bf16 matrix products (zy_gemm_precision_set(ZY_PRECISION_BF16), gemm.h) are
+// computed, slowest to fastest. Each hardware path has a scalar emulation with the same
+// arithmetic, bit for bit; ZY_BF16_EMULATED uses AMX's (the only path on a CPU with
+// neither instruction set, and slow: a correctness reference, not a way to train).
+typedef enum zy_bf16_path {
+    ZY_BF16_EMULATED = 0,
+    ZY_BF16_AVX512 = 1, // vdpbf16ps (AVX512-BF16)
+    ZY_BF16_AMX = 2,    // tdpbf16ps (AMX-BF16)
+} zy_bf16_path;
+
+// The path in force: the best the CPU supports (never above what zy_simd_level() allows:
+// below AVX-512 it is emulated), unless lowered by zy_bf16_set() or by the environment
+// variable ZY_BF16=emulated|avx512-bf16|amx.
+zy_bf16_path zy_bf16_level(void);
+// Use `path` (clamped to what the CPU supports). Returns the path in force.
+zy_bf16_path zy_bf16_set(zy_bf16_path path);
+// "emulated", "avx512-bf16", "amx".
+const char *zy_bf16_name(zy_bf16_path path);
 
 // ---- files --------------------------------------------------------------------------
 // Read a whole file into a zy_alloc'd buffer (free with zy_free), NUL-terminated for

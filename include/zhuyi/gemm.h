@@ -30,6 +30,18 @@ void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha
                       ptrdiff_t strideB, float beta, float *C, int ldc, ptrdiff_t strideC,
                       int batch);
 
+// Matmul precision of the calling thread, for zy_sgemm and zy_sgemm_batched (and so every
+// layer built on them: linear layers, attention's products). FP32 (the default) computes
+// in fp32. BF16 rounds op(A) and op(B) to bf16 (nearest, ties to even) and accumulates the
+// products in fp32, on the fastest path the CPU has (AMX, AVX512-BF16 or the emulation:
+// zy_bf16_level(), core.h): inputs and outputs stay fp32, results differ from fp32 by about
+// bf16's precision (2^-9 relative per input) and between paths in the last bits; each
+// path is deterministic and the same at any thread count. Products too small to pack (a
+// few thousand multiply-adds) stay fp32. Returns the previous setting.
+typedef enum zy_precision { ZY_PRECISION_FP32 = 0, ZY_PRECISION_BF16 = 1 } zy_precision;
+zy_precision zy_gemm_precision_set(zy_precision p);
+zy_precision zy_gemm_precision(void);
+
 // Scalar reference with the same contract as zy_sgemm (single thread, double accumulation
 // is NOT used: plain float sums in k order, so it is the semantics, not an oracle).
 void zy_sgemm_ref(bool transA, bool transB, int M, int N, int K, float alpha, const float *A,

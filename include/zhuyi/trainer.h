@@ -17,6 +17,7 @@
 
 #include "core.h"
 #include "data.h"
+#include "gemm.h"
 #include "io.h"
 #include "model.h"
 #include "optim.h"
@@ -73,6 +74,9 @@ typedef struct zy_trainer_params {
                                // first (0)
     float label_smoothing;     // ε of the loss (zy_session_params.label_smoothing), in
                                // training and the trainer's evaluations (0)
+    zy_precision precision;    // matmul precision of its steps and evaluations
+                               // (zy_gemm_precision_set, gemm.h), set on the calling
+                               // thread for their duration (ZY_PRECISION_FP32)
 } zy_trainer_params;
 
 zy_trainer_params zy_trainer_default_params(void);

@@ -12,6 +12,7 @@
 #include "tokenizer.h"
 #include "io.h"
 #include "quant.h"
+#include "gguf.h"
 #include "hf.h"
 #include "data.h"
 #include "task.h"

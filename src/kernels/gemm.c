@@ -31,7 +31,26 @@ typedef struct gemm_args {
     const float *bias; // (N) added to every row of C after the product, or NULL
 } gemm_args;
 
+// The calling thread's matmul precision (gemm.h). Pool threads never read it: the caller
+// picks the family and hands it to them.
+static _Thread_local zy_precision tls_precision = ZY_PRECISION_FP32;
+
+zy_precision zy_gemm_precision_set(zy_precision p) {
+    zy_precision old = tls_precision;
+    tls_precision = p == ZY_PRECISION_BF16 ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32;
+    return old;
+}
+
+zy_precision zy_gemm_precision(void) { return tls_precision; }
+
 static const zy__gemm_arch *pick_arch(void) {
+    if (tls_precision == ZY_PRECISION_BF16) {
+        switch (zy_bf16_level()) {
+        case ZY_BF16_AMX: return &zy__gemm_bf16_amx;
+        case ZY_BF16_AVX512: return &zy__gemm_bf16_dp;
+        default: return &zy__gemm_bf16_amx_emul;
+        }
+    }
     switch (zy_simd_level()) {
     case ZY_SIMD_AVX512: return &zy__gemm_avx512;
     case ZY_SIMD_AVX2: return &zy__gemm_avx2;
@@ -46,8 +65,8 @@ static const zy__gemm_arch *pick_arch(void) {
 // not grow. If the allocation (or the key) fails the caller takes the reference path,
 // which needs no workspace.
 typedef struct workspace {
-    float *a; // (mc, kc) packed A block
-    float *b; // (kc, nc) packed B block
+    void *a; // (mc, kc) packed A block
+    void *b; // (kc, nc) packed B block
 } workspace;
 
 static _Thread_local workspace tls_ws; // this thread's; a points at the whole block
@@ -55,11 +74,20 @@ static pthread_key_t ws_key;           // its value is the block, for the destru
 static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
 static bool ws_key_ok;
 
-static size_t max_floats(int which) {
-    const zy__gemm_arch *all[] = {&zy__gemm_scalar, &zy__gemm_avx2, &zy__gemm_avx512};
+static int padded_depth(const zy__gemm_arch *ar, int kc) {
+    return (kc + ar->kpad - 1) / ar->kpad * ar->kpad;
+}
+
+// Bytes of the largest packed A (which == 0) or B block of any family.
+static size_t max_bytes(int which) {
+    const zy__gemm_arch *all[] = {&zy__gemm_scalar,       &zy__gemm_avx2,
+                                  &zy__gemm_avx512,       &zy__gemm_bf16_dp,
+                                  &zy__gemm_bf16_dp_emul, &zy__gemm_bf16_amx,
+                                  &zy__gemm_bf16_amx_emul};
     size_t best = 0;
-    for (int i = 0; i < 3; i++) {
-        size_t n = (size_t)all[i]->kc * (which ? all[i]->nc : all[i]->mc);
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        const zy__gemm_arch *ar = all[i];
+        size_t n = (size_t)padded_depth(ar, ar->kc) * (which ? ar->nc : ar->mc) * ar->elem;
         if (n > best) best = n;
     }
     return best;
@@ -76,8 +104,8 @@ static workspace *get_workspace(void) {
     if (tls_ws.a) return &tls_ws;
     pthread_once(&ws_once, make_key);
     if (!ws_key_ok) return NULL; // no way to free it at thread exit: do not allocate
-    size_t na = (max_floats(0) + 15) / 16 * 16; // keeps b 64-byte aligned
-    float *block = zy_alloc(sizeof(float) * (na + max_floats(1)));
+    size_t na = (max_bytes(0) + 63) / 64 * 64; // keeps b 64-byte aligned
+    char *block = zy_alloc(na + max_bytes(1));
     if (!block) return NULL;
     if (pthread_setspecific(ws_key, block)) {
         zy_free(block);
@@ -148,39 +176,49 @@ static zy__gemm_prefetch next_panel(const gemm_args *g, int nr, int k0, int kc, 
 }
 
 // k blocks of equal depth, at most the family's kc: 768 deep in 1 block, not 512 + 256.
-static int block_depth(int K, int kc_max) {
-    int blocks = (K + kc_max - 1) / kc_max;
-    int kc = (K + blocks - 1) / blocks;
-    return ZY_MIN((kc + 7) / 8 * 8, kc_max);
+// Depths are multiples of 8 and of the family's padding unit (kc is one).
+static int block_depth(int K, const zy__gemm_arch *ar) {
+    int blocks = (K + ar->kc - 1) / ar->kc;
+    int kc = (K + blocks - 1) / blocks, unit = ZY_MAX(8, ar->kpad);
+    return ZY_MIN((kc + unit - 1) / unit * unit, ar->kc);
 }
 
 // The blocked, packed product on one thread. B panels are packed just before their first
 // use (during the first mc block) so packing overlaps with the prefetches above.
 static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args *g) {
     const int mr = ar->mr, nr = ar->nr;
+    int packed_ic = -1, packed_pc = -1; // the A block in ws->a
     for (int jc = 0; jc < g->N; jc += ar->nc) {
         int nc = ZY_MIN(ar->nc, g->N - jc);
-        int kcb = block_depth(g->K, ar->kc);
+        int kcb = block_depth(g->K, ar);
         for (int pc = 0; pc < g->K; pc += kcb) {
             int kc = ZY_MIN(kcb, g->K - pc);
+            size_t depth_bytes = (size_t)padded_depth(ar, kc) * ar->elem; // per row/col
             // Later k blocks add to what the first one wrote.
             float beta = pc == 0 ? g->beta : 1.0f;
             for (int ic = 0; ic < g->M; ic += ar->mc) {
                 int mc = ZY_MIN(ar->mc, g->M - ic);
-                ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+                // The A block depends on (ic, pc) only: when it is the one packed last
+                // (a single ic and pc block, as with M <= mc and K <= kc), every column
+                // block jc reuses it.
+                if (ic != packed_ic || pc != packed_pc)
+                    ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+                packed_ic = ic, packed_pc = pc;
                 // jr outer: each B panel serves every A micro-panel of the block (L1/L2)
                 // while the A micro-panels stream from L2.
                 for (int jr = 0; jr < nc; jr += nr) {
-                    float *pb = ws->b + (size_t)jr * kc;
+                    char *pb = (char *)ws->b + (size_t)jr * depth_bytes;
                     int n = ZY_MIN(nr, nc - jr);
                     if (ic == 0) ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
                     float *c = g->C + (size_t)ic * g->ldc + jc + jr;
                     for (int ir = 0; ir < mc; ir += mr) {
-                        const float *pa = ws->a + (size_t)ir * kc;
-                        zy__gemm_prefetch pf = {pa, 0, 0};
-                        if (ic == 0) pf = next_panel(g, nr, pc, kc, jc + jr, ir / mr, pa);
-                        ar->kernel(kc, pa, pb, c + (size_t)ir * g->ldc, g->ldc,
-                                   ZY_MIN(mr, mc - ir), n, g->alpha, beta, &pf);
+                        const char *pa = (const char *)ws->a + (size_t)ir * depth_bytes;
+                        zy__gemm_prefetch pf = {(const float *)pa, 0, 0};
+                        if (ic == 0)
+                            pf = next_panel(g, nr, pc, kc, jc + jr, ir / mr,
+                                            (const float *)pa);
+                        ar->kernel(padded_depth(ar, kc), pa, pb, c + (size_t)ir * g->ldc,
+                                   g->ldc, ZY_MIN(mr, mc - ir), n, g->alpha, beta, &pf);
                     }
                 }
             }
@@ -325,8 +363,7 @@ static void chunk_item(void *ctx, int c) {
     gemm_chunk(j->ar, j->g, j->gr, c);
 }
 
-static void sgemm(const gemm_args *g) {
-    const zy__gemm_arch *ar = pick_arch();
+static void sgemm_with(const zy__gemm_arch *ar, const gemm_args *g) {
     int nt = g->K == 0 ? 1 : threads_for(g->M, g->N, g->K);
     grid gr = nt > 1 ? plan_grid(ar, g, nt) : (grid){1, 1};
     int chunks = gr.rm * gr.rn;
@@ -336,6 +373,16 @@ static void sgemm(const gemm_args *g) {
     }
     chunk_job job = {ar, g, gr};
     run_items(nt, chunks, chunk_item, &job);
+}
+
+static void sgemm(const gemm_args *g) { sgemm_with(pick_arch(), g); }
+
+void zy__sgemm_arch(const zy__gemm_arch *ar, bool transA, bool transB, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                    float *C, int ldc) {
+    if (M <= 0 || N <= 0 || K < 0) return;
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL};
+    sgemm_with(ar, &g);
 }
 
 void zy_sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float *A,

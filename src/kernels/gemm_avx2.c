@@ -27,8 +27,9 @@ static inline __attribute__((always_inline)) void store_tile(__m256 acc[MR][2], 
 }
 
 // pa (MR, kc) k-major, pb (kc, NR) k-major -> C tile (m, n), m <= MR, n <= NR.
-static void kernel_6x16(int kc, const float *pa, const float *pb, float *c, int ldc, int m,
+static void kernel_6x16(int kc, const void *pa_, const void *pb_, float *c, int ldc, int m,
                         int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+    const float *pa = pa_, *pb = pb_;
     (void)pf; // the caches keep up with these slower kernels unaided
     __m256 acc[MR][2];
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
@@ -58,6 +59,7 @@ static void kernel_6x16(int kc, const float *pa, const float *pb, float *c, int 
 
 const zy__gemm_arch zy__gemm_avx2 = {
     .name = "avx2", .mr = MR, .nr = NR, .kc = 256, .mc = 6 * 48, .nc = 4096,
+    .elem = 4, .kpad = 1,
     .pack_a = zy__gemm_pack_a, .pack_b = zy__gemm_pack_b,
     .kernel = kernel_6x16,
 };

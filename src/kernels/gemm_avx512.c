@@ -72,7 +72,7 @@ ZY_INLINE void tile(const int ROWS, int kc, const float *pa, const float *pb, fl
     }
 }
 
-static void kernel_14x32(int kc, const float *pa, const float *pb, float *c, int ldc, int m,
+static void kernel_14x32(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
                          int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
     switch (m) {
 #define ROWS_CASE(r)                                                                       \
@@ -90,6 +90,7 @@ const zy__gemm_arch zy__gemm_avx512 = {
     // outputs costs more memory traffic than streaming a 96 KB B panel from L2 does);
     // mc x kc A block (<= 688 KB) in the 2 MB L2; nc bounds the packed B block (6 MB).
     .name = "avx512", .mr = MR, .nr = NR, .kc = 768, .mc = MR * 16, .nc = 2048,
+    .elem = 4, .kpad = 1,
     .pack_a = zy__gemm_pack_a_avx512, .pack_b = zy__gemm_pack_b_avx512,
     .kernel = kernel_14x32,
 };

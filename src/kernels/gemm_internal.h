@@ -6,6 +6,9 @@
 //   packed A panel: MR rows x kc, stored k-major: pa[k*MR + i]   (rows past m are 0)
 //   packed B panel: kc x NR cols, stored k-major: pb[k*NR + j]   (cols past n are 0)
 // Packing absorbs transA/transB and the strides, so one micro-kernel serves all cases.
+// The fp32 families pack floats so; the bf16 families (gemm_bf16.c) pack bf16 values in
+// their instructions' layouts, with the depth padded to a multiple of their `kpad` (zeros),
+// which is why panels are passed as untyped memory and sized by `elem` and `kpad`.
 #ifndef ZHUYI_GEMM_INTERNAL_H
 #define ZHUYI_GEMM_INTERNAL_H
 
@@ -26,24 +29,28 @@ typedef struct zy__gemm_prefetch {
 
 // C tile (m,n) at c with row stride ldc, m <= MR, n <= NR:
 //   C = alpha * (pa · pb) + beta * C, with beta == 0 never reading C.
-// pa: packed A panel (MR, kc) k-major; pb: packed B panel (kc, NR) k-major.
+// pa: packed A panel (MR, kc) k-major; pb: packed B panel (kc, NR) k-major (kc here is
+// the depth as packed, a multiple of the family's kpad).
 // Full and partial tiles must do the same arithmetic per element, so a result does not
 // depend on where tile edges fall (and so not on the thread count).
-typedef void (*zy__gemm_kernel_fn)(int kc, const float *pa, const float *pb, float *c,
-                                   int ldc, int m, int n, float alpha, float beta,
+typedef void (*zy__gemm_kernel_fn)(int kc, const void *pa, const void *pb, float *c, int ldc,
+                                   int m, int n, float alpha, float beta,
                                    const zy__gemm_prefetch *pf);
 
-// Packing (see zy__gemm_pack_a / zy__gemm_pack_b below for the contract).
+// Packing (see zy__gemm_pack_a / zy__gemm_pack_b below for the contract; kc is the depth
+// read from the source, the panels are padded with zeros to the family's kpad).
 typedef void (*zy__gemm_pack_a_fn)(bool transA, const float *A, int lda, int i0, int m,
-                                   int k0, int kc, int mr, float *dst);
+                                   int k0, int kc, int mr, void *dst);
 typedef void (*zy__gemm_pack_b_fn)(bool transB, const float *B, int ldb, int k0, int kc,
-                                   int j0, int n, int nr, float *dst);
+                                   int j0, int n, int nr, void *dst);
 
 // One kernel family: its register tile, the cache blocks chosen for it, its packers.
 typedef struct zy__gemm_arch {
     const char *name;
     int mr, nr;     // register tile
     int kc, mc, nc; // cache blocks: kc x nr B panel in L1, mc x kc A block in L2, kc x nc B
+    int elem;       // bytes per packed element (4: fp32, 2: bf16)
+    int kpad;       // packed depth is a multiple of this (1: none)
     zy__gemm_kernel_fn kernel;
     zy__gemm_pack_a_fn pack_a;
     zy__gemm_pack_b_fn pack_b;
@@ -53,20 +60,64 @@ extern const zy__gemm_arch zy__gemm_scalar;
 extern const zy__gemm_arch zy__gemm_avx2;   // only use when zy_simd_level() >= AVX2
 extern const zy__gemm_arch zy__gemm_avx512; // only use when zy_simd_level() >= AVX512
 
+// bf16 families (gemm_bf16*.c): each hardware kernel and its scalar emulation share the
+// tile, the blocks and the packed layout, so they compute the same bits.
+#define ZY_BF16_DP_MR 14
+#define ZY_BF16_DP_NR 32
+#define ZY_BF16_DP_KC 768
+#define ZY_BF16_DP_MC (14 * 16)
+#define ZY_BF16_DP_NC 2048
+#define ZY_BF16_AMX_MR 32
+#define ZY_BF16_AMX_NR 32
+#define ZY_BF16_AMX_KC 768
+#define ZY_BF16_AMX_MC 256
+#define ZY_BF16_AMX_NC 2048
+extern const zy__gemm_arch zy__gemm_bf16_dp_emul;  // vdpbf16ps's arithmetic, in C
+extern const zy__gemm_arch zy__gemm_bf16_amx_emul; // tdpbf16ps's arithmetic, in C
+extern const zy__gemm_arch zy__gemm_bf16_dp;  // only when zy_bf16_path() >= AVX512-BF16
+extern const zy__gemm_arch zy__gemm_bf16_amx; // only when zy_bf16_path() == AMX
+
+// The bf16 packers (gemm_bf16.c), same contract as zy__gemm_pack_a/b with bf16 output in
+// the layouts described there: A in k pairs (AVX512-BF16) or 32-deep chunks (AMX), B in k
+// pairs padded to a depth of 2 or 32.
+void zy__gemm_pack_a_pairs(bool transA, const float *A, int lda, int i0, int m, int k0,
+                           int kc, int mr, void *dst);
+void zy__gemm_pack_a_chunks(bool transA, const float *A, int lda, int i0, int m, int k0,
+                            int kc, int mr, void *dst);
+void zy__gemm_pack_b_pairs2(bool transB, const float *B, int ldb, int k0, int kc, int j0,
+                            int n, int nr, void *dst);
+void zy__gemm_pack_b_pairs32(bool transB, const float *B, int ldb, int k0, int kc, int j0,
+                             int n, int nr, void *dst);
+
+// The same, 16 values at a time (gemm_bf16_pack_avx512.c; only at ZY_SIMD_AVX512).
+void zy__gemm_pack_a_pairs_avx512(bool transA, const float *A, int lda, int i0, int m, int k0,
+                                  int kc, int mr, void *dst);
+void zy__gemm_pack_a_chunks_avx512(bool transA, const float *A, int lda, int i0, int m, int k0,
+                                   int kc, int mr, void *dst);
+void zy__gemm_pack_b_pairs2_avx512(bool transB, const float *B, int ldb, int k0, int kc,
+                                   int j0, int n, int nr, void *dst);
+void zy__gemm_pack_b_pairs32_avx512(bool transB, const float *B, int ldb, int k0, int kc,
+                                    int j0, int n, int nr, void *dst);
+
+// zy_sgemm with the family given (tests: an emulation against its hardware kernel).
+void zy__sgemm_arch(const zy__gemm_arch *ar, bool transA, bool transB, int M, int N, int K,
+                    float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                    float *C, int ldc);
+
 // op(A) rows [i0, i0+m) x cols [k0, k0+kc) -> ceil(m/mr) panels of mr x kc at dst.
 // A is (M,K) with row stride lda, or (K,M) when transA.
 void zy__gemm_pack_a(bool transA, const float *A, int lda, int i0, int m, int k0, int kc,
-                     int mr, float *dst);
+                     int mr, void *dst);
 // op(B) rows [k0, k0+kc) x cols [j0, j0+n) -> ceil(n/nr) panels of kc x nr at dst.
 // B is (K,N) with row stride ldb, or (N,K) when transB.
 void zy__gemm_pack_b(bool transB, const float *B, int ldb, int k0, int kc, int j0, int n,
-                     int nr, float *dst);
+                     int nr, void *dst);
 
 // The same contracts, with the transposing copies done 16x16 in AVX-512 registers
 // (gemm_pack_avx512.c; only call at ZY_SIMD_AVX512).
 void zy__gemm_pack_a_avx512(bool transA, const float *A, int lda, int i0, int m, int k0,
-                            int kc, int mr, float *dst);
+                            int kc, int mr, void *dst);
 void zy__gemm_pack_b_avx512(bool transB, const float *B, int ldb, int k0, int kc, int j0,
-                            int n, int nr, float *dst);
+                            int n, int nr, void *dst);
 
 #endif

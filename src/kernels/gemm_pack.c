@@ -9,7 +9,8 @@
 
 // Rows of a panel past the matrix edge are zero so the kernels can run the full tile.
 void zy__gemm_pack_a(bool transA, const float *A, int lda, int i0, int m, int k0, int kc,
-                     int mr, float *dst) {
+                     int mr, void *out) {
+    float *dst = out;
     for (int p = 0; p < m; p += mr, dst += (size_t)mr * kc) {
         int rows = m - p < mr ? m - p : mr;
         if (transA) {
@@ -37,7 +38,8 @@ void zy__gemm_pack_a(bool transA, const float *A, int lda, int i0, int m, int k0
 }
 
 void zy__gemm_pack_b(bool transB, const float *B, int ldb, int k0, int kc, int j0, int n,
-                     int nr, float *dst) {
+                     int nr, void *out) {
+    float *dst = out;
     for (int p = 0; p < n; p += nr, dst += (size_t)nr * kc) {
         int cols = n - p < nr ? n - p : nr;
         if (!transB) {

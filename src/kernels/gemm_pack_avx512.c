@@ -6,33 +6,7 @@
 #include <immintrin.h>
 
 #include "gemm_internal.h"
-
-// In-register transpose: r[i] lane k -> r[k] lane i, 16x16 floats (64 shuffles).
-static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    // u[4g+e], 128-bit lane L: rows 4g..4g+3 of column 4L+e.
-    for (int g = 0; g < 4; g++) {
-        u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-        u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-        u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-        u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-    }
-    // 4x4 transpose of 128-bit lanes across u[e], u[4+e], u[8+e], u[12+e].
-    for (int e = 0; e < 4; e++) {
-        __m512 a0 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0x44);
-        __m512 a1 = _mm512_shuffle_f32x4(u[e], u[4 + e], 0xEE);
-        __m512 a2 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0x44);
-        __m512 a3 = _mm512_shuffle_f32x4(u[8 + e], u[12 + e], 0xEE);
-        r[0 + e] = _mm512_shuffle_f32x4(a0, a2, 0x88);
-        r[4 + e] = _mm512_shuffle_f32x4(a0, a2, 0xDD);
-        r[8 + e] = _mm512_shuffle_f32x4(a1, a3, 0x88);
-        r[12 + e] = _mm512_shuffle_f32x4(a1, a3, 0xDD);
-    }
-}
+#include "kernels/transpose_avx512.h"
 
 // rows source rows (rows <= 16, the rest read as 0), each ke <= 16 floats from src + i*ld
 // -> dst + k*dstride, k < ke, lanes selected by `lanes` (the panel width).
@@ -44,13 +18,14 @@ static inline __attribute__((always_inline)) void block16(const float *src, size
     for (int i = 0; i < 16; i++)
         r[i] = i < rows ? _mm512_maskz_loadu_ps(kmask, src + (size_t)i * ld)
                         : _mm512_setzero_ps();
-    transpose16(r);
+    zy__transpose16(r);
     for (int k = 0; k < ke; k++)
         _mm512_mask_storeu_ps(dst + (size_t)k * dstride, lanes, r[k]);
 }
 
 void zy__gemm_pack_a_avx512(bool transA, const float *A, int lda, int i0, int m, int k0,
-                            int kc, int mr, float *dst) {
+                            int kc, int mr, void *out) {
+    float *dst = out;
     if (mr > 16) {
         zy__gemm_pack_a(transA, A, lda, i0, m, k0, kc, mr, dst);
         return;
@@ -77,22 +52,25 @@ void zy__gemm_pack_a_avx512(bool transA, const float *A, int lda, int i0, int m,
 }
 
 void zy__gemm_pack_b_avx512(bool transB, const float *B, int ldb, int k0, int kc, int j0,
-                            int n, int nr, float *dst) {
+                            int n, int nr, void *out) {
+    float *dst = out;
     if (nr != 32) {
         zy__gemm_pack_b(transB, B, ldb, k0, kc, j0, n, nr, dst);
         return;
     }
     if (!transB) { // B (K,N): two (masked) vectors per k, the tail of the panel zero
-        for (int p = 0; p < n; p += nr, dst += (size_t)nr * kc) {
-            int cols = n - p < nr ? n - p : nr;
-            int c1 = cols - 16; // columns in the second vector
-            __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-            __mmask16 m1 = c1 >= 16 ? 0xFFFF : c1 <= 0 ? 0 : (__mmask16)((1u << c1) - 1);
-            const float *src = B + (size_t)k0 * ldb + j0 + p;
-            for (int k = 0; k < kc; k++, src += ldb) {
-                float *d = dst + (size_t)k * nr;
-                _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src));
-                _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+        // Row by row, every panel of it: each source row is read along its length (a
+        // strided walk down one 32-column panel at a time misses the cache on every row).
+        for (int k = 0; k < kc; k++) {
+            const float *src = B + (size_t)(k0 + k) * ldb + j0;
+            for (int p = 0; p < n; p += nr) {
+                int cols = n - p < nr ? n - p : nr;
+                int c1 = cols - 16; // columns in the second vector
+                __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+                __mmask16 m1 = c1 >= 16 ? 0xFFFF : c1 <= 0 ? 0 : (__mmask16)((1u << c1) - 1);
+                float *d = dst + (size_t)(p / nr) * nr * kc + (size_t)k * nr;
+                _mm512_store_ps(d, _mm512_maskz_loadu_ps(m0, src + p));
+                _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(m1, src + p + 16));
             }
         }
         return;

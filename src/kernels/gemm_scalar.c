@@ -6,8 +6,9 @@
 enum { MR = 4, NR = 16 };
 
 // pa (MR, kc) k-major, pb (kc, NR) k-major -> C tile (m, n), m <= MR, n <= NR.
-static void kernel_4x16(int kc, const float *pa, const float *pb, float *c, int ldc, int m,
+static void kernel_4x16(int kc, const void *pa_, const void *pb_, float *c, int ldc, int m,
                         int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+    const float *pa = pa_, *pb = pb_;
     (void)pf; // the caches keep up with these slower kernels unaided
     float acc[MR][NR] = {{0}};
     for (int k = 0; k < kc; k++, pa += MR, pb += NR)
@@ -25,6 +26,7 @@ static void kernel_4x16(int kc, const float *pa, const float *pb, float *c, int 
 
 const zy__gemm_arch zy__gemm_scalar = {
     .name = "scalar", .mr = MR, .nr = NR, .kc = 256, .mc = 128, .nc = 2048,
+    .elem = 4, .kpad = 1,
     .pack_a = zy__gemm_pack_a, .pack_b = zy__gemm_pack_b,
     .kernel = kernel_4x16,
 };

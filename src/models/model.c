@@ -33,7 +33,7 @@ void zy_model_free(zy_model *m) {
 // (the implementation reads the config and declares its tensor table: small, whatever the
 // sizes) and allocate (the flat parameters the table lays out). Between them the file is
 // checked against the table (zy_model_load) and the size against the machine.
-static zy_status declare(zy_model **out, const zy_config *config) {
+zy_status zy__model_declare(zy_model **out, const zy_config *config) {
     *out = NULL;
     const zy_model_ops *ops;
     zy_status st = zy__model_find_ops(config, &ops);
@@ -80,7 +80,7 @@ static zy_status check_size(const zy_model *m, const char *name) {
                      big->dims ? big->dims : "", big->dims ? ")" : "");
 }
 
-static zy_status allocate(zy_model *m) {
+static zy_status allocate_params(zy_model *m) {
     int nt = zy_tensor_table_count(m->table);
     m->params = zy_calloc(m->info.n_params, sizeof *m->params);
     m->trainable = zy_calloc((size_t)nt, sizeof *m->trainable);
@@ -97,12 +97,17 @@ static zy_status allocate(zy_model *m) {
     return ZY_STATUS_OK;
 }
 
+zy_status zy__model_allocate(zy_model *m, const char *name) {
+    zy_status st = check_size(m, name);
+    return st ? st : allocate_params(m);
+}
+
 zy_status zy_model_create(zy_model **out, const zy_config *config) {
     *out = NULL;
     zy_model *m;
-    zy_status st = declare(&m, config);
+    zy_status st = zy__model_declare(&m, config);
     if (st) return st;
-    if ((st = check_size(m, zy_config_name(config))) || (st = allocate(m))) {
+    if ((st = zy__model_allocate(m, zy_config_name(config)))) {
         zy_model_free(m);
         return st;
     }
@@ -160,7 +165,7 @@ zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
     *out = NULL;
     char path[4096];
     zy_model *m;
-    zy_status st = declare(&m, cfg);
+    zy_status st = zy__model_declare(&m, cfg);
     if (st) return st;
     // The files must match the table, and the table fit in memory, before the parameters
     // are allocated: a config.json that disagrees with its weights costs nothing.
@@ -168,7 +173,7 @@ zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
         (st = join(path, sizeof path, dir, "model.safetensors")) ||
         (st = zy_tensor_table_check(m->table, path)) ||
         (adapter && (st = zy__lora_check_weights(m, adapter))) ||
-        (st = check_size(m, zy_config_name(cfg))) || (st = allocate(m)) ||
+        (st = check_size(m, zy_config_name(cfg))) || (st = allocate_params(m)) ||
         (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing)) ||
         (st = zy_tensor_table_unused(m->table, path, &m->unused, &m->n_unused)) ||
         (st = file_weight_type(path, &m->file_wtype))) {

@@ -56,5 +56,11 @@ zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
 void zy__model_report_load(const zy_model *m, const char *dir);
 // Drops the typed copies (model_wtype.c).
 void zy__model_free_typed(zy_model *m);
+// zy_model_create in two steps, so a file can be checked against the table in between:
+// declare (the implementation reads the config and declares its tensor table; nothing
+// the sizes set is allocated) and allocate (refuses parameters beyond physical memory,
+// naming the sizes, then allocates them zeroed). After a failed allocate, free m.
+zy_status zy__model_declare(zy_model **out, const zy_config *config);
+zy_status zy__model_allocate(zy_model *m, const char *name);
 
 #endif

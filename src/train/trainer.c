@@ -62,6 +62,8 @@ static zy_status check_params(const zy_trainer_params *p, const zy_model_info *i
         {"eps", "a finite number > 0", p->eps, p->eps > 0 && isfinite(p->eps)},
         {"label_smoothing", unit, p->label_smoothing,
          p->label_smoothing >= 0 && p->label_smoothing < 1},
+        {"precision", "ZY_PRECISION_FP32 or ZY_PRECISION_BF16", (float)p->precision,
+         p->precision == ZY_PRECISION_FP32 || p->precision == ZY_PRECISION_BF16},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!f[i].ok)
@@ -226,7 +228,9 @@ zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info) {
     float *grads = zy_session_grads(t->s, &n);
     double loss_sum;
     zy_metric_set metrics;
+    zy_precision prev = zy_gemm_precision_set(p->precision);
     zy_status s = accumulate(t, &loss_sum, &metrics);
+    zy_gemm_precision_set(prev);
     if (!s && t->hook) s = t->hook(grads, n, &loss_sum, t->hook_user);
     if (s) return s;
     float loss = (float)(loss_sum / p->grad_accum);
@@ -271,7 +275,10 @@ zy_status zy_trainer_evaluate_metrics(zy_trainer *t, float *val_loss, zy_metric_
     if (s) return s;
     zy_eval_params ep = {.max_batches = t->p.eval_batches, .metrics = metrics};
     double mean;
-    if ((s = zy_evaluate(t->s, t->val, &ep, &mean, NULL))) return s;
+    zy_precision prev = zy_gemm_precision_set(t->p.precision);
+    s = zy_evaluate(t->s, t->val, &ep, &mean, NULL);
+    zy_gemm_precision_set(prev);
+    if (s) return s;
     *val_loss = (float)mean;
     return ZY_STATUS_OK;
 }

@@ -83,6 +83,7 @@ zy_status zy_trainer_save_state(const zy_trainer *t, const char *path,
     put(&b, "grad_clip", "%.9g", (double)p->grad_clip);
     put(&b, "dropout", "%.9g", (double)p->dropout);
     put(&b, "label_smoothing", "%.9g", (double)p->label_smoothing);
+    put(&b, "precision", "%s", p->precision == ZY_PRECISION_BF16 ? "bf16" : "fp32");
     put(&b, "shuffle", "%s", p->shuffle ? "true" : "false");
     put(&b, "seed", "%" PRIu64, p->seed);
     put(&b, "eval_batches", "%d", p->eval_batches);
@@ -229,6 +230,11 @@ static zy_status read_params(const zy_safetensors *st, const char *path, zy_trai
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s: metadata 'shuffle' = '%s' is not true or "
                          "false", path, shuffle);
     p->shuffle = !strcmp(shuffle, "true");
+    const char *prec = zy_safetensors_metadata_get(st, "precision"); // older states: fp32
+    if (prec && strcmp(prec, "fp32") && strcmp(prec, "bf16"))
+        return zy__error(ZY_STATUS_BAD_FORMAT, "%s: metadata 'precision' = '%s' is not fp32 "
+                         "or bf16", path, prec);
+    p->precision = prec && !strcmp(prec, "bf16") ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32;
     return ZY_STATUS_OK;
 }
 

@@ -24,7 +24,7 @@ if "$Z" pretrain gpt --help >help 2>err && grep -q -- "--grad-accum" help; then
         --no-shuffle --steps --batch --seq --grad-accum --lr --min-lr --warmup --schedule \
         --weight-decay --grad-clip --dropout --seed --out --eval-every --eval-batches \
         --save-every --stop-at --log-every --threads --skip-nonfinite --best-metric \
-        --patience; do
+        --patience --precision; do
         grep -q -- "$f" help || missing="$missing $f"
     done
     [ -z "$missing" ] && ok "--help lists every flag" || bad "--help misses$missing"
@@ -159,9 +159,11 @@ expect_fail "changed flag on --resume" "--lr" pretrain_gpt --out run --resume --
 
 # ---- keeping the best model, stopping early ------------------------------------------------
 # The best validation loss's weights stay in DIR; the checkpoint has the newest.
-# (a constant rate this high makes the loss climb after step 2)
+# (a constant rate this high makes the loss climb after step 2, in fp32 matmuls: with bf16
+# ones the path differs and may end lower)
 if "$Z" pretrain gpt --data data.txt $TINY --tokenizer byte --steps 12 --eval-every 2 \
-    --lr 0.3 --warmup 0 --schedule constant --best-metric loss --out best >out 2>err; then
+    --lr 0.3 --warmup 0 --schedule constant --best-metric loss --precision fp32 \
+    --out best >out 2>err; then
     # argmin of val_loss in metrics.jsonl (first of equals) against what the run reports
     want=$(grep val_loss best/metrics.jsonl |
         sed 's/.*"step":\([0-9]*\),"val_loss":\([^,}]*\).*/\2 \1/' | sort -g -s -k1,1 | head -1)
@@ -198,5 +200,43 @@ expect_fail "--best-metric without validation" "needs validation data" pretrain_
 grep -q "best-metric f1: the evaluation reports no such metric (it reports loss)" err &&
     ok "--best-metric of a metric the model lacks names the ones it has" ||
     bad "--best-metric unknown metric"
+
+# ---- matmul precision ------------------------------------------------------------------------
+# bf16 matmuls (AMX or AVX512-BF16 here, else emulated: slow but exact, and gpt-nano is
+# tiny): recorded in the state, kept on --resume (bit-exact across the stop), refused as a
+# change on --resume; fp32 gives other weights.
+P="--data data.txt $TINY --tokenizer byte --steps 4 --eval-every 2"
+if "$Z" pretrain gpt $P --precision bf16 --out bf >out 2>err &&
+    "$Z" pretrain gpt $P --precision bf16 --stop-at 2 --out bfhalf >/dev/null 2>&1 &&
+    "$Z" pretrain gpt --out bfhalf --resume >/dev/null 2>&1 &&
+    "$Z" pretrain gpt $P --precision fp32 --out fp >/dev/null 2>&1; then
+    grep -q "bf16 (.*) matmuls" err && ok "--precision bf16: the run names its bf16 path" ||
+        bad "--precision bf16: no path in: $(head -1 err)"
+    grep -aq '"precision":"bf16"' bf/checkpoint/training_state.safetensors &&
+        grep -aq '"precision":"fp32"' fp/checkpoint/training_state.safetensors &&
+        ok "the training state records the precision" || bad "precision not in the state"
+    cmp -s bf/model.safetensors bfhalf/model.safetensors &&
+        ok "--precision bf16 --resume is bit-exact" || bad "bf16 resume differs"
+    ! cmp -s bf/model.safetensors fp/model.safetensors &&
+        ok "fp32 and bf16 matmuls give different weights" || bad "bf16 run equals fp32"
+else
+    bad "--precision runs"; sed 's/^/     | /' err
+fi
+# The global option gives inference commands bf16 matmuls too (prompt-sized products):
+# the same model's loss within a percent of fp32's.
+if l32=$("$Z" eval bf --data data.txt --json 2>/dev/null) &&
+    l16=$("$Z" --precision bf16 eval bf --data data.txt --json 2>/dev/null); then
+    a=$(echo "$l32" | sed 's/.*"loss":\([0-9.]*\).*/\1/')
+    b=$(echo "$l16" | sed 's/.*"loss":\([0-9.]*\).*/\1/')
+    awk -v a="$a" -v b="$b" 'BEGIN { exit !(a > 0 && (a - b) / a < 0.01 && (b - a) / a < 0.01) }' &&
+        ok "zhuyi --precision bf16 eval: loss $b against fp32's $a" ||
+        bad "bf16 eval loss $b, fp32 $a"
+else
+    bad "zhuyi --precision bf16 eval"
+fi
+expect_fail "--precision changed on --resume" "--precision cannot be given with --resume" \
+    pretrain_gpt --out bf --resume --precision fp32 --steps 6
+expect_fail "--precision fp16" "'fp16' is not a valid value" pretrain_gpt $P --precision fp16 \
+    --out out_bad
 
 cli_finish

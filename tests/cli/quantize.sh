@@ -2,11 +2,11 @@
 # CLI tests of weight types on a tiny GPT trained here (64 wide: whole 32-weight blocks):
 # `zhuyi quantize --type bf16|f16` writes a directory whose model.safetensors holds only
 # BF16 / F16 tensors (half the bytes), with the config and tokenizer, that eval and
-# generate run in that type (its perplexity within 0.5 % of f32's); --weights f16 | bf16 |
+# generate run in that type (its perplexity within 0.5 % of f32's); --type q8_0|q4_0 a
+# GGUF file that evaluates as the directory with --weights q8_0|q4_0; --weights f16 | bf16 |
 # q8_0 | q4_0 on eval and generate (perplexity within 1 % for q8_0, 5 % for q4_0);
 # eval --decode equals the forward pass (f32, and q8_0 in fp32 arithmetic); generate with a
-# bf16 KV cache; refusals: the
-# block types for quantize (GGUF), unknown types, an --out holding a model; a model whose
+# bf16 KV cache; refusals: unknown types, an --out holding a model; a model whose
 # rows are no whole blocks (gpt-nano's 48) keeps them in f16, with a warning.
 # Usage: tests/cli/quantize.sh [path/to/zhuyi]   (default build/zhuyi)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
@@ -87,6 +87,22 @@ for t in bf16 f16; do
     fi
 done
 
+# the block types: a GGUF file, which loads back in its type (the same perplexity as the
+# directory converted at load: the blocks are reproduced exactly)
+for t in q8_0 q4_0; do
+    if "$Z" quantize model --type $t --out model-$t.gguf >out 2>err; then
+        pg=$(ppl model-$t.gguf)
+        pw=$(ppl model --weights $t)
+        if [ -n "$pg" ] && [ "$pg" = "$pw" ]; then
+            ok "quantize --type $t: a GGUF file, perplexity $pg as with --weights $t"
+        else
+            bad "quantize --type $t: the GGUF file's perplexity '$pg', --weights $t's '$pw'"
+        fi
+    else
+        bad "quantize --type $t"
+    fi
+done
+
 # ---- --weights -----------------------------------------------------------------------------
 for tw in f16:0.005 bf16:0.005 q8_0:0.01 q4_0:0.05; do
     t=${tw%%:*} tol=${tw#*:}
@@ -117,8 +133,6 @@ else
 fi
 
 # ---- refused -------------------------------------------------------------------------------
-expect_fail "quantize --type q8_0 (GGUF, not written yet)" "GGUF" \
-    "$Z" quantize model --type q8_0 --out out_bad
 expect_fail "quantize --type q5_1" "not one of" "$Z" quantize model --type q5_1 --out out_bad
 expect_fail "quantize over a model" "already holds a model" \
     "$Z" quantize model --type bf16 --out model-bf16

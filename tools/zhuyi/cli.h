@@ -16,6 +16,9 @@ typedef struct {
 // zy_cli_quiet is set: a caller trying a value on several parsers).
 int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool zy_cli_quiet;
+// The global --precision (zy_precision; -1 when not given): main() applies it to the main
+// thread's matmuls; the training commands take it as their --precision's default.
+extern int zy_cli_precision;
 // Parse a whole decimal integer in [lo, hi]; 0 on success.
 int zy_cli_parse_int(const char *s, long lo, long hi, int *out);
 // Is dir/name a regular file? The path is left in buf (cap bytes; false if it is cut).
@@ -42,6 +45,7 @@ int zy_cli_embed(int argc, char **argv);     // embed.c: `zhuyi embed DIR` (line
 int zy_cli_attention(int argc, char **argv); // attention.c: `zhuyi attention DIR --text T`
 int zy_cli_translate(int argc, char **argv); // translate.c: `zhuyi translate DIR` (lines)
 int zy_cli_lora(int argc, char **argv);      // lora_cmd.c: `zhuyi lora merge BASE ADAPTER`
+int zy_cli_export(int argc, char **argv);    // export.c: `zhuyi export gguf DIR`
 int zy_cli_score(int argc, char **argv);     // score.c: `zhuyi score --ref R --hyp H`
 int zy_cli_quantize(int argc, char **argv);  // quantize.c: `zhuyi quantize DIR --type T --out D`
 

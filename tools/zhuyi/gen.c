@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "gen.h"
+#include "zhuyi/gguf.h"
 
 int zy_cli_sampling_flag(const char *cmd, int argc, char **argv, int *i,
                          zy_generate_params *gp) {
@@ -41,7 +43,13 @@ int zy_cli_sampling_flag(const char *cmd, int argc, char **argv, int *i,
 }
 
 int zy_cli_chat_template(const char *cmd, const char *dir, const zy_chat_template **t) {
-    if (zy_chat_template_load(dir, t)) return zy_cli_die("%s: %s", cmd, zy_last_error());
+    struct stat st;
+    *t = NULL;
+    if (zy_gguf_is_gguf(dir)) {
+        if (zy_gguf_chat_template(dir, t)) return zy_cli_die("%s: %s", cmd, zy_last_error());
+    } else if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (zy_chat_template_load(dir, t)) return zy_cli_die("%s: %s", cmd, zy_last_error());
+    } // anything else: opening the model says what is wrong
     return 0;
 }
 

@@ -28,7 +28,8 @@
 int zy_cli_sampling_flag(const char *cmd, int argc, char **argv, int *i,
                          zy_generate_params *gp);
 
-// The chat template DIR records (DIR/tokenizer_config.json), or NULL: 0, or 1 printed.
+// The chat template DIR records (DIR/tokenizer_config.json; a GGUF file: its
+// zhuyi.chat_template), or NULL: 0, or 1 printed.
 int zy_cli_chat_template(const char *cmd, const char *dir, const zy_chat_template **t);
 
 typedef struct cli_stream {

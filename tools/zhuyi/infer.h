@@ -7,8 +7,10 @@
 #include "zhuyi/tokenizer.h"
 
 // dir/config.json + dir/model.safetensors (any registered model type) + dir/tokenizer.json
-// (or BERT's vocab.txt, or GPT-2's vocab.json + merges.txt). Checks that the tokenizer's vocabulary size
-// equals the model's vocab_size and that no weight is NaN or infinite (naming the tensor).
+// (or BERT's vocab.txt, or GPT-2's vocab.json + merges.txt), or a GGUF file in place of
+// dir (model and tokenizer both from it: zy_model_load_gguf). Checks that the tokenizer's
+// vocabulary size equals the model's vocab_size and that no weight is NaN or infinite
+// (naming the tensor).
 // Prints "zhuyi: <command>: <reason>" and returns 1 on failure (nothing to free then);
 // 0 with *m and *t set on success.
 // A LoRA adapter directory (adapter_config.json: `zhuyi finetune --lora` writes one) loads

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "infer.h"
+#include "zhuyi/gguf.h"
 #include "zhuyi/lora.h"
 #include "zhuyi/trainer.h"
 
@@ -91,15 +92,37 @@ int zy_cli_copy_tokenizer(const char *command, const char *const *srcs, int n,
     return 0;
 }
 
+// A GGUF file (zhuyi export gguf, or llama.cpp's converter): the model and its tokenizer
+// both come from it.
+static int open_gguf(const char *command, const char *path, const char *adapter,
+                     zy_model **m, zy_tokenizer **t) {
+    if (adapter)
+        return zy_cli_die("%s: --adapter needs a model directory, not a GGUF file (%s)",
+                          command, path);
+    zy_gguf_model_info info;
+    zy_status s = zy_model_load_gguf(m, t, path, &info);
+    // The weight type: --weights, else the one most of the file's matrices are stored in
+    // (f16 kept where the file kept it: whole blocks or not, the same rule as export).
+    if (!s && !(s = zy_model_check_finite(*m)))
+        s = zy_model_set_weight_type(*m, weights >= 0 ? (zy_wtype)weights : info.wtype);
+    if (s && *m) {
+        zy_model_free(*m), zy_tokenizer_free(*t);
+        *m = NULL, *t = NULL;
+    }
+    return s ? zy_cli_die("%s: %s", command, zy_last_error()) : 0;
+}
+
 int zy_cli_open_model_adapter(const char *command, const char *dir, const char *adapter,
                               zy_model **m, zy_tokenizer **t) {
     struct stat st;
     char a[4096];
     *m = NULL, *t = NULL;
+    if (stat(dir, &st) == 0 && S_ISREG(st.st_mode) && zy_gguf_is_gguf(dir))
+        return open_gguf(command, dir, adapter, m, t);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return zy_cli_die("%s: model directory '%s' not found (a model directory holds "
-                          "config.json, model.safetensors and tokenizer.json)",
-                          command, dir);
+                          "config.json, model.safetensors and tokenizer.json; a GGUF file "
+                          "holds a model too)", command, dir);
     // A LoRA run's directory holds the adapter, and names its base.
     bool adapter_dir = !adapter && zy_cli_dir_file(dir, "adapter_config.json", a, sizeof a);
     if (adapter && !zy_cli_dir_file(adapter, "adapter_config.json", a, sizeof a))

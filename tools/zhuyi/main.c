@@ -29,7 +29,9 @@ static const zy_cli_command commands[] = {
     {"attention", "attention maps of every layer and head as SVG or JSON", zy_cli_attention},
     {"lora", "fold a LoRA adapter into its base model (`zhuyi lora merge --help`)",
      zy_cli_lora},
-    {"quantize", "a model directory with its weights in f16 or bf16 (half the bytes)",
+    {"export", "write a model as one GGUF file for llama.cpp (`zhuyi export gguf --help`)",
+     zy_cli_export},
+    {"quantize", "a model in f16 or bf16 (safetensors) or q8_0 / q4_0 (GGUF): fewer bytes",
      zy_cli_quantize},
     {"score", "BLEU and chrF of a hypothesis file against reference files (SacreBLEU's)",
      zy_cli_score},
@@ -39,7 +41,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "zhuyi %s - build, train and run attention models on a CPU\n"
             "\n"
-            "usage: zhuyi [--threads N] COMMAND [ARGS...]\n"
+            "usage: zhuyi [--threads N] [--precision P] COMMAND [ARGS...]\n"
             "\n"
             "commands:\n",
             zy_version());
@@ -49,12 +51,16 @@ static void usage(FILE *out) {
     fprintf(out, "\n"
                  "global options:\n"
                  "  --threads N   threads for kernels (default: $ZY_THREADS, else all cores)\n"
+                 "  --precision P matmul precision, fp32 or bf16 (bf16: inputs rounded to bf16,\n"
+                 "                sums in fp32; `zhuyi info` shows the CPU's bf16 path);\n"
+                 "                default fp32, except training: bf16 where the CPU has it\n"
                  "  --help, -h    this help; `zhuyi COMMAND --help` for a command\n"
                  "  --version     print the version\n"
                  "\n"
                  "environment:\n"
                  "  ZY_THREADS    default thread count\n"
-                 "  ZY_SIMD       cap the kernel family: scalar, avx2 or avx512\n");
+                 "  ZY_SIMD       cap the kernel family: scalar, avx2 or avx512\n"
+                 "  ZY_BF16       cap the bf16 path: emulated, avx512-bf16 or amx\n");
 }
 
 static void log_to_stderr(zy_log_level level, const char *msg, void *user) {
@@ -80,6 +86,12 @@ int main(int argc, char **argv) {
             if (zy_cli_parse_int(argv[++i], 1, 4096, &n))
                 return zy_cli_die("--threads: '%s' is not a number from 1 to 4096", argv[i]);
             zy_threads_set(n);
+        } else if (!strcmp(a, "--precision")) {
+            const char *v = i + 1 < argc ? argv[++i] : "";
+            if (strcmp(v, "fp32") && strcmp(v, "bf16"))
+                return zy_cli_die("--precision: '%s' is not fp32 or bf16", v);
+            zy_cli_precision = !strcmp(v, "bf16") ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32;
+            zy_gemm_precision_set(zy_cli_precision);
         } else {
             fprintf(stderr, "zhuyi: unknown option '%s'\n\n", a);
             usage(stderr);

@@ -79,6 +79,10 @@ static const char usage_common[] =
     "  --dropout P           dropout on embeddings, attention and residuals, replacing the\n"
     "                        config's (default 0; finetune: the config's)\n"
     "  --seed S              weights, dropout masks, data order and masks (default 1337)\n"
+    "  --precision P         fp32 or bf16 matmuls: bf16 rounds each product's inputs to\n"
+    "                        bf16 and sums in fp32 (weights, gradients and optimizer stay\n"
+    "                        fp32); default bf16 where the CPU has AMX or AVX512-BF16\n"
+    "                        (zhuyi info), else fp32\n"
     "  --skip-nonfinite N    skip (no update) up to N steps whose loss or gradient norm is\n"
     "                        NaN or infinite, saying so; the next one stops the run\n"
     "                        (default 0: the first stops it; may be raised on --resume)\n"
@@ -169,7 +173,7 @@ typedef struct flags {
     bool steps_given, seq_given, min_lr_given, warmup_given;
     bool eval_batches_given, eval_every_given, save_every_given, skip_given, patience_given;
     bool batch_given, lr_given, schedule_given, decay_given, dropout_given;
-    bool val_fraction_given;
+    bool val_fraction_given, precision_given;
     const char *src, *tgt, *pairs; // sentence pairs (kinds with pairs_data)
     float epochs;           // 0: not given
     int threads;
@@ -220,6 +224,10 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
         } else if (r->kind->pairs_data && (!strcmp(a, "--val-src") ||
                                            !strcmp(a, "--val-pairs"))) {
             r->val_data = v;
+        } else if (!strcmp(a, "--precision")) {
+            bad = strcmp(v, "fp32") && strcmp(v, "bf16");
+            p->precision = !strcmp(v, "bf16") ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32;
+            f->precision_given = true;
         } else if (!strcmp(a, "--label-smoothing")) {
             bad = zy_cli_parse_float(v, 0, 0.99f, &p->label_smoothing);
         } else if (!strcmp(a, "--config")) {
@@ -719,6 +727,12 @@ static int train_command(const char *verb, int argc, char **argv) {
             rc = zy_cli_die("%s: %s already holds a model: use --resume to continue its run, "
                             "--init %s to start from it, or another --out", r.cmd, r.out, r.out);
         if (!rc && !f.min_lr_given) r.tp.min_lr = r.tp.lr / 10;
+        // bf16 matmuls by default where the CPU multiplies bf16 natively (or as the
+        // global `zhuyi --precision P` says).
+        if (!f.precision_given)
+            r.tp.precision = zy_cli_precision >= 0 ? (zy_precision)zy_cli_precision
+                             : zy_bf16_level() != ZY_BF16_EMULATED ? ZY_PRECISION_BF16
+                                                                   : ZY_PRECISION_FP32;
         // The library refuses it too (zy_trainer_create); said here, before any work.
         if (!rc && r.tp.min_lr > r.tp.lr && r.tp.schedule != ZY_SCHEDULE_CONSTANT)
             rc = zy_cli_die("%s: --min-lr %g is above --lr %g: the decay would raise the "

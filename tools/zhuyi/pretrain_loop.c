@@ -195,11 +195,18 @@ static int run(loop *L) {
     double tokens_per_step = (double)p->batch * p->seq * p->grad_accum;
     zy_progress_init(&L->prog, start, p->steps, r->log_every);
     const zy_model_info *c = zy_model_get_info(r->model);
+    char prec[64] = "fp32";
+    if (p->precision == ZY_PRECISION_BF16)
+        snprintf(prec, sizeof prec, "bf16 (%s)", zy_bf16_name(zy_bf16_level()));
     zy_progress_print(&L->prog, "zhuyi: %s, %d layers, %d heads, %d wide, vocab %d: %.2fM "
-                      "parameters; %zu training %s, %zu validation; %s step %ld of %ld",
+                      "parameters; %zu training %s, %zu validation; %s matmuls; %s step %ld "
+                      "of %ld",
                       c->architecture, c->n_layer, c->n_head, c->d_model, c->vocab_size,
-                      c->n_params / 1e6, r->src.n_train, r->kind->unit, r->src.n_val,
+                      c->n_params / 1e6, r->src.n_train, r->kind->unit, r->src.n_val, prec,
                       start ? "resuming after" : "starting at", start, p->steps);
+    if (p->precision == ZY_PRECISION_BF16 && zy_bf16_level() == ZY_BF16_EMULATED)
+        fprintf(stderr, "zhuyi: warning: this CPU has no bf16 dot products (AMX or "
+                "AVX512-BF16): bf16 matmuls are emulated, many times slower than fp32\n");
     if (r->stop_at && r->stop_at <= start && start < p->steps)
         return zy_cli_die("%s: --stop-at %ld: the run is already at step %ld", r->cmd,
                           r->stop_at, start);

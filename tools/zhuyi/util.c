@@ -10,6 +10,7 @@
 #include "zhuyi/core.h"
 
 bool zy_cli_quiet;
+int zy_cli_precision = -1;
 
 int zy_cli_die(const char *fmt, ...) {
     if (zy_cli_quiet) return 1;

@@ -1,0 +1,174 @@
+// bf16 GEMM families: the packers, the scalar emulations of the two hardware paths, and
+// the emulations' family tables. A bf16 product rounds op(A) and op(B) to bf16 (nearest,
+// ties to even, as zy_f32_to_bf16) while packing and accumulates the exact products in
+// fp32 the way the instruction in question does, so each hardware kernel
+// (gemm_bf16_avx512bf16.c, gemm_bf16_amx.c) has a scalar twin here that gives the same
+// bits on every machine: the tests compare them wherever the hardware exists, and the
+// emulation is the bf16 path of a CPU without either.
+//
+// Packed layouts (bf16 values; the depth padded with zeros to kpad):
+//   pairs  (AVX512-BF16 A and B, AMX B): k pairs side by side for each row / column:
+//          dst[(k/2) * (2*w) + r*2 + k%2], w = mr (A panel) or nr (B panel).
+//   chunks (AMX A): 32-deep chunks of the panel's rows, each row's 32 values contiguous:
+//          dst[(k/32) * (32*mr) + i*32 + k%32] (a 16-row tile is 16 rows of 64 bytes).
+//
+// Arithmetic (both checked bit for bit against the hardware of a Sapphire Rapids-class
+// CPU; inputs and results below 2^-126 are flushed to zero, as both instructions do):
+//   AVX512-BF16 (vdpbf16ps), per k pair:  acc = fl(acc + a1*b1); acc = fl(acc + a0*b0)
+//   AMX (tdpbf16ps), per 32-deep chunk:   e = Σ even-k products, o = Σ odd-k products,
+//       each summed in k order from 0 with one rounding per step; acc = fl(acc + fl(e + o))
+// where a*b is exact (bf16 x bf16 fits fp32), so each step is one fmaf. The epilogue is
+// the fp32 kernels' C = alpha*acc (+ beta*C as one fused multiply-add).
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "gemm_internal.h"
+#include "zhuyi/io.h"
+
+static inline float bf(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// Subnormals to zero of the same sign (both DAZ on inputs and FTZ on results).
+static inline float flush(float x) {
+    return fpclassify(x) == FP_SUBNORMAL ? copysignf(0.0f, x) : x;
+}
+
+static inline float op_a(bool ta, const float *A, int lda, int i, int k) {
+    return ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+}
+
+static inline float op_b(bool tb, const float *B, int ldb, int k, int j) {
+    return tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+}
+
+static int padded(int kc, int kpad) { return (kc + kpad - 1) / kpad * kpad; }
+
+// ---- packers ---------------------------------------------------------------------------
+void zy__gemm_pack_a_pairs(bool transA, const float *A, int lda, int i0, int m, int k0,
+                           int kc, int mr, void *out) {
+    uint16_t *dst = out;
+    int kp = padded(kc, 2);
+    for (int p = 0; p < m; p += mr, dst += (size_t)mr * kp) {
+        int rows = m - p < mr ? m - p : mr;
+        for (int k = 0; k < kp; k++) {
+            uint16_t *d = dst + (size_t)(k / 2) * 2 * mr + (k & 1);
+            for (int i = 0; i < mr; i++)
+                d[2 * i] = i < rows && k < kc
+                               ? zy_f32_to_bf16(op_a(transA, A, lda, i0 + p + i, k0 + k))
+                               : 0;
+        }
+    }
+}
+
+void zy__gemm_pack_a_chunks(bool transA, const float *A, int lda, int i0, int m, int k0,
+                            int kc, int mr, void *out) {
+    uint16_t *dst = out;
+    int kp = padded(kc, 32);
+    for (int p = 0; p < m; p += mr, dst += (size_t)mr * kp) {
+        int rows = m - p < mr ? m - p : mr;
+        for (int q = 0; q < kp; q += 32) {
+            uint16_t *d = dst + (size_t)q * mr;
+            for (int i = 0; i < mr; i++)
+                for (int t = 0; t < 32; t++)
+                    d[i * 32 + t] =
+                        i < rows && q + t < kc
+                            ? zy_f32_to_bf16(op_a(transA, A, lda, i0 + p + i, k0 + q + t))
+                            : 0;
+        }
+    }
+}
+
+static void pack_b_pairs(bool transB, const float *B, int ldb, int k0, int kc, int kpad,
+                         int j0, int n, int nr, uint16_t *dst) {
+    int kp = padded(kc, kpad);
+    for (int p = 0; p < n; p += nr, dst += (size_t)nr * kp) {
+        int cols = n - p < nr ? n - p : nr;
+        for (int k = 0; k < kp; k++) {
+            uint16_t *d = dst + (size_t)(k / 2) * 2 * nr + (k & 1);
+            for (int j = 0; j < nr; j++)
+                d[2 * j] = j < cols && k < kc
+                               ? zy_f32_to_bf16(op_b(transB, B, ldb, k0 + k, j0 + p + j))
+                               : 0;
+        }
+    }
+}
+
+void zy__gemm_pack_b_pairs2(bool transB, const float *B, int ldb, int k0, int kc, int j0,
+                            int n, int nr, void *dst) {
+    pack_b_pairs(transB, B, ldb, k0, kc, 2, j0, n, nr, dst);
+}
+
+void zy__gemm_pack_b_pairs32(bool transB, const float *B, int ldb, int k0, int kc, int j0,
+                             int n, int nr, void *dst) {
+    pack_b_pairs(transB, B, ldb, k0, kc, 32, j0, n, nr, dst);
+}
+
+// ---- emulations ------------------------------------------------------------------------
+static inline void store(float *c, float acc, float alpha, float beta) {
+    float r = alpha * acc;
+    *c = beta != 0.0f ? fmaf(beta, *c, r) : r;
+}
+
+// vdpbf16ps over a pairs-layout tile (mr = ZY_BF16_DP_MR, nr = ZY_BF16_DP_NR).
+static void kernel_dp_emul(int kc, const void *pa_, const void *pb_, float *c, int ldc,
+                           int m, int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+    (void)pf;
+    const uint16_t *pa = pa_, *pb = pb_;
+    enum { MR = ZY_BF16_DP_MR, NR = ZY_BF16_DP_NR };
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            float acc = 0.0f;
+            for (int p = 0; p < kc / 2; p++) {
+                const uint16_t *a = pa + (size_t)p * 2 * MR + 2 * i;
+                const uint16_t *b = pb + (size_t)p * 2 * NR + 2 * j;
+                acc = flush(fmaf(flush(bf(a[1])), flush(bf(b[1])), acc));
+                acc = flush(fmaf(flush(bf(a[0])), flush(bf(b[0])), acc));
+            }
+            store(c + (size_t)i * ldc + j, acc, alpha, beta);
+        }
+    }
+}
+
+// tdpbf16ps over a chunks-layout A and pairs-layout B tile (mr = nr = ZY_BF16_AMX_MR).
+static void kernel_amx_emul(int kc, const void *pa_, const void *pb_, float *c, int ldc,
+                            int m, int n, float alpha, float beta,
+                            const zy__gemm_prefetch *pf) {
+    (void)pf;
+    const uint16_t *pa = pa_, *pb = pb_;
+    enum { MR = ZY_BF16_AMX_MR, NR = ZY_BF16_AMX_NR };
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            float acc = 0.0f;
+            for (int q = 0; q < kc; q += 32) {
+                const uint16_t *a = pa + (size_t)q * MR + i * 32;
+                float e = 0.0f, o = 0.0f;
+                for (int p = 0; p < 16; p++) {
+                    const uint16_t *b = pb + (size_t)(q / 2 + p) * 2 * NR + 2 * j;
+                    e = flush(fmaf(flush(bf(a[2 * p])), flush(bf(b[0])), e));
+                    o = flush(fmaf(flush(bf(a[2 * p + 1])), flush(bf(b[1])), o));
+                }
+                acc = flush(acc + flush(e + o));
+            }
+            store(c + (size_t)i * ldc + j, acc, alpha, beta);
+        }
+    }
+}
+
+const zy__gemm_arch zy__gemm_bf16_dp_emul = {
+    .name = "avx512-bf16 (emulated)", .mr = ZY_BF16_DP_MR, .nr = ZY_BF16_DP_NR,
+    .kc = ZY_BF16_DP_KC, .mc = ZY_BF16_DP_MC, .nc = ZY_BF16_DP_NC, .elem = 2, .kpad = 2,
+    .pack_a = zy__gemm_pack_a_pairs, .pack_b = zy__gemm_pack_b_pairs2,
+    .kernel = kernel_dp_emul,
+};
+
+const zy__gemm_arch zy__gemm_bf16_amx_emul = {
+    .name = "amx (emulated)", .mr = ZY_BF16_AMX_MR, .nr = ZY_BF16_AMX_NR,
+    .kc = ZY_BF16_AMX_KC, .mc = ZY_BF16_AMX_MC, .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32,
+    .pack_a = zy__gemm_pack_a_chunks, .pack_b = zy__gemm_pack_b_pairs32,
+    .kernel = kernel_amx_emul,
+};

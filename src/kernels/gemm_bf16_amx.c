@@ -1,0 +1,83 @@
+// AMX GEMM micro-kernel: a 32x32 block of C in four 16x16 fp32 tiles (tmm0-3), A's two
+// 16-row tiles (tmm4-5, 32 bf16 deep) and B's two 16-column tiles (tmm6-7, 16 k pairs)
+// loaded per 32-deep chunk, four tdpbf16ps per chunk. Panels: A in the chunks layout, B in
+// pairs (gemm_bf16.c). The tile configuration is loaded once per thread. Compiled with
+// -mamx-tile -mamx-bf16; the driver calls it only when zy_bf16_path() is AMX (the CPU has
+// it and Linux granted the tile state). Its scalar twin is kernel_amx_emul.
+#include <immintrin.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "gemm_internal.h"
+
+enum { MR = ZY_BF16_AMX_MR, NR = ZY_BF16_AMX_NR };
+
+typedef struct tilecfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} tilecfg;
+
+static _Thread_local bool configured;
+
+static void configure(void) {
+    tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) { // every tile 16 rows of 64 bytes
+        cfg.rows[t] = 16;
+        cfg.colsb[t] = 64;
+    }
+    _tile_loadconfig(&cfg);
+    configured = true;
+}
+
+static void kernel_amx(int kc, const void *pa_, const void *pb_, float *c, int ldc, int m,
+                       int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+    (void)pf;
+    if (!configured) configure();
+    const uint16_t *pa = pa_, *pb = pb_;
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    for (int q = 0; q < kc; q += 32) {
+        const uint16_t *a = pa + (size_t)q * MR, *b = pb + (size_t)q * NR;
+        _tile_loadd(4, a, 64);
+        _tile_loadd(5, a + 16 * 32, 64);
+        _tile_loadd(6, b, 4 * NR);
+        _tile_loadd(7, b + 32, 4 * NR);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
+    float acc[MR][NR] __attribute__((aligned(64)));
+    _tile_stored(0, &acc[0][0], 4 * NR);
+    _tile_stored(1, &acc[0][16], 4 * NR);
+    _tile_stored(2, &acc[16][0], 4 * NR);
+    _tile_stored(3, &acc[16][16], 4 * NR);
+    __mmask16 mask[2];
+    for (int v = 0; v < 2; v++) {
+        int w = n - 16 * v;
+        mask[v] = w >= 16 ? 0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1);
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < m; i++) {
+        float *ci = c + (size_t)i * ldc;
+        for (int v = 0; v < 2; v++) {
+            __m512 r = _mm512_mul_ps(va, _mm512_load_ps(&acc[i][16 * v]));
+            if (beta != 0.0f)
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
+            _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
+        }
+    }
+}
+
+const zy__gemm_arch zy__gemm_bf16_amx = {
+    .name = "amx", .mr = MR, .nr = NR, .kc = ZY_BF16_AMX_KC, .mc = ZY_BF16_AMX_MC,
+    .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32,
+    .pack_a = zy__gemm_pack_a_chunks_avx512, .pack_b = zy__gemm_pack_b_pairs32_avx512,
+    .kernel = kernel_amx,
+};

@@ -1,0 +1,78 @@
+// AVX512-BF16 GEMM micro-kernel: the fp32 kernel's 14x32 register tile (28 zmm
+// accumulators, 2 zmm of B), but each vdpbf16ps consumes a k pair: 32 multiply-adds per
+// lane-pair instruction instead of 16. Panels in the pairs layout (gemm_bf16.c), A's pair
+// broadcast from memory inside the instruction. Compiled with -mavx512bf16; the driver
+// calls it only when zy_bf16_path() allows. Its scalar twin is kernel_dp_emul.
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "gemm_internal.h"
+
+enum { MR = ZY_BF16_DP_MR, NV = 2, NR = ZY_BF16_DP_NR };
+
+#define ZY_INLINE static inline __attribute__((always_inline))
+
+ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, const uint16_t *pb, float *c,
+                    int ldc, int n, float alpha, float beta) {
+    __m512 acc[MR][NV];
+#pragma GCC unroll 14
+    for (int i = 0; i < ROWS; i++) {
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+    }
+#pragma GCC unroll 2
+    for (int p = 0; p < kc / 2; p++) {
+        __m512 b[NV];
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) b[v] = _mm512_load_ps((const float *)(pb + 32 * v));
+#pragma GCC unroll 14
+        for (int i = 0; i < ROWS; i++) {
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; v++)
+                __asm__("vdpbf16ps %1%{1to16%}, %2, %0"
+                        : "+v"(acc[i][v])
+                        : "m"(*(const uint32_t *)(pa + 2 * i)), "v"(b[v]));
+        }
+        pa += 2 * MR;
+        pb += 2 * NR;
+    }
+    __mmask16 mask[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) {
+        int w = n - 16 * v;
+        mask[v] = w >= 16 ? 0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1);
+    }
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 14
+    for (int i = 0; i < ROWS; i++) {
+        float *ci = c + (size_t)i * ldc;
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) {
+            __m512 r = _mm512_mul_ps(va, acc[i][v]);
+            if (beta != 0.0f)
+                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
+            _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
+        }
+    }
+}
+
+static void kernel_dp(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,
+                      float alpha, float beta, const zy__gemm_prefetch *pf) {
+    (void)pf;
+    switch (m) {
+#define ROWS_CASE(r)                                                                       \
+    case r: tile(r, kc, pa, pb, c, ldc, n, alpha, beta); break;
+        ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6)
+        ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12)
+        ROWS_CASE(13) ROWS_CASE(14)
+#undef ROWS_CASE
+    default: break;
+    }
+}
+
+const zy__gemm_arch zy__gemm_bf16_dp = {
+    .name = "avx512-bf16", .mr = MR, .nr = NR, .kc = ZY_BF16_DP_KC, .mc = ZY_BF16_DP_MC,
+    .nc = ZY_BF16_DP_NC, .elem = 2, .kpad = 2,
+    .pack_a = zy__gemm_pack_a_pairs_avx512, .pack_b = zy__gemm_pack_b_pairs2_avx512,
+    .kernel = kernel_dp,
+};

@@ -1,0 +1,244 @@
+// Tests of the bf16 GEMM families (src/kernels/gemm_bf16*.c): each hardware kernel gives
+// its scalar emulation's bits exactly (on a CPU that has it; otherwise reported skipped),
+// both emulations are within bf16's error of the fp32 product, and zy_sgemm under
+// ZY_PRECISION_BF16 uses the path zy_bf16_level() names, with the same bits at 1 and 2
+// threads.
+//
+// Error scale: the inputs are rounded to bf16 (relative error <= 2^-9 each, so <= ~2^-8
+// per product) and accumulated in fp32, so element (i,j) may be off by about
+// 2^-8 * Σ_k |a_ik b_kj| (scaled by alpha) plus fp32's K * 2^-24 of the same: the test
+// allows 6e-3 of that sum. A wrong, missing or repeated term is off by O(the sum).
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "kernels/gemm_internal.h"
+#include "zhuyi/core.h"
+#include "zhuyi/gemm.h"
+
+typedef struct prob {
+    bool ta, tb;
+    int M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    float *A, *B, *C0;
+} prob;
+
+static prob make(bool ta, bool tb, int M, int N, int K, float alpha, float beta, uint64_t seed) {
+    prob p = {ta, tb, M, N, K, (ta ? M : K) + 3, (tb ? K : N) + 5, N + 7, alpha, beta, 0, 0, 0};
+    size_t na = (size_t)(ta ? K : M) * p.lda, nb = (size_t)(tb ? N : K) * p.ldb;
+    size_t nc = (size_t)M * p.ldc;
+    p.A = zt_floats(na + 1);
+    p.B = zt_floats(nb + 1);
+    p.C0 = zt_floats(nc + 1);
+    zt_fill_uniform(p.A, na, seed, -1.0f, 1.0f);
+    zt_fill_uniform(p.B, nb, seed + 1, -1.0f, 1.0f);
+    zt_fill_uniform(p.C0, nc, seed + 2, -1.0f, 1.0f);
+    // A spread of magnitudes, so the rounding of sums of unlike terms is exercised.
+    for (size_t i = 0; i < na; i += 7) p.A[i] *= 1024.0f;
+    for (size_t i = 0; i < nb; i += 11) p.B[i] *= 1.0f / 4096.0f;
+    return p;
+}
+
+static void unmake(prob *p) {
+    free(p->A);
+    free(p->B);
+    free(p->C0);
+}
+
+static float *run_arch(const zy__gemm_arch *ar, const prob *p) {
+    size_t nc = (size_t)p->M * p->ldc;
+    float *C = zt_floats(nc + 1);
+    memcpy(C, p->C0, sizeof(float) * nc);
+    zy__sgemm_arch(ar, p->ta, p->tb, p->M, p->N, p->K, p->alpha, p->A, p->lda, p->B, p->ldb,
+                   p->beta, C, p->ldc);
+    return C;
+}
+
+static float *run_sgemm(const prob *p) {
+    size_t nc = (size_t)p->M * p->ldc;
+    float *C = zt_floats(nc + 1);
+    memcpy(C, p->C0, sizeof(float) * nc);
+    zy_sgemm(p->ta, p->tb, p->M, p->N, p->K, p->alpha, p->A, p->lda, p->B, p->ldb, p->beta, C,
+             p->ldc);
+    return C;
+}
+
+// Bitwise equality over the whole C buffer (the ldc padding included: untouched by both).
+static int same_bits(const char *what, const prob *p, const float *got, const float *want) {
+    size_t nc = (size_t)p->M * p->ldc;
+    for (size_t i = 0; i < nc; i++) {
+        if (memcmp(&got[i], &want[i], 4)) {
+            zt_fail(__FILE__, __LINE__,
+                    "%s: %s%s M=%d N=%d K=%d: C[%zu] = %a, expected %a", what,
+                    p->ta ? "T" : "N", p->tb ? "T" : "N", p->M, p->N, p->K, i,
+                    (double)got[i], (double)want[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+// got against the fp32-exact product (in double), within bf16's error.
+static int near_exact(const char *what, const prob *p, const float *got) {
+    for (int i = 0; i < p->M; i++) {
+        for (int j = 0; j < p->N; j++) {
+            double s = 0, mag = 0;
+            for (int k = 0; k < p->K; k++) {
+                double a = p->ta ? p->A[(size_t)k * p->lda + i] : p->A[(size_t)i * p->lda + k];
+                double b = p->tb ? p->B[(size_t)j * p->ldb + k] : p->B[(size_t)k * p->ldb + j];
+                s += a * b;
+                mag += fabs(a * b);
+            }
+            double c0 = p->C0[(size_t)i * p->ldc + j];
+            double want = p->alpha * s + (p->beta != 0.0f ? p->beta * c0 : 0.0);
+            double tol = 6e-3 * fabs(p->alpha) * mag + 1e-6 * fabs(p->beta * c0) + 1e-30;
+            double g = got[(size_t)i * p->ldc + j];
+            if (!(fabs(g - want) <= tol)) {
+                zt_fail(__FILE__, __LINE__, "%s: M=%d N=%d K=%d (%d,%d) = %.9g, want %.9g (tol %g)",
+                        what, p->M, p->N, p->K, i, j, g, want, tol);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+// Shapes: edges of both tiles (14x32, 32x32), depths that are and are not multiples of
+// the pad units (2, 32) and of the k block (768), every transpose case.
+static const int SHAPES[][3] = {{1, 1, 1},    {3, 5, 7},      {14, 32, 32},  {15, 33, 33},
+                                {32, 32, 64}, {33, 31, 95},   {47, 70, 130}, {64, 96, 768},
+                                {29, 45, 800}, {100, 64, 1601}, {7, 300, 40}, {300, 7, 40}};
+
+static void each_shape(void (*fn)(const prob *p, void *ctx), void *ctx) {
+    int n = (int)(sizeof SHAPES / sizeof *SHAPES);
+    for (int s = 0; s < n; s++) {
+        for (int t = 0; t < 4; t++) {
+            float alpha = t == 3 ? -0.5f : 1.0f, beta = t >= 2 ? 0.75f : 0.0f;
+            prob p = make(t & 1, (t >> 1) & 1, SHAPES[s][0], SHAPES[s][1], SHAPES[s][2], alpha,
+                          beta, 100 + 10 * (uint64_t)s + (uint64_t)t);
+            fn(&p, ctx);
+            unmake(&p);
+            if (zt_failed()) return;
+        }
+    }
+}
+
+typedef struct pair {
+    const zy__gemm_arch *hw, *emul;
+    const char *name;
+} pair;
+
+static void hw_vs_emul(const prob *p, void *ctx) {
+    const pair *pr = ctx;
+    float *want = run_arch(pr->emul, p), *got = run_arch(pr->hw, p);
+    same_bits(pr->name, p, got, want);
+    free(want);
+    free(got);
+}
+
+TEST(gemm_bf16_avx512_matches_emulation) {
+    if (!zt_use_bf16(ZY_BF16_AVX512)) return;
+    pair pr = {&zy__gemm_bf16_dp, &zy__gemm_bf16_dp_emul, "avx512-bf16 vs emulation"};
+    each_shape(hw_vs_emul, &pr);
+}
+
+TEST(gemm_bf16_amx_matches_emulation) {
+    if (!zt_use_bf16(ZY_BF16_AMX)) return;
+    pair pr = {&zy__gemm_bf16_amx, &zy__gemm_bf16_amx_emul, "amx vs emulation"};
+    each_shape(hw_vs_emul, &pr);
+}
+
+static void emul_near(const prob *p, void *ctx) {
+    (void)ctx;
+    float *a = run_arch(&zy__gemm_bf16_dp_emul, p), *b = run_arch(&zy__gemm_bf16_amx_emul, p);
+    near_exact("avx512-bf16 emulation", p, a);
+    near_exact("amx emulation", p, b);
+    free(a);
+    free(b);
+}
+
+TEST(gemm_bf16_emulations_near_fp32) { each_shape(emul_near, NULL); }
+
+// Values that are exact in bf16 with products and sums exact in fp32: every path gives
+// the exact answer, so a misplaced element or a wrong layout cannot hide in rounding.
+TEST(gemm_bf16_exact_small_integers) {
+    int M = 37, N = 45, K = 131;
+    float *A = zt_floats((size_t)M * K), *B = zt_floats((size_t)K * N);
+    float *C = zt_floats((size_t)M * N);
+    for (int i = 0; i < M * K; i++) A[i] = (float)((i * 7) % 9 - 4);
+    for (int i = 0; i < K * N; i++) B[i] = (float)((i * 5) % 7 - 3);
+    const zy__gemm_arch *all[] = {&zy__gemm_bf16_dp_emul, &zy__gemm_bf16_amx_emul,
+                                  &zy__gemm_bf16_dp, &zy__gemm_bf16_amx};
+    zy_bf16_path need[] = {ZY_BF16_EMULATED, ZY_BF16_EMULATED, ZY_BF16_AVX512, ZY_BF16_AMX};
+    for (int a = 0; a < 4; a++) {
+        if (!zt_use_bf16(need[a])) continue;
+        memset(C, 0, sizeof(float) * (size_t)M * N);
+        zy__sgemm_arch(all[a], false, false, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N);
+        for (int i = 0; i < M && !zt_failed(); i++)
+            for (int j = 0; j < N; j++) {
+                float s = 0;
+                for (int k = 0; k < K; k++) s += A[i * K + k] * B[k * N + j];
+                if (C[i * N + j] != s) {
+                    zt_fail(__FILE__, __LINE__, "%s: (%d,%d) = %g, want %g", all[a]->name, i, j,
+                            (double)C[i * N + j], (double)s);
+                    break;
+                }
+            }
+    }
+    free(A);
+    free(B);
+    free(C);
+}
+
+// Subnormal inputs and products below fp32's normal range are flushed by both
+// instructions; the emulations must flush the same way.
+TEST(gemm_bf16_flushes_like_hardware) {
+    int M = 16, N = 32, K = 64;
+    float *A = zt_floats((size_t)M * K), *B = zt_floats((size_t)K * N);
+    zt_fill_uniform(A, (size_t)M * K, 7, -1.0f, 1.0f);
+    zt_fill_uniform(B, (size_t)K * N, 8, -1.0f, 1.0f);
+    for (int i = 0; i < M * K; i += 3) A[i] *= 0x1p-70f;
+    for (int i = 0; i < K * N; i += 5) B[i] *= 0x1p-60f;
+    A[5] = 0x1p-130f; // subnormal in fp32 and in bf16
+    B[9] = -0x1p-128f;
+    prob p = {false, false, M, N, K, K, N, N, 1.0f, 0.0f, A, B, zt_floats((size_t)M * N)};
+    if (zt_use_bf16(ZY_BF16_AVX512)) {
+        pair pr = {&zy__gemm_bf16_dp, &zy__gemm_bf16_dp_emul, "avx512-bf16 flushing"};
+        hw_vs_emul(&p, &pr);
+    }
+    if (zt_use_bf16(ZY_BF16_AMX)) {
+        pair pr = {&zy__gemm_bf16_amx, &zy__gemm_bf16_amx_emul, "amx flushing"};
+        hw_vs_emul(&p, &pr);
+    }
+    unmake(&p);
+}
+
+// zy_sgemm under BF16 precision: the path zy_bf16_level() names, fp32 again after
+// switching back, and the same bits at 1 and 2 threads.
+TEST(gemm_bf16_precision_switch) {
+    prob p = make(false, true, 200, 300, 768, 1.0f, 0.0f, 42);
+    const zy__gemm_arch *arch[] = {&zy__gemm_bf16_amx_emul, &zy__gemm_bf16_dp,
+                                   &zy__gemm_bf16_amx};
+    float *fp32 = run_sgemm(&p);
+    for (int path = ZY_BF16_EMULATED; path <= ZY_BF16_AMX; path++) {
+        if (!zt_use_bf16(path)) continue;
+        CHECK(zy_gemm_precision_set(ZY_PRECISION_BF16) == ZY_PRECISION_FP32);
+        zy_threads_set(1);
+        float *one = run_sgemm(&p);
+        zy_threads_set(2);
+        float *two = run_sgemm(&p);
+        float *direct = run_arch(arch[path], &p);
+        same_bits("1 vs 2 threads", &p, two, one);
+        same_bits("zy_sgemm vs its family", &p, one, direct);
+        CHECK(zy_gemm_precision_set(ZY_PRECISION_FP32) == ZY_PRECISION_BF16);
+        float *back = run_sgemm(&p);
+        same_bits("fp32 after bf16", &p, back, fp32);
+        free(one);
+        free(two);
+        free(direct);
+        free(back);
+    }
+    free(fp32);
+    unmake(&p);
+}
