@@ -7,7 +7,9 @@
 // runs, the least disturbed by other load on a shared machine.
 // Usage: bench_decode [reps] [new_tokens] [types...]   (types: f32 f16 bf16 q8_0 q4_0
 // q8_0:int8 q4_0:int8; default all). Environment: BENCH_PROMPT (prompt tokens, default
-// 128), BENCH_KV=f16|bf16 (the KV cache's type, zy_session_params.kv_cache; default f32).
+// 128), BENCH_KV=f16|bf16 (the KV cache's type, zy_session_params.kv_cache; default f32),
+// BENCH_PRECISION=bf16 (the prompt chunks' GEMMs in bf16, zy_gemm_precision_set, as
+// `zhuyi --precision bf16 generate` runs them; default fp32).
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,13 +86,16 @@ int main(int argc, char **argv) {
     const int PROMPT = ep && atoi(ep) > 0 && atoi(ep) < 1000 ? atoi(ep) : 128;
     zy_wtype kv = ZY_WTYPE_F32;
     if (ekv && zy_wtype_parse(ekv, &kv)) kv = ZY_WTYPE_F32;
+    const char *epr = getenv("BENCH_PRECISION");
+    const bool bf16_gemm = epr && !strcmp(epr, "bf16");
+    zy_gemm_precision_set(bf16_gemm ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32);
     int prompt[1000];
     zy_rng r;
     zy_rng_seed(&r, 2);
     for (int i = 0; i < PROMPT; i++) prompt[i] = (int)zy_rng_below(&r, (uint64_t)info->vocab_size);
-    printf("zhuyi %s, simd %s, gpt2-124m, prompt %d, %d new tokens, KV cache %s, best of %d\n",
-           zy_version(), zy_simd_name(zy_simd_level()), PROMPT, new_tokens, zy_wtype_name(kv),
-           reps);
+    printf("zhuyi %s, simd %s, gpt2-124m, prompt %d (%s GEMMs), %d new tokens, KV cache %s, "
+           "best of %d\n", zy_version(), zy_simd_name(zy_simd_level()), PROMPT,
+           bf16_gemm ? "bf16" : "fp32", new_tokens, zy_wtype_name(kv), reps);
     for (int k = 0; k < n_all; k++) {
         bool want = argc <= 3;
         for (int i = 3; i < argc; i++) want |= !strcmp(argv[i], all[k].name);

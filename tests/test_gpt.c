@@ -250,22 +250,22 @@ TEST(gpt_dropout_is_seeded) {
 }
 
 // Decoding with the KV cache must give the full forward's logits at every position:
-// the prompt in one call (crossing the 64-position chunk), then one token at a time.
+// the prompt in one call (crossing the 256-position chunk), then one token at a time.
 // Tolerance 1e-4 absolute on logits of size ~1: the two paths sum in different orders.
 TEST(gpt_decode_matches_forward) {
-    int T = 80, V = 13;
+    int T = 300, V = 13;
     zy_model *m = tiny_model(2, 2, 16, T, V, 0.1f, 11);
     ASSERT(m != NULL);
     zy_session *s = zt_session(m, 1, T, false);
     ASSERT(s != NULL);
-    int x[80];
+    int x[300];
     for (int t = 0; t < T; t++) x[t] = (t * 7 + 3) % V;
     zy_batch b = zt_batch(x, NULL, 1, T);
     ASSERT(zy_session_forward(s, &b, NULL, NULL) == ZY_STATUS_OK);
     const float *full = zt_logits(s);
     ASSERT(full != NULL);
     float *got = zt_floats((size_t)T * V);
-    int prompt = 70, seq = 0;
+    int prompt = 290, seq = 0;
     ASSERT(zy_session_seq_len(s, 0) == 0);
     ASSERT(zy_session_decode(s, 1, &seq, x, prompt, got + (size_t)(prompt - 1) * V) ==
            ZY_STATUS_OK);

@@ -7,9 +7,10 @@
 // gpt_forward.c (the tests check logits agree at every position).
 //
 // Memory: the first decode of a session allocates the cache, (L, n_seq, 2, n_positions, C)
-// floats (or 16-bit values: zy_session_params.kv_cache), and a scratch block for chunks of up to DEC_CHUNK positions (or n_seq rows; long
-// prompts are fed in chunks, so the scratch does not grow with the prompt). Later calls
-// allocate nothing.
+// floats (or 16-bit values: zy_session_params.kv_cache), and a scratch block for chunks of
+// up to DEC_CHUNK positions (or n_seq rows; long prompts are fed in chunks, so the scratch
+// does not grow with the prompt: about 12 MB for GPT-2 124M). Later calls allocate
+// nothing.
 #include <string.h>
 
 #include "zhuyi/nn.h"
@@ -19,7 +20,10 @@
 #include "kernels/wgemv.h"
 #include "models/gpt_internal.h"
 
-#define DEC_CHUNK 64
+// Prompt positions a chunk: its products are GEMMs, which grow more efficient with the
+// rows (GPT-2 124M, 2 threads, bf16 GEMMs: a 512-token prompt at 1090 tok/s in chunks of
+// 128, 1345 in chunks of 256; chunks of 64 were 1000 on a 128-token prompt).
+#define DEC_CHUNK 256
 
 typedef struct dec_bufs {
     float *x;           // (R, C) rows being decoded: a chunk, or one per sequence
