@@ -270,3 +270,22 @@ zy_status zy_mkdirs(const char *path) {
         return zy__error(ZY_STATUS_IO, "%s: not a directory", path);
     return ZY_STATUS_OK;
 }
+
+zy_status zy__pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path) {
+    char *p = buf;
+    while (n > 0) {
+        ssize_t k = pread(fd, p, n, (off_t)off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0)
+            return zy__error(ZY_STATUS_IO, "%s: read at offset %llu failed: %s", path,
+                             (unsigned long long)off, strerror(errno));
+        if (k == 0)
+            return zy__error(ZY_STATUS_IO, "%s: unexpected end of file at offset %llu "
+                             "(file changed since it was opened?)", path,
+                             (unsigned long long)off);
+        p += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return ZY_STATUS_OK;
+}

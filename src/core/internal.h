@@ -41,6 +41,10 @@ void zy__io_fault_set(long n);
 int zy__io_fault_hit(void);
 long zy__io_fault_count(void);
 
+// Read exactly n bytes at offset off of fd (file.c), retrying short reads and EINTR; an
+// error or an end of file before n bytes is ZY_STATUS_IO naming path and the offset.
+zy_status zy__pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path);
+
 // Sizes (limits.c): *out = a * b, false if that overflows size_t (*out is then unusable).
 static inline bool zy__mul_size(size_t a, size_t b, size_t *out) {
     return !__builtin_mul_overflow(a, b, out);

@@ -55,25 +55,6 @@ void *zy__gguf_pool(zy_gguf *g, size_t size) {
 }
 
 // ---- reading the file ---------------------------------------------------------------------
-static zy_status pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path) {
-    char *p = buf;
-    while (n > 0) {
-        ssize_t k = pread(fd, p, n, (off_t)off);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0)
-            return zy__error(ZY_STATUS_IO, "%s: read at offset %llu failed: %s", path,
-                             (unsigned long long)off, strerror(errno));
-        if (k == 0)
-            return zy__error(ZY_STATUS_IO, "%s: unexpected end of file at offset %llu "
-                             "(file changed since it was opened?)", path,
-                             (unsigned long long)off);
-        p += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return ZY_STATUS_OK;
-}
-
 // The parser's position and a window of the file around it.
 typedef struct cursor {
     zy_gguf *g;
@@ -97,13 +78,13 @@ static zy_status take(cursor *c, void *dst, uint64_t n) {
     while (n > 0) {
         if (c->pos < c->win_start || c->pos >= c->win_start + c->win_len) {
             if (n >= WINDOW && d) { // a large string or array: straight into place
-                zy_status s = pread_full(g->fd, d, (size_t)n, c->pos, g->path);
+                zy_status s = zy__pread_full(g->fd, d, (size_t)n, c->pos, g->path);
                 if (s) return s;
                 c->pos += n;
                 return ZY_STATUS_OK;
             }
             size_t k = (size_t)ZY_MIN((uint64_t)WINDOW, left(c));
-            zy_status s = pread_full(g->fd, c->win, k, c->pos, g->path);
+            zy_status s = zy__pread_full(g->fd, c->win, k, c->pos, g->path);
             if (s) return s;
             c->win_start = c->pos, c->win_len = k;
         }
@@ -662,7 +643,7 @@ zy_status zy_gguf_read_raw(const zy_gguf *g, const char *name, void *dst, size_t
     if (nbytes != t->nbytes)
         return zy__error(ZY_STATUS_SHAPE_MISMATCH, "%s: tensor '%s' is %llu bytes, the caller "
                          "expects %zu", g->path, name, (unsigned long long)t->nbytes, nbytes);
-    return pread_full(g->fd, dst, nbytes, t->offset, g->path);
+    return zy__pread_full(g->fd, dst, nbytes, t->offset, g->path);
 }
 
 zy_status zy_gguf_read_f32(const zy_gguf *g, const char *name, float *dst, size_t n) {
@@ -677,7 +658,7 @@ zy_status zy_gguf_read_f32(const zy_gguf *g, const char *name, float *dst, size_
     if (n != t->numel)
         return zy__error(ZY_STATUS_SHAPE_MISMATCH, "%s: tensor '%s' has %llu elements, the "
                          "caller expects %zu", g->path, name, (unsigned long long)t->numel, n);
-    if (w == ZY_WTYPE_F32 || n == 0) return pread_full(g->fd, dst, t->nbytes, t->offset, g->path);
+    if (w == ZY_WTYPE_F32 || n == 0) return zy__pread_full(g->fd, dst, t->nbytes, t->offset, g->path);
     // Whole rows at a time through a buffer of about 4 MiB (one row if rows are larger).
     size_t row = (size_t)t->ne[0], row_bytes = zy_wtype_row_bytes(w, row);
     size_t rows = n / row, per = ZY_MAX((size_t)1, ((size_t)4 << 20) / row_bytes);
@@ -686,7 +667,7 @@ zy_status zy_gguf_read_f32(const zy_gguf *g, const char *name, float *dst, size_
                                g->path, name);
     for (size_t r = 0; r < rows && !s; r += per) {
         size_t k = ZY_MIN(per, rows - r);
-        s = pread_full(g->fd, buf, k * row_bytes, t->offset + (uint64_t)r * row_bytes, g->path);
+        s = zy__pread_full(g->fd, buf, k * row_bytes, t->offset + (uint64_t)r * row_bytes, g->path);
         for (size_t j = 0; j < k && !s; j++)
             zy_dequantize_row(w, buf + j * row_bytes, dst + (r + j) * row, row);
     }

@@ -39,26 +39,6 @@
 
 #define BAD(...) zy__error(ZY_STATUS_BAD_FORMAT, __VA_ARGS__)
 
-// ---- file access ----------------------------------------------------------------------
-static zy_status pread_full(int fd, void *buf, size_t n, uint64_t off, const char *path) {
-    char *p = buf;
-    while (n > 0) {
-        ssize_t k = pread(fd, p, n, (off_t)off);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0)
-            return zy__error(ZY_STATUS_IO, "%s: read at offset %llu failed: %s", path,
-                             (unsigned long long)off, strerror(errno));
-        if (k == 0)
-            return zy__error(ZY_STATUS_IO, "%s: unexpected end of file at offset %llu "
-                             "(file changed since it was opened?)", path,
-                             (unsigned long long)off);
-        p += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return ZY_STATUS_OK;
-}
-
 zy_status zy_safetensors_open(zy_safetensors **out, const char *path) {
     *out = NULL;
     zy_status s;
@@ -90,7 +70,7 @@ zy_status zy_safetensors_open(zy_safetensors **out, const char *path) {
         goto fail;
     }
     unsigned char nb[8];
-    if ((s = pread_full(st->fd, nb, 8, 0, path))) goto fail;
+    if ((s = zy__pread_full(st->fd, nb, 8, 0, path))) goto fail;
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = n << 8 | nb[i];
     if (n > ZY_SAFETENSORS_MAX_HEADER) {
@@ -114,7 +94,7 @@ zy_status zy_safetensors_open(zy_safetensors **out, const char *path) {
                       (unsigned long long)n);
         goto fail;
     }
-    if ((s = pread_full(st->fd, header, (size_t)n, 8, path))) goto fail;
+    if ((s = zy__pread_full(st->fd, header, (size_t)n, 8, path))) goto fail;
     header[n] = '\0';
     if ((s = zy__st_parse_header(st, header, (size_t)n, size - st->data_start, path))) goto fail;
     zy_free(header);
@@ -188,7 +168,7 @@ zy_status zy_safetensors_read_raw(const zy_safetensors *st, const char *name, vo
     if (nbytes != t->nbytes)
         return zy__error(ZY_STATUS_SHAPE_MISMATCH, "%s: tensor '%s': %llu bytes, caller expects %zu",
                          st->path, name, (unsigned long long)t->nbytes, nbytes);
-    return pread_full(st->fd, dst, nbytes, t->offset, st->path);
+    return zy__pread_full(st->fd, dst, nbytes, t->offset, st->path);
 }
 
 zy_status zy_safetensors_read_f32(const zy_safetensors *st, const char *name, float *dst,
@@ -204,12 +184,12 @@ zy_status zy_safetensors_read_f32(const zy_safetensors *st, const char *name, fl
         return zy__error(ZY_STATUS_SHAPE_MISMATCH,
                          "%s: tensor '%s': has %llu elements, caller expects %zu", st->path,
                          name, (unsigned long long)t->numel, n);
-    if (t->dtype == ZY_DTYPE_F32) return pread_full(st->fd, dst, n * 4, t->offset, st->path);
+    if (t->dtype == ZY_DTYPE_F32) return zy__pread_full(st->fd, dst, n * 4, t->offset, st->path);
     // Halves go through a small stack buffer, converted chunk by chunk: no allocation.
     uint16_t buf[8192];
     for (size_t i = 0; i < n; i += 8192) {
         size_t k = ZY_MIN(n - i, (size_t)8192);
-        if ((s = pread_full(st->fd, buf, k * 2, t->offset + i * 2, st->path))) return s;
+        if ((s = zy__pread_full(st->fd, buf, k * 2, t->offset + i * 2, st->path))) return s;
         if (t->dtype == ZY_DTYPE_F16) zy_f16_to_f32_array(dst + i, buf, k);
         else zy_bf16_to_f32_array(dst + i, buf, k);
     }
