@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gemm_internal.h"
+#include "kernels/gemm_avx512.h"
 
 enum { MR = ZY_BF16_AMX_MR, NR = ZY_BF16_AMX_NR };
 
@@ -58,21 +59,8 @@ static void kernel_amx(int kc, const void *pa_, const void *pb_, float *c, int l
     _tile_stored(1, &acc[0][16], 4 * NR);
     _tile_stored(2, &acc[16][0], 4 * NR);
     _tile_stored(3, &acc[16][16], 4 * NR);
-    __mmask16 mask[2];
-    for (int v = 0; v < 2; v++) {
-        int w = n - 16 * v;
-        mask[v] = w >= 16 ? 0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1);
-    }
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    for (int i = 0; i < m; i++) {
-        float *ci = c + (size_t)i * ldc;
-        for (int v = 0; v < 2; v++) {
-            __m512 r = _mm512_mul_ps(va, _mm512_load_ps(&acc[i][16 * v]));
-            if (beta != 0.0f)
-                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
-            _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
-        }
-    }
+    // The fp32 tiles as 32 rows of 2 vectors.
+    zy__gemm_store_tile(c, ldc, (const __m512 *)&acc[0][0], 2, m, 2, n, alpha, beta);
 }
 
 const zy__gemm_arch zy__gemm_bf16_amx = {

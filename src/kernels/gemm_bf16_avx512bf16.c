@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "gemm_internal.h"
+#include "kernels/gemm_avx512.h"
 
 enum { MR = ZY_BF16_DP_MR, NV = 2, NR = ZY_BF16_DP_NR };
 
@@ -36,24 +37,7 @@ ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, const uint16_t *
         pa += 2 * MR;
         pb += 2 * NR;
     }
-    __mmask16 mask[NV];
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; v++) {
-        int w = n - 16 * v;
-        mask[v] = w >= 16 ? 0xFFFF : w <= 0 ? 0 : (__mmask16)((1u << w) - 1);
-    }
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 14
-    for (int i = 0; i < ROWS; i++) {
-        float *ci = c + (size_t)i * ldc;
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) {
-            __m512 r = _mm512_mul_ps(va, acc[i][v]);
-            if (beta != 0.0f)
-                r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
-            _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
-        }
-    }
+    zy__gemm_store_tile(c, ldc, &acc[0][0], NV, ROWS, NV, n, alpha, beta);
 }
 
 static void kernel_dp(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,

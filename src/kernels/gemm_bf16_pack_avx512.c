@@ -7,13 +7,10 @@
 #include <stdint.h>
 
 #include "gemm_internal.h"
+#include "kernels/gemm_avx512.h"
 #include "kernels/transpose_avx512.h"
 
 #define ZY_INLINE static inline __attribute__((always_inline))
-
-static __mmask16 lanes(int n) {
-    return n >= 16 ? 0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
 
 // 16 floats -> 16 bf16 in the low halves of 32-bit lanes (x + 0x7FFF + lsb, >> 16).
 ZY_INLINE __m512i bf16_lo(__m512 f) {
@@ -34,8 +31,8 @@ ZY_INLINE __m512i pair_rows(__m512 lo, __m512 hi) {
 
 // One row's 32 k-consecutive values (n valid) -> 16 k pairs.
 ZY_INLINE __m512i pair_row(const float *src, int n) {
-    __m512 a = _mm512_maskz_loadu_ps(lanes(n), src);
-    __m512 b = _mm512_maskz_loadu_ps(lanes(n - 16), src + 16);
+    __m512 a = _mm512_maskz_loadu_ps(zy__mask16(n), src);
+    __m512 b = _mm512_maskz_loadu_ps(zy__mask16(n - 16), src + 16);
     __m512i pa = bf16_lo(a), pb = bf16_lo(b);
     // pairs (2p, 2p+1): even lanes low, odd lanes high, in order.
     __m512i idx_lo = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
@@ -68,7 +65,7 @@ static void pairs_by_rows(const float *src, size_t ld, int rows, int kc, int kp,
 // at src + k*ld, n (<= 16) valid -> dwords dst[p * w], 16 lanes masked by `keep`.
 static void pairs_by_cols(const float *src, size_t ld, int n, int kc, int kp, uint32_t *dst,
                           int w, __mmask16 keep) {
-    __mmask16 m = lanes(n);
+    __mmask16 m = zy__mask16(n);
     __m512 zero = _mm512_setzero_ps();
     for (int p = 0; p < kp / 2; p++) {
         int k = 2 * p;
@@ -88,10 +85,10 @@ void zy__gemm_pack_a_pairs_avx512(bool transA, const float *A, int lda, int i0, 
         int rows = m - p < mr ? m - p : mr;
         if (transA) // A (K,M): row k holds the panel's mr values
             pairs_by_cols(A + (size_t)k0 * lda + i0 + p, (size_t)lda, rows, kc, kp, dst, mr,
-                          lanes(mr));
+                          zy__mask16(mr));
         else
             pairs_by_rows(A + (size_t)(i0 + p) * lda + k0, (size_t)lda, rows, kc, kp, dst, mr,
-                          lanes(mr));
+                          zy__mask16(mr));
     }
 }
 
@@ -107,7 +104,7 @@ static void pack_b_rows32(const float *B, int ldb, int k0, int kc, int kp, int j
         const float *r0 = B + (size_t)(k0 + k) * ldb + j0, *r1 = r0 + ldb;
         for (int p = 0; p < n; p += 32) {
             int cols = n - p < 32 ? n - p : 32;
-            __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16);
+            __mmask16 m0 = zy__mask16(cols), m1 = zy__mask16(cols - 16);
             __m512 a0 = k < kc ? _mm512_maskz_loadu_ps(m0, r0 + p) : zero;
             __m512 a1 = k < kc ? _mm512_maskz_loadu_ps(m1, r0 + p + 16) : zero;
             __m512 b0 = k + 1 < kc ? _mm512_maskz_loadu_ps(m0, r1 + p) : zero;
@@ -175,7 +172,7 @@ void zy__gemm_pack_a_chunks_avx512(bool transA, const float *A, int lda, int i0,
                 int n = rows - g;
                 __m512 r[16];
                 const float *src = A + (size_t)(k0 + q) * lda + i0 + p + g;
-                __mmask16 m16 = lanes(n);
+                __mmask16 m16 = zy__mask16(n);
                 __m512 zero = _mm512_setzero_ps();
                 for (int t = 0; t < 16; t++) {
                     int k = q + 2 * t;
