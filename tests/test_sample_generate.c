@@ -272,3 +272,86 @@ TEST(sample_generate_reuses_the_cache) {
     CHECK(memcmp(again, fresh, 4 * sizeof *fresh) == 0);
     tiny_free(m);
 }
+
+// Slots of a generator stepped together (a server's parallel requests) give each the
+// tokens zy_generate gives it alone: slots started at different steps, one greedy and two
+// sampling, one cancelled midway and its slot reused; the end reasons; logits in on_token.
+typedef struct slot_rec {
+    int toks[32], n;
+    const zy_generator *g;
+    int slot;
+    bool logits_ok;
+} slot_rec;
+
+static int rec_token(int token, int i, void *user) {
+    slot_rec *r = user;
+    r->toks[i] = token;
+    r->n = i + 1;
+    const float *l = zy_generator_logits(r->g, r->slot);
+    r->logits_ok &= l != NULL && isfinite(l[token]);
+    return 0;
+}
+
+TEST(sample_generator_slots_match_alone) {
+    tiny m = tiny_model_scaled(1);
+    ASSERT(m.s);
+    zy_session_params sp = zy_session_default_params();
+    sp.n_seq = 3;
+    zy_session *s3 = NULL;
+    ASSERT(!zy_session_create(&s3, m.m, &sp));
+    int pa[3] = {5, 17, 2}, pb[2] = {7, 8}, pc[4] = {1, 2, 3, 4};
+    zy_generate_params p[3];
+    for (int i = 0; i < 3; i++) p[i] = zy_generate_default_params();
+    p[0].sample.temperature = 0, p[0].max_tokens = 12;
+    p[1].seed = 9, p[1].max_tokens = 15, p[1].sample.top_k = 5;
+    p[2].seed = 4, p[2].max_tokens = 20, p[2].stop_token = 11;
+    int alone[3][32], na[3];
+    const int *prompts[3] = {pa, pb, pc}, lens[3] = {3, 2, 4};
+    for (int i = 0; i < 3; i++)
+        ASSERT(!zy_generate(m.s, prompts[i], lens[i], &p[i], alone[i], &na[i]));
+    zy_generator *g = NULL;
+    ASSERT(!zy_generator_create(&g, s3, 3));
+    CHECK(zy_generator_end(g, 0) == ZY_GENERATE_IDLE);
+    slot_rec r[3] = {{.g = g, .slot = 0, .logits_ok = true}, {.g = g, .slot = 1, .logits_ok = true},
+                     {.g = g, .slot = 2, .logits_ok = true}};
+    for (int i = 0; i < 3; i++) p[i].on_token = rec_token, p[i].user = &r[i];
+    // slot 0 starts, steps twice; slot 1 joins; then slot 2; all run to their ends
+    ASSERT(!zy_generator_start(g, 0, pa, 3, &p[0]));
+    int running = 0;
+    ASSERT(!zy_generator_step(g, &running) && running == 1);
+    ASSERT(!zy_generator_step(g, &running));
+    ASSERT(!zy_generator_start(g, 1, pb, 2, &p[1]));
+    CHECK(zy_generator_start(g, 1, pb, 2, &p[1]) == ZY_STATUS_INVALID_ARGUMENT); // running
+    ASSERT(!zy_generator_step(g, &running) && running == 2);
+    ASSERT(!zy_generator_start(g, 2, pc, 4, &p[2]));
+    for (int k = 0; k < 40 && running; k++) ASSERT(!zy_generator_step(g, &running));
+    for (int i = 0; i < 3; i++) {
+        CHECK(r[i].n == na[i]);
+        CHECK(zy_generator_count(g, i) == na[i]);
+        CHECK(!memcmp(r[i].toks, alone[i], sizeof(int) * (size_t)na[i]));
+        CHECK(r[i].logits_ok);
+    }
+    CHECK(zy_generator_end(g, 0) == ZY_GENERATE_LENGTH);
+    CHECK(zy_generator_end(g, 2) == (na[2] < 20 ? ZY_GENERATE_STOP_TOKEN : ZY_GENERATE_LENGTH));
+    // cancel midway, reuse the slot
+    r[1] = (slot_rec){.g = g, .slot = 1, .logits_ok = true};
+    ASSERT(!zy_generator_start(g, 1, pb, 2, &p[1]));
+    ASSERT(!zy_generator_step(g, &running));
+    zy_generator_cancel(g, 1);
+    CHECK(zy_generator_end(g, 1) == ZY_GENERATE_CANCELLED);
+    ASSERT(!zy_generator_step(g, &running));
+    CHECK(running == 0);
+    CHECK(r[1].n == 1);
+    r[1] = (slot_rec){.g = g, .slot = 1, .logits_ok = true};
+    ASSERT(!zy_generator_start(g, 1, pb, 2, &p[1]));
+    while (running || zy_generator_end(g, 1) == ZY_GENERATE_RUNNING)
+        ASSERT(!zy_generator_step(g, &running));
+    CHECK(r[1].n == na[1] && !memcmp(r[1].toks, alone[1], sizeof(int) * (size_t)na[1]));
+    // more slots than the session's sequences
+    zy_generator *g4 = NULL;
+    CHECK(zy_generator_create(&g4, s3, 4) == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(g4 == NULL);
+    zy_generator_free(g);
+    zy_session_free(s3);
+    tiny_free(m);
+}

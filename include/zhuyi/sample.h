@@ -83,9 +83,54 @@ zy_generate_params zy_generate_default_params(void);
 // when the callback asks, or when prompt + continuation fill max_positions. out
 // (max_tokens) may be NULL; *n_out (may be NULL) receives the number of tokens generated.
 // A prompt of max_positions tokens or more is ZY_STATUS_INVALID_ARGUMENT (no room for a
-// new token). Sessions of one model may generate on several threads at once.
+// new token). Sessions of one model may generate on several threads at once. (A generator
+// of one slot, below.)
 zy_status zy_generate(zy_session *s, const int *prompt, int n_prompt,
                       const zy_generate_params *p, int *out, int *n_out);
+
+// ---- several generations at once ---------------------------------------------------------
+// A generator runs generations in the first n_slots sequences of a session (slot i is
+// sequence i of its KV cache), each with its own prompt, params and RNG, and steps them
+// together: zy_generator_step samples one token for every running slot, hands it to the
+// slot's on_token, and decodes every slot that goes on in one zy_session_decode call (one
+// pass over the weights for all of them: a server's parallel requests, batched). A slot's
+// tokens depend on its prompt, params and the model only, not on the other slots (up to the
+// float rounding of batched kernels). zy_generate is a generator of one slot run to its end.
+// Nothing allocates per step: the buffers are sized at create.
+typedef struct zy_generator zy_generator;
+
+// Why a slot stopped (or that it runs).
+typedef enum zy_generate_end {
+    ZY_GENERATE_RUNNING = 0,
+    ZY_GENERATE_LENGTH,     // max_tokens generated, or prompt + continuation fill max_positions
+    ZY_GENERATE_STOP_TOKEN, // stop_token was chosen (not emitted)
+    ZY_GENERATE_CALLBACK,   // on_token asked to stop
+    ZY_GENERATE_CANCELLED,  // zy_generator_cancel
+    ZY_GENERATE_IDLE,       // never started
+} zy_generate_end;
+
+// s: a session of a causal language model with at least n_slots sequences (n_seq).
+zy_status zy_generator_create(zy_generator **out, zy_session *s, int n_slots);
+void zy_generator_free(zy_generator *g);
+int zy_generator_slots(const zy_generator *g);
+// Start a generation in an idle (not running) slot: the checks of zy_generate (the message
+// names the field), then the prompt decoded into the slot's sequence (reset first unless
+// p->n_cached says its first tokens are there). p is copied. The slot runs afterwards, or
+// has ended at once (max_tokens 0: ZY_GENERATE_LENGTH).
+zy_status zy_generator_start(zy_generator *g, int slot, const int *prompt, int n_prompt,
+                             const zy_generate_params *p);
+// One token for every running slot. *n_running (may be NULL) receives how many run after
+// it. An error (the decode failed) ends every slot that was to be decoded
+// (ZY_GENERATE_CANCELLED).
+zy_status zy_generator_step(zy_generator *g, int *n_running);
+// End a running slot now (its request was abandoned); its sequence keeps what was decoded.
+void zy_generator_cancel(zy_generator *g, int slot);
+zy_generate_end zy_generator_end(const zy_generator *g, int slot);
+// Tokens the slot has generated since its start.
+int zy_generator_count(const zy_generator *g, int slot);
+// Inside the slot's on_token: the logits (vocab_size) its token was chosen from, before
+// temperature and filters (log-probabilities for a caller that reports them).
+const float *zy_generator_logits(const zy_generator *g, int slot);
 
 // ---- encoder-decoder decoding (seq2seq.c) -------------------------------------------------
 // Translating a batch of source rows with an encoder-decoder model (info->encoder_decoder):
