@@ -283,7 +283,7 @@ int zy_cli_chat(int argc, char **argv) {
     size_t line_cap = 0;
     zy_chat_tokens_init(&c.sys);
     zy_chat_tokens_init(&c.prefix);
-    zy_cli_stream_init(&c.stream, c.tok, false, c.tpl->stop);
+    zy_cli_stream_init(&c.stream, c.tok, stdout, false, c.tpl->stop);
     c.P = info->max_positions;
     if (c.gp.max_tokens > c.P) c.gp.max_tokens = c.P; // no reply is longer than the context
     c.eot = zy_tokenizer_find(c.tok, c.tpl->end_token, strlen(c.tpl->end_token));

@@ -53,20 +53,29 @@ int zy_cli_chat_template(const char *cmd, const char *dir, const zy_chat_templat
     return 0;
 }
 
-void zy_cli_stream_init(cli_stream *s, const zy_tokenizer *tok, bool ids, const char *stop) {
-    *s = (cli_stream){.tok = tok, .ids = ids, .stop = ids ? NULL : stop, .last = -1};
-    s->stop_len = s->stop ? strlen(s->stop) : 0;
-    if (!s->stop_len) s->stop = NULL;
+void zy_cli_stream_init(cli_stream *s, const zy_tokenizer *tok, FILE *out, bool ids,
+                        const char *stop) {
+    *s = (cli_stream){.tok = tok, .out = out, .ids = ids, .last = -1};
+    if (!ids) zy_cli_stream_add_stop(s, stop);
+}
+
+int zy_cli_stream_add_stop(cli_stream *s, const char *stop) {
+    if (!stop || !*stop || s->ids) return 0;
+    if (s->n_stop == ZY_CLI_STOPS_MAX) return -1;
+    s->stop[s->n_stop] = stop;
+    s->stop_len[s->n_stop++] = strlen(stop);
+    return 0;
 }
 
 static void put(cli_stream *s, const char *p, size_t n) {
     if (!n) return;
-    if (fwrite(p, 1, n, stdout) != n) s->failed = true;
+    if (s->out && fwrite(p, 1, n, s->out) != n) s->failed = true;
     zy_strbuf_put(&s->text, p, n);
+    if (s->text.oom) s->failed = true;
     s->last = (unsigned char)p[n - 1];
 }
 
-// Print pending[0..n) and keep the rest.
+// Put out pending[0..n) and keep the rest.
 static void emit(cli_stream *s, size_t n) {
     if (!s->n_pending) return; // (pending may be NULL)
     put(s, s->pending, n);
@@ -74,19 +83,45 @@ static void emit(cli_stream *s, size_t n) {
     s->n_pending -= n;
 }
 
-// The longest k < stop_len with the pending bytes ending in stop[0..k).
+// The longest k with the pending bytes ending in the first k < len bytes of a stop text.
 static size_t partial_stop(const cli_stream *s) {
-    size_t k = s->stop_len - 1 < s->n_pending ? s->stop_len - 1 : s->n_pending;
-    for (; k > 0; k--)
-        if (!memcmp(s->pending + s->n_pending - k, s->stop, k)) return k;
+    size_t best = 0;
+    for (int j = 0; j < s->n_stop; j++) {
+        size_t k = s->stop_len[j] - 1 < s->n_pending ? s->stop_len[j] - 1 : s->n_pending;
+        for (; k > best; k--)
+            if (!memcmp(s->pending + s->n_pending - k, s->stop[j], k)) {
+                best = k;
+                break;
+            }
+    }
+    return best;
+}
+
+// Where the earliest stop text begins in the pending bytes, or NULL.
+static const char *find_stop(const cli_stream *s) {
+    const char *hit = NULL;
+    for (int j = 0; j < s->n_stop; j++)
+        for (size_t k = 0; k + s->stop_len[j] <= s->n_pending; k++) {
+            if (hit && s->pending + k >= hit) break;
+            if (!memcmp(s->pending + k, s->stop[j], s->stop_len[j])) {
+                hit = s->pending + k;
+                break;
+            }
+        }
+    return hit;
+}
+
+static int flush_out(cli_stream *s) {
+    if (s->out && fflush(s->out) != 0) s->failed = true;
     return 0;
 }
 
 int zy_cli_stream_token(int token, int i, void *user) {
     cli_stream *s = user;
     if (s->ids) {
-        if (printf(i ? " %d" : "%d", token) < 0) s->failed = true;
-        s->last = '0';
+        char b[24];
+        int n = snprintf(b, sizeof b, i ? " %d" : "%d", token);
+        put(s, b, (size_t)n);
     } else {
         size_t len = 0;
         const char *b = zy_tokenizer_token_bytes(s->tok, token, &len);
@@ -94,31 +129,29 @@ int zy_cli_stream_token(int token, int i, void *user) {
         if (s->n_pending + len > s->cap) {
             size_t cap = (s->n_pending + len) * 2 + 16;
             char *p = realloc(s->pending, cap);
-            if (!p) return zy_cli_die("out of memory"), 1;
+            if (!p) return s->failed = true, 1;
             s->pending = p;
             s->cap = cap;
         }
         if (len) memcpy(s->pending + s->n_pending, b, len);
         s->n_pending += len;
-        const char *hit = NULL;
-        for (size_t k = 0; s->stop && k + s->stop_len <= s->n_pending && !hit; k++)
-            if (!memcmp(s->pending + k, s->stop, s->stop_len)) hit = s->pending + k;
+        const char *hit = find_stop(s);
         if (hit) {
             emit(s, (size_t)(hit - s->pending));
             s->n_pending = 0;
             s->stopped = true;
         } else {
-            size_t n = s->n_pending - (s->stop ? partial_stop(s) : 0);
+            size_t n = s->n_pending - partial_stop(s);
             emit(s, zy_utf8_complete_len(s->pending, n));
         }
     }
-    if (fflush(stdout) != 0) s->failed = true;
+    flush_out(s);
     return s->failed || s->stopped; // a closed pipe: nobody is reading
 }
 
 void zy_cli_stream_flush(cli_stream *s) {
     emit(s, s->n_pending);
-    if (fflush(stdout) != 0) s->failed = true;
+    flush_out(s);
 }
 
 void zy_cli_stream_reset(cli_stream *s) {

@@ -1,7 +1,8 @@
 // Shared by `zhuyi generate` and `zhuyi chat` (generate.c, chat.c): the sampling flags,
 // a model directory's chat template, and the streaming of generated tokens as text: whole
 // UTF-8 characters only, and, with a stop text (the template's "### User:"), nothing of
-// it printed: bytes that may begin it are held back until they cannot.
+// it put out: bytes that may begin it are held back until they cannot. The same stream
+// serves `zhuyi serve` (text in memory, several stop texts).
 #ifndef ZHUYI_CLI_GEN_H
 #define ZHUYI_CLI_GEN_H
 
@@ -32,24 +33,35 @@ int zy_cli_sampling_flag(const char *cmd, int argc, char **argv, int *i,
 // zhuyi.chat_template), or NULL: 0, or 1 printed.
 int zy_cli_chat_template(const char *cmd, const char *dir, const zy_chat_template **t);
 
+// Stop texts a stream watches for at most (the template's, and OpenAI's "stop" up to 4).
+#define ZY_CLI_STOPS_MAX 8
+
 typedef struct cli_stream {
     const zy_tokenizer *tok;
+    FILE *out;         // where the text goes as it becomes certain (NULL: only into text)
     bool ids;          // print token ids (space-separated) instead of text (no stop text)
-    const char *stop;  // stop text, or NULL
-    size_t stop_len;
-    char *pending;     // bytes not printed yet: an unfinished character, a possible stop
+    const char *stop[ZY_CLI_STOPS_MAX]; // stop texts (non-empty), n_stop of them
+    size_t stop_len[ZY_CLI_STOPS_MAX];
+    int n_stop;
+    char *pending;     // bytes not out yet: an unfinished character, a possible stop
     size_t n_pending, cap;
-    bool stopped;      // the stop text was generated (and not printed)
-    bool failed;       // writing stdout failed
-    int last;          // the last byte printed (-1: none)
-    zy_strbuf text;    // the bytes printed since the last reset
+    bool stopped;      // a stop text was generated (and not put out)
+    bool failed;       // writing out failed
+    int last;          // the last byte put out (-1: none)
+    zy_strbuf text;    // the bytes put out since the last reset
 } cli_stream;
 
-void zy_cli_stream_init(cli_stream *s, const zy_tokenizer *tok, bool ids, const char *stop);
-// A zy_generate_fn (user = the stream): prints what is certain; asks to stop at the stop
-// text or when stdout fails.
+// A stream to out (stdout for the commands; NULL: text only) with the stop text stop
+// (NULL or "": none).
+void zy_cli_stream_init(cli_stream *s, const zy_tokenizer *tok, FILE *out, bool ids,
+                        const char *stop);
+// One more stop text (kept by pointer: it must outlive the stream). 0, or -1 when
+// ZY_CLI_STOPS_MAX are set already. An empty text is ignored.
+int zy_cli_stream_add_stop(cli_stream *s, const char *stop);
+// A zy_generate_fn (user = the stream): puts out what is certain; asks to stop at a stop
+// text or when writing fails.
 int zy_cli_stream_token(int token, int i, void *user);
-// The end of a generation: what was held back is printed (an unfinished character, a
+// The end of a generation: what was held back is put out (an unfinished character, a
 // partial stop text).
 void zy_cli_stream_flush(cli_stream *s);
 // Ready for the next generation (text emptied, flags cleared).

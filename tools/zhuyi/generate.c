@@ -110,7 +110,7 @@ int zy_cli_generate(int argc, char **argv) {
     zy_chat_tokens chat; // the template's tokens, or the plain prompt's
     zy_chat_tokens_init(&chat);
     cli_stream s;
-    zy_cli_stream_init(&s, tok, ids, tpl ? tpl->stop : NULL);
+    zy_cli_stream_init(&s, tok, stdout, ids, tpl ? tpl->stop : NULL);
     if (!c->causal_lm) {
         rc = zy_cli_die("generate: the model in %s is a '%s' (%s), not a causal language "
                         "model", dir, c->model_type, c->architecture);
