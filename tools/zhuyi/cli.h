@@ -12,10 +12,14 @@ typedef struct {
     int (*run)(int argc, char **argv); // argv[0] is the command name
 } zy_cli_command;
 
-// Print "zhuyi: <message>" to stderr and return exit status 1 (only the status while
-// zy_cli_quiet is set: a caller trying a value on several parsers).
+// Print "zhuyi: <message>" to stderr and return exit status 1 (or, while the calling
+// thread captures its messages, put <message> there instead).
 int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-extern bool zy_cli_quiet;
+// From now on the calling thread's zy_cli_die messages replace buf[0..cap) (the last one,
+// NUL-terminated, without "zhuyi: ") instead of going to stderr: the server answers with
+// them, a caller trying a value on several parsers drops them (buf NULL, cap 1: dropped).
+// zy_cli_capture(NULL, 0) ends it.
+void zy_cli_capture(char *buf, size_t cap);
 // The global --precision (zy_precision; -1 when not given): main() applies it to the main
 // thread's matmuls; the training commands take it as their --precision's default.
 extern int zy_cli_precision;

@@ -64,16 +64,16 @@ static int try_kind(const cli_kind *k, const char *cmd, const char *flag, const 
 
 static int any_flag(const char *cmd, const char *flag, const char *value) {
     const cli_kind *refused = NULL;
-    zy_cli_quiet = true;
+    zy_cli_capture(NULL, 1); // the kinds' messages dropped: only the refusing kind speaks
     for (size_t i = 0; i < N_KINDS; i++) {
         int n = try_kind(KINDS[i], cmd, flag, value);
         if (n >= 0) {
-            zy_cli_quiet = false;
+            zy_cli_capture(NULL, 0);
             return n;
         }
         if (n == -2 && !refused) refused = KINDS[i];
     }
-    zy_cli_quiet = false;
+    zy_cli_capture(NULL, 0);
     return refused ? try_kind(refused, cmd, flag, value) : -1;
 }
 

@@ -9,16 +9,30 @@
 #include "cli.h"
 #include "zhuyi/core.h"
 
-bool zy_cli_quiet;
 int zy_cli_precision = -1;
 
+// The calling thread's capture (zy_cli_capture): where its messages go instead of stderr.
+static _Thread_local char *capture_buf;
+static _Thread_local size_t capture_cap;
+static _Thread_local bool capturing;
+
+void zy_cli_capture(char *buf, size_t cap) {
+    capturing = buf != NULL || cap != 0;
+    capture_buf = buf;
+    capture_cap = buf ? cap : 0;
+    if (capture_buf && capture_cap) capture_buf[0] = 0;
+}
+
 int zy_cli_die(const char *fmt, ...) {
-    if (zy_cli_quiet) return 1;
     va_list ap;
     va_start(ap, fmt);
-    fputs("zhuyi: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    if (capturing) {
+        if (capture_cap) vsnprintf(capture_buf, capture_cap, fmt, ap);
+    } else {
+        fputs("zhuyi: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
     va_end(ap);
     return 1;
 }
