@@ -224,6 +224,13 @@ fuzz-build:
 # The helper objects are named here so make keeps them (not intermediate files).
 fuzz-bins: $(FUZZ_HELPER_OBJ) $(FUZZ_BIN)
 
+# The server's request harness links the CLI's objects (all but its main) and libmicrohttpd.
+$(BUILD)/fuzz_serve_request: fuzz/fuzz_serve_request.c $(FUZZ_HELPER_OBJ) \
+    $(filter-out $(BUILD)/tools/zhuyi/main.o,$(CLI_OBJ)) $(BUILD)/libzhuyi.a
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_HELPER_OBJ) \
+	    $(filter-out $(BUILD)/tools/zhuyi/main.o,$(CLI_OBJ)) $(BUILD)/libzhuyi.a $(LDLIBS) \
+	    -lmicrohttpd
+
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_HELPER_OBJ) $(BUILD)/libzhuyi.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_HELPER_OBJ) \
 	    $(BUILD)/libzhuyi.a $(LDLIBS)

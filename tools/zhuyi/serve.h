@@ -161,6 +161,10 @@ int serve_gen_start(struct serve_choice *c, int slot);
 // finish the job when it was the last.
 void serve_gen_choice_ended(struct serve_choice *c);
 serve_job *serve_choice_job(const struct serve_choice *c);
+// What a prepared request holds: its choices, its prompts, prompt i's ids (*n of them).
+int serve_gen_choices(const serve_job *j);
+int serve_gen_prompts(const serve_job *j);
+const int32_t *serve_gen_prompt(const serve_job *j, int i, int *n);
 
 // ---- metrics (serve_metrics.c) ---------------------------------------------------------
 typedef struct serve_metrics {

@@ -520,6 +520,13 @@ static int choice_token(int token, int i, void *user) {
 }
 
 serve_job *serve_choice_job(const serve_choice *c) { return c->job; }
+int serve_gen_choices(const serve_job *j) { return j->gen ? j->gen->n_choices : 0; }
+int serve_gen_prompts(const serve_job *j) { return j->gen ? j->gen->n_prompts : 0; }
+
+const int32_t *serve_gen_prompt(const serve_job *j, int i, int *n) {
+    *n = j->gen && i >= 0 && i < j->gen->n_prompts ? j->gen->n_ids[i] : 0;
+    return *n ? j->gen->ids[i] : NULL;
+}
 
 serve_choice *serve_gen_next_waiting(serve_job *j) {
     serve_gen_request *g = j->gen;
