@@ -148,8 +148,12 @@ $(BUILD)/$(SONAME): $(BUILD)/$(SOFILE)
 $(BUILD)/libzhuyi.so: $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $@
 
+# The server's page is built into the CLI as it is (.incbin, which -MMD cannot see).
+$(BUILD)/tools/zhuyi/serve_page.o: tools/zhuyi/serve_page.html
+
+# Only the CLI links libmicrohttpd (zhuyi serve); the library does not.
 $(BUILD)/zhuyi: $(CLI_OBJ) $(BUILD)/libzhuyi.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS) -lmicrohttpd
 
 # The tests also link the CLI pieces they test (tests/test_tools_*.c), not its main.
 $(BUILD)/zhuyi-tests: $(TEST_OBJ) $(TOOL_TEST_OBJ) $(BUILD)/libzhuyi.a
