@@ -27,16 +27,16 @@ case "$PEERS" in /*) ;; *) PEERS="$PWD/$PEERS" ;; esac
 export ZY_THREADS=${ZY_THREADS:-2}
 pass=0
 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
+ok() { pass=$((pass + 1)); printf "ok   %s\n" "$1"; }
 bad() {
     fail=$((fail + 1))
-    echo "FAIL $1"
+    printf "FAIL %s\n" "$1"
     [ -s "$T/err" ] && sed 's/^/     | /' "$T/err" | tail -5
 }
 # The node scripts print "ok ..." / "FAIL ..." lines: counted here as they are.
 count() {
     while IFS= read -r line; do
-        echo "$line"
+        printf "%s\n" "$line"
         case "$line" in
         "ok "*) pass=$((pass + 1)) ;;
         "FAIL "*) fail=$((fail + 1)) ;;
