@@ -75,7 +75,7 @@ FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/%)
 FUZZ_HELPER_OBJ := $(FUZZ_HELPER_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SAN    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib cli examples test test-build test-peers sanitize bench demo refs deps clean \
+.PHONY: all lib cli examples test test-build test-peers test-serve sanitize bench demo refs deps clean \
         help install uninstall fuzz fuzz-build fuzz-bins clang
 .DEFAULT_GOAL := all
 
@@ -90,6 +90,8 @@ help:
 	@echo "make test       install missing packages, build, run the test suite"
 	@echo "make test-peers real peers read zhuyi's GGUF files: llama.cpp (npm node-llama-cpp,"
 	@echo "                pinned, installed into build/peers) and @huggingface/gguf"
+	@echo "make test-serve zhuyi serve with real clients: the openai npm package and the"
+	@echo "                playground page in headless chromium (pinned, build/serve-peers)"
 	@echo "make sanitize   the test suite under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      benchmarks against OpenBLAS and PyTorch (figures to stdout)"
 	@echo "make demo       train a small GPT on the King James Bible, print a passage"
@@ -191,6 +193,15 @@ test-peers:
 	@scripts/data.sh gpt2-tokenizer
 	@$(MAKE) --no-print-directory all
 	@sh tests/peers/gguf_peers.sh $(BUILD)/zhuyi
+
+# zhuyi serve with real clients (tests/serve/serve_peers.sh): the official openai npm
+# package and the playground page in headless Debian chromium (playwright-core). Installs
+# chromium and the pinned npm packages (into build/serve-peers) first, so not part of `test`.
+test-serve:
+	@scripts/deps.sh serve
+	@scripts/data.sh gpt2-tokenizer
+	@$(MAKE) --no-print-directory all
+	@sh tests/serve/serve_peers.sh $(BUILD)/zhuyi
 
 sanitize:
 	@scripts/deps.sh test
