@@ -90,7 +90,7 @@ typedef struct serve_model {
     zy_session *gen_sess;
     zy_generator *gen;
     struct serve_choice **owner;  // (parallel) the choice decoding in each slot, or NULL
-    int busy;                     // slots owned
+    atomic_int busy;              // slots owned (written by the engine, read by /metrics)
     uint64_t created;             // the directory's mtime, for /v1/models
 } serve_model;
 

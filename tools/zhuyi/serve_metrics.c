@@ -40,7 +40,7 @@ void serve_metrics_text(serve_server *srv, zy_strbuf *b) {
     pthread_mutex_lock(&srv->mu);
     int queued = srv->queued, busy = 0, slots = 0;
     for (int i = 0; i < srv->n_models; i++) {
-        busy += srv->models[i].busy;
+        busy += atomic_load(&srv->models[i].busy);
         if (srv->models[i].gen) slots += zy_generator_slots(srv->models[i].gen);
     }
     pthread_mutex_unlock(&srv->mu);
