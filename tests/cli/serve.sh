@@ -230,6 +230,16 @@ curl -s -o body -w '%{http_code}' --max-time 10 -H 'Content-Type: application/js
 expect_error 413 - "a body over --max-body"
 post /v1/completions '{"model": "tiny", "prompt": "x", "max_tokens": 1, "presence_penalty": 1}'
 expect_error 400 presence_penalty "a presence penalty (not implemented)"
+post /v1/completions '{"model": "tiny", "prompt": "x", "max_tokens": -1}'
+expect_error 400 max_tokens "max_tokens -1"
+post /v1/completions '{"model": "tiny", "prompt": "x", "max_tokens": 1e300}'
+expect_error 400 max_tokens "max_tokens 1e300"
+printf '{"model": "tiny", "prompt": "caf\351 \300\257"}' >bad_utf8.json
+curl -s -o body -w '%{http_code}' --max-time 10 --data-binary @bad_utf8.json "$U/v1/completions" >status
+expect_error 400 - "a body that is not UTF-8"
+post /v1/completions '{"model": "tiny", "prompt": "\ud800"}'
+expect_error 400 - "a lone surrogate escape"
+curl -s --max-time 10 "$U/health" | grep -q '"ok"' && ok "healthy after the bad requests" || bad "unhealthy after bad requests"
 
 # ---- a client that hangs up frees its slot at once ------------------------------------------
 busy() { curl -s --max-time 10 "$U/metrics" | sed -n 's/^zhuyi_slots_busy \([0-9]*\)$/\1/p'; }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "serve.h"
 #include "textio.h"
@@ -52,6 +53,15 @@ void serve_error_json(zy_strbuf *b, const serve_error *e) {
 cJSON *serve_req_parse(const char *body, size_t n, serve_error *e) {
     if (!n) return serve_bad(e, NULL, "the request body is empty; a JSON object was expected"),
                   NULL;
+    // JSON text is UTF-8 (RFC 8259); a body that is not is refused rather than guessed at.
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)body + i,
+                                              (utf8proc_ssize_t)(n - i), &cp);
+        if (k < 1)
+            return serve_bad(e, NULL, "the request body is not valid UTF-8 (byte %zu)", i), NULL;
+        i += (size_t)k;
+    }
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(body, n, &end, false);
     if (!j) {
