@@ -1,0 +1,80 @@
+// The per-query cores of the commands that run a model on texts -- embed.c, fill_mask.c,
+// attention.c, predict.c, translate.c -- apart from their flags and their output, so that
+// `zhuyi serve` (serve_encode.c) runs the same code on a request's texts and gives the
+// same numbers. Each core is defined in its command's file. Errors go through
+// zy_cli_die ("zhuyi: COMMAND: ..." on stderr, or the thread's capture: zy_cli_capture)
+// and return 1.
+#ifndef ZHUYI_CLI_QUERY_RUN_H
+#define ZHUYI_CLI_QUERY_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model_input.h"
+#include "strbuf.h"
+#include "zhuyi/zhuyi.h"
+
+// ---- embed.c -------------------------------------------------------------------------
+typedef enum zy_cli_pooling {
+    ZY_CLI_POOL_MEAN,   // the mean of the last hidden states over the text's tokens
+    ZY_CLI_POOL_CLS,    // the [CLS] hidden state
+    ZY_CLI_POOL_POOLED, // BERT's pooler output
+    ZY_CLI_POOL_LAST,   // the last token's hidden state
+} zy_cli_pooling;
+
+// "mean", "cls", "pooled", "last" -> *out; -1 for another name.
+int zy_cli_pooling_parse(const char *name, zy_cli_pooling *out);
+
+typedef struct zy_cli_embedder {
+    const char *command, *dir;   // for messages
+    const zy_model_info *info;
+    zy_cli_pooling pool;
+    bool normalize;              // unit L2 norm
+    int batch;                   // rows per forward
+    zy_session *s;
+    int *ids, *types, *lengths;  // (batch, max_positions), (batch)
+} zy_cli_embedder;
+
+// A session and batch arrays for m; refuses a pooling the tokenizer cannot give (cls
+// without a [CLS]). 0, or 1 after a message (nothing to free then... but free is safe).
+int zy_cli_embedder_init(zy_cli_embedder *e, const char *cmd, const char *dir,
+                         zy_model *m, zy_tokenizer *tok, zy_cli_pooling pool, bool normalize,
+                         int batch);
+// rows[0..B) (B <= batch) -> vec (B, d_model): pooled, normalized when asked. A vector
+// holding NaN or infinity is an error. 0, or 1 after a message.
+int zy_cli_embedder_run(zy_cli_embedder *e, const zy_cli_tokens *rows, int B, float *vec);
+void zy_cli_embedder_free(zy_cli_embedder *e);
+
+// ---- fill_mask.c ---------------------------------------------------------------------
+typedef struct zy_cli_fill_cand {
+    float logit;
+    int id;
+} zy_cli_fill_cand;
+
+typedef struct zy_cli_masker {
+    const char *command, *dir;   // for messages
+    zy_tokenizer *tok;
+    const zy_model_info *info;
+    int32_t mask;                // [MASK]'s id
+    zy_session *s;
+    zy_cli_fill_cand *cands;     // (vocab_size)
+} zy_cli_masker;
+
+// Refuses a model without a WordPiece tokenizer holding [MASK] or without a masked-LM
+// head ("mlm_logits"). 0, or 1 after a message (free is safe either way).
+int zy_cli_fill_mask_init(zy_cli_masker *f, const char *cmd, const char *dir, zy_model *m,
+                          zy_tokenizer *tok);
+// One query's tokens (where: a prefix for messages, "" for none): for each [MASK] in
+// order, on_mask(user, cands, lse) with every token ranked (best first; ties to the
+// smaller id) and lse = log sum exp of the logits (a score is exp(logit - lse)). A text
+// without [MASK] is an error. on_mask's non-zero return stops and is returned.
+int zy_cli_fill_mask_run(zy_cli_masker *f, const zy_cli_tokens *tk, const char *where,
+                         int (*on_mask)(void *user, const zy_cli_fill_cand *cands, double lse),
+                         void *user);
+// The top k as JSON: [{"token": ..., "id": ..., "score": ...}, ...] (no newline).
+void zy_cli_fill_mask_json(zy_strbuf *b, const zy_tokenizer *tok, const zy_cli_fill_cand *cands,
+                           int k, double lse);
+void zy_cli_fill_mask_free(zy_cli_masker *f);
+
+#endif
