@@ -77,4 +77,24 @@ void zy_cli_fill_mask_json(zy_strbuf *b, const zy_tokenizer *tok, const zy_cli_f
                            int k, double lse);
 void zy_cli_fill_mask_free(zy_cli_masker *f);
 
+// ---- attention.c ---------------------------------------------------------------------
+// The attention weights a model kept for one text: L layers of (H, T, T), rows the
+// queries, and their mean over heads.
+typedef struct zy_cli_attn {
+    int L, H, T;
+    const float **layer; // (L) each (H, T, T), inside the session
+    float *mean;         // (L, T, T)
+    zy_session *s;
+} zy_cli_attn;
+
+#define ZY_CLI_HEAD_MEAN (-1)
+
+// Run m (a session keeping its weights: "attentions.0", ...) on one query's tokens.
+// 0, or 1 after a message (a model that keeps none is refused); free it either way.
+int zy_cli_attention_run(zy_cli_attn *a, const char *cmd, const char *dir, zy_model *m,
+                         const zy_cli_tokens *tk);
+// The (T, T) map of a layer and a head (ZY_CLI_HEAD_MEAN: the mean over heads).
+const float *zy_cli_attention_map(const zy_cli_attn *a, int layer, int head);
+void zy_cli_attention_free(zy_cli_attn *a);
+
 #endif
