@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kind.h"
 #include "model_input.h"
 #include "strbuf.h"
 #include "zhuyi/zhuyi.h"
@@ -96,5 +97,45 @@ int zy_cli_attention_run(zy_cli_attn *a, const char *cmd, const char *dir, zy_mo
 // The (T, T) map of a layer and a head (ZY_CLI_HEAD_MEAN: the mean over heads).
 const float *zy_cli_attention_map(const zy_cli_attn *a, int layer, int head);
 void zy_cli_attention_free(zy_cli_attn *a);
+
+// ---- predict.c -----------------------------------------------------------------------
+// A fine-tuned model (classify, tag, qa: the kinds that score outputs) on a file of
+// examples, read as the task's files are, in one pass.
+typedef struct zy_cli_predictor {
+    const cli_kind *k;
+    void *opts;          // the kind's options
+    cli_data d;          // the examples, their features and scorer
+    zy_session *s;
+} zy_cli_predictor;
+
+// The model's kind and options (kflags: zy_cli_kind_collect's pairs), the examples of
+// file -- or data[0..len) named file, when data is not NULL -- against the model's
+// labels, and a session for batches of B rows of T tokens (0: predict's defaults). A
+// model of no scoring kind is refused. 0, or 1 after a message (free it either way).
+int zy_cli_predict_open(zy_cli_predictor *p, const char *cmd, const char *dir, zy_model *m,
+                        zy_tokenizer *tok, const char *const *kflags, int n_kflags,
+                        const char *file, const char *data, size_t len, int T, int B);
+// The pass: the predictions, and what io asks for (predict: its JSON lines). 0 or 1.
+int zy_cli_predict_run(zy_cli_predictor *p, const cli_score_io *io);
+void zy_cli_predictor_free(zy_cli_predictor *p);
+
+// ---- translate.c ---------------------------------------------------------------------
+// Translate texts[0..n) with an encoder-decoder: each text tokenized and the model's eos
+// appended, texts sorted by length into batches of `batch`, decoded by zy_seq2seq with
+// params p. A text longer than the model's positions is cut with a warning on stderr
+// (truncate) or refused (not). For each text that has tokens, on_line(user, i, d, k):
+// its hypotheses are d's sentence k (zy_seq2seq_n_hyps, zy_seq2seq_hyp_get), valid
+// during the call; an empty text (or one of characters the tokenizer drops) gets no
+// call. in_name names the input in messages ("line N of IN"). progress: show a count of
+// sentences on stderr. 0, or 1 after a message (or on_line's non-zero return).
+int zy_cli_translate_run(const char *cmd, zy_model *m, zy_tokenizer *tok,
+                         const zy_seq2seq_params *p, int batch, char *const *texts, size_t n,
+                         const char *in_name, bool truncate, bool progress,
+                         int (*on_line)(void *user, size_t i, const zy_seq2seq *d, int k),
+                         void *user);
+// A hypothesis's tokens as text (the decoder start id, Marian's pad, left out); ids: room
+// for max_positions ids. 0, or 1 (zy_last_error, or text->oom).
+int zy_cli_translation_text(zy_tokenizer *tok, const zy_seq2seq_hyp *h, int skip, int32_t *ids,
+                            zy_strbuf *text);
 
 #endif
