@@ -458,7 +458,8 @@ static int predict(serve_call *c, const char *cmd, const zy_strbuf *lines, const
                                  "request.jsonl", lines->p, lines->n, 0, 0);
     pthread_mutex_unlock(&sm->tok_mu);
     if (rc) return capture_fail(&k, c, param);
-    if (zy_cli_predict_run(p, NULL)) {
+    cli_score_io io = {.unlabelled = true}; // predictions only, read from the scorer
+    if (zy_cli_predict_run(p, &io)) {
         zy_cli_capture(NULL, 0);
         return serve_fail(c->err, 500, "server_error", NULL, NULL, "%s", k.msg);
     }
