@@ -148,8 +148,12 @@ $(BUILD)/$(SONAME): $(BUILD)/$(SOFILE)
 $(BUILD)/libzhuyi.so: $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $@
 
+# The server's page is built into the CLI as it is (.incbin, which -MMD cannot see).
+$(BUILD)/tools/zhuyi/serve_page.o: tools/zhuyi/serve_page.html
+
+# Only the CLI links libmicrohttpd (zhuyi serve); the library does not.
 $(BUILD)/zhuyi: $(CLI_OBJ) $(BUILD)/libzhuyi.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libzhuyi.a $(LDLIBS) -lmicrohttpd
 
 # The tests also link the CLI pieces they test (tests/test_tools_*.c), not its main.
 $(BUILD)/zhuyi-tests: $(TEST_OBJ) $(TOOL_TEST_OBJ) $(BUILD)/libzhuyi.a
@@ -219,6 +223,13 @@ fuzz-build:
 
 # The helper objects are named here so make keeps them (not intermediate files).
 fuzz-bins: $(FUZZ_HELPER_OBJ) $(FUZZ_BIN)
+
+# The server's request harness links the CLI's objects (all but its main) and libmicrohttpd.
+$(BUILD)/fuzz_serve_request: fuzz/fuzz_serve_request.c $(FUZZ_HELPER_OBJ) \
+    $(filter-out $(BUILD)/tools/zhuyi/main.o,$(CLI_OBJ)) $(BUILD)/libzhuyi.a
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_HELPER_OBJ) \
+	    $(filter-out $(BUILD)/tools/zhuyi/main.o,$(CLI_OBJ)) $(BUILD)/libzhuyi.a $(LDLIBS) \
+	    -lmicrohttpd
 
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_HELPER_OBJ) $(BUILD)/libzhuyi.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -MMD -MP -o $@ $< $(FUZZ_HELPER_OBJ) \

@@ -505,3 +505,28 @@ def gguf_gpt2(matrix_type=0):
 
 put("fuzz_gguf", "gpt2_f32", gguf_gpt2(0))
 put("fuzz_gguf", "gpt2_f16", gguf_gpt2(1))
+
+
+# ---- zhuyi serve's request bodies -------------------------------------------------------
+SERVE = {
+    "completion": {"model": "tiny", "prompt": "The cat", "max_tokens": 5, "temperature": 0},
+    "completion_full": {"model": "tiny", "prompt": ["a", "b\u00e9"], "n": 2, "max_tokens": 3,
+                        "temperature": 0.7, "top_p": 0.9, "top_k": 5, "seed": 3,
+                        "stop": ["\n", "zz"], "logprobs": 2, "stream": True,
+                        "stream_options": {"include_usage": True}},
+    "completion_ids": {"prompt": [[1, 2, 3], [256]], "max_tokens": 1},
+    "chat": {"model": "tiny", "messages": [{"role": "system", "content": "Be brief."},
+                                           {"role": "user", "content": "Hi <|endoftext|>"}],
+             "max_tokens": 4, "logprobs": True, "top_logprobs": 2},
+    "chat_parts": {"messages": [{"role": "developer", "content": None},
+                                {"role": "user", "content": [{"type": "text", "text": "x"}]},
+                                {"role": "assistant", "content": "y"}],
+                   "max_completion_tokens": 0},
+    "tokenize": {"input": "h\u00e9llo <|endoftext|>", "special": False},
+    "detokenize": {"tokens": [104, 195, 169, 256]},
+}
+for name, body in SERVE.items():
+    put("fuzz_serve_request", name, json.dumps(body))
+put("fuzz_serve_request", "bad_json", '{"prompt": "x",')
+put("fuzz_serve_request", "trailing", '{"prompt": "x"} {}')
+put("fuzz_serve_request", "not_object", '["prompt"]')

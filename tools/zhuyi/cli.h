@@ -51,6 +51,7 @@ int zy_cli_translate(int argc, char **argv); // translate.c: `zhuyi translate DI
 int zy_cli_lora(int argc, char **argv);      // lora_cmd.c: `zhuyi lora merge BASE ADAPTER`
 int zy_cli_export(int argc, char **argv);    // export.c: `zhuyi export gguf DIR`
 int zy_cli_score(int argc, char **argv);     // score.c: `zhuyi score --ref R --hyp H`
-int zy_cli_quantize(int argc, char **argv);  // quantize.c: `zhuyi quantize DIR --type T --out D`
+int zy_cli_quantize(int argc, char **argv);
+int zy_cli_serve(int argc, char **argv);     // serve.c: `zhuyi serve DIR...` (HTTP)  // quantize.c: `zhuyi quantize DIR --type T --out D`
 
 #endif

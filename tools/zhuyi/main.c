@@ -33,6 +33,8 @@ static const zy_cli_command commands[] = {
      zy_cli_export},
     {"quantize", "a model in f16 or bf16 (safetensors) or q8_0 / q4_0 (GGUF): fewer bytes",
      zy_cli_quantize},
+    {"serve", "an OpenAI-compatible HTTP server with a playground page for model directories",
+     zy_cli_serve},
     {"score", "BLEU and chrF of a hypothesis file against reference files (SacreBLEU's)",
      zy_cli_score},
 };

@@ -160,6 +160,11 @@ int serve_gen_start(struct serve_choice *c, int slot);
 // After a generator step: choice c's slot has ended; write its end, free the slot, and
 // finish the job when it was the last.
 void serve_gen_choice_ended(struct serve_choice *c);
+serve_job *serve_choice_job(const struct serve_choice *c);
+// What a prepared request holds: its choices, its prompts, prompt i's ids (*n of them).
+int serve_gen_choices(const serve_job *j);
+int serve_gen_prompts(const serve_job *j);
+const int32_t *serve_gen_prompt(const serve_job *j, int i, int *n);
 
 // ---- metrics (serve_metrics.c) ---------------------------------------------------------
 typedef struct serve_metrics {
@@ -199,7 +204,17 @@ struct serve_server {
     int n_active, cap_active;
     bool draining, stop;
     serve_metrics metrics;
+    atomic_int connections;       // open connections (the drain waits for them)
+    unsigned connection_limit;
 };
+
+// ---- HTTP (serve_http.c) ---------------------------------------------------------------
+struct MHD_Daemon;
+struct sockaddr;
+// libmicrohttpd on addr, a thread per connection; NULL if it cannot listen.
+struct MHD_Daemon *serve_http_start(serve_server *srv, const struct sockaddr *addr, bool ipv6);
+// The metrics' name of a route (serve_metrics.requests' first index).
+const char *serve_route_name(int route);
 
 // The model named name, or the only one when name is NULL and there is one; NULL after
 // filling *e (404 model_not_found, or 400 when several are served and none is named).
@@ -207,6 +222,7 @@ serve_model *serve_find_model(serve_server *srv, const char *name, serve_error *
 
 // ---- endpoints that run no generation (serve_api.c) -----------------------------------
 int serve_api_models(serve_server *srv, zy_strbuf *out);
+void serve_api_model(const serve_model *m, zy_strbuf *out); // one entry of the list
 int serve_api_tokenize(serve_call *c);
 int serve_api_detokenize(serve_call *c);
 

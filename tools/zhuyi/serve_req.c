@@ -1,6 +1,6 @@
-// Reading the fields of a `zhuyi serve` request, with their checks (serve.h), and the
-// OpenAI-shaped errors that name a field at fault. Shared by every endpoint; nothing
-// here runs a model or touches the network.
+// Reading the fields of `zhuyi serve`'s requests with their checks, and errors in the
+// OpenAI API's shape (serve.h). Shared by every endpoint; fuzz/fuzz_serve_request.c runs
+// request bodies through it.
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,8 +10,8 @@
 #include "serve.h"
 #include "textio.h"
 
-static int verror(serve_error *e, int status, const char *type, const char *code,
-                  const char *param, const char *fmt, va_list ap) {
+static int vfail(serve_error *e, int status, const char *type, const char *code,
+                 const char *param, const char *fmt, va_list ap) {
     e->status = status;
     e->type = type;
     e->code = code;
@@ -24,7 +24,7 @@ int serve_fail(serve_error *e, int status, const char *type, const char *code,
                const char *param, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    verror(e, status, type, code, param, fmt, ap);
+    vfail(e, status, type, code, param, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -32,27 +32,49 @@ int serve_fail(serve_error *e, int status, const char *type, const char *code,
 int serve_bad(serve_error *e, const char *param, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    verror(e, 400, "invalid_request_error", NULL, param, fmt, ap);
+    vfail(e, 400, "invalid_request_error", NULL, param, fmt, ap);
     va_end(ap);
     return -1;
 }
 
 void serve_error_json(zy_strbuf *b, const serve_error *e) {
-    zy_strbuf_puts(b, "{\"error\":{\"message\":");
+    zy_strbuf_puts(b, "{\"error\": {\"message\": ");
     zy_cli_json_string(b, e->message, strlen(e->message));
-    zy_strbuf_puts(b, ",\"type\":");
-    const char *type = e->type ? e->type : "server_error";
-    zy_cli_json_string(b, type, strlen(type));
-    zy_strbuf_puts(b, ",\"param\":");
+    zy_strbuf_printf(b, ", \"type\": \"%s\", \"param\": ", e->type ? e->type : "server_error");
     if (e->param[0]) zy_cli_json_string(b, e->param, strlen(e->param));
     else zy_strbuf_puts(b, "null");
-    zy_strbuf_puts(b, ",\"code\":");
-    if (e->code) zy_cli_json_string(b, e->code, strlen(e->code));
+    zy_strbuf_puts(b, ", \"code\": ");
+    if (e->code) zy_strbuf_printf(b, "\"%s\"", e->code);
     else zy_strbuf_puts(b, "null");
-    zy_strbuf_puts(b, "}}");
+    zy_strbuf_puts(b, "}}\n");
 }
 
-// body[name], or NULL when it is absent or null.
+cJSON *serve_req_parse(const char *body, size_t n, serve_error *e) {
+    if (!n) return serve_bad(e, NULL, "the request body is empty; a JSON object was expected"),
+                  NULL;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(body, n, &end, false);
+    if (!j) {
+        size_t at = end && end >= body ? (size_t)(end - body) : 0;
+        serve_bad(e, NULL, "the request body is not valid JSON (near byte %zu)", at);
+        return NULL;
+    }
+    // Only white space may follow the object.
+    for (const char *p = end; p && p < body + n; p++)
+        if (!strchr(" \t\r\n", *p)) {
+            cJSON_Delete(j);
+            serve_bad(e, NULL, "the request body has bytes after its JSON object (byte %zu)",
+                      (size_t)(p - body));
+            return NULL;
+        }
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        serve_bad(e, NULL, "the request body is JSON but not an object");
+        return NULL;
+    }
+    return j;
+}
+
 static const cJSON *field(const cJSON *body, const char *name) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
     return v && !cJSON_IsNull(v) ? v : NULL;
@@ -62,9 +84,9 @@ int serve_req_int(const cJSON *body, const char *name, long lo, long hi, int *ou
                   serve_error *e) {
     const cJSON *v = field(body, name);
     if (!v) return 0;
-    double d = v->valuedouble;
-    if (!cJSON_IsNumber(v) || d != floor(d) || d < (double)lo || d > (double)hi)
-        return serve_bad(e, name, "'%s' must be a whole number from %ld to %ld", name, lo, hi);
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d >= (double)lo && d <= (double)hi) || d != floor(d))
+        return serve_bad(e, name, "'%s' must be an integer from %ld to %ld", name, lo, hi);
     *out = (int)d;
     return 0;
 }
@@ -73,8 +95,8 @@ int serve_req_float(const cJSON *body, const char *name, double lo, double hi, f
                     serve_error *e) {
     const cJSON *v = field(body, name);
     if (!v) return 0;
-    double d = v->valuedouble;
-    if (!cJSON_IsNumber(v) || !isfinite(d) || d < lo || d > hi)
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d >= lo && d <= hi))
         return serve_bad(e, name, "'%s' must be a number from %g to %g", name, lo, hi);
     *out = (float)d;
     return 0;
@@ -92,11 +114,12 @@ int serve_req_u64(const cJSON *body, const char *name, uint64_t *out, bool *give
                   serve_error *e) {
     const cJSON *v = field(body, name);
     if (!v) return 0;
-    double d = v->valuedouble;
-    // a double holds every whole number up to 2^53 exactly
-    if (!cJSON_IsNumber(v) || d != floor(d) || d < 0 || d > 9007199254740992.0)
-        return serve_bad(e, name, "'%s' must be a whole number from 0 to 2^53", name);
-    *out = (uint64_t)d;
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    // JSON numbers are doubles here: integers up to 2^53 are exact.
+    if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || d != floor(d))
+        return serve_bad(e, name, "'%s' must be an integer of at most 2^53 in magnitude",
+                         name);
+    *out = (uint64_t)(int64_t)d;
     if (given) *given = true;
     return 0;
 }
@@ -113,45 +136,36 @@ int serve_req_string(const cJSON *body, const char *name, bool required, const c
 
 int serve_req_strings(const cJSON *body, const char *name, int max, const char ***items,
                       int *n, bool *was_array, serve_error *e) {
+    *items = NULL;
+    *n = 0;
+    if (was_array) *was_array = false;
     const cJSON *v = field(body, name);
     if (!v) return serve_bad(e, name, "'%s' is required", name);
-    int count = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 1;
-    if (cJSON_IsArray(v) && (count < 1 || count > max))
-        return serve_bad(e, name, "'%s' must hold 1 to %d strings (it holds %d)", name, max,
-                         count);
-    if (!cJSON_IsArray(v) && !cJSON_IsString(v))
-        return serve_bad(e, name, "'%s' must be a string or an array of strings", name);
-    const char **s = malloc((size_t)count * sizeof *s);
-    if (!s) return serve_fail(e, 500, "server_error", NULL, name, "out of memory");
     if (cJSON_IsString(v)) {
-        s[0] = v->valuestring;
-    } else {
-        int i = 0;
-        const cJSON *it;
-        cJSON_ArrayForEach(it, v) {
-            if (!cJSON_IsString(it) || !it->valuestring) {
-                free(s);
-                return serve_bad(e, name, "'%s'[%d] is not a string", name, i);
-            }
-            s[i++] = it->valuestring;
+        const char **a = malloc(sizeof *a);
+        if (!a) return serve_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+        a[0] = v->valuestring;
+        *items = a;
+        *n = 1;
+        return 0;
+    }
+    if (!cJSON_IsArray(v))
+        return serve_bad(e, name, "'%s' must be a string or an array of strings", name);
+    int k = cJSON_GetArraySize(v);
+    if (k < 1 || k > max)
+        return serve_bad(e, name, "'%s' must hold 1 to %d strings (it holds %d)", name, max, k);
+    const char **a = malloc((size_t)k * sizeof *a);
+    if (!a) return serve_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+    int i = 0;
+    for (const cJSON *x = v->child; x; x = x->next, i++) {
+        if (!cJSON_IsString(x)) {
+            free(a);
+            return serve_bad(e, name, "'%s'[%d] is not a string", name, i);
         }
+        a[i] = x->valuestring;
     }
-    *items = s;
-    *n = count;
-    if (was_array) *was_array = cJSON_IsArray(v);
+    *items = a;
+    *n = k;
+    if (was_array) *was_array = true;
     return 0;
-}
-
-cJSON *serve_req_parse(const char *body, size_t n, serve_error *e) {
-    cJSON *j = cJSON_ParseWithLength(body, n);
-    if (!j) {
-        serve_bad(e, NULL, "the body is not JSON");
-        return NULL;
-    }
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        serve_bad(e, NULL, "the body is not a JSON object");
-        return NULL;
-    }
-    return j;
 }
