@@ -126,7 +126,7 @@ void zy_cli_predictor_free(zy_cli_predictor *p);
 // (truncate) or refused (not). For each text that has tokens, on_line(user, i, d, k):
 // its hypotheses are d's sentence k (zy_seq2seq_n_hyps, zy_seq2seq_hyp_get), valid
 // during the call; an empty text (or one of characters the tokenizer drops) gets no
-// call. in_name names the input in messages ("line N of IN"). progress: show a count of
+// call. in_name names the input in messages ("line N of IN"; NULL: "input[i]"). progress: show a count of
 // sentences on stderr. 0, or 1 after a message (or on_line's non-zero return).
 int zy_cli_translate_run(const char *cmd, zy_model *m, zy_tokenizer *tok,
                          const zy_seq2seq_params *p, int batch, char *const *texts, size_t n,

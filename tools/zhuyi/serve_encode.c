@@ -337,7 +337,7 @@ static int run_translate(serve_call *c) {
     capture_start(&k);
     pthread_mutex_lock(&sm->tok_mu); // encoding and decoding
     int bad = zy_cli_translate_run("translate", sm->m, sm->tok, &p, 8, (char *const *)in,
-                                   (size_t)n, "input", truncate, false, put_translation, &w);
+                                   (size_t)n, NULL, truncate, false, put_translation, &w);
     pthread_mutex_unlock(&sm->tok_mu);
     if (bad) {
         rc = capture_fail(&k, c, "input");
@@ -471,9 +471,10 @@ static int predict(serve_call *c, const char *cmd, const zy_strbuf *lines, const
 static int check_cut(serve_call *c, const zy_cli_predictor *p, bool truncate) {
     const zy_task_feature_stats *st = zy_task_features_stats(zy_cli_kind_task_features(&p->d));
     if (truncate || (!st->n_truncated && !st->n_words_truncated)) return 0;
-    return serve_bad(c->err, "input", "%llu of the texts are longer than the %d tokens the "
+    return serve_bad(c->err, "input", "%llu of the texts %s longer than the %d tokens the "
                      "model reads at once; shorten them or pass \"truncate\": true",
-                     (unsigned long long)st->n_truncated, p->d.seq);
+                     (unsigned long long)st->n_truncated, st->n_truncated == 1 ? "is" : "are",
+                     p->d.seq);
 }
 
 static int run_classify(serve_call *c) {

@@ -293,9 +293,12 @@ int zy_cli_translate_run(const char *cmd, zy_model *m, zy_tokenizer *tok,
             zy_cli_die("%s: out of memory", cmd);
             goto done;
         }
+        char where[64 + 4096]; // "line N of FILE", or "input[i]" for texts of no file
+        if (in_name) snprintf(where, sizeof where, "line %zu of %s", i + 1, in_name);
+        else snprintf(where, sizeof where, "input[%zu]", i);
         if (zy_tokenizer_encode(tok, texts[i], len, 0, t, len + 1, &n)) {
             free(t);
-            zy_cli_die("%s: line %zu of %s: %s", cmd, i + 1, in_name, zy_last_error());
+            zy_cli_die("%s: %s: %s", cmd, where, zy_last_error());
             goto done;
         }
         if (n == 0) { // only characters the tokenizer drops (spaces)
@@ -304,14 +307,14 @@ int zy_cli_translate_run(const char *cmd, zy_model *m, zy_tokenizer *tok,
         }
         if (n > (size_t)room && !truncate) {
             free(t);
-            zy_cli_die("%s: line %zu of %s has %zu tokens, more than the %d the model's %d "
-                       "positions hold%s", cmd, i + 1, in_name, n, room, P,
+            zy_cli_die("%s: %s has %zu tokens, more than the %d the model's %d "
+                       "positions hold%s", cmd, where, n, room, P,
                        eos >= 0 ? " with the eos" : "");
             goto done;
         }
         if (n > (size_t)room) {
-            fprintf(stderr, "zhuyi: warning: %s: line %zu of %s has %zu tokens; cut to "
-                    "%d (the model's %d positions%s)\n", cmd, i + 1, in_name, n, room, P,
+            fprintf(stderr, "zhuyi: warning: %s: %s has %zu tokens; cut to "
+                    "%d (the model's %d positions%s)\n", cmd, where, n, room, P,
                     eos >= 0 ? ", with the eos" : "");
             n = (size_t)room;
         }
