@@ -14,6 +14,7 @@
 #include "infer.h"
 #include "model_input.h"
 #include "query_opts.h"
+#include "query_run.h"
 #include "textio.h"
 #include "zhuyi/zhuyi.h"
 
@@ -46,7 +47,7 @@ static const char usage_text[] =
     "\n"
     "At least one of --out and --json.\n";
 
-#define HEAD_MEAN (-1)
+#define HEAD_MEAN ZY_CLI_HEAD_MEAN
 #define HEAD_ALL (-2)
 
 typedef struct opts {
@@ -87,18 +88,13 @@ static int parse(int argc, char **argv, opts *o) {
     return 0;
 }
 
-// The weights the model kept: L layers of (H, T, T) for a one-row batch.
-typedef struct weights {
-    int L, H, T;
-    const float **layer; // (L) each (H, T, T), inside the session
-    float *mean;         // (L, T, T) the mean over heads, or NULL
-} weights;
+typedef zy_cli_attn weights;
 
-static int collect(const zy_session *s, const zy_model_info *info, const char *dir, int T,
-                   weights *w) {
+static int collect(const zy_session *s, const zy_model_info *info, const char *cmd,
+                   const char *dir, int T, weights *w) {
     w->T = T;
     w->layer = calloc((size_t)info->n_layer + 1, sizeof *w->layer);
-    if (!w->layer) return zy_cli_die("attention: out of memory");
+    if (!w->layer) return zy_cli_die("%s: out of memory", cmd);
     for (int l = 0; l <= info->n_layer; l++) {
         char name[32];
         snprintf(name, sizeof name, "attentions.%d", l);
@@ -108,22 +104,22 @@ static int collect(const zy_session *s, const zy_model_info *info, const char *d
         if (!a) break;
         if (nd != 4 || sh[0] != 1 || sh[2] != T || sh[3] != T || sh[1] < 1 ||
             (w->L && sh[1] != w->H))
-            return zy_cli_die("attention: %s of the '%s' model has an unexpected shape", name,
+            return zy_cli_die("%s: %s of the '%s' model has an unexpected shape", cmd, name,
                               info->model_type);
         w->H = (int)sh[1];
         w->layer[w->L++] = a;
     }
     if (!w->L)
-        return zy_cli_die("attention: the model in %s ('%s' %s) does not keep its attention "
-                          "weights (zy_session_params.attention_weights)", dir,
+        return zy_cli_die("%s: the model in %s ('%s' %s) does not keep its attention "
+                          "weights (zy_session_params.attention_weights)", cmd, dir,
                           info->model_type, info->architecture);
     return 0;
 }
 
-static int head_means(weights *w) {
+static int head_means(const char *cmd, weights *w) {
     size_t TT = (size_t)w->T * w->T;
     w->mean = malloc((size_t)w->L * TT * sizeof *w->mean);
-    if (!w->mean) return zy_cli_die("attention: out of memory");
+    if (!w->mean) return zy_cli_die("%s: out of memory", cmd);
     for (int l = 0; l < w->L; l++)
         for (size_t i = 0; i < TT; i++) {
             double sum = 0;
@@ -133,9 +129,32 @@ static int head_means(weights *w) {
     return 0;
 }
 
-static const float *map_of(const weights *w, int layer, int head) {
+int zy_cli_attention_run(zy_cli_attn *a, const char *cmd, const char *dir, zy_model *m,
+                         const zy_cli_tokens *tk) {
+    *a = (zy_cli_attn){0};
+    zy_session_params sp = zy_session_default_params();
+    sp.attention_weights = true;
+    int T = (int)tk->n, lengths[1];
+    // one row: the batch is the row's own arrays (T = its length, nothing moves)
+    zy_batch b = zy_cli_batch(tk, 1, tk->ids, tk->types, lengths);
+    if (zy_session_create(&a->s, m, &sp) || zy_session_prepare(a->s, 1, T, 0) ||
+        zy_session_forward(a->s, &b, NULL, NULL))
+        return zy_cli_die("%s: %s", cmd, zy_last_error());
+    if (collect(a->s, zy_model_get_info(m), cmd, dir, T, a) || head_means(cmd, a)) return 1;
+    return 0;
+}
+
+const float *zy_cli_attention_map(const zy_cli_attn *w, int layer, int head) {
     size_t TT = (size_t)w->T * w->T;
-    return head == HEAD_MEAN ? w->mean + (size_t)layer * TT : w->layer[layer] + (size_t)head * TT;
+    return head == ZY_CLI_HEAD_MEAN ? w->mean + (size_t)layer * TT
+                                    : w->layer[layer] + (size_t)head * TT;
+}
+
+void zy_cli_attention_free(zy_cli_attn *a) {
+    free(a->layer);
+    free(a->mean);
+    zy_session_free(a->s);
+    *a = (zy_cli_attn){0};
 }
 
 // The selected maps as JSON on stdout.
@@ -156,7 +175,7 @@ static int write_json(const weights *w, const zy_model_info *info, const zy_heat
     zy_strbuf_puts(&b, "],\n \"maps\": [");
     for (int r = 0; r < nl; r++)
         for (int c = 0; c < nh; c++) {
-            const float *m = map_of(w, layers[r], heads[c]);
+            const float *m = zy_cli_attention_map(w, layers[r], heads[c]);
             zy_strbuf_printf(&b, "%s\n  {\"layer\": %d, \"head\": ", r || c ? "," : "", layers[r]);
             if (heads[c] == HEAD_MEAN) zy_strbuf_puts(&b, "\"mean\"");
             else zy_strbuf_printf(&b, "%d", heads[c]);
@@ -184,7 +203,7 @@ static int write_svg(const opts *o, const weights *w, const zy_model_info *info,
     const float **maps = malloc((size_t)nl * nh * sizeof *maps);
     if (!maps) return zy_cli_die("attention: out of memory");
     for (int r = 0; r < nl; r++)
-        for (int c = 0; c < nh; c++) maps[(size_t)r * nh + c] = map_of(w, layers[r], heads[c]);
+        for (int c = 0; c < nh; c++) maps[(size_t)r * nh + c] = zy_cli_attention_map(w, layers[r], heads[c]);
     char title[4400], sub[512];
     snprintf(title, sizeof title, "zhuyi attention: %s", o->q.dir);
     snprintf(sub, sizeof sub, "%s %s, %d tokens%s\nrows: queries (the token attending), "
@@ -212,30 +231,21 @@ int zy_cli_attention(int argc, char **argv) {
     zy_tokenizer *tok;
     if (zy_cli_open_model_adapter("attention", o.q.dir, o.q.adapter, &m, &tok)) return 1;
     const zy_model_info *info = zy_model_get_info(m);
-    zy_session *s = NULL;
     zy_cli_reader r = {0};
     zy_cli_tokens tk = {0};
     weights w = {0};
     zy_heatmap_label *toks = NULL;
     int *layers = NULL, *heads = NULL, nl = 0, nh = 0;
-    zy_session_params sp = zy_session_default_params();
-    sp.attention_weights = true;
     zy_cli_encoder enc;
     zy_cli_query q;
     if ((rc = zy_cli_query_open(&o.q, &r)) ||
         zy_cli_reader_next(&r, &q) != 1)
         goto done;
     zy_cli_encoder_init(&enc, "attention", tok, info, o.q.truncate);
-    if ((rc = zy_cli_encode(&enc, &r, &q, &tk))) goto done;
-    int T = (int)tk.n, lengths[1];
-    // one row: the batch is the row's own arrays (T = its length, nothing moves)
-    zy_batch b = zy_cli_batch(&tk, 1, tk.ids, tk.types, lengths);
-    if (zy_session_create(&s, m, &sp) || zy_session_prepare(s, 1, T, 0) ||
-        zy_session_forward(s, &b, NULL, NULL)) {
-        rc = zy_cli_die("attention: %s", zy_last_error());
+    if ((rc = zy_cli_encode(&enc, &r, &q, &tk)) ||
+        (rc = zy_cli_attention_run(&w, "attention", o.q.dir, m, &tk)))
         goto done;
-    }
-    if ((rc = collect(s, info, o.q.dir, T, &w)) || (rc = head_means(&w))) goto done;
+    int T = w.T;
     if (o.layer >= w.L) {
         rc = zy_cli_die("attention: --layer %d: the model has layers 0 to %d", o.layer, w.L - 1);
         goto done;
@@ -273,10 +283,9 @@ int zy_cli_attention(int argc, char **argv) {
     }
 done:
     free(layers), free(heads), free(toks);
-    free(w.layer), free(w.mean);
+    zy_cli_attention_free(&w);
     zy_cli_tokens_free(&tk);
     zy_cli_reader_close(&r);
-    zy_session_free(s);
     zy_model_free(m);
     zy_tokenizer_free(tok);
     return rc;

@@ -14,6 +14,7 @@
 #include "infer.h"
 #include "model_input.h"
 #include "query_opts.h"
+#include "query_run.h"
 #include "textio.h"
 #include "zhuyi/zhuyi.h"
 
@@ -46,25 +47,20 @@ static const char usage_text[] =
     "Plain output: per [MASK], K lines \"token  score\", blocks separated by a blank line,\n"
     "in the order of the queries and of their masks. --json: one line per [MASK], same order.\n";
 
-typedef struct cand {
-    float logit;
-    int id;
-} cand;
-
 static int by_logit(const void *a, const void *b) {
-    const cand *x = a, *y = b;
+    const zy_cli_fill_cand *x = a, *y = b;
     if (x->logit != y->logit) return x->logit > y->logit ? -1 : 1;
     return (x->id > y->id) - (x->id < y->id);
 }
 
 // The top k of logits (V) as probabilities: cands (V) sorted, *lse receives log Σ exp.
-static void rank(const float *logits, int V, cand *cands, double *lse) {
+static void rank(const float *logits, int V, zy_cli_fill_cand *cands, double *lse) {
     float mx = -INFINITY;
     for (int v = 0; v < V; v++) mx = fmaxf(mx, logits[v]);
     double sum = 0;
     for (int v = 0; v < V; v++) {
         sum += exp((double)logits[v] - mx);
-        cands[v] = (cand){logits[v], v};
+        cands[v] = (zy_cli_fill_cand){logits[v], v};
     }
     *lse = mx + log(sum);
     qsort(cands, (size_t)V, sizeof *cands, by_logit);
@@ -77,31 +73,43 @@ static size_t chars(const char *s, size_t n) {
     return c;
 }
 
-static void print_mask(const zy_tokenizer *tok, const cand *cands, int k, double lse, int json,
-                       zy_strbuf *b) {
-    zy_strbuf_clear(b);
-    size_t width = 0;
-    for (int i = 0; i < k && !json; i++) {
-        size_t n = 0;
-        const char *s = zy_tokenizer_token_bytes(tok, cands[i].id, &n);
-        if (s && chars(s, n) > width) width = chars(s, n);
-    }
-    if (json) zy_strbuf_puts(b, "[");
+void zy_cli_fill_mask_json(zy_strbuf *b, const zy_tokenizer *tok, const zy_cli_fill_cand *cands,
+                           int k, double lse) {
+    zy_strbuf_puts(b, "[");
     for (int i = 0; i < k; i++) {
         size_t n = 0;
         const char *s = zy_tokenizer_token_bytes(tok, cands[i].id, &n);
         if (!s) s = "", n = 0;
-        double score = exp((double)cands[i].logit - lse);
-        if (json) {
-            zy_strbuf_printf(b, "%s{\"token\": ", i ? ", " : "");
-            zy_cli_json_string(b, s, n);
-            zy_strbuf_printf(b, ", \"id\": %d, \"score\": %.6g}", cands[i].id, score);
-        } else {
-            zy_strbuf_put(b, s, n);
-            zy_strbuf_printf(b, "%*s  %.4f\n", (int)(width - chars(s, n)), "", score);
-        }
+        zy_strbuf_printf(b, "%s{\"token\": ", i ? ", " : "");
+        zy_cli_json_string(b, s, n);
+        zy_strbuf_printf(b, ", \"id\": %d, \"score\": %.6g}", cands[i].id,
+                         exp((double)cands[i].logit - lse));
     }
-    if (json) zy_strbuf_puts(b, "]\n");
+    zy_strbuf_puts(b, "]");
+}
+
+static void print_mask(const zy_tokenizer *tok, const zy_cli_fill_cand *cands, int k,
+                       double lse, int json, zy_strbuf *b) {
+    zy_strbuf_clear(b);
+    if (json) {
+        zy_cli_fill_mask_json(b, tok, cands, k, lse);
+        zy_strbuf_puts(b, "\n");
+        return;
+    }
+    size_t width = 0;
+    for (int i = 0; i < k; i++) {
+        size_t n = 0;
+        const char *s = zy_tokenizer_token_bytes(tok, cands[i].id, &n);
+        if (s && chars(s, n) > width) width = chars(s, n);
+    }
+    for (int i = 0; i < k; i++) {
+        size_t n = 0;
+        const char *s = zy_tokenizer_token_bytes(tok, cands[i].id, &n);
+        if (!s) s = "", n = 0;
+        zy_strbuf_put(b, s, n);
+        zy_strbuf_printf(b, "%*s  %.4f\n", (int)(width - chars(s, n)), "",
+                         exp((double)cands[i].logit - lse));
+    }
 }
 
 typedef struct opts {
@@ -123,17 +131,79 @@ static const zy_cli_query_command command = {
     .name = "fill-mask", .usage = usage_text, .takes = ZY_CLI_QUERY_PAIR | ZY_CLI_QUERY_LINES,
     .parse_flag = parse_flag};
 
-// The model must produce "mlm_logits": asked of a one-token forward, so any masked
-// language model the registry knows qualifies and any other is refused up front.
-static int check_mlm(zy_session *s, const zy_model_info *info, int32_t id, const char *dir) {
-    int ids[1] = {id}, len[1] = {1};
+int zy_cli_fill_mask_init(zy_cli_masker *f, const char *cmd, const char *dir, zy_model *m,
+                          zy_tokenizer *tok) {
+    const zy_model_info *info = zy_model_get_info(m);
+    *f = (zy_cli_masker){.command = cmd, .dir = dir, .tok = tok, .info = info, .mask = -1};
+    if (!(f->cands = malloc((size_t)info->vocab_size * sizeof *f->cands)))
+        return zy_cli_die("%s: out of memory", cmd);
+    if (zy_tokenizer_get_type(tok) != ZY_TOKENIZER_WORDPIECE ||
+        zy_tokenizer_special_id(tok, ZY_SPECIAL_MASK, &f->mask))
+        return zy_cli_die("%s: %s has no WordPiece tokenizer with a [MASK] token (its "
+                          "tokenizer is %s%s): fill-mask needs a BERT model directory", cmd,
+                          dir, zy_tokenizer_type_name(zy_tokenizer_get_type(tok)),
+                          zy_tokenizer_get_type(tok) == ZY_TOKENIZER_WORDPIECE ? " without [MASK]"
+                                                                               : "");
+    if (zy_session_create(&f->s, m, NULL)) return zy_cli_die("%s: %s", cmd, zy_last_error());
+    // The model must produce "mlm_logits": asked of a one-token forward, so any masked
+    // language model the registry knows qualifies and any other is refused up front.
+    int ids[1] = {f->mask}, len[1] = {1};
     zy_batch b = {.B = 1, .T = 1, .input_ids = ids, .lengths = len};
-    if (zy_session_prepare(s, 1, 1, 0) || zy_session_forward(s, &b, NULL, NULL))
-        return zy_cli_die("fill-mask: %s", zy_last_error());
-    if (!zy_session_output(s, "mlm_logits", NULL, NULL))
-        return zy_cli_die("fill-mask: the model in %s is a '%s' %s, which has no masked "
+    if (zy_session_prepare(f->s, 1, 1, 0) || zy_session_forward(f->s, &b, NULL, NULL))
+        return zy_cli_die("%s: %s", cmd, zy_last_error());
+    if (!zy_session_output(f->s, "mlm_logits", NULL, NULL))
+        return zy_cli_die("%s: the model in %s is a '%s' %s, which has no masked "
                           "language model head (fill-mask needs BertForPreTraining or "
-                          "BertForMaskedLM)", dir, info->model_type, info->architecture);
+                          "BertForMaskedLM)", cmd, dir, info->model_type, info->architecture);
+    return 0;
+}
+
+int zy_cli_fill_mask_run(zy_cli_masker *f, const zy_cli_tokens *tk, const char *where,
+                         int (*on_mask)(void *user, const zy_cli_fill_cand *cands, double lse),
+                         void *user) {
+    int n = (int)tk->n, masks = 0, V = f->info->vocab_size;
+    for (int t = 0; t < n; t++) masks += tk->ids[t] == f->mask;
+    if (!masks)
+        return zy_cli_die("%s: %sno [MASK] in the text%s", f->command, where,
+                          tk->n_truncated ? " after truncation to the model's positions" : "");
+    int lengths[1];
+    // one row: the batch is the row's own arrays (T = its length, nothing moves)
+    zy_batch b = zy_cli_batch(tk, 1, tk->ids, tk->types, lengths);
+    const float *logits;
+    if (zy_session_prepare(f->s, 1, n, 0) || zy_session_forward(f->s, &b, NULL, NULL) ||
+        !(logits = zy_session_output(f->s, "mlm_logits", NULL, NULL)))
+        return zy_cli_die("%s: %s%s", f->command, where, zy_last_error());
+    for (int t = 0; t < n; t++) {
+        if (tk->ids[t] != f->mask) continue;
+        double lse;
+        rank(logits + (size_t)t * V, V, f->cands, &lse);
+        if (!isfinite(lse)) return zy_cli_die("%s: %sthe logits are not finite", f->command, where);
+        int rc = on_mask(user, f->cands, lse);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+void zy_cli_fill_mask_free(zy_cli_masker *f) {
+    zy_session_free(f->s);
+    free(f->cands);
+    *f = (zy_cli_masker){0};
+}
+
+// The command's output of one [MASK].
+typedef struct printer {
+    const opts *o;
+    const zy_tokenizer *tok;
+    int k, blocks;
+    zy_strbuf out;
+} printer;
+
+static int print_one(void *user, const zy_cli_fill_cand *cands, double lse) {
+    printer *p = user;
+    print_mask(p->tok, cands, p->k, lse, p->o->q.json, &p->out);
+    if (p->out.oom) return zy_cli_die("fill-mask: out of memory");
+    if (!p->o->q.json && p->blocks++) putchar('\n');
+    fwrite(p->out.p, 1, p->out.n, stdout);
     return 0;
 }
 
@@ -146,83 +216,31 @@ int zy_cli_fill_mask(int argc, char **argv) {
     if (zy_cli_open_model_adapter("fill-mask", o.q.dir, o.q.adapter, &m, &tok)) return 1;
     const zy_model_info *info = zy_model_get_info(m);
     int V = info->vocab_size;
-    int32_t mask = -1;
-    zy_session *s = NULL;
+    zy_cli_masker f = {0};
     zy_cli_reader r = {0};
     zy_cli_tokens tk = {0};
     zy_cli_encoder enc;
-    zy_strbuf out = {0};
-    cand *cands = malloc((size_t)V * sizeof *cands);
-    if (!cands) {
-        rc = zy_cli_die("fill-mask: out of memory");
-        goto done;
-    }
-    if (zy_tokenizer_get_type(tok) != ZY_TOKENIZER_WORDPIECE ||
-        zy_tokenizer_special_id(tok, ZY_SPECIAL_MASK, &mask)) {
-        rc = zy_cli_die("fill-mask: %s has no WordPiece tokenizer with a [MASK] token (its "
-                        "tokenizer is %s%s): fill-mask needs a BERT model directory", o.q.dir,
-                        zy_tokenizer_type_name(zy_tokenizer_get_type(tok)),
-                        zy_tokenizer_get_type(tok) == ZY_TOKENIZER_WORDPIECE ? " without [MASK]"
-                                                                             : "");
-        goto done;
-    }
-    if (zy_session_create(&s, m, NULL)) {
-        rc = zy_cli_die("fill-mask: %s", zy_last_error());
-        goto done;
-    }
-    if ((rc = check_mlm(s, info, mask, o.q.dir))) goto done;
-    if ((rc = zy_cli_query_open(&o.q, &r)))
-        goto done;
+    printer p = {.o = &o, .tok = tok, .k = o.top_k < V ? o.top_k : V};
+    if ((rc = zy_cli_fill_mask_init(&f, "fill-mask", o.q.dir, m, tok))) goto done;
+    if ((rc = zy_cli_query_open(&o.q, &r))) goto done;
     zy_cli_encoder_init(&enc, "fill-mask", tok, info, o.q.truncate);
-    int k = o.top_k < V ? o.top_k : V, blocks = 0;
     zy_cli_query q;
     int got;
     while ((got = zy_cli_reader_next(&r, &q)) == 1) {
         char wb[4200];
         const char *where = zy_cli_query_where(&r, &q, wb, sizeof wb);
-        if ((rc = zy_cli_encode(&enc, &r, &q, &tk))) goto done;
-        int n = (int)tk.n, masks = 0;
-        for (int t = 0; t < n; t++) masks += tk.ids[t] == mask;
-        if (!masks) {
-            rc = zy_cli_die("fill-mask: %sno [MASK] in the text%s", where,
-                            tk.n_truncated ? " after truncation to the model's positions" : "");
+        if ((rc = zy_cli_encode(&enc, &r, &q, &tk)) ||
+            (rc = zy_cli_fill_mask_run(&f, &tk, where, print_one, &p)))
             goto done;
-        }
-        int lengths[1];
-        // one row: the batch is the row's own arrays (T = its length, nothing moves)
-        zy_batch b = zy_cli_batch(&tk, 1, tk.ids, tk.types, lengths);
-        const float *logits;
-        if (zy_session_prepare(s, 1, n, 0) || zy_session_forward(s, &b, NULL, NULL) ||
-            !(logits = zy_session_output(s, "mlm_logits", NULL, NULL))) {
-            rc = zy_cli_die("fill-mask: %s%s", where, zy_last_error());
-            goto done;
-        }
-        for (int t = 0; t < n; t++) {
-            if (tk.ids[t] != mask) continue;
-            double lse;
-            rank(logits + (size_t)t * V, V, cands, &lse);
-            if (!isfinite(lse)) {
-                rc = zy_cli_die("fill-mask: %sthe logits are not finite", where);
-                goto done;
-            }
-            print_mask(tok, cands, k, lse, o.q.json, &out);
-            if (out.oom) {
-                rc = zy_cli_die("fill-mask: out of memory");
-                goto done;
-            }
-            if (!o.q.json && blocks++) putchar('\n');
-            fwrite(out.p, 1, out.n, stdout);
-        }
     }
     if (got < 0) rc = 1;
     else if (fflush(stdout) != 0 || ferror(stdout))
         rc = zy_cli_die("fill-mask: writing stdout: %s", strerror(errno));
 done:
-    free(cands);
-    zy_strbuf_free(&out);
+    zy_cli_fill_mask_free(&f);
+    zy_strbuf_free(&p.out);
     zy_cli_tokens_free(&tk);
     zy_cli_reader_close(&r);
-    zy_session_free(s);
     zy_model_free(m);
     zy_tokenizer_free(tok);
     return rc;

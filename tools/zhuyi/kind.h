@@ -39,6 +39,8 @@ typedef struct cli_data_params {
     bool val_fraction_given;  // training: --val-fraction was on the command line
     bool unlabelled;          // eval_data for predict: the file may lack labels
     const char *dir;          // eval: the model's directory (files beside the model)
+    const char *data;         // eval_data of the task kinds: the examples in memory
+    size_t data_len;          // (files[0] names them and picks their format), or NULL
 } cli_data_params;
 
 typedef struct cli_data {
@@ -150,6 +152,11 @@ int zy_cli_kind_collect(const char *cmd, int argc, char **argv, int *i, const ch
 // or 1 after printing why.
 int zy_cli_kind_model_opts(const cli_kind *k, const char *cmd, const char *dir,
                            const char *const *kflags, int n_kflags, void **out);
+// The fine-tuning kinds' evaluation data (after their eval_data): the scorer of its pass
+// (task_score.h) and the features it scores, for callers that read the predictions
+// themselves (zhuyi serve). Only for d of zy_cli_kind_classify, _tag and _qa.
+struct task_scorer *zy_cli_kind_task_scorer(const cli_data *d);
+const zy_task_features *zy_cli_kind_task_features(const cli_data *d);
 // The names of the kinds of command `verb`, e.g. "gpt, bert", for messages.
 const char *zy_cli_kind_names(const char *verb);
 

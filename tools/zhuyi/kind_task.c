@@ -113,11 +113,14 @@ static bool qa_is_model(const zy_model_info *i) {
     return !strcmp(i->architecture, "BertForQuestionAnswering");
 }
 
-static int read_file(const task_opts *o, const char *cmd, const char *path,
-                     const zy_label_set *labels, bool labelled, zy_task_data **out) {
+// path, or data[0..len) named path when data is not NULL.
+static int read_file(const task_opts *o, const char *cmd, const char *path, const char *data,
+                     size_t len, const zy_label_set *labels, bool labelled,
+                     zy_task_data **out) {
     zy_task_read_params rp = o->read;
     rp.require_labels = labelled;
-    if (zy_task_data_read(out, path, &rp, labels))
+    if (data ? zy_task_data_read_buffer(out, path, data, len, &rp, labels)
+             : zy_task_data_read(out, path, &rp, labels))
         return zy_cli_die("%s: %s", cmd, zy_last_error());
     zy_cli_kind_report_skipped(cmd, path, zy_task_data_report(*out), "rows");
     return 0;
@@ -131,9 +134,10 @@ static int task_read(const void *opts, const cli_data_params *p, cli_data *d) {
     task_data *t = calloc(1, sizeof *t);
     if (!t) return zy_cli_die("out of memory");
     d->impl = t;
-    if (read_file(o, p->cmd, p->files[0], NULL, true, &t->train)) return 1;
+    if (read_file(o, p->cmd, p->files[0], NULL, 0, NULL, true, &t->train)) return 1;
     if (p->val_file &&
-        read_file(o, p->cmd, p->val_file, zy_task_data_labels(t->train), true, &t->val))
+        read_file(o, p->cmd, p->val_file, NULL, 0, zy_task_data_labels(t->train), true,
+                  &t->val))
         return 1;
     return 0;
 }
@@ -325,7 +329,8 @@ static int task_eval_data(const void *opts, const cli_data_params *p, cli_data *
     if (o.read.task != ZY_TASK_QA && o.read.problem != ZY_PROBLEM_REGRESSION &&
         model_labels(p->cmd, p->model, &t->labels))
         return 1;
-    if (read_file(&o, p->cmd, p->files[0], t->labels, !p->unlabelled, &t->val)) return 1;
+    if (read_file(&o, p->cmd, p->files[0], p->data, p->data_len, t->labels, !p->unlabelled,
+                  &t->val)) return 1;
     int npos = zy_model_get_info(p->model)->max_positions;
     int T = p->seq ? p->seq : p->trained_seq ? p->trained_seq : 128;
     if (T > npos) T = npos;
@@ -341,6 +346,16 @@ static int task_eval_data(const void *opts, const cli_data_params *p, cli_data *
     d->rows = zy_task_features_count(t->fval);
     d->n_val = zy_task_data_count(t->val);
     return make_scorer(&o, p->cmd, t, t->val, t->fval);
+}
+
+task_scorer *zy_cli_kind_task_scorer(const cli_data *d) {
+    const task_data *t = d->impl;
+    return t ? t->scorer : NULL;
+}
+
+const zy_task_features *zy_cli_kind_task_features(const cli_data *d) {
+    const task_data *t = d->impl;
+    return t ? t->fval : NULL;
 }
 
 static void task_free_data(cli_data *d) {

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "infer.h"
 #include "kind.h"
+#include "query_run.h"
 #include "zhuyi/zhuyi.h"
 
 static const char usage_text[] =
@@ -80,40 +81,14 @@ int zy_cli_predict(int argc, char **argv) {
     zy_model *m;
     zy_tokenizer *tok;
     if (zy_cli_open_model_adapter("predict", dir, adapter, &m, &tok)) return 1;
-    const zy_model_info *c = zy_model_get_info(m);
-    const cli_kind *k = zy_cli_kind_of(c);
-    void *opts = NULL;
-    cli_data d = {0};
-    zy_session *s = NULL;
+    zy_cli_predictor p = {0};
     FILE *f = NULL;
     char *buf = NULL;
     size_t len = 0;
-    int rc = 0;
-    if (!k || !k->score) {
-        char names[256] = ""; // the kinds predict runs: those that score outputs
-        for (int i = 0; zy_cli_kind_at(i); i++)
-            if (zy_cli_kind_at(i)->score)
-                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
-                         names[0] ? ", " : "", zy_cli_kind_at(i)->name);
-        rc = zy_cli_die("predict: the model in %s is a %s: zhuyi predict runs fine-tuned "
-                        "models (%s)%s", dir, c->architecture, names,
-                        c->causal_lm ? "; a language model answers with zhuyi generate or "
-                                       "zhuyi chat" : "");
+    int rc;
+    if ((rc = zy_cli_predict_open(&p, "predict", dir, m, tok, kflags, n_kflags, input, NULL, 0,
+                                  T, B)))
         goto done;
-    }
-    if ((rc = zy_cli_kind_model_opts(k, "predict", dir, kflags, n_kflags, &opts)) ||
-        (k->check && (rc = k->check(opts, "predict", m, tok, false))))
-        goto done;
-    cli_data_params dp = {.cmd = "predict", .tok = tok, .model = m, .files = &input,
-                          .n_files = 1, .batch = B, .seq = T,
-                          .trained_seq = zy_cli_trained_seq(dir), .unlabelled = true};
-    if ((rc = k->eval_data(opts, &dp, &d))) goto done;
-    zy_session_params pp = zy_session_default_params();
-    pp.batch = d.batch, pp.seq = d.seq;
-    if (zy_session_create(&s, m, &pp)) {
-        rc = zy_cli_die("predict: %s", zy_last_error());
-        goto done;
-    }
     // Into memory first, so --output is written whole or not at all.
     f = output ? open_memstream(&buf, &len) : stdout;
     if (!f) {
@@ -121,26 +96,68 @@ int zy_cli_predict(int argc, char **argv) {
         goto done;
     }
     cli_score_io io = {.predictions = f, .unlabelled = true};
-    double loss;
-    zy_metric_set ms = {0};
-    if ((rc = k->score(opts, &d, s, &io, &loss, &ms))) goto done;
+    if ((rc = zy_cli_predict_run(&p, &io))) goto done;
     if (output) {
         fclose(f);
         f = NULL;
         if (zy_file_write_atomic(output, buf, len))
             rc = zy_cli_die("predict: --output: %s", zy_last_error());
         else
-            fprintf(stderr, "zhuyi: predict: %zu predictions written to %s\n", d.n_val, output);
+            fprintf(stderr, "zhuyi: predict: %zu predictions written to %s\n", p.d.n_val,
+                    output);
     } else {
         fflush(stdout);
     }
 done:
     if (f && f != stdout) fclose(f);
     free(buf);
-    zy_session_free(s);
-    if (k && k->free_data) k->free_data(&d);
-    free(opts);
+    zy_cli_predictor_free(&p);
     zy_model_free(m);
     zy_tokenizer_free(tok);
     return rc;
+}
+
+int zy_cli_predict_open(zy_cli_predictor *p, const char *cmd, const char *dir, zy_model *m,
+                        zy_tokenizer *tok, const char *const *kflags, int n_kflags,
+                        const char *file, const char *data, size_t len, int T, int B) {
+    const zy_model_info *c = zy_model_get_info(m);
+    const cli_kind *k = zy_cli_kind_of(c);
+    *p = (zy_cli_predictor){0};
+    if (!k || !k->score) {
+        char names[256] = ""; // the kinds predict runs: those that score outputs
+        for (int i = 0; zy_cli_kind_at(i); i++)
+            if (zy_cli_kind_at(i)->score)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         names[0] ? ", " : "", zy_cli_kind_at(i)->name);
+        return zy_cli_die("%s: the model in %s is a %s: zhuyi predict runs fine-tuned "
+                          "models (%s)%s", cmd, dir, c->architecture, names,
+                          c->causal_lm ? "; a language model answers with zhuyi generate or "
+                                         "zhuyi chat" : "");
+    }
+    p->k = k;
+    if (zy_cli_kind_model_opts(k, cmd, dir, kflags, n_kflags, &p->opts) ||
+        (k->check && k->check(p->opts, cmd, m, tok, false)))
+        return 1;
+    cli_data_params dp = {.cmd = cmd, .tok = tok, .model = m, .files = &file,
+                          .n_files = 1, .batch = B, .seq = T,
+                          .trained_seq = zy_cli_trained_seq(dir), .unlabelled = true,
+                          .data = data, .data_len = len};
+    if (k->eval_data(p->opts, &dp, &p->d)) return 1;
+    zy_session_params pp = zy_session_default_params();
+    pp.batch = p->d.batch, pp.seq = p->d.seq;
+    if (zy_session_create(&p->s, m, &pp)) return zy_cli_die("%s: %s", cmd, zy_last_error());
+    return 0;
+}
+
+int zy_cli_predict_run(zy_cli_predictor *p, const cli_score_io *io) {
+    double loss;
+    zy_metric_set ms = {0};
+    return p->k->score(p->opts, &p->d, p->s, io, &loss, &ms);
+}
+
+void zy_cli_predictor_free(zy_cli_predictor *p) {
+    zy_session_free(p->s);
+    if (p->k && p->k->free_data) p->k->free_data(&p->d);
+    free(p->opts);
+    *p = (zy_cli_predictor){0};
 }

@@ -34,6 +34,7 @@ struct task_scorer {
     // per example
     int *label;            // classify single: predicted id; tag: unused
     float *score;          // classify single: its probability; regression: the value
+    float *probs;          // classify single (n_examples, K): the softmax
     uint8_t *multi;        // classify multi (n_examples, K) 0/1
     float *multi_p;        // classify multi (n_examples, K) sigmoid
     int32_t **tags;        // tag: per example, a predicted id per word (-1: none yet)
@@ -58,7 +59,8 @@ int task_scorer_create(task_scorer **out, const task_scorer_params *p) {
         ok = (sc->multi = calloc(n * (size_t)sc->K, 1)) &&
              (sc->multi_p = calloc(n * (size_t)sc->K, sizeof(float)));
     } else if (p->task == ZY_TASK_CLASSIFY) {
-        ok = (sc->label = calloc(n, sizeof(int))) && (sc->score = calloc(n, sizeof(float)));
+        ok = (sc->label = calloc(n, sizeof(int))) && (sc->score = calloc(n, sizeof(float))) &&
+             (sc->probs = calloc(n * (size_t)sc->K, sizeof(float)));
     } else if (p->task == ZY_TASK_TAG) {
         ok = (sc->tags = calloc(n, sizeof *sc->tags)) && (sc->tag_p = calloc(n, sizeof *sc->tag_p));
         for (size_t i = 0; ok && i < sc->n_examples; i++) {
@@ -94,6 +96,7 @@ void task_scorer_free(task_scorer *sc) {
     free(sc->tag_p);
     free(sc->label);
     free(sc->score);
+    free(sc->probs);
     free(sc->multi);
     free(sc->multi_p);
     free(sc->qa);
@@ -109,14 +112,16 @@ void task_scorer_reset(task_scorer *sc) {
     for (size_t i = 0; sc->qa && i < sc->n_examples; i++) sc->qa[i].score = -INFINITY;
 }
 
-// argmax of x[0..K) and its softmax probability.
-static int argmax_prob(const float *x, int K, float *prob) {
+// argmax of x[0..K) and its softmax probability (and every class's in probs (K), when
+// it is not NULL).
+static int argmax_prob(const float *x, int K, float *prob, float *probs) {
     int best = 0;
     for (int k = 1; k < K; k++)
         if (x[k] > x[best]) best = k;
     double z = 0;
     for (int k = 0; k < K; k++) z += exp((double)x[k] - x[best]);
     *prob = (float)(1.0 / z);
+    for (int k = 0; probs && k < K; k++) probs[k] = (float)(exp((double)x[k] - x[best]) / z);
     return best;
 }
 
@@ -130,7 +135,7 @@ static void score_classify(task_scorer *sc, size_t ex, const float *logits) {
     } else if (sc->p.problem == ZY_PROBLEM_REGRESSION) {
         sc->score[ex] = logits[0];
     } else {
-        sc->label[ex] = argmax_prob(logits, sc->K, &sc->score[ex]);
+        sc->label[ex] = argmax_prob(logits, sc->K, &sc->score[ex], sc->probs + ex * sc->K);
     }
 }
 
@@ -140,7 +145,7 @@ static void score_tags(task_scorer *sc, const zy_task_feature *f, const float *l
     for (int i = 0; i < f->n; i++) {
         int w = f->word_ids[i];
         if (w < 0 || (i > 0 && f->word_ids[i - 1] == w) || tags[w] >= 0) continue;
-        tags[w] = argmax_prob(logits + (size_t)i * sc->K, sc->K, &sc->tag_p[f->example][w]);
+        tags[w] = argmax_prob(logits + (size_t)i * sc->K, sc->K, &sc->tag_p[f->example][w], NULL);
     }
 }
 
@@ -432,6 +437,36 @@ int task_scorer_report(task_scorer *sc, zy_strbuf *text, zy_strbuf *svg) {
     }
     if (!rc && (text->oom || (svg && svg->oom))) rc = oom(sc);
     return rc;
+}
+
+int task_scorer_classes(const task_scorer *sc) { return sc->K; }
+
+const char *task_scorer_label(const task_scorer *sc, int id) {
+    return sc->p.labels ? zy_label_set_name(sc->p.labels, id) : NULL;
+}
+
+void task_scorer_get(const task_scorer *sc, size_t i, task_prediction *out) {
+    *out = (task_prediction){.label = -1};
+    if (sc->multi) {
+        out->probs = sc->multi_p + i * sc->K;
+        out->chosen = sc->multi + i * sc->K;
+    } else if (sc->p.task == ZY_TASK_CLASSIFY && sc->p.problem == ZY_PROBLEM_REGRESSION) {
+        out->score = sc->score[i];
+    } else if (sc->label) {
+        out->label = sc->label[i];
+        out->score = sc->score[i];
+        out->probs = sc->probs + i * sc->K;
+    } else if (sc->qa) {
+        const qa_pred *q = &sc->qa[i];
+        out->score = q->score == -INFINITY ? 0.0f : (float)q->score;
+        out->start = q->char_start, out->end = q->char_end;
+        out->byte_start = q->byte_start, out->byte_end = q->byte_end;
+    }
+}
+
+int task_scorer_word(const task_scorer *sc, size_t i, int w, float *score) {
+    *score = sc->tags[i][w] >= 0 ? sc->tag_p[i][w] : 0.0f;
+    return word_tag(sc, i, w);
 }
 
 static void put_label(zy_strbuf *b, const task_scorer *sc, int id) {

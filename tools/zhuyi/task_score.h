@@ -48,6 +48,25 @@ const char *task_scorer_best_metric(const task_scorer *sc);
 // A report for people into text (and, for single-label classification, the confusion
 // matrix as an SVG into svg when it is not NULL). 0, or 1 after printing why.
 int task_scorer_report(task_scorer *sc, zy_strbuf *text, zy_strbuf *svg);
+// Example i's prediction after a pass, for callers that write their own output (zhuyi
+// serve); task_scorer_predictions writes the same values.
+typedef struct task_prediction {
+    int label;             // classify, single label: the argmax id
+    float score;           // its probability; regression: the value; qa: the span's
+                           // start + end logit (0 when no span was seen)
+    const float *probs;    // classify: (K) softmax (single label) or sigmoid (multi-label);
+                           // NULL for regression
+    const uint8_t *chosen; // multi-label: (K) 1 for each label predicted
+    size_t start, end;     // qa: the answer's character offsets in the context (end
+    size_t byte_start, byte_end; // exclusive), and in bytes
+} task_prediction;
+
+// K: classes (labels), 1 (regression) or 2 (qa).
+int task_scorer_classes(const task_scorer *sc);
+const char *task_scorer_label(const task_scorer *sc, int id); // a class's or tag's name
+void task_scorer_get(const task_scorer *sc, size_t i, task_prediction *out);
+// tag: word w of example i's tag id and its probability (0 for a word truncation cut off).
+int task_scorer_word(const task_scorer *sc, size_t i, int w, float *score);
 // One JSON line per example, in file order, into f. 0, or 1 after printing why.
 int task_scorer_predictions(task_scorer *sc, FILE *f);
 

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "infer.h"
 #include "progress.h"
+#include "query_run.h"
 #include "strbuf.h"
 #include "textio.h"
 #include "zhuyi/sample.h"
@@ -61,7 +62,6 @@ static const char usage_text[] =
 typedef struct line {
     int32_t *ids; // the source: tokens + eos (NULL for an empty line)
     int n;
-    char *out;    // what to print for it (NULL: nothing yet)
 } line;
 
 typedef struct opts {
@@ -201,9 +201,8 @@ static int by_length(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-// Hypothesis tokens -> text (the decoder start id, which is Marian's pad, left out).
-static int hyp_text(zy_tokenizer *tok, const zy_seq2seq_hyp *h, int skip, int32_t *ids,
-                    zy_strbuf *text) {
+int zy_cli_translation_text(zy_tokenizer *tok, const zy_seq2seq_hyp *h, int skip, int32_t *ids,
+                            zy_strbuf *text) {
     size_t n = 0, len = 0;
     for (int i = 0; i < h->n; i++)
         if (h->tokens[i] != skip) ids[n++] = h->tokens[i];
@@ -226,7 +225,7 @@ static char *format_line(const opts *o, size_t i, zy_tokenizer *tok, const zy_se
     for (int r = 0; r < n; r++) {
         zy_seq2seq_hyp h = {0};
         zy_strbuf_clear(text);
-        if (d && (zy_seq2seq_hyp_get(d, k, r, &h) || hyp_text(tok, &h, skip, ids, text))) {
+        if (d && (zy_seq2seq_hyp_get(d, k, r, &h) || zy_cli_translation_text(tok, &h, skip, ids, text))) {
             zy_strbuf_free(&b);
             return NULL;
         }
@@ -267,6 +266,132 @@ static char *format_line(const opts *o, size_t i, zy_tokenizer *tok, const zy_se
     return b.p;
 }
 
+int zy_cli_translate_run(const char *cmd, zy_model *m, zy_tokenizer *tok,
+                         const zy_seq2seq_params *p, int batch, char *const *texts,
+                         size_t n_lines, const char *in_name, bool truncate, bool progress,
+                         int (*on_line)(void *user, size_t i, const zy_seq2seq *d, int k),
+                         void *user) {
+    const zy_model_info *c = zy_model_get_info(m);
+    int rc = 1;
+    line *lines = NULL;
+    int *order = NULL, *batch_tok = NULL, *batch_len = NULL;
+    uint64_t *batch_ids = NULL;
+    zy_seq2seq *d = NULL;
+    int P = c->max_positions, eos = c->eos_id, room = eos >= 0 ? P - 1 : P;
+    if (!(lines = calloc(n_lines ? n_lines : 1, sizeof *lines)) ||
+        !(order = malloc((n_lines ? n_lines : 1) * sizeof *order))) {
+        zy_cli_die("%s: out of memory for %zu lines", cmd, n_lines);
+        goto done;
+    }
+    // Tokenize every line; empty ones are answered without the model.
+    size_t n_src = 0;
+    for (size_t i = 0; i < n_lines; i++) {
+        size_t len = strlen(texts[i]), n = 0;
+        if (!len) continue;
+        int32_t *t = malloc((len + 1) * sizeof *t);
+        if (!t) {
+            zy_cli_die("%s: out of memory", cmd);
+            goto done;
+        }
+        char where[64 + 4096]; // "line N of FILE", or "input[i]" for texts of no file
+        if (in_name) snprintf(where, sizeof where, "line %zu of %s", i + 1, in_name);
+        else snprintf(where, sizeof where, "input[%zu]", i);
+        if (zy_tokenizer_encode(tok, texts[i], len, 0, t, len + 1, &n)) {
+            free(t);
+            zy_cli_die("%s: %s: %s", cmd, where, zy_last_error());
+            goto done;
+        }
+        if (n == 0) { // only characters the tokenizer drops (spaces)
+            free(t);
+            continue;
+        }
+        if (n > (size_t)room && !truncate) {
+            free(t);
+            zy_cli_die("%s: %s has %zu tokens, more than the %d the model's %d "
+                       "positions hold%s", cmd, where, n, room, P,
+                       eos >= 0 ? " with the eos" : "");
+            goto done;
+        }
+        if (n > (size_t)room) {
+            fprintf(stderr, "zhuyi: warning: %s: %s has %zu tokens; cut to "
+                    "%d (the model's %d positions%s)\n", cmd, where, n, room, P,
+                    eos >= 0 ? ", with the eos" : "");
+            n = (size_t)room;
+        }
+        if (eos >= 0) t[n++] = eos;
+        lines[i].ids = t, lines[i].n = (int)n;
+        order[n_src++] = (int)i;
+    }
+    g_lines = lines;
+    qsort(order, n_src, sizeof *order, by_length);
+
+    int B = n_src < (size_t)batch ? (int)(n_src ? n_src : 1) : batch;
+    if (zy_seq2seq_create(&d, m, p, B)) {
+        zy_cli_die("%s: %s", cmd, zy_last_error());
+        goto done;
+    }
+    if (!(batch_tok = malloc((size_t)B * P * sizeof *batch_tok)) ||
+        !(batch_len = malloc((size_t)B * sizeof *batch_len)) ||
+        !(batch_ids = malloc((size_t)B * sizeof *batch_ids))) {
+        zy_cli_die("%s: out of memory", cmd);
+        goto done;
+    }
+    zy_progress prog;
+    zy_progress_init(&prog, 0, (long)n_src, (long)(n_src / 10 > 0 ? n_src / 10 : 1));
+    int show = progress || prog.tty;
+    for (size_t at = 0; at < n_src;) {
+        int n = (size_t)B < n_src - at ? B : (int)(n_src - at), T = 0;
+        for (int k = 0; k < n; k++) T = lines[order[at + k]].n > T ? lines[order[at + k]].n : T;
+        for (int k = 0; k < n; k++) {
+            const line *l = &lines[order[at + k]];
+            for (int t = 0; t < T; t++) batch_tok[k * T + t] = t < l->n ? l->ids[t] : 0;
+            batch_len[k] = l->n;
+            batch_ids[k] = (uint64_t)order[at + k];
+        }
+        if (zy_seq2seq_run(d, n, batch_tok, T, batch_len, batch_ids)) {
+            if (show) zy_progress_end(&prog);
+            zy_cli_die("%s: %s", cmd, zy_last_error());
+            goto done;
+        }
+        for (int k = 0; k < n; k++)
+            if (on_line(user, (size_t)order[at + k], d, k)) {
+                if (show) zy_progress_end(&prog);
+                goto done;
+            }
+        at += (size_t)n;
+        if (show) zy_progress_count(&prog, (long)at, "sentences");
+    }
+    if (show) zy_progress_end(&prog);
+    rc = 0;
+done:
+    for (size_t i = 0; lines && i < n_lines; i++) free(lines[i].ids);
+    free(lines);
+    free(order);
+    free(batch_tok);
+    free(batch_len);
+    free(batch_ids);
+    zy_seq2seq_free(d);
+    return rc;
+}
+
+// The command's output of each line, kept until all are done (they come in length order).
+typedef struct outputs {
+    const opts *o;
+    zy_tokenizer *tok;
+    int skip;
+    int32_t *ids;     // (max_positions)
+    zy_strbuf text;
+    char **out;       // (n_lines) what to print for each line (NULL: nothing yet)
+} outputs;
+
+static int put_line(void *user, size_t i, const zy_seq2seq *d, int k) {
+    outputs *w = user;
+    if (!(w->out[i] = format_line(w->o, i, w->tok, d, k, w->skip, w->ids, &w->text)))
+        return zy_cli_die("translate: decoding the translation of line %zu: %s", i + 1,
+                          zy_last_error());
+    return 0;
+}
+
 int zy_cli_translate(int argc, char **argv) {
     opts o = {.p = zy_seq2seq_default_params(), .batch = 8};
     for (int i = 1; i < argc; i++)
@@ -278,15 +403,10 @@ int zy_cli_translate(int argc, char **argv) {
     int rc = 1;
     zy_model *m = NULL;
     zy_tokenizer *tok = NULL;
-    zy_seq2seq *d = NULL;
     FILE *in = stdin, *out = NULL;
     char **texts = NULL;
     size_t n_lines = 0;
-    line *lines = NULL;
-    int *order = NULL, *batch_tok = NULL, *batch_len = NULL;
-    int32_t *ids = NULL;
-    uint64_t *batch_ids = NULL;
-    zy_strbuf text = {0};
+    outputs w = {.o = &o};
     const char *in_name = o.input && strcmp(o.input, "-") ? o.input : "stdin";
 
     if (o.input && strcmp(o.input, "-") && !(in = fopen(o.input, "r")))
@@ -304,91 +424,18 @@ int zy_cli_translate(int argc, char **argv) {
         goto done;
     }
     if (read_lines(in, in_name, &texts, &n_lines)) goto done;
-    int P = c->max_positions, eos = c->eos_id, room = eos >= 0 ? P - 1 : P;
-    if (!(lines = calloc(n_lines ? n_lines : 1, sizeof *lines)) ||
-        !(order = malloc((n_lines ? n_lines : 1) * sizeof *order))) {
+    w.tok = tok, w.skip = c->decoder_start_id;
+    if (!(w.out = calloc(n_lines ? n_lines : 1, sizeof *w.out)) ||
+        !(w.ids = malloc((size_t)c->max_positions * sizeof *w.ids))) {
         zy_cli_die("translate: out of memory for %zu lines", n_lines);
         goto done;
     }
-    // Tokenize every line; empty ones are answered without the model.
-    size_t n_src = 0;
-    for (size_t i = 0; i < n_lines; i++) {
-        size_t len = strlen(texts[i]), n = 0;
-        if (!len) continue;
-        int32_t *t = malloc((len + 1) * sizeof *t);
-        if (!t) {
-            zy_cli_die("translate: out of memory");
-            goto done;
-        }
-        if (zy_tokenizer_encode(tok, texts[i], len, 0, t, len + 1, &n)) {
-            free(t);
-            zy_cli_die("translate: line %zu of %s: %s", i + 1, in_name, zy_last_error());
-            goto done;
-        }
-        if (n == 0) { // only characters the tokenizer drops (spaces)
-            free(t);
-            continue;
-        }
-        if (n > (size_t)room) {
-            fprintf(stderr, "zhuyi: warning: translate: line %zu of %s has %zu tokens; cut to "
-                    "%d (the model's %d positions%s)\n", i + 1, in_name, n, room, P,
-                    eos >= 0 ? ", with the eos" : "");
-            n = (size_t)room;
-        }
-        if (eos >= 0) t[n++] = eos;
-        lines[i].ids = t, lines[i].n = (int)n;
-        order[n_src++] = (int)i;
-    }
-    g_lines = lines;
-    qsort(order, n_src, sizeof *order, by_length);
-
-    int B = n_src < (size_t)o.batch ? (int)(n_src ? n_src : 1) : o.batch;
-    if (zy_seq2seq_create(&d, m, &o.p, B)) {
-        zy_cli_die("translate: %s", zy_last_error());
+    if (zy_cli_translate_run("translate", m, tok, &o.p, o.batch, texts, n_lines, in_name, true,
+                             o.progress, put_line, &w))
         goto done;
-    }
-    if (!(batch_tok = malloc((size_t)B * P * sizeof *batch_tok)) ||
-        !(batch_len = malloc((size_t)B * sizeof *batch_len)) ||
-        !(batch_ids = malloc((size_t)B * sizeof *batch_ids)) ||
-        !(ids = malloc((size_t)P * sizeof *ids))) {
-        zy_cli_die("translate: out of memory");
-        goto done;
-    }
-    zy_progress prog;
-    zy_progress_init(&prog, 0, (long)n_src, (long)(n_src / 10 > 0 ? n_src / 10 : 1));
-    int show = o.progress || prog.tty;
-    for (size_t at = 0; at < n_src;) {
-        int n = (size_t)B < n_src - at ? B : (int)(n_src - at), T = 0;
-        for (int k = 0; k < n; k++) T = lines[order[at + k]].n > T ? lines[order[at + k]].n : T;
-        for (int k = 0; k < n; k++) {
-            const line *l = &lines[order[at + k]];
-            for (int t = 0; t < T; t++) batch_tok[k * T + t] = t < l->n ? l->ids[t] : 0;
-            batch_len[k] = l->n;
-            batch_ids[k] = (uint64_t)order[at + k];
-        }
-        if (zy_seq2seq_run(d, n, batch_tok, T, batch_len, batch_ids)) {
-            if (show) zy_progress_end(&prog);
-            zy_cli_die("translate: %s", zy_last_error());
-            goto done;
-        }
-        for (int k = 0; k < n; k++) {
-            size_t i = (size_t)order[at + k];
-            if (!(lines[i].out = format_line(&o, i, tok, d, k, c->decoder_start_id, ids,
-                                             &text))) {
-                if (show) zy_progress_end(&prog);
-                zy_cli_die("translate: decoding the translation of line %zu: %s", i + 1,
-                           zy_last_error());
-                goto done;
-            }
-        }
-        at += (size_t)n;
-        if (show) zy_progress_count(&prog, (long)at, "sentences");
-    }
-    if (show) zy_progress_end(&prog);
-
     for (size_t i = 0; i < n_lines; i++) {
-        char *s = lines[i].out;
-        if (!s && !(s = lines[i].out = format_line(&o, i, tok, NULL, 0, -1, ids, &text))) {
+        char *s = w.out[i];
+        if (!s && !(s = w.out[i] = format_line(&o, i, tok, NULL, 0, -1, w.ids, &w.text))) {
             zy_cli_die("translate: out of memory");
             goto done;
         }
@@ -407,17 +454,12 @@ done:
     if (in && in != stdin) fclose(in);
     for (size_t i = 0; i < n_lines; i++) {
         free(texts[i]);
-        if (lines) free(lines[i].ids), free(lines[i].out);
+        if (w.out) free(w.out[i]);
     }
     free(texts);
-    free(lines);
-    free(order);
-    free(batch_tok);
-    free(batch_len);
-    free(batch_ids);
-    free(ids);
-    zy_strbuf_free(&text);
-    zy_seq2seq_free(d);
+    free(w.out);
+    free(w.ids);
+    zy_strbuf_free(&w.text);
     zy_model_free(m);
     zy_tokenizer_free(tok);
     return rc;
