@@ -18,6 +18,8 @@ import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 
+import { check, failed, watchdog } from "./check.mjs";
+
 const URL_ = process.env.ZY_SERVE_URL || "http://127.0.0.1:8080";
 const PEERS = process.env.ZY_SERVE_PEERS || "build/serve-peers";
 const MODEL = process.env.ZY_SERVE_MODEL || "tiny";
@@ -28,25 +30,7 @@ const require = createRequire(path.resolve(PEERS, "package.json"));
 const OpenAI = require("openai");
 const { APIError } = OpenAI;
 
-let failed = 0;
-const ok = (what) => console.log(`ok   ${what}`);
-const bad = (what, e) => {
-    failed++;
-    console.log(`FAIL ${what}`);
-    if (e) console.log(`     | ${String(e && e.message ? e.message : e).split("\n").slice(0, 4).join("\n     | ")}`);
-};
-async function check(what, fn) {
-    try {
-        const r = await fn();
-        ok(r ? `${what}: ${r}` : what);
-    } catch (e) {
-        bad(what, e);
-    }
-}
-const watchdog = setTimeout(() => {
-    bad("the openai client test took more than 60 s (watchdog)");
-    process.exit(1);
-}, 60000);
+const timer = watchdog(60000, "the openai client test");
 
 const client = new OpenAI({
     baseURL: URL_ + "/v1",
@@ -158,5 +142,5 @@ await check("an unknown model: APIError with status 404", async () => {
     throw new Error("no error thrown");
 });
 
-clearTimeout(watchdog);
-process.exit(failed ? 1 : 0);
+clearTimeout(timer);
+process.exit(failed() ? 1 : 0);

@@ -22,6 +22,8 @@ import { createRequire } from "node:module";
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 
+import { bad, check, failed, watchdog } from "./check.mjs";
+
 const URL_ = process.env.ZY_SERVE_URL || "http://127.0.0.1:8080";
 const PEERS = process.env.ZY_SERVE_PEERS || "build/serve-peers";
 const MODEL = process.env.ZY_SERVE_MODEL || "tiny";
@@ -31,31 +33,8 @@ const EXPECT = process.env.ZY_SERVE_EXPECT || "";
 const require = createRequire(path.resolve(PEERS, "package.json"));
 const { chromium } = require("playwright-core");
 
-let failed = 0;
-const ok = (what) => console.log(`ok   ${what}`);
-const bad = (what, e) => {
-    failed++;
-    console.log(`FAIL ${what}`);
-    if (e) console.log(`     | ${String(e && e.message ? e.message : e).split("\n").slice(0, 4).join("\n     | ")}`);
-};
-// Run one check: fn returns the text to print after "ok", or throws.
-async function check(what, fn) {
-    try {
-        const r = await fn();
-        ok(r ? `${what}: ${r}` : what);
-        return true;
-    } catch (e) {
-        bad(what, e);
-        return false;
-    }
-}
-
 let browser = null;
-const watchdog = setTimeout(async () => {
-    bad("the page test took more than 60 s (watchdog)");
-    try { if (browser) await browser.close(); } catch (e) { /* ending anyway */ }
-    process.exit(1);
-}, 60000);
+const timer = watchdog(60000, "the page test", () => browser && browser.close());
 
 try {
     browser = await chromium.launch({
@@ -222,6 +201,6 @@ try {
     bad("the browser run", e);
 } finally {
     try { if (browser) await browser.close(); } catch (e) { /* closing anyway */ }
-    clearTimeout(watchdog);
+    clearTimeout(timer);
 }
-process.exit(failed ? 1 : 0);
+process.exit(failed() ? 1 : 0);

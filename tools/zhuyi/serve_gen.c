@@ -356,10 +356,13 @@ int serve_gen_prepare(serve_job *j, bool chat, serve_error *e) {
 }
 
 // ---- output --------------------------------------------------------------------------------
-static void chunk_head(serve_job *j, zy_strbuf *b) {
+// The response object up to its choices: of a streamed chunk, or of the whole answer.
+static void response_head(serve_job *j, bool chunk, zy_strbuf *b) {
     serve_gen_request *g = j->gen;
+    const char *object = !g->chat ? "text_completion"
+                         : chunk  ? "chat.completion.chunk" : "chat.completion";
     zy_strbuf_printf(b, "{\"id\": \"%s\", \"object\": \"%s\", \"created\": %lld, \"model\": ",
-                     g->id, g->chat ? "chat.completion.chunk" : "text_completion", g->created);
+                     g->id, object, g->created);
     zy_cli_json_string(b, j->model->name, strlen(j->model->name));
     zy_strbuf_puts(b, ", \"system_fingerprint\": null, \"choices\": [");
 }
@@ -472,7 +475,7 @@ static void add_logprobs(serve_choice *c, int token, const float *logits, int to
 static void stream_chunk(serve_choice *c, const zy_strbuf *lp, const char *finish, bool role) {
     serve_job *j = c->job;
     zy_strbuf b = {0};
-    chunk_head(j, &b);
+    response_head(j, true, &b);
     const char *t = c->text.text.p ? c->text.text.p + c->sent : "";
     size_t tn = c->text.text.n - c->sent;
     c->sent = c->text.text.n;
@@ -582,10 +585,7 @@ static void usage_json(serve_gen_request *g, zy_strbuf *b) {
 // The whole response of a request that did not stream.
 static void body_json(serve_job *j, zy_strbuf *b) {
     serve_gen_request *g = j->gen;
-    zy_strbuf_printf(b, "{\"id\": \"%s\", \"object\": \"%s\", \"created\": %lld, \"model\": ",
-                     g->id, g->chat ? "chat.completion" : "text_completion", g->created);
-    zy_cli_json_string(b, j->model->name, strlen(j->model->name));
-    zy_strbuf_puts(b, ", \"system_fingerprint\": null, \"choices\": [");
+    response_head(j, false, b);
     for (int i = 0; i < g->n_choices; i++) {
         serve_choice *c = &g->choices[i];
         const char *t = c->text.text.p ? c->text.text.p : "";
@@ -634,7 +634,7 @@ static void finish_job(serve_job *j) {
     if (j->stream) {
         if (g->include_usage) {
             zy_strbuf b = {0};
-            chunk_head(j, &b);
+            response_head(j, true, &b);
             zy_strbuf_puts(&b, "], ");
             usage_json(g, &b);
             zy_strbuf_puts(&b, "}");
