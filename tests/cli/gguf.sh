@@ -18,20 +18,7 @@ command -v $PY >/dev/null 2>&1 || PY=/usr/bin/python3
 
 # A few KB of varied text (a seeded mix of sentences), so the model is not certain of
 # every next token and greedy decoding is a real comparison.
-awk 'BEGIN {
-    srand(7);
-    split("the a one every that this my your", d, " ");
-    split("cat dog king word light house river child stone bird", n, " ");
-    split("sat ran saw made found took gave left heard kept", v, " ");
-    split("on under near beside over behind", p, " ");
-    for (i = 0; i < 400; i++) {
-        w = d[int(rand() * 8) + 1];
-        printf "%s %s %s %s %s %s.", toupper(substr(w, 1, 1)) substr(w, 2),
-            n[int(rand() * 10) + 1], v[int(rand() * 10) + 1], p[int(rand() * 6) + 1],
-            d[int(rand() * 8) + 1], n[int(rand() * 10) + 1];
-        printf (i % 5 == 4) ? "\n" : " ";
-    }
-}' >data.txt
+sh "$ROOT/tests/toy_sentences.sh" 7 400 >data.txt
 tail -c 2000 data.txt >val.txt
 printf '{"model_type": "gpt2", "n_layer": 2, "n_head": 2, "n_embd": 64, "n_positions": 128,
  "vocab_size": 0}\n' >cfg.json

@@ -75,20 +75,7 @@ fi
 cd "$T" || exit 1
 
 # ---- a model -----------------------------------------------------------------------------
-awk 'BEGIN {
-    srand(11);
-    split("the a one every that this my your no his", d, " ");
-    split("cat dog king word light house river child stone bird tree road", n, " ");
-    split("sat ran saw made found took gave left heard kept", v, " ");
-    split("on under near beside over behind into", p, " ");
-    for (i = 0; i < 600; i++) {
-        w = d[int(rand() * 10) + 1];
-        printf "%s %s %s %s %s %s.", toupper(substr(w, 1, 1)) substr(w, 2),
-            n[int(rand() * 12) + 1], v[int(rand() * 10) + 1], p[int(rand() * 7) + 1],
-            d[int(rand() * 10) + 1], n[int(rand() * 12) + 1];
-        printf (i % 4 == 3) ? "\n" : " ";
-    }
-}' >data.txt
+sh "$ROOT/tests/toy_sentences.sh" 11 600 >data.txt
 printf '{"model_type": "gpt2", "n_layer": 2, "n_head": 4, "n_embd": 64, "n_positions": 128,
  "vocab_size": 0}\n' >cfg.json
 if "$Z" pretrain gpt --data data.txt --config cfg.json --tokenizer bpe:500 --batch 8 --seq 64 \

@@ -105,20 +105,7 @@ fi
 cd "$T" || exit 1
 
 # ---- a model -----------------------------------------------------------------------------
-awk 'BEGIN {
-    srand(7);
-    split("the a one every that this my your no his", d, " ");
-    split("cat dog king word light house river child stone bird tree road", n, " ");
-    split("sat ran saw made found took gave left heard kept", v, " ");
-    split("on under near beside over behind into", p, " ");
-    for (i = 0; i < 400; i++) {
-        w = d[int(rand() * 10) + 1];
-        printf "%s %s %s %s %s %s.", toupper(substr(w, 1, 1)) substr(w, 2),
-            n[int(rand() * 12) + 1], v[int(rand() * 10) + 1], p[int(rand() * 7) + 1],
-            d[int(rand() * 10) + 1], n[int(rand() * 12) + 1];
-        printf (i % 4 == 3) ? "\n" : " ";
-    }
-}' >data.txt
+sh "$ROOT/tests/toy_sentences.sh" 7 400 >data.txt
 mkdir -p bpe
 cp "$ROOT/build/data/gpt2/encoder.json" bpe/vocab.json
 cp "$ROOT/build/data/gpt2/vocab.bpe" bpe/merges.txt
