@@ -1,5 +1,6 @@
 // libFuzzer harness: `zhuyi serve`'s request bodies (tools/zhuyi/serve_req.c, the
-// completions and chat parsing of serve_gen.c, tokenize/detokenize of serve_api.c) on a
+// completions and chat parsing of serve_gen.c, tokenize/detokenize of serve_api.c, the
+// encoder endpoints of serve_encode.c a GPT serves) on a
 // tiny GPT-2 with a byte-level tokenizer. The input is a request body. Properties checked on
 // every input:
 //  - a refused body is a 400 whose error object (serve_error_json) is JSON that reads back
@@ -7,7 +8,8 @@
 //  - a body read as a completions or chat request either is refused that way (400, or 500
 //    only for memory) or gives 1..64*16 choices whose prompts are ids in the vocabulary,
 //    non-empty and shorter than the context;
-//  - tokenize and detokenize answer with JSON or a 400, never anything else;
+//  - tokenize and detokenize, and the encoder endpoints a GPT serves (embeddings,
+//    attention), answer with a JSON object or a 400, never anything else;
 //  - nothing leaks or reads out of bounds (ASan), whatever the nesting and types.
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     run_call(serve_api_tokenize, body);
     run_call(serve_api_detokenize, body);
+    for (int i = 0; i < serve_n_encoder_routes; i++) // those a GPT serves: embeddings, attention
+        if (!serve_encoder_routes[i].accepts || serve_encoder_routes[i].accepts(&model))
+            run_call(serve_encoder_routes[i].run, body);
     cJSON_Delete(body);
     return 0;
 }

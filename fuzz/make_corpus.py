@@ -530,3 +530,7 @@ for name, body in SERVE.items():
 put("fuzz_serve_request", "bad_json", '{"prompt": "x",')
 put("fuzz_serve_request", "trailing", '{"prompt": "x"} {}')
 put("fuzz_serve_request", "not_object", '["prompt"]')
+put("fuzz_serve_request", "embeddings", json.dumps(
+    {"input": ["one", "two words"], "encoding_format": "base64", "pooling": "last",
+     "normalize": True}))
+put("fuzz_serve_request", "attention", json.dumps({"input": "The cat", "layer": 1, "head": 0}))
