@@ -5,12 +5,15 @@ CLIENTS threads, each with its own keep-alive http.client connection, send REQUE
 requests in all, a fixed mix of valid and malformed ones, and check every answer: its
 status for its kind, the OpenAI error shape {"error": {"message", "type", "param",
 "code"}} on errors (and the param at fault where it is known), and well-formed success
-bodies (completions, streams read to "data: [DONE]", tokenize, models, health). Greedy
+bodies (completions, streams read to "data: [DONE]", tokenize, models, health); some
+streams are dropped after their first chunk. Greedy
 completions (temperature 0) must be repeatable: every answer for the same prompt and
 max_tokens, streamed or not, must be the same text.
 
 It reports requests/s, p50/p99/max latency per kind and overall, counts by kind and status,
-the unexpected results (which must be none), and the server's resident memory (VmRSS of
+the unexpected results (which must be none), the server's gauges once the run is over
+(/metrics: no slot busy, nothing queued, one connection, within 15 s), and the server's
+resident memory (VmRSS of
 --pid) at the start, after a warm-up (WARMUP requests of the same mix, not counted) and
 after the run. Exit status 1 on any unexpected result, on an RSS growth after the warm-up
 of --rss-mib MiB or more and --rss-pct percent or more (both bounds exceeded), or when the
@@ -37,7 +40,7 @@ import urllib.parse
 # ---- the mix -------------------------------------------------------------------------------
 # kind -> weight. The valid kinds are most of the traffic.
 MIX = [
-    ("completion", 22), ("stream", 14), ("chat", 6), ("tokenize", 8), ("detokenize", 3),
+    ("completion", 22), ("stream", 14), ("stream_hangup", 2), ("chat", 6), ("tokenize", 8), ("detokenize", 3),
     ("models", 5), ("model_one", 2), ("health", 5), ("metrics", 1),
     ("bad_json", 3), ("not_object", 1), ("empty_body", 1), ("wrong_type", 4),
     ("missing_field", 3), ("negative_max_tokens", 2), ("huge_max_tokens", 2),
@@ -127,7 +130,9 @@ class Runner:
         param = None  # the field an error must name
         prompt = rnd.choice(PROMPTS)
         mt = rnd.randint(1, 8)
-        if kind in ("completion", "stream"):
+        if kind == "stream_hangup":  # read the first chunk, then drop the connection
+            body = {"model": m, "prompt": prompt, "max_tokens": 50, "stream": True}
+        elif kind in ("completion", "stream"):
             body = {"model": m, "prompt": prompt, "max_tokens": mt, "temperature": 0}
             if kind == "stream":
                 body["stream"] = True
@@ -206,6 +211,12 @@ class Runner:
         if kind == "stream" and st == 200:
             self.check_stream(r, body, prompt, mt)
             return st, r
+        if kind == "stream_hangup" and st == 200:
+            line = r.readline(1 << 20)
+            check(line.startswith(b"data: {"), "first stream line %r" % line[:100])
+            json_body(line[6:].strip())
+            r.will_close = True  # the caller closes the connection: the hang-up
+            return st, r
         data = r.read()
         self.check_answer(kind, st, data, r, prompt, mt, param)
         return st, r
@@ -259,7 +270,7 @@ class Runner:
                   and u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"],
                   "usage %r" % u)
             self.greedy_same(prompt, mt, c["text"], "completion")
-        elif kind == "stream":
+        elif kind in ("stream", "stream_hangup"):
             check_error(st, data, 200)  # not 200: fails with the status in the message
         elif kind == "chat":
             check(st == 200, "status %d: %r" % (st, data[:200]))
@@ -344,11 +355,12 @@ class Runner:
                 err, got = None, ["no answer"]
                 try:
                     st, r = self.one(con, kind, rnd, got)
-                    if r.will_close:  # the server closes after this answer: a new connection
+                    if r.will_close:  # closed after this answer (or hung up): a new connection
                         con.close()
                         con = self.connect()
-                        with self.lock:
-                            self.reconnects += 1
+                        if kind != "stream_hangup":
+                            with self.lock:
+                                self.reconnects += 1
                 except Unexpected as e:
                     err = str(e)
                 except (OSError, http.client.HTTPException) as e:
@@ -392,6 +404,27 @@ class Runner:
         if alive:
             self.timed_out = True
         return time.monotonic() - t0, alive
+
+
+def server_gauges(R):
+    """The server's gauges from /metrics: {name: value}, or {} when it does not answer."""
+    con = R.connect()
+    try:
+        con.request("GET", "/metrics", headers=R.headers())
+        r = con.getresponse()
+        text = r.read().decode("utf-8", "replace")
+        if r.status != 200:
+            return {}
+    except (OSError, http.client.HTTPException):
+        return {}
+    finally:
+        con.close()
+    g = {}
+    for line in text.split("\n"):
+        if line.startswith(("zhuyi_slots_busy ", "zhuyi_queue_depth ", "zhuyi_connections ")):
+            k, v = line.split()
+            g[k] = int(float(v))
+    return g
 
 
 def rss_kib(pid):
@@ -440,6 +473,16 @@ def main():
     warm_bad = R.n_unexpected
     rss1 = rss_kib(a.pid)
     secs, alive = R.run(a.requests, record=True)
+    # the server settles: no slot busy, nothing queued, no connection but the one asking
+    # (a hung-up stream frees its slot at the engine's next step)
+    t_settle = time.monotonic()
+    while True:
+        gauges = server_gauges(R)
+        settled = gauges == {"zhuyi_slots_busy": 0, "zhuyi_queue_depth": 0, "zhuyi_connections": 1}
+        if settled or time.monotonic() - t_settle > 15:
+            break
+        time.sleep(0.2)
+    t_settle = time.monotonic() - t_settle
     rss2 = rss_kib(a.pid)
 
     n = sum(R.counts.values())
@@ -457,7 +500,9 @@ def main():
               1e3 * max(v), " ".join("%s:%d" % sc for sc in st)))
     print("%-24s %6d %9.1f %9.1f %9.1f" % ("all", len(allat), 1e3 * pct(allat, 50),
           1e3 * pct(allat, 99), 1e3 * max(allat) if allat else 0))
-    ok = True
+    ok = settled
+    print("afterwards (%.1f s): %s%s" % (t_settle, " ".join("%s %d" % kv for kv in sorted(gauges.items())),
+          "" if settled else ": FAIL: not settled (slots busy 0, queue 0, connections 1 expected)"))
     print("unexpected results: %d (warm-up %d)" % (R.n_unexpected, warm_bad))
     for k, e in R.unexpected[:40]:
         print("  %s: %s" % (k, e[:300]))
