@@ -75,7 +75,7 @@ FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/%)
 FUZZ_HELPER_OBJ := $(FUZZ_HELPER_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SAN    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib cli examples test test-build test-peers test-serve sanitize bench demo refs deps clean \
+.PHONY: all lib cli examples test test-build test-peers test-serve load-serve sanitize bench demo refs deps clean \
         help install uninstall fuzz fuzz-build fuzz-bins clang
 .DEFAULT_GOAL := all
 
@@ -92,6 +92,8 @@ help:
 	@echo "                pinned, installed into build/peers) and @huggingface/gguf"
 	@echo "make test-serve zhuyi serve with real clients: the openai npm package and the"
 	@echo "                playground page in headless chromium (pinned, build/serve-peers)"
+	@echo "make load-serve zhuyi serve under load (10,000 mixed requests, 32 clients) and abuse"
+	@echo "                (slow-loris, 1000 idle connections), from tests/serve/load.sh"
 	@echo "make sanitize   the test suite under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      benchmarks against OpenBLAS and PyTorch (figures to stdout)"
 	@echo "make demo       train a small GPT on the King James Bible, print a passage"
@@ -202,6 +204,12 @@ test-serve:
 	@scripts/data.sh gpt2-tokenizer
 	@$(MAKE) --no-print-directory all
 	@sh tests/serve/serve_peers.sh $(BUILD)/zhuyi
+
+# zhuyi serve under load and abuse (tests/serve/load.sh: load.py, abuse.py; Python's
+# standard library only). `make BUILD=build/san ... load-serve` (the sanitize flags) runs
+# it against the AddressSanitizer build.
+load-serve: cli
+	@sh tests/serve/load.sh $(BUILD)/zhuyi
 
 sanitize:
 	@scripts/deps.sh test
