@@ -208,7 +208,9 @@ test-serve:
 # zhuyi serve under load and abuse (tests/serve/load.sh: load.py, abuse.py; Python's
 # standard library only). `make BUILD=build/san ... load-serve` (the sanitize flags) runs
 # it against the AddressSanitizer build.
-load-serve: cli
+load-serve:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory cli
 	@sh tests/serve/load.sh $(BUILD)/zhuyi
 
 sanitize:

@@ -4,9 +4,10 @@
 # mixed requests from 32 keep-alive clients (valid and malformed, every answer checked, the
 # server's RSS flat after a warm-up); tests/serve/abuse.py trickles requests (slow-loris)
 # and holds ~1000 idle connections, once below the server's --connections and once beyond
-# the default 256 with a short --timeout. Each server is then stopped with SIGTERM and must
-# exit 0 with nothing from a sanitizer on stderr (run with build/san/zhuyi, the
-# AddressSanitizer build, LeakSanitizer reports leaks at exit).
+# the default 256 with a short --timeout, and slow-loris connections filling a small
+# --connections, cut at the request deadline (--timeout). Each server is then stopped with
+# SIGTERM and must exit 0 with nothing from a sanitizer on stderr (run with
+# build/san/zhuyi, the AddressSanitizer build, LeakSanitizer reports leaks at exit).
 #   sh tests/serve/load.sh [ZHUYI]       (default build/zhuyi; `make load-serve`)
 # Environment: LOAD_REQUESTS (10000), LOAD_CLIENTS (32), LOAD_IDLE (1000), LOAD_RSS_MIB
 # (the bound on RSS growth after load.py's warm-up, 10 MiB, and after abuse.py, 16 MiB).
@@ -123,6 +124,22 @@ if start s2 --model tiny=tiny --threads 1 --timeout 3; then
 else
     bad "s2: serve starts"
     sed 's/^/     | /' s2.err | tail -5
+fi
+
+# ---- slow-loris filling every connection: cut at the request deadline (--timeout) ----------
+if start s3 --model tiny=tiny --threads 1 --connections 16 --timeout 5; then
+    ok "s3: serve listens (--connections 16, --timeout 5)"
+    $PY "$HERE/abuse.py" --url "$U" --pid $PID --limit 16 --slowloris 16 --idle 0 \
+        --slow-seconds 12 --trickle 1 --rss-mib $RSS_ABUSE >abuse3.txt 2>&1
+    rc=$?
+    cat abuse3.txt
+    [ $rc = 0 ] && grep -q "(16 closed by the server)" abuse3.txt &&
+        ok "16 slow-loris connections at the limit: closed at the deadline, /health answered" ||
+        bad "slow-loris at the connection limit (exit $rc)"
+    stop s3
+else
+    bad "s3: serve starts"
+    sed 's/^/     | /' s3.err | tail -5
 fi
 
 cli_finish

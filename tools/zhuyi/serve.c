@@ -53,7 +53,9 @@ static const char usage_text[] =
     "                     holds a KV cache of n_positions tokens\n"
     "  --queue N          requests waiting for the engine before 503 (default 64)\n"
     "  --max-body BYTES   largest request body (default 8388608); larger: 413\n"
-    "  --timeout S        seconds a connection may stay idle (default 600)\n"
+    "  --timeout S        seconds a connection may stay idle or take to send a whole\n"
+    "                     request (headers and body); answers are not timed (default\n"
+    "                     60; 0: no limit)\n"
     "  --connections N    open connections at most (default 256)\n"
     "  --api-key KEY      require 'Authorization: Bearer KEY' (default: $ZHUYI_API_KEY if\n"
     "                     set, else none); GET / and /health stay open\n"
@@ -152,7 +154,7 @@ static int parse_size(const char *v, size_t lo, size_t hi, size_t *out) {
 }
 
 int zy_cli_serve(int argc, char **argv) {
-    serve_server srv = {.parallel = 4, .queue_max = 64, .max_body = 8u << 20, .timeout = 600,
+    serve_server srv = {.parallel = 4, .queue_max = 64, .max_body = 8u << 20, .timeout = 60,
                         .connection_limit = 256, .cors = false};
     srv.started = time(NULL);
     srv.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
@@ -264,6 +266,8 @@ int zy_cli_serve(int argc, char **argv) {
     pthread_mutex_init(&srv.mu, NULL);
     pthread_cond_init(&srv.cv, NULL);
     pthread_mutex_init(&srv.metrics.mu, NULL);
+    pthread_mutex_init(&srv.watch_mu, NULL);
+    pthread_cond_init(&srv.watch_cv, NULL);
     struct MHD_Daemon *d = NULL;
     struct sockaddr_storage addr;
     bool ipv6 = false;
@@ -290,12 +294,14 @@ int zy_cli_serve(int argc, char **argv) {
         for (int k = 0; k < 300 && atomic_load(&srv.connections) > 0; k++)
             nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
     }
-    if (d) MHD_stop_daemon(d);
+    serve_http_stop(&srv, d);
     serve_engine_drain(&srv);
     free_models(&srv);
     pthread_mutex_destroy(&srv.mu);
     pthread_cond_destroy(&srv.cv);
     pthread_mutex_destroy(&srv.metrics.mu);
+    pthread_mutex_destroy(&srv.watch_mu);
+    pthread_cond_destroy(&srv.watch_cv);
     free(dirs);
     free(names);
     if (!rc) fprintf(stderr, "zhuyi: serve: stopped\n");

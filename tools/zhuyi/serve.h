@@ -32,6 +32,7 @@
 #include "zhuyi/zhuyi.h"
 
 typedef struct serve_server serve_server;
+typedef struct serve_watch serve_watch;
 typedef struct serve_job serve_job;
 
 // ---- errors, as the OpenAI API shapes them ---------------------------------------------
@@ -206,13 +207,22 @@ struct serve_server {
     serve_metrics metrics;
     atomic_int connections;       // open connections (the drain waits for them)
     unsigned connection_limit;
+    // the request deadline (serve_http.c): each open connection, watched by a reaper
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cv;
+    serve_watch *watch;
+    pthread_t reaper;
+    bool reaper_running, reaper_stop;
 };
 
 // ---- HTTP (serve_http.c) ---------------------------------------------------------------
 struct MHD_Daemon;
 struct sockaddr;
-// libmicrohttpd on addr, a thread per connection; NULL if it cannot listen.
+// libmicrohttpd on addr, a thread per connection, and the reaper of connections past the
+// request deadline (--timeout); NULL if it cannot listen. serve_http_stop(srv, NULL) still
+// ends the reaper.
 struct MHD_Daemon *serve_http_start(serve_server *srv, const struct sockaddr *addr, bool ipv6);
+void serve_http_stop(serve_server *srv, struct MHD_Daemon *d);
 // The metrics' name of a route (serve_metrics.requests' first index).
 const char *serve_route_name(int route);
 

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE // POLLRDHUP
 #include <microhttpd.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +300,91 @@ static enum MHD_Result dispatch(serve_server *srv, struct MHD_Connection *con, c
     return rc;
 }
 
+// ---- the request deadline ---------------------------------------------------------------
+// libmicrohttpd's timeout closes only connections that send nothing: a client trickling a
+// byte now and then (slow-loris) would keep its thread forever. So every connection must
+// also deliver each whole request (headers and body) within --timeout seconds of opening
+// or of its previous answer; the reaper thread shuts down the socket of one that has not
+// (libmicrohttpd then sees the end and closes it). Answers being computed or sent do not
+// count: a long generation is not cut.
+struct serve_watch {
+    serve_watch *prev, *next;
+    int fd;
+    struct timespec since;  // opened, or the previous answer finished
+    bool busy;              // a request is being answered
+    bool reaped;
+};
+
+static void now(struct timespec *t) { clock_gettime(CLOCK_MONOTONIC, t); }
+
+static serve_watch *watch_of(struct MHD_Connection *con) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void watch_busy(serve_server *srv, struct MHD_Connection *con, bool busy) {
+    serve_watch *w = watch_of(con);
+    if (!w) return;
+    pthread_mutex_lock(&srv->watch_mu);
+    w->busy = busy;
+    now(&w->since);
+    pthread_mutex_unlock(&srv->watch_mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode code) {
+    serve_server *srv = cls;
+    pthread_mutex_lock(&srv->watch_mu);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        serve_watch *w = calloc(1, sizeof *w);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (w && ci) {
+            w->fd = ci->connect_fd;
+            now(&w->since);
+            w->next = srv->watch;
+            if (srv->watch) srv->watch->prev = w;
+            srv->watch = w;
+        } else {
+            free(w), w = NULL;
+        }
+        *socket_ctx = w;
+        atomic_fetch_add(&srv->connections, 1);
+    } else {
+        serve_watch *w = *socket_ctx;
+        if (w) { // unlinked before libmicrohttpd closes the socket: its number is not reused yet
+            if (w->prev) w->prev->next = w->next;
+            else srv->watch = w->next;
+            if (w->next) w->next->prev = w->prev;
+            free(w);
+        }
+        *socket_ctx = NULL;
+        atomic_fetch_sub(&srv->connections, 1);
+    }
+    pthread_mutex_unlock(&srv->watch_mu);
+}
+
+static void *reaper(void *arg) {
+    serve_server *srv = arg;
+    pthread_mutex_lock(&srv->watch_mu);
+    while (!srv->reaper_stop) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_sec += 1;
+        pthread_cond_timedwait(&srv->watch_cv, &srv->watch_mu, &t);
+        struct timespec n;
+        now(&n);
+        for (serve_watch *w = srv->watch; w; w = w->next)
+            if (!w->busy && !w->reaped && n.tv_sec - w->since.tv_sec >= (time_t)srv->timeout) {
+                shutdown(w->fd, SHUT_RDWR);
+                w->reaped = true;
+            }
+    }
+    pthread_mutex_unlock(&srv->watch_mu);
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **ctx) {
@@ -319,14 +405,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
         *upload_size = 0;
         return MHD_YES;
     }
+    watch_busy(srv, con, true); // the request is in: its answer is not on the clock
     return dispatch(srv, con, c, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *con, void **ctx,
                          enum MHD_RequestTerminationCode why) {
-    (void)con;
     serve_server *srv = cls;
     conn *c = *ctx;
+    watch_busy(srv, con, false); // the next request's clock starts now
     if (!c) return;
     int status = c->status;
     if (why != MHD_REQUEST_TERMINATED_COMPLETED_OK && status == 200) status = 499;
@@ -336,16 +423,11 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **ctx,
     *ctx = NULL;
 }
 
-static void on_connection(void *cls, struct MHD_Connection *con, void **socket_ctx,
-                          enum MHD_ConnectionNotificationCode code) {
-    (void)con;
-    (void)socket_ctx;
-    serve_server *srv = cls;
-    atomic_fetch_add(&srv->connections, code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
-}
 
 struct MHD_Daemon *serve_http_start(serve_server *srv, const struct sockaddr *addr,
                                     bool ipv6) {
+    if (srv->timeout && !pthread_create(&srv->reaper, NULL, reaper, srv))
+        srv->reaper_running = true;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ITC | (ipv6 ? MHD_USE_IPv6 : 0);
     return MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv,
@@ -355,4 +437,16 @@ struct MHD_Daemon *serve_http_start(serve_server *srv, const struct sockaddr *ad
                             MHD_OPTION_CONNECTION_TIMEOUT, srv->timeout,
                             MHD_OPTION_CONNECTION_LIMIT, srv->connection_limit,
                             MHD_OPTION_END);
+}
+
+void serve_http_stop(serve_server *srv, struct MHD_Daemon *d) {
+    if (d) MHD_stop_daemon(d);
+    if (srv->reaper_running) {
+        pthread_mutex_lock(&srv->watch_mu);
+        srv->reaper_stop = true;
+        pthread_cond_signal(&srv->watch_cv);
+        pthread_mutex_unlock(&srv->watch_mu);
+        pthread_join(srv->reaper, NULL);
+        srv->reaper_running = false;
+    }
 }
