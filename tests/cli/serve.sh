@@ -206,6 +206,8 @@ post /v1/completions '{"model": "tiny", "prompt": "x"'
 expect_error 400 - "a body that is not JSON"
 post /v1/completions '[1, 2]'
 expect_error 400 - "a body that is not an object"
+post /v1/chat/completions '{"model": "tiny", "messages": [{"role": "user", "content": "a", "role": "system"}]}'
+expect_error 400 role "a field given twice"
 post /v1/completions '{"model": "tiny"}'
 expect_error 400 prompt "no prompt"
 post /v1/completions '{"model": "tiny", "prompt": "x", "temperature": -1}'

@@ -50,6 +50,32 @@ void serve_error_json(zy_strbuf *b, const serve_error *e) {
     zy_strbuf_puts(b, "}}\n");
 }
 
+static int by_key(const void *a, const void *b) {
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+// The first key any object in j holds twice (NULL: none), sorted per object; *oom on
+// running out of memory.
+static const char *duplicate_key(const cJSON *j, bool *oom) {
+    size_t n = 0;
+    for (const cJSON *c = j->child; c; c = c->next) {
+        const char *d = cJSON_IsObject(c) || cJSON_IsArray(c) ? duplicate_key(c, oom) : NULL;
+        if (d || *oom) return d;
+        n++;
+    }
+    if (!cJSON_IsObject(j) || n < 2) return NULL;
+    const cJSON **v = malloc(n * sizeof *v);
+    if (!v) return *oom = true, NULL;
+    size_t k = 0;
+    for (const cJSON *c = j->child; c; c = c->next) v[k++] = c;
+    qsort(v, n, sizeof *v, by_key);
+    const char *d = NULL;
+    for (size_t i = 1; i < n && !d; i++)
+        if (!strcmp(v[i - 1]->string, v[i]->string)) d = v[i]->string;
+    free(v);
+    return d;
+}
+
 cJSON *serve_req_parse(const char *body, size_t n, serve_error *e) {
     if (!n) return serve_bad(e, NULL, "the request body is empty; a JSON object was expected"),
                   NULL;
@@ -80,6 +106,15 @@ cJSON *serve_req_parse(const char *body, size_t n, serve_error *e) {
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         serve_bad(e, NULL, "the request body is JSON but not an object");
+        return NULL;
+    }
+    // A field given twice would be read as either; refused instead.
+    bool oom = false;
+    const char *dup = duplicate_key(j, &oom);
+    if (dup || oom) {
+        if (oom) serve_fail(e, 500, "server_error", NULL, NULL, "out of memory");
+        else serve_bad(e, dup, "the request gives the field '%s' twice", dup);
+        cJSON_Delete(j);
         return NULL;
     }
     return j;
