@@ -75,7 +75,7 @@ FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/%)
 FUZZ_HELPER_OBJ := $(FUZZ_HELPER_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SAN    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib cli examples test test-build test-peers test-serve load-serve sanitize bench demo refs deps clean \
+.PHONY: all lib cli examples test test-build test-peers test-serve load-serve mpi test-mpi sanitize bench demo refs deps clean \
         help install uninstall fuzz fuzz-build fuzz-bins clang
 .DEFAULT_GOAL := all
 
@@ -94,6 +94,8 @@ help:
 	@echo "                playground page in headless chromium (pinned, build/serve-peers)"
 	@echo "make load-serve zhuyi serve under load (10,000 mixed requests, 32 clients) and abuse"
 	@echo "                (slow-loris, 1000 idle connections), from tests/serve/load.sh"
+	@echo "make mpi        the CLI with Open MPI (build/mpi/zhuyi): mpirun -np N ... pretrain"
+	@echo "make test-mpi   data-parallel training on 1, 2, 3 ranks against one process"
 	@echo "make sanitize   the test suite under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      benchmarks against OpenBLAS and PyTorch (figures to stdout)"
 	@echo "make demo       train a small GPT on the King James Bible, print a passage"
@@ -212,6 +214,16 @@ load-serve:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory cli
 	@sh tests/serve/load.sh $(BUILD)/zhuyi
+
+# The MPI flavour (dist.h): the CLI built with mpicc and ZY_MPI into build/mpi/zhuyi, for
+# `mpirun -np N build/mpi/zhuyi pretrain ...`; the default build and the library need no MPI.
+mpi:
+	@scripts/deps.sh mpi
+	@$(MAKE) --no-print-directory BUILD=build/mpi CC=mpicc EXTRA_CFLAGS=-DZY_MPI build/mpi/zhuyi
+
+# Data-parallel training against one process (tests/mpi/mpi.sh), 1, 2 and 3 ranks.
+test-mpi: mpi
+	@sh tests/mpi/mpi.sh build/mpi/zhuyi
 
 sanitize:
 	@scripts/deps.sh test

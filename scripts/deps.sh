@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages a make target needs, and only those that are missing.
-# Usage: scripts/deps.sh build|test|bench|refs|fuzz|serve
+# Usage: scripts/deps.sh build|test|bench|refs|fuzz|serve|mpi
 # Says what it installs; does nothing (silently) when everything is present.
 set -e
 
@@ -12,9 +12,11 @@ refs) pkgs="python3-torch python3-numpy python3-regex" ;;
 # tests/serve: the real clients of zhuyi serve (headless chromium, npm for openai and
 # playwright-core, curl to wait for the server).
 serve) pkgs="chromium npm curl" ;;
+# data-parallel training: Open MPI (mpicc, mpirun)
+mpi) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libmicrohttpd-dev openmpi-bin libopenmpi-dev" ;;
 # libFuzzer and the sanitizer runtimes come with clang's compiler-rt package.
 fuzz) pkgs="clang libclang-rt-14-dev make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libmicrohttpd-dev" ;;
-*) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs, fuzz, serve)" >&2; exit 2 ;;
+*) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs, fuzz, serve, mpi)" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dist.h"
 #include "zhuyi/zhuyi.h"
 
 int zy_cli_info(int argc, char **argv) {
@@ -25,6 +26,7 @@ int zy_cli_info(int argc, char **argv) {
     printf("bf16:    %s (training defaults to --precision %s)\n", zy_bf16_name(b),
            b == ZY_BF16_EMULATED ? "fp32" : "bf16");
     printf("threads: %d\n", zy_threads_get());
+    printf("mpi:     %s\n", zy_cli_dist_describe());
     const char *names[64];
     int n = zy_model_types(names, 64);
     printf("models: ");

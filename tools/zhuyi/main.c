@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dist.h"
 #include "zhuyi/zhuyi.h"
 
 static const zy_cli_command commands[] = {
@@ -105,7 +106,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
-        if (!strcmp(argv[i], commands[c].name)) return commands[c].run(argc - i, argv + i);
+        if (!strcmp(argv[i], commands[c].name)) {
+            // Under mpirun (the MPI build): one rank failing ends every rank.
+            if (zy_cli_dist_init(&argc, &argv)) return 1;
+            return zy_cli_dist_end(commands[c].run(argc - i, argv + i));
+        }
     fprintf(stderr, "zhuyi: unknown command '%s' (see zhuyi --help)\n", argv[i]);
     return 2;
 }

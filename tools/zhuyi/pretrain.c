@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dist.h"
 #include "pretrain.h"
 #include "zhuyi/zhuyi.h"
 
@@ -646,7 +647,8 @@ static void finetune_defaults(pretrain_run *r, flags *f) {
 // evaluation and save cadence of one epoch and the kind's best metric.
 static int resolve_steps(pretrain_run *r, flags *f, bool ft) {
     zy_trainer_params *p = &r->tp;
-    double rows = (double)p->batch * p->grad_accum;
+    // A step takes batch x grad_accum rows on each of the data-parallel processes.
+    double rows = (double)p->batch * p->grad_accum * zy_cli_dist_world();
     long per_epoch = (long)ceil((double)r->src.train_rows / rows);
     if (per_epoch < 1) per_epoch = 1;
     if (f->epochs) {
@@ -795,8 +797,10 @@ static int train_command(const char *verb, int argc, char **argv) {
         rc = zy_cli_die("out of memory");
         goto done;
     }
+    if (zy_cli_dist_world() > 1 && (rc = zy_pretrain_dist(&r))) goto done;
     rc = zy_pretrain_loop(&r);
 done:
+    zy_pretrain_dist_end(&r);
     run_free(&r);
     free(init_abs);
     return rc;

@@ -8,14 +8,18 @@
 // best evaluation's weights there instead (--patience stops a run that no longer
 // improves). tokenizer.json (and a WordPiece's vocab.txt, and the kind's own files such
 // as the chat template) is written once, before the first step.
+#define _XOPEN_SOURCE 700 // nftw
 #include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "dist.h"
 #include "metrics.h"
 #include "pretrain.h"
 #include "progress.h"
@@ -192,8 +196,9 @@ static int run(loop *L) {
     pretrain_run *r = L->r;
     const zy_trainer_params *p = zy_trainer_get_params(L->t);
     long start = zy_trainer_step_count(L->t);
-    double tokens_per_step = (double)p->batch * p->seq * p->grad_accum;
+    double tokens_per_step = (double)p->batch * p->seq * p->grad_accum * zy_cli_dist_world();
     zy_progress_init(&L->prog, start, p->steps, r->log_every);
+    L->prog.quiet = zy_cli_dist_rank() > 0;
     const zy_model_info *c = zy_model_get_info(r->model);
     char prec[64] = "fp32";
     if (p->precision == ZY_PRECISION_BF16)
@@ -256,6 +261,7 @@ static int run(loop *L) {
         return 0;
     }
     if (save(L)) return 1;
+    if (L->prog.quiet) return interrupted ? ZY_PRETRAIN_EXIT_INTERRUPTED : 0; // rank > 0
     double secs = zy_progress_now() - run_t0;
     printf("step %ld/%ld: train loss %.4f", step, p->steps, (double)loss);
     if (val_step == step) {
@@ -269,6 +275,14 @@ static int run(loop *L) {
         printf(" (the best model: val %s %.4f at step %ld)", r->best_metric, r->best_value,
                r->best_step);
     putchar('\n');
+    long n_red;
+    double t_red;
+    size_t b_red;
+    zy_cli_dist_stats(&n_red, &t_red, &b_red);
+    if (n_red) // data-parallel: what the gradient exchange cost
+        printf("%d processes: the gradient all-reduce (%.1f MB) took %.1f ms a step, %.1f%% "
+               "of the run\n", zy_cli_dist_world(), b_red / 1e6, t_red * 1e3 / n_red,
+               100 * t_red / secs);
     fflush(stdout);
     if (interrupted || stopped) {
         fprintf(stderr, "zhuyi: %s at step %ld; continue with: zhuyi %s --out %s --resume\n",
@@ -278,11 +292,38 @@ static int run(loop *L) {
     return 0;
 }
 
+int zy_pretrain_dist(pretrain_run *r) {
+    int rank = zy_cli_dist_rank(), world = zy_cli_dist_world();
+    if (zy_data_source_shard(r->src.train, rank, world))
+        return zy_cli_die("%s: rank %d of %d: %s", r->cmd, rank, world, zy_last_error());
+    if (rank == 0) return 0;
+    snprintf(r->scratch, sizeof r->scratch, "/tmp/zhuyi-rank%d.XXXXXX", rank);
+    if (!mkdtemp(r->scratch)) {
+        r->scratch[0] = 0;
+        return zy_cli_die("%s: rank %d: a scratch directory in /tmp: %s", r->cmd, rank,
+                          strerror(errno));
+    }
+    r->out = r->scratch;
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *f) {
+    (void)st, (void)type, (void)f;
+    return remove(path);
+}
+
+void zy_pretrain_dist_end(pretrain_run *r) {
+    if (r->scratch[0]) nftw(r->scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    r->scratch[0] = 0;
+}
+
 int zy_pretrain_loop(pretrain_run *r) {
     loop L = {.r = r};
     snprintf(L.svg, sizeof L.svg, "%s/loss.svg", r->out);
     if (zy_trainer_create(&L.t, r->model, r->src.train, r->src.val, &r->tp))
         return zy_cli_die("%s: %s", r->cmd, zy_last_error());
+    // Data-parallel: every step's gradients summed over the ranks, the same update on each.
+    if (zy_cli_dist_world() > 1) zy_trainer_set_grad_hook(L.t, zy_cli_dist_reduce, NULL);
     int rc = 0;
     if (r->resume) {
         char state[sizeof r->ckpt + 32];

@@ -39,6 +39,7 @@ static void format_rate(char *buf, size_t cap, double r) {
 
 void zy_progress_step(zy_progress *p, long step, float loss, float lr, double ms,
                       double tok_s) {
+    if (p->quiet) return;
     // The first step of a run is often slow (page faults, thread start-up): the ETA uses
     // a smoothed step time that forgets it quickly.
     p->ema_ms = p->ema_ms == 0 ? ms : 0.9 * p->ema_ms + 0.1 * ms;
@@ -69,6 +70,7 @@ void zy_progress_step(zy_progress *p, long step, float loss, float lr, double ms
 }
 
 void zy_progress_count(zy_progress *p, long done, const char *unit) {
+    if (p->quiet) return;
     double now = zy_progress_now(), spent = now - p->t_start;
     if (p->tty && done != p->total && now - p->t_drawn < 0.1) return;
     p->t_drawn = now;
@@ -96,6 +98,7 @@ void zy_progress_count(zy_progress *p, long done, const char *unit) {
 }
 
 void zy_progress_print(zy_progress *p, const char *fmt, ...) {
+    if (p->quiet) return;
     if (p->bar_shown) {
         fputs("\r\033[K", stderr);
         p->bar_shown = 0;
@@ -108,6 +111,7 @@ void zy_progress_print(zy_progress *p, const char *fmt, ...) {
 }
 
 void zy_progress_end(zy_progress *p) {
+    if (p->quiet) return;
     if (p->bar_shown) fputc('\n', stderr);
     p->bar_shown = 0;
 }

@@ -14,6 +14,7 @@ typedef struct zy_progress {
     double ema_ms;    // smoothed step time for the ETA and tokens/s
     double t_drawn;   // when the bar was last drawn
     long next_log;    // zy_progress_count's plain lines: the count the next one is due at
+    int quiet;        // show nothing (the ranks of a data-parallel run other than 0)
 } zy_progress;
 
 // Seconds from a monotonic clock.
