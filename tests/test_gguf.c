@@ -491,6 +491,14 @@ static void h_numel(bb *b) {
     bb_u32(b, 2), bb_u64(b, (uint64_t)1 << 40), bb_u64(b, (uint64_t)1 << 40);
     bb_u32(b, 0), bb_u64(b, 0);
 }
+// 2^62 + 4 f32 values in one row: 2^64 + 16 bytes, which wrapped to 16 before the row's
+// own size was checked (found by fuzz_gguf).
+static void h_row_bytes(bb *b) {
+    bb_header(b, 1, 0);
+    bb_tensor(b, "t", ((uint64_t)1 << 62) + 4, 0, ZY_GGML_F32, 0);
+    bb_pad(b, 32);
+    for (int i = 0; i < 16; i++) bb_put(b, "", 1);
+}
 static void h_ggml_type(bb *b) {
     bb_header(b, 1, 0);
     bb_tensor(b, "t", 4, 0, 5, 0);
@@ -569,6 +577,8 @@ TEST(gguf_hostile_files_name_what_is_wrong) {
          h_alignment_pow2},
         {"5 dims", "tensor 't' has 5 dimensions; at most 4", ZY_STATUS_BAD_FORMAT, h_dims},
         {"2^80 elements", "makes more than 2^63 elements", ZY_STATUS_BAD_FORMAT, h_numel},
+        {"a row of 2^64 bytes", "tensor 't' is more than 2^64 bytes", ZY_STATUS_BAD_FORMAT,
+         h_row_bytes},
         {"ggml type 5", "tensor 't' has unknown ggml type 5", ZY_STATUS_BAD_FORMAT, h_ggml_type},
         {"q8_0 of 48", "ne[0] = 48 is not a multiple of q8_0's block of 32",
          ZY_STATUS_BAD_FORMAT, h_block},

@@ -346,7 +346,11 @@ static zy_status read_tensor(cursor *c, uint64_t i, zy_gguf_tensor *t) {
                    g->path, t->name, (unsigned long long)t->ne[0], zy_ggml_type_name(type),
                    block);
     // Rows of ne[0] elements are ne[0] / block blocks; numel <= 2^63 keeps this exact.
-    uint64_t row = t->ne[0] / block * bytes, rows = t->ne[0] ? t->numel / t->ne[0] : 0;
+    // Both products are checked: a row alone can pass 2^64 bytes (2^62 f32 values).
+    uint64_t blocks = t->ne[0] / block, rows = t->ne[0] ? t->numel / t->ne[0] : 0;
+    if (blocks > UINT64_MAX / bytes)
+        return BAD("%s: tensor '%s' is more than 2^64 bytes", g->path, t->name);
+    uint64_t row = blocks * bytes;
     if (rows && row > UINT64_MAX / rows)
         return BAD("%s: tensor '%s' is more than 2^64 bytes", g->path, t->name);
     t->nbytes = row * rows;
