@@ -13,6 +13,7 @@
 #                             nothing on stdout (./out), a line "zhuyi: ...PATTERN..."
 #                             in ./err (PATTERN: a grep regex, "" for any message), no
 #                             ./out_bad (removed first: a refused run's --out goes there)
+#   serve_start NAME ARGS...  zhuyi serve on a free port (U, PID; below)
 #   cli_finish                "N passed, N failed" as the last line; its status is the
 #                             test's (non-zero if any failed)
 
@@ -63,4 +64,24 @@ expect_fail() {
 cli_finish() {
     echo "$pass passed, $fail failed"
     [ "$fail" -eq 0 ]
+}
+
+# serve_start NAME ARGS...: `$Z serve --port 0 ARGS` in the background (stderr in NAME.err);
+# sets U (its URL) and PID and adds PID to PIDS (the caller's EXIT trap kills them).
+# 0 once it listens (at most 60 s), 1 if it exits or never does.
+serve_start() {
+    name=$1
+    shift
+    "$Z" serve --port 0 "$@" 2>"$name.err" &
+    PID=$!
+    PIDS="$PIDS $PID"
+    k=0
+    while [ $k -lt 600 ]; do
+        port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$name.err")
+        [ -n "$port" ] && { U=http://127.0.0.1:$port; return 0; }
+        kill -0 $PID 2>/dev/null || return 1
+        sleep 0.1
+        k=$((k + 1))
+    done
+    return 1
 }

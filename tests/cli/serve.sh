@@ -33,23 +33,6 @@ echo '{"model_type": "gpt2", "n_positions": 1024, "n_embd": 384, "n_layer": 6, "
     --steps 1 --eval-every 0 --eval-batches 0 --out slow >/dev/null 2>err \
     && ok "a slower GPT to serve" || bad "pretrain a slower GPT"
 
-# start NAME ARGS...: zhuyi serve on a free port; sets U (its URL) and PID. 0 when it listens.
-start() {
-    name=$1
-    shift
-    "$Z" serve --port 0 "$@" 2>"$name.err" &
-    PID=$!
-    PIDS="$PIDS $PID"
-    k=0
-    while [ $k -lt 300 ]; do
-        port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$name.err")
-        [ -n "$port" ] && { U=http://127.0.0.1:$port; return 0; }
-        kill -0 $PID 2>/dev/null || return 1
-        sleep 0.1
-        k=$((k + 1))
-    done
-    return 1
-}
 # post PATH JSON [curl args]: the body in ./body, the status in ./status
 post() {
     p=$1 d=$2
@@ -79,7 +62,7 @@ expect_fail "serve a missing directory" "serve: .*nothere.*\(No such\|not\|canno
 expect_fail "serve two models of one name" "two models are named 'tiny'" "$Z" serve tiny ./tiny/ --port 0
 
 # ---- one server: tiny (4 slots), slow ------------------------------------------------------
-if ! start s1 --model tiny=tiny --model slow=slow --threads 1 --seed 7 --max-body 100000; then
+if ! serve_start s1 --model tiny=tiny --model slow=slow --threads 1 --seed 7 --max-body 100000; then
     bad "serve starts"; sed 's/^/     | /' s1.err | tail -5
     cli_finish
     exit 1
@@ -280,7 +263,7 @@ rc=$?
     || bad "SIGTERM: exit $rc, $(tail -c 200 drain.txt)"
 
 # ---- a second server: API key, CORS, a full queue ---------------------------------------------
-if start s2 slow --api-key sekrit --cors --parallel 1 --queue 1 --threads 1; then
+if serve_start s2 slow --api-key sekrit --cors --parallel 1 --queue 1 --threads 1; then
     post /v1/completions '{"prompt": "x", "max_tokens": 1}'
     expect_error 401 - "no API key"
     post /v1/completions '{"prompt": "x", "max_tokens": 1}' -H 'Authorization: Bearer wrong'

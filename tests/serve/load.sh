@@ -43,23 +43,6 @@ done >data.txt
     && ok "a tiny GPT to serve (64 positions, byte tokens)" || { bad "pretrain a tiny GPT"; cli_finish; exit 1; }
 rm -f err
 
-# start NAME ARGS...: zhuyi serve on a free port; sets U (its URL) and PID. 0 when it listens.
-start() {
-    name=$1
-    shift
-    "$Z" serve --port 0 "$@" 2>"$name.err" &
-    PID=$!
-    PIDS="$PIDS $PID"
-    k=0
-    while [ $k -lt 600 ]; do
-        port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$name.err")
-        [ -n "$port" ] && { U=http://127.0.0.1:$port; return 0; }
-        kill -0 $PID 2>/dev/null || return 1
-        sleep 0.1
-        k=$((k + 1))
-    done
-    return 1
-}
 # stop NAME: SIGTERM, at most 60 s to exit; it must exit 0 with no sanitizer report
 stop() {
     kill -TERM $PID 2>/dev/null
@@ -91,7 +74,7 @@ stop() {
 }
 
 # ---- load, then abuse below the connection limit ------------------------------------------
-if start s1 --model tiny=tiny --threads 1 --api-key load-key --max-body 65536 \
+if serve_start s1 --model tiny=tiny --threads 1 --api-key load-key --max-body 65536 \
     --connections $((IDLE + 100)) --timeout 30; then
     ok "s1: serve listens (--connections $((IDLE + 100)), --max-body 65536, an API key)"
     $PY "$HERE/load.py" --url "$U" --pid $PID --model tiny --context 64 --max-body 65536 \
@@ -113,7 +96,7 @@ else
 fi
 
 # ---- abuse beyond the default connection limit (256), idle connections timed out ---------
-if start s2 --model tiny=tiny --threads 1 --timeout 3; then
+if serve_start s2 --model tiny=tiny --threads 1 --timeout 3; then
     ok "s2: serve listens (--connections 256 by default, --timeout 3)"
     $PY "$HERE/abuse.py" --url "$U" --pid $PID --limit 256 --idle "$IDLE" --timeout 3 \
         --slow-seconds 6 --hold 8 --rss-mib $RSS_ABUSE >abuse2.txt 2>&1
@@ -127,7 +110,7 @@ else
 fi
 
 # ---- slow-loris filling every connection: cut at the request deadline (--timeout) ----------
-if start s3 --model tiny=tiny --threads 1 --connections 16 --timeout 5; then
+if serve_start s3 --model tiny=tiny --threads 1 --connections 16 --timeout 5; then
     ok "s3: serve listens (--connections 16, --timeout 5)"
     $PY "$HERE/abuse.py" --url "$U" --pid $PID --limit 16 --slowloris 16 --idle 0 \
         --slow-seconds 12 --trickle 1 --rss-mib $RSS_ABUSE >abuse3.txt 2>&1
