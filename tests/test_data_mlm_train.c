@@ -132,6 +132,74 @@ static void run_stop(run *r) {
     zy_model_free(r->m);
 }
 
+static zy_model *tiny_bert_mlm(void) {
+    zt_bert_dims d = {"BertForMaskedLM", 2, 2, 32, 64, T, 2, V, 0.0f};
+    return zt_bert_create(&d, 21);
+}
+
+// A single-process gradient hook: the sum over one process is the array itself.
+static zy_status sum_hook(float *grads, size_t n, double *sums, int n_sums, void *user) {
+    (void)grads, (void)n, (void)sums, (void)n_sums;
+    ++*(int *)user;
+    return ZY_STATUS_OK;
+}
+
+// The masked-token count differs from batch to batch, so a step of two micro-batches
+// weights each by its count: (batch 4) = (batch 2, grad_accum 2) = the same with a
+// gradient hook (which sees summed gradients, divided after it), for losses and gradient
+// norms of 4 steps (no shuffling or dropout, MLM only; float rounding, tol 1e-5
+// relative). The mean of the two micro-batches' means would differ by far more.
+TEST(mlm_train_grad_accum_weights_by_masked_tokens) {
+    zy_corpus c;
+    counting_corpus(&c, 5, 20);
+    float loss[3][4], norm[3][4];
+    double c0 = 0, c1 = 0;
+    int calls = 0;
+    for (int k = 0; k < 3; k++) {
+        zy_trainer_params p = train_params(4);
+        p.shuffle = false, p.dropout = 0;
+        p.batch = k ? 2 : 4, p.grad_accum = k ? 2 : 1;
+        zy_mlm_source_params sp = source_params(p.batch, 7, false);
+        sp.shuffle = false, sp.nsp = false;
+        zy_data_source *src = NULL;
+        zy_trainer *t = NULL;
+        zy_model *m = tiny_bert_mlm();
+        ASSERT(m != NULL);
+        ASSERT(zy_mlm_source_create(&src, &c, &sp) == ZY_STATUS_OK);
+        ASSERT(zy_trainer_create(&t, m, src, NULL, &p) == ZY_STATUS_OK);
+        if (k == 2) zy_trainer_set_grad_hook(t, sum_hook, &calls);
+        if (k == 1) { // the two micro-batches of step 1: their masked-token counts
+            zy_batch b;
+            zy_session *s = zy_trainer_session(t);
+            float l;
+            ASSERT(zy_batch_init(&b, &zy_data_source_get_info(src)->dims) == ZY_STATUS_OK);
+            CHECK(zy_data_source_next(src, &b) == ZY_STATUS_OK &&
+                  zy_session_forward(s, &b, &l, &c0) == ZY_STATUS_OK);
+            CHECK(zy_data_source_next(src, &b) == ZY_STATUS_OK &&
+                  zy_session_forward(s, &b, &l, &c1) == ZY_STATUS_OK);
+            zy_batch_destroy(&b);
+            CHECK(zy_data_source_seek(src, (zy_data_pos){0, 0}) == ZY_STATUS_OK);
+        }
+        for (int s = 0; s < 4; s++) {
+            zy_step_info info;
+            ASSERT(zy_trainer_step(t, &info) == ZY_STATUS_OK);
+            loss[k][s] = info.loss, norm[k][s] = info.grad_norm;
+        }
+        zy_trainer_free(t);
+        zy_data_source_free(src);
+        zy_model_free(m);
+    }
+    zt_note("step 1: masked tokens %.0f + %.0f; loss %.7f / %.7f / %.7f (hook), grad norm "
+            "%.7f / %.7f / %.7f", c0, c1, (double)loss[0][0], (double)loss[1][0],
+            (double)loss[2][0], (double)norm[0][0], (double)norm[1][0], (double)norm[2][0]);
+    CHECK(c0 != c1 && calls == 4);
+    for (int k = 1; k < 3; k++) {
+        CHECK_CLOSE("losses", loss[k], loss[0], 4, 0, 1e-5);
+        CHECK_CLOSE("grad norms", norm[k], norm[0], 4, 0, 1e-5);
+    }
+    zy_corpus_destroy(&c);
+}
+
 // 12 steps in one go vs 5 steps, a state file, then a new model (the saved weights), a new
 // source and a new trainer loading the state for 7 more (grad_accum 2, dropout and
 // shuffling on; the corpus gives 5 batches an epoch, so both halves cross epoch ends):

@@ -259,6 +259,30 @@ TEST(optim_clip_edges) {
     CHECK_CLOSE("tiny-norm clip", tiny, want_tiny, 4, 0.0, 1e-6);
 }
 
+// Scaling fused with clipping (the trainer's division of summed gradients by their
+// count): the norm of scale x g, and one pass giving what scaling first and clipping
+// after gives; below the clip, plain scaling; scale 1 and no clipping: untouched.
+TEST(optim_scale_clip_norm) {
+    size_t n = 100003;
+    float *g = zt_floats(n), *want = zt_floats(n), *orig = zt_floats(n);
+    zt_fill_uniform(orig, n, 11, -1.0f, 1.0f);
+    const float scales[3] = {0.125f, 1.0f / 3.0f, 1e-3f};
+    for (int k = 0; k < 3; k++) {
+        memcpy(g, orig, n * sizeof(float));
+        for (size_t i = 0; i < n; i++) want[i] = orig[i] * scales[k];
+        float want_norm = zy_grad_clip_norm(want, n, 1.0f);
+        float norm = zy_grad_scale_clip_norm(g, n, scales[k], 1.0f);
+        zt_note("scale %g: norm %.9g, scaled then clipped %.9g", (double)scales[k], norm,
+                want_norm);
+        CHECK(fabsf(norm - want_norm) <= 1e-6f * want_norm);
+        CHECK_CLOSE("scaled and clipped", g, want, n, 1e-9, 1e-6);
+    }
+    memcpy(g, orig, n * sizeof(float));
+    zy_grad_scale_clip_norm(g, n, 1.0f, 0.0f);
+    CHECK(!memcmp(g, orig, n * sizeof(float)));
+    free(g), free(want), free(orig);
+}
+
 // ---- schedules ------------------------------------------------------------------------------
 
 static void schedule_case(zt_ref *ref, const char *name) {

@@ -74,6 +74,10 @@ void zy_sgd_step(const zy_sgd_params *p, float lr, long t, float *params, const 
 // grads by max_norm / (norm + 1e-6) as torch.nn.utils.clip_grad_norm_ does. Returns the
 // norm before clipping.
 float zy_grad_clip_norm(float *grads, size_t n, float max_norm);
+// The same for the gradients scale * grads (what a sum over several batches divided by
+// their count is): returns scale x the norm of grads, and rescales grads in one pass by
+// scale x the clipping factor, none when that product is 1.
+float zy_grad_scale_clip_norm(float *grads, size_t n, float scale, float max_norm);
 float zy_grad_norm(const float *grads, size_t n);
 
 // ---- learning-rate schedules -----------------------------------------------------------

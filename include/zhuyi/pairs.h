@@ -141,9 +141,10 @@ void zy_pairs_ids_destroy(zy_pairs_ids *t);
 //
 // Order. A training epoch e visits the N batches in the order of a Fisher-Yates
 // permutation drawn from a zy_rng seeded with zy_hash64(seed ^ ZY_PAIRS_ORDER_SALT, e)
-// (shuffle; else in sorted order); a global step takes `world` consecutive batches of it,
-// rank r the r-th, and the epoch ends after floor(N / world) steps (the last N mod world
-// batches of the order are left out of that epoch). One-pass: the batches in sorted order
+// (shuffle; else in sorted order). The epochs' orders form one stream of batches: a
+// global step takes the next `world` batches of it, rank r the r-th, running on into the
+// next epoch's order where one ends, so N ranks read what one process reads in N
+// accumulated micro-batches, and no batch is left out. One-pass: the batches in sorted order
 // once (rank r takes batch k·world + r of step k; a rank past the end gets 0 rows), then
 // batches of 0 rows. The position is (epoch, batches taken by all ranks), so tell/seek
 // are exact and a run resumes on another number of ranks.

@@ -105,16 +105,21 @@ long zy_trainer_step_count(const zy_trainer *t);
 // extended).
 void zy_trainer_set_total_steps(zy_trainer *t, long steps);
 
-// Called after the micro-batches' backward passes and before clipping, with the step's
-// gradient array (zy_session_grads) and the sum of the micro-batches' mean losses:
-// where data-parallel training sums gradients (and losses) over processes. A non-zero
-// status stops the step (nothing is updated) and is returned by zy_trainer_step.
-typedef zy_status (*zy_grad_hook)(float *grads, size_t n, double *loss_sum, void *user);
+// Data-parallel training: called after the micro-batches' backward passes and before
+// clipping, to sum over all processes, in place, the step's gradient array
+// (zy_session_grads) and sums[0..n_sums) (the step's loss sum and target count), giving
+// every process the same bits. With a hook set, the array it is given holds the gradient
+// of the step's summed loss (each micro-batch's mean loss times its count of targets,
+// zy_session_forward), so the processes' arrays add up; the trainer then divides by the
+// total count. A non-zero status stops the step (nothing is updated) and is returned by
+// zy_trainer_step.
+typedef zy_status (*zy_grad_hook)(float *grads, size_t n, double *sums, int n_sums,
+                                  void *user);
 void zy_trainer_set_grad_hook(zy_trainer *t, zy_grad_hook fn, void *user);
 
 typedef struct zy_step_info {
     long step;       // 1-based number of the step just done
-    float loss;      // mean training loss over its micro-batches
+    float loss;      // mean training loss over its micro-batches' targets
     float lr;        // learning rate it used
     float grad_norm; // global gradient norm before clipping
     bool skipped;    // the loss or norm was not finite: no update (skip_nonfinite)
@@ -124,12 +129,15 @@ typedef struct zy_step_info {
                      // mlm_accuracy); n = 0 for a model that reports none
 } zy_step_info;
 
-// One optimizer step: grad_accum micro-batches of forward + backward (loss scaled by
-// 1/grad_accum) with dropout on, the gradient hook, clipping, AdamW over the trainable
-// tensors (weight decay on those marked `decay`). A loss or gradient norm that is not
-// finite skips the step (its batches are consumed, no weight or moment changes) while
-// fewer than skip_nonfinite steps have been skipped; otherwise it stops the run with an
-// error naming the step, before any weight changes.
+// One optimizer step: grad_accum micro-batches of forward + backward with dropout on,
+// each weighted by its count of targets (zy_session_forward), so the step's loss and
+// gradient are the mean over all its targets, as one batch of them all would give (for a
+// model whose count is the same in every batch, as GPT's, the mean of the micro-batches'
+// means); the gradient hook; clipping; AdamW over the trainable tensors (weight decay on
+// those marked `decay`). A loss or gradient norm that is not finite skips the step (its
+// batches are consumed, no weight or moment changes) while fewer than skip_nonfinite
+// steps have been skipped; otherwise it stops the run with an error naming the step,
+// before any weight changes.
 zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info);
 // Mean validation loss over at most eval_batches batches of the validation source, read
 // from its start, dropout off. ZY_STATUS_INVALID_ARGUMENT without a validation source.

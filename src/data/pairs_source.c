@@ -1,6 +1,9 @@
 // Encoded pairs as encoder-decoder batches (pairs.h): rows sorted by length and cut into
 // batches by token count once, at creation; epochs visit the batches in a seeded order,
-// `world` batches a global step. Not here: reading and encoding (pairs_read.c,
+// `world` batches a global step. The batches form one stream over the epochs: a global
+// step that runs past an epoch's end takes its rest from the next epoch's order, so N
+// ranks read exactly the batches one process reads in N accumulated micro-batches. Not
+// here: reading and encoding (pairs_read.c,
 // pairs_encode.c).
 //
 // Why not a row source (row_source.h): that core counts its position in rows and slices
@@ -25,7 +28,8 @@ typedef struct pairs_source {
     uint64_t nb;            // batches
     uint32_t *rows;         // (n) pairs in sorted order
     uint64_t *bstart;       // (nb + 1) batch b is rows[bstart[b] .. bstart[b + 1])
-    uint32_t *order;        // (nb) this epoch's order of the batches
+    uint32_t *order;        // (2 nb) this epoch's order of the batches, then the next's
+    bool has_next;          // order[nb ..) holds the next epoch's
     uint64_t epoch, pos;    // pos: batches of the epoch taken by all ranks
     int rank, world;
 } pairs_source;
@@ -42,12 +46,17 @@ static int tgt_len(const zy_pairs_ids *t, uint64_t i) {
     return (int)(t->start[2 * i + 2] - t->start[2 * i + 1]);
 }
 
+// o (nb) = the order of the batches in epoch e.
+static void fill_order(const pairs_source *s, uint32_t *o, uint64_t e) {
+    for (uint64_t b = 0; b < s->nb; b++) o[b] = (uint32_t)b;
+    if (s->p.shuffle) zy__row_shuffle(o, s->nb, zy_hash64(s->p.seed ^ ZY_PAIRS_ORDER_SALT, e));
+}
+
 static void start_epoch(pairs_source *s, uint64_t e) {
     s->epoch = e;
     s->pos = 0;
-    for (uint64_t b = 0; b < s->nb; b++) s->order[b] = (uint32_t)b;
-    if (s->p.shuffle)
-        zy__row_shuffle(s->order, s->nb, zy_hash64(s->p.seed ^ ZY_PAIRS_ORDER_SALT, e));
+    s->has_next = false;
+    fill_order(s, s->order, e);
 }
 
 static void put_batch(const pairs_source *s, zy_batch *b, uint64_t k) {
@@ -89,9 +98,18 @@ static zy_status ps_next(void *impl, zy_batch *b) {
             return ZY_STATUS_OK;
         }
     } else {
-        if (s->pos + W > s->nb / W * W) start_epoch(s, s->epoch + 1);
-        k = s->order[s->pos + (uint64_t)s->rank];
+        uint64_t i = s->pos + (uint64_t)s->rank; // < 2 nb: shard keeps W <= nb
+        if (i >= s->nb && !s->has_next) {
+            fill_order(s, s->order + s->nb, s->epoch + 1);
+            s->has_next = true;
+        }
+        k = s->order[i];
         s->pos += W;
+        if (s->pos >= s->nb) {
+            uint64_t rest = s->pos - s->nb;
+            start_epoch(s, s->epoch + 1);
+            s->pos = rest;
+        }
     }
     put_batch(s, b, k);
     return ZY_STATUS_OK;
@@ -248,7 +266,7 @@ zy_status zy_pairs_source_create(zy_data_source **out, const zy_pairs_ids *t,
     *s = (pairs_source){.t = t, .p = *p, .world = 1};
     s->rows = zy_alloc(t->n * sizeof *s->rows);
     s->bstart = zy_alloc((t->n + 1) * sizeof *s->bstart);
-    s->order = zy_alloc(t->n * sizeof *s->order); // nb <= n
+    s->order = zy_alloc(2 * t->n * sizeof *s->order); // nb <= n
     if (!s->rows || !s->bstart || !s->order) {
         ps_free(s);
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "pairs source: out of memory for %llu "

@@ -76,15 +76,19 @@ float zy_grad_norm(const float *grads, size_t n) {
 }
 
 float zy_grad_clip_norm(float *grads, size_t n, float max_norm) {
+    return zy_grad_scale_clip_norm(grads, n, 1.0f, max_norm);
+}
+
+float zy_grad_scale_clip_norm(float *grads, size_t n, float scale, float max_norm) {
     ZY_ASSERT(grads != NULL || n == 0);
-    double norm = norm_double(grads, n);
-    if (!(max_norm > 0.0f)) return (float)norm; // no clipping requested
+    double norm = (double)scale * norm_double(grads, n);
     // torch scales by min(1, max_norm / (norm + 1e-6)). A NaN norm compares false and is
     // left alone, an infinite one zeroes finite gradients: either way the caller sees the
     // returned norm and can skip the step.
-    double coef = (double)max_norm / (norm + 1e-6);
-    if (coef < 1.0) {
-        clip_job j = {.grads = grads, .n = n, .c = (float)coef};
+    double coef = max_norm > 0.0f ? (double)max_norm / (norm + 1e-6) : 1.0;
+    float c = coef < 1.0 ? (float)(scale * coef) : scale;
+    if (c != 1.0f) {
+        clip_job j = {.grads = grads, .n = n, .c = c};
         if (n < CLIP_PARALLEL_MIN) scale_range(&j, 0, n, 0);
         else zy__parallel(n, CLIP_CHUNK, 0, scale_range, &j);
     }

@@ -198,12 +198,17 @@ float zy__trainer_lr(const zy_trainer *t, long step) {
     return zy_schedule_lr(&sch, step);
 }
 
-// Forward + backward of the step's micro-batches; *loss_sum = the sum of their means,
-// *metrics = the model's metrics over them.
-static zy_status accumulate(zy_trainer *t, double *loss_sum, zy_metric_set *metrics) {
+// Forward + backward of the step's micro-batches, micro-batch k's mean loss weighted by
+// its count c_k: the gradient array receives Σ c_k ∇L_k / ref, *sums = {Σ c_k L_k, Σ c_k}.
+// ref = c_0 for one process (so one micro-batch's gradient is its own, with no rescaling);
+// with a hook, 1 (sums whose addition over processes means something). *metrics = the
+// model's metrics over the micro-batches.
+static zy_status accumulate(zy_trainer *t, double sums[2], double *ref,
+                            zy_metric_set *metrics) {
     const zy_trainer_params *p = &t->p;
     zy_status s = ZY_STATUS_OK;
-    *loss_sum = 0;
+    sums[0] = sums[1] = 0;
+    *ref = 1;
     memset(metrics, 0, sizeof *metrics);
     zy_session_zero_grads(t->s);
     for (int k = 0; k < p->grad_accum && !s; k++) {
@@ -211,11 +216,15 @@ static zy_status accumulate(zy_trainer *t, double *loss_sum, zy_metric_set *metr
         uint64_t counter = (uint64_t)t->step * 65536u + (uint64_t)k;
         zy_session_set_mode(t->s, true, zy_hash64(p->seed, counter));
         float loss;
-        if ((s = zy_session_forward(t->s, &t->batch, &loss, NULL))) break;
+        double c;
+        if ((s = zy_session_forward(t->s, &t->batch, &loss, &c))) break;
         zy_metric_set m; // read before backward, which may overwrite what they came from
         zy_session_metrics(t->s, &m);
         zy_metric_set_merge(metrics, &m);
-        if (!(s = zy_session_backward(t->s, 1.0f / (float)p->grad_accum))) *loss_sum += loss;
+        if (k == 0 && !t->hook && c > 0) *ref = c;
+        if ((s = zy_session_backward(t->s, (float)(c / *ref)))) break;
+        sums[0] += (double)loss * c;
+        sums[1] += c;
     }
     zy_session_set_mode(t->s, false, 0);
     return s;
@@ -226,18 +235,18 @@ zy_status zy_trainer_step(zy_trainer *t, zy_step_info *info) {
     size_t n;
     float *params = zy_model_params(t->m, NULL);
     float *grads = zy_session_grads(t->s, &n);
-    double loss_sum;
+    double sums[2], ref;
     zy_metric_set metrics;
     zy_precision prev = zy_gemm_precision_set(p->precision);
-    zy_status s = accumulate(t, &loss_sum, &metrics);
+    zy_status s = accumulate(t, sums, &ref, &metrics);
     zy_gemm_precision_set(prev);
-    if (!s && t->hook) s = t->hook(grads, n, &loss_sum, t->hook_user);
+    if (!s && t->hook) s = t->hook(grads, n, sums, 2, t->hook_user);
     if (s) return s;
-    float loss = (float)(loss_sum / p->grad_accum);
+    // No targets at all (e.g. no masked token in any MLM batch): loss 0, no gradient.
+    float loss = sums[1] > 0 ? (float)(sums[0] / sums[1]) : 0.0f;
+    float scale = sums[1] > 0 ? (float)(ref / sums[1]) : 0.0f;
     float lr = zy__trainer_lr(t, t->step);
-    float norm = !isfinite(loss)    ? loss
-                 : p->grad_clip > 0 ? zy_grad_clip_norm(grads, n, p->grad_clip)
-                                    : zy_grad_norm(grads, n);
+    float norm = isfinite(loss) ? zy_grad_scale_clip_norm(grads, n, scale, p->grad_clip) : loss;
     if (!isfinite(norm)) {
         const char *what = isfinite(loss) ? "the gradient norm" : "the training loss";
         if (t->n_skipped >= p->skip_nonfinite)

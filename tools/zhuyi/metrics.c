@@ -102,6 +102,7 @@ static int reload(zy_metrics *m, const char *path, long keep_upto) {
 int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto, const char *metric) {
     memset(m, 0, sizeof *m);
     if (metric && strcmp(metric, "loss")) snprintf(m->vname, sizeof m->vname, "%s", metric);
+    if (!dir) return 0; // kept in memory only
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     if (keep_upto >= 0 && reload(m, path, keep_upto)) return -1;
@@ -124,6 +125,7 @@ static void put_metrics(FILE *f, const char *prefix, const zy_metric_set *ms) {
 
 int zy_metrics_step(zy_metrics *m, long step, float loss, float lr, double ms, double tok_s,
                     const zy_metric_set *named) {
+    if (!m->f) return isfinite(loss) && add_train(m, step, loss) ? zy_cli_die("out of memory") : 0;
     if (!isfinite(loss)) { // JSON has no NaN: a skipped step (zy_step_info.skipped)
         fprintf(m->f, "{\"step\":%ld,\"loss\":null,\"skipped\":true,\"lr\":%.9g}\n", step,
                 (double)lr);
@@ -139,10 +141,12 @@ int zy_metrics_step(zy_metrics *m, long step, float loss, float lr, double ms, d
 }
 
 int zy_metrics_val(zy_metrics *m, long step, float val_loss, const zy_metric_set *named) {
-    fprintf(m->f, "{\"step\":%ld,\"val_loss\":%.9g", step, (double)val_loss);
-    put_metrics(m->f, "val_", named);
-    fputs("}\n", m->f);
-    if (fflush(m->f)) return zy_cli_die("writing metrics.jsonl failed");
+    if (m->f) {
+        fprintf(m->f, "{\"step\":%ld,\"val_loss\":%.9g", step, (double)val_loss);
+        put_metrics(m->f, "val_", named);
+        fputs("}\n", m->f);
+        if (fflush(m->f)) return zy_cli_die("writing metrics.jsonl failed");
+    }
     const zy_metric *x = m->vname[0] && named ? zy_metric_set_find(named, m->vname) : NULL;
     return add_val(m, step, val_loss, x && x->count > 0 ? (float)x->value : NAN)
                ? zy_cli_die("out of memory")

@@ -27,7 +27,8 @@ typedef struct zy_metrics {
 // Open DIR/metrics.jsonl. Fresh run (keep_upto < 0): start an empty file. Resumed run:
 // keep the lines of steps <= keep_upto (a crash may have left later ones, or half a line),
 // rewriting the file atomically, and load them as history. metric (NULL or "loss": none):
-// a validation metric kept too, drawn as a second chart. 0 on success, else prints why.
+// a validation metric kept too, drawn as a second chart. dir NULL: kept in memory only
+// (no file). 0 on success, else prints why.
 int zy_metrics_open(zy_metrics *m, const char *dir, long keep_upto, const char *metric);
 // named (may be NULL): the model's metrics of the step / the evaluation; those with count 0
 // are left out.

@@ -63,7 +63,8 @@ static const char usage_common[] =
     "  --batch B             sequences per micro-batch (default 8; finetune: 16)\n"
     "  --seq T               tokens per sequence, at most the model's positions (default\n"
     "                        128, or the positions if fewer)\n"
-    "  --grad-accum K        micro-batches per step; loss scaled by 1/K (default 1)\n"
+    "  --grad-accum K        micro-batches per step, each weighted by its count of\n"
+    "                        targets, as one batch of them all (default 1)\n"
     "  --lr X                peak learning rate (default 6e-4; finetune: 5e-5)\n"
     "  --min-lr X            end of the cosine/linear decay, at most --lr (default\n"
     "                        lr/10, finetune: 0; unused by constant)\n"
@@ -106,7 +107,10 @@ static const char usage_common[] =
     "                        several sittings with --resume; default: never)\n"
     "  --log-every N         plain progress lines every N steps when stderr is not a\n"
     "                        terminal (default 10)\n"
-    "  --threads N           kernel threads (default: $ZY_THREADS, else all cores)\n"
+    "  --threads N           kernel threads (default: $ZY_THREADS, else all cores; per\n"
+    "                        process under mpirun)\n"
+    "  --allreduce T         under mpirun (make mpi): gradients exchanged as fp32 or bf16\n"
+    "                        (half the bytes, about 3 significant digits; default fp32)\n"
     "\n";
 
 static const char usage_finetune_examples[] =
@@ -317,6 +321,9 @@ static int parse_args(int argc, char **argv, pretrain_run *r, flags *f) {
             fixed = 0;
         } else if (!strcmp(a, "--threads")) {
             bad = zy_cli_parse_int(v, 1, 4096, &f->threads);
+            fixed = 0;
+        } else if (!strcmp(a, "--allreduce")) {
+            bad = zy_cli_dist_set_wire(v);
             fixed = 0;
         } else {
             return zy_cli_die("%s: unknown option '%s' (see --help)", r->cmd, a);
@@ -800,7 +807,6 @@ static int train_command(const char *verb, int argc, char **argv) {
     if (zy_cli_dist_world() > 1 && (rc = zy_pretrain_dist(&r))) goto done;
     rc = zy_pretrain_loop(&r);
 done:
-    zy_pretrain_dist_end(&r);
     run_free(&r);
     free(init_abs);
     return rc;

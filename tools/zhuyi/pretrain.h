@@ -28,7 +28,6 @@ typedef struct pretrain_run {
     const char *val_data;     // validation text file or NULL
     float val_fraction;       // used when val_data is NULL
     const char *out;          // output directory
-    char scratch[64];         // data-parallel ranks other than 0: where their files go
     bool resume;
     char ckpt[4096];          // on --resume: the checkpoint directory it continues from
     zy_trainer_params tp;
@@ -58,10 +57,9 @@ typedef struct pretrain_run {
 
 // Train, evaluate and save; returns the process exit status.
 int zy_pretrain_loop(pretrain_run *r);
-// Under mpirun (dist.h), before the loop: this rank's shard of every global batch; ranks
-// other than 0 write into a scratch directory (removed by zy_pretrain_dist_end) and show
-// no progress, so --out is rank 0's alone. 0, or 1 after a message.
+// Under mpirun (dist.h), before the loop: this rank's shard of every global batch. In
+// the loop, ranks other than 0 write nothing and show no progress: --out is rank 0's
+// alone. 0, or 1 after a message.
 int zy_pretrain_dist(pretrain_run *r);
-void zy_pretrain_dist_end(pretrain_run *r);
 
 #endif

@@ -8,15 +8,11 @@
 // best evaluation's weights there instead (--patience stops a run that no longer
 // improves). tokenizer.json (and a WordPiece's vocab.txt, and the kind's own files such
 // as the chat template) is written once, before the first step.
-#define _XOPEN_SOURCE 700 // nftw
-#include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "dist.h"
@@ -52,10 +48,12 @@ typedef struct loop {
     zy_metrics metrics;
     zy_progress prog;
     char svg[4096];
+    bool writes;              // --out is written (data-parallel: by rank 0 alone)
 } loop;
 
 static int save(loop *L) {
     pretrain_run *r = L->r;
+    if (!L->writes) return 0;
     char frac[32], eval_every[32], save_every[32], best[4][32];
     snprintf(frac, sizeof frac, "%.9g", (double)r->val_fraction);
     snprintf(eval_every, sizeof eval_every, "%ld", r->eval_every);
@@ -132,7 +130,7 @@ static int keep_best(loop *L, long step, float val_loss, const zy_metric_set *m,
     }
     // Atomic file by file; config.json does not change during a run, so a kill between
     // the two leaves a whole model.
-    if (zy_model_save(r->model, r->out))
+    if (L->writes && zy_model_save(r->model, r->out))
         return zy_cli_die("%s: saving the best model (step %ld): %s", r->cmd, step,
                           zy_last_error());
     r->best_value = v;
@@ -187,6 +185,7 @@ static int evaluate(loop *L, long step, bool cadence, float *val_loss, zy_metric
     zy_progress_print(&L->prog, "step %ld: val loss %.4f%s", step, (double)*val_loss, ms);
     if (zy_metrics_val(&L->metrics, step, *val_loss, metrics)) return 1;
     if (cadence && keep_best(L, step, *val_loss, metrics, stop)) return 1;
+    if (!L->writes) return 0;
     if (!cadence && r->best_metric && r->best_step < 0 && zy_model_save(r->model, r->out))
         return zy_cli_die("%s: saving the model (step %ld): %s", r->cmd, step, zy_last_error());
     return zy_svg_loss(L->svg, &L->metrics);
@@ -219,9 +218,9 @@ static int run(loop *L) {
     zy_metric_set val_metrics = {0};
     long val_step = -1, step = start;
     double run_t0 = zy_progress_now();
-    bool stopped = false, early = false;
+    bool stopped = false, early = false, halt = false;
     catch_signals();
-    while (step < p->steps && !interrupted) {
+    while (step < p->steps && !halt) {
         zy_step_info info;
         double t0 = zy_progress_now();
         if (zy_trainer_step(L->t, &info))
@@ -250,18 +249,22 @@ static int run(loop *L) {
             stopped = true;
             break;
         }
+        // Data-parallel: a signal reaches the ranks at different steps; all stop together.
+        halt = zy_cli_dist_any(interrupted);
     }
     zy_progress_end(&L->prog);
-    if (step == start && !interrupted) {
+    if (step == start && !halt) {
         // Saving the step already saved only brings DIR's own model files up to the
         // checkpoint (a run killed inside its last save may have left them behind).
         if (save(L)) return 1;
-        fprintf(stderr, "zhuyi: %s is already at step %ld of %ld: nothing to do (give a "
-                "larger --steps to train further)\n", r->out, step, p->steps);
+        if (L->writes)
+            fprintf(stderr, "zhuyi: %s is already at step %ld of %ld: nothing to do (give "
+                    "a larger --steps to train further)\n", r->out, step, p->steps);
         return 0;
     }
     if (save(L)) return 1;
-    if (L->prog.quiet) return interrupted ? ZY_PRETRAIN_EXIT_INTERRUPTED : 0; // rank > 0
+    zy_cli_dist_any(0); // data-parallel: no rank ends before rank 0 has saved
+    if (L->prog.quiet) return halt ? ZY_PRETRAIN_EXIT_INTERRUPTED : 0; // rank > 0
     double secs = zy_progress_now() - run_t0;
     printf("step %ld/%ld: train loss %.4f", step, p->steps, (double)loss);
     if (val_step == step) {
@@ -284,10 +287,10 @@ static int run(loop *L) {
                "of the run\n", zy_cli_dist_world(), b_red / 1e6, t_red * 1e3 / n_red,
                100 * t_red / secs);
     fflush(stdout);
-    if (interrupted || stopped) {
+    if (halt || stopped) {
         fprintf(stderr, "zhuyi: %s at step %ld; continue with: zhuyi %s --out %s --resume\n",
-                interrupted ? "interrupted" : "stopped (--stop-at)", step, r->cmd, r->out);
-        if (interrupted) return ZY_PRETRAIN_EXIT_INTERRUPTED;
+                halt ? "interrupted" : "stopped (--stop-at)", step, r->cmd, r->out);
+        if (halt) return ZY_PRETRAIN_EXIT_INTERRUPTED;
     }
     return 0;
 }
@@ -296,29 +299,11 @@ int zy_pretrain_dist(pretrain_run *r) {
     int rank = zy_cli_dist_rank(), world = zy_cli_dist_world();
     if (zy_data_source_shard(r->src.train, rank, world))
         return zy_cli_die("%s: rank %d of %d: %s", r->cmd, rank, world, zy_last_error());
-    if (rank == 0) return 0;
-    snprintf(r->scratch, sizeof r->scratch, "/tmp/zhuyi-rank%d.XXXXXX", rank);
-    if (!mkdtemp(r->scratch)) {
-        r->scratch[0] = 0;
-        return zy_cli_die("%s: rank %d: a scratch directory in /tmp: %s", r->cmd, rank,
-                          strerror(errno));
-    }
-    r->out = r->scratch;
     return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *f) {
-    (void)st, (void)type, (void)f;
-    return remove(path);
-}
-
-void zy_pretrain_dist_end(pretrain_run *r) {
-    if (r->scratch[0]) nftw(r->scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    r->scratch[0] = 0;
-}
-
 int zy_pretrain_loop(pretrain_run *r) {
-    loop L = {.r = r};
+    loop L = {.r = r, .writes = zy_cli_dist_rank() == 0};
     snprintf(L.svg, sizeof L.svg, "%s/loss.svg", r->out);
     if (zy_trainer_create(&L.t, r->model, r->src.train, r->src.val, &r->tp))
         return zy_cli_die("%s: %s", r->cmd, zy_last_error());
@@ -332,7 +317,7 @@ int zy_pretrain_loop(pretrain_run *r) {
             rc = zy_cli_die("%s: --resume: %s", r->cmd, zy_last_error());
             goto done;
         }
-    } else {
+    } else if (L.writes) {
         // Everything is checked: only now does anything appear in --out.
         char tok[4096], vocab[4096];
         snprintf(tok, sizeof tok, "%s/tokenizer.json", r->out);
@@ -354,12 +339,12 @@ int zy_pretrain_loop(pretrain_run *r) {
     // their own files when they save).
     const char *ours[] = {"metrics.jsonl", "loss.svg", "tokenizer.json", "vocab.txt",
                           "tokenizer_config.json"};
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 5 && L.writes; i++) {
         char path[4200];
         snprintf(path, sizeof path, "%s/%s", r->out, ours[i]);
         zy_file_remove_stale_temps(path);
     }
-    if ((rc = zy_metrics_open(&L.metrics, r->out,
+    if ((rc = zy_metrics_open(&L.metrics, L.writes ? r->out : NULL,
                               r->resume ? zy_trainer_step_count(L.t) : -1, r->best_metric)))
         goto done;
     rc = run(&L);
