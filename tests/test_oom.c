@@ -1360,6 +1360,9 @@ static zy_status op_metrics(void *arg) {
     if ((st = zy_chrf_corpus(hyps, 2, refs, 2, &chrf))) return st;
     if ((st = zy_bleu_tokenize_13a(hyps[1], &norm, NULL))) return st;
     zy_free(norm);
+    zy_error_rate er;
+    if ((st = zy_wer_corpus(hyps, r1, 2, &er))) return st;
+    if ((st = zy_cer_corpus(hyps, r1, 2, &er))) return st;
     return ZY_STATUS_OK;
 }
 

@@ -2,8 +2,9 @@
 // labels, computed the way the reference tools people compare with compute them:
 // classification as scikit-learn (>= 1.3) does, entity-level tagging scores as seqeval's
 // default (conlleval-style) mode, question answering as the official SQuAD v1.1
-// evaluate script, machine translation (BLEU, chrF) as SacreBLEU 2.x's defaults. docs/METRICS.md gives every definition with its reference; the header
-// states each one exactly. Not a report writer: nothing here prints (the CLI renders
+// evaluate script, machine translation (BLEU, chrF) as SacreBLEU 2.x's defaults, speech
+// recognition (WER, CER) as jiwer's. docs/METRICS.md gives every definition with its
+// reference; the header states each one exactly. Not a report writer: nothing here prints (the CLI renders
 // tables and SVGs from these numbers).
 //
 // Conventions shared by every metric below:
@@ -243,6 +244,39 @@ zy_status zy_chrf_corpus(const char *const *hyps, size_t n, const char *const *c
 // written like snprintf into buf (cap bytes, may be 0): returns the length it needs.
 int zy_bleu_signature(const zy_bleu_score *s, char *buf, size_t cap);
 int zy_chrf_signature(const zy_chrf_score *s, char *buf, size_t cap);
+
+// ---- speech recognition: word and character error rates (jiwer) ---------------------------
+// Corpus-level, as jiwer's wer / cer (process_words / process_characters with their
+// default transforms) compute them: per segment the Levenshtein alignment of the
+// reference's tokens with the hypothesis' tokens, the counts summed over the corpus, then
+//   rate = (substitutions + deletions + insertions) / max(1, ref_len)
+// (total edits over total reference tokens, not a mean of per-segment rates). Tokens:
+// - words (wer): runs of two or more whitespace characters become one space, the ends
+//   are stripped, then the text is split at U+0020 (jiwer's RemoveMultipleSpaces, Strip,
+//   ReduceToListOfListOfWords). So one tab or no-break space between two words does not
+//   split them ("a\tb" is one word), as in jiwer; whitespace is Python's str.isspace().
+// - characters (cer): the ends stripped, then every code point, inner spaces included
+//   (jiwer's Strip, ReduceToListOfListOfChars).
+// Tokens are equal when their code points are. An empty reference (no tokens) adds its
+// hypothesis' tokens as insertions and nothing to ref_len; a corpus whose references are
+// all empty has rate = insertions (jiwer 4's rule; jiwer 3 refuses empty references).
+// Several alignments can have the fewest edits; the counts are those of the one with the
+// most hits (so the fewest substitutions), which fixes every count (jiwer's come from
+// rapidfuzz's backtrace and may split an equal total differently).
+// Inputs: n hypotheses and n references, NUL-terminated UTF-8 (anything else, or a NULL,
+// is ZY_STATUS_INVALID_ARGUMENT naming the segment and byte). n = 0 gives all zeros.
+// ZY_STATUS_OUT_OF_MEMORY possible. The counts of separate calls add up (and give the
+// rate of the joined corpus by the formula above).
+typedef struct zy_error_rate {
+    double rate;
+    int64_t hits, substitutions, deletions, insertions;
+    int64_t ref_len, hyp_len; // tokens: hits + substitutions + deletions, hits + subst. + ins.
+} zy_error_rate;
+
+zy_status zy_wer_corpus(const char *const *hyps, const char *const *refs, size_t n,
+                        zy_error_rate *out);
+zy_status zy_cer_corpus(const char *const *hyps, const char *const *refs, size_t n,
+                        zy_error_rate *out);
 
 #ifdef __cplusplus
 }

@@ -153,6 +153,62 @@ float zy_bce_logits_forward(const float *logits, const float *targets, size_t n)
 void zy_bce_logits_backward(float *dlogits, const float *logits, const float *targets,
                             size_t n, float dloss);
 
+// ---- CTC loss over logits, fused with log-softmax (ctc.c) --------------------------------
+// Connectionist temporal classification (Graves et al. 2006) as
+//   torch.nn.functional.ctc_loss(log_softmax(logits, -1).transpose(0, 1), targets,
+//                                input_lengths, target_lengths, blank, reduction,
+//                                zero_infinity)
+// except for the layout: logits are batch-first (B, T, V), as an encoder's output is
+// (PyTorch wants (T, B, V) log-probabilities); the log-softmax over V is done inside.
+//   logits (B, T, V); frames t >= input_lengths[b] of row b are padding, never read
+//   targets (B, L) int32, padded: row b's labels are targets[b, 0 .. target_lengths[b])
+//   input_lengths (B) in [0, T], target_lengths (B) in [0, L]; labels in [0, V), != blank
+// Per row, loss_b = -log Σ over the alignments of the input_lengths[b] frames that
+// collapse (repeats merged, then blanks dropped) to the target, of Π_t p_t(label) — a
+// repeated label needs a blank between its two frames. It is +inf when no alignment
+// exists (the target needs more frames than there are: L + the number of repeated
+// neighbours). An empty input gives 0 for an empty target and +inf otherwise (PyTorch's
+// CPU kernel reads outside its buffer there). With zero_infinity, +inf becomes 0.
+// Reductions (PyTorch's): NONE out (B) = loss_b; SUM out (1) = Σ_b loss_b; MEAN out (1) =
+// mean over b of loss_b / max(1, target_lengths[b]).
+// The recursions run in log space in double (log-sum-exp), one row per task on the thread
+// pool; the result does not depend on the thread count.
+typedef enum zy_ctc_reduction {
+    ZY_CTC_REDUCTION_MEAN = 0,
+    ZY_CTC_REDUCTION_SUM = 1,
+    ZY_CTC_REDUCTION_NONE = 2,
+} zy_ctc_reduction;
+
+typedef struct zy_ctc_params {
+    int blank;                  // the blank label (0)
+    zy_ctc_reduction reduction; // (ZY_CTC_REDUCTION_MEAN)
+    int zero_infinity;          // an impossible row's loss is 0 instead of +inf (0)
+} zy_ctc_params;
+
+zy_ctc_params zy_ctc_default_params(void);
+
+// Bytes of the work buffer zy_ctc_forward fills and zy_ctc_backward reads (each frame's
+// log-sum-exp, each row's loss, the alphas (B, T, 2L+1), two rows of betas per row), in
+// doubles; 0 if the size overflows. 8-byte aligned memory (zy_alloc's is).
+size_t zy_ctc_work_size(int B, int T, int L);
+
+// -> out (B) for NONE, else out (1). Checks everything first and writes nothing on error:
+// ZY_STATUS_INVALID_ARGUMENT naming the row (and position) of a length outside its bounds,
+// a label outside [0, V) or equal to blank, a blank outside [0, V), a bad reduction or a
+// bad shape (B, T, L >= 0; V >= 1).
+zy_status zy_ctc_forward(float *out, void *work, const float *logits, const int32_t *targets,
+                         const int32_t *input_lengths, const int32_t *target_lengths, int B,
+                         int T, int V, int L, zy_ctc_params p);
+// dlogits (B, T, V) += dout · ∂out/∂logits, dout (B) for NONE, else (1); work as forward
+// left it, arguments as forward checked them. Per row and frame t < input_lengths[b]:
+// ∂loss_b/∂logits[b,t,v] = softmax_v - Σ_{states s of label v} α_t(s) β_t(s) / p_b; padding
+// frames get nothing. A row whose loss is +inf adds nothing, with or without
+// zero_infinity (PyTorch's gradient is NaN there without it; a caller stops on the loss).
+void zy_ctc_backward(float *dlogits, const float *dout, const void *work, const float *logits,
+                     const int32_t *targets, const int32_t *input_lengths,
+                     const int32_t *target_lengths, int B, int T, int V, int L,
+                     zy_ctc_params p);
+
 #ifdef __cplusplus
 }
 #endif

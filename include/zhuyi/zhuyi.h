@@ -22,6 +22,7 @@
 #include "lora.h"
 #include "trainer.h"
 #include "sample.h"
+#include "ctc.h"
 #include "metrics.h"
 
 #endif

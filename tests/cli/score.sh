@@ -3,7 +3,8 @@
 # --help lists every flag; SacreBLEU's README example (two reference files) prints its
 # published figures (BLEU = 48.53 82.4/50.0/45.5/37.5 ..., chrF2 = 59.73) and the
 # signatures; --hyp - reads standard input; --metrics picks one; --json is one object whose
-# numbers agree with the text; --width; refusals (line counts that differ, naming the
+# numbers agree with the text; --width; --metrics wer,cer (jiwer's word and character error
+# rates of the same files, in the text and in --json, one reference only); refusals (line counts that differ, naming the
 # files and counts; invalid UTF-8 naming the file and line; missing flags and files; bad
 # values) exit non-zero with a "zhuyi:" message and print nothing on stdout.
 # Usage: tests/cli/score.sh [path/to/zhuyi]   (default build/zhuyi)
@@ -57,6 +58,24 @@ assert "%.2f" % c["score"] == "59.73" and len(c["match"]) == 6, c
 PY
 then ok "--json: one line, one object with both metrics"; else bad "--json"; fi
 
+# The same texts by words and characters (tests/ref_wer.py's rules): 5 substitutions, 1
+# deletion, 1 insertion in 14 words; 28 edits in 64 characters.
+check "--metrics wer,cer" \
+"WER = 50.00 % (hits = 8 substitutions = 5 deletions = 1 insertions = 1 ref_len = 14 hyp_len = 14)
+CER = 43.75 % (hits = 46 substitutions = 13 deletions = 5 insertions = 10 ref_len = 64 hyp_len = 69)" \
+    "$("$Z" score --metrics wer,cer --ref r1 --hyp hyp 2>err)"
+
+if "$Z" score --metrics cer,wer,bleu --ref r1 --hyp hyp --json >out 2>err &&
+    python3 - out <<'PY' 2>>err
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert sorted(d) == ["bleu", "cer", "wer"], d
+w, c = d["wer"], d["cer"]
+assert w["rate"] == 0.5 and (w["hits"], w["substitutions"], w["deletions"], w["insertions"]) == (8, 5, 1, 1), w
+assert c["rate"] == 0.4375 and c["ref_len"] == 64 and c["hyp_len"] == 69, c
+PY
+then ok "--json with wer and cer"; else bad "--json with wer and cer"; fi
+
 : >empty_h
 : >empty_r
 check "empty files: zero segments score 0" "BLEU = 0.00 0.0/0.0/0.0/0.0 (BP = 1.000 ratio = 0.000 hyp_len = 0 ref_len = 0)" \
@@ -69,7 +88,10 @@ expect_fail "invalid UTF-8 names file and line" "badutf line 2 is not valid UTF-
 expect_fail "no --hyp" "--hyp is required" "$Z" score --ref r1
 expect_fail "no --ref" "at least one --ref" "$Z" score --hyp hyp
 expect_fail "missing file" "cannot open nothere" "$Z" score --ref nothere --hyp hyp
-expect_fail "bad --metrics" "expected bleu, chrf or bleu,chrf" "$Z" score --metrics ter --ref r1 --hyp hyp
+expect_fail "bad --metrics" "expected bleu, chrf, wer or cer" "$Z" score --metrics ter --ref r1 --hyp hyp
+expect_fail "bad --metrics (empty item)" "expected bleu, chrf, wer or cer" "$Z" score --metrics wer, --ref r1 --hyp hyp
+expect_fail "wer with two references" "wer and cer take one reference file (2 given)" \
+    "$Z" score --metrics wer --ref r1 --ref r2 --hyp hyp
 expect_fail "bad --width" "--width" "$Z" score --width x --ref r1 --hyp hyp
 expect_fail "--ref -" "references must be files" "$Z" score --ref - --hyp hyp
 expect_fail "unknown argument" "unknown argument '--bogus'" "$Z" score --bogus --ref r1 --hyp hyp

@@ -1,6 +1,6 @@
 // `zhuyi score`: corpus BLEU and chrF of a hypothesis file against one or more reference
-// files, line by line, as SacreBLEU 2.x computes them by default (include/zhuyi/metrics.h,
-// docs/METRICS.md). Prints sacrebleu's text lines and signatures, or one JSON object. Reads
+// files, line by line, as SacreBLEU 2.x computes them by default, and the word and
+// character error rates as jiwer does (include/zhuyi/metrics.h, docs/METRICS.md). Prints sacrebleu's text lines and signatures, or one JSON object. Reads
 // files only; the metrics are the library's.
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -15,15 +15,18 @@
 #include "zhuyi/zhuyi.h"
 
 static const char usage_text[] =
-    "usage: zhuyi score --ref REF [--ref REF2 ...] --hyp HYP [--metrics bleu,chrf]\n"
+    "usage: zhuyi score --ref REF [--ref REF2 ...] --hyp HYP [--metrics LIST]\n"
     "                   [--json] [--width N]\n"
     "\n"
     "Scores the lines of HYP against the lines of each REF (line i of every file is\n"
     "segment i) as SacreBLEU 2.x does with its defaults: BLEU with the 13a tokenizer and\n"
-    "'exp' smoothing, chrF2 (character 6-grams, whitespace removed). Files are UTF-8.\n"
+    "'exp' smoothing, chrF2 (character 6-grams, whitespace removed); or the word and\n"
+    "character error rates as jiwer does (total edits / reference words or characters,\n"
+    "in percent). Files are UTF-8.\n"
     "  --ref FILE        a reference file; repeat for several references per segment\n"
     "  --hyp FILE        the hypotheses ('-': standard input)\n"
-    "  --metrics LIST    bleu, chrf or bleu,chrf (default: both)\n"
+    "  --metrics LIST    some of bleu, chrf, wer, cer, comma-separated (default:\n"
+    "                    bleu,chrf); wer and cer take exactly one --ref\n"
     "  --json            one JSON object with every statistic instead of text lines\n"
     "  --width N         decimals of the scores in text output (default 2; sacrebleu's\n"
     "                    command line uses 1)\n";
@@ -111,6 +114,42 @@ static cJSON *bleu_json(const zy_bleu_score *b, const char *sig) {
     return o;
 }
 
+static cJSON *rate_json(const char *name, const zy_error_rate *r) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddNumberToObject(o, "rate", r->rate);
+    cJSON_AddNumberToObject(o, "hits", (double)r->hits);
+    cJSON_AddNumberToObject(o, "substitutions", (double)r->substitutions);
+    cJSON_AddNumberToObject(o, "deletions", (double)r->deletions);
+    cJSON_AddNumberToObject(o, "insertions", (double)r->insertions);
+    cJSON_AddNumberToObject(o, "ref_len", (double)r->ref_len);
+    cJSON_AddNumberToObject(o, "hyp_len", (double)r->hyp_len);
+    return o;
+}
+
+static void rate_text(const char *name, const zy_error_rate *r, int width) {
+    printf("%s = %.*f %% (hits = %lld substitutions = %lld deletions = %lld insertions = %lld "
+           "ref_len = %lld hyp_len = %lld)\n",
+           name, width, 100 * r->rate, (long long)r->hits, (long long)r->substitutions,
+           (long long)r->deletions, (long long)r->insertions, (long long)r->ref_len,
+           (long long)r->hyp_len);
+}
+
+// --metrics: a comma-separated list of bleu, chrf, wer, cer -> want[0..4); 0 or 1 (bad).
+static int parse_metrics(const char *v, int want[4]) {
+    static const char *names[4] = {"bleu", "chrf", "wer", "cer"};
+    for (int k = 0; k < 4; k++) want[k] = 0;
+    for (const char *p = v;;) {
+        size_t len = strcspn(p, ",");
+        int k = 0;
+        while (k < 4 && !(strlen(names[k]) == len && !strncmp(p, names[k], len))) k++;
+        if (k == 4) return 1;
+        want[k] = 1;
+        if (!p[len]) return 0;
+        p += len + 1;
+    }
+}
+
 static cJSON *chrf_json(const zy_chrf_score *f, const char *sig) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", "chrF2");
@@ -130,7 +169,7 @@ int zy_cli_score(int argc, char **argv) {
     if (!ref_paths) return zy_cli_die("score: out of memory");
     size_t n_ref_paths = 0;
     const char *hyp_path = NULL;
-    int want_bleu = 1, want_chrf = 1, json = 0, width = 2, rc = 1;
+    int want[4] = {1, 1, 0, 0}, json = 0, width = 2, rc = 1; // bleu, chrf, wer, cer
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -161,12 +200,9 @@ int zy_cli_score(int argc, char **argv) {
                     zy_cli_die("score: --width '%s' is not a number from 0 to 17", v);
                     goto done;
                 }
-            } else if (!strcmp(v, "bleu,chrf") || !strcmp(v, "chrf,bleu")) {
-                want_bleu = want_chrf = 1;
-            } else if (!strcmp(v, "bleu") || !strcmp(v, "chrf")) {
-                want_bleu = v[0] == 'b', want_chrf = v[0] == 'c';
-            } else {
-                zy_cli_die("score: --metrics '%s': expected bleu, chrf or bleu,chrf", v);
+            } else if (parse_metrics(v, want)) {
+                zy_cli_die("score: --metrics '%s': expected bleu, chrf, wer or cer, "
+                           "comma-separated", v);
                 goto done;
             }
         } else {
@@ -178,6 +214,11 @@ int zy_cli_score(int argc, char **argv) {
         zy_cli_die("score: %s", !hyp_path ? "--hyp is required" : "at least one --ref is required");
         goto done;
     }
+    if ((want[2] || want[3]) && n_ref_paths != 1) {
+        zy_cli_die("score: wer and cer take one reference file (%zu given)", n_ref_paths);
+        goto done;
+    }
+    const int want_bleu = want[0], want_chrf = want[1];
 
     lines hyp = {0};
     lines *ref = calloc(n_ref_paths, sizeof *ref);
@@ -211,12 +252,24 @@ int zy_cli_score(int argc, char **argv) {
         zy_cli_die("score: %s", zy_last_error());
         goto free_lines;
     }
+    zy_error_rate er[2]; // wer, cer
+    for (int k = 0; k < 2; k++) {
+        if (!want[2 + k]) continue;
+        zy_status st = (k ? zy_cer_corpus : zy_wer_corpus)((const char *const *)hyp.line,
+                                                           streams[0], hyp.n, &er[k]);
+        if (st) {
+            zy_cli_die("score: %s", zy_last_error());
+            goto free_lines;
+        }
+    }
     if (want_bleu) zy_bleu_signature(&b, bsig, sizeof bsig);
     if (want_chrf) zy_chrf_signature(&f, fsig, sizeof fsig);
     if (json) {
         cJSON *o = cJSON_CreateObject();
         if (want_bleu) cJSON_AddItemToObject(o, "bleu", bleu_json(&b, bsig));
         if (want_chrf) cJSON_AddItemToObject(o, "chrf", chrf_json(&f, fsig));
+        if (want[2]) cJSON_AddItemToObject(o, "wer", rate_json("WER", &er[0]));
+        if (want[3]) cJSON_AddItemToObject(o, "cer", rate_json("CER", &er[1]));
         char *text = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         if (!text) {
@@ -234,6 +287,8 @@ int zy_cli_score(int argc, char **argv) {
                    b.precisions[3], b.bp, b.ratio, (long long)b.sys_len, (long long)b.ref_len,
                    bsig);
         if (want_chrf) printf("chrF2 = %.*f\n%s\n", width, f.score, fsig);
+        if (want[2]) rate_text("WER", &er[0], width);
+        if (want[3]) rate_text("CER", &er[1], width);
     }
     rc = fflush(stdout) ? zy_cli_die("score: cannot write the output") : 0;
 free_lines:
