@@ -75,7 +75,7 @@ FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/%)
 FUZZ_HELPER_OBJ := $(FUZZ_HELPER_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SAN    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib cli examples test test-build test-peers test-serve load-serve mpi test-mpi sanitize bench demo refs deps clean \
+.PHONY: all lib cli examples test test-build test-peers test-serve load-serve mpi test-mpi bench-mpi sanitize bench demo refs deps clean \
         help install uninstall fuzz fuzz-build fuzz-bins clang
 .DEFAULT_GOAL := all
 
@@ -96,6 +96,7 @@ help:
 	@echo "                (slow-loris, 1000 idle connections), from tests/serve/load.sh"
 	@echo "make mpi        the CLI with Open MPI (build/mpi/zhuyi): mpirun -np N ... pretrain"
 	@echo "make test-mpi   data-parallel training on 1, 2, 3 ranks against one process"
+	@echo "make bench-mpi  would exchanging gradients during backward pay? (2 ranks)"
 	@echo "make sanitize   the test suite under AddressSanitizer + UBSan (build/san/)"
 	@echo "make bench      benchmarks against OpenBLAS and PyTorch (figures to stdout)"
 	@echo "make demo       train a small GPT on the King James Bible, print a passage"
@@ -224,6 +225,14 @@ mpi:
 # Data-parallel training against one process (tests/mpi/mpi.sh), 1, 2 and 3 ranks.
 test-mpi: mpi
 	@sh tests/mpi/mpi.sh build/mpi/zhuyi
+
+# Would exchanging gradients during backward pay here? Compute, exchange, and the two
+# overlapped, on 2 ranks (bench/mpi/overlap.c; docs/BENCHMARKS.md).
+bench-mpi: mpi
+	@mkdir -p build/mpi/bench
+	@mpicc $(CFLAGS) -o build/mpi/bench/overlap bench/mpi/overlap.c build/mpi/libzhuyi.a $(LDLIBS)
+	@OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun --allow-run-as-root \
+	    --oversubscribe --bind-to none -np 2 build/mpi/bench/overlap
 
 sanitize:
 	@scripts/deps.sh test

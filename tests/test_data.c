@@ -259,6 +259,22 @@ TEST(data_batch_fields) {
     CHECK(zy_batch_init(&b, &bad) == ZY_STATUS_INVALID_ARGUMENT);
     bad = (zy_batch_dims){.batch = 1, .seq = 4, .fields = ZY_BATCH_DECODER};
     CHECK(zy_batch_init(&b, &bad) == ZY_STATUS_INVALID_ARGUMENT);
+    // Images: B x C x H x W floats; a size of 0, more than 4 channels or more than 2^31
+    // floats in all is refused before anything is allocated.
+    zy_batch_dims img = {.batch = 2, .seq = 1, .fields = ZY_BATCH_PIXELS | ZY_BATCH_LABELS,
+                         .channels = 3, .height = 5, .width = 4};
+    ASSERT(zy_batch_init(&b, &img) == ZY_STATUS_OK);
+    CHECK(b.pixels && b.labels && b.channels == 3 && b.height == 5 && b.width == 4);
+    b.pixels[2 * 3 * 5 * 4 - 1] = 1.0f; // in bounds
+    zy_batch_destroy(&b);
+    CHECK(b.pixels == NULL);
+    const int sizes[4][3] = {{0, 5, 4}, {5, 5, 4}, {3, 0, 4}, {3, 16384, 16384}};
+    for (int k = 0; k < 4; k++) {
+        bad = img;
+        bad.channels = sizes[k][0], bad.height = sizes[k][1], bad.width = sizes[k][2];
+        bad.batch = 8;
+        CHECK(zy_batch_init(&b, &bad) == ZY_STATUS_INVALID_ARGUMENT);
+    }
     // A batch without the fields a source fills is refused, not written past.
     int32_t *tok = iota_tokens(50);
     zy_data_source *s = stream(tok, 50, 2, 4, false, 1);

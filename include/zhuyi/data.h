@@ -40,6 +40,10 @@ typedef struct zy_batch {
     int *dec_input_ids;     // (B, T_dec)
     int *dec_targets;       // (B, T_dec), -1 = not scored
     int *dec_lengths;       // (B)
+    float *pixels;          // (B, channels, height, width) images as floats, normalised
+                            // (image.h); for image models, whose batches have T = 1 and
+                            // whose input_ids are unused
+    int channels, height, width;
 } zy_batch;
 
 // Which optional fields a batch carries (input_ids always).
@@ -51,6 +55,7 @@ enum {
     ZY_BATCH_VALUES = 1u << 4,
     ZY_BATCH_SPANS = 1u << 5,
     ZY_BATCH_DECODER = 1u << 6, // dec_input_ids, dec_targets, dec_lengths
+    ZY_BATCH_PIXELS = 1u << 7,  // pixels, of dims' channels x height x width per row
 };
 
 // The largest batch a source yields and the fields it fills. A source that builds batches
@@ -62,6 +67,7 @@ typedef struct zy_batch_dims {
     unsigned fields; // ZY_BATCH_* bits
     int tokens;      // the largest B x max(T, T_dec) of a batch; 0: no bound beyond
                      // batch x seq (and batch x seq_dec)
+    int channels, height, width; // images (ZY_BATCH_PIXELS): every row's size
 } zy_batch_dims;
 
 // Allocate the fields dims->fields names at full capacity (B = T = 0 until filled): a

@@ -56,6 +56,9 @@ typedef struct zy_model_info {
     bool typed_decode;        // decoding multiplies by the typed copies of a weight type
                               // (zy_model_set_weight_type); without, a weight type only
                               // rounds the fp32 weights and no copies are kept
+    int image_channels;       // an image model (ViT) reads the batch's pixels, square
+    int image_size;           // images of image_channels x image_size x image_size, not
+                              // input_ids (0, 0: a model of token ids)
 } zy_model_info;
 
 // ---- models ---------------------------------------------------------------------------

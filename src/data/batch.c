@@ -12,10 +12,15 @@ zy_status zy_batch_init(zy_batch *b, const zy_batch_dims *d) {
         (long long)d->batch * d->seq > (1LL << 31) ||
         (long long)d->batch * d->seq_dec > (1LL << 31) ||
         ((d->fields & ZY_BATCH_VALUES) && (d->n_values <= 0 || d->n_values > (1 << 20))) ||
-        ((d->fields & ZY_BATCH_DECODER) && d->seq_dec <= 0) || d->tokens < 0)
+        ((d->fields & ZY_BATCH_DECODER) && d->seq_dec <= 0) || d->tokens < 0 ||
+        ((d->fields & ZY_BATCH_PIXELS) &&
+         (d->channels <= 0 || d->channels > 4 || d->height <= 0 || d->height > (1 << 14) ||
+          d->width <= 0 || d->width > (1 << 14) ||
+          (long long)d->batch * d->channels * d->height * d->width > (1LL << 31))))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "batch: bad dimensions (batch %d, seq %d, "
-                         "seq_dec %d, n_values %d)", d ? d->batch : 0, d ? d->seq : 0,
-                         d ? d->seq_dec : 0, d ? d->n_values : 0);
+                         "seq_dec %d, n_values %d, images %d x %d x %d)", d ? d->batch : 0,
+                         d ? d->seq : 0, d ? d->seq_dec : 0, d ? d->n_values : 0,
+                         d ? d->channels : 0, d ? d->height : 0, d ? d->width : 0);
     size_t B = (size_t)d->batch, BT = B * (size_t)d->seq, BTd = B * (size_t)d->seq_dec;
     if (d->tokens > 0) {
         BT = ZY_MIN(BT, (size_t)d->tokens);
@@ -36,6 +41,11 @@ zy_status zy_batch_init(zy_batch *b, const zy_batch_dims *d) {
         ok = ok && (b->dec_input_ids = zy_alloc(BTd * sizeof(int))) &&
              (b->dec_targets = zy_alloc(BTd * sizeof(int))) &&
              (b->dec_lengths = zy_alloc(B * sizeof(int)));
+    if (f & ZY_BATCH_PIXELS) {
+        ok = ok && (b->pixels = zy_alloc(B * (size_t)d->channels * (size_t)d->height *
+                                         (size_t)d->width * sizeof(float)));
+        b->channels = d->channels, b->height = d->height, b->width = d->width;
+    }
     b->n_values = d->n_values;
     if (!ok) {
         zy_batch_destroy(b);
@@ -58,5 +68,6 @@ void zy_batch_destroy(zy_batch *b) {
     zy_free(b->dec_input_ids);
     zy_free(b->dec_targets);
     zy_free(b->dec_lengths);
+    zy_free(b->pixels);
     memset(b, 0, sizeof *b);
 }

@@ -144,7 +144,18 @@ zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, doub
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "forward: batch %d x %d (decoder %d) "
                          "exceeds the session's %d tokens (zy_session_params.tokens)", b->B,
                          b->T, b->T_dec, s->cap_tokens);
-    int V = s->m->info.vocab_size;
+    const zy_model_info *mi = &s->m->info;
+    if (mi->image_size > 0) { // the pixels are the input; input_ids are unused
+        if (!b->pixels || b->channels != mi->image_channels || b->height != mi->image_size ||
+            b->width != mi->image_size)
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "forward: the model reads images of "
+                             "%d x %d x %d (channels x height x width), the batch has %s%d "
+                             "x %d x %d", mi->image_channels, mi->image_size, mi->image_size,
+                             b->pixels ? "" : "no pixels: ", b->channels, b->height,
+                             b->width);
+        return s->m->ops->forward(s, b, loss, count);
+    }
+    int V = mi->vocab_size;
     zy_status st;
     if ((st = check_lengths("lengths", b->lengths, b->B, b->T)) ||
         (st = check_ids("input", b->input_ids, b->B, b->T, b->lengths, V)))
