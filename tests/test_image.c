@@ -449,3 +449,48 @@ TEST(image_to_chw_normalises) {
     zy_image_to_chw(out, &img, NULL, NULL);
     CHECK(out[1] == 102.0f / 255.0f && out[2] == 1.0f);
 }
+
+// An ancillary chunk claiming 2 GB in a tiny file (fuzz_png's find): refused without any
+// large allocation (libpng's memory goes through zy_alloc, so the hook sees it).
+static size_t largest;
+static void *capped_alloc(size_t size, size_t align, void *user) {
+    (void)user;
+    if (size > largest) largest = size;
+    if (size > (16u << 20)) return NULL;
+    return aligned_alloc(align, (size + align - 1) / align * align);
+}
+static void capped_free(void *p, void *user) {
+    (void)user;
+    free(p);
+}
+
+TEST(image_png_hostile_chunk_length) {
+    unsigned char px[3] = {1, 2, 3};
+    png_spec s = spec(3, 1, PNG_COLOR_TYPE_GRAY, 8, 0, px);
+    size_t n;
+    unsigned char *f = make_png(&s, &n);
+    ASSERT(f);
+    // Insert after IHDR (8 + 25 bytes): a chunk of each kind with length 0x7a000000.
+    const char *kinds[] = {"zTXt", "iCCP", "tRNS", "fuzz", "PLTE"};
+    for (int k = 0; k < 5; k++) {
+        membuf b = {0};
+        put(&b, f, 33);
+        put(&b, "\x7a\0\0\0", 4);
+        put(&b, kinds[k], 4);
+        put(&b, "some bytes, nothing like 2 GB", 29);
+        put(&b, f + 33, n - 33);
+        zy_allocator a = {capped_alloc, capped_free, NULL};
+        largest = 0;
+        zy_allocator_set(&a);
+        zy_image img;
+        zy_status st = zy_image_read_png_memory(&img, b.p, b.n, "chunk.png", ZY_IMAGE_NATIVE);
+        zy_allocator_set(NULL);
+        zt_note("%s: status %d, largest allocation %zu: %s", kinds[k], st, largest,
+                zy_last_error());
+        CHECK(largest <= (1u << 20) + 4096);
+        if (st == ZY_STATUS_OK) zy_image_destroy(&img);
+        else CHECK(st == ZY_STATUS_BAD_FORMAT && strstr(zy_last_error(), "chunk.png"));
+        free(b.p);
+    }
+    free(f);
+}

@@ -10,6 +10,11 @@
 // log callback at debug level; libpng itself never prints (both handlers are ours) and its
 // memory comes from zy_alloc.
 //
+// Only the chunks that define the pixels are read (IHDR, PLTE, tRNS, IDAT, IEND); the other
+// ancillary chunks are skipped (read through a small buffer; a CRC error in one is only a
+// warning, libpng's default for ancillary chunks), so a hostile length in one cannot make
+// libpng allocate it (fuzz_png found a 2 GB request from a 77-byte file before this).
+//
 // Validated before the pixel buffer is allocated: width and height (libpng's user limits
 // and image_internal.h's checks), and that the file can hold the image at all: deflate
 // expands at most 1032:1, so a header claiming more raw bytes than that bound allows for
@@ -24,6 +29,8 @@
 
 // zlib's bound on deflate's expansion (uncompressed : compressed).
 #define DEFLATE_MAX_RATIO 1032u
+// The most libpng may allocate for one chunk it keeps (PLTE and tRNS need under 1 KB).
+#define PNG_CHUNK_MAX (1u << 20)
 
 typedef struct png_ctx {
     const uint8_t *p;
@@ -71,6 +78,14 @@ static zy_status png_steps(png_ctx *c) {
     png_infop info = c->info;
     png_set_read_fn(png, c, on_read);
     png_set_user_limits(png, ZY_IMAGE_MAX_DIM, ZY_IMAGE_MAX_DIM);
+    // Ancillary chunks other than tRNS say nothing about the stored values: skip them
+    // unread (no buffer for their claimed length, no decompression of iCCP/zTXt/iTXt), and
+    // bound what libpng may allocate for any chunk it does keep.
+    static const png_byte skip[] = "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0"
+                                   "pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0zTXt";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, skip, (int)(sizeof skip / 5));
+    png_set_chunk_malloc_max(png, PNG_CHUNK_MAX);
     png_read_info(png, info);
     png_uint_32 w, h;
     int depth, type, interlace;
