@@ -534,3 +534,100 @@ put("fuzz_serve_request", "embeddings", json.dumps(
     {"input": ["one", "two words"], "encoding_format": "base64", "pooling": "last",
      "normalize": True}))
 put("fuzz_serve_request", "attention", json.dumps({"input": "The cat", "layer": 1, "head": 0}))
+
+
+# ---- images (fuzz_png, fuzz_pnm) and IDX data sets (fuzz_idx) ------------------------------
+import gzip
+import zlib
+
+
+def png_chunk(kind, data):
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+         (0, 1, 1, 2)]
+
+
+def png_file(w, h, ctype, depth, pix, interlace=0, plte=None, trns=None):
+    """pix: h rows of w samples-per-pixel lists (values < 2**depth); filter 0 on every row."""
+    spp = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
+
+    def pack(row):  # one row of pixels -> bytes
+        vals = [v for px in row for v in px]
+        if depth == 16:
+            return b"".join(struct.pack(">H", v) for v in vals)
+        if depth == 8:
+            return bytes(vals)
+        out, acc, nbits = bytearray(), 0, 0
+        for v in vals:
+            acc, nbits = acc << depth | v, nbits + depth
+            if nbits == 8:
+                out.append(acc)
+                acc, nbits = 0, 0
+        if nbits:
+            out.append(acc << (8 - nbits))
+        return bytes(out)
+
+    raw = b""
+    if not interlace:
+        for y in range(h):
+            raw += b"\0" + pack(pix[y])
+    else:
+        for x0, y0, dx, dy in ADAM7:
+            for y in range(y0, h, dy):
+                row = [pix[y][x] for x in range(x0, w, dx)]
+                if row:
+                    raw += b"\0" + pack(row)
+    f = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype,
+                                                             0, 0, interlace))
+    if plte:
+        f += png_chunk(b"PLTE", bytes(c for rgb in plte for c in rgb))
+    if trns is not None:
+        f += png_chunk(b"tRNS", trns)
+    return f + png_chunk(b"IDAT", zlib.compress(raw, 9)) + png_chunk(b"IEND", b"")
+
+
+def grid(w, h, spp, maxv):
+    return [[[(x * 37 + y * 11 + c * 5) % (maxv + 1) for c in range(spp)] for x in range(w)]
+            for y in range(h)]
+
+
+put("fuzz_png", "gray8", png_file(5, 3, 0, 8, grid(5, 3, 1, 255)))
+put("fuzz_png", "gray1", png_file(9, 2, 0, 1, grid(9, 2, 1, 1)))
+put("fuzz_png", "gray4_trns", png_file(3, 3, 0, 4, grid(3, 3, 1, 15), trns=struct.pack(">H", 4)))
+put("fuzz_png", "gray_alpha8", png_file(4, 2, 4, 8, grid(4, 2, 2, 255)))
+put("fuzz_png", "rgb8", png_file(4, 4, 2, 8, grid(4, 4, 3, 255)))
+put("fuzz_png", "rgba16", png_file(3, 2, 6, 16, grid(3, 2, 4, 65535)))
+put("fuzz_png", "rgb16_adam7", png_file(9, 9, 2, 16, grid(9, 9, 3, 65535), interlace=1))
+put("fuzz_png", "palette2_trns", png_file(7, 3, 3, 2, grid(7, 3, 1, 3),
+                                          plte=[(0, 0, 0), (255, 0, 0), (9, 99, 199), (1, 2, 3)],
+                                          trns=b"\x00\x80"))
+put("fuzz_png", "palette8_adam7", png_file(10, 5, 3, 8, grid(10, 5, 1, 2), interlace=1,
+                                           plte=[(10, 20, 30), (40, 50, 60), (70, 80, 90)]))
+cut = png_file(4, 4, 2, 8, grid(4, 4, 3, 255))
+put("fuzz_png", "truncated", cut[:len(cut) - 20])
+
+put("fuzz_pnm", "p5", b"P5\n# comment\n4 2\n255\n" + bytes(range(0, 256, 32)))
+put("fuzz_pnm", "p6", b"P6 2 2 255\n" + bytes(range(12)))
+put("fuzz_pnm", "p5_16bit", b"P5 2 2 65535\n" + struct.pack(">4H", 0, 1, 32896, 65535))
+put("fuzz_pnm", "p2_comments", b"P2\n# gray\n3 2 # size\n15\n0 7 15\n# row\n 1\t2\r\n3\n")
+put("fuzz_pnm", "p3_maxval1000", b"P3 2 1 1000 0 500 1000 999 1 2\n")
+put("fuzz_pnm", "p6_truncated", b"P6 3 3 255\n" + bytes(20))
+put("fuzz_pnm", "p4_unsupported", b"P4 8 1 \xAA")
+
+
+def idx_file(dims, values, kind=0x08):
+    return bytes([0, 0, kind, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + values
+
+
+images = idx_file([3, 4, 4], bytes((i * 29) % 256 for i in range(48)))
+put("fuzz_idx", "images", images)
+put("fuzz_idx", "labels", idx_file([6], bytes([9, 0, 3, 3, 7, 1])))
+put("fuzz_idx", "images_gz", gzip.compress(images, mtime=0))
+put("fuzz_idx", "two_members_gz", gzip.compress(images[:10], mtime=0)
+    + gzip.compress(images[10:], mtime=0))
+put("fuzz_idx", "empty_set", idx_file([0, 28, 28], b""))
+put("fuzz_idx", "float_type", idx_file([2], struct.pack(">2f", 1.0, 2.0), kind=0x0D))
+put("fuzz_idx", "mnist_header_only", idx_file([60000, 28, 28], b""))

@@ -29,6 +29,25 @@ void zy_linear_forward(float *out, const float *inp, const float *weight, const 
 void zy_linear_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, int N, int Cin, int Cout);
 
+// ---- patch embedding (ViT): a Conv2d with kernel = stride = P, as one GEMM -------------
+// inp (B, C, H, W), weight (D, C, P, P) (Hugging Face ViT's
+// patch_embeddings.projection.weight), bias (D) or NULL -> out (B, N, D), N = Hp·Wp with
+// Hp = H/P, Wp = W/P (rounded down: rows and columns past the last whole patch are not
+// read, as Conv2d drops them). Patch (py, px) is row n = py·Wp + px: ViTPatchEmbeddings'
+// projection(x).flatten(2).transpose(1, 2). The patches are gathered into scratch as
+// rows (B·N, C·P·P) in the weight's (c, ky, kx) order, then out = rows·Wᵀ + bias.
+// scratch: zy_patch_embed_scratch_floats(B, C, H, W, P) floats (B·N·C·P·P).
+size_t zy_patch_embed_scratch_floats(int B, int C, int H, int W, int P);
+void zy_patch_embed_forward(float *out, float *scratch, const float *inp, const float *weight,
+                            const float *bias, int B, int C, int H, int W, int P, int D);
+// dout (B, N, D) -> dinp (B, C, H, W) += (pixels outside every patch get nothing),
+// dweight (D, C, P, P) += doutᵀ·rows, dbias (D) += Σ dout; any of the three may be NULL.
+// scratch as forward's (what it holds on entry does not matter: the rows are gathered
+// again from inp).
+void zy_patch_embed_backward(float *dinp, float *dweight, float *dbias, float *scratch,
+                             const float *dout, const float *inp, const float *weight, int B,
+                             int C, int H, int W, int P, int D);
+
 // ---- LoRA: a low-rank adapter on a linear layer (lora.h) ------------------------------
 // One adapter on the layer y = x·Wᵀ (W (out, in), maybe one part of a fused projection):
 //   y[:, col0 : col0 + rows] += scale · (drop(x)·Aᵀ)·Bᵀ,   A (r, in), B (rows, r)

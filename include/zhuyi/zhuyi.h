@@ -14,6 +14,7 @@
 #include "quant.h"
 #include "gguf.h"
 #include "hf.h"
+#include "image.h"
 #include "data.h"
 #include "task.h"
 #include "instruct.h"
