@@ -133,7 +133,7 @@ static zy_status check_lengths(const char *what, const int *lengths, int B, int 
 zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, double *count) {
     if (loss) *loss = 0.0f;
     if (count) *count = 0.0;
-    if (!b || !b->input_ids || b->B <= 0 || b->T <= 0 || b->B > s->cap_B || b->T > s->cap_T ||
+    if (!b || (!b->input_ids && !(b->pixels && s->m->info.image_size > 0)) || b->B <= 0 || b->T <= 0 || b->B > s->cap_B || b->T > s->cap_T ||
         b->T_dec < 0 || b->T_dec > s->cap_Td)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "forward: batch %d x %d (decoder %d) "
                          "exceeds the prepared %d x %d (%d) (call zy_session_prepare)",
