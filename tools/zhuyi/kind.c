@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include "kind.h"
+#include "zhuyi/zhuyi.h"
 
 static const cli_kind *const KINDS[] = {&zy_cli_kind_gpt, &zy_cli_kind_bert,
                                         &zy_cli_kind_classify, &zy_cli_kind_tag,
@@ -121,4 +122,28 @@ void zy_cli_kind_report_skipped(const char *cmd, const char *path,
             "first:\n", cmd, path, (unsigned long long)r->n_skipped, what,
             (unsigned long long)r->n_examples);
     for (int i = 0; i < r->n_reasons; i++) fprintf(stderr, "  %s\n", r->reasons[i]);
+}
+
+int zy_cli_kind_model_labels(const char *cmd, const zy_model *m, zy_label_set **out) {
+    zy_config *c;
+    if (zy_model_get_config(m, &c)) return zy_cli_die("%s: %s", cmd, zy_last_error());
+    int n = zy_config_object_count(c, "id2label"), rc = 0;
+    const char **names = n > 0 ? calloc((size_t)n, sizeof *names) : NULL;
+    if (n <= 0) rc = zy_cli_die("%s: the model's config.json has no id2label", cmd);
+    else if (!names) rc = zy_cli_die("out of memory");
+    for (int i = 0; !rc && i < n; i++) {
+        const char *key, *value;
+        char *end;
+        long id;
+        if (zy_config_get_member_string(c, "id2label", i, &key, &value))
+            rc = zy_cli_die("%s: %s", cmd, zy_last_error());
+        else if ((id = strtol(key, &end, 10)) < 0 || id >= n || *end || end == key || names[id])
+            rc = zy_cli_die("%s: config.json: id2label key '%s' is not one of 0..%d", cmd, key,
+                            n - 1);
+        else names[id] = value;
+    }
+    if (!rc && zy_label_set_create(out, names, n)) rc = zy_cli_die("%s: %s", cmd, zy_last_error());
+    free(names);
+    zy_config_free(c);
+    return rc;
 }

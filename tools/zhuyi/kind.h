@@ -83,6 +83,9 @@ typedef struct cli_kind {
     // --val-fraction; the kind's data() sets d->batch and d->seq to the shape of its
     // batches, which replaces --batch/--seq.
     bool pairs_data;
+    // The model reads no tokens (images): no --tokenizer, no tokenizer.json; the data
+    // params' tok is NULL.
+    bool no_tokenizer;
     // The kind's own defaults of the training parameters, set before the flags are read
     // (optional).
     void (*defaults)(zy_trainer_params *p);
@@ -126,7 +129,7 @@ typedef struct cli_kind {
 
 extern const cli_kind zy_cli_kind_gpt, zy_cli_kind_bert;
 extern const cli_kind zy_cli_kind_classify, zy_cli_kind_tag, zy_cli_kind_qa, zy_cli_kind_lm;
-extern const cli_kind zy_cli_kind_seq2seq;
+extern const cli_kind zy_cli_kind_seq2seq, zy_cli_kind_image;
 
 // The kind of command `verb` ("pretrain", "finetune") called name, or NULL.
 const cli_kind *zy_cli_kind_named(const char *verb, const char *name);
@@ -157,6 +160,9 @@ int zy_cli_kind_model_opts(const cli_kind *k, const char *cmd, const char *dir,
 // themselves (zhuyi serve). Only for d of zy_cli_kind_classify, _tag and _qa.
 struct task_scorer *zy_cli_kind_task_scorer(const cli_data *d);
 const zy_task_features *zy_cli_kind_task_features(const cli_data *d);
+// The labels of a classifier, in id order, from its config's id2label (eval and predict
+// of the classifying kinds). 0, or 1 after printing why.
+int zy_cli_kind_model_labels(const char *cmd, const zy_model *m, zy_label_set **out);
 // The names of the kinds of command `verb`, e.g. "gpt, bert", for messages.
 const char *zy_cli_kind_names(const char *verb);
 

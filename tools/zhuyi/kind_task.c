@@ -281,31 +281,6 @@ static int task_data_(const void *opts, const cli_data_params *p, cli_data *d) {
     return 0;
 }
 
-// The model's labels, in id order, from config.json's id2label.
-static int model_labels(const char *cmd, const zy_model *m, zy_label_set **out) {
-    zy_config *c;
-    if (zy_model_get_config(m, &c)) return zy_cli_die("%s: %s", cmd, zy_last_error());
-    int n = zy_config_object_count(c, "id2label"), rc = 0;
-    const char **names = n > 0 ? calloc((size_t)n, sizeof *names) : NULL;
-    if (n <= 0) rc = zy_cli_die("%s: the model's config.json has no id2label", cmd);
-    else if (!names) rc = zy_cli_die("out of memory");
-    for (int i = 0; !rc && i < n; i++) {
-        const char *key, *value;
-        char *end;
-        long id;
-        if (zy_config_get_member_string(c, "id2label", i, &key, &value))
-            rc = zy_cli_die("%s: %s", cmd, zy_last_error());
-        else if ((id = strtol(key, &end, 10)) < 0 || id >= n || *end || end == key || names[id])
-            rc = zy_cli_die("%s: config.json: id2label key '%s' is not one of 0..%d", cmd, key,
-                            n - 1);
-        else names[id] = value;
-    }
-    if (!rc && zy_label_set_create(out, names, n)) rc = zy_cli_die("%s: %s", cmd, zy_last_error());
-    free(names);
-    zy_config_free(c);
-    return rc;
-}
-
 // eval and predict: one file, read against the model's labels, one pass in order.
 static int task_eval_data(const void *opts, const cli_data_params *p, cli_data *d) {
     task_opts o = *(const task_opts *)opts;
@@ -327,7 +302,7 @@ static int task_eval_data(const void *opts, const cli_data_params *p, cli_data *
     zy_config_free(c);
     if (p->n_files != 1) return zy_cli_die("%s: one data file (got %d)", p->cmd, p->n_files);
     if (o.read.task != ZY_TASK_QA && o.read.problem != ZY_PROBLEM_REGRESSION &&
-        model_labels(p->cmd, p->model, &t->labels))
+        zy_cli_kind_model_labels(p->cmd, p->model, &t->labels))
         return 1;
     if (read_file(&o, p->cmd, p->files[0], p->data, p->data_len, t->labels, !p->unlabelled,
                   &t->val)) return 1;

@@ -442,7 +442,7 @@ static int convert_model(pretrain_run *r, const char *dir) {
 
 static int make_model(pretrain_run *r, const flags *f, bool ft) {
     const cli_kind *k = r->kind;
-    int vocab = zy_tokenizer_vocab_size(r->tok);
+    int vocab = r->tok ? zy_tokenizer_vocab_size(r->tok) : 0;
     if (f->init && ft && k->config) {
         if (convert_model(r, f->init)) return 1;
     } else if (f->init || r->resume) {
@@ -455,7 +455,7 @@ static int make_model(pretrain_run *r, const flags *f, bool ft) {
         if (zy_model_check_finite(r->model))
             return zy_cli_die("%s: %s/model.safetensors: %s", r->cmd, dir, zy_last_error());
         int mv = zy_model_get_info(r->model)->vocab_size;
-        if (mv != vocab)
+        if (r->tok && mv != vocab)
             return zy_cli_die("%s: the tokenizer has %d tokens but the model in %s has "
                               "vocab_size %d: they must be the same", r->cmd, vocab, dir, mv);
     } else {
@@ -463,12 +463,12 @@ static int make_model(pretrain_run *r, const flags *f, bool ft) {
         zy_config *c;
         if (load_config(r->cmd, name, &c)) return 1;
         int cv = 0;
-        if (zy_config_has(c, "vocab_size") &&
+        if (r->tok && zy_config_has(c, "vocab_size") &&
             !zy_config_get_int(c, "vocab_size", 0, 1 << 30, &cv) && cv && cv != vocab)
             fprintf(stderr, "zhuyi: note: vocab_size %d of '%s' replaced by the tokenizer's "
                     "%d\n", cv, name, vocab);
         int bad = 0;
-        if (zy_config_set_int(c, "vocab_size", vocab))
+        if (r->tok && zy_config_set_int(c, "vocab_size", vocab))
             bad = zy_cli_die("%s: %s", r->cmd, zy_last_error());
         if (!bad && k->config) bad = k->config(r->opts, &r->src, r->cmd, c);
         if (!bad && zy_model_create(&r->model, c))
@@ -777,8 +777,12 @@ static int train_command(const char *verb, int argc, char **argv) {
                           .val_fraction = r.val_fraction, .batch = r.tp.batch, .seq = r.tp.seq,
                           .seed = r.tp.seed, .shuffle = r.tp.shuffle,
                           .val_fraction_given = f.val_fraction_given};
+    if (kind->no_tokenizer && f.tokenizer) {
+        rc = zy_cli_die("%s: --tokenizer: the %s model reads no tokens", r.cmd, kind->name);
+        goto done;
+    }
     if ((kind->read && (rc = kind->read(r.opts, &dp, &r.src))) ||
-        (rc = make_tokenizer(&r, tspec)))
+        (!kind->no_tokenizer && (rc = make_tokenizer(&r, tspec))))
         goto done;
     dp.tok = r.tok;
     r.src.tok = r.tok;

@@ -327,9 +327,9 @@ int zy_pretrain_loop(pretrain_run *r) {
             goto done;
         }
         // A WordPiece's vocab.txt too: what BertTokenizer (not only the fast one) reads.
-        if (zy_tokenizer_save(r->tok, tok) ||
+        if (r->tok && (zy_tokenizer_save(r->tok, tok) ||
             (zy_tokenizer_get_type(r->tok) == ZY_TOKENIZER_WORDPIECE &&
-             zy_tokenizer_save_vocab_txt(r->tok, vocab))) {
+             zy_tokenizer_save_vocab_txt(r->tok, vocab)))) {
             rc = zy_cli_die("%s: %s", r->cmd, zy_last_error());
             goto done;
         }
