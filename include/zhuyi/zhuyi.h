@@ -17,6 +17,7 @@
 #include "image.h"
 #include "data.h"
 #include "task.h"
+#include "image_data.h"
 #include "instruct.h"
 #include "pairs.h"
 #include "model.h"
