@@ -3,6 +3,7 @@
 // that they belong together and that every weight is finite. Error messages say what a
 // model directory should hold, since the usual mistake is pointing at the wrong directory.
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -150,12 +151,22 @@ int zy_cli_open_model_adapter(const char *command, const char *dir, const char *
     // decoding; the fp32 weights rounded to the same values).
     zy_wtype wt = weights >= 0 ? (zy_wtype)weights : zy_model_file_weight_type(*m);
     if ((s = zy_model_set_weight_type(*m, wt))) goto fail;
-    if (open_tokenizer(command, dirs, n_dirs, t)) {
+    // An image model reads pixels: it has no tokenizer, and only the commands that take
+    // images run it.
+    if (zy_model_get_info(*m)->image_size > 0 && strcmp(command, "eval")) {
+        zy_cli_die("%s: %s holds an image model (%s): it reads images, not text (zhuyi "
+                   "eval scores it on an image set)", command, dir,
+                   zy_model_get_info(*m)->architecture);
         zy_model_free(*m);
         *m = NULL;
         return 1;
     }
-    int tv = zy_tokenizer_vocab_size(*t), mv = zy_model_get_info(*m)->vocab_size;
+    if (zy_model_get_info(*m)->image_size <= 0 && open_tokenizer(command, dirs, n_dirs, t)) {
+        zy_model_free(*m);
+        *m = NULL;
+        return 1;
+    }
+    int tv = *t ? zy_tokenizer_vocab_size(*t) : 0, mv = zy_model_get_info(*m)->vocab_size;
     if (tv != mv) {
         zy_model_free(*m), zy_tokenizer_free(*t);
         *m = NULL, *t = NULL;

@@ -130,12 +130,12 @@ static const char usage_examples[] =
 
 static const char usage_finetune_head[] =
     "usage: zhuyi finetune %s --train FILE [--val FILE] --init DIR --out DIR [options]\n"
-    "       zhuyi finetune %s --train FILE --config PRESET --tokenizer SPEC --out DIR ...\n"
+    "       zhuyi finetune %s --train FILE --config PRESET%s --out DIR ...\n"
     "       zhuyi finetune %s --out DIR --resume [--steps N] [output options]\n"
     "\n"
     "Fine-tunes %s\n"
     "and writes a Hugging Face model directory: DIR/config.json (with the labels),\n"
-    "model.safetensors (the weights of the best evaluation by --best-metric), tokenizer.json;\n"
+    "model.safetensors (the weights of the best evaluation by --best-metric)%s;\n"
     "the newest checkpoint in DIR/checkpoint-STEP for --resume; metrics.jsonl and loss.svg.\n"
     "The flags are `zhuyi pretrain`'s, with the defaults for fine-tuning given below as\n"
     "\"finetune: ...\". Kinds: %s (zhuyi finetune KIND --help).\n"
@@ -149,7 +149,10 @@ static void usage(FILE *f, const char *verb, const cli_kind *k) {
     for (char *c = names, *o = names;; c++) // "a, b" -> "a|b"
         if (*c != ' ' && !(*o++ = *c == ',' ? '|' : *c)) break;
     const char *name = k ? k->name : names;
-    if (ft) fprintf(f, usage_finetune_head, name, name, name, what, zy_cli_kind_names(verb));
+    bool tok = !(k && k->no_tokenizer); // image models read no tokens
+    if (ft)
+        fprintf(f, usage_finetune_head, name, name, tok ? " --tokenizer SPEC" : "", name, what,
+                tok ? ", tokenizer.json" : "", zy_cli_kind_names(verb));
     else fprintf(f, usage_head, name, name, what);
     fputs(usage_common, f);
     if (ft) fprintf(f, "%s\n", zy_cli_lora_help);

@@ -202,10 +202,15 @@ static int run(loop *L) {
     char prec[64] = "fp32";
     if (p->precision == ZY_PRECISION_BF16)
         snprintf(prec, sizeof prec, "bf16 (%s)", zy_bf16_name(zy_bf16_level()));
-    zy_progress_print(&L->prog, "zhuyi: %s, %d layers, %d heads, %d wide, vocab %d: %.2fM "
+    char input[64]; // what the model reads
+    if (c->image_size > 0)
+        snprintf(input, sizeof input, "%d x %d x %d images", c->image_channels, c->image_size,
+                 c->image_size);
+    else snprintf(input, sizeof input, "vocab %d", c->vocab_size);
+    zy_progress_print(&L->prog, "zhuyi: %s, %d layers, %d heads, %d wide, %s: %.2fM "
                       "parameters; %zu training %s, %zu validation; %s matmuls; %s step %ld "
                       "of %ld",
-                      c->architecture, c->n_layer, c->n_head, c->d_model, c->vocab_size,
+                      c->architecture, c->n_layer, c->n_head, c->d_model, input,
                       c->n_params / 1e6, r->src.n_train, r->kind->unit, r->src.n_val, prec,
                       start ? "resuming after" : "starting at", start, p->steps);
     if (p->precision == ZY_PRECISION_BF16 && zy_bf16_level() == ZY_BF16_EMULATED)
