@@ -4,7 +4,7 @@
 # shows, from an ImageFolder directory of PGM files and from a JSONL manifest of the same
 # images; the directory is a ViTForImageClassification with the folder names as id2label
 # and no tokenizer; eval prints the classification report and the confusion matrix (and
-# its SVG); --resume is bit-exact; bad input (a corrupt PNG, an image of another size, a
+# its SVG); predict labels new images; --resume is bit-exact; bad input (a corrupt PNG, an image of another size, a
 # --tokenizer, a text command on the image model) fails with a message naming the file or
 # the flag. Makes its own data; no network, no timing.
 # Usage: tests/cli/image.sh [path/to/zhuyi]   (default build/zhuyi)
@@ -79,6 +79,15 @@ else
 fi
 "$Z" eval run --data val --json >ej 2>err && grep -q '"accuracy"' ej &&
     ok "eval --json" || bad "eval --json"
+
+# predict: a manifest of new images without labels -> one JSON line per image, in order
+printf 'image\nval/stripes/000.pgm\nval/bars/000.pgm\n' >new.csv
+if "$Z" predict run --input new.csv >pred 2>err && [ "$(wc -l <pred)" = 2 ] &&
+    head -n 1 pred | grep -q '"label": "stripes"' && tail -n 1 pred | grep -q '"label": "bars"'; then
+    ok "predict on unlabelled images: $(head -n 1 pred)"
+else
+    bad "predict: $(cat pred)"
+fi
 
 # The same images through a manifest: the same labels, the same first step.
 # shellcheck disable=SC2086

@@ -153,9 +153,10 @@ int zy_cli_open_model_adapter(const char *command, const char *dir, const char *
     if ((s = zy_model_set_weight_type(*m, wt))) goto fail;
     // An image model reads pixels: it has no tokenizer, and only the commands that take
     // images run it.
-    if (zy_model_get_info(*m)->image_size > 0 && strcmp(command, "eval")) {
+    if (zy_model_get_info(*m)->image_size > 0 && strcmp(command, "eval") &&
+        strcmp(command, "predict")) {
         zy_cli_die("%s: %s holds an image model (%s): it reads images, not text (zhuyi "
-                   "eval scores it on an image set)", command, dir,
+                   "eval and zhuyi predict take image sets)", command, dir,
                    zy_model_get_info(*m)->architecture);
         zy_model_free(*m);
         *m = NULL;

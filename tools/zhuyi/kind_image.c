@@ -341,7 +341,7 @@ static int image_score(const void *opts, cli_data *d, zy_session *s, const cli_s
         const char *name = zy_label_set_name(ls, t->pred[i]);
         fputs("{\"file\": ", io->predictions);
         zy_cli_put_json_string(io->predictions, it.file, strlen(it.file));
-        fprintf(io->predictions, ", \"index\": %llu, \"label\": ", (unsigned long long)it.line);
+        fprintf(io->predictions, ", \"index\": %zu, \"label\": ", i);
         zy_cli_put_json_string(io->predictions, name, strlen(name));
         fprintf(io->predictions, ", \"score\": %.6g}\n", (double)t->prob[i]);
     }
