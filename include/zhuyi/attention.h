@@ -486,6 +486,17 @@ zy_status zy_block_decode_memory(float *scratch, size_t scratch_floats, const fl
                                  int seq, int layer, zy_kv_cache *mem_cache,
                                  const zy_block_params *p, const zy_block_config *c);
 
+// ---- attention rollout (Abnar & Zuidema 2020) -------------------------------------------
+// How much each input position feeds position `query` of the last layer, through the
+// residual paths too: with A_l = the mean over heads of layer l's weights (one sequence)
+// and Ã_l = (A_l + I) / 2 (rows still sum to 1), out (T) = row `query` of
+// Ã_{L-1} · ... · Ã_0, in double. attn[l] (H, T, T) for l = 0..L-1 (the "attentions.l"
+// outputs of a session made with attention_weights). For a ViT, query 0 ([CLS]) and
+// out[1..T) over the patches is the map drawn over the image. ZY_STATUS_INVALID_ARGUMENT
+// for sizes below 1 or query outside [0, T).
+zy_status zy_attention_rollout(float *out, const float *const *attn, int L, int H, int T,
+                               int query);
+
 #ifdef __cplusplus
 }
 #endif

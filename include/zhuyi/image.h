@@ -73,6 +73,10 @@ zy_status zy_image_read_pnm_memory(zy_image *img, const void *data, size_t n,
 // (channels) or NULL for 0 and 1; every std must be non-zero.
 void zy_image_to_chw(float *out, const zy_image *img, const float *mean, const float *std);
 
+// An 8-bit image (1 to 4 channels: gray, gray + alpha, RGB, RGBA) as a PNG file, through
+// libpng, written atomically (whole or not at all). Errors name the file.
+zy_status zy_image_write_png(const zy_image *img, const char *path);
+
 // ---- IDX (MNIST-style data sets) ----------------------------------------------------------
 // Big-endian: bytes 0, 0, a type (0x08 = unsigned byte: the only one read), the number of
 // dimensions (1..4), then each dimension as u32, then the values, row-major. Images are

@@ -4,7 +4,7 @@
 # shows, from an ImageFolder directory of PGM files and from a JSONL manifest of the same
 # images; the directory is a ViTForImageClassification with the folder names as id2label
 # and no tokenizer; eval prints the classification report and the confusion matrix (and
-# its SVG); predict labels new images; --resume is bit-exact; bad input (a corrupt PNG, an image of another size, a
+# its SVG); predict labels new images; attention draws the [CLS] rollout over an image; --resume is bit-exact; bad input (a corrupt PNG, an image of another size, a
 # --tokenizer, a text command on the image model) fails with a message naming the file or
 # the flag. Makes its own data; no network, no timing.
 # Usage: tests/cli/image.sh [path/to/zhuyi]   (default build/zhuyi)
@@ -87,6 +87,17 @@ if "$Z" predict run --input new.csv >pred 2>err && [ "$(wc -l <pred)" = 2 ] &&
     ok "predict on unlabelled images: $(head -n 1 pred)"
 else
     bad "predict: $(cat pred)"
+fi
+
+# attention: the rollout of [CLS] drawn over an image, a 224 x 224 PNG, and the label
+if "$Z" attention run --image val/bars/001.pgm --out roll.png >att 2>err &&
+    grep -q "bars" att && $PY -c "
+import struct, sys
+d = open('roll.png', 'rb').read()
+sys.exit(0 if d[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', d[16:24]) == (224, 224) else 1)"; then
+    ok "attention --image: $(cat att)"
+else
+    bad "attention --image: $(cat att)"
 fi
 
 # The same images through a manifest: the same labels, the same first step.

@@ -45,7 +45,10 @@ static const char usage_text[] =
     "                     from `zhuyi quantize`, else f32)\n"
     "  --threads N        kernel threads (default: $ZY_THREADS, else all cores)\n"
     "\n"
-    "At least one of --out and --json.\n";
+    "At least one of --out and --json.\n"
+    "\n"
+    "An image model (ViT): zhuyi attention DIR --image FILE --out FILE.png draws the\n"
+    "attention rollout of [CLS] over the image (zhuyi attention --image --help).\n";
 
 #define HEAD_MEAN ZY_CLI_HEAD_MEAN
 #define HEAD_ALL (-2)
@@ -224,6 +227,8 @@ static int write_svg(const opts *o, const weights *w, const zy_model_info *info,
 }
 
 int zy_cli_attention(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) // an image model's picture (attention_image.c)
+        if (!strcmp(argv[i], "--image")) return zy_cli_attention_image(argc, argv);
     opts o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
@@ -231,6 +236,11 @@ int zy_cli_attention(int argc, char **argv) {
     zy_tokenizer *tok;
     if (zy_cli_open_model_adapter("attention", o.q.dir, o.q.adapter, &m, &tok)) return 1;
     const zy_model_info *info = zy_model_get_info(m);
+    if (info->image_size > 0) {
+        zy_model_free(m);
+        return zy_cli_die("attention: %s holds an image model: give --image FILE --out "
+                          "FILE.png (see zhuyi attention --help)", o.q.dir);
+    }
     zy_cli_reader r = {0};
     zy_cli_tokens tk = {0};
     weights w = {0};
