@@ -4,10 +4,11 @@
 # seed and schedule: the same losses and, to float rounding, the same weights (the
 # gradients are summed in a fixed order: reduced to rank 0, then broadcast, and divided
 # by the global count of targets) for GPT pretraining, BERT's masked LM and fine-tuned
-# tagging (whose counts differ from rank to rank) and the translation trainer's
-# token-count batches; only rank 0 writes --out; a run resumed with another number of
-# ranks continues from the checkpoint; a signal to one rank stops all at the same step,
-# saved; a rank killed with -9 ends the job. Loopback only, --oversubscribe.
+# tagging (whose counts differ from rank to rank), the translation trainer's token-count
+# batches and a ViT on augmented images; only rank 0 writes --out; a run resumed with
+# another number of ranks continues from the checkpoint; a signal to one rank stops all
+# at the same step, saved; a rank killed with -9 ends the job. Loopback only,
+# --oversubscribe.
 #   sh tests/mpi/mpi.sh [build/mpi/zhuyi]
 . "$(dirname "$0")/../cli/lib.sh"
 cli_start mpi "$@"
@@ -168,6 +169,27 @@ for np in 2 3; do
         pretrain seq2seq --pairs pairs.tsv --config marian.json --tokenizer bpe:300 \
         --max-tokens 256 $COMMON
 done
+
+# images: a tiny ViT on two patterns, with random crops and flips (drawn per image)
+$PY - <<'EOF'
+import os, random
+random.seed(5)
+for kind in ["stripes", "bars"]:
+    os.makedirs("img/" + kind, exist_ok=True)
+    for i in range(32):
+        px = [max(0, min(255, (200 if ((y % 2 == 0) if kind == "stripes" else (x % 2 == 0))
+                               else 40) + random.randint(-30, 30)))
+              for y in range(8) for x in range(8)]
+        with open("img/%s/%03d.pgm" % (kind, i), "wb") as f:
+            f.write(b"P5\n8 8\n255\n" + bytes(px))
+EOF
+cat >vit.json <<'EOF'
+{"model_type": "vit", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+ "intermediate_size": 32, "image_size": 8, "patch_size": 4, "num_channels": 1}
+EOF
+# shellcheck disable=SC2086
+both vit "--batch 16" 2 "--batch 8" "finetune image-classify (crops, flips): 2 ranks x batch 8 = one process x batch 16" \
+    finetune image-classify --train img --config vit.json --lr 3e-3 --crop-padding 1 --flip $COMMON
 
 # a signal to one rank (SIGTERM, as a batch system sends): every rank stops at the same
 # step, rank 0 saves it, the job exits 130, --resume goes on from it
