@@ -1,6 +1,6 @@
 """Logistic regression on raw pixels: the baseline beside zhuyi's ViT (docs/RESULTS.md).
 
-Run: /usr/bin/python3 scripts/logreg_baseline.py TRAIN_IMAGES TEST_IMAGES
+Run: /usr/bin/python3 scripts/tasks/fashion_baseline.py TRAIN_IMAGES TEST_IMAGES
 (IDX files, gzip or plain, as Debian's dataset-fashion-mnist ships them; the labels files
 beside them, named with labels-idx1 for images-idx3.) Pixels scaled to [0, 1], a linear
 layer of 784 x 10 trained with softmax cross-entropy: Adam, lr 1e-3, batch 128, 20 epochs,
