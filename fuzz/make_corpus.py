@@ -631,3 +631,17 @@ put("fuzz_idx", "two_members_gz", gzip.compress(images[:10], mtime=0)
 put("fuzz_idx", "empty_set", idx_file([0, 28, 28], b""))
 put("fuzz_idx", "float_type", idx_file([2], struct.pack(">2f", 1.0, 2.0), kind=0x0D))
 put("fuzz_idx", "mnist_header_only", idx_file([60000, 28, 28], b""))
+
+# ---- image-classification manifests (fuzz_image_manifest): control byte, then the file ----
+# (the harness's scratch directory holds a.pgm, b.ppm (3x2), c.pgm (4x2), d.pgm (truncated))
+put("fuzz_image_manifest", "csv", b"\x00image,label\na.pgm,cat\nb.ppm,dog\na.pgm,cat\n")
+put("fuzz_image_manifest", "tsv_rgb", b"\x21image\tlabel\nb.ppm\t1\na.pgm\t0\n")
+put("fuzz_image_manifest", "jsonl_given", b"\x42" + b'{"image": "a.pgm", "label": "cat"}\n\n'
+    + b'{"label": 1, "image": "b.ppm"}\n')
+put("fuzz_image_manifest", "jsonl_augment", b"\x82" + b'{"image": "a.pgm", "label": "x"}\n'
+    + b'{"image": "b.ppm", "label": "y"}\n')
+put("fuzz_image_manifest", "skip_mixed", b"\x04image,label\na.pgm,a\nc.pgm,b\nd.pgm,a\n"
+    + b"nope.png,a\n,a\nb.ppm,b,extra\n\"b.ppm\",b\n")
+put("fuzz_image_manifest", "no_labels", b"\x08image\na.pgm\nb.ppm\n")
+put("fuzz_image_manifest", "size_mismatch", b"\x00image,label\na.pgm,a\nc.pgm,a\n")
+put("fuzz_image_manifest", "unknown_label", b"\x40image,label\na.pgm,dog\n")

@@ -54,6 +54,12 @@
 #                   valid and 1,000 test verses by sha256 of the reference), line-aligned
 #                   {train,valid,test}.{en,es} and "en<TAB>es" {train,valid,test}.tsv ->
 #                   build/data/kjv-es/
+#   fashion-mnist   Fashion-MNIST (Debian's dataset-fashion-mnist, installed if missing:
+#                   60,000 training and 10,000 test images, 28x28 gray, IDX files
+#                   gzip-compressed, read as they are by zy_image_set_read); checks each
+#                   file's IDX header (magic and count) and prints the four paths, one a
+#                   line: train images, train labels, test images, test labels. Not
+#                   part of `make test`.
 # Idempotent: does nothing when the files are already there. Says what it does; fails
 # with a message naming what is missing.
 set -e
@@ -345,6 +351,36 @@ kjv_es() {
         "$D/kjv.txt" "$D/sparv-plain.txt"
 }
 
+# The first 8 bytes of an IDX file (gzip or not) as hex: magic and count.
+idx_head() { gzip -dcf "$1" 2>/dev/null | head -c 8 | od -An -tx1 | tr -d ' \n'; }
+
+fashion_mnist() {
+    if ! dpkg -s dataset-fashion-mnist >/dev/null 2>&1; then
+        echo "zhuyi: installing Debian package dataset-fashion-mnist" >&2
+        SUDO=""
+        [ "$(id -u)" -ne 0 ] && SUDO=sudo
+        export DEBIAN_FRONTEND=noninteractive
+        $SUDO apt-get install -y --no-install-recommends dataset-fashion-mnist >/dev/null 2>&1 || {
+            $SUDO apt-get update -q >/dev/null
+            $SUDO apt-get install -y --no-install-recommends dataset-fashion-mnist >/dev/null
+        } || die "could not install dataset-fashion-mnist"
+    fi
+    train=$(dpkg -L dataset-fashion-mnist | grep '/train-images-idx3-ubyte\.gz$' | head -n 1)
+    [ -n "$train" ] || die "dataset-fashion-mnist lists no train-images-idx3-ubyte.gz (dpkg -L dataset-fashion-mnist)"
+    dir=$(dirname "$train")
+    # name, magic + count: 0x803 images or 0x801 labels; 60,000 = ea60, 10,000 = 2710.
+    for f in train-images-idx3-ubyte.gz:00000803 train-labels-idx1-ubyte.gz:00000801 \
+        t10k-images-idx3-ubyte.gz:00000803 t10k-labels-idx1-ubyte.gz:00000801; do
+        name=${f%%:*}
+        magic=${f#*:}
+        case "$name" in train*) count=0000ea60 ;; *) count=00002710 ;; esac
+        [ -s "$dir/$name" ] || die "$dir/$name is missing"
+        head=$(idx_head "$dir/$name")
+        [ "$head" = "$magic$count" ] || die "$dir/$name: IDX header $head, expected $magic$count"
+        echo "$dir/$name"
+    done
+}
+
 case "${1:-}" in
 gpt2-tokenizer) gpt2_tokenizer ;;
 bert-vocab) bert_vocab ;;
@@ -360,5 +396,6 @@ kjv-web) kjv_web ;;
 kjv-next) kjv_next ;;
 sparv) sparv ;;
 kjv-es) kjv_es ;;
-*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|sentiment|pos|kjv-qa|web|kjv-web|kjv-next|sparv|kjv-es" >&2; exit 2 ;;
+fashion-mnist) fashion_mnist ;;
+*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|sentiment|pos|kjv-qa|web|kjv-web|kjv-next|sparv|kjv-es|fashion-mnist" >&2; exit 2 ;;
 esac
