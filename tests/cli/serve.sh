@@ -228,6 +228,7 @@ curl -s --max-time 10 "$U/health" | grep -q '"ok"' && ok "healthy after the bad 
 
 # ---- a client that hangs up frees its slot at once ------------------------------------------
 busy() { curl -s --max-time 10 "$U/metrics" | sed -n 's/^zhuyi_slots_busy \([0-9]*\)$/\1/p'; }
+: >hang.txt # exists before the loop below reads it (the background job opens it later)
 curl -s -N --max-time 60 -d '{"model": "slow", "prompt": "The", "max_tokens": 900, "stream": true, "temperature": 0}' "$U/v1/completions" >hang.txt &
 cpid=$!
 k=0
@@ -249,6 +250,7 @@ grep -q '^zhuyi_requests_total{route="/v1/completions",status="2xx"} [1-9]' metr
     ok "GET /metrics: requests by route and status, tokens, latency histogram" || bad "metrics: $(head -20 metrics.txt)"
 
 # ---- SIGTERM: the requests in flight finish, then the server exits 0 -------------------------
+: >drain.txt # exists before the loop below reads it (the background job opens it later)
 curl -s -N --max-time 60 -d '{"model": "slow", "prompt": "The", "max_tokens": 150, "stream": true, "temperature": 0}' "$U/v1/completions" >drain.txt &
 cpid=$!
 k=0
