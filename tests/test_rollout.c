@@ -15,7 +15,7 @@ TEST(rollout_matches_reference) {
     enum { L = 3, H = 2, T = 6 };
     const float *attn[L];
     for (int l = 0; l < L; l++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "attn.%d", l);
         size_t n;
         attn[l] = zt_ref_f(r, name, &n);
