@@ -333,3 +333,19 @@ TEST(audio_wav_bad_files_name_the_file) {
     free(bytes);
     unlink(path);
 }
+
+// A float WAV holding an infinity or a NaN is refused naming the file and the frame.
+TEST(audio_wav_non_finite_refused) {
+    char path[128];
+    tmp_path(path, sizeof path, "inf.wav");
+    double x[8] = {0, 0.5, -0.5, 0, 0, 0, 0, 0};
+    for (int k = 0; k < 2; k++) {
+        x[5] = k ? NAN : INFINITY;
+        ASSERT(write_sound(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 1, x, 8));
+        zy_audio a;
+        CHECK(zy_audio_read_wav(&a, path) == ZY_STATUS_BAD_FORMAT);
+        CHECK(names(path) && strstr(zy_last_error(), "frame 5"));
+        CHECK(a.samples == NULL);
+    }
+    unlink(path);
+}

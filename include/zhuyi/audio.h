@@ -56,9 +56,9 @@ zy_status zy_audio_read_wav_memory(zy_audio *a, const void *data, size_t n,
                                    const char *name);
 
 // in (n) at rate_in -> *out (*n_out, zy_alloc'd; NULL when *n_out is 0) at rate_out,
-// through libsamplerate's SRC_SINC_MEDIUM_QUALITY converter (band-limited sinc, 121 dB
-// stop band, pass band to ~90% of the lower Nyquist frequency), the whole signal in one
-// call (src_simple). *n_out is what the converter produces, within 1 of
+// through libsamplerate's SRC_SINC_MEDIUM_QUALITY converter (band-limited sinc; 97 dB
+// SNR over 90% of the band, as libsamplerate documents it), the whole signal in one call
+// (src_simple). *n_out is what the converter produces, within 1 of
 // n·rate_out/rate_in. Equal rates copy. Rates must lie in [ZY_AUDIO_MIN_RATE,
 // ZY_AUDIO_MAX_RATE] (so the ratio is within libsamplerate's 1/256..256).
 zy_status zy_audio_resample(float **out, size_t *n_out, const float *in, size_t n,
