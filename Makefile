@@ -27,10 +27,14 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 # PLT (nobody may replace a zy_ function in libzhuyi.so by preloading another).
 CFLAGS   = -std=c11 $(OPT) -g $(WARN) -fPIC -fno-semantic-interposition -fno-math-errno \
            -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -pthread $(SAN) $(EXTRA_CFLAGS)
-LDLIBS   = -lcjson -lutf8proc -lcsv -lpng -lz -lm -pthread
-# What a static link of libzhuyi.a needs besides cjson, utf8proc, libpng and zlib (zhuyi.pc
-# Libs.private; libcsv has no pkg-config file, so it is named here).
-PC_LIBS_PRIVATE = -lcsv -lm -pthread
+LDLIBS   = -lcjson -lutf8proc -lcsv -lpng -lz -lsndfile -lsamplerate -lfftw3 -lm -pthread
+# What a static link of libzhuyi.a needs besides cjson, utf8proc, libpng, zlib,
+# libsamplerate and fftw3 (zhuyi.pc Libs.private; libcsv has no pkg-config file, so it is
+# named here; libsndfile has one, but Debian's sndfile.pc lists the codec libraries of its
+# own static build (mp3lame, FLAC, vorbis, opus, mpg123) whose -dev packages
+# libsndfile1-dev does not install, so naming it in Requires.private would make
+# `pkg-config --static zhuyi` name libraries that are not there).
+PC_LIBS_PRIVATE = -lcsv -lsndfile -lm -pthread
 LDFLAGS  = $(SAN)
 
 # The version is include/zhuyi/core.h's ZY_VERSION_*: the shared library is

@@ -645,3 +645,35 @@ put("fuzz_image_manifest", "skip_mixed", b"\x04image,label\na.pgm,a\nc.pgm,b\nd.
 put("fuzz_image_manifest", "no_labels", b"\x08image\na.pgm\nb.ppm\n")
 put("fuzz_image_manifest", "size_mismatch", b"\x00image,label\na.pgm,a\nc.pgm,a\n")
 put("fuzz_image_manifest", "unknown_label", b"\x40image,label\na.pgm,dog\n")
+
+
+# ---- WAV audio (fuzz_wav) -------------------------------------------------------------------
+def wav_file(rate, channels, bits, samples, tag=1, extra_chunks=b"", data_size=None,
+             extensible=False):
+    """A RIFF/WAVE file: fmt (PCM tag 1, float 3, A-law 6...), optional chunks, data."""
+    align = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", 0xFFFE if extensible else tag, channels, rate, rate * align,
+                      align, bits)
+    if extensible:
+        guid = struct.pack("<H", tag) + b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+        fmt += struct.pack("<HHI", 22, bits, 0) + guid
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + extra_chunks
+    body += b"data" + struct.pack("<I", len(samples) if data_size is None else data_size)
+    body += samples + (b"\x00" if len(samples) % 2 else b"")
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+tone16 = struct.pack("<32h", *[(i * 2749) % 65536 - 32768 for i in range(32)])
+put("fuzz_wav", "pcm16_mono_16k", wav_file(16000, 1, 16, tone16))
+put("fuzz_wav", "pcm16_stereo_8k", wav_file(8000, 2, 16, tone16))
+put("fuzz_wav", "u8_44k", wav_file(44100, 1, 8, bytes(range(0, 256, 8))))
+put("fuzz_wav", "pcm24_16k", wav_file(16000, 1, 24, bytes((i * 37) % 256 for i in range(48))))
+put("fuzz_wav", "float32_22k", wav_file(22050, 1, 32, struct.pack("<8f", 0, 0.5, -0.5, 1, -1,
+                                                                   0.25, 3.0, -2.0), tag=3))
+put("fuzz_wav", "wavex_pcm16_4ch", wav_file(16000, 4, 16, tone16, extensible=True))
+put("fuzz_wav", "alaw", wav_file(8000, 1, 8, bytes(range(32)), tag=6))
+put("fuzz_wav", "list_chunk", wav_file(16000, 1, 16, tone16,
+                                       extra_chunks=b"LIST" + struct.pack("<I", 5) + b"INFOx\x00"))
+put("fuzz_wav", "streamed_size", wav_file(16000, 1, 16, tone16, data_size=0xFFFFFFFF))
+cut = wav_file(16000, 1, 16, tone16)
+put("fuzz_wav", "truncated", cut[:len(cut) - 10])

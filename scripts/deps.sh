@@ -5,17 +5,17 @@
 set -e
 
 case "${1:-build}" in
-build) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libmicrohttpd-dev" ;;
-test) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libmicrohttpd-dev curl npm python3-torch pkgconf libxml2-utils" ;;
-bench) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libmicrohttpd-dev npm libopenblas-dev python3-torch" ;;
+build) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libsndfile1-dev libsamplerate0-dev libfftw3-dev libmicrohttpd-dev" ;;
+test) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libsndfile1-dev libsamplerate0-dev libfftw3-dev libmicrohttpd-dev curl npm python3-torch pkgconf libxml2-utils" ;;
+bench) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libsndfile1-dev libsamplerate0-dev libfftw3-dev libmicrohttpd-dev npm libopenblas-dev python3-torch" ;;
 refs) pkgs="python3-torch python3-numpy python3-regex" ;;
 # tests/serve: the real clients of zhuyi serve (headless chromium, npm for openai and
 # playwright-core, curl to wait for the server).
 serve) pkgs="chromium npm curl" ;;
 # data-parallel training: Open MPI (mpicc, mpirun)
-mpi) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libmicrohttpd-dev openmpi-bin libopenmpi-dev" ;;
+mpi) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libsndfile1-dev libsamplerate0-dev libfftw3-dev libmicrohttpd-dev openmpi-bin libopenmpi-dev" ;;
 # libFuzzer and the sanitizer runtimes come with clang's compiler-rt package.
-fuzz) pkgs="clang libclang-rt-14-dev make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libmicrohttpd-dev" ;;
+fuzz) pkgs="clang libclang-rt-14-dev make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libsndfile1-dev libsamplerate0-dev libfftw3-dev libmicrohttpd-dev" ;;
 *) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs, fuzz, serve, mpi)" >&2; exit 2 ;;
 esac
 

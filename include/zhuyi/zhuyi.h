@@ -15,6 +15,7 @@
 #include "gguf.h"
 #include "hf.h"
 #include "image.h"
+#include "audio.h"
 #include "data.h"
 #include "task.h"
 #include "image_data.h"
