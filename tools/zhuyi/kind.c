@@ -147,3 +147,24 @@ int zy_cli_kind_model_labels(const char *cmd, const zy_model *m, zy_label_set **
     zy_config_free(c);
     return rc;
 }
+
+int zy_cli_kind_config_labels(const char *cmd, const zy_label_set *ls, zy_config *c) {
+    zy_config_remove(c, "num_labels"); // id2label says it
+    int K = ls ? zy_label_set_count(ls) : 1;
+    const char **names = calloc((size_t)K, sizeof *names), **keys = calloc((size_t)K, sizeof *keys);
+    char *buf = calloc((size_t)K, 12);
+    int *ids = calloc((size_t)K, sizeof *ids), bad = !names || !keys || !buf || !ids;
+    for (int k = 0; !bad && k < K; k++) {
+        snprintf(buf + 12 * k, 12, "%d", k);
+        keys[k] = buf + 12 * k;
+        names[k] = ls ? zy_label_set_name(ls, k) : "LABEL_0";
+        ids[k] = k;
+    }
+    bad = bad || zy_config_set_object_strings(c, "id2label", keys, names, K) ||
+          zy_config_set_object_ints(c, "label2id", names, ids, K);
+    free(names);
+    free(keys);
+    free(buf);
+    free(ids);
+    return bad ? zy_cli_die("%s: %s", cmd, zy_last_error()) : 0;
+}

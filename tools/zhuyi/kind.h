@@ -163,6 +163,10 @@ const zy_task_features *zy_cli_kind_task_features(const cli_data *d);
 // The labels of a classifier, in id order, from its config's id2label (eval and predict
 // of the classifying kinds). 0, or 1 after printing why.
 int zy_cli_kind_model_labels(const char *cmd, const zy_model *m, zy_label_set **out);
+// A classifier's label fields into a model's config, as Hugging Face writes them:
+// id2label and label2id from ls in id order (NULL: one label, "LABEL_0"), num_labels
+// removed. 0, or 1 after printing why.
+int zy_cli_kind_config_labels(const char *cmd, const zy_label_set *ls, zy_config *c);
 // The names of the kinds of command `verb`, e.g. "gpt, bert", for messages.
 const char *zy_cli_kind_names(const char *verb);
 

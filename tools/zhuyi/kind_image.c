@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "confusion.h"
 #include "kind.h"
+#include "task_score.h"
 #include "textio.h"
 #include "zhuyi/image_data.h"
 #include "zhuyi/zhuyi.h"
@@ -121,28 +122,11 @@ static int image_config(const void *opts, const cli_data *d, const char *cmd, zy
     if (h != w)
         return zy_cli_die("%s: the images are %d x %d: zhuyi's ViT reads square images", cmd,
                           w, h);
-    const zy_label_set *ls = zy_image_set_labels(t->train);
-    int K = zy_label_set_count(ls);
-    const char **names = calloc((size_t)K, sizeof *names), **keys = calloc((size_t)K, sizeof *keys);
-    char *buf = calloc((size_t)K, 12);
-    int *ids = calloc((size_t)K, sizeof *ids), bad = !names || !keys || !buf || !ids;
-    for (int k = 0; !bad && k < K; k++) {
-        snprintf(buf + 12 * k, 12, "%d", k);
-        keys[k] = buf + 12 * k;
-        names[k] = zy_label_set_name(ls, k);
-        ids[k] = k;
-    }
-    zy_config_remove(c, "num_labels"); // id2label says it
     zy_config_remove(c, "problem_type");
-    bad = bad || zy_config_set_strings(c, "architectures", &arch, 1) ||
-          zy_config_set_int(c, "image_size", h) || zy_config_set_int(c, "num_channels", ch) ||
-          zy_config_set_object_strings(c, "id2label", keys, names, K) ||
-          zy_config_set_object_ints(c, "label2id", names, ids, K);
-    free(names);
-    free(keys);
-    free(buf);
-    free(ids);
-    return bad ? zy_cli_die("%s: %s", cmd, zy_last_error()) : 0;
+    if (zy_config_set_strings(c, "architectures", &arch, 1) ||
+        zy_config_set_int(c, "image_size", h) || zy_config_set_int(c, "num_channels", ch))
+        return zy_cli_die("%s: %s", cmd, zy_last_error());
+    return zy_cli_kind_config_labels(cmd, zy_image_set_labels(t->train), c);
 }
 
 static int image_check(const void *opts, const char *cmd, const zy_model *m,
@@ -275,15 +259,6 @@ static zy_status on_forward(const zy_batch *b, const zy_session *s, void *user) 
     return ZY_STATUS_OK;
 }
 
-static void put(zy_metric_set *m, const char *name, double v, double count) {
-    for (int i = 0; i < m->n; i++)
-        if (!strcmp(m->m[i].name, name)) {
-            m->m[i] = (zy_metric){name, v, count};
-            return;
-        }
-    if (m->n < ZY_METRICS_MAX) m->m[m->n++] = (zy_metric){name, v, count};
-}
-
 // The confusion matrix of the last pass (gold from the set), its scores, and with io the
 // report, the SVG and one JSON line per image.
 static int report(const image_data *t, const zy_label_set *ls, const cli_score_io *io,
@@ -301,10 +276,10 @@ static int report(const image_data *t, const zy_label_set *ls, const cli_score_i
     if (!rc && (zy_confusion_add(c, gold, t->pred, n) || zy_confusion_scores(c, per, &s)))
         rc = zy_cli_die("evaluation: %s", zy_last_error());
     if (!rc) {
-        put(metrics, "accuracy", s.accuracy, (double)n);
-        put(metrics, "f1", s.macro.f1, (double)n);
-        put(metrics, "precision", s.macro.precision, (double)n);
-        put(metrics, "recall", s.macro.recall, (double)n);
+        task_metric_put(metrics, "accuracy", s.accuracy, (double)n);
+        task_metric_put(metrics, "f1", s.macro.f1, (double)n);
+        task_metric_put(metrics, "precision", s.macro.precision, (double)n);
+        task_metric_put(metrics, "recall", s.macro.recall, (double)n);
     }
     if (!rc && io && io->report) {
         zy_classification_report(io->report, names, per, K, &s, ZY_REPORT_SKLEARN, 4);

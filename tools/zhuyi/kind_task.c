@@ -168,27 +168,9 @@ static int task_config(const void *opts, const cli_data *d, const char *cmd, zy_
         zy_config_remove(c, "num_labels");
         return 0;
     }
-    zy_config_remove(c, "num_labels"); // id2label says it
-    const zy_label_set *ls = labels_of(t);
-    int K = ls ? zy_label_set_count(ls) : 1;
-    const char **names = calloc((size_t)K, sizeof *names), **keys = calloc((size_t)K, sizeof *keys);
-    char *buf = calloc((size_t)K, 12);
-    int *ids = calloc((size_t)K, sizeof *ids), bad = !names || !keys || !buf || !ids;
-    for (int k = 0; !bad && k < K; k++) {
-        snprintf(buf + 12 * k, 12, "%d", k);
-        keys[k] = buf + 12 * k;
-        names[k] = ls ? zy_label_set_name(ls, k) : "LABEL_0";
-        ids[k] = k;
-    }
+    if (zy_cli_kind_config_labels(cmd, labels_of(t), c)) return 1;
     const char *problem = zy_task_problem_name(o->read.problem);
-    bad = bad || zy_config_set_object_strings(c, "id2label", keys, names, K) ||
-          zy_config_set_object_ints(c, "label2id", names, ids, K) ||
-          (task == ZY_TASK_CLASSIFY && zy_config_set_string(c, "problem_type", problem));
-    free(names);
-    free(keys);
-    free(buf);
-    free(ids);
-    if (!bad) return 0;
+    if (task != ZY_TASK_CLASSIFY || !zy_config_set_string(c, "problem_type", problem)) return 0;
 fail:
     return zy_cli_die("%s: %s", cmd, zy_last_error());
 }

@@ -205,7 +205,7 @@ static int word_tag(const task_scorer *sc, size_t i, int w) {
 
 // The task's value of a metric replaces the model's of the same name (a head's accuracy
 // over the rows is the examples' accuracy only when each example is one row).
-static void put(zy_metric_set *m, const char *name, double v, double count) {
+void task_metric_put(zy_metric_set *m, const char *name, double v, double count) {
     for (int i = 0; i < m->n; i++)
         if (!strcmp(m->m[i].name, name)) {
             m->m[i] = (zy_metric){name, v, count};
@@ -335,15 +335,15 @@ int task_scorer_metrics(task_scorer *sc, zy_metric_set *out) {
         zy_confusion_free(c);
         if (rc) return rc;
         if (sc->p.problem == ZY_PROBLEM_REGRESSION) {
-            put(out, "mse", rm.mse, n);
-            put(out, "mae", rm.mae, n);
-            put(out, "pearson", rm.pearson, n);
+            task_metric_put(out, "mse", rm.mse, n);
+            task_metric_put(out, "mae", rm.mae, n);
+            task_metric_put(out, "pearson", rm.pearson, n);
         } else {
             const zy_prf *a = sc->multi ? &s.micro : &s.macro;
-            put(out, "accuracy", s.accuracy, n);
-            put(out, "f1", a->f1, n);
-            put(out, "precision", a->precision, n);
-            put(out, "recall", a->recall, n);
+            task_metric_put(out, "accuracy", s.accuracy, n);
+            task_metric_put(out, "f1", a->f1, n);
+            task_metric_put(out, "precision", a->precision, n);
+            task_metric_put(out, "recall", a->recall, n);
         }
     } else if (sc->p.task == ZY_TASK_TAG) {
         zy_entity_eval *e = NULL;
@@ -353,17 +353,17 @@ int task_scorer_metrics(task_scorer *sc, zy_metric_set *out) {
         zy_entity_eval_free(e);
         free(per);
         if (rc) return rc;
-        put(out, "accuracy", s.accuracy, (double)s.n);
+        task_metric_put(out, "accuracy", s.accuracy, (double)s.n);
         if (sc->bio) {
-            put(out, "f1", s.micro.f1, (double)s.support);
-            put(out, "precision", s.micro.precision, (double)s.predicted);
-            put(out, "recall", s.micro.recall, (double)s.support);
+            task_metric_put(out, "f1", s.micro.f1, (double)s.support);
+            task_metric_put(out, "precision", s.micro.precision, (double)s.predicted);
+            task_metric_put(out, "recall", s.micro.recall, (double)s.support);
         }
     } else {
         zy_squad_totals t;
         if (qa_scores(sc, &t)) return 1;
-        put(out, "exact_match", zy_squad_exact_match(&t), (double)t.total);
-        put(out, "f1", zy_squad_f1(&t), (double)t.total);
+        task_metric_put(out, "exact_match", zy_squad_exact_match(&t), (double)t.total);
+        task_metric_put(out, "f1", zy_squad_f1(&t), (double)t.total);
     }
     return 0;
 }

@@ -45,6 +45,9 @@ int task_scorer_metrics(task_scorer *sc, zy_metric_set *out);
 // The metric a run keeps its best model by, by default: f1 for entities, multi-label and
 // qa, mse for regression, accuracy otherwise.
 const char *task_scorer_best_metric(const task_scorer *sc);
+// Set metric `name` in m to (v, count): a metric of that name is replaced (the task's
+// value over its examples is the one that counts), else appended while there is room.
+void task_metric_put(zy_metric_set *m, const char *name, double v, double count);
 // A report for people into text (and, for single-label classification, the confusion
 // matrix as an SVG into svg when it is not NULL). 0, or 1 after printing why.
 int task_scorer_report(task_scorer *sc, zy_strbuf *text, zy_strbuf *svg);
