@@ -44,6 +44,11 @@ typedef struct zy_batch {
                             // (image.h); for image models, whose batches have T = 1 and
                             // whose input_ids are unused
     int channels, height, width;
+    float *features;        // (B, T, n_features) frames of features (speech models: log-mel
+                            // frames, T the frame count, row b's first lengths[b] real and
+                            // the rest zero); input_ids are then unused, and targets row b
+                            // holds its label sequence left-aligned, -1 after it
+    int n_features;
 } zy_batch;
 
 // Which optional fields a batch carries (input_ids always).
@@ -56,6 +61,7 @@ enum {
     ZY_BATCH_SPANS = 1u << 5,
     ZY_BATCH_DECODER = 1u << 6, // dec_input_ids, dec_targets, dec_lengths
     ZY_BATCH_PIXELS = 1u << 7,  // pixels, of dims' channels x height x width per row
+    ZY_BATCH_FEATURES = 1u << 8, // features, of dims' n_features per position
 };
 
 // The largest batch a source yields and the fields it fills. A source that builds batches
@@ -68,6 +74,7 @@ typedef struct zy_batch_dims {
     int tokens;      // the largest B x max(T, T_dec) of a batch; 0: no bound beyond
                      // batch x seq (and batch x seq_dec)
     int channels, height, width; // images (ZY_BATCH_PIXELS): every row's size
+    int n_features;  // frames (ZY_BATCH_FEATURES): features per position
 } zy_batch_dims;
 
 // Allocate the fields dims->fields names at full capacity (B = T = 0 until filled): a

@@ -59,6 +59,10 @@ typedef struct zy_model_info {
     int image_channels;       // an image model (ViT) reads the batch's pixels, square
     int image_size;           // images of image_channels x image_size x image_size, not
                               // input_ids (0, 0: a model of token ids)
+    int audio_features;       // a speech model reads the batch's features, frames of
+                              // audio_features log-mel bins (audio.h), not input_ids,
+                              // and scores targets as CTC label sequences; vocab_size is
+                              // then its labels, the blank included (0: not speech)
 } zy_model_info;
 
 // ---- models ---------------------------------------------------------------------------

@@ -16,7 +16,10 @@ zy_status zy_batch_init(zy_batch *b, const zy_batch_dims *d) {
         ((d->fields & ZY_BATCH_PIXELS) &&
          (d->channels <= 0 || d->channels > 4 || d->height <= 0 || d->height > (1 << 14) ||
           d->width <= 0 || d->width > (1 << 14) ||
-          (long long)d->batch * d->channels * d->height * d->width > (1LL << 31))))
+          (long long)d->batch * d->channels * d->height * d->width > (1LL << 31))) ||
+        ((d->fields & ZY_BATCH_FEATURES) &&
+         (d->n_features <= 0 || d->n_features > (1 << 16) ||
+          (long long)d->batch * d->seq * d->n_features > (1LL << 31))))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "batch: bad dimensions (batch %d, seq %d, "
                          "seq_dec %d, n_values %d, images %d x %d x %d)", d ? d->batch : 0,
                          d ? d->seq : 0, d ? d->seq_dec : 0, d ? d->n_values : 0,
@@ -46,6 +49,10 @@ zy_status zy_batch_init(zy_batch *b, const zy_batch_dims *d) {
                                          (size_t)d->width * sizeof(float)));
         b->channels = d->channels, b->height = d->height, b->width = d->width;
     }
+    if (f & ZY_BATCH_FEATURES) {
+        ok = ok && (b->features = zy_alloc(BT * (size_t)d->n_features * sizeof(float)));
+        b->n_features = d->n_features;
+    }
     b->n_values = d->n_values;
     if (!ok) {
         zy_batch_destroy(b);
@@ -69,5 +76,6 @@ void zy_batch_destroy(zy_batch *b) {
     zy_free(b->dec_targets);
     zy_free(b->dec_lengths);
     zy_free(b->pixels);
+    zy_free(b->features);
     memset(b, 0, sizeof *b);
 }

@@ -46,7 +46,8 @@ zy_status zy_data_source_next(zy_data_source *s, zy_batch *b) {
         ((f & ZY_BATCH_SPANS) && (!b->span_starts || !b->span_ends)) ||
         ((f & ZY_BATCH_DECODER) && (!b->dec_input_ids || !b->dec_targets || !b->dec_lengths)) ||
         ((f & ZY_BATCH_PIXELS) && (!b->pixels || b->channels != d->channels ||
-                                   b->height != d->height || b->width != d->width)))
+                                   b->height != d->height || b->width != d->width)) ||
+        ((f & ZY_BATCH_FEATURES) && (!b->features || b->n_features != d->n_features)))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s source: the batch lacks fields the "
                          "source fills (allocate it with zy_batch_init of the source's dims)",
                          s->info.kind ? s->info.kind : "data");

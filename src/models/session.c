@@ -133,7 +133,10 @@ static zy_status check_lengths(const char *what, const int *lengths, int B, int 
 zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, double *count) {
     if (loss) *loss = 0.0f;
     if (count) *count = 0.0;
-    if (!b || (!b->input_ids && !(b->pixels && s->m->info.image_size > 0)) || b->B <= 0 || b->T <= 0 || b->B > s->cap_B || b->T > s->cap_T ||
+    if (!b ||
+        (!b->input_ids && !(b->pixels && s->m->info.image_size > 0) &&
+         !(b->features && s->m->info.audio_features > 0)) ||
+        b->B <= 0 || b->T <= 0 || b->B > s->cap_B || b->T > s->cap_T ||
         b->T_dec < 0 || b->T_dec > s->cap_Td)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "forward: batch %d x %d (decoder %d) "
                          "exceeds the prepared %d x %d (%d) (call zy_session_prepare)",
@@ -155,8 +158,17 @@ zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, doub
                              b->width);
         return s->m->ops->forward(s, b, loss, count);
     }
-    int V = mi->vocab_size;
     zy_status st;
+    if (mi->audio_features > 0) { // frames of features are the input; the model checks
+                                  // the label sequences (targets) it scores
+        if (!b->features || b->n_features != mi->audio_features)
+            return zy__error(ZY_STATUS_INVALID_ARGUMENT, "forward: the model reads frames of "
+                             "%d features, the batch has %s%d", mi->audio_features,
+                             b->features ? "" : "no features: ", b->n_features);
+        if ((st = check_lengths("lengths", b->lengths, b->B, b->T))) return st;
+        return s->m->ops->forward(s, b, loss, count);
+    }
+    int V = mi->vocab_size;
     if ((st = check_lengths("lengths", b->lengths, b->B, b->T)) ||
         (st = check_ids("input", b->input_ids, b->B, b->T, b->lengths, V)))
         return st;
