@@ -48,6 +48,24 @@ void zy_patch_embed_backward(float *dinp, float *dweight, float *dbias, float *s
                              const float *dout, const float *inp, const float *weight, int B,
                              int C, int H, int W, int P, int D);
 
+// ---- 1-D convolution over time (speech front ends), as im2col + GEMM ---------------------
+// PyTorch's nn.Conv1d(Cin, Cout, K, stride=S, padding=P) on time-major rows: inp (B, T,
+// Cin) (frame t of row b is inp[b, t, :]), weight (Cout, Cin, K) (Conv1d's layout), bias
+// (Cout) or NULL -> out (B, To, Cout), To = (T + 2P - K) / S + 1 (zy_conv1d_out_len):
+//   out[b, o, d] = bias[d] + Σ_{c,k} weight[d, c, k] · inp[b, o·S - P + k, c]
+// (frames outside [0, T) read as zeros). It is Conv1d on inp.transpose(1, 2), transposed
+// back. The windows are gathered into scratch as rows (B·To, Cin·K) in the weight's (c, k)
+// order, then out = rows·Wᵀ + bias. scratch: zy_conv1d_scratch_floats(B, T, Cin, K, S, P).
+int zy_conv1d_out_len(int T, int K, int S, int P); // 0 if the window never fits
+size_t zy_conv1d_scratch_floats(int B, int T, int Cin, int K, int S, int P);
+void zy_conv1d_forward(float *out, float *scratch, const float *inp, const float *weight,
+                       const float *bias, int B, int T, int Cin, int Cout, int K, int S, int P);
+// dout (B, To, Cout) -> dinp (B, T, Cin) +=, dweight (Cout, Cin, K) +=, dbias (Cout) +=;
+// any may be NULL. scratch as forward's (its content on entry does not matter).
+void zy_conv1d_backward(float *dinp, float *dweight, float *dbias, float *scratch,
+                        const float *dout, const float *inp, const float *weight, int B,
+                        int T, int Cin, int Cout, int K, int S, int P);
+
 // ---- LoRA: a low-rank adapter on a linear layer (lora.h) ------------------------------
 // One adapter on the layer y = x·Wᵀ (W (out, in), maybe one part of a fused projection):
 //   y[:, col0 : col0 + rows] += scale · (drop(x)·Aᵀ)·Bᵀ,   A (r, in), B (rows, r)
