@@ -14,9 +14,10 @@ extern const zy_model_ops zy__bert_ops;
 
 extern const zy_model_ops zy__marian_ops;
 extern const zy_model_ops zy__vit_ops;
+extern const zy_model_ops zy__speech_ops;
 
 static const zy_model_ops *const BUILTIN[] = {&zy__gpt_ops, &zy__bert_ops, &zy__marian_ops,
-                                              &zy__vit_ops};
+                                              &zy__vit_ops, &zy__speech_ops};
 static const zy_model_ops *registered[MAX_REGISTERED];
 static int n_registered;
 
