@@ -16,6 +16,7 @@
 #include "hf.h"
 #include "image.h"
 #include "audio.h"
+#include "speech_data.h"
 #include "data.h"
 #include "task.h"
 #include "image_data.h"
