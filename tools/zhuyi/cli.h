@@ -49,6 +49,7 @@ int zy_cli_embed(int argc, char **argv);     // embed.c: `zhuyi embed DIR` (line
 int zy_cli_attention(int argc, char **argv); // attention.c: `zhuyi attention DIR --text T`
 int zy_cli_attention_image(int argc, char **argv); // attention_image.c: ... --image F
 int zy_cli_translate(int argc, char **argv); // translate.c: `zhuyi translate DIR` (lines)
+int zy_cli_transcribe(int argc, char **argv); // transcribe.c: `zhuyi transcribe DIR F.wav`
 int zy_cli_lora(int argc, char **argv);      // lora_cmd.c: `zhuyi lora merge BASE ADAPTER`
 int zy_cli_export(int argc, char **argv);    // export.c: `zhuyi export gguf DIR`
 int zy_cli_score(int argc, char **argv);     // score.c: `zhuyi score --ref R --hyp H`

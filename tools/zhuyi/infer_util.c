@@ -162,6 +162,18 @@ int zy_cli_open_model_adapter(const char *command, const char *dir, const char *
         *m = NULL;
         return 1;
     }
+    // A speech model reads audio: its labels are vocab.json (transcribe.h), and only the
+    // commands that take audio run it.
+    if (zy_model_get_info(*m)->audio_features > 0 && strcmp(command, "eval") &&
+        strcmp(command, "transcribe") && strcmp(command, "serve")) {
+        zy_cli_die("%s: %s holds a speech model (%s): it reads audio, not text (zhuyi "
+                   "transcribe and zhuyi eval take WAV files)", command, dir,
+                   zy_model_get_info(*m)->architecture);
+        zy_model_free(*m);
+        *m = NULL;
+        return 1;
+    }
+    if (zy_model_get_info(*m)->audio_features > 0) return 0; // no tokenizer
     if (zy_model_get_info(*m)->image_size <= 0 && open_tokenizer(command, dirs, n_dirs, t)) {
         zy_model_free(*m);
         *m = NULL;

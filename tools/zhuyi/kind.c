@@ -11,7 +11,8 @@
 static const cli_kind *const KINDS[] = {&zy_cli_kind_gpt, &zy_cli_kind_bert,
                                         &zy_cli_kind_classify, &zy_cli_kind_tag,
                                         &zy_cli_kind_qa, &zy_cli_kind_lm,
-                                        &zy_cli_kind_seq2seq, &zy_cli_kind_image};
+                                        &zy_cli_kind_seq2seq, &zy_cli_kind_image,
+                                        &zy_cli_kind_speech};
 #define N_KINDS (sizeof KINDS / sizeof KINDS[0])
 
 const cli_kind *zy_cli_kind_named(const char *verb, const char *name) {

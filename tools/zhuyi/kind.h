@@ -48,7 +48,9 @@ typedef struct cli_data {
     zy_data_source *val;      // validation, or the evaluation's one-pass source; or NULL
     size_t n_train, n_val;    // sizes in the kind's unit (tokens, examples)
     size_t train_rows;        // rows of the training source per epoch (for --epochs)
-    int batch, seq;           // eval: the shape chosen
+    int batch, seq;           // eval: the shape chosen; training: 0, or the longest
+                              // batch of a kind whose rows are not --seq long (sentence
+                              // pairs, speech frames), which replaces --seq
     size_t rows;              // eval: sequences in val
     const char *best_metric;  // finetune: the metric to keep the best model by (static)
     const zy_tokenizer *tok;  // the run's tokenizer, set after read (for config)
@@ -113,8 +115,9 @@ typedef struct cli_kind {
     // its body; 0 or 1 (printed).
     int (*setup)(const void *opts, const char *cmd, zy_model *m);
     // Files of the kind's own in DIR, written once at the start of a run (not on --resume)
-    // beside tokenizer.json, e.g. the chat template (optional); 0 or 1 (printed).
-    int (*save)(const void *opts, const char *cmd, const char *dir);
+    // beside tokenizer.json, e.g. the chat template or a speech model's vocabulary, from
+    // the options and what read and data made (optional); 0 or 1 (printed).
+    int (*save)(const void *opts, const cli_data *d, const char *cmd, const char *dir);
     // Training (and validation) sources, or the evaluation source; 0 or 1 (printed).
     int (*data)(const void *opts, const cli_data_params *p, cli_data *d);
     int (*eval_data)(const void *opts, const cli_data_params *p, cli_data *d);
@@ -129,7 +132,7 @@ typedef struct cli_kind {
 
 extern const cli_kind zy_cli_kind_gpt, zy_cli_kind_bert;
 extern const cli_kind zy_cli_kind_classify, zy_cli_kind_tag, zy_cli_kind_qa, zy_cli_kind_lm;
-extern const cli_kind zy_cli_kind_seq2seq, zy_cli_kind_image;
+extern const cli_kind zy_cli_kind_seq2seq, zy_cli_kind_image, zy_cli_kind_speech;
 
 // The kind of command `verb` ("pretrain", "finetune") called name, or NULL.
 const cli_kind *zy_cli_kind_named(const char *verb, const char *name);

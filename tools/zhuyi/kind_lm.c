@@ -86,7 +86,8 @@ static int lm_check(const void *opts, const char *cmd, const zy_model *m, const 
     return 0;
 }
 
-static int lm_save(const void *opts, const char *cmd, const char *dir) {
+static int lm_save(const void *opts, const cli_data *d, const char *cmd, const char *dir) {
+    (void)d;
     if (zy_chat_template_save(template_of(opts), dir))
         return zy_cli_die("%s: %s", cmd, zy_last_error());
     return 0;

@@ -13,7 +13,8 @@ static const zy_cli_command commands[] = {
     {"tokenize", "encode text to ids or decode ids to text", zy_cli_tokenize},
     {"pretrain", "train a GPT or a BERT on text files (`zhuyi pretrain gpt|bert --help`)",
      zy_cli_pretrain},
-    {"finetune", "fine-tune a model for a task (`zhuyi finetune classify|tag|qa|lm --help`)",
+    {"finetune", "fine-tune a model for a task (`zhuyi finetune KIND --help`: classify,\n"
+                 "             tag, qa, lm, image-classify, speech)",
      zy_cli_finetune},
     {"eval", "loss and perplexity of a model directory on a text file, or a fine-tuned\n"
              "             model's scores on labelled data (also: evaluate)", zy_cli_eval},
@@ -21,6 +22,7 @@ static const zy_cli_command commands[] = {
     {"predict", "labels, tags or answers of a fine-tuned model for new data (JSON lines)",
      zy_cli_predict},
     {"generate", "continue a prompt with a model directory (streams text)", zy_cli_generate},
+    {"transcribe", "speech to text: WAV files through a speech model (CTC)", zy_cli_transcribe},
     {"translate", "translate lines of text with an encoder-decoder model (beam search)",
      zy_cli_translate},
     {"chat", "talk with an instruction-tuned model, a line a turn (terminal or pipe)",

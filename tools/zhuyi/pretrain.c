@@ -801,7 +801,8 @@ static int train_command(const char *verb, int argc, char **argv) {
     }
     dp.tok = r.tok, dp.model = r.model, dp.seq = r.tp.seq;
     if ((rc = kind->data(r.opts, &dp, &r.src))) goto done;
-    if (kind->pairs_data) r.tp.batch = r.src.batch, r.tp.seq = r.src.seq;
+    if (kind->pairs_data) r.tp.batch = r.src.batch;
+    if (r.src.seq > 0) r.tp.seq = r.src.seq; // batches not --seq long (pairs, speech frames)
     if ((rc = resolve_steps(&r, &f, ft))) goto done;
     // Absolute paths, so --resume works from any working directory (the state's
     // train_hash catches files whose contents changed).

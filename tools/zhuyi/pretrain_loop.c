@@ -90,7 +90,8 @@ static int save(loop *L) {
 static bool lower_is_better(const char *name) {
     size_t n = strlen(name);
     return (n >= 4 && !strcmp(name + n - 4, "loss")) || !strcmp(name, "mse") ||
-           !strcmp(name, "mae") || !strcmp(name, "perplexity");
+           !strcmp(name, "mae") || !strcmp(name, "perplexity") || !strcmp(name, "wer") ||
+           !strcmp(name, "cer");
 }
 
 // After an evaluation at `step`: a better value of the best metric writes the model into
@@ -338,7 +339,7 @@ int zy_pretrain_loop(pretrain_run *r) {
             rc = zy_cli_die("%s: %s", r->cmd, zy_last_error());
             goto done;
         }
-        if (r->kind->save && (rc = r->kind->save(r->opts, r->cmd, r->out))) goto done;
+        if (r->kind->save && (rc = r->kind->save(r->opts, &r->src, r->cmd, r->out))) goto done;
     }
     // What a run killed while rewriting these files left behind (checkpoints clean up
     // their own files when they save).
