@@ -1,0 +1,128 @@
+#!/bin/sh
+# CLI tests of `zhuyi finetune speech` (a CTC speech encoder on WAV files and transcripts),
+# `zhuyi eval` and `zhuyi transcribe` on the result: a tiny model learns to spell tone
+# sequences (each of "a", "b", "c" a tone of its own pitch, a word a tone), from a JSON
+# lines manifest of 16-bit WAVs at 16 kHz (and 8 kHz stereo ones, resampled and mixed);
+# the directory is a speech_ctc model with Wav2Vec2CTCTokenizer's vocab.json and no
+# tokenizer.json; eval prints WER and CER; transcribe spells a file (greedy and beam);
+# --resume with SpecAugment is bit-exact; bad input (a WAV that is not PCM, a manifest
+# row without text, audio longer than the model reads, a text command on the speech
+# model) fails with a message naming the file, line or limit. Makes its own data; no
+# network, no timing.
+# Usage: tests/cli/speech.sh [path/to/zhuyi]   (default build/zhuyi)
+. "$(dirname "$0")/lib.sh"
+cli_start speech "$@"
+PY=python3
+command -v $PY >/dev/null 2>&1 || PY=/usr/bin/python3
+export ZY_THREADS=${ZY_THREADS:-2}
+
+$PY - <<'PYEOF'
+import json, math, os, random, struct, wave
+random.seed(7)
+FREQ = {"a": 400.0, "b": 1200.0, "c": 2800.0}
+def samples(syms, rate):
+    s = [0.0] * int(0.1 * rate)
+    for c in syms:
+        f = FREQ[c] * random.uniform(0.95, 1.05)
+        s += [0.5 * math.sin(2 * math.pi * f * i / rate)
+              for i in range(int(random.uniform(0.12, 0.2) * rate))]
+        s += [0.0] * int(random.uniform(0.05, 0.1) * rate)
+    s += [0.0] * int(0.1 * rate)
+    return [max(-1.0, min(1.0, v + random.gauss(0, 0.02))) for v in s]
+def write(path, s, rate=16000, channels=1):
+    with wave.open(path, "wb") as w:
+        w.setnchannels(channels); w.setsampwidth(2); w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", int(v * 32767)) * channels for v in s))
+os.makedirs("wav", exist_ok=True)
+for split, n in [("train", 160), ("val", 24)]:
+    with open(split + ".jsonl", "w") as f:
+        for i in range(n):
+            syms = [random.choice("abc") for _ in range(random.randint(1, 3))]
+            p = "wav/%s%03d.wav" % (split, i)
+            rate, ch = (8000, 2) if i % 4 == 3 else (16000, 1)
+            write(p, samples(syms, rate), rate, ch)
+            f.write(json.dumps({"audio": p, "text": " ".join(syms).upper()}) + "\n")
+write("abc.wav", samples("abc", 16000))
+write("long.wav", [0.1] * 32000)                     # 2 s
+# A-law (format 6): a WAV that is not PCM
+data = bytes(8000)
+with open("alaw.wav", "wb") as f:
+    f.write(b"RIFF" + struct.pack("<I", 4 + 26 + 8 + len(data)) + b"WAVE")
+    f.write(b"fmt " + struct.pack("<IHHIIHHH", 18, 6, 1, 8000, 8000, 1, 8, 0))
+    f.write(b"data" + struct.pack("<I", len(data)) + data)
+with open("notext.jsonl", "w") as f:
+    f.write('{"audio": "abc.wav", "text": "a b c"}\n{"audio": "abc.wav"}\n')
+with open("alaw.jsonl", "w") as f:
+    f.write('{"audio": "alaw.wav", "text": "a"}\n')
+PYEOF
+cat >tiny.json <<'EOF'
+{"model_type": "speech_ctc", "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+ "intermediate_size": 64, "hidden_dropout": 0.0, "max_source_positions": 150}
+EOF
+FT="--config tiny.json --batch 16 --epochs 30 --lr 3e-3 --seed 3"
+
+check_help finetune --audio-key --text-key --max-seconds --no-spec-augment --beam
+check_help transcribe --beam --json --threads
+# shellcheck disable=SC2086
+if "$Z" finetune speech --train train.jsonl --val val.jsonl $FT --no-spec-augment --out run >out 2>err; then
+    ok "finetune speech on a manifest exits 0"
+else
+    bad "finetune speech"
+fi
+cer=$(sed -n 's/.*val loss [0-9.]* (wer [0-9.]*, cer \([0-9.]*\).*/\1/p' out | tail -n 1)
+$PY -c "import sys; sys.exit(0 if float('${cer:-1}') <= 0.25 else 1)" &&
+    ok "the tones are learnt: validation CER $cer" || bad "validation CER '$cer'"
+[ -f run/config.json ] && [ -f run/model.safetensors ] && [ ! -f run/tokenizer.json ] &&
+    grep -q '"speech_ctc"' run/config.json && grep -q '"vocab_size": 6' run/config.json &&
+    grep -q '"<pad>":[[:space:]]*0' run/vocab.json && grep -q '"|":[[:space:]]*2' run/vocab.json &&
+    grep -q 'Wav2Vec2CTCTokenizer' run/tokenizer_config.json &&
+    ok "run/ is a speech_ctc model with vocab.json (<pad> <unk> | a b c), no tokenizer.json" ||
+    bad "run/ files: $(ls run); $(cat run/vocab.json)"
+if "$Z" eval run --data val.jsonl >ev 2>err; then
+    grep -q "^WER" ev && grep -q "^CER" ev && grep -q "hyp:" ev &&
+        ok "eval: WER, CER and examples" || bad "eval output: $(head -3 ev)"
+else
+    bad "eval"
+fi
+"$Z" eval run --data val.jsonl --json >ej 2>err && grep -q '"wer"' ej && grep -q '"cer"' ej &&
+    ok "eval --json" || bad "eval --json"
+
+# transcribe: the three tones spelt, greedy and with a beam, text and JSON
+if "$Z" transcribe run abc.wav >tr 2>err && [ "$(cat tr)" = "a b c" ]; then
+    ok "transcribe spells the tones: $(cat tr)"
+else
+    bad "transcribe: '$(cat tr)'"
+fi
+"$Z" transcribe run abc.wav --beam 4 >tb 2>err && cmp -s tr tb &&
+    ok "transcribe --beam 4 agrees" || bad "transcribe --beam 4: '$(cat tb)'"
+"$Z" transcribe run abc.wav wav/val003.wav --json >tj 2>err && [ "$(wc -l <tj)" = 2 ] &&
+    grep -q '"file": "abc.wav", "text": "a b c", "seconds": ' tj &&
+    ok "transcribe --json, two files (one 8 kHz stereo)" || bad "transcribe --json: $(cat tj)"
+
+# --resume with SpecAugment: 3 of 6 steps, then the rest, equals 6 in one go
+# shellcheck disable=SC2086
+"$Z" finetune speech --train train.jsonl $FT --steps 6 --out full >/dev/null 2>err &&
+    "$Z" finetune speech --train train.jsonl $FT --steps 6 --stop-at 3 --out half >/dev/null 2>>err
+"$Z" finetune speech --out half --resume >/dev/null 2>>err
+cmp -s full/model.safetensors half/model.safetensors &&
+    ok "--resume with SpecAugment: the same weights as one run, bit for bit" ||
+    bad "resume differs"
+
+# Bad input
+# shellcheck disable=SC2086
+expect_fail "a WAV that is not PCM" "alaw.wav" "$Z" finetune speech --train alaw.jsonl $FT \
+    --out out_bad
+expect_fail "transcribe of a WAV that is not PCM" "alaw.wav" "$Z" transcribe run alaw.wav
+# shellcheck disable=SC2086
+expect_fail "a manifest row without text" "notext.jsonl.*2.*text" "$Z" finetune speech \
+    --train notext.jsonl $FT --out out_bad
+expect_fail "audio longer than the model reads" "long.wav.*max_source_positions 150" \
+    "$Z" transcribe run long.wav
+# shellcheck disable=SC2086
+expect_fail "--tokenizer for a speech model" "reads no tokens" "$Z" finetune speech \
+    --train train.jsonl $FT --tokenizer byte --out out_bad
+expect_fail "generate on a speech model" "speech model" "$Z" generate run --prompt hi
+expect_fail "transcribe with a directory that holds no model" "not a model directory" \
+    "$Z" transcribe wav abc.wav
+
+cli_finish
