@@ -38,7 +38,7 @@ N_VALID=${N_VALID:-300}
 N_TEST=${N_TEST:-500}
 SEED=${SEED:-17}
 JOBS=${JOBS:-2}
-VERSION=1 # of this generator: bump when the corpus it writes changes
+VERSION=2 # of this generator: bump when the corpus it writes changes
 
 die() { echo "scripts/speech_corpus.sh: $*" >&2; exit 1; }
 say() { echo "speech_corpus: $*"; }
@@ -108,10 +108,11 @@ rm -rf "$OUT/wav" "$OUT/.work" "$OUT/params.txt" "$OUT/train.jsonl" "$OUT/valid.
 W="$OUT/.work"
 mkdir -p "$W" "$OUT/wav/train" "$OUT/wav/valid" "$OUT/wav/test"
 
-# The RMS amplitude of each noise colour, full scale, over 60 s (fixed by sox -R).
+# The RMS amplitude of each noise colour at sox synth's gain 1, over 60 s (fixed by
+# sox -R); measured at gain 0.1 (vol 0.1), times 10: at gain 1 the noise clips.
 noise_rms() { # COLOUR
-    r=$(sox -V1 -R -D -n -r 16000 -c 1 -e floating-point -b 32 -t wav - synth 60 "$1noise" |
-        sox -V1 -t wav - -n stat 2>&1 | sed -n 's/^RMS *amplitude: *//p')
+    r=$(sox -V1 -R -D -n -r 16000 -c 1 -e floating-point -b 32 -t wav - synth 60 "$1noise" vol 0.1 |
+        sox -V1 -t wav - -n stat 2>&1 | awk '/^RMS +amplitude:/ { print $3 * 10 }')
     [ -n "$r" ] || die "sox could not measure $1 noise"
     echo "$r"
 }
@@ -244,11 +245,11 @@ worker() { # J
         espeak-ng -v "$voice" -s "$rate" -p "$pitch" -w "$w22" "$text" ||
             die "espeak-ng -v $voice failed on '$text'"
         if [ "$noise" = none ]; then
-            st=$(sox -V1 -R -D "$w22" -b 16 "$out" rate 16k gain -n "-$peak" stat 2>&1 >/dev/null) ||
+            st=$(sox -V1 -R -D "$w22" -b 16 "$out" vol 0.5 rate 16k gain -n "-$peak" stat 2>&1 >/dev/null) ||
                 die "sox failed on $w22 ($split/$idx)"
             dur=$(printf '%s\n' "$st" | sed -n 's/^Length (seconds): *//p')
         else
-            st=$(sox -V1 -R -D "$w22" -b 16 "$c16" rate 16k stat 2>&1 >/dev/null) ||
+            st=$(sox -V1 -R -D "$w22" -e floating-point -b 32 "$c16" vol 0.5 rate 16k stat 2>&1 >/dev/null) ||
                 die "sox failed on $w22 ($split/$idx)"
             case "$noise" in white) nrms=$RMS_white ;; pink) nrms=$RMS_pink ;; *) nrms=$RMS_brown ;; esac
             # The duration, the noise to synthesise (offset + duration + 0.1 s: the noise
