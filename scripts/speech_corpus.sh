@@ -30,6 +30,8 @@
 #   (SEED, split, index) (a Park-Miller generator in awk, the same under mawk and gawk),
 #   so a smaller N gives a prefix of the larger corpus; sox runs with -R (repeatable) -D.
 # Idempotent: OUT with complete manifests and the same params.txt is left as it is.
+# The default size (6,800 utterances: 3.57 hours, 0.6-3.7 s each, 406 MB, 226 words)
+# takes about 3.5 minutes with 2 jobs.
 set -e
 
 OUT=${1:-${OUT:-${DATA_DIR:-build/data}/speech-synth}}
