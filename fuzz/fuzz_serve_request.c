@@ -66,7 +66,7 @@ static void check_error(const serve_error *e) {
 static void run_call(serve_run_fn fn, const cJSON *body) {
     zy_strbuf out = {0};
     serve_error e = {0};
-    serve_call c = {&srv, &model, body, &out, &e};
+    serve_call c = {&srv, &model, body, &out, &e, NULL};
     if (fn(&c)) {
         check_error(&e);
     } else {
