@@ -307,7 +307,7 @@ TEST(image_set_errors) {
 
 // Files held in memory (a server's uploads): the pixels the same files give read by path,
 // converted to the channels asked for, unlabelled, named as given; a corrupt file, one of
-// another size, or no bytes fail naming the image.
+// another size (a PNG's refused from its header), or no bytes fail naming the image.
 TEST(image_set_memory) {
     ASSERT(zt_scratch());
     ASSERT(zt_write_image("a.png", 0, 4, 3, 3) && zt_write_image("b.pgm", 1, 4, 3, 1) &&
@@ -351,6 +351,22 @@ TEST(image_set_memory) {
                         ZY_STATUS_BAD_FORMAT, (const char *[]){"images[0]", NULL}));
     CHECK(zt_fails_with(zy_image_set_read_memory(&s, "request", data, len, names, 0, &p, L),
                         ZY_STATUS_BAD_FORMAT, (const char *[]){"request", "no image", NULL}));
+    // With the size asked for, a PNG claiming another is refused from its header, before
+    // libpng inflates anything (here the rest is garbage: decoding would call it corrupt).
+    static const uint8_t huge[37] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13,
+                                     'I', 'H', 'D', 'R', 0, 0, 0xEA, 0x60, 0, 0, 0xEA, 0x60,
+                                     8, 0, 0, 0, 0, 0xA5, 0xB9, 0x2A, 0x9E, 1, 2, 3, 4};
+    const void *hd[1] = {huge};
+    size_t hn[1] = {sizeof huge};
+    zy_image_set_params sized = p;
+    sized.height = 3, sized.width = 4;
+    CHECK(zt_fails_with(zy_image_set_read_memory(&s, "request", hd, hn, names, 1, &sized, L),
+                        ZY_STATUS_BAD_FORMAT,
+                        (const char *[]){"images[0]", "60000x60000", "4x3 were asked for",
+                                         NULL}));
+    ASSERT(zy_image_set_read_memory(&s, "request", data, len, names, 3, &sized, L) == 0);
+    zy_image_set_free(s);
+    s = NULL;
     const void *none[1] = {NULL};
     CHECK(zy_image_set_read_memory(&s, "request", none, len, names, 1, &p, L) ==
           ZY_STATUS_INVALID_ARGUMENT);

@@ -104,6 +104,16 @@ static zy_status image_error(const char *where, zy_status st) {
     return zy__error(st, "%s%s", where, msg);
 }
 
+// An image of w x h in a set of W x H (the first image's, or the size asked for).
+static zy_status size_error(const zy_image_set *s, const char *where, const char *file,
+                            unsigned long w, unsigned long h, int W, int H) {
+    if (!s->first)
+        return zy__error(ZY_STATUS_BAD_FORMAT, "%s%s: an image of %lux%lu pixels, but %dx%d "
+                         "were asked for", where, file, w, h, W, H);
+    return zy__error(ZY_STATUS_BAD_FORMAT, "%s%s: an image of %lux%lu pixels, but the set's "
+                     "are %dx%d (%s)", where, file, w, h, W, H, s->first);
+}
+
 // Image `file` (its bytes data[0..n) when data is not NULL, else read from the file) into
 // the set: zy__image_set_add_file's rules.
 static zy_status add_image(zy_image_set *s, const char *file, const void *data, size_t n,
@@ -111,6 +121,13 @@ static zy_status add_image(zy_image_set *s, const char *file, const void *data, 
     ZY_ASSERT(s->n < s->cap);
     zy_image img;
     zy_image_channels want = s->C ? (zy_image_channels)s->C : s->p.channels;
+    int H = s->H ? s->H : s->p.height, W = s->W ? s->W : s->p.width;
+    uint32_t pw, ph;
+    // A PNG of another size is refused before it is inflated (a few bytes of one can
+    // claim a large image: a server's upload should not cost more than the size it wants).
+    if (data && H && zy__image_png_size(data, n, &pw, &ph) &&
+        (pw != (uint32_t)W || ph != (uint32_t)H))
+        return zy__image_set_row_error(s, size_error(s, where, file, pw, ph, W, H));
     zy_status st = data ? zy_image_read_memory(&img, data, n, file, want)
                         : zy_image_read(&img, file, want);
     if (st) return zy__image_set_row_error(s, image_error(where, st));
@@ -120,11 +137,9 @@ static zy_status add_image(zy_image_set *s, const char *file, const void *data, 
                                    (zy_image_channels)c, file)))
             return st;
     }
-    int H = s->H ? s->H : s->p.height, W = s->W ? s->W : s->p.width;
     if (H && (img.height != H || img.width != W)) {
-        st = zy__error(ZY_STATUS_BAD_FORMAT, "%s%s: an image of %dx%d pixels, but the set's "
-                       "are %dx%d (%s)", where, file, img.width, img.height, W, H,
-                       s->first ? s->first : "the size asked for");
+        st = size_error(s, where, file, (unsigned long)img.width, (unsigned long)img.height,
+                        W, H);
         zy_image_destroy(&img);
         return zy__image_set_row_error(s, st);
     }

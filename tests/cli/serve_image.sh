@@ -5,9 +5,10 @@
 # JSON with one base64 image, JSON with a batch (PNG, PGM and an RGB PPM the model reads
 # as gray, one as a data URL), and multipart/form-data uploads (curl -F file=@...). And the
 # refusals: a corrupt PNG (400 with libpng's "corrupt PNG" reason), an image of another
-# size (400 naming both sizes), bad base64, no image, a form without a file, a body over
-# --max-body (413), the text endpoints on the image model (400 naming what they need), a
-# form sent to a JSON endpoint. /v1/models lists the model as an image classifier. The
+# size (400 naming both sizes; a PNG's from its header, before it is inflated), bad
+# base64, no image, a form without a file, a body over --max-body (413), the text
+# endpoints on the image model (400 naming what they need), a form sent to a JSON
+# endpoint. /v1/models lists the model as an image classifier. The
 # server listens on 127.0.0.1 on a free port and is stopped at exit. Needs curl and
 # python3 (scripts/deps.sh test).
 # Usage: tests/cli/serve_image.sh [path/to/zhuyi]   (default build/zhuyi)
@@ -52,6 +53,10 @@ g = image("stripes")
 open("q_rgb.ppm", "wb").write(b"P6\n8 8\n255\n" + bytes(v for p in g for v in (p, p, min(255, p + 5))))
 open("corrupt.png", "wb").write(b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + b"\x01" * 20)
 png("big.png", [0] * 100, 10, 10)
+# a PNG header claiming 30000 x 30000 (valid IHDR), then garbage: refused by its header
+ihdr = b"IHDR" + struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+open("huge.png", "wb").write(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr
+                             + struct.pack(">I", zlib.crc32(ihdr) & 0xffffffff) + b"\x01" * 64)
 open("q.csv", "w").write("image\nq_stripes.png\nq_bars.png\nq_bars.pgm\nq_rgb.ppm\n")
 PYEOF
 cat >tiny.json <<'EOF2'
@@ -161,10 +166,14 @@ st=$(curl -s -o resp -w '%{http_code}' -F file=@q_bars.png -F file=@corrupt.png 
 refused "a corrupt PNG uploaded second" 400 file "file\\[1\\] \\(corrupt.png\\): corrupt PNG"
 printf '{"image":"%s"}' "$(b64 big.png)" >x.json
 st=$(j /v1/classify x.json)
-refused "a 10 x 10 image" 400 image "the model reads 8 x 8 gray images .*image is 10 x 10"
+refused "a 10 x 10 image" 400 image "image: an image of 10x10 pixels, but 8x8 were asked for \\(the model reads 8 x 8 gray images\\)"
+printf '{"image":"%s"}' "$(b64 huge.png)" >x.json
+st=$(j /v1/classify x.json)
+refused "a PNG claiming 30000 x 30000 (refused from its header, not inflated)" 400 image \
+    "an image of 30000x30000 pixels, but 8x8 were asked for"
 printf '{"images":["%s","%s"]}' "$(b64 q_bars.png)" "$(b64 big.png)" >x.json
 st=$(j /v1/classify x.json)
-refused "a 10 x 10 image after an 8 x 8" 400 images "images\\[1\\].*10x10"
+refused "a 10 x 10 image after an 8 x 8" 400 images "images\\[1\\]: an image of 10x10 pixels"
 echo '{"image":"iVBORw0KGgo*AAAA"}' >x.json
 st=$(j /v1/classify x.json)
 refused "bad base64" 400 image "not base64: a character outside the base64 alphabet \\(at character 11\\)"

@@ -169,20 +169,6 @@ static int check_size(const char *cmd, const char *path, const zy_image_set *s,
     return 0;
 }
 
-// Images in memory (a server's) against the model: their size (their channels are
-// converted to the model's as they are read).
-static int check_memory_size(const char *cmd, const zy_image_set *s, const zy_model *m) {
-    const zy_model_info *i = zy_model_get_info(m);
-    int ch, h, w;
-    zy_image_set_size(s, &ch, &h, &w);
-    if (h != i->image_size || w != i->image_size)
-        return zy_cli_die("%s: the model reads %d x %d %s images (image_size %d), %s is %d x "
-                          "%d", cmd, i->image_size, i->image_size,
-                          i->image_channels == 1 ? "gray" : "RGB", i->image_size,
-                          zy_image_set_item(s, 0).file, w, h);
-    return 0;
-}
-
 static int alloc_scores(image_data *t, size_t n) {
     t->pred = calloc(n ? n : 1, sizeof *t->pred);
     t->prob = calloc(n ? n : 1, sizeof *t->prob);
@@ -223,11 +209,16 @@ static int image_eval_data(const void *opts, const cli_data_params *p, cli_data 
     zy_image_set_params rp = o->read;
     rp.channels = i->image_channels == 1 ? ZY_IMAGE_GRAY : ZY_IMAGE_RGB;
     rp.require_labels = !p->unlabelled;
-    if (p->n_images) { // in memory: read, converted and checked as files would be
+    if (p->n_images) {
+        // In memory (a server's uploads): read and converted as files are, each checked
+        // against the model's size as it is read (a PNG before it is inflated); what the
+        // model reads is said with any error, for the client to know what to send.
+        rp.height = rp.width = i->image_size;
         if (zy_image_set_read_memory(&t->val, p->files[0], p->images, p->image_sizes,
                                      p->image_names, p->n_images, &rp, t->labels))
-            return zy_cli_die("%s: %s", p->cmd, zy_last_error());
-        if (check_memory_size(p->cmd, t->val, p->model)) return 1;
+            return zy_cli_die("%s: %s (the model reads %d x %d %s images)", p->cmd,
+                              zy_last_error(), i->image_size, i->image_size,
+                              i->image_channels == 1 ? "gray" : "RGB");
     } else if (read_set(o, p->cmd, p->files[0], &rp, t->labels, &t->val) ||
                check_size(p->cmd, p->files[0], t->val, p->model)) {
         return 1;
