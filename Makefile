@@ -65,7 +65,8 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TOOL_TEST_OBJ := $(BUILD)/tools/zhuyi/svg.o $(BUILD)/tools/zhuyi/util.o $(BUILD)/tools/zhuyi/confusion.o \
-                 $(BUILD)/tools/zhuyi/heatmap.o $(BUILD)/tools/zhuyi/textio.o $(BUILD)/tools/zhuyi/strbuf.o
+                 $(BUILD)/tools/zhuyi/heatmap.o $(BUILD)/tools/zhuyi/textio.o $(BUILD)/tools/zhuyi/strbuf.o \
+                 $(BUILD)/tools/zhuyi/base64.o
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 

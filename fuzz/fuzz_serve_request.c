@@ -10,6 +10,10 @@
 //    non-empty and shorter than the context;
 //  - tokenize and detokenize, and the encoder endpoints a GPT serves (embeddings,
 //    attention), answer with a JSON object or a 400, never anything else;
+//  - /v1/classify on a tiny ViT (8 x 8 gray, 2 labels): the "image"/"images" fields
+//    through the base64 decoder, the image readers and predict's core answer with a JSON
+//    object or a 400 (the bytes of a form's file parts take the same path after
+//    libmicrohttpd's post processor, which needs a connection and is not driven here);
 //  - nothing leaks or reads out of bounds (ASan), whatever the nesting and types.
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +22,26 @@
 #include "util.h"
 
 static serve_server srv;
-static serve_model model;
+static serve_model model, vit;
+
+// A ViTForImageClassification of 8 x 8 gray images, labels "a" and "b" (random weights).
+static void setup_vit(void) {
+    static const char cfg[] =
+        "{\"model_type\": \"vit\", \"architectures\": [\"ViTForImageClassification\"], "
+        "\"hidden_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, "
+        "\"intermediate_size\": 16, \"image_size\": 8, \"patch_size\": 4, "
+        "\"num_channels\": 1, \"id2label\": {\"0\": \"a\", \"1\": \"b\"}, "
+        "\"label2id\": {\"a\": 0, \"b\": 1}}";
+    zy_config *c = NULL;
+    FZ_CHECK(!zy_config_parse(&c, cfg, sizeof cfg - 1, "vit"));
+    FZ_CHECK(!zy_model_create(&vit.m, c));
+    zy_config_free(c);
+    vit.name = vit.dir = "vit";
+    vit.info = zy_model_get_info(vit.m);
+    vit.kind = "image-classifier";
+    vit.eot = -1;
+    pthread_mutex_init(&vit.tok_mu, NULL);
+}
 
 static void setup(void) {
     zy_bpe_train_params bp = zy_bpe_train_default_params();
@@ -35,6 +58,7 @@ static void setup(void) {
     model.tpl = zy_chat_template_default();
     model.eot = zy_tokenizer_find(model.tok, "<|endoftext|>", 13);
     pthread_mutex_init(&model.tok_mu, NULL);
+    setup_vit();
     srv.models = &model;
     srv.n_models = 1;
     srv.parallel = 2;
@@ -63,10 +87,10 @@ static void check_error(const serve_error *e) {
     zy_strbuf_free(&b);
 }
 
-static void run_call(serve_run_fn fn, const cJSON *body) {
+static void run_call(serve_model *m, serve_run_fn fn, const cJSON *body) {
     zy_strbuf out = {0};
     serve_error e = {0};
-    serve_call c = {&srv, &model, body, &out, &e};
+    serve_call c = {&srv, m, body, &out, &e, NULL};
     if (fn(&c)) {
         check_error(&e);
     } else {
@@ -110,11 +134,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         serve_job_release(j);
     }
-    run_call(serve_api_tokenize, body);
-    run_call(serve_api_detokenize, body);
-    for (int i = 0; i < serve_n_encoder_routes; i++) // those a GPT serves: embeddings, attention
-        if (!serve_encoder_routes[i].accepts || serve_encoder_routes[i].accepts(&model))
-            run_call(serve_encoder_routes[i].run, body);
+    run_call(&model, serve_api_tokenize, body);
+    run_call(&model, serve_api_detokenize, body);
+    for (int i = 0; i < serve_n_encoder_routes; i++) { // a GPT: embeddings, attention
+        const serve_route *r = &serve_encoder_routes[i];
+        if (!r->accepts || r->accepts(&model)) run_call(&model, r->run, body);
+        if (r->accepts && r->accepts(&vit)) run_call(&vit, r->run, body); // a ViT: classify
+    }
     cJSON_Delete(body);
     return 0;
 }

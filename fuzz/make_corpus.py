@@ -677,3 +677,16 @@ put("fuzz_wav", "list_chunk", wav_file(16000, 1, 16, tone16,
 put("fuzz_wav", "streamed_size", wav_file(16000, 1, 16, tone16, data_size=0xFFFFFFFF))
 cut = wav_file(16000, 1, 16, tone16)
 put("fuzz_wav", "truncated", cut[:len(cut) - 10])
+
+
+# ---- zhuyi serve's /v1/classify of images (fuzz_serve_request's tiny ViT) -------------------
+import base64
+
+gray8 = png_file(8, 8, 0, 8, [[[(x * 32 + y) % 256] for x in range(8)] for y in range(8)])
+pgm8 = b"P5\n8 8\n255\n" + bytes(range(0, 256, 4))
+put("fuzz_serve_request", "classify_image", json.dumps(
+    {"model": "vit", "image": base64.b64encode(gray8).decode()}))
+put("fuzz_serve_request", "classify_images", json.dumps(
+    {"images": [base64.b64encode(pgm8).decode(),
+                "data:image/png;base64," + base64.encodebytes(gray8).decode()]}))
+put("fuzz_serve_request", "classify_bad_base64", json.dumps({"image": "iVBORw0K=Z"}))

@@ -304,3 +304,73 @@ TEST(image_set_errors) {
     zy_label_set_free(L);
     zt_scratch_remove();
 }
+
+// Files held in memory (a server's uploads): the pixels the same files give read by path,
+// converted to the channels asked for, unlabelled, named as given; a corrupt file, one of
+// another size (a PNG's refused from its header), or no bytes fail naming the image.
+TEST(image_set_memory) {
+    ASSERT(zt_scratch());
+    ASSERT(zt_write_image("a.png", 0, 4, 3, 3) && zt_write_image("b.pgm", 1, 4, 3, 1) &&
+           zt_write_image("c.ppm", 2, 4, 3, 3) && zt_write_image("d.pgm", 3, 5, 3, 1));
+    const char *rel[4] = {"a.png", "b.pgm", "c.ppm", "d.pgm"};
+    char *buf[4] = {0};
+    size_t len[4];
+    for (int i = 0; i < 4; i++) {
+        char path[512];
+        ASSERT(zy_file_read(zt_at(path, sizeof path, rel[i]), &buf[i], &len[i]) == 0);
+    }
+    const void *data[4] = {buf[0], buf[1], buf[2], buf[3]};
+    const char *names[4] = {"images[0]", "images[1]", "images[2]", "images[3]"};
+    const char *labels[2] = {"x", "y"};
+    zy_label_set *L;
+    ASSERT(zy_label_set_create(&L, labels, 2) == 0);
+    zy_image_set_params p = zy_image_set_default_params();
+    p.channels = ZY_IMAGE_GRAY;
+    zy_image_set *s = NULL;
+    ASSERT(zy_image_set_read_memory(&s, "request", data, len, names, 3, &p, L) == 0);
+    ASSERT_EQ_INT(zy_image_set_count(s), 3);
+    int C, H, W;
+    zy_image_set_size(s, &C, &H, &W);
+    CHECK(C == 1 && H == 3 && W == 4);
+    CHECK(zy_label_set_count(zy_image_set_labels(s)) == 2 && !zy_image_set_labelled(s));
+    for (size_t i = 0; i < 3; i++) {
+        zy_image_item it = zy_image_set_item(s, i);
+        CHECK(it.label == -1 && !strcmp(it.file, names[i]));
+        CHECK(same_pixels(s, i, (int)i, i == 1 ? 1 : 3));
+    }
+    zy_image_set_free(s);
+    // Errors name the image: another size (and the one that set it), corrupt bytes.
+    s = NULL;
+    CHECK(zt_fails_with(zy_image_set_read_memory(&s, "request", data, len, names, 4, &p, L),
+                        ZY_STATUS_BAD_FORMAT,
+                        (const char *[]){"images[3]", "5x3", "4x3", "images[0]", NULL}));
+    CHECK(s == NULL);
+    const void *bad[1] = {"P5\n4 3\n255\nxy"};
+    size_t bad_len[1] = {13};
+    CHECK(zt_fails_with(zy_image_set_read_memory(&s, "request", bad, bad_len, names, 1, &p, L),
+                        ZY_STATUS_BAD_FORMAT, (const char *[]){"images[0]", NULL}));
+    CHECK(zt_fails_with(zy_image_set_read_memory(&s, "request", data, len, names, 0, &p, L),
+                        ZY_STATUS_BAD_FORMAT, (const char *[]){"request", "no image", NULL}));
+    // With the size asked for, a PNG claiming another is refused from its header, before
+    // libpng inflates anything (here the rest is garbage: decoding would call it corrupt).
+    static const uint8_t huge[37] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13,
+                                     'I', 'H', 'D', 'R', 0, 0, 0xEA, 0x60, 0, 0, 0xEA, 0x60,
+                                     8, 0, 0, 0, 0, 0xA5, 0xB9, 0x2A, 0x9E, 1, 2, 3, 4};
+    const void *hd[1] = {huge};
+    size_t hn[1] = {sizeof huge};
+    zy_image_set_params sized = p;
+    sized.height = 3, sized.width = 4;
+    CHECK(zt_fails_with(zy_image_set_read_memory(&s, "request", hd, hn, names, 1, &sized, L),
+                        ZY_STATUS_BAD_FORMAT,
+                        (const char *[]){"images[0]", "60000x60000", "4x3 were asked for",
+                                         NULL}));
+    ASSERT(zy_image_set_read_memory(&s, "request", data, len, names, 3, &sized, L) == 0);
+    zy_image_set_free(s);
+    s = NULL;
+    const void *none[1] = {NULL};
+    CHECK(zy_image_set_read_memory(&s, "request", none, len, names, 1, &p, L) ==
+          ZY_STATUS_INVALID_ARGUMENT);
+    zy_label_set_free(L);
+    for (int i = 0; i < 4; i++) zy_free(buf[i]);
+    zt_scratch_remove();
+}

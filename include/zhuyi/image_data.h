@@ -87,6 +87,15 @@ zy_status zy_image_set_read_manifest(zy_image_set **out, const char *path,
 // in label order, then by file name (bytewise).
 zy_status zy_image_set_read_folder(zy_image_set **out, const char *dir,
                                    const zy_image_set_params *p, const zy_label_set *labels);
+// Images in memory (a server's uploads): data[i] (sizes[i] bytes) is a PNG, PGM or PPM
+// file's bytes (image.h's zy_image_read_memory), names[i] what messages (and the item's
+// file) call it; path names the whole set in messages. Unlabelled (label -1), in the given
+// order (p->require_labels does not apply); the first image sets the size unless
+// p->height/width do.
+zy_status zy_image_set_read_memory(zy_image_set **out, const char *path,
+                                   const void *const *data, const size_t *sizes,
+                                   const char *const *names, size_t n,
+                                   const zy_image_set_params *p, const zy_label_set *labels);
 // By what path is: a directory -> folder; a name ending .csv, .tsv, .tab, .jsonl, .json,
 // .ndjson (or p->format set) -> manifest; a name holding "images-idx3" -> IDX, the labels
 // file the same name with "labels-idx1" there (Fashion-MNIST's names); else

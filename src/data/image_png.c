@@ -21,6 +21,7 @@
 // the bytes left is refused as truncated (a few-byte file cannot make us allocate a
 // gigabyte).
 #include <png.h>
+#include <zlib.h>
 #include <setjmp.h>
 #include <string.h>
 
@@ -174,4 +175,17 @@ zy_status zy_image_read_png(zy_image *img, const char *path, zy_image_channels w
     s = zy_image_read_png_memory(img, buf, n, path, want);
     zy_free(buf);
     return s;
+}
+
+bool zy__image_png_size(const void *data, size_t n, uint32_t *width, uint32_t *height) {
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    const uint8_t *p = data;
+    // signature, then IHDR's length (13) and type, then width and height, big-endian
+    // and IHDR's CRC: a damaged header is the decoder's to report
+    if (n < 33 || memcmp(p, sig, 8) || memcmp(p + 8, "\0\0\0\15IHDR", 8)) return false;
+    uint32_t crc = (uint32_t)p[29] << 24 | (uint32_t)p[30] << 16 | (uint32_t)p[31] << 8 | p[32];
+    if ((uint32_t)crc32(0, p + 12, 17) != crc) return false;
+    *width = (uint32_t)p[16] << 24 | (uint32_t)p[17] << 16 | (uint32_t)p[18] << 8 | p[19];
+    *height = (uint32_t)p[20] << 24 | (uint32_t)p[21] << 16 | (uint32_t)p[22] << 8 | p[23];
+    return true;
 }

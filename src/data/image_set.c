@@ -1,6 +1,6 @@
 // Image sets (image_data.h): the set and its builder (each image checked against the size
-// the first one set, the pixels allocated once, after the memory check), IDX pairs, the
-// choice of reader by path, the accessors. Not here: manifests and ImageFolder
+// the first one set, the pixels allocated once, after the memory check), IDX pairs, sets
+// of image files held in memory, the choice of reader by path, the accessors. Not here: manifests and ImageFolder
 // directories (image_set_files.c), batches (image_source.c), decoding (image*.c).
 #include <stdio.h>
 #include <string.h>
@@ -104,12 +104,32 @@ static zy_status image_error(const char *where, zy_status st) {
     return zy__error(st, "%s%s", where, msg);
 }
 
-zy_status zy__image_set_add_file(zy_image_set *s, const char *file, uint64_t line,
-                                 const char *where, int label) {
+// An image of w x h in a set of W x H (the first image's, or the size asked for).
+static zy_status size_error(const zy_image_set *s, const char *where, const char *file,
+                            unsigned long w, unsigned long h, int W, int H) {
+    if (!s->first)
+        return zy__error(ZY_STATUS_BAD_FORMAT, "%s%s: an image of %lux%lu pixels, but %dx%d "
+                         "were asked for", where, file, w, h, W, H);
+    return zy__error(ZY_STATUS_BAD_FORMAT, "%s%s: an image of %lux%lu pixels, but the set's "
+                     "are %dx%d (%s)", where, file, w, h, W, H, s->first);
+}
+
+// Image `file` (its bytes data[0..n) when data is not NULL, else read from the file) into
+// the set: zy__image_set_add_file's rules.
+static zy_status add_image(zy_image_set *s, const char *file, const void *data, size_t n,
+                           uint64_t line, const char *where, int label) {
     ZY_ASSERT(s->n < s->cap);
     zy_image img;
     zy_image_channels want = s->C ? (zy_image_channels)s->C : s->p.channels;
-    zy_status st = zy_image_read(&img, file, want);
+    int H = s->H ? s->H : s->p.height, W = s->W ? s->W : s->p.width;
+    uint32_t pw, ph;
+    // A PNG of another size is refused before it is inflated (a few bytes of one can
+    // claim a large image: a server's upload should not cost more than the size it wants).
+    if (data && H && zy__image_png_size(data, n, &pw, &ph) &&
+        (pw != (uint32_t)W || ph != (uint32_t)H))
+        return zy__image_set_row_error(s, size_error(s, where, file, pw, ph, W, H));
+    zy_status st = data ? zy_image_read_memory(&img, data, n, file, want)
+                        : zy_image_read(&img, file, want);
     if (st) return zy__image_set_row_error(s, image_error(where, st));
     if (!s->C && img.channels != 1 && img.channels != 3) { // NATIVE: gray or RGB by it
         int c = img.channels <= 2 ? 1 : 3;
@@ -117,11 +137,9 @@ zy_status zy__image_set_add_file(zy_image_set *s, const char *file, uint64_t lin
                                    (zy_image_channels)c, file)))
             return st;
     }
-    int H = s->H ? s->H : s->p.height, W = s->W ? s->W : s->p.width;
     if (H && (img.height != H || img.width != W)) {
-        st = zy__error(ZY_STATUS_BAD_FORMAT, "%s%s: an image of %dx%d pixels, but the set's "
-                       "are %dx%d (%s)", where, file, img.width, img.height, W, H,
-                       s->first ? s->first : "the size asked for");
+        st = size_error(s, where, file, (unsigned long)img.width, (unsigned long)img.height,
+                        W, H);
         zy_image_destroy(&img);
         return zy__image_set_row_error(s, st);
     }
@@ -143,6 +161,11 @@ zy_status zy__image_set_add_file(zy_image_set *s, const char *file, uint64_t lin
     s->lines[s->n] = line;
     s->n++;
     return ZY_STATUS_OK;
+}
+
+zy_status zy__image_set_add_file(zy_image_set *s, const char *file, uint64_t line,
+                                 const char *where, int label) {
+    return add_image(s, file, NULL, 0, line, where, label);
 }
 
 zy_status zy__image_set_finish(zy_image_set *s) {
@@ -248,6 +271,31 @@ zy_status zy_image_set_read_idx(zy_image_set **out, const char *images_path,
 done:
     zy_idx_destroy(&xi);
     zy_idx_destroy(&xl);
+    if (st) zy_image_set_free(s);
+    else *out = s;
+    return st;
+}
+
+// ---- images in memory ----------------------------------------------------------------------
+zy_status zy_image_set_read_memory(zy_image_set **out, const char *path,
+                                   const void *const *data, const size_t *sizes,
+                                   const char *const *names, size_t n,
+                                   const zy_image_set_params *p, const zy_label_set *labels) {
+    if (!out) return zy__error(ZY_STATUS_INVALID_ARGUMENT, "image set: nowhere to put it");
+    *out = NULL;
+    if (!path || !p || (n && (!data || !sizes || !names)))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "image set: no path, parameters or "
+                         "images");
+    zy_image_set *s;
+    zy_status st = zy__image_set_new(&s, path, p, labels, n);
+    if (st) return st;
+    for (size_t i = 0; i < n && !st; i++)
+        if (!data[i] || !names[i])
+            st = zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: image %llu has no bytes or name",
+                           path, (ull)i);
+        else
+            st = add_image(s, names[i], data[i], sizes[i], 0, "", -1);
+    if (!st) st = zy__image_set_finish(s);
     if (st) zy_image_set_free(s);
     else *out = s;
     return st;

@@ -15,7 +15,9 @@
 #     APIError 404 for an unknown model;
 #   - tests/serve/page.mjs: headless chromium opens the playground (GET /), picks the
 #     model, chats (the reply streams and grows), screenshots the page (not blank), runs
-#     the greedy completion (= `zhuyi generate`), shows an error, draws attention.
+#     the greedy completion (= `zhuyi generate`), shows an error, draws attention;
+#   - tests/cli/serve_image.sh: a tiny ViT on a server of its own, /v1/classify with
+#     base64 JSON and multipart uploads (curl -F) against `zhuyi predict`.
 # Usage: tests/serve/serve_peers.sh [path/to/zhuyi]   (make test-serve)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -185,6 +187,15 @@ if ! kill -0 "$SERVER" 2>/dev/null; then
     cp server.log "$T/err"
     bad "the server died during the tests"
 fi
+# An image classifier (a tiny ViT trained in seconds) on its own server: /v1/classify with
+# base64 JSON and multipart uploads (curl -F) against `zhuyi predict`, and the refusals
+# (tests/cli/serve_image.sh, also part of `make test`).
+echo "-- an image classifier: tests/cli/serve_image.sh"
+timeout 120 sh "$ROOT/tests/cli/serve_image.sh" "$Z" >image.out 2>"$T/err"
+rc=$?
+grep -v '^[0-9]* passed, [0-9]* failed$' image.out >image.lines
+count <image.lines
+[ $rc -eq 0 ] || [ "$(grep -c '^FAIL' image.out)" -gt 0 ] || bad "serve_image.sh exited $rc"
 [ "$fail" -gt 0 ] && [ -s server.log ] && { echo "     server.log:"; tail -8 server.log |
     sed 's/^/     | /'; }
 finish

@@ -154,9 +154,10 @@ int zy_cli_open_model_adapter(const char *command, const char *dir, const char *
     // An image model reads pixels: it has no tokenizer, and only the commands that take
     // images run it.
     if (zy_model_get_info(*m)->image_size > 0 && strcmp(command, "eval") &&
-        strcmp(command, "predict") && strcmp(command, "attention")) {
+        strcmp(command, "predict") && strcmp(command, "attention") &&
+        strcmp(command, "serve")) {
         zy_cli_die("%s: %s holds an image model (%s): it reads images, not text (zhuyi "
-                   "eval and zhuyi predict take image sets)", command, dir,
+                   "eval and zhuyi predict take image sets, zhuyi serve images)", command, dir,
                    zy_model_get_info(*m)->architecture);
         zy_model_free(*m);
         *m = NULL;

@@ -41,6 +41,12 @@ typedef struct cli_data_params {
     const char *dir;          // eval: the model's directory (files beside the model)
     const char *data;         // eval_data of the task kinds: the examples in memory
     size_t data_len;          // (files[0] names them and picks their format), or NULL
+    // eval_data of the image kind: n_images image files in memory (a server's uploads)
+    // instead of files[0], which then names them all; image_names[i] names image i
+    const void *const *images;
+    const size_t *image_sizes;
+    const char *const *image_names;
+    size_t n_images;
 } cli_data_params;
 
 typedef struct cli_data {
@@ -163,6 +169,11 @@ int zy_cli_kind_model_opts(const cli_kind *k, const char *cmd, const char *dir,
 // themselves (zhuyi serve). Only for d of zy_cli_kind_classify, _tag and _qa.
 struct task_scorer *zy_cli_kind_task_scorer(const cli_data *d);
 const zy_task_features *zy_cli_kind_task_features(const cli_data *d);
+// The image kind's evaluation data (after its eval_data and a pass of score): image i's
+// predicted label id (*label) and the softmax probabilities of its K classes (returned;
+// NULL when i is past the pass), and the labels' names in id order (zhuyi serve).
+const float *zy_cli_kind_image_prediction(const cli_data *d, size_t i, int *label, int *K);
+const zy_label_set *zy_cli_kind_image_labels(const cli_data *d);
 // The labels of a classifier, in id order, from its config's id2label (eval and predict
 // of the classifying kinds). 0, or 1 after printing why.
 int zy_cli_kind_model_labels(const char *cmd, const zy_model *m, zy_label_set **out);

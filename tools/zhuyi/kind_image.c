@@ -32,6 +32,8 @@ typedef struct image_data {
     zy_label_set *labels;  // eval: the model's (id2label)
     int *pred;             // (n_val) argmax of each image's logits in the last pass
     float *prob;           // (n_val) its softmax probability
+    float *probs;          // (n_val, K) every class's, allocated at the first pass
+    int K;
     size_t next;           // images scored so far in the pass
 } image_data;
 
@@ -207,9 +209,20 @@ static int image_eval_data(const void *opts, const cli_data_params *p, cli_data 
     zy_image_set_params rp = o->read;
     rp.channels = i->image_channels == 1 ? ZY_IMAGE_GRAY : ZY_IMAGE_RGB;
     rp.require_labels = !p->unlabelled;
-    if (read_set(o, p->cmd, p->files[0], &rp, t->labels, &t->val) ||
-        check_size(p->cmd, p->files[0], t->val, p->model))
+    if (p->n_images) {
+        // In memory (a server's uploads): read and converted as files are, each checked
+        // against the model's size as it is read (a PNG before it is inflated); what the
+        // model reads is said with any error, for the client to know what to send.
+        rp.height = rp.width = i->image_size;
+        if (zy_image_set_read_memory(&t->val, p->files[0], p->images, p->image_sizes,
+                                     p->image_names, p->n_images, &rp, t->labels))
+            return zy_cli_die("%s: %s (the model reads %d x %d %s images)", p->cmd,
+                              zy_last_error(), i->image_size, i->image_size,
+                              i->image_channels == 1 ? "gray" : "RGB");
+    } else if (read_set(o, p->cmd, p->files[0], &rp, t->labels, &t->val) ||
+               check_size(p->cmd, p->files[0], t->val, p->model)) {
         return 1;
+    }
     zy_image_source_params sp = source_params(o, p->batch ? p->batch : 32, 0);
     sp.shuffle = false;
     sp.one_pass = true;
@@ -231,6 +244,7 @@ static void image_free_data(cli_data *d) {
         zy_label_set_free(t->labels);
         free(t->pred);
         free(t->prob);
+        free(t->probs);
         free(t);
     }
     memset(d, 0, sizeof *d);
@@ -245,6 +259,13 @@ static zy_status on_forward(const zy_batch *b, const zy_session *s, void *user) 
     if (!logits || nd != 2 || sh[0] < b->B || t->next + (size_t)b->B > zy_image_set_count(t->val))
         return ZY_STATUS_INVALID_ARGUMENT;
     int K = (int)sh[1];
+    if (!t->probs) {
+        size_t n = zy_image_set_count(t->val);
+        if (K < 1 || !(t->probs = calloc(n * (size_t)K, sizeof *t->probs)))
+            return ZY_STATUS_OUT_OF_MEMORY;
+        t->K = K;
+    }
+    if (K != t->K) return ZY_STATUS_INVALID_ARGUMENT;
     for (int r = 0; r < b->B; r++) {
         const float *x = logits + (size_t)r * K;
         int best = 0;
@@ -252,6 +273,8 @@ static zy_status on_forward(const zy_batch *b, const zy_session *s, void *user) 
             if (x[k] > x[best]) best = k;
         double se = 0;
         for (int k = 0; k < K; k++) se += exp((double)x[k] - x[best]);
+        float *p = t->probs + t->next * (size_t)K;
+        for (int k = 0; k < K; k++) p[k] = (float)(exp((double)x[k] - x[best]) / se);
         t->pred[t->next] = best;
         t->prob[t->next] = (float)(1.0 / se);
         t->next++;
@@ -321,6 +344,19 @@ static int image_score(const void *opts, cli_data *d, zy_session *s, const cli_s
         fprintf(io->predictions, ", \"score\": %.6g}\n", (double)t->prob[i]);
     }
     return 0;
+}
+
+const float *zy_cli_kind_image_prediction(const cli_data *d, size_t i, int *label, int *K) {
+    const image_data *t = d->impl;
+    if (!t || i >= t->next || !t->probs) return NULL;
+    *label = t->pred[i];
+    *K = t->K;
+    return t->probs + i * (size_t)t->K;
+}
+
+const zy_label_set *zy_cli_kind_image_labels(const cli_data *d) {
+    const image_data *t = d->impl;
+    return t->labels ? t->labels : zy_image_set_labels(t->train);
 }
 
 const cli_kind zy_cli_kind_image = {

@@ -117,9 +117,10 @@ done:
     return rc;
 }
 
-int zy_cli_predict_open(zy_cli_predictor *p, const char *cmd, const char *dir, zy_model *m,
-                        zy_tokenizer *tok, const char *const *kflags, int n_kflags,
-                        const char *file, const char *data, size_t len, int T, int B) {
+// zy_cli_predict_open with the data named in dp (its files or what is in memory).
+static int open_data(zy_cli_predictor *p, const char *cmd, const char *dir, zy_model *m,
+                     zy_tokenizer *tok, const char *const *kflags, int n_kflags,
+                     cli_data_params *dp) {
     const zy_model_info *c = zy_model_get_info(m);
     const cli_kind *k = zy_cli_kind_of(c);
     *p = (zy_cli_predictor){0};
@@ -138,15 +139,36 @@ int zy_cli_predict_open(zy_cli_predictor *p, const char *cmd, const char *dir, z
     if (zy_cli_kind_model_opts(k, cmd, dir, kflags, n_kflags, &p->opts) ||
         (k->check && k->check(p->opts, cmd, m, tok, false)))
         return 1;
-    cli_data_params dp = {.cmd = cmd, .tok = tok, .model = m, .files = &file,
-                          .n_files = 1, .batch = B, .seq = T,
-                          .trained_seq = zy_cli_trained_seq(dir), .unlabelled = true,
-                          .data = data, .data_len = len};
-    if (k->eval_data(p->opts, &dp, &p->d)) return 1;
+    if (k->eval_data(p->opts, dp, &p->d)) return 1;
     zy_session_params pp = zy_session_default_params();
     pp.batch = p->d.batch, pp.seq = p->d.seq;
     if (zy_session_create(&p->s, m, &pp)) return zy_cli_die("%s: %s", cmd, zy_last_error());
     return 0;
+}
+
+int zy_cli_predict_open(zy_cli_predictor *p, const char *cmd, const char *dir, zy_model *m,
+                        zy_tokenizer *tok, const char *const *kflags, int n_kflags,
+                        const char *file, const char *data, size_t len, int T, int B) {
+    cli_data_params dp = {.cmd = cmd, .tok = tok, .model = m, .files = &file,
+                          .n_files = 1, .batch = B, .seq = T,
+                          .trained_seq = zy_cli_trained_seq(dir), .unlabelled = true,
+                          .data = data, .data_len = len};
+    return open_data(p, cmd, dir, m, tok, kflags, n_kflags, &dp);
+}
+
+int zy_cli_predict_open_images(zy_cli_predictor *p, const char *cmd, const char *dir,
+                               zy_model *m, const char *const *kflags, int n_kflags,
+                               const char *name, const void *const *images,
+                               const size_t *sizes, const char *const *names, size_t n,
+                               int B) {
+    *p = (zy_cli_predictor){0};
+    if (zy_cli_kind_of(zy_model_get_info(m)) != &zy_cli_kind_image)
+        return zy_cli_die("%s: the model in %s is a %s, not an image classifier", cmd, dir,
+                          zy_model_get_info(m)->architecture);
+    cli_data_params dp = {.cmd = cmd, .model = m, .files = &name, .n_files = 1, .batch = B,
+                          .unlabelled = true, .images = images, .image_sizes = sizes,
+                          .image_names = names, .n_images = n};
+    return open_data(p, cmd, dir, m, NULL, kflags, n_kflags, &dp);
 }
 
 int zy_cli_predict_run(zy_cli_predictor *p, const cli_score_io *io) {

@@ -115,6 +115,14 @@ typedef struct zy_cli_predictor {
 int zy_cli_predict_open(zy_cli_predictor *p, const char *cmd, const char *dir, zy_model *m,
                         zy_tokenizer *tok, const char *const *kflags, int n_kflags,
                         const char *file, const char *data, size_t len, int T, int B);
+// The same for an image classifier on n image files held in memory (images[i], sizes[i]
+// bytes, named names[i]; name names them all), read, converted and normalised as predict
+// reads an image set's files (zhuyi serve's /v1/classify).
+int zy_cli_predict_open_images(zy_cli_predictor *p, const char *cmd, const char *dir,
+                               zy_model *m, const char *const *kflags, int n_kflags,
+                               const char *name, const void *const *images,
+                               const size_t *sizes, const char *const *names, size_t n,
+                               int B);
 // The pass: the predictions, and what io asks for (predict: its JSON lines). 0 or 1.
 int zy_cli_predict_run(zy_cli_predictor *p, const cli_score_io *io);
 void zy_cli_predictor_free(zy_cli_predictor *p);

@@ -40,8 +40,10 @@ static const char usage_text[] =
     "  POST /v1/completions         causal LMs: prompt(s) -> text (stream: SSE)\n"
     "  POST /v1/chat/completions    causal LMs: messages through the chat template\n"
     "  POST /v1/embeddings          BERT or GPT: vectors as `zhuyi embed` makes them\n"
-    "  POST /v1/fill-mask, /v1/classify, /v1/tag, /v1/answer, /v1/translate,\n"
-    "       /v1/attention, /v1/tokenize, /v1/detokenize\n"
+    "  POST /v1/classify            text classifiers: texts -> labels; image classifiers\n"
+    "                               (ViT): images as base64 in JSON, or multipart uploads\n"
+    "  POST /v1/fill-mask, /v1/tag, /v1/answer, /v1/translate, /v1/attention,\n"
+    "       /v1/tokenize, /v1/detokenize\n"
     "\n"
     "  DIR                a model to serve, named after the directory (its last path\n"
     "                     part; a GGUF file without .gguf)\n"
@@ -68,6 +70,7 @@ static const char usage_text[] =
 
 static const char *model_kind(const zy_model_info *info) {
     const char *a = info->architecture ? info->architecture : "";
+    if (info->image_size > 0) return "image-classifier";
     if (info->causal_lm) return "causal-lm";
     if (info->encoder_decoder) return "seq2seq";
     if (strstr(a, "ForSequenceClassification")) return "classifier";

@@ -10,8 +10,10 @@
 //                   -> text (stop texts, whole characters) -> chunks and bodies
 //   serve_req.c     reading request fields with their checks (shared by every endpoint;
 //                   fuzz/fuzz_serve_request.c drives it)
-//   serve_api.c     the endpoints that run no generation: models, tokenize, detokenize,
-//                   and the encoder endpoints
+//   serve_form.c    multipart/form-data uploads: the parts of a form (file bytes, plain
+//                   fields read as a JSON body's)
+//   serve_api.c     the endpoints that run no generation: models, tokenize, detokenize
+//   serve_encode.c  the encoder endpoints (embeddings, ..., classify: texts and images)
 //   serve_metrics.c counters and the Prometheus text
 //   serve_page.c    the playground page (serve_page.html, built in)
 // Threads: libmicrohttpd runs a thread per connection; every model call happens on the
@@ -74,6 +76,38 @@ int serve_req_strings(const cJSON *body, const char *name, int max, const char *
 // The parsed JSON object of a body, or NULL after serve_bad (not JSON, not an object).
 cJSON *serve_req_parse(const char *body, size_t n, serve_error *e);
 
+// ---- multipart/form-data uploads (serve_form.c) ---------------------------------------
+// A form's parts, each whole: the field's name, the file name of an upload, its bytes.
+typedef struct serve_part {
+    char *name;                   // the form field ("file", "model")
+    char *filename;               // an upload's file name; NULL for a plain field
+    char *type;                   // the part's Content-Type, or NULL
+    zy_strbuf data;               // the bytes (p NULL when empty)
+} serve_part;
+
+typedef struct serve_form {
+    serve_part *parts;            // in the body's order
+    int n, cap;
+} serve_form;
+
+// Is the request's Content-Type multipart/form-data?
+struct MHD_Connection;
+bool serve_form_is_multipart(struct MHD_Connection *con);
+// The parts of body[0..n) (the whole request body; the connection gives the boundary),
+// split by libmicrohttpd's post processor. 0, or -1 after serve_bad (malformed, cut short,
+// no parts, too many) or a 500 for memory; free *f either way.
+int serve_form_read(struct MHD_Connection *con, const char *body, size_t n, serve_form *f,
+                    serve_error *e);
+// The form's files are its uploads (parts with a file name) and every part named
+// file_field (NULL: none), e.g. "file" given as `-F file=<bytes`. Its plain fields as the
+// string fields of a new JSON object, for the endpoint to read as a JSON body's; a field
+// given twice or not UTF-8 text is a 400 naming it (NULL after filling *e).
+cJSON *serve_form_fields(const serve_form *f, const char *file_field, serve_error *e);
+// The files of field file_field, in order: their count, the first max of them in out.
+int serve_form_files(const serve_form *f, const char *file_field, const serve_part **out,
+                     int max);
+void serve_form_free(serve_form *f);
+
 // ---- models ----------------------------------------------------------------------------
 typedef struct serve_model {
     char *name;                   // the API's "model"
@@ -82,7 +116,9 @@ typedef struct serve_model {
     zy_tokenizer *tok;
     const zy_model_info *info;
     const char *kind;             // "causal-lm", "masked-lm", "encoder", "classifier",
-                                  // "tagger", "question-answering", "seq2seq"
+                                  // "tagger", "question-answering", "seq2seq",
+                                  // "image-classifier"
+    // tok: NULL for a model that reads no text (an image classifier)
     pthread_mutex_t tok_mu;       // encoding with tok (a BPE keeps a cache)
     // causal LMs: chat template (the directory's, else zhuyi-1) and generation slots
     const zy_chat_template *tpl;
@@ -102,9 +138,10 @@ typedef struct serve_model {
 typedef struct serve_call {
     serve_server *srv;
     serve_model *model;
-    const cJSON *body;            // the request (owned by the job)
+    const cJSON *body;            // the request (owned by the job); a form's plain fields
     zy_strbuf *out;               // the 200 body
     serve_error *err;             // or the error
+    const serve_form *form;       // the uploads of a multipart/form-data request, or NULL
 } serve_call;
 
 // An endpoint's work on the engine thread: 0 with the body in c->out, or -1 with c->err.
@@ -118,6 +155,7 @@ struct serve_job {
     serve_server *srv;
     serve_model *model;
     cJSON *body;
+    serve_form *form;             // a multipart request's parts (owned), or NULL
     serve_run_fn run;             // one-shot work, or NULL for a generation
     serve_gen_request *gen;       // a generation's choices and state (serve_gen.c)
     int fd;                       // the client's socket (to notice a hang-up), or -1
@@ -244,6 +282,8 @@ typedef struct serve_route {
     const char *needs;            // what the model must be, for the message ("a BERT
                                   // with a masked-LM head")
     bool (*accepts)(const serve_model *m); // NULL: any model
+    const char *file_field;       // takes multipart/form-data with uploads in this field
+                                  // (for the model that run reads them from), or NULL
 } serve_route;
 
 // The encoder endpoints (serve_encode.c): embeddings, fill-mask, classify, tag, answer,

@@ -31,6 +31,9 @@ void serve_api_model(const serve_model *m, zy_strbuf *b) {
                      m->info->max_positions, m->info->vocab_size);
     if (m->tpl && m->info->causal_lm) zy_cli_json_string(b, m->tpl->name, strlen(m->tpl->name));
     else zy_strbuf_puts(b, "null");
+    if (m->info->image_size > 0) // what /v1/classify's images must be
+        zy_strbuf_printf(b, ", \"image_size\": %d, \"num_channels\": %d", m->info->image_size,
+                         m->info->image_channels);
     zy_strbuf_puts(b, "}}");
 }
 

@@ -1,5 +1,5 @@
-// The encoder endpoints of `zhuyi serve` (serve.h): embeddings, fill-mask, classify, tag,
-// answer, translate and attention. Each reads and checks its request's fields, then runs
+// The encoder endpoints of `zhuyi serve` (serve.h): embeddings, fill-mask, classify (texts,
+// and images for a ViT), tag, answer, translate and attention. Each reads and checks its request's fields, then runs
 // the same per-query core as the CLI command (query_run.h: embed, fill-mask, attention,
 // predict, translate), so a request gets the numbers the command prints for the same
 // text; only the JSON around them is written here. Everything runs on the engine thread,
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "cli.h"
 #include "kind.h"
 #include "query_run.h"
@@ -87,19 +88,6 @@ static int finish(serve_call *c) { return c->out->oom ? out_of_memory(c) : 0; }
 // truncate} -> OpenAI's list of embeddings: `zhuyi embed`'s vectors (mean pooling, not
 // normalized, unless pooling / normalize say otherwise), in batches of 8 as it runs them.
 
-static void base64(zy_strbuf *b, const unsigned char *p, size_t n) {
-    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char q[4];
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        q[0] = a[v >> 18 & 63], q[1] = a[v >> 12 & 63];
-        q[2] = i + 1 < n ? a[v >> 6 & 63] : '=';
-        q[3] = i + 2 < n ? a[v & 63] : '=';
-        zy_strbuf_put(b, q, 4);
-    }
-}
-
 // A vector as float32 little-endian bytes in base64.
 static void vector_base64(zy_strbuf *b, const float *v, int C, unsigned char *bytes) {
     for (int i = 0; i < C; i++) {
@@ -108,7 +96,7 @@ static void vector_base64(zy_strbuf *b, const float *v, int C, unsigned char *by
         for (int k = 0; k < 4; k++) bytes[4 * i + k] = (unsigned char)(u >> 8 * k);
     }
     zy_strbuf_puts(b, "\"");
-    base64(b, bytes, (size_t)C * 4);
+    zy_cli_base64_encode(b, bytes, (size_t)C * 4);
     zy_strbuf_puts(b, "\"");
 }
 
@@ -195,7 +183,9 @@ done:
     return rc;
 }
 
-static bool accepts_embeddings(const serve_model *sm) { return !sm->info->encoder_decoder; }
+static bool accepts_embeddings(const serve_model *sm) {
+    return sm->tok && !sm->info->encoder_decoder;
+}
 
 // ---- /v1/fill-mask -----------------------------------------------------------------------
 // {model, input: "text with [MASK]", text_pair, top_k: 5, truncate} -> {"object":
@@ -258,7 +248,7 @@ done:
 static bool accepts_fill_mask(const serve_model *sm) {
     int32_t id;
     const char *a = sm->info->architecture;
-    return zy_tokenizer_get_type(sm->tok) == ZY_TOKENIZER_WORDPIECE &&
+    return sm->tok && zy_tokenizer_get_type(sm->tok) == ZY_TOKENIZER_WORDPIECE &&
            !zy_tokenizer_special_id(sm->tok, ZY_SPECIAL_MASK, &id) &&
            (!strcmp(a, "BertForPreTraining") || !strcmp(a, "BertForMaskedLM"));
 }
@@ -437,7 +427,9 @@ done:
     return rc;
 }
 
-static bool accepts_attention(const serve_model *sm) { return !sm->info->encoder_decoder; }
+static bool accepts_attention(const serve_model *sm) {
+    return sm->tok && !sm->info->encoder_decoder;
+}
 
 // ---- /v1/classify, /v1/tag, /v1/answer --------------------------------------------------
 // The request's examples written as the JSON lines `zhuyi predict --input F.jsonl` reads,
@@ -477,8 +469,55 @@ static int check_cut(serve_call *c, const zy_cli_predictor *p, bool truncate) {
                      p->d.seq);
 }
 
+// The classifications' JSON, shared by texts and images: {"object": "classification",
+// "model", "data": [{"index", "label", "score", "scores": {label: probability}} (single
+// label), {"index", "labels": [...], "scores"} (multi-label), {"index", "value"}
+// (regression)]}. The labels' names come from name(ctx, k).
+typedef const char *(*class_name_fn)(const void *ctx, int k);
+
+static void put_classes_start(zy_strbuf *b, const serve_model *sm) {
+    zy_strbuf_puts(b, "{\"object\":\"classification\"");
+    model_field(b, sm);
+    zy_strbuf_puts(b, ",\"data\":[");
+}
+
+// Item i: its label (chosen NULL) or labels (chosen[k] set) and the K probabilities.
+static void put_class(zy_strbuf *b, int i, int label, float score, const uint8_t *chosen,
+                      const float *probs, int K, class_name_fn name, const void *ctx) {
+    zy_strbuf_printf(b, "%s{\"index\":%d,", i ? "," : "", i);
+    if (chosen) {
+        zy_strbuf_puts(b, "\"labels\":[");
+        for (int k = 0, m = 0; k < K; k++)
+            if (chosen[k]) {
+                if (m++) zy_strbuf_puts(b, ",");
+                json_str(b, name(ctx, k));
+            }
+        zy_strbuf_puts(b, "]");
+    } else {
+        zy_strbuf_puts(b, "\"label\":");
+        json_str(b, name(ctx, label));
+        zy_strbuf_printf(b, ",\"score\":%.6f", (double)score);
+    }
+    zy_strbuf_puts(b, ",\"scores\":{");
+    for (int k = 0; k < K; k++) {
+        if (k) zy_strbuf_puts(b, ",");
+        json_str(b, name(ctx, k));
+        zy_strbuf_printf(b, ":%.6f", (double)probs[k]);
+    }
+    zy_strbuf_puts(b, "}}");
+}
+
+static const char *scorer_label(const void *sc, int k) { return task_scorer_label(sc, k); }
+static const char *set_label(const void *ls, int k) { return zy_label_set_name(ls, k); }
+
+static int run_classify_images(serve_call *c);
+
 static int run_classify(serve_call *c) {
     serve_model *sm = c->model;
+    if (zy_cli_kind_of(sm->info) == &zy_cli_kind_image) return run_classify_images(c);
+    if (c->form && serve_form_files(c->form, "file", NULL, 0))
+        return serve_bad(c->err, "file", "model '%s' classifies texts: send them as 'input', "
+                         "not as files", sm->name);
     bool truncate, was_array, pair_array = false;
     const char **in = NULL, **pairs = NULL;
     int n = 0, n_pairs = 0, rc = -1;
@@ -514,37 +553,16 @@ static int run_classify(serve_call *c) {
     const task_scorer *sc = zy_cli_kind_task_scorer(&p.d);
     int K = task_scorer_classes(sc);
     zy_strbuf *b = c->out;
-    zy_strbuf_puts(b, "{\"object\":\"classification\"");
-    model_field(b, sm);
-    zy_strbuf_puts(b, ",\"data\":[");
+    put_classes_start(b, sm);
     for (int i = 0; i < n; i++) {
         task_prediction pr;
         task_scorer_get(sc, (size_t)i, &pr);
-        zy_strbuf_printf(b, "%s{\"index\":%d,", i ? "," : "", i);
         if (!pr.probs) { // regression
-            zy_strbuf_printf(b, "\"value\":%.9g}", (double)pr.score);
+            zy_strbuf_printf(b, "%s{\"index\":%d,\"value\":%.9g}", i ? "," : "", i,
+                             (double)pr.score);
             continue;
         }
-        if (pr.chosen) {
-            zy_strbuf_puts(b, "\"labels\":[");
-            for (int k = 0, m = 0; k < K; k++)
-                if (pr.chosen[k]) {
-                    if (m++) zy_strbuf_puts(b, ",");
-                    json_str(b, task_scorer_label(sc, k));
-                }
-            zy_strbuf_puts(b, "]");
-        } else {
-            zy_strbuf_puts(b, "\"label\":");
-            json_str(b, task_scorer_label(sc, pr.label));
-            zy_strbuf_printf(b, ",\"score\":%.6f", (double)pr.score);
-        }
-        zy_strbuf_puts(b, ",\"scores\":{");
-        for (int k = 0; k < K; k++) {
-            if (k) zy_strbuf_puts(b, ",");
-            json_str(b, task_scorer_label(sc, k));
-            zy_strbuf_printf(b, ":%.6f", (double)pr.probs[k]);
-        }
-        zy_strbuf_puts(b, "}}");
+        put_class(b, i, pr.label, pr.score, pr.chosen, pr.probs, K, scorer_label, sc);
     }
     zy_strbuf_puts(b, "]}");
     rc = finish(c);
@@ -557,7 +575,165 @@ done:
 }
 
 static bool accepts_classify(const serve_model *sm) {
-    return zy_cli_kind_of(sm->info) == &zy_cli_kind_classify;
+    const cli_kind *k = zy_cli_kind_of(sm->info);
+    return k == &zy_cli_kind_classify || k == &zy_cli_kind_image;
+}
+
+// ---- /v1/classify of images -----------------------------------------------------------
+// {model, image: BASE64} or {model, images: [BASE64, ...]} (each a PNG, PGM or PPM file's
+// bytes; a "data:...;base64," prefix allowed), or a multipart/form-data form with one
+// or more `file` parts (and an optional `model` field) -> the classification shape above:
+// `zhuyi predict`'s labels and probabilities for the same files (read, converted to the
+// model's channels, normalised and batched by its code: predict.c, kind_image.c).
+
+typedef struct image_inputs {
+    int n;
+    const void **data;     // (n) each file's bytes (borrowed from the form, or decoded)
+    size_t *sizes;         // (n)
+    char **names;          // (n) for messages: "image", "images[2]", "file[0] (a.png)"
+    unsigned char **owned; // (n) the decoded buffers, freed with the inputs
+} image_inputs;
+
+static void image_inputs_free(image_inputs *in) {
+    for (int i = 0; i < in->n; i++) {
+        if (in->names) free(in->names[i]);
+        if (in->owned) free(in->owned[i]);
+    }
+    free(in->data), free(in->sizes), free(in->names), free(in->owned);
+    memset(in, 0, sizeof *in);
+}
+
+static int image_inputs_alloc(serve_call *c, image_inputs *in, int n) {
+    in->data = calloc((size_t)n, sizeof *in->data);
+    in->sizes = calloc((size_t)n, sizeof *in->sizes);
+    in->names = calloc((size_t)n, sizeof *in->names);
+    in->owned = calloc((size_t)n, sizeof *in->owned);
+    in->n = n;
+    return in->data && in->sizes && in->names && in->owned ? 0 : out_of_memory(c);
+}
+
+// Image i from the base64 text s of field `what` (for messages).
+static int image_from_base64(serve_call *c, image_inputs *in, int i, const char *param,
+                             const char *what, const char *s) {
+    size_t n = strlen(s);
+    if (!strncmp(s, "data:", 5)) { // a data URL: its base64 after the comma
+        const char *comma = strchr(s, ',');
+        if (!comma || comma - s < 12 || strncmp(comma - 7, ";base64", 7))
+            return serve_bad(c->err, param, "%s is a data URL but not a base64 one "
+                             "(data:image/png;base64,...)", what);
+        n -= (size_t)(comma + 1 - s);
+        s = comma + 1;
+    }
+    if (!(in->owned[i] = malloc(zy_cli_base64_decoded_max(n) + 1))) return out_of_memory(c);
+    size_t at = 0, len = 0;
+    const char *why = "";
+    if (zy_cli_base64_decode(s, n, in->owned[i], &len, &at, &why))
+        return serve_bad(c->err, param, "%s is not base64: %s (at character %zu)", what, why,
+                         at);
+    if (!len) return serve_bad(c->err, param, "%s is empty", what);
+    in->data[i] = in->owned[i];
+    in->sizes[i] = len;
+    return (in->names[i] = strdup(what)) ? 0 : out_of_memory(c);
+}
+
+// The request's images: a form's `file` parts, or the JSON's "image" or "images". 0, or
+// -1 after filling c->err; *param the field the images came from.
+static int image_inputs_read(serve_call *c, image_inputs *in, const char **param) {
+    if (c->form) {
+        *param = "file";
+        int n = serve_form_files(c->form, "file", NULL, 0);
+        if (n < 1)
+            return serve_bad(c->err, "file", "the form has no 'file' part: upload the images "
+                             "as file=@IMAGE");
+        if (n > MAX_INPUTS)
+            return serve_bad(c->err, "file", "the form uploads %d files; %d at most", n,
+                             MAX_INPUTS);
+        const serve_part **parts = malloc((size_t)n * sizeof *parts);
+        if (!parts || image_inputs_alloc(c, in, n)) return free(parts), out_of_memory(c);
+        serve_form_files(c->form, "file", parts, n);
+        int rc = 0;
+        for (int i = 0; i < n && !rc; i++) {
+            const serve_part *p = parts[i];
+            char what[320];
+            if (p->filename) snprintf(what, sizeof what, "file[%d] (%.256s)", i, p->filename);
+            else snprintf(what, sizeof what, "file[%d]", i);
+            if (!p->data.n) rc = serve_bad(c->err, "file", "%s is empty", what);
+            else if (!(in->names[i] = strdup(what))) rc = out_of_memory(c);
+            in->data[i] = p->data.p;
+            in->sizes[i] = p->data.n;
+        }
+        free(parts);
+        return rc;
+    }
+    const char *one = NULL, **many = NULL;
+    int n = 0;
+    bool has_many = cJSON_GetObjectItemCaseSensitive(c->body, "images") != NULL;
+    if (serve_req_string(c->body, "image", false, &one, c->err)) return -1;
+    if (one && has_many)
+        return serve_bad(c->err, "images", "give 'image' or 'images', not both");
+    if (one) {
+        *param = "image";
+        return image_inputs_alloc(c, in, 1) ? -1
+                                            : image_from_base64(c, in, 0, "image", "image", one);
+    }
+    *param = "images";
+    if (!has_many)
+        return serve_bad(c->err, "image", "'image' (a base64 PNG, PGM or PPM file) or "
+                         "'images' (an array of them) is required");
+    if (serve_req_strings(c->body, "images", MAX_INPUTS, &many, &n, NULL, c->err)) return -1;
+    int rc = image_inputs_alloc(c, in, n);
+    for (int i = 0; i < n && !rc; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "images[%d]", i);
+        rc = image_from_base64(c, in, i, "images", what, many[i]);
+    }
+    free(many);
+    return rc;
+}
+
+static int run_classify_images(serve_call *c) {
+    serve_model *sm = c->model;
+    const char *name = NULL, *param = "image";
+    image_inputs in = {0};
+    zy_cli_predictor p = {0};
+    int rc = -1;
+    if (serve_req_string(c->body, "model", false, &name, c->err) ||
+        image_inputs_read(c, &in, &param))
+        goto done;
+    capture k;
+    capture_start(&k);
+    if (zy_cli_predict_open_images(&p, "classify", sm->dir, sm->m, NULL, 0, "the request",
+                                   in.data, in.sizes, (const char *const *)in.names,
+                                   (size_t)in.n, 0)) {
+        rc = capture_fail(&k, c, param);
+        goto done;
+    }
+    cli_score_io io = {.unlabelled = true};
+    if (zy_cli_predict_run(&p, &io)) {
+        zy_cli_capture(NULL, 0);
+        rc = serve_fail(c->err, 500, "server_error", NULL, NULL, "%s", k.msg);
+        goto done;
+    }
+    zy_cli_capture(NULL, 0);
+    const zy_label_set *ls = zy_cli_kind_image_labels(&p.d);
+    zy_strbuf *b = c->out;
+    put_classes_start(b, sm);
+    for (int i = 0; i < in.n; i++) {
+        int label = 0, K = 0;
+        const float *probs = zy_cli_kind_image_prediction(&p.d, (size_t)i, &label, &K);
+        if (!probs || K > zy_label_set_count(ls)) {
+            rc = serve_fail(c->err, 500, "server_error", NULL, NULL, "image %d was not "
+                            "classified", i);
+            goto done;
+        }
+        put_class(b, i, label, probs[label], NULL, probs, K, set_label, ls);
+    }
+    zy_strbuf_puts(b, "]}");
+    rc = finish(c);
+done:
+    zy_cli_predictor_free(&p);
+    image_inputs_free(&in);
+    return rc;
 }
 
 // Words: the runs of bytes between ASCII white space (what a word-tag line splits at).
@@ -686,18 +862,19 @@ static bool accepts_answer(const serve_model *sm) {
 
 const serve_route serve_encoder_routes[] = {
     {"/v1/embeddings", run_embeddings, "a BERT or GPT-2 (an encoder or decoder-only model)",
-     accepts_embeddings},
+     accepts_embeddings, NULL},
     {"/v1/fill-mask", run_fill_mask,
      "a BERT with a masked-LM head (BertForPreTraining or BertForMaskedLM) and [MASK]",
-     accepts_fill_mask},
+     accepts_fill_mask, NULL},
     {"/v1/classify", run_classify, "a sequence classifier (BertForSequenceClassification or "
-     "GPT2ForSequenceClassification)", accepts_classify},
-    {"/v1/tag", run_tag, "a token classifier (BertForTokenClassification)", accepts_tag},
+     "GPT2ForSequenceClassification) or an image classifier (ViTForImageClassification)",
+     accepts_classify, "file"},
+    {"/v1/tag", run_tag, "a token classifier (BertForTokenClassification)", accepts_tag, NULL},
     {"/v1/answer", run_answer, "a question answering model (BertForQuestionAnswering)",
-     accepts_answer},
+     accepts_answer, NULL},
     {"/v1/translate", run_translate, "an encoder-decoder (translation) model",
-     accepts_translate},
+     accepts_translate, NULL},
     {"/v1/attention", run_attention, "a BERT or GPT-2 (a model that keeps its attention "
-     "weights)", accepts_attention},
+     "weights)", accepts_attention, NULL},
 };
 const int serve_n_encoder_routes = (int)(sizeof serve_encoder_routes / sizeof *serve_encoder_routes);

@@ -28,6 +28,8 @@ serve_job *serve_job_new(serve_server *srv, serve_model *m, cJSON *body, serve_r
 void serve_job_release(serve_job *j) {
     if (!j || atomic_fetch_sub(&j->refs, 1) != 1) return;
     cJSON_Delete(j->body);
+    serve_form_free(j->form);
+    free(j->form);
     serve_gen_free(j->gen);
     zy_strbuf_free(&j->out);
     pthread_mutex_destroy(&j->mu);
@@ -112,7 +114,7 @@ static int add_active(serve_server *srv, serve_job *j) {
 static void run_one_shot(serve_server *srv, serve_job *j) {
     zy_strbuf out = {0};
     serve_error e = {0};
-    serve_call c = {srv, j->model, j->body, &out, &e};
+    serve_call c = {srv, j->model, j->body, &out, &e, j->form};
     int rc = atomic_load(&j->cancelled) ? -1 : j->run(&c);
     if (!rc && out.oom) rc = serve_fail(&e, 500, "server_error", NULL, NULL, "out of memory");
     if (rc) {

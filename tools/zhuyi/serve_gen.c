@@ -282,9 +282,9 @@ int serve_gen_prepare(serve_job *j, bool chat, serve_error *e) {
     serve_model *m = j->model;
     const cJSON *b = j->body;
     if (!m->info->causal_lm)
-        return serve_bad(e, "model", "model '%s' is a %s, not a causal language model: %s "
-                         "needs one", m->name, m->kind, chat ? "/v1/chat/completions"
-                                                           : "/v1/completions");
+        return serve_bad(e, "model", "model '%s' is %s %s, not a causal language model: %s "
+                         "needs one", m->name, strchr("aeiou", m->kind[0]) ? "an" : "a",
+                         m->kind, chat ? "/v1/chat/completions" : "/v1/completions");
     serve_gen_request *g = calloc(1, sizeof *g);
     if (!g) return serve_fail(e, 500, "server_error", NULL, NULL, "out of memory");
     j->gen = g;

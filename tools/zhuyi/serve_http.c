@@ -206,24 +206,49 @@ static enum MHD_Result post(serve_server *srv, struct MHD_Connection *con, conn 
                           "the request body is larger than --max-body (%zu bytes)",
                           srv->max_body),
                respond_error(srv, con, c, &e);
-    cJSON *body = serve_req_parse(c->body.p, c->body.n, &e);
-    if (!body) return respond_error(srv, con, c, &e);
+    // A JSON body, or for an endpoint that takes uploads a multipart form: its files go
+    // with the job, its plain fields are read as a JSON body's.
+    cJSON *body = NULL;
+    serve_form *form = NULL;
+    if (serve_form_is_multipart(con)) {
+        if (!r || !r->file_field) {
+            serve_bad(&e, NULL, "%s takes a JSON body (Content-Type: application/json), not "
+                      "multipart/form-data", serve_route_name(route));
+        } else if (!(form = calloc(1, sizeof *form))) {
+            serve_fail(&e, 500, "server_error", NULL, NULL, "out of memory");
+        } else if (!serve_form_read(con, c->body.p, c->body.n, form, &e)) {
+            body = serve_form_fields(form, r->file_field, &e);
+        }
+        if (!body) {
+            serve_form_free(form);
+            free(form);
+            return respond_error(srv, con, c, &e);
+        }
+    } else if (!(body = serve_req_parse(c->body.p, c->body.n, &e))) {
+        return respond_error(srv, con, c, &e);
+    }
     const char *name = NULL;
     serve_model *m = NULL;
     if (!serve_req_string(body, "model", false, &name, &e)) m = serve_find_model(srv, name, &e);
     if (m && r && r->accepts && !r->accepts(m))
-        serve_bad(&e, "model", "model '%s' is a %s; %s needs %s", m->name, m->kind, r->path,
-                  r->needs), m = NULL;
+        serve_bad(&e, "model", "model '%s' is %s %s; %s needs %s", m->name,
+                  strchr("aeiou", m->kind[0]) ? "an" : "a", m->kind, r->path, r->needs),
+            m = NULL;
     if (!m) {
         cJSON_Delete(body);
+        serve_form_free(form);
+        free(form);
         return respond_error(srv, con, c, &e);
     }
     serve_job *j = serve_job_new(srv, m, body, r ? r->run : NULL);
     if (!j) {
         cJSON_Delete(body);
+        serve_form_free(form);
+        free(form);
         serve_fail(&e, 500, "server_error", NULL, NULL, "out of memory");
         return respond_error(srv, con, c, &e);
     }
+    j->form = form;
     if (!r && serve_gen_prepare(j, route == R_CHAT, &e)) {
         serve_job_release(j);
         return respond_error(srv, con, c, &e);
@@ -231,9 +256,13 @@ static enum MHD_Result post(serve_server *srv, struct MHD_Connection *con, conn 
     return run_job(srv, con, c, j);
 }
 
+static bool has_tokenizer(const serve_model *m) { return m->tok != NULL; }
+
 static const serve_route tokenize_routes[] = {
-    {"/v1/tokenize", serve_api_tokenize, NULL, NULL},
-    {"/v1/detokenize", serve_api_detokenize, NULL, NULL},
+    {"/v1/tokenize", serve_api_tokenize, "a model with a tokenizer (one that reads text)",
+     has_tokenizer, NULL},
+    {"/v1/detokenize", serve_api_detokenize, "a model with a tokenizer (one that reads text)",
+     has_tokenizer, NULL},
 };
 
 static enum MHD_Result dispatch(serve_server *srv, struct MHD_Connection *con, conn *c,
