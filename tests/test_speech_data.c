@@ -694,3 +694,28 @@ TEST(speech_source_shards) {
     zy_data_source_free(r1);
     fixture_free(&f);
 }
+
+// A WAV rewritten with another length after the set was read: next() names it.
+TEST(speech_source_wav_changed) {
+    fixture f;
+    ASSERT(fixture_make(&f));
+    zy_speech_source_params p = zy_speech_source_default_params();
+    p.batch = 5, p.shuffle = false, p.one_pass = true;
+    zy_data_source *src;
+    ASSERT_EQ_INT(zy_speech_source_create(&src, f.set, f.vocab, &p), ZY_STATUS_OK);
+    ASSERT(put_wav("c.wav", 1000, 2, SF_FORMAT_WAV | SF_FORMAT_PCM_16));
+    zy_batch b;
+    ASSERT_EQ_INT(zy_batch_init(&b, &zy_data_source_get_info(src)->dims), ZY_STATUS_OK);
+    CHECK(zy_data_source_next(src, &b) == ZY_STATUS_BAD_FORMAT && names("c.wav") &&
+          names("changed since the set was read") && names("line 3"));
+    zy_data_pos pos;
+    zy_data_source_tell(src, &pos);
+    CHECK(pos.epoch == 0 && pos.pos == 0);
+    // Put back as it was: the batch comes.
+    ASSERT(put_wav("c.wav", LENS[2], 2, SF_FORMAT_WAV | SF_FORMAT_PCM_16));
+    ASSERT_EQ_INT(zy_data_source_next(src, &b), ZY_STATUS_OK);
+    CHECK(b.B == 5);
+    zy_batch_destroy(&b);
+    zy_data_source_free(src);
+    fixture_free(&f);
+}
