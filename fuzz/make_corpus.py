@@ -690,3 +690,35 @@ put("fuzz_serve_request", "classify_images", json.dumps(
     {"images": [base64.b64encode(pgm8).decode(),
                 "data:image/png;base64," + base64.encodebytes(gray8).decode()]}))
 put("fuzz_serve_request", "classify_bad_base64", json.dumps({"image": "iVBORw0K=Z"}))
+
+# ---- speech manifests (fuzz_speech_manifest) -------------------------------------------------
+# Control byte: bit 0 skip_bad, 1 keys path/sentence, 2-3 limit, 4 max_seconds 0.05, 5 train.
+def jl(*rows):
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+put("fuzz_speech_manifest", "two_rows", bytes([0x20]) + jl(
+    {"audio": "a.wav", "text": "Hello  World"}, {"audio": "a.wav", "text": "ﬁne Ｔｅｘｔ|ok"}).encode())
+put("fuzz_speech_manifest", "keys_limit", bytes([2 | 1 << 2]) + (
+    jl({"path": "a.wav", "sentence": "x y"}) + "\n  \r\n" + jl({"path": "a.wav", "sentence": ""})).encode())
+put("fuzz_speech_manifest", "skip_mixed", bytes([1]) + (
+    jl({"audio": "l.wav", "text": "alaw"}, {"audio": "t.wav", "text": "cut"},
+       {"audio": "nope.wav", "text": "missing"}, {"audio": "a.wav"}, {"audio": "a.wav", "text": 3})
+    + "not json\n" + jl({"audio": "a.wav", "text": "ﷺ é"})).encode())
+put("fuzz_speech_manifest", "too_long", bytes([16 | 1]) + jl({"audio": "a.wav", "text": "a"}).encode())
+put("fuzz_speech_manifest", "bad_line", bytes([0]) + b'{"audio": "a.wav", "text": "a"}\n{"audio": ')
+
+# ---- CTC character vocabularies (fuzz_char_vocab) --------------------------------------------
+# Control byte: bit 0 a tokenizer_config.json after the first NUL, bit 1 build from lines.
+CV = {"<pad>": 0, "<unk>": 1, "|": 2, "a": 3, "b": 4, "é": 5, "你": 6}
+put("fuzz_char_vocab", "built", bytes([0]) + json.dumps(CV, ensure_ascii=False).encode())
+put("fuzz_char_vocab", "hf_caps", bytes([1]) + json.dumps(
+    {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4, "E": 5, "T": 6}).encode() + b"\x00" +
+    json.dumps({"tokenizer_class": "Wav2Vec2CTCTokenizer", "do_lower_case": False}).encode())
+put("fuzz_char_vocab", "config_names", bytes([1]) + json.dumps(
+    {"[PAD]": 0, "[UNK]": 1, " ": 2, "x": 3}).encode() + b"\x00" + json.dumps(
+    {"pad_token": "[PAD]", "unk_token": {"content": "[UNK]"}, "word_delimiter_token": " ",
+     "bos_token": None}).encode())
+put("fuzz_char_vocab", "dup_id", bytes([0]) + b'{"<pad>": 0, "<unk>": 1, "|": 2, "a": 2}')
+put("fuzz_char_vocab", "multi_char", bytes([0]) + b'{"<pad>": 0, "<unk>": 1, "|": 2, "ab": 3}')
+put("fuzz_char_vocab", "build_lines", bytes([2]) + "Hello world\nﬁ Ａ\t|b\n\n ünïcode 你好\n".encode())

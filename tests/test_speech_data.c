@@ -653,3 +653,69 @@ TEST(speech_source_long_labels) {
     zy_speech_set_free(s);
     scratch_done();
 }
+
+// Two ranks of batch 1 give the rows (features, masks and all) of one rank of batch 2.
+TEST(speech_source_shards) {
+    fixture f;
+    ASSERT(fixture_make(&f));
+    zy_speech_source_params p = zy_speech_source_default_params();
+    p.batch = 2, p.seed = 7;
+    zy_data_source *whole, *r0, *r1;
+    ASSERT_EQ_INT(zy_speech_source_create(&whole, f.set, f.vocab, &p), ZY_STATUS_OK);
+    p.batch = 1;
+    ASSERT_EQ_INT(zy_speech_source_create(&r0, f.set, f.vocab, &p), ZY_STATUS_OK);
+    ASSERT_EQ_INT(zy_speech_source_create(&r1, f.set, f.vocab, &p), ZY_STATUS_OK);
+    ASSERT_EQ_INT(zy_data_source_shard(r0, 0, 2), ZY_STATUS_OK);
+    ASSERT_EQ_INT(zy_data_source_shard(r1, 1, 2), ZY_STATUS_OK);
+    zy_batch bw, b0, b1;
+    ASSERT_EQ_INT(zy_batch_init(&bw, &zy_data_source_get_info(whole)->dims), ZY_STATUS_OK);
+    ASSERT_EQ_INT(zy_batch_init(&b0, &zy_data_source_get_info(r0)->dims), ZY_STATUS_OK);
+    ASSERT_EQ_INT(zy_batch_init(&b1, &zy_data_source_get_info(r1)->dims), ZY_STATUS_OK);
+    for (int j = 0; j < 5; j++) {
+        ASSERT_EQ_INT(zy_data_source_next(whole, &bw), ZY_STATUS_OK);
+        ASSERT_EQ_INT(zy_data_source_next(r0, &b0), ZY_STATUS_OK);
+        ASSERT_EQ_INT(zy_data_source_next(r1, &b1), ZY_STATUS_OK);
+        ASSERT(bw.B == 2 && b0.B == 1 && b1.B == 1);
+        const zy_batch *part[2] = {&b0, &b1};
+        for (int r = 0; r < 2; r++) {
+            const zy_batch *b = part[r];
+            int L = b->lengths[0];
+            ASSERT_EQ_INT(L, bw.lengths[r]);
+            CHECK(!memcmp(b->features, bw.features + (size_t)r * bw.T * 80,
+                          (size_t)L * 80 * sizeof(float)));
+            for (int t = 0; t < b->T; t++) CHECK(b->targets[t] == bw.targets[r * bw.T + t]);
+        }
+    }
+    zy_batch_destroy(&bw);
+    zy_batch_destroy(&b0);
+    zy_batch_destroy(&b1);
+    zy_data_source_free(whole);
+    zy_data_source_free(r0);
+    zy_data_source_free(r1);
+    fixture_free(&f);
+}
+
+// A WAV rewritten with another length after the set was read: next() names it.
+TEST(speech_source_wav_changed) {
+    fixture f;
+    ASSERT(fixture_make(&f));
+    zy_speech_source_params p = zy_speech_source_default_params();
+    p.batch = 5, p.shuffle = false, p.one_pass = true;
+    zy_data_source *src;
+    ASSERT_EQ_INT(zy_speech_source_create(&src, f.set, f.vocab, &p), ZY_STATUS_OK);
+    ASSERT(put_wav("c.wav", 1000, 2, SF_FORMAT_WAV | SF_FORMAT_PCM_16));
+    zy_batch b;
+    ASSERT_EQ_INT(zy_batch_init(&b, &zy_data_source_get_info(src)->dims), ZY_STATUS_OK);
+    CHECK(zy_data_source_next(src, &b) == ZY_STATUS_BAD_FORMAT && names("c.wav") &&
+          names("changed since the set was read") && names("line 3"));
+    zy_data_pos pos;
+    zy_data_source_tell(src, &pos);
+    CHECK(pos.epoch == 0 && pos.pos == 0);
+    // Put back as it was: the batch comes.
+    ASSERT(put_wav("c.wav", LENS[2], 2, SF_FORMAT_WAV | SF_FORMAT_PCM_16));
+    ASSERT_EQ_INT(zy_data_source_next(src, &b), ZY_STATUS_OK);
+    CHECK(b.B == 5);
+    zy_batch_destroy(&b);
+    zy_data_source_free(src);
+    fixture_free(&f);
+}

@@ -70,7 +70,8 @@ int zy_char_vocab_delim(const zy_char_vocab *v);
 // delimiter's id, a code point without a token the id of its upper case if that has one
 // (a vocabulary of capitals, like facebook/wav2vec2-base-960h's) else the unknown id.
 // *n = the ids written; with cap too small nothing is written, *n is the count needed
-// and the status ZY_STATUS_INVALID_ARGUMENT. The count is at most the text's byte length.
+// and the status ZY_STATUS_INVALID_ARGUMENT (ask with cap 0 first: NFKC may give more
+// code points than the text has bytes, e.g. U+FDFA's 3 bytes give 18).
 zy_status zy_char_vocab_encode(const zy_char_vocab *v, const char *text, size_t len,
                                int32_t *ids, size_t cap, size_t *n);
 

@@ -163,7 +163,8 @@ zy_status zy_char_vocab_build(zy_char_vocab **out, const char *const *texts, siz
         zy_free(cps);
     }
     int count = 3;
-    for (int32_t c = 0; c < CP_LIMIT; c++) count += seen[c >> 3] >> (c & 7) & 1;
+    for (int32_t c = 0; c < CP_LIMIT; c += 8)
+        for (unsigned m = seen[c >> 3]; m; m &= m - 1) count++;
     // 3 specials "<pad>" "<unk>" "|" (6 + 6 + 2 bytes with NULs) + up to 5 bytes a token.
     zy_char_vocab *v = vocab_new(count, 14 + (size_t)(count - 3) * 5);
     int32_t *cps = zy_alloc((size_t)count * sizeof *cps);
@@ -182,6 +183,10 @@ zy_status zy_char_vocab_build(zy_char_vocab **out, const char *const *texts, siz
     v->pad = ZY_CHAR_PAD, v->unk = ZY_CHAR_UNK, v->delim = ZY_CHAR_DELIM;
     int id = 3;
     for (int32_t c = 0; c < CP_LIMIT; c++) {
+        if (!seen[c >> 3]) { // most bytes are empty: skip 8 code points at once
+            c |= 7;
+            continue;
+        }
         if (!(seen[c >> 3] >> (c & 7) & 1)) continue;
         v->off[id] = at;
         at += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)v->buf + at);
