@@ -17,7 +17,10 @@
 #     model, chats (the reply streams and grows), screenshots the page (not blank), runs
 #     the greedy completion (= `zhuyi generate`), shows an error, draws attention;
 #   - tests/cli/serve_image.sh: a tiny ViT on a server of its own, /v1/classify with
-#     base64 JSON and multipart uploads (curl -F) against `zhuyi predict`.
+#     base64 JSON and multipart uploads (curl -F) against `zhuyi predict`;
+#   - tests/cli/serve_speech.sh: a tiny speech model on a server of its own,
+#     /v1/audio/transcriptions with curl -F and OpenAI's client (tests/serve/transcribe.mjs:
+#     audio.transcriptions.create) against `zhuyi transcribe`.
 # Usage: tests/serve/serve_peers.sh [path/to/zhuyi]   (make test-serve)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -196,6 +199,16 @@ rc=$?
 grep -v '^[0-9]* passed, [0-9]* failed$' image.out >image.lines
 count <image.lines
 [ $rc -eq 0 ] || [ "$(grep -c '^FAIL' image.out)" -gt 0 ] || bad "serve_image.sh exited $rc"
+# A speech model (tones, trained in seconds) on its own server: /v1/audio/transcriptions
+# with curl -F and with OpenAI's client (tests/serve/transcribe.mjs), against `zhuyi
+# transcribe` (tests/cli/serve_speech.sh, also part of `make test` without the client).
+echo "-- a speech model: tests/cli/serve_speech.sh"
+ZY_SERVE_PEERS=$PEERS timeout 180 sh "$ROOT/tests/cli/serve_speech.sh" "$Z" >speech.out 2>"$T/err"
+rc=$?
+grep -v '^[0-9]* passed, [0-9]* failed$' speech.out >speech.lines
+count <speech.lines
+grep -q '^ok   openai client' speech.out || bad "serve_speech.sh did not run OpenAI's client"
+[ $rc -eq 0 ] || [ "$(grep -c '^FAIL' speech.out)" -gt 0 ] || bad "serve_speech.sh exited $rc"
 [ "$fail" -gt 0 ] && [ -s server.log ] && { echo "     server.log:"; tail -8 server.log |
     sed 's/^/     | /'; }
 finish

@@ -42,6 +42,8 @@ static const char usage_text[] =
     "  POST /v1/embeddings          BERT or GPT: vectors as `zhuyi embed` makes them\n"
     "  POST /v1/classify            text classifiers: texts -> labels; image classifiers\n"
     "                               (ViT): images as base64 in JSON, or multipart uploads\n"
+    "  POST /v1/audio/transcriptions  speech models: a WAV upload (multipart, OpenAI's\n"
+    "                               shape) -> its text\n"
     "  POST /v1/fill-mask, /v1/tag, /v1/answer, /v1/translate, /v1/attention,\n"
     "       /v1/tokenize, /v1/detokenize\n"
     "\n"
@@ -71,6 +73,7 @@ static const char usage_text[] =
 static const char *model_kind(const zy_model_info *info) {
     const char *a = info->architecture ? info->architecture : "";
     if (info->image_size > 0) return "image-classifier";
+    if (info->audio_features > 0) return "speech-recognizer";
     if (info->causal_lm) return "causal-lm";
     if (info->encoder_decoder) return "seq2seq";
     if (strstr(a, "ForSequenceClassification")) return "classifier";
@@ -102,6 +105,7 @@ static int load_model(serve_server *srv, serve_model *sm, int parallel) {
     sm->eot = -1;
     struct stat st;
     sm->created = stat(sm->dir, &st) ? (uint64_t)srv->started : (uint64_t)st.st_mtime;
+    if (sm->info->audio_features > 0) return serve_speech_load(sm);
     if (!sm->info->causal_lm) return 0;
     if (zy_cli_chat_template("serve", sm->dir, &sm->tpl)) return 1;
     sm->tpl_own = sm->tpl != NULL;
@@ -122,6 +126,7 @@ static void free_models(serve_server *srv) {
         serve_model *m = &srv->models[i];
         zy_generator_free(m->gen);
         zy_session_free(m->gen_sess);
+        serve_speech_free(m);
         free(m->owner);
         zy_model_free(m->m);
         zy_tokenizer_free(m->tok);

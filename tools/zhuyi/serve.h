@@ -14,6 +14,7 @@
 //                   fields read as a JSON body's)
 //   serve_api.c     the endpoints that run no generation: models, tokenize, detokenize
 //   serve_encode.c  the encoder endpoints (embeddings, ..., classify: texts and images)
+//   serve_audio.c   /v1/audio/transcriptions: speech models (OpenAI's shape)
 //   serve_metrics.c counters and the Prometheus text
 //   serve_page.c    the playground page (serve_page.html, built in)
 // Threads: libmicrohttpd runs a thread per connection; every model call happens on the
@@ -31,6 +32,7 @@
 
 #include "gen.h"
 #include "strbuf.h"
+#include "zhuyi/speech_data.h"
 #include "zhuyi/zhuyi.h"
 
 typedef struct serve_server serve_server;
@@ -117,8 +119,8 @@ typedef struct serve_model {
     const zy_model_info *info;
     const char *kind;             // "causal-lm", "masked-lm", "encoder", "classifier",
                                   // "tagger", "question-answering", "seq2seq",
-                                  // "image-classifier"
-    // tok: NULL for a model that reads no text (an image classifier)
+                                  // "image-classifier", "speech-recognizer"
+    // tok: NULL for a model that reads no text (an image classifier, a speech model)
     pthread_mutex_t tok_mu;       // encoding with tok (a BPE keeps a cache)
     // causal LMs: chat template (the directory's, else zhuyi-1) and generation slots
     const zy_chat_template *tpl;
@@ -129,6 +131,11 @@ typedef struct serve_model {
     struct serve_choice **owner;  // (parallel) the choice decoding in each slot, or NULL
     atomic_int busy;              // slots owned (written by the engine, read by /metrics)
     uint64_t created;             // the directory's mtime, for /v1/models
+    // speech models: the labels (vocab.json), a session and the log-mel plan, used on the
+    // engine thread only
+    zy_char_vocab *vocab;
+    zy_session *asr_sess;
+    zy_mel *mel;
 } serve_model;
 
 // ---- jobs ------------------------------------------------------------------------------
@@ -142,6 +149,8 @@ typedef struct serve_call {
     zy_strbuf *out;               // the 200 body
     serve_error *err;             // or the error
     const serve_form *form;       // the uploads of a multipart/form-data request, or NULL
+    const char *content_type;     // set by run for a body that is not JSON (a static
+                                  // string, e.g. "text/plain; charset=utf-8"), else NULL
 } serve_call;
 
 // An endpoint's work on the engine thread: 0 with the body in c->out, or -1 with c->err.
@@ -168,6 +177,7 @@ struct serve_job {
     bool stream;                  // out is an event stream, sent as it grows
     zy_strbuf out;                // the body or the stream's bytes
     size_t sent;                  // bytes of a stream handed to the connection
+    const char *content_type;     // a one-shot body's type when not JSON (serve_call's)
     serve_error err;              // err.status != 0: the job failed before starting
 };
 
@@ -208,7 +218,7 @@ const int32_t *serve_gen_prompt(const serve_job *j, int i, int *n);
 // ---- metrics (serve_metrics.c) ---------------------------------------------------------
 typedef struct serve_metrics {
     pthread_mutex_t mu;
-    uint64_t requests[16][6];     // per route, per status class (2xx..5xx, other)
+    uint64_t requests[17][6];     // per route, per status class (2xx..5xx, other)
     uint64_t prompt_tokens, generated_tokens;
     uint64_t latency_buckets[12]; // per upper bound of serve_latency_bounds, cumulative
     double latency_sum;
@@ -290,6 +300,12 @@ typedef struct serve_route {
 // translate, attention; serve_http.c routes them with its own (tokenize, detokenize).
 extern const serve_route serve_encoder_routes[];
 extern const int serve_n_encoder_routes;
+// /v1/audio/transcriptions (serve_audio.c), in the encoder routes' table, and the speech
+// model's state that load_model makes (0, or 1 printed) and free_models frees.
+int serve_run_transcriptions(serve_call *c);
+bool serve_accepts_speech(const serve_model *m);
+int serve_speech_load(serve_model *m);
+void serve_speech_free(serve_model *m);
 
 // The page (serve_page.c).
 extern const char serve_page_html[];

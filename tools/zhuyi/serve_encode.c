@@ -876,5 +876,7 @@ const serve_route serve_encoder_routes[] = {
      accepts_translate, NULL},
     {"/v1/attention", run_attention, "a BERT or GPT-2 (a model that keeps its attention "
      "weights)", accepts_attention, NULL},
+    {"/v1/audio/transcriptions", serve_run_transcriptions, "a speech recognizer (a "
+     "speech_ctc model: zhuyi finetune speech)", serve_accepts_speech, "file"},
 };
 const int serve_n_encoder_routes = (int)(sizeof serve_encoder_routes / sizeof *serve_encoder_routes);

@@ -114,13 +114,16 @@ static int add_active(serve_server *srv, serve_job *j) {
 static void run_one_shot(serve_server *srv, serve_job *j) {
     zy_strbuf out = {0};
     serve_error e = {0};
-    serve_call c = {srv, j->model, j->body, &out, &e, j->form};
+    serve_call c = {srv, j->model, j->body, &out, &e, j->form, NULL};
     int rc = atomic_load(&j->cancelled) ? -1 : j->run(&c);
     if (!rc && out.oom) rc = serve_fail(&e, 500, "server_error", NULL, NULL, "out of memory");
     if (rc) {
         if (!e.status) serve_fail(&e, 500, "server_error", NULL, NULL, "the request failed");
         serve_job_fail(j, &e);
     } else {
+        pthread_mutex_lock(&j->mu);
+        j->content_type = c.content_type;
+        pthread_mutex_unlock(&j->mu);
         serve_job_append(j, out.p, out.n);
         serve_job_finish(j);
     }

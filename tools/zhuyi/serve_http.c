@@ -16,7 +16,7 @@
 
 // Routes as metrics count them: the fixed ones, the encoder endpoints, "other".
 enum { R_PAGE, R_HEALTH, R_METRICS, R_MODELS, R_COMPLETIONS, R_CHAT, R_TOKENIZE, R_DETOKENIZE,
-       R_ENCODER, R_OTHER = 15 };
+       R_ENCODER, R_OTHER = 16 };
 static const char *const fixed_names[R_ENCODER] = {
     "/", "/health", "/metrics", "/v1/models", "/v1/completions", "/v1/chat/completions",
     "/v1/tokenize", "/v1/detokenize"};
@@ -177,7 +177,9 @@ static enum MHD_Result run_job(serve_server *srv, struct MHD_Connection *con, co
     if (failed) {
         rc = respond_error(srv, con, c, &e);
     } else if (!j->stream) {
-        rc = respond_json(srv, con, c, 200, &j->out);
+        rc = j->content_type ? respond(srv, con, c, 200, j->content_type,
+                                       j->out.p ? j->out.p : "", j->out.n)
+                             : respond_json(srv, con, c, 200, &j->out);
     } else {
         struct MHD_Response *r =
             MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, j, stream_free);

@@ -48,7 +48,7 @@ void serve_metrics_text(serve_server *srv, zy_strbuf *b) {
     pthread_mutex_lock(&m->mu);
     zy_strbuf_puts(b, "# HELP zhuyi_requests_total HTTP requests by route and status class.\n"
                       "# TYPE zhuyi_requests_total counter\n");
-    for (int r = 0; r < 16; r++)
+    for (int r = 0; r < (int)(sizeof m->requests / sizeof m->requests[0]); r++)
         for (int k = 0; k < 5; k++)
             if (m->requests[r][k])
                 zy_strbuf_printf(b, "zhuyi_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
