@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "models/impl.h"
 #include "models/bert_internal.h"
 #include "models/lora_internal.h"
 #include "models/outputs.h"
@@ -265,16 +266,6 @@ static bert_weights outer_view(float *(*ptr)(const void *, int), const void *src
         .task_w = at(ptr, src, x.task_w), .task_b = at(ptr, src, x.task_b)};
 }
 
-// Forward never writes the weights: the views drop const so weights and gradients share
-// one struct type.
-static float *weight_ptr(const void *m, int i) {
-    return (float *)zy_model_tensor_data((const zy_model *)m, i);
-}
-
-static float *grad_ptr(const void *s, int i) {
-    return zy_session_tensor_grad((zy_session *)s, i);
-}
-
 // The block reads q, k, v as one (3C, C) projection (and one (3C) bias), whose gradient
 // is one range when the three train together (adjacent in the gradient array). A layer
 // where they are partly frozen (LoRA's lora_only biases on query and value) gets a staging
@@ -349,12 +340,12 @@ static zy_status bert_session_init(zy_session *s, const zy_session_params *p) {
     if (p->training) g->dw = zy_calloc((size_t)L, sizeof *g->dw);
     if (!g->w || (p->training && !g->dw))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "bert session: out of memory");
-    for (int l = 0; l < L; l++) g->w[l] = layer_view(weight_ptr, m, l);
-    g->ew = outer_view(weight_ptr, m, h);
+    for (int l = 0; l < L; l++) g->w[l] = layer_view(zy__weight_view, m, l);
+    g->ew = outer_view(zy__weight_view, m, h);
     zy_status st;
     if (p->training) {
-        for (int l = 0; l < L; l++) g->dw[l] = layer_view(grad_ptr, s, l);
-        g->edw = outer_view(grad_ptr, s, h);
+        for (int l = 0; l < L; l++) g->dw[l] = layer_view(zy__grad_view, s, l);
+        g->edw = outer_view(zy__grad_view, s, h);
         if ((st = stage_fused(s, g))) return st;
     }
     if (zy_model_has_adapter(m)) {

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "models/impl.h"
 #include "models/gpt_internal.h"
 #include "models/lora_internal.h"
 #include "models/outputs.h"
@@ -169,16 +170,6 @@ static gpt_weights outer_view(float *(*ptr)(const void *, int), const void *src,
                          .score = seq_cls ? ptr(src, GPT_T_SCORE(L)) : NULL};
 }
 
-// Forward never writes the weights: the views drop const so weights and gradients share
-// one struct type.
-static float *weight_ptr(const void *m, int i) {
-    return (float *)zy_model_tensor_data((const zy_model *)m, i);
-}
-
-static float *grad_ptr(const void *s, int i) {
-    return zy_session_tensor_grad((zy_session *)s, i);
-}
-
 static void gpt_session_free(zy_session *s) {
     gpt_session *g = zy_session_impl(s);
     if (!g) return;
@@ -214,11 +205,11 @@ static zy_status gpt_session_init(zy_session *s, const zy_session_params *p) {
     g->keep_attention = p->attention_weights;
     if (!g->w || (p->training && !g->dw))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "gpt session: out of memory");
-    for (int l = 0; l < L; l++) g->w[l] = layer_view(weight_ptr, m, l);
-    g->ew = outer_view(weight_ptr, m, L, g->h.seq_cls);
+    for (int l = 0; l < L; l++) g->w[l] = layer_view(zy__weight_view, m, l);
+    g->ew = outer_view(zy__weight_view, m, L, g->h.seq_cls);
     if (p->training) {
-        for (int l = 0; l < L; l++) g->dw[l] = layer_view(grad_ptr, s, l);
-        g->edw = outer_view(grad_ptr, s, L, g->h.seq_cls);
+        for (int l = 0; l < L; l++) g->dw[l] = layer_view(zy__grad_view, s, l);
+        g->edw = outer_view(zy__grad_view, s, L, g->h.seq_cls);
     }
     if (zy_model_tensor_typed(m, GPT_T_WTE)) { // a weight type: decoding reads the copies
         static const int k[4] = {2, 4, 8, 10}; // the Conv1D weights in BLOCK[]

@@ -29,6 +29,7 @@
 #include "zhuyi/position.h"
 
 #include "core/internal.h"
+#include "models/impl.h"
 #include "models/lora_internal.h"
 #include "models/marian_internal.h"
 
@@ -171,13 +172,6 @@ static double marian_train_flops(const zy_model *m, int B, int T) {
 
 // ---- sessions ------------------------------------------------------------------------------
 
-static float *weight_ptr(const void *m, int i) {
-    return (float *)zy_model_tensor_data((const zy_model *)m, i);
-}
-static float *grad_ptr(const void *s, int i) {
-    return zy_session_tensor_grad((zy_session *)s, i);
-}
-
 static zy_mha_params attn_view(float *(*ptr)(const void *, int), const void *src, int i) {
     return (zy_mha_params){.in_proj_weight = ptr(src, i + MA_QW),
                            .in_proj_bias = ptr(src, i + MA_QB),
@@ -254,15 +248,10 @@ static zy_status check_fused(const zy_session *s, const marian_hparams *h) {
         int i = a < h->enc_layers ? MARIAN_T_ENC(a)
                                   : MARIAN_T_DEC(h, (a - h->enc_layers) / 2) +
                                         ((a - h->enc_layers) % 2) * MA_TENSORS;
-        for (int k = 0; k < 2; k++) {
-            int t = i + (k ? MA_QB : MA_QW);
-            bool q = zy_model_is_trainable(m, t);
-            if (zy_model_is_trainable(m, t + 1) != q || zy_model_is_trainable(m, t + 2) != q)
-                return zy__error(ZY_STATUS_UNSUPPORTED, "marian session: %s, the k and v "
-                                 "projections next to it must all train or all be frozen "
-                                 "(one fused projection)",
-                                 zy_tensor_table_at(zy_model_tensors(m), t)->name);
-        }
+        zy_status st;
+        if ((st = zy__check_fused3(m, i + MA_QW, "marian session")) ||
+            (st = zy__check_fused3(m, i + MA_QB, "marian session")))
+            return st;
     }
     return ZY_STATUS_OK;
 }
@@ -315,13 +304,13 @@ static zy_status marian_session_init(zy_session *s, const zy_session_params *p) 
     }
     if (!g->we || !g->wd || (p->training && (!g->dwe || !g->dwd)))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "marian session: out of memory");
-    for (int l = 0; l < Le; l++) g->we[l] = layer_view(weight_ptr, m, h, false, l);
-    for (int l = 0; l < Ld; l++) g->wd[l] = layer_view(weight_ptr, m, h, true, l);
+    for (int l = 0; l < Le; l++) g->we[l] = layer_view(zy__weight_view, m, h, false, l);
+    for (int l = 0; l < Ld; l++) g->wd[l] = layer_view(zy__weight_view, m, h, true, l);
     g->shared = zy_model_tensor_data(m, MARIAN_T_SHARED);
     g->flb = zy_model_tensor_data(m, MARIAN_T_BIAS(h));
     if (p->training) {
-        for (int l = 0; l < Le; l++) g->dwe[l] = layer_view(grad_ptr, s, h, false, l);
-        for (int l = 0; l < Ld; l++) g->dwd[l] = layer_view(grad_ptr, s, h, true, l);
+        for (int l = 0; l < Le; l++) g->dwe[l] = layer_view(zy__grad_view, s, h, false, l);
+        for (int l = 0; l < Ld; l++) g->dwd[l] = layer_view(zy__grad_view, s, h, true, l);
         g->dshared = zy_session_tensor_grad(s, MARIAN_T_SHARED);
         g->dflb = zy_session_tensor_grad(s, MARIAN_T_BIAS(h));
     }

@@ -15,6 +15,7 @@
 #include "zhuyi/lora.h"
 
 #include "core/internal.h"
+#include "models/impl.h"
 #include "models/outputs.h"
 #include "models/speech_internal.h"
 
@@ -43,16 +44,6 @@ static const layer_spec LAYER[SP_TENSORS_PER_LAYER] = {
     {"final_layer_norm.bias", 'C', 0, ZY_INIT_ZEROS},
 };
 
-// decay: the matmul weights (2-D, and the convolutions), not biases or LayerNorm
-// parameters. quantize: a matrix forward multiplies by.
-static zy_status add(zy_tensor_table *t, const char *name, int ndim, const int64_t *shape,
-                     zy_init init, float std, bool decay, const char *dims) {
-    zy_tensor_def d = {.name = name, .ndim = ndim, .init = init, .init_std = std,
-                       .decay = decay, .dims = dims, .quantize = decay && ndim == 2};
-    memcpy(d.shape, shape, (size_t)ndim * sizeof *shape);
-    return zy_tensor_table_add(t, &d, NULL);
-}
-
 static zy_status declare_tensors(zy_tensor_table *t, const speech_hparams *h) {
     int64_t C = h->hidden, FF = h->intermediate, K = h->conv_kernel, V = h->vocab;
     float std = h->init_range;
@@ -60,32 +51,34 @@ static zy_status declare_tensors(zy_tensor_table *t, const speech_hparams *h) {
     zy_status st;
 #define NAME(...) (snprintf(name, sizeof name, __VA_ARGS__), name)
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
+#define ADD(...) zy__tensor_add(t, __VA_ARGS__)
     for (int i = 0; i < h->n_conv; i++) {
         int64_t in = i ? C : h->n_mels;
-        if ((st = add(t, NAME("model.subsample.conv_layers.%d.weight", i), 3, SHAPE(C, in, K),
-                      ZY_INIT_NORMAL, (float)(1.0 / sqrt((double)(in * K))), true,
+        if ((st = ADD(NAME("model.subsample.conv_layers.%d.weight", i), 3, SHAPE(C, in, K),
+                      ZY_INIT_NORMAL, (float)(1.0 / sqrt((double)(in * K))), true, false,
                       i ? "hidden_size, hidden_size, conv_kernel_size"
                         : "hidden_size, num_mel_bins, conv_kernel_size")) ||
-            (st = add(t, NAME("model.subsample.conv_layers.%d.bias", i), 1, SHAPE(C),
-                      ZY_INIT_ZEROS, 0, false, NULL)))
+            (st = ADD(NAME("model.subsample.conv_layers.%d.bias", i), 1, SHAPE(C),
+                      ZY_INIT_ZEROS, 0, false, false, NULL)))
             return st;
     }
     for (int l = 0; l < h->n_layer; l++)
         for (int k = 0; k < SP_TENSORS_PER_LAYER; k++) {
             const layer_spec *s = &LAYER[k];
             int64_t rows = s->rows == 'F' ? FF : C, cols = !s->cols ? 0 : s->cols == 'F' ? FF : C;
-            if ((st = add(t, NAME("model.encoder.layers.%d.%s", l, s->suffix), cols ? 2 : 1,
-                          SHAPE(rows, cols), s->init, std, cols > 0, NULL)))
+            if ((st = ADD(NAME("model.encoder.layers.%d.%s", l, s->suffix), cols ? 2 : 1,
+                          SHAPE(rows, cols), s->init, std, cols > 0, false, NULL)))
                 return st;
         }
-    if ((st = add(t, "model.encoder.layer_norm.weight", 1, SHAPE(C), ZY_INIT_ONES, 0, false,
+    if ((st = ADD("model.encoder.layer_norm.weight", 1, SHAPE(C), ZY_INIT_ONES, 0, false, false,
                   NULL)) ||
-        (st = add(t, "model.encoder.layer_norm.bias", 1, SHAPE(C), ZY_INIT_ZEROS, 0, false,
+        (st = ADD("model.encoder.layer_norm.bias", 1, SHAPE(C), ZY_INIT_ZEROS, 0, false, false,
                   NULL)) ||
-        (st = add(t, "lm_head.weight", 2, SHAPE(V, C), ZY_INIT_NORMAL, std, true,
+        (st = ADD("lm_head.weight", 2, SHAPE(V, C), ZY_INIT_NORMAL, std, true, false,
                   "vocab_size, hidden_size")) ||
-        (st = add(t, "lm_head.bias", 1, SHAPE(V), ZY_INIT_ZEROS, 0, false, "vocab_size")))
+        (st = ADD("lm_head.bias", 1, SHAPE(V), ZY_INIT_ZEROS, 0, false, false, "vocab_size")))
         return st;
+#undef ADD
 #undef SHAPE
 #undef NAME
     return ZY_STATUS_OK;
@@ -163,14 +156,6 @@ static speech_weights outer_view(float *(*ptr)(const void *, int), const void *s
     return w;
 }
 
-static float *weight_ptr(const void *m, int i) {
-    return (float *)zy_model_tensor_data((const zy_model *)m, i);
-}
-
-static float *grad_ptr(const void *s, int i) {
-    return zy_session_tensor_grad((zy_session *)s, i);
-}
-
 static void speech_session_free(zy_session *s) {
     speech_session *g = zy_session_impl(s);
     if (!g) return;
@@ -180,21 +165,6 @@ static void speech_session_free(zy_session *s) {
     zy_free(g->w);
     zy_free(g->dw);
     zy_free(g);
-}
-
-// The query, key and value of a layer train together or not at all.
-static zy_status check_fused(const zy_model *m, const speech_hparams *h) {
-    for (int l = 0; l < h->n_layer; l++)
-        for (int first = SP_L_QW; first <= SP_L_QB; first += 3) {
-            int n = 0;
-            for (int k = 0; k < 3; k++)
-                n += zy_model_is_trainable(m, SP_T_LAYER(h, l, first + k));
-            if (n != 0 && n != 3)
-                return zy__error(ZY_STATUS_UNSUPPORTED, "speech_ctc session: layer %d's q, k "
-                                 "and v %s train only in part (freeze all three or none)", l,
-                                 first == SP_L_QW ? "weights" : "biases");
-        }
-    return ZY_STATUS_OK;
 }
 
 static zy_status speech_session_init(zy_session *s, const zy_session_params *p) {
@@ -213,13 +183,17 @@ static zy_status speech_session_init(zy_session *s, const zy_session_params *p) 
     if (p->training) g->dw = zy_calloc((size_t)L, sizeof *g->dw);
     if (!g->w || (p->training && !g->dw))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "speech_ctc session: out of memory");
-    for (int l = 0; l < L; l++) g->w[l] = layer_view(weight_ptr, m, h, l);
-    g->ew = outer_view(weight_ptr, m, h);
+    for (int l = 0; l < L; l++) g->w[l] = layer_view(zy__weight_view, m, h, l);
+    g->ew = outer_view(zy__weight_view, m, h);
     if (p->training) {
-        zy_status st = check_fused(m, h);
-        if (st) return st;
-        for (int l = 0; l < L; l++) g->dw[l] = layer_view(grad_ptr, s, h, l);
-        g->edw = outer_view(grad_ptr, s, h);
+        for (int l = 0; l < L; l++) {
+            zy_status st;
+            if ((st = zy__check_fused3(m, SP_T_LAYER(h, l, SP_L_QW), "speech_ctc session")) ||
+                (st = zy__check_fused3(m, SP_T_LAYER(h, l, SP_L_QB), "speech_ctc session")))
+                return st;
+        }
+        for (int l = 0; l < L; l++) g->dw[l] = layer_view(zy__grad_view, s, h, l);
+        g->edw = outer_view(zy__grad_view, s, h);
     }
     return ZY_STATUS_OK;
 }

@@ -16,6 +16,7 @@
 #include "zhuyi/lora.h"
 
 #include "core/internal.h"
+#include "models/impl.h"
 #include "models/outputs.h"
 #include "models/vit_internal.h"
 
@@ -44,17 +45,6 @@ static const layer_spec LAYER[VIT_TENSORS_PER_LAYER] = {
     {"layernorm_after.bias", 'C', 0, ZY_INIT_ZEROS},
 };
 
-// decay: the matmul weights (2-D, and the patch projection), not embeddings, biases or
-// LayerNorm parameters. quantize: a matrix forward multiplies by.
-static zy_status add(zy_tensor_table *t, const char *name, int ndim, const int64_t *shape,
-                     zy_init init, float std, bool decay, bool head, const char *dims) {
-    zy_tensor_def d = {.name = name, .ndim = ndim, .init = init, .init_std = std,
-                       .decay = decay, .optional = head, .head = head, .dims = dims,
-                       .quantize = decay && ndim == 2};
-    memcpy(d.shape, shape, (size_t)ndim * sizeof *shape);
-    return zy_tensor_table_add(t, &d, NULL);
-}
-
 static zy_status declare_tensors(zy_tensor_table *t, const vit_hparams *h) {
     int64_t C = h->hidden, FF = h->intermediate, P = h->patch_size, T = h->n_patches + 1;
     float std = h->init_range;
@@ -62,33 +52,35 @@ static zy_status declare_tensors(zy_tensor_table *t, const vit_hparams *h) {
     zy_status st;
 #define NAME(...) (snprintf(name, sizeof name, __VA_ARGS__), name)
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
+#define ADD(...) zy__tensor_add(t, __VA_ARGS__)
     if ((st = zy_tensor_table_add_prefix(t, "vit.")) ||
-        (st = add(t, "vit.embeddings.cls_token", 3, SHAPE(1, 1, C), ZY_INIT_NORMAL, std, false,
+        (st = ADD("vit.embeddings.cls_token", 3, SHAPE(1, 1, C), ZY_INIT_NORMAL, std, false,
                   false, "1, 1, hidden_size")) ||
-        (st = add(t, "vit.embeddings.position_embeddings", 3, SHAPE(1, T, C), ZY_INIT_NORMAL,
+        (st = ADD("vit.embeddings.position_embeddings", 3, SHAPE(1, T, C), ZY_INIT_NORMAL,
                   std, false, false, "1, (image_size / patch_size)^2 + 1, hidden_size")) ||
-        (st = add(t, "vit.embeddings.patch_embeddings.projection.weight", 4,
+        (st = ADD("vit.embeddings.patch_embeddings.projection.weight", 4,
                   SHAPE(C, h->channels, P, P), ZY_INIT_NORMAL, std, true, false,
                   "hidden_size, num_channels, patch_size, patch_size")) ||
-        (st = add(t, "vit.embeddings.patch_embeddings.projection.bias", 1, SHAPE(C),
+        (st = ADD("vit.embeddings.patch_embeddings.projection.bias", 1, SHAPE(C),
                   ZY_INIT_ZEROS, 0, false, false, NULL)))
         return st;
     for (int l = 0; l < h->n_layer; l++)
         for (int k = 0; k < VIT_TENSORS_PER_LAYER; k++) {
             const layer_spec *s = &LAYER[k];
             int64_t rows = s->rows == 'F' ? FF : C, cols = !s->cols ? 0 : s->cols == 'F' ? FF : C;
-            if ((st = add(t, NAME("vit.encoder.layer.%d.%s", l, s->suffix), cols ? 2 : 1,
+            if ((st = ADD(NAME("vit.encoder.layer.%d.%s", l, s->suffix), cols ? 2 : 1,
                           SHAPE(rows, cols), s->init, std, cols > 0, false, NULL)))
                 return st;
         }
     int64_t K = h->labels.n;
-    if ((st = add(t, "vit.layernorm.weight", 1, SHAPE(C), ZY_INIT_ONES, 0, false, false, NULL)) ||
-        (st = add(t, "vit.layernorm.bias", 1, SHAPE(C), ZY_INIT_ZEROS, 0, false, false, NULL)) ||
-        (st = add(t, "classifier.weight", 2, SHAPE(K, C), ZY_INIT_NORMAL, std, true, true,
+    if ((st = ADD("vit.layernorm.weight", 1, SHAPE(C), ZY_INIT_ONES, 0, false, false, NULL)) ||
+        (st = ADD("vit.layernorm.bias", 1, SHAPE(C), ZY_INIT_ZEROS, 0, false, false, NULL)) ||
+        (st = ADD("classifier.weight", 2, SHAPE(K, C), ZY_INIT_NORMAL, std, true, true,
                   "num_labels, hidden_size")) ||
-        (st = add(t, "classifier.bias", 1, SHAPE(K), ZY_INIT_ZEROS, 0, false, true,
+        (st = ADD("classifier.bias", 1, SHAPE(K), ZY_INIT_ZEROS, 0, false, true,
                   "num_labels")))
         return st;
+#undef ADD
 #undef SHAPE
 #undef NAME
     return ZY_STATUS_OK;
@@ -169,16 +161,6 @@ static vit_weights outer_view(float *(*ptr)(const void *, int), const void *src,
                          .cls_w = ptr(src, VIT_T_CLSW(L)), .cls_b = ptr(src, VIT_T_CLSB(L))};
 }
 
-// Forward never writes the weights: the views drop const so weights and gradients share
-// one struct type.
-static float *weight_ptr(const void *m, int i) {
-    return (float *)zy_model_tensor_data((const zy_model *)m, i);
-}
-
-static float *grad_ptr(const void *s, int i) {
-    return zy_session_tensor_grad((zy_session *)s, i);
-}
-
 static void vit_session_free(zy_session *s) {
     vit_session *g = zy_session_impl(s);
     if (!g) return;
@@ -186,21 +168,6 @@ static void vit_session_free(zy_session *s) {
     zy_free(g->w);
     zy_free(g->dw);
     zy_free(g);
-}
-
-// The query, key and value of a layer train together or not at all: the block's fused
-// (3C, C) gradient is one range of the gradient array.
-static zy_status check_fused(const zy_model *m, int L) {
-    for (int l = 0; l < L; l++)
-        for (int first = VIT_L_QW; first <= VIT_L_QB; first += 3) {
-            int n = 0;
-            for (int k = 0; k < 3; k++) n += zy_model_is_trainable(m, VIT_T_LAYER(l, first + k));
-            if (n != 0 && n != 3)
-                return zy__error(ZY_STATUS_UNSUPPORTED, "vit session: layer %d's query, key "
-                                 "and value %s train only in part (freeze all three or none)",
-                                 l, first == VIT_L_QW ? "weights" : "biases");
-        }
-    return ZY_STATUS_OK;
 }
 
 static zy_status vit_session_init(zy_session *s, const zy_session_params *p) {
@@ -219,13 +186,17 @@ static zy_status vit_session_init(zy_session *s, const zy_session_params *p) {
     if (p->training) g->dw = zy_calloc((size_t)L, sizeof *g->dw);
     if (!g->w || (p->training && !g->dw))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "vit session: out of memory");
-    for (int l = 0; l < L; l++) g->w[l] = layer_view(weight_ptr, m, l);
-    g->ew = outer_view(weight_ptr, m, L);
+    for (int l = 0; l < L; l++) g->w[l] = layer_view(zy__weight_view, m, l);
+    g->ew = outer_view(zy__weight_view, m, L);
     if (p->training) {
-        zy_status st = check_fused(m, L);
-        if (st) return st;
-        for (int l = 0; l < L; l++) g->dw[l] = layer_view(grad_ptr, s, l);
-        g->edw = outer_view(grad_ptr, s, L);
+        for (int l = 0; l < L; l++) {
+            zy_status st;
+            if ((st = zy__check_fused3(m, VIT_T_LAYER(l, VIT_L_QW), "vit session")) ||
+                (st = zy__check_fused3(m, VIT_T_LAYER(l, VIT_L_QB), "vit session")))
+                return st;
+        }
+        for (int l = 0; l < L; l++) g->dw[l] = layer_view(zy__grad_view, s, l);
+        g->edw = outer_view(zy__grad_view, s, L);
     }
     return ZY_STATUS_OK;
 }

@@ -1,0 +1,29 @@
+// What model implementations share (impl.h).
+#include <string.h>
+
+#include "core/internal.h"
+#include "models/impl.h"
+
+float *zy__weight_view(const void *m, int i) {
+    return (float *)zy_model_tensor_data((const zy_model *)m, i);
+}
+
+float *zy__grad_view(const void *s, int i) { return zy_session_tensor_grad((zy_session *)s, i); }
+
+zy_status zy__tensor_add(zy_tensor_table *t, const char *name, int ndim, const int64_t *shape,
+                         zy_init init, float std, bool decay, bool head, const char *dims) {
+    zy_tensor_def d = {.name = name, .ndim = ndim, .init = init, .init_std = std,
+                       .decay = decay, .optional = head, .head = head, .dims = dims,
+                       .quantize = decay && ndim == 2};
+    memcpy(d.shape, shape, (size_t)ndim * sizeof *shape);
+    return zy_tensor_table_add(t, &d, NULL);
+}
+
+zy_status zy__check_fused3(const zy_model *m, int t, const char *who) {
+    bool q = zy_model_is_trainable(m, t);
+    if (zy_model_is_trainable(m, t + 1) != q || zy_model_is_trainable(m, t + 2) != q)
+        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: %s and the two projections next to it "
+                         "must all train or all be frozen (one fused projection)", who,
+                         zy_tensor_table_at(zy_model_tensors(m), t)->name);
+    return ZY_STATUS_OK;
+}
