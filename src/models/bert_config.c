@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "models/impl.h"
 #include "models/bert_internal.h"
 
 const char *const zy__bert_arch_names[] = {"BertForPreTraining",
@@ -72,12 +73,6 @@ static zy_status read_arch(const zy_config *c, bert_hparams *h) {
     return ZY_STATUS_OK;
 }
 
-// An optional float field in [lo, hi].
-static zy_status opt_float(const zy_config *c, const char *key, double lo, double hi,
-                           float *out) {
-    return zy_config_has(c, key) ? zy_config_get_float(c, key, lo, hi, out) : ZY_STATUS_OK;
-}
-
 static zy_status opt_false(const zy_config *c, const char *key, const char *name) {
     bool v = false;
     if (zy_config_has(c, key) && (zy_config_get_bool(c, key, &v) || v))
@@ -109,10 +104,11 @@ zy_status zy__bert_read_config(const zy_config *c, bert_hparams *h) {
     if (zy_config_has(c, "pad_token_id") &&
         (st = zy_config_get_int(c, "pad_token_id", 0, h->vocab - 1, &h->pad_token_id)))
         return st;
-    if ((st = opt_float(c, "layer_norm_eps", 1e-30, 1.0, &h->eps)) ||
-        (st = opt_float(c, "hidden_dropout_prob", 0.0, 0.999, &h->hidden_dropout)) ||
-        (st = opt_float(c, "attention_probs_dropout_prob", 0.0, 0.999, &h->attn_dropout)) ||
-        (st = opt_float(c, "initializer_range", 0.0, 100.0, &h->init_range)))
+    if ((st = zy__config_opt_float(c, "layer_norm_eps", 1e-30, 1.0, &h->eps)) ||
+        (st = zy__config_opt_float(c, "hidden_dropout_prob", 0.0, 0.999, &h->hidden_dropout)) ||
+        (st = zy__config_opt_float(c, "attention_probs_dropout_prob", 0.0, 0.999,
+                                   &h->attn_dropout)) ||
+        (st = zy__config_opt_float(c, "initializer_range", 0.0, 100.0, &h->init_range)))
         return st;
     if (zy_config_has(c, "hidden_act")) {
         const char *act;

@@ -19,6 +19,15 @@ zy_status zy__tensor_add(zy_tensor_table *t, const char *name, int ndim, const i
     return zy_tensor_table_add(t, &d, NULL);
 }
 
+zy_status zy__config_opt_int(const zy_config *c, const char *key, int lo, int hi, int *out) {
+    return zy_config_has(c, key) ? zy_config_get_int(c, key, lo, hi, out) : ZY_STATUS_OK;
+}
+
+zy_status zy__config_opt_float(const zy_config *c, const char *key, double lo, double hi,
+                               float *out) {
+    return zy_config_has(c, key) ? zy_config_get_float(c, key, lo, hi, out) : ZY_STATUS_OK;
+}
+
 zy_status zy__check_fused3(const zy_model *m, int t, const char *who) {
     bool q = zy_model_is_trainable(m, t);
     if (zy_model_is_trainable(m, t + 1) != q || zy_model_is_trainable(m, t + 2) != q)

@@ -1,7 +1,7 @@
 // Private to src/models: small pieces every model implementation (gpt.c, bert.c,
 // marian.c, vit.c, speech.c) would otherwise write again: the weight and gradient views
-// its layer structs are filled from, a tensor declaration from a shape, and the check
-// that a fused q|k|v projection trains as one.
+// its layer structs are filled from, a tensor declaration from a shape, optional config
+// fields, and the check that a fused q|k|v projection trains as one.
 #ifndef ZHUYI_MODELS_IMPL_H
 #define ZHUYI_MODELS_IMPL_H
 
@@ -20,6 +20,12 @@ float *zy__grad_view(const void *s, int i);
 // or the config fields behind the shape) for messages.
 zy_status zy__tensor_add(zy_tensor_table *t, const char *name, int ndim, const int64_t *shape,
                          zy_init init, float std, bool decay, bool head, const char *dims);
+
+// An optional config field: read into *out (range-checked as zy_config_get_*) when
+// present, *out left as it is when absent.
+zy_status zy__config_opt_int(const zy_config *c, const char *key, int lo, int hi, int *out);
+zy_status zy__config_opt_float(const zy_config *c, const char *key, double lo, double hi,
+                               float *out);
 
 // Tensors t, t+1, t+2 (a fused projection's q, k, v weights or biases, adjacent: one
 // gradient range) train together or not at all; else ZY_STATUS_UNSUPPORTED naming the

@@ -21,6 +21,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "models/impl.h"
 #include "models/speech_internal.h"
 
 const char *const zy__speech_arch_names[] = {"SpeechEncoderForCTC", NULL};
@@ -48,15 +49,6 @@ int zy__speech_out_len(const speech_hparams *h, int T) {
     return zy__speech_conv_len(h, T, h->n_conv - 1);
 }
 
-static zy_status opt_float(const zy_config *c, const char *key, double lo, double hi,
-                           float *out) {
-    return zy_config_has(c, key) ? zy_config_get_float(c, key, lo, hi, out) : ZY_STATUS_OK;
-}
-
-static zy_status opt_int(const zy_config *c, const char *key, int lo, int hi, int *out) {
-    return zy_config_has(c, key) ? zy_config_get_int(c, key, lo, hi, out) : ZY_STATUS_OK;
-}
-
 zy_status zy__speech_read_config(const zy_config *c, speech_hparams *h) {
     memset(h, 0, sizeof *h);
     h->n_mels = 80, h->n_conv = 2, h->conv_kernel = 3, h->max_frames = 6000;
@@ -68,15 +60,15 @@ zy_status zy__speech_read_config(const zy_config *c, speech_hparams *h) {
         (st = zy_config_get_int(c, "num_attention_heads", 1, 65536, &h->n_head)) ||
         (st = zy_config_get_int(c, "intermediate_size", 1, 1 << 20, &h->intermediate)) ||
         (st = zy_config_get_int(c, "vocab_size", 2, 1 << 20, &h->vocab)) ||
-        (st = opt_int(c, "num_mel_bins", 1, 4096, &h->n_mels)) ||
-        (st = opt_int(c, "num_conv_layers", 1, SPEECH_MAX_CONV, &h->n_conv)) ||
-        (st = opt_int(c, "conv_kernel_size", 1, 63, &h->conv_kernel)) ||
-        (st = opt_int(c, "pad_token_id", 0, h->vocab - 1, &h->blank)) ||
-        (st = opt_int(c, "max_source_positions", 1, 1 << 20, &h->max_frames)) ||
-        (st = opt_float(c, "layer_norm_eps", 1e-30, 1.0, &h->eps)) ||
-        (st = opt_float(c, "hidden_dropout", 0.0, 0.999, &h->hidden_dropout)) ||
-        (st = opt_float(c, "attention_dropout", 0.0, 0.999, &h->attn_dropout)) ||
-        (st = opt_float(c, "initializer_range", 0.0, 100.0, &h->init_range)))
+        (st = zy__config_opt_int(c, "num_mel_bins", 1, 4096, &h->n_mels)) ||
+        (st = zy__config_opt_int(c, "num_conv_layers", 1, SPEECH_MAX_CONV, &h->n_conv)) ||
+        (st = zy__config_opt_int(c, "conv_kernel_size", 1, 63, &h->conv_kernel)) ||
+        (st = zy__config_opt_int(c, "pad_token_id", 0, h->vocab - 1, &h->blank)) ||
+        (st = zy__config_opt_int(c, "max_source_positions", 1, 1 << 20, &h->max_frames)) ||
+        (st = zy__config_opt_float(c, "layer_norm_eps", 1e-30, 1.0, &h->eps)) ||
+        (st = zy__config_opt_float(c, "hidden_dropout", 0.0, 0.999, &h->hidden_dropout)) ||
+        (st = zy__config_opt_float(c, "attention_dropout", 0.0, 0.999, &h->attn_dropout)) ||
+        (st = zy__config_opt_float(c, "initializer_range", 0.0, 100.0, &h->init_range)))
         return st;
     if (zy_config_has(c, "hidden_act")) {
         const char *act;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "models/impl.h"
 #include "models/vit_internal.h"
 
 const char *const zy__vit_arch_names[] = {"ViTForImageClassification", NULL};
@@ -39,15 +40,6 @@ static const preset PRESETS[] = {
 
 const char *const zy__vit_presets[] = {"vit-mnist", "vit-tiny", "vit-base", NULL};
 
-static zy_status opt_float(const zy_config *c, const char *key, double lo, double hi,
-                           float *out) {
-    return zy_config_has(c, key) ? zy_config_get_float(c, key, lo, hi, out) : ZY_STATUS_OK;
-}
-
-static zy_status opt_int(const zy_config *c, const char *key, int lo, int hi, int *out) {
-    return zy_config_has(c, key) ? zy_config_get_int(c, key, lo, hi, out) : ZY_STATUS_OK;
-}
-
 zy_status zy__vit_read_config(const zy_config *c, vit_hparams *h) {
     memset(h, 0, sizeof *h);
     h->image_size = 224, h->patch_size = 16, h->channels = 3, h->encoder_stride = 16;
@@ -59,14 +51,15 @@ zy_status zy__vit_read_config(const zy_config *c, vit_hparams *h) {
         (st = zy_config_get_int(c, "num_hidden_layers", 1, 4096, &h->n_layer)) ||
         (st = zy_config_get_int(c, "num_attention_heads", 1, 65536, &h->n_head)) ||
         (st = zy_config_get_int(c, "intermediate_size", 1, 1 << 20, &h->intermediate)) ||
-        (st = opt_int(c, "image_size", 1, 1 << 14, &h->image_size)) ||
-        (st = opt_int(c, "patch_size", 1, 1 << 14, &h->patch_size)) ||
-        (st = opt_int(c, "num_channels", 1, 4, &h->channels)) ||
-        (st = opt_int(c, "encoder_stride", 1, 1 << 14, &h->encoder_stride)) ||
-        (st = opt_float(c, "layer_norm_eps", 1e-30, 1.0, &h->eps)) ||
-        (st = opt_float(c, "hidden_dropout_prob", 0.0, 0.999, &h->hidden_dropout)) ||
-        (st = opt_float(c, "attention_probs_dropout_prob", 0.0, 0.999, &h->attn_dropout)) ||
-        (st = opt_float(c, "initializer_range", 0.0, 100.0, &h->init_range)))
+        (st = zy__config_opt_int(c, "image_size", 1, 1 << 14, &h->image_size)) ||
+        (st = zy__config_opt_int(c, "patch_size", 1, 1 << 14, &h->patch_size)) ||
+        (st = zy__config_opt_int(c, "num_channels", 1, 4, &h->channels)) ||
+        (st = zy__config_opt_int(c, "encoder_stride", 1, 1 << 14, &h->encoder_stride)) ||
+        (st = zy__config_opt_float(c, "layer_norm_eps", 1e-30, 1.0, &h->eps)) ||
+        (st = zy__config_opt_float(c, "hidden_dropout_prob", 0.0, 0.999, &h->hidden_dropout)) ||
+        (st = zy__config_opt_float(c, "attention_probs_dropout_prob", 0.0, 0.999,
+                                   &h->attn_dropout)) ||
+        (st = zy__config_opt_float(c, "initializer_range", 0.0, 100.0, &h->init_range)))
         return st;
     if (zy_config_has(c, "hidden_act")) {
         const char *act;
