@@ -5,7 +5,7 @@
 # gradients are summed in a fixed order: reduced to rank 0, then broadcast, and divided
 # by the global count of targets) for GPT pretraining, BERT's masked LM and fine-tuned
 # tagging (whose counts differ from rank to rank), the translation trainer's token-count
-# batches and a ViT on augmented images; only rank 0 writes --out; a run resumed with
+# batches, a ViT on augmented images and a CTC speech model with SpecAugment; only rank 0 writes --out; a run resumed with
 # another number of ranks continues from the checkpoint; a signal to one rank stops all
 # at the same step, saved; a rank killed with -9 ends the job. Loopback only,
 # --oversubscribe.
@@ -190,6 +190,17 @@ EOF
 # shellcheck disable=SC2086
 both vit "--batch 16" 2 "--batch 8" "finetune image-classify (crops, flips): 2 ranks x batch 8 = one process x batch 16" \
     finetune image-classify --train img --config vit.json --lr 3e-3 --crop-padding 1 --flip $COMMON
+
+# speech: a tiny CTC model on tones (tests/cli/tones.py), with SpecAugment masks (drawn
+# per utterance)
+$PY "$ROOT/tests/cli/tones.py" 64 4
+cat >sp.json <<'EOF'
+{"model_type": "speech_ctc", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+ "intermediate_size": 32}
+EOF
+# shellcheck disable=SC2086
+both asr "--batch 16" 2 "--batch 8" "finetune speech (SpecAugment): 2 ranks x batch 8 = one process x batch 16" \
+    finetune speech --train train.jsonl --config sp.json --lr 3e-3 $COMMON
 
 # a signal to one rank (SIGTERM, as a batch system sends): every rank stops at the same
 # step, rank 0 saves it, the job exits 130, --resume goes on from it
