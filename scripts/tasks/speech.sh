@@ -41,5 +41,7 @@ else
 fi
 echo "== evaluate: $D/test.jsonl (CER, WER)"
 show_or_run "$ZY" evaluate "$OUT" --data "$D/test.jsonl"
+echo "== evaluate: the same, CTC prefix beam search of width 8"
+show_or_run "$ZY" evaluate "$OUT" --data "$D/test.jsonl" --beam 8
 [ "${FT_MISSING:-0}" = 1 ] && exit 3
 echo "== done: $OUT"
