@@ -88,7 +88,7 @@ for k in classify tag qa; do
 done
 check_help predict --input --output --seq --batch --threads
 "$Z" finetune bogus --train x >out 2>err
-grep -q "unknown task 'bogus' (classify, tag, qa, lm, image-classify)" err && ok "unknown task named" || bad "unknown task"
+grep -q "unknown task 'bogus' (classify, tag, qa, lm, image-classify, speech)" err && ok "unknown task named" || bad "unknown task"
 
 # ---- classify -----------------------------------------------------------------------------
 if "$Z" finetune classify $FT --train cls_train.tsv --val cls_val.tsv --out cls >out 2>err; then
