@@ -283,10 +283,16 @@ if serve_start s2 slow --api-key sekrit --cors --parallel 1 --queue 1 --threads 
     curl -s -N --max-time 60 -H "$A" -d '{"prompt": "The", "max_tokens": 400, "stream": true, "temperature": 0}' "$U/v1/completions" >q1.txt &
     q1=$!
     k=0
-    while [ $k -lt 100 ] && [ "$(grep -c '^data: ' q1.txt)" -lt 2 ]; do sleep 0.05; k=$((k + 1)); done
+    while [ $k -lt 600 ] && [ "$(grep -c '^data: ' q1.txt)" -lt 2 ]; do sleep 0.05; k=$((k + 1)); done
     curl -s --max-time 60 -H "$A" -d '{"prompt": "The", "max_tokens": 5}' "$U/v1/completions" >q2.json &
     q2=$!
-    sleep 0.3
+    # the second is queued (the gauge says so) before the third comes: on a loaded machine a
+    # fixed pause let the third overtake it
+    k=0
+    while [ $k -lt 600 ] && ! curl -s --max-time 10 -H "$A" "$U/metrics" | grep -q '^zhuyi_queue_depth 1'; do
+        sleep 0.05
+        k=$((k + 1))
+    done
     curl -s -D hdr.txt -o body -w '%{http_code}' --max-time 10 -H "$A" -d '{"prompt": "x", "max_tokens": 1}' "$U/v1/completions" >status
     expect_error 503 - "a request beyond --queue"
     grep -qi '^retry-after:' hdr.txt && ok "503 carries Retry-After" || bad "503 without Retry-After"
