@@ -70,6 +70,13 @@ cmp -s full/model.safetensors half/model.safetensors &&
     ok "--resume with SpecAugment: the same weights as one run, bit for bit" ||
     bad "resume differs"
 
+# --init: the model's own labels, not the new transcripts' (rows of "a" and "b" only)
+grep -v '"C\| C' train.jsonl | head -n 32 >ab.jsonl
+"$Z" finetune speech --init run --train ab.jsonl --batch 16 --steps 2 --out again >/dev/null 2>err &&
+    cmp -s run/vocab.json again/vocab.json &&
+    ok "finetune --init keeps the model's vocab.json (a, b, c) for transcripts of a and b" ||
+    bad "--init vocabulary: $(cat again/vocab.json 2>/dev/null)"
+
 # Bad input
 # shellcheck disable=SC2086
 expect_fail "a WAV that is not PCM" "alaw.wav" "$Z" finetune speech --train alaw.jsonl $FT \

@@ -38,7 +38,9 @@ typedef struct cli_data_params {
     bool shuffle;             // training: a seeded random order
     bool val_fraction_given;  // training: --val-fraction was on the command line
     bool unlabelled;          // eval_data for predict: the file may lack labels
-    const char *dir;          // eval: the model's directory (files beside the model)
+    const char *dir;          // eval: the model's directory (files beside the model);
+                              // training: --init's, or --out on --resume (NULL: a new
+                              // model), whose files a kind without a tokenizer may reuse
     const char *data;         // eval_data of the task kinds: the examples in memory
     size_t data_len;          // (files[0] names them and picks their format), or NULL
     // eval_data of the image kind: n_images image files in memory (a server's uploads)

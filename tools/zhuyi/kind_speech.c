@@ -87,7 +87,8 @@ static int read_set(const speech_opts *o, const char *cmd, const char *path,
     return 0;
 }
 
-// finetune, before the model exists: the training transcripts give the vocabulary.
+// finetune, before the model exists: the training transcripts give the vocabulary, or
+// the model's directory (--init, --resume) has one.
 static int speech_read(const void *opts, const cli_data_params *p, cli_data *d) {
     const speech_opts *o = opts;
     if (zy_cli_kind_example_files(p)) return 1;
@@ -95,6 +96,13 @@ static int speech_read(const void *opts, const cli_data_params *p, cli_data *d) 
     if (!t) return zy_cli_die("out of memory");
     d->impl = t;
     if (read_set(o, p->cmd, p->files[0], &t->train)) return 1;
+    // --init or --resume: the model's own labels (a character it lacks reads as <unk>)
+    char path[4096];
+    if (p->dir && zy_cli_dir_file(p->dir, "vocab.json", path, sizeof path)) {
+        if (zy_char_vocab_load(&t->vocab, p->dir))
+            return zy_cli_die("%s: %s", p->cmd, zy_last_error());
+        return p->val_file ? read_set(o, p->cmd, p->val_file, &t->val) : 0;
+    }
     size_t n = zy_speech_set_count(t->train);
     const char **texts = malloc(n * sizeof *texts);
     if (!texts) return zy_cli_die("out of memory");

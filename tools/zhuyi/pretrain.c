@@ -779,7 +779,8 @@ static int train_command(const char *verb, int argc, char **argv) {
                           .n_files = r.n_data, .val_file = r.val_data,
                           .val_fraction = r.val_fraction, .batch = r.tp.batch, .seq = r.tp.seq,
                           .seed = r.tp.seed, .shuffle = r.tp.shuffle,
-                          .val_fraction_given = f.val_fraction_given};
+                          .val_fraction_given = f.val_fraction_given,
+                          .dir = r.resume ? r.out : f.init};
     if (kind->no_tokenizer && f.tokenizer) {
         rc = zy_cli_die("%s: --tokenizer: the %s model reads no tokens", r.cmd, kind->name);
         goto done;
