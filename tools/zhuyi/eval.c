@@ -132,8 +132,15 @@ static int report_task(const cli_kind *k, void *opts, cli_data *d, zy_session *s
                 printf(",\"%s\":%.6f", ms.m[i].name, ms.m[i].value);
         puts("}");
     } else if (!rc) {
-        printf("%zu examples (%zu rows of up to %d tokens): loss %.4f\n", d->n_val, d->rows,
-               d->seq, loss);
+        const zy_model_info *mi = zy_model_get_info(zy_session_model(s));
+        if (mi->image_size > 0) // one row an image, T 1
+            printf("%zu images: loss %.4f\n", d->n_val, loss);
+        else if (mi->audio_features > 0)
+            printf("%zu utterances (up to %d frames): loss %.4f per label\n", d->n_val, d->seq,
+                   loss);
+        else
+            printf("%zu examples (%zu rows of up to %d tokens): loss %.4f\n", d->n_val,
+                   d->rows, d->seq, loss);
         for (int i = 0, n = 0; i < ms.n; i++)
             if (ms.m[i].count > 0)
                 printf("%s%s %.4f", n++ ? "  " : "", ms.m[i].name, ms.m[i].value);
