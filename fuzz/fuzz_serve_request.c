@@ -90,7 +90,7 @@ static void check_error(const serve_error *e) {
 static void run_call(serve_model *m, serve_run_fn fn, const cJSON *body) {
     zy_strbuf out = {0};
     serve_error e = {0};
-    serve_call c = {&srv, m, body, &out, &e, NULL};
+    serve_call c = {&srv, m, body, &out, &e, NULL, NULL};
     if (fn(&c)) {
         check_error(&e);
     } else {
