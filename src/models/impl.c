@@ -28,6 +28,18 @@ zy_status zy__config_opt_float(const zy_config *c, const char *key, double lo, d
     return zy_config_has(c, key) ? zy_config_get_float(c, key, lo, hi, out) : ZY_STATUS_OK;
 }
 
+zy_status zy__config_gelu(const zy_config *c, const char *name, const char *what, bool *tanh) {
+    if (!zy_config_has(c, "hidden_act")) return ZY_STATUS_OK;
+    const char *act;
+    zy_status st = zy_config_get_string(c, "hidden_act", &act);
+    if (st) return st;
+    if (strcmp(act, "gelu") && strcmp(act, "gelu_new") && strcmp(act, "gelu_pytorch_tanh"))
+        return zy__error(ZY_STATUS_UNSUPPORTED, "%s: hidden_act \"%s\" is not one zhuyi's %s "
+                         "runs (\"gelu\", \"gelu_new\", \"gelu_pytorch_tanh\")", name, act, what);
+    *tanh = strcmp(act, "gelu") != 0;
+    return ZY_STATUS_OK;
+}
+
 zy_status zy__check_fused3(const zy_model *m, int t, const char *who) {
     bool q = zy_model_is_trainable(m, t);
     if (zy_model_is_trainable(m, t + 1) != q || zy_model_is_trainable(m, t + 2) != q)

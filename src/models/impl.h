@@ -27,6 +27,11 @@ zy_status zy__config_opt_int(const zy_config *c, const char *key, int lo, int hi
 zy_status zy__config_opt_float(const zy_config *c, const char *key, double lo, double hi,
                                float *out);
 
+// hidden_act when present: "gelu" (erf: *tanh false) or "gelu_new" / "gelu_pytorch_tanh"
+// (*tanh true); another is ZY_STATUS_UNSUPPORTED naming the config (name) and what the
+// model is ("ViT"). Absent: *tanh unchanged.
+zy_status zy__config_gelu(const zy_config *c, const char *name, const char *what, bool *tanh);
+
 // Tensors t, t+1, t+2 (a fused projection's q, k, v weights or biases, adjacent: one
 // gradient range) train together or not at all; else ZY_STATUS_UNSUPPORTED naming the
 // first and who ("vit session").

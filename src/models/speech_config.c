@@ -70,15 +70,7 @@ zy_status zy__speech_read_config(const zy_config *c, speech_hparams *h) {
         (st = zy__config_opt_float(c, "attention_dropout", 0.0, 0.999, &h->attn_dropout)) ||
         (st = zy__config_opt_float(c, "initializer_range", 0.0, 100.0, &h->init_range)))
         return st;
-    if (zy_config_has(c, "hidden_act")) {
-        const char *act;
-        if ((st = zy_config_get_string(c, "hidden_act", &act))) return st;
-        if (strcmp(act, "gelu") && strcmp(act, "gelu_new") && strcmp(act, "gelu_pytorch_tanh"))
-            return zy__error(ZY_STATUS_UNSUPPORTED, "%s: hidden_act \"%s\" is not one zhuyi's "
-                             "speech encoder runs (\"gelu\", \"gelu_new\", "
-                             "\"gelu_pytorch_tanh\")", name, act);
-        h->gelu_tanh = strcmp(act, "gelu") != 0;
-    }
+    if ((st = zy__config_gelu(c, name, "speech encoder", &h->gelu_tanh))) return st;
     if (h->hidden % h->n_head)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: hidden_size = %d is not a multiple "
                          "of num_attention_heads = %d", name, h->hidden, h->n_head);

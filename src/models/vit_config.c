@@ -61,15 +61,7 @@ zy_status zy__vit_read_config(const zy_config *c, vit_hparams *h) {
                                    &h->attn_dropout)) ||
         (st = zy__config_opt_float(c, "initializer_range", 0.0, 100.0, &h->init_range)))
         return st;
-    if (zy_config_has(c, "hidden_act")) {
-        const char *act;
-        if ((st = zy_config_get_string(c, "hidden_act", &act))) return st;
-        if (strcmp(act, "gelu") && strcmp(act, "gelu_new") && strcmp(act, "gelu_pytorch_tanh"))
-            return zy__error(ZY_STATUS_UNSUPPORTED, "%s: hidden_act \"%s\" is not one zhuyi's "
-                             "ViT runs (\"gelu\", \"gelu_new\", \"gelu_pytorch_tanh\")", name,
-                             act);
-        h->gelu_tanh = strcmp(act, "gelu") != 0;
-    }
+    if ((st = zy__config_gelu(c, name, "ViT", &h->gelu_tanh))) return st;
     bool qkv_bias = true;
     if (zy_config_has(c, "qkv_bias") && ((st = zy_config_get_bool(c, "qkv_bias", &qkv_bias))))
         return st;
