@@ -1,6 +1,6 @@
-// Tests of tiled attention's block kernels: the AVX-512 set (src/nn/flash_avx512.c)
-// against the scalar reference (src/nn/flash_kernels.c) on every tail shape, and the
-// kernel choice following zy_simd_set(). Skipped (noted) on CPUs without AVX-512.
+// Tests of tiled attention's block kernels: the AVX2 and AVX-512 sets (src/nn/flash_avx2.c,
+// flash_avx512.c) against the scalar reference (src/nn/flash_kernels.c) on every tail
+// shape, and the kernel choice following zy_simd_set(). A level this CPU lacks is skipped.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,19 +8,14 @@
 #include "harness.h"
 #include "nn/flash_internal.h"
 
-static int have_avx512(void) {
-    zy_simd saved = zy_simd_level();
-    int ok = zy_simd_set(ZY_SIMD_AVX512) == ZY_SIMD_AVX512;
-    zy_simd_set(saved);
-    if (!ok) zt_note("no AVX-512 on this CPU: nothing to compare");
-    return ok;
-}
+// Each check runs once per vector level this CPU has, on the kernel set
+// zy__flash_kernels_get() picks at that level (zt_use_simd records the others as skipped).
+static const zy_simd levels[] = {ZY_SIMD_AVX2, ZY_SIMD_AVX512};
 
 // mm: every row tail (M % 4), column tail (N % 16, N past one 64-wide panel), both A
 // layouts and beta 0 / 1. Both sum in k order; they differ only by FMA rounding, so
 // |diff| <= 1e-6 · Σ_k |a||b| (K <= 70, values in [-1, 1]) is checked as atol 2e-5.
-TEST(flash_kernels_mm_avx512_matches_ref) {
-    if (!have_avx512()) return;
+static void check_mm(const char *level, zy__flash_mm_fn mm) {
     const int Ms[] = {1, 3, 4, 7, 64}, Ns[] = {1, 15, 16, 33, 64, 70, 130}, Ks[] = {1, 9, 64};
     float *A = zt_floats(64 * 70), *B = zt_floats(70 * 130), *C0 = zt_floats(64 * 140);
     float *C1 = zt_floats(64 * 140), *C2 = zt_floats(64 * 140);
@@ -39,30 +34,33 @@ TEST(flash_kernels_mm_avx512_matches_ref) {
                         memcpy(C2, C0, sizeof(float) * 64 * 140);
                         zy__flash_mm_ref(M, N, K, 0.7f, A, lda, ta, B, ldb, (float)beta, C1,
                                          ldc);
-                        zy__flash_mm_avx512(M, N, K, 0.7f, A, lda, ta, B, ldb, (float)beta,
-                                            C2, ldc);
+                        mm(M, N, K, 0.7f, A, lda, ta, B, ldb, (float)beta, C2, ldc);
                         // Compare the whole buffer: also catches writes outside the tile.
                         for (int i = 0; i < 64 * 140; i++) {
                             double d = fabs((double)C1[i] - C2[i]);
                             worst = d > worst ? d : worst;
                             if (d > 2e-5) {
                                 zt_fail(__FILE__, __LINE__,
-                                        "M=%d N=%d K=%d transA=%d beta=%d: C[%d] %g vs %g", M, N,
-                                        K, ta, beta, i, C1[i], C2[i]);
+                                        "%s M=%d N=%d K=%d transA=%d beta=%d: C[%d] %g vs %g",
+                                        level, M, N, K, ta, beta, i, C1[i], C2[i]);
                                 goto done;
                             }
                         }
                     }
 done:
-    zt_note("mm: worst |avx512 - ref| %.3g over 420 shapes [atol 2e-5]", worst);
+    zt_note("mm: worst |%s - ref| %.3g over 420 shapes [atol 2e-5]", level, worst);
     free(A), free(B), free(C0), free(C1), free(C2);
+}
+
+TEST(flash_kernels_mm_simd_matches_ref) {
+    for (size_t i = 0; i < sizeof levels / sizeof *levels; i++)
+        if (zt_use_simd(levels[i])) check_mm(zy_simd_name(levels[i]), zy__flash_kernels_get().mm);
 }
 
 // The softmax / exp kernels: the polynomial exp is within ~2 ulp of libm's expf, so
 // values agree to 1e-6 relative; masked (-inf) scores give exactly 0 in both; running
 // sums to 1e-6 relative. Tiles have tail rows and columns and a fully masked column.
-TEST(flash_kernels_softmax_avx512_matches_ref) {
-    if (!have_avx512()) return;
+static void check_softmax(zy__flash_kernels kn) {
     enum { NK = 37, MQ = 29, LD = 40 };
     float *s1 = zt_floats(NK * LD), *s2 = zt_floats(NK * LD);
     zt_fill_uniform(s1, NK * LD, 41, -30, 10);
@@ -76,7 +74,7 @@ TEST(flash_kernels_softmax_avx512_matches_ref) {
         l1[r] = l2[r] = r % 4 == 0 ? 0.0f : 1.5f;
     }
     zy__flash_softmax_cols_ref(s1, NK, MQ, LD, m1, l1, a1);
-    zy__flash_softmax_cols_avx512(s2, NK, MQ, LD, m2, l2, a2);
+    kn.softmax_cols(s2, NK, MQ, LD, m2, l2, a2);
     CHECK_CLOSE("softmax_cols P", s2, s1, NK * LD, 1e-30, 1e-6);
     CHECK_CLOSE("softmax_cols alpha", a2, a1, MQ, 1e-30, 1e-6);
     CHECK_CLOSE("softmax_cols l", l2, l1, MQ, 1e-30, 1e-6);
@@ -90,7 +88,7 @@ TEST(flash_kernels_softmax_avx512_matches_ref) {
     memcpy(s2, s1, sizeof(float) * NK * LD);
     for (int r = 0; r < NK; r++) sub[r] = r == 7 ? -INFINITY : 3.0f + r * 0.1f;
     zy__flash_exp_rows_ref(s1, NK, MQ, LD, sub);
-    zy__flash_exp_rows_avx512(s2, NK, MQ, LD, sub);
+    kn.exp_rows(s2, NK, MQ, LD, sub);
     CHECK_CLOSE("exp_rows", s2, s1, NK * LD, 1e-37, 1e-6);
     CHECK(s2[5] == 0.0f && s2[7 * LD] == 0.0f);
 
@@ -102,15 +100,22 @@ TEST(flash_kernels_softmax_avx512_matches_ref) {
     zt_fill_uniform(s1, NK * LD, 46, -1, 1);
     memcpy(s2, s1, sizeof(float) * NK * LD);
     zy__flash_ds_ref(s1, P, NK, MQ, LD, dO, O, 33);
-    zy__flash_ds_avx512(s2, P, NK, MQ, LD, dO, O, 33);
+    kn.ds(s2, P, NK, MQ, LD, dO, O, 33);
     CHECK_CLOSE("ds", s2, s1, NK * LD, 1e-6, 1e-6);
     free(s1), free(s2), free(P), free(dO), free(O);
+}
+
+TEST(flash_kernels_softmax_simd_matches_ref) {
+    for (size_t i = 0; i < sizeof levels / sizeof *levels; i++)
+        if (zt_use_simd(levels[i])) check_softmax(zy__flash_kernels_get());
 }
 
 TEST(flash_kernels_follow_simd_level) {
     zy_simd saved = zy_simd_level();
     zy_simd_set(ZY_SIMD_SCALAR);
     CHECK(zy__flash_kernels_get().mm == zy__flash_mm_ref);
+    if (zy_simd_set(ZY_SIMD_AVX2) == ZY_SIMD_AVX2)
+        CHECK(zy__flash_kernels_get().mm == zy__flash_mm_avx2);
     if (zy_simd_set(ZY_SIMD_AVX512) == ZY_SIMD_AVX512)
         CHECK(zy__flash_kernels_get().mm == zy__flash_mm_avx512);
     zy_simd_set(saved);

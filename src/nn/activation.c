@@ -2,7 +2,8 @@
 // and backward. The work is split into fixed chunks handed to the pool's threads; each
 // element's result depends only on its own inputs, so the thread count never changes the
 // answer.
-// The scalar kernels here are the reference; activation_avx512.c vectorises both GELUs.
+// The scalar kernels here are the reference; activation_avx2.c and activation_avx512.c
+// vectorise both GELUs.
 #include <math.h>
 
 #include "zhuyi/nn.h"
@@ -61,15 +62,15 @@ void zy__gelu_backward_scalar(float *dinp, const float *dout, const float *inp, 
     }
 }
 
-// The chunk kernels for the current SIMD level (AVX2 has no vector GELU: scalar).
-static zy__gelu_fwd_fn gelu_fwd_kernel(zy_gelu_kind kind) {
-    (void)kind;
+zy__gelu_fwd_fn zy__gelu_fwd_kernel(void) {
     if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__gelu_forward_avx512;
+    if (zy_simd_level() >= ZY_SIMD_AVX2) return zy__gelu_forward_avx2;
     return zy__gelu_forward_scalar;
 }
-static zy__gelu_bwd_fn gelu_bwd_kernel(zy_gelu_kind kind) {
-    (void)kind;
+
+zy__gelu_bwd_fn zy__gelu_bwd_kernel(void) {
     if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__gelu_backward_avx512;
+    if (zy_simd_level() >= ZY_SIMD_AVX2) return zy__gelu_backward_avx2;
     return zy__gelu_backward_scalar;
 }
 
@@ -139,14 +140,14 @@ static void run(size_t n, size_t chunk, size_t inline_max, zy__range_fn fn, act_
 
 // inp (n) -> out (n); out may alias inp.
 void zy_gelu_forward(float *out, const float *inp, size_t n, zy_gelu_kind kind) {
-    act_job j = {.fwd = gelu_fwd_kernel(kind), .kind = kind, .out = out, .inp = inp};
+    act_job j = {.fwd = zy__gelu_fwd_kernel(), .kind = kind, .out = out, .inp = inp};
     run(n, GELU_CHUNK, GELU_CHUNK, gelu_fwd_range, &j);
 }
 
 // dout, inp (n) -> dinp (n) += dout * gelu'(inp)
 void zy_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n,
                       zy_gelu_kind kind) {
-    act_job j = {.bwd = gelu_bwd_kernel(kind), .kind = kind, .out = dinp, .inp = inp,
+    act_job j = {.bwd = zy__gelu_bwd_kernel(), .kind = kind, .out = dinp, .inp = inp,
                  .dout = dout};
     run(n, GELU_CHUNK, GELU_CHUNK, gelu_bwd_range, &j);
 }

@@ -66,19 +66,8 @@ void zy__block_residual(float *out, const float *a, float *br, const float *bias
 }
 
 // ---- the FF activation, bias folded in ------------------------------------------------------
-// The chunk kernels zy_gelu_forward/backward use (activation.c), chosen the same way, so
-// the results are those of zy_linear_forward + zy_gelu_forward bit for bit.
-static zy__gelu_fwd_fn act_fwd_kernel(zy_block_act act) {
-    (void)act; // both GELUs have an AVX-512 path; ReLU does not use these
-    if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__gelu_forward_avx512;
-    return zy__gelu_forward_scalar;
-}
-static zy__gelu_bwd_fn act_bwd_kernel(zy_block_act act) {
-    (void)act;
-    if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__gelu_backward_avx512;
-    return zy__gelu_backward_scalar;
-}
-
+// The GELU chunk kernels are zy_gelu_forward/backward's (activation.h), so the results are
+// those of zy_linear_forward + zy_gelu_forward bit for bit.
 typedef struct act_job {
     float *u, *a, *du;
     const float *b, *da;
@@ -124,13 +113,13 @@ static size_t act_grain(int FF) { return ZY_MAX((size_t)1, (size_t)16384 / (size
 
 void zy__block_act_forward(float *a, float *u, const float *b, size_t N, int FF,
                            zy_block_act act) {
-    act_job j = {u, a, NULL, b, NULL, FF, act, act_fwd_kernel(act), NULL};
+    act_job j = {u, a, NULL, b, NULL, FF, act, zy__gelu_fwd_kernel(), NULL};
     zy__parallel(N, act_grain(FF), 0, act_rows, &j);
 }
 
 void zy__block_act_backward(float *du, const float *da, const float *u, size_t N, int FF,
                             zy_block_act act) {
-    act_job j = {(float *)u, NULL, du, NULL, da, FF, act, NULL, act_bwd_kernel(act)};
+    act_job j = {(float *)u, NULL, du, NULL, da, FF, act, NULL, zy__gelu_bwd_kernel()};
     zy__parallel(N, act_grain(FF), 0, act_rows, &j);
 }
 

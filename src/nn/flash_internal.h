@@ -1,6 +1,7 @@
 // Private to src/nn/flash*.c: the block kernels tiled attention is built from, as a scalar
-// reference (flash_kernels.c) and an AVX-512 version (flash_avx512.c) with the same
-// contracts. flash.c picks one set at run time from zy_simd_level().
+// reference (flash_kernels.c), an AVX2 version (flash_avx2.c) and an AVX-512 version
+// (flash_avx512.c) with the same contracts. flash.c picks one set at run time from
+// zy_simd_level().
 #ifndef ZHUYI_NN_FLASH_INTERNAL_H
 #define ZHUYI_NN_FLASH_INTERNAL_H
 
@@ -19,7 +20,7 @@ typedef void (*zy__flash_mm_fn)(int M, int N, int K, float alpha, const float *A
 //   m' = max(m[r], max_j St[j][r]),  alpha[r] = exp(m[r] - m')  (0 while m[r] = -INFINITY)
 //   St[j][r] = exp(St[j][r] - m')   (0 for masked scores; a column with m' = -INFINITY is 0)
 //   l[r] = l[r] alpha[r] + Σ_j St[j][r],  m[r] = m'
-// Columns are independent, so the AVX-512 version runs 16 queries per vector.
+// Columns are independent, so the vector versions run 8 or 16 queries per vector.
 typedef void (*zy__flash_softmax_cols_fn)(float *St, int nk, int mq, int ld, float *m,
                                           float *l, float *alpha);
 
@@ -56,8 +57,15 @@ void zy__flash_exp_rows_avx512(float *P, int rows, int cols, int ld, const float
 void zy__flash_ds_avx512(float *dS, const float *P, int rows, int cols, int ld,
                          const float *dO, const float *O, int Dv);
 
-// The kernel set for the current zy_simd_level() (AVX-512 or the scalar reference; there
-// is no AVX2 set, AVX2 machines use the reference).
+void zy__flash_mm_avx2(int M, int N, int K, float alpha, const float *A, int lda, bool transA,
+                       const float *B, int ldb, float beta, float *C, int ldc);
+void zy__flash_softmax_cols_avx2(float *St, int nk, int mq, int ld, float *m, float *l,
+                                 float *alpha);
+void zy__flash_exp_rows_avx2(float *P, int rows, int cols, int ld, const float *sub);
+void zy__flash_ds_avx2(float *dS, const float *P, int rows, int cols, int ld, const float *dO,
+                       const float *O, int Dv);
+
+// The kernel set for the current zy_simd_level(): AVX-512, AVX2 or the scalar reference.
 zy__flash_kernels zy__flash_kernels_get(void);
 
 // ---- shared by flash.c (forward) and flash_backward.c --------------------------------

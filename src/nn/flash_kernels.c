@@ -1,5 +1,6 @@
 // Scalar reference block kernels of tiled attention (contracts in flash_internal.h): the
-// semantics the AVX-512 kernels are tested against, and the path on CPUs without AVX-512.
+// semantics the AVX2 and AVX-512 kernels are tested against, and the path on CPUs with
+// neither.
 #include <math.h>
 
 #include "core/internal.h"
@@ -69,6 +70,11 @@ zy__flash_kernels zy__flash_kernels_get(void) {
         k.softmax_cols = zy__flash_softmax_cols_avx512;
         k.exp_rows = zy__flash_exp_rows_avx512;
         k.ds = zy__flash_ds_avx512;
+    } else if (zy_simd_level() >= ZY_SIMD_AVX2) {
+        k.mm = zy__flash_mm_avx2;
+        k.softmax_cols = zy__flash_softmax_cols_avx2;
+        k.exp_rows = zy__flash_exp_rows_avx2;
+        k.ds = zy__flash_ds_avx2;
     }
     return k;
 }
