@@ -378,15 +378,11 @@ TEST(gpt_bad_batches) {
     zy_model_free(m);
 }
 
-// The decoding GEMV (src/kernels/gemv*.c, private): the AVX-512 rows against the
+// The decoding GEMV (src/kernels/gemv*.c, private): the AVX2 and AVX-512 rows against the
 // scalar reference and both against a double-precision product, at sizes with tails
 // (K not a multiple of 16, N not a multiple of 4) and at gpt2 widths. Tolerance 1e-5
 // relative to Σ|w·x| (float sums of up to 3072 terms in different orders).
 void zy__gemv(float *y, const float *W, const float *x, const float *b, int N, int K);
-void zy__gemv_rows_scalar(float *y, const float *W, const float *x, const float *b,
-                              int r0, int r1, int K);
-void zy__gemv_rows_avx512(float *y, const float *W, const float *x, const float *b,
-                              int r0, int r1, int K);
 
 TEST(gpt_gemv_simd_matches_scalar) {
     int sizes[][2] = {{13, 77}, {5, 16}, {130, 768}, {771, 3072}};
@@ -406,9 +402,8 @@ TEST(gpt_gemv_simd_matches_scalar) {
             ref[r] = (float)acc;
             scale[r] = (float)mag;
         }
-        zy_simd saved = zy_simd_level();
-        for (int lvl = ZY_SIMD_SCALAR; lvl <= ZY_SIMD_AVX512; lvl += 2) {
-            if (zy_simd_set((zy_simd)lvl) != (zy_simd)lvl) continue; // CPU without AVX-512
+        for (int lvl = ZY_SIMD_SCALAR; lvl <= ZY_SIMD_AVX512; lvl++) {
+            if (!zt_use_simd(lvl)) continue; // a level this CPU lacks: skipped
             zy__gemv(y, W, x, b, N, K);
             double worst = 0;
             for (int r = 0; r < N; r++) worst = fmax(worst, fabs(y[r] - ref[r]) / scale[r]);
@@ -416,7 +411,6 @@ TEST(gpt_gemv_simd_matches_scalar) {
                     worst);
             CHECK(worst <= 1e-5);
         }
-        zy_simd_set(saved);
         free(W), free(x), free(b), free(ref), free(y), free(scale);
     }
 }

@@ -192,16 +192,10 @@ TEST(kv_cache_rejects_bad_use) {
     free(scratch);
 }
 
-// The AVX-512 decode kernel against the scalar reference: widths with tails (7, 64, 80,
-// 130), 1 to 1000 keys, strided rows. atol 1e-6 rtol 1e-5 (same sums, FMA and the
+// The AVX2 and AVX-512 decode kernels against the scalar reference: widths with tails (7,
+// 64, 80, 130), 1 to 1000 keys, strided rows. atol 1e-6 rtol 1e-5 (same sums, FMA and the
 // polynomial exp: ~1 ulp per term).
-TEST(kv_cache_decode_kernel_avx512_matches_ref) {
-    zy_simd saved = zy_simd_level();
-    if (zy_simd_set(ZY_SIMD_AVX512) != ZY_SIMD_AVX512) {
-        zt_note("no AVX-512 on this CPU: nothing to compare");
-        zy_simd_set(saved);
-        return;
-    }
+TEST(kv_cache_decode_kernel_simd_matches_ref) {
     const int Ds[] = {7, 64, 80, 130}, Tks[] = {1, 3, 17, 1000};
     const int ld = 140;
     float *K = zt_floats(1000 * ld), *V = zt_floats(1000 * ld), *q = zt_floats(ld);
@@ -209,16 +203,20 @@ TEST(kv_cache_decode_kernel_avx512_matches_ref) {
     zt_fill_uniform(K, 1000 * ld, 8, -2, 2);
     zt_fill_uniform(V, 1000 * ld, 9, -1, 1);
     zt_fill_uniform(q, ld, 10, -2, 2);
-    for (int i = 0; i < 4; i++)
-        for (int t = 0; t < 4; t++) {
-            int D = Ds[i], Tk = Tks[t];
-            float scale = 1.0f / sqrtf((float)D);
-            zy__attn_decode_ref(a, q, K, ld, V, ld, Tk, D, D, scale, s);
-            zy__attn_decode_avx512(b, q, K, ld, V, ld, Tk, D, D, scale, s);
-            CHECK_CLOSE("decode kernel", b, a, D, 1e-6, 1e-5);
-        }
-    zy__attn_decode_avx512(b, q, K, ld, V, ld, 0, 64, 64, 1.0f, s); // no keys: zeros
-    for (int d = 0; d < 64; d++) CHECK(b[d] == 0.0f);
-    zy_simd_set(saved);
+    for (int level = ZY_SIMD_AVX2; level <= ZY_SIMD_AVX512; level++) {
+        if (!zt_use_simd(level)) continue;
+        zy__attn_decode_fn kernel = zy__attn_decode_kernel();
+        CHECK(kernel != zy__attn_decode_ref);
+        for (int i = 0; i < 4; i++)
+            for (int t = 0; t < 4; t++) {
+                int D = Ds[i], Tk = Tks[t];
+                float scale = 1.0f / sqrtf((float)D);
+                zy__attn_decode_ref(a, q, K, ld, V, ld, Tk, D, D, scale, s);
+                kernel(b, q, K, ld, V, ld, Tk, D, D, scale, s);
+                CHECK_CLOSE(zy_simd_name(level), b, a, D, 1e-6, 1e-5);
+            }
+        kernel(b, q, K, ld, V, ld, 0, 64, 64, 1.0f, s); // no keys: zeros
+        for (int d = 0; d < 64; d++) CHECK(b[d] == 0.0f);
+    }
     free(K), free(V), free(q), free(s), free(a), free(b);
 }

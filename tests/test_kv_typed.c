@@ -90,11 +90,11 @@ TEST(kv_cache_16bit_equals_f32_of_rounded) {
     free(k), free(v), free(q), free(got), free(want);
 }
 
-// The AVX-512 16-bit decode kernel against the scalar reference (D = 48 and Dv = 48 take
-// the reference inside it; 64 and 128 the vector passes, with column tails of 64).
-TEST(kv_cache_decode16_avx512_matches_ref) {
-    if (!zt_use_simd(ZY_SIMD_AVX512)) return;
-    const int Ds[] = {48, 64, 112, 128}, Tks[] = {1, 3, 17, 700};
+// The AVX2 and AVX-512 16-bit decode kernels against the scalar reference (D = 44 takes the
+// reference inside both; 48 the AVX2 passes and the reference in AVX-512's; 64 and 128
+// the vector passes of both, with column tails).
+static void check_decode16(zy__attn_decode16_fn kernel, const char *level) {
+    const int Ds[] = {44, 48, 64, 112, 128}, Tks[] = {1, 3, 17, 700};
     const int ld = 140;
     uint16_t *K = zt_malloc(2 * 700 * ld), *V = zt_malloc(2 * 700 * ld);
     float *x = zt_floats(700 * ld), *q = zt_floats(ld), *s = zt_floats(700);
@@ -107,19 +107,24 @@ TEST(kv_cache_decode16_avx512_matches_ref) {
         zy_quantize_row(t, x, K, 700 * ld);
         zt_fill_uniform(x, 700 * ld, 9, -1, 1);
         zy_quantize_row(t, x, V, 700 * ld);
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
             for (int j = 0; j < 4; j++) {
                 int D = Ds[i], Tk = Tks[j];
                 float scale = 1.0f / sqrtf((float)D);
                 zy__attn_decode16_ref(a, q, K, ld, V, ld, Tk, D, D, scale, s, bf);
-                zy__attn_decode16_avx512(b, q, K, ld, V, ld, Tk, D, D, scale, s, bf);
+                kernel(b, q, K, ld, V, ld, Tk, D, D, scale, s, bf);
                 for (int d = 0; d < D; d++)
                     worst = fmax(worst, fabs((double)a[d] - b[d]) / (1e-6 + 1e-5 * fabs(a[d])));
             }
     }
-    zt_note("worst |avx512 - ref| = %.3g of the tolerance (1e-6 + 1e-5 |ref|)", worst);
+    zt_note("worst |%s - ref| = %.3g of the tolerance (1e-6 + 1e-5 |ref|)", level, worst);
     CHECK(worst <= 1.0);
     free(K), free(V), free(x), free(q), free(s), free(a), free(b);
+}
+
+TEST(kv_cache_decode16_simd_matches_ref) {
+    for (int level = ZY_SIMD_AVX2; level <= ZY_SIMD_AVX512; level++)
+        if (zt_use_simd(level)) check_decode16(zy__attn_decode16_kernel(), zy_simd_name(level));
 }
 
 // GPT-2 decoding with a bf16 (and an f16) cache against its f32 cache: keys and values

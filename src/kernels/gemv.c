@@ -1,6 +1,6 @@
 // GEMV for one-token decoding (see gemv.h): the scalar references and the dispatch that
 // splits rows over threads, for one input vector and for several (decoding several
-// sequences in one step). The AVX-512 kernels are gemv_avx512.c.
+// sequences in one step). The vector kernels are gemv_avx2.c and gemv_avx512.c.
 #include <stddef.h>
 
 #include "core/internal.h"
@@ -39,6 +39,7 @@ static void gemv_range(void *ctx, size_t r0, size_t r1, int thread) {
 
 void zy__gemv(float *y, const float *W, const float *x, const float *b, int N, int K) {
     rows_fn rows = zy_simd_level() >= ZY_SIMD_AVX512 ? zy__gemv_rows_avx512
+                   : zy_simd_level() >= ZY_SIMD_AVX2 ? zy__gemv_rows_avx2
                                                      : zy__gemv_rows_scalar;
     if ((long long)N * K < GEMV_PAR_MIN) {
         rows(y, W, x, b, 0, N, K);
@@ -78,6 +79,7 @@ void zy__gemv_multi(float *Y, int ldy, const float *W, const float *X, int ldx, 
         return;
     }
     multi_fn rows = zy_simd_level() >= ZY_SIMD_AVX512 ? zy__gemv_multi_rows_avx512
+                    : zy_simd_level() >= ZY_SIMD_AVX2 ? zy__gemv_multi_rows_avx2
                                                       : zy__gemv_multi_rows_scalar;
     if ((long long)N * K < GEMV_PAR_MIN) {
         rows(Y, ldy, W, X, ldx, b, M, 0, N, K);

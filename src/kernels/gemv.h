@@ -8,10 +8,12 @@
 // (each row's sum is one thread's: same bits at any thread count). y must not alias x.
 void zy__gemv(float *y, const float *W, const float *x, const float *b, int N, int K);
 
-// Rows [r0, r1) only. The scalar reference (gemv.c, float sums in k order) and the
-// AVX-512 kernel (gemv_avx512.c; call only when zy_simd_level() is AVX512).
+// Rows [r0, r1) only. The scalar reference (gemv.c, float sums in k order) and the AVX2
+// and AVX-512 kernels (gemv_avx2.c, gemv_avx512.c; call only at that zy_simd_level()).
 void zy__gemv_rows_scalar(float *y, const float *W, const float *x, const float *b, int r0,
                           int r1, int K);
+void zy__gemv_rows_avx2(float *y, const float *W, const float *x, const float *b, int r0,
+                        int r1, int K);
 void zy__gemv_rows_avx512(float *y, const float *W, const float *x, const float *b, int r0,
                           int r1, int K);
 
@@ -22,10 +24,12 @@ void zy__gemv_rows_avx512(float *y, const float *W, const float *x, const float 
 // at any M and thread count. For M beyond a dozen or so a GEMM is faster.
 void zy__gemv_multi(float *Y, int ldy, const float *W, const float *X, int ldx, const float *b,
                     int M, int N, int K);
-// Rows [r0, r1) of W against all M inputs: the scalar reference (gemv.c) and the AVX-512
-// kernel (gemv_avx512.c; call only when zy_simd_level() is AVX512).
+// Rows [r0, r1) of W against all M inputs: the scalar reference (gemv.c) and the AVX2 and
+// AVX-512 kernels (gemv_avx2.c, gemv_avx512.c; call only at that zy_simd_level()).
 void zy__gemv_multi_rows_scalar(float *Y, int ldy, const float *W, const float *X, int ldx,
                                 const float *b, int M, int r0, int r1, int K);
+void zy__gemv_multi_rows_avx2(float *Y, int ldy, const float *W, const float *X, int ldx,
+                              const float *b, int M, int r0, int r1, int K);
 void zy__gemv_multi_rows_avx512(float *Y, int ldy, const float *W, const float *X, int ldx,
                                 const float *b, int M, int r0, int r1, int K);
 

@@ -1,5 +1,6 @@
 // The decoding step's attention: ONE query against the Tk keys of a KV cache, the scalar
-// reference kernel and the choice of kernel (the AVX-512 one is attention_decode_avx512.c).
+// reference kernel and the choice of kernel (the vector ones are attention_decode_avx2.c and
+// attention_decode_avx512.c).
 // With one query the tiled core would use one lane in 16 and the plain core's GEMMs spend
 // more time packing than multiplying; this is two passes over the cached keys and values.
 #include <math.h>
@@ -59,9 +60,13 @@ void zy__attn_decode16_ref(float *out, const float *q, const uint16_t *K, ptrdif
 }
 
 zy__attn_decode16_fn zy__attn_decode16_kernel(void) {
-    return zy_simd_level() >= ZY_SIMD_AVX512 ? zy__attn_decode16_avx512 : zy__attn_decode16_ref;
+    return zy_simd_level() >= ZY_SIMD_AVX512 ? zy__attn_decode16_avx512
+           : zy_simd_level() >= ZY_SIMD_AVX2 ? zy__attn_decode16_avx2
+                                             : zy__attn_decode16_ref;
 }
 
 zy__attn_decode_fn zy__attn_decode_kernel(void) {
-    return zy_simd_level() >= ZY_SIMD_AVX512 ? zy__attn_decode_avx512 : zy__attn_decode_ref;
+    return zy_simd_level() >= ZY_SIMD_AVX512 ? zy__attn_decode_avx512
+           : zy_simd_level() >= ZY_SIMD_AVX2 ? zy__attn_decode_avx2
+                                             : zy__attn_decode_ref;
 }

@@ -87,30 +87,36 @@ void zy__attn_additive_backward(float *dq, float *dk, const zy_attn_grads *dw, f
                                 const float *k, const zy_attn_weights *w,
                                 const zy_attn_desc *d);
 
-// attention_decode.c / _avx512.c: one query against Tk keys (decoding a token):
+// attention_decode.c / _avx2.c / _avx512.c: one query against Tk keys (decoding a token):
 // q (D), K (Tk rows of D, ldk apart), V (Tk rows of Dv, ldv apart) ->
 // out (Dv) = Σ_j softmax_j(scale · q·k_j) v_j. s (Tk) is scratch. Tk == 0 gives zeros.
-// The scalar reference sums in key order with expf; the AVX-512 kernel is called only when
-// zy_simd_level() is AVX512. zy__attn_decode_kernel() picks by the level in force.
+// The scalar reference sums in key order with expf; the AVX2 and AVX-512 kernels are called
+// only at their zy_simd_level(). zy__attn_decode_kernel() picks by the level in force.
 typedef void (*zy__attn_decode_fn)(float *out, const float *q, const float *K, ptrdiff_t ldk,
                                    const float *V, ptrdiff_t ldv, int Tk, int D, int Dv,
                                    float scale, float *s);
 void zy__attn_decode_ref(float *out, const float *q, const float *K, ptrdiff_t ldk,
                          const float *V, ptrdiff_t ldv, int Tk, int D, int Dv, float scale,
                          float *s);
+void zy__attn_decode_avx2(float *out, const float *q, const float *K, ptrdiff_t ldk,
+                          const float *V, ptrdiff_t ldv, int Tk, int D, int Dv, float scale,
+                          float *s);
 void zy__attn_decode_avx512(float *out, const float *q, const float *K, ptrdiff_t ldk,
                             const float *V, ptrdiff_t ldv, int Tk, int D, int Dv, float scale,
                             float *s);
 zy__attn_decode_fn zy__attn_decode_kernel(void);
 // The same over a 16-bit KV cache: K and V of f16 (bf16 false) or bf16 values, each
-// widened to its exact float before the same arithmetic. The AVX-512 kernel handles D and
-// Dv that are multiples of 16 (it calls the reference otherwise).
+// widened to its exact float before the same arithmetic. The AVX2 and AVX-512 kernels
+// handle D and Dv that are multiples of 8 and 16 (they call the reference otherwise).
 typedef void (*zy__attn_decode16_fn)(float *out, const float *q, const uint16_t *K,
                                      ptrdiff_t ldk, const uint16_t *V, ptrdiff_t ldv, int Tk,
                                      int D, int Dv, float scale, float *s, bool bf16);
 void zy__attn_decode16_ref(float *out, const float *q, const uint16_t *K, ptrdiff_t ldk,
                            const uint16_t *V, ptrdiff_t ldv, int Tk, int D, int Dv, float scale,
                            float *s, bool bf16);
+void zy__attn_decode16_avx2(float *out, const float *q, const uint16_t *K, ptrdiff_t ldk,
+                            const uint16_t *V, ptrdiff_t ldv, int Tk, int D, int Dv,
+                            float scale, float *s, bool bf16);
 void zy__attn_decode16_avx512(float *out, const float *q, const uint16_t *K, ptrdiff_t ldk,
                               const uint16_t *V, ptrdiff_t ldv, int Tk, int D, int Dv,
                               float scale, float *s, bool bf16);
