@@ -289,12 +289,11 @@ TEST(losses_dropout_matches_mask) {
     free(inp), free(out), free(want), free(dout), free(dinp), free(want_d);
 }
 
-// The AVX-512 masks (16 hashes at a time, 64-bit products from 32-bit ones) are the
-// scalar ones bit for bit: forward (also in place) and backward onto a base holding -0.0
+// The AVX2 and AVX-512 masks (8 and 16 hashes at a time, 64-bit products from 32-bit ones)
+// are the scalar ones bit for bit: forward (also in place) and backward onto a base holding -0.0
 // and NaN, ragged lengths, parallel chunks, counters whose low halves wrap (the products'
 // carries) and that wrap 2^64, seeds with high bits, p from 0.05 to 0.95.
-TEST(losses_dropout_simd_matches_scalar) {
-    if (!zt_use_simd(ZY_SIMD_AVX512)) return; // only the scalar path exists: skipped
+static void check_dropout(zy_simd level, zy__dropout_fn forward) {
     enum { N = 70001 };
     float *x = zt_floats(N), *a = zt_floats(N), *b = zt_floats(N);
     zt_fill_uniform(x, N, 80, -2, 2);
@@ -314,7 +313,7 @@ TEST(losses_dropout_simd_matches_scalar) {
                     float p = ps[ip];
                     zy_simd_set(ZY_SIMD_SCALAR);
                     zy_dropout_forward(a, x, n, p, seed, off);
-                    zy_simd_set(ZY_SIMD_AVX512);
+                    zy_simd_set(level);
                     zy_dropout_forward(b, x, n, p, seed, off);
                     bad += memcmp(a, b, n * sizeof *a) != 0;
                     memcpy(b, x, n * sizeof *b); // in place
@@ -324,13 +323,13 @@ TEST(losses_dropout_simd_matches_scalar) {
                     a[n / 2] = b[n / 2] = NAN;
                     zy_simd_set(ZY_SIMD_SCALAR);
                     zy_dropout_backward(a, x, n, p, seed, off);
-                    zy_simd_set(ZY_SIMD_AVX512);
+                    zy_simd_set(level);
                     zy_dropout_backward(b, x, n, p, seed, off);
                     bad += memcmp(a, b, n * sizeof *a) != 0;
                 }
     CHECK(bad == 0);
     // the chunk kernels themselves, against the mask's definition
-    zy__dropout_forward_avx512(b, x, 1003, 0.3f, 2.0f, 99, 0xFFFFFFFFull);
+    forward(b, x, 1003, 0.3f, 2.0f, 99, 0xFFFFFFFFull);
     int wrong = 0;
     for (int i = 0; i < 1003; i++) {
         bool k = (float)(zy_hash64(99, 0xFFFFFFFFull + (uint64_t)i) >> 40) * 0x1.0p-24f >= 0.3f;
@@ -339,6 +338,11 @@ TEST(losses_dropout_simd_matches_scalar) {
     }
     CHECK(wrong == 0);
     free(x), free(a), free(b);
+}
+
+TEST(losses_dropout_simd_matches_scalar) { // with scalar alone: skipped
+    if (zt_use_simd(ZY_SIMD_AVX2)) check_dropout(ZY_SIMD_AVX2, zy__dropout_forward_avx2);
+    if (zt_use_simd(ZY_SIMD_AVX512)) check_dropout(ZY_SIMD_AVX512, zy__dropout_forward_avx512);
 }
 
 typedef struct {

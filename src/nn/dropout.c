@@ -3,8 +3,8 @@
 // backward recompute the same mask, and since it depends only on (seed, offset + i) it is
 // identical at any thread count and for any split of a tensor into calls (pass the
 // slice's start as offset). Not a source of randomness for anything else. The chunk
-// kernels: the scalar references here, AVX-512 in dropout_avx512.c (16 hashes at a time,
-// the same bits), chosen at run time.
+// kernels: the scalar references here, AVX2 and AVX-512 in dropout_avx2.c and
+// dropout_avx512.c (8 and 16 hashes at a time, the same bits), chosen at run time.
 #include <string.h>
 
 #include "core/internal.h"
@@ -54,7 +54,17 @@ static void run(size_t n, drop_job *j) {
     else zy__parallel(n, DROPOUT_CHUNK, 0, range, j);
 }
 
-static bool simd(void) { return zy_simd_level() >= ZY_SIMD_AVX512; }
+static zy__dropout_fn forward_kernel(void) {
+    if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__dropout_forward_avx512;
+    if (zy_simd_level() >= ZY_SIMD_AVX2) return zy__dropout_forward_avx2;
+    return zy__dropout_forward_scalar;
+}
+
+static zy__dropout_fn backward_kernel(void) {
+    if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__dropout_backward_avx512;
+    if (zy_simd_level() >= ZY_SIMD_AVX2) return zy__dropout_backward_avx2;
+    return zy__dropout_backward_scalar;
+}
 
 void zy_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed,
                         uint64_t offset) {
@@ -67,7 +77,7 @@ void zy_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_
         return;
     }
     drop_job j = {out, inp, p, 1.0f / (1.0f - p), seed, offset,
-                  simd() ? zy__dropout_forward_avx512 : zy__dropout_forward_scalar};
+                  forward_kernel()};
     run(n, &j);
 }
 
@@ -79,6 +89,6 @@ void zy_dropout_backward(float *dinp, const float *dout, size_t n, float p, uint
         return;
     }
     drop_job j = {dinp, dout, p, 1.0f / (1.0f - p), seed, offset,
-                  simd() ? zy__dropout_backward_avx512 : zy__dropout_backward_scalar};
+                  backward_kernel()};
     run(n, &j);
 }
