@@ -5,17 +5,22 @@
 #   1. data      scripts/data.sh fashion-mnist (installs the package, checks the files)
 #   2. baseline  logistic regression on raw pixels (scripts/tasks/fashion_baseline.py,
 #                PyTorch): test accuracy
-#   3. train     zhuyi finetune image-classify, a ViT of 4 layers of 64 (patch 4: 49 patches
-#                + [CLS]; 0.21M parameters), validated on the test set every epoch
+#   3. train     zhuyi finetune image-classify, a ViT of LAYERS layers of HIDDEN (default
+#                4 x 64: 0.21M parameters; 4 heads, feed-forward 4 x HIDDEN; patch 4: 49
+#                patches + [CLS]), validated on the test set every epoch
 #   4. evaluate  zhuyi evaluate on the test set: accuracy, the report, the confusion matrix
 # A run stopped (Ctrl-C) continues with the same command: --resume is used when OUT holds
 # a checkpoint.
 #
-# Usage: scripts/tasks/fashion.sh     (env: OUT=DIR, EPOCHS=N, FT_ARGS="...")
+# Usage: scripts/tasks/fashion.sh
+#   env: OUT=DIR, EPOCHS=N (default 6), HIDDEN=N (64), LAYERS=N (4), FT_ARGS="more flags"
 set -e
 cd "$(dirname "$0")/../.."
 . scripts/tasks/common.sh
-OUT=${OUT:-$RUNS/vit-fashion}
+HIDDEN=${HIDDEN:-64}
+LAYERS=${LAYERS:-4}
+OUT=${OUT:-$RUNS/vit-fashion-${LAYERS}x$HIDDEN}
+CONFIG=$RUNS/vit-fashion-${LAYERS}x$HIDDEN.json
 F=/usr/share/datasets/fashion-mnist
 
 [ -x "$ZY" ] || make
@@ -26,9 +31,9 @@ echo "== baseline: logistic regression on raw pixels"
 $PY scripts/tasks/fashion_baseline.py "$F/train-images-idx3-ubyte.gz" \
     "$F/t10k-images-idx3-ubyte.gz" | tee "$RUNS/fashion-baseline.txt"
 
-cat >"$RUNS/vit-fashion.json" <<'JSON'
-{"model_type": "vit", "architectures": ["ViTForImageClassification"], "hidden_size": 64,
- "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 256,
+cat >"$CONFIG" <<JSON
+{"model_type": "vit", "architectures": ["ViTForImageClassification"], "hidden_size": $HIDDEN,
+ "num_hidden_layers": $LAYERS, "num_attention_heads": 4, "intermediate_size": $((4 * HIDDEN)),
  "image_size": 28, "patch_size": 4, "num_channels": 1}
 JSON
 echo "== train: $OUT"
@@ -37,7 +42,7 @@ if [ -e "$OUT/checkpoint" ]; then
 else
     # shellcheck disable=SC2086
     "$ZY" finetune image-classify --train "$F/train-images-idx3-ubyte.gz" \
-        --val "$F/t10k-images-idx3-ubyte.gz" --config "$RUNS/vit-fashion.json" \
+        --val "$F/t10k-images-idx3-ubyte.gz" --config "$CONFIG" \
         --batch 128 --epochs "${EPOCHS:-6}" --lr 2e-3 --log-every 50 ${FT_ARGS:-} --out "$OUT"
 fi
 "$ZY" evaluate "$OUT" --data "$F/t10k-images-idx3-ubyte.gz" --confusion-svg "$OUT/confusion.svg"
