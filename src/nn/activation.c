@@ -19,22 +19,17 @@
 #define GELU_CHUNK 16384
 #define RELU_CHUNK 16384
 
-#define GELU_K0 0.7978845608028654f  // √(2/π)
-#define GELU_K1 0.044715f
-#define INV_SQRT2 0.7071067811865476f
-#define INV_SQRT_2PI 0.3989422804014327f
-
 void zy__gelu_forward_scalar(float *out, const float *inp, size_t n, zy_gelu_kind kind) {
     if (kind == ZY_GELU_TANH) {
         for (size_t i = 0; i < n; i++) {
             float x = inp[i];
-            float u = GELU_K0 * (x + GELU_K1 * x * x * x);
+            float u = ZY__GELU_K0 * (x + ZY__GELU_K1 * x * x * x);
             out[i] = 0.5f * x * (1.0f + tanhf(u));
         }
     } else {
         for (size_t i = 0; i < n; i++) {
             float x = inp[i];
-            out[i] = 0.5f * x * (1.0f + erff(x * INV_SQRT2));
+            out[i] = 0.5f * x * (1.0f + erff(x * ZY__INV_SQRT2));
         }
     }
 }
@@ -46,17 +41,17 @@ void zy__gelu_backward_scalar(float *dinp, const float *dout, const float *inp, 
     if (kind == ZY_GELU_TANH) {
         for (size_t i = 0; i < n; i++) {
             float x = inp[i];
-            float u = GELU_K0 * (x + GELU_K1 * x * x * x);
+            float u = ZY__GELU_K0 * (x + ZY__GELU_K1 * x * x * x);
             float t = tanhf(u);
-            float du = GELU_K0 * (1.0f + 3.0f * GELU_K1 * x * x);
+            float du = ZY__GELU_K0 * (1.0f + 3.0f * ZY__GELU_K1 * x * x);
             float g = 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du;
             dinp[i] += dout[i] * g;
         }
     } else {
         for (size_t i = 0; i < n; i++) {
             float x = inp[i];
-            float cdf = 0.5f * (1.0f + erff(x * INV_SQRT2));
-            float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
+            float cdf = 0.5f * (1.0f + erff(x * ZY__INV_SQRT2));
+            float pdf = ZY__INV_SQRT_2PI * expf(-0.5f * x * x);
             dinp[i] += dout[i] * (cdf + x * pdf);
         }
     }

@@ -8,6 +8,18 @@
 
 #include "zhuyi/nn.h"
 
+// GELU's constants, shared by the scalar and vector kernels.
+#define ZY__GELU_K0 0.7978845608028654f // √(2/π)
+#define ZY__GELU_K1 0.044715f
+#define ZY__INV_SQRT2 0.7071067811865476f
+#define ZY__INV_SQRT_2PI 0.3989422804014327f
+// Numerical Recipes' Chebyshev fit of erfc used by the vector erf-form GELUs:
+// erfc(z) = t·exp(-z² + P(t)), t = 1/(1 + z/2), z >= 0, P's coefficients highest first
+// (Horner order; the last is P's constant term, -1.26551223).
+#define ZY__ERFC_POLY                                                                      \
+    {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f,                    \
+     -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f}
+
 // inp (n) -> out (n)
 // SiLU over n values (the block's FF runs these per chunk): out = x·σ(x); dinp += ...
 void zy__silu_rows(float *out, const float *inp, size_t n);

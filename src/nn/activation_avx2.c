@@ -8,17 +8,12 @@
 #include "kernels/exp_avx2.h"
 #include "nn/activation.h"
 
-#define GELU_K0 0.7978845608028654f // √(2/π)
-#define GELU_K1 0.044715f
-#define INV_SQRT2 0.7071067811865476f
-#define INV_SQRT_2PI 0.3989422804014327f
-
 // s = σ(2u) = 1 / (1 + e), e = e^(-2u), u = √(2/π) (x + 0.044715 x³); *e_out = e. The
 // argument is capped at 88 (e stays finite; see activation_avx512.c), 88 first so a NaN x
 // passes through.
 static inline __m256 gelu_sigma(__m256 x, __m256 x2, __m256 *e_out) {
-    __m256 inner = _mm256_fmadd_ps(_mm256_set1_ps(GELU_K1), x2, _mm256_set1_ps(1.0f));
-    __m256 m2u = _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(-2.0f * GELU_K0)), inner);
+    __m256 inner = _mm256_fmadd_ps(_mm256_set1_ps(ZY__GELU_K1), x2, _mm256_set1_ps(1.0f));
+    __m256 m2u = _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(-2.0f * ZY__GELU_K0)), inner);
     __m256 one = _mm256_set1_ps(1.0f);
     __m256 e = zy__exp256(_mm256_min_ps(_mm256_set1_ps(88.0f), m2u));
     *e_out = e;
@@ -29,18 +24,11 @@ static inline __m256 gelu_sigma(__m256 x, __m256 x2, __m256 *e_out) {
 static inline __m256 normal_cdf(__m256 x, __m256 *g_out) {
     const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
     __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-    __m256 z = _mm256_mul_ps(ax, _mm256_set1_ps(INV_SQRT2));
+    __m256 z = _mm256_mul_ps(ax, _mm256_set1_ps(ZY__INV_SQRT2));
     __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(half, z, one));
-    __m256 p = _mm256_set1_ps(0.17087277f);
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
-    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
+    static const float c[] = ZY__ERFC_POLY;
+    __m256 p = _mm256_set1_ps(c[0]);
+    for (int i = 1; i < 10; i++) p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(c[i]));
     __m256 g = zy__exp256(_mm256_mul_ps(_mm256_mul_ps(z, z), _mm256_set1_ps(-1.0f)));
     if (g_out) *g_out = g;
     __m256 tail = _mm256_mul_ps(_mm256_mul_ps(half, t), _mm256_mul_ps(g, zy__exp256(p)));
@@ -73,12 +61,12 @@ void zy__gelu_backward_avx2(float *dinp, const float *dout, const float *inp, si
         __m256 x = _mm256_maskload_ps(inp + i, m), g, e;
         if (kind == ZY_GELU_ERF) {
             __m256 cdf = normal_cdf(x, &e);
-            g = _mm256_fmadd_ps(_mm256_mul_ps(x, _mm256_set1_ps(INV_SQRT_2PI)), e, cdf);
+            g = _mm256_fmadd_ps(_mm256_mul_ps(x, _mm256_set1_ps(ZY__INV_SQRT_2PI)), e, cdf);
         } else {
             __m256 x2 = _mm256_mul_ps(x, x);
             __m256 s = gelu_sigma(x, x2, &e);
-            __m256 du = _mm256_mul_ps(_mm256_set1_ps(GELU_K0),
-                                      _mm256_fmadd_ps(_mm256_set1_ps(3.0f * GELU_K1), x2, one));
+            __m256 du = _mm256_mul_ps(_mm256_set1_ps(ZY__GELU_K0),
+                                      _mm256_fmadd_ps(_mm256_set1_ps(3.0f * ZY__GELU_K1), x2, one));
             __m256 t = _mm256_mul_ps(_mm256_mul_ps(_mm256_add_ps(x, x), s),
                                      _mm256_mul_ps(_mm256_mul_ps(e, s), du));
             g = _mm256_add_ps(s, t);

@@ -13,13 +13,10 @@
 #include "kernels/exp_avx512.h"
 #include "nn/activation.h"
 
-#define GELU_K0 0.7978845608028654f // √(2/π)
-#define GELU_K1 0.044715f
-
 // s = σ(2u) = 1 / (1 + e), e = e^(-2u), u = √(2/π) (x + 0.044715 x³); *e_out = e
 static inline __m512 gelu_sigma(__m512 x, __m512 x2, __m512 *e_out) {
-    __m512 inner = _mm512_fmadd_ps(_mm512_set1_ps(GELU_K1), x2, _mm512_set1_ps(1.0f));
-    __m512 m2u = _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f * GELU_K0)), inner);
+    __m512 inner = _mm512_fmadd_ps(_mm512_set1_ps(ZY__GELU_K1), x2, _mm512_set1_ps(1.0f));
+    __m512 m2u = _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f * ZY__GELU_K0)), inner);
     __m512 one = _mm512_set1_ps(1.0f);
     // The argument is capped at 88 so e stays finite (e^88 ~ 1.65e38; the exp gives +inf
     // past 88.72): for x far below 0, s is then ~6e-39 rather than 0 and e·s stays ~1, so
@@ -29,24 +26,14 @@ static inline __m512 gelu_sigma(__m512 x, __m512 x2, __m512 *e_out) {
     return _mm512_div_ps(one, _mm512_add_ps(one, e));
 }
 
-#define INV_SQRT2 0.7071067811865476f
-#define INV_SQRT_2PI 0.3989422804014327f
-
 // Φ(x) for 16 floats; *g_out (if not NULL) = e^(-x²/2), for φ(x) in backward.
 static inline __m512 normal_cdf(__m512 x, __m512 *g_out) {
     const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
-    __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(INV_SQRT2));
+    __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(ZY__INV_SQRT2));
     __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(half, z, one));
-    __m512 p = _mm512_set1_ps(0.17087277f);
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
-    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
+    static const float c[] = ZY__ERFC_POLY;
+    __m512 p = _mm512_set1_ps(c[0]);
+    for (int i = 1; i < 10; i++) p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c[i]));
     // e^(-z²) apart from e^(p) so backward reuses it: e^(-z²) = e^(-x²/2)
     __m512 g = zy__exp512(_mm512_mul_ps(_mm512_mul_ps(z, z), _mm512_set1_ps(-1.0f)));
     if (g_out) *g_out = g;
@@ -73,7 +60,7 @@ static void gelu_erf_backward(float *dinp, const float *dout, const float *inp, 
         __m512 x = _mm512_maskz_loadu_ps(m, inp + i);
         __m512 e;
         __m512 cdf = normal_cdf(x, &e);
-        __m512 g = _mm512_fmadd_ps(_mm512_mul_ps(x, _mm512_set1_ps(INV_SQRT_2PI)), e, cdf);
+        __m512 g = _mm512_fmadd_ps(_mm512_mul_ps(x, _mm512_set1_ps(ZY__INV_SQRT_2PI)), e, cdf);
         __m512 d = _mm512_maskz_loadu_ps(m, dout + i);
         __m512 acc = _mm512_maskz_loadu_ps(m, dinp + i);
         _mm512_mask_storeu_ps(dinp + i, m, _mm512_fmadd_ps(d, g, acc));
@@ -110,8 +97,8 @@ void zy__gelu_backward_avx512(float *dinp, const float *dout, const float *inp, 
         __m512 x2 = _mm512_mul_ps(x, x);
         __m512 e;
         __m512 s = gelu_sigma(x, x2, &e);
-        __m512 du = _mm512_mul_ps(_mm512_set1_ps(GELU_K0),
-                                  _mm512_fmadd_ps(_mm512_set1_ps(3.0f * GELU_K1), x2, one));
+        __m512 du = _mm512_mul_ps(_mm512_set1_ps(ZY__GELU_K0),
+                                  _mm512_fmadd_ps(_mm512_set1_ps(3.0f * ZY__GELU_K1), x2, one));
         // 1 - s = e·s exactly; computing it that way avoids cancellation when s -> 1.
         __m512 t = _mm512_mul_ps(_mm512_mul_ps(_mm512_add_ps(x, x), s),
                                  _mm512_mul_ps(_mm512_mul_ps(e, s), du));
