@@ -80,7 +80,7 @@ FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/%)
 FUZZ_HELPER_OBJ := $(FUZZ_HELPER_SRC:%.c=$(BUILD)/%.o)
 FUZZ_SAN    = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib cli examples test test-build test-peers test-serve load-serve mpi test-mpi bench-mpi sanitize bench demo refs deps clean \
+.PHONY: all lib cli examples test test-build test-peers test-serve load-serve mpi test-mpi bench-mpi sanitize bench bench-build demo refs deps clean \
         help install uninstall fuzz fuzz-build fuzz-bins clang
 .DEFAULT_GOAL := all
 
@@ -250,12 +250,15 @@ sanitize:
 	    build/san/zhuyi-tests build/san/zhuyi build/san/libzhuyi.so
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 scripts/test.sh build/san
 
-bench:
-	@scripts/deps.sh bench
+bench: bench-build
 	@scripts/data.sh gpt2-tokenizer
 	@scripts/data.sh kjv
-	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@BUILD=$(BUILD) scripts/bench.sh
+
+# The benchmark programs, built but not run (.ci/run: they must keep compiling).
+bench-build:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 
 # libFuzzer harnesses against the library built with clang for coverage, ASan and UBSan
 # (fuzzer-no-link: instrumented, but libFuzzer's main only in the harness binaries).
