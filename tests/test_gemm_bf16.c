@@ -192,7 +192,9 @@ TEST(gemm_bf16_exact_small_integers) {
 }
 
 // Subnormal inputs and products below fp32's normal range are flushed by both
-// instructions; the emulations must flush the same way.
+// instructions; the emulations must flush the same way. The packers flush subnormal fp32
+// inputs before rounding (vcvtne2ps2bf16): the largest subnormals would otherwise round up
+// to bf16's smallest normal. Every transpose case, since each packs through other code.
 TEST(gemm_bf16_flushes_like_hardware) {
     int M = 16, N = 32, K = 64;
     float *A = zt_floats((size_t)M * K), *B = zt_floats((size_t)K * N);
@@ -202,16 +204,28 @@ TEST(gemm_bf16_flushes_like_hardware) {
     for (int i = 0; i < K * N; i += 5) B[i] *= 0x1p-60f;
     A[5] = 0x1p-130f; // subnormal in fp32 and in bf16
     B[9] = -0x1p-128f;
-    prob p = {false, false, M, N, K, K, N, N, 1.0f, 0.0f, A, B, zt_floats((size_t)M * N)};
-    if (zt_use_bf16(ZY_BF16_AVX512)) {
-        pair pr = {&zy__gemm_bf16_dp, &zy__gemm_bf16_dp_emul, "avx512-bf16 flushing"};
-        hw_vs_emul(&p, &pr);
+    bool has_dp = zt_use_bf16(ZY_BF16_AVX512), has_amx = zt_use_bf16(ZY_BF16_AMX);
+    float *C = zt_floats((size_t)M * N);
+    for (int t = 0; t < 4; t++) {
+        bool ta = t & 1, tb = t & 2;
+        // Row 2 of op(A) is zero but for the largest subnormal at k = 7, and row 7 of op(B)
+        // is 2: row 2 of C is 0 if it is flushed, 2^-125 if rounded up to 2^-126.
+        for (int k = 0; k < K; k++) A[ta ? (size_t)k * M + 2 : 2 * (size_t)K + k] = 0.0f;
+        A[ta ? 7 * (size_t)M + 2 : 2 * (size_t)K + 7] = 0x1.fffffcp-127f;
+        for (int j = 0; j < N; j++) B[tb ? (size_t)j * K + 7 : 7 * (size_t)N + j] = 2.0f;
+        prob p = {ta, tb, M, N, K, ta ? M : K, tb ? K : N, N, 1.0f, 0.0f, A, B, C};
+        if (has_dp) {
+            pair pr = {&zy__gemm_bf16_dp, &zy__gemm_bf16_dp_emul, "avx512-bf16 flushing"};
+            hw_vs_emul(&p, &pr);
+        }
+        if (has_amx) {
+            pair pr = {&zy__gemm_bf16_amx, &zy__gemm_bf16_amx_emul, "amx flushing"};
+            hw_vs_emul(&p, &pr);
+        }
     }
-    if (zt_use_bf16(ZY_BF16_AMX)) {
-        pair pr = {&zy__gemm_bf16_amx, &zy__gemm_bf16_amx_emul, "amx flushing"};
-        hw_vs_emul(&p, &pr);
-    }
-    unmake(&p);
+    free(A);
+    free(B);
+    free(C);
 }
 
 // zy_sgemm under BF16 precision: the path zy_bf16_level() names, fp32 again after

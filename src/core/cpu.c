@@ -80,9 +80,9 @@ static zy_simd best_supported(void) {
 // The bf16 kernels also use AVX-512 F for their epilogues, so they follow the SIMD level.
 static zy_bf16_path best_bf16(void) {
     if (level < ZY_SIMD_AVX512) return ZY_BF16_EMULATED;
+    if (!(features & ZY_CPU_AVX512BF16)) return ZY_BF16_EMULATED; // every path's packers use it
     if (features & ZY_CPU_AMX_BF16) return ZY_BF16_AMX;
-    if (features & ZY_CPU_AVX512BF16) return ZY_BF16_AVX512;
-    return ZY_BF16_EMULATED;
+    return ZY_BF16_AVX512;
 }
 
 static void init_once(void) {

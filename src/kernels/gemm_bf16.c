@@ -1,6 +1,8 @@
 // bf16 GEMM families: the packers, the scalar emulations of the two hardware paths, and
-// the emulations' family tables. A bf16 product rounds op(A) and op(B) to bf16 (nearest,
-// ties to even, as zy_f32_to_bf16) while packing and accumulates the exact products in
+// the emulations' family tables. A bf16 product rounds op(A) and op(B) to bf16 while
+// packing (bf16_in: nearest, ties to even, subnormal inputs to zero of the same sign,
+// NaN made quiet -- AVX512-BF16's vcvtne2ps2bf16, which the hardware packers use) and
+// accumulates the exact products in
 // fp32 the way the instruction in question does, so each hardware kernel
 // (gemm_bf16_avx512bf16.c, gemm_bf16_amx.c) has a scalar twin here that gives the same
 // bits on every machine: the tests compare them wherever the hardware exists, and the
@@ -38,6 +40,12 @@ static inline float flush(float x) {
     return fpclassify(x) == FP_SUBNORMAL ? copysignf(0.0f, x) : x;
 }
 
+// fp32 -> bf16 as vcvtne2ps2bf16 does it: zy_f32_to_bf16 after flushing subnormals (which
+// may otherwise round up to the smallest normal bf16, which the kernels would not flush).
+static inline uint16_t bf16_in(float x) {
+    return zy_f32_to_bf16(flush(x));
+}
+
 static inline float op_a(bool ta, const float *A, int lda, int i, int k) {
     return ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
 }
@@ -59,7 +67,7 @@ void zy__gemm_pack_a_pairs(bool transA, const float *A, int lda, int i0, int m, 
             uint16_t *d = dst + (size_t)(k / 2) * 2 * mr + (k & 1);
             for (int i = 0; i < mr; i++)
                 d[2 * i] = i < rows && k < kc
-                               ? zy_f32_to_bf16(op_a(transA, A, lda, i0 + p + i, k0 + k))
+                               ? bf16_in(op_a(transA, A, lda, i0 + p + i, k0 + k))
                                : 0;
         }
     }
@@ -77,7 +85,7 @@ void zy__gemm_pack_a_chunks(bool transA, const float *A, int lda, int i0, int m,
                 for (int t = 0; t < 32; t++)
                     d[i * 32 + t] =
                         i < rows && q + t < kc
-                            ? zy_f32_to_bf16(op_a(transA, A, lda, i0 + p + i, k0 + q + t))
+                            ? bf16_in(op_a(transA, A, lda, i0 + p + i, k0 + q + t))
                             : 0;
         }
     }
@@ -92,7 +100,7 @@ static void pack_b_pairs(bool transB, const float *B, int ldb, int k0, int kc, i
             uint16_t *d = dst + (size_t)(k / 2) * 2 * nr + (k & 1);
             for (int j = 0; j < nr; j++)
                 d[2 * j] = j < cols && k < kc
-                               ? zy_f32_to_bf16(op_b(transB, B, ldb, k0 + k, j0 + p + j))
+                               ? bf16_in(op_b(transB, B, ldb, k0 + k, j0 + p + j))
                                : 0;
         }
     }

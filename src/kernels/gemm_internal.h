@@ -89,14 +89,15 @@ void zy__gemm_pack_b_pairs2(bool transB, const float *B, int ldb, int k0, int kc
 void zy__gemm_pack_b_pairs32(bool transB, const float *B, int ldb, int k0, int kc, int j0,
                              int n, int nr, void *dst);
 
-// The same, 16 values at a time (gemm_bf16_pack_avx512.c; only at ZY_SIMD_AVX512).
-void zy__gemm_pack_a_pairs_avx512(bool transA, const float *A, int lda, int i0, int m, int k0,
+// The same with AVX512-BF16's conversion (gemm_bf16_pack_avx512bf16.c; only where
+// zy_bf16_level() >= ZY_BF16_AVX512).
+void zy__gemm_pack_a_pairs_avx512bf16(bool transA, const float *A, int lda, int i0, int m, int k0,
                                   int kc, int mr, void *dst);
-void zy__gemm_pack_a_chunks_avx512(bool transA, const float *A, int lda, int i0, int m, int k0,
+void zy__gemm_pack_a_chunks_avx512bf16(bool transA, const float *A, int lda, int i0, int m, int k0,
                                    int kc, int mr, void *dst);
-void zy__gemm_pack_b_pairs2_avx512(bool transB, const float *B, int ldb, int k0, int kc,
+void zy__gemm_pack_b_pairs2_avx512bf16(bool transB, const float *B, int ldb, int k0, int kc,
                                    int j0, int n, int nr, void *dst);
-void zy__gemm_pack_b_pairs32_avx512(bool transB, const float *B, int ldb, int k0, int kc,
+void zy__gemm_pack_b_pairs32_avx512bf16(bool transB, const float *B, int ldb, int k0, int kc,
                                     int j0, int n, int nr, void *dst);
 
 // zy_sgemm with the family given (tests: an emulation against its hardware kernel).

@@ -1,8 +1,8 @@
 // AVX-512 packers for the bf16 families: the same bytes as the scalar packers in
-// gemm_bf16.c (layouts described there), 16 values at a time. fp32 -> bf16 rounds as
-// zy_f32_to_bf16 does (integer arithmetic on the bits; NaN made quiet), so the hardware
-// kernels that use these and the emulations that use the scalar packers see the same
-// inputs. Compiled with -mavx512f...; only reached through the hardware bf16 families.
+// gemm_bf16.c (layouts described there), 16 or 32 values at a time. fp32 -> bf16 is
+// AVX512-BF16's vcvtne2ps2bf16 (nearest, ties to even; subnormal inputs to zero, NaN made
+// quiet), which is exactly the scalar packers' bf16_in. Compiled with -mavx512bf16;
+// only reached through the hardware bf16 families (AMX implies AVX512-BF16 in zy_bf16_level).
 #include <immintrin.h>
 #include <stdint.h>
 
@@ -12,35 +12,23 @@
 
 #define ZY_INLINE static inline __attribute__((always_inline))
 
-// 16 floats -> 16 bf16 in the low halves of 32-bit lanes (x + 0x7FFF + lsb, >> 16).
-ZY_INLINE __m512i bf16_lo(__m512 f) {
-    __m512i x = _mm512_castps_si512(f);
-    __m512i hi = _mm512_srli_epi32(x, 16);
-    __m512i r = _mm512_add_epi32(x, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF),
-                                                     _mm512_and_si512(hi, _mm512_set1_epi32(1))));
-    r = _mm512_srli_epi32(r, 16);
-    __m512i ax = _mm512_and_si512(x, _mm512_set1_epi32(0x7FFFFFFF));
-    __mmask16 nan = _mm512_cmpgt_epu32_mask(ax, _mm512_set1_epi32(0x7F800000));
-    return _mm512_mask_or_epi32(r, nan, hi, _mm512_set1_epi32(0x0040));
+// 32 floats (lo: values 0-15, hi: 16-31) -> 32 bf16 in order.
+ZY_INLINE __m512i bf16_32(__m512 lo, __m512 hi) {
+    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
 // Two k-consecutive rows of 16 values -> 16 k pairs: lo | hi << 16.
 ZY_INLINE __m512i pair_rows(__m512 lo, __m512 hi) {
-    return _mm512_or_si512(bf16_lo(lo), _mm512_slli_epi32(bf16_lo(hi), 16));
+    const __m512i interleave = _mm512_set_epi16(
+        31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4,
+        19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(interleave, bf16_32(lo, hi));
 }
 
-// One row's 32 k-consecutive values (n valid) -> 16 k pairs.
+// One row's 32 k-consecutive values (n valid) -> 16 k pairs (bf16 in k order).
 ZY_INLINE __m512i pair_row(const float *src, int n) {
-    __m512 a = _mm512_maskz_loadu_ps(zy__mask16(n), src);
-    __m512 b = _mm512_maskz_loadu_ps(zy__mask16(n - 16), src + 16);
-    __m512i pa = bf16_lo(a), pb = bf16_lo(b);
-    // pairs (2p, 2p+1): even lanes low, odd lanes high, in order.
-    __m512i idx_lo = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                       28, 30);
-    __m512i ev = _mm512_permutex2var_epi32(pa, idx_lo, pb);
-    __m512i od = _mm512_permutex2var_epi32(pa, _mm512_add_epi32(idx_lo, _mm512_set1_epi32(1)),
-                                           pb);
-    return _mm512_or_si512(ev, _mm512_slli_epi32(od, 16));
+    return bf16_32(_mm512_maskz_loadu_ps(zy__mask16(n), src),
+                   _mm512_maskz_loadu_ps(zy__mask16(n - 16), src + 16));
 }
 
 // Rows along the panel's width, k along the source row (A not transposed, B transposed):
@@ -77,7 +65,7 @@ static void pairs_by_cols(const float *src, size_t ld, int n, int kc, int kp, ui
 
 static int pad(int kc, int unit) { return (kc + unit - 1) / unit * unit; }
 
-void zy__gemm_pack_a_pairs_avx512(bool transA, const float *A, int lda, int i0, int m, int k0,
+void zy__gemm_pack_a_pairs_avx512bf16(bool transA, const float *A, int lda, int i0, int m, int k0,
                                   int kc, int mr, void *out) {
     uint32_t *dst = out;
     int kp = pad(kc, 2);
@@ -137,17 +125,17 @@ static void pack_b_pairs(bool transB, const float *B, int ldb, int k0, int kc, i
     }
 }
 
-void zy__gemm_pack_b_pairs2_avx512(bool transB, const float *B, int ldb, int k0, int kc,
+void zy__gemm_pack_b_pairs2_avx512bf16(bool transB, const float *B, int ldb, int k0, int kc,
                                    int j0, int n, int nr, void *dst) {
     pack_b_pairs(transB, B, ldb, k0, kc, pad(kc, 2), j0, n, nr, dst);
 }
 
-void zy__gemm_pack_b_pairs32_avx512(bool transB, const float *B, int ldb, int k0, int kc,
+void zy__gemm_pack_b_pairs32_avx512bf16(bool transB, const float *B, int ldb, int k0, int kc,
                                     int j0, int n, int nr, void *dst) {
     pack_b_pairs(transB, B, ldb, k0, kc, pad(kc, 32), j0, n, nr, dst);
 }
 
-void zy__gemm_pack_a_chunks_avx512(bool transA, const float *A, int lda, int i0, int m, int k0,
+void zy__gemm_pack_a_chunks_avx512bf16(bool transA, const float *A, int lda, int i0, int m, int k0,
                                    int kc, int mr, void *out) {
     uint16_t *dst = out;
     int kp = pad(kc, 32);
