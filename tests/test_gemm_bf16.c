@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "kernels/gemm_bias.h"
 #include "kernels/gemm_internal.h"
 #include "zhuyi/core.h"
 #include "zhuyi/gemm.h"
@@ -226,6 +227,48 @@ TEST(gemm_bf16_flushes_like_hardware) {
     free(A);
     free(B);
     free(C);
+}
+
+// The driver computes some products as C^T = op(B)^T op(A)^T (gemm.c: orient); each
+// element's sum is the same, so the bits equal those of the family without that option.
+static void oriented_vs_not(const prob *p, void *ctx) {
+    const zy__gemm_arch *ar = ctx;
+    zy__gemm_arch plain = *ar;
+    plain.kernel_t = NULL;
+    float *want = run_arch(&plain, p), *got = run_arch(ar, p);
+    same_bits(ar->name, p, got, want);
+    free(want);
+    free(got);
+}
+
+TEST(gemm_bf16_transposed_product_same_bits) {
+    each_shape(oriented_vs_not, (void *)&zy__gemm_bf16_amx_emul);
+    if (zt_use_bf16(ZY_BF16_AMX)) each_shape(oriented_vs_not, (void *)&zy__gemm_bf16_amx);
+}
+
+// A linear layer's product with its bias (x W^T + b: computed transposed on AMX) equals
+// the product then the bias added, at every bf16 path.
+TEST(gemm_bf16_bias_same_as_separate_pass) {
+    prob p = make(false, true, 70, 300, 200, 1.0f, 0.0f, 9);
+    float *bias = zt_floats((size_t)p.N);
+    zt_fill_uniform(bias, (size_t)p.N, 10, -1.0f, 1.0f);
+    zy_precision old = zy_gemm_precision_set(ZY_PRECISION_BF16);
+    for (int path = ZY_BF16_EMULATED; path <= ZY_BF16_AMX; path++) {
+        if (path != ZY_BF16_EMULATED && !zt_use_bf16(path)) continue;
+        zy_bf16_path was = zy_bf16_set((zy_bf16_path)path);
+        float *want = run_sgemm(&p), *got = zt_floats((size_t)p.M * p.ldc + 1);
+        memcpy(got, want, sizeof(float) * (size_t)p.M * p.ldc); // the ldc padding
+        for (int i = 0; i < p.M; i++)
+            for (int j = 0; j < p.N; j++) want[(size_t)i * p.ldc + j] += bias[j];
+        zy__sgemm_bias(p.ta, p.tb, p.M, p.N, p.K, p.A, p.lda, p.B, p.ldb, bias, got, p.ldc);
+        same_bits(zy_bf16_name((zy_bf16_path)path), &p, got, want);
+        zy_bf16_set(was);
+        free(want);
+        free(got);
+    }
+    zy_gemm_precision_set(old);
+    free(bias);
+    unmake(&p);
 }
 
 // zy_sgemm under BF16 precision: the path zy_bf16_level() names, fp32 again after

@@ -29,7 +29,13 @@ typedef struct gemm_args {
     float *C;
     int lda, ldb, ldc;
     const float *bias; // (N) added to every row of C after the product, or NULL
+    bool tc;           // C stored transposed: element (i,j) at C[j*ldc + i] (see orient)
 } gemm_args;
+
+// Where element (i,j) of the product lives in C.
+static inline size_t c_at(const gemm_args *g, int i, int j) {
+    return g->tc ? (size_t)j * g->ldc + i : (size_t)i * g->ldc + j;
+}
 
 // The calling thread's matmul precision (gemm.h). Pool threads never read it: the caller
 // picks the family and hands it to them.
@@ -116,7 +122,7 @@ static workspace *get_workspace(void) {
 }
 
 // ---- serial paths ----------------------------------------------------------------------
-// C = beta * C (K == 0): nothing of A or B is read.
+// C = beta * C (K == 0): nothing of A or B is read. (Never transposed: see orient.)
 static void scale_c(const gemm_args *g) {
     for (int i = 0; i < g->M; i++) {
         float *c = g->C + (size_t)i * g->ldc;
@@ -145,11 +151,10 @@ static void gemm_small(const gemm_args *g) {
                     for (int j = 0; j < nj; j++) acc[j] += a * b[j];
                 }
             }
-            float *c = g->C + (size_t)i * g->ldc + j0;
-            if (g->beta == 0.0f)
-                for (int j = 0; j < nj; j++) c[j] = g->alpha * acc[j];
-            else
-                for (int j = 0; j < nj; j++) c[j] = g->alpha * acc[j] + g->beta * c[j];
+            for (int j = 0; j < nj; j++) {
+                float *c = g->C + c_at(g, i, j0 + j);
+                *c = g->beta == 0.0f ? g->alpha * acc[j] : g->alpha * acc[j] + g->beta * *c;
+            }
         }
     }
 }
@@ -210,15 +215,17 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     char *pb = (char *)ws->b + (size_t)jr * depth_bytes;
                     int n = ZY_MIN(nr, nc - jr);
                     if (ic == 0) ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
-                    float *c = g->C + (size_t)ic * g->ldc + jc + jr;
+                    float *c = g->C + c_at(g, ic, jc + jr);
+                    size_t row_step = g->tc ? 1 : (size_t)g->ldc; // C offset of row ir
                     for (int ir = 0; ir < mc; ir += mr) {
                         const char *pa = (const char *)ws->a + (size_t)ir * depth_bytes;
                         zy__gemm_prefetch pf = {(const float *)pa, 0, 0};
                         if (ic == 0)
                             pf = next_panel(g, nr, pc, kc, jc + jr, ir / mr,
                                             (const float *)pa);
-                        ar->kernel(padded_depth(ar, kc), pa, pb, c + (size_t)ir * g->ldc,
-                                   g->ldc, ZY_MIN(mr, mc - ir), n, g->alpha, beta, &pf);
+                        (g->tc ? ar->kernel_t : ar->kernel)(
+                            padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,
+                            ZY_MIN(mr, mc - ir), n, g->alpha, beta, &pf);
                     }
                 }
             }
@@ -236,11 +243,13 @@ static void gemm_product(const zy__gemm_arch *ar, const gemm_args *g) {
         return;
     }
     workspace *ws = get_workspace();
-    if (!ws) {
+    if (!ws && g->tc) // the product as asked: C = op(B')^T op(A')^T
+        zy_sgemm_ref(!g->tb, !g->ta, g->N, g->M, g->K, g->alpha, g->B, g->ldb, g->A, g->lda,
+                     g->beta, g->C, g->ldc);
+    else if (!ws)
         zy_sgemm_ref(g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb,
                      g->beta, g->C, g->ldc);
-        return;
-    }
+    if (!ws) return;
     gemm_blocked(ar, ws, g);
 }
 
@@ -251,6 +260,13 @@ static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
     if (g->M == 0 || g->N == 0) return;
     gemm_product(ar, g);
     if (!g->bias) return;
+    if (g->tc) { // the bias runs along the transposed product's rows
+        for (int j = 0; j < g->N; j++) {
+            float *c = g->C + (size_t)j * g->ldc;
+            for (int i = 0; i < g->M; i++) c[i] += g->bias[i];
+        }
+        return;
+    }
     for (int i = 0; i < g->M; i++) {
         float *c = g->C + (size_t)i * g->ldc;
         for (int j = 0; j < g->N; j++) c[j] += g->bias[j];
@@ -319,8 +335,8 @@ static void gemm_chunk(const zy__gemm_arch *ar, const gemm_args *g, grid gr, int
     p.N = j1 - j0;
     p.A += g->ta ? (size_t)i0 : (size_t)i0 * g->lda;
     p.B += g->tb ? (size_t)j0 * g->ldb : (size_t)j0;
-    p.C += (size_t)i0 * g->ldc + j0;
-    if (p.bias) p.bias += j0;
+    p.C += c_at(g, i0, j0);
+    if (p.bias) p.bias += g->tc ? i0 : j0;
     gemm_serial(ar, &p);
 }
 
@@ -363,7 +379,32 @@ static void chunk_item(void *ctx, int c) {
     gemm_chunk(j->ar, j->g, j->gr, c);
 }
 
-static void sgemm_with(const zy__gemm_arch *ar, const gemm_args *g) {
+// The bf16 AMX layouts (gemm_bf16.c) pack op(A) cheaply when its rows run along k (A not
+// transposed) and op(B) when its rows are k rows (B not transposed); the other two cases
+// transpose while packing, which costs several times more. C^T = op(B)^T op(A)^T turns
+// each operand's case around, so a family with a transposed-store kernel computes that
+// instead when it transposes fewer elements: a linear layer's forward product (x W^T)
+// then converts W as it lies and transposes the smaller x. Each element's sum is the
+// same either way (the products are the same, in the same k order).
+static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
+    if (!ar->kernel_t || g->tc || g->K == 0 || 2.0 * g->M * g->N * g->K < SMALL_FLOPS)
+        return *g;
+    double mk = (double)g->M * g->K, nk = (double)g->N * g->K;
+    double as_is = (g->ta ? mk : 0.0) + (g->tb ? nk : 0.0);
+    double swapped = (g->tb ? 0.0 : nk) + (g->ta ? 0.0 : mk);
+    if (swapped >= as_is) return *g;
+    gemm_args t = *g;
+    t.ta = !g->tb, t.tb = !g->ta;
+    t.M = g->N, t.N = g->M;
+    t.A = g->B, t.B = g->A;
+    t.lda = g->ldb, t.ldb = g->lda;
+    t.tc = true;
+    return t;
+}
+
+static void sgemm_with(const zy__gemm_arch *ar, const gemm_args *g_in) {
+    gemm_args oriented = orient(ar, g_in);
+    const gemm_args *g = &oriented;
     int nt = g->K == 0 ? 1 : threads_for(g->M, g->N, g->K);
     grid gr = nt > 1 ? plan_grid(ar, g, nt) : (grid){1, 1};
     int chunks = gr.rm * gr.rn;
@@ -381,21 +422,21 @@ void zy__sgemm_arch(const zy__gemm_arch *ar, bool transA, bool transB, int M, in
                     float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                     float *C, int ldc) {
     if (M <= 0 || N <= 0 || K < 0) return;
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL};
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false};
     sgemm_with(ar, &g);
 }
 
 void zy_sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0 || K < 0) return;
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL};
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false};
     sgemm(&g);
 }
 
 void zy__sgemm_bias(bool transA, bool transB, int M, int N, int K, const float *A, int lda,
                     const float *B, int ldb, const float *bias, float *C, int ldc) {
     if (M <= 0 || N <= 0 || K < 0) return;
-    gemm_args g = {transA, transB, M, N, K, 1.0f, 0.0f, A, B, C, lda, ldb, ldc, bias};
+    gemm_args g = {transA, transB, M, N, K, 1.0f, 0.0f, A, B, C, lda, ldb, ldc, bias, false};
     sgemm(&g);
 }
 
@@ -432,7 +473,8 @@ void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha
                      ldb, beta, C + i * strideC, ldc);
         return;
     }
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL};
-    batch_job job = {ar, &g, strideA, strideB, strideC};
+    gemm_args g0 = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false};
+    gemm_args g = orient(ar, &g0); // A and B (and their strides) may trade places
+    batch_job job = {ar, &g, g.tc ? strideB : strideA, g.tc ? strideA : strideB, strideC};
     run_items(nt, batch, batch_item, &job);
 }

@@ -142,12 +142,10 @@ static void kernel_dp_emul(int kc, const void *pa_, const void *pb_, float *c, i
     }
 }
 
-// tdpbf16ps over a chunks-layout A and pairs-layout B tile (mr = nr = ZY_BF16_AMX_MR).
-static void kernel_amx_emul(int kc, const void *pa_, const void *pb_, float *c, int ldc,
-                            int m, int n, float alpha, float beta,
-                            const zy__gemm_prefetch *pf) {
-    (void)pf;
-    const uint16_t *pa = pa_, *pb = pb_;
+// tdpbf16ps over a chunks-layout A and pairs-layout B tile (mr = nr = ZY_BF16_AMX_MR),
+// element (i,j) stored at c[i*ldc + j] or, transposed, at c[j*ldc + i].
+static void amx_emul(int kc, const uint16_t *pa, const uint16_t *pb, float *c, int ldc, int m,
+                     int n, float alpha, float beta, bool transposed) {
     enum { MR = ZY_BF16_AMX_MR, NR = ZY_BF16_AMX_NR };
     for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
@@ -162,9 +160,22 @@ static void kernel_amx_emul(int kc, const void *pa_, const void *pb_, float *c, 
                 }
                 acc = flush(acc + flush(e + o));
             }
-            store(c + (size_t)i * ldc + j, acc, alpha, beta);
+            store(c + (transposed ? (size_t)j * ldc + i : (size_t)i * ldc + j), acc, alpha,
+                  beta);
         }
     }
+}
+
+static void kernel_amx_emul(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
+                            int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+    (void)pf;
+    amx_emul(kc, pa, pb, c, ldc, m, n, alpha, beta, false);
+}
+
+static void kernel_amx_emul_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
+                              int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+    (void)pf;
+    amx_emul(kc, pa, pb, c, ldc, m, n, alpha, beta, true);
 }
 
 const zy__gemm_arch zy__gemm_bf16_dp_emul = {
@@ -178,5 +189,5 @@ const zy__gemm_arch zy__gemm_bf16_amx_emul = {
     .name = "amx (emulated)", .mr = ZY_BF16_AMX_MR, .nr = ZY_BF16_AMX_NR,
     .kc = ZY_BF16_AMX_KC, .mc = ZY_BF16_AMX_MC, .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32,
     .pack_a = zy__gemm_pack_a_chunks, .pack_b = zy__gemm_pack_b_pairs32,
-    .kernel = kernel_amx_emul,
+    .kernel = kernel_amx_emul, .kernel_t = kernel_amx_emul_t,
 };

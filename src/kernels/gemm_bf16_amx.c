@@ -1,6 +1,7 @@
 // AMX GEMM micro-kernel: a 32x32 block of C in four 16x16 fp32 tiles (tmm0-3), A's two
 // 16-row tiles (tmm4-5, 32 bf16 deep) and B's two 16-column tiles (tmm6-7, 16 k pairs)
-// loaded per 32-deep chunk, four tdpbf16ps per chunk. Panels: A in the chunks layout, B in
+// loaded per 32-deep chunk, four tdpbf16ps per chunk; stored as it is or transposed
+// (kernel_t: the driver's C^T orientation). Panels: A in the chunks layout, B in
 // pairs (gemm_bf16.c). The tile configuration is loaded once per thread. Compiled with
 // -mamx-tile -mamx-bf16; the driver calls it only when zy_bf16_path() is AMX (the CPU has
 // it and Linux granted the tile state). Its scalar twin is kernel_amx_emul.
@@ -11,6 +12,7 @@
 
 #include "gemm_internal.h"
 #include "kernels/gemm_avx512.h"
+#include "kernels/transpose_avx512.h"
 
 enum { MR = ZY_BF16_AMX_MR, NR = ZY_BF16_AMX_NR };
 
@@ -34,11 +36,11 @@ static void configure(void) {
     configured = true;
 }
 
-static void kernel_amx(int kc, const void *pa_, const void *pb_, float *c, int ldc, int m,
-                       int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
-    (void)pf;
+// The 32x32 block's fp32 sums, as 32 rows of 2 vectors.
+static inline __attribute__((always_inline)) void product(int kc, const uint16_t *pa,
+                                                          const uint16_t *pb,
+                                                          __m512 acc[MR][2]) {
     if (!configured) configure();
-    const uint16_t *pa = pa_, *pb = pb_;
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
@@ -54,18 +56,41 @@ static void kernel_amx(int kc, const void *pa_, const void *pb_, float *c, int l
         _tile_dpbf16ps(2, 5, 6);
         _tile_dpbf16ps(3, 5, 7);
     }
-    float acc[MR][NR] __attribute__((aligned(64)));
     _tile_stored(0, &acc[0][0], 4 * NR);
-    _tile_stored(1, &acc[0][16], 4 * NR);
+    _tile_stored(1, &acc[0][1], 4 * NR);
     _tile_stored(2, &acc[16][0], 4 * NR);
-    _tile_stored(3, &acc[16][16], 4 * NR);
-    // The fp32 tiles as 32 rows of 2 vectors.
-    zy__gemm_store_tile(c, ldc, (const __m512 *)&acc[0][0], 2, m, 2, n, alpha, beta);
+    _tile_stored(3, &acc[16][1], 4 * NR);
+}
+
+static void kernel_amx(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,
+                       float alpha, float beta, const zy__gemm_prefetch *pf) {
+    (void)pf;
+    __m512 acc[MR][2];
+    product(kc, pa, pb, acc);
+    zy__gemm_store_tile(c, ldc, &acc[0][0], 2, m, 2, n, alpha, beta);
+}
+
+// The same block stored transposed: its four 16x16 quarters transposed in registers, the
+// off-diagonal two trading places, then n rows of m values.
+static void kernel_amx_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
+                         int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+    (void)pf;
+    __m512 acc[MR][2], t[NR][2];
+    product(kc, pa, pb, acc);
+    for (int bi = 0; bi < 2; bi++) {
+        for (int bj = 0; bj < 2; bj++) {
+            __m512 q[16];
+            for (int r = 0; r < 16; r++) q[r] = acc[16 * bi + r][bj];
+            zy__transpose16(q);
+            for (int r = 0; r < 16; r++) t[16 * bj + r][bi] = q[r];
+        }
+    }
+    zy__gemm_store_tile(c, ldc, &t[0][0], 2, n, 2, m, alpha, beta);
 }
 
 const zy__gemm_arch zy__gemm_bf16_amx = {
     .name = "amx", .mr = MR, .nr = NR, .kc = ZY_BF16_AMX_KC, .mc = ZY_BF16_AMX_MC,
     .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32,
     .pack_a = zy__gemm_pack_a_chunks_avx512bf16, .pack_b = zy__gemm_pack_b_pairs32_avx512bf16,
-    .kernel = kernel_amx,
+    .kernel = kernel_amx, .kernel_t = kernel_amx_t,
 };

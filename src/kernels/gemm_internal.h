@@ -52,6 +52,10 @@ typedef struct zy__gemm_arch {
     int elem;       // bytes per packed element (4: fp32, 2: bf16)
     int kpad;       // packed depth is a multiple of this (1: none)
     zy__gemm_kernel_fn kernel;
+    // The same product stored transposed -- element (i,j) of the tile at c[j*ldc + i] --
+    // or NULL. With it the driver may compute C^T = op(B)^T op(A)^T instead, when that
+    // packs more cheaply (gemm.c: orient); the arithmetic of each element is the same.
+    zy__gemm_kernel_fn kernel_t;
     zy__gemm_pack_a_fn pack_a;
     zy__gemm_pack_b_fn pack_b;
 } zy__gemm_arch;
