@@ -13,7 +13,10 @@
 // bf16 path this CPU has: AMX, AVX512-BF16, or the emulation, which is far too slow to
 // time and skipped) against zy_sgemm in fp32, on the same shapes; PyTorch's bf16 matmul
 // on these shapes is bench/bench_gemm_bf16.py.
-// Usage: bench_gemm [max_M] [case] [fp32|bf16]   e.g. bench_gemm 256 fwd   (defaults: all)
+// Then (table "bf16in") zy_gemm_bf16 given bf16 copies of the same operands -- what
+// PyTorch's bf16 torch.mm is given -- against zy_sgemm with bf16 matmuls on the fp32 ones.
+// Usage: bench_gemm [max_M] [case] [fp32|bf16|bf16in]   e.g. bench_gemm 256 fwd
+// (defaults: all)
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 
 #include "zhuyi/core.h"
 #include "zhuyi/gemm.h"
+#include "zhuyi/io.h"
 
 static double now(void) {
     struct timespec ts;
@@ -36,8 +40,26 @@ typedef struct shape {
     int lda, ldb;
 } shape;
 
-// Who computes: zy_sgemm in fp32 or with bf16 matmuls, or OpenBLAS.
-enum { ZY_FP32, ZY_BF16, BLAS };
+// Who computes: zy_sgemm in fp32 or with bf16 matmuls, zy_gemm_bf16 on bf16 copies of the
+// same operands (as PyTorch's bf16 matmul is given them), or OpenBLAS.
+enum { ZY_FP32, ZY_BF16, ZY_BF16_IN, BLAS };
+
+// The bf16 copy of each operand buffer (for ZY_BF16_IN).
+static const float *src32[3];
+static const uint16_t *src16[3];
+
+static const uint16_t *twin(const float *p) {
+    for (int i = 0; i < 3; i++)
+        if (src32[i] == p) return src16[i];
+    return NULL;
+}
+
+static double time_zy16(const shape *s, const float *A, const float *B, float *C) {
+    double t = now();
+    zy_gemm_bf16(s->ta, s->tb, s->rows, s->cols, s->inner, 1.0f, twin(A), ZY_DTYPE_BF16, s->lda,
+                 twin(B), ZY_DTYPE_BF16, s->ldb, 0.0f, C, s->cols);
+    return now() - t;
+}
 
 static double time_zy(const shape *s, const float *A, const float *B, float *C) {
     double t = now();
@@ -61,15 +83,14 @@ static double time_blas(const shape *s, const float *A, const float *B, float *C
 static double best_of(int who, const shape *s, const float *A, const float *B, float *C,
                       int n) {
     zy_gemm_precision_set(who == ZY_BF16 ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32);
-    int zy = who != BLAS;
+    double (*timed)(const shape *, const float *, const float *, float *) =
+        who == BLAS ? time_blas : who == ZY_BF16_IN ? time_zy16 : time_zy;
     double t0 = now();
-    do {
-        if (zy) time_zy(s, A, B, C);
-        else time_blas(s, A, B, C);
-    } while (now() - t0 < WARMUP);
+    do timed(s, A, B, C);
+    while (now() - t0 < WARMUP);
     double best = 1e30;
     for (int i = 0; i < n; i++) {
-        double t = zy ? time_zy(s, A, B, C) : time_blas(s, A, B, C);
+        double t = timed(s, A, B, C);
         best = t < best ? t : best;
     }
     return best;
@@ -97,8 +118,9 @@ int main(int argc, char **argv) {
     int nt = zy_threads_get();
     openblas_set_num_threads(nt);
     const char *which = argc > 3 ? argv[3] : NULL;
-    table tables[2] = {{"fp32", {ZY_FP32, BLAS}, {"zhuyi", "openblas"}},
-                       {"bf16", {ZY_BF16, ZY_FP32}, {"bf16", "fp32"}}};
+    table tables[3] = {{"fp32", {ZY_FP32, BLAS}, {"zhuyi", "openblas"}},
+                       {"bf16", {ZY_BF16, ZY_FP32}, {"bf16", "fp32"}},
+                       {"bf16in", {ZY_BF16_IN, ZY_BF16}, {"bf16 in", "fp32 in"}}};
 
     // One set of buffers big enough for every shape (largest: 4096 x 50257).
     size_t maxM = 4096, maxN = 50257, maxK = 3072;
@@ -117,8 +139,22 @@ int main(int argc, char **argv) {
     zy_rng_fill_uniform(&r, W, nw, -1.0f, 1.0f);
     zy_rng_fill_uniform(&r, dout, nd, -1.0f, 1.0f);
     memset(C, 0, sizeof(float) * nd);
+    // bf16 copies, made only when that table runs.
+    uint16_t *inp16 = NULL, *W16 = NULL, *dout16 = NULL;
+    if (!which || !strcmp(which, "bf16in")) {
+        inp16 = malloc(2 * na), W16 = malloc(2 * nw), dout16 = malloc(2 * nd);
+        if (!inp16 || !W16 || !dout16) {
+            fprintf(stderr, "bench_gemm: out of memory\n");
+            return 1;
+        }
+        zy_f32_to_bf16_array(inp16, inp, na);
+        zy_f32_to_bf16_array(W16, W, nw);
+        zy_f32_to_bf16_array(dout16, dout, nd);
+    }
+    src32[0] = inp, src32[1] = W, src32[2] = dout;
+    src16[0] = inp16, src16[1] = W16, src16[2] = dout16;
 
-    for (int tb = 0; tb < 2; tb++) {
+    for (int tb = 0; tb < 3; tb++) {
         const table *T = &tables[tb];
         if (which && strcmp(which, T->name)) continue;
         if (tb == 0)
@@ -127,13 +163,18 @@ int main(int argc, char **argv) {
                    zy_simd_name(zy_simd_level()), OPENBLAS_VERSION, openblas_get_corename(),
                    nt);
         else if (zy_bf16_level() == ZY_BF16_EMULATED) {
+            if (tb == 2) continue;
             printf("bf16: this CPU has neither AMX nor AVX512-BF16 (emulated only): "
                    "skipped\n");
             continue;
-        } else
+        } else if (tb == 1)
             printf("zy_sgemm with bf16 matmuls (%s) vs fp32 (%s), %d threads, GFLOP/s "
                    "(best of reps)\n",
                    zy_bf16_name(zy_bf16_level()), zy_simd_name(zy_simd_level()), nt);
+        else
+            printf("zy_gemm_bf16 on bf16 operands vs zy_sgemm with bf16 matmuls on fp32 ones "
+                   "(%s), %d threads, GFLOP/s (best of reps)\n",
+                   zy_bf16_name(zy_bf16_level()), nt);
         printf("%-5s %5s %5s %6s  %8s %8s %6s  %s\n", "case", "M", "K", "N", T->head[0],
                T->head[1], "ratio", "reps");
         double log_sum = 0.0;
@@ -176,6 +217,9 @@ int main(int argc, char **argv) {
             printf("%s: geometric mean ratio %.3f, %s >= %s on %d of %d shapes\n", T->name,
                    __builtin_exp(log_sum / count), T->head[0], T->head[1], wins, count);
     }
+    free(inp16);
+    free(W16);
+    free(dout16);
     free(inp);
     free(W);
     free(dout);

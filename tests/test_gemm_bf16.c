@@ -17,6 +17,7 @@
 #include "kernels/gemm_internal.h"
 #include "zhuyi/core.h"
 #include "zhuyi/gemm.h"
+#include "zhuyi/io.h"
 
 typedef struct prob {
     bool ta, tb;
@@ -269,6 +270,70 @@ TEST(gemm_bf16_bias_same_as_separate_pass) {
     zy_gemm_precision_set(old);
     free(bias);
     unmake(&p);
+}
+
+// zy_gemm_bf16: bf16 sources give the bits of fp32 sources holding the same values, in
+// every combination and transpose case, at every path (so the 16-bit packers, scalar and
+// AVX-512, write what the fp32 ones write).
+static uint16_t *to_bf16(float *x, size_t n) { // x rounded in place; its bf16 copy
+    uint16_t *h = malloc(n * sizeof *h + 2);
+    for (size_t i = 0; i < n; i++) {
+        h[i] = zy_f32_to_bf16(x[i]);
+        x[i] = zy_bf16_to_f32(h[i]);
+    }
+    return h;
+}
+
+static void sources_agree(const prob *p, void *ctx) {
+    (void)ctx;
+    size_t na = (size_t)(p->ta ? p->K : p->M) * p->lda, nb = (size_t)(p->tb ? p->N : p->K) * p->ldb;
+    uint16_t *A16 = to_bf16(p->A, na), *B16 = to_bf16(p->B, nb);
+    const void *as[2] = {p->A, A16}, *bs[2] = {p->B, B16};
+    zy_dtype ty[2] = {ZY_DTYPE_F32, ZY_DTYPE_BF16};
+    size_t nc = (size_t)p->M * p->ldc;
+    float *want = NULL;
+    for (int v = 0; v < 4; v++) {
+        float *C = zt_floats(nc + 1);
+        memcpy(C, p->C0, sizeof(float) * nc);
+        int a = v & 1, b = v >> 1;
+        zy_status st = zy_gemm_bf16(p->ta, p->tb, p->M, p->N, p->K, p->alpha, as[a], ty[a],
+                                    p->lda, bs[b], ty[b], p->ldb, p->beta, C, p->ldc);
+        CHECK(st == ZY_STATUS_OK);
+        if (!want) want = C;
+        else {
+            same_bits(a ? (b ? "bf16 x bf16" : "bf16 x fp32") : "fp32 x bf16", p, C, want);
+            free(C);
+        }
+    }
+    // Past the fp32 shortcut for tiny products, zy_sgemm under BF16 precision too.
+    if (2.0 * p->M * p->N * p->K >= 32768.0) {
+        zy_precision old = zy_gemm_precision_set(ZY_PRECISION_BF16);
+        float *C = run_sgemm(p);
+        zy_gemm_precision_set(old);
+        same_bits("zy_sgemm (bf16 precision)", p, C, want);
+        free(C);
+    }
+    free(want);
+    free(A16);
+    free(B16);
+}
+
+TEST(gemm_bf16_sources_as_fp32_ones) {
+    for (int path = ZY_BF16_EMULATED; path <= ZY_BF16_AMX; path++) {
+        if (path != ZY_BF16_EMULATED && !zt_use_bf16(path)) continue;
+        zy_bf16_path was = zy_bf16_set((zy_bf16_path)path);
+        each_shape(sources_agree, NULL);
+        zy_bf16_set(was);
+    }
+}
+
+TEST(gemm_bf16_refuses_other_types) {
+    float A[4] = {1, 2, 3, 4}, C[4] = {7, 7, 7, 7};
+    zy_status st = zy_gemm_bf16(false, false, 2, 2, 2, 1.0f, A, ZY_DTYPE_F16, 2, A,
+                                ZY_DTYPE_F32, 2, 0.0f, C, 2);
+    CHECK(st == ZY_STATUS_INVALID_ARGUMENT);
+    CHECK(strstr(zy_last_error(), "A's type") != NULL);
+    CHECK(C[0] == 7.0f && C[3] == 7.0f);
 }
 
 // zy_sgemm under BF16 precision: the path zy_bf16_level() names, fp32 again after

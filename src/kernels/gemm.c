@@ -7,6 +7,7 @@
 // independent serial GEMM that packs what it needs itself, handed out dynamically. Every
 // element of C sees the same arithmetic whatever the thread count or chunking, so results
 // are bitwise identical for 1 and 2 threads (tests/test_gemm.c checks it).
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -25,12 +26,19 @@ typedef struct gemm_args {
     bool ta, tb;
     int M, N, K;
     float alpha, beta;
-    const float *A, *B;
+    const void *A, *B; // fp32, or bf16 where a16 / b16 (zy_gemm_bf16; bf16 families only)
     float *C;
     int lda, ldb, ldc;
     const float *bias; // (N) added to every row of C after the product, or NULL
     bool tc;           // C stored transposed: element (i,j) at C[j*ldc + i] (see orient)
+    bool a16, b16;
+    bool packed_only; // never the fp32 shortcut for tiny products (zy_gemm_bf16)
 } gemm_args;
+
+// n elements on from p, in a source of fp32 or (b16) bf16 values.
+static inline const void *advance(const void *p, size_t n, bool b16) {
+    return (const char *)p + n * (b16 ? sizeof(uint16_t) : sizeof(float));
+}
 
 // Where element (i,j) of the product lives in C.
 static inline size_t c_at(const gemm_args *g, int i, int j) {
@@ -49,14 +57,16 @@ zy_precision zy_gemm_precision_set(zy_precision p) {
 
 zy_precision zy_gemm_precision(void) { return tls_precision; }
 
-static const zy__gemm_arch *pick_arch(void) {
-    if (tls_precision == ZY_PRECISION_BF16) {
-        switch (zy_bf16_level()) {
-        case ZY_BF16_AMX: return &zy__gemm_bf16_amx;
-        case ZY_BF16_AVX512: return &zy__gemm_bf16_dp;
-        default: return &zy__gemm_bf16_amx_emul;
-        }
+static const zy__gemm_arch *bf16_arch(void) {
+    switch (zy_bf16_level()) {
+    case ZY_BF16_AMX: return &zy__gemm_bf16_amx;
+    case ZY_BF16_AVX512: return &zy__gemm_bf16_dp;
+    default: return &zy__gemm_bf16_amx_emul;
     }
+}
+
+static const zy__gemm_arch *pick_arch(void) {
+    if (tls_precision == ZY_PRECISION_BF16) return bf16_arch();
     switch (zy_simd_level()) {
     case ZY_SIMD_AVX512: return &zy__gemm_avx512;
     case ZY_SIMD_AVX2: return &zy__gemm_avx2;
@@ -135,19 +145,19 @@ static void scale_c(const gemm_args *g) {
 // Tiny products: no packing, a row of C at a time in 64-column chunks.
 static void gemm_small(const gemm_args *g) {
     enum { CHUNK = 64 };
+    const float *A = g->A, *B = g->B; // fp32 (bf16 sources are packed_only)
     float acc[CHUNK];
     for (int i = 0; i < g->M; i++) {
         for (int j0 = 0; j0 < g->N; j0 += CHUNK) {
             int nj = g->N - j0 < CHUNK ? g->N - j0 : CHUNK;
             for (int j = 0; j < nj; j++) acc[j] = 0.0f;
             for (int k = 0; k < g->K; k++) {
-                float a = g->ta ? g->A[(size_t)k * g->lda + i]
-                                : g->A[(size_t)i * g->lda + k];
+                float a = g->ta ? A[(size_t)k * g->lda + i] : A[(size_t)i * g->lda + k];
                 if (g->tb) {
-                    const float *b = g->B + (size_t)j0 * g->ldb + k;
+                    const float *b = B + (size_t)j0 * g->ldb + k;
                     for (int j = 0; j < nj; j++) acc[j] += a * b[(size_t)j * g->ldb];
                 } else {
-                    const float *b = g->B + (size_t)k * g->ldb + j0;
+                    const float *b = B + (size_t)k * g->ldb + j0;
                     for (int j = 0; j < nj; j++) acc[j] += a * b[j];
                 }
             }
@@ -167,14 +177,15 @@ static void gemm_small(const gemm_args *g) {
 static zy__gemm_prefetch next_panel(const gemm_args *g, int nr, int k0, int kc, int j,
                                     int part, const float *idle) {
     zy__gemm_prefetch pf = {idle, 0, 0};
-    if (j + nr >= g->N) return pf;
+    if (j + nr >= g->N || g->b16) return pf; // (the addresses below are of fp32 sources)
+    const float *B = g->B;
     // Lines per source row (+1: rows need not start on a line), two per k iteration.
     int lines = g->tb ? (kc + 15) / 16 + 1 : (nr + 15) / 16 + 1;
     int per = (lines + 1) / 2, rows = g->tb ? nr : kc;
     int first = part * ZY_MAX(kc / per, 1);
     if (first >= rows) return pf;
-    if (g->tb) pf.base = g->B + (size_t)(j + nr + first) * g->ldb + k0; // B (N,K)
-    else pf.base = g->B + (size_t)(k0 + first) * g->ldb + j + nr;       // B (K,N)
+    if (g->tb) pf.base = B + (size_t)(j + nr + first) * g->ldb + k0; // B (N,K)
+    else pf.base = B + (size_t)(k0 + first) * g->ldb + j + nr;       // B (K,N)
     pf.row = g->ldb;
     pf.per = per;
     return pf;
@@ -206,15 +217,20 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                 // The A block depends on (ic, pc) only: when it is the one packed last
                 // (a single ic and pc block, as with M <= mc and K <= kc), every column
                 // block jc reuses it.
-                if (ic != packed_ic || pc != packed_pc)
-                    ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+                if (ic != packed_ic || pc != packed_pc) {
+                    if (g->a16) ar->pack16_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+                    else ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+                }
                 packed_ic = ic, packed_pc = pc;
                 // jr outer: each B panel serves every A micro-panel of the block (L1/L2)
                 // while the A micro-panels stream from L2.
                 for (int jr = 0; jr < nc; jr += nr) {
                     char *pb = (char *)ws->b + (size_t)jr * depth_bytes;
                     int n = ZY_MIN(nr, nc - jr);
-                    if (ic == 0) ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
+                    if (ic == 0 && g->b16)
+                        ar->pack16_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
+                    if (ic == 0 && !g->b16)
+                        ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
                     float *c = g->C + c_at(g, ic, jc + jr);
                     size_t row_step = g->tc ? 1 : (size_t)g->ldc; // C offset of row ir
                     for (int ir = 0; ir < mc; ir += mr) {
@@ -233,17 +249,43 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
     }
 }
 
+// zy_gemm_bf16 with no workspace: the products of the bf16 values (an fp32 source
+// rounded as the packers round it) summed in fp32 in k order, one element at a time --
+// the bf16 rounding of the inputs, not the bf16 path's order of sums.
+static float source16(const void *p, size_t idx, bool b16) {
+    if (b16) return zy_bf16_to_f32(((const uint16_t *)p)[idx]);
+    float x = ((const float *)p)[idx];
+    return fpclassify(x) == FP_SUBNORMAL ? 0.0f : zy_bf16_to_f32(zy_f32_to_bf16(x));
+}
+
+static void gemm_ref16(const gemm_args *g) {
+    for (int i = 0; i < g->M; i++) {
+        for (int j = 0; j < g->N; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < g->K; k++) {
+                size_t ia = g->ta ? (size_t)k * g->lda + i : (size_t)i * g->lda + k;
+                size_t ib = g->tb ? (size_t)j * g->ldb + k : (size_t)k * g->ldb + j;
+                acc += source16(g->A, ia, g->a16) * source16(g->B, ib, g->b16);
+            }
+            float *c = g->C + c_at(g, i, j);
+            *c = g->beta == 0.0f ? g->alpha * acc : g->alpha * acc + g->beta * *c;
+        }
+    }
+}
+
 static void gemm_product(const zy__gemm_arch *ar, const gemm_args *g) {
     if (g->K == 0) {
         scale_c(g);
         return;
     }
-    if (2.0 * g->M * g->N * g->K < SMALL_FLOPS) {
+    if (!g->packed_only && 2.0 * g->M * g->N * g->K < SMALL_FLOPS) {
         gemm_small(g);
         return;
     }
     workspace *ws = get_workspace();
-    if (!ws && g->tc) // the product as asked: C = op(B')^T op(A')^T
+    if (!ws && g->packed_only)
+        gemm_ref16(g);
+    else if (!ws && g->tc) // the product as asked: C = op(B')^T op(A')^T
         zy_sgemm_ref(!g->tb, !g->ta, g->N, g->M, g->K, g->alpha, g->B, g->ldb, g->A, g->lda,
                      g->beta, g->C, g->ldc);
     else if (!ws)
@@ -333,8 +375,8 @@ static void gemm_chunk(const zy__gemm_arch *ar, const gemm_args *g, grid gr, int
     gemm_args p = *g;
     p.M = i1 - i0;
     p.N = j1 - j0;
-    p.A += g->ta ? (size_t)i0 : (size_t)i0 * g->lda;
-    p.B += g->tb ? (size_t)j0 * g->ldb : (size_t)j0;
+    p.A = advance(g->A, g->ta ? (size_t)i0 : (size_t)i0 * g->lda, g->a16);
+    p.B = advance(g->B, g->tb ? (size_t)j0 * g->ldb : (size_t)j0, g->b16);
     p.C += c_at(g, i0, j0);
     if (p.bias) p.bias += g->tc ? i0 : j0;
     gemm_serial(ar, &p);
@@ -387,8 +429,8 @@ static void chunk_item(void *ctx, int c) {
 // then converts W as it lies and transposes the smaller x. Each element's sum is the
 // same either way (the products are the same, in the same k order).
 static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
-    if (!ar->kernel_t || g->tc || g->K == 0 || 2.0 * g->M * g->N * g->K < SMALL_FLOPS)
-        return *g;
+    bool small = !g->packed_only && 2.0 * g->M * g->N * g->K < SMALL_FLOPS; // gemm_small
+    if (!ar->kernel_t || g->tc || g->K == 0 || small) return *g;
     double mk = (double)g->M * g->K, nk = (double)g->N * g->K;
     double as_is = (g->ta ? mk : 0.0) + (g->tb ? nk : 0.0);
     double swapped = (g->tb ? 0.0 : nk) + (g->ta ? 0.0 : mk);
@@ -398,6 +440,7 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
     t.M = g->N, t.N = g->M;
     t.A = g->B, t.B = g->A;
     t.lda = g->ldb, t.ldb = g->lda;
+    t.a16 = g->b16, t.b16 = g->a16;
     t.tc = true;
     return t;
 }
@@ -422,21 +465,37 @@ void zy__sgemm_arch(const zy__gemm_arch *ar, bool transA, bool transB, int M, in
                     float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                     float *C, int ldc) {
     if (M <= 0 || N <= 0 || K < 0) return;
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false};
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false, false, false, false};
     sgemm_with(ar, &g);
 }
 
 void zy_sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0 || K < 0) return;
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false};
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false, false, false, false};
     sgemm(&g);
+}
+
+zy_status zy_gemm_bf16(bool transA, bool transB, int M, int N, int K, float alpha, const void *A,
+                       zy_dtype a_type, int lda, const void *B, zy_dtype b_type, int ldb,
+                       float beta, float *C, int ldc) {
+    bool ok_a = a_type == ZY_DTYPE_F32 || a_type == ZY_DTYPE_BF16;
+    bool ok_b = b_type == ZY_DTYPE_F32 || b_type == ZY_DTYPE_BF16;
+    if (!ok_a || !ok_b) {
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "zy_gemm_bf16: %s's type must be F32 or BF16",
+                         ok_a ? "B" : "A");
+    }
+    if (M <= 0 || N <= 0 || K < 0) return ZY_STATUS_OK;
+    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false,
+                   a_type == ZY_DTYPE_BF16, b_type == ZY_DTYPE_BF16, true};
+    sgemm_with(bf16_arch(), &g);
+    return ZY_STATUS_OK;
 }
 
 void zy__sgemm_bias(bool transA, bool transB, int M, int N, int K, const float *A, int lda,
                     const float *B, int ldb, const float *bias, float *C, int ldc) {
     if (M <= 0 || N <= 0 || K < 0) return;
-    gemm_args g = {transA, transB, M, N, K, 1.0f, 0.0f, A, B, C, lda, ldb, ldc, bias, false};
+    gemm_args g = {transA, transB, M, N, K, 1.0f, 0.0f, A, B, C, lda, ldb, ldc, bias, false, false, false, false};
     sgemm(&g);
 }
 
@@ -449,8 +508,8 @@ typedef struct batch_job {
 static void batch_item(void *ctx, int i) {
     const batch_job *j = ctx;
     gemm_args g = *j->g;
-    g.A += i * j->sa;
-    g.B += i * j->sb;
+    g.A = advance(g.A, (size_t)i * (size_t)j->sa, g.a16);
+    g.B = advance(g.B, (size_t)i * (size_t)j->sb, g.b16);
     g.C += i * j->sc;
     gemm_serial(j->ar, &g);
 }
@@ -473,7 +532,7 @@ void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha
                      ldb, beta, C + i * strideC, ldc);
         return;
     }
-    gemm_args g0 = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false};
+    gemm_args g0 = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false, false, false, false};
     gemm_args g = orient(ar, &g0); // A and B (and their strides) may trade places
     batch_job job = {ar, &g, g.tc ? strideB : strideA, g.tc ? strideA : strideB, strideC};
     run_items(nt, batch, batch_item, &job);

@@ -46,36 +46,43 @@ static inline uint16_t bf16_in(float x) {
     return zy_f32_to_bf16(flush(x));
 }
 
-static inline float op_a(bool ta, const float *A, int lda, int i, int k) {
-    return ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+// A packer's source: fp32 values (rounded by bf16_in) or bf16 ones (b16: used as they are).
+typedef struct src {
+    const void *p;
+    bool b16;
+} src;
+
+// Element idx of the source as bf16.
+static inline uint16_t get(src s, size_t idx) {
+    return s.b16 ? ((const uint16_t *)s.p)[idx] : bf16_in(((const float *)s.p)[idx]);
 }
 
-static inline float op_b(bool tb, const float *B, int ldb, int k, int j) {
-    return tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+static inline uint16_t op_a(bool ta, src A, int lda, int i, int k) {
+    return get(A, ta ? (size_t)k * lda + i : (size_t)i * lda + k);
+}
+
+static inline uint16_t op_b(bool tb, src B, int ldb, int k, int j) {
+    return get(B, tb ? (size_t)j * ldb + k : (size_t)k * ldb + j);
 }
 
 static int padded(int kc, int kpad) { return (kc + kpad - 1) / kpad * kpad; }
 
 // ---- packers ---------------------------------------------------------------------------
-void zy__gemm_pack_a_pairs(bool transA, const float *A, int lda, int i0, int m, int k0,
-                           int kc, int mr, void *out) {
-    uint16_t *dst = out;
+static void pack_a_pairs(bool transA, src A, int lda, int i0, int m, int k0, int kc, int mr,
+                         uint16_t *dst) {
     int kp = padded(kc, 2);
     for (int p = 0; p < m; p += mr, dst += (size_t)mr * kp) {
         int rows = m - p < mr ? m - p : mr;
         for (int k = 0; k < kp; k++) {
             uint16_t *d = dst + (size_t)(k / 2) * 2 * mr + (k & 1);
             for (int i = 0; i < mr; i++)
-                d[2 * i] = i < rows && k < kc
-                               ? bf16_in(op_a(transA, A, lda, i0 + p + i, k0 + k))
-                               : 0;
+                d[2 * i] = i < rows && k < kc ? op_a(transA, A, lda, i0 + p + i, k0 + k) : 0;
         }
     }
 }
 
-void zy__gemm_pack_a_chunks(bool transA, const float *A, int lda, int i0, int m, int k0,
-                            int kc, int mr, void *out) {
-    uint16_t *dst = out;
+static void pack_a_chunks(bool transA, src A, int lda, int i0, int m, int k0, int kc, int mr,
+                          uint16_t *dst) {
     int kp = padded(kc, 32);
     for (int p = 0; p < m; p += mr, dst += (size_t)mr * kp) {
         int rows = m - p < mr ? m - p : mr;
@@ -83,37 +90,66 @@ void zy__gemm_pack_a_chunks(bool transA, const float *A, int lda, int i0, int m,
             uint16_t *d = dst + (size_t)q * mr;
             for (int i = 0; i < mr; i++)
                 for (int t = 0; t < 32; t++)
-                    d[i * 32 + t] =
-                        i < rows && q + t < kc
-                            ? bf16_in(op_a(transA, A, lda, i0 + p + i, k0 + q + t))
-                            : 0;
+                    d[i * 32 + t] = i < rows && q + t < kc
+                                        ? op_a(transA, A, lda, i0 + p + i, k0 + q + t)
+                                        : 0;
         }
     }
 }
 
-static void pack_b_pairs(bool transB, const float *B, int ldb, int k0, int kc, int kpad,
-                         int j0, int n, int nr, uint16_t *dst) {
+static void pack_b_pairs(bool transB, src B, int ldb, int k0, int kc, int kpad, int j0, int n,
+                         int nr, uint16_t *dst) {
     int kp = padded(kc, kpad);
     for (int p = 0; p < n; p += nr, dst += (size_t)nr * kp) {
         int cols = n - p < nr ? n - p : nr;
         for (int k = 0; k < kp; k++) {
             uint16_t *d = dst + (size_t)(k / 2) * 2 * nr + (k & 1);
             for (int j = 0; j < nr; j++)
-                d[2 * j] = j < cols && k < kc
-                               ? bf16_in(op_b(transB, B, ldb, k0 + k, j0 + p + j))
-                               : 0;
+                d[2 * j] = j < cols && k < kc ? op_b(transB, B, ldb, k0 + k, j0 + p + j) : 0;
         }
     }
 }
 
+#define SRC(X, B16) ((src){(const void *)(X), B16})
+
+void zy__gemm_pack_a_pairs(bool transA, const float *A, int lda, int i0, int m, int k0,
+                           int kc, int mr, void *dst) {
+    pack_a_pairs(transA, SRC(A, false), lda, i0, m, k0, kc, mr, dst);
+}
+
+void zy__gemm_pack_a_chunks(bool transA, const float *A, int lda, int i0, int m, int k0,
+                            int kc, int mr, void *dst) {
+    pack_a_chunks(transA, SRC(A, false), lda, i0, m, k0, kc, mr, dst);
+}
+
 void zy__gemm_pack_b_pairs2(bool transB, const float *B, int ldb, int k0, int kc, int j0,
                             int n, int nr, void *dst) {
-    pack_b_pairs(transB, B, ldb, k0, kc, 2, j0, n, nr, dst);
+    pack_b_pairs(transB, SRC(B, false), ldb, k0, kc, 2, j0, n, nr, dst);
 }
 
 void zy__gemm_pack_b_pairs32(bool transB, const float *B, int ldb, int k0, int kc, int j0,
                              int n, int nr, void *dst) {
-    pack_b_pairs(transB, B, ldb, k0, kc, 32, j0, n, nr, dst);
+    pack_b_pairs(transB, SRC(B, false), ldb, k0, kc, 32, j0, n, nr, dst);
+}
+
+void zy__gemm_pack16_a_pairs(bool transA, const uint16_t *A, int lda, int i0, int m, int k0,
+                             int kc, int mr, void *dst) {
+    pack_a_pairs(transA, SRC(A, true), lda, i0, m, k0, kc, mr, dst);
+}
+
+void zy__gemm_pack16_a_chunks(bool transA, const uint16_t *A, int lda, int i0, int m, int k0,
+                              int kc, int mr, void *dst) {
+    pack_a_chunks(transA, SRC(A, true), lda, i0, m, k0, kc, mr, dst);
+}
+
+void zy__gemm_pack16_b_pairs2(bool transB, const uint16_t *B, int ldb, int k0, int kc, int j0,
+                              int n, int nr, void *dst) {
+    pack_b_pairs(transB, SRC(B, true), ldb, k0, kc, 2, j0, n, nr, dst);
+}
+
+void zy__gemm_pack16_b_pairs32(bool transB, const uint16_t *B, int ldb, int k0, int kc,
+                               int j0, int n, int nr, void *dst) {
+    pack_b_pairs(transB, SRC(B, true), ldb, k0, kc, 32, j0, n, nr, dst);
 }
 
 // ---- emulations ------------------------------------------------------------------------
@@ -182,6 +218,7 @@ const zy__gemm_arch zy__gemm_bf16_dp_emul = {
     .name = "avx512-bf16 (emulated)", .mr = ZY_BF16_DP_MR, .nr = ZY_BF16_DP_NR,
     .kc = ZY_BF16_DP_KC, .mc = ZY_BF16_DP_MC, .nc = ZY_BF16_DP_NC, .elem = 2, .kpad = 2,
     .pack_a = zy__gemm_pack_a_pairs, .pack_b = zy__gemm_pack_b_pairs2,
+    .pack16_a = zy__gemm_pack16_a_pairs, .pack16_b = zy__gemm_pack16_b_pairs2,
     .kernel = kernel_dp_emul,
 };
 
@@ -189,5 +226,6 @@ const zy__gemm_arch zy__gemm_bf16_amx_emul = {
     .name = "amx (emulated)", .mr = ZY_BF16_AMX_MR, .nr = ZY_BF16_AMX_NR,
     .kc = ZY_BF16_AMX_KC, .mc = ZY_BF16_AMX_MC, .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32,
     .pack_a = zy__gemm_pack_a_chunks, .pack_b = zy__gemm_pack_b_pairs32,
+    .pack16_a = zy__gemm_pack16_a_chunks, .pack16_b = zy__gemm_pack16_b_pairs32,
     .kernel = kernel_amx_emul, .kernel_t = kernel_amx_emul_t,
 };

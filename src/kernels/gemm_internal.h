@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 // Memory the kernel should pull towards L2 while it computes (data a later pack needs):
 // two consecutive cache lines per k, walking `per` iterations (2*per lines) along a row,
@@ -43,6 +44,11 @@ typedef void (*zy__gemm_pack_a_fn)(bool transA, const float *A, int lda, int i0,
                                    int k0, int kc, int mr, void *dst);
 typedef void (*zy__gemm_pack_b_fn)(bool transB, const float *B, int ldb, int k0, int kc,
                                    int j0, int n, int nr, void *dst);
+// The same from bf16 sources (the bf16 families only: values used as they are).
+typedef void (*zy__gemm_pack16_a_fn)(bool transA, const uint16_t *A, int lda, int i0, int m,
+                                     int k0, int kc, int mr, void *dst);
+typedef void (*zy__gemm_pack16_b_fn)(bool transB, const uint16_t *B, int ldb, int k0, int kc,
+                                     int j0, int n, int nr, void *dst);
 
 // One kernel family: its register tile, the cache blocks chosen for it, its packers.
 typedef struct zy__gemm_arch {
@@ -58,6 +64,8 @@ typedef struct zy__gemm_arch {
     zy__gemm_kernel_fn kernel_t;
     zy__gemm_pack_a_fn pack_a;
     zy__gemm_pack_b_fn pack_b;
+    zy__gemm_pack16_a_fn pack16_a; // NULL in the fp32 families
+    zy__gemm_pack16_b_fn pack16_b;
 } zy__gemm_arch;
 
 extern const zy__gemm_arch zy__gemm_scalar;
@@ -92,6 +100,14 @@ void zy__gemm_pack_b_pairs2(bool transB, const float *B, int ldb, int k0, int kc
                             int n, int nr, void *dst);
 void zy__gemm_pack_b_pairs32(bool transB, const float *B, int ldb, int k0, int kc, int j0,
                              int n, int nr, void *dst);
+void zy__gemm_pack16_a_pairs(bool transA, const uint16_t *A, int lda, int i0, int m, int k0,
+                             int kc, int mr, void *dst);
+void zy__gemm_pack16_a_chunks(bool transA, const uint16_t *A, int lda, int i0, int m, int k0,
+                              int kc, int mr, void *dst);
+void zy__gemm_pack16_b_pairs2(bool transB, const uint16_t *B, int ldb, int k0, int kc, int j0,
+                              int n, int nr, void *dst);
+void zy__gemm_pack16_b_pairs32(bool transB, const uint16_t *B, int ldb, int k0, int kc,
+                               int j0, int n, int nr, void *dst);
 
 // The same with AVX512-BF16's conversion (gemm_bf16_pack_avx512bf16.c; only where
 // zy_bf16_level() >= ZY_BF16_AVX512).
@@ -103,6 +119,14 @@ void zy__gemm_pack_b_pairs2_avx512bf16(bool transB, const float *B, int ldb, int
                                    int j0, int n, int nr, void *dst);
 void zy__gemm_pack_b_pairs32_avx512bf16(bool transB, const float *B, int ldb, int k0, int kc,
                                     int j0, int n, int nr, void *dst);
+void zy__gemm_pack16_a_pairs_avx512bf16(bool transA, const uint16_t *A, int lda, int i0, int m,
+                                        int k0, int kc, int mr, void *dst);
+void zy__gemm_pack16_a_chunks_avx512bf16(bool transA, const uint16_t *A, int lda, int i0,
+                                         int m, int k0, int kc, int mr, void *dst);
+void zy__gemm_pack16_b_pairs2_avx512bf16(bool transB, const uint16_t *B, int ldb, int k0,
+                                         int kc, int j0, int n, int nr, void *dst);
+void zy__gemm_pack16_b_pairs32_avx512bf16(bool transB, const uint16_t *B, int ldb, int k0,
+                                          int kc, int j0, int n, int nr, void *dst);
 
 // zy_sgemm with the family given (tests: an emulation against its hardware kernel).
 void zy__sgemm_arch(const zy__gemm_arch *ar, bool transA, bool transB, int M, int N, int K,
