@@ -18,6 +18,9 @@
 #include "zhuyi/gemm.h"
 
 // Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop.
+// zy_gemm_bf16 reads a bf16 A where it lies (kernel_direct) when the block's B side is at
+// most this wide: packing A costs more than it saves only when few B panels reuse it.
+#define DIRECT_N 128
 #define SMALL_FLOPS 32768.0
 // Below this many flops one thread is faster than waking the pool.
 #define THREAD_FLOPS 4.0e6
@@ -204,6 +207,10 @@ static int block_depth(int K, const zy__gemm_arch *ar) {
 static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args *g) {
     const int mr = ar->mr, nr = ar->nr;
     int packed_ic = -1, packed_pc = -1; // the A block in ws->a
+    // A bf16 A with rows along k is read where it lies, but for a last partial panel
+    // (packed, as the kernel reads whole tiles); only when every depth block is a whole
+    // number of the family's chunks (nothing past a row is read).
+    bool direct = ar->kernel_direct && g->a16 && !g->ta && g->K % ar->kpad == 0 && g->N <= DIRECT_N;
     for (int jc = 0; jc < g->N; jc += ar->nc) {
         int nc = ZY_MIN(ar->nc, g->N - jc);
         int kcb = block_depth(g->K, ar);
@@ -217,8 +224,11 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                 // The A block depends on (ic, pc) only: when it is the one packed last
                 // (a single ic and pc block, as with M <= mc and K <= kc), every column
                 // block jc reuses it.
-                if (ic != packed_ic || pc != packed_pc) {
-                    if (g->a16) ar->pack16_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+                int whole = direct ? mc / mr * mr : 0; // rows read in place
+                if ((ic != packed_ic || pc != packed_pc) && whole < mc) {
+                    if (g->a16)
+                        ar->pack16_a(g->ta, g->A, g->lda, ic + whole, mc - whole, pc, kc, mr,
+                                     ws->a);
                     else ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
                 }
                 packed_ic = ic, packed_pc = pc;
@@ -233,8 +243,16 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                         ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
                     float *c = g->C + c_at(g, ic, jc + jr);
                     size_t row_step = g->tc ? 1 : (size_t)g->ldc; // C offset of row ir
-                    for (int ir = 0; ir < mc; ir += mr) {
-                        const char *pa = (const char *)ws->a + (size_t)ir * depth_bytes;
+                    for (int ir = 0; ir < whole; ir += mr) {
+                        const uint16_t *a = (const uint16_t *)g->A +
+                                            (size_t)(ic + ir) * g->lda + pc;
+                        ar->kernel_direct(padded_depth(ar, kc), a, (size_t)g->lda, pb,
+                                          c + (size_t)ir * row_step, g->ldc, n, g->alpha,
+                                          beta, g->tc);
+                    }
+                    for (int ir = whole; ir < mc; ir += mr) {
+                        const char *pa =
+                            (const char *)ws->a + (size_t)(ir - whole) * depth_bytes;
                         zy__gemm_prefetch pf = {(const float *)pa, 0, 0};
                         if (ic == 0)
                             pf = next_panel(g, nr, pc, kc, jc + jr, ir / mr,

@@ -1,7 +1,8 @@
 // AMX GEMM micro-kernel: a 32x32 block of C in four 16x16 fp32 tiles (tmm0-3), A's two
 // 16-row tiles (tmm4-5, 32 bf16 deep) and B's two 16-column tiles (tmm6-7, 16 k pairs)
 // loaded per 32-deep chunk, four tdpbf16ps per chunk; stored as it is or transposed
-// (kernel_t: the driver's C^T orientation). Panels: A in the chunks layout, B in
+// (kernel_t: the driver's C^T orientation); A may also be read where it lies in a bf16
+// source (kernel_direct: no packing of A). Panels: A in the chunks layout, B in
 // pairs (gemm_bf16.c). The tile configuration is loaded once per thread. Compiled with
 // -mamx-tile -mamx-bf16; the driver calls it only when zy_bf16_path() is AMX (the CPU has
 // it and Linux granted the tile state). Its scalar twin is kernel_amx_emul.
@@ -36,8 +37,11 @@ static void configure(void) {
     configured = true;
 }
 
-// The 32x32 block's fp32 sums, as 32 rows of 2 vectors.
+// The 32x32 block's fp32 sums, as 32 rows of 2 vectors. A's rows are `row` elements apart
+// and its 32-deep chunks `chunk` apart: packed (32, 32 * MR), or read where it lies in a
+// bf16 source (lda, 32).
 static inline __attribute__((always_inline)) void product(int kc, const uint16_t *pa,
+                                                          size_t row, size_t chunk,
                                                           const uint16_t *pb,
                                                           __m512 acc[MR][2]) {
     if (!configured) configure();
@@ -45,10 +49,11 @@ static inline __attribute__((always_inline)) void product(int kc, const uint16_t
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
+    size_t stride = row * sizeof(uint16_t);
     for (int q = 0; q < kc; q += 32) {
-        const uint16_t *a = pa + (size_t)q * MR, *b = pb + (size_t)q * NR;
-        _tile_loadd(4, a, 64);
-        _tile_loadd(5, a + 16 * 32, 64);
+        const uint16_t *a = pa + (size_t)(q / 32) * chunk, *b = pb + (size_t)q * NR;
+        _tile_loadd(4, a, stride);
+        _tile_loadd(5, a + 16 * row, stride);
         _tile_loadd(6, b, 4 * NR);
         _tile_loadd(7, b + 32, 4 * NR);
         _tile_dpbf16ps(0, 4, 6);
@@ -62,21 +67,16 @@ static inline __attribute__((always_inline)) void product(int kc, const uint16_t
     _tile_stored(3, &acc[16][1], 4 * NR);
 }
 
-static void kernel_amx(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,
-                       float alpha, float beta, const zy__gemm_prefetch *pf) {
-    (void)pf;
-    __m512 acc[MR][2];
-    product(kc, pa, pb, acc);
-    zy__gemm_store_tile(c, ldc, &acc[0][0], 2, m, 2, n, alpha, beta);
-}
-
-// The same block stored transposed: its four 16x16 quarters transposed in registers, the
-// off-diagonal two trading places, then n rows of m values.
-static void kernel_amx_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
-                         int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
-    (void)pf;
-    __m512 acc[MR][2], t[NR][2];
-    product(kc, pa, pb, acc);
+// C = alpha * acc + beta * C as it is (m rows of n) or transposed (n rows of m): then the
+// four 16x16 quarters are transposed in registers, the off-diagonal two trading places.
+static inline __attribute__((always_inline)) void store(__m512 acc[MR][2], float *c, int ldc,
+                                                        int m, int n, float alpha, float beta,
+                                                        bool transposed) {
+    if (!transposed) {
+        zy__gemm_store_tile(c, ldc, &acc[0][0], 2, m, 2, n, alpha, beta);
+        return;
+    }
+    __m512 t[NR][2];
     for (int bi = 0; bi < 2; bi++) {
         for (int bj = 0; bj < 2; bj++) {
             __m512 q[16];
@@ -88,10 +88,34 @@ static void kernel_amx_t(int kc, const void *pa, const void *pb, float *c, int l
     zy__gemm_store_tile(c, ldc, &t[0][0], 2, n, 2, m, alpha, beta);
 }
 
+static void kernel_amx(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,
+                       float alpha, float beta, const zy__gemm_prefetch *pf) {
+    (void)pf;
+    __m512 acc[MR][2];
+    product(kc, pa, 32, 32 * MR, pb, acc);
+    store(acc, c, ldc, m, n, alpha, beta, false);
+}
+
+static void kernel_amx_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
+                         int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+    (void)pf;
+    __m512 acc[MR][2];
+    product(kc, pa, 32, 32 * MR, pb, acc);
+    store(acc, c, ldc, m, n, alpha, beta, true);
+}
+
+// A read where it lies: 32 full rows of a bf16 source, lda elements apart.
+static void kernel_amx_direct(int kc, const uint16_t *a, size_t lda, const void *pb, float *c,
+                              int ldc, int n, float alpha, float beta, bool transposed) {
+    __m512 acc[MR][2];
+    product(kc, a, lda, 32, pb, acc);
+    store(acc, c, ldc, MR, n, alpha, beta, transposed);
+}
+
 const zy__gemm_arch zy__gemm_bf16_amx = {
     .name = "amx", .mr = MR, .nr = NR, .kc = ZY_BF16_AMX_KC, .mc = ZY_BF16_AMX_MC,
     .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32,
     .pack_a = zy__gemm_pack_a_chunks_avx512bf16, .pack_b = zy__gemm_pack_b_pairs32_avx512bf16,
     .pack16_a = zy__gemm_pack16_a_chunks_avx512bf16, .pack16_b = zy__gemm_pack16_b_pairs32_avx512bf16,
-    .kernel = kernel_amx, .kernel_t = kernel_amx_t,
+    .kernel = kernel_amx, .kernel_t = kernel_amx_t, .kernel_direct = kernel_amx_direct,
 };

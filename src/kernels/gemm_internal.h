@@ -38,6 +38,10 @@ typedef void (*zy__gemm_kernel_fn)(int kc, const void *pa, const void *pb, float
                                    int m, int n, float alpha, float beta,
                                    const zy__gemm_prefetch *pf);
 
+typedef void (*zy__gemm_kernel_direct_fn)(int kc, const uint16_t *a, size_t lda, const void *pb,
+                                          float *c, int ldc, int n, float alpha, float beta,
+                                          bool transposed);
+
 // Packing (see zy__gemm_pack_a / zy__gemm_pack_b below for the contract; kc is the depth
 // read from the source, the panels are padded with zeros to the family's kpad).
 typedef void (*zy__gemm_pack_a_fn)(bool transA, const float *A, int lda, int i0, int m,
@@ -62,6 +66,10 @@ typedef struct zy__gemm_arch {
     // or NULL. With it the driver may compute C^T = op(B)^T op(A)^T instead, when that
     // packs more cheaply (gemm.c: orient); the arithmetic of each element is the same.
     zy__gemm_kernel_fn kernel_t;
+    // The product with A read where it lies, or NULL: mr full rows of a bf16 source (A not
+    // transposed), lda elements apart, the depth a multiple of kpad (no padding read);
+    // stored as kernel (transposed: as kernel_t). Same bits as packing A (a copy) first.
+    zy__gemm_kernel_direct_fn kernel_direct;
     zy__gemm_pack_a_fn pack_a;
     zy__gemm_pack_b_fn pack_b;
     zy__gemm_pack16_a_fn pack16_a; // NULL in the fp32 families
