@@ -96,7 +96,6 @@ int main(int argc, char **argv) {
             if (strcmp(v, "fp32") && strcmp(v, "bf16"))
                 return zy_cli_die("--precision: '%s' is not fp32 or bf16", v);
             zy_cli_precision = !strcmp(v, "bf16") ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32;
-            zy_gemm_precision_set(zy_cli_precision);
         } else {
             fprintf(stderr, "zhuyi: unknown option '%s'\n\n", a);
             usage(stderr);
@@ -107,6 +106,7 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    zy_cli_use_precision();
     for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++)
         if (!strcmp(argv[i], commands[c].name)) {
             // Under mpirun (the MPI build): one rank failing ends every rank.

@@ -741,10 +741,7 @@ static int train_command(const char *verb, int argc, char **argv) {
         if (!rc && !f.min_lr_given) r.tp.min_lr = r.tp.lr / 10;
         // bf16 matmuls by default where the CPU multiplies bf16 natively (or as the
         // global `zhuyi --precision P` says).
-        if (!f.precision_given)
-            r.tp.precision = zy_cli_precision >= 0 ? (zy_precision)zy_cli_precision
-                             : zy_bf16_level() != ZY_BF16_EMULATED ? ZY_PRECISION_BF16
-                                                                   : ZY_PRECISION_FP32;
+        if (!f.precision_given) r.tp.precision = zy_cli_default_precision();
         // The library refuses it too (zy_trainer_create); said here, before any work.
         if (!rc && r.tp.min_lr > r.tp.lr && r.tp.schedule != ZY_SCHEDULE_CONSTANT)
             rc = zy_cli_die("%s: --min-lr %g is above --lr %g: the decay would raise the "

@@ -290,7 +290,8 @@ int zy_cli_serve(int argc, char **argv) {
         fprintf(stderr, "zhuyi: serve: %d model%s (", srv.n_models, srv.n_models > 1 ? "s" : "");
         for (int i = 0; i < srv.n_models; i++)
             fprintf(stderr, "%s%s: %s", i ? ", " : "", srv.models[i].name, srv.models[i].kind);
-        fprintf(stderr, "), %d parallel, listening on http://%s%s%s:%d/\n", srv.parallel,
+        fprintf(stderr, "), %d parallel, %s matmuls, listening on http://%s%s%s:%d/\n",
+                srv.parallel, zy_gemm_precision() == ZY_PRECISION_BF16 ? "bf16" : "fp32",
                 ipv6 ? "[" : "", host, ipv6 ? "]" : "", bound);
         int sig = 0;
         sigwait(&sigs, &sig);

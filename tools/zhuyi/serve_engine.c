@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "serve.h"
 
 serve_job *serve_job_new(serve_server *srv, serve_model *m, cJSON *body, serve_run_fn run) {
@@ -187,6 +188,7 @@ static void retire(serve_server *srv) {
 
 static void *engine_main(void *arg) {
     serve_server *srv = arg;
+    zy_cli_use_precision(); // the models run here: the command's matmul precision
     pthread_mutex_lock(&srv->mu);
     for (;;) {
         while (!srv->head && !srv->n_active && !srv->stop) pthread_cond_wait(&srv->cv, &srv->mu);

@@ -8,8 +8,19 @@
 
 #include "cli.h"
 #include "zhuyi/core.h"
+#include "zhuyi/gemm.h"
 
 int zy_cli_precision = -1;
+
+zy_precision zy_cli_default_precision(void) {
+    if (zy_cli_precision >= 0) return (zy_precision)zy_cli_precision;
+    return zy_bf16_level() != ZY_BF16_EMULATED ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32;
+}
+
+void zy_cli_use_precision(void) {
+    zy_gemm_precision_set(zy_cli_precision >= 0 ? (zy_precision)zy_cli_precision
+                                                : ZY_PRECISION_FP32);
+}
 
 // The calling thread's capture (zy_cli_capture): where its messages go instead of stderr.
 static _Thread_local char *capture_buf;
