@@ -349,7 +349,7 @@ typedef struct grid {
 
 #define CHUNKS_PER_THREAD 4
 #define CHUNK_FLOPS 2.0e6 // no chunk smaller than this (scheduling overhead)
-#define PACK_COST 10.0
+#define PACK_COST 10
 #define MAX_EXTRA 0.015
 
 static grid plan_grid(const zy__gemm_arch *ar, const gemm_args *g, int nt) {
@@ -452,7 +452,8 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
     double mk = (double)g->M * g->K, nk = (double)g->N * g->K;
     double as_is = (g->ta ? mk : 0.0) + (g->tb ? nk : 0.0);
     double swapped = (g->tb ? 0.0 : nk) + (g->ta ? 0.0 : mk);
-    if (swapped >= as_is) return *g;
+    // Below 128 deep a tile's few products cost less than its transposed store: as is.
+    if (swapped >= as_is || g->K < 128) return *g;
     gemm_args t = *g;
     t.ta = !g->tb, t.tb = !g->ta;
     t.M = g->N, t.N = g->M;
