@@ -1,11 +1,12 @@
 // Encoder-decoder benchmark: one training step -- forward (label-smoothed cross-entropy,
 // ε 0.1) + backward + AdamW -- of transformer-base (MarianMT layout: 6 + 6 post-LN layers,
 // d_model 512, 8 heads, FF 2048, ReLU, shared embeddings tied to the output projection,
-// sinusoidal positions), vocabulary 8000, fp32, random init, no dropout, on B = 128 pairs
+// sinusoidal positions), vocabulary 8000, random init, no dropout, on B = 128 pairs
 // of 32 source and 32 target tokens, no padding (4,096 target tokens): the step
 // bench/bench_seq2seq.py times in PyTorch 1.13 (scripts/bench.sh runs both). tokens/s
-// counts target tokens, as the PyTorch side does. Then decoding: sentences/s of beam-free
-// greedy steps is not measured here (see `zhuyi translate`).
+// counts target tokens, as the PyTorch side does. The step in fp32, then with bf16 matmuls
+// where the CPU has AMX or AVX512-BF16 (the PyTorch side: bf16 autocast). Decoding speed
+// is not measured here (see `zhuyi translate`).
 // Usage: bench_seq2seq [steps]
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,13 +49,21 @@ int main(int argc, char **argv) {
     sp.label_smoothing = 0.1f;
     sp.loss_only = true;
     printf("zhuyi %s, simd %s\n", zy_version(), zy_simd_name(zy_simd_level()));
-    bench_steps st = bench_train_steps(m, sp, &batch, 5e-4f, reps);
-    char label[160];
-    snprintf(label, sizeof label, "zhuyi  transformer-base train step B=%d src %d tgt %d V=%d "
-             "threads=%d:", B, T, TD, V, zy_threads_get());
-    bench_print_steps(label, &st);
-    printf("zhuyi  transformer-base: %.0f target tokens/s (median step)\n",
-           (double)B * TD / st.step);
+    // fp32, then bf16 matmuls where the CPU has them (bench_seq2seq.py: bf16 autocast).
+    int runs = zy_bf16_level() != ZY_BF16_EMULATED ? 2 : 1;
+    for (int run = 0; run < runs; run++) {
+        zy_precision prec = run ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32;
+        zy_precision old = zy_gemm_precision_set(prec);
+        bench_steps st = bench_train_steps(m, sp, &batch, 5e-4f, reps);
+        zy_gemm_precision_set(old);
+        char label[160];
+        snprintf(label, sizeof label, "zhuyi  transformer-base train step B=%d src %d tgt %d "
+                 "V=%d threads=%d %s:", B, T, TD, V, zy_threads_get(),
+                 run ? zy_bf16_name(zy_bf16_level()) : "fp32");
+        bench_print_steps(label, &st);
+        printf("zhuyi  transformer-base %s: %.0f target tokens/s (median step)\n",
+               run ? "bf16" : "fp32", (double)B * TD / st.step);
+    }
     zy_model_free(m);
     return 0;
 }

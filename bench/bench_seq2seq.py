@@ -7,7 +7,9 @@ sinusoidal positions, vocab 8000, float32, random init. One training step -- for
 label-smoothed cross-entropy (0.1) + backward + AdamW(lr 5e-4, betas (0.9, 0.98), eps
 1e-9, weight decay 0.01 on matmul weights) -- on random token pairs, B=128 pairs of 32
 source and 32 target tokens (4,096 target tokens a batch), no padding, causal target
-mask; median over `steps` steps after one warm-up (bench/torch_steps.py's timer).
+mask; median over `steps` steps after one warm-up (bench/torch_steps.py's timer). Then
+the same step under torch.autocast("cpu", dtype=torch.bfloat16) where the CPU has
+AVX512-BF16 or AMX (bf16 matmuls in oneDNN, fp32 master weights), beside zhuyi's bf16 step.
 
 PyTorch at its best: bench/torch_peer.py runs this under each OPENBLAS_CORETYPE and thread
 setting for $ZY_THREADS (else all cores) threads, prints every figure, then the best
@@ -32,7 +34,7 @@ ARGS.add_argument("--dropout", type=float, default=0.0)
 A = ARGS.parse_args()
 
 if __name__ == "__main__":
-    torch_peer.run_configs()  # the parent: one child per configuration, then exits
+    torch_peer.run_configs(bf16=True)  # the parent: one child per configuration, then exits
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -101,18 +103,24 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01},
                              {"params": rest, "weight_decay": 0.0}],
                             lr=5e-4, betas=(0.9, 0.98), eps=1e-9)
-    f, b, o, step, fastest, loss = time_steps(
-        A.steps, lambda: model(src, tgt[:, :-1], tgt[:, 1:]), opt)
     flops = train_flops(A.batch, A.src_len, A.tgt_len, A.vocab)
     tok = A.batch * A.tgt_len  # target tokens: the tokens the loss is over
-    torch_peer.report(
-        "transformer-base step", 1e3 * step, "ms",
-        "torch  transformer-base train step B=%d S=%d T=%d V=%d threads=%d: %8.1f ms  "
-        "(fwd %.1f, bwd %.1f, adamw %.1f)  %.0f target tok/s  %.1f GFLOP/s  "
-        "[min %.1f ms; %.1f GFLOP/step, loss %.3f]"
-        % (A.batch, A.src_len, A.tgt_len, A.vocab, torch.get_num_threads(), 1e3 * step,
-           1e3 * f, 1e3 * b, 1e3 * o, tok / step, flops / step * 1e-9, 1e3 * fastest,
-           flops * 1e-9, loss))
+    flags = open("/proc/cpuinfo").read()
+    for bf16 in (False, True) if ("avx512_bf16" in flags or "amx_bf16" in flags) else (False,):
+        def loss_fn():
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                return model(src, tgt[:, :-1], tgt[:, 1:])
+
+        f, b, o, step, fastest, loss = time_steps(A.steps, loss_fn, opt)
+        kind = "bf16 autocast" if bf16 else "fp32"
+        torch_peer.report(
+            "transformer-base step " + kind, 1e3 * step, "ms",
+            "torch  transformer-base train step B=%d S=%d T=%d V=%d threads=%d %s: %8.1f ms  "
+            "(fwd %.1f, bwd %.1f, adamw %.1f)  %.0f target tok/s  %.1f GFLOP/s  "
+            "[min %.1f ms; %.1f GFLOP/step, loss %.3f]"
+            % (A.batch, A.src_len, A.tgt_len, A.vocab, torch.get_num_threads(), kind,
+               1e3 * step, 1e3 * f, 1e3 * b, 1e3 * o, tok / step, flops / step * 1e-9,
+               1e3 * fastest, flops * 1e-9, loss))
 
 
 if __name__ == "__main__":
