@@ -100,6 +100,13 @@ else
     bad "attention --image: $(cat att)"
 fi
 
+# --help after --image is the help, not a file named --help
+if "$Z" attention --image --help >out 2>err && grep -q "usage: zhuyi attention DIR --image" out; then
+    ok "attention --image --help prints the image usage"
+else
+    bad "attention --image --help: $(head -c 200 out)"
+fi
+
 # The same images through a manifest: the same labels, the same first step.
 # shellcheck disable=SC2086
 "$Z" finetune image-classify --train train.jsonl $FT --steps 3 --out man >out2 2>err &&

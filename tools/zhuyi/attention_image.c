@@ -38,10 +38,13 @@ typedef struct opts {
 
 static int parse(int argc, char **argv, opts *o) {
     *o = (opts){.mean = 0.5f, .std = 0.5f};
+    // --help anywhere, even where a value is due (`attention --image --help`).
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return fputs(usage_text, stdout), -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool more = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage_text, stdout), -1;
         if (!strcmp(a, "--image") && more) o->image = argv[++i];
         else if (!strcmp(a, "--out") && more) o->out = argv[++i];
         else if (!strcmp(a, "--mean") && more) {
