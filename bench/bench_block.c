@@ -69,7 +69,8 @@ static zy_block_config gpt_block_config(int B, int T, float p) {
     zy_block_config c = zy_block_default_config(ZY_BLOCK_DECODER, B, T, C, H, FF);
     c.norm_first = true;
     c.act = ZY_BLOCK_GELU_TANH;
-    c.dropout = (zy_block_dropout){.attn = p, .attn_out = p, .ff_out = p}; // GPT-2: no FF-hidden dropout
+    // GPT-2: no FF-hidden dropout
+    c.dropout = (zy_block_dropout){.attn = p, .attn_out = p, .ff_out = p};
     c.seed = 1234;
     return c;
 }

@@ -43,6 +43,15 @@ static inline const void *advance(const void *p, size_t n, bool b16) {
     return (const char *)p + n * (b16 ? sizeof(uint16_t) : sizeof(float));
 }
 
+// The product as asked: no bias, C as it lies, fp32 sources, the fp32 shortcut allowed.
+static gemm_args product_args(bool ta, bool tb, int M, int N, int K, float alpha,
+                              const void *A, int lda, const void *B, int ldb, float beta,
+                              float *C, int ldc) {
+    return (gemm_args){.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha,
+                       .beta = beta, .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb,
+                       .ldc = ldc};
+}
+
 // Where element (i,j) of the product lives in C.
 static inline size_t c_at(const gemm_args *g, int i, int j) {
     return g->tc ? (size_t)j * g->ldc + i : (size_t)i * g->ldc + j;
@@ -210,7 +219,8 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
     // A bf16 A with rows along k is read where it lies, but for a last partial panel
     // (packed, as the kernel reads whole tiles); only when every depth block is a whole
     // number of the family's chunks (nothing past a row is read).
-    bool direct = ar->kernel_direct && g->a16 && !g->ta && g->K % ar->kpad == 0 && g->N <= DIRECT_N;
+    bool direct = ar->kernel_direct && g->a16 && !g->ta && g->K % ar->kpad == 0 &&
+                  g->N <= DIRECT_N;
     for (int jc = 0; jc < g->N; jc += ar->nc) {
         int nc = ZY_MIN(ar->nc, g->N - jc);
         int kcb = block_depth(g->K, ar);
@@ -349,7 +359,7 @@ typedef struct grid {
 
 #define CHUNKS_PER_THREAD 4
 #define CHUNK_FLOPS 2.0e6 // no chunk smaller than this (scheduling overhead)
-#define PACK_COST 10
+#define PACK_COST 10.0
 #define MAX_EXTRA 0.015
 
 static grid plan_grid(const zy__gemm_arch *ar, const gemm_args *g, int nt) {
@@ -484,14 +494,14 @@ void zy__sgemm_arch(const zy__gemm_arch *ar, bool transA, bool transB, int M, in
                     float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                     float *C, int ldc) {
     if (M <= 0 || N <= 0 || K < 0) return;
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false, false, false, false};
+    gemm_args g = product_args(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     sgemm_with(ar, &g);
 }
 
 void zy_sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0 || K < 0) return;
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false, false, false, false};
+    gemm_args g = product_args(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     sgemm(&g);
 }
 
@@ -505,8 +515,9 @@ zy_status zy_gemm_bf16(bool transA, bool transB, int M, int N, int K, float alph
                          ok_a ? "B" : "A");
     }
     if (M <= 0 || N <= 0 || K < 0) return ZY_STATUS_OK;
-    gemm_args g = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false,
-                   a_type == ZY_DTYPE_BF16, b_type == ZY_DTYPE_BF16, true};
+    gemm_args g = product_args(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    g.a16 = a_type == ZY_DTYPE_BF16, g.b16 = b_type == ZY_DTYPE_BF16;
+    g.packed_only = true;
     sgemm_with(bf16_arch(), &g);
     return ZY_STATUS_OK;
 }
@@ -514,7 +525,8 @@ zy_status zy_gemm_bf16(bool transA, bool transB, int M, int N, int K, float alph
 void zy__sgemm_bias(bool transA, bool transB, int M, int N, int K, const float *A, int lda,
                     const float *B, int ldb, const float *bias, float *C, int ldc) {
     if (M <= 0 || N <= 0 || K < 0) return;
-    gemm_args g = {transA, transB, M, N, K, 1.0f, 0.0f, A, B, C, lda, ldb, ldc, bias, false, false, false, false};
+    gemm_args g = product_args(transA, transB, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+    g.bias = bias;
     sgemm(&g);
 }
 
@@ -551,7 +563,7 @@ void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha
                      ldb, beta, C + i * strideC, ldc);
         return;
     }
-    gemm_args g0 = {transA, transB, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, NULL, false, false, false, false};
+    gemm_args g0 = product_args(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     gemm_args g = orient(ar, &g0); // A and B (and their strides) may trade places
     batch_job job = {ar, &g, g.tc ? strideB : strideA, g.tc ? strideA : strideB, strideC};
     run_items(nt, batch, batch_item, &job);

@@ -116,6 +116,7 @@ const zy__gemm_arch zy__gemm_bf16_amx = {
     .name = "amx", .mr = MR, .nr = NR, .kc = ZY_BF16_AMX_KC, .mc = ZY_BF16_AMX_MC,
     .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32,
     .pack_a = zy__gemm_pack_a_chunks_avx512bf16, .pack_b = zy__gemm_pack_b_pairs32_avx512bf16,
-    .pack16_a = zy__gemm_pack16_a_chunks_avx512bf16, .pack16_b = zy__gemm_pack16_b_pairs32_avx512bf16,
+    .pack16_a = zy__gemm_pack16_a_chunks_avx512bf16,
+    .pack16_b = zy__gemm_pack16_b_pairs32_avx512bf16,
     .kernel = kernel_amx, .kernel_t = kernel_amx_t, .kernel_direct = kernel_amx_direct,
 };
