@@ -35,13 +35,13 @@ void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha
 
 // Matmul precision of the calling thread, for zy_sgemm and zy_sgemm_batched (and so every
 // layer built on them: linear layers, attention's products). FP32 (the default) computes
-// in fp32. BF16 rounds op(A) and op(B) to bf16 (nearest, ties to even; subnormals to zero, as
-// AVX512-BF16's conversion does) and accumulates the
-// products in fp32, on the fastest path the CPU has (AMX, AVX512-BF16 or the emulation:
-// zy_bf16_level(), core.h): inputs and outputs stay fp32, results differ from fp32 by about
-// bf16's precision (2^-9 relative per input) and between paths in the last bits; each
-// path is deterministic and the same at any thread count. Products too small to pack (a
-// few thousand multiply-adds) stay fp32. Returns the previous setting.
+// in fp32. BF16 rounds op(A) and op(B) to bf16 (nearest, ties to even; subnormals to zero,
+// as AVX512-BF16's conversion does) and accumulates the products in fp32, on the fastest
+// path the CPU has (AMX, AVX512-BF16 or the emulation: zy_bf16_level(), core.h): inputs
+// and outputs stay fp32, results differ from fp32 by about bf16's precision (2^-9 relative
+// per input) and between paths in the last bits; each path is deterministic and the same
+// at any thread count. Products too small to pack (a few thousand multiply-adds) stay
+// fp32. Returns the previous setting.
 typedef enum zy_precision { ZY_PRECISION_FP32 = 0, ZY_PRECISION_BF16 = 1 } zy_precision;
 zy_precision zy_gemm_precision_set(zy_precision p);
 zy_precision zy_gemm_precision(void);
@@ -54,11 +54,11 @@ zy_precision zy_gemm_precision(void);
 // precision, and at every size (no fp32 shortcut for tiny products): the bits equal
 // zy_sgemm's under ZY_PRECISION_BF16 given the same values in fp32. Halves what the
 // product reads of a bf16 operand (weights kept in bf16, say) and skips its rounding.
-// Another dtype: ZY_STATUS_INVALID_ARGUMENT, nothing computed. If the packing workspace cannot
-// be allocated, a scalar loop of the same rounded inputs (sums in another order).
-zy_status zy_gemm_bf16(bool transA, bool transB, int M, int N, int K, float alpha, const void *A,
-                       zy_dtype a_type, int lda, const void *B, zy_dtype b_type, int ldb,
-                       float beta, float *C, int ldc);
+// Another dtype: ZY_STATUS_INVALID_ARGUMENT, nothing computed. If the packing workspace
+// cannot be allocated, a scalar loop of the same rounded inputs (sums in another order).
+zy_status zy_gemm_bf16(bool transA, bool transB, int M, int N, int K, float alpha,
+                       const void *A, zy_dtype a_type, int lda, const void *B, zy_dtype b_type,
+                       int ldb, float beta, float *C, int ldc);
 // Scalar reference with the same contract as zy_sgemm (single thread, double accumulation
 // is NOT used: plain float sums in k order, so it is the semantics, not an oracle).
 void zy_sgemm_ref(bool transA, bool transB, int M, int N, int K, float alpha, const float *A,

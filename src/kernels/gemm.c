@@ -7,7 +7,6 @@
 // independent serial GEMM that packs what it needs itself, handed out dynamically. Every
 // element of C sees the same arithmetic whatever the thread count or chunking, so results
 // are bitwise identical for 1 and 2 threads (tests/test_gemm.c checks it).
-#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -18,10 +17,10 @@
 #include "zhuyi/gemm.h"
 
 // Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop.
+#define SMALL_FLOPS 32768.0
 // zy_gemm_bf16 reads a bf16 A where it lies (kernel_direct) when the block's B side is at
 // most this wide: packing A costs more than it saves only when few B panels reuse it.
 #define DIRECT_N 128
-#define SMALL_FLOPS 32768.0
 // Below this many flops one thread is faster than waking the pool.
 #define THREAD_FLOPS 4.0e6
 
@@ -39,8 +38,8 @@ typedef struct gemm_args {
 } gemm_args;
 
 // n elements on from p, in a source of fp32 or (b16) bf16 values.
-static inline const void *advance(const void *p, size_t n, bool b16) {
-    return (const char *)p + n * (b16 ? sizeof(uint16_t) : sizeof(float));
+static inline const void *advance(const void *p, ptrdiff_t n, bool b16) {
+    return (const char *)p + n * (ptrdiff_t)(b16 ? sizeof(uint16_t) : sizeof(float));
 }
 
 // The product as asked: no bias, C as it lies, fp32 sources, the fp32 shortcut allowed.
@@ -247,10 +246,10 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                 for (int jr = 0; jr < nc; jr += nr) {
                     char *pb = (char *)ws->b + (size_t)jr * depth_bytes;
                     int n = ZY_MIN(nr, nc - jr);
-                    if (ic == 0 && g->b16)
-                        ar->pack16_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
-                    if (ic == 0 && !g->b16)
-                        ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
+                    if (ic == 0) {
+                        if (g->b16) ar->pack16_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
+                        else ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
+                    }
                     float *c = g->C + c_at(g, ic, jc + jr);
                     size_t row_step = g->tc ? 1 : (size_t)g->ldc; // C offset of row ir
                     for (int ir = 0; ir < whole; ir += mr) {
@@ -281,9 +280,8 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
 // rounded as the packers round it) summed in fp32 in k order, one element at a time --
 // the bf16 rounding of the inputs, not the bf16 path's order of sums.
 static float source16(const void *p, size_t idx, bool b16) {
-    if (b16) return zy_bf16_to_f32(((const uint16_t *)p)[idx]);
-    float x = ((const float *)p)[idx];
-    return fpclassify(x) == FP_SUBNORMAL ? 0.0f : zy_bf16_to_f32(zy_f32_to_bf16(x));
+    uint16_t h = b16 ? ((const uint16_t *)p)[idx] : zy__gemm_bf16_in(((const float *)p)[idx]);
+    return zy_bf16_to_f32(h);
 }
 
 static void gemm_ref16(const gemm_args *g) {
@@ -403,8 +401,8 @@ static void gemm_chunk(const zy__gemm_arch *ar, const gemm_args *g, grid gr, int
     gemm_args p = *g;
     p.M = i1 - i0;
     p.N = j1 - j0;
-    p.A = advance(g->A, g->ta ? (size_t)i0 : (size_t)i0 * g->lda, g->a16);
-    p.B = advance(g->B, g->tb ? (size_t)j0 * g->ldb : (size_t)j0, g->b16);
+    p.A = advance(g->A, g->ta ? (ptrdiff_t)i0 : (ptrdiff_t)i0 * g->lda, g->a16);
+    p.B = advance(g->B, g->tb ? (ptrdiff_t)j0 * g->ldb : (ptrdiff_t)j0, g->b16);
     p.C += c_at(g, i0, j0);
     if (p.bias) p.bias += g->tc ? i0 : j0;
     gemm_serial(ar, &p);
@@ -505,14 +503,14 @@ void zy_sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const 
     sgemm(&g);
 }
 
-zy_status zy_gemm_bf16(bool transA, bool transB, int M, int N, int K, float alpha, const void *A,
-                       zy_dtype a_type, int lda, const void *B, zy_dtype b_type, int ldb,
-                       float beta, float *C, int ldc) {
+zy_status zy_gemm_bf16(bool transA, bool transB, int M, int N, int K, float alpha,
+                       const void *A, zy_dtype a_type, int lda, const void *B, zy_dtype b_type,
+                       int ldb, float beta, float *C, int ldc) {
     bool ok_a = a_type == ZY_DTYPE_F32 || a_type == ZY_DTYPE_BF16;
     bool ok_b = b_type == ZY_DTYPE_F32 || b_type == ZY_DTYPE_BF16;
     if (!ok_a || !ok_b) {
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "zy_gemm_bf16: %s's type must be F32 or BF16",
-                         ok_a ? "B" : "A");
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                         "zy_gemm_bf16: %s's type must be F32 or BF16", ok_a ? "B" : "A");
     }
     if (M <= 0 || N <= 0 || K < 0) return ZY_STATUS_OK;
     gemm_args g = product_args(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -539,8 +537,8 @@ typedef struct batch_job {
 static void batch_item(void *ctx, int i) {
     const batch_job *j = ctx;
     gemm_args g = *j->g;
-    g.A = advance(g.A, (size_t)i * (size_t)j->sa, g.a16);
-    g.B = advance(g.B, (size_t)i * (size_t)j->sb, g.b16);
+    g.A = advance(g.A, i * j->sa, g.a16);
+    g.B = advance(g.B, i * j->sb, g.b16);
     g.C += i * j->sc;
     gemm_serial(j->ar, &g);
 }

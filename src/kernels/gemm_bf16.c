@@ -1,9 +1,9 @@
 // bf16 GEMM families: the packers, the scalar emulations of the two hardware paths, and
 // the emulations' family tables. A bf16 product rounds op(A) and op(B) to bf16 while
-// packing (bf16_in: nearest, ties to even, subnormal inputs to zero of the same sign,
-// NaN made quiet -- AVX512-BF16's vcvtne2ps2bf16, which the hardware packers use) and
-// accumulates the exact products in
-// fp32 the way the instruction in question does, so each hardware kernel
+// packing (zy__gemm_bf16_in: nearest, ties to even, subnormal inputs to zero of the same
+// sign, NaN made quiet -- AVX512-BF16's vcvtne2ps2bf16, which the hardware packers use)
+// and accumulates the exact products in fp32 the way the instruction in question does, so
+// each hardware kernel
 // (gemm_bf16_avx512bf16.c, gemm_bf16_amx.c) has a scalar twin here that gives the same
 // bits on every machine: the tests compare them wherever the hardware exists, and the
 // emulation is the bf16 path of a CPU without either.
@@ -40,13 +40,12 @@ static inline float flush(float x) {
     return fpclassify(x) == FP_SUBNORMAL ? copysignf(0.0f, x) : x;
 }
 
-// fp32 -> bf16 as vcvtne2ps2bf16 does it: zy_f32_to_bf16 after flushing subnormals (which
-// may otherwise round up to the smallest normal bf16, which the kernels would not flush).
-static inline uint16_t bf16_in(float x) {
-    return zy_f32_to_bf16(flush(x));
-}
+// zy_f32_to_bf16 after flushing subnormals (which may otherwise round up to the smallest
+// normal bf16, which the kernels would not flush).
+uint16_t zy__gemm_bf16_in(float x) { return zy_f32_to_bf16(flush(x)); }
 
-// A packer's source: fp32 values (rounded by bf16_in) or bf16 ones (b16: used as they are).
+// A packer's source: fp32 values (rounded by zy__gemm_bf16_in) or bf16 ones (b16: used as
+// they are).
 typedef struct src {
     const void *p;
     bool b16;
@@ -54,7 +53,7 @@ typedef struct src {
 
 // Element idx of the source as bf16.
 static inline uint16_t get(src s, size_t idx) {
-    return s.b16 ? ((const uint16_t *)s.p)[idx] : bf16_in(((const float *)s.p)[idx]);
+    return s.b16 ? ((const uint16_t *)s.p)[idx] : zy__gemm_bf16_in(((const float *)s.p)[idx]);
 }
 
 static inline uint16_t op_a(bool ta, src A, int lda, int i, int k) {

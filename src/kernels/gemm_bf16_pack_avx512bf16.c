@@ -1,9 +1,9 @@
 // AVX-512 packers for the bf16 families: the same bytes as the scalar packers in
 // gemm_bf16.c (layouts described there), 16 or 32 values at a time, from an fp32 or a
 // bf16 source. fp32 -> bf16 is AVX512-BF16's vcvtne2ps2bf16 / vcvtneps2bf16 (nearest, ties
-// to even; subnormal inputs to zero, NaN made quiet), which is exactly the scalar packers'
-// bf16_in; bf16 sources are copied as they are. Compiled with -mavx512bf16; only reached
-// through the hardware bf16 families (AMX implies AVX512-BF16 in zy_bf16_level).
+// to even; subnormal inputs to zero, NaN made quiet), which is exactly zy__gemm_bf16_in;
+// bf16 sources are copied as they are. Compiled with -mavx512bf16; only reached through
+// the hardware bf16 families (AMX implies AVX512-BF16 in zy_bf16_level).
 #include <immintrin.h>
 #include <stdint.h>
 

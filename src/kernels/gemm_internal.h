@@ -97,6 +97,10 @@ extern const zy__gemm_arch zy__gemm_bf16_amx_emul; // tdpbf16ps's arithmetic, in
 extern const zy__gemm_arch zy__gemm_bf16_dp;  // only when zy_bf16_path() >= AVX512-BF16
 extern const zy__gemm_arch zy__gemm_bf16_amx; // only when zy_bf16_path() == AMX
 
+// fp32 -> bf16 as every bf16 packer rounds (vcvtne2ps2bf16): nearest, ties to even,
+// subnormals to zero of the same sign, NaN made quiet (gemm_bf16.c).
+uint16_t zy__gemm_bf16_in(float x);
+
 // The bf16 packers (gemm_bf16.c), same contract as zy__gemm_pack_a/b with bf16 output in
 // the layouts described there: A in k pairs (AVX512-BF16) or 32-deep chunks (AMX), B in k
 // pairs padded to a depth of 2 or 32.
@@ -119,14 +123,14 @@ void zy__gemm_pack16_b_pairs32(bool transB, const uint16_t *B, int ldb, int k0, 
 
 // The same with AVX512-BF16's conversion (gemm_bf16_pack_avx512bf16.c; only where
 // zy_bf16_level() >= ZY_BF16_AVX512).
-void zy__gemm_pack_a_pairs_avx512bf16(bool transA, const float *A, int lda, int i0, int m, int k0,
-                                  int kc, int mr, void *dst);
-void zy__gemm_pack_a_chunks_avx512bf16(bool transA, const float *A, int lda, int i0, int m, int k0,
-                                   int kc, int mr, void *dst);
-void zy__gemm_pack_b_pairs2_avx512bf16(bool transB, const float *B, int ldb, int k0, int kc,
-                                   int j0, int n, int nr, void *dst);
-void zy__gemm_pack_b_pairs32_avx512bf16(bool transB, const float *B, int ldb, int k0, int kc,
-                                    int j0, int n, int nr, void *dst);
+void zy__gemm_pack_a_pairs_avx512bf16(bool transA, const float *A, int lda, int i0, int m,
+                                      int k0, int kc, int mr, void *dst);
+void zy__gemm_pack_a_chunks_avx512bf16(bool transA, const float *A, int lda, int i0, int m,
+                                       int k0, int kc, int mr, void *dst);
+void zy__gemm_pack_b_pairs2_avx512bf16(bool transB, const float *B, int ldb, int k0,
+                                       int kc, int j0, int n, int nr, void *dst);
+void zy__gemm_pack_b_pairs32_avx512bf16(bool transB, const float *B, int ldb, int k0,
+                                        int kc, int j0, int n, int nr, void *dst);
 void zy__gemm_pack16_a_pairs_avx512bf16(bool transA, const uint16_t *A, int lda, int i0, int m,
                                         int k0, int kc, int mr, void *dst);
 void zy__gemm_pack16_a_chunks_avx512bf16(bool transA, const uint16_t *A, int lda, int i0,
