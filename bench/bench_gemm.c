@@ -122,13 +122,15 @@ int main(int argc, char **argv) {
                        {"bf16", {ZY_BF16, ZY_FP32}, {"bf16", "fp32"}},
                        {"bf16in", {ZY_BF16_IN, ZY_BF16}, {"bf16 in", "fp32 in"}}};
 
-    // One set of buffers big enough for every shape (largest: 4096 x 50257).
+    // One set of buffers big enough for every shape (largest: 4096 x 50257), 64-byte
+    // aligned as PyTorch's tensors are (malloc's large blocks start 16 bytes past a page,
+    // which makes every 64-byte row store of C straddle two cache lines).
     size_t maxM = 4096, maxN = 50257, maxK = 3072;
     size_t na = maxM * maxK;
     size_t nw = maxN * 768 > 3072 * 768 ? maxN * 768 : 3072 * 768;
     size_t nd = maxM * maxN;
-    float *inp = malloc(sizeof(float) * na), *W = malloc(sizeof(float) * nw);
-    float *dout = malloc(sizeof(float) * nd), *C = malloc(sizeof(float) * nd);
+    float *inp = zy_alloc(sizeof(float) * na), *W = zy_alloc(sizeof(float) * nw);
+    float *dout = zy_alloc(sizeof(float) * nd), *C = zy_alloc(sizeof(float) * nd);
     if (!inp || !W || !dout || !C) {
         fprintf(stderr, "bench_gemm: out of memory\n");
         return 1;
@@ -142,7 +144,7 @@ int main(int argc, char **argv) {
     // bf16 copies, made only when that table runs.
     uint16_t *inp16 = NULL, *W16 = NULL, *dout16 = NULL;
     if (!which || !strcmp(which, "bf16in")) {
-        inp16 = malloc(2 * na), W16 = malloc(2 * nw), dout16 = malloc(2 * nd);
+        inp16 = zy_alloc(2 * na), W16 = zy_alloc(2 * nw), dout16 = zy_alloc(2 * nd);
         if (!inp16 || !W16 || !dout16) {
             fprintf(stderr, "bench_gemm: out of memory\n");
             return 1;
@@ -217,12 +219,12 @@ int main(int argc, char **argv) {
             printf("%s: geometric mean ratio %.3f, %s >= %s on %d of %d shapes\n", T->name,
                    __builtin_exp(log_sum / count), T->head[0], T->head[1], wins, count);
     }
-    free(inp16);
-    free(W16);
-    free(dout16);
-    free(inp);
-    free(W);
-    free(dout);
-    free(C);
+    zy_free(inp16);
+    zy_free(W16);
+    zy_free(dout16);
+    zy_free(inp);
+    zy_free(W);
+    zy_free(dout);
+    zy_free(C);
     return 0;
 }
