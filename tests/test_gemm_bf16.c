@@ -110,7 +110,8 @@ static int near_exact(const char *what, const prob *p, const float *got) {
 // the pad units (2, 32) and of the k block (768), every transpose case.
 static const int SHAPES[][3] = {{1, 1, 1},    {3, 5, 7},      {14, 32, 32},  {15, 33, 33},
                                 {32, 32, 64}, {33, 31, 95},   {47, 70, 130}, {64, 96, 768},
-                                {29, 45, 800}, {100, 64, 1601}, {7, 300, 40}, {300, 7, 40}};
+                                {29, 45, 800}, {100, 64, 1601}, {7, 300, 40}, {300, 7, 40},
+                                {260, 520, 96}}; // B packed in slabs over two row blocks
 
 static void each_shape(void (*fn)(const prob *p, void *ctx), void *ctx) {
     int n = (int)(sizeof SHAPES / sizeof *SHAPES);

@@ -211,9 +211,10 @@ static int block_depth(int K, const zy__gemm_arch *ar) {
 }
 
 // The blocked, packed product on one thread. B panels are packed just before their first
-// use (during the first mc block) so packing overlaps with the prefetches above.
+// use (during the first mc block) so packing overlaps with the prefetches above; or, in
+// families whose kernels do not prefetch, a slab of them at a time (b_slab).
 static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args *g) {
-    const int mr = ar->mr, nr = ar->nr;
+    const int mr = ar->mr, nr = ar->nr, slab = ZY_MAX(ar->b_slab, 1) * nr;
     int packed_ic = -1, packed_pc = -1; // the A block in ws->a
     // A bf16 A with rows along k is read where it lies, but for a last partial panel
     // (packed, as the kernel reads whole tiles); only when every depth block is a whole
@@ -246,9 +247,11 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                 for (int jr = 0; jr < nc; jr += nr) {
                     char *pb = (char *)ws->b + (size_t)jr * depth_bytes;
                     int n = ZY_MIN(nr, nc - jr);
-                    if (ic == 0) {
-                        if (g->b16) ar->pack16_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
-                        else ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, n, nr, pb);
+                    if (ic == 0 && jr % slab == 0) { // this panel and the slab's others
+                        int ns = ZY_MIN(slab, nc - jr);
+                        if (g->b16)
+                            ar->pack16_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, ns, nr, pb);
+                        else ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, ns, nr, pb);
                     }
                     float *c = g->C + c_at(g, ic, jc + jr);
                     size_t row_step = g->tc ? 1 : (size_t)g->ldc; // C offset of row ir

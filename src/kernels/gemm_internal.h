@@ -61,6 +61,11 @@ typedef struct zy__gemm_arch {
     int kc, mc, nc; // cache blocks: kc x nr B panel in L1, mc x kc A block in L2, kc x nc B
     int elem;       // bytes per packed element (4: fp32, 2: bf16)
     int kpad;       // packed depth is a multiple of this (1: none)
+    // B panels packed at a time (0 or 1: one, just before its first use). Kernels that
+    // prefetch the next panel's source (pf) want one; the others several, so that with B
+    // not transposed the packer reads each source row along a longer stretch than one
+    // panel's 32 values (64 or 128 bytes, a cache miss per row of a strided walk).
+    int b_slab;
     zy__gemm_kernel_fn kernel;
     // The same product stored transposed -- element (i,j) of the tile at c[j*ldc + i] --
     // or NULL. With it the driver may compute C^T = op(B)^T op(A)^T instead, when that
