@@ -9,6 +9,7 @@
 // are bitwise identical for 1 and 2 threads (tests/test_gemm.c checks it).
 #include <pthread.h>
 #include <string.h>
+#include <xmmintrin.h>
 
 #include "core/internal.h"
 #include "core/pool.h"
@@ -23,6 +24,10 @@
 #define DIRECT_N 128
 // Below this many flops one thread is faster than waking the pool.
 #define THREAD_FLOPS 4.0e6
+// A product with beta 0 writing more C than this (bytes; twice a core's L2 here) writes it
+// with non-temporal stores: it cannot stay in the caches, and ordinary stores would first
+// read every line they overwrite (half the memory traffic of a 64-deep product's output).
+#define STREAM_BYTES (4.0 * 1024 * 1024)
 
 typedef struct gemm_args {
     bool ta, tb;
@@ -35,6 +40,7 @@ typedef struct gemm_args {
     bool tc;           // C stored transposed: element (i,j) at C[j*ldc + i] (see orient)
     bool a16, b16;
     bool packed_only; // never the fp32 shortcut for tiny products (zy_gemm_bf16)
+    bool stream;      // beta 0 and C larger than STREAM_BYTES (the whole product's)
 } gemm_args;
 
 // n elements on from p, in a source of fp32 or (b16) bf16 values.
@@ -185,21 +191,21 @@ static void gemm_small(const gemm_args *g) {
 // kernel calls on this panel (part 0, 1, ...; each prefetches 2*kc lines). Without it the
 // first pass over B waits on memory for every panel, which costs a third of the time when
 // M is small and that pass is all there is.
-static zy__gemm_prefetch next_panel(const gemm_args *g, int nr, int k0, int kc, int j,
+static zy__gemm_hints next_panel(const gemm_args *g, int nr, int k0, int kc, int j,
                                     int part, const float *idle) {
-    zy__gemm_prefetch pf = {idle, 0, 0};
-    if (j + nr >= g->N || g->b16) return pf; // (the addresses below are of fp32 sources)
+    zy__gemm_hints hint = {.base = idle};
+    if (j + nr >= g->N || g->b16) return hint; // (the addresses below are of fp32 sources)
     const float *B = g->B;
     // Lines per source row (+1: rows need not start on a line), two per k iteration.
     int lines = g->tb ? (kc + 15) / 16 + 1 : (nr + 15) / 16 + 1;
     int per = (lines + 1) / 2, rows = g->tb ? nr : kc;
     int first = part * ZY_MAX(kc / per, 1);
-    if (first >= rows) return pf;
-    if (g->tb) pf.base = B + (size_t)(j + nr + first) * g->ldb + k0; // B (N,K)
-    else pf.base = B + (size_t)(k0 + first) * g->ldb + j + nr;       // B (K,N)
-    pf.row = g->ldb;
-    pf.per = per;
-    return pf;
+    if (first >= rows) return hint;
+    if (g->tb) hint.base = B + (size_t)(j + nr + first) * g->ldb + k0; // B (N,K)
+    else hint.base = B + (size_t)(k0 + first) * g->ldb + j + nr;       // B (K,N)
+    hint.row = g->ldb;
+    hint.per = per;
+    return hint;
 }
 
 // k blocks of equal depth, at most the family's kc: 768 deep in 1 block, not 512 + 256.
@@ -265,18 +271,20 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     for (int ir = whole; ir < mc; ir += mr) {
                         const char *pa =
                             (const char *)ws->a + (size_t)(ir - whole) * depth_bytes;
-                        zy__gemm_prefetch pf = {(const float *)pa, 0, 0};
+                        zy__gemm_hints hint = {.base = (const float *)pa};
                         if (ic == 0)
-                            pf = next_panel(g, nr, pc, kc, jc + jr, ir / mr,
-                                            (const float *)pa);
+                            hint = next_panel(g, nr, pc, kc, jc + jr, ir / mr,
+                                              (const float *)pa);
+                        hint.stream = g->stream && beta == 0.0f;
                         (g->tc ? ar->kernel_t : ar->kernel)(
                             padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,
-                            ZY_MIN(mr, mc - ir), n, g->alpha, beta, &pf);
+                            ZY_MIN(mr, mc - ir), n, g->alpha, beta, &hint);
                     }
                 }
             }
         }
     }
+    if (g->stream) _mm_sfence(); // the non-temporal stores visible before anyone reads C
 }
 
 // zy_gemm_bf16 with no workspace: the products of the bf16 values (an fp32 source
@@ -477,6 +485,8 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
 
 static void sgemm_with(const zy__gemm_arch *ar, const gemm_args *g_in) {
     gemm_args oriented = orient(ar, g_in);
+    oriented.stream = g_in->beta == 0.0f &&
+                      (double)g_in->M * g_in->N * sizeof(float) > STREAM_BYTES;
     const gemm_args *g = &oriented;
     int nt = g->K == 0 ? 1 : threads_for(g->M, g->N, g->K);
     grid gr = nt > 1 ? plan_grid(ar, g, nt) : (grid){1, 1};

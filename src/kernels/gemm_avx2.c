@@ -28,9 +28,9 @@ static inline __attribute__((always_inline)) void store_tile(__m256 acc[MR][2], 
 
 // pa (MR, kc) k-major, pb (kc, NR) k-major -> C tile (m, n), m <= MR, n <= NR.
 static void kernel_6x16(int kc, const void *pa_, const void *pb_, float *c, int ldc, int m,
-                        int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+                        int n, float alpha, float beta, const zy__gemm_hints *hint) {
     const float *pa = pa_, *pb = pb_;
-    (void)pf; // the caches keep up with these slower kernels unaided
+    (void)hint; // the caches keep up with these slower kernels unaided
     __m256 acc[MR][2];
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
 #pragma GCC unroll 2

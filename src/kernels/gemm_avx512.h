@@ -5,7 +5,9 @@
 #define ZHUYI_KERNELS_GEMM_AVX512_H
 
 #include <immintrin.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 // The first n of 16 lanes (n <= 0: none, n >= 16: all).
 static inline __mmask16 zy__mask16(int n) {
@@ -17,11 +19,23 @@ static inline __mmask16 zy__mask16(int n) {
 // element one multiply and one fused multiply-add, columns from n on left untouched.
 static inline __attribute__((always_inline)) void
 zy__gemm_store_tile(float *c, int ldc, const __m512 *acc, int ld, int rows, int nv, int n,
-                    float alpha, float beta) {
+                    float alpha, float beta, bool stream) {
+    __m512 va = _mm512_set1_ps(alpha);
+    // Non-temporal when asked (zy__gemm_hints) and every store is a whole aligned line.
+    if (stream && beta == 0.0f && n == 16 * nv && ((uintptr_t)c & 63) == 0 && ldc % 16 == 0) {
+#pragma GCC unroll 32
+        for (int i = 0; i < rows; i++) {
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++)
+                _mm512_stream_ps(c + (size_t)i * ldc + 16 * v,
+                                 _mm512_mul_ps(va, acc[i * ld + v]));
+        }
+        return;
+    }
     __mmask16 mask[4];
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++) mask[v] = zy__mask16(n - 16 * v);
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    __m512 vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 32
     for (int i = 0; i < rows; i++) {
         float *ci = c + (size_t)i * ldc;

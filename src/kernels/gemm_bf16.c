@@ -159,8 +159,8 @@ static inline void store(float *c, float acc, float alpha, float beta) {
 
 // vdpbf16ps over a pairs-layout tile (mr = ZY_BF16_DP_MR, nr = ZY_BF16_DP_NR).
 static void kernel_dp_emul(int kc, const void *pa_, const void *pb_, float *c, int ldc,
-                           int m, int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
-    (void)pf;
+                           int m, int n, float alpha, float beta, const zy__gemm_hints *hint) {
+    (void)hint;
     const uint16_t *pa = pa_, *pb = pb_;
     enum { MR = ZY_BF16_DP_MR, NR = ZY_BF16_DP_NR };
     for (int i = 0; i < m; i++) {
@@ -202,14 +202,14 @@ static void amx_emul(int kc, const uint16_t *pa, const uint16_t *pb, float *c, i
 }
 
 static void kernel_amx_emul(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
-                            int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
-    (void)pf;
+                            int n, float alpha, float beta, const zy__gemm_hints *hint) {
+    (void)hint;
     amx_emul(kc, pa, pb, c, ldc, m, n, alpha, beta, false);
 }
 
 static void kernel_amx_emul_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
-                              int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
-    (void)pf;
+                              int n, float alpha, float beta, const zy__gemm_hints *hint) {
+    (void)hint;
     amx_emul(kc, pa, pb, c, ldc, m, n, alpha, beta, true);
 }
 

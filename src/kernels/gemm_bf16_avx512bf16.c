@@ -37,12 +37,12 @@ ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, const uint16_t *
         pa += 2 * MR;
         pb += 2 * NR;
     }
-    zy__gemm_store_tile(c, ldc, &acc[0][0], NV, ROWS, NV, n, alpha, beta);
+    zy__gemm_store_tile(c, ldc, &acc[0][0], NV, ROWS, NV, n, alpha, beta, false); // as fp32's
 }
 
 static void kernel_dp(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,
-                      float alpha, float beta, const zy__gemm_prefetch *pf) {
-    (void)pf;
+                      float alpha, float beta, const zy__gemm_hints *hint) {
+    (void)hint;
     switch (m) {
 #define ROWS_CASE(r)                                                                       \
     case r: tile(r, kc, pa, pb, c, ldc, n, alpha, beta); break;

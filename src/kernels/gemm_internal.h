@@ -16,17 +16,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Memory the kernel should pull towards L2 while it computes (data a later pack needs):
-// two consecutive cache lines per k, walking `per` iterations (2*per lines) along a row,
-// then moving to the next row `row` floats further:
-//   k -> base + (k / per) * row + (k % per) * 32 floats, and 16 floats after that.
-// per <= 0 means "one row" (the walk just runs on). Kernels may ignore it; prefetches
-// never fault, so any address is safe.
-typedef struct zy__gemm_prefetch {
+// What the driver tells a kernel about memory; kernels may ignore any of it.
+// - Memory to pull towards L2 while it computes (data a later pack needs): two
+//   consecutive cache lines per k, walking `per` iterations (2*per lines) along a row,
+//   then moving to the next row `row` floats further:
+//     k -> base + (k / per) * row + (k % per) * 32 floats, and 16 floats after that.
+//   per <= 0 means "one row" (the walk just runs on). Prefetches never fault, so any
+//   address is safe.
+// - stream: C is far larger than the caches and beta is 0, so a full tile may be written
+//   with non-temporal stores (no read of the lines it overwrites); the driver fences after.
+typedef struct zy__gemm_hints {
     const float *base;
     ptrdiff_t row; // floats
     int per;
-} zy__gemm_prefetch;
+    bool stream;
+} zy__gemm_hints;
 
 // C tile (m,n) at c with row stride ldc, m <= MR, n <= NR:
 //   C = alpha * (pa · pb) + beta * C, with beta == 0 never reading C.
@@ -36,7 +40,7 @@ typedef struct zy__gemm_prefetch {
 // depend on where tile edges fall (and so not on the thread count).
 typedef void (*zy__gemm_kernel_fn)(int kc, const void *pa, const void *pb, float *c, int ldc,
                                    int m, int n, float alpha, float beta,
-                                   const zy__gemm_prefetch *pf);
+                                   const zy__gemm_hints *hint);
 
 typedef void (*zy__gemm_kernel_direct_fn)(int kc, const uint16_t *a, size_t lda, const void *pb,
                                           float *c, int ldc, int n, float alpha, float beta,
@@ -62,7 +66,7 @@ typedef struct zy__gemm_arch {
     int elem;       // bytes per packed element (4: fp32, 2: bf16)
     int kpad;       // packed depth is a multiple of this (1: none)
     // B panels packed at a time (0 or 1: one, just before its first use). Kernels that
-    // prefetch the next panel's source (pf) want one; the others several, so that with B
+    // prefetch the next panel's source (hint) want one; the others several, so that with B
     // not transposed the packer reads each source row along a longer stretch than one
     // panel's 32 values (64 or 128 bytes, a cache miss per row of a strided walk).
     int b_slab;

@@ -7,9 +7,9 @@ enum { MR = 4, NR = 16 };
 
 // pa (MR, kc) k-major, pb (kc, NR) k-major -> C tile (m, n), m <= MR, n <= NR.
 static void kernel_4x16(int kc, const void *pa_, const void *pb_, float *c, int ldc, int m,
-                        int n, float alpha, float beta, const zy__gemm_prefetch *pf) {
+                        int n, float alpha, float beta, const zy__gemm_hints *hint) {
     const float *pa = pa_, *pb = pb_;
-    (void)pf; // the caches keep up with these slower kernels unaided
+    (void)hint; // the caches keep up with these slower kernels unaided
     float acc[MR][NR] = {{0}};
     for (int k = 0; k < kc; k++, pa += MR, pb += NR)
         for (int i = 0; i < MR; i++)
