@@ -24,9 +24,10 @@
 #define DIRECT_N 128
 // Below this many flops one thread is faster than waking the pool.
 #define THREAD_FLOPS 4.0e6
-// A product with beta 0 writing more C than this (bytes; twice a core's L2 here) writes it
-// with non-temporal stores: it cannot stay in the caches, and ordinary stores would first
-// read every line they overwrite (half the memory traffic of a 64-deep product's output).
+// A product with beta 0 writing more C than this (bytes; twice a core's L2 here) in one k
+// block writes it with non-temporal stores: it cannot stay in the caches, and ordinary
+// stores would first read every line they overwrite (half the memory traffic of a 64-deep
+// product's output). Not when a later k block reads C back: it would come from memory.
 #define STREAM_BYTES (4.0 * 1024 * 1024)
 
 typedef struct gemm_args {
@@ -40,7 +41,7 @@ typedef struct gemm_args {
     bool tc;           // C stored transposed: element (i,j) at C[j*ldc + i] (see orient)
     bool a16, b16;
     bool packed_only; // never the fp32 shortcut for tiny products (zy_gemm_bf16)
-    bool stream;      // beta 0 and C larger than STREAM_BYTES (the whole product's)
+    bool stream;      // beta 0, one k block, C larger than STREAM_BYTES (the whole product's)
 } gemm_args;
 
 // n elements on from p, in a source of fp32 or (b16) bf16 values.
@@ -471,6 +472,11 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
     double mk = (double)g->M * g->K, nk = (double)g->N * g->K;
     double as_is = (g->ta ? mk : 0.0) + (g->tb ? nk : 0.0);
     double swapped = (g->tb ? 0.0 : nk) + (g->ta ? 0.0 : mk);
+    // The transposed store costs about 2/3 of what transposing an element while packing
+    // does, per element of C at every k block: fitted on the AMX machine to the 45 shapes
+    // of bench_gemm, both ways (x W^T: orient below 1024 rows and for the 50257-wide
+    // logits; dW: as is).
+    swapped += 2.0 / 3.0 * (double)g->M * g->N * ((g->K + ar->kc - 1) / ar->kc);
     // Below 128 deep a tile's few products cost less than its transposed store: as is.
     if (swapped >= as_is || g->K < 128) return *g;
     gemm_args t = *g;
@@ -485,7 +491,7 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
 
 static void sgemm_with(const zy__gemm_arch *ar, const gemm_args *g_in) {
     gemm_args oriented = orient(ar, g_in);
-    oriented.stream = g_in->beta == 0.0f &&
+    oriented.stream = g_in->beta == 0.0f && g_in->K <= ar->kc &&
                       (double)g_in->M * g_in->N * sizeof(float) > STREAM_BYTES;
     const gemm_args *g = &oriented;
     int nt = g->K == 0 ? 1 : threads_for(g->M, g->N, g->K);
