@@ -42,6 +42,7 @@ typedef struct gemm_args {
     bool a16, b16;
     bool packed_only; // never the fp32 shortcut for tiny products (zy_gemm_bf16)
     bool stream;      // beta 0, one k block, C larger than STREAM_BYTES (the whole product's)
+    int kc;           // the deepest k block: the family's kc or kc_small (plan_depth)
 } gemm_args;
 
 // n elements on from p, in a source of fp32 or (b16) bf16 values.
@@ -209,12 +210,12 @@ static zy__gemm_hints next_panel(const gemm_args *g, int nr, int k0, int kc, int
     return hint;
 }
 
-// k blocks of equal depth, at most the family's kc: 768 deep in 1 block, not 512 + 256.
-// Depths are multiples of 8 and of the family's padding unit (kc is one).
-static int block_depth(int K, const zy__gemm_arch *ar) {
-    int blocks = (K + ar->kc - 1) / ar->kc;
-    int kc = (K + blocks - 1) / blocks, unit = ZY_MAX(8, ar->kpad);
-    return ZY_MIN((kc + unit - 1) / unit * unit, ar->kc);
+// k blocks of equal depth, at most g->kc: 768 deep in 1 block, not 512 + 256. Depths are
+// multiples of 8 and of the family's padding unit (kc and kc_small are).
+static int block_depth(const zy__gemm_arch *ar, const gemm_args *g) {
+    int blocks = (g->K + g->kc - 1) / g->kc;
+    int kc = (g->K + blocks - 1) / blocks, unit = ZY_MAX(8, ar->kpad);
+    return ZY_MIN((kc + unit - 1) / unit * unit, g->kc);
 }
 
 // The blocked, packed product on one thread. B panels are packed just before their first
@@ -230,7 +231,7 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                   g->N <= DIRECT_N;
     for (int jc = 0; jc < g->N; jc += ar->nc) {
         int nc = ZY_MIN(ar->nc, g->N - jc);
-        int kcb = block_depth(g->K, ar);
+        int kcb = block_depth(ar, g);
         for (int pc = 0; pc < g->K; pc += kcb) {
             int kc = ZY_MIN(kcb, g->K - pc);
             size_t depth_bytes = (size_t)padded_depth(ar, kc) * ar->elem; // per row/col
@@ -466,9 +467,11 @@ static void chunk_item(void *ctx, int c) {
 // instead when it transposes fewer elements: a linear layer's forward product (x W^T)
 // then converts W as it lies and transposes the smaller x. Each element's sum is the
 // same either way (the products are the same, in the same k order).
-static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
+// Whether C^T pays for a family with a transposed-store kernel (whether ar has one or
+// not: plan_depth asks it of both).
+static bool swap_pays(const zy__gemm_arch *ar, const gemm_args *g) {
     bool small = !g->packed_only && 2.0 * g->M * g->N * g->K < SMALL_FLOPS; // gemm_small
-    if (!ar->kernel_t || g->tc || g->K == 0 || small) return *g;
+    if (g->tc || g->K == 0 || small) return false;
     double mk = (double)g->M * g->K, nk = (double)g->N * g->K;
     double as_is = (g->ta ? mk : 0.0) + (g->tb ? nk : 0.0);
     double swapped = (g->tb ? 0.0 : nk) + (g->ta ? 0.0 : mk);
@@ -478,7 +481,11 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
     // logits; dW: as is).
     swapped += 2.0 / 3.0 * (double)g->M * g->N * ((g->K + ar->kc - 1) / ar->kc);
     // Below 128 deep a tile's few products cost less than its transposed store: as is.
-    if (swapped >= as_is || g->K < 128) return *g;
+    return swapped < as_is && g->K >= 128;
+}
+
+static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
+    if (!ar->kernel_t || !swap_pays(ar, g)) return *g;
     gemm_args t = *g;
     t.ta = !g->tb, t.tb = !g->ta;
     t.M = g->N, t.N = g->M;
@@ -489,11 +496,34 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
     return t;
 }
 
+// The k block of product g (as asked, before orient): the family's kc_small where it has
+// one, C is not one that would be computed transposed (the transposed store costs more
+// per pass; asked of the product, not of the family, so that both orientations still give
+// the same bits) and C's extra passes stay in the caches -- C within L2 (SMALL_C), or
+// within a few MB and not too many passes (products of the AMX machine's bench: dout W
+// 1024 x 768 x 2304 1,635 -> 1,950 GFLOP/s; 50257-deep or with a 12 MB C, slower).
+#define SMALL_C (2.0 * 1024 * 1024)
+#define MID_C (8.0 * 1024 * 1024)
+#define MID_C_DEPTH 8192
+static int plan_depth(const zy__gemm_arch *ar, const gemm_args *g) {
+    double c = (double)g->M * g->N * sizeof(float);
+    if (!ar->kc_small || g->tc || swap_pays(ar, g)) return ar->kc;
+    if (c <= SMALL_C || (c <= MID_C && g->K <= MID_C_DEPTH)) return ar->kc_small;
+    return ar->kc;
+}
+
+// How the product is computed: its orientation, k block and stores.
+static gemm_args plan(const zy__gemm_arch *ar, const gemm_args *g_in) {
+    gemm_args g = orient(ar, g_in);
+    g.kc = plan_depth(ar, g_in);
+    g.stream = g.beta == 0.0f && g.K <= g.kc &&
+               (double)g.M * g.N * sizeof(float) > STREAM_BYTES;
+    return g;
+}
+
 static void sgemm_with(const zy__gemm_arch *ar, const gemm_args *g_in) {
-    gemm_args oriented = orient(ar, g_in);
-    oriented.stream = g_in->beta == 0.0f && g_in->K <= ar->kc &&
-                      (double)g_in->M * g_in->N * sizeof(float) > STREAM_BYTES;
-    const gemm_args *g = &oriented;
+    gemm_args planned = plan(ar, g_in);
+    const gemm_args *g = &planned;
     int nt = g->K == 0 ? 1 : threads_for(g->M, g->N, g->K);
     grid gr = nt > 1 ? plan_grid(ar, g, nt) : (grid){1, 1};
     int chunks = gr.rm * gr.rn;
@@ -581,7 +611,7 @@ void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha
         return;
     }
     gemm_args g0 = product_args(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    gemm_args g = orient(ar, &g0); // A and B (and their strides) may trade places
+    gemm_args g = plan(ar, &g0); // A and B (and their strides) may trade places
     batch_job job = {ar, &g, g.tc ? strideB : strideA, g.tc ? strideA : strideB, strideC};
     run_items(nt, batch, batch_item, &job);
 }

@@ -63,6 +63,11 @@ typedef struct zy__gemm_arch {
     const char *name;
     int mr, nr;     // register tile
     int kc, mc, nc; // cache blocks: kc x nr B panel in L1, mc x kc A block in L2, kc x nc B
+    // 0, or a shallower k block for products whose C stays in the caches between k blocks
+    // and is stored as it lies (gemm.c: plan_depth): the AMX kernel's B panel then stays in
+    // L1 while A streams from L2 (at 768 deep both stream from L2, 1,190 GFLOP/s a core
+    // against 1,380-1,740 at 256).
+    int kc_small;
     int elem;       // bytes per packed element (4: fp32, 2: bf16)
     int kpad;       // packed depth is a multiple of this (1: none)
     // B panels packed at a time (0 or 1: one, just before its first use). Kernels that
@@ -99,6 +104,7 @@ extern const zy__gemm_arch zy__gemm_avx512; // only use when zy_simd_level() >= 
 #define ZY_BF16_AMX_MR 32
 #define ZY_BF16_AMX_NR 32
 #define ZY_BF16_AMX_KC 768
+#define ZY_BF16_AMX_KC_SMALL 256
 #define ZY_BF16_AMX_MC 256
 #define ZY_BF16_AMX_NC 2048
 extern const zy__gemm_arch zy__gemm_bf16_dp_emul;  // vdpbf16ps's arithmetic, in C
