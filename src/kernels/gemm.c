@@ -193,8 +193,8 @@ static void gemm_small(const gemm_args *g) {
 // kernel calls on this panel (part 0, 1, ...; each prefetches 2*kc lines). Without it the
 // first pass over B waits on memory for every panel, which costs a third of the time when
 // M is small and that pass is all there is.
-static zy__gemm_hints next_panel(const gemm_args *g, int nr, int k0, int kc, int j,
-                                    int part, const float *idle) {
+static zy__gemm_hints next_panel(const gemm_args *g, int nr, int k0, int kc, int j, int part,
+                                 const float *idle) {
     zy__gemm_hints hint = {.base = idle};
     if (j + nr >= g->N || g->b16) return hint; // (the addresses below are of fp32 sources)
     const float *B = g->B;
