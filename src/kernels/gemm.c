@@ -277,7 +277,7 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                         if (ic == 0)
                             hint = next_panel(g, nr, pc, kc, jc + jr, ir / mr,
                                               (const float *)pa);
-                        hint.stream = g->stream && beta == 0.0f;
+                        hint.stream = g->stream; // (one k block: beta is g's, 0)
                         (g->tc ? ar->kernel_t : ar->kernel)(
                             padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,
                             ZY_MIN(mr, mc - ir), n, g->alpha, beta, &hint);
