@@ -194,6 +194,15 @@ sed 's/BertForMaskedLM/BertForSequenceClassification/' tiny.json >tiny_cls.json
 "$Z" finetune classify --config tiny_cls.json --train cls_train.tsv --val cls_val.tsv --epochs 1 \
     --batch 8 --seq 32 --out new >out 2>err && grep -q "WordPiece" err &&
     ok "from scratch: a WordPiece learnt from --train (the default tokenizer)" || bad "from scratch"
+# The vocabulary is learnt from the texts alone: no label ("pos" is in 80 rows), no header.
+grep -qx film new/vocab.txt && ! grep -qx pos new/vocab.txt && ! grep -qx label new/vocab.txt &&
+    ok "from scratch: the WordPiece is learnt from the texts, not the labels or the header" ||
+    bad "from scratch: vocabulary of the labels: $(grep -x 'pos\|neg\|label' new/vocab.txt)"
+"$Z" finetune tag --config tiny_cls.json --tokenizer wordpiece-cased:60 --train tag_train.txt \
+    --epochs 1 --batch 8 --seq 32 --out newtag >out 2>err && grep -qx John newtag/vocab.txt &&
+    ! grep -qx john newtag/vocab.txt && ! grep -qx PER newtag/vocab.txt &&
+    ok "from scratch: wordpiece-cased:N keeps capitals; the tags are not in the vocabulary" ||
+    bad "from scratch: tag, wordpiece-cased: $(tail -1 err)"
 "$Z" finetune qa --init cls --epochs 1 --batch 8 --seq 32 --train qa_train.jsonl --out cls2qa \
     >out 2>err && ! grep -q problem_type cls2qa/config.json &&
     ok "a classifier's directory becomes a QA model (its label fields dropped)" || bad "classifier -> qa"

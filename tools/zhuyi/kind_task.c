@@ -30,6 +30,10 @@ typedef struct task_data {
     zy_task_features *ftrain, *fval;
     zy_label_set *labels; // eval and predict: the model's (id2label)
     task_scorer *scorer;
+    // vocab_texts: views into train, and tag's sentences joined with spaces in buf
+    const char **texts;
+    size_t *lens;
+    char *buf;
 } task_data;
 
 static void opts_init(zy_task task, void *o) {
@@ -139,6 +143,49 @@ static int task_read(const void *opts, const cli_data_params *p, cli_data *d) {
         read_file(o, p->cmd, p->val_file, NULL, 0, zy_task_data_labels(t->train), true,
                   &t->val))
         return 1;
+    return 0;
+}
+
+// The training examples' texts for a vocabulary: classify's text and pair, qa's question
+// and each context once (examples of one context follow each other), tag's words joined
+// with spaces, a sentence a text. Labels, tags, headers and columns are left out.
+static int task_vocab_texts(const cli_data *d, const char *cmd, const char *const **texts,
+                            const size_t **lens, int *n) {
+    task_data *t = d->impl;
+    size_t count = zy_task_data_count(t->train), bytes = 0, k = 0;
+    if (count > (size_t)INT32_MAX / 2) return zy_cli_die("%s: too many examples", cmd);
+    for (size_t i = 0; i < count; i++) {
+        const zy_task_example *e = zy_task_data_example(t->train, i);
+        for (int w = 0; w < (e->text ? 0 : e->n_words); w++) bytes += e->word_lens[w] + 1;
+    }
+    t->texts = malloc(2 * (count ? count : 1) * sizeof *t->texts);
+    t->lens = malloc(2 * (count ? count : 1) * sizeof *t->lens);
+    t->buf = malloc(bytes ? bytes : 1);
+    if (!t->texts || !t->lens || !t->buf) return zy_cli_die("%s: out of memory", cmd);
+    char *b = t->buf;
+    const char *last_context = NULL;
+    size_t last_len = 0;
+    bool qa = zy_task_data_task(t->train) == ZY_TASK_QA;
+    for (size_t i = 0; i < count; i++) {
+        const zy_task_example *e = zy_task_data_example(t->train, i);
+        if (!e->text) { // tag
+            t->texts[k] = b;
+            for (int w = 0; w < e->n_words; w++) {
+                if (w) *b++ = ' ';
+                memcpy(b, e->words[w], e->word_lens[w]);
+                b += e->word_lens[w];
+            }
+            t->lens[k] = (size_t)(b - t->texts[k]);
+            k++;
+            continue;
+        }
+        bool repeat = qa && last_context && e->text_len == last_len &&
+                      !memcmp(e->text, last_context, last_len);
+        if (!repeat) t->texts[k] = e->text, t->lens[k++] = e->text_len;
+        if (e->pair) t->texts[k] = e->pair, t->lens[k++] = e->pair_len;
+        last_context = e->text, last_len = e->text_len;
+    }
+    *texts = t->texts, *lens = t->lens, *n = (int)k;
     return 0;
 }
 
@@ -326,6 +373,9 @@ static void task_free_data(cli_data *d) {
         zy_task_data_free(t->train);
         zy_task_data_free(t->val);
         zy_label_set_free(t->labels);
+        free(t->texts);
+        free(t->lens);
+        free(t->buf);
         free(t);
     }
     memset(d, 0, sizeof *d);
@@ -365,7 +415,8 @@ static int task_score(const void *opts, cli_data *d, zy_session *s, const cli_sc
     .verb = "finetune", .default_config = "bert-mini",                                    \
     .default_tokenizer = "wordpiece:8192",                                                \
     .unit = "examples", .eval_unit = "examples", .opts_size = sizeof(task_opts),           \
-    .parse_flag = parse_flag, .read = task_read, .config = task_config,                   \
+    .parse_flag = parse_flag, .read = task_read, .vocab_texts = task_vocab_texts,         \
+    .config = task_config,                                                                \
     .check = task_check, .setup = task_setup, .data = task_data_,                         \
     .eval_data = task_eval_data, .free_data = task_free_data, .score = task_score
 

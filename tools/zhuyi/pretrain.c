@@ -41,9 +41,11 @@ static const char usage_common[] =
     "model (a new one from --config/--tokenizer, or --init, or --resume):\n"
     "  --config PRESET|FILE  a preset (below) or a config.json; vocab_size is always the\n"
     "                        tokenizer's\n"
-    "  --tokenizer SPEC      byte, bpe:N, wordpiece:N (learn an N-token vocabulary from the\n"
-    "                        training data), or PATH (tokenizer.json, vocab.txt, or a\n"
-    "                        directory holding one, or vocab.json + merges.txt)\n"
+    "  --tokenizer SPEC      byte, bpe:N, wordpiece:N, wordpiece-cased:N (learn an N-token\n"
+    "                        vocabulary from the training data: for finetune, its texts\n"
+    "                        without labels or columns; -cased keeps case and accents),\n"
+    "                        or PATH (tokenizer.json, vocab.txt, or a directory holding\n"
+    "                        one, or vocab.json + merges.txt)\n"
     "  --init DIR            start from the model in DIR (config.json, model.safetensors\n"
     "                        and its tokenizer); the tokenizer size must equal vocab_size\n"
     "  --resume              continue the run saved in --out DIR, bit-exactly (same\n"
@@ -367,11 +369,14 @@ static int tok_progress(const char *stage, size_t done, size_t total, void *user
     return 0;
 }
 
-// byte, bpe:N, wordpiece:N (learnt from the training files) or a path.
+// byte, bpe:N, wordpiece:N, wordpiece-cased:N (learnt from the training data: the kind's
+// texts, or the files whole) or a path.
 static int make_tokenizer(pretrain_run *r, const char *spec) {
     zy_bpe_train_params bp = zy_bpe_train_default_params();
     zy_wordpiece_train_params wp = zy_wordpiece_train_default_params();
-    bool bpe = !strncmp(spec, "bpe:", 4), wpc = !strncmp(spec, "wordpiece:", 10);
+    bool bpe = !strncmp(spec, "bpe:", 4), cased = !strncmp(spec, "wordpiece-cased:", 16),
+         wpc = cased || !strncmp(spec, "wordpiece:", 10);
+    size_t skip = bpe ? 4 : cased ? 16 : 10;
     zy_status s;
     if (r->kind->special_tokens) { // instead of <|endoftext|>
         bp.special_tokens = r->kind->special_tokens;
@@ -383,15 +388,27 @@ static int make_tokenizer(pretrain_run *r, const char *spec) {
         s = zy_tokenizer_train_bpe_texts(&r->tok, NULL, NULL, 0, bp);
     } else if (bpe || wpc) {
         int *n = bpe ? &bp.vocab_size : &wp.vocab_size, lo = bpe ? 256 + bp.n_special : 6;
-        if (zy_cli_parse_int(spec + (bpe ? 4 : 10), lo, (1 << 24) - 1, n))
+        if (zy_cli_parse_int(spec + skip, lo, (1 << 24) - 1, n))
             return zy_cli_die("%s: --tokenizer %s: N must be a number from %d to 16777215",
                               r->cmd, spec, lo);
+        if (cased) wp.lowercase = 0;
+        const char *const *texts = NULL;
+        const size_t *lens = NULL;
+        int n_texts = 0;
+        if (r->kind->read && r->kind->vocab_texts &&
+            r->kind->vocab_texts(&r->src, r->cmd, &texts, &lens, &n_texts))
+            return 1;
         int tty = isatty(STDERR_FILENO);
         if (tty) bp.progress = wp.progress = tok_progress;
-        else fprintf(stderr, "zhuyi: learning a %d-token %s from the training data\n", *n,
-                     bpe ? "BPE" : "WordPiece vocabulary");
-        s = bpe ? zy_tokenizer_train_bpe(&r->tok, r->data, r->n_data, bp)
-                : zy_tokenizer_train_wordpiece(&r->tok, r->data, r->n_data, wp);
+        else fprintf(stderr, "zhuyi: learning a %d-token %s%s from the training %s\n", *n,
+                     bpe ? "BPE" : "WordPiece vocabulary", cased ? " (cased)" : "",
+                     texts ? "texts" : "data");
+        if (texts)
+            s = bpe ? zy_tokenizer_train_bpe_texts(&r->tok, texts, lens, n_texts, bp)
+                    : zy_tokenizer_train_wordpiece_texts(&r->tok, texts, lens, n_texts, wp);
+        else
+            s = bpe ? zy_tokenizer_train_bpe(&r->tok, r->data, r->n_data, bp)
+                    : zy_tokenizer_train_wordpiece(&r->tok, r->data, r->n_data, wp);
         if (tty) fputs("\r\033[K", stderr);
     } else {
         // A directory holds tokenizer.json, vocab.txt, or GPT-2's vocab.json + merges.txt.
