@@ -201,6 +201,12 @@ void zy_tensor_table_init(const zy_tensor_table *t, float *params, uint64_t seed
 void zy_tensor_table_init_entry(const zy_tensor_table *t, float *params, int i,
                                 uint64_t seed);
 
+// Reading a checkpoint into another head (zy_model_load_with_config: a classifier of
+// other labels): with on, check, load and unused read a head entry (zy_tensor_def.head)
+// whose file tensor has another shape as absent (initialised anew, reported missing, the
+// file's tensor unused) instead of failing. Off by default.
+void zy_tensor_table_set_replace_mismatched_heads(zy_tensor_table *t, bool on);
+
 // The four functions below read and write the base model's file: adapter entries are
 // not looked for, read, initialised, reported or written.
 //

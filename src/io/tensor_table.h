@@ -37,6 +37,7 @@ struct zy_tensor_table {
     size_t longest_name, longest_prefix; // bytes, for alias buffers
     int *slots;        // open-addressing index: file name -> first entry, -1 empty
     size_t n_slots;    // a power of two, at least twice the number of file tensors
+    bool replace_mismatched_heads; // zy_tensor_table_set_replace_mismatched_heads
 };
 
 // The file shape of entry e's whole file tensor (a part's file tensor is part_total long

@@ -135,6 +135,18 @@ static zy_status not_found(const zy_tensor_table *t, const char *path, const zy_
                      e->name, also);
 }
 
+void zy_tensor_table_set_replace_mismatched_heads(zy_tensor_table *t, bool on) {
+    t->replace_mismatched_heads = on;
+}
+
+static bool same_shape(const zy_tensor *e, const zy_tensor_info *info) {
+    int64_t want[ZY_TENSOR_MAX_DIMS];
+    zy__tt_file_shape(e, want);
+    bool same = info->ndim == e->ndim;
+    for (int k = 0; same && k < e->ndim; k++) same = info->shape[k] == want[k];
+    return same;
+}
+
 // The file tensor `info` can stand for table entry e's whole file tensor.
 static zy_status check_info(const char *path, const zy_tensor *e,
                             const zy_tensor_info *info) {
@@ -143,11 +155,9 @@ static zy_status check_info(const char *path, const zy_tensor *e,
         return zy__error(ZY_STATUS_UNSUPPORTED,
                          "%s: tensor '%s': dtype %s cannot be loaded as float (F32, F16, BF16 "
                          "can)", path, info->name, zy_dtype_name(info->dtype));
+    if (same_shape(e, info)) return ZY_STATUS_OK;
     int64_t want[ZY_TENSOR_MAX_DIMS];
     zy__tt_file_shape(e, want);
-    bool same = info->ndim == e->ndim;
-    for (int k = 0; same && k < e->ndim; k++) same = info->shape[k] == want[k];
-    if (same) return ZY_STATUS_OK;
     char w[96], g[200];
     shape_str(w, sizeof w, e->ndim, want);
     shape_str(g, sizeof g, info->ndim, info->shape);
@@ -170,6 +180,9 @@ static zy_status find_all(const zy_tensor_table *t, const zy_safetensors *st, co
         const zy_tensor *e = &t->e[i];
         if (t->link[i].first != i || e->adapter) continue;
         const zy_tensor_info *info = lookup(t, st, e->name, e->ndim, buf);
+        if (info && t->replace_mismatched_heads && e->head && t->link[i].next < 0 &&
+            !same_shape(e, info))
+            info = NULL; // a head of other labels: a new one
         if (!info) {
             for (int p = i; p >= 0; p = t->link[p].next)
                 if (!t->e[p].optional) return not_found(t, path, e, buf);

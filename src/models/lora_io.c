@@ -528,7 +528,7 @@ zy_status zy__lora_load(zy_model **out, const char *base_dir, const char *adapte
                        "safetensors only, not adapter_model.bin)", path);
         goto done;
     }
-    if ((st = zy__model_load(&m, base, config, &f.cfg, path))) {
+    if ((st = zy__model_load(&m, base, config, &f.cfg, path, false))) {
         // the adapter's settings came from adapter_config.json: say so
         const char *msg = zy_last_error();
         if (!strncmp(msg, "lora: ", 6))
@@ -576,7 +576,7 @@ zy_status zy_model_load_lora(zy_model **out, const char *dir, const zy_config *c
             return st;
         config = cfg;
     }
-    st = zy__model_load(out, dir, config, lc, NULL);
+    st = zy__model_load(out, dir, config, lc, NULL, !cfg);
     if (!st) zy__model_report_load(*out, dir);
     zy_config_free(cfg);
     return st;

@@ -125,10 +125,16 @@ static zy_status join(char *buf, size_t cap, const char *dir, const char *name) 
 // Says what a load read and what it did not: a WARN per table entry the file lacked
 // (initialised), one INFO line for the file's tensors the table does not read.
 void zy__model_report_load(const zy_model *m, const char *dir) {
-    for (int i = 0; i < zy_tensor_table_count(m->table); i++)
-        if (m->missing[i])
-            zy__log(ZY_LOG_WARN, "%s/model.safetensors: tensor '%s' is not in the file: "
-                    "initialised", dir, zy_tensor_table_at(m->table, i)->name);
+    for (int i = 0; i < zy_tensor_table_count(m->table); i++) {
+        if (!m->missing[i]) continue;
+        const char *name = zy_tensor_table_at(m->table, i)->name;
+        bool other_shape = false; // a head of other labels (convert), now unused
+        for (int k = 0; k < m->n_unused && !other_shape; k++)
+            other_shape = !strcmp(m->unused[k], name);
+        zy__log(ZY_LOG_WARN, "%s/model.safetensors: tensor '%s' %s: initialised", dir, name,
+                other_shape ? "has another shape in the file (a head for other labels)"
+                            : "is not in the file");
+    }
     if (m->n_unused)
         zy__log(ZY_LOG_INFO, "%s/model.safetensors: %d tensor%s of the file not used by %s "
                 "(first: '%s')", dir, m->n_unused, m->n_unused == 1 ? "" : "s",
@@ -161,12 +167,13 @@ static zy_status file_weight_type(const char *path, zy_wtype *out) {
 // dir/model.safetensors read through the table cfg declares (see zy_model_load), with a
 // new adapter lc on it (NULL: none), its weights read from adapter (NULL: none).
 zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
-                         const zy_lora_config *lc, const char *adapter) {
+                         const zy_lora_config *lc, const char *adapter, bool convert) {
     *out = NULL;
     char path[4096];
     zy_model *m;
     zy_status st = zy__model_declare(&m, cfg);
     if (st) return st;
+    zy_tensor_table_set_replace_mismatched_heads(m->table, convert);
     // The files must match the table, and the table fit in memory, before the parameters
     // are allocated: a config.json that disagrees with its weights costs nothing.
     if ((lc && (st = zy__lora_attach(m, lc, dir))) ||
@@ -195,7 +202,7 @@ zy_status zy_model_load(zy_model **out, const char *dir) {
     zy_config *cfg;
     zy_status st = join(path, sizeof path, dir, "config.json");
     if (st || (st = zy_config_load(&cfg, path))) return st;
-    st = zy__model_load(out, dir, cfg, NULL, NULL);
+    st = zy__model_load(out, dir, cfg, NULL, NULL, false);
     if (!st) zy__model_report_load(*out, dir);
     zy_config_free(cfg);
     return st;
@@ -207,7 +214,7 @@ zy_status zy_model_load_with_config(zy_model **out, const char *dir,
     if (!config)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "load %s: no config given", dir);
     if (zy__lora_is_adapter_dir(dir)) return zy__lora_load(out, NULL, dir, config);
-    zy_status st = zy__model_load(out, dir, config, NULL, NULL);
+    zy_status st = zy__model_load(out, dir, config, NULL, NULL, true);
     if (!st) zy__model_report_load(*out, dir);
     return st;
 }

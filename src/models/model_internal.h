@@ -50,9 +50,11 @@ zy_status zy__model_find_ops(const zy_config *c, const zy_model_ops **out);
 // dir/model.safetensors read through the table cfg declares, with a new LoRA adapter lc
 // (NULL: none) on it whose weights are read from the file `adapter` (NULL: none; its
 // shapes checked before anything is allocated) (model.c); then what the load read and
-// did not, logged.
+// did not, logged. convert: cfg is the caller's, not dir's (zy_model_load_with_config):
+// a head whose file shape differs (a classifier of other labels) is initialised anew and
+// reported missing, its file tensor listed unused, instead of an error.
 zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
-                         const zy_lora_config *lc, const char *adapter);
+                         const zy_lora_config *lc, const char *adapter, bool convert);
 void zy__model_report_load(const zy_model *m, const char *dir);
 // Drops the typed copies (model_wtype.c).
 void zy__model_free_typed(zy_model *m);

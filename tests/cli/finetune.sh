@@ -206,6 +206,12 @@ grep -qx film new/vocab.txt && ! grep -qx pos new/vocab.txt && ! grep -qx label 
 "$Z" finetune qa --init cls --epochs 1 --batch 8 --seq 32 --train qa_train.jsonl --out cls2qa \
     >out 2>err && ! grep -q problem_type cls2qa/config.json &&
     ok "a classifier's directory becomes a QA model (its label fields dropped)" || bad "classifier -> qa"
+# A classifier of two labels fine-tuned on three: its head is replaced, not an error.
+awk -F'\t' 'NR > 1 && NR % 3 == 0 { $2 = "mid" } { print }' OFS='\t' cls_train.tsv >cls3.tsv
+"$Z" finetune classify --init cls --epochs 1 --batch 8 --seq 32 --train cls3.tsv --out cls3 \
+    >out 2>err && grep -q "classifier.weight' has another shape" err &&
+    grep -q '"mid"' cls3/config.json &&
+    ok "--init a classifier of other labels: a new head, said so" || bad "2 -> 3 labels: $(tail -1 err)"
 
 # ---- other heads --------------------------------------------------------------------------
 "$Z" pretrain gpt --data corpus.txt --config gpt-nano --tokenizer byte --steps 5 --batch 2 \

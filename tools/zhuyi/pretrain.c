@@ -456,7 +456,7 @@ static int convert_model(pretrain_run *r, const char *dir) {
     int n = zy_model_unused_tensors(r->model, unused, 64);
     if (n > 0)
         fprintf(stderr, "zhuyi: %s: %d tensors of %s/model.safetensors are not used (e.g. %s: "
-                "the pretraining heads)\n", r->cmd, n, dir, unused[0]);
+                "the checkpoint's heads)\n", r->cmd, n, dir, unused[0]);
     return 0;
 }
 
