@@ -204,6 +204,51 @@ TEST(tensor_table_optional_and_missing) {
     remove(a);
 }
 
+// A head of another shape in the file (a classifier of other labels): an error unless
+// zy_tensor_table_set_replace_mismatched_heads is on; then it is read as absent (initialised,
+// missing, the file's tensor unused). A body of another shape stays an error either way.
+TEST(tensor_table_replace_mismatched_heads) {
+    zy_tensor_table *file, *t;
+    ASSERT(zy_tensor_table_create(&file) == ZY_STATUS_OK);
+    ASSERT(zy_tensor_table_create(&t) == ZY_STATUS_OK);
+    ttt_add(file, ttt_def("body.weight", 2, 3, 4, 0));
+    ttt_add(file, ttt_def("head.weight", 2, 2, 4, 0)); // two labels
+    ttt_add(t, ttt_def("body.weight", 2, 3, 4, 0));
+    zy_tensor_def d = ttt_def("head.weight", 2, 5, 4, 0); // five
+    d.optional = d.head = true;
+    ttt_add(t, d);
+    float *p = zt_floats(20), *q = zt_floats(32), *want = zt_floats(32);
+    zt_fill_uniform(p, 20, 5, -1, 1);
+    const char *a = tmp_file("heads.safetensors");
+    ASSERT(zy_tensor_table_save(file, a, p, ZY_DTYPE_F32) == ZY_STATUS_OK);
+    bool missing[2] = {true, false};
+    CHECK(zy_tensor_table_load(t, a, q, 9, missing) == ZY_STATUS_SHAPE_MISMATCH &&
+          ttt_has("'head.weight' has shape (2, 4)"));
+    zy_tensor_table_set_replace_mismatched_heads(t, true);
+    ASSERT(zy_tensor_table_check(t, a) == ZY_STATUS_OK);
+    ASSERT(zy_tensor_table_load(t, a, q, 9, missing) == ZY_STATUS_OK);
+    CHECK(!missing[0] && missing[1]);
+    zy_tensor_table_init(t, want, 9);
+    CHECK(memcmp(q, p, 12 * sizeof *q) == 0 && memcmp(q + 12, want + 12, 20 * sizeof *q) == 0);
+    char **unused;
+    int n_unused;
+    ASSERT(zy_tensor_table_unused(t, a, &unused, &n_unused) == ZY_STATUS_OK);
+    CHECK(n_unused == 1 && !strcmp(unused[0], "head.weight"));
+    zy_free(unused);
+    // The body is not a head: its shape must agree.
+    zy_tensor_table_free(t);
+    ASSERT(zy_tensor_table_create(&t) == ZY_STATUS_OK);
+    ttt_add(t, ttt_def("body.weight", 2, 3, 5, 0));
+    zy_tensor_table_set_replace_mismatched_heads(t, true);
+    CHECK(zy_tensor_table_load(t, a, q, 9, NULL) == ZY_STATUS_SHAPE_MISMATCH);
+    free(p);
+    free(q);
+    free(want);
+    zy_tensor_table_free(file);
+    zy_tensor_table_free(t);
+    remove(a);
+}
+
 // Shape and dtype errors name the file, the tensor and both shapes, and come before any
 // data is read: the parameters are untouched.
 TEST(tensor_table_shape_errors) {
