@@ -69,6 +69,12 @@ check_help chat --system --max-tokens --temperature --top-k --top-p --seed --ver
 check_help generate --prompt --system --raw --template --max-tokens
 
 # ---- finetune lm --------------------------------------------------------------------------
+# A new model's BPE is learnt from the messages, not the JSON keys around them.
+"$Z" finetune lm --config tiny.json --tokenizer bpe:400 --train train.jsonl --steps 1 \
+    --batch 8 --seq 64 --out newbpe >out 2>err && grep -q '"Ġcolor"' newbpe/tokenizer.json &&
+    ! grep -q '"completion"' newbpe/tokenizer.json && ! grep -q '"role"' newbpe/tokenizer.json &&
+    ok "from scratch: bpe:N learnt from the messages, not the JSON keys" ||
+    bad "from scratch: bpe:N vocabulary: $(tail -1 err)"
 if "$Z" finetune lm $FT --epochs 20 --train train.jsonl --val val.jsonl --out sft >out 2>err; then
     ok "finetune lm exits 0"
 else

@@ -21,6 +21,8 @@ typedef struct lm_opts {
 typedef struct lm_data {
     zy_instruct_data *train, *val;
     zy_instruct_rows *rtrain, *rval;
+    const char **texts; // vocab_texts: the messages' contents
+    size_t *lens;
 } lm_data;
 
 static const zy_chat_template *template_of(const lm_opts *o) {
@@ -72,6 +74,27 @@ static int lm_read(const void *opts, const cli_data_params *p, cli_data *d) {
     if (read_file(o, p->cmd, p->files[0], &t->train) ||
         (p->val_file && read_file(o, p->cmd, p->val_file, &t->val)))
         return 1;
+    return 0;
+}
+
+// The training messages' contents, for a vocabulary the run learns (not the JSON keys).
+static int lm_vocab_texts(const cli_data *d, const char *cmd, const char *const **texts,
+                          const size_t **lens, int *n) {
+    lm_data *t = d->impl;
+    size_t count = zy_instruct_data_count(t->train), k = 0;
+    for (size_t i = 0; i < count; i++)
+        k += (size_t)zy_instruct_data_example(t->train, i)->n_messages;
+    if (k > INT32_MAX) return zy_cli_die("%s: too many messages", cmd);
+    t->texts = malloc((k ? k : 1) * sizeof *t->texts);
+    t->lens = malloc((k ? k : 1) * sizeof *t->lens);
+    if (!t->texts || !t->lens) return zy_cli_die("%s: out of memory", cmd);
+    k = 0;
+    for (size_t i = 0; i < count; i++) {
+        const zy_instruct_example *e = zy_instruct_data_example(t->train, i);
+        for (int m = 0; m < e->n_messages; m++, k++)
+            t->texts[k] = e->messages[m].content, t->lens[k] = e->messages[m].len;
+    }
+    *texts = t->texts, *lens = t->lens, *n = (int)k;
     return 0;
 }
 
@@ -191,6 +214,8 @@ static void lm_free_data(cli_data *d) {
         zy_instruct_rows_free(t->rval);
         zy_instruct_data_free(t->train);
         zy_instruct_data_free(t->val);
+        free(t->texts);
+        free(t->lens);
         free(t);
     }
     memset(d, 0, sizeof *d);
@@ -224,6 +249,7 @@ const cli_kind zy_cli_kind_lm = {
     .is_model = lm_is_model,
     .is_data = lm_is_data,
     .read = lm_read,
+    .vocab_texts = lm_vocab_texts,
     .check = lm_check,
     .save = lm_save,
     .data = lm_data_,
