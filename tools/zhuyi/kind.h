@@ -112,10 +112,10 @@ typedef struct cli_kind {
     // depends on, e.g. the labels of fine-tuning files, into d (so bad files fail before
     // any work); 0 or 1 (printed).
     int (*read)(const void *opts, const cli_data_params *p, cli_data *d);
-    // After read (optional): the training data's text, which a vocabulary the run learns
-    // (--tokenizer bpe:N, wordpiece:N) is learnt from, when the files hold more than text
-    // (columns, labels, tags); n texts, the kind's, valid while d lives. Without it, or
-    // without read, the files are read whole. 0 or 1 (printed).
+    // After read (optional; only with read): the training data's text, which a vocabulary
+    // the run learns (--tokenizer bpe:N, wordpiece:N) is learnt from, when the files hold
+    // more than text (columns, labels, tags); n texts, the kind's, valid while d lives.
+    // Without it the files are read whole. 0 or 1 (printed).
     int (*vocab_texts)(const cli_data *d, const char *cmd, const char *const **texts,
                        const size_t **lens, int *n);
     // Adjust the config of a new model, or (finetune --init) of the model a checkpoint is

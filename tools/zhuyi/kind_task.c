@@ -156,7 +156,8 @@ static int task_vocab_texts(const cli_data *d, const char *cmd, const char *cons
     if (count > (size_t)INT32_MAX / 2) return zy_cli_die("%s: too many examples", cmd);
     for (size_t i = 0; i < count; i++) {
         const zy_task_example *e = zy_task_data_example(t->train, i);
-        for (int w = 0; w < (e->text ? 0 : e->n_words); w++) bytes += e->word_lens[w] + 1;
+        if (!e->text) // tag: its words and a space after each
+            for (int w = 0; w < e->n_words; w++) bytes += e->word_lens[w] + 1;
     }
     t->texts = malloc(2 * (count ? count : 1) * sizeof *t->texts);
     t->lens = malloc(2 * (count ? count : 1) * sizeof *t->lens);

@@ -395,7 +395,7 @@ static int make_tokenizer(pretrain_run *r, const char *spec) {
         const char *const *texts = NULL;
         const size_t *lens = NULL;
         int n_texts = 0;
-        if (r->kind->read && r->kind->vocab_texts &&
+        if (r->kind->vocab_texts &&
             r->kind->vocab_texts(&r->src, r->cmd, &texts, &lens, &n_texts))
             return 1;
         int tty = isatty(STDERR_FILENO);
