@@ -59,13 +59,18 @@ void zy__f16_lut_init(void) { pthread_once(&lut_once, lut_fill); }
 
 static float f16_at(const uint8_t *p) { return zy_f16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 
+float zy__q8_scale(float d) {
+    float h = zy_f16_to_f32(zy_f32_to_f16(d));
+    return h <= 65504.0f ? h : d;
+}
+
 void zy__wgemv_quantize_x(int8_t *q, float *d, const float *x, int K) {
     for (int j = 0; j < K / ZY_QBLOCK; j++) {
         const float *v = x + (size_t)j * ZY_QBLOCK;
         float amax = 0.0f;
         for (int i = 0; i < ZY_QBLOCK; i++) amax = fmaxf(amax, fabsf(v[i]));
         const float dj = amax / 127.0f, id = dj != 0.0f ? 1.0f / dj : 0.0f;
-        d[j] = dj;
+        d[j] = zy__q8_scale(dj);
         for (int i = 0; i < ZY_QBLOCK; i++) q[(size_t)j * ZY_QBLOCK + i] = (int8_t)lrintf(v[i] * id);
     }
 }

@@ -51,11 +51,16 @@ extern float zy__f16_lut[65536];
 void zy__f16_lut_init(void);
 
 // ---- int8 activations (Q8_0 and Q4_0 weights) ----------------------------------------------
-// Each input x (K) is rounded to int8 blocks as Q8_0 rounds, with the scale kept in fp32:
-// d_b = max|x| / 127 over block b, q = x / d_b rounded to nearest, ties to even (the SIMD
-// conversions' rounding, so every kernel family rounds alike). The reference layout:
-// q (K) and d (K/32).
+// Each input x (K) is rounded to Q8_0 blocks: d_b = max|x| / 127 over block b, q = x / d_b
+// rounded to nearest, ties to even (the SIMD conversions' rounding, so every kernel family
+// rounds alike), the scale then kept as Q8_0 stores it, in f16 (zy__q8_scale), so the
+// products are those of llama.cpp, which quantizes activations into Q8_0 blocks too.
+// The reference layout: q (K) and d (K/32).
 void zy__wgemv_quantize_x(int8_t *q, float *d, const float *x, int K);
+
+// A block's scale d as a Q8_0 block holds it: rounded to f16 (nearest even), or d itself
+// past f16's range (|x| over 8e6, where llama.cpp's scale would be infinite).
+float zy__q8_scale(float d);
 
 // A kernel family: its input layout (bytes per input of K; prep rounds x into it, once
 // per product and input, for weights of type t) and its rows [r0, r1) against M prepared

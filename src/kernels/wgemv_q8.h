@@ -127,7 +127,7 @@ static void q8_prep(void *dst, zy_wtype t, const float *x, int K) {
         h = _mm_max_ps(h, _mm_movehl_ps(h, h));
         h = _mm_max_ss(h, _mm_movehdup_ps(h));
         const float dj = _mm_cvtss_f32(h) / 127.0f, id = dj != 0.0f ? 1.0f / dj : 0.0f;
-        d[j] = dj;
+        d[j] = zy__q8_scale(dj);
         __m256i i[4];
         for (int k = 0; k < 4; k++) i[k] = _mm256_cvtps_epi32(_mm256_mul_ps(v[k], _mm256_set1_ps(id)));
         // packs work within 128-bit lanes: the permute puts the dwords back in order

@@ -48,7 +48,7 @@ INLINE __m256i round_block(const float *x, float *d) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
     const float dj = amax / 127.0f, id = dj != 0.0f ? 1.0f / dj : 0.0f;
-    *d = dj;
+    *d = zy__q8_scale(dj);
     const __m512 s = _mm512_set1_ps(id);
     const __m128i q0 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, s)));
     const __m128i q1 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, s)));
