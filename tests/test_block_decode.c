@@ -2,13 +2,14 @@
 // two decoder blocks (with cross-attention over per-sequence memories, and without)
 // decoded through KV caches — chunks of positions, single tokens, several sequences in one
 // step — equals the full forward; a step of several sequences equals separate steps bit
-// for bit; bad uses are refused.
+// for bit, and is computed in fp32 under bf16 precision too; bad uses are refused.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "zhuyi/attention.h"
+#include "zhuyi/gemm.h"
 
 enum { NB = 2, S = 3, T = 11, TM = 6, C = 16, H = 2, FF = 32 };
 
@@ -187,4 +188,43 @@ TEST(block_decode_rejects_bad_use) {
     zt_note("%s", zy_last_error());
     zy_kv_cache_free(wrong);
     dctx_free(&d);
+}
+
+// A step's products are fp32 whatever the thread's precision (block_decode.c): under
+// ZY_PRECISION_BF16, twelve sequences stepped together (products over more than 8 rows:
+// GEMMs, which bf16 would round) give the bits of the same step in fp32.
+TEST(block_decode_step_fp32_at_any_precision) {
+    enum { NS = 12, P = 2 };
+    zy_block_config c = zy_block_default_config(ZY_BLOCK_DECODER, NS, T, C, H, FF);
+    size_t np = zy_block_param_count(&c);
+    float *params = zt_floats(np), *x = zt_floats((size_t)NS * (P + 1) * C);
+    float *got[2] = {zt_floats((size_t)NS * C), zt_floats((size_t)NS * C)};
+    zt_fill_uniform(params, np, 9, -0.4f, 0.4f);
+    zt_fill_uniform(x, (size_t)NS * (P + 1) * C, 10, -1, 1);
+    zy_block_params p;
+    zy_block_params_init(&p, params, &c);
+    int seqs[NS];
+    for (int s = 0; s < NS; s++) seqs[s] = s;
+    for (int v = 0; v < 2; v++) {
+        zy_kv_cache *cache;
+        ASSERT(zy_kv_cache_create(&cache, 1, NS, H, T, C / H) == ZY_STATUS_OK);
+        size_t ns = zy_block_decode_scratch_floats(&c, cache, NULL, NS);
+        float *scratch = zt_floats(ns), prompt[P * C];
+        for (int s = 0; s < NS; s++) { // a prompt of P positions each, in fp32
+            memcpy(prompt, x + (size_t)s * (P + 1) * C, sizeof prompt);
+            CHECK(zy_block_decode(prompt, scratch, ns, prompt, P, s, 0, cache, NULL, &p, &c) ==
+                      ZY_STATUS_OK &&
+                  zy_kv_cache_advance(cache, s, P) == ZY_STATUS_OK);
+        }
+        for (int s = 0; s < NS; s++)
+            memcpy(got[v] + (size_t)s * C, x + ((size_t)s * (P + 1) + P) * C, C * sizeof(float));
+        zy_precision was = zy_gemm_precision_set(v ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32);
+        CHECK(zy_block_decode_step(got[v], scratch, ns, got[v], seqs, NS, 0, cache, NULL, &p,
+                                   &c) == ZY_STATUS_OK);
+        CHECK(zy_gemm_precision_set(was) == (v ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32));
+        free(scratch);
+        zy_kv_cache_free(cache);
+    }
+    CHECK_CLOSE("a step under bf16 == in fp32", got[1], got[0], (size_t)NS * C, 0, 0);
+    free(params), free(x), free(got[0]), free(got[1]);
 }

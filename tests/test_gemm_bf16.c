@@ -362,6 +362,41 @@ TEST(gemm_bf16_refuses_other_types) {
     CHECK(C[0] == 7.0f && C[3] == 7.0f);
 }
 
+// A row's bits do not depend on how many rows share its product, on every bf16 path: a
+// linear layer's x W^T over 400 rows (on AMX: as it lies, in 256-deep k blocks carried on
+// through C) against rows 0, 1-3 and 397-399 alone (computed as C^T, one 768-deep block),
+// a depth of 1601 (several blocks either way), and 8 x 8 rows, whose slices are small
+// enough for the fp32 families' unpacked shortcut, which bf16 never takes.
+TEST(gemm_bf16_rows_independent_of_row_count) {
+    static const int shapes[][3] = {{400, 256, 768}, {200, 64, 1601}, {300, 8, 8}};
+    static const int slices[][2] = {{0, 1}, {1, 3}, {-3, 3}}; // first row (from the end), rows
+    zy_precision old = zy_gemm_precision_set(ZY_PRECISION_BF16);
+    for (int path = ZY_BF16_EMULATED; path <= ZY_BF16_AMX; path++) {
+        if (path != ZY_BF16_EMULATED && !zt_use_bf16(path)) continue;
+        zy_bf16_path was = zy_bf16_set((zy_bf16_path)path);
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes && !zt_failed(); s++) {
+            prob p = make(false, true, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.0f,
+                          70 + (uint64_t)s);
+            float *all = run_sgemm(&p);
+            for (size_t c = 0; c < sizeof slices / sizeof *slices; c++) {
+                int r0 = slices[c][0] < 0 ? p.M + slices[c][0] : slices[c][0];
+                prob q = p;
+                q.M = slices[c][1];
+                q.A = p.A + (size_t)r0 * p.lda;
+                q.C0 = p.C0 + (size_t)r0 * p.ldc;
+                float *alone = run_sgemm(&q);
+                same_bits(zy_bf16_name((zy_bf16_path)path), &q, alone,
+                          all + (size_t)r0 * p.ldc);
+                free(alone);
+            }
+            free(all);
+            unmake(&p);
+        }
+        zy_bf16_set(was);
+    }
+    zy_gemm_precision_set(old);
+}
+
 // zy_sgemm under BF16 precision: the path zy_bf16_level() names, fp32 again after
 // switching back, and the same bits at 1 and 2 threads.
 TEST(gemm_bf16_precision_switch) {

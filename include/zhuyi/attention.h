@@ -469,7 +469,9 @@ zy_status zy_block_decode(float *y, float *scratch, size_t scratch_floats, const
                           const zy_kv_cache *mem_cache, const zy_block_params *p,
                           const zy_block_config *c);
 // x (n, C): the next position of each of n sequences seqs[i] (row i) -> y (n, C) (y may be
-// x): batched decoding, each weight read once for all n sequences.
+// x): batched decoding, each weight read once for all n sequences. Its products are fp32
+// whatever the calling thread's matmul precision (zy_gemm_precision_set): a few rows are
+// fp32 GEMVs, and a row's result does not depend on which sequences share the step.
 zy_status zy_block_decode_step(float *y, float *scratch, size_t scratch_floats, const float *x,
                                const int *seqs, int n, int layer, zy_kv_cache *cache,
                                const zy_kv_cache *mem_cache, const zy_block_params *p,

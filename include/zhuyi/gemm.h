@@ -40,8 +40,9 @@ void zy_sgemm_batched(bool transA, bool transB, int M, int N, int K, float alpha
 // path the CPU has (AMX, AVX512-BF16 or the emulation: zy_bf16_level(), core.h): inputs
 // and outputs stay fp32, results differ from fp32 by about bf16's precision (2^-9 relative
 // per input) and between paths in the last bits; each path is deterministic and the same
-// at any thread count. Products too small to pack (a few thousand multiply-adds) stay
-// fp32. Returns the previous setting.
+// at any thread count; in a product with alpha 1 and beta 0 a row's bits do not depend on
+// how many rows the product has (every product is packed, however small, and AMX sums
+// its k blocks as one). Returns the previous setting.
 typedef enum zy_precision { ZY_PRECISION_FP32 = 0, ZY_PRECISION_BF16 = 1 } zy_precision;
 zy_precision zy_gemm_precision_set(zy_precision p);
 zy_precision zy_gemm_precision(void);

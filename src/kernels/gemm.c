@@ -17,7 +17,8 @@
 #include "kernels/gemm_bias.h"
 #include "zhuyi/gemm.h"
 
-// Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop.
+// Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop
+// (fp32 families only: see plan).
 #define SMALL_FLOPS 32768.0
 // zy_gemm_bf16 reads a bf16 A where it lies (kernel_direct) when the block's B side is at
 // most this wide: packing A costs more than it saves only when few B panels reuse it.
@@ -40,7 +41,7 @@ typedef struct gemm_args {
     const float *bias; // (N) added to every row of C after the product, or NULL
     bool tc;           // C stored transposed: element (i,j) at C[j*ldc + i] (see orient)
     bool a16, b16;
-    bool packed_only; // never the fp32 shortcut for tiny products (zy_gemm_bf16)
+    bool packed_only; // never the fp32 shortcut for tiny products (bf16 families: plan)
     bool stream;      // beta 0, one k block, C larger than STREAM_BYTES (the whole product's)
     int kc;           // the deepest k block: the family's kc or kc_small (plan_depth)
 } gemm_args;
@@ -235,8 +236,9 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
         for (int pc = 0; pc < g->K; pc += kcb) {
             int kc = ZY_MIN(kcb, g->K - pc);
             size_t depth_bytes = (size_t)padded_depth(ar, kc) * ar->elem; // per row/col
-            // Later k blocks add to what the first one wrote.
+            // Later k blocks add to what the first one wrote (or, cont, carry its sums on).
             float beta = pc == 0 ? g->beta : 1.0f;
+            bool cont = pc > 0 && g->alpha == 1.0f && g->beta == 0.0f;
             for (int ic = 0; ic < g->M; ic += ar->mc) {
                 int mc = ZY_MIN(ar->mc, g->M - ic);
                 // The A block depends on (ic, pc) only: when it is the one packed last
@@ -268,7 +270,7 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                                             (size_t)(ic + ir) * g->lda + pc;
                         ar->kernel_direct(padded_depth(ar, kc), a, (size_t)g->lda, pb,
                                           c + (size_t)ir * row_step, g->ldc, n, g->alpha,
-                                          beta, g->tc);
+                                          beta, g->tc, cont);
                     }
                     for (int ir = whole; ir < mc; ir += mr) {
                         const char *pa =
@@ -278,6 +280,7 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                             hint = next_panel(g, nr, pc, kc, jc + jr, ir / mr,
                                               (const float *)pa);
                         hint.stream = g->stream; // (one k block: beta is g's, 0)
+                        hint.cont = cont;
                         (g->tc ? ar->kernel_t : ar->kernel)(
                             padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,
                             ZY_MIN(mr, mc - ir), n, g->alpha, beta, &hint);
@@ -512,10 +515,14 @@ static int plan_depth(const zy__gemm_arch *ar, const gemm_args *g) {
     return ar->kc;
 }
 
-// How the product is computed: its orientation, k block and stores.
+// How the product is computed: its orientation, k block and stores. A bf16 family packs
+// every product, however small: an fp32 shortcut for the tiny ones would make a row's bits
+// depend on how many rows share its product (with cont, nothing else does).
 static gemm_args plan(const zy__gemm_arch *ar, const gemm_args *g_in) {
-    gemm_args g = orient(ar, g_in);
-    g.kc = plan_depth(ar, g_in);
+    gemm_args in = *g_in;
+    in.packed_only |= ar->pack16_a != NULL;
+    gemm_args g = orient(ar, &in);
+    g.kc = plan_depth(ar, &in);
     g.stream = g.beta == 0.0f && g.K <= g.kc &&
                (double)g.M * g.N * sizeof(float) > STREAM_BYTES;
     return g;

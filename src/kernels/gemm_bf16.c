@@ -20,7 +20,8 @@
 //   AMX (tdpbf16ps), per 32-deep chunk:   e = Σ even-k products, o = Σ odd-k products,
 //       each summed in k order from 0 with one rounding per step; acc = fl(acc + fl(e + o))
 // where a*b is exact (bf16 x bf16 fits fp32), so each step is one fmaf. The epilogue is
-// the fp32 kernels' C = alpha*acc (+ beta*C as one fused multiply-add).
+// the fp32 kernels' C = alpha*acc (+ beta*C as one fused multiply-add); on AMX's later k
+// blocks with cont (gemm_internal.h) acc starts from C and replaces it.
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -178,13 +179,16 @@ static void kernel_dp_emul(int kc, const void *pa_, const void *pb_, float *c, i
 }
 
 // tdpbf16ps over a chunks-layout A and pairs-layout B tile (mr = nr = ZY_BF16_AMX_MR),
-// element (i,j) stored at c[i*ldc + j] or, transposed, at c[j*ldc + i].
+// element (i,j) stored at c[i*ldc + j] or, transposed, at c[j*ldc + i]; with cont the sums
+// start from C's (gemm_internal.h), which they then replace.
 static void amx_emul(int kc, const uint16_t *pa, const uint16_t *pb, float *c, int ldc, int m,
-                     int n, float alpha, float beta, bool transposed) {
+                     int n, float alpha, float beta, bool transposed, bool cont) {
     enum { MR = ZY_BF16_AMX_MR, NR = ZY_BF16_AMX_NR };
+    if (cont) alpha = 1.0f, beta = 0.0f;
     for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
-            float acc = 0.0f;
+            float *cij = c + (transposed ? (size_t)j * ldc + i : (size_t)i * ldc + j);
+            float acc = cont ? *cij : 0.0f;
             for (int q = 0; q < kc; q += 32) {
                 const uint16_t *a = pa + (size_t)q * MR + i * 32;
                 float e = 0.0f, o = 0.0f;
@@ -195,22 +199,19 @@ static void amx_emul(int kc, const uint16_t *pa, const uint16_t *pb, float *c, i
                 }
                 acc = flush(acc + flush(e + o));
             }
-            store(c + (transposed ? (size_t)j * ldc + i : (size_t)i * ldc + j), acc, alpha,
-                  beta);
+            store(cij, acc, alpha, beta);
         }
     }
 }
 
 static void kernel_amx_emul(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
                             int n, float alpha, float beta, const zy__gemm_hints *hint) {
-    (void)hint;
-    amx_emul(kc, pa, pb, c, ldc, m, n, alpha, beta, false);
+    amx_emul(kc, pa, pb, c, ldc, m, n, alpha, beta, false, hint->cont);
 }
 
 static void kernel_amx_emul_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
                               int n, float alpha, float beta, const zy__gemm_hints *hint) {
-    (void)hint;
-    amx_emul(kc, pa, pb, c, ldc, m, n, alpha, beta, true);
+    amx_emul(kc, pa, pb, c, ldc, m, n, alpha, beta, true, hint->cont);
 }
 
 const zy__gemm_arch zy__gemm_bf16_dp_emul = {

@@ -2,7 +2,8 @@
 // 16-row tiles (tmm4-5, 32 bf16 deep) and B's two 16-column tiles (tmm6-7, 16 k pairs)
 // loaded per 32-deep chunk, four tdpbf16ps per chunk; stored as it is or transposed
 // (kernel_t: the driver's C^T orientation); A may also be read where it lies in a bf16
-// source (kernel_direct: no packing of A). Panels: A in the chunks layout, B in
+// source (kernel_direct: no packing of A). On a later k block with cont (gemm_internal.h)
+// the tiles start from C's sums instead of zero. Panels: A in the chunks layout, B in
 // pairs (gemm_bf16.c). The tile configuration is loaded once per thread. Compiled with
 // -mamx-tile -mamx-bf16; the driver calls it only when zy_bf16_path() is AMX (the CPU has
 // it and Linux granted the tile state). Its scalar twin is kernel_amx_emul.
@@ -37,18 +38,28 @@ static void configure(void) {
     configured = true;
 }
 
-// The 32x32 block's fp32 sums, as 32 rows of 2 vectors. A's rows are `row` elements apart
-// and its 32-deep chunks `chunk` apart: packed (32, 32 * MR), or read where it lies in a
-// bf16 source (lda, 32).
+// The 32x32 block's fp32 sums, as 32 rows of 2 vectors, starting from zero or from the
+// 32x32 floats at init, rows ld floats apart. A's rows are `row` elements apart and its
+// 32-deep chunks `chunk` apart: packed (32, 32 * MR), or read where it lies in a bf16
+// source (lda, 32).
 static inline __attribute__((always_inline)) void product(int kc, const uint16_t *pa,
                                                           size_t row, size_t chunk,
                                                           const uint16_t *pb,
-                                                          __m512 acc[MR][2]) {
+                                                          __m512 acc[MR][2], const float *init,
+                                                          size_t ld) {
     if (!configured) configure();
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
+    if (init) {
+        size_t stride = ld * sizeof(float);
+        _tile_loadd(0, init, stride);
+        _tile_loadd(1, init + 16, stride);
+        _tile_loadd(2, init + 16 * ld, stride);
+        _tile_loadd(3, init + 16 * ld + 16, stride);
+    } else {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_zero(2);
+        _tile_zero(3);
+    }
     size_t stride = row * sizeof(uint16_t);
     for (int q = 0; q < kc; q += 32) {
         const uint16_t *a = pa + (size_t)(q / 32) * chunk, *b = pb + (size_t)q * NR;
@@ -91,26 +102,68 @@ static inline __attribute__((always_inline)) void store(__m512 acc[MR][2], float
     zy__gemm_store_tile(c, ldc, &t[0][0], 2, n, 2, m, alpha, beta, stream);
 }
 
+// The inverse of store for cont, where the tiles cannot load C itself: C's m x n block
+// (transposed: n rows of m) as the accumulators, zeros outside it.
+static inline __attribute__((always_inline)) void load(__m512 acc[MR][2], const float *c,
+                                                       int ldc, int m, int n,
+                                                       bool transposed) {
+    int rows = transposed ? n : m, cols = transposed ? m : n;
+    __m512 t[MR][2];
+    __m512(*dst)[2] = transposed ? t : acc;
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < 2; v++)
+            dst[r][v] = r < rows ? _mm512_maskz_loadu_ps(zy__mask16(cols - 16 * v),
+                                                         c + (size_t)r * ldc + 16 * v)
+                                 : _mm512_setzero_ps();
+    if (!transposed) return;
+    for (int bi = 0; bi < 2; bi++) {
+        for (int bj = 0; bj < 2; bj++) {
+            __m512 q[16];
+            for (int r = 0; r < 16; r++) q[r] = t[16 * bj + r][bi];
+            zy__transpose16(q);
+            for (int r = 0; r < 16; r++) acc[16 * bi + r][bj] = q[r];
+        }
+    }
+}
+
+// The tile's product from panels or a bf16 A in place, stored as it is or transposed; with
+// cont the sums carry on from C (alpha is then 1 and the block is overwritten).
+static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *pa, size_t row,
+                                                       size_t chunk, const void *pb, float *c,
+                                                       int ldc, int m, int n, float alpha,
+                                                       float beta, bool transposed,
+                                                       bool stream, bool cont) {
+    __m512 acc[MR][2];
+    const float *init = NULL; // cont: where the sums so far are, ld floats a row
+    size_t ld = NR;
+    if (cont) {
+        alpha = 1.0f, beta = 0.0f;
+        if (!transposed && m == MR && n == NR) {
+            init = c, ld = (size_t)ldc;
+        } else {
+            load(acc, c, ldc, m, n, transposed);
+            init = (const float *)acc;
+        }
+    }
+    product(kc, pa, row, chunk, pb, acc, init, ld);
+    store(acc, c, ldc, m, n, alpha, beta, transposed, stream);
+}
+
 static void kernel_amx(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,
                        float alpha, float beta, const zy__gemm_hints *hint) {
-    __m512 acc[MR][2];
-    product(kc, pa, 32, 32 * MR, pb, acc);
-    store(acc, c, ldc, m, n, alpha, beta, false, hint->stream);
+    tile(kc, pa, 32, 32 * MR, pb, c, ldc, m, n, alpha, beta, false, hint->stream, hint->cont);
 }
 
 static void kernel_amx_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
                          int n, float alpha, float beta, const zy__gemm_hints *hint) {
-    __m512 acc[MR][2];
-    product(kc, pa, 32, 32 * MR, pb, acc);
-    store(acc, c, ldc, m, n, alpha, beta, true, hint->stream);
+    tile(kc, pa, 32, 32 * MR, pb, c, ldc, m, n, alpha, beta, true, hint->stream, hint->cont);
 }
 
 // A read where it lies: 32 full rows of a bf16 source, lda elements apart.
 static void kernel_amx_direct(int kc, const uint16_t *a, size_t lda, const void *pb, float *c,
-                              int ldc, int n, float alpha, float beta, bool transposed) {
-    __m512 acc[MR][2];
-    product(kc, a, lda, 32, pb, acc);
-    store(acc, c, ldc, MR, n, alpha, beta, transposed, false);
+                              int ldc, int n, float alpha, float beta, bool transposed,
+                              bool cont) {
+    tile(kc, a, lda, 32, pb, c, ldc, MR, n, alpha, beta, transposed, false, cont);
 }
 
 const zy__gemm_arch zy__gemm_bf16_amx = {

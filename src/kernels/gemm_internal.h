@@ -25,11 +25,18 @@
 //   address is safe.
 // - stream: C is far larger than the caches and beta is 0, so a full tile may be written
 //   with non-temporal stores (no read of the lines it overwrites); the driver fences after.
+// - cont: a later k block of a product with alpha 1 and beta 0 (the kernel is called with
+//   beta 1): C holds the sums of the earlier blocks as they left the accumulators, and a
+//   kernel may start its accumulators from C and overwrite it, so the sums run on as in
+//   one block and the k blocking never changes the bits. A family takes it or leaves it
+//   in all its kernels and its emulation alike (the AMX family takes it: its k block
+//   depends on C's size, and so on the row count, gemm.c: plan_depth).
 typedef struct zy__gemm_hints {
     const float *base;
     ptrdiff_t row; // floats
     int per;
     bool stream;
+    bool cont;
 } zy__gemm_hints;
 
 // C tile (m,n) at c with row stride ldc, m <= MR, n <= NR:
@@ -44,7 +51,7 @@ typedef void (*zy__gemm_kernel_fn)(int kc, const void *pa, const void *pb, float
 
 typedef void (*zy__gemm_kernel_direct_fn)(int kc, const uint16_t *a, size_t lda, const void *pb,
                                           float *c, int ldc, int n, float alpha, float beta,
-                                          bool transposed);
+                                          bool transposed, bool cont);
 
 // Packing (see zy__gemm_pack_a / zy__gemm_pack_b below for the contract; kc is the depth
 // read from the source, the panels are padded with zeros to the family's kpad).
@@ -82,7 +89,8 @@ typedef struct zy__gemm_arch {
     zy__gemm_kernel_fn kernel_t;
     // The product with A read where it lies, or NULL: mr full rows of a bf16 source (A not
     // transposed), lda elements apart, the depth a multiple of kpad (no padding read);
-    // stored as kernel (transposed: as kernel_t). Same bits as packing A (a copy) first.
+    // stored as kernel (transposed: as kernel_t; cont as the hint's). Same bits as packing
+    // A (a copy) first.
     zy__gemm_kernel_direct_fn kernel_direct;
     zy__gemm_pack_a_fn pack_a;
     zy__gemm_pack_b_fn pack_b;

@@ -9,6 +9,7 @@
 // rows or longer ones than any before grows the encoder's buffers (its only allocation).
 #include <string.h>
 
+#include "zhuyi/gemm.h"
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
@@ -201,7 +202,9 @@ zy_status zy__marian_decode(zy_session *s, int n_seq, const int *seqs, const int
         for (int i = 0; i < n_seq && !st; i++) st = zy_kv_cache_advance(g->cache, seqs[i], 1);
     }
     if (st) return st;
+    zy_precision was = zy_gemm_precision_set(ZY_PRECISION_FP32); // a step's (block_decode.c)
     head(g, x, n_seq, logits);
+    zy_gemm_precision_set(was);
     return ZY_STATUS_OK;
 }
 

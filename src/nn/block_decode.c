@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "zhuyi/attention.h"
+#include "zhuyi/gemm.h"
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
@@ -162,7 +163,7 @@ static float desc_scale(const zy_attn_desc *d, int D) {
 // R rows: x (R, C) -> y (R, C). seqs NULL: the rows are positions of sequence seq;
 // otherwise row i is the next position of sequence seqs[i], attending to memory
 // mem_seqs[i] (mem_seqs NULL: seqs[i]).
-static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, const float *x,
+static zy_status rows_at(float *y, float *scratch, size_t scratch_floats, const float *x,
                              int R, int seq, const int *seqs, const int *mem_seqs, int layer,
                              zy_kv_cache *cache,
                              const zy_kv_cache *mem_cache, const zy_block_params *p,
@@ -242,6 +243,22 @@ static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, co
     }
     memcpy(y, d.h, rc * sizeof *y);
     return ZY_STATUS_OK;
+}
+
+// rows_at, with a decoding step's products (one position of each of several sequences) in
+// fp32 whatever the thread's precision: a few rows are a GEMV, which is fp32 and bound by
+// memory anyway, more rows a GEMM, and in bf16 a sequence's tokens would then depend on
+// how many others share its steps. A prompt's chunk runs at the thread's precision.
+static zy_status decode_rows(float *y, float *scratch, size_t scratch_floats, const float *x,
+                             int R, int seq, const int *seqs, const int *mem_seqs, int layer,
+                             zy_kv_cache *cache, const zy_kv_cache *mem_cache,
+                             const zy_block_params *p, const zy_block_config *c,
+                             const char *who) {
+    zy_precision was = seqs ? zy_gemm_precision_set(ZY_PRECISION_FP32) : zy_gemm_precision();
+    zy_status st = rows_at(y, scratch, scratch_floats, x, R, seq, seqs, mem_seqs, layer, cache,
+                           mem_cache, p, c, who);
+    zy_gemm_precision_set(was);
+    return st;
 }
 
 zy_status zy_block_decode(float *y, float *scratch, size_t scratch_floats, const float *x,
