@@ -8,8 +8,8 @@
 // Usage: bench_decode [reps] [new_tokens] [types...]   (types: f32 f16 bf16 q8_0 q4_0
 // q8_0:int8 q4_0:int8; default all). Environment: BENCH_PROMPT (prompt tokens, default
 // 128), BENCH_KV=f16|bf16 (the KV cache's type, zy_session_params.kv_cache; default f32),
-// BENCH_PRECISION=bf16 (the prompt chunks' GEMMs in bf16, zy_gemm_precision_set, as
-// `zhuyi --precision bf16 generate` runs them; default fp32).
+// BENCH_PRECISION=fp32|bf16 (the prompt chunks' GEMMs, zy_gemm_precision_set; default as
+// `zhuyi generate` runs them: bf16 where the CPU has AMX or AVX512-BF16, else fp32).
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
     zy_wtype kv = ZY_WTYPE_F32;
     if (ekv && zy_wtype_parse(ekv, &kv)) kv = ZY_WTYPE_F32;
     const char *epr = getenv("BENCH_PRECISION");
-    const bool bf16_gemm = epr && !strcmp(epr, "bf16");
+    const bool bf16_gemm = epr ? !strcmp(epr, "bf16") : zy_bf16_level() != ZY_BF16_EMULATED;
     zy_gemm_precision_set(bf16_gemm ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32);
     int prompt[1000];
     zy_rng r;

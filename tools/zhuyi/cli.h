@@ -24,13 +24,11 @@ int zy_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void zy_cli_capture(char *buf, size_t cap);
 // The global --precision (zy_precision; -1 when not given).
 extern int zy_cli_precision;
-// Training's default --precision: the global --precision, else bf16 where the CPU
-// multiplies bf16 natively (AMX or AVX512-BF16: zy_bf16_level()), else fp32.
+// The commands' --precision: the global --precision, else bf16 where the CPU multiplies
+// bf16 natively (AMX or AVX512-BF16: zy_bf16_level()), else fp32.
 zy_precision zy_cli_default_precision(void);
-// The precision of everything else (inference) on the calling thread: the global
-// --precision, else fp32 -- so outputs do not depend on how inputs are batched (products
-// too small to pack stay fp32 under bf16) and match fp32 references. The precision is per
-// thread: main() and the server's engine thread call this.
+// Sets it on the calling thread (the precision is per thread): main() and the server's
+// engine thread call this; training takes it into zy_trainer_params.precision.
 void zy_cli_use_precision(void);
 // Parse a whole decimal integer in [lo, hi]; 0 on success.
 int zy_cli_parse_int(const char *s, long lo, long hi, int *out);

@@ -10,7 +10,7 @@ int zy_cli_info(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: zhuyi info\nPrints the version, CPU features, the kernel family in "
                "use, how bf16 matmuls are computed (amx, avx512-bf16 or emulated) and so the\n"
-               "default --precision of training, the thread count, and the model types and "
+               "default --precision, the thread count, and the model types and "
                "presets this build knows.\n");
         return 0;
     }
@@ -23,7 +23,7 @@ int zy_cli_info(int argc, char **argv) {
            f & ZY_CPU_AVX512BF16 ? "avx512_bf16 " : "", f & ZY_CPU_AMX_BF16 ? "amx_bf16" : "");
     printf("kernels: %s\n", zy_simd_name(zy_simd_level()));
     zy_bf16_path b = zy_bf16_level();
-    printf("bf16:    %s (training defaults to --precision %s)\n", zy_bf16_name(b),
+    printf("bf16:    %s (--precision defaults to %s)\n", zy_bf16_name(b),
            b == ZY_BF16_EMULATED ? "fp32" : "bf16");
     printf("threads: %d\n", zy_threads_get());
     printf("mpi:     %s\n", zy_cli_dist_describe());

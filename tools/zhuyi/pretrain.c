@@ -756,8 +756,8 @@ static int train_command(const char *verb, int argc, char **argv) {
             rc = zy_cli_die("%s: %s already holds a model: use --resume to continue its run, "
                             "--init %s to start from it, or another --out", r.cmd, r.out, r.out);
         if (!rc && !f.min_lr_given) r.tp.min_lr = r.tp.lr / 10;
-        // bf16 matmuls by default where the CPU multiplies bf16 natively (or as the
-        // global `zhuyi --precision P` says).
+        // The command's --precision, else the global one, else bf16 where the CPU
+        // multiplies bf16 natively (zy_cli_default_precision).
         if (!f.precision_given) r.tp.precision = zy_cli_default_precision();
         // The library refuses it too (zy_trainer_create); said here, before any work.
         if (!rc && r.tp.min_lr > r.tp.lr && r.tp.schedule != ZY_SCHEDULE_CONSTANT)

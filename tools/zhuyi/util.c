@@ -18,8 +18,7 @@ zy_precision zy_cli_default_precision(void) {
 }
 
 void zy_cli_use_precision(void) {
-    zy_gemm_precision_set(zy_cli_precision >= 0 ? (zy_precision)zy_cli_precision
-                                                : ZY_PRECISION_FP32);
+    zy_gemm_precision_set(zy_cli_default_precision());
 }
 
 // The calling thread's capture (zy_cli_capture): where its messages go instead of stderr.
