@@ -111,7 +111,8 @@ static int near_exact(const char *what, const prob *p, const float *got) {
 static const int SHAPES[][3] = {{1, 1, 1},    {3, 5, 7},      {14, 32, 32},  {15, 33, 33},
                                 {32, 32, 64}, {33, 31, 95},   {47, 70, 130}, {64, 96, 768},
                                 {29, 45, 800}, {100, 64, 1601}, {7, 300, 40}, {300, 7, 40},
-                                {260, 520, 96}}; // B packed in slabs over two row blocks
+                                {260, 520, 96},  // B packed in slabs over two row blocks
+                                {64, 200, 256}}; // a bf16 A read in place, 200 columns
 
 static void each_shape(void (*fn)(const prob *p, void *ctx), void *ctx) {
     int n = (int)(sizeof SHAPES / sizeof *SHAPES);
