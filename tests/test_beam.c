@@ -309,6 +309,50 @@ TEST(beam_batching_and_threads_do_not_matter) {
     zy_model_free(m);
 }
 
+// 16-bit KV caches (zy_seq2seq_params.kv_cache): greedy decoding's tokens as with f32
+// caches wherever the f32 log-probabilities were not a near tie, and its sums of
+// log-probabilities within 16-bit rounding of f32's, not all equal (the caches are 16-bit).
+TEST(beam_kv_cache_16_bit) {
+    zy_model *m = NULL;
+    ASSERT(zy_model_load(&m, MODEL_DIR) == ZY_STATUS_OK);
+    zy_rng r;
+    zy_rng_seed(&r, 13);
+    enum { N = 8, T = 9 };
+    int tok[N * T], len[N];
+    random_sources(&r, N, tok, len, T);
+    zy_seq2seq_params p = zy_seq2seq_default_params();
+    p.mode = ZY_SEQ2SEQ_GREEDY, p.beam = 1;
+    zy_seq2seq *f32 = NULL;
+    ASSERT(zy_seq2seq_create(&f32, m, &p, N) == ZY_STATUS_OK);
+    ASSERT(zy_seq2seq_run(f32, N, tok, T, len, NULL) == ZY_STATUS_OK);
+    const zy_wtype types[2] = {ZY_WTYPE_F16, ZY_WTYPE_BF16};
+    for (int t = 0; t < 2; t++) {
+        p.kv_cache = types[t];
+        zy_seq2seq *d = NULL;
+        ASSERT(zy_seq2seq_create(&d, m, &p, N) == ZY_STATUS_OK);
+        ASSERT(zy_seq2seq_run(d, N, tok, T, len, NULL) == ZY_STATUS_OK);
+        int same = 0, differ = 0;
+        for (int i = 0; i < N; i++) {
+            zy_seq2seq_hyp a, b;
+            ASSERT(!zy_seq2seq_hyp_get(f32, i, 0, &a) && !zy_seq2seq_hyp_get(d, i, 0, &b));
+            if (a.n != b.n || memcmp(a.tokens, b.tokens, sizeof(int) * (size_t)a.n)) continue;
+            same++;
+            CHECK(fabsf(a.sum_logp - b.sum_logp) <= 0.02f * (1.0f + fabsf(a.sum_logp)));
+            differ += a.sum_logp != b.sum_logp;
+        }
+        zt_note("%s cache: %d of %d sentences' tokens as with f32, %d of them scored "
+                "differently", zy_wtype_name(types[t]), same, N, differ);
+        CHECK(same >= N - 2 && differ > 0);
+        zy_seq2seq_free(d);
+    }
+    p.kv_cache = ZY_WTYPE_Q8_0; // not a cache type
+    zy_seq2seq *d = NULL;
+    CHECK(zy_seq2seq_create(&d, m, &p, N) == ZY_STATUS_INVALID_ARGUMENT && !d);
+    CHECK(strstr(zy_last_error(), "KV cache") != NULL);
+    zy_seq2seq_free(f32);
+    zy_model_free(m);
+}
+
 TEST(beam_checks_arguments) {
     zy_model *m = NULL, *gpt = NULL;
     ASSERT(zy_model_load(&m, MODEL_DIR) == ZY_STATUS_OK);

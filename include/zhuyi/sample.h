@@ -174,6 +174,9 @@ typedef struct zy_seq2seq_params {
     zy_sample_params sample; // ZY_SEQ2SEQ_SAMPLE's filters
     uint64_t seed;          // sampling: sentence i draws from zy_rng seeded by
                             // (seed, ids[i]) (1)
+    zy_wtype kv_cache;      // the decoder's self- and cross-attention caches: ZY_WTYPE_F32,
+                            // F16 or BF16 (zy_session_params.kv_cache; half the memory)
+                            // (F32)
 } zy_seq2seq_params;
 
 zy_seq2seq_params zy_seq2seq_default_params(void);
@@ -185,7 +188,8 @@ typedef struct zy_seq2seq zy_seq2seq;
 
 // A decoder for batches of up to max_sentences sources on model m (an encoder-decoder
 // with a decoder_start_id): creates its own session (n_memory = max_sentences, n_seq =
-// max_sentences x K: the KV caches are (layers, n, 2, max_positions, d_model) floats each)
+// max_sentences x K: the KV caches are (layers, n, 2, max_positions, d_model) values of
+// p->kv_cache's type each)
 // and every buffer the runs need. p is copied. ZY_STATUS_UNSUPPORTED naming the model
 // type if it is not an encoder-decoder.
 zy_status zy_seq2seq_create(zy_seq2seq **out, const zy_model *m, const zy_seq2seq_params *p,

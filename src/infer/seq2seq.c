@@ -65,6 +65,7 @@ zy_seq2seq_params zy_seq2seq_default_params(void) {
         .max_len_b = 10,
         .sample = zy_sample_default_params(),
         .seed = 1,
+        .kv_cache = ZY_WTYPE_F32,
     };
 }
 
@@ -131,6 +132,7 @@ zy_status zy_seq2seq_create(zy_seq2seq **out, const zy_model *m, const zy_seq2se
     zy_session_params sp = zy_session_default_params();
     sp.n_seq = (int)NK;
     sp.n_memory = d->N;
+    sp.kv_cache = p->kv_cache; // (checked by the session)
     if ((st = zy_session_create(&d->s, m, &sp))) goto fail;
 #define GET(ptr, n) ((ptr) = zy_calloc((n), sizeof *(ptr))) == NULL
     if (GET(d->logits, NK * d->V) || GET(d->act_seq, NK) || GET(d->act_tok, NK) ||

@@ -40,7 +40,7 @@ fi
 
 check_help translate --input --output --beam --length-penalty --early-stopping --max-len-a \
     --max-len-b --n-best --greedy --sample --temperature --top-k --top-p --seed --batch \
-    --json --progress --threads
+    --json --progress --weights --kv-cache --threads
 
 printf 'the cat sat\n\nthe hat\na man has the mat on the cat\nbig dog\n\nred sun\n' >in.txt
 n_in=$(wc -l <in.txt)
@@ -128,6 +128,17 @@ if "$Z" translate m --input in.txt --sample --seed 3 --top-k 8 >s1 2>err &&
 else
     bad "--sample determinism"
 fi
+# 16-bit KV caches: a line per input line, the same whatever the batch (beam search copies
+# and reorders the caches of each sentence's hypotheses).
+for t in f16 bf16; do
+    if "$Z" translate m --input in.txt --kv-cache $t >k1 2>err &&
+        "$Z" translate m --input in.txt --kv-cache $t --batch 1 >k2 2>>err &&
+        cmp -s k1 k2 && [ "$(wc -l <k1)" -eq "$n_in" ]; then
+        ok "--kv-cache $t: a line per input line, the same at --batch 1 ($(grep -c . k1) non-empty)"
+    else
+        bad "--kv-cache $t"
+    fi
+done
 echo "the cat sat on the mat the cat sat on the mat the cat sat on the mat" >long.txt
 if "$Z" translate m --input long.txt >lo 2>err && [ "$(wc -l <lo)" -eq 1 ] &&
     grep -q "^zhuyi: warning: .*line 1 .*cut to 15" err; then
@@ -161,5 +172,7 @@ expect_fail "--n-best with --greedy" "needs beam search" \
 expect_fail "--beam 0" "--beam" "$Z" translate m --input in.txt --beam 0
 expect_fail "--length-penalty nan" "--length-penalty" \
     "$Z" translate m --input in.txt --length-penalty nan
+expect_fail "--kv-cache q8_0" "--kv-cache 'q8_0' is not one of f32, f16, bf16" \
+    "$Z" translate m --input in.txt --kv-cache q8_0
 
 cli_finish

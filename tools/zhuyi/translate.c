@@ -23,7 +23,8 @@ static const char usage_text[] =
     "                       [--length-penalty A] [--early-stopping] [--max-len-a A]\n"
     "                       [--max-len-b B] [--n-best N] [--greedy | --sample\n"
     "                       [--temperature T] [--top-k K] [--top-p P] [--seed S]]\n"
-    "                       [--batch N] [--json] [--progress] [--weights TYPE] [--threads N]\n"
+    "                       [--batch N] [--json] [--progress] [--weights TYPE]\n"
+    "                       [--kv-cache TYPE] [--threads N]\n"
     "\n"
     "Translates each line of FILE (default: stdin) with the encoder-decoder model in DIR\n"
     "(config.json, model.safetensors, tokenizer.json; e.g. a MarianMT model) and writes one\n"
@@ -57,6 +58,8 @@ static const char usage_text[] =
     "  --weights TYPE      the weights as f32, f16, bf16, q8_0 or q4_0 (converted at\n"
     "                      load; default: as model.safetensors stores them, f16/bf16\n"
     "                      from `zhuyi quantize`, else f32)\n"
+    "  --kv-cache TYPE     f32 (default), f16 or bf16: the decoder's cached keys and values\n"
+    "                      (its own and the sources') in 16 bits, half the memory\n"
     "  --threads N         kernel threads (default: $ZY_THREADS, else all cores)\n";
 
 typedef struct line {
@@ -114,6 +117,9 @@ static int flag_value(const char *a, const char *v, opts *o) {
         if (zy_cli_threads("translate", v)) return 1;
     } else if (!strcmp(a, "--weights")) {
         if (zy_cli_weights("translate", v)) return 1;
+    } else if (!strcmp(a, "--kv-cache")) {
+        if (zy_cli_kv_cache("translate", v)) return 1;
+        o->p.kv_cache = zy_cli_decode_params().kv_cache;
     } else if (!strcmp(a, "--input")) {
         o->input = v;
     } else if (!strcmp(a, "--output")) {
