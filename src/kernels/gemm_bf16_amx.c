@@ -78,8 +78,21 @@ static inline __attribute__((always_inline)) void product(int kc, const uint16_t
     _tile_stored(3, &acc[16][1], 4 * NR);
 }
 
-// C = alpha * acc + beta * C as it is (m rows of n) or transposed (n rows of m): then the
-// four 16x16 quarters are transposed in registers, the off-diagonal two trading places.
+// dst = src^T for a 32x32 block as 32 rows of 2 vectors: the four 16x16 quarters
+// transposed in registers, the off-diagonal two trading places.
+static inline __attribute__((always_inline)) void transpose32(__m512 dst[MR][2],
+                                                              __m512 src[MR][2]) {
+    for (int bi = 0; bi < 2; bi++) {
+        for (int bj = 0; bj < 2; bj++) {
+            __m512 q[16];
+            for (int r = 0; r < 16; r++) q[r] = src[16 * bi + r][bj];
+            zy__transpose16(q);
+            for (int r = 0; r < 16; r++) dst[16 * bj + r][bi] = q[r];
+        }
+    }
+}
+
+// C = alpha * acc + beta * C as it is (m rows of n) or transposed (n rows of m, acc^T).
 // Non-temporal when the driver says stream: a shallow product here makes C faster than
 // memory takes it in with each line read first (dW 50257 x 768 of a 64-deep product:
 // 300 -> 1,070 GFLOP/s on the AMX machine; the fp32 kernels gain nothing from it).
@@ -91,14 +104,7 @@ static inline __attribute__((always_inline)) void store(__m512 acc[MR][2], float
         return;
     }
     __m512 t[NR][2];
-    for (int bi = 0; bi < 2; bi++) {
-        for (int bj = 0; bj < 2; bj++) {
-            __m512 q[16];
-            for (int r = 0; r < 16; r++) q[r] = acc[16 * bi + r][bj];
-            zy__transpose16(q);
-            for (int r = 0; r < 16; r++) t[16 * bj + r][bi] = q[r];
-        }
-    }
+    transpose32(t, acc);
     zy__gemm_store_tile(c, ldc, &t[0][0], 2, n, 2, m, alpha, beta, stream);
 }
 
@@ -115,15 +121,7 @@ static inline __attribute__((always_inline)) void load(__m512 acc[MR][2], const 
             dst[r][v] = r < rows ? _mm512_maskz_loadu_ps(zy__mask16(cols - 16 * v),
                                                          c + (size_t)r * ldc + 16 * v)
                                  : _mm512_setzero_ps();
-    if (!transposed) return;
-    for (int bi = 0; bi < 2; bi++) {
-        for (int bj = 0; bj < 2; bj++) {
-            __m512 q[16];
-            for (int r = 0; r < 16; r++) q[r] = t[16 * bj + r][bi];
-            zy__transpose16(q);
-            for (int r = 0; r < 16; r++) acc[16 * bi + r][bj] = q[r];
-        }
-    }
+    if (transposed) transpose32(acc, t);
 }
 
 // The tile's product from panels or a bf16 A in place, stored as it is or transposed; with
