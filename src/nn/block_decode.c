@@ -164,10 +164,9 @@ static float desc_scale(const zy_attn_desc *d, int D) {
 // otherwise row i is the next position of sequence seqs[i], attending to memory
 // mem_seqs[i] (mem_seqs NULL: seqs[i]).
 static zy_status rows_at(float *y, float *scratch, size_t scratch_floats, const float *x,
-                             int R, int seq, const int *seqs, const int *mem_seqs, int layer,
-                             zy_kv_cache *cache,
-                             const zy_kv_cache *mem_cache, const zy_block_params *p,
-                             const zy_block_config *c, const char *who) {
+                         int R, int seq, const int *seqs, const int *mem_seqs, int layer,
+                         zy_kv_cache *cache, const zy_kv_cache *mem_cache,
+                         const zy_block_params *p, const zy_block_config *c, const char *who) {
     zy_status st = dec_validate(c, cache, mem_cache, layer, R, who);
     if (st != ZY_STATUS_OK) return st;
     dec_bufs d;
