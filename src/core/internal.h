@@ -56,6 +56,15 @@ uint64_t zy__physical_memory(void);
 bool zy__exceeds_memory(uint64_t bytes);
 #define ZY_GIB(bytes) ((double)(bytes) / (1024.0 * 1024.0 * 1024.0))
 
+// Column sums (a bias's gradient, layernorm's parameters) walk down the rows of a matrix a
+// few cache lines at a time, a row's length apart. The hardware prefetchers do not follow
+// such a walk across pages, so it waits on memory at every row unless it asks for the row
+// ZY_ROW_AHEAD on itself: the n floats from p on (dbias of 4096 x 512: 0.95 -> 0.55 ms).
+#define ZY_ROW_AHEAD 16
+static inline void zy__prefetch_floats(const float *p, int n) {
+    for (int i = 0; i < n; i += 16) __builtin_prefetch(p + i);
+}
+
 // True inside a chunk of a zy__parallel job (src/core/pool.h): kernels called there run
 // single-threaded, on the calling thread.
 int zy__in_parallel(void);

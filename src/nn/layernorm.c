@@ -115,6 +115,10 @@ static void ln_backward_params(const ln_job *j, int blk) {
     for (int n = 0; n < j->N; n++) {
         const float *x = j->inp + (size_t)n * C + c0, *d = j->dout + (size_t)n * C + c0;
         float m = j->cmean[n], s = j->crstd[n];
+        if (n + ZY_ROW_AHEAD < j->N) {
+            zy__prefetch_floats(x + (size_t)ZY_ROW_AHEAD * C, nc);
+            zy__prefetch_floats(d + (size_t)ZY_ROW_AHEAD * C, nc);
+        }
         for (int c = 0; c < nc; c++) {
             aw[c] += (double)(d[c] * ((x[c] - m) * s));
             ab[c] += d[c];

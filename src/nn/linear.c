@@ -37,6 +37,8 @@ static void dbias_blocks(void *ctx, size_t b0, size_t b1, int thread) {
         double acc[LINEAR_COL_BLOCK] = {0};
         for (int n = 0; n < j->N; n++) {
             const float *d = j->dout + (size_t)n * j->Cout + j0;
+            if (n + ZY_ROW_AHEAD < j->N)
+                zy__prefetch_floats(d + (size_t)ZY_ROW_AHEAD * j->Cout, nj);
             for (int c = 0; c < nj; c++) acc[c] += d[c];
         }
         for (int c = 0; c < nj; c++) j->dbias[j0 + c] += (float)acc[c];
