@@ -84,13 +84,15 @@ static void act_rows(void *ctx, size_t r0, size_t r1, int thread) {
     const size_t FF = (size_t)j->FF, lo = r0 * FF, n = (r1 - r0) * FF;
     float *u = j->u + lo;
     const zy_gelu_kind kind = j->act == ZY_BLOCK_GELU_TANH ? ZY_GELU_TANH : ZY_GELU_ERF;
-    if (j->da) { // backward: du (zeroed here, while it is in cache) += act'(u) · da
+    if (j->da) { // backward: du = act'(u) · da
         float *du = j->du + lo;
         const float *da = j->da + lo;
-        memset(du, 0, n * sizeof *du);
-        if (j->act == ZY_BLOCK_RELU)
-            for (size_t i = 0; i < n; i++) du[i] += u[i] > 0.0f ? da[i] : 0.0f;
-        else if (j->act == ZY_BLOCK_SILU)
+        if (j->act == ZY_BLOCK_RELU) {
+            for (size_t i = 0; i < n; i++) du[i] = u[i] > 0.0f ? da[i] : 0.0f;
+            return;
+        }
+        memset(du, 0, n * sizeof *du); // (the kernels below add; du is in cache here)
+        if (j->act == ZY_BLOCK_SILU)
             zy__silu_grad_rows(du, da, u, n);
         else
             j->bwd(du, da, u, n, kind);
