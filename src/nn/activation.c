@@ -99,7 +99,10 @@ static void relu_fwd_range(void *ctx, size_t lo, size_t hi, int thread) {
 static void relu_bwd_range(void *ctx, size_t lo, size_t hi, int thread) {
     (void)thread;
     const act_job *j = ctx;
-    for (size_t i = lo; i < hi; i++) j->out[i] += j->inp[i] > 0.0f ? j->dout[i] : 0.0f;
+    for (size_t i = lo; i < hi; i++) { // dout read either way: a select, not a branch
+        float d = j->dout[i];
+        j->out[i] += j->inp[i] > 0.0f ? d : 0.0f;
+    }
 }
 
 // SiLU (swish): x·σ(x), σ(x) = 1 / (1 + e^-x); its derivative σ(x)·(1 + x·(1 - σ(x))).

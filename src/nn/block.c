@@ -88,7 +88,10 @@ static void act_rows(void *ctx, size_t r0, size_t r1, int thread) {
         float *du = j->du + lo;
         const float *da = j->da + lo;
         if (j->act == ZY_BLOCK_RELU) {
-            for (size_t i = 0; i < n; i++) du[i] = u[i] > 0.0f ? da[i] : 0.0f;
+            for (size_t i = 0; i < n; i++) { // da read either way: a select, not a branch
+                float d = da[i];
+                du[i] = u[i] > 0.0f ? d : 0.0f;
+            }
             return;
         }
         memset(du, 0, n * sizeof *du); // (the kernels below add; du is in cache here)
