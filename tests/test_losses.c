@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "kernels/argmax.h"
 #include "kernels/exp.h"
 #include "nn/dropout.h"
 #include "zhuyi/nn.h"
@@ -94,6 +95,38 @@ TEST(losses_expf_simd_ulp) {
 }
 
 // ---- softmax ----------------------------------------------------------------------------
+
+// The loop zy__argmax stands for: the first maximum, NaN never taken over x[0].
+static int argmax_loop(const float *x, int n) {
+    int best = 0;
+    for (int v = 1; v < n; v++)
+        if (x[v] > x[best]) best = v;
+    return best;
+}
+
+TEST(losses_argmax_as_the_loop) {
+    enum { MAXN = 100 };
+    float x[MAXN];
+    const float special[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1.0f, 1.0f, -1.0f};
+    zy_rng r;
+    zy_rng_seed(&r, 7);
+    int cases = 0, ok = 0;
+    for (int t = 0; t < 4000; t++) {
+        int n = 1 + (int)zy_rng_below(&r, MAXN);
+        int distinct = 1 + (int)zy_rng_below(&r, 6); // few values: many ties
+        for (int v = 0; v < n; v++) x[v] = (float)zy_rng_below(&r, (uint32_t)distinct);
+        int specials = (int)zy_rng_below(&r, 4); // NaN (also at 0), ±inf, ±0 dropped in
+        for (int k = 0; k < specials; k++)
+            x[zy_rng_below(&r, (uint32_t)n)] = special[zy_rng_below(&r, 8)];
+        cases++;
+        ok += zy__argmax(x, n) == argmax_loop(x, n);
+    }
+    zt_note("argmax as the loop: %d of %d rows", ok, cases);
+    CHECK(ok == cases);
+    int targets[3] = {2, -1, 0};
+    const float rows[3 * 4] = {0, 1, 5, 5, 9, 0, 0, 0, 3, 3, 1, 2};
+    CHECK(zy__argmax_hits(rows, targets, 3, 4) == 2); // row 1 unscored
+}
 
 TEST(losses_softmax_matches_torch) {
     zt_ref *ref = zt_ref_load(REF_PATH);

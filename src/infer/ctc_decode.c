@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "kernels/argmax.h"
 #include "zhuyi/ctc.h"
 
 // log(e^a + e^b), exact for -inf operands (the same rule as src/nn/ctc.c).
@@ -60,9 +61,7 @@ zy_status zy_ctc_greedy(const float *logits, const int32_t *input_lengths, int B
         double score = 0;
         for (int t = 0; t < Tb; t++) {
             const float *x = logits + ((size_t)b * T + t) * V;
-            int best = 0;
-            for (int v = 1; v < V; v++)
-                if (x[v] > x[best]) best = v;
+            const int best = zy__argmax(x, V);
             if (scores) {
                 double se = 0;
                 for (int v = 0; v < V; v++) se += exp((double)x[v] - x[best]);

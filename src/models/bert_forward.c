@@ -18,6 +18,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "kernels/argmax.h"
 #include "models/bert_internal.h"
 #include "nn/cross_entropy_inplace.h"
 
@@ -314,21 +315,6 @@ static void mlm_head(const bert_session *g, const bert_acts *a, const float *x, 
     zy_linear_forward(a->logits, a->tr_h, w->word, w->mlm_bias, N, C, h->vocab);
 }
 
-// Rows r with targets[r] != -1 whose logits (n, V) are largest at the target (the first
-// maximum, as argmax takes it).
-static int count_correct(const float *logits, const int *targets, int n, int V) {
-    int ok = 0;
-    for (int r = 0; r < n; r++) {
-        if (targets[r] < 0) continue;
-        const float *x = logits + (size_t)r * V;
-        int best = 0;
-        for (int v = 1; v < V; v++)
-            if (x[v] > x[best]) best = v;
-        ok += best == targets[r];
-    }
-    return ok;
-}
-
 void zy__bert_metrics(const zy_session *s, zy_metric_set *out) {
     const bert_session *g = zy_session_impl(s);
     if (!g->outputs_ok) return;
@@ -415,7 +401,7 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
             return st;
         g->mlm_loss = true;
         g->l_mlm = l_mlm;
-        g->ok_mlm = count_correct(a.logits, mlm_targets, R, h->vocab);
+        g->ok_mlm = zy__argmax_hits(a.logits, mlm_targets, R, h->vocab);
     }
     if (h->has_nsp && batch->labels) {
         st = zy_cross_entropy_forward(&l_nsp, &g->n_nsp, a.nsp_lse, a.nsp_logits, a.labels, B,
@@ -423,7 +409,7 @@ zy_status zy__bert_forward(zy_session *s, const zy_batch *batch, float *loss, do
         if (st) return st;
         g->nsp_loss = true;
         g->l_nsp = l_nsp;
-        g->ok_nsp = count_correct(a.nsp_logits, a.labels, B, 2);
+        g->ok_nsp = zy__argmax_hits(a.nsp_logits, a.labels, B, 2);
     }
     if (h->has_task) { // no MLM or NSP head: the task head's loss alone
         float l;

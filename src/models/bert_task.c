@@ -21,6 +21,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "kernels/argmax.h"
 #include "models/bert_internal.h"
 
 // ---- config ---------------------------------------------------------------------------------
@@ -80,13 +81,6 @@ static int qa_target(int pos, int len) {
     return pos < len ? pos : -1;
 }
 
-static int argmax(const float *x, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    return best;
-}
-
 static zy_status qa_forward(bert_session *g, const bert_acts *a, const float *x,
                             const zy_batch *b, float *loss, double *count) {
     const bert_weights *w = &g->ew;
@@ -118,8 +112,8 @@ static zy_status qa_forward(bert_session *g, const bert_acts *a, const float *x,
     g->qa_span_ok = 0;
     for (int r = 0; r < B; r++)
         g->qa_span_ok += a->qa_tg[r] >= 0 && a->qa_tg[B + r] >= 0 &&
-                         argmax(start + (size_t)r * T, T) == a->qa_tg[r] &&
-                         argmax(end + (size_t)r * T, T) == a->qa_tg[B + r];
+                         zy__argmax(start + (size_t)r * T, T) == a->qa_tg[r] &&
+                         zy__argmax(end + (size_t)r * T, T) == a->qa_tg[B + r];
     g->task_loss = true;
     *loss = 0.5f * (g->qa_start.loss + g->qa_end.loss);
     *count = ZY_MAX(g->qa_start.n, g->qa_end.n);

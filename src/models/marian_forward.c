@@ -16,6 +16,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "kernels/argmax.h"
 #include "models/marian_internal.h"
 #include "nn/cross_entropy_inplace.h"
 
@@ -194,10 +195,7 @@ static void score_rows(marian_session *g, const marian_acts *a, int N) {
         int y = a->targets[r];
         if (y < 0) continue;
         const float *z = a->logits + (size_t)r * V;
-        int best = 0;
-        for (int v = 1; v < V; v++)
-            if (z[v] > z[best]) best = v;
-        ok += best == y;
+        ok += zy__argmax(z, V) == y;
         nll += (double)a->lse[r] - z[y];
     }
     g->nll = g->n_valid ? (float)(nll / g->n_valid) : 0.0f;

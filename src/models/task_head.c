@@ -10,6 +10,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "kernels/argmax.h"
 #include "models/task_head.h"
 
 const char *const zy__problem_names[] = {NULL, "single_label_classification",
@@ -205,19 +206,6 @@ zy_status zy__labels_copy(zy__labels *dst, const zy__labels *src) {
 
 // ---- cross-entropy over rows ----------------------------------------------------------------
 
-int zy__argmax_correct(const float *logits, const int *targets, int R, int K) {
-    int ok = 0;
-    for (int r = 0; r < R; r++) {
-        if (targets[r] < 0) continue;
-        const float *x = logits + (size_t)r * K;
-        int best = 0;
-        for (int k = 1; k < K; k++)
-            if (x[k] > x[best]) best = k;
-        ok += best == targets[r];
-    }
-    return ok;
-}
-
 zy_status zy__ce_forward(zy__ce *c, const float *logits, int R, int K) {
     c->R = R, c->K = K;
     c->n = c->correct = 0;
@@ -225,7 +213,7 @@ zy_status zy__ce_forward(zy__ce *c, const float *logits, int R, int K) {
     zy_status st = zy_cross_entropy_forward(&c->loss, &c->n, c->lse, logits, c->targets, R, K,
                                             -1, 0.0f);
     if (st) return st;
-    c->correct = zy__argmax_correct(logits, c->targets, R, K);
+    c->correct = zy__argmax_hits(logits, c->targets, R, K);
     return ZY_STATUS_OK;
 }
 

@@ -58,9 +58,6 @@ typedef struct zy__ce {
 zy_status zy__ce_forward(zy__ce *c, const float *logits, int R, int K);
 // dlogits (R, K) += scale · ∂loss/∂logits.
 void zy__ce_backward(const zy__ce *c, float *dlogits, const float *logits, float scale);
-// Rows r with targets[r] >= 0 whose logits (R, K) are largest at the target (the first
-// maximum, as argmax).
-int zy__argmax_correct(const float *logits, const int *targets, int R, int K);
 
 // ---- sequence classification --------------------------------------------------------------
 typedef struct zy__seqcls {
