@@ -250,6 +250,50 @@ TEST(layers_layernorm_matches_torch) {
     zt_ref_free(R);
 }
 
+// Past a few thousand elements backward sums the parameters' gradients by fixed groups of
+// rows in the pass that computes dinp (a scratch block per call); without the scratch it
+// takes a second pass by column blocks. The two agree (the double sums differ in order
+// only), and the one-pass sums do not depend on the thread count.
+static void *ln_fail_alloc(size_t size, size_t align, void *user) {
+    (void)size, (void)align, (void)user;
+    return NULL;
+}
+static void ln_plain_free(void *p, void *user) {
+    (void)user;
+    free(p);
+}
+
+TEST(layers_layernorm_backward_one_pass_as_two) {
+    enum { N = 300, C = 96 }; // 28,800 elements: the one-pass path
+    float *x = zt_floats(N * C), *dout = zt_floats(N * C), *wb = zt_floats(2 * C);
+    float *out = zt_floats(N * C), *mean = zt_floats(N), *rstd = zt_floats(N);
+    zt_fill_uniform(x, N * C, 41, -2, 2);
+    zt_fill_uniform(dout, N * C, 42, -1, 1);
+    zt_fill_uniform(wb, 2 * C, 43, 0.5, 1.5);
+    zy_layernorm_forward(out, mean, rstd, x, wb, wb + C, N, C, 1e-5f);
+    float *g[3][3]; // [one pass, two threads | one pass, one thread | two passes][dx, dw, db]
+    for (int r = 0; r < 3; r++)
+        for (int k = 0; k < 3; k++) g[r][k] = zt_floats(k ? C : N * C);
+    int threads = zy_threads_get();
+    zy_layernorm_backward(g[0][0], g[0][1], g[0][2], dout, x, wb, mean, rstd, N, C);
+    zy_threads_set(1);
+    zy_layernorm_backward(g[1][0], g[1][1], g[1][2], dout, x, wb, mean, rstd, N, C);
+    zy_threads_set(threads);
+    zy_allocator a = {ln_fail_alloc, ln_plain_free, NULL};
+    zy_allocator_set(&a);
+    zy_layernorm_backward(g[2][0], g[2][1], g[2][2], dout, x, wb, mean, rstd, N, C);
+    zy_allocator_set(NULL);
+    CHECK(memcmp(g[0][0], g[1][0], sizeof(float) * N * C) == 0);
+    CHECK(memcmp(g[0][1], g[1][1], sizeof(float) * C) == 0);
+    CHECK(memcmp(g[0][2], g[1][2], sizeof(float) * C) == 0);
+    CHECK(memcmp(g[0][0], g[2][0], sizeof(float) * N * C) == 0); // the same row code
+    CHECK_CLOSE("layernorm dweight, one pass", g[0][1], g[2][1], C, 1e-6, 1e-6);
+    CHECK_CLOSE("layernorm dbias, one pass", g[0][2], g[2][2], C, 1e-6, 1e-6);
+    for (int r = 0; r < 3; r++)
+        for (int k = 0; k < 3; k++) free(g[r][k]);
+    free(x), free(dout), free(wb), free(out), free(mean), free(rstd);
+}
+
 // ---- GELU and ReLU -----------------------------------------------------------------------
 typedef struct {
     float *inp, *out;

@@ -1,7 +1,8 @@
 // Layer normalisation over the last dimension, forward and backward (PyTorch F.layer_norm
 // semantics: biased variance, eps inside the square root). Rows are independent, so they
-// are split across the pool's threads; dweight/dbias are reduced per column block so the
-// result does not depend on the thread count. Not RMSNorm, not a fused residual + norm.
+// are split across the pool's threads; dweight/dbias are summed by fixed groups of rows
+// (or, without scratch for the groups' sums, per column block) so the result does not
+// depend on the thread count. Not RMSNorm, not a fused residual + norm.
 #include <math.h>
 
 #include "zhuyi/nn.h"
@@ -87,12 +88,21 @@ void zy_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 
 // With xhat = (x - mean) * rstd and g = dout * weight, the input gradient of one row is
 //   dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
-static void ln_backward_rows(const ln_job *j, size_t n0, size_t n1) {
+// and the parameters' gradients sum dout * xhat (dweight) and dout (dbias) over the rows.
+// Rows [n0, n1): dx += (when dinp), and the parameter terms (when pw) summed in double
+// into pw and pb (C each), added to what they hold.
+static void ln_backward_rows(const ln_job *j, size_t n0, size_t n1, double *pw, double *pb) {
     const int C = j->C;
     for (size_t n = n0; n < n1; n++) {
         const float *x = j->inp + n * C, *d = j->dout + n * C;
-        float *dx = j->dinp + n * C;
         float m = j->cmean[n], s = j->crstd[n];
+        if (pw)
+            for (int c = 0; c < C; c++) {
+                pw[c] += (double)(d[c] * ((x[c] - m) * s));
+                pb[c] += d[c];
+            }
+        if (!j->dinp) continue;
+        float *dx = j->dinp + n * C;
         float g_sum = 0.0f, gx_sum = 0.0f;
         for (int c = 0; c < C; c++) {
             float g = d[c] * j->weight[c];
@@ -109,6 +119,7 @@ static void ln_backward_rows(const ln_job *j, size_t n0, size_t n1) {
 
 // Column block blk: dweight += Σ_n dout * xhat, dbias += Σ_n dout. Each block is owned by
 // one chunk and sums rows in order (in double), recomputing xhat instead of storing it.
+// (The parameters' pass when there is no scratch for ln_backward_group's sums.)
 static void ln_backward_params(const ln_job *j, int blk) {
     const int C = j->C, c0 = blk * LN_COL_BLOCK, nc = ZY_MIN(LN_COL_BLOCK, C - c0);
     double aw[LN_COL_BLOCK] = {0}, ab[LN_COL_BLOCK] = {0};
@@ -137,8 +148,44 @@ static void ln_backward_item(void *ctx, size_t i0, size_t i1, int thread) {
     const ln_job *j = ctx;
     size_t grain = rows_per_chunk(j->C), N = (size_t)j->N;
     for (size_t i = i0; i < i1; i++) {
-        if (i < j->row_chunks) ln_backward_rows(j, i * grain, ZY_MIN(N, (i + 1) * grain));
+        if (i < j->row_chunks)
+            ln_backward_rows(j, i * grain, ZY_MIN(N, (i + 1) * grain), NULL, NULL);
         else ln_backward_params(j, (int)(i - j->row_chunks));
+    }
+}
+
+// With the parameters' gradients wanted, one pass over the rows does both: the rows fall
+// into LN_GROUPS fixed groups, each summing its parameter terms into its own slots of the
+// scratch (sums[g]: dweight's C, then dbias's C), which are then added in group order --
+// the same sums whatever the thread count, and x and dout read once instead of twice.
+#define LN_GROUPS 16
+
+typedef struct ln_group_job {
+    const ln_job *j;
+    double *sums;
+    size_t groups;
+} ln_group_job;
+
+static void ln_backward_group(void *ctx, size_t g0, size_t g1, int thread) {
+    (void)thread;
+    const ln_group_job *q = ctx;
+    const size_t N = (size_t)q->j->N, C = (size_t)q->j->C;
+    for (size_t g = g0; g < g1; g++) {
+        double *pw = q->sums + g * 2 * C, *pb = pw + C;
+        for (size_t c = 0; c < 2 * C; c++) pw[c] = 0.0;
+        ln_backward_rows(q->j, N * g / q->groups, N * (g + 1) / q->groups, pw, pb);
+    }
+}
+
+static void ln_backward_fused(const ln_job *j, double *sums, size_t groups) {
+    const size_t C = (size_t)j->C;
+    ln_group_job q = {j, sums, groups};
+    zy__parallel(groups, 1, 0, ln_backward_group, &q);
+    for (size_t c = 0; c < C; c++) {
+        double w = 0.0, b = 0.0;
+        for (size_t g = 0; g < groups; g++) w += sums[g * 2 * C + c], b += sums[g * 2 * C + C + c];
+        if (j->dweight) j->dweight[c] += (float)w;
+        if (j->dbias) j->dbias[c] += (float)b;
     }
 }
 
@@ -150,10 +197,17 @@ void zy_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
     if (N <= 0 || C <= 0) return;
     ln_job j = {.dinp = dinp, .dweight = dweight, .dbias = dbias, .inp = inp, .dout = dout,
                 .weight = weight, .cmean = mean, .crstd = rstd, .N = N, .C = C};
+    int par = (long long)N * C >= LN_PAR_MIN;
+    size_t groups = ZY_MIN((size_t)LN_GROUPS, (size_t)N);
+    double *sums = par && (dweight || dbias) ? zy_alloc(groups * 2 * (size_t)C * sizeof *sums)
+                                             : NULL;
+    if (sums) {
+        ln_backward_fused(&j, sums, groups);
+        zy_free(sums);
+        return;
+    }
     size_t grain = rows_per_chunk(C);
     j.row_chunks = dinp ? ((size_t)N + grain - 1) / grain : 0;
     size_t blocks = dweight || dbias ? (size_t)(C + LN_COL_BLOCK - 1) / LN_COL_BLOCK : 0;
-    size_t items = j.row_chunks + blocks;
-    int par = (long long)N * C >= LN_PAR_MIN;
-    zy__parallel(items, 1, par ? 0 : 1, ln_backward_item, &j);
+    zy__parallel(j.row_chunks + blocks, 1, par ? 0 : 1, ln_backward_item, &j);
 }
