@@ -18,8 +18,10 @@ static inline __m256 zy__pow2i256(__m256i k) {
 }
 
 static inline __m256 zy__exp256(__m256 x) {
-    // Clamp as the AVX-512 version does; x second so a NaN passes through.
-    x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x);
+    // As the AVX-512 version: below -104, 0 without an underflowing multiply (computed
+    // from 0, zeroed at the end); clamped above, x second so a NaN passes through.
+    const __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-104.0f), _CMP_LT_OQ);
+    x = _mm256_andnot_ps(under, x);
     x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
     __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -36,7 +38,8 @@ static inline __m256 zy__exp256(__m256 x) {
     // n in [-150, 128]: n1 = floor(n / 2) in [-75, 64], n2 = n - n1 in [-75, 64].
     __m256i ni = _mm256_cvtps_epi32(n);
     __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
-    return _mm256_mul_ps(_mm256_mul_ps(p, zy__pow2i256(n1)), zy__pow2i256(n2));
+    return _mm256_andnot_ps(under, _mm256_mul_ps(_mm256_mul_ps(p, zy__pow2i256(n1)),
+                                                 zy__pow2i256(n2)));
 }
 
 // Lanes [0, left) of an 8-wide step as a maskload/maskstore mask (all lanes if left >= 8).

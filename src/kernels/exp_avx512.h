@@ -17,10 +17,14 @@
 #include <immintrin.h>
 
 static inline __m512 zy__exp512(__m512 x) {
-    // Clamp so -inf gives 0 and +inf gives inf without inf - inf = NaN inside; the bounds
-    // are past where expf already returns 0 / inf. x goes second so a NaN passes through
-    // (max/min return their second operand when either is NaN).
-    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
+    // Below -104 (masked scores' -inf among them) e^x is 0 in float: those lanes are
+    // computed from 0 and zeroed at the end, because vscalefps rounding a tiny result to 0
+    // costs a microcode assist without flush-to-zero (tiled attention under a causal mask
+    // spent a third of its time in them). Clamp above so +inf gives inf without
+    // inf - inf = NaN inside; x goes second so a NaN passes through (min returns its second
+    // operand when either is NaN; NaN is not below -104).
+    const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_LT_OQ);
+    x = _mm512_mask_mov_ps(x, under, _mm512_setzero_ps());
     x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
     const __m512 magic = _mm512_set1_ps(12582912.0f); // 1.5 * 2^23
     __m512 n = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic);
@@ -34,7 +38,7 @@ static inline __m512 zy__exp512(__m512 x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
+    return _mm512_maskz_scalef_ps((__mmask16)~under, p, n);
 }
 
 // Lanes [0, left) of a 16-wide step, for row tails (left > 16 means all lanes).
