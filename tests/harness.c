@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,4 +317,24 @@ int main(int argc, char **argv) {
     printf("%d skipped\n", skipped);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
+}
+
+// ---- failing allocations (harness.h) ------------------------------------------------------
+static _Atomic long allocations_left;
+
+static void *countdown_alloc(size_t size, size_t align, void *user) {
+    (void)user;
+    if (atomic_fetch_sub(&allocations_left, 1) <= 0) return NULL;
+    return aligned_alloc(align, size ? (size + align - 1) / align * align : align);
+}
+
+static void countdown_free(void *p, void *user) {
+    (void)user;
+    free(p);
+}
+
+void zt_allocations_fail_after(long n) {
+    static const zy_allocator a = {countdown_alloc, countdown_free, NULL};
+    atomic_store(&allocations_left, n);
+    zy_allocator_set(&a);
 }

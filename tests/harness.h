@@ -95,6 +95,9 @@ void zt_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 // malloc that fails the run loudly instead of returning NULL (tests only).
 void *zt_malloc(size_t bytes);
 float *zt_floats(size_t n); // zero-filled
+// From now on the library's allocations succeed n more times, then fail (n = 0: every
+// one), from any thread; zy_allocator_set(NULL) -- or the end of the test -- undoes it.
+void zt_allocations_fail_after(long n);
 // Copy the file src to dst (created or truncated); 1 on success.
 int zt_copy_file(const char *src, const char *dst);
 // Σ out[i] * w[i] in double: the scalar "loss" for gradient checks (w random).

@@ -296,14 +296,6 @@ TEST(gemm_threads_identical) {
 
 // With no memory for packing workspaces, zy_sgemm still computes the right answer (the
 // reference path). A fresh thread has no workspace yet, so it is forced to allocate.
-static void *fail_alloc(size_t size, size_t align, void *user) {
-    (void)size, (void)align, (void)user;
-    return NULL;
-}
-static void plain_free(void *p, void *user) {
-    (void)user;
-    free(p);
-}
 static void *run_problem_thread(void *arg) {
     problem *p = arg;
     double *w = zt_malloc(sizeof(double));
@@ -313,8 +305,7 @@ static void *run_problem_thread(void *arg) {
 
 TEST(gemm_no_memory_falls_back) {
     problem p = make_problem(false, true, 90, 110, 70, 1.0f, 0.5f, 1, 4242);
-    zy_allocator a = {fail_alloc, plain_free, NULL};
-    zy_allocator_set(&a);
+    zt_allocations_fail_after(0);
     pthread_t th;
     double *w = NULL;
     int rc = pthread_create(&th, NULL, run_problem_thread, &p);

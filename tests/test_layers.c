@@ -254,15 +254,6 @@ TEST(layers_layernorm_matches_torch) {
 // rows in the pass that computes dinp (a scratch block per call); without the scratch it
 // takes a second pass by column blocks. The two agree (the double sums differ in order
 // only), and the one-pass sums do not depend on the thread count.
-static void *ln_fail_alloc(size_t size, size_t align, void *user) {
-    (void)size, (void)align, (void)user;
-    return NULL;
-}
-static void ln_plain_free(void *p, void *user) {
-    (void)user;
-    free(p);
-}
-
 TEST(layers_layernorm_backward_one_pass_as_two) {
     enum { N = 300, C = 96 }; // 28,800 elements: the one-pass path
     float *x = zt_floats(N * C), *dout = zt_floats(N * C), *wb = zt_floats(2 * C);
@@ -279,8 +270,7 @@ TEST(layers_layernorm_backward_one_pass_as_two) {
     zy_threads_set(1);
     zy_layernorm_backward(g[1][0], g[1][1], g[1][2], dout, x, wb, mean, rstd, N, C);
     zy_threads_set(threads);
-    zy_allocator a = {ln_fail_alloc, ln_plain_free, NULL};
-    zy_allocator_set(&a);
+    zt_allocations_fail_after(0);
     zy_layernorm_backward(g[2][0], g[2][1], g[2][2], dout, x, wb, mean, rstd, N, C);
     zy_allocator_set(NULL);
     CHECK(memcmp(g[0][0], g[1][0], sizeof(float) * N * C) == 0);

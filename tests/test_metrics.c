@@ -484,17 +484,6 @@ TEST(metrics_bad_input) {
 // A refused allocation in the middle of an add (a new type's name, the type table
 // growing) leaves the accumulator as it was: the same sentence added again afterwards
 // gives the scores of a run that never failed.
-static long alloc_left;
-static void *failing_alloc(size_t size, size_t align, void *user) {
-    (void)user;
-    if (alloc_left-- <= 0) return NULL;
-    return aligned_alloc(align, size ? (size + align - 1) / align * align : align); // the default's form
-}
-static void plain_free(void *p, void *user) {
-    (void)user;
-    free(p);
-}
-
 TEST(metrics_entity_add_out_of_memory) {
     const char *s1[] = {"B-PER", "I-PER", "O", "B-LOC"};
     const char *s2[] = {"B-A", "I-B", "B-C", "B-D", "S-E", "B-F", "B-G", "B-H", "B-I", "B-PER"};
@@ -504,14 +493,12 @@ TEST(metrics_entity_add_out_of_memory) {
     ASSERT(zy_entity_eval_add(ref, s1, 4, s1, 4) == 0 && zy_entity_eval_add(ref, s2, 10, p2, 10) == 0);
     zy_scores want, got;
     ASSERT(zy_entity_eval_scores(ref, NULL, &want) == 0);
-    static const zy_allocator A = {failing_alloc, plain_free, NULL};
     int refused = 0;
     for (long k = 0; k < 64; k++) {
         zy_entity_eval *e;
         ASSERT(zy_entity_eval_create(&e) == 0);
         ASSERT(zy_entity_eval_add(e, s1, 4, s1, 4) == 0);
-        alloc_left = k;
-        zy_allocator_set(&A);
+        zt_allocations_fail_after(k);
         zy_status st = zy_entity_eval_add(e, s2, 10, p2, 10);
         zy_allocator_set(NULL);
         if (st) {
