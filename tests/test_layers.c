@@ -442,6 +442,45 @@ TEST(layers_gelu_simd_matches_scalar) {
     free(x), free(w);
 }
 
+// SiLU's vector paths (the library's vector exp) against the scalar one (libm expf), with
+// GELU's inputs, tolerance and NaN check; past x = -88.7 both give -0 (e^-x is inf).
+static void check_silu(zy_simd level, const float *x, const float *w, size_t n) {
+    const char *name = zy_simd_name(level);
+    float *o_s = zt_floats(n), *o_v = zt_floats(n), *d_s = zt_floats(n), *d_v = zt_floats(n);
+    zy_simd_set(ZY_SIMD_SCALAR);
+    zy_silu_forward(o_s, x, n);
+    zy_silu_backward(d_s, w, x, n);
+    zy_simd_set(level);
+    zy_silu_forward(o_v, x, n);
+    zy_silu_backward(d_v, w, x, n);
+    char what[64];
+    snprintf(what, sizeof what, "silu out %s", name);
+    CHECK_CLOSE(what, o_v, o_s, n, 1e-6, 2e-6);
+    snprintf(what, sizeof what, "silu dinp %s", name);
+    CHECK_CLOSE(what, d_v, d_s, n, 1e-6, 2e-6);
+    float in[19], out[19], d[19] = {0};
+    for (int i = 0; i < 19; i++) in[i] = (float)i - 9.0f;
+    in[4] = NAN, in[0] = -1e4f, in[18] = INFINITY;
+    zy_silu_forward(out, in, 19);
+    zy_silu_backward(d, in, in, 19);
+    CHECK(isnan(out[4]) && isnan(d[4]) && !isnan(out[5]) && !isnan(d[5]));
+    CHECK(out[0] == 0.0f && signbit(out[0]) && out[18] == INFINITY);
+    free(o_s), free(o_v), free(d_s), free(d_v);
+}
+
+TEST(layers_silu_simd_matches_scalar) {
+    size_t n = 10000 + 13;
+    float *x = zt_floats(n), *w = zt_floats(n);
+    zt_fill_uniform(x, n, 18, -12, 12);
+    zt_fill_uniform(w, n, 19, -1, 1);
+    const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-3f, -1e-3f, 30.0f, -30.0f,
+                             -87.0f, -89.0f, 1e4f, -1e4f};
+    memcpy(x, special, sizeof special);
+    if (zt_use_simd(ZY_SIMD_AVX2)) check_silu(ZY_SIMD_AVX2, x, w, n);
+    if (zt_use_simd(ZY_SIMD_AVX512)) check_silu(ZY_SIMD_AVX512, x, w, n);
+    free(x), free(w);
+}
+
 // ---- residual ----------------------------------------------------------------------------
 typedef struct {
     float *a, *b, *out;

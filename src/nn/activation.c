@@ -106,27 +106,39 @@ static void relu_bwd_range(void *ctx, size_t lo, size_t hi, int thread) {
 }
 
 // SiLU (swish): x·σ(x), σ(x) = 1 / (1 + e^-x); its derivative σ(x)·(1 + x·(1 - σ(x))).
-void zy__silu_rows(float *out, const float *inp, size_t n) {
+void zy__silu_forward_scalar(float *out, const float *inp, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = inp[i] / (1.0f + expf(-inp[i]));
 }
 
-void zy__silu_grad_rows(float *dinp, const float *dout, const float *inp, size_t n) {
+void zy__silu_backward_scalar(float *dinp, const float *dout, const float *inp, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float s = 1.0f / (1.0f + expf(-inp[i]));
         dinp[i] += dout[i] * s * (1.0f + inp[i] * (1.0f - s));
     }
 }
 
+zy__silu_fwd_fn zy__silu_fwd_kernel(void) {
+    if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__silu_forward_avx512;
+    if (zy_simd_level() >= ZY_SIMD_AVX2) return zy__silu_forward_avx2;
+    return zy__silu_forward_scalar;
+}
+
+zy__silu_bwd_fn zy__silu_bwd_kernel(void) {
+    if (zy_simd_level() >= ZY_SIMD_AVX512) return zy__silu_backward_avx512;
+    if (zy_simd_level() >= ZY_SIMD_AVX2) return zy__silu_backward_avx2;
+    return zy__silu_backward_scalar;
+}
+
 static void silu_fwd_range(void *ctx, size_t lo, size_t hi, int thread) {
     (void)thread;
     const act_job *j = ctx;
-    zy__silu_rows(j->out + lo, j->inp + lo, hi - lo);
+    zy__silu_fwd_kernel()(j->out + lo, j->inp + lo, hi - lo);
 }
 
 static void silu_bwd_range(void *ctx, size_t lo, size_t hi, int thread) {
     (void)thread;
     const act_job *j = ctx;
-    zy__silu_grad_rows(j->out + lo, j->dout + lo, j->inp + lo, hi - lo);
+    zy__silu_bwd_kernel()(j->out + lo, j->dout + lo, j->inp + lo, hi - lo);
 }
 
 // Elementwise: any split gives the same bits, so up to `inline_max` elements run on the

@@ -1,6 +1,6 @@
-// Private to src/nn: the GELU chunk kernels shared by activation.c (scalar reference and
-// dispatch), activation_avx2.c and activation_avx512.c (vector paths) and block.c (the FF
-// activation). Not public API.
+// Private to src/nn: the GELU and SiLU chunk kernels shared by activation.c (scalar
+// references and dispatch), activation_avx2.c and activation_avx512.c (vector paths) and
+// block.c (the FF activation). Not public API.
 #ifndef ZHUYI_NN_ACTIVATION_H
 #define ZHUYI_NN_ACTIVATION_H
 
@@ -20,10 +20,21 @@
     {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f,                    \
      -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f}
 
+// SiLU (swish) over n values: out = x·σ(x) = x / (1 + e^-x); backward
+// dinp += dout·σ(x)·(1 + x·(1 - σ(x))). Scalar references (libm expf), AVX2 + FMA and
+// AVX-512F versions (the library's vector exp), and the ones for zy_simd_level().
+typedef void (*zy__silu_fwd_fn)(float *out, const float *inp, size_t n);
+typedef void (*zy__silu_bwd_fn)(float *dinp, const float *dout, const float *inp, size_t n);
+void zy__silu_forward_scalar(float *out, const float *inp, size_t n);
+void zy__silu_backward_scalar(float *dinp, const float *dout, const float *inp, size_t n);
+void zy__silu_forward_avx2(float *out, const float *inp, size_t n);
+void zy__silu_backward_avx2(float *dinp, const float *dout, const float *inp, size_t n);
+void zy__silu_forward_avx512(float *out, const float *inp, size_t n);
+void zy__silu_backward_avx512(float *dinp, const float *dout, const float *inp, size_t n);
+zy__silu_fwd_fn zy__silu_fwd_kernel(void);
+zy__silu_bwd_fn zy__silu_bwd_kernel(void);
+
 // inp (n) -> out (n)
-// SiLU over n values (the block's FF runs these per chunk): out = x·σ(x); dinp += ...
-void zy__silu_rows(float *out, const float *inp, size_t n);
-void zy__silu_grad_rows(float *dinp, const float *dout, const float *inp, size_t n);
 typedef void (*zy__gelu_fwd_fn)(float *out, const float *inp, size_t n, zy_gelu_kind kind);
 // dout, inp (n) -> dinp (n) +=
 typedef void (*zy__gelu_bwd_fn)(float *dinp, const float *dout, const float *inp, size_t n,

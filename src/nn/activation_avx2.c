@@ -1,4 +1,4 @@
-// AVX2 GELU, forward and backward, 8 floats per step with a masked tail: the formulas of
+// AVX2 GELU (and SiLU), forward and backward, 8 floats per step with a masked tail: the formulas of
 // activation_avx512.c (σ(2u) for the tanh form, Numerical Recipes' erfc fit for the erf
 // form; accuracy notes there) on 8-wide registers. The scalar references are
 // zy__gelu_*_scalar in activation.c. Compiled with AVX2 + FMA flags: call only after
@@ -74,5 +74,30 @@ void zy__gelu_backward_avx2(float *dinp, const float *dout, const float *inp, si
         __m256 d = _mm256_maskload_ps(dout + i, m);
         __m256 acc = _mm256_maskload_ps(dinp + i, m);
         _mm256_maskstore_ps(dinp + i, m, _mm256_fmadd_ps(d, g, acc));
+    }
+}
+
+// SiLU as activation_avx512.c computes it, 8 floats per step.
+void zy__silu_forward_avx2(float *out, const float *inp, size_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (size_t i = 0; i < n; i += 8) {
+        const __m256i m = zy__tail8(n - i >= 8 ? 8 : (int)(n - i));
+        __m256 x = _mm256_maskload_ps(inp + i, m);
+        __m256 d = _mm256_add_ps(one, zy__exp256(_mm256_sub_ps(_mm256_setzero_ps(), x)));
+        _mm256_maskstore_ps(out + i, m, _mm256_div_ps(x, d));
+    }
+}
+
+void zy__silu_backward_avx2(float *dinp, const float *dout, const float *inp, size_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (size_t i = 0; i < n; i += 8) {
+        const __m256i m = zy__tail8(n - i >= 8 ? 8 : (int)(n - i));
+        __m256 x = _mm256_maskload_ps(inp + i, m);
+        __m256 s = _mm256_div_ps(
+            one, _mm256_add_ps(one, zy__exp256(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+        __m256 g = _mm256_mul_ps(s, _mm256_add_ps(one, _mm256_mul_ps(x, _mm256_sub_ps(one, s))));
+        __m256 d = _mm256_maskload_ps(dinp + i, m);
+        d = _mm256_add_ps(d, _mm256_mul_ps(_mm256_maskload_ps(dout + i, m), g));
+        _mm256_maskstore_ps(dinp + i, m, d);
     }
 }

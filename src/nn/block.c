@@ -96,7 +96,7 @@ static void act_rows(void *ctx, size_t r0, size_t r1, int thread) {
         }
         memset(du, 0, n * sizeof *du); // (the kernels below add; du is in cache here)
         if (j->act == ZY_BLOCK_SILU)
-            zy__silu_grad_rows(du, da, u, n);
+            zy__silu_bwd_kernel()(du, da, u, n);
         else
             j->bwd(du, da, u, n, kind);
         return;
@@ -108,7 +108,7 @@ static void act_rows(void *ctx, size_t r0, size_t r1, int thread) {
     if (j->act == ZY_BLOCK_RELU)
         for (size_t i = 0; i < n; i++) a[i] = u[i] < 0.0f ? 0.0f : u[i];
     else if (j->act == ZY_BLOCK_SILU)
-        zy__silu_rows(a, u, n);
+        zy__silu_fwd_kernel()(a, u, n);
     else
         j->fwd(a, u, n, kind);
 }
