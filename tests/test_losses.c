@@ -94,7 +94,7 @@ TEST(losses_expf_simd_ulp) {
         zt_note("no AVX2 on this CPU: expf_avx2 skipped");
 }
 
-// ---- softmax ----------------------------------------------------------------------------
+// ---- argmax -----------------------------------------------------------------------------
 
 // The loop zy__argmax stands for: the first maximum, NaN never taken over x[0].
 static int argmax_loop(const float *x, int n) {
@@ -127,6 +127,8 @@ TEST(losses_argmax_as_the_loop) {
     const float rows[3 * 4] = {0, 1, 5, 5, 9, 0, 0, 0, 3, 3, 1, 2};
     CHECK(zy__argmax_hits(rows, targets, 3, 4) == 2); // row 1 unscored
 }
+
+// ---- softmax ----------------------------------------------------------------------------
 
 TEST(losses_softmax_matches_torch) {
     zt_ref *ref = zt_ref_load(REF_PATH);
