@@ -428,18 +428,27 @@ static void check_gelu(zy_simd level, const float *x, const float *w, size_t n) 
     free(o_s), free(o_v), free(d_s), free(d_v);
 }
 
-TEST(layers_gelu_simd_matches_scalar) {
+// An activation's check at each vector level the CPU has (with scalar alone, the test is
+// skipped), on 10,013 inputs uniform in [-12, 12] from `seed` -- the first ns of them the
+// special values given -- and weights uniform in [-1, 1] from seed + 1.
+typedef void (*act_check_fn)(zy_simd level, const float *x, const float *w, size_t n);
+
+static void check_vector_levels(act_check_fn check, uint64_t seed, const float *special,
+                                size_t ns) {
     size_t n = 10000 + 13;
     float *x = zt_floats(n), *w = zt_floats(n);
-    zt_fill_uniform(x, n, 16, -12, 12);
-    zt_fill_uniform(w, n, 17, -1, 1);
+    zt_fill_uniform(x, n, seed, -12, 12);
+    zt_fill_uniform(w, n, seed + 1, -1, 1);
+    memcpy(x, special, ns * sizeof *special);
+    if (zt_use_simd(ZY_SIMD_AVX2)) check(ZY_SIMD_AVX2, x, w, n);
+    if (zt_use_simd(ZY_SIMD_AVX512)) check(ZY_SIMD_AVX512, x, w, n);
+    free(x), free(w);
+}
+
+TEST(layers_gelu_simd_matches_scalar) {
     const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-3f, -1e-3f, 30.0f, -30.0f,
                              1e4f, -1e4f};
-    memcpy(x, special, sizeof special);
-    // only the vector paths are compared (with scalar alone, the test is skipped)
-    if (zt_use_simd(ZY_SIMD_AVX2)) check_gelu(ZY_SIMD_AVX2, x, w, n);
-    if (zt_use_simd(ZY_SIMD_AVX512)) check_gelu(ZY_SIMD_AVX512, x, w, n);
-    free(x), free(w);
+    check_vector_levels(check_gelu, 16, special, sizeof special / sizeof *special);
 }
 
 // SiLU's vector paths (the library's vector exp) against the scalar one (libm expf), with
@@ -469,16 +478,9 @@ static void check_silu(zy_simd level, const float *x, const float *w, size_t n) 
 }
 
 TEST(layers_silu_simd_matches_scalar) {
-    size_t n = 10000 + 13;
-    float *x = zt_floats(n), *w = zt_floats(n);
-    zt_fill_uniform(x, n, 18, -12, 12);
-    zt_fill_uniform(w, n, 19, -1, 1);
     const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-3f, -1e-3f, 30.0f, -30.0f,
                              -87.0f, -89.0f, 1e4f, -1e4f};
-    memcpy(x, special, sizeof special);
-    if (zt_use_simd(ZY_SIMD_AVX2)) check_silu(ZY_SIMD_AVX2, x, w, n);
-    if (zt_use_simd(ZY_SIMD_AVX512)) check_silu(ZY_SIMD_AVX512, x, w, n);
-    free(x), free(w);
+    check_vector_levels(check_silu, 18, special, sizeof special / sizeof *special);
 }
 
 // ---- residual ----------------------------------------------------------------------------
