@@ -8,6 +8,7 @@
 
 #include "harness.h"
 #include "zhuyi/attention.h"
+#include "nn/attention_internal.h"
 
 // ---- the naive reference: softmax(scale·q·kᵀ) over visible keys, all in double --------
 static int visible(const zy_attn_desc *p, int bh, int i, int j) {
@@ -553,6 +554,77 @@ TEST(flash_threads_bit_exact_token_major) {
         zt_note("B=%d H=%d token-major: 1 vs 2 threads bit-exact", B, H);
         for (int run = 0; run < 2; run++) free(out[run]), free(lse[run]), free(dp[run]);
         free(proj), free(g), free(scratch);
+    }
+    zy_threads_set(saved);
+}
+
+// ---- writing instead of adding (MHA's backward) -------------------------------------------
+// NaN into every gradient element of a (B, T, 3C) buffer that backward owns: the Tq rows of
+// dq and the Tk rows of dk, dv, as thirds of it (dense) or its column thirds (token-major).
+static void poison_grads(float *x, int B, int H, int Tq, int Tk, int D, int T, bool rows) {
+    const int C = H * D;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            for (int part = 0; part < 3; part++) {
+                if (t >= (part ? Tk : Tq)) continue;
+                for (int h = 0; h < H; h++) {
+                    size_t at = rows ? ((size_t)b * T + t) * 3 * C + (size_t)part * C + h * D
+                                     : (size_t)part * B * H * T * D +
+                                           (((size_t)b * H + h) * (part ? Tk : Tq) + t) * D;
+                    for (int e = 0; e < D; e++) x[at + e] = NAN;
+                }
+            }
+}
+
+// zy__flash_backward_assign writes what zy_flash_backward adds into zeros, over whatever
+// the buffers held: rows that no key reaches (a batch entry of key length 0, keys past a
+// length) become zeros. Every schedule: per row block, dense and token-major (panels), and
+// two passes (B*H = 1 at 2 threads); and no queries or no keys at all.
+TEST(flash_backward_assign_as_add_into_zeros) {
+    static const int lens[2] = {0, 37};
+    // B, H, Tq, Tk, token-major
+    const int shapes[5][5] = {{2, 2, 45, 45, 1}, {2, 2, 45, 45, 0}, {1, 1, 150, 150, 1},
+                              {2, 2, 0, 20, 0},   {2, 2, 20, 0, 1}};
+    int saved = zy_threads_get();
+    zy_threads_set(2);
+    for (int s = 0; s < 5; s++) {
+        const int B = shapes[s][0], H = shapes[s][1], Tq = shapes[s][2], Tk = shapes[s][3];
+        const int rows = shapes[s][4], D = 16, C = H * D, T = Tq > Tk ? Tq : Tk;
+        zy_attn_desc d = zy_attn_default_desc(B, H, Tq, Tk, D, D);
+        d.causal = s < 3;
+        d.key_lengths = s < 2 ? lens : NULL;
+        d.block_q = d.block_k = 16;
+        if (rows) { // token-major: q | k | v columns of one (B, T, 3C) buffer
+            d.q_layout = d.k_layout = d.v_layout = zy_attn_layout_rows(T, D, 3 * C);
+            d.out_layout = zy_attn_layout_rows(T, D, C);
+        }
+        const size_t np = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+        float *proj = zt_floats(np), *g = zt_floats(no), *o = zt_floats(no);
+        float *lse = zt_floats((size_t)B * H * T), *add = zt_floats(np), *set = zt_floats(np);
+        zt_fill_uniform(proj, np, 61 + s, -2, 2);
+        zt_fill_uniform(g, no, 71 + s, -1, 1);
+        // dense: q, k, v (and dq, dk, dv) are the three thirds of the buffer
+        const size_t third = rows ? (size_t)C : (size_t)B * H * T * D;
+        size_t ns = zy_flash_scratch_floats(&d) * 2;
+        float *scratch = zt_floats(ns);
+        poison_grads(set, B, H, Tq, Tk, D, T, rows);
+        ASSERT_EQ_INT(zy_flash_forward(o, lse, proj, proj + third, proj + 2 * third, &d, scratch,
+                                       ns),
+                      ZY_STATUS_OK);
+        ASSERT_EQ_INT(zy_flash_backward(add, add + third, add + 2 * third, g, proj, proj + third,
+                                        proj + 2 * third, o, lse, &d, scratch, ns),
+                      ZY_STATUS_OK);
+        ASSERT_EQ_INT(zy__flash_backward_assign(set, set + third, set + 2 * third, g, proj,
+                                                proj + third, proj + 2 * third, o, lse, &d,
+                                                scratch, ns),
+                      ZY_STATUS_OK);
+        size_t differ = 0;
+        for (size_t i = 0; i < np; i++) differ += !(add[i] == set[i]);
+        if (differ)
+            zt_fail(__FILE__, __LINE__, "case %d: %zu of %zu gradients differ", s, differ, np);
+        zt_note("B=%d H=%d Tq=%d Tk=%d %s: assign = add into zeros", B, H, Tq, Tk,
+                rows ? "token-major" : "dense");
+        free(proj), free(g), free(o), free(lse), free(add), free(set), free(scratch);
     }
     zy_threads_set(saved);
 }

@@ -21,6 +21,14 @@ static inline float zy__attn_scale(const zy_attn_desc *d) {
     return d->scale != 0.0f ? d->scale : 1.0f / sqrtf((float)d->Dk);
 }
 
+// zy_flash_backward, but dq, dk and dv are written (=) instead of added to, every row of
+// them (zero where no score reaches it), so the caller need not clear them first: MHA's
+// gradient buffers, which would otherwise be zeroed only to be read back and added to.
+zy_status zy__flash_backward_assign(float *dq, float *dk, float *dv, const float *dout,
+                                    const float *q, const float *k, const float *v,
+                                    const float *out, const float *lse, const zy_attn_desc *d,
+                                    float *scratch, size_t scratch_floats);
+
 // A layout with the default filled in for a tensor of T rows of D floats per head.
 static inline zy_attn_layout zy__attn_resolve(zy_attn_layout l, int H, int T, int D) {
     if (l.batch == 0 && l.head == 0 && l.row == 0)

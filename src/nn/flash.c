@@ -182,11 +182,26 @@ static void forward_tile(const fwd_job *jb, int bh, int qb, float *ws, const flo
     }
 }
 
+// The rows task t reads first (its queries, the first key tile), requested early.
+static void prefetch_task(const fwd_job *jb, size_t t) {
+    const zy__flash_plan *pl = jb->pl;
+    const int bh = (int)(t / pl->nqb), qb = (int)(t % pl->nqb), H = pl->p.H;
+    const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, pl->p.Tq - i0);
+    const int nk = ZY_MIN(zy__flash_kend(pl, bh, i0 + mq - 1), pl->bk);
+    zy__flash_prefetch_rows(jb->q + zy__attn_off(pl->lq, bh, H) + (ptrdiff_t)i0 * pl->lq.row,
+                            pl->lq.row, mq, pl->D);
+    if (nk == 0) return; // (k and v may be NULL then)
+    zy__flash_prefetch_rows(jb->k + zy__attn_off(pl->lk, bh, H), pl->lk.row, nk, pl->D);
+    zy__flash_prefetch_rows(jb->v + zy__attn_off(pl->lv, bh, H), pl->lv.row, nk, pl->p.Dv);
+}
+
 static void forward_tasks(void *ctx, size_t t0, size_t t1, int thread) {
     const fwd_job *jb = ctx;
     const zy__flash_plan *pl = jb->pl;
     float *ws = jb->scratch + (size_t)thread * jb->per;
+    prefetch_task(jb, t0);
     for (size_t t = t0; t < t1; t++) {
+        if (t + 1 < t1) prefetch_task(jb, t + 1);
         const int bh = (int)(t / pl->nqb), H = pl->p.H;
         forward_tile(jb, bh, (int)(t % pl->nqb), ws, jb->k + zy__attn_off(pl->lk, bh, H),
                      (int)pl->lk.row, jb->v + zy__attn_off(pl->lv, bh, H), (int)pl->lv.row);
@@ -197,8 +212,7 @@ static void forward_tasks(void *ctx, size_t t0, size_t t1, int thread) {
 // rows are each a miss the hardware prefetcher does not predict)
 static void gather_rows(float *dst, const float *src, ptrdiff_t ld, int n, int width) {
     for (int r = 0; r < n; r++) {
-        if (r + 8 < n)
-            for (int e = 0; e < width; e += 16) __builtin_prefetch(src + (r + 8) * ld + e);
+        if (r + 8 < n) zy__flash_prefetch_row(src + (r + 8) * ld, width);
         memcpy(dst + (size_t)r * width, src + r * ld, (size_t)width * sizeof *dst);
     }
 }
@@ -229,12 +243,16 @@ zy_status zy_flash_forward(float *out, float *lse, const float *q, const float *
     if (!out || !lse || !q || (d->Tk > 0 && (!k || !v)))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "zy_flash_forward: NULL tensor");
     fwd_job jb = {&pl, out, lse, scratch, q, k, v, pl.share};
-    // Strided keys/values with room for panels and enough problems to share out: whole
-    // problems. Otherwise (bh, query tile) tasks; causal tiles differ in cost (later query
-    // tiles see more keys), so the pool hands out one at a time.
-    if (pl.panels && pl.BH >= 2 * pl.nthreads && (pl.lk.row != pl.D || pl.lv.row != d->Dv))
+    // Strided keys/values read by several query tiles, with room for panels and enough
+    // problems to share out: whole problems. Otherwise (bh, query tile) tasks in chunks of
+    // up to 16, each task's rows prefetched while the one before it runs, and about eight
+    // chunks a thread: causal tiles differ in cost (later query tiles see more keys).
+    const size_t tasks = (size_t)pl.BH * pl.nqb;
+    if (pl.panels && pl.nqb > 1 && pl.BH >= 2 * pl.nthreads &&
+        (pl.lk.row != pl.D || pl.lv.row != d->Dv))
         zy__parallel((size_t)pl.BH, 1, pl.nthreads, forward_problems, &jb);
     else
-        zy__parallel((size_t)pl.BH * pl.nqb, 1, pl.nthreads, forward_tasks, &jb);
+        zy__parallel(tasks, ZY_MAX(1, ZY_MIN(16, tasks / (8 * (size_t)pl.nthreads))),
+                     pl.nthreads, forward_tasks, &jb);
     return ZY_STATUS_OK;
 }

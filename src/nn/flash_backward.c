@@ -39,6 +39,7 @@ typedef struct {
     float *dq, *dk, *dv;
     const float *dout, *q, *k, *v, *out, *lse;
     zy_attn_layout lq, lk, lv, lo;
+    bool assign; // dq, dk, dv are written (=), not added to (zy__flash_backward_assign)
 } tensors;
 
 typedef struct {
@@ -73,15 +74,28 @@ static int dense(zy_attn_layout l, int width) { return l.row == width; }
 // each a separate miss that the hardware prefetcher does not predict.
 #define PREFETCH_ROWS 8
 
-static inline void prefetch_row(const float *p, int width) {
-    for (int e = 0; e < width; e += 16) __builtin_prefetch(p + e);
-}
-
 // rows (n, width) of stride ld -> dst (n, width) contiguous
 static void copy_rows(float *dst, const float *src, ptrdiff_t ld, int n, int width) {
     for (int r = 0; r < n; r++) {
-        if (r + PREFETCH_ROWS < n) prefetch_row(src + (r + PREFETCH_ROWS) * ld, width);
+        if (r + PREFETCH_ROWS < n)
+            zy__flash_prefetch_row(src + (r + PREFETCH_ROWS) * ld, width);
         memcpy(dst + (size_t)r * width, src + r * ld, (size_t)width * sizeof *dst);
+    }
+}
+
+// dst rows (n, width), ld apart, = src (n, width) contiguous, or += it; zeros when src is
+// NULL (assign only).
+static void put_rows(float *dst, ptrdiff_t ld, const float *src, int n, int width,
+                     bool assign) {
+    for (int r = 0; r < n; r++) {
+        float *d = dst + r * ld;
+        const float *s = src + (size_t)r * width;
+        if (!src)
+            memset(d, 0, (size_t)width * sizeof *d);
+        else if (assign)
+            memcpy(d, s, (size_t)width * sizeof *d);
+        else
+            for (int e = 0; e < width; e++) d[e] += s[e];
     }
 }
 
@@ -121,28 +135,24 @@ static const float *key_rows(const zy__flash_plan *pl, const tensors *t, int bh,
     return w->Kc;
 }
 
-// Strided rows (thousands of floats apart) defeat the hardware prefetcher: ask for the
-// next tile's rows while this one is computed. A no-op for dense layouts.
-static void prefetch_rows(const float *p, ptrdiff_t ld, int n, int width) {
-    for (int r = 0; r < n; r++) prefetch_row(p + r * ld, width);
-}
-
 static void prefetch_query_tile(const zy__flash_plan *pl, const tensors *t, int bh, int qb) {
     if (qb >= pl->nqb) return;
     const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, pl->p.Tq - i0), H = pl->p.H;
-    if (!dense(t->lq, pl->D)) prefetch_rows(t->q + row_at(t->lq, bh, H, i0), t->lq.row, mq, pl->D);
+    if (!dense(t->lq, pl->D))
+        zy__flash_prefetch_rows(t->q + row_at(t->lq, bh, H, i0), t->lq.row, mq, pl->D);
     if (!dense(t->lo, pl->p.Dv)) {
-        prefetch_rows(t->dout + row_at(t->lo, bh, H, i0), t->lo.row, mq, pl->p.Dv);
-        prefetch_rows(t->out + row_at(t->lo, bh, H, i0), t->lo.row, mq, pl->p.Dv);
+        zy__flash_prefetch_rows(t->dout + row_at(t->lo, bh, H, i0), t->lo.row, mq, pl->p.Dv);
+        zy__flash_prefetch_rows(t->out + row_at(t->lo, bh, H, i0), t->lo.row, mq, pl->p.Dv);
     }
 }
 
 static void prefetch_key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int kb) {
     if (kb >= pl->nkb) return;
     const int j0 = kb * pl->bk, nk = ZY_MIN(pl->bk, pl->p.Tk - j0), H = pl->p.H;
-    if (!dense(t->lk, pl->D)) prefetch_rows(t->k + row_at(t->lk, bh, H, j0), t->lk.row, nk, pl->D);
+    if (!dense(t->lk, pl->D))
+        zy__flash_prefetch_rows(t->k + row_at(t->lk, bh, H, j0), t->lk.row, nk, pl->D);
     if (!dense(t->lv, pl->p.Dv))
-        prefetch_rows(t->v + row_at(t->lv, bh, H, j0), t->lv.row, nk, pl->p.Dv);
+        zy__flash_prefetch_rows(t->v + row_at(t->lv, bh, H, j0), t->lv.row, nk, pl->p.Dv);
 }
 
 // Point w at query tile qb's Q, dO and O rows: in place when dense, else copied.
@@ -225,9 +235,10 @@ static void key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int kb,
             load_key_tile(pl, t, bh, j0, nk, w);
             memset(w->dK, 0, (size_t)nk * D * sizeof(float));
             memset(w->dV, 0, (size_t)nk * Dv * sizeof(float));
-            if (t->dk && ldk != D) prefetch_rows(t->dk + row_at(pl->lk, bh, H, j0), ldk, nk, D);
+            if (t->dk && ldk != D)
+                zy__flash_prefetch_rows(t->dk + row_at(pl->lk, bh, H, j0), ldk, nk, D);
             if (t->dv && pl->lv.row != Dv)
-                prefetch_rows(t->dv + row_at(pl->lv, bh, H, j0), pl->lv.row, nk, Dv);
+                zy__flash_prefetch_rows(t->dv + row_at(pl->lv, bh, H, j0), pl->lv.row, nk, Dv);
             any = 1;
         }
         const int i0 = qb * pl->bq, mq = ZY_MIN(pl->bq, p->Tq - i0);
@@ -239,18 +250,18 @@ static void key_tile(const zy__flash_plan *pl, const tensors *t, int bh, int kb,
         pl->kn.mm(nk, D, mq, pl->scale, w->dS, bk, true, w->Q, w->ldq, 1.0f, w->dK, D);
         if (with_dq && t->dq) add_dq(pl, t, bh, qb, j0, nk, w);
     }
-    if (!any) return;
-    if (t->dk) {
-        float *dk = t->dk + row_at(pl->lk, bh, H, j0);
-        for (int j = 0; j < nk; j++)
-            for (int d = 0; d < D; d++) dk[(ptrdiff_t)j * ldk + d] += w->dK[(size_t)j * D + d];
-    }
-    if (t->dv) {
-        float *dv = t->dv + row_at(pl->lv, bh, H, j0);
-        for (int j = 0; j < nk; j++)
-            for (int d = 0; d < Dv; d++)
-                dv[(ptrdiff_t)j * pl->lv.row + d] += w->dV[(size_t)j * Dv + d];
-    }
+    if (!any && !t->assign) return; // no query sees these keys: nothing to add
+    if (t->dk)
+        put_rows(t->dk + row_at(pl->lk, bh, H, j0), ldk, any ? w->dK : NULL, nk, D, t->assign);
+    if (t->dv)
+        put_rows(t->dv + row_at(pl->lv, bh, H, j0), pl->lv.row, any ? w->dV : NULL, nk, Dv,
+                 t->assign);
+}
+
+// assign: dq rows [i0, i0 + n) of problem bh to zero before key tiles add to them.
+static void clear_dq(const zy__flash_plan *pl, const tensors *t, int bh, int i0, int n) {
+    if (t->assign && t->dq)
+        put_rows(t->dq + row_at(t->lq, bh, pl->p.H, i0), t->lq.row, NULL, n, pl->D, true);
 }
 
 // dq of query tiles [qb0, qb1) (the second pass of the two-pass schedule): each key tile is
@@ -260,6 +271,7 @@ static void query_tiles(const zy__flash_plan *pl, const tensors *t, int bh, int 
                         workspace *w) {
     const zy_attn_desc *p = &pl->p;
     const int bk = pl->bk;
+    clear_dq(pl, t, bh, qb0 * pl->bq, ZY_MIN(qb1 * pl->bq, p->Tq) - qb0 * pl->bq);
     for (int kb = 0; kb < pl->nkb; kb++) {
         const int j0 = kb * bk, nk = ZY_MIN(bk, p->Tk - j0);
         if (!pair_live(pl, bh, qb1 - 1, j0)) break; // the group's last tile sees the most
@@ -290,7 +302,7 @@ static void scatter(float *x, const float *panel, zy_attn_layout l, int bh, int 
                     int width) {
     float *dst = x + zy__attn_off(l, bh, H);
     for (int r = 0; r < n; r++) {
-        if (r + PREFETCH_ROWS < n) prefetch_row(dst + (r + PREFETCH_ROWS) * l.row, width);
+        if (r + PREFETCH_ROWS < n) zy__flash_prefetch_row(dst + (r + PREFETCH_ROWS) * l.row, width);
         memcpy(dst + r * l.row, panel + (size_t)r * width, (size_t)width * sizeof *dst);
     }
 }
@@ -314,8 +326,11 @@ static void row_block_panels(const bwd_job *j, int bh, workspace *w, float *pane
     gather(V, t->v, pl->lv, bh, H, Tk, Dv);
     u.q = Q, u.dout = dO, u.out = O, u.k = K, u.v = V;
     u.lq = u.lk = dq_l, u.lo = u.lv = dv_l;
-    if (t->dq) {
-        gather(dQ, t->dq, pl->lq, bh, H, Tq, D);
+    if (t->dq) { // the sums start from dq's rows, or (assign) from zero
+        if (t->assign)
+            memset(dQ, 0, (size_t)Tq * D * sizeof *dQ);
+        else
+            gather(dQ, t->dq, pl->lq, bh, H, Tq, D);
         u.dq = dQ;
     }
     for (int kb = 0; kb < pl->nkb; kb++) key_tile(pl, &u, bh, kb, 1, w);
@@ -332,6 +347,7 @@ static void per_row_block(void *ctx, size_t b0, size_t b1, int thread) {
                                                      zy__flash_panel_floats(&j->pl->p));
             continue;
         }
+        clear_dq(j->pl, j->t, (int)bh, 0, j->pl->p.Tq);
         for (int kb = 0; kb < j->pl->nkb; kb++) key_tile(j->pl, j->t, (int)bh, kb, 1, &w);
     }
 }
@@ -352,18 +368,33 @@ static void query_pass(void *ctx, size_t x0, size_t x1, int thread) {
     }
 }
 
-zy_status zy_flash_backward(float *dq, float *dk, float *dv, const float *dout,
-                            const float *q, const float *k, const float *v, const float *out,
-                            const float *lse, const zy_attn_desc *d, float *scratch,
-                            size_t scratch_floats) {
+// Every row of dq (Tq of each problem) and of dk, dv (Tk) to zero: assign with no score.
+static void clear_all(const zy__flash_plan *pl, const tensors *t) {
+    const zy_attn_desc *p = &pl->p;
+    for (int bh = 0; bh < pl->BH; bh++) {
+        clear_dq(pl, t, bh, 0, p->Tq);
+        if (t->dk)
+            put_rows(t->dk + row_at(t->lk, bh, p->H, 0), t->lk.row, NULL, p->Tk, pl->D, true);
+        if (t->dv)
+            put_rows(t->dv + row_at(t->lv, bh, p->H, 0), t->lv.row, NULL, p->Tk, p->Dv, true);
+    }
+}
+
+static zy_status backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                          const float *k, const float *v, const float *out, const float *lse,
+                          const zy_attn_desc *d, float *scratch, size_t scratch_floats,
+                          bool assign, const char *who) {
     zy__flash_plan pl;
-    zy_status st = zy__flash_plan_init(&pl, d, scratch, scratch_floats, "zy_flash_backward");
+    zy_status st = zy__flash_plan_init(&pl, d, scratch, scratch_floats, who);
     if (st) return st;
-    if (d->Tq == 0 || d->Tk == 0) return ZY_STATUS_OK;
+    const tensors t = {dq, dk, dv, dout, q, k, v, out, lse, pl.lq, pl.lk, pl.lv, pl.lo, assign};
+    if (d->Tq == 0 || d->Tk == 0) {
+        if (assign) clear_all(&pl, &t);
+        return ZY_STATUS_OK;
+    }
     if (!dout || !q || !k || !v || !out || !lse)
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "zy_flash_backward: NULL tensor");
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: NULL tensor", who);
     if (!dq && !dk && !dv) return ZY_STATUS_OK;
-    const tensors t = {dq, dk, dv, dout, q, k, v, out, lse, pl.lq, pl.lk, pl.lv, pl.lo};
     const int nt = pl.nthreads;
     bwd_job j = {&pl, &t, scratch, pl.share, 1, 1};
     // One row block per thread at a time balances once there are a few per thread.
@@ -379,4 +410,20 @@ zy_status zy_flash_backward(float *dq, float *dk, float *dv, const float *dout,
     zy__parallel((size_t)pl.BH * pl.nkb, 1, nt, key_pass, &j);
     if (dq) zy__parallel((size_t)pl.BH * j.ngb, 1, nt, query_pass, &j);
     return ZY_STATUS_OK;
+}
+
+zy_status zy_flash_backward(float *dq, float *dk, float *dv, const float *dout,
+                            const float *q, const float *k, const float *v, const float *out,
+                            const float *lse, const zy_attn_desc *d, float *scratch,
+                            size_t scratch_floats) {
+    return backward(dq, dk, dv, dout, q, k, v, out, lse, d, scratch, scratch_floats, false,
+                    "zy_flash_backward");
+}
+
+zy_status zy__flash_backward_assign(float *dq, float *dk, float *dv, const float *dout,
+                                    const float *q, const float *k, const float *v,
+                                    const float *out, const float *lse, const zy_attn_desc *d,
+                                    float *scratch, size_t scratch_floats) {
+    return backward(dq, dk, dv, dout, q, k, v, out, lse, d, scratch, scratch_floats, true,
+                    "zy_flash_backward");
 }

@@ -108,6 +108,15 @@ static inline int zy__flash_kend(const zy__flash_plan *pl, int bh, int i) {
     return n > 0 ? n : 0;
 }
 
+// Strided rows (a token-major layout's are KBs apart) are each a miss the hardware
+// prefetcher does not predict: the kernels request rows ahead of their use.
+static inline void zy__flash_prefetch_row(const float *p, int width) {
+    for (int e = 0; e < width; e += 16) __builtin_prefetch(p + e);
+}
+static inline void zy__flash_prefetch_rows(const float *p, ptrdiff_t ld, int n, int width) {
+    for (int r = 0; r < n; r++) zy__flash_prefetch_row(p + r * ld, width);
+}
+
 // Dropout on a weight tile of query rows [i0, i0+mq) x key columns [j0, j0+nk): X (mq, nk)
 // with row stride ld, or stored transposed (nk, mq). Same mask and scaling as
 // zy_dropout_forward over the flat (BH, Tq, Tk) weights (see attention.h).

@@ -147,20 +147,21 @@ zy_status zy__mha_attend_backward(float *dxq, float beta, float *dxkv, const zy_
         return zy__error(ZY_STATUS_INVALID_ARGUMENT,
                          "mha backward: scratch of %zu floats, need at least %zu", scratch_floats,
                          ndproj + core_min);
-    // dq | dk | dv as the cores add them: into one (B,Tq,3C) buffer (self), or (B,Tq,C) and
-    // (B,Tk,2C) (cross), the layouts of the projections they came from.
+    // dq | dk | dv as the cores write them: into one (B,Tq,3C) buffer (self), or (B,Tq,C)
+    // and (B,Tk,2C) (cross), the layouts of the projections they came from. The tiled core
+    // writes every row; the plain one adds, into zeros.
     float *dproj = scratch, *dprojkv = self ? NULL : scratch + zy__round16(nq);
     float *core = scratch + ndproj;
-    memset(dproj, 0, (self ? 3 * nq : nq) * sizeof *dproj);
-    if (!self) memset(dprojkv, 0, 2 * nk * sizeof *dprojkv);
     const float *q, *k, *v;
     qkv(a, self, C, &q, &k, &v);
     float *dq = dproj, *dk = self ? dproj + C : dprojkv, *dv = self ? dproj + 2 * C : dprojkv + C;
     if (tiled) {
-        zy_status st = zy_flash_backward(dq, dk, dv, dctx, q, k, v, a->ctx, a->lse, &d, core,
-                                         scratch_floats - ndproj);
+        zy_status st = zy__flash_backward_assign(dq, dk, dv, dctx, q, k, v, a->ctx, a->lse, &d,
+                                                 core, scratch_floats - ndproj);
         if (st != ZY_STATUS_OK) return st;
     } else {
+        memset(dproj, 0, (self ? 3 * nq : nq) * sizeof *dproj);
+        if (!self) memset(dprojkv, 0, 2 * nk * sizeof *dprojkv);
         zy_attn_backward(dq, dk, dv, NULL, core, dctx, a->att, a->saved, q, k, v, NULL, &d);
     }
     const float *W = p->in_proj_weight;
