@@ -16,6 +16,7 @@
 
 #include "harness.h"
 #include "zhuyi/nn.h"
+#include "nn/layernorm.h"
 
 #define REF_PATH "tests/ref/layers.zyr"
 // fp32 result vs float64 reference computed from the same fp32 inputs.
@@ -281,6 +282,34 @@ TEST(layers_layernorm_backward_one_pass_as_two) {
     CHECK_CLOSE("layernorm dbias, one pass", g[0][2], g[2][2], C, 1e-6, 1e-6);
     for (int r = 0; r < 3; r++)
         for (int k = 0; k < 3; k++) free(g[r][k]);
+    free(x), free(dout), free(wb), free(out), free(mean), free(rstd);
+}
+
+// The assigning backward (the post-LN block's) writes what the adding one adds into zeros,
+// over whatever the buffer held; the parameters' gradients are added to either way. Both
+// row paths: one pass (with parameters) and the row chunks (without).
+TEST(layers_layernorm_backward_assign_as_add_into_zeros) {
+    enum { N = 300, C = 96 };
+    float *x = zt_floats(N * C), *dout = zt_floats(N * C), *wb = zt_floats(2 * C);
+    float *out = zt_floats(N * C), *mean = zt_floats(N), *rstd = zt_floats(N);
+    zt_fill_uniform(x, N * C, 51, -2, 2);
+    zt_fill_uniform(dout, N * C, 52, -1, 1);
+    zt_fill_uniform(wb, 2 * C, 53, 0.5, 1.5);
+    zy_layernorm_forward(out, mean, rstd, x, wb, wb + C, N, C, 1e-5f);
+    for (int params = 0; params < 2; params++) {
+        float *add = zt_floats(N * C), *set = zt_floats(N * C);
+        float *dw[2] = {zt_floats(C), zt_floats(C)}, *db[2] = {zt_floats(C), zt_floats(C)};
+        for (int i = 0; i < N * C; i++) set[i] = NAN;
+        for (int c = 0; c < C; c++) dw[0][c] = dw[1][c] = db[0][c] = db[1][c] = 0.25f;
+        zy_layernorm_backward(add, params ? dw[0] : NULL, params ? db[0] : NULL, dout, x, wb,
+                              mean, rstd, N, C);
+        zy__layernorm_backward_assign(set, params ? dw[1] : NULL, params ? db[1] : NULL, dout,
+                                      x, wb, mean, rstd, N, C);
+        CHECK(memcmp(add, set, sizeof(float) * N * C) == 0);
+        CHECK(memcmp(dw[0], dw[1], sizeof(float) * C) == 0);
+        CHECK(memcmp(db[0], db[1], sizeof(float) * C) == 0);
+        free(add), free(set), free(dw[0]), free(dw[1]), free(db[0]), free(db[1]);
+    }
     free(x), free(dout), free(wb), free(out), free(mean), free(rstd);
 }
 

@@ -17,6 +17,7 @@
 
 #include "core/internal.h"
 #include "nn/block_internal.h"
+#include "nn/layernorm.h"
 
 // gb (N,C) -> the branch's input gradient: din (N,C) = beta·din + ∂/∂in (NULL: skipped),
 // dmem += (cross-attention), parameter gradients +=. t: the sublayer scratch.
@@ -116,9 +117,8 @@ zy_status zy_block_backward(float *dx, float *dmem, const zy_block_params *dp, f
         const zy__block_sub *s = &subs[i], *ds = &dsubs[i];
         const float *hin = i > 0 ? subs[i - 1].hout : x;
         float *dr = buf[i & 1];
-        memset(dr, 0, n * sizeof *dr);
-        zy_layernorm_backward(dr, ds->lnw, ds->lnb, g, s->nbuf, s->lnw, s->mean, s->rstd,
-                              (int)N, c->C);
+        zy__layernorm_backward_assign(dr, ds->lnw, ds->lnb, g, s->nbuf, s->lnw, s->mean,
+                                      s->rstd, (int)N, c->C);
         const float *gb = dr;
         if (s->p_out > 0.0f) {
             zy_dropout_forward(gdrop, dr, n, s->p_out, zy__block_seed(c, s->out_site),

@@ -9,6 +9,7 @@
 
 #include "core/internal.h"
 #include "core/pool.h"
+#include "nn/layernorm.h"
 
 #define LN_COL_BLOCK 64
 #define LN_PAR_MIN (1 << 14)
@@ -57,6 +58,7 @@ typedef struct ln_job {
     const float *cmean, *crstd; // backward: forward's statistics
     int N, C;
     float eps;
+    bool assign;       // backward: dinp = (zy__layernorm_backward_assign), not +=
     size_t row_chunks; // backward: items [0, row_chunks) are row chunks, then column blocks
 } ln_job;
 
@@ -89,8 +91,8 @@ void zy_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
 // With xhat = (x - mean) * rstd and g = dout * weight, the input gradient of one row is
 //   dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
 // and the parameters' gradients sum dout * xhat (dweight) and dout (dbias) over the rows.
-// Rows [n0, n1): dx += (when dinp), and the parameter terms (when pw) summed in double
-// into pw and pb (C each), added to what they hold.
+// Rows [n0, n1): dx += (= with assign; when dinp), and the parameter terms (when pw)
+// summed in double into pw and pb (C each), added to what they hold.
 static void ln_backward_rows(const ln_job *j, size_t n0, size_t n1, double *pw, double *pb) {
     const int C = j->C;
     for (size_t n = n0; n < n1; n++) {
@@ -110,10 +112,16 @@ static void ln_backward_rows(const ln_job *j, size_t n0, size_t n1, double *pw, 
             gx_sum += g * (x[c] - m) * s;
         }
         float g_mean = g_sum / (float)C, gx_mean = gx_sum / (float)C;
-        for (int c = 0; c < C; c++) {
-            float xhat = (x[c] - m) * s;
-            dx[c] += s * (d[c] * j->weight[c] - g_mean - xhat * gx_mean);
-        }
+        if (j->assign)
+            for (int c = 0; c < C; c++) {
+                float xhat = (x[c] - m) * s;
+                dx[c] = s * (d[c] * j->weight[c] - g_mean - xhat * gx_mean);
+            }
+        else
+            for (int c = 0; c < C; c++) {
+                float xhat = (x[c] - m) * s;
+                dx[c] += s * (d[c] * j->weight[c] - g_mean - xhat * gx_mean);
+            }
     }
 }
 
@@ -190,13 +198,14 @@ static void ln_backward_fused(const ln_job *j, double *sums, size_t groups) {
 }
 
 // dout (N, C), inp (N, C), weight (C), mean, rstd (N) from forward ->
-// dinp (N, C) +=, dweight (C) +=, dbias (C) +=
-void zy_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                           const float *inp, const float *weight, const float *mean,
-                           const float *rstd, int N, int C) {
+// dinp (N, C) += (= with assign), dweight (C) +=, dbias (C) +=
+static void backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                     const float *inp, const float *weight, const float *mean,
+                     const float *rstd, int N, int C, bool assign) {
     if (N <= 0 || C <= 0) return;
     ln_job j = {.dinp = dinp, .dweight = dweight, .dbias = dbias, .inp = inp, .dout = dout,
-                .weight = weight, .cmean = mean, .crstd = rstd, .N = N, .C = C};
+                .weight = weight, .cmean = mean, .crstd = rstd, .N = N, .C = C,
+                .assign = assign};
     int par = (long long)N * C >= LN_PAR_MIN;
     size_t groups = ZY_MIN((size_t)LN_GROUPS, (size_t)N);
     double *sums = par && (dweight || dbias) ? zy_alloc(groups * 2 * (size_t)C * sizeof *sums)
@@ -210,4 +219,16 @@ void zy_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
     j.row_chunks = dinp ? ((size_t)N + grain - 1) / grain : 0;
     size_t blocks = dweight || dbias ? (size_t)(C + LN_COL_BLOCK - 1) / LN_COL_BLOCK : 0;
     zy__parallel(j.row_chunks + blocks, 1, par ? 0 : 1, ln_backward_item, &j);
+}
+
+void zy_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                           const float *inp, const float *weight, const float *mean,
+                           const float *rstd, int N, int C) {
+    backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, false);
+}
+
+void zy__layernorm_backward_assign(float *dinp, float *dweight, float *dbias,
+                                   const float *dout, const float *inp, const float *weight,
+                                   const float *mean, const float *rstd, int N, int C) {
+    backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, true);
 }
