@@ -110,13 +110,47 @@ TEST(flash_kernels_softmax_simd_matches_ref) {
         if (zt_use_simd(levels[i])) check_softmax(zy__flash_kernels_get());
 }
 
+// transpose: a copy, so bit for bit, on every block tail (rows and columns around 8 and 16)
+// and strides; the whole destination is compared, so nothing outside the tile is written.
+static void check_transpose(const char *level, zy__flash_transpose_fn transpose) {
+    const int Rs[] = {1, 7, 8, 9, 15, 16, 17, 33, 64}, Cs[] = {1, 5, 8, 16, 31, 64, 70};
+    enum { LDD = 70, CAP = 80 * LDD };
+    float *src = zt_floats(64 * 80), *d1 = zt_floats(CAP), *d2 = zt_floats(CAP);
+    zt_fill_uniform(src, 64 * 80, 47, -1, 1);
+    int bad = 0;
+    for (int a = 0; a < 9 && !bad; a++)
+        for (int b = 0; b < 7 && !bad; b++) {
+            const int rows = Rs[a], cols = Cs[b], lds = cols + 3;
+            for (int i = 0; i < CAP; i++) d1[i] = d2[i] = -7.0f;
+            zy__flash_transpose_ref(src, lds, rows, cols, d1, LDD);
+            transpose(src, lds, rows, cols, d2, LDD);
+            if (memcmp(d1, d2, sizeof(float) * CAP)) {
+                zt_fail(__FILE__, __LINE__, "%s transpose %d x %d differs", level, rows, cols);
+                bad = 1;
+            }
+        }
+    zt_note("transpose: %s = ref bit for bit over 63 shapes", level);
+    free(src), free(d1), free(d2);
+}
+
+TEST(flash_kernels_transpose_simd_matches_ref) {
+    for (size_t i = 0; i < sizeof levels / sizeof *levels; i++)
+        if (zt_use_simd(levels[i]))
+            check_transpose(zy_simd_name(levels[i]), zy__flash_kernels_get().transpose);
+}
+
 TEST(flash_kernels_follow_simd_level) {
     zy_simd saved = zy_simd_level();
     zy_simd_set(ZY_SIMD_SCALAR);
     CHECK(zy__flash_kernels_get().mm == zy__flash_mm_ref);
-    if (zy_simd_set(ZY_SIMD_AVX2) == ZY_SIMD_AVX2)
+    CHECK(zy__flash_kernels_get().transpose == zy__flash_transpose_ref);
+    if (zy_simd_set(ZY_SIMD_AVX2) == ZY_SIMD_AVX2) {
         CHECK(zy__flash_kernels_get().mm == zy__flash_mm_avx2);
-    if (zy_simd_set(ZY_SIMD_AVX512) == ZY_SIMD_AVX512)
+        CHECK(zy__flash_kernels_get().transpose == zy__flash_transpose_avx2);
+    }
+    if (zy_simd_set(ZY_SIMD_AVX512) == ZY_SIMD_AVX512) {
         CHECK(zy__flash_kernels_get().mm == zy__flash_mm_avx512);
+        CHECK(zy__flash_kernels_get().transpose == zy__flash_transpose_avx512);
+    }
     zy_simd_set(saved);
 }

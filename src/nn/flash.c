@@ -140,9 +140,8 @@ static void forward_tile(const fwd_job *jb, int bh, int qb, float *ws, const flo
     for (int r = 0; r < mq; r++) {
         m[r] = -INFINITY;
         l[r] = 0.0f;
-        const float *qr = Q + (ptrdiff_t)r * pl->lq.row;
-        for (int d = 0; d < D; d++) Qt[(size_t)d * bq + r] = qr[d];
     }
+    pl->kn.transpose(Q, pl->lq.row, mq, D, Qt, bq);
     memset(acc, 0, (size_t)mq * Dv * sizeof(float));
     // Visible keys only grow with i, so the tile's last row bounds the key tiles to visit
     // and its first row tells whether a key tile needs masking at all.

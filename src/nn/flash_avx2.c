@@ -141,3 +141,43 @@ void zy__flash_ds_avx2(float *dS, const float *P, int rows, int cols, int ld, co
         }
     }
 }
+
+// r[i] lane k -> r[k] lane i, 8 x 8 floats: pairs of rows interleaved, then groups of four,
+// then the two 128-bit halves exchanged.
+ZY_INLINE void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 2; g++) { // u[4g+e]: column e (low half) and e+4 (high) of 4 rows
+        u[4 * g + 0] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        u[4 * g + 1] = _mm256_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        u[4 * g + 2] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        u[4 * g + 3] = _mm256_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    for (int e = 0; e < 4; e++) {
+        r[e] = _mm256_permute2f128_ps(u[e], u[4 + e], 0x20);
+        r[4 + e] = _mm256_permute2f128_ps(u[e], u[4 + e], 0x31);
+    }
+}
+
+// 8 x 8 blocks through registers, tails masked as in the AVX-512 version.
+void zy__flash_transpose_avx2(const float *src, ptrdiff_t lds, int rows, int cols, float *dst,
+                              int ldd) {
+    for (int r0 = 0; r0 < rows; r0 += 8) {
+        const int nr = rows - r0 < 8 ? rows - r0 : 8;
+        const __m256i keep = zy__tail8(nr);
+        for (int c0 = 0; c0 < cols; c0 += 8) {
+            const int nc = cols - c0 < 8 ? cols - c0 : 8;
+            const __m256i load = zy__tail8(nc);
+            __m256 v[8];
+            for (int i = 0; i < 8; i++)
+                v[i] = i < nr ? _mm256_maskload_ps(src + (r0 + i) * lds + c0, load)
+                              : _mm256_setzero_ps();
+            transpose8(v);
+            for (int j = 0; j < nc; j++)
+                _mm256_maskstore_ps(dst + (size_t)(c0 + j) * ldd + r0, keep, v[j]);
+        }
+    }
+}

@@ -12,6 +12,7 @@
 
 #include "flash_internal.h"
 #include "kernels/exp_avx512.h"
+#include "kernels/transpose_avx512.h"
 
 #define ZY_INLINE static inline __attribute__((always_inline))
 #define MR 6
@@ -144,6 +145,27 @@ void zy__flash_ds_avx512(float *dS, const float *P, int rows, int cols, int ld,
             const __mmask16 k = tail_mask(cols - j);
             __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, ds + j), delta);
             _mm512_mask_storeu_ps(ds + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, p + j), x));
+        }
+    }
+}
+
+// 16 x 16 blocks through registers: rows loaded (columns past the tail as zeros),
+// transposed in place, stored as columns (rows past the tail masked off).
+void zy__flash_transpose_avx512(const float *src, ptrdiff_t lds, int rows, int cols,
+                                float *dst, int ldd) {
+    for (int r0 = 0; r0 < rows; r0 += 16) {
+        const int nr = rows - r0 < 16 ? rows - r0 : 16;
+        const __mmask16 keep = tail_mask(nr);
+        for (int c0 = 0; c0 < cols; c0 += 16) {
+            const int nc = cols - c0 < 16 ? cols - c0 : 16;
+            const __mmask16 load = tail_mask(nc);
+            __m512 v[16];
+            for (int i = 0; i < 16; i++)
+                v[i] = i < nr ? _mm512_maskz_loadu_ps(load, src + (r0 + i) * lds + c0)
+                              : _mm512_setzero_ps();
+            zy__transpose16(v);
+            for (int j = 0; j < nc; j++)
+                _mm512_mask_storeu_ps(dst + (size_t)(c0 + j) * ldd + r0, keep, v[j]);
         }
     }
 }

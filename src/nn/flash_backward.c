@@ -116,11 +116,8 @@ static void load_key_tile(const zy__flash_plan *pl, const tensors *t, int bh, in
     const int D = pl->D, Dv = pl->p.Dv, bk = pl->bk, H = pl->p.H;
     const float *K = t->k + row_at(t->lk, bh, H, j0);
     const float *V = t->v + row_at(t->lv, bh, H, j0);
-    for (int j = 0; j < nk; j++) {
-        const float *kj = K + (ptrdiff_t)j * t->lk.row, *vj = V + (ptrdiff_t)j * t->lv.row;
-        for (int d = 0; d < D; d++) w->Kt[(size_t)d * bk + j] = kj[d];
-        for (int d = 0; d < Dv; d++) w->Vt[(size_t)d * bk + j] = vj[d];
-    }
+    pl->kn.transpose(K, t->lk.row, nk, D, w->Kt, bk);
+    pl->kn.transpose(V, t->lv.row, nk, Dv, w->Vt, bk);
     if (!dense(t->lk, D)) copy_rows(w->Kc, K, t->lk.row, nk, D);
 }
 

@@ -6,6 +6,7 @@
 #define ZHUYI_NN_FLASH_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 // C (M,N) = alpha * op(A) (M,K) · B (K,N) + beta * C, B row-major with row stride ldb,
 // A (M,K) with row stride lda, or (K,M) when transA. beta == 0 does not read C.
@@ -34,11 +35,18 @@ typedef void (*zy__flash_exp_rows_fn)(float *P, int rows, int cols, int ld, cons
 typedef void (*zy__flash_ds_fn)(float *dS, const float *P, int rows, int cols, int ld,
                                 const float *dO, const float *O, int Dv);
 
+// dst (cols, rows) with row stride ldd = src (rows, cols), row stride lds, transposed:
+// dst[c * ldd + r] = src[r * lds + c] (a query or key tile turned column-major; a copy, so
+// every level gives the same bits).
+typedef void (*zy__flash_transpose_fn)(const float *src, ptrdiff_t lds, int rows, int cols,
+                                       float *dst, int ldd);
+
 typedef struct zy__flash_kernels {
     zy__flash_mm_fn mm;
     zy__flash_softmax_cols_fn softmax_cols;
     zy__flash_exp_rows_fn exp_rows;
     zy__flash_ds_fn ds;
+    zy__flash_transpose_fn transpose;
 } zy__flash_kernels;
 
 void zy__flash_mm_ref(int M, int N, int K, float alpha, const float *A, int lda, bool transA,
@@ -48,6 +56,8 @@ void zy__flash_softmax_cols_ref(float *St, int nk, int mq, int ld, float *m, flo
 void zy__flash_exp_rows_ref(float *P, int rows, int cols, int ld, const float *sub);
 void zy__flash_ds_ref(float *dS, const float *P, int rows, int cols, int ld, const float *dO,
                       const float *O, int Dv);
+void zy__flash_transpose_ref(const float *src, ptrdiff_t lds, int rows, int cols, float *dst,
+                             int ldd);
 
 void zy__flash_mm_avx512(int M, int N, int K, float alpha, const float *A, int lda,
                          bool transA, const float *B, int ldb, float beta, float *C, int ldc);
@@ -56,6 +66,8 @@ void zy__flash_softmax_cols_avx512(float *St, int nk, int mq, int ld, float *m, 
 void zy__flash_exp_rows_avx512(float *P, int rows, int cols, int ld, const float *sub);
 void zy__flash_ds_avx512(float *dS, const float *P, int rows, int cols, int ld,
                          const float *dO, const float *O, int Dv);
+void zy__flash_transpose_avx512(const float *src, ptrdiff_t lds, int rows, int cols,
+                                float *dst, int ldd);
 
 void zy__flash_mm_avx2(int M, int N, int K, float alpha, const float *A, int lda, bool transA,
                        const float *B, int ldb, float beta, float *C, int ldc);
@@ -64,6 +76,8 @@ void zy__flash_softmax_cols_avx2(float *St, int nk, int mq, int ld, float *m, fl
 void zy__flash_exp_rows_avx2(float *P, int rows, int cols, int ld, const float *sub);
 void zy__flash_ds_avx2(float *dS, const float *P, int rows, int cols, int ld, const float *dO,
                        const float *O, int Dv);
+void zy__flash_transpose_avx2(const float *src, ptrdiff_t lds, int rows, int cols, float *dst,
+                              int ldd);
 
 // The kernel set for the current zy_simd_level(): AVX-512, AVX2 or the scalar reference.
 zy__flash_kernels zy__flash_kernels_get(void);

@@ -62,19 +62,27 @@ void zy__flash_ds_ref(float *dS, const float *P, int rows, int cols, int ld, con
     }
 }
 
+void zy__flash_transpose_ref(const float *src, ptrdiff_t lds, int rows, int cols, float *dst,
+                             int ldd) {
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) dst[(size_t)c * ldd + r] = src[r * lds + c];
+}
+
 zy__flash_kernels zy__flash_kernels_get(void) {
     zy__flash_kernels k = {zy__flash_mm_ref, zy__flash_softmax_cols_ref,
-                           zy__flash_exp_rows_ref, zy__flash_ds_ref};
+                           zy__flash_exp_rows_ref, zy__flash_ds_ref, zy__flash_transpose_ref};
     if (zy_simd_level() >= ZY_SIMD_AVX512) {
         k.mm = zy__flash_mm_avx512;
         k.softmax_cols = zy__flash_softmax_cols_avx512;
         k.exp_rows = zy__flash_exp_rows_avx512;
         k.ds = zy__flash_ds_avx512;
+        k.transpose = zy__flash_transpose_avx512;
     } else if (zy_simd_level() >= ZY_SIMD_AVX2) {
         k.mm = zy__flash_mm_avx2;
         k.softmax_cols = zy__flash_softmax_cols_avx2;
         k.exp_rows = zy__flash_exp_rows_avx2;
         k.ds = zy__flash_ds_avx2;
+        k.transpose = zy__flash_transpose_avx2;
     }
     return k;
 }
