@@ -334,11 +334,24 @@ static void row_block_panels(const bwd_job *j, int bh, workspace *w, float *pane
     if (t->dq) scatter(t->dq, dQ, pl->lq, bh, H, Tq, D);
 }
 
+// The first tiles' rows of problem bh (its first query tile, its first key tile): what the
+// problem reads first, requested while the one before it runs.
+static void prefetch_problem(const zy__flash_plan *pl, const tensors *t, int bh) {
+    const int H = pl->p.H, mq = ZY_MIN(pl->bq, pl->p.Tq), nk = ZY_MIN(pl->bk, pl->p.Tk);
+    zy__flash_prefetch_rows(t->q + row_at(t->lq, bh, H, 0), t->lq.row, mq, pl->D);
+    zy__flash_prefetch_rows(t->dout + row_at(t->lo, bh, H, 0), t->lo.row, mq, pl->p.Dv);
+    zy__flash_prefetch_rows(t->out + row_at(t->lo, bh, H, 0), t->lo.row, mq, pl->p.Dv);
+    zy__flash_prefetch_rows(t->k + row_at(t->lk, bh, H, 0), t->lk.row, nk, pl->D);
+    zy__flash_prefetch_rows(t->v + row_at(t->lv, bh, H, 0), t->lv.row, nk, pl->p.Dv);
+}
+
 static void per_row_block(void *ctx, size_t b0, size_t b1, int thread) {
     const bwd_job *j = ctx;
     float *share = j->scratch + (size_t)thread * j->per;
     workspace w = carve(j->pl, share);
+    prefetch_problem(j->pl, j->t, (int)b0);
     for (size_t bh = b0; bh < b1; bh++) {
+        if (bh + 1 < b1) prefetch_problem(j->pl, j->t, (int)bh + 1);
         if (j->pl->panels) {
             row_block_panels(j, (int)bh, &w, share + zy_flash_scratch_floats(&j->pl->p) -
                                                      zy__flash_panel_floats(&j->pl->p));
@@ -396,8 +409,9 @@ static zy_status backward(float *dq, float *dk, float *dv, const float *dout, co
     bwd_job j = {&pl, &t, scratch, pl.share, 1, 1};
     // One row block per thread at a time balances once there are a few per thread.
     const int per_bh = nt == 1 || pl.BH >= 4 * nt || pl.BH % nt == 0;
-    if (per_bh) {
-        zy__parallel((size_t)pl.BH, 1, nt, per_row_block, &j);
+    if (per_bh) { // chunks of up to 16 row blocks, about eight a thread
+        const size_t grain = (size_t)ZY_MAX(1, ZY_MIN(16, pl.BH / (8 * nt)));
+        zy__parallel((size_t)pl.BH, grain, nt, per_row_block, &j);
         return ZY_STATUS_OK;
     }
     // dq pass: groups of G query tiles share each transposed key tile; about four groups
