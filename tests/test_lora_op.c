@@ -407,17 +407,20 @@ static size_t frozen_run(blk *b, unsigned frozen, float *out) {
 // for bit as when every input is kept, on a post-LN encoder and a pre-LN decoder with
 // cross-attention, with and without dropout on the FF hidden layer, for adapters on
 // c_attn alone (GPT-2's PEFT default), on the other linear layers, and none. With hidden
-// dropout the activation itself is never saved (its dropped copy is w2's input).
+// dropout the activation itself is never saved (its dropped copy is w2's input). The same
+// on a post-LN encoder with ReLU, whose activation shares u's buffer (its sign is all
+// backward needs): without hidden dropout it saves one (N, FF) buffer less than GELU.
 TEST(lora_block_frozen_inputs_not_saved) {
     const unsigned all = (1u << ZY_BLOCK_LINEARS) - 1;
     const unsigned sets[3] = {1u << ZY_BLOCK_SELF_IN,
                               all & ~(1u << ZY_BLOCK_SELF_IN) & ~(1u << ZY_BLOCK_CROSS_OUT), 0};
-    for (int form = 0; form < 2; form++)
+    for (int form = 0; form < 3; form++)
         for (int si = 0; si < 3; si++)
             for (int hid = 0; hid < 2; hid++) {
                 blk b;
-                blk_init(&b, form ? ZY_BLOCK_DECODER : ZY_BLOCK_ENCODER, form == 1, form == 1,
-                         form == 0);
+                blk_init(&b, form == 1 ? ZY_BLOCK_DECODER : ZY_BLOCK_ENCODER, form == 1,
+                         form == 1, form != 1);
+                if (form == 2) b.c.act = ZY_BLOCK_RELU;
                 zy_block_lora adapters = b.lora;
                 for (int j = 0; j < ZY_BLOCK_LINEARS; j++)
                     if (!(sets[si] >> j & 1u)) b.lora.n[j] = 0;
@@ -431,7 +434,8 @@ TEST(lora_block_frozen_inputs_not_saved) {
                 const size_t saved = zy_block_acts_floats(&b.c);
                 char what[64];
                 snprintf(what, sizeof what, "%s, adapters %d, hidden dropout %d",
-                         form ? "pre-LN decoder" : "post-LN encoder", si, hid);
+                         form == 1 ? "pre-LN decoder" : form ? "ReLU encoder" : "post-LN encoder",
+                         si, hid);
                 CHECK(n0 == n1 && n0 <= cap);
                 if (memcmp(want, got, n0 * sizeof *want))
                     zt_fail(__FILE__, __LINE__, "%s: results differ", what);
@@ -440,12 +444,19 @@ TEST(lora_block_frozen_inputs_not_saved) {
                 if (less ? saved >= kept : saved != kept)
                     zt_fail(__FILE__, __LINE__, "%s: %zu floats saved, %zu when all kept", what,
                             saved, kept);
-                if (hid) { // Drop(a) replaces a: the hidden dropout costs no saved floats
+                if (hid && form < 2) { // Drop(a) replaces a: hidden dropout saves no more
                     zy_block_config c = b.c;
                     c.dropout.ff_hidden = 0.0f;
                     c.frozen_linears = 0;
                     b.c.frozen_linears = 0;
                     CHECK(zy_block_acts_floats(&c) == zy_block_acts_floats(&b.c));
+                }
+                if (!hid && form == 2) { // ReLU's a in u's buffer
+                    zy_block_config c = b.c;
+                    c.act = ZY_BLOCK_GELU_ERF;
+                    c.frozen_linears = b.c.frozen_linears = 0;
+                    const size_t nf = ((size_t)c.B * c.T * c.FF + 15) & ~(size_t)15; // rounded
+                    CHECK(zy_block_acts_floats(&b.c) + nf == zy_block_acts_floats(&c));
                 }
                 free(want), free(got);
                 b.lora = adapters;

@@ -241,8 +241,10 @@ int zy__block_subs(zy__block_sub *subs, float *acts, float *unsaved, zy__block_s
         const bool next_kept = i < ns - 1 && zy__block_keeps_input(c, subs[i + 1].lin[0]);
         s->hout = i == ns - 1 ? NULL : c->norm_first || next_kept ? TAKE(n) : xin;
         if (s->kind == ZY__SUB_FF) {
+            // ReLU's backward needs only the sign of u, which a = max(u, 0) keeps: one
+            // buffer holds u and then, in place, a (saved either way)
             s->u = TAKE(nf);
-            s->a = a_slot ? ain : TAKE(nf);
+            s->a = c->act == ZY_BLOCK_RELU ? s->u : a_slot ? ain : TAKE(nf);
             s->ad = !hid ? NULL : ff2 ? TAKE(nf) : ain; // ain: Drop(a) in place
         } else {
             zy_mha_config m = zy__block_mha_config(c, s->kind);
