@@ -367,15 +367,15 @@ static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
 // often descheduled for a while, and with one fixed half each the other would idle at the
 // barrier. The price is duplicated packing: each of the rm row blocks packs its columns of
 // B, each of the rn column blocks its rows of A. A packed element costs about as much as
-// PACK_COST multiply-adds, so the extra packing is PACK_COST * ((rm-1)/M + (rn-1)/N) of the
-// arithmetic; grids over MAX_EXTRA are not used (except the plain nt-way split).
+// the family's pack_cost multiply-adds, so the extra packing is
+// pack_cost * ((rm-1)/M + (rn-1)/N) of the arithmetic; grids over MAX_EXTRA are not used
+// (except the plain nt-way split).
 typedef struct grid {
     int rm, rn;
 } grid;
 
 #define CHUNKS_PER_THREAD 4
 #define CHUNK_FLOPS 2.0e6 // no chunk smaller than this (scheduling overhead)
-#define PACK_COST 10.0
 #define MAX_EXTRA 0.015
 
 static grid plan_grid(const zy__gemm_arch *ar, const gemm_args *g, int nt) {
@@ -389,7 +389,7 @@ static grid plan_grid(const zy__gemm_arch *ar, const gemm_args *g, int nt) {
         for (int rn = 1; rn <= ZY_MIN(un, most / rm); rn++) {
             int chunks = rm * rn;
             if (chunks % nt) continue; // whole rounds: every thread gets as many chunks
-            double extra = PACK_COST * ((rm - 1.0) / g->M + (rn - 1.0) / g->N);
+            double extra = ar->pack_cost * ((rm - 1.0) / g->M + (rn - 1.0) / g->N);
             if (extra > MAX_EXTRA && chunks > nt) continue;
             int best_chunks = best.rm * best.rn;
             bool better = chunks > nt && best_chunks == nt && extra <= MAX_EXTRA;

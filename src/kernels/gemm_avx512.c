@@ -76,7 +76,7 @@ const zy__gemm_arch zy__gemm_avx512 = {
     // outputs costs more memory traffic than streaming a 96 KB B panel from L2 does);
     // mc x kc A block (<= 688 KB) in the 2 MB L2; nc bounds the packed B block (6 MB).
     .name = "avx512", .mr = MR, .nr = NR, .kc = 768, .mc = MR * 16, .nc = 2048,
-    .elem = 4, .kpad = 1,
+    .elem = 4, .kpad = 1, .pack_cost = 10,
     .pack_a = zy__gemm_pack_a_avx512, .pack_b = zy__gemm_pack_b_avx512,
     .kernel = kernel_14x32,
 };

@@ -77,6 +77,11 @@ typedef struct zy__gemm_arch {
     int kc_small;
     int elem;       // bytes per packed element (4: fp32, 2: bf16)
     int kpad;       // packed depth is a multiple of this (1: none)
+    // What packing one element costs in the family's multiply-adds, for the thread grid
+    // (gemm.c: plan_grid prices duplicated packing with it): about 10 for the fp32 kernels
+    // (AVX-512: 32 multiply-adds a cycle); AMX multiplies 16x faster, so 200 there (fitted:
+    // the transformer-base bf16 step 2,025 -> 1,889 ms against 10, in four A/B pairs).
+    double pack_cost;
     // B panels packed at a time (0 or 1: one, just before its first use). Kernels that
     // prefetch the next panel's source (hint) want one; the others several, so that with B
     // not transposed the packer reads each source row along a longer stretch than one
