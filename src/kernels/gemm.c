@@ -213,6 +213,22 @@ static zy__gemm_hints next_panel(const gemm_args *g, int nr, int k0, int kc, int
     return hint;
 }
 
+// C += bias over the product's rows [i0, i0 + m) and columns [j0, j0 + n): bias[j] on
+// every row, or, with C transposed, bias[i] (it runs along the product's rows then).
+static void add_bias(const gemm_args *g, int i0, int m, int j0, int n) {
+    if (g->tc) {
+        for (int j = j0; j < j0 + n; j++) {
+            float *c = g->C + (size_t)j * g->ldc;
+            for (int i = i0; i < i0 + m; i++) c[i] += g->bias[i];
+        }
+        return;
+    }
+    for (int i = i0; i < i0 + m; i++) {
+        float *c = g->C + (size_t)i * g->ldc;
+        for (int j = j0; j < j0 + n; j++) c[j] += g->bias[j];
+    }
+}
+
 // k blocks of equal depth, at most g->kc: 768 deep in 1 block, not 512 + 256. Depths are
 // multiples of 8 and of the family's padding unit (kc and kc_small are).
 static int block_depth(const zy__gemm_arch *ar, const gemm_args *g) {
@@ -287,6 +303,8 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                             padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,
                             ZY_MIN(mr, mc - ir), n, g->alpha, beta, &hint);
                     }
+                    if (g->bias && !g->stream && pc + kc >= g->K)
+                        add_bias(g, ic, mc, jc + jr, n);
                 }
             }
         }
@@ -317,14 +335,15 @@ static void gemm_ref16(const gemm_args *g) {
     }
 }
 
-static void gemm_product(const zy__gemm_arch *ar, const gemm_args *g) {
+// The product on one thread; true when the bias was added too (the blocked path).
+static bool gemm_product(const zy__gemm_arch *ar, const gemm_args *g) {
     if (g->K == 0) {
         scale_c(g);
-        return;
+        return false;
     }
     if (!g->packed_only && 2.0 * g->M * g->N * g->K < SMALL_FLOPS) {
         gemm_small(g);
-        return;
+        return false;
     }
     workspace *ws = get_workspace();
     if (!ws && g->packed_only)
@@ -335,28 +354,17 @@ static void gemm_product(const zy__gemm_arch *ar, const gemm_args *g) {
     else if (!ws)
         zy_sgemm_ref(g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb,
                      g->beta, g->C, g->ldc);
-    if (!ws) return;
+    if (!ws) return false;
     gemm_blocked(ar, ws, g);
+    return !g->stream; // (streamed C is out of the caches: the bias after the product)
 }
 
 // The product on one thread, then the bias (a second rounding, exactly as a separate pass
-// over C would do it, but while the block is still in cache and in the same parallel
-// region).
+// over C would do it, but in the same parallel region; the blocked path adds it to each
+// panel of C as its last k block completes, while the panel is still in cache).
 static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
     if (g->M == 0 || g->N == 0) return;
-    gemm_product(ar, g);
-    if (!g->bias) return;
-    if (g->tc) { // the bias runs along the transposed product's rows
-        for (int j = 0; j < g->N; j++) {
-            float *c = g->C + (size_t)j * g->ldc;
-            for (int i = 0; i < g->M; i++) c[i] += g->bias[i];
-        }
-        return;
-    }
-    for (int i = 0; i < g->M; i++) {
-        float *c = g->C + (size_t)i * g->ldc;
-        for (int j = 0; j < g->N; j++) c[j] += g->bias[j];
-    }
+    if (!gemm_product(ar, g) && g->bias) add_bias(g, 0, g->M, 0, g->N);
 }
 
 // ---- threading ------------------------------------------------------------------------
