@@ -533,7 +533,7 @@ static gemm_args plan(const zy__gemm_arch *ar, const gemm_args *g_in) {
     in.packed_only |= ar->pack16_a != NULL;
     gemm_args g = orient(ar, &in);
     g.kc = plan_depth(ar, &in);
-    g.stream = g.beta == 0.0f && g.K <= g.kc &&
+    g.stream = ar->streams && g.beta == 0.0f && g.K <= g.kc &&
                (double)g.M * g.N * sizeof(float) > STREAM_BYTES;
     return g;
 }

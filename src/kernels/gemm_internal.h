@@ -82,6 +82,7 @@ typedef struct zy__gemm_arch {
     // (AVX-512: 32 multiply-adds a cycle); AMX multiplies 16x faster, so 200 there (fitted:
     // the transformer-base bf16 step 2,025 -> 1,889 ms against 10, in four A/B pairs).
     double pack_cost;
+    bool streams; // its kernels write C with non-temporal stores when the hint says stream
     // B panels packed at a time (0 or 1: one, just before its first use). Kernels that
     // prefetch the next panel's source (hint) want one; the others several, so that with B
     // not transposed the packer reads each source row along a longer stretch than one
