@@ -251,18 +251,34 @@ TEST(layers_layernorm_matches_torch) {
     zt_ref_free(R);
 }
 
+// A layernorm over N rows of C: inputs x, dout and weight|bias (seeded from seed), and the
+// forward's out, mean and rstd, for the backward tests below.
+typedef struct {
+    float *x, *dout, *wb, *out, *mean, *rstd;
+} ln_case;
+
+static ln_case ln_case_make(int N, int C, uint64_t seed) {
+    ln_case t = {zt_floats((size_t)N * C), zt_floats((size_t)N * C), zt_floats(2 * (size_t)C),
+                 zt_floats((size_t)N * C), zt_floats(N), zt_floats(N)};
+    zt_fill_uniform(t.x, (size_t)N * C, seed, -2, 2);
+    zt_fill_uniform(t.dout, (size_t)N * C, seed + 1, -1, 1);
+    zt_fill_uniform(t.wb, 2 * (size_t)C, seed + 2, 0.5, 1.5);
+    zy_layernorm_forward(t.out, t.mean, t.rstd, t.x, t.wb, t.wb + C, N, C, 1e-5f);
+    return t;
+}
+
+static void ln_case_free(ln_case *t) {
+    free(t->x), free(t->dout), free(t->wb), free(t->out), free(t->mean), free(t->rstd);
+}
+
 // Past a few thousand elements backward sums the parameters' gradients by fixed groups of
 // rows in the pass that computes dinp (a scratch block per call); without the scratch it
 // takes a second pass by column blocks. The two agree (the double sums differ in order
 // only), and the one-pass sums do not depend on the thread count.
 TEST(layers_layernorm_backward_one_pass_as_two) {
     enum { N = 300, C = 96 }; // 28,800 elements: the one-pass path
-    float *x = zt_floats(N * C), *dout = zt_floats(N * C), *wb = zt_floats(2 * C);
-    float *out = zt_floats(N * C), *mean = zt_floats(N), *rstd = zt_floats(N);
-    zt_fill_uniform(x, N * C, 41, -2, 2);
-    zt_fill_uniform(dout, N * C, 42, -1, 1);
-    zt_fill_uniform(wb, 2 * C, 43, 0.5, 1.5);
-    zy_layernorm_forward(out, mean, rstd, x, wb, wb + C, N, C, 1e-5f);
+    ln_case t = ln_case_make(N, C, 41);
+    const float *x = t.x, *dout = t.dout, *wb = t.wb, *mean = t.mean, *rstd = t.rstd;
     float *g[3][3]; // [one pass, two threads | one pass, one thread | two passes][dx, dw, db]
     for (int r = 0; r < 3; r++)
         for (int k = 0; k < 3; k++) g[r][k] = zt_floats(k ? C : N * C);
@@ -282,7 +298,7 @@ TEST(layers_layernorm_backward_one_pass_as_two) {
     CHECK_CLOSE("layernorm dbias, one pass", g[0][2], g[2][2], C, 1e-6, 1e-6);
     for (int r = 0; r < 3; r++)
         for (int k = 0; k < 3; k++) free(g[r][k]);
-    free(x), free(dout), free(wb), free(out), free(mean), free(rstd);
+    ln_case_free(&t);
 }
 
 // The assigning backward (the post-LN block's) writes what the adding one adds into zeros,
@@ -290,12 +306,8 @@ TEST(layers_layernorm_backward_one_pass_as_two) {
 // row paths: one pass (with parameters) and the row chunks (without).
 TEST(layers_layernorm_backward_assign_as_add_into_zeros) {
     enum { N = 300, C = 96 };
-    float *x = zt_floats(N * C), *dout = zt_floats(N * C), *wb = zt_floats(2 * C);
-    float *out = zt_floats(N * C), *mean = zt_floats(N), *rstd = zt_floats(N);
-    zt_fill_uniform(x, N * C, 51, -2, 2);
-    zt_fill_uniform(dout, N * C, 52, -1, 1);
-    zt_fill_uniform(wb, 2 * C, 53, 0.5, 1.5);
-    zy_layernorm_forward(out, mean, rstd, x, wb, wb + C, N, C, 1e-5f);
+    ln_case t = ln_case_make(N, C, 51);
+    const float *x = t.x, *dout = t.dout, *wb = t.wb, *mean = t.mean, *rstd = t.rstd;
     for (int params = 0; params < 2; params++) {
         float *add = zt_floats(N * C), *set = zt_floats(N * C);
         float *dw[2] = {zt_floats(C), zt_floats(C)}, *db[2] = {zt_floats(C), zt_floats(C)};
@@ -310,7 +322,7 @@ TEST(layers_layernorm_backward_assign_as_add_into_zeros) {
         CHECK(memcmp(db[0], db[1], sizeof(float) * C) == 0);
         free(add), free(set), free(dw[0]), free(dw[1]), free(db[0]), free(db[1]);
     }
-    free(x), free(dout), free(wb), free(out), free(mean), free(rstd);
+    ln_case_free(&t);
 }
 
 // ---- GELU and ReLU -----------------------------------------------------------------------
