@@ -89,10 +89,12 @@ static void put_rows(float *dst, ptrdiff_t ld, const float *src, int n, int widt
                      bool assign) {
     for (int r = 0; r < n; r++) {
         float *d = dst + r * ld;
-        const float *s = src + (size_t)r * width;
-        if (!src)
+        if (!src) {
             memset(d, 0, (size_t)width * sizeof *d);
-        else if (assign)
+            continue;
+        }
+        const float *s = src + (size_t)r * width;
+        if (assign)
             memcpy(d, s, (size_t)width * sizeof *d);
         else
             for (int e = 0; e < width; e++) d[e] += s[e];
@@ -299,7 +301,8 @@ static void scatter(float *x, const float *panel, zy_attn_layout l, int bh, int 
                     int width) {
     float *dst = x + zy__attn_off(l, bh, H);
     for (int r = 0; r < n; r++) {
-        if (r + PREFETCH_ROWS < n) zy__flash_prefetch_row(dst + (r + PREFETCH_ROWS) * l.row, width);
+        if (r + PREFETCH_ROWS < n)
+            zy__flash_prefetch_row(dst + (r + PREFETCH_ROWS) * l.row, width);
         memcpy(dst + r * l.row, panel + (size_t)r * width, (size_t)width * sizeof *dst);
     }
 }
