@@ -112,16 +112,11 @@ static void ln_backward_rows(const ln_job *j, size_t n0, size_t n1, double *pw, 
             gx_sum += g * (x[c] - m) * s;
         }
         float g_mean = g_sum / (float)C, gx_mean = gx_sum / (float)C;
-        if (j->assign)
-            for (int c = 0; c < C; c++) {
-                float xhat = (x[c] - m) * s;
-                dx[c] = s * (d[c] * j->weight[c] - g_mean - xhat * gx_mean);
-            }
-        else
-            for (int c = 0; c < C; c++) {
-                float xhat = (x[c] - m) * s;
-                dx[c] += s * (d[c] * j->weight[c] - g_mean - xhat * gx_mean);
-            }
+        for (int c = 0; c < C; c++) {
+            float xhat = (x[c] - m) * s;
+            float g = s * (d[c] * j->weight[c] - g_mean - xhat * gx_mean);
+            dx[c] = j->assign ? g : dx[c] + g;
+        }
     }
 }
 
