@@ -14,6 +14,7 @@
 
 #include "harness.h"
 #include "kernels/gemm_bias.h"
+#include "kernels/gemm_copy.h"
 #include "kernels/gemm_internal.h"
 #include "zhuyi/core.h"
 #include "zhuyi/gemm.h"
@@ -425,4 +426,86 @@ TEST(gemm_bf16_precision_switch) {
     }
     free(fp32);
     unmake(&p);
+}
+
+// zy__gemm_bf16_round writes what the packers round to, on each path, over values that
+// exercise it: ties either way, the largest subnormal (which would round up to a normal
+// unless flushed), signed zeros, infinities, quiet and signalling NaNs, and a length that
+// is no multiple of the vector or of the pool's chunks.
+TEST(gemm_bf16_round_as_packers) {
+    size_t n = 3 * 65536 + 37;
+    float *x = zt_floats(n);
+    uint16_t *got = malloc(n * sizeof *got);
+    ASSERT(got != NULL);
+    zt_fill_uniform(x, n, 5, -4.0f, 4.0f);
+    static const uint32_t special[] = {0x3F808000u, 0x3F818000u, 0x007FFFFFu, 0x807FFFFFu,
+                                       0x00000001u, 0x80000000u, 0x00000000u, 0x7F800000u,
+                                       0xFF800000u, 0x7FC00001u, 0x7F800001u, 0xFFA00000u,
+                                       0x7F7FFFFFu, 0x00800000u};
+    for (size_t i = 0; i < n; i += 997) {
+        uint32_t u = special[(i / 997) % (sizeof special / sizeof *special)];
+        memcpy(&x[i], &u, sizeof u);
+    }
+    for (int path = ZY_BF16_EMULATED; path <= ZY_BF16_AMX; path++) {
+        if (path != ZY_BF16_EMULATED && !zt_use_bf16(path)) continue;
+        zy_bf16_path was = zy_bf16_set((zy_bf16_path)path);
+        memset(got, 0xA5, n * sizeof *got);
+        zy__gemm_bf16_round(got, x, n);
+        zy_bf16_set(was);
+        for (size_t i = 0; i < n; i++) {
+            if (got[i] != zy__gemm_bf16_in(x[i])) {
+                zt_fail(__FILE__, __LINE__, "%s: value %zu (%a) -> 0x%04x, want 0x%04x",
+                        zy_bf16_name((zy_bf16_path)path), i, (double)x[i], got[i],
+                        zy__gemm_bf16_in(x[i]));
+                break;
+            }
+        }
+    }
+    free(x);
+    free(got);
+}
+
+// Products under BF16 precision read an operand from a bf16 copy set for its range
+// (gemm_copy.h) with the bits of rounding it while packing, for either operand or both,
+// in every transpose case; an operand that only starts in the range is rounded as usual
+// (the copy here is poisoned, so reading it would show).
+static void copies_agree(const prob *p, void *ctx) {
+    (void)ctx;
+    if (2.0 * p->M * p->N * p->K < 32768.0) return; // zy_sgemm's fp32 shortcut
+    size_t na = (size_t)(p->ta ? p->K : p->M) * p->lda, nb = (size_t)(p->tb ? p->N : p->K) * p->ldb;
+    uint16_t *a16 = malloc(na * sizeof *a16), *b16 = malloc(nb * sizeof *b16);
+    zy__gemm_bf16_round(a16, p->A, na);
+    zy__gemm_bf16_round(b16, p->B, nb);
+    zy_precision old = zy_gemm_precision_set(ZY_PRECISION_BF16);
+    float *want = run_sgemm(p);
+    // A's copy, B's, then each with a range one float short of the operand's last value
+    // (and a zeroed copy).
+    size_t ea = (size_t)((p->ta ? p->K : p->M) - 1) * p->lda + (size_t)(p->ta ? p->M : p->K);
+    size_t eb = (size_t)((p->tb ? p->N : p->K) - 1) * p->ldb + (size_t)(p->tb ? p->K : p->N);
+    const float *base[4] = {p->A, p->B, p->A, p->B};
+    size_t len[4] = {na, nb, ea - 1, eb - 1};
+    const char *what[4] = {"A from its copy", "B from its copy", "A past the range",
+                           "B past the range"};
+    for (int v = 0; v < 4 && !zt_failed(); v++) {
+        uint16_t *copy = v % 2 ? b16 : a16;
+        if (v >= 2) memset(copy, 0, len[v] * sizeof *copy);
+        zy__gemm_bf16_copy_set(base[v], len[v], copy);
+        float *C = run_sgemm(p);
+        zy__gemm_bf16_copy_set(NULL, 0, NULL);
+        same_bits(what[v], p, C, want);
+        free(C);
+    }
+    zy_gemm_precision_set(old);
+    free(want);
+    free(a16);
+    free(b16);
+}
+
+TEST(gemm_bf16_copies_same_bits) {
+    for (int path = ZY_BF16_EMULATED; path <= ZY_BF16_AMX; path++) {
+        if (path != ZY_BF16_EMULATED && !zt_use_bf16(path)) continue;
+        zy_bf16_path was = zy_bf16_set((zy_bf16_path)path);
+        each_shape(copies_agree, NULL);
+        zy_bf16_set(was);
+    }
 }

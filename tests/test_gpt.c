@@ -9,6 +9,7 @@
 
 #include "gpt_util.h"
 #include "harness.h"
+#include "zhuyi/gemm.h"
 #include "zhuyi/model.h"
 
 // A tiny model with every parameter randomised (layernorm gains around 1, biases
@@ -217,6 +218,42 @@ TEST(gpt_frozen_tensors) {
     CHECK(zy_model_set_trainable(m, nt, true) == ZY_STATUS_INVALID_ARGUMENT);
     zy_session_free(part);
     zy_session_free(full);
+    zy_model_free(m);
+}
+
+// Under bf16 matmuls a training session reads its weights from a bf16 copy it makes at
+// each forward (session.c): its forward equals an inference session's bit for bit (which
+// rounds the weights while packing), before and after the weights change between forwards.
+TEST(gpt_bf16_training_session_reads_current_weights) {
+    int B = 2, T = 8, V = 40;
+    zy_model *m = tiny_model(2, 2, 32, 8, V, 0.0f, 21);
+    ASSERT(m != NULL);
+    int x[16], y[16];
+    for (int i = 0; i < 16; i++) x[i] = (7 * i + 3) % V, y[i] = (5 * i + 1) % V;
+    zy_batch b = zt_batch(x, y, B, T);
+    zy_session *tr = zt_session(m, B, T, true), *ev = zt_session(m, B, T, false);
+    ASSERT(tr != NULL && ev != NULL);
+    zy_precision old = zy_gemm_precision_set(ZY_PRECISION_BF16);
+    size_t n, nl = (size_t)B * T * V;
+    float *p = zy_model_params(m, &n), *before = zt_floats(nl);
+    for (int round = 0; round < 2 && !zt_failed(); round++) {
+        float lt, le;
+        zy_session_zero_grads(tr);
+        ASSERT(zy_session_forward(tr, &b, &lt, NULL) == ZY_STATUS_OK);
+        ASSERT(zy_session_forward(ev, &b, &le, NULL) == ZY_STATUS_OK);
+        CHECK(memcmp(&lt, &le, sizeof lt) == 0);
+        const float *lg = zt_logits(tr); // (before the backward, which may overwrite them)
+        ASSERT(lg != NULL && zt_logits(ev) != NULL);
+        CHECK(memcmp(lg, zt_logits(ev), nl * sizeof(float)) == 0);
+        if (round == 0) memcpy(before, lg, nl * sizeof(float));
+        else CHECK(memcmp(before, lg, nl * sizeof(float)) != 0);
+        ASSERT(zy_session_backward(tr, 1.0f) == ZY_STATUS_OK);
+        for (size_t i = 0; i < n; i++) p[i] *= 1.25f; // new weights for the next forward
+    }
+    zy_gemm_precision_set(old);
+    free(before);
+    zy_session_free(tr);
+    zy_session_free(ev);
     zy_model_free(m);
 }
 

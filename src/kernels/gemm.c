@@ -15,6 +15,7 @@
 #include "core/pool.h"
 #include "gemm_internal.h"
 #include "kernels/gemm_bias.h"
+#include "kernels/gemm_copy.h"
 #include "zhuyi/gemm.h"
 
 // Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop
@@ -78,6 +79,68 @@ zy_precision zy_gemm_precision_set(zy_precision p) {
 }
 
 zy_precision zy_gemm_precision(void) { return tls_precision; }
+
+// ---- bf16 copies of fp32 operands (gemm_copy.h) -----------------------------------------
+#define ROUND_CHUNK 65536 // values a pool item rounds
+
+typedef struct round_job {
+    uint16_t *dst;
+    const float *src;
+    size_t n;
+} round_job;
+
+static void round_items(void *ctx, size_t c0, size_t c1, int thread) {
+    (void)thread;
+    const round_job *j = ctx;
+    bool hw = zy_bf16_level() >= ZY_BF16_AVX512;
+    for (size_t c = c0; c < c1; c++) {
+        size_t i = c * ROUND_CHUNK, n = ZY_MIN(ROUND_CHUNK, j->n - i);
+        if (hw) zy__gemm_bf16_in_array_avx512bf16(j->dst + i, j->src + i, n);
+        else zy__gemm_bf16_in_array(j->dst + i, j->src + i, n);
+    }
+}
+
+void zy__gemm_bf16_round(uint16_t *dst, const float *src, size_t n) {
+    round_job j = {dst, src, n};
+    zy__parallel((n + ROUND_CHUNK - 1) / ROUND_CHUNK, 1, 0, round_items, &j);
+}
+
+static _Thread_local struct {
+    uintptr_t base, end; // [base, end) bytes of the fp32 values copied
+    const uint16_t *copy;
+} tls_copy;
+
+void zy__gemm_bf16_copy_set(const float *base, size_t n, const uint16_t *copy) {
+    if (!base || !copy || !n) {
+        tls_copy.copy = NULL;
+        return;
+    }
+    tls_copy.base = (uintptr_t)base;
+    tls_copy.end = (uintptr_t)(base + n);
+    tls_copy.copy = copy;
+}
+
+// The bf16 copy of an fp32 operand of `rows` rows of `cols` values, ld apart, when all of
+// it lies in the copied range; NULL otherwise.
+static const uint16_t *copy_of(const float *p, int rows, int cols, int ld) {
+    uintptr_t a = (uintptr_t)p;
+    if (a < tls_copy.base || a >= tls_copy.end || (a - tls_copy.base) % sizeof(float)) return NULL;
+    size_t extent = ((size_t)rows - 1) * (size_t)ld + (size_t)cols; // floats from p
+    if (extent > (tls_copy.end - a) / sizeof(float)) return NULL;
+    return tls_copy.copy + (a - tls_copy.base) / sizeof(float);
+}
+
+// g with its fp32 operands that have bf16 copies read from those (same bits: the packers
+// would round them to the same values).
+static void use_copies(gemm_args *g) {
+    if (!tls_copy.copy || g->K == 0) return;
+    const uint16_t *a = g->a16 ? NULL
+                               : copy_of(g->A, g->ta ? g->K : g->M, g->ta ? g->M : g->K, g->lda);
+    const uint16_t *b = g->b16 ? NULL
+                               : copy_of(g->B, g->tb ? g->N : g->K, g->tb ? g->K : g->N, g->ldb);
+    if (a) g->A = a, g->a16 = true;
+    if (b) g->B = b, g->b16 = true;
+}
 
 static const zy__gemm_arch *bf16_arch(void) {
     switch (zy_bf16_level()) {
@@ -552,7 +615,15 @@ static void sgemm_with(const zy__gemm_arch *ar, const gemm_args *g_in) {
     run_items(nt, chunks, chunk_item, &job);
 }
 
-static void sgemm(const gemm_args *g) { sgemm_with(pick_arch(), g); }
+static void sgemm(const gemm_args *g_in) {
+    if (tls_precision != ZY_PRECISION_BF16) {
+        sgemm_with(pick_arch(), g_in);
+        return;
+    }
+    gemm_args g = *g_in;
+    use_copies(&g);
+    sgemm_with(bf16_arch(), &g);
+}
 
 void zy__sgemm_arch(const zy__gemm_arch *ar, bool transA, bool transB, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B, int ldb, float beta,

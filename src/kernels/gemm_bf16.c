@@ -45,6 +45,10 @@ static inline float flush(float x) {
 // normal bf16, which the kernels would not flush).
 uint16_t zy__gemm_bf16_in(float x) { return zy_f32_to_bf16(flush(x)); }
 
+void zy__gemm_bf16_in_array(uint16_t *dst, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = zy__gemm_bf16_in(src[i]);
+}
+
 // A packer's source: fp32 values (rounded by zy__gemm_bf16_in) or bf16 ones (b16: used as
 // they are).
 typedef struct src {

@@ -239,3 +239,12 @@ void zy__gemm_pack16_b_pairs32_avx512bf16(bool transB, const uint16_t *B, int ld
                                           int kc, int j0, int n, int nr, void *dst) {
     pack_b_pairs(transB, SRC(B, true), ldb, k0, kc, pad(kc, 32), j0, n, nr, dst);
 }
+
+void zy__gemm_bf16_in_array_avx512bf16(uint16_t *dst, const float *from, size_t n) {
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        _mm512_storeu_si512(dst + i, ld32((src){from + i, false}, 32));
+    if (i < n)
+        _mm512_mask_storeu_epi16(dst + i, mask32((int)(n - i)),
+                                 ld32((src){from + i, false}, (int)(n - i)));
+}

@@ -129,6 +129,10 @@ extern const zy__gemm_arch zy__gemm_bf16_amx; // only when zy_bf16_path() == AMX
 // fp32 -> bf16 as every bf16 packer rounds (vcvtne2ps2bf16): nearest, ties to even,
 // subnormals to zero of the same sign, NaN made quiet (gemm_bf16.c).
 uint16_t zy__gemm_bf16_in(float x);
+// dst[i] = zy__gemm_bf16_in(src[i]), i < n; the second with AVX512-BF16's conversion (only
+// where zy_bf16_level() >= ZY_BF16_AVX512).
+void zy__gemm_bf16_in_array(uint16_t *dst, const float *src, size_t n);
+void zy__gemm_bf16_in_array_avx512bf16(uint16_t *dst, const float *src, size_t n);
 
 // The bf16 packers (gemm_bf16.c), same contract as zy__gemm_pack_a/b with bf16 output in
 // the layouts described there: A in k pairs (AVX512-BF16) or 32-deep chunks (AMX), B in k

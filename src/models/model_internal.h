@@ -43,6 +43,10 @@ struct zy_session {
     float *grads;       // (n_grads) the trainable tensors in table order
     size_t n_grads;
     float **grad_ptrs;  // (n_tensors) into grads, NULL for frozen tensors
+    // The weights rounded to bf16 by the last forward under bf16 matmuls (session.c), read
+    // by its products and its backward's; allocated on the first such forward.
+    uint16_t *w16;
+    bool w16_current; // w16 holds the weights as the last forward read them
 };
 
 // The implementation for config (model_type and architectures[0]); errors name both.
