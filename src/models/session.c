@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "kernels/gemm_copy.h"
 #include "models/model_internal.h"
 #include "zhuyi/gemm.h"
@@ -229,8 +230,21 @@ float *zy_session_tensor_grad(zy_session *s, int tensor) {
     return s->grad_ptrs[tensor];
 }
 
+// Floats a pool item clears: the gradients of a large model are hundreds of MB, which one
+// core's stores clear at about half the speed two cores' do (GPT-2 124M: 48 -> 30 ms on
+// the AMX machine).
+#define ZERO_CHUNK (1 << 20)
+
+static void zero_items(void *ctx, size_t c0, size_t c1, int thread) {
+    (void)thread;
+    zy_session *s = ctx;
+    size_t i = c0 * ZERO_CHUNK, n = ZY_MIN(c1 * ZERO_CHUNK, s->n_grads) - i;
+    memset(s->grads + i, 0, n * sizeof *s->grads);
+}
+
 void zy_session_zero_grads(zy_session *s) {
-    if (s->has_grads) memset(s->grads, 0, s->n_grads * sizeof *s->grads);
+    if (s->has_grads)
+        zy__parallel((s->n_grads + ZERO_CHUNK - 1) / ZERO_CHUNK, 1, 0, zero_items, s);
 }
 
 const float *zy_session_output(const zy_session *s, const char *name, int *ndim,
