@@ -639,6 +639,34 @@ TEST(layers_backward_accumulates) {
     free(x), free(wt), free(dout), free(mean), free(rstd), free(out);
 }
 
+// Linear dbias summed by fixed groups of rows (1,024 rows and more) and by column blocks
+// (fewer): both the double sums of the columns rounded once, within a float's rounding of
+// the total; columns past one 2,048-wide tile of the groups' sums included.
+TEST(layers_linear_dbias_by_row_groups) {
+    static const int shapes[][2] = {{1100, 2100}, {1023, 130}, {4096, 64}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int N = shapes[s][0], C = shapes[s][1];
+        float *dout = zt_floats((size_t)N * C), *db = zt_floats(C);
+        zt_fill_uniform(dout, (size_t)N * C, 40 + s, -1, 1);
+        for (int c = 0; c < C; c++) db[c] = 0.25f;
+        zy_linear_backward(NULL, NULL, db, dout, NULL, NULL, N, C, C);
+        for (int c = 0; c < C; c++) {
+            double want = 0.0, mag = 0.0;
+            for (int n = 0; n < N; n++) {
+                want += dout[(size_t)n * C + c];
+                mag += fabs(dout[(size_t)n * C + c]);
+            }
+            want = (float)want + 0.25f;
+            if (fabs(db[c] - want) > 1e-6 * mag + 1e-6) {
+                zt_fail(__FILE__, __LINE__, "%d x %d: dbias[%d] = %.9g, want %.9g", N, C, c,
+                        (double)db[c], want);
+                break;
+            }
+        }
+        free(dout), free(db);
+    }
+}
+
 // ---- thread-count independence -----------------------------------------------------------
 // Sizes are above every op's parallel threshold; 1, 2 and 3 threads (3 splits the column
 // blocks and rows unevenly) must give bit-identical results, including the reductions
@@ -661,7 +689,8 @@ static void run_threaded_ops(thread_outs *o, const float *x, const float *dout,
 }
 
 TEST(layers_results_independent_of_threads) {
-    int B = 8, T = 64, C = 300, V = 7, N = B * T; // V small: every id repeats many times
+    // V small: every id repeats many times; 1,024 rows: linear dbias by groups of rows
+    int B = 16, T = 64, C = 300, V = 7, N = B * T;
     size_t nc = (size_t)N * C;
     float *x = zt_floats(nc), *dout = zt_floats(nc);
     int *tokens = zt_malloc((size_t)N * sizeof(int));

@@ -81,6 +81,45 @@ int zy__in_parallel(void) { return tls_in_task; }
 
 int zy__parallel_threads(void) { return zy__in_parallel() ? 1 : zy_threads_get(); }
 
+typedef struct row_sums_job {
+    zy__rows_fn fn;
+    void *ctx;
+    double *sums; // (groups, width)
+    size_t N, width, groups;
+} row_sums_job;
+
+static void row_sums_groups(void *ctx, size_t g0, size_t g1, int thread) {
+    (void)thread;
+    const row_sums_job *j = ctx;
+    for (size_t g = g0; g < g1; g++) {
+        double *acc = j->sums + g * j->width;
+        for (size_t c = 0; c < j->width; c++) acc[c] = 0.0;
+        j->fn(j->ctx, j->N * g / j->groups, j->N * (g + 1) / j->groups, acc);
+    }
+}
+
+bool zy__parallel_row_sums(size_t N, size_t width, int max_threads, zy__rows_fn fn, void *ctx,
+                           double *out) {
+    size_t groups = N / ZY_ROW_GROUP_MIN;
+    groups = groups > ZY_ROW_GROUPS ? ZY_ROW_GROUPS : groups < 1 && N ? 1 : groups;
+    if (!groups || !width) {
+        for (size_t c = 0; c < width; c++) out[c] = 0.0;
+        return true;
+    }
+    if (width > SIZE_MAX / sizeof(double) / groups) return false;
+    double *sums = zy_alloc(groups * width * sizeof *sums);
+    if (!sums) return false;
+    row_sums_job j = {fn, ctx, sums, N, width, groups};
+    zy__parallel(groups, 1, max_threads, row_sums_groups, &j);
+    for (size_t c = 0; c < width; c++) {
+        double t = 0.0;
+        for (size_t g = 0; g < groups; g++) t += sums[g * width + c];
+        out[c] = t;
+    }
+    zy_free(sums);
+    return true;
+}
+
 static uint64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -157,39 +157,13 @@ static void ln_backward_item(void *ctx, size_t i0, size_t i1, int thread) {
     }
 }
 
-// With the parameters' gradients wanted, one pass over the rows does both: the rows fall
-// into LN_GROUPS fixed groups, each summing its parameter terms into its own slots of the
-// scratch (sums[g]: dweight's C, then dbias's C), which are then added in group order --
-// the same sums whatever the thread count, and x and dout read once instead of twice.
-#define LN_GROUPS 16
-
-typedef struct ln_group_job {
-    const ln_job *j;
-    double *sums;
-    size_t groups;
-} ln_group_job;
-
-static void ln_backward_group(void *ctx, size_t g0, size_t g1, int thread) {
-    (void)thread;
-    const ln_group_job *q = ctx;
-    const size_t N = (size_t)q->j->N, C = (size_t)q->j->C;
-    for (size_t g = g0; g < g1; g++) {
-        double *pw = q->sums + g * 2 * C, *pb = pw + C;
-        for (size_t c = 0; c < 2 * C; c++) pw[c] = 0.0;
-        ln_backward_rows(q->j, N * g / q->groups, N * (g + 1) / q->groups, pw, pb);
-    }
-}
-
-static void ln_backward_fused(const ln_job *j, double *sums, size_t groups) {
-    const size_t C = (size_t)j->C;
-    ln_group_job q = {j, sums, groups};
-    zy__parallel(groups, 1, 0, ln_backward_group, &q);
-    for (size_t c = 0; c < C; c++) {
-        double w = 0.0, b = 0.0;
-        for (size_t g = 0; g < groups; g++) w += sums[g * 2 * C + c], b += sums[g * 2 * C + C + c];
-        if (j->dweight) j->dweight[c] += (float)w;
-        if (j->dbias) j->dbias[c] += (float)b;
-    }
+// With the parameters' gradients wanted, one pass over the rows does both: the rows'
+// parameter terms are summed by fixed groups of rows (zy__parallel_row_sums: dweight's C
+// sums, then dbias's C), the same sums whatever the thread count, and x and dout are read
+// once instead of twice.
+static void ln_backward_group(void *ctx, size_t n0, size_t n1, double *acc) {
+    const ln_job *j = ctx;
+    ln_backward_rows(j, n0, n1, acc, acc + j->C);
 }
 
 // dout (N, C), inp (N, C), weight (C), mean, rstd (N) from forward ->
@@ -202,14 +176,16 @@ static void backward(float *dinp, float *dweight, float *dbias, const float *dou
                 .weight = weight, .cmean = mean, .crstd = rstd, .N = N, .C = C,
                 .assign = assign};
     int par = (long long)N * C >= LN_PAR_MIN;
-    size_t groups = ZY_MIN((size_t)LN_GROUPS, (size_t)N);
-    double *sums = par && (dweight || dbias) ? zy_alloc(groups * 2 * (size_t)C * sizeof *sums)
-                                             : NULL;
-    if (sums) {
-        ln_backward_fused(&j, sums, groups);
+    double *sums = par && (dweight || dbias) ? zy_alloc(2 * (size_t)C * sizeof *sums) : NULL;
+    if (sums && zy__parallel_row_sums((size_t)N, 2 * (size_t)C, 0, ln_backward_group, &j, sums)) {
+        for (int c = 0; c < C; c++) {
+            if (dweight) dweight[c] += (float)sums[c];
+            if (dbias) dbias[c] += (float)sums[C + c];
+        }
         zy_free(sums);
         return;
     }
+    zy_free(sums);
     size_t grain = rows_per_chunk(C);
     j.row_chunks = dinp ? ((size_t)N + grain - 1) / grain : 0;
     size_t blocks = dweight || dbias ? (size_t)(C + LN_COL_BLOCK - 1) / LN_COL_BLOCK : 0;

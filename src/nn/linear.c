@@ -45,12 +45,39 @@ static void dbias_blocks(void *ctx, size_t b0, size_t b1, int thread) {
     }
 }
 
-// dbias (Cout) += Σ_n dout[n, :], dout (N, Cout).
+// Rows [n0, n1) of dout added into acc (Cout doubles), LINEAR_COL_TILE columns at a time
+// (that stretch of acc stays in L1 while the rows' stretches stream past).
+#define LINEAR_COL_TILE 2048
+static void dbias_rows(void *ctx, size_t n0, size_t n1, double *acc) {
+    const bias_job *j = ctx;
+    for (int c0 = 0; c0 < j->Cout; c0 += LINEAR_COL_TILE) {
+        int nc = ZY_MIN(LINEAR_COL_TILE, j->Cout - c0);
+        double *a = acc + c0;
+        for (size_t n = n0; n < n1; n++) {
+            const float *d = j->dout + n * (size_t)j->Cout + c0;
+            for (int c = 0; c < nc; c++) a[c] += d[c];
+        }
+    }
+}
+
+// dbias (Cout) += Σ_n dout[n, :], dout (N, Cout). From LINEAR_GROUP_ROWS rows on, by
+// fixed groups of rows, each row read along its length (zy__parallel_row_sums): a column
+// block at a time strides through dout a row apart (4,096 x 512: 0.42 -> 0.33 ms, 4,096 x
+// 2,048: 1.7 -> 1.15 ms on the AMX machine). Fewer rows (GPT-2's 256 x 2,304: 0.05 ms
+// against 0.07), or no scratch for the groups: by column blocks.
+#define LINEAR_GROUP_ROWS 1024
 static void linear_dbias(float *dbias, const float *dout, int N, int Cout) {
     if (Cout <= 0) return;
-    size_t nblocks = (size_t)(Cout + LINEAR_COL_BLOCK - 1) / LINEAR_COL_BLOCK;
     bias_job j = {.dbias = dbias, .dout = dout, .N = N, .Cout = Cout};
     int par = (long long)N * Cout >= LINEAR_PAR_MIN;
+    double *sums = par && N >= LINEAR_GROUP_ROWS ? zy_alloc((size_t)Cout * sizeof *sums) : NULL;
+    if (sums && zy__parallel_row_sums((size_t)N, (size_t)Cout, 0, dbias_rows, &j, sums)) {
+        for (int c = 0; c < Cout; c++) dbias[c] += (float)sums[c];
+        zy_free(sums);
+        return;
+    }
+    zy_free(sums);
+    size_t nblocks = (size_t)(Cout + LINEAR_COL_BLOCK - 1) / LINEAR_COL_BLOCK;
     zy__parallel(nblocks, 1, par ? 0 : 1, dbias_blocks, &j);
 }
 
