@@ -100,8 +100,8 @@ static void row_sums_groups(void *ctx, size_t g0, size_t g1, int thread) {
 
 bool zy__parallel_row_sums(size_t N, size_t width, int max_threads, zy__rows_fn fn, void *ctx,
                            double *out) {
-    size_t groups = N / ZY_ROW_GROUP_MIN;
-    groups = groups > ZY_ROW_GROUPS ? ZY_ROW_GROUPS : groups < 1 && N ? 1 : groups;
+    size_t groups = ZY_MIN(N / ZY_ROW_GROUP_MIN, (size_t)ZY_ROW_GROUPS);
+    if (!groups && N) groups = 1;
     if (!groups || !width) {
         for (size_t c = 0; c < width; c++) out[c] = 0.0;
         return true;

@@ -35,15 +35,14 @@ void zy__parallel(size_t n, size_t grain, int max_threads, zy__range_fn fn, void
 // per-thread scratch by this (it is zy_threads_get(), or 1 inside a chunk).
 int zy__parallel_threads(void);
 
-// Column sums over rows [0, N), in the same order at any thread count: the rows fall into
-// fixed groups of consecutive rows, ZY_ROW_GROUPS, or fewer so that each has at least
-// ZY_ROW_GROUP_MIN rows (its scratch is cleared and added once; one group below that);
-// fn(ctx, n0, n1, acc) adds the
-// terms of rows [n0, n1) into acc (width doubles, zero at the start of each group; fn may
-// also write other outputs row by row); then out (width doubles) = the groups' sums added
-// in group order. Each row is read once, along its length (a column block at a time
-// would stride through memory). Returns false, with nothing done, when the groups'
-// scratch cannot be allocated.
+// Column sums over rows [0, N), in the same order at any thread count. The rows fall into
+// fixed groups of consecutive rows: ZY_ROW_GROUPS, or fewer so that each has at least
+// ZY_ROW_GROUP_MIN rows (a group's slots are cleared and added once), one below that.
+// fn(ctx, n0, n1, acc) adds the terms of rows [n0, n1) into acc (width doubles, zero at
+// the start of each group; fn may also write other outputs row by row); then out (width
+// doubles) = the groups' sums added in group order. Each row is read once, along its
+// length (a column block at a time would stride through memory). Returns false, with
+// nothing done, when the groups' scratch cannot be allocated.
 #define ZY_ROW_GROUPS 16
 #define ZY_ROW_GROUP_MIN 64
 typedef void (*zy__rows_fn)(void *ctx, size_t n0, size_t n1, double *acc);
