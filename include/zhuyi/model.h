@@ -246,10 +246,11 @@ void zy_session_set_mode(zy_session *s, bool training, uint64_t seed);
 // needs), *loss receives the mean loss and *count how many targets it averages over
 // (both may be NULL); without, only the outputs are computed. Bad input ids, targets or
 // lengths are ZY_STATUS_INVALID_ARGUMENT naming (b, t, id); nothing is allocated.
-// Under bf16 matmuls (zy_gemm_precision) a training session rounds the weights to bf16
-// once per forward, for that forward's products and its backward's (2 bytes a parameter,
-// allocated by the first such forward; without the memory the products round them as
-// they go): the same results, with less work per product.
+// Under bf16 matmuls (zy_gemm_precision) a training session with at least half the
+// weights trainable rounds them to bf16 once per forward, for that forward's products and
+// its backward's (2 bytes a parameter, allocated by the first such forward; otherwise, as
+// with a frozen base, the products round them as they go): the same results, with less
+// work per product.
 zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, double *count);
 // After a forward with targets, in a training session: add loss_scale * d(loss)/d(param)
 // into the gradients of the trainable tensors (1/k for k accumulated micro-batches).

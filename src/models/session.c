@@ -142,12 +142,16 @@ static zy_status check_lengths(const char *what, const int *lengths, int B, int 
 // packs it. The bits are the same either way. GPT-2 124M at B = 4, T = 64 on the AMX
 // machine: 413 -> 395 ms a step (three A/B pairs); the products save about 45 ms, the
 // rounding pass (two bytes written for every four read) costs about 20 of them. Made
-// afresh at each forward, the copy is never stale, whoever changed the weights. Without
-// memory for it, the products round the weights as before.
+// afresh at each forward, the copy is never stale, whoever changed the weights. Only
+// when at least half the weights are trainable: such a session already holds 16 bytes a
+// trained parameter (weight, gradient, AdamW's two moments) and the copy adds 2; a frozen
+// base (LoRA, --freeze-body) is there to save memory, and its session holds little more
+// than the weights, so its products round them as before. So too without memory for it.
 static zy_status run_forward(zy_session *s, const zy_batch *b, float *loss, double *count) {
     s->w16_current = false;
     size_t n = s->m->info.n_params;
-    if (s->has_grads && n && zy_gemm_precision() == ZY_PRECISION_BF16) {
+    if (s->has_grads && n && 2 * s->n_grads >= n &&
+        zy_gemm_precision() == ZY_PRECISION_BF16) {
         if (!s->w16) s->w16 = zy_alloc(n * sizeof *s->w16);
         if (s->w16) {
             zy__gemm_bf16_round(s->w16, s->m->params, n);
