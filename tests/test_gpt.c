@@ -223,7 +223,8 @@ TEST(gpt_frozen_tensors) {
 
 // Under bf16 matmuls a training session reads its weights from a bf16 copy it makes at
 // each forward (session.c): its forward equals an inference session's bit for bit (which
-// rounds the weights while packing), before and after the weights change between forwards.
+// rounds the weights while packing), before and after the weights change between forwards;
+// zy_session_weights_unchanged keeps the copy for the next forward only.
 TEST(gpt_bf16_training_session_reads_current_weights) {
     int B = 2, T = 8, V = 40;
     zy_model *m = tiny_model(2, 2, 32, 8, V, 0.0f, 21);
@@ -250,6 +251,24 @@ TEST(gpt_bf16_training_session_reads_current_weights) {
         ASSERT(zy_session_backward(tr, 1.0f) == ZY_STATUS_OK);
         for (size_t i = 0; i < n; i++) p[i] *= 1.25f; // new weights for the next forward
     }
+    // Told the weights are unchanged, the next forward keeps the copy it has (so here,
+    // where a matrix only the products read did change, it computes with the old one: the
+    // reuse is visible).
+    float lt;
+    ASSERT(zy_session_forward(tr, &b, &lt, NULL) == ZY_STATUS_OK);
+    memcpy(before, zt_logits(tr), nl * sizeof(float));
+    const zy_tensor_table *tab = zy_model_tensors(m);
+    const zy_tensor *w = NULL;
+    for (int i = 0; i < zy_tensor_table_count(tab) && !w; i++)
+        if (strstr(zy_tensor_table_at(tab, i)->name, "h.0.attn.c_attn.weight"))
+            w = zy_tensor_table_at(tab, i);
+    ASSERT(w != NULL);
+    for (size_t i = 0; i < w->count; i++) p[w->offset + i] *= 0.5f;
+    zy_session_weights_unchanged(tr);
+    ASSERT(zy_session_forward(tr, &b, &lt, NULL) == ZY_STATUS_OK);
+    CHECK(memcmp(before, zt_logits(tr), nl * sizeof(float)) == 0);
+    ASSERT(zy_session_forward(tr, &b, &lt, NULL) == ZY_STATUS_OK); // only the next one
+    CHECK(memcmp(before, zt_logits(tr), nl * sizeof(float)) != 0);
     zy_gemm_precision_set(old);
     free(before);
     zy_session_free(tr);

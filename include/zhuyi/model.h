@@ -252,6 +252,12 @@ void zy_session_set_mode(zy_session *s, bool training, uint64_t seed);
 // with a frozen base, the products round them as they go): the same results, with less
 // work per product.
 zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, double *count);
+// Says the model's weights have not changed since this session's last forward, so the
+// next forward may reuse what that one derived from them (the bf16 copy above) instead of
+// deriving it again: for loops over batches with the same weights (the trainer's
+// accumulated micro-batches, zy_evaluate). Only the next forward; if the weights did
+// change, it computes with the old ones.
+void zy_session_weights_unchanged(zy_session *s);
 // After a forward with targets, in a training session: add loss_scale * d(loss)/d(param)
 // into the gradients of the trainable tensors (1/k for k accumulated micro-batches).
 zy_status zy_session_backward(zy_session *s, float loss_scale);

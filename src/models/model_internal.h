@@ -47,6 +47,7 @@ struct zy_session {
     // by its products and its backward's; allocated on the first such forward.
     uint16_t *w16;
     bool w16_current; // w16 holds the weights as the last forward read them
+    bool w16_reuse;   // zy_session_weights_unchanged: the next forward may reuse w16
 };
 
 // The implementation for config (model_type and architectures[0]); errors name both.

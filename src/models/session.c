@@ -147,22 +147,29 @@ static zy_status check_lengths(const char *what, const int *lengths, int B, int 
 // trained parameter (weight, gradient, AdamW's two moments) and the copy adds 2; a frozen
 // base (LoRA, --freeze-body) is there to save memory, and its session holds little more
 // than the weights, so its products round them as before. So too without memory for it.
+// (zy_session_weights_unchanged: a forward right after another on the same weights, as
+// the trainer's micro-batches and zy_evaluate's batches are, keeps the copy it has.)
 static zy_status run_forward(zy_session *s, const zy_batch *b, float *loss, double *count) {
-    s->w16_current = false;
     size_t n = s->m->info.n_params;
-    if (s->has_grads && n && 2 * s->n_grads >= n &&
-        zy_gemm_precision() == ZY_PRECISION_BF16) {
-        if (!s->w16) s->w16 = zy_alloc(n * sizeof *s->w16);
-        if (s->w16) {
-            zy__gemm_bf16_round(s->w16, s->m->params, n);
-            s->w16_current = true;
-            zy__gemm_bf16_copy_set(s->m->params, n, s->w16);
+    bool bf16 = zy_gemm_precision() == ZY_PRECISION_BF16;
+    if (!(s->w16_reuse && s->w16_current)) {
+        s->w16_current = false;
+        if (s->has_grads && n && 2 * s->n_grads >= n && bf16) {
+            if (!s->w16) s->w16 = zy_alloc(n * sizeof *s->w16);
+            if (s->w16) {
+                zy__gemm_bf16_round(s->w16, s->m->params, n);
+                s->w16_current = true;
+            }
         }
     }
+    s->w16_reuse = false;
+    if (s->w16_current && bf16) zy__gemm_bf16_copy_set(s->m->params, n, s->w16);
     zy_status st = s->m->ops->forward(s, b, loss, count);
     zy__gemm_bf16_copy_set(NULL, 0, NULL);
     return st;
 }
+
+void zy_session_weights_unchanged(zy_session *s) { s->w16_reuse = true; }
 
 zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, double *count) {
     if (loss) *loss = 0.0f;

@@ -32,6 +32,7 @@ zy_status zy_evaluate(zy_session *s, zy_data_source *src, const zy_eval_params *
         if (b.B == 0) break;
         float loss = 0;
         double n = 0;
+        if (k > 0) zy_session_weights_unchanged(s); // nothing here changes them
         if ((st = zy_session_forward(s, &b, &loss, &n))) break;
         if (p->on_forward && (st = p->on_forward(&b, s, p->user))) break;
         if (n > 0) {

@@ -215,6 +215,7 @@ static zy_status accumulate(zy_trainer *t, double sums[2], double *ref,
         if ((s = zy_data_source_next(t->train, &t->batch))) break;
         uint64_t counter = (uint64_t)t->step * 65536u + (uint64_t)k;
         zy_session_set_mode(t->s, true, zy_hash64(p->seed, counter));
+        if (k > 0) zy_session_weights_unchanged(t->s); // (the update comes after the last)
         float loss;
         double c;
         if ((s = zy_session_forward(t->s, &t->batch, &loss, &c))) break;
