@@ -16,6 +16,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "kernels/argmax.h"
 #include "models/marian_internal.h"
 #include "nn/cross_entropy_inplace.h"
@@ -187,19 +188,34 @@ static void embed_rows(const marian_session *g, float *out, const int *ids, int 
 
 // The plain cross-entropy and the argmax hits of the scored rows (the metrics), before
 // backward overwrites the logits.
-static void score_rows(marian_session *g, const marian_acts *a, int N) {
-    int V = g->h.vocab;
-    double nll = 0;
-    int ok = 0;
-    for (int r = 0; r < N; r++) {
+typedef struct score_job {
+    const marian_acts *a;
+    int V;
+} score_job;
+
+// Rows [r0, r1) scored into acc: {Σ -log p(target), targets that are the argmax}.
+static void score_some(void *ctx, size_t r0, size_t r1, double *acc) {
+    const score_job *j = ctx;
+    const marian_acts *a = j->a;
+    int V = j->V;
+    for (size_t r = r0; r < r1; r++) {
         int y = a->targets[r];
         if (y < 0) continue;
-        const float *z = a->logits + (size_t)r * V;
-        ok += zy__argmax(z, V) == y;
-        nll += (double)a->lse[r] - z[y];
+        const float *z = a->logits + r * (size_t)V;
+        acc[0] += (double)a->lse[r] - z[y];
+        acc[1] += zy__argmax(z, V) == y;
     }
-    g->nll = g->n_valid ? (float)(nll / g->n_valid) : 0.0f;
-    g->n_correct = ok;
+}
+
+// The metrics' sums over the logits (a pass over all of them, for the argmax: by groups of
+// rows on the pool's threads; one thread when there is no scratch for the groups).
+static void score_rows(marian_session *g, const marian_acts *a, int N) {
+    double sums[2] = {0.0, 0.0};
+    score_job j = {a, g->h.vocab};
+    if (!zy__parallel_row_sums((size_t)N, 2, 0, score_some, &j, sums))
+        score_some(&j, 0, (size_t)N, sums);
+    g->nll = g->n_valid ? (float)(sums[0] / g->n_valid) : 0.0f;
+    g->n_correct = (int)sums[1];
 }
 
 zy_status zy__marian_forward(zy_session *s, const zy_batch *b, float *loss, double *count) {
