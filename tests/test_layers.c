@@ -641,7 +641,7 @@ TEST(layers_backward_accumulates) {
 
 // Linear dbias summed by fixed groups of rows (1,024 rows and more) and by column blocks
 // (fewer): both the double sums of the columns rounded once, within a float's rounding of
-// the total; columns past one 2,048-wide tile of the groups' sums included.
+// the total; a wide row (2,100 columns) among them.
 TEST(layers_linear_dbias_by_row_groups) {
     static const int shapes[][2] = {{1100, 2100}, {1023, 130}, {4096, 64}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {

@@ -251,27 +251,18 @@ float *zy_session_tensor_grad(zy_session *s, int tensor) {
 #define ZERO_CHUNK (1 << 20)
 #define ZERO_STREAM (1 << 21) // 8 MB
 
-typedef struct zero_job {
-    float *p;
-    size_t n;
-    bool stream;
-} zero_job;
-
 static void zero_items(void *ctx, size_t c0, size_t c1, int thread) {
     (void)thread;
-    const zero_job *j = ctx;
-    size_t i = c0 * ZERO_CHUNK, n = ZY_MIN(c1 * ZERO_CHUNK, j->n) - i;
-    char *p = (char *)(j->p + i), *end = p + n * sizeof(float);
-    if (!j->stream) {
-        memset(p, 0, (size_t)(end - p));
+    const zy_session *s = ctx;
+    size_t i = c0 * ZERO_CHUNK, n = ZY_MIN(c1 * ZERO_CHUNK, s->n_grads) - i;
+    char *p = (char *)(s->grads + i), *end = p + n * sizeof(float);
+    if (s->n_grads < ZERO_STREAM) {
+        memset(p, 0, n * sizeof(float));
         return;
     }
-    char *a = (char *)(((uintptr_t)p + 63) & ~(uintptr_t)63); // whole aligned lines between
-    char *b = (char *)((uintptr_t)end & ~(uintptr_t)63);
-    if (a >= b) {
-        memset(p, 0, (size_t)(end - p));
-        return;
-    }
+    // Whole aligned lines [a, b) streamed, the ends around them cleared as usual.
+    char *a = (char *)ZY_MIN(((uintptr_t)p + 63) & ~(uintptr_t)63, (uintptr_t)end);
+    char *b = (char *)ZY_MAX((uintptr_t)end & ~(uintptr_t)63, (uintptr_t)a);
     memset(p, 0, (size_t)(a - p));
     const __m128i z = _mm_setzero_si128();
     for (char *q = a; q < b; q += 64) {
@@ -285,9 +276,8 @@ static void zero_items(void *ctx, size_t c0, size_t c1, int thread) {
 }
 
 void zy_session_zero_grads(zy_session *s) {
-    if (!s->has_grads) return;
-    zero_job j = {s->grads, s->n_grads, s->n_grads >= ZERO_STREAM};
-    zy__parallel((s->n_grads + ZERO_CHUNK - 1) / ZERO_CHUNK, 1, 0, zero_items, &j);
+    if (s->has_grads)
+        zy__parallel((s->n_grads + ZERO_CHUNK - 1) / ZERO_CHUNK, 1, 0, zero_items, s);
 }
 
 const float *zy_session_output(const zy_session *s, const char *name, int *ndim,

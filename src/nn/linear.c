@@ -45,18 +45,12 @@ static void dbias_blocks(void *ctx, size_t b0, size_t b1, int thread) {
     }
 }
 
-// Rows [n0, n1) of dout added into acc (Cout doubles), LINEAR_COL_TILE columns at a time
-// (that stretch of acc stays in L1 while the rows' stretches stream past).
-#define LINEAR_COL_TILE 2048
+// Rows [n0, n1) of dout added into acc (Cout doubles).
 static void dbias_rows(void *ctx, size_t n0, size_t n1, double *acc) {
     const bias_job *j = ctx;
-    for (int c0 = 0; c0 < j->Cout; c0 += LINEAR_COL_TILE) {
-        int nc = ZY_MIN(LINEAR_COL_TILE, j->Cout - c0);
-        double *a = acc + c0;
-        for (size_t n = n0; n < n1; n++) {
-            const float *d = j->dout + n * (size_t)j->Cout + c0;
-            for (int c = 0; c < nc; c++) a[c] += d[c];
-        }
+    for (size_t n = n0; n < n1; n++) {
+        const float *d = j->dout + n * (size_t)j->Cout;
+        for (int c = 0; c < j->Cout; c++) acc[c] += d[c];
     }
 }
 
