@@ -275,6 +275,27 @@ TEST(gemm_bf16_streamed_c_same_bits) {
     }
 }
 
+// A packed B block past the driver's PULL_B_BYTES (1 MB: 768 deep -- the k block of a C
+// past 8 MB -- x 2,048 columns) over two row blocks of A, so the AMX kernel prefetches
+// each B panel again while it computes the one before, into a C past L2 (stored through
+// vector registers); and a C within L2 (the kernel stores whole tiles from its tile
+// registers). Same bits as the emulation.
+TEST(gemm_bf16_amx_pulled_panels_same_bits) {
+    if (!zt_use_bf16(ZY_BF16_AMX)) return;
+    static const int shapes[][3] = {{288, 8192, 288}, {64, 2100, 288}};
+    for (int s = 0; s < 2; s++) {
+        prob p = make(false, false, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.0f,
+                      30 + (uint64_t)s);
+        float *want = run_arch(&zy__gemm_bf16_amx_emul, &p);
+        float *got = run_arch(&zy__gemm_bf16_amx, &p);
+        same_bits(s ? "C within L2" : "pulled B panels", &p, got, want);
+        free(want);
+        free(got);
+        unmake(&p);
+        if (zt_failed()) return;
+    }
+}
+
 // A linear layer's product with its bias (x W^T + b: computed transposed on AMX) equals
 // the product then the bias added, at every bf16 path.
 TEST(gemm_bf16_bias_same_as_separate_pass) {

@@ -31,12 +31,21 @@
 //   one block and the k blocking never changes the bits. A family takes it or leaves it
 //   in all its kernels and its emulation alike (the AMX family takes it: its k block
 //   depends on C's size, and so on the row count, gemm.c: plan_depth).
+// - pull: pull_bytes of packed memory to bring into L2 during the call (the AMX kernel:
+//   the next B panel, when the packed B block is larger than L2 keeps; gemm.c).
+// - c_cached: the product's C fits in L2, so its lines are there to store into (the AMX
+//   kernel then stores whole tiles straight from its tile registers; where C's lines
+//   come from memory it stores through vector registers, whose stores drain while the
+//   next tile computes).
 typedef struct zy__gemm_hints {
     const float *base;
     ptrdiff_t row; // floats
     int per;
     bool stream;
     bool cont;
+    const char *pull;
+    size_t pull_bytes;
+    bool c_cached;
 } zy__gemm_hints;
 
 // C tile (m,n) at c with row stride ldc, m <= MR, n <= NR:
