@@ -376,6 +376,19 @@ TEST(gemm_bf16_sources_as_fp32_ones) {
     }
 }
 
+// A bf16 A read in place past the driver's PULL_A_BYTES (2 MB: 4,500 rows x 256 deep
+// for each of two threads, 64 columns): the AMX kernel pulls the next block of A's rows
+// into L2 while it computes on this one. Same bits as fp32 sources, packed.
+TEST(gemm_bf16_amx_pulled_rows_same_bits) {
+    if (!zt_use_bf16(ZY_BF16_AMX)) return;
+    zy_bf16_path was = zy_bf16_set(ZY_BF16_AMX);
+    prob p = make(false, false, 9000, 64, 256, 1.0f, 0.0f, 40);
+    p.lda = p.K; // rows back to back, as a weight matrix's (the pull's condition)
+    sources_agree(&p, NULL);
+    unmake(&p);
+    zy_bf16_set(was);
+}
+
 TEST(gemm_bf16_refuses_other_types) {
     float A[4] = {1, 2, 3, 4}, C[4] = {7, 7, 7, 7};
     zy_status st = zy_gemm_bf16(false, false, 2, 2, 2, 1.0f, A, ZY_DTYPE_F16, 2, A,

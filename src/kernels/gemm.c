@@ -38,6 +38,11 @@
 // on the one before (the AMX kernel alone, 256 rows x 768 deep over 2,304 columns of
 // packed B: 1,350 -> 1,470 GFLOP/s a core).
 #define PULL_B_BYTES (1024 * 1024)
+// A bf16 A read in place past this many bytes is not in L2 when the product starts: the
+// next block of its rows is pulled in while the kernels compute on this one (x W^T over
+// 256 rows, W 50257 x 768, one core: 640 -> 694 GFLOP/s; a 768 x 768 W, which L2 keeps,
+// lost 2-4 % to it).
+#define PULL_A_BYTES (2.0 * 1024 * 1024)
 // C within this many bytes stays in L2 (a core's, here) between the kernels' passes.
 #define SMALL_C (2.0 * 1024 * 1024)
 
@@ -342,6 +347,19 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     else ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
                 }
                 packed_ic = ic, packed_pc = pc;
+                // A read in place, whole rows in one k block: the next block's rows are
+                // pulled into L2 in parts over this block's calls (its first B panel would
+                // read them from memory with strided tile loads, which the hardware
+                // prefetchers do not follow).
+                int direct_calls = (nc + nr - 1) / nr * (whole / mr);
+                const char *next_a = NULL;
+                size_t a_part = 0;
+                if (direct_calls && kc == g->K && g->lda == g->K && ic + mc < g->M &&
+                    (double)g->M * g->lda * ar->elem > PULL_A_BYTES) {
+                    size_t rows = (size_t)ZY_MIN(ar->mc, g->M - ic - mc);
+                    next_a = (const char *)g->A + (size_t)(ic + mc) * g->lda * ar->elem;
+                    a_part = (rows * (size_t)g->lda * ar->elem + direct_calls - 1) / direct_calls;
+                }
                 // jr outer: each B panel serves every A micro-panel of the block (L1/L2)
                 // while the A micro-panels stream from L2.
                 for (int jr = 0; jr < nc; jr += nr) {
@@ -358,9 +376,15 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     for (int ir = 0; ir < whole; ir += mr) {
                         const uint16_t *a = (const uint16_t *)g->A +
                                             (size_t)(ic + ir) * g->lda + pc;
+                        zy__gemm_hints hint = {.cont = cont};
+                        if (next_a) {
+                            size_t call = (size_t)(jr / nr) * (size_t)(whole / mr) + ir / mr;
+                            hint.pull = next_a + call * a_part;
+                            hint.pull_bytes = a_part;
+                        }
                         ar->kernel_direct(padded_depth(ar, kc), a, (size_t)g->lda, pb,
                                           c + (size_t)ir * row_step, g->ldc, n, g->alpha,
-                                          beta, g->tc, cont);
+                                          beta, g->tc, &hint);
                     }
                     // The panel computed after this one, when it was packed before (a
                     // later mc block) and the caches may have lost it: pulled back in

@@ -199,8 +199,8 @@ static void kernel_amx_t(int kc, const void *pa, const void *pb, float *c, int l
 // A read where it lies: 32 full rows of a bf16 source, lda elements apart.
 static void kernel_amx_direct(int kc, const uint16_t *a, size_t lda, const void *pb, float *c,
                               int ldc, int n, float alpha, float beta, bool transposed,
-                              bool cont) {
-    tile(kc, a, lda, 32, pb, c, ldc, MR, n, alpha, beta, transposed, false, cont, NULL);
+                              const zy__gemm_hints *hint) {
+    tile(kc, a, lda, 32, pb, c, ldc, MR, n, alpha, beta, transposed, false, hint->cont, hint);
 }
 
 const zy__gemm_arch zy__gemm_bf16_amx = {

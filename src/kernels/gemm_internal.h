@@ -31,8 +31,9 @@
 //   one block and the k blocking never changes the bits. A family takes it or leaves it
 //   in all its kernels and its emulation alike (the AMX family takes it: its k block
 //   depends on C's size, and so on the row count, gemm.c: plan_depth).
-// - pull: pull_bytes of packed memory to bring into L2 during the call (the AMX kernel:
-//   the next B panel, when the packed B block is larger than L2 keeps; gemm.c).
+// - pull: pull_bytes of memory to bring into L2 during the call (the AMX kernel: the next
+//   B panel, when the packed B block is larger than L2 keeps; with A read in place, a
+//   part of the next block of A's rows; gemm.c).
 // - c_cached: the product's C fits in L2, so its lines are there to store into (the AMX
 //   kernel then stores whole tiles straight from its tile registers; where C's lines
 //   come from memory it stores through vector registers, whose stores drain while the
@@ -60,7 +61,7 @@ typedef void (*zy__gemm_kernel_fn)(int kc, const void *pa, const void *pb, float
 
 typedef void (*zy__gemm_kernel_direct_fn)(int kc, const uint16_t *a, size_t lda, const void *pb,
                                           float *c, int ldc, int n, float alpha, float beta,
-                                          bool transposed, bool cont);
+                                          bool transposed, const zy__gemm_hints *hint);
 
 // Packing (see zy__gemm_pack_a / zy__gemm_pack_b below for the contract; kc is the depth
 // read from the source, the panels are padded with zeros to the family's kpad).
@@ -104,8 +105,8 @@ typedef struct zy__gemm_arch {
     zy__gemm_kernel_fn kernel_t;
     // The product with A read where it lies, or NULL: mr full rows of a bf16 source (A not
     // transposed), lda elements apart, the depth a multiple of kpad (no padding read);
-    // stored as kernel (transposed: as kernel_t; cont as the hint's). Same bits as packing
-    // A (a copy) first.
+    // stored as kernel (transposed: as kernel_t; cont and pull as the hint's). Same bits
+    // as packing A (a copy) first.
     zy__gemm_kernel_direct_fn kernel_direct;
     zy__gemm_pack_a_fn pack_a;
     zy__gemm_pack_b_fn pack_b;
