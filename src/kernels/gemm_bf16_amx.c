@@ -147,19 +147,20 @@ static inline __attribute__((always_inline)) void load(__m512 acc[MR][2], const 
     if (transposed) transpose32(acc, t);
 }
 
-// The tile's product from panels or a bf16 A in place, stored as it is or transposed; with
-// cont the sums carry on from C (alpha is then 1 and the block is overwritten). A whole
-// tile kept as it is, with alpha 1 and beta 0, into a C that is in the caches (the
-// hint's c_cached) goes from the tiles into C directly: 1,530 -> 1,670 GFLOP/s a core at
-// 256 x 768 x 256. The other stores pass through acc, and so do those into a C whose
-// lines come from memory: there a tile store holds up the next tile until its lines
-// arrive, while vector stores drain behind it (768 x 256 x 768: 930 against 1,040).
+// The tile's product from panels or a bf16 A in place, stored as it is or transposed, as
+// the hints say (zy__gemm_hints: stream, cont, pull, c_cached); with cont the sums carry
+// on from C (alpha is then 1 and the block is overwritten). A whole tile kept as it is,
+// with alpha 1 and beta 0, into a C that is in the caches (c_cached) goes from the tiles
+// into C directly: 1,530 -> 1,670 GFLOP/s a core at 256 x 768 x 256. The other stores
+// pass through acc, and so do those into a C whose lines come from memory: there a tile
+// store holds up the next tile until its lines arrive, while vector stores drain behind
+// it (768 x 256 x 768: 930 against 1,040).
 static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *pa, size_t row,
                                                        size_t chunk, const void *pb, float *c,
                                                        int ldc, int m, int n, float alpha,
                                                        float beta, bool transposed,
-                                                       bool stream, bool cont,
                                                        const zy__gemm_hints *hint) {
+    bool stream = hint->stream, cont = hint->cont;
     __m512 acc[MR][2];
     const float *init = NULL; // cont: where the sums so far are, ld floats a row
     size_t ld = NR;
@@ -172,35 +173,32 @@ static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *p
             init = (const float *)acc;
         }
     }
-    const char *pull = hint ? hint->pull : NULL;
-    size_t pull_bytes = hint ? hint->pull_bytes : 0;
-    bool cached = hint && hint->c_cached;
-    if (cached && !transposed && !stream && alpha == 1.0f && beta == 0.0f && m == MR &&
-        n == NR) {
-        product(kc, pa, row, chunk, pb, init, ld, c, (size_t)ldc, pull, pull_bytes);
+    if (hint->c_cached && !transposed && !stream && alpha == 1.0f && beta == 0.0f &&
+        m == MR && n == NR) {
+        product(kc, pa, row, chunk, pb, init, ld, c, (size_t)ldc, hint->pull,
+                hint->pull_bytes);
         return;
     }
-    product(kc, pa, row, chunk, pb, init, ld, (float *)acc, 2 * 16, pull, pull_bytes);
+    product(kc, pa, row, chunk, pb, init, ld, (float *)acc, 2 * 16, hint->pull,
+            hint->pull_bytes);
     store(acc, c, ldc, m, n, alpha, beta, transposed, stream);
 }
 
 static void kernel_amx(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,
                        float alpha, float beta, const zy__gemm_hints *hint) {
-    tile(kc, pa, 32, 32 * MR, pb, c, ldc, m, n, alpha, beta, false, hint->stream, hint->cont,
-         hint);
+    tile(kc, pa, 32, 32 * MR, pb, c, ldc, m, n, alpha, beta, false, hint);
 }
 
 static void kernel_amx_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
                          int n, float alpha, float beta, const zy__gemm_hints *hint) {
-    tile(kc, pa, 32, 32 * MR, pb, c, ldc, m, n, alpha, beta, true, hint->stream, hint->cont,
-         hint);
+    tile(kc, pa, 32, 32 * MR, pb, c, ldc, m, n, alpha, beta, true, hint);
 }
 
 // A read where it lies: 32 full rows of a bf16 source, lda elements apart.
 static void kernel_amx_direct(int kc, const uint16_t *a, size_t lda, const void *pb, float *c,
                               int ldc, int n, float alpha, float beta, bool transposed,
                               const zy__gemm_hints *hint) {
-    tile(kc, a, lda, 32, pb, c, ldc, MR, n, alpha, beta, transposed, false, hint->cont, hint);
+    tile(kc, a, lda, 32, pb, c, ldc, MR, n, alpha, beta, transposed, hint);
 }
 
 const zy__gemm_arch zy__gemm_bf16_amx = {
