@@ -304,6 +304,16 @@ static void add_bias(const gemm_args *g, int i0, int m, int j0, int n) {
     }
 }
 
+// Kernel call `call` of `calls` pulls its part of the `bytes` from `next` on (the parts
+// together cover them); nothing when next is NULL.
+static void pull_part(zy__gemm_hints *hint, const char *next, size_t bytes, int calls,
+                      int call) {
+    if (!next || calls <= 0) return;
+    size_t part = (bytes + (size_t)calls - 1) / (size_t)calls;
+    hint->pull = next + (size_t)call * part;
+    hint->pull_bytes = part;
+}
+
 // k blocks of equal depth, at most g->kc: 768 deep in 1 block, not 512 + 256. Depths are
 // multiples of 8 and of the family's padding unit (kc and kc_small are).
 static int block_depth(const zy__gemm_arch *ar, const gemm_args *g) {
@@ -353,12 +363,12 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                 // prefetchers do not follow).
                 int direct_calls = (nc + nr - 1) / nr * (whole / mr);
                 const char *next_a = NULL;
-                size_t a_part = 0;
+                size_t a_bytes = 0;
                 if (direct_calls && kc == g->K && g->lda == g->K && ic + mc < g->M &&
                     (double)g->M * g->lda * ar->elem > PULL_A_BYTES) {
                     size_t rows = (size_t)ZY_MIN(ar->mc, g->M - ic - mc);
                     next_a = (const char *)g->A + (size_t)(ic + mc) * g->lda * ar->elem;
-                    a_part = (rows * (size_t)g->lda * ar->elem + direct_calls - 1) / direct_calls;
+                    a_bytes = rows * (size_t)g->lda * ar->elem;
                 }
                 // jr outer: each B panel serves every A micro-panel of the block (L1/L2)
                 // while the A micro-panels stream from L2.
@@ -377,11 +387,8 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                         const uint16_t *a = (const uint16_t *)g->A +
                                             (size_t)(ic + ir) * g->lda + pc;
                         zy__gemm_hints hint = {.cont = cont};
-                        if (next_a) {
-                            size_t call = (size_t)(jr / nr) * (size_t)(whole / mr) + ir / mr;
-                            hint.pull = next_a + call * a_part;
-                            hint.pull_bytes = a_part;
-                        }
+                        pull_part(&hint, next_a, a_bytes, direct_calls,
+                                  jr / nr * (whole / mr) + ir / mr);
                         ar->kernel_direct(padded_depth(ar, kc), a, (size_t)g->lda, pb,
                                           c + (size_t)ir * row_step, g->ldc, n, g->alpha,
                                           beta, g->tc, &hint);
@@ -389,12 +396,9 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     // The panel computed after this one, when it was packed before (a
                     // later mc block) and the caches may have lost it: pulled back in
                     // parts, one per call below.
-                    int calls = (mc - whole + mr - 1) / mr;
-                    bool pull = pull_b && calls > 0;
                     const char *next = NULL;
-                    if (pull && jr + nr < nc) next = ic > 0 ? pb + nr * depth_bytes : NULL;
-                    else if (pull && ic + mc < g->M) next = ws->b; // the next block's first
-                    size_t part = next ? ((size_t)nr * depth_bytes + calls - 1) / calls : 0;
+                    if (pull_b && jr + nr < nc) next = ic > 0 ? pb + nr * depth_bytes : NULL;
+                    else if (pull_b && ic + mc < g->M) next = ws->b; // the next block's first
                     for (int ir = whole; ir < mc; ir += mr) {
                         const char *pa =
                             (const char *)ws->a + (size_t)(ir - whole) * depth_bytes;
@@ -404,10 +408,8 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                                               (const float *)pa);
                         hint.stream = g->stream; // (one k block: beta is g's, 0)
                         hint.cont = cont;
-                        if (next) {
-                            hint.pull = next + (size_t)((ir - whole) / mr) * part;
-                            hint.pull_bytes = part;
-                        }
+                        pull_part(&hint, next, (size_t)nr * depth_bytes,
+                                  (mc - whole + mr - 1) / mr, (ir - whole) / mr);
                         hint.c_cached = c_cached;
                         (g->tc ? ar->kernel_t : ar->kernel)(
                             padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,

@@ -31,7 +31,8 @@
 //   one block and the k blocking never changes the bits. A family takes it or leaves it
 //   in all its kernels and its emulation alike (the AMX family takes it: its k block
 //   depends on C's size, and so on the row count, gemm.c: plan_depth).
-// - pull: pull_bytes of memory to bring into L2 during the call (the AMX kernel: the next
+// - pull: pull_bytes of memory to bring into L2 during the call, as much of it as the
+//   kernel's loop has room for (the AMX kernel: 256 bytes a 32-deep chunk; the next
 //   B panel, when the packed B block is larger than L2 keeps; with A read in place, a
 //   part of the next block of A's rows; gemm.c).
 // - c_cached: the product's C fits in L2, so its lines are there to store into (the AMX
