@@ -296,6 +296,26 @@ TEST(gemm_bf16_amx_pulled_panels_same_bits) {
     }
 }
 
+// x W^T over three k blocks, computed as C^T (fewer rows than columns): the AMX kernel
+// leaves each block's transposed store pending until its next call, and the next k
+// block's call on that same block (one tile here; with cont its sums start from C) must
+// store it first. Same bits as the emulation.
+TEST(gemm_bf16_amx_deferred_stores_same_bits) {
+    if (!zt_use_bf16(ZY_BF16_AMX)) return;
+    static const int shapes[][3] = {{16, 32, 1601}, {40, 96, 1601}};
+    for (int s = 0; s < 2; s++) {
+        prob p = make(false, true, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.0f,
+                      40 + (uint64_t)s);
+        float *want = run_arch(&zy__gemm_bf16_amx_emul, &p);
+        float *got = run_arch(&zy__gemm_bf16_amx, &p);
+        same_bits(s ? "C^T, several tiles" : "C^T, one tile", &p, got, want);
+        free(want);
+        free(got);
+        unmake(&p);
+        if (zt_failed()) return;
+    }
+}
+
 // A linear layer's product with its bias (x W^T + b: computed transposed on AMX) equals
 // the product then the bias added, at every bf16 path.
 TEST(gemm_bf16_bias_same_as_separate_pass) {

@@ -3,7 +3,9 @@
 // loaded per 32-deep chunk, four tdpbf16ps per chunk; stored as it is or transposed
 // (kernel_t: the driver's C^T orientation); A may also be read where it lies in a bf16
 // source (kernel_direct: no packing of A). On a later k block with cont (gemm_internal.h)
-// the tiles start from C's sums instead of zero. Panels: A in the chunks layout, B in
+// the tiles start from C's sums instead of zero. With defer, a block's transposed store
+// into C is left to the next call on the thread, which makes it a quarter at a time
+// between its own tile products (flush_amx: the rest). Panels: A in the chunks layout, B in
 // pairs (gemm_bf16.c). The tile configuration is loaded once per thread. Compiled with
 // -mamx-tile -mamx-bf16; the driver calls it only when zy_bf16_path() is AMX (the CPU has
 // it and Linux granted the tile state). Its scalar twin is kernel_amx_emul.
@@ -26,6 +28,39 @@ typedef struct tilecfg {
 
 static _Thread_local bool configured;
 
+// The 32x32 block whose transposed store a call with defer left to the next ones on this
+// thread: its sums as the tiles left them, where and how they go (as store() below would
+// put them), and how many of its four 16x16 quarters are still to be stored (the last).
+static _Thread_local struct {
+    float acc[MR][NR] __attribute__((aligned(64)));
+    float *c;
+    int ldc, m, n, left;
+    float alpha, beta;
+    bool stream;
+} pending;
+
+// The next quarter of the pending block into C, transposed: 16 columns of 16 sums, with
+// store()'s arithmetic per element and its non-temporal rule per quarter. Not inlined:
+// called from inside the tile loop, between products, where the AMX unit computes while
+// these vector instructions run.
+static __attribute__((noinline)) void store_quarter(void) {
+    int q = 4 - pending.left--, bi = q >> 1, bj = q & 1;
+    int rows = pending.m - 16 * bi, cols = pending.n - 16 * bj; // (16 past 16)
+    if (rows <= 0 || cols <= 0) return;
+    rows = rows > 16 ? 16 : rows, cols = cols > 16 ? 16 : cols;
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(&pending.acc[16 * bi + i][16 * bj]);
+    zy__transpose16(r);
+    zy__gemm_store_tile(pending.c + (size_t)(16 * bj) * (size_t)pending.ldc + 16 * bi,
+                        pending.ldc, r, 1, cols, 1, rows, pending.alpha, pending.beta,
+                        pending.stream);
+}
+
+// Whatever a call with defer left on this thread, stored (the driver, before C is read).
+static void flush_amx(void) {
+    while (pending.left) store_quarter();
+}
+
 static void configure(void) {
     tilecfg cfg;
     memset(&cfg, 0, sizeof cfg);
@@ -46,6 +81,10 @@ static void configure(void) {
 // the loads overlap the products (256 x 768 x 256 from L2: 1,620 -> 1,670 GFLOP/s a core).
 // With pull, `pull_bytes` of memory from there are prefetched towards L2 over the chunks
 // (4 lines a chunk at most): the next B panel, when the driver knows it lies beyond L2.
+// A pending block (defer) is stored a quarter every kc/128 chunks meanwhile, the rest
+// before the tiles are stored: a transposed 32x32 store costs about 400 vector
+// instructions, which the AMX unit's products hide (x W^T computed as C^T, one core:
+// 256 x 768 x 3072 930 -> 1,060 GFLOP/s, 64 x 768 x 768 1,080 -> 1,190).
 static inline __attribute__((always_inline)) void product(int kc, const uint16_t *pa,
                                                           size_t row, size_t chunk,
                                                           const uint16_t *pb, const float *init,
@@ -66,6 +105,7 @@ static inline __attribute__((always_inline)) void product(int kc, const uint16_t
     }
     size_t stride = row * sizeof(uint16_t);
     size_t pulls = pull ? (pull_bytes + 255) / 256 : 0; // chunks that prefetch
+    int every = kc >= 256 ? kc / 128 : 1, chunk_no = 0; // a pending quarter every so many
     _tile_loadd(4, pa, stride);
     _tile_loadd(6, pb, 4 * NR);
     _tile_loadd(7, pb + 32, 4 * NR);
@@ -87,6 +127,7 @@ static inline __attribute__((always_inline)) void product(int kc, const uint16_t
             pull += 256;
             pulls--;
         }
+        if (pending.left && chunk_no++ % every == 0) store_quarter();
         if (more) _tile_loadd(6, b, 4 * NR);
         _tile_dpbf16ps(3, 5, 7);
         if (more) {
@@ -94,6 +135,7 @@ static inline __attribute__((always_inline)) void product(int kc, const uint16_t
             _tile_loadd(7, b + 32, 4 * NR);
         }
     }
+    flush_amx();
     size_t ostride = ldo * sizeof(float);
     _tile_stored(0, out, ostride);
     _tile_stored(1, out + 16, ostride);
@@ -154,7 +196,9 @@ static inline __attribute__((always_inline)) void load(__m512 acc[MR][2], const 
 // into C directly: 1,530 -> 1,670 GFLOP/s a core at 256 x 768 x 256. The other stores
 // pass through acc, and so do those into a C whose lines come from memory: there a tile
 // store holds up the next tile until its lines arrive, while vector stores drain behind
-// it (768 x 256 x 768: 930 against 1,040).
+// it (768 x 256 x 768: 930 against 1,040). With defer a transposed store is left pending
+// (product: stored during the next call's tile products); the same with stores as they
+// lie cost more than they hid (1024 x 768 x 2304, streamed: 975 -> 890 GFLOP/s a core).
 static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *pa, size_t row,
                                                        size_t chunk, const void *pb, float *c,
                                                        int ldc, int m, int n, float alpha,
@@ -165,6 +209,7 @@ static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *p
     const float *init = NULL; // cont: where the sums so far are, ld floats a row
     size_t ld = NR;
     if (cont) {
+        if (pending.left && pending.c == c) flush_amx(); // this block, the k block before
         alpha = 1.0f, beta = 0.0f;
         if (!transposed && m == MR && n == NR) {
             init = c, ld = (size_t)ldc;
@@ -177,6 +222,14 @@ static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *p
         m == MR && n == NR) {
         product(kc, pa, row, chunk, pb, init, ld, c, (size_t)ldc, hint->pull,
                 hint->pull_bytes);
+        return;
+    }
+    if (hint->defer && transposed) {
+        product(kc, pa, row, chunk, pb, init, ld, &pending.acc[0][0], NR, hint->pull,
+                hint->pull_bytes);
+        pending.c = c, pending.ldc = ldc, pending.m = m, pending.n = n;
+        pending.alpha = alpha, pending.beta = beta, pending.stream = stream;
+        pending.left = 4;
         return;
     }
     product(kc, pa, row, chunk, pb, init, ld, (float *)acc, 2 * 16, hint->pull,
@@ -210,4 +263,5 @@ const zy__gemm_arch zy__gemm_bf16_amx = {
     .pack16_a = zy__gemm_pack16_a_chunks_avx512bf16,
     .pack16_b = zy__gemm_pack16_b_pairs32_avx512bf16,
     .kernel = kernel_amx, .kernel_t = kernel_amx_t, .kernel_direct = kernel_amx_direct,
+    .flush = flush_amx,
 };

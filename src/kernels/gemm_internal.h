@@ -39,6 +39,10 @@
 //   kernel then stores whole tiles straight from its tile registers; where C's lines
 //   come from memory it stores through vector registers, whose stores drain while the
 //   next tile computes).
+// - defer: the kernel may leave its store into C to its next calls on the thread (the
+//   family's flush stores what is left); the driver flushes before it or anyone reads C
+//   (the AMX kernel leaves its transposed stores, whose vector transposes then run while
+//   the next tile's products do).
 typedef struct zy__gemm_hints {
     const float *base;
     ptrdiff_t row; // floats
@@ -48,6 +52,7 @@ typedef struct zy__gemm_hints {
     const char *pull;
     size_t pull_bytes;
     bool c_cached;
+    bool defer;
 } zy__gemm_hints;
 
 // C tile (m,n) at c with row stride ldc, m <= MR, n <= NR:
@@ -109,6 +114,9 @@ typedef struct zy__gemm_arch {
     // stored as kernel (transposed: as kernel_t; cont and pull as the hint's). Same bits
     // as packing A (a copy) first.
     zy__gemm_kernel_direct_fn kernel_direct;
+    // NULL, or what stores the C blocks its kernels left pending under the hint's defer
+    // (on the calling thread).
+    void (*flush)(void);
     zy__gemm_pack_a_fn pack_a;
     zy__gemm_pack_b_fn pack_b;
     zy__gemm_pack16_a_fn pack16_a; // NULL in the fp32 families
