@@ -275,20 +275,17 @@ TEST(gemm_bf16_streamed_c_same_bits) {
     }
 }
 
-// A packed B block past the driver's PULL_B_BYTES (1 MB: 768 deep -- the k block of a C
-// past 8 MB -- x 2,048 columns) over two row blocks of A, so the AMX kernel prefetches
-// each B panel again while it computes the one before, into a C past L2 (stored through
-// vector registers); and a C within L2 (the kernel stores whole tiles from its tile
-// registers). Same bits as the emulation.
-TEST(gemm_bf16_amx_pulled_panels_same_bits) {
+// Products of the given shapes (alpha 1, beta 0; B as given or transposed) on the AMX
+// family against its emulation, bit for bit (skipped without AMX).
+static void amx_against_emulation(const int (*shapes)[3], const char *const *names, int n,
+                                  bool tb, uint64_t seed) {
     if (!zt_use_bf16(ZY_BF16_AMX)) return;
-    static const int shapes[][3] = {{288, 8192, 288}, {64, 2100, 288}};
-    for (int s = 0; s < 2; s++) {
-        prob p = make(false, false, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.0f,
-                      30 + (uint64_t)s);
+    for (int s = 0; s < n; s++) {
+        prob p = make(false, tb, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.0f,
+                      seed + (uint64_t)s);
         float *want = run_arch(&zy__gemm_bf16_amx_emul, &p);
         float *got = run_arch(&zy__gemm_bf16_amx, &p);
-        same_bits(s ? "C within L2" : "pulled B panels", &p, got, want);
+        same_bits(names[s], &p, got, want);
         free(want);
         free(got);
         unmake(&p);
@@ -296,24 +293,25 @@ TEST(gemm_bf16_amx_pulled_panels_same_bits) {
     }
 }
 
+// A packed B block past the driver's PULL_B_BYTES (1 MB: 768 deep -- the k block of a C
+// past 8 MB -- x 2,048 columns) over two row blocks of A, so the AMX kernel prefetches
+// each B panel again while it computes the one before, into a C past L2 (stored through
+// vector registers); and a C within L2 (the kernel stores whole tiles from its tile
+// registers). Same bits as the emulation.
+TEST(gemm_bf16_amx_pulled_panels_same_bits) {
+    static const int shapes[][3] = {{288, 8192, 288}, {64, 2100, 288}};
+    static const char *const names[] = {"pulled B panels", "C within L2"};
+    amx_against_emulation(shapes, names, 2, false, 30);
+}
+
 // x W^T over three k blocks, computed as C^T (fewer rows than columns): the AMX kernel
 // leaves each block's transposed store pending until its next call, and the next k
 // block's call on that same block (one tile here; with cont its sums start from C) must
 // store it first. Same bits as the emulation.
 TEST(gemm_bf16_amx_deferred_stores_same_bits) {
-    if (!zt_use_bf16(ZY_BF16_AMX)) return;
     static const int shapes[][3] = {{16, 32, 1601}, {40, 96, 1601}};
-    for (int s = 0; s < 2; s++) {
-        prob p = make(false, true, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.0f,
-                      40 + (uint64_t)s);
-        float *want = run_arch(&zy__gemm_bf16_amx_emul, &p);
-        float *got = run_arch(&zy__gemm_bf16_amx, &p);
-        same_bits(s ? "C^T, several tiles" : "C^T, one tile", &p, got, want);
-        free(want);
-        free(got);
-        unmake(&p);
-        if (zt_failed()) return;
-    }
+    static const char *const names[] = {"C^T, one tile", "C^T, several tiles"};
+    amx_against_emulation(shapes, names, 2, true, 40);
 }
 
 // A linear layer's product with its bias (x W^T + b: computed transposed on AMX) equals
