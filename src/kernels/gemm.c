@@ -346,6 +346,7 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
             // Later k blocks add to what the first one wrote (or, cont, carry its sums on).
             float beta = pc == 0 ? g->beta : 1.0f;
             bool cont = pc > 0 && g->alpha == 1.0f && g->beta == 0.0f;
+            bool more = pc + kc < g->K && g->alpha == 1.0f && g->beta == 0.0f;
             bool pull_b = (size_t)padded_depth(ar, kc) * ar->elem * (size_t)nc > PULL_B_BYTES;
             for (int ic = 0; ic < g->M; ic += ar->mc) {
                 int mc = ZY_MIN(ar->mc, g->M - ic);
@@ -389,7 +390,7 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     for (int ir = 0; ir < whole; ir += mr) {
                         const uint16_t *a = (const uint16_t *)g->A +
                                             (size_t)(ic + ir) * g->lda + pc;
-                        zy__gemm_hints hint = {.cont = cont, .defer = defer};
+                        zy__gemm_hints hint = {.cont = cont, .more = more, .defer = defer};
                         pull_part(&hint, next_a, a_bytes, direct_calls,
                                   jr / nr * (whole / mr) + ir / mr);
                         ar->kernel_direct(padded_depth(ar, kc), a, (size_t)g->lda, pb,
@@ -411,6 +412,7 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                                               (const float *)pa);
                         hint.stream = g->stream; // (one k block: beta is g's, 0)
                         hint.cont = cont;
+                        hint.more = more;
                         pull_part(&hint, next, (size_t)nr * depth_bytes,
                                   (mc - whole + mr - 1) / mr, (ir - whole) / mr);
                         hint.c_cached = c_cached;

@@ -205,18 +205,27 @@ static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *p
                                                        float beta, bool transposed,
                                                        const zy__gemm_hints *hint) {
     bool stream = hint->stream, cont = hint->cont;
+    // A whole transposed tile's sums stay in its square of C as they lie between k blocks
+    // (more), so the next block starts from them with tile loads instead of a transposed
+    // load, and only the last block transposes.
+    bool as_lies = !transposed || (m == MR && n == NR);
     __m512 acc[MR][2];
     const float *init = NULL; // cont: where the sums so far are, ld floats a row
     size_t ld = NR;
     if (cont) {
         if (pending.left && pending.c == c) flush_amx(); // this block, the k block before
         alpha = 1.0f, beta = 0.0f;
-        if (!transposed && m == MR && n == NR) {
+        if (as_lies && m == MR && n == NR) {
             init = c, ld = (size_t)ldc;
         } else {
             load(acc, c, ldc, m, n, transposed);
             init = (const float *)acc;
         }
+    }
+    if (transposed && as_lies && hint->more) {
+        product(kc, pa, row, chunk, pb, init, ld, c, (size_t)ldc, hint->pull,
+                hint->pull_bytes);
+        return;
     }
     if (hint->c_cached && !transposed && !stream && alpha == 1.0f && beta == 0.0f &&
         m == MR && n == NR) {

@@ -39,6 +39,10 @@
 //   kernel then stores whole tiles straight from its tile registers; where C's lines
 //   come from memory it stores through vector registers, whose stores drain while the
 //   next tile computes).
+// - more: a later k block continues these sums with cont (the driver sets it on every
+//   block of such a product but the last). A kernel that stores transposed may leave a
+//   whole tile's sums in its square of C as they lie until the last block (its cont
+//   calls then start from them as they lie) -- its family alike in every kernel.
 // - defer: the kernel may leave its store into C to its next calls on the thread (the
 //   family's flush stores what is left); the driver flushes before it or anyone reads C
 //   (the AMX kernel leaves its transposed stores, whose vector transposes then run while
@@ -52,6 +56,7 @@ typedef struct zy__gemm_hints {
     const char *pull;
     size_t pull_bytes;
     bool c_cached;
+    bool more;
     bool defer;
 } zy__gemm_hints;
 
