@@ -633,16 +633,16 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
 // The k block of product g (as asked, before orient): the family's kc_small where it has
 // one, C is not one that would be computed transposed (the transposed store costs more
 // per pass; asked of the product, not of the family, so that both orientations still give
-// the same bits) and C's extra passes stay in the caches -- C within L2 (SMALL_C), or
-// within a few MB and not too many passes (products of the AMX machine's bench: dout W
-// 1024 x 768 x 2304 1,635 -> 1,950 GFLOP/s; 50257-deep or with a 12 MB C, slower).
-#define MID_C (8.0 * 1024 * 1024)
-#define MID_C_DEPTH 8192
+// the same bits) and C stays in L2 between its extra passes (SMALL_C). A C of a few MB
+// took kc_small too until 2026-12-06, when the full k block measured faster there on
+// both thread counts (AMX machine: dout W 1024 x 768 x 2304, 2 threads, 1,690 -> 1,865
+// GFLOP/s; x W^T 1024 x 3072 x 768 1,680 -> 1,810; dout W 256 x 3072 x 768 one core 660
+// -> 715), while a C within L2 still gains from it (dout W 256 x 768 x 2304, one core:
+// 864 against 812).
 static int plan_depth(const zy__gemm_arch *ar, const gemm_args *g) {
     double c = (double)g->M * g->N * sizeof(float);
     if (!ar->kc_small || g->tc || swap_pays(ar, g)) return ar->kc;
-    if (c <= SMALL_C || (c <= MID_C && g->K <= MID_C_DEPTH)) return ar->kc_small;
-    return ar->kc;
+    return c <= SMALL_C ? ar->kc_small : ar->kc;
 }
 
 // How the product is computed: its orientation, k block and stores. A bf16 family packs
