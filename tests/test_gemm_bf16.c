@@ -294,7 +294,7 @@ static void amx_against_emulation(const int (*shapes)[3], const char *const *nam
 }
 
 // A packed B block past the driver's PULL_B_BYTES (1 MB: 768 deep -- the k block of a C
-// past 8 MB -- x 2,048 columns) over two row blocks of A, so the AMX kernel prefetches
+// past L2 -- x 2,048 columns) over two row blocks of A, so the AMX kernel prefetches
 // each B panel again while it computes the one before, into a C past L2 (stored through
 // vector registers); and a C within L2 (the kernel stores whole tiles from its tile
 // registers). Same bits as the emulation.
@@ -305,9 +305,10 @@ TEST(gemm_bf16_amx_pulled_panels_same_bits) {
 }
 
 // x W^T over three k blocks, computed as C^T (fewer rows than columns): the AMX kernel
-// leaves each block's transposed store pending until its next call, and the next k
-// block's call on that same block (one tile here; with cont its sums start from C) must
-// store it first. Same bits as the emulation.
+// leaves a block's transposed store pending until its next call, and the next k block's
+// call on that same block (one partial tile here; with cont its sums start from C) must
+// store it first; whole tiles (several) keep their sums in C as they lie between k
+// blocks and transpose at the last. Same bits as the emulation.
 TEST(gemm_bf16_amx_deferred_stores_same_bits) {
     static const int shapes[][3] = {{16, 32, 1601}, {40, 96, 1601}};
     static const char *const names[] = {"C^T, one tile", "C^T, several tiles"};
