@@ -334,9 +334,6 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
     bool direct = ar->kernel_direct && g->a16 && !g->ta && g->K % ar->kpad == 0 &&
                   g->N <= DIRECT_N;
     bool c_cached = (double)g->M * g->N * sizeof(float) <= SMALL_C; // (this chunk's C)
-    // A kernel may leave each block's store to its next call (they store it while their
-    // tiles compute); what is left is flushed before C is read: the bias, the return.
-    bool defer = ar->flush != NULL;
     for (int jc = 0; jc < g->N; jc += ar->nc) {
         int nc = ZY_MIN(ar->nc, g->N - jc);
         int kcb = block_depth(ar, g);
@@ -390,7 +387,7 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     for (int ir = 0; ir < whole; ir += mr) {
                         const uint16_t *a = (const uint16_t *)g->A +
                                             (size_t)(ic + ir) * g->lda + pc;
-                        zy__gemm_hints hint = {.cont = cont, .more = more, .defer = defer};
+                        zy__gemm_hints hint = {.cont = cont, .more = more};
                         pull_part(&hint, next_a, a_bytes, direct_calls,
                                   jr / nr * (whole / mr) + ir / mr);
                         ar->kernel_direct(padded_depth(ar, kc), a, (size_t)g->lda, pb,
@@ -416,20 +413,19 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                         pull_part(&hint, next, (size_t)nr * depth_bytes,
                                   (mc - whole + mr - 1) / mr, (ir - whole) / mr);
                         hint.c_cached = c_cached;
-                        hint.defer = defer;
                         (g->tc ? ar->kernel_t : ar->kernel)(
                             padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,
                             ZY_MIN(mr, mc - ir), n, g->alpha, beta, &hint);
                     }
                     if (g->bias && !g->stream && pc + kc >= g->K) {
-                        if (defer) ar->flush();
+                        if (ar->flush) ar->flush(); // (what its kernels left pending)
                         add_bias(g, ic, mc, jc + jr, n);
                     }
                 }
             }
         }
     }
-    if (defer) ar->flush();
+    if (ar->flush) ar->flush();
     if (g->stream) _mm_sfence(); // the non-temporal stores visible before anyone reads C
 }
 

@@ -3,8 +3,8 @@
 // loaded per 32-deep chunk, four tdpbf16ps per chunk; stored as it is or transposed
 // (kernel_t: the driver's C^T orientation); A may also be read where it lies in a bf16
 // source (kernel_direct: no packing of A). On a later k block with cont (gemm_internal.h)
-// the tiles start from C's sums instead of zero. With defer, a block's transposed store
-// into C is left to the next call on the thread, which makes it a quarter at a time
+// the tiles start from C's sums instead of zero. A block's transposed store into C is
+// left to the next call on the thread, which makes it a quarter at a time
 // between its own tile products (flush_amx: the rest). Panels: A in the chunks layout, B in
 // pairs (gemm_bf16.c). The tile configuration is loaded once per thread. Compiled with
 // -mamx-tile -mamx-bf16; the driver calls it only when zy_bf16_path() is AMX (the CPU has
@@ -28,9 +28,9 @@ typedef struct tilecfg {
 
 static _Thread_local bool configured;
 
-// The 32x32 block whose transposed store a call with defer left to the next ones on this
-// thread: its sums as the tiles left them, where and how they go (as store() below would
-// put them), and how many of its four 16x16 quarters are still to be stored (the last).
+// The 32x32 block whose transposed store a call left to the next ones on this thread: its
+// sums as the tiles left them, where and how they go, and how many of its four 16x16
+// quarters are still to be stored (the last).
 static _Thread_local struct {
     float acc[MR][NR] __attribute__((aligned(64)));
     float *c;
@@ -40,9 +40,9 @@ static _Thread_local struct {
 } pending;
 
 // The next quarter of the pending block into C, transposed: 16 columns of 16 sums, with
-// store()'s arithmetic per element and its non-temporal rule per quarter. Not inlined:
-// called from inside the tile loop, between products, where the AMX unit computes while
-// these vector instructions run.
+// the arithmetic and the non-temporal rule of the stores as C lies (zy__gemm_store_tile)
+// per quarter. Not inlined: called from inside the tile loop, between products, where the
+// AMX unit computes while these vector instructions run.
 static __attribute__((noinline)) void store_quarter(void) {
     int q = 4 - pending.left--, bi = q >> 1, bj = q & 1;
     int rows = pending.m - 16 * bi, cols = pending.n - 16 * bj; // (16 past 16)
@@ -56,7 +56,7 @@ static __attribute__((noinline)) void store_quarter(void) {
                         pending.stream);
 }
 
-// Whatever a call with defer left on this thread, stored (the driver, before C is read).
+// Whatever the calls on this thread left pending, stored (the driver, before C is read).
 static void flush_amx(void) {
     while (pending.left) store_quarter();
 }
@@ -81,7 +81,7 @@ static void configure(void) {
 // the loads overlap the products (256 x 768 x 256 from L2: 1,620 -> 1,670 GFLOP/s a core).
 // With pull, `pull_bytes` of memory from there are prefetched towards L2 over the chunks
 // (4 lines a chunk at most): the next B panel, when the driver knows it lies beyond L2.
-// A pending block (defer) is stored a quarter every kc/128 chunks meanwhile, the rest
+// A pending block is stored a quarter every kc/128 chunks meanwhile, the rest
 // before the tiles are stored: a transposed 32x32 store costs about 400 vector
 // instructions, which the AMX unit's products hide (x W^T computed as C^T, one core:
 // 256 x 768 x 3072 930 -> 1,060 GFLOP/s, 64 x 768 x 768 1,080 -> 1,190).
@@ -157,23 +157,7 @@ static inline __attribute__((always_inline)) void transpose32(__m512 dst[MR][2],
     }
 }
 
-// C = alpha * acc + beta * C as it is (m rows of n) or transposed (n rows of m, acc^T).
-// Non-temporal when the driver says stream: a shallow product here makes C faster than
-// memory takes it in with each line read first (dW 50257 x 768 of a 64-deep product:
-// 300 -> 1,070 GFLOP/s on the AMX machine; the fp32 kernels gain nothing from it).
-static inline __attribute__((always_inline)) void store(__m512 acc[MR][2], float *c, int ldc,
-                                                        int m, int n, float alpha, float beta,
-                                                        bool transposed, bool stream) {
-    if (!transposed) {
-        zy__gemm_store_tile(c, ldc, &acc[0][0], 2, m, 2, n, alpha, beta, stream);
-        return;
-    }
-    __m512 t[NR][2];
-    transpose32(t, acc);
-    zy__gemm_store_tile(c, ldc, &t[0][0], 2, n, 2, m, alpha, beta, stream);
-}
-
-// The inverse of store for cont, where the tiles cannot load C itself: C's m x n block
+// For cont on a partial tile, which the tiles cannot load from C: C's m x n block
 // (transposed: n rows of m) as the accumulators, zeros outside it.
 static inline __attribute__((always_inline)) void load(__m512 acc[MR][2], const float *c,
                                                        int ldc, int m, int n,
@@ -190,50 +174,48 @@ static inline __attribute__((always_inline)) void load(__m512 acc[MR][2], const 
 }
 
 // The tile's product from panels or a bf16 A in place, stored as it is or transposed, as
-// the hints say (zy__gemm_hints: stream, cont, pull, c_cached); with cont the sums carry
+// the hints say (zy__gemm_hints: stream, cont, pull, c_cached, more); with cont the sums carry
 // on from C (alpha is then 1 and the block is overwritten). A whole tile kept as it is,
 // with alpha 1 and beta 0, into a C that is in the caches (c_cached) goes from the tiles
 // into C directly: 1,530 -> 1,670 GFLOP/s a core at 256 x 768 x 256. The other stores
 // pass through acc, and so do those into a C whose lines come from memory: there a tile
 // store holds up the next tile until its lines arrive, while vector stores drain behind
-// it (768 x 256 x 768: 930 against 1,040). With defer a transposed store is left pending
-// (product: stored during the next call's tile products); the same with stores as they
-// lie cost more than they hid (1024 x 768 x 2304, streamed: 975 -> 890 GFLOP/s a core).
+// it (768 x 256 x 768: 930 against 1,040); non-temporal when the driver says stream: a
+// shallow product makes C faster than memory takes it in with each line read first (dW
+// 50257 x 768 of a 64-deep product: 300 -> 1,070 GFLOP/s). A transposed store is left
+// pending (product: stored during the next call's tile products, flush_amx: the rest);
+// the same with stores as they lie cost more than they hid (1024 x 768 x 2304,
+// streamed: 975 -> 890 GFLOP/s a core).
 static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *pa, size_t row,
                                                        size_t chunk, const void *pb, float *c,
                                                        int ldc, int m, int n, float alpha,
                                                        float beta, bool transposed,
                                                        const zy__gemm_hints *hint) {
-    bool stream = hint->stream, cont = hint->cont;
-    // A whole transposed tile's sums stay in its square of C as they lie between k blocks
-    // (more), so the next block starts from them with tile loads instead of a transposed
-    // load, and only the last block transposes.
-    bool as_lies = !transposed || (m == MR && n == NR);
+    bool stream = hint->stream, cont = hint->cont, whole = m == MR && n == NR;
     __m512 acc[MR][2];
     const float *init = NULL; // cont: where the sums so far are, ld floats a row
     size_t ld = NR;
     if (cont) {
         if (pending.left && pending.c == c) flush_amx(); // this block, the k block before
         alpha = 1.0f, beta = 0.0f;
-        if (as_lies && m == MR && n == NR) {
+        if (whole) { // (a transposed one's sums lie as they are: more, below)
             init = c, ld = (size_t)ldc;
         } else {
             load(acc, c, ldc, m, n, transposed);
             init = (const float *)acc;
         }
     }
-    if (transposed && as_lies && hint->more) {
+    // Whole tiles go from the tiles into C: kept as they are, with alpha 1 and beta 0,
+    // into a C in the caches; or a transposed tile's sums between its k blocks (more),
+    // which stay in its square of C as they lie, so the next block starts from them with
+    // tile loads instead of a transposed load and only the last block transposes.
+    bool as_is = hint->c_cached && !stream && alpha == 1.0f && beta == 0.0f;
+    if (whole && (transposed ? hint->more : as_is)) {
         product(kc, pa, row, chunk, pb, init, ld, c, (size_t)ldc, hint->pull,
                 hint->pull_bytes);
         return;
     }
-    if (hint->c_cached && !transposed && !stream && alpha == 1.0f && beta == 0.0f &&
-        m == MR && n == NR) {
-        product(kc, pa, row, chunk, pb, init, ld, c, (size_t)ldc, hint->pull,
-                hint->pull_bytes);
-        return;
-    }
-    if (hint->defer && transposed) {
+    if (transposed) {
         product(kc, pa, row, chunk, pb, init, ld, &pending.acc[0][0], NR, hint->pull,
                 hint->pull_bytes);
         pending.c = c, pending.ldc = ldc, pending.m = m, pending.n = n;
@@ -243,7 +225,7 @@ static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *p
     }
     product(kc, pa, row, chunk, pb, init, ld, (float *)acc, 2 * 16, hint->pull,
             hint->pull_bytes);
-    store(acc, c, ldc, m, n, alpha, beta, transposed, stream);
+    zy__gemm_store_tile(c, ldc, &acc[0][0], 2, m, 2, n, alpha, beta, stream);
 }
 
 static void kernel_amx(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,

@@ -43,10 +43,6 @@
 //   block of such a product but the last). A kernel that stores transposed may leave a
 //   whole tile's sums in its square of C as they lie until the last block (its cont
 //   calls then start from them as they lie) -- its family alike in every kernel.
-// - defer: the kernel may leave its store into C to its next calls on the thread (the
-//   family's flush stores what is left); the driver flushes before it or anyone reads C
-//   (the AMX kernel leaves its transposed stores, whose vector transposes then run while
-//   the next tile's products do).
 typedef struct zy__gemm_hints {
     const float *base;
     ptrdiff_t row; // floats
@@ -57,7 +53,6 @@ typedef struct zy__gemm_hints {
     size_t pull_bytes;
     bool c_cached;
     bool more;
-    bool defer;
 } zy__gemm_hints;
 
 // C tile (m,n) at c with row stride ldc, m <= MR, n <= NR:
@@ -119,8 +114,10 @@ typedef struct zy__gemm_arch {
     // stored as kernel (transposed: as kernel_t; cont and pull as the hint's). Same bits
     // as packing A (a copy) first.
     zy__gemm_kernel_direct_fn kernel_direct;
-    // NULL, or what stores the C blocks its kernels left pending under the hint's defer
-    // (on the calling thread).
+    // NULL, or what stores the C blocks its kernels left pending on the calling thread:
+    // such a family's kernels may leave a store to their next call, and the driver calls
+    // this before it or anyone reads C (the AMX kernel leaves its transposed stores, whose
+    // vector transposes then run while the next tile's products do).
     void (*flush)(void);
     zy__gemm_pack_a_fn pack_a;
     zy__gemm_pack_b_fn pack_b;
