@@ -72,14 +72,19 @@ try {
         await page.fill("#max-tokens", "40");
         await page.fill("#temperature", "0.8");
         await page.fill("#seed", "5");
-        // Every length the reply's text takes, as the page sets it (one per event).
+        // Every length the reply's text takes, as the page sets it (one per event): each
+        // text node the page puts in keeps its text once replaced, so a burst of events
+        // observed in one callback (a loaded machine) still shows every step.
         await page.evaluate(() => {
             window.__lengths = [];
             new MutationObserver((records) => {
                 for (const r of records) {
                     const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
                     const c = el && el.closest(".msg[data-role=assistant] .content");
-                    if (c) window.__lengths.push(c.textContent.length);
+                    if (!c) continue;
+                    if (r.type === "childList")
+                        for (const n of r.addedNodes) window.__lengths.push(n.textContent.length);
+                    else window.__lengths.push(c.textContent.length);
                 }
             }).observe(document.getElementById("chat-log"),
                 { childList: true, characterData: true, subtree: true });
