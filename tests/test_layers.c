@@ -325,6 +325,42 @@ TEST(layers_layernorm_backward_assign_as_add_into_zeros) {
     ln_case_free(&t);
 }
 
+// The backward's AVX-512 rows give the scalar rows' bits (the same operations per element,
+// the row sums in the same 16 lanes), with and without the parameters, adding and
+// assigning, for widths with and without a partial vector.
+TEST(layers_layernorm_backward_simd_matches_scalar) {
+    const int widths[] = {5, 16, 37, 96, 512};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        const int N = 300, C = widths[wi];
+        ln_case t = ln_case_make(N, C, 61 + (uint64_t)wi);
+        for (int params = 0; params < 2; params++) {
+            for (int assign = 0; assign < 2; assign++) {
+                float *g[2][3]; // [scalar | avx512][dx, dw, db]
+                for (int r = 0; r < 2; r++) {
+                    for (int k = 0; k < 3; k++) {
+                        g[r][k] = zt_floats(k ? C : N * C);
+                        zt_fill_uniform(g[r][k], k ? (size_t)C : (size_t)N * C, 7, -1, 1);
+                    }
+                    if (!zt_use_simd(r ? ZY_SIMD_AVX512 : ZY_SIMD_SCALAR)) continue;
+                    float *dw = params ? g[r][1] : NULL, *db = params ? g[r][2] : NULL;
+                    if (assign)
+                        zy__layernorm_backward_assign(g[r][0], dw, db, t.dout, t.x, t.wb,
+                                                      t.mean, t.rstd, N, C);
+                    else
+                        zy_layernorm_backward(g[r][0], dw, db, t.dout, t.x, t.wb, t.mean,
+                                              t.rstd, N, C);
+                }
+                if (zy_simd_level() == ZY_SIMD_AVX512)
+                    for (int k = 0; k < 3; k++)
+                        CHECK(memcmp(g[0][k], g[1][k], sizeof(float) * (k ? C : N * C)) == 0);
+                for (int r = 0; r < 2; r++)
+                    for (int k = 0; k < 3; k++) free(g[r][k]);
+            }
+        }
+        ln_case_free(&t);
+    }
+}
+
 // ---- GELU and ReLU -----------------------------------------------------------------------
 typedef struct {
     float *inp, *out;
