@@ -52,7 +52,7 @@ static void dbias_blocks(void *ctx, size_t b0, size_t b1, int thread) {
 
 // Rows [n0, n1) of dout added into acc (Cout doubles); with AVX-512 the same sums, 16
 // columns a step (colsum_avx512.c; 4,096 x 2,048 on 2 threads, AMX machine: 1.7-2.1 ->
-// 0.8-0.9 ms; the block walk below, 256 x 2,304: 0.10 -> 0.055 ms).
+// 0.8-0.9 ms; the column-block walk above, 256 x 2,304: 0.10 -> 0.055 ms).
 static void dbias_rows(void *ctx, size_t n0, size_t n1, double *acc) {
     const bias_job *j = ctx;
     if (zy_simd_level() >= ZY_SIMD_AVX512) {
