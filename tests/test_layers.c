@@ -325,6 +325,31 @@ TEST(layers_layernorm_backward_assign_as_add_into_zeros) {
     ln_case_free(&t);
 }
 
+// The forward's AVX-512 rows give the scalar rows' bits: output, mean and rstd, at widths
+// with and without a partial block of 8 and a partial vector, in place too.
+TEST(layers_layernorm_forward_simd_matches_scalar) {
+    const int widths[] = {3, 8, 37, 96, 768};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        const int N = 300, C = widths[wi];
+        ln_case t = ln_case_make(N, C, 81 + (uint64_t)wi);
+        float *o[2], *m[2], *r[2];
+        for (int l = 0; l < 2; l++) {
+            o[l] = zt_floats((size_t)N * C), m[l] = zt_floats(N), r[l] = zt_floats(N);
+            if (!zt_use_simd(l ? ZY_SIMD_AVX512 : ZY_SIMD_SCALAR)) continue;
+            zy_layernorm_forward(o[l], m[l], r[l], t.x, t.wb, t.wb + C, N, C, 1e-5f);
+            if (!l) continue;
+            CHECK(memcmp(o[0], o[1], sizeof(float) * N * C) == 0);
+            CHECK(memcmp(m[0], m[1], sizeof(float) * N) == 0);
+            CHECK(memcmp(r[0], r[1], sizeof(float) * N) == 0);
+            memcpy(o[1], t.x, sizeof(float) * N * C); // in place
+            zy_layernorm_forward(o[1], m[1], r[1], o[1], t.wb, t.wb + C, N, C, 1e-5f);
+            CHECK(memcmp(o[0], o[1], sizeof(float) * N * C) == 0);
+        }
+        for (int l = 0; l < 2; l++) free(o[l]), free(m[l]), free(r[l]);
+        ln_case_free(&t);
+    }
+}
+
 // The backward's AVX-512 rows give the scalar rows' bits (the same operations per element,
 // the row sums in the same 16 lanes), with and without the parameters, adding and
 // assigning, for widths with and without a partial vector.

@@ -62,20 +62,26 @@ typedef struct ln_job {
     size_t row_chunks; // backward: items [0, row_chunks) are row chunks, then column blocks
 } ln_job;
 
+// One row x -> o, its mean and rstd (the AVX-512 twin, layernorm_avx512.c, gives its bits).
+static void ln_forward_row(const float *x, const float *w, const float *b, int C, float eps,
+                           float *o, float *mean, float *rstd) {
+    float m = sum8(x, C) / (float)C;
+    float var = sqdev8(x, m, C) / (float)C;
+    float s = 1.0f / sqrtf(var + eps);
+    for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * w[c] + b[c];
+    *mean = m;
+    *rstd = s;
+}
+
 static void ln_forward_rows(void *ctx, size_t n0, size_t n1, int thread) {
     (void)thread;
     const ln_job *j = ctx;
     const int C = j->C;
-    for (size_t n = n0; n < n1; n++) {
-        const float *x = j->inp + n * C;
-        float *o = j->out + n * C;
-        float m = sum8(x, C) / (float)C;
-        float var = sqdev8(x, m, C) / (float)C;
-        float s = 1.0f / sqrtf(var + j->eps);
-        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * j->weight[c] + j->bias[c];
-        j->mean[n] = m;
-        j->rstd[n] = s;
-    }
+    bool vec = zy_simd_level() >= ZY_SIMD_AVX512;
+    for (size_t n = n0; n < n1; n++)
+        (vec ? zy__ln_forward_row_avx512 : ln_forward_row)(j->inp + n * C, j->weight, j->bias,
+                                                            C, j->eps, j->out + n * C,
+                                                            j->mean + n, j->rstd + n);
 }
 
 // inp (N, C), weight (C), bias (C) -> out (N, C); mean, rstd (N)

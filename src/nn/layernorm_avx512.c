@@ -1,9 +1,11 @@
-// AVX-512 twin of layernorm.c's backward row (ln_backward_row, the scalar reference): 16
-// columns a step, a masked tail. Every element sees the scalar row's operations in the
-// same order (the row sums in 16 lanes, element c in lane c % 16, the lanes then added in
-// order), and -std=c11 keeps the compiler from fusing a multiply and an add, so both give
-// the same bits. Compiled with AVX-512 flags: call only after checking zy_simd_level().
+// AVX-512 twins of layernorm.c's rows (ln_forward_row, ln_backward_row, the scalar
+// references): 16 columns a step, a masked tail. Every element sees the scalar row's
+// operations in the same order (the forward's sums in sum8's 8 lanes, the backward's in 16,
+// element c in lane c % lanes, the lanes then added in order), and -std=c11 keeps the
+// compiler from fusing a multiply and an add, so both give the same bits. Compiled with
+// AVX-512 flags: call only after checking zy_simd_level().
 #include <immintrin.h>
+#include <math.h>
 
 #include "kernels/gemm_avx512.h"
 #include "nn/layernorm.h"
@@ -15,6 +17,44 @@ static float lanes_sum(__m512 v) {
     float s = 0.0f;
     for (int k = 0; k < 16; k++) s += l[k];
     return s;
+}
+
+// sum8's sum (layernorm.c) of x[0..n), or of (x - m)² with sq: 8 lanes over whole blocks of
+// 8, the tail on its own, then the lanes added to it in order.
+static float sum8(const float *x, int n, float m, bool sq) {
+    __m256 acc = _mm256_setzero_ps(), vm = _mm256_set1_ps(m);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        if (sq) {
+            v = _mm256_sub_ps(v, vm);
+            v = _mm256_mul_ps(v, v);
+        }
+        acc = _mm256_add_ps(acc, v);
+    }
+    float s = 0.0f;
+    for (; i < n; i++) s += sq ? (x[i] - m) * (x[i] - m) : x[i];
+    float l[8];
+    _mm256_storeu_ps(l, acc);
+    for (int k = 0; k < 8; k++) s += l[k];
+    return s;
+}
+
+void zy__ln_forward_row_avx512(const float *x, const float *w, const float *b, int C,
+                               float eps, float *o, float *mean, float *rstd) {
+    float m = sum8(x, C, 0.0f, false) / (float)C;
+    float var = sum8(x, C, m, true) / (float)C;
+    float s = 1.0f / sqrtf(var + eps);
+    const __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(s);
+    for (int c = 0; c < C; c += 16) {
+        __mmask16 k = zy__mask16(C - c);
+        __m512 xhat = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), vm), vs);
+        __m512 y = _mm512_add_ps(_mm512_mul_ps(xhat, _mm512_maskz_loadu_ps(k, w + c)),
+                                 _mm512_maskz_loadu_ps(k, b + c));
+        _mm512_mask_storeu_ps(o + c, k, y);
+    }
+    *mean = m;
+    *rstd = s;
 }
 
 // p[0..8) += the (double) lanes of h under mask k.
