@@ -24,6 +24,11 @@
 //                       to zhuyi's as it goes (tests); default: llama.cpp's defaults (f16
 //                       cache, flash attention as it chooses)
 //   --tokenize TEXT     also print llama.cpp's ids for TEXT as "prompt_text_ids"
+//   --follow-ids IDS    instead of its own greedy ids, feed these after the prompt, one at
+//                       a time (teacher-forced), and print for each position llama.cpp's
+//                       most probable next token and its probability, and the given id's, as
+//                       "follow": [{"top", "p_top", "id", "p_id"}, ...] (probabilities at
+//                       temperature 1, the whole vocabulary: how near a tie a choice was)
 // Embedding models (a "bert" file): no generation; instead
 //   --embed-ids IDS     the embedding of these ids (the model's pooling, e.g. mean) as
 //                       "embedding" (repeatable: "embeddings", one per --embed-ids)
@@ -55,6 +60,8 @@ function parseArgs(argv) {
         else if (a === "--threads") o.threads = Number(need());
         else if (a === "--tokenize") o.tokenize = need();
         else if (a === "--exact") o.exact = true;
+        else if (a === "--follow-ids")
+            o.followIds = need().split(/[\s,]+/).filter(Boolean).map(Number);
         else if (a === "--embed-ids")
             (o.embedIds ||= []).push(need().split(/[\s,]+/).filter(Boolean).map(Number));
         else throw new Error(`unknown option ${a}`);
@@ -62,9 +69,27 @@ function parseArgs(argv) {
     if (!o.model) throw new Error("--model FILE is required");
     for (const [k, x] of [["--n-predict", o.nPredict], ["--threads", o.threads]])
         if (!Number.isInteger(x) || x < 1) throw new Error(`${k} must be a positive integer`);
-    if (o.promptIds && o.promptIds.some((x) => !Number.isInteger(x) || x < 0))
-        throw new Error("--prompt-ids must be non-negative integers");
+    for (const [k, l] of [["--prompt-ids", o.promptIds], ["--follow-ids", o.followIds]])
+        if (l && l.some((x) => !Number.isInteger(x) || x < 0))
+            throw new Error(`${k} must be non-negative integers`);
     return o;
+}
+
+// The prompt, then `want` one id at a time in place of llama.cpp's own choices; at each
+// position its most probable next token and the wanted id's probability.
+async function followIds(seq, prompt, want) {
+    const gen = seq.evaluateWithMetadata(prompt, { probabilities: true },
+                                         { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 });
+    const follow = [];
+    let r = await gen.next();
+    for (let i = 0; i < want.length && !r.done; i++) {
+        const probs = r.value.probabilities; // sorted from the most probable down
+        const [top, pTop] = probs.entries().next().value;
+        follow.push({ top, p_top: pTop, id: want[i], p_id: probs.get(want[i]) ?? 0 });
+        r = i + 1 < want.length ? await gen.next(want[i]) : { done: true };
+    }
+    await gen.return();
+    return follow;
 }
 
 async function main() {
@@ -114,6 +139,14 @@ async function main() {
                         experimentalKvCacheValueType: "F32" } : {}),
     });
     const seq = context.getSequence();
+    if (o.followIds) {
+        const follow = await followIds(seq, prompt, o.followIds);
+        process.stdout.write(JSON.stringify({ model: o.model, prompt_ids: prompt, follow }) + "\n");
+        await context.dispose();
+        await model.dispose();
+        await llama.dispose();
+        return;
+    }
     const ids = [];
     const t0 = performance.now();
     let tFirst = 0, tLast = 0;
