@@ -271,6 +271,15 @@ static void ln_case_free(ln_case *t) {
     free(t->x), free(t->dout), free(t->wb), free(t->out), free(t->mean), free(t->rstd);
 }
 
+// The case's backward into dx (= with assign, the post-LN block's; else +=), dw and db
+// (NULL: none).
+static void ln_case_backward(const ln_case *t, int N, int C, bool assign, float *dx, float *dw,
+                             float *db) {
+    if (assign)
+        zy__layernorm_backward_assign(dx, dw, db, t->dout, t->x, t->wb, t->mean, t->rstd, N, C);
+    else zy_layernorm_backward(dx, dw, db, t->dout, t->x, t->wb, t->mean, t->rstd, N, C);
+}
+
 // Past a few thousand elements backward sums the parameters' gradients by fixed groups of
 // rows in the pass that computes dinp (a scratch block per call); without the scratch it
 // takes a second pass by column blocks. The two agree (the double sums differ in order
@@ -307,16 +316,13 @@ TEST(layers_layernorm_backward_one_pass_as_two) {
 TEST(layers_layernorm_backward_assign_as_add_into_zeros) {
     enum { N = 300, C = 96 };
     ln_case t = ln_case_make(N, C, 51);
-    const float *x = t.x, *dout = t.dout, *wb = t.wb, *mean = t.mean, *rstd = t.rstd;
     for (int params = 0; params < 2; params++) {
         float *add = zt_floats(N * C), *set = zt_floats(N * C);
         float *dw[2] = {zt_floats(C), zt_floats(C)}, *db[2] = {zt_floats(C), zt_floats(C)};
         for (int i = 0; i < N * C; i++) set[i] = NAN;
         for (int c = 0; c < C; c++) dw[0][c] = dw[1][c] = db[0][c] = db[1][c] = 0.25f;
-        zy_layernorm_backward(add, params ? dw[0] : NULL, params ? db[0] : NULL, dout, x, wb,
-                              mean, rstd, N, C);
-        zy__layernorm_backward_assign(set, params ? dw[1] : NULL, params ? db[1] : NULL, dout,
-                                      x, wb, mean, rstd, N, C);
+        ln_case_backward(&t, N, C, false, add, params ? dw[0] : NULL, params ? db[0] : NULL);
+        ln_case_backward(&t, N, C, true, set, params ? dw[1] : NULL, params ? db[1] : NULL);
         CHECK(memcmp(add, set, sizeof(float) * N * C) == 0);
         CHECK(memcmp(dw[0], dw[1], sizeof(float) * C) == 0);
         CHECK(memcmp(db[0], db[1], sizeof(float) * C) == 0);
@@ -367,13 +373,8 @@ TEST(layers_layernorm_backward_simd_matches_scalar) {
                         zt_fill_uniform(g[r][k], k ? (size_t)C : (size_t)N * C, 7, -1, 1);
                     }
                     if (!zt_use_simd(r ? ZY_SIMD_AVX512 : ZY_SIMD_SCALAR)) continue;
-                    float *dw = params ? g[r][1] : NULL, *db = params ? g[r][2] : NULL;
-                    if (assign)
-                        zy__layernorm_backward_assign(g[r][0], dw, db, t.dout, t.x, t.wb,
-                                                      t.mean, t.rstd, N, C);
-                    else
-                        zy_layernorm_backward(g[r][0], dw, db, t.dout, t.x, t.wb, t.mean,
-                                              t.rstd, N, C);
+                    ln_case_backward(&t, N, C, assign, g[r][0], params ? g[r][1] : NULL,
+                                     params ? g[r][2] : NULL);
                 }
                 if (zy_simd_level() == ZY_SIMD_AVX512)
                     for (int k = 0; k < 3; k++)
