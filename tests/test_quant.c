@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "harness.h"
+#include "kernels/gemm_bias.h"
 #include "kernels/wgemv.h"
 #include "zhuyi/core.h"
+#include "zhuyi/gemm.h"
 #include "zhuyi/io.h"
 #include "zhuyi/quant.h"
 
@@ -353,4 +355,69 @@ TEST(wgemv_threads_same_bits) {
         }
     zy_quant_arith_set(saved);
     free(Wf), free(X), free(Y1), free(Y2);
+}
+
+// ---- zy__wgemm: a linear layer's GEMM over typed rows (src/kernels/gemm.c) ---------------
+// The bits of zy__sgemm_bias over the decoded fp32 matrix, for every type, at every SIMD
+// level and bf16 path this CPU has, at 1 and 2 threads: tiny products (the unpacked
+// loop), depth blocks that start inside a Q8_0/Q4_0 block (K 800 on the 768-deep
+// families: two blocks of 400), and a GPT-2-sized prompt chunk.
+static void wgemm_case(zy_wtype t, int R, int N, int K, bool with_bias, const char *path) {
+    size_t rb = zy_wtype_row_bytes(t, (size_t)K);
+    float *W = zt_floats((size_t)N * K), *X = zt_floats((size_t)R * (K + 3));
+    float *bias = zt_floats((size_t)N);
+    uint8_t *q = malloc(rb * (size_t)N + 1);
+    zt_fill_uniform(W, (size_t)N * K, 71, -1.0f, 1.0f);
+    zt_fill_uniform(X, (size_t)R * (K + 3), 72, -1.0f, 1.0f);
+    zt_fill_uniform(bias, (size_t)N, 73, -1.0f, 1.0f);
+    for (int j = 0; j < N; j++) { // W's rows typed, and W decoded: the values multiplied
+        zy_quantize_row(t, W + (size_t)j * K, q + rb * j, (size_t)K);
+        zy_dequantize_row(t, q + rb * j, W + (size_t)j * K, (size_t)K);
+    }
+    zy_wmatrix wm = {.type = t, .rows = N, .cols = K, .row_bytes = rb, .data = q};
+    size_t nc = (size_t)R * (N + 5);
+    float *want = zt_floats(nc), *got = zt_floats(nc);
+    for (int th = 1; th <= 2; th++) {
+        zy_threads_set(th);
+        for (size_t i = 0; i < nc; i++) want[i] = got[i] = -7.0f; // the ldc padding kept
+        const float *b = with_bias ? bias : NULL;
+        zy__sgemm_bias(false, true, R, N, K, X, K + 3, W, K, b, want, N + 5);
+        zy__wgemm(got, N + 5, &wm, X, K + 3, b, R);
+        if (memcmp(got, want, nc * sizeof *got)) {
+            size_t i = 0;
+            while (got[i] == want[i]) i++;
+            zt_fail(__FILE__, __LINE__, "zy__wgemm %s %s R=%d N=%d K=%d threads %d: element "
+                    "%zu is %.9g, zy__sgemm_bias over the decoded matrix gives %.9g",
+                    zy_wtype_name(t), path, R, N, K, th, i, (double)got[i], (double)want[i]);
+            break;
+        }
+    }
+    zy_threads_set(0);
+    free(W), free(X), free(bias), free(q), free(want), free(got);
+}
+
+static void wgemm_shapes(const char *path) {
+    // (K 70 and 1000: f16 and bf16 rows only, with a tail past the 32-weight pieces.)
+    static const int shapes[][3] = {{1, 3, 32}, {3, 70, 64}, {9, 100, 96}, {37, 300, 800},
+                                    {5, 40, 70}, {40, 90, 1000}, {256, 2304, 768}};
+    for (int ti = 1; ti < NTYPES; ti++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            if (!is_block(TYPES[ti]) || shapes[s][2] % ZY_QBLOCK == 0)
+                wgemm_case(TYPES[ti], shapes[s][0], shapes[s][1], shapes[s][2], s % 2 == 0,
+                           path);
+}
+
+TEST(quant_wgemm_same_bits_as_decoded_fp32) {
+    for (int l = ZY_SIMD_SCALAR; l <= ZY_SIMD_AVX512; l++) {
+        if (!zt_use_simd(l)) continue;
+        wgemm_shapes(zy_simd_name((zy_simd)l));
+    }
+    zy_gemm_precision_set(ZY_PRECISION_BF16);
+    for (int path = ZY_BF16_EMULATED; path <= ZY_BF16_AMX; path++) {
+        if (path != ZY_BF16_EMULATED && !zt_use_bf16(path)) continue;
+        zy_bf16_path was = zy_bf16_set((zy_bf16_path)path);
+        wgemm_shapes(zy_bf16_name((zy_bf16_path)path));
+        zy_bf16_set(was);
+    }
+    zy_gemm_precision_set(ZY_PRECISION_FP32);
 }

@@ -16,7 +16,9 @@
 #include "gemm_internal.h"
 #include "kernels/gemm_bias.h"
 #include "kernels/gemm_copy.h"
+#include "kernels/wgemv.h"
 #include "zhuyi/gemm.h"
+#include "zhuyi/quant.h"
 
 // Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop
 // (fp32 families only: see plan).
@@ -46,6 +48,14 @@
 // C within this many bytes stays in L2 (a core's, here) between the kernels' passes.
 #define SMALL_C (2.0 * 1024 * 1024)
 
+// An operand given as rows of a weight type (zy__wgemm's W): row r at p + r * row bytes,
+// decoded a few rows at a time as it is packed (pack_typed). p NULL: not typed.
+typedef struct typed_src {
+    const uint8_t *p;
+    zy_wtype type;
+    size_t row;
+} typed_src;
+
 typedef struct gemm_args {
     bool ta, tb;
     int M, N, K;
@@ -56,6 +66,9 @@ typedef struct gemm_args {
     const float *bias; // (N) added to every row of C after the product, or NULL
     bool tc;           // C stored transposed: element (i,j) at C[j*ldc + i] (see orient)
     bool a16, b16;
+    // A or B as typed rows instead (zy__wgemm; that pointer NULL): its rows run along k
+    // (not ta for A, tb for B), op(A)'s row i or op(B)'s column j being the typed row.
+    typed_src aq, bq;
     bool packed_only; // never the fp32 shortcut for tiny products (bf16 families: plan)
     bool stream;      // beta 0, one k block, C larger than STREAM_BYTES (the whole product's)
     int kc;           // the deepest k block: the family's kc or kc_small (plan_depth)
@@ -146,10 +159,12 @@ static const uint16_t *copy_of(const float *p, int rows, int cols, int ld) {
 // would round them to the same values).
 static void use_copies(gemm_args *g) {
     if (!tls_copy.copy || g->K == 0) return;
-    const uint16_t *a = g->a16 ? NULL
-                               : copy_of(g->A, g->ta ? g->K : g->M, g->ta ? g->M : g->K, g->lda);
-    const uint16_t *b = g->b16 ? NULL
-                               : copy_of(g->B, g->tb ? g->N : g->K, g->tb ? g->K : g->N, g->ldb);
+    const uint16_t *a = g->a16 || g->aq.p
+                            ? NULL
+                            : copy_of(g->A, g->ta ? g->K : g->M, g->ta ? g->M : g->K, g->lda);
+    const uint16_t *b = g->b16 || g->bq.p
+                            ? NULL
+                            : copy_of(g->B, g->tb ? g->N : g->K, g->tb ? g->K : g->N, g->ldb);
     if (a) g->A = a, g->a16 = true;
     if (b) g->B = b, g->b16 = true;
 }
@@ -178,8 +193,9 @@ static const zy__gemm_arch *pick_arch(void) {
 // not grow. If the allocation (or the key) fails the caller takes the reference path,
 // which needs no workspace.
 typedef struct workspace {
-    void *a; // (mc, kc) packed A block
-    void *b; // (kc, nc) packed B block
+    void *a;  // (mc, kc) packed A block
+    void *b;  // (kc, nc) packed B block
+    float *w; // (max(mr, nr), kc + 2 blocks) rows of a typed operand decoded for packing
 } workspace;
 
 static _Thread_local workspace tls_ws; // this thread's; a points at the whole block
@@ -191,7 +207,8 @@ static int padded_depth(const zy__gemm_arch *ar, int kc) {
     return (kc + ar->kpad - 1) / ar->kpad * ar->kpad;
 }
 
-// Bytes of the largest packed A (which == 0) or B block of any family.
+// Bytes of the largest packed A (which == 0) or B block (1) of any family, or (2) of the
+// decoded rows of a typed operand's panel (pack_typed).
 static size_t max_bytes(int which) {
     const zy__gemm_arch *all[] = {&zy__gemm_scalar,       &zy__gemm_avx2,
                                   &zy__gemm_avx512,       &zy__gemm_bf16_dp,
@@ -200,14 +217,16 @@ static size_t max_bytes(int which) {
     size_t best = 0;
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
         const zy__gemm_arch *ar = all[i];
-        size_t n = (size_t)padded_depth(ar, ar->kc) * (which ? ar->nc : ar->mc) * ar->elem;
+        size_t n = which == 2 ? (size_t)(ar->kc + 2 * ZY_QBLOCK) * (size_t)ZY_MAX(ar->mr, ar->nr) *
+                                    sizeof(float)
+                   : (size_t)padded_depth(ar, ar->kc) * (which ? ar->nc : ar->mc) * ar->elem;
         if (n > best) best = n;
     }
     return best;
 }
 
 static void free_workspace(void *block) {
-    tls_ws = (workspace){NULL, NULL}; // in case a later destructor calls zy_sgemm
+    tls_ws = (workspace){NULL, NULL, NULL}; // in case a later destructor calls zy_sgemm
     zy_free(block);
 }
 
@@ -217,14 +236,15 @@ static workspace *get_workspace(void) {
     if (tls_ws.a) return &tls_ws;
     pthread_once(&ws_once, make_key);
     if (!ws_key_ok) return NULL; // no way to free it at thread exit: do not allocate
-    size_t na = (max_bytes(0) + 63) / 64 * 64; // keeps b 64-byte aligned
-    char *block = zy_alloc(na + max_bytes(1));
+    size_t na = (max_bytes(0) + 63) / 64 * 64; // keeps b and w 64-byte aligned
+    size_t nb = (max_bytes(1) + 63) / 64 * 64;
+    char *block = zy_alloc(na + nb + max_bytes(2));
     if (!block) return NULL;
     if (pthread_setspecific(ws_key, block)) {
         zy_free(block);
         return NULL;
     }
-    tls_ws = (workspace){block, block + na};
+    tls_ws = (workspace){block, block + na, (float *)(block + na + nb)};
     return &tls_ws;
 }
 
@@ -266,6 +286,42 @@ static void gemm_small(const gemm_args *g) {
     }
 }
 
+// Weights a typed row is decoded in at least (a block of the block formats).
+static int wblock(zy_wtype t) { return t == ZY_WTYPE_Q8_0 || t == ZY_WTYPE_Q4_0 ? ZY_QBLOCK : 1; }
+
+// Rows [r0, r0+n) of a typed operand over the depth [k0, k0+kc), packed as the family
+// packs its A (rows i, a_side) or B (columns j) panels of `unit` rows: each panel's rows
+// decoded (the whole blocks around the depth) into ws->w, then packed as if the operand
+// were that matrix -- the same values, so the same bits. A bf16 family with AVX512-BF16
+// decodes straight to bf16, rounded as its packers round, for its 16-bit packers (half the
+// bytes through ws->w, no rounding pass in the packer); the others get fp32 values.
+static void pack_typed(const zy__gemm_arch *ar, const workspace *ws, typed_src q, bool a_side,
+                       int r0, int n, int k0, int kc, int unit, void *dst) {
+    const int blk = wblock(q.type);
+    const int kb = k0 / blk * blk, width = (k0 + kc + blk - 1) / blk * blk - kb;
+    const size_t skip = zy_wtype_row_bytes(q.type, (size_t)kb);
+    const size_t panel = (size_t)padded_depth(ar, kc) * ar->elem * unit;
+    const bool to16 = ar->pack16_a && zy_bf16_level() >= ZY_BF16_AVX512;
+    uint16_t *w16 = (uint16_t *)ws->w;
+    const uint16_t *s16 = w16 + (k0 - kb);
+    const float *s32 = ws->w + (k0 - kb);
+    for (int p = 0; p < n; p += unit) {
+        int rows = ZY_MIN(unit, n - p);
+        char *out = (char *)dst + (size_t)(p / unit) * panel;
+        for (int r = 0; r < rows; r++) {
+            const uint8_t *row = q.p + (size_t)(r0 + p + r) * q.row + skip;
+            if (to16)
+                zy__wdecode_row_bf16_avx512bf16(q.type, row, w16 + (size_t)r * width,
+                                                (size_t)width);
+            else zy__wdecode_row(q.type, row, ws->w + (size_t)r * width, (size_t)width);
+        }
+        if (a_side && to16) ar->pack16_a(false, s16, width, 0, rows, 0, kc, unit, out);
+        else if (a_side) ar->pack_a(false, s32, width, 0, rows, 0, kc, unit, out);
+        else if (to16) ar->pack16_b(true, s16, width, 0, kc, 0, rows, unit, out);
+        else ar->pack_b(true, s32, width, 0, kc, 0, rows, unit, out);
+    }
+}
+
 // Where the kernels should prefetch while computing on B panel [j, j+nr) of the k block
 // [k0, k0+kc): the source of the next panel (columns j+nr ..), spread over the first few
 // kernel calls on this panel (part 0, 1, ...; each prefetches 2*kc lines). Without it the
@@ -274,7 +330,7 @@ static void gemm_small(const gemm_args *g) {
 static zy__gemm_hints next_panel(const gemm_args *g, int nr, int k0, int kc, int j, int part,
                                  const float *idle) {
     zy__gemm_hints hint = {.base = idle};
-    if (j + nr >= g->N || g->b16) return hint; // (the addresses below are of fp32 sources)
+    if (j + nr >= g->N || g->b16 || g->bq.p) return hint; // (below: addresses in fp32 sources)
     const float *B = g->B;
     // Lines per source row (+1: rows need not start on a line), two per k iteration.
     int lines = g->tb ? (kc + 15) / 16 + 1 : (nr + 15) / 16 + 1;
@@ -352,7 +408,9 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                 // block jc reuses it.
                 int whole = direct ? mc / mr * mr : 0; // rows read in place
                 if ((ic != packed_ic || pc != packed_pc) && whole < mc) {
-                    if (g->a16)
+                    if (g->aq.p)
+                        pack_typed(ar, ws, g->aq, true, ic, mc, pc, kc, mr, ws->a);
+                    else if (g->a16)
                         ar->pack16_a(g->ta, g->A, g->lda, ic + whole, mc - whole, pc, kc, mr,
                                      ws->a);
                     else ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
@@ -378,7 +436,8 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     int n = ZY_MIN(nr, nc - jr);
                     if (ic == 0 && jr % slab == 0) { // this panel and the slab's others
                         int ns = ZY_MIN(slab, nc - jr);
-                        if (g->b16)
+                        if (g->bq.p) pack_typed(ar, ws, g->bq, false, jc + jr, ns, pc, kc, nr, pb);
+                        else if (g->b16)
                             ar->pack16_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, ns, nr, pb);
                         else ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, ns, nr, pb);
                     }
@@ -452,17 +511,55 @@ static void gemm_ref16(const gemm_args *g) {
     }
 }
 
+// A typed operand without packing (tiny products, or no workspace): each typed row decoded
+// a piece at a time, float sums in k order as gemm_small (fp32) or gemm_ref16 (round16:
+// both values rounded to bf16 first) sum them, so the bits are theirs over the decoded
+// matrix. The other operand is fp32 (zy__wgemm).
+static void gemm_small_typed(const gemm_args *g, bool round16) {
+    enum { PIECE = 8 * ZY_QBLOCK }; // whole blocks: a row holds whole blocks
+    float w[PIECE];
+    const bool on_a = g->aq.p != NULL;
+    const typed_src q = on_a ? g->aq : g->bq;
+    const float *X = on_a ? g->B : g->A; // element (r, k) of the other operand's op
+    const bool tx = on_a ? !g->tb : g->ta;
+    const int ldx = on_a ? g->ldb : g->lda;
+    for (int i = 0; i < g->M; i++) {
+        for (int j = 0; j < g->N; j++) {
+            const int r = on_a ? j : i; // the fp32 operand's row (k along it, or down it)
+            const uint8_t *row = q.p + (size_t)(on_a ? i : j) * q.row;
+            float acc = 0.0f;
+            for (int k0 = 0; k0 < g->K; k0 += PIECE) {
+                int n = ZY_MIN(PIECE, g->K - k0);
+                zy_dequantize_row(q.type, row + zy_wtype_row_bytes(q.type, (size_t)k0), w,
+                                  (size_t)n);
+                for (int k = 0; k < n; k++) {
+                    float x = tx ? X[(size_t)(k0 + k) * ldx + r] : X[(size_t)r * ldx + k0 + k];
+                    if (round16) acc += source16(&x, 0, false) * source16(w, (size_t)k, false);
+                    else acc += x * w[k];
+                }
+            }
+            float *c = g->C + c_at(g, i, j);
+            *c = g->beta == 0.0f ? g->alpha * acc : g->alpha * acc + g->beta * *c;
+        }
+    }
+}
+
 // The product on one thread; true when the bias was added too (the blocked path).
 static bool gemm_product(const zy__gemm_arch *ar, const gemm_args *g) {
     if (g->K == 0) {
         scale_c(g);
         return false;
     }
-    if (!g->packed_only && 2.0 * g->M * g->N * g->K < SMALL_FLOPS) {
+    bool small = !g->packed_only && 2.0 * g->M * g->N * g->K < SMALL_FLOPS;
+    workspace *ws = small ? NULL : get_workspace();
+    if ((g->aq.p || g->bq.p) && !ws) {
+        gemm_small_typed(g, g->packed_only);
+        return false;
+    }
+    if (small) {
         gemm_small(g);
         return false;
     }
-    workspace *ws = get_workspace();
     if (!ws && g->packed_only)
         gemm_ref16(g);
     else if (!ws && g->tc) // the product as asked: C = op(B')^T op(A')^T
@@ -544,8 +641,10 @@ static void gemm_chunk(const zy__gemm_arch *ar, const gemm_args *g, grid gr, int
     gemm_args p = *g;
     p.M = i1 - i0;
     p.N = j1 - j0;
-    p.A = advance(g->A, g->ta ? (ptrdiff_t)i0 : (ptrdiff_t)i0 * g->lda, g->a16);
-    p.B = advance(g->B, g->tb ? (ptrdiff_t)j0 * g->ldb : (ptrdiff_t)j0, g->b16);
+    if (g->aq.p) p.aq.p += (size_t)i0 * g->aq.row; // (its rows are op(A)'s)
+    else p.A = advance(g->A, g->ta ? (ptrdiff_t)i0 : (ptrdiff_t)i0 * g->lda, g->a16);
+    if (g->bq.p) p.bq.p += (size_t)j0 * g->bq.row; // (its rows are op(B)'s columns)
+    else p.B = advance(g->B, g->tb ? (ptrdiff_t)j0 * g->ldb : (ptrdiff_t)j0, g->b16);
     p.C += c_at(g, i0, j0);
     if (p.bias) p.bias += g->tc ? i0 : j0;
     gemm_serial(ar, &p);
@@ -622,6 +721,7 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
     t.A = g->B, t.B = g->A;
     t.lda = g->ldb, t.ldb = g->lda;
     t.a16 = g->b16, t.b16 = g->a16;
+    t.aq = g->bq, t.bq = g->aq;
     t.tc = true;
     return t;
 }
@@ -715,6 +815,21 @@ void zy__sgemm_bias(bool transA, bool transB, int M, int N, int K, const float *
     if (M <= 0 || N <= 0 || K < 0) return;
     gemm_args g = product_args(transA, transB, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
     g.bias = bias;
+    sgemm(&g);
+}
+
+void zy__wgemm(float *out, int ldo, const zy_wmatrix *W, const float *in, int ldi,
+               const float *bias, int R) {
+    if (R <= 0 || W->rows <= 0 || W->cols < 0) return;
+    gemm_args g = product_args(false, true, R, W->rows, W->cols, 1.0f, in, ldi, W->data,
+                               (int)(W->row_bytes / sizeof(float)), 0.0f, out, ldo);
+    g.bias = bias;
+    if (W->type == ZY_WTYPE_BF16 && tls_precision == ZY_PRECISION_BF16) {
+        g.b16 = true, g.ldb = (int)(W->row_bytes / sizeof(uint16_t)); // used as it lies
+    } else if (W->type != ZY_WTYPE_F32) {
+        g.B = NULL, g.ldb = 0;
+        g.bq = (typed_src){.p = W->data, .type = W->type, .row = W->row_bytes};
+    }
     sgemm(&g);
 }
 

@@ -10,6 +10,7 @@
 #include "gemm_internal.h"
 #include "kernels/gemm_avx512.h"
 #include "kernels/transpose_avx512.h"
+#include "kernels/wgemv_load_avx512.h"
 
 #define ZY_INLINE static inline __attribute__((always_inline))
 
@@ -247,4 +248,25 @@ void zy__gemm_bf16_in_array_avx512bf16(uint16_t *dst, const float *from, size_t 
     if (i < n)
         _mm512_mask_storeu_epi16(dst + i, mask32((int)(n - i)),
                                  ld32((src){from + i, false}, (int)(n - i)));
+}
+
+// Whole 32-weight pieces: load32's fp32 values (times the block's d: zy_dequantize_row's
+// products), rounded by vcvtne2ps2bf16 as the fp32 packers round them; an f16/bf16 tail of
+// n % 32 through the reference and zy__gemm_bf16_in.
+void zy__wdecode_row_bf16_avx512bf16(zy_wtype t, const void *in, uint16_t *dst, size_t n) {
+    const bool block = t == ZY_WTYPE_Q8_0 || t == ZY_WTYPE_Q4_0;
+    if (block) zy__f16_lut_init();
+    const uint8_t *row = in;
+    const size_t whole = n / 32;
+    for (size_t j = 0; j < whole; j++) {
+        __m512 lo, hi, d;
+        load32(t, row, (int)j, &lo, &hi, &d);
+        if (block) lo = _mm512_mul_ps(d, lo), hi = _mm512_mul_ps(d, hi);
+        _mm512_storeu_si512(dst + 32 * j, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+    if (n % 32) {
+        float x[32];
+        zy_dequantize_row(t, row + whole * 64, x, n % 32);
+        for (size_t i = 0; i < n % 32; i++) dst[32 * whole + i] = zy__gemm_bf16_in(x[i]);
+    }
 }

@@ -240,3 +240,8 @@ void zy__wgemv(float *Y, int ldy, const zy_wmatrix *W, const float *X, int ldx,
                    .M = M};
     run(&j);
 }
+
+void zy__wdecode_row(zy_wtype t, const void *src, float *x, size_t n) {
+    if (zy_simd_level() >= ZY_SIMD_AVX512) zy__wdecode_row_avx512(t, src, x, n);
+    else zy_dequantize_row(t, src, x, n);
+}

@@ -40,6 +40,16 @@ void zy__wgemv_rows_avx512(float *Y, int ldy, const zy_wmatrix *W, const float *
 void zy__wgemv_rows_avx2(float *Y, int ldy, const zy_wmatrix *W, const float *X, int ldx,
                          const float *b, int M, int r0, int r1);
 
+// A typed row's n weights from a block boundary (src) -> x: zy_dequantize_row's values,
+// with AVX-512 where zy_simd_level() has it (the GEMM's packer of typed rows, gemm.c:
+// decoding is most of what packing such a panel costs). The second only at AVX-512.
+void zy__wdecode_row(zy_wtype t, const void *src, float *x, size_t n);
+void zy__wdecode_row_avx512(zy_wtype t, const void *src, float *x, size_t n);
+// The same values rounded to bf16 as the GEMM's bf16 packers round them (for a bf16
+// family's 16-bit packer; gemm_bf16_pack_avx512bf16.c, only where zy_bf16_level() >=
+// ZY_BF16_AVX512). Not F32.
+void zy__wdecode_row_bf16_avx512bf16(zy_wtype t, const void *src, uint16_t *dst, size_t n);
+
 // Bytes ahead of the weights being read that the kernels prefetch (the hardware
 // prefetcher alone, with 4 rows read at once, held the typed kernels to 8-12 GB/s on 2
 // threads where f32 got 20; measured 2-6 KiB: best at 3-4 KiB).

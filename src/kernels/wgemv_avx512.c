@@ -12,45 +12,9 @@
 
 #include "kernels/gemv.h"
 #include "kernels/wgemv.h"
+#include "kernels/wgemv_load_avx512.h"
 
 #define INLINE static inline __attribute__((always_inline))
-
-INLINE __m512 bf16x16(__m256i h) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-// A block's scale in every lane: one broadcast load from the f16 table.
-INLINE __m512 f16_splat(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _mm512_set1_ps(zy__f16_lut[h]);
-}
-
-// Weights [32j, 32j + 32) of row as lo, hi (16 each); for the block types the values are
-// the integers q (or nibble - 8) and *d the block's scale, for f16/bf16 the weights.
-INLINE void load32(zy_wtype t, const uint8_t *row, int j, __m512 *lo, __m512 *hi, __m512 *d) {
-    if (t == ZY_WTYPE_F16) {
-        const uint8_t *p = row + (size_t)j * 64;
-        *lo = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-        *hi = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 32)));
-    } else if (t == ZY_WTYPE_BF16) {
-        const uint8_t *p = row + (size_t)j * 64;
-        *lo = bf16x16(_mm256_loadu_si256((const __m256i *)p));
-        *hi = bf16x16(_mm256_loadu_si256((const __m256i *)(p + 32)));
-    } else if (t == ZY_WTYPE_Q8_0) {
-        const uint8_t *p = row + (size_t)j * ZY_Q8_0_BLOCK_BYTES;
-        *d = f16_splat(p);
-        *lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 2))));
-        *hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 18))));
-    } else { // Q4_0: low nibbles are weights 0..15, high nibbles 16..31
-        const uint8_t *p = row + (size_t)j * ZY_Q4_0_BLOCK_BYTES;
-        *d = f16_splat(p);
-        const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(p + 2)));
-        const __m512i eight = _mm512_set1_epi32(8);
-        *lo = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_and_si512(v, _mm512_set1_epi32(15)), eight));
-        *hi = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(v, 4), eight));
-    }
-}
 
 INLINE int is_block(zy_wtype t) { return t == ZY_WTYPE_Q8_0 || t == ZY_WTYPE_Q4_0; }
 
@@ -172,4 +136,24 @@ void zy__wgemv_rows_avx512(float *Y, int ldy, const zy_wmatrix *W, const float *
     case ZY_WTYPE_Q4_0: rows_q4_0(Y, ldy, W, X, ldx, b, M, r0, r1); break;
     default: break;
     }
+}
+
+// Whole 32-weight pieces through load32 (each weight's fp32 value, times its block's d:
+// the products zy_dequantize_row makes), an f16/bf16 tail of n % 32 by the reference.
+void zy__wdecode_row_avx512(zy_wtype t, const void *src, float *x, size_t n) {
+    if (t == ZY_WTYPE_F32) {
+        memcpy(x, src, n * sizeof *x);
+        return;
+    }
+    if (is_block(t)) zy__f16_lut_init();
+    const uint8_t *row = src;
+    const size_t whole = n / 32;
+    for (size_t j = 0; j < whole; j++) {
+        __m512 lo, hi, d;
+        load32(t, row, (int)j, &lo, &hi, &d);
+        if (is_block(t)) lo = _mm512_mul_ps(d, lo), hi = _mm512_mul_ps(d, hi);
+        _mm512_storeu_ps(x + 32 * j, lo);
+        _mm512_storeu_ps(x + 32 * j + 16, hi);
+    }
+    if (n % 32) zy_dequantize_row(t, row + whole * 64, x + 32 * whole, n % 32);
 }

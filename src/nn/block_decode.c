@@ -15,6 +15,7 @@
 #include "zhuyi/nn.h"
 
 #include "core/internal.h"
+#include "kernels/gemm_bias.h"
 #include "kernels/gemv.h"
 #include "kernels/wgemv.h"
 #include "nn/attention_internal.h"
@@ -24,14 +25,17 @@
 // weights as multiplying them.
 #define DEC_GEMV_MAX 8
 
-// in (R, Cin) -> out (R, Cout) = in·Wᵀ + b (b may be NULL) for linear layer j: a GEMV
-// over its typed copy (c->typed) or its fp32 weights, or a GEMM over the fp32 weights.
+// in (R, Cin) -> out (R, Cout) = in·Wᵀ + b (b may be NULL) for linear layer j: over its
+// typed copy (c->typed) when it has one, else over its fp32 weights W; a GEMV for a few
+// rows, a GEMM for more (the typed one decodes W a panel at a time as it packs it, so a
+// model that keeps only its typed weights, zy_model_drop_fp32, decodes the same bits).
 static void dec_linear(const zy_block_config *c, int j, float *out, const float *in,
                        const float *W, const float *b, int R, int Cin, int Cout) {
-    if (R <= DEC_GEMV_MAX && c->typed && c->typed[j].data) {
+    if (c->typed && c->typed[j].data) {
         zy_wmatrix t = c->typed[j]; // its first Cout rows (cross-attention's q of q|k|v)
         t.rows = Cout;
-        zy__wgemv(out, Cout, &t, in, Cin, b, R);
+        if (R <= DEC_GEMV_MAX) zy__wgemv(out, Cout, &t, in, Cin, b, R);
+        else zy__wgemm(out, Cout, &t, in, Cin, b, R);
     } else if (R <= DEC_GEMV_MAX)
         zy__gemv_multi(out, Cout, W, in, Cin, b, R, Cout, Cin);
     else
