@@ -2,17 +2,22 @@
 // type's values and equal the typed copies; decoding over the copies (the blocks' GEMVs
 // and the LM head, one sequence and several stepped together) gives the training
 // forward's logits on the same model, GPT-2 and Marian; the rules (inference only, one
-// type, whole blocks); model.safetensors written in F16/BF16 loads back as that type.
+// type, whole blocks); model.safetensors written in F16/BF16 loads back as that type; a
+// decode-only model (zy_model_drop_fp32) decodes the same bits and refuses the rest.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bert_util.h"
 #include "gpt_util.h"
 #include "harness.h"
+#include "lora_util.h"
+#include "zhuyi/gguf.h"
 #include "zhuyi/io.h"
 #include "zhuyi/model.h"
+#include "zhuyi/tokenizer.h"
 
 static const zy_wtype TYPED[] = {ZY_WTYPE_F16, ZY_WTYPE_BF16, ZY_WTYPE_Q8_0, ZY_WTYPE_Q4_0};
 
@@ -260,4 +265,193 @@ TEST(marian_weight_type_decode_matches_forward) {
     }
     zy_quant_arith_set(saved);
     zy_config_free(c);
+}
+
+// ---- decode-only models (zy_model_drop_fp32) -------------------------------------------------
+
+// A fresh session's logits (7, V): sequence 0's prompt x[0..n), then x[n], x[n+1], x[n+2]
+// one at a time; sequence 1's prompt x[1..n+1); then both stepped together (x[n+3],
+// x[n+4]: the multi-input GEMVs). False if a call failed.
+static bool decode_logits(const zy_model *m, const int *x, int n, float *out) {
+    const int V = zy_model_get_info(m)->vocab_size;
+    zy_session_params p = zy_session_default_params();
+    p.n_seq = 2;
+    zy_session *s;
+    if (zy_session_create(&s, m, &p)) return false;
+    int seqs[2] = {0, 1}, tok[2] = {x[n + 3], x[n + 4]};
+    bool ok = !zy_session_decode(s, 1, &seqs[0], x, n, out);
+    for (int t = 0; ok && t < 3; t++)
+        ok = !zy_session_decode(s, 1, &seqs[0], &x[n + t], 1, out + (size_t)(1 + t) * V);
+    ok = ok && !zy_session_decode(s, 1, &seqs[1], x + 1, n, out + (size_t)4 * V);
+    ok = ok && !zy_session_decode(s, 2, seqs, tok, 1, out + (size_t)5 * V);
+    zy_session_free(s);
+    return ok;
+}
+
+// GPT-2 in q8_0 and bf16 decodes the same bits after zy_model_drop_fp32 as before, with a
+// short prompt (6 tokens: block_decode.c's GEMVs) and a long one (20: a chunk through its
+// GEMMs). First the fp32 values of the typed tensors are made NaN: the logits staying the
+// same bits shows decoding reads none of them (a path that does fails here, and the
+// dropped model is then not run on that prompt: it would read freed memory).
+TEST(gpt_drop_fp32_decodes_the_same) {
+    enum { L = 2, H = 2, C = 64, P = 40, V = 37, N = 2 };
+    const int len[N] = {6, 20};
+    int x[20 + 5];
+    for (int t = 0; t < 25; t++) x[t] = (t * 7 + 3) % V;
+    const size_t n = (size_t)7 * V;
+    float *want = zt_floats(N * n), *got = zt_floats(N * n);
+    const zy_wtype types[2] = {ZY_WTYPE_Q8_0, ZY_WTYPE_BF16};
+    for (int k = 0; k < 2; k++) {
+        const char *name = zy_wtype_name(types[k]);
+        zy_model *m = zt_gpt_create(L, H, C, P, V, 0.0f, 11);
+        ASSERT(m != NULL);
+        ASSERT(zy_model_set_weight_type(m, types[k]) == ZY_STATUS_OK);
+        CHECK(zy_model_get_info(m)->typed_decode_only && !zy_model_fp32_dropped(m));
+        for (int j = 0; j < N; j++) ASSERT(decode_logits(m, x, len[j], want + j * n));
+        const zy_tensor_table *t = zy_model_tensors(m);
+        float *params = zy_model_params(m, NULL);
+        for (int i = 0; i < zy_tensor_table_count(t); i++) {
+            const zy_tensor *e = zy_tensor_table_at(t, i);
+            for (size_t q = 0; zy_model_tensor_typed(m, i) && q < e->count; q++)
+                params[e->offset + q] = NAN;
+        }
+        bool reads[N];
+        for (int j = 0; j < N; j++) {
+            ASSERT(decode_logits(m, x, len[j], got + j * n));
+            reads[j] = memcmp(got + j * n, want + j * n, n * sizeof(float)) != 0;
+            if (reads[j])
+                zt_fail(__FILE__, __LINE__, "%s, a prompt of %d tokens: decoding reads the "
+                        "fp32 weights of typed tensors", name, len[j]);
+        }
+        ASSERT(zy_model_drop_fp32(m) == ZY_STATUS_OK);
+        CHECK(zy_model_fp32_dropped(m));
+        for (int j = 0; j < N; j++) {
+            if (reads[j]) continue;
+            memset(got + j * n, 0, n * sizeof(float));
+            ASSERT(decode_logits(m, x, len[j], got + j * n));
+            if (memcmp(got + j * n, want + j * n, n * sizeof(float)))
+                zt_fail(__FILE__, __LINE__, "%s, a prompt of %d tokens: the dropped model's "
+                        "logits differ (worst %.3g)", name, len[j],
+                        max_diff(got + j * n, want + j * n, n));
+        }
+        zy_model_free(m);
+    }
+    free(want), free(got);
+}
+
+// st is `want` and the message holds `says`.
+static void refused(zy_status st, zy_status want, const char *says, const char *what) {
+    if (st != want || !strstr(zy_last_error(), says))
+        zt_fail(__FILE__, __LINE__, "%s: status %d (want %d), message '%s' (want '%s' in it)",
+                what, (int)st, (int)want, st ? zy_last_error() : "", says);
+}
+
+// After the drop: no flat array, the typed tensors' fp32 values gone and the others kept
+// as they were; everything that reads the freed values refused, naming the drop; a
+// decoding session still made.
+TEST(gpt_drop_fp32_refusals) {
+    static const char *text = "the cat sat on the mat and the dog sat on the log";
+    zy_bpe_train_params bp = zy_bpe_train_default_params();
+    bp.vocab_size = 270;
+    bp.min_frequency = 1;
+    size_t tl = strlen(text);
+    zy_tokenizer *tok;
+    ASSERT(zy_tokenizer_train_bpe_texts(&tok, &text, &tl, 1, bp) == ZY_STATUS_OK);
+    const int V = zy_tokenizer_vocab_size(tok);
+    zy_model *m = zt_gpt_create(1, 2, 64, 16, V, 0.0f, 12);
+    zy_model *ref = zt_gpt_create(1, 2, 64, 16, V, 0.0f, 12);
+    ASSERT(m && ref);
+    ASSERT(zy_model_set_weight_type(m, ZY_WTYPE_Q8_0) == ZY_STATUS_OK);
+    ASSERT(zy_model_drop_fp32(m) == ZY_STATUS_OK);
+    CHECK(zy_model_drop_fp32(m) == ZY_STATUS_OK); // again: nothing
+    size_t np = 1;
+    CHECK(zy_model_params(m, &np) == NULL && np == 0);
+    CHECK(zy_model_get_info(m)->n_params == zy_tensor_table_floats(zy_model_tensors(m)));
+    const zy_tensor_table *t = zy_model_tensors(m);
+    size_t kept = 0;
+    for (int i = 0; i < zy_tensor_table_count(t); i++) {
+        const zy_tensor *e = zy_tensor_table_at(t, i);
+        const float *x = zy_model_tensor_data(m, i);
+        CHECK(!x == (zy_model_tensor_typed(m, i) != NULL));
+        if (x) CHECK(!memcmp(x, zy_model_tensor_data(ref, i), e->count * sizeof *x));
+        kept += x ? e->count : 0;
+    }
+    CHECK(!zy_model_tensor_data(m, 0) && zy_model_tensor_data(m, 1)); // wte (the head), wpe
+    zt_note("fp32 floats kept: %zu of %zu", kept, zy_model_get_info(m)->n_params);
+    CHECK(kept < zy_model_get_info(m)->n_params / 4);
+    CHECK(zy_model_check_finite(m) == ZY_STATUS_OK);
+    zy_model_init_weights(m, 3); // nothing to initialise
+    CHECK(!memcmp(zy_model_tensor_data(m, 1), zy_model_tensor_data(ref, 1), 16 * sizeof(float)));
+
+    zy_session_params p = zy_session_default_params();
+    p.training = true;
+    zy_session *s = NULL;
+    refused(zy_session_create(&s, m, &p), ZY_STATUS_UNSUPPORTED, "for inference", "training");
+    CHECK(s == NULL);
+    s = zt_session(m, 1, 4, false);
+    ASSERT(s != NULL);
+    int ids[4] = {1, 2, 3, 4};
+    zy_batch b = zt_batch(ids, NULL, 1, 4);
+    refused(zy_session_forward(s, &b, NULL, NULL), ZY_STATUS_UNSUPPORTED, "zy_model_drop_fp32",
+            "forward");
+    float *logits = zt_floats((size_t)V);
+    int seq = 0, bad = V;
+    CHECK(zy_session_decode(s, 1, &seq, ids, 4, logits) == ZY_STATUS_OK);
+    CHECK(zy_session_decode(s, 1, &seq, &bad, 1, logits) == ZY_STATUS_INVALID_ARGUMENT);
+    free(logits);
+    zy_session_free(s);
+    char dir[] = "/tmp/zy_wtype_XXXXXX", path[64];
+    ASSERT(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/out", dir);
+    refused(zy_model_save(m, path), ZY_STATUS_UNSUPPORTED, "zy_model_drop_fp32", "save");
+    refused(zy_model_save_dtype(m, path, ZY_DTYPE_BF16), ZY_STATUS_UNSUPPORTED,
+            "zy_model_drop_fp32", "save bf16");
+    CHECK(access(path, F_OK) != 0); // nothing written
+    snprintf(path, sizeof path, "%s/m.gguf", dir);
+    zy_gguf_export_params gp = zy_gguf_export_default_params();
+    gp.wtype = ZY_WTYPE_Q8_0;
+    refused(zy_model_save_gguf(m, tok, path, gp), ZY_STATUS_UNSUPPORTED, "zy_model_drop_fp32",
+            "gguf export");
+    CHECK(access(path, F_OK) != 0);
+    CHECK(rmdir(dir) == 0);
+    CHECK(zy_model_set_weight_type(m, ZY_WTYPE_Q8_0) == ZY_STATUS_OK); // its type: nothing
+    refused(zy_model_set_weight_type(m, ZY_WTYPE_F32), ZY_STATUS_UNSUPPORTED,
+            "zy_model_drop_fp32", "weight type f32");
+    refused(zy_model_set_weight_type(m, ZY_WTYPE_BF16), ZY_STATUS_UNSUPPORTED,
+            "zy_model_drop_fp32", "weight type bf16");
+    CHECK(zy_model_weight_type(m) == ZY_WTYPE_Q8_0 && zy_model_tensor_typed(m, 0));
+    zy_model_free(m), zy_model_free(ref);
+    zy_tokenizer_free(tok);
+}
+
+// The drop is refused, and the model left whole, without typed copies (f32), for models
+// whose inference reads fp32 weights besides them (BERT's forward, Marian's encoder), and
+// with a LoRA adapter.
+TEST(drop_fp32_refused) {
+    zy_model *g = zt_gpt_create(1, 2, 64, 16, 11, 0.0f, 13);
+    ASSERT(g != NULL);
+    refused(zy_model_drop_fp32(g), ZY_STATUS_UNSUPPORTED, "no typed copies", "gpt f32");
+    zt_bert_dims d = {.arch = "BertForMaskedLM", .L = 1, .H = 2, .C = 64, .FF = 128, .P = 16,
+                      .TV = 2, .V = 50};
+    zy_model *bert = zt_bert_create(&d, 14);
+    ASSERT(bert != NULL);
+    ASSERT(zy_model_set_weight_type(bert, ZY_WTYPE_Q8_0) == ZY_STATUS_OK);
+    CHECK(!zy_model_get_info(bert)->typed_decode_only);
+    refused(zy_model_drop_fp32(bert), ZY_STATUS_UNSUPPORTED, "typed_decode_only", "bert");
+    zy_config *c;
+    ASSERT(zy_config_load(&c, "tests/ref/marian_tiny/config.json") == ZY_STATUS_OK);
+    zy_model *marian;
+    ASSERT(zy_model_create(&marian, c) == ZY_STATUS_OK);
+    zy_config_free(c);
+    ASSERT(zy_model_set_weight_type(marian, ZY_WTYPE_BF16) == ZY_STATUS_OK);
+    CHECK(zy_model_get_info(marian)->typed_decode && !zy_model_get_info(marian)->typed_decode_only);
+    refused(zy_model_drop_fp32(marian), ZY_STATUS_UNSUPPORTED, "typed_decode_only", "marian");
+    zy_model *lora;
+    ASSERT(zy_model_load_adapter(&lora, ZT_LORA_GPT_BASE, ZT_LORA_GPT_ADAPTER) == ZY_STATUS_OK);
+    refused(zy_model_drop_fp32(lora), ZY_STATUS_UNSUPPORTED, "LoRA", "lora");
+    zy_model *all[4] = {g, bert, marian, lora};
+    for (int i = 0; i < 4; i++) {
+        CHECK(!zy_model_fp32_dropped(all[i]) && zy_model_params(all[i], NULL) != NULL);
+        zy_model_free(all[i]);
+    }
 }

@@ -52,7 +52,8 @@ typedef struct zy_model_info {
                               // attending to it: zy_session_encode, then decoding
     int decoder_start_id;     // encoder-decoder: the decoder's first input (-1: none)
     int eos_id;               // the id that ends a generated sequence (-1: none)
-    size_t n_params;          // floats in the flat parameter array
+    size_t n_params;          // floats in the flat parameter array (the model's size;
+                              // kept after zy_model_drop_fp32 frees the array)
     bool typed_decode;        // decoding multiplies by the typed copies of a weight type
                               // (zy_model_set_weight_type); without, a weight type only
                               // rounds the fp32 weights and no copies are kept
@@ -63,6 +64,10 @@ typedef struct zy_model_info {
                               // audio_features log-mel bins (audio.h), not input_ids,
                               // and scores targets as CTC label sequences; vocab_size is
                               // then its labels, the blank included (0: not speech)
+    bool typed_decode_only;   // decoding reads the typed copies of every `quantize` tensor
+                              // and no fp32 weight of them: zy_model_drop_fp32 may free
+                              // those (GPT-2's LM; not Marian, whose encoder runs the fp32
+                              // forward)
 } zy_model_info;
 
 // ---- models ---------------------------------------------------------------------------
@@ -138,6 +143,8 @@ zy_status zy_model_set_dropout(zy_model *m, float p);
 double zy_model_train_flops(const zy_model *m, int B, int T);
 
 // The named-tensor table and the weights: tensor i is params[t->offset .. + t->count).
+// After zy_model_drop_fp32 there is no flat array: zy_model_params is NULL (*n 0), and
+// zy_model_tensor_data NULL for the tensors it freed (the others' values stay readable).
 const zy_tensor_table *zy_model_tensors(const zy_model *m);
 float *zy_model_params(zy_model *m, size_t *n);
 const float *zy_model_tensor_data(const zy_model *m, int tensor);
@@ -146,18 +153,20 @@ bool zy_model_tensor_missing(const zy_model *m, int tensor);
 // ZY_STATUS_INVALID_ARGUMENT if a weight is NaN or infinite, naming the first such tensor,
 // the element and how many of its values are not finite (such a model's logits and losses
 // are NaN). A scan of every weight, which zy_model_load leaves to the caller: `zhuyi eval`
-// and `zhuyi generate` run it on the models they load.
+// and `zhuyi generate` run it on the models they load. After zy_model_drop_fp32, of the
+// fp32 weights it kept.
 zy_status zy_model_check_finite(const zy_model *m);
 
 // ---- weight types (quant.h: f32, f16, bf16, Q8_0, Q4_0) -----------------------------------
 // Decoding reads every weight once per token, so its speed is the bytes of the weights.
 // A model given a weight type keeps a typed copy of each matrix its table marks `quantize`
 // (linear layers, the tied LM head; biases, LayerNorms and position tables stay fp32),
-// and its decoding path (zy_session_decode: the blocks' products over a few rows and the
-// LM head) multiplies by those copies directly. The fp32 weights are rounded to the
-// type's values at the same time, so every other path (forward, eval's perplexity, long
-// prompt chunks through a GEMM, embeddings) computes the same model; only the order of the
-// sums differs, and with ZY_QUANT_ARITH_INT8 the products' rounding of x (quant.h).
+// and its decoding path (zy_session_decode: the blocks' products, GEMVs over a few rows
+// and GEMMs over prompt chunks that decode the copies as they pack them, and the LM head)
+// multiplies by those copies directly. The fp32 weights are rounded to the type's values
+// at the same time, so every other path (forward, eval's perplexity, embeddings) computes
+// the same model; only the order of the sums differs, and with ZY_QUANT_ARITH_INT8 the
+// GEMVs' rounding of x (quant.h).
 // Inference only: a training session on a model with a weight type is refused, and a
 // model with a LoRA adapter must merge it first. Call before creating sessions (they take
 // the copies when created); t = F32 drops the copies (the weights keep the rounded
@@ -177,6 +186,20 @@ zy_wtype zy_model_file_weight_type(const zy_model *m);
 // or NULL (no weight type, not a `quantize` tensor, or a model without typed_decode). Adjacent `quantize` entries' copies are
 // contiguous, so entries fused into one matrix (q, k, v) are one matrix of their rows.
 const zy_wmatrix *zy_model_tensor_typed(const zy_model *m, int tensor);
+// A decode-only model: frees the fp32 values of the tensors that have typed copies, and
+// keeps the others (biases, LayerNorms, position tables; a tied name such as
+// lm_head.weight goes with the entry it names): GPT-2 124M in q8_0 then holds 131 MB of
+// copies and 4 MB of fp32 weights instead of those and 498 MB. The model then serves
+// zy_session_decode (the same logits, bit for bit, as before) and nothing that reads the
+// freed values: zy_session_forward, training sessions, zy_model_save / save_dtype, the
+// GGUF export and zy_model_set_weight_type to another type are ZY_STATUS_UNSUPPORTED
+// naming the cause (load the model again for them); zy_model_init_weights and
+// zy_model_init_missing do nothing. Needs a weight type with typed copies, info's
+// typed_decode_only and no LoRA adapter (else ZY_STATUS_UNSUPPORTED saying which).
+// Call with no session on the model (a session keeps pointers into the array it frees);
+// a second call does nothing. `zhuyi generate` and `zhuyi chat` call it on typed models.
+zy_status zy_model_drop_fp32(zy_model *m);
+bool zy_model_fp32_dropped(const zy_model *m); // since zy_model_drop_fp32
 
 // Freezing: a frozen tensor gets no gradient and no optimizer moments. All tensors are
 // trainable at first; tensor -1 means every tensor. Set before creating the training

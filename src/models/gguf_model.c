@@ -158,6 +158,8 @@ zy_status zy_model_save_gguf(const zy_model *m, const zy_tokenizer *tok, const c
     if (zy_model_has_adapter(m))
         return zy__error(ZY_STATUS_UNSUPPORTED, "%s: the model has a LoRA adapter; merge it "
                          "into the weights first (zy_model_merge_adapter)", path);
+    zy_status s = zy__model_need_fp32(m, path); // the export quantizes the fp32 weights
+    if (s) return s;
     if (zy_tokenizer_vocab_size(tok) != in->vocab_size)
         return zy__error(ZY_STATUS_SHAPE_MISMATCH, "%s: the tokenizer has %d tokens but the "
                          "model's vocab_size is %d", path, zy_tokenizer_vocab_size(tok),
@@ -166,7 +168,7 @@ zy_status zy_model_save_gguf(const zy_model *m, const zy_tokenizer *tok, const c
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: unknown weight type %d", path,
                          (int)p.wtype);
     zy_gguf_writer *w;
-    zy_status s = zy_gguf_writer_create(&w);
+    s = zy_gguf_writer_create(&w);
     if (s) return s;
     s = zy_gguf_writer_set_string(w, "general.architecture", a->name, strlen(a->name));
     if (!s) s = zy_gguf_writer_set_string(w, "general.type", "model", 5);

@@ -110,6 +110,7 @@ static void fill_info(const gpt_hparams *h, zy_model_info *info) {
     info->dropout = h->dropout;
     info->causal_lm = !h->seq_cls; // the classifier has no LM head to decode with
     info->typed_decode = info->causal_lm; // gpt_decode.c: the blocks' products, the head
+    info->typed_decode_only = info->causal_lm; // and the token embeddings, from the head's
 }
 
 static zy_status gpt_init(zy_model *m, const zy_config *c, zy_model_info *info) {

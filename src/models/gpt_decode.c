@@ -119,6 +119,24 @@ static void head(const gpt_session *g, const dec_bufs *d, const float *x, int n,
     else zy__gemv_multi(logits, V, w->wte, d->h, C, NULL, n, V, C);
 }
 
+// Rows x (n, C) = wte[tokens] + wpe[pos .. pos + n): zy_embedding_forward, or with the
+// head's typed copy each token's row decoded from it (zy__wdecode_row), the values the
+// fp32 wte holds (zy_model_set_weight_type rounded it to them), plus wpe's in the same
+// sum: the same bits, and the fp32 wte is not read (zy_model_drop_fp32 may have freed
+// it). The ids were checked by zy_session_decode.
+static zy_status embed(const gpt_session *g, float *x, const int *tokens, int n, int pos) {
+    const int C = g->h.n_embd;
+    const float *p = g->ew.wpe + (size_t)pos * C;
+    const zy_wmatrix *w = g->head_typed;
+    if (!w) return zy_embedding_forward(x, tokens, g->ew.wte, p, 1, n, C, g->h.vocab_size);
+    for (int r = 0; r < n; r++, x += C, p += C) {
+        zy__wdecode_row(w->type, (const uint8_t *)w->data + (size_t)tokens[r] * w->row_bytes,
+                        x, (size_t)C);
+        for (int c = 0; c < C; c++) x[c] += p[c];
+    }
+    return ZY_STATUS_OK;
+}
+
 // One sequence: tokens (n) appended in chunks; the last position's logits (V).
 static zy_status decode_seq(gpt_session *g, const dec_bufs *d, int seq, const int *tokens,
                             int n, float *logits) {
@@ -127,8 +145,7 @@ static zy_status decode_seq(gpt_session *g, const dec_bufs *d, int seq, const in
     for (int i = 0; i < n; i += DEC_CHUNK) {
         last = ZY_MIN(DEC_CHUNK, n - i);
         int pos = zy_kv_cache_len(g->cache, seq);
-        zy_status st = zy_embedding_forward(d->x, tokens + i, g->ew.wte, g->ew.wpe + (size_t)pos * C,
-                                            1, last, C, c->vocab_size);
+        zy_status st = embed(g, d->x, tokens + i, last, pos);
         for (int l = 0; l < c->n_layer && !st; l++) {
             zy_block_config bc = dec_config(g, 1, last, l);
             st = zy_block_decode(d->x, d->scratch, d->scratch_floats, d->x, last, seq, l,
@@ -149,8 +166,7 @@ static zy_status decode_step(gpt_session *g, const dec_bufs *d, int n, const int
     zy_status st = ZY_STATUS_OK;
     for (int i = 0; i < n && !st; i++) {
         int pos = zy_kv_cache_len(g->cache, seqs[i]);
-        st = zy_embedding_forward(d->x + (size_t)i * C, tokens + i, g->ew.wte,
-                                  g->ew.wpe + (size_t)pos * C, 1, 1, C, c->vocab_size);
+        st = embed(g, d->x + (size_t)i * C, tokens + i, 1, pos);
     }
     for (int l = 0; l < c->n_layer && !st; l++) {
         zy_block_config bc = dec_config(g, n, 1, l);

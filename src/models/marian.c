@@ -133,6 +133,8 @@ static zy_status marian_init(zy_model *m, const zy_config *c, zy_model_info *inf
     info->dropout = h->dropout;
     info->encoder_decoder = true;
     info->typed_decode = true; // marian_decode.c: the decoder's products and the head
+    // (not typed_decode_only: the encoder runs the fp32 forward, the decoder reads the
+    // fp32 token embeddings and the cross-attention's k|v rows)
     info->decoder_start_id = h->dec_start_id;
     info->eos_id = h->eos_id;
     return ZY_STATUS_OK;

@@ -20,6 +20,7 @@ void zy_model_free(zy_model *m) {
     if (m->ops && m->ops->free) m->ops->free(m);
     zy_tensor_table_free(m->table);
     zy_free(m->params);
+    zy_free(m->kept);
     zy_free(m->trainable);
     zy_free(m->missing);
     zy_free(m->ptrs);
@@ -225,7 +226,7 @@ int zy_model_unused_tensors(const zy_model *m, const char **names, int max) {
 }
 
 void zy_model_init_missing(zy_model *m, uint64_t seed) {
-    for (int i = 0; i < zy_tensor_table_count(m->table); i++)
+    for (int i = 0; m->params && i < zy_tensor_table_count(m->table); i++)
         if (m->missing[i]) zy_tensor_table_init_entry(m->table, m->params, i, seed);
 }
 
@@ -265,7 +266,7 @@ zy_status zy_model_save_dtype(const zy_model *m, const char *dir, zy_dtype dtype
     if (m->lora) return zy_model_save_adapter(m, dir);
     char path[4096];
     zy_status st = join(path, sizeof path, dir, "model.safetensors");
-    if (st) return st;
+    if (st || (st = zy__model_need_fp32(m, path))) return st;
     if (dtype != ZY_DTYPE_F32 && dtype != ZY_DTYPE_F16 && dtype != ZY_DTYPE_BF16)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "save %s: model.safetensors holds F32, F16 "
                          "or BF16, not %s", path, zy_dtype_name(dtype) ? zy_dtype_name(dtype)
@@ -287,7 +288,7 @@ zy_status zy_model_save_dtype(const zy_model *m, const char *dir, zy_dtype dtype
 const zy_model_info *zy_model_get_info(const zy_model *m) { return &m->info; }
 
 void zy_model_init_weights(zy_model *m, uint64_t seed) {
-    zy_tensor_table_init(m->table, m->params, seed);
+    if (m->params) zy_tensor_table_init(m->table, m->params, seed);
 }
 
 zy_status zy_model_set_dropout(zy_model *m, float p) {
@@ -308,7 +309,7 @@ double zy_model_train_flops(const zy_model *m, int B, int T) {
 const zy_tensor_table *zy_model_tensors(const zy_model *m) { return m->table; }
 
 float *zy_model_params(zy_model *m, size_t *n) {
-    if (n) *n = m->info.n_params;
+    if (n) *n = m->params ? m->info.n_params : 0;
     return m->params;
 }
 
@@ -341,6 +342,7 @@ zy_status zy_model_check_finite(const zy_model *m) {
     for (int i = 0; i < zy_tensor_table_count(m->table); i++) {
         const zy_tensor *e = zy_tensor_table_at(m->table, i);
         const float *x = m->ptrs[i];
+        if (!x) continue; // freed by zy_model_drop_fp32
         size_t k = first_nonfinite(x, e->count);
         if (k == e->count) continue;
         size_t bad = 0;

@@ -13,7 +13,7 @@ struct zy_model {
     void *impl;
     zy_model_info info;
     zy_tensor_table *table;
-    float *params;    // (info.n_params), the table's flat layout
+    float *params;    // (info.n_params), the table's flat layout; NULL once kept is set
     bool *trainable;  // (n_tensors)
     bool *missing;    // (n_tensors) absent from the file that was loaded
     float **ptrs;     // (n_tensors) params + offset of each tensor
@@ -26,6 +26,10 @@ struct zy_model {
     zy_wtype wtype, file_wtype;
     zy_wmatrix *typed;     // (n_tensors)
     uint8_t *typed_data;
+    // After zy_model_drop_fp32 (model_wtype.c; non-NULL is the mark): the values of the
+    // tensors without a typed copy, each 64-byte aligned, which ptrs point into (NULL for
+    // the others); params is freed.
+    float *kept;
 };
 
 struct zy_session {
@@ -63,6 +67,9 @@ zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
 void zy__model_report_load(const zy_model *m, const char *dir);
 // Drops the typed copies (model_wtype.c).
 void zy__model_free_typed(zy_model *m);
+// ZY_STATUS_OK, or ZY_STATUS_UNSUPPORTED saying that `what` needs the fp32 weights that
+// zy_model_drop_fp32 freed (model_wtype.c).
+zy_status zy__model_need_fp32(const zy_model *m, const char *what);
 // zy_model_create in two steps, so a file can be checked against the table in between:
 // declare (the implementation reads the config and declares its tensor table; nothing
 // the sizes set is allocated) and allocate (refuses parameters beyond physical memory,

@@ -2,6 +2,8 @@
 // `quantize`, which the decoding path multiplies by (fewer bytes a token), with the fp32
 // weights rounded to the same values so that every other path (the training forward that
 // eval runs, prompt chunks through GEMMs, embeddings) computes the same model.
+// A model whose decoding reads only the copies may then free the fp32 values they stand
+// for (zy_model_drop_fp32) and hold the copies alone.
 // Not here: the kernels (src/kernels/wgemv*.c), the formats (src/kernels/quant.c).
 #include <string.h>
 
@@ -91,6 +93,8 @@ zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t) {
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "weight type %d is not one of f32, f16, "
                          "bf16, q8_0, q4_0", (int)t);
     if (t == m->wtype) return ZY_STATUS_OK;
+    zy_status st = zy__model_need_fp32(m, "weight type");
+    if (st) return st;
     if (t == ZY_WTYPE_F32) { // the copies go; the weights keep the type's values
         zy__model_free_typed(m);
         m->wtype = t;
@@ -125,7 +129,6 @@ zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t) {
     const bool keep = m->info.typed_decode;
     int *idx = zy_alloc(sizeof *idx * (size_t)n_q);
     size_t *first = zy_alloc(sizeof *first * ((size_t)n_q + 1));
-    zy_status st = ZY_STATUS_OK;
     if (!idx || !first) {
         st = zy__error(ZY_STATUS_OUT_OF_MEMORY, "weight type %s: out of memory", name);
         goto done;
@@ -180,4 +183,57 @@ done:
     zy_free(idx);
     zy_free(first);
     return st;
+}
+
+zy_status zy__model_need_fp32(const zy_model *m, const char *what) {
+    if (!m->kept) return ZY_STATUS_OK;
+    return zy__error(ZY_STATUS_UNSUPPORTED, "%s: the model holds only its %s weights "
+                     "(zy_model_drop_fp32 freed the fp32 ones): it decodes, nothing else; "
+                     "load it again for this", what, zy_wtype_name(m->wtype));
+}
+
+bool zy_model_fp32_dropped(const zy_model *m) { return m->kept != NULL; }
+
+#define ALIGN16(n) (((n) + 15) & ~(size_t)15)
+
+// The tensors without a typed copy move to a new array, so the one allocation of all the
+// fp32 weights can go. A tie is a name of its target's entry (zy_tensor_table_tie): GPT's
+// lm_head.weight goes with wte.
+zy_status zy_model_drop_fp32(zy_model *m) {
+    if (m->kept) return ZY_STATUS_OK;
+    const char *arch = m->info.architecture ? m->info.architecture : m->ops->model_type;
+    if (!m->info.typed_decode_only)
+        return zy__error(ZY_STATUS_UNSUPPORTED, "drop fp32: %s's inference reads fp32 weights "
+                         "besides the typed copies (zy_model_info.typed_decode_only is false)",
+                         arch);
+    if (m->lora)
+        return zy__error(ZY_STATUS_UNSUPPORTED, "drop fp32: the model has a LoRA adapter; "
+                         "merge it first (zy_model_merge_adapter), then give it a weight type");
+    if (!m->typed)
+        return zy__error(ZY_STATUS_UNSUPPORTED, "drop fp32: the model has no typed copies "
+                         "(weight type %s): its fp32 weights are all it has; give it another "
+                         "type first (zy_model_set_weight_type)", zy_wtype_name(m->wtype));
+    const int nt = zy_tensor_table_count(m->table);
+    size_t n = 0;
+    for (int i = 0; i < nt; i++)
+        if (!m->typed[i].data) n += ALIGN16(zy_tensor_table_at(m->table, i)->count);
+    float *kept = zy_alloc(n * sizeof *kept);
+    if (!kept)
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "drop fp32: out of memory for the %zu fp32 "
+                         "values kept (%.1f MiB)", n, (double)n * 4 / (1 << 20));
+    size_t off = 0;
+    for (int i = 0; i < nt; i++) {
+        const size_t count = zy_tensor_table_at(m->table, i)->count;
+        if (m->typed[i].data) {
+            m->ptrs[i] = NULL;
+            continue;
+        }
+        memcpy(kept + off, m->ptrs[i], count * sizeof *kept);
+        m->ptrs[i] = kept + off;
+        off += ALIGN16(count);
+    }
+    zy_free(m->params);
+    m->params = NULL;
+    m->kept = kept;
+    return ZY_STATUS_OK;
 }

@@ -65,7 +65,7 @@ zy_status zy_session_create(zy_session **out, const zy_model *m, const zy_sessio
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "session: a KV cache of %s; it holds f32, "
                          "f16 or bf16", zy_wtype_name(p->kv_cache) ? zy_wtype_name(p->kv_cache)
                                                                    : "an unknown type");
-    if (p->training && m->wtype != ZY_WTYPE_F32)
+    if (p->training && m->wtype != ZY_WTYPE_F32) // (so also after zy_model_drop_fp32)
         return zy__error(ZY_STATUS_UNSUPPORTED, "session: the model's weights are %s, for "
                          "inference; train the fp32 model", zy_wtype_name(m->wtype));
     zy_session *s = zy_calloc(1, sizeof *s);
@@ -174,6 +174,8 @@ void zy_session_weights_unchanged(zy_session *s) { s->w16_reuse = true; }
 zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, double *count) {
     if (loss) *loss = 0.0f;
     if (count) *count = 0.0;
+    zy_status st = zy__model_need_fp32(s->m, "forward");
+    if (st) return st;
     if (!b ||
         (!b->input_ids && !(b->pixels && s->m->info.image_size > 0) &&
          !(b->features && s->m->info.audio_features > 0)) ||
@@ -199,7 +201,6 @@ zy_status zy_session_forward(zy_session *s, const zy_batch *b, float *loss, doub
                              b->width);
         return run_forward(s, b, loss, count);
     }
-    zy_status st;
     if (mi->audio_features > 0) { // frames of features are the input; the model checks
                                   // the label sequences (targets) it scores
         if (!b->features || b->n_features != mi->audio_features)

@@ -2,7 +2,9 @@
 # CLI tests of `zhuyi export gguf` and of GGUF files as models: a tiny GPT-2 trained here
 # (byte-level BPE learnt from the data, n_embd 64 so q8_0 applies) is exported as f32, f16,
 # bf16, q8_0 and q4_0; `zhuyi generate FILE --temperature 0` equals generate on the
-# directory (f32: every id and the text; f16 and q8_0: the first 20 ids), eval's loss on
+# directory (f32: every id and the text; f16 and q8_0: the first 20 ids; q8_0 after a
+# prompt of more than 8 tokens, which goes through the GEMM over the typed weights alone:
+# every id as the directory's with --weights q8_0), eval's loss on
 # the f32 file equals the directory's and the quantized ones stay close; a model whose
 # rows are not whole blocks falls back to f16 with a warning; a BERT exports (and is not
 # read back); bad inputs exit non-zero
@@ -85,6 +87,17 @@ for t in f16 q8_0; do
         bad "generate $t gguf ($(first20 $t.ids 2>/dev/null) vs $(first20 dir.ids))"
     fi
 done
+# generate keeps only the typed weights (zy_model_drop_fp32): a long prompt's chunk goes
+# through the typed GEMM; the file's blocks are the ones --weights q8_0 makes.
+LP="The cat sat on the mat and the dog sat on the log, and then"
+if "$Z" generate m-q8_0.gguf --prompt "$LP" --temperature 0 --max-tokens 20 --ids >lq.ids \
+    2>err && [ -s lq.ids ] &&
+    "$Z" generate model --weights q8_0 --prompt "$LP" --temperature 0 --max-tokens 20 --ids \
+        >lw.ids 2>err && cmp -s lq.ids lw.ids; then
+    ok "generate m-q8_0.gguf after a long prompt = generate DIR --weights q8_0 (20 ids)"
+else
+    bad "generate q8_0 gguf, long prompt ($(cat lq.ids 2>/dev/null) / $(cat lw.ids 2>/dev/null))"
+fi
 "$Z" eval model --data val.txt --seq 64 --json >dir.json 2>err
 for t in f32 f16 q8_0 q4_0; do
     "$Z" eval m-$t.gguf --data val.txt --seq 64 --json >$t.json 2>>err

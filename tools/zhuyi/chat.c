@@ -294,7 +294,7 @@ int zy_cli_chat(int argc, char **argv) {
                         c.dir, info->model_type, info->architecture);
     } else if (zy_chat_encode(c.tpl, c.tok, &sm, 1, false, &c.sys) ||
                zy_chat_encode(c.tpl, c.tok, NULL, 0, true, &c.prefix) ||
-               zy_session_create(&c.sess, c.m, &sp)) {
+               zy_cli_decode_only(c.m) || zy_session_create(&c.sess, c.m, &sp)) {
         rc = zy_cli_die("chat: %s", zy_last_error());
     } else if (!(c.out = malloc(((size_t)c.gp.max_tokens + 1) * sizeof *c.out))) {
         rc = zy_cli_die("chat: out of memory");

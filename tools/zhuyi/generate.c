@@ -117,7 +117,7 @@ int zy_cli_generate(int argc, char **argv) {
         goto done;
     }
     zy_session_params sp = zy_cli_decode_params();
-    if (zy_session_create(&sess, m, &sp)) {
+    if (zy_cli_decode_only(m) || zy_session_create(&sess, m, &sp)) {
         rc = zy_cli_die("generate: %s", zy_last_error());
         goto done;
     }

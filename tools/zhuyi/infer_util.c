@@ -65,6 +65,12 @@ zy_session_params zy_cli_decode_params(void) {
     return p;
 }
 
+zy_status zy_cli_decode_only(zy_model *m) {
+    if (zy_model_weight_type(m) == ZY_WTYPE_F32 || !zy_model_get_info(m)->typed_decode_only)
+        return ZY_STATUS_OK;
+    return zy_model_drop_fp32(m);
+}
+
 int zy_cli_copy_tokenizer(const char *command, const char *const *srcs, int n,
                           const char *dst) {
     static const char *const names[] = {"tokenizer.json", "vocab.txt", "vocab.json",
