@@ -4,13 +4,17 @@
 // of a memory-bound decoding step). Each product reads one of several copies of the
 // matrix in turn, 256 MiB in all, so the weights come from memory as when decoding, not
 // from the last-level cache. Times are the minimum over reps (the least disturbed by other
-// load on a shared machine). Usage: bench_quant [reps]
+// load on a shared machine). Then a prompt chunk's products (256 rows, the four layer
+// matrices, bf16 matmuls where the CPU has them, as `zhuyi generate` runs them): the GEMM
+// over the typed rows (zy__wgemm, decoding a panel at a time) against the GEMM over the
+// fp32 matrix of the same values, side by side, one thread and two. Usage: bench_quant [reps]
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BENCH_NAME "bench_quant"
 #include "bench.h"
+#include "kernels/gemm_bias.h"
 #include "kernels/wgemv.h"
 #include "zhuyi/quant.h"
 
@@ -76,6 +80,49 @@ int main(int argc, char **argv) {
             free(buf);
         }
     }
+    // Prompt chunks: 256 rows through each layer matrix, typed GEMM against fp32 GEMM.
+    enum { R = 256 };
+    if (zy_bf16_level() != ZY_BF16_EMULATED) zy_gemm_precision_set(ZY_PRECISION_BF16);
+    printf("prompt chunks of %d rows, %s matmuls: GFLOP/s of the typed GEMM (zy__wgemm) "
+           "and of the fp32 one on the same values\n", R,
+           zy_gemm_precision() == ZY_PRECISION_BF16 ? "bf16" : "fp32");
+    float *Xr = bench_must(malloc(sizeof(float) * R * max_k));
+    float *Yr = bench_must(malloc(sizeof(float) * R * 3072));
+    float *Wd = bench_must(malloc(sizeof(float) * 3072 * 768));
+    for (int i = 0; i < R * max_k; i++) Xr[i] = zy_rng_uniform(&r) - 0.5f;
+    for (int si = 0; si < 4; si++) {
+        const shape *sh = &shapes[si];
+        for (int ti = 1; ti < 5; ti++) {
+            zy_wtype t = types[ti];
+            size_t rb = zy_wtype_row_bytes(t, (size_t)sh->K);
+            uint8_t *q = bench_must(malloc(rb * (size_t)sh->N));
+            for (int i = 0; i < sh->N; i++) {
+                zy_quantize_row(t, Wf + (size_t)i * sh->K, q + rb * i, (size_t)sh->K);
+                zy_dequantize_row(t, q + rb * i, Wd + (size_t)i * sh->K, (size_t)sh->K);
+            }
+            zy_wmatrix W = {t, sh->N, sh->K, rb, q};
+            double gf[2][2];
+            for (int th = 1; th <= 2; th++) {
+                zy_threads_set(th);
+                double tt[2][BENCH_MAX_REPS];
+                for (int i = -1; i < reps; i++) { // alternated, -1: warm-up
+                    double t0 = bench_now();
+                    zy__wgemm(Yr, sh->N, &W, Xr, sh->K, NULL, R);
+                    double t1 = bench_now();
+                    zy__sgemm_bias(false, true, R, sh->N, sh->K, Xr, sh->K, Wd, sh->K, NULL, Yr,
+                                   sh->N);
+                    if (i >= 0) tt[0][i] = t1 - t0, tt[1][i] = bench_now() - t1;
+                }
+                for (int k = 0; k < 2; k++)
+                    gf[th - 1][k] = 2e-9 * R * sh->N * sh->K / bench_min(tt[k], reps);
+            }
+            printf("%-20s %-4s  1 thread %7.1f / %7.1f (%.2fx)   2 threads %7.1f / %7.1f "
+                   "(%.2fx)\n", sh->name, zy_wtype_name(t), gf[0][0], gf[0][1],
+                   gf[0][0] / gf[0][1], gf[1][0], gf[1][1], gf[1][0] / gf[1][1]);
+            free(q);
+        }
+    }
+    free(Xr), free(Yr), free(Wd);
     free(Wf), free(X), free(Y);
     return 0;
 }
