@@ -549,3 +549,101 @@ TEST(gguf_model_bert_is_what_llama_cpp_loads) {
     zy_model_free(m), zy_tokenizer_free(tok);
     stt_rm_dir(dir);
 }
+
+// ---- decode-only loads (zy_model_load_gguf_decoder) ------------------------------------
+// Logits of a 12-token prompt (the typed GEMM) then two single steps (the GEMVs).
+static bool decode_some(const zy_model *m, float *out) {
+    const int V = zy_model_get_info(m)->vocab_size;
+    int x[14];
+    for (int i = 0; i < 14; i++) x[i] = (i * 5 + 1) % V;
+    zy_session *s;
+    if (zy_session_create(&s, m, NULL)) return false;
+    int seq = 0;
+    bool ok = !zy_session_decode(s, 1, &seq, x, 12, out) &&
+              !zy_session_decode(s, 1, &seq, x + 12, 1, out + V) &&
+              !zy_session_decode(s, 1, &seq, x + 13, 1, out + 2 * (size_t)V);
+    zy_session_free(s);
+    return ok;
+}
+
+// Whether a block of watch_size bytes was allocated while the hook is set (it allocates as
+// the default does, so what it made is freed by the default's free and the other way
+// round).
+static size_t watch_size;
+static bool watched;
+static void *record_alloc(size_t size, size_t align, void *user) {
+    (void)user;
+    watched |= size == watch_size;
+    return aligned_alloc(align, (size + align - 1) / align * align);
+}
+static void record_free(void *p, void *user) {
+    (void)user;
+    free(p);
+}
+
+// A file whose matrices are all stored in the type asked for loads them straight into the
+// typed copies (no fp32 matrix: tensor data NULL, params NULL, the flat fp32 array never
+// allocated) and decodes the bits of
+// loading it whole, typing it and dropping the fp32 weights; another type, or f32, takes
+// that longer way (or stays fp32) with the same results; a NaN in a typed copy is found by
+// zy_model_check_finite, naming the tensor.
+TEST(gguf_model_decoder_load_reads_typed_matrices_as_stored) {
+    const char *dir = stt_tmp_dir();
+    zy_tokenizer *tok = small_bpe(300);
+    ASSERT(tok);
+    zy_model *m = gpt_for(tok, 2, 2, 64, 32, 21);
+    ASSERT(m);
+    const int V = zy_model_get_info(m)->vocab_size;
+    const zy_wtype files[2] = {ZY_WTYPE_Q8_0, ZY_WTYPE_F16};
+    const int asks[3] = {-1, ZY_WTYPE_Q4_0, ZY_WTYPE_F32};
+    float *want = zt_floats(3 * (size_t)V), *got = zt_floats(3 * (size_t)V);
+    for (int f = 0; f < 2; f++) {
+        char path[400];
+        snprintf(path, sizeof path, "%s/m-%s.gguf", dir, zy_wtype_name(files[f]));
+        ASSERT(save(m, tok, path, files[f]) == ZY_STATUS_OK);
+        for (int a = 0; a < 3; a++) {
+            const zy_wtype t = asks[a] < 0 ? files[f] : (zy_wtype)asks[a];
+            zy_model *r, *d;
+            zy_tokenizer *rt, *dt;
+            ASSERT(zy_model_load_gguf(&r, &rt, path, NULL) == ZY_STATUS_OK);
+            ASSERT(zy_model_set_weight_type(r, t) == ZY_STATUS_OK);
+            if (t != ZY_WTYPE_F32) ASSERT(zy_model_drop_fp32(r) == ZY_STATUS_OK);
+            ASSERT(decode_some(r, want));
+            zy_gguf_model_info info;
+            watch_size = zy_model_get_info(r)->n_params * sizeof(float);
+            watched = false;
+            zy_allocator_set(&(zy_allocator){record_alloc, record_free, NULL});
+            zy_status ls = zy_model_load_gguf_decoder(&d, &dt, path, asks[a], &info);
+            zy_allocator_set(NULL);
+            ASSERT(ls == ZY_STATUS_OK);
+            if (watched != (a > 0)) // (asked another type, or f32: loaded whole first)
+                zt_fail(__FILE__, __LINE__, "%s file, %s asked: the fp32 array (%zu bytes) was "
+                        "%sallocated", zy_wtype_name(files[f]), zy_wtype_name(t), watch_size,
+                        watched ? "" : "not ");
+            CHECK(info.wtype == files[f] && zy_model_weight_type(d) == t);
+            CHECK(zy_model_fp32_dropped(d) == (t != ZY_WTYPE_F32));
+            if (t != ZY_WTYPE_F32) CHECK(zy_model_params(d, NULL) == NULL);
+            CHECK(zy_model_check_finite(d) == ZY_STATUS_OK);
+            ASSERT(decode_some(d, got));
+            if (memcmp(got, want, 3 * (size_t)V * sizeof *got))
+                zt_fail(__FILE__, __LINE__, "%s file, %s asked: the decode-only load decodes "
+                        "other logits than load + type + drop", zy_wtype_name(files[f]),
+                        zy_wtype_name(t));
+            if (a == 0) { // straight from the file: a block's scale made NaN is found
+                const zy_wmatrix *w = zy_model_tensor_typed(d, 2 + 8); // block 0's c_fc
+                ASSERT(w && w->type == files[f]);
+                uint8_t *p = (uint8_t *)w->data + w->row_bytes * 3;
+                p[0] = 0x00, p[1] = 0x7e; // an f16 NaN: Q8_0's scale, or the first weight
+                zy_status st = zy_model_check_finite(d);
+                CHECK(st == ZY_STATUS_INVALID_ARGUMENT &&
+                      strstr(zy_last_error(), "transformer.h.0.mlp.c_fc.weight") &&
+                      strstr(zy_last_error(), zy_wtype_name(files[f])));
+            }
+            zy_model_free(r), zy_tokenizer_free(rt);
+            zy_model_free(d), zy_tokenizer_free(dt);
+        }
+    }
+    free(want), free(got);
+    zy_model_free(m);
+    zy_tokenizer_free(tok);
+}

@@ -292,6 +292,15 @@ typedef struct zy_gguf_model_info {
 // tensor (ZY_STATUS_SHAPE_MISMATCH: a tensor disagrees with the metadata).
 zy_status zy_model_load_gguf(zy_model **model, zy_tokenizer **tok, const char *path,
                              zy_gguf_model_info *info);
+// The same for a model that will only decode, in weight type wtype (a zy_wtype, or -1: the
+// type most of the file's matrices are stored in): as zy_model_load_gguf then
+// zy_model_set_weight_type and, where the architecture allows (info.typed_decode_only),
+// zy_model_drop_fp32 -- but when every matrix is stored in the file in the type it gets
+// (and the file has no tied output tensor to compare), the matrices' bytes are read
+// straight into the typed copies, so the fp32 matrices are never held: GPT-2 124M from
+// a q8_0 file peaks at the memory it decodes in. An f32 type: plain zy_model_load_gguf.
+zy_status zy_model_load_gguf_decoder(zy_model **model, zy_tokenizer **tok, const char *path,
+                                     int wtype, zy_gguf_model_info *info);
 // *out = the chat template the file at path records (zhuyi.chat_template), or NULL when it
 // records none. Errors as zy_chat_template_load's: an unreadable or malformed file, a
 // template name zhuyi does not know (ZY_STATUS_UNSUPPORTED), each naming the file.

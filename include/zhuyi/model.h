@@ -154,7 +154,7 @@ bool zy_model_tensor_missing(const zy_model *m, int tensor);
 // the element and how many of its values are not finite (such a model's logits and losses
 // are NaN). A scan of every weight, which zy_model_load leaves to the caller: `zhuyi eval`
 // and `zhuyi generate` run it on the models they load. After zy_model_drop_fp32, of the
-// fp32 weights it kept.
+// fp32 weights it kept and of the typed copies' values (decoded row by row).
 zy_status zy_model_check_finite(const zy_model *m);
 
 // ---- weight types (quant.h: f32, f16, bf16, Q8_0, Q4_0) -----------------------------------

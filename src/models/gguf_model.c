@@ -257,8 +257,33 @@ static zy_wtype main_type(const zy_gguf *g) {
     return best;
 }
 
-zy_status zy_model_load_gguf(zy_model **model, zy_tokenizer **tok, const char *path,
-                             zy_gguf_model_info *info) {
+// Whether every `quantize` entry of m is stored in the file in the type it gets under
+// weight type t (so its bytes are the typed copy's) and the file has no tied tensor to
+// check against the fp32 values (a decode-only load reads the copies as they are).
+static bool stored_as_typed(const zy_gguf *g, const zy__gguf_arch *a, const zy_model *m,
+                            zy_wtype t) {
+    const zy_tensor_table *tt = zy_model_tensors(m);
+    const int nt = zy_tensor_table_count(tt);
+    zy_wmatrix *views = zy_calloc((size_t)nt, sizeof *views);
+    bool ok = views && !(a->tied && zy_gguf_find_tensor(g, a->tied));
+    if (ok) zy__model_lay_out_typed(m, t, views, NULL);
+    for (int i = 0; ok && i < nt; i++) {
+        char name[ZY_GGUF_MAX_NAME];
+        if (!zy_tensor_table_at(tt, i)->quantize) continue;
+        zy__gguf_map_name(a, zy_tensor_table_at(tt, i)->name, name, sizeof name);
+        const zy_gguf_tensor *f = zy_gguf_find_tensor(g, name);
+        zy_wtype w;
+        ok = f && zy_wtype_of_ggml_type(f->type, &w) && w == views[i].type &&
+             f->ne[0] == (uint64_t)views[i].cols &&
+             f->nbytes == views[i].row_bytes * (size_t)views[i].rows;
+    }
+    zy_free(views);
+    return ok;
+}
+
+// zy_model_load_gguf, or (decode, a weight type other than F32) its decode-only form.
+static zy_status load(zy_model **model, zy_tokenizer **tok, const char *path,
+                      zy_gguf_model_info *info, bool decode, int want) {
     if (!model || !tok || !path)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "gguf import: NULL argument");
     *model = NULL, *tok = NULL;
@@ -284,17 +309,27 @@ zy_status zy_model_load_gguf(zy_model **model, zy_tokenizer **tok, const char *p
         s = zy__error(ZY_STATUS_SHAPE_MISMATCH, "%s: tokenizer.ggml.tokens has %d tokens but "
                       "token_embd.weight has %d rows", path, zy_tokenizer_vocab_size(t),
                       zy_model_get_info(m)->vocab_size);
-    if (!s) s = zy__model_allocate(m, path);
+    const zy_wtype wt = !s && want < 0 ? main_type(g) : (zy_wtype)ZY_MAX(want, 0);
+    // Decode-only with every matrix in the file already in its typed form: its bytes go
+    // straight into the copies and no fp32 matrix is ever held.
+    const bool direct = !s && decode && wt != ZY_WTYPE_F32 &&
+                        zy_model_get_info(m)->typed_decode_only && stored_as_typed(g, a, m, wt);
+    if (!s) s = direct ? zy__model_allocate_typed(m, wt, path) : zy__model_allocate(m, path);
     const zy_tensor_table *tt = m ? zy_model_tensors(m) : NULL;
-    size_t n;
-    float *params = !s ? zy_model_params(m, &n) : NULL;
     for (int i = 0; !s && i < zy_tensor_table_count(tt); i++) {
         const zy_tensor *e = zy_tensor_table_at(tt, i);
+        const zy_wmatrix *w = direct ? zy_model_tensor_typed(m, i) : NULL;
         char name[ZY_GGUF_MAX_NAME];
         zy__gguf_map_name(a, e->name, name, sizeof name); // checked above
-        s = zy_gguf_read_f32(g, name, params + e->offset, e->count);
+        if (w) s = zy_gguf_read_raw(g, name, (void *)w->data, w->row_bytes * (size_t)w->rows);
+        else s = zy_gguf_read_f32(g, name, (float *)zy_model_tensor_data(m, i), e->count);
     }
-    if (!s) s = check_tied(g, a, m);
+    if (!s && !direct) s = check_tied(g, a, m);
+    // Decode-only otherwise: loaded in fp32, then typed and dropped (the peak of both).
+    if (!s && decode && !direct && wt != ZY_WTYPE_F32) {
+        s = zy_model_set_weight_type(m, wt);
+        if (!s && zy_model_get_info(m)->typed_decode_only) s = zy_model_drop_fp32(m);
+    }
     if (!s && info) {
         uint64_t ft = UINT32_MAX;
         if (zy_gguf_find(g, "general.file_type") &&
@@ -315,6 +350,19 @@ done:
     }
     *model = m, *tok = t;
     return ZY_STATUS_OK;
+}
+
+zy_status zy_model_load_gguf(zy_model **model, zy_tokenizer **tok, const char *path,
+                             zy_gguf_model_info *info) {
+    return load(model, tok, path, info, false, (int)ZY_WTYPE_F32);
+}
+
+zy_status zy_model_load_gguf_decoder(zy_model **model, zy_tokenizer **tok, const char *path,
+                                     int wtype, zy_gguf_model_info *info) {
+    if (wtype >= (int)ZY_WTYPE_COUNT)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: weight type %d is not one of f32, "
+                         "f16, bf16, q8_0, q4_0", path ? path : "gguf import", wtype);
+    return load(model, tok, path, info, true, wtype < 0 ? -1 : wtype);
 }
 
 zy_status zy_gguf_chat_template(const char *path, const zy_chat_template **out) {

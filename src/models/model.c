@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "kernels/wgemv.h"
 #include "zhuyi/io.h"
 #include "models/lora_internal.h"
 #include "models/model_internal.h"
@@ -81,26 +82,63 @@ static zy_status check_size(const zy_model *m, const char *name) {
                      big->dims ? big->dims : "", big->dims ? ")" : "");
 }
 
-static zy_status allocate_params(zy_model *m) {
+// The per-tensor tables (every tensor trainable) and `floats` zeroed floats at *values.
+static zy_status allocate_tables(zy_model *m, float **values, size_t floats) {
     int nt = zy_tensor_table_count(m->table);
-    m->params = zy_calloc(m->info.n_params, sizeof *m->params);
+    *values = zy_calloc(floats, sizeof **values);
     m->trainable = zy_calloc((size_t)nt, sizeof *m->trainable);
     m->missing = zy_calloc((size_t)nt, sizeof *m->missing);
     m->ptrs = zy_calloc((size_t)nt, sizeof *m->ptrs);
-    if (!m->params || !m->trainable || !m->missing || !m->ptrs)
+    if (!*values || !m->trainable || !m->missing || !m->ptrs)
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "model: out of memory for %zu parameters "
-                         "(%.1f MiB)", m->info.n_params,
-                         (double)m->info.n_params * 4 / (1 << 20));
-    for (int i = 0; i < nt; i++) {
-        m->trainable[i] = true;
-        m->ptrs[i] = m->params + zy_tensor_table_at(m->table, i)->offset;
-    }
+                         "(%.1f MiB)", floats, (double)floats * 4 / (1 << 20));
+    for (int i = 0; i < nt; i++) m->trainable[i] = true;
     return ZY_STATUS_OK;
 }
 
 zy_status zy__model_allocate(zy_model *m, const char *name) {
     zy_status st = check_size(m, name);
-    return st ? st : allocate_params(m);
+    if (!st) st = allocate_tables(m, &m->params, m->info.n_params);
+    for (int i = 0; !st && i < zy_tensor_table_count(m->table); i++)
+        m->ptrs[i] = m->params + zy_tensor_table_at(m->table, i)->offset;
+    return st;
+}
+
+#define ALIGN16(n) (((n) + 15) & ~(size_t)15)
+
+zy_status zy__model_allocate_typed(zy_model *m, zy_wtype t, const char *name) {
+    if (!m->info.typed_decode_only || t == ZY_WTYPE_F32 || !zy_wtype_name(t))
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: a model that only decodes needs a "
+                         "weight type other than f32 and an architecture whose decoding reads "
+                         "only the typed copies", name);
+    const int nt = zy_tensor_table_count(m->table);
+    const size_t typed = zy__model_lay_out_typed(m, t, NULL, NULL);
+    size_t kept = 0;
+    for (int i = 0; i < nt; i++) {
+        const zy_tensor *e = zy_tensor_table_at(m->table, i);
+        if (!e->quantize) kept += ALIGN16(e->count);
+    }
+    if (zy__exceeds_memory(typed + kept * sizeof(float)))
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: the %s weights take %.1f GiB, more than "
+                         "this machine's memory", name, zy_wtype_name(t),
+                         ZY_GIB((double)typed + (double)kept * sizeof(float)));
+    zy_status st = allocate_tables(m, &m->kept, kept);
+    if (st) return st;
+    m->typed = zy_calloc((size_t)nt, sizeof *m->typed);
+    m->typed_data = zy_alloc(typed);
+    if (!m->typed || !m->typed_data)
+        return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory for the %s weights "
+                         "(%.1f MiB)", name, zy_wtype_name(t), (double)typed / (1 << 20));
+    zy__model_lay_out_typed(m, t, m->typed, m->typed_data);
+    size_t off = 0;
+    for (int i = 0; i < nt; i++) {
+        const zy_tensor *e = zy_tensor_table_at(m->table, i);
+        if (e->quantize) continue; // (ptrs NULL: no fp32 values)
+        m->ptrs[i] = m->kept + off;
+        off += ALIGN16(e->count);
+    }
+    m->wtype = t;
+    return ZY_STATUS_OK;
 }
 
 zy_status zy_model_create(zy_model **out, const zy_config *config) {
@@ -181,7 +219,7 @@ zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
         (st = join(path, sizeof path, dir, "model.safetensors")) ||
         (st = zy_tensor_table_check(m->table, path)) ||
         (adapter && (st = zy__lora_check_weights(m, adapter))) ||
-        (st = check_size(m, zy_config_name(cfg))) || (st = allocate_params(m)) ||
+        (st = zy__model_allocate(m, zy_config_name(cfg))) ||
         (st = zy_tensor_table_load(m->table, path, m->params, 0, m->missing)) ||
         (st = zy_tensor_table_unused(m->table, path, &m->unused, &m->n_unused)) ||
         (st = file_weight_type(path, &m->file_wtype))) {
@@ -338,21 +376,49 @@ static size_t first_nonfinite(const float *x, size_t n) {
     return n;
 }
 
+// The first non-finite value of typed matrix w, decoded row by row into buf (w->cols):
+// its element index and value, and in *bad how many there are; w->rows * w->cols if none.
+static size_t first_nonfinite_typed(const zy_wmatrix *w, float *buf, float *value,
+                                    size_t *bad) {
+    size_t first = (size_t)w->rows * (size_t)w->cols;
+    *bad = 0;
+    for (int r = 0; r < w->rows; r++) {
+        zy__wdecode_row(w->type, (const uint8_t *)w->data + (size_t)r * w->row_bytes, buf,
+                        (size_t)w->cols);
+        size_t k = first_nonfinite(buf, (size_t)w->cols);
+        if (k == (size_t)w->cols) continue;
+        if (!*bad) first = (size_t)r * (size_t)w->cols + k, *value = buf[k];
+        for (size_t j = k; j < (size_t)w->cols; j++) *bad += !isfinite(buf[j]);
+    }
+    return first;
+}
+
 zy_status zy_model_check_finite(const zy_model *m) {
-    for (int i = 0; i < zy_tensor_table_count(m->table); i++) {
+    zy_status st = ZY_STATUS_OK;
+    for (int i = 0; !st && i < zy_tensor_table_count(m->table); i++) {
         const zy_tensor *e = zy_tensor_table_at(m->table, i);
         const float *x = m->ptrs[i];
-        if (!x) continue; // freed by zy_model_drop_fp32
-        size_t k = first_nonfinite(x, e->count);
-        if (k == e->count) continue;
-        size_t bad = 0;
-        for (size_t j = k; j < e->count; j++) bad += !isfinite(x[j]);
-        return zy__error(ZY_STATUS_INVALID_ARGUMENT,
-                         "the model's weights are not finite: tensor '%s' holds %s at element "
-                         "%zu (%zu of its %zu values are NaN or infinite)", e->name,
-                         isnan(x[k]) ? "NaN" : x[k] > 0 ? "+inf" : "-inf", k, bad, e->count);
+        const zy_wmatrix *w = x ? NULL : zy_model_tensor_typed(m, i);
+        size_t k = e->count, bad = 0;
+        float v = 0.0f;
+        if (x && (k = first_nonfinite(x, e->count)) < e->count) { // fp32 values
+            v = x[k];
+            for (size_t j = k; j < e->count; j++) bad += !isfinite(x[j]);
+        } else if (w) { // only the typed copy (zy_model_drop_fp32): its decoded values
+            float *buf = zy_alloc((size_t)w->cols * sizeof *buf);
+            if (!buf)
+                return zy__error(ZY_STATUS_OUT_OF_MEMORY, "checking the weights: out of memory");
+            k = first_nonfinite_typed(w, buf, &v, &bad);
+            zy_free(buf);
+        }
+        if (bad)
+            st = zy__error(ZY_STATUS_INVALID_ARGUMENT,
+                           "the model's weights are not finite: tensor '%s'%s%s holds %s at "
+                           "element %zu (%zu of its %zu values are NaN or infinite)", e->name,
+                           w ? ", as " : "", w ? zy_wtype_name(w->type) : "",
+                           isnan(v) ? "NaN" : v > 0 ? "+inf" : "-inf", k, bad, e->count);
     }
-    return ZY_STATUS_OK;
+    return st;
 }
 
 zy_status zy_model_set_trainable(zy_model *m, int tensor, bool trainable) {

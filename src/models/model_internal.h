@@ -65,6 +65,18 @@ zy_status zy__model_find_ops(const zy_config *c, const zy_model_ops **out);
 zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
                          const zy_lora_config *lc, const char *adapter, bool convert);
 void zy__model_report_load(const zy_model *m, const char *dir);
+// The typed copies of weight type t (model_wtype.c): each `quantize` entry's matrix (f16
+// where a block type's rows are not whole blocks), laid out in one allocation; fills
+// views[i] of those entries with data at base + its offset (views NULL: only counts) and
+// returns the bytes.
+size_t zy__model_lay_out_typed(const zy_model *m, zy_wtype t, zy_wmatrix *views,
+                               uint8_t *base);
+// zy__model_allocate for a model that will only decode, in weight type t (not F32; needs
+// info.typed_decode_only): the typed copies' storage (uninitialised: the caller fills each
+// matrix's rows as zy_quantize_row writes them) and fp32 values for the other tensors
+// only; the model is then as after zy_model_set_weight_type(t) and zy_model_drop_fp32,
+// without ever holding the fp32 matrices (model.c).
+zy_status zy__model_allocate_typed(zy_model *m, zy_wtype t, const char *name);
 // Drops the typed copies (model_wtype.c).
 void zy__model_free_typed(zy_model *m);
 // ZY_STATUS_OK, or ZY_STATUS_UNSUPPORTED saying that `what` needs the fp32 weights that

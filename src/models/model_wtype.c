@@ -87,6 +87,28 @@ static void round_rows(void *ctx, size_t r0, size_t r1, int thread) {
     }
 }
 
+// In table order (model_internal.h): a run of adjacent entries contiguous (entries fused
+// into one matrix, BERT's and Marian's q, k, v, stay one matrix), each run 64-byte aligned.
+size_t zy__model_lay_out_typed(const zy_model *m, zy_wtype t, zy_wmatrix *views,
+                               uint8_t *base) {
+    const int nt = zy_tensor_table_count(m->table);
+    size_t off = 0;
+    for (int i = 0; i < nt; i++) {
+        const zy_tensor *e = zy_tensor_table_at(m->table, i);
+        if (!e->quantize) continue;
+        int rows, cols;
+        stored_shape(e, &rows, &cols);
+        const zy_wtype tt = type_for(t, cols);
+        const size_t rb = zy_wtype_row_bytes(tt, (size_t)cols);
+        if (views)
+            views[i] = (zy_wmatrix){.type = tt, .rows = rows, .cols = cols, .row_bytes = rb,
+                                    .data = base ? base + off : NULL};
+        off += rb * (size_t)rows;
+        if (i + 1 >= nt || !zy_tensor_table_at(m->table, i + 1)->quantize) off = ALIGN64(off);
+    }
+    return off;
+}
+
 zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t) {
     const char *name = zy_wtype_name(t);
     if (!name)
@@ -110,18 +132,17 @@ zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t) {
     const int nt = zy_tensor_table_count(m->table);
     int n_q = 0, n_f16 = 0;
     const char *first_f16 = NULL;
-    size_t bytes = 0, total_rows = 0;
+    size_t total_rows = 0;
     for (int i = 0; i < nt; i++) {
         const zy_tensor *e = zy_tensor_table_at(m->table, i);
         if (!e->quantize) continue;
         int rows, cols;
         stored_shape(e, &rows, &cols);
-        const zy_wtype tt = type_for(t, cols);
-        if (tt != t && !n_f16++) first_f16 = e->name;
-        bytes += ALIGN64(zy_wtype_row_bytes(tt, (size_t)cols) * (size_t)rows);
+        if (type_for(t, cols) != t && !n_f16++) first_f16 = e->name;
         total_rows += (size_t)rows;
         n_q++;
     }
+    const size_t bytes = zy__model_lay_out_typed(m, t, NULL, NULL);
     if (!n_q) { // nothing to type: the type is only a label
         m->wtype = t;
         return ZY_STATUS_OK;
@@ -148,10 +169,7 @@ zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t) {
             goto done;
         }
     }
-    // Copies in table order; a run of adjacent `quantize` entries is contiguous (entries
-    // fused into one matrix, BERT's and Marian's q, k, v, stay one matrix), each run
-    // 64-byte aligned.
-    size_t off = 0;
+    if (keep) zy__model_lay_out_typed(m, t, m->typed, m->typed_data);
     int q = 0;
     first[0] = 0;
     for (int i = 0; i < nt; i++) {
@@ -159,15 +177,6 @@ zy_status zy_model_set_weight_type(zy_model *m, zy_wtype t) {
         if (!e->quantize) continue;
         int rows, cols;
         stored_shape(e, &rows, &cols);
-        const zy_wtype tt = type_for(t, cols);
-        const size_t rb = zy_wtype_row_bytes(tt, (size_t)cols);
-        if (keep) {
-            m->typed[i] = (zy_wmatrix){.type = tt, .rows = rows, .cols = cols, .row_bytes = rb,
-                                       .data = m->typed_data + off};
-            off += rb * (size_t)rows;
-            if (off % 64 && (i + 1 >= nt || !zy_tensor_table_at(m->table, i + 1)->quantize))
-                off = ALIGN64(off);
-        }
         idx[q] = i;
         first[q + 1] = first[q] + (size_t)rows;
         q++;

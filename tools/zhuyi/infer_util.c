@@ -100,17 +100,21 @@ int zy_cli_copy_tokenizer(const char *command, const char *const *srcs, int n,
 }
 
 // A GGUF file (zhuyi export gguf, or llama.cpp's converter): the model and its tokenizer
-// both come from it.
+// both come from it. The weight type: --weights, else the one most of the file's matrices
+// are stored in (f16 kept where the file kept it: whole blocks or not, the same rule as
+// export). The commands that only decode (generate, chat) load it decode-only: the
+// matrices stored in that type go straight into the typed copies, and no fp32 matrix is
+// held (zy_model_load_gguf_decoder).
 static int open_gguf(const char *command, const char *path, const char *adapter,
                      zy_model **m, zy_tokenizer **t) {
     if (adapter)
         return zy_cli_die("%s: --adapter needs a model directory, not a GGUF file (%s)",
                           command, path);
     zy_gguf_model_info info;
-    zy_status s = zy_model_load_gguf(m, t, path, &info);
-    // The weight type: --weights, else the one most of the file's matrices are stored in
-    // (f16 kept where the file kept it: whole blocks or not, the same rule as export).
-    if (!s && !(s = zy_model_check_finite(*m)))
+    const bool decode = !strcmp(command, "generate") || !strcmp(command, "chat");
+    zy_status s = decode ? zy_model_load_gguf_decoder(m, t, path, weights, &info)
+                         : zy_model_load_gguf(m, t, path, &info);
+    if (!s && !(s = zy_model_check_finite(*m)) && !decode)
         s = zy_model_set_weight_type(*m, weights >= 0 ? (zy_wtype)weights : info.wtype);
     if (s && *m) {
         zy_model_free(*m), zy_tokenizer_free(*t);
