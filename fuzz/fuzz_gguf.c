@@ -16,7 +16,10 @@
 //    bytes); writing the reopened handle again gives a byte-identical file;
 //  - zy_model_load_gguf gives a model and a tokenizer of the same vocabulary size, or an
 //    error naming the file (never a crash or an allocation the file's size does not
-//    justify: every tensor is checked against the file before the parameters exist).
+//    justify: every tensor is checked against the file before the parameters exist); so
+//    does the decode-only load (zy_model_load_gguf_decoder, the file's own type: matrices
+//    stored in it read straight into the typed weights), and a model it gives decodes a
+//    token (finite weights) or zy_model_check_finite names a tensor.
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,17 +246,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_tensors(g, data, size);
     roundtrip(g);
     zy_gguf_free(g);
-    // As a model: a model and its tokenizer, or an error naming the file.
-    zy_model *m = NULL;
-    zy_tokenizer *t = NULL;
-    s = zy_model_load_gguf(&m, &t, path, NULL);
-    if (s) {
-        FZ_CHECK(!m && !t);
-        if (s == ZY_STATUS_SHAPE_MISMATCH) s = ZY_STATUS_NOT_FOUND; // both name a tensor
-        fz_expect_error(s, path, ZY_STATUS_BAD_FORMAT, ZY_STATUS_UNSUPPORTED,
-                        ZY_STATUS_NOT_FOUND);
-    } else {
+    // As a model (whole, then decode-only): a model and its tokenizer, or an error naming
+    // the file.
+    for (int decode = 0; decode < 2; decode++) {
+        zy_model *m = NULL;
+        zy_tokenizer *t = NULL;
+        s = decode ? zy_model_load_gguf_decoder(&m, &t, path, -1, NULL)
+                   : zy_model_load_gguf(&m, &t, path, NULL);
+        if (s) {
+            FZ_CHECK(!m && !t);
+            if (s == ZY_STATUS_SHAPE_MISMATCH) s = ZY_STATUS_NOT_FOUND; // both name a tensor
+            fz_expect_error(s, path, ZY_STATUS_BAD_FORMAT, ZY_STATUS_UNSUPPORTED,
+                            ZY_STATUS_NOT_FOUND);
+            continue;
+        }
         FZ_CHECK(m && t && zy_tokenizer_vocab_size(t) == zy_model_get_info(m)->vocab_size);
+        if (decode && !zy_model_check_finite(m)) { // one token through the typed weights
+            zy_session *ss = NULL;
+            float *logits = malloc(sizeof(float) * (size_t)zy_model_get_info(m)->vocab_size);
+            int seq = 0, tok = 0;
+            FZ_CHECK(logits && !zy_session_create(&ss, m, NULL));
+            FZ_CHECK(!zy_session_decode(ss, 1, &seq, &tok, 1, logits));
+            zy_session_free(ss);
+            free(logits);
+        }
         zy_model_free(m);
         zy_tokenizer_free(t);
     }
