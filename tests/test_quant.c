@@ -361,7 +361,7 @@ TEST(wgemv_threads_same_bits) {
 // The bits of zy__sgemm_bias over the decoded fp32 matrix, for every type, at every SIMD
 // level and bf16 path this CPU has, at 1 and 2 threads: tiny products (the unpacked
 // loop), depth blocks that start inside a Q8_0/Q4_0 block (K 800 on the 768-deep
-// families: two blocks of 400), and a GPT-2-sized prompt chunk.
+// families: two blocks of 400), and a product the pool splits (48 x 320 x 768).
 static void wgemm_case(zy_wtype t, int R, int N, int K, bool with_bias, const char *path) {
     size_t rb = zy_wtype_row_bytes(t, (size_t)K);
     float *W = zt_floats((size_t)N * K), *X = zt_floats((size_t)R * (K + 3));
@@ -399,7 +399,7 @@ static void wgemm_case(zy_wtype t, int R, int N, int K, bool with_bias, const ch
 static void wgemm_shapes(const char *path) {
     // (K 70 and 1000: f16 and bf16 rows only, with a tail past the 32-weight pieces.)
     static const int shapes[][3] = {{1, 3, 32}, {3, 70, 64}, {9, 100, 96}, {37, 300, 800},
-                                    {5, 40, 70}, {40, 90, 1000}, {256, 2304, 768}};
+                                    {5, 40, 70}, {40, 90, 1000}, {48, 320, 768}};
     for (int ti = 1; ti < NTYPES; ti++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
             if (!is_block(TYPES[ti]) || shapes[s][2] % ZY_QBLOCK == 0)
