@@ -197,7 +197,8 @@ const zy_wmatrix *zy_model_tensor_typed(const zy_model *m, int tensor);
 // zy_model_init_missing do nothing. Needs a weight type with typed copies, info's
 // typed_decode_only and no LoRA adapter (else ZY_STATUS_UNSUPPORTED saying which).
 // Call with no session on the model (a session keeps pointers into the array it frees);
-// a second call does nothing. `zhuyi generate` and `zhuyi chat` call it on typed models.
+// a second call does nothing. `zhuyi generate`, `chat` and `eval --decode` call it on
+// typed models.
 zy_status zy_model_drop_fp32(zy_model *m);
 bool zy_model_fp32_dropped(const zy_model *m); // since zy_model_drop_fp32
 

@@ -257,7 +257,8 @@ int zy_cli_eval(int argc, char **argv) {
     // no outputs are read (BERT scores its masked positions only) unless the kind scores
     // them
     pp.loss_only = !k->score;
-    if (zy_session_create(&s, m, &pp)) {
+    // --decode reads only the typed weights of a typed model: its fp32 ones can go first.
+    if ((decode && zy_cli_decode_only(m)) || zy_session_create(&s, m, &pp)) {
         rc = zy_cli_die("eval: %s", zy_last_error());
         goto done;
     }
