@@ -645,6 +645,8 @@ put("fuzz_image_manifest", "skip_mixed", b"\x04image,label\na.pgm,a\nc.pgm,b\nd.
 put("fuzz_image_manifest", "no_labels", b"\x08image\na.pgm\nb.ppm\n")
 put("fuzz_image_manifest", "size_mismatch", b"\x00image,label\na.pgm,a\nc.pgm,a\n")
 put("fuzz_image_manifest", "unknown_label", b"\x40image,label\na.pgm,dog\n")
+# Rows ended by a CR alone (libcsv's row ends are LF, CRLF and CR): more rows than LFs.
+put("fuzz_image_manifest", "cr_rows", b"\x0dimage\ra.pgm\ra.pgm\ra.pgm\r")
 
 
 # ---- WAV audio (fuzz_wav) -------------------------------------------------------------------

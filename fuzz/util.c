@@ -135,7 +135,8 @@ unsigned char *fz_safetensors_bytes(const uint8_t *data, size_t size, size_t *n)
 
 size_t fz_lines(const char *text, size_t len) {
     size_t n = 1;
-    for (size_t i = 0; i < len; i++) n += text[i] == '\n';
+    for (size_t i = 0; i < len; i++)
+        n += text[i] == '\n' || (text[i] == '\r' && (i + 1 == len || text[i + 1] != '\n'));
     return n;
 }
 

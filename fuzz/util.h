@@ -44,7 +44,8 @@ unsigned char *fz_safetensors_bytes(const uint8_t *data, size_t size, size_t *n)
 // Little-endian u64 from 8 bytes.
 uint64_t fz_le64(const uint8_t *p);
 
-// The lines of text[0..len) (its newlines + 1).
+// The lines of text[0..len): its line ends + 1, a line end being LF, CRLF or a CR alone
+// (libcsv ends a row at each, so a CSV/TSV reader can find that many rows).
 size_t fz_lines(const char *text, size_t len);
 // The message of a failed read of `name` (text of len bytes) starts with the name; a
 // row's error names a line, "name:N: ..." with 1 <= N <= the lines of the text; any other
