@@ -362,7 +362,7 @@ zy_status zy_model_load_gguf_decoder(zy_model **model, zy_tokenizer **tok, const
     if (wtype >= (int)ZY_WTYPE_COUNT)
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: weight type %d is not one of f32, "
                          "f16, bf16, q8_0, q4_0", path ? path : "gguf import", wtype);
-    return load(model, tok, path, info, true, wtype < 0 ? -1 : wtype);
+    return load(model, tok, path, info, true, wtype);
 }
 
 zy_status zy_gguf_chat_template(const char *path, const zy_chat_template **out) {

@@ -104,8 +104,6 @@ zy_status zy__model_allocate(zy_model *m, const char *name) {
     return st;
 }
 
-#define ALIGN16(n) (((n) + 15) & ~(size_t)15)
-
 zy_status zy__model_allocate_typed(zy_model *m, zy_wtype t, const char *name) {
     if (!m->info.typed_decode_only || t == ZY_WTYPE_F32 || !zy_wtype_name(t))
         return zy__error(ZY_STATUS_INVALID_ARGUMENT, "%s: a model that only decodes needs a "
@@ -113,11 +111,7 @@ zy_status zy__model_allocate_typed(zy_model *m, zy_wtype t, const char *name) {
                          "only the typed copies", name);
     const int nt = zy_tensor_table_count(m->table);
     const size_t typed = zy__model_lay_out_typed(m, t, NULL, NULL);
-    size_t kept = 0;
-    for (int i = 0; i < nt; i++) {
-        const zy_tensor *e = zy_tensor_table_at(m->table, i);
-        if (!e->quantize) kept += ALIGN16(e->count);
-    }
+    const size_t kept = zy__model_point_kept(m, NULL);
     if (zy__exceeds_memory(typed + kept * sizeof(float)))
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: the %s weights take %.1f GiB, more than "
                          "this machine's memory", name, zy_wtype_name(t),
@@ -130,13 +124,7 @@ zy_status zy__model_allocate_typed(zy_model *m, zy_wtype t, const char *name) {
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory for the %s weights "
                          "(%.1f MiB)", name, zy_wtype_name(t), (double)typed / (1 << 20));
     zy__model_lay_out_typed(m, t, m->typed, m->typed_data);
-    size_t off = 0;
-    for (int i = 0; i < nt; i++) {
-        const zy_tensor *e = zy_tensor_table_at(m->table, i);
-        if (e->quantize) continue; // (ptrs NULL: no fp32 values)
-        m->ptrs[i] = m->kept + off;
-        off += ALIGN16(e->count);
-    }
+    zy__model_point_kept(m, m->kept);
     m->wtype = t;
     return ZY_STATUS_OK;
 }

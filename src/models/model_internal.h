@@ -71,6 +71,10 @@ void zy__model_report_load(const zy_model *m, const char *dir);
 // returns the bytes.
 size_t zy__model_lay_out_typed(const zy_model *m, zy_wtype t, zy_wmatrix *views,
                                uint8_t *base);
+// The fp32 values a model keeps when its `quantize` entries live only as typed copies
+// (model_wtype.c): each other entry's, 16-float aligned, in table order; with kept, ptrs
+// point there (NULL for the `quantize` entries). Returns the floats.
+size_t zy__model_point_kept(zy_model *m, float *kept);
 // zy__model_allocate for a model that will only decode, in weight type t (not F32; needs
 // info.typed_decode_only): the typed copies' storage (uninitialised: the caller fills each
 // matrix's rows as zy_quantize_row writes them) and fp32 values for the other tensors

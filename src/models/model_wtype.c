@@ -205,6 +205,16 @@ bool zy_model_fp32_dropped(const zy_model *m) { return m->kept != NULL; }
 
 #define ALIGN16(n) (((n) + 15) & ~(size_t)15)
 
+size_t zy__model_point_kept(zy_model *m, float *kept) {
+    size_t off = 0;
+    for (int i = 0; i < zy_tensor_table_count(m->table); i++) {
+        const zy_tensor *e = zy_tensor_table_at(m->table, i);
+        if (kept) m->ptrs[i] = e->quantize ? NULL : kept + off;
+        if (!e->quantize) off += ALIGN16(e->count);
+    }
+    return off;
+}
+
 // The tensors without a typed copy move to a new array, so the one allocation of all the
 // fp32 weights can go. A tie is a name of its target's entry (zy_tensor_table_tie): GPT's
 // lm_head.weight goes with wte.
@@ -222,24 +232,15 @@ zy_status zy_model_drop_fp32(zy_model *m) {
         return zy__error(ZY_STATUS_UNSUPPORTED, "drop fp32: the model has no typed copies "
                          "(weight type %s): its fp32 weights are all it has; give it another "
                          "type first (zy_model_set_weight_type)", zy_wtype_name(m->wtype));
-    const int nt = zy_tensor_table_count(m->table);
-    size_t n = 0;
-    for (int i = 0; i < nt; i++)
-        if (!m->typed[i].data) n += ALIGN16(zy_tensor_table_at(m->table, i)->count);
+    const size_t n = zy__model_point_kept(m, NULL);
     float *kept = zy_alloc(n * sizeof *kept);
     if (!kept)
         return zy__error(ZY_STATUS_OUT_OF_MEMORY, "drop fp32: out of memory for the %zu fp32 "
                          "values kept (%.1f MiB)", n, (double)n * 4 / (1 << 20));
-    size_t off = 0;
-    for (int i = 0; i < nt; i++) {
-        const size_t count = zy_tensor_table_at(m->table, i)->count;
-        if (m->typed[i].data) {
-            m->ptrs[i] = NULL;
-            continue;
-        }
-        memcpy(kept + off, m->ptrs[i], count * sizeof *kept);
-        m->ptrs[i] = kept + off;
-        off += ALIGN16(count);
+    zy__model_point_kept(m, kept); // (the values still in params, at the table's offsets)
+    for (int i = 0; i < zy_tensor_table_count(m->table); i++) {
+        const zy_tensor *e = zy_tensor_table_at(m->table, i);
+        if (m->ptrs[i]) memcpy(m->ptrs[i], m->params + e->offset, e->count * sizeof *kept);
     }
     zy_free(m->params);
     m->params = NULL;
