@@ -52,6 +52,21 @@ TEST(task_csv_quoting_and_labels) {
     zy_task_data_free(d);
 }
 
+TEST(task_csv_lines_end_at_a_lone_cr) {
+    // Rows ended by a carriage return alone (old Mac files) are numbered line by line,
+    // in examples and in errors, as LF and CRLF rows are.
+    zy_task_read_params p = zy_task_read_default_params(ZY_TASK_CLASSIFY);
+    zy_task_data *d = zt_task_read("cr.csv", "label,text\rpos,a\r\rneg,\"b\rc\"\rpos,d", &p, NULL);
+    ASSERT(d);
+    ASSERT_EQ_INT(zy_task_data_count(d), 3);
+    check_text(zy_task_data_example(d, 1), "b\rc");
+    const uint64_t lines[3] = {2, 4, 6};
+    for (int i = 0; i < 3; i++) CHECK(zy_task_data_example(d, (size_t)i)->line == lines[i]);
+    zy_task_data_free(d);
+    zt_task_fails("cr.csv", "label,text\rpos,a\rneg,b,extra\r", &p, NULL, ZY_STATUS_BAD_FORMAT,
+                  NEEDLES("cr.csv:3:"));
+}
+
 TEST(task_tsv_pairs_and_given_labels) {
     // TSV: a quote inside an unquoted field is a character; a quoted field may hold tabs.
     const char *tsv = "sentence1\tsentence2\tgold\n"

@@ -5,7 +5,8 @@
 // is an error); TSV is not (a quote inside an unquoted TSV field is an ordinary
 // character, as TSV files written without quoting have them), but a field that starts
 // with a quote is quoted in both. Spaces are part of fields. Blank lines are skipped; a
-// UTF-8 byte-order mark before the header is dropped; "\r\n" ends lines as "\n" does.
+// UTF-8 byte-order mark before the header is dropped; a line ends at "\n", "\r\n" or a "\r"
+// alone, as libcsv ends rows, so lines are numbered as rows are read.
 //
 // libcsv reports fields and row ends, not lines, so the text is fed a line at a time: a
 // row starts on the line being fed when the parser is between rows at its start. The
@@ -162,6 +163,15 @@ static void on_row(int c, void *user) {
     r->n_fields = 0;
 }
 
+// The length of the line at s (n bytes left), its end included: "\n", "\r\n" or "\r".
+static size_t line_len(const char *s, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        if (s[k] == '\n') return k + 1;
+        if (s[k] == '\r') return k + 1 < n && s[k + 1] == '\n' ? k + 2 : k + 1;
+    }
+    return n;
+}
+
 static int no_space(unsigned char c) {
     (void)c;
     return 0;
@@ -180,8 +190,7 @@ zy_status zy__task_read_csv(zy_task_data *d, const char *data, size_t len, char 
     csv_oom = false;
     size_t i = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     while (i < len && !r.st) {
-        const char *nl = memchr(data + i, '\n', len - i);
-        size_t m = nl ? (size_t)(nl - (data + i)) + 1 : len - i;
+        size_t m = line_len(data + i, len - i);
         r.line++;
         if (p.pstate == 0) r.row_line = r.line; // between rows: one starts here
         size_t done = csv_parse(&p, data + i, m, on_field, on_row, &r);
