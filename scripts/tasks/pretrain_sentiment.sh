@@ -4,7 +4,8 @@
 #
 # Usage: scripts/tasks/pretrain_sentiment.sh [OUT_DIR]   (default build/runs/sentiment-bert)
 # Environment: ZY_THREADS (default 2), NICE (default 19: the machine is shared),
-#              STEPS (default 3000).
+#              STEPS (default 3000), DATA (the text, default build/data/sentiment/mlm.txt;
+#              scripts/tasks/sentiment.sh gives mlm-reviews.txt, its in-domain part).
 #
 # Data: scripts/data.sh sentiment -> build/data/sentiment/mlm.txt, about 2.66 M words in
 # BERT's "lines" format: the 3,600 training sentences of the polarity split (never a
@@ -22,9 +23,9 @@
 # tokens (runs of whole sentences of one document), batch 32, 3,000 steps = 12.3 M token
 # positions, about 2.2 epochs of the 43,233 examples; AdamW lr 1e-3, 200 warmup steps,
 # cosine to 1e-4, weight decay 0.01, no dropout. About 35-50 minutes on 2 cores in fp32,
-# 12 with bf16 matmuls on AMX. STEPS=12000 (55 minutes on AMX) passes the masked LM's
-# plateau near loss 6.2 (held-out masked-word accuracy 0.318 against 0.138) but does not
-# lift the sentiment classifier (docs/RESULTS.md).
+# 7 with bf16 matmuls on AMX. STEPS=12000 (29 minutes on AMX, 2026-12-06; 55 on
+# 2026-12-04) passes the masked LM's plateau near loss 6.2 (held-out masked-word accuracy
+# 0.316-0.318 against 0.138) but does not lift the sentiment classifier (docs/RESULTS.md).
 #
 # Writes OUT_DIR (a Hugging Face BERT directory: config.json, model.safetensors,
 # tokenizer.json, vocab.txt; metrics.jsonl, loss.svg, checkpoints every 250 steps) and
@@ -37,13 +38,14 @@ OUT=${1:-build/runs/sentiment-bert}
 THREADS=${ZY_THREADS:-2}
 NICE=${NICE:-19}
 STEPS=${STEPS:-3000}
+D=build/data/sentiment
+DATA=${DATA:-$D/mlm.txt}
 
 [ -x build/zhuyi ] || make
 scripts/data.sh sentiment
-D=build/data/sentiment
 mkdir -p build/runs "$(dirname "$OUT")"
 
-echo "zhuyi: pretraining bert-mini on $D/mlm.txt -> $OUT (log $OUT.log)"
+echo "zhuyi: pretraining bert-mini on $DATA -> $OUT (log $OUT.log)"
 # OUT.running marks a run in progress for scripts/tasks/*.sh (which wait for the final
 # model); it is removed when the run ends, whichever way.
 echo "pid $$, started $(date -u +%FT%TZ)" >"$OUT.running"
@@ -53,7 +55,7 @@ start=$(date -u +%FT%TZ)
 if [ -x /usr/bin/time ]; then TIME="/usr/bin/time -o $OUT.time -f wall=%es,user=%Us,sys=%Ss"; else TIME=""; fi
 s0=$(date +%s)
 ZY_THREADS=$THREADS $TIME nice -n "$NICE" build/zhuyi pretrain bert \
-    --data "$D/mlm.txt" --val-data "$D/mlm-val.txt" \
+    --data "$DATA" --val-data "$D/mlm-val.txt" \
     --config bert-mini --tokenizer wordpiece:8192 --no-nsp \
     --batch 32 --seq 128 --steps "$STEPS" --lr 1e-3 --warmup 200 --weight-decay 0.01 \
     --eval-every 500 --eval-batches 0 --save-every 500 --log-every 50 \

@@ -15,6 +15,11 @@ OUT_DIR:
   mlm.txt                  the BERT pretraining corpus (see below), "lines" format
   mlm-val.txt              its validation text: 60 reviews of pang&lee1 kept out of
                            mlm.txt (in-domain masked-LM figures during pretraining)
+  mlm-reviews.txt          the in-domain part of mlm.txt alone (its parts 1 and 2
+                           below: training sentences and reviews, 1.15 M words)
+  tapt.txt                 the fit sentences, each its own document ("lines" format),
+                           for masked-LM training on the task's own text (task-adaptive
+                           pretraining) before fine-tuning; dev and test stay out
   README.txt               counts and the rules below
 
 The task. polarity-en-pang&lee2.csv holds 4,000 single sentences of movie reviews
@@ -193,6 +198,7 @@ def main():
         if doc:
             (val_docs if key(fold(text)) in val_keys else docs).append(doc)
     n_review_docs = len(docs) - n_train_docs
+    n_domain_docs = len(docs)
     adocs = austen_documents(austen)
     docs += adocs
     kdocs = []
@@ -221,6 +227,11 @@ def main():
     with open(os.path.join(out, "mlm-val.txt"), "w", encoding="utf-8") as f:
         for d in val_docs:
             f.write("".join(s + "\n" for s in d) + "\n")
+    with open(os.path.join(out, "mlm-reviews.txt"), "w", encoding="utf-8") as f:
+        for d in docs[:n_domain_docs]:
+            f.write("".join(s + "\n" for s in d) + "\n")
+    with open(os.path.join(out, "tapt.txt"), "w", encoding="utf-8") as f:
+        f.write("".join(t + "\n\n" for t, _ in fit))
     # a last check: no test sentence anywhere in the pretraining text
     with open(os.path.join(out, "mlm.txt"), encoding="utf-8") as f:
         mlm = f.read()
