@@ -57,8 +57,7 @@ rm -rf "$SEL"
 show_or_run "$ZY" finetune classify --init "$TAPT" --train "$D/fit.tsv" --val "$D/dev.tsv" \
     --epochs 12 $FT ${FT_ARGS:-} --out "$SEL"
 # The epoch of the best dev accuracy (the first, if tied): evaluations are once an epoch.
-EPOCHS=$(grep '"val_accuracy"' "$SEL/metrics.jsonl" |
-    sed 's/.*"val_accuracy":\([0-9.e+-]*\).*/\1/' |
+EPOCHS=$(sed -n 's/.*"val_accuracy":\([0-9.e+-]*\).*/\1/p' "$SEL/metrics.jsonl" |
     awk '$1 > best { best = $1; at = NR } END { print at }')
 echo "== best dev accuracy after $EPOCHS epochs; the final model: all of train.tsv"
 rm -rf "$OUT"
