@@ -285,6 +285,29 @@ TEST(task_conll_and_word_tag) {
     zt_task_fails("t7.conll", "a O\n", &c, NULL, ZY_STATUS_UNSUPPORTED, NEEDLES("conll"));
 }
 
+TEST(task_tag_lines_end_at_a_lone_cr) {
+    // CoNLL and word/TAG files whose lines end in a carriage return alone (old Mac files)
+    // read as their LF twins: the same sentences, numbered line by line, in examples,
+    // errors and the .txt format guess.
+    zy_task_read_params p = zy_task_read_default_params(ZY_TASK_TAG);
+    zy_task_data *d = zt_task_read("cr.conll", "a X\rb Y\r\rc Z\r\n\rd X\r", &p, NULL);
+    ASSERT(d);
+    ASSERT_EQ_INT(zy_task_data_count(d), 3);
+    const uint64_t lines[3] = {1, 4, 6};
+    for (int i = 0; i < 3; i++) CHECK(zy_task_data_example(d, (size_t)i)->line == lines[i]);
+    CHECK(zy_task_data_example(d, 0)->n_words == 2 && zy_task_data_example(d, 2)->n_words == 1);
+    zy_task_data_free(d);
+    d = zt_task_read("cr.txt", "The/DT cat/NN\r\rA/DT dog/NN\r", &p, NULL);
+    ASSERT(d);
+    ASSERT_EQ_INT(zy_task_data_count(d), 2);
+    CHECK(zy_task_data_example(d, 0)->n_words == 2 && zy_task_data_example(d, 1)->line == 3);
+    zy_task_data_free(d);
+    zt_task_fails("cr1.conll", "a X\rb Y\r\rc d Z\r", &p, NULL, ZY_STATUS_BAD_FORMAT,
+                  NEEDLES("cr1.conll:4:", "3 columns"));
+    zt_task_fails("cr2.txt", "a/X b/Y\rc/X d e/Y\r", &p, NULL, ZY_STATUS_BAD_FORMAT,
+                  NEEDLES("cr2.txt:2:", "'d'"));
+}
+
 TEST(task_qa_reader) {
     zy_task_read_params p = zy_task_read_default_params(ZY_TASK_QA);
     // "注意 the cat": answer_start counts characters, not bytes.

@@ -8,7 +8,8 @@
 //  - word/TAG: a sentence a line, tokens separated by spaces or tabs, each split at its
 //    LAST '/' ("1\/2/CD" is the word "1\/2" tagged CD). A line where no token has a '/'
 //    is words without tags (allowed only when labels are not required).
-// Both: "\r\n" ends lines as "\n" does; the sentence's line is that of its first word.
+// Both: lines end at "\n", "\r\n" or a lone "\r" (zy__task_line); the sentence's line is
+// that of its first word.
 #include <string.h>
 
 #include "core/internal.h"
@@ -110,8 +111,7 @@ zy_status zy__task_read_conll(zy_task_data *d, const char *data, size_t len) {
     int n_cols = 0;
     bool bad = false; // the current sentence had a skipped line: drop it whole
     for (size_t i = 0; i <= len && !st; line++) {
-        const char *nl = i < len ? memchr(data + i, '\n', len - i) : NULL;
-        size_t m = nl ? (size_t)(nl - (data + i)) : len - i;
+        size_t m = 0, step = i < len ? zy__task_line(data + i, len - i, &m) : 0;
         const char *f[2];
         size_t fl[2];
         int k = i < len ? split(data + i, m, f, fl, 1) : 0;
@@ -149,7 +149,7 @@ zy_status zy__task_read_conll(zy_task_data *d, const char *data, size_t len) {
             }
         }
         if (i == len) break;
-        i = nl ? i + m + 1 : len; // the next line, or the end (which ends the sentence)
+        i += step; // the next line, or the end (one more pass: it ends the sentence)
     }
     words_free(&s);
     return st;
@@ -159,9 +159,8 @@ zy_status zy__task_read_word_tag(zy_task_data *d, const char *data, size_t len) 
     words s = {0};
     zy_status st = ZY_STATUS_OK;
     uint64_t line = 0;
-    for (size_t i = 0; i < len && !st; i++) {
-        const char *nl = memchr(data + i, '\n', len - i);
-        size_t m = nl ? (size_t)(nl - (data + i)) : len - i;
+    for (size_t i = 0; i < len && !st;) {
+        size_t m, step = zy__task_line(data + i, len - i, &m);
         line++;
         s.n = 0;
         int tagged = 0, n = 0;
@@ -197,7 +196,7 @@ zy_status zy__task_read_word_tag(zy_task_data *d, const char *data, size_t len) 
             else
                 st = commit(d, &s, line, tagged == n);
         }
-        i += m;
+        i += step;
     }
     words_free(&s);
     return st;

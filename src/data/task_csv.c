@@ -163,15 +163,6 @@ static void on_row(int c, void *user) {
     r->n_fields = 0;
 }
 
-// The length of the line at s (n bytes left), its end included: "\n", "\r\n" or "\r".
-static size_t line_len(const char *s, size_t n) {
-    for (size_t k = 0; k < n; k++) {
-        if (s[k] == '\n') return k + 1;
-        if (s[k] == '\r') return k + 1 < n && s[k + 1] == '\n' ? k + 2 : k + 1;
-    }
-    return n;
-}
-
 static int no_space(unsigned char c) {
     (void)c;
     return 0;
@@ -190,7 +181,7 @@ zy_status zy__task_read_csv(zy_task_data *d, const char *data, size_t len, char 
     csv_oom = false;
     size_t i = len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
     while (i < len && !r.st) {
-        size_t m = line_len(data + i, len - i);
+        size_t m = zy__task_line(data + i, len - i, NULL);
         r.line++;
         if (p.pstate == 0) r.row_line = r.line; // between rows: one starts here
         size_t done = csv_parse(&p, data + i, m, on_field, on_row, &r);

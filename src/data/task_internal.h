@@ -113,11 +113,17 @@ zy_status zy__task_words(zy_task_data *d, zy_task_example *e, const char *const 
 zy_status zy__task_answers(zy_task_data *d, zy_task_example *e, const char *const *texts,
                            const size_t *lens, const double *starts, int n);
 
-// The readers: fill d from data[0..len) (never read past it: no NUL is needed).
+// The readers: fill d from data[0..len) (never read past it: no NUL is needed). Lines end
+// at "\n", "\r\n" or a lone "\r" in every reader but JSONL's (JSON Lines ends them at
+// "\n"; a "\r" before it is white space).
 zy_status zy__task_read_csv(zy_task_data *d, const char *data, size_t len, char sep);
 zy_status zy__task_read_jsonl(zy_task_data *d, const char *data, size_t len);
 zy_status zy__task_read_conll(zy_task_data *d, const char *data, size_t len);
 zy_status zy__task_read_word_tag(zy_task_data *d, const char *data, size_t len);
+
+// The line at s (n bytes left): the bytes it takes, its end included, and (*text, unless
+// NULL) those before its end.
+size_t zy__task_line(const char *s, size_t n, size_t *text);
 
 // Characters (code points) in valid UTF-8 s[0..n).
 size_t zy__utf8_count(const char *s, size_t n);

@@ -18,13 +18,20 @@ bool zy__ends_with(const char *s, const char *suffix) {
     return true;
 }
 
+size_t zy__task_line(const char *s, size_t n, size_t *text) {
+    size_t k = 0, end = n;
+    while (k < n && s[k] != '\n' && s[k] != '\r') k++;
+    if (k < n) end = s[k] == '\r' && k + 1 < n && s[k + 1] == '\n' ? k + 2 : k + 1;
+    if (text) *text = k;
+    return end;
+}
+
 // .txt for tagging: word/TAG when every white-space separated token of the first line
 // with any holds a '/' (not at either end), else CoNLL columns.
 static zy_task_format sniff_txt(const char *data, size_t len) {
     size_t i = 0;
     while (i < len) {
-        size_t e = i;
-        while (e < len && data[e] != '\n') e++;
+        size_t m, step = zy__task_line(data + i, len - i, &m), e = i + m;
         bool any = false, all = true;
         for (size_t a = i; a < e;) {
             while (a < e && (data[a] == ' ' || data[a] == '\t' || data[a] == '\r')) a++;
@@ -40,7 +47,7 @@ static zy_task_format sniff_txt(const char *data, size_t len) {
             a = b;
         }
         if (any) return all ? ZY_TASK_FORMAT_WORD_TAG : ZY_TASK_FORMAT_CONLL;
-        i = e + 1;
+        i += step;
     }
     return ZY_TASK_FORMAT_CONLL;
 }
