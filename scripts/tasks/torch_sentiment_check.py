@@ -1,15 +1,20 @@
 #!/usr/bin/python3
 """A PyTorch check of a zhuyi-pretrained BERT on the sentiment split -- NOT zhuyi's
-fine-tuning (that is `zhuyi finetune classify`, issue 11, not built yet).
+fine-tuning (that is `zhuyi finetune classify`) but a second one to compare it with.
 
 Usage: torch_sentiment_check.py MODEL_DIR DATA_DIR [--scratch] [--threads N] [--epochs N]
-                                [--lr X] [--seed S]
+                                [--lr X] [--seed S] [--prompt]
 
-What for: to know, before the fine-tuning CLI exists, whether the pretrained model of
-scripts/tasks/pretrain_sentiment.sh can reach the issue's aim (78 % held-out accuracy),
-and to have a reference figure for the same recipe once zhuyi runs it. --scratch
-fine-tunes the same architecture from random weights (N(0, 0.02), as zhuyi initialises),
-showing what the pretraining buys.
+What for: written before the fine-tuning CLI existed, to know whether the pretrained model
+of scripts/tasks/pretrain_sentiment.sh can reach the issue's aim (78 % held-out accuracy);
+now a reference figure for zhuyi's runs of the same recipe, and a place to try a recipe
+before building it. --scratch fine-tunes the same architecture from random weights
+(N(0, 0.02), as zhuyi initialises), showing what the pretraining buys. --prompt
+fine-tunes prompt-style instead of with a classification head (the masked-LM head is the
+only one an MLM-only pretraining trains): each sentence is followed by "it was [MASK] ."
+and the two classes are the masked-LM logits at [MASK] of the words "terrible" and
+"great" (the model's cls.predictions.* weights, trained on with the body; MODEL_DIR must
+hold them, as pretrain's output does).
 
 MODEL_DIR: a zhuyi BERT directory (config.json, model.safetensors, tokenizer.json);
 DATA_DIR: build/data/sentiment. The texts are tokenised by zhuyi itself
@@ -62,8 +67,10 @@ def act(x):
     return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
 
 
-def forward(p, cfg, ids, lengths, drop, training):
-    """tests/ref_bert.py's forward with dropout (HF's places) and only what we need."""
+def forward(p, cfg, ids, lengths, drop, training, prompt=None):
+    """tests/ref_bert.py's forward with dropout (HF's places) and only what we need:
+    the classifier's logits, or with prompt = (mask id, verbaliser ids) the masked-LM
+    logits of those ids at each row's [MASK]."""
     import torch.nn.functional as F
     Bn, Tn = ids.shape
     C, H, eps = cfg["hidden_size"], cfg["num_attention_heads"], cfg["layer_norm_eps"]
@@ -94,6 +101,12 @@ def forward(p, cfg, ids, lengths, drop, training):
         h = ln(x + dp(lin(ctx, g + "attention.output.dense")), g + "attention.output.LayerNorm")
         f = dp(lin(act(lin(h, g + "intermediate.dense")), g + "output.dense"))
         x = ln(h + f, g + "output.LayerNorm")
+    if prompt:
+        mask, words = prompt
+        at = (ids == mask).int().argmax(-1)  # each row's (one) [MASK]
+        t = act(lin(x[torch.arange(Bn), at], "cls.predictions.transform.dense"))
+        t = ln(t, "cls.predictions.transform.LayerNorm")
+        return t @ p[e + "word_embeddings.weight"][words].t() + p["cls.predictions.bias"][words]
     pooled = torch.tanh(lin(x[:, 0], "bert.pooler.dense"))
     return lin(dp(pooled), "classifier")
 
@@ -109,11 +122,11 @@ def batches(ids, labels, bs, order):
         yield x, torch.tensor(L), torch.tensor([labels[j] for j in idx])
 
 
-def accuracy(p, cfg, ids, labels):
+def accuracy(p, cfg, ids, labels, prompt):
     ok = 0
     with torch.no_grad():
         for x, L, y in batches(ids, labels, 128, list(range(len(ids)))):
-            ok += int((forward(p, cfg, x, L, 0.0, False).argmax(-1) == y).sum())
+            ok += int((forward(p, cfg, x, L, 0.0, False, prompt).argmax(-1) == y).sum())
     return ok / len(ids)
 
 
@@ -126,6 +139,7 @@ def main():
     def opt(name, default):
         return type(default)(args[args.index(name) + 1]) if name in args else default
     scratch = "--scratch" in args
+    use_prompt = "--prompt" in args
     threads, epochs, lr, seed = opt("--threads", 1), opt("--epochs", 5), opt("--lr", 1e-4), opt("--seed", 1)
     torch.set_num_threads(threads)
     # Adam's moments of embedding rows that get no gradient decay into denormals, which
@@ -138,7 +152,8 @@ def main():
         cfg = json.load(f)
     p = read_safetensors(os.path.join(model_dir, "model.safetensors"))
     p = {n if n.startswith(("bert.", "cls.")) else "bert." + n: t for n, t in p.items()}
-    p = {n: t for n, t in p.items() if n.startswith("bert.")}  # the body and the pooler
+    keep = ("bert.", "cls.predictions.") if use_prompt else ("bert.",)  # (the pooler too)
+    p = {n: t for n, t in p.items() if n.startswith(keep)}
     if scratch:
         for n, t in p.items():
             if "LayerNorm" in n:
@@ -148,8 +163,16 @@ def main():
             else:
                 t.normal_(0.0, 0.02)
     C = cfg["hidden_size"]
-    p["classifier.weight"] = torch.randn(2, C) * 0.02
-    p["classifier.bias"] = torch.zeros(2)
+    prompt = None
+    if use_prompt:
+        with open(os.path.join(model_dir, "vocab.txt"), encoding="utf-8") as f:
+            vocab = {w: i for i, w in enumerate(f.read().split("\n"))}
+        prompt = (vocab["[MASK]"], [vocab["terrible"], vocab["great"]])
+        tail = tokenize(model_dir, ["it was"])[0][1:-1] + [prompt[0]] + tokenize(model_dir, ["."])[0][1:-1]
+        assert "cls.predictions.bias" in p, "--prompt: MODEL_DIR has no masked-LM head"
+    else:
+        p["classifier.weight"] = torch.randn(2, C) * 0.02
+        p["classifier.bias"] = torch.zeros(2)
     for t in p.values():
         t.requires_grad_(True)
 
@@ -158,6 +181,8 @@ def main():
         rows = read_tsv(os.path.join(data_dir, part + ".tsv"))
         ids = tokenize(model_dir, [t for t, _ in rows])
         maxT = cfg["max_position_embeddings"]
+        if prompt:  # [CLS] text it was [MASK] . [SEP]
+            ids = [x[:-1][:maxT - len(tail) - 1] + tail + x[-1:] for x in ids]
         ids = [x if len(x) <= maxT else x[:maxT - 1] + [x[-1]] for x in ids]
         data[part] = (ids, [1 if l == "pos" else 0 for _, l in rows])
 
@@ -178,7 +203,7 @@ def main():
         rnd.shuffle(order)
         tot, n = 0.0, 0
         for x, L, y in batches(fit_ids, fit_y, 32, order):
-            logits = forward(p, cfg, x, L, 0.1, True)
+            logits = forward(p, cfg, x, L, 0.1, True, prompt)
             loss = torch.nn.functional.cross_entropy(logits, y)
             optim.zero_grad()
             loss.backward()
@@ -187,15 +212,16 @@ def main():
             sched.step()
             tot += float(loss) * len(y)
             n += len(y)
-        dev = accuracy(p, cfg, *data["dev"])
-        test = accuracy(p, cfg, *data["test"])
+        dev = accuracy(p, cfg, *data["dev"], prompt)
+        test = accuracy(p, cfg, *data["test"], prompt)
         print("epoch %d: train loss %.4f, dev accuracy %.4f (%.0f s)" % (ep, tot / n, dev, time.time() - t0),
               flush=True)
         if dev > best[0]:
             best = (dev, ep, test)
-    print("%s%s, lr %g, seed %d: best dev accuracy %.4f at epoch %d -> held-out test accuracy %.4f "
+    print("%s%s%s, lr %g, seed %d: best dev accuracy %.4f at epoch %d -> held-out test accuracy %.4f "
           "(%d / %d); %.0f s on %d thread(s)" % (
-              model_dir, " (weights re-initialised: --scratch)" if scratch else "", lr, seed, best[0],
+              model_dir, " (weights re-initialised: --scratch)" if scratch else "",
+              " (prompt: --prompt)" if prompt else "", lr, seed, best[0],
               best[1], best[2], round(best[2] * len(data["test"][0])), len(data["test"][0]),
               time.time() - t0, threads))
 
