@@ -3,12 +3,13 @@
 //
 // Input: 1 control byte, then the file.
 //   [0] bit 0 word/TAG (else CoNLL), bit 1 skip_bad_rows, bit 2 labels not required,
-//       bits 3-5 max_length 4 + 3k
+//       bits 3-5 max_length 4 + 3k, bit 6 the round trip's lines end in a lone CR
 // Properties:
 //  - a failed read is BAD_FORMAT naming the file and a line of the text;
 //  - a read gives examples that task_check.c accepts, words without white space;
 //  - round trip: the sentences written back in the format read ("word TAG" lines and a
-//    blank line after each sentence; "word/TAG" tokens a sentence a line) read the same;
+//    blank line after each sentence; "word/TAG" tokens a sentence a line), with LF or
+//    lone-CR line ends, read the same;
 //  - features (tags on first pieces only) and batches.
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t cap = 2 * len + 16, n = 0;
     char *out = malloc(cap);
     bool tagged = zy_task_data_labelled(d);
+    char eol = c & 64 ? '\r' : '\n';
     for (size_t i = 0; i < zy_task_data_count(d); i++) {
         const zy_task_example *e = zy_task_data_example(d, i);
         FZ_CHECK((e->tags != NULL) == tagged || !tagged); // mixed only when not required
@@ -56,9 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 memcpy(out + n, t, strlen(t));
                 n += strlen(t);
             }
-            out[n++] = c & 1 ? ' ' : '\n';
+            out[n++] = c & 1 ? ' ' : eol;
         }
-        out[n++] = '\n';
+        out[n++] = eol;
     }
     // Mixed tagged and untagged sentences (allowed when labels are not required) do not
     // make a consistent file: compare only when all or none are tagged.
