@@ -168,7 +168,8 @@ def main():
         with open(os.path.join(model_dir, "vocab.txt"), encoding="utf-8") as f:
             vocab = {w: i for i, w in enumerate(f.read().split("\n"))}
         prompt = (vocab["[MASK]"], [vocab["terrible"], vocab["great"]])
-        tail = tokenize(model_dir, ["it was"])[0][1:-1] + [prompt[0]] + tokenize(model_dir, ["."])[0][1:-1]
+        it_was, dot = [x[1:-1] for x in tokenize(model_dir, ["it was", "."])]  # (no [CLS], [SEP])
+        tail = it_was + [prompt[0]] + dot
         assert "cls.predictions.bias" in p, "--prompt: MODEL_DIR has no masked-LM head"
     else:
         p["classifier.weight"] = torch.randn(2, C) * 0.02
