@@ -163,22 +163,32 @@ ZY_INLINE void pack_a_chunks(bool transA, src A, int lda, int i0, int m, int k0,
                              uint16_t *dst) {
     int kp = pad(kc, 32);
     size_t panel = (size_t)mr * kp; // u16 per panel
-    // Chunk by chunk, every panel of it: with A transposed the chunk's 32 source rows are
-    // read along their length (panel after panel) instead of 32 strided rows per panel.
+    // A (M,K): row by row, each read along its length, its 32-value pieces going to their
+    // chunks. (Chunk by chunk, a panel's 32 rows were read 64 bytes apiece, a strided walk
+    // the hardware prefetchers do not follow: x W^T 1024 x 768 x 768 on one core spent 12 %
+    // of its time here, 7.5 % since; 1,280 -> 1,350 GFLOP/s.)
+    if (!transA) {
+        for (int p = 0; p < m; p += mr) {
+            int rows = m - p < mr ? m - p : mr;
+            uint16_t *d = dst + (size_t)(p / mr) * panel;
+            for (int i = 0; i < mr; i++) {
+                src row = at(A, (size_t)(i0 + p + i) * lda + k0);
+                for (int q = 0; q < kp; q += 32) {
+                    __m512i v = i < rows ? ld32(at(row, (size_t)q), kc - q)
+                                         : _mm512_setzero_si512();
+                    _mm512_storeu_si512(d + (size_t)q * mr + 32 * i, v);
+                }
+            }
+        }
+        return;
+    }
+    // A (K,M): chunk by chunk, every panel of it, so the chunk's 32 source rows are read
+    // along their length (panel after panel) instead of 32 strided rows per panel; 16 k
+    // pairs of 16 rows transposed to 16 rows of 16 pairs.
     for (int q = 0; q < kp; q += 32) {
         for (int p = 0; p < m; p += mr) {
             int rows = m - p < mr ? m - p : mr;
             uint32_t *d = (uint32_t *)(dst + (size_t)(p / mr) * panel + (size_t)q * mr);
-            if (!transA) { // A (M,K): each row's 32 values of the chunk, in order
-                for (int i = 0; i < mr; i++) {
-                    __m512i v = i < rows ? ld32(at(A, (size_t)(i0 + p + i) * lda + k0 + q),
-                                                kc - q)
-                                         : _mm512_setzero_si512();
-                    _mm512_storeu_si512(d + 16 * i, v);
-                }
-                continue;
-            }
-            // A (K,M): 16 k pairs of 16 rows, transposed to 16 rows of 16 pairs.
             __m256i zero = _mm256_setzero_si256();
             for (int g = 0; g < mr; g += 16) {
                 int n = rows - g;
