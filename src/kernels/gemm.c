@@ -589,9 +589,9 @@ static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
 // often descheduled for a while, and with one fixed half each the other would idle at the
 // barrier. The price is duplicated packing: each of the rm row blocks packs its columns of
 // B, each of the rn column blocks its rows of A. A packed element costs about as much as
-// the family's pack_cost multiply-adds, so the extra packing is
-// pack_cost * ((rm-1)/M + (rn-1)/N) of the arithmetic; grids over MAX_EXTRA are not used
-// (except the plain nt-way split).
+// the family's pack_cost multiply-adds (pack_cost_t for an operand whose packing
+// transposes it), so the extra packing is cost_B * (rm-1)/M + cost_A * (rn-1)/N of the
+// arithmetic; grids over MAX_EXTRA are not used (except the plain nt-way split).
 typedef struct grid {
     int rm, rn;
 } grid;
@@ -600,8 +600,14 @@ typedef struct grid {
 #define CHUNK_FLOPS 2.0e6 // no chunk smaller than this (scheduling overhead)
 #define MAX_EXTRA 0.015
 
+// What packing one element of op(A) (or op(B)) costs, in the family's multiply-adds.
+static double pack_cost(const zy__gemm_arch *ar, bool transposes) {
+    return transposes && ar->pack_cost_t > 0.0 ? ar->pack_cost_t : ar->pack_cost;
+}
+
 static grid plan_grid(const zy__gemm_arch *ar, const gemm_args *g, int nt) {
     int um = (g->M + ar->mr - 1) / ar->mr, un = (g->N + ar->nr - 1) / ar->nr;
+    double cost_a = pack_cost(ar, g->ta), cost_b = pack_cost(ar, g->tb);
     double flops = 2.0 * g->M * g->N * g->K;
     int most = (int)ZY_MIN((double)nt * CHUNKS_PER_THREAD, flops / CHUNK_FLOPS);
     most = ZY_MAX(most, nt);
@@ -611,7 +617,7 @@ static grid plan_grid(const zy__gemm_arch *ar, const gemm_args *g, int nt) {
         for (int rn = 1; rn <= ZY_MIN(un, most / rm); rn++) {
             int chunks = rm * rn;
             if (chunks % nt) continue; // whole rounds: every thread gets as many chunks
-            double extra = ar->pack_cost * ((rm - 1.0) / g->M + (rn - 1.0) / g->N);
+            double extra = cost_b * (rm - 1.0) / g->M + cost_a * (rn - 1.0) / g->N;
             if (extra > MAX_EXTRA && chunks > nt) continue;
             int best_chunks = best.rm * best.rn;
             bool better = chunks > nt && best_chunks == nt && extra <= MAX_EXTRA;
