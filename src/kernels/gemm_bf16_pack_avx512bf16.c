@@ -106,8 +106,11 @@ ZY_INLINE void pack_a_pairs(bool transA, src A, int lda, int i0, int m, int k0, 
 // are read along their length (a strided walk down 32 columns at a time misses the cache
 // on every row). The rows AHEAD pairs on are prefetched meanwhile: the stretch of a row
 // packed here (a slab's, b_slab) is too short for the hardware prefetcher to follow
-// (a 77 MB embedding matrix's rows: 640 -> 880 GFLOP/s for dout W, 64 rows).
-enum { AHEAD = 8 };
+// (a 77 MB embedding matrix's rows: 640 -> 880 GFLOP/s for dout W, 64 rows). Not further:
+// rows 6 KB apart (W of a 3072-wide layer) fall on two groups of L1 sets, where 16 rows
+// ahead (8 pairs) evicted each other before use (dout W 256 x 3072 x 768, 2 threads:
+// 2,170 -> 2,330 GFLOP/s at 4 pairs; the 768-wide rows gained nothing from 8).
+enum { AHEAD = 4 };
 
 ZY_INLINE void pack_b_rows32(src B, int ldb, int k0, int kc, int kp, int j0, int n,
                              uint32_t *dst) {
