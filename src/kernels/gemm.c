@@ -595,8 +595,8 @@ static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
 // often descheduled for a while, and with one fixed half each the other would idle at the
 // barrier. The price is duplicated packing: each of the rm row blocks packs its columns of
 // B, each of the rn column blocks its rows of A. A packed element costs about as much as
-// the family's pack_cost multiply-adds (pack_cost_t for an operand whose packing
-// transposes it), so the extra packing is cost_B * (rm-1)/M + cost_A * (rn-1)/N of the
+// the family's pack_cost multiply-adds (its own for each operand, as it lies or
+// transposed), so the extra packing is cost_B * (rm-1)/M + cost_A * (rn-1)/N of the
 // arithmetic; grids over MAX_EXTRA are not used (except the plain nt-way split).
 typedef struct grid {
     int rm, rn;
@@ -606,14 +606,9 @@ typedef struct grid {
 #define CHUNK_FLOPS 2.0e6 // no chunk smaller than this (scheduling overhead)
 #define MAX_EXTRA 0.015
 
-// What packing one element of op(A) (or op(B)) costs, in the family's multiply-adds.
-static double pack_cost(const zy__gemm_arch *ar, bool transposes) {
-    return transposes && ar->pack_cost_t > 0.0 ? ar->pack_cost_t : ar->pack_cost;
-}
-
 static grid plan_grid(const zy__gemm_arch *ar, const gemm_args *g, int nt) {
     int um = (g->M + ar->mr - 1) / ar->mr, un = (g->N + ar->nr - 1) / ar->nr;
-    double cost_a = pack_cost(ar, g->ta), cost_b = pack_cost(ar, g->tb);
+    double cost_a = ar->pack_cost[0][g->ta], cost_b = ar->pack_cost[1][g->tb];
     double flops = 2.0 * g->M * g->N * g->K;
     int most = (int)ZY_MIN((double)nt * CHUNKS_PER_THREAD, flops / CHUNK_FLOPS);
     most = ZY_MAX(most, nt);

@@ -59,7 +59,7 @@ static void kernel_6x16(int kc, const void *pa_, const void *pb_, float *c, int 
 
 const zy__gemm_arch zy__gemm_avx2 = {
     .name = "avx2", .mr = MR, .nr = NR, .kc = 256, .mc = 6 * 48, .nc = 4096,
-    .elem = 4, .kpad = 1, .pack_cost = 10,
+    .elem = 4, .kpad = 1, .pack_cost = {{10, 10}, {10, 10}},
     .pack_a = zy__gemm_pack_a, .pack_b = zy__gemm_pack_b,
     .kernel = kernel_6x16,
 };

@@ -79,7 +79,7 @@ const zy__gemm_arch zy__gemm_avx512 = {
     // them a block of 224 and one of 32: x W^T 256 x 768 x 768, 2 threads, 410 -> 440
     // GFLOP/s, dout W 256 x 3072 x 768 382 -> 409); nc bounds the packed B block (6 MB).
     .name = "avx512", .mr = MR, .nr = NR, .kc = 768, .mc = MR * 19, .nc = 2048,
-    .elem = 4, .kpad = 1, .pack_cost = 10,
+    .elem = 4, .kpad = 1, .pack_cost = {{10, 10}, {10, 10}},
     .pack_a = zy__gemm_pack_a_avx512, .pack_b = zy__gemm_pack_b_avx512,
     .kernel = kernel_14x32,
 };

@@ -221,7 +221,7 @@ static void kernel_amx_emul_t(int kc, const void *pa, const void *pb, float *c, 
 const zy__gemm_arch zy__gemm_bf16_dp_emul = {
     .name = "avx512-bf16 (emulated)", .mr = ZY_BF16_DP_MR, .nr = ZY_BF16_DP_NR,
     .kc = ZY_BF16_DP_KC, .mc = ZY_BF16_DP_MC, .nc = ZY_BF16_DP_NC, .elem = 2, .kpad = 2,
-    .pack_cost = 20,
+    .pack_cost = {{20, 20}, {20, 20}},
     .pack_a = zy__gemm_pack_a_pairs, .pack_b = zy__gemm_pack_b_pairs2,
     .pack16_a = zy__gemm_pack16_a_pairs, .pack16_b = zy__gemm_pack16_b_pairs2,
     .kernel = kernel_dp_emul,
@@ -230,7 +230,8 @@ const zy__gemm_arch zy__gemm_bf16_dp_emul = {
 const zy__gemm_arch zy__gemm_bf16_amx_emul = {
     .name = "amx (emulated)", .mr = ZY_BF16_AMX_MR, .nr = ZY_BF16_AMX_NR,
     .kc = ZY_BF16_AMX_KC, .kc_small = ZY_BF16_AMX_KC_SMALL, .mc = ZY_BF16_AMX_MC,
-    .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32, .pack_cost = 100, .pack_cost_t = 200,
+    .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32,
+    .pack_cost = {{100, 200}, {150, 200}},
     .pack_a = zy__gemm_pack_a_chunks, .pack_b = zy__gemm_pack_b_pairs32,
     .pack16_a = zy__gemm_pack16_a_chunks, .pack16_b = zy__gemm_pack16_b_pairs32,
     .kernel = kernel_amx_emul, .kernel_t = kernel_amx_emul_t,

@@ -56,7 +56,8 @@ static void kernel_dp(int kc, const void *pa, const void *pb, float *c, int ldc,
 
 const zy__gemm_arch zy__gemm_bf16_dp = {
     .name = "avx512-bf16", .mr = MR, .nr = NR, .kc = ZY_BF16_DP_KC, .mc = ZY_BF16_DP_MC,
-    .nc = ZY_BF16_DP_NC, .elem = 2, .kpad = 2, .b_slab = 8, .pack_cost = 20,
+    .nc = ZY_BF16_DP_NC, .elem = 2, .kpad = 2, .b_slab = 8,
+    .pack_cost = {{20, 20}, {20, 20}},
     .pack_a = zy__gemm_pack_a_pairs_avx512bf16, .pack_b = zy__gemm_pack_b_pairs2_avx512bf16,
     .pack16_a = zy__gemm_pack16_a_pairs_avx512bf16, .pack16_b = zy__gemm_pack16_b_pairs2_avx512bf16,
     .kernel = kernel_dp,

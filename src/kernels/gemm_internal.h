@@ -94,19 +94,17 @@ typedef struct zy__gemm_arch {
     int elem;       // bytes per packed element (4: fp32, 2: bf16)
     int kpad;       // packed depth is a multiple of this (1: none)
     // What packing one element costs in the family's multiply-adds, for the thread grid
-    // (gemm.c: plan_grid prices duplicated packing with it): about 10 for the fp32 kernels
-    // (AVX-512: 32 multiply-adds a cycle); AMX multiplies 16x faster, so 200 there for
-    // an element that packing transposes (pack_cost_t; fitted when every element counted
-    // so: the transformer-base bf16 step 2,025 -> 1,889 ms against 10, in four A/B pairs).
-    double pack_cost;
-    // 0, or what packing costs where it transposes the operand (a transposed op(A) or
-    // op(B): ta, tb), when that differs from pack_cost. The AMX layouts copy the rows of an
-    // A not transposed as they lie and pair the k rows of a B not transposed, but transpose
-    // the other two: about twice the time an element (x W^T 1024 x 768 x 768 from one
-    // core: 0.11 ns an element of x, 0.21 of W), so pack_cost 100 and pack_cost_t 200
-    // there (x W^T 1024 x 768 x 768, 2 threads: each packing half of W and all of x
-    // instead of all of W and half of x, 2,580 -> 2,820 GFLOP/s).
-    double pack_cost_t;
+    // (gemm.c: plan_grid prices duplicated packing with it): [0] an element of op(A),
+    // [1] of op(B); [.][0] the operand as it lies, [.][1] transposed (ta, tb). About 10
+    // for the fp32 kernels (AVX-512: 32 multiply-adds a cycle). AMX multiplies 16x faster:
+    // 200 where its layouts transpose the operand (fitted when every element counted so:
+    // the transformer-base bf16 step 2,025 -> 1,889 ms against 10, in four A/B pairs), 100
+    // for op(A)'s rows along k, copied as they lie (x W^T 1024 x 768 x 768 from one core:
+    // 0.11 ns an element of x, 0.21 of W), 150 for op(B)'s k rows, paired (dout W 1024 x
+    // 768 x 768, 2 threads: each packing half of W and all of dout instead of all of W
+    // and half of dout, 2,560-2,610 -> 2,670-2,720 GFLOP/s; x W^T 1024 x 768 x 768: half
+    // of W and all of x instead of all of W, 2,580 -> 2,820).
+    double pack_cost[2][2];
     bool streams; // its kernels write C with non-temporal stores when the hint says stream
     // B panels packed at a time (0 or 1: one, just before its first use). Kernels that
     // prefetch the next panel's source (hint) want one; the others several, so that with B
