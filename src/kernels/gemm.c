@@ -741,8 +741,8 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
 // both thread counts (AMX machine: dout W 1024 x 768 x 2304, 2 threads, 1,690 -> 1,865
 // GFLOP/s; x W^T 1024 x 3072 x 768 1,680 -> 1,810; dout W 256 x 3072 x 768 one core 660
 // -> 715), while a C within L2 still gains from it when the product is no deeper than
-// kc (dout W 256 x 768 x 768: one core 1,240 -> 1,330 GFLOP/s, 2 threads 2,540 ->
-// 2,640). A deeper one reads its operands from memory in kc-deep strips of rows far
+// kc (dout W 256 x 768 x 768 against the full block: one core 1,235-1,255 -> 1,330
+// GFLOP/s, 2 threads 2,490-2,530 -> 2,540-2,610). A deeper one reads its operands from memory in kc-deep strips of rows far
 // apart, which at 256 deep are too short for the prefetchers, and passes over C more
 // often: since 2026-12-06 it takes kc (dout W 256 x 768 x 50257, the logits' backward:
 // one core 970-1,010 -> 1,050-1,160, 2 threads 2,230 -> 2,330; 256 x 768 x 3072, 2
