@@ -260,7 +260,7 @@ task_data() { # NAME WHAT SCRIPT ARGS...
 }
 
 sentiment() {
-    [ -s "$D/sentiment/tapt.txt" ] && return 0
+    [ -s "$D/sentiment/reviews.tsv" ] && return 0
     pattern
     kjv_chapters
     austen

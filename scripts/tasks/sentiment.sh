@@ -10,6 +10,10 @@
 #                when INIT already holds a model (about 30 min on 2 cores with AMX)
 #   4. adapt     masked LM on the fit sentences alone (tapt.txt; task-adaptive
 #                pretraining), 1,500 short steps from INIT (about 2 min)
+#   4b. distant  only with REVIEWS_EPOCHS=N (N > 0): zhuyi finetune classify on
+#                reviews.tsv (46,026 sentences of the unlabelled corpus's reviews, each
+#                labelled with its review's label; docs/RESULTS.md) for N epochs at 3e-4,
+#                the best epoch on dev kept; steps 5-6 then start from it (N=3: 5 min)
 #   5. select    zhuyi finetune classify on fit.tsv, validated on dev.tsv each epoch:
 #                the epoch count of the best dev accuracy
 #   6. finetune  the same on all of train.tsv (fit + dev) for that many epochs, as the
@@ -18,7 +22,8 @@
 #   8. predict   zhuyi predict on test.tsv -> OUT/test-predictions.jsonl
 #
 # Usage: scripts/tasks/sentiment.sh   (env: INIT=DIR, a pretrained BERT to start from;
-#        OUT=DIR; FT_ARGS="..." extra flags for both zhuyi finetune runs)
+#        OUT=DIR; FT_ARGS="..." extra flags for both zhuyi finetune runs of steps 5-6;
+#        REVIEWS_EPOCHS=N, step 4b)
 set -e
 cd "$(dirname "$0")/../.."
 . scripts/tasks/common.sh
@@ -27,6 +32,7 @@ INIT=${INIT:-$RUNS/sentiment-bert-reviews}
 OUT=${OUT:-$RUNS/sentiment-cls}
 TAPT=$OUT-tapt
 SEL=$OUT-dev
+DIST=$OUT-reviews
 
 [ -x "$ZY" ] || make
 scripts/data.sh sentiment
@@ -49,12 +55,22 @@ show_or_run "$ZY" pretrain bert --init "$INIT" --data "$D/tapt.txt" --no-nsp \
 # BertForSequenceClassification (pooler -> dropout -> classifier) on the adapted body;
 # sentences are short (at most 59 words, ~80 tokens). A 4-layer, 256-wide BERT takes a
 # larger rate than BERT-base's 2e-5..5e-5; warmup a tenth of the steps, linear decay.
-FT="--text-column text --label-column label --batch 32 --seq 128 --lr 1e-4 \
-    --weight-decay 0.01 --dropout 0.1"
+COMMON="--text-column text --label-column label --batch 32 --seq 128 --weight-decay 0.01 \
+    --dropout 0.1"
+FT="$COMMON --lr 1e-4"
+START=$TAPT
+if [ "${REVIEWS_EPOCHS:-0}" -gt 0 ]; then
+    echo "== distant labels: the reviews' sentences, $REVIEWS_EPOCHS epochs: $DIST"
+    rm -rf "$DIST"
+    # shellcheck disable=SC2086 # COMMON is a list of flags
+    show_or_run "$ZY" finetune classify --init "$TAPT" --train "$D/reviews.tsv" \
+        --val "$D/dev.tsv" --epochs "$REVIEWS_EPOCHS" $COMMON --lr 3e-4 --out "$DIST"
+    START=$DIST
+fi
 echo "== model selection: fit.tsv, validated on dev.tsv each epoch"
 rm -rf "$SEL"
 # shellcheck disable=SC2086 # FT and FT_ARGS are lists of flags
-show_or_run "$ZY" finetune classify --init "$TAPT" --train "$D/fit.tsv" --val "$D/dev.tsv" \
+show_or_run "$ZY" finetune classify --init "$START" --train "$D/fit.tsv" --val "$D/dev.tsv" \
     --epochs 12 $FT ${FT_ARGS:-} --out "$SEL"
 # The epoch of the best dev accuracy (the first, if tied): evaluations are once an epoch.
 EPOCHS=$(sed -n 's/.*"val_accuracy":\([0-9.e+-]*\).*/\1/p' "$SEL/metrics.jsonl" |
@@ -62,7 +78,7 @@ EPOCHS=$(sed -n 's/.*"val_accuracy":\([0-9.e+-]*\).*/\1/p' "$SEL/metrics.jsonl" 
 echo "== best dev accuracy after $EPOCHS epochs; the final model: all of train.tsv"
 rm -rf "$OUT"
 # shellcheck disable=SC2086
-show_or_run "$ZY" finetune classify --init "$TAPT" --train "$D/train.tsv" \
+show_or_run "$ZY" finetune classify --init "$START" --train "$D/train.tsv" \
     --epochs "$EPOCHS" $FT ${FT_ARGS:-} --out "$OUT"
 show_or_run "$ZY" evaluate "$OUT" --data "$D/test.tsv"
 show_or_run "$ZY" predict "$OUT" --input "$D/test.tsv" --output "$OUT/test-predictions.jsonl"

@@ -20,6 +20,11 @@ OUT_DIR:
   tapt.txt                 the fit sentences, each its own document ("lines" format),
                            for masked-LM training on the task's own text (task-adaptive
                            pretraining) before fine-tuning; dev and test stay out
+  reviews.tsv              the sentences of the 1,440 pang&lee1 reviews in mlm.txt,
+                           each labelled with its review's label ("distant" labels:
+                           a sentence of a positive review is often neutral or even
+                           negative), header "text<TAB>label", ordered by key; for an
+                           intermediate fine-tuning before the task's own (see below)
   README.txt               counts and the rules below
 
 The task. polarity-en-pang&lee2.csv holds 4,000 single sentences of movie reviews
@@ -57,6 +62,13 @@ documents). It never contains a test sentence:
      quote (not after Mr. Mrs. Dr. St.), the same rules as pretrain --format prose in
      spirit; chapter headings and title lines dropped;
   4. the King James Bible, a verse a line, a chapter a document (kjv-chapters.txt).
+
+reviews.tsv holds the lines of part 2 above (the same 1,440 reviews, the same dropped
+line, never a line of the 60 validation reviews), a row each, labelled "pos" if the
+review's label is 1 and "neg" if it is -1, ordered by the line's key; a line occurring
+in more than one review is kept once, with the label of its first review in file order.
+The review labels are not those of the task: the reviews are another corpus (polarity
+dataset v2.0, IMDb reviews; the task's sentences are Rotten Tomatoes snippets).
 """
 import csv
 import hashlib
@@ -185,7 +197,8 @@ def main():
     dropped = 0
     val_keys = set(sorted(key(fold(t)) for _, t in reviews)[:60])
     val_docs = []
-    for _, text in reviews:
+    review_rows = {}
+    for lab, text in reviews:
         doc = []
         for line in text.split("\n"):
             l = fold(line)
@@ -196,7 +209,11 @@ def main():
                 continue
             doc.append(l)
         if doc:
-            (val_docs if key(fold(text)) in val_keys else docs).append(doc)
+            is_val = key(fold(text)) in val_keys
+            (val_docs if is_val else docs).append(doc)
+            if not is_val:
+                for l in doc:
+                    review_rows.setdefault(l, "pos" if lab == "1" else "neg")
     n_review_docs = len(docs) - n_train_docs
     n_domain_docs = len(docs)
     adocs = austen_documents(austen)
@@ -232,6 +249,10 @@ def main():
             f.write("".join(s + "\n" for s in d) + "\n")
     with open(os.path.join(out, "tapt.txt"), "w", encoding="utf-8") as f:
         f.write("".join(t + "\n\n" for t, _ in fit))
+    with open(os.path.join(out, "reviews.tsv"), "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, dialect="excel-tab", lineterminator="\n")
+        w.writerow(["text", "label"])
+        w.writerows(sorted(review_rows.items(), key=lambda r: key(r[0])))
     # a last check: no test sentence anywhere in the pretraining text
     with open(os.path.join(out, "mlm.txt"), encoding="utf-8") as f:
         mlm = f.read()
@@ -248,9 +269,12 @@ def main():
         "mlm.txt: %d documents, %d sentences, %d words: %d of training sentences (8 each), "
         "%d reviews (pang&lee1; %d review lines dropped for holding a test sentence), "
         "%d Austen chapters, %d KJV chapters; mlm-val.txt: %d reviews\n"
+        "reviews.tsv: %d review sentences (pos %d, neg %d)\n"
         % (len(train), count(train, "pos"), count(train, "neg"), len(test), count(test, "pos"),
            count(test, "neg"), len(fit), len(dev), len(docs), n_lines, n_words, n_train_docs, n_review_docs,
-           dropped, len(adocs), len(kdocs), len(val_docs)))
+           dropped, len(adocs), len(kdocs), len(val_docs), len(review_rows),
+           sum(1 for l in review_rows.values() if l == "pos"),
+           sum(1 for l in review_rows.values() if l == "neg")))
     with open(os.path.join(out, "README.txt"), "w", encoding="utf-8") as f:
         f.write(summary + "\n" + __doc__)
     sys.stdout.write(summary)
