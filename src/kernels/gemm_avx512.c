@@ -43,7 +43,8 @@ ZY_INLINE void tile(const int ROWS, int kc, const float *pa, const float *pb, fl
             // Folding the broadcast into each FMA ({1to16} memory operand, 2 fused uops
             // per row instead of 3) loads it twice, 30 loads per k, and measured 3-7 %
             // slower on the AMX machine (x W^T 1024 x 768 x 2304, one core: 181-186 ->
-            // 189-198 GFLOP/s; the core's 6-wide front end has room for the extra uop).
+            // 189-198 GFLOP/s): presumably its front end has room for the extra uop, and
+            // its load ports none for the extra loads.
 #pragma GCC unroll 14
             for (int i = 0; i < ROWS; i++) {
                 __m512 a = _mm512_set1_ps(pa[i]);

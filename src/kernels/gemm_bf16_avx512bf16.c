@@ -5,6 +5,7 @@
 // calls it only when zy_bf16_path() allows. Its scalar twin is kernel_dp_emul.
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "gemm_internal.h"
 #include "kernels/gemm_avx512.h"
@@ -32,7 +33,9 @@ ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, const uint16_t *
             // as the fp32 kernel does (gemm_avx512.c): the pair folded into each
             // instruction ({1to16}) measured 5-10 % slower on the AMX machine (x W^T
             // 1024 x 768 x 2304 on this path, one core: 100-104 -> 112-113 GFLOP/s).
-            __m512 a = (__m512)_mm512_set1_epi32(*(const int32_t *)(pa + 2 * i));
+            int32_t pair;
+            memcpy(&pair, pa + 2 * i, sizeof pair);
+            __m512 a = (__m512)_mm512_set1_epi32(pair);
 #pragma GCC unroll 2
             for (int v = 0; v < NV; v++)
                 acc[i][v] = _mm512_dpbf16_ps(acc[i][v], (__m512bh)a, (__m512bh)b[v]);
