@@ -16,7 +16,7 @@
 // Then (table "bf16in") zy_gemm_bf16 given bf16 copies of the same operands -- what
 // PyTorch's bf16 torch.mm is given -- against zy_sgemm with bf16 matmuls on the fp32 ones.
 // Usage: bench_gemm [max_M] [case] [fp32|bf16|bf16in]   e.g. bench_gemm 256 fwd
-// (defaults: all)
+// (defaults: all; --help prints this, a word it does not know is an error)
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +102,28 @@ typedef struct table {
     const char *head[2];
 } table;
 
+static const char usage[] =
+    "usage: bench_gemm [max_M] [fwd|dinp|dwt] [fp32|bf16|bf16in]   e.g. bench_gemm 256 fwd\n"
+    "  max_M  the largest row count timed (64, 256, 1024, 4096; default all)\n"
+    "  case   one transpose case (default all three); table: one table (default all)\n";
+
 int main(int argc, char **argv) {
+    char *end = NULL;
+    if (argc > 1 && (strtol(argv[1], &end, 10) <= 0 || *end)) {
+        bool help = !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help");
+        if (!help) fprintf(stderr, "bench_gemm: max_M '%s' is not a positive number\n", argv[1]);
+        fputs(usage, help ? stdout : stderr);
+        return help ? 0 : 2;
+    }
+    if (argc > 2 && strcmp(argv[2], "fwd") && strcmp(argv[2], "dinp") && strcmp(argv[2], "dwt")) {
+        fprintf(stderr, "bench_gemm: unknown case '%s'\n%s", argv[2], usage);
+        return 2;
+    }
+    if (argc > 3 && strcmp(argv[3], "fp32") && strcmp(argv[3], "bf16") &&
+        strcmp(argv[3], "bf16in")) {
+        fprintf(stderr, "bench_gemm: unknown table '%s'\n%s", argv[3], usage);
+        return 2;
+    }
     if (!getenv("OPENBLAS_CORETYPE") && !strcmp(openblas_get_corename(), "Prescott") &&
         (zy_cpu_features() & ZY_CPU_AVX512F)) {
         setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
