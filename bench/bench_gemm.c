@@ -115,15 +115,6 @@ int main(int argc, char **argv) {
         fputs(usage, help ? stdout : stderr);
         return help ? 0 : 2;
     }
-    if (argc > 2 && strcmp(argv[2], "fwd") && strcmp(argv[2], "dinp") && strcmp(argv[2], "dwt")) {
-        fprintf(stderr, "bench_gemm: unknown case '%s'\n%s", argv[2], usage);
-        return 2;
-    }
-    if (argc > 3 && strcmp(argv[3], "fp32") && strcmp(argv[3], "bf16") &&
-        strcmp(argv[3], "bf16in")) {
-        fprintf(stderr, "bench_gemm: unknown table '%s'\n%s", argv[3], usage);
-        return 2;
-    }
     if (!getenv("OPENBLAS_CORETYPE") && !strcmp(openblas_get_corename(), "Prescott") &&
         (zy_cpu_features() & ZY_CPU_AVX512F)) {
         setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
@@ -142,6 +133,16 @@ int main(int argc, char **argv) {
     table tables[3] = {{"fp32", {ZY_FP32, BLAS}, {"zhuyi", "openblas"}},
                        {"bf16", {ZY_BF16, ZY_FP32}, {"bf16", "fp32"}},
                        {"bf16in", {ZY_BF16_IN, ZY_BF16}, {"bf16 in", "fp32 in"}}};
+    bool case_known = !only, table_known = !which;
+    for (int i = 0; i < 3; i++) {
+        case_known |= only && !strcmp(only, cases[i]);
+        table_known |= which && !strcmp(which, tables[i].name);
+    }
+    if (!case_known || !table_known) {
+        fprintf(stderr, "bench_gemm: unknown %s '%s'\n%s", case_known ? "table" : "case",
+                case_known ? which : only, usage);
+        return 2;
+    }
 
     // One set of buffers big enough for every shape (largest: 4096 x 50257), 64-byte
     // aligned as PyTorch's tensors are (malloc's large blocks start 16 bytes past a page,
