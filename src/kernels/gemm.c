@@ -705,19 +705,35 @@ static void chunk_item(void *ctx, int c) {
 // same either way (the products are the same, in the same k order).
 // Whether C^T pays for a family with a transposed-store kernel (whether ar has one or
 // not: plan_depth asks it of both).
+// Besides the transposes, each way pays for its stores into C, counted per element of C
+// in units of one element transposed while packing (fitted on the AMX machine to
+// bench_gemm's fwd and dW shapes over 64 to 4096 rows, 1 and 2 threads, fp32 and bf16
+// operands, each product timed both ways in alternation; 2026-12-07):
+// - as C lies, a C beyond L2 (SMALL_C) takes the kernel's vector stores after the
+//   products, once per k block: STORE_PASS;
+// - transposed, the store is made during the next tile's products (gemm_bf16_amx.c:
+//   pending), and only the last k block's (earlier ones keep the sums as they lie); what
+//   the products do not hide shrinks with their depth: STORE_T at 256 deep, by the square
+//   of the ratio of the depths beyond.
+// The model of 2026-12-04 (the transposed store at 2/3, every k block, nothing for the
+// other) predates the pending store. Against it, x W^T over 1024 rows and more now runs
+// transposed (1024 x 768 x 2304, bf16 operands, 2 threads: 2,030 -> 2,350 GFLOP/s), and so
+// does dW over 1024 rows and more (50257 x 768 x 1024: 1,230 -> 1,560), while dW over 256
+// rows stays as it is (transposed it lost 15-25 %).
+#define STORE_PASS 1.0
+#define STORE_T 1.5
 static bool swap_pays(const zy__gemm_arch *ar, const gemm_args *g) {
     bool small = !g->packed_only && 2.0 * g->M * g->N * g->K < SMALL_FLOPS; // gemm_small
-    if (g->tc || g->K == 0 || small) return false;
-    double mk = (double)g->M * g->K, nk = (double)g->N * g->K;
+    // Below 128 deep a tile's few products cost less than its transposed store: as is.
+    if (g->tc || g->K < 128 || small) return false;
+    double mk = (double)g->M * g->K, nk = (double)g->N * g->K, mn = (double)g->M * g->N;
     double as_is = (g->ta ? mk : 0.0) + (g->tb ? nk : 0.0);
     double swapped = (g->tb ? 0.0 : nk) + (g->ta ? 0.0 : mk);
-    // The transposed store costs about 2/3 of what transposing an element while packing
-    // does, per element of C at every k block: fitted on the AMX machine to the 45 shapes
-    // of bench_gemm, both ways (x W^T: orient below 1024 rows and for the 50257-wide
-    // logits; dW: as is).
-    swapped += 2.0 / 3.0 * (double)g->M * g->N * ((g->K + ar->kc - 1) / ar->kc);
-    // Below 128 deep a tile's few products cost less than its transposed store: as is.
-    return swapped < as_is && g->K >= 128;
+    int blocks = (g->K + ar->kc - 1) / ar->kc;
+    double shallow = 256.0 * blocks / g->K; // 256 over a k block's depth
+    if (mn * sizeof(float) > SMALL_C) as_is += STORE_PASS * mn * blocks;
+    swapped += STORE_T * shallow * shallow * mn;
+    return swapped < as_is;
 }
 
 static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
