@@ -315,6 +315,32 @@ TEST(gemm_bf16_amx_deferred_stores_same_bits) {
     amx_against_emulation(shapes, names, 2, true, 40);
 }
 
+// Over several k blocks the AMX kernel keeps each tile's sums apart from C (the hint's
+// sums) when the chunk's tiles fit the thread's room for them (1 MB), and in C
+// otherwise: dout W in three 256-deep blocks (as it lies; at 2 threads the two chunks
+// share C's rows), x W^T 1601 deep over a few tiles and over more than fit at 1 thread
+// (computed as C^T, whose whole tiles then keep their sums in C as they lie). Same bits
+// as the emulation at 1 and 2 threads.
+TEST(gemm_bf16_amx_sums_apart_same_bits) {
+    if (!zt_use_bf16(ZY_BF16_AMX)) return;
+    static const int shapes[][4] = {{256, 768, 768, 0}, {40, 96, 1601, 1}, {40, 4100, 1601, 1}};
+    static const char *const names[] = {"dout W, sums apart", "C^T, sums apart",
+                                        "C^T, sums in C"};
+    for (int threads = 1; threads <= 2; threads++) {
+        zy_threads_set(threads);
+        for (int s = 0; s < 3 && !zt_failed(); s++) {
+            prob p = make(false, shapes[s][3], shapes[s][0], shapes[s][1], shapes[s][2], 1.0f,
+                          0.0f, 50 + (uint64_t)s);
+            float *want = run_arch(&zy__gemm_bf16_amx_emul, &p);
+            float *got = run_arch(&zy__gemm_bf16_amx, &p);
+            same_bits(names[s], &p, got, want);
+            free(want);
+            free(got);
+            unmake(&p);
+        }
+    }
+}
+
 // A linear layer's product with its bias (x W^T + b: computed transposed on AMX) equals
 // the product then the bias added, at every bf16 path.
 TEST(gemm_bf16_bias_same_as_separate_pass) {

@@ -47,6 +47,9 @@
 #define PULL_A_BYTES (2.0 * 1024 * 1024)
 // C within this many bytes stays in L2 (a core's, here) between the kernels' passes.
 #define SMALL_C (2.0 * 1024 * 1024)
+// A thread's room for its tiles' sums between k blocks (zy__gemm_hints: sums): a chunk
+// whose C tiles fit keeps them there (dout W 256 x 768 on 2 threads: 96 tiles a chunk).
+#define SUMS_BYTES (1024 * 1024)
 
 // An operand given as rows of a weight type (zy__wgemm's W): row r at p + r * row bytes,
 // decoded a few rows at a time as it is packed (pack_typed). p NULL: not typed.
@@ -193,9 +196,10 @@ static const zy__gemm_arch *pick_arch(void) {
 // not grow. If the allocation (or the key) fails the caller takes the reference path,
 // which needs no workspace.
 typedef struct workspace {
-    void *a;  // (mc, kc) packed A block
-    void *b;  // (kc, nc) packed B block
-    float *w; // (max(mr, nr), kc + 2 blocks) rows of a typed operand decoded for packing
+    void *a;     // (mc, kc) packed A block
+    void *b;     // (kc, nc) packed B block
+    float *w;    // (max(mr, nr), kc + 2 blocks) rows of a typed operand decoded for packing
+    float *sums; // SUMS_BYTES: the tiles' sums between k blocks (gemm_blocked)
 } workspace;
 
 static _Thread_local workspace tls_ws; // this thread's; a points at the whole block
@@ -226,7 +230,7 @@ static size_t max_bytes(int which) {
 }
 
 static void free_workspace(void *block) {
-    tls_ws = (workspace){NULL, NULL, NULL}; // in case a later destructor calls zy_sgemm
+    tls_ws = (workspace){NULL, NULL, NULL, NULL}; // in case a later destructor calls zy_sgemm
     zy_free(block);
 }
 
@@ -236,15 +240,16 @@ static workspace *get_workspace(void) {
     if (tls_ws.a) return &tls_ws;
     pthread_once(&ws_once, make_key);
     if (!ws_key_ok) return NULL; // no way to free it at thread exit: do not allocate
-    size_t na = (max_bytes(0) + 63) / 64 * 64; // keeps b and w 64-byte aligned
+    size_t na = (max_bytes(0) + 63) / 64 * 64; // keeps b, sums and w 64-byte aligned
     size_t nb = (max_bytes(1) + 63) / 64 * 64;
-    char *block = zy_alloc(na + nb + max_bytes(2));
+    char *block = zy_alloc(na + nb + SUMS_BYTES + max_bytes(2));
     if (!block) return NULL;
     if (pthread_setspecific(ws_key, block)) {
         zy_free(block);
         return NULL;
     }
-    tls_ws = (workspace){block, block + na, (float *)(block + na + nb)};
+    tls_ws = (workspace){block, block + na, (float *)(block + na + nb + SUMS_BYTES),
+                         (float *)(block + na + nb)};
     return &tls_ws;
 }
 
@@ -396,9 +401,16 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
     bool direct = ar->kernel_direct && g->a16 && !g->ta && g->K % ar->kpad == 0 &&
                   g->N <= DIRECT_N;
     bool c_cached = (double)g->M * g->N * sizeof(float) <= SMALL_C; // (this chunk's C)
+    const int kcb = block_depth(ar, g);
+    // Over several k blocks (with cont) each tile's sums wait in ws->sums between them,
+    // when all the chunk's tiles fit there; C's lines are then written once.
+    const int tiles_n = (g->N + nr - 1) / nr;
+    const size_t tile_floats = (size_t)mr * nr;
+    const bool keep_sums = g->K > kcb && g->alpha == 1.0f && g->beta == 0.0f &&
+                           (size_t)((g->M + mr - 1) / mr) * tiles_n * tile_floats *
+                                   sizeof(float) <= SUMS_BYTES;
     for (int jc = 0; jc < g->N; jc += ar->nc) {
         int nc = ZY_MIN(ar->nc, g->N - jc);
-        int kcb = block_depth(ar, g);
         for (int pc = 0; pc < g->K; pc += kcb) {
             int kc = ZY_MIN(kcb, g->K - pc);
             size_t depth_bytes = (size_t)padded_depth(ar, kc) * ar->elem; // per row/col
@@ -453,6 +465,9 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                         const uint16_t *a = (const uint16_t *)g->A +
                                             (size_t)(ic + ir) * g->lda + pc;
                         zy__gemm_hints hint = {.cont = cont, .more = more};
+                        if (keep_sums)
+                            hint.sums = ws->sums + ((size_t)(ic + ir) / mr * tiles_n +
+                                                    (size_t)(jc + jr) / nr) * tile_floats;
                         pull_part(&hint, next_a, a_bytes, direct_calls,
                                   jr / nr * (whole / mr) + ir / mr);
                         ar->kernel_direct(padded_depth(ar, kc), a, (size_t)g->lda, pb,
@@ -478,6 +493,9 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                         pull_part(&hint, next, (size_t)nr * depth_bytes,
                                   (mc - whole + mr - 1) / mr, (ir - whole) / mr);
                         hint.c_cached = c_cached;
+                        if (keep_sums)
+                            hint.sums = ws->sums + ((size_t)(ic + ir) / mr * tiles_n +
+                                                    (size_t)(jc + jr) / nr) * tile_floats;
                         (g->tc ? ar->kernel_t : ar->kernel)(
                             padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,
                             ZY_MIN(mr, mc - ir), n, g->alpha, beta, &hint);

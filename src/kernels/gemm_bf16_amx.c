@@ -174,8 +174,8 @@ static inline __attribute__((always_inline)) void load(__m512 acc[MR][2], const 
 }
 
 // The tile's product from panels or a bf16 A in place, stored as it is or transposed, as
-// the hints say (zy__gemm_hints: stream, cont, pull, c_cached, more); with cont the sums carry
-// on from C (alpha is then 1 and the block is overwritten). A whole tile kept as it is,
+// the hints say (zy__gemm_hints: stream, cont, pull, c_cached, more, sums); with cont the
+// sums carry on from C or from sums (alpha is then 1 and the block is overwritten). A whole tile kept as it is,
 // with alpha 1 and beta 0, into a C that is in the caches (c_cached) goes from the tiles
 // into C directly: 1,530 -> 1,670 GFLOP/s a core at 256 x 768 x 256. The other stores
 // pass through acc, and so do those into a C whose lines come from memory: there a tile
@@ -198,12 +198,18 @@ static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *p
     if (cont) {
         if (pending.left && pending.c == c) flush_amx(); // this block, the k block before
         alpha = 1.0f, beta = 0.0f;
-        if (whole) { // (a transposed one's sums lie as they are: more, below)
+        if (hint->sums) { // the sums so far, kept apart from C (gemm_internal.h)
+            init = hint->sums;
+        } else if (whole) { // (a transposed one's sums lie as they are: more, below)
             init = c, ld = (size_t)ldc;
         } else {
             load(acc, c, ldc, m, n, transposed);
             init = (const float *)acc;
         }
+    }
+    if (hint->sums && hint->more) { // not the last block: the sums stay apart from C
+        product(kc, pa, row, chunk, pb, init, ld, hint->sums, NR, hint->pull, hint->pull_bytes);
+        return;
     }
     // Whole tiles go from the tiles into C: kept as they are, with alpha 1 and beta 0,
     // into a C in the caches; or a transposed tile's sums between its k blocks (more),
