@@ -774,16 +774,16 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
 // took kc_small too until 2026-12-06, when the full k block measured faster there on
 // both thread counts (AMX machine: dout W 1024 x 768 x 2304, 2 threads, 1,690 -> 1,865
 // GFLOP/s; x W^T 1024 x 3072 x 768 1,680 -> 1,810; dout W 256 x 3072 x 768 one core 660
-// -> 715), while a C within L2 still gains from it when the product is no deeper than
-// kc (dout W 256 x 768 x 768 against the full block: one core 1,235-1,255 -> 1,330
-// GFLOP/s, 2 threads 2,490-2,530 -> 2,540-2,610). A deeper one reads its operands from memory in kc-deep strips of rows far
-// apart, which at 256 deep are too short for the prefetchers, and passes over C more
-// often: since 2026-12-06 it takes kc (dout W 256 x 768 x 50257, the logits' backward:
-// one core 970-1,010 -> 1,050-1,160, 2 threads 2,230 -> 2,330; 256 x 768 x 3072, 2
-// threads 2,250-2,300 -> 2,390-2,410, but one core 1,220-1,260 -> 1,180-1,205).
+// -> 715), while a C within L2 gains from it (dout W 256 x 768 x 768 against the full
+// block: one core 1,235-1,255 -> 1,330 GFLOP/s, 2 threads 2,490-2,530 -> 2,540-2,610).
+// Products deeper than kc took kc from 2026-12-06, when each extra pass went through C;
+// since the AMX kernel keeps the sums between blocks apart from C (zy__gemm_hints: sums)
+// they take kc_small again (2026-12-07, in-process alternation, 1 and 2 threads: dout W
+// 256 x 768 x 50257 +31 / +23 %, 256 x 768 x 3072 +22 / +22 %, 64 x 768 x 2304 +15 /
+// +9 %); computed transposed they still lose (x W^T 64 x 768 x 2304, one core: -36 %).
 static int plan_depth(const zy__gemm_arch *ar, const gemm_args *g) {
     double c = (double)g->M * g->N * sizeof(float);
-    if (!ar->kc_small || g->tc || swap_pays(ar, g) || g->K > ar->kc) return ar->kc;
+    if (!ar->kc_small || g->tc || swap_pays(ar, g)) return ar->kc;
     return c <= SMALL_C ? ar->kc_small : ar->kc;
 }
 
