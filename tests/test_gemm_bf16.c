@@ -322,22 +322,14 @@ TEST(gemm_bf16_amx_deferred_stores_same_bits) {
 // (computed as C^T, whose whole tiles then keep their sums in C as they lie). Same bits
 // as the emulation at 1 and 2 threads.
 TEST(gemm_bf16_amx_sums_apart_same_bits) {
-    if (!zt_use_bf16(ZY_BF16_AMX)) return;
-    static const int shapes[][4] = {{256, 768, 768, 0}, {40, 96, 1601, 1}, {40, 4100, 1601, 1}};
-    static const char *const names[] = {"dout W, sums apart", "C^T, sums apart",
-                                        "C^T, sums in C"};
-    for (int threads = 1; threads <= 2; threads++) {
+    static const int as_is[][3] = {{256, 768, 768}}, transposed[][3] = {{40, 96, 1601},
+                                                                       {40, 4100, 1601}};
+    static const char *const as_is_names[] = {"dout W, sums apart"};
+    static const char *const transposed_names[] = {"C^T, sums apart", "C^T, sums in C"};
+    for (int threads = 1; threads <= 2 && !zt_failed(); threads++) {
         zy_threads_set(threads);
-        for (int s = 0; s < 3 && !zt_failed(); s++) {
-            prob p = make(false, shapes[s][3], shapes[s][0], shapes[s][1], shapes[s][2], 1.0f,
-                          0.0f, 50 + (uint64_t)s);
-            float *want = run_arch(&zy__gemm_bf16_amx_emul, &p);
-            float *got = run_arch(&zy__gemm_bf16_amx, &p);
-            same_bits(names[s], &p, got, want);
-            free(want);
-            free(got);
-            unmake(&p);
-        }
+        amx_against_emulation(as_is, as_is_names, 1, false, 50);
+        amx_against_emulation(transposed, transposed_names, 2, true, 51);
     }
 }
 
