@@ -175,17 +175,17 @@ static inline __attribute__((always_inline)) void load(__m512 acc[MR][2], const 
 
 // The tile's product from panels or a bf16 A in place, stored as it is or transposed, as
 // the hints say (zy__gemm_hints: stream, cont, pull, c_cached, more, sums); with cont the
-// sums carry on from C or from sums (alpha is then 1 and the block is overwritten). A whole tile kept as it is,
-// with alpha 1 and beta 0, into a C that is in the caches (c_cached) goes from the tiles
-// into C directly: 1,530 -> 1,670 GFLOP/s a core at 256 x 768 x 256. The other stores
-// pass through acc, and so do those into a C whose lines come from memory: there a tile
-// store holds up the next tile until its lines arrive, while vector stores drain behind
-// it (768 x 256 x 768: 930 against 1,040); non-temporal when the driver says stream: a
-// shallow product makes C faster than memory takes it in with each line read first (dW
-// 50257 x 768 of a 64-deep product: 300 -> 1,070 GFLOP/s). A transposed store is left
-// pending (product: stored during the next call's tile products, flush_amx: the rest);
-// the same with stores as they lie cost more than they hid (1024 x 768 x 2304,
-// streamed: 975 -> 890 GFLOP/s a core).
+// sums carry on from C or from sums (alpha is then 1 and the block is overwritten). A
+// whole tile kept as it is, with alpha 1 and beta 0, into a C that is in the caches
+// (c_cached) goes from the tiles into C directly: 1,530 -> 1,670 GFLOP/s a core at 256 x
+// 768 x 256. The other stores pass through acc, and so do those into a C whose lines come
+// from memory: there a tile store holds up the next tile until its lines arrive, while
+// vector stores drain behind it (768 x 256 x 768: 930 against 1,040); non-temporal when
+// the driver says stream: a shallow product makes C faster than memory takes it in with
+// each line read first (dW 50257 x 768 of a 64-deep product: 300 -> 1,070 GFLOP/s). A
+// transposed store is left pending (product: stored during the next call's tile
+// products, flush_amx: the rest); the same with stores as they lie cost more than they
+// hid (1024 x 768 x 2304, streamed: 975 -> 890 GFLOP/s a core).
 static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *pa, size_t row,
                                                        size_t chunk, const void *pb, float *c,
                                                        int ldc, int m, int n, float alpha,

@@ -51,7 +51,7 @@
 //   written once, not at every k block, so that two threads whose chunks share C's rows
 //   do not pull each other's lines back and forth between their caches at every pass
 //   (the AMX kernel, dout W 256 x 768 x 768 in three 256-deep blocks, 2 threads:
-//   1,960 -> 2,400 GFLOP/s).
+//   1,910 -> 2,160 GFLOP/s).
 typedef struct zy__gemm_hints {
     const float *base;
     ptrdiff_t row; // floats
