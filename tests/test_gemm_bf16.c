@@ -316,14 +316,14 @@ TEST(gemm_bf16_amx_deferred_stores_same_bits) {
 }
 
 // Over several k blocks the AMX kernel keeps each tile's sums apart from C (the hint's
-// sums) when the chunk's tiles fit the thread's room for them (1 MB), and in C
+// sums) when the chunk's tiles fit the thread's room for them (4 MB), and in C
 // otherwise: dout W in three 256-deep blocks (as it lies; at 2 threads the two chunks
-// share C's rows), x W^T 1601 deep over a few tiles and over more than fit at 1 thread
-// (computed as C^T, whose whole tiles then keep their sums in C as they lie). Same bits
-// as the emulation at 1 and 2 threads.
+// share C's rows), x W^T 1601 deep over a few tiles, and 800 deep over more tiles than
+// fit at 1 thread (computed as C^T, whose whole tiles then keep their sums in C as they
+// lie). Same bits as the emulation at 1 and 2 threads.
 TEST(gemm_bf16_amx_sums_apart_same_bits) {
     static const int as_is[][3] = {{256, 768, 768}}, transposed[][3] = {{40, 96, 1601},
-                                                                       {40, 4100, 1601}};
+                                                                       {40, 16416, 800}};
     static const char *const as_is_names[] = {"dout W, sums apart"};
     static const char *const transposed_names[] = {"C^T, sums apart", "C^T, sums in C"};
     for (int threads = 1; threads <= 2 && !zt_failed(); threads++) {

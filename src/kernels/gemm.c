@@ -48,8 +48,9 @@
 // C within this many bytes stays in L2 (a core's, here) between the kernels' passes.
 #define SMALL_C (2.0 * 1024 * 1024)
 // A thread's room for its tiles' sums between k blocks (zy__gemm_hints: sums): a chunk
-// whose C tiles fit keeps them there (dout W 256 x 768 on 2 threads: 96 tiles a chunk).
-#define SUMS_BYTES (1024 * 1024)
+// whose C tiles fit keeps them there (dout W 256 x 768 on 2 threads: 96 tiles a chunk;
+// 256 x 3072 on one thread, 768 tiles: plan_depth).
+#define SUMS_BYTES (4 * 1024 * 1024)
 
 // An operand given as rows of a weight type (zy__wgemm's W): row r at p + r * row bytes,
 // decoded a few rows at a time as it is packed (pack_typed). p NULL: not typed.
@@ -781,10 +782,17 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
 // they take kc_small again (2026-12-07, in-process alternation, 1 and 2 threads: dout W
 // 256 x 768 x 50257 +31 / +23 %, 256 x 768 x 3072 +22 / +22 %, 64 x 768 x 2304 +15 /
 // +9 %); computed transposed they still lose (x W^T 64 x 768 x 2304, one core: -36 %).
+// With one row block of A (M <= mc) a C past L2 whose tiles' sums fit their room takes it
+// too: each B panel is then used once per k block, from L1 at 256 deep (dout W 256 x 3072
+// x 768, 2 threads: 1,774 -> 1,964 GFLOP/s, best of 3 alternations; over 1024 rows the
+// B block serves four row blocks and the gain was not there: 1024 x 768 x 768 -7 %).
 static int plan_depth(const zy__gemm_arch *ar, const gemm_args *g) {
     double c = (double)g->M * g->N * sizeof(float);
     if (!ar->kc_small || g->tc || swap_pays(ar, g)) return ar->kc;
-    return c <= SMALL_C ? ar->kc_small : ar->kc;
+    double tiles = (double)((g->M + ar->mr - 1) / ar->mr) * ((g->N + ar->nr - 1) / ar->nr);
+    bool sums_fit = g->M <= ar->mc && g->alpha == 1.0f && g->beta == 0.0f &&
+                    tiles * ar->mr * ar->nr * sizeof(float) <= SUMS_BYTES;
+    return c <= SMALL_C || sums_fit ? ar->kc_small : ar->kc;
 }
 
 // How the product is computed: its orientation, k block and stores. A bf16 family packs
