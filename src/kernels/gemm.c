@@ -191,11 +191,12 @@ static const zy__gemm_arch *pick_arch(void) {
 }
 
 // ---- per-thread packing workspace ------------------------------------------------------
-// Allocated on a thread's first packed product, at the largest block any family uses (~7
-// MB), then reused: nothing is allocated per call. A thread-specific key's destructor frees
-// it when the thread exits, so a long-running program that starts and ends threads does
-// not grow. If the allocation (or the key) fails the caller takes the reference path,
-// which needs no workspace.
+// Allocated on a thread's first packed product, at the largest blocks any family uses
+// (~7 MB) and the room for tile sums (SUMS_BYTES, 4 MB), then reused: nothing is
+// allocated per call. A thread-specific key's destructor frees it when the thread exits,
+// so a long-running program that starts and ends threads does not grow. If the
+// allocation (or the key) fails the caller takes the reference path, which needs no
+// workspace.
 typedef struct workspace {
     void *a;     // (mc, kc) packed A block
     void *b;     // (kc, nc) packed B block
