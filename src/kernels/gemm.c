@@ -385,6 +385,23 @@ static int block_depth(const zy__gemm_arch *ar, const gemm_args *g) {
     return ZY_MIN((kc + unit - 1) / unit * unit, g->kc);
 }
 
+// Whether product g may keep its tiles' sums apart from C between k blocks (zy__gemm_hints:
+// sums): with cont (alpha 1, beta 0), and all its tiles within SUMS_BYTES.
+static bool sums_fit(const zy__gemm_arch *ar, const gemm_args *g) {
+    size_t tiles = (size_t)((g->M + ar->mr - 1) / ar->mr) * (size_t)((g->N + ar->nr - 1) / ar->nr);
+    return g->alpha == 1.0f && g->beta == 0.0f &&
+           tiles * (size_t)ar->mr * (size_t)ar->nr * sizeof(float) <= SUMS_BYTES;
+}
+
+// Tile (i, j)'s block in ws->sums (product rows i, columns j, whole tiles from the
+// corner), its tiles tiles_n to a row; NULL when the product keeps its sums in C.
+static float *tile_sums(const zy__gemm_arch *ar, const workspace *ws, bool keep, int tiles_n,
+                        int i, int j) {
+    if (!keep) return NULL;
+    size_t tile = (size_t)(i / ar->mr) * (size_t)tiles_n + (size_t)(j / ar->nr);
+    return ws->sums + tile * (size_t)ar->mr * (size_t)ar->nr;
+}
+
 // The blocked, packed product on one thread. B panels are packed just before their first
 // use (during the first mc block) so packing overlaps with the prefetches above; or, in
 // families whose kernels do not prefetch, a slab of them at a time (b_slab).
@@ -404,13 +421,10 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                   g->N <= DIRECT_N;
     bool c_cached = (double)g->M * g->N * sizeof(float) <= SMALL_C; // (this chunk's C)
     const int kcb = block_depth(ar, g);
-    // Over several k blocks (with cont) each tile's sums wait in ws->sums between them,
-    // when all the chunk's tiles fit there; C's lines are then written once.
+    // Over several k blocks each tile's sums wait in ws->sums between them, when all the
+    // chunk's tiles fit there; C's lines are then written once.
+    const bool keep_sums = g->K > kcb && sums_fit(ar, g);
     const int tiles_n = (g->N + nr - 1) / nr;
-    const size_t tile_floats = (size_t)mr * nr;
-    const bool keep_sums = g->K > kcb && g->alpha == 1.0f && g->beta == 0.0f &&
-                           (size_t)((g->M + mr - 1) / mr) * tiles_n * tile_floats *
-                                   sizeof(float) <= SUMS_BYTES;
     for (int jc = 0; jc < g->N; jc += ar->nc) {
         int nc = ZY_MIN(ar->nc, g->N - jc);
         for (int pc = 0; pc < g->K; pc += kcb) {
@@ -466,10 +480,9 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     for (int ir = 0; ir < whole; ir += mr) {
                         const uint16_t *a = (const uint16_t *)g->A +
                                             (size_t)(ic + ir) * g->lda + pc;
-                        zy__gemm_hints hint = {.cont = cont, .more = more};
-                        if (keep_sums)
-                            hint.sums = ws->sums + ((size_t)(ic + ir) / mr * tiles_n +
-                                                    (size_t)(jc + jr) / nr) * tile_floats;
+                        zy__gemm_hints hint = {
+                            .cont = cont, .more = more,
+                            .sums = tile_sums(ar, ws, keep_sums, tiles_n, ic + ir, jc + jr)};
                         pull_part(&hint, next_a, a_bytes, direct_calls,
                                   jr / nr * (whole / mr) + ir / mr);
                         ar->kernel_direct(padded_depth(ar, kc), a, (size_t)g->lda, pb,
@@ -495,9 +508,7 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                         pull_part(&hint, next, (size_t)nr * depth_bytes,
                                   (mc - whole + mr - 1) / mr, (ir - whole) / mr);
                         hint.c_cached = c_cached;
-                        if (keep_sums)
-                            hint.sums = ws->sums + ((size_t)(ic + ir) / mr * tiles_n +
-                                                    (size_t)(jc + jr) / nr) * tile_floats;
+                        hint.sums = tile_sums(ar, ws, keep_sums, tiles_n, ic + ir, jc + jr);
                         (g->tc ? ar->kernel_t : ar->kernel)(
                             padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,
                             ZY_MIN(mr, mc - ir), n, g->alpha, beta, &hint);
@@ -790,10 +801,7 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
 static int plan_depth(const zy__gemm_arch *ar, const gemm_args *g) {
     double c = (double)g->M * g->N * sizeof(float);
     if (!ar->kc_small || g->tc || swap_pays(ar, g)) return ar->kc;
-    double tiles = (double)((g->M + ar->mr - 1) / ar->mr) * ((g->N + ar->nr - 1) / ar->nr);
-    bool sums_fit = g->M <= ar->mc && g->alpha == 1.0f && g->beta == 0.0f &&
-                    tiles * ar->mr * ar->nr * sizeof(float) <= SUMS_BYTES;
-    return c <= SMALL_C || sums_fit ? ar->kc_small : ar->kc;
+    return c <= SMALL_C || (g->M <= ar->mc && sums_fit(ar, g)) ? ar->kc_small : ar->kc;
 }
 
 // How the product is computed: its orientation, k block and stores. A bf16 family packs
