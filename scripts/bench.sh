@@ -20,6 +20,10 @@ for p in bench/bench_*.py; do
     echo "== $(basename "$p") (PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'))"
     /usr/bin/python3 "$p"
 done
+# Issue 14's table: zhuyi's bf16 GEMM against PyTorch's bf16 matmul, the two alternated in
+# the same run, with the ratio per shape (bench/gemm_bf16_vs_torch.py).
+echo "== gemm_bf16_vs_torch.py: bf16 GEMM, zhuyi and PyTorch alternated"
+/usr/bin/python3 bench/gemm_bf16_vs_torch.py 1024 2
 # Before and after, quiet and busy: the GPT-2 step and generation of this tree against the
 # baseline commit, alternated, then while a competing single-threaded process (`yes`)
 # holds a core, at 1 and 2 threads (scripts/bench_baseline.sh).
