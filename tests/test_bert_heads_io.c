@@ -347,6 +347,54 @@ TEST(bert_heads_from_masked_lm) {
     rmdir(dir);
 }
 
+// A sequence classifier of 2 labels (saved, its classifier perturbed) read as a token
+// classifier of 2 tags: the same shape, but another architecture's head, so the classifier
+// is new (missing, the file's two tensors unused, with the pooler's); read as a sequence
+// classifier again, its classifier is the saved one and nothing is missing.
+TEST(bert_heads_other_architecture_new) {
+    zy_model *cls = zt_task_load(BASE_DIR, "BertForSequenceClassification", 2, NULL);
+    ASSERT(cls != NULL);
+    size_t n;
+    float *saved = zt_tensor(cls, "classifier.weight", &n);
+    ASSERT(saved != NULL);
+    for (size_t k = 0; k < n; k++) saved[k] = 0.5f + 0.001f * (float)k;
+    char dir[128];
+    snprintf(dir, sizeof dir, "/tmp/zhuyi_heads_cls_%ld", (long)getpid());
+    ASSERT(zy_model_save(cls, dir) == ZY_STATUS_OK);
+    zy_model *tag = zt_task_load(dir, "BertForTokenClassification", 2, NULL);
+    if (tag) {
+        const zy_tensor_table *t = zy_model_tensors(tag);
+        for (int i = 0; i < zy_tensor_table_count(t); i++) {
+            const char *name = zy_tensor_table_at(t, i)->name;
+            CHECK(zy_model_tensor_missing(tag, i) == !strncmp(name, "classifier.", 11));
+        }
+        const char *unused[8];
+        int nu = zy_model_unused_tensors(tag, unused, 8), heads = 0;
+        for (int i = 0; i < nu && i < 8; i++) heads += !strncmp(unused[i], "classifier.", 11);
+        CHECK(nu == 4 && heads == 2);
+        float *w = zt_tensor(tag, "classifier.weight", NULL);
+        CHECK(w && w[0] != 0.5f);
+        zy_model_free(tag);
+    }
+    zy_model *again = zt_task_load(dir, "BertForSequenceClassification", 2, NULL);
+    if (again) {
+        for (int i = 0; i < zy_tensor_table_count(zy_model_tensors(again)); i++)
+            CHECK(!zy_model_tensor_missing(again, i));
+        CHECK(zy_model_unused_tensors(again, NULL, 0) == 0);
+        float *w = zt_tensor(again, "classifier.weight", NULL);
+        CHECK(w && !memcmp(w, saved, n * sizeof *w));
+        zy_model_free(again);
+    }
+    zy_model_free(cls);
+    char path[256];
+    const char *files[] = {"config.json", "model.safetensors"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        remove(path);
+    }
+    rmdir(dir);
+}
+
 // ---- head-only training --------------------------------------------------------------------
 // 16 fixed examples (a pool the head can fit): random ids, label = the parity of the
 // second token. Batches of B drawn in order from the pool, cycling.

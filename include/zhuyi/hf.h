@@ -206,6 +206,10 @@ void zy_tensor_table_init_entry(const zy_tensor_table *t, float *params, int i,
 // whose file tensor has another shape as absent (initialised anew, reported missing, the
 // file's tensor unused) instead of failing. Off by default.
 void zy_tensor_table_set_replace_mismatched_heads(zy_tensor_table *t, bool on);
+// With on, check, load and unused read every head entry as absent, whatever its shape in
+// the file (a checkpoint of another architecture, whose head of the same name does another
+// job: zy_model_load_with_config). Off by default.
+void zy_tensor_table_set_new_heads(zy_tensor_table *t, bool on);
 
 // The four functions below read and write the base model's file: adapter entries are
 // not looked for, read, initialised, reported or written.

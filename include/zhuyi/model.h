@@ -87,9 +87,12 @@ zy_status zy_model_load(zy_model **out, const char *dir);
 // BertForMaskedLM, BertModel: names with "bert." or without; GPT2LMHeadModel, GPT2Model:
 // with "transformer." or without; zhuyi's or Hugging Face's); heads the file lacks are
 // initialised (seed 0; zy_model_init_missing reseeds them) and reported by
-// zy_model_tensor_missing; tensors of the file the new architecture has no use for
-// (cls.predictions.*, cls.seq_relationship.*, lm_head.weight) are skipped, not an error,
-// and listed by zy_model_unused_tensors. The checks and errors are zy_model_load's (a
+// zy_model_tensor_missing, and so are heads of other labels (another shape) and every
+// head when dir's config.json names another architecture (a token classifier's
+// `classifier` does not become a sequence classifier's); tensors of the file the new
+// architecture has no use for (cls.predictions.*, cls.seq_relationship.*, lm_head.weight,
+// another architecture's heads) are skipped, not an error, and listed by
+// zy_model_unused_tensors. The checks and errors are zy_model_load's (a
 // body whose shapes disagree with config names the tensor and the config fields).
 // config is only read; the caller keeps it.
 zy_status zy_model_load_with_config(zy_model **out, const char *dir,

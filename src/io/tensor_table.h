@@ -38,6 +38,7 @@ struct zy_tensor_table {
     int *slots;        // open-addressing index: file name -> first entry, -1 empty
     size_t n_slots;    // a power of two, at least twice the number of file tensors
     bool replace_mismatched_heads; // zy_tensor_table_set_replace_mismatched_heads
+    bool new_heads;                // zy_tensor_table_set_new_heads
 };
 
 // The file shape of entry e's whole file tensor (a part's file tensor is part_total long

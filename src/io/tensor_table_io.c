@@ -139,6 +139,8 @@ void zy_tensor_table_set_replace_mismatched_heads(zy_tensor_table *t, bool on) {
     t->replace_mismatched_heads = on;
 }
 
+void zy_tensor_table_set_new_heads(zy_tensor_table *t, bool on) { t->new_heads = on; }
+
 static bool same_shape(const zy_tensor *e, const zy_tensor_info *info) {
     int64_t want[ZY_TENSOR_MAX_DIMS];
     zy__tt_file_shape(e, want);
@@ -180,9 +182,9 @@ static zy_status find_all(const zy_tensor_table *t, const zy_safetensors *st, co
         const zy_tensor *e = &t->e[i];
         if (t->link[i].first != i || e->adapter) continue;
         const zy_tensor_info *info = lookup(t, st, e->name, e->ndim, buf);
-        if (info && t->replace_mismatched_heads && e->head && t->link[i].next < 0 &&
-            !same_shape(e, info))
-            info = NULL; // a head of other labels: a new one
+        if (info && e->head && t->link[i].next < 0 &&
+            (t->new_heads || (t->replace_mismatched_heads && !same_shape(e, info))))
+            info = NULL; // a head of other labels, or of another architecture: a new one
         if (!info) {
             for (int p = i; p >= 0; p = t->link[p].next)
                 if (!t->e[p].optional) return not_found(t, path, e, buf);

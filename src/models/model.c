@@ -155,12 +155,11 @@ void zy__model_report_load(const zy_model *m, const char *dir) {
     for (int i = 0; i < zy_tensor_table_count(m->table); i++) {
         if (!m->missing[i]) continue;
         const char *name = zy_tensor_table_at(m->table, i)->name;
-        bool other_shape = false; // a head of other labels (convert), now unused
-        for (int k = 0; k < m->n_unused && !other_shape; k++)
-            other_shape = !strcmp(m->unused[k], name);
+        bool other = false; // another head's in the file (convert), now unused
+        for (int k = 0; k < m->n_unused && !other; k++) other = !strcmp(m->unused[k], name);
         zy__log(ZY_LOG_WARN, "%s/model.safetensors: tensor '%s' %s: initialised", dir, name,
-                other_shape ? "has another shape in the file (a head for other labels)"
-                            : "is not in the file");
+                other ? "is another head's in the file (other labels or another architecture)"
+                      : "is not in the file");
     }
     if (m->n_unused)
         zy__log(ZY_LOG_INFO, "%s/model.safetensors: %d tensor%s of the file not used by %s "
@@ -191,8 +190,27 @@ static zy_status file_weight_type(const char *path, zy_wtype *out) {
     return ZY_STATUS_OK;
 }
 
+// Whether dir/config.json names another architecture ("architectures"[0]) than cfg: the
+// checkpoint's heads then do another job than cfg's heads of the same names (a token
+// classifier's `classifier` is no sequence classifier's). Unknown (no file or no field
+// on either side) counts as the same.
+static bool other_architecture(const char *dir, const zy_config *cfg) {
+    char path[4096];
+    zy_config *src;
+    const char *was = NULL, *now = NULL;
+    if (join(path, sizeof path, dir, "config.json") || zy_config_load(&src, path)) return false;
+    bool other = zy_config_array_count(src, "architectures") > 0 &&
+                 zy_config_array_count(cfg, "architectures") > 0 &&
+                 !zy_config_get_string_at(src, "architectures", 0, &was) &&
+                 !zy_config_get_string_at(cfg, "architectures", 0, &now) && strcmp(was, now);
+    zy_config_free(src);
+    return other;
+}
+
 // dir/model.safetensors read through the table cfg declares (see zy_model_load), with a
-// new adapter lc on it (NULL: none), its weights read from adapter (NULL: none).
+// new adapter lc on it (NULL: none), its weights read from adapter (NULL: none). convert:
+// into another head (zy_model_load_with_config): a head of other labels, or any head when
+// the checkpoint is of another architecture, is new.
 zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
                          const zy_lora_config *lc, const char *adapter, bool convert) {
     *out = NULL;
@@ -201,6 +219,7 @@ zy_status zy__model_load(zy_model **out, const char *dir, const zy_config *cfg,
     zy_status st = zy__model_declare(&m, cfg);
     if (st) return st;
     zy_tensor_table_set_replace_mismatched_heads(m->table, convert);
+    zy_tensor_table_set_new_heads(m->table, convert && other_architecture(dir, cfg));
     // The files must match the table, and the table fit in memory, before the parameters
     // are allocated: a config.json that disagrees with its weights costs nothing.
     if ((lc && (st = zy__lora_attach(m, lc, dir))) ||

@@ -209,9 +209,20 @@ grep -qx film new/vocab.txt && ! grep -qx pos new/vocab.txt && ! grep -qx label 
 # A classifier of two labels fine-tuned on three: its head is replaced, not an error.
 awk -F'\t' 'NR > 1 && NR % 3 == 0 { $2 = "mid" } { print }' OFS='\t' cls_train.tsv >cls3.tsv
 "$Z" finetune classify --init cls --epochs 1 --batch 8 --seq 32 --train cls3.tsv --out cls3 \
-    >out 2>err && grep -q "classifier.weight' has another shape" err &&
+    >out 2>err && grep -q "classifier.weight' is another head's in the file" err &&
     grep -q '"mid"' cls3/config.json &&
     ok "--init a classifier of other labels: a new head, said so" || bad "2 -> 3 labels: $(tail -1 err)"
+# A sequence classifier's head is no token classifier's, even of as many labels (2 here):
+# another architecture's heads are new, said so; the same architecture's are kept.
+sed 's#/B-[A-Z]*#/B-X#g' tag_train.txt >tag2.txt
+"$Z" finetune tag --init cls --epochs 1 --batch 8 --seq 32 --train tag2.txt --out cls2tag \
+    >out 2>err && grep -q "classifier.weight' is another head's in the file" err &&
+    grep -q "classifier.bias' is another head's in the file" err &&
+    ok "--init a sequence classifier as a tagger of 2 tags: its classifier is new, said so" ||
+    bad "classifier -> tagger, same shape: $(grep -i 'classifier\|error' err | tail -2)"
+"$Z" finetune classify --init cls --epochs 1 --batch 8 --seq 32 --train cls_train.tsv \
+    --out cls_again >out 2>err && ! grep -q "classifier.*initialised" err &&
+    ok "--init a classifier to train on: its head is kept" || bad "classifier kept: $(tail -2 err)"
 
 # ---- other heads --------------------------------------------------------------------------
 "$Z" pretrain gpt --data corpus.txt --config gpt-nano --tokenizer byte --steps 5 --batch 2 \
