@@ -89,7 +89,9 @@ zy_status zy_model_load(zy_model **out, const char *dir);
 // initialised (seed 0; zy_model_init_missing reseeds them) and reported by
 // zy_model_tensor_missing, and so are heads of other labels (another shape) and every
 // head when dir's config.json names another architecture (a token classifier's
-// `classifier` does not become a sequence classifier's); tensors of the file the new
+// `classifier` does not become a sequence classifier's; nor, by the same rule, does a
+// BertForMaskedLM's MLM head become a BertForPreTraining's: zy_model_load keeps a
+// checkpoint's own architecture and heads); tensors of the file the new
 // architecture has no use for (cls.predictions.*, cls.seq_relationship.*, lm_head.weight,
 // another architecture's heads) are skipped, not an error, and listed by
 // zy_model_unused_tensors. The checks and errors are zy_model_load's (a
