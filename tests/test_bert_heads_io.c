@@ -299,6 +299,17 @@ TEST(bert_heads_roundtrip_dirs) {
     zt_ref_free(r);
 }
 
+// Removes a directory zy_model_save wrote (config.json, model.safetensors).
+static void remove_model_dir(const char *dir) {
+    char path[256];
+    const char *files[] = {"config.json", "model.safetensors"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        remove(path);
+    }
+    rmdir(dir);
+}
+
 // A BertForMaskedLM checkpoint (no pooler) as a sequence classifier: the pooler and the
 // classifier are new (4 tensors reported), the 5 MLM tensors skipped; zy_model_init_missing
 // reseeds exactly the new ones.
@@ -338,13 +349,7 @@ TEST(bert_heads_from_masked_lm) {
         CHECK(w[0] != w0 && word[0] == e0);
         zy_model_free(m);
     }
-    char path[256];
-    const char *files[] = {"config.json", "model.safetensors"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        remove(path);
-    }
-    rmdir(dir);
+    remove_model_dir(dir);
 }
 
 // A sequence classifier of 2 labels (saved, its classifier perturbed) read as a token
@@ -386,13 +391,7 @@ TEST(bert_heads_other_architecture_new) {
         zy_model_free(again);
     }
     zy_model_free(cls);
-    char path[256];
-    const char *files[] = {"config.json", "model.safetensors"};
-    for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        remove(path);
-    }
-    rmdir(dir);
+    remove_model_dir(dir);
 }
 
 // ---- head-only training --------------------------------------------------------------------
