@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "test_safetensors.h"
 #include "text/bpe.h"
+#include "zhuyi/task.h"
 #include "zhuyi/tokenizer.h"
 #include "zhuyi/trainer.h"
 
@@ -219,4 +220,21 @@ TEST(fuzz_found_vocab_txt_starting_with_brace_loads_by_path) {
     zy_tokenizer_free(u);
     zy_tokenizer_free(t);
     stt_rm_dir(dir);
+}
+
+// fuzz_task_jsonl: a regression label just under the 3.0e38 bound as a double
+// (-3.0000000000000000000000000125e38) rounds to a float just over it; it was accepted,
+// and the examples written back (as that float) did not read again. The bound is now
+// the stored float's: refused, naming the line.
+TEST(fuzz_found_task_label_rounding_past_bound) {
+    static const char text[] = "{\"text\":\"x\",\"label\":"
+                               "-300000000000000000000000000000000000000.125}\n"
+                               "{\"text\":\"y\",\"label\":-3e+38}\n";
+    zy_task_read_params p = zy_task_read_default_params(ZY_TASK_CLASSIFY);
+    p.problem = ZY_PROBLEM_REGRESSION;
+    zy_task_data *d = NULL;
+    zy_status st = zy_task_data_read_buffer(&d, "r.jsonl", text, sizeof text - 1, &p, NULL);
+    zt_note("%s", st ? zy_last_error() : "accepted");
+    CHECK(st == ZY_STATUS_BAD_FORMAT && strstr(zy_last_error(), "r.jsonl:1: label") != NULL);
+    zy_task_data_free(d);
 }

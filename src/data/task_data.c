@@ -189,7 +189,9 @@ zy_status zy__task_label_list(zy_task_data *d, zy_task_example *e, const char *f
 
 zy_status zy__task_label_value(zy_task_data *d, zy_task_example *e, const char *field,
                                double v) {
-    if (!isfinite(v) || fabs(v) > 3.0e38)
+    // The bound holds for the value as stored: a double just under it can round to a float
+    // just over it, which would then not read back (fuzz_task_jsonl).
+    if (!isfinite(v) || fabs(v) > 3.0e38 || fabs((double)(float)v) > 3.0e38)
         return zy__error(ZY_STATUS_BAD_FORMAT, "%s:%llu: %s: %g is not a finite float",
                          d->name, (ull)e->line, field, v);
     e->value = (float)v;
