@@ -113,7 +113,8 @@ static const int SHAPES[][3] = {{1, 1, 1},    {3, 5, 7},      {14, 32, 32},  {15
                                 {32, 32, 64}, {33, 31, 95},   {47, 70, 130}, {64, 96, 768},
                                 {29, 45, 800}, {100, 64, 1601}, {7, 300, 40}, {300, 7, 40},
                                 {260, 520, 96},  // B packed in slabs over two row blocks
-                                {64, 200, 256}}; // a bf16 A read in place, 200 columns
+                                {64, 200, 256},  // a bf16 A read in place, 200 columns
+                                {40, 600, 96}};  // the same, 300-column chunks (2 threads)
 
 static void each_shape(void (*fn)(const prob *p, void *ctx), void *ctx) {
     int n = (int)(sizeof SHAPES / sizeof *SHAPES);
@@ -252,13 +253,16 @@ TEST(gemm_bf16_transposed_product_same_bits) {
 
 // A beta-0 product writing more C than the driver's STREAM_BYTES (4 MB), rows 64-byte
 // aligned: AMX writes it with non-temporal stores, as it lies and transposed (x W^T, 160
-// deep: computed as C^T), with the same bits as the emulation, and never reads the NaNs C
-// held before.
+// deep: computed as C^T), and over two k blocks whose sums wait apart from C (rows outer:
+// 1,040 rows), with the same bits as the emulation, and never reads the NaNs C held
+// before.
 TEST(gemm_bf16_streamed_c_same_bits) {
     if (!zt_use_bf16(ZY_BF16_AMX)) return;
-    for (int t = 0; t < 2; t++) {
-        prob p = t ? make(false, true, 64, 16512, 160, 0.5f, 0.0f, 22) // oriented: C^T
-                   : make(false, false, 1024, 1056, 32, 1.0f, 0.0f, 21);
+    static const char *const names[] = {"streamed C", "streamed C^T", "streamed C, 2 k blocks"};
+    for (int t = 0; t < 3; t++) {
+        prob p = t == 1   ? make(false, true, 64, 16512, 160, 0.5f, 0.0f, 22) // oriented: C^T
+                 : t == 2 ? make(false, false, 1040, 1024, 288, 1.0f, 0.0f, 23)
+                          : make(false, false, 1024, 1056, 32, 1.0f, 0.0f, 21);
         p.ldc = p.N;
         size_t nc = (size_t)p.M * p.ldc;
         float *want = zy_alloc(sizeof(float) * nc), *got = zy_alloc(sizeof(float) * nc);
@@ -268,7 +272,7 @@ TEST(gemm_bf16_streamed_c_same_bits) {
                        p.B, p.ldb, p.beta, want, p.ldc);
         zy__sgemm_arch(&zy__gemm_bf16_amx, p.ta, p.tb, p.M, p.N, p.K, p.alpha, p.A, p.lda, p.B,
                        p.ldb, p.beta, got, p.ldc);
-        same_bits(t ? "streamed C^T" : "streamed C", &p, got, want);
+        same_bits(names[t], &p, got, want);
         zy_free(want);
         zy_free(got);
         unmake(&p);
@@ -318,17 +322,18 @@ TEST(gemm_bf16_amx_deferred_stores_same_bits) {
 // Over several k blocks the AMX kernel keeps each tile's sums apart from C (the hint's
 // sums) when the chunk's tiles fit the thread's room for them (4 MB), and in C
 // otherwise: dout W in three 256-deep blocks (as it lies; at 2 threads the two chunks
-// share C's rows), x W^T 1601 deep over a few tiles, and 800 deep over more tiles than
-// fit at 1 thread (computed as C^T, whose whole tiles then keep their sums in C as they
-// lie). Same bits as the emulation at 1 and 2 threads.
+// share C's rows), the same over 600 rows (rows outer: each row block through the three
+// k blocks; partial row blocks, tiles and pad), x W^T 1601 deep over a few tiles, and 800
+// deep over more tiles than fit at 1 thread (computed as C^T, whose whole tiles then keep
+// their sums in C as they lie). Same bits as the emulation at 1 and 2 threads.
 TEST(gemm_bf16_amx_sums_apart_same_bits) {
-    static const int as_is[][3] = {{256, 768, 768}}, transposed[][3] = {{40, 96, 1601},
-                                                                       {40, 16416, 800}};
-    static const char *const as_is_names[] = {"dout W, sums apart"};
+    static const int as_is[][3] = {{256, 768, 768}, {600, 200, 700}},
+                     transposed[][3] = {{40, 96, 1601}, {40, 16416, 800}};
+    static const char *const as_is_names[] = {"dout W, sums apart", "dout W, rows outer"};
     static const char *const transposed_names[] = {"C^T, sums apart", "C^T, sums in C"};
     for (int threads = 1; threads <= 2 && !zt_failed(); threads++) {
         zy_threads_set(threads);
-        amx_against_emulation(as_is, as_is_names, 1, false, 50);
+        amx_against_emulation(as_is, as_is_names, 2, false, 50);
         amx_against_emulation(transposed, transposed_names, 2, true, 51);
     }
 }

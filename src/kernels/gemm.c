@@ -24,16 +24,22 @@
 // (fp32 families only: see plan).
 #define SMALL_FLOPS 32768.0
 // zy_gemm_bf16 reads a bf16 A where it lies (kernel_direct) when the block's B side is at
-// most this wide: packing A costs more than it saves only when few B panels reuse it (x W^T
-// over 256 rows, computed as C^T with W as A: 1,790 -> 2,100 GFLOP/s at 768 x 2304 on the
-// AMX machine; at 128 it was packed; 1024 rows, reusing A over more panels, gain nothing).
+// most DIRECT_N wide: packing A costs more than it saves only when few B panels reuse it
+// (x W^T over 256 rows, computed as C^T with W as A: 1,790 -> 2,100 GFLOP/s at 768 x 2304
+// on the AMX machine; at 128 it was packed; 1024 rows, reusing A over more panels, gain
+// nothing). With one row block of A (M <= mc), up to DIRECT_N_ONE_BLOCK: dout W over 64 and
+// 256 rows, whose 2-thread column chunks are 384 wide, +2-6 % (256 x 768 x 768 2,351 ->
+// 2,451 GFLOP/s, 256 x 768 x 3072 2,190 -> 2,329; in-process alternation, 2026-12-07); a
+// 1,536-wide chunk (256 x 3072 x 768) lost 5 % to it, and so did 1024 rows at 384.
 #define DIRECT_N 256
+#define DIRECT_N_ONE_BLOCK 512
 // Below this many flops one thread is faster than waking the pool.
 #define THREAD_FLOPS 4.0e6
-// A product with beta 0 writing more C than this (bytes; twice a core's L2 here) in one k
-// block writes it with non-temporal stores: it cannot stay in the caches, and ordinary
-// stores would first read every line they overwrite (half the memory traffic of a 64-deep
-// product's output). Not when a later k block reads C back: it would come from memory.
+// A product with beta 0 writing more C than this (bytes; twice a core's L2 here) once (in
+// one k block, or with the sums of earlier blocks kept apart from C) writes it with
+// non-temporal stores: it cannot stay in the caches, and ordinary stores would first read
+// every line they overwrite (half the memory traffic of a 64-deep product's output). Not
+// when a later k block reads C back: it would come from memory.
 #define STREAM_BYTES (4.0 * 1024 * 1024)
 // A packed B block larger than this (bytes) does not stay in L2 from one mc block of A to
 // the next: a kernel that takes the pull hint brings each B panel back while it computes
@@ -74,7 +80,7 @@ typedef struct gemm_args {
     // (not ta for A, tb for B), op(A)'s row i or op(B)'s column j being the typed row.
     typed_src aq, bq;
     bool packed_only; // never the fp32 shortcut for tiny products (bf16 families: plan)
-    bool stream;      // beta 0, one k block, C larger than STREAM_BYTES (the whole product's)
+    bool stream;      // beta 0, C past STREAM_BYTES (whole product's): streamed if written once
     int kc;           // the deepest k block: the family's kc or kc_small (plan_depth)
 } gemm_args;
 
@@ -385,12 +391,16 @@ static int block_depth(const zy__gemm_arch *ar, const gemm_args *g) {
     return ZY_MIN((kc + unit - 1) / unit * unit, g->kc);
 }
 
+// Whether the tiles of `rows` rows of a product n columns wide fit SUMS_BYTES.
+static bool sums_fit_rows(const zy__gemm_arch *ar, int rows, int n) {
+    size_t tiles = (size_t)((rows + ar->mr - 1) / ar->mr) * (size_t)((n + ar->nr - 1) / ar->nr);
+    return tiles * (size_t)ar->mr * (size_t)ar->nr * sizeof(float) <= SUMS_BYTES;
+}
+
 // Whether product g may keep its tiles' sums apart from C between k blocks (zy__gemm_hints:
 // sums): with cont (alpha 1, beta 0), and all its tiles within SUMS_BYTES.
 static bool sums_fit(const zy__gemm_arch *ar, const gemm_args *g) {
-    size_t tiles = (size_t)((g->M + ar->mr - 1) / ar->mr) * (size_t)((g->N + ar->nr - 1) / ar->nr);
-    return g->alpha == 1.0f && g->beta == 0.0f &&
-           tiles * (size_t)ar->mr * (size_t)ar->nr * sizeof(float) <= SUMS_BYTES;
+    return g->alpha == 1.0f && g->beta == 0.0f && sums_fit_rows(ar, g->M, g->N);
 }
 
 // Tile (i, j)'s block in ws->sums (product rows i, columns j, whole tiles from the
@@ -405,7 +415,7 @@ static float *tile_sums(const zy__gemm_arch *ar, const workspace *ws, bool keep,
 // The blocked, packed product on one thread. B panels are packed just before their first
 // use (during the first mc block) so packing overlaps with the prefetches above; or, in
 // families whose kernels do not prefetch, a slab of them at a time (b_slab).
-static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args *g) {
+static bool gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args *g) {
     const int mr = ar->mr, nr = ar->nr, slab = ZY_MAX(ar->b_slab, 1) * nr;
     int packed_ic = -1, packed_pc = -1; // the A block in ws->a
     // With one mc block each packed B panel serves only the calls that follow its packing:
@@ -418,111 +428,128 @@ static void gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
     // (packed, as the kernel reads whole tiles); only when every depth block is a whole
     // number of the family's chunks (nothing past a row is read).
     bool direct = ar->kernel_direct && g->a16 && !g->ta && g->K % ar->kpad == 0 &&
-                  g->N <= DIRECT_N;
+                  (g->N <= DIRECT_N || (reuse_b && g->N <= DIRECT_N_ONE_BLOCK));
     bool c_cached = (double)g->M * g->N * sizeof(float) <= SMALL_C; // (this chunk's C)
     const int kcb = block_depth(ar, g);
-    // Over several k blocks each tile's sums wait in ws->sums between them, when all the
-    // chunk's tiles fit there; C's lines are then written once.
-    const bool keep_sums = g->K > kcb && sums_fit(ar, g);
     const int tiles_n = (g->N + nr - 1) / nr;
+    const int blocks_k = (g->K + kcb - 1) / kcb, blocks_m = (g->M + ar->mc - 1) / ar->mc;
+    // Over several row blocks the k blocks are usually the outer loop: one k block of B is
+    // packed at a time and serves every row block. Rows go outer instead (rows_outer) when
+    // every k block of B fits the room at once: each row block then runs through all the
+    // k blocks, and its tiles' sums, not the whole chunk's, wait in ws->sums in between
+    // (they stay in L2, where the whole chunk's would not).
+    const bool rows_outer = blocks_m > 1 && blocks_k > 1 && g->alpha == 1.0f &&
+                            g->beta == 0.0f && sums_fit_rows(ar, ar->mc, g->N) &&
+                            blocks_k * padded_depth(ar, kcb) <= padded_depth(ar, ar->kc);
+    // Over several k blocks each tile's sums wait in ws->sums between them, when all the
+    // chunk's tiles fit there (or a row block's, rows outer); C's lines are then written
+    // once, and may then be streamed.
+    const bool keep_sums = g->K > kcb && (rows_outer || sums_fit(ar, g));
+    const bool stream = g->stream && (blocks_k == 1 || keep_sums);
     for (int jc = 0; jc < g->N; jc += ar->nc) {
         int nc = ZY_MIN(ar->nc, g->N - jc);
-        for (int pc = 0; pc < g->K; pc += kcb) {
-            int kc = ZY_MIN(kcb, g->K - pc);
+        // With rows outer, k block b's panels start at b * b_block in ws->b.
+        size_t b_block = (size_t)(nc + nr - 1) / nr * nr * padded_depth(ar, kcb) * ar->elem;
+        for (int step = 0; step < blocks_k * blocks_m; step++) {
+            int bk = rows_outer ? step % blocks_k : step / blocks_m;
+            int bm = rows_outer ? step / blocks_k : step % blocks_m;
+            int pc = bk * kcb, kc = ZY_MIN(kcb, g->K - pc);
             size_t depth_bytes = (size_t)padded_depth(ar, kc) * ar->elem; // per row/col
             // Later k blocks add to what the first one wrote (or, cont, carry its sums on).
             float beta = pc == 0 ? g->beta : 1.0f;
             bool cont = pc > 0 && g->alpha == 1.0f && g->beta == 0.0f;
             bool more = pc + kc < g->K && g->alpha == 1.0f && g->beta == 0.0f;
-            bool pull_b = (size_t)padded_depth(ar, kc) * ar->elem * (size_t)nc > PULL_B_BYTES;
-            for (int ic = 0; ic < g->M; ic += ar->mc) {
-                int mc = ZY_MIN(ar->mc, g->M - ic);
-                // The A block depends on (ic, pc) only: when it is the one packed last
-                // (a single ic and pc block, as with M <= mc and K <= kc), every column
-                // block jc reuses it.
-                int whole = direct ? mc / mr * mr : 0; // rows read in place
-                if ((ic != packed_ic || pc != packed_pc) && whole < mc) {
-                    if (g->aq.p)
-                        pack_typed(ar, ws, g->aq, true, ic, mc, pc, kc, mr, ws->a);
-                    else if (g->a16)
-                        ar->pack16_a(g->ta, g->A, g->lda, ic + whole, mc - whole, pc, kc, mr,
-                                     ws->a);
-                    else ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+            bool pull_b = !rows_outer &&
+                          (size_t)padded_depth(ar, kc) * ar->elem * (size_t)nc > PULL_B_BYTES;
+            int ic = bm * ar->mc, mc = ZY_MIN(ar->mc, g->M - ic);
+            int sums_i = rows_outer ? 0 : ic; // the row of ws->sums that row ic takes
+            // The A block depends on (ic, pc) only: when it is the one packed last
+            // (a single ic and pc block, as with M <= mc and K <= kc), every column
+            // block jc reuses it.
+            int whole = direct ? mc / mr * mr : 0; // rows read in place
+            if ((ic != packed_ic || pc != packed_pc) && whole < mc) {
+                if (g->aq.p)
+                    pack_typed(ar, ws, g->aq, true, ic, mc, pc, kc, mr, ws->a);
+                else if (g->a16)
+                    ar->pack16_a(g->ta, g->A, g->lda, ic + whole, mc - whole, pc, kc, mr,
+                                 ws->a);
+                else ar->pack_a(g->ta, g->A, g->lda, ic, mc, pc, kc, mr, ws->a);
+            }
+            packed_ic = ic, packed_pc = pc;
+            // A read in place, whole rows in one k block: the next block's rows are
+            // pulled into L2 in parts over this block's calls (its first B panel would
+            // read them from memory with strided tile loads, which the hardware
+            // prefetchers do not follow).
+            int direct_calls = (nc + nr - 1) / nr * (whole / mr);
+            const char *next_a = NULL;
+            size_t a_bytes = 0;
+            if (direct_calls && kc == g->K && g->lda == g->K && ic + mc < g->M &&
+                (double)g->M * g->lda * ar->elem > PULL_A_BYTES) {
+                size_t rows = (size_t)ZY_MIN(ar->mc, g->M - ic - mc);
+                next_a = (const char *)g->A + (size_t)(ic + mc) * g->lda * ar->elem;
+                a_bytes = rows * (size_t)g->lda * ar->elem;
+            }
+            // jr outer: each B panel serves every A micro-panel of the block (L1/L2)
+            // while the A micro-panels stream from L2.
+            for (int jr = 0; jr < nc; jr += nr) {
+                char *pb = (char *)ws->b + (rows_outer ? (size_t)bk * b_block : 0) +
+                           (size_t)(reuse_b ? jr % slab : jr) * depth_bytes;
+                int n = ZY_MIN(nr, nc - jr);
+                if (ic == 0 && jr % slab == 0) { // this panel and the slab's others
+                    int ns = ZY_MIN(slab, nc - jr);
+                    if (g->bq.p) pack_typed(ar, ws, g->bq, false, jc + jr, ns, pc, kc, nr, pb);
+                    else if (g->b16)
+                        ar->pack16_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, ns, nr, pb);
+                    else ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, ns, nr, pb);
                 }
-                packed_ic = ic, packed_pc = pc;
-                // A read in place, whole rows in one k block: the next block's rows are
-                // pulled into L2 in parts over this block's calls (its first B panel would
-                // read them from memory with strided tile loads, which the hardware
-                // prefetchers do not follow).
-                int direct_calls = (nc + nr - 1) / nr * (whole / mr);
-                const char *next_a = NULL;
-                size_t a_bytes = 0;
-                if (direct_calls && kc == g->K && g->lda == g->K && ic + mc < g->M &&
-                    (double)g->M * g->lda * ar->elem > PULL_A_BYTES) {
-                    size_t rows = (size_t)ZY_MIN(ar->mc, g->M - ic - mc);
-                    next_a = (const char *)g->A + (size_t)(ic + mc) * g->lda * ar->elem;
-                    a_bytes = rows * (size_t)g->lda * ar->elem;
+                float *c = g->C + c_at(g, ic, jc + jr);
+                size_t row_step = g->tc ? 1 : (size_t)g->ldc; // C offset of row ir
+                for (int ir = 0; ir < whole; ir += mr) {
+                    const uint16_t *a = (const uint16_t *)g->A +
+                                        (size_t)(ic + ir) * g->lda + pc;
+                    zy__gemm_hints hint = {
+                        .cont = cont, .more = more,
+                        .sums = tile_sums(ar, ws, keep_sums, tiles_n, sums_i + ir, jc + jr)};
+                    pull_part(&hint, next_a, a_bytes, direct_calls,
+                              jr / nr * (whole / mr) + ir / mr);
+                    ar->kernel_direct(padded_depth(ar, kc), a, (size_t)g->lda, pb,
+                                      c + (size_t)ir * row_step, g->ldc, n, g->alpha,
+                                      beta, g->tc, &hint);
                 }
-                // jr outer: each B panel serves every A micro-panel of the block (L1/L2)
-                // while the A micro-panels stream from L2.
-                for (int jr = 0; jr < nc; jr += nr) {
-                    char *pb = (char *)ws->b + (size_t)(reuse_b ? jr % slab : jr) * depth_bytes;
-                    int n = ZY_MIN(nr, nc - jr);
-                    if (ic == 0 && jr % slab == 0) { // this panel and the slab's others
-                        int ns = ZY_MIN(slab, nc - jr);
-                        if (g->bq.p) pack_typed(ar, ws, g->bq, false, jc + jr, ns, pc, kc, nr, pb);
-                        else if (g->b16)
-                            ar->pack16_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, ns, nr, pb);
-                        else ar->pack_b(g->tb, g->B, g->ldb, pc, kc, jc + jr, ns, nr, pb);
-                    }
-                    float *c = g->C + c_at(g, ic, jc + jr);
-                    size_t row_step = g->tc ? 1 : (size_t)g->ldc; // C offset of row ir
-                    for (int ir = 0; ir < whole; ir += mr) {
-                        const uint16_t *a = (const uint16_t *)g->A +
-                                            (size_t)(ic + ir) * g->lda + pc;
-                        zy__gemm_hints hint = {
-                            .cont = cont, .more = more,
-                            .sums = tile_sums(ar, ws, keep_sums, tiles_n, ic + ir, jc + jr)};
-                        pull_part(&hint, next_a, a_bytes, direct_calls,
-                                  jr / nr * (whole / mr) + ir / mr);
-                        ar->kernel_direct(padded_depth(ar, kc), a, (size_t)g->lda, pb,
-                                          c + (size_t)ir * row_step, g->ldc, n, g->alpha,
-                                          beta, g->tc, &hint);
-                    }
-                    // The panel computed after this one, when it was packed before (a
-                    // later mc block) and the caches may have lost it: pulled back in
-                    // parts, one per call below.
-                    const char *next = NULL;
-                    if (pull_b && jr + nr < nc) next = ic > 0 ? pb + nr * depth_bytes : NULL;
-                    else if (pull_b && ic + mc < g->M) next = ws->b; // the next block's first
-                    for (int ir = whole; ir < mc; ir += mr) {
-                        const char *pa =
-                            (const char *)ws->a + (size_t)(ir - whole) * depth_bytes;
-                        zy__gemm_hints hint = {.base = (const float *)pa};
-                        if (ic == 0)
-                            hint = next_panel(g, nr, pc, kc, jc + jr, ir / mr,
-                                              (const float *)pa);
-                        hint.stream = g->stream; // (one k block: beta is g's, 0)
-                        hint.cont = cont;
-                        hint.more = more;
-                        pull_part(&hint, next, (size_t)nr * depth_bytes,
-                                  (mc - whole + mr - 1) / mr, (ir - whole) / mr);
-                        hint.c_cached = c_cached;
-                        hint.sums = tile_sums(ar, ws, keep_sums, tiles_n, ic + ir, jc + jr);
-                        (g->tc ? ar->kernel_t : ar->kernel)(
-                            padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,
-                            ZY_MIN(mr, mc - ir), n, g->alpha, beta, &hint);
-                    }
-                    if (g->bias && !g->stream && pc + kc >= g->K) {
-                        if (ar->flush) ar->flush(); // (what its kernels left pending)
-                        add_bias(g, ic, mc, jc + jr, n);
-                    }
+                // The panel computed after this one, when it was packed before (a
+                // later mc block) and the caches may have lost it: pulled back in
+                // parts, one per call below.
+                const char *next = NULL;
+                if (pull_b && jr + nr < nc) next = ic > 0 ? pb + nr * depth_bytes : NULL;
+                else if (pull_b && ic + mc < g->M) next = ws->b; // the next block's first
+                for (int ir = whole; ir < mc; ir += mr) {
+                    const char *pa =
+                        (const char *)ws->a + (size_t)(ir - whole) * depth_bytes;
+                    zy__gemm_hints hint = {.base = (const float *)pa};
+                    if (ic == 0)
+                        hint = next_panel(g, nr, pc, kc, jc + jr, ir / mr,
+                                          (const float *)pa);
+                    hint.stream = stream; // (C written once: beta is g's, 0)
+                    hint.cont = cont;
+                    hint.more = more;
+                    pull_part(&hint, next, (size_t)nr * depth_bytes,
+                              (mc - whole + mr - 1) / mr, (ir - whole) / mr);
+                    hint.c_cached = c_cached;
+                    hint.sums = tile_sums(ar, ws, keep_sums, tiles_n, sums_i + ir, jc + jr);
+                    (g->tc ? ar->kernel_t : ar->kernel)(
+                        padded_depth(ar, kc), pa, pb, c + (size_t)ir * row_step, g->ldc,
+                        ZY_MIN(mr, mc - ir), n, g->alpha, beta, &hint);
+                }
+                if (g->bias && !stream && pc + kc >= g->K) {
+                    if (ar->flush) ar->flush(); // (what its kernels left pending)
+                    add_bias(g, ic, mc, jc + jr, n);
                 }
             }
         }
     }
     if (ar->flush) ar->flush();
-    if (g->stream) _mm_sfence(); // the non-temporal stores visible before anyone reads C
+    if (stream) _mm_sfence(); // the non-temporal stores visible before anyone reads C
+    return stream;
 }
 
 // zy_gemm_bf16 with no workspace: the products of the bf16 values (an fp32 source
@@ -606,8 +633,7 @@ static bool gemm_product(const zy__gemm_arch *ar, const gemm_args *g) {
         zy_sgemm_ref(g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb,
                      g->beta, g->C, g->ldc);
     if (!ws) return false;
-    gemm_blocked(ar, ws, g);
-    return !g->stream; // (streamed C is out of the caches: the bias after the product)
+    return !gemm_blocked(ar, ws, g); // (streamed C is out of the caches: the bias after)
 }
 
 // The product on one thread, then the bias (a second rounding, exactly as a separate pass
@@ -796,12 +822,21 @@ static gemm_args orient(const zy__gemm_arch *ar, const gemm_args *g) {
 // +9 %); computed transposed they still lose (x W^T 64 x 768 x 2304, one core: -36 %).
 // With one row block of A (M <= mc) a C past L2 whose tiles' sums fit their room takes it
 // too: each B panel is then used once per k block, from L1 at 256 deep (dout W 256 x 3072
-// x 768, 2 threads: 1,774 -> 1,964 GFLOP/s, best of 3 alternations; over 1024 rows the
-// B block serves four row blocks and the gain was not there: 1024 x 768 x 768 -7 %).
+// x 768, 2 threads: 1,774 -> 1,964 GFLOP/s, best of 3 alternations). Over several row
+// blocks, a product at most kc deep whose B stays in L2 (SMALL_C) takes it too, computed
+// rows outer (gemm_blocked): every k block of B packed once and kept, each row block run
+// through them all with only its own tiles' sums waiting in their room, and C streamed
+// where it is large (dout W over 1024 rows, 2 threads: 2,336 -> 2,566 GFLOP/s; 4096 rows
+// 2,336 -> 2,665; one core 1024 rows 1,138 -> 1,253; in-process alternation, 2026-12-07).
+// Before rows outer the same depth lost 7 % there; with a B of 4.7 MB (4096 x 3072 x 768)
+// rows outer lost 20 %, so a B past L2 keeps kc.
 static int plan_depth(const zy__gemm_arch *ar, const gemm_args *g) {
     double c = (double)g->M * g->N * sizeof(float);
     if (!ar->kc_small || g->tc || swap_pays(ar, g)) return ar->kc;
-    return c <= SMALL_C || (g->M <= ar->mc && sums_fit(ar, g)) ? ar->kc_small : ar->kc;
+    bool rows_outer = g->M > ar->mc && g->K <= ar->kc && g->alpha == 1.0f && g->beta == 0.0f &&
+                      (double)g->K * g->N * ar->elem <= SMALL_C;
+    return c <= SMALL_C || (g->M <= ar->mc && sums_fit(ar, g)) || rows_outer ? ar->kc_small
+                                                                               : ar->kc;
 }
 
 // How the product is computed: its orientation, k block and stores. A bf16 family packs
@@ -812,7 +847,7 @@ static gemm_args plan(const zy__gemm_arch *ar, const gemm_args *g_in) {
     in.packed_only |= ar->pack16_a != NULL;
     gemm_args g = orient(ar, &in);
     g.kc = plan_depth(ar, &in);
-    g.stream = ar->streams && g.beta == 0.0f && g.K <= g.kc &&
+    g.stream = ar->streams && g.beta == 0.0f &&
                (double)g.M * g.N * sizeof(float) > STREAM_BYTES;
     return g;
 }
