@@ -254,14 +254,17 @@ TEST(gemm_bf16_transposed_product_same_bits) {
 // A beta-0 product writing more C than the driver's STREAM_BYTES (4 MB), rows 64-byte
 // aligned: AMX writes it with non-temporal stores, as it lies and transposed (x W^T, 160
 // deep: computed as C^T), and over two k blocks whose sums wait apart from C (rows outer:
-// 1,040 rows), with the same bits as the emulation, and never reads the NaNs C held
-// before.
+// 1,040 rows); and one whose rows do not start on lines (16,511 wide: not streamed, its
+// lines claimed for writing while the tiles compute). Same bits as the emulation, and
+// never a read of the NaNs C held before.
 TEST(gemm_bf16_streamed_c_same_bits) {
     if (!zt_use_bf16(ZY_BF16_AMX)) return;
-    static const char *const names[] = {"streamed C", "streamed C^T", "streamed C, 2 k blocks"};
-    for (int t = 0; t < 3; t++) {
+    static const char *const names[] = {"streamed C", "streamed C^T", "streamed C, 2 k blocks",
+                                        "C^T, rows off lines"};
+    for (int t = 0; t < 4; t++) {
         prob p = t == 1   ? make(false, true, 64, 16512, 160, 0.5f, 0.0f, 22) // oriented: C^T
                  : t == 2 ? make(false, false, 1040, 1024, 288, 1.0f, 0.0f, 23)
+                 : t == 3 ? make(false, true, 64, 16511, 160, 1.0f, 0.0f, 24)
                           : make(false, false, 1024, 1056, 32, 1.0f, 0.0f, 21);
         p.ldc = p.N;
         size_t nc = (size_t)p.M * p.ldc;

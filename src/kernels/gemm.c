@@ -508,7 +508,7 @@ static bool gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     const uint16_t *a = (const uint16_t *)g->A +
                                         (size_t)(ic + ir) * g->lda + pc;
                     zy__gemm_hints hint = {
-                        .cont = cont, .more = more,
+                        .cont = cont, .more = more, .c_cached = c_cached,
                         .sums = tile_sums(ar, ws, keep_sums, tiles_n, sums_i + ir, jc + jr)};
                     pull_part(&hint, next_a, a_bytes, direct_calls,
                               jr / nr * (whole / mr) + ir / mr);

@@ -14,6 +14,12 @@ static inline __mmask16 zy__mask16(int n) {
     return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
+// Whether stores into C at c (rows ldc apart) may be non-temporal, when asked (stream) and
+// beta is 0: only whole aligned lines are streamed, so C's rows must start on lines.
+static inline bool zy__gemm_lines_stream(const float *c, int ldc, float beta, bool stream) {
+    return stream && beta == 0.0f && ((uintptr_t)c & 63) == 0 && ldc % 16 == 0;
+}
+
 // The epilogue of a C tile of `rows` rows of nv vectors (acc: the accumulators, rows ld
 // vectors apart): C = alpha * acc, + beta * C unless beta == 0 (C then not read), each
 // element one multiply and one fused multiply-add, columns from n on left untouched.
@@ -22,7 +28,7 @@ zy__gemm_store_tile(float *c, int ldc, const __m512 *acc, int ld, int rows, int 
                     float alpha, float beta, bool stream) {
     __m512 va = _mm512_set1_ps(alpha);
     // Non-temporal when asked (zy__gemm_hints) and every store is a whole aligned line.
-    if (stream && beta == 0.0f && n == 16 * nv && ((uintptr_t)c & 63) == 0 && ldc % 16 == 0) {
+    if (n == 16 * nv && zy__gemm_lines_stream(c, ldc, beta, stream)) {
 #pragma GCC unroll 32
         for (int i = 0; i < rows; i++) {
 #pragma GCC unroll 4

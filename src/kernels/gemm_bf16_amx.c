@@ -84,12 +84,19 @@ static void configure(void) {
 // A pending block is stored a quarter every kc/128 chunks meanwhile, the rest
 // before the tiles are stored: a transposed 32x32 store costs about 400 vector
 // instructions, which the AMX unit's products hide (x W^T computed as C^T, one core:
-// 256 x 768 x 3072 930 -> 1,060 GFLOP/s, 64 x 768 x 768 1,080 -> 1,190).
+// 256 x 768 x 3072 930 -> 1,060 GFLOP/s, 64 x 768 x 768 1,080 -> 1,190). With claim, the
+// claim_rows rows of 32 floats from there (claim_ld apart), where this block's sums will
+// be stored, are fetched for writing over the chunks: a C past the caches whose stores
+// cannot stream (rows not starting on lines: a 50,257-wide C) otherwise waits on memory
+// for every line it stores into (x W^T 1024 x 768 x 50257, 2 threads: 1,004 -> 2,116
+// GFLOP/s; 256 rows 2,512 -> 2,646; in-process alternation, 2026-12-07).
 static inline __attribute__((always_inline)) void product(int kc, const uint16_t *pa,
                                                           size_t row, size_t chunk,
                                                           const uint16_t *pb, const float *init,
                                                           size_t ld, float *out, size_t ldo,
-                                                          const char *pull, size_t pull_bytes) {
+                                                          const char *pull, size_t pull_bytes,
+                                                          const float *claim, size_t claim_ld,
+                                                          int claim_rows) {
     if (!configured) configure();
     if (init) {
         size_t stride = ld * sizeof(float);
@@ -106,6 +113,7 @@ static inline __attribute__((always_inline)) void product(int kc, const uint16_t
     size_t stride = row * sizeof(uint16_t);
     size_t pulls = pull ? (pull_bytes + 255) / 256 : 0; // chunks that prefetch
     int every = kc >= 256 ? kc / 128 : 1, chunk_no = 0; // a pending quarter every so many
+    int claim_per = claim ? (claim_rows * 32 + kc - 1) / kc : 0, claimed = 0; // rows a chunk
     _tile_loadd(4, pa, stride);
     _tile_loadd(6, pb, 4 * NR);
     _tile_loadd(7, pb + 32, 4 * NR);
@@ -128,6 +136,12 @@ static inline __attribute__((always_inline)) void product(int kc, const uint16_t
             pulls--;
         }
         if (pending.left && chunk_no++ % every == 0) store_quarter();
+        for (int r = 0; r < claim_per && claimed < claim_rows; r++, claimed++) {
+            const char *line = (const char *)(claim + (size_t)claimed * claim_ld);
+            __builtin_prefetch(line, 1, 3); // 128 bytes from any float: 2 or 3 lines
+            __builtin_prefetch(line + 64, 1, 3);
+            __builtin_prefetch(line + 127, 1, 3);
+        }
         if (more) _tile_loadd(6, b, 4 * NR);
         _tile_dpbf16ps(3, 5, 7);
         if (more) {
@@ -208,7 +222,8 @@ static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *p
         }
     }
     if (hint->sums && hint->more) { // not the last block: the sums stay apart from C
-        product(kc, pa, row, chunk, pb, init, ld, hint->sums, NR, hint->pull, hint->pull_bytes);
+        product(kc, pa, row, chunk, pb, init, ld, hint->sums, NR, hint->pull, hint->pull_bytes,
+                NULL, 0, 0);
         return;
     }
     // Whole tiles go from the tiles into C: kept as they are, with alpha 1 and beta 0,
@@ -218,19 +233,22 @@ static inline __attribute__((always_inline)) void tile(int kc, const uint16_t *p
     bool as_is = hint->c_cached && !stream && alpha == 1.0f && beta == 0.0f;
     if (whole && (transposed ? hint->more : as_is)) {
         product(kc, pa, row, chunk, pb, init, ld, c, (size_t)ldc, hint->pull,
-                hint->pull_bytes);
+                hint->pull_bytes, NULL, 0, 0);
         return;
     }
+    // C's lines claimed while the tiles compute (product) when C is past the caches and
+    // its stores will not stream: transposed, n rows of m; as it lies, m rows of n.
+    bool claim = !hint->c_cached && !zy__gemm_lines_stream(c, ldc, beta, stream);
     if (transposed) {
         product(kc, pa, row, chunk, pb, init, ld, &pending.acc[0][0], NR, hint->pull,
-                hint->pull_bytes);
+                hint->pull_bytes, claim ? c : NULL, (size_t)ldc, n);
         pending.c = c, pending.ldc = ldc, pending.m = m, pending.n = n;
         pending.alpha = alpha, pending.beta = beta, pending.stream = stream;
         pending.left = 4;
         return;
     }
     product(kc, pa, row, chunk, pb, init, ld, (float *)acc, 2 * 16, hint->pull,
-            hint->pull_bytes);
+            hint->pull_bytes, claim ? c : NULL, (size_t)ldc, m);
     zy__gemm_store_tile(c, ldc, &acc[0][0], 2, m, 2, n, alpha, beta, stream);
 }
 
