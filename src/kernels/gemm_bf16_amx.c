@@ -7,8 +7,9 @@
 // left to the next call on the thread, which makes it a quarter at a time
 // between its own tile products (flush_amx: the rest). Panels: A in the chunks layout, B in
 // pairs (gemm_bf16.c). The tile configuration is loaded once per thread. Compiled with
-// -mamx-tile -mamx-bf16; the driver calls it only when zy_bf16_path() is AMX (the CPU has
-// it and Linux granted the tile state). Its scalar twin is kernel_amx_emul.
+// -mamx-tile -mamx-bf16 -mprfchw (prefetchw: product's claim); the driver calls it only
+// when zy_bf16_path() is AMX (the CPU has it and Linux granted the tile state). Its scalar
+// twin is kernel_amx_emul.
 #include <immintrin.h>
 #include <stdbool.h>
 #include <stdint.h>
