@@ -4,6 +4,7 @@
 // save, vocab.txt written back identical), hand-written tokenizer.json variants, the
 // errors of encode_pair, special-token roles of both kinds, and the trainer (a known
 // answer, determinism, round trips).
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +17,29 @@
 #include "zhuyi/core.h"
 #include "zhuyi/tokenizer.h"
 
-static const char *tmp_dir(void) {
-    static char dir[128];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/zhuyi_wp_%ld", (long)getpid());
-        mkdir(dir, 0700);
+static char tmp_name[128];
+
+// The files the tests wrote, and their directory, removed when the run ends.
+static void remove_tmp_dir(void) {
+    DIR *d = opendir(tmp_name);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", tmp_name, e->d_name);
+        unlink(p);
     }
-    return dir;
+    closedir(d);
+    rmdir(tmp_name);
+}
+
+static const char *tmp_dir(void) {
+    if (!tmp_name[0]) {
+        snprintf(tmp_name, sizeof tmp_name, "/tmp/zhuyi_wp_%ld", (long)getpid());
+        mkdir(tmp_name, 0700);
+        atexit(remove_tmp_dir);
+    }
+    return tmp_name;
 }
 
 static const char *tmp_path(const char *name) {

@@ -9,7 +9,7 @@
 // Checks: the default (json) response's text is the expected one; response_format "text"
 // gives the same string; a non-PCM upload makes the client throw an APIError 400.
 import { createRequire } from "node:module";
-import { createReadStream, readFileSync, writeFileSync } from "node:fs";
+import { createReadStream, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -46,6 +46,8 @@ await check("a file that is not a WAV: APIError 400", async () => {
     } catch (e) {
         if (e instanceof APIError && e.status === 400) return e.message.slice(0, 80);
         throw e;
+    } finally {
+        unlinkSync(junk);
     }
     throw new Error("no error");
 });
