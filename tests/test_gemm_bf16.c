@@ -421,16 +421,26 @@ TEST(gemm_bf16_sources_as_fp32_ones) {
     }
 }
 
-// A bf16 A read in place past the driver's PULL_A_BYTES (2 MB: 4,500 rows x 256 deep
-// for each of two threads, 64 columns): the AMX kernel pulls the next block of A's rows
-// into L2 while it computes on this one. Same bits as fp32 sources, packed.
+// A bf16 A read in place past the driver's PULL_A_BYTES (2 MB): the AMX kernel pulls the
+// next block of A's rows into L2 while it computes on this one -- 4,500 rows x 256 deep for
+// each of two threads, 64 columns; and 2,100 rows x 512 deep on one thread, in two k
+// blocks, rows outer (the pull spread over both blocks' calls). And A read in place by
+// chunks of columns (600 x 600, 2 threads: four chunks at most 256 wide, each through all
+// of A's rows). Same bits as fp32 sources, packed.
 TEST(gemm_bf16_amx_pulled_rows_same_bits) {
     if (!zt_use_bf16(ZY_BF16_AMX)) return;
     zy_bf16_path was = zy_bf16_set(ZY_BF16_AMX);
-    prob p = make(false, false, 9000, 64, 256, 1.0f, 0.0f, 40);
-    p.lda = p.K; // rows back to back, as a weight matrix's (the pull's condition)
-    sources_agree(&p, NULL);
-    unmake(&p);
+    int threads = zy_threads_get();
+    static const int shapes[][4] = {{9000, 64, 256, 2}, {2100, 64, 512, 1}, {600, 600, 288, 2}};
+    for (int s = 0; s < 3 && !zt_failed(); s++) {
+        zy_threads_set(shapes[s][3]);
+        prob p = make(false, false, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.0f,
+                      40 + (uint64_t)s);
+        p.lda = p.K; // rows back to back, as a weight matrix's (the pull's condition)
+        sources_agree(&p, NULL);
+        unmake(&p);
+    }
+    zy_threads_set(threads);
     zy_bf16_set(was);
 }
 
