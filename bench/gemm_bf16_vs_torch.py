@@ -8,8 +8,11 @@ neither always runs on a machine the other has just warmed or slowed:
   PyTorch  bench/bench_gemm_bf16.py MAX_M CASE        (torch.mm of bf16 tensors, at the
            best of bench/torch_peer.py's configurations)
 Each side's figure for a shape is its best over the rounds; the ratio is zhuyi's over
-PyTorch's. One difference remains that is not a setting: torch.mm of bf16 tensors writes a
-bf16 C, zy_gemm_bf16 an fp32 one (twice the bytes stored).
+PyTorch's. Both sides get as many timed calls: PyTorch's side runs once per configuration
+of bench/torch_peer.py in each round (OpenBLAS's thread settings, which its bf16 matmul
+does not use: more samples of the same oneDNN kernel), so zhuyi's runs as many times.
+One difference remains that is not a setting: torch.mm of bf16 tensors writes a bf16 C,
+zy_gemm_bf16 an fp32 one (twice the bytes stored).
 
 Run:    /usr/bin/python3 bench/gemm_bf16_vs_torch.py [MAX_M] [ROUNDS]   (default 1024 2)
 Needs:  make bench-build (build/bench/bench_gemm); PyTorch (Debian's python3-torch).
@@ -23,6 +26,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import torch_peer  # noqa: E402  (its configurations; torch is not loaded here)
 CASES = ("fwd", "dinp", "dwt")
 
 
@@ -54,19 +59,21 @@ def main():
     print("bf16 GEMM, zhuyi against PyTorch, %s, %d cores, flags: %s" %
           (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(),
            " ".join(shown) or "(no AMX, no AVX512-BF16)"))
+    os.environ.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
     env = dict(os.environ)
-    env.setdefault("OPENBLAS_CORETYPE", "SkylakeX")
+    runs = len(torch_peer.configurations())  # PyTorch's children per round
     zy_best, pt_best = {}, {}
     for case in CASES:
         for r in range(rounds):
-            sides = [("zy", [zy, max_m, case, "bf16in"], 4),
-                     ("pt", ["/usr/bin/python3", "bench/bench_gemm_bf16.py", max_m, case], 5)]
+            sides = [("zy", [zy, max_m, case, "bf16in"], 4, runs),
+                     ("pt", ["/usr/bin/python3", "bench/bench_gemm_bf16.py", max_m, case], 5, 1)]
             if r % 2:
                 sides.reverse()
-            for side, cmd, col in sides:
+            for side, cmd, col, times in sides:
                 best = zy_best if side == "zy" else pt_best
-                for k, v in rows(cmd, env, col).items():
-                    best[k] = max(best.get(k, 0.0), v)
+                for _ in range(times):
+                    for k, v in rows(cmd, env, col).items():
+                        best[k] = max(best.get(k, 0.0), v)
             print("  %s: round %d of %d done" % (case, r + 1, rounds), file=sys.stderr)
     print("%-5s %5s %5s %6s  %8s %8s  %6s" % ("case", "M", "K", "N", "zhuyi", "torch", "ratio"))
     logs, behind = [], []

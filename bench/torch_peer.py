@@ -245,6 +245,11 @@ def _table(configs, runs):
         print("%-*s" % (w, k) + "".join(cells))
 
 
+def configurations():
+    """The configurations run_configs runs, in order: [(core, (omp, blas threads))]."""
+    return [(c, p) for c in _cores() for p in _thread_pairs()]
+
+
 def run_configs(summary=None, bf16=False):
     """In a child, return at once. In the parent: run this script (same arguments) under
     each configuration, print every figure and the best of each measurement, and exit
@@ -266,7 +271,7 @@ def run_configs(summary=None, bf16=False):
         print("torch_peer: bf16 torch.mm runs %s (ONEDNN_VERBOSE=1); oneDNN's ISA: %s"
               % (", ".join("%s %s" % kv for kv in kernels.items()) or "?", isa or "?"),
               flush=True)
-    configs = [(c, p) for c in _cores() for p in _thread_pairs()]
+    configs = configurations()
     print("torch_peer: %d configurations" % len(configs), flush=True)
     runs, failed = [], 0
     for i, (core, pair) in enumerate(configs):
