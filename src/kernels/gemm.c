@@ -666,8 +666,8 @@ static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
 // transposed), so the extra packing is cost_B * (rm-1)/M + cost_A * (rn-1)/N of the
 // arithmetic; grids over MAX_EXTRA are not used (except the plain nt-way split).
 // A bf16 A that chunks at most DIRECT_N wide would read where it lies (reads_a_in_place)
-// is cut by columns alone, into the fewest such chunks (a whole round of them), when the
-// product is wider and has several row blocks: each chunk then streams all of A's rows
+// is cut by columns alone, into the fewest such chunks (a whole round of them, where it
+// has panels enough), when the product is wider and has several row blocks: each chunk then streams all of A's rows
 // past its own B columns, which stay in L2, instead of packing A once a chunk and
 // fetching a B of several panels' worth back from L3 for every row block (x W^T over 1024
 // rows, computed as C^T with W as A, 2 threads: 768 x 2304 2,370-2,590 -> 2,630-2,960
@@ -686,7 +686,8 @@ static grid plan_grid(const zy__gemm_arch *ar, const gemm_args *g, int nt) {
     int um = (g->M + ar->mr - 1) / ar->mr, un = (g->N + ar->nr - 1) / ar->nr;
     if (g->M > ar->mc && g->N > DIRECT_N && reads_a_in_place(ar, g, g->M, DIRECT_N)) {
         int per = DIRECT_N / ar->nr, rn = (un + per - 1) / per;
-        return (grid){1, (rn + nt - 1) / nt * nt};
+        rn = (rn + nt - 1) / nt * nt;
+        if (rn <= un) return (grid){1, rn}; // (else too few columns for the threads)
     }
     double cost_a = ar->pack_cost[0][g->ta], cost_b = ar->pack_cost[1][g->tb];
     double flops = 2.0 * g->M * g->N * g->K;
