@@ -8,8 +8,9 @@ M in 64, 256, 1024, 4096 and (K, N) in (768, 2304), (768, 768), (768, 3072), (30
 (768, 50257); operands are views of one set of buffers filled with uniform [-1, 1), the
 result written in place (out=), as the C bench does. Each dtype is timed call by call
 after a warm-up of at least 0.15 s of calls, in two rounds per shape (fp32 first, then
-bf16 first), and the best call is reported: about 1 s of work per dtype, 2 to 7 timed
-calls (1 with ZY_BENCH_QUICK=1). GFLOP/s = 2*M*N*K / time; a call's time includes
+bf16 first), and the best call is reported: 2 to 7 timed calls per dtype (about 1 s of
+work for the large products) and no less than 0.1 s of them per round (1 call with
+ZY_BENCH_QUICK=1), as build/bench/bench_gemm times zhuyi. GFLOP/s = 2*M*N*K / time; a call's time includes
 PyTorch's dispatch (microseconds: visible only on the smallest bf16 products).
 PyTorch at its best: bench/torch_peer.py runs this under each OPENBLAS_CORETYPE and thread
 setting and takes the best of each shape and dtype; the header says which oneDNN kernel
@@ -62,6 +63,7 @@ if __name__ == "__main__":
 import torch  # noqa: E402
 
 WARMUP = 0.15
+WINDOW = 0.1  # at least this long of timed calls, as build/bench/bench_gemm times zhuyi
 
 
 def best_of(fn, n):
@@ -70,11 +72,12 @@ def best_of(fn, n):
         fn()
         if time.perf_counter() - t0 >= (0.05 if torch_peer.QUICK else WARMUP):
             break
-    best = 1e30
-    for _ in range(n):
+    best, i, t0 = 1e30, 0, time.perf_counter()
+    while i < n or (not torch_peer.QUICK and time.perf_counter() - t0 < WINDOW):
         t = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t)
+        i += 1
     return best
 
 
