@@ -1,12 +1,15 @@
 // The test runner and the checking helpers declared in harness.h.
 #include "harness.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "zhuyi/core.h"
 #include "zhuyi/gemm.h"
@@ -231,6 +234,23 @@ int zt_copy_file(const char *src, const char *dst) {
     if (in) fclose(in);
     if (out && fclose(out)) ok = 0;
     return ok;
+}
+
+void zt_rm_tree(const char *path) {
+    struct stat sb;
+    DIR *d = !lstat(path, &sb) && S_ISDIR(sb.st_mode) ? opendir(path) : NULL; // (no links)
+    if (!d) {
+        unlink(path);
+        return;
+    }
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char sub[1024];
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        zt_rm_tree(sub);
+    }
+    closedir(d);
+    rmdir(path);
 }
 
 double zt_dot(const float *out, const float *w, size_t n) {

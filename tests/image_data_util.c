@@ -1,7 +1,6 @@
 // Helpers of the image-set tests (image_data_util.h).
 #include "image_data_util.h"
 
-#include <dirent.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,25 +28,8 @@ const char *zt_scratch(void) {
     return scratch;
 }
 
-static void rm_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            rm_tree(sub);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 void zt_scratch_remove(void) {
-    if (scratch[0]) rm_tree(scratch);
+    if (scratch[0]) zt_rm_tree(scratch);
     scratch[0] = 0;
 }
 

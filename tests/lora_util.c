@@ -111,8 +111,3 @@ bool zt_lora_tmpdir(char *buf) {
     return mkdtemp(buf) != NULL;
 }
 
-void zt_lora_rmdir(const char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) zt_fail(__FILE__, __LINE__, "cannot remove %s", dir);
-}

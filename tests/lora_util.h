@@ -30,8 +30,7 @@ void zt_lora_batch_free(zt_lora_batch *b);
 // A data source yielding b again and again (it copies b).
 zy_data_source *zt_lora_source(const zt_lora_batch *b);
 
-// A fresh empty directory /tmp/zy_lora_XXXXXX into buf (cap >= 32), and removing one.
+// A fresh empty directory /tmp/zy_lora_XXXXXX into buf (cap >= 32); zt_rm_tree removes it.
 bool zt_lora_tmpdir(char *buf);
-void zt_lora_rmdir(const char *dir);
 
 #endif

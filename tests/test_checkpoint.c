@@ -14,12 +14,6 @@
 #include "train_util.h"
 #include "zhuyi/trainer.h"
 
-static void remove_tree(const char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
-}
-
 // The step of the checkpoint a fresh model + trainer resume from in dir, after checking
 // that they can (model and state load; the state's params_hash matches the weights);
 // -1 if they cannot.
@@ -86,7 +80,7 @@ TEST(checkpoint_keep_model_files) {
     zt_run_stop(&r);
     zy_model_free(m);
     free(tok);
-    remove_tree(dir);
+    zt_rm_tree(dir);
 }
 
 TEST(checkpoint_layout_and_resume) {
@@ -143,7 +137,7 @@ TEST(checkpoint_layout_and_resume) {
     zy_model_free(ma);
     zy_model_free(mb);
     zy_model_free(mc);
-    remove_tree(dir);
+    zt_rm_tree(dir);
     free(tok);
 }
 
@@ -190,7 +184,7 @@ TEST(checkpoint_io_fault_at_every_operation) {
             m = zt_tiny_gpt(p.dropout);
             ASSERT(zt_run_start(&r, m, tok, 400, NULL, 0, &p) == ZY_STATUS_OK);
             for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
-            remove_tree(dir);
+            zt_rm_tree(dir);
             ASSERT(mkdir(dir, 0700) == 0);
             ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
             for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
@@ -203,7 +197,7 @@ TEST(checkpoint_io_fault_at_every_operation) {
     CHECK(!zt_exists(dir, "checkpoint-2"));
     zt_run_stop(&r);
     zy_model_free(m);
-    remove_tree(dir);
+    zt_rm_tree(dir);
     free(tok);
 }
 
@@ -225,7 +219,7 @@ TEST(checkpoint_refuses_nonfinite_weights) {
     CHECK(!zt_exists(dir, ZY_CHECKPOINT_LINK) && !zt_exists(dir, "model.safetensors"));
     zt_run_stop(&r);
     zy_model_free(m);
-    remove_tree(dir);
+    zt_rm_tree(dir);
     free(tok);
 }
 
@@ -252,6 +246,6 @@ TEST(checkpoint_finds_flat_runs) {
     CHECK(resume_step(dir, tok, 300, NULL, NULL) == 2);
     zt_run_stop(&r);
     zy_model_free(m);
-    remove_tree(dir);
+    zt_rm_tree(dir);
     free(tok);
 }

@@ -244,22 +244,6 @@ static char *make_root(char *buf, size_t cap, const char *name) {
     return NULL;
 }
 
-// rm -r of a test directory (files and one level of subdirectories).
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    char path[512];
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (!lstat(path, &sb) && S_ISDIR(sb.st_mode)) remove_tree(path);
-        else unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 // ---- model directories --------------------------------------------------------------------
 enum { V = 64 };
 
@@ -346,7 +330,7 @@ TEST(oom_model_load_and_save) {
         run_case(&(oom_case){.name = "model save", .op = op_model_save,
                              .after = after_model_save, .ctx = &c});
     zy_model_free(m);
-    remove_tree(root);
+    zt_rm_tree(root);
 }
 
 // ---- GGUF files ---------------------------------------------------------------------------
@@ -419,7 +403,7 @@ TEST(oom_gguf_export_and_load) {
                              .after = after_gguf_save, .ctx = &c});
     zy_model_free(back), zy_tokenizer_free(bt);
     zy_model_free(m), zy_tokenizer_free(t);
-    remove_tree(root);
+    zt_rm_tree(root);
 }
 
 // ---- tokenizers ---------------------------------------------------------------------------
@@ -630,7 +614,7 @@ TEST(oom_tokenizer_load_encode_train) {
     free(c->ids_big);
     zy_free(c->want_file);
     free(c);
-    remove_tree(root);
+    zt_rm_tree(root);
 }
 
 // ---- WordPiece ------------------------------------------------------------------------------
@@ -767,7 +751,7 @@ TEST(oom_wordpiece_load_encode_train) {
         run_case(&(oom_case){.name = "WordPiece train (file) + save", .op = op_wp_train,
                              .after = after_wp_save, .ctx = c});
     free(c);
-    remove_tree(root);
+    zt_rm_tree(root);
 }
 
 // ---- training -----------------------------------------------------------------------------
@@ -843,7 +827,7 @@ static void after_state(void *arg, zy_status st, long k) {
 // A run directory holding one checkpoint, of step 0 (t0).
 static void before_checkpoint(void *arg) {
     train_ctx *c = arg;
-    remove_tree(c->run);
+    zt_rm_tree(c->run);
     if (zy_trainer_save_checkpoint(c->t0, c->run, NULL, 0, 0))
         zt_fail(__FILE__, __LINE__, "checkpoint 0: %s", zy_last_error());
 }
@@ -921,7 +905,7 @@ TEST(oom_train_step) {
         zy_trainer_free(c.t0);
         zy_trainer_free(c.t);
         zy_data_source_free(c.train);
-        remove_tree(root);
+        zt_rm_tree(root);
     }
     zy_model_free(c.m);
     free(c.tok);
@@ -975,7 +959,7 @@ TEST(oom_mlm_data) {
     write_text(path, MLM_TEXT, sizeof MLM_TEXT - 1);
     run_case(&(oom_case){.name = "bert-mlm corpus + source + batches", .op = op_mlm,
                          .ctx = path});
-    remove_tree(root);
+    zt_rm_tree(root);
 }
 
 // ---- fine-tuning data ------------------------------------------------------------------------
@@ -1047,7 +1031,7 @@ TEST(oom_task_data) {
     }
     run_case(&(oom_case){.name = "task data: readers, labels, features, sources",
                          .op = op_task, .ctx = root});
-    remove_tree(root);
+    zt_rm_tree(root);
 }
 
 // ---- instruction data ------------------------------------------------------------------------
@@ -1111,7 +1095,7 @@ TEST(oom_instruct_data) {
     run_case(&(oom_case){.name = "instruct data, template, source", .op = op_instruct,
                          .ctx = root});
     CHECK(temp_files(root) == 0);
-    remove_tree(root);
+    zt_rm_tree(root);
 }
 
 // ---- a session: forward, a larger batch, generation ----------------------------------------
@@ -1283,7 +1267,7 @@ TEST(oom_lora) {
                                  .after = after_lora_save, .ctx = &c});
         zy_model_free(m);
     }
-    remove_tree(root);
+    zt_rm_tree(root);
 }
 
 // ---- the arena ----------------------------------------------------------------------------

@@ -4,7 +4,6 @@
 // key, an A-law WAV), the features' per-bin normalisation, and the source (shapes,
 // padding, targets, SpecAugment, determinism, exact resume, one pass, a WAV gone).
 // WAVs are written here with libsndfile into a scratch directory.
-#include <dirent.h>
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -18,25 +17,8 @@
 
 static char scratch[64];
 
-static void rm_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char sub[1024];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
 static void scratch_done(void) {
-    if (scratch[0]) rm_tree(scratch);
+    if (scratch[0]) zt_rm_tree(scratch);
     scratch[0] = 0;
 }
 

@@ -4,7 +4,6 @@
 // save, vocab.txt written back identical), hand-written tokenizer.json variants, the
 // errors of encode_pair, special-token roles of both kinds, and the trainer (a known
 // answer, determinism, round trips).
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +19,7 @@
 static char tmp_name[128];
 
 // The files the tests wrote, and their directory, removed when the run ends.
-static void remove_tmp_dir(void) {
-    DIR *d = opendir(tmp_name);
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[512];
-        snprintf(p, sizeof p, "%s/%s", tmp_name, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(tmp_name);
-}
+static void remove_tmp_dir(void) { zt_rm_tree(tmp_name); }
 
 static const char *tmp_dir(void) {
     if (!tmp_name[0]) {
