@@ -667,13 +667,14 @@ static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
 // arithmetic; grids over MAX_EXTRA are not used (except the plain nt-way split).
 // A bf16 A that chunks at most DIRECT_N wide would read where it lies (reads_a_in_place)
 // is cut by columns alone, into the fewest such chunks (a whole round of them, where it
-// has panels enough), when the product is wider and has several row blocks: each chunk then streams all of A's rows
-// past its own B columns, which stay in L2, instead of packing A once a chunk and
-// fetching a B of several panels' worth back from L3 for every row block (x W^T over 1024
-// rows, computed as C^T with W as A, 2 threads: 768 x 2304 2,370-2,590 -> 2,630-2,960
-// GFLOP/s, x 768 +10 %, x 3072 +8 %; dout W over 1024 rows +2-5 %; over 4096 rows +0-11 %;
-// in-process alternation, 2026-12-07). With one row block the plain split already reads
-// A in place up to DIRECT_N_ONE_BLOCK, and narrower chunks lost up to 16 % there.
+// has panels enough), when the product is wider and has several row blocks: each chunk
+// then streams all of A's rows past its own B columns, which stay in L2, instead of
+// packing A once a chunk and fetching a B of several panels' worth back from L3 for every
+// row block (x W^T over 1024 rows, computed as C^T with W as A, 2 threads: 768 x 2304
+// 2,370-2,590 -> 2,630-2,960 GFLOP/s, x 768 +10 %, x 3072 +8 %; dout W over 1024 rows
+// +2-5 %; over 4096 rows +0-11 %; in-process alternation, 2026-12-07). With one row block
+// the plain split already reads A in place up to DIRECT_N_ONE_BLOCK, and narrower chunks
+// lost up to 16 % there.
 typedef struct grid {
     int rm, rn;
 } grid;
