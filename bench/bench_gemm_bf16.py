@@ -10,8 +10,8 @@ result written in place (out=), as the C bench does. Each dtype is timed call by
 after a warm-up of at least 0.15 s of calls, in two rounds per shape (fp32 first, then
 bf16 first), and the best call is reported: 2 to 7 timed calls per dtype (about 1 s of
 work for the large products) and no less than 0.1 s of them per round (1 call with
-ZY_BENCH_QUICK=1), as build/bench/bench_gemm times zhuyi. GFLOP/s = 2*M*N*K / time; a call's time includes
-PyTorch's dispatch (microseconds: visible only on the smallest bf16 products).
+ZY_BENCH_QUICK=1), as build/bench/bench_gemm times zhuyi. GFLOP/s = 2*M*N*K / time; a
+call's time includes PyTorch's dispatch (microseconds: visible only on the smallest bf16 products).
 PyTorch at its best: bench/torch_peer.py runs this under each OPENBLAS_CORETYPE and thread
 setting and takes the best of each shape and dtype; the header says which oneDNN kernel
 bf16 gets (ONEDNN_VERBOSE).

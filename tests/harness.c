@@ -236,13 +236,11 @@ int zt_copy_file(const char *src, const char *dst) {
     return ok;
 }
 
-void zt_rm_tree(const char *path) {
+int zt_rm_tree(const char *path) {
     struct stat sb;
-    DIR *d = !lstat(path, &sb) && S_ISDIR(sb.st_mode) ? opendir(path) : NULL; // (no links)
-    if (!d) {
-        unlink(path);
-        return;
-    }
+    if (lstat(path, &sb)) return 1;
+    DIR *d = S_ISDIR(sb.st_mode) ? opendir(path) : NULL; // (links are not followed)
+    if (!d) return unlink(path) == 0;
     for (struct dirent *e; (e = readdir(d));) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char sub[1024];
@@ -250,7 +248,7 @@ void zt_rm_tree(const char *path) {
         zt_rm_tree(sub);
     }
     closedir(d);
-    rmdir(path);
+    return rmdir(path) == 0;
 }
 
 double zt_dot(const float *out, const float *w, size_t n) {

@@ -101,8 +101,9 @@ void zt_allocations_fail_after(long n);
 // Copy the file src to dst (created or truncated); 1 on success.
 int zt_copy_file(const char *src, const char *dst);
 // Remove path: a file or link, or a directory with everything under it (links are not
-// followed; what is missing is not an error, what cannot be removed is left).
-void zt_rm_tree(const char *path);
+// followed). 1 when path is gone afterwards (missing already counts), 0 when something
+// could not be removed (it is left).
+int zt_rm_tree(const char *path);
 // Σ out[i] * w[i] in double: the scalar "loss" for gradient checks (w random).
 double zt_dot(const float *out, const float *w, size_t n);
 

@@ -110,4 +110,3 @@ bool zt_lora_tmpdir(char *buf) {
     strcpy(buf, "/tmp/zy_lora_XXXXXX");
     return mkdtemp(buf) != NULL;
 }
-

@@ -80,7 +80,7 @@ TEST(checkpoint_keep_model_files) {
     zt_run_stop(&r);
     zy_model_free(m);
     free(tok);
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
 }
 
 TEST(checkpoint_layout_and_resume) {
@@ -137,7 +137,7 @@ TEST(checkpoint_layout_and_resume) {
     zy_model_free(ma);
     zy_model_free(mb);
     zy_model_free(mc);
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
     free(tok);
 }
 
@@ -184,7 +184,7 @@ TEST(checkpoint_io_fault_at_every_operation) {
             m = zt_tiny_gpt(p.dropout);
             ASSERT(zt_run_start(&r, m, tok, 400, NULL, 0, &p) == ZY_STATUS_OK);
             for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
-            zt_rm_tree(dir);
+            CHECK(zt_rm_tree(dir));
             ASSERT(mkdir(dir, 0700) == 0);
             ASSERT(zy_trainer_save_checkpoint(r.t, dir, NULL, 0, 0) == ZY_STATUS_OK);
             for (int s = 0; s < 2; s++) ASSERT(zy_trainer_step(r.t, NULL) == ZY_STATUS_OK);
@@ -197,7 +197,7 @@ TEST(checkpoint_io_fault_at_every_operation) {
     CHECK(!zt_exists(dir, "checkpoint-2"));
     zt_run_stop(&r);
     zy_model_free(m);
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
     free(tok);
 }
 
@@ -219,7 +219,7 @@ TEST(checkpoint_refuses_nonfinite_weights) {
     CHECK(!zt_exists(dir, ZY_CHECKPOINT_LINK) && !zt_exists(dir, "model.safetensors"));
     zt_run_stop(&r);
     zy_model_free(m);
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
     free(tok);
 }
 
@@ -246,6 +246,6 @@ TEST(checkpoint_finds_flat_runs) {
     CHECK(resume_step(dir, tok, 300, NULL, NULL) == 2);
     zt_run_stop(&r);
     zy_model_free(m);
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
     free(tok);
 }

@@ -264,7 +264,7 @@ TEST(lora_merge_equals_adapter) {
         zy_model_free(m);
         zt_lora_batch_free(&lb);
     }
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
     zt_ref_free(r);
 }
 
@@ -303,7 +303,7 @@ static void roundtrip(zt_ref *r, bool bert) {
     const char *files[4];
     CHECK(zy_model_file_names(m, files, 4) == 3 && !strcmp(files[0], "adapter_config.json"));
     char path[128];
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
     ASSERT(zy_model_save(m, dir) == ZY_STATUS_OK);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     CHECK(access(path, F_OK) != 0);
@@ -545,5 +545,5 @@ TEST(lora_bad_input) {
     CHECK(zy_model_load(&m, dir) == ZY_STATUS_NOT_FOUND && strstr(zy_last_error(), "adapter_model"));
 #undef BASE
 #undef TARGETS
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
 }

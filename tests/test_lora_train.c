@@ -134,7 +134,7 @@ TEST(lora_bias_modes_and_modules_to_save) {
     zy_model *both = NULL;
     CHECK(zy_model_load_lora(&both, ZT_LORA_BERT_BASE, cfg, &lc) == ZY_STATUS_INVALID_ARGUMENT);
     CHECK(strstr(zy_last_error(), "both") != NULL && both == NULL);
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
     zy_model_free(none);
     zy_model_free(all);
     zy_model_free(only);
@@ -195,7 +195,7 @@ TEST(lora_gpt_score_head) {
         zy_session_free(s);
         zy_model_free(m);
     }
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
     zy_config_free(c);
 }
 
@@ -463,7 +463,7 @@ TEST(lora_checkpoint_resume_bit_exact) {
     zy_model_free(ma);
     zy_model_free(mb);
     zy_model_free(mc);
-    zt_rm_tree(base);
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(base));
+    CHECK(zt_rm_tree(dir));
     free(tok);
 }

@@ -212,7 +212,7 @@ TEST(weight_type_from_half_file) {
     CHECK(zy_model_file_weight_type(l) == ZY_WTYPE_F32);
     zy_model_free(l);
     zy_model_free(m);
-    zt_rm_tree(dir);
+    CHECK(zt_rm_tree(dir));
 }
 
 // Marian: the decoder's typed q|k|v (three copies as one matrix), cross-attention q, out
