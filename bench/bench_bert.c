@@ -7,7 +7,9 @@
 // loss-only session, as the trainer runs it, whose head runs at the masked positions only.
 // Times are medians (and the minimum, less sensitive to other load on the machine) over
 // several steps after one warm-up; GFLOP/s uses zy_model_train_flops (the head over every
-// position), the formula bench_bert.py uses, so the rates compare.
+// position), the formula bench_bert.py uses, so the rates compare. Both rows in fp32, then
+// again with bf16 matmuls where the CPU has AMX or AVX512-BF16 (zy_gemm_precision_set;
+// bench_bert.py's bf16 autocast is its PyTorch side), each from the same initial weights.
 // Usage: bench_bert [steps]
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,17 +39,23 @@ static void make_batch(int V, int *x, int *y, int *types, int *labels) {
     }
 }
 
-static void train_step_bench(zy_model *m, int reps, bool loss_only) {
+static void train_step_bench(zy_model *m, int reps, bool loss_only, zy_precision prec) {
     static int x[B * T], y[B * T], types[B * T], labels[B];
     make_batch(zy_model_get_info(m)->vocab_size, x, y, types, labels);
     zy_batch batch = {.B = B, .T = T, .input_ids = x, .targets = y, .token_type_ids = types,
                       .labels = labels};
     zy_session_params sp = zy_session_default_params();
     sp.loss_only = loss_only;
+    zy_model_init_weights(m, 1); // each row from the same weights (a step changes them)
+    zy_precision old = zy_gemm_precision_set(prec);
     bench_steps r = bench_train_steps(m, sp, &batch, 1e-4f, reps);
-    char label[128];
-    snprintf(label, sizeof label, "zhuyi  bert-base train step B=%d T=%d threads=%d, MLM head "
-             "%-17s", B, T, zy_threads_get(), loss_only ? "at masked only:" : "at every position:");
+    zy_gemm_precision_set(old);
+    char label[160], pname[48] = "fp32";
+    if (prec == ZY_PRECISION_BF16)
+        snprintf(pname, sizeof pname, "bf16 %s", zy_bf16_name(zy_bf16_level()));
+    snprintf(label, sizeof label, "zhuyi  bert-base train step B=%d T=%d threads=%d %s, MLM "
+             "head %-17s", B, T, zy_threads_get(), pname,
+             loss_only ? "at masked only:" : "at every position:");
     bench_print_steps(label, &r);
 }
 
@@ -60,12 +68,15 @@ int main(int argc, char **argv) {
     zy_model *m;
     bench_check(zy_model_create(&m, c), "create");
     zy_config_free(c);
-    zy_model_init_weights(m, 1);
     // as the PyTorch side (eval-mode dropout)
     bench_check(zy_model_set_dropout(m, 0.0f), "dropout");
     printf("zhuyi %s, simd %s\n", zy_version(), zy_simd_name(zy_simd_level()));
-    train_step_bench(m, reps, false);
-    train_step_bench(m, reps, true);
+    int runs = zy_bf16_level() != ZY_BF16_EMULATED ? 2 : 1;
+    for (int run = 0; run < runs; run++) {
+        zy_precision prec = run ? ZY_PRECISION_BF16 : ZY_PRECISION_FP32;
+        train_step_bench(m, reps, false, prec);
+        train_step_bench(m, reps, true, prec);
+    }
     zy_model_free(m);
     return 0;
 }

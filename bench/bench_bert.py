@@ -7,7 +7,10 @@ backward + AdamW(lr 1e-4, betas (0.9, 0.95), weight decay 0.1 on matmul weights)
 B=8, T=128, no padding, 19 masked positions a row, median over `steps` steps after one
 warm-up. Two rows, as bench_bert.c: the MLM head over every position (what
 BertForPreTraining does), and over the masked positions only (gathered first, as
-NVIDIA's BERT pretraining does). q, k and v are one fused (3C, C) Linear, the faster
+NVIDIA's BERT pretraining does). Both rows in fp32, then with the forward under
+torch.autocast("cpu", dtype=torch.bfloat16) where the CPU has AVX512-BF16 or AMX (bf16
+matmuls in oneDNN, fp32 master weights and optimizer), beside zhuyi's bf16 rows; each row
+from the same initial weights. q, k and v are one fused (3C, C) Linear, the faster
 form. PyTorch at its best: bench/torch_peer.py runs this under each OPENBLAS_CORETYPE and
 thread setting for $ZY_THREADS (else all cores) threads, prints every figure, then the
 best of each row (with ZY_BENCH_QUICK=1: one step after the warm-up).
@@ -20,7 +23,7 @@ import sys
 import torch_peer
 
 if __name__ == "__main__":
-    torch_peer.run_configs()  # the parent: one child per configuration, then exits
+    torch_peer.run_configs(bf16=True)  # the parent: one child per configuration, then exits
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -83,7 +86,9 @@ class Bert(nn.Module):
         if masked_only:
             keep = (y >= 0).nonzero().squeeze(1)
             h, y = h.index_select(0, keep), y.index_select(0, keep)
-        h = self.tr_ln(F.gelu(self.tr(h)))
+        # (.float(): under bf16 autocast the dense layer's output is bf16, and PyTorch 1.13's
+        # CPU layer_norm refuses a bf16 input with fp32 weights; a no-op in fp32)
+        h = self.tr_ln(F.gelu(self.tr(h)).float())
         logits = h @ self.word.weight.t() + self.mlm_bias  # tied decoder
         return F.cross_entropy(logits, y, ignore_index=-1) + F.cross_entropy(nsp, labels)
 
@@ -107,7 +112,9 @@ def batch():
     return ids, types, targets, labels
 
 
-def train_step_bench(model, steps, masked_only):
+def train_step_bench(steps, masked_only, bf16):
+    torch.manual_seed(1)
+    model = Bert()
     ids, types, targets, labels = batch()
     emb = ("word.weight", "pos.weight", "seg.weight")
     decay = [p for n, p in model.named_parameters() if p.dim() == 2 and n not in emb]
@@ -115,15 +122,21 @@ def train_step_bench(model, steps, masked_only):
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": rest, "weight_decay": 0.0}],
                             lr=1e-4, betas=(0.9, 0.95), eps=1e-8)
-    f, b, o, step, fastest, loss = time_steps(
-        steps, lambda: model(ids, types, targets, labels, masked_only), opt)
+
+    def loss_fn():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return model(ids, types, targets, labels, masked_only)
+
+    f, b, o, step, fastest, loss = time_steps(steps, loss_fn, opt)
     flops = train_flops(B, T)
+    kind = "bf16 autocast" if bf16 else "fp32"
     torch_peer.report(
-        "bert step, MLM head " + ("at masked only" if masked_only else "at every position"),
+        "bert step %s, MLM head %s" % (kind, "at masked only" if masked_only
+                                       else "at every position"),
         1e3 * step, "ms",
-        "torch  bert-base train step B=%d T=%d threads=%d, MLM head %-17s %8.1f ms  (fwd "
+        "torch  bert-base train step B=%d T=%d threads=%d %s, MLM head %-17s %8.1f ms  (fwd "
         "%.1f, bwd %.1f, adamw %.1f)  %.1f GFLOP/s  [min %.1f ms; %.1f GFLOP/step, loss %.3f]"
-        % (B, T, torch.get_num_threads(),
+        % (B, T, torch.get_num_threads(), kind,
            "at masked only:" if masked_only else "at every position:", 1e3 * step,
            1e3 * f, 1e3 * b, 1e3 * o, flops / step * 1e-9, 1e3 * fastest,
            flops * 1e-9, loss))
@@ -132,11 +145,10 @@ def train_step_bench(model, steps, masked_only):
 def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 1 if torch_peer.QUICK else 5
     torch.set_num_threads(torch_peer.THREADS)
-    torch.manual_seed(1)
-    model = Bert()
     print("torch %s" % torch.__version__, flush=True)
-    train_step_bench(model, steps, False)
-    train_step_bench(model, steps, True)
+    for bf16 in (False, True) if torch_peer.has_bf16() else (False,):
+        train_step_bench(steps, False, bf16)
+        train_step_bench(steps, True, bf16)
 
 
 if __name__ == "__main__":

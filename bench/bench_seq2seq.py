@@ -105,8 +105,7 @@ def main():
                             lr=5e-4, betas=(0.9, 0.98), eps=1e-9)
     flops = train_flops(A.batch, A.src_len, A.tgt_len, A.vocab)
     tok = A.batch * A.tgt_len  # target tokens: the tokens the loss is over
-    flags = open("/proc/cpuinfo").read()
-    for bf16 in (False, True) if ("avx512_bf16" in flags or "amx_bf16" in flags) else (False,):
+    for bf16 in (False, True) if torch_peer.has_bf16() else (False,):
         def loss_fn():
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 return model(src, tgt[:, :-1], tgt[:, 1:])

@@ -80,6 +80,13 @@ def _cpu_flags():
     return set()
 
 
+def has_bf16():
+    """Whether the CPU has bf16 dot products (AVX512-BF16 or AMX): the bench scripts then
+    time bf16 autocast too, as zhuyi's side times bf16 matmuls (zy_bf16_level)."""
+    flags = _cpu_flags()
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def _cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
