@@ -7,9 +7,10 @@
 //    numel = the product of the shape; nbytes = numel x dtype size; the data regions tile
 //    the file from the end of the header to its last byte;
 //  - every tensor reads back (read_raw) as exactly its bytes of the file; F32/F16/BF16 also
-//    through read_f32 and read_shaped, bit for bit the scalar conversions; other dtypes are
-//    refused by read_f32 (ZY_STATUS_UNSUPPORTED); a wrong size or shape is
-//    ZY_STATUS_SHAPE_MISMATCH;
+//    through read_f32 and read_shaped, bit for bit the scalar conversions, and through
+//    read_f32_range over a few ranges (the same values); other dtypes are refused by
+//    read_f32 and read_f32_range (ZY_STATUS_UNSUPPORTED); a wrong size or shape, or a range
+//    past the end, is ZY_STATUS_SHAPE_MISMATCH;
 //  - metadata: keys unique and UTF-8, metadata_get finds each value;
 //  - written back with zy_safetensors_write (one file per float dtype present, all the
 //    metadata in each; metadata alone when no float tensor) and reopened: the same names,
@@ -88,6 +89,8 @@ static void check_tensors(const zy_safetensors *st, const unsigned char *file, s
         FZ_CHECK(x);
         if (!is_float(t->dtype)) {
             FZ_CHECK(zy_safetensors_read_f32(st, t->name, x, ne) == ZY_STATUS_UNSUPPORTED);
+            FZ_CHECK(zy_safetensors_read_f32_range(st, t->name, 0, 0, x) ==
+                     ZY_STATUS_UNSUPPORTED);
             free(x);
             free(raw);
             continue;
@@ -108,6 +111,17 @@ static void check_tensors(const zy_safetensors *st, const unsigned char *file, s
         FZ_CHECK(zy_safetensors_read_f32(st, t->name, x, ne + 1) == ZY_STATUS_SHAPE_MISMATCH);
         float *y = malloc((ne + 1) * sizeof *y);
         FZ_CHECK(y);
+        // Ranges: the halves, a middle piece, the last element, and one past the end.
+        const size_t firsts[4] = {0, ne / 2, ne / 3, ne ? ne - 1 : 0};
+        const size_t counts[4] = {ne / 2, ne - ne / 2, ne / 3, ne ? 1 : 0};
+        for (int r = 0; r < 4; r++) {
+            FZ_CHECK(zy_safetensors_read_f32_range(st, t->name, firsts[r], counts[r], y) ==
+                     ZY_STATUS_OK);
+            FZ_CHECKF(!memcmp(y, x + firsts[r], counts[r] * sizeof *y),
+                      "tensor '%s': range %zu+%zu differs", t->name, firsts[r], counts[r]);
+        }
+        FZ_CHECK(zy_safetensors_read_f32_range(st, t->name, ne, 1, y) ==
+                 ZY_STATUS_SHAPE_MISMATCH);
         FZ_CHECK(zy_safetensors_read_shaped(st, t->name, y, t->shape, t->ndim) == ZY_STATUS_OK);
         FZ_CHECK(!memcmp(x, y, ne * sizeof *x));
         if (t->ndim < ZY_SAFETENSORS_MAX_DIMS) {

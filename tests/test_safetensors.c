@@ -212,6 +212,19 @@ TEST(st_roundtrip_f16_bf16) {
         CHECK(bad == 0);
         CHECK_CLOSE(k == 0 ? "F16 round trip (exact)" : "BF16 round trip (exact)", got, want,
                     12, 0, 0);
+        // Every range reads the same values as the whole tensor; past its end is refused.
+        float part[12];
+        int ranges_bad = 0;
+        for (size_t first = 0; first <= 12; first++)
+            for (size_t n = 0; first + n <= 12; n++)
+                ranges_bad += zy_safetensors_read_f32_range(st, "a.weight", first, n, part) ||
+                              memcmp(part, got + first, n * sizeof *part);
+        CHECK(ranges_bad == 0);
+        CHECK(zy_safetensors_read_f32_range(st, "a.weight", 5, 8, part) ==
+              ZY_STATUS_SHAPE_MISMATCH);
+        CHECK(zy_safetensors_read_f32_range(st, "a.weight", 13, 0, part) ==
+              ZY_STATUS_SHAPE_MISMATCH);
+        CHECK(zy_safetensors_read_f32_range(st, "nope", 0, 1, part) == ZY_STATUS_NOT_FOUND);
         zy_safetensors_free(st);
     }
     stt_rm_dir(dir);

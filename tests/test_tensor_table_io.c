@@ -153,6 +153,95 @@ TEST(tensor_table_round_trip_half) {
     remove(a);
 }
 
+// zy_tensor_table_load_each's put: what it was handed, assembled at each entry's offset
+// (a whole entry, or pieces of whole rows in order), or `fail` returned.
+typedef struct put_log {
+    const zy_tensor_table *t;
+    float *got;
+    size_t next[8]; // per entry: the element the next piece must start at
+    int pieces[8];
+    bool bad;       // a piece out of order or not of whole rows
+    zy_status fail;
+} put_log;
+
+static zy_status put_into(void *ctx, int i, size_t first, size_t n, const float *values) {
+    put_log *l = ctx;
+    const zy_tensor *e = zy_tensor_table_at(l->t, i);
+    size_t row = e->ndim > 1 ? e->count / (size_t)e->shape[0] : e->count;
+    l->bad |= first != l->next[i] || first % row || n % row || first + n > e->count;
+    if (!l->bad) memcpy(l->got + e->offset + first, values, n * sizeof *values);
+    l->next[i] = first + n;
+    l->pieces[i]++;
+    return l->fail;
+}
+
+// The entries through put (emb as in the file, fc transposed) and the others at dst get
+// what zy_tensor_table_load gives; ties present are compared with the put entries' file
+// tensors; an entry past PUT_FLOATS (4 MB) comes in pieces of whole rows; put's error
+// stops the load.
+TEST(tensor_table_load_each) {
+    zy_tensor_table *t = small_table("");
+    ASSERT(t != NULL);
+    ASSERT(zy_tensor_table_tie(t, "lm_head.weight", 0) == ZY_STATUS_OK);
+    ASSERT(zy_tensor_table_tie(t, "fc_copy.weight", 1) == ZY_STATUS_OK);
+    size_t n = zy_tensor_table_floats(t);
+    float *p = zt_floats(n), *q = zt_floats(n), *got = zt_floats(n), *kept = zt_floats(n);
+    zt_fill_uniform(p, n, 19, -1, 1);
+    const char *a = tmp_file("each.safetensors");
+    ASSERT(zy_tensor_table_save(t, a, p, ZY_DTYPE_BF16) == ZY_STATUS_OK);
+    ASSERT(zy_tensor_table_load(t, a, q, 0, NULL) == ZY_STATUS_OK);
+    float *dst[4] = {NULL, NULL, kept + 64, kept + 70};
+    put_log l = {.t = t, .got = got};
+    memset(got, 0, n * sizeof *got);
+    bool missing[4] = {true, true, true, true};
+    ASSERT(zy_tensor_table_load_each(t, a, dst, put_into, &l, 0, missing) == ZY_STATUS_OK);
+    CHECK(!l.bad && l.pieces[0] == 1 && l.pieces[1] == 1 && l.pieces[2] == 0);
+    CHECK(!missing[0] && !missing[1] && !missing[2] && !missing[3]);
+    CHECK(memcmp(got, q, 64 * sizeof *q) == 0);            // emb, fc (as stored)
+    CHECK(memcmp(kept + 64, q + 64, 12 * sizeof *q) == 0); // fc.bias, ln.weight
+    // Ties present: equal loads; one bit off is refused, as zy_tensor_table_load refuses.
+    float *fc = file_tensor(a, "fc.weight", 24), *emb = file_tensor(a, "emb.weight", 40);
+    ASSERT(fc != NULL && emb != NULL);
+    ft equal[] = {{"emb.weight", 2, 10, 4, emb}, {"fc.weight", 2, 4, 6, fc},
+                  {"fc.bias", 1, 6, 0, q + 64}, {"ln.weight", 1, 6, 0, q + 70},
+                  {"lm_head.weight", 2, 10, 4, emb}, {"fc_copy.weight", 2, 4, 6, fc}};
+    write_file(a, equal, 6, ZY_DTYPE_F32);
+    l = (put_log){.t = t, .got = got};
+    CHECK(zy_tensor_table_load_each(t, a, dst, put_into, &l, 0, NULL) == ZY_STATUS_OK);
+    float head[24];
+    memcpy(head, fc, sizeof head);
+    head[5] = nextafterf(head[5], 2.0f);
+    equal[5].data = head;
+    write_file(a, equal, 6, ZY_DTYPE_F32);
+    l = (put_log){.t = t, .got = got};
+    CHECK(zy_tensor_table_load_each(t, a, dst, put_into, &l, 0, NULL) == ZY_STATUS_UNSUPPORTED);
+    CHECK(ttt_has("'fc_copy.weight' differs from 'fc.weight'"));
+    // put's error is the load's.
+    equal[5].data = fc;
+    write_file(a, equal, 6, ZY_DTYPE_F32);
+    l = (put_log){.t = t, .got = got, .fail = ZY_STATUS_OUT_OF_MEMORY};
+    CHECK(zy_tensor_table_load_each(t, a, dst, put_into, &l, 0, NULL) ==
+          ZY_STATUS_OUT_OF_MEMORY);
+    CHECK(l.pieces[0] == 1 && l.pieces[1] == 0);
+    free(fc), free(emb), free(p), free(q), free(got), free(kept);
+    zy_tensor_table_free(t);
+    // 2,100 rows of 1,000: pieces of 1,048 rows (the last 4), the same values.
+    ASSERT(zy_tensor_table_create(&t) == ZY_STATUS_OK);
+    ttt_add(t, ttt_def("big.weight", 2, 2100, 1000, 0));
+    n = zy_tensor_table_floats(t);
+    p = zt_floats(n), q = zt_floats(n);
+    zt_fill_uniform(p, n, 20, -1, 1);
+    ASSERT(zy_tensor_table_save(t, a, p, ZY_DTYPE_F32) == ZY_STATUS_OK);
+    float *none[1] = {NULL};
+    l = (put_log){.t = t, .got = q};
+    ASSERT(zy_tensor_table_load_each(t, a, none, put_into, &l, 0, NULL) == ZY_STATUS_OK);
+    CHECK(!l.bad && l.pieces[0] == 3 && l.next[0] == n);
+    CHECK(memcmp(p, q, n * sizeof *p) == 0);
+    free(p), free(q);
+    zy_tensor_table_free(t);
+    remove(a);
+}
+
 TEST(tensor_table_prefixes_and_legacy_names) {
     float emb[40], fc[24], bias[6], ln[6];
     zt_fill_uniform(emb, 40, 1, -1, 1);

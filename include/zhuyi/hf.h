@@ -229,6 +229,23 @@ zy_status zy_tensor_table_check(const zy_tensor_table *t, const char *path);
 // with the entry's dims ("config.json implies (vocab_size, n_embd) = (50257, 768)").
 zy_status zy_tensor_table_load(const zy_tensor_table *t, const char *path, float *params,
                                uint64_t seed, bool *missing);
+// Where zy_tensor_table_load_each hands entry i's values [first, first + n) over (in the
+// entry's own layout: a transposed entry's as it is stored), at `values`, which are the
+// loader's again when it returns. An entry is handed over whole, or, when it lies as in
+// the file, in pieces of whole rows (its first dimension indexes them), in order. A
+// status other than ZY_STATUS_OK stops the load with it.
+typedef zy_status (*zy_tensor_put_fn)(void *ctx, int i, size_t first, size_t n,
+                                      const float *values);
+// As zy_tensor_table_load, with the same checks and errors, but entry i's values go to
+// dst[i] (its count floats; zy_tensor_table_count pointers), or through put(ctx, ...)
+// where dst[i] is NULL: for a caller that keeps those entries only converted (a model's
+// typed weights, zy_model_load_decoder), so that no array of all the parameters is ever
+// held. A name tied to such an entry that the file also holds is compared with the
+// entry's file tensor read again (ZY_STATUS_UNSUPPORTED when that tensor is split, or
+// missing and so initialised).
+zy_status zy_tensor_table_load_each(const zy_tensor_table *t, const char *path,
+                                    float *const *dst, zy_tensor_put_fn put, void *ctx,
+                                    uint64_t seed, bool *missing);
 // The tensors of a safetensors file that the table does not read under any name, alias
 // or tie (another architecture's heads, such as cls.predictions.* or lm_head.weight when
 // a pretrained checkpoint is loaded as a classifier, or a buffer such as

@@ -111,6 +111,11 @@ const char *zy_safetensors_metadata_get(const zy_safetensors *st, const char *ke
 // is not its element count (the message gives both), ZY_STATUS_IO if the read fails.
 zy_status zy_safetensors_read_f32(const zy_safetensors *st, const char *name, float *dst,
                                   size_t n);
+// Elements [first, first + n) of tensor `name` (in its row-major order) -> dst (n floats),
+// converted as read_f32 converts them. ZY_STATUS_SHAPE_MISMATCH if the range passes the
+// tensor's end; the other errors as read_f32.
+zy_status zy_safetensors_read_f32_range(const zy_safetensors *st, const char *name,
+                                        size_t first, size_t n, float *dst);
 // As read_f32, also requiring the file's shape to be shape[0..ndim) exactly; dst holds
 // the product of shape floats. The message names expected and actual shapes.
 zy_status zy_safetensors_read_shaped(const zy_safetensors *st, const char *name, float *dst,

@@ -171,8 +171,8 @@ zy_status zy_safetensors_read_raw(const zy_safetensors *st, const char *name, vo
     return zy__pread_full(st->fd, dst, nbytes, t->offset, st->path);
 }
 
-zy_status zy_safetensors_read_f32(const zy_safetensors *st, const char *name, float *dst,
-                                  size_t n) {
+zy_status zy_safetensors_read_f32_range(const zy_safetensors *st, const char *name,
+                                        size_t first, size_t n, float *dst) {
     const zy_tensor_info *t;
     zy_status s = find_or_fail(st, name, &t);
     if (s) return s;
@@ -180,20 +180,35 @@ zy_status zy_safetensors_read_f32(const zy_safetensors *st, const char *name, fl
         return zy__error(ZY_STATUS_UNSUPPORTED,
                          "%s: tensor '%s': dtype %s cannot be loaded as float (F32, F16, BF16 can)",
                          st->path, name, zy_dtype_name(t->dtype));
-    if (n != t->numel)
+    if (first > t->numel || n > t->numel - first)
         return zy__error(ZY_STATUS_SHAPE_MISMATCH,
-                         "%s: tensor '%s': has %llu elements, caller expects %zu", st->path,
-                         name, (unsigned long long)t->numel, n);
-    if (t->dtype == ZY_DTYPE_F32) return zy__pread_full(st->fd, dst, n * 4, t->offset, st->path);
+                         "%s: tensor '%s': has %llu elements, caller reads %zu from element %zu",
+                         st->path, name, (unsigned long long)t->numel, n, first);
+    size_t esize = t->dtype == ZY_DTYPE_F32 ? 4 : 2;
+    uint64_t at = t->offset + first * esize;
+    if (t->dtype == ZY_DTYPE_F32) return zy__pread_full(st->fd, dst, n * 4, at, st->path);
     // Halves go through a small stack buffer, converted chunk by chunk: no allocation.
     uint16_t buf[8192];
     for (size_t i = 0; i < n; i += 8192) {
         size_t k = ZY_MIN(n - i, (size_t)8192);
-        if ((s = zy__pread_full(st->fd, buf, k * 2, t->offset + i * 2, st->path))) return s;
+        if ((s = zy__pread_full(st->fd, buf, k * 2, at + i * 2, st->path))) return s;
         if (t->dtype == ZY_DTYPE_F16) zy_f16_to_f32_array(dst + i, buf, k);
         else zy_bf16_to_f32_array(dst + i, buf, k);
     }
     return ZY_STATUS_OK;
+}
+
+zy_status zy_safetensors_read_f32(const zy_safetensors *st, const char *name, float *dst,
+                                  size_t n) {
+    const zy_tensor_info *t;
+    zy_status s = find_or_fail(st, name, &t);
+    if (s) return s;
+    if (n != t->numel && (t->dtype == ZY_DTYPE_F32 || t->dtype == ZY_DTYPE_F16 ||
+                          t->dtype == ZY_DTYPE_BF16))
+        return zy__error(ZY_STATUS_SHAPE_MISMATCH,
+                         "%s: tensor '%s': has %llu elements, caller expects %zu", st->path,
+                         name, (unsigned long long)t->numel, n);
+    return zy_safetensors_read_f32_range(st, name, 0, n, dst);
 }
 
 static void shape_str(char *buf, size_t cap, const int64_t *shape, int ndim) {

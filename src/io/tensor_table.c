@@ -386,14 +386,15 @@ typedef struct init_job {
     const zy_tensor_table *t;
     float *params;
     uint64_t seed;
-    int only; // one entry's chunks (numbered from 0), or -1: the whole table's
+    int only;   // one entry's chunks (numbered from 0), or -1: the whole table's
+    float *dst; // with only: that entry's values here instead of at params + its offset
 } init_job;
 
-static void init_chunk(const zy_tensor_table *t, float *params, int i, size_t k,
+static void init_chunk(const zy_tensor_table *t, float *params, float *dst, int i, size_t k,
                        uint64_t seed) {
     const zy_tensor *e = &t->e[i];
     size_t off = k * ZY_INIT_CHUNK, n = ZY_MIN((size_t)ZY_INIT_CHUNK, e->count - off);
-    float *p = params + e->offset + off;
+    float *p = (dst ? dst : params + e->offset) + off;
     if (e->init == ZY_INIT_ZEROS) {
         memset(p, 0, n * sizeof *p);
     } else if (e->init == ZY_INIT_ONES) {
@@ -423,20 +424,24 @@ static void init_range(void *ctx, size_t begin, size_t end, int thread) {
             }
             i = lo;
         }
-        init_chunk(t, j->params, i, j->only < 0 ? c - t->link[i].chunk0 : c, j->seed);
+        init_chunk(t, j->params, j->dst, i, j->only < 0 ? c - t->link[i].chunk0 : c, j->seed);
     }
 }
 
 // Every chunk is a separate item (grain 1): a chunk is ~65536 normals, long enough that
 // handing them out one by one costs nothing, and entries of one chunk spread too.
 void zy_tensor_table_init(const zy_tensor_table *t, float *params, uint64_t seed) {
-    init_job j = {t, params, seed, -1};
+    init_job j = {t, params, seed, -1, NULL};
     zy__parallel(t->chunks, 1, 0, init_range, &j);
+}
+
+void zy__tt_init_entry_at(const zy_tensor_table *t, float *dst, int i, uint64_t seed) {
+    ZY_ASSERT(i >= 0 && i < t->n);
+    init_job j = {t, NULL, seed, i, dst};
+    zy__parallel((t->e[i].count + ZY_INIT_CHUNK - 1) / ZY_INIT_CHUNK, 1, 0, init_range, &j);
 }
 
 void zy_tensor_table_init_entry(const zy_tensor_table *t, float *params, int i,
                                 uint64_t seed) {
-    ZY_ASSERT(i >= 0 && i < t->n);
-    init_job j = {t, params, seed, i};
-    zy__parallel((t->e[i].count + ZY_INIT_CHUNK - 1) / ZY_INIT_CHUNK, 1, 0, init_range, &j);
+    zy__tt_init_entry_at(t, params + t->e[i].offset, i, seed);
 }

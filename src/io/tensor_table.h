@@ -45,6 +45,8 @@ struct zy_tensor_table {
 // along part_dim).
 void zy__tt_file_shape(const zy_tensor *e, int64_t shape[ZY_TENSOR_MAX_DIMS]);
 size_t zy__tt_file_numel(const zy_tensor *e);
+// zy_tensor_table_init_entry's values for entry i, written to dst (its count floats).
+void zy__tt_init_entry_at(const zy_tensor_table *t, float *dst, int i, uint64_t seed);
 
 // Names a checkpoint may use for the table name `name` of an entry with `ndim`
 // dimensions: k = 0 is name itself, then its prefix variants, then (1-D only) the

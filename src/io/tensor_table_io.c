@@ -205,9 +205,45 @@ static zy_status find_all(const zy_tensor_table *t, const zy_safetensors *st, co
     return ZY_STATUS_OK;
 }
 
+// Where pass 2 puts the entries' values: at params + each entry's offset
+// (zy_tensor_table_load); or at dst[i], and through put from buf where dst[i] is NULL
+// (zy_tensor_table_load_each).
+typedef struct sink {
+    float *params;
+    float *const *dst;
+    zy_tensor_put_fn put;
+    void *ctx;
+    float *buf; // put's values (put_floats)
+} sink;
+
+// An entry that lies as in the file goes through put in whole rows of at most this many
+// floats (4 MB) at a time, or a row at a time if a row is longer.
+#define PUT_FLOATS ((size_t)1 << 20)
+
+static bool through_put(const sink *d, int p) { return d->dst && !d->dst[p]; }
+
+static float *slot(const sink *d, const zy_tensor_table *t, int p) {
+    if (!d->dst) return d->params + t->e[p].offset;
+    return d->dst[p] ? d->dst[p] : d->buf;
+}
+
+// The floats of one row of entry e as it lies (its first dimension indexes the rows).
+static size_t row_floats(const zy_tensor *e) {
+    return e->ndim > 1 && e->shape[0] > 0 ? e->count / (size_t)e->shape[0] : e->count;
+}
+
+// The floats put's buffer needs for entry p (found: its file tensor is in the file): a
+// piece of rows of an entry that lies as in the file; else the whole entry (transposed,
+// split, or initialised).
+static size_t put_floats(const zy_tensor_table *t, int p, bool found) {
+    const zy_tensor *e = &t->e[p];
+    if (!found || e->part_total || e->transposed) return e->count;
+    return ZY_MIN(e->count, ZY_MAX(PUT_FLOATS, row_floats(e)));
+}
+
 // Pass 2.
 static zy_status read_all(const zy_tensor_table *t, const zy_safetensors *st, const char *path,
-                          const zy_tensor_info **found, float *params, uint64_t seed,
+                          const zy_tensor_info **found, const sink *d, uint64_t seed,
                           bool *missing, float *tmp) {
     zy_status s;
     for (int i = 0; i < t->n; i++) {
@@ -215,28 +251,48 @@ static zy_status read_all(const zy_tensor_table *t, const zy_safetensors *st, co
         if (t->link[i].first != i || e->adapter) continue;
         if (!found[i]) {
             for (int p = i; p >= 0; p = t->link[p].next) {
-                zy_tensor_table_init_entry(t, params, p, seed);
+                zy__tt_init_entry_at(t, slot(d, t, p), p, seed);
+                if (through_put(d, p) && (s = d->put(d->ctx, p, 0, t->e[p].count, d->buf)))
+                    return s;
                 if (missing) missing[p] = true;
             }
+        } else if (!e->part_total && !e->transposed && through_put(d, i)) {
+            size_t row = row_floats(e), step = ZY_MAX(PUT_FLOATS / ZY_MAX(row, 1), 1) * row;
+            for (size_t k = 0; k < e->count; k += step) {
+                size_t n = ZY_MIN(step, e->count - k);
+                if ((s = zy_safetensors_read_f32_range(st, found[i]->name, k, n, d->buf)) ||
+                    (s = d->put(d->ctx, i, k, n, d->buf)))
+                    return s;
+            }
         } else if (!e->part_total && !e->transposed) {
-            if ((s = zy_safetensors_read_f32(st, found[i]->name, params + e->offset, e->count)))
+            if ((s = zy_safetensors_read_f32(st, found[i]->name, slot(d, t, i), e->count)))
                 return s;
         } else {
             if ((s = zy_safetensors_read_f32(st, found[i]->name, tmp, zy__tt_file_numel(e))))
                 return s;
-            for (int p = i; p >= 0; p = t->link[p].next)
-                gather(params + t->e[p].offset, tmp, &t->e[p]);
+            for (int p = i; p >= 0; p = t->link[p].next) {
+                gather(slot(d, t, p), tmp, &t->e[p]);
+                if (through_put(d, p) && (s = d->put(d->ctx, p, 0, t->e[p].count, d->buf)))
+                    return s;
+            }
         }
     }
     for (int k = 0; k < t->n_ties; k++) {
         const zy_tensor_info *info = found[t->n + k];
-        const zy_tensor *e = &t->e[t->ties[k].target];
+        const int target = t->ties[k].target;
+        const zy_tensor *e = &t->e[target];
         if (!info) continue;
         if ((s = zy_safetensors_read_f32(st, info->name, tmp, e->count))) return s;
-        const float *want = params + e->offset;
-        if (e->transposed) { // compare in file orientation
-            transpose(tmp + e->count, want, e->shape[1], e->shape[0], e->shape[0]);
-            want = tmp + e->count;
+        const float *want = tmp + e->count;
+        if (through_put(d, target)) { // its values went: its file tensor again (checked)
+            if ((s = zy_safetensors_read_f32(st, found[target]->name, tmp + e->count,
+                                             e->count)))
+                return s;
+        } else if (e->transposed) { // compare in file orientation
+            transpose(tmp + e->count, slot(d, t, target), e->shape[1], e->shape[0],
+                      e->shape[0]);
+        } else {
+            want = slot(d, t, target);
         }
         if (memcmp(tmp, want, e->count * sizeof *tmp))
             return zy__error(ZY_STATUS_UNSUPPORTED,
@@ -273,8 +329,10 @@ zy_status zy_tensor_table_check(const zy_tensor_table *t, const char *path) {
     return s;
 }
 
-zy_status zy_tensor_table_load(const zy_tensor_table *t, const char *path, float *params,
-                               uint64_t seed, bool *missing) {
+// Both passes into d; put's buffer and the scratch sized here, once pass 1 has found what
+// the file holds.
+static zy_status load(const zy_tensor_table *t, const char *path, sink *d, uint64_t seed,
+                      bool *missing) {
     if (missing) memset(missing, 0, (size_t)t->n * sizeof *missing);
     zy_status s = check_tiling(t, path);
     if (s) return s;
@@ -283,20 +341,53 @@ zy_status zy_tensor_table_load(const zy_tensor_table *t, const char *path, float
     const zy_tensor_info **found = NULL;
     char *buf = NULL;
     float *tmp = NULL;
-    size_t scratch = 0;
+    size_t scratch = 0, put = 0;
     if ((s = check_open(t, st, path, &found, &buf, &scratch))) goto done;
-    if (!(tmp = zy_alloc(scratch * sizeof *tmp))) {
+    for (int i = 0; i < t->n && d->dst; i++) {
+        if (!through_put(d, i) || t->e[i].adapter) continue;
+        put = ZY_MAX(put, put_floats(t, i, found[t->link[i].first] != NULL));
+    }
+    for (int k = 0; k < t->n_ties && d->dst; k++) {
+        const int target = t->ties[k].target;
+        if (!found[t->n + k] || !through_put(d, target)) continue;
+        if (!found[target] || t->e[target].part_total) { // nothing to compare it with
+            s = zy__error(ZY_STATUS_UNSUPPORTED, "%s: tensor '%s' is tied to '%s', which "
+                          "this load keeps only converted and which the file %s: load the "
+                          "fp32 weights to compare them", path, found[t->n + k]->name,
+                          t->e[target].name, found[target] ? "holds in parts" : "lacks");
+            goto done;
+        }
+        scratch = ZY_MAX(scratch, 2 * t->e[target].count);
+    }
+    tmp = scratch ? zy_alloc(scratch * sizeof *tmp) : NULL;
+    d->buf = put ? zy_alloc(put * sizeof *d->buf) : NULL;
+    if ((scratch && !tmp) || (put && !d->buf)) {
         s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory for %zu floats", path,
-                      scratch);
+                      scratch + put);
         goto done;
     }
-    s = read_all(t, st, path, found, params, seed, missing, tmp);
+    s = read_all(t, st, path, found, d, seed, missing, tmp);
 done:
+    zy_free(d->buf);
+    d->buf = NULL;
     zy_free(tmp);
     zy_free(buf);
     zy_free(found);
     zy_safetensors_free(st);
     return s;
+}
+
+zy_status zy_tensor_table_load(const zy_tensor_table *t, const char *path, float *params,
+                               uint64_t seed, bool *missing) {
+    sink d = {.params = params};
+    return load(t, path, &d, seed, missing);
+}
+
+zy_status zy_tensor_table_load_each(const zy_tensor_table *t, const char *path,
+                                    float *const *dst, zy_tensor_put_fn put, void *ctx,
+                                    uint64_t seed, bool *missing) {
+    sink d = {.dst = dst, .put = put, .ctx = ctx};
+    return load(t, path, &d, seed, missing);
 }
 
 // Ascending addresses, for the search below.
