@@ -285,6 +285,18 @@ static zy_status op_model_load(void *arg) {
     return ZY_STATUS_OK;
 }
 
+// Read straight into bf16 copies (zy_model_load_decoder): no f32 matrix held.
+static zy_status op_model_load_decoder(void *arg) {
+    model_ctx *c = arg;
+    zy_model *m;
+    zy_status st = zy_model_load_decoder(&m, c->dir, ZY_WTYPE_BF16);
+    if (st) return st;
+    if (zy_model_weight_type(m) != ZY_WTYPE_BF16 || !zy_model_fp32_dropped(m))
+        zt_fail(__FILE__, __LINE__, "model load decoder: not a bf16 decode-only model");
+    zy_model_free(m);
+    return ZY_STATUS_OK;
+}
+
 static zy_status op_model_save(void *arg) {
     model_ctx *c = arg;
     return zy_model_save(c->m, c->dir);
@@ -326,6 +338,9 @@ TEST(oom_model_load_and_save) {
     run_case(&(oom_case){.name = "model create (preset gpt-nano)", .op = op_model_create});
     if (!zt_failed())
         run_case(&(oom_case){.name = "model load (gpt-nano)", .op = op_model_load, .ctx = &c});
+    if (!zt_failed())
+        run_case(&(oom_case){.name = "model load decoder (gpt-nano, bf16)",
+                             .op = op_model_load_decoder, .ctx = &c});
     if (!zt_failed())
         run_case(&(oom_case){.name = "model save", .op = op_model_save,
                              .after = after_model_save, .ctx = &c});

@@ -453,3 +453,137 @@ TEST(drop_fp32_refused) {
         zy_model_free(all[i]);
     }
 }
+
+// a and b are the same model: the same weight type, the same typed copies and fp32
+// values, bit for bit (what), and so the same logits.
+static void same_models(const zy_model *a, const zy_model *b, const char *what) {
+    const zy_tensor_table *t = zy_model_tensors(a);
+    if (zy_model_weight_type(a) != zy_model_weight_type(b) ||
+        zy_model_fp32_dropped(a) != zy_model_fp32_dropped(b) ||
+        zy_model_file_weight_type(a) != zy_model_file_weight_type(b)) {
+        zt_fail(__FILE__, __LINE__, "%s: weight types %s / %s, dropped %d / %d", what,
+                zy_wtype_name(zy_model_weight_type(a)), zy_wtype_name(zy_model_weight_type(b)),
+                zy_model_fp32_dropped(a), zy_model_fp32_dropped(b));
+        return;
+    }
+    for (int i = 0; i < zy_tensor_table_count(t); i++) {
+        const zy_tensor *e = zy_tensor_table_at(t, i);
+        const zy_wmatrix *wa = zy_model_tensor_typed(a, i), *wb = zy_model_tensor_typed(b, i);
+        const float *xa = zy_model_tensor_data(a, i), *xb = zy_model_tensor_data(b, i);
+        bool same = !wa == !wb && !xa == !xb;
+        if (same && wa)
+            same = wa->type == wb->type && wa->row_bytes == wb->row_bytes &&
+                   !memcmp(wa->data, wb->data, wa->row_bytes * (size_t)wa->rows);
+        if (same && xa) same = !memcmp(xa, xb, e->count * sizeof *xa);
+        if (!same) zt_fail(__FILE__, __LINE__, "%s: tensor '%s' differs", what, e->name);
+    }
+}
+
+// zy_model_load_decoder gives the model zy_model_load, zy_model_set_weight_type and
+// zy_model_drop_fp32 give, bit for bit (GPT-2 from F32 and BF16 files, every type and
+// the file's own; an adapter directory merged; BERT, which keeps its fp32 weights), and
+// decodes the same logits; lm_head.weight in the file is compared with wte's file tensor.
+TEST(load_decoder_same_model) {
+    enum { L = 2, H = 2, C = 64, P = 40, V = 37 };
+    char dir[] = "/tmp/zy_decoder_XXXXXX";
+    ASSERT(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    zy_model *m = zt_gpt_create(L, H, C, P, V, 0.0f, 17);
+    ASSERT(m != NULL);
+    int x[25];
+    for (int t = 0; t < 25; t++) x[t] = (t * 5 + 2) % V;
+    const size_t n = (size_t)7 * V;
+    float *want = zt_floats(n), *got = zt_floats(n);
+    const zy_dtype dt[2] = {ZY_DTYPE_F32, ZY_DTYPE_BF16};
+    const int types[6] = {-1, ZY_WTYPE_F32, ZY_WTYPE_F16, ZY_WTYPE_BF16, ZY_WTYPE_Q8_0,
+                          ZY_WTYPE_Q4_0};
+    for (int f = 0; f < 2; f++) {
+        ASSERT(zy_model_save_dtype(m, dir, dt[f]) == ZY_STATUS_OK);
+        for (int k = 0; k < 6; k++) {
+            char what[64];
+            snprintf(what, sizeof what, "%s file, weights %s", zy_dtype_name(dt[f]),
+                     types[k] < 0 ? "as the file" : zy_wtype_name((zy_wtype)types[k]));
+            zy_model *a, *b;
+            ASSERT(zy_model_load(&a, dir) == ZY_STATUS_OK);
+            zy_wtype t = types[k] < 0 ? zy_model_file_weight_type(a) : (zy_wtype)types[k];
+            ASSERT(zy_model_set_weight_type(a, t) == ZY_STATUS_OK);
+            if (t != ZY_WTYPE_F32) ASSERT(zy_model_drop_fp32(a) == ZY_STATUS_OK);
+            ASSERT(zy_model_load_decoder(&b, dir, types[k]) == ZY_STATUS_OK);
+            same_models(a, b, what);
+            ASSERT(decode_logits(a, x, 20, want) && decode_logits(b, x, 20, got));
+            if (memcmp(want, got, n * sizeof *got))
+                zt_fail(__FILE__, __LINE__, "%s: logits differ", what);
+            zy_model_free(a), zy_model_free(b);
+        }
+    }
+    // lm_head.weight written beside wte (as some checkpoints hold it): equal loads, one
+    // value off is refused as zy_model_load refuses it.
+    zy_safetensors *st;
+    ASSERT(zy_safetensors_open(&st, path) == ZY_STATUS_OK);
+    const int nf = zy_safetensors_count(st);
+    zy_safetensors_tensor *ts = calloc((size_t)nf + 1, sizeof *ts);
+    float **vals = calloc((size_t)nf, sizeof *vals);
+    ASSERT(ts && vals);
+    int wte = -1;
+    for (int i = 0; i < nf; i++) {
+        const zy_tensor_info *info = zy_safetensors_info(st, i);
+        vals[i] = zt_floats((size_t)info->numel);
+        ASSERT(zy_safetensors_read_f32(st, info->name, vals[i], (size_t)info->numel) ==
+               ZY_STATUS_OK);
+        ts[i] = (zy_safetensors_tensor){.name = info->name, .data = vals[i],
+                                        .ndim = info->ndim};
+        memcpy(ts[i].shape, info->shape, sizeof(int64_t) * (size_t)info->ndim);
+        if (strstr(info->name, "wte.weight")) wte = i;
+    }
+    ASSERT(wte >= 0);
+    ts[nf] = ts[wte];
+    ts[nf].name = "lm_head.weight";
+    zy_safetensors_write_params wp = zy_safetensors_write_default_params();
+    wp.dtype = ZY_DTYPE_BF16;
+    char tied[300];
+    snprintf(tied, sizeof tied, "%s/tied.safetensors", dir);
+    ASSERT(zy_safetensors_write(tied, ts, nf + 1, wp) == ZY_STATUS_OK);
+    ASSERT(rename(tied, path) == 0);
+    zy_model *a, *b;
+    ASSERT(zy_model_load(&a, dir) == ZY_STATUS_OK);
+    ASSERT(zy_model_set_weight_type(a, ZY_WTYPE_Q8_0) == ZY_STATUS_OK);
+    ASSERT(zy_model_drop_fp32(a) == ZY_STATUS_OK);
+    ASSERT(zy_model_load_decoder(&b, dir, ZY_WTYPE_Q8_0) == ZY_STATUS_OK);
+    same_models(a, b, "lm_head.weight in the file");
+    zy_model_free(a), zy_model_free(b);
+    float *head = zt_floats((size_t)V * C);
+    memcpy(head, vals[wte], sizeof(float) * V * C);
+    head[3] += 1.0f;
+    ts[nf].data = head;
+    ASSERT(zy_safetensors_write(tied, ts, nf + 1, wp) == ZY_STATUS_OK);
+    ASSERT(rename(tied, path) == 0);
+    refused(zy_model_load_decoder(&b, dir, -1), ZY_STATUS_UNSUPPORTED,
+            "'lm_head.weight' differs from", "a tie that differs");
+    CHECK(b == NULL);
+    refused(zy_model_load_decoder(&b, dir, ZY_WTYPE_COUNT), ZY_STATUS_INVALID_ARGUMENT,
+            "weight type", "a bad type");
+    free(head);
+    for (int i = 0; i < nf; i++) free(vals[i]);
+    free(vals), free(ts);
+    zy_safetensors_free(st);
+    // An adapter directory: loaded, merged, typed.
+    ASSERT(zy_model_load(&a, ZT_LORA_GPT_ADAPTER) == ZY_STATUS_OK);
+    ASSERT(zy_model_merge_adapter(a) == ZY_STATUS_OK);
+    ASSERT(zy_model_set_weight_type(a, ZY_WTYPE_BF16) == ZY_STATUS_OK);
+    ASSERT(zy_model_drop_fp32(a) == ZY_STATUS_OK);
+    ASSERT(zy_model_load_decoder(&b, ZT_LORA_GPT_ADAPTER, ZY_WTYPE_BF16) == ZY_STATUS_OK);
+    same_models(a, b, "adapter directory");
+    zy_model_free(a), zy_model_free(b);
+    // BERT decodes nothing by its copies alone: typed, its fp32 weights kept.
+    zt_bert_dims d = {.arch = "BertForMaskedLM", .L = 1, .H = 2, .C = 64, .FF = 128, .P = 16,
+                      .TV = 2, .V = 50};
+    zy_model *bert = zt_bert_create(&d, 18);
+    ASSERT(bert != NULL);
+    ASSERT(zy_model_save(bert, dir) == ZY_STATUS_OK);
+    ASSERT(zy_model_load_decoder(&b, dir, ZY_WTYPE_Q8_0) == ZY_STATUS_OK);
+    CHECK(zy_model_weight_type(b) == ZY_WTYPE_Q8_0 && !zy_model_fp32_dropped(b));
+    zy_model_free(b), zy_model_free(bert), zy_model_free(m);
+    free(want), free(got);
+    CHECK(zt_rm_tree(dir));
+}

@@ -11,8 +11,11 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "core/pool.h"
 #include "kernels/wgemv.h"
 #include "zhuyi/io.h"
+#include "zhuyi/lora.h"
+#include "zhuyi/quant.h"
 #include "models/lora_internal.h"
 #include "models/model_internal.h"
 
@@ -263,6 +266,90 @@ zy_status zy_model_load_with_config(zy_model **out, const char *dir,
     zy_status st = zy__model_load(out, dir, config, NULL, NULL, true);
     if (!st) zy__model_report_load(*out, dir);
     return st;
+}
+
+// zy_model_load_decoder's put (zy_tensor_table_load_each): whole rows of a `quantize`
+// entry into its typed copy, by zy_quantize_row as zy_model_set_weight_type types them
+// (the same bits); the fp32 values are not kept.
+typedef struct put_job {
+    const zy_wmatrix *w;
+    size_t row0;
+    const float *values;
+} put_job;
+
+static void put_rows(void *ctx, size_t r0, size_t r1, int thread) {
+    (void)thread;
+    const put_job *j = ctx;
+    const size_t cols = (size_t)j->w->cols;
+    for (size_t r = r0; r < r1; r++)
+        zy_quantize_row(j->w->type, j->values + r * cols,
+                        (uint8_t *)j->w->data + (j->row0 + r) * j->w->row_bytes, cols);
+}
+
+static zy_status put_typed(void *ctx, int i, size_t first, size_t n, const float *values) {
+    const zy_model *m = ctx;
+    const zy_wmatrix *w = &m->typed[i];
+    if (w->cols <= 0) return ZY_STATUS_OK;
+    put_job j = {w, first / (size_t)w->cols, values};
+    zy__parallel(n / (size_t)w->cols, 64, 0, put_rows, &j);
+    return ZY_STATUS_OK;
+}
+
+// dir read straight into the typed copies of a typed_decode_only model (wtype resolved
+// against the file's type): *out, or NULL with *fallback when the model or the type
+// needs the fp32 weights loaded first.
+static zy_status load_typed_only(zy_model **out, const char *dir, int wtype,
+                                 bool *fallback) {
+    *out = NULL;
+    *fallback = true;
+    char path[4096];
+    zy_config *cfg;
+    zy_model *m = NULL;
+    zy_wtype file_type = ZY_WTYPE_F32;
+    zy_status st = join(path, sizeof path, dir, "config.json");
+    if (st || (st = zy_config_load(&cfg, path))) return st;
+    if (!(st = zy__model_declare(&m, cfg)) && !(st = join(path, sizeof path, dir,
+                                                          "model.safetensors")) &&
+        !(st = zy_tensor_table_check(m->table, path)) &&
+        !(st = file_weight_type(path, &file_type))) {
+        const zy_wtype t = wtype < 0 ? file_type : (zy_wtype)wtype;
+        *fallback = t == ZY_WTYPE_F32 || !m->info.typed_decode_only;
+        if (!*fallback && !(st = zy__model_allocate_typed(m, t, zy_config_name(cfg))) &&
+            !(st = zy_tensor_table_load_each(m->table, path, m->ptrs, put_typed, m, 0,
+                                             m->missing)))
+            st = zy_tensor_table_unused(m->table, path, &m->unused, &m->n_unused);
+        m->file_wtype = file_type;
+    }
+    zy_config_free(cfg);
+    if (st || *fallback) {
+        zy_model_free(m);
+        return st;
+    }
+    zy__model_report_load(m, dir);
+    *out = m;
+    return ZY_STATUS_OK;
+}
+
+zy_status zy_model_load_decoder(zy_model **out, const char *dir, int wtype) {
+    *out = NULL;
+    if (wtype >= (int)ZY_WTYPE_COUNT)
+        return zy__error(ZY_STATUS_INVALID_ARGUMENT, "load %s: weight type %d is not one of "
+                         "f32, f16, bf16, q8_0, q4_0", dir, wtype);
+    bool fallback = true;
+    zy_status st = zy__lora_is_adapter_dir(dir) ? ZY_STATUS_OK
+                                                 : load_typed_only(out, dir, wtype, &fallback);
+    if (st || !fallback) return st;
+    zy_model *m;
+    if ((st = zy_model_load(&m, dir))) return st;
+    const zy_wtype t = wtype < 0 ? zy_model_file_weight_type(m) : (zy_wtype)wtype;
+    if ((zy_model_has_adapter(m) && (st = zy_model_merge_adapter(m))) ||
+        (st = zy_model_set_weight_type(m, t)) ||
+        (t != ZY_WTYPE_F32 && m->info.typed_decode_only && (st = zy_model_drop_fp32(m)))) {
+        zy_model_free(m);
+        return st;
+    }
+    *out = m;
+    return ZY_STATUS_OK;
 }
 
 int zy_model_unused_tensors(const zy_model *m, const char **names, int max) {

@@ -99,6 +99,13 @@ int zy_cli_copy_tokenizer(const char *command, const char *const *srcs, int n,
     return 0;
 }
 
+// The commands that only decode (generate, chat): they load a typed model's weights
+// straight into its typed copies, never as fp32 (zy_model_load_decoder,
+// zy_model_load_gguf_decoder).
+static bool decodes_only(const char *command) {
+    return !strcmp(command, "generate") || !strcmp(command, "chat");
+}
+
 // A GGUF file (zhuyi export gguf, or llama.cpp's converter): the model and its tokenizer
 // both come from it. The weight type: --weights, else the one most of the file's matrices
 // are stored in (f16 kept where the file kept it: whole blocks or not, the same rule as
@@ -111,7 +118,7 @@ static int open_gguf(const char *command, const char *path, const char *adapter,
         return zy_cli_die("%s: --adapter needs a model directory, not a GGUF file (%s)",
                           command, path);
     zy_gguf_model_info info;
-    const bool decode = !strcmp(command, "generate") || !strcmp(command, "chat");
+    const bool decode = decodes_only(command);
     zy_status s = decode ? zy_model_load_gguf_decoder(m, t, path, weights, &info)
                          : zy_model_load_gguf(m, t, path, &info);
     if (!s && !(s = zy_model_check_finite(*m)) && !decode)
@@ -145,7 +152,10 @@ int zy_cli_open_model_adapter(const char *command, const char *dir, const char *
         return zy_cli_die("%s: '%s' is not a model directory: it needs config.json and "
                           "model.safetensors (and tokenizer.json), or a LoRA adapter's "
                           "adapter_config.json and adapter_model.safetensors", command, dir);
-    zy_status s = adapter ? zy_model_load_adapter(m, dir, adapter) : zy_model_load(m, dir);
+    zy_status s;
+    if (adapter) s = zy_model_load_adapter(m, dir, adapter);
+    else if (decodes_only(command) && !adapter_dir) s = zy_model_load_decoder(m, dir, weights);
+    else s = zy_model_load(m, dir);
     if (s) return zy_cli_die("%s: %s", command, zy_last_error());
     // Inference runs on the merged weights: no adapter cost per token.
     const zy_lora_config *lc = zy_model_lora_config(*m);
