@@ -12,6 +12,9 @@
 //     transposed or split one into a scratch buffer (the largest such tensor) once and
 //     scattered to its entries; missing optional entries are initialised; tied tensors
 //     read last and compared bit for bit with their target.
+// zy_tensor_table_load_each runs the same passes but hands the entries without a
+// destination to the caller's put function (a model's typed copies) and keeps none of
+// their values: whole, or in pieces of whole rows when they lie as in the file.
 // zy_tensor_table_check is pass 1 alone: zy_model_load runs it before it allocates the
 // parameters. Shape errors quote the entry's dims (the config fields behind the shape).
 // Adapter entries (LoRA's, lora.h) are not the base model's: every pass skips them.

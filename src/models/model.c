@@ -2,7 +2,9 @@
 // flat parameter array laid out by the implementation's tensor table, model directories
 // (config.json + model.safetensors, both driven by the table), size and finiteness checks,
 // freezing. A LoRA adapter (lora*.c) attaches between declaring the table and allocating
-// the parameters; an adapter directory (adapter_config.json) loads as base + adapter.
+// the parameters; an adapter directory (adapter_config.json) loads as base + adapter; a
+// directory loaded for decoding only goes straight into its typed copies
+// (zy_model_load_decoder).
 // Not here: sessions (session.c), any architecture (gpt*.c).
 #include <errno.h>
 #include <math.h>
