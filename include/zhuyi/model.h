@@ -211,9 +211,9 @@ bool zy_model_fp32_dropped(const zy_model *m); // since zy_model_drop_fp32
 // adapter directory), zy_model_set_weight_type and, where it applies, zy_model_drop_fp32
 // give, bit for bit. For a typed_decode_only model and a type other than F32 the weights
 // are read straight into the typed copies, a few MB at a time, and no fp32 array of them
-// is ever held: GPT-2 124M from a bf16 model.safetensors peaks at the copies and the kept
-// fp32 tensors (about 270 MB) instead of the fp32 weights beside the copies (751 MB).
-// Other models and types load in fp32 first. Errors as those calls'.
+// is ever held (`zhuyi generate` on GPT-2 124M from a bf16 model.safetensors: peak
+// resident 343 MB instead of 751, the fp32 weights beside the copies). Other models and
+// types load in fp32 first. Errors as those calls'.
 zy_status zy_model_load_decoder(zy_model **out, const char *dir, int wtype);
 
 // Freezing: a frozen tensor gets no gradient and no optimizer moments. All tensors are
