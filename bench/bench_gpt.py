@@ -1,13 +1,13 @@
-"""PyTorch side of bench/bench_gpt.c: a plain-torch GPT-2 124M (12 layers, 12 heads,
-768 wide, n_positions 1024, V 50257, GELU-tanh, pre-LN, tied LM head, no dropout),
-float32 parameters, random init. (1) One training step -- forward + cross-entropy +
-backward + AdamW(lr 6e-4, betas (0.9, 0.95), weight decay 0.1 on matmul weights) -- at
-B=4, T=64, median over `steps` steps after one warm-up, in fp32 and again with the forward
-under torch.autocast("cpu", dtype=torch.bfloat16) (bf16 matmuls in oneDNN, fp32 master
-weights and optimizer); (2) greedy generation in fp32 with a KV cache, a 20-token prompt
-then 100 new tokens, under torch.no_grad(). GFLOP/s uses the formula of
-zy_gpt_train_flops. PyTorch at its best: bench/torch_peer.py runs this under each
-OPENBLAS_CORETYPE and thread setting for $ZY_THREADS (else all cores) threads, prints
+"""PyTorch side of bench/bench_gpt.c: a plain-torch GPT-2 124M (12 layers, 12 heads, 768
+wide, n_positions 1024, V 50257, GELU-tanh, pre-LN, tied LM head, no dropout), float32
+parameters, random init. (1) One training step -- forward + cross-entropy + backward +
+AdamW(lr 6e-4, betas (0.9, 0.95), weight decay 0.1 on matmul weights) -- at B=4, T=64,
+median over `steps` steps after one warm-up, in fp32 and again with the forward under
+torch.autocast("cpu", dtype=torch.bfloat16) (bf16 matmuls in oneDNN, fp32 master weights
+and optimizer), each from the same initial weights; (2) greedy generation in fp32 with a
+KV cache, a 20-token prompt then 100 new tokens, under torch.no_grad(). GFLOP/s uses the
+formula of zy_gpt_train_flops. PyTorch at its best: bench/torch_peer.py runs this under
+each OPENBLAS_CORETYPE and thread setting for $ZY_THREADS (else all cores) threads, prints
 every figure, then the best of each measurement (with ZY_BENCH_QUICK=1: two steps after
 the warm-up, 20 new tokens, one generation after the warm-up).
 Run: /usr/bin/python3 bench/bench_gpt.py [steps] [new_tokens]
@@ -151,10 +151,10 @@ def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 2 if quick else 5
     new_tokens = int(sys.argv[2]) if len(sys.argv) > 2 else 20 if quick else 100
     torch.set_num_threads(torch_peer.THREADS)
-    torch.manual_seed(1)
-    model = GPT()
-    train_step_bench(model, steps, False)
-    train_step_bench(model, steps, True)
+    for bf16 in (False, True):  # each row from the same initial weights, as bench_gpt.c
+        torch.manual_seed(1)
+        model = GPT()
+        train_step_bench(model, steps, bf16)
     model.eval()
     generate_bench(model, new_tokens, 1 if quick else 3)
 
