@@ -581,12 +581,12 @@ static void record_free(void *p, void *user) {
     free(p);
 }
 
-// A file whose matrices are all stored in the type asked for loads them straight into the
-// typed copies (no fp32 matrix: tensor data NULL, params NULL, the flat fp32 array never
-// allocated) and decodes the bits of
-// loading it whole, typing it and dropping the fp32 weights; another type, or f32, takes
-// that longer way (or stays fp32) with the same results; a NaN in a typed copy is found by
-// zy_model_check_finite, naming the tensor.
+// A decode-only load in a typed weight type reads the matrices straight into the typed
+// copies (no fp32 matrix: tensor data NULL, params NULL, the flat fp32 array never
+// allocated): as they are when the file stores them in that type, else converted one at a
+// time; either way it decodes the bits of loading the file whole, typing it and dropping
+// the fp32 weights. f32 asked for loads whole (the array allocated), with the same results;
+// a NaN in a typed copy is found by zy_model_check_finite, naming the tensor.
 TEST(gguf_model_decoder_load_reads_typed_matrices_as_stored) {
     const char *dir = stt_tmp_dir();
     zy_tokenizer *tok = small_bpe(300);
@@ -616,7 +616,7 @@ TEST(gguf_model_decoder_load_reads_typed_matrices_as_stored) {
             zy_status ls = zy_model_load_gguf_decoder(&d, &dt, path, asks[a], &info);
             zy_allocator_set(NULL);
             ASSERT(ls == ZY_STATUS_OK);
-            if (watched != (a > 0)) // (asked another type, or f32: loaded whole first)
+            if (watched != (t == ZY_WTYPE_F32)) // (f32 asked: loaded whole)
                 zt_fail(__FILE__, __LINE__, "%s file, %s asked: the fp32 array (%zu bytes) was "
                         "%sallocated", zy_wtype_name(files[f]), zy_wtype_name(t), watch_size,
                         watched ? "" : "not ");

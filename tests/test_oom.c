@@ -381,6 +381,20 @@ static zy_status op_gguf_load(void *arg) {
     return ZY_STATUS_OK;
 }
 
+// Decode-only in another type than the file's (f16 -> bf16): every matrix through fp32.
+static zy_status op_gguf_load_decoder(void *arg) {
+    gguf_ctx *c = arg;
+    zy_model *m;
+    zy_tokenizer *t;
+    zy_status st = zy_model_load_gguf_decoder(&m, &t, c->path, ZY_WTYPE_BF16, NULL);
+    if (st) return st;
+    if (zy_model_weight_type(m) != ZY_WTYPE_BF16 || !zy_model_fp32_dropped(m))
+        zt_fail(__FILE__, __LINE__, "gguf load decoder: not a bf16 decode-only model");
+    zy_model_free(m);
+    zy_tokenizer_free(t);
+    return ZY_STATUS_OK;
+}
+
 static void after_gguf_save(void *arg, zy_status st, long k) {
     gguf_ctx *c = arg;
     char dir[512];
@@ -413,6 +427,9 @@ TEST(oom_gguf_export_and_load) {
     ASSERT(zy_model_load_gguf(&back, &bt, c.path, NULL) == ZY_STATUS_OK);
     c.want = zy_model_params(back, &c.n);
     run_case(&(oom_case){.name = "gguf load (f16)", .op = op_gguf_load, .ctx = &c});
+    if (!zt_failed())
+        run_case(&(oom_case){.name = "gguf load decoder (f16 file, bf16)",
+                             .op = op_gguf_load_decoder, .ctx = &c});
     if (!zt_failed())
         run_case(&(oom_case){.name = "gguf export (f16)", .op = op_gguf_save,
                              .after = after_gguf_save, .ctx = &c});

@@ -295,10 +295,12 @@ zy_status zy_model_load_gguf(zy_model **model, zy_tokenizer **tok, const char *p
 // The same for a model that will only decode, in weight type wtype (a zy_wtype, or -1: the
 // type most of the file's matrices are stored in): as zy_model_load_gguf then
 // zy_model_set_weight_type and, where the architecture allows (info.typed_decode_only),
-// zy_model_drop_fp32 -- but when every matrix is stored in the file in the type it gets
-// (and the file has no tied output tensor to compare), the matrices' bytes are read
-// straight into the typed copies, so the fp32 matrices are never held: GPT-2 124M from
-// a q8_0 file peaks at the memory it decodes in. An f32 type: plain zy_model_load_gguf.
+// zy_model_drop_fp32, the same bits -- but for such an architecture, when the file has no
+// tied output tensor to compare, the matrices go straight into the typed copies (their
+// bytes as they are where the file stores them in the type they get, else through fp32
+// one matrix at a time), so the fp32 matrices are never held: GPT-2 124M from a q8_0 file
+// peaks at the memory it decodes in, from an f16 file run as q8_0 at that plus its largest
+// matrix in fp32. An f32 type: plain zy_model_load_gguf.
 zy_status zy_model_load_gguf_decoder(zy_model **model, zy_tokenizer **tok, const char *path,
                                      int wtype, zy_gguf_model_info *info);
 // *out = the chat template the file at path records (zhuyi.chat_template), or NULL when it

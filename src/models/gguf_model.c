@@ -257,28 +257,12 @@ static zy_wtype main_type(const zy_gguf *g) {
     return best;
 }
 
-// Whether every `quantize` entry of m is stored in the file in the type it gets under
-// weight type t (so its bytes are the typed copy's) and the file has no tied tensor to
-// check against the fp32 values (a decode-only load reads the copies as they are).
-static bool stored_as_typed(const zy_gguf *g, const zy__gguf_arch *a, const zy_model *m,
-                            zy_wtype t) {
-    const zy_tensor_table *tt = zy_model_tensors(m);
-    const int nt = zy_tensor_table_count(tt);
-    zy_wmatrix *views = zy_calloc((size_t)nt, sizeof *views);
-    bool ok = views && !(a->tied && zy_gguf_find_tensor(g, a->tied));
-    if (ok) zy__model_lay_out_typed(m, t, views, NULL);
-    for (int i = 0; ok && i < nt; i++) {
-        char name[ZY_GGUF_MAX_NAME];
-        if (!zy_tensor_table_at(tt, i)->quantize) continue;
-        zy__gguf_map_name(a, zy_tensor_table_at(tt, i)->name, name, sizeof name);
-        const zy_gguf_tensor *f = zy_gguf_find_tensor(g, name);
-        zy_wtype w;
-        ok = f && zy_wtype_of_ggml_type(f->type, &w) && w == views[i].type &&
-             f->ne[0] == (uint64_t)views[i].cols &&
-             f->nbytes == views[i].row_bytes * (size_t)views[i].rows;
-    }
-    zy_free(views);
-    return ok;
+// Whether file tensor f holds the bytes of typed copy w as they are (stored in its type,
+// rows of its width).
+static bool stored_as(const zy_gguf_tensor *f, const zy_wmatrix *w) {
+    zy_wtype t;
+    return f && zy_wtype_of_ggml_type(f->type, &t) && t == w->type &&
+           f->ne[0] == (uint64_t)w->cols && f->nbytes == w->row_bytes * (size_t)w->rows;
 }
 
 // zy_model_load_gguf, or (decode, a weight type other than F32) its decode-only form.
@@ -310,22 +294,41 @@ static zy_status load(zy_model **model, zy_tokenizer **tok, const char *path,
                       "token_embd.weight has %d rows", path, zy_tokenizer_vocab_size(t),
                       zy_model_get_info(m)->vocab_size);
     const zy_wtype wt = !s && want < 0 ? main_type(g) : (zy_wtype)ZY_MAX(want, 0);
-    // Decode-only with every matrix in the file already in its typed form: its bytes go
-    // straight into the copies and no fp32 matrix is ever held.
+    // Decode-only in a typed weight type, with no tied copy in the file to check against
+    // the fp32 values: the matrices go straight into the typed copies -- as they are when
+    // the file stores them in their type, else through fp32 one at a time, rounded as
+    // zy_model_set_weight_type rounds them -- and no fp32 matrix array is ever held.
     const bool direct = !s && decode && wt != ZY_WTYPE_F32 &&
-                        zy_model_get_info(m)->typed_decode_only && stored_as_typed(g, a, m, wt);
+                        zy_model_get_info(m)->typed_decode_only &&
+                        !(a->tied && zy_gguf_find_tensor(g, a->tied));
     if (!s) s = direct ? zy__model_allocate_typed(m, wt, path) : zy__model_allocate(m, path);
     const zy_tensor_table *tt = m ? zy_model_tensors(m) : NULL;
+    size_t most = 0; // the floats of the largest matrix converted on its way in
+    for (int i = 0; !s && direct && i < zy_tensor_table_count(tt); i++) {
+        const zy_wmatrix *w = zy_model_tensor_typed(m, i);
+        char name[ZY_GGUF_MAX_NAME];
+        zy__gguf_map_name(a, zy_tensor_table_at(tt, i)->name, name, sizeof name);
+        if (w && !stored_as(zy_gguf_find_tensor(g, name), w))
+            most = ZY_MAX(most, zy_tensor_table_at(tt, i)->count);
+    }
+    float *conv = most ? zy_alloc(most * sizeof *conv) : NULL;
+    if (most && !conv) s = zy__error(ZY_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
     for (int i = 0; !s && i < zy_tensor_table_count(tt); i++) {
         const zy_tensor *e = zy_tensor_table_at(tt, i);
         const zy_wmatrix *w = direct ? zy_model_tensor_typed(m, i) : NULL;
         char name[ZY_GGUF_MAX_NAME];
         zy__gguf_map_name(a, e->name, name, sizeof name); // checked above
-        if (w) s = zy_gguf_read_raw(g, name, (void *)w->data, w->row_bytes * (size_t)w->rows);
-        else s = zy_gguf_read_f32(g, name, (float *)zy_model_tensor_data(m, i), e->count);
+        if (!w)
+            s = zy_gguf_read_f32(g, name, (float *)zy_model_tensor_data(m, i), e->count);
+        else if (stored_as(zy_gguf_find_tensor(g, name), w))
+            s = zy_gguf_read_raw(g, name, (void *)w->data, w->row_bytes * (size_t)w->rows);
+        else if (!(s = zy_gguf_read_f32(g, name, conv, e->count)))
+            s = zy__model_put_typed(m, i, 0, e->count, conv);
     }
+    zy_free(conv);
     if (!s && !direct) s = check_tied(g, a, m);
-    // Decode-only otherwise: loaded in fp32, then typed and dropped (the peak of both).
+    // Decode-only otherwise (a tied copy to compare): loaded in fp32, then typed and
+    // dropped (the peak of both).
     if (!s && decode && !direct && wt != ZY_WTYPE_F32) {
         s = zy_model_set_weight_type(m, wt);
         if (!s && zy_model_get_info(m)->typed_decode_only) s = zy_model_drop_fp32(m);

@@ -270,9 +270,7 @@ zy_status zy_model_load_with_config(zy_model **out, const char *dir,
     return st;
 }
 
-// zy_model_load_decoder's put (zy_tensor_table_load_each): whole rows of a `quantize`
-// entry into its typed copy, by zy_quantize_row as zy_model_set_weight_type types them
-// (the same bits); the fp32 values are not kept.
+// zy__model_put_typed (model_internal.h), whole rows at a time on the pool.
 typedef struct put_job {
     const zy_wmatrix *w;
     size_t row0;
@@ -288,7 +286,7 @@ static void put_rows(void *ctx, size_t r0, size_t r1, int thread) {
                         (uint8_t *)j->w->data + (j->row0 + r) * j->w->row_bytes, cols);
 }
 
-static zy_status put_typed(void *ctx, int i, size_t first, size_t n, const float *values) {
+zy_status zy__model_put_typed(void *ctx, int i, size_t first, size_t n, const float *values) {
     const zy_model *m = ctx;
     const zy_wmatrix *w = &m->typed[i];
     if (w->cols <= 0) return ZY_STATUS_OK;
@@ -317,8 +315,8 @@ static zy_status load_typed_only(zy_model **out, const char *dir, int wtype,
         const zy_wtype t = wtype < 0 ? file_type : (zy_wtype)wtype;
         *fallback = t == ZY_WTYPE_F32 || !m->info.typed_decode_only;
         if (!*fallback && !(st = zy__model_allocate_typed(m, t, zy_config_name(cfg))) &&
-            !(st = zy_tensor_table_load_each(m->table, path, m->ptrs, put_typed, m, 0,
-                                             m->missing)))
+            !(st = zy_tensor_table_load_each(m->table, path, m->ptrs, zy__model_put_typed, m,
+                                             0, m->missing)))
             st = zy_tensor_table_unused(m->table, path, &m->unused, &m->n_unused);
         m->file_wtype = file_type;
     }

@@ -81,6 +81,10 @@ size_t zy__model_point_kept(zy_model *m, float *kept);
 // only; the model is then as after zy_model_set_weight_type(t) and zy_model_drop_fp32,
 // without ever holding the fp32 matrices (model.c).
 zy_status zy__model_allocate_typed(zy_model *m, zy_wtype t, const char *name);
+// Fills rows [first / cols, (first + n) / cols) of entry i's typed copy from their fp32
+// values (whole rows), by zy_quantize_row as zy_model_set_weight_type types them: the same
+// bits. m is the zy_model (a zy_tensor_put_fn, hf.h, for zy_tensor_table_load_each).
+zy_status zy__model_put_typed(void *m, int i, size_t first, size_t n, const float *values);
 // Drops the typed copies (model_wtype.c).
 void zy__model_free_typed(zy_model *m);
 // ZY_STATUS_OK, or ZY_STATUS_UNSUPPORTED saying that `what` needs the fp32 weights that

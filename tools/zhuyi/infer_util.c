@@ -110,8 +110,8 @@ static bool decodes_only(const char *command) {
 // both come from it. The weight type: --weights, else the one most of the file's matrices
 // are stored in (f16 kept where the file kept it: whole blocks or not, the same rule as
 // export). The commands that only decode (generate, chat) load it decode-only: the
-// matrices stored in that type go straight into the typed copies, and no fp32 matrix is
-// held (zy_model_load_gguf_decoder).
+// matrices go straight into the typed copies (as their bytes are where the file stores
+// that type), and no fp32 matrix array is held (zy_model_load_gguf_decoder).
 static int open_gguf(const char *command, const char *path, const char *adapter,
                      zy_model **m, zy_tokenizer **t) {
     if (adapter)
