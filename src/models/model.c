@@ -13,11 +13,9 @@
 #include <unistd.h>
 
 #include "core/internal.h"
-#include "core/pool.h"
 #include "kernels/wgemv.h"
 #include "zhuyi/io.h"
 #include "zhuyi/lora.h"
-#include "zhuyi/quant.h"
 #include "models/lora_internal.h"
 #include "models/model_internal.h"
 
@@ -268,31 +266,6 @@ zy_status zy_model_load_with_config(zy_model **out, const char *dir,
     zy_status st = zy__model_load(out, dir, config, NULL, NULL, true);
     if (!st) zy__model_report_load(*out, dir);
     return st;
-}
-
-// zy__model_put_typed (model_internal.h), whole rows at a time on the pool.
-typedef struct put_job {
-    const zy_wmatrix *w;
-    size_t row0;
-    const float *values;
-} put_job;
-
-static void put_rows(void *ctx, size_t r0, size_t r1, int thread) {
-    (void)thread;
-    const put_job *j = ctx;
-    const size_t cols = (size_t)j->w->cols;
-    for (size_t r = r0; r < r1; r++)
-        zy_quantize_row(j->w->type, j->values + r * cols,
-                        (uint8_t *)j->w->data + (j->row0 + r) * j->w->row_bytes, cols);
-}
-
-zy_status zy__model_put_typed(void *ctx, int i, size_t first, size_t n, const float *values) {
-    const zy_model *m = ctx;
-    const zy_wmatrix *w = &m->typed[i];
-    if (w->cols <= 0) return ZY_STATUS_OK;
-    put_job j = {w, first / (size_t)w->cols, values};
-    zy__parallel(n / (size_t)w->cols, 64, 0, put_rows, &j);
-    return ZY_STATUS_OK;
 }
 
 // dir read straight into the typed copies of a typed_decode_only model (wtype resolved
