@@ -7,8 +7,8 @@
 # with --output), --freeze-body training the head only, --resume bit-exact, a GPT-2
 # sequence classifier, multi-label and regression; and bad input (an unknown label in the
 # validation file, a tag file whose columns disagree, a QA answer not in its context, an
-# empty file, a GPT-2 asked to tag) failing with a message naming file and line. Makes its
-# own data; no network, no timing.
+# empty file, a GPT-2 asked to tag) failing with a message naming file and line; eval
+# --decode of a classifier refused. Makes its own data; no network, no timing.
 # Usage: tests/cli/finetune.sh [path/to/zhuyi]   (default build/zhuyi)
 . "$(dirname "$0")/lib.sh"
 cli_start finetune "$@"
@@ -269,6 +269,10 @@ expect_fail "GPT-2 asked to tag" "token classification" finetune_bad tag --init 
     --train tag_train.txt
 expect_fail "--val-fraction for examples" "--val FILE" finetune_bad classify $FT \
     --train cls_train.tsv --val-fraction 0.1
+expect_fail "eval --decode of a BERT classifier" "causal language models" \
+    "$Z" eval cls --data cls_val.tsv --decode
+expect_fail "eval --decode of a GPT-2 classifier" "GPT2ForSequenceClassification" \
+    "$Z" eval gcls --data cls_val.tsv --decode
 "$Z" predict bert --input new.tsv >out 2>err
 grep -q "fine-tuned" err && ok "predict on a pretraining model says what it runs" || bad "predict on bert"
 "$Z" finetune classify $FT --train cls_train.tsv --val cls_val.tsv --skip-bad-rows --out skip \

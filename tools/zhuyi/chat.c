@@ -276,7 +276,7 @@ int zy_cli_chat(int argc, char **argv) {
         fprintf(stderr, "zhuyi: chat: %s records no chat template (it was not fine-tuned with "
                 "`zhuyi finetune lm`): using %s\n", c.dir, c.tpl->name);
     }
-    if (zy_cli_open_model_adapter("chat", c.dir, adapter, &c.m, &c.tok)) return 1;
+    if (zy_cli_open_model_decoder("chat", c.dir, adapter, &c.m, &c.tok)) return 1;
     const zy_model_info *info = zy_model_get_info(c.m);
     int rc = 0;
     char *line = NULL;

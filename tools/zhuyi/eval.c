@@ -230,7 +230,10 @@ int zy_cli_eval(int argc, char **argv) {
 
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model_adapter("eval", dir, adapter, &m, &tok)) return 1;
+    // --decode reads only the typed weights of a typed model: they load without fp32 ones.
+    if ((decode ? zy_cli_open_model_decoder : zy_cli_open_model_adapter)("eval", dir, adapter,
+                                                                         &m, &tok))
+        return 1;
     const zy_model_info *c = zy_model_get_info(m);
     const cli_kind *k = zy_cli_kind_for_data(c, files, n_files);
     void *opts = NULL;
@@ -241,6 +244,11 @@ int zy_cli_eval(int argc, char **argv) {
         rc = zy_cli_die("eval: the model in %s is a '%s' (%s), which zhuyi eval does not "
                         "handle (it evaluates %s models)", dir, c->model_type,
                         c->architecture, zy_cli_kind_names("pretrain"));
+        goto done;
+    }
+    if (decode && !(c->causal_lm && !k->loss_metric && !k->score)) {
+        rc = zy_cli_die("eval: --decode is for causal language models scored on text (gpt); "
+                        "%s holds a %s", dir, c->architecture);
         goto done;
     }
     if ((rc = zy_cli_kind_model_opts(k, "eval", dir, kflags, n_kflags, &opts)) ||
@@ -257,7 +265,6 @@ int zy_cli_eval(int argc, char **argv) {
     // no outputs are read (BERT scores its masked positions only) unless the kind scores
     // them
     pp.loss_only = !k->score;
-    // --decode reads only the typed weights of a typed model: its fp32 ones can go first.
     if ((decode && zy_cli_decode_only(m)) || zy_session_create(&s, m, &pp)) {
         rc = zy_cli_die("eval: %s", zy_last_error());
         goto done;
@@ -277,10 +284,6 @@ int zy_cli_eval(int argc, char **argv) {
     zy_eval_params ep = {.on_batch = show_progress, .user = &pr, .metrics = &ms};
     double loss, count;
     zy_status st;
-    if (decode && !(c->causal_lm && !k->loss_metric)) {
-        rc = zy_cli_die("eval: --decode is for causal language models scored on text (gpt)");
-        goto done;
-    }
     st = decode ? decode_loss(m, d.val, &pr, show_progress, &loss, &count)
                 : zy_evaluate(s, d.val, &ep, &loss, &count);
     if (pr.show) fputs("\r\033[K", stderr);

@@ -101,7 +101,7 @@ int zy_cli_generate(int argc, char **argv) {
     if (!tpl && (force || system)) tpl = zy_chat_template_default();
     zy_model *m;
     zy_tokenizer *tok;
-    if (zy_cli_open_model_adapter("generate", dir, adapter, &m, &tok)) return 1;
+    if (zy_cli_open_model_decoder("generate", dir, adapter, &m, &tok)) return 1;
     const zy_model_info *c = zy_model_get_info(m);
     zy_session *sess = NULL;
     int rc = 0, eot = zy_tokenizer_find(tok, "<|endoftext|>", 13);

@@ -21,6 +21,13 @@ int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tok
 // (`--adapter DIR` of the inference commands).
 int zy_cli_open_model_adapter(const char *command, const char *dir, const char *adapter,
                               zy_model **m, zy_tokenizer **t);
+// The same for a command that only decodes (generate, chat, eval --decode): a model
+// directory without an adapter, or a GGUF file, is read straight into the typed copies of
+// its weight type, never holding its fp32 weights (zy_model_load_decoder,
+// zy_model_load_gguf_decoder); other models load as above. Call zy_cli_decode_only
+// before decoding, as after the other two.
+int zy_cli_open_model_decoder(const char *command, const char *dir, const char *adapter,
+                              zy_model **m, zy_tokenizer **t);
 // A command's --weights TYPE (f32, f16, bf16, q8_0, q4_0): the weight type models opened
 // by zy_cli_open_model* get (zy_model_set_weight_type) instead of the one their
 // model.safetensors was stored in (zy_model_file_weight_type). 0, or 1 after printing why
@@ -31,7 +38,7 @@ int zy_cli_weights(const char *command, const char *type);
 int zy_cli_kv_cache(const char *command, const char *type);
 // The default session parameters with --kv-cache's type.
 zy_session_params zy_cli_decode_params(void);
-// For the commands that only decode (generate, chat): a model with a weight type whose
+// For the commands that only decode (generate, chat, eval --decode): a model with a weight type whose
 // decoding reads only its typed copies (zy_model_info.typed_decode_only) frees its fp32
 // weights of them (zy_model_drop_fp32), so it holds little more than the copies. 0, or the
 // error (message in zy_last_error()).

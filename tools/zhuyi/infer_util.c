@@ -99,26 +99,18 @@ int zy_cli_copy_tokenizer(const char *command, const char *const *srcs, int n,
     return 0;
 }
 
-// The commands that only decode (generate, chat): they load a typed model's weights
-// straight into its typed copies, never as fp32 (zy_model_load_decoder,
-// zy_model_load_gguf_decoder).
-static bool decodes_only(const char *command) {
-    return !strcmp(command, "generate") || !strcmp(command, "chat");
-}
-
 // A GGUF file (zhuyi export gguf, or llama.cpp's converter): the model and its tokenizer
 // both come from it. The weight type: --weights, else the one most of the file's matrices
 // are stored in (f16 kept where the file kept it: whole blocks or not, the same rule as
-// export). The commands that only decode (generate, chat) load it decode-only: the
+// export). With decode (zy_cli_open_model_decoder) it loads decode-only: the
 // matrices go straight into the typed copies (as their bytes are where the file stores
 // that type), and no fp32 matrix array is held (zy_model_load_gguf_decoder).
-static int open_gguf(const char *command, const char *path, const char *adapter,
+static int open_gguf(const char *command, const char *path, const char *adapter, bool decode,
                      zy_model **m, zy_tokenizer **t) {
     if (adapter)
         return zy_cli_die("%s: --adapter needs a model directory, not a GGUF file (%s)",
                           command, path);
     zy_gguf_model_info info;
-    const bool decode = decodes_only(command);
     zy_status s = decode ? zy_model_load_gguf_decoder(m, t, path, weights, &info)
                          : zy_model_load_gguf(m, t, path, &info);
     if (!s && !(s = zy_model_check_finite(*m)) && !decode)
@@ -130,13 +122,13 @@ static int open_gguf(const char *command, const char *path, const char *adapter,
     return s ? zy_cli_die("%s: %s", command, zy_last_error()) : 0;
 }
 
-int zy_cli_open_model_adapter(const char *command, const char *dir, const char *adapter,
-                              zy_model **m, zy_tokenizer **t) {
+static int open_model(const char *command, const char *dir, const char *adapter, bool decode,
+                      zy_model **m, zy_tokenizer **t) {
     struct stat st;
     char a[4096];
     *m = NULL, *t = NULL;
     if (stat(dir, &st) == 0 && S_ISREG(st.st_mode) && zy_gguf_is_gguf(dir))
-        return open_gguf(command, dir, adapter, m, t);
+        return open_gguf(command, dir, adapter, decode, m, t);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return zy_cli_die("%s: model directory '%s' not found (a model directory holds "
                           "config.json, model.safetensors and tokenizer.json; a GGUF file "
@@ -154,7 +146,7 @@ int zy_cli_open_model_adapter(const char *command, const char *dir, const char *
                           "adapter_config.json and adapter_model.safetensors", command, dir);
     zy_status s;
     if (adapter) s = zy_model_load_adapter(m, dir, adapter);
-    else if (decodes_only(command) && !adapter_dir) s = zy_model_load_decoder(m, dir, weights);
+    else if (decode && !adapter_dir) s = zy_model_load_decoder(m, dir, weights);
     else s = zy_model_load(m, dir);
     if (s) return zy_cli_die("%s: %s", command, zy_last_error());
     // Inference runs on the merged weights: no adapter cost per token.
@@ -214,8 +206,18 @@ fail:
     return zy_cli_die("%s: %s: %s", command, dir, zy_last_error());
 }
 
+int zy_cli_open_model_adapter(const char *command, const char *dir, const char *adapter,
+                              zy_model **m, zy_tokenizer **t) {
+    return open_model(command, dir, adapter, false, m, t);
+}
+
+int zy_cli_open_model_decoder(const char *command, const char *dir, const char *adapter,
+                              zy_model **m, zy_tokenizer **t) {
+    return open_model(command, dir, adapter, true, m, t);
+}
+
 int zy_cli_open_model(const char *command, const char *dir, zy_model **m, zy_tokenizer **t) {
-    return zy_cli_open_model_adapter(command, dir, NULL, m, t);
+    return open_model(command, dir, NULL, false, m, t);
 }
 
 // The seq a zhuyi run in dir trained with (its newest checkpoint's state), or 0: the
