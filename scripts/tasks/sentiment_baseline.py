@@ -48,7 +48,7 @@ class Data:
     def __init__(self, rows, vocab, bigrams):
         r, c = [], []
         for i, (t, _) in enumerate(rows):
-            for f in feats(t, bigrams):
+            for f in sorted(feats(t, bigrams)):  # (a set's order changes with the hash seed)
                 j = vocab.get(f)
                 if j is not None:
                     r.append(i)
