@@ -72,3 +72,10 @@ pretrained_ok() {
     fi
     [ -s "$1/model.safetensors" ] && [ -s "$1/config.json" ]
 }
+
+# best_val_accuracy DIR: "EPOCH ACCURACY" of the best val_accuracy in a finetune run's
+# DIR/metrics.jsonl (the first, if tied; evaluations are once an epoch).
+best_val_accuracy() {
+    sed -n 's/.*"val_accuracy":\([0-9.e+-]*\).*/\1/p' "$1/metrics.jsonl" |
+        awk '$1 > best { best = $1; at = NR } END { print at, best }'
+}

@@ -72,9 +72,9 @@ rm -rf "$SEL"
 # shellcheck disable=SC2086 # FT and FT_ARGS are lists of flags
 show_or_run "$ZY" finetune classify --init "$START" --train "$D/fit.tsv" --val "$D/dev.tsv" \
     --epochs 12 $FT ${FT_ARGS:-} --out "$SEL"
-# The epoch of the best dev accuracy (the first, if tied): evaluations are once an epoch.
-EPOCHS=$(sed -n 's/.*"val_accuracy":\([0-9.e+-]*\).*/\1/p' "$SEL/metrics.jsonl" |
-    awk '$1 > best { best = $1; at = NR } END { print at }')
+# The epoch of the best dev accuracy.
+BEST=$(best_val_accuracy "$SEL")
+EPOCHS=${BEST% *}
 echo "== best dev accuracy after $EPOCHS epochs; the final model: all of train.tsv"
 rm -rf "$OUT"
 # shellcheck disable=SC2086

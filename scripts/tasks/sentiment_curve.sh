@@ -34,6 +34,7 @@ $PY scripts/tasks/sentiment_curve.py subsets "$D" "$OUT" "$@"
 echo "== bag of words"
 $PY scripts/tasks/sentiment_curve.py baseline "$D" "$OUT" "$@" | tee "$OUT/baseline.txt"
 
+# sentiment.sh's fine-tuning flags (its COMMON and lr).
 FT="--text-column text --label-column label --batch 32 --seq 128 --weight-decay 0.01 \
     --dropout 0.1 --lr 1e-4"
 : >"$OUT/zhuyi.txt"
@@ -45,9 +46,7 @@ for F in "$@"; do
     show_or_run "$ZY" finetune classify --init "$INIT" --train "$OUT/fit-$F.tsv" \
         --val "$D/dev.tsv" --epochs "$E" $FT ${FT_ARGS:-} --out "$OUT/sel-$F" \
         >"$OUT/sel-$F.log" 2>&1
-    # The epoch of the best dev accuracy (the first, if tied), and that accuracy.
-    BEST=$(sed -n 's/.*"val_accuracy":\([0-9.e+-]*\).*/\1/p' "$OUT/sel-$F/metrics.jsonl" |
-        awk '$1 > best { best = $1; at = NR } END { print at, best }')
+    BEST=$(best_val_accuracy "$OUT/sel-$F") # "epoch accuracy"
     EPOCHS=${BEST% *}
     echo "== zhuyi, fraction $F: best dev ${BEST#* } after $EPOCHS epochs; train-$F.tsv"
     # shellcheck disable=SC2086
