@@ -54,7 +54,8 @@ for F in "$@"; do
         --epochs "$EPOCHS" $FT ${FT_ARGS:-} --out "$OUT/cls-$F" >"$OUT/cls-$F.log" 2>&1
     ACC=$("$ZY" evaluate "$OUT/cls-$F" --data "$D/test.tsv" |
         sed -n 's/^accuracy *\([0-9.]*\).*/\1/p')
-    echo "$F $(wc -l <"$OUT/fit-$F.tsv") fit rows, best dev ${BEST#* } at epoch $EPOCHS," \
-        "$(wc -l <"$OUT/train-$F.tsv") train rows, test $ACC" | tee -a "$OUT/zhuyi.txt"
+    echo "$F $(($(wc -l <"$OUT/fit-$F.tsv") - 1)) fit rows, best dev ${BEST#* } at epoch" \
+        "$EPOCHS, $(($(wc -l <"$OUT/train-$F.tsv") - 1)) train rows, test $ACC" |
+        tee -a "$OUT/zhuyi.txt"
 done
-echo "== done: $OUT/baseline.txt, $OUT/zhuyi.txt (row counts include the header)"
+echo "== done: $OUT/baseline.txt, $OUT/zhuyi.txt"
