@@ -5,7 +5,8 @@
 # Usage: scripts/tasks/pretrain_sentiment.sh [OUT_DIR]   (default build/runs/sentiment-bert)
 # Environment: ZY_THREADS (default 2), NICE (default 19: the machine is shared),
 #              STEPS (default 3000), DATA (the text, default build/data/sentiment/mlm.txt;
-#              scripts/tasks/sentiment.sh gives mlm-reviews.txt, its in-domain part).
+#              scripts/tasks/sentiment.sh gives mlm-reviews.txt, its in-domain part),
+#              CONFIG (default bert-mini), LR (default 1e-3).
 #
 # Data: scripts/data.sh sentiment -> build/data/sentiment/mlm.txt, about 2.66 M words in
 # BERT's "lines" format: the 3,600 training sentences of the polarity split (never a
@@ -40,12 +41,14 @@ NICE=${NICE:-19}
 STEPS=${STEPS:-3000}
 D=build/data/sentiment
 DATA=${DATA:-$D/mlm.txt}
+CONFIG=${CONFIG:-bert-mini}
+LR=${LR:-1e-3}
 
 [ -x build/zhuyi ] || make
 scripts/data.sh sentiment
 mkdir -p build/runs "$(dirname "$OUT")"
 
-echo "zhuyi: pretraining bert-mini on $DATA -> $OUT (log $OUT.log)"
+echo "zhuyi: pretraining $CONFIG on $DATA -> $OUT (log $OUT.log)"
 # OUT.running marks a run in progress for scripts/tasks/*.sh (which wait for the final
 # model); it is removed when the run ends, whichever way.
 echo "pid $$, started $(date -u +%FT%TZ)" >"$OUT.running"
@@ -56,8 +59,8 @@ if [ -x /usr/bin/time ]; then TIME="/usr/bin/time -o $OUT.time -f wall=%es,user=
 s0=$(date +%s)
 ZY_THREADS=$THREADS $TIME nice -n "$NICE" build/zhuyi pretrain bert \
     --data "$DATA" --val-data "$D/mlm-val.txt" \
-    --config bert-mini --tokenizer wordpiece:8192 --no-nsp \
-    --batch 32 --seq 128 --steps "$STEPS" --lr 1e-3 --warmup 200 --weight-decay 0.01 \
+    --config "$CONFIG" --tokenizer wordpiece:8192 --no-nsp \
+    --batch 32 --seq 128 --steps "$STEPS" --lr "$LR" --warmup 200 --weight-decay 0.01 \
     --eval-every 500 --eval-batches 0 --save-every 500 --log-every 50 \
     --out "$OUT" >"$OUT.log" 2>&1
 s1=$(date +%s)
