@@ -6,9 +6,9 @@
 # GGUF file that evaluates as the directory with --weights q8_0|q4_0; --weights f16 | bf16 |
 # q8_0 | q4_0 on eval and generate (perplexity within 1 % for q8_0, 5 % for q4_0);
 # eval --decode equals the forward pass (f32, q8_0 in fp32 arithmetic, the bf16
-# directory); generate with a bf16 KV cache; refusals: unknown types, an --out holding a
-# model; a model whose rows are no whole blocks (gpt-nano's 48) keeps them in f16, with a
-# warning.
+# directory), and on the q8_0 GGUF file --weights q8_0; generate with a bf16 KV cache;
+# refusals: unknown types, an --out holding a model; a model whose rows are no whole
+# blocks (gpt-nano's 48) keeps them in f16, with a warning.
 # Usage: tests/cli/quantize.sh [path/to/zhuyi]   (default build/zhuyi)
 # Prints one line per check and "N passed, N failed"; exits 1 if any failed.
 . "$(dirname "$0")/lib.sh"
@@ -125,6 +125,7 @@ pqd=$(ZY_QUANT_ARITH=fp32 ppl model --weights q8_0 --decode)
 # forward pass loads it in f32 and types it: the same model either way.
 pb=$(ppl model-bf16)
 pbd=$(ppl model-bf16 --decode)
+pgd=$(ZY_QUANT_ARITH=fp32 ppl model-q8_0.gguf --decode) # (zy_model_load_gguf_decoder)
 PREC=
 if [ -n "$pd" ] && close "$pd" "$pf" 1e-5 && [ -n "$pqd" ] && close "$pqd" "$pq" 1e-5; then
     ok "eval --decode equals the forward pass (fp32): f32 $pd / $pf, q8_0 $pqd / $pq"
@@ -135,6 +136,11 @@ if [ -n "$pbd" ] && close "$pbd" "$pb" 1e-5; then
     ok "eval --decode of the bf16 directory equals its forward pass (fp32): $pbd / $pb"
 else
     bad "eval --decode of the bf16 directory: '$pbd' / '$pb'"
+fi
+if [ -n "$pgd" ] && [ "$pgd" = "$pqd" ]; then
+    ok "eval --decode of the q8_0 GGUF file equals --weights q8_0 --decode: $pgd"
+else
+    bad "eval --decode of the q8_0 GGUF file: '$pgd', --weights q8_0: '$pqd'"
 fi
 if "$Z" generate model-bf16 --prompt "In the" --max-tokens 12 --temperature 0 >g1 2>err &&
     "$Z" generate model --weights bf16 --prompt "In the" --max-tokens 12 --temperature 0 \

@@ -38,10 +38,10 @@ int zy_cli_weights(const char *command, const char *type);
 int zy_cli_kv_cache(const char *command, const char *type);
 // The default session parameters with --kv-cache's type.
 zy_session_params zy_cli_decode_params(void);
-// For the commands that only decode (generate, chat, eval --decode): a model with a weight type whose
-// decoding reads only its typed copies (zy_model_info.typed_decode_only) frees its fp32
-// weights of them (zy_model_drop_fp32), so it holds little more than the copies. 0, or the
-// error (message in zy_last_error()).
+// For the commands that only decode (generate, chat, eval --decode): a model with a weight
+// type whose decoding reads only its typed copies (zy_model_info.typed_decode_only) frees
+// its fp32 weights of them (zy_model_drop_fp32), so it holds little more than the copies.
+// 0, or the error (message in zy_last_error()).
 zy_status zy_cli_decode_only(zy_model *m);
 // The tokenizer files (tokenizer.json, vocab.txt, vocab.json, merges.txt,
 // tokenizer_config.json, special_tokens_map.json) of the first of srcs[0..n) that has any,
