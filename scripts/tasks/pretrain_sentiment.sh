@@ -27,6 +27,8 @@
 # 7 with bf16 matmuls on AMX. STEPS=12000 (29 minutes on AMX, 2026-12-06; 55 on
 # 2026-12-04) passes the masked LM's plateau near loss 6.2 (held-out masked-word accuracy
 # 0.316-0.318 against 0.138) but does not lift the sentiment classifier (docs/RESULTS.md).
+# CONFIG=bert-small LR=5e-4 STEPS=8000 on mlm-reviews.txt (17.3 M parameters, 60 minutes
+# on AMX, 2026-12-07) reaches the same held-out accuracy (0.353) and no better classifier.
 #
 # Writes OUT_DIR (a Hugging Face BERT directory: config.json, model.safetensors,
 # tokenizer.json, vocab.txt; metrics.jsonl, loss.svg, checkpoints every 250 steps) and
