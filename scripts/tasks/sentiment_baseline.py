@@ -93,26 +93,29 @@ def accuracy(d, w, b):
     return float(np.mean((d.dot(w, b) > 0) == (d.y > 0.5)))
 
 
-def run(data_dir, bigrams):
-    fit, dev = read_tsv(os.path.join(data_dir, "fit.tsv")), read_tsv(os.path.join(data_dir, "dev.tsv"))
-    tr, te = read_tsv(os.path.join(data_dir, "train.tsv")), read_tsv(os.path.join(data_dir, "test.tsv"))
+LAMBDAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 
-    def vocab_of(rows):
-        v = {}
-        for t, _ in rows:
-            for f in sorted(feats(t, bigrams)):
-                v.setdefault(f, len(v))
-        return v
 
-    vf = vocab_of(fit)
+def vocab_of(rows, bigrams):
+    v = {}
+    for t, _ in rows:
+        for f in sorted(feats(t, bigrams)):
+            v.setdefault(f, len(v))
+    return v
+
+
+def select_and_score(fit, dev, train_rows, test, bigrams):
+    """lambda by dev accuracy after training on fit (ties: the stronger decay), then the
+    model retrained on train_rows with it and scored on test."""
+    vf = vocab_of(fit, bigrams)
     dfit, ddev = Data(fit, vf, bigrams), Data(dev, vf, bigrams)
     dev_acc = {}
-    for lam in (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2):
+    for lam in LAMBDAS:
         w, b, _, _ = train(dfit, lam)
         dev_acc[lam] = accuracy(ddev, w, b)
-    best = max(dev_acc, key=lambda k: (dev_acc[k], k))  # ties: the stronger decay
-    vt = vocab_of(tr)
-    dtr, dte = Data(tr, vt, bigrams), Data(te, vt, bigrams)
+    best = max(dev_acc, key=lambda k: (dev_acc[k], k))
+    vt = vocab_of(train_rows, bigrams)
+    dtr, dte = Data(train_rows, vt, bigrams), Data(test, vt, bigrams)
     w, b, loss, delta = train(dtr, best)
     return {
         "model": "logistic regression, binary " + ("unigrams + bigrams" if bigrams else "unigrams"),
@@ -121,6 +124,11 @@ def run(data_dir, bigrams):
         "test_correct": int(round(accuracy(dte, w, b) * dte.n)), "test_rows": dte.n,
         "final_loss": float(loss), "last_step_change": float(delta),
     }
+
+
+def run(data_dir, bigrams):
+    rows = [read_tsv(os.path.join(data_dir, n + ".tsv")) for n in ("fit", "dev", "train", "test")]
+    return select_and_score(*rows, bigrams)
 
 
 def main():

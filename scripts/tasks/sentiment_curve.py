@@ -21,8 +21,6 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sentiment_baseline as sb  # noqa: E402
 
-LAMBDAS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
-
 
 def subset(rows, frac):
     per = int(round(frac * len(rows) / 2))
@@ -41,27 +39,6 @@ def write_tsv(path, rows):
         w.writerows(rows)
 
 
-def vocab_of(rows, bigrams):
-    v = {}
-    for t, _ in rows:
-        for f in sorted(sb.feats(t, bigrams)):
-            v.setdefault(f, len(v))
-    return v
-
-
-def baseline(fit, dev, train, test, bigrams):
-    vf = vocab_of(fit, bigrams)
-    dfit, ddev = sb.Data(fit, vf, bigrams), sb.Data(dev, vf, bigrams)
-    acc = {}
-    for lam in LAMBDAS:
-        w, b, _, _ = sb.train(dfit, lam)
-        acc[lam] = sb.accuracy(ddev, w, b)
-    best = max(acc, key=lambda k: (acc[k], k))  # ties: the stronger decay
-    vt = vocab_of(train, bigrams)
-    w, b, _, _ = sb.train(sb.Data(train, vt, bigrams), best)
-    return best, acc[best], sb.accuracy(sb.Data(test, vt, bigrams), w, b)
-
-
 def main():
     if len(sys.argv) < 5 or sys.argv[1] not in ("subsets", "baseline"):
         sys.exit(__doc__.split("\n\n")[1])
@@ -75,10 +52,10 @@ def main():
             write_tsv(os.path.join(out, "train-%s.tsv" % f), train)
             continue
         for bigrams in (False, True):
-            lam, dev_acc, test_acc = baseline(fit, read["dev"], train, read["test"], bigrams)
+            r = sb.select_and_score(fit, read["dev"], train, read["test"], bigrams)
             print("%-6s fit %4d train %4d  %-15s lambda %-6g dev %.4f  test %.4f" % (
-                f, len(fit), len(train), "words+bigrams" if bigrams else "words", lam,
-                dev_acc, test_acc))
+                f, len(fit), len(train), "words+bigrams" if bigrams else "words", r["lambda"],
+                r["dev_accuracy_by_lambda"][r["lambda"]], r["test_accuracy"]))
 
 
 if __name__ == "__main__":
