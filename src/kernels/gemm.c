@@ -23,16 +23,6 @@
 // Below this many flops (2*M*N*K) packing costs more than it saves: use the direct loop
 // (fp32 families only: see plan).
 #define SMALL_FLOPS 32768.0
-// zy_gemm_bf16 reads a bf16 A where it lies (kernel_direct) when the block's B side is at
-// most DIRECT_N wide: packing A costs more than it saves only when few B panels reuse it
-// (x W^T over 256 rows, computed as C^T with W as A: 1,790 -> 2,100 GFLOP/s at 768 x 2304
-// on the AMX machine; at 128 it was packed; 1024 rows, reusing A over more panels, gain
-// nothing). With one row block of A (M <= mc), up to DIRECT_N_ONE_BLOCK: dout W over 64 and
-// 256 rows, whose 2-thread column chunks are 384 wide, +2-6 % (256 x 768 x 768 2,351 ->
-// 2,451 GFLOP/s, 256 x 768 x 3072 2,190 -> 2,329; in-process alternation, 2026-12-07); a
-// 1,536-wide chunk (256 x 3072 x 768) lost 5 % to it, and so did 1024 rows at 384.
-#define DIRECT_N 256
-#define DIRECT_N_ONE_BLOCK 512
 // Below this many flops one thread is faster than waking the pool.
 #define THREAD_FLOPS 4.0e6
 // A product with beta 0 writing more C than this (bytes; twice a core's L2 here) once (in
@@ -415,11 +405,11 @@ static float *tile_sums(const zy__gemm_arch *ar, const workspace *ws, bool keep,
 // Whether a block of `rows` x `cols` of product g reads its bf16 A where it lies
 // (kernel_direct; the last partial panel of rows is packed, as the kernel reads whole
 // tiles): A's rows run along k, every depth block is a whole number of the family's chunks
-// (nothing past a row is read), and few B panels would reuse a packed A (DIRECT_N; with
-// one row block, DIRECT_N_ONE_BLOCK).
+// (nothing past a row is read), and the block is no wider than the family reads A in
+// place for (direct_n: where packing A would pay, because many B panels reuse it).
 static bool reads_a_in_place(const zy__gemm_arch *ar, const gemm_args *g, int rows, int cols) {
     return ar->kernel_direct && g->a16 && !g->ta && g->K % ar->kpad == 0 &&
-           (cols <= DIRECT_N || (rows <= ar->mc && cols <= DIRECT_N_ONE_BLOCK));
+           cols <= ar->direct_n[rows <= ar->mc];
 }
 
 // The blocked, packed product on one thread. B panels are packed just before their first
@@ -665,7 +655,7 @@ static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
 // the family's pack_cost multiply-adds (its own for each operand, as it lies or
 // transposed), so the extra packing is cost_B * (rm-1)/M + cost_A * (rn-1)/N of the
 // arithmetic; grids over MAX_EXTRA are not used (except the plain nt-way split).
-// A bf16 A that chunks at most DIRECT_N wide would read where it lies (reads_a_in_place)
+// A bf16 A that chunks at most direct_n[0] wide would read where it lies (reads_a_in_place)
 // is cut by columns alone, into the fewest such chunks (a whole round of them, where it
 // has panels enough), when the product is wider and has several row blocks: each chunk
 // then streams all of A's rows past its own B columns, which stay in L2, instead of
@@ -673,8 +663,9 @@ static void gemm_serial(const zy__gemm_arch *ar, const gemm_args *g) {
 // row block (x W^T over 1024 rows, computed as C^T with W as A, 2 threads: 768 x 2304
 // 2,370-2,590 -> 2,630-2,960 GFLOP/s, x 768 +10 %, x 3072 +8 %; dout W over 1024 rows
 // +2-5 %; over 4096 rows +0-11 %; in-process alternation, 2026-12-07). With one row block
-// the plain split already reads A in place up to DIRECT_N_ONE_BLOCK, and narrower chunks
-// lost up to 16 % there.
+// the plain split already reads A in place up to direct_n[1], and narrower chunks lost up
+// to 16 % there. (A family that reads A in place at any width, direct_n[0] INT_MAX, never
+// cuts so.)
 typedef struct grid {
     int rm, rn;
 } grid;
@@ -685,8 +676,9 @@ typedef struct grid {
 
 static grid plan_grid(const zy__gemm_arch *ar, const gemm_args *g, int nt) {
     int um = (g->M + ar->mr - 1) / ar->mr, un = (g->N + ar->nr - 1) / ar->nr;
-    if (g->M > ar->mc && g->N > DIRECT_N && reads_a_in_place(ar, g, g->M, DIRECT_N)) {
-        int per = DIRECT_N / ar->nr, rn = (un + per - 1) / per;
+    const int narrow = ar->direct_n[0];
+    if (g->M > ar->mc && g->N > narrow && reads_a_in_place(ar, g, g->M, narrow)) {
+        int per = narrow / ar->nr, rn = (un + per - 1) / per;
         rn = (rn + nt - 1) / nt * nt;
         if (rn <= un) return (grid){1, rn}; // (else too few columns for the threads)
     }

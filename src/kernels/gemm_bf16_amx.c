@@ -280,5 +280,13 @@ const zy__gemm_arch zy__gemm_bf16_amx = {
     .pack16_a = zy__gemm_pack16_a_chunks_avx512bf16,
     .pack16_b = zy__gemm_pack16_b_pairs32_avx512bf16,
     .kernel = kernel_amx, .kernel_t = kernel_amx_t, .kernel_direct = kernel_amx_direct,
+    // A read in place up to 256 columns: packing it costs more than it saves only when few
+    // B panels reuse it (x W^T over 256 rows, computed as C^T with W as A: 1,790 -> 2,100
+    // GFLOP/s at 768 x 2304; at 128 it was packed; 1024 rows, reusing A over more panels,
+    // gain nothing). With one row block (M <= mc), up to 512: dout W over 64 and 256 rows,
+    // whose 2-thread column chunks are 384 wide, +2-6 % (256 x 768 x 768 2,351 -> 2,451
+    // GFLOP/s, 256 x 768 x 3072 2,190 -> 2,329; in-process alternation, 2026-12-07); a
+    // 1,536-wide chunk (256 x 3072 x 768) lost 5 % to it, and so did 1024 rows at 384.
+    .direct_n = {256, 512},
     .flush = flush_amx,
 };

@@ -4,6 +4,7 @@
 // broadcast into a register once per row. Compiled with -mavx512bf16; the driver
 // calls it only when zy_bf16_path() allows. Its scalar twin is kernel_dp_emul.
 #include <immintrin.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -14,8 +15,10 @@ enum { MR = ZY_BF16_DP_MR, NV = 2, NR = ZY_BF16_DP_NR };
 
 #define ZY_INLINE static inline __attribute__((always_inline))
 
-ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, const uint16_t *pb, float *c,
-                    int ldc, int n, float alpha, float beta) {
+// A's k pair p of row i at pa + i * a_row + p * a_step: packed (a_row 2, a_step 2 * MR) or
+// where it lies (a_row lda, a_step 2).
+ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, size_t a_row, size_t a_step,
+                    const uint16_t *pb, float *c, int ldc, int n, float alpha, float beta) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 14
     for (int i = 0; i < ROWS; i++) {
@@ -34,13 +37,13 @@ ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, const uint16_t *
             // instruction ({1to16}) measured 5-10 % slower on the AMX machine (x W^T
             // 1024 x 768 x 2304 on this path, one core: 100-104 -> 112-113 GFLOP/s).
             int32_t pair;
-            memcpy(&pair, pa + 2 * i, sizeof pair);
+            memcpy(&pair, pa + a_row * i, sizeof pair);
             __m512 a = (__m512)_mm512_set1_epi32(pair);
 #pragma GCC unroll 2
             for (int v = 0; v < NV; v++)
                 acc[i][v] = _mm512_dpbf16_ps(acc[i][v], (__m512bh)a, (__m512bh)b[v]);
         }
-        pa += 2 * MR;
+        pa += a_step;
         pb += 2 * NR;
     }
     zy__gemm_store_tile(c, ldc, &acc[0][0], NV, ROWS, NV, n, alpha, beta, false); // as fp32's
@@ -51,7 +54,7 @@ static void kernel_dp(int kc, const void *pa, const void *pb, float *c, int ldc,
     (void)hint;
     switch (m) {
 #define ROWS_CASE(r)                                                                       \
-    case r: tile(r, kc, pa, pb, c, ldc, n, alpha, beta); break;
+    case r: tile(r, kc, pa, 2, 2 * MR, pb, c, ldc, n, alpha, beta); break;
         ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6)
         ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12)
         ROWS_CASE(13) ROWS_CASE(14)
@@ -60,11 +63,25 @@ static void kernel_dp(int kc, const void *pa, const void *pb, float *c, int ldc,
     }
 }
 
+// Whole tiles of A read where it lies (gemm_internal.h: kernel_direct), the same sums.
+static void kernel_dp_direct(int kc, const uint16_t *a, size_t lda, const void *pb, float *c,
+                             int ldc, int n, float alpha, float beta, bool transposed,
+                             const zy__gemm_hints *hint) {
+    (void)transposed, (void)hint; // (no kernel_t: never transposed)
+    tile(MR, kc, a, lda, 2, pb, c, ldc, n, alpha, beta);
+}
+
 const zy__gemm_arch zy__gemm_bf16_dp = {
     .name = "avx512-bf16", .mr = MR, .nr = NR, .kc = ZY_BF16_DP_KC, .mc = ZY_BF16_DP_MC,
     .nc = ZY_BF16_DP_NC, .elem = 2, .kpad = 2, .b_slab = 8,
     .pack_cost = {{20, 20}, {20, 20}},
     .pack_a = zy__gemm_pack_a_pairs_avx512bf16, .pack_b = zy__gemm_pack_b_pairs2_avx512bf16,
     .pack16_a = zy__gemm_pack16_a_pairs_avx512bf16, .pack16_b = zy__gemm_pack16_b_pairs2_avx512bf16,
-    .kernel = kernel_dp,
+    .kernel = kernel_dp, .kernel_direct = kernel_dp_direct,
+    // A read in place at every width: its pairs are broadcast from wherever they lie, so a
+    // packed A saves no work in the kernel, only the strided walk of 14 rows, and packing
+    // it cost more than that (Zen 5, 2 threads, the bench's bf16 shapes, in-process
+    // alternation against never: +0-8 %, dout W 1024 x 768 x 3072 669 -> 726 GFLOP/s,
+    // 256 x 3072 x 768 776 -> 810, x W^T 256 x 768 x 3072 707 -> 769; 2026-12-07).
+    .direct_n = {INT_MAX, INT_MAX},
 };

@@ -131,6 +131,10 @@ typedef struct zy__gemm_arch {
     // stored as kernel (transposed: as kernel_t; cont and pull as the hint's). Same bits
     // as packing A (a copy) first.
     zy__gemm_kernel_direct_fn kernel_direct;
+    // The widest block of C (columns) whose A kernel_direct reads in place: [0] over several
+    // mc blocks of rows, [1] over one (gemm.c: reads_a_in_place); wider, A is packed, as
+    // many B panels then reuse it.
+    int direct_n[2];
     // NULL, or what stores the C blocks its kernels left pending on the calling thread:
     // such a family's kernels may leave a store to their next call, and the driver calls
     // this before it or anyone reads C (the AMX kernel leaves its transposed stores, whose
