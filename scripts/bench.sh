@@ -7,6 +7,16 @@ set -e
 B=${BUILD:-build}
 echo "zhuyi benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores," \
     "load $(cut -d' ' -f1-3 /proc/loadavg)"
+# OpenBLAS settings inherited from the environment would hold every peer to them: some
+# machines export OPENBLAS_CORETYPE=Haswell (AVX2 kernels on an AVX-512 CPU) or a small
+# OPENBLAS_L2_SIZE. The peers pick their own best (bench_gemm, bench/torch_peer.py);
+# ZY_PEER_CORES names the cores PyTorch is tried with.
+for v in OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; do
+    if val=$(printenv "$v"); then
+        echo "bench: $v=$val from the environment is unset (ZY_PEER_CORES chooses PyTorch's cores)"
+        unset "$v"
+    fi
+done
 for b in "$B"/bench/*; do
     [ -x "$b" ] || continue
     echo "== $(basename "$b")"
