@@ -248,6 +248,8 @@ static void oriented_vs_not(const prob *p, void *ctx) {
 
 TEST(gemm_bf16_transposed_product_same_bits) {
     each_shape(oriented_vs_not, (void *)&zy__gemm_bf16_amx_emul);
+    each_shape(oriented_vs_not, (void *)&zy__gemm_bf16_dp_emul);
+    if (zt_use_bf16(ZY_BF16_AVX512)) each_shape(oriented_vs_not, (void *)&zy__gemm_bf16_dp);
     if (zt_use_bf16(ZY_BF16_AMX)) each_shape(oriented_vs_not, (void *)&zy__gemm_bf16_amx);
 }
 

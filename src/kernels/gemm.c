@@ -784,18 +784,16 @@ static void chunk_item(void *ctx, int c) {
 // bench_gemm's fwd and dW shapes over 64 to 4096 rows, 1 and 2 threads, fp32 and bf16
 // operands, each product timed both ways in alternation; 2026-12-07):
 // - as C lies, a C beyond L2 (SMALL_C) takes the kernel's vector stores after the
-//   products, once per k block: STORE_PASS;
+//   products, once per k block: the family's store_cost[0] (AMX: 1.0);
 // - transposed, the store is made during the next tile's products (gemm_bf16_amx.c:
 //   pending), and only the last k block's (earlier ones keep the sums as they lie); what
-//   the products do not hide shrinks with their depth: STORE_T at 256 deep, by the square
-//   of the ratio of the depths beyond.
+//   the products do not hide shrinks with their depth: store_cost[1] at 256 deep (AMX:
+//   1.5), by the square of the ratio of the depths beyond.
 // The model of 2026-12-04 (the transposed store at 2/3, every k block, nothing for the
 // other) predates the pending store. Against it, x W^T over 1024 rows and more now runs
 // transposed (1024 x 768 x 2304, bf16 operands, 2 threads: 2,030 -> 2,350 GFLOP/s), and so
 // does dW over 1024 rows and more (50257 x 768 x 1024: 1,230 -> 1,560), while dW over 256
 // rows stays as it is (transposed it lost 15-25 %).
-#define STORE_PASS 1.0
-#define STORE_T 1.5
 static bool swap_pays(const zy__gemm_arch *ar, const gemm_args *g) {
     bool small = !g->packed_only && 2.0 * g->M * g->N * g->K < SMALL_FLOPS; // gemm_small
     // Below 128 deep a tile's few products cost less than its transposed store: as is.
@@ -805,8 +803,8 @@ static bool swap_pays(const zy__gemm_arch *ar, const gemm_args *g) {
     double swapped = (g->tb ? 0.0 : nk) + (g->ta ? 0.0 : mk);
     int blocks = (g->K + ar->kc - 1) / ar->kc;
     double shallow = 256.0 * blocks / g->K; // 256 over a k block's depth
-    if (mn * sizeof(float) > SMALL_C) as_is += STORE_PASS * mn * blocks;
-    swapped += STORE_T * shallow * shallow * mn;
+    if (mn * sizeof(float) > SMALL_C) as_is += ar->store_cost[0] * mn * blocks;
+    swapped += ar->store_cost[1] * shallow * shallow * mn;
     return swapped < as_is;
 }
 

@@ -162,11 +162,10 @@ static inline void store(float *c, float acc, float alpha, float beta) {
     *c = beta != 0.0f ? fmaf(beta, *c, r) : r;
 }
 
-// vdpbf16ps over a pairs-layout tile (mr = ZY_BF16_DP_MR, nr = ZY_BF16_DP_NR).
-static void kernel_dp_emul(int kc, const void *pa_, const void *pb_, float *c, int ldc,
-                           int m, int n, float alpha, float beta, const zy__gemm_hints *hint) {
-    (void)hint;
-    const uint16_t *pa = pa_, *pb = pb_;
+// vdpbf16ps over a pairs-layout tile (mr = ZY_BF16_DP_MR, nr = ZY_BF16_DP_NR), element
+// (i,j) stored at c[i*ldc + j] or, transposed, at c[j*ldc + i].
+static void dp_emul(int kc, const uint16_t *pa, const uint16_t *pb, float *c, int ldc, int m,
+                    int n, float alpha, float beta, bool transposed) {
     enum { MR = ZY_BF16_DP_MR, NR = ZY_BF16_DP_NR };
     for (int i = 0; i < m; i++) {
         for (int j = 0; j < n; j++) {
@@ -177,9 +176,22 @@ static void kernel_dp_emul(int kc, const void *pa_, const void *pb_, float *c, i
                 acc = flush(fmaf(flush(bf(a[1])), flush(bf(b[1])), acc));
                 acc = flush(fmaf(flush(bf(a[0])), flush(bf(b[0])), acc));
             }
-            store(c + (size_t)i * ldc + j, acc, alpha, beta);
+            store(c + (transposed ? (size_t)j * ldc + i : (size_t)i * ldc + j), acc, alpha,
+                  beta);
         }
     }
+}
+
+static void kernel_dp_emul(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
+                           int n, float alpha, float beta, const zy__gemm_hints *hint) {
+    (void)hint;
+    dp_emul(kc, pa, pb, c, ldc, m, n, alpha, beta, false);
+}
+
+static void kernel_dp_emul_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
+                             int n, float alpha, float beta, const zy__gemm_hints *hint) {
+    (void)hint;
+    dp_emul(kc, pa, pb, c, ldc, m, n, alpha, beta, true);
 }
 
 // tdpbf16ps over a chunks-layout A and pairs-layout B tile (mr = nr = ZY_BF16_AMX_MR),
@@ -221,17 +233,17 @@ static void kernel_amx_emul_t(int kc, const void *pa, const void *pb, float *c, 
 const zy__gemm_arch zy__gemm_bf16_dp_emul = {
     .name = "avx512-bf16 (emulated)", .mr = ZY_BF16_DP_MR, .nr = ZY_BF16_DP_NR,
     .kc = ZY_BF16_DP_KC, .mc = ZY_BF16_DP_MC, .nc = ZY_BF16_DP_NC, .elem = 2, .kpad = 2,
-    .pack_cost = {{20, 20}, {20, 20}},
+    .pack_cost = {{20, 20}, {20, 20}}, .store_cost = {0.0, 5.0},
     .pack_a = zy__gemm_pack_a_pairs, .pack_b = zy__gemm_pack_b_pairs2,
     .pack16_a = zy__gemm_pack16_a_pairs, .pack16_b = zy__gemm_pack16_b_pairs2,
-    .kernel = kernel_dp_emul,
+    .kernel = kernel_dp_emul, .kernel_t = kernel_dp_emul_t,
 };
 
 const zy__gemm_arch zy__gemm_bf16_amx_emul = {
     .name = "amx (emulated)", .mr = ZY_BF16_AMX_MR, .nr = ZY_BF16_AMX_NR,
     .kc = ZY_BF16_AMX_KC, .kc_small = ZY_BF16_AMX_KC_SMALL, .mc = ZY_BF16_AMX_MC,
     .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32,
-    .pack_cost = {{100, 200}, {150, 200}},
+    .pack_cost = {{100, 200}, {150, 200}}, .store_cost = {1.0, 1.5},
     .pack_a = zy__gemm_pack_a_chunks, .pack_b = zy__gemm_pack_b_pairs32,
     .pack16_a = zy__gemm_pack16_a_chunks, .pack16_b = zy__gemm_pack16_b_pairs32,
     .kernel = kernel_amx_emul, .kernel_t = kernel_amx_emul_t,

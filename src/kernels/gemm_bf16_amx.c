@@ -274,7 +274,7 @@ const zy__gemm_arch zy__gemm_bf16_amx = {
     .name = "amx", .mr = MR, .nr = NR, .kc = ZY_BF16_AMX_KC, .kc_small = ZY_BF16_AMX_KC_SMALL,
     .mc = ZY_BF16_AMX_MC,
     .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32, .b_slab = 8,
-    .pack_cost = {{100, 200}, {150, 200}},
+    .pack_cost = {{100, 200}, {150, 200}}, .store_cost = {1.0, 1.5},
     .streams = true,
     .pack_a = zy__gemm_pack_a_chunks_avx512bf16, .pack_b = zy__gemm_pack_b_pairs32_avx512bf16,
     .pack16_a = zy__gemm_pack16_a_chunks_avx512bf16,

@@ -1,7 +1,8 @@
 // AVX512-BF16 GEMM micro-kernel: the fp32 kernel's 14x32 register tile (28 zmm
 // accumulators, 2 zmm of B), but each vdpbf16ps consumes a k pair: 32 multiply-adds per
 // lane-pair instruction instead of 16. Panels in the pairs layout (gemm_bf16.c), A's pair
-// broadcast into a register once per row. Compiled with -mavx512bf16; the driver
+// broadcast into a register once per row, from a packed panel or where a bf16 A lies;
+// the tile stored as C lies or transposed (kernel_t: the driver computes C^T). Compiled with -mavx512bf16; the driver
 // calls it only when zy_bf16_path() allows. Its scalar twin is kernel_dp_emul.
 #include <immintrin.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 
 #include "gemm_internal.h"
 #include "kernels/gemm_avx512.h"
+#include "kernels/transpose_avx512.h"
 
 enum { MR = ZY_BF16_DP_MR, NV = 2, NR = ZY_BF16_DP_NR };
 
@@ -18,7 +20,8 @@ enum { MR = ZY_BF16_DP_MR, NV = 2, NR = ZY_BF16_DP_NR };
 // A's k pair p of row i at pa + i * a_row + p * a_step: packed (a_row 2, a_step 2 * MR) or
 // where it lies (a_row lda, a_step 2).
 ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, size_t a_row, size_t a_step,
-                    const uint16_t *pb, float *c, int ldc, int n, float alpha, float beta) {
+                    const uint16_t *pb, float *c, int ldc, int n, float alpha, float beta,
+                    bool transposed) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 14
     for (int i = 0; i < ROWS; i++) {
@@ -46,15 +49,30 @@ ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, size_t a_row, si
         pa += a_step;
         pb += 2 * NR;
     }
-    zy__gemm_store_tile(c, ldc, &acc[0][0], NV, ROWS, NV, n, alpha, beta, false); // as fp32's
+    if (!transposed) {
+        zy__gemm_store_tile(c, ldc, &acc[0][0], NV, ROWS, NV, n, alpha, beta, false);
+        return;
+    }
+    // Element (i, j) at c[j * ldc + i]: each 16-column half of the tile, its rows padded
+    // to 16 with zeros, transposed in registers into 16 rows of C of ROWS sums each.
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) {
+        int cols = n - 16 * v;
+        if (cols <= 0) break;
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) r[i] = i < ROWS ? acc[i][v] : _mm512_setzero_ps();
+        zy__transpose16(r);
+        zy__gemm_store_tile(c + (size_t)(16 * v) * (size_t)ldc, ldc, r, 1, cols < 16 ? cols : 16,
+                            1, ROWS, alpha, beta, false);
+    }
 }
 
-static void kernel_dp(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,
-                      float alpha, float beta, const zy__gemm_hints *hint) {
-    (void)hint;
+static void kernel_rows(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
+                        int n, float alpha, float beta, bool transposed) {
     switch (m) {
 #define ROWS_CASE(r)                                                                       \
-    case r: tile(r, kc, pa, 2, 2 * MR, pb, c, ldc, n, alpha, beta); break;
+    case r: tile(r, kc, pa, 2, 2 * MR, pb, c, ldc, n, alpha, beta, transposed); break;
         ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6)
         ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12)
         ROWS_CASE(13) ROWS_CASE(14)
@@ -63,21 +81,41 @@ static void kernel_dp(int kc, const void *pa, const void *pb, float *c, int ldc,
     }
 }
 
+static void kernel_dp(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,
+                      float alpha, float beta, const zy__gemm_hints *hint) {
+    (void)hint;
+    kernel_rows(kc, pa, pb, c, ldc, m, n, alpha, beta, false);
+}
+
+static void kernel_dp_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
+                        int n, float alpha, float beta, const zy__gemm_hints *hint) {
+    (void)hint;
+    kernel_rows(kc, pa, pb, c, ldc, m, n, alpha, beta, true);
+}
+
 // Whole tiles of A read where it lies (gemm_internal.h: kernel_direct), the same sums.
 static void kernel_dp_direct(int kc, const uint16_t *a, size_t lda, const void *pb, float *c,
                              int ldc, int n, float alpha, float beta, bool transposed,
                              const zy__gemm_hints *hint) {
-    (void)transposed, (void)hint; // (no kernel_t: never transposed)
-    tile(MR, kc, a, lda, 2, pb, c, ldc, n, alpha, beta);
+    (void)hint;
+    tile(MR, kc, a, lda, 2, pb, c, ldc, n, alpha, beta, transposed);
 }
 
 const zy__gemm_arch zy__gemm_bf16_dp = {
     .name = "avx512-bf16", .mr = MR, .nr = NR, .kc = ZY_BF16_DP_KC, .mc = ZY_BF16_DP_MC,
     .nc = ZY_BF16_DP_NC, .elem = 2, .kpad = 2, .b_slab = 8,
     .pack_cost = {{20, 20}, {20, 20}},
+    // Stores as C lies cost nothing beyond the tile's own; a transposed one (two 16 x 16
+    // register transposes a tile) 5 at 256 deep, fitted on Zen 5 (2 threads, bf16
+    // operands, each product timed both ways in in-process alternation, 2026-12-07): x W^T
+    // over 64 rows, computed as C^T with W read in place, +8-31 % (x 50257 582 against
+    // 444 GFLOP/s), over 256 rows x 2304 / x 50257 +4 / +12 % (x 768 level, x 3072 -3 %,
+    // the model's one miss); over 1024 rows and dW (as they lie) level or worse transposed,
+    // dW over 64 and 256 rows by 3-47 %.
+    .store_cost = {0.0, 5.0},
     .pack_a = zy__gemm_pack_a_pairs_avx512bf16, .pack_b = zy__gemm_pack_b_pairs2_avx512bf16,
     .pack16_a = zy__gemm_pack16_a_pairs_avx512bf16, .pack16_b = zy__gemm_pack16_b_pairs2_avx512bf16,
-    .kernel = kernel_dp, .kernel_direct = kernel_dp_direct,
+    .kernel = kernel_dp, .kernel_t = kernel_dp_t, .kernel_direct = kernel_dp_direct,
     // A read in place at every width: its pairs are broadcast from wherever they lie, so a
     // packed A saves no work in the kernel, only the strided walk of 14 rows, and packing
     // it cost more than that (Zen 5, 2 threads, the bench's bf16 shapes, in-process

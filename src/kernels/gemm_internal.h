@@ -115,6 +115,10 @@ typedef struct zy__gemm_arch {
     // and half of dout, 2,560-2,610 -> 2,670-2,720 GFLOP/s; x W^T 1024 x 768 x 768: half
     // of W and all of x instead of all of W, 2,580 -> 2,820).
     double pack_cost[2][2];
+    // What C's stores cost a product computed as C lies [0] or as C^T [1], per element of
+    // C, in units of one element transposed while packing (gemm.c: swap_pays, which also
+    // describes how each is counted); unused without kernel_t.
+    double store_cost[2];
     bool streams; // its kernels write C with non-temporal stores when the hint says stream
     // B panels packed at a time (0 or 1: one, just before its first use). Kernels that
     // prefetch the next panel's source (hint) want one; the others several, so that with B
