@@ -2,8 +2,9 @@
 // accumulators, 2 zmm of B), but each vdpbf16ps consumes a k pair: 32 multiply-adds per
 // lane-pair instruction instead of 16. Panels in the pairs layout (gemm_bf16.c), A's pair
 // broadcast into a register once per row, from a packed panel or where a bf16 A lies;
-// the tile stored as C lies or transposed (kernel_t: the driver computes C^T). Compiled with -mavx512bf16; the driver
-// calls it only when zy_bf16_path() allows. Its scalar twin is kernel_dp_emul.
+// the tile stored as C lies or transposed (kernel_t: the driver computes C^T). Compiled
+// with -mavx512bf16; the driver calls it only when zy_bf16_path() allows. Its scalar twin
+// is kernel_dp_emul.
 #include <immintrin.h>
 #include <limits.h>
 #include <stdint.h>
