@@ -50,8 +50,8 @@ SO_LDFLAGS = -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/exports.map 
 
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 AVX2_FLAGS   = -mavx2 -mfma -mf16c
-AVX512BF16_FLAGS = $(AVX512_FLAGS) -mavx512bf16
-AMX_FLAGS    = $(AVX512BF16_FLAGS) -mamx-tile -mamx-bf16 -mprfchw
+AVX512BF16_FLAGS = $(AVX512_FLAGS) -mavx512bf16 -mprfchw
+AMX_FLAGS    = $(AVX512BF16_FLAGS) -mamx-tile -mamx-bf16
 AVX512VNNI_FLAGS = $(AVX512_FLAGS) -mavx512vnni
 AVXVNNI_FLAGS    = $(AVX2_FLAGS) -mavxvnni
 

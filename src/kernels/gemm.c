@@ -440,7 +440,7 @@ static bool gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
     // Over several k blocks each tile's sums wait in ws->sums between them, when all the
     // chunk's tiles fit there (or a row block's, rows outer); C's lines are then written
     // once, and may then be streamed.
-    const bool keep_sums = g->K > kcb && (rows_outer || sums_fit(ar, g));
+    const bool keep_sums = ar->cont && g->K > kcb && (rows_outer || sums_fit(ar, g));
     const bool stream = g->stream && (blocks_k == 1 || keep_sums);
     for (int jc = 0; jc < g->N; jc += ar->nc) {
         int nc = ZY_MIN(ar->nc, g->N - jc);
@@ -508,7 +508,7 @@ static bool gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
                     const uint16_t *a = (const uint16_t *)g->A +
                                         (size_t)(ic + ir) * g->lda + pc;
                     zy__gemm_hints hint = {
-                        .cont = cont, .more = more, .c_cached = c_cached,
+                        .cont = cont, .more = more, .c_cached = c_cached, .stream = stream,
                         .sums = tile_sums(ar, ws, keep_sums, tiles_n, sums_i + ir, jc + jr)};
                     pull_part(&hint, next_a, a_bytes, pull_calls,
                               pull_first + jr / nr * (whole / mr) + ir / mr);

@@ -243,7 +243,7 @@ const zy__gemm_arch zy__gemm_bf16_amx_emul = {
     .name = "amx (emulated)", .mr = ZY_BF16_AMX_MR, .nr = ZY_BF16_AMX_NR,
     .kc = ZY_BF16_AMX_KC, .kc_small = ZY_BF16_AMX_KC_SMALL, .mc = ZY_BF16_AMX_MC,
     .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32,
-    .pack_cost = {{100, 200}, {150, 200}}, .store_cost = {1.0, 1.5},
+    .pack_cost = {{100, 200}, {150, 200}}, .store_cost = {1.0, 1.5}, .cont = true,
     .pack_a = zy__gemm_pack_a_chunks, .pack_b = zy__gemm_pack_b_pairs32,
     .pack16_a = zy__gemm_pack16_a_chunks, .pack16_b = zy__gemm_pack16_b_pairs32,
     .kernel = kernel_amx_emul, .kernel_t = kernel_amx_emul_t,

@@ -275,7 +275,7 @@ const zy__gemm_arch zy__gemm_bf16_amx = {
     .mc = ZY_BF16_AMX_MC,
     .nc = ZY_BF16_AMX_NC, .elem = 2, .kpad = 32, .b_slab = 8,
     .pack_cost = {{100, 200}, {150, 200}}, .store_cost = {1.0, 1.5},
-    .streams = true,
+    .streams = true, .cont = true,
     .pack_a = zy__gemm_pack_a_chunks_avx512bf16, .pack_b = zy__gemm_pack_b_pairs32_avx512bf16,
     .pack16_a = zy__gemm_pack16_a_chunks_avx512bf16,
     .pack16_b = zy__gemm_pack16_b_pairs32_avx512bf16,

@@ -2,9 +2,9 @@
 // accumulators, 2 zmm of B), but each vdpbf16ps consumes a k pair: 32 multiply-adds per
 // lane-pair instruction instead of 16. Panels in the pairs layout (gemm_bf16.c), A's pair
 // broadcast into a register once per row, from a packed panel or where a bf16 A lies;
-// the tile stored as C lies or transposed (kernel_t: the driver computes C^T). Compiled
-// with -mavx512bf16; the driver calls it only when zy_bf16_path() allows. Its scalar twin
-// is kernel_dp_emul.
+// the tile stored as C lies or transposed (kernel_t: the driver computes C^T), streamed
+// or with its lines claimed as the hints say. Compiled with -mavx512bf16 -mprfchw; the
+// driver calls it only when zy_bf16_path() allows. Its scalar twin is kernel_dp_emul.
 #include <immintrin.h>
 #include <limits.h>
 #include <stdint.h>
@@ -22,7 +22,22 @@ enum { MR = ZY_BF16_DP_MR, NV = 2, NR = ZY_BF16_DP_NR };
 // where it lies (a_row lda, a_step 2).
 ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, size_t a_row, size_t a_step,
                     const uint16_t *pb, float *c, int ldc, int n, float alpha, float beta,
-                    bool transposed) {
+                    bool transposed, const zy__gemm_hints *hint) {
+    // C's lines claimed (fetched for writing) while the tile computes, unless its stores
+    // stream: as it lies, ROWS rows of n floats; transposed, n rows of ROWS; a row every
+    // `every` k pairs (at most 8: the lines arrive before the stores). Otherwise each
+    // store into a C past the caches waits on memory for its line (Zen 5, 2 threads,
+    // in-process alternation, 2026-12-08: x W^T 1024 x 768 x 3072 815-865 -> 894-896
+    // GFLOP/s, x 50257 734-853 -> 825-883; dW 3072 x 768 over 1024 rows 791-842 ->
+    // 875-880). Into a C the driver counts as cached too (c_cached: within 2 MB, which
+    // Zen 5's 1 MB L2 is not) it costs nothing measurable and gained 2-5 % over 256 rows
+    // (x W^T 256 x 768 x 2304 787 -> 799, dW 2304 x 768 824 -> 845 GFLOP/s).
+    bool stream = hint->stream;
+    bool claim = !zy__gemm_lines_stream(c, ldc, beta, stream);
+    int claim_rows = claim ? (transposed ? n : ROWS) : 0, claimed = 0;
+    size_t claim_bytes = (size_t)(transposed ? ROWS : n) * sizeof(float);
+    int every = claim_rows ? kc / 2 / claim_rows : 0, next = 0;
+    every = every < 1 ? 1 : every > 8 ? 8 : every;
     __m512 acc[MR][NV];
 #pragma GCC unroll 14
     for (int i = 0; i < ROWS; i++) {
@@ -49,9 +64,16 @@ ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, size_t a_row, si
         }
         pa += a_step;
         pb += 2 * NR;
+        if (claimed < claim_rows && p == next) {
+            next += every;
+            const char *line = (const char *)(c + (size_t)claimed++ * (size_t)ldc);
+            __builtin_prefetch(line, 1, 3); // (up to 128 bytes from any float: 3 lines)
+            __builtin_prefetch(line + claim_bytes / 2, 1, 3);
+            __builtin_prefetch(line + claim_bytes - 1, 1, 3);
+        }
     }
     if (!transposed) {
-        zy__gemm_store_tile(c, ldc, &acc[0][0], NV, ROWS, NV, n, alpha, beta, false);
+        zy__gemm_store_tile(c, ldc, &acc[0][0], NV, ROWS, NV, n, alpha, beta, stream);
         return;
     }
     // Element (i, j) at c[j * ldc + i]: each 16-column half of the tile, its rows padded
@@ -70,10 +92,11 @@ ZY_INLINE void tile(const int ROWS, int kc, const uint16_t *pa, size_t a_row, si
 }
 
 static void kernel_rows(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
-                        int n, float alpha, float beta, bool transposed) {
+                        int n, float alpha, float beta, bool transposed,
+                        const zy__gemm_hints *hint) {
     switch (m) {
 #define ROWS_CASE(r)                                                                       \
-    case r: tile(r, kc, pa, 2, 2 * MR, pb, c, ldc, n, alpha, beta, transposed); break;
+    case r: tile(r, kc, pa, 2, 2 * MR, pb, c, ldc, n, alpha, beta, transposed, hint); break;
         ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6)
         ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12)
         ROWS_CASE(13) ROWS_CASE(14)
@@ -84,22 +107,19 @@ static void kernel_rows(int kc, const void *pa, const void *pb, float *c, int ld
 
 static void kernel_dp(int kc, const void *pa, const void *pb, float *c, int ldc, int m, int n,
                       float alpha, float beta, const zy__gemm_hints *hint) {
-    (void)hint;
-    kernel_rows(kc, pa, pb, c, ldc, m, n, alpha, beta, false);
+    kernel_rows(kc, pa, pb, c, ldc, m, n, alpha, beta, false, hint);
 }
 
 static void kernel_dp_t(int kc, const void *pa, const void *pb, float *c, int ldc, int m,
                         int n, float alpha, float beta, const zy__gemm_hints *hint) {
-    (void)hint;
-    kernel_rows(kc, pa, pb, c, ldc, m, n, alpha, beta, true);
+    kernel_rows(kc, pa, pb, c, ldc, m, n, alpha, beta, true, hint);
 }
 
 // Whole tiles of A read where it lies (gemm_internal.h: kernel_direct), the same sums.
 static void kernel_dp_direct(int kc, const uint16_t *a, size_t lda, const void *pb, float *c,
                              int ldc, int n, float alpha, float beta, bool transposed,
                              const zy__gemm_hints *hint) {
-    (void)hint;
-    tile(MR, kc, a, lda, 2, pb, c, ldc, n, alpha, beta, transposed);
+    tile(MR, kc, a, lda, 2, pb, c, ldc, n, alpha, beta, transposed, hint);
 }
 
 const zy__gemm_arch zy__gemm_bf16_dp = {
@@ -114,6 +134,10 @@ const zy__gemm_arch zy__gemm_bf16_dp = {
     // the model's one miss); over 1024 rows and dW (as they lie) level or worse transposed,
     // dW over 64 and 256 rows by 3-47 %.
     .store_cost = {0.0, 5.0},
+    // A large C written once goes with non-temporal stores (gemm.c: STREAM_BYTES), its
+    // lines not read first: +1-5 % over claiming them (x W^T 4096 x 768 x 768 889 -> 908-933
+    // GFLOP/s, dout W 4096 x 768 x 768 893-899 -> 913-916; dW level; same measurements).
+    .streams = true,
     .pack_a = zy__gemm_pack_a_pairs_avx512bf16, .pack_b = zy__gemm_pack_b_pairs2_avx512bf16,
     .pack16_a = zy__gemm_pack16_a_pairs_avx512bf16, .pack16_b = zy__gemm_pack16_b_pairs2_avx512bf16,
     .kernel = kernel_dp, .kernel_t = kernel_dp_t, .kernel_direct = kernel_dp_direct,

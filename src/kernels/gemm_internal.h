@@ -38,7 +38,9 @@
 // - c_cached: the product's C fits in L2, so its lines are there to store into (the AMX
 //   kernel then stores whole tiles straight from its tile registers; where C's lines
 //   come from memory it stores through vector registers, whose stores drain while the
-//   next tile computes).
+//   next tile computes; where C is past the caches and will not stream, it fetches the
+//   lines a tile will be stored into for writing while it computes, as the AVX512-BF16
+//   kernel does into any C it does not stream).
 // - more: a later k block continues these sums with cont (the driver sets it on every
 //   block of such a product but the last). A kernel that stores transposed may leave a
 //   whole tile's sums in its square of C as they lie until the last block (its cont
@@ -120,6 +122,10 @@ typedef struct zy__gemm_arch {
     // describes how each is counted); unused without kernel_t.
     double store_cost[2];
     bool streams; // its kernels write C with non-temporal stores when the hint says stream
+    // Its kernels take the hint cont (and so may keep sums apart with more and sums:
+    // zy__gemm_hints); without, a later k block adds its sums to C (beta 1), so C is
+    // written at every k block and never streamed over several.
+    bool cont;
     // B panels packed at a time (0 or 1: one, just before its first use). Kernels that
     // prefetch the next panel's source (hint) want one; the others several, so that with B
     // not transposed the packer reads each source row along a longer stretch than one
