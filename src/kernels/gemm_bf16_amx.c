@@ -263,11 +263,16 @@ static void kernel_amx_t(int kc, const void *pa, const void *pb, float *c, int l
     tile(kc, pa, 32, 32 * MR, pb, c, ldc, m, n, alpha, beta, true, hint);
 }
 
-// A read where it lies: 32 full rows of a bf16 source, lda elements apart.
+// A read where it lies: 32 full rows of a bf16 source, lda elements apart. Never streamed:
+// its large products are x W^T over many rows, computed as C^T in column chunks, which
+// were fitted with C's lines claimed (tile), and streamed stores as C lies measured
+// slower on this kernel (above).
 static void kernel_amx_direct(int kc, const uint16_t *a, size_t lda, const void *pb, float *c,
                               int ldc, int n, float alpha, float beta, bool transposed,
                               const zy__gemm_hints *hint) {
-    tile(kc, a, lda, 32, pb, c, ldc, MR, n, alpha, beta, transposed, hint);
+    zy__gemm_hints h = *hint;
+    h.stream = false;
+    tile(kc, a, lda, 32, pb, c, ldc, MR, n, alpha, beta, transposed, &h);
 }
 
 const zy__gemm_arch zy__gemm_bf16_amx = {
