@@ -254,16 +254,16 @@ TEST(gemm_bf16_transposed_product_same_bits) {
 }
 
 // A beta-0 product writing more C than the driver's STREAM_BYTES (4 MB), rows 64-byte
-// aligned: written with non-temporal stores, as it lies and transposed (x W^T, 160 deep:
-// computed as C^T), and over 1,040 rows (AMX: two k blocks whose sums wait apart from C,
-// rows outer); and one whose rows do not start on lines (16,511 wide: not streamed, its
-// lines claimed for writing while the tiles compute). Same bits as the family's
-// emulation, and never a read of the NaNs C held before.
+// aligned: written with non-temporal stores, as it lies, x W^T 160 deep (AMX: computed as
+// C^T) and over 1,040 rows (AMX: two k blocks whose sums wait apart from C, rows outer);
+// and one whose rows do not start on lines (16,511 wide: not streamed, its lines claimed
+// for writing while the tiles compute). Same bits as the family's emulation, and never a
+// read of the NaNs C held before.
 static void streamed_same_bits(const zy__gemm_arch *hw, const zy__gemm_arch *emul) {
-    static const char *const names[] = {"streamed C", "streamed C^T", "streamed C, 1,040 rows",
-                                        "C^T, rows off lines"};
+    static const char *const names[] = {"streamed C", "streamed x W^T", "streamed C, 1,040 rows",
+                                        "x W^T, rows off lines"};
     for (int t = 0; t < 4 && !zt_failed(); t++) {
-        prob p = t == 1   ? make(false, true, 64, 16512, 160, 0.5f, 0.0f, 22) // oriented: C^T
+        prob p = t == 1   ? make(false, true, 64, 16512, 160, 0.5f, 0.0f, 22) // AMX: as C^T
                  : t == 2 ? make(false, false, 1040, 1024, 288, 1.0f, 0.0f, 23)
                  : t == 3 ? make(false, true, 64, 16511, 160, 1.0f, 0.0f, 24)
                           : make(false, false, 1024, 1056, 32, 1.0f, 0.0f, 21);
