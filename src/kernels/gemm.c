@@ -437,9 +437,9 @@ static bool gemm_blocked(const zy__gemm_arch *ar, workspace *ws, const gemm_args
     const bool rows_outer = blocks_m > 1 && blocks_k > 1 && g->alpha == 1.0f &&
                             g->beta == 0.0f && sums_fit_rows(ar, ar->mc, g->N) &&
                             blocks_k * padded_depth(ar, kcb) <= padded_depth(ar, ar->kc);
-    // Over several k blocks each tile's sums wait in ws->sums between them, when all the
-    // chunk's tiles fit there (or a row block's, rows outer); C's lines are then written
-    // once, and may then be streamed.
+    // Over several k blocks each tile's sums wait in ws->sums between them, when the
+    // family's kernels take cont and all the chunk's tiles fit there (or a row block's,
+    // rows outer); C's lines are then written once, and may then be streamed.
     const bool keep_sums = ar->cont && g->K > kcb && (rows_outer || sums_fit(ar, g));
     const bool stream = g->stream && (blocks_k == 1 || keep_sums);
     for (int jc = 0; jc < g->N; jc += ar->nc) {

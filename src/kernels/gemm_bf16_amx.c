@@ -264,9 +264,8 @@ static void kernel_amx_t(int kc, const void *pa, const void *pb, float *c, int l
 }
 
 // A read where it lies: 32 full rows of a bf16 source, lda elements apart. Never streamed:
-// its large products are x W^T over many rows, computed as C^T in column chunks, which
-// were fitted with C's lines claimed (tile), and streamed stores as C lies measured
-// slower on this kernel (above).
+// its large products (x W^T over many rows, computed as C^T in column chunks) were fitted
+// and measured with C's lines claimed (tile), and streaming them is not measured yet.
 static void kernel_amx_direct(int kc, const uint16_t *a, size_t lda, const void *pb, float *c,
                               int ldc, int n, float alpha, float beta, bool transposed,
                               const zy__gemm_hints *hint) {
